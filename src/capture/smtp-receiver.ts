@@ -1,0 +1,167 @@
+import { BlockList, isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { SMTPServer } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../core/config.ts';
+import { asSealboxError, SealboxError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { ArchiveWriter } from '../store/archive-writer.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import type { KeyProvider } from '../store/key-provider.ts';
+import { SealingStream, sealBuffer } from '../store/sealed-blob.ts';
+import { envelopeFromSession } from './envelope.ts';
+
+export interface ReceiverDeps {
+  config: Config;
+  writer: ArchiveWriter;
+  blobs: BlobStore;
+  keys: KeyProvider;
+  clock: Clock;
+  log: Logger;
+}
+
+// SMTP and LMTP listeners in journal mode: any recipient is accepted (unless restricted), the
+// whole envelope is recorded, and 250 is sent only after the archive writer says it is durable.
+export class SmtpReceiver {
+  readonly server: SMTPServer;
+  readonly protocol: 'smtp' | 'lmtp';
+  readonly #deps: ReceiverDeps;
+  #closing = false;
+
+  constructor(protocol: 'smtp' | 'lmtp', deps: ReceiverDeps) {
+    this.protocol = protocol;
+    this.#deps = deps;
+    const rc = deps.config.receiver;
+    const allowed = blockList(rc.allowedClients);
+    const domains = new Set(rc.recipientDomains.map((d) => d.toLowerCase()));
+    const tls = rc.tls ? { key: readFileSync(rc.tls.key), cert: readFileSync(rc.tls.cert) } : {};
+    this.server = new SMTPServer({
+      lmtp: protocol === 'lmtp',
+      name: rc.hostname,
+      banner: 'Sealbox journal receiver',
+      ...tls,
+      hideSTARTTLS: !rc.tls,
+      size: rc.maxMessageBytes,
+      rejectOversized: true,
+      maxRecipients: rc.maxRecipients,
+      authOptional: true,
+      disabledCommands: ['AUTH'],
+      disableReverseLookup: true,
+      hideDSN: false,
+      useXForward: rc.trustedClients,
+      useXClient: rc.trustedClients,
+      socketTimeout: rc.socketTimeoutSeconds * 1000,
+      logger: false,
+      onConnect: (session, callback) => {
+        if (this.#closing) return callback(new SealboxError('SEALBOX_ERR_SHUTTING_DOWN'));
+        if (allowed && !allowed.check(plain(session.remoteAddress), isIP(plain(session.remoteAddress)) === 6 ? 'ipv6' : 'ipv4')) {
+          deps.log.warn({ cid: session.id, client: session.remoteAddress }, 'client not in receiver.allowedClients');
+          return callback(new SealboxError('SEALBOX_ERR_CLIENT_NOT_ALLOWED'));
+        }
+        callback();
+      },
+      onRcptTo: (address, _session, callback) => {
+        if (domains.size > 0) {
+          const domain = address.address.slice(address.address.lastIndexOf('@') + 1).toLowerCase();
+          if (!domains.has(domain)) return callback(new SealboxError('SEALBOX_ERR_RECIPIENT_DOMAIN', `recipient domain ${domain} is not archived here`));
+        }
+        callback();
+      },
+      onData: (stream, session, callback) => {
+        this.#receive(stream, session).then(
+          (message) => callback(null, message),
+          (err) => {
+            const e = asSealboxError(err);
+            if (e.code === 'SEALBOX_ERR_INTERNAL' || e.responseCode >= 451) deps.log.error({ err, cid: session.id }, 'capture failed; answered with a temporary failure');
+            callback(e);
+          },
+        );
+      },
+    });
+    this.server.on('error', (err) => deps.log.error({ err, protocol }, 'listener error'));
+    // Replies are small and pipelined clients wait on each: do not let Nagle hold them back.
+    this.server.server.on('connection', (socket) => socket.setNoDelay(true));
+  }
+
+  async #receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const { config, writer, blobs, keys, clock, log } = this.#deps;
+    const receivedAt = clock.now();
+    const limit = config.commit.inlineBlobBytes;
+    const chunks: Buffer[] = [];
+    let buffered = 0;
+    let sealing: SealingStream | null = null;
+    let large: ReturnType<BlobStore['createLarge']> | null = null;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (stream.sizeExceeded) continue; // drain; smtp-server answers 552
+        if (sealing) {
+          await sealing.write(chunk);
+          continue;
+        }
+        chunks.push(chunk);
+        buffered += chunk.length;
+        if (buffered > limit) {
+          // Too big to hold: stream the rest straight into a sealed file of its own.
+          large = blobs.createLarge();
+          sealing = new SealingStream(keys, large.stream);
+          for (const c of chunks.splice(0)) await sealing.write(c);
+        }
+      }
+      if (stream.sizeExceeded) throw new SealboxError('SEALBOX_ERR_MESSAGE_TOO_LARGE');
+      if (this.#closing) throw new SealboxError('SEALBOX_ERR_SHUTTING_DOWN');
+      const capture = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session), provenance: null };
+      let result;
+      if (sealing && large) {
+        const seal = await sealing.finish();
+        const ref = large.close(seal.sealedLength);
+        result = await writer.commit({ capture, seal, inline: null, large: { ref, discard: large.discard } });
+      } else {
+        const { sealed, meta } = sealBuffer(Buffer.concat(chunks, buffered), keys);
+        result = await writer.commit({ capture, seal: meta, inline: sealed, large: null });
+      }
+      log.info({ cid: session.id, captureId: result.captureId, sha256: result.sha256, size: stream.byteLength, rcpts: capture.envelope.rcptTo.length, duplicate: result.duplicate }, 'captured');
+      return `archived ${result.sha256} as ${result.captureId}`;
+    } catch (err) {
+      sealing?.abort();
+      await large?.discard().catch(() => {});
+      throw err;
+    }
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.server.off('error', onError);
+        const address = this.server.server.address();
+        resolve({ host, port: typeof address === 'object' && address ? address.port : port });
+      });
+    });
+  }
+
+  // Stop accepting; connections mid-transaction are answered 421 at their next DATA.
+  close(): Promise<void> {
+    this.#closing = true;
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function plain(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+function blockList(entries: string[]): BlockList | null {
+  if (entries.length === 0) return null;
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [addr, bits] = entry.split('/');
+    const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
+    if (!isIP(addr)) throw new SealboxError('SEALBOX_ERR_CONFIG', `receiver.allowedClients: "${entry}" is not an IP address or CIDR range`);
+    if (bits === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(bits), type);
+  }
+  return list;
+}

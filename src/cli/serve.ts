@@ -1,0 +1,88 @@
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../core/config.ts';
+import { parseHostPort } from '../core/config.ts';
+import { systemClock } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
+import { createLogger } from '../core/log.ts';
+import { SmtpReceiver } from '../capture/smtp-receiver.ts';
+import { signCheckpoint } from '../ledger/checkpoint.ts';
+import { Ledger } from '../ledger/ledger.ts';
+import { ArchiveWriter } from '../store/archive-writer.ts';
+import { openStores } from '../store/open-stores.ts';
+import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
+
+export interface Running {
+  listeners: { name: string; host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+// The composition root: the only place that wires capture, store, ledger and index together.
+export async function serve(config: Config, options: { clock?: Clock; announce?: (line: string) => void } = {}): Promise<Running> {
+  const clock = options.clock ?? systemClock;
+  const announce = options.announce ?? ((line: string) => process.stdout.write(line + '\n'));
+  const log = createLogger(config.log.level);
+  const stores = openStores(config, { create: true });
+  const { key: signingKey, created: signingCreated } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
+  if (stores.masterKeyCreated) announce(`sealbox: created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data: without it the archive cannot be read)`);
+  if (signingCreated) announce(`sealbox: created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${signingKey.verifierKey}`);
+
+  const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, signingKey) });
+  const checkpoint = () => {
+    try {
+      stores.meta.transaction(() => {
+        ledger.catchUp();
+        ledger.checkpoint();
+      });
+    } catch (err) {
+      log.error({ err }, 'checkpoint failed');
+    }
+  };
+  const everyMs = config.ledger.checkpointEverySeconds * 1000;
+  // Sign what is not yet signed (or an empty tree head on first start) before taking mail.
+  if (ledger.size === 0 || ledger.due(1, everyMs)) checkpoint();
+
+  const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
+
+  const worker = new Worker(new URL('../index/index-worker.ts', import.meta.url), { workerData: { config } });
+  let workerExited = false;
+  worker.on('error', (err) => log.error({ err }, 'indexer thread failed'));
+  worker.on('exit', () => { workerExited = true; });
+  writer.onCommit(() => {
+    worker.postMessage('wake');
+    if (ledger.due(config.ledger.checkpointEveryEntries, everyMs)) checkpoint();
+  });
+  const timer = setInterval(() => {
+    ledger.catchUp();
+    if (ledger.due(Number.MAX_SAFE_INTEGER, everyMs)) checkpoint();
+  }, Math.min(everyMs, 10_000));
+  timer.unref();
+
+  const deps = { config, writer, blobs: stores.blobs, keys: stores.keys, clock, log };
+  const receivers: SmtpReceiver[] = [];
+  const listeners: Running['listeners'] = [];
+  for (const name of ['smtp', 'lmtp'] as const) {
+    if (!config[name].enabled) continue;
+    const receiver = new SmtpReceiver(name, deps);
+    const { host, port } = parseHostPort(config[name].listen);
+    const bound = await receiver.listen(host, port);
+    receivers.push(receiver);
+    listeners.push({ name, ...bound });
+    announce(`sealbox: ${name} listening on ${bound.host}:${bound.port}`);
+  }
+
+  let stopped: Promise<void> | null = null;
+  const stop = () => (stopped ??= (async () => {
+    clearInterval(timer);
+    await Promise.all(receivers.map((r) => r.close()));
+    await writer.drain();
+    checkpoint();
+    if (!workerExited) await new Promise<void>((resolve) => {
+      worker.on('message', (m) => m === 'stopped' && resolve());
+      worker.once('exit', () => resolve());
+      worker.postMessage('stop');
+    });
+    await worker.terminate();
+    stores.close();
+  })());
+  return { listeners, stop };
+}

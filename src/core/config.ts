@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { SealboxError } from './errors.ts';
+
+// The one configuration schema. Defaults give the embedded mode: one data folder, loopback listeners.
+// Unknown keys are rejected (strictObject) so a typo never silently falls back to a default.
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT');
+
+const listener = (port: number) => z.strictObject({
+  enabled: z.boolean().default(true),
+  listen: hostPort.default(`127.0.0.1:${port}`),
+});
+
+const schema = z.strictObject({
+  data: z.string().min(1).default('./sealbox-data'),
+  smtp: listener(2525).prefault({}),
+  lmtp: listener(2424).prefault({}),
+  http: listener(8025).prefault({ enabled: false }),
+  receiver: z.strictObject({
+    hostname: z.string().min(1).default('sealbox.localhost'),
+    maxMessageBytes: z.number().int().positive().default(150 * 1024 * 1024),
+    maxRecipients: z.number().int().positive().default(50_000),
+    allowedClients: z.array(z.string().min(1)).default([]),          // empty: any client
+    recipientDomains: z.array(z.string().min(1)).default([]),        // empty: any domain
+    trustedClients: z.array(z.string().min(1)).default(['127.0.0.1', '::1']), // may send XFORWARD/XCLIENT
+    tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+    socketTimeoutSeconds: z.number().int().positive().default(300),
+  }).prefault({}),
+  internalDomains: z.array(z.string().min(1)).default([]),
+  commit: z.strictObject({
+    maxBatch: z.number().int().min(1).max(10_000).default(512),
+    // A message in memory up to this size is sealed in one piece; larger ones stream to their own file.
+    inlineBlobBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(1024 * 1024),
+  }).prefault({}),
+  ledger: z.strictObject({
+    origin: z.string().regex(/^\S+$/, 'no white space').default('sealbox.localhost/ledger'),
+    checkpointEveryEntries: z.number().int().positive().default(10_000),
+    checkpointEverySeconds: z.number().int().positive().default(60),
+  }).prefault({}),
+  index: z.strictObject({
+    batch: z.number().int().min(1).max(10_000).default(200),
+  }).prefault({}),
+  auth: z.strictObject({
+    enabled: z.boolean().default(true),
+    // 'system' uses the host's resolver; a path names a JSON zone file (offline sites, tests).
+    dns: z.string().min(1).default('system'),
+    timeoutMs: z.number().int().positive().default(5000),
+  }).prefault({}),
+  keys: z.strictObject({
+    masterKeyFile: z.string().min(1).optional(),   // default <data>/keys/master.key
+    signingKeyFile: z.string().min(1).optional(),  // default <data>/keys/ledger-signing.pem
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export interface ConfigOverrides {
+  data?: string;
+  smtp?: string;
+  lmtp?: string;
+  http?: string;
+  logLevel?: string;
+}
+
+// Precedence: flags > environment (SEALBOX_*) > config file > defaults.
+export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}, env = process.env): Config {
+  let raw: Record<string, any> = {};
+  const path = file ?? env.SEALBOX_CONFIG;
+  if (path) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new SealboxError('SEALBOX_ERR_CONFIG', `cannot read config file ${path}: ${(err as Error).message}`);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new SealboxError('SEALBOX_ERR_CONFIG', `config file ${path} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new SealboxError('SEALBOX_ERR_CONFIG', `config file ${path} must hold a JSON object`);
+    }
+  }
+  const pick = (flag: string | undefined, name: string) => flag ?? env[name];
+  const data = pick(overrides.data, 'SEALBOX_DATA');
+  if (data) raw.data = data;
+  for (const [key, envName] of [['smtp', 'SEALBOX_SMTP'], ['lmtp', 'SEALBOX_LMTP'], ['http', 'SEALBOX_HTTP']] as const) {
+    const value = pick(overrides[key], envName);
+    if (value === undefined) continue;
+    raw[key] = { ...(raw[key] ?? {}), ...(value === 'off' ? { enabled: false } : { enabled: true, listen: value }) };
+  }
+  const level = pick(overrides.logLevel, 'SEALBOX_LOG_LEVEL');
+  if (level) raw.log = { ...(raw.log ?? {}), level };
+
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.join('.');
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => (where ? `${where}.${k}` : k)) : [];
+    const detail = keys.length > 0 ? `unknown key ${keys.map((k) => `"${k}"`).join(', ')}` : `"${where}": ${issue.message}`;
+    throw new SealboxError('SEALBOX_ERR_CONFIG', `invalid configuration${path ? ` in ${path}` : ''}: ${detail}`);
+  }
+  const config = parsed.data;
+  config.data = resolve(config.data);
+  return config;
+}
+
+export function dataPath(config: Config, ...parts: string[]): string {
+  return resolve(config.data, ...parts);
+}
+
+export function resolveFrom(config: Config, file: string): string {
+  return isAbsolute(file) ? file : resolve(config.data, file);
+}
+
+export function parseHostPort(value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  const host = value.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host, port: Number(value.slice(i + 1)) };
+}

@@ -1,0 +1,47 @@
+// The one registry of Sealbox errors. Each has a stable code, the SMTP reply and the HTTP
+// status it becomes; only the protocol edges (SMTP/LMTP, HTTP, CLI) translate.
+
+interface ErrorSpec {
+  smtp: number;      // SMTP/LMTP reply code
+  http: number;      // HTTP status
+  message: string;   // default human message
+}
+
+export const ERRORS = {
+  SEALBOX_ERR_INTERNAL: { smtp: 451, http: 500, message: 'internal error; the message was not archived, please retry' },
+  SEALBOX_ERR_STORE_UNAVAILABLE: { smtp: 451, http: 503, message: 'archive storage is unavailable; please retry later' },
+  SEALBOX_ERR_SHUTTING_DOWN: { smtp: 421, http: 503, message: 'Sealbox is shutting down; please retry later' },
+  SEALBOX_ERR_MESSAGE_TOO_LARGE: { smtp: 552, http: 413, message: 'message exceeds the configured size limit' },
+  SEALBOX_ERR_CLIENT_NOT_ALLOWED: { smtp: 554, http: 403, message: 'client address is not allowed to submit journal copies' },
+  SEALBOX_ERR_RECIPIENT_DOMAIN: { smtp: 550, http: 400, message: 'recipient domain is not archived here' },
+  SEALBOX_ERR_TOO_MANY_RECIPIENTS: { smtp: 452, http: 400, message: 'too many recipients' },
+  SEALBOX_ERR_BAD_ENVELOPE: { smtp: 501, http: 400, message: 'malformed envelope' },
+  SEALBOX_ERR_CONFIG: { smtp: 451, http: 500, message: 'invalid configuration' },
+  SEALBOX_ERR_QUERY: { smtp: 501, http: 400, message: 'malformed search query' },
+  SEALBOX_ERR_NOT_FOUND: { smtp: 550, http: 404, message: 'not found' },
+  SEALBOX_ERR_REASON_REQUIRED: { smtp: 550, http: 400, message: 'a reason is required to read archived content' },
+  SEALBOX_ERR_BAD_INPUT: { smtp: 501, http: 400, message: 'bad input' },
+  SEALBOX_ERR_LEDGER: { smtp: 451, http: 500, message: 'ledger could not be written; nothing was served' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class SealboxError extends Error {
+  readonly code: ErrorCode;
+  readonly responseCode: number;   // what smtp-server sends back
+  readonly statusCode: number;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERRORS[code].message, options);
+    this.name = 'SealboxError';
+    this.code = code;
+    this.responseCode = ERRORS[code].smtp;
+    this.statusCode = ERRORS[code].http;
+  }
+}
+
+// Anything that is not a deliberate SealboxError is a fault: it becomes a temporary failure.
+export function asSealboxError(err: unknown): SealboxError {
+  if (err instanceof SealboxError) return err;
+  return new SealboxError('SEALBOX_ERR_INTERNAL', undefined, { cause: err });
+}

@@ -1,0 +1,63 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import type { Config } from '../core/config.ts';
+import { createLogger } from '../core/log.ts';
+import { openStores } from '../store/open-stores.ts';
+import { Indexer, openIndexDb } from './indexer.ts';
+import { staticZoneResolver, systemResolver } from './dns-resolver.ts';
+import type { Resolver } from './dns-resolver.ts';
+
+// The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
+// slow the receiving thread. The main thread wakes it after each commit.
+const config = workerData.config as Config;
+const log = createLogger(config.log.level).child({ component: 'indexer' });
+const stores = openStores(config, { create: false });
+const index = openIndexDb(stores.paths.index, stores.paths.meta);
+
+function resolverFor(config: Config): Resolver {
+  if (config.auth.dns === 'system') return systemResolver(config.auth.timeoutMs);
+  return staticZoneResolver(JSON.parse(readFileSync(config.auth.dns, 'utf8')));
+}
+
+const indexer = new Indexer({
+  meta: stores.meta, index, reader: stores.reader, log, batch: config.index.batch, internalDomains: config.internalDomains,
+  auth: config.auth.enabled ? { resolver: resolverFor(config), mta: config.receiver.hostname } : null,
+});
+
+let stopping = false;
+let wake: (() => void) | null = null;
+parentPort!.on('message', (msg: string) => {
+  if (msg === 'stop') stopping = true;
+  wake?.();
+});
+
+async function loop(): Promise<void> {
+  while (!stopping) {
+    let n = 0;
+    let failed = false;
+    try {
+      n = await indexer.runOnce();
+    } catch (err) {
+      failed = true;
+      log.error({ err }, 'indexing batch failed; retrying in 5 s');
+    }
+    if (n > 0) {
+      parentPort!.postMessage({ cursor: indexer.cursor() });
+      continue;
+    }
+    // Idle: wait for a commit, with a slow poll as a safety net.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, failed ? 5000 : 1000);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    wake = null;
+  }
+  index.close();
+  stores.close();
+  parentPort!.postMessage('stopped');
+}
+
+loop();

@@ -1,0 +1,177 @@
+import { DatabaseSync } from 'node:sqlite';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Envelope } from '../core/types.ts';
+import type { ArchiveReader } from '../store/archive-reader.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import { authenticateMessage } from './authenticate-message.ts';
+import type { Resolver } from './dns-resolver.ts';
+import { parseMessage } from './parse-message.ts';
+import type { ParsedMessage } from './parse-message.ts';
+
+const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
+
+// Messages larger than this are indexed from their first bytes only (the archive keeps all of
+// them); parsing holds the whole input in memory.
+export const MAX_PARSE_BYTES = 32 * 1024 * 1024;
+
+export function openIndexDb(path: string, metaPath: string, options: { readOnly?: boolean } = {}): DatabaseSync {
+  const db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
+  db.exec('PRAGMA busy_timeout = 10000');
+  if (!options.readOnly) {
+    db.exec('PRAGMA journal_mode = WAL');
+    // The index is rebuildable from the archive and its cursor commits with its rows.
+    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec(SCHEMA);
+  }
+  db.prepare('ATTACH DATABASE ? AS meta').run(`file:${metaPath}?mode=ro`);
+  return db;
+}
+
+export interface IndexerOptions {
+  meta: SqliteMetadataStore;      // read: the capture queue; write: automatic mailboxes
+  index: DatabaseSync;
+  reader: ArchiveReader;
+  log: Logger;
+  batch: number;
+  internalDomains: string[];
+  auth: { resolver: Resolver; mta: string } | null;
+}
+
+// The queue after the commit: captures in order of receipt, with the cursor stored in the
+// index database in the same transaction as the rows it covers, so a crash re-runs exactly the
+// unfinished captures and nothing is indexed twice.
+export class Indexer {
+  readonly #o: IndexerOptions;
+  readonly #internal: Set<string>;
+
+  constructor(options: IndexerOptions) {
+    this.#o = options;
+    this.#internal = new Set(options.internalDomains.map((d) => d.toLowerCase()));
+  }
+
+  cursor(): number {
+    const row = this.#o.index.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
+  // Indexes the next batch; returns how many captures it covered (0: nothing to do).
+  async runOnce(): Promise<number> {
+    const { meta, index, reader, log } = this.#o;
+    const rows = meta.capturesAfter(this.cursor(), this.#o.batch);
+    if (rows.length === 0) return 0;
+
+    const docExists = index.prepare('SELECT 1 FROM doc WHERE id = ?');
+    const parsedInBatch = new Map<number, ParsedMessage>();
+    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown }[] = [];
+    for (const row of rows) {
+      let parsed: ParsedMessage | null = null;
+      let raw: Buffer | null = null;
+      const known = parsedInBatch.get(row.messageRowId) ?? null;
+      const needsDoc = !known && docExists.get(row.messageRowId) === undefined;
+      const needsAuth = this.#o.auth !== null && row.envelope !== null;
+      if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);
+      if (needsDoc) {
+        parsed = await parseMessage(raw!);
+        parsedInBatch.set(row.messageRowId, parsed);
+      }
+      work.push({ row, parsed, auth: needsAuth ? this.#authenticate(raw!, row.envelope!, row.id) : null });
+    }
+    const auths = await Promise.all(work.map((w) => w.auth));
+
+    const internal = new Set<string>();
+    const insertDoc = index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insertFts = index.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames) VALUES (?, ?, ?, ?, ?)');
+    const insertPart = index.prepare('INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)');
+    const insertAttachment = index.prepare('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertAuth = index.prepare('INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)');
+    const headerAddresses = index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')");
+    const fromAddresses = index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role = 'from'");
+    const part = (docId: number, role: string, address: string, name: string | null) => {
+      const a = address.trim().toLowerCase();
+      if (!a) return;
+      const domain = a.slice(a.lastIndexOf('@') + 1);
+      if (this.#internal.has(domain)) internal.add(a);
+      insertPart.run(docId, role, a, domain, name ? name.toLowerCase() : null);
+    };
+
+    index.exec('BEGIN IMMEDIATE');
+    try {
+      work.forEach(({ row, parsed }, i) => {
+        const docId = row.messageRowId;
+        if (parsed) {
+          const p = parsed;
+          insertDoc.run(docId, row.sha256, p.messageId, p.messageId?.toLowerCase() ?? null, p.date ?? row.receivedAt,
+            p.from.map(display).join(', ') || null, p.subject, p.attachments.length > 0 ? 1 : 0, p.parseError);
+          for (const [role, list] of [['from', p.from], ['sender', p.sender], ['to', p.to], ['cc', p.cc], ['bcc', p.bcc]] as const) {
+            for (const a of list) part(docId, role, a.address, a.name || null);
+          }
+          for (const a of p.attachments) insertAttachment.run(docId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256);
+          const env = row.envelope;
+          const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display)
+            .concat(env ? [env.mailFrom ?? '', ...env.rcptTo.map((r) => r.address)] : []).join(' ');
+          insertFts.run(docId, p.subject ?? '', addresses, p.text, p.attachments.map((a) => a.filename ?? '').join(' '));
+        }
+        // The envelope of every receipt: a recipient that no header names was Bcc'd.
+        const env = row.envelope;
+        if (env) {
+          const named = new Set((headerAddresses.all(docId) as { address: string }[]).map((r) => r.address));
+          for (const r of env.rcptTo) if (!named.has(r.address.toLowerCase())) part(docId, 'bcc', r.address, null);
+          const from = new Set((fromAddresses.all(docId) as { address: string }[]).map((r) => r.address));
+          if (env.mailFrom && !from.has(env.mailFrom.toLowerCase())) part(docId, 'sender', env.mailFrom, null);
+        }
+        if (auths[i] !== null && auths[i] !== undefined) insertAuth.run(row.rowId, JSON.stringify(auths[i]));
+      });
+      index.prepare("INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(rows.at(-1)!.rowId));
+      index.exec('COMMIT');
+    } catch (err) {
+      if (index.isTransaction) index.exec('ROLLBACK');
+      throw err;
+    }
+    if (internal.size > 0) this.#autoMailboxes([...internal]);
+    log.debug({ captures: rows.length, cursor: rows.at(-1)!.rowId }, 'indexed');
+    return rows.length;
+  }
+
+  async #raw(sha256: string): Promise<Buffer> {
+    const row = this.#o.reader.message(sha256);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stream = this.#o.reader.stream(row);
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= MAX_PARSE_BYTES) {
+        stream.destroy();
+        break;
+      }
+    }
+    return Buffer.concat(chunks).subarray(0, MAX_PARSE_BYTES);
+  }
+
+  async #authenticate(raw: Buffer, env: Envelope, captureId: string): Promise<unknown> {
+    const auth = this.#o.auth!;
+    try {
+      return await authenticateMessage(raw, { clientAddress: env.clientAddress, clientHelo: env.clientHelo, mailFrom: env.mailFrom, mta: auth.mta, resolver: auth.resolver });
+    } catch (err) {
+      // A fault in verification must not stop indexing: the verdict records it.
+      this.#o.log.warn({ err, captureId }, 'authentication check failed');
+      return { error: (err as Error).message };
+    }
+  }
+
+  // Addresses in an internal domain get a mailbox of their own unless the directory maps them.
+  #autoMailboxes(addresses: string[]): void {
+    const { meta } = this.#o;
+    meta.transaction(() => {
+      for (const address of addresses) {
+        if (meta.mailboxForAddress(address)) continue;
+        meta.setMailboxAddress(address, meta.upsertMailbox({ name: address, auto: true }));
+      }
+    });
+  }
+}
+
+function display(a: { address: string; name: string }): string {
+  return a.name ? `${a.name} <${a.address}>` : a.address;
+}

@@ -1,0 +1,66 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { compileQuery, describeQuery, parseQuery } from './search-query.ts';
+
+export interface SearchHit {
+  sha256: string;
+  messageId: string | null;
+  date: number | null;
+  from: string | null;
+  subject: string | null;
+}
+
+export interface SearchResult {
+  query: string;       // canonical form, for the ledger
+  hits: SearchHit[];
+}
+
+// Reads the index database (with the main database attached as "meta").
+export class SearchIndex {
+  readonly #db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  search(text: string, options: { limit: number; offset?: number; scope?: { where: string; params: (string | number)[] } }): SearchResult {
+    const node = parseQuery(text);
+    const compiled = compileQuery(node);
+    const scope = options.scope ? ` AND (${options.scope.where})` : '';
+    const rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d WHERE (${compiled.where})${scope} ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?`)
+      .all(...compiled.params, ...(options.scope?.params ?? []), options.limit, options.offset ?? 0) as Record<string, any>[];
+    return {
+      query: describeQuery(node),
+      hits: rows.map((r) => ({ sha256: r.sha256, messageId: r.message_id, date: r.date === null ? null : Number(r.date), from: r.from_text, subject: r.subject })),
+    };
+  }
+
+  document(messageRowId: number): Record<string, any> | null {
+    return (this.#db.prepare('SELECT * FROM doc WHERE id = ?').get(messageRowId) as Record<string, any> | undefined) ?? null;
+  }
+
+  participants(messageRowId: number): { address: string; role: string; name: string | null; mailbox: string | null }[] {
+    return (this.#db.prepare(`SELECT p.address, p.role, p.name, m.name AS mailbox FROM participation p
+      LEFT JOIN meta.mailbox_address a ON a.address = p.address LEFT JOIN meta.mailbox m ON m.id = a.mailbox_id
+      WHERE p.doc_id = ? ORDER BY CASE p.role WHEN 'from' THEN 0 WHEN 'sender' THEN 1 WHEN 'to' THEN 2 WHEN 'cc' THEN 3 ELSE 4 END, p.address`)
+      .all(messageRowId) as any[]);
+  }
+
+  attachments(messageRowId: number): { filename: string | null; contentType: string; size: number; sha256: string }[] {
+    return (this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
+  }
+
+  authVerdicts(captureRowId: number): unknown {
+    const row = this.#db.prepare('SELECT verdicts FROM capture_auth WHERE capture_row = ?').get(captureRowId) as { verdicts: string } | undefined;
+    return row ? JSON.parse(row.verdicts) : null;
+  }
+
+  // Other messages with the same Message-ID: forged or altered copies are kept and linked, never merged.
+  sameMessageId(messageIdLc: string, exceptRowId: number): string[] {
+    return (this.#db.prepare('SELECT sha256 FROM doc WHERE message_id_lc = ? AND id <> ? ORDER BY id').all(messageIdLc, exceptRowId) as { sha256: string }[]).map((r) => r.sha256);
+  }
+
+  cursor(): number {
+    const row = this.#db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+}

@@ -1,0 +1,129 @@
+import type { Logger } from 'pino';
+import type { CaptureRecord } from '../core/types.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { BlobRef, BlobStore } from './blob-store.ts';
+import type { SealMeta } from './sealed-blob.ts';
+import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+
+export interface PendingCapture {
+  capture: CaptureRecord;
+  seal: SealMeta;
+  inline: Buffer | null;                       // sealed bytes still to be written
+  large: { ref: BlobRef; discard(): Promise<void> } | null; // sealed bytes already in a file of their own
+}
+
+export interface CommitResult {
+  sha256: string;
+  captureId: string;
+  ledgerIndex: number;
+  duplicate: boolean;  // the bytes were already archived: one more capture record, no new blob
+}
+
+interface Waiting {
+  pending: PendingCapture;
+  resolve(result: CommitResult): void;
+  reject(err: unknown): void;
+}
+
+// The one door into the archive. A capture is acknowledged only after its blob has been flushed
+// and the transaction holding its message row, capture row and ledger entry has committed.
+// Captures arriving while one flush runs wait for the next: one fsync pair serves many messages.
+export class ArchiveWriter {
+  readonly #meta: SqliteMetadataStore;
+  readonly #blobs: BlobStore;
+  readonly #ledger: Ledger;
+  readonly #log: Logger;
+  readonly #maxBatch: number;
+  #queue: Waiting[] = [];
+  #flushing: Promise<void> | null = null;
+  #afterCommit: (() => void) | null = null;
+
+  constructor(options: { meta: SqliteMetadataStore; blobs: BlobStore; ledger: Ledger; log: Logger; maxBatch: number }) {
+    this.#meta = options.meta;
+    this.#blobs = options.blobs;
+    this.#ledger = options.ledger;
+    this.#log = options.log;
+    this.#maxBatch = options.maxBatch;
+  }
+
+  // Called after every successful commit (e.g. to wake the indexer).
+  onCommit(fn: () => void): void {
+    this.#afterCommit = fn;
+  }
+
+  commit(pending: PendingCapture): Promise<CommitResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ pending, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#flushing || this.#queue.length === 0) return;
+    this.#flushing = new Promise<void>((done) => setImmediate(() => this.#flush().finally(done)));
+    this.#flushing.then(() => {
+      this.#flushing = null;
+      this.#kick();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#queue.splice(0, this.#maxBatch); const T0 = performance.now(); process.env.SB_DEBUG && process.stderr.write(`flush ${batch.length}\n`);
+    const refs = new Map<string, BlobRef>();   // sha256 → blob written in this batch
+    try {
+      for (const { pending } of batch) {
+        const sha = pending.seal.sha256;
+        if (refs.has(sha) || this.#meta.findMessageId(sha) !== null) continue;
+        refs.set(sha, pending.large ? pending.large.ref : this.#blobs.append(pending.inline!));
+      }
+      await this.#blobs.sync();
+
+      const mark = this.#ledger.mark();
+      let results: CommitResult[];
+      try {
+        results = this.#meta.transaction(() => {
+          this.#ledger.catchUp();
+          return batch.map(({ pending }) => this.#record(pending, refs));
+        });
+      } catch (err) {
+        this.#ledger.reset(mark);
+        throw err;
+      }
+      batch.forEach((w, i) => w.resolve(results[i]));
+      for (const { pending } of batch) {
+        // A large blob that lost the race to identical bytes is not referenced: remove it.
+        if (pending.large && refs.get(pending.seal.sha256) !== pending.large.ref) await pending.large.discard().catch(() => {});
+      }
+      this.#afterCommit?.(); process.env.SB_DEBUG && process.stderr.write(`done ${(performance.now()-T0).toFixed(1)}ms\n`);
+    } catch (err) {
+      this.#log.error({ err, batch: batch.length }, 'commit failed; the batch is answered with a temporary failure');
+      for (const w of batch) {
+        w.reject(err);
+        await w.pending.large?.discard().catch(() => {});
+      }
+    }
+  }
+
+  #record(pending: PendingCapture, refs: Map<string, BlobRef>): CommitResult {
+    const { capture, seal } = pending;
+    let messageRowId = this.#meta.findMessageId(seal.sha256);
+    const duplicate = messageRowId !== null;
+    if (messageRowId === null) messageRowId = this.#meta.insertMessage(seal, refs.get(seal.sha256)!, capture.receivedAt);
+    const entry = this.#ledger.append({
+      type: 'capture', actor: `capture:${capture.source}`, actorRoles: [], logonType: 'system', sessionId: null,
+      clientIp: capture.envelope?.transport.address ?? null, operation: 'capture',
+      objects: { mailboxes: [], messages: [seal.sha256] }, grantId: null, result: 'success',
+      parameters: { captureId: capture.id, source: capture.source, size: seal.size, receivedAt: capture.receivedAt, envelope: capture.envelope, provenance: capture.provenance, duplicate },
+    });
+    this.#meta.insertCapture(capture, messageRowId, entry.index);
+    return { sha256: seal.sha256, captureId: capture.id, ledgerIndex: entry.index, duplicate };
+  }
+
+  // Waits until everything queued has been committed or failed.
+  async drain(): Promise<void> {
+    while (this.#flushing || this.#queue.length > 0) {
+      this.#kick();
+      await this.#flushing;
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SealboxError } from '../core/errors.ts';
+
+// Wraps and unwraps per-message data keys. The master key never enters the database.
+export interface KeyProvider {
+  readonly keyId: string;
+  wrap(dataKey: Buffer): Buffer;
+  unwrap(wrapped: Buffer, keyId: string): Buffer;
+}
+
+const WRAP_NONCE = 12;
+const WRAP_TAG = 16;
+
+// The default provider: a 32-byte master key in a file readable only by its owner.
+export class FileKeyProvider implements KeyProvider {
+  readonly keyId: string;
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new SealboxError('SEALBOX_ERR_CONFIG', 'master key must be 32 bytes');
+    this.#key = key;
+    // Identifies the key without revealing it, so a wrapped key names the key it needs.
+    this.keyId = createHash('sha256').update('sealbox master key id\n').update(key).digest('hex').slice(0, 16);
+  }
+
+  // Opens the key file, creating it (mode 0600) on first start. Returns whether it was created.
+  static openOrCreate(file: string, options: { create: boolean }): { provider: FileKeyProvider; created: boolean } {
+    let created = false;
+    try {
+      statSync(file);
+    } catch {
+      if (!options.create) throw new SealboxError('SEALBOX_ERR_CONFIG', `master key file ${file} is missing`);
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      const fd = openSync(file, 'wx', 0o600);
+      try {
+        writeSync(fd, randomBytes(32).toString('base64') + '\n');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      created = true;
+    }
+    const mode = statSync(file).mode & 0o077;
+    if (mode !== 0) throw new SealboxError('SEALBOX_ERR_CONFIG', `master key file ${file} is readable by group or others (chmod 600 it)`);
+    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    return { provider: new FileKeyProvider(key), created };
+  }
+
+  wrap(dataKey: Buffer): Buffer {
+    const nonce = randomBytes(WRAP_NONCE);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
+    const body = Buffer.concat([cipher.update(dataKey), cipher.final()]);
+    return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+  }
+
+  unwrap(wrapped: Buffer, keyId: string): Buffer {
+    if (keyId !== this.keyId) throw new SealboxError('SEALBOX_ERR_STORE_UNAVAILABLE', `data key was wrapped by master key ${keyId}, which is not loaded`);
+    const nonce = wrapped.subarray(0, WRAP_NONCE);
+    const tag = wrapped.subarray(wrapped.length - WRAP_TAG);
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, nonce);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(wrapped.subarray(WRAP_NONCE, wrapped.length - WRAP_TAG)), decipher.final()]);
+  }
+}

@@ -1,0 +1,74 @@
+import { SealboxError } from '../core/errors.ts';
+import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+
+export interface DirectoryRow {
+  name: string;
+  addresses: string[];
+  displayName: string | null;
+  owner: string | null;
+  sensitivity: string | null;
+}
+
+const COLUMNS = ['addresses', 'display_name', 'owner', 'sensitivity', 'name'];
+
+// The directory import: CSV with a header row naming its columns (addresses is required; several
+// addresses in one cell are separated by ';' or spaces). Any bad line rejects the whole file,
+// so a typo never half-applies a directory.
+export function parseDirectoryCsv(text: string): DirectoryRow[] {
+  const records = parseCsv(text);
+  if (records.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'directory file is empty');
+  const header = records[0].map((h) => h.trim().toLowerCase());
+  for (const h of header) if (!COLUMNS.includes(h)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line 1: unknown column "${h}" (expected ${COLUMNS.join(', ')})`);
+  if (!header.includes('addresses')) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'line 1: an "addresses" column is required');
+  const rows: DirectoryRow[] = [];
+  records.slice(1).forEach((cells, i) => {
+    const line = i + 2;
+    if (cells.length === 1 && cells[0].trim() === '') return;
+    if (cells.length !== header.length) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: ${cells.length} fields, the header has ${header.length}`);
+    const get = (col: string) => {
+      const v = cells[header.indexOf(col)]?.trim();
+      return v ? v : null;
+    };
+    const addresses = (get('addresses') ?? '').split(/[;\s]+/).filter(Boolean).map((a) => a.toLowerCase());
+    if (addresses.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: no address`);
+    for (const a of addresses) if (!/^[^@\s]+@[^@\s]+$/.test(a)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: "${a}" is not an email address`);
+    rows.push({ name: get('name') ?? addresses[0], addresses, displayName: get('display_name'), owner: get('owner'), sensitivity: get('sensitivity') });
+  });
+  return rows;
+}
+
+export function importDirectory(meta: SqliteMetadataStore, rows: DirectoryRow[]): { mailboxes: number; addresses: number } {
+  let addresses = 0;
+  for (const row of rows) {
+    const id = meta.upsertMailbox({ name: row.name, displayName: row.displayName, owner: row.owner, sensitivity: row.sensitivity, auto: false });
+    for (const a of row.addresses) {
+      meta.setMailboxAddress(a, id);
+      addresses++;
+    }
+  }
+  return { mailboxes: rows.length, addresses };
+}
+
+// RFC 4180: quoted fields may hold commas, quotes ("") and line breaks.
+function parseCsv(text: string): string[][] {
+  const out: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"' && field === '') quoted = true;
+    else if (ch === ',') { row.push(field); field = ''; }
+    else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field); out.push(row); row = []; field = '';
+    } else field += ch;
+  }
+  if (quoted) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'unclosed quote at the end of the directory file');
+  if (field !== '' || row.length > 0) { row.push(field); out.push(row); }
+  return out;
+}

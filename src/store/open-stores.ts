@@ -1,0 +1,50 @@
+import { mkdirSync } from 'node:fs';
+import type { Config } from '../core/config.ts';
+import { dataPath, resolveFrom } from '../core/config.ts';
+import { SealboxError } from '../core/errors.ts';
+import { ArchiveReader } from './archive-reader.ts';
+import { FileBlobStore } from './file-blob-store.ts';
+import { FileKeyProvider } from './key-provider.ts';
+import { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import { existsSync } from 'node:fs';
+
+export interface Stores {
+  meta: SqliteMetadataStore;
+  blobs: FileBlobStore;
+  keys: FileKeyProvider;
+  reader: ArchiveReader;
+  paths: { data: string; meta: string; index: string; blobs: string; masterKey: string; signingKey: string };
+  masterKeyCreated: boolean;
+  close(): void;
+}
+
+// The embedded default: everything under one data folder.
+export function storePaths(config: Config): Stores['paths'] {
+  return {
+    data: config.data,
+    meta: dataPath(config, 'sealbox.db'),
+    index: dataPath(config, 'index.db'),
+    blobs: dataPath(config, 'blobs'),
+    masterKey: config.keys.masterKeyFile ? resolveFrom(config, config.keys.masterKeyFile) : dataPath(config, 'keys', 'master.key'),
+    signingKey: config.keys.signingKeyFile ? resolveFrom(config, config.keys.signingKeyFile) : dataPath(config, 'keys', 'ledger-signing.pem'),
+  };
+}
+
+// create: first start may make the data folder and keys; every other command needs an archive.
+export function openStores(config: Config, options: { create: boolean }): Stores {
+  const paths = storePaths(config);
+  if (!options.create && !existsSync(paths.meta)) {
+    throw new SealboxError('SEALBOX_ERR_CONFIG', `no archive in ${paths.data} (start one with: sealbox serve --data ${paths.data})`);
+  }
+  mkdirSync(paths.data, { recursive: true, mode: 0o700 });
+  const meta = new SqliteMetadataStore(paths.meta);
+  const { provider: keys, created } = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
+  const blobs = new FileBlobStore(paths.blobs);
+  return {
+    meta, blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
+    close: () => {
+      blobs.close();
+      meta.close();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough, Readable, Transform } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { constants, createZstdCompress, createZstdDecompress, zstdCompressSync } from 'node:zlib';
+import type { KeyProvider } from './key-provider.ts';
+
+// A message at rest: zstd-compressed, then AES-256-GCM under its own data key, which is wrapped
+// by the master key. Destroying the wrapped key destroys the message (crypto-shredding).
+
+export interface SealMeta {
+  sha256: string;       // identity of the raw bytes
+  size: number;         // raw size
+  sealedLength: number; // bytes in the blob store
+  compression: 'zstd';
+  nonce: Buffer;
+  tag: Buffer;
+  wrappedKey: Buffer;
+  keyId: string;
+}
+
+const ZSTD_LEVEL = 3;
+const zstdParams = { params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } };
+
+export function sealBuffer(raw: Buffer, keys: KeyProvider): { sealed: Buffer; meta: SealMeta } {
+  const sha256 = createHash('sha256').update(raw).digest('hex');
+  const dataKey = randomBytes(32);
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', dataKey, nonce);
+  const compressed = zstdCompressSync(raw, zstdParams);
+  const sealed = Buffer.concat([cipher.update(compressed), cipher.final()]);
+  return {
+    sealed,
+    meta: { sha256, size: raw.length, sealedLength: sealed.length, compression: 'zstd', nonce, tag: cipher.getAuthTag(), wrappedKey: keys.wrap(dataKey), keyId: keys.keyId },
+  };
+}
+
+// Seals a stream of unknown length into `sink` with memory bounded by the stream buffers,
+// so a 100 MB message costs no more memory than a small one.
+export class SealingStream {
+  readonly #hash: Hash = createHash('sha256');
+  readonly #input = new PassThrough();
+  readonly #dataKey = randomBytes(32);
+  readonly #nonce = randomBytes(12);
+  readonly #cipher = createCipheriv('aes-256-gcm', this.#dataKey, this.#nonce);
+  readonly #done: Promise<void>;
+  readonly #keys: KeyProvider;
+  #size = 0;
+  #sealedLength = 0;
+
+  constructor(keys: KeyProvider, sink: Writable) {
+    this.#keys = keys;
+    const count = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => { this.#sealedLength += chunk.length; cb(null, chunk); },
+    });
+    this.#done = pipeline(this.#input, createZstdCompress(zstdParams), this.#cipher, count, sink);
+    this.#done.catch(() => {}); // surfaced by finish()
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.#hash.update(chunk);
+    this.#size += chunk.length;
+    if (!this.#input.write(chunk)) await new Promise<void>((resolve) => this.#input.once('drain', resolve));
+  }
+
+  async finish(): Promise<SealMeta> {
+    this.#input.end();
+    await this.#done;
+    return {
+      sha256: this.#hash.digest('hex'), size: this.#size, sealedLength: this.#sealedLength, compression: 'zstd',
+      nonce: this.#nonce, tag: this.#cipher.getAuthTag(), wrappedKey: this.#keys.wrap(this.#dataKey), keyId: this.#keys.keyId,
+    };
+  }
+
+  abort(): void {
+    this.#input.destroy(new Error('aborted'));
+  }
+}
+
+// The raw bytes back, as a stream. The GCM tag is checked at the end: a changed byte errors the stream.
+export function openSealed(sealed: Readable, meta: Pick<SealMeta, 'nonce' | 'tag' | 'wrappedKey' | 'keyId'>, keys: KeyProvider): Readable {
+  const decipher = createDecipheriv('aes-256-gcm', keys.unwrap(meta.wrappedKey, meta.keyId), meta.nonce);
+  decipher.setAuthTag(meta.tag);
+  const out = new PassThrough();
+  pipeline(sealed, decipher, createZstdDecompress(), out).catch((err) => out.destroy(err));
+  return out;
+}

@@ -1,0 +1,211 @@
+import { DatabaseSync } from 'node:sqlite';
+import type { StatementSync } from 'node:sqlite';
+import { readFileSync } from 'node:fs';
+import type { CaptureRecord, Envelope } from '../../core/types.ts';
+import type { LedgerStore, StoredCheckpoint } from '../../ledger/ledger.ts';
+import type { BlobRef } from '../blob-store.ts';
+import type { SealMeta } from '../sealed-blob.ts';
+
+const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
+
+export interface MessageRow {
+  id: number;
+  sha256: string;
+  size: number;
+  blobRef: BlobRef;
+  seal: Pick<SealMeta, 'nonce' | 'tag' | 'wrappedKey' | 'keyId' | 'compression'>;
+  firstSeen: number;
+}
+
+export interface CaptureRow extends CaptureRecord {
+  rowId: number;
+  messageRowId: number;
+  ledgerIndex: number;
+}
+
+// The embedded MetadataStore: one SQLite database in WAL mode with synchronous=FULL, so a
+// COMMIT has reached the disk when it returns.
+export class SqliteMetadataStore implements LedgerStore {
+  readonly db: DatabaseSync;
+  readonly path: string;
+  readonly #stmts = new Map<string, StatementSync>();
+
+  constructor(path: string, options: { readOnly?: boolean } = {}) {
+    this.path = path;
+    this.db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
+    this.db.exec('PRAGMA busy_timeout = 10000');
+    if (!options.readOnly) {
+      this.db.exec('PRAGMA journal_mode = WAL');
+      this.db.exec('PRAGMA synchronous = FULL');
+      this.db.exec('PRAGMA foreign_keys = ON');
+      this.db.exec(SCHEMA);
+    }
+  }
+
+  #stmt(sql: string): StatementSync {
+    let stmt = this.#stmts.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#stmts.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  // Runs fn in one transaction; any throw rolls back everything it wrote.
+  transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // --- messages and captures ---
+
+  findMessageId(sha256: string): number | null {
+    const row = this.#stmt('SELECT id FROM message WHERE sha256 = ?').get(sha256) as { id: number } | undefined;
+    return row?.id ?? null;
+  }
+
+  insertMessage(meta: SealMeta, ref: BlobRef, firstSeen: number): number {
+    const result = this.#stmt(`INSERT INTO message (sha256, size, blob_file, blob_offset, blob_length, compression, nonce, tag, wrapped_key, key_id, first_seen)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(meta.sha256, meta.size, ref.file, ref.offset, ref.length, meta.compression, meta.nonce, meta.tag, meta.wrappedKey, meta.keyId, firstSeen);
+    return Number(result.lastInsertRowid);
+  }
+
+  insertCapture(capture: CaptureRecord, messageRowId: number, ledgerIndex: number): number {
+    const result = this.#stmt(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(capture.id, messageRowId, capture.source, capture.receivedAt,
+        capture.envelope ? JSON.stringify(capture.envelope) : null,
+        capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex);
+    return Number(result.lastInsertRowid);
+  }
+
+  getMessage(sha256: string): MessageRow | null {
+    const row = this.#stmt('SELECT * FROM message WHERE sha256 = ?').get(sha256) as Record<string, any> | undefined;
+    return row ? toMessageRow(row) : null;
+  }
+
+  *allMessages(): Generator<MessageRow> {
+    for (const row of this.db.prepare('SELECT * FROM message ORDER BY id').iterate()) yield toMessageRow(row as Record<string, any>);
+  }
+
+  capturesOf(messageRowId: number): CaptureRow[] {
+    return (this.#stmt('SELECT * FROM capture WHERE message = ? ORDER BY id').all(messageRowId) as Record<string, any>[]).map(toCaptureRow);
+  }
+
+  // The indexer's queue: captures after a cursor, in order of receipt.
+  capturesAfter(cursor: number, limit: number): (CaptureRow & { sha256: string })[] {
+    return (this.#stmt(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id > ? ORDER BY c.id LIMIT ?`)
+      .all(cursor, limit) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string }));
+  }
+
+  *allCaptures(): Generator<CaptureRow & { sha256: string }> {
+    for (const row of this.db.prepare('SELECT c.*, m.sha256 AS sha256 FROM capture c LEFT JOIN message m ON m.id = c.message ORDER BY c.id').iterate()) {
+      yield { ...toCaptureRow(row as Record<string, any>), sha256: (row as any).sha256 as string };
+    }
+  }
+
+  lastCaptureRowId(): number {
+    return Number((this.#stmt('SELECT COALESCE(MAX(id), 0) AS n FROM capture').get() as { n: number }).n);
+  }
+
+  counts(): { captures: number; messages: number; rawBytes: number; blobBytes: number } {
+    const m = this.#stmt('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(blob_length), 0) AS blob FROM message').get() as any;
+    const c = this.#stmt('SELECT COUNT(*) AS n FROM capture').get() as any;
+    return { captures: Number(c.n), messages: Number(m.n), rawBytes: Number(m.raw), blobBytes: Number(m.blob) };
+  }
+
+  // --- mailboxes ---
+
+  upsertMailbox(mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; auto?: boolean }): number {
+    this.#stmt(`INSERT INTO mailbox (name, display_name, owner, sensitivity, auto) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(name) DO UPDATE SET display_name = COALESCE(excluded.display_name, display_name), owner = COALESCE(excluded.owner, owner),
+      sensitivity = COALESCE(excluded.sensitivity, sensitivity), auto = MIN(auto, excluded.auto)`)
+      .run(mailbox.name, mailbox.displayName ?? null, mailbox.owner ?? null, mailbox.sensitivity ?? null, mailbox.auto ? 1 : 0);
+    return Number((this.#stmt('SELECT id FROM mailbox WHERE name = ?').get(mailbox.name) as { id: number }).id);
+  }
+
+  // Returns the mailbox that held the address before, if it moved.
+  setMailboxAddress(address: string, mailboxId: number): void {
+    this.#stmt('INSERT INTO mailbox_address (address, mailbox_id) VALUES (?, ?) ON CONFLICT(address) DO UPDATE SET mailbox_id = excluded.mailbox_id')
+      .run(address.toLowerCase(), mailboxId);
+  }
+
+  mailboxForAddress(address: string): { id: number; name: string } | null {
+    return (this.#stmt('SELECT m.id, m.name FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?')
+      .get(address.toLowerCase()) as { id: number; name: string } | undefined) ?? null;
+  }
+
+  // --- ledger (LedgerStore) ---
+
+  ledgerSize(): number {
+    return Number((this.#stmt('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger').get() as { n: number }).n);
+  }
+
+  appendLeaf(row: { index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }): void {
+    this.#stmt('INSERT INTO ledger (idx, type, time, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?)').run(row.index, row.type, row.time, row.leaf, row.leafHash);
+  }
+
+  leafHashes(from: number, to: number): Buffer[] {
+    return (this.#stmt('SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx').all(from, to) as { leaf_hash: Uint8Array }[])
+      .map((r) => Buffer.from(r.leaf_hash));
+  }
+
+  *ledgerRows(): Generator<{ index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }> {
+    for (const r of this.db.prepare('SELECT * FROM ledger ORDER BY idx').iterate() as Iterable<any>) {
+      yield { index: Number(r.idx), type: r.type, time: Number(r.time), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash) };
+    }
+  }
+
+  latestCheckpoint(): StoredCheckpoint | null {
+    const r = this.#stmt('SELECT * FROM checkpoint ORDER BY size DESC LIMIT 1').get() as any;
+    return r ? toCheckpoint(r) : null;
+  }
+
+  checkpoints(): StoredCheckpoint[] {
+    return (this.#stmt('SELECT * FROM checkpoint ORDER BY size').all() as any[]).map(toCheckpoint);
+  }
+
+  saveCheckpoint(c: StoredCheckpoint): void {
+    this.#stmt('INSERT OR REPLACE INTO checkpoint (size, root, note, frontier, created_at) VALUES (?, ?, ?, ?, ?)').run(c.size, c.root, c.note, c.frontier, c.createdAt);
+  }
+
+  // --- settings ---
+
+  getSetting(key: string): string | null {
+    return (this.#stmt('SELECT value FROM setting WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.#stmt('INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+}
+
+function toMessageRow(row: Record<string, any>): MessageRow {
+  return {
+    id: Number(row.id), sha256: row.sha256, size: Number(row.size), firstSeen: Number(row.first_seen),
+    blobRef: { file: row.blob_file, offset: Number(row.blob_offset), length: Number(row.blob_length) },
+    seal: { nonce: Buffer.from(row.nonce), tag: Buffer.from(row.tag), wrappedKey: row.wrapped_key ? Buffer.from(row.wrapped_key) : (null as unknown as Buffer), keyId: row.key_id, compression: row.compression },
+  };
+}
+
+function toCaptureRow(row: Record<string, any>): CaptureRow {
+  return {
+    rowId: Number(row.id), id: row.capture_id, messageRowId: Number(row.message), source: row.source, receivedAt: Number(row.received_at),
+    envelope: row.envelope ? (JSON.parse(row.envelope) as Envelope) : null,
+    provenance: row.provenance ? JSON.parse(row.provenance) : null, ledgerIndex: Number(row.ledger_index),
+  };
+}
+
+function toCheckpoint(r: any): StoredCheckpoint {
+  return { size: Number(r.size), root: Buffer.from(r.root), note: r.note, frontier: r.frontier, createdAt: Number(r.created_at) };
+}
