@@ -68,7 +68,7 @@ export class ArchiveWriter {
   }
 
   async #flush(): Promise<void> {
-    const batch = this.#queue.splice(0, this.#maxBatch); const T0 = performance.now(); process.env.SB_DEBUG && process.stderr.write(`flush ${batch.length}\n`);
+    const batch = this.#queue.splice(0, this.#maxBatch);
     const refs = new Map<string, BlobRef>();   // sha256 → blob written in this batch
     try {
       for (const { pending } of batch) {
@@ -94,7 +94,7 @@ export class ArchiveWriter {
         // A large blob that lost the race to identical bytes is not referenced: remove it.
         if (pending.large && refs.get(pending.seal.sha256) !== pending.large.ref) await pending.large.discard().catch(() => {});
       }
-      this.#afterCommit?.(); process.env.SB_DEBUG && process.stderr.write(`done ${(performance.now()-T0).toFixed(1)}ms\n`);
+      this.#afterCommit?.();
     } catch (err) {
       this.#log.error({ err, batch: batch.length }, 'commit failed; the batch is answered with a temporary failure');
       for (const w of batch) {
