@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Installs the real protocol peers Sealbox's tests and benchmarks run against
+# (Debian packages). Idempotent: when every package is installed it only runs
+# dpkg-query and exits. Run as root (CI runs it from .ci/run).
+#
+# It never starts a daemon: the tests run their own private instances
+# (test/support/postfix.ts starts Postfix from a temp config directory).
+set -euo pipefail
+
+# package -> command it must provide once installed (checked at the end)
+PEERS=(
+  "postfix:/usr/sbin/postfix"
+  "swaks:swaks"
+  "dovecot-imapd:/usr/sbin/dovecot"
+  "dovecot-lmtpd:/usr/lib/dovecot/lmtp"
+  "notmuch:notmuch"
+  "opendkim-tools:opendkim-testmsg"
+  # bookworm ships miltertest as its own package, no longer in opendkim-tools
+  "miltertest:miltertest"
+  "chromium:chromium"
+)
+
+die() { echo "install-peers: error: $*" >&2; exit 1; }
+
+installed() {
+  [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]
+}
+
+missing=()
+for entry in "${PEERS[@]}"; do
+  pkg=${entry%%:*}
+  installed "$pkg" || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-peers: all peers installed"
+  exit 0
+fi
+
+[ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}) and not root; run as root"
+command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
+
+echo "install-peers: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+
+# Never start a daemon from a maintainer script: invoke-rc.d asks policy-rc.d,
+# and exit code 101 means "action forbidden". Docker images ship one already;
+# elsewhere put a temporary one in place and remove it afterwards.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# temporary, from sealbox scripts/install-peers.sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
+
+# Postfix asks two questions at install time; answer them up front.
+if printf '%s\n' "${missing[@]}" | grep -qx postfix; then
+  debconf-set-selections <<'EOF' || die "debconf-set-selections failed"
+postfix postfix/main_mailer_type select Local only
+postfix postfix/mailname string sealbox.test
+EOF
+fi
+
+apt_install() {
+  apt-get install -y --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+
+# Refresh the package lists only when needed: no candidate for a missing
+# package (lists never fetched), or the install fails (stale lists, 404s).
+has_candidate() {
+  apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'
+}
+for pkg in "${missing[@]}"; do
+  if ! has_candidate "$pkg"; then
+    echo "install-peers: no candidate for $pkg; running apt-get update"
+    apt-get update || die "apt-get update failed"
+    break
+  fi
+done
+
+if ! apt_install "${missing[@]}"; then
+  echo "install-peers: install failed; running apt-get update and retrying" >&2
+  apt-get update || die "apt-get update failed"
+  apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+fi
+
+for entry in "${PEERS[@]}"; do
+  pkg=${entry%%:*}
+  cmd=${entry#*:}
+  installed "$pkg" || die "package $pkg is not installed after apt-get install"
+  if [[ $cmd == /* ]]; then
+    [ -x "$cmd" ] || die "package $pkg installed but $cmd is missing"
+  else
+    command -v "$cmd" >/dev/null || die "package $pkg installed but command $cmd is missing"
+  fi
+done
+echo "install-peers: done"
