@@ -66,16 +66,19 @@ export class Indexer {
     const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown }[] = [];
     for (const row of rows) {
       let parsed: ParsedMessage | null = null;
-      let raw: Buffer | null = null;
+      let raw: { raw: Buffer; truncated: boolean } | null = null;
       const known = parsedInBatch.get(row.messageRowId) ?? null;
       const needsDoc = !known && docExists.get(row.messageRowId) === undefined;
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
       if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);
       if (needsDoc) {
-        parsed = await parseMessage(raw!);
+        parsed = await parseMessage(raw!.raw);
+        if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
         parsedInBatch.set(row.messageRowId, parsed);
       }
-      work.push({ row, parsed, auth: needsAuth ? this.#authenticate(raw!, row.envelope!, row.id) : null });
+      // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
+      const auth = !needsAuth ? null : raw!.truncated ? Promise.resolve({ error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` }) : this.#authenticate(raw!.raw, row.envelope!, row.id);
+      work.push({ row, parsed, auth });
     }
     const auths = await Promise.all(work.map((w) => w.auth));
 
@@ -133,7 +136,7 @@ export class Indexer {
     return rows.length;
   }
 
-  async #raw(sha256: string): Promise<Buffer> {
+  async #raw(sha256: string): Promise<{ raw: Buffer; truncated: boolean }> {
     const row = this.#o.reader.message(sha256);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -146,7 +149,7 @@ export class Indexer {
         break;
       }
     }
-    return Buffer.concat(chunks).subarray(0, MAX_PARSE_BYTES);
+    return { raw: Buffer.concat(chunks).subarray(0, MAX_PARSE_BYTES), truncated: size >= MAX_PARSE_BYTES };
   }
 
   async #authenticate(raw: Buffer, env: Envelope, captureId: string): Promise<unknown> {
