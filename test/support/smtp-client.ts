@@ -108,7 +108,9 @@ export function dotStuff(data: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-// What an MTA puts on the wire: every line ending CRLF.
+// What an MTA puts on the wire: every line ending CRLF, the last one too (the CRLF before the
+// terminating "." belongs to the message, RFC 5321 §4.1.1.4).
 export function toCrlf(data: Buffer): Buffer {
-  return Buffer.from(data.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  const text = data.toString('latin1').replace(/\r?\n/g, '\r\n');
+  return Buffer.from(text === '' || text.endsWith('\r\n') ? text : text + '\r\n', 'latin1');
 }

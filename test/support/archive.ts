@@ -1,0 +1,36 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/core/config.ts';
+import { openIndexDb } from '../../src/index/indexer.ts';
+import { SearchIndex } from '../../src/index/search-index.ts';
+import { openStores } from '../../src/store/open-stores.ts';
+import type { Stores } from '../../src/store/open-stores.ts';
+import { sealbox, tempDataDir } from './sealbox.ts';
+
+// A config for tests: no real DNS (an empty zone, or the one given), quiet logs.
+export function testConfig(extra: Record<string, unknown> = {}, zone: Record<string, unknown> = {}): string {
+  const dir = tempDataDir();
+  const zoneFile = join(dir, 'zone.json');
+  writeFileSync(zoneFile, JSON.stringify(zone));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ auth: { dns: zoneFile }, log: { level: 'warn' }, ...extra }));
+  return file;
+}
+
+// Opens an archive in this process, to check thousands of messages without a process each.
+export function openArchive(data: string): { stores: Stores; search: SearchIndex; close(): void } {
+  const stores = openStores(loadConfig(undefined, { data }, {}), { create: false });
+  const db = openIndexDb(stores.paths.index, stores.paths.meta);
+  return { stores, search: new SearchIndex(db), close: () => { db.close(); stores.close(); } };
+}
+
+// Waits (with a deadline, no fixed sleep) until the indexer has covered every capture.
+export async function waitForIndex(data: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await sealbox(['stats', '--data', data, '--json']);
+    if (r.code === 0 && JSON.parse(r.stdout.toString()).indexLag.captures === 0) return;
+    if (Date.now() > deadline) throw new Error(`index still behind after ${timeoutMs} ms: ${r.stdout}${r.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
