@@ -28,7 +28,7 @@ test('SIGKILL in the middle of an 8-connection ingest loses no acknowledged mess
 
   // Restart on the same data: it must open cleanly and sign what was not yet signed.
   const again = await startSealbox({ data: server.data, args: ['--config', config] });
-  assert.equal(await again.stop(), 0);
+  assert.equal(await again.stop(), 0, again.stderr());
   const archive = openArchive(server.data);
   try {
     for (const data of acknowledged) {

@@ -15,7 +15,9 @@ export async function deliverAll(port: number, messages: Delivery[], options: { 
     let client: RawSmtpClient | null = null;
     while (next < messages.length) {
       const m = messages[next++];
-      client ??= await RawSmtpClient.connect(port, { lmtp: options.lmtp });
+      // A server that is gone (a crash test) ends this connection's work, not the whole run.
+      if (!client) client = await RawSmtpClient.connect(port, { lmtp: options.lmtp }).catch(() => null);
+      if (!client) break;
       const r = await client.send(m.envelope, m.data, { lmtp: options.lmtp });
       const reply = r.data.at(-1) ?? r.rcpt.at(-1) ?? r.mail;
       replies.set(m.index, reply);
