@@ -62,6 +62,14 @@ export class SmtpReceiver {
         }
         callback();
       },
+      onMailFrom: (_address, session, callback) => {
+        deps.writer.open(session.id);
+        callback();
+      },
+      onClose: (session, callback) => {
+        deps.writer.close(session.id);
+        callback?.();
+      },
       onRcptTo: (address, _session, callback) => {
         if (domains.size > 0) {
           const domain = address.address.slice(address.address.lastIndexOf('@') + 1).toLowerCase();
@@ -116,14 +124,15 @@ export class SmtpReceiver {
       if (sealing && large) {
         const seal = await sealing.finish();
         const ref = large.close(seal.sealedLength);
-        result = await writer.commit({ capture, seal, inline: null, large: { ref, discard: large.discard } });
+        result = await writer.commit({ capture, seal, inline: null, large: { ref, discard: large.discard } }, session.id);
       } else {
         const { sealed, meta } = sealBuffer(Buffer.concat(chunks, buffered), keys);
-        result = await writer.commit({ capture, seal: meta, inline: sealed, large: null });
+        result = await writer.commit({ capture, seal: meta, inline: sealed, large: null }, session.id);
       }
       log.info({ cid: session.id, captureId: result.captureId, sha256: result.sha256, size: stream.byteLength, rcpts: capture.envelope.rcptTo.length, duplicate: result.duplicate }, 'captured');
       return `archived ${result.sha256} as ${result.captureId}`;
     } catch (err) {
+      writer.close(session.id);
       sealing?.abort();
       await large?.discard().catch(() => {});
       throw err;

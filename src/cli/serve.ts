@@ -1,10 +1,10 @@
-import { Worker } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
 import { parseHostPort } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
 import type { Clock } from '../core/clock.ts';
 import { createLogger } from '../core/log.ts';
 import { SmtpReceiver } from '../capture/smtp-receiver.ts';
+import { IndexerThread } from '../index/indexer-thread.ts';
 import { signCheckpoint } from '../ledger/checkpoint.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { ArchiveWriter } from '../store/archive-writer.ts';
@@ -43,12 +43,9 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
 
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
 
-  const worker = new Worker(new URL('../index/index-worker.ts', import.meta.url), { workerData: { config } });
-  let workerExited = false;
-  worker.on('error', (err) => log.error({ err }, 'indexer thread failed'));
-  worker.on('exit', () => { workerExited = true; });
+  const indexer = new IndexerThread(config, log);
   writer.onCommit(() => {
-    worker.postMessage('wake');
+    indexer.wake();
     if (ledger.due(config.ledger.checkpointEveryEntries, everyMs)) checkpoint();
   });
   const timer = setInterval(() => {
@@ -76,12 +73,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     await Promise.all(receivers.map((r) => r.close()));
     await writer.drain();
     checkpoint();
-    if (!workerExited) await new Promise<void>((resolve) => {
-      worker.on('message', (m) => m === 'stopped' && resolve());
-      worker.once('exit', () => resolve());
-      worker.postMessage('stop');
-    });
-    await worker.terminate();
+    await indexer.stop();
     stores.close();
   })());
   return { listeners, stop };

@@ -1,0 +1,59 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.ts';
+
+// The indexer's heap is bounded so that memory stays flat whatever the mail; a message too big
+// to index within it is cut (MAX_PARSE_BYTES), never the thread's reason to grow.
+const HEAP_LIMITS = { maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 16 };
+const MAX_BACKOFF_MS = 60_000;
+
+// Runs the indexer on its own thread and restarts it if it dies: indexing may fall behind
+// (stats show the lag) but never stops for good, and captures are never affected.
+export class IndexerThread {
+  readonly #config: Config;
+  readonly #log: Logger;
+  #worker: Worker | null = null;
+  #stopping = false;
+  #failures = 0;
+  #restart: NodeJS.Timeout | null = null;
+
+  constructor(config: Config, log: Logger) {
+    this.#config = config;
+    this.#log = log;
+    this.#start();
+  }
+
+  #start(): void {
+    const worker = new Worker(new URL('./index-worker.ts', import.meta.url), { workerData: { config: this.#config }, resourceLimits: HEAP_LIMITS });
+    this.#worker = worker;
+    worker.on('message', (m) => {
+      if (typeof m === 'object' && m && 'cursor' in m) this.#failures = 0;
+    });
+    worker.on('error', (err) => this.#log.error({ err }, 'indexer thread failed'));
+    worker.on('exit', (code) => {
+      this.#worker = null;
+      if (this.#stopping) return;
+      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.#failures++);
+      this.#log.error({ code, delay }, 'indexer thread exited; restarting');
+      this.#restart = setTimeout(() => this.#start(), delay);
+    });
+  }
+
+  wake(): void {
+    this.#worker?.postMessage('wake');
+  }
+
+  // Lets the current batch finish (its cursor commits with it), then ends the thread.
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#restart) clearTimeout(this.#restart);
+    const worker = this.#worker;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      worker.on('message', (m) => m === 'stopped' && resolve());
+      worker.once('exit', () => resolve());
+      worker.postMessage('stop');
+    });
+    await worker.terminate();
+  }
+}
