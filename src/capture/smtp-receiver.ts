@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import type { BlobStore } from '../store/blob-store.ts';
 import type { KeyProvider } from '../store/key-provider.ts';
 import { SealingStream, sealBuffer } from '../store/sealed-blob.ts';
 import { envelopeFromSession } from './envelope.ts';
+import type { HopFacts } from './envelope.ts';
 
 export interface ReceiverDeps {
   config: Config;
@@ -28,6 +30,7 @@ export class SmtpReceiver {
   readonly server: SMTPServer;
   readonly protocol: 'smtp' | 'lmtp';
   readonly #deps: ReceiverDeps;
+  readonly #hops = new WeakMap<SMTPServerSession, HopFacts>();
   #closing = false;
 
   constructor(protocol: 'smtp' | 'lmtp', deps: ReceiverDeps) {
@@ -47,7 +50,8 @@ export class SmtpReceiver {
       rejectOversized: true,
       maxRecipients: rc.maxRecipients,
       authOptional: true,
-      disabledCommands: ['AUTH'],
+      // Without a configured certificate smtp-server would fall back to its bundled one, whose key is public.
+      disabledCommands: rc.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
       disableReverseLookup: true,
       hideDSN: false,
       useXForward: rc.trustedClients,
@@ -55,11 +59,17 @@ export class SmtpReceiver {
       socketTimeout: rc.socketTimeoutSeconds * 1000,
       logger: false,
       onConnect: (session, callback) => {
+        this.#hops.set(session, { address: session.remoteAddress, port: session.remotePort, tlsProtocol: null });
         if (this.#closing) return callback(new SealboxError('SEALBOX_ERR_SHUTTING_DOWN'));
         if (allowed && !allowed.check(plain(session.remoteAddress), isIP(plain(session.remoteAddress)) === 6 ? 'ipv6' : 'ipv4')) {
           deps.log.warn({ cid: session.id, client: session.remoteAddress }, 'client not in receiver.allowedClients');
           return callback(new SealboxError('SEALBOX_ERR_CLIENT_NOT_ALLOWED'));
         }
+        callback();
+      },
+      onSecure: (socket, session, callback) => {
+        const hop = this.#hops.get(session);
+        if (hop) hop.tlsProtocol = (socket as TLSSocket).getProtocol();
         callback();
       },
       onMailFrom: (_address, session, callback) => {
@@ -119,7 +129,7 @@ export class SmtpReceiver {
       }
       if (stream.sizeExceeded) throw new SealboxError('SEALBOX_ERR_MESSAGE_TOO_LARGE');
       if (this.#closing) throw new SealboxError('SEALBOX_ERR_SHUTTING_DOWN');
-      const capture = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session), provenance: null };
+      const capture = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session, this.#hops.get(session)!), provenance: null };
       let result;
       if (sealing && large) {
         const seal = await sealing.finish();
