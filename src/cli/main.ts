@@ -8,6 +8,7 @@ import { recordOperatorAccess } from '../access/operator-access.ts';
 import { SearchIndex } from '../index/search-index.ts';
 import { openIndexDb } from '../index/indexer.ts';
 import { Ledger } from '../ledger/ledger.ts';
+import { consistencyProof, inclusionProof } from '../ledger/merkle-tree.ts';
 import { openStores } from '../store/open-stores.ts';
 import type { Stores } from '../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
@@ -169,6 +170,40 @@ withArchive(ledgerCmd.command('checkpoint'))
       stores.close();
     }
   });
+withArchive(ledgerCmd.command('proof'))
+  .description('inclusion proof of one entry in a signed checkpoint (default: the latest), as JSON')
+  .argument('<index>', 'entry index', nonNegativeInt('index'))
+  .option('--size <n>', 'tree size of the checkpoint to prove against', nonNegativeInt('--size'))
+  .action((index: number, o) => {
+    const stores = openStores(configOf(o), { create: false });
+    try {
+      const checkpoint = checkpointAt(stores, o.size);
+      if (index >= checkpoint.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `entry ${index} is not in the checkpoint of size ${checkpoint.size}`);
+      const hashes = stores.meta.leafHashes(0, checkpoint.size);
+      process.stdout.write(JSON.stringify({
+        index, size: checkpoint.size, leafHash: hashes[index].toString('base64'),
+        proof: inclusionProof(index, hashes).map((h) => h.toString('base64')), checkpoint: checkpoint.note,
+      }) + '\n');
+    } finally {
+      stores.close();
+    }
+  });
+withArchive(ledgerCmd.command('consistency'))
+  .description('consistency proof between two signed checkpoints (default new size: the latest), as JSON')
+  .argument('<old-size>', 'the older checkpoint size', nonNegativeInt('old-size'))
+  .argument('[new-size]', 'the newer checkpoint size', nonNegativeInt('new-size'))
+  .action((oldSize: number, newSize: number | undefined, o) => {
+    const stores = openStores(configOf(o), { create: false });
+    try {
+      const older = checkpointAt(stores, oldSize);
+      const newer = checkpointAt(stores, newSize);
+      if (older.size > newer.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `old size ${older.size} is larger than new size ${newer.size}`);
+      const proof = consistencyProof(older.size, stores.meta.leafHashes(0, newer.size));
+      process.stdout.write(JSON.stringify({ oldSize: older.size, newSize: newer.size, proof: proof.map((h) => h.toString('base64')), oldCheckpoint: older.note, newCheckpoint: newer.note }) + '\n');
+    } finally {
+      stores.close();
+    }
+  });
 withArchive(ledgerCmd.command('public-key'))
   .description('print the checkpoint verifier key (C2SP note verifier format)')
   .action((o) => {
@@ -222,6 +257,20 @@ withArchive(mailboxesCmd.command('import'))
       stores.close();
     }
   });
+
+function checkpointAt(stores: Stores, size: number | undefined) {
+  const found = size === undefined ? stores.meta.latestCheckpoint() : stores.meta.checkpoints().find((c) => c.size === size);
+  if (!found) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', size === undefined ? 'no checkpoint has been signed yet' : `no signed checkpoint has size ${size}`);
+  return found;
+}
+
+function nonNegativeInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${name} must be a whole number, got "${value}"`);
+    return n;
+  };
+}
 
 function positiveInt(flag: string) {
   return (value: string) => {

@@ -5,6 +5,9 @@ import type { Clock } from '../core/clock.ts';
 import { createLogger } from '../core/log.ts';
 import { SmtpReceiver } from '../capture/smtp-receiver.ts';
 import { IndexerThread } from '../index/indexer-thread.ts';
+import { openIndexDb } from '../index/indexer.ts';
+import { SearchIndex } from '../index/search-index.ts';
+import { buildHttpServer } from '../api/http-server.ts';
 import { signCheckpoint } from '../ledger/checkpoint.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { ArchiveWriter } from '../store/archive-writer.ts';
@@ -67,10 +70,25 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     announce(`sealbox: ${name} listening on ${bound.host}:${bound.port}`);
   }
 
+  let http: ReturnType<typeof buildHttpServer> | null = null;
+  if (config.http.enabled) {
+    const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
+    const search = new SearchIndex(indexDb);
+    http = buildHttpServer({ stores, ledger, verifierKey: signingKey.verifierKey, indexCursor: () => search.cursor(), log });
+    http.addHook('onClose', async () => indexDb.close());
+    const { host, port } = parseHostPort(config.http.listen);
+    await http.listen({ host, port });
+    const address = http.server.address();
+    const bound = { host, port: typeof address === 'object' && address ? address.port : port };
+    listeners.push({ name: 'http', ...bound });
+    announce(`sealbox: http listening on ${bound.host}:${bound.port}`);
+  }
+
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
     await Promise.all(receivers.map((r) => r.close()));
+    await http?.close();
     await writer.drain();
     checkpoint();
     await indexer.stop();
