@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { isIP } from 'node:net';
-import { authenticate } from 'mailauth';
-import type { DKIMResult } from 'mailauth';
+import { arc, dkimVerify, dmarc, spf } from 'mailauth';
+import type { ARCData, DKIMResult, SPFResult } from 'mailauth';
 import type { Resolver } from './dns-resolver.ts';
 
 /** Verdict values as Authentication-Results (RFC 8601) writes them. */
@@ -50,6 +50,11 @@ const RESULTS: ReadonlySet<string> = new Set<AuthResult>([
 /**
  * SPF, DKIM, ARC and DMARC verdicts for a message as it was received. Verdicts,
  * including fail and temperror, are values; a fault in the verification throws.
+ *
+ * mailauth's parts are called one by one, in the order and with the inputs its
+ * `authenticate` uses, leaving out what an archive does not record (BIMI, the parsed
+ * Received chain) and the work whose answer is known: SPF without a client address,
+ * and hashing the body of a message that carries no signature.
  */
 export async function authenticateMessage(raw: Uint8Array, ctx: AuthContext): Promise<AuthVerdicts> {
   const errors: string[] = [];
@@ -60,20 +65,35 @@ export async function authenticateMessage(raw: Uint8Array, ctx: AuthContext): Pr
     if (isIP(address)) ip = address;
     else errors.push(`client address ${JSON.stringify(ctx.clientAddress)} is not an IP address; SPF not checked`);
   }
+  const message = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const sender = ctx.mailFrom || undefined;
 
-  const report = await authenticate(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), {
+  // Without a DKIM-Signature or ARC header the verifier only reads the header block (the
+  // From addresses for DMARC, the ARC chain), so that is all it is given.
+  const headerEnd = headerBlockEnd(message);
+  const dkimReport = await dkimVerify(mayBeSigned(message, headerEnd) ? message : message.subarray(0, headerEnd), { resolver: ctx.resolver, sender });
+
+  let spfReport: SPFResult | null = null;
+  if (ip) {
+    let helo = ctx.clientHelo || ip;
+    // mailauth writes an address HELO in the bracket syntax.
+    if (isIP(helo)) helo = `[${helo}]`;
+    spfReport = await spf({ resolver: ctx.resolver, ip, helo, sender, mta: ctx.mta });
+  }
+  // As authenticate does; mailauth's typings say a chain is never `false`, but it is when
+  // the message has no ARC headers, and arc() answers "none" for it.
+  const arcReport = await arc(dkimReport.arc as ARCData, { resolver: ctx.resolver });
+  const dmarcReport = await dmarc({
+    headerFrom: dkimReport.headerFrom,
+    spfDomains: spfReport?.status.result === 'pass' && spfReport.domain ? [spfReport.domain] : [],
+    dkimDomains: dkimReport.results
+      .filter((r) => r.status.result === 'pass')
+      .map((r) => ({ id: r.id, domain: r.signingDomain, aligned: r.status.aligned, underSized: r.status.underSized })),
+    arcResult: arcReport,
     resolver: ctx.resolver,
-    ip,
-    helo: ctx.clientHelo || undefined,
-    sender: ctx.mailFrom || undefined,
-    mta: ctx.mta,
-    // Client details come from our own envelope only; headers can be forged.
-    trustReceived: false,
-    // BIMI decides logo display, not authenticity.
-    disableBimi: true,
   });
 
-  const dkim = report.dkim.results
+  const dkim = dkimReport.results
     // mailauth reports an unsigned message as one "none" entry without a domain.
     .filter((r) => r.signingDomain)
     .map((r: DKIMResult & { bodyHash?: string; bodyHashExpecting?: string }) => {
@@ -88,18 +108,34 @@ export async function authenticateMessage(raw: Uint8Array, ctx: AuthContext): Pr
     });
 
   const verdicts: AuthVerdicts = {
-    // Without an address mailauth still answers (neutral); that is no verdict.
-    spf: ip && report.spf ? { result: toResult(report.spf.status.result), domain: report.spf.domain } : null,
+    spf: spfReport ? { result: toResult(spfReport.status.result), domain: spfReport.domain } : null,
     dkim,
-    arc: report.arc ? { result: toResult(report.arc.status.result) } : null,
-    dmarc: report.dmarc
-      ? { result: toResult(report.dmarc.status.result), policy: report.dmarc.policy || null, domain: report.dmarc.domain }
+    arc: arcReport ? { result: toResult(arcReport.status.result) } : null,
+    dmarc: dmarcReport
+      ? { result: toResult(dmarcReport.status.result), policy: dmarcReport.policy || null, domain: dmarcReport.domain }
       : null,
   };
-  const receivedSpf = readReceivedSpf(report.dkim.headers?.parsed);
+  const receivedSpf = readReceivedSpf(dkimReport.headers?.parsed);
   if (receivedSpf) verdicts.receivedSpf = receivedSpf;
   if (errors.length) verdicts.error = errors.join('; ');
   return verdicts;
+}
+
+// Where mailauth's message parser ends the header block: after the first empty line, with
+// a bare LF read as CRLF; the whole message when there is none.
+function headerBlockEnd(bytes: Buffer): number {
+  for (let lf = bytes.indexOf(0x0a); lf >= 0; lf = bytes.indexOf(0x0a, lf + 1)) {
+    if (bytes[lf - 1] === 0x0a || (lf >= 2 && bytes[lf - 1] === 0x0d && bytes[lf - 2] === 0x0a)) return lf + 1;
+  }
+  return bytes.length;
+}
+
+// Whether a header line could be a DKIM-Signature or ARC header, erring towards yes: the
+// verifier then reads the whole message.
+const SIGNATURE_HEADER_RE = /(?:^|\n)[ \t]*(?:dkim-signature|arc-)/i;
+
+function mayBeSigned(bytes: Buffer, headerEnd: number): boolean {
+  return SIGNATURE_HEADER_RE.test(bytes.toString('latin1', 0, headerEnd));
 }
 
 function toResult(value: string): AuthResult {

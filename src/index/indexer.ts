@@ -2,6 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Envelope } from '../core/types.ts';
+import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import { authenticateMessage } from './authenticate-message.ts';
@@ -58,7 +59,8 @@ export class Indexer {
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
     const { meta, index, reader, log } = this.#o;
-    const rows = meta.capturesAfter(this.cursor(), this.#o.batch);
+    const T=(globalThis as any).T??={read:0,parse:0,auth:0,db:0,q:0};let t=performance.now();
+    const rows = meta.capturesAfter(this.cursor(), this.#o.batch);T.q+=performance.now()-t;
     if (rows.length === 0) return 0;
 
     const docExists = index.prepare('SELECT 1 FROM doc WHERE id = ?');
@@ -70,7 +72,7 @@ export class Indexer {
       const known = parsedInBatch.get(row.messageRowId) ?? null;
       const needsDoc = !known && docExists.get(row.messageRowId) === undefined;
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
-      if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);
+      t=performance.now();if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);T.read+=performance.now()-t;t=performance.now();
       if (needsDoc) {
         parsed = await parseMessage(raw!.raw);
         if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
@@ -78,9 +80,9 @@ export class Indexer {
       }
       // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
       const auth = !needsAuth ? null : raw!.truncated ? Promise.resolve({ error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` }) : this.#authenticate(raw!.raw, row.envelope!, row.id);
-      work.push({ row, parsed, auth });
+      T.parse+=performance.now()-t;work.push({ row, parsed, auth });
     }
-    const auths = await Promise.all(work.map((w) => w.auth));
+    t=performance.now();const auths = await Promise.all(work.map((w) => w.auth));T.auth+=performance.now()-t;t=performance.now();
 
     const internal = new Set<string>();
     const insertDoc = index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -131,6 +133,7 @@ export class Indexer {
       if (index.isTransaction) index.exec('ROLLBACK');
       throw err;
     }
+    T.db+=performance.now()-t;
     if (internal.size > 0) this.#autoMailboxes([...internal]);
     log.debug({ captures: rows.length, cursor: rows.at(-1)!.rowId }, 'indexed');
     return rows.length;
@@ -138,6 +141,7 @@ export class Indexer {
 
   async #raw(sha256: string): Promise<{ raw: Buffer; truncated: boolean }> {
     const row = this.#o.reader.message(sha256);
+    if (row.size <= SMALL_MESSAGE_BYTES) return { raw: this.#o.reader.readSmall(row), truncated: false };
     const chunks: Buffer[] = [];
     let size = 0;
     const stream = this.#o.reader.stream(row);

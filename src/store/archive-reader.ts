@@ -2,8 +2,12 @@ import type { Readable } from 'node:stream';
 import { SealboxError } from '../core/errors.ts';
 import type { BlobStore } from './blob-store.ts';
 import type { KeyProvider } from './key-provider.ts';
-import { openSealed } from './sealed-blob.ts';
+import { openSealed, openSealedSync } from './sealed-blob.ts';
 import type { MessageRow, SqliteMetadataStore } from './sqlite/metadata-store.ts';
+
+// Messages up to this size can be read whole and synchronously (readSmall): one pread, one
+// decrypt, one decompress, with no stream machinery per message.
+export const SMALL_MESSAGE_BYTES = 1024 * 1024;
 
 // Raw bytes back out of the archive. Callers that serve people must go through access first:
 // this class decides nothing.
@@ -25,8 +29,19 @@ export class ArchiveReader {
   }
 
   stream(row: MessageRow): Readable {
-    if (!row.seal.wrappedKey) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${row.sha256} was deleted by retention (its key is destroyed)`);
+    this.#checkKey(row);
     return openSealed(this.#blobs.read(row.blobRef), row.seal, this.#keys);
+  }
+
+  // The raw bytes of a message of at most SMALL_MESSAGE_BYTES; larger ones must be streamed.
+  readSmall(row: MessageRow): Buffer {
+    this.#checkKey(row);
+    if (row.size > SMALL_MESSAGE_BYTES) throw new RangeError(`message ${row.sha256} has ${row.size} bytes; stream it`);
+    return openSealedSync(this.#blobs.readSync(row.blobRef), row.seal, this.#keys);
+  }
+
+  #checkKey(row: MessageRow): void {
+    if (!row.seal.wrappedKey) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${row.sha256} was deleted by retention (its key is destroyed)`);
   }
 
   async buffer(row: MessageRow): Promise<Buffer> {

@@ -20,6 +20,8 @@ export interface BlobStore {
   createLarge(): LargeBlobWriter;
   sync(): Promise<void>;
   read(ref: BlobRef): Readable;
+  // The whole blob at once, for small blobs read in bulk (the indexer): no stream per blob.
+  readSync(ref: BlobRef): Buffer;
   // For verification and repair tools: every blob file the store holds.
   files(): string[];
   close(): void;

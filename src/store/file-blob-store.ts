@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, createWriteStream, fdatasync, fstatSync, fsync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fdatasync, fstatSync, fsync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +19,8 @@ export class FileBlobStore implements BlobStore {
   #dirty = new Set<number>();
   #pendingLarge: string[] = [];
   #retired: number[] = [];
+  // Read-only descriptors of segment files, kept open: a segment holds many small blobs.
+  #readFds = new Map<string, number>();
 
   constructor(root: string) {
     this.#root = root;
@@ -91,6 +93,28 @@ export class FileBlobStore implements BlobStore {
     return createReadStream(join(this.#root, ref.file), { start: ref.offset, end: ref.offset + ref.length - 1 });
   }
 
+  readSync(ref: BlobRef): Buffer {
+    const out = Buffer.allocUnsafe(ref.length);
+    if (ref.length === 0) return out;
+    const segment = ref.file.startsWith('segments/');
+    let fd = segment ? this.#readFds.get(ref.file) : undefined;
+    if (fd === undefined) {
+      fd = openSync(join(this.#root, ref.file), 'r');
+      if (segment) this.#readFds.set(ref.file, fd);
+    }
+    try {
+      let read = 0;
+      while (read < ref.length) {
+        const n = readSync(fd, out, read, ref.length - read, ref.offset + read);
+        if (n === 0) throw new Error(`blob ${ref.file} at ${ref.offset} is truncated (${read} of ${ref.length} bytes)`);
+        read += n;
+      }
+    } finally {
+      if (!segment) closeSync(fd);
+    }
+    return out;
+  }
+
   files(): string[] {
     const list = (dir: string) => readdirSync(join(this.#root, dir)).map((n) => relative(this.#root, join(this.#root, dir, n)));
     return [...list('segments'), ...list('large')];
@@ -99,5 +123,7 @@ export class FileBlobStore implements BlobStore {
   close(): void {
     closeSync(this.#segment.fd);
     for (const fd of this.#retired) closeSync(fd);
+    for (const fd of this.#readFds.values()) closeSync(fd);
+    this.#readFds.clear();
   }
 }

@@ -3,7 +3,7 @@ import type { Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import type { Writable } from 'node:stream';
-import { constants, createZstdCompress, createZstdDecompress, zstdCompressSync } from 'node:zlib';
+import { constants, createZstdCompress, createZstdDecompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { KeyProvider } from './key-provider.ts';
 
 // A message at rest: zstd-compressed, then AES-256-GCM under its own data key, which is wrapped
@@ -85,4 +85,13 @@ export function openSealed(sealed: Readable, meta: Pick<SealMeta, 'nonce' | 'tag
   const out = new PassThrough();
   pipeline(sealed, decipher, createZstdDecompress(), out).catch((err) => out.destroy(err));
   return out;
+}
+
+// The same for a blob held in memory whole; throws if a byte was changed.
+export function openSealedSync(sealed: Buffer, meta: Pick<SealMeta, 'nonce' | 'tag' | 'wrappedKey' | 'keyId'>, keys: KeyProvider): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', keys.unwrap(meta.wrappedKey, meta.keyId), meta.nonce);
+  decipher.setAuthTag(meta.tag);
+  const compressed = decipher.update(sealed);
+  const last = decipher.final();
+  return zstdDecompressSync(last.length ? Buffer.concat([compressed, last]) : compressed);
 }
