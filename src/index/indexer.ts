@@ -127,6 +127,8 @@ export class Indexer {
         }
         if (auths[i] !== null && auths[i] !== undefined) insertAuth.run(row.rowId, JSON.stringify(auths[i]));
       });
+      // Before the cursor moves past this batch: if this fails, the whole batch is retried.
+      if (internal.size > 0) this.#autoMailboxes([...internal]);
       index.prepare("INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(rows.at(-1)!.rowId));
       index.exec('COMMIT');
     } catch (err) {
@@ -134,7 +136,6 @@ export class Indexer {
       throw err;
     }
     T.db+=performance.now()-t;
-    if (internal.size > 0) this.#autoMailboxes([...internal]);
     log.debug({ captures: rows.length, cursor: rows.at(-1)!.rowId }, 'indexed');
     return rows.length;
   }
