@@ -19,12 +19,12 @@ test('inclusion and consistency proofs verify against signed checkpoints; the HT
   const config = testConfig();
   const first = await startSealbox({ args: ['--config', config, '--http', '127.0.0.1:0'] });
   await send(first.smtp.port, 5, 'first');
-  const health = await (await fetch(`${first.http!.url}/api/v1/health`)).json();
+  const health = await (await fetch(`${first.http!.url}/api/v1/health`)).json() as any;
   assert.equal(health.captures, 5);
   assert.equal(health.ledger.size, 5);
   const missing = await fetch(`${first.http!.url}/api/v1/messages`);
   assert.equal(missing.status, 404);
-  assert.equal((await missing.json()).error.code, 'SEALBOX_ERR_NOT_FOUND');
+  assert.equal(((await missing.json()) as any).error.code, 'SEALBOX_ERR_NOT_FOUND');
   assert.equal(await first.stop(), 0); // signs a checkpoint at size 5
 
   const second = await startSealbox({ data: first.data, args: ['--config', config, '--http', '127.0.0.1:0'] });

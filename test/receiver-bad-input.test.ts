@@ -98,6 +98,22 @@ test('bad input gets the right SMTP answer or is stored as received, and the lis
     }
   });
 
+  await t.test('a client that disconnects in the middle of DATA leaves nothing behind', async () => {
+    const before = JSON.parse((await sealbox(['stats', '--data', server.data, '--json'])).stdout.toString()).captures;
+    const quitter = await RawSmtpClient.connect(server.smtp.port);
+    assert.equal((await quitter.command('MAIL FROM:<q@example.test>')).code, 250);
+    assert.equal((await quitter.command('RCPT TO:<r@example.test>')).code, 250);
+    assert.equal((await quitter.command('DATA')).code, 354);
+    quitter.socket.write('Subject: half\r\n\r\nthe first half of a mess');
+    const closed = new Promise((resolve) => quitter.socket.once('close', resolve));
+    quitter.socket.end();
+    await closed;
+    const probe = Buffer.from('From: a@example.test\r\nSubject: after the quitter\r\n\r\nok\r\n');
+    assert.equal((await client.send(env, probe)).data[0].code, 250); // committed after the half message would have been
+    const after = JSON.parse((await sealbox(['stats', '--data', server.data, '--json'])).stdout.toString()).captures;
+    assert.equal(after, before + 1, 'only the complete message was archived');
+  });
+
   await t.test('the listener still serves after all of that', async () => {
     const data = Buffer.from('From: a@example.test\r\nSubject: still here\r\n\r\nok\r\n');
     const r = await client.send(env, data);

@@ -127,6 +127,8 @@ export class SmtpReceiver {
           for (const c of chunks.splice(0)) await sealing.write(c);
         }
       }
+      // A client that vanished mid-DATA sent no message: never commit a truncated one.
+      if (!stream.readableEnded) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the connection closed before the end of DATA');
       if (stream.sizeExceeded) throw new SealboxError('SEALBOX_ERR_MESSAGE_TOO_LARGE');
       if (this.#closing) throw new SealboxError('SEALBOX_ERR_SHUTTING_DOWN');
       const capture = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session, this.#hops.get(session)!), provenance: null };

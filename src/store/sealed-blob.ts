@@ -61,7 +61,8 @@ export class SealingStream {
   async write(chunk: Buffer): Promise<void> {
     this.#hash.update(chunk);
     this.#size += chunk.length;
-    if (!this.#input.write(chunk)) await new Promise<void>((resolve) => this.#input.once('drain', resolve));
+    // If the pipeline fails (disk full), 'drain' never comes: the failure must end the wait.
+    if (!this.#input.write(chunk)) await Promise.race([new Promise<void>((resolve) => this.#input.once('drain', resolve)), this.#done]);
   }
 
   async finish(): Promise<SealMeta> {
