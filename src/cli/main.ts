@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../core/config.ts';
 import type { Config } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
@@ -19,7 +19,9 @@ import { serve } from './serve.ts';
 const program = new Command('sealbox')
   .description('Sealbox: an email archive that keeps every message with its SMTP envelope, proves it unaltered, and records every read.')
   .showHelpAfterError()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  // Usage errors (a missing --reason, an unknown option) are bad input: exit 2, not commander's 1.
+  .exitOverride();
 
 const withArchive = (cmd: Command) => cmd
   .option('--data <dir>', 'data folder (default ./sealbox-data, or SEALBOX_DATA)')
@@ -281,6 +283,7 @@ function positiveInt(flag: string) {
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2); // commander has printed why
   if (err instanceof SealboxError) {
     process.stderr.write(`sealbox: ${err.message} [${err.code}]\n`);
     process.exit(2);
