@@ -47,16 +47,19 @@ withArchive(program.command('serve'))
   .option('--lmtp <host:port>', 'LMTP listener address, or "off" (default 127.0.0.1:2424)')
   .option('--http <host:port>', 'HTTP listener address, or "off" (default off)')
   .action(async (o) => {
-    const running = await serve(configOf(o));
+    // Handlers before the listeners announce themselves: a supervisor may signal as soon as it
+    // reads those lines, and an unhandled SIGTERM kills the process without its final checkpoint.
+    const starting = serve(configOf(o));
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`sealbox: ${signal}: finishing open transactions and signing a checkpoint\n`);
-      running.stop().then(() => process.exit(0), (err) => { process.stderr.write(`sealbox: error while stopping: ${err.message}\n`); process.exit(1); });
+      starting.then((running) => running.stop()).then(() => process.exit(0), (err) => { process.stderr.write(`sealbox: error while stopping: ${err.message}\n`); process.exit(1); });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    await starting;
   });
 
 withArchive(program.command('search'))
