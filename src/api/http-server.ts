@@ -1,21 +1,39 @@
 import Fastify from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import { asSealboxError, SealboxError } from '../core/errors.ts';
-import type { Ledger } from '../ledger/ledger.ts';
-import type { Stores } from '../store/open-stores.ts';
+import { adminRoutes } from './admin-routes.ts';
+import { authRoutes } from './auth-routes.ts';
+import { contentRoutes } from './content-routes.ts';
+import { requestRoutes } from './request-routes.ts';
+import { RouteTable } from './route-table.ts';
+import type { Services } from './services.ts';
 
 export interface HttpDeps {
-  stores: Stores;
-  ledger: Ledger;
+  services: Services;
   verifierKey: string;
-  indexCursor: () => number;
   log: Logger;
 }
 
-// The HTTP API. Until governed access lands it serves no message content at all: only health
-// and the ledger's public parts (checkpoint, verifier key), which witnesses and monitors need.
+// The HTTP API. Message content is served only through the access-decision point (owner
+// self-access or an active grant), each read recorded in the ledger; the ledger's public parts
+// (checkpoints, proofs, verifier key) are open, as witnesses and monitors need them.
 export function buildHttpServer(deps: HttpDeps) {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }), bodyLimit: 1024 * 1024 });
+  const { services } = deps;
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: 1024 * 1024, trustProxy: false });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cache-control', 'no-store');
+    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  });
+  const routes = new RouteTable(app);
+  authRoutes(routes, services);
+  requestRoutes(routes, services);
+  contentRoutes(routes, services);
+  adminRoutes(routes, services);
+  app.get('/api/openapi.json', async () => routes.openApi());
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     // Fastify's own 4xx (bad JSON, too large) keep their meaning; anything else is a fault.
@@ -30,19 +48,19 @@ export function buildHttpServer(deps: HttpDeps) {
   });
 
   app.get('/api/v1/health', async () => {
-    const counts = deps.stores.meta.counts();
-    const checkpoint = deps.stores.meta.latestCheckpoint();
+    const counts = services.stores.meta.counts();
+    const checkpoint = services.stores.meta.latestCheckpoint();
     return {
       status: 'ok',
       captures: counts.captures,
       messages: counts.messages,
-      ledger: { size: deps.ledger.size, checkpointSize: checkpoint?.size ?? null, checkpointAt: checkpoint ? new Date(checkpoint.createdAt).toISOString() : null },
-      index: { lagCaptures: deps.stores.meta.lastCaptureRowId() - deps.indexCursor() },
+      ledger: { size: services.ledger.size, checkpointSize: checkpoint?.size ?? null, checkpointAt: checkpoint ? new Date(checkpoint.createdAt).toISOString() : null },
+      index: { lagCaptures: services.stores.meta.lastCaptureRowId() - services.search.cursor() },
     };
   });
 
   app.get('/api/v1/ledger/checkpoint', async (_req, reply) => {
-    const checkpoint = deps.stores.meta.latestCheckpoint();
+    const checkpoint = services.stores.meta.latestCheckpoint();
     if (!checkpoint) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', 'no checkpoint has been signed yet');
     reply.type('text/plain; charset=utf-8');
     return checkpoint.note;

@@ -5,6 +5,8 @@ import type { Config } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { recordOperatorAccess } from '../access/operator-access.ts';
+import { People, ROLES } from '../access/people.ts';
+import { userInfo } from 'node:os';
 import { SearchIndex } from '../index/search-index.ts';
 import { openIndexDb } from '../index/indexer.ts';
 import { Ledger } from '../ledger/ledger.ts';
@@ -232,6 +234,41 @@ withArchive(program.command('stats'))
       const last = stores.meta.lastCaptureRowId();
       const stats = { ...counts, ledgerEntries: stores.meta.ledgerSize(), indexLag: { captures: last - cursor }, ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
       process.stdout.write(o.json ? JSON.stringify(stats) + '\n' : Object.entries(stats).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
+    } finally {
+      stores.close();
+    }
+  });
+
+const usersCmd = program.command('users').description('people and their roles');
+withArchive(usersCmd.command('add'))
+  .description('add a user (or re-issue the enrolment code of one not yet enrolled); prints a one-time enrolment code')
+  .requiredOption('--name <name>', 'user name (lowercase letters, digits, . _ -)')
+  .requiredOption('--role <role...>', `one or more of: ${ROLES.join(', ')}`)
+  .option('--display-name <text>', 'full name')
+  .option('--email <address>', 'where notifications go')
+  .option('--owns <mailbox...>', 'mailboxes (names or addresses) this user owns')
+  .action((o) => {
+    const config = configOf(o);
+    const stores = openStores(config, { create: false });
+    try {
+      const people = new People(stores.meta, stores.keys, systemClock, config.access);
+      const ledger = ledgerFor(stores, config);
+      const { user, enrolmentCode } = stores.meta.transaction(() => {
+        ledger.catchUp();
+        const added = people.add({ name: o.name, roles: o.role, displayName: o.displayName, email: o.email });
+        for (const m of o.owns ?? []) {
+          const row = (stores.meta.prepare('SELECT id FROM mailbox WHERE name = ?').get(m) ?? stores.meta.prepare('SELECT mailbox_id AS id FROM mailbox_address WHERE address = ?').get(String(m).toLowerCase())) as { id: number } | undefined;
+          if (!row) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${m}" (import the directory first: sealbox mailboxes import)`);
+          stores.meta.prepare('UPDATE mailbox SET owner = ? WHERE id = ?').run(o.name, row.id);
+        }
+        ledger.append({
+          type: 'admin', actor: `os:${userInfo().username}`, actorRoles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null,
+          operation: 'user.add', objects: { mailboxes: o.owns ?? [], messages: [] }, grantId: null, result: 'success', parameters: { name: o.name, roles: o.role },
+        });
+        return added;
+      });
+      const url = `http://${config.http.listen}/enrol?name=${encodeURIComponent(user.name)}&code=${enrolmentCode}`;
+      process.stdout.write(`user ${user.name} (${user.roles.join(', ')}): one-time enrolment code ${enrolmentCode}\n  valid ${config.access.enrolmentHours} h; enrol at ${url}\n  or: POST /api/v1/enrol {"name": "${user.name}", "code": "${enrolmentCode}", "password": "…"}\n`);
     } finally {
       stores.close();
     }

@@ -6,7 +6,7 @@ import { createLogger } from '../core/log.ts';
 import { SmtpReceiver } from '../capture/smtp-receiver.ts';
 import { IndexerThread } from '../index/indexer-thread.ts';
 import { openIndexDb } from '../index/indexer.ts';
-import { SearchIndex } from '../index/search-index.ts';
+import { accessServices } from '../api/services.ts';
 import { buildHttpServer } from '../api/http-server.ts';
 import { signCheckpoint } from '../ledger/checkpoint.ts';
 import { Ledger } from '../ledger/ledger.ts';
@@ -73,8 +73,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   let http: ReturnType<typeof buildHttpServer> | null = null;
   if (config.http.enabled) {
     const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
-    const search = new SearchIndex(indexDb);
-    http = buildHttpServer({ stores, ledger, verifierKey: signingKey.verifierKey, indexCursor: () => search.cursor(), log });
+    http = buildHttpServer({ services: accessServices(config, stores, ledger, indexDb, clock), verifierKey: signingKey.verifierKey, log });
     http.addHook('onClose', async () => indexDb.close());
     const { host, port } = parseHostPort(config.http.listen);
     await http.listen({ host, port });

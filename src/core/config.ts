@@ -52,6 +52,20 @@ const schema = z.strictObject({
     masterKeyFile: z.string().min(1).optional(),   // default <data>/keys/master.key
     signingKeyFile: z.string().min(1).optional(),  // default <data>/keys/ledger-signing.pem
   }).prefault({}),
+  access: z.strictObject({
+    totpRequired: z.boolean().default(true),          // for every role except plain owner
+    sessionHours: z.number().positive().max(24 * 30).default(12),
+    secureCookies: z.boolean().default(true),
+    enrolmentHours: z.number().positive().default(24),
+    lockoutAttempts: z.number().int().min(1).default(5),
+    lockoutMinutes: z.number().positive().default(15),
+    approvalsNeeded: z.number().int().min(1).max(10).default(1),
+    sensitivityApprovals: z.record(z.string(), z.number().int().min(1).max(10)).default({ executive: 2 }),
+    maxGrantHours: z.number().positive().default(72),
+    pendingLapseHours: z.number().positive().default(24),
+    breakglassMaxMinutes: z.number().positive().max(60).default(60),
+    purposes: z.array(z.string().min(1)).min(1).default(['legal-hold', 'hr-investigation', 'user-support', 'subject-access-request', 'security-incident']),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

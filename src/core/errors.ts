@@ -21,6 +21,12 @@ export const ERRORS = {
   SEALBOX_ERR_NOT_FOUND: { smtp: 550, http: 404, message: 'not found' },
   SEALBOX_ERR_REASON_REQUIRED: { smtp: 550, http: 400, message: 'a reason is required to read archived content' },
   SEALBOX_ERR_BAD_INPUT: { smtp: 501, http: 400, message: 'bad input' },
+  SEALBOX_ERR_AUTH: { smtp: 535, http: 401, message: 'sign-in required or failed' },
+  SEALBOX_ERR_LOCKED: { smtp: 535, http: 423, message: 'account temporarily locked after failed sign-ins' },
+  SEALBOX_ERR_FORBIDDEN: { smtp: 550, http: 403, message: 'not allowed' },
+  SEALBOX_ERR_CSRF: { smtp: 550, http: 403, message: 'missing or wrong CSRF token' },
+  SEALBOX_ERR_CONFLICT: { smtp: 550, http: 409, message: 'not possible in the current state' },
+  SEALBOX_ERR_RATE_LIMITED: { smtp: 421, http: 429, message: 'too many requests; slow down' },
   SEALBOX_ERR_LEDGER: { smtp: 451, http: 500, message: 'ledger could not be written; nothing was served' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -42,6 +42,11 @@ export class SqliteMetadataStore implements LedgerStore {
     }
   }
 
+  // Cached prepared statements, for the stages that keep their own tables here (access).
+  prepare(sql: string): StatementSync {
+    return this.#stmt(sql);
+  }
+
   #stmt(sql: string): StatementSync {
     let stmt = this.#stmts.get(sql);
     if (!stmt) {

@@ -64,3 +64,110 @@ CREATE TABLE IF NOT EXISTS setting (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+
+-- Governance: people, sign-in, access requests and grants. Secrets are stored only as hashes
+-- (passwords, tokens, enrolment codes) or wrapped by the master key (TOTP seeds).
+
+CREATE TABLE IF NOT EXISTS user (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  display_name TEXT,
+  email TEXT,
+  roles TEXT NOT NULL,                  -- JSON array: owner requester approver auditor admin breakglass
+  password_hash TEXT,                   -- scrypt; NULL until enrolled
+  totp_wrapped BLOB,                    -- TOTP seed wrapped by the master key
+  totp_last_step INTEGER NOT NULL DEFAULT 0, -- no code is accepted twice
+  enrolment_hash TEXT,                  -- sha256 of the one-time enrolment code
+  enrolment_expires INTEGER,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS session (
+  id_hash TEXT PRIMARY KEY,             -- sha256 of the cookie value
+  user_id INTEGER NOT NULL REFERENCES user(id),
+  csrf_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  client_ip TEXT,
+  user_agent TEXT
+);
+
+CREATE TABLE IF NOT EXISTS api_token (
+  id TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES user(id),
+  token_hash TEXT NOT NULL UNIQUE,
+  name TEXT,
+  scopes TEXT NOT NULL,                 -- JSON array
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS access_request (
+  id TEXT PRIMARY KEY,
+  requester_id INTEGER NOT NULL REFERENCES user(id),
+  purpose TEXT NOT NULL,
+  justification TEXT NOT NULL,
+  ticket TEXT,
+  mailboxes TEXT NOT NULL,              -- JSON array of mailbox ids
+  date_from INTEGER,                    -- ms epoch, inclusive; NULL = unbounded
+  date_to INTEGER,                      -- ms epoch, exclusive
+  fixed_query TEXT,                     -- ANDed with every search under the grant
+  permissions TEXT NOT NULL,            -- JSON array: search read export
+  duration_seconds INTEGER NOT NULL,
+  approvals_needed INTEGER NOT NULL,
+  breakglass INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  lapses_at INTEGER NOT NULL,
+  denied_at INTEGER,
+  approved_at INTEGER,                  -- when the last needed approval arrived
+  starts_at INTEGER,
+  ends_at INTEGER,
+  revoked_at INTEGER,
+  revoked_by INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS approval (
+  request_id TEXT NOT NULL REFERENCES access_request(id),
+  approver_id INTEGER NOT NULL REFERENCES user(id),
+  decision TEXT NOT NULL,               -- approve | deny
+  reason TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (request_id, approver_id)
+);
+
+CREATE TABLE IF NOT EXISTS review_item (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,                   -- breakglass | sample | alert
+  request_id TEXT,
+  subject_user_id INTEGER,              -- the person whose actions are reviewed
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,                  -- open | closed
+  closed_by INTEGER,
+  closed_at INTEGER,
+  note TEXT
+);
+
+CREATE TABLE IF NOT EXISTS notification (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  recipient TEXT NOT NULL,              -- email address or webhook URL
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  not_before INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  sent_at INTEGER,
+  last_error TEXT
+);
+
+-- Which ledger entries touched which mailbox: the owner's transparency page and per-mailbox
+-- audit reports read this instead of scanning the whole ledger.
+CREATE TABLE IF NOT EXISTS ledger_mailbox (
+  mailbox_id INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  PRIMARY KEY (mailbox_id, idx)
+) WITHOUT ROWID;

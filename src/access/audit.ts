@@ -1,0 +1,77 @@
+import type { LedgerEntry, LogonType } from '../core/types.ts';
+import { SealboxError } from '../core/errors.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { User } from './people.ts';
+
+// Who is acting, as the ledger records it.
+export interface Actor {
+  user: User | null;
+  logonType: LogonType;
+  sessionId: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
+export interface AuditEvent {
+  type: 'access' | 'admin';
+  operation: string;
+  mailboxes?: { id: number; name: string }[];
+  messages?: string[];
+  grantId?: string | null;
+  parameters?: Record<string, unknown>;
+}
+
+// Writes ledger entries in the same transaction as the work they describe: if the entry cannot
+// be written, the work is rolled back and its result is never handed out.
+export class Audit {
+  readonly #meta: SqliteMetadataStore;
+  readonly #ledger: Ledger;
+
+  constructor(meta: SqliteMetadataStore, ledger: Ledger) {
+    this.#meta = meta;
+    this.#ledger = ledger;
+  }
+
+  record<T>(actor: Actor, event: AuditEvent | ((result: T) => AuditEvent), work: () => T): T {
+    const mark = this.#ledger.mark();
+    try {
+      return this.#meta.transaction(() => {
+        this.#ledger.catchUp();
+        const result = work();
+        this.#append(actor, typeof event === 'function' ? event(result) : event, 'success');
+        return result;
+      });
+    } catch (err) {
+      this.#ledger.reset(mark);
+      if (err instanceof SealboxError) throw err;
+      throw new SealboxError('SEALBOX_ERR_LEDGER', undefined, { cause: err });
+    }
+  }
+
+  // A refused attempt is evidence too.
+  denied(actor: Actor, event: AuditEvent, reason: string): void {
+    const mark = this.#ledger.mark();
+    try {
+      this.#meta.transaction(() => {
+        this.#ledger.catchUp();
+        this.#append(actor, { ...event, parameters: { ...event.parameters, reason } }, 'denied');
+      });
+    } catch (err) {
+      this.#ledger.reset(mark);
+      throw new SealboxError('SEALBOX_ERR_LEDGER', undefined, { cause: err });
+    }
+  }
+
+  #append(actor: Actor, event: AuditEvent, result: LedgerEntry['result']): void {
+    const entry = this.#ledger.append({
+      type: event.type, actor: actor.user ? `user:${actor.user.name}` : 'anonymous', actorRoles: actor.user?.roles ?? [],
+      logonType: actor.logonType, sessionId: actor.sessionId, clientIp: actor.clientIp, operation: event.operation,
+      objects: { mailboxes: (event.mailboxes ?? []).map((m) => m.name), messages: event.messages ?? [] },
+      grantId: event.grantId ?? null, result,
+      parameters: { ...(actor.userAgent ? { userAgent: actor.userAgent } : {}), ...event.parameters },
+    });
+    const link = this.#meta.prepare('INSERT OR IGNORE INTO ledger_mailbox (mailbox_id, idx) VALUES (?, ?)');
+    for (const m of event.mailboxes ?? []) link.run(m.id, entry.index);
+  }
+}

@@ -1,0 +1,99 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { SealboxError } from '../core/errors.ts';
+import type { SearchHit, SearchIndex } from '../index/search-index.ts';
+import type { ArchiveReader } from '../store/archive-reader.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { AccessDecision, Scope } from './access-decision.ts';
+import { scopeCondition } from './access-decision.ts';
+import type { Actor, Audit } from './audit.ts';
+import type { Permission } from './grants.ts';
+import type { User } from './people.ts';
+
+export interface ContentDeps {
+  decision: AccessDecision;
+  audit: Audit;
+  search: SearchIndex;
+  indexDb: DatabaseSync;
+  reader: ArchiveReader;
+  meta: SqliteMetadataStore;
+}
+
+export type ActorContext = Omit<Actor, 'user' | 'logonType'>;
+
+// Every read of archived content goes through here: decide, then serve and record in one
+// transaction. A refusal is recorded too, and an out-of-scope message looks exactly like a
+// missing one.
+export class ContentAccess {
+  readonly #d: ContentDeps;
+
+  constructor(deps: ContentDeps) {
+    this.#d = deps;
+  }
+
+  #scope(ctx: ActorContext, user: User, permission: Permission, grantId: string | null | undefined, operation: string, parameters: Record<string, unknown>): Scope {
+    try {
+      return this.#d.decision.decide(user, permission, grantId);
+    } catch (err) {
+      if (err instanceof SealboxError) this.#d.audit.denied({ ...ctx, user, logonType: grantId ? 'delegated' : 'owner' }, { type: 'access', operation, grantId: grantId ?? null, parameters }, err.message);
+      throw err;
+    }
+  }
+
+  search(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number; offset?: number }): { query: string; hits: SearchHit[]; grantId: string | null } {
+    const parameters = { query: input.query, limit: input.limit, offset: input.offset ?? 0 };
+    const scope = this.#scope(ctx, user, 'search', input.grantId, 'search', parameters);
+    const text = scope.fixedQuery ? `(${scope.fixedQuery}) AND (${input.query})` : input.query;
+    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+      (r: { query: string; hits: SearchHit[] }) => ({
+        type: 'access', operation: 'search', mailboxes: scope.mailboxes, messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
+        parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length },
+      }),
+      () => ({ ...this.#d.search.search(text, { limit: input.limit, offset: input.offset, scope: scopeCondition(scope) }), grantId: scope.grant?.id ?? null }));
+  }
+
+  // The message's metadata view (headers, envelopes, verdicts, participants): a read.
+  view(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): Record<string, unknown> {
+    const { scope, rowId } = this.#inScope(ctx, user, sha256, grantId, 'view');
+    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+      { type: 'access', operation: 'view', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
+      () => messageView(this.#d, sha256, rowId));
+  }
+
+  // The exact stored bytes. They are decrypted and authenticated before the entry is written,
+  // so a damaged blob is an error, not a half-served message.
+  async raw(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): Promise<Buffer> {
+    const { scope } = this.#inScope(ctx, user, sha256, grantId, 'raw');
+    const bytes = await this.#d.reader.buffer(this.#d.reader.message(sha256));
+    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+      { type: 'access', operation: 'raw', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length } },
+      () => bytes);
+  }
+
+  #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string): { scope: Scope; rowId: number } {
+    const scope = this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
+    const cond = scopeCondition(scope);
+    const row = this.#d.indexDb.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
+    if (!row) {
+      this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
+      throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
+    }
+    return { scope, rowId: Number(row.id) };
+  }
+}
+
+export function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, sha256: string, rowId: number): Record<string, unknown> {
+  const message = d.reader.message(sha256);
+  const doc = d.search.document(rowId);
+  return {
+    sha256, size: message.size, firstSeen: new Date(message.firstSeen).toISOString(), indexed: doc !== null,
+    messageId: doc?.message_id ?? null, date: doc?.date == null ? null : new Date(Number(doc.date)).toISOString(),
+    from: doc?.from_text ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
+    sameMessageId: doc?.message_id_lc ? d.search.sameMessageId(doc.message_id_lc, rowId) : [],
+    captures: d.meta.capturesOf(message.id).map((c) => ({
+      captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
+      envelope: c.envelope, provenance: c.provenance, auth: d.search.authVerdicts(c.rowId),
+    })),
+    mailboxes: d.search.participants(rowId),
+    attachments: d.search.attachments(rowId),
+  };
+}

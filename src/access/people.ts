@@ -1,0 +1,129 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../core/config.ts';
+import { SealboxError } from '../core/errors.ts';
+import type { KeyProvider } from '../store/key-provider.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
+import { checkTotp, newTotpSecret, otpauthUri } from './totp.ts';
+
+export const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface User {
+  id: number;
+  name: string;
+  displayName: string | null;
+  email: string | null;
+  roles: Role[];
+  enrolled: boolean;
+  disabled: boolean;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+// People and their sign-in: no default password exists; an account starts with a one-time
+// enrolment code, and every role but plain owner needs a second factor.
+export class People {
+  readonly #meta: SqliteMetadataStore;
+  readonly #keys: KeyProvider;
+  readonly #clock: Clock;
+  readonly #policy: Config['access'];
+
+  constructor(meta: SqliteMetadataStore, keys: KeyProvider, clock: Clock, policy: Config['access']) {
+    this.#meta = meta;
+    this.#keys = keys;
+    this.#clock = clock;
+    this.#policy = policy;
+  }
+
+  // Creates a user (or re-issues the enrolment code of one not yet enrolled).
+  add(input: { name: string; roles: Role[]; displayName?: string | null; email?: string | null }): { user: User; enrolmentCode: string } {
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(input.name)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `user name "${input.name}" must be 1–64 of a-z 0-9 . _ - (lowercase, starting with a letter or digit)`);
+    for (const r of input.roles) if (!ROLES.includes(r)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown role "${r}" (roles: ${ROLES.join(', ')})`);
+    if (input.roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
+    const existing = this.byName(input.name);
+    if (existing?.enrolled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `user ${input.name} exists and is enrolled`);
+    const code = randomBytes(15).toString('base64url');
+    const now = this.#clock.now();
+    const expires = now + this.#policy.enrolmentHours * 3600_000;
+    if (existing) {
+      this.#meta.prepare('UPDATE user SET roles = ?, enrolment_hash = ?, enrolment_expires = ? WHERE id = ?').run(JSON.stringify(input.roles), sha256(code), expires, existing.id);
+    } else {
+      this.#meta.prepare('INSERT INTO user (name, display_name, email, roles, enrolment_hash, enrolment_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(input.name, input.displayName ?? null, input.email ?? null, JSON.stringify(input.roles), sha256(code), expires, now);
+    }
+    return { user: this.byName(input.name)!, enrolmentCode: code };
+  }
+
+  byName(name: string): User | null {
+    const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  byId(id: number): User | null {
+    const row = this.#meta.prepare('SELECT * FROM user WHERE id = ?').get(id) as Record<string, any> | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  list(): User[] {
+    return (this.#meta.prepare('SELECT * FROM user ORDER BY name').all() as Record<string, any>[]).map(toUser);
+  }
+
+  needsTotp(user: Pick<User, 'roles'>): boolean {
+    return this.#policy.totpRequired && user.roles.some((r) => r !== 'owner');
+  }
+
+  // Sets the password (and TOTP seed when the roles need one) with the one-time code.
+  async enrol(name: string, code: string, password: string): Promise<{ user: User; totpUri: string | null }> {
+    const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
+    const now = this.#clock.now();
+    if (!row || !row.enrolment_hash || sha256(code) !== row.enrolment_hash || Number(row.enrolment_expires) < now) {
+      throw new SealboxError('SEALBOX_ERR_AUTH', 'enrolment code is wrong, used or expired');
+    }
+    if (password.length < MIN_PASSWORD_LENGTH) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+    const user = toUser(row);
+    const secret = this.needsTotp(user) ? newTotpSecret() : null;
+    const hash = await hashPassword(password);
+    this.#meta.prepare('UPDATE user SET password_hash = ?, totp_wrapped = ?, totp_last_step = 0, enrolment_hash = NULL, enrolment_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = ?')
+      .run(hash, secret ? this.#keys.wrap(secret) : null, user.id);
+    return { user: this.byId(user.id)!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null };
+  }
+
+  // Checks password and second factor; counts failures and locks the account after too many.
+  async authenticate(name: string, password: string, totp: string | undefined): Promise<User> {
+    const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
+    const now = this.#clock.now();
+    if (row && Number(row.locked_until) > now) {
+      throw new SealboxError('SEALBOX_ERR_LOCKED', `account locked until ${new Date(Number(row.locked_until)).toISOString()} after failed sign-ins`);
+    }
+    const passwordOk = await verifyPassword(password, row?.password_hash ?? null);
+    let step: number | null = null;
+    let totpOk = true;
+    if (row && passwordOk && row.totp_wrapped) {
+      step = checkTotp(this.#keys.unwrap(Buffer.from(row.totp_wrapped), this.#keys.keyId), totp ?? '', now, Number(row.totp_last_step));
+      totpOk = step !== null;
+    } else if (row && passwordOk && this.needsTotp(toUser(row))) totpOk = false;
+    if (!row || !passwordOk || !totpOk || row.disabled) {
+      if (row) {
+        const failures = Number(row.failed_logins) + 1;
+        const lock = failures >= this.#policy.lockoutAttempts ? now + this.#policy.lockoutMinutes * 60_000 : 0;
+        this.#meta.prepare('UPDATE user SET failed_logins = ?, locked_until = ? WHERE id = ?').run(lock ? 0 : failures, lock, row.id);
+      }
+      throw new SealboxError('SEALBOX_ERR_AUTH', passwordOk && !totpOk ? 'a valid one-time code (TOTP) is required' : 'wrong user name or password');
+    }
+    this.#meta.prepare('UPDATE user SET failed_logins = 0, totp_last_step = MAX(totp_last_step, ?) WHERE id = ?').run(step ?? 0, row.id);
+    return toUser(row);
+  }
+
+  ownedMailboxes(user: User): { id: number; name: string }[] {
+    return this.#meta.prepare('SELECT id, name FROM mailbox WHERE owner = ? ORDER BY id').all(user.name) as { id: number; name: string }[];
+  }
+}
+
+function toUser(row: Record<string, any>): User {
+  return {
+    id: Number(row.id), name: row.name, displayName: row.display_name, email: row.email, roles: JSON.parse(row.roles),
+    enrolled: row.password_hash !== null, disabled: Boolean(row.disabled),
+  };
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { SealboxError } from '../core/errors.ts';
+import { ROLES } from '../access/people.ts';
+import { parseEntry } from '../ledger/ledger-entry.ts';
+import { consistencyProof, inclusionProof } from '../ledger/merkle-tree.ts';
+import { actorContext, principal } from './principal.ts';
+import type { RouteTable } from './route-table.ts';
+import type { Services } from './services.ts';
+
+export function adminRoutes(routes: RouteTable, s: Services): void {
+  routes.add({
+    method: 'POST', url: '/api/v1/users', tag: 'admin', auth: 'user',
+    summary: 'add a user with roles; returns a one-time enrolment code (admins only)',
+    body: z.strictObject({ name: z.string().min(1).max(64), roles: z.array(z.enum(ROLES)).min(1), displayName: z.string().max(200).optional(), email: z.string().max(320).optional() }),
+    handler: async (req, _reply, { body }) => {
+      const p = principal(s, req, 'admin');
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
+      if (!p.user.roles.includes('admin')) {
+        s.audit.denied(ctx, { type: 'admin', operation: 'user.add', parameters: { name: body.name } }, 'not an admin');
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins add users');
+      }
+      const r = s.audit.record(ctx, { type: 'admin', operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, () => s.people.add(body));
+      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/users', tag: 'admin', auth: 'user', summary: 'users and roles (admins and auditors)',
+    handler: async (req) => {
+      const p = principal(s, req, 'admin');
+      if (!p.user.roles.some((r) => r === 'admin' || r === 'auditor')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and auditors list users');
+      return { users: s.people.list().map((u) => ({ name: u.name, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled })) };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/ledger/entries', tag: 'ledger', auth: 'user',
+    summary: 'ledger entries (auditors); reading the ledger is itself an entry',
+    query: z.strictObject({ from: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+    handler: async (req, _reply, { query }) => {
+      const p = principal(s, req, 'ledger');
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
+      if (!p.user.roles.includes('auditor')) {
+        s.audit.denied(ctx, { type: 'admin', operation: 'ledger.read', parameters: query }, 'not an auditor');
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only auditors read the ledger');
+      }
+      return s.audit.record(ctx, { type: 'admin', operation: 'ledger.read', parameters: query }, () => {
+        const rows = s.stores.meta.prepare('SELECT idx, leaf FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?').all(query.from, query.limit) as { idx: number; leaf: Uint8Array }[];
+        return { entries: rows.map((r) => ({ ...parseEntry(r.leaf), leaf: Buffer.from(r.leaf).toString('base64') })) };
+      });
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/ledger/proof/:index', tag: 'ledger', auth: 'none',
+    summary: 'RFC 9162 inclusion proof of one entry in the latest signed checkpoint (or size=N)',
+    query: z.strictObject({ size: z.coerce.number().int().min(1).optional() }),
+    handler: async (req, _reply, { query }) => {
+      const index = Number((req.params as { index: string }).index);
+      const cp = checkpoint(s, query.size);
+      if (!Number.isInteger(index) || index < 0 || index >= cp.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `entry ${(req.params as { index: string }).index} is not in the checkpoint of size ${cp.size}`);
+      const hashes = s.stores.meta.leafHashes(0, cp.size);
+      return { index, size: cp.size, leafHash: hashes[index].toString('base64'), proof: inclusionProof(index, hashes).map((h) => h.toString('base64')), checkpoint: cp.note };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/ledger/consistency', tag: 'ledger', auth: 'none',
+    summary: 'RFC 9162 consistency proof between two signed checkpoints',
+    query: z.strictObject({ old: z.coerce.number().int().min(0), new: z.coerce.number().int().min(0).optional() }),
+    handler: async (_req, _reply, { query }) => {
+      const older = checkpoint(s, query.old);
+      const newer = checkpoint(s, query.new);
+      if (older.size > newer.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'old is larger than new');
+      return { oldSize: older.size, newSize: newer.size, proof: consistencyProof(older.size, s.stores.meta.leafHashes(0, newer.size)).map((h) => h.toString('base64')), oldCheckpoint: older.note, newCheckpoint: newer.note };
+    },
+  });
+}
+
+function checkpoint(s: Services, size: number | undefined) {
+  const found = size === undefined ? s.stores.meta.latestCheckpoint() : s.stores.meta.checkpoints().find((c) => c.size === size);
+  if (!found) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', size === undefined ? 'no checkpoint has been signed yet' : `no signed checkpoint has size ${size}`);
+  return found;
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { SealboxError } from '../core/errors.ts';
+import { TOKEN_SCOPES } from '../access/credentials.ts';
+import { actorContext, cookie, principal, SESSION_COOKIE } from './principal.ts';
+import type { RouteTable } from './route-table.ts';
+import type { Services } from './services.ts';
+
+export function authRoutes(routes: RouteTable, s: Services): void {
+  const secure = s.config.access.secureCookies ? '; Secure' : '';
+
+  routes.add({
+    method: 'POST', url: '/api/v1/enrol', tag: 'sign-in', auth: 'none',
+    summary: 'set a password with the one-time enrolment code; returns the TOTP set-up URI when the roles need a second factor',
+    body: z.strictObject({ name: z.string().min(1), code: z.string().min(1), password: z.string().min(1).max(1024) }),
+    handler: async (req, _reply, { body }) => {
+      const { user, totpUri } = await s.people.enrol(body.name, body.code, body.password);
+      s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { type: 'admin', operation: 'user.enrol' }, () => null);
+      return { user: { name: user.name, roles: user.roles }, totpUri };
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/session', tag: 'sign-in', auth: 'none',
+    summary: 'sign in with password (and TOTP); sets the session cookie and returns the CSRF token',
+    body: z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024), totp: z.string().max(12).optional() }),
+    handler: async (req, reply, { body }) => {
+      const ctx = actorContext(req, null);
+      let user;
+      try {
+        user = await s.people.authenticate(body.name, body.password, body.totp);
+      } catch (err) {
+        if (err instanceof SealboxError) s.audit.denied({ ...ctx, user: null, logonType: 'owner' }, { type: 'admin', operation: 'session.create', parameters: { name: body.name } }, err.message);
+        throw err;
+      }
+      const session = s.credentials.createSession(user, ctx.clientIp, ctx.userAgent);
+      s.audit.record({ ...ctx, sessionId: null, user, logonType: 'owner' }, { type: 'admin', operation: 'session.create' }, () => null);
+      reply.header('set-cookie', `${SESSION_COOKIE}=${session.cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - s.clock.now()) / 1000)}${secure}`);
+      return { user: { name: user.name, roles: user.roles }, csrfToken: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() };
+    },
+  });
+
+  routes.add({
+    method: 'DELETE', url: '/api/v1/session', tag: 'sign-in', auth: 'user', summary: 'sign out',
+    handler: async (req, reply) => {
+      principal(s, req, 'content');
+      s.credentials.endSession(cookie(req, SESSION_COOKIE));
+      reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
+      return { ok: true };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/me', tag: 'sign-in', auth: 'user', summary: 'who I am, my roles and the mailboxes I own',
+    handler: async (req) => {
+      const p = principal(s, req, 'content');
+      return { name: p.user.name, displayName: p.user.displayName, roles: p.user.roles, mailboxes: s.people.ownedMailboxes(p.user).map((m) => m.name), via: p.via };
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/tokens', tag: 'sign-in', auth: 'user',
+    summary: 'create an API token for automation (scoped, expiring); the token is shown once',
+    body: z.strictObject({ name: z.string().min(1).max(100), scopes: z.array(z.enum(TOKEN_SCOPES)).min(1), days: z.number().int().min(1).max(365) }),
+    handler: async (req, _reply, { body }) => {
+      const p = principal(s, req, 'admin');
+      if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'API tokens are created from a signed-in session');
+      const created = s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' },
+        (r: { id: string }) => ({ type: 'admin', operation: 'token.create', parameters: { tokenId: r.id, scopes: body.scopes, days: body.days } }),
+        () => s.credentials.createToken(p.user, body));
+      return { id: created.id, token: created.token, expiresAt: new Date(created.expiresAt).toISOString() };
+    },
+  });
+
+  routes.add({
+    method: 'DELETE', url: '/api/v1/tokens/:id', tag: 'sign-in', auth: 'user', summary: 'revoke an API token at once',
+    handler: async (req) => {
+      const p = principal(s, req, 'admin');
+      const id = (req.params as { id: string }).id;
+      s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { type: 'admin', operation: 'token.revoke', parameters: { tokenId: id } }, () => s.credentials.revokeToken(id, p.user));
+      return { ok: true };
+    },
+  });
+}

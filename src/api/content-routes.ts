@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { SealboxError } from '../core/errors.ts';
+import { parseEntry } from '../ledger/ledger-entry.ts';
+import { actorContext, principal } from './principal.ts';
+import type { RouteTable } from './route-table.ts';
+import type { Services } from './services.ts';
+
+const sha = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 of 64 lowercase hex digits');
+
+export function contentRoutes(routes: RouteTable, s: Services): void {
+  routes.add({
+    method: 'GET', url: '/api/v1/search', tag: 'content', auth: 'user',
+    summary: 'search your own mailboxes, or within an active grant (grant=ID); recorded in the ledger',
+    query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0) }),
+    handler: async (req, _reply, { query }) => {
+      const p = principal(s, req, 'content');
+      const r = s.content.search(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit, offset: query.offset });
+      return { query: r.query, grant: r.grantId, results: r.hits.map((h) => ({ ...h, date: h.date === null ? null : new Date(h.date).toISOString() })) };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/messages/:sha256', tag: 'content', auth: 'user',
+    summary: 'one message: headers, envelopes (Bcc marked), verdicts at receipt, attachments; recorded in the ledger',
+    query: z.strictObject({ grant: z.string().optional() }),
+    handler: async (req, _reply, { query }) => {
+      const p = principal(s, req, 'content');
+      return s.content.view(actorContext(req, p), p.user, param(req.params), query.grant);
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/messages/:sha256/raw', tag: 'content', auth: 'user',
+    summary: 'the exact stored bytes as message/rfc822; recorded in the ledger',
+    query: z.strictObject({ grant: z.string().optional() }),
+    handler: async (req, reply, { query }) => {
+      const p = principal(s, req, 'content');
+      const digest = param(req.params);
+      const bytes = await s.content.raw(actorContext(req, p), p.user, digest, query.grant);
+      reply.type('message/rfc822').header('content-disposition', `attachment; filename="${digest}.eml"`);
+      return bytes;
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/mailboxes/mine/accesses', tag: 'transparency', auth: 'user',
+    summary: 'who accessed my mailboxes, when, how and under which request (my own reads are left out)',
+    handler: async (req) => {
+      const p = principal(s, req, 'content');
+      const owned = s.people.ownedMailboxes(p.user);
+      if (owned.length === 0) return { mailboxes: [], accesses: [] };
+      const rows = s.stores.meta.prepare(`SELECT l.leaf FROM ledger_mailbox lm JOIN ledger l ON l.idx = lm.idx WHERE lm.mailbox_id IN (${owned.map(() => '?').join(', ')}) ORDER BY l.idx DESC LIMIT 1000`)
+        .all(...owned.map((m) => m.id)) as { leaf: Uint8Array }[];
+      const seen = new Set<number>();
+      const accesses = [];
+      for (const { leaf } of rows) {
+        const e = parseEntry(leaf);
+        if (seen.has(e.index) || e.type !== 'access' || e.actor === `user:${p.user.name}`) continue;
+        seen.add(e.index);
+        const grant = e.grantId ? safe(() => s.grants.get(e.grantId!)) : null;
+        accesses.push({
+          index: e.index, time: new Date(e.time).toISOString(), actor: e.actor.replace(/^user:/, ''), operation: e.operation, result: e.result, logonType: e.logonType,
+          mailboxes: e.objects.mailboxes.filter((m) => owned.some((o) => o.name === m)), messages: e.objects.messages.length,
+          request: grant ? { id: grant.id, purpose: grant.purpose, ticket: grant.ticket, justification: grant.justification, breakglass: grant.breakglass } : null,
+        });
+      }
+      return { mailboxes: owned.map((m) => m.name), accesses };
+    },
+  });
+}
+
+function param(params: unknown): string {
+  const value = (params as { sha256: string }).sha256;
+  if (!/^[0-9a-f]{64}$/.test(value)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the message id is a sha256 of 64 lowercase hex digits');
+  return value;
+}
+
+function safe<T>(fn: () => T): T | null {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
+}
+
+export { sha };

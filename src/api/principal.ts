@@ -1,0 +1,36 @@
+import type { FastifyRequest } from 'fastify';
+import type { ActorContext } from '../access/content-access.ts';
+import type { Principal, TokenScope } from '../access/credentials.ts';
+import { SealboxError } from '../core/errors.ts';
+import type { Services } from './services.ts';
+
+export const SESSION_COOKIE = 'sealbox_session';
+
+export function cookie(req: FastifyRequest, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+// Who is calling: a session cookie (state changes also need the CSRF header) or a bearer API
+// token limited to its scopes.
+export function principal(s: Services, req: FastifyRequest, scope: TokenScope): Principal {
+  const auth = req.headers.authorization;
+  let p: Principal | null = null;
+  if (auth?.startsWith('Bearer ')) {
+    p = s.credentials.token(auth.slice(7).trim());
+    if (!p) throw new SealboxError('SEALBOX_ERR_AUTH', 'API token is unknown, expired or revoked');
+    if (!p.scopes!.includes(scope)) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `this API token lacks the "${scope}" scope`);
+  } else {
+    p = s.credentials.session(cookie(req, SESSION_COOKIE));
+    if (!p) throw new SealboxError('SEALBOX_ERR_AUTH', 'sign in first (POST /api/v1/session) or send an API token');
+    if (req.method !== 'GET' && req.method !== 'HEAD') s.credentials.checkCsrf(p, req.headers['x-csrf-token'] as string | undefined);
+  }
+  return p;
+}
+
+export function actorContext(req: FastifyRequest, p: Principal | null): ActorContext {
+  return { sessionId: p?.sessionId ?? null, clientIp: req.ip, userAgent: (req.headers['user-agent'] as string | undefined)?.slice(0, 200) ?? null };
+}

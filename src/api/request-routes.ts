@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { SealboxError } from '../core/errors.ts';
+import type { AccessRequest } from '../access/grants.ts';
+import { PERMISSIONS, stateOf } from '../access/grants.ts';
+import type { User } from '../access/people.ts';
+import { actorContext, principal } from './principal.ts';
+import type { RouteTable } from './route-table.ts';
+import type { Services } from './services.ts';
+
+const newRequest = z.strictObject({
+  purpose: z.string().min(1),
+  justification: z.string().min(1).max(5000),
+  ticket: z.string().max(200).nullable().optional(),
+  mailboxes: z.array(z.string().min(1)).min(1).max(100),
+  dateFrom: z.string().nullable().optional(),
+  dateTo: z.string().nullable().optional(),
+  query: z.string().max(2000).nullable().optional(),
+  permissions: z.array(z.enum(PERMISSIONS)).min(1),
+  durationHours: z.number().positive(),
+  startsAt: z.string().nullable().optional(),
+});
+
+export function requestRoutes(routes: RouteTable, s: Services): void {
+  const view = (r: AccessRequest) => {
+    const name = (id: number) => s.people.byId(id)?.name ?? `#${id}`;
+    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+    return {
+      id: r.id, state: stateOf(r, s.clock.now()), requester: name(r.requesterId), purpose: r.purpose, justification: r.justification, ticket: r.ticket,
+      mailboxes: r.mailboxes.map((m) => m.name), dateFrom: iso(r.dateFrom), dateTo: iso(r.dateTo), query: r.fixedQuery, permissions: r.permissions,
+      durationHours: r.durationSeconds / 3600, approvalsNeeded: r.approvalsNeeded, breakglass: r.breakglass, createdAt: iso(r.createdAt),
+      lapsesAt: iso(r.lapsesAt), startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), revokedAt: iso(r.revokedAt),
+      approvals: r.approvals.map((a) => ({ approver: name(a.approverId), decision: a.decision, reason: a.reason, at: iso(a.at) })),
+    };
+  };
+  const logon = (u: User) => (u.roles.includes('admin') ? 'admin' : 'owner') as 'admin' | 'owner';
+  const event = (operation: string, r: AccessRequest, parameters: Record<string, unknown> = {}) =>
+    ({ type: 'admin' as const, operation, mailboxes: r.mailboxes, grantId: r.id, parameters: { state: stateOf(r, s.clock.now()), ...parameters } });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/requests', tag: 'requests', auth: 'user', body: newRequest,
+    summary: 'file an access request: purpose, justification, ticket, scope (mailboxes, dates, fixed query), permissions, duration',
+    handler: async (req, _reply, { body }) => {
+      const p = principal(s, req, 'requests');
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
+      const r = s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600 }), () => s.grants.file(p.user, body));
+      return view(r);
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/breakglass', tag: 'requests', auth: 'user', body: newRequest,
+    summary: 'open an emergency grant alone (at most an hour); approvers and auditors are alerted and a review is required',
+    handler: async (req, _reply, { body }) => {
+      const p = principal(s, req, 'requests');
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: 'breakglass' as const };
+      const r = s.audit.record(ctx, (r: AccessRequest) => event('breakglass.open', r, { purpose: r.purpose, justification: r.justification }), () => {
+        const r = s.grants.file(p.user, body, { breakglass: true });
+        s.stores.meta.prepare("INSERT INTO review_item (id, kind, request_id, subject_user_id, created_at, state) VALUES (?, 'breakglass', ?, ?, ?, 'open')")
+          .run(`rev_${r.id}`, r.id, p.user.id, s.clock.now());
+        return r;
+      });
+      return view(r);
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/requests', tag: 'requests', auth: 'user',
+    summary: 'my requests; approvers, auditors and admins see all (no message content)',
+    query: z.strictObject({ state: z.string().optional() }),
+    handler: async (req, _reply, { query }) => {
+      const p = principal(s, req, 'requests');
+      const all = p.user.roles.some((r) => r === 'approver' || r === 'auditor' || r === 'admin');
+      const list = s.grants.list(all ? {} : { requesterId: p.user.id }).map(view);
+      return { requests: query.state ? list.filter((r) => r.state === query.state) : list };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/requests/:id', tag: 'requests', auth: 'user', summary: 'one request with its approvals and state',
+    handler: async (req) => {
+      const p = principal(s, req, 'requests');
+      const r = s.grants.get((req.params as { id: string }).id);
+      if (r.requesterId !== p.user.id && !p.user.roles.some((x) => x === 'approver' || x === 'auditor' || x === 'admin')) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${r.id}`);
+      return view(r);
+    },
+  });
+
+  for (const decision of ['approve', 'deny'] as const) {
+    routes.add({
+      method: 'POST', url: `/api/v1/requests/:id/${decision}`, tag: 'requests', auth: 'user',
+      summary: `${decision} a pending request, with a reason (never one's own, nor one on one's own mailbox)`,
+      body: z.strictObject({ reason: z.string().min(1).max(5000) }),
+      handler: async (req, _reply, { body }) => {
+        const p = principal(s, req, 'approvals');
+        const id = (req.params as { id: string }).id;
+        const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
+        try {
+          return view(s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), () => s.grants.decide(p.user, id, decision, body.reason)));
+        } catch (err) {
+          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { type: 'admin', operation: `request.${decision}`, grantId: id }, err.message);
+          throw err;
+        }
+      },
+    });
+  }
+
+  routes.add({
+    method: 'POST', url: '/api/v1/requests/:id/revoke', tag: 'requests', auth: 'user',
+    summary: 'end a grant at once ("I am done", or an approver/admin stopping it)',
+    body: z.strictObject({ reason: z.string().max(5000).optional() }),
+    handler: async (req, _reply, { body }) => {
+      const p = principal(s, req, 'requests');
+      const id = (req.params as { id: string }).id;
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
+      return view(s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => s.grants.revoke(p.user, id)));
+    },
+  });
+}

@@ -1,0 +1,53 @@
+import { totpCode, currentStep } from '../../src/access/totp.ts';
+
+// A signed-in HTTP client for tests: keeps the session cookie and CSRF token like a browser.
+export class ApiClient {
+  readonly base: string;
+  cookie: string | null = null;
+  csrf: string | null = null;
+  token: string | null = null;
+
+  constructor(base: string) {
+    this.base = base;
+  }
+
+  async call(method: string, path: string, body?: unknown, options: { csrf?: boolean } = {}): Promise<{ status: number; body: any; headers: Headers }> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.cookie) headers.cookie = this.cookie;
+    if (this.csrf && options.csrf !== false && method !== 'GET') headers['x-csrf-token'] = this.csrf;
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const res = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const type = res.headers.get('content-type') ?? '';
+    const parsed = type.includes('json') ? await res.json() : Buffer.from(await res.arrayBuffer());
+    const setCookie = res.headers.get('set-cookie');
+    if (setCookie) this.cookie = setCookie.split(';')[0];
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+
+  async enrolAndSignIn(name: string, code: string, password: string): Promise<void> {
+    const enrol = await this.call('POST', '/api/v1/enrol', { name, code, password });
+    if (enrol.status !== 200) throw new Error(`enrol ${name}: ${JSON.stringify(enrol.body)}`);
+    const secret = enrol.body.totpUri ? base32Decode(/secret=([A-Z2-7]+)/.exec(enrol.body.totpUri)![1]) : null;
+    const totp = secret ? totpCode(secret, currentStep(Date.now())) : undefined;
+    const session = await this.call('POST', '/api/v1/session', { name, password, totp });
+    if (session.status !== 200) throw new Error(`sign in ${name}: ${JSON.stringify(session.body)}`);
+    this.csrf = session.body.csrfToken;
+  }
+}
+
+export function base32Decode(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const ch of text) {
+    value = (value << 5) | alphabet.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
