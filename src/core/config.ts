@@ -18,6 +18,14 @@ const schema = z.strictObject({
   smtp: listener(2525).prefault({}),
   lmtp: listener(2424).prefault({}),
   http: listener(8025).prefault({ enabled: false }),
+  milter: z.strictObject({
+    enabled: z.boolean().default(false),
+    listen: hostPort.default('127.0.0.1:8891'),
+    // guarantee: end of message is answered only after the commit (tempfail on any fault);
+    // observe: answered once the message is in the durable spool, archived in the background.
+    mode: z.enum(['guarantee', 'observe']).default('guarantee'),
+    spool: z.string().min(1).optional(),             // default <data>/milter-spool
+  }).prefault({}),
   receiver: z.strictObject({
     hostname: z.string().min(1).default('sealbox.localhost'),
     maxMessageBytes: z.number().int().positive().default(150 * 1024 * 1024),
@@ -78,6 +86,7 @@ export interface ConfigOverrides {
   smtp?: string;
   lmtp?: string;
   http?: string;
+  milter?: string;
   logLevel?: string;
 }
 
@@ -104,7 +113,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   const pick = (flag: string | undefined, name: string) => flag ?? env[name];
   const data = pick(overrides.data, 'SEALBOX_DATA');
   if (data) raw.data = data;
-  for (const [key, envName] of [['smtp', 'SEALBOX_SMTP'], ['lmtp', 'SEALBOX_LMTP'], ['http', 'SEALBOX_HTTP']] as const) {
+  for (const [key, envName] of [['smtp', 'SEALBOX_SMTP'], ['lmtp', 'SEALBOX_LMTP'], ['http', 'SEALBOX_HTTP'], ['milter', 'SEALBOX_MILTER']] as const) {
     const value = pick(overrides[key], envName);
     if (value === undefined) continue;
     raw[key] = { ...(raw[key] ?? {}), ...(value === 'off' ? { enabled: false } : { enabled: true, listen: value }) };

@@ -152,6 +152,11 @@ export class ArchiveWriter {
     return { sha256: seal.sha256, captureId: capture.id, ledgerIndex: entry.index, duplicate };
   }
 
+  // Whether a capture with this id is in the archive (a spool replaying after a crash asks).
+  isCommitted(captureId: string): boolean {
+    return this.#meta.hasCapture(captureId);
+  }
+
   // Waits until everything queued has been committed or failed.
   async drain(): Promise<void> {
     while (this.#flushing || this.#queue.length > 0) {

@@ -94,6 +94,10 @@ export class SqliteMetadataStore implements LedgerStore {
     return Number(result.lastInsertRowid);
   }
 
+  hasCapture(captureId: string): boolean {
+    return this.#stmt('SELECT 1 FROM capture WHERE capture_id = ?').get(captureId) !== undefined;
+  }
+
   getMessage(sha256: string): MessageRow | null {
     const row = this.#stmt('SELECT * FROM message WHERE sha256 = ?').get(sha256) as Record<string, any> | undefined;
     return row ? toMessageRow(row) : null;
