@@ -23,22 +23,23 @@ export class Credentials {
   readonly #meta: SqliteMetadataStore;
   readonly #people: People;
   readonly #clock: Clock;
-  readonly #sessionMs: number;
+  readonly #sessionHours: () => number;
 
-  constructor(meta: SqliteMetadataStore, people: People, clock: Clock, sessionHours: number) {
+  constructor(meta: SqliteMetadataStore, people: People, clock: Clock, sessionHours: () => number) {
     this.#meta = meta;
     this.#people = people;
     this.#clock = clock;
-    this.#sessionMs = sessionHours * 3600_000;
+    this.#sessionHours = sessionHours;
   }
 
   createSession(user: User, clientIp: string | null, userAgent: string | null): { cookie: string; csrf: string; expiresAt: number } {
     const cookie = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const now = this.#clock.now();
+    const sessionMs = this.#sessionHours() * 3600_000;
     this.#meta.prepare('INSERT INTO session (id_hash, user_id, csrf_hash, created_at, expires_at, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(sha256(cookie), user.id, sha256(csrf), now, now + this.#sessionMs, clientIp, userAgent);
-    return { cookie, csrf, expiresAt: now + this.#sessionMs };
+      .run(sha256(cookie), user.id, sha256(csrf), now, now + sessionMs, clientIp, userAgent);
+    return { cookie, csrf, expiresAt: now + sessionMs };
   }
 
   session(cookie: string | undefined): Principal | null {

@@ -60,9 +60,9 @@ export interface NewRequest {
 export class Grants {
   readonly #meta: SqliteMetadataStore;
   readonly #clock: Clock;
-  readonly #policy: Config['access'];
+  readonly #policy: () => Config['access'];
 
-  constructor(meta: SqliteMetadataStore, clock: Clock, policy: Config['access']) {
+  constructor(meta: SqliteMetadataStore, clock: Clock, policy: () => Config['access']) {
     this.#meta = meta;
     this.#clock = clock;
     this.#policy = policy;
@@ -72,12 +72,12 @@ export class Grants {
     const breakglass = options.breakglass ?? false;
     const role = breakglass ? 'breakglass' : 'requester';
     if (!requester.roles.includes(role)) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only users with the ${role} role can ${breakglass ? 'open a break-glass grant' : 'file access requests'}`);
-    if (!this.#policy.purposes.includes(input.purpose)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `purpose "${input.purpose}" is not allowed (allowed: ${this.#policy.purposes.join(', ')})`);
+    if (!this.#policy().purposes.includes(input.purpose)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `purpose "${input.purpose}" is not allowed (allowed: ${this.#policy().purposes.join(', ')})`);
     if (!input.justification?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a justification is required');
     if (!breakglass && !input.ticket?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a ticket reference is required');
     if (input.permissions.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'at least one permission (search, read, export) is required');
     for (const p of input.permissions) if (!PERMISSIONS.includes(p)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown permission "${p}" (search, read, export)`);
-    const maxHours = breakglass ? this.#policy.breakglassMaxMinutes / 60 : this.#policy.maxGrantHours;
+    const maxHours = breakglass ? this.#policy().breakglassMaxMinutes / 60 : this.#policy().maxGrantHours;
     if (!(input.durationHours > 0) || input.durationHours > maxHours) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `duration must be more than 0 and at most ${maxHours} hours`);
     if (input.mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name at least one mailbox');
     const mailboxes = input.mailboxes.map((m) => this.#mailbox(m));
@@ -87,14 +87,14 @@ export class Grants {
     const now = this.#clock.now();
     const startsAt = input.startsAt ? Date.parse(input.startsAt) : null;
     if (startsAt !== null && (!Number.isFinite(startsAt) || startsAt < now - 60_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'startsAt must be an ISO time in the future');
-    const approvalsNeeded = Math.max(this.#policy.approvalsNeeded, ...mailboxes.map((m) => (m.sensitivity ? this.#policy.sensitivityApprovals[m.sensitivity] ?? 0 : 0)));
+    const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...mailboxes.map((m) => (m.sensitivity ? this.#policy().sensitivityApprovals[m.sensitivity] ?? 0 : 0)));
     const id = newId(breakglass ? 'bg' : 'req', now);
     const duration = Math.round(input.durationHours * 3600);
     this.#meta.prepare(`INSERT INTO access_request (id, requester_id, purpose, justification, ticket, mailboxes, date_from, date_to, fixed_query, permissions,
       duration_seconds, approvals_needed, breakglass, created_at, lapses_at, approved_at, starts_at, ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(id, requester.id, input.purpose, input.justification.trim(), input.ticket?.trim() || null, JSON.stringify(mailboxes.map((m) => m.id)),
         dateFrom, dateTo, input.query?.trim() || null, JSON.stringify(input.permissions), duration, approvalsNeeded, breakglass ? 1 : 0, now,
-        now + this.#policy.pendingLapseHours * 3600_000,
+        now + this.#policy().pendingLapseHours * 3600_000,
         // Break-glass needs nobody's approval: it starts now and is reviewed afterwards.
         breakglass ? now : null, breakglass ? now : null, breakglass ? now + duration * 1000 : null);
     return this.get(id);

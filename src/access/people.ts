@@ -28,9 +28,9 @@ export class People {
   readonly #meta: SqliteMetadataStore;
   readonly #keys: KeyProvider;
   readonly #clock: Clock;
-  readonly #policy: Config['access'];
+  readonly #policy: () => Config['access'];
 
-  constructor(meta: SqliteMetadataStore, keys: KeyProvider, clock: Clock, policy: Config['access']) {
+  constructor(meta: SqliteMetadataStore, keys: KeyProvider, clock: Clock, policy: () => Config['access']) {
     this.#meta = meta;
     this.#keys = keys;
     this.#clock = clock;
@@ -46,7 +46,7 @@ export class People {
     if (existing?.enrolled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `user ${input.name} exists and is enrolled`);
     const code = randomBytes(15).toString('base64url');
     const now = this.#clock.now();
-    const expires = now + this.#policy.enrolmentHours * 3600_000;
+    const expires = now + this.#policy().enrolmentHours * 3600_000;
     if (existing) {
       this.#meta.prepare('UPDATE user SET roles = ?, enrolment_hash = ?, enrolment_expires = ? WHERE id = ?').run(JSON.stringify(input.roles), sha256(code), expires, existing.id);
     } else {
@@ -71,7 +71,7 @@ export class People {
   }
 
   needsTotp(user: Pick<User, 'roles'>): boolean {
-    return this.#policy.totpRequired && user.roles.some((r) => r !== 'owner');
+    return this.#policy().totpRequired && user.roles.some((r) => r !== 'owner');
   }
 
   // Sets the password (and TOTP seed when the roles need one) with the one-time code.
@@ -107,7 +107,7 @@ export class People {
     if (!row || !passwordOk || !totpOk || row.disabled) {
       if (row) {
         const failures = Number(row.failed_logins) + 1;
-        const lock = failures >= this.#policy.lockoutAttempts ? now + this.#policy.lockoutMinutes * 60_000 : 0;
+        const lock = failures >= this.#policy().lockoutAttempts ? now + this.#policy().lockoutMinutes * 60_000 : 0;
         this.#meta.prepare('UPDATE user SET failed_logins = ?, locked_until = ? WHERE id = ?').run(lock ? 0 : failures, lock, row.id);
       }
       throw new SealboxError('SEALBOX_ERR_AUTH', passwordOk && !totpOk ? 'a valid one-time code (TOTP) is required' : 'wrong user name or password');

@@ -33,6 +33,55 @@ export function adminRoutes(routes: RouteTable, s: Services): void {
     },
   });
 
+  const admin = (req: Parameters<typeof principal>[1], operation: string, parameters: Record<string, unknown>) => {
+    const p = principal(s, req, 'admin');
+    const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
+    if (!p.user.roles.includes('admin')) {
+      s.audit.denied(ctx, { type: 'admin', operation, parameters }, 'not an admin');
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins change policy');
+    }
+    return ctx;
+  };
+
+  routes.add({
+    method: 'GET', url: '/api/v1/policy', tag: 'admin', auth: 'user', summary: 'the access policy in force',
+    handler: async (req) => {
+      principal(s, req, 'admin');
+      return s.policy.current();
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/policy', tag: 'admin', auth: 'user',
+    summary: 'change the access policy (admins); the keys given override the config file, every change is a ledger entry',
+    body: z.record(z.string(), z.unknown()),
+    handler: async (req, _reply, { body }) => {
+      const ctx = admin(req, 'policy.set', body);
+      return s.audit.record(ctx, { type: 'admin', operation: 'policy.set', parameters: { policy: body } }, () => s.policy.set(body));
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/mailboxes/:name/policy', tag: 'admin', auth: 'user',
+    summary: "a mailbox's notification policy: owner told before access, within N days after, or not at all (with the legal basis); who else is told",
+    body: z.strictObject({
+      notifyMode: z.enum(['before', 'after', 'none']),
+      notifyAfterDays: z.number().int().min(0).max(365).nullable().default(null),
+      legalBasis: z.string().max(2000).nullable().default(null),
+      notifyAlso: z.array(z.string().email()).max(20).default([]),
+    }),
+    handler: async (req, _reply, { body }) => {
+      const name = (req.params as { name: string }).name;
+      const ctx = admin(req, 'mailbox.policy', { mailbox: name });
+      if (body.notifyMode === 'none' && !body.legalBasis?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'not notifying the owner needs the legal basis recorded (legalBasis)');
+      if (body.notifyMode === 'after' && body.notifyAfterDays === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'notifyMode "after" needs notifyAfterDays');
+      const mailbox = s.stores.meta.prepare('SELECT id, name FROM mailbox WHERE name = ?').get(name) as { id: number; name: string } | undefined;
+      if (!mailbox) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no mailbox ${name}`);
+      s.audit.record(ctx, { type: 'admin', operation: 'mailbox.policy', mailboxes: [mailbox], parameters: body }, () => s.notifier.setPolicy(mailbox.id, body));
+      return { mailbox: mailbox.name, ...s.notifier.policy(mailbox.id) };
+    },
+  });
+
   routes.add({
     method: 'GET', url: '/api/v1/ledger/entries', tag: 'ledger', auth: 'user',
     summary: 'ledger entries (auditors); reading the ledger is itself an entry',

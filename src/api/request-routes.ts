@@ -42,7 +42,11 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { body }) => {
       const p = principal(s, req, 'requests');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      const r = s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600 }), () => s.grants.file(p.user, body));
+      const r = s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600 }), () => {
+        const r = s.grants.file(p.user, body);
+        s.notifier.requestFiled(r, p.user);
+        return r;
+      });
       return view(r);
     },
   });
@@ -57,6 +61,7 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
         const r = s.grants.file(p.user, body, { breakglass: true });
         s.stores.meta.prepare("INSERT INTO review_item (id, kind, request_id, subject_user_id, created_at, state) VALUES (?, 'breakglass', ?, ?, ?, 'open')")
           .run(`rev_${r.id}`, r.id, p.user.id, s.clock.now());
+        s.notifier.breakglass(r, p.user);
         return r;
       });
       return view(r);
@@ -95,7 +100,11 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
         const id = (req.params as { id: string }).id;
         const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
         try {
-          return view(s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), () => s.grants.decide(p.user, id, decision, body.reason)));
+          return view(s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), () => {
+            const r = s.grants.decide(p.user, id, decision, body.reason);
+            if (r.deniedAt !== null || r.approvedAt !== null) s.notifier.decided(r, s.people.byId(r.requesterId)!, decision, p.user, body.reason);
+            return r;
+          }));
         } catch (err) {
           if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { type: 'admin', operation: `request.${decision}`, grantId: id }, err.message);
           throw err;

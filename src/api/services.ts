@@ -6,7 +6,9 @@ import { Audit } from '../access/audit.ts';
 import { ContentAccess } from '../access/content-access.ts';
 import { Credentials } from '../access/credentials.ts';
 import { Grants } from '../access/grants.ts';
+import { Notifier } from '../access/notifier.ts';
 import { People } from '../access/people.ts';
+import { Policy } from '../access/policy.ts';
 import { SearchIndex } from '../index/search-index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Stores } from '../store/open-stores.ts';
@@ -15,12 +17,15 @@ export type Services = ReturnType<typeof accessServices>;
 
 // The governed-access stage, assembled once for the API and the CLI alike.
 export function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: DatabaseSync, clock: Clock) {
-  const people = new People(stores.meta, stores.keys, clock, config.access);
-  const grants = new Grants(stores.meta, clock, config.access);
+  const policy = new Policy(stores.meta, config.access);
+  const current = () => policy.current();
+  const people = new People(stores.meta, stores.keys, clock, current);
+  const grants = new Grants(stores.meta, clock, current);
+  const notifier = new Notifier(stores.meta, people, clock, config.notify);
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
   const search = new SearchIndex(indexDb);
-  const credentials = new Credentials(stores.meta, people, clock, config.access.sessionHours);
+  const credentials = new Credentials(stores.meta, people, clock, () => current().sessionHours);
   const content = new ContentAccess({ decision, audit, search, indexDb, reader: stores.reader, meta: stores.meta });
-  return { config, stores, ledger, clock, people, grants, audit, decision, search, credentials, content };
+  return { config, stores, ledger, clock, policy, people, grants, notifier, audit, decision, search, credentials, content };
 }

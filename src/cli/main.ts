@@ -6,6 +6,7 @@ import { systemClock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { recordOperatorAccess } from '../access/operator-access.ts';
 import { People, ROLES } from '../access/people.ts';
+import { Policy } from '../access/policy.ts';
 import { userInfo } from 'node:os';
 import { SearchIndex } from '../index/search-index.ts';
 import { openIndexDb } from '../index/indexer.ts';
@@ -29,8 +30,8 @@ const withArchive = (cmd: Command) => cmd
   .option('--data <dir>', 'data folder (default ./sealbox-data, or SEALBOX_DATA)')
   .option('--config <file>', 'JSON config file (or SEALBOX_CONFIG)');
 
-const configOf = (o: { data?: string; config?: string; smtp?: string; lmtp?: string; http?: string }) =>
-  loadConfig(o.config, { data: o.data, smtp: o.smtp, lmtp: o.lmtp, http: o.http });
+const configOf = (o: { data?: string; config?: string; smtp?: string; lmtp?: string; http?: string; milter?: string }) =>
+  loadConfig(o.config, { data: o.data, smtp: o.smtp, lmtp: o.lmtp, http: o.http, milter: o.milter });
 
 function ledgerFor(stores: Stores, config: Config): Ledger {
   return new Ledger({
@@ -48,6 +49,7 @@ withArchive(program.command('serve'))
   .option('--smtp <host:port>', 'SMTP listener address, or "off" (default 127.0.0.1:2525)')
   .option('--lmtp <host:port>', 'LMTP listener address, or "off" (default 127.0.0.1:2424)')
   .option('--http <host:port>', 'HTTP listener address, or "off" (default off)')
+  .option('--milter <host:port>', 'milter listener address (Postfix/Sendmail mail filter), or "off" (default off)')
   .action(async (o) => {
     // Handlers before the listeners announce themselves: a supervisor may signal as soon as it
     // reads those lines, and an unhandled SIGTERM kills the process without its final checkpoint.
@@ -251,7 +253,8 @@ withArchive(usersCmd.command('add'))
     const config = configOf(o);
     const stores = openStores(config, { create: false });
     try {
-      const people = new People(stores.meta, stores.keys, systemClock, config.access);
+      const policy = new Policy(stores.meta, config.access);
+      const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
       const ledger = ledgerFor(stores, config);
       const { user, enrolmentCode } = stores.meta.transaction(() => {
         ledger.catchUp();

@@ -7,6 +7,7 @@ import { SmtpReceiver } from '../capture/smtp-receiver.ts';
 import { IndexerThread } from '../index/indexer-thread.ts';
 import { openIndexDb } from '../index/indexer.ts';
 import { accessServices } from '../api/services.ts';
+import { NotificationSender } from '../access/notification-sender.ts';
 import { buildHttpServer } from '../api/http-server.ts';
 import { signCheckpoint } from '../ledger/checkpoint.ts';
 import { Ledger } from '../ledger/ledger.ts';
@@ -83,11 +84,15 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     announce(`sealbox: http listening on ${bound.host}:${bound.port}`);
   }
 
+  const notifications = new NotificationSender(stores.meta, config.notify, clock, log.child({ component: 'notify' }));
+  notifications.start();
+
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();
+    await notifications.stop();
     await writer.drain();
     checkpoint();
     await indexer.stop();

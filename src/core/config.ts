@@ -13,6 +13,22 @@ const listener = (port: number) => z.strictObject({
   listen: hostPort.default(`127.0.0.1:${port}`),
 });
 
+// Who may read what, and how sign-in works: also changeable at run time by admins (src/access/policy.ts).
+export const accessPolicySchema = z.strictObject({
+  totpRequired: z.boolean().default(true),          // for every role except plain owner
+  sessionHours: z.number().positive().max(24 * 30).default(12),
+  secureCookies: z.boolean().default(true),
+  enrolmentHours: z.number().positive().default(24),
+  lockoutAttempts: z.number().int().min(1).default(5),
+  lockoutMinutes: z.number().positive().default(15),
+  approvalsNeeded: z.number().int().min(1).max(10).default(1),
+  sensitivityApprovals: z.record(z.string(), z.number().int().min(1).max(10)).default({ executive: 2 }),
+  maxGrantHours: z.number().positive().default(72),
+  pendingLapseHours: z.number().positive().default(24),
+  breakglassMaxMinutes: z.number().positive().max(60).default(60),
+  purposes: z.array(z.string().min(1)).min(1).default(['legal-hold', 'hr-investigation', 'user-support', 'subject-access-request', 'security-incident']),
+});
+
 const schema = z.strictObject({
   data: z.string().min(1).default('./sealbox-data'),
   smtp: listener(2525).prefault({}),
@@ -60,19 +76,14 @@ const schema = z.strictObject({
     masterKeyFile: z.string().min(1).optional(),   // default <data>/keys/master.key
     signingKeyFile: z.string().min(1).optional(),  // default <data>/keys/ledger-signing.pem
   }).prefault({}),
-  access: z.strictObject({
-    totpRequired: z.boolean().default(true),          // for every role except plain owner
-    sessionHours: z.number().positive().max(24 * 30).default(12),
-    secureCookies: z.boolean().default(true),
-    enrolmentHours: z.number().positive().default(24),
-    lockoutAttempts: z.number().int().min(1).default(5),
-    lockoutMinutes: z.number().positive().default(15),
-    approvalsNeeded: z.number().int().min(1).max(10).default(1),
-    sensitivityApprovals: z.record(z.string(), z.number().int().min(1).max(10)).default({ executive: 2 }),
-    maxGrantHours: z.number().positive().default(72),
-    pendingLapseHours: z.number().positive().default(24),
-    breakglassMaxMinutes: z.number().positive().max(60).default(60),
-    purposes: z.array(z.string().min(1)).min(1).default(['legal-hold', 'hr-investigation', 'user-support', 'subject-access-request', 'security-incident']),
+  access: accessPolicySchema.prefault({}),
+  notify: z.strictObject({
+    smtp: hostPort.nullable().default(null),                     // relay for notification mail; null: mail is not sent
+    from: z.string().min(3).default('sealbox@localhost'),
+    auditors: z.array(z.string().min(3)).default([]),            // addresses told of break-glass use besides auditor users
+    webhooks: z.array(z.strictObject({ url: z.string().url(), secretFile: z.string().min(1) })).default([]),
+    retrySeconds: z.number().int().positive().default(60),
+    maxAttempts: z.number().int().positive().default(10),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -171,3 +171,13 @@ CREATE TABLE IF NOT EXISTS ledger_mailbox (
   idx INTEGER NOT NULL,
   PRIMARY KEY (mailbox_id, idx)
 ) WITHOUT ROWID;
+
+-- Per-mailbox notification policy (owner told before access, within N days after, or not at all
+-- with the legal basis recorded) and who else is told (e.g. the security adviser and HR).
+CREATE TABLE IF NOT EXISTS mailbox_policy (
+  mailbox_id INTEGER PRIMARY KEY REFERENCES mailbox(id),
+  notify_mode TEXT NOT NULL,            -- before | after | none
+  notify_after_days INTEGER,
+  legal_basis TEXT,
+  notify_also TEXT NOT NULL DEFAULT '[]' -- JSON array of addresses
+);

@@ -1,0 +1,73 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../core/config.ts';
+import { parseHostPort } from '../core/config.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+
+// Delivers the outbox: mail through the configured relay, webhooks as JSON signed with
+// HMAC-SHA256 (header x-sealbox-signature: t=<unix seconds>,v1=<hex of HMAC(secret, t + "." + body)>).
+// Failures are retried with growing delays; every attempt's outcome stays in the outbox row.
+export class NotificationSender {
+  readonly #meta: SqliteMetadataStore;
+  readonly #config: Config['notify'];
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #secrets = new Map<string, string>();
+  readonly #mail: Transporter | null;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+
+  constructor(meta: SqliteMetadataStore, config: Config['notify'], clock: Clock, log: Logger) {
+    this.#meta = meta;
+    this.#config = config;
+    this.#clock = clock;
+    this.#log = log;
+    for (const w of config.webhooks) this.#secrets.set(w.url, readFileSync(w.secretFile, 'utf8').trim());
+    this.#mail = config.smtp ? nodemailer.createTransport({ host: parseHostPort(config.smtp).host, port: parseHostPort(config.smtp).port, secure: false, ignoreTLS: true }) : null;
+  }
+
+  start(intervalMs = 1000): void {
+    this.#timer = setInterval(() => this.kick(), intervalMs);
+    this.#timer.unref();
+  }
+
+  kick(): Promise<void> {
+    return (this.#running ??= this.#deliverDue().finally(() => { this.#running = null; }));
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running;
+    this.#mail?.close();
+  }
+
+  async #deliverDue(): Promise<void> {
+    const now = this.#clock.now();
+    const due = this.#meta.prepare('SELECT * FROM notification WHERE sent_at IS NULL AND not_before <= ? AND attempts < ? ORDER BY id LIMIT 100').all(now, this.#config.maxAttempts) as Record<string, any>[];
+    for (const n of due) {
+      try {
+        if (/^https?:\/\//.test(n.recipient)) await this.#webhook(n);
+        else if (this.#mail) await this.#mail.sendMail({ from: this.#config.from, to: n.recipient, subject: n.subject, text: n.body, headers: { 'X-Sealbox-Event': n.kind } });
+        else throw new Error('notify.smtp is not configured');
+        this.#meta.prepare('UPDATE notification SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(this.#clock.now(), n.id);
+      } catch (err) {
+        const attempts = Number(n.attempts) + 1;
+        const retry = this.#clock.now() + this.#config.retrySeconds * 1000 * 2 ** Math.min(attempts - 1, 10);
+        this.#meta.prepare('UPDATE notification SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?').run(attempts, retry, String((err as Error).message).slice(0, 500), n.id);
+        this.#log.warn({ notification: n.id, kind: n.kind, attempts, err: (err as Error).message }, 'notification not delivered; will retry');
+      }
+    }
+  }
+
+  async #webhook(n: Record<string, any>): Promise<void> {
+    const body = JSON.stringify({ id: n.id, kind: n.kind, subject: n.subject, text: n.body, createdAt: new Date(Number(n.created_at)).toISOString() });
+    const t = Math.floor(this.#clock.now() / 1000);
+    const signature = createHmac('sha256', this.#secrets.get(n.recipient) ?? '').update(`${t}.${body}`).digest('hex');
+    const res = await fetch(n.recipient, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sealbox-signature': `t=${t},v1=${signature}` }, body, signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+  }
+}

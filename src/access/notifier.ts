@@ -1,0 +1,107 @@
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../core/config.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { AccessRequest } from './grants.ts';
+import type { People, User } from './people.ts';
+
+export interface MailboxPolicy {
+  notifyMode: 'before' | 'after' | 'none';
+  notifyAfterDays: number | null;
+  legalBasis: string | null;
+  notifyAlso: string[];
+}
+
+const DEFAULT_POLICY: MailboxPolicy = { notifyMode: 'before', notifyAfterDays: null, legalBasis: null, notifyAlso: [] };
+
+// Decides who is told what about access, and puts the messages in a durable outbox inside the
+// caller's transaction: a decision and its notifications commit together or not at all.
+export class Notifier {
+  readonly #meta: SqliteMetadataStore;
+  readonly #people: People;
+  readonly #clock: Clock;
+  readonly #config: Config['notify'];
+
+  constructor(meta: SqliteMetadataStore, people: People, clock: Clock, config: Config['notify']) {
+    this.#meta = meta;
+    this.#people = people;
+    this.#clock = clock;
+    this.#config = config;
+  }
+
+  policy(mailboxId: number): MailboxPolicy {
+    const row = this.#meta.prepare('SELECT * FROM mailbox_policy WHERE mailbox_id = ?').get(mailboxId) as Record<string, any> | undefined;
+    return row ? { notifyMode: row.notify_mode, notifyAfterDays: row.notify_after_days === null ? null : Number(row.notify_after_days), legalBasis: row.legal_basis, notifyAlso: JSON.parse(row.notify_also) } : DEFAULT_POLICY;
+  }
+
+  setPolicy(mailboxId: number, policy: MailboxPolicy): void {
+    this.#meta.prepare(`INSERT INTO mailbox_policy (mailbox_id, notify_mode, notify_after_days, legal_basis, notify_also) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(mailbox_id) DO UPDATE SET notify_mode = excluded.notify_mode, notify_after_days = excluded.notify_after_days, legal_basis = excluded.legal_basis, notify_also = excluded.notify_also`)
+      .run(mailboxId, policy.notifyMode, policy.notifyAfterDays, policy.legalBasis, JSON.stringify(policy.notifyAlso));
+  }
+
+  requestFiled(r: AccessRequest, requester: User): void {
+    const to = this.#withRole('approver').filter((u) => u.id !== requester.id);
+    this.#send('request.filed', to, `Access request ${r.id} awaits a decision`, describe(r, requester, `${requester.name} asks for access.`));
+  }
+
+  decided(r: AccessRequest, requester: User, decision: 'approve' | 'deny', by: User, reason: string): void {
+    this.#send(`request.${decision === 'approve' ? 'approved' : 'denied'}`, [requester], `Access request ${r.id} ${decision === 'approve' ? 'approved' : 'denied'} by ${by.name}`, describe(r, requester, `Reason: ${reason}`));
+    if (decision === 'approve' && r.approvedAt !== null) this.grantStarted(r, requester);
+  }
+
+  // The people whose mailboxes are in scope, as each mailbox's policy says; auditors for sensitive ones.
+  grantStarted(r: AccessRequest, requester: User): void {
+    const now = this.#clock.now();
+    for (const m of r.mailboxes) {
+      const policy = this.policy(m.id);
+      const owner = m.owner ? this.#people.byName(m.owner) : null;
+      const text = describe(r, requester, `Your mailbox ${m.name} may be accessed from ${iso(r.startsAt)} until ${iso(r.endsAt)}.`);
+      if (policy.notifyMode === 'before' && owner) this.#send('mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text);
+      if (policy.notifyMode === 'after' && owner) this.#send('mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text, (r.endsAt ?? now) + (policy.notifyAfterDays ?? 0) * 86_400_000);
+      if (policy.notifyAlso.length > 0) this.#sendTo('mailbox.access-granted', policy.notifyAlso, `Access to mailbox ${m.name}`, text);
+      if (m.sensitivity) this.#send('mailbox.sensitive-access', this.#withRole('auditor'), `Access granted to sensitive mailbox ${m.name} (${m.sensitivity})`, text);
+    }
+  }
+
+  breakglass(r: AccessRequest, holder: User): void {
+    const to = [...this.#withRole('approver'), ...this.#withRole('auditor')].filter((u) => u.id !== holder.id);
+    const subject = `BREAK-GLASS: ${holder.name} opened emergency access (${r.id})`;
+    this.#send('breakglass.opened', to, subject, describe(r, holder, 'A review of this access is required.'));
+    this.#sendTo('breakglass.opened', this.#config.auditors, subject, describe(r, holder, 'A review of this access is required.'));
+    this.grantStarted(r, holder);
+  }
+
+  #withRole(role: string): User[] {
+    return this.#people.list().filter((u) => u.roles.includes(role as never) && !u.disabled);
+  }
+
+  #send(kind: string, users: User[], subject: string, body: string, notBefore?: number): void {
+    this.#sendTo(kind, users.map((u) => u.email).filter((e): e is string => Boolean(e)), subject, body, notBefore);
+  }
+
+  #sendTo(kind: string, addresses: string[], subject: string, body: string, notBefore?: number): void {
+    const now = this.#clock.now();
+    const insert = this.#meta.prepare('INSERT INTO notification (kind, recipient, subject, body, created_at, not_before) VALUES (?, ?, ?, ?, ?, ?)');
+    const recipients = [...new Set(addresses), ...this.#config.webhooks.map((w) => w.url)];
+    for (const to of recipients) insert.run(kind, to, subject, body, now, notBefore ?? now);
+  }
+}
+
+function describe(r: AccessRequest, requester: User, lead: string): string {
+  return [
+    lead, '',
+    `Request:       ${r.id}${r.breakglass ? ' (break-glass)' : ''}`,
+    `Requested by:  ${requester.displayName ?? requester.name} (${requester.name})`,
+    `Purpose:       ${r.purpose}`,
+    `Ticket:        ${r.ticket ?? '-'}`,
+    `Justification: ${r.justification}`,
+    `Mailboxes:     ${r.mailboxes.map((m) => m.name).join(', ')}`,
+    `Dates:         ${r.dateFrom === null ? 'any' : iso(r.dateFrom).slice(0, 10)} to ${r.dateTo === null ? 'any' : iso(r.dateTo - 1).slice(0, 10)}`,
+    `Permissions:   ${r.permissions.join(', ')}`,
+    `Duration:      ${r.durationSeconds / 3600} h`,
+  ].join('\n');
+}
+
+function iso(t: number | null): string {
+  return t === null ? '-' : new Date(t).toISOString();
+}

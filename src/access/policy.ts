@@ -1,0 +1,39 @@
+import type { Config } from '../core/config.ts';
+import { accessPolicySchema } from '../core/config.ts';
+import { SealboxError } from '../core/errors.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+
+const KEY = 'policy.access';
+
+// The access policy in force: the config file's, overridden by what admins set through the API
+// (kept in the database, each change a ledger entry by the caller).
+export class Policy {
+  readonly #meta: SqliteMetadataStore;
+  readonly #base: Config['access'];
+  #cached: Config['access'] | null = null;
+
+  constructor(meta: SqliteMetadataStore, base: Config['access']) {
+    this.#meta = meta;
+    this.#base = base;
+  }
+
+  current(): Config['access'] {
+    if (this.#cached) return this.#cached;
+    const stored = this.#meta.getSetting(KEY);
+    this.#cached = stored ? accessPolicySchema.parse({ ...this.#base, ...JSON.parse(stored) }) : this.#base;
+    return this.#cached;
+  }
+
+  // Replaces the overrides; unknown keys and bad values are refused with the key named.
+  set(overrides: Record<string, unknown>): Config['access'] {
+    const parsed = accessPolicySchema.safeParse({ ...this.#base, ...overrides });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const detail = issue.code === 'unrecognized_keys' ? `unknown key "${issue.keys[0]}"` : `"${issue.path.join('.')}": ${issue.message}`;
+      throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `policy: ${detail}`);
+    }
+    this.#meta.setSetting(KEY, JSON.stringify(overrides));
+    this.#cached = null;
+    return this.current();
+  }
+}
