@@ -59,8 +59,7 @@ export class Indexer {
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
     const { meta, index, reader, log } = this.#o;
-    const T=(globalThis as any).T??={read:0,parse:0,auth:0,db:0,q:0};let t=performance.now();
-    const rows = meta.capturesAfter(this.cursor(), this.#o.batch);T.q+=performance.now()-t;
+    const rows = meta.capturesAfter(this.cursor(), this.#o.batch);
     if (rows.length === 0) return 0;
 
     const docExists = index.prepare('SELECT 1 FROM doc WHERE id = ?');
@@ -72,7 +71,7 @@ export class Indexer {
       const known = parsedInBatch.get(row.messageRowId) ?? null;
       const needsDoc = !known && docExists.get(row.messageRowId) === undefined;
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
-      t=performance.now();if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);T.read+=performance.now()-t;t=performance.now();
+      if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);
       if (needsDoc) {
         parsed = await parseMessage(raw!.raw);
         if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
@@ -80,9 +79,9 @@ export class Indexer {
       }
       // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
       const auth = !needsAuth ? null : raw!.truncated ? Promise.resolve({ error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` }) : this.#authenticate(raw!.raw, row.envelope!, row.id);
-      T.parse+=performance.now()-t;work.push({ row, parsed, auth });
+      work.push({ row, parsed, auth });
     }
-    t=performance.now();const auths = await Promise.all(work.map((w) => w.auth));T.auth+=performance.now()-t;t=performance.now();
+    const auths = await Promise.all(work.map((w) => w.auth));
 
     const internal = new Set<string>();
     const insertDoc = index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -135,7 +134,6 @@ export class Indexer {
       if (index.isTransaction) index.exec('ROLLBACK');
       throw err;
     }
-    T.db+=performance.now()-t;
     log.debug({ captures: rows.length, cursor: rows.at(-1)!.rowId }, 'indexed');
     return rows.length;
   }
