@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { arc, dkimVerify, dmarc, spf } from 'mailauth';
-import type { ARCData, DKIMResult, SPFResult } from 'mailauth';
+import type { ARCData, DKIMResult, DKIMVerifyResult, SPFResult } from 'mailauth';
 import type { Resolver } from './dns-resolver.ts';
 
 /** Verdict values as Authentication-Results (RFC 8601) writes them. */
@@ -43,6 +44,11 @@ export type AuthContext = {
   resolver: Resolver;
 };
 
+// The address parser mailauth's DKIM verifier reads From with (its own nodemailer), so
+// that DMARC is judged on the same From whichever path below found it.
+const requireFromMailauth = createRequire(createRequire(import.meta.url).resolve('mailauth'));
+const parseAddressList = requireFromMailauth('nodemailer/lib/addressparser') as (value: string) => { address?: string }[];
+
 const RESULTS: ReadonlySet<string> = new Set<AuthResult>([
   'pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy',
 ]);
@@ -68,10 +74,12 @@ export async function authenticateMessage(raw: Uint8Array, ctx: AuthContext): Pr
   const message = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   const sender = ctx.mailFrom || undefined;
 
-  // Without a DKIM-Signature or ARC header the verifier only reads the header block (the
-  // From addresses for DMARC, the ARC chain), so that is all it is given.
+  // Without a DKIM-Signature or ARC header, all the verifier would find is the From
+  // addresses: its byte-by-byte pass over the whole message is skipped.
   const headerEnd = headerBlockEnd(message);
-  const dkimReport = await dkimVerify(mayBeSigned(message, headerEnd) ? message : message.subarray(0, headerEnd), { resolver: ctx.resolver, sender });
+  const dkimReport = mayBeSigned(message, headerEnd)
+    ? await dkimVerify(message, { resolver: ctx.resolver, sender })
+    : unsignedReport(message.subarray(0, headerEnd));
 
   let spfReport: SPFResult | null = null;
   if (ip) {
@@ -80,8 +88,8 @@ export async function authenticateMessage(raw: Uint8Array, ctx: AuthContext): Pr
     if (isIP(helo)) helo = `[${helo}]`;
     spfReport = await spf({ resolver: ctx.resolver, ip, helo, sender, mta: ctx.mta });
   }
-  // As authenticate does; mailauth's typings say a chain is never `false`, but it is when
-  // the message has no ARC headers, and arc() answers "none" for it.
+  // mailauth's typings say a chain is never `false`, but it is when the message has no ARC
+  // headers, and arc() answers "none" for it.
   const arcReport = await arc(dkimReport.arc as ARCData, { resolver: ctx.resolver });
   const dmarcReport = await dmarc({
     headerFrom: dkimReport.headerFrom,
@@ -138,13 +146,42 @@ function mayBeSigned(bytes: Buffer, headerEnd: number): boolean {
   return SIGNATURE_HEADER_RE.test(bytes.toString('latin1', 0, headerEnd));
 }
 
+type HeaderRow = { key: string | null; line: Buffer };
+type DkimReport = { headerFrom: string[]; results: DKIMVerifyResult['results']; arc: { chain: false }; headers: { parsed: HeaderRow[] } };
+
+// What dkimVerify reports for a message without signatures, read as it reads it.
+function unsignedReport(headerBlock: Buffer): DkimReport {
+  const parsed = parseHeaderBlock(headerBlock);
+  const headerFrom: string[] = [];
+  for (const row of parsed) {
+    if (row.key !== 'from') continue;
+    const line = row.line.toString();
+    for (const addr of parseAddressList(line.slice(line.indexOf(':') + 1).trim())) if (addr?.address) headerFrom.push(addr.address);
+  }
+  return { headerFrom, results: [], arc: { chain: false }, headers: { parsed } };
+}
+
+// mailauth's parseHeaders: unfolded header lines and their lowercased names.
+function parseHeaderBlock(headerBlock: Buffer): HeaderRow[] {
+  const lines = headerBlock.toString('latin1').replace(/[\r\n]+$/, '').split(/\r?\n/);
+  const rows: string[] = [];
+  for (const line of lines) {
+    if (rows.length > 0 && /^\s/.test(line)) rows[rows.length - 1] += `\r\n${line}`;
+    else rows.push(line);
+  }
+  return rows.map((row) => {
+    const name = /^[^:]+/.exec(row);
+    return { key: name ? name[0].trim().toLowerCase() : null, line: Buffer.from(row, 'latin1') };
+  });
+}
+
 function toResult(value: string): AuthResult {
   const result = value === 'temperr' ? 'temperror' : value;
   if (!RESULTS.has(result)) throw new Error(`mailauth returned an unknown verdict ${JSON.stringify(value)}`);
   return result as AuthResult;
 }
 
-function readReceivedSpf(headers: { key: string; line: unknown }[] | undefined): AuthVerdicts['receivedSpf'] | null {
+function readReceivedSpf(headers: { key: string | null; line: unknown }[] | undefined): AuthVerdicts['receivedSpf'] | null {
   const header = headers?.find((h) => h.key === 'received-spf');
   if (!header) return null;
   const line = String(header.line);

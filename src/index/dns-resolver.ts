@@ -115,8 +115,16 @@ function normalizeName(name: string): string {
 }
 
 // Shaped like node:dns errors ("queryTxt ENOTFOUND example.com"), which mailauth reads.
+// Without a stack trace: "no such record" is an answer, given for most lookups, and
+// capturing a stack each time was a measurable share of the indexer's work.
 function dnsError(code: string, rrtype: string, name: string): Error {
   const type = String(rrtype).toUpperCase();
   const syscall = `query${type.charAt(0)}${type.slice(1).toLowerCase()}`;
-  return Object.assign(new Error(`${syscall} ${code} ${name}`), { code, syscall, hostname: name });
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return Object.assign(new Error(`${syscall} ${code} ${name}`), { code, syscall, hostname: name });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
