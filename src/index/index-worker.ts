@@ -4,11 +4,17 @@ import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openStores } from '../store/open-stores.ts';
 import { Indexer, openIndexDb } from './indexer.ts';
+import { MemoryBlob } from './memory-blob.ts';
 import { staticZoneResolver, systemResolver } from './dns-resolver.ts';
 import type { Resolver } from './dns-resolver.ts';
 
 // The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
 // slow the receiving thread. The main thread wakes it after each commit.
+
+// postal-mime joins every MIME part's lines through a Blob; see MemoryBlob for why this
+// thread gives it one that joins them in memory.
+globalThis.Blob = MemoryBlob;
+
 const config = workerData.config as Config;
 const log = createLogger(config.log.level).child({ component: 'indexer' });
 const stores = openStores(config, { create: false });
