@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { ApiClient } from './support/api-client.ts';
+import { RawSmtpClient } from './support/smtp-client.ts';
+import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { testConfig, waitForIndex } from './support/archive.ts';
+
+interface Received { to: string[]; data: string }
+
+test('requests, decisions and break-glass notify the right people by mail and signed webhook, as mailbox policy says', { timeout: 180_000 }, async (t) => {
+  // A local SMTP sink and a webhook receiver: loopback only.
+  const inbox: Received[] = [];
+  const sink = new SMTPServer({
+    authOptional: true, disabledCommands: ['AUTH', 'STARTTLS'], logger: false,
+    onData(stream, session, callback) {
+      let data = '';
+      stream.on('data', (c) => (data += c));
+      stream.on('end', () => {
+        inbox.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => sink.close(() => resolve())));
+  const hooks: { body: string; signature: string }[] = [];
+  const webhook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      hooks.push({ body, signature: String(req.headers['x-sealbox-signature']) });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => webhook.close(() => resolve())));
+  const secret = randomBytes(16).toString('hex');
+  const secretFile = join(tempDataDir(), 'webhook.secret');
+  writeFileSync(secretFile, secret);
+
+  const port = (s: { address(): unknown }) => (s.address() as { port: number }).port;
+  const config = testConfig({
+    internalDomains: ['corp.test'], access: { secureCookies: false },
+    notify: { smtp: `127.0.0.1:${port(sink.server)}`, from: 'sealbox@corp.test', auditors: ['security-advisor@corp.test'], webhooks: [{ url: `http://127.0.0.1:${port(webhook)}/hook`, secretFile }], retrySeconds: 1 },
+  });
+  const server = await startSealbox({ args: ['--config', config, '--http', '127.0.0.1:0'] });
+  t.after(() => server.stop());
+  const smtp = await RawSmtpClient.connect(server.smtp.port);
+  await smtp.send({ from: 'x@partner.test', to: ['erik@corp.test'] }, Buffer.from('From: x@partner.test\r\nTo: erik@corp.test\r\nSubject: hello\r\n\r\nhi\r\n'));
+  await smtp.quit();
+  await waitForIndex(server.data);
+
+  const csv = join(tempDataDir(), 'dir.csv');
+  writeFileSync(csv, 'addresses,display_name,owner,sensitivity\nerik@corp.test,Erik,erik,\n');
+  assert.equal((await sealbox(['mailboxes', 'import', '--data', server.data, '--config', config, csv])).code, 0);
+  const add = async (name: string, roles: string[]) => {
+    const r = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', name, '--email', `${name}@corp.test`, '--role', ...roles]);
+    assert.equal(r.code, 0, r.stderr);
+    const client = new ApiClient(server.http!.url);
+    await client.enrolAndSignIn(name, /enrolment code (\S+)/.exec(r.stdout.toString())![1], `${name}-long-enough-password`);
+    return client;
+  };
+  const erik = await add('erik', ['owner']);
+  const ida = await add('ida', ['requester', 'breakglass']);
+  const alma = await add('alma', ['approver']);
+  await add('aud', ['auditor']);
+  const admin = await add('root', ['admin']);
+
+  // Norway: the owner is told before access, with reasons, and the security adviser and HR too.
+  let r = await admin.call('POST', '/api/v1/mailboxes/erik@corp.test/policy', { notifyMode: 'none' });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /legal basis/);
+  r = await admin.call('POST', '/api/v1/mailboxes/erik@corp.test/policy', { notifyMode: 'before', notifyAlso: ['hr@corp.test', 'security-advisor@corp.test'] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await erik.call('POST', '/api/v1/mailboxes/erik@corp.test/policy', { notifyMode: 'none', legalBasis: 'none' });
+  assert.equal(r.status, 403, 'only admins set policy');
+
+  const waitFor = async (what: string, check: () => boolean) => {
+    const deadline = Date.now() + 30_000;
+    while (!check()) {
+      assert.ok(Date.now() < deadline, `waiting for ${what}: inbox ${JSON.stringify(inbox.map((m) => m.to))}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const mailTo = (addr: string, subject: RegExp) => inbox.some((m) => m.to.includes(addr) && subject.test(m.data));
+
+  r = await ida.call('POST', '/api/v1/requests', { purpose: 'hr-investigation', justification: 'harassment complaint', ticket: 'HR-9', mailboxes: ['erik@corp.test'], permissions: ['search'], durationHours: 1 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const id = r.body.id;
+  await waitFor('approvers told of the new request', () => mailTo('alma@corp.test', /awaits a decision/));
+  assert.ok(!mailTo('ida@corp.test', /awaits a decision/), 'the requester is not asked to approve');
+
+  r = await alma.call('POST', `/api/v1/requests/${id}/approve`, { reason: 'case opened by HR' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await waitFor('requester, owner, HR and security adviser told', () =>
+    mailTo('ida@corp.test', /approved by alma/) && mailTo('erik@corp.test', /Access to your mailbox/) && mailTo('hr@corp.test', /Access to mailbox/) && mailTo('security-advisor@corp.test', /Access to mailbox/));
+  const ownerMail = inbox.find((m) => m.to.includes('erik@corp.test'))!.data;
+  assert.match(ownerMail, /HR-9/);
+  assert.match(ownerMail, /harassment complaint/);
+
+  r = await ida.call('POST', '/api/v1/breakglass', { purpose: 'security-incident', justification: 'active phishing', mailboxes: ['erik@corp.test'], permissions: ['search', 'read'], durationHours: 0.5 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.state, 'active');
+  await waitFor('break-glass alert', () => mailTo('alma@corp.test', /BREAK-GLASS/) && mailTo('aud@corp.test', /BREAK-GLASS/) && mailTo('security-advisor@corp.test', /BREAK-GLASS/));
+  r = await ida.call('POST', '/api/v1/breakglass', { purpose: 'security-incident', justification: 'again', mailboxes: ['erik@corp.test'], permissions: ['search'], durationHours: 2 });
+  assert.equal(r.status, 400, 'break-glass lasts an hour at most');
+
+  await waitFor('webhooks', () => hooks.some((h) => h.body.includes('breakglass.opened')));
+  for (const h of hooks) {
+    const [, ts, sig] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(h.signature)!;
+    assert.equal(createHmac('sha256', secret).update(`${ts}.${h.body}`).digest('hex'), sig, 'every webhook is signed with the shared secret');
+  }
+});
