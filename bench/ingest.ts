@@ -1,87 +1,72 @@
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import { corpusFiles } from '../test/support/corpus.ts';
-import { RawSmtpClient, toCrlf } from '../test/support/smtp-client.ts';
-import { sealbox, startSealbox } from '../test/support/sealbox.ts';
-import type { Figure } from './run.ts';
+import { benchCorpus, benchEnvelope } from './bench-corpus.ts';
+import { maildirCount, startDovecot } from './dovecot.ts';
+import { median, pct } from './figures.ts';
+import type { Figure } from './figures.ts';
+import type { BenchOptions } from './run.ts';
+import { ingestIntoSealbox, lagP95 } from './sealbox-ingest.ts';
+import type { SealboxIngest } from './sealbox-ingest.ts';
+import { deliverTimed } from './timed-delivery.ts';
+import type { TimedDelivery } from './timed-delivery.ts';
 
-// The real corpus over SMTP, 8 connections, into a fresh archive: rate, latency to 250, how
-// soon the index catches up, peak memory and stored size.
-export async function ingestBenchmark({ smoke }: { smoke: boolean }): Promise<Figure[]> {
-  const files = corpusFiles().slice(0, smoke ? 300 : undefined);
-  const messages = files.map((f) => toCrlf(readFileSync(f)));
-  const rawBytes = messages.reduce((n, m) => n + m.length, 0);
-  const dir = mkdtempSync(join(tmpdir(), 'sealbox-bench-'));
-  try {
-    const zone = join(dir, 'zone.json');
-    writeFileSync(zone, '{}');
-    const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ auth: { dns: zone }, log: { level: 'warn' } }));
-    const server = await startSealbox({ data: join(dir, 'data'), args: ['--config', config] });
+const CONNECTIONS = 8;
 
-    // Index progress, sampled from the index database while mail flows.
-    const samples: { t: number; cursor: number }[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      let db: DatabaseSync | null = null;
-      while (sampling) {
-        try {
-          db ??= new DatabaseSync(join(server.data, 'index.db'), { readOnly: true });
-          const row = db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
-          samples.push({ t: performance.now(), cursor: row ? Number(row.value) : 0 });
-        } catch { /* not created yet */ }
-        await new Promise((r) => setTimeout(r, 20));
+// The real corpus, 8 connections, into (a) Dovecot's LMTP delivering into Maildir with fsync,
+// (b) Sealbox's LMTP listener and (c) Sealbox's SMTP listener. Each round runs all three (in a
+// rotating order) so that the ratios compare runs made side by side on a noisy machine; the
+// figures are medians over rounds and the ratios medians of the per-round ratios.
+export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
+  const corpus = benchCorpus(o.smoke);
+  const n = corpus.wire.length;
+  const mb = corpus.rawBytes / 1e6;
+  const rounds: { dovecot: TimedDelivery; lmtp: SealboxIngest; smtp: SealboxIngest }[] = [];
+  const runs = {
+    dovecot: async () => {
+      const dovecot = await startDovecot();
+      try {
+        const d = await deliverTimed(dovecot.port, corpus.wire, { lmtp: true, connections: CONNECTIONS, envelope: benchEnvelope });
+        const stored = maildirCount(dovecot.maildirRoot);
+        if (stored !== n) throw new Error(`Dovecot stored ${stored} of ${n} messages`);
+        return d;
+      } finally {
+        await dovecot.stop();
       }
-      db?.close();
-    })();
-
-    const latencies: number[] = [];
-    const acks: number[] = []; // ack times in commit order = capture row order
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      const client = await RawSmtpClient.connect(server.smtp.port);
-      while (next < messages.length) {
-        const i = next++;
-        const t0 = performance.now();
-        const r = await client.send({ from: `sender${i % 50}@corpus.test`, to: [`rcpt${i % 7}@example.test`] }, messages[i]);
-        const t1 = performance.now();
-        if (r.data[0]?.code !== 250) throw new Error(`message ${i}: ${r.data[0]?.code} ${r.data[0]?.text}`);
-        latencies.push(t1 - t0);
-        acks.push(t1);
-      }
-      await client.quit();
-    }));
-    const seconds = (performance.now() - started) / 1000;
-    acks.sort((a, b) => a - b);
-    const deadline = performance.now() + 300_000;
-    while ((samples.at(-1)?.cursor ?? 0) < messages.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    sampling = false;
-    await sampler;
-    const lags = acks.map((t, k) => (samples.find((s) => s.cursor >= k + 1)?.t ?? Infinity) - t);
-
-    const status = readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
-    const peakRssMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-    await server.stop();
-    const stats = JSON.parse((await sealbox(['stats', '--data', server.data, '--json'])).stdout.toString());
-    return [
-      { name: 'messages', value: messages.length, unit: 'msg' },
-      { name: 'ingest rate (SMTP, 8 conn, fsync)', value: messages.length / seconds, unit: 'msg/s', target: '≥ 1000' },
-      { name: 'ingest throughput', value: rawBytes / 1e6 / seconds, unit: 'MB/s' },
-      { name: 'time to 250 p50', value: pct(latencies, 50), unit: 'ms' },
-      { name: 'time to 250 p99', value: pct(latencies, 99), unit: 'ms' },
-      { name: 'index lag p95 (250 → searchable)', value: pct(lags, 95), unit: 'ms', target: '≤ 1000' },
-      { name: 'peak RSS (server)', value: peakRssMb, unit: 'MB', target: '≤ 300' },
-      { name: 'archive bytes / raw bytes', value: stats.blobBytes / stats.rawBytes, unit: 'ratio', target: '≤ 0.33' },
-    ];
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    },
+    lmtp: () => ingestIntoSealbox(corpus.wire, { lmtp: true, connections: CONNECTIONS, envelope: benchEnvelope }),
+    smtp: () => ingestIntoSealbox(corpus.wire, { lmtp: false, connections: CONNECTIONS, envelope: benchEnvelope }),
+  };
+  const order = ['dovecot', 'lmtp', 'smtp'] as const;
+  for (let r = 0; r < o.rounds; r++) {
+    const round: Partial<(typeof rounds)[number]> = {};
+    for (let k = 0; k < order.length; k++) {
+      const name = order[(k + r) % order.length]!;
+      o.progress(`ingest round ${r + 1}/${o.rounds}: ${name}`);
+      (round as any)[name] = await runs[name]();
+    }
+    rounds.push(round as (typeof rounds)[number]);
+    const last = rounds.at(-1)!;
+    o.progress(`  dovecot ${(n / last.dovecot.seconds).toFixed(0)} msg/s, sealbox lmtp ${(n / last.lmtp.delivery.seconds).toFixed(0)} msg/s, smtp ${(n / last.smtp.delivery.seconds).toFixed(0)} msg/s, lag p95 ${lagP95(last.smtp).toFixed(0)} ms`);
   }
-}
 
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  const rate = (d: TimedDelivery) => n / d.seconds;
+  const med = (f: (x: (typeof rounds)[number]) => number) => median(rounds.map(f));
+  const dovecot = {
+    rate: med((x) => rate(x.dovecot)), mbps: med((x) => mb / x.dovecot.seconds),
+    p50: med((x) => pct(x.dovecot.latencies, 50)), p99: med((x) => pct(x.dovecot.latencies, 99)),
+  };
+  const figures: Figure[] = [{ name: 'messages (real corpus)', value: n, unit: 'msg', note: `${mb.toFixed(1)} MB, ${o.rounds} round(s), ${CONNECTIONS} connections` }];
+  for (const proto of ['lmtp', 'smtp'] as const) {
+    const label = proto.toUpperCase();
+    figures.push(
+      { name: `${label} ingest rate`, value: med((x) => rate(x[proto].delivery)), unit: 'msg/s', anchor: { name: 'Dovecot LMTP', value: dovecot.rate }, ratio: med((x) => rate(x[proto].delivery) / rate(x.dovecot)), target: proto === 'smtp' ? { op: '>=', bound: 1000, of: 'value' } : { op: '>=', bound: 1, of: 'ratio' } },
+      { name: `${label} throughput`, value: med((x) => mb / x[proto].delivery.seconds), unit: 'MB/s', anchor: { name: 'Dovecot LMTP', value: dovecot.mbps }, ratio: med((x) => x.dovecot.seconds / x[proto].delivery.seconds) },
+      { name: `${label} time to final reply p50`, value: med((x) => pct(x[proto].delivery.latencies, 50)), unit: 'ms', anchor: { name: 'Dovecot LMTP', value: dovecot.p50 }, ratio: med((x) => pct(x[proto].delivery.latencies, 50) / pct(x.dovecot.latencies, 50)) },
+      { name: `${label} time to final reply p99`, value: med((x) => pct(x[proto].delivery.latencies, 99)), unit: 'ms', anchor: { name: 'Dovecot LMTP', value: dovecot.p99 }, ratio: med((x) => pct(x[proto].delivery.latencies, 99) / pct(x.dovecot.latencies, 99)) },
+      { name: `${label} index lag p95 (reply → searchable)`, value: med((x) => lagP95(x[proto])), unit: 'ms', target: { op: '<=', bound: 1000, of: 'value' } },
+    );
+  }
+  figures.push(
+    { name: 'SMTP ingest rate vs Dovecot', value: med((x) => rate(x.smtp.delivery) / rate(x.dovecot)), unit: '×', target: { op: '>=', bound: 1, of: 'value' }, note: 'SMTP into Sealbox ÷ LMTP into Dovecot, same round' },
+    { name: 'peak RSS of the server (SMTP run)', value: Math.max(...rounds.map((x) => x.smtp.peakRssMb)), unit: 'MB', target: { op: '<=', bound: 300, of: 'value' } },
+  );
+  return figures;
 }

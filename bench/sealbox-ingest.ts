@@ -1,0 +1,112 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { startSealbox } from '../test/support/sealbox.ts';
+import type { SealboxServer } from '../test/support/sealbox.ts';
+import { pct } from './figures.ts';
+import { scratch } from './scratch.ts';
+import { deliverTimed } from './timed-delivery.ts';
+import type { TimedDelivery } from './timed-delivery.ts';
+
+export interface SealboxIngest {
+  delivery: TimedDelivery;
+  searchableSeconds: number;   // first MAIL FROM until the index covers every message
+  lagsMs: number[];            // per message: its final reply → the index covers it
+  peakRssMb: number;           // the server process (receiver and indexer thread), VmHWM
+  data: string;                // the data folder (removed unless keep)
+  dir: string;                 // its scratch folder, for scratch.remove
+}
+
+const INDEX_TIMEOUT_MS = 600_000;
+
+// A fresh `sealbox serve` (the CLI, as an operator runs it), offline DNS for the
+// authentication checks, quiet logs.
+export async function startBenchSealbox(extraConfig: Record<string, unknown> = {}): Promise<{ server: SealboxServer; dir: string }> {
+  const dir = scratch.dir('sealbox');
+  const zone = join(dir, 'zone.json');
+  writeFileSync(zone, '{}');
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ auth: { dns: zone }, log: { level: 'warn' }, ...extraConfig }));
+  const server = await startSealbox({ data: join(dir, 'data'), args: ['--config', config] });
+  scratch.watch(server.proc.pid!);
+  return { server, dir };
+}
+
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+// Follows the indexer's cursor (the last capture row it covered) from outside the server.
+export class IndexWatch {
+  readonly samples: { t: number; cursor: number }[] = [];
+  readonly #done: Promise<void>;
+  #running = true;
+
+  constructor(indexDbPath: string) {
+    this.#done = (async () => {
+      let db: DatabaseSync | null = null;
+      while (this.#running) {
+        try {
+          db ??= new DatabaseSync(indexDbPath, { readOnly: true });
+          const row = db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
+          this.samples.push({ t: performance.now(), cursor: row ? Number(row.value) : 0 });
+        } catch { /* not created yet */ }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      db?.close();
+    })();
+  }
+
+  get cursor(): number {
+    return this.samples.at(-1)?.cursor ?? 0;
+  }
+
+  // When the cursor first reached `n` (NaN if it has not).
+  reached(n: number): number {
+    return this.samples.find((s) => s.cursor >= n)?.t ?? NaN;
+  }
+
+  async waitFor(n: number, timeoutMs = INDEX_TIMEOUT_MS): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.cursor < n) {
+      if (performance.now() > deadline) throw new Error(`index reached ${this.cursor} of ${n} captures after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#done;
+  }
+}
+
+// Delivers `messages` into a fresh Sealbox over SMTP or LMTP and waits until all are searchable.
+export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boolean; connections: number; envelope(i: number): { from: string; to: string[] }; keep?: boolean }): Promise<SealboxIngest> {
+  const { server, dir } = await startBenchSealbox();
+  try {
+    const watch = new IndexWatch(join(server.data, 'index.db'));
+    let delivery: TimedDelivery;
+    try {
+      delivery = await deliverTimed(options.lmtp ? server.lmtp.port : server.smtp.port, messages, options);
+      await watch.waitFor(messages.length);
+    } finally {
+      await watch.stop();
+    }
+    const lagsMs = delivery.acks.map((t, k) => watch.reached(k + 1) - t);
+    const searchableSeconds = (watch.reached(messages.length) - delivery.startedAt) / 1000;
+    const rss = peakRssMb(server.proc.pid!);
+    await server.stop();
+    scratch.unwatch(server.proc.pid!);
+    if (!options.keep) scratch.remove(dir);
+    return { delivery, searchableSeconds, lagsMs, peakRssMb: rss, data: server.data, dir };
+  } catch (err) {
+    await server.stop().catch(() => {});
+    scratch.remove(dir);
+    throw err;
+  }
+}
+
+export function lagP95(ingest: SealboxIngest): number {
+  return pct(ingest.lagsMs.map((l) => Math.max(0, l)), 95);
+}
