@@ -25,6 +25,8 @@ export interface SealboxServer {
   lmtp: Endpoint;
   /** Present when serve was started with --http (in opts.args). */
   http?: Endpoint & { url: string };
+  /** Present when serve was started with --milter (in opts.args). */
+  milter?: Endpoint;
   proc: ChildProcess;
   /** What the server wrote to stderr so far (the last 256 KiB). */
   stderr(): string;
@@ -60,7 +62,7 @@ export async function startSealbox(opts: StartSealboxOptions = {}): Promise<Seal
   const data = opts.data ?? tempDataDir();
   const extra = opts.args ?? [];
   const args = [CLI, 'serve', '--data', data, '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0', ...extra];
-  const wanted = ['smtp', 'lmtp', ...(extra.includes('--http') ? ['http'] : [])];
+  const wanted = ['smtp', 'lmtp', ...(['http', 'milter'].filter((name) => extra.includes(`--${name}`) && extra[extra.indexOf(`--${name}`) + 1] !== 'off'))];
 
   const proc = spawn(process.execPath, args, {
     cwd: repoRoot,
@@ -125,11 +127,13 @@ export async function startSealbox(opts: StartSealboxOptions = {}): Promise<Seal
   };
 
   const http = endpoints.get('http');
+  const milter = endpoints.get('milter');
   return {
     data,
     smtp: endpoints.get('smtp')!,
     lmtp: endpoints.get('lmtp')!,
     ...(http ? { http: { ...http, url: `http://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}` } } : {}),
+    ...(milter ? { milter } : {}),
     proc,
     stderr: () => stderr,
     stop,
