@@ -69,6 +69,22 @@ export class ContentAccess {
       () => bytes);
   }
 
+  // Export: the messages a search finds, as mboxrd, for a grant that carries the export permission.
+  // Every message is decrypted and checked before the entry is written and the file handed out.
+  async export(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number }): Promise<{ mbox: Buffer; count: number }> {
+    const parameters = { query: input.query, limit: input.limit };
+    const scope = this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
+    const text = scope.fixedQuery ? `(${scope.fixedQuery}) AND (${input.query})` : input.query;
+    const found = this.#d.search.search(text, { limit: input.limit, scope: scopeCondition(scope) });
+    const parts: Buffer[] = [];
+    for (const hit of found.hits) parts.push(mboxrdEntry(await this.#d.reader.buffer(this.#d.reader.message(hit.sha256)), hit.date));
+    const mbox = Buffer.concat(parts);
+    this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+      { type: 'access', operation: 'export', mailboxes: scope.mailboxes, messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } },
+      () => null);
+    return { mbox, count: found.hits.length };
+  }
+
   #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string): { scope: Scope; rowId: number } {
     const scope = this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
     const cond = scopeCondition(scope);
@@ -96,4 +112,11 @@ export function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, 
     mailboxes: d.search.participants(rowId),
     attachments: d.search.attachments(rowId),
   };
+}
+
+// mboxrd: a "From " separator line, and every line that starts with ">*From " gets one more ">".
+function mboxrdEntry(raw: Buffer, date: number | null): Buffer {
+  const text = raw.toString('latin1').replace(/\r\n/g, '\n').replace(/^(>*From )/gm, '>$1');
+  const when = new Date(date ?? 0).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1 $3 $2 $5 $4');
+  return Buffer.from(`From sealbox@localhost ${when}\n${text}${text.endsWith('\n') ? '' : '\n'}\n`, 'latin1');
 }

@@ -43,6 +43,18 @@ export function contentRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
+    method: 'GET', url: '/api/v1/export', tag: 'content', auth: 'user',
+    summary: 'the messages a search finds, as an mboxrd file (needs the export permission, or own mailboxes); recorded in the ledger',
+    query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) }),
+    handler: async (req, reply, { query }) => {
+      const p = principal(s, req, 'content');
+      const { mbox, count } = await s.content.export(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit });
+      reply.type('application/mbox').header('content-disposition', 'attachment; filename="sealbox-export.mbox"').header('x-sealbox-messages', String(count));
+      return mbox;
+    },
+  });
+
+  routes.add({
     method: 'GET', url: '/api/v1/mailboxes/mine/accesses', tag: 'transparency', auth: 'user',
     summary: 'who accessed my mailboxes, when, how and under which request (my own reads are left out)',
     handler: async (req) => {

@@ -6,6 +6,7 @@ import { adminRoutes } from './admin-routes.ts';
 import { authRoutes } from './auth-routes.ts';
 import { contentRoutes } from './content-routes.ts';
 import { requestRoutes } from './request-routes.ts';
+import { RateLimiter } from './rate-limit.ts';
 import { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -28,6 +29,11 @@ export function buildHttpServer(deps: HttpDeps) {
     reply.header('cache-control', 'no-store');
     reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
+  const limiter = new RateLimiter(() => services.clock.now(), () => {
+    const policy = services.policy.current();
+    return { signin: policy.signinPerMinute, api: policy.requestsPerMinute };
+  });
+  app.addHook('onRequest', async (req) => limiter.check(req));
   const routes = new RouteTable(app);
   authRoutes(routes, services);
   requestRoutes(routes, services);

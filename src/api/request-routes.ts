@@ -114,6 +114,39 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   }
 
   routes.add({
+    method: 'GET', url: '/api/v1/reviews', tag: 'requests', auth: 'user', summary: 'review items (break-glass uses) for approvers and auditors',
+    handler: async (req) => {
+      const p = principal(s, req, 'approvals');
+      if (!p.user.roles.some((r) => r === 'approver' || r === 'auditor')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers and auditors review');
+      const rows = s.stores.meta.prepare('SELECT * FROM review_item ORDER BY created_at DESC').all() as Record<string, any>[];
+      return { reviews: rows.map((r) => ({ id: r.id, kind: r.kind, request: r.request_id, subject: s.people.byId(Number(r.subject_user_id))?.name ?? null, state: r.state, createdAt: new Date(Number(r.created_at)).toISOString(), closedBy: r.closed_by === null ? null : s.people.byId(Number(r.closed_by))?.name ?? null, note: r.note })) };
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/reviews/:id/close', tag: 'requests', auth: 'user',
+    summary: 'close a review item with a note (an approver or auditor other than the person reviewed)',
+    body: z.strictObject({ note: z.string().min(1).max(5000) }),
+    handler: async (req, _reply, { body }) => {
+      const p = principal(s, req, 'approvals');
+      const id = (req.params as { id: string }).id;
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
+      const row = s.stores.meta.prepare('SELECT * FROM review_item WHERE id = ?').get(id) as Record<string, any> | undefined;
+      if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no review item ${id}`);
+      const refuse = (why: string) => {
+        s.audit.denied(ctx, { type: 'admin', operation: 'review.close', grantId: row.request_id, parameters: { review: id } }, why);
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
+      };
+      if (!p.user.roles.some((r) => r === 'approver' || r === 'auditor')) refuse('only approvers and auditors close reviews');
+      if (Number(row.subject_user_id) === p.user.id) refuse('no one reviews their own actions');
+      if (row.state !== 'open') throw new SealboxError('SEALBOX_ERR_CONFLICT', `review ${id} is ${row.state}`);
+      s.audit.record(ctx, { type: 'admin', operation: 'review.close', grantId: row.request_id, parameters: { review: id, note: body.note } },
+        () => s.stores.meta.prepare("UPDATE review_item SET state = 'closed', closed_by = ?, closed_at = ?, note = ? WHERE id = ?").run(p.user.id, s.clock.now(), body.note, id));
+      return { id, state: 'closed' };
+    },
+  });
+
+  routes.add({
     method: 'POST', url: '/api/v1/requests/:id/revoke', tag: 'requests', auth: 'user',
     summary: 'end a grant at once ("I am done", or an approver/admin stopping it)',
     body: z.strictObject({ reason: z.string().max(5000).optional() }),

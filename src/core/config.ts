@@ -21,6 +21,8 @@ export const accessPolicySchema = z.strictObject({
   enrolmentHours: z.number().positive().default(24),
   lockoutAttempts: z.number().int().min(1).default(5),
   lockoutMinutes: z.number().positive().default(15),
+  signinPerMinute: z.number().int().positive().default(20),       // per client address, on top of the lockout
+  requestsPerMinute: z.number().int().positive().default(1200),   // per client address
   approvalsNeeded: z.number().int().min(1).max(10).default(1),
   sensitivityApprovals: z.record(z.string(), z.number().int().min(1).max(10)).default({ executive: 2 }),
   maxGrantHours: z.number().positive().default(72),

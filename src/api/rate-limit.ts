@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify';
+import { SealboxError } from '../core/errors.ts';
+
+// Per-client request budgets in fixed one-minute windows: sign-in and enrolment are tight (on
+// top of the per-account lockout), everything else is generous. Kept in memory: a restart only
+// resets the windows.
+const WINDOW_MS = 60_000;
+
+export class RateLimiter {
+  readonly #counts = new Map<string, { window: number; n: number }>();
+  readonly #now: () => number;
+  readonly #limits: () => { signin: number; api: number };
+
+  constructor(now: () => number, limits: () => { signin: number; api: number }) {
+    this.#now = now;
+    this.#limits = limits;
+  }
+
+  check(req: FastifyRequest): void {
+    const kind = req.url.startsWith('/api/v1/session') || req.url.startsWith('/api/v1/enrol') ? 'signin' : 'api';
+    const key = `${kind}:${req.ip}`;
+    const window = Math.floor(this.#now() / WINDOW_MS);
+    const entry = this.#counts.get(key);
+    if (!entry || entry.window !== window) {
+      if (this.#counts.size > 100_000) this.#counts.clear(); // bounded memory under a flood
+      this.#counts.set(key, { window, n: 1 });
+      return;
+    }
+    const limit = this.#limits()[kind];
+    if (++entry.n > limit) throw new SealboxError('SEALBOX_ERR_RATE_LIMITED', `more than ${limit} ${kind === 'signin' ? 'sign-in attempts' : 'requests'} a minute from ${req.ip}; slow down`);
+  }
+}
