@@ -1,9 +1,10 @@
 import type { Config } from '../core/config.ts';
-import { parseHostPort } from '../core/config.ts';
+import { dataPath, parseHostPort, resolveFrom } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
 import type { Clock } from '../core/clock.ts';
 import { createLogger } from '../core/log.ts';
 import { SmtpReceiver } from '../capture/smtp-receiver.ts';
+import { MilterReceiver } from '../capture/milter/milter-receiver.ts';
 import { IndexerThread } from '../index/indexer-thread.ts';
 import { openIndexDb } from '../index/indexer.ts';
 import { accessServices } from '../api/services.ts';
@@ -59,7 +60,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   timer.unref();
 
   const deps = { config, writer, blobs: stores.blobs, keys: stores.keys, clock, log };
-  const receivers: SmtpReceiver[] = [];
+  const receivers: { close(): Promise<void> }[] = [];
   const listeners: Running['listeners'] = [];
   for (const name of ['smtp', 'lmtp'] as const) {
     if (!config[name].enabled) continue;
@@ -69,6 +70,15 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     receivers.push(receiver);
     listeners.push({ name, ...bound });
     announce(`sealbox: ${name} listening on ${bound.host}:${bound.port}`);
+  }
+  if (config.milter.enabled) {
+    const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
+    const milter = new MilterReceiver({ ...deps, spoolDir });
+    const { host, port } = parseHostPort(config.milter.listen);
+    const bound = await milter.listen(host, port);
+    receivers.push(milter);
+    listeners.push({ name: 'milter', ...bound });
+    announce(`sealbox: milter listening on ${bound.host}:${bound.port}`);
   }
 
   let http: ReturnType<typeof buildHttpServer> | null = null;

@@ -1,0 +1,133 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../core/clock.ts';
+import type { Config } from '../../core/config.ts';
+import { SealboxError, asSealboxError } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
+import type { CaptureRecord } from '../../core/types.ts';
+import type { ArchiveWriter } from '../../store/archive-writer.ts';
+import type { BlobStore } from '../../store/blob-store.ts';
+import type { KeyProvider } from '../../store/key-provider.ts';
+import { CaptureSealer } from '../capture-sealer.ts';
+import type { MessageSink, MilterHandler, MilterSession, MilterTransaction, Verdict } from './milter-connection.ts';
+import { envelopeFromMilter, milterProvenance } from './milter-envelope.ts';
+import { MilterServer } from './milter-server.ts';
+import { MilterSpool } from './milter-spool.ts';
+
+export interface MilterReceiverDeps {
+  config: Config;
+  writer: ArchiveWriter;
+  blobs: BlobStore;
+  keys: KeyProvider;
+  clock: Clock;
+  log: Logger;
+  spoolDir: string;
+}
+
+const ENHANCED: Record<number, string> = { 552: '5.3.4', 554: '5.7.1', 550: '5.7.1' };
+
+// Sealbox as a mail filter. In guarantee mode end of message is answered "continue" only after
+// the capture is durable in the archive, and "tempfail" on any fault, so the MTA delivers nothing
+// unarchived. In observe mode it is answered "continue" once the message is in the durable spool
+// (or at once if even that fails): mail always flows, and the archive catches up from the spool.
+export class MilterReceiver implements MilterHandler {
+  readonly mode: 'guarantee' | 'observe';
+  readonly server: MilterServer;
+  readonly spool: MilterSpool | null;
+  readonly #deps: MilterReceiverDeps;
+
+  constructor(deps: MilterReceiverDeps) {
+    this.#deps = deps;
+    this.mode = deps.config.milter.mode;
+    this.server = new MilterServer(this, { log: deps.log, maxRecipients: deps.config.receiver.maxRecipients });
+    this.spool = this.mode === 'observe'
+      ? new MilterSpool(deps.spoolDir, { newSealer: () => this.#sealer(), isCommitted: (id) => deps.writer.isCommitted(id), log: deps.log })
+      : null;
+  }
+
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    if (this.spool) {
+      await this.spool.init();
+      await this.spool.recover();
+    }
+    return this.server.listen(host, port);
+  }
+
+  // Stop accepting; answers under way are given, spool commits under way finish.
+  async close(): Promise<void> {
+    await this.server.close();
+    await this.spool?.close();
+  }
+
+  open(session: MilterSession, tx: MilterTransaction): MessageSink {
+    return this.spool ? this.#observe(this.spool, session, tx) : this.#guarantee(session, tx);
+  }
+
+  failed(err: unknown, session: MilterSession, tx: MilterTransaction): Verdict {
+    const e = asSealboxError(err);
+    const facts = { cid: session.id, code: e.code, rcpts: tx.rcpts.length };
+    if (this.mode === 'observe') {
+      this.#deps.log.error({ ...facts, err }, 'milter message NOT archived (observe mode: the MTA was told to continue)');
+      return { reply: 'continue' };
+    }
+    if (e.responseCode >= 500) {
+      this.#deps.log.warn({ ...facts, err: e.message }, 'milter message refused');
+      return { reply: 'reject', code: e.responseCode, enhanced: ENHANCED[e.responseCode] ?? '5.3.0', message: e.message };
+    }
+    this.#deps.log.error({ ...facts, err }, 'milter capture failed; answered tempfail');
+    return { reply: 'tempfail' };
+  }
+
+  #guarantee(session: MilterSession, tx: MilterTransaction): MessageSink {
+    const { writer, log } = this.#deps;
+    const key = session.id;
+    writer.open(key);
+    const sealer = this.#sealer();
+    return {
+      write: (bytes) => sealer.write(bytes),
+      end: async () => {
+        const capture = this.#capture(session, tx);
+        const result = await sealer.commit(capture, key);
+        log.info({ cid: session.id, captureId: result.captureId, sha256: result.sha256, size: sealer.size, rcpts: tx.rcpts.length, queueId: capture.envelope?.queueId, duplicate: result.duplicate }, 'captured');
+        return { reply: 'continue' };
+      },
+      abort: async () => {
+        writer.close(key);
+        await sealer.discard();
+      },
+    };
+  }
+
+  #observe(spool: MilterSpool, session: MilterSession, tx: MilterTransaction): MessageSink {
+    const { config, log } = this.#deps;
+    const file = spool.create();
+    let size = 0;
+    return {
+      write: async (bytes) => {
+        size += bytes.length;
+        if (size > config.receiver.maxMessageBytes) throw new SealboxError('SEALBOX_ERR_MESSAGE_TOO_LARGE');
+        await file.write(bytes);
+      },
+      end: async () => {
+        const capture = this.#capture(session, tx);
+        await file.seal(capture);
+        log.info({ cid: session.id, captureId: capture.id, size, rcpts: tx.rcpts.length, queueId: capture.envelope?.queueId, spool: file.name }, 'spooled');
+        spool.enqueue(file.name, capture);
+        return { reply: 'continue' };
+      },
+      abort: () => file.discard(),
+    };
+  }
+
+  #capture(session: MilterSession, tx: MilterTransaction): CaptureRecord {
+    const receivedAt = this.#deps.clock.now();
+    return {
+      id: newId('cap', receivedAt), source: 'milter', receivedAt,
+      envelope: envelopeFromMilter(session, tx), provenance: milterProvenance(session, tx, this.mode),
+    };
+  }
+
+  #sealer(): CaptureSealer {
+    const { config, writer, blobs, keys } = this.#deps;
+    return new CaptureSealer({ writer, blobs, keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
+  }
+}
