@@ -15,6 +15,8 @@ import path from 'node:path';
 
 const POSTFIX = '/usr/sbin/postfix';
 const SENDMAIL = '/usr/sbin/sendmail';
+const POSTKICK = '/usr/sbin/postkick';
+const POSTQUEUE = '/usr/sbin/postqueue';
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Queues a message sits in until it is delivered (or bounced and delivered). */
@@ -46,6 +48,8 @@ export interface PostfixInstance {
   sendmail(args: string[], input: Buffer | string): Promise<void>;
   /** Resolves once no message is left in maildrop/incoming/active/deferred/hold. */
   waitForQueueEmpty(timeoutMs: number): Promise<void>;
+  /** Retry now instead of at the next timer: wakes pickup (maildrop) and flushes the deferred queue. */
+  flush(): Promise<void>;
   /** The instance's maillog_file so far. */
   log(): string;
   /** SIGTERM to the master, wait for it and its children, remove the temp dir. */
@@ -199,6 +203,10 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     heloName,
     sendmail: (args, input) => runSendmail(configDir, args, input),
     waitForQueueEmpty: (timeoutMs) => waitForQueueEmpty(queueDir, timeoutMs, log),
+    flush: async () => {
+      await run(POSTKICK, ['-c', configDir, 'public', 'pickup', 'W'], configDir);
+      await run(POSTQUEUE, ['-c', configDir, '-f'], configDir);
+    },
     log,
     stop,
   };
@@ -293,6 +301,20 @@ function runSendmail(configDir: string, args: string[], input: Buffer | string):
     });
     child.stdin.on('error', () => { /* reported through the exit status */ });
     child.stdin.end(input);
+  });
+}
+
+function run(command: string, args: string[], configDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, MAIL_CONFIG: configDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? code}): ${output}`));
+    });
   });
 }
 
