@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { testConfig } from './support/archive.ts';
-import { eventually, startSink, storedCaptures, withoutFirstHeader } from './support/milter.ts';
+import { archivedBytes, eventually, startSink, storedCaptures, withoutFirstHeader } from './support/milter.ts';
 import type { SinkMessage } from './support/milter.ts';
 import { postfixSkipReason, startPostfix } from './support/postfix.ts';
 import type { PostfixInstance } from './support/postfix.ts';
@@ -19,12 +19,6 @@ import type { Reply } from './support/smtp-client.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const QUEUE_MS = 60_000;
-
-async function archivedRaw(data: string, sha: string): Promise<Buffer> {
-  const r = await sealbox(['show', '--data', data, '--reason', 'milter test', '--raw', sha]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout;
-}
 
 function deliveredWith(messages: SinkMessage[], marker: string): SinkMessage[] {
   return messages.filter((m) => m.raw.includes(marker));
@@ -97,7 +91,7 @@ test('Postfix with Sealbox as its milter (guarantee mode)', { timeout: 300_000 }
     assert.equal(provenance?.milter?.mode, 'guarantee');
     assert.equal(provenance?.milter?.version, 6);
 
-    const raw = await archivedRaw(server.data, sha);
+    const raw = await archivedBytes(server.data, sha);
     assert.equal(sha256(raw), sha);
     assert.ok(raw.equals(withoutFirstHeader(delivered[0]!.raw)), `archived bytes are the delivered ones less Postfix's Received:\n${raw}\n---\n${delivered[0]!.raw}`);
     assert.ok(!raw.includes('dave@example.net'), 'the Bcc header was removed by Postfix: the envelope is the only witness');
@@ -144,7 +138,7 @@ test('Postfix with Sealbox as its milter (guarantee mode)', { timeout: 300_000 }
     const delivered = deliveredWith(sink.messages, id);
     assert.equal(delivered.length, 1);
     assert.ok(withoutFirstHeader(delivered[0]!.raw).equals(sent));
-    assert.ok((await archivedRaw(server.data, sha)).equals(sent));
+    assert.ok((await archivedBytes(server.data, sha)).equals(sent));
   });
 
   await t.test('store fault: Postfix answers 4xx and delivers nothing; the retry is archived exactly once', async () => {

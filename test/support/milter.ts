@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SMTPServer } from 'smtp-server';
 import type { Envelope } from '../../src/core/types.ts';
+import { openArchive } from './archive.ts';
 
 export const MILTERTEST = '/usr/bin/miltertest';
 
@@ -30,6 +31,16 @@ export function storedCaptures(data: string, source = 'milter'): StoredCapture[]
     }));
   } finally {
     db.close();
+  }
+}
+
+/** The archived bytes of one message, read in this process (checked against its GCM tag). */
+export async function archivedBytes(data: string, sha256: string): Promise<Buffer> {
+  const archive = openArchive(data);
+  try {
+    return await archive.stores.reader.buffer(archive.stores.reader.message(sha256));
+  } finally {
+    archive.close();
   }
 }
 

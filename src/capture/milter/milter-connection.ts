@@ -228,10 +228,10 @@ export class MilterConnection {
 
   async #mail(data: Buffer): Promise<void> {
     const args = decodeArgs(data, 'SMFIC_MAIL');
+    const macros = this.#pendingMailMacros;
     // A MAIL without ABORT after an unfinished message: that message is over.
     await this.#abortMessage();
-    const tx: MilterTransaction = { mail: args, rcpts: [], macros: { mail: this.#pendingMailMacros, data: {}, eoh: {}, eom: {} }, headers: 0 };
-    this.#pendingMailMacros = {};
+    const tx: MilterTransaction = { mail: args, rcpts: [], macros: { mail: macros, data: {}, eoh: {}, eom: {} }, headers: 0 };
     const sink = this.#handler.open(this.session, tx);
     this.#message = { tx, sink, separated: false, failure: null, state: 'envelope' };
     this.#continue(Command.MAIL);
