@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { testConfig } from './support/archive.ts';
-import { RawMilterClient, archivedBytes, eventually, miltertest, miltertestSkipReason, packet, storedCaptures, u16, u32, z } from './support/milter.ts';
+import { RawMilterClient, archivedBytes, eventually, miltertest, miltertestSkipReason, packet, rawMessage, storedCaptures, u16, u32, z } from './support/milter.ts';
 import type { StoredCapture } from './support/milter.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import type { SealboxServer } from './support/sealbox.ts';
@@ -36,25 +36,6 @@ function byQueueId(server: SealboxServer, queueId: string): StoredCapture[] {
 async function runLua(server: SealboxServer, script: string): Promise<void> {
   const r = await miltertest(LUA + script, server.milter!.port);
   assert.equal(r.code, 0, `miltertest failed:\n${r.output}\n--- sealbox ---\n${server.stderr().slice(-4000)}`);
-}
-
-// A whole, well-formed message over a raw socket; replies are expected for every step unless
-// the negotiation granted no-reply flags (offer them with `protocol`).
-async function rawMessage(c: RawMilterClient, queueId: string, body: string, options: { replies: boolean }): Promise<string> {
-  const step = async (command: string, ...fields: (Buffer | string)[]) => {
-    c.send(command, ...fields);
-    if (options.replies) assert.equal((await c.read())?.command, 'c', `reply to ${command}`);
-  };
-  c.send('D', 'M', z('i', queueId));
-  await step('M', z('<sender@example.test>'));
-  await step('R', z('<rcpt@example.test>'));
-  await step('T');
-  await step('L', z('Subject', ` ${queueId}`));
-  await step('N');
-  await step('B', body);
-  c.send('E');
-  const reply = await c.read();
-  return reply ? reply.command : 'closed';
 }
 
 // A listener that still works: a fresh connection negotiates and gets a message archived.

@@ -1,5 +1,6 @@
 // Test helpers for Sealbox's milter: what the archive recorded, a raw milter client that sends
 // exactly the bytes it is given, a miltertest runner, and an SMTP sink standing in for the next hop.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -203,6 +204,25 @@ export class RawMilterClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+// A whole, well-formed message over a raw socket; replies are expected for every step unless
+// the negotiation granted no-reply flags (offer them with `protocol`).
+export async function rawMessage(c: RawMilterClient, queueId: string, body: string, options: { replies: boolean }): Promise<string> {
+  const step = async (command: string, ...fields: (Buffer | string)[]) => {
+    c.send(command, ...fields);
+    if (options.replies) assert.equal((await c.read())?.command, 'c', `reply to ${command}`);
+  };
+  c.send('D', 'M', z('i', queueId));
+  await step('M', z('<sender@example.test>'));
+  await step('R', z('<rcpt@example.test>'));
+  await step('T');
+  await step('L', z('Subject', ` ${queueId}`));
+  await step('N');
+  await step('B', body);
+  c.send('E');
+  const reply = await c.read();
+  return reply ? reply.command : 'closed';
 }
 
 export function packet(command: string, data: Buffer = Buffer.alloc(0)): Buffer {
