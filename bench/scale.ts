@@ -1,3 +1,222 @@
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock } from '../src/core/clock.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { newId } from '../src/core/ids.ts';
+import { createLogger } from '../src/core/log.ts';
+import type { Envelope } from '../src/core/types.ts';
+import { IndexerThread } from '../src/index/indexer-thread.ts';
+import { openIndexDb } from '../src/index/indexer.ts';
+import { SearchIndex } from '../src/index/search-index.ts';
+import { signCheckpoint } from '../src/ledger/checkpoint.ts';
+import { Ledger } from '../src/ledger/ledger.ts';
+import { ArchiveWriter } from '../src/store/archive-writer.ts';
+import { openStores } from '../src/store/open-stores.ts';
+import { sealBuffer } from '../src/store/sealed-blob.ts';
+import { openOrCreateSigningKey } from '../src/store/signing-key-file.ts';
+import { benchCorpus } from './bench-corpus.ts';
+import { median, pct } from './figures.ts';
 import type { Figure } from './figures.ts';
+import { INTERNAL_DOMAINS, MailGenerator } from './mail-generator.ts';
+import type { Person } from './mail-generator.ts';
 import type { BenchOptions } from './run.ts';
-export async function scaleBenchmark(_o: BenchOptions): Promise<Figure[]> { return []; }
+import { scratch } from './scratch.ts';
+
+export const SCALE_MESSAGES = 1_000_000;
+const SMOKE_SCALE_MESSAGES = 400;
+const CHECKPOINTS = [0.1, 0.25, 0.5, 1];
+const IN_FLIGHT = 64;           // captures handed to the writer and not yet committed
+const MAX_INDEX_LAG = 20_000;   // captures committed but not yet indexed before generation waits
+const SEED = 20_260_101;
+const PAGE = 50;
+
+interface Checkpoint {
+  messages: number;
+  commitRate: number;        // msg/s committed (durable) in the segment since the last checkpoint
+  searchableRate: number;    // msg/s committed and indexed in that segment
+  scopedP50: number;
+  scopedP95: number;
+  unscopedP95: number;
+  slowest: string;
+  dbBytesPerMessage: number;     // sealbox.db + index.db (with their WAL files)
+  indexBytesPerMessage: number;  // index.db alone
+  blobBytesPerMessage: number;   // sealed blobs
+  rawBytesPerMessage: number;
+}
+
+// Generated mail ingested straight through the listeners' commit path (sealBuffer and
+// ArchiveWriter.commit, as the SMTP receiver does, with the indexer thread serve runs), to
+// 1,000,000 messages by default (--messages N). At 10, 25, 50 and 100 % of N ingest pauses
+// until the index has caught up, and the checkpoint records the ingest rate of the segment,
+// search latency with a permission filter (a mailbox's addresses, as SearchIndex's `scope`),
+// and bytes per message.
+export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
+  const total = o.messages ?? (o.smoke ? SMOKE_SCALE_MESSAGES : SCALE_MESSAGES);
+  const marks = [...new Set(CHECKPOINTS.map((f) => Math.max(1, Math.round(total * f))))];
+  const dir = scratch.dir('scale');
+  const data = join(dir, 'data');
+  const zone = join(dir, 'zone.json');
+  writeFileSync(zone, '{}');
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify({ auth: { dns: zone }, log: { level: 'warn' }, internalDomains: INTERNAL_DOMAINS }));
+  const config = loadConfig(configFile, { data }, {});
+  const log = createLogger(config.log.level);
+
+  o.progress(`scale: generator (seed ${SEED}, ${total.toLocaleString('en')} messages)`);
+  const gen = new MailGenerator({ seed: SEED, total, corpus: benchCorpus(false).raw });
+  const stores = openStores(config, { create: true });
+  const { key } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
+  const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock: systemClock, sign: (body) => signCheckpoint(body, key) });
+  const checkpoint = () => stores.meta.transaction(() => {
+    ledger.catchUp();
+    ledger.checkpoint();
+  });
+  checkpoint();
+  const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
+  const indexer = new IndexerThread(config, log);
+  const everyMs = config.ledger.checkpointEverySeconds * 1000;
+  writer.onCommit(() => {
+    indexer.wake();
+    if (ledger.due(config.ledger.checkpointEveryEntries, everyMs)) checkpoint();
+  });
+
+  let reader: { db: ReturnType<typeof openIndexDb>; search: SearchIndex } | null = null;
+  const search = () => {
+    if (!reader) {
+      const db = openIndexDb(stores.paths.index, stores.paths.meta, { readOnly: true });
+      reader = { db, search: new SearchIndex(db) };
+    }
+    return reader.search;
+  };
+  const indexed = () => (existsSync(stores.paths.index) ? search().cursor() : 0);
+
+  const points: Checkpoint[] = [];
+  let rawBytes = 0;
+  try {
+    let committed = 0;
+    let failed: unknown = null;
+    const inFlight = new Set<Promise<void>>();
+    let segmentStart = performance.now();
+    let segmentFrom = 0;
+    for (const mark of marks) {
+      while (gen.count < mark) {
+        if (failed) throw failed;
+        if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+        if (gen.count % 256 === 0 && gen.count - indexed() > MAX_INDEX_LAG) {
+          while (gen.count - indexed() > MAX_INDEX_LAG / 2) await new Promise((r) => setTimeout(r, 20));
+        }
+        const mail = gen.next();
+        rawBytes += mail.raw.length;
+        const receivedAt = systemClock.now();
+        const capture = { id: newId('cap', receivedAt), source: 'smtp' as const, receivedAt, envelope: envelope(mail.envelope, gen.count), provenance: null };
+        const { sealed, meta } = sealBuffer(mail.raw, stores.keys);
+        const p = writer.commit({ capture, seal: meta, inline: sealed, large: null }).then(() => { committed++; }, (err) => { failed = err; });
+        const tracked: Promise<void> = p.finally(() => inFlight.delete(tracked));
+        inFlight.add(tracked);
+      }
+      await Promise.all(inFlight);
+      if (failed) throw failed;
+      const committedAt = performance.now();
+      const last = stores.meta.lastCaptureRowId();
+      while (indexed() < last) await new Promise((r) => setTimeout(r, 20));
+      const searchableAt = performance.now();
+      const n = mark - segmentFrom;
+      o.progress(`scale: ${mark.toLocaleString('en')} messages (${committed} committed); segment: ${(n / ((committedAt - segmentStart) / 1000)).toFixed(0)} msg/s committed, ${(n / ((searchableAt - segmentStart) / 1000)).toFixed(0)} msg/s searchable`);
+      const latency = measureSearch(search(), gen, o.smoke);
+      const sizes = dataSizes(stores.paths);
+      points.push({
+        messages: mark,
+        commitRate: n / ((committedAt - segmentStart) / 1000),
+        searchableRate: n / ((searchableAt - segmentStart) / 1000),
+        ...latency,
+        dbBytesPerMessage: (sizes.meta + sizes.index) / mark,
+        indexBytesPerMessage: sizes.index / mark,
+        blobBytesPerMessage: sizes.blobs / mark,
+        rawBytesPerMessage: rawBytes / mark,
+      });
+      const pt = points.at(-1)!;
+      o.progress(`scale:   search with a mailbox filter p50 ${pt.scopedP50.toFixed(1)} ms, p95 ${pt.scopedP95.toFixed(1)} ms (slowest: ${pt.slowest}); without p95 ${pt.unscopedP95.toFixed(1)} ms; ${(pt.dbBytesPerMessage / 1024).toFixed(1)} KiB db and ${(pt.blobBytesPerMessage / 1024).toFixed(1)} KiB blobs per message`);
+      segmentStart = performance.now();
+      segmentFrom = mark;
+    }
+  } finally {
+    (reader as { db: { close(): void } } | null)?.db.close();
+    await writer.drain().catch(() => {});
+    await indexer.stop();
+    stores.close();
+    scratch.remove(dir);
+  }
+  o.record('checkpoints', points);
+
+  const figures: Figure[] = [{ name: 'generated messages', value: total, unit: 'msg', note: `seed ${SEED}, ${(rawBytes / total / 1024).toFixed(1)} KiB each on average` }];
+  for (const p of points) {
+    const at = p.messages >= 1000 ? `${Math.round(p.messages / 1000)}k` : String(p.messages);
+    figures.push(
+      { name: `at ${at}: ingest rate (committed and indexed)`, value: p.searchableRate, unit: 'msg/s', note: `${p.commitRate.toFixed(0)} msg/s committed` },
+      { name: `at ${at}: search p95, mailbox filter`, value: p.scopedP95, unit: 'ms', target: { op: '<=', bound: 50, of: 'value' }, note: `p50 ${p.scopedP50.toFixed(1)} ms; slowest ${p.slowest}` },
+      { name: `at ${at}: search p95, no filter`, value: p.unscopedP95, unit: 'ms' },
+      { name: `at ${at}: database bytes per message`, value: p.dbBytesPerMessage, unit: 'B', note: `index.db ${p.indexBytesPerMessage.toFixed(0)} B` },
+      { name: `at ${at}: archive (blob) bytes per message`, value: p.blobBytesPerMessage, unit: 'B', note: `raw ${p.rawBytesPerMessage.toFixed(0)} B, ratio ${(p.blobBytesPerMessage / p.rawBytesPerMessage).toFixed(2)}` },
+    );
+  }
+  return figures;
+}
+
+// Typical questions, each asked within a mailbox (the permission filter a grant or an owner's
+// own access puts on every search) and, for comparison, over everything.
+function measureSearch(search: SearchIndex, gen: MailGenerator, smoke: boolean): { scopedP50: number; scopedP95: number; unscopedP95: number; slowest: string } {
+  const queries = [
+    gen.word(25),                                            // common word
+    gen.word(3000),                                          // rare word
+    gen.word(15_000),                                        // very rare word
+    `"${gen.phrase(7)}"`,                                    // phrase
+    'from:@globex.example',                                  // correspondents of a domain
+    'after:2023-05-31 before:2023-07-01',                    // a month
+    'has:attachment',
+    `${gen.word(400)} has:attachment`,                       // combinations
+    `${gen.word(150)} from:@initech.example`,
+    `subject:${gen.word(60)} after:2022-12-31`,
+    `${gen.word(800)} OR ${gen.word(900)}`,
+    `${gen.word(200)} NOT ${gen.word(30)}`,
+  ];
+  // Mailboxes from the busiest correspondent to a typical one.
+  const mailboxes: Person[] = [0, 3, 30, 300, 3000].map((rank) => gen.people[rank]!);
+  const reps = smoke ? 1 : 3;
+  const time = (q: string, scope?: Person): number => {
+    const runs: number[] = [];
+    for (let k = 0; k < reps; k++) {
+      const t0 = performance.now();
+      search.search(q, { limit: PAGE, ...(scope ? { scope: mailboxScope(scope) } : {}) });
+      runs.push(performance.now() - t0);
+    }
+    return median(runs);
+  };
+  const scoped: { q: string; ms: number }[] = [];
+  for (const m of mailboxes) for (const q of queries) scoped.push({ q: `${q} [${m.address}]`, ms: time(q, m) });
+  const unscoped = queries.map((q) => time(q));
+  const slowest = scoped.reduce((a, b) => (b.ms > a.ms ? b : a));
+  const ms = scoped.map((s) => s.ms);
+  return { scopedP50: pct(ms, 50), scopedP95: pct(ms, 95), unscopedP95: pct(unscoped, 95), slowest: `${slowest.q} ${slowest.ms.toFixed(0)} ms` };
+}
+
+export function mailboxScope(p: Person): { where: string; params: string[] } {
+  const addresses = [p.address, ...p.aliases];
+  return { where: `d.id IN (SELECT doc_id FROM participation WHERE address IN (${addresses.map(() => '?').join(', ')}))`, params: addresses };
+}
+
+function envelope(e: { from: string; to: string[] }, n: number): Envelope {
+  return {
+    mailFrom: e.from, mailFromArgs: {}, rcptTo: e.to.map((address) => ({ address, args: {} })),
+    clientAddress: `192.0.2.${1 + (n % 250)}`, clientPort: 25, clientHelo: 'mx.sender.example', clientName: null, authUser: null,
+    queueId: n.toString(16).toUpperCase(), protocol: 'ESMTP', tls: null,
+    transport: { address: '127.0.0.1', port: 41_000 + (n % 8), helo: 'relay.acme.example' }, xforward: {},
+  };
+}
+
+function dataSizes(paths: { meta: string; index: string; blobs: string }): { meta: number; index: number; blobs: number } {
+  const file = (p: string) => (existsSync(p) ? statSync(p).size : 0);
+  const db = (p: string) => file(p) + file(`${p}-wal`);
+  let blobs = 0;
+  for (const e of readdirSync(paths.blobs, { withFileTypes: true, recursive: true })) if (e.isFile()) blobs += statSync(join(e.parentPath, e.name)).size;
+  return { meta: db(paths.meta), index: db(paths.index), blobs };
+}

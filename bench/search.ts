@@ -1,6 +1,7 @@
 import { sealbox } from '../test/support/sealbox.ts';
 import { openArchive } from '../test/support/archive.ts';
-import { benchCorpus } from './bench-corpus.ts';
+import { readerToken } from '../test/support/reader.ts';
+import { benchCorpus, benchEnvelope } from './bench-corpus.ts';
 import { corpusArchive } from './corpus-archive.ts';
 import { median, pct } from './figures.ts';
 import type { Figure } from './figures.ts';
@@ -85,13 +86,15 @@ export async function searchBenchmark(o: BenchOptions): Promise<Figure[]> {
     }
     o.record('differences', differences);
 
-    // The CLI, as a person at a terminal runs it: a process, the access entry written to the
-    // ledger before anything is printed, the first page of results.
+    // The CLI, as a person at a terminal runs it: a process, the owner of the recipients'
+    // mailboxes (so every message is in scope, behind the permission filter), the access entry
+    // written to the ledger before anything is printed, the first page of results.
+    const token = await readerToken(ingest.data, Array.from({ length: 7 }, (_, k) => benchEnvelope(k).to[0]!));
     const cli: number[] = [];
     const cliStartup: number[] = [];
     for (const q of SEARCH_QUERIES.filter((_, i) => i % Math.floor(SEARCH_QUERIES.length / CLI_QUERIES) === 0).slice(0, CLI_QUERIES)) {
       const t0 = performance.now();
-      const r = await sealbox(['search', '--data', ingest.data, '--reason', 'benchmark', '--json', '--limit', String(PAGE), q.sealbox]);
+      const r = await sealbox(['search', '--data', ingest.data, '--token', token, '--reason', 'benchmark', '--json', '--limit', String(PAGE), q.sealbox]);
       cli.push(performance.now() - t0);
       if (r.code !== 0) throw new Error(`sealbox search ${q.sealbox}: exit ${r.code}: ${r.stderr}`);
       const t1 = performance.now();
@@ -106,9 +109,9 @@ export async function searchBenchmark(o: BenchOptions): Promise<Figure[]> {
       { name: 'search p95 (in-process)', value: sbP95, unit: 'ms', anchor: { name: 'notmuch search', value: pct(nmQ, 95) }, ratio: sbP95 / pct(nmQ, 95), target: { op: '<=', bound: 1, of: 'ratio' } },
       { name: 'search p95 vs notmuch net of start-up', value: sbP95, unit: 'ms', anchor: { name: 'notmuch search − start-up', value: pct(nmNet, 95) }, ratio: sbP95 / pct(nmNet, 95), target: { op: '<=', bound: 1, of: 'ratio' } },
       { name: 'slowest query', value: Math.max(...sbQ), unit: 'ms', anchor: { name: 'notmuch search', value: Math.max(...nmQ) }, note: `Sealbox: ${SEARCH_QUERIES[sbQ.indexOf(Math.max(...sbQ))]!.sealbox}; notmuch: ${SEARCH_QUERIES[nmQ.indexOf(Math.max(...nmQ))]!.notmuch}` },
-      { name: 'queries faster than notmuch', value: sbQ.filter((v, i) => v <= nmQ[i]!).length, unit: 'queries', anchor: { name: 'notmuch search − start-up', value: sbQ.filter((v, i) => v <= nmNet[i]!).length }, note: 'anchor column: faster than notmuch net of its start-up' },
+      { name: 'queries faster than notmuch search', value: sbQ.filter((v, i) => v <= nmQ[i]!).length, unit: 'queries', note: `of ${SEARCH_QUERIES.length}` },
       { name: 'process start-up', value: median(cliStartup), unit: 'ms', anchor: { name: 'notmuch', value: nmStartup }, note: '`sealbox --help` vs `notmuch count` finding nothing' },
-      { name: 'CLI search p50 (start-up included)', value: median(cli), unit: 'ms', anchor: { name: 'notmuch search', value: median(nmQ) }, note: `${cli.length} queries, access entry written first` },
+      { name: 'CLI search p50 (start-up included)', value: median(cli), unit: 'ms', anchor: { name: 'notmuch search', value: median(nmQ) }, note: `${cli.length} queries as the owner of every recipient mailbox; access entry written first` },
       { name: 'result counts that agree', value: agree, unit: 'queries', note: `of ${SEARCH_QUERIES.length}; the others are listed on stderr and in results.json` },
       { name: 'messages in the archive', value: total.sealbox, unit: 'msg', anchor: { name: 'notmuch', value: total.notmuch }, ratio: total.sealbox / total.notmuch },
       { name: 'differing messages missing from an archive', value: differences.reduce((n, d) => n + d.missing, 0), unit: 'msg', note: 'lost messages; 0 means every difference is one of indexing' },
