@@ -8,6 +8,7 @@ import { dkimSign } from 'mailauth';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
+import { readAs, readerToken } from './support/reader.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -65,8 +66,9 @@ test('SPF, DKIM and DMARC verdicts are recorded per capture, as received', { tim
   await relayed.quit();
   await waitForIndex(server.data);
 
+  const token = await readerToken(server.data, ['bob@example.org'], { config });
   const show = async (sha: string) => {
-    const shown = await sealbox(['show', ...common, '--reason', 'auth test', '--json', sha]);
+    const shown = await readAs(token, ['show', ...common, '--json', sha]);
     assert.equal(shown.code, 0, shown.stderr);
     return JSON.parse(shown.stdout.toString());
   };

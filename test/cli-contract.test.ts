@@ -10,6 +10,7 @@ import { leafHash, rootFromLeafHashes } from '../src/ledger/merkle-tree.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
+import { readerToken } from './support/reader.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -38,6 +39,9 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
   }
   await client.quit();
   await waitForIndex(server.data);
+  // Content is read by a person: here the owner of bob's mailbox, with a content token.
+  const token = await readerToken(server.data, ['bob@example.test'], { config });
+  const reader = [...common, '--token', token];
 
   const exportLedger = async (): Promise<Exported[]> => {
     const r = await sealbox(['ledger', 'export', ...common]);
@@ -47,7 +51,7 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
   const entry = (e: Exported) => JSON.parse(Buffer.from(e.leaf, 'base64').toString('utf8'));
 
   await t.test('search --json: one object per line with exactly sha256, messageId, date, from, subject', async () => {
-    const r = await sealbox(['search', ...common, '--reason', 'contract', '--json', 'budget']);
+    const r = await sealbox(['search', ...reader, '--reason', 'contract', '--json', 'budget']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.toString().endsWith('\n'));
     const hits = jsonLines(r.stdout);
@@ -57,29 +61,30 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
     assert.deepEqual(hits[0], { sha256: sha256(messages[1]), messageId: 'budget-2@example.test', date: '2026-11-03T10:00:00.000Z', from: 'Carol <carol@example.test>', subject: 'Budget draft' });
     assert.equal(hits[1].sha256, sha256(messages[0]));
 
-    const lunch = jsonLines((await sealbox(['search', ...common, '--reason', 'contract', '--json', 'subject:lunch'])).stdout);
+    const lunch = jsonLines((await sealbox(['search', ...reader, '--reason', 'contract', '--json', 'subject:lunch'])).stdout);
     assert.equal(lunch.length, 1);
     assert.equal(lunch[0].messageId, null, 'a missing Message-ID is null');
     assert.match(lunch[0].date, /^\d{4}-\d\d-\d\dT/, 'without a Date header the receipt time is used');
   });
 
-  await t.test('every successful search and show adds exactly one access entry with the reason and the messages', async () => {
+  await t.test('every successful search and show adds exactly one access entry with the reader, the note and the messages', async () => {
     let before = (await exportLedger()).length;
-    const searched = await sealbox(['search', ...common, '--reason', 'ticket HR-1234: budget leak', '--json', 'budget']);
+    const searched = await sealbox(['search', ...reader, '--reason', 'ticket HR-1234: budget leak', '--json', 'budget']);
     assert.equal(searched.code, 0, searched.stderr);
     let after = await exportLedger();
     assert.equal(after.length, before + 1);
     const s = entry(after.at(-1)!);
     assert.equal(after.at(-1)!.type, 'access');
     assert.equal(s.type, 'access');
-    assert.equal(s.logonType, 'operator');
+    assert.equal(s.logonType, 'owner');
+    assert.equal(s.actor, 'user:reader');
     assert.equal(s.operation, 'search');
-    assert.equal(s.parameters.reason, 'ticket HR-1234: budget leak');
+    assert.equal(s.parameters.note, 'ticket HR-1234: budget leak');
     assert.equal(typeof s.parameters.query, 'string');
     assert.deepEqual(s.objects.messages.sort(), [sha256(messages[0]), sha256(messages[1])].sort());
 
     before = after.length;
-    const empty = await sealbox(['search', ...common, '--reason', 'nothing to find', 'xylophone']);
+    const empty = await sealbox(['search', ...reader, '--reason', 'nothing to find', 'xylophone']);
     assert.equal(empty.code, 0, empty.stderr);
     after = await exportLedger();
     assert.equal(after.length, before + 1, 'a search that finds nothing is a search all the same');
@@ -87,24 +92,25 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
 
     for (const format of ['--json', '--raw', null]) {
       before = after.length;
-      const shown = await sealbox(['show', ...common, '--reason', `read ${format}`, ...(format ? [format] : []), sha256(messages[2])]);
+      const shown = await sealbox(['show', ...reader, '--reason', `read ${format}`, ...(format ? [format] : []), sha256(messages[2])]);
       assert.equal(shown.code, 0, shown.stderr);
       after = await exportLedger();
       assert.equal(after.length, before + 1, `show ${format}`);
       const e = entry(after.at(-1)!);
       assert.equal(e.type, 'access');
-      assert.equal(e.logonType, 'operator');
-      assert.equal(e.parameters.reason, `read ${format}`);
+      assert.equal(e.logonType, 'owner');
+      assert.equal(e.parameters.note, `read ${format}`);
       assert.deepEqual(e.objects.messages, [sha256(messages[2])]);
     }
   });
 
-  await t.test('search and show without a reason are refused, and nothing is recorded or shown', async () => {
+  await t.test('search and show without a valid token are refused, and nothing is recorded or shown', async () => {
     const before = (await exportLedger()).length;
-    for (const args of [['search', ...common, 'budget'], ['show', ...common, sha256(messages[0])], ['search', ...common, '--reason', '   ', 'budget'], ['show', ...common, '--reason', '', '--raw', sha256(messages[0])]]) {
+    for (const args of [['search', ...common, 'budget'], ['show', ...common, sha256(messages[0])], ['search', ...common, '--token', 'sbx_forged', 'budget'], ['show', ...common, '--token', token + 'x', '--raw', sha256(messages[0])]]) {
       const r = await sealbox(args);
       assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);
-      assert.match(r.stderr, /reason/i, args.join(' '));
+      assert.match(r.stderr, /token/i, args.join(' '));
+      assert.match(r.stderr, /\[SEALBOX_ERR_AUTH\]/, args.join(' '));
       assert.equal(r.stdout.length, 0, `${args.join(' ')} printed nothing`);
     }
     assert.equal((await exportLedger()).length, before);
@@ -113,7 +119,7 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
   await t.test('a malformed query exits 2 naming the column and SEALBOX_ERR_QUERY, and records no access', async () => {
     const before = (await exportLedger()).length;
     for (const [query, column] of [['from:', 6], ['budget "unclosed', 8], ['a OR', 3], ['form:x', 1]] as const) {
-      const r = await sealbox(['search', ...common, '--reason', 'bad query', query]);
+      const r = await sealbox(['search', ...reader, '--reason', 'bad query', query]);
       assert.equal(r.code, 2, `${query}: exit ${r.code} ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`column ${column}\\b`), `${query}: ${r.stderr}`);
       assert.match(r.stderr, /\[SEALBOX_ERR_QUERY\]/, query);
@@ -122,13 +128,17 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
     assert.equal((await exportLedger()).length, before, 'a refused query reads nothing and is not an access');
   });
 
-  await t.test('show of an unknown sha256 exits non-zero with SEALBOX_ERR_NOT_FOUND', async () => {
-    const before = (await exportLedger()).length;
-    const r = await sealbox(['show', ...common, '--reason', 'look', '--json', 'ab'.repeat(32)]);
+  await t.test('show of an unknown sha256 exits non-zero with SEALBOX_ERR_NOT_FOUND, and the attempt is recorded as denied', async () => {
+    let before = (await exportLedger()).length;
+    const r = await sealbox(['show', ...reader, '--reason', 'look', '--json', 'ab'.repeat(32)]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /\[SEALBOX_ERR_NOT_FOUND\]/);
     assert.equal(r.stdout.length, 0);
-    const bad = await sealbox(['show', ...common, '--reason', 'look', 'not-a-hash']);
+    const after = await exportLedger();
+    assert.equal(after.length, before + 1, 'guessing an id is recorded');
+    assert.equal(entry(after.at(-1)!).result, 'denied');
+    before = after.length;
+    const bad = await sealbox(['show', ...reader, '--reason', 'look', 'not-a-hash']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /\[SEALBOX_ERR_BAD_INPUT\]/);
     assert.equal((await exportLedger()).length, before);
@@ -213,7 +223,7 @@ test('serve refuses a config with an unknown key or a bad value, naming it', asy
 
 test('commands against a missing data folder explain it', async () => {
   const missing = join(tempDataDir(), 'no-such-archive');
-  for (const args of [['search', '--reason', 'x', 'budget'], ['show', '--reason', 'x', 'ab'.repeat(32)], ['stats'], ['verify'], ['ledger', 'export'], ['ledger', 'checkpoint'], ['ledger', 'public-key']]) {
+  for (const args of [['search', '--token', 'sbx_x', 'budget'], ['show', '--token', 'sbx_x', 'ab'.repeat(32)], ['stats'], ['verify'], ['ledger', 'export'], ['ledger', 'checkpoint'], ['ledger', 'public-key']]) {
     const r = await sealbox([...args, '--data', missing]);
     assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);
     assert.ok(r.stderr.includes(`no archive in ${missing}`), `${args.join(' ')}: ${r.stderr}`);

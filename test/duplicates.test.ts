@@ -8,9 +8,17 @@ import { join } from 'node:path';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
+import { readAs, readerToken } from './support/reader.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const REASON = 'duplicates test';
+
+// A content command as the owner of the mailbox concerned, retried until the indexer has placed the message.
+async function read(token: string, args: string[]): Promise<string> {
+  await waitForIndex(args[args.indexOf('--data') + 1]);
+  const r = await readAs(token, args, { expectFound: true });
+  assert.equal(r.code, 0, `sealbox ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.toString();
+}
 
 async function run(args: string[]): Promise<string> {
   const r = await sealbox(args);
@@ -47,6 +55,7 @@ test('the same bytes received three times: one message, one blob, three captures
   const server = await startSealbox({ args: ['--config', config] });
   t.after(() => server.stop());
   const common = ['--data', server.data, '--config', config];
+  const token = await readerToken(server.data, ['alice@example.test'], { config });
 
   const data = Buffer.from('From: Alice <alice@example.test>\r\nTo: Bob <bob@example.test>\r\nSubject: said three times\r\nMessage-ID: <thrice@example.test>\r\n\r\nOnce, twice, three times.\r\n');
   const sha = sha256(data);
@@ -70,7 +79,7 @@ test('the same bytes received three times: one message, one blob, three captures
   });
   assert.equal(new Set(captureIds).size, 3);
 
-  const view = JSON.parse(await run(['show', ...common, '--reason', REASON, '--json', sha]));
+  const view = JSON.parse(await read(token, ['show', ...common, '--json', sha]));
   assert.equal(view.sha256, sha);
   assert.equal(view.captures.length, 3);
   assert.deepEqual(view.captures.map((c: any) => c.captureId), captureIds);
@@ -84,7 +93,7 @@ test('the same bytes received three times: one message, one blob, three captures
   assert.equal(stats.captures, 3);
   assert.equal(stats.rawBytes, data.length, 'the bytes are counted once');
   assert.equal(blobDirBytes(server.data), afterFirst, 'the two later receipts wrote no blob bytes');
-  const raw = await sealbox(['show', ...common, '--reason', REASON, '--raw', sha]);
+  const raw = await readAs(token, ['show', ...common, '--raw', sha]);
   assert.ok(raw.stdout.equals(data), 'the one blob holds the exact bytes');
 
   // One ledger capture entry per receipt; the later ones say they were duplicates.
@@ -97,7 +106,7 @@ test('the same bytes received three times: one message, one blob, three captures
   assert.deepEqual(entries.map((e) => e.index), view.captures.map((c: any) => c.ledgerIndex), 'each capture points at its own entry');
 
   await waitForIndex(server.data);
-  const hits = lines(await run(['search', ...common, '--reason', REASON, '--json', 'message-id:thrice@example.test']));
+  const hits = lines(await read(token, ['search', ...common, '--json', 'message-id:thrice@example.test']));
   assert.deepEqual(hits.map((h) => h.sha256), [sha], 'one message, found once');
   const verified = await sealbox(['verify', ...common]);
   assert.equal(verified.code, 0, verified.stdout.toString() + verified.stderr);
@@ -108,6 +117,7 @@ test('two different messages with the same Message-ID are both kept and point at
   const server = await startSealbox({ args: ['--config', config] });
   t.after(() => server.stop());
   const common = ['--data', server.data, '--config', config];
+  const token = await readerToken(server.data, ['accounts@example.test'], { config });
 
   const headers = 'From: CFO <cfo@example.test>\r\nTo: Accounts <accounts@example.test>\r\nSubject: Payment instructions\r\nMessage-ID: <Pay-2026-11@example.test>\r\n\r\n';
   const real = Buffer.from(headers + 'Pay invoice 1001 to the usual account.\r\n');
@@ -123,18 +133,18 @@ test('two different messages with the same Message-ID are both kept and point at
   const stats = JSON.parse(await run(['stats', ...common, '--json']));
   assert.equal(stats.messages, 2);
   assert.equal(stats.captures, 2);
-  const realView = JSON.parse(await run(['show', ...common, '--reason', REASON, '--json', sha256(real)]));
-  const forgedView = JSON.parse(await run(['show', ...common, '--reason', REASON, '--json', sha256(forged)]));
+  const realView = JSON.parse(await read(token, ['show', ...common, '--json', sha256(real)]));
+  const forgedView = JSON.parse(await read(token, ['show', ...common, '--json', sha256(forged)]));
   assert.equal(realView.messageId, 'Pay-2026-11@example.test');
   assert.equal(forgedView.messageId, 'Pay-2026-11@example.test');
   assert.deepEqual(realView.sameMessageId, [sha256(forged)]);
   assert.deepEqual(forgedView.sameMessageId, [sha256(real)]);
-  assert.ok((await sealbox(['show', ...common, '--reason', REASON, '--raw', sha256(forged)])).stdout.equals(forged));
-  assert.ok((await sealbox(['show', ...common, '--reason', REASON, '--raw', sha256(real)])).stdout.equals(real));
+  assert.ok((await readAs(token, ['show', ...common, '--raw', sha256(forged)])).stdout.equals(forged));
+  assert.ok((await readAs(token, ['show', ...common, '--raw', sha256(real)])).stdout.equals(real));
 
   // With or without <>, in any case: both come back.
   for (const query of ['message-id:<Pay-2026-11@example.test>', 'message-id:pay-2026-11@EXAMPLE.test']) {
-    const hits = lines(await run(['search', ...common, '--reason', REASON, '--json', query]));
+    const hits = lines(await read(token, ['search', ...common, '--json', query]));
     assert.deepEqual(hits.map((h) => h.sha256).sort(), [sha256(real), sha256(forged)].sort(), query);
   }
   const entries = await captureEntries(server.data, config);
@@ -146,6 +156,7 @@ test('identical bytes arriving at once on several connections are still one mess
   const server = await startSealbox({ args: ['--config', config] });
   t.after(() => server.stop());
   const common = ['--data', server.data, '--config', config];
+  const token = await readerToken(server.data, ['list@example.test'], { config });
   const data = Buffer.from('From: list@example.test\r\nTo: all@example.test\r\nSubject: at once\r\n\r\nsame bytes, same moment\r\n');
   const clients = await Promise.all(Array.from({ length: 6 }, () => RawSmtpClient.connect(server.smtp.port)));
   // Likely to land in one group commit: the in-batch duplicate path as well as the stored one.
@@ -153,7 +164,7 @@ test('identical bytes arriving at once on several connections are still one mess
   await Promise.all(clients.map((c) => c.quit()));
   assert.deepEqual(replies.map((r) => r.data[0].code), [250, 250, 250, 250, 250, 250]);
 
-  const view = JSON.parse(await run(['show', ...common, '--reason', REASON, '--json', sha256(data)]));
+  const view = JSON.parse(await read(token, ['show', ...common, '--json', sha256(data)]));
   assert.equal(view.captures.length, 6);
   assert.deepEqual(view.captures.map((c: any) => c.envelope.rcptTo[0].address).sort(), Array.from({ length: 6 }, (_, i) => `member${i}@example.test`).sort());
   const stats = JSON.parse(await run(['stats', ...common, '--json']));

@@ -11,6 +11,7 @@ import nodemailer from 'nodemailer';
 import { RawSmtpClient, dotStuff } from './support/smtp-client.ts';
 import type { Reply } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { readAs, readerToken } from './support/reader.ts';
 import { testConfig } from './support/archive.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -35,8 +36,11 @@ async function transaction(client: RawSmtpClient, mail: string, rcpts: string[],
   return done;
 }
 
+// Read as the owner of bob@example.test, a recipient of every message here.
+const tokens = new Map<string, Promise<string>>();
 async function showJson(data: string, config: string, sha: string): Promise<any> {
-  const r = await sealbox(['show', '--data', data, '--config', config, '--reason', 'envelope capture test', '--json', sha]);
+  if (!tokens.has(data)) tokens.set(data, readerToken(data, ['bob@example.test'], { config }));
+  const r = await readAs(await tokens.get(data)!, ['show', '--data', data, '--config', config, '--json', sha]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout.toString());
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { testConfig } from './support/archive.ts';
+import { readAs, readerToken } from './support/reader.ts';
 
 test('a message larger than memory buffers streams into its own sealed file, bit-exact, stored once', { timeout: 180_000 }, async (t) => {
   const config = testConfig();
@@ -22,7 +23,8 @@ test('a message larger than memory buffers streams into its own sealed file, bit
   }
   await client.quit();
 
-  const raw = await sealbox(['show', '--data', server.data, '--config', config, '--reason', 'large test', '--raw', sha]);
+  const token = await readerToken(server.data, ['r0@example.test'], { config });
+  const raw = await readAs(token, ['show', '--data', server.data, '--config', config, '--raw', sha]);
   assert.equal(raw.code, 0, raw.stderr);
   assert.ok(raw.stdout.equals(data), 'bit-exact');
   const stats = JSON.parse((await sealbox(['stats', '--data', server.data, '--json'])).stdout.toString());

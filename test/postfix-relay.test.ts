@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { postfixSkipReason, startPostfix, type PostfixInstance } from './support/postfix.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
+import { readerToken } from './support/reader.ts';
 
 const SEARCH_DEADLINE_MS = 10_000;
 
@@ -46,12 +47,14 @@ test('Postfix relays to Sealbox: envelope with Bcc, client facts and raw bytes a
   await postfix.sendmail(['-f', sender, '-t'], input);
   await postfix.waitForQueueEmpty(20_000);
 
+  // The Bcc recipient reads it from their own mailbox: it is there only through the envelope.
+  const token = await readerToken(server.data, [bcc]);
   // The indexer runs asynchronously after the 250: poll search until it finds the message.
   const deadline = Date.now() + SEARCH_DEADLINE_MS;
   let hits: Array<Record<string, unknown>> = [];
   let last = '';
   while (hits.length === 0) {
-    const search = await sealbox(['search', '--data', server.data, '--reason', 'test', '--json', `message-id:${messageId}`]);
+    const search = await sealbox(['search', '--data', server.data, '--token', token, '--json', `message-id:${messageId}`]);
     last = `exit ${search.code}: ${search.stderr}`;
     if (search.code === 0) {
       hits = search.stdout.toString().split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
@@ -67,7 +70,7 @@ test('Postfix relays to Sealbox: envelope with Bcc, client facts and raw bytes a
   const sha = String(hit.sha256);
   assert.match(sha, /^[0-9a-f]{64}$/);
 
-  const shown = await sealbox(['show', '--data', server.data, '--reason', 'test', '--json', sha]);
+  const shown = await sealbox(['show', '--data', server.data, '--token', token, '--json', sha]);
   assert.equal(shown.code, 0, shown.stderr);
   const message = JSON.parse(shown.stdout.toString()) as {
     captures: Array<{ envelope: { mailFrom: unknown; rcptTo: unknown[]; clientAddress: string; clientHelo: string } }>;
@@ -85,7 +88,7 @@ test('Postfix relays to Sealbox: envelope with Bcc, client facts and raw bytes a
   assert.ok(roleOf(bcc).includes('bcc'), `bcc mailbox: ${JSON.stringify(message.mailboxes)}`);
   for (const addr of to) assert.ok(roleOf(addr).includes('to'), `to mailbox ${addr}: ${JSON.stringify(message.mailboxes)}`);
 
-  const raw = await sealbox(['show', '--data', server.data, '--reason', 'test', '--raw', sha]);
+  const raw = await sealbox(['show', '--data', server.data, '--token', token, '--raw', sha]);
   assert.equal(raw.code, 0, raw.stderr);
   const rawText = raw.stdout.toString('latin1');
   // Postfix prepends Received: and sends CRLF line endings; everything we wrote

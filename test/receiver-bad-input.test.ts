@@ -6,12 +6,14 @@ import { DatabaseSync } from 'node:sqlite';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { testConfig } from './support/archive.ts';
+import { readAs, readerToken } from './support/reader.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const env = { from: 'sender@example.test', to: ['rcpt@example.test'] };
 
+let token = '';
 async function showRaw(data: string, config: string, sha: string): Promise<Buffer> {
-  const r = await sealbox(['show', '--data', data, '--config', config, '--reason', 'bad input test', '--raw', sha]);
+  const r = await readAs(token, ['show', '--data', data, '--config', config, '--raw', sha]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
@@ -20,6 +22,7 @@ test('bad input gets the right SMTP answer or is stored as received, and the lis
   const config = testConfig({ receiver: { maxMessageBytes: 200_000 } });
   const server = await startSealbox({ args: ['--config', config] });
   t.after(() => server.stop());
+  token = await readerToken(server.data, ['rcpt@example.test', 'list@example.test'], { config });
   const client = await RawSmtpClient.connect(server.smtp.port);
 
   await t.test('bare LF, NUL bytes and 8-bit headers are archived byte for byte', async () => {
@@ -46,7 +49,7 @@ test('bad input gets the right SMTP answer or is stored as received, and the lis
     const deadline = Date.now() + 60_000;
     let view: any;
     do {
-      const shown = await sealbox(['show', '--data', server.data, '--config', config, '--reason', 'bad input test', '--json', sha]);
+      const shown = await readAs(token, ['show', '--data', server.data, '--config', config, '--json', sha]);
       view = JSON.parse(shown.stdout.toString());
       if (view.indexed) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -82,7 +85,7 @@ test('bad input gets the right SMTP answer or is stored as received, and the lis
     const r = await client.send({ from: 'list@example.test', to }, data);
     assert.equal(r.rcpt.filter((x) => x.code === 250).length, 10_000);
     assert.equal(r.data[0].code, 250, r.data[0].text);
-    const shown = await sealbox(['show', '--data', server.data, '--config', config, '--reason', 'bad input test', '--json', sha256(data)]);
+    const shown = await readAs(token, ['show', '--data', server.data, '--config', config, '--json', sha256(data)]);
     const view = JSON.parse(shown.stdout.toString());
     assert.equal(view.captures[0].envelope.rcptTo.length, 10_000);
   });
@@ -130,10 +133,13 @@ test('bad input gets the right SMTP answer or is stored as received, and the lis
     db.exec('ROLLBACK');
     db.close();
     assert.equal(first.data[0].code, 451, first.data[0].text);
+    // The log line is written asynchronously: wait for it rather than race it.
+    const deadline = Date.now() + 10_000;
+    while (!/commit failed/.test(server.stderr()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.match(server.stderr(), /commit failed/);
     const second = await client.send(env, data);
     assert.equal(second.data[0].code, 250);
-    const shown = await sealbox(['show', '--data', server.data, '--config', config, '--reason', 'bad input test', '--json', sha256(data)]);
+    const shown = await readAs(token, ['show', '--data', server.data, '--config', config, '--json', sha256(data)]);
     assert.equal(JSON.parse(shown.stdout.toString()).captures.length, 1, 'the refused attempt left no capture');
   });
 
@@ -148,7 +154,8 @@ test('LMTP answers once per recipient, after the commit', async (t) => {
   const r = await client.send({ from: 'a@example.test', to: ['b@example.test', 'c@example.test', 'd@example.test'] }, data, { lmtp: true });
   assert.deepEqual(r.data.map((x) => x.code), [250, 250, 250]);
   await client.quit();
-  const shown = await sealbox(['show', '--data', server.data, '--reason', 'lmtp test', '--json', sha256(data)]);
+  const lmtpReader = await readerToken(server.data, ['b@example.test']);
+  const shown = await readAs(lmtpReader, ['show', '--data', server.data, '--json', sha256(data)]);
   const view = JSON.parse(shown.stdout.toString());
   assert.equal(view.captures[0].source, 'lmtp');
   assert.deepEqual(view.captures[0].envelope.rcptTo.map((x: any) => x.address), ['b@example.test', 'c@example.test', 'd@example.test']);

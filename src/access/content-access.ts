@@ -39,8 +39,8 @@ export class ContentAccess {
     }
   }
 
-  search(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number; offset?: number }): { query: string; hits: SearchHit[]; grantId: string | null } {
-    const parameters = { query: input.query, limit: input.limit, offset: input.offset ?? 0 };
+  search(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number; offset?: number; note?: string }): { query: string; hits: SearchHit[]; grantId: string | null } {
+    const parameters = { query: input.query, limit: input.limit, offset: input.offset ?? 0, ...(input.note ? { note: input.note } : {}) };
     const scope = this.#scope(ctx, user, 'search', input.grantId, 'search', parameters);
     const text = scope.fixedQuery ? `(${scope.fixedQuery}) AND (${input.query})` : input.query;
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
@@ -52,20 +52,20 @@ export class ContentAccess {
   }
 
   // The message's metadata view (headers, envelopes, verdicts, participants): a read.
-  view(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): Record<string, unknown> {
+  view(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Record<string, unknown> {
     const { scope, rowId } = this.#inScope(ctx, user, sha256, grantId, 'view');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { type: 'access', operation: 'view', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
+      { type: 'access', operation: 'view', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} },
       () => messageView(this.#d, sha256, rowId));
   }
 
   // The exact stored bytes. They are decrypted and authenticated before the entry is written,
   // so a damaged blob is an error, not a half-served message.
-  async raw(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): Promise<Buffer> {
+  async raw(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Promise<Buffer> {
     const { scope } = this.#inScope(ctx, user, sha256, grantId, 'raw');
     const bytes = await this.#d.reader.buffer(this.#d.reader.message(sha256));
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { type: 'access', operation: 'raw', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length } },
+      { type: 'access', operation: 'raw', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length, ...(note ? { note } : {}) } },
       () => bytes);
   }
 

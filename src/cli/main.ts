@@ -4,12 +4,15 @@ import { loadConfig } from '../core/config.ts';
 import type { Config } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
-import { recordOperatorAccess } from '../access/operator-access.ts';
 import { People, ROLES } from '../access/people.ts';
+import type { User } from '../access/people.ts';
+import { Credentials, TOKEN_SCOPES } from '../access/credentials.ts';
+import { Audit } from '../access/audit.ts';
 import { Policy } from '../access/policy.ts';
 import { userInfo } from 'node:os';
 import { SearchIndex } from '../index/search-index.ts';
 import { openIndexDb } from '../index/indexer.ts';
+import { accessServices } from '../api/services.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { consistencyProof, inclusionProof } from '../ledger/merkle-tree.ts';
 import { openStores } from '../store/open-stores.ts';
@@ -66,71 +69,72 @@ withArchive(program.command('serve'))
     await starting;
   });
 
-withArchive(program.command('search'))
-  .description('search the archive (the query and the results are written to the ledger)')
-  .requiredOption('--reason <text>', 'why you are searching; recorded in the ledger')
+// Content is read on the command line exactly as over HTTP: as the owner of the mailboxes, or
+// under an active grant of one's own, identified by an API token; every read is in the ledger.
+const withReader = (cmd: Command) => withArchive(cmd)
+  .option('--token <token>', 'your API token (or SEALBOX_TOKEN); create one with: sealbox tokens create')
+  .option('--grant <id>', 'read under this active grant (without it: your own mailboxes)')
+  .option('--reason <text>', 'a note recorded with the read in the ledger');
+
+function openReader(o: { token?: string; data?: string; config?: string }) {
+  const config = configOf(o);
+  const stores = openStores(config, { create: false });
+  const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
+  const services = accessServices(config, stores, ledgerFor(stores, config), indexDb, systemClock);
+  const close = () => {
+    indexDb.close();
+    stores.close();
+  };
+  const token = o.token ?? process.env.SEALBOX_TOKEN;
+  const principal = token ? services.credentials.token(token) : null;
+  if (!principal || !principal.scopes!.includes('content')) {
+    close();
+    if (!token) throw new SealboxError('SEALBOX_ERR_AUTH', 'reading archived content needs your API token: --token TOKEN or SEALBOX_TOKEN (create one with: sealbox tokens create --name YOU)');
+    if (!principal) throw new SealboxError('SEALBOX_ERR_AUTH', 'API token is unknown, expired or revoked');
+    throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'this API token lacks the "content" scope');
+  }
+  const ctx = { sessionId: principal.sessionId, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})` };
+  return { services, user: principal.user, ctx, close };
+}
+
+withReader(program.command('search'))
+  .description('search your own mailboxes, or within an active grant (the query and the results are written to the ledger)')
   .option('--json', 'one JSON object per line: sha256, messageId, date, from, subject')
   .addOption(new Option('--limit <n>', 'most results to show').default(50).argParser(positiveInt('--limit')))
   .argument('<query...>', 'query: words, "phrases", from: to: cc: bcc: subject: mailbox: has:attachment filename: before: after: message-id: sha256:, AND OR NOT ( )')
   .action((words: string[], o) => {
-    const config = configOf(o);
-    const stores = openStores(config, { create: false });
+    const r = openReader(o);
     try {
-      const result = openSearch(stores).search(words.join(' '), { limit: o.limit });
-      recordOperatorAccess(stores.meta, ledgerFor(stores, config), {
-        operation: 'search', reason: o.reason, messages: result.hits.map((h) => h.sha256),
-        parameters: { query: result.query, results: result.hits.length, limit: o.limit },
-      });
+      const result = r.services.content.search({ ...r.ctx }, r.user, { query: words.join(' '), grantId: o.grant, limit: o.limit, note: o.reason });
       for (const h of result.hits) {
         if (o.json) process.stdout.write(JSON.stringify({ sha256: h.sha256, messageId: h.messageId, date: h.date === null ? null : new Date(h.date).toISOString(), from: h.from, subject: h.subject }) + '\n');
         else process.stdout.write(`${h.sha256.slice(0, 16)}  ${h.date === null ? '-' : new Date(h.date).toISOString().slice(0, 10)}  ${(h.from ?? '').slice(0, 30).padEnd(30)}  ${h.subject ?? ''}\n`);
       }
       if (!o.json) process.stderr.write(`${result.hits.length} message(s)${result.hits.length === o.limit ? ' (limit reached; use --limit)' : ''}\n`);
     } finally {
-      stores.close();
+      r.close();
     }
   });
 
-withArchive(program.command('show'))
-  .description('show one message by its sha256 (the read is written to the ledger)')
-  .requiredOption('--reason <text>', 'why you are reading it; recorded in the ledger')
+withReader(program.command('show'))
+  .description('show one message of your own mailboxes or within an active grant (the read is written to the ledger)')
   .option('--json', 'message, captures with their envelopes and verdicts, and mailboxes, as one JSON object')
   .option('--raw', 'write the exact stored bytes to stdout')
   .argument('<sha256>', 'the message identity (64 hex digits)')
   .action(async (sha: string, o) => {
     if (!/^[0-9a-f]{64}$/i.test(sha)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `"${sha}" is not a sha256 (64 hex digits)`);
     if (o.json && o.raw) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', '--json and --raw cannot be combined');
-    const config = configOf(o);
-    const stores = openStores(config, { create: false });
+    const r = openReader(o);
     try {
-      const message = stores.reader.message(sha.toLowerCase());
-      const ledger = ledgerFor(stores, config);
       if (o.raw) {
-        const raw = await stores.reader.buffer(message); // checked (GCM tag) before a byte is shown
-        recordOperatorAccess(stores.meta, ledger, { operation: 'show-raw', reason: o.reason, messages: [message.sha256], parameters: {} });
+        const raw = await r.services.content.raw(r.ctx, r.user, sha.toLowerCase(), o.grant, o.reason);
         await new Promise<void>((resolve, reject) => process.stdout.write(raw, (err) => (err ? reject(err) : resolve())));
         return;
       }
-      const search = openSearch(stores);
-      const doc = search.document(message.id);
-      const view = {
-        sha256: message.sha256, size: message.size, firstSeen: new Date(message.firstSeen).toISOString(),
-        indexed: doc !== null,
-        messageId: doc?.message_id ?? null, date: doc?.date == null ? null : new Date(Number(doc.date)).toISOString(),
-        from: doc?.from_text ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
-        sameMessageId: doc?.message_id_lc ? search.sameMessageId(doc.message_id_lc, message.id) : [],
-        captures: stores.meta.capturesOf(message.id).map((c) => ({
-          captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
-          envelope: c.envelope, provenance: c.provenance, auth: search.authVerdicts(c.rowId),
-        })),
-        mailboxes: search.participants(message.id),
-        attachments: search.attachments(message.id),
-      };
-      recordOperatorAccess(stores.meta, ledger, { operation: 'show', reason: o.reason, messages: [message.sha256], parameters: {} });
-      if (o.json) process.stdout.write(JSON.stringify(view) + '\n');
-      else process.stdout.write(JSON.stringify(view, null, 2) + '\n');
+      const view = r.services.content.view(r.ctx, r.user, sha.toLowerCase(), o.grant, o.reason);
+      process.stdout.write((o.json ? JSON.stringify(view) : JSON.stringify(view, null, 2)) + '\n');
     } finally {
-      stores.close();
+      r.close();
     }
   });
 
@@ -248,7 +252,7 @@ withArchive(usersCmd.command('add'))
   .requiredOption('--role <role...>', `one or more of: ${ROLES.join(', ')}`)
   .option('--display-name <text>', 'full name')
   .option('--email <address>', 'where notifications go')
-  .option('--owns <mailbox...>', 'mailboxes (names or addresses) this user owns')
+  .option('--owns <mailbox...>', 'mailboxes (names or addresses) this user owns; an address without a mailbox gets one')
   .action((o) => {
     const config = configOf(o);
     const stores = openStores(config, { create: false });
@@ -260,7 +264,12 @@ withArchive(usersCmd.command('add'))
         ledger.catchUp();
         const added = people.add({ name: o.name, roles: o.role, displayName: o.displayName, email: o.email });
         for (const m of o.owns ?? []) {
-          const row = (stores.meta.prepare('SELECT id FROM mailbox WHERE name = ?').get(m) ?? stores.meta.prepare('SELECT mailbox_id AS id FROM mailbox_address WHERE address = ?').get(String(m).toLowerCase())) as { id: number } | undefined;
+          let row = (stores.meta.prepare('SELECT id FROM mailbox WHERE name = ?').get(m) ?? stores.meta.prepare('SELECT mailbox_id AS id FROM mailbox_address WHERE address = ?').get(String(m).toLowerCase())) as { id: number } | undefined;
+          if (!row && /^[^@\s]+@[^@\s]+$/.test(m)) {
+            // An address nobody has a mailbox for yet gets one of its own.
+            row = { id: stores.meta.upsertMailbox({ name: String(m).toLowerCase() }) };
+            stores.meta.setMailboxAddress(m, row.id);
+          }
           if (!row) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${m}" (import the directory first: sealbox mailboxes import)`);
           stores.meta.prepare('UPDATE mailbox SET owner = ? WHERE id = ?').run(o.name, row.id);
         }
@@ -277,6 +286,69 @@ withArchive(usersCmd.command('add'))
     }
   });
 
+withArchive(usersCmd.command('enrol'))
+  .description('set your password with your one-time enrolment code (password read from standard input); prints the TOTP set-up URI when your roles need one')
+  .requiredOption('--name <name>', 'your user name')
+  .requiredOption('--code <code>', 'the one-time enrolment code')
+  .action(async (o) => {
+    const password = await readSecret();
+    await asUser(o, 'user.enrol', async (people) => {
+      const { user, totpUri } = await people.enrol(o.name, o.code, password);
+      process.stdout.write(`enrolled ${user.name}${totpUri ? `\nadd this to your authenticator app, then sign in with its codes:\n${totpUri}` : ''}\n`);
+      return user;
+    });
+  });
+
+const tokensCmd = program.command('tokens').description('API tokens for the command line and automation');
+withArchive(tokensCmd.command('create'))
+  .description('create an API token for yourself (password read from standard input, plus --totp when your roles need it); shown once')
+  .requiredOption('--name <name>', 'your user name')
+  .option('--totp <code>', 'the current code of your authenticator app')
+  .option('--scope <scope...>', `token scopes: ${TOKEN_SCOPES.join(', ')}`, ['content'])
+  .addOption(new Option('--days <n>', 'days until it expires').default(30).argParser(positiveInt('--days')))
+  .option('--label <text>', 'what the token is for', 'command line')
+  .action(async (o) => {
+    const password = await readSecret();
+    await asUser(o, 'token.create', async (people, credentials) => {
+      const user = await people.authenticate(o.name, password, o.totp);
+      const created = credentials.createToken(user, { name: o.label, scopes: o.scope, days: o.days });
+      process.stdout.write(`${created.token}\n`);
+      process.stderr.write(`token ${created.id} for ${user.name} (${o.scope.join(', ')}), expires ${new Date(created.expiresAt).toISOString()}\n`);
+      return user;
+    });
+  });
+
+// Runs a sign-in step for a person at the console and records it (or its refusal) in the ledger.
+async function asUser(o: { data?: string; config?: string; name: string }, operation: string, fn: (people: People, credentials: Credentials) => Promise<User>): Promise<void> {
+  const config = configOf(o);
+  const stores = openStores(config, { create: false });
+  try {
+    const policy = new Policy(stores.meta, config.access);
+    const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
+    const credentials = new Credentials(stores.meta, people, systemClock, () => policy.current().sessionHours);
+    const audit = new Audit(stores.meta, ledgerFor(stores, config));
+    const ctx = { sessionId: null, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})`, logonType: 'owner' as const };
+    try {
+      const user = await fn(people, credentials);
+      audit.record({ ...ctx, user }, { type: 'admin', operation }, () => null);
+    } catch (err) {
+      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') audit.denied({ ...ctx, user: null }, { type: 'admin', operation, parameters: { name: o.name } }, err.message);
+      throw err;
+    }
+  } finally {
+    stores.close();
+  }
+}
+
+async function readSecret(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('password: ');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (!secret) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'no password on standard input');
+  return secret;
+}
+
 const mailboxesCmd = program.command('mailboxes').description('mailboxes and their addresses');
 withArchive(mailboxesCmd.command('import'))
   .description('import a CSV directory: header row with addresses[,display_name,owner,sensitivity,name]')
@@ -291,7 +363,7 @@ withArchive(mailboxesCmd.command('import'))
         ledger.catchUp();
         const r = importDirectory(stores.meta, rows);
         ledger.append({
-          type: 'admin', actor: `os:${process.env.USER ?? 'unknown'}`, actorRoles: ['operator'], logonType: 'operator', sessionId: null, clientIp: null,
+          type: 'admin', actor: `os:${process.env.USER ?? 'unknown'}`, actorRoles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null,
           operation: 'mailboxes.import', objects: { mailboxes: rows.map((m) => m.name), messages: [] }, grantId: null, result: 'success',
           parameters: { file, ...r },
         });

@@ -33,7 +33,7 @@ export interface CaptureRecord {
 }
 
 export type LedgerEntryType = 'capture' | 'access' | 'admin' | 'system';
-export type LogonType = 'owner' | 'delegated' | 'breakglass' | 'admin' | 'system' | 'operator';
+export type LogonType = 'owner' | 'delegated' | 'breakglass' | 'admin' | 'system';
 
 // One entry of the append-only ledger. Its canonical serialisation is the Merkle leaf.
 export interface LedgerEntry {
