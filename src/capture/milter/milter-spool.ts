@@ -82,13 +82,6 @@ export class MilterSpool {
     return queued;
   }
 
-  // Resolves when nothing is queued, running or waiting for a retry.
-  async idle(): Promise<void> {
-    while (this.#running.size > 0 || this.#queue.length > 0 || this.#timers.size > 0) {
-      await Promise.race([...this.#running, new Promise((resolve) => setTimeout(resolve, 20))]);
-    }
-  }
-
   // Stop retrying; commits under way finish. What is left stays on disk for the next start.
   async close(): Promise<void> {
     this.#closed = true;
