@@ -39,43 +39,68 @@ export interface IndexerOptions {
   auth: { resolver: Resolver; mta: string } | null;
 }
 
+type Statements = ReturnType<typeof prepareStatements>;
+
+function prepareStatements(index: DatabaseSync) {
+  return {
+    cursor: index.prepare("SELECT value FROM index_state WHERE key = 'cursor'"),
+    setCursor: index.prepare("INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    docExists: index.prepare('SELECT 1 FROM doc WHERE id = ?'),
+    insertDoc: index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertFts: index.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames) VALUES (?, ?, ?, ?, ?)'),
+    insertPart: index.prepare('INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)'),
+    insertAttachment: index.prepare('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertAuth: index.prepare('INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)'),
+    headerAddresses: index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')"),
+    fromAddresses: index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role = 'from'"),
+  };
+}
+
+// A message's participants as the envelope step needs them: addresses named as recipient
+// (to, cc, bcc) and as From, as stored (trimmed, lowercased).
+interface Named {
+  recipients: Set<string>;
+  from: Set<string>;
+}
+
 // The queue after the commit: captures in order of receipt, with the cursor stored in the
 // index database in the same transaction as the rows it covers, so a crash re-runs exactly the
 // unfinished captures and nothing is indexed twice.
 export class Indexer {
   readonly #o: IndexerOptions;
   readonly #internal: Set<string>;
+  readonly #sql: Statements;
 
   constructor(options: IndexerOptions) {
     this.#o = options;
     this.#internal = new Set(options.internalDomains.map((d) => d.toLowerCase()));
+    this.#sql = prepareStatements(options.index);
   }
 
   cursor(): number {
-    const row = this.#o.index.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
+    const row = this.#sql.cursor.get() as { value: string } | undefined;
     return row ? Number(row.value) : 0;
   }
 
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
-    const { meta, index, reader, log } = this.#o;
+    const { meta, index, log } = this.#o;
+    const sql = this.#sql;
     const rows = meta.capturesAfter(this.cursor(), this.#o.batch);
     if (rows.length === 0) return 0;
 
-    const docExists = index.prepare('SELECT 1 FROM doc WHERE id = ?');
-    const parsedInBatch = new Map<number, ParsedMessage>();
+    const parsedInBatch = new Set<number>();
     const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown }[] = [];
     for (const row of rows) {
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
-      const known = parsedInBatch.get(row.messageRowId) ?? null;
-      const needsDoc = !known && docExists.get(row.messageRowId) === undefined;
+      const needsDoc = !parsedInBatch.has(row.messageRowId) && sql.docExists.get(row.messageRowId) === undefined;
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
       if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);
       if (needsDoc) {
         parsed = await parseMessage(raw!.raw);
         if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
-        parsedInBatch.set(row.messageRowId, parsed);
+        parsedInBatch.add(row.messageRowId);
       }
       // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
       const auth = !needsAuth ? null : raw!.truncated ? Promise.resolve({ error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` }) : this.#authenticate(raw!.raw, row.envelope!, row.id);
@@ -84,51 +109,58 @@ export class Indexer {
     const auths = await Promise.all(work.map((w) => w.auth));
 
     const internal = new Set<string>();
-    const insertDoc = index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const insertFts = index.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames) VALUES (?, ?, ?, ?, ?)');
-    const insertPart = index.prepare('INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)');
-    const insertAttachment = index.prepare('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)');
-    const insertAuth = index.prepare('INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)');
-    const headerAddresses = index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')");
-    const fromAddresses = index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role = 'from'");
-    const part = (docId: number, role: string, address: string, name: string | null) => {
+    // Per message of this batch: who is named, kept up to date as rows are added, so the
+    // envelope step does not read back what this batch wrote.
+    const named = new Map<number, Named>();
+    const namedIn = (docId: number): Named => {
+      let n = named.get(docId);
+      if (!n) {
+        const addresses = (stmt: typeof sql.headerAddresses) => new Set((stmt.all(docId) as { address: string }[]).map((r) => r.address));
+        n = { recipients: addresses(sql.headerAddresses), from: addresses(sql.fromAddresses) };
+        named.set(docId, n);
+      }
+      return n;
+    };
+    const part = (docId: number, role: string, address: string, name: string | null, n: Named) => {
       const a = address.trim().toLowerCase();
       if (!a) return;
       const domain = a.slice(a.lastIndexOf('@') + 1);
       if (this.#internal.has(domain)) internal.add(a);
-      insertPart.run(docId, role, a, domain, name ? name.toLowerCase() : null);
+      sql.insertPart.run(docId, role, a, domain, name ? name.toLowerCase() : null);
+      if (role === 'from') n.from.add(a);
+      else if (role === 'to' || role === 'cc' || role === 'bcc') n.recipients.add(a);
     };
 
     index.exec('BEGIN IMMEDIATE');
     try {
       work.forEach(({ row, parsed }, i) => {
         const docId = row.messageRowId;
+        const env = row.envelope;
         if (parsed) {
           const p = parsed;
-          insertDoc.run(docId, row.sha256, p.messageId, p.messageId?.toLowerCase() ?? null, p.date ?? row.receivedAt,
+          const n: Named = { recipients: new Set(), from: new Set() };
+          named.set(docId, n);
+          sql.insertDoc.run(docId, row.sha256, p.messageId, p.messageId?.toLowerCase() ?? null, p.date ?? row.receivedAt,
             p.from.map(display).join(', ') || null, p.subject, p.attachments.length > 0 ? 1 : 0, p.parseError);
           for (const [role, list] of [['from', p.from], ['sender', p.sender], ['to', p.to], ['cc', p.cc], ['bcc', p.bcc]] as const) {
-            for (const a of list) part(docId, role, a.address, a.name || null);
+            for (const a of list) part(docId, role, a.address, a.name || null, n);
           }
-          for (const a of p.attachments) insertAttachment.run(docId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256);
-          const env = row.envelope;
+          for (const a of p.attachments) sql.insertAttachment.run(docId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256);
           const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display)
             .concat(env ? [env.mailFrom ?? '', ...env.rcptTo.map((r) => r.address)] : []).join(' ');
-          insertFts.run(docId, p.subject ?? '', addresses, p.text, p.attachments.map((a) => a.filename ?? '').join(' '));
+          sql.insertFts.run(docId, p.subject ?? '', addresses, p.text, p.attachments.map((a) => a.filename ?? '').join(' '));
         }
         // The envelope of every receipt: a recipient that no header names was Bcc'd.
-        const env = row.envelope;
         if (env) {
-          const named = new Set((headerAddresses.all(docId) as { address: string }[]).map((r) => r.address));
-          for (const r of env.rcptTo) if (!named.has(r.address.toLowerCase())) part(docId, 'bcc', r.address, null);
-          const from = new Set((fromAddresses.all(docId) as { address: string }[]).map((r) => r.address));
-          if (env.mailFrom && !from.has(env.mailFrom.toLowerCase())) part(docId, 'sender', env.mailFrom, null);
+          const n = namedIn(docId);
+          for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) part(docId, 'bcc', r.address, null, n);
+          if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) part(docId, 'sender', env.mailFrom, null, n);
         }
-        if (auths[i] !== null && auths[i] !== undefined) insertAuth.run(row.rowId, JSON.stringify(auths[i]));
+        if (auths[i] !== null && auths[i] !== undefined) sql.insertAuth.run(row.rowId, JSON.stringify(auths[i]));
       });
       // Before the cursor moves past this batch: if this fails, the whole batch is retried.
       if (internal.size > 0) this.#autoMailboxes([...internal]);
-      index.prepare("INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(rows.at(-1)!.rowId));
+      sql.setCursor.run(String(rows.at(-1)!.rowId));
       index.exec('COMMIT');
     } catch (err) {
       if (index.isTransaction) index.exec('ROLLBACK');
