@@ -30,17 +30,39 @@ const indexer = new Indexer({
   auth: config.auth.enabled ? { resolver: resolverFor(config), mta: config.receiver.hostname } : null,
 });
 
+// Every batch costs a commit and a new full-text segment whatever its size, so while mail
+// keeps coming a batch gathers captures for at least this long (a full batch goes at once).
+// A lone message is indexed as soon as its commit wakes the thread.
+const GATHER_MS = 100;
+
 let stopping = false;
+let gathering = false;
 let wake: (() => void) | null = null;
 parentPort!.on('message', (msg: string) => {
   if (msg === 'stop') stopping = true;
-  wake?.();
+  if (stopping || !gathering) wake?.();
 });
+
+// Resolves after ms, or at once on a wake (any wake while idle; only stop while gathering).
+function pause(ms: number, whileGathering: boolean): Promise<void> {
+  gathering = whileGathering;
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      wake = null;
+      gathering = false;
+      resolve();
+    }
+    wake = done;
+  });
+}
 
 async function loop(): Promise<void> {
   while (!stopping) {
     let n = 0;
     let failed = false;
+    const started = performance.now();
     try {
       n = await indexer.runOnce();
     } catch (err) {
@@ -49,17 +71,12 @@ async function loop(): Promise<void> {
     }
     if (n > 0) {
       parentPort!.postMessage({ cursor: indexer.cursor() });
+      const rest = started + GATHER_MS - performance.now();
+      if (n < config.index.batch && rest > 0 && !stopping) await pause(rest, true);
       continue;
     }
     // Idle: wait for a commit, with a slow poll as a safety net.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, failed ? 5000 : 1000);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    wake = null;
+    await pause(failed ? 5000 : 1000, false);
   }
   index.close();
   stores.close();
