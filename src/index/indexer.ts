@@ -46,6 +46,7 @@ function prepareStatements(index: DatabaseSync) {
     cursor: index.prepare("SELECT value FROM index_state WHERE key = 'cursor'"),
     setCursor: index.prepare("INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     docExists: index.prepare('SELECT 1 FROM doc WHERE id = ?'),
+    maxDocId: index.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM doc'),
     insertDoc: index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertFts: index.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames) VALUES (?, ?, ?, ?, ?)'),
     insertPart: index.prepare('INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)'),
@@ -90,11 +91,13 @@ export class Indexer {
     if (rows.length === 0) return 0;
 
     const parsedInBatch = new Set<number>();
+    // A message newer than every indexed one needs no lookup: most captures are of new messages.
+    const maxDocId = (sql.maxDocId.get() as { id: number }).id;
     const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown }[] = [];
     for (const row of rows) {
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
-      const needsDoc = !parsedInBatch.has(row.messageRowId) && sql.docExists.get(row.messageRowId) === undefined;
+      const needsDoc = !parsedInBatch.has(row.messageRowId) && (row.messageRowId > maxDocId || sql.docExists.get(row.messageRowId) === undefined);
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
       if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);
       if (needsDoc) {
