@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { ApiClient } from './support/api-client.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
@@ -11,13 +12,29 @@ const mail = (from: string, to: string, subject: string, date: string) =>
   Buffer.from(`From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\nDate: ${date}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@corp.test>\r\n\r\n${subject} body\r\n`);
 
 async function addUser(data: string, config: string, name: string, roles: string[], owns: string[] = []): Promise<string> {
-  const r = await sealbox(['users', 'add', '--data', data, '--config', config, '--name', name, '--role', ...roles, ...(owns.length ? ['--owns', ...owns] : [])]);
+  const r = await sealbox(['users', 'add', '--data', data, '--config', config, '--name', name, '--email', `${name}@corp.test`, '--role', ...roles, ...(owns.length ? ['--owns', ...owns] : [])]);
   assert.equal(r.code, 0, r.stderr);
   return /enrolment code (\S+)/.exec(r.stdout.toString())![1];
 }
 
-test('governed access: owners read their own mail, everyone else only under an approved, scoped, time-bound grant; all of it in the ledger', { timeout: 300_000 }, async () => {
-  const config = testConfig({ internalDomains: ['corp.test'], access: { secureCookies: false } });
+test('governed access: owners read their own mail, everyone else only under an approved, scoped, time-bound grant; all of it in the ledger', { timeout: 300_000 }, async (t) => {
+  // Notifications go to a local SMTP sink.
+  const inbox: { to: string[]; data: string }[] = [];
+  const sink = new SMTPServer({
+    authOptional: true, disabledCommands: ['AUTH', 'STARTTLS'], logger: false,
+    onData(stream, session, callback) {
+      let data = '';
+      stream.on('data', (c) => (data += c));
+      stream.on('end', () => {
+        inbox.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => sink.close(() => resolve())));
+  const sinkPort = (sink.server.address() as { port: number }).port;
+  const config = testConfig({ internalDomains: ['corp.test'], access: { secureCookies: false }, notify: { smtp: `127.0.0.1:${sinkPort}`, retrySeconds: 1 } });
   const server = await startSealbox({ args: ['--config', config, '--http', '127.0.0.1:0'] });
   const data = server.data;
   try {
@@ -81,6 +98,13 @@ test('governed access: owners read their own mail, everyone else only under an a
     r = await as.anna.call('POST', `/api/v1/requests/${request.id}/approve`, { reason: 'HR case confirmed' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.state, 'active');
+    // The requester learns of the decision and the owner of the access, with its reasons.
+    const told = (to: string, subject: RegExp) => inbox.some((m) => m.to.includes(to) && subject.test(m.data) && m.data.includes('HR-42'));
+    const deadline0 = Date.now() + 30_000;
+    while (!(told('ivan@corp.test', /approved by anna/) && told('alice@corp.test', /Access to your mailbox/))) {
+      assert.ok(Date.now() < deadline0, `notifications: ${JSON.stringify(inbox.map((m) => m.to))}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
 
     // Under the grant: only the scope (alice's mailbox, 2024), and each read is one ledger entry.
     const before = (await accessEntries()).length;
