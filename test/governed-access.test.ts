@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { ApiClient } from './support/api-client.ts';
+import { startSmtpSink } from './support/smtp-sink.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
@@ -19,22 +19,10 @@ async function addUser(data: string, config: string, name: string, roles: string
 
 test('governed access: owners read their own mail, everyone else only under an approved, scoped, time-bound grant; all of it in the ledger', { timeout: 300_000 }, async (t) => {
   // Notifications go to a local SMTP sink.
-  const inbox: { to: string[]; data: string }[] = [];
-  const sink = new SMTPServer({
-    authOptional: true, disabledCommands: ['AUTH', 'STARTTLS'], logger: false,
-    onData(stream, session, callback) {
-      let data = '';
-      stream.on('data', (c) => (data += c));
-      stream.on('end', () => {
-        inbox.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => sink.close(() => resolve())));
-  const sinkPort = (sink.server.address() as { port: number }).port;
-  const config = testConfig({ internalDomains: ['corp.test'], access: { secureCookies: false }, notify: { smtp: `127.0.0.1:${sinkPort}`, retrySeconds: 1 } });
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const inbox = sink.inbox;
+  const config = testConfig({ internalDomains: ['corp.test'], access: { secureCookies: false }, notify: { smtp: `127.0.0.1:${sink.port}`, retrySeconds: 1 } });
   const server = await startSealbox({ args: ['--config', config, '--http', '127.0.0.1:0'] });
   const data = server.data;
   try {

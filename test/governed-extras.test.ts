@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiClient } from './support/api-client.ts';
+import { ApiClient, addApiUser } from './support/api-client.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
@@ -23,12 +23,7 @@ test('export needs the export permission and holds exactly the scope; break-glas
   const csv = join(tempDataDir(), 'dir.csv');
   writeFileSync(csv, 'addresses,display_name,owner,sensitivity\nola@corp.test,Ola,ola,\nper@corp.test,Per,per,\n');
   assert.equal((await sealbox(['mailboxes', 'import', '--data', server.data, '--config', config, csv])).code, 0);
-  const add = async (name: string, roles: string[]) => {
-    const r = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', name, '--role', ...roles]);
-    const client = new ApiClient(server.http!.url);
-    await client.enrolAndSignIn(name, /enrolment code (\S+)/.exec(r.stdout.toString())![1], `${name}-long-enough-password`);
-    return client;
-  };
+  const add = (name: string, roles: string[]) => addApiUser(server, config, name, roles, { email: false });
   const ola = await add('ola', ['owner']);
   const ivar = await add('ivar', ['requester', 'breakglass']);
   const anne = await add('anne', ['approver']);

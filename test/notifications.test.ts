@@ -4,30 +4,17 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import { ApiClient } from './support/api-client.ts';
+import { addApiUser } from './support/api-client.ts';
+import { startSmtpSink } from './support/smtp-sink.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
 
-interface Received { to: string[]; data: string }
-
 test('requests, decisions and break-glass notify the right people by mail and signed webhook, as mailbox policy says', { timeout: 180_000 }, async (t) => {
   // A local SMTP sink and a webhook receiver: loopback only.
-  const inbox: Received[] = [];
-  const sink = new SMTPServer({
-    authOptional: true, disabledCommands: ['AUTH', 'STARTTLS'], logger: false,
-    onData(stream, session, callback) {
-      let data = '';
-      stream.on('data', (c) => (data += c));
-      stream.on('end', () => {
-        inbox.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => sink.close(() => resolve())));
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const inbox = sink.inbox;
   const hooks: { body: string; signature: string }[] = [];
   const webhook = createServer((req, res) => {
     let body = '';
@@ -46,7 +33,7 @@ test('requests, decisions and break-glass notify the right people by mail and si
   const port = (s: { address(): unknown }) => (s.address() as { port: number }).port;
   const config = testConfig({
     internalDomains: ['corp.test'], access: { secureCookies: false },
-    notify: { smtp: `127.0.0.1:${port(sink.server)}`, from: 'sealbox@corp.test', auditors: ['security-advisor@corp.test'], webhooks: [{ url: `http://127.0.0.1:${port(webhook)}/hook`, secretFile }], retrySeconds: 1 },
+    notify: { smtp: `127.0.0.1:${sink.port}`, from: 'sealbox@corp.test', auditors: ['security-advisor@corp.test'], webhooks: [{ url: `http://127.0.0.1:${port(webhook)}/hook`, secretFile }], retrySeconds: 1 },
   });
   const server = await startSealbox({ args: ['--config', config, '--http', '127.0.0.1:0'] });
   t.after(() => server.stop());
@@ -58,13 +45,7 @@ test('requests, decisions and break-glass notify the right people by mail and si
   const csv = join(tempDataDir(), 'dir.csv');
   writeFileSync(csv, 'addresses,display_name,owner,sensitivity\nerik@corp.test,Erik,erik,\n');
   assert.equal((await sealbox(['mailboxes', 'import', '--data', server.data, '--config', config, csv])).code, 0);
-  const add = async (name: string, roles: string[]) => {
-    const r = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', name, '--email', `${name}@corp.test`, '--role', ...roles]);
-    assert.equal(r.code, 0, r.stderr);
-    const client = new ApiClient(server.http!.url);
-    await client.enrolAndSignIn(name, /enrolment code (\S+)/.exec(r.stdout.toString())![1], `${name}-long-enough-password`);
-    return client;
-  };
+  const add = (name: string, roles: string[]) => addApiUser(server, config, name, roles);
   const erik = await add('erik', ['owner']);
   const ida = await add('ida', ['requester', 'breakglass']);
   const alma = await add('alma', ['approver']);

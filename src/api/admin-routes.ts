@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { ROLES } from '../access/people.ts';
 import { parseEntry } from '../ledger/ledger-entry.ts';
-import { consistencyProof, inclusionProof } from '../ledger/merkle-tree.ts';
+import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -105,11 +105,9 @@ export function adminRoutes(routes: RouteTable, s: Services): void {
     summary: 'RFC 9162 inclusion proof of one entry in the latest signed checkpoint (or size=N)',
     query: z.strictObject({ size: z.coerce.number().int().min(1).optional() }),
     handler: async (req, _reply, { query }) => {
-      const index = Number((req.params as { index: string }).index);
-      const cp = checkpoint(s, query.size);
-      if (!Number.isInteger(index) || index < 0 || index >= cp.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `entry ${(req.params as { index: string }).index} is not in the checkpoint of size ${cp.size}`);
-      const hashes = s.stores.meta.leafHashes(0, cp.size);
-      return { index, size: cp.size, leafHash: hashes[index].toString('base64'), proof: inclusionProof(index, hashes).map((h) => h.toString('base64')), checkpoint: cp.note };
+      const raw = (req.params as { index: string }).index;
+      if (!/^\d+$/.test(raw)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `entry index "${raw}" is not a whole number`);
+      return proveInclusion(s.stores.meta, Number(raw), query.size);
     },
   });
 
@@ -117,17 +115,6 @@ export function adminRoutes(routes: RouteTable, s: Services): void {
     method: 'GET', url: '/api/v1/ledger/consistency', tag: 'ledger', auth: 'none',
     summary: 'RFC 9162 consistency proof between two signed checkpoints',
     query: z.strictObject({ old: z.coerce.number().int().min(0), new: z.coerce.number().int().min(0).optional() }),
-    handler: async (_req, _reply, { query }) => {
-      const older = checkpoint(s, query.old);
-      const newer = checkpoint(s, query.new);
-      if (older.size > newer.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'old is larger than new');
-      return { oldSize: older.size, newSize: newer.size, proof: consistencyProof(older.size, s.stores.meta.leafHashes(0, newer.size)).map((h) => h.toString('base64')), oldCheckpoint: older.note, newCheckpoint: newer.note };
-    },
+    handler: async (_req, _reply, { query }) => proveConsistency(s.stores.meta, query.old, query.new),
   });
-}
-
-function checkpoint(s: Services, size: number | undefined) {
-  const found = size === undefined ? s.stores.meta.latestCheckpoint() : s.stores.meta.checkpoints().find((c) => c.size === size);
-  if (!found) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', size === undefined ? 'no checkpoint has been signed yet' : `no signed checkpoint has size ${size}`);
-  return found;
 }

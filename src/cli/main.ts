@@ -14,7 +14,7 @@ import { SearchIndex } from '../index/search-index.ts';
 import { openIndexDb } from '../index/indexer.ts';
 import { accessServices } from '../api/services.ts';
 import { Ledger } from '../ledger/ledger.ts';
-import { consistencyProof, inclusionProof } from '../ledger/merkle-tree.ts';
+import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { openStores } from '../store/open-stores.ts';
 import type { Stores } from '../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
@@ -190,13 +190,7 @@ withArchive(ledgerCmd.command('proof'))
   .action((index: number, o) => {
     const stores = openStores(configOf(o), { create: false });
     try {
-      const checkpoint = checkpointAt(stores, o.size);
-      if (index >= checkpoint.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `entry ${index} is not in the checkpoint of size ${checkpoint.size}`);
-      const hashes = stores.meta.leafHashes(0, checkpoint.size);
-      process.stdout.write(JSON.stringify({
-        index, size: checkpoint.size, leafHash: hashes[index].toString('base64'),
-        proof: inclusionProof(index, hashes).map((h) => h.toString('base64')), checkpoint: checkpoint.note,
-      }) + '\n');
+      process.stdout.write(JSON.stringify(proveInclusion(stores.meta, index, o.size)) + '\n');
     } finally {
       stores.close();
     }
@@ -208,11 +202,7 @@ withArchive(ledgerCmd.command('consistency'))
   .action((oldSize: number, newSize: number | undefined, o) => {
     const stores = openStores(configOf(o), { create: false });
     try {
-      const older = checkpointAt(stores, oldSize);
-      const newer = checkpointAt(stores, newSize);
-      if (older.size > newer.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `old size ${older.size} is larger than new size ${newer.size}`);
-      const proof = consistencyProof(older.size, stores.meta.leafHashes(0, newer.size));
-      process.stdout.write(JSON.stringify({ oldSize: older.size, newSize: newer.size, proof: proof.map((h) => h.toString('base64')), oldCheckpoint: older.note, newCheckpoint: newer.note }) + '\n');
+      process.stdout.write(JSON.stringify(proveConsistency(stores.meta, oldSize, newSize)) + '\n');
     } finally {
       stores.close();
     }
@@ -374,12 +364,6 @@ withArchive(mailboxesCmd.command('import'))
       stores.close();
     }
   });
-
-function checkpointAt(stores: Stores, size: number | undefined) {
-  const found = size === undefined ? stores.meta.latestCheckpoint() : stores.meta.checkpoints().find((c) => c.size === size);
-  if (!found) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', size === undefined ? 'no checkpoint has been signed yet' : `no signed checkpoint has size ${size}`);
-  return found;
-}
 
 function nonNegativeInt(name: string) {
   return (value: string) => {

@@ -9,6 +9,7 @@ export interface LedgerStore {
   appendLeaf(row: { index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }): void;
   leafHashes(from: number, to: number): Buffer[];
   latestCheckpoint(): StoredCheckpoint | null;
+  checkpoints(): StoredCheckpoint[];
   saveCheckpoint(checkpoint: StoredCheckpoint): void;
 }
 

@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { SealboxError } from '../core/errors.ts';
+import { readOrCreateSecretFile } from './secret-file.ts';
 
 // Wraps and unwraps per-message data keys. The master key never enters the database.
 export interface KeyProvider {
@@ -27,25 +26,8 @@ export class FileKeyProvider implements KeyProvider {
 
   // Opens the key file, creating it (mode 0600) on first start. Returns whether it was created.
   static openOrCreate(file: string, options: { create: boolean }): { provider: FileKeyProvider; created: boolean } {
-    let created = false;
-    try {
-      statSync(file);
-    } catch {
-      if (!options.create) throw new SealboxError('SEALBOX_ERR_CONFIG', `master key file ${file} is missing`);
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      const fd = openSync(file, 'wx', 0o600);
-      try {
-        writeSync(fd, randomBytes(32).toString('base64') + '\n');
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      created = true;
-    }
-    const mode = statSync(file).mode & 0o077;
-    if (mode !== 0) throw new SealboxError('SEALBOX_ERR_CONFIG', `master key file ${file} is readable by group or others (chmod 600 it)`);
-    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-    return { provider: new FileKeyProvider(key), created };
+    const { content, created } = readOrCreateSecretFile(file, 'master key file', { create: options.create, make: () => randomBytes(32).toString('base64') + '\n' });
+    return { provider: new FileKeyProvider(Buffer.from(content.trim(), 'base64')), created };
   }
 
   wrap(dataKey: Buffer): Buffer {

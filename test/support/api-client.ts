@@ -51,3 +51,16 @@ export function base32Decode(text: string): Buffer {
   }
   return Buffer.from(out);
 }
+
+// Adds a user through the CLI as an admin at the console would, then enrols and signs them in.
+export async function addApiUser(server: { data: string; http?: { url: string } }, config: string, name: string, roles: string[], options: { email?: boolean; owns?: string[] } = {}): Promise<ApiClient> {
+  const { sealbox } = await import('./sealbox.ts');
+  const args = ['users', 'add', '--data', server.data, '--config', config, '--name', name, '--role', ...roles];
+  if (options.email !== false) args.push('--email', `${name}@corp.test`);
+  if (options.owns?.length) args.push('--owns', ...options.owns);
+  const r = await sealbox(args);
+  if (r.code !== 0) throw new Error(`users add ${name}: ${r.stderr}`);
+  const client = new ApiClient(server.http!.url);
+  await client.enrolAndSignIn(name, /enrolment code (\S+)/.exec(r.stdout.toString())![1], `${name}-long-enough-password`);
+  return client;
+}
