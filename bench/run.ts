@@ -1,13 +1,16 @@
-// npm run bench [name…] [--smoke] [--rounds N] [--messages N] [--json FILE]
+// npm run bench [name…] [--smoke] [--rounds N] [--messages N] [--json FILE] [--cpu-prof DIR]
 //
 // Runs the benchmarks (all, or those named) side by side with their anchors (Dovecot LMTP,
 // notmuch) in one run, prints one Markdown table (each figure, the anchor's figure from the
 // same run, their ratio, the DESIGN.md target and whether it is met) and writes
 // bench/results.json (or FILE). Benchmarks measure and print; they assert nothing.
-// --smoke runs each on a few hundred messages, to keep the harness working (CI).
+// --smoke runs each on a few hundred messages, to keep the harness working (CI). --cpu-prof DIR
+// profiles every Sealbox process the run starts (servers, CLI commands; each thread its own
+// .cpuprofile); `node bench/profile-summary.ts DIR/*.cpuprofile` says where the time went.
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { round, targetMet, targetText } from './figures.ts';
 import type { Figure } from './figures.ts';
 import { indexingBenchmark } from './indexing.ts';
@@ -50,6 +53,8 @@ const count = (flag: string): number | null => {
   return n;
 };
 const jsonFile = value('--json');
+const profileDir = value('--cpu-prof');
+if (profileDir) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${resolve(profileDir)}`.trim();
 const rounds = count('--rounds');
 const messages = count('--messages');
 const smoke = args.includes('--smoke');

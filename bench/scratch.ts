@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 // Everything a benchmark run leaves behind while it works: temp folders and the PIDs of the
 // peers it started. Each is removed or stopped by its owner as soon as it is done; whatever is
-// left (an error, Ctrl-C) is removed here, by PID, when the run ends.
+// left (an error, Ctrl-C) is removed here, by PID, when the run ends. SEALBOX_KEEP_BENCH_DATA=1
+// keeps the folders, to look into them afterwards.
 export class Scratch {
   readonly #dirs = new Set<string>();
   readonly #pids = new Set<number>();
@@ -26,7 +27,7 @@ export class Scratch {
   }
 
   remove(dir: string): void {
-    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.SEALBOX_KEEP_BENCH_DATA) rmSync(dir, { recursive: true, force: true });
     this.#dirs.delete(dir);
   }
 
