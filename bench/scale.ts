@@ -88,7 +88,14 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
     }
     return reader.search;
   };
-  const indexed = () => (existsSync(stores.paths.index) ? search().cursor() : 0);
+  // 0 until the indexer thread has made its database and schema.
+  const indexed = () => {
+    try {
+      return existsSync(stores.paths.index) ? search().cursor() : 0;
+    } catch {
+      return 0;
+    }
+  };
 
   const points: Checkpoint[] = [];
   let rawBytes = 0;
