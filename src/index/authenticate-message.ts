@@ -76,10 +76,11 @@ export async function authenticateMessage(raw: Uint8Array, ctx: AuthContext): Pr
 
   // Without a DKIM-Signature or ARC header, all the verifier would find is the From
   // addresses: its byte-by-byte pass over the whole message is skipped.
-  const headerEnd = headerBlockEnd(message);
-  const dkimReport = mayBeSigned(message, headerEnd)
+  // The header block, one character per byte, as mailauth reads it.
+  const head = message.toString('latin1', 0, headerBlockEnd(message));
+  const dkimReport = SIGNATURE_HEADER_RE.test(head)
     ? await dkimVerify(message, { resolver: ctx.resolver, sender })
-    : unsignedReport(message.subarray(0, headerEnd));
+    : unsignedReport(head);
 
   let spfReport: SPFResult | null = null;
   if (ip) {
@@ -123,7 +124,7 @@ export async function authenticateMessage(raw: Uint8Array, ctx: AuthContext): Pr
       ? { result: toResult(dmarcReport.status.result), policy: dmarcReport.policy || null, domain: dmarcReport.domain }
       : null,
   };
-  const receivedSpf = readReceivedSpf(dkimReport.headers?.parsed);
+  const receivedSpf = readReceivedSpf('receivedSpf' in dkimReport ? dkimReport.receivedSpf : firstLine(dkimReport.headers?.parsed, 'received-spf'));
   if (receivedSpf) verdicts.receivedSpf = receivedSpf;
   if (errors.length) verdicts.error = errors.join('; ');
   return verdicts;
@@ -142,37 +143,46 @@ function headerBlockEnd(bytes: Buffer): number {
 // verifier then reads the whole message.
 const SIGNATURE_HEADER_RE = /(?:^|\n)[ \t]*(?:dkim-signature|arc-)/i;
 
-function mayBeSigned(bytes: Buffer, headerEnd: number): boolean {
-  return SIGNATURE_HEADER_RE.test(bytes.toString('latin1', 0, headerEnd));
-}
+type UnsignedReport = { headerFrom: string[]; results: DKIMVerifyResult['results']; arc: { chain: false }; receivedSpf: string | null };
 
-type HeaderRow = { key: string | null; line: Buffer };
-type DkimReport = { headerFrom: string[]; results: DKIMVerifyResult['results']; arc: { chain: false }; headers: { parsed: HeaderRow[] } };
-
-// What dkimVerify reports for a message without signatures, read as it reads it.
-function unsignedReport(headerBlock: Buffer): DkimReport {
-  const parsed = parseHeaderBlock(headerBlock);
+// What dkimVerify reports for a message without signatures, read as it reads it, and the
+// first Received-SPF line.
+function unsignedReport(head: string): UnsignedReport {
   const headerFrom: string[] = [];
-  for (const row of parsed) {
-    if (row.key !== 'from') continue;
-    const line = row.line.toString();
-    for (const addr of parseAddressList(line.slice(line.indexOf(':') + 1).trim())) if (addr?.address) headerFrom.push(addr.address);
+  let receivedSpf: string | null = null;
+  for (const { key, text } of parseHeaderBlock(head)) {
+    if (key === 'from') {
+      const line = utf8(text);
+      for (const addr of parseAddressList(line.slice(line.indexOf(':') + 1).trim())) if (addr?.address) headerFrom.push(addr.address);
+    } else if (key === 'received-spf' && receivedSpf === null) {
+      receivedSpf = utf8(text);
+    }
   }
-  return { headerFrom, results: [], arc: { chain: false }, headers: { parsed } };
+  return { headerFrom, results: [], arc: { chain: false }, receivedSpf };
 }
 
-// mailauth's parseHeaders: unfolded header lines and their lowercased names.
-function parseHeaderBlock(headerBlock: Buffer): HeaderRow[] {
-  const lines = headerBlock.toString('latin1').replace(/[\r\n]+$/, '').split(/\r?\n/);
+// mailauth's parseHeaders: unfolded header lines (one character per byte) and their
+// lowercased names.
+function parseHeaderBlock(head: string): { key: string | null; text: string }[] {
   const rows: string[] = [];
-  for (const line of lines) {
+  for (const line of head.replace(/[\r\n]+$/, '').split(/\r?\n/)) {
     if (rows.length > 0 && /^\s/.test(line)) rows[rows.length - 1] += `\r\n${line}`;
     else rows.push(line);
   }
-  return rows.map((row) => {
-    const name = /^[^:]+/.exec(row);
-    return { key: name ? name[0].trim().toLowerCase() : null, line: Buffer.from(row, 'latin1') };
+  return rows.map((text) => {
+    const name = /^[^:]+/.exec(text);
+    return { key: name ? name[0].trim().toLowerCase() : null, text };
   });
+}
+
+// A header line's bytes read as UTF-8, as mailauth reads them.
+function utf8(text: string): string {
+  return Buffer.from(text, 'latin1').toString('utf8');
+}
+
+function firstLine(headers: { key: string | null; line: unknown }[] | undefined, key: string): string | null {
+  const header = headers?.find((h) => h.key === key);
+  return header ? String(header.line) : null;
 }
 
 function toResult(value: string): AuthResult {
@@ -181,10 +191,8 @@ function toResult(value: string): AuthResult {
   return result as AuthResult;
 }
 
-function readReceivedSpf(headers: { key: string | null; line: unknown }[] | undefined): AuthVerdicts['receivedSpf'] | null {
-  const header = headers?.find((h) => h.key === 'received-spf');
-  if (!header) return null;
-  const line = String(header.line);
+function readReceivedSpf(line: string | null): AuthVerdicts['receivedSpf'] | null {
+  if (line === null) return null;
   const value = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]/g, ' ').trim();
   const result = /^[a-z]+/i.exec(value)?.[0].toLowerCase() ?? '';
   const param = (name: string) => new RegExp(`(?:^|[\\s;])${name}\\s*=\\s*<?([^\\s;<>]*)`, 'i').exec(value)?.[1] || null;
