@@ -72,7 +72,7 @@ async function loop(): Promise<void> {
     if (n > 0) {
       parentPort!.postMessage({ cursor: indexer.cursor() });
       const rest = started + GATHER_MS - performance.now();
-      if (n < config.index.batch && rest > 0 && !stopping) await pause(rest, true);
+      if (!indexer.more && rest > 0 && !stopping) await pause(rest, true);
       continue;
     }
     // Idle: wait for a commit, with a slow poll as a safety net.

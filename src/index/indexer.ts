@@ -16,6 +16,10 @@ const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
 // them); parsing holds the whole input in memory.
 export const MAX_PARSE_BYTES = 32 * 1024 * 1024;
 
+// A batch holds every message it read until it commits: past this many bytes it takes no more
+// captures, so a run of large messages cannot outgrow the indexer's bounded heap.
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
 export function openIndexDb(path: string, metaPath: string, options: { readOnly?: boolean } = {}): DatabaseSync {
   const db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
   db.exec('PRAGMA busy_timeout = 10000');
@@ -71,6 +75,7 @@ export class Indexer {
   readonly #o: IndexerOptions;
   readonly #internal: Set<string>;
   readonly #sql: Statements;
+  #more = false;
 
   constructor(options: IndexerOptions) {
     this.#o = options;
@@ -83,10 +88,16 @@ export class Indexer {
     return row ? Number(row.value) : 0;
   }
 
+  // Whether the last batch left captures behind (it was full, or reached MAX_BATCH_BYTES).
+  get more(): boolean {
+    return this.#more;
+  }
+
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
     const { meta, index, log } = this.#o;
     const sql = this.#sql;
+    this.#more = false;
     const rows = meta.capturesAfter(this.cursor(), this.#o.batch);
     if (rows.length === 0) return 0;
 
@@ -94,12 +105,17 @@ export class Indexer {
     // A message newer than every indexed one needs no lookup: most captures are of new messages.
     const maxDocId = (sql.maxDocId.get() as { id: number }).id;
     const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown }[] = [];
+    let bytes = 0;
     for (const row of rows) {
+      if (bytes >= MAX_BATCH_BYTES) break;
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
       const needsDoc = !parsedInBatch.has(row.messageRowId) && (row.messageRowId > maxDocId || sql.docExists.get(row.messageRowId) === undefined);
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
-      if (needsDoc || needsAuth) raw = await this.#raw(row.sha256);
+      if (needsDoc || needsAuth) {
+        raw = await this.#raw(row.sha256);
+        bytes += raw.raw.length;
+      }
       if (needsDoc) {
         parsed = await parseMessage(raw!.raw);
         if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
@@ -163,14 +179,15 @@ export class Indexer {
       });
       // Before the cursor moves past this batch: if this fails, the whole batch is retried.
       if (internal.size > 0) this.#autoMailboxes([...internal]);
-      sql.setCursor.run(String(rows.at(-1)!.rowId));
+      sql.setCursor.run(String(work.at(-1)!.row.rowId));
       index.exec('COMMIT');
     } catch (err) {
       if (index.isTransaction) index.exec('ROLLBACK');
       throw err;
     }
-    log.debug({ captures: rows.length, cursor: rows.at(-1)!.rowId }, 'indexed');
-    return rows.length;
+    this.#more = work.length < rows.length || rows.length === this.#o.batch;
+    log.debug({ captures: work.length, cursor: work.at(-1)!.row.rowId }, 'indexed');
+    return work.length;
   }
 
   async #raw(sha256: string): Promise<{ raw: Buffer; truncated: boolean }> {
