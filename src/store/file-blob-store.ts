@@ -9,6 +9,7 @@ const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 
 const SEGMENT_BYTES = 1024 * 1024 * 1024;
+const SHARED_SEGMENT = /^\d{8}\.seg$/;
 
 // Blobs on the local file system: small ones appended to segment files (one flush makes a whole
 // batch durable), large ones streamed to a file of their own. Files are only ever appended to;
@@ -21,13 +22,17 @@ export class FileBlobStore implements BlobStore {
   #retired: number[] = [];
   // Read-only descriptors of segment files, kept open: a segment holds many small blobs.
   #readFds = new Map<string, number>();
+  readonly #prefix: string;
 
-  constructor(root: string) {
+  // A second process writing at the same time as the server (an importer) names a prefix: it
+  // appends to segment files of its own, since each writer keeps the end of its segment in memory.
+  constructor(root: string, options: { segmentPrefix?: string } = {}) {
     this.#root = root;
+    this.#prefix = options.segmentPrefix ?? '';
     mkdirSync(join(root, 'segments'), { recursive: true, mode: 0o700 });
     mkdirSync(join(root, 'large'), { recursive: true, mode: 0o700 });
-    const last = readdirSync(join(root, 'segments')).filter((n) => n.endsWith('.seg')).sort().at(-1);
-    this.#openSegment(last ?? '00000001.seg');
+    const last = this.#prefix ? undefined : readdirSync(join(root, 'segments')).filter((n) => SHARED_SEGMENT.test(n)).sort().at(-1);
+    this.#openSegment(last ?? `${this.#prefix}00000001.seg`);
   }
 
   #openSegment(name: string): void {
@@ -39,7 +44,7 @@ export class FileBlobStore implements BlobStore {
     if (this.#segment.size + data.length > SEGMENT_BYTES && this.#segment.size > 0) {
       // The old segment still needs its flush; it is closed after the next sync().
       this.#retired.push(this.#segment.fd);
-      const next = String(Number.parseInt(this.#segment.name, 10) + 1).padStart(8, '0') + '.seg';
+      const next = this.#prefix + String(Number.parseInt(this.#segment.name.slice(this.#prefix.length), 10) + 1).padStart(8, '0') + '.seg';
       this.#openSegment(next);
       this.#pendingLarge.push(join(this.#root, 'segments')); // new directory entry
     }

@@ -31,7 +31,8 @@ export function storePaths(config: Config): Stores['paths'] {
 }
 
 // create: first start may make the data folder and keys; every other command needs an archive.
-export function openStores(config: Config, options: { create: boolean }): Stores {
+// segmentPrefix: for a process that appends blobs while the server runs (see FileBlobStore).
+export function openStores(config: Config, options: { create: boolean; segmentPrefix?: string }): Stores {
   const paths = storePaths(config);
   if (!options.create && !existsSync(paths.meta)) {
     throw new SealboxError('SEALBOX_ERR_CONFIG', `no archive in ${paths.data} (start one with: sealbox serve --data ${paths.data})`);
@@ -39,7 +40,7 @@ export function openStores(config: Config, options: { create: boolean }): Stores
   mkdirSync(paths.data, { recursive: true, mode: 0o700 });
   const meta = new SqliteMetadataStore(paths.meta);
   const { provider: keys, created } = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
-  const blobs = new FileBlobStore(paths.blobs);
+  const blobs = new FileBlobStore(paths.blobs, { segmentPrefix: options.segmentPrefix });
   return {
     meta, blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
     close: () => {
