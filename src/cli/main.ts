@@ -21,6 +21,7 @@ import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
 import { verifyArchive } from '../store/verify-archive.ts';
 import { importDirectory, parseDirectoryCsv } from '../store/mailbox-import.ts';
 import { serve } from './serve.ts';
+import { addImportCommands } from './import-command.ts';
 
 const program = new Command('sealbox')
   .description('Sealbox: an email archive that keeps every message with its SMTP envelope, proves it unaltered, and records every read.')
@@ -380,6 +381,8 @@ function positiveInt(flag: string) {
     return n;
   };
 }
+
+addImportCommands(program, withArchive, configOf);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2); // commander has printed why
