@@ -6,6 +6,7 @@ import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
+import type { CaptureRecord } from '../core/types.ts';
 import { asSealboxError, SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { ArchiveWriter } from '../store/archive-writer.ts';
@@ -14,6 +15,7 @@ import type { KeyProvider } from '../store/key-provider.ts';
 import { SealingStream, sealBuffer } from '../store/sealed-blob.ts';
 import { envelopeFromSession } from './envelope.ts';
 import type { HopFacts } from './envelope.ts';
+import { JournalUnwrapper } from './journal-unwrapper.ts';
 
 export interface ReceiverDeps {
   config: Config;
@@ -31,6 +33,7 @@ export class SmtpReceiver {
   readonly protocol: 'smtp' | 'lmtp';
   readonly #deps: ReceiverDeps;
   readonly #hops = new WeakMap<SMTPServerSession, HopFacts>();
+  readonly #journalClients: BlockList | null;
   #closing = false;
 
   constructor(protocol: 'smtp' | 'lmtp', deps: ReceiverDeps) {
@@ -38,6 +41,7 @@ export class SmtpReceiver {
     this.#deps = deps;
     const rc = deps.config.receiver;
     const allowed = blockList(rc.allowedClients);
+    this.#journalClients = blockList(rc.journalClients, 'receiver.journalClients');
     const domains = new Set(rc.recipientDomains.map((d) => d.toLowerCase()));
     const tls = rc.tls ? { key: readFileSync(rc.tls.key), cert: readFileSync(rc.tls.cert) } : {};
     this.server = new SMTPServer({
@@ -111,9 +115,11 @@ export class SmtpReceiver {
     let buffered = 0;
     let sealing: SealingStream | null = null;
     let large: ReturnType<BlobStore['createLarge']> | null = null;
+    const journal = new JournalUnwrapper({ writer, blobs, keys, inlineBlobBytes: limit, maxMessageBytes: config.receiver.maxMessageBytes }, { refusal: this.#journalRefusal(session) });
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         if (stream.sizeExceeded) continue; // drain; smtp-server answers 552
+        await journal.write(chunk);
         if (sealing) {
           await sealing.write(chunk);
           continue;
@@ -131,24 +137,41 @@ export class SmtpReceiver {
       if (!stream.readableEnded) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the connection closed before the end of DATA');
       if (stream.sizeExceeded) throw new SealboxError('SEALBOX_ERR_MESSAGE_TOO_LARGE');
       if (this.#closing) throw new SealboxError('SEALBOX_ERR_SHUTTING_DOWN');
-      const capture = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session, this.#hops.get(session)!), provenance: null };
-      let result;
-      if (sealing && large) {
-        const seal = await sealing.finish();
-        const ref = large.close(seal.sealedLength);
-        result = await writer.commit({ capture, seal, inline: null, large: { ref, discard: large.discard } }, session.id);
-      } else {
+      const capture: CaptureRecord = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session, this.#hops.get(session)!), provenance: null };
+      const commitAsReceived = async (capture: CaptureRecord) => {
+        if (sealing && large) {
+          const seal = await sealing.finish();
+          const ref = large.close(seal.sealedLength);
+          return writer.commit({ capture, seal, inline: null, large: { ref, discard: large.discard } }, session.id);
+        }
         const { sealed, meta } = sealBuffer(Buffer.concat(chunks, buffered), keys);
-        result = await writer.commit({ capture, seal: meta, inline: sealed, large: null }, session.id);
+        return writer.commit({ capture, seal: meta, inline: sealed, large: null }, session.id);
+      };
+      await journal.end();
+      if (journal.isReport) {
+        // An Exchange journal report: the report as received, and the message it carries.
+        const { report, original } = await journal.commit(capture, commitAsReceived);
+        log.info({ cid: session.id, captureId: report.captureId, sha256: report.sha256, size: stream.byteLength, original: original?.sha256 ?? null, originalCaptureId: original?.captureId ?? null, duplicate: report.duplicate }, 'captured journal report');
+        return `archived ${report.sha256} as ${report.captureId}${original ? `, the journaled message ${original.sha256} as ${original.captureId}` : ''}`;
       }
-      log.info({ cid: session.id, captureId: result.captureId, sha256: result.sha256, size: stream.byteLength, rcpts: capture.envelope.rcptTo.length, duplicate: result.duplicate }, 'captured');
+      const result = await commitAsReceived(capture);
+      log.info({ cid: session.id, captureId: result.captureId, sha256: result.sha256, size: stream.byteLength, rcpts: capture.envelope!.rcptTo.length, duplicate: result.duplicate }, 'captured');
       return `archived ${result.sha256} as ${result.captureId}`;
     } catch (err) {
+      await journal.discard().catch(() => {});
       writer.close(session.id);
       sealing?.abort();
       await large?.discard().catch(() => {});
       throw err;
     }
+  }
+
+  // Why a journal report from this client is archived as received but not unwrapped, or null:
+  // the report states the envelope of the message it carries, so only named clients are believed.
+  #journalRefusal(session: SMTPServerSession): string | null {
+    const client = plain(session.remoteAddress);
+    if (this.#journalClients?.check(client, isIP(client) === 6 ? 'ipv6' : 'ipv4')) return null;
+    return `not unwrapped: client ${client} is not in receiver.journalClients`;
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -174,13 +197,13 @@ function plain(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-function blockList(entries: string[]): BlockList | null {
+function blockList(entries: string[], key = 'receiver.allowedClients'): BlockList | null {
   if (entries.length === 0) return null;
   const list = new BlockList();
   for (const entry of entries) {
     const [addr, bits] = entry.split('/');
     const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
-    if (!isIP(addr)) throw new SealboxError('SEALBOX_ERR_CONFIG', `receiver.allowedClients: "${entry}" is not an IP address or CIDR range`);
+    if (!isIP(addr)) throw new SealboxError('SEALBOX_ERR_CONFIG', `${key}: "${entry}" is not an IP address or CIDR range`);
     if (bits === undefined) list.addAddress(addr, type);
     else list.addSubnet(addr, Number(bits), type);
   }

@@ -51,6 +51,7 @@ const schema = z.strictObject({
     allowedClients: z.array(z.string().min(1)).default([]),          // empty: any client
     recipientDomains: z.array(z.string().min(1)).default([]),        // empty: any domain
     trustedClients: z.array(z.string().min(1)).default(['127.0.0.1', '::1']), // may send XFORWARD/XCLIENT
+    journalClients: z.array(z.string().min(1)).default(['127.0.0.1', '::1']), // Exchange journal reports unwrapped from these
     tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
     socketTimeoutSeconds: z.number().int().positive().default(300),
   }).prefault({}),
