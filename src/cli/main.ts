@@ -142,12 +142,20 @@ withReader(program.command('show'))
 withArchive(program.command('verify'))
   .description('re-hash every blob, rebuild the ledger tree, check every checkpoint; exit 0 only if all holds')
   .option('--json', 'the report as JSON')
+  .option('--against <file...>', 'checkpoints kept by outside witnesses: the ledger must still extend each of them')
   .action(async (o) => {
     const config = configOf(o);
     const stores = openStores(config, { create: false });
     try {
       const { key } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: false });
-      const report = await verifyArchive(stores, { verifierKey: key.verifierKey, origin: config.ledger.origin });
+      const witnessed = (o.against ?? []).map((file: string) => {
+        try {
+          return { source: file, note: readFileSync(file, 'utf8') };
+        } catch (err) {
+          throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `cannot read witness checkpoint ${file}: ${(err as Error).message}`);
+        }
+      });
+      const report = await verifyArchive(stores, { verifierKey: key.verifierKey, origin: config.ledger.origin, witnessed });
       if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
       else {
         for (const p of report.problems) process.stdout.write(`FAIL ${p}\n`);

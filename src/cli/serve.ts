@@ -15,6 +15,7 @@ import { Ledger } from '../ledger/ledger.ts';
 import { ArchiveWriter } from '../store/archive-writer.ts';
 import { openStores } from '../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
+import { queueWitnessMail, writeWitnessFiles } from '../store/witness-publisher.ts';
 
 export interface Running {
   listeners: { name: string; host: string; port: number }[];
@@ -34,10 +35,19 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, signingKey) });
   const checkpoint = () => {
     try {
-      stores.meta.transaction(() => {
+      const signed = stores.meta.transaction(() => {
         ledger.catchUp();
-        ledger.checkpoint();
+        const cp = ledger.checkpoint();
+        if (cp) queueWitnessMail(config, stores.meta, cp);
+        return cp;
       });
+      if (signed) {
+        try {
+          writeWitnessFiles(config, signed);
+        } catch (err) {
+          log.error({ err, size: signed.size }, 'checkpoint signed but not written to a witness folder');
+        }
+      }
     } catch (err) {
       log.error({ err }, 'checkpoint failed');
     }

@@ -65,6 +65,13 @@ const schema = z.strictObject({
     origin: z.string().regex(/^\S+$/, 'no white space').default('sealbox.localhost/ledger'),
     checkpointEveryEntries: z.number().int().positive().default(10_000),
     checkpointEverySeconds: z.number().int().positive().default(60),
+    // Outside witnesses that keep every signed checkpoint, so a rewritten history is caught later
+    // (`sealbox verify --against`): folders to write them to (e.g. another machine's mount) and
+    // addresses to mail them to (through notify.smtp).
+    witnesses: z.strictObject({
+      directories: z.array(z.string().min(1)).default([]),
+      emails: z.array(z.string().min(3)).default([]),
+    }).prefault({}),
   }).prefault({}),
   index: z.strictObject({
     batch: z.number().int().min(1).max(10_000).default(200),

@@ -22,7 +22,15 @@ const SYNC_LIMIT = 16 * 1024 * 1024;
 // Re-derives everything that can be re-derived and names every difference: each blob is
 // decrypted and re-hashed, the tree is rebuilt from the leaves, every checkpoint signature and
 // root is checked against it, and captures are matched to their ledger entries both ways.
-export async function verifyArchive(stores: Stores, options: { verifierKey: string; origin: string }): Promise<VerifyReport> {
+export interface WitnessedCheckpoint {
+  source: string;   // where the witness kept it (a file name)
+  note: string;
+}
+
+// `witnessed`: checkpoints kept by outside witnesses. Each must verify with our key and be a
+// prefix of the ledger as it is now; otherwise history was rewritten, even if every local
+// checkpoint was re-signed to match.
+export async function verifyArchive(stores: Stores, options: { verifierKey: string; origin: string; witnessed?: WitnessedCheckpoint[] }): Promise<VerifyReport> {
   const started = performance.now();
   const problems: string[] = [];
   const notes: string[] = [];
@@ -30,11 +38,24 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
 
   // 1. The ledger, rebuilt leaf by leaf; checkpoints checked at their sizes on the way.
   const checkpoints = meta.checkpoints();
+  const witnessed = new Map<number, { source: string; root: Buffer }[]>();
+  for (const w of options.witnessed ?? []) {
+    try {
+      const parsed = verifyCheckpoint(w.note, options.verifierKey, { origin: options.origin });
+      witnessed.set(parsed.size, [...(witnessed.get(parsed.size) ?? []), { source: w.source, root: Buffer.from(parsed.rootHash) }]);
+    } catch (err) {
+      problems.push(`witness checkpoint ${w.source}: ${(err as Error).message}`);
+    }
+  }
   let next = 0;
   const frontier = new MerkleFrontier();
   const captureEntries = new Map<string, { index: number; sha256: string }>();
   let c = 0;
   const checkAt = (size: number) => {
+    for (const w of witnessed.get(size) ?? []) {
+      if (!w.root.equals(frontier.root())) problems.push(`witness checkpoint ${w.source} (size ${size}) does not match this ledger's first ${size} entries: history was rewritten`);
+    }
+    witnessed.delete(size);
     while (c < checkpoints.length && checkpoints[c].size === size) {
       const cp = checkpoints[c++];
       try {
@@ -68,6 +89,7 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
     next = row.index + 1;
     checkAt(frontier.size);
   }
+  for (const [size, ws] of witnessed) for (const w of ws) problems.push(`witness checkpoint ${w.source} has ${size} entries, this ledger only ${frontier.size}: entries were removed`);
   for (; c < checkpoints.length; c++) problems.push(`checkpoint ${checkpoints[c].size}: the ledger holds only ${frontier.size} entries (entries removed)`);
   const last = checkpoints.at(-1);
   if (!last) problems.push('no signed checkpoint exists');

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { RawSmtpClient } from './support/smtp-client.ts';
+import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { testConfig } from './support/archive.ts';
+
+async function send(port: number, tag: string, n: number): Promise<void> {
+  const client = await RawSmtpClient.connect(port);
+  for (let i = 0; i < n; i++) assert.equal((await client.send({ from: 'a@example.test', to: ['b@example.test'] }, Buffer.from(`Subject: ${tag} ${i}\r\n\r\n${tag} ${i}\r\n`))).data[0].code, 250);
+  await client.quit();
+}
+
+test('a witness that kept an old checkpoint catches a ledger rewritten and re-signed by someone who controls the server', { timeout: 180_000 }, async () => {
+  const witness = tempDataDir();
+  const config = testConfig({ ledger: { witnesses: { directories: [witness] } } });
+  const first = await startSealbox({ args: ['--config', config] });
+  await send(first.smtp.port, 'original', 5);
+  assert.equal(await first.stop(), 0);
+  assert.ok(readdirSync(witness).includes('checkpoint-5.txt'), `the witness keeps each checkpoint: ${readdirSync(witness)}`);
+  const kept = join(tempDataDir(), 'kept-checkpoint-5.txt');
+  copyFileSync(join(witness, 'checkpoint-5.txt'), kept);
+  const data = first.data;
+
+  let r = await sealbox(['verify', '--data', data, '--config', config, '--against', kept]);
+  assert.equal(r.code, 0, r.stdout.toString() + r.stderr);
+
+  // The operator rewrites history: entries 2.. and what they recorded are removed, the tree is
+  // regrown with other entries and signed again with the real key. Locally it all adds up.
+  const db = new DatabaseSync(join(data, 'sealbox.db'));
+  db.exec(`DELETE FROM capture WHERE ledger_index >= 2;
+    DELETE FROM message WHERE id NOT IN (SELECT message FROM capture);
+    DELETE FROM ledger WHERE idx >= 2;
+    DELETE FROM checkpoint WHERE size > 0;`);
+  db.close();
+  const second = await startSealbox({ data, args: ['--config', config] });
+  await send(second.smtp.port, 'forged', 3);
+  assert.equal(await second.stop(), 0);
+
+  r = await sealbox(['verify', '--data', data, '--config', config]);
+  assert.equal(r.code, 0, `the rewritten ledger is consistent in itself: ${r.stdout}`);
+  r = await sealbox(['verify', '--data', data, '--config', config, '--against', kept]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout.toString(), /FAIL witness checkpoint .*kept-checkpoint-5\.txt \(size 5\) does not match this ledger's first 5 entries: history was rewritten/);
+
+  // A truncated ledger is caught the same way.
+  const db2 = new DatabaseSync(join(data, 'sealbox.db'));
+  db2.exec(`DELETE FROM capture WHERE ledger_index >= 4; DELETE FROM message WHERE id NOT IN (SELECT message FROM capture);
+    DELETE FROM ledger WHERE idx >= 4; DELETE FROM checkpoint WHERE size > 4;`);
+  db2.close();
+  r = await sealbox(['verify', '--data', data, '--config', config, '--against', kept]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout.toString(), /witness checkpoint .* has 5 entries, this ledger only 4: entries were removed/);
+
+  r = await sealbox(['verify', '--data', data, '--config', config, '--against', join(witness, 'no-such-file')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot read witness checkpoint/);
+});
