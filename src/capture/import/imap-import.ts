@@ -13,6 +13,7 @@ export interface ImapImportOptions {
 }
 
 const FETCH_CHUNK = 200;     // UIDs per FETCH: bounds what the server sends before we commit
+const RECENT = '\\Recent';  // belongs to a session, not to the message: not recorded
 
 interface FolderState {
   uidValidity: string;
@@ -117,7 +118,7 @@ export class ImapImport implements ImportSource {
             at, key: this.#key(folder.path, uidValidity, msg.uid), raw: msg.source,
             provenance: {
               host, port, user, folder: folder.path, specialUse: folder.specialUse, uidValidity, uid: msg.uid,
-              flags: [...(msg.flags ?? [])].sort(), internalDate: internalDate && !Number.isNaN(internalDate.getTime()) ? internalDate.toISOString() : null,
+              flags: [...(msg.flags ?? [])].filter((f) => f !== RECENT).sort(), internalDate: internalDate && !Number.isNaN(internalDate.getTime()) ? internalDate.toISOString() : null,
               size: msg.size ?? msg.source.length,
             },
           };
