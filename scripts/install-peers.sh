@@ -14,6 +14,8 @@ PEERS=(
   "dovecot-imapd:/usr/sbin/dovecot"
   "dovecot-lmtpd:/usr/lib/dovecot/lmtp"
   "notmuch:notmuch"
+  # formail writes mboxo files for the import tests
+  "procmail:formail"
   "opendkim-tools:opendkim-testmsg"
   # bookworm ships miltertest as its own package, no longer in opendkim-tools
   "miltertest:miltertest"
