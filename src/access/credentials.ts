@@ -7,7 +7,8 @@ import type { People, User } from './people.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export const TOKEN_SCOPES = ['content', 'requests', 'approvals', 'ledger', 'admin'] as const;
+// ingest: submit messages (POST /api/v1/ingest); only admins hold such tokens.
+export const TOKEN_SCOPES = ['content', 'requests', 'approvals', 'ledger', 'admin', 'ingest'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 export interface Principal {
@@ -65,6 +66,7 @@ export class Credentials {
 
   createToken(user: User, input: { name: string; scopes: TokenScope[]; days: number }): { id: string; token: string; expiresAt: number } {
     for (const s of input.scopes) if (!TOKEN_SCOPES.includes(s)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown token scope "${s}" (scopes: ${TOKEN_SCOPES.join(', ')})`);
+    if (input.scopes.includes('ingest') && !user.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins hold tokens with the "ingest" scope');
     const id = newId('tok', this.#clock.now());
     const token = `sbx_${id}_${randomBytes(24).toString('base64url')}`;
     const now = this.#clock.now();

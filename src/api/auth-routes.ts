@@ -64,6 +64,10 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { body }) => {
       const p = principal(s, req, 'admin');
       if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'API tokens are created from a signed-in session');
+      if (body.scopes.includes('ingest') && !p.user.roles.includes('admin')) {
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { type: 'admin', operation: 'token.create', parameters: { scopes: body.scopes } }, 'only admins hold ingest tokens');
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins hold tokens with the "ingest" scope');
+      }
       const created = s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' },
         (r: { id: string }) => ({ type: 'admin', operation: 'token.create', parameters: { tokenId: r.id, scopes: body.scopes, days: body.days } }),
         () => s.credentials.createToken(p.user, body));

@@ -5,6 +5,8 @@ import { asSealboxError, SealboxError } from '../core/errors.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { authRoutes } from './auth-routes.ts';
 import { contentRoutes } from './content-routes.ts';
+import { ingestRoutes } from './ingest-routes.ts';
+import type { IngestDeps } from './ingest-routes.ts';
 import { requestRoutes } from './request-routes.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RouteTable } from './route-table.ts';
@@ -14,6 +16,7 @@ export interface HttpDeps {
   services: Services;
   verifierKey: string;
   log: Logger;
+  capture?: IngestDeps;   // POST /api/v1/ingest, where the archive writer runs (serve)
 }
 
 // The HTTP API. Message content is served only through the access-decision point (owner
@@ -39,6 +42,7 @@ export function buildHttpServer(deps: HttpDeps) {
   requestRoutes(routes, services);
   contentRoutes(routes, services);
   adminRoutes(routes, services);
+  if (deps.capture) ingestRoutes(app, routes, services, deps.capture);
   app.get('/api/openapi.json', async () => routes.openApi());
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {

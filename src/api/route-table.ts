@@ -10,6 +10,10 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType> {
   body?: B;
   query?: Q;
   auth: 'none' | 'user';
+  // A body that is not JSON (read by the handler as a stream) and request headers, for the document.
+  rawBody?: { contentType: string; description: string };
+  headers?: { name: string; description: string }[];
+  status?: number;   // the success status, 200 unless given
   handler: (req: FastifyRequest, reply: FastifyReply, input: { body: z.infer<B>; query: z.infer<Q> }) => Promise<unknown>;
 }
 
@@ -36,12 +40,14 @@ export class RouteTable {
     const path = spec.url.replace(/:(\w+)/g, '{$1}');
     const params = [...spec.url.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const queryParams = spec.query ? Object.entries((z.toJSONSchema(spec.query) as any).properties ?? {}).map(([name, schema]) => ({ name, in: 'query', schema })) : [];
+    const headerParams = (spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', description: h.description, schema: { type: 'string' } }));
     (this.#paths[path] ??= {})[spec.method.toLowerCase()] = {
       summary: spec.summary, tags: [spec.tag],
       ...(spec.auth === 'user' ? { security: [{ session: [] }, { token: [] }] } : {}),
-      parameters: [...params, ...queryParams],
+      parameters: [...params, ...queryParams, ...headerParams],
       ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(spec.body) } } } } : {}),
-      responses: { '200': { description: 'OK' }, default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
+      ...(spec.rawBody ? { requestBody: { required: true, description: spec.rawBody.description, content: { [spec.rawBody.contentType]: { schema: { type: 'string', format: 'binary' } } } } } : {}),
+      responses: { [String(spec.status ?? 200)]: { description: 'OK' }, default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
     };
   }
 

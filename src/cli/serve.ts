@@ -94,7 +94,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   let http: ReturnType<typeof buildHttpServer> | null = null;
   if (config.http.enabled) {
     const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
-    http = buildHttpServer({ services: accessServices(config, stores, ledger, indexDb, clock), verifierKey: signingKey.verifierKey, log });
+    http = buildHttpServer({ services: accessServices(config, stores, ledger, indexDb, clock), verifierKey: signingKey.verifierKey, log, capture: { writer, blobs: stores.blobs, keys: stores.keys } });
     http.addHook('onClose', async () => indexDb.close());
     const { host, port } = parseHostPort(config.http.listen);
     await http.listen({ host, port });
