@@ -16,6 +16,8 @@ PEERS=(
   "notmuch:notmuch"
   # formail writes mboxo files for the import tests
   "procmail:formail"
+  # Info-ZIP writes the .eml archives for the import tests
+  "zip:zip"
   "opendkim-tools:opendkim-testmsg"
   # bookworm ships miltertest as its own package, no longer in opendkim-tools
   "miltertest:miltertest"

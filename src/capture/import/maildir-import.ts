@@ -12,7 +12,7 @@ const INFO = /^(.*?)[:!;]2,([^:!;]*)$/;
 
 interface MaildirFolder {
   dir: string;       // the folder's own directory (holding cur/ and new/)
-  folder: string;    // its name: INBOX for the root, "Sent" for Maildir++ ".Sent", "a/b" for nested ones
+  folder: string;    // its name: INBOX for the root, "Sent" for Maildir++ ".Sent", "a/b" for a nested Maildir a/b
 }
 
 // Maildirs, Maildir++ trees (.Sent, .Archive.2020 …) and folders of Maildirs: every directory with
@@ -90,7 +90,8 @@ function isMaildir(dir: string): boolean {
 function* findFolders(root: string, dir: string): Generator<MaildirFolder> {
   if (isMaildir(dir)) {
     const rel = relative(root, dir);
-    // Maildir++: ".Sent" below the root; ".Archive.2020" is Archive/2020 shown with its separator.
+    // Maildir++: ".Sent" below the root is "Sent", ".Archive.2020" is "Archive.2020" (its dots are
+    // the hierarchy, as an IMAP server with the "." separator shows it).
     const folder = rel === '' ? 'INBOX' : rel.split(sep).map((p) => (p.startsWith('.') ? p.slice(1) : p)).join('/');
     yield { dir, folder };
   }
