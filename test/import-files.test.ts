@@ -21,7 +21,7 @@ function captures(data: string) {
   }
 }
 
-test('Maildir++: every folder, new/ and cur/ (not tmp/), flags in provenance; killed mid-way and resumed; a client moving and flagging mail adds nothing', { timeout: 90_000 }, async () => {
+test('Maildir++: every folder, new/ and cur/ (not tmp/), flags in provenance; stopped (SIGTERM), killed (SIGKILL) and resumed; a client moving and flagging mail adds nothing', { timeout: 90_000 }, async () => {
   const dir = tempDataDir();
   const root = join(dir, 'Maildir');
   const folders: Record<string, string> = { INBOX: root, Sent: join(root, '.Sent'), 'Archive.2020': join(root, '.Archive.2020') };
@@ -46,9 +46,19 @@ test('Maildir++: every folder, new/ and cur/ (not tmp/), flags in provenance; ki
   const data = join(dir, 'archive');
   const config = testConfig();
   const args = ['maildir', '--data', data, '--config', config, root];
-  const killed = await killImportMidway(args, data, 1000);
-  assert.ok(killed.left >= 1000 && killed.left < files.length, `interrupted at ${killed.left}`);
   const report = join(dir, 'report.json');
+  // Stopped by the operator: what is under way is committed, the report says so, exit 1.
+  const stopped = await killImportMidway([...args, '--report', report], data, 300, { signal: 'SIGTERM' });
+  assert.equal(stopped.code, 1, stopped.stderr);
+  assert.match(stopped.stderr, /SIGTERM: finishing the messages under way; run the same command again to resume/);
+  assert.match(stopped.stderr, /INTERRUPTED/);
+  const stoppedReport = JSON.parse(readFileSync(report, 'utf8'));
+  assert.equal(stoppedReport.interrupted, true);
+  assert.equal(stoppedReport.imported, stopped.left, 'every message counted as imported is in the archive');
+  // Then a crash (SIGKILL) further on.
+  const killed = await killImportMidway(args, data, stopped.left + 700);
+  assert.equal(killed.signal, 'SIGKILL');
+  assert.ok(killed.left >= stopped.left + 700 && killed.left < files.length, `interrupted at ${killed.left}`);
   const resumed = await runImport(args, report);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(resumed.report.imported + resumed.report.skipped, files.length);

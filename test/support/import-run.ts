@@ -31,9 +31,10 @@ export function captureCount(data: string): number {
   }
 }
 
-// Starts `sealbox import …` and SIGKILLs it once it has committed at least `atLeast` captures:
-// a crash in the middle of an import. Resolves with the number of captures it left.
-export async function killImportMidway(args: string[], data: string, atLeast: number, options: { env?: Record<string, string> } = {}): Promise<{ left: number; signal: NodeJS.Signals | null; stderr: string }> {
+// Starts `sealbox import …` and sends it a signal once it has committed at least `atLeast`
+// captures: SIGKILL is a crash in the middle of an import, SIGTERM/SIGINT an operator stopping
+// it. Resolves with how it ended and the number of captures it left.
+export async function killImportMidway(args: string[], data: string, atLeast: number, options: { env?: Record<string, string>; signal?: NodeJS.Signals } = {}): Promise<{ left: number; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const child = spawn(process.execPath, [CLI, 'import', ...args], { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
@@ -49,7 +50,7 @@ export async function killImportMidway(args: string[], data: string, atLeast: nu
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   if (done) throw new Error(`import finished before it could be interrupted (exit ${(done as { code: number | null }).code}); make the source larger:\n${stderr}`);
-  child.kill('SIGKILL');
-  const { signal } = await exited;
-  return { left: captureCount(data), signal, stderr };
+  child.kill(options.signal ?? 'SIGKILL');
+  const { code, signal } = await exited;
+  return { left: captureCount(data), code, signal, stderr };
 }
