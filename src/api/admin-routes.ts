@@ -28,7 +28,10 @@ export function adminRoutes(routes: RouteTable, s: Services): void {
     method: 'GET', url: '/api/v1/users', tag: 'admin', auth: 'user', summary: 'users and roles (admins and auditors)',
     handler: async (req) => {
       const p = principal(s, req, 'admin');
-      if (!p.user.roles.some((r) => r === 'admin' || r === 'auditor')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and auditors list users');
+      if (!p.user.roles.some((r) => r === 'admin' || r === 'auditor')) {
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { type: 'admin', operation: 'user.list' }, 'not an admin or auditor');
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and auditors list users');
+      }
       return { users: s.people.list().map((u) => ({ name: u.name, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled })) };
     },
   });

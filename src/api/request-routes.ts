@@ -35,6 +35,18 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   const logon = (u: User) => (u.roles.includes('admin') ? 'admin' : 'owner') as 'admin' | 'owner';
   const event = (operation: string, r: AccessRequest, parameters: Record<string, unknown> = {}) =>
     ({ type: 'admin' as const, operation, mailboxes: r.mailboxes, grantId: r.id, parameters: { state: stateOf(r, s.clock.now()), ...parameters } });
+  // A refusal (not one's role, not one's request, not in that state) is evidence too; bad input
+  // is not an attempt on anything and is only answered.
+  const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: string, grantId: string | null, work: () => T): T => {
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof SealboxError && ['SEALBOX_ERR_FORBIDDEN', 'SEALBOX_ERR_NOT_FOUND', 'SEALBOX_ERR_CONFLICT'].includes(err.code)) {
+        s.audit.denied(ctx, { type: 'admin', operation, grantId }, err.message);
+      }
+      throw err;
+    }
+  };
 
   routes.add({
     method: 'POST', url: '/api/v1/requests', tag: 'requests', auth: 'user', body: newRequest,
@@ -42,11 +54,11 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { body }) => {
       const p = principal(s, req, 'requests');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      const r = s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600 }), () => {
+      const r = refusing(ctx, 'request.file', null, () => s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600 }), () => {
         const r = s.grants.file(p.user, body);
         s.notifier.requestFiled(r, p.user);
         return r;
-      });
+      }));
       return view(r);
     },
   });
@@ -57,13 +69,13 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { body }) => {
       const p = principal(s, req, 'requests');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'breakglass' as const };
-      const r = s.audit.record(ctx, (r: AccessRequest) => event('breakglass.open', r, { purpose: r.purpose, justification: r.justification }), () => {
+      const r = refusing(ctx, 'breakglass.open', null, () => s.audit.record(ctx, (r: AccessRequest) => event('breakglass.open', r, { purpose: r.purpose, justification: r.justification }), () => {
         const r = s.grants.file(p.user, body, { breakglass: true });
         s.stores.meta.prepare("INSERT INTO review_item (id, kind, request_id, subject_user_id, created_at, state) VALUES (?, 'breakglass', ?, ?, ?, 'open')")
           .run(`rev_${r.id}`, r.id, p.user.id, s.clock.now());
         s.notifier.breakglass(r, p.user);
         return r;
-      });
+      }));
       return view(r);
     },
   });
@@ -84,9 +96,13 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     method: 'GET', url: '/api/v1/requests/:id', tag: 'requests', auth: 'user', summary: 'one request with its approvals and state',
     handler: async (req) => {
       const p = principal(s, req, 'requests');
-      const r = s.grants.get((req.params as { id: string }).id);
-      if (r.requesterId !== p.user.id && !p.user.roles.some((x) => x === 'approver' || x === 'auditor' || x === 'admin')) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${r.id}`);
-      return view(r);
+      const id = (req.params as { id: string }).id;
+      // Someone else's request looks exactly like a missing one, and asking is recorded.
+      return view(refusing({ ...actorContext(req, p), user: p.user, logonType: logon(p.user) }, 'request.read', id, () => {
+        const r = s.grants.get(id);
+        if (r.requesterId !== p.user.id && !p.user.roles.some((x) => x === 'approver' || x === 'auditor' || x === 'admin')) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
+        return r;
+      }));
     },
   });
 
@@ -154,7 +170,7 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       const p = principal(s, req, 'requests');
       const id = (req.params as { id: string }).id;
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      return view(s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => s.grants.revoke(p.user, id)));
+      return view(refusing(ctx, 'request.revoke', id, () => s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => s.grants.revoke(p.user, id))));
     },
   });
 }

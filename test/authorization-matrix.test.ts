@@ -1,0 +1,260 @@
+// Every role × every content and admin endpoint × every grant situation → allow or deny, as one
+// table; every call is checked against the ledger: an allowed read is exactly one `access` entry
+// with result success, a refusal exactly one entry with result denied, an admin change exactly
+// one `admin` entry.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ApiClient } from './support/api-client.ts';
+import { startWorld, waitForState } from './support/access-world.ts';
+import type { LedgerEntryView, World } from './support/access-world.ts';
+
+const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass', 'none'] as const;
+type Role = (typeof ROLES)[number];
+// The user playing each role; "none" holds only the owner role and owns no mailbox.
+const USER: Record<Role, string> = { owner: 'own', requester: 'req', approver: 'appr', auditor: 'aud', admin: 'adm', breakglass: 'bg', none: 'plain' };
+
+const MESSAGES = {
+  own: { from: 'x@partner.test', to: 'own@corp.test', subject: 'Own quarterly report', date: 'Mon, 04 Mar 2024 09:00:00 +0000' },
+  inScope: { from: 'x@partner.test', to: 'tgt@corp.test', subject: 'Target invoice March', date: 'Tue, 05 Mar 2024 09:00:00 +0000' },
+  oldDate: { from: 'x@partner.test', to: 'tgt@corp.test', subject: 'Target contract signed', date: 'Mon, 01 Jan 2018 09:00:00 +0000' },
+  otherBox: { from: 'x@partner.test', to: 'other@corp.test', subject: 'Other salary talk', date: 'Wed, 06 Mar 2024 09:00:00 +0000' },
+};
+
+// The grant situations a read can meet. All are the requester's, on tgt@corp.test in 2024, with
+// search, read and export, except the break-glass one (opened by the break-glass holder).
+const SITUATIONS = ['active', 'expired', 'revoked', 'pending', 'denied', 'lapsed', 'breakglass'] as const;
+type Situation = (typeof SITUATIONS)[number];
+
+interface Call {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+}
+
+interface Row {
+  name: string;
+  // The expected HTTP status per role, in the order of ROLES:
+  //          owner requester approver auditor admin breakglass none
+  expect: [number, number, number, number, number, number, number];
+  // The call, given the fixtures (and a fresh target when the row consumes one).
+  call: (f: Fixtures, target: string, role: Role) => Call;
+  // A fresh target per case (a request made for this call), for rows whose success uses it up.
+  target?: (f: Fixtures, role: Role) => Promise<string>;
+  // What an allowed call writes: an access read, an admin change, or nothing (governance reads).
+  writes: { type: 'access' | 'admin'; operation: string } | null;
+  // What a refusal is recorded as (default: the same operation as `writes`).
+  refusal?: { type: 'access' | 'admin'; operation: string };
+  // More checks of an allowed answer.
+  check?: (body: any, role: Role, f: Fixtures) => void;
+}
+
+interface Fixtures {
+  world: World;
+  grant: Record<Situation, string>;
+  sha: Record<keyof typeof MESSAGES, string>;
+  file(input?: Record<string, unknown>): Promise<string>;
+  approve(id: string): Promise<void>;
+}
+
+const GRANT_REQUEST = { purpose: 'legal-hold', justification: 'matrix case', ticket: 'LEG-9', mailboxes: ['tgt@corp.test'], dateFrom: '2024-01-01', dateTo: '2024-12-31', permissions: ['search', 'read', 'export'], durationHours: 2 };
+const D = 403;
+const ALL_DENIED: Row['expect'] = [D, D, D, D, D, D, D];
+const only = (role: Role, status = 200, others = D): Row['expect'] => ROLES.map((r) => (r === role ? status : others)) as Row['expect'];
+const allowing = (roles: Role[], status = 200, others = D): Row['expect'] => ROLES.map((r) => (roles.includes(r) ? status : others)) as Row['expect'];
+const hits = (...keys: (keyof typeof MESSAGES)[]) => (body: any, _role: Role, f: Fixtures) =>
+  assert.deepEqual(body.results.map((h: any) => h.sha256).sort(), keys.map((k) => f.sha[k]).sort());
+
+function rows(): Row[] {
+  const table: Row[] = [];
+  const search = (q: string, grant: (f: Fixtures) => string | null) => (f: Fixtures): Call => ({ method: 'GET', path: `/api/v1/search?q=${encodeURIComponent(q)}${grant(f) ? `&grant=${grant(f)}` : ''}` });
+  const view = (m: keyof typeof MESSAGES, grant: (f: Fixtures) => string | null, raw = false) => (f: Fixtures): Call => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}${raw ? '/raw' : ''}${grant(f) ? `?grant=${grant(f)}` : ''}` });
+  const noGrant = () => null;
+  const access = (operation: string) => ({ type: 'access' as const, operation });
+  const admin = (operation: string) => ({ type: 'admin' as const, operation });
+
+  // Content: the owner's own mailbox, without a grant.
+  table.push(
+    { name: 'search own mailbox', expect: only('owner'), call: search('quarterly', noGrant), writes: access('search'), check: hits('own') },
+    { name: 'view own message', expect: only('owner'), call: view('own', noGrant), writes: access('view'), check: (b, _r, f) => assert.equal(b.sha256, f.sha.own) },
+    { name: 'raw own message', expect: only('owner'), call: view('own', noGrant, true), writes: access('raw'), check: (b, _r, f) => assert.ok(b.equals(f.world.raw.own)) },
+    { name: 'search someone else\'s subject without a grant', expect: only('owner'), call: search('invoice', noGrant), writes: access('search'), check: hits() },
+    { name: 'view a message outside own mailbox without a grant', expect: only('owner', 404), call: view('inScope', noGrant), writes: access('view') },
+    { name: 'raw a message outside own mailbox without a grant', expect: only('owner', 404), call: view('inScope', noGrant, true), writes: access('raw') },
+  );
+
+  // Content under each grant situation: only an active grant of one's own opens anything, and
+  // only its scope (mailbox and dates); everyone else gets 403 for the requester's grant.
+  for (const situation of SITUATIONS) {
+    const holder: Role = situation === 'breakglass' ? 'breakglass' : 'requester';
+    const open = situation === 'active' || situation === 'breakglass';
+    const g = (f: Fixtures) => f.grant[situation];
+    table.push(
+      { name: `search in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: search('body', g), writes: access('search'), check: hits('inScope') },
+      { name: `view in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: view('inScope', g), writes: access('view'), check: (b, _r, f) => assert.equal(b.sha256, f.sha.inScope) },
+      { name: `raw in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: view('inScope', g, true), writes: access('raw'), check: (b, _r, f) => assert.ok(b.equals(f.world.raw.inScope)) },
+    );
+    if (!open) continue;
+    table.push(
+      { name: `search a subject out of scope, ${situation} grant`, expect: only(holder), call: search('salary OR contract OR quarterly', g), writes: access('search'), check: hits() },
+      { name: `view another mailbox, ${situation} grant`, expect: only(holder, 404), call: view('otherBox', g), writes: access('view') },
+      { name: `raw another mailbox, ${situation} grant`, expect: only(holder, 404), call: view('otherBox', g, true), writes: access('raw') },
+      { name: `view outside the date window, ${situation} grant`, expect: only(holder, 404), call: view('oldDate', g), writes: access('view') },
+      { name: `view the owner's own message, ${situation} grant`, expect: only(holder, 404), call: view('own', g), writes: access('view') },
+    );
+  }
+  table.push({
+    name: 'export in scope, active grant', expect: only('requester'), call: (f) => ({ method: 'GET', path: `/api/v1/export?q=body&grant=${f.grant.active}` }), writes: access('export'),
+    check: (b, _r, f) => assert.ok(b.toString('latin1').includes('Target invoice March') && !b.toString('latin1').includes('salary')),
+  });
+  table.push({ name: 'export own mailbox', expect: only('owner'), call: () => ({ method: 'GET', path: '/api/v1/export?q=quarterly' }), writes: access('export') });
+
+  // Transparency: everyone may ask; each sees only their own mailboxes' accesses.
+  table.push({
+    name: 'transparency page', expect: allowing([...ROLES]), call: () => ({ method: 'GET', path: '/api/v1/mailboxes/mine/accesses' }), writes: null,
+    check: (b, role) => assert.deepEqual(b.mailboxes, role === 'owner' ? ['own@corp.test'] : []),
+  });
+
+  // Requests: list, read, file, decide, revoke; break-glass.
+  table.push(
+    {
+      name: 'list requests', expect: allowing([...ROLES]), call: () => ({ method: 'GET', path: '/api/v1/requests' }), writes: null,
+      check: (b, role, f) => assert.equal(b.requests.some((r: any) => r.id === f.grant.active), ['requester', 'approver', 'auditor', 'admin'].includes(role), 'who sees the requester\'s request'),
+    },
+    { name: 'read a request', expect: [404, 200, 200, 200, 200, 404, 404], call: (f) => ({ method: 'GET', path: `/api/v1/requests/${f.grant.active}` }), writes: null, refusal: admin('request.read'), check: (b, _r, f) => assert.equal(b.id, f.grant.active) },
+    { name: 'file a request', expect: only('requester'), call: () => ({ method: 'POST', path: '/api/v1/requests', body: GRANT_REQUEST }), writes: admin('request.file') },
+    {
+      name: 'open a break-glass grant', expect: only('breakglass'), writes: admin('breakglass.open'),
+      call: () => ({ method: 'POST', path: '/api/v1/breakglass', body: { purpose: 'security-incident', justification: 'phishing', mailboxes: ['tgt@corp.test'], permissions: ['search'], durationHours: 0.25 } }),
+    },
+  );
+  // Deciding: only approvers, only on pending requests (409 otherwise); everyone else 403 first.
+  for (const decision of ['approve', 'deny'] as const) {
+    table.push({
+      name: `${decision} a pending request`, expect: only('approver'), target: (f) => f.file(), writes: admin(`request.${decision}`),
+      call: (_f, id) => ({ method: 'POST', path: `/api/v1/requests/${id}/${decision}`, body: { reason: 'matrix' } }),
+      check: (b) => assert.equal(b.state, decision === 'approve' ? 'active' : 'denied'),
+    });
+    for (const situation of ['active', 'expired', 'revoked', 'denied', 'lapsed', 'breakglass'] as const) {
+      table.push({
+        name: `${decision} a ${situation} request`, expect: only('approver', 409), writes: admin(`request.${decision}`),
+        call: (f) => ({ method: 'POST', path: `/api/v1/requests/${f.grant[situation]}/${decision}`, body: { reason: 'matrix' } }),
+      });
+    }
+  }
+  // Revoking: the requester (own grant), approvers and admins; 409 once it is over.
+  const revokers: Role[] = ['requester', 'approver', 'admin'];
+  table.push(
+    {
+      name: 'revoke an active grant', expect: allowing(revokers), writes: admin('request.revoke'), check: (b) => assert.equal(b.state, 'revoked'),
+      target: async (f) => { const id = await f.file(); await f.approve(id); return id; },
+      call: (_f, id) => ({ method: 'POST', path: `/api/v1/requests/${id}/revoke`, body: { reason: 'matrix' } }),
+    },
+    {
+      name: 'revoke a pending request', expect: allowing(revokers), writes: admin('request.revoke'), check: (b) => assert.equal(b.state, 'revoked'),
+      target: (f) => f.file(), call: (_f, id) => ({ method: 'POST', path: `/api/v1/requests/${id}/revoke`, body: {} }),
+    },
+  );
+  for (const situation of ['expired', 'revoked', 'denied', 'lapsed'] as const) {
+    table.push({
+      name: `revoke a ${situation} request`, expect: allowing(revokers, 409), writes: admin('request.revoke'),
+      call: (f) => ({ method: 'POST', path: `/api/v1/requests/${f.grant[situation]}/revoke`, body: {} }),
+    });
+  }
+
+  // Administration and the ledger.
+  let n = 0;
+  table.push(
+    { name: 'add a user', expect: only('admin'), writes: admin('user.add'), call: () => ({ method: 'POST', path: '/api/v1/users', body: { name: `new${++n}`, roles: ['owner'] } }) },
+    { name: 'list users', expect: allowing(['admin', 'auditor']), writes: null, refusal: admin('user.list'), call: () => ({ method: 'GET', path: '/api/v1/users' }) },
+    { name: 'read the access policy', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/policy' }), check: (b) => assert.equal(b.approvalsNeeded, 1) },
+    { name: 'set the access policy', expect: only('admin'), writes: admin('policy.set'), call: () => ({ method: 'POST', path: '/api/v1/policy', body: { maxGrantHours: 48 } }), check: (b) => assert.equal(b.maxGrantHours, 48) },
+    {
+      name: 'set a mailbox notification policy', expect: only('admin'), writes: admin('mailbox.policy'),
+      call: () => ({ method: 'POST', path: '/api/v1/mailboxes/tgt@corp.test/policy', body: { notifyMode: 'after', notifyAfterDays: 7 } }),
+    },
+    { name: 'read the ledger', expect: only('auditor'), writes: admin('ledger.read'), call: () => ({ method: 'GET', path: '/api/v1/ledger/entries?limit=1' }), check: (b) => assert.equal(b.entries.length, 1) },
+  );
+  return table;
+}
+
+test('authorization matrix: every role × every endpoint × every grant situation, each call recorded exactly once', { timeout: 150_000 }, async () => {
+  const world = await startWorld({
+    messages: MESSAGES,
+    mailboxes: { 'own@corp.test': 'own', 'tgt@corp.test': '', 'other@corp.test': '' },
+    users: { own: ['owner'], req: ['requester'], appr: ['approver'], appr2: ['approver'], aud: ['auditor'], bg: ['breakglass'], plain: ['owner'] },
+  });
+  try {
+    const as = world.as;
+    const ok = async (client: ApiClient, method: string, path: string, body?: unknown) => {
+      const r = await client.call(method, path, body);
+      assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    const f: Fixtures = {
+      world, sha: world.sha as Fixtures['sha'], grant: {} as Fixtures['grant'],
+      file: async (input = {}) => (await ok(as.req, 'POST', '/api/v1/requests', { ...GRANT_REQUEST, ...input })).id,
+      approve: async (id) => { await ok(as.appr2, 'POST', `/api/v1/requests/${id}/approve`, { reason: 'fixture' }); },
+    };
+
+    // The grant situations. A lapsing request is filed under a policy whose pending requests
+    // lapse within seconds, and the policy is put back at once (lapse time is fixed at filing).
+    await ok(as.adm, 'POST', '/api/v1/policy', { pendingLapseHours: 0.0005 });
+    f.grant.lapsed = await f.file();
+    await ok(as.adm, 'POST', '/api/v1/policy', {});
+    f.grant.expired = await f.file({ durationHours: 0.001 });
+    await f.approve(f.grant.expired);
+    f.grant.active = await f.file();
+    await f.approve(f.grant.active);
+    f.grant.revoked = await f.file();
+    await f.approve(f.grant.revoked);
+    await ok(as.req, 'POST', `/api/v1/requests/${f.grant.revoked}/revoke`, { reason: 'done' });
+    f.grant.pending = await f.file();
+    f.grant.denied = await f.file();
+    await ok(as.appr2, 'POST', `/api/v1/requests/${f.grant.denied}/deny`, { reason: 'no case' });
+    f.grant.breakglass = (await ok(as.bg, 'POST', '/api/v1/breakglass', { ...GRANT_REQUEST, purpose: 'security-incident', ticket: null, permissions: ['search', 'read'], durationHours: 0.5 })).id;
+    await waitForState(as.req, f.grant.lapsed, 'lapsed');
+    await waitForState(as.req, f.grant.expired, 'expired');
+    for (const s of SITUATIONS) assert.equal((await ok(as.appr2, 'GET', `/api/v1/requests/${f.grant[s]}`)).state, s === 'breakglass' ? 'active' : s);
+    await world.takeAll();
+
+    const failures: string[] = [];
+    let cases = 0;
+    for (const row of rows()) {
+      for (const [i, role] of ROLES.entries()) {
+        const name = USER[role];
+        const target = row.target ? await row.target(f, role) : '';
+        if (row.target) await world.takeAll();
+        const call = row.call(f, target, role);
+        const expected = row.expect[i];
+        const r = await as[name].call(call.method, call.path, call.body);
+        const entries: LedgerEntryView[] = await world.take(name);
+        cases++;
+        const where = `${row.name} as ${role} (${call.method} ${call.path})`;
+        if (r.status !== expected) {
+          failures.push(`${where}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}, expected ${expected}`);
+          continue;
+        }
+        if (expected === 200) {
+          try {
+            row.check?.(r.body, role, f);
+          } catch (err) {
+            failures.push(`${where}: ${(err as Error).message}`);
+          }
+        } else {
+          assert.ok(typeof r.body.error?.code === 'string' && r.body.error.message, `${where}: one error shape`);
+        }
+        const want = expected === 200 ? (row.writes ? [{ ...row.writes, result: 'success' }] : []) : [{ ...(row.refusal ?? row.writes!), result: 'denied' }];
+        const got = entries.map((e) => ({ type: e.type, operation: e.operation, result: e.result }));
+        if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(`${where}: ledger ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+        for (const e of entries) {
+          if (e.sessionId === null) failures.push(`${where}: entry ${e.index} has no session id`);
+          if (e.type === 'access' && e.result === 'success' && e.operation !== 'search' && e.operation !== 'export' && e.objects.messages.length !== 1) failures.push(`${where}: entry ${e.index} names ${e.objects.messages.length} messages`);
+        }
+      }
+    }
+    assert.equal(failures.length, 0, `${failures.length} of ${cases} cases failed:\n${failures.join('\n')}`);
+    assert.ok(cases > 300, `${cases} cases`);
+  } finally {
+    await world.stop();
+  }
+});

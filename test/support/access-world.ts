@@ -1,0 +1,143 @@
+// A small governed-access world for API tests: one server on port 0, a few messages in known
+// mailboxes, users with the roles asked for (each signed in like a browser), and an auditor of
+// its own who reads the ledger to check what every call recorded.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiClient } from './api-client.ts';
+import { testConfig, waitForIndex } from './archive.ts';
+import { RawSmtpClient } from './smtp-client.ts';
+import { sealbox, startSealbox, tempDataDir } from './sealbox.ts';
+import type { SealboxServer } from './sealbox.ts';
+
+export interface MessageSpec {
+  from: string;
+  to: string;
+  subject: string;
+  date: string;   // RFC 5322 date
+}
+
+export interface WorldOptions {
+  messages: Record<string, MessageSpec>;
+  // CSV rows: address → owner user name (or '' for none)
+  mailboxes: Record<string, string>;
+  // user name → roles; 'adm' (admin) is always created first, from the command line
+  users: Record<string, string[]>;
+  access?: Record<string, unknown>;
+}
+
+export interface LedgerEntryView {
+  index: number;
+  type: string;
+  actor: string;
+  logonType: string;
+  sessionId: string | null;
+  operation: string;
+  objects: { mailboxes: string[]; messages: string[] };
+  grantId: string | null;
+  result: string;
+  parameters: Record<string, any>;
+}
+
+export interface World {
+  server: SealboxServer;
+  config: string;
+  url: string;
+  as: Record<string, ApiClient>;
+  passwords: Record<string, string>;
+  sha: Record<string, string>;
+  raw: Record<string, Buffer>;
+  // Entries appended since the last call of `take` (or since the world was ready), by actor
+  // `user:NAME`, without the watcher's own reads.
+  take(name: string): Promise<LedgerEntryView[]>;
+  // All entries appended since the last `take` (any actor).
+  takeAll(): Promise<LedgerEntryView[]>;
+  stop(): Promise<void>;
+}
+
+export const WATCHER = 'ledger-watch';
+
+export function rfc822(m: MessageSpec): Buffer {
+  return Buffer.from(`From: ${m.from}\r\nTo: ${m.to}\r\nSubject: ${m.subject}\r\nDate: ${m.date}\r\nMessage-ID: <${createHash('sha256').update(m.subject).digest('hex').slice(0, 16)}@corp.test>\r\n\r\n${m.subject} body text\r\n`);
+}
+
+export async function startWorld(options: WorldOptions): Promise<World> {
+  const config = testConfig({
+    internalDomains: ['corp.test'],
+    access: { secureCookies: false, requestsPerMinute: 1_000_000, signinPerMinute: 10_000, ...options.access },
+  });
+  const server = await startSealbox({ args: ['--config', config, '--http', '127.0.0.1:0'] });
+  try {
+    const smtp = await RawSmtpClient.connect(server.smtp.port);
+    const raw: Record<string, Buffer> = {};
+    const sha: Record<string, string> = {};
+    for (const [key, m] of Object.entries(options.messages)) {
+      raw[key] = rfc822(m);
+      sha[key] = createHash('sha256').update(raw[key]).digest('hex');
+      assert.equal((await smtp.send({ from: m.from, to: [m.to] }, raw[key])).data[0].code, 250);
+    }
+    await smtp.quit();
+    await waitForIndex(server.data);
+
+    const csv = join(tempDataDir(), 'directory.csv');
+    writeFileSync(csv, 'addresses,owner\n' + Object.entries(options.mailboxes).map(([a, o]) => `${a},${o}`).join('\n') + '\n');
+    const imported = await sealbox(['mailboxes', 'import', '--data', server.data, '--config', config, csv]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const added = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
+    assert.equal(added.code, 0, added.stderr);
+
+    const url = server.http!.url;
+    const as: Record<string, ApiClient> = {};
+    const passwords: Record<string, string> = {};
+    const signIn = async (name: string, code: string) => {
+      passwords[name] = `${name}-correct-horse-battery`;
+      as[name] = new ApiClient(url);
+      await as[name].enrolAndSignIn(name, code, passwords[name]);
+    };
+    await signIn('adm', /enrolment code (\S+)/.exec(added.stdout.toString())![1]);
+    const users = { ...options.users, [WATCHER]: ['auditor'] };
+    for (const [name, roles] of Object.entries(users)) {
+      if (name === 'adm') continue;
+      const r = await as.adm.call('POST', '/api/v1/users', { name, roles, email: `${name}@corp.test` });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      await signIn(name, r.body.enrolmentCode);
+    }
+
+    let next = 0;
+    const takeAll = async () => {
+      const out: LedgerEntryView[] = [];
+      for (;;) {
+        const r = await as[WATCHER].call('GET', `/api/v1/ledger/entries?from=${next}&limit=1000`);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        const entries = r.body.entries as LedgerEntryView[];
+        if (entries.length > 0) next = entries.at(-1)!.index + 1;
+        out.push(...entries.filter((e) => e.actor !== `user:${WATCHER}`));
+        // Each read is itself an entry, so the ledger never runs dry: a short page is the end.
+        if (entries.length < 1000) return out;
+      }
+    };
+    await takeAll();
+    return {
+      server, config, url, as, passwords, sha, raw, takeAll,
+      take: async (name) => (await takeAll()).filter((e) => e.actor === `user:${name}`),
+      stop: async () => {
+        assert.equal(await server.stop(), 0);
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+// Polls (no fixed sleep) until the request reaches the state, within a deadline.
+export async function waitForState(client: ApiClient, id: string, state: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await client.call('GET', `/api/v1/requests/${id}`);
+    if (r.body.state === state) return;
+    assert.ok(Date.now() < deadline, `request ${id} is ${r.body.state}, still not ${state} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
