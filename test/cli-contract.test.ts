@@ -116,16 +116,18 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
     assert.equal((await exportLedger()).length, before);
   });
 
-  await t.test('a malformed query exits 2 naming the column and SEALBOX_ERR_QUERY, and records no access', async () => {
+  await t.test('a malformed query exits 2 naming the column and SEALBOX_ERR_QUERY; it reads nothing, and the refused attempt is recorded', async () => {
+    const queries = [['from:', 6], ['budget "unclosed', 8], ['a OR', 3], ['form:x', 1]] as const;
     const before = (await exportLedger()).length;
-    for (const [query, column] of [['from:', 6], ['budget "unclosed', 8], ['a OR', 3], ['form:x', 1]] as const) {
+    for (const [query, column] of queries) {
       const r = await sealbox(['search', ...reader, '--reason', 'bad query', query]);
       assert.equal(r.code, 2, `${query}: exit ${r.code} ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`column ${column}\\b`), `${query}: ${r.stderr}`);
       assert.match(r.stderr, /\[SEALBOX_ERR_QUERY\]/, query);
       assert.equal(r.stdout.length, 0);
     }
-    assert.equal((await exportLedger()).length, before, 'a refused query reads nothing and is not an access');
+    const added = (await exportLedger()).slice(before).map(entry);
+    assert.deepEqual(added.map((e) => [e.type, e.operation, e.result, e.parameters.query, e.objects.messages.length]), queries.map(([q]) => ['access', 'search', 'denied', q, 0]), 'one denied access entry per refused query, naming no message');
   });
 
   await t.test('show of an unknown sha256 exits non-zero with SEALBOX_ERR_NOT_FOUND, and the attempt is recorded as denied', async () => {

@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { SealboxError } from '../core/errors.ts';
 import type { SearchHit, SearchIndex } from '../index/search-index.ts';
+import { parseQuery } from '../index/search-query.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessDecision, Scope } from './access-decision.ts';
@@ -39,16 +40,27 @@ export class ContentAccess {
     }
   }
 
+  // A query that does not parse reads nothing, but the attempt was put to the decision point
+  // and is recorded like any refusal (a probe of the query language is evidence too).
+  #parse(ctx: ActorContext, user: User, scope: Scope, operation: string, parameters: Record<string, unknown>, query: string): void {
+    try {
+      parseQuery(query);
+    } catch (err) {
+      if (err instanceof SealboxError) this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      throw err;
+    }
+  }
+
   search(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number; offset?: number; note?: string }): { query: string; hits: SearchHit[]; grantId: string | null } {
     const parameters = { query: input.query, limit: input.limit, offset: input.offset ?? 0, ...(input.note ? { note: input.note } : {}) };
     const scope = this.#scope(ctx, user, 'search', input.grantId, 'search', parameters);
-    const text = scope.fixedQuery ? `(${scope.fixedQuery}) AND (${input.query})` : input.query;
+    this.#parse(ctx, user, scope, 'search', parameters, input.query);
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
       (r: { query: string; hits: SearchHit[] }) => ({
         type: 'access', operation: 'search', mailboxes: scope.mailboxes, messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
         parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length },
       }),
-      () => ({ ...this.#d.search.search(text, { limit: input.limit, offset: input.offset, scope: scopeCondition(scope) }), grantId: scope.grant?.id ?? null }));
+      () => ({ ...this.#d.search.search(input.query, { limit: input.limit, offset: input.offset, scope: scopeCondition(scope) }), grantId: scope.grant?.id ?? null }));
   }
 
   // The message's metadata view (headers, envelopes, verdicts, participants): a read.
@@ -74,8 +86,8 @@ export class ContentAccess {
   async export(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number }): Promise<{ mbox: Buffer; count: number }> {
     const parameters = { query: input.query, limit: input.limit };
     const scope = this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
-    const text = scope.fixedQuery ? `(${scope.fixedQuery}) AND (${input.query})` : input.query;
-    const found = this.#d.search.search(text, { limit: input.limit, scope: scopeCondition(scope) });
+    this.#parse(ctx, user, scope, 'export', parameters, input.query);
+    const found = this.#d.search.search(input.query, { limit: input.limit, scope: scopeCondition(scope) });
     const parts: Buffer[] = [];
     for (const hit of found.hits) parts.push(mboxrdEntry(await this.#d.reader.buffer(this.#d.reader.message(hit.sha256)), hit.date));
     const mbox = Buffer.concat(parts);

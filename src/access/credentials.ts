@@ -85,6 +85,21 @@ export class Credentials {
     return { user, via: 'token', sessionId: row.id, csrfHash: null, scopes: JSON.parse(row.scopes) };
   }
 
+  // Why a presented token that names a real token is refused: replaying a revoked or expired
+  // token, or a forged secret for a real id, is evidence about its holder. Anything else names
+  // nobody and gets no answer but 401.
+  refusedToken(value: string | undefined): { tokenId: string; user: User | null; why: string } | null {
+    const id = /^sbx_(tok_[0-9a-z]+)_/.exec(value ?? '')?.[1];
+    const row = id ? this.#meta.prepare('SELECT * FROM api_token WHERE id = ?').get(id) as Record<string, any> | undefined : undefined;
+    if (!row) return null;
+    const user = this.#people.byId(Number(row.user_id));
+    const why = row.token_hash !== sha256(value!) ? 'wrong token secret'
+      : row.revoked_at !== null ? 'token revoked'
+        : Number(row.expires_at) <= this.#clock.now() ? 'token expired'
+          : 'token holder disabled';
+    return { tokenId: row.id, user, why };
+  }
+
   revokeToken(id: string, by: User): void {
     const row = this.#meta.prepare('SELECT user_id, revoked_at FROM api_token WHERE id = ?').get(id) as Record<string, any> | undefined;
     if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no API token ${id}`);

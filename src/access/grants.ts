@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { parseQuery } from '../index/search-query.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { User } from './people.ts';
 
@@ -84,6 +85,8 @@ export class Grants {
     const dateFrom = day(input.dateFrom, 'dateFrom');
     const dateTo = input.dateTo ? day(input.dateTo, 'dateTo')! + 86_400_000 : null;
     if (dateFrom !== null && dateTo !== null && dateFrom >= dateTo) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'dateFrom must not be after dateTo');
+    // A fixed query that does not parse would make the grant useless; refuse it at filing.
+    if (input.query?.trim()) parseQuery(input.query.trim());
     const now = this.#clock.now();
     const startsAt = input.startsAt ? Date.parse(input.startsAt) : null;
     if (startsAt !== null && (!Number.isFinite(startsAt) || startsAt < now - 60_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'startsAt must be an ISO time in the future');

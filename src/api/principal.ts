@@ -15,18 +15,36 @@ export function cookie(req: FastifyRequest, name: string): string | undefined {
 }
 
 // Who is calling: a session cookie (state changes also need the CSRF header) or a bearer API
-// token limited to its scopes.
+// token limited to its scopes. A refused credential that names someone (a replayed or forged
+// token of a real id, a token used outside its scopes, a session without its CSRF token) is
+// recorded before the refusal is answered.
 export function principal(s: Services, req: FastifyRequest, scope: TokenScope): Principal {
   const auth = req.headers.authorization;
   let p: Principal | null = null;
+  const route = `${req.method} ${req.routeOptions.url ?? req.url}`;
   if (auth?.startsWith('Bearer ')) {
-    p = s.credentials.token(auth.slice(7).trim());
-    if (!p) throw new SealboxError('SEALBOX_ERR_AUTH', 'API token is unknown, expired or revoked');
-    if (!p.scopes!.includes(scope)) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `this API token lacks the "${scope}" scope`);
+    const value = auth.slice(7).trim();
+    p = s.credentials.token(value);
+    if (!p) {
+      const refused = s.credentials.refusedToken(value);
+      if (refused) s.audit.denied({ ...actorContext(req, null), sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { type: 'admin', operation: 'token.use', parameters: { route, tokenId: refused.tokenId } }, refused.why);
+      throw new SealboxError('SEALBOX_ERR_AUTH', 'API token is unknown, expired or revoked');
+    }
+    if (!p.scopes!.includes(scope)) {
+      s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { type: 'admin', operation: 'token.use', parameters: { route, tokenId: p.sessionId, scopes: p.scopes } }, `token lacks the "${scope}" scope`);
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `this API token lacks the "${scope}" scope`);
+    }
   } else {
     p = s.credentials.session(cookie(req, SESSION_COOKIE));
     if (!p) throw new SealboxError('SEALBOX_ERR_AUTH', 'sign in first (POST /api/v1/session) or send an API token');
-    if (req.method !== 'GET' && req.method !== 'HEAD') s.credentials.checkCsrf(p, req.headers['x-csrf-token'] as string | undefined);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      try {
+        s.credentials.checkCsrf(p, req.headers['x-csrf-token'] as string | undefined);
+      } catch (err) {
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { type: 'admin', operation: 'session.csrf', parameters: { route } }, (err as Error).message);
+        throw err;
+      }
+    }
   }
   return p;
 }
