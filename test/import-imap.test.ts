@@ -54,7 +54,7 @@ async function served(server: DovecotImap): Promise<{ shas: Map<string, Map<numb
   return { shas, uidValidity, flags };
 }
 
-test('IMAP: every folder of a real Dovecot imported; killed mid-way, resumed, re-run: every message exactly once and bit-exact; then only what is new', {
+test('IMAP: every folder of a real Dovecot imported; killed mid-way, cut off by the server, resumed, re-run: every message exactly once and bit-exact; then only what is new', {
   skip: dovecotImapUnavailable(), timeout: 180_000,
 }, async () => {
   const maildir = newMaildirRoot();
@@ -90,13 +90,26 @@ test('IMAP: every folder of a real Dovecot imported; killed mid-way, resumed, re
     assert.equal(killed.signal, 'SIGKILL');
     assert.ok(killed.left > 0 && killed.left < total, `interrupted with ${killed.left} of ${total} captured`);
 
-    // Resumed: the rest, and nothing twice. The password may also come on standard input.
+    // The server drops the connection in the middle of the next run: the folder it was reading
+    // is reported as failed, the run exits 1, and what was committed stays.
     const report = join(data, 'report.json');
+    const running = runImport(args, report, { env });
+    while (captureCount(data) < killed.left + 800) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(server.killSessions() >= 1, 'the import had a session');
+    const cut = await running;
+    assert.equal(cut.code, 1, cut.stderr);
+    assert.ok(cut.report.failed >= 1);
+    assert.ok(FOLDERS.includes(String(cut.report.errors[0].folder)), JSON.stringify(cut.report.errors));
+    assert.match(cut.stderr, /FAILED folder /);
+    const left = captureCount(data);
+    assert.equal(cut.report.imported, left - killed.left, 'the report counts exactly what was committed');
+
+    // Resumed: the rest, and nothing twice. The password may also come on standard input.
     const resumed = await runImport(args, report, { input: Buffer.from(`${server.password}\n`) });
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(resumed.report.failed, 0);
-    assert.equal(resumed.report.imported, total - killed.left);
-    assert.equal(resumed.report.skipped, killed.left);
+    assert.equal(resumed.report.imported, total - left);
+    assert.equal(resumed.report.skipped, left);
 
     // Re-run: nothing new. Every folder is below its remembered UID, so nothing is even fetched.
     const again = await runImport(args, report, { env });

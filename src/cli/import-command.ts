@@ -121,7 +121,14 @@ async function runImport(kind: string, o: ArchiveOptions & { report?: string; co
   const config = configOf(o);
   const source = make(config);
   const label = `sealbox: import ${kind}`;
-  const plan = await source.prepare();   // bad paths and unreachable servers fail before anything is opened
+  // Bad paths and unreachable servers fail before the archive is opened.
+  let plan: { total: number; unit: 'messages' | 'bytes' };
+  try {
+    plan = await source.prepare();
+  } catch (err) {
+    if (err instanceof SealboxError) throw err;
+    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `cannot read what is to be imported: ${(err as Error).message}`, { cause: err });
+  }
   // Blobs go to segment files of this run's own: the server may be appending to its own meanwhile.
   const stores = openStores(config, { create: true, segmentPrefix: `import-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-` });
   let signals = 0;

@@ -18,6 +18,8 @@ export interface DovecotImap {
   password: string;
   pid: number;
   log(): string;
+  // SIGKILLs the server's imap processes (children of our master): every session drops at once.
+  killSessions(): number;
   stop(): Promise<void>;
 }
 
@@ -133,7 +135,29 @@ service imap-login {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { port, user, password, pid, log, stop };
+  const killSessions = () => {
+    let killed = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      // "pid (comm) state ppid …": comm may hold spaces, so read after the last ")".
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && comm === 'imap') {
+        try {
+          process.kill(Number(entry), 'SIGKILL');
+          killed++;
+        } catch { /* gone */ }
+      }
+    }
+    return killed;
+  };
+  return { port, user, password, pid, log, killSessions, stop };
 }
 
 function chownTree(path: string, uid: number, gid: number): void {

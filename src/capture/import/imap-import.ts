@@ -21,7 +21,7 @@ interface FolderState {
 }
 
 // An IMAP account, folder by folder, read-only (EXAMINE, BODY.PEEK[]: nothing is marked seen).
-// A message is keyed by server, user, folder, UIDVALIDITY and UID. Per folder, the highest UID
+// A message is keyed by server host name, user, folder, UIDVALIDITY and UID. Per folder, the highest UID
 // below which everything is archived is remembered, so the next run asks only for newer UIDs;
 // a changed UIDVALIDITY (the server renumbered the folder) means the folder is read again.
 export class ImapImport implements ImportSource {
@@ -62,8 +62,9 @@ export class ImapImport implements ImportSource {
     return { total: this.#folders.reduce((n, f) => n + f.messages, 0), unit: 'messages' };
   }
 
+  // Not the port: the same server reached over TLS instead of STARTTLS is the same mailbox.
   #key(folder: string, uidValidity: string, uid: number): string {
-    return `${this.#o.host}:${this.#o.port}\0${this.#o.user}\0${folder}\0${uidValidity}\0${uid}`;
+    return `${this.#o.host}\0${this.#o.user}\0${folder}\0${uidValidity}\0${uid}`;
   }
 
   async *items(ctx: ImportContext): AsyncGenerator<ImportItem> {
@@ -71,7 +72,13 @@ export class ImapImport implements ImportSource {
     try {
       for (const folder of this.#folders) {
         if (ctx.signal.aborted) return;
-        yield* this.#folder(ctx, client, folder);
+        try {
+          yield* this.#folder(ctx, client, folder);
+        } catch (err) {
+          // Most likely the connection is gone: what was committed stays, a re-run goes on.
+          ctx.failed({ folder: folder.path }, err);
+          if (!client.usable) return;
+        }
       }
     } finally {
       await client.logout().catch(() => client.close());
@@ -85,7 +92,7 @@ export class ImapImport implements ImportSource {
       const mailbox = client.mailbox;
       if (!mailbox) throw new Error(`could not open folder ${folder.path}`);
       const uidValidity = mailbox.uidValidity.toString();
-      const stateName = `${host}:${port}/${user}/${folder.path}`;
+      const stateName = `${host}/${user}/${folder.path}`;
       const state = ctx.state.get(stateName) as FolderState | undefined;
       const from = state && state.uidValidity === uidValidity ? state.through + 1 : 1;
       // "N:*" always names the highest UID, even below N: filtered here.
