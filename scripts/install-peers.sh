@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real protocol peers Sealbox's tests and benchmarks run against
-# (Debian packages). Idempotent: when every package is installed it only runs
-# dpkg-query and exits. Run as root (CI runs it from .ci/run).
+# (Debian packages). Idempotent: when every package is installed and Exim is
+# extracted it only runs dpkg-query and exits. Run as root (CI runs it from .ci/run).
 #
 # It never starts a daemon: the tests run their own private instances
-# (test/support/postfix.ts starts Postfix from a temp config directory).
+# (test/support/postfix.ts starts Postfix from a temp config directory,
+# test/support/exim.ts Exim from the binary extracted below).
 set -euo pipefail
 
 # package -> command it must provide once installed (checked at the end)
@@ -26,9 +27,54 @@ PEERS=(
 
 die() { echo "install-peers: error: $*" >&2; exit 1; }
 
+# Exim: Debian's exim4-daemon-light conflicts with postfix as an installed package, so its
+# binary is taken out of the .deb files (never installed) into EXIM_ROOT; the tests run it with
+# their own config, spool and ports (test/support/exim.ts). Exim looks up its compiled-in user
+# Debian-exim at start, so that system user is created as the package itself would.
+EXIM_ROOT=${SEALBOX_EXIM_ROOT:-/opt/sealbox-peers/exim}
+EXIM_PACKAGES=(exim4-daemon-light exim4-base exim4-config)
+extract_exim() {
+  if [ -x "$EXIM_ROOT/usr/sbin/exim4" ] && getent passwd Debian-exim >/dev/null; then
+    return 0
+  fi
+  [ "$(id -u)" -eq 0 ] || die "Exim is not extracted to $EXIM_ROOT and not root; run as root"
+  echo "install-peers: extracting ${EXIM_PACKAGES[*]} to $EXIM_ROOT"
+  local tmp
+  tmp=$(mktemp -d)
+  chown _apt "$tmp" 2>/dev/null || true   # apt downloads as _apt where it can
+  if ! (cd "$tmp" && apt-get download "${EXIM_PACKAGES[@]}" >/dev/null); then
+    echo "install-peers: apt-get download failed; running apt-get update and retrying" >&2
+    apt-get update >/dev/null || die "apt-get update failed"
+    (cd "$tmp" && apt-get download "${EXIM_PACKAGES[@]}" >/dev/null) || die "apt-get download ${EXIM_PACKAGES[*]} failed"
+  fi
+  rm -rf "$EXIM_ROOT.new"
+  mkdir -p "$EXIM_ROOT.new"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$EXIM_ROOT.new" || die "dpkg-deb -x $deb failed"; done
+  # The shared libraries the daemon links against come from Debian as ordinary packages.
+  local libs=() lib
+  for lib in $(dpkg-deb -f "$tmp"/exim4-daemon-light_*.deb Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//' | awk '$1 ~ /^lib/ {print $1}'); do
+    installed "$lib" || libs+=("$lib")
+  done
+  if [ ${#libs[@]} -gt 0 ]; then
+    echo "install-peers: installing Exim's libraries ${libs[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${libs[@]}" >/dev/null || die "apt-get install ${libs[*]} failed"
+  fi
+  rm -rf "$tmp"
+  local missing_libs
+  missing_libs=$(ldd "$EXIM_ROOT.new/usr/sbin/exim4" | grep 'not found' || true)
+  [ -z "$missing_libs" ] || die "exim4 needs libraries that are not installed: $missing_libs"
+  rm -rf "$EXIM_ROOT"
+  mv "$EXIM_ROOT.new" "$EXIM_ROOT"
+  getent passwd Debian-exim >/dev/null || adduser --system --group --quiet --allow-bad-names --no-create-home --home /nonexistent Debian-exim \
+    || die "could not create the Debian-exim system user"
+  [ -x "$EXIM_ROOT/usr/sbin/exim4" ] || die "no $EXIM_ROOT/usr/sbin/exim4 after extracting"
+}
+
 installed() {
   [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]
 }
+
+extract_exim
 
 missing=()
 for entry in "${PEERS[@]}"; do
@@ -37,7 +83,7 @@ for entry in "${PEERS[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-peers: all peers installed"
+  echo "install-peers: all peers installed (Exim in $EXIM_ROOT)"
   exit 0
 fi
 

@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, Socket as NetSocket } from 'node:net';
+import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer } from 'smtp-server';
@@ -17,6 +18,9 @@ import { envelopeFromSession } from './envelope.ts';
 import type { HopFacts } from './envelope.ts';
 import { JournalUnwrapper } from './journal-unwrapper.ts';
 
+const STALLED_AFTER_FIN_MS = 1000;
+const SOCKET_READY_STATE = Object.getOwnPropertyDescriptor(NetSocket.prototype, 'readyState')!.get!;
+
 export interface ReceiverDeps {
   config: Config;
   writer: ArchiveWriter;
@@ -34,6 +38,7 @@ export class SmtpReceiver {
   readonly #deps: ReceiverDeps;
   readonly #hops = new WeakMap<SMTPServerSession, HopFacts>();
   readonly #journalClients: BlockList | null;
+  readonly #dataStreams = new Map<string, SMTPServerDataStream>(); // by the hop's address:port
   #closing = false;
 
   constructor(protocol: 'smtp' | 'lmtp', deps: ReceiverDeps) {
@@ -61,6 +66,11 @@ export class SmtpReceiver {
       useXForward: rc.trustedClients,
       useXClient: rc.trustedClients,
       socketTimeout: rc.socketTimeoutSeconds * 1000,
+      // A client may half-close right after its last command (Exim sends QUIT pipelined after the
+      // final dot, then FIN): the replies it waits for, above all the 250 after the commit, must
+      // still go out. Without this Node ends our side at the client's FIN and the 250 is lost
+      // (see also the connection listener below).
+      allowHalfOpen: true,
       logger: false,
       onConnect: (session, callback) => {
         this.#hops.set(session, { address: session.remoteAddress, port: session.remotePort, tlsProtocol: null });
@@ -72,6 +82,8 @@ export class SmtpReceiver {
         callback();
       },
       onSecure: (socket, session, callback) => {
+        // After STARTTLS the connection reads and writes through this socket.
+        this.#answerAfterFin(socket as unknown as Socket);
         const hop = this.#hops.get(session);
         if (hop) hop.tlsProtocol = (socket as TLSSocket).getProtocol();
         callback();
@@ -104,7 +116,10 @@ export class SmtpReceiver {
     });
     this.server.on('error', (err) => deps.log.error({ err, protocol }, 'listener error'));
     // Replies are small and pipelined clients wait on each: do not let Nagle hold them back.
-    this.server.server.on('connection', (socket) => socket.setNoDelay(true));
+    this.server.server.on('connection', (socket) => {
+      socket.setNoDelay(true);
+      this.#answerAfterFin(socket);
+    });
   }
 
   async #receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
@@ -115,6 +130,9 @@ export class SmtpReceiver {
     let buffered = 0;
     let sealing: SealingStream | null = null;
     let large: ReturnType<BlobStore['createLarge']> | null = null;
+    const hop = this.#hops.get(session)!;
+    const streamKey = `${hop.address}:${hop.port}`;
+    this.#dataStreams.set(streamKey, stream);
     const journal = new JournalUnwrapper({ writer, blobs, keys, inlineBlobBytes: limit, maxMessageBytes: config.receiver.maxMessageBytes }, { refusal: this.#journalRefusal(session) });
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -163,7 +181,42 @@ export class SmtpReceiver {
       sealing?.abort();
       await large?.discard().catch(() => {});
       throw err;
+    } finally {
+      this.#dataStreams.delete(streamKey);
     }
+  }
+
+  // smtp-server writes a reply only while the socket's readyState is 'open'; a socket whose
+  // client has half-closed is 'writeOnly', and its replies would be dropped. It can still be
+  // written to: say so, and close it once it has been answered.
+  #answerAfterFin(socket: Socket): void {
+    Object.defineProperty(socket, 'readyState', {
+      configurable: true,
+      get: () => {
+        const state = SOCKET_READY_STATE.call(socket);
+        return state === 'writeOnly' ? 'open' : state;
+      },
+    });
+    socket.once('end', () => this.#afterClientFin(socket, -1));
+  }
+
+  // After the client's FIN (allowHalfOpen keeps our side open): a message received in full is
+  // committed and answered first; a message still incomplete that no longer grows never will be
+  // complete, and is cut off (one that grows is the rest of what the client sent, still on its
+  // way through the parser); with nothing pending, our side ends too.
+  #afterClientFin(socket: Socket, bytesBefore: number): void {
+    setTimeout(() => {
+      if (socket.destroyed) return;
+      const stream = this.#dataStreams.get(`${socket.remoteAddress}:${socket.remotePort}`);
+      if (stream && !stream.writableEnded) {
+        if (stream.byteLength === bytesBefore) socket.destroy();
+        else this.#afterClientFin(socket, stream.byteLength);
+      } else if (stream) {
+        this.#afterClientFin(socket, -1);
+      } else {
+        socket.end();
+      }
+    }, STALLED_AFTER_FIN_MS).unref();
   }
 
   // Why a journal report from this client is archived as received but not unwrapped, or null:
