@@ -64,7 +64,7 @@ export function addImportCommands(program: Command, withArchive: WithArchive, co
     .requiredOption('--host <host>', 'IMAP server')
     .option('--port <port>', 'port (default 993 with TLS, 143 without)', positive('--port'))
     .requiredOption('--user <user>', 'user name to log in as')
-    .option('--tls', 'implicit TLS (the default)', true)
+    .option('--tls', 'implicit TLS', true)
     .option('--no-tls', 'plain connection (upgraded with STARTTLS when the server offers it)')
     .option('--folder <folder...>', 'only these folders (default: all)')
     .action(async (o) => {
