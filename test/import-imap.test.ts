@@ -172,6 +172,14 @@ test('IMAP: every folder of a real Dovecot imported; killed mid-way, cut off by 
       archive2.close();
     }
 
+    // --folder takes only the folders named, and names the ones there are when it is wrong.
+    const wrongFolder = await sealbox(['import', ...args, '--folder', 'Sent', 'Nonesuch'], { env });
+    assert.equal(wrongFolder.code, 2);
+    assert.match(wrongFolder.stderr, /no such IMAP folder: Nonesuch \(there are: .*Lists\.Old.*\)/);
+    const oneFolder = await runImport([...args, '--folder', 'Sent'], report, { env });
+    assert.equal(oneFolder.code, 0, oneFolder.stderr);
+    assert.equal(oneFolder.report.skipped, before.shas.get('Sent')!.size);
+
     const verified = await sealbox(['verify', '--data', data]);
     assert.equal(verified.code, 0, verified.stdout.toString() + verified.stderr);
   } finally {

@@ -136,6 +136,17 @@ test('mbox edge cases: mboxrd and mboxo quoting, Content-Length (mboxcl2), CRLF,
   assert.equal(twice.report.imported, 2);
   assert.equal(stored(data).filter((c) => c.sha256 === sha256(D)).length, 3);
 
+  // A folder of mbox files (a mail client's): the files that begin like an mbox are read.
+  const folder = join(dir, 'Mail');
+  mkdirSync(join(folder, 'Archive'), { recursive: true });
+  writeFileSync(join(folder, 'Inbox'), mbox([B], mboxrdQuote));
+  writeFileSync(join(folder, 'Archive', '2020'), mbox([A, D], mboxrdQuote));
+  writeFileSync(join(folder, 'Inbox.msf'), '// an index file of the mail client\n');
+  const fromFolder = await runImport(['mbox', ...base, folder], report);
+  assert.equal(fromFolder.code, 0, fromFolder.stderr);
+  assert.equal(fromFolder.report.imported, 3);
+  assert.match(fromFolder.report.notes.join('\n'), /1 file\(s\) under .*Mail do not begin with "From " and were not read as mbox/);
+
   const verified = await sealbox(['verify', '--data', data, '--config', config]);
   assert.equal(verified.code, 0, verified.stdout.toString());
 });
