@@ -157,7 +157,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
 
   const figures: Figure[] = [{ name: 'generated messages', value: total, unit: 'msg', note: `seed ${SEED}, ${(rawBytes / total / 1024).toFixed(1)} KiB each on average` }];
   for (const p of points) {
-    const at = p.messages >= 1000 ? `${Math.round(p.messages / 1000)}k` : String(p.messages);
+    const at = p.messages >= 1e6 && p.messages % 1e5 === 0 ? `${p.messages / 1e6}M` : p.messages >= 1000 ? `${Math.round(p.messages / 1000)}k` : String(p.messages);
     figures.push(
       { name: `at ${at}: ingest rate (committed and indexed)`, value: p.searchableRate, unit: 'msg/s', note: `${p.commitRate.toFixed(0)} msg/s committed` },
       { name: `at ${at}: search p95, mailbox filter`, value: p.scopedP95, unit: 'ms', target: { op: '<=', bound: 50, of: 'value' }, note: `p50 ${p.scopedP50.toFixed(1)} ms; slowest ${p.slowest}` },
