@@ -11,6 +11,7 @@ import { requestRoutes } from './request-routes.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
+import { webApp } from './web-app.ts';
 
 export interface HttpDeps {
   services: Services;
@@ -29,8 +30,9 @@ export function buildHttpServer(deps: HttpDeps) {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
-    reply.header('cache-control', 'no-store');
-    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    // The web app's pages and assets set their own (src/api/web-app.ts); the API keeps these.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
   const limiter = new RateLimiter(() => services.clock.now(), () => {
     const policy = services.policy.current();
@@ -44,6 +46,7 @@ export function buildHttpServer(deps: HttpDeps) {
   adminRoutes(routes, services);
   if (deps.capture) ingestRoutes(app, routes, services, deps.capture);
   app.get('/api/openapi.json', async () => routes.openApi());
+  webApp(app);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     // Fastify's own 4xx (bad JSON, too large) keep their meaning; anything else is a fault.

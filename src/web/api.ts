@@ -1,0 +1,71 @@
+// The app's one way to the Sealbox HTTP API, on the same origin. The session cookie is
+// HttpOnly and SameSite=Strict; every state change also carries the CSRF token handed out at
+// sign-in, kept in localStorage so that reloads and other tabs of the same session keep it.
+const CSRF_KEY = 'sealbox.csrf';
+
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function setCsrfToken(token: string | null): void {
+  if (token) localStorage.setItem(CSRF_KEY, token);
+  else localStorage.removeItem(CSRF_KEY);
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+async function call<T>(method: Method, path: string, body?: unknown, raw?: { contentType: string; data: BodyInit }): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (method !== 'GET') headers['x-csrf-token'] = localStorage.getItem(CSRF_KEY) ?? '';
+  let payload: BodyInit | undefined;
+  if (raw) {
+    headers['content-type'] = raw.contentType;
+    payload = raw.data;
+  } else if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'Sealbox cannot be reached; check the connection and try again.');
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  if (text && (res.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+  }
+  if (!res.ok) {
+    const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? (text.slice(0, 300) || res.statusText));
+  }
+  return (json ?? text) as T;
+}
+
+// Query strings from an object; empty values are left out.
+export function qs(params: Record<string, string | number | boolean | null | undefined>): string {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+export const api = {
+  get: <T>(path: string) => call<T>('GET', path),
+  post: <T>(path: string, body: unknown = {}) => call<T>('POST', path, body),
+  del: <T>(path: string) => call<T>('DELETE', path),
+  upload: <T>(path: string, contentType: string, data: BodyInit) => call<T>('POST', path, undefined, { contentType, data }),
+};

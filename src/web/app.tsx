@@ -1,0 +1,102 @@
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError, setCsrfToken } from './api.ts';
+import { ErrorNote } from './error-note.tsx';
+import { SignInPage } from './pages/sign-in-page.tsx';
+import { Link, matchPath, useLocation } from './router.tsx';
+import { ROUTES } from './routes.tsx';
+import type { Me } from './session.ts';
+import { hasRole, SessionContext, useSession } from './session.ts';
+
+type State = { kind: 'loading' } | { kind: 'signed-out' } | { kind: 'in'; me: Me } | { kind: 'error'; error: unknown };
+
+// The signed-in shell: who is signed in, the pages their roles offer, and the current page.
+export function App() {
+  const [state, setState] = useState<State>({ kind: 'loading' });
+  const refresh = useCallback(async () => {
+    try {
+      setState({ kind: 'in', me: await api.get<Me>('/api/v1/me') });
+    } catch (error) {
+      setState(error instanceof ApiError && error.status === 401 ? { kind: 'signed-out' } : { kind: 'error', error });
+    }
+  }, []);
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+  const signOut = useCallback(async () => {
+    try {
+      await api.del('/api/v1/session');
+    } finally {
+      setCsrfToken(null);
+      setState({ kind: 'signed-out' });
+    }
+  }, []);
+
+  if (state.kind === 'loading') return <main id="main"><p role="status">Loading…</p></main>;
+  if (state.kind === 'error') return <main id="main"><h1>Sealbox</h1><ErrorNote error={state.error} /></main>;
+  if (state.kind === 'signed-out') return <SignInPage onSignedIn={refresh} />;
+  return (
+    <SessionContext.Provider value={{ me: state.me, signOut, refresh }}>
+      <Shell />
+    </SessionContext.Provider>
+  );
+}
+
+function Shell() {
+  const { me, signOut } = useSession();
+  const { path, query } = useLocation();
+  const offered = ROUTES.filter((r) => r.roles === 'any' || hasRole(me, r.roles));
+  let match: { route: (typeof ROUTES)[number]; params: Record<string, string> } | null = null;
+  for (const route of ROUTES) {
+    const params = matchPath(route.path, path);
+    if (params) {
+      match = { route, params };
+      break;
+    }
+  }
+  const allowed = match && (match.route.roles === 'any' || hasRole(me, match.route.roles));
+  const Page = match?.route.page;
+  return (
+    <>
+      <a className="skip" href="#main">Skip to content</a>
+      <header className="top">
+        <Link href="/" className="brand">Sealbox</Link>
+        <nav aria-label="Main">
+          <ul>
+            {offered.filter((r) => r.nav !== false && r.path !== '/').map((r) => (
+              <li key={r.path}>
+                <Link href={r.path} aria-current={match?.route === r ? 'page' : undefined}>{r.title}</Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="who">
+          <span aria-label="Signed in as">{me.displayName ?? me.name} <span className="muted">({me.roles.join(', ')})</span></span>
+          <button type="button" onClick={() => void signOut()}>Sign out</button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {!match && <NotFound />}
+        {match && !allowed && <Forbidden title={match.route.title} />}
+        {match && allowed && Page && <Page key={path} params={match.params} query={query} />}
+      </main>
+    </>
+  );
+}
+
+function NotFound() {
+  return (
+    <>
+      <h1>Page not found</h1>
+      <p>There is no page here. <Link href="/">Back to the start</Link>.</p>
+    </>
+  );
+}
+
+function Forbidden({ title }: { title: string }) {
+  return (
+    <>
+      <h1>{title}</h1>
+      <p>Your roles do not include this page. <Link href="/">Back to the start</Link>.</p>
+    </>
+  );
+}

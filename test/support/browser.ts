@@ -1,0 +1,42 @@
+// Debian's Chromium driven by playwright-core (which downloads no browser of its own). In CI a
+// missing Chromium fails the test; on a developer's machine without it the test is skipped.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { repoRoot } from './sealbox.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(repoRoot, 'test-results', 'screenshots');
+
+export async function launchBrowser(t: TestContext): Promise<Browser | null> {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/install-peers.sh)`);
+    t.skip(`${CHROMIUM} is missing (install Debian's chromium to run the browser tests)`);
+    return null;
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+// A full-page screenshot for review, test-results/screenshots/<name>.png (not committed).
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+// Navigation Timing of the page's last load: from navigation start to the load event, and to
+// the first contentful paint, in milliseconds.
+export async function loadTiming(page: Page): Promise<{ load: number; domContentLoaded: number; firstContentfulPaint: number | null }> {
+  // Runs in the page; written as a string because the tests are type-checked without the DOM.
+  return page.evaluate(`(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    return { load: nav.loadEventEnd - nav.startTime, domContentLoaded: nav.domContentLoadedEventEnd - nav.startTime, firstContentfulPaint: fcp ? fcp.startTime : null };
+  })()`);
+}
