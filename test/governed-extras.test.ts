@@ -56,10 +56,15 @@ test('export needs the export permission and holds exactly the scope; break-glas
   r = await ivar.call('POST', '/api/v1/breakglass', { purpose: 'security-incident', justification: 'phishing', mailboxes: ['per@corp.test'], permissions: ['search'], durationHours: 0.25 });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const reviews = (await anne.call('GET', '/api/v1/reviews')).body.reviews;
-  const review = reviews.find((x: any) => x.request === r.body.id);
+  const review = reviews.find((x: any) => x.requestId === r.body.id);
   assert.equal(review.state, 'open');
+  assert.equal((await ivar.call('POST', `/api/v1/reviews/${review.id}/claim`, {})).status, 403);
+  assert.equal((await anne.call('POST', `/api/v1/reviews/${review.id}/close`, { note: 'fine' })).status, 409, 'an unclaimed item is not closed unreviewed');
+  assert.equal((await anne.call('POST', `/api/v1/reviews/${review.id}/claim`, {})).status, 200);
+  r = await anne.call('POST', `/api/v1/reviews/${review.id}/review`, { note: 'incident INC-5 confirmed, access proportionate' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal((await ivar.call('POST', `/api/v1/reviews/${review.id}/close`, { note: 'fine' })).status, 403);
-  r = await anne.call('POST', `/api/v1/reviews/${review.id}/close`, { note: 'incident INC-5 confirmed, access proportionate' });
+  r = await anne.call('POST', `/api/v1/reviews/${review.id}/close`, { note: 'closed' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal((await anne.call('GET', '/api/v1/reviews')).body.reviews.find((x: any) => x.id === review.id).state, 'closed');
 

@@ -11,10 +11,11 @@ export interface Actor {
   sessionId: string | null;
   clientIp: string | null;
   userAgent: string | null;
+  label?: string;            // who acts when no person does (e.g. system:oversight)
 }
 
 export interface AuditEvent {
-  type: 'access' | 'admin';
+  type: 'access' | 'admin' | 'system';
   operation: string;
   mailboxes?: { id: number; name: string }[];
   messages?: string[];
@@ -65,7 +66,7 @@ export class Audit {
 
   #append(actor: Actor, event: AuditEvent, result: LedgerEntry['result']): void {
     const entry = this.#ledger.append({
-      type: event.type, actor: actor.user ? `user:${actor.user.name}` : 'anonymous', actorRoles: actor.user?.roles ?? [],
+      type: event.type, actor: actor.user ? `user:${actor.user.name}` : actor.label ?? 'anonymous', actorRoles: actor.user?.roles ?? [],
       logonType: actor.logonType, sessionId: actor.sessionId, clientIp: actor.clientIp, operation: event.operation,
       objects: { mailboxes: (event.mailboxes ?? []).map((m) => m.name), messages: event.messages ?? [] },
       grantId: event.grantId ?? null, result,

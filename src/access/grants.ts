@@ -31,6 +31,7 @@ export interface AccessRequest {
   startsAt: number | null;
   endsAt: number | null;
   revokedAt: number | null;
+  extends: string | null;
   approvals: { approverId: number; decision: 'approve' | 'deny'; reason: string; at: number }[];
 }
 
@@ -55,6 +56,7 @@ export interface NewRequest {
   permissions: Permission[];
   durationHours: number;
   startsAt?: string | null;     // ISO time for a scheduled start
+  extends?: string | null;      // an earlier grant of the same requester this one continues
 }
 
 // Access requests and grants: filing, approval by someone else, denial, revocation, break-glass.
@@ -90,16 +92,25 @@ export class Grants {
     const now = this.#clock.now();
     const startsAt = input.startsAt ? Date.parse(input.startsAt) : null;
     if (startsAt !== null && (!Number.isFinite(startsAt) || startsAt < now - 60_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'startsAt must be an ISO time in the future');
+    if (input.extends) {
+      // An extension is a new request like any other (approved again), linked so oversight can
+      // see a grant kept alive by repeated extensions.
+      const prior = this.#meta.prepare('SELECT requester_id, mailboxes, approved_at FROM access_request WHERE id = ?').get(input.extends) as Record<string, any> | undefined;
+      if (!prior || Number(prior.requester_id) !== requester.id) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: no grant ${input.extends} of yours`);
+      if (prior.approved_at === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} was never approved`);
+      const before = new Set(JSON.parse(prior.mailboxes) as number[]);
+      if (!mailboxes.some((m) => before.has(m.id))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} covers none of these mailboxes`);
+    }
     const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...mailboxes.map((m) => (m.sensitivity ? this.#policy().sensitivityApprovals[m.sensitivity] ?? 0 : 0)));
     const id = newId(breakglass ? 'bg' : 'req', now);
     const duration = Math.round(input.durationHours * 3600);
     this.#meta.prepare(`INSERT INTO access_request (id, requester_id, purpose, justification, ticket, mailboxes, date_from, date_to, fixed_query, permissions,
-      duration_seconds, approvals_needed, breakglass, created_at, lapses_at, approved_at, starts_at, ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      duration_seconds, approvals_needed, breakglass, created_at, lapses_at, approved_at, starts_at, ends_at, extends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(id, requester.id, input.purpose, input.justification.trim(), input.ticket?.trim() || null, JSON.stringify(mailboxes.map((m) => m.id)),
         dateFrom, dateTo, input.query?.trim() || null, JSON.stringify(input.permissions), duration, approvalsNeeded, breakglass ? 1 : 0, now,
         now + this.#policy().pendingLapseHours * 3600_000,
         // Break-glass needs nobody's approval: it starts now and is reviewed afterwards.
-        breakglass ? now : null, breakglass ? now : null, breakglass ? now + duration * 1000 : null);
+        breakglass ? now : null, breakglass ? now : null, breakglass ? now + duration * 1000 : null, input.extends ?? null);
     return this.get(id);
   }
 
@@ -170,7 +181,7 @@ export class Grants {
       dateFrom: n(row.date_from), dateTo: n(row.date_to), fixedQuery: row.fixed_query, permissions: JSON.parse(row.permissions),
       durationSeconds: Number(row.duration_seconds), approvalsNeeded: Number(row.approvals_needed), breakglass: Boolean(row.breakglass),
       createdAt: Number(row.created_at), lapsesAt: Number(row.lapses_at), deniedAt: n(row.denied_at), approvedAt: n(row.approved_at),
-      startsAt: n(row.starts_at), endsAt: n(row.ends_at), revokedAt: n(row.revoked_at), approvals,
+      startsAt: n(row.starts_at), endsAt: n(row.ends_at), revokedAt: n(row.revoked_at), extends: row.extends ?? null, approvals,
     };
   }
 }

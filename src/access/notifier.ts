@@ -71,6 +71,16 @@ export class Notifier {
     this.grantStarted(r, holder);
   }
 
+  // Oversight alerts and the auditors' digest: auditor users, notify.auditors and the webhooks.
+  toAuditors(kind: string, subject: string, body: string): void {
+    this.#sendTo(kind, [...this.#withRole('auditor').map((u) => u.email).filter((e): e is string => Boolean(e)), ...this.#config.auditors], subject, body);
+  }
+
+  // One person's own digest (a mailbox owner's): by mail only, never to the webhooks.
+  toPerson(kind: string, user: User, subject: string, body: string): void {
+    if (user.email) this.#sendTo(kind, [user.email], subject, body, undefined, false);
+  }
+
   #withRole(role: string): User[] {
     return this.#people.list().filter((u) => u.roles.includes(role as never) && !u.disabled);
   }
@@ -79,10 +89,10 @@ export class Notifier {
     this.#sendTo(kind, users.map((u) => u.email).filter((e): e is string => Boolean(e)), subject, body, notBefore);
   }
 
-  #sendTo(kind: string, addresses: string[], subject: string, body: string, notBefore?: number): void {
+  #sendTo(kind: string, addresses: string[], subject: string, body: string, notBefore?: number, webhooks = true): void {
     const now = this.#clock.now();
     const insert = this.#meta.prepare('INSERT INTO notification (kind, recipient, subject, body, created_at, not_before) VALUES (?, ?, ?, ?, ?, ?)');
-    const recipients = [...new Set(addresses), ...this.#config.webhooks.map((w) => w.url)];
+    const recipients = [...new Set(addresses), ...(webhooks ? this.#config.webhooks.map((w) => w.url) : [])];
     for (const to of recipients) insert.run(kind, to, subject, body, now, notBefore ?? now);
   }
 }

@@ -69,7 +69,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins hold tokens with the "ingest" scope');
       }
       const created = s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' },
-        (r: { id: string }) => ({ type: 'admin', operation: 'token.create', parameters: { tokenId: r.id, scopes: body.scopes, days: body.days } }),
+        (r: { id: string; expiresAt: number }) => ({ type: 'admin', operation: 'token.create', parameters: { tokenId: r.id, scopes: body.scopes, days: body.days, expiresAt: r.expiresAt } }),
         () => s.credentials.createToken(p.user, body));
       return { id: created.id, token: created.token, expiresAt: new Date(created.expiresAt).toISOString() };
     },

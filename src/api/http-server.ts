@@ -7,6 +7,7 @@ import { authRoutes } from './auth-routes.ts';
 import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import type { IngestDeps } from './ingest-routes.ts';
+import { oversightRoutes } from './oversight-routes.ts';
 import { requestRoutes } from './request-routes.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RouteTable } from './route-table.ts';
@@ -44,6 +45,7 @@ export function buildHttpServer(deps: HttpDeps) {
   requestRoutes(routes, services);
   contentRoutes(routes, services);
   adminRoutes(routes, services);
+  oversightRoutes(routes, services);
   if (deps.capture) ingestRoutes(app, routes, services, deps.capture);
   app.get('/api/openapi.json', async () => routes.openApi());
   webApp(app);

@@ -18,6 +18,7 @@ const newRequest = z.strictObject({
   permissions: z.array(z.enum(PERMISSIONS)).min(1),
   durationHours: z.number().positive(),
   startsAt: z.string().nullable().optional(),
+  extends: z.string().max(100).nullable().optional(),   // the grant this request extends (same scope, more time)
 });
 
 export function requestRoutes(routes: RouteTable, s: Services): void {
@@ -28,13 +29,17 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       id: r.id, state: stateOf(r, s.clock.now()), requester: name(r.requesterId), purpose: r.purpose, justification: r.justification, ticket: r.ticket,
       mailboxes: r.mailboxes.map((m) => m.name), dateFrom: iso(r.dateFrom), dateTo: iso(r.dateTo), query: r.fixedQuery, permissions: r.permissions,
       durationHours: r.durationSeconds / 3600, approvalsNeeded: r.approvalsNeeded, breakglass: r.breakglass, createdAt: iso(r.createdAt),
-      lapsesAt: iso(r.lapsesAt), startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), revokedAt: iso(r.revokedAt),
+      lapsesAt: iso(r.lapsesAt), startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), revokedAt: iso(r.revokedAt), extends: r.extends,
       approvals: r.approvals.map((a) => ({ approver: name(a.approverId), decision: a.decision, reason: a.reason, at: iso(a.at) })),
     };
   };
   const logon = (u: User) => (u.roles.includes('admin') ? 'admin' : 'owner') as 'admin' | 'owner';
   const event = (operation: string, r: AccessRequest, parameters: Record<string, unknown> = {}) =>
-    ({ type: 'admin' as const, operation, mailboxes: r.mailboxes, grantId: r.id, parameters: { state: stateOf(r, s.clock.now()), ...parameters } });
+    ({ type: 'admin' as const, operation, mailboxes: r.mailboxes, grantId: r.id, parameters: {
+      // The scope and the window in force, so the ledger alone can rebuild who could read what when.
+      state: stateOf(r, s.clock.now()), permissions: r.permissions, dateFrom: r.dateFrom, dateTo: r.dateTo, startsAt: r.startsAt, endsAt: r.endsAt,
+      ...(r.extends ? { extends: r.extends } : {}), ...parameters,
+    } });
   // A refusal (not one's role, not one's request, not in that state) is evidence too; bad input
   // is not an attempt on anything and is only answered.
   const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: string, grantId: string | null, work: () => T): T => {
@@ -128,39 +133,6 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       },
     });
   }
-
-  routes.add({
-    method: 'GET', url: '/api/v1/reviews', tag: 'requests', auth: 'user', summary: 'review items (break-glass uses) for approvers and auditors',
-    handler: async (req) => {
-      const p = principal(s, req, 'approvals');
-      if (!p.user.roles.some((r) => r === 'approver' || r === 'auditor')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers and auditors review');
-      const rows = s.stores.meta.prepare('SELECT * FROM review_item ORDER BY created_at DESC').all() as Record<string, any>[];
-      return { reviews: rows.map((r) => ({ id: r.id, kind: r.kind, request: r.request_id, subject: s.people.byId(Number(r.subject_user_id))?.name ?? null, state: r.state, createdAt: new Date(Number(r.created_at)).toISOString(), closedBy: r.closed_by === null ? null : s.people.byId(Number(r.closed_by))?.name ?? null, note: r.note })) };
-    },
-  });
-
-  routes.add({
-    method: 'POST', url: '/api/v1/reviews/:id/close', tag: 'requests', auth: 'user',
-    summary: 'close a review item with a note (an approver or auditor other than the person reviewed)',
-    body: z.strictObject({ note: z.string().min(1).max(5000) }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'approvals');
-      const id = (req.params as { id: string }).id;
-      const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      const row = s.stores.meta.prepare('SELECT * FROM review_item WHERE id = ?').get(id) as Record<string, any> | undefined;
-      if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no review item ${id}`);
-      const refuse = (why: string) => {
-        s.audit.denied(ctx, { type: 'admin', operation: 'review.close', grantId: row.request_id, parameters: { review: id } }, why);
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
-      };
-      if (!p.user.roles.some((r) => r === 'approver' || r === 'auditor')) refuse('only approvers and auditors close reviews');
-      if (Number(row.subject_user_id) === p.user.id) refuse('no one reviews their own actions');
-      if (row.state !== 'open') throw new SealboxError('SEALBOX_ERR_CONFLICT', `review ${id} is ${row.state}`);
-      s.audit.record(ctx, { type: 'admin', operation: 'review.close', grantId: row.request_id, parameters: { review: id, note: body.note } },
-        () => s.stores.meta.prepare("UPDATE review_item SET state = 'closed', closed_by = ?, closed_at = ?, note = ? WHERE id = ?").run(p.user.id, s.clock.now(), body.note, id));
-      return { id, state: 'closed' };
-    },
-  });
 
   routes.add({
     method: 'POST', url: '/api/v1/requests/:id/revoke', tag: 'requests', auth: 'user',

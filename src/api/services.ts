@@ -2,6 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { AccessDecision } from '../access/access-decision.ts';
+import { ArchivingNotice } from '../access/archiving-notice.ts';
 import { Audit } from '../access/audit.ts';
 import { ContentAccess } from '../access/content-access.ts';
 import { Credentials } from '../access/credentials.ts';
@@ -11,6 +12,7 @@ import { People } from '../access/people.ts';
 import { Policy } from '../access/policy.ts';
 import { SearchIndex } from '../index/search-index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import { ReviewQueue } from '../oversight/review-queue.ts';
 import type { Stores } from '../store/open-stores.ts';
 
 export type Services = ReturnType<typeof accessServices>;
@@ -26,6 +28,8 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const decision = new AccessDecision(grants, people, clock);
   const search = new SearchIndex(indexDb);
   const credentials = new Credentials(stores.meta, people, clock, () => current().sessionHours);
+  const notice = new ArchivingNotice(stores.meta, clock);
   const content = new ContentAccess({ decision, audit, search, indexDb, reader: stores.reader, meta: stores.meta });
-  return { config, stores, ledger, clock, policy, people, grants, notifier, audit, decision, search, credentials, content };
+  const reviews = new ReviewQueue({ meta: stores.meta, audit, people, clock });
+  return { config, stores, ledger, clock, policy, people, grants, notifier, audit, decision, search, credentials, content, reviews, indexDb, notice };
 }

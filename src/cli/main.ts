@@ -313,12 +313,12 @@ withArchive(tokensCmd.command('create'))
       const created = credentials.createToken(user, { name: o.label, scopes: o.scope, days: o.days });
       process.stdout.write(`${created.token}\n`);
       process.stderr.write(`token ${created.id} for ${user.name} (${o.scope.join(', ')}), expires ${new Date(created.expiresAt).toISOString()}\n`);
-      return user;
+      return [user, { tokenId: created.id, scopes: o.scope, days: o.days, expiresAt: created.expiresAt }];
     });
   });
 
 // Runs a sign-in step for a person at the console and records it (or its refusal) in the ledger.
-async function asUser(o: { data?: string; config?: string; name: string }, operation: string, fn: (people: People, credentials: Credentials) => Promise<User>): Promise<void> {
+async function asUser(o: { data?: string; config?: string; name: string }, operation: string, fn: (people: People, credentials: Credentials) => Promise<User | [User, Record<string, unknown>]>): Promise<void> {
   const config = configOf(o);
   const stores = openStores(config, { create: false });
   try {
@@ -328,8 +328,9 @@ async function asUser(o: { data?: string; config?: string; name: string }, opera
     const audit = new Audit(stores.meta, ledgerFor(stores, config));
     const ctx = { sessionId: null, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})`, logonType: 'owner' as const };
     try {
-      const user = await fn(people, credentials);
-      audit.record({ ...ctx, user }, { type: 'admin', operation }, () => null);
+      const out = await fn(people, credentials);
+      const [user, parameters] = Array.isArray(out) ? out : [out, {}];
+      audit.record({ ...ctx, user }, { type: 'admin', operation, parameters }, () => null);
     } catch (err) {
       if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') audit.denied({ ...ctx, user: null }, { type: 'admin', operation, parameters: { name: o.name } }, err.message);
       throw err;
@@ -364,7 +365,8 @@ withArchive(mailboxesCmd.command('import'))
         ledger.append({
           type: 'admin', actor: `os:${process.env.USER ?? 'unknown'}`, actorRoles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null,
           operation: 'mailboxes.import', objects: { mailboxes: rows.map((m) => m.name), messages: [] }, grantId: null, result: 'success',
-          parameters: { file, ...r },
+          // owners and managers in force from here on: a past inventory is rebuilt from the ledger
+          parameters: { file, ...r, owners: Object.fromEntries(rows.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(rows.filter((m) => m.manager).map((m) => [m.name, m.manager])) },
         });
         return r;
       });

@@ -16,6 +16,8 @@ import { ArchiveWriter } from '../store/archive-writer.ts';
 import { openStores } from '../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
 import { queueWitnessMail, writeWitnessFiles } from '../store/witness-publisher.ts';
+import { verifyArchive } from '../store/verify-archive.ts';
+import { OversightSweep } from '../oversight/oversight-sweep.ts';
 
 export interface Running {
   listeners: { name: string; host: string; port: number }[];
@@ -91,11 +93,11 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     announce(`sealbox: milter listening on ${bound.host}:${bound.port}`);
   }
 
+  const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
+  const services = accessServices(config, stores, ledger, indexDb, clock);
   let http: ReturnType<typeof buildHttpServer> | null = null;
   if (config.http.enabled) {
-    const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
-    http = buildHttpServer({ services: accessServices(config, stores, ledger, indexDb, clock), verifierKey: signingKey.verifierKey, log, capture: { writer, blobs: stores.blobs, keys: stores.keys } });
-    http.addHook('onClose', async () => indexDb.close());
+    http = buildHttpServer({ services, verifierKey: signingKey.verifierKey, log, capture: { writer, blobs: stores.blobs, keys: stores.keys } });
     const { host, port } = parseHostPort(config.http.listen);
     await http.listen({ host, port });
     const address = http.server.address();
@@ -106,16 +108,24 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
 
   const notifications = new NotificationSender(stores.meta, config.notify, clock, log.child({ component: 'notify' }));
   notifications.start();
+  const oversight = new OversightSweep({
+    meta: stores.meta, indexDb, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
+    notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
+    verifyLedger: async () => (await verifyArchive(stores, { verifierKey: signingKey.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
+  });
+  oversight.start();
 
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();
+    await oversight.stop();
     await notifications.stop();
     await writer.drain();
     checkpoint();
     await indexer.stop();
+    indexDb.close();
     stores.close();
   })());
   return { listeners, stop };

@@ -95,6 +95,20 @@ const schema = z.strictObject({
     retrySeconds: z.number().int().positive().default(60),
     maxAttempts: z.number().int().positive().default(10),
   }).prefault({}),
+  // Oversight (src/oversight/): the review queue's random sample, what counts as high impact,
+  // alert thresholds and scheduled digests. Alerts and digests go to users with the auditor role,
+  // notify.auditors and notify.webhooks.
+  oversight: z.strictObject({
+    sampleRate: z.number().min(0).max(1).default(0.1),          // share of closed grants put in the review queue
+    sampleSeed: z.string().min(8).optional(),                   // default: a random seed made once and kept in the database
+    bulkSearchResults: z.number().int().positive().default(500),     // a search with at least this many results is high impact
+    alertMessagesPerGrant: z.number().int().positive().default(100), // messages read or exported under one grant
+    alertExtensions: z.number().int().positive().default(2),         // a grant extended this many times in a row
+    verifyEveryMinutes: z.number().int().positive().default(60),     // the ledger re-verified in the background
+    auditorDigest: z.enum(['daily', 'weekly', 'off']).default('daily'),
+    ownerDigest: z.enum(['daily', 'weekly', 'off']).default('weekly'),
+    sweepSeconds: z.number().positive().default(5),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

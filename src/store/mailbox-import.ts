@@ -7,9 +7,10 @@ export interface DirectoryRow {
   displayName: string | null;
   owner: string | null;
   sensitivity: string | null;
+  manager: string | null;       // user name of the owner's manager
 }
 
-const COLUMNS = ['addresses', 'display_name', 'owner', 'sensitivity', 'name'];
+const COLUMNS = ['addresses', 'display_name', 'owner', 'sensitivity', 'manager', 'name'];
 
 // The directory import: CSV with a header row naming its columns (addresses is required; several
 // addresses in one cell are separated by ';' or spaces). Any bad line rejects the whole file,
@@ -32,7 +33,7 @@ export function parseDirectoryCsv(text: string): DirectoryRow[] {
     const addresses = (get('addresses') ?? '').split(/[;\s]+/).filter(Boolean).map((a) => a.toLowerCase());
     if (addresses.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: no address`);
     for (const a of addresses) if (!/^[^@\s]+@[^@\s]+$/.test(a)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: "${a}" is not an email address`);
-    rows.push({ name: get('name') ?? addresses[0], addresses, displayName: get('display_name'), owner: get('owner'), sensitivity: get('sensitivity') });
+    rows.push({ name: get('name') ?? addresses[0], addresses, displayName: get('display_name'), owner: get('owner'), sensitivity: get('sensitivity'), manager: get('manager') });
   });
   return rows;
 }
@@ -40,7 +41,7 @@ export function parseDirectoryCsv(text: string): DirectoryRow[] {
 export function importDirectory(meta: SqliteMetadataStore, rows: DirectoryRow[]): { mailboxes: number; addresses: number } {
   let addresses = 0;
   for (const row of rows) {
-    const id = meta.upsertMailbox({ name: row.name, displayName: row.displayName, owner: row.owner, sensitivity: row.sensitivity, auto: false });
+    const id = meta.upsertMailbox({ name: row.name, displayName: row.displayName, owner: row.owner, sensitivity: row.sensitivity, manager: row.manager, auto: false });
     for (const a of row.addresses) {
       meta.setMailboxAddress(a, id);
       addresses++;

@@ -7,6 +7,10 @@ import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
 
 const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
+const COLUMNS_ADDED: [string, string, string][] = [
+  ['review_item', 'reason', 'TEXT'], ['review_item', 'ledger_index', 'INTEGER'], ['review_item', 'claimed_by', 'INTEGER'], ['review_item', 'updated_at', 'INTEGER'],
+  ['mailbox', 'manager', 'TEXT'], ['access_request', 'extends', 'TEXT'],
+];
 
 export interface MessageRow {
   id: number;
@@ -39,6 +43,15 @@ export class SqliteMetadataStore implements LedgerStore {
       this.db.exec('PRAGMA synchronous = FULL');
       this.db.exec('PRAGMA foreign_keys = ON');
       this.db.exec(SCHEMA);
+      this.#addColumns();
+    }
+  }
+
+  // Columns added after a table was first created: an older database gets them at start.
+  #addColumns(): void {
+    for (const [table, column, decl] of COLUMNS_ADDED) {
+      const has = (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+      if (!has) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
     }
   }
 
@@ -135,11 +148,11 @@ export class SqliteMetadataStore implements LedgerStore {
 
   // --- mailboxes ---
 
-  upsertMailbox(mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; auto?: boolean }): number {
-    this.#stmt(`INSERT INTO mailbox (name, display_name, owner, sensitivity, auto) VALUES (?, ?, ?, ?, ?)
+  upsertMailbox(mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; manager?: string | null; auto?: boolean }): number {
+    this.#stmt(`INSERT INTO mailbox (name, display_name, owner, sensitivity, manager, auto) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT(name) DO UPDATE SET display_name = COALESCE(excluded.display_name, display_name), owner = COALESCE(excluded.owner, owner),
-      sensitivity = COALESCE(excluded.sensitivity, sensitivity), auto = MIN(auto, excluded.auto)`)
-      .run(mailbox.name, mailbox.displayName ?? null, mailbox.owner ?? null, mailbox.sensitivity ?? null, mailbox.auto ? 1 : 0);
+      sensitivity = COALESCE(excluded.sensitivity, sensitivity), manager = COALESCE(excluded.manager, manager), auto = MIN(auto, excluded.auto)`)
+      .run(mailbox.name, mailbox.displayName ?? null, mailbox.owner ?? null, mailbox.sensitivity ?? null, mailbox.manager ?? null, mailbox.auto ? 1 : 0);
     return Number((this.#stmt('SELECT id FROM mailbox WHERE name = ?').get(mailbox.name) as { id: number }).id);
   }
 

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS mailbox (
   display_name TEXT,
   owner TEXT,                           -- user name of the owner
   sensitivity TEXT,
+  manager TEXT,                         -- user name of the owner's manager (directory attribute)
   auto INTEGER NOT NULL DEFAULT 0       -- created for an address in an internal domain
 );
 
@@ -127,7 +128,8 @@ CREATE TABLE IF NOT EXISTS access_request (
   starts_at INTEGER,
   ends_at INTEGER,
   revoked_at INTEGER,
-  revoked_by INTEGER
+  revoked_by INTEGER,
+  extends TEXT                          -- the request this one extends (a follow-up for the same scope)
 );
 
 CREATE TABLE IF NOT EXISTS approval (
@@ -140,16 +142,46 @@ CREATE TABLE IF NOT EXISTS approval (
 );
 
 CREATE TABLE IF NOT EXISTS review_item (
-  id TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,                   -- breakglass | sample | alert
+  id TEXT PRIMARY KEY,                  -- derived from what it reviews, so the same thing is queued once
+  kind TEXT NOT NULL,                   -- breakglass | sample | high-impact | alert
   request_id TEXT,
   subject_user_id INTEGER,              -- the person whose actions are reviewed
   created_at INTEGER NOT NULL,
-  state TEXT NOT NULL,                  -- open | closed
+  state TEXT NOT NULL,                  -- open | claimed | reviewed | escalated | closed
   closed_by INTEGER,
   closed_at INTEGER,
-  note TEXT
+  note TEXT,                            -- the latest step's note (every step is in the ledger)
+  reason TEXT,                          -- why it is in the queue
+  ledger_index INTEGER,                 -- the entry reviewed (high-impact, alert)
+  claimed_by INTEGER,
+  updated_at INTEGER
 );
+
+-- Alerts raised by the oversight rules, once per rule and subject.
+CREATE TABLE IF NOT EXISTS alert (
+  id TEXT PRIMARY KEY,                  -- rule:subject
+  rule TEXT NOT NULL,
+  ledger_index INTEGER,
+  request_id TEXT,
+  created_at INTEGER NOT NULL,
+  text TEXT NOT NULL
+);
+
+-- Distinct messages read or exported under each grant (the volume alert counts these).
+CREATE TABLE IF NOT EXISTS grant_message (
+  request_id TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (request_id, sha256)
+) WITHOUT ROWID;
+
+-- Closed grants already put to the random sample (drawn once each).
+CREATE TABLE IF NOT EXISTS grant_sample (
+  request_id TEXT PRIMARY KEY,
+  sampled INTEGER NOT NULL,
+  at INTEGER NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS ledger_time ON ledger(time);
 
 CREATE TABLE IF NOT EXISTS notification (
   id INTEGER PRIMARY KEY,
@@ -181,3 +213,20 @@ CREATE TABLE IF NOT EXISTS mailbox_policy (
   legal_basis TEXT,
   notify_also TEXT NOT NULL DEFAULT '[]' -- JSON array of addresses
 );
+
+-- Recovery codes: each signs its holder in once instead of a TOTP code; only hashes are kept.
+CREATE TABLE IF NOT EXISTS recovery_code (
+  user_id INTEGER NOT NULL REFERENCES user(id),
+  code_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at INTEGER,
+  PRIMARY KEY (user_id, code_hash)
+) WITHOUT ROWID;
+
+-- Who acknowledged which version of the archiving notice (the text is a setting).
+CREATE TABLE IF NOT EXISTS notice_ack (
+  user_id INTEGER NOT NULL REFERENCES user(id),
+  version INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, version)
+) WITHOUT ROWID;

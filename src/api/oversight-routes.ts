@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { SealboxError } from '../core/errors.ts';
+import type { User } from '../access/people.ts';
+import { inventoryFromLedger, liveInventory } from '../oversight/permission-inventory.ts';
+import { buildReport, reportCsv } from '../oversight/oversight-report.ts';
+import type { ReviewAction } from '../oversight/review-queue.ts';
+import { actorContext, principal } from './principal.ts';
+import type { RouteTable } from './route-table.ts';
+import type { Services } from './services.ts';
+
+const when = (name: string) => z.string().refine((v) => Number.isFinite(Date.parse(v)), `${name} must be an ISO date or time`).optional();
+
+// Oversight for auditors: the permission inventory, reports and the review queue (approvers
+// review too). Reading any of it is itself a ledger entry.
+export function oversightRoutes(routes: RouteTable, s: Services): void {
+  const auditorOnly = (req: Parameters<typeof principal>[1], operation: string, parameters: Record<string, unknown>, roles: string[] = ['auditor']) => {
+    const p = principal(s, req, 'ledger');
+    const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
+    if (!p.user.roles.some((r) => roles.includes(r))) {
+      s.audit.denied(ctx, { type: 'admin', operation, parameters }, `not an ${roles.join(' or ')}`);
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only ${roles.map((r) => r + 's').join(' and ')} may do this`);
+    }
+    return ctx;
+  };
+  const deps = () => ({ meta: s.stores.meta, indexDb: s.indexDb, grants: s.grants, people: s.people, config: s.config.oversight, clock: s.clock });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/oversight/inventory', tag: 'oversight', auth: 'user',
+    summary: 'who can read which mailbox: active grants with time left, break-glass holders, owners, content-scoped API tokens; at=TIME rebuilds it from the ledger',
+    query: z.strictObject({ at: when('at') }),
+    handler: async (req, _reply, { query }) => {
+      const ctx = auditorOnly(req, 'oversight.inventory', query);
+      return s.audit.record(ctx, { type: 'admin', operation: 'oversight.inventory', parameters: query }, () => {
+        const inv = query.at ? inventoryFromLedger(s.stores.meta, Date.parse(query.at)) : liveInventory(deps());
+        return { ...inv, grants: inv.grants.map((g) => ({ ...g, secondsLeft: Math.max(0, Math.round((g.endsAt - inv.at) / 1000)) })) };
+      });
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/oversight/report', tag: 'oversight', auth: 'user',
+    summary: 'the oversight report for a period (default: the last 30 days) as JSON or CSV',
+    query: z.strictObject({ from: when('from'), to: when('to'), format: z.enum(['json', 'csv']).default('json') }),
+    handler: async (req, reply, { query }) => {
+      const ctx = auditorOnly(req, 'oversight.report', query);
+      const to = query.to ? Date.parse(query.to) : s.clock.now();
+      const from = query.from ? Date.parse(query.from) : to - 30 * 86_400_000;
+      if (from >= to) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'from must be before to');
+      const report = s.audit.record(ctx, { type: 'admin', operation: 'oversight.report', parameters: { from, to, format: query.format } }, () => buildReport(deps(), { from, to }));
+      if (query.format === 'csv') {
+        reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="sealbox-report.csv"');
+        return reportCsv(report);
+      }
+      return report;
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/reviews', tag: 'oversight', auth: 'user', summary: 'the review queue (approvers and auditors)',
+    query: z.strictObject({ state: z.enum(['open', 'claimed', 'reviewed', 'escalated', 'closed']).optional(), kind: z.enum(['breakglass', 'sample', 'high-impact', 'alert']).optional() }),
+    handler: async (req, _reply, { query }) => {
+      auditorOnly(req, 'review.list', query, ['approver', 'auditor']);
+      return { reviews: s.reviews.list(query).map(iso) };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/reviews/:id', tag: 'oversight', auth: 'user',
+    summary: "one review item with the reviewed grant's full activity in metadata form (queries, messages opened, exports); recorded",
+    handler: async (req) => {
+      const id = (req.params as { id: string }).id;
+      const ctx = auditorOnly(req, 'review.read', { review: id }, ['approver', 'auditor']);
+      const item = s.reviews.get(id);
+      return s.audit.record(ctx, { type: 'admin', operation: 'review.read', grantId: item.requestId, parameters: { review: id } }, () => {
+        const request = item.requestId ? safe(() => s.grants.get(item.requestId!)) : null;
+        return {
+          ...iso(item),
+          request: request && { id: request.id, requester: s.people.byId(request.requesterId)?.name ?? null, purpose: request.purpose, justification: request.justification, ticket: request.ticket, mailboxes: request.mailboxes.map((m) => m.name), permissions: request.permissions, dateFrom: isoOf(request.dateFrom), dateTo: isoOf(request.dateTo), startsAt: isoOf(request.startsAt), endsAt: isoOf(request.endsAt), revokedAt: isoOf(request.revokedAt), breakglass: request.breakglass },
+          activity: s.reviews.activity(item).map((e) => ({
+            index: e.index, time: new Date(e.time).toISOString(), actor: e.actor, operation: e.operation, result: e.result, mailboxes: e.objects.mailboxes,
+            messages: e.objects.messages, query: e.parameters.canonicalQuery ?? e.parameters.query ?? null, results: e.parameters.results ?? null, bytes: e.parameters.bytes ?? null,
+          })),
+        };
+      });
+    },
+  });
+
+  for (const action of ['claim', 'review', 'escalate', 'close', 'reopen'] as const satisfies readonly ReviewAction[]) {
+    routes.add({
+      method: 'POST', url: `/api/v1/reviews/:id/${action}`, tag: 'oversight', auth: 'user',
+      summary: `${action} a review item (never one about oneself)${action === 'claim' ? '' : '; a note is required'}`,
+      body: z.strictObject({ note: z.string().max(5000).optional() }),
+      handler: async (req, _reply, { body }) => {
+        const p = principal(s, req, 'approvals');
+        const id = (req.params as { id: string }).id;
+        const ctx = { ...actorContext(req, p), user: p.user as User, logonType: 'admin' as const };
+        return iso(s.reviews.step(ctx, id, action, body.note ?? null));
+      },
+    });
+  }
+}
+
+function iso<T extends { createdAt: number; updatedAt: number | null }>(i: T) {
+  return { ...i, createdAt: new Date(i.createdAt).toISOString(), updatedAt: isoOf(i.updatedAt) };
+}
+
+function isoOf(t: number | null): string | null {
+  return t === null ? null : new Date(t).toISOString();
+}
+
+function safe<T>(fn: () => T): T | null {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
+}

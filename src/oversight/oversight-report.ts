@@ -1,0 +1,194 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { Config } from '../core/config.ts';
+import type { AccessRequest } from '../access/grants.ts';
+import { stateOf } from '../access/grants.ts';
+import type { Grants } from '../access/grants.ts';
+import type { People } from '../access/people.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import { highImpact } from './high-impact.ts';
+import { entriesUntil, userOf } from './ledger-history.ts';
+
+export interface ReportDeps {
+  meta: SqliteMetadataStore;
+  indexDb: DatabaseSync;
+  grants: Grants;
+  people: People;
+  config: Config['oversight'];
+}
+
+export interface PersonActivity {
+  user: string;
+  searches: number;
+  reads: number;              // view and raw entries
+  messagesRead: number;       // distinct messages viewed or downloaded
+  exports: number;
+  messagesExported: number;
+  bytesExported: number;      // exports plus raw downloads
+  denied: number;             // refused attempts
+}
+
+const HOUR = 3_600_000;
+
+// The oversight report for one period [from, to): what was asked for and granted, how grants
+// ended, break-glass and its reviews, ticket hygiene, who read how much, the high-impact
+// actions, and the enforcement check (reads outside a grant's date window — must be none).
+// Request figures come from the requests filed in the period, as they stood at its end; activity
+// figures from the ledger entries written in the period.
+export function buildReport(d: ReportDeps, period: { from: number; to: number }) {
+  const { from, to } = period;
+  const name = (id: number) => d.people.byId(id)?.name ?? `#${id}`;
+  const all = d.grants.list();
+  const filed = all.filter((r) => r.createdAt >= from && r.createdAt < to);
+  const normal = filed.filter((r) => !r.breakglass);
+  const states = normal.map((r) => stateAt(r, to));
+  const count = (s: string[]) => states.filter((x) => s.includes(x)).length;
+
+  // Grants that ended in the period: by running out, or revoked when the work was done.
+  const ended = all.filter((r) => !r.breakglass && r.approvedAt !== null && r.approvedAt < to)
+    .map((r) => ({ r, end: r.revokedAt !== null && r.revokedAt < r.endsAt! ? r.revokedAt : r.endsAt! }))
+    .filter(({ end }) => end >= from && end < to);
+  const used = ended.map(({ r, end }) => ({ id: r.id, hours: Math.max(0, end - r.startsAt!) / HOUR })).sort((a, b) => a.hours - b.hours);
+
+  const breakglass = filed.filter((r) => r.breakglass).map((r) => {
+    const review = d.meta.prepare("SELECT state FROM review_item WHERE request_id = ? AND kind = 'breakglass'").get(r.id) as { state: string } | undefined;
+    return { id: r.id, holder: name(r.requesterId), at: r.createdAt, mailboxes: r.mailboxes.map((m) => m.name), review: review?.state ?? 'none' };
+  });
+
+  const byTicket = new Map<string, string[]>();
+  for (const r of normal) if (r.ticket) byTicket.set(r.ticket, [...(byTicket.get(r.ticket) ?? []), r.id]);
+
+  // The ledger side.
+  const people = new Map<string, PersonActivity & { read: Set<string> }>();
+  const person = (u: string) => {
+    let p = people.get(u);
+    if (!p) people.set(u, (p = { user: u, searches: 0, reads: 0, messagesRead: 0, exports: 0, messagesExported: 0, bytesExported: 0, denied: 0, read: new Set() }));
+    return p;
+  };
+  const mailboxes = new Map((d.meta.prepare('SELECT name, owner, sensitivity FROM mailbox').all() as { name: string; owner: string | null; sensitivity: string | null }[]).map((m) => [m.name, m]));
+  const sensitive = new Map<string, { mailbox: string; sensitivity: string; accesses: number; people: Set<string> }>();
+  const heat = new Map<string, Map<string, number>>();
+  const highImpactActions: { index: number; time: number; actor: string; operation: string; why: string; grantId: string | null }[] = [];
+  const requests = new Map(all.map((r) => [r.id, r]));
+  const dateOf = d.indexDb.prepare('SELECT date FROM doc WHERE sha256 = ?');
+  let readsChecked = 0;
+  const outsideWindow: { index: number; grantId: string; sha256: string; date: number | null }[] = [];
+
+  for (const e of entriesUntil(d.meta, to, from)) {
+    const user = userOf(e.actor);
+    if (user && e.result === 'denied') person(user).denied++;
+    const why = highImpact(e, d.config.bulkSearchResults);
+    if (why) highImpactActions.push({ index: e.index, time: e.time, actor: e.actor, operation: e.operation, why, grantId: e.grantId });
+    if (e.type !== 'access' || e.result !== 'success' || !user) continue;
+    const p = person(user);
+    if (e.operation === 'search') p.searches++;
+    if (e.operation === 'view' || e.operation === 'raw') {
+      p.reads++;
+      for (const m of e.objects.messages) p.read.add(m);
+    }
+    if (e.operation === 'raw') p.bytesExported += Number(e.parameters.bytes ?? 0);
+    if (e.operation === 'export') {
+      p.exports++;
+      p.messagesExported += e.objects.messages.length;
+      p.bytesExported += Number(e.parameters.bytes ?? 0);
+    }
+    for (const mb of e.objects.mailboxes) {
+      const m = mailboxes.get(mb);
+      if (m?.owner === user) continue;   // an owner's own reads are not access by others
+      if (m?.sensitivity) {
+        const s = sensitive.get(mb) ?? { mailbox: mb, sensitivity: m.sensitivity, accesses: 0, people: new Set<string>() };
+        s.accesses++;
+        s.people.add(user);
+        sensitive.set(mb, s);
+      }
+      const day = new Date(e.time).toISOString().slice(0, 10);
+      const row = heat.get(mb) ?? new Map<string, number>();
+      row.set(day, (row.get(day) ?? 0) + 1);
+      heat.set(mb, row);
+    }
+    // Enforcement: every message read under a grant must lie inside the grant's date window.
+    const grant = e.grantId ? requests.get(e.grantId) : undefined;
+    if (grant && (e.operation === 'view' || e.operation === 'raw' || e.operation === 'export')) {
+      for (const sha of e.objects.messages) {
+        readsChecked++;
+        const row = dateOf.get(sha) as { date: number | null } | undefined;
+        const date = row?.date === null || row?.date === undefined ? null : Number(row.date);
+        const inside = (grant.dateFrom === null || (date !== null && date >= grant.dateFrom)) && (grant.dateTo === null || (date !== null && date < grant.dateTo));
+        if (!inside) outsideWindow.push({ index: e.index, grantId: grant.id, sha256: sha, date });
+      }
+    }
+  }
+
+  const days = [...new Set([...heat.values()].flatMap((r) => [...r.keys()]))].sort();
+  return {
+    period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+    requests: {
+      filed: normal.length, approved: normal.filter((r) => r.approvedAt !== null && r.approvedAt < to).length,
+      denied: count(['denied']), lapsed: count(['lapsed']), pending: count(['pending']),
+      withdrawn: normal.filter((r) => r.approvedAt === null && r.revokedAt !== null && r.revokedAt < to).length,
+    },
+    grantEndings: {
+      ended: ended.length,
+      ranToExpiry: ended.filter(({ r, end }) => end === r.endsAt).length,
+      revokedWhenDone: ended.filter(({ r, end }) => end !== r.endsAt).length,
+      medianHours: median(used.map((u) => u.hours)),
+      longest: used.length ? { id: used.at(-1)!.id, hours: used.at(-1)!.hours } : null,
+    },
+    breakglass: {
+      uses: breakglass.length,
+      reviewed: breakglass.filter((b) => b.review === 'reviewed' || b.review === 'closed').length,
+      awaitingReview: breakglass.filter((b) => b.review !== 'reviewed' && b.review !== 'closed').length,
+      list: breakglass,
+    },
+    tickets: {
+      withoutTicket: normal.filter((r) => !r.ticket).map((r) => r.id),
+      reused: [...byTicket].filter(([, ids]) => ids.length > 1).map(([ticket, ids]) => ({ ticket, requests: ids })),
+    },
+    sensitiveAccess: [...sensitive.values()].map((s) => ({ ...s, people: [...s.people].sort() })).sort((a, b) => a.mailbox.localeCompare(b.mailbox)),
+    people: [...people.values()].map(({ read, ...p }) => ({ ...p, messagesRead: read.size })).sort((a, b) => a.user.localeCompare(b.user)),
+    highImpact: highImpactActions,
+    outsideDateWindow: { readsChecked, violations: outsideWindow },
+    heatMap: { days, mailboxes: [...heat].map(([mailbox, row]) => ({ mailbox, counts: days.map((day) => row.get(day) ?? 0) })).sort((a, b) => a.mailbox.localeCompare(b.mailbox)) },
+  };
+}
+
+export type Report = ReturnType<typeof buildReport>;
+
+// The state a request was in at the end of the period: decisions made later are left out.
+function stateAt(r: AccessRequest, at: number): string {
+  const after = (t: number | null) => (t !== null && t >= at ? null : t);
+  const approvedAt = after(r.approvedAt);
+  return stateOf({ ...r, deniedAt: after(r.deniedAt), revokedAt: after(r.revokedAt), approvedAt, startsAt: approvedAt === null ? null : r.startsAt }, at - 1);
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const m = xs.length >> 1;
+  return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+}
+
+// CSV: one row per figure, section and key naming it, so any spreadsheet can chart it.
+export function reportCsv(r: Report): string {
+  const rows: (string | number | null)[][] = [['section', 'key', 'value', 'detail']];
+  for (const [k, v] of Object.entries(r.requests)) rows.push(['requests', k, v, '']);
+  const g = r.grantEndings;
+  rows.push(['grants', 'ended', g.ended, ''], ['grants', 'ranToExpiry', g.ranToExpiry, ''], ['grants', 'revokedWhenDone', g.revokedWhenDone, ''],
+    ['grants', 'medianHours', g.medianHours, ''], ['grants', 'longestHours', g.longest?.hours ?? null, g.longest?.id ?? '']);
+  rows.push(['breakglass', 'uses', r.breakglass.uses, ''], ['breakglass', 'reviewed', r.breakglass.reviewed, ''], ['breakglass', 'awaitingReview', r.breakglass.awaitingReview, '']);
+  for (const b of r.breakglass.list) rows.push(['breakglass-use', b.id, b.holder, `${new Date(b.at).toISOString()} ${b.mailboxes.join(' ')} review:${b.review}`]);
+  for (const id of r.tickets.withoutTicket) rows.push(['tickets', 'withoutTicket', id, '']);
+  for (const t of r.tickets.reused) rows.push(['tickets', 'reused', t.ticket, t.requests.join(' ')]);
+  for (const s of r.sensitiveAccess) rows.push(['sensitive', s.mailbox, s.accesses, `${s.sensitivity}: ${s.people.join(' ')}`]);
+  for (const p of r.people) for (const [k, v] of Object.entries(p)) if (k !== 'user') rows.push(['person', `${p.user}.${k}`, v as number, '']);
+  for (const h of r.highImpact) rows.push(['high-impact', String(h.index), h.operation, `${new Date(h.time).toISOString()} ${h.actor} ${h.why}${h.grantId ? ` ${h.grantId}` : ''}`]);
+  rows.push(['enforcement', 'readsChecked', r.outsideDateWindow.readsChecked, ''], ['enforcement', 'outsideDateWindow', r.outsideDateWindow.violations.length, '']);
+  for (const v of r.outsideDateWindow.violations) rows.push(['enforcement-violation', String(v.index), v.sha256, v.grantId]);
+  for (const m of r.heatMap.mailboxes) m.counts.forEach((n, i) => { if (n) rows.push(['heat', `${m.mailbox}@${r.heatMap.days[i]}`, n, '']); });
+  return rows.map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+
+function csvCell(v: string | number | null): string {
+  const s = v === null ? '' : String(v);
+  // A cell that a spreadsheet would run as a formula is quoted with a leading apostrophe.
+  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

@@ -1,0 +1,245 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../core/config.ts';
+import type { LedgerEntry } from '../core/types.ts';
+import type { Actor, Audit } from '../access/audit.ts';
+import type { Grants } from '../access/grants.ts';
+import type { Notifier } from '../access/notifier.ts';
+import type { People } from '../access/people.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { Alert } from './alert-rules.ts';
+import { AlertRules } from './alert-rules.ts';
+import { highImpact } from './high-impact.ts';
+import { entriesAfter, entriesUntil, userOf } from './ledger-history.ts';
+import type { ReportDeps } from './oversight-report.ts';
+import { buildReport } from './oversight-report.ts';
+import type { ReviewQueue } from './review-queue.ts';
+import { isSampled } from './review-sampler.ts';
+
+export interface SweepDeps extends ReportDeps {
+  audit: Audit;
+  notifier: Notifier;
+  reviews: ReviewQueue;
+  clock: Clock;
+  log: Logger;
+  // The ledger check (tree and signatures); returns the problems found.
+  verifyLedger: () => Promise<string[]>;
+  newSeed?: () => string;
+}
+
+const SYSTEM: Actor = { user: null, logonType: 'system', sessionId: null, clientIp: null, userAgent: null, label: 'system:oversight' };
+const PERIOD = { daily: 86_400_000, weekly: 7 * 86_400_000 } as const;
+
+// The looking that oversight does, on a timer in `serve`: it reads the ledger from where it last
+// stopped and queues every high-impact action for review, applies the alert rules, draws the
+// random sample of grants that have closed, re-verifies the ledger now and then, and sends the
+// digests when due. Each step commits its work with its cursor, so a crash repeats nothing.
+export class OversightSweep {
+  readonly #d: SweepDeps;
+  readonly #rules: AlertRules;
+  readonly #cfg: Config['oversight'];
+  #running: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(d: SweepDeps) {
+    this.#d = d;
+    this.#cfg = d.config;
+    this.#rules = new AlertRules(d.meta, d.config);
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.kick().catch(() => {}), this.#cfg.sweepSeconds * 1000);
+    this.#timer.unref();
+    void this.kick().catch(() => {});
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running?.catch(() => {});
+  }
+
+  kick(): Promise<void> {
+    return (this.#running ??= this.run().catch((err) => { this.#d.log.error({ err }, 'oversight sweep failed; will retry'); throw err; }).finally(() => { this.#running = null; }));
+  }
+
+  async run(): Promise<void> {
+    while (this.#ledgerTail() > 0);
+    this.#sampleClosedGrants();
+    await this.#verify();
+    this.#digests();
+  }
+
+  // The sample's seed: from the config, or made once and kept, so the draw can be redone.
+  seed(): string {
+    if (this.#cfg.sampleSeed) return this.#cfg.sampleSeed;
+    let seed = this.#d.meta.getSetting('oversight.sampleSeed');
+    if (!seed) this.#d.meta.setSetting('oversight.sampleSeed', (seed = this.#d.newSeed?.() ?? randomBytes(16).toString('hex')));
+    return seed;
+  }
+
+  #ledgerTail(): number {
+    const cursor = Number(this.#d.meta.getSetting('oversight.cursor') ?? -1);
+    const entries = entriesAfter(this.#d.meta, cursor, 500);
+    if (entries.length === 0) return 0;
+    if (entries.every((e) => e.actor === SYSTEM.label)) {
+      // Only our own entries since last time: move on without writing about it (or we never stop).
+      this.#d.meta.setSetting('oversight.cursor', String(entries.at(-1)!.index));
+      return entries.length;
+    }
+    this.#d.audit.record(SYSTEM, (n: number) => ({ type: 'system', operation: 'oversight.sweep', parameters: { from: cursor + 1, to: entries.at(-1)!.index, queued: n } }), () => {
+      let queued = 0;
+      for (const e of entries) {
+        if (e.actor === SYSTEM.label) continue;
+        const why = highImpact(e, this.#cfg.bulkSearchResults);
+        if (why && this.#d.reviews.add({ id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: this.#userId(e), reason: `${why} (ledger entry ${e.index})`, ledgerIndex: e.index })) queued++;
+        for (const a of this.#rules.check(e)) if (this.#raise(a, e)) queued++;
+      }
+      this.#d.meta.setSetting('oversight.cursor', String(entries.at(-1)!.index));
+      return queued;
+    });
+    return entries.length;
+  }
+
+  // Once per alert id: an outbox message to the auditors (mail and signed webhooks), a review
+  // item, and the alert row itself — in the caller's transaction, beside a ledger entry.
+  #raise(a: Alert, e: LedgerEntry | null): boolean {
+    const now = this.#d.clock.now();
+    const r = this.#d.meta.prepare('INSERT OR IGNORE INTO alert (id, rule, ledger_index, request_id, created_at, text) VALUES (?, ?, ?, ?, ?, ?)').run(a.id, a.rule, a.ledgerIndex, a.requestId, now, a.text);
+    if (Number(r.changes) === 0) return false;
+    this.#d.notifier.toAuditors(`alert.${a.rule}`, `Sealbox alert: ${a.rule}`, `${a.text}\n\nLedger entry: ${a.ledgerIndex ?? '-'}\nGrant: ${a.requestId ?? '-'}\nRaised: ${new Date(now).toISOString()}\n`);
+    this.#d.reviews.add({ id: `rev_alert_${a.id}`, kind: 'alert', requestId: a.requestId, subjectUserId: e ? this.#userId(e) : null, reason: a.text, ledgerIndex: a.ledgerIndex });
+    return true;
+  }
+
+  #sampleClosedGrants(): void {
+    const now = this.#d.clock.now();
+    const closed = this.#d.meta.prepare(`SELECT r.id, r.requester_id FROM access_request r LEFT JOIN grant_sample g ON g.request_id = r.id
+      WHERE g.request_id IS NULL AND r.breakglass = 0 AND r.approved_at IS NOT NULL AND (r.revoked_at IS NOT NULL OR r.ends_at <= ?) ORDER BY r.id LIMIT 1000`).all(now) as { id: string; requester_id: number }[];
+    if (closed.length === 0) return;
+    const seed = this.seed();
+    const rate = this.#cfg.sampleRate;
+    this.#d.audit.record(SYSTEM, (picked: string[]) => ({ type: 'system', operation: 'review.sample', parameters: { rate, considered: closed.map((c) => c.id), picked } }), () => {
+      const picked: string[] = [];
+      for (const c of closed) {
+        const hit = isSampled(seed, c.id, rate);
+        this.#d.meta.prepare('INSERT INTO grant_sample (request_id, sampled, at) VALUES (?, ?, ?)').run(c.id, hit ? 1 : 0, now);
+        if (hit && this.#d.reviews.add({ id: `rev_sample_${c.id}`, kind: 'sample', requestId: c.id, subjectUserId: Number(c.requester_id), reason: `random sample of closed grants (${Math.round(rate * 1000) / 10} %)` })) picked.push(c.id);
+      }
+      return picked;
+    });
+  }
+
+  async #verify(): Promise<void> {
+    const now = this.#d.clock.now();
+    const last = Number(this.#d.meta.getSetting('oversight.verifiedAt') ?? 0);
+    if (now - last < this.#cfg.verifyEveryMinutes * 60_000) return;
+    let problems: string[];
+    try {
+      problems = await this.#d.verifyLedger();
+    } catch (err) {
+      problems = [`the ledger could not be verified: ${(err as Error).message}`];
+    }
+    this.#d.audit.record(SYSTEM, { type: 'system', operation: 'ledger.verify', parameters: { problems: problems.length } }, () => {
+      this.#d.meta.setSetting('oversight.verifiedAt', String(now));
+      if (problems.length > 0) {
+        this.#d.log.error({ problems: problems.slice(0, 20) }, 'ledger verification failed');
+        const key = problems.join('\n');
+        this.#raise({ id: `verify-failure:${hashText(key)}`, rule: 'verify-failure', text: `The ledger failed verification (${problems.length} problem(s)):\n${problems.slice(0, 50).join('\n')}`, requestId: null, ledgerIndex: null, subject: null }, null);
+      }
+    });
+  }
+
+  #digests(): void {
+    const now = this.#d.clock.now();
+    const due = (which: 'auditors' | 'owners', schedule: 'daily' | 'weekly' | 'off'): number | null => {
+      if (schedule === 'off') return null;
+      const key = `oversight.digest.${which}`;
+      const last = this.#d.meta.getSetting(key);
+      if (last === null) {
+        this.#d.meta.setSetting(key, String(now));   // the first period starts now
+        return null;
+      }
+      return now - Number(last) >= PERIOD[schedule] ? Number(last) : null;
+    };
+    const auditorsFrom = due('auditors', this.#cfg.auditorDigest);
+    if (auditorsFrom !== null) {
+      this.#d.audit.record(SYSTEM, { type: 'system', operation: 'digest.auditors', parameters: { from: auditorsFrom, to: now } }, () => {
+        this.#d.notifier.toAuditors('digest.auditors', `Sealbox ${this.#cfg.auditorDigest} oversight digest`, this.#auditorDigest(auditorsFrom, now));
+        this.#d.meta.setSetting('oversight.digest.auditors', String(now));
+      });
+    }
+    const ownersFrom = due('owners', this.#cfg.ownerDigest);
+    if (ownersFrom !== null) {
+      this.#d.audit.record(SYSTEM, (n: number) => ({ type: 'system', operation: 'digest.owners', parameters: { from: ownersFrom, to: now, sent: n } }), () => {
+        const n = this.#ownerDigests(ownersFrom, now);
+        this.#d.meta.setSetting('oversight.digest.owners', String(now));
+        return n;
+      });
+    }
+  }
+
+  #auditorDigest(from: number, to: number): string {
+    const r = buildReport(this.#d, { from, to });
+    const open = this.#d.reviews.list().filter((i) => i.state !== 'closed');
+    const alerts = this.#d.meta.prepare('SELECT rule, COUNT(*) AS n FROM alert WHERE created_at >= ? AND created_at < ? GROUP BY rule ORDER BY rule').all(from, to) as { rule: string; n: number }[];
+    return [
+      `Oversight digest ${r.period.from} to ${r.period.to}`, '',
+      `Requests filed: ${r.requests.filed} (approved ${r.requests.approved}, denied ${r.requests.denied}, lapsed ${r.requests.lapsed}, pending ${r.requests.pending})`,
+      `Grants ended: ${r.grantEndings.ended} (ran to expiry ${r.grantEndings.ranToExpiry}, revoked when done ${r.grantEndings.revokedWhenDone})`,
+      `Break-glass uses: ${r.breakglass.uses} (awaiting review ${r.breakglass.awaitingReview})`,
+      `High-impact actions: ${r.highImpact.length}`,
+      `Alerts: ${alerts.length ? alerts.map((a) => `${a.rule} ${a.n}`).join(', ') : 'none'}`,
+      `Reads outside a grant's date window: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} checked`,
+      `Review queue: ${open.length} item(s) not closed (${open.filter((i) => i.state === 'open').length} unclaimed)`,
+      '', 'Per person (searches / messages read / exports / bytes exported):',
+      ...r.people.map((p) => `  ${p.user}: ${p.searches} / ${p.messagesRead} / ${p.exports} / ${p.bytesExported}`),
+    ].join('\n') + '\n';
+  }
+
+  // Each owner hears of access by others to their mailboxes, as each mailbox's notification
+  // policy allows: not at all ("none", with its legal basis), or only once its delay has passed.
+  #ownerDigests(from: number, to: number): number {
+    const owned = this.#d.meta.prepare('SELECT id, name, owner FROM mailbox WHERE owner IS NOT NULL').all() as { id: number; name: string; owner: string }[];
+    const lines = new Map<string, string[]>();
+    for (const m of owned) {
+      const policy = this.#d.notifier.policy(Number(m.id));
+      if (policy.notifyMode === 'none') continue;
+      const delay = policy.notifyMode === 'after' ? (policy.notifyAfterDays ?? 0) * 86_400_000 : 0;
+      for (const e of entriesUntil(this.#d.meta, to - delay, from - delay)) {
+        if (e.type !== 'access' || e.result !== 'success' || !e.objects.mailboxes.includes(m.name) || e.actor === `user:${m.owner}`) continue;
+        const r = e.grantId ? this.#request(e.grantId) : null;
+        const line = `  ${new Date(e.time).toISOString()}  ${userOf(e.actor) ?? e.actor}  ${e.operation}${e.objects.messages.length ? ` (${e.objects.messages.length} message(s))` : ''}  mailbox ${m.name}` +
+          (r ? `  request ${r.id}, purpose ${r.purpose}, ticket ${r.ticket ?? '-'}` : '');
+        lines.set(m.owner, [...(lines.get(m.owner) ?? []), line]);
+      }
+    }
+    let sent = 0;
+    for (const [owner, list] of lines) {
+      const user = this.#d.people.byName(owner);
+      if (!user?.email) continue;
+      this.#d.notifier.toPerson('digest.owner', user, 'Who accessed your archived mailbox', `These accesses to your archived mail by others were recorded:\n\n${list.join('\n')}\n\nSee the full list on the "Who accessed my mailbox" page.\n`);
+      sent++;
+    }
+    return sent;
+  }
+
+  #request(id: string): { id: string; purpose: string; ticket: string | null } | null {
+    try {
+      return this.#d.grants.get(id);
+    } catch {
+      return null;
+    }
+  }
+
+  #userId(e: LedgerEntry): number | null {
+    const name = userOf(e.actor);
+    return name ? this.#d.people.byName(name)?.id ?? null : null;
+  }
+}
+
+function hashText(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16);
+}

@@ -1,0 +1,123 @@
+import type { Clock } from '../core/clock.ts';
+import type { LedgerEntry } from '../core/types.ts';
+import type { Grants } from '../access/grants.ts';
+import { stateOf } from '../access/grants.ts';
+import type { People } from '../access/people.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import { entriesUntil, userOf } from './ledger-history.ts';
+
+export interface InventoryGrant {
+  id: string;
+  holder: string;
+  mailboxes: string[];
+  permissions: string[];
+  dateFrom: number | null;
+  dateTo: number | null;
+  startsAt: number;
+  endsAt: number;
+  breakglass: boolean;
+}
+
+// "Who can read which mailbox right now, and why": grants in force, the people who may open a
+// break-glass grant, owners (who read their own), and API tokens that carry the content scope.
+export interface Inventory {
+  at: number;
+  source: 'live' | 'ledger';
+  grants: InventoryGrant[];
+  breakglassHolders: string[];
+  owners: { mailbox: string; owner: string }[];
+  contentTokens: { id: string; user: string; scopes: string[]; expiresAt: number }[];
+}
+
+// Now, from the tables the decisions are made from.
+export function liveInventory(d: { meta: SqliteMetadataStore; grants: Grants; people: People; clock: Clock }): Inventory {
+  const at = d.clock.now();
+  const name = (id: number) => d.people.byId(id)?.name ?? `#${id}`;
+  const grants = d.grants.list().filter((r) => stateOf(r, at) === 'active').map((r) => ({
+    id: r.id, holder: name(r.requesterId), mailboxes: r.mailboxes.map((m) => m.name), permissions: r.permissions,
+    dateFrom: r.dateFrom, dateTo: r.dateTo, startsAt: r.startsAt!, endsAt: r.endsAt!, breakglass: r.breakglass,
+  }));
+  const breakglassHolders = d.people.list().filter((u) => u.roles.includes('breakglass') && !u.disabled).map((u) => u.name);
+  const owners = (d.meta.prepare('SELECT name AS mailbox, owner FROM mailbox WHERE owner IS NOT NULL').all() as { mailbox: string; owner: string }[]).map((o) => ({ ...o }));
+  const contentTokens = (d.meta.prepare('SELECT t.id, u.name AS user, t.scopes, t.expires_at FROM api_token t JOIN user u ON u.id = t.user_id WHERE t.revoked_at IS NULL AND t.expires_at > ?').all(at) as any[])
+    .map((t) => ({ id: t.id, user: t.user, scopes: JSON.parse(t.scopes) as string[], expiresAt: Number(t.expires_at) }))
+    .filter((t) => t.scopes.includes('content'));
+  return sorted({ at, source: 'live', grants, breakglassHolders, owners, contentTokens });
+}
+
+// As of any past moment, rebuilt from the ledger alone: what the entries up to then say was
+// filed, approved, revoked, created and imported. It needs nothing the server could since have
+// changed in its tables.
+export function inventoryFromLedger(meta: SqliteMetadataStore, at: number): Inventory {
+  const requests = new Map<string, InventoryGrant & { revokedAt: number | null; approved: boolean }>();
+  const roles = new Map<string, string[]>();
+  const owners = new Map<string, string>();
+  const tokens = new Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>();
+  for (const e of entriesUntil(meta, at + 1)) {
+    if (e.result !== 'success') continue;
+    apply(e, { requests, roles, owners, tokens });
+  }
+  const grants = [...requests.values()]
+    .filter((g) => g.approved && g.startsAt <= at && at < g.endsAt && (g.revokedAt === null || g.revokedAt > at))
+    .map(({ revokedAt: _r, approved: _a, ...g }) => g);
+  return sorted({
+    at, source: 'ledger', grants,
+    breakglassHolders: [...roles].filter(([, r]) => r.includes('breakglass')).map(([n]) => n),
+    owners: [...owners].map(([mailbox, owner]) => ({ mailbox, owner })),
+    contentTokens: [...tokens.values()].filter((t) => !t.revoked && t.expiresAt > at && t.scopes.includes('content')).map(({ revoked: _r, ...t }) => t),
+  });
+}
+
+function apply(e: LedgerEntry, s: {
+  requests: Map<string, InventoryGrant & { revokedAt: number | null; approved: boolean }>;
+  roles: Map<string, string[]>; owners: Map<string, string>;
+  tokens: Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>;
+}): void {
+  const p = e.parameters as Record<string, any>;
+  switch (e.operation) {
+    case 'user.add': {
+      const r = Array.isArray(p.roles) ? p.roles : [p.roles];
+      s.roles.set(String(p.name), r.map(String));
+      for (const m of e.objects.mailboxes) s.owners.set(m, String(p.name));
+      break;
+    }
+    case 'mailboxes.import':
+      for (const [m, o] of Object.entries((p.owners ?? {}) as Record<string, string>)) s.owners.set(m, o);
+      break;
+    case 'request.file':
+    case 'breakglass.open':
+      if (!e.grantId) break;
+      s.requests.set(e.grantId, {
+        id: e.grantId, holder: userOf(e.actor) ?? e.actor, mailboxes: [...e.objects.mailboxes], permissions: (p.permissions ?? []) as string[],
+        dateFrom: p.dateFrom ?? null, dateTo: p.dateTo ?? null, startsAt: Number(p.startsAt ?? 0), endsAt: Number(p.endsAt ?? 0),
+        breakglass: e.operation === 'breakglass.open', revokedAt: null, approved: e.operation === 'breakglass.open',
+      });
+      break;
+    case 'request.approve': {
+      const g = e.grantId ? s.requests.get(e.grantId) : undefined;
+      if (g && typeof p.endsAt === 'number') Object.assign(g, { approved: true, startsAt: p.startsAt, endsAt: p.endsAt });
+      break;
+    }
+    case 'request.revoke': {
+      const g = e.grantId ? s.requests.get(e.grantId) : undefined;
+      if (g) g.revokedAt = e.time;
+      break;
+    }
+    case 'token.create':
+      s.tokens.set(String(p.tokenId), { id: String(p.tokenId), user: userOf(e.actor) ?? e.actor, scopes: (p.scopes ?? []) as string[], expiresAt: typeof p.expiresAt === "number" ? p.expiresAt : e.time + Number(p.days) * 86_400_000, revoked: false });
+      break;
+    case 'token.revoke': {
+      const t = s.tokens.get(String(p.tokenId));
+      if (t) t.revoked = true;
+      break;
+    }
+  }
+}
+
+function sorted(inv: Inventory): Inventory {
+  inv.grants.sort((a, b) => a.id.localeCompare(b.id));
+  inv.breakglassHolders.sort();
+  inv.owners.sort((a, b) => a.mailbox.localeCompare(b.mailbox));
+  inv.contentTokens.sort((a, b) => a.id.localeCompare(b.id));
+  return inv;
+}
