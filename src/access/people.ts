@@ -22,6 +22,19 @@ export interface User {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+// Recovery codes stand in for a lost authenticator: each signs in once. Ten codes of 50 random
+// bits each, written xxxxx-xxxxx so they can be read out and typed; only their hashes are kept.
+export const RECOVERY_CODES = 10;
+const RECOVERY_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'; // 32 signs: no l, o, 0 or 1
+const RECOVERY_FORMAT = /^[a-z0-9]{5}-?[a-z0-9]{5}$/;
+const normalRecovery = (code: string) => code.trim().toLowerCase().replace(/[\s-]/g, '');
+
+export interface SignIn {
+  user: User;
+  secondFactor: 'totp' | 'recovery-code' | null;
+  recoveryCodesLeft: number | null;   // after a recovery code was used
+}
+
 // People and their sign-in: no default password exists; an account starts with a one-time
 // enrolment code, and every role but plain owner needs a second factor.
 export class People {
@@ -74,8 +87,9 @@ export class People {
     return this.#policy().totpRequired && user.roles.some((r) => r !== 'owner');
   }
 
-  // Sets the password (and TOTP seed when the roles need one) with the one-time code.
-  async enrol(name: string, code: string, password: string): Promise<{ user: User; totpUri: string | null }> {
+  // Sets the password (and TOTP seed and recovery codes when the roles need a second factor)
+  // with the one-time code.
+  async enrol(name: string, code: string, password: string): Promise<{ user: User; totpUri: string | null; recoveryCodes: string[] }> {
     const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
     const now = this.#clock.now();
     if (!row || !row.enrolment_hash || sha256(code) !== row.enrolment_hash || Number(row.enrolment_expires) < now) {
@@ -87,11 +101,43 @@ export class People {
     const hash = await hashPassword(password);
     this.#meta.prepare('UPDATE user SET password_hash = ?, totp_wrapped = ?, totp_last_step = 0, enrolment_hash = NULL, enrolment_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = ?')
       .run(hash, secret ? this.#keys.wrap(secret) : null, user.id);
-    return { user: this.byId(user.id)!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null };
+    const recoveryCodes = secret ? this.newRecoveryCodes(user) : [];
+    return { user: this.byId(user.id)!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null, recoveryCodes };
   }
 
-  // Checks password and second factor; counts failures and locks the account after too many.
+  // A fresh set of recovery codes; the earlier ones stop working. Shown once, kept as hashes.
+  newRecoveryCodes(user: User): string[] {
+    const codes: string[] = [];
+    for (let i = 0; i < RECOVERY_CODES; i++) {
+      const bytes = randomBytes(10);
+      let code = '';
+      for (const b of bytes) code += RECOVERY_ALPHABET[b & 31];
+      codes.push(`${code.slice(0, 5)}-${code.slice(5)}`);
+    }
+    this.#meta.prepare('DELETE FROM recovery_code WHERE user_id = ?').run(user.id);
+    const insert = this.#meta.prepare('INSERT INTO recovery_code (user_id, code_hash, created_at) VALUES (?, ?, ?)');
+    for (const c of codes) insert.run(user.id, sha256(normalRecovery(c)), this.#clock.now());
+    return codes;
+  }
+
+  recoveryCodesLeft(user: User): number {
+    return Number((this.#meta.prepare('SELECT COUNT(*) AS n FROM recovery_code WHERE user_id = ? AND used_at IS NULL').get(user.id) as { n: number }).n);
+  }
+
+  // Uses up one recovery code; true when it was valid and unused.
+  #useRecoveryCode(userId: number, code: string): boolean {
+    if (!RECOVERY_FORMAT.test(code.trim().toLowerCase())) return false;
+    const r = this.#meta.prepare('UPDATE recovery_code SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL').run(this.#clock.now(), userId, sha256(normalRecovery(code)));
+    return Number(r.changes) === 1;
+  }
+
   async authenticate(name: string, password: string, totp: string | undefined): Promise<User> {
+    return (await this.signIn(name, password, totp)).user;
+  }
+
+  // Checks password and second factor (a TOTP code, or one of the recovery codes, used up);
+  // counts failures and locks the account after too many.
+  async signIn(name: string, password: string, totp: string | undefined): Promise<SignIn> {
     const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
     const now = this.#clock.now();
     if (row && Number(row.locked_until) > now) {
@@ -100,9 +146,13 @@ export class People {
     const passwordOk = await verifyPassword(password, row?.password_hash ?? null);
     let step: number | null = null;
     let totpOk = true;
+    let secondFactor: SignIn['secondFactor'] = null;
     if (row && passwordOk && row.totp_wrapped) {
       step = checkTotp(this.#keys.unwrap(Buffer.from(row.totp_wrapped), this.#keys.keyId), totp ?? '', now, Number(row.totp_last_step));
-      totpOk = step !== null;
+      // A recovery code is spent only when the password is right and the account not disabled.
+      if (step === null && !row.disabled && this.#useRecoveryCode(Number(row.id), totp ?? '')) secondFactor = 'recovery-code';
+      else if (step !== null) secondFactor = 'totp';
+      totpOk = secondFactor !== null;
     } else if (row && passwordOk && this.needsTotp(toUser(row))) totpOk = false;
     if (!row || !passwordOk || !totpOk || row.disabled) {
       if (row) {
@@ -110,10 +160,11 @@ export class People {
         const lock = failures >= this.#policy().lockoutAttempts ? now + this.#policy().lockoutMinutes * 60_000 : 0;
         this.#meta.prepare('UPDATE user SET failed_logins = ?, locked_until = ? WHERE id = ?').run(lock ? 0 : failures, lock, row.id);
       }
-      throw new SealboxError('SEALBOX_ERR_AUTH', passwordOk && !totpOk ? 'a valid one-time code (TOTP) is required' : 'wrong user name or password');
+      throw new SealboxError('SEALBOX_ERR_AUTH', passwordOk && !totpOk ? 'a valid one-time code (TOTP) or an unused recovery code is required' : 'wrong user name or password');
     }
     this.#meta.prepare('UPDATE user SET failed_logins = 0, totp_last_step = MAX(totp_last_step, ?) WHERE id = ?').run(step ?? 0, row.id);
-    return toUser(row);
+    const user = toUser(row);
+    return { user, secondFactor, recoveryCodesLeft: secondFactor === 'recovery-code' ? this.recoveryCodesLeft(user) : null };
   }
 
   ownedMailboxes(user: User): { id: number; name: string }[] {

@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { ROLES } from '../access/people.ts';
@@ -7,7 +8,47 @@ import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
-export function adminRoutes(routes: RouteTable, s: Services): void {
+export interface SystemListener {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemListener[] = []): void {
+  routes.add({
+    method: 'GET', url: '/api/v1/admin/health', tag: 'admin', auth: 'user',
+    summary: 'system health for admins and auditors: listeners, index lag, notification queue, disk free in the data folder, ledger and last checkpoint',
+    handler: async (req) => {
+      const p = principal(s, req, 'admin');
+      if (!p.user.roles.some((r) => r === 'admin' || r === 'auditor')) {
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { type: 'admin', operation: 'health.read' }, 'not an admin or auditor');
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and auditors see system health');
+      }
+      const meta = s.stores.meta;
+      const counts = meta.counts();
+      const checkpoint = meta.latestCheckpoint();
+      const lastCapture = meta.lastCaptureRowId();
+      const fs = await statfs(s.stores.paths.data);
+      const count = (sql: string, ...args: number[]) => Number((meta.prepare(sql).get(...args) as { n: number }).n);
+      const now = s.clock.now();
+      return {
+        listeners,
+        captures: counts.captures,
+        messages: counts.messages,
+        index: { lagCaptures: lastCapture - s.search.cursor(), indexedUpTo: s.search.cursor(), lastCapture },
+        notifications: {
+          waiting: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL'),   // delayed ones included
+          due: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL AND not_before <= ?', now),
+          failing: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL AND last_error IS NOT NULL'),
+        },
+        disk: { path: s.stores.paths.data, freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize },
+        ledger: { size: s.ledger.size },
+        checkpoint: checkpoint ? { size: checkpoint.size, at: new Date(checkpoint.createdAt).toISOString(), behind: s.ledger.size - checkpoint.size } : null,
+        time: new Date(now).toISOString(),
+      };
+    },
+  });
+
   routes.add({
     method: 'POST', url: '/api/v1/users', tag: 'admin', auth: 'user',
     summary: 'add a user with roles; returns a one-time enrolment code (admins only)',

@@ -13,9 +13,9 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     summary: 'set a password with the one-time enrolment code; returns the TOTP set-up URI when the roles need a second factor',
     body: z.strictObject({ name: z.string().min(1), code: z.string().min(1), password: z.string().min(1).max(1024) }),
     handler: async (req, _reply, { body }) => {
-      const { user, totpUri } = await s.people.enrol(body.name, body.code, body.password);
-      s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { type: 'admin', operation: 'user.enrol' }, () => null);
-      return { user: { name: user.name, roles: user.roles }, totpUri };
+      const { user, totpUri, recoveryCodes } = await s.people.enrol(body.name, body.code, body.password);
+      s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { type: 'admin', operation: 'user.enrol', parameters: { recoveryCodes: recoveryCodes.length } }, () => null);
+      return { user: { name: user.name, roles: user.roles }, totpUri, recoveryCodes };
     },
   });
 
@@ -25,17 +25,33 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     body: z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024), totp: z.string().max(12).optional() }),
     handler: async (req, reply, { body }) => {
       const ctx = actorContext(req, null);
-      let user;
+      let signIn;
       try {
-        user = await s.people.authenticate(body.name, body.password, body.totp);
+        signIn = await s.people.signIn(body.name, body.password, body.totp);
       } catch (err) {
         if (err instanceof SealboxError) s.audit.denied({ ...ctx, user: null, logonType: 'owner' }, { type: 'admin', operation: 'session.create', parameters: { name: body.name } }, err.message);
         throw err;
       }
+      const { user } = signIn;
       const session = s.credentials.createSession(user, ctx.clientIp, ctx.userAgent);
-      s.audit.record({ ...ctx, sessionId: null, user, logonType: 'owner' }, { type: 'admin', operation: 'session.create' }, () => null);
+      // A recovery code standing in for the authenticator is worth seeing in the ledger.
+      const parameters = signIn.secondFactor === 'recovery-code' ? { secondFactor: 'recovery-code', recoveryCodesLeft: signIn.recoveryCodesLeft } : undefined;
+      s.audit.record({ ...ctx, sessionId: null, user, logonType: 'owner' }, { type: 'admin', operation: 'session.create', ...(parameters ? { parameters } : {}) }, () => null);
       reply.header('set-cookie', `${SESSION_COOKIE}=${session.cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - s.clock.now()) / 1000)}${secure}`);
-      return { user: { name: user.name, roles: user.roles }, csrfToken: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() };
+      return { user: { name: user.name, roles: user.roles }, csrfToken: session.csrf, expiresAt: new Date(session.expiresAt).toISOString(), recoveryCodesLeft: signIn.recoveryCodesLeft };
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/me/recovery-codes', tag: 'sign-in', auth: 'user',
+    summary: 'a new set of recovery codes (each signs in once instead of a TOTP code); the earlier ones stop working; shown once',
+    handler: async (req) => {
+      const p = principal(s, req, 'admin');
+      if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'recovery codes are made from a signed-in session');
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: 'owner' as const };
+      if (!s.people.needsTotp(p.user)) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'your roles sign in without a second factor, so there is nothing to recover');
+      const codes = s.audit.record(ctx, { type: 'admin', operation: 'user.recovery-codes' }, () => s.people.newRecoveryCodes(p.user));
+      return { recoveryCodes: codes };
     },
   });
 

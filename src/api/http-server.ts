@@ -6,7 +6,10 @@ import { adminRoutes } from './admin-routes.ts';
 import { authRoutes } from './auth-routes.ts';
 import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
+import { mailboxRoutes } from './mailbox-routes.ts';
+import { noticeRoutes } from './notice-routes.ts';
 import type { IngestDeps } from './ingest-routes.ts';
+import type { SystemListener } from './admin-routes.ts';
 import { oversightRoutes } from './oversight-routes.ts';
 import { requestRoutes } from './request-routes.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -19,6 +22,7 @@ export interface HttpDeps {
   verifierKey: string;
   log: Logger;
   capture?: IngestDeps;   // POST /api/v1/ingest, where the archive writer runs (serve)
+  listeners?: SystemListener[];   // what serve listens on, for the admins' health view
 }
 
 // The HTTP API. Message content is served only through the access-decision point (owner
@@ -44,7 +48,9 @@ export function buildHttpServer(deps: HttpDeps) {
   authRoutes(routes, services);
   requestRoutes(routes, services);
   contentRoutes(routes, services);
-  adminRoutes(routes, services);
+  adminRoutes(routes, services, deps.listeners ?? []);
+  mailboxRoutes(routes, services);
+  noticeRoutes(routes, services);
   oversightRoutes(routes, services);
   if (deps.capture) ingestRoutes(app, routes, services, deps.capture);
   app.get('/api/openapi.json', async () => routes.openApi());

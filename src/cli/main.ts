@@ -292,8 +292,9 @@ withArchive(usersCmd.command('enrol'))
   .action(async (o) => {
     const password = await readSecret();
     await asUser(o, 'user.enrol', async (people) => {
-      const { user, totpUri } = await people.enrol(o.name, o.code, password);
+      const { user, totpUri, recoveryCodes } = await people.enrol(o.name, o.code, password);
       process.stdout.write(`enrolled ${user.name}${totpUri ? `\nadd this to your authenticator app, then sign in with its codes:\n${totpUri}` : ''}\n`);
+      if (recoveryCodes.length) process.stdout.write(`recovery codes (each signs in once instead of a code; keep them safe, they are not shown again):\n${recoveryCodes.join('\n')}\n`);
       return user;
     });
   });

@@ -97,7 +97,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   const services = accessServices(config, stores, ledger, indexDb, clock);
   let http: ReturnType<typeof buildHttpServer> | null = null;
   if (config.http.enabled) {
-    http = buildHttpServer({ services, verifierKey: signingKey.verifierKey, log, capture: { writer, blobs: stores.blobs, keys: stores.keys } });
+    http = buildHttpServer({ services, verifierKey: signingKey.verifierKey, log, capture: { writer, blobs: stores.blobs, keys: stores.keys }, listeners });
     const { host, port } = parseHostPort(config.http.listen);
     await http.listen({ host, port });
     const address = http.server.address();
