@@ -1,20 +1,23 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, setCsrfToken } from './api.ts';
 import { ErrorNote } from './error-note.tsx';
+import { NoticePage } from './pages/notice-page.tsx';
+import type { Notice } from './pages/notice-page.tsx';
 import { SignInPage } from './pages/sign-in-page.tsx';
 import { Link, matchPath, useLocation } from './router.tsx';
 import { ROUTES } from './routes.tsx';
 import type { Me } from './session.ts';
 import { hasRole, SessionContext, useSession } from './session.ts';
 
-type State = { kind: 'loading' } | { kind: 'signed-out' } | { kind: 'in'; me: Me } | { kind: 'error'; error: unknown };
+type State = { kind: 'loading' } | { kind: 'signed-out' } | { kind: 'in'; me: Me; notice: Notice | null } | { kind: 'error'; error: unknown };
 
 // The signed-in shell: who is signed in, the pages their roles offer, and the current page.
 export function App() {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const refresh = useCallback(async () => {
     try {
-      setState({ kind: 'in', me: await api.get<Me>('/api/v1/me') });
+      const [me, notice] = await Promise.all([api.get<Me>('/api/v1/me'), api.get<Notice>('/api/v1/notice')]);
+      setState({ kind: 'in', me, notice: notice.mustAcknowledge ? notice : null });
     } catch (error) {
       setState(error instanceof ApiError && error.status === 401 ? { kind: 'signed-out' } : { kind: 'error', error });
     }
@@ -36,15 +39,15 @@ export function App() {
   if (state.kind === 'signed-out') return <SignInPage onSignedIn={refresh} />;
   return (
     <SessionContext.Provider value={{ me: state.me, signOut, refresh }}>
-      <Shell />
+      <Shell notice={state.notice} onAcknowledged={() => setState({ ...state, notice: null })} />
     </SessionContext.Provider>
   );
 }
 
-function Shell() {
+function Shell({ notice, onAcknowledged }: { notice: Notice | null; onAcknowledged: () => void }) {
   const { me, signOut } = useSession();
   const { path, query } = useLocation();
-  const offered = ROUTES.filter((r) => r.roles === 'any' || hasRole(me, r.roles));
+  const offered = notice ? [] : ROUTES.filter((r) => (r.roles === 'any' || hasRole(me, r.roles)) && (!r.when || r.when(me)));
   let match: { route: (typeof ROUTES)[number]; params: Record<string, string> } | null = null;
   for (const route of ROUTES) {
     const params = matchPath(route.path, path);
@@ -75,9 +78,10 @@ function Shell() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {!match && <NotFound />}
-        {match && !allowed && <Forbidden title={match.route.title} />}
-        {match && allowed && Page && <Page key={path} params={match.params} query={query} />}
+        {notice && <NoticePage notice={notice} onAcknowledged={onAcknowledged} />}
+        {!notice && !match && <NotFound />}
+        {!notice && match && !allowed && <Forbidden title={match.route.title} />}
+        {!notice && match && allowed && Page && <Page key={path} params={match.params} query={query} />}
       </main>
     </>
   );

@@ -1,6 +1,12 @@
 import type { ComponentType } from 'react';
-import type { Role } from './session.ts';
+import type { Me, Role } from './session.ts';
+import { AccessesPage } from './pages/accesses-page.tsx';
+import { AdminPage } from './pages/admin-page.tsx';
+import { ApprovalsPage } from './pages/approvals-page.tsx';
 import { HomePage } from './pages/home-page.tsx';
+import { MailboxMessagePage } from './pages/mailbox-message-page.tsx';
+import { MyMailboxPage } from './pages/my-mailbox-page.tsx';
+import { RequestsPage } from './pages/requests-page.tsx';
 
 // The app's pages. To add one:
 //   1. write `src/web/pages/<name>-page.tsx` exporting a component that takes PageProps and
@@ -21,9 +27,16 @@ export interface PageRoute {
   title: string;
   roles: readonly Role[] | 'any';
   nav?: boolean;
+  when?: (me: Me) => boolean;   // offered in the navigation only when this holds (e.g. owns a mailbox)
   page: ComponentType<PageProps>;
 }
 
 export const ROUTES: PageRoute[] = [
   { path: '/', title: 'Start', roles: 'any', page: HomePage },
+  { path: '/mailbox', title: 'My mailbox', roles: 'any', when: (me) => me.mailboxes.length > 0, page: MyMailboxPage },
+  { path: '/mailbox/:sha256', title: 'Message', roles: 'any', nav: false, page: MailboxMessagePage },
+  { path: '/accesses', title: 'Who accessed my mailbox', roles: 'any', when: (me) => me.mailboxes.length > 0, page: AccessesPage },
+  { path: '/requests', title: 'Requests', roles: ['requester', 'breakglass'], page: RequestsPage },
+  { path: '/approvals', title: 'Approvals', roles: ['approver'], page: ApprovalsPage },
+  { path: '/admin', title: 'Administration', roles: ['admin', 'auditor'], page: AdminPage },
 ];

@@ -6,7 +6,7 @@ import { hasRole, useSession } from '../session.ts';
 // The landing page: what this person can do here, by role.
 export function HomePage() {
   const { me } = useSession();
-  const pages = ROUTES.filter((r) => r.path !== '/' && r.nav !== false && (r.roles === 'any' || hasRole(me, r.roles)));
+  const pages = ROUTES.filter((r) => r.path !== '/' && r.nav !== false && (r.roles === 'any' || hasRole(me, r.roles)) && (!r.when || r.when(me)));
   return (
     <>
       <PageTitle title="Start">Welcome, {me.displayName ?? me.name}</PageTitle>

@@ -1,0 +1,343 @@
+import { useState } from 'react';
+import type { FormEvent } from 'react';
+import { api, qs } from '../api.ts';
+import { ErrorNote, Loading } from '../error-note.tsx';
+import { bytes, when } from '../format.ts';
+import { PageTitle } from '../page-title.tsx';
+import { hasRole, useSession } from '../session.ts';
+import { useLoad } from '../use-load.ts';
+
+const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'] as const;
+
+interface Health {
+  listeners: { name: string; host: string; port: number }[];
+  captures: number;
+  messages: number;
+  index: { lagCaptures: number };
+  notifications: { waiting: number; due: number; failing: number };
+  disk: { path: string; freeBytes: number; totalBytes: number };
+  ledger: { size: number };
+  checkpoint: { size: number; at: string; behind: number } | null;
+  time: string;
+}
+
+interface MailboxEntry {
+  name: string;
+  displayName: string | null;
+  owner: string | null;
+  addresses: string[];
+  sensitivity?: string | null;
+  notification?: { notifyMode: 'before' | 'after' | 'none'; notifyAfterDays: number | null; legalBasis: string | null; notifyAlso: string[] };
+}
+
+// Administration: system health, users and roles, the archiving notice, the access policy,
+// mailboxes (directory import, notification settings). Auditors see it all, only admins change
+// anything; every change is a ledger entry. Nothing here reads mail.
+export function AdminPage() {
+  const { me } = useSession();
+  const admin = hasRole(me, ['admin']);
+  return (
+    <>
+      <PageTitle>Administration</PageTitle>
+      {!admin && <p className="notice">You see this as an auditor: read only.</p>}
+      <HealthSection />
+      <UsersSection admin={admin} />
+      <NoticeSection admin={admin} />
+      <PolicySection admin={admin} />
+      <MailboxesSection admin={admin} />
+    </>
+  );
+}
+
+function HealthSection() {
+  const h = useLoad(() => api.get<Health>('/api/v1/admin/health'), []);
+  return (
+    <section aria-labelledby="health-h">
+      <h2 id="health-h">System health</h2>
+      {h.loading && <Loading what="health" />}
+      <ErrorNote error={h.error} />
+      {h.data && (
+        <dl data-testid="health">
+          <dt>Listeners</dt><dd>{h.data.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(' · ') || '—'}</dd>
+          <dt>Archive</dt><dd>{h.data.messages} messages, {h.data.captures} receipts</dd>
+          <dt>Index lag</dt><dd>{h.data.index.lagCaptures === 0 ? 'up to date' : `${h.data.index.lagCaptures} receipts waiting`}</dd>
+          <dt>Notifications</dt><dd>{h.data.notifications.due} due, {h.data.notifications.waiting} waiting (delayed included){h.data.notifications.failing > 0 && <strong>, {h.data.notifications.failing} failing</strong>}</dd>
+          <dt>Disk</dt><dd>{bytes(h.data.disk.freeBytes)} free of {bytes(h.data.disk.totalBytes)} ({h.data.disk.path})</dd>
+          <dt>Ledger</dt><dd>{h.data.ledger.size} entries</dd>
+          <dt>Last checkpoint</dt><dd>{h.data.checkpoint ? `${when(h.data.checkpoint.at)}, tree size ${h.data.checkpoint.size} (${h.data.checkpoint.behind} entries since)` : 'none yet'}</dd>
+        </dl>
+      )}
+      <button type="button" className="secondary" onClick={h.reload}>Refresh</button>
+    </section>
+  );
+}
+
+function UsersSection({ admin }: { admin: boolean }) {
+  const users = useLoad(() => api.get<{ users: { name: string; roles: string[]; enrolled: boolean; disabled: boolean }[] }>('/api/v1/users'), []);
+  const [added, setAdded] = useState<{ name: string; enrolmentCode: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    const roles = f.getAll('roles').map(String);
+    const text = (k: string) => String(f.get(k) ?? '').trim();
+    setError(null);
+    try {
+      const r = await api.post<{ name: string; enrolmentCode: string }>('/api/v1/users', {
+        name: text('name'), roles, ...(text('displayName') ? { displayName: text('displayName') } : {}), ...(text('email') ? { email: text('email') } : {}),
+      });
+      setAdded(r);
+      form.reset();
+      users.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="users-h">
+      <h2 id="users-h">Users and roles</h2>
+      {users.loading && <Loading what="users" />}
+      <ErrorNote error={users.error} />
+      {users.data && (
+        <table>
+          <thead><tr><th scope="col">User</th><th scope="col">Roles</th><th scope="col">Status</th></tr></thead>
+          <tbody>
+            {users.data.users.map((u) => (
+              <tr key={u.name}><td>{u.name}</td><td>{u.roles.join(', ')}</td><td>{u.disabled ? 'disabled' : u.enrolled ? 'enrolled' : 'waiting for enrolment'}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {admin && (
+        <form onSubmit={submit} className="stack" aria-label="Add a user">
+          <h3>Add a user</h3>
+          <div className="row">
+            <label>User name <input name="name" required pattern="[a-z0-9][a-z0-9._\-]{0,63}" title="lowercase letters, digits, . _ -" /></label>
+            <label>Display name <input name="displayName" /></label>
+            <label>Email <input name="email" type="email" /></label>
+          </div>
+          <fieldset>
+            <legend>Roles</legend>
+            {ROLES.map((r) => <label key={r}><input type="checkbox" name="roles" value={r} defaultChecked={r === 'owner'} /> {r}</label>)}
+          </fieldset>
+          <ErrorNote error={error} />
+          <button type="submit">Add user</button>
+          {added && (
+            <p className="success" role="status">
+              {added.name} added. Give them this one-time enrolment code (shown once): <code data-testid="enrolment-code">{added.enrolmentCode}</code>
+            </p>
+          )}
+        </form>
+      )}
+    </section>
+  );
+}
+
+function NoticeSection({ admin }: { admin: boolean }) {
+  const n = useLoad(() => api.get<{ text: string | null; version: number; updatedAt: string | null; acknowledgements?: number }>('/api/v1/notice'), []);
+  const [saved, setSaved] = useState<number | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await api.post<{ version: number }>('/api/v1/notice', { text: String(new FormData(e.currentTarget).get('text') ?? '') });
+      setSaved(r.version);
+      n.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="notice-h">
+      <h2 id="notice-h">Archiving notice</h2>
+      <p className="muted">Shown to everyone after sign-in until they acknowledge it; a changed text is acknowledged anew.</p>
+      <ErrorNote error={n.error} />
+      {n.data && (
+        <>
+          <p>{n.data.text ? `Version ${n.data.version}, ${when(n.data.updatedAt)}; acknowledged by ${n.data.acknowledgements ?? 0}.` : 'No notice is set.'}</p>
+          {admin ? (
+            <form onSubmit={submit} className="stack" aria-label="Archiving notice">
+              <label>Notice text <textarea name="text" rows={6} defaultValue={n.data.text ?? ''} key={n.data.version} /></label>
+              <ErrorNote error={error} />
+              <button type="submit">Publish notice</button>
+              {saved !== null && <p className="success" role="status">Version {saved} published.</p>}
+            </form>
+          ) : n.data.text && <pre>{n.data.text}</pre>}
+        </>
+      )}
+    </section>
+  );
+}
+
+type PolicyValue = boolean | number | string[] | Record<string, number>;
+
+function PolicySection({ admin }: { admin: boolean }) {
+  const p = useLoad(() => api.get<Record<string, PolicyValue>>('/api/v1/policy'), []);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    if (!p.data) return;
+    const f = new FormData(e.currentTarget);
+    const changed: Record<string, unknown> = {};
+    try {
+      for (const [key, value] of Object.entries(p.data)) {
+        let next: unknown;
+        if (typeof value === 'boolean') next = f.get(key) === 'on';
+        else if (typeof value === 'number') next = Number(f.get(key));
+        else if (Array.isArray(value)) next = String(f.get(key) ?? '').split('\n').map((x) => x.trim()).filter(Boolean);
+        else next = JSON.parse(String(f.get(key) ?? '{}'));
+        if (JSON.stringify(next) !== JSON.stringify(value)) changed[key] = next;
+      }
+    } catch {
+      setError(new Error('A field holds something that is not valid JSON.'));
+      return;
+    }
+    setError(null);
+    setSaved(false);
+    try {
+      await api.post('/api/v1/policy', changed);
+      setSaved(true);
+      p.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="policy-h">
+      <h2 id="policy-h">Access policy</h2>
+      {p.loading && <Loading what="the policy" />}
+      <ErrorNote error={p.error} />
+      {p.data && (
+        <form onSubmit={submit} className="stack" aria-label="Access policy">
+          <fieldset disabled={!admin}>
+            <legend>In force</legend>
+            <div className="policy-grid">
+              {Object.entries(p.data).map(([key, value]) => (
+                typeof value === 'boolean'
+                  ? <label key={key}><input type="checkbox" name={key} defaultChecked={value} /> {key}</label>
+                  : typeof value === 'number'
+                    ? <label key={key} className="field">{key} <input type="number" name={key} defaultValue={value} step="any" /></label>
+                    : Array.isArray(value)
+                      ? <label key={key} className="field">{key} (one a line) <textarea name={key} defaultValue={value.join('\n')} /></label>
+                      : <label key={key} className="field">{key} (JSON) <textarea name={key} defaultValue={JSON.stringify(value)} /></label>
+              ))}
+            </div>
+          </fieldset>
+          <ErrorNote error={error} />
+          {admin && <button type="submit">Save policy</button>}
+          {saved && <p className="success" role="status">Policy saved.</p>}
+        </form>
+      )}
+    </section>
+  );
+}
+
+function MailboxesSection({ admin }: { admin: boolean }) {
+  const [filter, setFilter] = useState('');
+  const list = useLoad(() => api.get<{ mailboxes: MailboxEntry[] }>(`/api/v1/mailboxes${qs({ q: filter, limit: 200 })}`), [filter]);
+  const [result, setResult] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const upload = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const file = (new FormData(e.currentTarget).get('file') as File | null);
+    if (!file || !file.size) {
+      setError(new Error('Choose a CSV file.'));
+      return;
+    }
+    setError(null);
+    try {
+      const r = await api.post<{ mailboxes: number; addresses: number }>('/api/v1/mailboxes/import', { csv: await file.text(), fileName: file.name });
+      setResult(`Imported ${r.mailboxes} mailbox(es) with ${r.addresses} address(es) from ${file.name}.`);
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="mailboxes-h">
+      <h2 id="mailboxes-h">Mailboxes</h2>
+      {admin && (
+        <form onSubmit={upload} className="stack" aria-label="Import the directory">
+          <h3>Import the directory</h3>
+          <p className="muted">CSV with a header row: <code>addresses</code> (required; several separated by ; or spaces), <code>display_name</code>, <code>owner</code> (a user name), <code>sensitivity</code>, <code>name</code>. A bad line rejects the whole file.</p>
+          <label>CSV file <input type="file" name="file" accept=".csv,text/csv" /></label>
+          <ErrorNote error={error} />
+          <button type="submit">Import</button>
+          {result && <p className="success" role="status">{result}</p>}
+        </form>
+      )}
+      <h3>Directory</h3>
+      <label className="field">Filter by name or address <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} /></label>
+      <ErrorNote error={list.error} />
+      {list.data && (
+        <table>
+          <thead><tr><th scope="col">Mailbox</th><th scope="col">Owner</th><th scope="col">Addresses</th><th scope="col">Sensitivity</th><th scope="col">Owner told</th></tr></thead>
+          <tbody>
+            {list.data.mailboxes.map((m) => (
+              <tr key={m.name}>
+                <td>{m.displayName ? <>{m.displayName}<br /><span className="muted">{m.name}</span></> : m.name}</td>
+                <td>{m.owner ?? '—'}</td>
+                <td>{m.addresses.join(', ')}</td>
+                <td>{m.sensitivity ?? '—'}</td>
+                <td>
+                  {describeNotify(m.notification)}
+                  {admin && m.notification && <NotifyEditor mailbox={m.name} current={m.notification} onSaved={list.reload} />}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function describeNotify(n: MailboxEntry['notification']): string {
+  if (!n) return '—';
+  const base = n.notifyMode === 'before' ? 'before access' : n.notifyMode === 'after' ? `within ${n.notifyAfterDays} days after` : `not told (${n.legalBasis})`;
+  return n.notifyAlso.length ? `${base}; also ${n.notifyAlso.join(', ')}` : base;
+}
+
+function NotifyEditor({ mailbox, current, onSaved }: { mailbox: string; current: NonNullable<MailboxEntry['notification']>; onSaved: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const mode = String(f.get('notifyMode'));
+    setError(null);
+    try {
+      await api.post(`/api/v1/mailboxes/${encodeURIComponent(mailbox)}/policy`, {
+        notifyMode: mode,
+        notifyAfterDays: mode === 'after' ? Number(f.get('notifyAfterDays')) : null,
+        legalBasis: String(f.get('legalBasis') ?? '').trim() || null,
+        notifyAlso: String(f.get('notifyAlso') ?? '').split(/[\s,;]+/).filter(Boolean),
+      });
+      onSaved();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <details>
+      <summary>Change</summary>
+      <form onSubmit={submit} className="stack" aria-label={`Notification settings for ${mailbox}`}>
+        <label>
+          Tell the owner
+          <select name="notifyMode" defaultValue={current.notifyMode}>
+            <option value="before">before access</option>
+            <option value="after">within N days after</option>
+            <option value="none">not at all (legal basis required)</option>
+          </select>
+        </label>
+        <label>Days after <input type="number" name="notifyAfterDays" min={0} max={365} defaultValue={current.notifyAfterDays ?? 30} /></label>
+        <label>Legal basis <input name="legalBasis" defaultValue={current.legalBasis ?? ''} /></label>
+        <label>Also tell (addresses) <input name="notifyAlso" defaultValue={current.notifyAlso.join(', ')} /></label>
+        <ErrorNote error={error} />
+        <button type="submit">Save</button>
+      </form>
+    </details>
+  );
+}

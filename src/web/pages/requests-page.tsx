@@ -1,0 +1,156 @@
+import { useState } from 'react';
+import type { FormEvent } from 'react';
+import { api } from '../api.ts';
+import type { AccessRequest } from '../access-request.ts';
+import { ErrorNote, Loading } from '../error-note.tsx';
+import { MailboxPicker } from '../mailbox-picker.tsx';
+import { PageTitle } from '../page-title.tsx';
+import { RequestCard } from '../request-card.tsx';
+import { Link } from '../router.tsx';
+import { ROUTES } from '../routes.tsx';
+import { useSession } from '../session.ts';
+import { useLoad } from '../use-load.ts';
+
+interface Policy {
+  purposes: string[];
+  maxGrantHours: number;
+  pendingLapseHours: number;
+}
+
+const PERMISSIONS = [
+  { value: 'search', label: 'Search (result lists)' },
+  { value: 'read', label: 'Read messages' },
+  { value: 'export', label: 'Export (download)' },
+];
+
+// Requests: file one (whose mailboxes, which dates, what may be done, why, under which ticket,
+// for how long), follow my requests' states, and end a grant early ("I'm done").
+export function RequestsPage() {
+  const { me } = useSession();
+  const policy = useLoad(() => api.get<Policy>('/api/v1/policy'), []);
+  const list = useLoad(() => api.get<{ requests: AccessRequest[] }>('/api/v1/requests'), []);
+  const mine = list.data?.requests.filter((r) => r.requester === me.name) ?? [];
+  const open = mine.filter((r) => ['pending', 'approved', 'active'].includes(r.state));
+  const closed = mine.filter((r) => !['pending', 'approved', 'active'].includes(r.state));
+  return (
+    <>
+      <PageTitle>Requests</PageTitle>
+      <p className="muted">No one reads another person's mail without a request approved by someone else. Each grant is limited to its mailboxes, dates and permissions, and ends by itself.</p>
+      <section aria-labelledby="mine-h">
+        <h2 id="mine-h">My open requests</h2>
+        {list.loading && <Loading what="requests" />}
+        <ErrorNote error={list.error} />
+        {list.data && open.length === 0 && <p>None.</p>}
+        {open.map((r) => <RequestCard key={r.id} r={r}><OpenActions r={r} onChange={list.reload} /></RequestCard>)}
+      </section>
+      <section aria-labelledby="new-h">
+        <h2 id="new-h">New request</h2>
+        <ErrorNote error={policy.error} />
+        {policy.data && <NewRequestForm policy={policy.data} onFiled={list.reload} />}
+      </section>
+      {closed.length > 0 && (
+        <section aria-labelledby="closed-h">
+          <h2 id="closed-h">Earlier requests</h2>
+          {closed.map((r) => <RequestCard key={r.id} r={r} />)}
+        </section>
+      )}
+    </>
+  );
+}
+
+function OpenActions({ r, onChange }: { r: AccessRequest; onChange: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const investigation = ROUTES.find((x) => x.path === '/investigation');
+  const end = async () => {
+    const verb = r.state === 'pending' ? 'Withdraw this request' : 'End this grant now';
+    if (!window.confirm(`${verb}? This cannot be undone.`)) return;
+    setBusy(true);
+    try {
+      await api.post(`/api/v1/requests/${encodeURIComponent(r.id)}/revoke`, { reason: r.state === 'pending' ? 'withdrawn by the requester' : 'done: the requester ended the grant' });
+      onChange();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="actions">
+      {r.state === 'active' && investigation && <Link className="button" href={`/investigation?grant=${encodeURIComponent(r.id)}`}>Open in {investigation.title}</Link>}
+      <button type="button" className={r.state === 'pending' ? 'secondary' : 'danger'} onClick={() => void end()} disabled={busy}>
+        {r.state === 'pending' ? 'Withdraw request' : "I'm done — end access"}
+      </button>
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
+function NewRequestForm({ policy, onFiled }: { policy: Policy; onFiled: () => void }) {
+  const [mailboxes, setMailboxes] = useState<string[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [filed, setFiled] = useState<AccessRequest | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    if (mailboxes.length === 0) {
+      setError(new Error('Choose at least one mailbox.'));
+      return;
+    }
+    const permissions = f.getAll('permissions').map(String);
+    if (permissions.length === 0) {
+      setError(new Error('Choose at least one permission.'));
+      return;
+    }
+    const text = (k: string) => String(f.get(k) ?? '').trim() || null;
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api.post<AccessRequest>('/api/v1/requests', {
+        mailboxes, permissions, purpose: String(f.get('purpose')), justification: text('justification'), ticket: text('ticket'),
+        dateFrom: text('dateFrom'), dateTo: text('dateTo'), query: text('query'), durationHours: Number(f.get('durationHours')),
+      });
+      setFiled(r);
+      setMailboxes([]);
+      form.reset();
+      onFiled();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form onSubmit={submit} className="stack" aria-label="New access request">
+      <MailboxPicker label="Mailboxes" value={mailboxes} onChange={setMailboxes} />
+      <div className="row">
+        <label>Mail dated from <input type="date" name="dateFrom" /></label>
+        <label>to (inclusive) <input type="date" name="dateTo" /></label>
+      </div>
+      <fieldset>
+        <legend>Permissions</legend>
+        {PERMISSIONS.map((p) => (
+          <label key={p.value}><input type="checkbox" name="permissions" value={p.value} defaultChecked={p.value !== 'export'} /> {p.label}</label>
+        ))}
+      </fieldset>
+      <label>
+        Purpose
+        <select name="purpose" required defaultValue="">
+          <option value="" disabled>Choose…</option>
+          {policy.purposes.map((p) => <option key={p} value={p}>{p}</option>)}
+        </select>
+      </label>
+      <label>Justification <textarea name="justification" required maxLength={5000} aria-describedby="just-help" /></label>
+      <span id="just-help" className="muted">Why this access is needed; the mailbox owner may see it.</span>
+      <div className="row">
+        <label>Ticket <input name="ticket" maxLength={200} placeholder="e.g. HR-1234" /></label>
+        <label>Duration (hours) <input type="number" name="durationHours" min={1} max={policy.maxGrantHours} defaultValue={Math.min(8, policy.maxGrantHours)} required /></label>
+      </div>
+      <label>Only messages matching (optional) <input name="query" maxLength={2000} placeholder='e.g. subject:"contract"' /></label>
+      <ErrorNote error={error} />
+      {filed && <p className="success" role="status">Request <code>{filed.id}</code> filed; it waits for approval (lapses after {policy.pendingLapseHours} h if no one decides).</p>}
+      <button type="submit" disabled={busy}>{busy ? 'Filing…' : 'File request'}</button>
+    </form>
+  );
+}

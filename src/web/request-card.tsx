@@ -1,0 +1,41 @@
+import type { ReactNode } from 'react';
+import type { AccessRequest } from './access-request.ts';
+import { day, relative, when } from './format.ts';
+import { StateBadge } from './state-badge.tsx';
+
+// One request's whole context — who, whose mailboxes, why, which scope, its decisions — and
+// never any message content. Used by Requests and Approvals.
+export function RequestCard({ r, children, headingLevel = 3 }: { r: AccessRequest; children?: ReactNode; headingLevel?: 2 | 3 }) {
+  const H = headingLevel === 2 ? 'h2' : 'h3';
+  const dates = r.dateFrom || r.dateTo ? `${day(r.dateFrom) === '—' ? 'any time' : day(r.dateFrom)} to ${day(r.dateTo) === '—' ? 'now' : day(r.dateTo)}` : 'all dates';
+  return (
+    <article className="card" aria-labelledby={`req-${r.id}`} data-request={r.id} data-state={r.state}>
+      <H id={`req-${r.id}`}>
+        {r.breakglass && 'EMERGENCY '}Request <code>{r.id}</code> <StateBadge state={r.state} />
+      </H>
+      <dl>
+        <dt>Requester</dt><dd>{r.requester}</dd>
+        <dt>Mailboxes</dt><dd>{r.mailboxes.join(', ')}</dd>
+        <dt>Purpose</dt><dd>{r.purpose}</dd>
+        <dt>Justification</dt><dd>{r.justification}</dd>
+        <dt>Ticket</dt><dd>{r.ticket ?? '—'}</dd>
+        <dt>Scope</dt><dd>{r.permissions.join(', ')} · mail dated {dates}{r.query ? <> · only <code>{r.query}</code></> : ''}</dd>
+        <dt>Duration</dt><dd>{r.durationHours} h</dd>
+        <dt>Filed</dt><dd>{when(r.createdAt)}</dd>
+        {r.state === 'pending' && <><dt>Lapses</dt><dd>{when(r.lapsesAt)} ({relative(r.lapsesAt)}) unless decided</dd></>}
+        {r.startsAt && <><dt>Grant</dt><dd>{when(r.startsAt)} to {when(r.endsAt)}{r.state === 'active' && <> — <strong>ends {relative(r.endsAt)}</strong></>}</dd></>}
+        {r.revokedAt && <><dt>Ended</dt><dd>{when(r.revokedAt)}</dd></>}
+        {r.approvals.length > 0 && (
+          <>
+            <dt>Decisions</dt>
+            <dd>
+              <ul>{r.approvals.map((a, i) => <li key={i}>{a.decision === 'approve' ? 'Approved' : 'Denied'} by {a.approver}, {when(a.at)}: “{a.reason}”</li>)}</ul>
+            </dd>
+          </>
+        )}
+        {r.approvalsNeeded > 1 && <><dt>Approvals needed</dt><dd>{r.approvalsNeeded}</dd></>}
+      </dl>
+      {children}
+    </article>
+  );
+}
