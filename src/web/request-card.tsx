@@ -7,7 +7,9 @@ import { StateBadge } from './state-badge.tsx';
 // never any message content. Used by Requests and Approvals.
 export function RequestCard({ r, children, headingLevel = 3 }: { r: AccessRequest; children?: ReactNode; headingLevel?: 2 | 3 }) {
   const H = headingLevel === 2 ? 'h2' : 'h3';
-  const dates = r.dateFrom || r.dateTo ? `${day(r.dateFrom) === '—' ? 'any time' : day(r.dateFrom)} to ${day(r.dateTo) === '—' ? 'now' : day(r.dateTo)}` : 'all dates';
+  // The API's dateTo is the end of the window (the next midnight); people name the last day.
+  const lastDay = r.dateTo ? day(new Date(Date.parse(r.dateTo) - 1).toISOString()) : null;
+  const dates = r.dateFrom || r.dateTo ? `${r.dateFrom ? day(r.dateFrom) : 'any time'} to ${lastDay ?? 'now'}` : 'all dates';
   return (
     <article className="card" aria-labelledby={`req-${r.id}`} data-request={r.id} data-state={r.state}>
       <H id={`req-${r.id}`}>
