@@ -68,6 +68,12 @@ function rows(): Row[] {
   const table: Row[] = [];
   const search = (q: string, grant: (f: Fixtures) => string | null) => (f: Fixtures): Call => ({ method: 'GET', path: `/api/v1/search?q=${encodeURIComponent(q)}${grant(f) ? `&grant=${grant(f)}` : ''}` });
   const view = (m: keyof typeof MESSAGES, grant: (f: Fixtures) => string | null, raw = false) => (f: Fixtures): Call => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}${raw ? '/raw' : ''}${grant(f) ? `?grant=${grant(f)}` : ''}` });
+  // The web viewer's reads of one message: its evidence, its body document, its remote content (recorded before it loads).
+  const viewerReads = (m: keyof typeof MESSAGES, grant: (f: Fixtures) => string | null): { what: string; operation: string; call: (f: Fixtures) => Call }[] => [
+    { what: 'evidence', operation: 'evidence', call: (f) => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}/evidence${grant(f) ? `?grant=${grant(f)}` : ''}` }) },
+    { what: 'body document', operation: 'body', call: (f) => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}/body${grant(f) ? `?grant=${grant(f)}` : ''}` }) },
+    { what: 'remote content', operation: 'remote-content', call: (f) => ({ method: 'POST', path: `/api/v1/messages/${f.sha[m]}/remote-content`, body: grant(f) ? { grant: grant(f) } : {} }) },
+  ];
   const noGrant = () => null;
   const access = (operation: string) => ({ type: 'access' as const, operation });
   const admin = (operation: string) => ({ type: 'admin' as const, operation });
@@ -81,6 +87,8 @@ function rows(): Row[] {
     { name: 'view a message outside own mailbox without a grant', expect: only('owner', 404), call: view('inScope', noGrant), writes: access('view') },
     { name: 'raw a message outside own mailbox without a grant', expect: only('owner', 404), call: view('inScope', noGrant, true), writes: access('raw') },
   );
+  for (const r of viewerReads('own', noGrant)) table.push({ name: `${r.what} of own message`, expect: only('owner'), call: r.call, writes: access(r.operation) });
+  for (const r of viewerReads('inScope', noGrant)) table.push({ name: `${r.what} of a message outside own mailbox without a grant`, expect: only('owner', 404), call: r.call, writes: access(r.operation) });
 
   // Content under each grant situation: only an active grant of one's own opens anything, and
   // only its scope (mailbox and dates); everyone else gets 403 for the requester's grant.
@@ -93,7 +101,9 @@ function rows(): Row[] {
       { name: `view in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: view('inScope', g), writes: access('view'), check: (b, _r, f) => assert.equal(b.sha256, f.sha.inScope) },
       { name: `raw in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: view('inScope', g, true), writes: access('raw'), check: (b, _r, f) => assert.ok(b.equals(f.world.raw.inScope)) },
     );
+    for (const r of viewerReads('inScope', g)) table.push({ name: `${r.what} in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: r.call, writes: access(r.operation) });
     if (!open) continue;
+    for (const r of viewerReads('otherBox', g)) table.push({ name: `${r.what} of another mailbox, ${situation} grant`, expect: only(holder, 404), call: r.call, writes: access(r.operation) });
     table.push(
       { name: `search a subject out of scope, ${situation} grant`, expect: only(holder), call: search('salary OR contract OR quarterly', g), writes: access('search'), check: hits() },
       { name: `view another mailbox, ${situation} grant`, expect: only(holder, 404), call: view('otherBox', g), writes: access('view') },
@@ -173,6 +183,9 @@ function rows(): Row[] {
       call: () => ({ method: 'POST', path: '/api/v1/mailboxes/tgt@corp.test/policy', body: { notifyMode: 'after', notifyAfterDays: 7 } }),
     },
     { name: 'read the ledger', expect: only('auditor'), writes: admin('ledger.read'), call: () => ({ method: 'GET', path: '/api/v1/ledger/entries?limit=1' }), check: (b) => assert.equal(b.entries.length, 1) },
+    { name: 'read the ledger, filtered', expect: only('auditor'), writes: admin('ledger.read'), call: () => ({ method: 'GET', path: '/api/v1/ledger/entries?operation=view&result=denied&limit=5' }), check: (b) => assert.ok(b.entries.every((e: any) => e.operation === 'view' && e.result === 'denied')) },
+    { name: 'export the ledger', expect: only('auditor'), writes: admin('ledger.export'), call: () => ({ method: 'GET', path: '/api/v1/ledger/export?format=csv&type=capture' }), check: (b) => assert.equal(b.toString('utf8').trimEnd().split('\r\n').length, 5) },
+    { name: 'checkpoint history', expect: allowing(['auditor', 'admin']), writes: admin('ledger.checkpoints'), call: () => ({ method: 'GET', path: '/api/v1/ledger/checkpoints' }), check: (b) => assert.ok(b.checkpoints.every((c: any) => c.signatureValid && c.consistent)) },
   );
   return table;
 }

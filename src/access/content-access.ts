@@ -2,6 +2,8 @@ import type { DatabaseSync } from 'node:sqlite';
 import { SealboxError } from '../core/errors.ts';
 import type { SearchHit, SearchIndex } from '../index/search-index.ts';
 import { parseQuery } from '../index/search-query.ts';
+import { parseEntry } from '../ledger/ledger-entry.ts';
+import { inclusionProof } from '../ledger/merkle-tree.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessDecision, Scope } from './access-decision.ts';
@@ -81,6 +83,77 @@ export class ContentAccess {
       () => bytes);
   }
 
+  // A read derived from the stored bytes (the web viewer's body document): decided and scoped
+  // like raw(), produced before its entry is written (a fault serves nothing), recorded under
+  // its own operation with what was produced.
+  async derived<T>(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string,
+    produce: (raw: Buffer) => Promise<{ value: T; parameters: Record<string, unknown> }>): Promise<T> {
+    const { scope } = this.#inScope(ctx, user, sha256, grantId, operation);
+    let made: { value: T; parameters: Record<string, unknown> };
+    try {
+      made = await produce(await this.#d.reader.buffer(this.#d.reader.message(sha256)));
+    } catch (err) {
+      // A refusal while producing (e.g. remote content nobody recorded asking for) is evidence too.
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_FORBIDDEN') {
+        this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, err.message);
+      }
+      throw err;
+    }
+    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+      { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters },
+      () => made.value);
+  }
+
+  // Loading a message's remote content (images from the sender's servers) tells the sender it
+  // was read, so it is a read of its own: recorded before the viewer may fetch anything. The
+  // entry's index is the viewer's permission (see remoteContentRecorded).
+  remoteContent(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): { ledgerIndex: number } {
+    const { scope } = this.#inScope(ctx, user, sha256, grantId, 'remote-content');
+    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+      { type: 'access', operation: 'remote-content', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
+      // Inside the transaction, after the ledger caught up: the size is the index this entry gets.
+      () => ({ ledgerIndex: this.#d.meta.ledgerSize() }));
+  }
+
+  // Whether entry `index` is this user's successful remote-content read of this message, under
+  // this grant (or none), written within `windowMs` before `now`.
+  remoteContentRecorded(user: User, sha256: string, grantId: string | null | undefined, index: number, now: number, windowMs: number): boolean {
+    const row = this.#d.meta.prepare('SELECT leaf FROM ledger WHERE idx = ?').get(index) as { leaf: Uint8Array } | undefined;
+    if (!row) return false;
+    const e = parseEntry(row.leaf);
+    return e.type === 'access' && e.operation === 'remote-content' && e.result === 'success' && e.actor === `user:${user.name}`
+      && e.objects.messages.length === 1 && e.objects.messages[0] === sha256 && e.grantId === (grantId || null)
+      && e.time <= now && now - e.time <= windowMs;
+  }
+
+  // The evidence for a message: its identity, every capture with its ledger entry, and each
+  // entry's RFC 9162 inclusion proof in the latest signed checkpoint (null while the entry is
+  // newer than that checkpoint). A read like a view, recorded as 'evidence'.
+  evidence(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): MessageEvidence {
+    const { scope } = this.#inScope(ctx, user, sha256, grantId, 'evidence');
+    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+      { type: 'access', operation: 'evidence', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
+      () => {
+        const message = this.#d.reader.message(sha256);
+        const checkpoint = this.#d.meta.latestCheckpoint();
+        const hashes = checkpoint ? this.#d.meta.leafHashes(0, checkpoint.size) : [];
+        const leaf = this.#d.meta.prepare('SELECT leaf, leaf_hash FROM ledger WHERE idx = ?');
+        return {
+          sha256, size: message.size,
+          checkpoint: checkpoint ? { size: checkpoint.size, rootHash: checkpoint.root.toString('base64'), note: checkpoint.note, createdAt: new Date(checkpoint.createdAt).toISOString() } : null,
+          captures: this.#d.meta.capturesOf(message.id).map((c) => {
+            const row = leaf.get(c.ledgerIndex) as { leaf: Uint8Array; leaf_hash: Uint8Array } | undefined;
+            const proven = checkpoint !== null && c.ledgerIndex < checkpoint.size;
+            return {
+              captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
+              leaf: row ? Buffer.from(row.leaf).toString('base64') : null, leafHash: row ? Buffer.from(row.leaf_hash).toString('base64') : null,
+              proof: proven ? inclusionProof(c.ledgerIndex, hashes).map((h) => h.toString('base64')) : null,
+            };
+          }),
+        };
+      });
+  }
+
   // Export: the messages a search finds, as mboxrd, for a grant that carries the export permission.
   // Every message is decrypted and checked before the entry is written and the file handed out.
   async export(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number }): Promise<{ mbox: Buffer; count: number }> {
@@ -107,6 +180,13 @@ export class ContentAccess {
     }
     return { scope, rowId: Number(row.id) };
   }
+}
+
+export interface MessageEvidence {
+  sha256: string;
+  size: number;
+  checkpoint: { size: number; rootHash: string; note: string; createdAt: string } | null;
+  captures: { captureId: string; source: string; receivedAt: string; ledgerIndex: number; leaf: string | null; leafHash: string | null; proof: string[] | null }[];
 }
 
 export function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, sha256: string, rowId: number): Record<string, unknown> {

@@ -2,7 +2,6 @@ import { statfs } from 'node:fs/promises';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { ROLES } from '../access/people.ts';
-import { parseEntry } from '../ledger/ledger-entry.ts';
 import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
@@ -123,24 +122,6 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       if (!mailbox) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no mailbox ${name}`);
       s.audit.record(ctx, { type: 'admin', operation: 'mailbox.policy', mailboxes: [mailbox], parameters: body }, () => s.notifier.setPolicy(mailbox.id, body));
       return { mailbox: mailbox.name, ...s.notifier.policy(mailbox.id) };
-    },
-  });
-
-  routes.add({
-    method: 'GET', url: '/api/v1/ledger/entries', tag: 'ledger', auth: 'user',
-    summary: 'ledger entries (auditors); reading the ledger is itself an entry',
-    query: z.strictObject({ from: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-    handler: async (req, _reply, { query }) => {
-      const p = principal(s, req, 'ledger');
-      const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-      if (!p.user.roles.includes('auditor')) {
-        s.audit.denied(ctx, { type: 'admin', operation: 'ledger.read', parameters: query }, 'not an auditor');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only auditors read the ledger');
-      }
-      return s.audit.record(ctx, { type: 'admin', operation: 'ledger.read', parameters: query }, () => {
-        const rows = s.stores.meta.prepare('SELECT idx, leaf FROM ledger WHERE idx >= ? ORDER BY idx LIMIT ?').all(query.from, query.limit) as { idx: number; leaf: Uint8Array }[];
-        return { entries: rows.map((r) => ({ ...parseEntry(r.leaf), leaf: Buffer.from(r.leaf).toString('base64') })) };
-      });
     },
   });
 

@@ -1,13 +1,20 @@
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
+import { verifyCheckpoint } from '../ledger/checkpoint.ts';
+import { ownerMaySee } from '../access/transparency.ts';
 import { parseEntry } from '../ledger/ledger-entry.ts';
+import { renderMessageDocument } from './message-document.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
 const sha = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 of 64 lowercase hex digits');
 
-export function contentRoutes(routes: RouteTable, s: Services): void {
+// How long the viewer may use a recorded remote-content read to load that message's remote
+// content (reloading the frame); after that it asks, and is recorded, again.
+export const REMOTE_CONTENT_WINDOW_MS = 15 * 60 * 1000;
+
+export function contentRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
   routes.add({
     method: 'GET', url: '/api/v1/search', tag: 'content', auth: 'user',
     summary: 'search your own mailboxes, or within an active grant (grant=ID); recorded in the ledger',
@@ -43,6 +50,60 @@ export function contentRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
+    method: 'GET', url: '/api/v1/messages/:sha256/body', tag: 'content', auth: 'user',
+    summary: "the message's body as the web viewer's sandboxed document: HTML sanitised (DOMPurify), cid: images inline, plain text otherwise; its CSP runs no script and loads nothing remote unless remote= names this user's recorded remote-content read (POST …/remote-content); recorded in the ledger",
+    query: z.strictObject({ grant: z.string().optional(), remote: z.coerce.number().int().min(0).optional() }),
+    handler: async (req, reply, { query }) => {
+      const p = principal(s, req, 'content');
+      const digest = param(req.params);
+      const doc = await s.content.derived(actorContext(req, p), p.user, digest, query.grant, 'body', async (raw) => {
+        // Checked after the access decision, before anything is served: no recorded request, no remote content.
+        if (query.remote !== undefined && !s.content.remoteContentRecorded(p.user, digest, query.grant, query.remote, s.clock.now(), REMOTE_CONTENT_WINDOW_MS)) {
+          throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `ledger entry ${query.remote} is not your recorded remote-content read of this message (within ${REMOTE_CONTENT_WINDOW_MS / 60_000} minutes)`);
+        }
+        const value = await renderMessageDocument(raw, { remote: query.remote !== undefined });
+        return { value, parameters: { kind: value.kind, remoteContent: query.remote ?? null } };
+      });
+      // Framed by the app's own pages only; the document's CSP is its own (see message-document.ts).
+      reply.type('text/html; charset=utf-8').header('content-security-policy', doc.csp).header('x-frame-options', 'SAMEORIGIN')
+        .header('x-dns-prefetch-control', 'off').header('x-sealbox-remote-references', String(doc.remoteReferences));
+      return doc.html;
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/messages/:sha256/remote-content', tag: 'content', auth: 'user',
+    summary: "record that the viewer loads this message's remote content (it tells the sender the message was read) before anything remote is fetched; answers the entry's index for GET …/body?remote=",
+    body: z.strictObject({ grant: z.string().optional() }),
+    handler: async (req, _reply, { body }) => {
+      const p = principal(s, req, 'content');
+      const digest = param(req.params);
+      const r = s.content.remoteContent(actorContext(req, p), p.user, digest, body.grant);
+      return { ledgerIndex: r.ledgerIndex, validUntil: new Date(s.clock.now() + REMOTE_CONTENT_WINDOW_MS).toISOString() };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/messages/:sha256/evidence', tag: 'content', auth: 'user',
+    summary: 'the evidence for a message: sha256, every capture with its ledger entry (leaf) and RFC 9162 inclusion proof, and the signed checkpoint they verify against (its signature checked); recorded in the ledger',
+    query: z.strictObject({ grant: z.string().optional() }),
+    handler: async (req, _reply, { query }) => {
+      const p = principal(s, req, 'content');
+      const evidence = s.content.evidence(actorContext(req, p), p.user, param(req.params), query.grant);
+      let signatureValid = false;
+      if (evidence.checkpoint) {
+        try {
+          const parsed = verifyCheckpoint(evidence.checkpoint.note, verifierKey, { origin: s.ledger.origin });
+          signatureValid = parsed.size === evidence.checkpoint.size && Buffer.from(parsed.rootHash).toString('base64') === evidence.checkpoint.rootHash;
+        } catch {
+          signatureValid = false;
+        }
+      }
+      return { ...evidence, checkpoint: evidence.checkpoint && { ...evidence.checkpoint, signatureValid }, verifierKey };
+    },
+  });
+
+  routes.add({
     method: 'GET', url: '/api/v1/export', tag: 'content', auth: 'user',
     summary: 'the messages a search finds, as an mboxrd file (needs the export permission, or own mailboxes); recorded in the ledger',
     query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) }),
@@ -56,7 +117,7 @@ export function contentRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'GET', url: '/api/v1/mailboxes/mine/accesses', tag: 'transparency', auth: 'user',
-    summary: 'who accessed my mailboxes, when, how and under which request (my own reads are left out)',
+    summary: "who accessed my mailboxes, when, how and under which request, as each mailbox's notification policy allows (my own reads are left out)",
     handler: async (req) => {
       const p = principal(s, req, 'content');
       const owned = s.people.ownedMailboxes(p.user);
@@ -64,15 +125,19 @@ export function contentRoutes(routes: RouteTable, s: Services): void {
       const rows = s.stores.meta.prepare(`SELECT l.leaf FROM ledger_mailbox lm JOIN ledger l ON l.idx = lm.idx WHERE lm.mailbox_id IN (${owned.map(() => '?').join(', ')}) ORDER BY l.idx DESC LIMIT 1000`)
         .all(...owned.map((m) => m.id)) as { leaf: Uint8Array }[];
       const seen = new Set<number>();
+      const now = s.clock.now();
       const accesses = [];
       for (const { leaf } of rows) {
         const e = parseEntry(leaf);
         if (seen.has(e.index) || e.type !== 'access' || e.actor === `user:${p.user.name}`) continue;
         seen.add(e.index);
         const grant = e.grantId ? safe(() => s.grants.get(e.grantId!)) : null;
+        // Each mailbox's notification policy says when its owner may learn of an access (delayed, or never with a legal basis).
+        const shown = e.objects.mailboxes.filter((m) => owned.some((o) => o.name === m && ownerMaySee(s.notifier.policy(o.id), grant, now)));
+        if (shown.length === 0) continue;
         accesses.push({
           index: e.index, time: new Date(e.time).toISOString(), actor: e.actor.replace(/^user:/, ''), operation: e.operation, result: e.result, logonType: e.logonType,
-          mailboxes: e.objects.mailboxes.filter((m) => owned.some((o) => o.name === m)), messages: e.objects.messages.length,
+          mailboxes: shown, messages: e.objects.messages.length,
           request: grant ? { id: grant.id, purpose: grant.purpose, ticket: grant.ticket, justification: grant.justification, breakglass: grant.breakglass } : null,
         });
       }

@@ -6,6 +6,7 @@ import { adminRoutes } from './admin-routes.ts';
 import { authRoutes } from './auth-routes.ts';
 import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
+import { ledgerRoutes } from './ledger-routes.ts';
 import { mailboxRoutes } from './mailbox-routes.ts';
 import { noticeRoutes } from './notice-routes.ts';
 import type { IngestDeps } from './ingest-routes.ts';
@@ -33,7 +34,7 @@ export function buildHttpServer(deps: HttpDeps) {
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: 1024 * 1024, trustProxy: false });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
     // The web app's pages and assets set their own (src/api/web-app.ts); the API keeps these.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -47,7 +48,8 @@ export function buildHttpServer(deps: HttpDeps) {
   const routes = new RouteTable(app);
   authRoutes(routes, services);
   requestRoutes(routes, services);
-  contentRoutes(routes, services);
+  contentRoutes(routes, services, deps.verifierKey);
+  ledgerRoutes(routes, services, deps.verifierKey);
   adminRoutes(routes, services, deps.listeners ?? []);
   mailboxRoutes(routes, services);
   noticeRoutes(routes, services);

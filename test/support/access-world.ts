@@ -25,6 +25,7 @@ export interface WorldOptions {
   // user name → roles; 'adm' (admin) is always created first, from the command line
   users: Record<string, string[]>;
   access?: Record<string, unknown>;
+  config?: Record<string, unknown>;   // other config sections (notify, oversight, …)
 }
 
 export interface LedgerEntryView {
@@ -66,6 +67,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const config = testConfig({
     internalDomains: ['corp.test'],
     access: { secureCookies: false, requestsPerMinute: 1_000_000, signinPerMinute: 10_000, ...options.access },
+    ...options.config,
   });
   const server = await startSealbox({ args: ['--config', config, '--http', '127.0.0.1:0'] });
   try {

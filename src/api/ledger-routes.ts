@@ -1,0 +1,133 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { SealboxError } from '../core/errors.ts';
+import type { LedgerEntry } from '../core/types.ts';
+import { checkpointHistory } from '../ledger/checkpoint-history.ts';
+import { parseEntry } from '../ledger/ledger-entry.ts';
+import { actorContext, principal } from './principal.ts';
+import type { RouteTable } from './route-table.ts';
+import type { Services } from './services.ts';
+
+// The ledger for the people who oversee it: entries filtered and exported (auditors), and the
+// history of signed checkpoints with each one's verdict (auditors and admins). Reading or
+// exporting the ledger is itself an entry.
+
+// ISO 8601, or milliseconds since 1970. Checked here, converted where it is used (a transform
+// would not show in the OpenAPI document).
+const toTime = (value: string): number => (/^\d+$/.test(value) ? Number(value) : Date.parse(value));
+const time = z.string().max(40).refine((v) => Number.isFinite(toTime(v)), { message: 'not a time (ISO 8601, or milliseconds since 1970)' });
+
+const filters = {
+  from: z.coerce.number().int().min(0).default(0),                 // entries with index >= from
+  to: z.coerce.number().int().min(0).optional(),                   // … and < to
+  actor: z.string().min(1).max(200).optional(),                    // a user name, or an actor as recorded (system:…)
+  mailbox: z.string().min(1).max(320).optional(),
+  operation: z.string().min(1).max(100).optional(),
+  type: z.enum(['capture', 'access', 'admin', 'system']).optional(),
+  result: z.enum(['success', 'denied', 'error']).optional(),
+  grant: z.string().min(1).max(100).optional(),
+  since: time.optional(),
+  until: time.optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
+};
+
+const entriesQuery = z.strictObject({ ...filters, limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const exportQuery = z.strictObject({ ...filters, format: z.enum(['json', 'csv']).default('json'), limit: z.coerce.number().int().min(1).max(100_000).default(100_000) });
+
+type Filters = z.infer<typeof entriesQuery>;
+
+export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
+  const overseer = (req: FastifyRequest, operation: string, parameters: Record<string, unknown>, roles: readonly string[]) => {
+    const p = principal(s, req, 'ledger');
+    const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
+    if (!p.user.roles.some((r) => roles.includes(r))) {
+      s.audit.denied(ctx, { type: 'admin', operation, parameters }, `not ${roles.map((r) => `an ${r}`).join(' or ')}`);
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only ${roles.map((r) => `${r}s`).join(' and ')} may do this`);
+    }
+    return ctx;
+  };
+
+  routes.add({
+    method: 'GET', url: '/api/v1/ledger/entries', tag: 'ledger', auth: 'user', query: entriesQuery,
+    summary: 'ledger entries (auditors), filtered by index range, actor, mailbox, operation, type, result, grant and time (since/until); reading the ledger is itself an entry',
+    handler: async (req, _reply, { query }) => {
+      const ctx = overseer(req, 'ledger.read', recorded(query), ['auditor']);
+      return s.audit.record(ctx, { type: 'admin', operation: 'ledger.read', parameters: recorded(query) }, () => {
+        const rows = select(s, query, query.limit);
+        return { entries: rows.map((r) => ({ ...parseEntry(r.leaf), leaf: Buffer.from(r.leaf).toString('base64') })) };
+      });
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/ledger/export', tag: 'ledger', auth: 'user', query: exportQuery,
+    summary: 'the entries the same filters find, as a download: JSON (with each leaf) or CSV (auditors); the export is itself an entry',
+    handler: async (req, reply, { query }) => {
+      const ctx = overseer(req, 'ledger.export', recorded(query), ['auditor']);
+      const body = s.audit.record(ctx, (r: { count: number }) => ({ type: 'admin', operation: 'ledger.export', parameters: { ...recorded(query), entries: r.count } }), () => {
+        const entries = select(s, query, query.limit).map((r) => ({ entry: parseEntry(r.leaf), leaf: r.leaf }));
+        const text = query.format === 'csv' ? csv(entries.map((e) => e.entry))
+          : JSON.stringify({ exportedAt: new Date(s.clock.now()).toISOString(), filters: recorded(query), entries: entries.map((e) => ({ ...e.entry, leaf: Buffer.from(e.leaf).toString('base64') })) }, null, 1) + '\n';
+        return { text, count: entries.length };
+      });
+      const stamp = new Date(s.clock.now()).toISOString().replace(/[:.]/g, '-');
+      reply.type(query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+        .header('content-disposition', `attachment; filename="sealbox-ledger-${stamp}.${query.format}"`)
+        .header('x-sealbox-entries', String(body.count));
+      return body.text;
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/ledger/checkpoints', tag: 'ledger', auth: 'user',
+    summary: 'every signed checkpoint, newest first, each with its status: signature valid with the verifier key, and consistent with the ledger as it is now (auditors and admins)',
+    handler: async (req) => {
+      const ctx = overseer(req, 'ledger.checkpoints', {}, ['auditor', 'admin']);
+      return s.audit.record(ctx, (r: { checkpoints: unknown[] }) => ({ type: 'admin', operation: 'ledger.checkpoints', parameters: { checkpoints: r.checkpoints.length } }), () => {
+        const checkpoints = checkpointHistory(s.stores.meta, { verifierKey, origin: s.ledger.origin }).reverse();
+        return { ledgerSize: s.stores.meta.ledgerSize(), verifierKey, checkpoints };
+      });
+    },
+  });
+}
+
+// What the ledger records about a read of itself: the filters as given.
+function recorded(query: Partial<Filters> & Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
+}
+
+function select(s: Services, f: Omit<Filters, 'limit'>, limit: number): { idx: number; leaf: Uint8Array }[] {
+  const where = ['l.idx >= ?'];
+  const params: (string | number)[] = [f.from];
+  const json = (path: string) => `json_extract(CAST(l.leaf AS TEXT), '${path}')`;
+  if (f.to !== undefined) { where.push('l.idx < ?'); params.push(f.to); }
+  if (f.since !== undefined) { where.push('l.time >= ?'); params.push(toTime(f.since)); }
+  if (f.until !== undefined) { where.push('l.time < ?'); params.push(toTime(f.until)); }
+  if (f.type) { where.push('l.type = ?'); params.push(f.type); }
+  if (f.actor) { where.push(`${json('$.actor')} = ?`); params.push(f.actor.includes(':') ? f.actor : `user:${f.actor}`); }
+  if (f.operation) { where.push(`${json('$.operation')} = ?`); params.push(f.operation); }
+  if (f.result) { where.push(`${json('$.result')} = ?`); params.push(f.result); }
+  if (f.grant) { where.push(`${json('$.grantId')} = ?`); params.push(f.grant); }
+  if (f.mailbox) { where.push("EXISTS (SELECT 1 FROM json_each(CAST(l.leaf AS TEXT), '$.objects.mailboxes') j WHERE j.value = ?)"); params.push(f.mailbox); }
+  return s.stores.meta.prepare(`SELECT l.idx, l.leaf FROM ledger l WHERE ${where.join(' AND ')} ORDER BY l.idx ${f.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`)
+    .all(...params, limit) as { idx: number; leaf: Uint8Array }[];
+}
+
+const CSV_COLUMNS = ['index', 'time', 'type', 'actor', 'actorRoles', 'logonType', 'sessionId', 'clientIp', 'operation', 'mailboxes', 'messages', 'grantId', 'result', 'parameters'] as const;
+
+function csv(entries: LedgerEntry[]): string {
+  const cell = (value: unknown): string => {
+    let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+    // A spreadsheet must not take an actor's or a parameter's text for a formula.
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const e of entries) {
+    lines.push([
+      e.index, new Date(e.time).toISOString(), e.type, e.actor, e.actorRoles.join(' '), e.logonType, e.sessionId, e.clientIp, e.operation,
+      e.objects.mailboxes.join(' '), e.objects.messages.join(' '), e.grantId, e.result, Object.keys(e.parameters).length ? e.parameters : '',
+    ].map(cell).join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
+}

@@ -1,0 +1,123 @@
+import createDOMPurify from 'dompurify';
+import type { DOMPurify } from 'dompurify';
+import { JSDOM } from 'jsdom';
+import PostalMime from 'postal-mime';
+
+// The document the web app's message viewer shows in its sandboxed iframe: the mail's HTML
+// body sanitised with DOMPurify (its plain text in a <pre> when there is no HTML), `cid:`
+// images turned into data: URLs, served with a CSP of its own. Three layers, each enough
+// alone against scripts: DOMPurify removes them, the CSP `sandbox` directive (and the
+// iframe's sandbox attribute) forbids them, and `script-src` is 'none'. Nothing remote loads
+// unless the viewer asked for it and that was recorded in the ledger first (`remote`).
+//
+// It is served by Sealbox, not built in the browser as a srcdoc, because a srcdoc document
+// inherits the app page's CSP: its inline styles would be blocked and remote images could
+// never be allowed on demand.
+
+export interface MessageDocument {
+  html: string;
+  csp: string;
+  kind: 'html' | 'text' | 'none';
+  remoteReferences: number;   // URLs to remote content the HTML holds (loaded only on demand)
+}
+
+const MIME_OPTIONS = Object.freeze({ attachmentEncoding: 'base64', maxNestingDepth: 100, maxHeadersSize: 2 * 1024 * 1024 } as const);
+
+// Inline images larger than this stay out of the document (it is held in memory whole).
+const MAX_INLINE_IMAGE_BYTES = 8 * 1024 * 1024;
+
+const FORBID_TAGS = ['form', 'input', 'button', 'select', 'option', 'textarea', 'base', 'link', 'meta', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'portal', 'script', 'noscript', 'template'];
+const FORBID_ATTR = ['ping', 'action', 'formaction', 'srcdoc', 'http-equiv'];
+const REMOTE = /^\s*(?:https?:)?\/\//i;
+const CSS_REMOTE = /url\(\s*['"]?\s*(?:https?:)?\/\//gi;
+
+let purifier: DOMPurify | null = null;
+
+function purify(): DOMPurify {
+  // One DOM for the process: creating a window costs ~50 ms, sanitising a message ~1–20 ms.
+  purifier ??= createDOMPurify(new JSDOM('').window as unknown as Parameters<typeof createDOMPurify>[0]);
+  return purifier;
+}
+
+export function documentCsp(remote: boolean): string {
+  const far = remote ? ' http: https:' : '';
+  return [
+    'sandbox', "default-src 'none'", "script-src 'none'", `style-src 'unsafe-inline'${far}`, `img-src data:${far}`, `font-src data:${far}`,
+    "frame-ancestors 'self'", "form-action 'none'", "base-uri 'none'",
+  ].join('; ');
+}
+
+export async function renderMessageDocument(raw: Uint8Array, options: { remote: boolean }): Promise<MessageDocument> {
+  let email: Awaited<ReturnType<typeof PostalMime.parse>> | null = null;
+  try {
+    email = await PostalMime.parse(raw, MIME_OPTIONS);
+  } catch {
+    email = null;
+  }
+  const csp = documentCsp(options.remote);
+  if (email?.html) {
+    const inline = new Map<string, string>();
+    for (const a of email.attachments) {
+      if (!a.contentId || typeof a.content !== 'string' || a.content.length > MAX_INLINE_IMAGE_BYTES * 4 / 3) continue;
+      if (!/^image\/[a-z0-9.+-]+$/i.test(a.mimeType)) continue;
+      inline.set(a.contentId.replace(/^<|>$/g, '').toLowerCase(), `data:${a.mimeType.toLowerCase()};base64,${a.content}`);
+    }
+    const { body, remoteReferences } = sanitize(email.html, inline);
+    return { html: page(body, ''), csp, kind: 'html', remoteReferences };
+  }
+  const text = email?.text ?? (email ? '' : Buffer.from(raw).toString('latin1'));
+  if (!text) return { html: page('<p class="sealbox-empty">This message has no text body.</p>', ''), csp, kind: 'none', remoteReferences: 0 };
+  return { html: page(`<pre class="sealbox-text">${escapeHtml(text)}</pre>`, ''), csp, kind: 'text', remoteReferences: 0 };
+}
+
+function sanitize(html: string, inline: Map<string, string>): { body: string; remoteReferences: number } {
+  const p = purify();
+  let remoteReferences = 0;
+  p.addHook('afterSanitizeAttributes', (node) => {
+    const el = node as unknown as { tagName: string; textContent: string | null; getAttribute(n: string): string | null; setAttribute(n: string, v: string): void; removeAttribute(n: string): void; hasAttribute(n: string): boolean };
+    for (const name of ['src', 'background', 'poster', 'srcset', 'href', 'xlink:href']) {
+      const value = el.getAttribute?.(name);
+      if (value == null) continue;
+      if (/^\s*cid:/i.test(value) && name !== 'href') {
+        const found = inline.get(value.trim().slice(4).toLowerCase());
+        if (found) el.setAttribute(name, found);
+        else el.removeAttribute(name);
+      } else if (REMOTE.test(value) && name !== 'href') remoteReferences++;
+    }
+    const style = el.getAttribute?.('style');
+    if (style) remoteReferences += style.match(CSS_REMOTE)?.length ?? 0;
+    if (el.tagName === 'A' && el.hasAttribute('href')) {
+      // The frame has no popups and no top navigation: a click goes nowhere, the address stays
+      // readable (title). Nothing is fetched behind the reader's back.
+      el.setAttribute('target', '_blank');
+      el.setAttribute('rel', 'noopener noreferrer');
+      el.setAttribute('title', el.getAttribute('href') ?? '');
+    }
+    if (el.tagName === 'STYLE') remoteReferences += el.textContent?.match(CSS_REMOTE)?.length ?? 0;
+  });
+  try {
+    const clean = p.sanitize(html, {
+      WHOLE_DOCUMENT: true, FORBID_TAGS, FORBID_ATTR, ALLOW_DATA_ATTR: false, ALLOW_UNKNOWN_PROTOCOLS: false,
+      ADD_TAGS: ['style'], RETURN_TRUSTED_TYPE: false,
+    }) as string;
+    // Keep the sanitised <head> styles and the body; our own <head> comes first.
+    const head = /<head>([\s\S]*?)<\/head>/i.exec(clean)?.[1] ?? '';
+    const body = /<body[^>]*>([\s\S]*)<\/body>/i.exec(clean)?.[1] ?? clean;
+    return { body: `${head}${body}`, remoteReferences };
+  } finally {
+    p.removeHook('afterSanitizeAttributes');
+  }
+}
+
+function page(body: string, title: string): string {
+  return '<!doctype html><html><head><meta charset="utf-8">'
+    + '<meta http-equiv="x-dns-prefetch-control" content="off">'
+    + `<title>${escapeHtml(title)}</title>`
+    + '<style>html{color-scheme:light}body{margin:0;padding:12px;font:14px/1.45 system-ui,sans-serif;overflow-wrap:anywhere}'
+    + 'pre.sealbox-text{white-space:pre-wrap;word-break:break-word;font:13px/1.45 ui-monospace,monospace;margin:0}img{max-width:100%;height:auto}</style>'
+    + `</head><body>${body}</body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
