@@ -8,6 +8,8 @@ import type { Config } from '../core/config.ts';
 import { parseHostPort } from '../core/config.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 
+const PARALLEL = 4;
+
 // Delivers the outbox: mail through the configured relay, webhooks as JSON signed with
 // HMAC-SHA256 (header x-sealbox-signature: t=<unix seconds>,v1=<hex of HMAC(secret, t + "." + body)>).
 // Failures are retried with growing delays; every attempt's outcome stays in the outbox row.
@@ -27,7 +29,7 @@ export class NotificationSender {
     this.#clock = clock;
     this.#log = log;
     for (const w of config.webhooks) this.#secrets.set(w.url, readFileSync(w.secretFile, 'utf8').trim());
-    this.#mail = config.smtp ? nodemailer.createTransport({ host: parseHostPort(config.smtp).host, port: parseHostPort(config.smtp).port, secure: false, ignoreTLS: true }) : null;
+    this.#mail = config.smtp ? nodemailer.createTransport({ host: parseHostPort(config.smtp).host, port: parseHostPort(config.smtp).port, secure: false, ignoreTLS: true, pool: true, maxConnections: PARALLEL }) : null;
   }
 
   start(intervalMs = 1000): void {
@@ -46,20 +48,29 @@ export class NotificationSender {
   }
 
   async #deliverDue(): Promise<void> {
-    const now = this.#clock.now();
-    const due = this.#meta.prepare('SELECT * FROM notification WHERE sent_at IS NULL AND not_before <= ? AND attempts < ? ORDER BY id LIMIT 100').all(now, this.#config.maxAttempts) as Record<string, any>[];
-    for (const n of due) {
-      try {
-        if (/^https?:\/\//.test(n.recipient)) await this.#webhook(n);
-        else if (this.#mail) await this.#mail.sendMail({ from: this.#config.from, to: n.recipient, subject: n.subject, text: n.body, headers: { 'X-Sealbox-Event': n.kind } });
-        else throw new Error('notify.smtp is not configured');
-        this.#meta.prepare('UPDATE notification SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(this.#clock.now(), n.id);
-      } catch (err) {
-        const attempts = Number(n.attempts) + 1;
-        const retry = this.#clock.now() + this.#config.retrySeconds * 1000 * 2 ** Math.min(attempts - 1, 10);
-        this.#meta.prepare('UPDATE notification SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?').run(attempts, retry, String((err as Error).message).slice(0, 500), n.id);
-        this.#log.warn({ notification: n.id, kind: n.kind, attempts, err: (err as Error).message }, 'notification not delivered; will retry');
-      }
+    for (;;) {
+      const due = this.#meta.prepare('SELECT * FROM notification WHERE sent_at IS NULL AND not_before <= ? AND attempts < ? ORDER BY id LIMIT 100').all(this.#clock.now(), this.#config.maxAttempts) as Record<string, any>[];
+      // A few deliveries in flight at once (pooled SMTP connections), so a burst of notices does
+      // not hold an alert back for minutes.
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, due.length) }, async () => {
+        while (next < due.length) await this.#deliver(due[next++]);
+      }));
+      if (due.length < 100) return;
+    }
+  }
+
+  async #deliver(n: Record<string, any>): Promise<void> {
+    try {
+      if (/^https?:\/\//.test(n.recipient)) await this.#webhook(n);
+      else if (this.#mail) await this.#mail.sendMail({ from: this.#config.from, to: n.recipient, subject: n.subject, text: n.body, headers: { 'X-Sealbox-Event': n.kind } });
+      else throw new Error('notify.smtp is not configured');
+      this.#meta.prepare('UPDATE notification SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(this.#clock.now(), n.id);
+    } catch (err) {
+      const attempts = Number(n.attempts) + 1;
+      const retry = this.#clock.now() + this.#config.retrySeconds * 1000 * 2 ** Math.min(attempts - 1, 10);
+      this.#meta.prepare('UPDATE notification SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?').run(attempts, retry, String((err as Error).message).slice(0, 500), n.id);
+      this.#log.warn({ notification: n.id, kind: n.kind, attempts, err: (err as Error).message }, 'notification not delivered; will retry');
     }
   }
 

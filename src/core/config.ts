@@ -104,7 +104,7 @@ const schema = z.strictObject({
     bulkSearchResults: z.number().int().positive().default(500),     // a search with at least this many results is high impact
     alertMessagesPerGrant: z.number().int().positive().default(100), // messages read or exported under one grant
     alertExtensions: z.number().int().positive().default(2),         // a grant extended this many times in a row
-    verifyEveryMinutes: z.number().int().positive().default(60),     // the ledger re-verified in the background
+    verifyEveryMinutes: z.number().positive().default(60),           // the ledger re-verified in the background
     auditorDigest: z.enum(['daily', 'weekly', 'off']).default('daily'),
     ownerDigest: z.enum(['daily', 'weekly', 'off']).default('weekly'),
     sweepSeconds: z.number().positive().default(5),

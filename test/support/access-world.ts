@@ -83,7 +83,8 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     await waitForIndex(server.data);
 
     const csv = join(tempDataDir(), 'directory.csv');
-    writeFileSync(csv, 'addresses,owner\n' + Object.entries(options.mailboxes).map(([a, o]) => `${a},${o}`).join('\n') + '\n');
+    // A value may carry more directory columns after the owner: "owner,sensitivity,manager".
+    writeFileSync(csv, 'addresses,owner,sensitivity,manager\n' + Object.entries(options.mailboxes).map(([a, o]) => `${a},${[...o.split(','), '', ''].slice(0, 3).join(',')}`).join('\n') + '\n');
     const imported = await sealbox(['mailboxes', 'import', '--data', server.data, '--config', config, csv]);
     assert.equal(imported.code, 0, imported.stderr);
     const added = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
