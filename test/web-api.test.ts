@@ -10,7 +10,7 @@ test('web API: recovery codes, archiving notice, mailbox directory and import, h
   const w = await startWorld({
     messages: { m1: { from: 'carol@partner.test', to: 'alice@corp.test', subject: 'Invoice for March', date: 'Tue, 05 Mar 2024 10:00:00 +0000' } },
     mailboxes: { 'alice@corp.test': 'alice', 'sales@corp.test': '' },
-    users: { alice: ['owner'], rita: ['requester'] },
+    users: { alice: ['owner'], rita: ['requester'], anna: ['approver'] },
   });
   t.after(() => w.stop());
 
@@ -110,6 +110,26 @@ test('web API: recovery codes, archiving notice, mailbox directory and import, h
     assert.deepEqual(entry.objects.mailboxes, ['bob@corp.test']);
     assert.deepEqual(entry.parameters.owners, { 'bob@corp.test': 'bob' });
     assert.equal(entry.parameters.file, 'people.csv');
+  });
+
+  await t.test("transparency follows the mailbox's notification policy: delayed until the grant is over, or never with a legal basis", async () => {
+    const policy = (body: Record<string, unknown>) => w.as.adm.call('POST', '/api/v1/mailboxes/alice@corp.test/policy', body);
+    assert.equal((await policy({ notifyMode: 'after', notifyAfterDays: 0 })).status, 200);
+    const filed = await w.as.rita.call('POST', '/api/v1/requests', { purpose: 'hr-investigation', justification: 'complaint', ticket: 'HR-77', mailboxes: ['alice@corp.test'], permissions: ['search'], durationHours: 1 });
+    assert.equal(filed.status, 200, JSON.stringify(filed.body));
+    assert.equal((await w.as.anna.call('POST', `/api/v1/requests/${filed.body.id}/approve`, { reason: 'ok' })).status, 200);
+    assert.equal((await w.as.rita.call('GET', `/api/v1/search?q=invoice&grant=${filed.body.id}`)).status, 200);
+    const seen = async () => ((await w.as.alice.call('GET', '/api/v1/mailboxes/mine/accesses')).body.accesses as any[]).filter((a) => a.request?.id === filed.body.id);
+    assert.deepEqual(await seen(), [], 'not while the grant runs');
+    assert.equal((await w.as.rita.call('POST', `/api/v1/requests/${filed.body.id}/revoke`, {})).status, 200);
+    const after = await seen();
+    assert.deepEqual(after.map((a) => [a.actor, a.operation, a.request.purpose, a.request.ticket, a.mailboxes]), [['rita', 'search', 'hr-investigation', 'HR-77', ['alice@corp.test']]]);
+    assert.equal((await policy({ notifyMode: 'after', notifyAfterDays: 30 })).status, 200);
+    assert.deepEqual(await seen(), [], 'not before its 30 days are over');
+    assert.equal((await policy({ notifyMode: 'none', legalBasis: 'criminal investigation, court order 12/2026' })).status, 200);
+    assert.deepEqual(await seen(), [], 'never, with the legal basis recorded');
+    assert.equal((await policy({ notifyMode: 'before' })).status, 200);
+    assert.equal((await seen()).length, 1);
   });
 
   await t.test('health: listeners, index lag, disk and checkpoint for admins and auditors only', async () => {
