@@ -40,7 +40,7 @@ function prng(seed: number): () => number {
   };
 }
 
-test('oversight over a generated history: reports match an independent tally, the inventory is rebuilt from the ledger, the sample, self-review refused, alerts by mail and signed webhook, digests', { timeout: 600_000 }, async (t) => {
+test('oversight over a generated history: reports match an independent tally, the inventory is rebuilt from the ledger, the sample, self-review refused, alerts by mail and signed webhook, a tampered ledger alerted', { timeout: 600_000 }, async (t) => {
   const sink = await startSmtpSink();
   t.after(() => sink.close());
   const hooks: { body: string; signature: string }[] = [];
@@ -350,4 +350,81 @@ test('oversight over a generated history: reports match an independent tally, th
   db.close();
   await waitFor('alert verify-failure', () => mailed('verify-failure').length > 0 && hooked('verify-failure').length > 0);
   assert.match(JSON.parse(hooked('verify-failure')[0].body).text, /leaf bytes do not match/);
+});
+
+test('digests: the auditors daily, each owner as their mailbox policy allows (delayed, or never)', { timeout: 300_000 }, async () => {
+  const world = await startWorld({
+    messages: {
+      o1: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga one', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+      p1: { from: 'x@ext.test', to: 'pete@corp.test', subject: 'pete one', date: 'Mon, 10 Mar 2025 10:00:00 +0000' },
+      h1: { from: 'x@ext.test', to: 'hanna@corp.test', subject: 'hanna one', date: 'Fri, 14 Feb 2025 10:00:00 +0000' },
+    },
+    mailboxes: { 'olga@corp.test': 'olga', 'pete@corp.test': 'pete', 'hanna@corp.test': 'hanna' },
+    users: { olga: ['owner'], pete: ['owner'], hanna: ['owner'], rita: ['requester'], alan: ['approver'], aud: ['auditor'] },
+    config: { oversight: { auditorDigest: 'off', ownerDigest: 'off' } },
+  });
+  let stopped = false;
+  try {
+    const { as, sha } = world;
+    assert.equal((await as.adm.call('POST', '/api/v1/mailboxes/pete@corp.test/policy', { notifyMode: 'after', notifyAfterDays: 3 })).status, 200);
+    assert.equal((await as.adm.call('POST', '/api/v1/mailboxes/hanna@corp.test/policy', { notifyMode: 'none', legalBasis: 'covert investigation, works agreement §4' })).status, 200);
+    const from = Date.now();
+    for (const [box, key] of [['olga', 'o1'], ['pete', 'p1'], ['hanna', 'h1']] as const) {
+      const r = await as.rita.call('POST', '/api/v1/requests', { purpose: 'legal-hold', justification: `hold ${box}`, ticket: `LH-${box}`, mailboxes: [`${box}@corp.test`], permissions: ['search', 'read'], durationHours: 1 });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal((await as.alan.call('POST', `/api/v1/requests/${r.body.id}/approve`, { reason: 'ok' })).status, 200);
+      assert.equal((await as.rita.call('GET', `/api/v1/messages/${sha[key]}?grant=${r.body.id}`)).status, 200);
+    }
+    await world.stop();
+    stopped = true;
+
+    // The sweep in this process, on the same data, with a clock the test moves.
+    const { loadConfig } = await import('../src/core/config.ts');
+    const { openStores } = await import('../src/store/open-stores.ts');
+    const { openIndexDb } = await import('../src/index/indexer.ts');
+    const { Ledger } = await import('../src/ledger/ledger.ts');
+    const { accessServices } = await import('../src/api/services.ts');
+    const { OversightSweep } = await import('../src/oversight/oversight-sweep.ts');
+    const { pino } = await import('pino');
+    const config = loadConfig(world.config, { data: world.server.data });
+    const stores = openStores(config, { create: false });
+    let now = from - 60_000;
+    const clock = { now: () => now };
+    const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: () => { throw new Error('no checkpoints here'); } });
+    const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
+    const s = accessServices(config, stores, ledger, indexDb, clock);
+    const sweep = new OversightSweep({
+      meta: stores.meta, indexDb, grants: s.grants, people: s.people, audit: s.audit, notifier: s.notifier, reviews: s.reviews, clock, log: pino({ level: 'silent' }),
+      config: { ...config.oversight, auditorDigest: 'daily', ownerDigest: 'daily' }, verifyLedger: async () => [],
+    });
+    const digests = () => stores.meta.prepare("SELECT kind, recipient, body FROM notification WHERE kind LIKE 'digest.%' ORDER BY id").all() as { kind: string; recipient: string; body: string }[];
+    try {
+      await sweep.run();
+      assert.deepEqual(digests(), [], 'the first period starts now');
+      now = from + 86_400_000;
+      await sweep.run();
+      const day1 = digests();
+      const auditors = day1.filter((d) => d.kind === 'digest.auditors');
+      assert.deepEqual(auditors.map((d) => d.recipient).sort(), ['aud@corp.test', 'ledger-watch@corp.test']);
+      assert.match(auditors[0].body, /Requests filed: 3 \(approved 3, denied 0/);
+      assert.match(auditors[0].body, /Reads outside a grant's date window: 0 of 3 checked/);
+      assert.match(auditors[0].body, /rita: 0 \/ 3 \/ 0 \/ 0/);
+      const owners = day1.filter((d) => d.kind === 'digest.owner');
+      assert.deepEqual(owners.map((d) => d.recipient), ['olga@corp.test'], 'pete is told after 3 days; hanna, under "none", never');
+      assert.match(owners[0].body, /rita {2}view \(1 message\(s\)\) {2}mailbox olga@corp\.test {2}request req_\S+, purpose legal-hold, ticket LH-olga/);
+      assert.ok(!owners[0].body.includes('pete') && !owners[0].body.includes('hanna'), 'only her own mailbox');
+      now = from + 4 * 86_400_000 + 60_000;
+      await sweep.run();
+      const later = digests().slice(day1.length).filter((d) => d.kind === 'digest.owner');
+      assert.deepEqual(later.map((d) => d.recipient), ['pete@corp.test']);
+      assert.match(later[0].body, /ticket LH-pete/);
+      assert.ok(!digests().some((d) => d.recipient === 'hanna@corp.test'));
+    } finally {
+      await sweep.stop();
+      indexDb.close();
+      stores.close();
+    }
+  } finally {
+    if (!stopped) await world.stop();
+  }
 });

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { RawSmtpClient } from './support/smtp-client.ts';
@@ -57,4 +59,53 @@ test('a witness that kept an old checkpoint catches a ledger rewritten and re-si
   r = await sealbox(['verify', '--data', data, '--config', config, '--against', join(witness, 'no-such-file')]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /cannot read witness checkpoint/);
+});
+
+test('a webhook witness receives every signed checkpoint, signed, and its copy catches a rewrite', { timeout: 180_000 }, async (t) => {
+  const posts: { body: string; signature: string }[] = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      posts.push({ body, signature: String(req.headers['x-sealbox-signature']) });
+      res.end('kept');
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => hook.close(() => resolve())));
+  const secret = randomBytes(16).toString('hex');
+  const secretFile = join(tempDataDir(), 'witness.secret');
+  writeFileSync(secretFile, secret);
+  const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/witness`;
+  const config = testConfig({ ledger: { checkpointEverySeconds: 1, witnesses: { webhooks: [{ url, secretFile }] } }, notify: { retrySeconds: 1 } });
+  const server = await startSealbox({ args: ['--config', config] });
+  await send(server.smtp.port, 'original', 5);
+  const sizeOf = (note: string) => Number(note.split('\n')[1]);
+  const deadline = Date.now() + 60_000;
+  const witnessed = () => posts.map((p) => JSON.parse(p.body)).filter((b) => b.kind === 'ledger.checkpoint');
+  while (!witnessed().some((b) => sizeOf(b.text) >= 5)) {
+    assert.ok(Date.now() < deadline, `no checkpoint of 5 entries posted: ${JSON.stringify(witnessed())}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(await server.stop(), 0);
+  for (const p of posts) {
+    const [, ts, sig] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(p.signature)!;
+    assert.equal(sig, createHmac('sha256', secret).update(`${ts}.${p.body}`).digest('hex'));
+  }
+  const note = witnessed().find((b) => sizeOf(b.text) >= 5)!.text as string;
+  const kept = join(tempDataDir(), 'webhook-checkpoint.txt');
+  writeFileSync(kept, note);
+  let r = await sealbox(['verify', '--data', server.data, '--config', config, '--against', kept]);
+  assert.equal(r.code, 0, r.stdout.toString() + r.stderr);
+
+  const db = new DatabaseSync(join(server.data, 'sealbox.db'));
+  db.exec(`DELETE FROM capture WHERE ledger_index >= 2; DELETE FROM message WHERE id NOT IN (SELECT message FROM capture);
+    DELETE FROM ledger WHERE idx >= 2; DELETE FROM checkpoint WHERE size > 0;`);
+  db.close();
+  const again = await startSealbox({ data: server.data, args: ['--config', config] });
+  await send(again.smtp.port, 'forged', 6);
+  assert.equal(await again.stop(), 0);
+  r = await sealbox(['verify', '--data', server.data, '--config', config, '--against', kept]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout.toString(), /webhook-checkpoint\.txt .*history was rewritten/);
 });

@@ -23,12 +23,13 @@ export class NotificationSender {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
 
-  constructor(meta: SqliteMetadataStore, config: Config['notify'], clock: Clock, log: Logger) {
+  // witnessHooks: the ledger's witness webhooks (ledger.witnesses.webhooks), signed the same way.
+  constructor(meta: SqliteMetadataStore, config: Config['notify'], clock: Clock, log: Logger, witnessHooks: Config['notify']['webhooks'] = []) {
     this.#meta = meta;
     this.#config = config;
     this.#clock = clock;
     this.#log = log;
-    for (const w of config.webhooks) this.#secrets.set(w.url, readFileSync(w.secretFile, 'utf8').trim());
+    for (const w of [...config.webhooks, ...witnessHooks]) this.#secrets.set(w.url, readFileSync(w.secretFile, 'utf8').trim());
     this.#mail = config.smtp ? nodemailer.createTransport({ host: parseHostPort(config.smtp).host, port: parseHostPort(config.smtp).port, secure: false, ignoreTLS: true, pool: true, maxConnections: PARALLEL }) : null;
   }
 

@@ -106,7 +106,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     announce(`sealbox: http listening on ${bound.host}:${bound.port}`);
   }
 
-  const notifications = new NotificationSender(stores.meta, config.notify, clock, log.child({ component: 'notify' }));
+  const notifications = new NotificationSender(stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   notifications.start();
   const oversight = new OversightSweep({
     meta: stores.meta, indexDb, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,

@@ -66,11 +66,12 @@ const schema = z.strictObject({
     checkpointEveryEntries: z.number().int().positive().default(10_000),
     checkpointEverySeconds: z.number().int().positive().default(60),
     // Outside witnesses that keep every signed checkpoint, so a rewritten history is caught later
-    // (`sealbox verify --against`): folders to write them to (e.g. another machine's mount) and
-    // addresses to mail them to (through notify.smtp).
+    // (`sealbox verify --against`): folders to write them to (e.g. another machine's mount),
+    // addresses to mail them to (through notify.smtp) and signed webhooks to post them to.
     witnesses: z.strictObject({
       directories: z.array(z.string().min(1)).default([]),
       emails: z.array(z.string().min(3)).default([]),
+      webhooks: z.array(z.strictObject({ url: z.string().url(), secretFile: z.string().min(1) })).default([]),
     }).prefault({}),
   }).prefault({}),
   index: z.strictObject({

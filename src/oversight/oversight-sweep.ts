@@ -82,21 +82,16 @@ export class OversightSweep {
     const cursor = Number(this.#d.meta.getSetting('oversight.cursor') ?? -1);
     const entries = entriesAfter(this.#d.meta, cursor, 500);
     if (entries.length === 0) return 0;
-    if (entries.every((e) => e.actor === SYSTEM.label)) {
-      // Only our own entries since last time: move on without writing about it (or we never stop).
-      this.#d.meta.setSetting('oversight.cursor', String(entries.at(-1)!.index));
-      return entries.length;
-    }
-    this.#d.audit.record(SYSTEM, (n: number) => ({ type: 'system', operation: 'oversight.sweep', parameters: { from: cursor + 1, to: entries.at(-1)!.index, queued: n } }), () => {
-      let queued = 0;
+    // Review items and alerts commit with the cursor; each names the ledger entry it came from,
+    // and every step taken on them is a ledger entry of its own.
+    this.#d.meta.transaction(() => {
       for (const e of entries) {
         if (e.actor === SYSTEM.label) continue;
         const why = highImpact(e, this.#cfg.bulkSearchResults);
-        if (why && this.#d.reviews.add({ id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: this.#userId(e), reason: `${why} (ledger entry ${e.index})`, ledgerIndex: e.index })) queued++;
-        for (const a of this.#rules.check(e)) if (this.#raise(a, e)) queued++;
+        if (why) this.#d.reviews.add({ id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: this.#userId(e), reason: `${why} (ledger entry ${e.index})`, ledgerIndex: e.index });
+        for (const a of this.#rules.check(e)) this.#raise(a, e);
       }
       this.#d.meta.setSetting('oversight.cursor', String(entries.at(-1)!.index));
-      return queued;
     });
     return entries.length;
   }
@@ -140,13 +135,17 @@ export class OversightSweep {
     } catch (err) {
       problems = [`the ledger could not be verified: ${(err as Error).message}`];
     }
-    this.#d.audit.record(SYSTEM, { type: 'system', operation: 'ledger.verify', parameters: { problems: problems.length } }, () => {
+    if (problems.length === 0) {
       this.#d.meta.setSetting('oversight.verifiedAt', String(now));
-      if (problems.length > 0) {
-        this.#d.log.error({ problems: problems.slice(0, 20) }, 'ledger verification failed');
-        const key = problems.join('\n');
-        this.#raise({ id: `verify-failure:${hashText(key)}`, rule: 'verify-failure', text: `The ledger failed verification (${problems.length} problem(s)):\n${problems.slice(0, 50).join('\n')}`, requestId: null, ledgerIndex: null, subject: null }, null);
-      }
+      return;
+    }
+    // A failure is written down (and alerted) once per distinct set of problems.
+    this.#d.log.error({ problems: problems.slice(0, 20) }, 'ledger verification failed');
+    const id = `verify-failure:${hashText(problems.join('\n'))}`;
+    if (this.#d.meta.prepare('SELECT 1 FROM alert WHERE id = ?').get(id)) return this.#d.meta.setSetting('oversight.verifiedAt', String(now));
+    this.#d.audit.record(SYSTEM, { type: 'system', operation: 'ledger.verify-failed', parameters: { problems: problems.slice(0, 50) } }, () => {
+      this.#d.meta.setSetting('oversight.verifiedAt', String(now));
+      this.#raise({ id, rule: 'verify-failure', text: `The ledger failed verification (${problems.length} problem(s)):\n${problems.slice(0, 50).join('\n')}`, requestId: null, ledgerIndex: null, subject: null }, null);
     });
   }
 

@@ -26,8 +26,8 @@ export function writeWitnessFiles(config: Config, checkpoint: StoredCheckpoint):
   }
 }
 
-// Inside the checkpoint's transaction, so the mail to witnesses commits with it.
+// Inside the checkpoint's transaction, so the mail and webhook posts to witnesses commit with it.
 export function queueWitnessMail(config: Config, meta: SqliteMetadataStore, checkpoint: StoredCheckpoint): void {
   const insert = meta.prepare('INSERT INTO notification (kind, recipient, subject, body, created_at, not_before) VALUES (?, ?, ?, ?, ?, ?)');
-  for (const to of config.ledger.witnesses.emails) insert.run('ledger.checkpoint', to, `Sealbox ledger checkpoint ${checkpoint.size} (${config.ledger.origin})`, checkpoint.note, checkpoint.createdAt, checkpoint.createdAt);
+  for (const to of [...config.ledger.witnesses.emails, ...config.ledger.witnesses.webhooks.map((w) => w.url)]) insert.run('ledger.checkpoint', to, `Sealbox ledger checkpoint ${checkpoint.size} (${config.ledger.origin})`, checkpoint.note, checkpoint.createdAt, checkpoint.createdAt);
 }
