@@ -15,6 +15,12 @@ export class ApiError extends Error {
   }
 }
 
+// Called when the session has ended (expired, signed out elsewhere): the app shows sign-in.
+let sessionEnded: (() => void) | null = null;
+export function onSessionEnded(handler: (() => void) | null): void {
+  sessionEnded = handler;
+}
+
 export function setCsrfToken(token: string | null): void {
   if (token) localStorage.setItem(CSRF_KEY, token);
   else localStorage.removeItem(CSRF_KEY);
@@ -50,6 +56,7 @@ async function call<T>(method: Method, path: string, body?: unknown, raw?: { con
   }
   if (!res.ok) {
     const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    if (res.status === 401 && !path.startsWith('/api/v1/session') && !path.startsWith('/api/v1/enrol')) sessionEnded?.();
     throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? (text.slice(0, 300) || res.statusText));
   }
   return (json ?? text) as T;

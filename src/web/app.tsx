@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, setCsrfToken } from './api.ts';
+import { api, ApiError, onSessionEnded, setCsrfToken } from './api.ts';
 import { ErrorNote } from './error-note.tsx';
 import { NoticePage } from './pages/notice-page.tsx';
 import type { Notice } from './pages/notice-page.tsx';
@@ -24,6 +24,8 @@ export function App() {
   }, []);
   useEffect(() => {
     void refresh();
+    onSessionEnded(() => setState({ kind: 'signed-out' }));
+    return () => onSessionEnded(null);
   }, [refresh]);
   const signOut = useCallback(async () => {
     try {

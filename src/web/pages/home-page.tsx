@@ -1,3 +1,6 @@
+import { useState } from 'react';
+import { api } from '../api.ts';
+import { ErrorNote } from '../error-note.tsx';
 import { Link } from '../router.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { ROUTES } from '../routes.tsx';
@@ -15,6 +18,7 @@ export function HomePage() {
         {me.mailboxes.length > 0 && <> Your mailboxes: {me.mailboxes.join(', ')}.</>}
       </p>
       <p className="muted">Every search and every message opened here is recorded in the ledger, yours too.</p>
+      {me.roles.some((r) => r !== 'owner') && <RecoveryCodes />}
       {pages.length > 0 && (
         <ul className="cards">
           {pages.map((r) => (
@@ -23,5 +27,32 @@ export function HomePage() {
         </ul>
       )}
     </>
+  );
+}
+
+// A new set of recovery codes (the old ones stop working), e.g. after using some.
+function RecoveryCodes() {
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const renew = async () => {
+    if (!window.confirm('Make new recovery codes? Your current ones stop working.')) return;
+    try {
+      setCodes((await api.post<{ recoveryCodes: string[] }>('/api/v1/me/recovery-codes')).recoveryCodes);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="recovery-h">
+      <h2 id="recovery-h">Recovery codes</h2>
+      <p className="muted">Each signs you in once if you lose your authenticator.</p>
+      <ErrorNote error={error} />
+      {codes ? (
+        <>
+          <p>Your new codes, shown only now:</p>
+          <ul className="codes">{codes.map((c) => <li key={c}><code>{c}</code></li>)}</ul>
+        </>
+      ) : <button type="button" className="secondary" onClick={() => void renew()}>Make new recovery codes</button>}
+    </section>
   );
 }
