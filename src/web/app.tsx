@@ -75,7 +75,7 @@ function Shell({ notice, onAcknowledged }: { notice: Notice | null; onAcknowledg
           </ul>
         </nav>
         <div className="who">
-          <span aria-label="Signed in as">{me.displayName ?? me.name} <span className="muted">({me.roles.join(', ')})</span></span>
+          <span><span className="sr-only">Signed in as </span>{me.displayName ?? me.name} <span className="muted">({me.roles.join(', ')})</span></span>
           <button type="button" onClick={() => void signOut()}>Sign out</button>
         </div>
       </header>
