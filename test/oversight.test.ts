@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { startWorld, waitForState } from './support/access-world.ts';
 import { startSmtpSink } from './support/smtp-sink.ts';
-import { tempDataDir } from './support/sealbox.ts';
+import { sealbox, tempDataDir } from './support/sealbox.ts';
 import { isSampled } from '../src/oversight/review-sampler.ts';
 
 // The sample's draw, written out here from its definition (sha256 of seed, NUL, grant id; the
@@ -271,11 +271,28 @@ test('oversight over a generated history: reports match an independent tally, th
   assert.match(csv.body.toString(), new RegExp(`^requests,filed,${tally.filed},`, 'm'));
   assert.match(csv.body.toString(), /^enforcement,outsideDateWindow,0,/m);
   assert.equal((await as.rita.call('GET', '/api/v1/oversight/report')).status, 403, 'reports are for auditors');
+  // The same report on the command line, with an auditor's ledger-scoped token.
+  const audToken = (await api('aud', 'POST', '/api/v1/tokens', { name: 'reports', scopes: ['ledger'], days: 1 })).body.token;
+  const cli = await sealbox(['report', '--data', world.server.data, '--config', world.config, '--token', audToken, '--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), '--format', 'json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual(JSON.parse(cli.stdout.toString()), report);
+  const text = await sealbox(['report', '--data', world.server.data, '--config', world.config, '--token', audToken, '--from', new Date(from).toISOString(), '--to', new Date(to).toISOString()]);
+  assert.match(text.stdout.toString(), new RegExp(`Requests filed: ${tally.filed} \\(approved ${tally.approved}, denied ${tally.denied}, lapsed ${tally.lapsed}`));
+  const ritaToken = (await api('rita', 'POST', '/api/v1/tokens', { name: 'mine', scopes: ['ledger'], days: 1 })).body.token;
+  const refusedCli = await sealbox(['report', '--data', world.server.data, '--config', world.config, '--token', ritaToken]);
+  assert.notEqual(refusedCli.code, 0);
+  assert.match(refusedCli.stderr, /only auditors/);
+  const badCli = await sealbox(['report', '--data', world.server.data, '--config', world.config, '--token', audToken, '--from', 'yesterday']);
+  assert.notEqual(badCli.code, 0);
+  assert.match(badCli.stderr, /--from "yesterday" is not an ISO date/);
 
   // The inventory of mid-history, rebuilt from the ledger alone, is the one taken live then.
   const rebuilt = (await api('aud', 'GET', `/api/v1/oversight/inventory?at=${new Date(inventorySnapshot.at).toISOString()}`)).body;
   const strip = (inv: any) => ({ grants: inv.grants.map(({ secondsLeft: _s, ...g }: any) => g), breakglassHolders: inv.breakglassHolders, owners: inv.owners, contentTokens: inv.contentTokens });
   assert.deepEqual(strip(rebuilt), strip(inventorySnapshot));
+  const invCli = await sealbox(['inventory', '--data', world.server.data, '--config', world.config, '--token', audToken, '--json', '--at', new Date(inventorySnapshot.at).toISOString()]);
+  assert.equal(invCli.code, 0, invCli.stderr);
+  assert.deepEqual(strip(JSON.parse(invCli.stdout.toString())), strip(inventorySnapshot));
   assert.deepEqual(inventorySnapshot.breakglassHolders, ['bob']);
   assert.equal(inventorySnapshot.contentTokens.length, 1);
 
@@ -407,6 +424,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
       const auditors = day1.filter((d) => d.kind === 'digest.auditors');
       assert.deepEqual(auditors.map((d) => d.recipient).sort(), ['aud@corp.test', 'ledger-watch@corp.test']);
       assert.match(auditors[0].body, /Requests filed: 3 \(approved 3, denied 0/);
+      assert.match(auditors[0].body, /Review queue: \d+ item/);
       assert.match(auditors[0].body, /Reads outside a grant's date window: 0 of 3 checked/);
       assert.match(auditors[0].body, /rita: 0 \/ 3 \/ 0 \/ 0/);
       const owners = day1.filter((d) => d.kind === 'digest.owner');

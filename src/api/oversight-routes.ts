@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { User } from '../access/people.ts';
-import { inventoryFromLedger, liveInventory } from '../oversight/permission-inventory.ts';
-import { buildReport, reportCsv } from '../oversight/oversight-report.ts';
+import { reportCsv } from '../oversight/oversight-report.ts';
 import type { ReviewAction } from '../oversight/review-queue.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
@@ -10,10 +9,10 @@ import type { Services } from './services.ts';
 
 const when = (name: string) => z.string().refine((v) => Number.isFinite(Date.parse(v)), `${name} must be an ISO date or time`).optional();
 
-// Oversight for auditors: the permission inventory, reports and the review queue (approvers
-// review too). Reading any of it is itself a ledger entry.
+// Oversight: the permission inventory and reports (auditors), the review queue (approvers and
+// auditors). Reading any of it is itself a ledger entry.
 export function oversightRoutes(routes: RouteTable, s: Services): void {
-  const auditorOnly = (req: Parameters<typeof principal>[1], operation: string, parameters: Record<string, unknown>, roles: string[] = ['auditor']) => {
+  const reviewer = (req: Parameters<typeof principal>[1], operation: string, parameters: Record<string, unknown>, roles: string[]) => {
     const p = principal(s, req, 'ledger');
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     if (!p.user.roles.some((r) => roles.includes(r))) {
@@ -22,31 +21,24 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     }
     return ctx;
   };
-  const deps = () => ({ meta: s.stores.meta, indexDb: s.indexDb, grants: s.grants, people: s.people, config: s.config.oversight, clock: s.clock });
 
   routes.add({
     method: 'GET', url: '/api/v1/oversight/inventory', tag: 'oversight', auth: 'user',
-    summary: 'who can read which mailbox: active grants with time left, break-glass holders, owners, content-scoped API tokens; at=TIME rebuilds it from the ledger',
+    summary: 'who can read which mailbox: active grants with time left, break-glass holders, owners, content-scoped API tokens; at=TIME rebuilds it from the ledger (auditors)',
     query: z.strictObject({ at: when('at') }),
     handler: async (req, _reply, { query }) => {
-      const ctx = auditorOnly(req, 'oversight.inventory', query);
-      return s.audit.record(ctx, { type: 'admin', operation: 'oversight.inventory', parameters: query }, () => {
-        const inv = query.at ? inventoryFromLedger(s.stores.meta, Date.parse(query.at)) : liveInventory(deps());
-        return { ...inv, grants: inv.grants.map((g) => ({ ...g, secondsLeft: Math.max(0, Math.round((g.endsAt - inv.at) / 1000)) })) };
-      });
+      const p = principal(s, req, 'ledger');
+      return s.oversight.inventory({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, query.at ? Date.parse(query.at) : undefined);
     },
   });
 
   routes.add({
     method: 'GET', url: '/api/v1/oversight/report', tag: 'oversight', auth: 'user',
-    summary: 'the oversight report for a period (default: the last 30 days) as JSON or CSV',
+    summary: 'the oversight report for a period (default: the last 30 days) as JSON or CSV (auditors)',
     query: z.strictObject({ from: when('from'), to: when('to'), format: z.enum(['json', 'csv']).default('json') }),
     handler: async (req, reply, { query }) => {
-      const ctx = auditorOnly(req, 'oversight.report', query);
-      const to = query.to ? Date.parse(query.to) : s.clock.now();
-      const from = query.from ? Date.parse(query.from) : to - 30 * 86_400_000;
-      if (from >= to) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'from must be before to');
-      const report = s.audit.record(ctx, { type: 'admin', operation: 'oversight.report', parameters: { from, to, format: query.format } }, () => buildReport(deps(), { from, to }));
+      const p = principal(s, req, 'ledger');
+      const report = s.oversight.report({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { from: query.from ? Date.parse(query.from) : undefined, to: query.to ? Date.parse(query.to) : undefined });
       if (query.format === 'csv') {
         reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="sealbox-report.csv"');
         return reportCsv(report);
@@ -59,7 +51,7 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     method: 'GET', url: '/api/v1/reviews', tag: 'oversight', auth: 'user', summary: 'the review queue (approvers and auditors)',
     query: z.strictObject({ state: z.enum(['open', 'claimed', 'reviewed', 'escalated', 'closed']).optional(), kind: z.enum(['breakglass', 'sample', 'high-impact', 'alert']).optional() }),
     handler: async (req, _reply, { query }) => {
-      auditorOnly(req, 'review.list', query, ['approver', 'auditor']);
+      reviewer(req, 'review.list', query, ['approver', 'auditor']);
       return { reviews: s.reviews.list(query).map(iso) };
     },
   });
@@ -69,7 +61,7 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     summary: "one review item with the reviewed grant's full activity in metadata form (queries, messages opened, exports); recorded",
     handler: async (req) => {
       const id = (req.params as { id: string }).id;
-      const ctx = auditorOnly(req, 'review.read', { review: id }, ['approver', 'auditor']);
+      const ctx = reviewer(req, 'review.read', { review: id }, ['approver', 'auditor']);
       const item = s.reviews.get(id);
       return s.audit.record(ctx, { type: 'admin', operation: 'review.read', grantId: item.requestId, parameters: { review: id } }, () => {
         const request = item.requestId ? safe(() => s.grants.get(item.requestId!)) : null;

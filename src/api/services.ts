@@ -12,6 +12,7 @@ import { People } from '../access/people.ts';
 import { Policy } from '../access/policy.ts';
 import { SearchIndex } from '../index/search-index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
 import type { Stores } from '../store/open-stores.ts';
 
@@ -31,5 +32,6 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const notice = new ArchivingNotice(stores.meta, clock);
   const content = new ContentAccess({ decision, audit, search, indexDb, reader: stores.reader, meta: stores.meta });
   const reviews = new ReviewQueue({ meta: stores.meta, audit, people, clock });
-  return { config, stores, ledger, clock, policy, people, grants, notifier, audit, decision, search, credentials, content, reviews, indexDb, notice };
+  const oversight = new AuditorViews({ meta: stores.meta, indexDb, grants, people, audit, clock, config: config.oversight });
+  return { config, stores, ledger, clock, policy, people, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, indexDb, notice };
 }

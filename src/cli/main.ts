@@ -15,6 +15,7 @@ import { openIndexDb } from '../index/indexer.ts';
 import { accessServices } from '../api/services.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
+import { reportCsv, reportText } from '../oversight/oversight-report.ts';
 import { openStores } from '../store/open-stores.ts';
 import type { Stores } from '../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
@@ -77,7 +78,7 @@ const withReader = (cmd: Command) => withArchive(cmd)
   .option('--grant <id>', 'read under this active grant (without it: your own mailboxes)')
   .option('--reason <text>', 'a note recorded with the read in the ledger');
 
-function openReader(o: { token?: string; data?: string; config?: string }) {
+function openReader(o: { token?: string; data?: string; config?: string }, scope: 'content' | 'ledger' = 'content') {
   const config = configOf(o);
   const stores = openStores(config, { create: false });
   const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
@@ -88,11 +89,11 @@ function openReader(o: { token?: string; data?: string; config?: string }) {
   };
   const token = o.token ?? process.env.SEALBOX_TOKEN;
   const principal = token ? services.credentials.token(token) : null;
-  if (!principal || !principal.scopes!.includes('content')) {
+  if (!principal || !principal.scopes!.includes(scope)) {
     close();
-    if (!token) throw new SealboxError('SEALBOX_ERR_AUTH', 'reading archived content needs your API token: --token TOKEN or SEALBOX_TOKEN (create one with: sealbox tokens create --name YOU)');
+    if (!token) throw new SealboxError('SEALBOX_ERR_AUTH', `this needs your API token: --token TOKEN or SEALBOX_TOKEN (create one with: sealbox tokens create --name YOU --scope ${scope})`);
     if (!principal) throw new SealboxError('SEALBOX_ERR_AUTH', 'API token is unknown, expired or revoked');
-    throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'this API token lacks the "content" scope');
+    throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `this API token lacks the "${scope}" scope`);
   }
   const ctx = { sessionId: principal.sessionId, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})` };
   return { services, user: principal.user, ctx, close };
@@ -225,6 +226,56 @@ withArchive(ledgerCmd.command('public-key'))
       process.stdout.write(openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: false }).key.verifierKey + '\n');
     } finally {
       stores.close();
+    }
+  });
+
+// Oversight on the command line, as in the API: auditors only, each reading in the ledger.
+const withAuditor = (cmd: Command) => withArchive(cmd).option('--token <token>', 'your API token with the "ledger" scope (or SEALBOX_TOKEN)');
+
+withAuditor(program.command('report'))
+  .description('the oversight report for a period: requests and grants, break-glass, tickets, sensitive mailboxes, per-person activity, high-impact actions, reads outside a date window (auditors)')
+  .option('--from <date>', 'start of the period (ISO date or time; default: 30 days before --to)')
+  .option('--to <date>', 'end of the period, exclusive (default: now)')
+  .addOption(new Option('--format <format>', 'text, json or csv').choices(['text', 'json', 'csv']).default('text'))
+  .action((o) => {
+    const when = (v: string | undefined, flag: string) => {
+      if (v === undefined) return undefined;
+      const t = Date.parse(v);
+      if (!Number.isFinite(t)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${flag} "${v}" is not an ISO date or time`);
+      return t;
+    };
+    const period = { from: when(o.from, '--from'), to: when(o.to, '--to') };
+    const r = openReader(o, 'ledger');
+    try {
+      const report = r.services.oversight.report({ ...r.ctx, user: r.user, logonType: 'admin' }, period);
+      process.stdout.write(o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : o.format === 'csv' ? reportCsv(report) : reportText(report));
+    } finally {
+      r.close();
+    }
+  });
+
+withAuditor(program.command('inventory'))
+  .description('who can read which mailbox: active grants with time left, break-glass holders, owners, content-scoped API tokens (auditors)')
+  .option('--at <time>', 'as of this past moment, rebuilt from the ledger alone (ISO date or time)')
+  .option('--json', 'as one JSON object')
+  .action((o) => {
+    const at = o.at === undefined ? undefined : Date.parse(o.at);
+    if (at !== undefined && !Number.isFinite(at)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `--at "${o.at}" is not an ISO date or time`);
+    const r = openReader(o, 'ledger');
+    try {
+      const inv = r.services.oversight.inventory({ ...r.ctx, user: r.user, logonType: 'admin' }, at);
+      if (o.json) return void process.stdout.write(JSON.stringify(inv, null, 2) + '\n');
+      const iso = (t: number) => new Date(t).toISOString();
+      process.stdout.write(`Permission inventory at ${iso(inv.at)} (${inv.source === 'live' ? 'live' : 'rebuilt from the ledger'})\n\nGrants in force:\n`);
+      for (const g of inv.grants) process.stdout.write(`  ${g.id}  ${g.holder}  ${g.mailboxes.join(', ')}  ${g.permissions.join('+')}  until ${iso(g.endsAt)} (${Math.round(g.secondsLeft / 60)} min left)${g.breakglass ? '  BREAK-GLASS' : ''}\n`);
+      if (inv.grants.length === 0) process.stdout.write('  none\n');
+      process.stdout.write(`\nBreak-glass holders: ${inv.breakglassHolders.join(', ') || 'none'}\n\nOwners:\n`);
+      for (const m of inv.owners) process.stdout.write(`  ${m.mailbox}  ${m.owner}\n`);
+      process.stdout.write('\nAPI tokens with the content scope:\n');
+      for (const t of inv.contentTokens) process.stdout.write(`  ${t.id}  ${t.user}  ${t.scopes.join(', ')}  until ${iso(t.expiresAt)}\n`);
+      if (inv.contentTokens.length === 0) process.stdout.write('  none\n');
+    } finally {
+      r.close();
     }
   });
 

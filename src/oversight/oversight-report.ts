@@ -166,6 +166,26 @@ function median(xs: number[]): number | null {
   return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
 }
 
+// The report as a person reads it (the CLI's text output and the auditors' digest).
+export function reportText(r: Report): string {
+  return [
+    `Oversight report ${r.period.from} to ${r.period.to}`, '',
+    `Requests filed: ${r.requests.filed} (approved ${r.requests.approved}, denied ${r.requests.denied}, lapsed ${r.requests.lapsed}, pending ${r.requests.pending}, withdrawn ${r.requests.withdrawn})`,
+    `Grants ended: ${r.grantEndings.ended} (ran to expiry ${r.grantEndings.ranToExpiry}, revoked when done ${r.grantEndings.revokedWhenDone}); median ${hours(r.grantEndings.medianHours)}, longest ${hours(r.grantEndings.longest?.hours ?? null)}${r.grantEndings.longest ? ` (${r.grantEndings.longest.id})` : ''}`,
+    `Break-glass uses: ${r.breakglass.uses} (reviewed ${r.breakglass.reviewed}, awaiting review ${r.breakglass.awaitingReview})`,
+    `Requests without a ticket: ${r.tickets.withoutTicket.length}; tickets used more than once: ${r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length})`).join(', ') || 'none'}`,
+    `Sensitive mailboxes accessed: ${r.sensitiveAccess.map((s) => `${s.mailbox} ${s.accesses}× by ${s.people.join(', ')}`).join('; ') || 'none'}`,
+    `High-impact actions: ${r.highImpact.length}`,
+    `Reads outside a grant's date window: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} checked`,
+    '', 'Per person (searches / messages read / exports / bytes exported):',
+    ...r.people.map((p) => `  ${p.user}: ${p.searches} / ${p.messagesRead} / ${p.exports} / ${p.bytesExported}`),
+  ].join('\n') + '\n';
+}
+
+function hours(h: number | null): string {
+  return h === null ? '-' : `${Math.round(h * 100) / 100} h`;
+}
+
 // CSV: one row per figure, section and key naming it, so any spreadsheet can chart it.
 export function reportCsv(r: Report): string {
   const rows: (string | number | null)[][] = [['section', 'key', 'value', 'detail']];

@@ -13,7 +13,7 @@ import { AlertRules } from './alert-rules.ts';
 import { highImpact } from './high-impact.ts';
 import { entriesAfter, entriesUntil, userOf } from './ledger-history.ts';
 import type { ReportDeps } from './oversight-report.ts';
-import { buildReport } from './oversight-report.ts';
+import { buildReport, reportText } from './oversight-report.ts';
 import type { ReviewQueue } from './review-queue.ts';
 import { isSampled } from './review-sampler.ts';
 
@@ -179,20 +179,11 @@ export class OversightSweep {
   }
 
   #auditorDigest(from: number, to: number): string {
-    const r = buildReport(this.#d, { from, to });
     const open = this.#d.reviews.list().filter((i) => i.state !== 'closed');
     const alerts = this.#d.meta.prepare('SELECT rule, COUNT(*) AS n FROM alert WHERE created_at >= ? AND created_at < ? GROUP BY rule ORDER BY rule').all(from, to) as { rule: string; n: number }[];
-    return [
-      `Oversight digest ${r.period.from} to ${r.period.to}`, '',
-      `Requests filed: ${r.requests.filed} (approved ${r.requests.approved}, denied ${r.requests.denied}, lapsed ${r.requests.lapsed}, pending ${r.requests.pending})`,
-      `Grants ended: ${r.grantEndings.ended} (ran to expiry ${r.grantEndings.ranToExpiry}, revoked when done ${r.grantEndings.revokedWhenDone})`,
-      `Break-glass uses: ${r.breakglass.uses} (awaiting review ${r.breakglass.awaitingReview})`,
-      `High-impact actions: ${r.highImpact.length}`,
-      `Alerts: ${alerts.length ? alerts.map((a) => `${a.rule} ${a.n}`).join(', ') : 'none'}`,
-      `Reads outside a grant's date window: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} checked`,
+    return reportText(buildReport(this.#d, { from, to })) + [
+      '', `Alerts raised: ${alerts.length ? alerts.map((a) => `${a.rule} ${a.n}`).join(', ') : 'none'}`,
       `Review queue: ${open.length} item(s) not closed (${open.filter((i) => i.state === 'open').length} unclaimed)`,
-      '', 'Per person (searches / messages read / exports / bytes exported):',
-      ...r.people.map((p) => `  ${p.user}: ${p.searches} / ${p.messagesRead} / ${p.exports} / ${p.bytesExported}`),
     ].join('\n') + '\n';
   }
 

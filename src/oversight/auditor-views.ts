@@ -1,0 +1,53 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../core/config.ts';
+import { SealboxError } from '../core/errors.ts';
+import type { Actor, Audit } from '../access/audit.ts';
+import type { Grants } from '../access/grants.ts';
+import type { People, User } from '../access/people.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import { inventoryFromLedger, liveInventory } from './permission-inventory.ts';
+import { buildReport } from './oversight-report.ts';
+
+export interface AuditorViewDeps {
+  meta: SqliteMetadataStore;
+  indexDb: DatabaseSync;
+  grants: Grants;
+  people: People;
+  audit: Audit;
+  clock: Clock;
+  config: Config['oversight'];
+}
+
+// What auditors read — the permission inventory and the reports — for the API and the CLI
+// alike: auditors only, and each reading is itself a ledger entry (a refusal too).
+export class AuditorViews {
+  readonly #d: AuditorViewDeps;
+
+  constructor(d: AuditorViewDeps) {
+    this.#d = d;
+  }
+
+  inventory(actor: Actor & { user: User }, at?: number) {
+    this.#auditor(actor, 'oversight.inventory', { at: at ?? null });
+    return this.#d.audit.record(actor, { type: 'admin', operation: 'oversight.inventory', parameters: { at: at ?? null } }, () => {
+      const inv = at === undefined ? liveInventory(this.#d) : inventoryFromLedger(this.#d.meta, at);
+      return { ...inv, grants: inv.grants.map((g) => ({ ...g, secondsLeft: Math.max(0, Math.round((g.endsAt - inv.at) / 1000)) })) };
+    });
+  }
+
+  // Default period: the 30 days up to now.
+  report(actor: Actor & { user: User }, period: { from?: number; to?: number }) {
+    const to = period.to ?? this.#d.clock.now();
+    const from = period.from ?? to - 30 * 86_400_000;
+    if (!(from < to)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the period must start before it ends (from < to)');
+    this.#auditor(actor, 'oversight.report', { from, to });
+    return this.#d.audit.record(actor, { type: 'admin', operation: 'oversight.report', parameters: { from, to } }, () => buildReport(this.#d, { from, to }));
+  }
+
+  #auditor(actor: Actor & { user: User }, operation: string, parameters: Record<string, unknown>): void {
+    if (actor.user.roles.includes('auditor')) return;
+    this.#d.audit.denied(actor, { type: 'admin', operation, parameters }, 'not an auditor');
+    throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only auditors read the permission inventory and the reports');
+  }
+}
