@@ -186,6 +186,12 @@ function rows(): Row[] {
     { name: 'read the ledger, filtered', expect: only('auditor'), writes: admin('ledger.read'), call: () => ({ method: 'GET', path: '/api/v1/ledger/entries?operation=view&result=denied&limit=5' }), check: (b) => assert.ok(b.entries.every((e: any) => e.operation === 'view' && e.result === 'denied')) },
     { name: 'export the ledger', expect: only('auditor'), writes: admin('ledger.export'), call: () => ({ method: 'GET', path: '/api/v1/ledger/export?format=csv&type=capture' }), check: (b) => assert.equal(b.toString('utf8').trimEnd().split('\r\n').length, 5) },
     { name: 'checkpoint history', expect: allowing(['auditor', 'admin']), writes: admin('ledger.checkpoints'), call: () => ({ method: 'GET', path: '/api/v1/ledger/checkpoints' }), check: (b) => assert.ok(b.checkpoints.every((c: any) => c.signatureValid && c.consistent)) },
+    {
+      name: 'permission inventory', expect: only('auditor'), writes: admin('oversight.inventory'), call: () => ({ method: 'GET', path: '/api/v1/oversight/inventory' }),
+      check: (b, _r, f) => assert.ok(b.grants.some((g: any) => g.id === f.grant.active) && !b.grants.some((g: any) => g.id === f.grant.expired)),
+    },
+    { name: 'oversight report', expect: only('auditor'), writes: admin('oversight.report'), call: () => ({ method: 'GET', path: '/api/v1/oversight/report' }), check: (b) => assert.deepEqual(b.outsideDateWindow.violations, []) },
+    { name: 'review queue', expect: allowing(['approver', 'auditor']), writes: null, refusal: admin('review.list'), call: () => ({ method: 'GET', path: '/api/v1/reviews' }), check: (b) => assert.ok(Array.isArray(b.reviews)) },
   );
   return table;
 }
