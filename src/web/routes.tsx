@@ -4,6 +4,8 @@ import { AccessesPage } from './pages/accesses-page.tsx';
 import { AdminPage } from './pages/admin-page.tsx';
 import { ApprovalsPage } from './pages/approvals-page.tsx';
 import { HomePage } from './pages/home-page.tsx';
+import { InvestigationPage } from './pages/investigation-page.tsx';
+import { LedgerPage } from './pages/ledger-page.tsx';
 import { MailboxMessagePage } from './pages/mailbox-message-page.tsx';
 import { MyMailboxPage } from './pages/my-mailbox-page.tsx';
 import { RequestsPage } from './pages/requests-page.tsx';
@@ -38,5 +40,7 @@ export const ROUTES: PageRoute[] = [
   { path: '/accesses', title: 'Who accessed my mailbox', roles: 'any', when: (me) => me.mailboxes.length > 0, page: AccessesPage },
   { path: '/requests', title: 'Requests', roles: ['requester', 'breakglass'], page: RequestsPage },
   { path: '/approvals', title: 'Approvals', roles: ['approver'], page: ApprovalsPage },
+  { path: '/investigation', title: 'Investigation', roles: ['requester', 'breakglass'], page: InvestigationPage },
+  { path: '/ledger', title: 'Ledger', roles: ['auditor', 'admin'], page: LedgerPage },
   { path: '/admin', title: 'Administration', roles: ['admin', 'auditor'], page: AdminPage },
 ];

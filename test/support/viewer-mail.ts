@@ -75,7 +75,7 @@ export function cidImageMail(to = 'olga@corp.test'): TestMail {
     'From: Design <design@partner.test>', `To: ${to}`, `Subject: ${subject}`, 'Date: Tue, 05 Mar 2024 09:00:00 +0000',
     'Message-ID: <cid-1@partner.test>', 'MIME-Version: 1.0', 'Content-Type: multipart/related; boundary="rel"', '',
     '--rel', 'Content-Type: text/html; charset=utf-8', '',
-    '<html><body><p id="before">Our new logo:</p><img id="logo" src="cid:logo-1@partner.test" alt="logo" width="40" height="24"><p>Regards</p></body></html>',
+    '<html><body><p id="before">Our new logo:</p><img id="logo" src="cid:logo-1@partner.test" alt="logo"><p>Regards</p></body></html>',
     '--rel', 'Content-Type: image/png; name="logo.png"', 'Content-Transfer-Encoding: base64', 'Content-ID: <logo-1@partner.test>', 'Content-Disposition: inline; filename="logo.png"', '',
     wrap76(CID_PNG.toString('base64')),
     '--rel--', '',
