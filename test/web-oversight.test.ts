@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { startWorld } from './support/access-world.ts';
+import type { World } from './support/access-world.ts';
+import { launchBrowser, screenshot } from './support/browser.ts';
+
+// The oversight pages in Debian's Chromium against a real Sealbox: the auditor's report with
+// its charts, heat map, CSV download and inventory; the review queue worked through by an
+// auditor, and refused to the person reviewed.
+test('web: the Oversight page and the review queue', { timeout: 300_000 }, async (t) => {
+  const browser = await launchBrowser(t);
+  if (!browser) return;
+  t.after(() => browser.close());
+  const world = await startWorld({
+    messages: {
+      o1: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga one', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+      o2: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga two', date: 'Sat, 15 Feb 2025 10:00:00 +0000' },
+    },
+    mailboxes: { 'olga@corp.test': 'olga' },
+    users: { olga: ['owner'], rita: ['requester'], alan: ['approver'], amy: ['approver'], aud: ['auditor'] },
+    config: { oversight: { sweepSeconds: 0.2, sampleRate: 1 } },
+  });
+  t.after(() => world.stop());
+  const { as, sha } = world;
+
+  // A small history: two grants approved and used, one denied.
+  const ids: string[] = [];
+  for (const [i, decision] of (['approve', 'approve', 'deny'] as const).entries()) {
+    const r = await as.rita.call('POST', '/api/v1/requests', { purpose: 'legal-hold', justification: `case ${i}`, ticket: `LH-${i}`, mailboxes: ['olga@corp.test'], permissions: ['search', 'read'], durationHours: 1 });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await as.alan.call('POST', `/api/v1/requests/${r.body.id}/${decision}`, { reason: 'checked' })).status, 200);
+    ids.push(r.body.id);
+    if (decision === 'approve') {
+      assert.equal((await as.rita.call('GET', `/api/v1/search?q=body&grant=${r.body.id}`)).status, 200);
+      assert.equal((await as.rita.call('GET', `/api/v1/messages/${sha.o1}?grant=${r.body.id}`)).status, 200);
+      assert.equal((await as.rita.call('POST', `/api/v1/requests/${r.body.id}/revoke`, {})).status, 200);
+    }
+  }
+  // The sweep queues the approvals (high impact) and samples the closed grants (rate 1 here).
+  const until = Date.now() + 30_000;
+  while ((await as.aud.call('GET', '/api/v1/reviews?kind=sample')).body.reviews.length < 2) {
+    assert.ok(Date.now() < until, 'the sweep queued the sample');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const problems: string[] = [];
+  const pageAs = async (name: string): Promise<Page> => openAs(browser, world, name, problems);
+
+  // The auditor's report.
+  const aud = await pageAs('aud');
+  await aud.goto(world.url + '/oversight');
+  await aud.getByRole('heading', { level: 1, name: 'Oversight' }).waitFor();
+  const report = aud.getByTestId('report');
+  await report.waitFor();
+  assert.match((await aud.getByTestId('enforcement').textContent())!, /outside their grant's date window: 0 of 2 reads checked/);
+  assert.match((await aud.getByRole('img', { name: /Access requests filed in the period/ }).getAttribute('aria-labelledby'))!, /access-requests/);
+  assert.match((await aud.locator('svg title').first().textContent())!, /approved 2, denied 1, lapsed 0, pending 0/);
+  assert.match((await aud.getByTestId('heat-map').textContent())!, /olga@corp\.test/);
+  const ritaRow = aud.getByRole('row', { name: /^rita/ });
+  assert.deepEqual((await ritaRow.locator('td').allTextContents()).slice(0, 3), ['2', '1', '0'], 'searches, messages read, exports');
+  assert.match((await aud.getByTestId('inventory').textContent())!, /olga@corp\.test: olga/);
+  await screenshot(aud, 'oversight');
+  const [download] = await Promise.all([aud.waitForEvent('download'), aud.getByRole('link', { name: 'Download CSV' }).click()]);
+  const csv = readFileSync((await download.path())!, 'utf8');
+  assert.match(csv, /^section,key,value,detail\r\nrequests,filed,3,/);
+
+  // The review queue: the auditor claims and reviews a sampled grant, seeing its activity.
+  await aud.goto(world.url + '/reviews');
+  await aud.getByRole('heading', { level: 1, name: 'Review queue' }).waitFor();
+  await aud.getByLabel('Kind').selectOption('sample');
+  await aud.getByTestId('reviews').getByRole('button', { name: 'random sample' }).first().click();
+  const detail = aud.getByTestId('review-detail');
+  await detail.getByTestId('review-activity').waitFor();
+  const activity = (await detail.getByTestId('review-activity').textContent())!;
+  assert.match(activity, /search/);
+  assert.match(activity, new RegExp(`view.*${sha.o1.slice(0, 12)}`));
+  assert.ok(!activity.includes('body text'), 'metadata only');
+  await detail.getByRole('button', { name: 'Claim' }).click();
+  await detail.getByText('claimed by aud').waitFor();
+  assert.equal(await detail.getByRole('button', { name: 'Mark reviewed' }).isDisabled(), true, 'a decision needs a note');
+  await detail.getByLabel(/^Note/).fill('queries and reads match the purpose');
+  await detail.getByRole('button', { name: 'Mark reviewed' }).click();
+  await detail.getByText('last note: “queries and reads match the purpose”').waitFor();
+  await screenshot(aud, 'reviews');
+
+  // The approver may not review his own approval.
+  const alan = await pageAs('alan');
+  await alan.goto(world.url + '/reviews');
+  await alan.getByLabel('Kind').selectOption('high-impact');
+  await alan.getByTestId('reviews').getByRole('button', { name: 'high-impact action' }).first().click();
+  const own = alan.getByTestId('review-detail');
+  await own.getByText('Person reviewed').waitFor();
+  assert.equal(await own.locator('dd').nth(1).textContent(), 'alan');
+  await own.getByRole('button', { name: 'Claim' }).click();
+  await own.getByRole('alert').filter({ hasText: 'no one reviews their own actions' }).waitFor();
+
+  // The ledger has the steps, with who and the note.
+  const steps = (await world.takeAll()).filter((e) => e.operation.startsWith('review.') && e.operation !== 'review.read' && e.actor.startsWith('user:'));
+  assert.deepEqual(steps.map((e) => [e.actor, e.operation, e.result]), [['user:aud', 'review.claim', 'success'], ['user:aud', 'review.review', 'success'], ['user:alan', 'review.claim', 'denied']]);
+  assert.equal(steps[1].parameters.note, 'queries and reads match the purpose');
+  assert.deepEqual(problems, [], 'no console errors, CSP violations or outside requests');
+});
+
+// A browser context signed in as one of the world's users: the session cookie and CSRF token
+// the API handed out (the sign-in page itself is covered by the story test).
+async function openAs(browser: Browser, world: World, name: string, problems: string[]): Promise<Page> {
+  const client = world.as[name];
+  const [cookieName, value] = client.cookie!.split('=');
+  const context = await browser.newContext({ acceptDownloads: true });
+  await context.addCookies([{ name: cookieName, value, url: world.url }]);
+  await context.addInitScript(`localStorage.setItem('sealbox.csrf', ${JSON.stringify(client.csrf)})`);
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[34]/.test(m.text())) problems.push(`${name}: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
+  page.on('request', (r) => { if (!r.url().startsWith(world.url)) problems.push(`${name} fetched ${r.url()}`); });
+  return page;
+}
