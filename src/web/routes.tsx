@@ -8,7 +8,9 @@ import { InvestigationPage } from './pages/investigation-page.tsx';
 import { LedgerPage } from './pages/ledger-page.tsx';
 import { MailboxMessagePage } from './pages/mailbox-message-page.tsx';
 import { MyMailboxPage } from './pages/my-mailbox-page.tsx';
+import { OversightPage } from './pages/oversight-page.tsx';
 import { RequestsPage } from './pages/requests-page.tsx';
+import { ReviewsPage } from './pages/reviews-page.tsx';
 
 // The app's pages. To add one:
 //   1. write `src/web/pages/<name>-page.tsx` exporting a component that takes PageProps and
@@ -42,5 +44,7 @@ export const ROUTES: PageRoute[] = [
   { path: '/approvals', title: 'Approvals', roles: ['approver'], page: ApprovalsPage },
   { path: '/investigation', title: 'Investigation', roles: ['requester', 'breakglass'], page: InvestigationPage },
   { path: '/ledger', title: 'Ledger', roles: ['auditor', 'admin'], page: LedgerPage },
+  { path: '/reviews', title: 'Review queue', roles: ['approver', 'auditor'], page: ReviewsPage },
+  { path: '/oversight', title: 'Oversight', roles: ['auditor'], page: OversightPage },
   { path: '/admin', title: 'Administration', roles: ['admin', 'auditor'], page: AdminPage },
 ];
