@@ -18,7 +18,7 @@ import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { startWorld } from './support/access-world.ts';
 import type { World } from './support/access-world.ts';
 import { waitForIndex } from './support/archive.ts';
-import { launchBrowser, loadTiming, screenshot } from './support/browser.ts';
+import { SCREENSHOTS, launchBrowser, loadTiming, screenshot } from './support/browser.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { CHARSET_TEXT, charsetMail, cidImageMail, hostileHtmlMail } from './support/viewer-mail.ts';
 import { parseCheckpoint } from '../src/ledger/checkpoint.ts';
@@ -106,6 +106,12 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
     page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
     return { context, page };
   };
+  // The body frame lives in a process of its own (opaque origin): a full-page capture may miss
+  // its paint, so the viewer's screenshots are of the frame itself.
+  const frameShot = async (p: Page, name: string) => {
+    await p.getByTestId('inclusion-proof').getByText(/✓ verified/).waitFor();
+    await p.locator('iframe[title^="Body of"]').screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+  };
   const remoteRequests = () => requests.filter((u) => u.startsWith(remote.base));
   const pwned = async (page: Page) => page.evaluate('window.__sealboxPwned ?? null');
 
@@ -151,7 +157,8 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
   await frame.locator('#weblink').click();
   assert.equal(await pwned(page), null);
   await page.getByText('Evidence', { exact: true }).first().waitFor();
-  await screenshot(page, 'viewer-hostile-blocked');
+  await screenshot(page, 'viewer-hostile-page');
+  await frameShot(page, 'viewer-hostile-blocked');
 
   // The evidence panel: the inclusion proof verified here, the checkpoint's signature checked here.
   await page.getByTestId('inclusion-proof').getByText(/✓ verified/).waitFor();
@@ -184,7 +191,7 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
   for (const never of ['/script-fetch', '/onerror', '/refresh', '/form', '/iframe', '/object.swf', '/embed.swf', '/link.css', '/dns', '/clicked', '/audio.mp3']) {
     assert.ok(!paths.has(never), `${never} was requested: ${[...paths].join(' ')}`);
   }
-  await screenshot(page, 'viewer-hostile-remote-loaded');
+  await frameShot(page, 'viewer-hostile-remote-loaded');
 
   // --- cid: image inline, charsets, an attachment --------------------------------------------
   const routedBefore = routed.length;
@@ -197,13 +204,14 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
   // The <img> has no width or height of its own: 40 × 24 is the decoded PNG's size (a broken
   // image would show as its alt text or an icon).
   assert.ok(box && Math.round(box.width) === 40 && Math.round(box.height) === 24, `the inline image is decoded and laid out: ${JSON.stringify(box)}`);
-  await screenshot(page, 'viewer-cid-image');
+  await frameShot(page, 'viewer-cid-image');
 
   await page.goto(`${url}/investigation?grant=${grant}&q=${encodeURIComponent('logo OR charset')}&m=${sha.charset}`);
   frame = await bodyFrame();
   await frame.getByText(CHARSET_TEXT.cyrillic).waitFor();
   await frame.getByText(CHARSET_TEXT.latin1).waitFor();
   await page.getByRole('heading', { name: /Отчет Charset test/ }).waitFor();
+  await frameShot(page, 'viewer-charset');
   const downloading = page.waitForEvent('download');
   await page.getByRole('button', { name: 'figures.csv' }).click();
   const download = await downloading;
@@ -211,7 +219,7 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
   assert.equal(readFileSync((await download.path())!).toString('utf8').replace(/\r\n/g, '\n').trim(), 'quarter,revenue\nQ1,100');
   await page.getByRole('button', { name: 'View raw source' }).click();
   await page.getByLabel('Raw source').getByText(/Message-ID: <charset-1@partner\.test>/).waitFor();
-  await screenshot(page, 'viewer-charset');
+  await screenshot(page, 'viewer-charset-page');
   assert.equal(routed.length, routedBefore, 'the other messages asked the sender for nothing');
 
   // Every read the viewer made is in the ledger under the grant.

@@ -25,6 +25,10 @@ const MIME_OPTIONS = Object.freeze({ attachmentEncoding: 'base64', maxNestingDep
 
 // Inline images larger than this stay out of the document (it is held in memory whole).
 const MAX_INLINE_IMAGE_BYTES = 8 * 1024 * 1024;
+// Parsing and sanitising run on the server's thread: a message or an HTML body beyond these is
+// not rendered (the viewer says so; the .eml and the attachments are still there).
+export const MAX_RENDERED_MESSAGE_BYTES = 48 * 1024 * 1024;
+export const MAX_SANITISED_HTML_CHARS = 4 * 1024 * 1024;
 
 const FORBID_TAGS = ['form', 'input', 'button', 'select', 'option', 'textarea', 'base', 'link', 'meta', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'portal', 'script', 'noscript', 'template'];
 const FORBID_ATTR = ['ping', 'action', 'formaction', 'srcdoc', 'http-equiv'];
@@ -48,14 +52,20 @@ export function documentCsp(remote: boolean): string {
 }
 
 export async function renderMessageDocument(raw: Uint8Array, options: { remote: boolean }): Promise<MessageDocument> {
+  const csp = documentCsp(options.remote);
+  if (raw.byteLength > MAX_RENDERED_MESSAGE_BYTES) {
+    return { html: page(`<p class="sealbox-empty">This message (${raw.byteLength} bytes) is too large to display here. Download the .eml to read it.</p>`, ''), csp, kind: 'none', remoteReferences: 0 };
+  }
   let email: Awaited<ReturnType<typeof PostalMime.parse>> | null = null;
   try {
     email = await PostalMime.parse(raw, MIME_OPTIONS);
   } catch {
     email = null;
   }
-  const csp = documentCsp(options.remote);
-  if (email?.html) {
+  if (email?.html && email.html.length > MAX_SANITISED_HTML_CHARS && !email.text) {
+    return { html: page(`<p class="sealbox-empty">This message's HTML body (${email.html.length} characters) is too large to display here. Download the .eml to read it.</p>`, ''), csp, kind: 'none', remoteReferences: 0 };
+  }
+  if (email?.html && email.html.length <= MAX_SANITISED_HTML_CHARS) {
     const inline = new Map<string, string>();
     for (const a of email.attachments) {
       if (!a.contentId || typeof a.content !== 'string' || a.content.length > MAX_INLINE_IMAGE_BYTES * 4 / 3) continue;

@@ -65,7 +65,10 @@ export function MessageView({ sha256, grant, heading = 'section' }: { sha256: st
       </p>
       <ErrorNote error={raw.error} />
       {raw.showSource && (raw.text === null ? <Loading what="the raw source" /> : (
-        <pre className="raw-source" aria-label="Raw source" tabIndex={0}>{raw.text}</pre>
+        <>
+          <p className="muted">The exact stored bytes, shown as UTF-8 (bytes of other charsets show as �; the .eml keeps them exactly).</p>
+          <pre className="raw-source" aria-label="Raw source" tabIndex={0}>{raw.text}</pre>
+        </>
       ))}
 
       <h3>Body</h3>
