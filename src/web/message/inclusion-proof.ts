@@ -80,7 +80,7 @@ export async function verifyNoteSignature(checkpoint: CheckpointBody, verifierKe
   const keyId = Uint8Array.from(keyIdHex.match(/../g) ?? [], (h) => parseInt(h, 16));
   const mine = checkpoint.signatures.filter((s) => s.name === name && s.bytes.length === 68 && equal(s.bytes.subarray(0, 4), keyId));
   if (mine.length === 0) return 'invalid';
-  let publicKey: CryptoKey;
+  let publicKey: Awaited<ReturnType<typeof crypto.subtle.importKey>>;
   try {
     publicKey = await crypto.subtle.importKey('raw', key.slice(1), { name: 'Ed25519' }, false, ['verify']);
   } catch {
