@@ -234,25 +234,37 @@ test('web story: four people do the governed-access story through the pages', { 
   assert.equal(await ritaCard.getAttribute('data-state'), 'active');
   await ritaCard.getByText(/Approved by anna/).waitFor();
   await ritaCard.getByText(/ends in \d+ h/).waitFor();
-  // Reads under the grant with the browser's own session (the Investigation page does the same).
-  const found = await rita.page.evaluate(async ([grant]) => {
-    const r = await fetch(`/api/v1/search?q=invoice&grant=${grant}`);
-    return { status: r.status, body: await r.json() };
-  }, [requestId]) as { status: number; body: { results: { subject: string }[] } };
-  assert.equal(found.status, 200, JSON.stringify(found.body));
-  assert.deepEqual(found.body.results.map((h: { subject: string }) => h.subject), ['Invoice for March']);
+  // The Investigation page under the grant: the remaining time on screen, a search that finds
+  // only what the grant covers (Bob's own mail stays out), a message opened.
+  await ritaCard.getByRole('link', { name: 'Open in Investigation' }).click();
+  await rita.page.getByRole('heading', { level: 1, name: 'Investigation' }).waitFor();
+  assert.match((await rita.page.getByTestId('grant-remaining').textContent())!, /^3 h 5\d min \d\d s$/);
+  const search = rita.page.getByRole('search', { name: 'Search within the grant' });
+  await search.getByRole('searchbox', { name: 'Search' }).fill('invoice OR talk');
+  await search.getByRole('button', { name: 'Search' }).click();
+  await rita.page.getByTestId('result-count').filter({ hasText: /^1 message in \d+ ms/ }).waitFor();
+  const results = rita.page.getByRole('region', { name: 'Results' });
+  assert.deepEqual(await results.getByRole('listitem').getByRole('link').allTextContents(), ['Invoice for March']);
+  await results.getByRole('link', { name: 'Invoice for March' }).click();
+  await rita.page.getByRole('heading', { level: 2, name: 'Invoice for March' }).waitFor();
+  await screenshot(rita.page, 'investigation');
+  await rita.page.goBack();
+  await rita.page.goBack();
+  await rita.page.goBack();
+  await ritaCard.waitFor();
   rita.page.once('dialog', (d) => void d.accept());
   await ritaCard.getByRole('button', { name: /I'm done/ }).click();
   await rita.page.locator(`article[data-request="${requestId}"][data-state="revoked"]`).waitFor();
   const after = await rita.page.evaluate(async ([grant]) => (await fetch(`/api/v1/search?q=invoice&grant=${grant}`)).status, [requestId]);
-  assert.equal(after, 403, 'nothing more once the grant is ended');
+  assert.equal(after, 403, 'nothing more once the grant is ended (the browser session asking the API directly)');
 
   // --- the owner: who accessed her mailbox, with person, purpose and ticket
   await navTo(alice, 'Who accessed my mailbox', 'Who accessed my mailbox');
   const accesses = alice.page.getByTestId('accesses');
-  const row = accesses.getByRole('row').filter({ hasText: 'rita' }).first();
+  const row = accesses.getByRole('row').filter({ hasText: 'rita' }).filter({ hasText: 'searched' }).first();
   await row.waitFor();
   for (const text of ['searched', 'hr-investigation', 'HR-4711', requestId]) await row.getByText(text).first().waitFor();
+  await accesses.getByRole('row').filter({ hasText: 'rita' }).filter({ hasText: 'opened a message' }).first().waitFor();
   await screenshot(alice.page, 'accesses');
 
   // --- the auditor and the admin: Administration (read-only for the auditor)
@@ -287,6 +299,7 @@ test('web story: four people do the governed-access story through the pages', { 
   has('rita', 'request.file', (e) => e.grantId === requestId);
   has('anna', 'request.approve', (e) => e.grantId === requestId);
   has('rita', 'search', (e) => e.grantId === requestId);
+  has('rita', 'view', (e) => e.grantId === requestId);
   has('rita', 'request.revoke', (e) => e.grantId === requestId);
 
   // First load of each page with the production build: a fresh navigation with the browser
@@ -310,7 +323,9 @@ test('web story: four people do the governed-access story through the pages', { 
   await measure(alice, `/mailbox/${sha}`, 'Invoice for March', 'message');
   await measure(alice, '/accesses', 'Who accessed my mailbox', 'accesses');
   await measure(rita, '/requests', 'Requests', 'requests');
+  await measure(rita, '/investigation', 'Investigation', 'investigation');
   await measure(audrey, '/admin', 'Administration', 'admin');
+  await measure(audrey, '/ledger', 'Ledger and checkpoints', 'ledger');
   mkdirSync(join(repoRoot, 'test-results'), { recursive: true });
   writeFileSync(join(repoRoot, 'test-results', 'web-first-load.json'), JSON.stringify(timings, null, 2) + '\n');
   t.diagnostic(`first load, ms (load event / content on screen): ${Object.entries(timings).map(([k, v]) => `${k} ${v.load}/${v.ready}`).join(', ')}`);
