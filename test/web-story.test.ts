@@ -130,7 +130,7 @@ test('web story: four people do the governed-access story through the pages', { 
   await noticeForm.getByRole('button', { name: 'Publish notice' }).click();
   await adm.page.getByText('Version 1 published.').waitFor();
   const codes: Record<string, string> = {};
-  for (const [name, roles] of Object.entries({ alice: ['owner'], rita: ['requester'], anna: ['approver'], audrey: ['auditor'] })) {
+  for (const [name, roles] of Object.entries({ alice: ['owner'], rita: ['requester'], anna: ['approver'], audrey: ['auditor'], bea: ['breakglass'] })) {
     const form = adm.page.getByRole('form', { name: 'Add a user' });
     await form.getByLabel('User name').fill(name);
     await form.getByLabel('Email').fill(`${name}@corp.test`);
@@ -258,6 +258,28 @@ test('web story: four people do the governed-access story through the pages', { 
   const after = await rita.page.evaluate(async ([grant]) => (await fetch(`/api/v1/search?q=invoice&grant=${grant}`)).status, [requestId]);
   assert.equal(after, 403, 'nothing more once the grant is ended (the browser session asking the API directly)');
 
+  // --- break-glass: opened alone from the Requests page, active at once, ended by its holder
+  const bea = await open('bea');
+  await enrol(bea, codes.bea);
+  await signIn(bea);
+  await acknowledgeNotice(bea);
+  await navTo(bea, 'Requests', 'Requests');
+  const emergency = bea.page.getByRole('form', { name: 'New access request' });
+  assert.equal(await emergency.getByRole('button', { name: 'File request' }).count(), 0, 'a break-glass holder files no ordinary request');
+  await emergency.getByRole('combobox', { name: 'Mailboxes' }).fill('bob@corp.test');
+  await emergency.getByRole('combobox', { name: 'Mailboxes' }).press('Enter');
+  await emergency.getByLabel('Purpose').selectOption('security-incident');
+  await emergency.getByLabel('Justification').fill('Phishing mail being forwarded from this mailbox right now.');
+  bea.page.once('dialog', (d) => void d.accept());
+  await emergency.getByRole('button', { name: /Open emergency access/ }).click();
+  const bg = bea.page.locator('article[data-state="active"]').filter({ hasText: 'EMERGENCY' });
+  await bg.getByText('bob@corp.test').waitFor();
+  assert.match((await bg.getAttribute('data-request'))!, /^bg_/);
+  await screenshot(bea.page, 'requests-breakglass');
+  bea.page.once('dialog', (d) => void d.accept());
+  await bg.getByRole('button', { name: /I'm done/ }).click();
+  await bea.page.locator('article[data-state="revoked"]').filter({ hasText: 'EMERGENCY' }).waitFor();
+
   // --- the owner: who accessed her mailbox, with person, purpose and ticket
   await navTo(alice, 'Who accessed my mailbox', 'Who accessed my mailbox');
   const accesses = alice.page.getByTestId('accesses');
@@ -301,6 +323,7 @@ test('web story: four people do the governed-access story through the pages', { 
   has('rita', 'search', (e) => e.grantId === requestId);
   has('rita', 'view', (e) => e.grantId === requestId);
   has('rita', 'request.revoke', (e) => e.grantId === requestId);
+  has('bea', 'breakglass.open');
 
   // First load of each page with the production build: a fresh navigation with the browser
   // cache off, timed by the browser (navigation start to the page's content on screen).

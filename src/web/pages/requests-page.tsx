@@ -3,18 +3,20 @@ import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import type { AccessRequest } from '../access-request.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
+import { when } from '../format.ts';
 import { MailboxPicker } from '../mailbox-picker.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { RequestCard } from '../request-card.tsx';
 import { Link } from '../router.tsx';
 import { ROUTES } from '../routes.tsx';
-import { useSession } from '../session.ts';
+import { hasRole, useSession } from '../session.ts';
 import { useLoad } from '../use-load.ts';
 
 interface Policy {
   purposes: string[];
   maxGrantHours: number;
   pendingLapseHours: number;
+  breakglassMaxMinutes: number;
 }
 
 const PERMISSIONS = [
@@ -86,6 +88,9 @@ function OpenActions({ r, onChange }: { r: AccessRequest; onChange: () => void }
 }
 
 function NewRequestForm({ policy, onFiled }: { policy: Policy; onFiled: () => void }) {
+  const { me } = useSession();
+  const canFile = hasRole(me, ['requester']);
+  const canBreakGlass = hasRole(me, ['breakglass']);
   const [mailboxes, setMailboxes] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [filed, setFiled] = useState<AccessRequest | null>(null);
@@ -104,12 +109,21 @@ function NewRequestForm({ policy, onFiled }: { policy: Policy; onFiled: () => vo
       return;
     }
     const text = (k: string) => String(f.get(k) ?? '').trim() || null;
+    // Break-glass: opened at once by the holder alone, for at most the policy's minutes;
+    // approvers and auditors are alerted and a review follows.
+    const emergency = ((e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null)?.value === 'breakglass';
+    if (!emergency && !text('ticket')) {
+      setError(new Error('A ticket reference is required.'));
+      return;
+    }
+    if (emergency && !window.confirm(`Open emergency access now, for at most ${policy.breakglassMaxMinutes} minutes? Approvers and auditors are alerted at once and your use will be reviewed.`)) return;
+    const hours = Number(f.get('durationHours'));
     setBusy(true);
     setError(null);
     try {
-      const r = await api.post<AccessRequest>('/api/v1/requests', {
+      const r = await api.post<AccessRequest>(emergency ? '/api/v1/breakglass' : '/api/v1/requests', {
         mailboxes, permissions, purpose: String(f.get('purpose')), justification: text('justification'), ticket: text('ticket'),
-        dateFrom: text('dateFrom'), dateTo: text('dateTo'), query: text('query'), durationHours: Number(f.get('durationHours')),
+        dateFrom: text('dateFrom'), dateTo: text('dateTo'), query: text('query'), durationHours: emergency ? Math.min(hours, policy.breakglassMaxMinutes / 60) : hours,
       });
       setFiled(r);
       setMailboxes([]);
@@ -144,13 +158,18 @@ function NewRequestForm({ policy, onFiled }: { policy: Policy; onFiled: () => vo
       <label>Justification <textarea name="justification" required maxLength={5000} aria-describedby="just-help" /></label>
       <span id="just-help" className="muted">Why this access is needed; the mailbox owner may see it.</span>
       <div className="row">
-        <label>Ticket <input name="ticket" maxLength={200} placeholder="e.g. HR-1234" /></label>
+        <label>Ticket <input name="ticket" maxLength={200} placeholder="e.g. HR-1234" aria-describedby="ticket-help" /></label>
         <label>Duration (hours) <input type="number" name="durationHours" min={1} max={policy.maxGrantHours} defaultValue={Math.min(8, policy.maxGrantHours)} required /></label>
       </div>
+      <span id="ticket-help" className="muted">Required for a request{canBreakGlass ? '; optional for emergency access' : ''}.</span>
       <label>Only messages matching (optional) <input name="query" maxLength={2000} placeholder='e.g. subject:"contract"' /></label>
       <ErrorNote error={error} />
-      {filed && <p className="success" role="status">Request <code>{filed.id}</code> filed; it waits for approval (lapses after {policy.pendingLapseHours} h if no one decides).</p>}
-      <button type="submit" disabled={busy}>{busy ? 'Filing…' : 'File request'}</button>
+      {filed && !filed.breakglass && <p className="success" role="status">Request <code>{filed.id}</code> filed; it waits for approval (lapses after {policy.pendingLapseHours} h if no one decides).</p>}
+      {filed && filed.breakglass && <p className="notice" role="status">Emergency access <code>{filed.id}</code> is open until {when(filed.endsAt)}; approvers and auditors have been alerted.</p>}
+      <div className="actions">
+        {canFile && <button type="submit" value="file" disabled={busy}>{busy ? 'Filing…' : 'File request'}</button>}
+        {canBreakGlass && <button type="submit" value="breakglass" className="danger" disabled={busy}>Open emergency access (break-glass)</button>}
+      </div>
     </form>
   );
 }
