@@ -132,6 +132,40 @@ test('web API: recovery codes, archiving notice, mailbox directory and import, h
     assert.equal((await seen()).length, 1);
   });
 
+  await t.test("users: an admin changes others' roles (a new second factor means enrolling again) and disables them, never themselves", async () => {
+    assert.equal((await w.as.rita.call('POST', '/api/v1/users/alice/roles', { roles: ['owner', 'approver'] })).status, 403);
+    assert.equal((await w.as.adm.call('POST', '/api/v1/users/adm/roles', { roles: ['admin', 'approver'] })).status, 403, 'not one\'s own roles');
+    assert.equal((await w.as.adm.call('POST', '/api/v1/users/adm/disable', { disabled: true })).status, 403);
+    assert.equal((await w.as.adm.call('POST', '/api/v1/users/nobody/roles', { roles: ['owner'] })).status, 404);
+    // alice signed in as a plain owner, with a password alone.
+    const changed = await w.as.adm.call('POST', '/api/v1/users/alice/roles', { roles: ['owner', 'requester'] });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.deepEqual(changed.body.roles, ['owner', 'requester']);
+    assert.equal(typeof changed.body.enrolmentCode, 'string', 'a requester needs a second factor: enrol again');
+    assert.equal((await w.as.alice.call('GET', '/api/v1/me')).status, 401, 'her password-only session is over');
+    assert.equal((await new ApiClient(w.url).call('POST', '/api/v1/session', { name: 'alice', password: w.passwords.alice })).status, 401);
+    const again = new ApiClient(w.url);
+    await again.enrolAndSignIn('alice', changed.body.enrolmentCode, 'alice-new-horse-battery-staple');
+    assert.deepEqual((await again.call('GET', '/api/v1/me')).body.roles, ['owner', 'requester']);
+    w.as.alice = again;
+    // Back to owner: nothing to enrol.
+    const back = await w.as.adm.call('POST', '/api/v1/users/alice/roles', { roles: ['owner'] });
+    assert.equal(back.body.enrolmentCode, null);
+    assert.equal((await w.as.alice.call('GET', '/api/v1/me')).status, 200);
+
+    assert.equal((await w.as.adm.call('POST', '/api/v1/users/rita/disable', { disabled: true, reason: 'left the company' })).status, 200);
+    assert.equal((await w.as.rita.call('GET', '/api/v1/me')).status, 401, 'a disabled user is out at once');
+    assert.equal((await w.as.adm.call('GET', '/api/v1/users')).body.users.find((u: any) => u.name === 'rita').disabled, true);
+    assert.equal((await w.as.adm.call('POST', '/api/v1/users/rita/disable', { disabled: false })).status, 200);
+    assert.equal((await w.as.rita.call('GET', '/api/v1/me')).status, 200);
+    const entries = (await w.take('adm')).filter((e) => e.operation.startsWith('user.'));
+    assert.deepEqual(entries.map((e) => [e.operation, e.result, e.parameters.name]), [
+      ['user.roles', 'denied', 'adm'], ['user.disable', 'denied', 'adm'],
+      ['user.roles', 'success', 'alice'], ['user.roles', 'success', 'alice'], ['user.disable', 'success', 'rita'], ['user.enable', 'success', 'rita'],
+    ]);
+    assert.deepEqual([entries[2].parameters.from, entries[2].parameters.to, entries[2].parameters.reEnrolment], [['owner'], ['owner', 'requester'], true]);
+  });
+
   await t.test('health: listeners, index lag, disk and checkpoint for admins and auditors only', async () => {
     const h = await w.as.adm.call('GET', '/api/v1/admin/health');
     assert.equal(h.status, 200);

@@ -139,7 +139,7 @@ test('web story: four people do the governed-access story through the pages', { 
     await form.getByRole('status').filter({ hasText: `${name} added` }).waitFor();
     codes[name] = (await form.getByTestId('enrolment-code').textContent())!;
   }
-  await adm.page.getByRole('cell', { name: 'audrey' }).waitFor();
+  await adm.page.getByRole('cell', { name: 'audrey', exact: true }).waitFor();
 
   // --- everyone enrols and acknowledges the notice (the admin on the next sign-in)
   const alice = await open('alice');
@@ -301,6 +301,13 @@ test('web story: four people do the governed-access story through the pages', { 
   await navTo(adm, 'Administration', 'Administration');
   await adm.page.getByTestId('health').getByText(/smtp 127\.0\.0\.1/).waitFor();
   await screenshot(adm.page, 'admin');
+  // Disabling someone ends their session at once.
+  const beaRow = adm.page.getByRole('row').filter({ hasText: 'bea' });
+  adm.page.once('dialog', (d) => void d.accept());
+  await beaRow.getByRole('button', { name: 'Disable bea' }).click();
+  await beaRow.getByRole('cell', { name: 'disabled', exact: true }).waitFor();
+  await bea.page.reload();
+  await bea.page.getByRole('heading', { name: 'Sign in' }).waitFor();
 
   // The recovery code was used up: signing in with it again fails.
   await anna.page.getByRole('button', { name: 'Sign out' }).click();

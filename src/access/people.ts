@@ -69,6 +69,33 @@ export class People {
     return { user: this.byName(input.name)!, enrolmentCode: code };
   }
 
+  // Changes an enrolled or waiting user's roles. When the new roles need a second factor the
+  // user has not set up, a fresh enrolment code is issued: signing in again needs enrolment
+  // (a new password and an authenticator), so no one holds such a role on a password alone.
+  setRoles(name: string, roles: Role[]): { user: User; enrolmentCode: string | null } {
+    const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
+    if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
+    for (const r of roles) if (!ROLES.includes(r)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown role "${r}" (roles: ${ROLES.join(', ')})`);
+    if (roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
+    this.#meta.prepare('UPDATE user SET roles = ? WHERE id = ?').run(JSON.stringify([...new Set(roles)]), row.id);
+    const user = this.byId(Number(row.id))!;
+    if (!this.needsTotp(user) || row.totp_wrapped || row.password_hash === null) return { user, enrolmentCode: null };
+    const code = randomBytes(15).toString('base64url');
+    const now = this.#clock.now();
+    this.#meta.prepare('UPDATE user SET enrolment_hash = ?, enrolment_expires = ? WHERE id = ?').run(sha256(code), now + this.#policy().enrolmentHours * 3600_000, row.id);
+    // Credentials obtained with the password alone do not carry the new roles.
+    this.#meta.prepare('DELETE FROM session WHERE user_id = ?').run(row.id);
+    this.#meta.prepare('UPDATE api_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(now, row.id);
+    return { user, enrolmentCode: code };
+  }
+
+  // A disabled user's sessions and tokens stop working at once (they are checked on every call).
+  setDisabled(name: string, disabled: boolean): User {
+    const r = this.#meta.prepare('UPDATE user SET disabled = ? WHERE name = ?').run(disabled ? 1 : 0, name);
+    if (Number(r.changes) !== 1) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
+    return this.byName(name)!;
+  }
+
   byName(name: string): User | null {
     const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
     return row ? toUser(row) : null;

@@ -76,6 +76,47 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     },
   });
 
+  // Changing a user's roles or disabling them: admins only, never their own account (no one
+  // grants themselves a role, nor locks the last door behind them).
+  const userChange = (req: Parameters<typeof principal>[1], operation: string, name: string, parameters: Record<string, unknown>) => {
+    const p = principal(s, req, 'admin');
+    const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
+    const refuse = (why: string) => {
+      s.audit.denied(ctx, { type: 'admin', operation, parameters: { name, ...parameters } }, why);
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
+    };
+    if (!p.user.roles.includes('admin')) refuse('only admins change users');
+    if (p.user.name === name) refuse('no one changes their own roles or disables themselves');
+    return ctx;
+  };
+
+  routes.add({
+    method: 'POST', url: '/api/v1/users/:name/roles', tag: 'admin', auth: 'user',
+    summary: "change a user's roles (admins, never their own); when the new roles need a second factor the user lacks, a new one-time enrolment code is returned and the user enrols again",
+    body: z.strictObject({ roles: z.array(z.enum(ROLES)).min(1) }),
+    handler: async (req, _reply, { body }) => {
+      const name = (req.params as { name: string }).name;
+      const ctx = userChange(req, 'user.roles', name, { roles: body.roles });
+      const before = s.people.byName(name)?.roles ?? null;
+      const r = s.audit.record(ctx, (r: { enrolmentCode: string | null }) => ({ type: 'admin', operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.enrolmentCode !== null } }),
+        () => s.people.setRoles(name, body.roles));
+      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode };
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/users/:name/disable', tag: 'admin', auth: 'user',
+    summary: 'disable (or enable again) a user: their sessions and tokens stop working at once (admins, never themselves)',
+    body: z.strictObject({ disabled: z.boolean(), reason: z.string().max(2000).optional() }),
+    handler: async (req, _reply, { body }) => {
+      const name = (req.params as { name: string }).name;
+      const operation = body.disabled ? 'user.disable' : 'user.enable';
+      const ctx = userChange(req, operation, name, {});
+      const u = s.audit.record(ctx, { type: 'admin', operation, parameters: { name, reason: body.reason ?? null } }, () => s.people.setDisabled(name, body.disabled));
+      return { name: u.name, roles: u.roles, disabled: u.disabled };
+    },
+  });
+
   const admin = (req: Parameters<typeof principal>[1], operation: string, parameters: Record<string, unknown>) => {
     const p = principal(s, req, 'admin');
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };

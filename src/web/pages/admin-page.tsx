@@ -73,6 +73,7 @@ function HealthSection() {
 }
 
 function UsersSection({ admin }: { admin: boolean }) {
+  const { me } = useSession();
   const users = useLoad(() => api.get<{ users: { name: string; roles: string[]; enrolled: boolean; disabled: boolean }[] }>('/api/v1/users'), []);
   const [added, setAdded] = useState<{ name: string; enrolmentCode: string } | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -101,10 +102,13 @@ function UsersSection({ admin }: { admin: boolean }) {
       <ErrorNote error={users.error} />
       {users.data && (
         <table>
-          <thead><tr><th scope="col">User</th><th scope="col">Roles</th><th scope="col">Status</th></tr></thead>
+          <thead><tr><th scope="col">User</th><th scope="col">Roles</th><th scope="col">Status</th>{admin && <th scope="col">Change</th>}</tr></thead>
           <tbody>
             {users.data.users.map((u) => (
-              <tr key={u.name}><td>{u.name}</td><td>{u.roles.join(', ')}</td><td>{u.disabled ? 'disabled' : u.enrolled ? 'enrolled' : 'waiting for enrolment'}</td></tr>
+              <tr key={u.name}>
+                <td>{u.name}</td><td>{u.roles.join(', ')}</td><td>{u.disabled ? 'disabled' : u.enrolled ? 'enrolled' : 'waiting for enrolment'}</td>
+                {admin && <td>{u.name === me.name ? <span className="muted">not your own</span> : <UserEditor user={u} onChanged={users.reload} />}</td>}
+              </tr>
             ))}
           </tbody>
         </table>
@@ -131,6 +135,51 @@ function UsersSection({ admin }: { admin: boolean }) {
         </form>
       )}
     </section>
+  );
+}
+
+// Roles and disabling, for someone else. Roles that need a second factor the person lacks
+// come with a new enrolment code to hand them.
+function UserEditor({ user, onChanged }: { user: { name: string; roles: string[]; disabled: boolean }; onChanged: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const [code, setCode] = useState<string | null>(null);
+  const saveRoles = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await api.post<{ enrolmentCode: string | null }>(`/api/v1/users/${encodeURIComponent(user.name)}/roles`, { roles: new FormData(e.currentTarget).getAll('roles').map(String) });
+      setCode(r.enrolmentCode);
+      onChanged();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const toggle = async () => {
+    if (!user.disabled && !window.confirm(`Disable ${user.name}? Their sessions and tokens stop working at once.`)) return;
+    setError(null);
+    try {
+      await api.post(`/api/v1/users/${encodeURIComponent(user.name)}/disable`, { disabled: !user.disabled });
+      onChanged();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div className="stack">
+      <details>
+        <summary>Roles</summary>
+        <form onSubmit={saveRoles} className="stack" aria-label={`Roles of ${user.name}`}>
+          <fieldset>
+            <legend>Roles of {user.name}</legend>
+            {ROLES.map((r) => <label key={r}><input type="checkbox" name="roles" value={r} defaultChecked={user.roles.includes(r)} /> {r}</label>)}
+          </fieldset>
+          <button type="submit">Save roles</button>
+        </form>
+      </details>
+      <button type="button" className={user.disabled ? 'secondary' : 'danger'} onClick={() => void toggle()}>{user.disabled ? 'Enable' : 'Disable'} {user.name}</button>
+      {code && <p className="notice" role="status">{user.name} must enrol again for the new roles (a second factor): one-time code <code data-testid="re-enrolment-code">{code}</code></p>}
+      <ErrorNote error={error} />
+    </div>
   );
 }
 
