@@ -192,6 +192,15 @@ function rows(): Row[] {
     },
     { name: 'oversight report', expect: only('auditor'), writes: admin('oversight.report'), call: () => ({ method: 'GET', path: '/api/v1/oversight/report' }), check: (b) => assert.deepEqual(b.outsideDateWindow.violations, []) },
     { name: 'review queue', expect: allowing(['approver', 'auditor']), writes: null, refusal: admin('review.list'), call: () => ({ method: 'GET', path: '/api/v1/reviews' }), check: (b) => assert.ok(Array.isArray(b.reviews)) },
+    // What the web app adds: the directory (no content), its import, health, the archiving notice.
+    {
+      name: 'look up mailboxes', expect: allowing(['requester', 'approver', 'auditor', 'admin', 'breakglass']), writes: null, refusal: admin('mailbox.list'),
+      call: () => ({ method: 'GET', path: '/api/v1/mailboxes?q=tgt' }), check: (b) => assert.deepEqual(b.mailboxes.map((m: any) => m.name), ['tgt@corp.test']),
+    },
+    { name: 'import the directory', expect: only('admin'), writes: admin('mailboxes.import'), call: () => ({ method: 'POST', path: '/api/v1/mailboxes/import', body: { csv: 'addresses\nlisted@corp.test\n' } }) },
+    { name: 'system health', expect: allowing(['admin', 'auditor']), writes: null, refusal: admin('health.read'), call: () => ({ method: 'GET', path: '/api/v1/admin/health' }), check: (b) => assert.ok(b.listeners.some((l: any) => l.name === 'http')) },
+    { name: 'read the archiving notice', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/notice' }) },
+    { name: 'set the archiving notice', expect: only('admin'), writes: admin('notice.set'), call: () => ({ method: 'POST', path: '/api/v1/notice', body: { text: 'Mail is archived.' } }) },
   );
   return table;
 }
