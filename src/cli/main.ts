@@ -53,7 +53,7 @@ withArchive(program.command('serve'))
   .description('receive journal copies over SMTP and LMTP and keep them (prints one line per listener)')
   .option('--smtp <host:port>', 'SMTP listener address, or "off" (default 127.0.0.1:2525)')
   .option('--lmtp <host:port>', 'LMTP listener address, or "off" (default 127.0.0.1:2424)')
-  .option('--http <host:port>', 'HTTP listener address, or "off" (default off)')
+  .option('--http <host:port>', 'web app and HTTP API address, or "off" (default 127.0.0.1:8025)')
   .option('--milter <host:port>', 'milter listener address (Postfix/Sendmail mail filter), or "off" (default off)')
   .action(async (o) => {
     // Handlers before the listeners announce themselves: a supervisor may signal as soon as it

@@ -35,7 +35,7 @@ const schema = z.strictObject({
   data: z.string().min(1).default('./sealbox-data'),
   smtp: listener(2525).prefault({}),
   lmtp: listener(2424).prefault({}),
-  http: listener(8025).prefault({ enabled: false }),
+  http: listener(8025).prefault({}),                // the web app and the HTTP API
   milter: z.strictObject({
     enabled: z.boolean().default(false),
     listen: hostPort.default('127.0.0.1:8891'),

@@ -61,7 +61,8 @@ export function tempDataDir(): string {
 export async function startSealbox(opts: StartSealboxOptions = {}): Promise<SealboxServer> {
   const data = opts.data ?? tempDataDir();
   const extra = opts.args ?? [];
-  const args = [CLI, 'serve', '--data', data, '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0', ...extra];
+  // HTTP is on by default (port 8025); a test server has it only when the test asks for it.
+  const args = [CLI, 'serve', '--data', data, '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0', ...(extra.includes('--http') ? [] : ['--http', 'off']), ...extra];
   const wanted = ['smtp', 'lmtp', ...(['http', 'milter'].filter((name) => extra.includes(`--${name}`) && extra[extra.indexOf(`--${name}`) + 1] !== 'off'))];
 
   const proc = spawn(process.execPath, args, {
