@@ -48,6 +48,20 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   const problems: string[] = [];
   const pageAs = async (name: string): Promise<Page> => openAs(browser, world, name, problems);
 
+  // A grant still running: its holder asks for more time from the Requests page; the extension
+  // is a new request linked to it, waiting for approval like any other.
+  const running = (await as.rita.call('POST', '/api/v1/requests', { purpose: 'legal-hold', justification: 'ongoing', ticket: 'LH-9', mailboxes: ['olga@corp.test'], dateFrom: '2025-01-01', dateTo: '2025-01-31', permissions: ['search'], durationHours: 2 })).body.id;
+  assert.equal((await as.amy.call('POST', `/api/v1/requests/${running}/approve`, { reason: 'ok' })).status, 200);
+  const rita = await pageAs('rita');
+  await rita.goto(world.url + '/requests');
+  const card = rita.locator(`article[data-request="${running}"]`);
+  await card.getByText('Ask for more time').click();
+  await card.getByLabel('Why the work needs more time').fill('the custodian interviews moved to next week');
+  await card.getByRole('button', { name: 'File the extension' }).click();
+  await card.getByRole('status').filter({ hasText: 'filed' }).waitFor();
+  const extension = ((await as.aud.call('GET', '/api/v1/requests')).body.requests as any[]).find((r) => r.extends === running);
+  assert.deepEqual([extension.state, extension.mailboxes, extension.dateFrom, extension.dateTo, extension.ticket], ['pending', ['olga@corp.test'], '2025-01-01T00:00:00.000Z', '2025-02-01T00:00:00.000Z', 'LH-9']);
+
   // The auditor's report.
   const aud = await pageAs('aud');
   await aud.goto(world.url + '/oversight');
@@ -56,7 +70,7 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   await report.waitFor();
   assert.match((await aud.getByTestId('enforcement').textContent())!, /outside their grant's date window: 0 of 2 reads checked/);
   assert.match((await aud.getByRole('img', { name: /Access requests filed in the period/ }).getAttribute('aria-labelledby'))!, /access-requests/);
-  assert.match((await aud.locator('svg title').first().textContent())!, /approved 2, denied 1, lapsed 0, pending 0/);
+  assert.match((await aud.locator('svg title').first().textContent())!, /approved 3, denied 1, lapsed 0, pending 1/);
   assert.match((await aud.getByTestId('heat-map').textContent())!, /olga@corp\.test/);
   const ritaRow = aud.getByRole('row', { name: /^rita/ });
   assert.deepEqual((await ritaRow.locator('td').allTextContents()).slice(0, 3), ['2', '1', '0'], 'searches, messages read, exports');
@@ -64,7 +78,7 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   await screenshot(aud, 'oversight');
   const [download] = await Promise.all([aud.waitForEvent('download'), aud.getByRole('link', { name: 'Download CSV' }).click()]);
   const csv = readFileSync((await download.path())!, 'utf8');
-  assert.match(csv, /^section,key,value,detail\r\nrequests,filed,3,/);
+  assert.match(csv, /^section,key,value,detail\r\nrequests,filed,5,/);
 
   // The review queue: the auditor claims and reviews a sampled grant, seeing its activity.
   await aud.goto(world.url + '/reviews');
@@ -89,7 +103,7 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   const alan = await pageAs('alan');
   await alan.goto(world.url + '/reviews');
   await alan.getByLabel('Kind').selectOption('high-impact');
-  await alan.getByTestId('reviews').getByRole('button', { name: 'high-impact action' }).first().click();
+  await alan.getByTestId('reviews').getByRole('row').filter({ has: alan.getByRole('cell', { name: 'alan', exact: true }) }).getByRole('button', { name: 'high-impact action' }).first().click();
   const own = alan.getByTestId('review-detail');
   await own.getByText('Person reviewed').waitFor();
   assert.equal(await own.locator('dd').nth(1).textContent(), 'alan');

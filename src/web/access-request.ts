@@ -19,5 +19,6 @@ export interface AccessRequest {
   startsAt: string | null;
   endsAt: string | null;
   revokedAt: string | null;
+  extends: string | null;       // the grant this request extends
   approvals: { approver: string; decision: 'approve' | 'deny'; reason: string; at: string }[];
 }

@@ -23,6 +23,7 @@ export function RequestCard({ r, children, headingLevel = 3 }: { r: AccessReques
         <dt>Ticket</dt><dd>{r.ticket ?? '—'}</dd>
         <dt>Scope</dt><dd>{r.permissions.join(', ')} · mail dated {dates}{r.query ? <> · only <code>{r.query}</code></> : ''}</dd>
         <dt>Duration</dt><dd>{r.durationHours} h</dd>
+        {r.extends && <><dt>Extends</dt><dd><code>{r.extends}</code> (an extension: approve only if the work still needs it)</dd></>}
         <dt>Filed</dt><dd>{when(r.createdAt)}</dd>
         {r.state === 'pending' && <><dt>Lapses</dt><dd>{when(r.lapsesAt)} ({relative(r.lapsesAt)}) unless decided</dd></>}
         {r.startsAt && <><dt>Grant</dt><dd>{when(r.startsAt)} to {when(r.endsAt)}{r.state === 'active' && <> — <strong>ends {relative(r.endsAt)}</strong></>}</dd></>}

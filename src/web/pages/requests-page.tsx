@@ -83,7 +83,43 @@ function OpenActions({ r, onChange }: { r: AccessRequest; onChange: () => void }
         {r.state === 'pending' ? 'Withdraw request' : "I'm done — end access"}
       </button>
       <ErrorNote error={error} />
+      {r.state === 'active' && !r.breakglass && <ExtendForm r={r} onFiled={onChange} />}
     </div>
+  );
+}
+
+// More time for the same scope is a new request, approved again, linked to this grant: repeated
+// extensions are visible to approvers and raise an alert for the auditors.
+function ExtendForm({ r, onFiled }: { r: AccessRequest; onFiled: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const [filed, setFiled] = useState<string | null>(null);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    setError(null);
+    try {
+      const x = await api.post<AccessRequest>('/api/v1/requests', {
+        extends: r.id, mailboxes: r.mailboxes, permissions: r.permissions, purpose: r.purpose, ticket: r.ticket, query: r.query,
+        dateFrom: r.dateFrom?.slice(0, 10) ?? null, dateTo: r.dateTo ? new Date(Date.parse(r.dateTo) - 1).toISOString().slice(0, 10) : null,
+        justification: String(f.get('justification') ?? '').trim(), durationHours: Number(f.get('durationHours')),
+      });
+      setFiled(x.id);
+      onFiled();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <details>
+      <summary>Ask for more time</summary>
+      <form className="stack" aria-label={`Extend ${r.id}`} onSubmit={submit}>
+        <label>Why the work needs more time <textarea name="justification" required maxLength={5000} /></label>
+        <label>Further hours <input type="number" name="durationHours" min={1} defaultValue={r.durationHours} required /></label>
+        <button type="submit">File the extension</button>
+        <ErrorNote error={error} />
+        {filed && <p className="success" role="status">Extension <code>{filed}</code> filed; it waits for approval like any request.</p>}
+      </form>
+    </details>
   );
 }
 
