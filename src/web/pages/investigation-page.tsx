@@ -219,7 +219,7 @@ function GrantBar({ grant, onEnd }: { grant: AccessRequest; onEnd: () => void })
     <aside className="grant-bar" aria-label="Grant in use">
       <p>
         <strong>{grant.breakglass ? 'Break-glass grant' : 'Grant'}</strong> {grant.id} · {grant.purpose}{grant.ticket ? ` · ticket ${grant.ticket}` : ''} · {grant.mailboxes.join(', ')}
-        {grant.dateFrom || grant.dateTo ? ` · mail from ${grant.dateFrom?.slice(0, 10) ?? 'any time'} to ${grant.dateTo?.slice(0, 10) ?? 'now'}` : ''} · may {grant.permissions.join(', ')}
+        {grant.dateFrom || grant.dateTo ? ` · mail from ${grant.dateFrom?.slice(0, 10) ?? 'any time'} to ${grant.dateTo ? new Date(Date.parse(grant.dateTo) - 1).toISOString().slice(0, 10) : 'now'}` : ''} · may {grant.permissions.join(', ')}
       </p>
       <p>
         Time left: <strong data-testid="grant-remaining" className={left !== null && left < 5 * 60_000 ? 'verdict bad' : ''}>{text}</strong>
