@@ -74,5 +74,6 @@ export class Audit {
     });
     const link = this.#meta.prepare('INSERT OR IGNORE INTO ledger_mailbox (mailbox_id, idx) VALUES (?, ?)');
     for (const m of event.mailboxes ?? []) link.run(m.id, entry.index);
+    if (entry.grantId) this.#meta.prepare('INSERT OR IGNORE INTO ledger_grant (grant_id, idx) VALUES (?, ?)').run(entry.grantId, entry.index);
   }
 }

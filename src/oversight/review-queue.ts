@@ -79,8 +79,7 @@ export class ReviewQueue {
       if (row) out.set(item.ledgerIndex, parseEntry(row.leaf));
     }
     if (item.requestId) {
-      // Leaves are canonical JSON, so the grant id appears in exactly this form.
-      const rows = this.#meta.prepare("SELECT idx, leaf FROM ledger WHERE CAST(leaf AS TEXT) LIKE ? ESCAPE '\\' ORDER BY idx").all(`%"grantId":"${item.requestId.replace(/[%_\\]/g, '\\$&')}"%`) as { idx: number; leaf: Uint8Array }[];
+      const rows = this.#meta.prepare('SELECT l.idx, l.leaf FROM ledger_grant g JOIN ledger l ON l.idx = g.idx WHERE g.grant_id = ? ORDER BY l.idx').all(item.requestId) as { idx: number; leaf: Uint8Array }[];
       for (const r of rows) {
         const e = parseEntry(r.leaf);
         if (e.grantId === item.requestId && !e.operation.startsWith('review.')) out.set(Number(r.idx), e);

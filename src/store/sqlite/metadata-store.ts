@@ -44,6 +44,12 @@ export class SqliteMetadataStore implements LedgerStore {
       this.db.exec('PRAGMA foreign_keys = ON');
       this.db.exec(SCHEMA);
       this.#addColumns();
+      // Ledgers written before ledger_grant existed get their links once.
+      if (this.getSetting('schema.ledgerGrant') === null) {
+        this.db.exec(`INSERT OR IGNORE INTO ledger_grant (grant_id, idx)
+          SELECT json_extract(CAST(leaf AS TEXT), '$.grantId'), idx FROM ledger WHERE json_extract(CAST(leaf AS TEXT), '$.grantId') IS NOT NULL`);
+        this.setSetting('schema.ledgerGrant', '1');
+      }
     }
   }
 

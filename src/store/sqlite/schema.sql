@@ -204,6 +204,13 @@ CREATE TABLE IF NOT EXISTS ledger_mailbox (
   PRIMARY KEY (mailbox_id, idx)
 ) WITHOUT ROWID;
 
+-- Which ledger entries were made under which grant: a reviewer's view of a grant's activity.
+CREATE TABLE IF NOT EXISTS ledger_grant (
+  grant_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  PRIMARY KEY (grant_id, idx)
+) WITHOUT ROWID;
+
 -- Per-mailbox notification policy (owner told before access, within N days after, or not at all
 -- with the legal basis recorded) and who else is told (e.g. the security adviser and HR).
 CREATE TABLE IF NOT EXISTS mailbox_policy (
