@@ -332,7 +332,10 @@ test('oversight over a generated history: reports match an independent tally, th
   const refused = await as.rita.call('POST', `/api/v1/reviews/${ext.id}/claim`, {});
   assert.equal(refused.status, 403);
   assert.match(refused.body.error.message, /own actions/);
-  await world.takeAll();
+  // Each alert raised is in the ledger too, naming the entry that raised it.
+  const raised = (await world.takeAll()).filter((e) => e.actor === 'system:oversight' && e.operation === 'alert.raise').flatMap((e) => e.parameters.alerts as any[]);
+  assert.deepEqual([...new Set(raised.map((a) => a.rule))].sort(), ['breakglass', 'extensions', 'manager', 'sensitive-mailbox', 'volume']);
+  assert.ok(raised.some((a) => a.rule === 'extensions' && a.grantId === lastExtension && Number.isInteger(a.ledgerIndex)));
   await api('alan', 'POST', `/api/v1/reviews/${ext.id}/claim`, {});
   await api('alan', 'POST', `/api/v1/reviews/${ext.id}/escalate`, { note: 'three extensions: ask legal' });
   await api('aud', 'POST', `/api/v1/reviews/${ext.id}/close`, { note: 'legal confirmed' });

@@ -34,13 +34,15 @@ export class Audit {
     this.#ledger = ledger;
   }
 
-  record<T>(actor: Actor, event: AuditEvent | ((result: T) => AuditEvent), work: () => T): T {
+  // `event` may look at the result and return null when there is nothing to record.
+  record<T>(actor: Actor, event: AuditEvent | ((result: T) => AuditEvent | null), work: () => T): T {
     const mark = this.#ledger.mark();
     try {
       return this.#meta.transaction(() => {
         this.#ledger.catchUp();
         const result = work();
-        this.#append(actor, typeof event === 'function' ? event(result) : event, 'success');
+        const e = typeof event === 'function' ? event(result) : event;
+        if (e) this.#append(actor, e, 'success');
         return result;
       });
     } catch (err) {

@@ -82,16 +82,22 @@ export class OversightSweep {
     const cursor = Number(this.#d.meta.getSetting('oversight.cursor') ?? -1);
     const entries = entriesAfter(this.#d.meta, cursor, 500);
     if (entries.length === 0) return 0;
-    // Review items and alerts commit with the cursor; each names the ledger entry it came from,
-    // and every step taken on them is a ledger entry of its own.
-    this.#d.meta.transaction(() => {
+    // Review items and alerts commit with the cursor; each names the ledger entry it came from.
+    // The alerts raised are a ledger entry of their own; every step on an item is one too.
+    const alertEntry = (raised: Alert[]) => raised.length === 0 ? null : {
+      type: 'system' as const, operation: 'alert.raise', grantId: raised.length === 1 ? raised[0].requestId : null,
+      parameters: { alerts: raised.map((a) => ({ id: a.id, rule: a.rule, ledgerIndex: a.ledgerIndex, grantId: a.requestId })) },
+    };
+    this.#d.audit.record(SYSTEM, alertEntry, () => {
+      const raised: Alert[] = [];
       for (const e of entries) {
         if (e.actor === SYSTEM.label) continue;
         const why = highImpact(e, this.#cfg.bulkSearchResults);
         if (why) this.#d.reviews.add({ id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: this.#userId(e), reason: `${why} (ledger entry ${e.index})`, ledgerIndex: e.index });
-        for (const a of this.#rules.check(e)) this.#raise(a, e);
+        for (const a of this.#rules.check(e)) if (this.#raise(a, e)) raised.push(a);
       }
       this.#d.meta.setSetting('oversight.cursor', String(entries.at(-1)!.index));
+      return raised;
     });
     return entries.length;
   }
