@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startWorld } from './support/access-world.ts';
-import type { World } from './support/access-world.ts';
-import { launchBrowser, screenshot } from './support/browser.ts';
+import { launchBrowser, openAs, screenshot } from './support/browser.ts';
 
 // The oversight pages in Debian's Chromium against a real Sealbox: the auditor's report with
 // its charts, heat map, CSV download and inventory; the review queue worked through by an
@@ -116,18 +115,3 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   assert.equal(steps[1].parameters.note, 'queries and reads match the purpose');
   assert.deepEqual(problems, [], 'no console errors, CSP violations or outside requests');
 });
-
-// A browser context signed in as one of the world's users: the session cookie and CSRF token
-// the API handed out (the sign-in page itself is covered by the story test).
-async function openAs(browser: Browser, world: World, name: string, problems: string[]): Promise<Page> {
-  const client = world.as[name];
-  const [cookieName, value] = client.cookie!.split('=');
-  const context = await browser.newContext({ acceptDownloads: true });
-  await context.addCookies([{ name: cookieName, value, url: world.url }]);
-  await context.addInitScript(`localStorage.setItem('sealbox.csrf', ${JSON.stringify(client.csrf)})`);
-  const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[34]/.test(m.text())) problems.push(`${name}: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
-  page.on('request', (r) => { if (!r.url().startsWith(world.url)) problems.push(`${name} fetched ${r.url()}`); });
-  return page;
-}

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { repoRoot } from './sealbox.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -39,4 +39,21 @@ export async function loadTiming(page: Page): Promise<{ load: number; domContent
     const fcp = performance.getEntriesByName('first-contentful-paint')[0];
     return { load: nav.loadEventEnd - nav.startTime, domContentLoaded: nav.domContentLoadedEventEnd - nav.startTime, firstContentfulPaint: fcp ? fcp.startTime : null };
   })()`);
+}
+
+// A browser context already signed in as one of an access world's users, with the session
+// cookie and CSRF token the API handed out (the sign-in page itself is the story test's). Console
+// errors, page errors and any request to another origin are collected in `problems`.
+export async function openAs(browser: Browser, world: { url: string; as: Record<string, { cookie: string | null; csrf: string | null }> }, name: string, problems: string[], options: BrowserContextOptions = {}): Promise<Page> {
+  const client = world.as[name];
+  const [cookieName, value] = client.cookie!.split('=');
+  const context = await browser.newContext({ acceptDownloads: true, ...options });
+  await context.addCookies([{ name: cookieName, value, url: world.url }]);
+  // Only the app's own window: the message body's sandboxed frame has no storage (and must not).
+  await context.addInitScript(`if (window.top === window) localStorage.setItem('sealbox.csrf', ${JSON.stringify(client.csrf)})`);
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[34]/.test(m.text())) problems.push(`${name}: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
+  page.on('request', (r) => { if (!r.url().startsWith(world.url) && !r.url().startsWith('data:')) problems.push(`${name} fetched ${r.url()}`); });
+  return page;
 }

@@ -43,6 +43,8 @@ export function MessageView({ sha256, grant, heading = 'section' }: { sha256: st
   const m = useLoad(() => api.get<MessageDetails>(`/api/v1/messages/${sha256}${qs({ grant })}`), [sha256, grant]);
   const raw = useRaw(sha256, grant);
   const title = (text: string) => (heading === 'page' ? <PageTitle>{text}</PageTitle> : <h2 id="message-h">{text}</h2>);
+  // Section headings sit one level below the subject, so the outline never skips a level.
+  const H = heading === 'page' ? 'h2' : 'h3';
   if (m.loading) return <>{heading === 'page' && title('Message')}<Loading what="the message" /></>;
   if (!m.data) return <>{heading === 'page' && title('Message')}<ErrorNote error={m.error} /></>;
   const msg = m.data;
@@ -71,12 +73,12 @@ export function MessageView({ sha256, grant, heading = 'section' }: { sha256: st
         </>
       ))}
 
-      <h3>Body</h3>
+      <H>Body</H>
       <MessageBody sha256={sha256} grant={grant} title={`Body of “${msg.subject || 'no subject'}”`} />
 
       {msg.attachments.length > 0 && (
         <>
-          <h3>Attachments</h3>
+          <H>Attachments</H>
           <ul className="attachments">
             {msg.attachments.map((a, i) => (
               <li key={i}>
@@ -88,7 +90,7 @@ export function MessageView({ sha256, grant, heading = 'section' }: { sha256: st
         </>
       )}
 
-      <h3>Participants</h3>
+      <H>Participants</H>
       <table>
         <thead><tr><th scope="col">Role</th><th scope="col">Address</th><th scope="col">Name</th><th scope="col">Mailbox</th></tr></thead>
         <tbody>
@@ -101,7 +103,7 @@ export function MessageView({ sha256, grant, heading = 'section' }: { sha256: st
         </tbody>
       </table>
 
-      <h3>Receipts (envelope and authentication at receipt)</h3>
+      <H>Receipts (envelope and authentication at receipt)</H>
       {msg.captures.map((c) => (
         <section key={c.captureId} className="card" aria-label={`Receipt ${c.captureId}`}>
           <p><strong>{when(c.receivedAt)}</strong> via {c.source} · ledger entry {c.ledgerIndex} · <code>{c.captureId}</code></p>

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+import { startWorld } from './support/access-world.ts';
+import { launchBrowser, openAs } from './support/browser.ts';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// Every page, as the person who uses it, checked by axe-core (WCAG 2 A/AA and best practice:
+// landmarks, labels, names, contrast, headings). The audit script is injected into the page, so
+// these contexts bypass the app's CSP — the other browser tests keep it.
+test('web: every page passes an axe-core audit (no moderate, serious or critical violations)', { timeout: 300_000 }, async (t) => {
+  const browser = await launchBrowser(t);
+  if (!browser) return;
+  t.after(() => browser.close());
+  const world = await startWorld({
+    messages: {
+      o1: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga quarterly', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+      o2: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga planning', date: 'Sat, 15 Feb 2025 10:00:00 +0000' },
+    },
+    mailboxes: { 'olga@corp.test': 'olga' },
+    users: { olga: ['owner'], rita: ['requester'], alan: ['approver'], aud: ['auditor'] },
+    config: { oversight: { sweepSeconds: 0.2, sampleRate: 1 } },
+  });
+  t.after(() => world.stop());
+  const { as, sha } = world;
+  // Something on every page: an active grant with reads, a closed one (in the review queue),
+  // and a pending request for the approver.
+  const file = async (ticket: string) => (await as.rita.call('POST', '/api/v1/requests', { purpose: 'legal-hold', justification: 'hold', ticket, mailboxes: ['olga@corp.test'], permissions: ['search', 'read'], durationHours: 1 })).body.id as string;
+  const active = await file('LH-1');
+  assert.equal((await as.alan.call('POST', `/api/v1/requests/${active}/approve`, { reason: 'ok' })).status, 200);
+  assert.equal((await as.rita.call('GET', `/api/v1/messages/${sha.o1}?grant=${active}`)).status, 200);
+  const closed = await file('LH-2');
+  assert.equal((await as.alan.call('POST', `/api/v1/requests/${closed}/approve`, { reason: 'ok' })).status, 200);
+  assert.equal((await as.rita.call('POST', `/api/v1/requests/${closed}/revoke`, {})).status, 200);
+  await file('LH-3');
+  assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.o1}`)).status, 200);
+
+  const pages: [string, string, string | RegExp][] = [
+    ['olga', '/', /^Welcome/], ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, 'olga quarterly'], ['olga', '/accesses', 'Who accessed my mailbox'],
+    ['rita', '/requests', 'Requests'], ['rita', `/investigation?grant=${active}`, 'Investigation'],
+    ['alan', '/approvals', 'Approvals'], ['alan', '/reviews', 'Review queue'],
+    ['aud', '/ledger', /Ledger/], ['aud', '/oversight', 'Oversight'], ['aud', '/admin', 'Administration'], ['adm', '/admin', 'Administration'],
+  ];
+  const problems: string[] = [];
+  const found: string[] = [];
+  const audit = async (page: Page, label: string) => {
+    await page.waitForLoadState('networkidle');
+    await page.addScriptTag({ content: AXE });
+    const result = await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })`) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
+    for (const v of result.violations) {
+      if (v.impact !== 'minor') found.push(`${label}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+    }
+  };
+  const signInPage = await (await browser.newContext({ bypassCSP: true })).newPage();
+  await signInPage.goto(world.url + '/');
+  await signInPage.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+  await audit(signInPage, 'sign-in');
+  for (const [who, path, heading] of pages) {
+    const page = await openAs(browser, world, who, problems, { bypassCSP: true });
+    await page.goto(world.url + path);
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    assert.equal(await page.getByRole('main').count(), 1, `${path}: one main landmark`);
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 1, `${path}: the navigation landmark`);
+    await audit(page, `${who} ${path}`);
+    await page.context().close();
+  }
+  assert.deepEqual(found, [], 'axe-core: moderate, serious or critical violations');
+  assert.deepEqual(problems, []);
+});
