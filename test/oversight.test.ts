@@ -62,7 +62,7 @@ test('oversight over a generated history: reports match an independent tally, th
     mailboxes: { 'olga@corp.test': 'olga', 'pete@corp.test': 'pete,,mona', 'hr@corp.test': 'hanna,hr' },
     users: {
       olga: ['owner'], pete: ['owner'], hanna: ['owner'],
-      rita: ['requester', 'approver'], mona: ['requester'], bob: ['requester', 'breakglass'],
+      rita: ['requester', 'approver'], mona: ['requester'], bob: ['requester', 'breakglass'], bea: ['breakglass'],
       alan: ['approver'], amy: ['approver'], aud: ['auditor'],
     },
     access: { pendingLapseHours: 0.001 },
@@ -162,9 +162,13 @@ test('oversight over a generated history: reports match an independent tally, th
       }
     }
     if (i === Math.floor(N / 2)) {
+      // Role changes and a disabled account count for the inventory (and are high impact).
+      await api('adm', 'POST', '/api/v1/users/mona/roles', { roles: ['requester', 'breakglass'] });
+      await api('adm', 'POST', '/api/v1/users/bea/disable', { disabled: true, reason: 'left the company' });
       await api('rita', 'POST', '/api/v1/tokens', { name: 'automation', scopes: ['content'], days: 30 });
       inventorySnapshot = (await api('aud', 'GET', '/api/v1/oversight/inventory')).body;
       assert.ok(inventorySnapshot.grants.length > 0, 'some grants are active mid-history');
+      await api('adm', 'POST', '/api/v1/users/bea/disable', { disabled: false, reason: 'rehired' });
     }
   }
 
@@ -249,7 +253,7 @@ test('oversight over a generated history: reports match an independent tally, th
   }
   assert.deepEqual(report.outsideDateWindow, { readsChecked: tally.readsChecked, violations: [] }, 'no message was read outside its grant\'s date window');
   const ops = (report.highImpact as any[]).reduce((m: Record<string, number>, h) => ({ ...m, [h.operation]: (m[h.operation] ?? 0) + 1 }), {});
-  assert.deepEqual(ops, { 'request.approve': tally.approveCalls, export: tally.exports, 'breakglass.open': tally.breakglass, 'token.create': 1 });
+  assert.deepEqual(ops, { 'request.approve': tally.approveCalls, export: tally.exports, 'breakglass.open': tally.breakglass, 'token.create': 1, 'user.roles': 1, 'user.disable': 1, 'user.enable': 1 });
   const heat = Object.fromEntries((report.heatMap.mailboxes as any[]).map((m) => [m.mailbox, m.counts.reduce((a: number, b: number) => a + b, 0)]));
   assert.deepEqual(heat, tally.heat);
   const hr = report.sensitiveAccess.find((s: any) => s.mailbox === 'hr@corp.test');
@@ -281,7 +285,8 @@ test('oversight over a generated history: reports match an independent tally, th
   const invCli = await sealbox(['inventory', '--data', world.server.data, '--config', world.config, '--token', audToken, '--json', '--at', new Date(inventorySnapshot.at).toISOString()]);
   assert.equal(invCli.code, 0, invCli.stderr);
   assert.deepEqual(strip(JSON.parse(invCli.stdout.toString())), strip(inventorySnapshot));
-  assert.deepEqual(inventorySnapshot.breakglassHolders, ['bob']);
+  assert.deepEqual(inventorySnapshot.breakglassHolders, ['bob', 'mona'], 'bea was disabled then');
+  assert.deepEqual((await api('aud', 'GET', '/api/v1/oversight/inventory')).body.breakglassHolders, ['bea', 'bob', 'mona']);
   assert.equal(inventorySnapshot.contentTokens.length, 1);
 
   // The sample: exactly the closed grants the seed draws.

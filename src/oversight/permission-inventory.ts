@@ -19,7 +19,8 @@ export interface InventoryGrant {
 }
 
 // "Who can read which mailbox right now, and why": grants in force, the people who may open a
-// break-glass grant, owners (who read their own), and API tokens that carry the content scope.
+// break-glass grant, owners (who read their own), and API tokens that carry the content scope
+// (of people not disabled: a disabled person's tokens stop working).
 export interface Inventory {
   at: number;
   source: 'live' | 'ledger';
@@ -39,7 +40,7 @@ export function liveInventory(d: { meta: SqliteMetadataStore; grants: Grants; pe
   }));
   const breakglassHolders = d.people.list().filter((u) => u.roles.includes('breakglass') && !u.disabled).map((u) => u.name);
   const owners = (d.meta.prepare('SELECT name AS mailbox, owner FROM mailbox WHERE owner IS NOT NULL').all() as { mailbox: string; owner: string }[]).map((o) => ({ ...o }));
-  const contentTokens = (d.meta.prepare('SELECT t.id, u.name AS user, t.scopes, t.expires_at FROM api_token t JOIN user u ON u.id = t.user_id WHERE t.revoked_at IS NULL AND t.expires_at > ?').all(at) as any[])
+  const contentTokens = (d.meta.prepare('SELECT t.id, u.name AS user, t.scopes, t.expires_at FROM api_token t JOIN user u ON u.id = t.user_id WHERE t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled = 0').all(at) as any[])
     .map((t) => ({ id: t.id, user: t.user, scopes: JSON.parse(t.scopes) as string[], expiresAt: Number(t.expires_at) }))
     .filter((t) => t.scopes.includes('content'));
   return sorted({ at, source: 'live', grants, breakglassHolders, owners, contentTokens });
@@ -51,26 +52,27 @@ export function liveInventory(d: { meta: SqliteMetadataStore; grants: Grants; pe
 export function inventoryFromLedger(meta: SqliteMetadataStore, at: number): Inventory {
   const requests = new Map<string, InventoryGrant & { revokedAt: number | null; approved: boolean }>();
   const roles = new Map<string, string[]>();
+  const disabled = new Set<string>();
   const owners = new Map<string, string>();
   const tokens = new Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>();
   for (const e of entriesUntil(meta, at + 1)) {
     if (e.result !== 'success') continue;
-    apply(e, { requests, roles, owners, tokens });
+    apply(e, { requests, roles, owners, tokens, disabled });
   }
   const grants = [...requests.values()]
     .filter((g) => g.approved && g.startsAt <= at && at < g.endsAt && (g.revokedAt === null || g.revokedAt > at))
     .map(({ revokedAt: _r, approved: _a, ...g }) => g);
   return sorted({
     at, source: 'ledger', grants,
-    breakglassHolders: [...roles].filter(([, r]) => r.includes('breakglass')).map(([n]) => n),
+    breakglassHolders: [...roles].filter(([n, r]) => r.includes('breakglass') && !disabled.has(n)).map(([n]) => n),
     owners: [...owners].map(([mailbox, owner]) => ({ mailbox, owner })),
-    contentTokens: [...tokens.values()].filter((t) => !t.revoked && t.expiresAt > at && t.scopes.includes('content')).map(({ revoked: _r, ...t }) => t),
+    contentTokens: [...tokens.values()].filter((t) => !t.revoked && t.expiresAt > at && t.scopes.includes('content') && !disabled.has(t.user)).map(({ revoked: _r, ...t }) => t),
   });
 }
 
 function apply(e: LedgerEntry, s: {
   requests: Map<string, InventoryGrant & { revokedAt: number | null; approved: boolean }>;
-  roles: Map<string, string[]>; owners: Map<string, string>;
+  roles: Map<string, string[]>; owners: Map<string, string>; disabled: Set<string>;
   tokens: Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>;
 }): void {
   const p = e.parameters as Record<string, any>;
@@ -81,6 +83,15 @@ function apply(e: LedgerEntry, s: {
       for (const m of e.objects.mailboxes) s.owners.set(m, String(p.name));
       break;
     }
+    case 'user.roles':
+      s.roles.set(String(p.name), ((p.to ?? []) as unknown[]).map(String));
+      break;
+    case 'user.disable':
+      s.disabled.add(String(p.name));
+      break;
+    case 'user.enable':
+      s.disabled.delete(String(p.name));
+      break;
     case 'mailboxes.import':
       for (const [m, o] of Object.entries((p.owners ?? {}) as Record<string, string>)) s.owners.set(m, o);
       break;
