@@ -4,11 +4,10 @@
 // Started with `dovecot -F -c CONF` and stopped by the master's PID.
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, chmodSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { scratch } from './scratch.ts';
+import { freePort, greets, passwdIds } from '../test/support/local-peer.ts';
 
 const DOVECOT = '/usr/sbin/dovecot';
 const LMTP = '/usr/lib/dovecot/lmtp';
@@ -112,7 +111,7 @@ service lmtp {
       await stop();
       throw new Error(`dovecot exited before listening:\n${log()}`);
     }
-    if (await greets(port)) break;
+    if (await greets(port, '220', 'QUIT\r\n')) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`dovecot LMTP on 127.0.0.1:${port} not ready after ${START_TIMEOUT_MS} ms:\n${log()}`);
@@ -134,38 +133,3 @@ export function maildirCount(root: string): number {
   return n;
 }
 
-// Debian's "mail" user (8:8) owns the delivered mail: Dovecot refuses to deliver as root.
-function passwdIds(user: string): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
-  if (!line) throw new Error(`no user ${user} in /etc/passwd`);
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection(port, '127.0.0.1');
-    let data = '';
-    socket.setTimeout(2000, () => socket.destroy());
-    socket.on('error', () => resolve(false));
-    socket.on('data', (c) => {
-      data += c.toString();
-      if (data.includes('\n')) {
-        socket.end('QUIT\r\n');
-        resolve(data.startsWith('220'));
-      }
-    });
-    socket.on('close', () => resolve(data.startsWith('220')));
-  });
-}

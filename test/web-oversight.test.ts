@@ -113,5 +113,21 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   const steps = (await world.takeAll()).filter((e) => e.operation.startsWith('review.') && e.operation !== 'review.read' && e.actor.startsWith('user:'));
   assert.deepEqual(steps.map((e) => [e.actor, e.operation, e.result]), [['user:aud', 'review.claim', 'success'], ['user:aud', 'review.review', 'success'], ['user:alan', 'review.claim', 'denied']]);
   assert.equal(steps[1].parameters.note, 'queries and reads match the purpose');
+  // The enrolment link `sealbox users add` prints opens enrolment filled in, and the code
+  // leaves the address bar at once.
+  const added = await as.adm.call('POST', '/api/v1/users', { name: 'newbie', roles: ['owner'] });
+  assert.equal(added.status, 200, JSON.stringify(added.body));
+  const invited = await (await browser.newContext()).newPage();
+  await invited.goto(`${world.url}/enrol?name=newbie&code=${encodeURIComponent(added.body.enrolmentCode)}`);
+  await invited.getByRole('heading', { level: 1, name: 'Enrol' }).waitFor();
+  assert.equal(new URL(invited.url()).pathname + new URL(invited.url()).search, '/');
+  const enrolForm = invited.getByRole('form', { name: 'Enrol' });
+  assert.equal(await enrolForm.getByLabel('Enrolment code').inputValue(), added.body.enrolmentCode);
+  await enrolForm.getByLabel('New password', { exact: true }).fill('newbie-correct-horse-battery');
+  await enrolForm.getByLabel('New password again').fill('newbie-correct-horse-battery');
+  await enrolForm.getByRole('button', { name: 'Enrol' }).click();
+  await invited.getByRole('heading', { name: 'Enrolled' }).waitFor();
+  await invited.context().close();
+
   assert.deepEqual(problems, [], 'no console errors, CSP violations or outside requests');
 });

@@ -8,7 +8,7 @@ import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessDecision, Scope } from './access-decision.ts';
 import { scopeCondition } from './access-decision.ts';
-import type { Actor, Audit } from './audit.ts';
+import type { Actor, Audit, AuditEvent } from './audit.ts';
 import type { Permission } from './grants.ts';
 import type { User } from './people.ts';
 
@@ -78,9 +78,9 @@ export class ContentAccess {
   async raw(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Promise<Buffer> {
     const { scope } = this.#inScope(ctx, user, sha256, grantId, 'raw');
     const bytes = await this.#d.reader.buffer(this.#d.reader.message(sha256));
-    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+    return this.#recordRead(ctx, user, scope, 'read',
       { type: 'access', operation: 'raw', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length, ...(note ? { note } : {}) } },
-      () => bytes);
+      bytes);
   }
 
   // A read derived from the stored bytes (the web viewer's body document): decided and scoped
@@ -99,9 +99,25 @@ export class ContentAccess {
       }
       throw err;
     }
-    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+    return this.#recordRead(ctx, user, scope, 'read',
       { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters },
-      () => made.value);
+      made.value);
+  }
+
+  // Reads that decrypt before they are recorded (raw, derived documents, exports) decide again
+  // inside the transaction that records them: a grant revoked or run out while the bytes were
+  // being read serves nothing, and that refusal is recorded too.
+  #recordRead<T>(ctx: ActorContext, user: User, scope: Scope, permission: Permission, event: AuditEvent, value: T): T {
+    const actor = { ...ctx, user, logonType: scope.logonType };
+    try {
+      return this.#d.audit.record(actor, event, () => {
+        if (scope.grant) this.#d.decision.decide(user, permission, scope.grant.id);
+        return value;
+      });
+    } catch (err) {
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_FORBIDDEN') this.#d.audit.denied(actor, event, err.message);
+      throw err;
+    }
   }
 
   // Loading a message's remote content (images from the sender's servers) tells the sender it
@@ -164,9 +180,9 @@ export class ContentAccess {
     const parts: Buffer[] = [];
     for (const hit of found.hits) parts.push(mboxrdEntry(await this.#d.reader.buffer(this.#d.reader.message(hit.sha256)), hit.date));
     const mbox = Buffer.concat(parts);
-    this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
+    this.#recordRead(ctx, user, scope, 'export',
       { type: 'access', operation: 'export', mailboxes: scope.mailboxes, messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } },
-      () => null);
+      null);
     return { mbox, count: found.hits.length };
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../core/config.ts';
 import { dataPath, parseHostPort, resolveFrom } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
@@ -17,6 +18,7 @@ import { openStores } from '../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
 import { queueWitnessMail, writeWitnessFiles } from '../store/witness-publisher.ts';
 import { verifyArchive } from '../store/verify-archive.ts';
+import { readOrCreateSecretFile } from '../store/secret-file.ts';
 import { OversightSweep } from '../oversight/oversight-sweep.ts';
 
 export interface Running {
@@ -112,6 +114,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     meta: stores.meta, indexDb, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
     notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
     verifyLedger: async () => (await verifyArchive(stores, { verifierKey: signingKey.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
+    sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
   });
   oversight.start();
 

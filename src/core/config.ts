@@ -101,7 +101,7 @@ const schema = z.strictObject({
   // notify.auditors and notify.webhooks.
   oversight: z.strictObject({
     sampleRate: z.number().min(0).max(1).default(0.1),          // share of closed grants put in the review queue
-    sampleSeed: z.string().min(8).optional(),                   // default: a random seed made once and kept in the database
+    sampleSeed: z.string().min(8).optional(),                   // default: made once, kept in <data>/keys/review-sample.seed (0600)
     bulkSearchResults: z.number().int().positive().default(500),     // a search with at least this many results is high impact
     alertMessagesPerGrant: z.number().int().positive().default(100), // messages read or exported under one grant
     alertExtensions: z.number().int().positive().default(2),         // a grant extended this many times in a row

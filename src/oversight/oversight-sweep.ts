@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
@@ -25,7 +24,9 @@ export interface SweepDeps extends ReportDeps {
   log: Logger;
   // The ledger check (tree and signatures); returns the problems found.
   verifyLedger: () => Promise<string[]>;
-  newSeed?: () => string;
+  // The random sample's seed when the config names none: kept apart from the database (serve: a
+  // 0600 file beside the keys), since whoever knows it can tell which grants will be reviewed.
+  sampleSeed: () => string;
 }
 
 const SYSTEM: Actor = { user: null, logonType: 'system', sessionId: null, clientIp: null, userAgent: null, label: 'system:oversight' };
@@ -72,10 +73,7 @@ export class OversightSweep {
 
   // The sample's seed: from the config, or made once and kept, so the draw can be redone.
   seed(): string {
-    if (this.#cfg.sampleSeed) return this.#cfg.sampleSeed;
-    let seed = this.#d.meta.getSetting('oversight.sampleSeed');
-    if (!seed) this.#d.meta.setSetting('oversight.sampleSeed', (seed = this.#d.newSeed?.() ?? randomBytes(16).toString('hex')));
-    return seed;
+    return this.#cfg.sampleSeed ?? this.#d.sampleSeed();
   }
 
   #ledgerTail(): number {

@@ -3,10 +3,9 @@
 // test fills before starting it. Started with `dovecot -F -c CONF`, stopped by the master's PID.
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
+import { freePort, greets, passwdIds } from './local-peer.ts';
 
 const DOVECOT = '/usr/sbin/dovecot';
 const START_TIMEOUT_MS = 20_000;
@@ -127,7 +126,7 @@ service imap-login {
       await stop();
       throw new Error(`dovecot exited before listening:\n${text}`);
     }
-    if (await greets(port)) break;
+    if (await greets(port, '* OK', 'a LOGOUT\r\n')) break;
     if (Date.now() > deadline) {
       const text = log();
       await stop();
@@ -166,38 +165,3 @@ function chownTree(path: string, uid: number, gid: number): void {
   for (const name of readdirSync(path)) chownTree(join(path, name), uid, gid);
 }
 
-// Debian's "mail" user (8:8) owns the mail: Dovecot refuses to serve it as root.
-function passwdIds(user: string): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
-  if (!line) throw new Error(`no user ${user} in /etc/passwd`);
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection(port, '127.0.0.1');
-    let data = '';
-    socket.setTimeout(2000, () => socket.destroy());
-    socket.on('error', () => resolve(false));
-    socket.on('data', (c) => {
-      data += c.toString();
-      if (data.includes('\n')) {
-        socket.end('a LOGOUT\r\n');
-        resolve(data.startsWith('* OK'));
-      }
-    });
-    socket.on('close', () => resolve(data.startsWith('* OK')));
-  });
-}

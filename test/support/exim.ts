@@ -5,9 +5,9 @@
 // the daemon switches to the compiled-in exim user (Debian-exim) for reception and delivery.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, greets } from './local-peer.ts';
 
 const EXIM_ROOT = process.env.SEALBOX_EXIM_ROOT ?? '/opt/sealbox-peers/exim';
 const EXIM = path.join(EXIM_ROOT, 'usr', 'sbin', 'exim4');
@@ -85,7 +85,7 @@ export async function startExim(routing: string): Promise<EximInstance> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`exim exited before listening\n${log()}`);
-    if (await greets(port)) break;
+    if (await greets(port, '220', 'QUIT\r\n')) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`exim did not listen on ${port} within ${START_TIMEOUT_MS} ms\n${log()}`);
@@ -116,30 +116,3 @@ export async function startExim(routing: string): Promise<EximInstance> {
   };
 }
 
-// Whether something on the port answers with an SMTP greeting.
-function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.setTimeout(2000);
-    socket.once('data', (d) => {
-      socket.end('QUIT\r\n');
-      resolve(d.toString().startsWith('220'));
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './local-peer.ts';
 
 const POSTFIX = '/usr/sbin/postfix';
 const SENDMAIL = '/usr/sbin/sendmail';
@@ -241,17 +242,6 @@ function masterCf(smtpPort: number): string {
   ].join('\n');
 }
 
-/** A port that was free a moment ago (bound on port 0, then released). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Polls until a 220 greeting is read from the port, then says QUIT. */
 async function waitForSmtp(port: number, timeoutMs: number, failed: () => string | undefined): Promise<void> {

@@ -1,25 +1,15 @@
-import type { Logger } from 'pino';
-import type { Clock } from '../../core/clock.ts';
-import type { Config } from '../../core/config.ts';
 import { SealboxError, asSealboxError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { CaptureRecord } from '../../core/types.ts';
-import type { ArchiveWriter } from '../../store/archive-writer.ts';
-import type { BlobStore } from '../../store/blob-store.ts';
-import type { KeyProvider } from '../../store/key-provider.ts';
 import { CaptureSealer } from '../capture-sealer.ts';
+import type { ReceiverDeps } from '../smtp-receiver.ts';
 import type { MessageSink, MilterHandler, MilterSession, MilterTransaction, Verdict } from './milter-connection.ts';
 import { envelopeFromMilter, milterProvenance } from './milter-envelope.ts';
 import { MilterServer } from './milter-server.ts';
 import { MilterSpool } from './milter-spool.ts';
 
-export interface MilterReceiverDeps {
-  config: Config;
-  writer: ArchiveWriter;
-  blobs: BlobStore;
-  keys: KeyProvider;
-  clock: Clock;
-  log: Logger;
+// What an SMTP receiver needs, and where observe mode keeps its spool.
+export interface MilterReceiverDeps extends ReceiverDeps {
   spoolDir: string;
 }
 

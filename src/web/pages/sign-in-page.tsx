@@ -12,7 +12,15 @@ interface Enrolled {
 // Sign-in (password and, for every role but plain owner, a one-time code from an authenticator
 // app or a recovery code), and first-time enrolment with the code from `sealbox users add`.
 export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
-  const [mode, setMode] = useState<'sign-in' | 'enrol'>('sign-in');
+  // `sealbox users add` prints a link /enrol?name=…&code=…: it opens enrolment filled in, and the
+  // code leaves the address bar (and the history) at once.
+  const [invite] = useState(() => {
+    if (location.pathname !== '/enrol') return null;
+    const q = new URLSearchParams(location.search);
+    history.replaceState(null, '', '/');
+    return { name: q.get('name') ?? '', code: q.get('code') ?? '' };
+  });
+  const [mode, setMode] = useState<'sign-in' | 'enrol'>(invite ? 'enrol' : 'sign-in');
   const [enrolled, setEnrolled] = useState<Enrolled | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
@@ -37,7 +45,7 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
         ) : (
           <>
             <h1 ref={heading} tabIndex={-1}>Enrol</h1>
-            <EnrolForm onEnrolled={setEnrolled} />
+            <EnrolForm onEnrolled={setEnrolled} invite={invite} />
             <p><button type="button" className="link" onClick={() => setMode('sign-in')}>Back to sign-in</button></p>
           </>
         )}
@@ -79,7 +87,7 @@ function SignInForm({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   );
 }
 
-function EnrolForm({ onEnrolled }: { onEnrolled: (r: Enrolled) => void }) {
+function EnrolForm({ onEnrolled, invite }: { onEnrolled: (r: Enrolled) => void; invite: { name: string; code: string } | null }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
@@ -100,8 +108,8 @@ function EnrolForm({ onEnrolled }: { onEnrolled: (r: Enrolled) => void }) {
   };
   return (
     <form onSubmit={submit} className="stack" aria-label="Enrol">
-      <label>User name <input name="name" autoComplete="username" required /></label>
-      <label>Enrolment code <input name="code" autoComplete="off" required aria-describedby="code-help" /></label>
+      <label>User name <input name="name" autoComplete="username" required defaultValue={invite?.name} /></label>
+      <label>Enrolment code <input name="code" autoComplete="off" required aria-describedby="code-help" defaultValue={invite?.code} /></label>
       <p id="code-help" className="muted">The one-time code your administrator gave you (from <code>sealbox users add</code> or the Administration page).</p>
       <label>New password <input name="password" type="password" autoComplete="new-password" minLength={12} required /></label>
       <label>New password again <input name="password2" type="password" autoComplete="new-password" minLength={12} required /></label>
