@@ -102,6 +102,35 @@ export class ArchiveWriter {
 
   async #flush(): Promise<void> {
     const batch = this.#queue.splice(0, this.#maxBatch);
+    let results: CommitResult[];
+    let refs: Map<string, BlobRef>;
+    try {
+      ({ results, refs } = await this.#commitBatch(batch));
+    } catch (err) {
+      this.#log.error({ err, batch: batch.length }, 'commit failed; the batch is answered with a temporary failure');
+      for (const w of batch) {
+        w.reject(err);
+        await w.pending.large?.discard().catch(() => {});
+      }
+      return;
+    }
+    batch.forEach((w, i) => w.resolve(results[i]));
+    for (const { pending } of batch) {
+      // A large blob that lost the race to identical bytes is not referenced: remove it.
+      if (pending.large && refs.get(pending.seal.sha256) !== pending.large.ref) await pending.large.discard().catch(() => {});
+    }
+    try {
+      this.#afterCommit?.();
+    } catch (err) {
+      this.#log.error({ err }, 'after-commit hook failed');
+    }
+  }
+
+  // Blobs flushed, then one transaction for their rows and ledger entries. On any fault nothing
+  // of the batch remains: the transaction is rolled back, the ledger's frontier reset and the
+  // blob store cut back to where it stood, so no later batch can inherit a stale offset.
+  async #commitBatch(batch: Waiting[]): Promise<{ results: CommitResult[]; refs: Map<string, BlobRef> }> {
+    const blobMark = this.#blobs.mark();
     const refs = new Map<string, BlobRef>();   // sha256 → blob written in this batch
     try {
       for (const { pending } of batch) {
@@ -110,30 +139,25 @@ export class ArchiveWriter {
         refs.set(sha, pending.large ? pending.large.ref : this.#blobs.append(pending.inline!));
       }
       await this.#blobs.sync();
-
       const mark = this.#ledger.mark();
-      let results: CommitResult[];
       try {
-        results = this.#meta.transaction(() => {
+        const results = this.#meta.transaction(() => {
           this.#ledger.catchUp();
           return batch.map(({ pending }) => this.#record(pending, refs));
         });
+        return { results, refs };
       } catch (err) {
         this.#ledger.reset(mark);
         throw err;
       }
-      batch.forEach((w, i) => w.resolve(results[i]));
-      for (const { pending } of batch) {
-        // A large blob that lost the race to identical bytes is not referenced: remove it.
-        if (pending.large && refs.get(pending.seal.sha256) !== pending.large.ref) await pending.large.discard().catch(() => {});
-      }
-      this.#afterCommit?.();
     } catch (err) {
-      this.#log.error({ err, batch: batch.length }, 'commit failed; the batch is answered with a temporary failure');
-      for (const w of batch) {
-        w.reject(err);
-        await w.pending.large?.discard().catch(() => {});
+      try {
+        this.#blobs.rollback(blobMark);
+      } catch (rollbackErr) {
+        // The store retries the rollback before it takes any more bytes.
+        this.#log.error({ err: rollbackErr }, 'blob store could not be cut back after a failed batch');
       }
+      throw err;
     }
   }
 

@@ -15,8 +15,20 @@ export interface LargeBlobWriter {
   discard(): Promise<void>;
 }
 
+// Where the store stood before a batch: rollback() returns it there.
+export interface BlobMark {
+  readonly file: string;
+  readonly size: number;
+}
+
 export interface BlobStore {
+  // Writes at the recorded end of the current segment; the reference names exactly the bytes
+  // written. Throws on any short or failed write.
   append(data: Buffer): BlobRef;
+  mark(): BlobMark;
+  // After a failed batch: cut away everything appended since the mark, so the segment is as it
+  // was before the batch, and re-open it so no stale descriptor state carries over.
+  rollback(mark: BlobMark): void;
   createLarge(): LargeBlobWriter;
   sync(): Promise<void>;
   read(ref: BlobRef): Readable;

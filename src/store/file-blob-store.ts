@@ -1,9 +1,9 @@
-import { closeSync, createReadStream, createWriteStream, fdatasync, fstatSync, fsync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, fdatasync, fstatSync, fsync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { BlobRef, BlobStore, LargeBlobWriter } from './blob-store.ts';
+import type { BlobMark, BlobRef, BlobStore, LargeBlobWriter } from './blob-store.ts';
 
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
@@ -12,14 +12,17 @@ const SEGMENT_BYTES = 1024 * 1024 * 1024;
 const SHARED_SEGMENT = /^\d{8}\.seg$/;
 
 // Blobs on the local file system: small ones appended to segment files (one flush makes a whole
-// batch durable), large ones streamed to a file of their own. Files are only ever appended to;
-// bytes written but never committed are unreachable garbage, never a half-message.
+// batch durable), large ones streamed to a file of their own. Segments are written at explicit
+// offsets (pwrite), never in append mode, so the offset a reference records is always where its
+// bytes went, whatever an earlier failed write left behind. A failed batch is cut back off
+// (rollback); bytes that stay behind after a crash are unreachable garbage, never a half-message.
 export class FileBlobStore implements BlobStore {
   readonly #root: string;
   #segment!: { name: string; fd: number; size: number };
   #dirty = new Set<number>();
-  #pendingLarge: string[] = [];
+  #pendingDirs = new Set<string>();   // directories with new entries to make durable
   #retired: number[] = [];
+  #unsettled: BlobMark | null = null;   // a rollback that has not yet succeeded
   // Read-only descriptors of segment files, kept open: a segment holds many small blobs.
   #readFds = new Map<string, number>();
   readonly #prefix: string;
@@ -36,35 +39,64 @@ export class FileBlobStore implements BlobStore {
   }
 
   #openSegment(name: string): void {
-    const fd = openSync(join(this.#root, 'segments', name), 'a+', 0o600);
+    const fd = openSync(join(this.#root, 'segments', name), constants.O_RDWR | constants.O_CREAT, 0o600);
     this.#segment = { name, fd, size: fstatSync(fd).size };
+    if (this.#segment.size === 0) this.#pendingDirs.add(join(this.#root, 'segments')); // perhaps a new directory entry
+  }
+
+  mark(): BlobMark {
+    if (this.#unsettled) this.rollback(this.#unsettled);
+    return { file: this.#segment.name, size: this.#segment.size };
+  }
+
+  rollback(mark: BlobMark): void {
+    // Until this succeeds the store takes no new bytes: the next batch tries it again first.
+    this.#unsettled = mark;
+    this.#dirty.clear();
+    for (const fd of this.#retired.splice(0)) closeQuietly(fd);
+    const current = this.#segment.name;
+    if (this.#segment.fd >= 0) closeQuietly(this.#segment.fd);
+    this.#segment.fd = -1;
+    // A segment begun during the failed batch holds nothing committed.
+    if (current !== mark.file) rmSync(join(this.#root, 'segments', current), { force: true });
+    this.#openSegment(mark.file);
+    if (this.#segment.size > mark.size) ftruncateSync(this.#segment.fd, mark.size);
+    this.#segment.size = fstatSync(this.#segment.fd).size;
+    if (this.#segment.size < mark.size) throw new Error(`segment ${mark.file} is ${this.#segment.size} bytes, shorter than the ${mark.size} it held before the batch`);
+    this.#unsettled = null;
   }
 
   append(data: Buffer): BlobRef {
+    if (this.#unsettled) this.rollback(this.#unsettled);
     if (this.#segment.size + data.length > SEGMENT_BYTES && this.#segment.size > 0) {
       // The old segment still needs its flush; it is closed after the next sync().
       this.#retired.push(this.#segment.fd);
       const next = this.#prefix + String(Number.parseInt(this.#segment.name.slice(this.#prefix.length), 10) + 1).padStart(8, '0') + '.seg';
       this.#openSegment(next);
-      this.#pendingLarge.push(join(this.#root, 'segments')); // new directory entry
     }
     const seg = this.#segment;
     const offset = seg.size;
-    let written = 0;
-    while (written < data.length) written += writeSync(seg.fd, data, written, data.length - written);
-    seg.size += data.length;
     this.#dirty.add(seg.fd);
+    let written = 0;
+    while (written < data.length) {
+      const n = writeSync(seg.fd, data, written, data.length - written, offset + written);
+      if (n <= 0) throw new Error(`short write to segments/${seg.name} at ${offset + written}`);
+      written += n;
+    }
+    seg.size = offset + data.length;
     return { file: `segments/${seg.name}`, offset, length: data.length };
   }
 
+  // The stream flushes its file before it closes (flush: true), so a large blob is durable once
+  // sealed; sync() then makes its directory entry durable.
   createLarge(): LargeBlobWriter {
     const name = `large/${Date.now().toString(36)}-${randomBytes(8).toString('hex')}.blob`;
     const path = join(this.#root, name);
-    const stream = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+    const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, flush: true });
     return {
       stream,
       close: (length) => {
-        this.#pendingLarge.push(path, join(this.#root, 'large'));
+        this.#pendingDirs.add(join(this.#root, 'large'));
         return { file: name, offset: 0, length };
       },
       discard: async () => {
@@ -77,20 +109,25 @@ export class FileBlobStore implements BlobStore {
   async sync(): Promise<void> {
     const fds = [...this.#dirty];
     this.#dirty.clear();
-    const paths = [...new Set(this.#pendingLarge)];
-    this.#pendingLarge = [];
-    const retired = this.#retired;
-    this.#retired = [];
-    await Promise.all(fds.map((fd) => fdatasyncAsync(fd)));
-    for (const path of paths) {
-      const fd = openSync(path, 'r');
-      try {
-        await fsyncAsync(fd);
-      } finally {
-        closeSync(fd);
+    const dirs = [...this.#pendingDirs];
+    this.#pendingDirs.clear();
+    const retired = this.#retired.splice(0);
+    try {
+      await Promise.all(fds.map((fd) => fdatasyncAsync(fd)));
+      for (const dir of dirs) {
+        const fd = openSync(dir, 'r');
+        try {
+          await fsyncAsync(fd);
+        } finally {
+          closeSync(fd);
+        }
       }
+    } catch (err) {
+      for (const dir of dirs) this.#pendingDirs.add(dir);
+      throw err;
+    } finally {
+      for (const fd of retired) closeQuietly(fd);
     }
-    for (const fd of retired) closeSync(fd);
   }
 
   read(ref: BlobRef): Readable {
@@ -126,9 +163,17 @@ export class FileBlobStore implements BlobStore {
   }
 
   close(): void {
-    closeSync(this.#segment.fd);
+    if (this.#segment.fd >= 0) closeSync(this.#segment.fd);
     for (const fd of this.#retired) closeSync(fd);
     for (const fd of this.#readFds.values()) closeSync(fd);
     this.#readFds.clear();
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already gone: nothing of it is needed
   }
 }

@@ -184,7 +184,10 @@ export class SpoolFile {
     this.#done = true;
     await this.#handle?.close().catch(() => {});
     this.#handle = null;
-    await rm(join(this.#dir, `${this.name}.eml`), { force: true });
+    // seal() may have failed after its rename (the directory flush): that record was never
+    // answered, and without its .eml it would be retried for ever. The record goes first.
+    await rm(join(this.#dir, `${this.name}.json`), { force: true });
     await rm(join(this.#dir, `${this.name}.json.tmp`), { force: true });
+    await rm(join(this.#dir, `${this.name}.eml`), { force: true });
   }
 }
