@@ -280,15 +280,16 @@ withAuditor(program.command('inventory'))
   });
 
 withArchive(program.command('stats'))
-  .description('counts of captures, messages, stored and raw bytes, and index lag')
+  .description('counts of captures, messages, stored and raw bytes, index lag and captures that could not be indexed')
   .option('--json', 'as JSON')
   .action((o) => {
     const stores = openStores(configOf(o), { create: false });
     try {
       const counts = stores.meta.counts();
-      const cursor = openSearch(stores).cursor();
+      const search = openSearch(stores);
+      const cursor = search.cursor();
       const last = stores.meta.lastCaptureRowId();
-      const stats = { ...counts, ledgerEntries: stores.meta.ledgerSize(), indexLag: { captures: last - cursor }, ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
+      const stats = { ...counts, ledgerEntries: stores.meta.ledgerSize(), indexLag: { captures: last - cursor }, indexFailures: search.failures(5), ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
       process.stdout.write(o.json ? JSON.stringify(stats) + '\n' : Object.entries(stats).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
     } finally {
       stores.close();

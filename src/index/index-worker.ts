@@ -34,6 +34,9 @@ const indexer = new Indexer({
 // keeps coming a batch gathers captures for at least this long (a full batch goes at once).
 // A lone message is indexed as soon as its commit wakes the thread.
 const GATHER_MS = 100;
+// Captures that could not be indexed are tried again this often (a blob restored, a fault gone).
+const RETRY_FAILURES_MS = 60_000;
+let lastRetry = performance.now();
 
 let stopping = false;
 let gathering = false;
@@ -74,6 +77,15 @@ async function loop(): Promise<void> {
       const rest = started + GATHER_MS - performance.now();
       if (!indexer.more && rest > 0 && !stopping) await pause(rest, true);
       continue;
+    }
+    if (!failed && performance.now() - lastRetry >= RETRY_FAILURES_MS) {
+      lastRetry = performance.now();
+      try {
+        const { retried, stillFailing } = await indexer.retryFailures();
+        if (retried > 0) log.info({ retried, stillFailing }, 'retried captures that could not be indexed');
+      } catch (err) {
+        log.error({ err }, 'retrying failed captures failed');
+      }
     }
     // Idle: wait for a commit, with a slow poll as a safety net.
     await pause(failed ? 5000 : 1000, false);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../core/types.ts';
 import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { CaptureRow, SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import { authenticateMessage } from './authenticate-message.ts';
 import type { Resolver } from './dns-resolver.ts';
 import { parseMessage } from './parse-message.ts';
@@ -58,6 +58,11 @@ function prepareStatements(index: DatabaseSync) {
     insertAuth: index.prepare('INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)'),
     headerAddresses: index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')"),
     fromAddresses: index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role = 'from'"),
+    recordFailure: index.prepare(`INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(capture_row) DO UPDATE SET error = excluded.error, last_failed_at = excluded.last_failed_at, attempts = attempts + 1`),
+    clearFailure: index.prepare('DELETE FROM index_failure WHERE capture_row = ?'),
+    failedRows: index.prepare('SELECT capture_row FROM index_failure ORDER BY last_failed_at, capture_row LIMIT ?'),
+    failureCount: index.prepare('SELECT COUNT(*) AS n FROM index_failure'),
   };
 }
 
@@ -95,16 +100,40 @@ export class Indexer {
 
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
-    const { meta, index, log } = this.#o;
-    const sql = this.#sql;
     this.#more = false;
-    const rows = meta.capturesAfter(this.cursor(), this.#o.batch);
+    const rows = this.#o.meta.capturesAfter(this.cursor(), this.#o.batch);
     if (rows.length === 0) return 0;
+    const covered = await this.#index(rows, { advanceCursor: true });
+    this.#more = covered < rows.length || rows.length === this.#o.batch;
+    return covered;
+  }
 
+  // Tries the captures that failed before once more (their blob may be back, the fault gone).
+  async retryFailures(limit = this.#o.batch): Promise<{ retried: number; stillFailing: number }> {
+    const ids = (this.#sql.failedRows.all(limit) as { capture_row: number }[]).map((r) => Number(r.capture_row));
+    if (ids.length === 0) return { retried: 0, stillFailing: 0 };
+    const rows = this.#o.meta.capturesByRowIds(ids);
+    // A capture row that is gone (never expected) is not retried for ever.
+    const present = new Set(rows.map((r) => r.rowId));
+    for (const id of ids) if (!present.has(id)) this.#sql.clearFailure.run(id);
+    await this.#index(rows, { advanceCursor: false });
+    const stillFailing = (this.#sql.failureCount.get() as { n: number }).n;
+    return { retried: rows.length, stillFailing: Number(stillFailing) };
+  }
+
+  failureCount(): number {
+    return Number((this.#sql.failureCount.get() as { n: number }).n);
+  }
+
+  // One transaction for the rows (in receipt order); each capture in a savepoint of its own, so a
+  // capture that cannot be read or indexed is recorded as failed and the others still go in.
+  async #index(rows: (CaptureRow & { sha256: string })[], options: { advanceCursor: boolean }): Promise<number> {
+    const { index, log } = this.#o;
+    const sql = this.#sql;
     const parsedInBatch = new Set<number>();
     // A message newer than every indexed one needs no lookup: most captures are of new messages.
     const maxDocId = (sql.maxDocId.get() as { id: number }).id;
-    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown }[] = [];
+    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown; error: string | null }[] = [];
     let bytes = 0;
     for (const row of rows) {
       if (bytes >= MAX_BATCH_BYTES) break;
@@ -112,18 +141,23 @@ export class Indexer {
       let raw: { raw: Buffer; truncated: boolean } | null = null;
       const needsDoc = !parsedInBatch.has(row.messageRowId) && (row.messageRowId > maxDocId || sql.docExists.get(row.messageRowId) === undefined);
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
-      if (needsDoc || needsAuth) {
-        raw = await this.#raw(row.sha256);
-        bytes += raw.raw.length;
-      }
-      if (needsDoc) {
-        parsed = await parseMessage(raw!.raw);
-        if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
-        parsedInBatch.add(row.messageRowId);
+      try {
+        if (needsDoc || needsAuth) {
+          raw = await this.#raw(row.sha256);
+          bytes += raw.raw.length;
+        }
+        if (needsDoc) {
+          parsed = await parseMessage(raw!.raw);
+          if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
+          parsedInBatch.add(row.messageRowId);
+        }
+      } catch (err) {
+        work.push({ row, parsed: null, auth: null, error: (err as Error).message || String(err) });
+        continue;
       }
       // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
       const auth = !needsAuth ? null : raw!.truncated ? Promise.resolve({ error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` }) : this.#authenticate(raw!.raw, row.envelope!, row.id);
-      work.push({ row, parsed, auth });
+      work.push({ row, parsed, auth, error: null });
     }
     const auths = await Promise.all(work.map((w) => w.auth));
 
@@ -149,45 +183,76 @@ export class Indexer {
       if (role === 'from') n.from.add(a);
       else if (role === 'to' || role === 'cc' || role === 'bcc') n.recipients.add(a);
     };
+    const now = Date.now();
+    let failures = 0;
 
     index.exec('BEGIN IMMEDIATE');
     try {
-      work.forEach(({ row, parsed }, i) => {
+      work.forEach((w, i) => {
+        const { row, parsed } = w;
         const docId = row.messageRowId;
-        const env = row.envelope;
-        if (parsed) {
-          const p = parsed;
-          const n: Named = { recipients: new Set(), from: new Set() };
-          named.set(docId, n);
-          sql.insertDoc.run(docId, row.sha256, p.messageId, p.messageId?.toLowerCase() ?? null, p.date ?? row.receivedAt,
-            p.from.map(display).join(', ') || null, p.subject, p.attachments.length > 0 ? 1 : 0, p.parseError);
-          for (const [role, list] of [['from', p.from], ['sender', p.sender], ['to', p.to], ['cc', p.cc], ['bcc', p.bcc]] as const) {
-            for (const a of list) part(docId, role, a.address, a.name || null, n);
+        if (w.error === null) {
+          index.exec('SAVEPOINT capture');
+          try {
+            this.#indexOne(row, parsed, auths[i], { namedIn, part, named });
+            sql.clearFailure.run(row.rowId);
+            index.exec('RELEASE capture');
+            return;
+          } catch (err) {
+            index.exec('ROLLBACK TO capture');
+            index.exec('RELEASE capture');
+            named.delete(docId);
+            w.error = (err as Error).message || String(err);
           }
-          for (const a of p.attachments) sql.insertAttachment.run(docId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256);
-          const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display)
-            .concat(env ? [env.mailFrom ?? '', ...env.rcptTo.map((r) => r.address)] : []).join(' ');
-          sql.insertFts.run(docId, p.subject ?? '', addresses, p.text, p.attachments.map((a) => a.filename ?? '').join(' '));
         }
-        // The envelope of every receipt: a recipient that no header names was Bcc'd.
-        if (env) {
-          const n = namedIn(docId);
-          for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) part(docId, 'bcc', r.address, null, n);
-          if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) part(docId, 'sender', env.mailFrom, null, n);
-        }
-        if (auths[i] !== null && auths[i] !== undefined) sql.insertAuth.run(row.rowId, JSON.stringify(auths[i]));
+        failures++;
+        sql.recordFailure.run(row.rowId, row.sha256, w.error, now, now);
+        log.error({ captureId: row.id, sha256: row.sha256, err: w.error }, 'capture could not be indexed; recorded, the rest of the batch goes on');
       });
       // Before the cursor moves past this batch: if this fails, the whole batch is retried.
       if (internal.size > 0) this.#autoMailboxes([...internal]);
-      sql.setCursor.run(String(work.at(-1)!.row.rowId));
+      if (options.advanceCursor) sql.setCursor.run(String(work.at(-1)!.row.rowId));
       index.exec('COMMIT');
     } catch (err) {
       if (index.isTransaction) index.exec('ROLLBACK');
       throw err;
     }
-    this.#more = work.length < rows.length || rows.length === this.#o.batch;
-    log.debug({ captures: work.length, cursor: work.at(-1)!.row.rowId }, 'indexed');
+    log.debug({ captures: work.length, failures, cursor: options.advanceCursor ? work.at(-1)!.row.rowId : undefined }, 'indexed');
     return work.length;
+  }
+
+  #indexOne(row: CaptureRow & { sha256: string }, parsed: ParsedMessage | null, auth: unknown, h: {
+    namedIn(docId: number): Named;
+    part(docId: number, role: string, address: string, name: string | null, n: Named): void;
+    named: Map<number, Named>;
+  }): void {
+    const sql = this.#sql;
+    const docId = row.messageRowId;
+    const env = row.envelope;
+    if (parsed) {
+      const p = parsed;
+      const n: Named = { recipients: new Set(), from: new Set() };
+      h.named.set(docId, n);
+      sql.insertDoc.run(docId, row.sha256, p.messageId, p.messageId?.toLowerCase() ?? null, p.date ?? row.receivedAt,
+        p.from.map(display).join(', ') || null, p.subject, p.attachments.length > 0 ? 1 : 0, p.parseError);
+      for (const [role, list] of [['from', p.from], ['sender', p.sender], ['to', p.to], ['cc', p.cc], ['bcc', p.bcc]] as const) {
+        for (const a of list) h.part(docId, role, a.address, a.name || null, n);
+      }
+      for (const a of p.attachments) sql.insertAttachment.run(docId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256);
+      const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display)
+        .concat(env ? [env.mailFrom ?? '', ...env.rcptTo.map((r) => r.address)] : []).join(' ');
+      sql.insertFts.run(docId, p.subject ?? '', addresses, p.text, p.attachments.map((a) => a.filename ?? '').join(' '));
+    } else if (sql.docExists.get(docId) === undefined) {
+      // Its message could not be read in this batch: nothing to link the envelope to yet.
+      throw new Error('the message of this capture is not indexed');
+    }
+    // The envelope of every receipt: a recipient that no header names was Bcc'd.
+    if (env) {
+      const n = h.namedIn(docId);
+      for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) h.part(docId, 'bcc', r.address, null, n);
+      if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) h.part(docId, 'sender', env.mailFrom, null, n);
+    }
+    if (auth !== null && auth !== undefined) sql.insertAuth.run(row.rowId, JSON.stringify(auth));
   }
 
   async #raw(sha256: string): Promise<{ raw: Buffer; truncated: boolean }> {

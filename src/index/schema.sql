@@ -37,3 +37,13 @@ CREATE INDEX IF NOT EXISTS attachment_doc ON attachment(doc_id);
 CREATE TABLE IF NOT EXISTS index_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- Authentication verdicts (SPF, DKIM, ARC, DMARC) as verified at receipt, one per capture.
 CREATE TABLE IF NOT EXISTS capture_auth (capture_row INTEGER PRIMARY KEY, verdicts TEXT NOT NULL);
+-- Captures that could not be indexed (an unreadable blob, a fault on one message): each is
+-- recorded on its own while the rest of its batch is indexed, and retried now and then.
+CREATE TABLE IF NOT EXISTS index_failure (
+  capture_row INTEGER PRIMARY KEY,
+  sha256 TEXT NOT NULL,
+  error TEXT NOT NULL,
+  first_failed_at INTEGER NOT NULL,
+  last_failed_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 1
+);

@@ -59,6 +59,14 @@ export class SearchIndex {
     return (this.#db.prepare('SELECT sha256 FROM doc WHERE message_id_lc = ? AND id <> ? ORDER BY id').all(messageIdLc, exceptRowId) as { sha256: string }[]).map((r) => r.sha256);
   }
 
+  // Captures the indexer could not index (each retried now and then), the most recent first.
+  failures(limit = 20): { count: number; recent: { captureRow: number; sha256: string; error: string; attempts: number; lastFailedAt: number }[] } {
+    const count = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM index_failure').get() as { n: number }).n);
+    const recent = (this.#db.prepare('SELECT capture_row, sha256, error, attempts, last_failed_at FROM index_failure ORDER BY last_failed_at DESC, capture_row DESC LIMIT ?').all(limit) as any[])
+      .map((r) => ({ captureRow: Number(r.capture_row), sha256: r.sha256, error: r.error, attempts: Number(r.attempts), lastFailedAt: Number(r.last_failed_at) }));
+    return { count, recent };
+  }
+
   cursor(): number {
     const row = this.#db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
     return row ? Number(row.value) : 0;

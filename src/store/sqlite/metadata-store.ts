@@ -136,6 +136,12 @@ export class SqliteMetadataStore implements LedgerStore {
       .all(cursor, limit) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string }));
   }
 
+  capturesByRowIds(rowIds: number[]): (CaptureRow & { sha256: string })[] {
+    if (rowIds.length === 0) return [];
+    return (this.db.prepare(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id IN (${rowIds.map(() => '?').join(', ')}) ORDER BY c.id`)
+      .all(...rowIds) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string }));
+  }
+
   *allCaptures(): Generator<CaptureRow & { sha256: string }> {
     for (const row of this.db.prepare('SELECT c.*, m.sha256 AS sha256 FROM capture c LEFT JOIN message m ON m.id = c.message ORDER BY c.id').iterate()) {
       yield { ...toCaptureRow(row as Record<string, any>), sha256: (row as any).sha256 as string };
