@@ -1,4 +1,3 @@
-import { statfs } from 'node:fs/promises';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { ROLES } from '../access/people.ts';
@@ -6,6 +5,7 @@ import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
+import { DiskSpace } from '../store/disk-space.ts';
 
 export interface SystemListener {
   name: string;
@@ -13,7 +13,9 @@ export interface SystemListener {
   port: number;
 }
 
-export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemListener[] = []): void {
+// space: serve's monitor of the folders it writes to; without one (no listeners), the data folder.
+export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemListener[] = [], space?: DiskSpace): void {
+  const disk = space ?? new DiskSpace([s.stores.paths.data], s.config.storage, null);
   routes.add({
     method: 'GET', url: '/api/v1/admin/health', tag: 'admin', auth: 'user',
     summary: 'system health for admins and auditors: listeners, index lag, notification queue, disk free in the data folder, ledger and last checkpoint',
@@ -27,20 +29,20 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const counts = meta.counts();
       const checkpoint = meta.latestCheckpoint();
       const lastCapture = meta.lastCaptureRowId();
-      const fs = await statfs(s.stores.paths.data);
+      const free = disk.reading;
       const count = (sql: string, ...args: number[]) => Number((meta.prepare(sql).get(...args) as { n: number }).n);
       const now = s.clock.now();
       return {
         listeners,
         captures: counts.captures,
         messages: counts.messages,
-        index: { lagCaptures: lastCapture - s.search.cursor(), indexedUpTo: s.search.cursor(), lastCapture },
+        index: { lagCaptures: lastCapture - s.search.cursor(), indexedUpTo: s.search.cursor(), lastCapture, failures: s.search.failures() },
         notifications: {
           waiting: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL'),   // delayed ones included
           due: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL AND not_before <= ?', now),
           failing: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL AND last_error IS NOT NULL'),
         },
-        disk: { path: s.stores.paths.data, freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize },
+        disk: { path: free.path, freeBytes: free.freeBytes, totalBytes: free.totalBytes, state: free.state, warnFreeBytes: s.config.storage.warnFreeBytes, refuseFreeBytes: s.config.storage.refuseFreeBytes },
         ledger: { size: s.ledger.size },
         checkpoint: checkpoint ? { size: checkpoint.size, at: new Date(checkpoint.createdAt).toISOString(), behind: s.ledger.size - checkpoint.size } : null,
         time: new Date(now).toISOString(),

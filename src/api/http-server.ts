@@ -50,7 +50,7 @@ export function buildHttpServer(deps: HttpDeps) {
   requestRoutes(routes, services);
   contentRoutes(routes, services, deps.verifierKey);
   ledgerRoutes(routes, services, deps.verifierKey);
-  adminRoutes(routes, services, deps.listeners ?? []);
+  adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
   noticeRoutes(routes, services);
   oversightRoutes(routes, services);

@@ -8,6 +8,7 @@ import type { CaptureRecord, Envelope } from '../core/types.ts';
 import type { ArchiveWriter } from '../store/archive-writer.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { KeyProvider } from '../store/key-provider.ts';
+import type { DiskSpace } from '../store/disk-space.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -16,6 +17,7 @@ export interface IngestDeps {
   writer: ArchiveWriter;
   blobs: BlobStore;
   keys: KeyProvider;
+  space: DiskSpace;
 }
 
 const MAIL_FROM_HEADER = 'x-sealbox-mail-from';
@@ -71,6 +73,7 @@ export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Servic
     const declared = Number(req.headers['content-length']);
     if (declared > receiver.maxMessageBytes) throw new SealboxError('SEALBOX_ERR_MESSAGE_TOO_LARGE', `message of ${declared} bytes exceeds receiver.maxMessageBytes (${receiver.maxMessageBytes})`);
     const envelope = envelopeOf(req, query, s.config.receiver);
+    if (deps.space.refusing) throw new SealboxError('SEALBOX_ERR_INSUFFICIENT_STORAGE');
     const body = req.body as Readable | undefined;
 
     const receivedAt = s.clock.now();

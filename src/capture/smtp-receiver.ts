@@ -12,6 +12,7 @@ import { asSealboxError, SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { ArchiveWriter } from '../store/archive-writer.ts';
 import type { BlobStore } from '../store/blob-store.ts';
+import type { DiskSpace } from '../store/disk-space.ts';
 import type { KeyProvider } from '../store/key-provider.ts';
 import { SealingStream, sealBuffer } from '../store/sealed-blob.ts';
 import { envelopeFromSession } from './envelope.ts';
@@ -28,6 +29,7 @@ export interface ReceiverDeps {
   keys: KeyProvider;
   clock: Clock;
   log: Logger;
+  space: Pick<DiskSpace, 'refusing'>;   // below storage.refuseFreeBytes new mail is refused
 }
 
 // SMTP and LMTP listeners in journal mode: any recipient is accepted (unless restricted), the
@@ -89,6 +91,7 @@ export class SmtpReceiver {
         callback();
       },
       onMailFrom: (_address, session, callback) => {
+        if (deps.space.refusing) return callback(new SealboxError('SEALBOX_ERR_INSUFFICIENT_STORAGE'));
         deps.writer.open(session.id);
         callback();
       },

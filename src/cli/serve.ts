@@ -15,6 +15,7 @@ import { signCheckpoint } from '../ledger/checkpoint.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { ArchiveWriter } from '../store/archive-writer.ts';
 import { openStores } from '../store/open-stores.ts';
+import { DiskSpace } from '../store/disk-space.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
 import { queueWitnessMail, writeWitnessFiles } from '../store/witness-publisher.ts';
 import { verifyArchive } from '../store/verify-archive.ts';
@@ -73,7 +74,9 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   }, Math.min(everyMs, 10_000));
   timer.unref();
 
-  const deps = { config, writer, blobs: stores.blobs, keys: stores.keys, clock, log };
+  const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
+  const space = new DiskSpace([config.data, stores.paths.blobs, ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
+  const deps = { config, writer, blobs: stores.blobs, keys: stores.keys, clock, log, space };
   const receivers: { close(): Promise<void> }[] = [];
   const listeners: Running['listeners'] = [];
   for (const name of ['smtp', 'lmtp'] as const) {
@@ -86,7 +89,6 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     announce(`sealbox: ${name} listening on ${bound.host}:${bound.port}`);
   }
   if (config.milter.enabled) {
-    const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
     const milter = new MilterReceiver({ ...deps, spoolDir });
     const { host, port } = parseHostPort(config.milter.listen);
     const bound = await milter.listen(host, port);
@@ -99,7 +101,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   const services = accessServices(config, stores, ledger, indexDb, clock);
   let http: ReturnType<typeof buildHttpServer> | null = null;
   if (config.http.enabled) {
-    http = buildHttpServer({ services, verifierKey: signingKey.verifierKey, log, capture: { writer, blobs: stores.blobs, keys: stores.keys }, listeners });
+    http = buildHttpServer({ services, verifierKey: signingKey.verifierKey, log, capture: { writer, blobs: stores.blobs, keys: stores.keys, space }, listeners });
     const { host, port } = parseHostPort(config.http.listen);
     await http.listen({ host, port });
     const address = http.server.address();
@@ -108,6 +110,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     announce(`sealbox: http listening on ${bound.host}:${bound.port}`);
   }
 
+  space.start();   // after the listeners: the milter spool folder exists by now
   const notifications = new NotificationSender(stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   notifications.start();
   const oversight = new OversightSweep({
@@ -121,6 +124,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
+    space.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();
     await oversight.stop();

@@ -29,6 +29,9 @@ export const accessPolicySchema = z.strictObject({
   pendingLapseHours: z.number().positive().default(24),
   breakglassMaxMinutes: z.number().positive().max(60).default(60),
   purposes: z.array(z.string().min(1)).min(1).default(['legal-hold', 'hr-investigation', 'user-support', 'subject-access-request', 'security-incident']),
+  // Four eyes means two people: for this many days after someone created, enrolled or changed
+  // the roles of an account, the two do not approve each other's requests (src/access/four-eyes.ts).
+  linkedPeopleDays: z.number().min(0).max(3650).default(30),
 });
 
 const schema = z.strictObject({
@@ -73,6 +76,11 @@ const schema = z.strictObject({
       emails: z.array(z.string().min(3)).default([]),
       webhooks: z.array(z.strictObject({ url: z.string().url(), secretFile: z.string().min(1) })).default([]),
     }).prefault({}),
+  }).prefault({}),
+  // Free space where Sealbox writes (data folder, blobs, milter spool), checked once a second.
+  storage: z.strictObject({
+    warnFreeBytes: z.number().int().min(0).default(2 * 1024 ** 3),      // below: a warning in the log and on the health page
+    refuseFreeBytes: z.number().int().min(0).default(256 * 1024 ** 2),  // below: new mail is answered 452 before anything is written
   }).prefault({}),
   index: z.strictObject({
     batch: z.number().int().min(1).max(10_000).default(200),

@@ -10,6 +10,7 @@ interface ErrorSpec {
 export const ERRORS = {
   SEALBOX_ERR_INTERNAL: { smtp: 451, http: 500, message: 'internal error; the message was not archived, please retry' },
   SEALBOX_ERR_STORE_UNAVAILABLE: { smtp: 451, http: 503, message: 'archive storage is unavailable; please retry later' },
+  SEALBOX_ERR_INSUFFICIENT_STORAGE: { smtp: 452, http: 507, message: 'insufficient storage in the archive; please retry later' },
   SEALBOX_ERR_SHUTTING_DOWN: { smtp: 421, http: 503, message: 'Sealbox is shutting down; please retry later' },
   SEALBOX_ERR_MESSAGE_TOO_LARGE: { smtp: 552, http: 413, message: 'message exceeds the configured size limit' },
   SEALBOX_ERR_CLIENT_NOT_ALLOWED: { smtp: 554, http: 403, message: 'client address is not allowed to submit journal copies' },

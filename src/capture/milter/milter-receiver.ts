@@ -49,6 +49,8 @@ export class MilterReceiver implements MilterHandler {
   }
 
   open(session: MilterSession, tx: MilterTransaction): MessageSink {
+    // Nothing is written: the message fails as a fault would (guarantee: tempfail; observe: it flows).
+    if (this.#deps.space.refusing) return refusedSink(new SealboxError('SEALBOX_ERR_INSUFFICIENT_STORAGE'));
     return this.spool ? this.#observe(this.spool, session, tx) : this.#guarantee(session, tx);
   }
 
@@ -120,4 +122,12 @@ export class MilterReceiver implements MilterHandler {
     const { config, writer, blobs, keys } = this.#deps;
     return new CaptureSealer({ writer, blobs, keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
   }
+}
+
+function refusedSink(err: SealboxError): MessageSink {
+  return {
+    write: async () => { throw err; },
+    end: async () => { throw err; },
+    abort: async () => {},
+  };
 }
