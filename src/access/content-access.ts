@@ -105,13 +105,14 @@ export class ContentAccess {
   }
 
   // Reads that decrypt before they are recorded (raw, derived documents, exports) decide again
-  // inside the transaction that records them: a grant revoked or run out while the bytes were
-  // being read serves nothing, and that refusal is recorded too.
+  // inside the transaction that records them: a grant revoked or run out, a role taken away or
+  // an account disabled while the bytes were being read serves nothing, and that refusal is
+  // recorded too.
   #recordRead<T>(ctx: ActorContext, user: User, scope: Scope, permission: Permission, event: AuditEvent, value: T): T {
     const actor = { ...ctx, user, logonType: scope.logonType };
     try {
       return this.#d.audit.record(actor, event, () => {
-        if (scope.grant) this.#d.decision.decide(user, permission, scope.grant.id);
+        this.#d.decision.decide(user, permission, scope.grant?.id);
         return value;
       });
     } catch (err) {

@@ -109,8 +109,9 @@ export class Grants {
       .run(id, requester.id, input.purpose, input.justification.trim(), input.ticket?.trim() || null, JSON.stringify(mailboxes.map((m) => m.id)),
         dateFrom, dateTo, input.query?.trim() || null, JSON.stringify(input.permissions), duration, approvalsNeeded, breakglass ? 1 : 0, now,
         now + this.#policy().pendingLapseHours * 3600_000,
-        // Break-glass needs nobody's approval: it starts now and is reviewed afterwards.
-        breakglass ? now : null, breakglass ? now : null, breakglass ? now + duration * 1000 : null, input.extends ?? null);
+        // Break-glass needs nobody's approval: it starts now and is reviewed afterwards. A
+        // scheduled start is kept: approval before it makes the grant wait for it (decide).
+        breakglass ? now : null, breakglass ? now : startsAt, breakglass ? now + duration * 1000 : null, input.extends ?? null);
     return this.get(id);
   }
 
