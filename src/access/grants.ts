@@ -120,7 +120,10 @@ export class Grants {
     if (!approver.roles.includes('approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers decide on access requests');
     if (r.requesterId === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one can decide on their own request');
     const own = r.mailboxes.filter((m) => m.owner === approver.name);
-    if (own.length > 0) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `you own mailbox ${own.map((m) => m.name).join(', ')} in this request's scope; someone else must decide`);
+    // Looks like a missing request: the subject of an investigation learns nothing of it here.
+    if (own.length > 0) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
+    const linked = this.#fourEyes?.linked(approver.id, r.requesterId);
+    if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     if (!reason?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
     const now = this.#clock.now();
     const state = stateOf(r, now);
@@ -144,6 +147,8 @@ export class Grants {
     const state = stateOf(r, this.#clock.now());
     if (!['pending', 'approved', 'active'].includes(state)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `request ${id} is ${state}; nothing to revoke`);
     this.#meta.prepare('UPDATE access_request SET revoked_at = ?, revoked_by = ? WHERE id = ?').run(this.#clock.now(), actor.id, id);
+    // The subject of an investigation cannot stop it (nor learn of it by trying).
+    if (r.requesterId !== actor.id && r.mailboxes.some((m) => m.owner === actor.name)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
     return this.get(id);
   }
 

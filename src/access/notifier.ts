@@ -3,6 +3,7 @@ import type { Config } from '../core/config.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessRequest } from './grants.ts';
 import type { People, User } from './people.ts';
+import { isSubjectOf } from './request-visibility.ts';
 
 export interface MailboxPolicy {
   notifyMode: 'before' | 'after' | 'none';
@@ -39,8 +40,10 @@ export class Notifier {
       .run(mailboxId, policy.notifyMode, policy.notifyAfterDays, policy.legalBasis, JSON.stringify(policy.notifyAlso));
   }
 
+  // Approvers and auditors are told of a request unless they are its subject (they own a mailbox
+  // in its scope): the subject learns of it only as the mailbox's policy says, below.
   requestFiled(r: AccessRequest, requester: User): void {
-    const to = this.#withRole('approver').filter((u) => u.id !== requester.id);
+    const to = this.#withRole('approver').filter((u) => u.id !== requester.id && !isSubjectOf(u, r));
     this.#send('request.filed', to, `Access request ${r.id} awaits a decision`, describe(r, requester, `${requester.name} asks for access.`));
   }
 
@@ -59,12 +62,12 @@ export class Notifier {
       if (policy.notifyMode === 'before' && owner) this.#send('mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text);
       if (policy.notifyMode === 'after' && owner) this.#send('mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text, (r.endsAt ?? now) + (policy.notifyAfterDays ?? 0) * 86_400_000);
       if (policy.notifyAlso.length > 0) this.#sendTo('mailbox.access-granted', policy.notifyAlso, `Access to mailbox ${m.name}`, text);
-      if (m.sensitivity) this.#send('mailbox.sensitive-access', this.#withRole('auditor'), `Access granted to sensitive mailbox ${m.name} (${m.sensitivity})`, text);
+      if (m.sensitivity) this.#send('mailbox.sensitive-access', this.#withRole('auditor').filter((u) => !isSubjectOf(u, r)), `Access granted to sensitive mailbox ${m.name} (${m.sensitivity})`, text);
     }
   }
 
   breakglass(r: AccessRequest, holder: User): void {
-    const to = [...this.#withRole('approver'), ...this.#withRole('auditor')].filter((u) => u.id !== holder.id);
+    const to = [...this.#withRole('approver'), ...this.#withRole('auditor')].filter((u) => u.id !== holder.id && !isSubjectOf(u, r));
     const subject = `BREAK-GLASS: ${holder.name} opened emergency access (${r.id})`;
     this.#send('breakglass.opened', to, subject, describe(r, holder, 'A review of this access is required.'));
     this.#sendTo('breakglass.opened', this.#config.auditors, subject, describe(r, holder, 'A review of this access is required.'));

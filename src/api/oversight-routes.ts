@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { User } from '../access/people.ts';
+import { isSubjectOf } from '../access/request-visibility.ts';
 import { reportCsv } from '../oversight/oversight-report.ts';
 import type { ReviewAction } from '../oversight/review-queue.ts';
 import { actorContext, principal } from './principal.ts';
@@ -20,6 +21,20 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only ${roles.map((r) => r + 's').join(' and ')} may do this`);
     }
     return ctx;
+  };
+  // A review of a grant on one's own mailbox is the investigation itself: its subject does not
+  // see it (it answers like a missing item, and asking is recorded).
+  const aboutMe = (user: User, requestId: string | null) => {
+    const request = requestId ? safe(() => s.grants.get(requestId)) : null;
+    return request !== null && request.requesterId !== user.id && isSubjectOf(user, request);
+  };
+  const hiddenFrom = (ctx: { user: User | null }, id: string, operation: string, log: Parameters<typeof s.audit.denied>[0]) => {
+    const item = s.reviews.get(id);
+    if (ctx.user && aboutMe(ctx.user, item.requestId)) {
+      s.audit.denied(log, { type: 'admin', operation, parameters: { review: id } }, 'review of a grant on your own mailbox');
+      throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no review item ${id}`);
+    }
+    return item;
   };
 
   routes.add({
@@ -51,8 +66,8 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     method: 'GET', url: '/api/v1/reviews', tag: 'oversight', auth: 'user', summary: 'the review queue (approvers and auditors)',
     query: z.strictObject({ state: z.enum(['open', 'claimed', 'reviewed', 'escalated', 'closed']).optional(), kind: z.enum(['breakglass', 'sample', 'high-impact', 'alert']).optional() }),
     handler: async (req, _reply, { query }) => {
-      reviewer(req, 'review.list', query, ['approver', 'auditor']);
-      return { reviews: s.reviews.list(query).map(iso) };
+      const ctx = reviewer(req, 'review.list', query, ['approver', 'auditor']);
+      return { reviews: s.reviews.list(query).filter((i) => !aboutMe(ctx.user, i.requestId)).map(iso) };
     },
   });
 
@@ -62,7 +77,7 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     handler: async (req) => {
       const id = (req.params as { id: string }).id;
       const ctx = reviewer(req, 'review.read', { review: id }, ['approver', 'auditor']);
-      const item = s.reviews.get(id);
+      const item = hiddenFrom(ctx, id, 'review.read', ctx);
       return s.audit.record(ctx, { type: 'admin', operation: 'review.read', grantId: item.requestId, parameters: { review: id } }, () => {
         const request = item.requestId ? safe(() => s.grants.get(item.requestId!)) : null;
         return {
@@ -86,6 +101,7 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
         const p = principal(s, req, 'approvals');
         const id = (req.params as { id: string }).id;
         const ctx = { ...actorContext(req, p), user: p.user as User, logonType: 'admin' as const };
+        hiddenFrom(ctx, id, `review.${action}`, ctx);
         return iso(s.reviews.step(ctx, id, action, body.note ?? null));
       },
     });

@@ -3,6 +3,7 @@ import { SealboxError } from '../core/errors.ts';
 import type { AccessRequest } from '../access/grants.ts';
 import { PERMISSIONS, stateOf } from '../access/grants.ts';
 import type { User } from '../access/people.ts';
+import { mayKnowOfRequest } from '../access/request-visibility.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -42,6 +43,13 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     } });
   // A refusal (not one's role, not one's request, not in that state) is evidence too; bad input
   // is not an attempt on anything and is only answered.
+  // A request one may not know of (the subject of it; a covert one for an admin) answers exactly
+  // like a missing one, on every route.
+  const known = (user: User, id: string): AccessRequest => {
+    const r = s.grants.get(id);
+    if (!mayKnowOfRequest(user, r, (m) => s.notifier.policy(m))) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
+    return r;
+  };
   const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: string, grantId: string | null, work: () => T): T => {
     try {
       return work();
@@ -87,12 +95,12 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'GET', url: '/api/v1/requests', tag: 'requests', auth: 'user',
-    summary: 'my requests; approvers, auditors and admins see all (no message content)',
+    summary: 'my requests; approvers, auditors and admins see the others (no message content), never those on their own mailboxes, and admins none under a `none` notification policy',
     query: z.strictObject({ state: z.string().optional() }),
     handler: async (req, _reply, { query }) => {
       const p = principal(s, req, 'requests');
       const all = p.user.roles.some((r) => r === 'approver' || r === 'auditor' || r === 'admin');
-      const list = s.grants.list(all ? {} : { requesterId: p.user.id }).map(view);
+      const list = s.grants.list(all ? {} : { requesterId: p.user.id }).filter((r) => mayKnowOfRequest(p.user, r, (m) => s.notifier.policy(m))).map(view);
       return { requests: query.state ? list.filter((r) => r.state === query.state) : list };
     },
   });
@@ -103,11 +111,7 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       const p = principal(s, req, 'requests');
       const id = (req.params as { id: string }).id;
       // Someone else's request looks exactly like a missing one, and asking is recorded.
-      return view(refusing({ ...actorContext(req, p), user: p.user, logonType: logon(p.user) }, 'request.read', id, () => {
-        const r = s.grants.get(id);
-        if (r.requesterId !== p.user.id && !p.user.roles.some((x) => x === 'approver' || x === 'auditor' || x === 'admin')) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
-        return r;
-      }));
+      return view(refusing({ ...actorContext(req, p), user: p.user, logonType: logon(p.user) }, 'request.read', id, () => known(p.user, id)));
     },
   });
 
@@ -122,6 +126,7 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
         const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
         try {
           return view(s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), () => {
+            known(p.user, id);
             const r = s.grants.decide(p.user, id, decision, body.reason);
             if (r.deniedAt !== null || r.approvedAt !== null) s.notifier.decided(r, s.people.byId(r.requesterId)!, decision, p.user, body.reason);
             return r;
@@ -142,7 +147,10 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       const p = principal(s, req, 'requests');
       const id = (req.params as { id: string }).id;
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      return view(refusing(ctx, 'request.revoke', id, () => s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => s.grants.revoke(p.user, id))));
+      return view(refusing(ctx, 'request.revoke', id, () => s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => {
+        known(p.user, id);
+        return s.grants.revoke(p.user, id);
+      })));
     },
   });
 }
