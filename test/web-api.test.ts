@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiClient, base32Decode } from './support/api-client.ts';
+import { recoveryCode } from './support/outbox.ts';
 import { startWorld } from './support/access-world.ts';
 import { currentStep, totpCode } from '../src/access/totp.ts';
 
@@ -99,7 +100,7 @@ test('web API: recovery codes, archiving notice, mailbox directory and import, h
     assert.equal((await w.as.rita.call('GET', '/api/v1/mailboxes?q=bob')).body.mailboxes.length, 0, 'a bad file changes nothing');
     const ok = await w.as.adm.call('POST', '/api/v1/mailboxes/import', { csv: 'addresses,display_name,owner,sensitivity\nbob@corp.test;robert@corp.test,Robert Bobson,bob,hr\n', fileName: 'people.csv' });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
-    assert.deepEqual(ok.body, { mailboxes: 1, addresses: 2 });
+    assert.deepEqual(ok.body, { mailboxes: 1, addresses: 2, staged: [] }, 'a mailbox with no owner yet gets its first owner at once');
     for (const q of ['bob', 'robert@', 'bobs']) {
       assert.deepEqual((await w.as.rita.call('GET', `/api/v1/mailboxes?q=${q}`)).body.mailboxes.map((m: any) => m.name), ['bob@corp.test'], q);
     }
@@ -132,7 +133,7 @@ test('web API: recovery codes, archiving notice, mailbox directory and import, h
     assert.equal((await seen()).length, 1);
   });
 
-  await t.test("users: an admin changes others' roles (a new second factor means enrolling again) and disables them, never themselves", async () => {
+  await t.test("users: an admin changes others' roles (a new second factor means an account recovery someone else approves) and disables them, never themselves", async () => {
     assert.equal((await w.as.rita.call('POST', '/api/v1/users/alice/roles', { roles: ['owner', 'approver'] })).status, 403);
     assert.equal((await w.as.adm.call('POST', '/api/v1/users/adm/roles', { roles: ['admin', 'approver'] })).status, 403, 'not one\'s own roles');
     assert.equal((await w.as.adm.call('POST', '/api/v1/users/adm/disable', { disabled: true })).status, 403);
@@ -141,27 +142,32 @@ test('web API: recovery codes, archiving notice, mailbox directory and import, h
     const changed = await w.as.adm.call('POST', '/api/v1/users/alice/roles', { roles: ['owner', 'requester'] });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
     assert.deepEqual(changed.body.roles, ['owner', 'requester']);
-    assert.equal(typeof changed.body.enrolmentCode, 'string', 'a requester needs a second factor: enrol again');
+    assert.equal(changed.body.enrolmentCode, undefined, 'no code for someone else ever comes back to the admin');
+    assert.equal(typeof changed.body.recovery, 'string', 'a requester needs a second factor: an account recovery is filed');
     assert.equal((await w.as.alice.call('GET', '/api/v1/me')).status, 401, 'her password-only session is over');
     assert.equal((await new ApiClient(w.url).call('POST', '/api/v1/session', { name: 'alice', password: w.passwords.alice })).status, 401);
+    assert.equal((await w.as.adm.call('POST', `/api/v1/recoveries/${changed.body.recovery}/approve`, { reason: 'mine' })).status, 403, 'not by the admin who asked');
+    assert.equal((await w.as.anna.call('POST', `/api/v1/recoveries/${changed.body.recovery}/approve`, { reason: 'alice becomes a requester (HR-12)' })).status, 200);
     const again = new ApiClient(w.url);
-    await again.enrolAndSignIn('alice', changed.body.enrolmentCode, 'alice-new-horse-battery-staple');
+    await again.enrolAndSignIn('alice', recoveryCode(w.server.data, 'alice@corp.test'), 'alice-new-horse-battery-staple');
     assert.deepEqual((await again.call('GET', '/api/v1/me')).body.roles, ['owner', 'requester']);
     w.as.alice = again;
     // Back to owner: nothing to enrol.
     const back = await w.as.adm.call('POST', '/api/v1/users/alice/roles', { roles: ['owner'] });
-    assert.equal(back.body.enrolmentCode, null);
+    assert.equal(back.body.recovery, null);
     assert.equal((await w.as.alice.call('GET', '/api/v1/me')).status, 200);
 
     assert.equal((await w.as.adm.call('POST', '/api/v1/users/rita/disable', { disabled: true, reason: 'left the company' })).status, 200);
     assert.equal((await w.as.rita.call('GET', '/api/v1/me')).status, 401, 'a disabled user is out at once');
     assert.equal((await w.as.adm.call('GET', '/api/v1/users')).body.users.find((u: any) => u.name === 'rita').disabled, true);
     assert.equal((await w.as.adm.call('POST', '/api/v1/users/rita/disable', { disabled: false })).status, 200);
+    assert.equal((await w.as.rita.call('GET', '/api/v1/me')).status, 401, 'enabled again, her old session stays ended');
+    await w.as.rita.signIn('rita', w.passwords.rita);
     assert.equal((await w.as.rita.call('GET', '/api/v1/me')).status, 200);
     const entries = (await w.take('adm')).filter((e) => e.operation.startsWith('user.'));
     assert.deepEqual(entries.map((e) => [e.operation, e.result, e.parameters.name]), [
       ['user.roles', 'denied', 'adm'], ['user.disable', 'denied', 'adm'],
-      ['user.roles', 'success', 'alice'], ['user.roles', 'success', 'alice'], ['user.disable', 'success', 'rita'], ['user.enable', 'success', 'rita'],
+      ['user.roles', 'success', 'alice'], ['user.recovery.approve', 'denied', undefined], ['user.roles', 'success', 'alice'], ['user.disable', 'success', 'rita'], ['user.enable', 'success', 'rita'],
     ]);
     assert.deepEqual([entries[2].parameters.from, entries[2].parameters.to, entries[2].parameters.reEnrolment], [['owner'], ['owner', 'requester'], true]);
   });

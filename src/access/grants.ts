@@ -4,6 +4,7 @@ import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { parseQuery } from '../index/search-query.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { FourEyes } from './four-eyes.ts';
 import type { User } from './people.ts';
 
 export const PERMISSIONS = ['search', 'read', 'export'] as const;
@@ -64,11 +65,13 @@ export class Grants {
   readonly #meta: SqliteMetadataStore;
   readonly #clock: Clock;
   readonly #policy: () => Config['access'];
+  readonly #fourEyes: FourEyes | null;
 
-  constructor(meta: SqliteMetadataStore, clock: Clock, policy: () => Config['access']) {
+  constructor(meta: SqliteMetadataStore, clock: Clock, policy: () => Config['access'], fourEyes: FourEyes | null = null) {
     this.#meta = meta;
     this.#clock = clock;
     this.#policy = policy;
+    this.#fourEyes = fourEyes;
   }
 
   file(requester: User, input: NewRequest, options: { breakglass?: boolean } = {}): AccessRequest {

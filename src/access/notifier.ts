@@ -84,6 +84,11 @@ export class Notifier {
     if (user.email) this.#sendTo(kind, [user.email], subject, body, undefined, false);
   }
 
+  // People told of a change to an account or to who owns a mailbox (those asked to decide).
+  toUsers(kind: string, users: User[], subject: string, body: string): void {
+    this.#send(kind, users, subject, body);
+  }
+
   #withRole(role: string): User[] {
     return this.#people.list().filter((u) => u.roles.includes(role as never) && !u.disabled);
   }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
+import { AccountRecoveries } from '../store/account-recoveries.ts';
 import type { KeyProvider } from '../store/key-provider.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
@@ -42,9 +43,11 @@ export class People {
   readonly #keys: KeyProvider;
   readonly #clock: Clock;
   readonly #policy: () => Config['access'];
+  readonly #recoveries: AccountRecoveries;
 
   constructor(meta: SqliteMetadataStore, keys: KeyProvider, clock: Clock, policy: () => Config['access']) {
     this.#meta = meta;
+    this.#recoveries = new AccountRecoveries(meta);
     this.#keys = keys;
     this.#clock = clock;
     this.#policy = policy;
@@ -70,30 +73,38 @@ export class People {
   }
 
   // Changes an enrolled or waiting user's roles. When the new roles need a second factor the
-  // user has not set up, a fresh enrolment code is issued: signing in again needs enrolment
-  // (a new password and an authenticator), so no one holds such a role on a password alone.
-  setRoles(name: string, roles: Role[]): { user: User; enrolmentCode: string | null } {
+  // user has not set up, no code is handed to anyone: their sessions and tokens end (credentials
+  // obtained with the password alone do not carry the new roles), signing in is refused until
+  // they enrol again, and the caller files an account recovery that someone else approves.
+  setRoles(name: string, roles: Role[]): { user: User; needsEnrolment: boolean } {
     const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
     if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
     for (const r of roles) if (!ROLES.includes(r)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown role "${r}" (roles: ${ROLES.join(', ')})`);
     if (roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
     this.#meta.prepare('UPDATE user SET roles = ? WHERE id = ?').run(JSON.stringify([...new Set(roles)]), row.id);
     const user = this.byId(Number(row.id))!;
-    if (!this.needsTotp(user) || row.totp_wrapped || row.password_hash === null) return { user, enrolmentCode: null };
-    const code = randomBytes(15).toString('base64url');
-    const now = this.#clock.now();
-    this.#meta.prepare('UPDATE user SET enrolment_hash = ?, enrolment_expires = ? WHERE id = ?').run(sha256(code), now + this.#policy().enrolmentHours * 3600_000, row.id);
-    // Credentials obtained with the password alone do not carry the new roles.
-    this.#meta.prepare('DELETE FROM session WHERE user_id = ?').run(row.id);
-    this.#meta.prepare('UPDATE api_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(now, row.id);
-    return { user, enrolmentCode: code };
+    if (!this.needsTotp(user) || row.totp_wrapped || row.password_hash === null) return { user, needsEnrolment: false };
+    this.#endCredentials(Number(row.id));
+    return { user, needsEnrolment: true };
   }
 
-  // A disabled user's sessions and tokens stop working at once (they are checked on every call).
+  // A disabled user's sessions and tokens end for good: enabling them again gives nothing back
+  // (they sign in anew). A waiting enrolment code and any open account recovery end too.
   setDisabled(name: string, disabled: boolean): User {
     const r = this.#meta.prepare('UPDATE user SET disabled = ? WHERE name = ?').run(disabled ? 1 : 0, name);
     if (Number(r.changes) !== 1) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
-    return this.byName(name)!;
+    const user = this.byName(name)!;
+    if (disabled) {
+      this.#endCredentials(user.id);
+      this.#meta.prepare('UPDATE user SET enrolment_hash = NULL, enrolment_expires = NULL WHERE id = ?').run(user.id);
+      this.#recoveries.cancelOpen(user.id, this.#clock.now(), 'account disabled');
+    }
+    return user;
+  }
+
+  #endCredentials(userId: number): void {
+    this.#meta.prepare('DELETE FROM session WHERE user_id = ?').run(userId);
+    this.#meta.prepare('UPDATE api_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(this.#clock.now(), userId);
   }
 
   byName(name: string): User | null {
@@ -115,21 +126,28 @@ export class People {
   }
 
   // Sets the password (and TOTP seed and recovery codes when the roles need a second factor)
-  // with the one-time code.
-  async enrol(name: string, code: string, password: string): Promise<{ user: User; totpUri: string | null; recoveryCodes: string[] }> {
+  // with the one-time code. A person who is already enrolled enrols again only with the code of
+  // an approved account recovery (mailed to them); it ends every session and token they had.
+  async enrol(name: string, code: string, password: string): Promise<{ user: User; totpUri: string | null; recoveryCodes: string[]; recovery: string | null }> {
     const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
     const now = this.#clock.now();
-    if (!row || !row.enrolment_hash || sha256(code) !== row.enrolment_hash || Number(row.enrolment_expires) < now) {
-      throw new SealboxError('SEALBOX_ERR_AUTH', 'enrolment code is wrong, used or expired');
-    }
     if (password.length < MIN_PASSWORD_LENGTH) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+    const wrong = () => new SealboxError('SEALBOX_ERR_AUTH', 'enrolment code is wrong, used or expired');
+    if (!row || row.disabled) throw wrong();
+    const enrolled = row.password_hash !== null;
+    const firstOk = !enrolled && row.enrolment_hash && sha256(code) === row.enrolment_hash && Number(row.enrolment_expires) >= now;
+    if (!firstOk && !enrolled) throw wrong();
+    const recovery = enrolled ? this.#recoveries.use(Number(row.id), sha256(code), now) : null;
+    // Said like any wrong code, so that trying does not tell who is enrolled.
+    if (enrolled && !recovery) throw wrong();
     const user = toUser(row);
     const secret = this.needsTotp(user) ? newTotpSecret() : null;
     const hash = await hashPassword(password);
+    if (recovery) this.#endCredentials(user.id);
     this.#meta.prepare('UPDATE user SET password_hash = ?, totp_wrapped = ?, totp_last_step = 0, enrolment_hash = NULL, enrolment_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = ?')
       .run(hash, secret ? this.#keys.wrap(secret) : null, user.id);
     const recoveryCodes = secret ? this.newRecoveryCodes(user) : [];
-    return { user: this.byId(user.id)!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null, recoveryCodes };
+    return { user: this.byId(user.id)!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null, recoveryCodes, recovery };
   }
 
   // A fresh set of recovery codes; the earlier ones stop working. Shown once, kept as hashes.

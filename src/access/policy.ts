@@ -24,14 +24,21 @@ export class Policy {
     return this.#cached;
   }
 
-  // Replaces the overrides; unknown keys and bad values are refused with the key named.
-  set(overrides: Record<string, unknown>): Config['access'] {
+  // The policy these overrides would put in force (they replace the earlier ones); unknown keys
+  // and bad values are refused with the key named.
+  preview(overrides: Record<string, unknown>): Config['access'] {
     const parsed = accessPolicySchema.safeParse({ ...this.#base, ...overrides });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const detail = issue.code === 'unrecognized_keys' ? `unknown key "${issue.keys[0]}"` : `"${issue.path.join('.')}": ${issue.message}`;
       throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `policy: ${detail}`);
     }
+    return parsed.data;
+  }
+
+  // Replaces the overrides.
+  set(overrides: Record<string, unknown>): Config['access'] {
+    this.preview(overrides);
     this.#meta.setSetting(KEY, JSON.stringify(overrides));
     this.#cached = null;
     return this.current();

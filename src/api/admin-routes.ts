@@ -61,7 +61,13 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         s.audit.denied(ctx, { type: 'admin', operation: 'user.add', parameters: { name: body.name } }, 'not an admin');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins add users');
       }
-      const r = s.audit.record(ctx, { type: 'admin', operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, () => s.people.add(body));
+      // The code of someone who has no credential yet comes back to the admin who hands it on;
+      // from then on the two are linked (four eyes: src/access/four-eyes.ts).
+      const r = s.audit.record(ctx, { type: 'admin', operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, () => {
+        const added = s.people.add(body);
+        s.links.record({ actorId: p.user.id, subjectId: added.user.id, kind: 'created', at: s.clock.now() });
+        return added;
+      });
       return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode };
     },
   });
@@ -94,15 +100,21 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
 
   routes.add({
     method: 'POST', url: '/api/v1/users/:name/roles', tag: 'admin', auth: 'user',
-    summary: "change a user's roles (admins, never their own); when the new roles need a second factor the user lacks, a new one-time enrolment code is returned and the user enrols again",
+    summary: "change a user's roles (admins, never their own); when the new roles need a second factor the user lacks, their sessions and tokens end and an account recovery is filed: someone else approves it and the code is mailed to the user, never returned",
     body: z.strictObject({ roles: z.array(z.enum(ROLES)).min(1) }),
     handler: async (req, _reply, { body }) => {
       const name = (req.params as { name: string }).name;
       const ctx = userChange(req, 'user.roles', name, { roles: body.roles });
       const before = s.people.byName(name)?.roles ?? null;
-      const r = s.audit.record(ctx, (r: { enrolmentCode: string | null }) => ({ type: 'admin', operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.enrolmentCode !== null } }),
-        () => s.people.setRoles(name, body.roles));
-      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode };
+      const r = s.audit.record(ctx, (r: { recovery: string | null }) => ({ type: 'admin', operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.recovery !== null, recovery: r.recovery } }), () => {
+        const changed = s.people.setRoles(name, body.roles);
+        s.links.record({ actorId: ctx.user.id, subjectId: changed.user.id, kind: 'roles', at: s.clock.now() });
+        const pending = changed.needsEnrolment ? s.recovery.list().find((x) => x.user === name && x.state === 'pending') : undefined;
+        const recovery = !changed.needsEnrolment ? null
+          : pending?.id ?? s.recovery.request(ctx.user, name, `roles changed to ${body.roles.join(', ')}: a second factor is needed`).id;
+        return { ...changed, recovery };
+      });
+      return { name: r.user.name, roles: r.user.roles, recovery: r.recovery };
     },
   });
 
@@ -143,6 +155,14 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     body: z.record(z.string(), z.unknown()),
     handler: async (req, _reply, { body }) => {
       const ctx = admin(req, 'policy.set', body);
+      // The safeguards of four eyes only tighten from here; loosening them is the config file's,
+      // at the console (an admin could otherwise lower them and then act alone).
+      const weakened = weakenedSafeguards(s.policy.current(), s.policy.preview(body));
+      if (weakened.length > 0) {
+        const why = `loosening ${weakened.join(', ')} is done in the config file at the console, not through the API`;
+        s.audit.denied(ctx, { type: 'admin', operation: 'policy.set', parameters: { policy: body } }, why);
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
+      }
       return s.audit.record(ctx, { type: 'admin', operation: 'policy.set', parameters: { policy: body } }, () => s.policy.set(body));
     },
   });
@@ -185,4 +205,14 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     query: z.strictObject({ old: z.coerce.number().int().min(0), new: z.coerce.number().int().min(0).optional() }),
     handler: async (_req, _reply, { query }) => proveConsistency(s.stores.meta, query.old, query.new),
   });
+}
+
+// The policy keys that guard four eyes, and which of them the next policy would loosen.
+function weakenedSafeguards(current: Services['config']['access'], next: Services['config']['access']): string[] {
+  const out: string[] = [];
+  if (next.approvalsNeeded < current.approvalsNeeded) out.push('approvalsNeeded');
+  if (next.linkedPeopleDays < current.linkedPeopleDays) out.push('linkedPeopleDays');
+  if (!next.totpRequired && current.totpRequired) out.push('totpRequired');
+  if (Object.entries(current.sensitivityApprovals).some(([k, v]) => (next.sensitivityApprovals[k] ?? 0) < v)) out.push('sensitivityApprovals');
+  return out;
 }

@@ -13,8 +13,19 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     summary: 'set a password with the one-time enrolment code; returns the TOTP set-up URI when the roles need a second factor',
     body: z.strictObject({ name: z.string().min(1), code: z.string().min(1), password: z.string().min(1).max(1024) }),
     handler: async (req, _reply, { body }) => {
-      const { user, totpUri, recoveryCodes } = await s.people.enrol(body.name, body.code, body.password);
-      s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { type: 'admin', operation: 'user.enrol', parameters: { recoveryCodes: recoveryCodes.length } }, () => null);
+      let enrolled;
+      try {
+        enrolled = await s.people.enrol(body.name, body.code, body.password);
+      } catch (err) {
+        // A code tried on someone's account is evidence too (a taken-over account starts here).
+        if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_BAD_INPUT') s.audit.denied({ ...actorContext(req, null), user: null, logonType: 'owner' }, { type: 'admin', operation: 'user.enrol', parameters: { name: body.name } }, err.message);
+        throw err;
+      }
+      const { user, totpUri, recoveryCodes, recovery } = enrolled;
+      s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { type: 'admin', operation: 'user.enrol', parameters: { recoveryCodes: recoveryCodes.length, ...(recovery ? { recovery } : {}) } }, () => {
+        if (recovery) s.notifier.toPerson('account.recovered', user, 'Your Sealbox account was enrolled again', `Your account was enrolled again with the code of account recovery ${recovery}: a new password${totpUri ? ' and authenticator' : ''}. Every earlier session and API token has ended.\n\nIf this was not you, tell your security team at once.`);
+        return null;
+      });
       return { user: { name: user.name, roles: user.roles }, totpUri, recoveryCodes };
     },
   });

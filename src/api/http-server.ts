@@ -8,6 +8,7 @@ import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import { ledgerRoutes } from './ledger-routes.ts';
 import { mailboxRoutes } from './mailbox-routes.ts';
+import { recoveryRoutes } from './recovery-routes.ts';
 import { noticeRoutes } from './notice-routes.ts';
 import type { IngestDeps } from './ingest-routes.ts';
 import type { SystemListener } from './admin-routes.ts';
@@ -52,6 +53,7 @@ export function buildHttpServer(deps: HttpDeps) {
   ledgerRoutes(routes, services, deps.verifierKey);
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
+  recoveryRoutes(routes, services);
   noticeRoutes(routes, services);
   oversightRoutes(routes, services);
   if (deps.capture) ingestRoutes(app, routes, services, deps.capture);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
-import { importDirectory, parseDirectoryCsv } from '../store/mailbox-import.ts';
+import type { ImportOutcome } from '../access/mailbox-ownership.ts';
+import { parseDirectoryCsv } from '../store/mailbox-import.ts';
+import type { OwnershipChangeRow } from '../store/ownership-changes.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -48,14 +50,65 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins import the directory');
       }
       const rows = parseDirectoryCsv(body.csv);
-      const id = s.stores.meta.prepare('SELECT id FROM mailbox WHERE name = ?');
-      const result = s.audit.record(ctx, (r: { mailboxes: number; addresses: number }) => ({
+      // Rows that give someone mail they could not read before are staged for someone else's
+      // approval (src/access/mailbox-ownership.ts); the rest apply now. Both are in the entry.
+      const result = s.audit.record(ctx, (r: ImportOutcome) => ({
         type: 'admin', operation: 'mailboxes.import',
-        mailboxes: rows.map((m) => ({ id: Number((id.get(m.name) as { id: number }).id), name: m.name })),
+        mailboxes: r.applied.map((m) => ({ id: s.ownership.mailboxId(m.name)!, name: m.name })),
         // the owners in force from here on, as the command line records them
-        parameters: { file: body.fileName ?? null, ...r, owners: Object.fromEntries(rows.filter((m) => m.owner).map((m) => [m.name, m.owner])) },
-      }), () => importDirectory(s.stores.meta, rows));
-      return result;
+        parameters: {
+          file: body.fileName ?? null, mailboxes: r.mailboxes, addresses: r.addresses,
+          owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])),
+          managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
+          staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
+        },
+      }), () => s.ownership.import({ user: p.user, label: `user:${p.user.name}` }, rows));
+      return { mailboxes: result.mailboxes, addresses: result.addresses, staged: result.staged };
     },
   });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/ownership-changes', tag: 'mailboxes', auth: 'user',
+    summary: 'directory changes waiting for approval (a mailbox or address given to a new owner) and past decisions (admins, approvers, auditors)',
+    handler: async (req) => {
+      const p = principal(s, req, 'admin');
+      if (!p.user.roles.some((r) => r === 'admin' || r === 'approver' || r === 'auditor')) {
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { type: 'admin', operation: 'ownership.list' }, 'not an admin, approver or auditor');
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins, approvers and auditors see ownership changes');
+      }
+      return { changes: s.ownership.list().map(ownershipView) };
+    },
+  });
+
+  for (const decision of ['approve', 'deny'] as const) {
+    routes.add({
+      method: 'POST', url: `/api/v1/ownership-changes/:id/${decision}`, tag: 'mailboxes', auth: 'user',
+      summary: `${decision} a staged ownership change, with a reason (admins and approvers; never the one who staged it, nor the new owner, nor anyone linked to either); the previous owner is told`,
+      body: z.strictObject({ reason: z.string().min(1).max(2000) }),
+      handler: async (req, _reply, { body }) => {
+        const p = principal(s, req, 'admin');
+        const id = (req.params as { id: string }).id;
+        const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
+        try {
+          const c = s.audit.record(ctx, (c: OwnershipChangeRow) => ({
+            type: 'admin', operation: `ownership.${decision}`, mailboxes: [{ id: s.ownership.mailboxId(c.mailbox)!, name: c.mailbox }].filter((m) => m.id !== null),
+            parameters: { change: id, from: c.ownerBefore, to: c.ownerAfter, addresses: c.gains.map((g) => g.address), reason: body.reason, ...(decision === 'approve' ? { owners: { [c.mailbox]: c.ownerAfter } } : {}) },
+          }), () => s.ownership.decide(p.user, id, decision, body.reason));
+          return ownershipView(c);
+        } catch (err) {
+          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { type: 'admin', operation: `ownership.${decision}`, parameters: { change: id } }, err.message);
+          throw err;
+        }
+      },
+    });
+  }
+}
+
+function ownershipView(c: OwnershipChangeRow) {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    id: c.id, mailbox: c.mailbox, ownerBefore: c.ownerBefore, ownerAfter: c.ownerAfter || null, addresses: c.row.addresses, gains: c.gains, why: c.why,
+    state: c.decision === 'approve' ? 'approved' : c.decision === 'deny' ? 'denied' : 'pending',
+    stagedBy: c.stagedByLabel, stagedAt: iso(c.stagedAt), decisionReason: c.decisionReason, decidedAt: iso(c.decidedAt),
+  };
 }

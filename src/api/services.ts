@@ -2,11 +2,14 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { AccessDecision } from '../access/access-decision.ts';
+import { AccountRecovery } from '../access/account-recovery.ts';
 import { ArchivingNotice } from '../access/archiving-notice.ts';
 import { Audit } from '../access/audit.ts';
 import { ContentAccess } from '../access/content-access.ts';
 import { Credentials } from '../access/credentials.ts';
+import { FourEyes } from '../access/four-eyes.ts';
 import { Grants } from '../access/grants.ts';
+import { MailboxOwnership } from '../access/mailbox-ownership.ts';
 import { Notifier } from '../access/notifier.ts';
 import { People } from '../access/people.ts';
 import { Policy } from '../access/policy.ts';
@@ -15,6 +18,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
 import type { Stores } from '../store/open-stores.ts';
+import { PersonLinks } from '../store/person-links.ts';
 
 export type Services = ReturnType<typeof accessServices>;
 
@@ -23,8 +27,12 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const policy = new Policy(stores.meta, config.access);
   const current = () => policy.current();
   const people = new People(stores.meta, stores.keys, clock, current);
-  const grants = new Grants(stores.meta, clock, current);
+  const links = new PersonLinks(stores.meta);
+  const fourEyes = new FourEyes(links, people, clock, current);
+  const grants = new Grants(stores.meta, clock, current, fourEyes);
   const notifier = new Notifier(stores.meta, people, clock, config.notify);
+  const recovery = new AccountRecovery({ meta: stores.meta, people, fourEyes, links, notifier, clock, policy: current });
+  const ownership = new MailboxOwnership({ meta: stores.meta, people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
   const search = new SearchIndex(indexDb);
@@ -33,5 +41,5 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const content = new ContentAccess({ decision, audit, search, indexDb, reader: stores.reader, meta: stores.meta });
   const reviews = new ReviewQueue({ meta: stores.meta, audit, people, clock });
   const oversight = new AuditorViews({ meta: stores.meta, indexDb, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, ledger, clock, policy, people, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, indexDb, notice };
+  return { config, stores, ledger, clock, policy, people, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, indexDb, notice };
 }

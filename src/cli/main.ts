@@ -20,7 +20,12 @@ import { openStores } from '../store/open-stores.ts';
 import type { Stores } from '../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
 import { verifyArchive } from '../store/verify-archive.ts';
-import { importDirectory, parseDirectoryCsv } from '../store/mailbox-import.ts';
+import { parseDirectoryCsv } from '../store/mailbox-import.ts';
+import type { DirectoryRow } from '../store/mailbox-import.ts';
+import { FourEyes } from '../access/four-eyes.ts';
+import { MailboxOwnership } from '../access/mailbox-ownership.ts';
+import { Notifier } from '../access/notifier.ts';
+import { PersonLinks } from '../store/person-links.ts';
 import { serve } from './serve.ts';
 import { addImportCommands } from './import-command.ts';
 
@@ -311,25 +316,29 @@ withArchive(usersCmd.command('add'))
       const policy = new Policy(stores.meta, config.access);
       const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
       const ledger = ledgerFor(stores, config);
-      const { user, enrolmentCode } = stores.meta.transaction(() => {
+      const ownership = directoryOwnership(stores, config, people);
+      const { user, enrolmentCode, outcome } = stores.meta.transaction(() => {
         ledger.catchUp();
         const added = people.add({ name: o.name, roles: o.role, displayName: o.displayName, email: o.email });
+        const rows: DirectoryRow[] = [];
         for (const m of o.owns ?? []) {
-          let row = (stores.meta.prepare('SELECT id FROM mailbox WHERE name = ?').get(m) ?? stores.meta.prepare('SELECT mailbox_id AS id FROM mailbox_address WHERE address = ?').get(String(m).toLowerCase())) as { id: number } | undefined;
-          if (!row && /^[^@\s]+@[^@\s]+$/.test(m)) {
-            // An address nobody has a mailbox for yet gets one of its own.
-            row = { id: stores.meta.upsertMailbox({ name: String(m).toLowerCase() }) };
-            stores.meta.setMailboxAddress(m, row.id);
-          }
-          if (!row) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${m}" (import the directory first: sealbox mailboxes import)`);
-          stores.meta.prepare('UPDATE mailbox SET owner = ? WHERE id = ?').run(o.name, row.id);
+          const row = (stores.meta.prepare('SELECT name FROM mailbox WHERE name = ?').get(m) ?? stores.meta.prepare('SELECT m.name FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?').get(String(m).toLowerCase())) as { name: string } | undefined;
+          const none = { displayName: null, sensitivity: null, manager: null, owner: o.name };
+          // An address nobody has a mailbox for yet gets one of its own.
+          if (!row && /^[^@\s]+@[^@\s]+$/.test(m)) rows.push({ ...none, name: String(m).toLowerCase(), addresses: [String(m).toLowerCase()] });
+          else if (!row) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${m}" (import the directory first: sealbox mailboxes import)`);
+          else rows.push({ ...none, name: row.name, addresses: [] });
         }
+        // Ownership that takes a mailbox from someone waits for approval like a directory row.
+        const outcome = ownership.import({ user: null, label: `os:${userInfo().username}` }, rows);
         ledger.append({
           type: 'admin', actor: `os:${userInfo().username}`, actorRoles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null,
-          operation: 'user.add', objects: { mailboxes: o.owns ?? [], messages: [] }, grantId: null, result: 'success', parameters: { name: o.name, roles: o.role },
+          operation: 'user.add', objects: { mailboxes: outcome.applied.map((r) => r.name), messages: [] }, grantId: null, result: 'success',
+          parameters: { name: o.name, roles: o.role, ...(outcome.staged.length ? { staged: outcome.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, why: c.why })) } : {}) },
         });
-        return added;
+        return { ...added, outcome };
       });
+      for (const c of outcome.staged) process.stdout.write(`ownership of ${c.mailbox} staged as ${c.id} (${c.why}): someone else approves it (web app Administration, or POST /api/v1/ownership-changes/${c.id}/approve)\n`);
       const url = `http://${config.http.listen}/enrol?name=${encodeURIComponent(user.name)}&code=${enrolmentCode}`;
       process.stdout.write(`user ${user.name} (${user.roles.join(', ')}): one-time enrolment code ${enrolmentCode}\n  valid ${config.access.enrolmentHours} h; enrol at ${url}\n  or: POST /api/v1/enrol {"name": "${user.name}", "code": "${enrolmentCode}", "password": "…"}\n`);
     } finally {
@@ -412,22 +421,37 @@ withArchive(mailboxesCmd.command('import'))
     const stores = openStores(config, { create: false });
     try {
       const ledger = ledgerFor(stores, config);
+      const policy = new Policy(stores.meta, config.access);
+      const ownership = directoryOwnership(stores, config, new People(stores.meta, stores.keys, systemClock, () => policy.current()));
       const result = stores.meta.transaction(() => {
         ledger.catchUp();
-        const r = importDirectory(stores.meta, rows);
+        // Rows that would let someone read mail they could not read before wait for approval.
+        const r = ownership.import({ user: null, label: `os:${process.env.USER ?? 'unknown'}` }, rows);
         ledger.append({
           type: 'admin', actor: `os:${process.env.USER ?? 'unknown'}`, actorRoles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null,
-          operation: 'mailboxes.import', objects: { mailboxes: rows.map((m) => m.name), messages: [] }, grantId: null, result: 'success',
+          operation: 'mailboxes.import', objects: { mailboxes: r.applied.map((m) => m.name), messages: [] }, grantId: null, result: 'success',
           // owners and managers in force from here on: a past inventory is rebuilt from the ledger
-          parameters: { file, ...r, owners: Object.fromEntries(rows.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(rows.filter((m) => m.manager).map((m) => [m.name, m.manager])) },
+          parameters: {
+            file, mailboxes: r.mailboxes, addresses: r.addresses,
+            owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
+            staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
+          },
         });
         return r;
       });
+      for (const c of result.staged) process.stdout.write(`staged ${c.id}: ${c.mailbox} to ${c.ownerAfter || '(owner unchanged)'}${c.ownerBefore ? ` from ${c.ownerBefore}` : ''} (${c.why}); someone else approves it\n`);
       process.stdout.write(`imported ${result.mailboxes} mailbox(es) with ${result.addresses} address(es)\n`);
     } finally {
       stores.close();
     }
   });
+
+// The directory's ownership rules for the console (the same as the API's).
+function directoryOwnership(stores: Stores, config: Config, people: People): MailboxOwnership {
+  const policy = new Policy(stores.meta, config.access);
+  const fourEyes = new FourEyes(new PersonLinks(stores.meta), people, systemClock, () => policy.current());
+  return new MailboxOwnership({ meta: stores.meta, people, fourEyes, notifier: new Notifier(stores.meta, people, systemClock, config.notify), clock: systemClock });
+}
 
 function nonNegativeInt(name: string) {
   return (value: string) => {

@@ -5,6 +5,8 @@ import { stateOf } from '../access/grants.ts';
 import type { Grants } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import { linkBetween } from '../access/four-eyes.ts';
+import { PersonLinks } from '../store/person-links.ts';
 import { highImpact } from './high-impact.ts';
 import { entriesUntil, userOf } from './ledger-history.ts';
 
@@ -118,6 +120,15 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
     }
   }
 
+  // Four eyes that may have been one pair of hands: approvals in the period between people one
+  // of whom created, enrolled or changed the roles of the other, or whom the same person made,
+  // however long ago (the approval rule only refuses within access.linkedPeopleDays).
+  const links = new PersonLinks(d.meta);
+  const linkedApprovals = all.flatMap((r) => r.approvals.filter((a) => a.decision === 'approve' && a.at >= from && a.at < to).flatMap((a) => {
+    const why = linkBetween(links.touching([a.approverId, r.requesterId]), a.approverId, r.requesterId, -Infinity, 'before', name);
+    return why ? [{ request: r.id, approver: name(a.approverId), requester: name(r.requesterId), at: a.at, link: why }] : [];
+  }));
+
   const days = [...new Set([...heat.values()].flatMap((r) => [...r.keys()]))].sort();
   return {
     period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
@@ -146,6 +157,7 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
     sensitiveAccess: [...sensitive.values()].map((s) => ({ ...s, people: [...s.people].sort() })).sort((a, b) => a.mailbox.localeCompare(b.mailbox)),
     people: [...people.values()].map(({ read, ...p }) => ({ ...p, messagesRead: read.size })).sort((a, b) => a.user.localeCompare(b.user)),
     highImpact: highImpactActions,
+    linkedApprovals,
     outsideDateWindow: { readsChecked, violations: outsideWindow },
     heatMap: { days, mailboxes: [...heat].map(([mailbox, row]) => ({ mailbox, counts: days.map((day) => row.get(day) ?? 0) })).sort((a, b) => a.mailbox.localeCompare(b.mailbox)) },
   };
@@ -176,6 +188,7 @@ export function reportText(r: Report): string {
     `Requests without a ticket: ${r.tickets.withoutTicket.length}; tickets used more than once: ${r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length})`).join(', ') || 'none'}`,
     `Sensitive mailboxes accessed: ${r.sensitiveAccess.map((s) => `${s.mailbox} ${s.accesses}× by ${s.people.join(', ')}`).join('; ') || 'none'}`,
     `High-impact actions: ${r.highImpact.length}`,
+    `Approvals between linked people: ${r.linkedApprovals.length}${r.linkedApprovals.map((l) => `\n  ${l.request}: ${l.approver} approved ${l.requester} (${l.link})`).join('')}`,
     `Reads outside a grant's date window: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} checked`,
     '', 'Per person (searches / messages read / exports / bytes exported):',
     ...r.people.map((p) => `  ${p.user}: ${p.searches} / ${p.messagesRead} / ${p.exports} / ${p.bytesExported}`),
@@ -200,6 +213,7 @@ export function reportCsv(r: Report): string {
   for (const s of r.sensitiveAccess) rows.push(['sensitive', s.mailbox, s.accesses, `${s.sensitivity}: ${s.people.join(' ')}`]);
   for (const p of r.people) for (const [k, v] of Object.entries(p)) if (k !== 'user') rows.push(['person', `${p.user}.${k}`, v as number, '']);
   for (const h of r.highImpact) rows.push(['high-impact', String(h.index), h.operation, `${new Date(h.time).toISOString()} ${h.actor} ${h.why}${h.grantId ? ` ${h.grantId}` : ''}`]);
+  for (const l of r.linkedApprovals) rows.push(['linked-approval', l.request, `${l.approver}>${l.requester}`, l.link]);
   rows.push(['enforcement', 'readsChecked', r.outsideDateWindow.readsChecked, ''], ['enforcement', 'outsideDateWindow', r.outsideDateWindow.violations.length, '']);
   for (const v of r.outsideDateWindow.violations) rows.push(['enforcement-violation', String(v.index), v.sha256, v.grantId]);
   for (const m of r.heatMap.mailboxes) m.counts.forEach((n, i) => { if (n) rows.push(['heat', `${m.mailbox}@${r.heatMap.days[i]}`, n, '']); });

@@ -88,11 +88,14 @@ function apply(e: LedgerEntry, s: {
       break;
     case 'user.disable':
       s.disabled.add(String(p.name));
+      // Disabling ends every token for good: enabling again brings none back.
+      for (const t of s.tokens.values()) if (t.user === `user:${p.name}` || t.user === String(p.name)) t.revoked = true;
       break;
     case 'user.enable':
       s.disabled.delete(String(p.name));
       break;
     case 'mailboxes.import':
+    case 'ownership.approve':   // a staged ownership change, in force once approved
       for (const [m, o] of Object.entries((p.owners ?? {}) as Record<string, string>)) s.owners.set(m, o);
       break;
     case 'request.file':

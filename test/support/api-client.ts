@@ -6,6 +6,7 @@ export class ApiClient {
   cookie: string | null = null;
   csrf: string | null = null;
   token: string | null = null;
+  recoveryCodes: string[] = [];   // from enrolment: each signs in once in place of a TOTP code
 
   constructor(base: string) {
     this.base = base;
@@ -28,11 +29,20 @@ export class ApiClient {
   async enrolAndSignIn(name: string, code: string, password: string): Promise<void> {
     const enrol = await this.call('POST', '/api/v1/enrol', { name, code, password });
     if (enrol.status !== 200) throw new Error(`enrol ${name}: ${JSON.stringify(enrol.body)}`);
+    this.recoveryCodes = [...(enrol.body.recoveryCodes ?? [])];
     const secret = enrol.body.totpUri ? base32Decode(/secret=([A-Z2-7]+)/.exec(enrol.body.totpUri)![1]) : null;
     const totp = secret ? totpCode(secret, currentStep(Date.now())) : undefined;
     const session = await this.call('POST', '/api/v1/session', { name, password, totp });
     if (session.status !== 200) throw new Error(`sign in ${name}: ${JSON.stringify(session.body)}`);
     this.csrf = session.body.csrfToken;
+  }
+
+  // Signs in again (a new session) with the password and one of the enrolment's recovery codes
+  // (a TOTP code would be refused if this 30-second step's code was used already).
+  async signIn(name: string, password: string): Promise<{ status: number; body: any }> {
+    const session = await this.call('POST', '/api/v1/session', { name, password, totp: this.recoveryCodes.shift() });
+    if (session.status === 200) this.csrf = session.body.csrfToken;
+    return session;
   }
 }
 

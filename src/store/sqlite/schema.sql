@@ -237,3 +237,52 @@ CREATE TABLE IF NOT EXISTS notice_ack (
   at INTEGER NOT NULL,
   PRIMARY KEY (user_id, version)
 ) WITHOUT ROWID;
+
+-- Who did what to whom among people (created them, changed their roles, approved their account
+-- recovery): four eyes must be two people, so an approver linked to a requester is refused for a
+-- while, and oversight lists approvals between linked people whenever they happen.
+CREATE TABLE IF NOT EXISTS person_link (
+  actor_id INTEGER NOT NULL REFERENCES user(id),
+  subject_id INTEGER NOT NULL REFERENCES user(id),
+  kind TEXT NOT NULL,                   -- created | roles | recovery
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS person_link_subject ON person_link(subject_id);
+CREATE INDEX IF NOT EXISTS person_link_actor ON person_link(actor_id);
+
+-- Account recovery: a new enrolment for someone already enrolled, asked for by one person,
+-- approved by another; the code is mailed to the person and only its hash is kept.
+CREATE TABLE IF NOT EXISTS account_recovery (
+  id TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES user(id),
+  requested_by INTEGER NOT NULL REFERENCES user(id),
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  lapses_at INTEGER NOT NULL,
+  decided_by INTEGER REFERENCES user(id),
+  decision TEXT,                        -- approve | deny | cancel
+  decision_reason TEXT,
+  decided_at INTEGER,
+  code_hash TEXT,
+  code_expires INTEGER,
+  used_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS account_recovery_user ON account_recovery(user_id);
+
+-- Directory rows that would let someone read mail they could not read before, waiting for
+-- someone else's approval; applied as they were staged, or refused if the mailbox changed since.
+CREATE TABLE IF NOT EXISTS ownership_change (
+  id TEXT PRIMARY KEY,
+  mailbox TEXT NOT NULL,                -- mailbox name (may not exist yet)
+  row TEXT NOT NULL,                    -- JSON: the directory row to apply
+  owner_before TEXT,
+  owner_after TEXT NOT NULL,
+  gains TEXT NOT NULL,                  -- JSON: [{address, from}] what the new owner would gain
+  staged_by INTEGER REFERENCES user(id),
+  staged_by_label TEXT NOT NULL,        -- user:NAME or os:NAME (the command line)
+  staged_at INTEGER NOT NULL,
+  decided_by INTEGER REFERENCES user(id),
+  decision TEXT,                        -- approve | deny
+  decision_reason TEXT,
+  decided_at INTEGER
+);

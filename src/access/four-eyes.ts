@@ -1,0 +1,50 @@
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../core/config.ts';
+import type { PersonLink, PersonLinks } from '../store/person-links.ts';
+import type { People } from './people.ts';
+
+const DAY = 86_400_000;
+const VERB = { created: 'created', roles: 'changed the roles of', recovery: 'approved the account recovery of' } as const;
+
+// Four eyes means two people. An account someone created, enrolled (handed the enrolment code
+// to) or changed the roles of is, for a while, possibly that someone's second pair of hands:
+// such a pair may not approve each other's requests, nor may two accounts the same person made
+// in that period. Whoever created an approver is never approved by them.
+export class FourEyes {
+  readonly #links: PersonLinks;
+  readonly #people: People;
+  readonly #clock: Clock;
+  readonly #policy: () => Config['access'];
+
+  constructor(links: PersonLinks, people: People, clock: Clock, policy: () => Config['access']) {
+    this.#links = links;
+    this.#people = people;
+    this.#clock = clock;
+    this.#policy = policy;
+  }
+
+  // Why `approverId` may not approve what `otherId` asked for, or null when they are two people.
+  // For an access request, whoever created the approver is never approved by them; for account
+  // and directory changes (asked for by admins, who create most accounts) the period alone counts.
+  linked(approverId: number, otherId: number, options: { creatorEver?: boolean } = {}): string | null {
+    const days = this.#policy().linkedPeopleDays;
+    return linkBetween(this.#links.touching([approverId, otherId]), approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, (id) => this.#people.byId(id)?.name ?? `#${id}`, options.creatorEver ?? true);
+  }
+}
+
+// The first link that makes `approverId` and `otherId` one pair of hands, among links since
+// `since` (creating an approver counts at any time when creatorEver); `when` words the period.
+export function linkBetween(links: PersonLink[], approverId: number, otherId: number, since: number, when: string, name: (id: number) => string, creatorEver = true): string | null {
+  if (approverId === otherId) return 'no one approves what they asked for themselves';
+  for (const l of links) {
+    if (creatorEver && l.actorId === otherId && l.subjectId === approverId && l.kind === 'created') return `${name(otherId)} created your account`;
+    if (l.at < since) continue;
+    if (l.actorId === approverId && l.subjectId === otherId) return `you ${VERB[l.kind]} ${name(otherId)} ${when}`;
+    if (l.actorId === otherId && l.subjectId === approverId) return `${name(otherId)} ${VERB[l.kind]} you ${when}`;
+  }
+  // Two accounts made by the same hands in the period.
+  const makers = (id: number) => new Set(links.filter((l) => l.subjectId === id && l.at >= since && l.kind !== 'recovery').map((l) => l.actorId));
+  const mine = makers(approverId);
+  for (const m of makers(otherId)) if (mine.has(m)) return `${name(m)} created or changed both your account and ${name(otherId)}'s ${when}`;
+  return null;
+}

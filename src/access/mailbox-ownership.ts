@@ -1,0 +1,143 @@
+import type { Clock } from '../core/clock.ts';
+import { SealboxError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { importDirectory } from '../store/mailbox-import.ts';
+import type { DirectoryRow } from '../store/mailbox-import.ts';
+import { OwnershipChanges } from '../store/ownership-changes.ts';
+import type { OwnershipChangeRow } from '../store/ownership-changes.ts';
+import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { FourEyes } from './four-eyes.ts';
+import type { Notifier } from './notifier.ts';
+import type { People, User } from './people.ts';
+
+export interface OwnershipDeps {
+  meta: SqliteMetadataStore;
+  people: People;
+  fourEyes: FourEyes;
+  notifier: Notifier;
+  clock: Clock;
+}
+
+// Who is changing the directory: a signed-in person, or the console (the command line).
+export interface DirectoryActor {
+  user: User | null;
+  label: string;              // user:NAME or os:NAME
+}
+
+export interface StagedChange {
+  id: string;
+  mailbox: string;
+  ownerBefore: string | null;
+  ownerAfter: string;
+  gains: { address: string; from: string | null }[];
+  why: string;
+}
+
+export interface ImportOutcome {
+  mailboxes: number;          // rows applied now
+  addresses: number;
+  applied: DirectoryRow[];
+  staged: StagedChange[];
+}
+
+// Ownership is access: an owner reads every message of their mailbox's addresses. A directory row
+// that would let someone read archived mail they could not read before waits for someone else's
+// approval, when it takes a mailbox or an address from another owner, when the person making
+// the change would become the owner, or when the new owner is linked to them (created, enrolled
+// or given roles by them lately: FourEyes), or when it changes a sensitivity already set. A
+// mailbox with no owner yet gets its first owner at once. The previous owner is told.
+export class MailboxOwnership {
+  readonly #d: OwnershipDeps;
+  readonly #store: OwnershipChanges;
+
+  constructor(d: OwnershipDeps) {
+    this.#d = d;
+    this.#store = new OwnershipChanges(d.meta);
+  }
+
+  // Plans, applies what may apply now and stages the rest; the caller's transaction holds it all.
+  import(actor: DirectoryActor, rows: DirectoryRow[]): ImportOutcome {
+    const now = this.#d.clock.now();
+    const applied: DirectoryRow[] = [];
+    const staged: StagedChange[] = [];
+    for (const row of rows) {
+      const why = this.#needsApproval(actor, row);
+      if (!why) {
+        applied.push(row);
+        continue;
+      }
+      const current = this.#store.mailbox(row.name);
+      const change: StagedChange = { id: newId('own', now), mailbox: row.name, ownerBefore: current?.owner ?? null, ownerAfter: why.ownerAfter, gains: why.gains, why: why.text };
+      this.#store.insert({ ...change, row, stagedBy: actor.user?.id ?? null, stagedByLabel: actor.label, stagedAt: now });
+      this.#tell(change, `${actor.label.replace(/^user:/, '')} proposes`, 'waits for approval by someone else');
+      staged.push(change);
+    }
+    const r = importDirectory(this.#d.meta, applied);
+    return { ...r, applied, staged };
+  }
+
+  decide(approver: User, id: string, decision: 'approve' | 'deny', reason: string): OwnershipChangeRow {
+    const c = this.#store.get(id);
+    if (!c) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no ownership change ${id}`);
+    if (!approver.roles.some((r) => r === 'admin' || r === 'approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and approvers decide on ownership changes');
+    if (c.stagedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves an ownership change they staged');
+    if (c.ownerAfter === approver.name) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves their own ownership of a mailbox');
+    for (const other of [c.stagedBy, this.#d.people.byName(c.ownerAfter)?.id ?? null]) {
+      const linked = other === null ? null : this.#d.fourEyes.linked(approver.id, other, { creatorEver: false });
+      if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
+    }
+    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
+    if (c.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `ownership change ${id} was already ${c.decision === 'approve' ? 'approved' : 'denied'}`);
+    if (decision === 'approve' && (this.#store.mailbox(c.mailbox)?.owner ?? null) !== c.ownerBefore) {
+      throw new SealboxError('SEALBOX_ERR_CONFLICT', `mailbox ${c.mailbox} changed owner since this was staged; stage it again`);
+    }
+    this.#store.decide(id, { by: approver.id, decision, reason: reason.trim(), at: this.#d.clock.now() });
+    if (decision === 'approve') importDirectory(this.#d.meta, [c.row]);
+    this.#tell(c, `${approver.name} ${decision === 'approve' ? 'approved' : 'denied'}`, decision === 'approve' ? 'is in force from now on' : 'does not happen', reason.trim());
+    return this.#store.get(id)!;
+  }
+
+  get(id: string): OwnershipChangeRow | null {
+    return this.#store.get(id);
+  }
+
+  list(): OwnershipChangeRow[] {
+    return this.#store.list();
+  }
+
+  mailboxId(name: string): number | null {
+    return this.#store.mailbox(name)?.id ?? null;
+  }
+
+  #needsApproval(actor: DirectoryActor, row: DirectoryRow): { ownerAfter: string; gains: StagedChange['gains']; text: string } | null {
+    const current = this.#store.mailbox(row.name);
+    const ownerAfter = row.owner ?? current?.owner ?? null;
+    const sensitivityChange = current?.sensitivity && row.sensitivity && row.sensitivity !== current.sensitivity;
+    if (ownerAfter === null) return sensitivityChange ? { ownerAfter: '', gains: [], text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` } : null;
+    const gains: StagedChange['gains'] = [];
+    for (const address of new Set([...(current?.addresses ?? []), ...row.addresses])) {
+      const from = this.#store.holderOf(address)?.owner ?? null;
+      if (from !== ownerAfter) gains.push({ address, from });
+    }
+    const takenFrom = [...new Set(gains.map((g) => g.from).filter((f): f is string => f !== null))];
+    if (takenFrom.length > 0) return { ownerAfter, gains, text: `takes addresses or the mailbox from ${takenFrom.join(', ')}` };
+    if (gains.length > 0 && actor.user?.name === ownerAfter) return { ownerAfter, gains, text: 'the person making the change would become the owner' };
+    const owner = this.#d.people.byName(ownerAfter);
+    const linked = gains.length > 0 && actor.user && owner ? this.#d.fourEyes.linked(actor.user.id, owner.id, { creatorEver: false }) : null;
+    if (linked) return { ownerAfter, gains, text: `the new owner is linked to the person making the change (${linked})` };
+    if (sensitivityChange) return { ownerAfter, gains, text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` };
+    return null;
+  }
+
+  #tell(c: StagedChange | OwnershipChangeRow, lead: string, outcome: string, reason?: string): void {
+    const text = `${lead} that mailbox ${c.mailbox} be owned by ${c.ownerAfter || '(unchanged)'}${c.ownerBefore ? ` instead of ${c.ownerBefore}` : ''}; this ${outcome}.\n`
+      + `${c.gains.length ? `Addresses: ${c.gains.map((g) => `${g.address}${g.from ? ` (from ${g.from})` : ''}`).join(', ')}\n` : ''}Why it needs approval: ${c.why}\n${reason ? `Reason: ${reason}\n` : ''}Change: ${c.id}`;
+    const told = new Map<number, User>();
+    for (const name of [c.ownerBefore, ...c.gains.map((g) => g.from)]) {
+      const u = name ? this.#d.people.byName(name) : null;
+      if (u) told.set(u.id, u);
+    }
+    for (const u of told.values()) this.#d.notifier.toPerson('mailbox.ownership', u, `Ownership of mailbox ${c.mailbox}`, text);
+    if (!reason) this.#d.notifier.toUsers('mailbox.ownership', this.#d.people.list().filter((u) => !u.disabled && !told.has(u.id) && u.roles.some((r) => r === 'admin' || r === 'approver')), `Ownership change ${c.id} for ${c.mailbox} awaits a decision`, text);
+  }
+}
