@@ -1,0 +1,206 @@
+// The administrator is the threat model. An admin who holds every role at once tries, through the
+// real HTTP API and the command line, to take over an account, to make themselves (or a puppet)
+// owner of someone's mailbox, to approve their own requests through accounts they made, to loosen
+// the policy and then act, and to bring back credentials a disable ended. Each attempt is refused,
+// each refusal is in the ledger, and the person it concerns is told where the policy says so.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addApiUser, ApiClient } from './support/api-client.ts';
+import { startWorld } from './support/access-world.ts';
+import type { LedgerEntryView } from './support/access-world.ts';
+import { outbox, recoveryCode } from './support/outbox.ts';
+import { sealbox, tempDataDir } from './support/sealbox.ts';
+
+const ALL_ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'];
+const REQUEST = { purpose: 'hr-investigation', justification: 'just looking', ticket: 'HR-1', mailboxes: ['ceo@corp.test'], permissions: ['search', 'read'], durationHours: 1 };
+
+test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 180_000 }, async (t) => {
+  const w = await startWorld({
+    messages: {
+      ceo: { from: 'board@partner.test', to: 'ceo@corp.test', subject: 'Merger terms confidential', date: 'Mon, 04 Mar 2024 09:00:00 +0000' },
+      cfo: { from: 'bank@partner.test', to: 'cfo@corp.test', subject: 'Credit line renewal', date: 'Tue, 05 Mar 2024 09:00:00 +0000' },
+      bob: { from: 'x@partner.test', to: 'bob@corp.test', subject: 'Bob private note', date: 'Wed, 06 Mar 2024 09:00:00 +0000' },
+    },
+    mailboxes: { 'ceo@corp.test': 'ceo', 'bob@corp.test': 'bob', 'cfo@corp.test': '' },
+    // boss: the rogue, with every role; created by adm through the API like everyone here.
+    users: { boss: ALL_ROLES, ceo: ['owner'], bob: ['owner'] },
+    access: { linkedPeopleDays: 30 },
+  });
+  // Honest people the console created (no admin of the web app made them): an approver and a second admin.
+  const vera = await addApiUser(w.server, w.config, 'vera', ['approver']);
+  const boss = w.as.boss;
+  const refusals = async (operation: string) => (await w.take('boss')).filter((e) => e.operation === operation && e.result === 'denied');
+  const expectRefused = async (r: { status: number; body: any }, status: number, operation: string, actor = 'boss'): Promise<LedgerEntryView> => {
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    const denied = (await w.takeAll()).filter((e) => e.operation === operation && e.result === 'denied' && (actor === 'anonymous' ? e.actor === 'anonymous' : e.actor === `user:${actor}`));
+    assert.equal(denied.length, 1, `one denied ${operation} entry by ${actor}`);
+    return denied[0];
+  };
+  const puppets: Record<string, ApiClient> = {};
+  const puppet = async (name: string, roles: string[]) => {
+    const r = await boss.call('POST', '/api/v1/users', { name, roles, email: `${name}@boss-home.test` });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(typeof r.body.enrolmentCode, 'string', 'a brand-new person has no credential yet: their first code comes to the admin');
+    puppets[name] = new ApiClient(w.url);
+    await puppets[name].enrolAndSignIn(name, r.body.enrolmentCode, `${name}-puppet-password-1`);
+    return puppets[name];
+  };
+  const searchCeo = (client: ApiClient) => client.call('GET', '/api/v1/search?q=merger');
+  try {
+    await w.takeAll();
+
+    await t.test('finding 1: a role change hands no one a code; /enrol refuses any code for someone enrolled', async () => {
+      const changed = await boss.call('POST', '/api/v1/users/bob/roles', { roles: ['owner', 'requester'] });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.equal(changed.body.enrolmentCode, undefined);
+      assert.match(JSON.stringify(changed.body), /^((?!enrolmentCode).)*$/);
+      const recovery = changed.body.recovery as string;
+      assert.ok(recovery);
+      assert.ok(outbox(w.server.data, 'bob@corp.test').some((m) => m.kind === 'account.recovery-requested'), 'bob is told someone asked to re-enrol him');
+
+      // The attacker guesses or replays a code on bob's account: refused, recorded, said like any wrong code.
+      const anon = new ApiClient(w.url);
+      const tried = await anon.call('POST', '/api/v1/enrol', { name: 'bob', code: 'made-up-by-boss', password: 'boss-owns-bob-now-1' });
+      const e = await expectRefused(tried, 401, 'user.enrol', 'anonymous');
+      assert.equal(e.parameters.name, 'bob');
+      assert.deepEqual((await anon.call('POST', '/api/v1/enrol', { name: 'nobody-here', code: 'x', password: 'boss-owns-bob-now-1' })).body.error, tried.body.error, 'the same answer for a name that is no account');
+      await w.takeAll();
+
+      // boss cannot approve the recovery boss asked for, nor through a puppet approver boss made.
+      await expectRefused(await boss.call('POST', `/api/v1/recoveries/${recovery}/approve`, { reason: 'I asked' }), 403, 'user.recovery.approve');
+      const pup = await puppet('pup', ['approver']);
+      await w.takeAll();
+      const viaPuppet = await pup.call('POST', `/api/v1/recoveries/${recovery}/approve`, { reason: 'looks fine' });
+      const pe = await expectRefused(viaPuppet, 403, 'user.recovery.approve', 'pup');
+      assert.match(pe.parameters.reason, /four eyes/);
+      // Nor ask for a second recovery in the meantime, nor one for themselves.
+      await expectRefused(await boss.call('POST', '/api/v1/users/bob/recovery', { reason: 'again' }), 409, 'user.recovery.request');
+      await expectRefused(await boss.call('POST', '/api/v1/users/boss/recovery', { reason: 'me' }), 403, 'user.recovery.request');
+
+      // Someone else approves: the code goes to bob's mail alone and never through the API.
+      const approved = await vera.call('POST', `/api/v1/recoveries/${recovery}/approve`, { reason: 'bob confirmed by phone (HR-12)' });
+      assert.equal(approved.status, 200, JSON.stringify(approved.body));
+      const code = recoveryCode(w.server.data, 'bob@corp.test');
+      for (const m of outbox(w.server.data)) if (m.recipient !== 'bob@corp.test') assert.ok(!m.body.includes(code), `the code went only to bob, not ${m.recipient}`);
+      const listed = await boss.call('GET', '/api/v1/recoveries');
+      assert.ok(!JSON.stringify(listed.body).includes(code));
+      const entry = (await w.take('vera')).find((x) => x.operation === 'user.recovery.approve')!;
+      assert.ok(!JSON.stringify(entry).includes(code), 'nor in the ledger');
+      const bob = new ApiClient(w.url);
+      await bob.enrolAndSignIn('bob', code, 'bob-own-new-password-1');
+      assert.equal((await anon.call('POST', '/api/v1/enrol', { name: 'bob', code, password: 'boss-owns-bob-now-1' })).status, 401, 'a recovery code enrols once');
+      assert.ok(outbox(w.server.data, 'bob@corp.test').some((m) => m.kind === 'account.recovered'), 'bob is told his account was enrolled again');
+      w.as.bob = bob;
+    });
+
+    await t.test('finding 2: the directory import stages ownership that gives someone mail; boss reads nothing meanwhile', async () => {
+      const imported = await boss.call('POST', '/api/v1/mailboxes/import', { csv: 'addresses,owner\nceo@corp.test,boss\ncfo@corp.test,boss\n', fileName: 'takeover.csv' });
+      assert.equal(imported.status, 200, JSON.stringify(imported.body));
+      assert.equal(imported.body.mailboxes, 0);
+      assert.deepEqual(imported.body.staged.map((c: any) => [c.mailbox, c.ownerBefore, c.ownerAfter]), [['ceo@corp.test', 'ceo', 'boss'], ['cfo@corp.test', null, 'boss']]);
+      assert.deepEqual((await boss.call('GET', '/api/v1/me')).body.mailboxes, [], 'no mailbox changed hands');
+      assert.equal((await searchCeo(boss)).body.results?.length ?? 0, 0, 'and boss finds none of the CEO\'s mail');
+      assert.ok(outbox(w.server.data, 'ceo@corp.test').some((m) => m.kind === 'mailbox.ownership'), 'the CEO is told');
+      const entry = (await w.take('boss')).find((e) => e.operation === 'mailboxes.import')!;
+      assert.equal(entry.parameters.staged.length, 2);
+      assert.deepEqual(entry.parameters.owners, {}, 'the ledger says no owner changed');
+
+      // Moving the CEO's address into a mailbox of one's own is the same thing.
+      const moved = await boss.call('POST', '/api/v1/mailboxes/import', { csv: 'name,addresses,owner\nboss-box,ceo@corp.test,boss\n' });
+      assert.deepEqual(moved.body.staged.map((c: any) => c.gains.map((g: any) => [g.address, g.from])), [[['ceo@corp.test', 'ceo']]]);
+      // Nor to a puppet: pup was created by boss.
+      const toPuppet = await boss.call('POST', '/api/v1/mailboxes/import', { csv: 'addresses,owner\ncfo@corp.test,pup\n' });
+      assert.match(toPuppet.body.staged[0].why, /linked/);
+      await w.takeAll();
+
+      // Approving: not the one who staged it, not the new owner, not a puppet.
+      const [ceoChange] = imported.body.staged;
+      await expectRefused(await boss.call('POST', `/api/v1/ownership-changes/${ceoChange.id}/approve`, { reason: 'mine' }), 403, 'ownership.approve');
+      await expectRefused(await puppets.pup.call('POST', `/api/v1/ownership-changes/${ceoChange.id}/approve`, { reason: 'ok' }), 403, 'ownership.approve', 'pup');
+      await expectRefused(await puppets.pup.call('POST', `/api/v1/ownership-changes/${toPuppet.body.staged[0].id}/approve`, { reason: 'ok' }), 403, 'ownership.approve', 'pup');
+      // An honest approver denies it; the CEO keeps the mailbox and is told.
+      assert.equal((await vera.call('POST', `/api/v1/ownership-changes/${ceoChange.id}/deny`, { reason: 'no ticket' })).status, 200);
+      assert.equal((await vera.call('POST', `/api/v1/ownership-changes/${ceoChange.id}/approve`, { reason: 'changed my mind' })).status, 409, 'decided once');
+      assert.deepEqual((await w.as.ceo.call('GET', '/api/v1/me')).body.mailboxes, ['ceo@corp.test']);
+      assert.equal(outbox(w.server.data, 'ceo@corp.test').filter((m) => m.kind === 'mailbox.ownership').length, 3, 'told of the import, the address move, and the denial');
+    });
+
+    await t.test('finding 2, at the console: `sealbox mailboxes import` and `users add --owns` stage the same rows', async () => {
+      const csv = join(tempDataDir(), 'takeover.csv');
+      writeFileSync(csv, 'addresses,owner\nceo@corp.test,bob\n');
+      const r = await sealbox(['mailboxes', 'import', '--data', w.server.data, '--config', w.config, csv]);
+      assert.equal(r.code, 0, r.stderr.toString());
+      assert.match(r.stdout.toString(), /staged own_\S+: ceo@corp\.test to bob from ceo/);
+      assert.match(r.stdout.toString(), /imported 0 mailbox/);
+      const added = await sealbox(['users', 'add', '--data', w.server.data, '--config', w.config, '--name', 'mallory', '--role', 'owner', '--owns', 'ceo@corp.test']);
+      assert.equal(added.code, 0, added.stderr.toString());
+      assert.match(added.stdout.toString(), /ownership of ceo@corp\.test staged/);
+      assert.deepEqual((await w.as.ceo.call('GET', '/api/v1/me')).body.mailboxes, ['ceo@corp.test']);
+      const entries = await w.takeAll();
+      assert.ok(entries.some((e) => e.operation === 'mailboxes.import' && e.actor.startsWith('os:') && e.parameters.staged.length === 1));
+    });
+
+    await t.test('finding 3: sock puppets — accounts boss made do not approve each other, nor boss them', async () => {
+      const req1 = await puppet('req1', ['requester']);
+      await w.takeAll();
+      const filed = await req1.call('POST', '/api/v1/requests', REQUEST);
+      assert.equal(filed.status, 200, JSON.stringify(filed.body));
+      const byPuppet = await puppets.pup.call('POST', `/api/v1/requests/${filed.body.id}/approve`, { reason: 'fine' });
+      const e1 = await expectRefused(byPuppet, 403, 'request.approve', 'pup');
+      assert.match(e1.parameters.reason, /boss created or changed both/);
+      const e2 = await expectRefused(await boss.call('POST', `/api/v1/requests/${filed.body.id}/approve`, { reason: 'fine' }), 403, 'request.approve');
+      assert.match(e2.parameters.reason, /you created req1/);
+      // boss files alone (boss holds requester too); the approver boss made may not approve it, ever.
+      const own = await boss.call('POST', '/api/v1/requests', REQUEST);
+      await expectRefused(await boss.call('POST', `/api/v1/requests/${own.body.id}/approve`, { reason: 'self' }), 403, 'request.approve');
+      const e3 = await expectRefused(await puppets.pup.call('POST', `/api/v1/requests/${own.body.id}/approve`, { reason: 'fine' }), 403, 'request.approve', 'pup');
+      assert.match(e3.parameters.reason, /boss created your account/);
+      assert.equal((await boss.call('GET', `/api/v1/requests/${own.body.id}`)).body.state, 'pending');
+      assert.equal((await searchCeo(req1)).body.results?.length ?? 0, 0);
+    });
+
+    await t.test('an admin loosening the policy to act alone is refused, and approvals fixed at filing stay', async () => {
+      const pending = await w.as.bob.call('GET', '/api/v1/me');
+      assert.equal(pending.status, 200);
+      assert.equal((await boss.call('POST', '/api/v1/policy', { approvalsNeeded: 2, linkedPeopleDays: 30 })).status, 200, 'tightening is fine');
+      const filed = await boss.call('POST', '/api/v1/requests', { ...REQUEST, mailboxes: ['bob@corp.test'] });
+      assert.equal(filed.body.approvalsNeeded, 2);
+      for (const body of [{ approvalsNeeded: 1 }, { linkedPeopleDays: 0, approvalsNeeded: 2 }, { approvalsNeeded: 2, linkedPeopleDays: 30, sensitivityApprovals: { executive: 1 } }, { approvalsNeeded: 2, linkedPeopleDays: 30, totpRequired: false }, {}]) {
+        const r = await boss.call('POST', '/api/v1/policy', body);
+        const e = await expectRefused(r, 403, 'policy.set');
+        assert.match(e.parameters.reason, /config file/);
+      }
+      assert.equal((await vera.call('POST', `/api/v1/requests/${filed.body.id}/approve`, { reason: 'one of two' })).body.state, 'pending', 'still needs a second approver');
+    });
+
+    await t.test('finding 8: disabling ends every session and token for good; enabling gives nothing back', async () => {
+      const token = await w.as.bob.call('POST', '/api/v1/tokens', { name: 'script', scopes: ['content'], days: 365 });
+      assert.equal(token.status, 200);
+      const script = new ApiClient(w.url);
+      script.token = token.body.token;
+      assert.equal((await script.call('GET', '/api/v1/me')).status, 200);
+      const adm2 = await addApiUser(w.server, w.config, 'adm2', ['admin']);
+      assert.equal((await adm2.call('POST', '/api/v1/users/bob/disable', { disabled: true, reason: 'investigation' })).status, 200);
+      assert.equal((await adm2.call('POST', '/api/v1/users/bob/disable', { disabled: false })).status, 200);
+      await w.takeAll();
+      assert.equal((await w.as.bob.call('GET', '/api/v1/me')).status, 401, 'the old session stays ended');
+      const used = await script.call('GET', '/api/v1/me');
+      const e = await expectRefused(used, 401, 'token.use', 'bob');
+      assert.equal(e.parameters.reason, 'token revoked');
+      const again = new ApiClient(w.url);
+      assert.equal((await again.call('POST', '/api/v1/session', { name: 'bob', password: 'bob-own-new-password-1', totp: w.as.bob.recoveryCodes[0] })).status, 200, 'bob signs in anew');
+    });
+
+    await t.test('oversight lists the admin\'s account and directory changes as high-impact actions', async () => {
+      const report = await w.as['ledger-watch'].call('GET', '/api/v1/oversight/report');
+      assert.equal(report.status, 200, JSON.stringify(report.body));
+      const ops = new Set(report.body.highImpact.map((h: any) => h.operation));
+      for (const op of ['user.roles', 'user.recovery.approve', 'user.add', 'mailboxes.import']) assert.ok(ops.has(op), op);
+      assert.deepEqual(report.body.linkedApprovals, [], 'no approval between linked people went through');
+    });
+  } finally {
+    await w.stop();
+  }
+});
