@@ -42,9 +42,11 @@ export function AdminPage() {
       {!admin && <p className="notice">You see this as an auditor: read only.</p>}
       <HealthSection />
       <UsersSection admin={admin} />
+      <RecoveriesSection />
       <NoticeSection admin={admin} />
       <PolicySection admin={admin} />
       <MailboxesSection admin={admin} />
+      <OwnershipSection />
     </>
   );
 }
@@ -138,17 +140,17 @@ function UsersSection({ admin }: { admin: boolean }) {
   );
 }
 
-// Roles and disabling, for someone else. Roles that need a second factor the person lacks
-// come with a new enrolment code to hand them.
-function UserEditor({ user, onChanged }: { user: { name: string; roles: string[]; disabled: boolean }; onChanged: () => void }) {
+// Roles, account recovery and disabling, for someone else. Roles that need a second factor the
+// person lacks file an account recovery: someone else approves it and the code goes to the person.
+function UserEditor({ user, onChanged }: { user: { name: string; roles: string[]; enrolled: boolean; disabled: boolean }; onChanged: () => void }) {
   const [error, setError] = useState<unknown>(null);
-  const [code, setCode] = useState<string | null>(null);
+  const [recovery, setRecovery] = useState<string | null>(null);
   const saveRoles = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     setError(null);
     try {
-      const r = await api.post<{ enrolmentCode: string | null }>(`/api/v1/users/${encodeURIComponent(user.name)}/roles`, { roles: new FormData(e.currentTarget).getAll('roles').map(String) });
-      setCode(r.enrolmentCode);
+      const r = await api.post<{ recovery: string | null }>(`/api/v1/users/${encodeURIComponent(user.name)}/roles`, { roles: new FormData(e.currentTarget).getAll('roles').map(String) });
+      setRecovery(r.recovery);
       onChanged();
     } catch (err) {
       setError(err);
@@ -164,8 +166,28 @@ function UserEditor({ user, onChanged }: { user: { name: string; roles: string[]
       setError(err);
     }
   };
+  const askRecovery = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await api.post<{ id: string }>(`/api/v1/users/${encodeURIComponent(user.name)}/recovery`, { reason: String(new FormData(e.currentTarget).get('reason') ?? '').trim() });
+      setRecovery(r.id);
+    } catch (err) {
+      setError(err);
+    }
+  };
   return (
     <div className="stack">
+      {user.enrolled && !user.disabled && (
+        <details>
+          <summary>Account recovery</summary>
+          <form onSubmit={askRecovery} className="stack" aria-label={`Account recovery of ${user.name}`}>
+            <p className="muted">A new enrolment (lost password or authenticator). Someone else approves it; the code goes to {user.name}'s e-mail, never to you.</p>
+            <label>Reason <input name="reason" required /></label>
+            <button type="submit">Ask for recovery</button>
+          </form>
+        </details>
+      )}
       <details>
         <summary>Roles</summary>
         <form onSubmit={saveRoles} className="stack" aria-label={`Roles of ${user.name}`}>
@@ -177,7 +199,7 @@ function UserEditor({ user, onChanged }: { user: { name: string; roles: string[]
         </form>
       </details>
       <button type="button" className={user.disabled ? 'secondary' : 'danger'} onClick={() => void toggle()}>{user.disabled ? 'Enable' : 'Disable'} {user.name}</button>
-      {code && <p className="notice" role="status">{user.name} must enrol again for the new roles (a second factor): one-time code <code data-testid="re-enrolment-code">{code}</code></p>}
+      {recovery && <p className="notice" role="status">Account recovery {recovery} waits for someone else's approval; {user.name} gets the code by e-mail.</p>}
       <ErrorNote error={error} />
     </div>
   );
@@ -298,8 +320,9 @@ function MailboxesSection({ admin }: { admin: boolean }) {
     }
     setError(null);
     try {
-      const r = await api.post<{ mailboxes: number; addresses: number }>('/api/v1/mailboxes/import', { csv: await file.text(), fileName: file.name });
-      setResult(`Imported ${r.mailboxes} mailbox(es) with ${r.addresses} address(es) from ${file.name}.`);
+      const r = await api.post<{ mailboxes: number; addresses: number; staged: { mailbox: string; ownerAfter: string | null; why: string }[] }>('/api/v1/mailboxes/import', { csv: await file.text(), fileName: file.name });
+      setResult(`Imported ${r.mailboxes} mailbox(es) with ${r.addresses} address(es) from ${file.name}.`
+        + (r.staged.length ? ` ${r.staged.length} ownership change(s) wait for someone else's approval: ${r.staged.map((c) => `${c.mailbox} (${c.why})`).join('; ')}.` : ''));
       list.reload();
     } catch (err) {
       setError(err);
@@ -388,5 +411,84 @@ function NotifyEditor({ mailbox, current, onSaved }: { mailbox: string; current:
         <button type="submit">Save</button>
       </form>
     </details>
+  );
+}
+
+// Decisions someone else asked for: account recoveries and staged ownership changes. The server
+// refuses the one who asked, the person concerned and anyone linked to them; the page just asks.
+function Decide({ path, onDone }: { path: string; onDone: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const decide = async (form: HTMLFormElement, decision: 'approve' | 'deny') => {
+    setError(null);
+    try {
+      await api.post(`${path}/${decision}`, { reason: String(new FormData(form).get('reason') ?? '').trim() });
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="row" onSubmit={(e) => { e.preventDefault(); void decide(e.currentTarget, 'approve'); }} aria-label={`Decide ${path}`}>
+      <label>Reason <input name="reason" required /></label>
+      <button type="submit">Approve</button>
+      <button type="button" className="secondary" onClick={(e) => { const f = e.currentTarget.form; if (f?.reportValidity()) void decide(f, 'deny'); }}>Deny</button>
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+interface RecoveryEntry { id: string; user: string; requestedBy: string; reason: string; state: string; createdAt: string; decidedBy: string | null }
+
+function RecoveriesSection() {
+  const { me } = useSession();
+  const canDecide = hasRole(me, ['admin', 'approver']);
+  const list = useLoad(() => api.get<{ recoveries: RecoveryEntry[] }>('/api/v1/recoveries'), []);
+  return (
+    <section aria-labelledby="recoveries-h">
+      <h2 id="recoveries-h">Account recoveries</h2>
+      <ErrorNote error={list.error} />
+      {list.data && (list.data.recoveries.length === 0 ? <p className="muted">None.</p> : (
+        <table>
+          <thead><tr><th scope="col">Person</th><th scope="col">Asked by</th><th scope="col">Reason</th><th scope="col">State</th>{canDecide && <th scope="col">Decide</th>}</tr></thead>
+          <tbody>
+            {list.data.recoveries.map((r) => (
+              <tr key={r.id}>
+                <td>{r.user}</td><td>{r.requestedBy}, {when(r.createdAt)}</td><td>{r.reason}</td><td>{r.state}{r.decidedBy ? ` (${r.decidedBy})` : ''}</td>
+                {canDecide && <td>{r.state === 'pending' && r.requestedBy !== me.name && r.user !== me.name ? <Decide path={`/api/v1/recoveries/${r.id}`} onDone={list.reload} /> : null}</td>}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ))}
+    </section>
+  );
+}
+
+interface OwnershipEntry { id: string; mailbox: string; ownerBefore: string | null; ownerAfter: string | null; gains: { address: string; from: string | null }[]; why: string; state: string; stagedBy: string; stagedAt: string }
+
+function OwnershipSection() {
+  const { me } = useSession();
+  const canDecide = hasRole(me, ['admin', 'approver']);
+  const list = useLoad(() => api.get<{ changes: OwnershipEntry[] }>('/api/v1/ownership-changes'), []);
+  return (
+    <section aria-labelledby="ownership-h">
+      <h2 id="ownership-h">Ownership changes</h2>
+      <p className="muted">Directory rows that would let someone read mail they could not read before wait here for someone other than who staged them and the new owner.</p>
+      <ErrorNote error={list.error} />
+      {list.data && (list.data.changes.length === 0 ? <p className="muted">None.</p> : (
+        <table>
+          <thead><tr><th scope="col">Mailbox</th><th scope="col">Owner now → after</th><th scope="col">Why approval</th><th scope="col">Staged by</th><th scope="col">State</th>{canDecide && <th scope="col">Decide</th>}</tr></thead>
+          <tbody>
+            {list.data.changes.map((c) => (
+              <tr key={c.id}>
+                <td>{c.mailbox}<br /><span className="muted">{c.gains.map((g) => g.address).join(', ')}</span></td>
+                <td>{c.ownerBefore ?? '—'} → {c.ownerAfter ?? '(unchanged)'}</td><td>{c.why}</td><td>{c.stagedBy}, {when(c.stagedAt)}</td><td>{c.state}</td>
+                {canDecide && <td>{c.state === 'pending' && c.stagedBy !== `user:${me.name}` && c.ownerAfter !== me.name ? <Decide path={`/api/v1/ownership-changes/${c.id}`} onDone={list.reload} /> : null}</td>}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ))}
+    </section>
   );
 }
