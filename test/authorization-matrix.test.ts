@@ -198,6 +198,24 @@ function rows(): Row[] {
       call: () => ({ method: 'GET', path: '/api/v1/mailboxes?q=tgt' }), check: (b) => assert.deepEqual(b.mailboxes.map((m: any) => m.name), ['tgt@corp.test']),
     },
     { name: 'import the directory', expect: only('admin'), writes: admin('mailboxes.import'), call: () => ({ method: 'POST', path: '/api/v1/mailboxes/import', body: { csv: 'addresses\nlisted@corp.test\n' } }) },
+    // Account recovery and staged ownership: one asks, someone else approves (never the one who asked).
+    { name: 'ask for an account recovery', expect: only('admin'), writes: admin('user.recovery.request'), call: () => ({ method: 'POST', path: '/api/v1/users/appr2/recovery', body: { reason: 'lost phone' } }) },
+    { name: 'list account recoveries', expect: allowing(['approver', 'auditor', 'admin']), writes: null, refusal: admin('user.recovery.list'), call: () => ({ method: 'GET', path: '/api/v1/recoveries' }), check: (b) => assert.ok(b.recoveries.every((r: any) => !('code' in r) && !('codeHash' in r))) },
+    {
+      name: 'approve an account recovery', expect: allowing(['approver']), writes: admin('user.recovery.approve'),
+      target: async (f, role) => {
+        const who = { owner: 'own', requester: 'req', approver: 'aud', auditor: 'bg', admin: 'plain', breakglass: 'own', none: 'req' }[role];
+        const pending = (await f.world.as.adm.call('GET', '/api/v1/recoveries')).body.recoveries.find((r: any) => r.user === who && r.state === 'pending');
+        return pending?.id ?? (await f.world.as.adm.call('POST', `/api/v1/users/${who}/recovery`, { reason: 'matrix' })).body.id;
+      },
+      call: (_f, id) => ({ method: 'POST', path: `/api/v1/recoveries/${id}/approve`, body: { reason: 'checked in person' } }), check: (b) => assert.equal(b.state, 'approved'),
+    },
+    { name: 'list ownership changes', expect: allowing(['approver', 'auditor', 'admin']), writes: null, refusal: admin('ownership.list'), call: () => ({ method: 'GET', path: '/api/v1/ownership-changes' }) },
+    {
+      name: 'approve an ownership change', expect: allowing(['approver']), writes: admin('ownership.approve'),
+      target: async (f) => (await f.world.as.adm.call('POST', '/api/v1/mailboxes/import', { csv: `addresses,owner\nstaged${++n}@corp.test,adm\n` })).body.staged[0].id,
+      call: (_f, id) => ({ method: 'POST', path: `/api/v1/ownership-changes/${id}/approve`, body: { reason: 'adm runs this mailbox' } }), check: (b) => assert.equal(b.state, 'approved'),
+    },
     { name: 'system health', expect: allowing(['admin', 'auditor']), writes: null, refusal: admin('health.read'), call: () => ({ method: 'GET', path: '/api/v1/admin/health' }), check: (b) => assert.ok(b.listeners.some((l: any) => l.name === 'http')) },
     { name: 'read the archiving notice', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/notice' }) },
     { name: 'set the archiving notice', expect: only('admin'), writes: admin('notice.set'), call: () => ({ method: 'POST', path: '/api/v1/notice', body: { text: 'Mail is archived.' } }) },
