@@ -147,11 +147,11 @@ export class Grants {
     if (r.requesterId !== actor.id && !actor.roles.includes('approver') && !actor.roles.includes('admin')) {
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only the requester, an approver or an admin can revoke a grant');
     }
+    // The subject of an investigation cannot stop it (nor learn of it by trying).
+    if (r.requesterId !== actor.id && r.mailboxes.some((m) => m.owner === actor.name)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
     const state = stateOf(r, this.#clock.now());
     if (!['pending', 'approved', 'active'].includes(state)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `request ${id} is ${state}; nothing to revoke`);
     this.#meta.prepare('UPDATE access_request SET revoked_at = ?, revoked_by = ? WHERE id = ?').run(this.#clock.now(), actor.id, id);
-    // The subject of an investigation cannot stop it (nor learn of it by trying).
-    if (r.requesterId !== actor.id && r.mailboxes.some((m) => m.owner === actor.name)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
     return this.get(id);
   }
 
