@@ -36,10 +36,11 @@ async function transaction(client: RawSmtpClient, mail: string, rcpts: string[],
   return done;
 }
 
-// Read as the owner of bob@example.test, a recipient of every message here.
+// Read as the owner of alice@example.test, the sender of every message here: the sender sees the
+// whole envelope (a recipient sees only their own RCPT TO, so as not to learn of a Bcc).
 const tokens = new Map<string, Promise<string>>();
 async function showJson(data: string, config: string, sha: string): Promise<any> {
-  if (!tokens.has(data)) tokens.set(data, readerToken(data, ['bob@example.test'], { config }));
+  if (!tokens.has(data)) tokens.set(data, readerToken(data, ['alice@example.test'], { config }));
   const r = await readAs(await tokens.get(data)!, ['show', '--data', data, '--config', config, '--json', sha]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout.toString());

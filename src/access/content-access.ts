@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { SealboxError } from '../core/errors.ts';
+import type { Envelope } from '../core/types.ts';
 import type { SearchHit, SearchIndex } from '../index/search-index.ts';
 import { parseQuery } from '../index/search-query.ts';
 import { parseEntry } from '../ledger/ledger-entry.ts';
@@ -57,12 +58,19 @@ export class ContentAccess {
     const parameters = { query: input.query, limit: input.limit, offset: input.offset ?? 0, ...(input.note ? { note: input.note } : {}) };
     const scope = this.#scope(ctx, user, 'search', input.grantId, 'search', parameters);
     this.#parse(ctx, user, scope, 'search', parameters, input.query);
-    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      (r: { query: string; hits: SearchHit[] }) => ({
-        type: 'access', operation: 'search', mailboxes: scope.mailboxes, messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
-        parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length },
-      }),
-      () => ({ ...this.#d.search.search(input.query, { limit: input.limit, offset: input.offset, scope: scopeCondition(scope) }), grantId: scope.grant?.id ?? null }));
+    const actor = { ...ctx, user, logonType: scope.logonType };
+    try {
+      return this.#d.audit.record(actor,
+        (r: { query: string; hits: SearchHit[] }) => ({
+          type: 'access', operation: 'search', mailboxes: scope.mailboxes, messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
+          parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length },
+        }),
+        () => ({ ...this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset })), grantId: scope.grant?.id ?? null }));
+    } catch (err) {
+      // A query the index refused after parsing: refused and recorded like one that did not parse.
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') this.#d.audit.denied(actor, { type: 'access', operation: 'search', mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      throw err;
+    }
   }
 
   // The message's metadata view (headers, envelopes, verdicts, participants): a read.
@@ -70,7 +78,7 @@ export class ContentAccess {
     const { scope, rowId } = this.#inScope(ctx, user, sha256, grantId, 'view');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
       { type: 'access', operation: 'view', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} },
-      () => messageView(this.#d, sha256, rowId));
+      () => messageView(this.#d, sha256, rowId, scope));
   }
 
   // The exact stored bytes. They are decrypted and authenticated before the entry is written,
@@ -147,7 +155,7 @@ export class ContentAccess {
   // entry's RFC 9162 inclusion proof in the latest signed checkpoint (null while the entry is
   // newer than that checkpoint). A read like a view, recorded as 'evidence'.
   evidence(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): MessageEvidence {
-    const { scope } = this.#inScope(ctx, user, sha256, grantId, 'evidence');
+    const { scope, rowId } = this.#inScope(ctx, user, sha256, grantId, 'evidence');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
       { type: 'access', operation: 'evidence', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
       () => {
@@ -158,7 +166,7 @@ export class ContentAccess {
         return {
           sha256, size: message.size,
           checkpoint: checkpoint ? { size: checkpoint.size, rootHash: checkpoint.root.toString('base64'), note: checkpoint.note, createdAt: new Date(checkpoint.createdAt).toISOString() } : null,
-          captures: this.#d.meta.capturesOf(message.id).map((c) => {
+          captures: receivedBy(this.#d, scope, rowId, this.#d.meta.capturesOf(message.id)).map((c) => {
             const row = leaf.get(c.ledgerIndex) as { leaf: Uint8Array; leaf_hash: Uint8Array } | undefined;
             const proven = checkpoint !== null && c.ledgerIndex < checkpoint.size;
             return {
@@ -177,7 +185,13 @@ export class ContentAccess {
     const parameters = { query: input.query, limit: input.limit };
     const scope = this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
     this.#parse(ctx, user, scope, 'export', parameters, input.query);
-    const found = this.#d.search.search(input.query, { limit: input.limit, scope: scopeCondition(scope) });
+    let found: ReturnType<SearchIndex['search']>;
+    try {
+      found = this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
+    } catch (err) {
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation: 'export', mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      throw err;
+    }
     const parts: Buffer[] = [];
     for (const hit of found.hits) parts.push(mboxrdEntry(await this.#d.reader.buffer(this.#d.reader.message(hit.sha256)), hit.date));
     const mbox = Buffer.concat(parts);
@@ -206,21 +220,60 @@ export interface MessageEvidence {
   captures: { captureId: string; source: string; receivedAt: string; ledgerIndex: number; leaf: string | null; leafHash: string | null; proof: string[] | null }[];
 }
 
-export function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, sha256: string, rowId: number): Record<string, unknown> {
+// The message's metadata view for a reader in `scope`. Links to other messages (same Message-ID)
+// name only messages in that scope; an owner sees the message as they received it (receivedBy).
+export function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, sha256: string, rowId: number, scope: Scope): Record<string, unknown> {
   const message = d.reader.message(sha256);
   const doc = d.search.document(rowId);
+  const asReceived = recipientView(d, scope, rowId);
   return {
     sha256, size: message.size, firstSeen: new Date(message.firstSeen).toISOString(), indexed: doc !== null,
     messageId: doc?.message_id ?? null, date: doc?.date == null ? null : new Date(Number(doc.date)).toISOString(),
     from: doc?.from_text ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
-    sameMessageId: doc?.message_id_lc ? d.search.sameMessageId(doc.message_id_lc, rowId) : [],
-    captures: d.meta.capturesOf(message.id).map((c) => ({
+    sameMessageId: doc?.message_id_lc ? d.search.sameMessageId(doc.message_id_lc, rowId, scopeCondition(scope)) : [],
+    captures: receivedBy(d, scope, rowId, d.meta.capturesOf(message.id)).map((c) => ({
       captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
       envelope: c.envelope, provenance: c.provenance, auth: d.search.authVerdicts(c.rowId),
     })),
-    mailboxes: d.search.participants(rowId),
+    mailboxes: asReceived ? d.search.participants(rowId).filter((p) => p.role !== 'bcc' || asReceived.own.has(p.address)) : d.search.participants(rowId),
     attachments: d.search.attachments(rowId),
   };
+}
+
+// How the search/export of this scope compiles: an owner's bcc: and mailbox: terms see a Bcc only
+// as they received the message (CompileOptions.envelopeOf).
+function searchOptions(scope: Scope, page: { limit: number; offset?: number }) {
+  return { ...page, scope: scopeCondition(scope), envelopeOf: scope.logonType === 'owner' ? scope.mailboxes.map((m) => m.id) : undefined };
+}
+
+// An owner reading their own mailbox who did not send the message (no From/Sender or envelope
+// MAIL FROM of theirs) is one of its recipients, and sees it as received: recipients known only
+// from the envelope (Bcc) are not theirs to see, except themselves. Null when the reader sees
+// everything (the sender, or a grant holder, whose grant is the investigation).
+function recipientView(d: Pick<ContentDeps, 'search' | 'meta'>, scope: Scope, rowId: number): { own: Set<string> } | null {
+  if (scope.logonType !== 'owner') return null;
+  const own = new Set(d.meta.mailboxAddresses(scope.mailboxes.map((m) => m.id)));
+  const sent = d.search.participants(rowId).some((p) => (p.role === 'from' || p.role === 'sender') && own.has(p.address));
+  return sent ? null : { own };
+}
+
+// The receipts (captures) a reader may see, each as they may see it. A recipient-owner sees the
+// receipts that delivered to them (or, if none names them, every receipt) with the envelope's
+// recipients and a journal report's recipient list cut to their own addresses.
+function receivedBy<C extends { envelope: Envelope | null; provenance: Record<string, unknown> | null }>(
+  d: Pick<ContentDeps, 'search' | 'meta'>, scope: Scope, rowId: number, captures: C[]): C[] {
+  const view = recipientView(d, scope, rowId);
+  if (!view) return captures;
+  const mine = (a: string) => view.own.has(a.toLowerCase());
+  const toMe = captures.filter((c) => !c.envelope || c.envelope.rcptTo.some((r) => mine(r.address)));
+  return (toMe.length > 0 ? toMe : captures).map((c) => {
+    const journal = (c.provenance?.journal ?? null) as { recipients?: { address: string }[] } | null;
+    return {
+      ...c,
+      envelope: c.envelope && { ...c.envelope, rcptTo: c.envelope.rcptTo.filter((r) => mine(r.address)) },
+      provenance: journal?.recipients ? { ...c.provenance, journal: { ...journal, recipients: journal.recipients.filter((r) => mine(r.address)) } } : c.provenance,
+    };
+  });
 }
 
 // mboxrd: a "From " separator line, and every line that starts with ">*From " gets one more ">".

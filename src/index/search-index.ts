@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { compileQuery, describeQuery, parseQuery } from './search-query.ts';
+import { compileQuery, describeQuery, parseQuery, QueryError } from './search-query.ts';
 
 export interface SearchHit {
   sha256: string;
@@ -22,12 +22,20 @@ export class SearchIndex {
     this.#db = db;
   }
 
-  search(text: string, options: { limit: number; offset?: number; scope?: { where: string; params: (string | number)[] } }): SearchResult {
+  search(text: string, options: { limit: number; offset?: number; scope?: { where: string; params: (string | number)[] }; envelopeOf?: readonly number[] }): SearchResult {
     const node = parseQuery(text);
-    const compiled = compileQuery(node);
+    const compiled = compileQuery(node, { envelopeOf: options.envelopeOf });
     const scope = options.scope ? ` AND (${options.scope.where})` : '';
-    const rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d WHERE (${compiled.where})${scope} ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?`)
-      .all(...compiled.params, ...(options.scope?.params ?? []), options.limit, options.offset ?? 0) as Record<string, any>[];
+    let rows: Record<string, any>[];
+    try {
+      rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d WHERE (${compiled.where})${scope} ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?`)
+        .all(...compiled.params, ...(options.scope?.params ?? []), options.limit, options.offset ?? 0) as Record<string, any>[];
+    } catch (err) {
+      // A value FTS5 refuses after all (the parser lets through what it should not) is the
+      // query's fault, not the archive's: a bad-query answer, never an internal error.
+      if (/fts5|MATCH/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
+      throw err;
+    }
     return {
       query: describeQuery(node),
       hits: rows.map((r) => ({ sha256: r.sha256, messageId: r.message_id, date: r.date === null ? null : Number(r.date), from: r.from_text, subject: r.subject })),
@@ -54,9 +62,12 @@ export class SearchIndex {
     return row ? JSON.parse(row.verdicts) : null;
   }
 
-  // Other messages with the same Message-ID: forged or altered copies are kept and linked, never merged.
-  sameMessageId(messageIdLc: string, exceptRowId: number): string[] {
-    return (this.#db.prepare('SELECT sha256 FROM doc WHERE message_id_lc = ? AND id <> ? ORDER BY id').all(messageIdLc, exceptRowId) as { sha256: string }[]).map((r) => r.sha256);
+  // Other messages with the same Message-ID: forged or altered copies are kept and linked, never
+  // merged. Only those within `scope` (the reader's): naming one outside it would tell the reader
+  // that it exists, and its identity.
+  sameMessageId(messageIdLc: string, exceptRowId: number, scope: { where: string; params: (string | number)[] }): string[] {
+    return (this.#db.prepare(`SELECT d.sha256 FROM doc d WHERE d.message_id_lc = ? AND d.id <> ? AND (${scope.where}) ORDER BY d.id`)
+      .all(messageIdLc, exceptRowId, ...scope.params) as { sha256: string }[]).map((r) => r.sha256);
   }
 
   // Captures the indexer could not index (each retried now and then), the most recent first.

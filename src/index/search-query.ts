@@ -4,7 +4,8 @@
 //
 //   invoice "wire transfer"        full text, all columns; implicit AND; word* = prefix
 //   a OR b, a AND b, NOT a, -a     precedence NOT > AND > OR; parentheses group
-//   from: sender: to: cc: bcc:     participation with that role (to: never includes bcc)
+//   from: sender: to: cc: bcc:     participation with that role (to: never includes bcc; for an
+//                                  owner, bcc: only their own Bcc or on mail they sent)
 //   subject: filename:             full text in that column only
 //   mailbox:NAME|ADDRESS           any participation by an address of that mailbox
 //   has:attachment
@@ -56,6 +57,10 @@ export interface CompiledQuery {
 
 export interface CompileOptions {
   metaSchema?: string;   // schema name the main database is attached under; default "meta"
+  // A mailbox owner reading their own mailboxes sees a message as they received it: a Bcc
+  // (known only from the envelope) matches bcc: and mailbox: only where it is one of these
+  // mailboxes' own addresses, or where they sent the message.
+  envelopeOf?: readonly number[];
 }
 
 export class QueryError extends SealboxError {
@@ -389,6 +394,9 @@ export function parseQuery(text: string): QueryNode {
     throw new QueryError(`query too long (${text.length} characters, the limit is ${MAX_QUERY_LENGTH})`, MAX_QUERY_LENGTH);
   }
   if (text.trim() === '') throw new QueryError('empty query', 0);
+  // Control characters are never typed on purpose, and NUL would end an FTS5 string early.
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
+  if (control) throw new QueryError(`control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()} at column ${col(control.index)}`, control.index);
   return new Parser(tokenize(text)).parse();
 }
 
@@ -450,17 +458,29 @@ export function compileQuery(node: QueryNode, options: CompileOptions = {}): Com
   // Interpolated into SQL, so it must be a plain identifier; this is the caller's value, not the user's.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(meta)) throw new TypeError(`invalid metaSchema ${JSON.stringify(meta)}`);
   const params: (string | number)[] = [];
-  const where = new Compiler(params, meta).compile(node);
+  const where = new Compiler(params, meta, options.envelopeOf ?? null).compile(node);
   return { where, params };
 }
 
 class Compiler {
   private readonly params: (string | number)[];
   private readonly meta: string;
+  private readonly envelopeOf: readonly number[] | null;
 
-  constructor(params: (string | number)[], meta: string) {
+  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null) {
     this.params = params;
     this.meta = meta;
+    this.envelopeOf = envelopeOf;
+  }
+
+  // For a participation row (its columns unqualified or as `alias.`): true unless it is a Bcc
+  // the reader may not know of (see CompileOptions.envelopeOf).
+  private bccVisible(alias: string): string {
+    if (this.envelopeOf === null) return '1';
+    const ids = () => this.envelopeOf!.map((id) => this.p(id)).join(', ');
+    const own = () => `(SELECT oa.address FROM ${this.meta}.mailbox_address oa WHERE oa.mailbox_id IN (${ids()}))`;
+    return `(${alias}role <> 'bcc' OR ${alias}address IN ${own()}`
+      + ` OR ${alias}doc_id IN (SELECT sp.doc_id FROM participation sp WHERE sp.role IN ('from', 'sender') AND sp.address IN ${own()}))`;
   }
 
   // Pushes the value and returns its placeholder; callers build SQL left to right.
@@ -554,14 +574,15 @@ class Compiler {
   // Each branch is its own SELECT so that each uses an index (address or domain).
   private address(role: AddressRole, value: string): string {
     const selects: string[] = [];
+    const visible = () => (role === 'bcc' && this.envelopeOf !== null ? ` AND ${this.bccVisible('')}` : '');
     const byAddress = (address: string) =>
-      selects.push(`SELECT doc_id FROM participation WHERE address = ${this.p(address)} AND role = ${this.p(role)}`);
+      selects.push(`SELECT doc_id FROM participation WHERE address = ${this.p(address)} AND role = ${this.p(role)}${visible()}`);
     const byDomain = (domain: string) =>
-      selects.push(`SELECT doc_id FROM participation WHERE domain = ${this.p(domain)} AND role = ${this.p(role)}`);
+      selects.push(`SELECT doc_id FROM participation WHERE domain = ${this.p(domain)} AND role = ${this.p(role)}${visible()}`);
     // "bob@" <= address < "bobA" is exactly the addresses starting "bob@" ('A' follows '@'),
     // and unlike LIKE it can use the address index.
     const byLocalPart = (local: string) =>
-      selects.push(`SELECT doc_id FROM participation WHERE address >= ${this.p(local + '@')} AND address < ${this.p(local + 'A')} AND role = ${this.p(role)}`);
+      selects.push(`SELECT doc_id FROM participation WHERE address >= ${this.p(local + '@')} AND address < ${this.p(local + 'A')} AND role = ${this.p(role)}${visible()}`);
 
     const at = value.indexOf('@');
     if (at === 0) {
@@ -580,7 +601,8 @@ class Compiler {
       // Display-name word: full text on the addresses column narrows to a few documents
       // before the exact word check, instead of scanning every participation row.
       selects.push(`SELECT p.doc_id FROM participation p WHERE p.doc_id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p('addresses : ' + quoteFts(value))})`
-        + ` AND p.role = ${this.p(role)} AND ('.' || p.name || '.') GLOB ${this.p(`*${NAME_SEPARATORS}${escapeGlob(value)}${NAME_SEPARATORS}*`)}`);
+        + ` AND p.role = ${this.p(role)} AND ('.' || p.name || '.') GLOB ${this.p(`*${NAME_SEPARATORS}${escapeGlob(value)}${NAME_SEPARATORS}*`)}`
+        + (role === 'bcc' && this.envelopeOf !== null ? ` AND ${this.bccVisible('p.')}` : ''));
     }
     return `d.id IN (${selects.join(' UNION ALL ')})`;
   }
@@ -590,7 +612,8 @@ class Compiler {
     return `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (`
       + `SELECT a.address FROM ${m}.mailbox_address a WHERE a.mailbox_id IN (`
       + `SELECT b.id FROM ${m}.mailbox b WHERE lower(b.name) = ${this.p(value)}`
-      + ` UNION SELECT c.mailbox_id FROM ${m}.mailbox_address c WHERE c.address = ${this.p(value)})))`;
+      + ` UNION SELECT c.mailbox_id FROM ${m}.mailbox_address c WHERE c.address = ${this.p(value)}))`
+      + (this.envelopeOf !== null ? ` AND ${this.bccVisible('p.')}` : '') + ')';
   }
 }
 

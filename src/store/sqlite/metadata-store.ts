@@ -174,6 +174,13 @@ export class SqliteMetadataStore implements LedgerStore {
       .run(address.toLowerCase(), mailboxId);
   }
 
+  // Every address of these mailboxes (lowercased, as mailbox_address keeps them).
+  mailboxAddresses(mailboxIds: number[]): string[] {
+    if (mailboxIds.length === 0) return [];
+    return (this.db.prepare(`SELECT address FROM mailbox_address WHERE mailbox_id IN (${mailboxIds.map(() => '?').join(', ')}) ORDER BY address`)
+      .all(...mailboxIds) as { address: string }[]).map((r) => r.address);
+  }
+
   mailboxForAddress(address: string): { id: number; name: string } | null {
     return (this.#stmt('SELECT m.id, m.name FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?')
       .get(address.toLowerCase()) as { id: number; name: string } | undefined) ?? null;
