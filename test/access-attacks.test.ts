@@ -205,9 +205,12 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
     const mallory = new ApiClient(world.url);
     for (let i = 1; i <= LOCKOUT_ATTEMPTS; i++) refusedAs(await mallory.call('POST', '/api/v1/session', { name: 'lock', password: `guess-number-${i}-wrong` }), 401, 'SEALBOX_ERR_AUTH');
     const locked = await mallory.call('POST', '/api/v1/session', { name: 'lock', password: world.passwords.lock });
-    refusedAs(locked, 423, 'SEALBOX_ERR_LOCKED');
+    // The same answer as a name that is no account: a lockout must not tell which names exist.
+    const missing = await mallory.call('POST', '/api/v1/session', { name: 'no-such-person', password: world.passwords.lock });
+    refusedAs(locked, 401, 'SEALBOX_ERR_AUTH');
+    assert.deepEqual(locked.body, missing.body);
     assert.equal(mallory.cookie, null, 'no session');
-    const entries = (await world.takeAll()).filter((e) => e.operation === 'session.create');
+    const entries = (await world.takeAll()).filter((e) => e.operation === 'session.create' && e.parameters.name === 'lock');
     assert.equal(entries.length, LOCKOUT_ATTEMPTS + 1);
     assert.ok(entries.every((e) => e.result === 'denied' && e.parameters.name === 'lock'));
     assert.match(entries.at(-1)!.parameters.reason, /locked/);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { TOKEN_SCOPES } from '../access/credentials.ts';
+import { verifyPassword } from '../access/passwords.ts';
 import { actorContext, cookie, principal, SESSION_COOKIE } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -41,6 +42,12 @@ export function authRoutes(routes: RouteTable, s: Services): void {
         signIn = await s.people.signIn(body.name, body.password, body.totp);
       } catch (err) {
         if (err instanceof SealboxError) s.audit.denied({ ...ctx, user: null, logonType: 'owner' }, { type: 'admin', operation: 'session.create', parameters: { name: body.name } }, err.message);
+        // A locked account answers like a wrong password, after as long (the ledger keeps the
+        // real reason): the answer must not tell which names are accounts.
+        if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_LOCKED') {
+          await verifyPassword(body.password, null);
+          throw new SealboxError('SEALBOX_ERR_AUTH', 'wrong user name or password');
+        }
         throw err;
       }
       const { user } = signIn;

@@ -5,6 +5,7 @@ import { SealboxError } from '../core/errors.ts';
 // top of the per-account lockout), everything else is generous. Kept in memory: a restart only
 // resets the windows.
 const WINDOW_MS = 60_000;
+const SIGNIN_ROUTES = new Set(['/api/v1/session', '/api/v1/enrol']);
 
 export class RateLimiter {
   readonly #counts = new Map<string, { window: number; n: number }>();
@@ -17,7 +18,9 @@ export class RateLimiter {
   }
 
   check(req: FastifyRequest): void {
-    const kind = req.url.startsWith('/api/v1/session') || req.url.startsWith('/api/v1/enrol') ? 'signin' : 'api';
+    // The route the router matched, not the URL as sent: /api/v1/%73ession reaches sign-in, so
+    // it is counted as sign-in. One path decides both.
+    const kind = SIGNIN_ROUTES.has(req.routeOptions.url ?? '') ? 'signin' : 'api';
     const key = `${kind}:${req.ip}`;
     const window = Math.floor(this.#now() / WINDOW_MS);
     const entry = this.#counts.get(key);

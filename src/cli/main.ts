@@ -95,7 +95,20 @@ function openReader(o: { token?: string; data?: string; config?: string }, scope
   const token = o.token ?? process.env.SEALBOX_TOKEN;
   const principal = token ? services.credentials.token(token) : null;
   if (!principal || !principal.scopes!.includes(scope)) {
-    close();
+    // A refused token that names someone (revoked, expired, a forged secret, lacking the scope)
+    // is recorded as over HTTP before the refusal is answered.
+    const command = `sealbox ${process.argv[2] ?? ''}`.trim();
+    const cli = { clientIp: null, userAgent: `sealbox-cli (${userInfo().username})` };
+    try {
+      if (principal) {
+        services.audit.denied({ ...cli, sessionId: principal.sessionId, user: principal.user, logonType: 'owner' }, { type: 'admin', operation: 'token.use', parameters: { route: command, tokenId: principal.sessionId, scopes: principal.scopes } }, `token lacks the "${scope}" scope`);
+      } else if (token) {
+        const refused = services.credentials.refusedToken(token);
+        if (refused) services.audit.denied({ ...cli, sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { type: 'admin', operation: 'token.use', parameters: { route: command, tokenId: refused.tokenId } }, refused.why);
+      }
+    } finally {
+      close();
+    }
     if (!token) throw new SealboxError('SEALBOX_ERR_AUTH', `this needs your API token: --token TOKEN or SEALBOX_TOKEN (create one with: sealbox tokens create --name YOU --scope ${scope})`);
     if (!principal) throw new SealboxError('SEALBOX_ERR_AUTH', 'API token is unknown, expired or revoked');
     throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `this API token lacks the "${scope}" scope`);
