@@ -137,16 +137,20 @@ function rows(): Row[] {
       call: () => ({ method: 'POST', path: '/api/v1/breakglass', body: { purpose: 'security-incident', justification: 'phishing', mailboxes: ['tgt@corp.test'], permissions: ['search'], durationHours: 0.25 } }),
     },
   );
-  // Deciding: only approvers, only on pending requests (409 otherwise); everyone else 403 first.
+  // Deciding: only approvers, only on pending requests (409 otherwise); everyone else 403 first,
+  // and 404 for those to whom the request does not exist (not its requester, approver, auditor or
+  // admin: answered like a missing request, as reading it is).
+  const unknown = (expect: Row['expect'], requester: Role = 'requester'): Row['expect'] =>
+    ROLES.map((r, i) => (r !== requester && ['owner', 'requester', 'breakglass', 'none'].includes(r) ? 404 : expect[i])) as Row['expect'];
   for (const decision of ['approve', 'deny'] as const) {
     table.push({
-      name: `${decision} a pending request`, expect: only('approver'), target: (f) => f.file(), writes: admin(`request.${decision}`),
+      name: `${decision} a pending request`, expect: unknown(only('approver')), target: (f) => f.file(), writes: admin(`request.${decision}`),
       call: (_f, id) => ({ method: 'POST', path: `/api/v1/requests/${id}/${decision}`, body: { reason: 'matrix' } }),
       check: (b) => assert.equal(b.state, decision === 'approve' ? 'active' : 'denied'),
     });
     for (const situation of ['active', 'expired', 'revoked', 'denied', 'lapsed', 'breakglass'] as const) {
       table.push({
-        name: `${decision} a ${situation} request`, expect: only('approver', 409), writes: admin(`request.${decision}`),
+        name: `${decision} a ${situation} request`, expect: unknown(only('approver', 409), situation === 'breakglass' ? 'breakglass' : 'requester'), writes: admin(`request.${decision}`),
         call: (f) => ({ method: 'POST', path: `/api/v1/requests/${f.grant[situation]}/${decision}`, body: { reason: 'matrix' } }),
       });
     }
@@ -155,18 +159,18 @@ function rows(): Row[] {
   const revokers: Role[] = ['requester', 'approver', 'admin'];
   table.push(
     {
-      name: 'revoke an active grant', expect: allowing(revokers), writes: admin('request.revoke'), check: (b) => assert.equal(b.state, 'revoked'),
+      name: 'revoke an active grant', expect: unknown(allowing(revokers)), writes: admin('request.revoke'), check: (b) => assert.equal(b.state, 'revoked'),
       target: async (f) => { const id = await f.file(); await f.approve(id); return id; },
       call: (_f, id) => ({ method: 'POST', path: `/api/v1/requests/${id}/revoke`, body: { reason: 'matrix' } }),
     },
     {
-      name: 'revoke a pending request', expect: allowing(revokers), writes: admin('request.revoke'), check: (b) => assert.equal(b.state, 'revoked'),
+      name: 'revoke a pending request', expect: unknown(allowing(revokers)), writes: admin('request.revoke'), check: (b) => assert.equal(b.state, 'revoked'),
       target: (f) => f.file(), call: (_f, id) => ({ method: 'POST', path: `/api/v1/requests/${id}/revoke`, body: {} }),
     },
   );
   for (const situation of ['expired', 'revoked', 'denied', 'lapsed'] as const) {
     table.push({
-      name: `revoke a ${situation} request`, expect: allowing(revokers, 409), writes: admin('request.revoke'),
+      name: `revoke a ${situation} request`, expect: unknown(allowing(revokers, 409)), writes: admin('request.revoke'),
       call: (f) => ({ method: 'POST', path: `/api/v1/requests/${f.grant[situation]}/revoke`, body: {} }),
     });
   }
