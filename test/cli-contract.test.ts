@@ -104,7 +104,7 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
     }
   });
 
-  await t.test('search and show without a valid token are refused, and nothing is recorded or shown', async () => {
+  await t.test('search and show without a valid token are refused and show nothing; a token naming a real one is recorded', async () => {
     const before = (await exportLedger()).length;
     for (const args of [['search', ...common, 'budget'], ['show', ...common, sha256(messages[0])], ['search', ...common, '--token', 'sbx_forged', 'budget'], ['show', ...common, '--token', token + 'x', '--raw', sha256(messages[0])]]) {
       const r = await sealbox(args);
@@ -113,7 +113,11 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
       assert.match(r.stderr, /\[SEALBOX_ERR_AUTH\]/, args.join(' '));
       assert.equal(r.stdout.length, 0, `${args.join(' ')} printed nothing`);
     }
-    assert.equal((await exportLedger()).length, before);
+    // No token and a token naming nobody leave no trace; a forged secret for the reader's real
+    // token is evidence about its holder: one denied token.use entry (README: refusals are recorded).
+    const added = (await exportLedger()).slice(before).map(entry);
+    assert.deepEqual(added.map((e) => [e.type, e.operation, e.result, e.actor, e.parameters.route, e.parameters.tokenId, e.parameters.reason, e.objects.messages]),
+      [['admin', 'token.use', 'denied', 'user:reader', 'sealbox show', /^sbx_(tok_[0-9a-z]+)_/.exec(token)![1], 'wrong token secret', []]]);
   });
 
   await t.test('a malformed query exits 2 naming the column and SEALBOX_ERR_QUERY; it reads nothing, and the refused attempt is recorded', async () => {
