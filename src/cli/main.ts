@@ -13,6 +13,8 @@ import { userInfo } from 'node:os';
 import { SearchIndex } from '../index/search-index.ts';
 import { openIndexDb } from '../index/indexer.ts';
 import { accessServices } from '../api/services.ts';
+import { accessStateProblems } from '../oversight/access-state-check.ts';
+import { Grants } from '../access/grants.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { reportCsv, reportText } from '../oversight/oversight-report.ts';
@@ -159,7 +161,7 @@ withReader(program.command('show'))
   });
 
 withArchive(program.command('verify'))
-  .description('re-hash every blob, rebuild the ledger tree, check every checkpoint; exit 0 only if all holds')
+  .description('re-hash every blob, rebuild the ledger tree, check every checkpoint, match every capture field and who-can-read-what to the ledger; exit 0 only if all holds')
   .option('--json', 'the report as JSON')
   .option('--against <file...>', 'checkpoints kept by outside witnesses: the ledger must still extend each of them')
   .action(async (o) => {
@@ -175,6 +177,10 @@ withArchive(program.command('verify'))
         }
       });
       const report = await verifyArchive(stores, { verifierKey: key.verifierKey, origin: config.ledger.origin, witnessed });
+      // Who can read what, from the tables against the ledger (the tables are not in the tree).
+      const policy = new Policy(stores.meta, config.access);
+      const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
+      report.problems.push(...accessStateProblems({ meta: stores.meta, grants: new Grants(stores.meta, systemClock, () => policy.current()), people, clock: systemClock }));
       if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
       else {
         for (const p of report.problems) process.stdout.write(`FAIL ${p}\n`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createDecipheriv, createHash } from 'node:crypto';
 import { zstdDecompressSync } from 'node:zlib';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
-import { parseEntry } from '../ledger/ledger-entry.ts';
+import { canonicalJson, parseEntry } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
 import type { Stores } from './open-stores.ts';
 
@@ -49,7 +49,7 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
   }
   let next = 0;
   const frontier = new MerkleFrontier();
-  const captureEntries = new Map<string, { index: number; sha256: string }>();
+  const captureEntries = new Map<string, { index: number; sha256: string; committed: Record<string, unknown> }>();
   let c = 0;
   const checkAt = (size: number) => {
     for (const w of witnessed.get(size) ?? []) {
@@ -80,7 +80,7 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
       if (entry.index !== row.index) problems.push(`ledger entry ${row.index}: leaf says index ${entry.index} (moved)`);
       if (entry.type === 'capture') {
         const id = String(entry.parameters.captureId);
-        captureEntries.set(id, { index: row.index, sha256: entry.objects.messages[0] });
+        captureEntries.set(id, { index: row.index, sha256: entry.objects.messages[0], committed: { ...entry.parameters, clientIp: entry.clientIp } });
       }
     } catch {
       problems.push(`ledger entry ${row.index}: leaf is not a valid entry`);
@@ -98,7 +98,7 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
   // The background check (oversight) stops here: the tree and its signatures, no blobs.
   if (options.ledgerOnly) return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages: 0, bytes: 0, seconds: (performance.now() - started) / 1000 };
 
-  // 2. Captures against the ledger.
+  // 2. Captures against the ledger: every field its entry committed to, as the database has it.
   const capturedShas = new Set<string>();
   for (const cap of meta.allCaptures()) {
     const entry = captureEntries.get(cap.id);
@@ -106,6 +106,14 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
     else {
       if (entry.index !== cap.ledgerIndex) problems.push(`capture ${cap.id}: points at ledger entry ${cap.ledgerIndex}, recorded in ${entry.index}`);
       if (entry.sha256 !== cap.sha256) problems.push(`capture ${cap.id}: message ${cap.sha256} differs from the ledger's ${entry.sha256}`);
+      const stored: Record<string, unknown> = {
+        source: cap.source, receivedAt: cap.receivedAt, envelope: cap.envelope, provenance: cap.provenance, size: cap.size,
+        clientIp: cap.envelope?.transport.address ?? null,
+      };
+      for (const [field, value] of Object.entries(stored)) {
+        const committed = canonicalJson(entry.committed[field] ?? null);
+        if (canonicalJson(value ?? null) !== committed) problems.push(`capture ${cap.id}: ${field} in the database differs from ledger entry ${entry.index}: database ${canonicalJson(value ?? null)}, ledger ${committed}`);
+      }
       captureEntries.delete(cap.id);
     }
     if (cap.sha256) capturedShas.add(cap.sha256);

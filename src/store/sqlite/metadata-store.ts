@@ -142,9 +142,9 @@ export class SqliteMetadataStore implements LedgerStore {
       .all(...rowIds) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string }));
   }
 
-  *allCaptures(): Generator<CaptureRow & { sha256: string }> {
-    for (const row of this.db.prepare('SELECT c.*, m.sha256 AS sha256 FROM capture c LEFT JOIN message m ON m.id = c.message ORDER BY c.id').iterate()) {
-      yield { ...toCaptureRow(row as Record<string, any>), sha256: (row as any).sha256 as string };
+  *allCaptures(): Generator<CaptureRow & { sha256: string; size: number | null }> {
+    for (const row of this.db.prepare('SELECT c.*, m.sha256 AS sha256, m.size AS size FROM capture c LEFT JOIN message m ON m.id = c.message ORDER BY c.id').iterate()) {
+      yield { ...toCaptureRow(row as Record<string, any>), sha256: (row as any).sha256 as string, size: (row as any).size === null ? null : Number((row as any).size) };
     }
   }
 
