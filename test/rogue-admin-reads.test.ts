@@ -203,6 +203,8 @@ test('the administrator cannot read around the rules: every read decided on the 
       assert.deepEqual(await hits(as.carl, q), [bccSha], `Bcc recipient: ${q}`);
     }
     assert.deepEqual(await hits(as.anna, 'salary'), [bccSha], 'the message itself is hers');
+    // Nor does a plain search: carl's address is only in the envelope, never in the full text.
+    for (const q of ['carl@corp.test', '"carl@corp.test"', 'salary carl@corp.test']) assert.deepEqual(await hits(as.anna, q), [], `plain: ${q}`);
     // The evidence of her copy lists the receipt that reached her, and nothing about carl.
     const evidence = await as.anna.call('GET', `/api/v1/messages/${bccSha}/evidence`);
     assert.equal(evidence.status, 200);

@@ -201,7 +201,7 @@ const DOCS: Doc[] = [
   { id: 8, date: t('2024-05-01T10:00:00Z'), messageId: 'inject@example.org', subject: "'; DROP TABLE doc; --", body: 'bobby says hi',
     people: [['from', 'ob@example.org', "O'Brien"], ['to', 'alice@example.com', null]] },
   { id: 9, date: null, messageId: null, subject: 'Meeting', body: 'the quarterly meeting',
-    people: [['from', 'bobby@corp.org', 'Bobby Tables'], ['to', 'team@corp.org', null], ['cc', 'axb@corp.org', null]] },
+    people: [['from', 'bobby@corp.org', 'Bobby Tables'], ['to', 'team@corp.org', null], ['cc', 'axb@corp.org', null], ['sender', 'bounce@lists.corp.org', null]] },
   { id: 10, date: t('2024-06-01T10:00:00Z'), messageId: 'sale@example.com', subject: '100% off_sale', body: 'use code 50_OFF',
     people: [['from', 'support@example.com', 'Jean-Luc Picard'], ['to', 'bob@corp.org', null], ['cc', 'a_b@corp.org', null]] },
 ];
@@ -223,8 +223,9 @@ function openIndex(): DatabaseSync {
   for (const d of DOCS) {
     const files = d.files ?? [];
     insDoc.run(d.id, sha(d.id), d.messageId, d.messageId?.toLowerCase() ?? null, d.date, d.people[0][2] ?? d.people[0][1], d.subject, files.length > 0 ? 1 : 0);
-    // As the indexer does: header participants only, so an envelope-only Bcc is not here.
-    const addresses = d.people.filter(([role]) => role !== 'bcc').map(([, a, n]) => (n ? `${n} <${a}>` : a)).join(' ');
+    // As the indexer does: header participants only, so an envelope-only Bcc is not here, nor an
+    // envelope sender (the fixtures' only sender rows).
+    const addresses = d.people.filter(([role]) => role !== 'bcc' && role !== 'sender').map(([, a, n]) => (n ? `${n} <${a}>` : a)).join(' ');
     insFts.run(d.id, d.subject, addresses, d.body, files.join(' '));
     for (const [role, address, name] of d.people) {
       insPart.run(d.id, role, address, address.slice(address.lastIndexOf('@') + 1), name?.toLowerCase() ?? null);
@@ -304,6 +305,12 @@ describe('compileQuery over an index', () => {
     ['from:b*', []],
     ['to:[b]ob', []],
     ['sender:alice@example.com', []],
+    // An envelope sender is found by sender:, also beside full text, but never by a bare word.
+    ['sender:bounce@lists.corp.org', [9]],
+    ['sender:bounce@lists.corp.org meeting', [9]],
+    ['meeting sender:bounce@lists.corp.org', [9]],
+    ['bounce', []],
+    ['"bounce@lists.corp.org"', []],
     // mailboxes
     ['mailbox:alice', [1, 2, 3, 4, 5, 6, 8]],
     ['mailbox:ALICE', [1, 2, 3, 4, 5, 6, 8]],

@@ -239,8 +239,7 @@ export class Indexer {
         for (const a of list) h.part(docId, role, a.address, a.name || null, n);
       }
       for (const a of p.attachments) sql.insertAttachment.run(docId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256);
-      const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display)
-        .concat(env ? [env.mailFrom ?? '', ...env.rcptTo.map((r) => r.address)] : []).join(' ');
+      const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display).join(' ');
       sql.insertFts.run(docId, p.subject ?? '', addresses, p.text, p.attachments.map((a) => a.filename ?? '').join(' '));
     } else if (sql.docExists.get(docId) === undefined) {
       // Its message could not be read in this batch: nothing to link the envelope to yet.

@@ -617,11 +617,11 @@ class Compiler {
   }
 }
 
-// An exact header address (doc_fts.addresses holds header participants only: a Bcc known
-// only from the envelope is not there) that the tokenizer can find at all.
+// An exact header address (doc_fts.addresses holds header participants only: a Bcc or a
+// sender known only from the envelope is not there) that the tokenizer can find at all.
 function isPrefilterable(node: QueryNode & { kind: 'address' }): boolean {
   const at = node.value.indexOf('@');
-  return node.role !== 'bcc' && at > 0 && at < node.value.length - 1 && TOKEN_CHAR.test(node.value);
+  return node.role !== 'bcc' && node.role !== 'sender' && at > 0 && at < node.value.length - 1 && TOKEN_CHAR.test(node.value);
 }
 
 function quoteFts(value: string): string {
