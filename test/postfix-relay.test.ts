@@ -70,13 +70,19 @@ test('Postfix relays to Sealbox: envelope with Bcc, client facts and raw bytes a
   const sha = String(hit.sha256);
   assert.match(sha, /^[0-9a-f]{64}$/);
 
-  const shown = await sealbox(['show', '--data', server.data, '--token', token, '--json', sha]);
-  assert.equal(shown.code, 0, shown.stderr);
-  const message = JSON.parse(shown.stdout.toString()) as {
+  type Shown = {
     captures: Array<{ envelope: { mailFrom: unknown; rcptTo: unknown[]; clientAddress: string; clientHelo: string } }>;
     mailboxes: Array<{ role: string; address?: string; addresses?: string[] }>;
   };
-  assert.equal(typeof message, 'object');
+  const showAs = async (reader: string): Promise<Shown> => {
+    const shown = await sealbox(['show', '--data', server.data, '--token', reader, '--json', sha]);
+    assert.equal(shown.code, 0, shown.stderr);
+    return JSON.parse(shown.stdout.toString()) as Shown;
+  };
+  // The Bcc recipient sees the message as it reached them: their own address, no one else's.
+  assert.deepEqual((await showAs(token)).captures[0]!.envelope.rcptTo.map(address), [bcc]);
+  // The sender sees the whole envelope: every recipient, the Bcc one marked as such.
+  const message = await showAs(await readerToken(server.data, [sender], { name: 'sender' }));
 
   const envelope = message.captures[0]!.envelope;
   assert.equal(address(envelope.mailFrom), sender);

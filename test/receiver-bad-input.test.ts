@@ -154,7 +154,8 @@ test('LMTP answers once per recipient, after the commit', async (t) => {
   const r = await client.send({ from: 'a@example.test', to: ['b@example.test', 'c@example.test', 'd@example.test'] }, data, { lmtp: true });
   assert.deepEqual(r.data.map((x) => x.code), [250, 250, 250]);
   await client.quit();
-  const lmtpReader = await readerToken(server.data, ['b@example.test']);
+  // The sender sees the whole envelope (a recipient sees only their own address).
+  const lmtpReader = await readerToken(server.data, ['a@example.test']);
   const shown = await readAs(lmtpReader, ['show', '--data', server.data, '--json', sha256(data)]);
   const view = JSON.parse(shown.stdout.toString());
   assert.equal(view.captures[0].source, 'lmtp');
