@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { linkBetween } from '../src/access/four-eyes.ts';
 import { addApiUser, ApiClient } from './support/api-client.ts';
 import { startWorld } from './support/access-world.ts';
 import type { LedgerEntryView } from './support/access-world.ts';
@@ -149,7 +150,7 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
       assert.equal(filed.status, 200, JSON.stringify(filed.body));
       const byPuppet = await puppets.pup.call('POST', `/api/v1/requests/${filed.body.id}/approve`, { reason: 'fine' });
       const e1 = await expectRefused(byPuppet, 403, 'request.approve', 'pup');
-      assert.match(e1.parameters.reason, /boss created or changed both/);
+      assert.match(e1.parameters.reason, /boss created both/);
       const e2 = await expectRefused(await boss.call('POST', `/api/v1/requests/${filed.body.id}/approve`, { reason: 'fine' }), 403, 'request.approve');
       assert.match(e2.parameters.reason, /you created req1/);
       // boss files alone (boss holds requester too); the approver boss made may not approve it, ever.
@@ -203,4 +204,17 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
   } finally {
     await w.stop();
   }
+});
+
+test('four eyes: accounts one person created are linked; role changes link only the two concerned', () => {
+  const name = (id: number) => `#${id}`;
+  const at = 1000;
+  const created = [{ actorId: 1, subjectId: 2, kind: 'created' as const, at }, { actorId: 1, subjectId: 3, kind: 'created' as const, at }];
+  assert.match(linkBetween(created, 2, 3, 0, 'lately', name) ?? '', /#1 created both your account and #3's/);
+  assert.equal(linkBetween(created, 2, 3, at + 1, 'lately', name), null, 'outside the period they are two people');
+  // An admin who gave one person the approver role and another the requester role handed neither a credential.
+  const roles = [{ actorId: 1, subjectId: 2, kind: 'roles' as const, at }, { actorId: 1, subjectId: 3, kind: 'roles' as const, at }];
+  assert.equal(linkBetween(roles, 2, 3, 0, 'lately', name), null);
+  assert.match(linkBetween(roles, 1, 2, 0, 'lately', name) ?? '', /you changed the roles of #2/, 'the admin and the person whose roles they changed stay linked');
+  assert.match(linkBetween([{ actorId: 3, subjectId: 2, kind: 'created', at }], 2, 3, at + 1, 'lately', name) ?? '', /#3 created your account/, 'whoever created the approver, at any time');
 });

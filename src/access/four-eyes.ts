@@ -8,8 +8,10 @@ const VERB = { created: 'created', roles: 'changed the roles of', recovery: 'app
 
 // Four eyes means two people. An account someone created, enrolled (handed the enrolment code
 // to) or changed the roles of is, for a while, possibly that someone's second pair of hands:
-// such a pair may not approve each other's requests, nor may two accounts the same person made
-// in that period. Whoever created an approver is never approved by them.
+// such a pair may not approve each other's requests, nor may two accounts the same person
+// created in that period (whoever creates an account receives its first code). A role change
+// hands no credential, so it links only the two people concerned. Whoever created an approver
+// is never approved by them.
 export class FourEyes {
   readonly #links: PersonLinks;
   readonly #people: People;
@@ -42,9 +44,9 @@ export function linkBetween(links: PersonLink[], approverId: number, otherId: nu
     if (l.actorId === approverId && l.subjectId === otherId) return `you ${VERB[l.kind]} ${name(otherId)} ${when}`;
     if (l.actorId === otherId && l.subjectId === approverId) return `${name(otherId)} ${VERB[l.kind]} you ${when}`;
   }
-  // Two accounts made by the same hands in the period.
-  const makers = (id: number) => new Set(links.filter((l) => l.subjectId === id && l.at >= since && l.kind !== 'recovery').map((l) => l.actorId));
+  // Two accounts created by the same hands in the period: both first codes went to that person.
+  const makers = (id: number) => new Set(links.filter((l) => l.subjectId === id && l.at >= since && l.kind === 'created').map((l) => l.actorId));
   const mine = makers(approverId);
-  for (const m of makers(otherId)) if (mine.has(m)) return `${name(m)} created or changed both your account and ${name(otherId)}'s ${when}`;
+  for (const m of makers(otherId)) if (mine.has(m)) return `${name(m)} created both your account and ${name(otherId)}'s ${when}`;
   return null;
 }
