@@ -107,7 +107,10 @@ export async function searchBenchmark(o: BenchOptions): Promise<Figure[]> {
       { name: 'queries', value: SEARCH_QUERIES.length, unit: 'queries', note: `${reps} repetitions each, first page of ${PAGE}, ${total.sealbox} messages` },
       { name: 'search p50 (in-process)', value: pct(sbQ, 50), unit: 'ms', anchor: { name: 'notmuch search', value: pct(nmQ, 50) }, ratio: pct(sbQ, 50) / pct(nmQ, 50) },
       { name: 'search p95 (in-process)', value: sbP95, unit: 'ms', anchor: { name: 'notmuch search', value: pct(nmQ, 95) }, ratio: sbP95 / pct(nmQ, 95), target: { op: '<=', bound: 1, of: 'ratio' } },
-      { name: 'search p95 vs notmuch net of start-up', value: sbP95, unit: 'ms', anchor: { name: 'notmuch search − start-up', value: pct(nmNet, 95) }, ratio: sbP95 / pct(nmNet, 95), target: { op: '<=', bound: 1, of: 'ratio' } },
+      // On a small archive (the smoke run) on a loaded machine notmuch's start-up can take as long
+      // as its whole query: then there is nothing left to compare with, and no ratio is claimed.
+      { name: 'search p95 vs notmuch net of start-up', value: sbP95, unit: 'ms', anchor: { name: 'notmuch search − start-up', value: pct(nmNet, 95) },
+        ...(pct(nmNet, 95) > 0 ? { ratio: sbP95 / pct(nmNet, 95) } : { note: 'notmuch start-up took as long as its queries: no ratio' }), target: { op: '<=', bound: 1, of: 'ratio' } },
       { name: 'slowest query', value: Math.max(...sbQ), unit: 'ms', anchor: { name: 'notmuch search', value: Math.max(...nmQ) }, note: `Sealbox: ${SEARCH_QUERIES[sbQ.indexOf(Math.max(...sbQ))]!.sealbox}; notmuch: ${SEARCH_QUERIES[nmQ.indexOf(Math.max(...nmQ))]!.notmuch}` },
       { name: 'queries faster than notmuch search', value: sbQ.filter((v, i) => v <= nmQ[i]!).length, unit: 'queries', note: `of ${SEARCH_QUERIES.length}` },
       { name: 'process start-up', value: median(cliStartup), unit: 'ms', anchor: { name: 'notmuch', value: nmStartup }, note: '`sealbox --help` vs `notmuch count` finding nothing' },
