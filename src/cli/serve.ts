@@ -21,6 +21,7 @@ import { queueWitnessMail, writeWitnessFiles } from '../store/witness-publisher.
 import { verifyArchive } from '../store/verify-archive.ts';
 import { readOrCreateSecretFile } from '../store/secret-file.ts';
 import { OversightSweep } from '../oversight/oversight-sweep.ts';
+import { accessStateProblems } from '../oversight/access-state-check.ts';
 
 export interface Running {
   listeners: { name: string; host: string; port: number }[];
@@ -116,7 +117,12 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   const oversight = new OversightSweep({
     meta: stores.meta, indexDb, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
     notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
-    verifyLedger: async () => (await verifyArchive(stores, { verifierKey: signingKey.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
+    // The tree and its signatures, and who can read what in the tables against the ledger: a
+    // grant widened or an owner added by editing the database becomes an alert.
+    verifyLedger: async () => [
+      ...(await verifyArchive(stores, { verifierKey: signingKey.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
+      ...accessStateProblems({ meta: stores.meta, grants: services.grants, people: services.people, clock }),
+    ],
     sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
   });
   oversight.start();
