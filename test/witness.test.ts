@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig } from './support/archive.ts';
+import { runImport } from './support/import-run.ts';
 import { startWebhookSink } from './support/webhook-sink.ts';
 
 async function send(port: number, tag: string, n: number): Promise<void> {
@@ -92,4 +93,25 @@ test('a webhook witness receives every signed checkpoint, signed, and its copy c
   r = await sealbox(['verify', '--data', server.data, '--config', config, '--against', kept]);
   assert.equal(r.code, 1);
   assert.match(r.stdout.toString(), /webhook-checkpoint\.txt .*history was rewritten/);
+});
+
+test('a checkpoint an import signs reaches the witnesses too', { timeout: 120_000 }, async () => {
+  const dir = tempDataDir();
+  const witness = join(dir, 'witness');
+  const config = testConfig({ ledger: { witnesses: { directories: [witness], emails: ['witness@example.test'] } } });
+  const emls = join(dir, 'eml');
+  mkdirSync(emls);
+  for (let i = 0; i < 3; i++) writeFileSync(join(emls, `m${i}.eml`), `Subject: imported ${i}\r\nMessage-ID: <imported-${i}@example.test>\r\n\r\nimported ${i}\r\n`);
+  const data = join(dir, 'archive');
+  const r = await runImport(['eml', '--data', data, '--config', config, emls], join(dir, 'report.json'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.report.imported, 3);
+  assert.deepEqual(readdirSync(witness).filter((f) => f.endsWith('.txt')), ['checkpoint-3.txt'], 'the import\'s final checkpoint is in the witness folder');
+  const db = new DatabaseSync(join(data, 'sealbox.db'), { readOnly: true });
+  const queued = db.prepare("SELECT recipient, body FROM notification WHERE kind = 'ledger.checkpoint'").all() as { recipient: string; body: string }[];
+  db.close();
+  assert.deepEqual(queued.map((q) => q.recipient), ['witness@example.test'], 'and its mail to the witness waits in the outbox');
+  assert.equal(queued[0].body, readFileSync(join(witness, 'checkpoint-3.txt'), 'utf8'));
+  const verified = await sealbox(['verify', '--data', data, '--config', config, '--against', join(witness, 'checkpoint-3.txt')]);
+  assert.equal(verified.code, 0, verified.stdout.toString() + verified.stderr);
 });

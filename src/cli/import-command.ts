@@ -8,6 +8,7 @@ import { SealboxError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { signCheckpoint } from '../ledger/checkpoint.ts';
 import { Ledger } from '../ledger/ledger.ts';
+import { Checkpointer } from '../store/checkpointer.ts';
 import { ArchiveWriter } from '../store/archive-writer.ts';
 import { openStores } from '../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
@@ -146,19 +147,10 @@ async function runImport(kind: string, o: ArchiveOptions & { report?: string; co
     if (created) process.stderr.write(`${label}: created ledger signing key ${stores.paths.signingKey}; verifier key: ${signingKey.verifierKey}\n`);
     const log = createLogger(config.log.level).child({ component: 'import', source: source.source });
     const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock: systemClock, sign: (body) => signCheckpoint(body, signingKey) });
-    const checkpoint = () => stores.meta.transaction(() => {
-      ledger.catchUp();
-      ledger.checkpoint();
-    });
+    const checkpointer = new Checkpointer({ config, meta: stores.meta, ledger, log });
     const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
-    const everyMs = config.ledger.checkpointEverySeconds * 1000;
     writer.onCommit(() => {
-      if (!ledger.due(config.ledger.checkpointEveryEntries, everyMs)) return;
-      try {
-        checkpoint();
-      } catch (err) {
-        log.error({ err }, 'checkpoint failed');
-      }
+      if (checkpointer.due()) checkpointer.trySign();
     });
     runner = new ImportRunner({
       meta: stores.meta, writer, blobs: stores.blobs, keys: stores.keys, clock: systemClock,
@@ -168,7 +160,7 @@ async function runImport(kind: string, o: ArchiveOptions & { report?: string; co
     if (signals > 0) runner.interrupt();
     const report = await runner.run(source, plan);
     await writer.drain();
-    checkpoint();
+    checkpointer.sign();
     printReport(label, report);
     if (o.report) writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
     process.exitCode = report.failed > 0 || report.interrupted ? 1 : 0;

@@ -17,7 +17,7 @@ import { ArchiveWriter } from '../store/archive-writer.ts';
 import { openStores } from '../store/open-stores.ts';
 import { DiskSpace } from '../store/disk-space.ts';
 import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
-import { queueWitnessMail, writeWitnessFiles } from '../store/witness-publisher.ts';
+import { Checkpointer } from '../store/checkpointer.ts';
 import { verifyArchive } from '../store/verify-archive.ts';
 import { readOrCreateSecretFile } from '../store/secret-file.ts';
 import { OversightSweep } from '../oversight/oversight-sweep.ts';
@@ -39,39 +39,22 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   if (signingCreated) announce(`sealbox: created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${signingKey.verifierKey}`);
 
   const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, signingKey) });
-  const checkpoint = () => {
-    try {
-      const signed = stores.meta.transaction(() => {
-        ledger.catchUp();
-        const cp = ledger.checkpoint();
-        if (cp) queueWitnessMail(config, stores.meta, cp);
-        return cp;
-      });
-      if (signed) {
-        try {
-          writeWitnessFiles(config, signed);
-        } catch (err) {
-          log.error({ err, size: signed.size }, 'checkpoint signed but not written to a witness folder');
-        }
-      }
-    } catch (err) {
-      log.error({ err }, 'checkpoint failed');
-    }
-  };
+  const checkpointer = new Checkpointer({ config, meta: stores.meta, ledger, log });
+  const checkpoint = () => checkpointer.trySign();
   const everyMs = config.ledger.checkpointEverySeconds * 1000;
   // Sign what is not yet signed (or an empty tree head on first start) before taking mail.
-  if (ledger.size === 0 || ledger.due(1, everyMs)) checkpoint();
+  if (ledger.size === 0 || checkpointer.due(1)) checkpoint();
 
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
 
   const indexer = new IndexerThread(config, log);
   writer.onCommit(() => {
     indexer.wake();
-    if (ledger.due(config.ledger.checkpointEveryEntries, everyMs)) checkpoint();
+    if (checkpointer.due()) checkpoint();
   });
   const timer = setInterval(() => {
     ledger.catchUp();
-    if (ledger.due(Number.MAX_SAFE_INTEGER, everyMs)) checkpoint();
+    if (checkpointer.due(Number.MAX_SAFE_INTEGER)) checkpoint();
   }, Math.min(everyMs, 10_000));
   timer.unref();
 
