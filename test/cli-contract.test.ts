@@ -227,6 +227,31 @@ test('serve refuses a config with an unknown key or a bad value, naming it', asy
   }
 });
 
+test('serve refuses to start on a file a config key names that is missing, empty or malformed, naming the key', async () => {
+  const dir = tempDataDir();
+  const empty = join(dir, 'empty');
+  writeFileSync(empty, '\n');
+  const badZone = join(dir, 'zone.json');
+  writeFileSync(badZone, JSON.stringify({ 'example.test': { TXT: 'not a list' } }));
+  const missing = join(dir, 'nowhere');
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ auth: { dns: missing } }, /auth\.dns: cannot read .*nowhere: ENOENT/],
+    [{ auth: { dns: badZone } }, /auth\.dns: .*zone\.json is not a valid zone/],
+    [{ auth: { enabled: false }, receiver: { tls: { key: missing, cert: missing } } }, /receiver\.tls\.key: cannot read/],
+    [{ auth: { enabled: false }, notify: { webhooks: [{ url: 'http://127.0.0.1:9/hook', secretFile: empty }] } }, /notify\.webhooks\[0\]\.secretFile: .*empty is empty/],
+    [{ auth: { enabled: false }, ledger: { witnesses: { webhooks: [{ url: 'http://127.0.0.1:9/w', secretFile: missing }] } } }, /ledger\.witnesses\.webhooks\[0\]\.secretFile: cannot read/],
+  ];
+  for (const [content, message] of cases) {
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify(content));
+    const r = await sealbox(['serve', '--config', file, '--data', join(dir, `data-${cases.findIndex((c) => c[0] === content)}`), '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0', '--http', 'off'], { timeoutMs: 20_000 });
+    assert.equal(r.code, 2, `${JSON.stringify(content)}: exit ${r.code} ${r.stderr}`);
+    assert.match(r.stderr, message, JSON.stringify(content));
+    assert.match(r.stderr, /\[SEALBOX_ERR_CONFIG\]/);
+    assert.doesNotMatch(r.stdout.toString(), /listening/);
+  }
+});
+
 test('commands against a missing data folder explain it', async () => {
   const missing = join(tempDataDir(), 'no-such-archive');
   for (const args of [['search', '--token', 'sbx_x', 'budget'], ['show', '--token', 'sbx_x', 'ab'.repeat(32)], ['stats'], ['verify'], ['ledger', 'export'], ['ledger', 'checkpoint'], ['ledger', 'public-key']]) {

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
+import { readConfiguredFile } from '../core/configured-files.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { parseHostPort } from '../core/config.ts';
@@ -29,7 +29,8 @@ export class NotificationSender {
     this.#config = config;
     this.#clock = clock;
     this.#log = log;
-    for (const w of [...config.webhooks, ...witnessHooks]) this.#secrets.set(w.url, readFileSync(w.secretFile, 'utf8').trim());
+    config.webhooks.forEach((w, i) => this.#secrets.set(w.url, readConfiguredFile(`notify.webhooks[${i}].secretFile`, w.secretFile).trim()));
+    witnessHooks.forEach((w, i) => this.#secrets.set(w.url, readConfiguredFile(`ledger.witnesses.webhooks[${i}].secretFile`, w.secretFile).trim()));
     this.#mail = config.smtp ? nodemailer.createTransport({ host: parseHostPort(config.smtp).host, port: parseHostPort(config.smtp).port, secure: false, ignoreTLS: true, pool: true, maxConnections: PARALLEL }) : null;
   }
 

@@ -4,6 +4,8 @@ import { dataPath, parseHostPort, resolveFrom } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
 import type { Clock } from '../core/clock.ts';
 import { createLogger } from '../core/log.ts';
+import { readConfiguredFile } from '../core/configured-files.ts';
+import { resolverFor } from '../index/dns-resolver.ts';
 import { SmtpReceiver } from '../capture/smtp-receiver.ts';
 import { MilterReceiver } from '../capture/milter/milter-receiver.ts';
 import { IndexerThread } from '../index/indexer-thread.ts';
@@ -33,7 +35,12 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   const clock = options.clock ?? systemClock;
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + '\n'));
   const log = createLogger(config.log.level);
+  // Every file a config key names is read before anything is created or listens: a bad one
+  // stops start-up with an error naming the key (the webhook secrets: by the notification sender).
+  if (config.receiver.tls) for (const key of ['key', 'cert'] as const) readConfiguredFile(`receiver.tls.${key}`, config.receiver.tls[key]);
+  if (config.auth.enabled) resolverFor(config.auth);
   const stores = openStores(config, { create: true });
+  const notifications = new NotificationSender(stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   const { key: signingKey, created: signingCreated } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
   if (stores.masterKeyCreated) announce(`sealbox: created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data: without it the archive cannot be read)`);
   if (signingCreated) announce(`sealbox: created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${signingKey.verifierKey}`);
@@ -95,7 +102,6 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   }
 
   space.start();   // after the listeners: the milter spool folder exists by now
-  const notifications = new NotificationSender(stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   notifications.start();
   const oversight = new OversightSweep({
     meta: stores.meta, indexDb, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,

@@ -1,5 +1,8 @@
 import { Resolver as DnsResolver } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { Config } from '../core/config.ts';
+import { readConfiguredFile } from '../core/configured-files.ts';
+import { SealboxError } from '../core/errors.ts';
 
 /**
  * DNS as mailauth's `resolver` option calls it: like `dns.promises.resolve(name, rrtype)`,
@@ -126,5 +129,16 @@ function dnsError(code: string, rrtype: string, name: string): Error {
     return Object.assign(new Error(`${syscall} ${code} ${name}`), { code, syscall, hostname: name });
   } finally {
     Error.stackTraceLimit = limit;
+  }
+}
+
+/** The resolver `auth` configures: the system's, or the zone file `auth.dns` names, checked whole. */
+export function resolverFor(auth: Config['auth']): Resolver {
+  if (auth.dns === 'system') return systemResolver(auth.timeoutMs);
+  const text = readConfiguredFile('auth.dns', auth.dns);
+  try {
+    return staticZoneResolver(JSON.parse(text) as StaticZone);
+  } catch (err) {
+    throw new SealboxError('SEALBOX_ERR_CONFIG', `auth.dns: ${auth.dns} is not a valid zone: ${(err as Error).message}`);
   }
 }

@@ -1,12 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openStores } from '../store/open-stores.ts';
 import { Indexer, openIndexDb } from './indexer.ts';
 import { MemoryBlob } from './memory-blob.ts';
-import { staticZoneResolver, systemResolver } from './dns-resolver.ts';
-import type { Resolver } from './dns-resolver.ts';
+import { resolverFor } from './dns-resolver.ts';
 
 // The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
 // slow the receiving thread. The main thread wakes it after each commit.
@@ -20,14 +18,9 @@ const log = createLogger(config.log.level).child({ component: 'indexer' });
 const stores = openStores(config, { create: false });
 const index = openIndexDb(stores.paths.index, stores.paths.meta);
 
-function resolverFor(config: Config): Resolver {
-  if (config.auth.dns === 'system') return systemResolver(config.auth.timeoutMs);
-  return staticZoneResolver(JSON.parse(readFileSync(config.auth.dns, 'utf8')));
-}
-
 const indexer = new Indexer({
   meta: stores.meta, index, reader: stores.reader, log, batch: config.index.batch, internalDomains: config.internalDomains,
-  auth: config.auth.enabled ? { resolver: resolverFor(config), mta: config.receiver.hostname } : null,
+  auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
 });
 
 // Every batch costs a commit and a new full-text segment whatever its size, so while mail
