@@ -8,8 +8,10 @@ import type { People, User } from './people.ts';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 // ingest: submit messages (POST /api/v1/ingest); only admins hold such tokens.
-export const TOKEN_SCOPES = ['content', 'requests', 'approvals', 'ledger', 'admin', 'ingest'] as const;
-export type TokenScope = (typeof TOKEN_SCOPES)[number];
+import { TOKEN_SCOPES } from './roles.ts';
+import type { TokenScope } from './roles.ts';
+export { TOKEN_SCOPES };
+export type { TokenScope };
 
 export interface Principal {
   user: User;

@@ -8,8 +8,10 @@ import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 import { checkTotp, newTotpSecret, otpauthUri } from './totp.ts';
 
-export const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES } from './roles.ts';
+import type { Role } from './roles.ts';
+export { ROLES };
+export type { Role };
 
 export interface User {
   id: number;

@@ -1,37 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import type { Config } from '../core/config.ts';
-import { systemClock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
-import { createLogger } from '../core/log.ts';
-import { signCheckpoint } from '../ledger/checkpoint.ts';
-import { Ledger } from '../ledger/ledger.ts';
-import { Checkpointer } from '../store/checkpointer.ts';
-import { ArchiveWriter } from '../store/archive-writer.ts';
-import { openStores } from '../store/open-stores.ts';
-import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
-import { ImportProgress } from '../capture/import/import-progress.ts';
-import { ImportRunner } from '../capture/import/import-runner.ts';
-import type { ImportError, ImportReport, ImportSource } from '../capture/import/import-runner.ts';
-import { EmlImport } from '../capture/import/eml-import.ts';
-import { ImapImport } from '../capture/import/imap-import.ts';
-import { MaildirImport } from '../capture/import/maildir-import.ts';
-import { MboxImport } from '../capture/import/mbox-import.ts';
-import { PstImport } from '../capture/import/pst-import.ts';
 import { MBOX_FORMATS } from '../capture/import/mbox-splitter.ts';
-import type { MboxFormat } from '../capture/import/mbox-splitter.ts';
 
-type ArchiveOptions = { data?: string; config?: string };
 type WithArchive = (cmd: Command) => Command;
-type ConfigOf = (o: ArchiveOptions) => Config;
-
-const ERRORS_SHOWN = 50;
 
 // `sealbox import mbox|maildir|eml|imap|pst …`: history into the archive through the same commit
 // path as live mail (sealed blob, capture row and ledger entry durable before a message counts).
-export function addImportCommands(program: Command, withArchive: WithArchive, configOf: ConfigOf): void {
+export function addImportCommands(program: Command, withArchive: WithArchive): void {
   const importCmd = program.command('import')
     .description('backfill history: mbox, Maildir, .eml files or zips, an IMAP account, PST/OST files (resumable; re-running adds nothing twice)');
   const common = (cmd: Command) => withArchive(cmd)
@@ -42,23 +18,17 @@ export function addImportCommands(program: Command, withArchive: WithArchive, co
     .description('mbox files, or folders of them')
     .addOption(new Option('--format <format>', 'auto: a Content-Length is used where it fits, else split at From_ lines and unquote >From (mboxrd); mboxo: keep >From lines as they are').choices(MBOX_FORMATS).default('auto'))
     .argument('<paths...>', 'mbox files or folders')
-    .action(async (paths: string[], o) => {
-      await runImport('mbox', o, configOf, (config) => new MboxImport(paths, { format: o.format as MboxFormat, inlineBlobBytes: config.commit.inlineBlobBytes }));
-    });
+    .action(async (paths: string[], o) => (await import('./commands/import.ts')).mbox(paths, o));
 
   common(importCmd.command('maildir'))
     .description('Maildirs and Maildir++ trees (every folder below; flags kept in provenance)')
     .argument('<dirs...>', 'Maildir folders')
-    .action(async (dirs: string[], o) => {
-      await runImport('maildir', o, configOf, (config) => new MaildirImport(dirs, { inlineBlobBytes: config.commit.inlineBlobBytes }));
-    });
+    .action(async (dirs: string[], o) => (await import('./commands/import.ts')).maildir(dirs, o));
 
   common(importCmd.command('eml'))
     .description('.eml files, folders of them, and .zip archives of them')
     .argument('<paths...>', '.eml files, folders, .zip files')
-    .action(async (paths: string[], o) => {
-      await runImport('eml', o, configOf, (config) => new EmlImport(paths, { inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes }));
-    });
+    .action(async (paths: string[], o) => (await import('./commands/import.ts')).eml(paths, o));
 
   common(importCmd.command('imap'))
     .description('an IMAP account, every folder (or --folder), read-only; the password comes from SEALBOX_IMAP_PASSWORD or standard input')
@@ -68,130 +38,12 @@ export function addImportCommands(program: Command, withArchive: WithArchive, co
     .option('--tls', 'implicit TLS', true)
     .option('--no-tls', 'plain connection (upgraded with STARTTLS when the server offers it)')
     .option('--folder <folder...>', 'only these folders (default: all)')
-    .action(async (o) => {
-      const password = process.env.SEALBOX_IMAP_PASSWORD ?? await readPassword();
-      await runImport('imap', o, configOf, () => new ImapImport({
-        host: o.host, port: o.port ?? (o.tls ? 993 : 143), user: o.user, password, tls: o.tls, folders: o.folder ?? null,
-      }));
-    });
+    .action(async (o) => (await import('./commands/import.ts')).imap(o));
 
   common(importCmd.command('pst'))
     .description('Outlook PST/OST files (messages are rebuilt as MIME from their properties: PST keeps no MIME)')
     .argument('<files...>', 'PST or OST files')
-    .action(async (files: string[], o) => {
-      await runImport('pst', o, configOf, () => new PstImport(files));
-    });
-}
-
-// The first line of standard input (a terminal is asked, without echo).
-async function readPassword(): Promise<string> {
-  const stdin = process.stdin;
-  if (stdin.isTTY) {
-    process.stderr.write('IMAP password: ');
-    stdin.setRawMode(true);
-    const password = await new Promise<string>((resolve) => {
-      let text = '';
-      const onData = (chunk: Buffer) => {
-        for (const ch of chunk.toString('utf8')) {
-          if (ch === '\r' || ch === '\n' || ch === '\u0004') {
-            stdin.off('data', onData);
-            stdin.setRawMode(false);
-            stdin.pause();
-            process.stderr.write('\n');
-            resolve(text);
-            return;
-          }
-          if (ch === '\u0003') process.exit(130);
-          text = ch === '\u007f' ? text.slice(0, -1) : text + ch;
-        }
-      };
-      stdin.on('data', onData);
-      stdin.resume();
-    });
-    if (!password) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'no IMAP password given');
-    return password;
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(chunk as Buffer);
-  const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/, 1)[0];
-  if (!password) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'no IMAP password: set SEALBOX_IMAP_PASSWORD or pass it on standard input');
-  return password;
-}
-
-async function runImport(kind: string, o: ArchiveOptions & { report?: string; concurrency: number }, configOf: ConfigOf, make: (config: Config) => ImportSource): Promise<void> {
-  const config = configOf(o);
-  const source = make(config);
-  const label = `sealbox: import ${kind}`;
-  // Bad paths and unreachable servers fail before the archive is opened.
-  let plan: { total: number; unit: 'messages' | 'bytes' };
-  try {
-    plan = await source.prepare();
-  } catch (err) {
-    if (err instanceof SealboxError) throw err;
-    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `cannot read what is to be imported: ${(err as Error).message}`, { cause: err });
-  }
-  // Blobs go to segment files of this run's own: the server may be appending to its own meanwhile.
-  const stores = openStores(config, { create: true, segmentPrefix: `import-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-` });
-  let signals = 0;
-  let runner: ImportRunner | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(130);
-    process.stderr.write(`\n${label}: ${signal}: finishing the messages under way; run the same command again to resume\n`);
-    runner?.interrupt();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const { key: signingKey, created } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
-    if (stores.masterKeyCreated) process.stderr.write(`${label}: created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data)\n`);
-    if (created) process.stderr.write(`${label}: created ledger signing key ${stores.paths.signingKey}; verifier key: ${signingKey.verifierKey}\n`);
-    const log = createLogger(config.log.level).child({ component: 'import', source: source.source });
-    const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock: systemClock, sign: (body) => signCheckpoint(body, signingKey) });
-    const checkpointer = new Checkpointer({ config, meta: stores.meta, ledger, log });
-    const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
-    writer.onCommit(() => {
-      if (checkpointer.due()) checkpointer.trySign();
-    });
-    runner = new ImportRunner({
-      meta: stores.meta, writer, blobs: stores.blobs, keys: stores.keys, clock: systemClock,
-      inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes,
-      progress: new ImportProgress(label), concurrency: o.concurrency,
-    });
-    if (signals > 0) runner.interrupt();
-    const report = await runner.run(source, plan);
-    await writer.drain();
-    checkpointer.sign();
-    printReport(label, report);
-    if (o.report) writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
-    process.exitCode = report.failed > 0 || report.interrupted ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    stores.close();
-  }
-}
-
-function where(e: ImportError): string {
-  const parts: string[] = [];
-  if (e.file) parts.push(e.file);
-  if (e.entry) parts.push(`entry ${e.entry}`);
-  if (e.offset !== undefined) parts.push(`offset ${e.offset}`);
-  if (e.folder !== undefined) parts.push(`folder ${e.folder}`);
-  if (e.uid !== undefined) parts.push(`UID ${e.uid}${e.uidValidity ? ` (UIDVALIDITY ${e.uidValidity})` : ''}`);
-  if (e.node !== undefined) parts.push(`node ${e.node}`);
-  return parts.join(' ') || '(source)';
-}
-
-function printReport(label: string, r: ImportReport): void {
-  const out = process.stderr;
-  const rate = r.seconds > 0 ? Math.round((r.imported + r.skipped) / r.seconds) : 0;
-  out.write(`${label}: ${r.messages} message(s) in ${r.seconds.toFixed(1)} s (${rate}/s): ${r.imported} imported`
-    + `${r.alreadyArchived ? ` (${r.alreadyArchived} of them already archived as identical bytes: one more capture each)` : ''}, `
-    + `${r.skipped} already imported before, ${r.failed} failed${r.interrupted ? ', INTERRUPTED (run the same command again to resume)' : ''}\n`);
-  for (const note of r.notes.slice(0, ERRORS_SHOWN)) out.write(`${label}: note: ${note}\n`);
-  if (r.notes.length > ERRORS_SHOWN) out.write(`${label}: … and ${r.notes.length - ERRORS_SHOWN} more note(s) (--report FILE has them all)\n`);
-  for (const e of r.errors.slice(0, ERRORS_SHOWN)) out.write(`${label}: FAILED ${where(e)}: ${e.error} [${e.code}]\n`);
-  if (r.errors.length > ERRORS_SHOWN) out.write(`${label}: … and ${r.errors.length - ERRORS_SHOWN} more failure(s) (--report FILE has them all)\n`);
+    .action(async (files: string[], o) => (await import('./commands/import.ts')).pst(files, o));
 }
 
 function positive(flag: string) {

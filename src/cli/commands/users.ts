@@ -1,0 +1,104 @@
+// One command's work, loaded only when that command runs (see ../main.ts).
+import { userInfo } from 'node:os';
+import { systemClock } from '../../core/clock.ts';
+import { SealboxError } from '../../core/errors.ts';
+import { Audit } from '../../access/audit.ts';
+import { Credentials } from '../../access/credentials.ts';
+import { People } from '../../access/people.ts';
+import type { User } from '../../access/people.ts';
+import { Policy } from '../../access/policy.ts';
+import type { DirectoryRow } from '../../store/mailbox-import.ts';
+import { openStores } from '../../store/open-stores.ts';
+import { configOf, directoryOwnership, ledgerFor } from '../archive-access.ts';
+import type { CliOptions } from '../archive-access.ts';
+
+// `sealbox users add|enrol` and `sealbox tokens create`.
+export function addUser(o: CliOptions): void {
+  const config = configOf(o);
+  const stores = openStores(config, { create: false });
+  try {
+    const policy = new Policy(stores.meta, config.access);
+    const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
+    const ledger = ledgerFor(stores, config);
+    const ownership = directoryOwnership(stores, config, people);
+    const { user, enrolmentCode, outcome } = stores.meta.transaction(() => {
+      ledger.catchUp();
+      const added = people.add({ name: o.name, roles: o.role, displayName: o.displayName, email: o.email });
+      const rows: DirectoryRow[] = [];
+      for (const m of o.owns ?? []) {
+        const row = (stores.meta.prepare('SELECT name FROM mailbox WHERE name = ?').get(m) ?? stores.meta.prepare('SELECT m.name FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?').get(String(m).toLowerCase())) as { name: string } | undefined;
+        const none = { displayName: null, sensitivity: null, manager: null, owner: o.name };
+        // An address nobody has a mailbox for yet gets one of its own.
+        if (!row && /^[^@\s]+@[^@\s]+$/.test(m)) rows.push({ ...none, name: String(m).toLowerCase(), addresses: [String(m).toLowerCase()] });
+        else if (!row) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${m}" (import the directory first: sealbox mailboxes import)`);
+        else rows.push({ ...none, name: row.name, addresses: [] });
+      }
+      // Ownership that takes a mailbox from someone waits for approval like a directory row.
+      const outcome = ownership.import({ user: null, label: `os:${userInfo().username}` }, rows);
+      ledger.append({
+        type: 'admin', actor: `os:${userInfo().username}`, actorRoles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null,
+        operation: 'user.add', objects: { mailboxes: outcome.applied.map((r) => r.name), messages: [] }, grantId: null, result: 'success',
+        parameters: { name: o.name, roles: o.role, ...(outcome.staged.length ? { staged: outcome.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, why: c.why })) } : {}) },
+      });
+      return { ...added, outcome };
+    });
+    for (const c of outcome.staged) process.stdout.write(`ownership of ${c.mailbox} staged as ${c.id} (${c.why}): someone else approves it (web app Administration, or POST /api/v1/ownership-changes/${c.id}/approve)\n`);
+    const url = `http://${config.http.listen}/enrol?name=${encodeURIComponent(user.name)}&code=${enrolmentCode}`;
+    process.stdout.write(`user ${user.name} (${user.roles.join(', ')}): one-time enrolment code ${enrolmentCode}\n  valid ${config.access.enrolmentHours} h; enrol at ${url}\n  or: POST /api/v1/enrol {"name": "${user.name}", "code": "${enrolmentCode}", "password": "…"}\n`);
+  } finally {
+    stores.close();
+  }
+}
+
+export async function enrol(o: CliOptions): Promise<void> {
+  const password = await readSecret();
+  await asUser(o, 'user.enrol', async (people) => {
+    const { user, totpUri, recoveryCodes } = await people.enrol(o.name, o.code, password);
+    process.stdout.write(`enrolled ${user.name}${totpUri ? `\nadd this to your authenticator app, then sign in with its codes:\n${totpUri}` : ''}\n`);
+    if (recoveryCodes.length) process.stdout.write(`recovery codes (each signs in once instead of a code; keep them safe, they are not shown again):\n${recoveryCodes.join('\n')}\n`);
+    return user;
+  });
+}
+
+export async function createToken(o: CliOptions): Promise<void> {
+  const password = await readSecret();
+  await asUser(o, 'token.create', async (people, credentials) => {
+    const user = await people.authenticate(o.name, password, o.totp);
+    const created = credentials.createToken(user, { name: o.label, scopes: o.scope, days: o.days });
+    process.stdout.write(`${created.token}\n`);
+    process.stderr.write(`token ${created.id} for ${user.name} (${o.scope.join(', ')}), expires ${new Date(created.expiresAt).toISOString()}\n`);
+    return [user, { tokenId: created.id, scopes: o.scope, days: o.days, expiresAt: created.expiresAt }];
+  });
+}
+
+// Runs a sign-in step for a person at the console and records it (or its refusal) in the ledger.
+async function asUser(o: CliOptions, operation: string, fn: (people: People, credentials: Credentials) => Promise<User | [User, Record<string, unknown>]>): Promise<void> {
+  const config = configOf(o);
+  const stores = openStores(config, { create: false });
+  try {
+    const policy = new Policy(stores.meta, config.access);
+    const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
+    const credentials = new Credentials(stores.meta, people, systemClock, () => policy.current().sessionHours);
+    const audit = new Audit(stores.meta, ledgerFor(stores, config));
+    const ctx = { sessionId: null, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})`, logonType: 'owner' as const };
+    try {
+      const out = await fn(people, credentials);
+      const [user, parameters] = Array.isArray(out) ? out : [out, {}];
+      audit.record({ ...ctx, user }, { type: 'admin', operation, parameters }, () => null);
+    } catch (err) {
+      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') audit.denied({ ...ctx, user: null }, { type: 'admin', operation, parameters: { name: o.name } }, err.message);
+      throw err;
+    }
+  } finally {
+    stores.close();
+  }
+}
+
+async function readSecret(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('password: ');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (!secret) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'no password on standard input');
+  return secret;
+}
