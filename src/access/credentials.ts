@@ -7,7 +7,6 @@ import type { People, User } from './people.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-// ingest: submit messages (POST /api/v1/ingest); only admins hold such tokens.
 import { TOKEN_SCOPES } from './roles.ts';
 import type { TokenScope } from './roles.ts';
 export { TOKEN_SCOPES };

@@ -3,5 +3,6 @@
 export const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'] as const;
 export type Role = (typeof ROLES)[number];
 
+// ingest: submit messages (POST /api/v1/ingest); only admins hold such tokens.
 export const TOKEN_SCOPES = ['content', 'requests', 'approvals', 'ledger', 'admin', 'ingest'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
