@@ -14,7 +14,8 @@ import type { ArchiveWriter } from '../store/archive-writer.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { DiskSpace } from '../store/disk-space.ts';
 import type { KeyProvider } from '../store/key-provider.ts';
-import { SealingStream, sealBuffer } from '../store/sealed-blob.ts';
+import { CaptureSealer } from './capture-sealer.ts';
+import type { CaptureSealerDeps } from './capture-sealer.ts';
 import { envelopeFromSession } from './envelope.ts';
 import type { HopFacts } from './envelope.ts';
 import { JournalUnwrapper } from './journal-unwrapper.ts';
@@ -41,12 +42,15 @@ export class SmtpReceiver {
   readonly #hops = new WeakMap<SMTPServerSession, HopFacts>();
   readonly #journalClients: BlockList | null;
   readonly #dataStreams = new Map<string, SMTPServerDataStream>(); // by the hop's address:port
+  readonly #sealerDeps: CaptureSealerDeps;
   #closing = false;
 
   constructor(protocol: 'smtp' | 'lmtp', deps: ReceiverDeps) {
     this.protocol = protocol;
     this.#deps = deps;
     const rc = deps.config.receiver;
+    const { writer, blobs, keys } = deps;
+    this.#sealerDeps = { writer, blobs, keys, inlineBlobBytes: deps.config.commit.inlineBlobBytes, maxMessageBytes: rc.maxMessageBytes };
     const allowed = blockList(rc.allowedClients);
     this.#journalClients = blockList(rc.journalClients, 'receiver.journalClients');
     const domains = new Set(rc.recipientDomains.map((d) => d.toLowerCase()));
@@ -126,63 +130,40 @@ export class SmtpReceiver {
   }
 
   async #receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    const { config, writer, blobs, keys, clock, log } = this.#deps;
+    const { clock, log } = this.#deps;
     const receivedAt = clock.now();
-    const limit = config.commit.inlineBlobBytes;
-    const chunks: Buffer[] = [];
-    let buffered = 0;
-    let sealing: SealingStream | null = null;
-    let large: ReturnType<BlobStore['createLarge']> | null = null;
     const hop = this.#hops.get(session)!;
     const streamKey = `${hop.address}:${hop.port}`;
     this.#dataStreams.set(streamKey, stream);
-    const journal = new JournalUnwrapper({ writer, blobs, keys, inlineBlobBytes: limit, maxMessageBytes: config.receiver.maxMessageBytes }, { refusal: this.#journalRefusal(session) });
+    const sealer = new CaptureSealer(this.#sealerDeps);
+    const journal = new JournalUnwrapper(this.#sealerDeps, { refusal: this.#journalRefusal(session) });
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        if (stream.sizeExceeded) continue; // drain; smtp-server answers 552
+        // smtp-server counts a chunk before passing it on, so the sealer's own limit is never
+        // reached first: drain, and smtp-server answers 552.
+        if (stream.sizeExceeded) continue;
         await journal.write(chunk);
-        if (sealing) {
-          await sealing.write(chunk);
-          continue;
-        }
-        chunks.push(chunk);
-        buffered += chunk.length;
-        if (buffered > limit) {
-          // Too big to hold: stream the rest straight into a sealed file of its own.
-          large = blobs.createLarge();
-          sealing = new SealingStream(keys, large.stream);
-          for (const c of chunks.splice(0)) await sealing.write(c);
-        }
+        await sealer.write(chunk);
       }
       // A client that vanished mid-DATA sent no message: never commit a truncated one.
       if (!stream.readableEnded) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the connection closed before the end of DATA');
       if (stream.sizeExceeded) throw new SealboxError('SEALBOX_ERR_MESSAGE_TOO_LARGE');
       if (this.#closing) throw new SealboxError('SEALBOX_ERR_SHUTTING_DOWN');
-      const capture: CaptureRecord = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session, this.#hops.get(session)!), provenance: null };
-      const commitAsReceived = async (capture: CaptureRecord) => {
-        if (sealing && large) {
-          const seal = await sealing.finish();
-          const ref = large.close(seal.sealedLength);
-          return writer.commit({ capture, seal, inline: null, large: { ref, discard: large.discard } }, session.id);
-        }
-        const { sealed, meta } = sealBuffer(Buffer.concat(chunks, buffered), keys);
-        return writer.commit({ capture, seal: meta, inline: sealed, large: null }, session.id);
-      };
+      const capture: CaptureRecord = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session, hop), provenance: null };
       await journal.end();
       if (journal.isReport) {
         // An Exchange journal report: the report as received, and the message it carries.
-        const { report, original } = await journal.commit(capture, commitAsReceived);
+        const { report, original } = await journal.commit(capture, (asReceived) => sealer.commit(asReceived, session.id));
         log.info({ cid: session.id, captureId: report.captureId, sha256: report.sha256, size: stream.byteLength, original: original?.sha256 ?? null, originalCaptureId: original?.captureId ?? null, duplicate: report.duplicate }, 'captured journal report');
         return `archived ${report.sha256} as ${report.captureId}${original ? `, the journaled message ${original.sha256} as ${original.captureId}` : ''}`;
       }
-      const result = await commitAsReceived(capture);
+      const result = await sealer.commit(capture, session.id);
       log.info({ cid: session.id, captureId: result.captureId, sha256: result.sha256, size: stream.byteLength, rcpts: capture.envelope!.rcptTo.length, duplicate: result.duplicate }, 'captured');
       return `archived ${result.sha256} as ${result.captureId}`;
     } catch (err) {
       await journal.discard().catch(() => {});
-      writer.close(session.id);
-      sealing?.abort();
-      await large?.discard().catch(() => {});
+      await sealer.discard();
+      this.#deps.writer.close(session.id);
       throw err;
     } finally {
       this.#dataStreams.delete(streamKey);
