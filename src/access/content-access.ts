@@ -62,7 +62,7 @@ export class ContentAccess {
     try {
       return this.#d.audit.record(actor,
         (r: { query: string; hits: SearchHit[] }) => ({
-          type: 'access', operation: 'search', mailboxes: scope.mailboxes, messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
+          type: 'access', operation: 'search', mailboxes: this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
           parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length },
         }),
         () => ({ ...this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset })), grantId: scope.grant?.id ?? null }));
@@ -75,19 +75,19 @@ export class ContentAccess {
 
   // The message's metadata view (headers, envelopes, verdicts, participants): a read.
   view(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Record<string, unknown> {
-    const { scope, rowId } = this.#inScope(ctx, user, sha256, grantId, 'view');
+    const { scope, rowId, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'view');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { type: 'access', operation: 'view', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} },
+      { type: 'access', operation: 'view', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} },
       () => messageView(this.#d, sha256, rowId, scope));
   }
 
   // The exact stored bytes. They are decrypted and authenticated before the entry is written,
   // so a damaged blob is an error, not a half-served message.
   async raw(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Promise<Buffer> {
-    const { scope } = this.#inScope(ctx, user, sha256, grantId, 'raw');
+    const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'raw');
     const bytes = await this.#d.reader.buffer(this.#d.reader.message(sha256));
     return this.#recordRead(ctx, user, scope, 'read',
-      { type: 'access', operation: 'raw', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length, ...(note ? { note } : {}) } },
+      { type: 'access', operation: 'raw', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length, ...(note ? { note } : {}) } },
       bytes);
   }
 
@@ -96,19 +96,19 @@ export class ContentAccess {
   // its own operation with what was produced.
   async derived<T>(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string,
     produce: (raw: Buffer) => Promise<{ value: T; parameters: Record<string, unknown> }>): Promise<T> {
-    const { scope } = this.#inScope(ctx, user, sha256, grantId, operation);
+    const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, operation);
     let made: { value: T; parameters: Record<string, unknown> };
     try {
       made = await produce(await this.#d.reader.buffer(this.#d.reader.message(sha256)));
     } catch (err) {
       // A refusal while producing (e.g. remote content nobody recorded asking for) is evidence too.
       if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_FORBIDDEN') {
-        this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, err.message);
+        this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, err.message);
       }
       throw err;
     }
     return this.#recordRead(ctx, user, scope, 'read',
-      { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters },
+      { type: 'access', operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters },
       made.value);
   }
 
@@ -133,9 +133,9 @@ export class ContentAccess {
   // was read, so it is a read of its own: recorded before the viewer may fetch anything. The
   // entry's index is the viewer's permission (see remoteContentRecorded).
   remoteContent(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): { ledgerIndex: number } {
-    const { scope } = this.#inScope(ctx, user, sha256, grantId, 'remote-content');
+    const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'remote-content');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { type: 'access', operation: 'remote-content', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
+      { type: 'access', operation: 'remote-content', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
       // Inside the transaction, after the ledger caught up: the size is the index this entry gets.
       () => ({ ledgerIndex: this.#d.meta.ledgerSize() }));
   }
@@ -155,9 +155,9 @@ export class ContentAccess {
   // entry's RFC 9162 inclusion proof in the latest signed checkpoint (null while the entry is
   // newer than that checkpoint). A read like a view, recorded as 'evidence'.
   evidence(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): MessageEvidence {
-    const { scope, rowId } = this.#inScope(ctx, user, sha256, grantId, 'evidence');
+    const { scope, rowId, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'evidence');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { type: 'access', operation: 'evidence', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
+      { type: 'access', operation: 'evidence', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
       () => {
         const message = this.#d.reader.message(sha256);
         const checkpoint = this.#d.meta.latestCheckpoint();
@@ -196,12 +196,15 @@ export class ContentAccess {
     for (const hit of found.hits) parts.push(mboxrdEntry(await this.#d.reader.buffer(this.#d.reader.message(hit.sha256)), hit.date));
     const mbox = Buffer.concat(parts);
     this.#recordRead(ctx, user, scope, 'export',
-      { type: 'access', operation: 'export', mailboxes: scope.mailboxes, messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } },
+      { type: 'access', operation: 'export', mailboxes: this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } },
       null);
     return { mbox, count: found.hits.length };
   }
 
-  #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string): { scope: Scope; rowId: number } {
+  // A message in scope, with the scope's mailboxes that hold it: what reading it touches. Out of
+  // scope, the refusal names the scope it was tried under (naming the message's own mailboxes
+  // would tell the reader where a message they may not read lives).
+  #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string): { scope: Scope; rowId: number; mailboxes: Scope['mailboxes'] } {
     const scope = this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
     const cond = scopeCondition(scope);
     const row = this.#d.indexDb.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
@@ -209,7 +212,28 @@ export class ContentAccess {
       this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
     }
-    return { scope, rowId: Number(row.id) };
+    const held = this.#holding(scope, [sha256]);
+    // In scope means one of the scope's mailboxes holds it; were none found now (its addresses
+    // changed between the two look-ups), the entry names the whole scope rather than nobody.
+    return { scope, rowId: Number(row.id), mailboxes: held.length > 0 ? held : scope.mailboxes };
+  }
+
+  // The scope's mailboxes that hold any of these messages. A read names these, not every mailbox
+  // of the grant or every mailbox the owner owns: a mailbox's owner ("Who accessed my mailbox")
+  // and oversight (the sensitive-mailbox alert and figure) then see only reads of mail that is in
+  // it. The link is the one the scope is decided by, a participant's address, so an owner who
+  // got a message by Bcc only is linked through their own envelope address and nobody else's.
+  #holding(scope: Scope, sha256s: readonly string[]): Scope['mailboxes'] {
+    const held = this.#d.search.mailboxesHolding(sha256s, scope.mailboxes.map((m) => m.id));
+    return scope.mailboxes.filter((m) => held.has(m.id));
+  }
+
+  // A search or export names the mailboxes that hold the hits it returned. One with no hits names
+  // the scope it searched: it read no mail, but it looked through those mailboxes and its query
+  // says what for ("salary", found nowhere), which their owners are to see; naming nobody would
+  // hide every fruitless search from every owner's page.
+  #searched(scope: Scope, hits: readonly { sha256: string }[]): Scope['mailboxes'] {
+    return hits.length === 0 ? scope.mailboxes : this.#holding(scope, hits.map((h) => h.sha256));
   }
 }
 

@@ -53,6 +53,19 @@ export class SearchIndex {
       .all(messageRowId) as any[]);
   }
 
+  // Which of `mailboxIds` hold at least one of the messages `sha256s`: a mailbox holds a message
+  // when one of its addresses takes part in it (from, sender, to, cc, or bcc by envelope), the
+  // link the scope condition reads by. One query however many messages (a search page, an export);
+  // CROSS JOIN keeps SQLite starting from the messages, not from every message of a big mailbox.
+  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Set<number> {
+    if (sha256s.length === 0 || mailboxIds.length === 0) return new Set();
+    const rows = this.#db.prepare(`SELECT DISTINCT a.mailbox_id AS id FROM doc d
+      CROSS JOIN participation p ON p.doc_id = d.id CROSS JOIN meta.mailbox_address a ON a.address = p.address
+      WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND a.mailbox_id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(sha256s), JSON.stringify(mailboxIds)) as { id: number }[];
+    return new Set(rows.map((r) => Number(r.id)));
+  }
+
   attachments(messageRowId: number): { filename: string | null; contentType: string; size: number; sha256: string }[] {
     return (this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
   }
