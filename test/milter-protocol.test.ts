@@ -376,3 +376,23 @@ test('milter protocol edge cases', { timeout: 300_000 }, async (t) => {
     assert.doesNotMatch(server.stderr(), /"level":50.*milter connection failed/, 'no unexpected connection faults');
   });
 });
+
+// receiver.allowedClients names who may submit to Sealbox: for the milter that is the MTA on the
+// other end of the milter socket (not the SMTP client named in its CONNECT packet).
+test('milter: a peer outside receiver.allowedClients is closed before negotiation', { timeout: 60_000 }, async (t) => {
+  const config = testConfig({ receiver: { allowedClients: ['192.0.2.1'] } });
+  const server = await startSealbox({ args: ['--config', config, '--milter', '127.0.0.1:0'] });
+  t.after(() => server.stop());
+  const c = await RawMilterClient.connect(server.milter!.port);
+  try {
+    c.send('O', u32(6), u32(0x1ff), u32(HDR_LEADSPC));
+    assert.equal(await c.read(), null, 'closed without an option-negotiation reply');
+  } finally {
+    c.close();
+  }
+  await eventually('the refusal is logged', () => (/milter connection refused: client 127\.0\.0\.1 is not in receiver\.allowedClients/.test(server.stderr()) ? true : undefined));
+
+  const allowing = await startSealbox({ args: ['--config', testConfig({ receiver: { allowedClients: ['192.0.2.0/24', '127.0.0.0/8'] } }), '--milter', '127.0.0.1:0'] });
+  t.after(() => allowing.stop());
+  await stillServes(allowing, 'ALLOWED-PEER');
+});

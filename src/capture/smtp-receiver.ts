@@ -1,4 +1,4 @@
-import { BlockList, isIP, Socket as NetSocket } from 'node:net';
+import { Socket as NetSocket } from 'node:net';
 import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
@@ -15,6 +15,7 @@ import type { BlobStore } from '../store/blob-store.ts';
 import type { DiskSpace } from '../store/disk-space.ts';
 import type { KeyProvider } from '../store/key-provider.ts';
 import { CaptureSealer } from './capture-sealer.ts';
+import { ClientPolicy } from './client-policy.ts';
 import type { CaptureSealerDeps } from './capture-sealer.ts';
 import { envelopeFromSession } from './envelope.ts';
 import type { HopFacts } from './envelope.ts';
@@ -40,7 +41,7 @@ export class SmtpReceiver {
   readonly protocol: 'smtp' | 'lmtp';
   readonly #deps: ReceiverDeps;
   readonly #hops = new WeakMap<SMTPServerSession, HopFacts>();
-  readonly #journalClients: BlockList | null;
+  readonly #clients: ClientPolicy;
   readonly #dataStreams = new Map<string, SMTPServerDataStream>(); // by the hop's address:port
   readonly #sealerDeps: CaptureSealerDeps;
   #closing = false;
@@ -51,8 +52,7 @@ export class SmtpReceiver {
     const rc = deps.config.receiver;
     const { writer, blobs, keys } = deps;
     this.#sealerDeps = { writer, blobs, keys, inlineBlobBytes: deps.config.commit.inlineBlobBytes, maxMessageBytes: rc.maxMessageBytes };
-    const allowed = blockList(rc.allowedClients);
-    this.#journalClients = blockList(rc.journalClients, 'receiver.journalClients');
+    this.#clients = new ClientPolicy(rc);
     const domains = new Set(rc.recipientDomains.map((d) => d.toLowerCase()));
     const tls = rc.tls ? { key: readFileSync(rc.tls.key), cert: readFileSync(rc.tls.cert) } : {};
     this.server = new SMTPServer({
@@ -81,8 +81,9 @@ export class SmtpReceiver {
       onConnect: (session, callback) => {
         this.#hops.set(session, { address: session.remoteAddress, port: session.remotePort, tlsProtocol: null });
         if (this.#closing) return callback(new SealboxError('SEALBOX_ERR_SHUTTING_DOWN'));
-        if (allowed && !allowed.check(plain(session.remoteAddress), isIP(plain(session.remoteAddress)) === 6 ? 'ipv6' : 'ipv4')) {
-          deps.log.warn({ cid: session.id, client: session.remoteAddress }, 'client not in receiver.allowedClients');
+        const refusal = this.#clients.connectRefusal(session.remoteAddress);
+        if (refusal) {
+          deps.log.warn({ cid: session.id, client: session.remoteAddress, protocol }, `connection refused: ${refusal}`);
           return callback(new SealboxError('SEALBOX_ERR_CLIENT_NOT_ALLOWED'));
         }
         callback();
@@ -136,7 +137,7 @@ export class SmtpReceiver {
     const streamKey = `${hop.address}:${hop.port}`;
     this.#dataStreams.set(streamKey, stream);
     const sealer = new CaptureSealer(this.#sealerDeps);
-    const journal = new JournalUnwrapper(this.#sealerDeps, { refusal: this.#journalRefusal(session) });
+    const journal = new JournalUnwrapper(this.#sealerDeps, { refusal: this.#clients.journalRefusal(session.remoteAddress) });
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         // smtp-server counts a chunk before passing it on, so the sealer's own limit is never
@@ -203,14 +204,6 @@ export class SmtpReceiver {
     }, STALLED_AFTER_FIN_MS).unref();
   }
 
-  // Why a journal report from this client is archived as received but not unwrapped, or null:
-  // the report states the envelope of the message it carries, so only named clients are believed.
-  #journalRefusal(session: SMTPServerSession): string | null {
-    const client = plain(session.remoteAddress);
-    if (this.#journalClients?.check(client, isIP(client) === 6 ? 'ipv6' : 'ipv4')) return null;
-    return `not unwrapped: client ${client} is not in receiver.journalClients`;
-  }
-
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -228,21 +221,4 @@ export class SmtpReceiver {
     this.#closing = true;
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function plain(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
-function blockList(entries: string[], key = 'receiver.allowedClients'): BlockList | null {
-  if (entries.length === 0) return null;
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [addr, bits] = entry.split('/');
-    const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
-    if (!isIP(addr)) throw new SealboxError('SEALBOX_ERR_CONFIG', `${key}: "${entry}" is not an IP address or CIDR range`);
-    if (bits === undefined) list.addAddress(addr, type);
-    else list.addSubnet(addr, Number(bits), type);
-  }
-  return list;
 }

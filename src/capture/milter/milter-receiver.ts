@@ -2,6 +2,7 @@ import { SealboxError, asSealboxError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { CaptureRecord } from '../../core/types.ts';
 import { CaptureSealer } from '../capture-sealer.ts';
+import { ClientPolicy } from '../client-policy.ts';
 import type { ReceiverDeps } from '../smtp-receiver.ts';
 import type { MessageSink, MilterHandler, MilterSession, MilterTransaction, Verdict } from './milter-connection.ts';
 import { envelopeFromMilter, milterProvenance } from './milter-envelope.ts';
@@ -28,7 +29,7 @@ export class MilterReceiver implements MilterHandler {
   constructor(deps: MilterReceiverDeps) {
     this.#deps = deps;
     this.mode = deps.config.milter.mode;
-    this.server = new MilterServer(this, { log: deps.log, maxRecipients: deps.config.receiver.maxRecipients });
+    this.server = new MilterServer(this, { log: deps.log, clients: new ClientPolicy(deps.config.receiver), maxRecipients: deps.config.receiver.maxRecipients });
     this.spool = this.mode === 'observe'
       ? new MilterSpool(deps.spoolDir, { newSealer: () => this.#sealer(), isCommitted: (id) => deps.writer.isCommitted(id), log: deps.log })
       : null;

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { newId } from '../../core/ids.ts';
+import type { ClientPolicy } from '../client-policy.ts';
 import { MilterConnection } from './milter-connection.ts';
 import type { MilterHandler } from './milter-connection.ts';
 
@@ -17,10 +18,18 @@ export class MilterServer {
   readonly #done = new Set<Promise<void>>();
   readonly #log: Logger;
 
-  constructor(handler: MilterHandler, options: { log: Logger; maxRecipients: number; idleTimeoutMs?: number }) {
+  constructor(handler: MilterHandler, options: { log: Logger; clients: ClientPolicy; maxRecipients: number; idleTimeoutMs?: number }) {
     this.#log = options.log;
     const idle = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.server = createServer((socket: Socket) => {
+      // The peer is the MTA itself; a disallowed one is closed before it learns anything, even
+      // the options this filter would negotiate.
+      const refusal = options.clients.connectRefusal(socket.remoteAddress ?? '');
+      if (refusal) {
+        options.log.warn({ peer: { address: socket.remoteAddress, port: socket.remotePort } }, `milter connection refused: ${refusal}`);
+        socket.destroy();
+        return;
+      }
       socket.setNoDelay(true); // every reply is small and the MTA waits for it
       socket.setTimeout(idle, () => socket.destroy());
       socket.on('error', () => {}); // reported by the connection's read loop
