@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real protocol peers Sealbox's tests and benchmarks run against
 # (Debian packages). Idempotent: when every package is installed and Exim is
-# extracted it only runs dpkg-query and exits. Run as root (CI runs it from .ci/run).
+# extracted it only runs dpkg-query and exits. Run as root; `npm test` runs it first (see
+# scripts/pretest.sh). With --check it installs nothing: it names what is missing and exits 1.
 #
 # It never starts a daemon: the tests run their own private instances
 # (test/support/postfix.ts starts Postfix from a temp config directory,
@@ -26,6 +27,8 @@ PEERS=(
 )
 
 die() { echo "install-peers: error: $*" >&2; exit 1; }
+CHECK=0
+[ "${1:-}" = "--check" ] && CHECK=1
 
 # Exim: Debian's exim4-daemon-light conflicts with postfix as an installed package, so its
 # binary is taken out of the .deb files (never installed) into EXIM_ROOT; the tests run it with
@@ -37,6 +40,7 @@ extract_exim() {
   if [ -x "$EXIM_ROOT/usr/sbin/exim4" ] && getent passwd Debian-exim >/dev/null; then
     return 0
   fi
+  [ $CHECK -eq 0 ] || { echo "install-peers: Exim is not extracted to $EXIM_ROOT"; return 1; }
   [ "$(id -u)" -eq 0 ] || die "Exim is not extracted to $EXIM_ROOT and not root; run as root"
   echo "install-peers: extracting ${EXIM_PACKAGES[*]} to $EXIM_ROOT"
   local tmp
@@ -74,7 +78,8 @@ installed() {
   [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]
 }
 
-extract_exim
+exim_missing=0
+extract_exim || exim_missing=1
 
 missing=()
 for entry in "${PEERS[@]}"; do
@@ -82,6 +87,11 @@ for entry in "${PEERS[@]}"; do
   installed "$pkg" || missing+=("$pkg")
 done
 
+if [ $CHECK -eq 1 ]; then
+  [ ${#missing[@]} -eq 0 ] && [ $exim_missing -eq 0 ] && exit 0
+  [ ${#missing[@]} -eq 0 ] || echo "install-peers: missing packages: ${missing[*]}"
+  exit 1
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-peers: all peers installed (Exim in $EXIM_ROOT)"
   exit 0
