@@ -1,12 +1,15 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
-import { readFileSync } from 'node:fs';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
 import type { LedgerStore, StoredCheckpoint } from '../../ledger/ledger.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
+import { migrate, migrationsIn } from './migrate.ts';
 
-const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
+const MIGRATIONS = migrationsIn(new URL('./migrations/', import.meta.url));
+// The schema as it was when versions began (0001–0005); an archive made before then gets the
+// columns added to it since its tables were created, and its ledger_grant links, once.
+const BASELINE = 5;
 const COLUMNS_ADDED: [string, string, string][] = [
   ['review_item', 'reason', 'TEXT'], ['review_item', 'ledger_index', 'INTEGER'], ['review_item', 'claimed_by', 'INTEGER'], ['review_item', 'updated_at', 'INTEGER'],
   ['mailbox', 'manager', 'TEXT'], ['access_request', 'extends', 'TEXT'],
@@ -42,22 +45,7 @@ export class SqliteMetadataStore implements LedgerStore {
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec('PRAGMA synchronous = FULL');
       this.db.exec('PRAGMA foreign_keys = ON');
-      this.db.exec(SCHEMA);
-      this.#addColumns();
-      // Ledgers written before ledger_grant existed get their links once.
-      if (this.getSetting('schema.ledgerGrant') === null) {
-        this.db.exec(`INSERT OR IGNORE INTO ledger_grant (grant_id, idx)
-          SELECT json_extract(CAST(leaf AS TEXT), '$.grantId'), idx FROM ledger WHERE json_extract(CAST(leaf AS TEXT), '$.grantId') IS NOT NULL`);
-        this.setSetting('schema.ledgerGrant', '1');
-      }
-    }
-  }
-
-  // Columns added after a table was first created: an older database gets them at start.
-  #addColumns(): void {
-    for (const [table, column, decl] of COLUMNS_ADDED) {
-      const has = (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
-      if (!has) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+      migrate(this.db, MIGRATIONS, { baseline: BASELINE, unversioned: upgradeUnversioned });
     }
   }
 
@@ -249,4 +237,15 @@ function toCaptureRow(row: Record<string, any>): CaptureRow {
 
 function toCheckpoint(r: any): StoredCheckpoint {
   return { size: Number(r.size), root: Buffer.from(r.root), note: r.note, frontier: r.frontier, createdAt: Number(r.created_at) };
+}
+
+function upgradeUnversioned(db: DatabaseSync): void {
+  for (const [table, column, decl] of COLUMNS_ADDED) {
+    const has = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+    if (!has) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+  }
+  if (db.prepare("SELECT 1 FROM setting WHERE key = 'schema.ledgerGrant'").get() === undefined) {
+    db.exec(`INSERT OR IGNORE INTO ledger_grant (grant_id, idx)
+      SELECT json_extract(CAST(leaf AS TEXT), '$.grantId'), idx FROM ledger WHERE json_extract(CAST(leaf AS TEXT), '$.grantId') IS NOT NULL`);
+  }
 }

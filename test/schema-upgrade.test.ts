@@ -1,0 +1,75 @@
+// An archive made by the release before schema versions (test/fixtures/archive-2026-12-02: made
+// by main of 2026-12-02 with three messages, seven people, one approved request and its reads)
+// opens and upgrades itself: numbered migrations, each recorded in schema_version, applied
+// once; everything in it still reads and verifies. An archive newer than the code is refused
+// and left as it was.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { ApiClient } from './support/api-client.ts';
+import { testConfig } from './support/archive.ts';
+import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+
+const FIXTURE = new URL('./fixtures/archive-2026-12-02/', import.meta.url);
+
+function versions(data: string): { version: number; name: string }[] {
+  const db = new DatabaseSync(join(data, 'sealbox.db'), { readOnly: true });
+  try {
+    const has = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").get();
+    return has ? db.prepare('SELECT version, name FROM schema_version ORDER BY version').all() as any : [];
+  } finally {
+    db.close();
+  }
+}
+
+test('an archive made before schema versions upgrades itself and keeps everything', async () => {
+  const data = tempDataDir();
+  cpSync(FIXTURE, data, { recursive: true });
+  assert.deepEqual(versions(data), [], 'the fixture predates schema_version');
+  const config = testConfig({ internalDomains: ['corp.test'], access: { secureCookies: false } });
+
+  const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
+  try {
+    assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications']);
+    const alice = new ApiClient(server.http!.url);
+    assert.equal((await alice.signIn('alice', 'alice-correct-horse-battery')).status, 200, 'people and their passwords survive');
+    const r = await alice.call('GET', '/api/v1/search?q=lunch');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.results.length, 1, 'the index still finds her mail');
+    const raw = await alice.call('GET', `/api/v1/messages/${r.body.results[0].sha256}`);
+    assert.equal(raw.status, 200, 'the sealed message opens');
+    const accesses = await alice.call('GET', '/api/v1/mailboxes/mine/accesses');
+    assert.equal(accesses.status, 200);
+    assert.ok(accesses.body.accesses.some((a: any) => a.actor === 'ivan' && a.request?.ticket === 'HR-1'), `the investigator's read is still on her page: ${JSON.stringify(accesses.body)}`);
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+
+  const verified = await sealbox(['verify', '--data', data, '--config', config]);
+  assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
+
+  // A second start applies nothing again.
+  const before = versions(data);
+  const again = await startSealbox({ data, args: ['--config', config] });
+  assert.equal(await again.stop(), 0);
+  assert.deepEqual(versions(data), before);
+});
+
+test('an archive whose schema is newer than this Sealbox is refused and left unchanged', async () => {
+  const data = tempDataDir();
+  cpSync(FIXTURE, data, { recursive: true });
+  const config = testConfig();
+  const first = await startSealbox({ data, args: ['--config', config] });
+  assert.equal(await first.stop(), 0);
+  const db = new DatabaseSync(join(data, 'sealbox.db'));
+  db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(9999, 'from-the-future', Date.now());
+  db.close();
+  const bytes = readFileSync(join(data, 'sealbox.db'));
+
+  const refused = await sealbox(['serve', '--data', data, '--config', config, '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /schema is version 9999, newer than this Sealbox knows \(5\)/);
+  assert.ok(readFileSync(join(data, 'sealbox.db')).equals(bytes), 'the database is not touched');
+});
