@@ -3,6 +3,7 @@
 // full every message is answered with a temporary failure; once space is freed, every message
 // that was ever answered 250 — before, during and after — is readable bit-exact, verify passes,
 // nothing is indexed twice and the index catches up.
+import { waitUntil } from './support/wait.ts';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,7 +11,7 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, wri
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openArchive, testConfig, waitForIndex } from './support/archive.ts';
-import { RawMilterClient, eventually, rawMessage, storedCaptures, u16, z } from './support/milter.ts';
+import { RawMilterClient, rawMessage, storedCaptures, u16, z } from './support/milter.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { mountSmallFs } from './support/small-fs.ts';
@@ -157,7 +158,7 @@ test('a disk that fills up during ingest loses nothing acknowledged and wedges n
   assert.ok(acknowledged.size > duringFull, 'mail flows again');
 
   // Every message answered 250 is there, bit-exact; whatever the milter spooled was archived.
-  await eventually('the milter spool is emptied into the archive', () => (milterIds('spool').size === 0 ? true : undefined), 120_000);
+  await waitUntil('the milter spool is emptied into the archive', () => milterIds('spool').size === 0, { timeoutMs: 120_000 });
   const archived = milterIds('archive');
   for (const id of spooled) assert.ok(archived.has(id), `spooled milter message ${id} is archived`);
   const archive = openArchive(data);

@@ -1,3 +1,4 @@
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { startSmtpSink } from './support/smtp-sink.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
+import { waitForState } from './support/access-world.ts';
 
 const mail = (from: string, to: string, subject: string, date: string) =>
   Buffer.from(`From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\nDate: ${date}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@corp.test>\r\n\r\n${subject} body\r\n`);
@@ -88,11 +90,8 @@ test('governed access: owners read their own mail, everyone else only under an a
     assert.equal(r.body.state, 'active');
     // The requester learns of the decision and the owner of the access, with its reasons.
     const told = (to: string, subject: RegExp) => inbox.some((m) => m.to.includes(to) && subject.test(m.data) && m.data.includes('HR-42'));
-    const deadline0 = Date.now() + 30_000;
-    while (!(told('ivan@corp.test', /approved by anna/) && told('alice@corp.test', /Access to your mailbox/))) {
-      assert.ok(Date.now() < deadline0, `notifications: ${JSON.stringify(inbox.map((m) => m.to))}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil('requester and owner told', () => told('ivan@corp.test', /approved by anna/) && told('alice@corp.test', /Access to your mailbox/),
+      { detail: () => `inbox: ${JSON.stringify(inbox.map((m) => m.to))}` });
 
     // Under the grant: only the scope (alice's mailbox, 2024), and each read is one ledger entry.
     const before = (await accessEntries()).length;
@@ -129,11 +128,7 @@ test('governed access: owners read their own mail, everyone else only under an a
     const short = r.body;
     r = await as.bob.call('POST', `/api/v1/requests/${short.id}/approve`, { reason: 'ok' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const deadline = Date.now() + 30_000;
-    while ((await as.ivan.call('GET', `/api/v1/requests/${short.id}`)).body.state !== 'expired') {
-      assert.ok(Date.now() < deadline, 'the grant expires');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitForState(as.ivan, short.id, 'expired');
     r = await as.ivan.call('GET', `/api/v1/search?q=invoice&grant=${short.id}`);
     assert.equal(r.status, 403);
     assert.match(r.body.error.message, /expired/);

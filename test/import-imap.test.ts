@@ -1,3 +1,4 @@
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -94,7 +95,7 @@ test('IMAP: every folder of a real Dovecot imported; killed mid-way, cut off by 
     // is reported as failed, the run exits 1, and what was committed stays.
     const report = join(data, 'report.json');
     const running = runImport(args, report, { env });
-    while (captureCount(data) < killed.left + 800) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil('the import is under way', () => captureCount(data) >= killed.left + 800, { timeoutMs: 120_000, intervalMs: 20 });
     assert.ok(server.killSessions() >= 1, 'the import had a session');
     const cut = await running;
     assert.equal(cut.code, 1, cut.stderr);

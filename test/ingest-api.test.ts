@@ -2,9 +2,9 @@
 // admin's token with the "ingest" scope submits raw messages with or without an envelope; 201
 // only after the commit; bad input gets 4xx with the registry's codes and changes nothing; a
 // store fault is a 5xx, never a success.
+import { holdArchiveWriteLock } from './support/store-fault.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { addApiUser } from './support/api-client.ts';
@@ -174,15 +174,12 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
 
   await t.test('a store fault answers 5xx, never 201; the retry is archived once', async () => {
     const raw = message(randomUUID());
-    const lock = new DatabaseSync(join(server.data, 'sealbox.db'));
-    lock.exec('PRAGMA busy_timeout = 0');
-    lock.exec('BEGIN EXCLUSIVE');
+    const lock = holdArchiveWriteLock(server.data);
     let res: Response;
     try {
       res = await fetch(url, { method: 'POST', body: raw, headers: { authorization: `Bearer ${token}`, 'content-type': 'message/rfc822' } });
     } finally {
-      lock.exec('ROLLBACK');
-      lock.close();
+      lock.release();
     }
     const body = (await res.json()) as any;
     assert.ok(res.status === 500 || res.status === 503, `${res.status} ${JSON.stringify(body)}`);

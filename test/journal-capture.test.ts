@@ -4,9 +4,9 @@
 // reports of one message make one message with all their captures; malformed reports are kept
 // with the reason; a store fault answers 451. Fixtures follow the documented format (Exchange
 // 2010 and later: a text/plain part with the report lines, then the original as message/rfc822).
+import { holdArchiveWriteLock } from './support/store-fault.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openArchive, testConfig, waitForIndex } from './support/archive.ts';
@@ -298,15 +298,12 @@ test('Exchange journal reports', async (t) => {
     const original = originalMessage(id);
     const report = journalReport(['Sender: alice@corp.test', `Subject: Q3 plan ${id}`, `Message-Id: <${id}@corp.test>`, 'To: bob@corp.test', 'Bcc: dave@corp.test'], original);
     // Another process holds the archive database's write lock past the busy timeout.
-    const lock = new DatabaseSync(join(server.data, 'sealbox.db'));
-    lock.exec('PRAGMA busy_timeout = 0');
-    lock.exec('BEGIN EXCLUSIVE');
+    const lock = holdArchiveWriteLock(server.data);
     let reply;
     try {
       reply = await send(server, report);
     } finally {
-      lock.exec('ROLLBACK');
-      lock.close();
+      lock.release();
     }
     assert.equal(reply.code, 451, reply.text);
     assert.equal(await stored(server.data, sha256(report)), null);

@@ -2,13 +2,15 @@
 // the archive catches up in the background. A failing store delays the archive, never the mail;
 // a crash between the answer and the commit loses nothing (the spool is committed at the next
 // start), and a spool file whose commit already happened is not committed twice.
+import { waitUntil } from './support/wait.ts';
+import { holdArchiveWriteLock } from './support/store-fault.ts';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { testConfig } from './support/archive.ts';
-import { RawMilterClient, eventually, rawMessage, storedCaptures, u16, z } from './support/milter.ts';
+import { RawMilterClient, rawMessage, storedCaptures, u16, z } from './support/milter.ts';
 import { startSealbox } from './support/sealbox.ts';
 import type { SealboxServer } from './support/sealbox.ts';
 
@@ -38,41 +40,35 @@ test('milter observe mode', { timeout: 240_000 }, async (t) => {
 
   await t.test('continue, then the message is archived from the spool and the spool emptied', async () => {
     assert.equal((await sendOne(server, 'OBSERVE1')).reply, 'c');
-    const capture = await eventually('archived from the spool', () => captured(server.data, 'OBSERVE1')[0]);
+    const capture = await waitUntil('archived from the spool', () => captured(server.data, 'OBSERVE1')[0]);
     assert.equal(capture.provenance?.milter?.mode, 'observe');
-    await eventually('spool emptied', () => (spoolFiles(server.data).length === 0 ? true : undefined));
+    await waitUntil('spool emptied', () => spoolFiles(server.data).length === 0);
   });
 
   await t.test('a failing store delays the archive, not the mail; the spool catches up once it is back', async () => {
-    const lock = new DatabaseSync(join(server.data, 'sealbox.db'));
-    lock.exec('PRAGMA busy_timeout = 0');
-    lock.exec('BEGIN EXCLUSIVE');
+    const lock = holdArchiveWriteLock(server.data);
     try {
       const { reply, ms } = await sendOne(server, 'OBSERVE2');
       assert.equal(reply, 'c');
       // The store's busy timeout is 10 s: an answer well before that did not wait for the commit.
       assert.ok(ms < 5000, `answered in ${ms} ms`);
       assert.deepEqual(spoolFiles(server.data).filter((f) => f.endsWith('.json')).length, 1, 'the message waits in the spool');
-      await eventually('the commit failure is logged', () => (/milter spool commit failed; will retry/.test(server.stderr()) ? true : undefined), 30_000);
+      await waitUntil('the commit failure is logged', () => /milter spool commit failed; will retry/.test(server.stderr()), { timeoutMs: 30_000 });
     } finally {
-      lock.exec('ROLLBACK');
-      lock.close();
+      lock.release();
     }
-    await eventually('archived after the store came back', () => captured(server.data, 'OBSERVE2')[0], 60_000);
-    await eventually('spool emptied', () => (spoolFiles(server.data).length === 0 ? true : undefined));
+    await waitUntil('archived after the store came back', () => captured(server.data, 'OBSERVE2')[0], { timeoutMs: 60_000 });
+    await waitUntil('spool emptied', () => spoolFiles(server.data).length === 0);
     assert.equal(captured(server.data, 'OBSERVE2').length, 1, 'archived once');
   });
 
   await t.test('a crash after the answer loses nothing: the spool is committed at the next start, once', async () => {
-    const lock = new DatabaseSync(join(server.data, 'sealbox.db'));
-    lock.exec('PRAGMA busy_timeout = 0');
-    lock.exec('BEGIN EXCLUSIVE');
+    const lock = holdArchiveWriteLock(server.data);
     try {
       assert.equal((await sendOne(server, 'OBSERVE3')).reply, 'c');
       await server.kill(); // SIGKILL while the commit waits on the lock
     } finally {
-      lock.exec('ROLLBACK');
-      lock.close();
+      lock.release();
     }
     const spool = join(server.data, 'milter-spool');
     assert.equal(readdirSync(spool).filter((f) => f.endsWith('.json')).length, 1, 'the answered message is in the spool');
@@ -89,8 +85,8 @@ test('milter observe mode', { timeout: 240_000 }, async (t) => {
     const before = storedCaptures(server.data).length;
 
     server = await startSealbox({ data: server.data, args: ['--config', config, '--milter', '127.0.0.1:0'] });
-    await eventually('the spooled message is archived after the restart', () => captured(server.data, 'OBSERVE3')[0], 60_000);
-    await eventually('spool emptied', () => (spoolFiles(server.data).length === 0 ? true : undefined));
+    await waitUntil('the spooled message is archived after the restart', () => captured(server.data, 'OBSERVE3')[0], { timeoutMs: 60_000 });
+    await waitUntil('spool emptied', () => spoolFiles(server.data).length === 0);
     assert.equal(captured(server.data, 'OBSERVE3').length, 1);
     assert.equal(captured(server.data, 'OBSERVE1').length, 1, 'an already committed spool file is not committed again');
     assert.equal(storedCaptures(server.data).length, before + 1);

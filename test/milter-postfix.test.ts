@@ -3,13 +3,14 @@
 // the next hop. Every envelope fact must arrive, the archived bytes must be what Postfix
 // delivered (less the Received: header it never shows milters), and with the store failing
 // Postfix must answer a temporary failure and deliver nothing, then archive the retry once.
+import { waitUntil } from './support/wait.ts';
+import { holdArchiveWriteLock } from './support/store-fault.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { testConfig } from './support/archive.ts';
-import { archivedBytes, eventually, startSink, storedCaptures, withoutFirstHeader } from './support/milter.ts';
+import { archivedBytes, startSink, storedCaptures, withoutFirstHeader } from './support/milter.ts';
 import type { SinkMessage } from './support/milter.ts';
 import { postfixSkipReason, startPostfix } from './support/postfix.ts';
 import type { PostfixInstance } from './support/postfix.ts';
@@ -148,10 +149,7 @@ test('Postfix with Sealbox as its milter (guarantee mode)', { timeout: 300_000 }
     const localInput = `From: alice@example.com\nTo: bob@example.org\nBcc: dave@example.net\nSubject: fault ${localId}\nMessage-ID: <${localId}@example.com>\nDate: Tue, 24 Nov 2026 11:00:00 +0000\n\nretry me too\n`;
 
     // Another process holds the archive database's write lock past the busy timeout: a real fault.
-    const lock = new DatabaseSync(join(server.data, 'sealbox.db'));
-    lock.exec('PRAGMA busy_timeout = 0');
-    lock.exec('BEGIN EXCLUSIVE');
-    let locked = true;
+    const lock = holdArchiveWriteLock(server.data);
     try {
       const logBefore = pf.log().length;
       await pf.sendmail(['-f', 'alice@example.com', '-t'], localInput);
@@ -161,15 +159,13 @@ test('Postfix with Sealbox as its milter (guarantee mode)', { timeout: 300_000 }
       assert.match(first.text, /4\.7\.1/);
       await client.quit();
       // The local submission stays in the maildrop queue; cleanup logged the milter's tempfail.
-      await eventually('cleanup logs the milter tempfail for the local submission', () =>
-        pf.log().slice(logBefore).split('\n').some((l) => l.includes('milter-reject: END-OF-MESSAGE') && l.includes('from=<alice@example.com>') && l.includes('4.7.1')) ? true : undefined, 60_000);
+      await waitUntil('cleanup logs the milter tempfail for the local submission', () =>
+        pf.log().slice(logBefore).split('\n').some((l) => l.includes('milter-reject: END-OF-MESSAGE') && l.includes('from=<alice@example.com>') && l.includes('4.7.1')), { timeoutMs: 60_000 });
       assert.equal(deliveredWith(sink.messages, smtpId).length + deliveredWith(sink.messages, localId).length, 0, 'nothing delivered');
       assert.match(server.stderr(), /milter capture failed; answered tempfail/);
       assert.equal(storedCaptures(server.data).filter((c) => c.sha256 === sha256(smtpData)).length, 0);
 
-      lock.exec('ROLLBACK');
-      lock.close();
-      locked = false;
+      lock.release();
 
       // The SMTP client retries; Postfix retries the local submission from its maildrop.
       const retry = await RawSmtpClient.connect(pf.smtpPort, { helo: 'client.example' });
@@ -179,10 +175,7 @@ test('Postfix with Sealbox as its milter (guarantee mode)', { timeout: 300_000 }
       await pf.flush();
       await pf.waitForQueueEmpty(QUEUE_MS);
     } finally {
-      if (locked) {
-        lock.exec('ROLLBACK');
-        lock.close();
-      }
+      lock.release();
     }
 
     const smtpDelivered = deliveredWith(sink.messages, smtpId);

@@ -2,6 +2,7 @@
 // simulator, Lua scripts) and by a raw socket for what no well-behaved MTA sends: malformed,
 // oversized and truncated packets, unknown commands. Whatever arrives, the listener answers or
 // closes that one connection cleanly and keeps serving; what it archives is byte-exact.
+import { waitUntil } from './support/wait.ts';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { testConfig } from './support/archive.ts';
-import { RawMilterClient, archivedBytes, eventually, miltertest, miltertestSkipReason, packet, rawMessage, storedCaptures, u16, u32, z } from './support/milter.ts';
+import { RawMilterClient, archivedBytes, miltertest, miltertestSkipReason, packet, rawMessage, storedCaptures, u16, u32, z } from './support/milter.ts';
 import type { StoredCapture } from './support/milter.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import type { SealboxServer } from './support/sealbox.ts';
@@ -365,7 +366,7 @@ test('milter protocol edge cases', { timeout: 300_000 }, async (t) => {
     c.writeRaw(Buffer.concat([u32(1000), Buffer.from('Bonly part of the chunk')]));
     c.socket.end();
     await c.waitClosed();
-    await eventually('the cut packet is logged', () => (/connection closed inside a packet/.test(server.stderr()) ? true : undefined));
+    await waitUntil('the cut packet is logged', () => /connection closed inside a packet/.test(server.stderr()));
     assert.equal(byQueueId(server, 'TRUNCATED1').length, 0);
     await stillServes(server, 'AFTER-TRUNCATED');
   });
@@ -390,7 +391,7 @@ test('milter: a peer outside receiver.allowedClients is closed before negotiatio
   } finally {
     c.close();
   }
-  await eventually('the refusal is logged', () => (/milter connection refused: client 127\.0\.0\.1 is not in receiver\.allowedClients/.test(server.stderr()) ? true : undefined));
+  await waitUntil('the refusal is logged', () => /milter connection refused: client 127\.0\.0\.1 is not in receiver\.allowedClients/.test(server.stderr()));
 
   const allowing = await startSealbox({ args: ['--config', testConfig({ receiver: { allowedClients: ['192.0.2.0/24', '127.0.0.0/8'] } }), '--milter', '127.0.0.1:0'] });
   t.after(() => allowing.stop());

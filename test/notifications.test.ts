@@ -1,3 +1,4 @@
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -47,13 +48,7 @@ test('requests, decisions and break-glass notify the right people by mail and si
   r = await erik.call('POST', '/api/v1/mailboxes/erik@corp.test/policy', { notifyMode: 'none', legalBasis: 'none' });
   assert.equal(r.status, 403, 'only admins set policy');
 
-  const waitFor = async (what: string, check: () => boolean) => {
-    const deadline = Date.now() + 30_000;
-    while (!check()) {
-      assert.ok(Date.now() < deadline, `waiting for ${what}: inbox ${JSON.stringify(inbox.map((m) => m.to))}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
+  const waitFor = (what: string, check: () => boolean) => waitUntil(what, check, { detail: () => `inbox: ${JSON.stringify(inbox.map((m) => m.to))}` });
   const mailTo = (addr: string, subject: RegExp) => inbox.some((m) => m.to.includes(addr) && subject.test(m.data));
 
   r = await ida.call('POST', '/api/v1/requests', { purpose: 'hr-investigation', justification: 'harassment complaint', ticket: 'HR-9', mailboxes: ['erik@corp.test'], permissions: ['search'], durationHours: 1 });

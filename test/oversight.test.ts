@@ -1,3 +1,4 @@
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -293,13 +294,9 @@ test('oversight over a generated history: reports match an independent tally, th
   const closed = tally.grants.map((id) => byId.get(id)).filter((r) => r.revokedAt !== null || Date.parse(r.endsAt) < Date.now()).map((r) => r.id);
   const expectedSample = closed.filter((id) => drawn(SEED, id, RATE)).sort();
   assert.ok(expectedSample.length > 0 && expectedSample.length < closed.length);
-  const deadline = Date.now() + 60_000;
   let sample: any[] = [];
-  while (Date.now() < deadline) {
-    sample = (await api('aud', 'GET', '/api/v1/reviews?kind=sample')).body.reviews;
-    if (sample.length >= expectedSample.length) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntil('the sweep samples the closed grants', async () => (sample = (await api('aud', 'GET', '/api/v1/reviews?kind=sample')).body.reviews).length >= expectedSample.length,
+    { timeoutMs: 60_000, detail: () => JSON.stringify(sample.map((i) => i.requestId)) });
   assert.deepEqual(sample.map((i: any) => i.requestId).sort(), expectedSample);
 
   // A reviewer sees the grant's activity in metadata form; the person reviewed cannot review.
@@ -311,13 +308,7 @@ test('oversight over a generated history: reports match an independent tally, th
   assert.ok(!JSON.stringify(item).includes('body text'), 'no content');
 
   // Alerts: by mail to the auditors and by signed webhook, one per rule and subject.
-  const waitFor = async (what: string, ok: () => boolean) => {
-    const until = Date.now() + 60_000;
-    while (!ok()) {
-      assert.ok(Date.now() < until, `timed out waiting for ${what}\n${world.server.stderr().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const waitFor = (what: string, ok: () => boolean) => waitUntil(what, ok, { timeoutMs: 60_000, detail: () => world.server.stderr().slice(-3000) });
   const mailed = (rule: string) => sink.inbox.filter((m) => m.data.includes(`X-Sealbox-Event: alert.${rule}`));
   const hooked = (rule: string) => hooks.filter((h) => JSON.parse(h.body).kind === `alert.${rule}`);
   for (const rule of ['breakglass', 'sensitive-mailbox', 'volume', 'extensions', 'manager']) {

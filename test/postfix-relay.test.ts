@@ -2,6 +2,7 @@
 // recipients and one Bcc recipient to Sealbox's SMTP listener; Sealbox must
 // keep the whole envelope (the Bcc recipient exists only there), the client
 // facts, and the bytes exactly as Postfix sent them.
+import { waitUntil } from './support/wait.ts';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
@@ -50,19 +51,13 @@ test('Postfix relays to Sealbox: envelope with Bcc, client facts and raw bytes a
   // The Bcc recipient reads it from their own mailbox: it is there only through the envelope.
   const token = await readerToken(server.data, [bcc]);
   // The indexer runs asynchronously after the 250: poll search until it finds the message.
-  const deadline = Date.now() + SEARCH_DEADLINE_MS;
-  let hits: Array<Record<string, unknown>> = [];
   let last = '';
-  while (hits.length === 0) {
+  const hits = await waitUntil(`search finds ${messageId}`, async () => {
     const search = await sealbox(['search', '--data', server.data, '--token', token, '--json', `message-id:${messageId}`]);
     last = `exit ${search.code}: ${search.stderr}`;
-    if (search.code === 0) {
-      hits = search.stdout.toString().split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
-    }
-    if (hits.length > 0) break;
-    if (Date.now() > deadline) assert.fail(`search did not find ${messageId} within ${SEARCH_DEADLINE_MS} ms (${last})\n--- postfix log ---\n${postfix.log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    const found = search.code === 0 ? search.stdout.toString().split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>) : [];
+    return found.length > 0 && found;
+  }, { timeoutMs: SEARCH_DEADLINE_MS, intervalMs: 100, detail: () => `${last}\n--- postfix log ---\n${postfix.log()}` });
   assert.equal(hits.length, 1, `one message for ${messageId}: ${JSON.stringify(hits)}`);
   const hit = hits[0]!;
   for (const key of ['sha256', 'messageId', 'date', 'from', 'subject']) assert.ok(key in hit, `search hit has ${key}: ${JSON.stringify(hit)}`);

@@ -1,6 +1,7 @@
 // A read names the mailboxes the message is in, not every mailbox of the grant or of the owner:
 // the owner of a mailbox in scope whose mail was not read sees no access on "Who accessed my
 // mailbox", and oversight counts no access to it (the sensitive-mailbox figure and alert).
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -92,13 +93,8 @@ test('a read records the mailboxes its message is in, for grants and for owners 
       [[bothIndex, 'search', ['bob@corp.test']]]);
     // The sensitive-mailbox alert is raised once per grant and mailbox: raised by that search,
     // not by any of the earlier reads of alice's mail (the sweep takes entries in order).
-    const deadline = Date.now() + 60_000;
     const sensitive = () => all.filter((e) => e.operation === 'alert.raise').flatMap((e) => e.parameters.alerts as any[]).filter((a) => a.rule === 'sensitive-mailbox');
-    while (sensitive().length === 0) {
-      assert.ok(Date.now() < deadline, 'the sensitive-mailbox alert was not raised');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await take('');
-    }
+    await waitUntil('the sensitive-mailbox alert is raised', async () => { await take(''); return sensitive().length > 0; }, { timeoutMs: 60_000, intervalMs: 100 });
     const alerts = sensitive();
     assert.deepEqual(alerts.map((a) => [a.id, a.ledgerIndex]), [[`sensitive-mailbox:${grant}:bob@corp.test`, bothIndex]]);
 

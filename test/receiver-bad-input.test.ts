@@ -1,3 +1,4 @@
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -46,14 +47,10 @@ test('bad input gets the right SMTP answer or is stored as received, and the lis
     assert.equal(r.data[0].code, 250, r.data[0].text);
     const sha = sha256(data);
     assert.ok((await showRaw(server.data, config, sha)).equals(data));
-    const deadline = Date.now() + 60_000;
-    let view: any;
-    do {
-      const shown = await readAs(token, ['show', '--data', server.data, '--config', config, '--json', sha]);
-      view = JSON.parse(shown.stdout.toString());
-      if (view.indexed) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    } while (Date.now() < deadline);
+    const view = await waitUntil('the bomb is indexed', async () => {
+      const shown = JSON.parse((await readAs(token, ['show', '--data', server.data, '--config', config, '--json', sha])).stdout.toString());
+      return shown.indexed && shown;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
     assert.equal(view.indexed, true);
     assert.ok(view.parseError, 'the parse error is recorded');
     assert.equal(view.subject, 'bomb', 'what could be parsed is indexed');
@@ -134,9 +131,7 @@ test('bad input gets the right SMTP answer or is stored as received, and the lis
     db.close();
     assert.equal(first.data[0].code, 451, first.data[0].text);
     // The log line is written asynchronously: wait for it rather than race it.
-    const deadline = Date.now() + 10_000;
-    while (!/commit failed/.test(server.stderr()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.match(server.stderr(), /commit failed/);
+    await waitUntil('the commit failure is logged', () => /commit failed/.test(server.stderr()), { timeoutMs: 10_000 });
     const second = await client.send(env, data);
     assert.equal(second.data[0].code, 250);
     const shown = await readAs(token, ['show', '--data', server.data, '--config', config, '--json', sha256(data)]);

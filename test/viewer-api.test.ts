@@ -3,6 +3,7 @@
 // remote content recorded before it may load, the ledger filtered and exported, and the
 // checkpoint history. Each call: allowed for the right people, refused for the others, and
 // what it did in the ledger.
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -42,12 +43,10 @@ test('viewer API: evidence, body document, remote content, ledger filters and ex
     let r = await as.olga.call('GET', `/api/v1/messages/${sha.hostile}`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const captureIndex = r.body.captures[0].ledgerIndex as number;
-    for (const deadline = Date.now() + 30_000; ;) {
+    await waitUntil('a checkpoint covers the capture', async () => {
       const cp = await fetch(`${world.url}/api/v1/ledger/checkpoint`);
-      if (cp.status === 200 && parseCheckpoint(await cp.text()).size > captureIndex) break;
-      assert.ok(Date.now() < deadline, 'no checkpoint covers the capture');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return cp.status === 200 && parseCheckpoint(await cp.text()).size > captureIndex;
+    });
     r = await as.olga.call('GET', `/api/v1/messages/${sha.hostile}/evidence`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const ev = r.body;

@@ -1,3 +1,4 @@
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -38,11 +39,7 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
     }
   }
   // The sweep queues the approvals (high impact) and samples the closed grants (rate 1 here).
-  const until = Date.now() + 30_000;
-  while ((await as.aud.call('GET', '/api/v1/reviews?kind=sample')).body.reviews.length < 2) {
-    assert.ok(Date.now() < until, 'the sweep queued the sample');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntil('the sweep queued the sample', async () => (await as.aud.call('GET', '/api/v1/reviews?kind=sample')).body.reviews.length >= 2);
 
   const problems: string[] = [];
   const pageAs = async (name: string): Promise<Page> => openAs(browser, world, name, problems);

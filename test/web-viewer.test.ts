@@ -7,6 +7,7 @@
 // downloads, the evidence panel verifies the inclusion proof in the browser, and the auditor's
 // Ledger page filters, exports and shows the checkpoint history. Screenshots go to
 // test-results/screenshots/.
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -75,12 +76,10 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
 
   // A signed checkpoint that covers the captures (signed every second here), so the evidence has proofs.
   const captureIndex = Math.max(...await Promise.all(Object.values(sha).map(async (s) => (await as.olga.call('GET', `/api/v1/messages/${s}`)).body.captures[0].ledgerIndex as number)));
-  for (const deadline = Date.now() + 30_000; ;) {
+  await waitUntil('a checkpoint covers the captures', async () => {
     const cp = await fetch(`${url}/api/v1/ledger/checkpoint`);
-    if (cp.status === 200 && parseCheckpoint(await cp.text()).size > captureIndex) break;
-    assert.ok(Date.now() < deadline, 'no checkpoint covers the captures');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    return cp.status === 200 && parseCheckpoint(await cp.text()).size > captureIndex;
+  });
   await world.takeAll();
 
   // Browser contexts signed in with the API clients' sessions (the sign-in pages are the web
@@ -138,10 +137,7 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
   await frame.getByText('End of hostile message.').waitFor();
   await frame.getByText('Quarterly figures', { exact: true }).waitFor();
   // The countdown moves.
-  for (const deadline = Date.now() + 5_000; (await page.getByTestId('grant-remaining').textContent()) === remaining1;) {
-    assert.ok(Date.now() < deadline, 'the countdown does not move');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitUntil('the countdown moves', async () => (await page.getByTestId('grant-remaining').textContent()) !== remaining1, { timeoutMs: 5_000, intervalMs: 100 });
 
   // Nothing ran, nothing was fetched from the sender, in the page or in the frame.
   assert.equal(await pwned(page), null);
@@ -174,10 +170,7 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
   assert.deepEqual(before, []);
   await page.getByRole('button', { name: 'Load remote content' }).click();
   await page.getByText(/Remote content loaded; recorded in the ledger as entry \d+/).waitFor();
-  for (const deadline = Date.now() + 20_000; !remote.hits.some((h) => h.path === '/pixel.gif');) {
-    assert.ok(Date.now() < deadline, 'the remote image never loaded');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitUntil('the remote image loads', () => remote.hits.some((h) => h.path === '/pixel.gif'), { timeoutMs: 20_000 });
   const recorded = (await world.takeAll()).filter((e) => e.operation === 'remote-content');
   assert.deepEqual(recorded.map((e) => [e.actor, e.result, e.grantId, e.objects.messages]), [['user:rita', 'success', grant, [sha.hostile]]]);
   const full = (await as.aud.call('GET', `/api/v1/ledger/entries?from=${recorded[0].index}&limit=1`)).body.entries[0];

@@ -1,3 +1,4 @@
+import { waitUntil } from './support/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -69,12 +70,8 @@ test('a webhook witness receives every signed checkpoint, signed, and its copy c
   const server = await startSealbox({ args: ['--config', config] });
   await send(server.smtp.port, 'original', 5);
   const sizeOf = (note: string) => Number(note.split('\n')[1]);
-  const deadline = Date.now() + 60_000;
   const witnessed = () => posts.map((p) => JSON.parse(p.body)).filter((b) => b.kind === 'ledger.checkpoint');
-  while (!witnessed().some((b) => sizeOf(b.text) >= 5)) {
-    assert.ok(Date.now() < deadline, `no checkpoint of 5 entries posted: ${JSON.stringify(witnessed())}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntil('a checkpoint of 5 entries posted', () => witnessed().some((b) => sizeOf(b.text) >= 5), { timeoutMs: 60_000, detail: () => JSON.stringify(witnessed()) });
   assert.equal(await server.stop(), 0);
   for (const p of posts) assert.ok(hook.signedOk(p), 'each post is signed');
   const note = witnessed().find((b) => sizeOf(b.text) >= 5)!.text as string;

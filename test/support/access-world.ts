@@ -1,6 +1,7 @@
 // A small governed-access world for API tests: one server on port 0, a few messages in known
 // mailboxes, users with the roles asked for (each signed in like a browser), and an auditor of
 // its own who reads the ledger to check what every call recorded.
+import { waitUntil } from './wait.ts';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -138,11 +139,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
 
 // Polls (no fixed sleep) until the request reaches the state, within a deadline.
 export async function waitForState(client: ApiClient, id: string, state: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await client.call('GET', `/api/v1/requests/${id}`);
-    if (r.body.state === state) return;
-    assert.ok(Date.now() < deadline, `request ${id} is ${r.body.state}, still not ${state} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let last: unknown;
+  await waitUntil(`request ${id} reaches ${state}`, async () => (last = (await client.call('GET', `/api/v1/requests/${id}`)).body.state) === state,
+    { timeoutMs, intervalMs: 100, detail: () => `it is ${last}` });
 }

@@ -1,3 +1,4 @@
+import { waitUntil } from './wait.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/core/config.ts';
@@ -26,11 +27,10 @@ export function openArchive(data: string): { stores: Stores; search: SearchIndex
 
 // Waits (with a deadline, no fixed sleep) until the indexer has covered every capture.
 export async function waitForIndex(data: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let last = '';
+  await waitUntil('the index covers every capture', async () => {
     const r = await sealbox(['stats', '--data', data, '--json']);
-    if (r.code === 0 && JSON.parse(r.stdout.toString()).indexLag.captures === 0) return;
-    if (Date.now() > deadline) throw new Error(`index still behind after ${timeoutMs} ms: ${r.stdout}${r.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+    last = `${r.stdout}${r.stderr}`;
+    return r.code === 0 && JSON.parse(r.stdout.toString()).indexLag.captures === 0;
+  }, { timeoutMs, intervalMs: 200, detail: () => last });
 }

@@ -1,5 +1,6 @@
 // Test helpers for Sealbox's milter: what the archive recorded, a raw milter client that sends
 // exactly the bytes it is given, a miltertest runner, and an SMTP sink standing in for the next hop.
+import { waitUntil } from './wait.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,17 +43,6 @@ export async function archivedBytes(data: string, sha256: string): Promise<Buffe
     return await archive.stores.reader.buffer(archive.stores.reader.message(sha256));
   } finally {
     archive.close();
-  }
-}
-
-/** Polls until check() returns a value (not undefined), or fails with what last went wrong. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -190,7 +180,7 @@ export class RawMilterClient {
 
   /** Resolves once the filter has closed the connection. */
   async waitClosed(timeoutMs = 10_000): Promise<void> {
-    await eventually('filter closes the connection', () => (this.#ended ? true : undefined), timeoutMs);
+    await waitUntil('filter closes the connection', () => this.#ended, { timeoutMs });
   }
 
   /** Option negotiation as Postfix does it (version 6, every action, every protocol step). */
