@@ -14,81 +14,9 @@ import { readAs, readerToken } from './support/reader.ts';
 import { startSealbox } from './support/sealbox.ts';
 import type { SealboxServer } from './support/sealbox.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
+import { crlf, journalReport, originalMessage } from './support/journal-report.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const crlf = (lines: string[]) => Buffer.from(lines.join('\r\n') + '\r\n', 'utf8');
-
-function originalMessage(id: string, extra: string[] = [], body = 'Bonjour, voilà le plan pour le trimestre.'): Buffer {
-  return crlf([
-    'From: Alice Example <alice@corp.test>',
-    'To: Bob <bob@corp.test>, Sales <sales@corp.test>',
-    'Cc: carol@corp.test',
-    `Subject: Q3 plan ${id}`,
-    `Message-ID: <${id}@corp.test>`,
-    'Date: Tue, 24 Nov 2026 09:30:00 +0000',
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: 8bit',
-    ...extra,
-    '',
-    body,
-  ]);
-}
-
-// A journal report as Exchange writes it: the report lines, then the original, unaltered.
-function journalReport(lines: string[], original: Buffer | null, options: { encoding?: 'base64' | 'quoted-printable'; outer?: string[]; boundary?: string } = {}): Buffer {
-  const boundary = options.boundary ?? `_jr_${randomUUID()}_`;
-  const head = crlf([
-    'From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@corp.test>',
-    'To: journal@archive.test',
-    'Date: Tue, 24 Nov 2026 09:30:05 +0000',
-    `Subject: ${lines.find((l) => l.startsWith('Subject:'))?.slice(9) ?? ''}`,
-    `Message-ID: <jr-${randomUUID()}@corp.test>`,
-    `Content-Type: multipart/mixed; boundary="${boundary}"`,
-    'MIME-Version: 1.0',
-    'X-MS-Journal-Report:',
-    ...(options.outer ?? []),
-    '',
-    `--${boundary}`,
-    'Content-Type: text/plain; charset="us-ascii"',
-    'Content-Transfer-Encoding: 7bit',
-    '',
-    ...lines,
-    '',
-  ]);
-  if (!original) return Buffer.concat([head, Buffer.from(`--${boundary}--\r\n`)]);
-  const encoded = options.encoding === 'base64' ? Buffer.from(original.toString('base64').replace(/.{76}/g, '$&\r\n') + '\r\n')
-    : options.encoding === 'quoted-printable' ? quotedPrintable(original) : original;
-  return Buffer.concat([
-    head,
-    crlf([`--${boundary}`, 'Content-Type: message/rfc822', ...(options.encoding ? [`Content-Transfer-Encoding: ${options.encoding}`] : []), 'Content-Disposition: attachment', '']),
-    encoded,
-    // The original ends with its own CRLF; the one before the delimiter belongs to the delimiter.
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-}
-
-function quotedPrintable(bytes: Buffer): Buffer {
-  const lines = bytes.toString('latin1').split('\r\n');
-  const encoded = lines.map((line) => {
-    let out = '';
-    let width = 0;
-    for (let i = 0; i < line.length; i++) {
-      const c = line.charCodeAt(i);
-      const atEnd = i === line.length - 1;
-      const piece = (c >= 33 && c <= 126 && c !== 61) || ((c === 32 || c === 9) && !atEnd) ? line[i] : `=${c.toString(16).toUpperCase().padStart(2, '0')}`;
-      if (width + piece.length > 75) {
-        out += '=\r\n';
-        width = 0;
-      }
-      out += piece;
-      width += piece.length;
-    }
-    return out;
-  });
-  return Buffer.from(encoded.join('\r\n'), 'latin1');
-}
-
 async function send(server: SealboxServer, data: Buffer, options: { lmtp?: boolean; xforward?: string } = {}): Promise<{ code: number; text: string }> {
   const client = await RawSmtpClient.connect(options.lmtp ? server.lmtp.port : server.smtp.port, { lmtp: options.lmtp, helo: 'exchange.corp.test' });
   try {

@@ -1,22 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { CaptureSealer } from '../capture/capture-sealer.ts';
+import type { CaptureWriter } from '../capture/capture-writer.ts';
+import { outcomeFacts } from '../capture/capture-writer.ts';
+import type { ClientPolicy } from '../capture/client-policy.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { CaptureRecord, Envelope } from '../core/types.ts';
-import type { ArchiveWriter } from '../store/archive-writer.ts';
-import type { BlobStore } from '../store/blob-store.ts';
-import type { KeyProvider } from '../store/key-provider.ts';
 import type { DiskSpace } from '../store/disk-space.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
 export interface IngestDeps {
-  writer: ArchiveWriter;
-  blobs: BlobStore;
-  keys: KeyProvider;
+  capture: CaptureWriter;
+  clients: ClientPolicy;
   space: DiskSpace;
 }
 
@@ -31,12 +29,12 @@ const ADDRESS = /^[^\s<>,@]+@[^\s<>,@]+$/;
 // as an SMTP 250. Who submitted it (user, token, client) is in the capture's provenance, so the
 // ledger entry of the capture records it.
 export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Services, deps: IngestDeps): void {
-  const { receiver, commit } = s.config;
+  const { receiver } = s.config;
   app.addContentTypeParser('message/rfc822', (_req, payload, done) => done(null, payload));
 
   routes.add({
     method: 'POST', url: '/api/v1/ingest', tag: 'capture', auth: 'user', status: 201,
-    summary: 'archive one raw message (API token with the "ingest" scope, held by an admin); answers {sha256, captureId, duplicate} once it is durable',
+    summary: 'archive one raw message (API token with the "ingest" scope, held by an admin); answers {sha256, captureId, duplicate} once it is durable (and `original` for an Exchange journal report from a receiver.journalClients address, unwrapped)',
     rawBody: { contentType: 'message/rfc822', description: `the message exactly as it is to be archived, at most receiver.maxMessageBytes (${receiver.maxMessageBytes}) bytes` },
     headers: [
       { name: 'x-sealbox-mail-from', description: 'envelope sender (MAIL FROM); empty or <> for the null sender' },
@@ -77,7 +75,7 @@ export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Servic
     const body = req.body as Readable | undefined;
 
     const receivedAt = s.clock.now();
-    const sealer = new CaptureSealer({ ...deps, inlineBlobBytes: commit.inlineBlobBytes, maxMessageBytes: receiver.maxMessageBytes });
+    const sealer = deps.capture.begin({ journal: { refusal: deps.clients.journalRefusal(req.ip) } });
     try {
       // Not destroyed when the loop stops early: Node then reads and drops the rest, so the client gets the answer.
       if (body) for await (const chunk of body.iterator({ destroyOnReturn: false })) await sealer.write(chunk as Buffer);
@@ -99,10 +97,11 @@ export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Servic
       },
       provenance: { api: { user: p.user.name, tokenId: p.sessionId, clientIp: ctx.clientIp, userAgent: ctx.userAgent } },
     };
-    const result = await sealer.commit(capture);
-    req.log.info({ captureId: result.captureId, sha256: result.sha256, size: sealer.size, duplicate: result.duplicate }, 'captured');
+    const outcome = await sealer.commit(capture);
+    const { result, original } = outcome;
+    req.log.info({ ...outcomeFacts(outcome), size: sealer.size }, 'captured');
     reply.status(201);
-    return { sha256: result.sha256, captureId: result.captureId, duplicate: result.duplicate };
+    return { sha256: result.sha256, captureId: result.captureId, duplicate: result.duplicate, ...(original ? { original: { sha256: original.sha256, captureId: original.captureId, duplicate: original.duplicate } } : {}) };
   }
 }
 

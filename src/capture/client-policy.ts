@@ -2,10 +2,12 @@ import { BlockList, isIP } from 'node:net';
 import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 
-// Which peers the capture listeners believe, decided in one place for SMTP, LMTP and the milter.
-// The peer is the host connected to Sealbox itself (for the milter: the MTA, not the SMTP client
-// it is filtering). receiver.allowedClients: who may submit at all (empty: anyone).
-// receiver.journalClients: whose Exchange journal reports are unwrapped (empty: no one).
+// Which peers the capture listeners believe, decided in one place for SMTP, LMTP, the milter and
+// the ingest API (built once, in serve). receiver.allowedClients: who may connect to submit at
+// all (empty: anyone); for the milter that is the MTA, not the SMTP client it is filtering.
+// receiver.journalClients: whose Exchange journal reports are unwrapped (empty: no one); the
+// sender of the report is the peer itself for SMTP/LMTP and the API, and the MTA's SMTP client
+// for the milter.
 export class ClientPolicy {
   readonly #allowed: BlockList | null;
   readonly #journal: BlockList | null;

@@ -10,25 +10,20 @@ import type { Config } from '../core/config.ts';
 import type { CaptureRecord } from '../core/types.ts';
 import { asSealboxError, SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import type { ArchiveWriter } from '../store/archive-writer.ts';
-import type { BlobStore } from '../store/blob-store.ts';
 import type { DiskSpace } from '../store/disk-space.ts';
-import type { KeyProvider } from '../store/key-provider.ts';
-import { CaptureSealer } from './capture-sealer.ts';
-import { ClientPolicy } from './client-policy.ts';
-import type { CaptureSealerDeps } from './capture-sealer.ts';
+import type { CaptureWriter } from './capture-writer.ts';
+import { outcomeFacts } from './capture-writer.ts';
+import type { ClientPolicy } from './client-policy.ts';
 import { envelopeFromSession } from './envelope.ts';
 import type { HopFacts } from './envelope.ts';
-import { JournalUnwrapper } from './journal-unwrapper.ts';
 
 const STALLED_AFTER_FIN_MS = 1000;
 const SOCKET_READY_STATE = Object.getOwnPropertyDescriptor(NetSocket.prototype, 'readyState')!.get!;
 
 export interface ReceiverDeps {
   config: Config;
-  writer: ArchiveWriter;
-  blobs: BlobStore;
-  keys: KeyProvider;
+  capture: CaptureWriter;
+  clients: ClientPolicy;
   clock: Clock;
   log: Logger;
   space: Pick<DiskSpace, 'refusing'>;   // below storage.refuseFreeBytes new mail is refused
@@ -41,18 +36,13 @@ export class SmtpReceiver {
   readonly protocol: 'smtp' | 'lmtp';
   readonly #deps: ReceiverDeps;
   readonly #hops = new WeakMap<SMTPServerSession, HopFacts>();
-  readonly #clients: ClientPolicy;
   readonly #dataStreams = new Map<string, SMTPServerDataStream>(); // by the hop's address:port
-  readonly #sealerDeps: CaptureSealerDeps;
   #closing = false;
 
   constructor(protocol: 'smtp' | 'lmtp', deps: ReceiverDeps) {
     this.protocol = protocol;
     this.#deps = deps;
     const rc = deps.config.receiver;
-    const { writer, blobs, keys } = deps;
-    this.#sealerDeps = { writer, blobs, keys, inlineBlobBytes: deps.config.commit.inlineBlobBytes, maxMessageBytes: rc.maxMessageBytes };
-    this.#clients = new ClientPolicy(rc);
     const domains = new Set(rc.recipientDomains.map((d) => d.toLowerCase()));
     const tls = rc.tls ? { key: readFileSync(rc.tls.key), cert: readFileSync(rc.tls.cert) } : {};
     this.server = new SMTPServer({
@@ -81,7 +71,7 @@ export class SmtpReceiver {
       onConnect: (session, callback) => {
         this.#hops.set(session, { address: session.remoteAddress, port: session.remotePort, tlsProtocol: null });
         if (this.#closing) return callback(new SealboxError('SEALBOX_ERR_SHUTTING_DOWN'));
-        const refusal = this.#clients.connectRefusal(session.remoteAddress);
+        const refusal = deps.clients.connectRefusal(session.remoteAddress);
         if (refusal) {
           deps.log.warn({ cid: session.id, client: session.remoteAddress, protocol }, `connection refused: ${refusal}`);
           return callback(new SealboxError('SEALBOX_ERR_CLIENT_NOT_ALLOWED'));
@@ -97,11 +87,11 @@ export class SmtpReceiver {
       },
       onMailFrom: (_address, session, callback) => {
         if (deps.space.refusing) return callback(new SealboxError('SEALBOX_ERR_INSUFFICIENT_STORAGE'));
-        deps.writer.open(session.id);
+        deps.capture.writer.open(session.id);
         callback();
       },
       onClose: (session, callback) => {
-        deps.writer.close(session.id);
+        deps.capture.writer.close(session.id);
         callback?.();
       },
       onRcptTo: (address, _session, callback) => {
@@ -136,35 +126,26 @@ export class SmtpReceiver {
     const hop = this.#hops.get(session)!;
     const streamKey = `${hop.address}:${hop.port}`;
     this.#dataStreams.set(streamKey, stream);
-    const sealer = new CaptureSealer(this.#sealerDeps);
-    const journal = new JournalUnwrapper(this.#sealerDeps, { refusal: this.#clients.journalRefusal(session.remoteAddress) });
+    const message = this.#deps.capture.begin({ journal: { refusal: this.#deps.clients.journalRefusal(session.remoteAddress) } });
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         // smtp-server counts a chunk before passing it on, so the sealer's own limit is never
         // reached first: drain, and smtp-server answers 552.
         if (stream.sizeExceeded) continue;
-        await journal.write(chunk);
-        await sealer.write(chunk);
+        await message.write(chunk);
       }
       // A client that vanished mid-DATA sent no message: never commit a truncated one.
       if (!stream.readableEnded) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the connection closed before the end of DATA');
       if (stream.sizeExceeded) throw new SealboxError('SEALBOX_ERR_MESSAGE_TOO_LARGE');
       if (this.#closing) throw new SealboxError('SEALBOX_ERR_SHUTTING_DOWN');
       const capture: CaptureRecord = { id: newId('cap', receivedAt), source: this.protocol, receivedAt, envelope: envelopeFromSession(session, hop), provenance: null };
-      await journal.end();
-      if (journal.isReport) {
-        // An Exchange journal report: the report as received, and the message it carries.
-        const { report, original } = await journal.commit(capture, (asReceived) => sealer.commit(asReceived, session.id));
-        log.info({ cid: session.id, captureId: report.captureId, sha256: report.sha256, size: stream.byteLength, original: original?.sha256 ?? null, originalCaptureId: original?.captureId ?? null, duplicate: report.duplicate }, 'captured journal report');
-        return `archived ${report.sha256} as ${report.captureId}${original ? `, the journaled message ${original.sha256} as ${original.captureId}` : ''}`;
-      }
-      const result = await sealer.commit(capture, session.id);
-      log.info({ cid: session.id, captureId: result.captureId, sha256: result.sha256, size: stream.byteLength, rcpts: capture.envelope!.rcptTo.length, duplicate: result.duplicate }, 'captured');
-      return `archived ${result.sha256} as ${result.captureId}`;
+      const outcome = await message.commit(capture, session.id);
+      const { result, original } = outcome;
+      log.info({ cid: session.id, ...outcomeFacts(outcome), size: stream.byteLength, rcpts: capture.envelope!.rcptTo.length }, outcome.journalReport ? 'captured journal report' : 'captured');
+      return `archived ${result.sha256} as ${result.captureId}${original ? `, the journaled message ${original.sha256} as ${original.captureId}` : ''}`;
     } catch (err) {
-      await journal.discard().catch(() => {});
-      await sealer.discard();
-      this.#deps.writer.close(session.id);
+      await message.discard();
+      this.#deps.capture.writer.close(session.id);
       throw err;
     } finally {
       this.#dataStreams.delete(streamKey);

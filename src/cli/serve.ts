@@ -8,6 +8,8 @@ import { readConfiguredFile } from '../core/configured-files.ts';
 import { resolverFor } from '../index/dns-resolver.ts';
 import { SmtpReceiver } from '../capture/smtp-receiver.ts';
 import { MilterReceiver } from '../capture/milter/milter-receiver.ts';
+import { CaptureWriter } from '../capture/capture-writer.ts';
+import { ClientPolicy } from '../capture/client-policy.ts';
 import { IndexerThread } from '../index/indexer-thread.ts';
 import { openIndexDb } from '../index/indexer.ts';
 import { accessServices } from '../api/services.ts';
@@ -67,7 +69,10 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
 
   const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
   const space = new DiskSpace([config.data, stores.paths.blobs, ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
-  const deps = { config, writer, blobs: stores.blobs, keys: stores.keys, clock, log, space };
+  // Every source writes through one CaptureWriter, and one ClientPolicy decides whom to believe.
+  const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
+  const clients = new ClientPolicy(config.receiver);
+  const deps = { config, capture, clients, clock, log, space };
   const receivers: { close(): Promise<void> }[] = [];
   const listeners: Running['listeners'] = [];
   for (const name of ['smtp', 'lmtp'] as const) {
@@ -92,7 +97,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   const services = accessServices(config, stores, ledger, indexDb, clock);
   let http: ReturnType<typeof buildHttpServer> | null = null;
   if (config.http.enabled) {
-    http = buildHttpServer({ services, verifierKey: signingKey.verifierKey, log, capture: { writer, blobs: stores.blobs, keys: stores.keys, space }, listeners });
+    http = buildHttpServer({ services, verifierKey: signingKey.verifierKey, log, capture: { capture, clients, space }, listeners });
     const { host, port } = parseHostPort(config.http.listen);
     await http.listen({ host, port });
     const address = http.server.address();

@@ -2,11 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../../core/clock.ts';
 import { SealboxError } from '../../core/errors.ts';
 import type { CaptureSource } from '../../core/types.ts';
-import type { ArchiveWriter } from '../../store/archive-writer.ts';
-import type { BlobStore } from '../../store/blob-store.ts';
-import type { KeyProvider } from '../../store/key-provider.ts';
 import type { SqliteMetadataStore } from '../../store/sqlite/metadata-store.ts';
-import { CaptureSealer } from '../capture-sealer.ts';
+import type { CaptureWriter } from '../capture-writer.ts';
 import type { ImportProgress } from './import-progress.ts';
 
 // Where a message came from, for the error report: the fields that apply to its format.
@@ -70,12 +67,8 @@ export interface ImportReport {
 
 export interface ImportRunnerDeps {
   meta: SqliteMetadataStore;
-  writer: ArchiveWriter;
-  blobs: BlobStore;
-  keys: KeyProvider;
+  capture: CaptureWriter;
   clock: Clock;
-  inlineBlobBytes: number;
-  maxMessageBytes: number;
   progress: ImportProgress | null;
   concurrency?: number;        // commits in flight: group commit shares one fsync among them
   maxBytesInFlight?: number;
@@ -194,10 +187,8 @@ export class ImportRunner {
     while (this.#inFlight.size >= (this.#deps.concurrency ?? CONCURRENCY) || this.#bytesInFlight > (this.#deps.maxBytesInFlight ?? MAX_BYTES_IN_FLIGHT)) {
       await Promise.race(this.#inFlight);
     }
-    const sealer = new CaptureSealer({
-      writer: this.#deps.writer, blobs: this.#deps.blobs, keys: this.#deps.keys,
-      inlineBlobBytes: this.#deps.inlineBlobBytes, maxMessageBytes: this.#deps.maxMessageBytes,
-    });
+    // Imported messages carry no envelope a journal report could be checked against: kept as read.
+    const sealer = this.#deps.capture.begin({ journal: 'off' });
     try {
       if (item.raw) await sealer.write(item.raw);
       else for await (const chunk of item.open!()) await sealer.write(chunk);
@@ -211,7 +202,7 @@ export class ImportRunner {
     this.#inFlightIds.add(id);
     this.#bytesInFlight += size;
     const done: Promise<void> = sealer.commit(capture).then(
-      (result) => {
+      ({ result }) => {
         this.#report.imported++;
         if (result.duplicate) this.#report.alreadyArchived++;
       },

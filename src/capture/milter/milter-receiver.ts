@@ -1,8 +1,8 @@
 import { SealboxError, asSealboxError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { CaptureRecord } from '../../core/types.ts';
-import { CaptureSealer } from '../capture-sealer.ts';
-import { ClientPolicy } from '../client-policy.ts';
+import type { IncomingMessage } from '../capture-writer.ts';
+import { outcomeFacts } from '../capture-writer.ts';
 import type { ReceiverDeps } from '../smtp-receiver.ts';
 import type { MessageSink, MilterHandler, MilterSession, MilterTransaction, Verdict } from './milter-connection.ts';
 import { envelopeFromMilter, milterProvenance } from './milter-envelope.ts';
@@ -29,9 +29,9 @@ export class MilterReceiver implements MilterHandler {
   constructor(deps: MilterReceiverDeps) {
     this.#deps = deps;
     this.mode = deps.config.milter.mode;
-    this.server = new MilterServer(this, { log: deps.log, clients: new ClientPolicy(deps.config.receiver), maxRecipients: deps.config.receiver.maxRecipients });
+    this.server = new MilterServer(this, { log: deps.log, clients: deps.clients, maxRecipients: deps.config.receiver.maxRecipients });
     this.spool = this.mode === 'observe'
-      ? new MilterSpool(deps.spoolDir, { newSealer: () => this.#sealer(), isCommitted: (id) => deps.writer.isCommitted(id), log: deps.log })
+      ? new MilterSpool(deps.spoolDir, { begin: (capture) => this.#begin(capture.envelope?.clientAddress ?? null), isCommitted: (id) => deps.capture.writer.isCommitted(id), log: deps.log })
       : null;
   }
 
@@ -71,21 +71,21 @@ export class MilterReceiver implements MilterHandler {
   }
 
   #guarantee(session: MilterSession, tx: MilterTransaction): MessageSink {
-    const { writer, log } = this.#deps;
+    const { capture: { writer }, log } = this.#deps;
     const key = session.id;
     writer.open(key);
-    const sealer = this.#sealer();
+    const message = this.#begin(envelopeFromMilter(session, tx).clientAddress);
     return {
-      write: (bytes) => sealer.write(bytes),
+      write: (bytes) => message.write(bytes),
       end: async () => {
         const capture = this.#capture(session, tx);
-        const result = await sealer.commit(capture, key);
-        log.info({ cid: session.id, captureId: result.captureId, sha256: result.sha256, size: sealer.size, rcpts: tx.rcpts.length, queueId: capture.envelope?.queueId, duplicate: result.duplicate }, 'captured');
+        const outcome = await message.commit(capture, key);
+        log.info({ cid: session.id, ...outcomeFacts(outcome), size: message.size, rcpts: tx.rcpts.length, queueId: capture.envelope?.queueId }, 'captured');
         return { reply: 'continue' };
       },
       abort: async () => {
         writer.close(key);
-        await sealer.discard();
+        await message.discard();
       },
     };
   }
@@ -119,9 +119,11 @@ export class MilterReceiver implements MilterHandler {
     };
   }
 
-  #sealer(): CaptureSealer {
-    const { config, writer, blobs, keys } = this.#deps;
-    return new CaptureSealer({ writer, blobs, keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
+  // A journal report is believed by the address of the SMTP client the MTA received it from
+  // (what Exchange connects from), as the MTA reports it; a local submission has none.
+  #begin(client: string | null): IncomingMessage {
+    const refusal = client ? this.#deps.clients.journalRefusal(client) : 'not unwrapped: the MTA named no SMTP client (a local submission)';
+    return this.#deps.capture.begin({ journal: { refusal } });
   }
 }
 

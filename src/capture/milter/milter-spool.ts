@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CaptureRecord } from '../../core/types.ts';
 import { newId } from '../../core/ids.ts';
-import type { CaptureSealer } from '../capture-sealer.ts';
+import type { IncomingMessage } from '../capture-writer.ts';
+import { outcomeFacts } from '../capture-writer.ts';
 
 // Commits running at once from the spool (the archive writer batches them into shared flushes).
 const COMMIT_CONCURRENCY = 16;
@@ -14,7 +15,8 @@ const MAX_RETRY_MS = 60_000;
 const READ_CHUNK_BYTES = 64 * 1024;
 
 export interface SpoolDeps {
-  newSealer(): CaptureSealer;
+  // The way into the archive for a spooled message (its journal report unwrapped as the live path would).
+  begin(capture: CaptureRecord): IncomingMessage;
   isCommitted(captureId: string): boolean;
   log: Logger;
 }
@@ -116,17 +118,17 @@ export class MilterSpool {
   }
 
   async #commit(name: string, capture: CaptureRecord): Promise<void> {
-    const sealer = this.#deps.newSealer();
+    const message = this.#deps.begin(capture);
     try {
       for await (const chunk of createReadStream(join(this.dir, `${name}.eml`), { highWaterMark: READ_CHUNK_BYTES })) {
-        await sealer.write(chunk as Buffer);
+        await message.write(chunk as Buffer);
       }
     } catch (err) {
-      await sealer.discard();
+      await message.discard();
       throw err;
     }
-    const result = await sealer.commit(capture);
-    this.#deps.log.info({ captureId: result.captureId, sha256: result.sha256, size: sealer.size, duplicate: result.duplicate, spool: name }, 'captured');
+    const outcome = await message.commit(capture);
+    this.#deps.log.info({ ...outcomeFacts(outcome), size: message.size, spool: name }, 'captured');
     await this.#remove(name);
   }
 

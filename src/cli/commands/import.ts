@@ -9,6 +9,7 @@ import { createLogger } from '../../core/log.ts';
 import { signCheckpoint } from '../../ledger/checkpoint.ts';
 import { Ledger } from '../../ledger/ledger.ts';
 import { Checkpointer } from '../../store/checkpointer.ts';
+import { CaptureWriter } from '../../capture/capture-writer.ts';
 import { ArchiveWriter } from '../../store/archive-writer.ts';
 import { openStores } from '../../store/open-stores.ts';
 import { openOrCreateSigningKey } from '../../store/signing-key-file.ts';
@@ -119,8 +120,8 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
       if (checkpointer.due()) checkpointer.trySign();
     });
     runner = new ImportRunner({
-      meta: stores.meta, writer, blobs: stores.blobs, keys: stores.keys, clock: systemClock,
-      inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes,
+      meta: stores.meta, clock: systemClock,
+      capture: new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes }),
       progress: new ImportProgress(label), concurrency: o.concurrency,
     });
     if (signals > 0) runner.interrupt();
