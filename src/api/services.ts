@@ -19,6 +19,9 @@ import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
 import type { Stores } from '../store/open-stores.ts';
 import { PersonLinks } from '../store/person-links.ts';
+import { SqliteLedgerHistory } from '../store/sqlite/ledger-history.ts';
+import { SqliteOversightStore } from '../store/sqlite/oversight-store.ts';
+import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
 
 export type Services = ReturnType<typeof accessServices>;
 
@@ -39,7 +42,12 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const credentials = new Credentials(stores.meta, people, clock, () => current().sessionHours);
   const notice = new ArchivingNotice(stores.meta, clock);
   const content = new ContentAccess({ decision, audit, search, indexDb, reader: stores.reader, meta: stores.meta });
-  const reviews = new ReviewQueue({ meta: stores.meta, audit, people, clock });
-  const oversight = new AuditorViews({ meta: stores.meta, indexDb, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, ledger, clock, policy, people, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, indexDb, notice };
+  // What oversight reads and keeps; the sweep in `serve` is built from the same.
+  const oversightStores = {
+    store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),
+    history: new SqliteLedgerHistory(stores.meta), links,
+  };
+  const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
+  const oversight = new AuditorViews({ ...oversightStores, indexDb, grants, people, audit, clock, config: config.oversight });
+  return { config, stores, ledger, clock, policy, people, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice };
 }

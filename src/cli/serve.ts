@@ -109,13 +109,13 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   space.start();   // after the listeners: the milter spool folder exists by now
   notifications.start();
   const oversight = new OversightSweep({
-    meta: stores.meta, indexDb, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
+    ...services.oversightStores, indexDb, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
     notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
     // The tree and its signatures, and who can read what in the tables against the ledger: a
     // grant widened or an owner added by editing the database becomes an alert.
     verifyLedger: async () => [
       ...(await verifyArchive(stores, { verifierKey: signingKey.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
-      ...accessStateProblems({ meta: stores.meta, grants: services.grants, people: services.people, clock }),
+      ...accessStateProblems({ ...services.oversightStores, grants: services.grants, people: services.people, clock }),
     ],
     sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
   });

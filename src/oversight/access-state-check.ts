@@ -1,15 +1,16 @@
 import { canonicalJson } from '../ledger/ledger-entry.ts';
+import type { LedgerHistory } from './ledger-history.ts';
 import { inventoryFromLedger, liveInventory } from './permission-inventory.ts';
 
-type LiveDeps = Parameters<typeof liveInventory>[0];
+type Deps = Parameters<typeof liveInventory>[0] & { history: LedgerHistory };
 
 // Who can read what according to the tables the decisions are made from, against the same
 // rebuilt from the ledger alone. The ledger is covered by the tree and its signed checkpoints;
 // the tables are not. A grant widened or lengthened, an owner or a content token added, a
 // break-glass role given by editing the database: each shows up here as a difference, named.
-export function accessStateProblems(d: LiveDeps): string[] {
+export function accessStateProblems(d: Deps): string[] {
   const live = liveInventory(d);
-  const ledger = inventoryFromLedger(d.meta, live.at);
+  const ledger = inventoryFromLedger(d.history, live.at);
   const problems: string[] = [];
   const compare = <T>(what: string, key: (x: T) => string, a: T[], b: T[]) => {
     const fromLedger = new Map(b.map((x) => [key(x), canonicalJson(x)]));

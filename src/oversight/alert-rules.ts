@@ -1,6 +1,6 @@
 import type { Config } from '../core/config.ts';
 import type { LedgerEntry } from '../core/types.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { OversightStore } from './oversight-store.ts';
 import { userOf } from './ledger-history.ts';
 
 export interface Alert {
@@ -15,13 +15,14 @@ export interface Alert {
 const READS = new Set(['view', 'raw', 'export']);
 
 // The alert rules, each a verdict on one ledger entry (the ledger verification rule is raised by
-// the sweep that runs the check). Counting state lives in grant_message, written here.
+// the sweep that runs the check). The messages read under each grant are noted here, for the
+// volume rule.
 export class AlertRules {
-  readonly #meta: SqliteMetadataStore;
+  readonly #store: OversightStore;
   readonly #config: Config['oversight'];
 
-  constructor(meta: SqliteMetadataStore, config: Config['oversight']) {
-    this.#meta = meta;
+  constructor(store: OversightStore, config: Config['oversight']) {
+    this.#store = store;
     this.#config = config;
   }
 
@@ -40,19 +41,17 @@ export class AlertRules {
     if (e.type !== 'access' || !user) return out;
     const who = e.grantId ?? e.actor;
     for (const name of e.objects.mailboxes) {
-      const m = this.#meta.prepare('SELECT owner, sensitivity, manager FROM mailbox WHERE name = ?').get(name) as { owner: string | null; sensitivity: string | null; manager: string | null } | undefined;
+      const m = this.#store.mailbox(name);
       if (!m || m.owner === user) continue;
       if (m.sensitivity) out.push({ ...base, id: `sensitive-mailbox:${who}:${name}`, rule: 'sensitive-mailbox', text: `${user} accessed sensitive mailbox ${name} (${m.sensitivity}): ${e.operation}${e.grantId ? ` under ${e.grantId}` : ''}` });
       if (m.owner) {
         const relation = m.manager === user ? 'the manager of its owner'
-          : this.#meta.prepare('SELECT 1 FROM mailbox WHERE owner = ? AND manager = ? LIMIT 1').get(user, m.owner) ? 'a subordinate of its owner' : null;
+          : this.#store.manages(m.owner, user) ? 'a subordinate of its owner' : null;
         if (relation) out.push({ ...base, id: `manager:${who}:${name}`, rule: 'manager', text: `${user}, ${relation} ${m.owner}, accessed mailbox ${name}: ${e.operation}${e.grantId ? ` under ${e.grantId}` : ''}` });
       }
     }
     if (e.grantId && READS.has(e.operation) && e.objects.messages.length > 0) {
-      const add = this.#meta.prepare('INSERT OR IGNORE INTO grant_message (request_id, sha256) VALUES (?, ?)');
-      for (const sha of e.objects.messages) add.run(e.grantId, sha);
-      const n = Number((this.#meta.prepare('SELECT COUNT(*) AS n FROM grant_message WHERE request_id = ?').get(e.grantId) as { n: number }).n);
+      const n = this.#store.addMessagesRead(e.grantId, e.objects.messages);
       if (n > this.#config.alertMessagesPerGrant) out.push({ ...base, id: `volume:${e.grantId}`, rule: 'volume', text: `${user} has read or exported ${n} messages under ${e.grantId} (alert above ${this.#config.alertMessagesPerGrant})` });
     }
     return out;
@@ -65,7 +64,7 @@ export class AlertRules {
     const seen = new Set<string>();
     while (at && !seen.has(at)) {
       seen.add(at);
-      at = (this.#meta.prepare('SELECT extends FROM access_request WHERE id = ?').get(at) as { extends: string | null } | undefined)?.extends ?? null;
+      at = this.#store.extendsOf(at);
       if (at) n++;
     }
     return n;

@@ -1,22 +1,14 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../core/clock.ts';
-import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Actor, Audit } from '../access/audit.ts';
-import type { Grants } from '../access/grants.ts';
-import type { People, User } from '../access/people.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { User } from '../access/people.ts';
 import { inventoryFromLedger, liveInventory } from './permission-inventory.ts';
+import type { ReportDeps } from './oversight-report.ts';
 import { buildReport } from './oversight-report.ts';
 
-export interface AuditorViewDeps {
-  meta: SqliteMetadataStore;
-  indexDb: DatabaseSync;
-  grants: Grants;
-  people: People;
+export interface AuditorViewDeps extends ReportDeps {
   audit: Audit;
   clock: Clock;
-  config: Config['oversight'];
 }
 
 // What auditors read — the permission inventory and the reports — for the API and the CLI
@@ -31,7 +23,7 @@ export class AuditorViews {
   inventory(actor: Actor & { user: User }, at?: number) {
     this.#auditor(actor, 'oversight.inventory', { at: at ?? null });
     return this.#d.audit.record(actor, { type: 'admin', operation: 'oversight.inventory', parameters: { at: at ?? null } }, () => {
-      const inv = at === undefined ? liveInventory(this.#d) : inventoryFromLedger(this.#d.meta, at);
+      const inv = at === undefined ? liveInventory(this.#d) : inventoryFromLedger(this.#d.history, at);
       return { ...inv, grants: inv.grants.map((g) => ({ ...g, secondsLeft: Math.max(0, Math.round((g.endsAt - inv.at) / 1000)) })) };
     });
   }

@@ -4,17 +4,22 @@ import type { AccessRequest } from '../access/grants.ts';
 import { stateOf } from '../access/grants.ts';
 import type { Grants } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import { linkBetween } from '../access/four-eyes.ts';
-import { PersonLinks } from '../store/person-links.ts';
+import type { PersonLinks } from '../store/person-links.ts';
 import { highImpact } from './high-impact.ts';
-import { entriesUntil, userOf } from './ledger-history.ts';
+import type { LedgerHistory } from './ledger-history.ts';
+import { userOf } from './ledger-history.ts';
+import type { OversightStore } from './oversight-store.ts';
+import type { ReviewStore } from './review-store.ts';
 
 export interface ReportDeps {
-  meta: SqliteMetadataStore;
+  store: OversightStore;
+  reviewStore: ReviewStore;
+  history: LedgerHistory;
   indexDb: DatabaseSync;
   grants: Grants;
   people: People;
+  links: Pick<PersonLinks, 'touching'>;
   config: Config['oversight'];
 }
 
@@ -51,10 +56,9 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
     .filter(({ end }) => end >= from && end < to);
   const used = ended.map(({ r, end }) => ({ id: r.id, hours: Math.max(0, end - r.startsAt!) / HOUR })).sort((a, b) => a.hours - b.hours);
 
-  const breakglass = filed.filter((r) => r.breakglass).map((r) => {
-    const review = d.meta.prepare("SELECT state FROM review_item WHERE request_id = ? AND kind = 'breakglass'").get(r.id) as { state: string } | undefined;
-    return { id: r.id, holder: name(r.requesterId), at: r.createdAt, mailboxes: r.mailboxes.map((m) => m.name), review: review?.state ?? 'none' };
-  });
+  const breakglass = filed.filter((r) => r.breakglass).map((r) => ({
+    id: r.id, holder: name(r.requesterId), at: r.createdAt, mailboxes: r.mailboxes.map((m) => m.name), review: d.reviewStore.stateOf(r.id, 'breakglass') ?? 'none',
+  }));
 
   const byTicket = new Map<string, string[]>();
   for (const r of normal) if (r.ticket) byTicket.set(r.ticket, [...(byTicket.get(r.ticket) ?? []), r.id]);
@@ -66,16 +70,16 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
     if (!p) people.set(u, (p = { user: u, searches: 0, reads: 0, messagesRead: 0, exports: 0, messagesExported: 0, bytesExported: 0, denied: 0, read: new Set() }));
     return p;
   };
-  const mailboxes = new Map((d.meta.prepare('SELECT name, owner, sensitivity FROM mailbox').all() as { name: string; owner: string | null; sensitivity: string | null }[]).map((m) => [m.name, m]));
+  const mailboxes = new Map(d.store.mailboxes().map((m) => [m.name, m]));
   const sensitive = new Map<string, { mailbox: string; sensitivity: string; accesses: number; people: Set<string> }>();
   const heat = new Map<string, Map<string, number>>();
   const highImpactActions: { index: number; time: number; actor: string; operation: string; why: string; grantId: string | null }[] = [];
   const requests = new Map(all.map((r) => [r.id, r]));
-  const dateOf = d.indexDb.prepare('SELECT date FROM doc WHERE sha256 = ?');
   let readsChecked = 0;
   const outsideWindow: { index: number; grantId: string; sha256: string; date: number | null }[] = [];
 
-  for (const e of entriesUntil(d.meta, to, from)) {
+  const dateOf = d.indexDb.prepare('SELECT date FROM doc WHERE sha256 = ?');
+  for (const e of d.history.entriesBetween(from, to)) {
     const user = userOf(e.actor);
     if (user && e.result === 'denied') person(user).denied++;
     const why = highImpact(e, d.config.bulkSearchResults);
@@ -123,9 +127,8 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
   // Four eyes that may have been one pair of hands: approvals in the period between people one
   // of whom created, enrolled or changed the roles of the other, or whom the same person made,
   // however long ago (the approval rule only refuses within access.linkedPeopleDays).
-  const links = new PersonLinks(d.meta);
   const linkedApprovals = all.flatMap((r) => r.approvals.filter((a) => a.decision === 'approve' && a.at >= from && a.at < to).flatMap((a) => {
-    const why = linkBetween(links.touching([a.approverId, r.requesterId]), a.approverId, r.requesterId, -Infinity, 'before', name);
+    const why = linkBetween(d.links.touching([a.approverId, r.requesterId]), a.approverId, r.requesterId, -Infinity, 'before', name);
     return why ? [{ request: r.id, approver: name(a.approverId), requester: name(r.requesterId), at: a.at, link: why }] : [];
   }));
 

@@ -6,11 +6,10 @@ import type { Actor, Audit } from '../access/audit.ts';
 import type { Grants } from '../access/grants.ts';
 import type { Notifier } from '../access/notifier.ts';
 import type { People } from '../access/people.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { Alert } from './alert-rules.ts';
 import { AlertRules } from './alert-rules.ts';
 import { highImpact } from './high-impact.ts';
-import { entriesAfter, entriesUntil, userOf } from './ledger-history.ts';
+import { userOf } from './ledger-history.ts';
 import type { ReportDeps } from './oversight-report.ts';
 import { buildReport, reportText } from './oversight-report.ts';
 import type { ReviewQueue } from './review-queue.ts';
@@ -46,7 +45,7 @@ export class OversightSweep {
   constructor(d: SweepDeps) {
     this.#d = d;
     this.#cfg = d.config;
-    this.#rules = new AlertRules(d.meta, d.config);
+    this.#rules = new AlertRules(d.store, d.config);
   }
 
   start(): void {
@@ -77,8 +76,8 @@ export class OversightSweep {
   }
 
   #ledgerTail(): number {
-    const cursor = Number(this.#d.meta.getSetting('oversight.cursor') ?? -1);
-    const entries = entriesAfter(this.#d.meta, cursor, 500);
+    const cursor = Number(this.#d.store.getSetting('oversight.cursor') ?? -1);
+    const entries = this.#d.history.entriesAfter(cursor, 500);
     if (entries.length === 0) return 0;
     // Review items and alerts commit with the cursor; each names the ledger entry it came from.
     // The alerts raised are a ledger entry of their own; every step on an item is one too.
@@ -94,7 +93,7 @@ export class OversightSweep {
         if (why) this.#d.reviews.add({ id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: this.#userId(e), reason: `${why} (ledger entry ${e.index})`, ledgerIndex: e.index });
         for (const a of this.#rules.check(e)) if (this.#raise(a, e)) raised.push(a);
       }
-      this.#d.meta.setSetting('oversight.cursor', String(entries.at(-1)!.index));
+      this.#d.store.setSetting('oversight.cursor', String(entries.at(-1)!.index));
       return raised;
     });
     return entries.length;
@@ -104,8 +103,7 @@ export class OversightSweep {
   // item, and the alert row itself — in the caller's transaction, beside a ledger entry.
   #raise(a: Alert, e: LedgerEntry | null): boolean {
     const now = this.#d.clock.now();
-    const r = this.#d.meta.prepare('INSERT OR IGNORE INTO alert (id, rule, ledger_index, request_id, created_at, text) VALUES (?, ?, ?, ?, ?, ?)').run(a.id, a.rule, a.ledgerIndex, a.requestId, now, a.text);
-    if (Number(r.changes) === 0) return false;
+    if (!this.#d.store.addAlert(a, now)) return false;
     this.#d.notifier.toAuditors(`alert.${a.rule}`, `Sealbox alert: ${a.rule}`, `${a.text}\n\nLedger entry: ${a.ledgerIndex ?? '-'}\nGrant: ${a.requestId ?? '-'}\nRaised: ${new Date(now).toISOString()}\n`);
     this.#d.reviews.add({ id: `rev_alert_${a.id}`, kind: 'alert', requestId: a.requestId, subjectUserId: e ? this.#userId(e) : null, reason: a.text, ledgerIndex: a.ledgerIndex });
     return true;
@@ -113,8 +111,7 @@ export class OversightSweep {
 
   #sampleClosedGrants(): void {
     const now = this.#d.clock.now();
-    const closed = this.#d.meta.prepare(`SELECT r.id, r.requester_id FROM access_request r LEFT JOIN grant_sample g ON g.request_id = r.id
-      WHERE g.request_id IS NULL AND r.breakglass = 0 AND r.approved_at IS NOT NULL AND (r.revoked_at IS NOT NULL OR r.ends_at <= ?) ORDER BY r.id LIMIT 1000`).all(now) as { id: string; requester_id: number }[];
+    const closed = this.#d.store.closedGrantsNotDrawn(now, 1000);
     if (closed.length === 0) return;
     const seed = this.seed();
     const rate = this.#cfg.sampleRate;
@@ -122,8 +119,8 @@ export class OversightSweep {
       const picked: string[] = [];
       for (const c of closed) {
         const hit = isSampled(seed, c.id, rate);
-        this.#d.meta.prepare('INSERT INTO grant_sample (request_id, sampled, at) VALUES (?, ?, ?)').run(c.id, hit ? 1 : 0, now);
-        if (hit && this.#d.reviews.add({ id: `rev_sample_${c.id}`, kind: 'sample', requestId: c.id, subjectUserId: Number(c.requester_id), reason: `random sample of closed grants (${Math.round(rate * 1000) / 10} %)` })) picked.push(c.id);
+        this.#d.store.recordDraw(c.id, hit, now);
+        if (hit && this.#d.reviews.add({ id: `rev_sample_${c.id}`, kind: 'sample', requestId: c.id, subjectUserId: c.requesterId, reason: `random sample of closed grants (${Math.round(rate * 1000) / 10} %)` })) picked.push(c.id);
       }
       return picked;
     });
@@ -131,7 +128,7 @@ export class OversightSweep {
 
   async #verify(): Promise<void> {
     const now = this.#d.clock.now();
-    const last = Number(this.#d.meta.getSetting('oversight.verifiedAt') ?? 0);
+    const last = Number(this.#d.store.getSetting('oversight.verifiedAt') ?? 0);
     if (now - last < this.#cfg.verifyEveryMinutes * 60_000) return;
     let problems: string[];
     try {
@@ -140,15 +137,15 @@ export class OversightSweep {
       problems = [`the ledger could not be verified: ${(err as Error).message}`];
     }
     if (problems.length === 0) {
-      this.#d.meta.setSetting('oversight.verifiedAt', String(now));
+      this.#d.store.setSetting('oversight.verifiedAt', String(now));
       return;
     }
     // A failure is written down (and alerted) once per distinct set of problems.
     this.#d.log.error({ problems: problems.slice(0, 20) }, 'ledger verification failed');
     const id = `verify-failure:${hashText(problems.join('\n'))}`;
-    if (this.#d.meta.prepare('SELECT 1 FROM alert WHERE id = ?').get(id)) return this.#d.meta.setSetting('oversight.verifiedAt', String(now));
+    if (this.#d.store.hasAlert(id)) return this.#d.store.setSetting('oversight.verifiedAt', String(now));
     this.#d.audit.record(SYSTEM, { type: 'system', operation: 'ledger.verify-failed', parameters: { problems: problems.slice(0, 50) } }, () => {
-      this.#d.meta.setSetting('oversight.verifiedAt', String(now));
+      this.#d.store.setSetting('oversight.verifiedAt', String(now));
       this.#raise({ id, rule: 'verify-failure', text: `The ledger failed verification (${problems.length} problem(s)):\n${problems.slice(0, 50).join('\n')}`, requestId: null, ledgerIndex: null, subject: null }, null);
     });
   }
@@ -158,9 +155,9 @@ export class OversightSweep {
     const due = (which: 'auditors' | 'owners', schedule: 'daily' | 'weekly' | 'off'): number | null => {
       if (schedule === 'off') return null;
       const key = `oversight.digest.${which}`;
-      const last = this.#d.meta.getSetting(key);
+      const last = this.#d.store.getSetting(key);
       if (last === null) {
-        this.#d.meta.setSetting(key, String(now));   // the first period starts now
+        this.#d.store.setSetting(key, String(now));   // the first period starts now
         return null;
       }
       return now - Number(last) >= PERIOD[schedule] ? Number(last) : null;
@@ -169,14 +166,14 @@ export class OversightSweep {
     if (auditorsFrom !== null) {
       this.#d.audit.record(SYSTEM, { type: 'system', operation: 'digest.auditors', parameters: { from: auditorsFrom, to: now } }, () => {
         this.#d.notifier.toAuditors('digest.auditors', `Sealbox ${this.#cfg.auditorDigest} oversight digest`, this.#auditorDigest(auditorsFrom, now));
-        this.#d.meta.setSetting('oversight.digest.auditors', String(now));
+        this.#d.store.setSetting('oversight.digest.auditors', String(now));
       });
     }
     const ownersFrom = due('owners', this.#cfg.ownerDigest);
     if (ownersFrom !== null) {
       this.#d.audit.record(SYSTEM, (n: number) => ({ type: 'system', operation: 'digest.owners', parameters: { from: ownersFrom, to: now, sent: n } }), () => {
         const n = this.#ownerDigests(ownersFrom, now);
-        this.#d.meta.setSetting('oversight.digest.owners', String(now));
+        this.#d.store.setSetting('oversight.digest.owners', String(now));
         return n;
       });
     }
@@ -184,7 +181,7 @@ export class OversightSweep {
 
   #auditorDigest(from: number, to: number): string {
     const open = this.#d.reviews.list().filter((i) => i.state !== 'closed');
-    const alerts = this.#d.meta.prepare('SELECT rule, COUNT(*) AS n FROM alert WHERE created_at >= ? AND created_at < ? GROUP BY rule ORDER BY rule').all(from, to) as { rule: string; n: number }[];
+    const alerts = this.#d.store.alertCounts(from, to);
     return reportText(buildReport(this.#d, { from, to })) + [
       '', `Alerts raised: ${alerts.length ? alerts.map((a) => `${a.rule} ${a.n}`).join(', ') : 'none'}`,
       `Review queue: ${open.length} item(s) not closed (${open.filter((i) => i.state === 'open').length} unclaimed)`,
@@ -194,13 +191,13 @@ export class OversightSweep {
   // Each owner hears of access by others to their mailboxes, as each mailbox's notification
   // policy allows: not at all ("none", with its legal basis), or only once its delay has passed.
   #ownerDigests(from: number, to: number): number {
-    const owned = this.#d.meta.prepare('SELECT id, name, owner FROM mailbox WHERE owner IS NOT NULL').all() as { id: number; name: string; owner: string }[];
     const lines = new Map<string, string[]>();
-    for (const m of owned) {
-      const policy = this.#d.notifier.policy(Number(m.id));
+    for (const m of this.#d.store.mailboxes()) {
+      if (m.owner === null) continue;
+      const policy = this.#d.notifier.policy(m.id);
       if (policy.notifyMode === 'none') continue;
       const delay = policy.notifyMode === 'after' ? (policy.notifyAfterDays ?? 0) * 86_400_000 : 0;
-      for (const e of entriesUntil(this.#d.meta, to - delay, from - delay)) {
+      for (const e of this.#d.history.entriesBetween(from - delay, to - delay)) {
         if (e.type !== 'access' || e.result !== 'success' || !e.objects.mailboxes.includes(m.name) || e.actor === `user:${m.owner}`) continue;
         const r = e.grantId ? this.#request(e.grantId) : null;
         const line = `  ${new Date(e.time).toISOString()}  ${userOf(e.actor) ?? e.actor}  ${e.operation}${e.objects.messages.length ? ` (${e.objects.messages.length} message(s))` : ''}  mailbox ${m.name}` +

@@ -3,8 +3,9 @@ import type { LedgerEntry } from '../core/types.ts';
 import type { Grants } from '../access/grants.ts';
 import { stateOf } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
-import { entriesUntil, userOf } from './ledger-history.ts';
+import type { LedgerHistory } from './ledger-history.ts';
+import { userOf } from './ledger-history.ts';
+import type { OversightStore } from './oversight-store.ts';
 
 export interface InventoryGrant {
   id: string;
@@ -31,7 +32,7 @@ export interface Inventory {
 }
 
 // Now, from the tables the decisions are made from.
-export function liveInventory(d: { meta: SqliteMetadataStore; grants: Grants; people: People; clock: Clock }): Inventory {
+export function liveInventory(d: { store: OversightStore; grants: Grants; people: People; clock: Clock }): Inventory {
   const at = d.clock.now();
   const name = (id: number) => d.people.byId(id)?.name ?? `#${id}`;
   const grants = d.grants.list().filter((r) => stateOf(r, at) === 'active').map((r) => ({
@@ -39,23 +40,21 @@ export function liveInventory(d: { meta: SqliteMetadataStore; grants: Grants; pe
     dateFrom: r.dateFrom, dateTo: r.dateTo, startsAt: r.startsAt!, endsAt: r.endsAt!, breakglass: r.breakglass,
   }));
   const breakglassHolders = d.people.list().filter((u) => u.roles.includes('breakglass') && !u.disabled).map((u) => u.name);
-  const owners = (d.meta.prepare('SELECT name AS mailbox, owner FROM mailbox WHERE owner IS NOT NULL').all() as { mailbox: string; owner: string }[]).map((o) => ({ ...o }));
-  const contentTokens = (d.meta.prepare('SELECT t.id, u.name AS user, t.scopes, t.expires_at FROM api_token t JOIN user u ON u.id = t.user_id WHERE t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled = 0').all(at) as any[])
-    .map((t) => ({ id: t.id, user: t.user, scopes: JSON.parse(t.scopes) as string[], expiresAt: Number(t.expires_at) }))
-    .filter((t) => t.scopes.includes('content'));
+  const owners = d.store.mailboxes().flatMap((m) => (m.owner === null ? [] : [{ mailbox: m.name, owner: m.owner }]));
+  const contentTokens = d.store.liveTokens(at).filter((t) => t.scopes.includes('content'));
   return sorted({ at, source: 'live', grants, breakglassHolders, owners, contentTokens });
 }
 
 // As of any past moment, rebuilt from the ledger alone: what the entries up to then say was
 // filed, approved, revoked, created and imported. It needs nothing the server could since have
 // changed in its tables.
-export function inventoryFromLedger(meta: SqliteMetadataStore, at: number): Inventory {
+export function inventoryFromLedger(history: LedgerHistory, at: number): Inventory {
   const requests = new Map<string, InventoryGrant & { revokedAt: number | null; approved: boolean }>();
   const roles = new Map<string, string[]>();
   const disabled = new Set<string>();
   const owners = new Map<string, string>();
   const tokens = new Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>();
-  for (const e of entriesUntil(meta, at + 1)) {
+  for (const e of history.entriesBetween(-Infinity, at + 1)) {
     if (e.result !== 'success') continue;
     apply(e, { requests, roles, owners, tokens, disabled });
   }

@@ -3,8 +3,8 @@ import type { LedgerEntry } from '../core/types.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Actor, Audit } from '../access/audit.ts';
 import type { People, User } from '../access/people.ts';
-import { parseEntry } from '../ledger/ledger-entry.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { LedgerHistory } from './ledger-history.ts';
+import type { ReviewChange, ReviewStore, StoredReviewItem } from './review-store.ts';
 
 export type ReviewState = 'open' | 'claimed' | 'reviewed' | 'escalated' | 'closed';
 export type ReviewAction = 'claim' | 'review' | 'escalate' | 'close' | 'reopen';
@@ -18,6 +18,13 @@ const STEPS: Record<ReviewAction, { from: ReviewState[]; to: ReviewState; claime
   escalate: { from: ['claimed'], to: 'escalated', claimerOnly: true },
   close: { from: ['reviewed', 'escalated'], to: 'closed', claimerOnly: false },
   reopen: { from: ['reviewed', 'escalated', 'closed'], to: 'open', claimerOnly: false },
+};
+
+// Who a step records beside the state: the claimer, the closer; reopening forgets both.
+const WHO: Partial<Record<ReviewAction, (userId: number, at: number) => Omit<ReviewChange, 'state' | 'at' | 'note'>>> = {
+  claim: (userId) => ({ claimedBy: userId }),
+  close: (userId, at) => ({ closedBy: userId, closedAt: at }),
+  reopen: () => ({ claimedBy: null, closedBy: null, closedAt: null }),
 };
 
 export interface ReviewItem {
@@ -39,13 +46,15 @@ export interface ReviewItem {
 // alerts and break-glass uses. Every step is written to the ledger with who, when, the decision
 // and the note, in the same transaction as the change (evidence of review).
 export class ReviewQueue {
-  readonly #meta: SqliteMetadataStore;
+  readonly #store: ReviewStore;
+  readonly #history: LedgerHistory;
   readonly #audit: Audit;
   readonly #people: People;
   readonly #clock: Clock;
 
-  constructor(d: { meta: SqliteMetadataStore; audit: Audit; people: People; clock: Clock }) {
-    this.#meta = d.meta;
+  constructor(d: { store: ReviewStore; history: LedgerHistory; audit: Audit; people: People; clock: Clock }) {
+    this.#store = d.store;
+    this.#history = d.history;
     this.#audit = d.audit;
     this.#people = d.people;
     this.#clock = d.clock;
@@ -53,21 +62,17 @@ export class ReviewQueue {
 
   // Queues an item once: the id names what is reviewed, so a second sweep adds nothing.
   add(item: { id: string; kind: ReviewKind; requestId?: string | null; subjectUserId: number | null; reason: string; ledgerIndex?: number | null }): boolean {
-    const r = this.#meta.prepare(`INSERT OR IGNORE INTO review_item (id, kind, request_id, subject_user_id, created_at, state, reason, ledger_index, updated_at)
-      VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)`).run(item.id, item.kind, item.requestId ?? null, item.subjectUserId, this.#clock.now(), item.reason, item.ledgerIndex ?? null, this.#clock.now());
-    return Number(r.changes) > 0;
+    return this.#store.add({ ...item, requestId: item.requestId ?? null, ledgerIndex: item.ledgerIndex ?? null }, this.#clock.now());
   }
 
   list(filter: { state?: string; kind?: string } = {}): ReviewItem[] {
-    const rows = this.#meta.prepare(`SELECT * FROM review_item WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2) ORDER BY created_at DESC, id`)
-      .all(filter.state ?? null, filter.kind ?? null) as Record<string, any>[];
-    return rows.map((r) => this.#item(r));
+    return this.#store.list(filter).map((r) => this.#item(r));
   }
 
   get(id: string): ReviewItem {
-    const row = this.#meta.prepare('SELECT * FROM review_item WHERE id = ?').get(id) as Record<string, any> | undefined;
-    if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no review item ${id}`);
-    return this.#item(row);
+    const stored = this.#store.get(id);
+    if (!stored) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no review item ${id}`);
+    return this.#item(stored);
   }
 
   // What the reviewer looks at, in metadata form: the entry that raised the item and every
@@ -75,14 +80,12 @@ export class ReviewQueue {
   activity(item: ReviewItem): LedgerEntry[] {
     const out = new Map<number, LedgerEntry>();
     if (item.ledgerIndex !== null) {
-      const row = this.#meta.prepare('SELECT leaf FROM ledger WHERE idx = ?').get(item.ledgerIndex) as { leaf: Uint8Array } | undefined;
-      if (row) out.set(item.ledgerIndex, parseEntry(row.leaf));
+      const e = this.#history.entryAt(item.ledgerIndex);
+      if (e) out.set(item.ledgerIndex, e);
     }
     if (item.requestId) {
-      const rows = this.#meta.prepare('SELECT l.idx, l.leaf FROM ledger_grant g JOIN ledger l ON l.idx = g.idx WHERE g.grant_id = ? ORDER BY l.idx').all(item.requestId) as { idx: number; leaf: Uint8Array }[];
-      for (const r of rows) {
-        const e = parseEntry(r.leaf);
-        if (e.grantId === item.requestId && !e.operation.startsWith('review.')) out.set(Number(r.idx), e);
+      for (const e of this.#history.entriesOfGrant(item.requestId)) {
+        if (e.grantId === item.requestId && !e.operation.startsWith('review.')) out.set(e.index, e);
       }
     }
     return [...out.values()].sort((a, b) => a.index - b.index);
@@ -103,22 +106,16 @@ export class ReviewQueue {
     if (action !== 'claim' && !note?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `a note is required to ${action} a review`);
     const now = this.#clock.now();
     return this.#audit.record(actor, { type: 'admin', operation: `review.${action}`, grantId: item.requestId, parameters: { review: id, kind: item.kind, from: item.state, to: spec.to, note: note?.trim() || null, ledgerIndex: item.ledgerIndex } }, () => {
-      this.#meta.prepare(`UPDATE review_item SET state = ?, updated_at = ?, note = COALESCE(?, note),
-        claimed_by = CASE WHEN ? = 'claim' THEN ? WHEN ? = 'reopen' THEN NULL ELSE claimed_by END,
-        closed_by = CASE WHEN ? = 'close' THEN ? WHEN ? = 'reopen' THEN NULL ELSE closed_by END,
-        closed_at = CASE WHEN ? = 'close' THEN ? WHEN ? = 'reopen' THEN NULL ELSE closed_at END WHERE id = ?`)
-        .run(spec.to, now, note?.trim() || null, action, user.id, action, action, user.id, action, action, now, action, id);
+      this.#store.update(id, { state: spec.to, at: now, note: note?.trim() || null, ...WHO[action]?.(user.id, now) });
       return this.get(id);
     });
   }
 
-  #item(r: Record<string, any>): ReviewItem {
-    const name = (v: unknown) => (v === null || v === undefined ? null : this.#people.byId(Number(v))?.name ?? `#${v}`);
+  #item(r: StoredReviewItem): ReviewItem {
+    const name = (id: number | null) => (id === null ? null : this.#people.byId(id)?.name ?? `#${id}`);
     return {
-      id: r.id, kind: r.kind, requestId: r.request_id ?? null, subject: name(r.subject_user_id), reason: r.reason ?? null,
-      ledgerIndex: r.ledger_index === null || r.ledger_index === undefined ? null : Number(r.ledger_index), state: r.state,
-      claimedBy: name(r.claimed_by), createdAt: Number(r.created_at), updatedAt: r.updated_at === null ? null : Number(r.updated_at),
-      closedBy: name(r.closed_by), note: r.note ?? null,
+      id: r.id, kind: r.kind, requestId: r.requestId, subject: name(r.subjectUserId), reason: r.reason, ledgerIndex: r.ledgerIndex, state: r.state,
+      claimedBy: name(r.claimedBy), createdAt: r.createdAt, updatedAt: r.updatedAt, closedBy: name(r.closedBy), note: r.note,
     };
   }
 }

@@ -7,6 +7,8 @@ import { People } from '../../access/people.ts';
 import { Policy } from '../../access/policy.ts';
 import { accessStateProblems } from '../../oversight/access-state-check.ts';
 import { openStores } from '../../store/open-stores.ts';
+import { SqliteLedgerHistory } from '../../store/sqlite/ledger-history.ts';
+import { SqliteOversightStore } from '../../store/sqlite/oversight-store.ts';
 import { openOrCreateSigningKey } from '../../store/signing-key-file.ts';
 import { verifyArchive } from '../../store/verify-archive.ts';
 import { configOf } from '../archive-access.ts';
@@ -28,7 +30,10 @@ export async function verify(o: CliOptions): Promise<void> {
     // Who can read what, from the tables against the ledger (the tables are not in the tree).
     const policy = new Policy(stores.meta, config.access);
     const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
-    report.problems.push(...accessStateProblems({ meta: stores.meta, grants: new Grants(stores.meta, systemClock, () => policy.current()), people, clock: systemClock }));
+    report.problems.push(...accessStateProblems({
+      store: new SqliteOversightStore(stores.meta), history: new SqliteLedgerHistory(stores.meta),
+      grants: new Grants(stores.meta, systemClock, () => policy.current()), people, clock: systemClock,
+    }));
     if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
     else {
       for (const p of report.problems) process.stdout.write(`FAIL ${p}\n`);
