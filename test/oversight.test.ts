@@ -400,7 +400,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
     const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
     const s = accessServices(config, stores, ledger, indexDb, clock);
     const sweep = new OversightSweep({
-      ...s.oversightStores, indexDb, grants: s.grants, people: s.people, audit: s.audit, notifier: s.notifier, reviews: s.reviews, clock, log: pino({ level: 'silent' }),
+      ...s.oversightStores, grants: s.grants, people: s.people, audit: s.audit, notifier: s.notifier, reviews: s.reviews, clock, log: pino({ level: 'silent' }),
       config: { ...config.oversight, auditorDigest: 'daily', ownerDigest: 'daily' }, verifyLedger: async () => [], sampleSeed: () => 'digest-test-seed',
     });
     const digests = () => stores.meta.prepare("SELECT kind, recipient, body FROM notification WHERE kind LIKE 'digest.%' ORDER BY id").all() as { kind: string; recipient: string; body: string }[];

@@ -14,6 +14,7 @@ import { Notifier } from '../access/notifier.ts';
 import { People } from '../access/people.ts';
 import { Policy } from '../access/policy.ts';
 import { SearchIndex } from '../index/search-index.ts';
+import { SqliteMessageDates } from '../index/sqlite/message-dates.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
@@ -45,9 +46,9 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),
-    history: new SqliteLedgerHistory(stores.meta), links,
+    history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links,
   };
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
-  const oversight = new AuditorViews({ ...oversightStores, indexDb, grants, people, audit, clock, config: config.oversight });
+  const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
   return { config, stores, ledger, clock, policy, people, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice };
 }

@@ -109,7 +109,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   space.start();   // after the listeners: the milter spool folder exists by now
   notifications.start();
   const oversight = new OversightSweep({
-    ...services.oversightStores, indexDb, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
+    ...services.oversightStores, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
     notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
     // The tree and its signatures, and who can read what in the tables against the ledger: a
     // grant widened or an owner added by editing the database becomes an alert.

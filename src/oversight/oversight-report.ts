@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { Config } from '../core/config.ts';
 import type { AccessRequest } from '../access/grants.ts';
 import { stateOf } from '../access/grants.ts';
@@ -9,6 +8,7 @@ import type { PersonLinks } from '../store/person-links.ts';
 import { highImpact } from './high-impact.ts';
 import type { LedgerHistory } from './ledger-history.ts';
 import { userOf } from './ledger-history.ts';
+import type { MessageDates } from './message-dates.ts';
 import type { OversightStore } from './oversight-store.ts';
 import type { ReviewStore } from './review-store.ts';
 
@@ -16,7 +16,7 @@ export interface ReportDeps {
   store: OversightStore;
   reviewStore: ReviewStore;
   history: LedgerHistory;
-  indexDb: DatabaseSync;
+  dates: MessageDates;
   grants: Grants;
   people: People;
   links: Pick<PersonLinks, 'touching'>;
@@ -78,7 +78,6 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
   let readsChecked = 0;
   const outsideWindow: { index: number; grantId: string; sha256: string; date: number | null }[] = [];
 
-  const dateOf = d.indexDb.prepare('SELECT date FROM doc WHERE sha256 = ?');
   for (const e of d.history.entriesBetween(from, to)) {
     const user = userOf(e.actor);
     if (user && e.result === 'denied') person(user).denied++;
@@ -116,8 +115,7 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
     if (grant && (e.operation === 'view' || e.operation === 'raw' || e.operation === 'export')) {
       for (const sha of e.objects.messages) {
         readsChecked++;
-        const row = dateOf.get(sha) as { date: number | null } | undefined;
-        const date = row?.date === null || row?.date === undefined ? null : Number(row.date);
+        const date = d.dates.dateOf(sha);
         const inside = (grant.dateFrom === null || (date !== null && date >= grant.dateFrom)) && (grant.dateTo === null || (date !== null && date < grant.dateTo));
         if (!inside) outsideWindow.push({ index: e.index, grantId: grant.id, sha256: sha, date });
       }
