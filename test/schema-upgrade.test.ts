@@ -5,7 +5,7 @@
 // and left as it was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ApiClient } from './support/api-client.ts';
@@ -13,6 +13,15 @@ import { testConfig } from './support/archive.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 
 const FIXTURE = new URL('./fixtures/archive-2026-12-02/', import.meta.url);
+
+// A copy of the fixture, its keys readable by their owner only (git keeps no file modes but
+// the executable bit, and Sealbox refuses key files others can read).
+function copyOfFixture(): string {
+  const data = tempDataDir();
+  cpSync(FIXTURE, data, { recursive: true });
+  for (const key of ['master.key', 'ledger-signing.pem']) chmodSync(join(data, 'keys', key), 0o600);
+  return data;
+}
 
 function versions(data: string): { version: number; name: string }[] {
   const db = new DatabaseSync(join(data, 'sealbox.db'), { readOnly: true });
@@ -25,8 +34,7 @@ function versions(data: string): { version: number; name: string }[] {
 }
 
 test('an archive made before schema versions upgrades itself and keeps everything', async () => {
-  const data = tempDataDir();
-  cpSync(FIXTURE, data, { recursive: true });
+  const data = copyOfFixture();
   assert.deepEqual(versions(data), [], 'the fixture predates schema_version');
   const config = testConfig({ internalDomains: ['corp.test'], access: { secureCookies: false } });
 
@@ -58,8 +66,7 @@ test('an archive made before schema versions upgrades itself and keeps everythin
 });
 
 test('an archive whose schema is newer than this Sealbox is refused and left unchanged', async () => {
-  const data = tempDataDir();
-  cpSync(FIXTURE, data, { recursive: true });
+  const data = copyOfFixture();
   const config = testConfig();
   const first = await startSealbox({ data, args: ['--config', config] });
   assert.equal(await first.stop(), 0);
