@@ -124,7 +124,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
         rawBytes += mail.raw.length;
         const receivedAt = systemClock.now();
         const capture = { id: newId('cap', receivedAt), source: 'smtp' as const, receivedAt, envelope: envelope(mail.envelope, gen.count), provenance: null };
-        const { sealed, meta } = sealBuffer(mail.raw, stores.keys);
+        const { sealed, meta } = await sealBuffer(mail.raw, stores.keys);
         const p = writer.commit({ capture, seal: meta, inline: sealed, large: null }).then(() => { committed++; }, (err) => { failed = err; });
         const tracked: Promise<void> = p.finally(() => inFlight.delete(tracked));
         inFlight.add(tracked);

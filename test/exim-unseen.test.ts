@@ -79,7 +79,8 @@ remote_smtp:
   await waitForIndex(server.data);
   const archive = openArchive(server.data);
   try {
-    const captures = [...archive.stores.meta.allCaptures()].filter((c) => archive.stores.reader.readSmall(archive.stores.reader.message(c.sha256)).toString('latin1').includes(id));
+    const captures = [];
+    for (const c of archive.stores.meta.allCaptures()) if ((await archive.stores.reader.readSmall(archive.stores.reader.message(c.sha256))).toString('latin1').includes(id)) captures.push(c);
     assert.equal(captures.length, 1, `one copy: ${JSON.stringify(captures.map((c) => c.envelope?.rcptTo))}\n${exim.log()}`);
     const c = captures[0];
     assert.equal(c.source, 'smtp');
@@ -87,7 +88,7 @@ remote_smtp:
     assert.deepEqual(c.envelope!.rcptTo.map((r) => r.address).sort(), [...to, bcc].sort());
     assert.equal(c.envelope!.clientAddress, '127.0.0.1');
     assert.equal(c.envelope!.clientHelo, exim.hostname, 'the hop that delivered the copy is Exim');
-    const raw = archive.stores.reader.readSmall(archive.stores.reader.message(c.sha256)).toString('latin1');
+    const raw = (await archive.stores.reader.readSmall(archive.stores.reader.message(c.sha256))).toString('latin1');
     assert.match(raw, /^X-Sealbox-Client-Address: 127\.0\.0\.1\r$/m, 'the original client, added by the router');
     assert.match(raw, /^X-Sealbox-Client-Helo: client\.example\.com\r$/m);
     assert.match(raw, /^Received: from \[127\.0\.0\.1\] \(port=\d+ helo=client\.example\.com\)\r\n\tby exim\.sealbox\.test /, 'Exim\'s Received header first');

@@ -147,7 +147,7 @@ export class People {
     const hash = await hashPassword(password);
     if (recovery) this.#endCredentials(user.id);
     this.#meta.prepare('UPDATE user SET password_hash = ?, totp_wrapped = ?, totp_last_step = 0, enrolment_hash = NULL, enrolment_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = ?')
-      .run(hash, secret ? this.#keys.wrap(secret) : null, user.id);
+      .run(hash, secret ? await this.#keys.wrap(secret) : null, user.id);
     const recoveryCodes = secret ? this.newRecoveryCodes(user) : [];
     return { user: this.byId(user.id)!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null, recoveryCodes, recovery };
   }
@@ -195,7 +195,7 @@ export class People {
     let totpOk = true;
     let secondFactor: SignIn['secondFactor'] = null;
     if (row && passwordOk && row.totp_wrapped) {
-      step = checkTotp(this.#keys.unwrap(Buffer.from(row.totp_wrapped), this.#keys.keyId), totp ?? '', now, Number(row.totp_last_step));
+      step = checkTotp(await this.#keys.unwrap(Buffer.from(row.totp_wrapped), this.#keys.keyId), totp ?? '', now, Number(row.totp_last_step));
       // A recovery code is spent only when the password is right and the account not disabled.
       if (step === null && !row.disabled && this.#useRecoveryCode(Number(row.id), totp ?? '')) secondFactor = 'recovery-code';
       else if (step !== null) secondFactor = 'totp';

@@ -57,7 +57,7 @@ export class CaptureSealer {
         const ref = this.#large.close(seal.sealedLength);
         return await writer.commit({ capture, seal, inline: null, large: { ref, discard: this.#large.discard } }, key);
       }
-      const { sealed, meta } = sealBuffer(Buffer.concat(this.#chunks, this.#size), this.#deps.keys);
+      const { sealed, meta } = await sealBuffer(Buffer.concat(this.#chunks, this.#size), this.#deps.keys);
       this.#chunks = [];
       return await writer.commit({ capture, seal: meta, inline: sealed, large: null }, key);
     } catch (err) {

@@ -256,7 +256,7 @@ export class Indexer {
 
   async #raw(sha256: string): Promise<{ raw: Buffer; truncated: boolean }> {
     const row = this.#o.reader.message(sha256);
-    if (row.size <= SMALL_MESSAGE_BYTES) return { raw: this.#o.reader.readSmall(row), truncated: false };
+    if (row.size <= SMALL_MESSAGE_BYTES) return { raw: await this.#o.reader.readSmall(row), truncated: false };
     const chunks: Buffer[] = [];
     let size = 0;
     const stream = this.#o.reader.stream(row);

@@ -1,22 +1,22 @@
 import type { Readable } from 'node:stream';
 import { SealboxError } from '../core/errors.ts';
-import type { BlobStore } from './blob-store.ts';
+import type { BlobSource } from './blob-store.ts';
 import type { KeyProvider } from './key-provider.ts';
-import { openSealed, openSealedSync } from './sealed-blob.ts';
+import { openSealed, openSealedBuffer } from './sealed-blob.ts';
 import type { MessageRow, SqliteMetadataStore } from './sqlite/metadata-store.ts';
 
-// Messages up to this size can be read whole and synchronously (readSmall): one pread, one
-// decrypt, one decompress, with no stream machinery per message.
+// Messages up to this size can be read whole (readSmall): one read, one decrypt, one
+// decompress, with no stream machinery per message.
 export const SMALL_MESSAGE_BYTES = 1024 * 1024;
 
 // Raw bytes back out of the archive. Callers that serve people must go through access first:
 // this class decides nothing.
 export class ArchiveReader {
   readonly #meta: SqliteMetadataStore;
-  readonly #blobs: BlobStore;
+  readonly #blobs: BlobSource;
   readonly #keys: KeyProvider;
 
-  constructor(meta: SqliteMetadataStore, blobs: BlobStore, keys: KeyProvider) {
+  constructor(meta: SqliteMetadataStore, blobs: BlobSource, keys: KeyProvider) {
     this.#meta = meta;
     this.#blobs = blobs;
     this.#keys = keys;
@@ -34,10 +34,10 @@ export class ArchiveReader {
   }
 
   // The raw bytes of a message of at most SMALL_MESSAGE_BYTES; larger ones must be streamed.
-  readSmall(row: MessageRow): Buffer {
+  async readSmall(row: MessageRow): Promise<Buffer> {
     this.#checkKey(row);
     if (row.size > SMALL_MESSAGE_BYTES) throw new RangeError(`message ${row.sha256} has ${row.size} bytes; stream it`);
-    return openSealedSync(this.#blobs.readSync(row.blobRef), row.seal, this.#keys);
+    return openSealedBuffer(await this.#blobs.readBuffer(row.blobRef), row.seal, this.#keys);
   }
 
   #checkKey(row: MessageRow): void {
@@ -45,6 +45,7 @@ export class ArchiveReader {
   }
 
   async buffer(row: MessageRow): Promise<Buffer> {
+    if (row.size <= SMALL_MESSAGE_BYTES) return this.readSmall(row);
     const chunks: Buffer[] = [];
     for await (const chunk of this.stream(row)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);

@@ -1,7 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
 
 // Where sealed bytes live. Writes become durable only at sync(), so a caller can make many
-// messages durable with one flush (group commit).
+// messages durable with one flush (group commit). Two implementations: FileBlobStore writes
+// segments in place on a local file system; SegmentedBlobStore keeps the open segment in memory
+// and at sync() puts it, sealed, through a BlobDriver (object storage: put once, read by range).
 export interface BlobRef {
   file: string;   // path relative to the store root
   offset: number;
@@ -21,7 +23,16 @@ export interface BlobMark {
   readonly size: number;
 }
 
-export interface BlobStore {
+// Reading what is stored, the same for every backend.
+export interface BlobSource {
+  // Exactly the reference's bytes, as a stream (large blobs) or at once (small ones, in bulk).
+  read(ref: BlobRef): Readable;
+  readBuffer(ref: BlobRef): Promise<Buffer>;
+  // Every blob file (segment or large blob) the store holds, for verification and repair.
+  list(): AsyncIterable<string>;
+}
+
+export interface BlobStore extends BlobSource {
   // Writes at the recorded end of the current segment; the reference names exactly the bytes
   // written. Throws on any short or failed write.
   append(data: Buffer): BlobRef;
@@ -30,11 +41,18 @@ export interface BlobStore {
   // was before the batch, and re-open it so no stale descriptor state carries over.
   rollback(mark: BlobMark): void;
   createLarge(): LargeBlobWriter;
+  // Makes everything appended and every large blob closed since the last sync durable (for an
+  // object store: seals the open segment and puts it).
   sync(): Promise<void>;
-  read(ref: BlobRef): Readable;
-  // The whole blob at once, for small blobs read in bulk (the indexer): no stream per blob.
-  readSync(ref: BlobRef): Buffer;
-  // For verification and repair tools: every blob file the store holds.
-  files(): string[];
   close(): void;
+}
+
+// Objects in a store that keeps whole objects (a folder, S3): written once, read by range.
+export interface BlobDriver {
+  // Durable when it resolves; an object that exists is never overwritten (throws).
+  put(name: string, body: Buffer | Readable): Promise<void>;
+  get(name: string, range?: { offset: number; length: number }): Readable;
+  getRange(name: string, offset: number, length: number): Promise<Buffer>;
+  delete(name: string): Promise<void>;
+  list(prefix: string): AsyncIterable<string>;
 }

@@ -1,5 +1,5 @@
-import { closeSync, constants, createReadStream, createWriteStream, fdatasync, fstatSync, fsync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { closeSync, constants, createReadStream, createWriteStream, fdatasync, fstatSync, fsync, ftruncateSync, mkdirSync, open, openSync, read, readdirSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -7,6 +7,9 @@ import type { BlobMark, BlobRef, BlobStore, LargeBlobWriter } from './blob-store
 
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
+const openAsync = promisify(open) as (path: string, flags: string) => Promise<number>;
+const readAsync = (fd: number, buf: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 
 const SEGMENT_BYTES = 1024 * 1024 * 1024;
 const SHARED_SEGMENT = /^\d{8}\.seg$/;
@@ -100,7 +103,9 @@ export class FileBlobStore implements BlobStore {
         return { file: name, offset: 0, length };
       },
       discard: async () => {
-        stream.destroy();
+        // The file is opened asynchronously: remove it only once the stream has closed, or an
+        // open still under way would create it again after the removal.
+        if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()).destroy());
         rmSync(path, { force: true });
       },
     };
@@ -135,31 +140,35 @@ export class FileBlobStore implements BlobStore {
     return createReadStream(join(this.#root, ref.file), { start: ref.offset, end: ref.offset + ref.length - 1 });
   }
 
-  readSync(ref: BlobRef): Buffer {
+  async readBuffer(ref: BlobRef): Promise<Buffer> {
     const out = Buffer.allocUnsafe(ref.length);
     if (ref.length === 0) return out;
     const segment = ref.file.startsWith('segments/');
     let fd = segment ? this.#readFds.get(ref.file) : undefined;
     if (fd === undefined) {
-      fd = openSync(join(this.#root, ref.file), 'r');
-      if (segment) this.#readFds.set(ref.file, fd);
+      fd = await openAsync(join(this.#root, ref.file), 'r');
+      // Another read may have opened it meanwhile: keep one descriptor per segment.
+      const opened = segment ? this.#readFds.get(ref.file) : undefined;
+      if (opened !== undefined) {
+        closeQuietly(fd);
+        fd = opened;
+      } else if (segment) this.#readFds.set(ref.file, fd);
     }
     try {
       let read = 0;
       while (read < ref.length) {
-        const n = readSync(fd, out, read, ref.length - read, ref.offset + read);
+        const n = await readAsync(fd, out, read, ref.length - read, ref.offset + read);
         if (n === 0) throw new Error(`blob ${ref.file} at ${ref.offset} is truncated (${read} of ${ref.length} bytes)`);
         read += n;
       }
     } finally {
-      if (!segment) closeSync(fd);
+      if (!segment) closeQuietly(fd);
     }
     return out;
   }
 
-  files(): string[] {
-    const list = (dir: string) => readdirSync(join(this.#root, dir)).map((n) => relative(this.#root, join(this.#root, dir, n)));
-    return [...list('segments'), ...list('large')];
+  async *list(): AsyncIterable<string> {
+    for (const dir of ['segments', 'large']) for (const n of readdirSync(join(this.#root, dir)).sort()) yield `${dir}/${n}`;
   }
 
   close(): void {

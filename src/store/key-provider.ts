@@ -2,11 +2,13 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { SealboxError } from '../core/errors.ts';
 import { readOrCreateSecretFile } from './secret-file.ts';
 
-// Wraps and unwraps per-message data keys. The master key never enters the database.
+// Wraps and unwraps per-message data keys. The master key never enters the database. Async, so
+// that a KMS or an HSM can hold the master key and answer over the network.
 export interface KeyProvider {
   readonly keyId: string;
-  wrap(dataKey: Buffer): Buffer;
-  unwrap(wrapped: Buffer, keyId: string): Buffer;
+  wrap(dataKey: Buffer): Promise<Buffer>;
+  // Throws SEALBOX_ERR_STORE_UNAVAILABLE when keyId is not a key this provider holds.
+  unwrap(wrapped: Buffer, keyId: string): Promise<Buffer>;
 }
 
 const WRAP_NONCE = 12;
@@ -30,14 +32,14 @@ export class FileKeyProvider implements KeyProvider {
     return { provider: new FileKeyProvider(Buffer.from(content.trim(), 'base64')), created };
   }
 
-  wrap(dataKey: Buffer): Buffer {
+  async wrap(dataKey: Buffer): Promise<Buffer> {
     const nonce = randomBytes(WRAP_NONCE);
     const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
     const body = Buffer.concat([cipher.update(dataKey), cipher.final()]);
     return Buffer.concat([nonce, body, cipher.getAuthTag()]);
   }
 
-  unwrap(wrapped: Buffer, keyId: string): Buffer {
+  async unwrap(wrapped: Buffer, keyId: string): Promise<Buffer> {
     if (keyId !== this.keyId) throw new SealboxError('SEALBOX_ERR_STORE_UNAVAILABLE', `data key was wrapped by master key ${keyId}, which is not loaded`);
     const nonce = wrapped.subarray(0, WRAP_NONCE);
     const tag = wrapped.subarray(wrapped.length - WRAP_TAG);

@@ -23,7 +23,7 @@ export interface SealMeta {
 const ZSTD_LEVEL = 3;
 const zstdParams = { params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } };
 
-export function sealBuffer(raw: Buffer, keys: KeyProvider): { sealed: Buffer; meta: SealMeta } {
+export async function sealBuffer(raw: Buffer, keys: KeyProvider): Promise<{ sealed: Buffer; meta: SealMeta }> {
   const sha256 = createHash('sha256').update(raw).digest('hex');
   const dataKey = randomBytes(32);
   const nonce = randomBytes(12);
@@ -32,7 +32,7 @@ export function sealBuffer(raw: Buffer, keys: KeyProvider): { sealed: Buffer; me
   const sealed = Buffer.concat([cipher.update(compressed), cipher.final()]);
   return {
     sealed,
-    meta: { sha256, size: raw.length, sealedLength: sealed.length, compression: 'zstd', nonce, tag: cipher.getAuthTag(), wrappedKey: keys.wrap(dataKey), keyId: keys.keyId },
+    meta: { sha256, size: raw.length, sealedLength: sealed.length, compression: 'zstd', nonce, tag: cipher.getAuthTag(), wrappedKey: await keys.wrap(dataKey), keyId: keys.keyId },
   };
 }
 
@@ -70,7 +70,7 @@ export class SealingStream {
     await this.#done;
     return {
       sha256: this.#hash.digest('hex'), size: this.#size, sealedLength: this.#sealedLength, compression: 'zstd',
-      nonce: this.#nonce, tag: this.#cipher.getAuthTag(), wrappedKey: this.#keys.wrap(this.#dataKey), keyId: this.#keys.keyId,
+      nonce: this.#nonce, tag: this.#cipher.getAuthTag(), wrappedKey: await this.#keys.wrap(this.#dataKey), keyId: this.#keys.keyId,
     };
   }
 
@@ -79,19 +79,25 @@ export class SealingStream {
   }
 }
 
-// The raw bytes back, as a stream. The GCM tag is checked at the end: a changed byte errors the stream.
+// The raw bytes back, as a stream. The GCM tag is checked at the end: a changed byte errors the
+// stream, as does a key the provider will not unwrap.
 export function openSealed(sealed: Readable, meta: Pick<SealMeta, 'nonce' | 'tag' | 'wrappedKey' | 'keyId'>, keys: KeyProvider): Readable {
-  const decipher = createDecipheriv('aes-256-gcm', keys.unwrap(meta.wrappedKey, meta.keyId), meta.nonce);
-  decipher.setAuthTag(meta.tag);
   const out = new PassThrough();
-  pipeline(sealed, decipher, createZstdDecompress(), out).catch((err) => out.destroy(err));
+  keys.unwrap(meta.wrappedKey, meta.keyId).then((dataKey) => {
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, meta.nonce);
+    decipher.setAuthTag(meta.tag);
+    return pipeline(sealed, decipher, createZstdDecompress(), out);
+  }).catch((err) => {
+    sealed.destroy();
+    out.destroy(err);
+  });
   return out;
 }
 
 // The same for a blob held in memory whole; throws if a byte was changed.
-export function openSealedSync(sealed: Buffer, meta: Pick<SealMeta, 'nonce' | 'tag' | 'wrappedKey' | 'keyId'>, keys: KeyProvider): Buffer {
+export async function openSealedBuffer(sealed: Buffer, meta: Pick<SealMeta, 'nonce' | 'tag' | 'wrappedKey' | 'keyId'>, keys: KeyProvider): Promise<Buffer> {
   // As a KeyObject: Node sets up a cipher from one in half the time it takes from a Buffer.
-  const decipher = createDecipheriv('aes-256-gcm', createSecretKey(keys.unwrap(meta.wrappedKey, meta.keyId)), meta.nonce);
+  const decipher = createDecipheriv('aes-256-gcm', createSecretKey(await keys.unwrap(meta.wrappedKey, meta.keyId)), meta.nonce);
   decipher.setAuthTag(meta.tag);
   const compressed = decipher.update(sealed);
   const last = decipher.final();

@@ -1,11 +1,9 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
-import { createDecipheriv, createHash } from 'node:crypto';
-import { zstdDecompressSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { canonicalJson, parseEntry } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
 import type { Stores } from './open-stores.ts';
+import { SMALL_MESSAGE_BYTES } from './archive-reader.ts';
 
 export interface VerifyReport {
   problems: string[];
@@ -16,8 +14,6 @@ export interface VerifyReport {
   bytes: number;        // raw bytes re-hashed
   seconds: number;
 }
-
-const SYNC_LIMIT = 16 * 1024 * 1024;
 
 // Re-derives everything that can be re-derived and names every difference: each blob is
 // decrypted and re-hashed, the tree is rebuilt from the leaves, every checkpoint signature and
@@ -120,46 +116,34 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
   }
   for (const [id, entry] of captureEntries) problems.push(`ledger entry ${entry.index}: capture ${id} of message ${entry.sha256} has no capture record (removed)`);
 
-  // 3. Every blob decrypted and re-hashed.
+  // 3. Every blob decrypted and re-hashed, read the way every reader reads it.
   let messages = 0;
   let bytes = 0;
-  const fds = new Map<string, number>();
-  try {
-    for (const m of meta.allMessages()) {
-      messages++;
-      if (!capturedShas.has(m.sha256)) problems.push(`message ${m.sha256}: no capture record refers to it`);
-      if (!m.seal.wrappedKey) continue; // crypto-shredded by retention: nothing left to hash
-      const where = `${m.blobRef.file} at ${m.blobRef.offset}`;
-      try {
-        const hash = createHash('sha256');
-        let size = 0;
-        if (m.blobRef.length <= SYNC_LIMIT) {
-          let fd = fds.get(m.blobRef.file);
-          if (fd === undefined) fds.set(m.blobRef.file, (fd = openSync(join(stores.paths.blobs, m.blobRef.file), 'r')));
-          const sealed = Buffer.allocUnsafe(m.blobRef.length);
-          const n = readSync(fd, sealed, 0, sealed.length, m.blobRef.offset);
-          if (n !== sealed.length) throw new Error('blob is truncated');
-          const decipher = createDecipheriv('aes-256-gcm', stores.keys.unwrap(m.seal.wrappedKey, m.seal.keyId), m.seal.nonce);
-          decipher.setAuthTag(m.seal.tag);
-          const raw = zstdDecompressSync(Buffer.concat([decipher.update(sealed), decipher.final()]));
-          hash.update(raw);
-          size = raw.length;
-        } else {
-          for await (const chunk of stores.reader.stream(m)) {
-            hash.update(chunk as Buffer);
-            size += (chunk as Buffer).length;
-          }
+  for (const m of meta.allMessages()) {
+    messages++;
+    if (!capturedShas.has(m.sha256)) problems.push(`message ${m.sha256}: no capture record refers to it`);
+    if (!m.seal.wrappedKey) continue; // crypto-shredded by retention: nothing left to hash
+    const where = `${m.blobRef.file} at ${m.blobRef.offset}`;
+    try {
+      const hash = createHash('sha256');
+      let size = 0;
+      if (m.size <= SMALL_MESSAGE_BYTES) {
+        const raw = await stores.reader.readSmall(m);
+        hash.update(raw);
+        size = raw.length;
+      } else {
+        for await (const chunk of stores.reader.stream(m)) {
+          hash.update(chunk as Buffer);
+          size += (chunk as Buffer).length;
         }
-        const sha = hash.digest('hex');
-        if (sha !== m.sha256) problems.push(`message ${m.sha256}: blob (${where}) holds different bytes (sha256 ${sha})`);
-        else if (size !== m.size) problems.push(`message ${m.sha256}: size ${size}, recorded ${m.size}`);
-        bytes += size;
-      } catch (err) {
-        problems.push(`message ${m.sha256}: blob (${where}) is damaged: ${(err as Error).message}`);
       }
+      const sha = hash.digest('hex');
+      if (sha !== m.sha256) problems.push(`message ${m.sha256}: blob (${where}) holds different bytes (sha256 ${sha})`);
+      else if (size !== m.size) problems.push(`message ${m.sha256}: size ${size}, recorded ${m.size}`);
+      bytes += size;
+    } catch (err) {
+      problems.push(`message ${m.sha256}: blob (${where}) is damaged: ${(err as Error).message}`);
     }
-  } finally {
-    for (const fd of fds.values()) closeSync(fd);
   }
   return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages, bytes, seconds: (performance.now() - started) / 1000 };
 }
