@@ -1,7 +1,6 @@
 import type { LedgerEntry, LogonType } from '../core/types.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { User } from './people.ts';
 
 // Who is acting, as the ledger records it.
@@ -23,14 +22,21 @@ export interface AuditEvent {
   parameters?: Record<string, unknown>;
 }
 
+// What the Audit needs from storage: the work's transaction, and the links that find an entry
+// again by mailbox and by grant, written with it.
+export interface AuditStore {
+  transaction<T>(fn: () => T): T;
+  linkEntry(index: number, mailboxIds: readonly number[], grantId: string | null): void;
+}
+
 // Writes ledger entries in the same transaction as the work they describe: if the entry cannot
 // be written, the work is rolled back and its result is never handed out.
 export class Audit {
-  readonly #meta: SqliteMetadataStore;
+  readonly #store: AuditStore;
   readonly #ledger: Ledger;
 
-  constructor(meta: SqliteMetadataStore, ledger: Ledger) {
-    this.#meta = meta;
+  constructor(store: AuditStore, ledger: Ledger) {
+    this.#store = store;
     this.#ledger = ledger;
   }
 
@@ -38,7 +44,7 @@ export class Audit {
   record<T>(actor: Actor, event: AuditEvent | ((result: T) => AuditEvent | null), work: () => T): T {
     const mark = this.#ledger.mark();
     try {
-      return this.#meta.transaction(() => {
+      return this.#store.transaction(() => {
         this.#ledger.catchUp();
         const result = work();
         const e = typeof event === 'function' ? event(result) : event;
@@ -56,7 +62,7 @@ export class Audit {
   denied(actor: Actor, event: AuditEvent, reason: string): void {
     const mark = this.#ledger.mark();
     try {
-      this.#meta.transaction(() => {
+      this.#store.transaction(() => {
         this.#ledger.catchUp();
         this.#append(actor, { ...event, parameters: { ...event.parameters, reason } }, 'denied');
       });
@@ -74,8 +80,6 @@ export class Audit {
       grantId: event.grantId ?? null, result,
       parameters: { ...(actor.userAgent ? { userAgent: actor.userAgent } : {}), ...event.parameters },
     });
-    const link = this.#meta.prepare('INSERT OR IGNORE INTO ledger_mailbox (mailbox_id, idx) VALUES (?, ?)');
-    for (const m of event.mailboxes ?? []) link.run(m.id, entry.index);
-    if (entry.grantId) this.#meta.prepare('INSERT OR IGNORE INTO ledger_grant (grant_id, idx) VALUES (?, ?)').run(entry.grantId, entry.index);
+    this.#store.linkEntry(entry.index, (event.mailboxes ?? []).map((m) => m.id), entry.grantId);
   }
 }

@@ -195,6 +195,13 @@ export class SqliteMetadataStore implements LedgerStore {
     }
   }
 
+  // The links that find an entry again by mailbox and by grant (AuditStore), written with it.
+  linkEntry(index: number, mailboxIds: readonly number[], grantId: string | null): void {
+    const link = this.#stmt('INSERT OR IGNORE INTO ledger_mailbox (mailbox_id, idx) VALUES (?, ?)');
+    for (const id of mailboxIds) link.run(id, index);
+    if (grantId) this.#stmt('INSERT OR IGNORE INTO ledger_grant (grant_id, idx) VALUES (?, ?)').run(grantId, index);
+  }
+
   latestCheckpoint(): StoredCheckpoint | null {
     const r = this.#stmt('SELECT * FROM checkpoint ORDER BY size DESC LIMIT 1').get() as any;
     return r ? toCheckpoint(r) : null;
