@@ -3,7 +3,6 @@ import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
 import type { SearchHit, SearchIndex } from '../index/search-index.ts';
 import { parseQuery } from '../index/search-query.ts';
-import { parseEntry } from '../ledger/ledger-entry.ts';
 import { inclusionProof } from '../ledger/merkle-tree.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
@@ -143,9 +142,8 @@ export class ContentAccess {
   // Whether entry `index` is this user's successful remote-content read of this message, under
   // this grant (or none), written within `windowMs` before `now`.
   remoteContentRecorded(user: User, sha256: string, grantId: string | null | undefined, index: number, now: number, windowMs: number): boolean {
-    const row = this.#d.meta.prepare('SELECT leaf FROM ledger WHERE idx = ?').get(index) as { leaf: Uint8Array } | undefined;
-    if (!row) return false;
-    const e = parseEntry(row.leaf);
+    const e = this.#d.meta.entry(index)?.entry;
+    if (!e) return false;
     return e.type === 'access' && e.operation === 'remote-content' && e.result === 'success' && e.actor === `user:${user.name}`
       && e.objects.messages.length === 1 && e.objects.messages[0] === sha256 && e.grantId === (grantId || null)
       && e.time <= now && now - e.time <= windowMs;
@@ -162,16 +160,15 @@ export class ContentAccess {
         const message = this.#d.reader.message(sha256);
         const checkpoint = this.#d.meta.latestCheckpoint();
         const hashes = checkpoint ? this.#d.meta.leafHashes(0, checkpoint.size) : [];
-        const leaf = this.#d.meta.prepare('SELECT leaf, leaf_hash FROM ledger WHERE idx = ?');
         return {
           sha256, size: message.size,
           checkpoint: checkpoint ? { size: checkpoint.size, rootHash: checkpoint.root.toString('base64'), note: checkpoint.note, createdAt: new Date(checkpoint.createdAt).toISOString() } : null,
           captures: receivedBy(this.#d, scope, rowId, this.#d.meta.capturesOf(message.id)).map((c) => {
-            const row = leaf.get(c.ledgerIndex) as { leaf: Uint8Array; leaf_hash: Uint8Array } | undefined;
+            const stored = this.#d.meta.entry(c.ledgerIndex);
             const proven = checkpoint !== null && c.ledgerIndex < checkpoint.size;
             return {
               captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
-              leaf: row ? Buffer.from(row.leaf).toString('base64') : null, leafHash: row ? Buffer.from(row.leaf_hash).toString('base64') : null,
+              leaf: stored ? stored.leaf.toString('base64') : null, leafHash: stored ? stored.leafHash.toString('base64') : null,
               proof: proven ? inclusionProof(c.ledgerIndex, hashes).map((h) => h.toString('base64')) : null,
             };
           }),

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { ownerMaySee } from '../access/transparency.ts';
-import { parseEntry } from '../ledger/ledger-entry.ts';
 import { renderMessageDocument } from './message-document.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
@@ -122,13 +121,10 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
       const p = principal(s, req, 'content');
       const owned = s.people.ownedMailboxes(p.user);
       if (owned.length === 0) return { mailboxes: [], accesses: [] };
-      const rows = s.stores.meta.prepare(`SELECT l.leaf FROM ledger_mailbox lm JOIN ledger l ON l.idx = lm.idx WHERE lm.mailbox_id IN (${owned.map(() => '?').join(', ')}) ORDER BY l.idx DESC LIMIT 1000`)
-        .all(...owned.map((m) => m.id)) as { leaf: Uint8Array }[];
       const seen = new Set<number>();
       const now = s.clock.now();
       const accesses = [];
-      for (const { leaf } of rows) {
-        const e = parseEntry(leaf);
+      for (const { entry: e } of s.stores.meta.ofMailbox(owned.map((m) => m.id), 1000)) {
         if (seen.has(e.index) || e.type !== 'access' || e.actor === `user:${p.user.name}`) continue;
         seen.add(e.index);
         const grant = e.grantId ? safe(() => s.grants.get(e.grantId!)) : null;

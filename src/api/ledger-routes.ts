@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import { checkpointHistory } from '../ledger/checkpoint-history.ts';
-import { parseEntry } from '../ledger/ledger-entry.ts';
+import type { StoredEntry } from '../ledger/ledger.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -53,8 +53,7 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     handler: async (req, _reply, { query }) => {
       const ctx = overseer(req, 'ledger.read', recorded(query), ['auditor']);
       return s.audit.record(ctx, { type: 'admin', operation: 'ledger.read', parameters: recorded(query) }, () => {
-        const rows = select(s, query, query.limit);
-        return { entries: rows.map((r) => ({ ...parseEntry(r.leaf), leaf: Buffer.from(r.leaf).toString('base64') })) };
+        return { entries: select(s, query, query.limit).map((r) => ({ ...r.entry, leaf: r.leaf.toString('base64') })) };
       });
     },
   });
@@ -65,9 +64,9 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     handler: async (req, reply, { query }) => {
       const ctx = overseer(req, 'ledger.export', recorded(query), ['auditor']);
       const body = s.audit.record(ctx, (r: { count: number }) => ({ type: 'admin', operation: 'ledger.export', parameters: { ...recorded(query), entries: r.count } }), () => {
-        const entries = select(s, query, query.limit).map((r) => ({ entry: parseEntry(r.leaf), leaf: r.leaf }));
+        const entries = select(s, query, query.limit);
         const text = query.format === 'csv' ? csv(entries.map((e) => e.entry))
-          : JSON.stringify({ exportedAt: new Date(s.clock.now()).toISOString(), filters: recorded(query), entries: entries.map((e) => ({ ...e.entry, leaf: Buffer.from(e.leaf).toString('base64') })) }, null, 1) + '\n';
+          : JSON.stringify({ exportedAt: new Date(s.clock.now()).toISOString(), filters: recorded(query), entries: entries.map((e) => ({ ...e.entry, leaf: e.leaf.toString('base64') })) }, null, 1) + '\n';
         return { text, count: entries.length };
       });
       const stamp = new Date(s.clock.now()).toISOString().replace(/[:.]/g, '-');
@@ -96,21 +95,12 @@ function recorded(query: Partial<Filters> & Record<string, unknown>): Record<str
   return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
 }
 
-function select(s: Services, f: Omit<Filters, 'limit'>, limit: number): { idx: number; leaf: Uint8Array }[] {
-  const where = ['l.idx >= ?'];
-  const params: (string | number)[] = [f.from];
-  const json = (path: string) => `json_extract(CAST(l.leaf AS TEXT), '${path}')`;
-  if (f.to !== undefined) { where.push('l.idx < ?'); params.push(f.to); }
-  if (f.since !== undefined) { where.push('l.time >= ?'); params.push(toTime(f.since)); }
-  if (f.until !== undefined) { where.push('l.time < ?'); params.push(toTime(f.until)); }
-  if (f.type) { where.push('l.type = ?'); params.push(f.type); }
-  if (f.actor) { where.push(`${json('$.actor')} = ?`); params.push(f.actor.includes(':') ? f.actor : `user:${f.actor}`); }
-  if (f.operation) { where.push(`${json('$.operation')} = ?`); params.push(f.operation); }
-  if (f.result) { where.push(`${json('$.result')} = ?`); params.push(f.result); }
-  if (f.grant) { where.push(`${json('$.grantId')} = ?`); params.push(f.grant); }
-  if (f.mailbox) { where.push("EXISTS (SELECT 1 FROM json_each(CAST(l.leaf AS TEXT), '$.objects.mailboxes') j WHERE j.value = ?)"); params.push(f.mailbox); }
-  return s.stores.meta.prepare(`SELECT l.idx, l.leaf FROM ledger l WHERE ${where.join(' AND ')} ORDER BY l.idx ${f.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`)
-    .all(...params, limit) as { idx: number; leaf: Uint8Array }[];
+function select(s: Services, f: Omit<Filters, 'limit'>, limit: number): StoredEntry[] {
+  return s.stores.meta.entries({
+    from: f.from, to: f.to, since: f.since === undefined ? undefined : toTime(f.since), until: f.until === undefined ? undefined : toTime(f.until),
+    type: f.type, actor: f.actor && (f.actor.includes(':') ? f.actor : `user:${f.actor}`), operation: f.operation, result: f.result,
+    grantId: f.grant, mailbox: f.mailbox, order: f.order, limit,
+  });
 }
 
 const CSV_COLUMNS = ['index', 'time', 'type', 'actor', 'actorRoles', 'logonType', 'sessionId', 'clientIp', 'operation', 'mailboxes', 'messages', 'grantId', 'result', 'parameters'] as const;

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import type { LedgerEntry } from '../core/types.ts';
+import type { LedgerEntry, LedgerEntryType } from '../core/types.ts';
 import { serializeEntry } from './ledger-entry.ts';
 import { MerkleFrontier, leafHash } from './merkle-tree.ts';
 
@@ -11,6 +11,35 @@ export interface LedgerStore {
   latestCheckpoint(): StoredCheckpoint | null;
   checkpoints(): StoredCheckpoint[];
   saveCheckpoint(checkpoint: StoredCheckpoint): void;
+  // Reading the ledger back, in index order; ofMailbox newest first, an entry that names
+  // several of the mailboxes once for each.
+  entry(index: number): StoredEntry | null;
+  entries(filter: LedgerFilter): StoredEntry[];
+  ofGrant(grantId: string): StoredEntry[];
+  ofMailbox(mailboxIds: readonly number[], limit: number): StoredEntry[];
+}
+
+// An entry as stored: parsed, with the leaf it was hashed from and that hash.
+export interface StoredEntry {
+  entry: LedgerEntry;
+  leaf: Buffer;
+  leafHash: Buffer;
+}
+
+// Every field narrows; none given means the whole ledger in index order.
+export interface LedgerFilter {
+  from?: number;               // index >= from
+  to?: number;                 // index < to
+  since?: number;              // time >= since (ms)
+  until?: number;              // time < until
+  type?: LedgerEntryType;
+  actor?: string;              // as recorded: user:<name>, system:…
+  operation?: string;
+  result?: LedgerEntry['result'];
+  grantId?: string;
+  mailbox?: string;            // a mailbox name among the entry's objects
+  order?: 'asc' | 'desc';      // by index
+  limit?: number;
 }
 
 export interface StoredCheckpoint {

@@ -1,7 +1,8 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
-import type { LedgerStore, StoredCheckpoint } from '../../ledger/ledger.ts';
+import { parseEntry } from '../../ledger/ledger-entry.ts';
+import type { LedgerFilter, LedgerStore, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
 import { migrate, migrationsIn } from './migrate.ts';
@@ -202,6 +203,41 @@ export class SqliteMetadataStore implements LedgerStore {
     if (grantId) this.#stmt('INSERT OR IGNORE INTO ledger_grant (grant_id, idx) VALUES (?, ?)').run(grantId, index);
   }
 
+  entry(index: number): StoredEntry | null {
+    const row = this.#stmt('SELECT leaf, leaf_hash FROM ledger WHERE idx = ?').get(index) as LeafRow | undefined;
+    return row ? toStoredEntry(row) : null;
+  }
+
+  entries(f: LedgerFilter): StoredEntry[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const json = (path: string) => `json_extract(CAST(l.leaf AS TEXT), '${path}')`;
+    if (f.from !== undefined) { where.push('l.idx >= ?'); params.push(f.from); }
+    if (f.to !== undefined) { where.push('l.idx < ?'); params.push(f.to); }
+    if (f.since !== undefined) { where.push('l.time >= ?'); params.push(f.since); }
+    if (f.until !== undefined) { where.push('l.time < ?'); params.push(f.until); }
+    if (f.type) { where.push('l.type = ?'); params.push(f.type); }
+    if (f.actor) { where.push(`${json('$.actor')} = ?`); params.push(f.actor); }
+    if (f.operation) { where.push(`${json('$.operation')} = ?`); params.push(f.operation); }
+    if (f.result) { where.push(`${json('$.result')} = ?`); params.push(f.result); }
+    if (f.grantId) { where.push(`${json('$.grantId')} = ?`); params.push(f.grantId); }
+    if (f.mailbox) { where.push("EXISTS (SELECT 1 FROM json_each(CAST(l.leaf AS TEXT), '$.objects.mailboxes') j WHERE j.value = ?)"); params.push(f.mailbox); }
+    if (f.limit !== undefined) params.push(f.limit);
+    return (this.#stmt(`SELECT l.leaf, l.leaf_hash FROM ledger l${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY l.idx ${f.order === 'desc' ? 'DESC' : 'ASC'}${f.limit !== undefined ? ' LIMIT ?' : ''}`).all(...params) as LeafRow[]).map(toStoredEntry);
+  }
+
+  ofGrant(grantId: string): StoredEntry[] {
+    return (this.#stmt('SELECT l.leaf, l.leaf_hash FROM ledger_grant g JOIN ledger l ON l.idx = g.idx WHERE g.grant_id = ? ORDER BY l.idx').all(grantId) as LeafRow[])
+      .map(toStoredEntry);
+  }
+
+  ofMailbox(mailboxIds: readonly number[], limit: number): StoredEntry[] {
+    if (mailboxIds.length === 0) return [];
+    return (this.db.prepare(`SELECT l.leaf, l.leaf_hash FROM ledger_mailbox lm JOIN ledger l ON l.idx = lm.idx
+      WHERE lm.mailbox_id IN (${mailboxIds.map(() => '?').join(', ')}) ORDER BY l.idx DESC LIMIT ?`).all(...mailboxIds, limit) as LeafRow[]).map(toStoredEntry);
+  }
+
   latestCheckpoint(): StoredCheckpoint | null {
     const r = this.#stmt('SELECT * FROM checkpoint ORDER BY size DESC LIMIT 1').get() as any;
     return r ? toCheckpoint(r) : null;
@@ -240,6 +276,12 @@ function toCaptureRow(row: Record<string, any>): CaptureRow {
     envelope: row.envelope ? (JSON.parse(row.envelope) as Envelope) : null,
     provenance: row.provenance ? JSON.parse(row.provenance) : null, ledgerIndex: Number(row.ledger_index),
   };
+}
+
+type LeafRow = { leaf: Uint8Array; leaf_hash: Uint8Array };
+
+function toStoredEntry(r: LeafRow): StoredEntry {
+  return { entry: parseEntry(r.leaf), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash) };
 }
 
 function toCheckpoint(r: any): StoredCheckpoint {
