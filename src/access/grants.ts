@@ -3,8 +3,8 @@ import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { parseQuery } from '../index/search-query.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { FourEyes } from './four-eyes.ts';
+import type { GrantStore } from './grant-store.ts';
 import type { User } from './people.ts';
 
 export const PERMISSIONS = ['search', 'read', 'export'] as const;
@@ -17,7 +17,7 @@ export interface AccessRequest {
   purpose: string;
   justification: string;
   ticket: string | null;
-  mailboxes: { id: number; name: string; owner: string | null; sensitivity: string | null }[];
+  mailboxes: RequestMailbox[];
   dateFrom: number | null;
   dateTo: number | null;
   fixedQuery: string | null;
@@ -34,6 +34,13 @@ export interface AccessRequest {
   revokedAt: number | null;
   extends: string | null;
   approvals: { approverId: number; decision: 'approve' | 'deny'; reason: string; at: number }[];
+}
+
+export interface RequestMailbox {
+  id: number;
+  name: string;
+  owner: string | null;
+  sensitivity: string | null;
 }
 
 // The one place that says what state a request is in. States that depend on time (active,
@@ -62,13 +69,13 @@ export interface NewRequest {
 
 // Access requests and grants: filing, approval by someone else, denial, revocation, break-glass.
 export class Grants {
-  readonly #meta: SqliteMetadataStore;
+  readonly #store: GrantStore;
   readonly #clock: Clock;
   readonly #policy: () => Config['access'];
   readonly #fourEyes: FourEyes | null;
 
-  constructor(meta: SqliteMetadataStore, clock: Clock, policy: () => Config['access'], fourEyes: FourEyes | null = null) {
-    this.#meta = meta;
+  constructor(store: GrantStore, clock: Clock, policy: () => Config['access'], fourEyes: FourEyes | null = null) {
+    this.#store = store;
     this.#clock = clock;
     this.#policy = policy;
     this.#fourEyes = fourEyes;
@@ -98,23 +105,24 @@ export class Grants {
     if (input.extends) {
       // An extension is a new request like any other (approved again), linked so oversight can
       // see a grant kept alive by repeated extensions.
-      const prior = this.#meta.prepare('SELECT requester_id, mailboxes, approved_at FROM access_request WHERE id = ?').get(input.extends) as Record<string, any> | undefined;
-      if (!prior || Number(prior.requester_id) !== requester.id) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: no grant ${input.extends} of yours`);
-      if (prior.approved_at === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} was never approved`);
-      const before = new Set(JSON.parse(prior.mailboxes) as number[]);
+      const prior = this.#store.get(input.extends);
+      if (!prior || prior.requesterId !== requester.id) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: no grant ${input.extends} of yours`);
+      if (prior.approvedAt === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} was never approved`);
+      const before = new Set(prior.mailboxes.map((m) => m.id));
       if (!mailboxes.some((m) => before.has(m.id))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} covers none of these mailboxes`);
     }
     const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...mailboxes.map((m) => (m.sensitivity ? this.#policy().sensitivityApprovals[m.sensitivity] ?? 0 : 0)));
     const id = newId(breakglass ? 'bg' : 'req', now);
     const duration = Math.round(input.durationHours * 3600);
-    this.#meta.prepare(`INSERT INTO access_request (id, requester_id, purpose, justification, ticket, mailboxes, date_from, date_to, fixed_query, permissions,
-      duration_seconds, approvals_needed, breakglass, created_at, lapses_at, approved_at, starts_at, ends_at, extends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(id, requester.id, input.purpose, input.justification.trim(), input.ticket?.trim() || null, JSON.stringify(mailboxes.map((m) => m.id)),
-        dateFrom, dateTo, input.query?.trim() || null, JSON.stringify(input.permissions), duration, approvalsNeeded, breakglass ? 1 : 0, now,
-        now + this.#policy().pendingLapseHours * 3600_000,
-        // Break-glass needs nobody's approval: it starts now and is reviewed afterwards. A
-        // scheduled start is kept: approval before it makes the grant wait for it (decide).
-        breakglass ? now : null, breakglass ? now : startsAt, breakglass ? now + duration * 1000 : null, input.extends ?? null);
+    this.#store.insert({
+      id, requesterId: requester.id, purpose: input.purpose, justification: input.justification.trim(), ticket: input.ticket?.trim() || null, mailboxes,
+      dateFrom, dateTo, fixedQuery: input.query?.trim() || null, permissions: input.permissions, durationSeconds: duration, approvalsNeeded, breakglass,
+      createdAt: now, lapsesAt: now + this.#policy().pendingLapseHours * 3600_000,
+      // Break-glass needs nobody's approval: it starts now and is reviewed afterwards. A
+      // scheduled start is kept: approval before it makes the grant wait for it (decide).
+      approvedAt: breakglass ? now : null, startsAt: breakglass ? now : startsAt, endsAt: breakglass ? now + duration * 1000 : null, extends: input.extends ?? null,
+    });
+    if (breakglass) this.#store.openBreakglassReview(id, requester.id, this.#clock.now());
     return this.get(id);
   }
 
@@ -132,11 +140,11 @@ export class Grants {
     const state = stateOf(r, now);
     if (state !== 'pending') throw new SealboxError('SEALBOX_ERR_CONFLICT', `request ${id} is ${state}, not pending`);
     if (r.approvals.some((a) => a.approverId === approver.id)) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'you have already decided on this request');
-    this.#meta.prepare('INSERT INTO approval (request_id, approver_id, decision, reason, at) VALUES (?, ?, ?, ?, ?)').run(id, approver.id, decision, reason.trim(), now);
-    if (decision === 'deny') this.#meta.prepare('UPDATE access_request SET denied_at = ? WHERE id = ?').run(now, id);
+    this.#store.addApproval(id, { approverId: approver.id, decision, reason: reason.trim(), at: now });
+    if (decision === 'deny') this.#store.deny(id, now);
     else if (r.approvals.filter((a) => a.decision === 'approve').length + 1 >= r.approvalsNeeded) {
       const start = Math.max(now, r.startsAt ?? 0);
-      this.#meta.prepare('UPDATE access_request SET approved_at = ?, starts_at = ?, ends_at = ? WHERE id = ?').run(now, start, start + r.durationSeconds * 1000, id);
+      this.#store.approve(id, now, { startsAt: start, endsAt: start + r.durationSeconds * 1000 });
     }
     return this.get(id);
   }
@@ -151,47 +159,24 @@ export class Grants {
     if (r.requesterId !== actor.id && r.mailboxes.some((m) => m.owner === actor.name)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
     const state = stateOf(r, this.#clock.now());
     if (!['pending', 'approved', 'active'].includes(state)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `request ${id} is ${state}; nothing to revoke`);
-    this.#meta.prepare('UPDATE access_request SET revoked_at = ?, revoked_by = ? WHERE id = ?').run(this.#clock.now(), actor.id, id);
+    this.#store.revoke(id, this.#clock.now(), actor.id);
     return this.get(id);
   }
 
   get(id: string): AccessRequest {
-    const row = this.#meta.prepare('SELECT * FROM access_request WHERE id = ?').get(id) as Record<string, any> | undefined;
-    if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
-    return this.#toRequest(row);
+    const r = this.#store.get(id);
+    if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
+    return r;
   }
 
   list(filter: { requesterId?: number } = {}): AccessRequest[] {
-    const rows = filter.requesterId === undefined
-      ? this.#meta.prepare('SELECT * FROM access_request ORDER BY created_at DESC').all()
-      : this.#meta.prepare('SELECT * FROM access_request WHERE requester_id = ? ORDER BY created_at DESC').all(filter.requesterId);
-    return (rows as Record<string, any>[]).map((r) => this.#toRequest(r));
+    return this.#store.list(filter);
   }
 
-  #mailbox(nameOrAddress: string): { id: number; name: string; owner: string | null; sensitivity: string | null } {
-    const key = nameOrAddress.trim().toLowerCase();
-    const row = (this.#meta.prepare('SELECT id, name, owner, sensitivity FROM mailbox WHERE lower(name) = ?').get(key)
-      ?? this.#meta.prepare('SELECT m.id, m.name, m.owner, m.sensitivity FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?').get(key)) as any;
-    if (!row) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${nameOrAddress}"`);
-    return { id: Number(row.id), name: row.name, owner: row.owner, sensitivity: row.sensitivity };
-  }
-
-  #toRequest(row: Record<string, any>): AccessRequest {
-    const ids = JSON.parse(row.mailboxes) as number[];
-    const mailboxes = ids.map((id) => {
-      const m = this.#meta.prepare('SELECT id, name, owner, sensitivity FROM mailbox WHERE id = ?').get(id) as any;
-      return { id, name: m?.name ?? `#${id}`, owner: m?.owner ?? null, sensitivity: m?.sensitivity ?? null };
-    });
-    const approvals = (this.#meta.prepare('SELECT approver_id, decision, reason, at FROM approval WHERE request_id = ? ORDER BY at').all(row.id) as any[])
-      .map((a) => ({ approverId: Number(a.approver_id), decision: a.decision, reason: a.reason, at: Number(a.at) }));
-    const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-    return {
-      id: row.id, requesterId: Number(row.requester_id), purpose: row.purpose, justification: row.justification, ticket: row.ticket, mailboxes,
-      dateFrom: n(row.date_from), dateTo: n(row.date_to), fixedQuery: row.fixed_query, permissions: JSON.parse(row.permissions),
-      durationSeconds: Number(row.duration_seconds), approvalsNeeded: Number(row.approvals_needed), breakglass: Boolean(row.breakglass),
-      createdAt: Number(row.created_at), lapsesAt: Number(row.lapses_at), deniedAt: n(row.denied_at), approvedAt: n(row.approved_at),
-      startsAt: n(row.starts_at), endsAt: n(row.ends_at), revokedAt: n(row.revoked_at), extends: row.extends ?? null, approvals,
-    };
+  #mailbox(nameOrAddress: string): RequestMailbox {
+    const m = this.#store.mailbox(nameOrAddress);
+    if (!m) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${nameOrAddress}"`);
+    return m;
   }
 }
 

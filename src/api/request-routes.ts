@@ -84,8 +84,6 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'breakglass' as const };
       const r = refusing(ctx, 'breakglass.open', null, () => s.audit.record(ctx, (r: AccessRequest) => event('breakglass.open', r, { purpose: r.purpose, justification: r.justification }), () => {
         const r = s.grants.file(p.user, body, { breakglass: true });
-        s.stores.meta.prepare("INSERT INTO review_item (id, kind, request_id, subject_user_id, created_at, state) VALUES (?, 'breakglass', ?, ?, ?, 'open')")
-          .run(`rev_${r.id}`, r.id, p.user.id, s.clock.now());
         s.notifier.breakglass(r, p.user);
         return r;
       }));

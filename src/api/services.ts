@@ -20,6 +20,7 @@ import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
 import type { Stores } from '../store/open-stores.ts';
 import { PersonLinks } from '../store/person-links.ts';
+import { SqliteGrantStore } from '../store/sqlite/grant-store.ts';
 import { SqliteLedgerHistory } from '../store/sqlite/ledger-history.ts';
 import { SqliteOversightStore } from '../store/sqlite/oversight-store.ts';
 import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
@@ -33,7 +34,7 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const people = new People(stores.meta, stores.keys, clock, current);
   const links = new PersonLinks(stores.meta);
   const fourEyes = new FourEyes(links, people, clock, current);
-  const grants = new Grants(stores.meta, clock, current, fourEyes);
+  const grants = new Grants(new SqliteGrantStore(stores.meta), clock, current, fourEyes);
   const notifier = new Notifier(stores.meta, people, clock, config.notify);
   const recovery = new AccountRecovery({ meta: stores.meta, people, fourEyes, links, notifier, clock, policy: current });
   const ownership = new MailboxOwnership({ meta: stores.meta, people, fourEyes, notifier, clock });

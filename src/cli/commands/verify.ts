@@ -7,6 +7,7 @@ import { People } from '../../access/people.ts';
 import { Policy } from '../../access/policy.ts';
 import { accessStateProblems } from '../../oversight/access-state-check.ts';
 import { openStores } from '../../store/open-stores.ts';
+import { SqliteGrantStore } from '../../store/sqlite/grant-store.ts';
 import { SqliteLedgerHistory } from '../../store/sqlite/ledger-history.ts';
 import { SqliteOversightStore } from '../../store/sqlite/oversight-store.ts';
 import { openOrCreateSigningKey } from '../../store/signing-key-file.ts';
@@ -32,7 +33,7 @@ export async function verify(o: CliOptions): Promise<void> {
     const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
     report.problems.push(...accessStateProblems({
       store: new SqliteOversightStore(stores.meta), history: new SqliteLedgerHistory(stores.meta),
-      grants: new Grants(stores.meta, systemClock, () => policy.current()), people, clock: systemClock,
+      grants: new Grants(new SqliteGrantStore(stores.meta), systemClock, () => policy.current()), people, clock: systemClock,
     }));
     if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
     else {
