@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
 import type { SearchHit, SearchIndex } from '../index/search-index.ts';
@@ -11,12 +10,13 @@ import { scopeCondition } from './access-decision.ts';
 import type { Actor, Audit, AuditEvent } from './audit.ts';
 import type { Permission } from './grants.ts';
 import type { User } from './people.ts';
+import type { ScopedMessages } from './scoped-messages.ts';
 
 export interface ContentDeps {
   decision: AccessDecision;
   audit: Audit;
   search: SearchIndex;
-  indexDb: DatabaseSync;
+  messages: ScopedMessages;
   reader: ArchiveReader;
   meta: SqliteMetadataStore;
 }
@@ -203,16 +203,15 @@ export class ContentAccess {
   // would tell the reader where a message they may not read lives).
   #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string): { scope: Scope; rowId: number; mailboxes: Scope['mailboxes'] } {
     const scope = this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
-    const cond = scopeCondition(scope);
-    const row = this.#d.indexDb.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
-    if (!row) {
+    const rowId = this.#d.messages.rowOf(sha256, scope);
+    if (rowId === null) {
       this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
     }
     const held = this.#holding(scope, [sha256]);
     // In scope means one of the scope's mailboxes holds it; were none found now (its addresses
     // changed between the two look-ups), the entry names the whole scope rather than nobody.
-    return { scope, rowId: Number(row.id), mailboxes: held.length > 0 ? held : scope.mailboxes };
+    return { scope, rowId, mailboxes: held.length > 0 ? held : scope.mailboxes };
   }
 
   // The scope's mailboxes that hold any of these messages. A read names these, not every mailbox

@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { AccessDecision } from '../access/access-decision.ts';
@@ -15,6 +14,8 @@ import { People } from '../access/people.ts';
 import { Policy } from '../access/policy.ts';
 import { SearchIndex } from '../index/search-index.ts';
 import { SqliteMessageDates } from '../index/sqlite/message-dates.ts';
+import { SqliteScopedMessages } from '../index/sqlite/scoped-messages.ts';
+import type { IndexDatabase } from '../index/sqlite/scoped-messages.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
@@ -28,7 +29,7 @@ import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
 export type Services = ReturnType<typeof accessServices>;
 
 // The governed-access stage, assembled once for the API and the CLI alike.
-export function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: DatabaseSync, clock: Clock) {
+export function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: IndexDatabase, clock: Clock) {
   const policy = new Policy(stores.meta, config.access);
   const current = () => policy.current();
   const people = new People(stores.meta, stores.keys, clock, current);
@@ -43,7 +44,7 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const search = new SearchIndex(indexDb);
   const credentials = new Credentials(stores.meta, people, clock, () => current().sessionHours);
   const notice = new ArchivingNotice(stores.meta, clock);
-  const content = new ContentAccess({ decision, audit, search, indexDb, reader: stores.reader, meta: stores.meta });
+  const content = new ContentAccess({ decision, audit, search, messages: new SqliteScopedMessages(indexDb), reader: stores.reader, meta: stores.meta });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),
