@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
-import { parseQuery, compileQuery, describeQuery, QueryError } from '../src/index/search-query.ts';
+import { parseQuery, describeQuery, QueryError } from '../src/index/search-query.ts';
 import type { QueryNode } from '../src/index/search-query.ts';
+import { compileQuery } from '../src/index/sqlite/fts5-compiler.ts';
 
 // ---------------------------------------------------------------------------------------
 // Parser

@@ -1,6 +1,5 @@
-// Sealbox's search language: parse a query into an AST, render it back canonically (the
-// ledger records that form), and compile it into a SQL boolean expression over `doc d`
-// in index.db (schema.sql), with `meta` = the main database attached.
+// Sealbox's search language: parse a query into an AST and render it back canonically (the
+// ledger records that form). sqlite/fts5-compiler.ts compiles the AST for the SQLite index.
 //
 //   invoice "wire transfer"        full text, all columns; implicit AND; word* = prefix
 //   a OR b, a AND b, NOT a, -a     precedence NOT > AND > OR; parentheses group
@@ -17,9 +16,6 @@
 // Field values may be quoted; inside quotes \" and \\ are escapes. Address values:
 // "a@b.c" = that address; "@b.c" = that domain (not its subdomains); "b.c" = domain, address
 // or local part; "a@" = local part; "a" = local part, address or a word of the display name.
-//
-// Every user value reaches SQL as a bound parameter; full-text values are quoted FTS5
-// strings, so punctuation in a query can never become FTS5 or SQL syntax.
 
 import { isDeepStrictEqual } from 'node:util';
 import { SealboxError } from '../core/errors.ts';
@@ -31,7 +27,6 @@ const MAX_TERMS = 256;
 const MAX_DEPTH = 32;
 
 const SHA256_PREFIX_MIN = 8;
-const DAY_MS = 86_400_000;
 
 export type AddressRole = 'from' | 'sender' | 'to' | 'cc' | 'bcc';
 export type FtsColumn = 'subject' | 'filenames';
@@ -49,19 +44,6 @@ export type QueryNode =
   | { readonly kind: 'date'; readonly op: 'before' | 'after' | 'on'; readonly day: string }
   | { readonly kind: 'message-id'; readonly value: string }   // lowercased, without <>
   | { readonly kind: 'sha256'; readonly value: string };     // lowercased hex, 8..64 digits
-
-export interface CompiledQuery {
-  where: string;
-  params: (string | number)[];
-}
-
-export interface CompileOptions {
-  metaSchema?: string;   // schema name the main database is attached under; default "meta"
-  // A mailbox owner reading their own mailboxes sees a message as they received it: a Bcc
-  // (known only from the envelope) matches bcc: and mailbox: only where it is one of these
-  // mailboxes' own addresses, or where they sent the message.
-  envelopeOf?: readonly number[];
-}
 
 export class QueryError extends SealboxError {
   readonly position: number;   // 0-based offset into the query text
@@ -86,7 +68,7 @@ type Token =
 
 const FIELD_NAME = /[A-Za-z][A-Za-z0-9_-]*:/y;
 // What FTS5's unicode61 tokenizer keeps: a term without any of these searches for nothing.
-const TOKEN_CHAR = /[\p{L}\p{N}\p{Co}]/u;
+export const TOKEN_CHAR = /[\p{L}\p{N}\p{Co}]/u;
 
 function col(pos: number): number {
   return pos + 1;
@@ -245,7 +227,7 @@ function fieldTerm(field: Field, value: string, quoted: boolean, pos: number): Q
 }
 
 // ms since epoch of 00:00 UTC on a YYYY-MM-DD day, or null if there is no such day.
-function dayStart(day: string): number | null {
+export function dayStart(day: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
   if (!m) return null;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -447,226 +429,6 @@ function renderValue(prefix: string, bare: string, node: QueryNode): string {
   return prefix + '"' + value.replace(/["\\]/g, (c) => '\\' + c) + '"';
 }
 
-// ---------------------------------------------------------------------------------------
-// Compiler
-
-// Separators around a word in a display name ("smith, bob", "bob.smith", "jean-luc").
-const NAME_SEPARATORS = '[ \t,.;:"\'()<>/\\@_+&|-]';
-
-export function compileQuery(node: QueryNode, options: CompileOptions = {}): CompiledQuery {
-  const meta = options.metaSchema ?? 'meta';
-  // Interpolated into SQL, so it must be a plain identifier; this is the caller's value, not the user's.
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(meta)) throw new TypeError(`invalid metaSchema ${JSON.stringify(meta)}`);
-  const params: (string | number)[] = [];
-  const where = new Compiler(params, meta, options.envelopeOf ?? null).compile(node);
-  return { where, params };
-}
-
-class Compiler {
-  private readonly params: (string | number)[];
-  private readonly meta: string;
-  private readonly envelopeOf: readonly number[] | null;
-
-  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null) {
-    this.params = params;
-    this.meta = meta;
-    this.envelopeOf = envelopeOf;
-  }
-
-  // For a participation row (its columns unqualified or as `alias.`): true unless it is a Bcc
-  // the reader may not know of (see CompileOptions.envelopeOf).
-  private bccVisible(alias: string): string {
-    if (this.envelopeOf === null) return '1';
-    const ids = () => this.envelopeOf!.map((id) => this.p(id)).join(', ');
-    const own = () => `(SELECT oa.address FROM ${this.meta}.mailbox_address oa WHERE oa.mailbox_id IN (${ids()}))`;
-    return `(${alias}role <> 'bcc' OR ${alias}address IN ${own()}`
-      + ` OR ${alias}doc_id IN (SELECT sp.doc_id FROM participation sp WHERE sp.role IN ('from', 'sender') AND sp.address IN ${own()}))`;
-  }
-
-  // Pushes the value and returns its placeholder; callers build SQL left to right.
-  private p(value: string | number): string {
-    this.params.push(value);
-    return '?';
-  }
-
-  // Every expression returned is two-valued (never NULL), so NOT means "does not match".
-  compile(node: QueryNode): string {
-    const fts = ftsExpression(node);
-    if (fts !== null) return this.match(fts);
-    switch (node.kind) {
-      case 'and': return this.compileAnd(node.children);
-      case 'or': return this.compileOr(node.children);
-      case 'not': return `NOT (${this.compile(node.child)})`;
-      case 'text': return this.match(ftsTerm(node));   // unreachable: handled above
-      case 'address': return this.address(node.role, node.value);
-      case 'mailbox': return this.mailbox(node.value);
-      case 'has-attachment': return 'd.has_attachment <> 0';
-      case 'date': {
-        const start = dayStart(node.day);
-        if (start === null) throw new TypeError(`invalid day ${JSON.stringify(node.day)} in query AST`);
-        if (node.op === 'before') return `(d.date IS NOT NULL AND d.date < ${this.p(start)})`;
-        if (node.op === 'after') return `(d.date IS NOT NULL AND d.date >= ${this.p(start + DAY_MS)})`;
-        return `(d.date IS NOT NULL AND d.date >= ${this.p(start)} AND d.date < ${this.p(start + DAY_MS)})`;
-      }
-      case 'message-id':
-        return `d.message_id_lc IS ${this.p(node.value)}`;   // IS: false, not NULL, when the doc has none
-      case 'sha256':
-        if (node.value.length === 64) return `d.sha256 = ${this.p(node.value)}`;
-        // A range over the unique index; every hex digit sorts below "g".
-        return `(d.sha256 >= ${this.p(node.value)} AND d.sha256 < ${this.p(node.value + 'g')})`;
-    }
-  }
-
-  private match(expression: string): string {
-    return `d.id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p(expression)})`;
-  }
-
-  // All full-text children become one MATCH (FTS5 intersects far faster than SQL does with
-  // several IN lists); negated full-text children join it as FTS5 NOT.
-  private compileAnd(children: readonly QueryNode[]): string {
-    const positive: string[] = [];
-    const negative: string[] = [];
-    const rest: QueryNode[] = [];
-    for (const c of children) {
-      const e = ftsExpression(c);
-      const ne = e === null && c.kind === 'not' ? ftsExpression(c.child) : null;
-      if (e !== null) positive.push(e);
-      else if (ne !== null) negative.push(ne);
-      else rest.push(c);
-    }
-    // Beside full text, an exact address also goes into the MATCH as a phrase on the
-    // addresses column, and is then only confirmed per candidate by primary key: otherwise
-    // "from:x common-word" would materialise every document holding the common word.
-    const confirm: QueryNode[] = [];
-    if (positive.length > 0) {
-      for (const c of rest) {
-        if (c.kind === 'address' && isPrefilterable(c)) {
-          positive.push(`addresses : ${quoteFts(c.value)}`);
-          confirm.push(c);
-        }
-      }
-    }
-    const parts: string[] = [];
-    if (positive.length > 0) parts.push(this.match(combineFts(positive, negative)));
-    else if (negative.length > 0) parts.push(`NOT (${this.match(negative.join(' OR '))})`);
-    for (const c of rest) {
-      parts.push(c.kind === 'address' && confirm.includes(c)
-        ? `EXISTS (SELECT 1 FROM participation p WHERE p.doc_id = d.id AND p.role = ${this.p(c.role)} AND p.address = ${this.p(c.value)})`
-        : this.compile(c));
-    }
-    return parts.length === 1 ? parts[0] : `(${parts.join(' AND ')})`;
-  }
-
-  private compileOr(children: readonly QueryNode[]): string {
-    const fts: string[] = [];
-    const rest: QueryNode[] = [];
-    for (const c of children) {
-      const e = ftsExpression(c);
-      if (e !== null) fts.push(e);
-      else rest.push(c);
-    }
-    const parts: string[] = [];
-    if (fts.length > 0) parts.push(this.match(fts.join(' OR ')));
-    for (const c of rest) parts.push(this.compile(c));
-    return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
-  }
-
-  // Each branch is its own SELECT so that each uses an index (address or domain).
-  private address(role: AddressRole, value: string): string {
-    const selects: string[] = [];
-    const visible = () => (role === 'bcc' && this.envelopeOf !== null ? ` AND ${this.bccVisible('')}` : '');
-    const byAddress = (address: string) =>
-      selects.push(`SELECT doc_id FROM participation WHERE address = ${this.p(address)} AND role = ${this.p(role)}${visible()}`);
-    const byDomain = (domain: string) =>
-      selects.push(`SELECT doc_id FROM participation WHERE domain = ${this.p(domain)} AND role = ${this.p(role)}${visible()}`);
-    // "bob@" <= address < "bobA" is exactly the addresses starting "bob@" ('A' follows '@'),
-    // and unlike LIKE it can use the address index.
-    const byLocalPart = (local: string) =>
-      selects.push(`SELECT doc_id FROM participation WHERE address >= ${this.p(local + '@')} AND address < ${this.p(local + 'A')} AND role = ${this.p(role)}${visible()}`);
-
-    const at = value.indexOf('@');
-    if (at === 0) {
-      byDomain(value.slice(1));
-    } else if (at > 0 && at === value.length - 1) {
-      byLocalPart(value.slice(0, -1));
-    } else if (at > 0) {
-      byAddress(value);
-    } else if (value.includes('.')) {
-      byDomain(value);
-      byAddress(value);
-      byLocalPart(value);
-    } else {
-      byAddress(value);
-      byLocalPart(value);
-      // Display-name word: full text on the addresses column narrows to a few documents
-      // before the exact word check, instead of scanning every participation row.
-      selects.push(`SELECT p.doc_id FROM participation p WHERE p.doc_id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p('addresses : ' + quoteFts(value))})`
-        + ` AND p.role = ${this.p(role)} AND ('.' || p.name || '.') GLOB ${this.p(`*${NAME_SEPARATORS}${escapeGlob(value)}${NAME_SEPARATORS}*`)}`
-        + (role === 'bcc' && this.envelopeOf !== null ? ` AND ${this.bccVisible('p.')}` : ''));
-    }
-    return `d.id IN (${selects.join(' UNION ALL ')})`;
-  }
-
-  private mailbox(value: string): string {
-    const m = this.meta;
-    return `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (`
-      + `SELECT a.address FROM ${m}.mailbox_address a WHERE a.mailbox_id IN (`
-      + `SELECT b.id FROM ${m}.mailbox b WHERE lower(b.name) = ${this.p(value)}`
-      + ` UNION SELECT c.mailbox_id FROM ${m}.mailbox_address c WHERE c.address = ${this.p(value)}))`
-      + (this.envelopeOf !== null ? ` AND ${this.bccVisible('p.')}` : '') + ')';
-  }
-}
-
-// An exact header address (doc_fts.addresses holds header participants only: a Bcc or a
-// sender known only from the envelope is not there) that the tokenizer can find at all.
-function isPrefilterable(node: QueryNode & { kind: 'address' }): boolean {
-  const at = node.value.indexOf('@');
-  return node.role !== 'bcc' && node.role !== 'sender' && at > 0 && at < node.value.length - 1 && TOKEN_CHAR.test(node.value);
-}
-
-function quoteFts(value: string): string {
-  return '"' + value.replaceAll('"', '""') + '"';
-}
-
-function ftsTerm(node: QueryNode & { kind: 'text' }): string {
-  const phrase = quoteFts(node.value) + (node.prefix ? ' *' : '');
-  return node.column === null ? phrase : `${node.column} : ${phrase}`;
-}
-
-// Parenthesised throughout rather than trusting FTS5's operator precedence.
-function combineFts(positive: string[], negative: string[]): string {
-  const p = positive.join(' AND ');
-  return negative.length === 0 ? p : `(${p}) NOT (${negative.join(' OR ')})`;
-}
-
-// The FTS5 expression for a subtree made only of full-text terms, or null. FTS5 has no
-// unary NOT, so a negation is expressible only beside a positive term under an AND.
-function ftsExpression(node: QueryNode): string | null {
-  switch (node.kind) {
-    case 'text':
-      return ftsTerm(node);
-    case 'or': {
-      const parts = node.children.map(ftsExpression);
-      return parts.every((p) => p !== null) ? `(${parts.join(' OR ')})` : null;
-    }
-    case 'and': {
-      const positive: string[] = [];
-      const negative: string[] = [];
-      for (const c of node.children) {
-        const e = ftsExpression(c);
-        if (e !== null) { positive.push(e); continue; }
-        const ne = c.kind === 'not' ? ftsExpression(c.child) : null;
-        if (ne === null) return null;
-        negative.push(ne);
-      }
-      return positive.length === 0 ? null : `(${combineFts(positive, negative)})`;
-    }
-    default:
-      return null;
-  }
-}
-
-// GLOB's metacharacters, each made literal by a one-character class.
-function escapeGlob(value: string): string {
-  return value.replace(/[*?[]/g, (c) => `[${c}]`);
-}
+// Transitional: access's scopeCondition still compiles a grant's fixed query itself; this goes
+// once callers hand the SearchIndex a SearchScope instead.
+export { compileQuery } from './sqlite/fts5-compiler.ts';
