@@ -1,5 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
-import { compileQuery, describeQuery, parseQuery, QueryError } from './search-query.ts';
+import { SqliteSearchIndex } from './sqlite/search-index.ts';
 
 export interface SearchHit {
   sha256: string;
@@ -14,85 +13,87 @@ export interface SearchResult {
   hits: SearchHit[];
 }
 
-// Reads the index database (with the main database attached as "meta").
-export class SearchIndex {
-  readonly #db: DatabaseSync;
+// What a reader may search and read: messages with a participant address in one of these
+// mailboxes, inside the date window [dateFrom, dateTo), matching a grant's fixed query.
+export interface SearchScope {
+  readonly mailboxes: readonly { readonly id: number }[];
+  readonly dateFrom: number | null;
+  readonly dateTo: number | null;
+  readonly fixedQuery: string | null;
+}
 
-  constructor(db: DatabaseSync) {
-    this.#db = db;
-  }
+// Transitional: a scope compiled by access's scopeCondition. Goes once every caller passes a
+// SearchScope.
+export interface CompiledScope {
+  where: string;
+  params: (string | number)[];
+}
 
-  search(text: string, options: { limit: number; offset?: number; scope?: { where: string; params: (string | number)[] }; envelopeOf?: readonly number[] }): SearchResult {
-    const node = parseQuery(text);
-    const compiled = compileQuery(node, { envelopeOf: options.envelopeOf });
-    const scope = options.scope ? ` AND (${options.scope.where})` : '';
-    let rows: Record<string, any>[];
-    try {
-      rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d WHERE (${compiled.where})${scope} ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?`)
-        .all(...compiled.params, ...(options.scope?.params ?? []), options.limit, options.offset ?? 0) as Record<string, any>[];
-    } catch (err) {
-      // A value FTS5 refuses after all (the parser lets through what it should not) is the
-      // query's fault, not the archive's: a bad-query answer, never an internal error.
-      if (/fts5|MATCH/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
-      throw err;
-    }
-    return {
-      query: describeQuery(node),
-      hits: rows.map((r) => ({ sha256: r.sha256, messageId: r.message_id, date: r.date === null ? null : Number(r.date), from: r.from_text, subject: r.subject })),
-    };
-  }
+export interface SearchOptions {
+  limit: number;
+  offset?: number;
+  scope?: SearchScope | CompiledScope;
+  // A mailbox owner's own mailboxes: their bcc: and mailbox: terms see a Bcc only as they
+  // received the message (CompileOptions.envelopeOf).
+  envelopeOf?: readonly number[];
+}
 
-  document(messageRowId: number): Record<string, any> | null {
-    return (this.#db.prepare('SELECT * FROM doc WHERE id = ?').get(messageRowId) as Record<string, any> | undefined) ?? null;
-  }
+// A message as indexed, under the index's own field names.
+export interface IndexedDocument {
+  id: number;
+  sha256: string;
+  message_id: string | null;
+  message_id_lc: string | null;
+  date: number | null;
+  from_text: string | null;
+  subject: string | null;
+  has_attachment: number;
+  parse_error: string | null;
+}
 
-  participants(messageRowId: number): { address: string; role: string; name: string | null; mailbox: string | null }[] {
-    return (this.#db.prepare(`SELECT p.address, p.role, p.name, m.name AS mailbox FROM participation p
-      LEFT JOIN meta.mailbox_address a ON a.address = p.address LEFT JOIN meta.mailbox m ON m.id = a.mailbox_id
-      WHERE p.doc_id = ? ORDER BY CASE p.role WHEN 'from' THEN 0 WHEN 'sender' THEN 1 WHEN 'to' THEN 2 WHEN 'cc' THEN 3 ELSE 4 END, p.address`)
-      .all(messageRowId) as any[]);
-  }
+export interface Participant {
+  address: string;
+  role: string;
+  name: string | null;
+  mailbox: string | null;
+}
 
+export interface IndexedAttachment {
+  filename: string | null;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
+export interface IndexFailures {
+  count: number;
+  recent: { captureRow: number; sha256: string; error: string; attempts: number; lastFailedAt: number }[];
+}
+
+// The read side of the search index.
+export interface SearchIndex {
+  // Throws QueryError for a query the language, or the full-text index, refuses.
+  search(text: string, options: SearchOptions): SearchResult;
+  // The message's row id if it is indexed and inside `scope`, else null.
+  findInScope(sha256: string, scope: SearchScope | CompiledScope): number | null;
+  document(messageRowId: number): IndexedDocument | null;
+  participants(messageRowId: number): Participant[];
   // Which of `mailboxIds` hold at least one of the messages `sha256s`: a mailbox holds a message
   // when one of its addresses takes part in it (from, sender, to, cc, or bcc by envelope), the
-  // link the scope condition reads by. One query however many messages (a search page, an export);
-  // CROSS JOIN keeps SQLite starting from the messages, not from every message of a big mailbox.
-  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Set<number> {
-    if (sha256s.length === 0 || mailboxIds.length === 0) return new Set();
-    const rows = this.#db.prepare(`SELECT DISTINCT a.mailbox_id AS id FROM doc d
-      CROSS JOIN participation p ON p.doc_id = d.id CROSS JOIN meta.mailbox_address a ON a.address = p.address
-      WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND a.mailbox_id IN (SELECT value FROM json_each(?))`)
-      .all(JSON.stringify(sha256s), JSON.stringify(mailboxIds)) as { id: number }[];
-    return new Set(rows.map((r) => Number(r.id)));
-  }
-
-  attachments(messageRowId: number): { filename: string | null; contentType: string; size: number; sha256: string }[] {
-    return (this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
-  }
-
-  authVerdicts(captureRowId: number): unknown {
-    const row = this.#db.prepare('SELECT verdicts FROM capture_auth WHERE capture_row = ?').get(captureRowId) as { verdicts: string } | undefined;
-    return row ? JSON.parse(row.verdicts) : null;
-  }
-
+  // link the scope condition reads by.
+  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Set<number>;
+  attachments(messageRowId: number): IndexedAttachment[];
+  authVerdicts(captureRowId: number): unknown;
   // Other messages with the same Message-ID: forged or altered copies are kept and linked, never
   // merged. Only those within `scope` (the reader's): naming one outside it would tell the reader
   // that it exists, and its identity.
-  sameMessageId(messageIdLc: string, exceptRowId: number, scope: { where: string; params: (string | number)[] }): string[] {
-    return (this.#db.prepare(`SELECT d.sha256 FROM doc d WHERE d.message_id_lc = ? AND d.id <> ? AND (${scope.where}) ORDER BY d.id`)
-      .all(messageIdLc, exceptRowId, ...scope.params) as { sha256: string }[]).map((r) => r.sha256);
-  }
-
+  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope | CompiledScope): string[];
   // Captures the indexer could not index (each retried now and then), the most recent first.
-  failures(limit = 20): { count: number; recent: { captureRow: number; sha256: string; error: string; attempts: number; lastFailedAt: number }[] } {
-    const count = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM index_failure').get() as { n: number }).n);
-    const recent = (this.#db.prepare('SELECT capture_row, sha256, error, attempts, last_failed_at FROM index_failure ORDER BY last_failed_at DESC, capture_row DESC LIMIT ?').all(limit) as any[])
-      .map((r) => ({ captureRow: Number(r.capture_row), sha256: r.sha256, error: r.error, attempts: Number(r.attempts), lastFailedAt: Number(r.last_failed_at) }));
-    return { count, recent };
-  }
-
-  cursor(): number {
-    const row = this.#db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
-    return row ? Number(row.value) : 0;
-  }
+  failures(limit?: number): IndexFailures;
+  // The last capture row the indexer has covered.
+  cursor(): number;
 }
+
+// Transitional: callers still construct `new SearchIndex(indexDb)`; they move to
+// SqliteSearchIndex, and this goes.
+export const SearchIndex = SqliteSearchIndex;

@@ -1,10 +1,12 @@
 // Compiles a search-language AST (../search-query.ts) into a SQL boolean expression over
-// `doc d` in index.db (schema.sql), with `meta` = the main database attached.
+// `doc d` in index.db (schema.sql), with `meta` = the main database attached; and a reader's
+// scope into one more such condition.
 //
 // Every user value reaches SQL as a bound parameter; full-text values are quoted FTS5
 // strings, so punctuation in a query can never become FTS5 or SQL syntax.
 
-import { dayStart, TOKEN_CHAR } from '../search-query.ts';
+import type { SearchScope } from '../search-index.ts';
+import { dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 
 const DAY_MS = 86_400_000;
@@ -244,3 +246,25 @@ function escapeGlob(value: string): string {
   return value.replace(/[*?[]/g, (c) => `[${c}]`);
 }
 
+// The scope as a condition: the mailboxes, the date window and the grant's fixed query, for
+// searches and reads by id alike. The fixed query is compiled on its own, never pasted into
+// the user's query text, so no parenthesis or OR in what the user types can step outside it.
+export function compileScope(scope: SearchScope): CompiledQuery {
+  const ids = scope.mailboxes.map((m) => m.id);
+  const parts = [`d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})))`];
+  const params: (string | number)[] = [...ids];
+  if (scope.dateFrom !== null) {
+    parts.push('d.date >= ?');
+    params.push(scope.dateFrom);
+  }
+  if (scope.dateTo !== null) {
+    parts.push('d.date < ?');
+    params.push(scope.dateTo);
+  }
+  if (scope.fixedQuery !== null) {
+    const fixed = compileQuery(parseQuery(scope.fixedQuery));
+    parts.push(`(${fixed.where})`);
+    params.push(...fixed.params);
+  }
+  return { where: parts.join(' AND '), params };
+}

@@ -1,0 +1,93 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { CompiledScope, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
+import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
+import { compileQuery, compileScope } from './fts5-compiler.ts';
+
+// Reads the index database (with the main database attached as "meta"; see openIndexDb).
+export class SqliteSearchIndex implements SearchIndex {
+  readonly #db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  search(text: string, options: SearchOptions): SearchResult {
+    const condition = options.scope ? conditionOf(options.scope) : undefined;
+    const node = parseQuery(text);
+    const compiled = compileQuery(node, { envelopeOf: options.envelopeOf });
+    const scope = condition ? ` AND (${condition.where})` : '';
+    let rows: Record<string, any>[];
+    try {
+      rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d WHERE (${compiled.where})${scope} ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?`)
+        .all(...compiled.params, ...(condition?.params ?? []), options.limit, options.offset ?? 0) as Record<string, any>[];
+    } catch (err) {
+      // A value FTS5 refuses after all (the parser lets through what it should not) is the
+      // query's fault, not the archive's: a bad-query answer, never an internal error.
+      if (/fts5|MATCH/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
+      throw err;
+    }
+    return {
+      query: describeQuery(node),
+      hits: rows.map((r) => ({ sha256: r.sha256, messageId: r.message_id, date: r.date === null ? null : Number(r.date), from: r.from_text, subject: r.subject })),
+    };
+  }
+
+  findInScope(sha256: string, scope: SearchScope | CompiledScope): number | null {
+    const cond = conditionOf(scope);
+    const row = this.#db.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
+    return row ? Number(row.id) : null;
+  }
+
+  document(messageRowId: number): IndexedDocument | null {
+    return (this.#db.prepare('SELECT * FROM doc WHERE id = ?').get(messageRowId) as IndexedDocument | undefined) ?? null;
+  }
+
+  participants(messageRowId: number): Participant[] {
+    return (this.#db.prepare(`SELECT p.address, p.role, p.name, m.name AS mailbox FROM participation p
+      LEFT JOIN meta.mailbox_address a ON a.address = p.address LEFT JOIN meta.mailbox m ON m.id = a.mailbox_id
+      WHERE p.doc_id = ? ORDER BY CASE p.role WHEN 'from' THEN 0 WHEN 'sender' THEN 1 WHEN 'to' THEN 2 WHEN 'cc' THEN 3 ELSE 4 END, p.address`)
+      .all(messageRowId) as any[]);
+  }
+
+  // One query however many messages (a search page, an export); CROSS JOIN keeps SQLite
+  // starting from the messages, not from every message of a big mailbox.
+  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Set<number> {
+    if (sha256s.length === 0 || mailboxIds.length === 0) return new Set();
+    const rows = this.#db.prepare(`SELECT DISTINCT a.mailbox_id AS id FROM doc d
+      CROSS JOIN participation p ON p.doc_id = d.id CROSS JOIN meta.mailbox_address a ON a.address = p.address
+      WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND a.mailbox_id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(sha256s), JSON.stringify(mailboxIds)) as { id: number }[];
+    return new Set(rows.map((r) => Number(r.id)));
+  }
+
+  attachments(messageRowId: number): IndexedAttachment[] {
+    return (this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
+  }
+
+  authVerdicts(captureRowId: number): unknown {
+    const row = this.#db.prepare('SELECT verdicts FROM capture_auth WHERE capture_row = ?').get(captureRowId) as { verdicts: string } | undefined;
+    return row ? JSON.parse(row.verdicts) : null;
+  }
+
+  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope | CompiledScope): string[] {
+    const cond = conditionOf(scope);
+    return (this.#db.prepare(`SELECT d.sha256 FROM doc d WHERE d.message_id_lc = ? AND d.id <> ? AND (${cond.where}) ORDER BY d.id`)
+      .all(messageIdLc, exceptRowId, ...cond.params) as { sha256: string }[]).map((r) => r.sha256);
+  }
+
+  failures(limit = 20): IndexFailures {
+    const count = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM index_failure').get() as { n: number }).n);
+    const recent = (this.#db.prepare('SELECT capture_row, sha256, error, attempts, last_failed_at FROM index_failure ORDER BY last_failed_at DESC, capture_row DESC LIMIT ?').all(limit) as any[])
+      .map((r) => ({ captureRow: Number(r.capture_row), sha256: r.sha256, error: r.error, attempts: Number(r.attempts), lastFailedAt: Number(r.last_failed_at) }));
+    return { count, recent };
+  }
+
+  cursor(): number {
+    const row = this.#db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+}
+
+function conditionOf(scope: SearchScope | CompiledScope): CompiledScope {
+  return 'where' in scope ? scope : compileScope(scope);
+}
