@@ -11,7 +11,7 @@ import { MilterReceiver } from '../capture/milter/milter-receiver.ts';
 import { CaptureWriter } from '../capture/capture-writer.ts';
 import { ClientPolicy } from '../capture/client-policy.ts';
 import { IndexerThread } from '../index/indexer-thread.ts';
-import { openIndexDb } from '../index/indexer.ts';
+import { openIndexDb } from '../index/sqlite/index-db.ts';
 import { accessServices } from '../api/services.ts';
 import { NotificationSender } from '../access/notification-sender.ts';
 import { buildHttpServer } from '../api/http-server.ts';

@@ -2,9 +2,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openStores } from '../store/open-stores.ts';
-import { Indexer, openIndexDb } from './indexer.ts';
+import { SqliteCaptureQueue } from '../store/sqlite/capture-queue.ts';
+import { Indexer } from './indexer.ts';
 import { MemoryBlob } from './memory-blob.ts';
 import { resolverFor } from './dns-resolver.ts';
+import { openIndexDb } from './sqlite/index-db.ts';
+import { SqliteIndexStore } from './sqlite/index-store.ts';
 
 // The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
 // slow the receiving thread. The main thread wakes it after each commit.
@@ -16,10 +19,10 @@ globalThis.Blob = MemoryBlob;
 const config = workerData.config as Config;
 const log = createLogger(config.log.level).child({ component: 'indexer' });
 const stores = openStores(config, { create: false });
-const index = openIndexDb(stores.paths.index, stores.paths.meta);
+const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
 
 const indexer = new Indexer({
-  meta: stores.meta, index, reader: stores.reader, log, batch: config.index.batch, internalDomains: config.internalDomains,
+  captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(indexDb), reader: stores.reader, log, batch: config.index.batch, internalDomains: config.internalDomains,
   auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
 });
 
@@ -83,7 +86,7 @@ async function loop(): Promise<void> {
     // Idle: wait for a commit, with a slow poll as a safety net.
     await pause(failed ? 5000 : 1000, false);
   }
-  index.close();
+  indexDb.close();
   stores.close();
   parentPort!.postMessage('stopped');
 }

@@ -1,16 +1,17 @@
-import { DatabaseSync } from 'node:sqlite';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Envelope } from '../core/types.ts';
 import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
-import type { CaptureRow, SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import { authenticateMessage } from './authenticate-message.ts';
+import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
+import type { IndexStore } from './index-store.ts';
 import { parseMessage } from './parse-message.ts';
 import type { ParsedMessage } from './parse-message.ts';
+import type { AddressRole } from './search-query.ts';
 
-const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
+// Transitional: callers still open the index database from here; they move to sqlite/index-db.ts.
+export { openIndexDb } from './sqlite/index-db.ts';
 
 // Messages larger than this are indexed from their first bytes only (the archive keeps all of
 // them); parsing holds the whole input in memory.
@@ -20,50 +21,14 @@ export const MAX_PARSE_BYTES = 32 * 1024 * 1024;
 // captures, so a run of large messages cannot outgrow the indexer's bounded heap.
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
-export function openIndexDb(path: string, metaPath: string, options: { readOnly?: boolean } = {}): DatabaseSync {
-  const db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
-  db.exec('PRAGMA busy_timeout = 10000');
-  if (!options.readOnly) {
-    db.exec('PRAGMA journal_mode = WAL');
-    // The index is rebuildable from the archive and its cursor commits with its rows.
-    db.exec('PRAGMA synchronous = NORMAL');
-    db.exec(SCHEMA);
-  }
-  db.prepare('ATTACH DATABASE ? AS meta').run(`file:${metaPath}?mode=ro`);
-  return db;
-}
-
 export interface IndexerOptions {
-  meta: SqliteMetadataStore;      // read: the capture queue; write: automatic mailboxes
-  index: DatabaseSync;
+  captures: CaptureQueue;      // read: the capture queue; write: automatic mailboxes
+  index: IndexStore;
   reader: ArchiveReader;
   log: Logger;
   batch: number;
   internalDomains: string[];
   auth: { resolver: Resolver; mta: string } | null;
-}
-
-type Statements = ReturnType<typeof prepareStatements>;
-
-function prepareStatements(index: DatabaseSync) {
-  return {
-    cursor: index.prepare("SELECT value FROM index_state WHERE key = 'cursor'"),
-    setCursor: index.prepare("INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-    docExists: index.prepare('SELECT 1 FROM doc WHERE id = ?'),
-    maxDocId: index.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM doc'),
-    insertDoc: index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    insertFts: index.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames) VALUES (?, ?, ?, ?, ?)'),
-    insertPart: index.prepare('INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)'),
-    insertAttachment: index.prepare('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)'),
-    insertAuth: index.prepare('INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)'),
-    headerAddresses: index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')"),
-    fromAddresses: index.prepare("SELECT address FROM participation WHERE doc_id = ? AND role = 'from'"),
-    recordFailure: index.prepare(`INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT(capture_row) DO UPDATE SET error = excluded.error, last_failed_at = excluded.last_failed_at, attempts = attempts + 1`),
-    clearFailure: index.prepare('DELETE FROM index_failure WHERE capture_row = ?'),
-    failedRows: index.prepare('SELECT capture_row FROM index_failure ORDER BY last_failed_at, capture_row LIMIT ?'),
-    failureCount: index.prepare('SELECT COUNT(*) AS n FROM index_failure'),
-  };
 }
 
 // A message's participants as the envelope step needs them: addresses named as recipient
@@ -79,18 +44,15 @@ interface Named {
 export class Indexer {
   readonly #o: IndexerOptions;
   readonly #internal: Set<string>;
-  readonly #sql: Statements;
   #more = false;
 
   constructor(options: IndexerOptions) {
     this.#o = options;
     this.#internal = new Set(options.internalDomains.map((d) => d.toLowerCase()));
-    this.#sql = prepareStatements(options.index);
   }
 
   cursor(): number {
-    const row = this.#sql.cursor.get() as { value: string } | undefined;
-    return row ? Number(row.value) : 0;
+    return this.#o.index.cursor();
   }
 
   // Whether the last batch left captures behind (it was full, or reached MAX_BATCH_BYTES).
@@ -101,7 +63,7 @@ export class Indexer {
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
     this.#more = false;
-    const rows = this.#o.meta.capturesAfter(this.cursor(), this.#o.batch);
+    const rows = this.#o.captures.capturesAfter(this.cursor(), this.#o.batch);
     if (rows.length === 0) return 0;
     const covered = await this.#index(rows, { advanceCursor: true });
     this.#more = covered < rows.length || rows.length === this.#o.batch;
@@ -110,36 +72,35 @@ export class Indexer {
 
   // Tries the captures that failed before once more (their blob may be back, the fault gone).
   async retryFailures(limit = this.#o.batch): Promise<{ retried: number; stillFailing: number }> {
-    const ids = (this.#sql.failedRows.all(limit) as { capture_row: number }[]).map((r) => Number(r.capture_row));
+    const { index } = this.#o;
+    const ids = index.failedCaptures(limit);
     if (ids.length === 0) return { retried: 0, stillFailing: 0 };
-    const rows = this.#o.meta.capturesByRowIds(ids);
+    const rows = this.#o.captures.capturesByRowIds(ids);
     // A capture row that is gone (never expected) is not retried for ever.
     const present = new Set(rows.map((r) => r.rowId));
-    for (const id of ids) if (!present.has(id)) this.#sql.clearFailure.run(id);
+    for (const id of ids) if (!present.has(id)) index.clearFailure(id);
     await this.#index(rows, { advanceCursor: false });
-    const stillFailing = (this.#sql.failureCount.get() as { n: number }).n;
-    return { retried: rows.length, stillFailing: Number(stillFailing) };
+    return { retried: rows.length, stillFailing: index.failureCount() };
   }
 
   failureCount(): number {
-    return Number((this.#sql.failureCount.get() as { n: number }).n);
+    return this.#o.index.failureCount();
   }
 
   // One transaction for the rows (in receipt order); each capture in a savepoint of its own, so a
   // capture that cannot be read or indexed is recorded as failed and the others still go in.
-  async #index(rows: (CaptureRow & { sha256: string })[], options: { advanceCursor: boolean }): Promise<number> {
+  async #index(rows: QueuedCapture[], options: { advanceCursor: boolean }): Promise<number> {
     const { index, log } = this.#o;
-    const sql = this.#sql;
     const parsedInBatch = new Set<number>();
     // A message newer than every indexed one needs no lookup: most captures are of new messages.
-    const maxDocId = (sql.maxDocId.get() as { id: number }).id;
+    const maxDocId = index.lastDocumentId();
     const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown; error: string | null }[] = [];
     let bytes = 0;
     for (const row of rows) {
       if (bytes >= MAX_BATCH_BYTES) break;
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
-      const needsDoc = !parsedInBatch.has(row.messageRowId) && (row.messageRowId > maxDocId || sql.docExists.get(row.messageRowId) === undefined);
+      const needsDoc = !parsedInBatch.has(row.messageRowId) && (row.messageRowId > maxDocId || !index.hasDocument(row.messageRowId));
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
       try {
         if (needsDoc || needsAuth) {
@@ -168,80 +129,72 @@ export class Indexer {
     const namedIn = (docId: number): Named => {
       let n = named.get(docId);
       if (!n) {
-        const addresses = (stmt: typeof sql.headerAddresses) => new Set((stmt.all(docId) as { address: string }[]).map((r) => r.address));
-        n = { recipients: addresses(sql.headerAddresses), from: addresses(sql.fromAddresses) };
+        n = index.namedAddresses(docId);
         named.set(docId, n);
       }
       return n;
     };
-    const part = (docId: number, role: string, address: string, name: string | null, n: Named) => {
+    const part = (docId: number, role: AddressRole, address: string, name: string | null, n: Named) => {
       const a = address.trim().toLowerCase();
       if (!a) return;
       const domain = a.slice(a.lastIndexOf('@') + 1);
       if (this.#internal.has(domain)) internal.add(a);
-      sql.insertPart.run(docId, role, a, domain, name ? name.toLowerCase() : null);
+      index.addParticipation(docId, { role, address: a, domain, name: name ? name.toLowerCase() : null });
       if (role === 'from') n.from.add(a);
       else if (role === 'to' || role === 'cc' || role === 'bcc') n.recipients.add(a);
     };
     const now = Date.now();
     let failures = 0;
 
-    index.exec('BEGIN IMMEDIATE');
-    try {
+    index.transaction(() => {
       work.forEach((w, i) => {
         const { row, parsed } = w;
         const docId = row.messageRowId;
         if (w.error === null) {
-          index.exec('SAVEPOINT capture');
           try {
-            this.#indexOne(row, parsed, auths[i], { namedIn, part, named });
-            sql.clearFailure.run(row.rowId);
-            index.exec('RELEASE capture');
+            index.savepoint(() => {
+              this.#indexOne(row, parsed, auths[i], { namedIn, part, named });
+              index.clearFailure(row.rowId);
+            });
             return;
           } catch (err) {
-            index.exec('ROLLBACK TO capture');
-            index.exec('RELEASE capture');
             named.delete(docId);
             w.error = (err as Error).message || String(err);
           }
         }
         failures++;
-        sql.recordFailure.run(row.rowId, row.sha256, w.error, now, now);
+        index.recordFailure(row.rowId, row.sha256, w.error, now);
         log.error({ captureId: row.id, sha256: row.sha256, err: w.error }, 'capture could not be indexed; recorded, the rest of the batch goes on');
       });
       // Before the cursor moves past this batch: if this fails, the whole batch is retried.
-      if (internal.size > 0) this.#autoMailboxes([...internal]);
-      if (options.advanceCursor) sql.setCursor.run(String(work.at(-1)!.row.rowId));
-      index.exec('COMMIT');
-    } catch (err) {
-      if (index.isTransaction) index.exec('ROLLBACK');
-      throw err;
-    }
+      if (internal.size > 0) this.#o.captures.addAutoMailboxes([...internal]);
+      if (options.advanceCursor) index.setCursor(work.at(-1)!.row.rowId);
+    });
     log.debug({ captures: work.length, failures, cursor: options.advanceCursor ? work.at(-1)!.row.rowId : undefined }, 'indexed');
     return work.length;
   }
 
-  #indexOne(row: CaptureRow & { sha256: string }, parsed: ParsedMessage | null, auth: unknown, h: {
+  #indexOne(row: QueuedCapture, parsed: ParsedMessage | null, auth: unknown, h: {
     namedIn(docId: number): Named;
-    part(docId: number, role: string, address: string, name: string | null, n: Named): void;
+    part(docId: number, role: AddressRole, address: string, name: string | null, n: Named): void;
     named: Map<number, Named>;
   }): void {
-    const sql = this.#sql;
+    const { index } = this.#o;
     const docId = row.messageRowId;
     const env = row.envelope;
     if (parsed) {
       const p = parsed;
       const n: Named = { recipients: new Set(), from: new Set() };
       h.named.set(docId, n);
-      sql.insertDoc.run(docId, row.sha256, p.messageId, p.messageId?.toLowerCase() ?? null, p.date ?? row.receivedAt,
-        p.from.map(display).join(', ') || null, p.subject, p.attachments.length > 0 ? 1 : 0, p.parseError);
+      index.addDocument({ id: docId, sha256: row.sha256, messageId: p.messageId, date: p.date ?? row.receivedAt,
+        fromText: p.from.map(display).join(', ') || null, subject: p.subject, hasAttachment: p.attachments.length > 0, parseError: p.parseError });
       for (const [role, list] of [['from', p.from], ['sender', p.sender], ['to', p.to], ['cc', p.cc], ['bcc', p.bcc]] as const) {
         for (const a of list) h.part(docId, role, a.address, a.name || null, n);
       }
-      for (const a of p.attachments) sql.insertAttachment.run(docId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256);
+      for (const a of p.attachments) index.addAttachment(docId, a);
       const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display).join(' ');
-      sql.insertFts.run(docId, p.subject ?? '', addresses, p.text, p.attachments.map((a) => a.filename ?? '').join(' '));
-    } else if (sql.docExists.get(docId) === undefined) {
+      index.addFullText(docId, { subject: p.subject ?? '', addresses, body: p.text, filenames: p.attachments.map((a) => a.filename ?? '').join(' ') });
+    } else if (!index.hasDocument(docId)) {
       // Its message could not be read in this batch: nothing to link the envelope to yet.
       throw new Error('the message of this capture is not indexed');
     }
@@ -251,7 +204,7 @@ export class Indexer {
       for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) h.part(docId, 'bcc', r.address, null, n);
       if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) h.part(docId, 'sender', env.mailFrom, null, n);
     }
-    if (auth !== null && auth !== undefined) sql.insertAuth.run(row.rowId, JSON.stringify(auth));
+    if (auth !== null && auth !== undefined) index.setAuthVerdicts(row.rowId, auth);
   }
 
   async #raw(sha256: string): Promise<{ raw: Buffer; truncated: boolean }> {
@@ -280,17 +233,6 @@ export class Indexer {
       this.#o.log.warn({ err, captureId }, 'authentication check failed');
       return { error: (err as Error).message };
     }
-  }
-
-  // Addresses in an internal domain get a mailbox of their own unless the directory maps them.
-  #autoMailboxes(addresses: string[]): void {
-    const { meta } = this.#o;
-    meta.transaction(() => {
-      for (const address of addresses) {
-        if (meta.mailboxForAddress(address)) continue;
-        meta.setMailboxAddress(address, meta.upsertMailbox({ name: address, auto: true }));
-      }
-    });
   }
 }
 

@@ -119,18 +119,6 @@ export class SqliteMetadataStore implements LedgerStore {
     return (this.#stmt('SELECT * FROM capture WHERE message = ? ORDER BY id').all(messageRowId) as Record<string, any>[]).map(toCaptureRow);
   }
 
-  // The indexer's queue: captures after a cursor, in order of receipt.
-  capturesAfter(cursor: number, limit: number): (CaptureRow & { sha256: string })[] {
-    return (this.#stmt(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id > ? ORDER BY c.id LIMIT ?`)
-      .all(cursor, limit) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string }));
-  }
-
-  capturesByRowIds(rowIds: number[]): (CaptureRow & { sha256: string })[] {
-    if (rowIds.length === 0) return [];
-    return (this.db.prepare(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id IN (${rowIds.map(() => '?').join(', ')}) ORDER BY c.id`)
-      .all(...rowIds) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string }));
-  }
-
   *allCaptures(): Generator<CaptureRow & { sha256: string; size: number | null }> {
     for (const row of this.db.prepare('SELECT c.*, m.sha256 AS sha256, m.size AS size FROM capture c LEFT JOIN message m ON m.id = c.message ORDER BY c.id').iterate()) {
       yield { ...toCaptureRow(row as Record<string, any>), sha256: (row as any).sha256 as string, size: (row as any).size === null ? null : Number((row as any).size) };
@@ -270,7 +258,7 @@ function toMessageRow(row: Record<string, any>): MessageRow {
   };
 }
 
-function toCaptureRow(row: Record<string, any>): CaptureRow {
+export function toCaptureRow(row: Record<string, any>): CaptureRow {
   return {
     rowId: Number(row.id), id: row.capture_id, messageRowId: Number(row.message), source: row.source, receivedAt: Number(row.received_at),
     envelope: row.envelope ? (JSON.parse(row.envelope) as Envelope) : null,

@@ -1,5 +1,5 @@
 -- The search index (index.db): a separate SQLite file, written only by the indexer and
--- rebuildable from the archive. Queries are compiled by sqlite/fts5-compiler.ts.
+-- rebuildable from the archive. Queries are compiled by fts5-compiler.ts.
 
 CREATE TABLE IF NOT EXISTS doc (
   id INTEGER PRIMARY KEY,            -- = messages.id in the main database

@@ -1,0 +1,18 @@
+import type { CaptureRecord } from '../core/types.ts';
+
+// A capture as the indexer takes it: its record, its place in the queue and its message.
+export interface QueuedCapture extends CaptureRecord {
+  rowId: number;
+  messageRowId: number;
+  sha256: string;
+}
+
+// What the indexer reads and writes in the metadata store: the captures in order of receipt,
+// and a mailbox for each internal address the directory does not know.
+export interface CaptureQueue {
+  capturesAfter(cursor: number, limit: number): QueuedCapture[];
+  capturesByRowIds(rowIds: readonly number[]): QueuedCapture[];
+  // Gives each address a mailbox of its own (marked automatic) unless one maps it already; all
+  // of them or, on a fault, none.
+  addAutoMailboxes(addresses: readonly string[]): void;
+}
