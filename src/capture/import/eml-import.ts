@@ -25,7 +25,7 @@ export class EmlImport implements ImportSource {
     this.#maxBytes = options.maxMessageBytes;
   }
 
-  async prepare(): Promise<{ total: number; unit: 'messages' }> {
+  async survey(): Promise<{ total: number; unit: 'messages' }> {
     for (const given of this.#paths) {
       const path = canonicalPath(given);
       if (statSync(path).isDirectory()) {

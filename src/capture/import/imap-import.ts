@@ -34,7 +34,7 @@ export class ImapImport implements ImportSource {
     this.#o = options;
   }
 
-  async prepare(): Promise<{ total: number; unit: 'messages' }> {
+  async survey(): Promise<{ total: number; unit: 'messages' }> {
     const { host, port, user, password, tls } = this.#o;
     const client = new ImapFlow({ host, port, secure: tls, auth: { user, pass: password }, logger: false, disableAutoIdle: true, clientInfo: { name: 'sealbox' } });
     client.on('error', () => {}); // surfaced by the command that was waiting

@@ -34,14 +34,14 @@ export interface ImportContext {
   skipped(count?: number): void;                  // the source skipped messages it knew were done
   failed(at: ImportLocation, err: unknown): void; // a message that could not even be read
   note(text: string): void;                       // something the operator should know, in the report
-  advance(units: number): void;                   // progress, in the unit of prepare()'s total
+  advance(units: number): void;                   // progress, in the unit of survey()'s total
   settle(): Promise<void>;                        // waits for every commit under way
   state: { get(name: string): unknown; set(name: string, value: unknown): void };
 }
 
 export interface ImportSource {
   readonly source: CaptureSource;                 // import:mbox, import:imap …
-  prepare(): Promise<{ total: number; unit: 'messages' | 'bytes' }>;
+  survey(): Promise<{ total: number; unit: 'messages' | 'bytes' }>;
   items(ctx: ImportContext): AsyncIterable<ImportItem>;
 }
 
@@ -117,7 +117,7 @@ export class ImportRunner {
     this.#abort.abort();
   }
 
-  // plan: what source.prepare() answered (called first, before the archive is opened).
+  // plan: what source.survey() answered (called first, before the archive is opened).
   async run(source: ImportSource, plan: { total: number; unit: 'messages' | 'bytes' }): Promise<ImportReport> {
     const { clock, progress } = this.#deps;
     const started = performance.now();

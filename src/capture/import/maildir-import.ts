@@ -28,7 +28,7 @@ export class MaildirImport implements ImportSource {
     this.#inlineBytes = options.inlineBlobBytes;
   }
 
-  async prepare(): Promise<{ total: number; unit: 'messages' }> {
+  async survey(): Promise<{ total: number; unit: 'messages' }> {
     for (const given of this.#paths) {
       const root = canonicalPath(given);
       if (!statSync(root).isDirectory()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${given} is not a directory (a Maildir has cur/ and new/)`);

@@ -25,7 +25,7 @@ export class MboxImport implements ImportSource {
     this.#inlineBytes = options.inlineBlobBytes;
   }
 
-  async prepare(): Promise<{ total: number; unit: 'bytes' }> {
+  async survey(): Promise<{ total: number; unit: 'bytes' }> {
     for (const given of this.#paths) {
       const path = canonicalPath(given);
       if (statSync(path).isDirectory()) {

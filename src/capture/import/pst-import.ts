@@ -39,7 +39,7 @@ export class PstImport implements ImportSource {
     this.#paths = paths;
   }
 
-  async prepare(): Promise<{ total: number; unit: 'messages' }> {
+  async survey(): Promise<{ total: number; unit: 'messages' }> {
     for (const given of this.#paths) {
       const path = canonicalPath(given);
       if (!statSync(path).isFile()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${given} is not a file`);

@@ -92,7 +92,7 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
   // Bad paths and unreachable servers fail before the archive is opened.
   let plan: { total: number; unit: 'messages' | 'bytes' };
   try {
-    plan = await source.prepare();
+    plan = await source.survey();
   } catch (err) {
     if (err instanceof SealboxError) throw err;
     throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `cannot read what is to be imported: ${(err as Error).message}`, { cause: err });
