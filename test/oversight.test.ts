@@ -387,7 +387,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
     // The sweep in this process, on the same data, with a clock the test moves.
     const { loadConfig } = await import('../src/core/config.ts');
     const { openStores } = await import('../src/store/open-stores.ts');
-    const { openIndexDb } = await import('../src/index/indexer.ts');
+    const { openIndexDb } = await import('../src/index/sqlite/index-db.ts');
     const { Ledger } = await import('../src/ledger/ledger.ts');
     const { accessServices } = await import('../src/api/services.ts');
     const { OversightSweep } = await import('../src/oversight/oversight-sweep.ts');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startWorld } from './support/access-world.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { openStores } from '../src/store/open-stores.ts';
-import { openIndexDb } from '../src/index/indexer.ts';
+import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
 import { accessServices } from '../src/api/services.ts';
 import { REMOTE_CONTENT_WINDOW_MS } from '../src/api/content-routes.ts';

@@ -15,7 +15,7 @@ import { sealbox } from './support/sealbox.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { openStores } from '../src/store/open-stores.ts';
-import { openIndexDb } from '../src/index/indexer.ts';
+import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
 import { accessServices } from '../src/api/services.ts';
 

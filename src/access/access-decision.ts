@@ -1,6 +1,5 @@
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
-import { compileQuery, parseQuery } from '../index/search-query.ts';
 import type { AccessRequest, Grants, Permission } from './grants.ts';
 import { stateOf } from './grants.ts';
 import type { People, User } from './people.ts';
@@ -56,28 +55,4 @@ export class AccessDecision {
     if (owned.length === 0) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'you own no mailbox here; reading anyone else\'s mail needs an active grant (pass its id)');
     return { logonType: 'owner', grant: null, mailboxes: owned, dateFrom: null, dateTo: null, fixedQuery: null };
   }
-}
-
-// The scope as a SQL condition over the index (`doc d`, main database attached as `meta`): the
-// mailboxes, the date window and the grant's fixed query, for searches and reads by id alike.
-// The fixed query is compiled on its own, never pasted into the user's query text, so no
-// parenthesis or OR in what the user types can step outside it.
-export function scopeCondition(scope: Scope): { where: string; params: (string | number)[] } {
-  const ids = scope.mailboxes.map((m) => m.id);
-  const parts = [`d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})))`];
-  const params: (string | number)[] = [...ids];
-  if (scope.dateFrom !== null) {
-    parts.push('d.date >= ?');
-    params.push(scope.dateFrom);
-  }
-  if (scope.dateTo !== null) {
-    parts.push('d.date < ?');
-    params.push(scope.dateTo);
-  }
-  if (scope.fixedQuery !== null) {
-    const fixed = compileQuery(parseQuery(scope.fixedQuery));
-    parts.push(`(${fixed.where})`);
-    params.push(...fixed.params);
-  }
-  return { where: parts.join(' AND '), params };
 }

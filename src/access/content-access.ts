@@ -6,17 +6,14 @@ import { inclusionProof } from '../ledger/merkle-tree.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessDecision, Scope } from './access-decision.ts';
-import { scopeCondition } from './access-decision.ts';
 import type { Actor, Audit, AuditEvent } from './audit.ts';
 import type { Permission } from './grants.ts';
 import type { User } from './people.ts';
-import type { ScopedMessages } from './scoped-messages.ts';
 
 export interface ContentDeps {
   decision: AccessDecision;
   audit: Audit;
   search: SearchIndex;
-  messages: ScopedMessages;
   reader: ArchiveReader;
   meta: SqliteMetadataStore;
 }
@@ -203,7 +200,7 @@ export class ContentAccess {
   // would tell the reader where a message they may not read lives).
   #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string): { scope: Scope; rowId: number; mailboxes: Scope['mailboxes'] } {
     const scope = this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
-    const rowId = this.#d.messages.rowOf(sha256, scope);
+    const rowId = this.#d.search.findInScope(sha256, scope);
     if (rowId === null) {
       this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
@@ -250,7 +247,7 @@ export function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, 
     sha256, size: message.size, firstSeen: new Date(message.firstSeen).toISOString(), indexed: doc !== null,
     messageId: doc?.message_id ?? null, date: doc?.date == null ? null : new Date(Number(doc.date)).toISOString(),
     from: doc?.from_text ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
-    sameMessageId: doc?.message_id_lc ? d.search.sameMessageId(doc.message_id_lc, rowId, scopeCondition(scope)) : [],
+    sameMessageId: doc?.message_id_lc ? d.search.sameMessageId(doc.message_id_lc, rowId, scope) : [],
     captures: receivedBy(d, scope, rowId, d.meta.capturesOf(message.id)).map((c) => ({
       captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
       envelope: c.envelope, provenance: c.provenance, auth: d.search.authVerdicts(c.rowId),
@@ -263,7 +260,7 @@ export function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, 
 // How the search/export of this scope compiles: an owner's bcc: and mailbox: terms see a Bcc only
 // as they received the message (CompileOptions.envelopeOf).
 function searchOptions(scope: Scope, page: { limit: number; offset?: number }) {
-  return { ...page, scope: scopeCondition(scope), envelopeOf: scope.logonType === 'owner' ? scope.mailboxes.map((m) => m.id) : undefined };
+  return { ...page, scope, envelopeOf: scope.logonType === 'owner' ? scope.mailboxes.map((m) => m.id) : undefined };
 }
 
 // An owner reading their own mailbox who did not send the message (no From/Sender or envelope

@@ -12,10 +12,9 @@ import { MailboxOwnership } from '../access/mailbox-ownership.ts';
 import { Notifier } from '../access/notifier.ts';
 import { People } from '../access/people.ts';
 import { Policy } from '../access/policy.ts';
-import { SearchIndex } from '../index/search-index.ts';
+import { SqliteSearchIndex } from '../index/sqlite/search-index.ts';
 import { SqliteMessageDates } from '../index/sqlite/message-dates.ts';
-import { SqliteScopedMessages } from '../index/sqlite/scoped-messages.ts';
-import type { IndexDatabase } from '../index/sqlite/scoped-messages.ts';
+import type { IndexDatabase } from '../index/sqlite/index-db.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
@@ -41,10 +40,10 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const ownership = new MailboxOwnership({ meta: stores.meta, people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
-  const search = new SearchIndex(indexDb);
+  const search = new SqliteSearchIndex(indexDb);
   const credentials = new Credentials(stores.meta, people, clock, () => current().sessionHours);
   const notice = new ArchivingNotice(stores.meta, clock);
-  const content = new ContentAccess({ decision, audit, search, messages: new SqliteScopedMessages(indexDb), reader: stores.reader, meta: stores.meta });
+  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),

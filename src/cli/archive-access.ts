@@ -9,8 +9,9 @@ import { Notifier } from '../access/notifier.ts';
 import type { People } from '../access/people.ts';
 import { Policy } from '../access/policy.ts';
 import { accessServices } from '../api/services.ts';
-import { openIndexDb } from '../index/indexer.ts';
-import { SearchIndex } from '../index/search-index.ts';
+import { openIndexDb } from '../index/sqlite/index-db.ts';
+import type { SearchIndex } from '../index/search-index.ts';
+import { SqliteSearchIndex } from '../index/sqlite/search-index.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { openStores } from '../store/open-stores.ts';
 import type { Stores } from '../store/open-stores.ts';
@@ -34,7 +35,7 @@ export function ledgerFor(stores: Stores, config: Config): Ledger {
 }
 
 export function openSearch(stores: Stores): SearchIndex {
-  return new SearchIndex(openIndexDb(stores.paths.index, stores.paths.meta));
+  return new SqliteSearchIndex(openIndexDb(stores.paths.index, stores.paths.meta));
 }
 
 // Content is read on the command line exactly as over HTTP: as the owner of the mailboxes, or

@@ -11,7 +11,6 @@ import type { ParsedMessage } from './parse-message.ts';
 import type { AddressRole } from './search-query.ts';
 
 // Transitional: callers still open the index database from here; they move to sqlite/index-db.ts.
-export { openIndexDb } from './sqlite/index-db.ts';
 
 // Messages larger than this are indexed from their first bytes only (the archive keeps all of
 // them); parsing holds the whole input in memory.

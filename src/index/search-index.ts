@@ -1,5 +1,3 @@
-import { SqliteSearchIndex } from './sqlite/search-index.ts';
-
 export interface SearchHit {
   sha256: string;
   messageId: string | null;
@@ -22,17 +20,10 @@ export interface SearchScope {
   readonly fixedQuery: string | null;
 }
 
-// Transitional: a scope compiled by access's scopeCondition. Goes once every caller passes a
-// SearchScope.
-export interface CompiledScope {
-  where: string;
-  params: (string | number)[];
-}
-
 export interface SearchOptions {
   limit: number;
   offset?: number;
-  scope?: SearchScope | CompiledScope;
+  scope?: SearchScope;
   // A mailbox owner's own mailboxes: their bcc: and mailbox: terms see a Bcc only as they
   // received the message (CompileOptions.envelopeOf).
   envelopeOf?: readonly number[];
@@ -75,7 +66,7 @@ export interface SearchIndex {
   // Throws QueryError for a query the language, or the full-text index, refuses.
   search(text: string, options: SearchOptions): SearchResult;
   // The message's row id if it is indexed and inside `scope`, else null.
-  findInScope(sha256: string, scope: SearchScope | CompiledScope): number | null;
+  findInScope(sha256: string, scope: SearchScope): number | null;
   document(messageRowId: number): IndexedDocument | null;
   participants(messageRowId: number): Participant[];
   // Which of `mailboxIds` hold at least one of the messages `sha256s`: a mailbox holds a message
@@ -87,13 +78,9 @@ export interface SearchIndex {
   // Other messages with the same Message-ID: forged or altered copies are kept and linked, never
   // merged. Only those within `scope` (the reader's): naming one outside it would tell the reader
   // that it exists, and its identity.
-  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope | CompiledScope): string[];
+  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): string[];
   // Captures the indexer could not index (each retried now and then), the most recent first.
   failures(limit?: number): IndexFailures;
   // The last capture row the indexer has covered.
   cursor(): number;
 }
-
-// Transitional: callers still construct `new SearchIndex(indexDb)`; they move to
-// SqliteSearchIndex, and this goes.
-export const SearchIndex = SqliteSearchIndex;

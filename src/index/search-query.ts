@@ -429,6 +429,3 @@ function renderValue(prefix: string, bare: string, node: QueryNode): string {
   return prefix + '"' + value.replace(/["\\]/g, (c) => '\\' + c) + '"';
 }
 
-// Transitional: access's scopeCondition still compiles a grant's fixed query itself; this goes
-// once callers hand the SearchIndex a SearchScope instead.
-export { compileQuery } from './sqlite/fts5-compiler.ts';

@@ -2,8 +2,9 @@ import { waitUntil } from './wait.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/core/config.ts';
-import { openIndexDb } from '../../src/index/indexer.ts';
-import { SearchIndex } from '../../src/index/search-index.ts';
+import { openIndexDb } from '../../src/index/sqlite/index-db.ts';
+import type { SearchIndex } from '../../src/index/search-index.ts';
+import { SqliteSearchIndex } from '../../src/index/sqlite/search-index.ts';
 import { openStores } from '../../src/store/open-stores.ts';
 import type { Stores } from '../../src/store/open-stores.ts';
 import { sealbox, tempDataDir } from './sealbox.ts';
@@ -22,7 +23,7 @@ export function testConfig(extra: Record<string, unknown> = {}, zone: Record<str
 export function openArchive(data: string): { stores: Stores; search: SearchIndex; close(): void } {
   const stores = openStores(loadConfig(undefined, { data }, {}), { create: false });
   const db = openIndexDb(stores.paths.index, stores.paths.meta);
-  return { stores, search: new SearchIndex(db), close: () => { db.close(); stores.close(); } };
+  return { stores, search: new SqliteSearchIndex(db), close: () => { db.close(); stores.close(); } };
 }
 
 // Waits (with a deadline, no fixed sleep) until the indexer has covered every capture.

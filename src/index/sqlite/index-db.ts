@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 
 const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
 
+// The index database as the stores use it; the composition root hands it on without looking inside.
+export type IndexDatabase = DatabaseSync;
+
 // The index database, with the main database attached read-only as "meta" (the scope and
 // mailbox: conditions join its mailbox tables).
 export function openIndexDb(path: string, metaPath: string, options: { readOnly?: boolean } = {}): DatabaseSync {

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { CompiledScope, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
+import type { IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { compileQuery, compileScope } from './fts5-compiler.ts';
 
@@ -12,7 +12,7 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   search(text: string, options: SearchOptions): SearchResult {
-    const condition = options.scope ? conditionOf(options.scope) : undefined;
+    const condition = options.scope ? compileScope(options.scope) : undefined;
     const node = parseQuery(text);
     const compiled = compileQuery(node, { envelopeOf: options.envelopeOf });
     const scope = condition ? ` AND (${condition.where})` : '';
@@ -32,8 +32,8 @@ export class SqliteSearchIndex implements SearchIndex {
     };
   }
 
-  findInScope(sha256: string, scope: SearchScope | CompiledScope): number | null {
-    const cond = conditionOf(scope);
+  findInScope(sha256: string, scope: SearchScope): number | null {
+    const cond = compileScope(scope);
     const row = this.#db.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
     return row ? Number(row.id) : null;
   }
@@ -69,8 +69,8 @@ export class SqliteSearchIndex implements SearchIndex {
     return row ? JSON.parse(row.verdicts) : null;
   }
 
-  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope | CompiledScope): string[] {
-    const cond = conditionOf(scope);
+  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): string[] {
+    const cond = compileScope(scope);
     return (this.#db.prepare(`SELECT d.sha256 FROM doc d WHERE d.message_id_lc = ? AND d.id <> ? AND (${cond.where}) ORDER BY d.id`)
       .all(messageIdLc, exceptRowId, ...cond.params) as { sha256: string }[]).map((r) => r.sha256);
   }
@@ -88,6 +88,4 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 }
 
-function conditionOf(scope: SearchScope | CompiledScope): CompiledScope {
-  return 'where' in scope ? scope : compileScope(scope);
-}
+
