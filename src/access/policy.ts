@@ -1,25 +1,25 @@
 import type { Config } from '../core/config.ts';
 import { accessPolicySchema } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { SettingStore } from './setting-store.ts';
 
 const KEY = 'policy.access';
 
 // The access policy in force: the config file's, overridden by what admins set through the API
 // (kept in the database, each change a ledger entry by the caller).
 export class Policy {
-  readonly #meta: SqliteMetadataStore;
+  readonly #settings: SettingStore;
   readonly #base: Config['access'];
   #cached: Config['access'] | null = null;
 
-  constructor(meta: SqliteMetadataStore, base: Config['access']) {
-    this.#meta = meta;
+  constructor(settings: SettingStore, base: Config['access']) {
+    this.#settings = settings;
     this.#base = base;
   }
 
   current(): Config['access'] {
     if (this.#cached) return this.#cached;
-    const stored = this.#meta.getSetting(KEY);
+    const stored = this.#settings.getSetting(KEY);
     this.#cached = stored ? accessPolicySchema.parse({ ...this.#base, ...JSON.parse(stored) }) : this.#base;
     return this.#cached;
   }
@@ -39,7 +39,7 @@ export class Policy {
   // Replaces the overrides.
   set(overrides: Record<string, unknown>): Config['access'] {
     this.preview(overrides);
-    this.#meta.setSetting(KEY, JSON.stringify(overrides));
+    this.#settings.setSetting(KEY, JSON.stringify(overrides));
     this.#cached = null;
     return this.current();
   }
