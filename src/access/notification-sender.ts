@@ -6,15 +6,16 @@ import { readConfiguredFile } from '../core/configured-files.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { parseHostPort } from '../core/config.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { NotificationStore, QueuedNotification } from './notification-store.ts';
 
 const PARALLEL = 4;
+const BATCH = 100;
 
 // Delivers the outbox: mail through the configured relay, webhooks as JSON signed with
 // HMAC-SHA256 (header x-sealbox-signature: t=<unix seconds>,v1=<hex of HMAC(secret, t + "." + body)>).
 // Failures are retried with growing delays; every attempt's outcome stays in the outbox row.
 export class NotificationSender {
-  readonly #meta: SqliteMetadataStore;
+  readonly #store: NotificationStore;
   readonly #config: Config['notify'];
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -24,8 +25,8 @@ export class NotificationSender {
   #running: Promise<void> | null = null;
 
   // witnessHooks: the ledger's witness webhooks (ledger.witnesses.webhooks), signed the same way.
-  constructor(meta: SqliteMetadataStore, config: Config['notify'], clock: Clock, log: Logger, witnessHooks: Config['notify']['webhooks'] = []) {
-    this.#meta = meta;
+  constructor(store: NotificationStore, config: Config['notify'], clock: Clock, log: Logger, witnessHooks: Config['notify']['webhooks'] = []) {
+    this.#store = store;
     this.#config = config;
     this.#clock = clock;
     this.#log = log;
@@ -51,33 +52,33 @@ export class NotificationSender {
 
   async #deliverDue(): Promise<void> {
     for (;;) {
-      const due = this.#meta.prepare('SELECT * FROM notification WHERE sent_at IS NULL AND not_before <= ? AND attempts < ? ORDER BY id LIMIT 100').all(this.#clock.now(), this.#config.maxAttempts) as Record<string, any>[];
+      const due = this.#store.due(this.#clock.now(), this.#config.maxAttempts, BATCH);
       // A few deliveries in flight at once (pooled SMTP connections), so a burst of notices does
       // not hold an alert back for minutes.
       let next = 0;
       await Promise.all(Array.from({ length: Math.min(PARALLEL, due.length) }, async () => {
         while (next < due.length) await this.#deliver(due[next++]);
       }));
-      if (due.length < 100) return;
+      if (due.length < BATCH) return;
     }
   }
 
-  async #deliver(n: Record<string, any>): Promise<void> {
+  async #deliver(n: QueuedNotification): Promise<void> {
     try {
       if (/^https?:\/\//.test(n.recipient)) await this.#webhook(n);
       else if (this.#mail) await this.#mail.sendMail({ from: this.#config.from, to: n.recipient, subject: n.subject, text: n.body, headers: { 'X-Sealbox-Event': n.kind } });
       else throw new Error('notify.smtp is not configured');
-      this.#meta.prepare('UPDATE notification SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(this.#clock.now(), n.id);
+      this.#store.markSent(n.id, this.#clock.now());
     } catch (err) {
-      const attempts = Number(n.attempts) + 1;
+      const attempts = n.attempts + 1;
       const retry = this.#clock.now() + this.#config.retrySeconds * 1000 * 2 ** Math.min(attempts - 1, 10);
-      this.#meta.prepare('UPDATE notification SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?').run(attempts, retry, String((err as Error).message).slice(0, 500), n.id);
+      this.#store.markFailed(n.id, attempts, retry, String((err as Error).message).slice(0, 500));
       this.#log.warn({ notification: n.id, kind: n.kind, attempts, err: (err as Error).message }, 'notification not delivered; will retry');
     }
   }
 
-  async #webhook(n: Record<string, any>): Promise<void> {
-    const body = JSON.stringify({ id: n.id, kind: n.kind, subject: n.subject, text: n.body, createdAt: new Date(Number(n.created_at)).toISOString() });
+  async #webhook(n: QueuedNotification): Promise<void> {
+    const body = JSON.stringify({ id: n.id, kind: n.kind, subject: n.subject, text: n.body, createdAt: new Date(n.createdAt).toISOString() });
     const t = Math.floor(this.#clock.now() / 1000);
     const signature = createHmac('sha256', this.#secrets.get(n.recipient) ?? '').update(`${t}.${body}`).digest('hex');
     const res = await fetch(n.recipient, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sealbox-signature': `t=${t},v1=${signature}` }, body, signal: AbortSignal.timeout(10_000) });

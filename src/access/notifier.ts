@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessRequest } from './grants.ts';
+import type { NotificationStore } from './notification-store.ts';
 import type { People, User } from './people.ts';
 import { isSubjectOf } from './request-visibility.ts';
 
@@ -17,27 +17,29 @@ const DEFAULT_POLICY: MailboxPolicy = { notifyMode: 'before', notifyAfterDays: n
 // Decides who is told what about access, and puts the messages in a durable outbox inside the
 // caller's transaction: a decision and its notifications commit together or not at all.
 export class Notifier {
-  readonly #meta: SqliteMetadataStore;
+  readonly #store: NotificationStore;
   readonly #people: People;
   readonly #clock: Clock;
   readonly #config: Config['notify'];
 
-  constructor(meta: SqliteMetadataStore, people: People, clock: Clock, config: Config['notify']) {
-    this.#meta = meta;
+  constructor(store: NotificationStore, people: People, clock: Clock, config: Config['notify']) {
+    this.#store = store;
     this.#people = people;
     this.#clock = clock;
     this.#config = config;
   }
 
   policy(mailboxId: number): MailboxPolicy {
-    const row = this.#meta.prepare('SELECT * FROM mailbox_policy WHERE mailbox_id = ?').get(mailboxId) as Record<string, any> | undefined;
-    return row ? { notifyMode: row.notify_mode, notifyAfterDays: row.notify_after_days === null ? null : Number(row.notify_after_days), legalBasis: row.legal_basis, notifyAlso: JSON.parse(row.notify_also) } : DEFAULT_POLICY;
+    return this.#store.mailboxPolicy(mailboxId) ?? DEFAULT_POLICY;
   }
 
   setPolicy(mailboxId: number, policy: MailboxPolicy): void {
-    this.#meta.prepare(`INSERT INTO mailbox_policy (mailbox_id, notify_mode, notify_after_days, legal_basis, notify_also) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT(mailbox_id) DO UPDATE SET notify_mode = excluded.notify_mode, notify_after_days = excluded.notify_after_days, legal_basis = excluded.legal_basis, notify_also = excluded.notify_also`)
-      .run(mailboxId, policy.notifyMode, policy.notifyAfterDays, policy.legalBasis, JSON.stringify(policy.notifyAlso));
+    this.#store.setMailboxPolicy(mailboxId, policy);
+  }
+
+  // The outbox as system health shows it.
+  backlog(): { waiting: number; due: number; failing: number } {
+    return this.#store.backlog(this.#clock.now());
   }
 
   // Approvers and auditors are told of a request unless they are its subject (they own a mailbox
@@ -99,9 +101,8 @@ export class Notifier {
 
   #sendTo(kind: string, addresses: string[], subject: string, body: string, notBefore?: number, webhooks = true): void {
     const now = this.#clock.now();
-    const insert = this.#meta.prepare('INSERT INTO notification (kind, recipient, subject, body, created_at, not_before) VALUES (?, ?, ?, ?, ?, ?)');
     const recipients = [...new Set(addresses), ...(webhooks ? this.#config.webhooks.map((w) => w.url) : [])];
-    for (const to of recipients) insert.run(kind, to, subject, body, now, notBefore ?? now);
+    this.#store.enqueue({ kind, recipients, subject, body, createdAt: now, notBefore: notBefore ?? now });
   }
 }
 

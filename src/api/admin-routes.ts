@@ -30,18 +30,13 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const checkpoint = meta.latestCheckpoint();
       const lastCapture = meta.lastCaptureRowId();
       const free = disk.reading;
-      const count = (sql: string, ...args: number[]) => Number((meta.prepare(sql).get(...args) as { n: number }).n);
       const now = s.clock.now();
       return {
         listeners,
         captures: counts.captures,
         messages: counts.messages,
         index: { lagCaptures: lastCapture - s.search.cursor(), indexedUpTo: s.search.cursor(), lastCapture, failures: s.search.failures() },
-        notifications: {
-          waiting: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL'),   // delayed ones included
-          due: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL AND not_before <= ?', now),
-          failing: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL AND last_error IS NOT NULL'),
-        },
+        notifications: s.notifier.backlog(),
         disk: { path: free.path, freeBytes: free.freeBytes, totalBytes: free.totalBytes, state: free.state, warnFreeBytes: s.config.storage.warnFreeBytes, refuseFreeBytes: s.config.storage.refuseFreeBytes },
         ledger: { size: s.ledger.size },
         checkpoint: checkpoint ? { size: checkpoint.size, at: new Date(checkpoint.createdAt).toISOString(), behind: s.ledger.size - checkpoint.size } : null,

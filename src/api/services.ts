@@ -22,6 +22,7 @@ import type { Stores } from '../store/open-stores.ts';
 import { PersonLinks } from '../store/person-links.ts';
 import { SqliteGrantStore } from '../store/sqlite/grant-store.ts';
 import { SqliteLedgerHistory } from '../store/sqlite/ledger-history.ts';
+import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { SqliteOversightStore } from '../store/sqlite/oversight-store.ts';
 import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
 
@@ -35,7 +36,7 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const links = new PersonLinks(stores.meta);
   const fourEyes = new FourEyes(links, people, clock, current);
   const grants = new Grants(new SqliteGrantStore(stores.meta), clock, current, fourEyes);
-  const notifier = new Notifier(stores.meta, people, clock, config.notify);
+  const notifier = new Notifier(new SqliteNotificationStore(stores.meta), people, clock, config.notify);
   const recovery = new AccountRecovery({ meta: stores.meta, people, fourEyes, links, notifier, clock, policy: current });
   const ownership = new MailboxOwnership({ meta: stores.meta, people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);

@@ -24,6 +24,7 @@ import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
 import { Checkpointer } from '../store/checkpointer.ts';
 import { verifyArchive } from '../store/verify-archive.ts';
 import { readOrCreateSecretFile } from '../store/secret-file.ts';
+import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { OversightSweep } from '../oversight/oversight-sweep.ts';
 import { accessStateProblems } from '../oversight/access-state-check.ts';
 
@@ -42,7 +43,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   if (config.receiver.tls) for (const key of ['key', 'cert'] as const) readConfiguredFile(`receiver.tls.${key}`, config.receiver.tls[key]);
   if (config.auth.enabled) resolverFor(config.auth);
   const stores = openStores(config, { create: true });
-  const notifications = new NotificationSender(stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
+  const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   const { key: signingKey, created: signingCreated } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
   if (stores.masterKeyCreated) announce(`sealbox: created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data: without it the archive cannot be read)`);
   if (signingCreated) announce(`sealbox: created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${signingKey.verifierKey}`);
