@@ -1,9 +1,8 @@
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { NoticeStore } from './notice-store.ts';
 import type { User } from './people.ts';
 
-const KEY = 'notice.archiving';
 export const MAX_NOTICE_CHARS = 20_000;
 
 export interface NoticeText {
@@ -17,30 +16,28 @@ export interface NoticeText {
 // why, and who may read it under which rules. Every signed-in person sees the current version
 // until they acknowledge it; the callers record setting and acknowledging in the ledger.
 export class ArchivingNotice {
-  readonly #meta: SqliteMetadataStore;
+  readonly #store: NoticeStore;
   readonly #clock: Clock;
 
-  constructor(meta: SqliteMetadataStore, clock: Clock) {
-    this.#meta = meta;
+  constructor(store: NoticeStore, clock: Clock) {
+    this.#store = store;
     this.#clock = clock;
   }
 
   current(): NoticeText | null {
-    const stored = this.#meta.getSetting(KEY);
-    return stored ? (JSON.parse(stored) as NoticeText) : null;
+    return this.#store.current();
   }
 
   set(text: string, by: User): NoticeText {
     const trimmed = text.trim();
     if (trimmed.length > MAX_NOTICE_CHARS) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `the notice is longer than ${MAX_NOTICE_CHARS} characters`);
     const notice = { text: trimmed, version: (this.current()?.version ?? 0) + 1, updatedAt: this.#clock.now(), updatedBy: by.name };
-    this.#meta.setSetting(KEY, JSON.stringify(notice));
+    this.#store.save(notice);
     return notice;
   }
 
   acknowledgedAt(user: User, version: number): number | null {
-    const row = this.#meta.prepare('SELECT at FROM notice_ack WHERE user_id = ? AND version = ?').get(user.id, version) as { at: number } | undefined;
-    return row ? Number(row.at) : null;
+    return this.#store.acknowledgedAt(user.id, version);
   }
 
   // Acknowledging a version that is no longer current is refused: the person has not seen the text in force.
@@ -49,11 +46,11 @@ export class ArchivingNotice {
     if (!current || !current.text) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'there is no archiving notice to acknowledge');
     if (current.version !== version) throw new SealboxError('SEALBOX_ERR_CONFLICT', `the notice changed (version ${current.version} is in force, not ${version}); read it again`);
     const at = this.#clock.now();
-    this.#meta.prepare('INSERT OR IGNORE INTO notice_ack (user_id, version, at) VALUES (?, ?, ?)').run(user.id, version, at);
+    this.#store.acknowledge(user.id, version, at);
     return this.acknowledgedAt(user, version)!;
   }
 
   acknowledgements(version: number): number {
-    return Number((this.#meta.prepare('SELECT COUNT(*) AS n FROM notice_ack WHERE version = ?').get(version) as { n: number }).n);
+    return this.#store.acknowledgements(version);
   }
 }

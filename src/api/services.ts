@@ -22,6 +22,7 @@ import type { Stores } from '../store/open-stores.ts';
 import { PersonLinks } from '../store/person-links.ts';
 import { SqliteGrantStore } from '../store/sqlite/grant-store.ts';
 import { SqliteLedgerHistory } from '../store/sqlite/ledger-history.ts';
+import { SqliteNoticeStore } from '../store/sqlite/notice-store.ts';
 import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { SqliteOversightStore } from '../store/sqlite/oversight-store.ts';
 import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
@@ -43,7 +44,7 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const decision = new AccessDecision(grants, people, clock);
   const search = new SqliteSearchIndex(indexDb);
   const credentials = new Credentials(stores.meta, people, clock, () => current().sessionHours);
-  const notice = new ArchivingNotice(stores.meta, clock);
+  const notice = new ArchivingNotice(new SqliteNoticeStore(stores.meta), clock);
   const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
