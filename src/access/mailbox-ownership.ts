@@ -1,17 +1,16 @@
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { importDirectory } from '../store/mailbox-import.ts';
-import type { DirectoryRow } from '../store/mailbox-import.ts';
-import { OwnershipChanges } from '../store/ownership-changes.ts';
-import type { OwnershipChangeRow } from '../store/ownership-changes.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { DirectoryRow } from './directory-csv.ts';
 import type { FourEyes } from './four-eyes.ts';
+import type { MailboxStore } from './mailbox-store.ts';
 import type { Notifier } from './notifier.ts';
+import type { OwnershipChangeRecord, OwnershipChangeStore } from './ownership-change-store.ts';
 import type { People, User } from './people.ts';
 
 export interface OwnershipDeps {
-  meta: SqliteMetadataStore;
+  mailboxes: MailboxStore;
+  changes: OwnershipChangeStore;
   people: People;
   fourEyes: FourEyes;
   notifier: Notifier;
@@ -48,11 +47,13 @@ export interface ImportOutcome {
 // mailbox with no owner yet gets its first owner at once. The previous owner is told.
 export class MailboxOwnership {
   readonly #d: OwnershipDeps;
-  readonly #store: OwnershipChanges;
+  readonly #mailboxes: MailboxStore;
+  readonly #changes: OwnershipChangeStore;
 
   constructor(d: OwnershipDeps) {
     this.#d = d;
-    this.#store = new OwnershipChanges(d.meta);
+    this.#mailboxes = d.mailboxes;
+    this.#changes = d.changes;
   }
 
   // Plans, applies what may apply now and stages the rest; the caller's transaction holds it all.
@@ -66,18 +67,18 @@ export class MailboxOwnership {
         applied.push(row);
         continue;
       }
-      const current = this.#store.mailbox(row.name);
+      const current = this.#mailboxes.byName(row.name);
       const change: StagedChange = { id: newId('own', now), mailbox: row.name, ownerBefore: current?.owner ?? null, ownerAfter: why.ownerAfter, gains: why.gains, why: why.text };
-      this.#store.insert({ ...change, row, stagedBy: actor.user?.id ?? null, stagedByLabel: actor.label, stagedAt: now });
+      this.#changes.add({ ...change, row, stagedBy: actor.user?.id ?? null, stagedByLabel: actor.label, stagedAt: now });
       this.#tell(change, `${actor.label.replace(/^user:/, '')} proposes`, 'waits for approval by someone else');
       staged.push(change);
     }
-    const r = importDirectory(this.#d.meta, applied);
-    return { ...r, applied, staged };
+    for (const row of applied) this.#mailboxes.apply(row);
+    return { mailboxes: applied.length, addresses: applied.reduce((n, row) => n + row.addresses.length, 0), applied, staged };
   }
 
-  decide(approver: User, id: string, decision: 'approve' | 'deny', reason: string): OwnershipChangeRow {
-    const c = this.#store.get(id);
+  decide(approver: User, id: string, decision: 'approve' | 'deny', reason: string): OwnershipChangeRecord {
+    const c = this.#changes.get(id);
     if (!c) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no ownership change ${id}`);
     if (!approver.roles.some((r) => r === 'admin' || r === 'approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and approvers decide on ownership changes');
     if (c.stagedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves an ownership change they staged');
@@ -88,35 +89,35 @@ export class MailboxOwnership {
     }
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
     if (c.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `ownership change ${id} was already ${c.decision === 'approve' ? 'approved' : 'denied'}`);
-    if (decision === 'approve' && (this.#store.mailbox(c.mailbox)?.owner ?? null) !== c.ownerBefore) {
+    if (decision === 'approve' && (this.#mailboxes.byName(c.mailbox)?.owner ?? null) !== c.ownerBefore) {
       throw new SealboxError('SEALBOX_ERR_CONFLICT', `mailbox ${c.mailbox} changed owner since this was staged; stage it again`);
     }
-    this.#store.decide(id, { by: approver.id, decision, reason: reason.trim(), at: this.#d.clock.now() });
-    if (decision === 'approve') importDirectory(this.#d.meta, [c.row]);
+    this.#changes.decide(id, { by: approver.id, decision, reason: reason.trim(), at: this.#d.clock.now() });
+    if (decision === 'approve') this.#mailboxes.apply(c.row);
     this.#tell(c, `${approver.name} ${decision === 'approve' ? 'approved' : 'denied'}`, decision === 'approve' ? 'is in force from now on' : 'does not happen', reason.trim());
-    return this.#store.get(id)!;
+    return this.#changes.get(id)!;
   }
 
-  get(id: string): OwnershipChangeRow | null {
-    return this.#store.get(id);
+  get(id: string): OwnershipChangeRecord | null {
+    return this.#changes.get(id);
   }
 
-  list(): OwnershipChangeRow[] {
-    return this.#store.list();
+  list(): OwnershipChangeRecord[] {
+    return this.#changes.list();
   }
 
   mailboxId(name: string): number | null {
-    return this.#store.mailbox(name)?.id ?? null;
+    return this.#mailboxes.byName(name)?.id ?? null;
   }
 
   #needsApproval(actor: DirectoryActor, row: DirectoryRow): { ownerAfter: string; gains: StagedChange['gains']; text: string } | null {
-    const current = this.#store.mailbox(row.name);
+    const current = this.#mailboxes.byName(row.name);
     const ownerAfter = row.owner ?? current?.owner ?? null;
     const sensitivityChange = current?.sensitivity && row.sensitivity && row.sensitivity !== current.sensitivity;
     if (ownerAfter === null) return sensitivityChange ? { ownerAfter: '', gains: [], text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` } : null;
     const gains: StagedChange['gains'] = [];
     for (const address of new Set([...(current?.addresses ?? []), ...row.addresses])) {
-      const from = this.#store.holderOf(address)?.owner ?? null;
+      const from = this.#mailboxes.holderOf(address)?.owner ?? null;
       if (from !== ownerAfter) gains.push({ address, from });
     }
     const takenFrom = [...new Set(gains.map((g) => g.from).filter((f): f is string => f !== null))];
@@ -129,7 +130,7 @@ export class MailboxOwnership {
     return null;
   }
 
-  #tell(c: StagedChange | OwnershipChangeRow, lead: string, outcome: string, reason?: string): void {
+  #tell(c: StagedChange | OwnershipChangeRecord, lead: string, outcome: string, reason?: string): void {
     const text = `${lead} that mailbox ${c.mailbox} be owned by ${c.ownerAfter || '(unchanged)'}${c.ownerBefore ? ` instead of ${c.ownerBefore}` : ''}; this ${outcome}.\n`
       + `${c.gains.length ? `Addresses: ${c.gains.map((g) => `${g.address}${g.from ? ` (from ${g.from})` : ''}`).join(', ')}\n` : ''}Why it needs approval: ${c.why}\n${reason ? `Reason: ${reason}\n` : ''}Change: ${c.id}`;
     const told = new Map<number, User>();

@@ -176,8 +176,9 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const ctx = admin(req, 'mailbox.policy', { mailbox: name });
       if (body.notifyMode === 'none' && !body.legalBasis?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'not notifying the owner needs the legal basis recorded (legalBasis)');
       if (body.notifyMode === 'after' && body.notifyAfterDays === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'notifyMode "after" needs notifyAfterDays');
-      const mailbox = s.stores.meta.prepare('SELECT id, name FROM mailbox WHERE name = ?').get(name) as { id: number; name: string } | undefined;
-      if (!mailbox) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no mailbox ${name}`);
+      const found = s.mailboxes.byName(name);
+      if (!found) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no mailbox ${name}`);
+      const mailbox = { id: found.id, name: found.name };
       s.audit.record(ctx, { type: 'admin', operation: 'mailbox.policy', mailboxes: [mailbox], parameters: body }, () => s.notifier.setPolicy(mailbox.id, body));
       return { mailbox: mailbox.name, ...s.notifier.policy(mailbox.id) };
     },

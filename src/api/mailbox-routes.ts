@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
+import { parseDirectoryCsv } from '../access/directory-csv.ts';
 import type { ImportOutcome } from '../access/mailbox-ownership.ts';
-import { parseDirectoryCsv } from '../store/mailbox-import.ts';
-import type { OwnershipChangeRow } from '../store/ownership-changes.ts';
+import type { OwnershipChangeRecord } from '../access/ownership-change-store.ts';
 import { actorContext, principal } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -23,16 +23,10 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only requesters, approvers, auditors and admins look up mailboxes');
       }
       const full = p.user.roles.some((r) => r === 'admin' || r === 'auditor');
-      const prefix = query.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
-      const rows = s.stores.meta.prepare(`SELECT id, name, display_name, owner, sensitivity, auto FROM mailbox
-        WHERE lower(name) LIKE ?1 ESCAPE '\\' OR lower(display_name) LIKE ?1 ESCAPE '\\' OR lower(display_name) LIKE '% ' || ?1 ESCAPE '\\'
-          OR id IN (SELECT mailbox_id FROM mailbox_address WHERE address LIKE ?1 ESCAPE '\\')
-        ORDER BY auto, name LIMIT ?2 OFFSET ?3`).all(prefix, query.limit, query.offset) as Record<string, any>[];
-      const addresses = s.stores.meta.prepare('SELECT address FROM mailbox_address WHERE mailbox_id = ? ORDER BY address LIMIT 20');
       return {
-        mailboxes: rows.map((r) => ({
-          name: r.name, displayName: r.display_name, owner: r.owner, addresses: (addresses.all(r.id) as { address: string }[]).map((a) => a.address),
-          ...(full ? { sensitivity: r.sensitivity, auto: Boolean(r.auto), notification: s.notifier.policy(Number(r.id)) } : {}),
+        mailboxes: s.mailboxes.search(query.q, { limit: query.limit, offset: query.offset }).map((m) => ({
+          name: m.name, displayName: m.displayName, owner: m.owner, addresses: m.addresses,
+          ...(full ? { sensitivity: m.sensitivity, auto: m.auto, notification: s.notifier.policy(m.id) } : {}),
         })),
       };
     },
@@ -90,7 +84,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
         const id = (req.params as { id: string }).id;
         const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
         try {
-          const c = s.audit.record(ctx, (c: OwnershipChangeRow) => ({
+          const c = s.audit.record(ctx, (c: OwnershipChangeRecord) => ({
             type: 'admin', operation: `ownership.${decision}`, mailboxes: [{ id: s.ownership.mailboxId(c.mailbox)!, name: c.mailbox }].filter((m) => m.id !== null),
             parameters: { change: id, from: c.ownerBefore, to: c.ownerAfter, addresses: c.gains.map((g) => g.address), reason: body.reason, ...(decision === 'approve' ? { owners: { [c.mailbox]: c.ownerAfter } } : {}) },
           }), () => s.ownership.decide(p.user, id, decision, body.reason));
@@ -104,7 +98,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
   }
 }
 
-function ownershipView(c: OwnershipChangeRow) {
+function ownershipView(c: OwnershipChangeRecord) {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
     id: c.id, mailbox: c.mailbox, ownerBefore: c.ownerBefore, ownerAfter: c.ownerAfter || null, addresses: c.row.addresses, gains: c.gains, why: c.why,

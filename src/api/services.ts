@@ -9,6 +9,7 @@ import { Credentials } from '../access/credentials.ts';
 import { FourEyes } from '../access/four-eyes.ts';
 import { Grants } from '../access/grants.ts';
 import { MailboxOwnership } from '../access/mailbox-ownership.ts';
+import type { MailboxStore } from '../access/mailbox-store.ts';
 import { Notifier } from '../access/notifier.ts';
 import { People } from '../access/people.ts';
 import { Policy } from '../access/policy.ts';
@@ -22,9 +23,11 @@ import type { Stores } from '../store/open-stores.ts';
 import { PersonLinks } from '../store/person-links.ts';
 import { SqliteGrantStore } from '../store/sqlite/grant-store.ts';
 import { SqliteLedgerHistory } from '../store/sqlite/ledger-history.ts';
+import { SqliteMailboxStore } from '../store/sqlite/mailbox-store.ts';
 import { SqliteNoticeStore } from '../store/sqlite/notice-store.ts';
 import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { SqliteOversightStore } from '../store/sqlite/oversight-store.ts';
+import { SqliteOwnershipChangeStore } from '../store/sqlite/ownership-change-store.ts';
 import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
 
 export type Services = ReturnType<typeof accessServices>;
@@ -34,12 +37,13 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const policy = new Policy(stores.meta, config.access);
   const current = () => policy.current();
   const people = new People(stores.meta, stores.keys, clock, current);
+  const mailboxes: MailboxStore = new SqliteMailboxStore(stores.meta);
   const links = new PersonLinks(stores.meta);
   const fourEyes = new FourEyes(links, people, clock, current);
   const grants = new Grants(new SqliteGrantStore(stores.meta), clock, current, fourEyes);
   const notifier = new Notifier(new SqliteNotificationStore(stores.meta), people, clock, config.notify);
   const recovery = new AccountRecovery({ meta: stores.meta, people, fourEyes, links, notifier, clock, policy: current });
-  const ownership = new MailboxOwnership({ meta: stores.meta, people, fourEyes, notifier, clock });
+  const ownership = new MailboxOwnership({ mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
   const search = new SqliteSearchIndex(indexDb);
@@ -53,5 +57,5 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   };
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, ledger, clock, policy, people, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice };
+  return { config, stores, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice };
 }

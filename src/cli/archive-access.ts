@@ -16,7 +16,9 @@ import { Ledger } from '../ledger/ledger.ts';
 import { openStores } from '../store/open-stores.ts';
 import type { Stores } from '../store/open-stores.ts';
 import { PersonLinks } from '../store/person-links.ts';
+import { SqliteMailboxStore } from '../store/sqlite/mailbox-store.ts';
 import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
+import { SqliteOwnershipChangeStore } from '../store/sqlite/ownership-change-store.ts';
 
 // What the commands share: the config from their flags, the archive opened for reading or for
 // an operator's change, and a person identified by an API token.
@@ -79,5 +81,8 @@ export function openReader(o: { token?: string; data?: string; config?: string }
 export function directoryOwnership(stores: Stores, config: Config, people: People): MailboxOwnership {
   const policy = new Policy(stores.meta, config.access);
   const fourEyes = new FourEyes(new PersonLinks(stores.meta), people, systemClock, () => policy.current());
-  return new MailboxOwnership({ meta: stores.meta, people, fourEyes, notifier: new Notifier(new SqliteNotificationStore(stores.meta), people, systemClock, config.notify), clock: systemClock });
+  return new MailboxOwnership({
+    mailboxes: new SqliteMailboxStore(stores.meta), changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes,
+    notifier: new Notifier(new SqliteNotificationStore(stores.meta), people, systemClock, config.notify), clock: systemClock,
+  });
 }

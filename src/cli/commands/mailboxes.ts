@@ -1,9 +1,9 @@
 // One command's work, loaded only when that command runs (see ../main.ts).
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../../core/clock.ts';
+import { parseDirectoryCsv } from '../../access/directory-csv.ts';
 import { People } from '../../access/people.ts';
 import { Policy } from '../../access/policy.ts';
-import { parseDirectoryCsv } from '../../store/mailbox-import.ts';
 import { openStores } from '../../store/open-stores.ts';
 import { configOf, directoryOwnership, ledgerFor } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';

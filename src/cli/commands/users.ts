@@ -4,11 +4,12 @@ import { systemClock } from '../../core/clock.ts';
 import { SealboxError } from '../../core/errors.ts';
 import { Audit } from '../../access/audit.ts';
 import { Credentials } from '../../access/credentials.ts';
+import type { DirectoryRow } from '../../access/directory-csv.ts';
 import { People } from '../../access/people.ts';
 import type { User } from '../../access/people.ts';
 import { Policy } from '../../access/policy.ts';
-import type { DirectoryRow } from '../../store/mailbox-import.ts';
 import { openStores } from '../../store/open-stores.ts';
+import { SqliteMailboxStore } from '../../store/sqlite/mailbox-store.ts';
 import { configOf, directoryOwnership, ledgerFor } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
@@ -19,6 +20,7 @@ export function addUser(o: CliOptions): void {
   try {
     const policy = new Policy(stores.meta, config.access);
     const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
+    const mailboxes = new SqliteMailboxStore(stores.meta);
     const ledger = ledgerFor(stores, config);
     const ownership = directoryOwnership(stores, config, people);
     const { user, enrolmentCode, outcome } = stores.meta.transaction(() => {
@@ -26,7 +28,7 @@ export function addUser(o: CliOptions): void {
       const added = people.add({ name: o.name, roles: o.role, displayName: o.displayName, email: o.email });
       const rows: DirectoryRow[] = [];
       for (const m of o.owns ?? []) {
-        const row = (stores.meta.prepare('SELECT name FROM mailbox WHERE name = ?').get(m) ?? stores.meta.prepare('SELECT m.name FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?').get(String(m).toLowerCase())) as { name: string } | undefined;
+        const row = mailboxes.byName(m) ?? mailboxes.holderOf(String(m).toLowerCase());
         const none = { displayName: null, sensitivity: null, manager: null, owner: o.name };
         // An address nobody has a mailbox for yet gets one of its own.
         if (!row && /^[^@\s]+@[^@\s]+$/.test(m)) rows.push({ ...none, name: String(m).toLowerCase(), addresses: [String(m).toLowerCase()] });

@@ -1,5 +1,4 @@
 import { SealboxError } from '../core/errors.ts';
-import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
 
 export interface DirectoryRow {
   name: string;
@@ -36,18 +35,6 @@ export function parseDirectoryCsv(text: string): DirectoryRow[] {
     rows.push({ name: get('name') ?? addresses[0], addresses, displayName: get('display_name'), owner: get('owner'), sensitivity: get('sensitivity'), manager: get('manager') });
   });
   return rows;
-}
-
-export function importDirectory(meta: SqliteMetadataStore, rows: DirectoryRow[]): { mailboxes: number; addresses: number } {
-  let addresses = 0;
-  for (const row of rows) {
-    const id = meta.upsertMailbox({ name: row.name, displayName: row.displayName, owner: row.owner, sensitivity: row.sensitivity, manager: row.manager, auto: false });
-    for (const a of row.addresses) {
-      meta.setMailboxAddress(a, id);
-      addresses++;
-    }
-  }
-  return { mailboxes: rows.length, addresses };
 }
 
 // RFC 4180: quoted fields may hold commas, quotes ("") and line breaks.

@@ -1,0 +1,25 @@
+import type { DirectoryRow } from './directory-csv.ts';
+
+export interface Mailbox {
+  id: number;
+  name: string;
+  displayName: string | null;
+  owner: string | null;         // user name
+  sensitivity: string | null;
+  auto: boolean;                // made for an address seen in mail, not by the directory
+  addresses: string[];          // lowercased
+}
+
+// The directory: mailboxes, their addresses and owners. Says nothing about content.
+export interface MailboxStore {
+  byName(name: string): Mailbox | null;
+  // The mailbox an address belongs to, and its owner.
+  holderOf(address: string): { name: string; owner: string | null } | null;
+  ownedBy(owner: string): { id: number; name: string }[];
+  // Mailboxes whose name, display name (or a word of it) or an address starts with the text,
+  // directory ones first; each with its first 20 addresses.
+  search(text: string, page: { limit: number; offset: number }): Mailbox[];
+  // Creates or updates the row's mailbox (a value left empty keeps the one there) and moves
+  // its addresses to it.
+  apply(row: DirectoryRow): void;
+}

@@ -1,0 +1,26 @@
+import type { DirectoryRow } from './directory-csv.ts';
+
+export interface OwnershipChangeRecord {
+  id: string;
+  mailbox: string;
+  row: DirectoryRow;
+  ownerBefore: string | null;
+  ownerAfter: string;
+  gains: { address: string; from: string | null }[];
+  why: string;
+  stagedBy: number | null;
+  stagedByLabel: string;
+  stagedAt: number;
+  decidedBy: number | null;
+  decision: 'approve' | 'deny' | null;
+  decisionReason: string | null;
+  decidedAt: number | null;
+}
+
+// Ownership changes waiting for approval, and past decisions (src/access/mailbox-ownership.ts).
+export interface OwnershipChangeStore {
+  add(c: Omit<OwnershipChangeRecord, 'decidedBy' | 'decision' | 'decisionReason' | 'decidedAt'>): void;
+  decide(id: string, d: { by: number; decision: 'approve' | 'deny'; reason: string; at: number }): void;
+  get(id: string): OwnershipChangeRecord | null;
+  list(): OwnershipChangeRecord[];   // the latest 500, newest first
+}
