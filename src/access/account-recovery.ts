@@ -3,13 +3,11 @@ import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { AccountRecoveries } from '../store/account-recoveries.ts';
-import type { RecoveryRow } from '../store/account-recoveries.ts';
-import type { PersonLinks } from '../store/person-links.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { AccountRecoveryStore, RecoveryRecord } from './account-recovery-store.ts';
 import type { FourEyes } from './four-eyes.ts';
 import type { Notifier } from './notifier.ts';
 import type { People, User } from './people.ts';
+import type { PersonLinkStore } from './person-link-store.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -28,10 +26,10 @@ export interface RecoveryView {
 }
 
 export interface RecoveryDeps {
-  meta: SqliteMetadataStore;
+  recoveries: AccountRecoveryStore;
   people: People;
   fourEyes: FourEyes;
-  links: PersonLinks;
+  links: PersonLinkStore;
   notifier: Notifier;
   clock: Clock;
   policy: () => Config['access'];
@@ -43,11 +41,11 @@ export interface RecoveryDeps {
 // to either of them, and the person is told at each step.
 export class AccountRecovery {
   readonly #d: RecoveryDeps;
-  readonly #rows: AccountRecoveries;
+  readonly #recoveries: AccountRecoveryStore;
 
   constructor(d: RecoveryDeps) {
     this.#d = d;
-    this.#rows = new AccountRecoveries(d.meta);
+    this.#recoveries = d.recoveries;
   }
 
   request(actor: User, name: string, reason: string): RecoveryView {
@@ -58,21 +56,21 @@ export class AccountRecovery {
     if (!user.enrolled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${name} has not enrolled yet: issue a new enrolment code (users add) instead`);
     if (user.disabled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${name} is disabled`);
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
-    if (this.#rows.list().some((r) => r.userId === user.id && this.#state(r) === 'pending')) throw new SealboxError('SEALBOX_ERR_CONFLICT', `an account recovery for ${name} is already waiting`);
+    if (this.#recoveries.list().some((r) => r.userId === user.id && this.#state(r) === 'pending')) throw new SealboxError('SEALBOX_ERR_CONFLICT', `an account recovery for ${name} is already waiting`);
     const now = clock.now();
     const id = newId('rec', now);
-    this.#rows.insert({ id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + this.#d.policy().pendingLapseHours * 3600_000 });
+    this.#recoveries.add({ id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + this.#d.policy().pendingLapseHours * 3600_000 });
     const text = `${actor.name} asked for an account recovery of ${user.name}: a new enrolment (password and second factor) that replaces the current one.\n\nReason: ${reason.trim()}\nRecovery: ${id}`;
     this.#d.notifier.toPerson('account.recovery-requested', user, 'An account recovery was asked for your Sealbox account',
       `${text}\n\nIf you did not ask for this, tell your security team: the recovery needs someone else's approval, and the code would come to you only.`);
     this.#d.notifier.toUsers('account.recovery-requested', this.#deciders().filter((u) => u.id !== actor.id && u.id !== user.id), `Account recovery ${id} for ${user.name} awaits a decision`, text);
-    return this.view(this.#rows.get(id)!);
+    return this.view(this.#recoveries.get(id)!);
   }
 
   // Approving mails the code to the person; nobody else ever sees it.
   decide(approver: User, id: string, decision: 'approve' | 'deny', reason: string): RecoveryView {
     const { people, clock } = this.#d;
-    const r = this.#rows.get(id);
+    const r = this.#recoveries.get(id);
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no account recovery ${id}`);
     if (!approver.roles.some((x) => x === 'admin' || x === 'approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and approvers decide on account recoveries');
     if (r.userId === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one decides on their own account recovery');
@@ -85,27 +83,27 @@ export class AccountRecovery {
     const user = people.byId(r.userId)!;
     const now = clock.now();
     if (decision === 'deny') {
-      this.#rows.decide(id, { by: approver.id, decision, reason: reason.trim(), at: now });
+      this.#recoveries.decide(id, { by: approver.id, decision, reason: reason.trim(), at: now });
       this.#d.notifier.toPerson('account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`);
-      return this.view(this.#rows.get(id)!);
+      return this.view(this.#recoveries.get(id)!);
     }
     if (!user.email) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${user.name} has no e-mail address to send the recovery code to`);
     const code = randomBytes(15).toString('base64url');
     const hours = this.#d.policy().enrolmentHours;
-    this.#rows.decide(id, { by: approver.id, decision, reason: reason.trim(), at: now, codeHash: sha256(code), codeExpires: now + hours * 3600_000 });
+    this.#recoveries.decide(id, { by: approver.id, decision, reason: reason.trim(), at: now, codeHash: sha256(code), codeExpires: now + hours * 3600_000 });
     for (const actorId of [r.requestedBy, approver.id]) this.#d.links.record({ actorId, subjectId: user.id, kind: 'recovery', at: now });
     this.#d.notifier.toPerson('account.recovery-code', user, 'Your Sealbox account recovery code',
       `${people.byId(r.requestedBy)?.name ?? 'someone'} asked for, and ${approver.name} approved, a new enrolment of your account.\n\n`
       + `Your one-time code (valid ${hours} h): ${code}\nEnrol with it: POST /api/v1/enrol {"name": "${user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n`
       + 'Enrolling ends every session and API token of your account.\n\nIf you did not ask for this, do not use the code and tell your security team.');
-    return this.view(this.#rows.get(id)!);
+    return this.view(this.#recoveries.get(id)!);
   }
 
   list(): RecoveryView[] {
-    return this.#rows.list().map((r) => this.view(r));
+    return this.#recoveries.list().map((r) => this.view(r));
   }
 
-  view(r: RecoveryRow): RecoveryView {
+  view(r: RecoveryRecord): RecoveryView {
     const name = (id: number | null) => (id === null ? null : this.#d.people.byId(id)?.name ?? `#${id}`);
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
     return {
@@ -114,7 +112,7 @@ export class AccountRecovery {
     };
   }
 
-  #state(r: RecoveryRow): RecoveryState {
+  #state(r: RecoveryRecord): RecoveryState {
     const now = this.#d.clock.now();
     if (r.decision === 'deny') return 'denied';
     if (r.decision === 'cancel') return 'cancelled';

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { CredentialStore } from './credential-store.ts';
 import type { People, User } from './people.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -22,13 +22,13 @@ export interface Principal {
 
 // Sessions (cookie) and API tokens. Only hashes are stored: a database copy signs no one in.
 export class Credentials {
-  readonly #meta: SqliteMetadataStore;
+  readonly #store: CredentialStore;
   readonly #people: People;
   readonly #clock: Clock;
   readonly #sessionHours: () => number;
 
-  constructor(meta: SqliteMetadataStore, people: People, clock: Clock, sessionHours: () => number) {
-    this.#meta = meta;
+  constructor(store: CredentialStore, people: People, clock: Clock, sessionHours: () => number) {
+    this.#store = store;
     this.#people = people;
     this.#clock = clock;
     this.#sessionHours = sessionHours;
@@ -39,19 +39,18 @@ export class Credentials {
     const csrf = randomBytes(24).toString('base64url');
     const now = this.#clock.now();
     const sessionMs = this.#sessionHours() * 3600_000;
-    this.#meta.prepare('INSERT INTO session (id_hash, user_id, csrf_hash, created_at, expires_at, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(sha256(cookie), user.id, sha256(csrf), now, now + sessionMs, clientIp, userAgent);
+    this.#store.addSession({ idHash: sha256(cookie), userId: user.id, csrfHash: sha256(csrf), createdAt: now, expiresAt: now + sessionMs, clientIp, userAgent });
     return { cookie, csrf, expiresAt: now + sessionMs };
   }
 
   session(cookie: string | undefined): Principal | null {
     if (!cookie) return null;
     const idHash = sha256(cookie);
-    const row = this.#meta.prepare('SELECT * FROM session WHERE id_hash = ?').get(idHash) as Record<string, any> | undefined;
-    if (!row || Number(row.expires_at) <= this.#clock.now()) return null;
-    const user = this.#people.byId(Number(row.user_id));
+    const session = this.#store.session(idHash);
+    if (!session || session.expiresAt <= this.#clock.now()) return null;
+    const user = this.#people.byId(session.userId);
     if (!user || user.disabled) return null;
-    return { user, via: 'session', sessionId: `s-${idHash.slice(0, 16)}`, csrfHash: row.csrf_hash, scopes: null };
+    return { user, via: 'session', sessionId: `s-${idHash.slice(0, 16)}`, csrfHash: session.csrfHash, scopes: null };
   }
 
   checkCsrf(principal: Principal, token: string | undefined): void {
@@ -62,7 +61,7 @@ export class Credentials {
   }
 
   endSession(cookie: string | undefined): void {
-    if (cookie) this.#meta.prepare('DELETE FROM session WHERE id_hash = ?').run(sha256(cookie));
+    if (cookie) this.#store.endSession(sha256(cookie));
   }
 
   createToken(user: User, input: { name: string; scopes: TokenScope[]; days: number }): { id: string; token: string; expiresAt: number } {
@@ -72,18 +71,17 @@ export class Credentials {
     const token = `sbx_${id}_${randomBytes(24).toString('base64url')}`;
     const now = this.#clock.now();
     const expiresAt = now + input.days * 86_400_000;
-    this.#meta.prepare('INSERT INTO api_token (id, user_id, token_hash, name, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, user.id, sha256(token), input.name, JSON.stringify(input.scopes), now, expiresAt);
+    this.#store.addToken({ id, userId: user.id, tokenHash: sha256(token), name: input.name, scopes: input.scopes, createdAt: now, expiresAt });
     return { id, token, expiresAt };
   }
 
   token(value: string | undefined): Principal | null {
     if (!value?.startsWith('sbx_')) return null;
-    const row = this.#meta.prepare('SELECT * FROM api_token WHERE token_hash = ?').get(sha256(value)) as Record<string, any> | undefined;
-    if (!row || row.revoked_at !== null || Number(row.expires_at) <= this.#clock.now()) return null;
-    const user = this.#people.byId(Number(row.user_id));
+    const stored = this.#store.tokenByHash(sha256(value));
+    if (!stored || stored.revokedAt !== null || stored.expiresAt <= this.#clock.now()) return null;
+    const user = this.#people.byId(stored.userId);
     if (!user || user.disabled) return null;
-    return { user, via: 'token', sessionId: row.id, csrfHash: null, scopes: JSON.parse(row.scopes) };
+    return { user, via: 'token', sessionId: stored.id, csrfHash: null, scopes: stored.scopes };
   }
 
   // Why a presented token that names a real token is refused: replaying a revoked or expired
@@ -91,20 +89,20 @@ export class Credentials {
   // nobody and gets no answer but 401.
   refusedToken(value: string | undefined): { tokenId: string; user: User | null; why: string } | null {
     const id = /^sbx_(tok_[0-9a-z]+)_/.exec(value ?? '')?.[1];
-    const row = id ? this.#meta.prepare('SELECT * FROM api_token WHERE id = ?').get(id) as Record<string, any> | undefined : undefined;
-    if (!row) return null;
-    const user = this.#people.byId(Number(row.user_id));
-    const why = row.token_hash !== sha256(value!) ? 'wrong token secret'
-      : row.revoked_at !== null ? 'token revoked'
-        : Number(row.expires_at) <= this.#clock.now() ? 'token expired'
+    const stored = id ? this.#store.token(id) : null;
+    if (!stored) return null;
+    const user = this.#people.byId(stored.userId);
+    const why = stored.tokenHash !== sha256(value!) ? 'wrong token secret'
+      : stored.revokedAt !== null ? 'token revoked'
+        : stored.expiresAt <= this.#clock.now() ? 'token expired'
           : 'token holder disabled';
-    return { tokenId: row.id, user, why };
+    return { tokenId: stored.id, user, why };
   }
 
   revokeToken(id: string, by: User): void {
-    const row = this.#meta.prepare('SELECT user_id, revoked_at FROM api_token WHERE id = ?').get(id) as Record<string, any> | undefined;
-    if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no API token ${id}`);
-    if (Number(row.user_id) !== by.id && !by.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only the token holder or an admin can revoke it');
-    this.#meta.prepare('UPDATE api_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(this.#clock.now(), id);
+    const stored = this.#store.token(id);
+    if (!stored) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no API token ${id}`);
+    if (stored.userId !== by.id && !by.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only the token holder or an admin can revoke it');
+    this.#store.revokeToken(id, this.#clock.now());
   }
 }

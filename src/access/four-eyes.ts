@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
-import type { PersonLink, PersonLinks } from '../store/person-links.ts';
+import type { PersonLink, PersonLinkStore } from './person-link-store.ts';
 import type { People } from './people.ts';
 
 const DAY = 86_400_000;
@@ -13,12 +13,12 @@ const VERB = { created: 'created', roles: 'changed the roles of', recovery: 'app
 // hands no credential, so it links only the two people concerned. Whoever created an approver
 // is never approved by them.
 export class FourEyes {
-  readonly #links: PersonLinks;
+  readonly #links: PersonLinkStore;
   readonly #people: People;
   readonly #clock: Clock;
   readonly #policy: () => Config['access'];
 
-  constructor(links: PersonLinks, people: People, clock: Clock, policy: () => Config['access']) {
+  constructor(links: PersonLinkStore, people: People, clock: Clock, policy: () => Config['access']) {
     this.#links = links;
     this.#people = people;
     this.#clock = clock;

@@ -12,6 +12,7 @@ import { MailboxOwnership } from '../access/mailbox-ownership.ts';
 import type { MailboxStore } from '../access/mailbox-store.ts';
 import { Notifier } from '../access/notifier.ts';
 import { People } from '../access/people.ts';
+import type { PersonLinkStore } from '../access/person-link-store.ts';
 import { Policy } from '../access/policy.ts';
 import { SqliteSearchIndex } from '../index/sqlite/search-index.ts';
 import { SqliteMessageDates } from '../index/sqlite/message-dates.ts';
@@ -20,7 +21,8 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
 import type { Stores } from '../store/open-stores.ts';
-import { PersonLinks } from '../store/person-links.ts';
+import { SqliteAccountRecoveryStore } from '../store/sqlite/account-recovery-store.ts';
+import { SqliteCredentialStore } from '../store/sqlite/credential-store.ts';
 import { SqliteGrantStore } from '../store/sqlite/grant-store.ts';
 import { SqliteLedgerHistory } from '../store/sqlite/ledger-history.ts';
 import { SqliteMailboxStore } from '../store/sqlite/mailbox-store.ts';
@@ -28,26 +30,36 @@ import { SqliteNoticeStore } from '../store/sqlite/notice-store.ts';
 import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { SqliteOversightStore } from '../store/sqlite/oversight-store.ts';
 import { SqliteOwnershipChangeStore } from '../store/sqlite/ownership-change-store.ts';
+import { SqlitePeopleStore } from '../store/sqlite/people-store.ts';
+import { SqlitePersonLinkStore } from '../store/sqlite/person-link-store.ts';
 import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
 
 export type Services = ReturnType<typeof accessServices>;
+
+// People and their sign-in, for the API and for the console commands that need nothing else.
+export function peopleOf(stores: Stores, clock: Clock, policy: () => Config['access']): People {
+  return new People({
+    store: new SqlitePeopleStore(stores.meta), credentials: new SqliteCredentialStore(stores.meta), recoveries: new SqliteAccountRecoveryStore(stores.meta),
+    mailboxes: new SqliteMailboxStore(stores.meta), keys: stores.keys, clock, policy,
+  });
+}
 
 // The governed-access stage, assembled once for the API and the CLI alike.
 export function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: IndexDatabase, clock: Clock) {
   const policy = new Policy(stores.meta, config.access);
   const current = () => policy.current();
-  const people = new People(stores.meta, stores.keys, clock, current);
+  const people = peopleOf(stores, clock, current);
   const mailboxes: MailboxStore = new SqliteMailboxStore(stores.meta);
-  const links = new PersonLinks(stores.meta);
+  const links: PersonLinkStore = new SqlitePersonLinkStore(stores.meta);
   const fourEyes = new FourEyes(links, people, clock, current);
   const grants = new Grants(new SqliteGrantStore(stores.meta), clock, current, fourEyes);
   const notifier = new Notifier(new SqliteNotificationStore(stores.meta), people, clock, config.notify);
-  const recovery = new AccountRecovery({ meta: stores.meta, people, fourEyes, links, notifier, clock, policy: current });
+  const recovery = new AccountRecovery({ recoveries: new SqliteAccountRecoveryStore(stores.meta), people, fourEyes, links, notifier, clock, policy: current });
   const ownership = new MailboxOwnership({ mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
   const search = new SqliteSearchIndex(indexDb);
-  const credentials = new Credentials(stores.meta, people, clock, () => current().sessionHours);
+  const credentials = new Credentials(new SqliteCredentialStore(stores.meta), people, clock, () => current().sessionHours);
   const notice = new ArchivingNotice(new SqliteNoticeStore(stores.meta), clock);
   const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.

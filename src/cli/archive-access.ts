@@ -15,10 +15,10 @@ import { SqliteSearchIndex } from '../index/sqlite/search-index.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { openStores } from '../store/open-stores.ts';
 import type { Stores } from '../store/open-stores.ts';
-import { PersonLinks } from '../store/person-links.ts';
 import { SqliteMailboxStore } from '../store/sqlite/mailbox-store.ts';
 import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { SqliteOwnershipChangeStore } from '../store/sqlite/ownership-change-store.ts';
+import { SqlitePersonLinkStore } from '../store/sqlite/person-link-store.ts';
 
 // What the commands share: the config from their flags, the archive opened for reading or for
 // an operator's change, and a person identified by an API token.
@@ -80,7 +80,7 @@ export function openReader(o: { token?: string; data?: string; config?: string }
 // The directory's ownership rules for the console (the same as the API's).
 export function directoryOwnership(stores: Stores, config: Config, people: People): MailboxOwnership {
   const policy = new Policy(stores.meta, config.access);
-  const fourEyes = new FourEyes(new PersonLinks(stores.meta), people, systemClock, () => policy.current());
+  const fourEyes = new FourEyes(new SqlitePersonLinkStore(stores.meta), people, systemClock, () => policy.current());
   return new MailboxOwnership({
     mailboxes: new SqliteMailboxStore(stores.meta), changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes,
     notifier: new Notifier(new SqliteNotificationStore(stores.meta), people, systemClock, config.notify), clock: systemClock,

@@ -1,34 +1,3 @@
-import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
-
-export type LinkKind = 'created' | 'roles' | 'recovery';
-
-export interface PersonLink {
-  actorId: number;
-  subjectId: number;
-  kind: LinkKind;
-  at: number;
-}
-
-// Who created whom, changed whose roles, approved whose account recovery: the links that make
-// two accounts one person's hands for a while (src/access/four-eyes.ts decides with them).
-export class PersonLinks {
-  readonly #meta: SqliteMetadataStore;
-
-  constructor(meta: SqliteMetadataStore) {
-    this.#meta = meta;
-  }
-
-  record(link: PersonLink): void {
-    if (link.actorId === link.subjectId) return;
-    this.#meta.prepare('INSERT INTO person_link (actor_id, subject_id, kind, at) VALUES (?, ?, ?, ?)').run(link.actorId, link.subjectId, link.kind, link.at);
-  }
-
-  // Every link that touches one of these people, any time.
-  touching(ids: number[]): PersonLink[] {
-    if (ids.length === 0) return [];
-    const marks = ids.map(() => '?').join(', ');
-    return (this.#meta.prepare(`SELECT actor_id, subject_id, kind, at FROM person_link WHERE actor_id IN (${marks}) OR subject_id IN (${marks}) ORDER BY at`)
-      .all(...ids, ...ids) as Record<string, any>[])
-      .map((r) => ({ actorId: Number(r.actor_id), subjectId: Number(r.subject_id), kind: r.kind, at: Number(r.at) }));
-  }
-}
+// Oversight's old name for the person links, until it takes a PersonLinkStore
+// (src/access/person-link-store.ts) like the access stage.
+export type { PersonLinkStore as PersonLinks } from '../access/person-link-store.ts';

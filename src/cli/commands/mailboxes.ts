@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../../core/clock.ts';
 import { parseDirectoryCsv } from '../../access/directory-csv.ts';
-import { People } from '../../access/people.ts';
 import { Policy } from '../../access/policy.ts';
+import { peopleOf } from '../../api/services.ts';
 import { openStores } from '../../store/open-stores.ts';
 import { configOf, directoryOwnership, ledgerFor } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
@@ -16,7 +16,7 @@ export function importDirectory(file: string, o: CliOptions): void {
   try {
     const ledger = ledgerFor(stores, config);
     const policy = new Policy(stores.meta, config.access);
-    const ownership = directoryOwnership(stores, config, new People(stores.meta, stores.keys, systemClock, () => policy.current()));
+    const ownership = directoryOwnership(stores, config, peopleOf(stores, systemClock, () => policy.current()));
     const result = stores.meta.transaction(() => {
       ledger.catchUp();
       // Rows that would let someone read mail they could not read before wait for approval.

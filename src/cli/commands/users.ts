@@ -5,10 +5,11 @@ import { SealboxError } from '../../core/errors.ts';
 import { Audit } from '../../access/audit.ts';
 import { Credentials } from '../../access/credentials.ts';
 import type { DirectoryRow } from '../../access/directory-csv.ts';
-import { People } from '../../access/people.ts';
-import type { User } from '../../access/people.ts';
+import type { People, User } from '../../access/people.ts';
 import { Policy } from '../../access/policy.ts';
+import { peopleOf } from '../../api/services.ts';
 import { openStores } from '../../store/open-stores.ts';
+import { SqliteCredentialStore } from '../../store/sqlite/credential-store.ts';
 import { SqliteMailboxStore } from '../../store/sqlite/mailbox-store.ts';
 import { configOf, directoryOwnership, ledgerFor } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
@@ -19,7 +20,7 @@ export function addUser(o: CliOptions): void {
   const stores = openStores(config, { create: false });
   try {
     const policy = new Policy(stores.meta, config.access);
-    const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
+    const people = peopleOf(stores, systemClock, () => policy.current());
     const mailboxes = new SqliteMailboxStore(stores.meta);
     const ledger = ledgerFor(stores, config);
     const ownership = directoryOwnership(stores, config, people);
@@ -79,8 +80,8 @@ async function asUser(o: CliOptions, operation: string, fn: (people: People, cre
   const stores = openStores(config, { create: false });
   try {
     const policy = new Policy(stores.meta, config.access);
-    const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
-    const credentials = new Credentials(stores.meta, people, systemClock, () => policy.current().sessionHours);
+    const people = peopleOf(stores, systemClock, () => policy.current());
+    const credentials = new Credentials(new SqliteCredentialStore(stores.meta), people, systemClock, () => policy.current().sessionHours);
     const audit = new Audit(stores.meta, ledgerFor(stores, config));
     const ctx = { sessionId: null, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})`, logonType: 'owner' as const };
     try {

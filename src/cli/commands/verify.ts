@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { systemClock } from '../../core/clock.ts';
 import { SealboxError } from '../../core/errors.ts';
 import { Grants } from '../../access/grants.ts';
-import { People } from '../../access/people.ts';
 import { Policy } from '../../access/policy.ts';
+import { peopleOf } from '../../api/services.ts';
 import { accessStateProblems } from '../../oversight/access-state-check.ts';
 import { openStores } from '../../store/open-stores.ts';
 import { SqliteGrantStore } from '../../store/sqlite/grant-store.ts';
@@ -30,7 +30,7 @@ export async function verify(o: CliOptions): Promise<void> {
     const report = await verifyArchive(stores, { verifierKey: key.verifierKey, origin: config.ledger.origin, witnessed });
     // Who can read what, from the tables against the ledger (the tables are not in the tree).
     const policy = new Policy(stores.meta, config.access);
-    const people = new People(stores.meta, stores.keys, systemClock, () => policy.current());
+    const people = peopleOf(stores, systemClock, () => policy.current());
     report.problems.push(...accessStateProblems({
       store: new SqliteOversightStore(stores.meta), history: new SqliteLedgerHistory(stores.meta),
       grants: new Grants(new SqliteGrantStore(stores.meta), systemClock, () => policy.current()), people, clock: systemClock,

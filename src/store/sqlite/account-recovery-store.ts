@@ -1,30 +1,14 @@
-import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import type { AccountRecoveryStore, RecoveryRecord } from '../../access/account-recovery-store.ts';
+import type { SqliteMetadataStore } from './metadata-store.ts';
 
-export interface RecoveryRow {
-  id: string;
-  userId: number;
-  requestedBy: number;
-  reason: string;
-  createdAt: number;
-  lapsesAt: number;
-  decidedBy: number | null;
-  decision: 'approve' | 'deny' | 'cancel' | null;
-  decisionReason: string | null;
-  decidedAt: number | null;
-  codeHash: string | null;
-  codeExpires: number | null;
-  usedAt: number | null;
-}
-
-// The account_recovery table (src/access/account-recovery.ts holds the rules).
-export class AccountRecoveries {
+export class SqliteAccountRecoveryStore implements AccountRecoveryStore {
   readonly #meta: SqliteMetadataStore;
 
   constructor(meta: SqliteMetadataStore) {
     this.#meta = meta;
   }
 
-  insert(r: { id: string; userId: number; requestedBy: number; reason: string; createdAt: number; lapsesAt: number }): void {
+  add(r: { id: string; userId: number; requestedBy: number; reason: string; createdAt: number; lapsesAt: number }): void {
     this.#meta.prepare('INSERT INTO account_recovery (id, user_id, requested_by, reason, created_at, lapses_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(r.id, r.userId, r.requestedBy, r.reason, r.createdAt, r.lapsesAt);
   }
@@ -34,13 +18,11 @@ export class AccountRecoveries {
       .run(d.by, d.decision, d.reason, d.at, d.codeHash ?? null, d.codeExpires ?? null, id);
   }
 
-  // Ends every recovery of a person still waiting or not yet used (disabled, or enrolled again).
   cancelOpen(userId: number, at: number, reason: string): void {
     this.#meta.prepare("UPDATE account_recovery SET decision = 'cancel', decision_reason = ?, decided_at = ? WHERE user_id = ? AND decision IS NULL").run(reason, at, userId);
     this.#meta.prepare("UPDATE account_recovery SET code_hash = NULL WHERE user_id = ? AND decision = 'approve' AND used_at IS NULL").run(userId);
   }
 
-  // Uses up the approved recovery this code belongs to; its id when valid.
   use(userId: number, codeHash: string, now: number): string | null {
     const row = this.#meta.prepare("SELECT id FROM account_recovery WHERE user_id = ? AND decision = 'approve' AND code_hash = ? AND used_at IS NULL AND code_expires > ?").get(userId, codeHash, now) as { id: string } | undefined;
     if (!row) return null;
@@ -48,17 +30,17 @@ export class AccountRecoveries {
     return row.id;
   }
 
-  get(id: string): RecoveryRow | null {
+  get(id: string): RecoveryRecord | null {
     const row = this.#meta.prepare('SELECT * FROM account_recovery WHERE id = ?').get(id) as Record<string, any> | undefined;
-    return row ? toRow(row) : null;
+    return row ? toRecovery(row) : null;
   }
 
-  list(): RecoveryRow[] {
-    return (this.#meta.prepare('SELECT * FROM account_recovery ORDER BY created_at DESC LIMIT 500').all() as Record<string, any>[]).map(toRow);
+  list(): RecoveryRecord[] {
+    return (this.#meta.prepare('SELECT * FROM account_recovery ORDER BY created_at DESC LIMIT 500').all() as Record<string, any>[]).map(toRecovery);
   }
 }
 
-function toRow(r: Record<string, any>): RecoveryRow {
+function toRecovery(r: Record<string, any>): RecoveryRecord {
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
     id: r.id, userId: Number(r.user_id), requestedBy: Number(r.requested_by), reason: r.reason, createdAt: Number(r.created_at), lapsesAt: Number(r.lapses_at),

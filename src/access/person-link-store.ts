@@ -1,0 +1,17 @@
+export type LinkKind = 'created' | 'roles' | 'recovery';
+
+export interface PersonLink {
+  actorId: number;
+  subjectId: number;
+  kind: LinkKind;
+  at: number;
+}
+
+// Who created whom, changed whose roles, approved whose account recovery: the links that make
+// two accounts one person's hands for a while (src/access/four-eyes.ts decides with them).
+export interface PersonLinkStore {
+  // A link of someone to themselves is not kept.
+  record(link: PersonLink): void;
+  // Every link that touches one of these people, any time, oldest first.
+  touching(ids: number[]): PersonLink[];
+}
