@@ -1,5 +1,8 @@
+import { userInfo } from 'node:os';
 import type { LedgerEntry, LogonType } from '../core/types.ts';
 import { SealboxError } from '../core/errors.ts';
+import { LEDGER_OPERATIONS } from '../core/ledger-operations.ts';
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { User } from './people.ts';
 
@@ -11,11 +14,18 @@ export interface Actor {
   clientIp: string | null;
   userAgent: string | null;
   label?: string;            // who acts when no person does (e.g. system:oversight)
+  roles?: readonly string[]; // and the roles it acts in
 }
 
+// The person at the server's console (sealbox users add, mailboxes import): named by the
+// operating-system account, acting as the operator.
+export function consoleOperator(): Actor & { label: string } {
+  return { user: null, label: `os:${userInfo().username}`, roles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null, userAgent: null };
+}
+
+// What happened, named from the registry (core/ledger-operations.ts), which also gives the entry's type.
 export interface AuditEvent {
-  type: 'access' | 'admin' | 'system';
-  operation: string;
+  operation: LedgerOperation;
   mailboxes?: { id: number; name: string }[];
   messages?: string[];
   grantId?: string | null;
@@ -29,8 +39,9 @@ export interface AuditStore {
   linkEntry(index: number, mailboxIds: readonly number[], grantId: string | null): void;
 }
 
-// Writes ledger entries in the same transaction as the work they describe: if the entry cannot
-// be written, the work is rolled back and its result is never handed out.
+// The one writer of ledger entries about people's actions (captures are appended by the archive
+// writer, in their batch): each in the same transaction as the work it describes; if the entry
+// cannot be written, the work is rolled back and its result is never handed out.
 export class Audit {
   readonly #store: AuditStore;
   readonly #ledger: Ledger;
@@ -74,7 +85,7 @@ export class Audit {
 
   #append(actor: Actor, event: AuditEvent, result: LedgerEntry['result']): void {
     const entry = this.#ledger.append({
-      type: event.type, actor: actor.user ? `user:${actor.user.name}` : actor.label ?? 'anonymous', actorRoles: actor.user?.roles ?? [],
+      type: LEDGER_OPERATIONS[event.operation].type, actor: actor.user ? `user:${actor.user.name}` : actor.label ?? 'anonymous', actorRoles: [...(actor.user?.roles ?? actor.roles ?? [])],
       logonType: actor.logonType, sessionId: actor.sessionId, clientIp: actor.clientIp, operation: event.operation,
       objects: { mailboxes: (event.mailboxes ?? []).map((m) => m.name), messages: event.messages ?? [] },
       grantId: event.grantId ?? null, result,

@@ -1,3 +1,4 @@
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
 import type { SearchHit, SearchIndex } from '../index/search-index.ts';
@@ -30,22 +31,22 @@ export class ContentAccess {
     this.#d = deps;
   }
 
-  #scope(ctx: ActorContext, user: User, permission: Permission, grantId: string | null | undefined, operation: string, parameters: Record<string, unknown>): Scope {
+  #scope(ctx: ActorContext, user: User, permission: Permission, grantId: string | null | undefined, operation: LedgerOperation, parameters: Record<string, unknown>): Scope {
     try {
       return this.#d.decision.decide(user, permission, grantId);
     } catch (err) {
-      if (err instanceof SealboxError) this.#d.audit.denied({ ...ctx, user, logonType: grantId ? 'delegated' : 'owner' }, { type: 'access', operation, grantId: grantId ?? null, parameters }, err.message);
+      if (err instanceof SealboxError) this.#d.audit.denied({ ...ctx, user, logonType: grantId ? 'delegated' : 'owner' }, { operation, grantId: grantId ?? null, parameters }, err.message);
       throw err;
     }
   }
 
   // A query that does not parse reads nothing, but the attempt was put to the decision point
   // and is recorded like any refusal (a probe of the query language is evidence too).
-  #parse(ctx: ActorContext, user: User, scope: Scope, operation: string, parameters: Record<string, unknown>, query: string): void {
+  #parse(ctx: ActorContext, user: User, scope: Scope, operation: LedgerOperation, parameters: Record<string, unknown>, query: string): void {
     try {
       parseQuery(query);
     } catch (err) {
-      if (err instanceof SealboxError) this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      if (err instanceof SealboxError) this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
       throw err;
     }
   }
@@ -58,13 +59,13 @@ export class ContentAccess {
     try {
       return this.#d.audit.record(actor,
         (r: { query: string; hits: SearchHit[] }) => ({
-          type: 'access', operation: 'search', mailboxes: this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
+          operation: 'search', mailboxes: this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
           parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length },
         }),
         () => ({ ...this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset })), grantId: scope.grant?.id ?? null }));
     } catch (err) {
       // A query the index refused after parsing: refused and recorded like one that did not parse.
-      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') this.#d.audit.denied(actor, { type: 'access', operation: 'search', mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') this.#d.audit.denied(actor, { operation: 'search', mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
       throw err;
     }
   }
@@ -73,7 +74,7 @@ export class ContentAccess {
   view(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Record<string, unknown> {
     const { scope, rowId, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'view');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { type: 'access', operation: 'view', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} },
+      { operation: 'view', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} },
       () => messageView(this.#d, sha256, rowId, scope));
   }
 
@@ -83,14 +84,14 @@ export class ContentAccess {
     const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'raw');
     const bytes = await this.#d.reader.buffer(this.#d.reader.message(sha256));
     return this.#recordRead(ctx, user, scope, 'read',
-      { type: 'access', operation: 'raw', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length, ...(note ? { note } : {}) } },
+      { operation: 'raw', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length, ...(note ? { note } : {}) } },
       bytes);
   }
 
   // A read derived from the stored bytes (the web viewer's body document): decided and scoped
   // like raw(), produced before its entry is written (a fault serves nothing), recorded under
   // its own operation with what was produced.
-  async derived<T>(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string,
+  async derived<T>(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: LedgerOperation,
     produce: (raw: Buffer) => Promise<{ value: T; parameters: Record<string, unknown> }>): Promise<T> {
     const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, operation);
     let made: { value: T; parameters: Record<string, unknown> };
@@ -99,12 +100,12 @@ export class ContentAccess {
     } catch (err) {
       // A refusal while producing (e.g. remote content nobody recorded asking for) is evidence too.
       if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_FORBIDDEN') {
-        this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, err.message);
+        this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, err.message);
       }
       throw err;
     }
     return this.#recordRead(ctx, user, scope, 'read',
-      { type: 'access', operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters },
+      { operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters },
       made.value);
   }
 
@@ -131,7 +132,7 @@ export class ContentAccess {
   remoteContent(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): { ledgerIndex: number } {
     const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'remote-content');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { type: 'access', operation: 'remote-content', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
+      { operation: 'remote-content', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
       // Inside the transaction, after the ledger caught up: the size is the index this entry gets.
       () => ({ ledgerIndex: this.#d.meta.ledgerSize() }));
   }
@@ -152,7 +153,7 @@ export class ContentAccess {
   evidence(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): MessageEvidence {
     const { scope, rowId, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'evidence');
     return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { type: 'access', operation: 'evidence', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
+      { operation: 'evidence', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
       () => {
         const message = this.#d.reader.message(sha256);
         const checkpoint = this.#d.meta.latestCheckpoint();
@@ -183,14 +184,14 @@ export class ContentAccess {
     try {
       found = this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
     } catch (err) {
-      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation: 'export', mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation: 'export', mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
       throw err;
     }
     const parts: Buffer[] = [];
     for (const hit of found.hits) parts.push(mboxrdEntry(await this.#d.reader.buffer(this.#d.reader.message(hit.sha256)), hit.date));
     const mbox = Buffer.concat(parts);
     this.#recordRead(ctx, user, scope, 'export',
-      { type: 'access', operation: 'export', mailboxes: this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } },
+      { operation: 'export', mailboxes: this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } },
       null);
     return { mbox, count: found.hits.length };
   }
@@ -198,11 +199,11 @@ export class ContentAccess {
   // A message in scope, with the scope's mailboxes that hold it: what reading it touches. Out of
   // scope, the refusal names the scope it was tried under (naming the message's own mailboxes
   // would tell the reader where a message they may not read lives).
-  #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: string): { scope: Scope; rowId: number; mailboxes: Scope['mailboxes'] } {
+  #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: LedgerOperation): { scope: Scope; rowId: number; mailboxes: Scope['mailboxes'] } {
     const scope = this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
     const rowId = this.#d.search.findInScope(sha256, scope);
     if (rowId === null) {
-      this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { type: 'access', operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
+      this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
     }
     const held = this.#holding(scope, [sha256]);

@@ -1,3 +1,4 @@
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { ROLES } from '../access/people.ts';
@@ -22,7 +23,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     handler: async (req) => {
       const p = principal(s, req, 'admin');
       if (!p.user.roles.some((r) => r === 'admin' || r === 'auditor')) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { type: 'admin', operation: 'health.read' }, 'not an admin or auditor');
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { operation: 'health.read' }, 'not an admin or auditor');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and auditors see system health');
       }
       const meta = s.stores.meta;
@@ -53,12 +54,12 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const p = principal(s, req, 'admin');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
       if (!p.user.roles.includes('admin')) {
-        s.audit.denied(ctx, { type: 'admin', operation: 'user.add', parameters: { name: body.name } }, 'not an admin');
+        s.audit.denied(ctx, { operation: 'user.add', parameters: { name: body.name } }, 'not an admin');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins add users');
       }
       // The code of someone who has no credential yet comes back to the admin who hands it on;
       // from then on the two are linked (four eyes: src/access/four-eyes.ts).
-      const r = s.audit.record(ctx, { type: 'admin', operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, () => {
+      const r = s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, () => {
         const added = s.people.add(body);
         s.links.record({ actorId: p.user.id, subjectId: added.user.id, kind: 'created', at: s.clock.now() });
         return added;
@@ -72,7 +73,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     handler: async (req) => {
       const p = principal(s, req, 'admin');
       if (!p.user.roles.some((r) => r === 'admin' || r === 'auditor')) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { type: 'admin', operation: 'user.list' }, 'not an admin or auditor');
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { operation: 'user.list' }, 'not an admin or auditor');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and auditors list users');
       }
       return { users: s.people.list().map((u) => ({ name: u.name, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled })) };
@@ -81,11 +82,11 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
 
   // Changing a user's roles or disabling them: admins only, never their own account (no one
   // grants themselves a role, nor locks the last door behind them).
-  const userChange = (req: Parameters<typeof principal>[1], operation: string, name: string, parameters: Record<string, unknown>) => {
+  const userChange = (req: Parameters<typeof principal>[1], operation: LedgerOperation, name: string, parameters: Record<string, unknown>) => {
     const p = principal(s, req, 'admin');
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     const refuse = (why: string) => {
-      s.audit.denied(ctx, { type: 'admin', operation, parameters: { name, ...parameters } }, why);
+      s.audit.denied(ctx, { operation, parameters: { name, ...parameters } }, why);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
     };
     if (!p.user.roles.includes('admin')) refuse('only admins change users');
@@ -101,7 +102,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const name = (req.params as { name: string }).name;
       const ctx = userChange(req, 'user.roles', name, { roles: body.roles });
       const before = s.people.byName(name)?.roles ?? null;
-      const r = s.audit.record(ctx, (r: { recovery: string | null }) => ({ type: 'admin', operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.recovery !== null, recovery: r.recovery } }), () => {
+      const r = s.audit.record(ctx, (r: { recovery: string | null }) => ({ operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.recovery !== null, recovery: r.recovery } }), () => {
         const changed = s.people.setRoles(name, body.roles);
         s.links.record({ actorId: ctx.user.id, subjectId: changed.user.id, kind: 'roles', at: s.clock.now() });
         const pending = changed.needsEnrolment ? s.recovery.list().find((x) => x.user === name && x.state === 'pending') : undefined;
@@ -121,16 +122,16 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const name = (req.params as { name: string }).name;
       const operation = body.disabled ? 'user.disable' : 'user.enable';
       const ctx = userChange(req, operation, name, {});
-      const u = s.audit.record(ctx, { type: 'admin', operation, parameters: { name, reason: body.reason ?? null } }, () => s.people.setDisabled(name, body.disabled));
+      const u = s.audit.record(ctx, { operation, parameters: { name, reason: body.reason ?? null } }, () => s.people.setDisabled(name, body.disabled));
       return { name: u.name, roles: u.roles, disabled: u.disabled };
     },
   });
 
-  const admin = (req: Parameters<typeof principal>[1], operation: string, parameters: Record<string, unknown>) => {
+  const admin = (req: Parameters<typeof principal>[1], operation: LedgerOperation, parameters: Record<string, unknown>) => {
     const p = principal(s, req, 'admin');
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     if (!p.user.roles.includes('admin')) {
-      s.audit.denied(ctx, { type: 'admin', operation, parameters }, 'not an admin');
+      s.audit.denied(ctx, { operation, parameters }, 'not an admin');
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins change policy');
     }
     return ctx;
@@ -155,10 +156,10 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const weakened = weakenedSafeguards(s.policy.current(), s.policy.preview(body));
       if (weakened.length > 0) {
         const why = `loosening ${weakened.join(', ')} is done in the config file at the console, not through the API`;
-        s.audit.denied(ctx, { type: 'admin', operation: 'policy.set', parameters: { policy: body } }, why);
+        s.audit.denied(ctx, { operation: 'policy.set', parameters: { policy: body } }, why);
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
       }
-      return s.audit.record(ctx, { type: 'admin', operation: 'policy.set', parameters: { policy: body } }, () => s.policy.set(body));
+      return s.audit.record(ctx, { operation: 'policy.set', parameters: { policy: body } }, () => s.policy.set(body));
     },
   });
 
@@ -179,7 +180,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const found = s.mailboxes.byName(name);
       if (!found) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no mailbox ${name}`);
       const mailbox = { id: found.id, name: found.name };
-      s.audit.record(ctx, { type: 'admin', operation: 'mailbox.policy', mailboxes: [mailbox], parameters: body }, () => s.notifier.setPolicy(mailbox.id, body));
+      s.audit.record(ctx, { operation: 'mailbox.policy', mailboxes: [mailbox], parameters: body }, () => s.notifier.setPolicy(mailbox.id, body));
       return { mailbox: mailbox.name, ...s.notifier.policy(mailbox.id) };
     },
   });

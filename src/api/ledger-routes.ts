@@ -1,3 +1,4 @@
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
@@ -37,11 +38,11 @@ const exportQuery = z.strictObject({ ...filters, format: z.enum(['json', 'csv'])
 type Filters = z.infer<typeof entriesQuery>;
 
 export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
-  const overseer = (req: FastifyRequest, operation: string, parameters: Record<string, unknown>, roles: readonly string[]) => {
+  const overseer = (req: FastifyRequest, operation: LedgerOperation, parameters: Record<string, unknown>, roles: readonly string[]) => {
     const p = principal(s, req, 'ledger');
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     if (!p.user.roles.some((r) => roles.includes(r))) {
-      s.audit.denied(ctx, { type: 'admin', operation, parameters }, `not ${roles.map((r) => `an ${r}`).join(' or ')}`);
+      s.audit.denied(ctx, { operation, parameters }, `not ${roles.map((r) => `an ${r}`).join(' or ')}`);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only ${roles.map((r) => `${r}s`).join(' and ')} may do this`);
     }
     return ctx;
@@ -52,7 +53,7 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     summary: 'ledger entries (auditors), filtered by index range, actor, mailbox, operation, type, result, grant and time (since/until); reading the ledger is itself an entry',
     handler: async (req, _reply, { query }) => {
       const ctx = overseer(req, 'ledger.read', recorded(query), ['auditor']);
-      return s.audit.record(ctx, { type: 'admin', operation: 'ledger.read', parameters: recorded(query) }, () => {
+      return s.audit.record(ctx, { operation: 'ledger.read', parameters: recorded(query) }, () => {
         return { entries: select(s, query, query.limit).map((r) => ({ ...r.entry, leaf: r.leaf.toString('base64') })) };
       });
     },
@@ -63,7 +64,7 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     summary: 'the entries the same filters find, as a download: JSON (with each leaf) or CSV (auditors); the export is itself an entry',
     handler: async (req, reply, { query }) => {
       const ctx = overseer(req, 'ledger.export', recorded(query), ['auditor']);
-      const body = s.audit.record(ctx, (r: { count: number }) => ({ type: 'admin', operation: 'ledger.export', parameters: { ...recorded(query), entries: r.count } }), () => {
+      const body = s.audit.record(ctx, (r: { count: number }) => ({ operation: 'ledger.export', parameters: { ...recorded(query), entries: r.count } }), () => {
         const entries = select(s, query, query.limit);
         const text = query.format === 'csv' ? csv(entries.map((e) => e.entry))
           : JSON.stringify({ exportedAt: new Date(s.clock.now()).toISOString(), filters: recorded(query), entries: entries.map((e) => ({ ...e.entry, leaf: e.leaf.toString('base64') })) }, null, 1) + '\n';
@@ -82,7 +83,7 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     summary: 'every signed checkpoint, newest first, each with its status: signature valid with the verifier key, and consistent with the ledger as it is now (auditors and admins)',
     handler: async (req) => {
       const ctx = overseer(req, 'ledger.checkpoints', {}, ['auditor', 'admin']);
-      return s.audit.record(ctx, (r: { checkpoints: unknown[] }) => ({ type: 'admin', operation: 'ledger.checkpoints', parameters: { checkpoints: r.checkpoints.length } }), () => {
+      return s.audit.record(ctx, (r: { checkpoints: unknown[] }) => ({ operation: 'ledger.checkpoints', parameters: { checkpoints: r.checkpoints.length } }), () => {
         const checkpoints = checkpointHistory(s.stores.meta, { verifierKey, origin: s.ledger.origin }).reverse();
         return { ledgerSize: s.stores.meta.ledgerSize(), verifierKey, checkpoints };
       });

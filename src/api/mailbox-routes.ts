@@ -19,7 +19,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { query }) => {
       const p = principal(s, req, 'requests');
       if (!p.user.roles.some((r) => DIRECTORY_ROLES.includes(r))) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { type: 'admin', operation: 'mailbox.list', parameters: { q: query.q } }, 'not a requester, approver, auditor or admin');
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'mailbox.list', parameters: { q: query.q } }, 'not a requester, approver, auditor or admin');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only requesters, approvers, auditors and admins look up mailboxes');
       }
       const full = p.user.roles.some((r) => r === 'admin' || r === 'auditor');
@@ -40,14 +40,14 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
       const p = principal(s, req, 'admin');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
       if (!p.user.roles.includes('admin')) {
-        s.audit.denied(ctx, { type: 'admin', operation: 'mailboxes.import', parameters: { file: body.fileName ?? null } }, 'not an admin');
+        s.audit.denied(ctx, { operation: 'mailboxes.import', parameters: { file: body.fileName ?? null } }, 'not an admin');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins import the directory');
       }
       const rows = parseDirectoryCsv(body.csv);
       // Rows that give someone mail they could not read before are staged for someone else's
       // approval (src/access/mailbox-ownership.ts); the rest apply now. Both are in the entry.
       const result = s.audit.record(ctx, (r: ImportOutcome) => ({
-        type: 'admin', operation: 'mailboxes.import',
+        operation: 'mailboxes.import',
         mailboxes: r.applied.map((m) => ({ id: s.ownership.mailboxId(m.name)!, name: m.name })),
         // the owners in force from here on, as the command line records them
         parameters: {
@@ -67,7 +67,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
     handler: async (req) => {
       const p = principal(s, req, 'admin');
       if (!p.user.roles.some((r) => r === 'admin' || r === 'approver' || r === 'auditor')) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { type: 'admin', operation: 'ownership.list' }, 'not an admin, approver or auditor');
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { operation: 'ownership.list' }, 'not an admin, approver or auditor');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins, approvers and auditors see ownership changes');
       }
       return { changes: s.ownership.list().map(ownershipView) };
@@ -85,12 +85,12 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
         const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
         try {
           const c = s.audit.record(ctx, (c: OwnershipChangeRecord) => ({
-            type: 'admin', operation: `ownership.${decision}`, mailboxes: [{ id: s.ownership.mailboxId(c.mailbox)!, name: c.mailbox }].filter((m) => m.id !== null),
+            operation: `ownership.${decision}`, mailboxes: [{ id: s.ownership.mailboxId(c.mailbox)!, name: c.mailbox }].filter((m) => m.id !== null),
             parameters: { change: id, from: c.ownerBefore, to: c.ownerAfter, addresses: c.gains.map((g) => g.address), reason: body.reason, ...(decision === 'approve' ? { owners: { [c.mailbox]: c.ownerAfter } } : {}) },
           }), () => s.ownership.decide(p.user, id, decision, body.reason));
           return ownershipView(c);
         } catch (err) {
-          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { type: 'admin', operation: `ownership.${decision}`, parameters: { change: id } }, err.message);
+          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { operation: `ownership.${decision}`, parameters: { change: id } }, err.message);
           throw err;
         }
       },

@@ -33,11 +33,11 @@ export function noticeRoutes(routes: RouteTable, s: Services): void {
       const p = principal(s, req, 'admin');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
       if (!p.user.roles.includes('admin')) {
-        s.audit.denied(ctx, { type: 'admin', operation: 'notice.set' }, 'not an admin');
+        s.audit.denied(ctx, { operation: 'notice.set' }, 'not an admin');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins set the archiving notice');
       }
       const n = s.audit.record(ctx, (n: { version: number; text: string }) => ({
-        type: 'admin', operation: 'notice.set',
+        operation: 'notice.set',
         parameters: { version: n.version, sha256: createHash('sha256').update(n.text).digest('hex'), text: n.text },
       }), () => s.notice.set(body.text, p.user));
       return { text: n.text || null, version: n.version, updatedAt: new Date(n.updatedAt).toISOString() };
@@ -51,7 +51,7 @@ export function noticeRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { body }) => {
       const p = principal(s, req, 'content');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'owner' as const };
-      const at = s.audit.record(ctx, { type: 'admin', operation: 'notice.acknowledge', parameters: { version: body.version } }, () => s.notice.acknowledge(p.user, body.version));
+      const at = s.audit.record(ctx, { operation: 'notice.acknowledge', parameters: { version: body.version } }, () => s.notice.acknowledge(p.user, body.version));
       return { version: body.version, acknowledgedAt: new Date(at).toISOString() };
     },
   });

@@ -1,3 +1,4 @@
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { User } from '../access/people.ts';
@@ -13,11 +14,11 @@ const when = (name: string) => z.string().refine((v) => Number.isFinite(Date.par
 // Oversight: the permission inventory and reports (auditors), the review queue (approvers and
 // auditors). Reading any of it is itself a ledger entry.
 export function oversightRoutes(routes: RouteTable, s: Services): void {
-  const reviewer = (req: Parameters<typeof principal>[1], operation: string, parameters: Record<string, unknown>, roles: string[]) => {
+  const reviewer = (req: Parameters<typeof principal>[1], operation: LedgerOperation, parameters: Record<string, unknown>, roles: string[]) => {
     const p = principal(s, req, 'ledger');
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     if (!p.user.roles.some((r) => roles.includes(r))) {
-      s.audit.denied(ctx, { type: 'admin', operation, parameters }, `not an ${roles.join(' or ')}`);
+      s.audit.denied(ctx, { operation, parameters }, `not an ${roles.join(' or ')}`);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only ${roles.map((r) => r + 's').join(' and ')} may do this`);
     }
     return ctx;
@@ -28,10 +29,10 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     const request = requestId ? safe(() => s.grants.get(requestId)) : null;
     return request !== null && request.requesterId !== user.id && isSubjectOf(user, request);
   };
-  const hiddenFrom = (ctx: { user: User | null }, id: string, operation: string, log: Parameters<typeof s.audit.denied>[0]) => {
+  const hiddenFrom = (ctx: { user: User | null }, id: string, operation: LedgerOperation, log: Parameters<typeof s.audit.denied>[0]) => {
     const item = s.reviews.get(id);
     if (ctx.user && aboutMe(ctx.user, item.requestId)) {
-      s.audit.denied(log, { type: 'admin', operation, parameters: { review: id } }, 'review of a grant on your own mailbox');
+      s.audit.denied(log, { operation, parameters: { review: id } }, 'review of a grant on your own mailbox');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no review item ${id}`);
     }
     return item;
@@ -78,7 +79,7 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
       const id = (req.params as { id: string }).id;
       const ctx = reviewer(req, 'review.read', { review: id }, ['approver', 'auditor']);
       const item = hiddenFrom(ctx, id, 'review.read', ctx);
-      return s.audit.record(ctx, { type: 'admin', operation: 'review.read', grantId: item.requestId, parameters: { review: id } }, () => {
+      return s.audit.record(ctx, { operation: 'review.read', grantId: item.requestId, parameters: { review: id } }, () => {
         const request = item.requestId ? safe(() => s.grants.get(item.requestId!)) : null;
         return {
           ...iso(item),

@@ -34,11 +34,11 @@ export function principal(s: Services, req: FastifyRequest, scope: TokenScope): 
     p = s.credentials.token(value);
     if (!p) {
       const refused = s.credentials.refusedToken(value);
-      if (refused) s.audit.denied({ ...actorContext(req, null), sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { type: 'admin', operation: 'token.use', parameters: { route, tokenId: refused.tokenId } }, refused.why);
+      if (refused) s.audit.denied({ ...actorContext(req, null), sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route, tokenId: refused.tokenId } }, refused.why);
       throw new SealboxError('SEALBOX_ERR_AUTH', 'API token is unknown, expired or revoked');
     }
     if (!p.scopes!.includes(scope)) {
-      s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { type: 'admin', operation: 'token.use', parameters: { route, tokenId: p.sessionId, scopes: p.scopes } }, `token lacks the "${scope}" scope`);
+      s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route, tokenId: p.sessionId, scopes: p.scopes } }, `token lacks the "${scope}" scope`);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `this API token lacks the "${scope}" scope`);
     }
   } else {
@@ -48,7 +48,7 @@ export function principal(s: Services, req: FastifyRequest, scope: TokenScope): 
       try {
         s.credentials.checkCsrf(p, req.headers['x-csrf-token'] as string | undefined);
       } catch (err) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { type: 'admin', operation: 'session.csrf', parameters: { route } }, (err as Error).message);
+        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'session.csrf', parameters: { route } }, (err as Error).message);
         throw err;
       }
     }

@@ -1,3 +1,4 @@
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { Principal } from '../access/credentials.ts';
@@ -8,11 +9,11 @@ import type { Services } from './services.ts';
 // Account recovery (src/access/account-recovery.ts): an admin asks, someone else approves, the
 // code goes by mail to the person alone. Every refusal is a ledger entry.
 export function recoveryRoutes(routes: RouteTable, s: Services): void {
-  const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: string, parameters: Record<string, unknown>, work: () => T): T => {
+  const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: LedgerOperation, parameters: Record<string, unknown>, work: () => T): T => {
     try {
       return work();
     } catch (err) {
-      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { type: 'admin', operation, parameters }, err.message);
+      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { operation, parameters }, err.message);
       throw err;
     }
   };
@@ -28,7 +29,7 @@ export function recoveryRoutes(routes: RouteTable, s: Services): void {
       const ctx = context(req, p);
       return refusing(ctx, 'user.recovery.request', { name }, () => {
         if (!p.user.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins ask for account recoveries');
-        return s.audit.record(ctx, (r: { id: string }) => ({ type: 'admin', operation: 'user.recovery.request', parameters: { name, recovery: r.id, reason: body.reason } }),
+        return s.audit.record(ctx, (r: { id: string }) => ({ operation: 'user.recovery.request', parameters: { name, recovery: r.id, reason: body.reason } }),
           () => s.recovery.request(p.user, name, body.reason));
       });
     },
@@ -39,7 +40,7 @@ export function recoveryRoutes(routes: RouteTable, s: Services): void {
     handler: async (req) => {
       const p = principal(s, req, 'admin');
       if (!p.user.roles.some((r) => r === 'admin' || r === 'approver' || r === 'auditor')) {
-        s.audit.denied(context(req, p), { type: 'admin', operation: 'user.recovery.list' }, 'not an admin, approver or auditor');
+        s.audit.denied(context(req, p), { operation: 'user.recovery.list' }, 'not an admin, approver or auditor');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins, approvers and auditors see account recoveries');
       }
       return { recoveries: s.recovery.list() };
@@ -56,7 +57,7 @@ export function recoveryRoutes(routes: RouteTable, s: Services): void {
         const id = (req.params as { id: string }).id;
         const ctx = context(req, p);
         return refusing(ctx, `user.recovery.${decision}`, { recovery: id }, () => s.audit.record(ctx,
-          (r: { user: string }) => ({ type: 'admin', operation: `user.recovery.${decision}`, parameters: { recovery: id, name: r.user, reason: body.reason } }),
+          (r: { user: string }) => ({ operation: `user.recovery.${decision}`, parameters: { recovery: id, name: r.user, reason: body.reason } }),
           () => s.recovery.decide(p.user, id, decision, body.reason)));
       },
     });

@@ -1,3 +1,4 @@
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { AccessRequest } from '../access/grants.ts';
@@ -35,8 +36,8 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     };
   };
   const logon = (u: User) => (u.roles.includes('admin') ? 'admin' : 'owner') as 'admin' | 'owner';
-  const event = (operation: string, r: AccessRequest, parameters: Record<string, unknown> = {}) =>
-    ({ type: 'admin' as const, operation, mailboxes: r.mailboxes, grantId: r.id, parameters: {
+  const event = (operation: LedgerOperation, r: AccessRequest, parameters: Record<string, unknown> = {}) =>
+    ({ operation, mailboxes: r.mailboxes, grantId: r.id, parameters: {
       // The scope and the window in force, so the ledger alone can rebuild who could read what when.
       state: stateOf(r, s.clock.now()), permissions: r.permissions, dateFrom: r.dateFrom, dateTo: r.dateTo, startsAt: r.startsAt, endsAt: r.endsAt,
       ...(r.extends ? { extends: r.extends } : {}), ...parameters,
@@ -50,12 +51,12 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     if (!mayKnowOfRequest(user, r, (m) => s.notifier.policy(m))) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
     return r;
   };
-  const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: string, grantId: string | null, work: () => T): T => {
+  const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: LedgerOperation, grantId: string | null, work: () => T): T => {
     try {
       return work();
     } catch (err) {
       if (err instanceof SealboxError && ['SEALBOX_ERR_FORBIDDEN', 'SEALBOX_ERR_NOT_FOUND', 'SEALBOX_ERR_CONFLICT'].includes(err.code)) {
-        s.audit.denied(ctx, { type: 'admin', operation, grantId }, err.message);
+        s.audit.denied(ctx, { operation, grantId }, err.message);
       }
       throw err;
     }
@@ -130,7 +131,7 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
             return r;
           }));
         } catch (err) {
-          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { type: 'admin', operation: `request.${decision}`, grantId: id }, err.message);
+          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { operation: `request.${decision}`, grantId: id }, err.message);
           throw err;
         }
       },

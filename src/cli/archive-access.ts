@@ -61,10 +61,10 @@ export function openReader(o: { token?: string; data?: string; config?: string }
     const cli = { clientIp: null, userAgent: `sealbox-cli (${userInfo().username})` };
     try {
       if (principal) {
-        services.audit.denied({ ...cli, sessionId: principal.sessionId, user: principal.user, logonType: 'owner' }, { type: 'admin', operation: 'token.use', parameters: { route: command, tokenId: principal.sessionId, scopes: principal.scopes } }, `token lacks the "${scope}" scope`);
+        services.audit.denied({ ...cli, sessionId: principal.sessionId, user: principal.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route: command, tokenId: principal.sessionId, scopes: principal.scopes } }, `token lacks the "${scope}" scope`);
       } else if (token) {
         const refused = services.credentials.refusedToken(token);
-        if (refused) services.audit.denied({ ...cli, sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { type: 'admin', operation: 'token.use', parameters: { route: command, tokenId: refused.tokenId } }, refused.why);
+        if (refused) services.audit.denied({ ...cli, sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route: command, tokenId: refused.tokenId } }, refused.why);
       }
     } finally {
       close();

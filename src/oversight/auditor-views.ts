@@ -1,3 +1,4 @@
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Actor, Audit } from '../access/audit.ts';
@@ -22,7 +23,7 @@ export class AuditorViews {
 
   inventory(actor: Actor & { user: User }, at?: number) {
     this.#auditor(actor, 'oversight.inventory', { at: at ?? null });
-    return this.#d.audit.record(actor, { type: 'admin', operation: 'oversight.inventory', parameters: { at: at ?? null } }, () => {
+    return this.#d.audit.record(actor, { operation: 'oversight.inventory', parameters: { at: at ?? null } }, () => {
       const inv = at === undefined ? liveInventory(this.#d) : inventoryFromLedger(this.#d.history, at);
       return { ...inv, grants: inv.grants.map((g) => ({ ...g, secondsLeft: Math.max(0, Math.round((g.endsAt - inv.at) / 1000)) })) };
     });
@@ -34,12 +35,12 @@ export class AuditorViews {
     const from = period.from ?? to - 30 * 86_400_000;
     if (!(from < to)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the period must start before it ends (from < to)');
     this.#auditor(actor, 'oversight.report', { from, to });
-    return this.#d.audit.record(actor, { type: 'admin', operation: 'oversight.report', parameters: { from, to } }, () => buildReport(this.#d, { from, to }));
+    return this.#d.audit.record(actor, { operation: 'oversight.report', parameters: { from, to } }, () => buildReport(this.#d, { from, to }));
   }
 
-  #auditor(actor: Actor & { user: User }, operation: string, parameters: Record<string, unknown>): void {
+  #auditor(actor: Actor & { user: User }, operation: LedgerOperation, parameters: Record<string, unknown>): void {
     if (actor.user.roles.includes('auditor')) return;
-    this.#d.audit.denied(actor, { type: 'admin', operation, parameters }, 'not an auditor');
+    this.#d.audit.denied(actor, { operation, parameters }, 'not an auditor');
     throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only auditors read the permission inventory and the reports');
   }
 }

@@ -1,3 +1,4 @@
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
@@ -82,7 +83,7 @@ export class OversightSweep {
     // Review items and alerts commit with the cursor; each names the ledger entry it came from.
     // The alerts raised are a ledger entry of their own; every step on an item is one too.
     const alertEntry = (raised: Alert[]) => raised.length === 0 ? null : {
-      type: 'system' as const, operation: 'alert.raise', grantId: raised.length === 1 ? raised[0].requestId : null,
+      operation: 'alert.raise' as const, grantId: raised.length === 1 ? raised[0].requestId : null,
       parameters: { alerts: raised.map((a) => ({ id: a.id, rule: a.rule, ledgerIndex: a.ledgerIndex, grantId: a.requestId })) },
     };
     this.#d.audit.record(SYSTEM, alertEntry, () => {
@@ -115,7 +116,7 @@ export class OversightSweep {
     if (closed.length === 0) return;
     const seed = this.seed();
     const rate = this.#cfg.sampleRate;
-    this.#d.audit.record(SYSTEM, (picked: string[]) => ({ type: 'system', operation: 'review.sample', parameters: { rate, considered: closed.map((c) => c.id), picked } }), () => {
+    this.#d.audit.record(SYSTEM, (picked: string[]) => ({ operation: 'review.sample', parameters: { rate, considered: closed.map((c) => c.id), picked } }), () => {
       const picked: string[] = [];
       for (const c of closed) {
         const hit = isSampled(seed, c.id, rate);
@@ -144,7 +145,7 @@ export class OversightSweep {
     this.#d.log.error({ problems: problems.slice(0, 20) }, 'ledger verification failed');
     const id = `verify-failure:${hashText(problems.join('\n'))}`;
     if (this.#d.store.hasAlert(id)) return this.#d.store.setSetting('oversight.verifiedAt', String(now));
-    this.#d.audit.record(SYSTEM, { type: 'system', operation: 'ledger.verify-failed', parameters: { problems: problems.slice(0, 50) } }, () => {
+    this.#d.audit.record(SYSTEM, { operation: 'ledger.verify-failed', parameters: { problems: problems.slice(0, 50) } }, () => {
       this.#d.store.setSetting('oversight.verifiedAt', String(now));
       this.#raise({ id, rule: 'verify-failure', text: `The ledger failed verification (${problems.length} problem(s)):\n${problems.slice(0, 50).join('\n')}`, requestId: null, ledgerIndex: null, subject: null }, null);
     });
@@ -164,14 +165,14 @@ export class OversightSweep {
     };
     const auditorsFrom = due('auditors', this.#cfg.auditorDigest);
     if (auditorsFrom !== null) {
-      this.#d.audit.record(SYSTEM, { type: 'system', operation: 'digest.auditors', parameters: { from: auditorsFrom, to: now } }, () => {
+      this.#d.audit.record(SYSTEM, { operation: 'digest.auditors', parameters: { from: auditorsFrom, to: now } }, () => {
         this.#d.notifier.toAuditors('digest.auditors', `Sealbox ${this.#cfg.auditorDigest} oversight digest`, this.#auditorDigest(auditorsFrom, now));
         this.#d.store.setSetting('oversight.digest.auditors', String(now));
       });
     }
     const ownersFrom = due('owners', this.#cfg.ownerDigest);
     if (ownersFrom !== null) {
-      this.#d.audit.record(SYSTEM, (n: number) => ({ type: 'system', operation: 'digest.owners', parameters: { from: ownersFrom, to: now, sent: n } }), () => {
+      this.#d.audit.record(SYSTEM, (n: number) => ({ operation: 'digest.owners', parameters: { from: ownersFrom, to: now, sent: n } }), () => {
         const n = this.#ownerDigests(ownersFrom, now);
         this.#d.store.setSetting('oversight.digest.owners', String(now));
         return n;

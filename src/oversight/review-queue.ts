@@ -96,7 +96,7 @@ export class ReviewQueue {
     const item = this.get(id);
     const spec = STEPS[action];
     const refuse = (why: string, code: 'SEALBOX_ERR_FORBIDDEN' | 'SEALBOX_ERR_CONFLICT' = 'SEALBOX_ERR_FORBIDDEN'): never => {
-      this.#audit.denied(actor, { type: 'admin', operation: `review.${action}`, grantId: item.requestId, parameters: { review: id } }, why);
+      this.#audit.denied(actor, { operation: `review.${action}`, grantId: item.requestId, parameters: { review: id } }, why);
       throw new SealboxError(code, why);
     };
     if (!user.roles.some((r) => r === 'approver' || r === 'auditor')) refuse('only approvers and auditors review');
@@ -105,7 +105,7 @@ export class ReviewQueue {
     if (spec.claimerOnly && item.claimedBy !== user.name) refuse(`review ${id} is claimed by ${item.claimedBy}; only they decide`);
     if (action !== 'claim' && !note?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `a note is required to ${action} a review`);
     const now = this.#clock.now();
-    return this.#audit.record(actor, { type: 'admin', operation: `review.${action}`, grantId: item.requestId, parameters: { review: id, kind: item.kind, from: item.state, to: spec.to, note: note?.trim() || null, ledgerIndex: item.ledgerIndex } }, () => {
+    return this.#audit.record(actor, { operation: `review.${action}`, grantId: item.requestId, parameters: { review: id, kind: item.kind, from: item.state, to: spec.to, note: note?.trim() || null, ledgerIndex: item.ledgerIndex } }, () => {
       this.#store.update(id, { state: spec.to, at: now, note: note?.trim() || null, ...WHO[action]?.(user.id, now) });
       return this.get(id);
     });

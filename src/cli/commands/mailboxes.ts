@@ -4,7 +4,10 @@ import { systemClock } from '../../core/clock.ts';
 import { parseDirectoryCsv } from '../../access/directory-csv.ts';
 import { Policy } from '../../access/policy.ts';
 import { peopleOf } from '../../api/services.ts';
+import { Audit, consoleOperator } from '../../access/audit.ts';
+import type { ImportOutcome } from '../../access/mailbox-ownership.ts';
 import { openStores } from '../../store/open-stores.ts';
+import { SqliteMailboxStore } from '../../store/sqlite/mailbox-store.ts';
 import { configOf, directoryOwnership, ledgerFor } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
@@ -14,25 +17,20 @@ export function importDirectory(file: string, o: CliOptions): void {
   const rows = parseDirectoryCsv(readFileSync(file, 'utf8'));
   const stores = openStores(config, { create: false });
   try {
-    const ledger = ledgerFor(stores, config);
     const policy = new Policy(stores.meta, config.access);
     const ownership = directoryOwnership(stores, config, peopleOf(stores, systemClock, () => policy.current()));
-    const result = stores.meta.transaction(() => {
-      ledger.catchUp();
-      // Rows that would let someone read mail they could not read before wait for approval.
-      const r = ownership.import({ user: null, label: `os:${process.env.USER ?? 'unknown'}` }, rows);
-      ledger.append({
-        type: 'admin', actor: `os:${process.env.USER ?? 'unknown'}`, actorRoles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null,
-        operation: 'mailboxes.import', objects: { mailboxes: r.applied.map((m) => m.name), messages: [] }, grantId: null, result: 'success',
-        // owners and managers in force from here on: a past inventory is rebuilt from the ledger
-        parameters: {
-          file, mailboxes: r.mailboxes, addresses: r.addresses,
-          owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
-          staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
-        },
-      });
-      return r;
-    });
+    const mailboxes = new SqliteMailboxStore(stores.meta);
+    const audit = new Audit(stores.meta, ledgerFor(stores, config));
+    const operator = consoleOperator();
+    const result = audit.record(operator, (r: ImportOutcome) => ({
+      operation: 'mailboxes.import', mailboxes: r.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
+      // owners and managers in force from here on: a past inventory is rebuilt from the ledger
+      parameters: {
+        file, mailboxes: r.mailboxes, addresses: r.addresses,
+        owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
+        staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
+      },
+    }), () => ownership.import(operator, rows)); // rows that would let someone read more wait for approval
     for (const c of result.staged) process.stdout.write(`staged ${c.id}: ${c.mailbox} to ${c.ownerAfter || '(owner unchanged)'}${c.ownerBefore ? ` from ${c.ownerBefore}` : ''} (${c.why}); someone else approves it\n`);
     process.stdout.write(`imported ${result.mailboxes} mailbox(es) with ${result.addresses} address(es)\n`);
   } finally {

@@ -1,8 +1,9 @@
 // One command's work, loaded only when that command runs (see ../main.ts).
+import type { LedgerOperation } from '../../core/ledger-operations.ts';
 import { userInfo } from 'node:os';
 import { systemClock } from '../../core/clock.ts';
 import { SealboxError } from '../../core/errors.ts';
-import { Audit } from '../../access/audit.ts';
+import { Audit, consoleOperator } from '../../access/audit.ts';
 import { Credentials } from '../../access/credentials.ts';
 import type { DirectoryRow } from '../../access/directory-csv.ts';
 import type { People, User } from '../../access/people.ts';
@@ -22,10 +23,13 @@ export function addUser(o: CliOptions): void {
     const policy = new Policy(stores.meta, config.access);
     const people = peopleOf(stores, systemClock, () => policy.current());
     const mailboxes = new SqliteMailboxStore(stores.meta);
-    const ledger = ledgerFor(stores, config);
     const ownership = directoryOwnership(stores, config, people);
-    const { user, enrolmentCode, outcome } = stores.meta.transaction(() => {
-      ledger.catchUp();
+    const audit = new Audit(stores.meta, ledgerFor(stores, config));
+    const operator = consoleOperator();
+    const { user, enrolmentCode, outcome } = audit.record(operator, (r: { outcome: ReturnType<typeof ownership.import> }) => ({
+      operation: 'user.add', mailboxes: r.outcome.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
+      parameters: { name: o.name, roles: o.role, ...(r.outcome.staged.length ? { staged: r.outcome.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, why: c.why })) } : {}) },
+    }), () => {
       const added = people.add({ name: o.name, roles: o.role, displayName: o.displayName, email: o.email });
       const rows: DirectoryRow[] = [];
       for (const m of o.owns ?? []) {
@@ -37,12 +41,7 @@ export function addUser(o: CliOptions): void {
         else rows.push({ ...none, name: row.name, addresses: [] });
       }
       // Ownership that takes a mailbox from someone waits for approval like a directory row.
-      const outcome = ownership.import({ user: null, label: `os:${userInfo().username}` }, rows);
-      ledger.append({
-        type: 'admin', actor: `os:${userInfo().username}`, actorRoles: ['operator'], logonType: 'admin', sessionId: null, clientIp: null,
-        operation: 'user.add', objects: { mailboxes: outcome.applied.map((r) => r.name), messages: [] }, grantId: null, result: 'success',
-        parameters: { name: o.name, roles: o.role, ...(outcome.staged.length ? { staged: outcome.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, why: c.why })) } : {}) },
-      });
+      const outcome = ownership.import(operator, rows);
       return { ...added, outcome };
     });
     for (const c of outcome.staged) process.stdout.write(`ownership of ${c.mailbox} staged as ${c.id} (${c.why}): someone else approves it (web app Administration, or POST /api/v1/ownership-changes/${c.id}/approve)\n`);
@@ -75,7 +74,7 @@ export async function createToken(o: CliOptions): Promise<void> {
 }
 
 // Runs a sign-in step for a person at the console and records it (or its refusal) in the ledger.
-async function asUser(o: CliOptions, operation: string, fn: (people: People, credentials: Credentials) => Promise<User | [User, Record<string, unknown>]>): Promise<void> {
+async function asUser(o: CliOptions, operation: LedgerOperation, fn: (people: People, credentials: Credentials) => Promise<User | [User, Record<string, unknown>]>): Promise<void> {
   const config = configOf(o);
   const stores = openStores(config, { create: false });
   try {
@@ -87,9 +86,9 @@ async function asUser(o: CliOptions, operation: string, fn: (people: People, cre
     try {
       const out = await fn(people, credentials);
       const [user, parameters] = Array.isArray(out) ? out : [out, {}];
-      audit.record({ ...ctx, user }, { type: 'admin', operation, parameters }, () => null);
+      audit.record({ ...ctx, user }, { operation, parameters }, () => null);
     } catch (err) {
-      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') audit.denied({ ...ctx, user: null }, { type: 'admin', operation, parameters: { name: o.name } }, err.message);
+      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') audit.denied({ ...ctx, user: null }, { operation, parameters: { name: o.name } }, err.message);
       throw err;
     }
   } finally {

@@ -1,0 +1,93 @@
+import type { LedgerEntryType } from './types.ts';
+
+// The one registry of what the ledger records, like core/errors.ts for errors: every operation
+// an entry can name, the entry type it is written as, what it means, and — for the actions that
+// change who may read what or take mail out — why oversight reviews it (high impact).
+interface OperationSpec {
+  type: LedgerEntryType;
+  summary: string;
+  highImpact?: string;
+}
+
+export const LEDGER_OPERATIONS = {
+  // capture
+  capture: { type: 'capture', summary: 'a message archived, with its envelope and provenance' },
+  'capture.ingest': { type: 'admin', summary: 'a message submitted through the ingest API (refusals)' },
+
+  // reading archived content
+  search: { type: 'access', summary: 'a search (query, scope, results)' },
+  view: { type: 'access', summary: "a message's metadata view" },
+  raw: { type: 'access', summary: "a message's exact bytes downloaded" },
+  body: { type: 'access', summary: "a message's body shown in the viewer (sanitised, remote content blocked)" },
+  evidence: { type: 'access', summary: "a message's evidence (proofs, checkpoint) read" },
+  'remote-content': { type: 'access', summary: "a message's remote content loaded on request" },
+  export: { type: 'access', summary: 'messages exported under a grant', highImpact: 'messages exported' },
+
+  // people, sign-in, tokens
+  'session.create': { type: 'admin', summary: 'a sign-in (refusals: wrong password, code, locked)' },
+  'session.csrf': { type: 'admin', summary: 'a request refused for a missing or wrong CSRF token' },
+  'user.add': { type: 'admin', summary: 'a person created', highImpact: 'user added or roles changed' },
+  'user.enrol': { type: 'admin', summary: 'a person enrolled (password, second factor)' },
+  'user.roles': { type: 'admin', summary: "a person's roles changed", highImpact: 'roles changed' },
+  'user.disable': { type: 'admin', summary: 'a person disabled', highImpact: 'user disabled' },
+  'user.enable': { type: 'admin', summary: 'a person enabled again', highImpact: 'user enabled again' },
+  'user.list': { type: 'admin', summary: 'the list of people read' },
+  'user.recovery-codes': { type: 'admin', summary: 'a fresh set of recovery codes made' },
+  'user.recovery.request': { type: 'admin', summary: 'an account recovery asked for', highImpact: 'account recovery asked for' },
+  'user.recovery.approve': { type: 'admin', summary: 'an account recovery approved', highImpact: 'account recovery approved (a new enrolment code mailed to the person)' },
+  'user.recovery.deny': { type: 'admin', summary: 'an account recovery denied' },
+  'user.recovery.list': { type: 'admin', summary: 'account recoveries listed' },
+  'token.create': { type: 'admin', summary: 'an API token created', highImpact: 'API token created' },
+  'token.revoke': { type: 'admin', summary: 'an API token revoked' },
+  'token.use': { type: 'admin', summary: 'an API token refused (revoked, expired, lacking the scope)' },
+
+  // access requests and grants
+  'request.file': { type: 'admin', summary: 'an access request filed' },
+  'request.approve': { type: 'admin', summary: 'an access request approved', highImpact: 'access approved' },
+  'request.deny': { type: 'admin', summary: 'an access request denied' },
+  'request.revoke': { type: 'admin', summary: 'a grant revoked' },
+  'request.read': { type: 'admin', summary: 'an access request read' },
+  'request.list': { type: 'admin', summary: 'access requests listed' },
+  'breakglass.open': { type: 'admin', summary: 'break-glass access opened', highImpact: 'break-glass access opened' },
+
+  // the directory and policies
+  'mailboxes.import': { type: 'admin', summary: 'the mailbox directory imported', highImpact: 'directory imported (owners, sensitivity, managers)' },
+  'mailbox.list': { type: 'admin', summary: 'mailboxes listed' },
+  'mailbox.policy': { type: 'admin', summary: "a mailbox's notification policy changed", highImpact: 'mailbox notification policy changed' },
+  'ownership.list': { type: 'admin', summary: 'staged ownership changes listed' },
+  'ownership.approve': { type: 'admin', summary: 'a staged ownership change approved', highImpact: 'mailbox ownership change approved' },
+  'ownership.deny': { type: 'admin', summary: 'a staged ownership change denied' },
+  'policy.set': { type: 'admin', summary: 'the access policy changed', highImpact: 'access policy changed' },
+  'notice.set': { type: 'admin', summary: 'the archiving notice changed' },
+  'notice.acknowledge': { type: 'admin', summary: 'the archiving notice acknowledged' },
+
+  // oversight
+  'ledger.read': { type: 'admin', summary: 'ledger entries read' },
+  'ledger.export': { type: 'admin', summary: 'the ledger exported' },
+  'ledger.checkpoints': { type: 'admin', summary: 'signed checkpoints read' },
+  'ledger.verify-failed': { type: 'system', summary: 'the background verification found a problem' },
+  'oversight.report': { type: 'admin', summary: 'an oversight report made' },
+  'oversight.inventory': { type: 'admin', summary: 'the permission inventory read' },
+  'review.list': { type: 'admin', summary: 'the review queue read' },
+  'review.read': { type: 'admin', summary: 'a review item read' },
+  'review.claim': { type: 'admin', summary: 'a review item claimed' },
+  'review.close': { type: 'admin', summary: 'a review item closed' },
+  'review.escalate': { type: 'admin', summary: 'a review item escalated' },
+  'review.reopen': { type: 'admin', summary: 'a review item reopened' },
+  'review.review': { type: 'admin', summary: 'a review item marked reviewed, with its note' },
+  'review.sample': { type: 'system', summary: 'closed grants drawn for review' },
+  'alert.raise': { type: 'system', summary: 'alerts raised by the oversight rules' },
+  'digest.owners': { type: 'system', summary: 'owners sent their digest of accesses' },
+  'digest.auditors': { type: 'system', summary: 'auditors sent their digest' },
+  'health.read': { type: 'admin', summary: 'the health page read' },
+} as const satisfies Record<string, OperationSpec>;
+
+export type LedgerOperation = keyof typeof LEDGER_OPERATIONS;
+
+// Why an operation is reviewed by someone else, or null. Key operations (`key.*`) are high impact
+// whatever they are (none is recorded yet: the key tools arrive with retention).
+export function highImpactReason(operation: string): string | null {
+  if (operation.startsWith('key.')) return 'key operation';
+  const spec: OperationSpec | undefined = (LEDGER_OPERATIONS as Record<string, OperationSpec>)[operation];
+  return spec?.highImpact ?? null;
+}
