@@ -386,19 +386,14 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
 
     // The sweep in this process, on the same data, with a clock the test moves.
     const { loadConfig } = await import('../src/core/config.ts');
-    const { openStores } = await import('../src/store/open-stores.ts');
-    const { openIndexDb } = await import('../src/index/sqlite/index-db.ts');
-    const { Ledger } = await import('../src/ledger/ledger.ts');
-    const { accessServices } = await import('../src/api/services.ts');
+    const { openArchive } = await import('../src/archive.ts');
     const { OversightSweep } = await import('../src/oversight/oversight-sweep.ts');
     const { pino } = await import('pino');
     const config = loadConfig(world.config, { data: world.server.data });
-    const stores = openStores(config, { create: false });
     let now = from - 60_000;
     const clock = { now: () => now };
-    const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: () => { throw new Error('no checkpoints here'); } });
-    const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
-    const s = accessServices(config, stores, ledger, indexDb, clock);
+    const archive = openArchive(config, 'console', { clock });
+    const { stores, services: s } = archive;
     const sweep = new OversightSweep({
       ...s.oversightStores, grants: s.grants, people: s.people, audit: s.audit, notifier: s.notifier, reviews: s.reviews, clock, log: pino({ level: 'silent' }),
       config: { ...config.oversight, auditorDigest: 'daily', ownerDigest: 'daily' }, verifyLedger: async () => [], sampleSeed: () => 'digest-test-seed',
@@ -428,8 +423,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
       assert.ok(!digests().some((d) => d.recipient === 'hanna@corp.test'));
     } finally {
       await sweep.stop();
-      indexDb.close();
-      stores.close();
+      archive.close();
     }
   } finally {
     if (!stopped) await world.stop();

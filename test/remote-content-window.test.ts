@@ -1,11 +1,8 @@
+import { openArchive } from '../src/archive.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorld } from './support/access-world.ts';
 import { loadConfig } from '../src/core/config.ts';
-import { openStores } from '../src/store/open-stores.ts';
-import { openIndexDb } from '../src/index/sqlite/index-db.ts';
-import { Ledger } from '../src/ledger/ledger.ts';
-import { accessServices } from '../src/api/services.ts';
 import { REMOTE_CONTENT_WINDOW_MS } from '../src/api/content-routes.ts';
 import { parseEntry } from '../src/ledger/ledger-entry.ts';
 
@@ -36,12 +33,9 @@ test('a recorded remote-content read opens remote content for its user, message 
     stopped = true;
 
     const config = loadConfig(world.config, { data: world.server.data });
-    const stores = openStores(config, { create: false });
-    const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
+    const archive = openArchive(config, 'console');
+    const { stores, services: s } = archive;
     try {
-      const clock = { now: () => Date.now() };
-      const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: () => { throw new Error('no checkpoints here'); } });
-      const s = accessServices(config, stores, ledger, indexDb, clock);
       const entry = parseEntry((stores.meta.prepare('SELECT leaf FROM ledger WHERE idx = ?').get(index) as { leaf: Uint8Array }).leaf);
       assert.equal(entry.operation, 'remote-content');
       const rita = s.people.byName('rita')!;
@@ -55,8 +49,7 @@ test('a recorded remote-content read opens remote content for its user, message 
       assert.equal(ok(entry.time, rita, sha.m1, null), false, 'without its grant');
       assert.equal(s.content.remoteContentRecorded(rita, sha.m1, grant, index - 1, entry.time, REMOTE_CONTENT_WINDOW_MS), false, 'another entry');
     } finally {
-      indexDb.close();
-      stores.close();
+      archive.close();
     }
   } finally {
     if (!stopped) await world.stop();

@@ -4,6 +4,7 @@
 // sign-in rate limit bypassed by percent-encoding, enumeration and 500s on bad input, CLI
 // refusals left out of the ledger) tried as an attacker would, through the real HTTP API on a
 // real server and the CLI: each refused, and each refusal in the ledger.
+import { openArchive } from '../src/archive.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -14,10 +15,6 @@ import { waitForIndex } from './support/archive.ts';
 import { sealbox } from './support/sealbox.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { loadConfig } from '../src/core/config.ts';
-import { openStores } from '../src/store/open-stores.ts';
-import { openIndexDb } from '../src/index/sqlite/index-db.ts';
-import { Ledger } from '../src/ledger/ledger.ts';
-import { accessServices } from '../src/api/services.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const SIGNIN_PER_MINUTE = 60;
@@ -344,13 +341,10 @@ test('the administrator cannot read around the rules: every read decided on the 
   await world.stop();
   stopped = true;
   const config = loadConfig(world.config, { data: world.server.data });
-  const stores = openStores(config, { create: false });
-  const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
+  let now = Date.now();
+  const archive = openArchive(config, 'console', { clock: { now: () => now } });
+  const s = archive.services;
   try {
-    let now = Date.now();
-    const clock = { now: () => now };
-    const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: () => { throw new Error('no checkpoints here'); } });
-    const s = accessServices(config, stores, ledger, indexDb, clock);
     const rita = s.people.byName('rita')!;
     const bob = s.people.byName('bob')!;
     const start = now + 3_600_000;
@@ -370,7 +364,6 @@ test('the administrator cannot read around the rules: every read decided on the 
     assert.equal(decideAt(start + 2 * 3_600_000 - 1), 'delegated');
     assert.match(decideAt(start + 2 * 3_600_000), /expired/);
   } finally {
-    indexDb.close();
-    stores.close();
+    archive.close();
   }
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { openArchive } from '../archive.ts';
 import type { Config } from '../core/config.ts';
 import { dataPath, parseHostPort, resolveFrom } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
@@ -11,17 +12,10 @@ import { MilterReceiver } from '../capture/milter/milter-receiver.ts';
 import { CaptureWriter } from '../capture/capture-writer.ts';
 import { ClientPolicy } from '../capture/client-policy.ts';
 import { IndexerThread } from '../index/indexer-thread.ts';
-import { openIndexDb } from '../index/sqlite/index-db.ts';
-import { accessServices } from '../api/services.ts';
 import { NotificationSender } from '../access/notification-sender.ts';
 import { buildHttpServer } from '../api/http-server.ts';
-import { signCheckpoint } from '../ledger/checkpoint.ts';
-import { Ledger } from '../ledger/ledger.ts';
 import { ArchiveWriter } from '../store/archive-writer.ts';
-import { openStores } from '../store/open-stores.ts';
 import { DiskSpace } from '../store/disk-space.ts';
-import { openOrCreateSigningKey } from '../store/signing-key-file.ts';
-import { Checkpointer } from '../store/checkpointer.ts';
 import { verifyArchive } from '../store/verify-archive.ts';
 import { readOrCreateSecretFile } from '../store/secret-file.ts';
 import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
@@ -33,7 +27,8 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-// The composition root: the only place that wires capture, store, ledger and index together.
+// The server: the archive opened for its role (src/archive.ts), then capture, index, HTTP,
+// notifications and oversight started around it.
 export async function serve(config: Config, options: { clock?: Clock; announce?: (line: string) => void } = {}): Promise<Running> {
   const clock = options.clock ?? systemClock;
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + '\n'));
@@ -42,14 +37,10 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   // stops start-up with an error naming the key (the webhook secrets: by the notification sender).
   if (config.receiver.tls) for (const key of ['key', 'cert'] as const) readConfiguredFile(`receiver.tls.${key}`, config.receiver.tls[key]);
   if (config.auth.enabled) resolverFor(config.auth);
-  const stores = openStores(config, { create: true });
+  const archive = openArchive(config, 'server', { clock, log, announce: (line) => announce(`sealbox: ${line}`) });
+  const { stores, ledger } = archive;
+  const checkpointer = archive.checkpointer!;
   const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
-  const { key: signingKey, created: signingCreated } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
-  if (stores.masterKeyCreated) announce(`sealbox: created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data: without it the archive cannot be read)`);
-  if (signingCreated) announce(`sealbox: created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${signingKey.verifierKey}`);
-
-  const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, signingKey) });
-  const checkpointer = new Checkpointer({ config, meta: stores.meta, ledger, log });
   const checkpoint = () => checkpointer.trySign();
   const everyMs = config.ledger.checkpointEverySeconds * 1000;
   // Sign what is not yet signed (or an empty tree head on first start) before taking mail.
@@ -94,11 +85,10 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     announce(`sealbox: milter listening on ${bound.host}:${bound.port}`);
   }
 
-  const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
-  const services = accessServices(config, stores, ledger, indexDb, clock);
+  const services = archive.services;
   let http: ReturnType<typeof buildHttpServer> | null = null;
   if (config.http.enabled) {
-    http = buildHttpServer({ services, verifierKey: signingKey.verifierKey, log, capture: { capture, clients, space }, listeners });
+    http = buildHttpServer({ services, verifierKey: archive.verifierKey, log, capture: { capture, clients, space }, listeners });
     const { host, port } = parseHostPort(config.http.listen);
     await http.listen({ host, port });
     const address = http.server.address();
@@ -115,7 +105,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     // The tree and its signatures, and who can read what in the tables against the ledger: a
     // grant widened or an owner added by editing the database becomes an alert.
     verifyLedger: async () => [
-      ...(await verifyArchive(stores, { verifierKey: signingKey.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
+      ...(await verifyArchive(stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
       ...accessStateProblems({ ...services.oversightStores, grants: services.grants, people: services.people, clock }),
     ],
     sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
@@ -133,8 +123,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     await writer.drain();
     checkpoint();
     await indexer.stop();
-    indexDb.close();
-    stores.close();
+    archive.close();
   })());
   return { listeners, stop };
 }

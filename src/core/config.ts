@@ -77,6 +77,14 @@ const schema = z.strictObject({
       webhooks: z.array(z.strictObject({ url: z.string().url(), secretFile: z.string().min(1) })).default([]),
     }).prefault({}),
   }).prefault({}),
+  // The backends, chosen in one place (src/store/open-stores.ts). The embedded default is the
+  // only one so far: SQLite for metadata, the ledger and search; sealed blobs in local files.
+  store: z.strictObject({
+    kind: z.enum(['sqlite']).default('sqlite'),
+  }).prefault({}),
+  blobs: z.strictObject({
+    kind: z.enum(['files']).default('files'),
+  }).prefault({}),
   // Free space where Sealbox writes (data folder, blobs, milter spool), checked once a second.
   storage: z.strictObject({
     warnFreeBytes: z.number().int().min(0).default(2 * 1024 ** 3),      // below: a warning in the log and on the health page

@@ -1,12 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
-import { openStores } from '../store/open-stores.ts';
+import { openArchive } from '../archive.ts';
 import { SqliteCaptureQueue } from '../store/sqlite/capture-queue.ts';
 import { Indexer } from './indexer.ts';
 import { MemoryBlob } from './memory-blob.ts';
 import { resolverFor } from './dns-resolver.ts';
-import { openIndexDb } from './sqlite/index-db.ts';
 import { SqliteIndexStore } from './sqlite/index-store.ts';
 
 // The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
@@ -18,8 +17,9 @@ globalThis.Blob = MemoryBlob;
 
 const config = workerData.config as Config;
 const log = createLogger(config.log.level).child({ component: 'indexer' });
-const stores = openStores(config, { create: false });
-const indexDb = openIndexDb(stores.paths.index, stores.paths.meta);
+const archive = openArchive(config, 'indexer', { log });
+const { stores } = archive;
+const indexDb = archive.index;
 
 const indexer = new Indexer({
   captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(indexDb), reader: stores.reader, log, batch: config.index.batch, internalDomains: config.internalDomains,
@@ -86,8 +86,7 @@ async function loop(): Promise<void> {
     // Idle: wait for a commit, with a slow poll as a safety net.
     await pause(failed ? 5000 : 1000, false);
   }
-  indexDb.close();
-  stores.close();
+  archive.close();
   parentPort!.postMessage('stopped');
 }
 

@@ -38,6 +38,9 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
     throw new SealboxError('SEALBOX_ERR_CONFIG', `no archive in ${paths.data} (start one with: sealbox serve --data ${paths.data})`);
   }
   mkdirSync(paths.data, { recursive: true, mode: 0o700 });
+  // The one place a backend is chosen: each kind is a folder under src/store (sqlite/ today; a
+  // new one implements the same interfaces and passes test/conformance/).
+  if (config.store.kind !== 'sqlite' || config.blobs.kind !== 'files') throw new SealboxError('SEALBOX_ERR_CONFIG', `store.kind "${config.store.kind}" with blobs.kind "${config.blobs.kind}" is not available in this build`);
   const meta = new SqliteMetadataStore(paths.meta);
   const { provider: keys, created } = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
   const blobs = new FileBlobStore(paths.blobs, { segmentPrefix: options.segmentPrefix });

@@ -2,10 +2,8 @@ import { waitUntil } from './wait.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/core/config.ts';
-import { openIndexDb } from '../../src/index/sqlite/index-db.ts';
+import { openArchive as openConsoleArchive } from '../../src/archive.ts';
 import type { SearchIndex } from '../../src/index/search-index.ts';
-import { SqliteSearchIndex } from '../../src/index/sqlite/search-index.ts';
-import { openStores } from '../../src/store/open-stores.ts';
 import type { Stores } from '../../src/store/open-stores.ts';
 import { sealbox, tempDataDir } from './sealbox.ts';
 
@@ -20,10 +18,10 @@ export function testConfig(extra: Record<string, unknown> = {}, zone: Record<str
 }
 
 // Opens an archive in this process, to check thousands of messages without a process each.
+// Opened by the same composition root as every command (role console).
 export function openArchive(data: string): { stores: Stores; search: SearchIndex; close(): void } {
-  const stores = openStores(loadConfig(undefined, { data }, {}), { create: false });
-  const db = openIndexDb(stores.paths.index, stores.paths.meta);
-  return { stores, search: new SqliteSearchIndex(db), close: () => { db.close(); stores.close(); } };
+  const archive = openConsoleArchive(loadConfig(undefined, { data }, {}), 'console');
+  return { stores: archive.stores, search: archive.services.search, close: () => archive.close() };
 }
 
 // Waits (with a deadline, no fixed sleep) until the indexer has covered every capture.

@@ -2,17 +2,13 @@
 // ../import-command.ts).
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { openArchive } from '../../archive.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { Config } from '../../core/config.ts';
 import { SealboxError } from '../../core/errors.ts';
 import { createLogger } from '../../core/log.ts';
-import { signCheckpoint } from '../../ledger/checkpoint.ts';
-import { Ledger } from '../../ledger/ledger.ts';
-import { Checkpointer } from '../../store/checkpointer.ts';
 import { CaptureWriter } from '../../capture/capture-writer.ts';
 import { ArchiveWriter } from '../../store/archive-writer.ts';
-import { openStores } from '../../store/open-stores.ts';
-import { openOrCreateSigningKey } from '../../store/signing-key-file.ts';
 import { ImportProgress } from '../../capture/import/import-progress.ts';
 import { ImportRunner } from '../../capture/import/import-runner.ts';
 import type { ImportError, ImportReport, ImportSource } from '../../capture/import/import-runner.ts';
@@ -98,7 +94,13 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
     throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `cannot read what is to be imported: ${(err as Error).message}`, { cause: err });
   }
   // Blobs go to segment files of this run's own: the server may be appending to its own meanwhile.
-  const stores = openStores(config, { create: true, segmentPrefix: `import-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-` });
+  const archive = openArchive(config, 'importer', {
+    segmentPrefix: `import-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-`,
+    log: createLogger(config.log.level).child({ component: 'import', source: source.source }),
+    announce: (line) => process.stderr.write(`${label}: ${line}\n`),
+  });
+  const { stores, ledger, log } = archive;
+  const checkpointer = archive.checkpointer!;
   let signals = 0;
   let runner: ImportRunner | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -109,12 +111,6 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const { key: signingKey, created } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
-    if (stores.masterKeyCreated) process.stderr.write(`${label}: created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data)\n`);
-    if (created) process.stderr.write(`${label}: created ledger signing key ${stores.paths.signingKey}; verifier key: ${signingKey.verifierKey}\n`);
-    const log = createLogger(config.log.level).child({ component: 'import', source: source.source });
-    const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock: systemClock, sign: (body) => signCheckpoint(body, signingKey) });
-    const checkpointer = new Checkpointer({ config, meta: stores.meta, ledger, log });
     const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
     writer.onCommit(() => {
       if (checkpointer.due()) checkpointer.trySign();
@@ -134,7 +130,7 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    stores.close();
+    archive.close();
   }
 }
 

@@ -1,26 +1,15 @@
 // One command's work, loaded only when that command runs (see ../main.ts).
 import { readFileSync } from 'node:fs';
-import { systemClock } from '../../core/clock.ts';
 import { parseDirectoryCsv } from '../../access/directory-csv.ts';
-import { Policy } from '../../access/policy.ts';
-import { peopleOf } from '../../api/services.ts';
-import { Audit, consoleOperator } from '../../access/audit.ts';
+import { consoleOperator } from '../../access/audit.ts';
 import type { ImportOutcome } from '../../access/mailbox-ownership.ts';
-import { openStores } from '../../store/open-stores.ts';
-import { SqliteMailboxStore } from '../../store/sqlite/mailbox-store.ts';
-import { configOf, directoryOwnership, ledgerFor } from '../archive-access.ts';
+import { withArchive } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
 // `sealbox mailboxes import FILE`.
-export function importDirectory(file: string, o: CliOptions): void {
-  const config = configOf(o);
+export function importDirectory(file: string, o: CliOptions): Promise<void> {
   const rows = parseDirectoryCsv(readFileSync(file, 'utf8'));
-  const stores = openStores(config, { create: false });
-  try {
-    const policy = new Policy(stores.meta, config.access);
-    const ownership = directoryOwnership(stores, config, peopleOf(stores, systemClock, () => policy.current()));
-    const mailboxes = new SqliteMailboxStore(stores.meta);
-    const audit = new Audit(stores.meta, ledgerFor(stores, config));
+  return withArchive(o, ({ services: { ownership, mailboxes, audit } }) => {
     const operator = consoleOperator();
     const result = audit.record(operator, (r: ImportOutcome) => ({
       operation: 'mailboxes.import', mailboxes: r.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
@@ -33,7 +22,5 @@ export function importDirectory(file: string, o: CliOptions): void {
     }), () => ownership.import(operator, rows)); // rows that would let someone read more wait for approval
     for (const c of result.staged) process.stdout.write(`staged ${c.id}: ${c.mailbox} to ${c.ownerAfter || '(owner unchanged)'}${c.ownerBefore ? ` from ${c.ownerBefore}` : ''} (${c.why}); someone else approves it\n`);
     process.stdout.write(`imported ${result.mailboxes} mailbox(es) with ${result.addresses} address(es)\n`);
-  } finally {
-    stores.close();
-  }
+  });
 }

@@ -1,30 +1,17 @@
 // One command's work, loaded only when that command runs (see ../main.ts).
 import type { LedgerOperation } from '../../core/ledger-operations.ts';
 import { userInfo } from 'node:os';
-import { systemClock } from '../../core/clock.ts';
 import { SealboxError } from '../../core/errors.ts';
-import { Audit, consoleOperator } from '../../access/audit.ts';
-import { Credentials } from '../../access/credentials.ts';
+import { consoleOperator } from '../../access/audit.ts';
+import type { Credentials } from '../../access/credentials.ts';
 import type { DirectoryRow } from '../../access/directory-csv.ts';
 import type { People, User } from '../../access/people.ts';
-import { Policy } from '../../access/policy.ts';
-import { peopleOf } from '../../api/services.ts';
-import { openStores } from '../../store/open-stores.ts';
-import { SqliteCredentialStore } from '../../store/sqlite/credential-store.ts';
-import { SqliteMailboxStore } from '../../store/sqlite/mailbox-store.ts';
-import { configOf, directoryOwnership, ledgerFor } from '../archive-access.ts';
+import { withArchive } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
 // `sealbox users add|enrol` and `sealbox tokens create`.
-export function addUser(o: CliOptions): void {
-  const config = configOf(o);
-  const stores = openStores(config, { create: false });
-  try {
-    const policy = new Policy(stores.meta, config.access);
-    const people = peopleOf(stores, systemClock, () => policy.current());
-    const mailboxes = new SqliteMailboxStore(stores.meta);
-    const ownership = directoryOwnership(stores, config, people);
-    const audit = new Audit(stores.meta, ledgerFor(stores, config));
+export function addUser(o: CliOptions): Promise<void> {
+  return withArchive(o, ({ config, services: { people, mailboxes, ownership, audit } }) => {
     const operator = consoleOperator();
     const { user, enrolmentCode, outcome } = audit.record(operator, (r: { outcome: ReturnType<typeof ownership.import> }) => ({
       operation: 'user.add', mailboxes: r.outcome.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
@@ -47,9 +34,7 @@ export function addUser(o: CliOptions): void {
     for (const c of outcome.staged) process.stdout.write(`ownership of ${c.mailbox} staged as ${c.id} (${c.why}): someone else approves it (web app Administration, or POST /api/v1/ownership-changes/${c.id}/approve)\n`);
     const url = `http://${config.http.listen}/enrol?name=${encodeURIComponent(user.name)}&code=${enrolmentCode}`;
     process.stdout.write(`user ${user.name} (${user.roles.join(', ')}): one-time enrolment code ${enrolmentCode}\n  valid ${config.access.enrolmentHours} h; enrol at ${url}\n  or: POST /api/v1/enrol {"name": "${user.name}", "code": "${enrolmentCode}", "password": "…"}\n`);
-  } finally {
-    stores.close();
-  }
+  });
 }
 
 export async function enrol(o: CliOptions): Promise<void> {
@@ -74,14 +59,8 @@ export async function createToken(o: CliOptions): Promise<void> {
 }
 
 // Runs a sign-in step for a person at the console and records it (or its refusal) in the ledger.
-async function asUser(o: CliOptions, operation: LedgerOperation, fn: (people: People, credentials: Credentials) => Promise<User | [User, Record<string, unknown>]>): Promise<void> {
-  const config = configOf(o);
-  const stores = openStores(config, { create: false });
-  try {
-    const policy = new Policy(stores.meta, config.access);
-    const people = peopleOf(stores, systemClock, () => policy.current());
-    const credentials = new Credentials(new SqliteCredentialStore(stores.meta), people, systemClock, () => policy.current().sessionHours);
-    const audit = new Audit(stores.meta, ledgerFor(stores, config));
+function asUser(o: CliOptions, operation: LedgerOperation, fn: (people: People, credentials: Credentials) => Promise<User | [User, Record<string, unknown>]>): Promise<void> {
+  return withArchive(o, async ({ services: { people, credentials, audit } }) => {
     const ctx = { sessionId: null, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})`, logonType: 'owner' as const };
     try {
       const out = await fn(people, credentials);
@@ -91,9 +70,7 @@ async function asUser(o: CliOptions, operation: LedgerOperation, fn: (people: Pe
       if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') audit.denied({ ...ctx, user: null }, { operation, parameters: { name: o.name } }, err.message);
       throw err;
     }
-  } finally {
-    stores.close();
-  }
+  });
 }
 
 async function readSecret(): Promise<string> {

@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import { accessServices } from './api/services.ts';
+import type { Services } from './api/services.ts';
+import { systemClock } from './core/clock.ts';
+import type { Clock } from './core/clock.ts';
+import type { Config } from './core/config.ts';
+import { SealboxError } from './core/errors.ts';
+import { createLogger } from './core/log.ts';
+import { openIndexDb } from './index/sqlite/index-db.ts';
+import type { IndexDatabase } from './index/sqlite/index-db.ts';
+import { signCheckpoint } from './ledger/checkpoint.ts';
+import { Ledger } from './ledger/ledger.ts';
+import { Checkpointer } from './store/checkpointer.ts';
+import { openStores } from './store/open-stores.ts';
+import type { Stores } from './store/open-stores.ts';
+import { openOrCreateSigningKey } from './store/signing-key-file.ts';
+
+// What a process is to the archive. The server receives, signs and serves; an importer appends
+// beside it (segments of its own) and signs what it appended; the console (every other command)
+// reads and records, and never signs; the indexer reads captures and writes the index.
+export type ArchiveRole = 'server' | 'importer' | 'console' | 'indexer';
+
+export interface Archive {
+  readonly config: Config;
+  readonly role: ArchiveRole;
+  readonly stores: Stores;
+  readonly clock: Clock;
+  readonly log: Logger;
+  // The ledger; for the server and an importer with the Checkpointer that signs checkpoints and
+  // hands each to the witnesses (null for the console: a checkpoint is the server's to sign).
+  readonly ledger: Ledger;
+  readonly checkpointer: Checkpointer | null;
+  readonly verifierKey: string;
+  readonly index: IndexDatabase;
+  // The governed-access stage (people, grants, content access, oversight), built on first use.
+  readonly services: Services;
+  close(): void;
+}
+
+export interface OpenOptions {
+  clock?: Clock;
+  log?: Logger;
+  // Where "created a key" lines go (the server prints them, an importer labels them).
+  announce?: (line: string) => void;
+  // An importer names its own segment files (see FileBlobStore).
+  segmentPrefix?: string;
+}
+
+// The one composition root: every process opens the archive here, for its role, so the server,
+// the importer, the console commands, the index worker and the in-process tests are wired the
+// same way. The backends are chosen here from config (store.kind, blobs.kind: see openStores).
+export function openArchive(config: Config, role: ArchiveRole, options: OpenOptions = {}): Archive {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.log.level);
+  const writes = role === 'server' || role === 'importer';
+  const stores = openStores(config, { create: writes, segmentPrefix: options.segmentPrefix });
+  const announce = options.announce ?? (() => {});
+  let ledger: Ledger | null = null;
+  let checkpointer: Checkpointer | null = null;
+  let verifierKey: string | null = null;
+  let index: IndexDatabase | null = null;
+  let services: Services | null = null;
+  try {
+    if (stores.masterKeyCreated) announce(`created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data: without it the archive cannot be read)`);
+    if (writes) {
+      const { key, created } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
+      if (created) announce(`created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${key.verifierKey}`);
+      verifierKey = key.verifierKey;
+      ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, key) });
+      checkpointer = new Checkpointer({ config, meta: stores.meta, ledger, log });
+    }
+  } catch (err) {
+    stores.close();
+    throw err;
+  }
+
+  const archive: Archive = {
+    config, role, stores, clock, log, checkpointer,
+    get ledger() {
+      return (ledger ??= new Ledger({
+        store: stores.meta, origin: config.ledger.origin, clock,
+        sign: () => { throw new SealboxError('SEALBOX_ERR_INTERNAL', 'checkpoints are signed by the server'); },
+      }));
+    },
+    get verifierKey() {
+      return (verifierKey ??= openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: false }).key.verifierKey);
+    },
+    get index() {
+      return (index ??= openIndexDb(stores.paths.index, stores.paths.meta));
+    },
+    get services() {
+      return (services ??= accessServices(config, stores, archive.ledger, archive.index, clock));
+    },
+    close() {
+      index?.close();
+      stores.close();
+    },
+  };
+  return archive;
+}
