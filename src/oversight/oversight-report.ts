@@ -4,7 +4,7 @@ import { stateOf } from '../access/grants.ts';
 import type { Grants } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
 import { linkBetween } from '../access/four-eyes.ts';
-import type { PersonLinks } from '../store/person-links.ts';
+import type { PersonLinkStore } from '../access/person-link-store.ts';
 import { highImpact } from './high-impact.ts';
 import type { LedgerHistory } from './ledger-history.ts';
 import { userOf } from './ledger-history.ts';
@@ -19,7 +19,7 @@ export interface ReportDeps {
   dates: MessageDates;
   grants: Grants;
   people: People;
-  links: Pick<PersonLinks, 'touching'>;
+  links: Pick<PersonLinkStore, 'touching'>;
   config: Config['oversight'];
 }
 
