@@ -234,12 +234,16 @@ test('serve refuses to start on a file a config key names that is missing, empty
   const badZone = join(dir, 'zone.json');
   writeFileSync(badZone, JSON.stringify({ 'example.test': { TXT: 'not a list' } }));
   const missing = join(dir, 'nowhere');
+  const badKey = join(dir, 'bad.key');
+  writeFileSync(badKey, 'c2hvcnQ=\n', { mode: 0o600 });
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ auth: { dns: missing } }, /auth\.dns: cannot read .*nowhere: ENOENT/],
     [{ auth: { dns: badZone } }, /auth\.dns: .*zone\.json is not a valid zone/],
     [{ auth: { enabled: false }, receiver: { tls: { key: missing, cert: missing } } }, /receiver\.tls\.key: cannot read/],
     [{ auth: { enabled: false }, notify: { webhooks: [{ url: 'http://127.0.0.1:9/hook', secretFile: empty }] } }, /notify\.webhooks\[0\]\.secretFile: .*empty is empty/],
     [{ auth: { enabled: false }, ledger: { witnesses: { webhooks: [{ url: 'http://127.0.0.1:9/w', secretFile: missing }] } } }, /ledger\.witnesses\.webhooks\[0\]\.secretFile: cannot read/],
+    [{ auth: { enabled: false }, keys: { masterKeyFile: badKey } }, /master key \(keys\.masterKeyFile\) .*bad\.key does not hold 32 bytes/],
+    [{ auth: { enabled: false }, keys: { signingKeyFile: join(empty, 'under-a-file', 'signing.pem') } }, /ledger signing key \(keys\.signingKeyFile\) .*signing\.pem: ENOTDIR/],
   ];
   for (const [content, message] of cases) {
     const file = join(dir, 'config.json');

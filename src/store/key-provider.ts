@@ -28,8 +28,10 @@ export class FileKeyProvider implements KeyProvider {
 
   // Opens the key file, creating it (mode 0600) on first start. Returns whether it was created.
   static openOrCreate(file: string, options: { create: boolean }): { provider: FileKeyProvider; created: boolean } {
-    const { content, created } = readOrCreateSecretFile(file, 'master key file', { create: options.create, make: () => randomBytes(32).toString('base64') + '\n' });
-    return { provider: new FileKeyProvider(Buffer.from(content.trim(), 'base64')), created };
+    const { content, created } = readOrCreateSecretFile(file, 'master key (keys.masterKeyFile)', { create: options.create, make: () => randomBytes(32).toString('base64') + '\n' });
+    const key = Buffer.from(content.trim(), 'base64');
+    if (key.length !== 32) throw new SealboxError('SEALBOX_ERR_CONFIG', `master key (keys.masterKeyFile) ${file} does not hold 32 bytes in base64`);
+    return { provider: new FileKeyProvider(key), created };
   }
 
   async wrap(dataKey: Buffer): Promise<Buffer> {
