@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { openArchive } from '../archive.ts';
+import type { Archive } from '../archive.ts';
 import type { Config } from '../core/config.ts';
 import { dataPath, parseHostPort, resolveFrom } from '../core/config.ts';
 import { systemClock } from '../core/clock.ts';
@@ -27,8 +28,52 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-// The server: the archive opened for its role (src/archive.ts), then capture, index, HTTP,
-// notifications and oversight started around it.
+// The server's parts, wired but not started: the archive writer every source commits through,
+// the one CaptureWriter and ClientPolicy, the disk watch, the HTTP app, the notification sender
+// and the oversight sweep. serve() runs listeners, timers and the indexer thread around them; the
+// in-process tests (test/support/in-process.ts) drive these same parts, so the two cannot drift.
+export interface ServerParts {
+  writer: ArchiveWriter;
+  capture: CaptureWriter;
+  clients: ClientPolicy;
+  space: DiskSpace;
+  spoolDir: string;
+  http: ReturnType<typeof buildHttpServer> | null;   // null when config.http is off
+  notifications: NotificationSender;
+  oversight: OversightSweep;
+  checkpoint(): void;
+}
+
+// `listeners` is filled in as serve binds them (the admins' health view reads it).
+export function serverParts(archive: Archive, listeners: Running['listeners'] = []): ServerParts {
+  const { config, stores, ledger, clock, log } = archive;
+  const checkpointer = archive.checkpointer!;
+  const checkpoint = () => checkpointer.trySign();
+  const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
+  const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
+  const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
+  const space = new DiskSpace([config.data, stores.paths.blobs, ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
+  // Every source writes through one CaptureWriter, and one ClientPolicy decides whom to believe.
+  const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
+  const clients = new ClientPolicy(config.receiver);
+  const services = archive.services;
+  const http = config.http.enabled ? buildHttpServer({ services, verifierKey: archive.verifierKey, log, capture: { capture, clients, space }, listeners }) : null;
+  const oversight = new OversightSweep({
+    ...services.oversightStores, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
+    notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
+    // The tree and its signatures, and who can read what in the tables against the ledger: a
+    // grant widened or an owner added by editing the database becomes an alert.
+    verifyLedger: async () => [
+      ...(await verifyArchive(stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
+      ...accessStateProblems({ ...services.oversightStores, grants: services.grants, people: services.people, clock }),
+    ],
+    sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
+  });
+  return { writer, capture, clients, space, spoolDir, http, notifications, oversight, checkpoint };
+}
+
+// The server: the archive opened for its role (src/archive.ts), its parts wired (serverParts),
+// then capture, index, HTTP, notifications and oversight started around them.
 export async function serve(config: Config, options: { clock?: Clock; announce?: (line: string) => void } = {}): Promise<Running> {
   const clock = options.clock ?? systemClock;
   const announce = options.announce ?? ((line: string) => process.stdout.write(line + '\n'));
@@ -38,15 +83,13 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   if (config.receiver.tls) for (const key of ['key', 'cert'] as const) readConfiguredFile(`receiver.tls.${key}`, config.receiver.tls[key]);
   if (config.auth.enabled) resolverFor(config.auth);
   const archive = openArchive(config, 'server', { clock, log, announce: (line) => announce(`sealbox: ${line}`) });
-  const { stores, ledger } = archive;
+  const { ledger } = archive;
   const checkpointer = archive.checkpointer!;
-  const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
-  const checkpoint = () => checkpointer.trySign();
+  const listeners: Running['listeners'] = [];
+  const { writer, capture, clients, space, spoolDir, http, notifications, oversight, checkpoint } = serverParts(archive, listeners);
   const everyMs = config.ledger.checkpointEverySeconds * 1000;
   // Sign what is not yet signed (or an empty tree head on first start) before taking mail.
   if (ledger.size === 0 || checkpointer.due(1)) checkpoint();
-
-  const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
 
   const indexer = new IndexerThread(config, log);
   writer.onCommit(() => {
@@ -59,14 +102,8 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   }, Math.min(everyMs, 10_000));
   timer.unref();
 
-  const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
-  const space = new DiskSpace([config.data, stores.paths.blobs, ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
-  // Every source writes through one CaptureWriter, and one ClientPolicy decides whom to believe.
-  const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
-  const clients = new ClientPolicy(config.receiver);
   const deps = { config, capture, clients, clock, log, space };
   const receivers: { close(): Promise<void> }[] = [];
-  const listeners: Running['listeners'] = [];
   for (const name of ['smtp', 'lmtp'] as const) {
     if (!config[name].enabled) continue;
     const receiver = new SmtpReceiver(name, deps);
@@ -85,10 +122,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     announce(`sealbox: milter listening on ${bound.host}:${bound.port}`);
   }
 
-  const services = archive.services;
-  let http: ReturnType<typeof buildHttpServer> | null = null;
-  if (config.http.enabled) {
-    http = buildHttpServer({ services, verifierKey: archive.verifierKey, log, capture: { capture, clients, space }, listeners });
+  if (http) {
     const { host, port } = parseHostPort(config.http.listen);
     await http.listen({ host, port });
     const address = http.server.address();
@@ -99,17 +133,6 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
 
   space.start();   // after the listeners: the milter spool folder exists by now
   notifications.start();
-  const oversight = new OversightSweep({
-    ...services.oversightStores, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
-    notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
-    // The tree and its signatures, and who can read what in the tables against the ledger: a
-    // grant widened or an owner added by editing the database becomes an alert.
-    verifyLedger: async () => [
-      ...(await verifyArchive(stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
-      ...accessStateProblems({ ...services.oversightStores, grants: services.grants, people: services.people, clock }),
-    ],
-    sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
-  });
   oversight.start();
 
   let stopped: Promise<void> | null = null;
