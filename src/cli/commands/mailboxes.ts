@@ -1,26 +1,34 @@
 // One command's work, loaded only when that command runs (see ../main.ts).
 import { readFileSync } from 'node:fs';
 import { parseDirectoryCsv } from '../../access/directory-csv.ts';
+import type { DirectoryRow } from '../../access/directory-csv.ts';
 import { consoleOperator } from '../../access/audit.ts';
 import type { ImportOutcome } from '../../access/mailbox-ownership.ts';
+import type { Services } from '../../api/services.ts';
 import { withArchive } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
 // `sealbox mailboxes import FILE`.
 export function importDirectory(file: string, o: CliOptions): Promise<void> {
   const rows = parseDirectoryCsv(readFileSync(file, 'utf8'));
-  return withArchive(o, ({ services: { ownership, mailboxes, audit } }) => {
-    const operator = consoleOperator();
-    const result = audit.record(operator, (r: ImportOutcome) => ({
-      operation: 'mailboxes.import', mailboxes: r.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
-      // owners and managers in force from here on: a past inventory is rebuilt from the ledger
-      parameters: {
-        file, mailboxes: r.mailboxes, addresses: r.addresses,
-        owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
-        staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
-      },
-    }), () => ownership.import(operator, rows)); // rows that would let someone read more wait for approval
+  return withArchive(o, ({ services }) => {
+    const result = importAtConsole(services, rows, file);
     for (const c of result.staged) process.stdout.write(`staged ${c.id}: ${c.mailbox} to ${c.ownerAfter || '(owner unchanged)'}${c.ownerBefore ? ` from ${c.ownerBefore}` : ''} (${c.why}); someone else approves it\n`);
     process.stdout.write(`imported ${result.mailboxes} mailbox(es) with ${result.addresses} address(es)\n`);
   });
+}
+
+// The directory as the console operator imports it, recorded in the ledger; the in-process tests
+// (test/support/in-process.ts) import theirs through it as well.
+export function importAtConsole({ ownership, mailboxes, audit }: Services, rows: DirectoryRow[], file: string): ImportOutcome {
+  const operator = consoleOperator();
+  return audit.record(operator, (r: ImportOutcome) => ({
+    operation: 'mailboxes.import', mailboxes: r.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
+    // owners and managers in force from here on: a past inventory is rebuilt from the ledger
+    parameters: {
+      file, mailboxes: r.mailboxes, addresses: r.addresses,
+      owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
+      staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
+    },
+  }), () => ownership.import(operator, rows)); // rows that would let someone read more wait for approval
 }

@@ -5,35 +5,53 @@ import { SealboxError } from '../../core/errors.ts';
 import { consoleOperator } from '../../access/audit.ts';
 import type { Credentials } from '../../access/credentials.ts';
 import type { DirectoryRow } from '../../access/directory-csv.ts';
+import type { ImportOutcome } from '../../access/mailbox-ownership.ts';
 import type { People, User } from '../../access/people.ts';
+import type { Role } from '../../access/roles.ts';
+import type { Services } from '../../api/services.ts';
 import { withArchive } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
 // `sealbox users add|enrol` and `sealbox tokens create`.
 export function addUser(o: CliOptions): Promise<void> {
-  return withArchive(o, ({ config, services: { people, mailboxes, ownership, audit } }) => {
-    const operator = consoleOperator();
-    const { user, enrolmentCode, outcome } = audit.record(operator, (r: { outcome: ReturnType<typeof ownership.import> }) => ({
-      operation: 'user.add', mailboxes: r.outcome.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
-      parameters: { name: o.name, roles: o.role, ...(r.outcome.staged.length ? { staged: r.outcome.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, why: c.why })) } : {}) },
-    }), () => {
-      const added = people.add({ name: o.name, roles: o.role, displayName: o.displayName, email: o.email });
-      const rows: DirectoryRow[] = [];
-      for (const m of o.owns ?? []) {
-        const row = mailboxes.byName(m) ?? mailboxes.holderOf(String(m).toLowerCase());
-        const none = { displayName: null, sensitivity: null, manager: null, owner: o.name };
-        // An address nobody has a mailbox for yet gets one of its own.
-        if (!row && /^[^@\s]+@[^@\s]+$/.test(m)) rows.push({ ...none, name: String(m).toLowerCase(), addresses: [String(m).toLowerCase()] });
-        else if (!row) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${m}" (import the directory first: sealbox mailboxes import)`);
-        else rows.push({ ...none, name: row.name, addresses: [] });
-      }
-      // Ownership that takes a mailbox from someone waits for approval like a directory row.
-      const outcome = ownership.import(operator, rows);
-      return { ...added, outcome };
-    });
+  return withArchive(o, ({ config, services }) => {
+    const { user, enrolmentCode, outcome } = addAtConsole(services, { name: o.name, roles: o.role, displayName: o.displayName, email: o.email, owns: o.owns });
     for (const c of outcome.staged) process.stdout.write(`ownership of ${c.mailbox} staged as ${c.id} (${c.why}): someone else approves it (web app Administration, or POST /api/v1/ownership-changes/${c.id}/approve)\n`);
     const url = `http://${config.http.listen}/enrol?name=${encodeURIComponent(user.name)}&code=${enrolmentCode}`;
     process.stdout.write(`user ${user.name} (${user.roles.join(', ')}): one-time enrolment code ${enrolmentCode}\n  valid ${config.access.enrolmentHours} h; enrol at ${url}\n  or: POST /api/v1/enrol {"name": "${user.name}", "code": "${enrolmentCode}", "password": "…"}\n`);
+  });
+}
+
+export interface NewUser {
+  name: string;
+  roles: Role[];
+  displayName?: string;
+  email?: string;
+  owns?: string[];   // mailbox names or addresses
+}
+
+// A person added by the console operator (the only way to the first admin), with the mailboxes
+// they own, recorded in the ledger; the in-process tests (test/support/in-process.ts) add
+// theirs through it as well.
+export function addAtConsole({ people, mailboxes, ownership, audit }: Services, o: NewUser): ReturnType<People['add']> & { outcome: ImportOutcome } {
+  const operator = consoleOperator();
+  return audit.record(operator, (r: { outcome: ImportOutcome }) => ({
+    operation: 'user.add', mailboxes: r.outcome.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
+    parameters: { name: o.name, roles: o.roles, ...(r.outcome.staged.length ? { staged: r.outcome.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, why: c.why })) } : {}) },
+  }), () => {
+    const added = people.add({ name: o.name, roles: o.roles, displayName: o.displayName, email: o.email });
+    const rows: DirectoryRow[] = [];
+    for (const m of o.owns ?? []) {
+      const row = mailboxes.byName(m) ?? mailboxes.holderOf(String(m).toLowerCase());
+      const none = { displayName: null, sensitivity: null, manager: null, owner: o.name };
+      // An address nobody has a mailbox for yet gets one of its own.
+      if (!row && /^[^@\s]+@[^@\s]+$/.test(m)) rows.push({ ...none, name: String(m).toLowerCase(), addresses: [String(m).toLowerCase()] });
+      else if (!row) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${m}" (import the directory first: sealbox mailboxes import)`);
+      else rows.push({ ...none, name: row.name, addresses: [] });
+    }
+    // Ownership that takes a mailbox from someone waits for approval like a directory row.
+    const outcome = ownership.import(operator, rows);
+    return { ...added, outcome };
   });
 }
 
