@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { SealboxError } from '../../core/errors.ts';
 import { accessStateProblems } from '../../oversight/access-state-check.ts';
 import { verifyArchive } from '../../store/verify-archive.ts';
+import type { VerifyReport, WitnessedCheckpoint } from '../../store/verify-archive.ts';
+import type { Archive } from '../../archive.ts';
 import { withArchive } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
 export function verify(o: CliOptions): Promise<void> {
   return withArchive(o, async (archive) => {
-    const { stores, config, services } = archive;
     const witnessed = (o.against ?? []).map((file: string) => {
       try {
         return { source: file, note: readFileSync(file, 'utf8') };
@@ -16,9 +17,7 @@ export function verify(o: CliOptions): Promise<void> {
         throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `cannot read witness checkpoint ${file}: ${(err as Error).message}`);
       }
     });
-    const report = await verifyArchive(stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, witnessed });
-    // Who can read what, from the tables against the ledger (the tables are not in the tree).
-    report.problems.push(...accessStateProblems({ ...services.oversightStores, grants: services.grants, people: services.people, clock: services.clock }));
+    const report = await verifyWhole(archive, witnessed);
     if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
     else {
       for (const p of report.problems) process.stdout.write(`FAIL ${p}\n`);
@@ -28,4 +27,14 @@ export function verify(o: CliOptions): Promise<void> {
     }
     process.exitCode = report.problems.length === 0 ? 0 : 1;
   });
+}
+
+// The archive checked whole: the tree, its signatures and every message, and who can read what
+// in the tables against the ledger (the tables are not in the tree), as of the archive's clock.
+// The in-process tests check their archive through it too.
+export async function verifyWhole(archive: Archive, witnessed: WitnessedCheckpoint[] = []): Promise<VerifyReport> {
+  const { stores, config, services } = archive;
+  const report = await verifyArchive(stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, witnessed });
+  report.problems.push(...accessStateProblems({ ...services.oversightStores, grants: services.grants, people: services.people, clock: services.clock }));
+  return report;
 }
