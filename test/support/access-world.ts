@@ -86,47 +86,16 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     await waitForIndex(server.data);
 
     const csv = join(tempDataDir(), 'directory.csv');
-    // A value may carry more directory columns after the owner: "owner,sensitivity,manager".
-    writeFileSync(csv, 'addresses,owner,sensitivity,manager\n' + Object.entries(options.mailboxes).map(([a, o]) => `${a},${[...o.split(','), '', ''].slice(0, 3).join(',')}`).join('\n') + '\n');
+    writeFileSync(csv, directoryCsv(options.mailboxes));
     const imported = await sealbox(['mailboxes', 'import', '--data', server.data, '--config', config, csv]);
     assert.equal(imported.code, 0, imported.stderr);
     const added = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
     assert.equal(added.code, 0, added.stderr);
 
     const url = server.http!.url;
-    const as: Record<string, ApiClient> = {};
-    const passwords: Record<string, string> = {};
-    const signIn = async (name: string, code: string) => {
-      passwords[name] = `${name}-correct-horse-battery`;
-      as[name] = new ApiClient(url);
-      await as[name].enrolAndSignIn(name, code, passwords[name]);
-    };
-    await signIn('adm', /enrolment code (\S+)/.exec(added.stdout.toString())![1]);
-    const users = { ...options.users, [WATCHER]: ['auditor'] };
-    for (const [name, roles] of Object.entries(users)) {
-      if (name === 'adm') continue;
-      const r = await as.adm.call('POST', '/api/v1/users', { name, roles, email: `${name}@corp.test` });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      await signIn(name, r.body.enrolmentCode);
-    }
-
-    let next = 0;
-    const takeAll = async () => {
-      const out: LedgerEntryView[] = [];
-      for (;;) {
-        const r = await as[WATCHER].call('GET', `/api/v1/ledger/entries?from=${next}&limit=1000`);
-        assert.equal(r.status, 200, JSON.stringify(r.body));
-        const entries = r.body.entries as LedgerEntryView[];
-        if (entries.length > 0) next = entries.at(-1)!.index + 1;
-        out.push(...entries.filter((e) => e.actor !== `user:${WATCHER}`));
-        // Each read is itself an entry, so the ledger never runs dry: a short page is the end.
-        if (entries.length < 1000) return out;
-      }
-    };
-    await takeAll();
+    const people = await signInEveryone(() => new ApiClient(url), /enrolment code (\S+)/.exec(added.stdout.toString())![1], options.users);
     return {
-      server, config, url, as, passwords, sha, raw, takeAll,
-      take: async (name) => (await takeAll()).filter((e) => e.actor === `user:${name}`),
+      server, config, url, sha, raw, ...people,
       stop: async () => {
         assert.equal(await server.stop(), 0);
       },
@@ -142,4 +111,46 @@ export async function waitForState(client: ApiClient, id: string, state: string,
   let last: unknown;
   await waitUntil(`request ${id} reaches ${state}`, async () => (last = (await client.call('GET', `/api/v1/requests/${id}`)).body.state) === state,
     { timeoutMs, intervalMs: 100, detail: () => `it is ${last}` });
+}
+
+// The directory as `sealbox mailboxes import` reads it. A value may carry more columns after the
+// owner: "owner,sensitivity,manager".
+export function directoryCsv(mailboxes: Record<string, string>): string {
+  return 'addresses,owner,sensitivity,manager\n' + Object.entries(mailboxes).map(([a, o]) => `${a},${[...o.split(','), '', ''].slice(0, 3).join(',')}`).join('\n') + '\n';
+}
+
+// The people of a world, signed in like browsers: adm (added at the console, its enrolment code
+// given) adds the others and the ledger watcher through the API, and each enrols and signs in.
+// `connect` makes a client that reaches the world's server, wherever it runs.
+export async function signInEveryone(connect: () => ApiClient, admCode: string, users: Record<string, string[]>): Promise<Pick<World, 'as' | 'passwords' | 'take' | 'takeAll'>> {
+  const as: Record<string, ApiClient> = {};
+  const passwords: Record<string, string> = {};
+  const signIn = async (name: string, code: string) => {
+    passwords[name] = `${name}-correct-horse-battery`;
+    as[name] = connect();
+    await as[name].enrolAndSignIn(name, code, passwords[name]);
+  };
+  await signIn('adm', admCode);
+  for (const [name, roles] of Object.entries({ ...users, [WATCHER]: ['auditor'] })) {
+    if (name === 'adm') continue;
+    const r = await as.adm.call('POST', '/api/v1/users', { name, roles, email: `${name}@corp.test` });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await signIn(name, r.body.enrolmentCode);
+  }
+
+  let next = 0;
+  const takeAll = async () => {
+    const out: LedgerEntryView[] = [];
+    for (;;) {
+      const r = await as[WATCHER].call('GET', `/api/v1/ledger/entries?from=${next}&limit=1000`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const entries = r.body.entries as LedgerEntryView[];
+      if (entries.length > 0) next = entries.at(-1)!.index + 1;
+      out.push(...entries.filter((e) => e.actor !== `user:${WATCHER}`));
+      // Each read is itself an entry, so the ledger never runs dry: a short page is the end.
+      if (entries.length < 1000) return out;
+    }
+  };
+  await takeAll();
+  return { as, passwords, takeAll, take: async (name) => (await takeAll()).filter((e) => e.actor === `user:${name}`) };
 }

@@ -1,15 +1,44 @@
 import { totpCode, currentStep } from '../../src/access/totp.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import type { Clock } from '../../src/core/clock.ts';
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  payload: Buffer;
+}
+
+// How a call reaches the server: over HTTP to a server in another process, or into the fastify
+// app of this one (app.inject(): test/support/in-process.ts).
+export type Transport = (request: HttpRequest) => Promise<HttpResponse>;
+
+export function httpTransport(base: string): Transport {
+  return async ({ method, path, headers, body }) => {
+    const res = await fetch(base + path, { method, headers, body });
+    return { status: res.status, headers: res.headers, payload: Buffer.from(await res.arrayBuffer()) };
+  };
+}
 
 // A signed-in HTTP client for tests: keeps the session cookie and CSRF token like a browser.
 export class ApiClient {
-  readonly base: string;
+  readonly #send: Transport;
+  readonly #clock: Clock;
   cookie: string | null = null;
   csrf: string | null = null;
   token: string | null = null;
   recoveryCodes: string[] = [];   // from enrolment: each signs in once in place of a TOTP code
 
-  constructor(base: string) {
-    this.base = base;
+  // A base URL, or a transport; the clock gives the TOTP codes (the server's, when it is moved).
+  constructor(server: string | Transport, options: { clock?: Clock } = {}) {
+    this.#send = typeof server === 'string' ? httpTransport(server) : server;
+    this.#clock = options.clock ?? systemClock;
   }
 
   async call(method: string, path: string, body?: unknown, options: { csrf?: boolean } = {}): Promise<{ status: number; body: any; headers: Headers }> {
@@ -18,9 +47,9 @@ export class ApiClient {
     if (this.cookie) headers.cookie = this.cookie;
     if (this.csrf && options.csrf !== false && method !== 'GET') headers['x-csrf-token'] = this.csrf;
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const res = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await this.#send({ method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const type = res.headers.get('content-type') ?? '';
-    const parsed = type.includes('json') ? await res.json() : Buffer.from(await res.arrayBuffer());
+    const parsed = type.includes('json') ? JSON.parse(res.payload.toString('utf8')) : res.payload;
     const setCookie = res.headers.get('set-cookie');
     if (setCookie) this.cookie = setCookie.split(';')[0];
     return { status: res.status, body: parsed, headers: res.headers };
@@ -31,7 +60,7 @@ export class ApiClient {
     if (enrol.status !== 200) throw new Error(`enrol ${name}: ${JSON.stringify(enrol.body)}`);
     this.recoveryCodes = [...(enrol.body.recoveryCodes ?? [])];
     const secret = enrol.body.totpUri ? base32Decode(/secret=([A-Z2-7]+)/.exec(enrol.body.totpUri)![1]) : null;
-    const totp = secret ? totpCode(secret, currentStep(Date.now())) : undefined;
+    const totp = secret ? totpCode(secret, currentStep(this.#clock.now())) : undefined;
     const session = await this.call('POST', '/api/v1/session', { name, password, totp });
     if (session.status !== 200) throw new Error(`sign in ${name}: ${JSON.stringify(session.body)}`);
     this.csrf = session.body.csrfToken;
