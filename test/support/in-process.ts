@@ -1,0 +1,133 @@
+// The governed-access world of access-world.ts in this process: the archive opened by the one
+// composition root (src/archive.ts) on a clock the test moves, the server's parts as serve wires
+// them (serverParts), messages committed through the CaptureWriter as the SMTP receiver commits
+// them and indexed by the Indexer the index thread runs, and the HTTP API reached through
+// fastify's inject(). Nothing listens and nothing runs on a timer: the test moves the clock, and
+// kicks the notification sender or runs the oversight sweep (world.parts) when it wants them.
+// For access, routes and oversight; protocols and real peers keep the subprocess world.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { parseDirectoryCsv } from '../../src/access/directory-csv.ts';
+import { openArchive } from '../../src/archive.ts';
+import type { Archive } from '../../src/archive.ts';
+import type { CaptureOutcome } from '../../src/capture/capture-writer.ts';
+import { serverParts } from '../../src/cli/serve.ts';
+import type { ServerParts } from '../../src/cli/serve.ts';
+import { importAtConsole } from '../../src/cli/commands/mailboxes.ts';
+import { addAtConsole } from '../../src/cli/commands/users.ts';
+import { verifyWhole } from '../../src/cli/commands/verify.ts';
+import { loadConfig } from '../../src/core/config.ts';
+import { newId } from '../../src/core/ids.ts';
+import type { Envelope } from '../../src/core/types.ts';
+import { resolverFor } from '../../src/index/dns-resolver.ts';
+import { Indexer } from '../../src/index/indexer.ts';
+import { SqliteIndexStore } from '../../src/index/sqlite/index-store.ts';
+import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
+import type { VerifyReport } from '../../src/store/verify-archive.ts';
+import { directoryCsv, rfc822, signInEveryone } from './access-world.ts';
+import type { World, WorldOptions } from './access-world.ts';
+import { ApiClient } from './api-client.ts';
+import type { Transport } from './api-client.ts';
+import { testConfig } from './archive.ts';
+import { tempDataDir } from './sealbox.ts';
+import { TestClock } from './test-clock.ts';
+
+export interface InProcessWorld extends Omit<World, 'server' | 'url'> {
+  data: string;
+  archive: Archive;
+  parts: ServerParts;
+  clock: TestClock;
+  // A client of the world's API signed in as nobody yet (bearer tokens, attackers, sign-in tries).
+  client(): ApiClient;
+  // Commits a message as the SMTP receiver would have received it, and indexes it.
+  deliver(envelope: { from: string; to: string[] }, raw: Buffer): Promise<CaptureOutcome>;
+  // `sealbox verify` on the world's clock (a command in a process of its own would read the wall
+  // clock, which is behind the world's, and miss what the ledger says happened since).
+  verify(): Promise<VerifyReport>;
+}
+
+export async function startInProcessWorld(options: WorldOptions): Promise<InProcessWorld> {
+  const configFile = testConfig({
+    internalDomains: ['corp.test'],
+    // As in startWorld: everyone here is created by adm a moment ago.
+    access: { secureCookies: false, requestsPerMinute: 1_000_000, signinPerMinute: 10_000, linkedPeopleDays: 0, ...options.access },
+    ...options.config,
+  });
+  const data = tempDataDir();
+  const config = loadConfig(configFile, { data }, {});
+  const clock = new TestClock();
+  const archive = openArchive(config, 'server', { clock });
+  try {
+    const parts = serverParts(archive);
+    parts.checkpoint();   // serve signs an empty tree head before taking mail
+    const { stores, log } = archive;
+    // As the index thread wires it (src/index/index-worker.ts), run here batch by batch.
+    const indexer = new Indexer({
+      captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(archive.index), reader: stores.reader, log, batch: config.index.batch, internalDomains: config.internalDomains,
+      auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
+    });
+    const deliver = async (sent: { from: string; to: string[] }, raw: Buffer) => {
+      const message = parts.capture.begin({ journal: { refusal: parts.clients.journalRefusal('127.0.0.1') } });
+      await message.write(raw);
+      const receivedAt = clock.now();
+      const outcome = await message.commit({ id: newId('cap', receivedAt), source: 'smtp', receivedAt, envelope: envelope(sent), provenance: null });
+      while (await indexer.runOnce() > 0);
+      assert.equal(indexer.cursor(), stores.meta.lastCaptureRowId(), 'the index covers every capture');
+      return outcome;
+    };
+
+    const raw: Record<string, Buffer> = {};
+    const sha: Record<string, string> = {};
+    for (const [key, m] of Object.entries(options.messages)) {
+      raw[key] = rfc822(m);
+      sha[key] = createHash('sha256').update(raw[key]).digest('hex');
+      await deliver({ from: m.from, to: [m.to] }, raw[key]);
+    }
+    // At the console, as `sealbox mailboxes import` and `sealbox users add` do it.
+    importAtConsole(archive.services, parseDirectoryCsv(directoryCsv(options.mailboxes)), 'directory.csv');
+    const adm = addAtConsole(archive.services, { name: 'adm', email: 'adm@corp.test', roles: ['admin'] });
+
+    const app = parts.http!;
+    const transport: Transport = async ({ method, path, headers, body }) => {
+      const res = await app.inject({ method: method as 'GET', url: path, headers, payload: body });
+      const out = new Headers();
+      for (const [name, value] of Object.entries(res.headers)) for (const v of [value].flat()) if (v !== undefined) out.append(name, String(v));
+      return { status: res.statusCode, headers: out, payload: res.rawPayload };
+    };
+    const client = () => new ApiClient(transport, { clock });
+    const people = await signInEveryone(client, adm.enrolmentCode, options.users);
+    let stopped: Promise<void> | null = null;
+    return {
+      data, config: configFile, archive, parts, clock, sha, raw, ...people, client, deliver,
+      // As serve stops: nothing half-written, everything signed.
+      stop: () => (stopped ??= (async () => {
+        await app.close();
+        await parts.oversight.stop();
+        await parts.notifications.stop();
+        await parts.writer.drain();
+        parts.checkpoint();
+        archive.close();
+      })()),
+      verify: async () => {
+        const atConsole = openArchive(config, 'console', { clock });
+        try {
+          return await verifyWhole(atConsole);
+        } finally {
+          atConsole.close();
+        }
+      },
+    };
+  } catch (err) {
+    archive.close();
+    throw err;
+  }
+}
+
+// What the SMTP receiver records for a client on the loopback that said EHLO and nothing more.
+function envelope(sent: { from: string; to: string[] }): Envelope {
+  return {
+    mailFrom: sent.from, mailFromArgs: {}, rcptTo: sent.to.map((address) => ({ address, args: {} })),
+    clientAddress: '127.0.0.1', clientPort: 40000, clientHelo: 'localhost', clientName: null, authUser: null, queueId: null,
+    protocol: 'ESMTP', tls: null, transport: { address: '127.0.0.1', port: 40000, helo: 'localhost' }, xforward: {},
+  };
+}
