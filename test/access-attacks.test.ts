@@ -1,16 +1,17 @@
-// Attacks on governed access, each through the real HTTP API: every one is refused with a clear
-// error code, reveals nothing, and leaves its trace in the ledger.
+// Attacks on governed access, each through the HTTP API (in this process, on a clock the test
+// moves): every one is refused with a clear error code, reveals nothing, and leaves its trace in
+// the ledger.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ApiClient } from './support/api-client.ts';
-import { startWorld, waitForState } from './support/access-world.ts';
+import type { ApiClient } from './support/api-client.ts';
 import type { LedgerEntryView } from './support/access-world.ts';
+import { startInProcessWorld } from './support/in-process.ts';
 
 const LOCKOUT_ATTEMPTS = 3;
 
-test('attacks on governed access are refused, reveal nothing and are recorded', { timeout: 150_000 }, async (t) => {
-  const world = await startWorld({
+test('attacks on governed access are refused, reveal nothing and are recorded', { timeout: 60_000 }, async (t) => {
+  const world = await startInProcessWorld({
     messages: {
       invoice: { from: 'x@partner.test', to: 'tgt@corp.test', subject: 'Invoice for March', date: 'Tue, 05 Mar 2024 09:00:00 +0000' },
       lunch: { from: 'x@partner.test', to: 'tgt@corp.test', subject: 'Lunch plans', date: 'Wed, 06 Mar 2024 09:00:00 +0000' },
@@ -132,7 +133,7 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
   await t.test('a revoked API token replayed is refused and recorded', async () => {
     const created = await as.ivan.call('POST', '/api/v1/tokens', { name: 'script', scopes: ['content'], days: 1 });
     assert.equal(created.status, 200);
-    const bot = new ApiClient(world.url);
+    const bot = world.client();
     bot.token = created.body.token;
     assert.equal((await bot.call('GET', `/api/v1/search?q=invoice&grant=${g}`)).status, 200);
     assert.equal((await as.ivan.call('DELETE', `/api/v1/tokens/${created.body.id}`)).status, 200);
@@ -151,7 +152,7 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
 
   await t.test('a token without the content scope cannot read content', async () => {
     const created = await as.ivan.call('POST', '/api/v1/tokens', { name: 'requests only', scopes: ['requests'], days: 1 });
-    const bot = new ApiClient(world.url);
+    const bot = world.client();
     bot.token = created.body.token;
     await world.takeAll();
     for (const path of [`/api/v1/search?q=invoice&grant=${g}`, `/api/v1/messages/${sha.invoice}?grant=${g}`, `/api/v1/messages/${sha.invoice}/raw?grant=${g}`]) {
@@ -173,7 +174,7 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
       assert.deepEqual([e.type, e.result, e.grantId], ['access', 'denied', g]);
     }
     // Nor by carrying the other's session cookie with one's own CSRF token.
-    const mixed = new ApiClient(world.url);
+    const mixed = world.client();
     mixed.cookie = as.bob.cookie;
     mixed.csrf = as.eve.csrf;
     const r = await mixed.call('POST', '/api/v1/requests', request());
@@ -185,7 +186,7 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
     const before = (await as.eve.call('GET', '/api/v1/requests')).body.requests.length;
     const pending = (await as.ivan.call('POST', '/api/v1/requests', request())).body.id;
     await world.takeAll();
-    const forged = new ApiClient(world.url);
+    const forged = world.client();
     forged.cookie = as.eve.cookie;
     for (const csrf of [null, 'wrong-token', as.ivan.csrf]) {
       forged.csrf = csrf;
@@ -202,7 +203,7 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
   });
 
   await t.test(`brute-forcing a password locks the account after ${LOCKOUT_ATTEMPTS} attempts; then even the right password is refused`, async () => {
-    const mallory = new ApiClient(world.url);
+    const mallory = world.client();
     for (let i = 1; i <= LOCKOUT_ATTEMPTS; i++) refusedAs(await mallory.call('POST', '/api/v1/session', { name: 'lock', password: `guess-number-${i}-wrong` }), 401, 'SEALBOX_ERR_AUTH');
     const locked = await mallory.call('POST', '/api/v1/session', { name: 'lock', password: world.passwords.lock });
     // The same answer as a name that is no account: a lockout must not tell which names exist.
@@ -221,10 +222,10 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
   await t.test('using a grant one second after it expired is refused and recorded', async () => {
     const short = await grant(as.ivan, { durationHours: 0.001 });
     const endsAt = Date.parse(short.endsAt);
-    const used = await as.ivan.call('GET', `/api/v1/search?q=invoice&grant=${short.id}`);
-    if (Date.now() < endsAt) assert.equal(used.status, 200, 'it works while it lasts');
-    await waitForState(as.ivan, short.id, 'expired');
-    while (Date.now() < endsAt + 1000) await new Promise((resolve) => setTimeout(resolve, 50));
+    world.clock.advance(endsAt - 1000 - world.clock.now());
+    assert.equal((await as.ivan.call('GET', `/api/v1/search?q=invoice&grant=${short.id}`)).status, 200, 'it works while it lasts (a second to go)');
+    world.clock.advance(endsAt + 1000 - world.clock.now());
+    assert.equal((await as.ivan.call('GET', `/api/v1/requests/${short.id}`)).body.state, 'expired');
     await world.takeAll();
     for (const path of [`/api/v1/search?q=invoice&grant=${short.id}`, `/api/v1/messages/${sha.invoice}?grant=${short.id}`]) {
       const r = await as.ivan.call('GET', path);
@@ -255,7 +256,7 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
     // The index is intact and still answers.
     const r = await as.ivan.call('GET', `/api/v1/search?q=invoice&grant=${g}`);
     assert.deepEqual(r.body.results.map((h: any) => h.sha256), [sha.invoice]);
-    const health = await (await fetch(`${world.url}/api/v1/health`)).json() as any;
+    const health = (await world.client().call('GET', '/api/v1/health')).body;
     assert.equal(health.messages, 4);
     // Nor through the other parameters.
     refusedAs(await as.ivan.call('GET', `/api/v1/messages/${encodeURIComponent("' OR 1=1 --")}?grant=${g}`), 400, 'SEALBOX_ERR_BAD_INPUT');
