@@ -1,32 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ApiClient, addApiUser } from './support/api-client.ts';
-import { RawSmtpClient } from './support/smtp-client.ts';
-import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
-import { testConfig, waitForIndex } from './support/archive.ts';
+import { startInProcessWorld } from './support/in-process.ts';
 
-test('export needs the export permission and holds exactly the scope; break-glass reviews are closed by someone else; sign-in is rate limited', { timeout: 180_000 }, async (t) => {
-  const config = testConfig({ internalDomains: ['corp.test'], access: { secureCookies: false, signinPerMinute: 14 } });
-  const server = await startSealbox({ args: ['--config', config, '--http', '127.0.0.1:0'] });
-  t.after(() => server.stop());
-  const smtp = await RawSmtpClient.connect(server.smtp.port);
+test('export needs the export permission and holds exactly the scope; break-glass reviews are closed by someone else; sign-in is rate limited', { timeout: 60_000 }, async (t) => {
+  const world = await startInProcessWorld({
+    messages: {},
+    mailboxes: { 'ola@corp.test': 'ola', 'per@corp.test': 'per' },
+    users: { ola: ['owner'], ivar: ['requester', 'breakglass'], anne: ['approver'] },
+    access: { signinPerMinute: 14 },
+  });
+  t.after(() => world.stop());
   const sent = [
     Buffer.from('From: x@partner.test\r\nTo: ola@corp.test\r\nSubject: quarterly numbers\r\nDate: Mon, 04 Mar 2024 09:00:00 +0000\r\n\r\nFrom here on, numbers.\r\n>From the desk\r\n'),
     Buffer.from('From: y@partner.test\r\nTo: per@corp.test\r\nSubject: quarterly numbers for per\r\nDate: Mon, 04 Mar 2024 09:00:00 +0000\r\n\r\nper only\r\n'),
   ];
-  await smtp.send({ from: 'x@partner.test', to: ['ola@corp.test'] }, sent[0]);
-  await smtp.send({ from: 'y@partner.test', to: ['per@corp.test'] }, sent[1]);
-  await smtp.quit();
-  await waitForIndex(server.data);
-  const csv = join(tempDataDir(), 'dir.csv');
-  writeFileSync(csv, 'addresses,display_name,owner,sensitivity\nola@corp.test,Ola,ola,\nper@corp.test,Per,per,\n');
-  assert.equal((await sealbox(['mailboxes', 'import', '--data', server.data, '--config', config, csv])).code, 0);
-  const add = (name: string, roles: string[]) => addApiUser(server, config, name, roles, { email: false });
-  const ola = await add('ola', ['owner']);
-  const ivar = await add('ivar', ['requester', 'breakglass']);
-  const anne = await add('anne', ['approver']);
+  await world.deliver({ from: 'x@partner.test', to: ['ola@corp.test'] }, sent[0]);
+  await world.deliver({ from: 'y@partner.test', to: ['per@corp.test'] }, sent[1]);
+  const { ola, ivar, anne } = world.as;
 
   // The owner exports her own mail as mboxrd, exactly.
   let r = await ola.call('GET', '/api/v1/export?q=quarterly');
@@ -70,6 +60,6 @@ test('export needs the export permission and holds exactly the scope; break-glas
 
   // Sign-in attempts per client address are limited (on top of the per-account lockout).
   let status = 0;
-  for (let i = 0; i < 20 && status !== 429; i++) status = (await new ApiClient(server.http!.url).call('POST', '/api/v1/session', { name: 'nobody', password: 'x' })).status;
+  for (let i = 0; i < 20 && status !== 429; i++) status = (await world.client().call('POST', '/api/v1/session', { name: 'nobody', password: 'x' })).status;
   assert.equal(status, 429);
 });
