@@ -1,0 +1,382 @@
+// The ledger store's contract, run against every implementation (today the SQLite metadata
+// store; a PostgreSQL one joins by adding a line to STORES). Entries are written the way the
+// archive writes them — the Ledger sequencing inside the store's transactions, the Audit linking
+// people's actions to mailboxes and grants — and read back through LedgerStore alone. What each
+// read should return is tallied from what the test wrote, never from another read.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Audit } from '../../src/access/audit.ts';
+import type { Actor, AuditEvent, AuditStore } from '../../src/access/audit.ts';
+import type { Role } from '../../src/access/roles.ts';
+import type { LedgerEntry, LedgerEntryType } from '../../src/core/types.ts';
+import { generateSigningKey, signCheckpoint, verifyCheckpoint } from '../../src/ledger/checkpoint.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
+import type { LedgerFilter, LedgerStore, NewLedgerEntry } from '../../src/ledger/ledger.ts';
+import { serializeEntry } from '../../src/ledger/ledger-entry.ts';
+import { leafHash, rootFromLeafHashes } from '../../src/ledger/merkle-tree.ts';
+import { SqliteMetadataStore } from '../../src/store/sqlite/metadata-store.ts';
+
+// What the ledger is written through: LedgerStore for the Ledger, AuditStore for the Audit.
+type LedgerBackend = LedgerStore & AuditStore & { close(): void };
+
+// open(dir) twice on the same folder gives two connections to one ledger (two processes).
+const STORES: { name: string; open(dir: string): LedgerBackend }[] = [
+  { name: 'SqliteMetadataStore', open: (dir) => new SqliteMetadataStore(join(dir, 'sealbox.db')) },
+];
+
+const ORIGIN = 'conformance.example/ledger';
+const KEY = generateSigningKey(ORIGIN);
+const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
+const MINUTE = 60_000;
+
+// One folder for the whole file, removed at exit; a fresh one inside it for each backend opened.
+const ROOT = mkdtempSync(join(tmpdir(), 'sealbox-conformance-'));
+process.once('exit', () => rmSync(ROOT, { recursive: true, force: true }));
+
+function tempDir(): string {
+  return mkdtempSync(join(ROOT, 'db-'));
+}
+
+function testClock(start = T0): { t: number; now(): number } {
+  return { t: start, now() { return this.t; } };
+}
+
+function openLedger(store: LedgerStore, clock: { now(): number }): Ledger {
+  return new Ledger({ store, origin: ORIGIN, clock, sign: (body) => signCheckpoint(body, KEY) });
+}
+
+function person(id: number, name: string, roles: Role[], logonType: Actor['logonType'] = 'delegated'): Actor {
+  return {
+    user: { id, name, displayName: null, email: null, roles, enrolled: true, disabled: false },
+    logonType, sessionId: `s-${name}`, clientIp: '192.0.2.10', userAgent: 'conformance',
+  };
+}
+
+const ALICE = person(1, 'alice', ['requester']);
+const BOB = person(2, 'bob', ['approver'], 'admin');
+const OVERSIGHT: Actor = { user: null, label: 'system:oversight', roles: ['system'], logonType: 'system', sessionId: null, clientIp: null, userAgent: null };
+const NOBODY: Actor = { user: null, logonType: 'owner', sessionId: null, clientIp: '198.51.100.7', userAgent: null };
+
+const MB = { bob: { id: 11, name: 'bob' }, carol: { id: 12, name: 'carol' }, dave: { id: 13, name: 'dave' } };
+
+// A capture entry as the archive writer appends it (no Audit: no mailbox or grant links).
+function captureEntry(sha256: string): NewLedgerEntry {
+  return {
+    type: 'capture', actor: 'capture:smtp', actorRoles: [], logonType: 'system', sessionId: null, clientIp: '203.0.113.5', operation: 'capture',
+    objects: { mailboxes: [], messages: [sha256] }, grantId: null, result: 'success', parameters: { captureId: `cap-${sha256.slice(0, 6)}` },
+  };
+}
+
+// What the test wrote, entry by entry: the tally every read is checked against.
+interface Written {
+  index: number;
+  time: number;
+  type: LedgerEntryType;
+  actor: string;
+  operation: string;
+  result: LedgerEntry['result'];
+  grantId: string | null;
+  mailboxes: { id: number; name: string }[];
+  linked: boolean;                 // written by the Audit, which links it to mailboxes and grant
+}
+
+// A varied ledger: captures, people's actions under two grants, a system entry, refusals.
+function writeVariedLedger(store: LedgerBackend): { written: Written[]; ledger: Ledger } {
+  const clock = testClock();
+  const ledger = openLedger(store, clock);
+  const audit = new Audit(store, ledger);
+  const written: Written[] = [];
+  const next = (w: Omit<Written, 'index' | 'time'>) => {
+    written.push({ ...w, index: written.length, time: clock.t });
+    clock.t += MINUTE;
+  };
+  const capture = (sha256: string) => {
+    store.transaction(() => ledger.append(captureEntry(sha256)));
+    next({ type: 'capture', actor: 'capture:smtp', operation: 'capture', result: 'success', grantId: null, mailboxes: [], linked: false });
+  };
+  const record = (actor: Actor, actorName: string, event: AuditEvent, type: LedgerEntryType) => {
+    audit.record(actor, event, () => null);
+    next({ type, actor: actorName, operation: event.operation, result: 'success', grantId: event.grantId ?? null, mailboxes: event.mailboxes ?? [], linked: true });
+  };
+  const denied = (actor: Actor, actorName: string, event: AuditEvent, type: LedgerEntryType) => {
+    audit.denied(actor, event, 'refused for the test');
+    next({ type, actor: actorName, operation: event.operation, result: 'denied', grantId: event.grantId ?? null, mailboxes: event.mailboxes ?? [], linked: true });
+  };
+  capture('a'.repeat(64));
+  record(ALICE, 'user:alice', { operation: 'request.file', grantId: 'req_g1', mailboxes: [MB.bob] }, 'admin');
+  record(BOB, 'user:bob', { operation: 'request.approve', grantId: 'req_g1', mailboxes: [MB.bob] }, 'admin');
+  record(ALICE, 'user:alice', { operation: 'search', grantId: 'req_g1', mailboxes: [MB.bob, MB.carol], parameters: { query: 'invoice' } }, 'access');
+  record(ALICE, 'user:alice', { operation: 'view', grantId: 'req_g1', mailboxes: [MB.bob], messages: ['a'.repeat(64)] }, 'access');
+  denied(ALICE, 'user:alice', { operation: 'raw', grantId: 'req_g1', mailboxes: [MB.carol], messages: ['b'.repeat(64)] }, 'access');
+  record(OVERSIGHT, 'system:oversight', { operation: 'review.sample', parameters: { drawn: 1 } }, 'system');
+  record(BOB, 'user:bob', { operation: 'search', grantId: 'req_g2', mailboxes: [MB.carol], parameters: { query: 'lunch' } }, 'access');
+  capture('c'.repeat(64));
+  denied(NOBODY, 'anonymous', { operation: 'session.create', parameters: { name: 'mallory' } }, 'admin');
+  record(BOB, 'user:bob', { operation: 'export', grantId: 'req_g2', mailboxes: [MB.carol, MB.dave], messages: ['c'.repeat(64)] }, 'access');
+  return { written, ledger };
+}
+
+const indexes = (entries: { entry: LedgerEntry }[]) => entries.map((s) => s.entry.index);
+
+for (const impl of STORES) {
+  describe(`LedgerStore: ${impl.name}`, () => {
+    test('entries appended in transactions read back by index, exactly as hashed', () => {
+      const store = impl.open(tempDir());
+      const { written, ledger } = writeVariedLedger(store);
+      assert.equal(store.ledgerSize(), written.length);
+      assert.equal(ledger.size, written.length);
+      for (const w of written) {
+        const stored = store.entry(w.index);
+        assert.ok(stored, `entry ${w.index}`);
+        const e = stored.entry;
+        assert.deepEqual(
+          { index: e.index, time: e.time, type: e.type, actor: e.actor, operation: e.operation, result: e.result, grantId: e.grantId, mailboxes: e.objects.mailboxes },
+          { index: w.index, time: w.time, type: w.type, actor: w.actor, operation: w.operation, result: w.result, grantId: w.grantId, mailboxes: w.mailboxes.map((m) => m.name) },
+          `entry ${w.index}`,
+        );
+        assert.ok(stored.leaf.equals(serializeEntry(e)), `entry ${w.index}: the leaf is the entry's canonical form`);
+        assert.ok(stored.leafHash.equals(leafHash(stored.leaf)), `entry ${w.index}: the stored hash is the leaf's`);
+      }
+      assert.equal(store.entry(written.length), null, 'past the end');
+      assert.equal(store.entry(-1), null);
+      // An entry appended directly comes back field for field.
+      const clock = testClock(T0 + 100 * MINUTE);
+      const again = openLedger(store, clock);
+      const appended = store.transaction(() => again.append({ ...captureEntry('d'.repeat(64)), parameters: { nested: { b: 2, a: [1, 'x', null] }, text: 'ünïcode ✓' } }));
+      assert.equal(appended.index, written.length, 'a new Ledger continues the sequence');
+      assert.deepEqual(store.entry(appended.index)?.entry, appended);
+      store.close();
+    });
+
+    test('leaf hashes come back in order for any range, and hash to the ledger root', () => {
+      const store = impl.open(tempDir());
+      const { written, ledger } = writeVariedLedger(store);
+      const all = store.leafHashes(0, written.length);
+      assert.equal(all.length, written.length);
+      all.forEach((h, i) => assert.ok(h.equals(store.entry(i)!.leafHash), `hash ${i}`));
+      assert.ok(rootFromLeafHashes(all).equals(ledger.root()), 'the stored hashes make the root the Ledger computed');
+      assert.deepEqual(store.leafHashes(3, 6), all.slice(3, 6));
+      assert.deepEqual(store.leafHashes(5, 5), []);
+      assert.deepEqual(store.leafHashes(written.length - 2, written.length + 10), all.slice(-2), 'a range past the end stops at the end');
+      store.close();
+    });
+
+    test('entries(filter): every field narrows, and they combine', () => {
+      const store = impl.open(tempDir());
+      const { written } = writeVariedLedger(store);
+      const t = (i: number) => written[i]!.time;
+      const cases: [string, LedgerFilter, (w: Written) => boolean][] = [
+        ['no filter', {}, () => true],
+        ['from', { from: 3 }, (w) => w.index >= 3],
+        ['to', { to: 5 }, (w) => w.index < 5],
+        ['from and to', { from: 3, to: 5 }, (w) => w.index >= 3 && w.index < 5],
+        ['since', { since: t(4) }, (w) => w.time >= t(4)],
+        ['until', { until: t(4) }, (w) => w.time < t(4)],
+        ['since and until', { since: t(2), until: t(2) + 3 * MINUTE }, (w) => w.time >= t(2) && w.time < t(2) + 3 * MINUTE],
+        ['type access', { type: 'access' }, (w) => w.type === 'access'],
+        ['type capture', { type: 'capture' }, (w) => w.type === 'capture'],
+        ['type system', { type: 'system' }, (w) => w.type === 'system'],
+        ['type admin', { type: 'admin' }, (w) => w.type === 'admin'],
+        ['actor user', { actor: 'user:alice' }, (w) => w.actor === 'user:alice'],
+        ['actor capture', { actor: 'capture:smtp' }, (w) => w.actor === 'capture:smtp'],
+        ['actor anonymous', { actor: 'anonymous' }, (w) => w.actor === 'anonymous'],
+        ['actor not a prefix match', { actor: 'user:al' }, () => false],
+        ['operation', { operation: 'search' }, (w) => w.operation === 'search'],
+        ['operation not a prefix match', { operation: 'request' }, () => false],
+        ['result denied', { result: 'denied' }, (w) => w.result === 'denied'],
+        ['result success', { result: 'success' }, (w) => w.result === 'success'],
+        ['result error', { result: 'error' }, () => false],
+        ['grant', { grantId: 'req_g1' }, (w) => w.grantId === 'req_g1'],
+        ['grant unknown', { grantId: 'req_none' }, () => false],
+        ['mailbox', { mailbox: 'carol' }, (w) => w.mailboxes.some((m) => m.name === 'carol')],
+        ['mailbox named second', { mailbox: 'dave' }, (w) => w.mailboxes.some((m) => m.name === 'dave')],
+        ['mailbox unknown', { mailbox: 'car' }, () => false],
+        ['access under a grant that succeeded', { type: 'access', grantId: 'req_g1', result: 'success' }, (w) => w.type === 'access' && w.grantId === 'req_g1' && w.result === 'success'],
+        ['actor and mailbox in a window', { actor: 'user:bob', mailbox: 'carol', since: t(0), until: t(10) }, (w) => w.actor === 'user:bob' && w.mailboxes.some((m) => m.name === 'carol') && w.time < t(10)],
+      ];
+      for (const [what, filter, expected] of cases) {
+        const want = written.filter(expected).map((w) => w.index);
+        assert.deepEqual(indexes(store.entries(filter)), want, what);
+        assert.deepEqual(indexes(store.entries({ ...filter, order: 'desc' })), [...want].reverse(), `${what}, newest first`);
+        assert.deepEqual(indexes(store.entries({ ...filter, limit: 2 })), want.slice(0, 2), `${what}, the first two`);
+        assert.deepEqual(indexes(store.entries({ ...filter, order: 'desc', limit: 2 })), [...want].reverse().slice(0, 2), `${what}, the latest two`);
+      }
+      assert.deepEqual(indexes(store.entries({ limit: 0 })), [], 'limit 0');
+      assert.deepEqual(indexes(store.entries({ order: 'asc' })), written.map((w) => w.index), 'asc is index order');
+      store.close();
+    });
+
+    test('ofGrant: the entries the Audit linked to the grant, in index order', () => {
+      const store = impl.open(tempDir());
+      const { written } = writeVariedLedger(store);
+      for (const grant of ['req_g1', 'req_g2']) {
+        const want = written.filter((w) => w.linked && w.grantId === grant).map((w) => w.index);
+        assert.ok(want.length > 1);
+        assert.deepEqual(indexes(store.ofGrant(grant)), want, grant);
+        for (const s of store.ofGrant(grant)) assert.ok(s.leafHash.equals(store.entry(s.entry.index)!.leafHash));
+      }
+      assert.deepEqual(store.ofGrant('req_none'), []);
+      store.close();
+    });
+
+    test('ofMailbox: newest first, an entry once for each asked mailbox it names, up to the limit', () => {
+      const store = impl.open(tempDir());
+      const { written } = writeVariedLedger(store);
+      const tally = (ids: number[]) => [...written].reverse()
+        .flatMap((w) => (w.linked ? w.mailboxes.filter((m) => ids.includes(m.id)).map(() => w.index) : []));
+      const cases: number[][] = [[MB.bob.id], [MB.carol.id], [MB.bob.id, MB.carol.id], [MB.carol.id, MB.dave.id], [MB.bob.id, MB.carol.id, MB.dave.id], [999]];
+      for (const ids of cases) {
+        const want = tally(ids);
+        assert.deepEqual(indexes(store.ofMailbox(ids, 1000)), want, `mailboxes ${ids}`);
+        assert.deepEqual(indexes(store.ofMailbox(ids, 3)), want.slice(0, 3), `mailboxes ${ids}, limit 3`);
+      }
+      assert.ok(tally([MB.bob.id, MB.carol.id]).length > new Set(tally([MB.bob.id, MB.carol.id])).size, 'the case of an entry naming two asked mailboxes is covered');
+      assert.deepEqual(store.ofMailbox([], 10), []);
+      store.close();
+    });
+
+    test('checkpoints are stored and read back, latest by size, and a new Ledger resumes from them', () => {
+      const dir = tempDir();
+      const store = impl.open(dir);
+      const clock = testClock();
+      const ledger = openLedger(store, clock);
+      const sign = () => store.transaction(() => ledger.checkpoint());
+      assert.equal(store.latestCheckpoint(), null);
+      assert.deepEqual(store.checkpoints(), []);
+      const signed = [sign()!];
+      const appendSome = (n: number) => {
+        for (let i = 0; i < n; i++) {
+          clock.t += MINUTE;
+          store.transaction(() => ledger.append(captureEntry(String(ledger.size).padStart(64, '0'))));
+        }
+      };
+      appendSome(3);
+      clock.t += MINUTE;
+      signed.push(sign()!);
+      appendSome(2);
+      clock.t += MINUTE;
+      signed.push(sign()!);
+      assert.equal(sign(), null, 'nothing new to sign');
+      assert.deepEqual(signed.map((c) => c.size), [0, 3, 5]);
+
+      const stored = store.checkpoints();
+      assert.deepEqual(stored.map((c) => c.size), [0, 3, 5], 'by size, oldest first');
+      stored.forEach((c, i) => {
+        const want = signed[i]!;
+        assert.ok(c.root.equals(want.root), `checkpoint ${c.size}: root`);
+        assert.equal(c.note, want.note);
+        assert.equal(c.frontier, want.frontier);
+        assert.equal(c.createdAt, want.createdAt);
+        assert.ok(c.root.equals(rootFromLeafHashes(store.leafHashes(0, c.size))), `checkpoint ${c.size}: the root of the first ${c.size} leaves`);
+        const note = verifyCheckpoint(c.note, KEY.verifierKey, { origin: ORIGIN });
+        assert.equal(note.size, c.size);
+        assert.ok(note.rootHash.equals(c.root));
+      });
+      assert.deepEqual(store.latestCheckpoint(), stored.at(-1));
+
+      // Two entries after the last checkpoint: a Ledger opened on another connection resumes
+      // from the checkpoint's frontier plus those leaves.
+      appendSome(2);
+      const other = impl.open(dir);
+      const resumed = openLedger(other, testClock(clock.t));
+      assert.equal(resumed.size, 7);
+      assert.ok(resumed.root().equals(ledger.root()));
+      const e = other.transaction(() => resumed.append(captureEntry('e'.repeat(64))));
+      assert.equal(e.index, 7);
+      assert.ok(rootFromLeafHashes(other.leafHashes(0, 8)).equals(resumed.root()));
+      other.close();
+      store.close();
+    });
+
+    test('a rolled-back transaction leaves nothing: no entry, no link, and its index is used again', () => {
+      const store = impl.open(tempDir());
+      const clock = testClock();
+      const ledger = openLedger(store, clock);
+      const audit = new Audit(store, ledger);
+      audit.record(ALICE, { operation: 'search', grantId: 'req_g1', mailboxes: [MB.bob] }, () => null);
+      const before = { size: store.ledgerSize(), root: ledger.root() };
+
+      // The fault comes after the entry and its links were written, inside the transaction.
+      const failing = new Audit({
+        transaction: (fn) => store.transaction(fn),
+        linkEntry: (index, mailboxIds, grantId) => {
+          store.linkEntry(index, mailboxIds, grantId);
+          throw new Error('link failed');
+        },
+      }, ledger);
+      clock.t += MINUTE;
+      assert.throws(() => failing.record(ALICE, { operation: 'view', grantId: 'req_g9', mailboxes: [MB.carol] }, () => 'served'),
+        (err: any) => err.code === 'SEALBOX_ERR_LEDGER' && err.cause?.message === 'link failed');
+      // And a capture appended directly, in a transaction that then fails (the archive writer's way).
+      const mark = ledger.mark();
+      assert.throws(() => store.transaction(() => {
+        ledger.append(captureEntry('f'.repeat(64)));
+        throw new Error('disk full');
+      }), /disk full/);
+      ledger.reset(mark);
+
+      assert.equal(store.ledgerSize(), before.size);
+      assert.equal(ledger.size, before.size);
+      assert.ok(ledger.root().equals(before.root));
+      assert.equal(store.entry(before.size), null);
+      assert.deepEqual(store.leafHashes(0, before.size + 5).length, before.size);
+      assert.deepEqual(store.ofGrant('req_g9'), []);
+      assert.deepEqual(store.ofMailbox([MB.carol.id], 10), []);
+      assert.deepEqual(store.entries({ grantId: 'req_g9' }), []);
+      assert.deepEqual(store.entries({ operation: 'capture' }), []);
+
+      clock.t += MINUTE;
+      audit.record(ALICE, { operation: 'view', grantId: 'req_g9', mailboxes: [MB.carol] }, () => 'served');
+      assert.equal(store.ledgerSize(), before.size + 1);
+      assert.equal(store.entry(before.size)?.entry.operation, 'view', 'the next entry takes the index the failed one had');
+      assert.deepEqual(indexes(store.ofGrant('req_g9')), [before.size]);
+      assert.deepEqual(indexes(store.ofMailbox([MB.carol.id], 10)), [before.size]);
+      assert.ok(rootFromLeafHashes(store.leafHashes(0, before.size + 1)).equals(ledger.root()));
+      store.close();
+    });
+
+    test('a checkpoint whose transaction rolls back is signed again: the ledger is reset with it', () => {
+      const store = impl.open(tempDir());
+      const clock = testClock();
+      const ledger = openLedger(store, clock);
+      store.transaction(() => ledger.append({ type: 'system', actor: 'system:test', actorRoles: [], logonType: 'system', sessionId: null, clientIp: null, operation: 'review.sample', objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: {} }));
+      const mark = ledger.mark();
+      assert.throws(() => store.transaction(() => {
+        ledger.checkpoint();
+        throw new Error('witness mail could not be queued');
+      }), /witness mail/);
+      ledger.reset(mark);
+      assert.equal(store.checkpoints().length, 0, 'nothing was stored');
+      clock.t += 3_600_000;
+      assert.equal(ledger.due(1, MINUTE), true, 'the head is still to be signed');
+      const cp = store.transaction(() => ledger.checkpoint());
+      assert.equal(cp?.size, 1);
+      assert.equal(store.checkpoints().length, 1);
+      store.close();
+    });
+
+    test('two writers keep one sequence: each catches up inside its transaction', () => {
+      const dir = tempDir();
+      const a = impl.open(dir);
+      const b = impl.open(dir);
+      const clock = testClock();
+      const ledgerA = openLedger(a, clock);
+      const ledgerB = openLedger(b, clock);
+      a.transaction(() => ledgerA.append(captureEntry('1'.repeat(64))));
+      a.transaction(() => ledgerA.append(captureEntry('2'.repeat(64))));
+      assert.equal(b.ledgerSize(), 2, 'the other connection sees the committed entries');
+      assert.equal(ledgerB.size, 0, 'B has not looked yet');
+      new Audit(b, ledgerB).record(BOB, { operation: 'search', mailboxes: [MB.dave] }, () => null);
+      assert.equal(b.entry(2)?.entry.actor, 'user:bob', 'the Audit caught up before appending');
+      a.transaction(() => ledgerA.catchUp());
+      assert.equal(ledgerA.size, 3);
+      assert.ok(ledgerA.root().equals(ledgerB.root()));
+      assert.ok(rootFromLeafHashes(a.leafHashes(0, 3)).equals(ledgerA.root()));
+      a.close();
+      b.close();
+    });
+  });
+}

@@ -1,0 +1,542 @@
+// The search index's contract, run against every implementation (today SQLite FTS5 in index.db;
+// a PostgreSQL one joins by adding a line to INDEXES). A small archive is built the way the
+// server builds it — openArchive, the directory, the CaptureWriter, then the Indexer writing
+// through the implementation's IndexStore — and every query's answer is checked against a tally
+// made from the messages as written here (CORPUS), never against another run of the index.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { openArchive } from '../../src/archive.ts';
+import type { Archive } from '../../src/archive.ts';
+import type { DirectoryRow } from '../../src/access/directory-csv.ts';
+import { CaptureWriter } from '../../src/capture/capture-writer.ts';
+import { loadConfig } from '../../src/core/config.ts';
+import { newId } from '../../src/core/ids.ts';
+import type { Envelope } from '../../src/core/types.ts';
+import type { IndexStore } from '../../src/index/index-store.ts';
+import { Indexer } from '../../src/index/indexer.ts';
+import type { SearchIndex, SearchOptions, SearchScope } from '../../src/index/search-index.ts';
+import { QueryError } from '../../src/index/search-query.ts';
+import { SqliteIndexStore } from '../../src/index/sqlite/index-store.ts';
+import { SqliteSearchIndex } from '../../src/index/sqlite/search-index.ts';
+import { ArchiveWriter } from '../../src/store/archive-writer.ts';
+import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
+
+// The write side the indexer uses and the read side searches use, over the same index.
+interface IndexBackend {
+  store: IndexStore;
+  search: SearchIndex;
+}
+
+const INDEXES: { name: string; open(archive: Archive): IndexBackend }[] = [
+  { name: 'SQLite FTS5 (index.db)', open: (archive) => ({ store: new SqliteIndexStore(archive.index), search: new SqliteSearchIndex(archive.index) }) },
+];
+
+// ---------------------------------------------------------------------------------------
+// The archive's content, as written
+
+interface Person { name: string | null; address: string }
+interface Receipt { mailFrom: string; rcptTo: string[] }
+interface Attachment { filename: string; contentType: string; content: Buffer }
+interface Mail {
+  key: string;
+  from: Person;
+  to: Person[];
+  cc?: Person[];
+  subject: string;
+  body: string;
+  date: string | null;              // the Date header (ISO here); null: none, the receipt time counts
+  receivedAt: string;
+  messageId: string;
+  attachments?: Attachment[];
+  receipts?: (Receipt | null)[];     // one capture each; null: no envelope (an import)
+}
+
+const p = (name: string | null, address: string): Person => ({ name, address });
+const ALICE = p('Alice Smith', 'alice@corp.example');
+const BOB = p('Bob', 'bob@corp.example');
+const CAROL = p('Carol Jones', 'carol@corp.example');
+const DAVE = p('Dave', 'dave@corp.example');
+const EVE = p('Eve', 'eve@partner.example');
+
+const CORPUS: Mail[] = [
+  { key: 'm1', from: ALICE, to: [BOB], subject: 'Invoice 1001 for March', body: 'Please pay the invoice by wire transfer before Friday.',
+    date: '2026-03-02T09:00:00Z', receivedAt: '2026-03-02T09:01:00Z', messageId: 'INV-1001@corp.example',
+    attachments: [{ filename: 'invoice-1001.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4 invoice 1001\n') }] },
+  { key: 'm2', from: BOB, to: [p('Alice', 'alice@corp.example')], cc: [CAROL], subject: 'Re: Invoice 1001 for March', body: 'The transfer was wired this morning.',
+    date: '2026-03-03T10:00:00Z', receivedAt: '2026-03-03T10:01:00Z', messageId: 're-1001@corp.example' },
+  { key: 'm3', from: p('Sales', 'sales@vendor.example'), to: [p(null, 'a.smith@corp.example')], subject: 'Quarterly pricing', body: 'Our new pricing list is attached.',
+    date: '2026-03-05T08:00:00Z', receivedAt: '2026-03-05T08:01:00Z', messageId: 'pricing-q2@vendor.example',
+    attachments: [{ filename: 'pricing.csv', contentType: 'text/csv', content: Buffer.from('item,price\nwidget,10\n') }],
+    receipts: [{ mailFrom: 'bounce@vendor.example', rcptTo: ['a.smith@corp.example', 'dave@corp.example'] }] },
+  // The same bytes received twice: the second receipt names Bob only in its envelope.
+  { key: 'm4', from: CAROL, to: [p('Team', 'team@partner.example')], subject: 'Lunch on Friday', body: 'Shall we meet for lunch near the station?',
+    date: '2026-03-10T11:00:00Z', receivedAt: '2026-03-10T11:01:00Z', messageId: 'lunch@corp.example',
+    receipts: [null, { mailFrom: 'carol@corp.example', rcptTo: ['team@partner.example', 'bob@corp.example'] }] },
+  { key: 'm5', from: DAVE, to: [CAROL], cc: [BOB], subject: 'Security incident report', body: 'Suspicious login from an unknown address. Invoices are not affected.',
+    date: '2026-03-12T16:00:00Z', receivedAt: '2026-03-12T16:01:00Z', messageId: 'incident-7@corp.example' },
+  { key: 'm6', from: p('Alice Cooper', 'acooper@partner.example'), to: [BOB], subject: 'Band rehearsal', body: 'Rehearsal moved to Thursday.',
+    date: '2026-02-20T19:00:00Z', receivedAt: '2026-02-20T19:01:00Z', messageId: 'band@partner.example' },
+  { key: 'm7', from: p(null, 'noreply@mail.corp.example'), to: [p(null, 'carol@corp.example')], subject: 'Password expiry', body: 'Your password expires soon.',
+    date: '2026-02-25T07:00:00Z', receivedAt: '2026-02-25T07:01:00Z', messageId: 'expiry@mail.corp.example' },
+  { key: 'm8', from: BOB, to: [DAVE], subject: 'Old notes', body: 'Notes from the workshop.',
+    date: null, receivedAt: '2026-01-15T12:00:00Z', messageId: 'notes@corp.example' },
+  // Another message under m1's Message-ID (a forged or altered copy): kept, never merged.
+  { key: 'm9', from: ALICE, to: [EVE], subject: 'Invoice 1001 for March', body: 'Please pay the invoice to account 999.',
+    date: '2026-03-02T09:30:00Z', receivedAt: '2026-03-02T09:31:00Z', messageId: 'INV-1001@corp.example' },
+  { key: 'm10', from: EVE, to: [p('Alice', 'alice@corp.example'), BOB], subject: 'Contract draft', body: 'See the draft contract.',
+    date: '2026-04-01T10:00:00Z', receivedAt: '2026-04-01T10:01:00Z', messageId: 'contract@partner.example',
+    attachments: [{ filename: 'contract-draft.txt', contentType: 'text/plain', content: Buffer.from('Clause 1: the parties agree.\n') }] },
+  { key: 'm11', from: CAROL, to: [BOB], subject: 'Budget review', body: 'Numbers for the budget review.',
+    date: '2026-03-15T09:00:00Z', receivedAt: '2026-03-15T09:01:00Z', messageId: 'budget@corp.example',
+    receipts: [{ mailFrom: 'carol@corp.example', rcptTo: ['bob@corp.example', 'dave@corp.example'] }] },
+];
+
+const DIRECTORY: DirectoryRow[] = [
+  { name: 'alice', addresses: ['alice@corp.example', 'a.smith@corp.example'], displayName: 'Alice Smith', owner: null, sensitivity: null, manager: null },
+  { name: 'bob', addresses: ['bob@corp.example'], displayName: 'Bob', owner: null, sensitivity: null, manager: null },
+  { name: 'carol', addresses: ['carol@corp.example'], displayName: 'Carol Jones', owner: null, sensitivity: null, manager: null },
+  { name: 'dave', addresses: ['dave@corp.example'], displayName: 'Dave', owner: null, sensitivity: null, manager: null },
+];
+
+function display(x: Person): string {
+  return x.name ? `"${x.name}" <${x.address}>` : x.address;
+}
+
+function rawMessage(m: Mail): Buffer {
+  const headers = [`From: ${display(m.from)}`, `To: ${m.to.map(display).join(', ')}`];
+  if (m.cc) headers.push(`Cc: ${m.cc.map(display).join(', ')}`);
+  headers.push(`Subject: ${m.subject}`, `Message-ID: <${m.messageId}>`, 'MIME-Version: 1.0');
+  if (m.date) headers.push(`Date: ${new Date(m.date).toUTCString()}`);
+  if (!m.attachments) return Buffer.from([...headers, 'Content-Type: text/plain; charset=utf-8', '', m.body, ''].join('\r\n'));
+  const boundary = `b-${m.key}`;
+  const parts = [`--${boundary}`, 'Content-Type: text/plain; charset=utf-8', '', m.body];
+  for (const a of m.attachments) {
+    parts.push(`--${boundary}`, `Content-Type: ${a.contentType}; name="${a.filename}"`, `Content-Disposition: attachment; filename="${a.filename}"`,
+      'Content-Transfer-Encoding: base64', '', a.content.toString('base64'));
+  }
+  parts.push(`--${boundary}--`, '');
+  return Buffer.from([...headers, `Content-Type: multipart/mixed; boundary="${boundary}"`, '', ...parts].join('\r\n'));
+}
+
+function envelope(r: Receipt): Envelope {
+  return {
+    mailFrom: r.mailFrom, mailFromArgs: {}, rcptTo: r.rcptTo.map((address) => ({ address, args: {} })),
+    clientAddress: '192.0.2.25', clientPort: 41000, clientHelo: 'mx.example', clientName: null, authUser: null, queueId: null,
+    protocol: 'ESMTP', tls: null, transport: { address: '127.0.0.1', port: 2525, helo: 'mx.example' }, xforward: {},
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// The tally: what each message is, in the query language's terms (src/index/search-query.ts)
+
+type Role = 'from' | 'sender' | 'to' | 'cc' | 'bcc';
+interface Part { role: Role; address: string; name: string | null }
+
+const ROLE_ORDER: Role[] = ['from', 'sender', 'to', 'cc', 'bcc'];
+const dateOf = (m: Mail) => Date.parse(m.date ?? m.receivedAt);
+const day = (d: string) => Date.parse(`${d}T00:00:00Z`);
+const DAY = 86_400_000;
+const hasAttachment = (m: Mail) => (m.attachments?.length ?? 0) > 0;
+
+// Full text is cut into words at anything but letters and digits, case folded.
+const words = (text: string) => text.toLowerCase().split(/[^\p{L}\p{N}\p{Co}]+/u).filter(Boolean);
+type Column = 'subject' | 'addresses' | 'body' | 'filenames';
+function columns(m: Mail): Record<Column, string[]> {
+  const people = [m.from, ...m.to, ...(m.cc ?? [])];
+  return {
+    subject: words(m.subject),
+    addresses: words(people.map((x) => `${x.name ?? ''} ${x.address}`).join(' ')),
+    body: words(m.body),
+    filenames: words((m.attachments ?? []).map((a) => a.filename).join(' ')),
+  };
+}
+const ALL_COLUMNS: Column[] = ['subject', 'addresses', 'body', 'filenames'];
+const has = (m: Mail, word: string, only: Column[] = ALL_COLUMNS) => only.some((c) => columns(m)[c].includes(word));
+const hasPrefix = (m: Mail, prefix: string, only: Column[] = ALL_COLUMNS) => only.some((c) => columns(m)[c].some((w) => w.startsWith(prefix)));
+function hasPhrase(m: Mail, phrase: string, only: Column[] = ALL_COLUMNS): boolean {
+  const want = words(phrase);
+  return only.some((c) => {
+    const ws = columns(m)[c];
+    return ws.some((_, i) => want.every((w, j) => ws[i + j] === w));
+  });
+}
+
+// Every address taking part: the headers, then each receipt's envelope (a recipient no header
+// names was Bcc'd; a MAIL FROM that is not a From address is the sender).
+function parts(m: Mail): Part[] {
+  const out: Part[] = [];
+  const add = (role: Role, x: Person) => {
+    const address = x.address.toLowerCase();
+    if (!out.some((q) => q.role === role && q.address === address)) out.push({ role, address, name: x.name ? x.name.toLowerCase() : null });
+  };
+  add('from', m.from);
+  for (const x of m.to) add('to', x);
+  for (const x of m.cc ?? []) add('cc', x);
+  const named = new Set([...m.to, ...(m.cc ?? [])].map((x) => x.address.toLowerCase()));
+  for (const r of m.receipts ?? []) {
+    if (!r) continue;
+    for (const a of r.rcptTo) if (!named.has(a)) add('bcc', p(null, a));
+    if (r.mailFrom !== m.from.address) add('sender', p(null, r.mailFrom));
+  }
+  return out;
+}
+
+// A Bcc the reader may see (SearchOptions.envelopeOf): always, unless the reader is a mailbox
+// owner who neither received it as that Bcc nor sent the message.
+function visible(m: Mail, part: Part, own: string[] | null): boolean {
+  if (own === null || part.role !== 'bcc') return true;
+  return own.includes(part.address) || parts(m).some((q) => (q.role === 'from' || q.role === 'sender') && own.includes(q.address));
+}
+
+// from:/to:/…: "a@b.c" that address, "@b.c" that domain, "a@" that local part, "b.c" domain,
+// address or local part, "a" local part, address or a word of the display name.
+function addressMatches(value: string, part: Part): boolean {
+  const v = value.toLowerCase();
+  const domain = part.address.slice(part.address.lastIndexOf('@') + 1);
+  if (v.startsWith('@')) return domain === v.slice(1);
+  if (v.endsWith('@')) return part.address.startsWith(v);
+  if (v.includes('@')) return part.address === v;
+  if (v.includes('.')) return domain === v || part.address === v || part.address.startsWith(`${v}@`);
+  const nameWords = (part.name ?? '').split(/[ \t,.;:"'()<>/\\@_+&|-]+/).filter(Boolean);
+  return part.address === v || part.address.startsWith(`${v}@`) || nameWords.includes(v);
+}
+
+const mailboxAddresses = (name: string) => DIRECTORY.find((r) => r.name === name)!.addresses;
+const holderOf = (address: string) => DIRECTORY.find((r) => r.addresses.includes(address))?.name ?? null;
+
+interface Tally {
+  role(role: Role, value: string): (m: Mail) => boolean;
+  mailbox(nameOrAddress: string): (m: Mail) => boolean;
+}
+function tally(own: string[] | null): Tally {
+  return {
+    role: (role, value) => (m) => parts(m).some((x) => x.role === role && addressMatches(value, x) && visible(m, x, own)),
+    mailbox: (nameOrAddress) => (m) => {
+      const v = nameOrAddress.toLowerCase();
+      const box = DIRECTORY.find((r) => r.name.toLowerCase() === v)?.name ?? holderOf(v);
+      return box !== null && parts(m).some((x) => mailboxAddresses(box).includes(x.address) && visible(m, x, own));
+    },
+  };
+}
+const T = tally(null);
+
+const newestFirst = (ms: Mail[]) => [...ms].sort((a, b) => dateOf(b) - dateOf(a));
+const keysOf = (ms: Mail[]) => ms.map((m) => m.key);
+
+// ---------------------------------------------------------------------------------------
+
+// One folder for the whole file, removed at exit; a fresh one inside it for each backend opened.
+const ROOT = mkdtempSync(join(tmpdir(), 'sealbox-conformance-'));
+process.once('exit', () => rmSync(ROOT, { recursive: true, force: true }));
+
+function tempDir(): string {
+  return mkdtempSync(join(ROOT, 'db-'));
+}
+
+for (const impl of INDEXES) {
+  describe(`SearchIndex: ${impl.name}`, () => {
+    let archive: Archive;
+    let index: SearchIndex;
+    const sha = new Map<string, string>();     // key → sha256
+    const keyOf = new Map<string, string>();   // sha256 → key
+    const box = new Map<string, { id: number }>();
+    const rowOf = (key: string) => archive.stores.meta.getMessage(sha.get(key)!)!.id;
+
+    before(async () => {
+      const log = pino({ level: 'silent' });
+      const config = loadConfig(undefined, { data: tempDir() }, {});
+      archive = openArchive(config, 'server', { log });
+      const { stores } = archive;
+      for (const row of DIRECTORY) archive.services.mailboxes.apply(row);
+      for (const row of DIRECTORY) box.set(row.name, { id: archive.services.mailboxes.byName(row.name)!.id });
+
+      const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger: archive.ledger, log, maxBatch: config.commit.maxBatch });
+      const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
+      for (const m of CORPUS) {
+        const raw = rawMessage(m);
+        for (const receipt of m.receipts ?? [null]) {
+          const incoming = capture.begin({ journal: 'off' });
+          await incoming.write(raw);
+          const receivedAt = Date.parse(m.receivedAt);
+          const { result } = await incoming.commit({
+            id: newId('cap', receivedAt), source: receipt ? 'smtp' : 'import:conformance', receivedAt,
+            envelope: receipt ? envelope(receipt) : null, provenance: receipt ? null : { file: `${m.key}.eml` },
+          });
+          assert.equal(result.sha256, createHash('sha256').update(raw).digest('hex'));
+          sha.set(m.key, result.sha256);
+          keyOf.set(result.sha256, m.key);
+        }
+      }
+      await writer.drain();
+
+      const backend = impl.open(archive);
+      index = backend.search;
+      // Wired as the index worker wires it, but with small batches, so that m4's second receipt
+      // reaches a message indexed in an earlier batch; no DNS (auth verdicts are not this contract).
+      const indexer = new Indexer({
+        captures: new SqliteCaptureQueue(stores.meta), index: backend.store, reader: stores.reader, log,
+        batch: 4, internalDomains: config.internalDomains, auth: null,
+      });
+      while (await indexer.runOnce() > 0);
+    });
+
+    after(() => archive?.close());
+
+    const found = (query: string, options: Partial<SearchOptions> = {}) => index.search(query, { limit: 100, ...options }).hits.map((h) => keyOf.get(h.sha256) ?? h.sha256);
+    const check = (cases: [string, (m: Mail) => boolean][], options: Partial<SearchOptions> = {}, what = '') => {
+      for (const [query, expected] of cases) {
+        assert.deepEqual(found(query, options), keysOf(newestFirst(CORPUS.filter(expected))), `${query}${what}`);
+      }
+    };
+
+    test('the index covers every capture, with no failures', () => {
+      assert.equal(index.cursor(), archive.stores.meta.lastCaptureRowId());
+      assert.equal(archive.stores.meta.counts().captures, CORPUS.reduce((n, m) => n + (m.receipts?.length ?? 1), 0));
+      assert.deepEqual(index.failures(), { count: 0, recent: [] });
+    });
+
+    test('words, phrases and prefixes; subject: and filename: search their column only', () => {
+      check([
+        ['invoice', (m) => has(m, 'invoice')],
+        ['INVOICE', (m) => has(m, 'invoice')],
+        ['friday', (m) => has(m, 'friday')],
+        ['cooper', (m) => has(m, 'cooper')],
+        ['1001', (m) => has(m, '1001')],
+        ['nosuchword', () => false],
+        ['"wire transfer"', (m) => hasPhrase(m, 'wire transfer')],
+        ['"transfer wire"', (m) => hasPhrase(m, 'transfer wire')],
+        ['"invoice 1001"', (m) => hasPhrase(m, 'invoice 1001')],
+        ['invoice*', (m) => hasPrefix(m, 'invoice')],
+        ['rehears*', (m) => hasPrefix(m, 'rehears')],
+        ['subject:invoice', (m) => has(m, 'invoice', ['subject'])],
+        ['subject:friday', (m) => has(m, 'friday', ['subject'])],
+        ['subject:"invoice 1001"', (m) => hasPhrase(m, 'invoice 1001', ['subject'])],
+        ['subject:rev*', (m) => hasPrefix(m, 'rev', ['subject'])],
+        ['filename:pricing', (m) => has(m, 'pricing', ['filenames'])],
+        ['filename:contract*', (m) => hasPrefix(m, 'contract', ['filenames'])],
+        ['filename:pdf', (m) => has(m, 'pdf', ['filenames'])],
+      ]);
+      // The cases above are not vacuous.
+      assert.deepEqual(found('friday'), ['m4', 'm1']);
+      assert.deepEqual(found('subject:friday'), ['m4'], 'm1 says Friday in its body, not its subject');
+      assert.deepEqual(found('"wire transfer"'), ['m1'], 'm2 has both words, not the phrase');
+      assert.deepEqual(found('invoice*'), ['m5', 'm2', 'm9', 'm1'], 'm5 says "invoices"');
+    });
+
+    test('from:, to:, cc:, bcc:, sender: by address, domain, local part and display name', () => {
+      check([
+        ['from:alice@corp.example', T.role('from', 'alice@corp.example')],
+        ['from:Alice@Corp.Example', T.role('from', 'alice@corp.example')],
+        ['from:@corp.example', T.role('from', '@corp.example')],
+        ['from:corp.example', T.role('from', 'corp.example')],
+        ['from:mail.corp.example', T.role('from', 'mail.corp.example')],
+        ['from:alice@', T.role('from', 'alice@')],
+        ['from:alice', T.role('from', 'alice')],
+        ['from:cooper', T.role('from', 'cooper')],
+        ['from:smith', T.role('from', 'smith')],
+        ['from:bounce@vendor.example', T.role('from', 'bounce@vendor.example')],
+        ['to:bob@corp.example', T.role('to', 'bob@corp.example')],
+        ['to:dave@corp.example', T.role('to', 'dave@corp.example')],
+        ['to:a.smith', T.role('to', 'a.smith')],
+        ['to:smith', T.role('to', 'smith')],
+        ['to:@partner.example', T.role('to', '@partner.example')],
+        ['to:partner.example', T.role('to', 'partner.example')],
+        ['to:team', T.role('to', 'team')],
+        ['to:jones', T.role('to', 'jones')],
+        ['cc:bob@corp.example', T.role('cc', 'bob@corp.example')],
+        ['cc:carol', T.role('cc', 'carol')],
+        ['cc:jones', T.role('cc', 'jones')],
+        ['bcc:dave@corp.example', T.role('bcc', 'dave@corp.example')],
+        ['bcc:dave', T.role('bcc', 'dave')],
+        ['bcc:bob@corp.example', T.role('bcc', 'bob@corp.example')],
+        ['sender:bounce@vendor.example', T.role('sender', 'bounce@vendor.example')],
+        ['sender:vendor.example', T.role('sender', 'vendor.example')],
+      ]);
+      // The cases above are not vacuous.
+      assert.deepEqual(found('bcc:dave@corp.example'), ['m11', 'm3'], 'an envelope-only recipient is a Bcc');
+      assert.deepEqual(found('bcc:bob@corp.example'), ['m4'], 'every receipt of the same bytes counts');
+      assert.deepEqual(found('from:@corp.example').includes('m7'), false, 'a domain is not its subdomains');
+    });
+
+    test('mailbox:, has:attachment, dates, message-id: and sha256:', () => {
+      const m4 = sha.get('m4')!;
+      check([
+        ['mailbox:alice', T.mailbox('alice')],
+        ['mailbox:Alice', T.mailbox('alice')],
+        ['mailbox:a.smith@corp.example', T.mailbox('a.smith@corp.example')],
+        ['mailbox:dave', T.mailbox('dave')],
+        ['mailbox:bob', T.mailbox('bob')],
+        ['mailbox:nobody@corp.example', T.mailbox('nobody@corp.example')],
+        ['mailbox:eve@partner.example', T.mailbox('eve@partner.example')],
+        ['has:attachment', hasAttachment],
+        ['on:2026-03-02', (m) => dateOf(m) >= day('2026-03-02') && dateOf(m) < day('2026-03-02') + DAY],
+        ['after:2026-03-10', (m) => dateOf(m) >= day('2026-03-10') + DAY],
+        ['before:2026-02-25', (m) => dateOf(m) < day('2026-02-25')],
+        ['after:2026-03-01 before:2026-03-05', (m) => dateOf(m) >= day('2026-03-02') && dateOf(m) < day('2026-03-05')],
+        ['before:2026-02-01', (m) => dateOf(m) < day('2026-02-01')],
+        ['message-id:<INV-1001@corp.example>', (m) => m.messageId.toLowerCase() === 'inv-1001@corp.example'],
+        ['message-id:inv-1001@CORP.example', (m) => m.messageId.toLowerCase() === 'inv-1001@corp.example'],
+        [`sha256:${m4}`, (m) => sha.get(m.key) === m4],
+        [`sha256:${m4.slice(0, 10).toUpperCase()}`, (m) => sha.get(m.key)!.startsWith(m4.slice(0, 10))],
+      ]);
+      assert.deepEqual(found('before:2026-02-01'), ['m8'], 'a message without a Date header is dated by its receipt');
+      assert.deepEqual(found('mailbox:dave').includes('m3'), true, 'a mailbox holds its envelope-only mail');
+    });
+
+    test('AND, OR, NOT and grouping', () => {
+      const notFts = (m: Mail) => !has(m, 'transfer');
+      check([
+        ['invoice transfer', (m) => has(m, 'invoice') && has(m, 'transfer')],
+        ['invoice AND transfer', (m) => has(m, 'invoice') && has(m, 'transfer')],
+        ['invoice OR lunch', (m) => has(m, 'invoice') || has(m, 'lunch')],
+        ['invoice -transfer', (m) => has(m, 'invoice') && notFts(m)],
+        ['invoice AND NOT transfer', (m) => has(m, 'invoice') && notFts(m)],
+        ['-invoice', (m) => !has(m, 'invoice')],
+        ['NOT invoice', (m) => !has(m, 'invoice')],
+        ['-invoice -lunch', (m) => !has(m, 'invoice') && !has(m, 'lunch')],
+        ['NOT (invoice OR lunch)', (m) => !(has(m, 'invoice') || has(m, 'lunch'))],
+        ['NOT has:attachment', (m) => !hasAttachment(m)],
+        ['lunch OR invoice -transfer', (m) => has(m, 'lunch') || (has(m, 'invoice') && notFts(m))],
+        ['(lunch OR invoice) -transfer', (m) => (has(m, 'lunch') || has(m, 'invoice')) && notFts(m)],
+        ['(lunch OR rehearsal) from:carol@corp.example', (m) => (has(m, 'lunch') || has(m, 'rehearsal')) && T.role('from', 'carol@corp.example')(m)],
+        ['invoice -from:bob@corp.example', (m) => has(m, 'invoice') && !T.role('from', 'bob@corp.example')(m)],
+        ['from:bob@corp.example invoice', (m) => has(m, 'invoice') && T.role('from', 'bob@corp.example')(m)],
+        ['to:bob@corp.example budget', (m) => has(m, 'budget') && T.role('to', 'bob@corp.example')(m)],
+        ['from:bob@corp.example -invoice', (m) => !has(m, 'invoice') && T.role('from', 'bob@corp.example')(m)],
+        ['from:alice OR to:alice', (m) => T.role('from', 'alice')(m) || T.role('to', 'alice')(m)],
+        ['(invoice OR contract) has:attachment', (m) => (has(m, 'invoice') || has(m, 'contract')) && hasAttachment(m)],
+        ['subject:invoice OR filename:contract*', (m) => has(m, 'invoice', ['subject']) || hasPrefix(m, 'contract', ['filenames'])],
+        ['(invoice OR from:eve@partner.example) -transfer', (m) => (has(m, 'invoice') || T.role('from', 'eve@partner.example')(m)) && notFts(m)],
+        ['from:@corp.example -has:attachment after:2026-03-01', (m) => T.role('from', '@corp.example')(m) && !hasAttachment(m) && dateOf(m) >= day('2026-03-02')],
+        ['to:bob@corp.example OR cc:bob@corp.example OR bcc:bob@corp.example', (m) => ['to', 'cc', 'bcc'].some((r) => T.role(r as Role, 'bob@corp.example')(m))],
+        ['mailbox:carol NOT from:carol', (m) => T.mailbox('carol')(m) && !T.role('from', 'carol')(m)],
+      ]);
+      assert.equal(index.search('invoice -transfer', { limit: 1 }).query, 'invoice AND NOT transfer', 'the canonical form, for the ledger');
+    });
+
+    test('newest first; limit and offset page through the same order; hits carry what lists show', () => {
+      const all = keysOf(newestFirst(CORPUS));
+      assert.deepEqual(found('example'), all, 'every message names an address at an .example domain');
+      const pages: string[] = [];
+      for (let offset = 0; offset < all.length + 4; offset += 4) {
+        const page = found('example', { limit: 4, offset });
+        assert.ok(page.length <= 4);
+        pages.push(...page);
+      }
+      assert.deepEqual(pages, all);
+      assert.deepEqual(found('example', { limit: 1 }), all.slice(0, 1));
+      assert.deepEqual(found('example', { limit: 3, offset: all.length - 1 }), all.slice(-1));
+      assert.deepEqual(found('example', { limit: 3, offset: all.length }), []);
+
+      const [hit] = index.search('subject:contract', { limit: 5 }).hits;
+      assert.deepEqual(hit, { sha256: sha.get('m10'), messageId: 'contract@partner.example', date: Date.parse('2026-04-01T10:00:00Z'), from: 'Eve <eve@partner.example>', subject: 'Contract draft' });
+    });
+
+    test('a scope (mailboxes, date window, fixed query) restricts every search and findInScope agrees', () => {
+      const ids = (...names: string[]) => names.map((n) => box.get(n)!);
+      const scopes: { what: string; scope: SearchScope; fixed(m: Mail): boolean }[] = [
+        { what: 'carol', scope: { mailboxes: ids('carol'), dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => true },
+        { what: 'alice and bob, 2 and 3 March', scope: { mailboxes: ids('alice', 'bob'), dateFrom: day('2026-03-02'), dateTo: day('2026-03-04'), fixedQuery: null }, fixed: () => true },
+        { what: 'bob before March', scope: { mailboxes: ids('bob'), dateFrom: null, dateTo: day('2026-03-01'), fixedQuery: null }, fixed: () => true },
+        { what: 'bob, fixed query invoice', scope: { mailboxes: ids('bob'), dateFrom: null, dateTo: null, fixedQuery: 'invoice' }, fixed: (m) => has(m, 'invoice') },
+        { what: 'alice, fixed query with an OR', scope: { mailboxes: ids('alice'), dateFrom: null, dateTo: null, fixedQuery: 'from:eve@partner.example OR has:attachment' },
+          fixed: (m) => T.role('from', 'eve@partner.example')(m) || hasAttachment(m) },
+        { what: 'dave (envelope-only mail included)', scope: { mailboxes: ids('dave'), dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => true },
+        { what: 'no mailbox', scope: { mailboxes: [], dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => false },
+      ];
+      const inScope = (m: Mail, s: (typeof scopes)[number]) => {
+        const addresses = DIRECTORY.filter((r) => s.scope.mailboxes.some((b) => b.id === box.get(r.name)!.id)).flatMap((r) => r.addresses);
+        const d = dateOf(m);
+        return parts(m).some((x) => addresses.includes(x.address)) && (s.scope.dateFrom === null || d >= s.scope.dateFrom)
+          && (s.scope.dateTo === null || d < s.scope.dateTo) && s.fixed(m);
+      };
+      const queries: [string, (m: Mail) => boolean][] = [
+        ['example', () => true],
+        ['invoice', (m) => has(m, 'invoice')],
+        ['invoice OR lunch', (m) => has(m, 'invoice') || has(m, 'lunch')],
+        ['NOT invoice', (m) => !has(m, 'invoice')],
+        ['has:attachment', hasAttachment],
+        ['from:bob@corp.example', T.role('from', 'bob@corp.example')],
+        ['mailbox:carol', T.mailbox('carol')],
+      ];
+      for (const s of scopes) {
+        check(queries.map(([q, expected]) => [q, (m: Mail) => expected(m) && inScope(m, s)]), { scope: s.scope }, ` within ${s.what}`);
+        for (const m of CORPUS) {
+          assert.equal(index.findInScope(sha.get(m.key)!, s.scope), inScope(m, s) ? rowOf(m.key) : null, `findInScope ${m.key} within ${s.what}`);
+        }
+      }
+      assert.deepEqual(found('invoice OR lunch', { scope: scopes[3]!.scope }), ['m2', 'm1'], 'an OR in the query does not step outside the fixed query');
+      assert.equal(index.findInScope('0'.repeat(64), scopes[0]!.scope), null, 'a message not in the archive');
+    });
+
+    test('sameMessageId names the other copies within the scope only', () => {
+      const scope = (name: string): SearchScope => ({ mailboxes: [box.get(name)!], dateFrom: null, dateTo: null, fixedQuery: null });
+      assert.deepEqual(index.sameMessageId('inv-1001@corp.example', rowOf('m1'), scope('alice')), [sha.get('m9')]);
+      assert.deepEqual(index.sameMessageId('inv-1001@corp.example', rowOf('m9'), scope('alice')), [sha.get('m1')]);
+      assert.deepEqual(index.sameMessageId('inv-1001@corp.example', rowOf('m1'), scope('bob')), [], 'the copy Bob cannot read is not named to him');
+      assert.deepEqual(index.sameMessageId('re-1001@corp.example', rowOf('m2'), scope('alice')), [], 'no other copy');
+      assert.deepEqual(index.sameMessageId('inv-1001@corp.example', rowOf('m1'), { ...scope('alice'), dateTo: day('2026-03-02') + 9.25 * 3600_000 }), [], 'outside the date window');
+    });
+
+    test('document, participants and attachments of every message', () => {
+      for (const m of CORPUS) {
+        const row = rowOf(m.key);
+        const doc = index.document(row);
+        assert.ok(doc, m.key);
+        assert.deepEqual(
+          { id: doc.id, sha256: doc.sha256, messageId: doc.message_id, messageIdLc: doc.message_id_lc, date: doc.date, subject: doc.subject, hasAttachment: Boolean(doc.has_attachment), parseError: doc.parse_error },
+          { id: row, sha256: sha.get(m.key), messageId: m.messageId, messageIdLc: m.messageId.toLowerCase(), date: dateOf(m), subject: m.subject, hasAttachment: hasAttachment(m), parseError: null },
+          m.key,
+        );
+        assert.match(doc.from_text ?? '', new RegExp(m.from.address.replace(/\./g, '\\.')), `${m.key}: from_text shows the sender`);
+        const want = parts(m).map((x) => ({ address: x.address, role: x.role, name: x.name, mailbox: holderOf(x.address) }))
+          .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+        assert.deepEqual(index.participants(row).map((x) => ({ ...x })), want, `${m.key}: participants`);
+        assert.deepEqual(index.attachments(row).map((a) => ({ ...a })), (m.attachments ?? []).map((a) => ({
+          filename: a.filename, contentType: a.contentType, size: a.content.length, sha256: createHash('sha256').update(a.content).digest('hex'),
+        })), `${m.key}: attachments`);
+      }
+      assert.equal(index.document(1_000_000), null);
+      assert.deepEqual(index.participants(1_000_000), []);
+    });
+
+    test('mailboxesHolding: the mailboxes with an address taking part in any of the messages', () => {
+      const all = [...box.values()].map((b) => b.id);
+      const name = (id: number) => [...box.entries()].find(([, b]) => b.id === id)![0];
+      for (const keys of [['m3'], ['m4'], ['m3', 'm4'], ['m6', 'm7'], ['m9'], []]) {
+        const want = new Set(CORPUS.filter((m) => keys.includes(m.key)).flatMap((m) => parts(m).map((x) => holderOf(x.address))).filter((n) => n !== null));
+        const got = index.mailboxesHolding(keys.map((k) => sha.get(k)!), all);
+        assert.deepEqual(new Set([...got].map(name)), want, keys.join(' '));
+      }
+      assert.deepEqual(index.mailboxesHolding([sha.get('m3')!], [box.get('bob')!.id]), new Set(), 'only among the mailboxes asked about');
+    });
+
+    test("envelopeOf: an owner's bcc: and mailbox: see a Bcc only as they received or sent it", () => {
+      const queries = (t: Tally): [string, (m: Mail) => boolean][] => [
+        ['bcc:dave@corp.example', t.role('bcc', 'dave@corp.example')],
+        ['bcc:bob@corp.example', t.role('bcc', 'bob@corp.example')],
+        ['bcc:@corp.example', t.role('bcc', '@corp.example')],
+        ['mailbox:dave', t.mailbox('dave')],
+        ['mailbox:bob', t.mailbox('bob')],
+        ['to:bob@corp.example', t.role('to', 'bob@corp.example')],
+        ['mailbox:dave OR bcc:bob', (m) => t.mailbox('dave')(m) || t.role('bcc', 'bob')(m)],
+      ];
+      for (const owner of ['bob', 'carol', 'dave']) {
+        check(queries(tally(mailboxAddresses(owner))), { envelopeOf: [box.get(owner)!.id] }, ` as the owner of ${owner}`);
+      }
+      assert.deepEqual(found('bcc:dave@corp.example', { envelopeOf: [box.get('carol')!.id] }), ['m11'], 'Carol sent m11, not m3');
+      assert.deepEqual(found('mailbox:dave', { envelopeOf: [box.get('bob')!.id] }), ['m5', 'm8'], "Dave's Bccs are not Bob's to see");
+    });
+
+    test('a query the language refuses is a QueryError', () => {
+      for (const query of ['"unclosed', 'from:', 'colour:red', '(invoice', 'invoice OR', 'before:2026-02-30', '']) {
+        assert.throws(() => index.search(query, { limit: 10 }), (err: unknown) => err instanceof QueryError && err.code === 'SEALBOX_ERR_QUERY', JSON.stringify(query));
+      }
+    });
+  });
+}
