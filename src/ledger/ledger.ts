@@ -104,12 +104,16 @@ export class Ledger {
     return full;
   }
 
+  // The in-memory state a transaction may change: the tree, and the last checkpoint signed.
   mark(): unknown {
-    return this.#frontier.toJSON();
+    return { frontier: this.#frontier.toJSON(), size: this.#lastCheckpointSize, time: this.#lastCheckpointTime };
   }
 
   reset(mark: unknown): void {
-    this.#frontier = MerkleFrontier.fromJSON(mark as ReturnType<MerkleFrontier['toJSON']>);
+    const m = mark as { frontier: ReturnType<MerkleFrontier['toJSON']>; size: number; time: number };
+    this.#frontier = MerkleFrontier.fromJSON(m.frontier);
+    this.#lastCheckpointSize = m.size;
+    this.#lastCheckpointTime = m.time;
   }
 
   root(): Buffer {

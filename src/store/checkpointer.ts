@@ -29,12 +29,20 @@ export class Checkpointer {
   // Signs (null when nothing new is to be signed); a fault signing is thrown, one writing a
   // witness folder only logged: the checkpoint is signed and kept, and the next one goes there.
   sign(): StoredCheckpoint | null {
-    const signed = this.#meta.transaction(() => {
-      this.#ledger.catchUp();
-      const cp = this.#ledger.checkpoint();
-      if (cp) queueWitnessMail(this.#config, this.#meta, cp);
-      return cp;
-    });
+    // A rolled-back signing must leave the ledger as it was, or the head would never be signed.
+    const mark = this.#ledger.mark();
+    let signed: StoredCheckpoint | null;
+    try {
+      signed = this.#meta.transaction(() => {
+        this.#ledger.catchUp();
+        const cp = this.#ledger.checkpoint();
+        if (cp) queueWitnessMail(this.#config, this.#meta, cp);
+        return cp;
+      });
+    } catch (err) {
+      this.#ledger.reset(mark);
+      throw err;
+    }
     if (signed) {
       try {
         writeWitnessFiles(this.#config, signed);
