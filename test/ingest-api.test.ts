@@ -5,6 +5,7 @@
 import { holdArchiveWriteLock } from './support/store-fault.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { addApiUser } from './support/api-client.ts';
@@ -170,6 +171,22 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
       assert.equal(typeof r.body.error.message, 'string');
     }
     assert.deepEqual(count(server.data), before, 'nothing was archived');
+  });
+
+  await t.test("a refused caller's chunked upload is cut off: the answer closes the connection", async () => {
+    for (const [authorization, status] of [['Bearer sbx_nope', 401], [`Bearer ${contentToken}`, 403]] as const) {
+      // A body of unknown length that has not ended when the answer comes.
+      const answer = await new Promise<{ status?: number; connection?: string }>((resolve, reject) => {
+        const req = request(url, { method: 'POST', headers: { authorization, 'content-type': 'message/rfc822' } }, (res) => {
+          resolve({ status: res.statusCode, connection: res.headers.connection });
+          res.resume();
+          req.destroy();
+        });
+        req.on('error', reject);
+        req.write(Buffer.alloc(64 * 1024, 'y'));
+      });
+      assert.deepEqual(answer, { status, connection: 'close' }, authorization);
+    }
   });
 
   await t.test('a store fault answers 5xx, never 201; the retry is archived once', async () => {

@@ -31,6 +31,15 @@ const ADDRESS = /^[^\s<>,@]+@[^\s<>,@]+$/;
 export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Services, deps: IngestDeps): void {
   const { receiver } = s.config;
   app.addContentTypeParser('message/rfc822', (_req, payload, done) => done(null, payload));
+  // An error answered before the body was read to its end (a refused caller, a bad envelope, a
+  // message too large): Node reads and drops the rest of a declared length, so the client gets its
+  // answer on a connection it can reuse; a body of unknown (chunked) or outsized length is cut off
+  // instead: the connection is closed after the answer.
+  app.addHook('onError', async (req, reply) => {
+    if (req.routeOptions.url !== '/api/v1/ingest' || req.raw.complete) return;
+    const declared = Number(req.headers['content-length']);
+    if (!(declared <= 2 * receiver.maxMessageBytes)) reply.header('connection', 'close');
+  });
 
   routes.add({
     method: 'POST', url: '/api/v1/ingest', tag: 'capture', auth: 'user', status: 201,
@@ -44,18 +53,7 @@ export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Servic
       mailFrom: z.string().optional().describe('envelope sender, instead of the x-sealbox-mail-from header'),
       rcptTo: z.union([z.string(), z.array(z.string())]).optional().describe('envelope recipient, repeated; instead of x-sealbox-rcpt-to headers'),
     }),
-    handler: async (req, reply, { query }) => {
-      try {
-        return await ingest(req, reply, query);
-      } catch (err) {
-        // The body was not read to its end. Node reads and drops the rest of a declared length, so
-        // the client gets its answer on a connection it can reuse; a body of unknown (chunked) or
-        // outsized length is cut off instead: the connection is closed after the answer.
-        const declared = Number(req.headers['content-length']);
-        if (!req.raw.complete && !(declared <= 2 * receiver.maxMessageBytes)) reply.header('connection', 'close');
-        throw err;
-      }
-    },
+    handler: async (req, reply, { query }) => ingest(req, reply, query),
   });
 
   async function ingest(req: FastifyRequest, reply: FastifyReply, query: { mailFrom?: string; rcptTo?: string | string[] }) {
