@@ -46,7 +46,7 @@ export function buildHttpServer(deps: HttpDeps) {
     return { signin: policy.signinPerMinute, api: policy.requestsPerMinute };
   });
   app.addHook('onRequest', async (req) => limiter.check(req));
-  const routes = new RouteTable(app);
+  const routes = new RouteTable(app, services);
   authRoutes(routes, services);
   requestRoutes(routes, services);
   contentRoutes(routes, services, deps.verifierKey);

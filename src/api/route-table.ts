@@ -1,49 +1,125 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Principal } from '../access/credentials.ts';
+import type { User } from '../access/people.ts';
+import { ROLES, TOKEN_SCOPES } from '../access/roles.ts';
+import type { Role, TokenScope } from '../access/roles.ts';
 import { SealboxError } from '../core/errors.ts';
+import { LEDGER_OPERATIONS } from '../core/ledger-operations.ts';
+import type { LedgerOperation } from '../core/ledger-operations.ts';
+import type { LogonType } from '../core/types.ts';
+import { actorContext, principal } from './principal.ts';
+import type { Services } from './services.ts';
 
-export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType> {
+// A route's validated input: its body, query and path parameters.
+export interface RouteInput<B extends z.ZodType, Q extends z.ZodType> {
+  body: z.infer<B>;
+  query: z.infer<Q>;
+  params: Record<string, string>;
+}
+
+// How a caller without any of the declared roles is refused: the ledger entry (the operation the
+// route would have done, the parameters it names, the reason) and the answer's message.
+export interface Refusal<B extends z.ZodType, Q extends z.ZodType> {
+  operation: LedgerOperation | ((input: RouteInput<B, Q>) => LedgerOperation);
+  message: string;
+  reason?: string;                                       // the ledger's, if not the message
+  logonType?: LogonType | ((user: User) => LogonType);  // 'admin' unless given
+  parameters?: (input: RouteInput<B, Q>) => Record<string, unknown>;
+}
+
+// Who may call a route: a session, or an API token with `scope`; and when roles are given, only
+// someone holding one of them, a refusal being recorded as `refusal` says.
+export type Guard<B extends z.ZodType, Q extends z.ZodType> =
+  | { scope: TokenScope; roles?: undefined; refusal?: undefined }
+  | { scope: TokenScope; roles: readonly Role[]; refusal: Refusal<B, Q> };
+
+interface RouteCommon<B extends z.ZodType, Q extends z.ZodType> {
   method: 'GET' | 'POST' | 'DELETE';
   url: string;
   summary: string;
   tag: string;
   body?: B;
   query?: Q;
-  auth: 'none' | 'user';
   // A body that is not JSON (read by the handler as a stream) and request headers, for the document.
   rawBody?: { contentType: string; description: string };
   headers?: { name: string; description: string }[];
   status?: number;   // the success status, 200 unless given
-  handler: (req: FastifyRequest, reply: FastifyReply, input: { body: z.infer<B>; query: z.infer<Q> }) => Promise<unknown>;
 }
 
-// Every route is declared once: fastify serves it, zod validates its input, and the same
-// declaration is the OpenAPI document, so the two cannot drift apart.
+export interface OpenRoute<B extends z.ZodType, Q extends z.ZodType> extends RouteCommon<B, Q> {
+  auth: 'none';
+  handler: (req: FastifyRequest, reply: FastifyReply, input: RouteInput<B, Q>) => Promise<unknown>;
+}
+
+export interface GuardedRoute<B extends z.ZodType, Q extends z.ZodType> extends RouteCommon<B, Q> {
+  auth: Guard<B, Q>;
+  // p: the caller, admitted by the guard.
+  handler: (req: FastifyRequest, reply: FastifyReply, input: RouteInput<B, Q> & { p: Principal }) => Promise<unknown>;
+}
+
+// Until every route declares its guard: the handler resolves its caller itself.
+export interface UndeclaredRoute<B extends z.ZodType, Q extends z.ZodType> extends RouteCommon<B, Q> {
+  auth: 'user';
+  handler: (req: FastifyRequest, reply: FastifyReply, input: RouteInput<B, Q>) => Promise<unknown>;
+}
+
+export type RouteSpec<B extends z.ZodType, Q extends z.ZodType> = OpenRoute<B, Q> | GuardedRoute<B, Q> | UndeclaredRoute<B, Q>;
+
+// Every route is declared once: fastify serves it, zod validates its input, the table admits its
+// caller as declared (token scope, roles, the refusal recorded) before the handler runs, and the
+// same declaration is the OpenAPI document, so none of them can drift apart.
 export class RouteTable {
   readonly #app: FastifyInstance;
+  readonly #s: Services;
   readonly #paths: Record<string, Record<string, unknown>> = {};
 
-  constructor(app: FastifyInstance) {
+  constructor(app: FastifyInstance, services: Services) {
     this.#app = app;
+    this.#s = services;
   }
 
-  add<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(spec: RouteSpec<B, Q>): void {
+  add<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(spec: OpenRoute<B, Q>): void;
+  add<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(spec: GuardedRoute<B, Q>): void;
+  add<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(spec: UndeclaredRoute<B, Q>): void;
+  add(spec: RouteSpec<z.ZodType, z.ZodType>): void {
+    checkDeclaration(spec);
     this.#app.route({
       method: spec.method,
       url: spec.url,
       handler: async (req, reply) => {
-        const body = spec.body ? parse(spec.body, req.body ?? {}, 'body') : undefined;
-        const query = spec.query ? parse(spec.query, req.query ?? {}, 'query') : undefined;
-        return spec.handler(req, reply, { body: body as z.infer<B>, query: query as z.infer<Q> });
+        const input = {
+          body: spec.body ? parse(spec.body, req.body ?? {}, 'body') : undefined,
+          query: spec.query ? parse(spec.query, req.query ?? {}, 'query') : undefined,
+          params: (req.params ?? {}) as Record<string, string>,
+        };
+        if (spec.auth === 'none' || spec.auth === 'user') return spec.handler(req, reply, input);
+        return spec.handler(req, reply, { ...input, p: this.#admit(req, spec.auth, input) });
       },
     });
+    this.#document(spec);
+  }
+
+  // The caller with the declared scope (principal() records refused credentials), holding one of
+  // the declared roles; a caller without is refused, and the refusal recorded, before anything else.
+  #admit(req: FastifyRequest, guard: Guard<z.ZodType, z.ZodType>, input: RouteInput<z.ZodType, z.ZodType>): Principal {
+    const p = principal(this.#s, req, guard.scope);
+    if (!guard.roles || p.user.roles.some((r) => guard.roles.includes(r))) return p;
+    const { refusal } = guard;
+    const operation = typeof refusal.operation === 'function' ? refusal.operation(input) : refusal.operation;
+    const logonType = typeof refusal.logonType === 'function' ? refusal.logonType(p.user) : refusal.logonType ?? 'admin';
+    this.#s.audit.denied({ ...actorContext(req, p), user: p.user, logonType }, { operation, parameters: refusal.parameters?.(input) }, refusal.reason ?? refusal.message);
+    throw new SealboxError('SEALBOX_ERR_FORBIDDEN', refusal.message);
+  }
+
+  #document(spec: RouteSpec<z.ZodType, z.ZodType>): void {
     const path = spec.url.replace(/:(\w+)/g, '{$1}');
     const params = [...spec.url.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const queryParams = spec.query ? Object.entries((z.toJSONSchema(spec.query) as any).properties ?? {}).map(([name, schema]) => ({ name, in: 'query', schema })) : [];
     const headerParams = (spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', description: h.description, schema: { type: 'string' } }));
     (this.#paths[path] ??= {})[spec.method.toLowerCase()] = {
       summary: spec.summary, tags: [spec.tag],
-      ...(spec.auth === 'user' ? { security: [{ session: [] }, { token: [] }] } : {}),
+      ...(spec.auth !== 'none' ? { security: [{ session: [] }, { token: [] }] } : {}),
       parameters: [...params, ...queryParams, ...headerParams],
       ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(spec.body) } } } } : {}),
       ...(spec.rawBody ? { requestBody: { required: true, description: spec.rawBody.description, content: { [spec.rawBody.contentType]: { schema: { type: 'string', format: 'binary' } } } } } : {}),
@@ -65,6 +141,18 @@ export class RouteTable {
       },
     };
   }
+}
+
+// The types say the same; this holds for code the compiler did not see, and fails at start-up.
+function checkDeclaration(spec: RouteSpec<z.ZodType, z.ZodType>): void {
+  const where = `${spec.method} ${spec.url}`;
+  if (spec.auth === 'none' || spec.auth === 'user') return;
+  const guard = spec.auth as Guard<z.ZodType, z.ZodType> | undefined;
+  if (!guard || !TOKEN_SCOPES.includes(guard.scope)) throw new Error(`route ${where} declares neither auth 'none' nor a token scope`);
+  if (guard.roles === undefined) return;
+  if (guard.roles.length === 0 || guard.roles.some((r) => !ROLES.includes(r))) throw new Error(`route ${where} declares roles that are not roles: ${guard.roles.join(', ')}`);
+  const operation = guard.refusal?.operation;
+  if (!guard.refusal?.message || (typeof operation !== 'function' && !(operation! in LEDGER_OPERATIONS))) throw new Error(`route ${where} declares roles without the refusal to record`);
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
