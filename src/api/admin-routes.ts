@@ -1,9 +1,11 @@
-import type { LedgerOperation } from '../core/ledger-operations.ts';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Principal } from '../access/credentials.ts';
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import { ROLES } from '../access/people.ts';
 import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
-import { actorContext, principal } from './principal.ts';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 import { DiskSpace } from '../store/disk-space.ts';
@@ -18,14 +20,10 @@ export interface SystemListener {
 export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemListener[] = [], space?: DiskSpace): void {
   const disk = space ?? new DiskSpace([s.stores.paths.data], s.config.storage, null);
   routes.add({
-    method: 'GET', url: '/api/v1/admin/health', tag: 'admin', auth: 'user',
+    method: 'GET', url: '/api/v1/admin/health', tag: 'admin',
+    auth: { scope: 'admin', roles: ['admin', 'auditor'], refusal: { operation: 'health.read', reason: 'not an admin or auditor', message: 'only admins and auditors see system health' } },
     summary: 'system health for admins and auditors: listeners, index lag, notification queue, disk free in the data folder, ledger and last checkpoint',
-    handler: async (req) => {
-      const p = principal(s, req, 'admin');
-      if (!p.user.roles.some((r) => r === 'admin' || r === 'auditor')) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { operation: 'health.read' }, 'not an admin or auditor');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and auditors see system health');
-      }
+    handler: async () => {
       const meta = s.stores.meta;
       const counts = meta.counts();
       const checkpoint = meta.latestCheckpoint();
@@ -47,16 +45,12 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/users', tag: 'admin', auth: 'user',
+    method: 'POST', url: '/api/v1/users', tag: 'admin',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'user.add', reason: 'not an admin', message: 'only admins add users', parameters: ({ body }) => ({ name: body.name }) } },
     summary: 'add a user with roles; returns a one-time enrolment code (admins only)',
     body: z.strictObject({ name: z.string().min(1).max(64), roles: z.array(z.enum(ROLES)).min(1), displayName: z.string().max(200).optional(), email: z.string().max(320).optional() }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'admin');
+    handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-      if (!p.user.roles.includes('admin')) {
-        s.audit.denied(ctx, { operation: 'user.add', parameters: { name: body.name } }, 'not an admin');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins add users');
-      }
       // The code of someone who has no credential yet comes back to the admin who hands it on;
       // from then on the two are linked (four eyes: src/access/four-eyes.ts).
       const r = s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, () => {
@@ -69,38 +63,32 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/users', tag: 'admin', auth: 'user', summary: 'users and roles (admins and auditors)',
-    handler: async (req) => {
-      const p = principal(s, req, 'admin');
-      if (!p.user.roles.some((r) => r === 'admin' || r === 'auditor')) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { operation: 'user.list' }, 'not an admin or auditor');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and auditors list users');
-      }
-      return { users: s.people.list().map((u) => ({ name: u.name, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled })) };
-    },
+    method: 'GET', url: '/api/v1/users', tag: 'admin', summary: 'users and roles (admins and auditors)',
+    auth: { scope: 'admin', roles: ['admin', 'auditor'], refusal: { operation: 'user.list', reason: 'not an admin or auditor', message: 'only admins and auditors list users' } },
+    handler: async () => ({ users: s.people.list().map((u) => ({ name: u.name, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled })) }),
   });
 
   // Changing a user's roles or disabling them: admins only, never their own account (no one
   // grants themselves a role, nor locks the last door behind them).
-  const userChange = (req: Parameters<typeof principal>[1], operation: LedgerOperation, name: string, parameters: Record<string, unknown>) => {
-    const p = principal(s, req, 'admin');
+  const changesUsers = { message: 'only admins change users' } as const;
+  const userChange = (req: FastifyRequest, p: Principal, operation: LedgerOperation, name: string, parameters: Record<string, unknown>) => {
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-    const refuse = (why: string) => {
+    if (p.user.name === name) {
+      const why = 'no one changes their own roles or disables themselves';
       s.audit.denied(ctx, { operation, parameters: { name, ...parameters } }, why);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
-    };
-    if (!p.user.roles.includes('admin')) refuse('only admins change users');
-    if (p.user.name === name) refuse('no one changes their own roles or disables themselves');
+    }
     return ctx;
   };
 
   routes.add({
-    method: 'POST', url: '/api/v1/users/:name/roles', tag: 'admin', auth: 'user',
+    method: 'POST', url: '/api/v1/users/:name/roles', tag: 'admin',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { ...changesUsers, operation: 'user.roles', parameters: ({ params, body }) => ({ name: params.name, roles: body.roles }) } },
     summary: "change a user's roles (admins, never their own); when the new roles need a second factor the user lacks, their sessions and tokens end and an account recovery is filed: someone else approves it and the code is mailed to the user, never returned",
     body: z.strictObject({ roles: z.array(z.enum(ROLES)).min(1) }),
-    handler: async (req, _reply, { body }) => {
-      const name = (req.params as { name: string }).name;
-      const ctx = userChange(req, 'user.roles', name, { roles: body.roles });
+    handler: async (req, _reply, { body, params, p }) => {
+      const name = params.name;
+      const ctx = userChange(req, p, 'user.roles', name, { roles: body.roles });
       const before = s.people.byName(name)?.roles ?? null;
       const r = s.audit.record(ctx, (r: { recovery: string | null }) => ({ operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.recovery !== null, recovery: r.recovery } }), () => {
         const changed = s.people.setRoles(name, body.roles);
@@ -115,42 +103,33 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/users/:name/disable', tag: 'admin', auth: 'user',
+    method: 'POST', url: '/api/v1/users/:name/disable', tag: 'admin',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { ...changesUsers, operation: ({ body }) => (body.disabled ? 'user.disable' : 'user.enable'), parameters: ({ params }) => ({ name: params.name }) } },
     summary: 'disable (or enable again) a user: their sessions and tokens stop working at once (admins, never themselves)',
     body: z.strictObject({ disabled: z.boolean(), reason: z.string().max(2000).optional() }),
-    handler: async (req, _reply, { body }) => {
-      const name = (req.params as { name: string }).name;
+    handler: async (req, _reply, { body, params, p }) => {
+      const name = params.name;
       const operation = body.disabled ? 'user.disable' : 'user.enable';
-      const ctx = userChange(req, operation, name, {});
+      const ctx = userChange(req, p, operation, name, {});
       const u = s.audit.record(ctx, { operation, parameters: { name, reason: body.reason ?? null } }, () => s.people.setDisabled(name, body.disabled));
       return { name: u.name, roles: u.roles, disabled: u.disabled };
     },
   });
 
-  const admin = (req: Parameters<typeof principal>[1], operation: LedgerOperation, parameters: Record<string, unknown>) => {
-    const p = principal(s, req, 'admin');
-    const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-    if (!p.user.roles.includes('admin')) {
-      s.audit.denied(ctx, { operation, parameters }, 'not an admin');
-      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins change policy');
-    }
-    return ctx;
-  };
+  const changesPolicy = { reason: 'not an admin', message: 'only admins change policy' } as const;
 
   routes.add({
-    method: 'GET', url: '/api/v1/policy', tag: 'admin', auth: 'user', summary: 'the access policy in force',
-    handler: async (req) => {
-      principal(s, req, 'admin');
-      return s.policy.current();
-    },
+    method: 'GET', url: '/api/v1/policy', tag: 'admin', auth: { scope: 'admin' }, summary: 'the access policy in force',
+    handler: async () => s.policy.current(),
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/policy', tag: 'admin', auth: 'user',
+    method: 'POST', url: '/api/v1/policy', tag: 'admin',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { ...changesPolicy, operation: 'policy.set', parameters: ({ body }) => body } },
     summary: 'change the access policy (admins); the keys given override the config file, every change is a ledger entry',
     body: z.record(z.string(), z.unknown()),
-    handler: async (req, _reply, { body }) => {
-      const ctx = admin(req, 'policy.set', body);
+    handler: async (req, _reply, { body, p }) => {
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
       // The safeguards of four eyes only tighten from here; loosening them is the config file's,
       // at the console (an admin could otherwise lower them and then act alone).
       const weakened = weakenedSafeguards(s.policy.current(), s.policy.preview(body));
@@ -164,7 +143,8 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/mailboxes/:name/policy', tag: 'admin', auth: 'user',
+    method: 'POST', url: '/api/v1/mailboxes/:name/policy', tag: 'admin',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { ...changesPolicy, operation: 'mailbox.policy', parameters: ({ params }) => ({ mailbox: params.name }) } },
     summary: "a mailbox's notification policy: owner told before access, within N days after, or not at all (with the legal basis); who else is told",
     body: z.strictObject({
       notifyMode: z.enum(['before', 'after', 'none']),
@@ -172,9 +152,9 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       legalBasis: z.string().max(2000).nullable().default(null),
       notifyAlso: z.array(z.string().email()).max(20).default([]),
     }),
-    handler: async (req, _reply, { body }) => {
-      const name = (req.params as { name: string }).name;
-      const ctx = admin(req, 'mailbox.policy', { mailbox: name });
+    handler: async (req, _reply, { body, params, p }) => {
+      const name = params.name;
+      const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
       if (body.notifyMode === 'none' && !body.legalBasis?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'not notifying the owner needs the legal basis recorded (legalBasis)');
       if (body.notifyMode === 'after' && body.notifyAfterDays === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'notifyMode "after" needs notifyAfterDays');
       const found = s.mailboxes.byName(name);

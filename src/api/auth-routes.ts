@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { TOKEN_SCOPES } from '../access/credentials.ts';
 import { verifyPassword } from '../access/passwords.ts';
-import { actorContext, cookie, principal, SESSION_COOKIE } from './principal.ts';
+import { actorContext, cookie, SESSION_COOKIE } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -61,10 +61,9 @@ export function authRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/me/recovery-codes', tag: 'sign-in', auth: 'user',
+    method: 'POST', url: '/api/v1/me/recovery-codes', tag: 'sign-in', auth: { scope: 'admin' },
     summary: 'a new set of recovery codes (each signs in once instead of a TOTP code); the earlier ones stop working; shown once',
-    handler: async (req) => {
-      const p = principal(s, req, 'admin');
+    handler: async (req, _reply, { p }) => {
       if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'recovery codes are made from a signed-in session');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'owner' as const };
       if (!s.people.needsTotp(p.user)) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'your roles sign in without a second factor, so there is nothing to recover');
@@ -74,9 +73,8 @@ export function authRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'DELETE', url: '/api/v1/session', tag: 'sign-in', auth: 'user', summary: 'sign out',
+    method: 'DELETE', url: '/api/v1/session', tag: 'sign-in', auth: { scope: 'content' }, summary: 'sign out',
     handler: async (req, reply) => {
-      principal(s, req, 'content');
       s.credentials.endSession(cookie(req, SESSION_COOKIE));
       reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
       return { ok: true };
@@ -84,19 +82,17 @@ export function authRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/me', tag: 'sign-in', auth: 'user', summary: 'who I am, my roles and the mailboxes I own',
-    handler: async (req) => {
-      const p = principal(s, req, 'content');
+    method: 'GET', url: '/api/v1/me', tag: 'sign-in', auth: { scope: 'content' }, summary: 'who I am, my roles and the mailboxes I own',
+    handler: async (_req, _reply, { p }) => {
       return { name: p.user.name, displayName: p.user.displayName, roles: p.user.roles, mailboxes: s.people.ownedMailboxes(p.user).map((m) => m.name), via: p.via };
     },
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/tokens', tag: 'sign-in', auth: 'user',
+    method: 'POST', url: '/api/v1/tokens', tag: 'sign-in', auth: { scope: 'admin' },
     summary: 'create an API token for automation (scoped, expiring); the token is shown once',
     body: z.strictObject({ name: z.string().min(1).max(100), scopes: z.array(z.enum(TOKEN_SCOPES)).min(1), days: z.number().int().min(1).max(365) }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'admin');
+    handler: async (req, _reply, { body, p }) => {
       if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'API tokens are created from a signed-in session');
       if (body.scopes.includes('ingest') && !p.user.roles.includes('admin')) {
         s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.create', parameters: { scopes: body.scopes } }, 'only admins hold ingest tokens');
@@ -110,10 +106,9 @@ export function authRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'DELETE', url: '/api/v1/tokens/:id', tag: 'sign-in', auth: 'user', summary: 'revoke an API token at once',
-    handler: async (req) => {
-      const p = principal(s, req, 'admin');
-      const id = (req.params as { id: string }).id;
+    method: 'DELETE', url: '/api/v1/tokens/:id', tag: 'sign-in', auth: { scope: 'admin' }, summary: 'revoke an API token at once',
+    handler: async (req, _reply, { params, p }) => {
+      const id = params.id;
       s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.revoke', parameters: { tokenId: id } }, () => s.credentials.revokeToken(id, p.user));
       return { ok: true };
     },

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { SealboxError } from '../core/errors.ts';
 import { MAX_NOTICE_CHARS } from '../access/archiving-notice.ts';
-import { actorContext, principal } from './principal.ts';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -10,10 +9,9 @@ import type { Services } from './services.ts';
 // the version in force. Setting and acknowledging are ledger entries.
 export function noticeRoutes(routes: RouteTable, s: Services): void {
   routes.add({
-    method: 'GET', url: '/api/v1/notice', tag: 'notice', auth: 'user',
+    method: 'GET', url: '/api/v1/notice', tag: 'notice', auth: { scope: 'content' },
     summary: 'the archiving notice in force and whether I have acknowledged it',
-    handler: async (req) => {
-      const p = principal(s, req, 'content');
+    handler: async (_req, _reply, { p }) => {
       const n = s.notice.current();
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
       if (!n || !n.text) return { text: null, version: n?.version ?? 0, updatedAt: null, acknowledgedAt: null, mustAcknowledge: false };
@@ -26,16 +24,12 @@ export function noticeRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/notice', tag: 'notice', auth: 'user',
+    method: 'POST', url: '/api/v1/notice', tag: 'notice',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'notice.set', reason: 'not an admin', message: 'only admins set the archiving notice' } },
     summary: 'set the archiving notice text (admins); everyone acknowledges the new version anew; an empty text withdraws it',
     body: z.strictObject({ text: z.string().max(MAX_NOTICE_CHARS) }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'admin');
+    handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-      if (!p.user.roles.includes('admin')) {
-        s.audit.denied(ctx, { operation: 'notice.set' }, 'not an admin');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins set the archiving notice');
-      }
       const n = s.audit.record(ctx, (n: { version: number; text: string }) => ({
         operation: 'notice.set',
         parameters: { version: n.version, sha256: createHash('sha256').update(n.text).digest('hex'), text: n.text },
@@ -45,11 +39,10 @@ export function noticeRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/notice/acknowledge', tag: 'notice', auth: 'user',
+    method: 'POST', url: '/api/v1/notice/acknowledge', tag: 'notice', auth: { scope: 'content' },
     summary: 'acknowledge the archiving notice (the version read); recorded in the ledger',
     body: z.strictObject({ version: z.number().int().min(1) }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'content');
+    handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'owner' as const };
       const at = s.audit.record(ctx, { operation: 'notice.acknowledge', parameters: { version: body.version } }, () => s.notice.acknowledge(p.user, body.version));
       return { version: body.version, acknowledgedAt: new Date(at).toISOString() };

@@ -2,7 +2,8 @@ import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { Principal } from '../access/credentials.ts';
-import { actorContext, principal } from './principal.ts';
+import type { FastifyRequest } from 'fastify';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -17,44 +18,37 @@ export function recoveryRoutes(routes: RouteTable, s: Services): void {
       throw err;
     }
   };
-  const context = (req: Parameters<typeof principal>[1], p: Principal) => ({ ...actorContext(req, p), user: p.user, logonType: 'admin' as const });
+  const context = (req: FastifyRequest, p: Principal) => ({ ...actorContext(req, p), user: p.user, logonType: 'admin' as const });
 
   routes.add({
-    method: 'POST', url: '/api/v1/users/:name/recovery', tag: 'admin', auth: 'user',
+    method: 'POST', url: '/api/v1/users/:name/recovery', tag: 'admin',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'user.recovery.request', message: 'only admins ask for account recoveries', parameters: ({ params }) => ({ name: params.name }) } },
     summary: "ask for an account recovery of someone already enrolled (lost password or second factor): another admin or approver approves, and the one-time code is mailed to the person, never shown to either (admins, never for themselves)",
     body: z.strictObject({ reason: z.string().min(1).max(2000) }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'admin');
-      const name = (req.params as { name: string }).name;
+    handler: async (req, _reply, { body, params, p }) => {
+      const name = params.name;
       const ctx = context(req, p);
-      return refusing(ctx, 'user.recovery.request', { name }, () => {
-        if (!p.user.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins ask for account recoveries');
-        return s.audit.record(ctx, (r: { id: string }) => ({ operation: 'user.recovery.request', parameters: { name, recovery: r.id, reason: body.reason } }),
-          () => s.recovery.request(p.user, name, body.reason));
-      });
+      return refusing(ctx, 'user.recovery.request', { name }, () => s.audit.record(ctx,
+        (r: { id: string }) => ({ operation: 'user.recovery.request', parameters: { name, recovery: r.id, reason: body.reason } }),
+        () => s.recovery.request(p.user, name, body.reason)));
     },
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/recoveries', tag: 'admin', auth: 'user', summary: 'account recoveries and their state (admins, approvers, auditors); never a code',
-    handler: async (req) => {
-      const p = principal(s, req, 'admin');
-      if (!p.user.roles.some((r) => r === 'admin' || r === 'approver' || r === 'auditor')) {
-        s.audit.denied(context(req, p), { operation: 'user.recovery.list' }, 'not an admin, approver or auditor');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins, approvers and auditors see account recoveries');
-      }
-      return { recoveries: s.recovery.list() };
-    },
+    method: 'GET', url: '/api/v1/recoveries', tag: 'admin', summary: 'account recoveries and their state (admins, approvers, auditors); never a code',
+    auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'user.recovery.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see account recoveries' } },
+    handler: async () => ({ recoveries: s.recovery.list() }),
   });
 
   for (const decision of ['approve', 'deny'] as const) {
     routes.add({
-      method: 'POST', url: `/api/v1/recoveries/:id/${decision}`, tag: 'admin', auth: 'user',
+      method: 'POST', url: `/api/v1/recoveries/:id/${decision}`, tag: 'admin',
+      // AccountRecovery.decide holds to the same roles for any other caller.
+      auth: { scope: 'admin', roles: ['admin', 'approver'], refusal: { operation: `user.recovery.${decision}`, message: 'only admins and approvers decide on account recoveries', parameters: ({ params }) => ({ recovery: params.id }) } },
       summary: `${decision} an account recovery, with a reason (admins and approvers; never one's own, nor one they asked for, nor one asked by someone linked to them)`,
       body: z.strictObject({ reason: z.string().min(1).max(2000) }),
-      handler: async (req, _reply, { body }) => {
-        const p = principal(s, req, 'admin');
-        const id = (req.params as { id: string }).id;
+      handler: async (req, _reply, { body, params, p }) => {
+        const id = params.id;
         const ctx = context(req, p);
         return refusing(ctx, `user.recovery.${decision}`, { recovery: id }, () => s.audit.record(ctx,
           (r: { user: string }) => ({ operation: `user.recovery.${decision}`, parameters: { recovery: id, name: r.user, reason: body.reason } }),
