@@ -3,7 +3,7 @@ import { SealboxError } from '../core/errors.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { ownerMaySee } from '../access/transparency.ts';
 import { renderMessageDocument } from './message-document.ts';
-import { actorContext, principal } from './principal.ts';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -15,32 +15,29 @@ export const REMOTE_CONTENT_WINDOW_MS = 15 * 60 * 1000;
 
 export function contentRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
   routes.add({
-    method: 'GET', url: '/api/v1/search', tag: 'content', auth: 'user',
+    method: 'GET', url: '/api/v1/search', tag: 'content', auth: { scope: 'content' },
     summary: 'search your own mailboxes, or within an active grant (grant=ID); recorded in the ledger',
     query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0) }),
-    handler: async (req, _reply, { query }) => {
-      const p = principal(s, req, 'content');
+    handler: async (req, _reply, { query, p }) => {
       const r = s.content.search(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit, offset: query.offset });
       return { query: r.query, grant: r.grantId, results: r.hits.map((h) => ({ ...h, date: h.date === null ? null : new Date(h.date).toISOString() })) };
     },
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/messages/:sha256', tag: 'content', auth: 'user',
+    method: 'GET', url: '/api/v1/messages/:sha256', tag: 'content', auth: { scope: 'content' },
     summary: 'one message: headers, envelopes (Bcc marked), verdicts at receipt, attachments; recorded in the ledger',
     query: z.strictObject({ grant: z.string().optional() }),
-    handler: async (req, _reply, { query }) => {
-      const p = principal(s, req, 'content');
+    handler: async (req, _reply, { query, p }) => {
       return s.content.view(actorContext(req, p), p.user, param(req.params), query.grant);
     },
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/messages/:sha256/raw', tag: 'content', auth: 'user',
+    method: 'GET', url: '/api/v1/messages/:sha256/raw', tag: 'content', auth: { scope: 'content' },
     summary: 'the exact stored bytes as message/rfc822; recorded in the ledger',
     query: z.strictObject({ grant: z.string().optional() }),
-    handler: async (req, reply, { query }) => {
-      const p = principal(s, req, 'content');
+    handler: async (req, reply, { query, p }) => {
       const digest = param(req.params);
       const bytes = await s.content.raw(actorContext(req, p), p.user, digest, query.grant);
       reply.type('message/rfc822').header('content-disposition', `attachment; filename="${digest}.eml"`);
@@ -49,11 +46,10 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/messages/:sha256/body', tag: 'content', auth: 'user',
+    method: 'GET', url: '/api/v1/messages/:sha256/body', tag: 'content', auth: { scope: 'content' },
     summary: "the message's body as the web viewer's sandboxed document: HTML sanitised (DOMPurify), cid: images inline, plain text otherwise; its CSP runs no script and loads nothing remote unless remote= names this user's recorded remote-content read (POST …/remote-content); recorded in the ledger",
     query: z.strictObject({ grant: z.string().optional(), remote: z.coerce.number().int().min(0).optional() }),
-    handler: async (req, reply, { query }) => {
-      const p = principal(s, req, 'content');
+    handler: async (req, reply, { query, p }) => {
       const digest = param(req.params);
       const doc = await s.content.derived(actorContext(req, p), p.user, digest, query.grant, 'body', async (raw) => {
         // Checked after the access decision, before anything is served: no recorded request, no remote content.
@@ -71,11 +67,10 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/messages/:sha256/remote-content', tag: 'content', auth: 'user',
+    method: 'POST', url: '/api/v1/messages/:sha256/remote-content', tag: 'content', auth: { scope: 'content' },
     summary: "record that the viewer loads this message's remote content (it tells the sender the message was read) before anything remote is fetched; answers the entry's index for GET …/body?remote=",
     body: z.strictObject({ grant: z.string().optional() }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'content');
+    handler: async (req, _reply, { body, p }) => {
       const digest = param(req.params);
       const r = s.content.remoteContent(actorContext(req, p), p.user, digest, body.grant);
       return { ledgerIndex: r.ledgerIndex, validUntil: new Date(s.clock.now() + REMOTE_CONTENT_WINDOW_MS).toISOString() };
@@ -83,11 +78,10 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/messages/:sha256/evidence', tag: 'content', auth: 'user',
+    method: 'GET', url: '/api/v1/messages/:sha256/evidence', tag: 'content', auth: { scope: 'content' },
     summary: 'the evidence for a message: sha256, every capture with its ledger entry (leaf) and RFC 9162 inclusion proof, and the signed checkpoint they verify against (its signature checked); recorded in the ledger',
     query: z.strictObject({ grant: z.string().optional() }),
-    handler: async (req, _reply, { query }) => {
-      const p = principal(s, req, 'content');
+    handler: async (req, _reply, { query, p }) => {
       const evidence = s.content.evidence(actorContext(req, p), p.user, param(req.params), query.grant);
       let signatureValid = false;
       if (evidence.checkpoint) {
@@ -103,11 +97,10 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/export', tag: 'content', auth: 'user',
+    method: 'GET', url: '/api/v1/export', tag: 'content', auth: { scope: 'content' },
     summary: 'the messages a search finds, as an mboxrd file (needs the export permission, or own mailboxes); recorded in the ledger',
     query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) }),
-    handler: async (req, reply, { query }) => {
-      const p = principal(s, req, 'content');
+    handler: async (req, reply, { query, p }) => {
       const { mbox, count } = await s.content.export(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit });
       reply.type('application/mbox').header('content-disposition', 'attachment; filename="sealbox-export.mbox"').header('x-sealbox-messages', String(count));
       return mbox;
@@ -115,10 +108,9 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/mailboxes/mine/accesses', tag: 'transparency', auth: 'user',
+    method: 'GET', url: '/api/v1/mailboxes/mine/accesses', tag: 'transparency', auth: { scope: 'content' },
     summary: "who accessed my mailboxes, when, how and under which request, as each mailbox's notification policy allows (my own reads are left out)",
-    handler: async (req) => {
-      const p = principal(s, req, 'content');
+    handler: async (_req, _reply, { p }) => {
       const owned = s.people.ownedMailboxes(p.user);
       if (owned.length === 0) return { mailboxes: [], accesses: [] };
       const seen = new Set<number>();

@@ -8,7 +8,8 @@ import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { CaptureRecord, Envelope } from '../core/types.ts';
 import type { DiskSpace } from '../store/disk-space.ts';
-import { actorContext, principal } from './principal.ts';
+import type { Principal } from '../access/credentials.ts';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -42,7 +43,7 @@ export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Servic
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/ingest', tag: 'capture', auth: 'user', status: 201,
+    method: 'POST', url: '/api/v1/ingest', tag: 'capture', auth: { scope: 'ingest' }, status: 201,
     summary: 'archive one raw message (API token with the "ingest" scope, held by an admin); answers {sha256, captureId, duplicate} once it is durable (and `original` for an Exchange journal report from a receiver.journalClients address, unwrapped)',
     rawBody: { contentType: 'message/rfc822', description: `the message exactly as it is to be archived, at most receiver.maxMessageBytes (${receiver.maxMessageBytes}) bytes` },
     headers: [
@@ -53,11 +54,10 @@ export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Servic
       mailFrom: z.string().optional().describe('envelope sender, instead of the x-sealbox-mail-from header'),
       rcptTo: z.union([z.string(), z.array(z.string())]).optional().describe('envelope recipient, repeated; instead of x-sealbox-rcpt-to headers'),
     }),
-    handler: async (req, reply, { query }) => ingest(req, reply, query),
+    handler: async (req, reply, { query, p }) => ingest(req, reply, p, query),
   });
 
-  async function ingest(req: FastifyRequest, reply: FastifyReply, query: { mailFrom?: string; rcptTo?: string | string[] }) {
-    const p = principal(s, req, 'ingest');
+  async function ingest(req: FastifyRequest, reply: FastifyReply, p: Principal, query: { mailFrom?: string; rcptTo?: string | string[] }) {
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     if (p.via !== 'token') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'messages are submitted with an API token that has the "ingest" scope, not from a session');
     if (!p.user.roles.includes('admin')) {
