@@ -1,11 +1,10 @@
-import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SealboxError } from '../core/errors.ts';
+import type { Principal } from '../access/credentials.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import { checkpointHistory } from '../ledger/checkpoint-history.ts';
 import type { StoredEntry } from '../ledger/ledger.ts';
-import { actorContext, principal } from './principal.ts';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -38,21 +37,15 @@ const exportQuery = z.strictObject({ ...filters, format: z.enum(['json', 'csv'])
 type Filters = z.infer<typeof entriesQuery>;
 
 export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
-  const overseer = (req: FastifyRequest, operation: LedgerOperation, parameters: Record<string, unknown>, roles: readonly string[]) => {
-    const p = principal(s, req, 'ledger');
-    const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-    if (!p.user.roles.some((r) => roles.includes(r))) {
-      s.audit.denied(ctx, { operation, parameters }, `not ${roles.map((r) => `an ${r}`).join(' or ')}`);
-      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only ${roles.map((r) => `${r}s`).join(' and ')} may do this`);
-    }
-    return ctx;
-  };
+  const overseer = (req: FastifyRequest, p: Principal) => ({ ...actorContext(req, p), user: p.user, logonType: 'admin' as const });
+  const auditors = { reason: 'not an auditor', message: 'only auditors may do this' } as const;
 
   routes.add({
-    method: 'GET', url: '/api/v1/ledger/entries', tag: 'ledger', auth: 'user', query: entriesQuery,
+    method: 'GET', url: '/api/v1/ledger/entries', tag: 'ledger', query: entriesQuery,
+    auth: { scope: 'ledger', roles: ['auditor'], refusal: { ...auditors, operation: 'ledger.read', parameters: ({ query }) => recorded(query) } },
     summary: 'ledger entries (auditors), filtered by index range, actor, mailbox, operation, type, result, grant and time (since/until); reading the ledger is itself an entry',
-    handler: async (req, _reply, { query }) => {
-      const ctx = overseer(req, 'ledger.read', recorded(query), ['auditor']);
+    handler: async (req, _reply, { query, p }) => {
+      const ctx = overseer(req, p);
       return s.audit.record(ctx, { operation: 'ledger.read', parameters: recorded(query) }, () => {
         return { entries: select(s, query, query.limit).map((r) => ({ ...r.entry, leaf: r.leaf.toString('base64') })) };
       });
@@ -60,10 +53,11 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/ledger/export', tag: 'ledger', auth: 'user', query: exportQuery,
+    method: 'GET', url: '/api/v1/ledger/export', tag: 'ledger', query: exportQuery,
+    auth: { scope: 'ledger', roles: ['auditor'], refusal: { ...auditors, operation: 'ledger.export', parameters: ({ query }) => recorded(query) } },
     summary: 'the entries the same filters find, as a download: JSON (with each leaf) or CSV (auditors); the export is itself an entry',
-    handler: async (req, reply, { query }) => {
-      const ctx = overseer(req, 'ledger.export', recorded(query), ['auditor']);
+    handler: async (req, reply, { query, p }) => {
+      const ctx = overseer(req, p);
       const body = s.audit.record(ctx, (r: { count: number }) => ({ operation: 'ledger.export', parameters: { ...recorded(query), entries: r.count } }), () => {
         const entries = select(s, query, query.limit);
         const text = query.format === 'csv' ? csv(entries.map((e) => e.entry))
@@ -79,10 +73,11 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/ledger/checkpoints', tag: 'ledger', auth: 'user',
+    method: 'GET', url: '/api/v1/ledger/checkpoints', tag: 'ledger',
+    auth: { scope: 'ledger', roles: ['auditor', 'admin'], refusal: { operation: 'ledger.checkpoints', reason: 'not an auditor or an admin', message: 'only auditors and admins may do this' } },
     summary: 'every signed checkpoint, newest first, each with its status: signature valid with the verifier key, and consistent with the ledger as it is now (auditors and admins)',
-    handler: async (req) => {
-      const ctx = overseer(req, 'ledger.checkpoints', {}, ['auditor', 'admin']);
+    handler: async (req, _reply, { p }) => {
+      const ctx = overseer(req, p);
       return s.audit.record(ctx, (r: { checkpoints: unknown[] }) => ({ operation: 'ledger.checkpoints', parameters: { checkpoints: r.checkpoints.length } }), () => {
         const checkpoints = checkpointHistory(s.stores.meta, { verifierKey, origin: s.ledger.origin }).reverse();
         return { ledgerSize: s.stores.meta.ledgerSize(), verifierKey, checkpoints };

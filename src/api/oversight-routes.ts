@@ -1,11 +1,13 @@
-import type { LedgerOperation } from '../core/ledger-operations.ts';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Principal } from '../access/credentials.ts';
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { User } from '../access/people.ts';
 import { isSubjectOf } from '../access/request-visibility.ts';
 import { reportCsv } from '../oversight/oversight-report.ts';
 import type { ReviewAction } from '../oversight/review-queue.ts';
-import { actorContext, principal } from './principal.ts';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -14,15 +16,10 @@ const when = (name: string) => z.string().refine((v) => Number.isFinite(Date.par
 // Oversight: the permission inventory and reports (auditors), the review queue (approvers and
 // auditors). Reading any of it is itself a ledger entry.
 export function oversightRoutes(routes: RouteTable, s: Services): void {
-  const reviewer = (req: Parameters<typeof principal>[1], operation: LedgerOperation, parameters: Record<string, unknown>, roles: string[]) => {
-    const p = principal(s, req, 'ledger');
-    const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-    if (!p.user.roles.some((r) => roles.includes(r))) {
-      s.audit.denied(ctx, { operation, parameters }, `not an ${roles.join(' or ')}`);
-      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only ${roles.map((r) => r + 's').join(' and ')} may do this`);
-    }
-    return ctx;
-  };
+  const overseer = (req: FastifyRequest, p: Principal) => ({ ...actorContext(req, p), user: p.user, logonType: 'admin' as const });
+  // AuditorViews holds to the same role for the console.
+  const auditors = { reason: 'not an auditor', message: 'only auditors read the permission inventory and the reports' } as const;
+  const reviewers = { reason: 'not an approver or auditor', message: 'only approvers and auditors may do this' } as const;
   // A review of a grant on one's own mailbox is the investigation itself: its subject does not
   // see it (it answers like a missing item, and asking is recorded).
   const aboutMe = (user: User, requestId: string | null) => {
@@ -39,22 +36,20 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
   };
 
   routes.add({
-    method: 'GET', url: '/api/v1/oversight/inventory', tag: 'oversight', auth: 'user',
+    method: 'GET', url: '/api/v1/oversight/inventory', tag: 'oversight',
+    auth: { scope: 'ledger', roles: ['auditor'], refusal: { ...auditors, operation: 'oversight.inventory', parameters: ({ query }) => ({ at: query.at ? Date.parse(query.at) : null }) } },
     summary: 'who can read which mailbox: active grants with time left, break-glass holders, owners, content-scoped API tokens; at=TIME rebuilds it from the ledger (auditors)',
     query: z.strictObject({ at: when('at') }),
-    handler: async (req, _reply, { query }) => {
-      const p = principal(s, req, 'ledger');
-      return s.oversight.inventory({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, query.at ? Date.parse(query.at) : undefined);
-    },
+    handler: async (req, _reply, { query, p }) => s.oversight.inventory(overseer(req, p), query.at ? Date.parse(query.at) : undefined),
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/oversight/report', tag: 'oversight', auth: 'user',
+    method: 'GET', url: '/api/v1/oversight/report', tag: 'oversight',
+    auth: { scope: 'ledger', roles: ['auditor'], refusal: { ...auditors, operation: 'oversight.report', parameters: ({ query }) => s.oversight.period(period(query)) } },
     summary: 'the oversight report for a period (default: the last 30 days) as JSON or CSV (auditors)',
     query: z.strictObject({ from: when('from'), to: when('to'), format: z.enum(['json', 'csv']).default('json') }),
-    handler: async (req, reply, { query }) => {
-      const p = principal(s, req, 'ledger');
-      const report = s.oversight.report({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { from: query.from ? Date.parse(query.from) : undefined, to: query.to ? Date.parse(query.to) : undefined });
+    handler: async (req, reply, { query, p }) => {
+      const report = s.oversight.report(overseer(req, p), period(query));
       if (query.format === 'csv') {
         reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="sealbox-report.csv"');
         return reportCsv(report);
@@ -64,20 +59,22 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/reviews', tag: 'oversight', auth: 'user', summary: 'the review queue (approvers and auditors)',
+    method: 'GET', url: '/api/v1/reviews', tag: 'oversight', summary: 'the review queue (approvers and auditors)',
+    auth: { scope: 'ledger', roles: ['approver', 'auditor'], refusal: { ...reviewers, operation: 'review.list', parameters: ({ query }) => query } },
     query: z.strictObject({ state: z.enum(['open', 'claimed', 'reviewed', 'escalated', 'closed']).optional(), kind: z.enum(['breakglass', 'sample', 'high-impact', 'alert']).optional() }),
-    handler: async (req, _reply, { query }) => {
-      const ctx = reviewer(req, 'review.list', query, ['approver', 'auditor']);
+    handler: async (req, _reply, { query, p }) => {
+      const ctx = overseer(req, p);
       return { reviews: s.reviews.list(query).filter((i) => !aboutMe(ctx.user, i.requestId)).map(iso) };
     },
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/reviews/:id', tag: 'oversight', auth: 'user',
+    method: 'GET', url: '/api/v1/reviews/:id', tag: 'oversight',
+    auth: { scope: 'ledger', roles: ['approver', 'auditor'], refusal: { ...reviewers, operation: 'review.read', parameters: ({ params }) => ({ review: params.id }) } },
     summary: "one review item with the reviewed grant's full activity in metadata form (queries, messages opened, exports); recorded",
-    handler: async (req) => {
-      const id = (req.params as { id: string }).id;
-      const ctx = reviewer(req, 'review.read', { review: id }, ['approver', 'auditor']);
+    handler: async (req, _reply, { params, p }) => {
+      const id = params.id;
+      const ctx = overseer(req, p);
       const item = hiddenFrom(ctx, id, 'review.read', ctx);
       return s.audit.record(ctx, { operation: 'review.read', grantId: item.requestId, parameters: { review: id } }, () => {
         const request = item.requestId ? safe(() => s.grants.get(item.requestId!)) : null;
@@ -95,18 +92,24 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
 
   for (const action of ['claim', 'review', 'escalate', 'close', 'reopen'] as const satisfies readonly ReviewAction[]) {
     routes.add({
-      method: 'POST', url: `/api/v1/reviews/:id/${action}`, tag: 'oversight', auth: 'user',
+      method: 'POST', url: `/api/v1/reviews/:id/${action}`, tag: 'oversight',
+      // ReviewQueue.step holds to the same roles for any other caller.
+      auth: { scope: 'approvals', roles: ['approver', 'auditor'], refusal: { operation: `review.${action}`, message: 'only approvers and auditors review', parameters: ({ params }) => ({ review: params.id }) } },
       summary: `${action} a review item (never one about oneself)${action === 'claim' ? '' : '; a note is required'}`,
       body: z.strictObject({ note: z.string().max(5000).optional() }),
-      handler: async (req, _reply, { body }) => {
-        const p = principal(s, req, 'approvals');
-        const id = (req.params as { id: string }).id;
-        const ctx = { ...actorContext(req, p), user: p.user as User, logonType: 'admin' as const };
+      handler: async (req, _reply, { body, params, p }) => {
+        const id = params.id;
+        const ctx = overseer(req, p);
         hiddenFrom(ctx, id, `review.${action}`, ctx);
         return iso(s.reviews.step(ctx, id, action, body.note ?? null));
       },
     });
   }
+}
+
+// The period asked for: times as given, the defaults left to AuditorViews.period.
+function period(query: { from?: string; to?: string }): { from?: number; to?: number } {
+  return { from: query.from ? Date.parse(query.from) : undefined, to: query.to ? Date.parse(query.to) : undefined };
 }
 
 function iso<T extends { createdAt: number; updatedAt: number | null }>(i: T) {

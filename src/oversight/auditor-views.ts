@@ -29,10 +29,14 @@ export class AuditorViews {
     });
   }
 
-  // Default period: the 30 days up to now.
-  report(actor: Actor & { user: User }, period: { from?: number; to?: number }) {
-    const to = period.to ?? this.#d.clock.now();
-    const from = period.from ?? to - 30 * 86_400_000;
+  // The period a report covers, as its entry records it: by default the 30 days up to now.
+  period(asked: { from?: number; to?: number }): { from: number; to: number } {
+    const to = asked.to ?? this.#d.clock.now();
+    return { from: asked.from ?? to - 30 * 86_400_000, to };
+  }
+
+  report(actor: Actor & { user: User }, asked: { from?: number; to?: number }) {
+    const { from, to } = this.period(asked);
     if (!(from < to)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the period must start before it ends (from < to)');
     this.#auditor(actor, 'oversight.report', { from, to });
     return this.#d.audit.record(actor, { operation: 'oversight.report', parameters: { from, to } }, () => buildReport(this.#d, { from, to }));
