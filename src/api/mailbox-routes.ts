@@ -3,25 +3,25 @@ import { SealboxError } from '../core/errors.ts';
 import { parseDirectoryCsv } from '../access/directory-csv.ts';
 import type { ImportOutcome } from '../access/mailbox-ownership.ts';
 import type { OwnershipChangeRecord } from '../access/ownership-change-store.ts';
-import { actorContext, principal } from './principal.ts';
+import type { Role } from '../access/roles.ts';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
 // Who may look mailboxes up: those who file, decide on or oversee requests. The directory says
 // whose mailbox it is and under which addresses, never anything about its content.
-const DIRECTORY_ROLES = ['requester', 'approver', 'auditor', 'admin', 'breakglass'];
+const DIRECTORY_ROLES: readonly Role[] = ['requester', 'approver', 'auditor', 'admin', 'breakglass'];
 
 export function mailboxRoutes(routes: RouteTable, s: Services): void {
   routes.add({
-    method: 'GET', url: '/api/v1/mailboxes', tag: 'mailboxes', auth: 'user',
+    method: 'GET', url: '/api/v1/mailboxes', tag: 'mailboxes',
+    auth: {
+      scope: 'requests', roles: DIRECTORY_ROLES,
+      refusal: { operation: 'mailbox.list', logonType: 'owner', reason: 'not a requester, approver, auditor or admin', message: 'only requesters, approvers, auditors and admins look up mailboxes', parameters: ({ query }) => ({ q: query.q }) },
+    },
     summary: 'mailboxes whose name, display name (a word of it) or an address starts with q (requesters, approvers, auditors, admins); no content; admins and auditors also see sensitivity and notification policy',
     query: z.strictObject({ q: z.string().max(320).default(''), limit: z.coerce.number().int().min(1).max(500).default(20), offset: z.coerce.number().int().min(0).default(0) }),
-    handler: async (req, _reply, { query }) => {
-      const p = principal(s, req, 'requests');
-      if (!p.user.roles.some((r) => DIRECTORY_ROLES.includes(r))) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'mailbox.list', parameters: { q: query.q } }, 'not a requester, approver, auditor or admin');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only requesters, approvers, auditors and admins look up mailboxes');
-      }
+    handler: async (_req, _reply, { query, p }) => {
       const full = p.user.roles.some((r) => r === 'admin' || r === 'auditor');
       return {
         mailboxes: s.mailboxes.search(query.q, { limit: query.limit, offset: query.offset }).map((m) => ({
@@ -33,16 +33,12 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/mailboxes/import', tag: 'mailboxes', auth: 'user',
+    method: 'POST', url: '/api/v1/mailboxes/import', tag: 'mailboxes',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'mailboxes.import', reason: 'not an admin', message: 'only admins import the directory', parameters: ({ body }) => ({ file: body.fileName ?? null }) } },
     summary: 'import the directory (admins): CSV text with a header row (addresses, display_name, owner, sensitivity, name, …) as `sealbox mailboxes import` reads it; any bad line rejects the whole file',
     body: z.strictObject({ csv: z.string().min(1), fileName: z.string().max(255).optional() }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'admin');
+    handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-      if (!p.user.roles.includes('admin')) {
-        s.audit.denied(ctx, { operation: 'mailboxes.import', parameters: { file: body.fileName ?? null } }, 'not an admin');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins import the directory');
-      }
       const rows = parseDirectoryCsv(body.csv);
       // Rows that give someone mail they could not read before are staged for someone else's
       // approval (src/access/mailbox-ownership.ts); the rest apply now. Both are in the entry.
@@ -62,26 +58,21 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/ownership-changes', tag: 'mailboxes', auth: 'user',
+    method: 'GET', url: '/api/v1/ownership-changes', tag: 'mailboxes',
+    auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'ownership.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see ownership changes' } },
     summary: 'directory changes waiting for approval (a mailbox or address given to a new owner) and past decisions (admins, approvers, auditors)',
-    handler: async (req) => {
-      const p = principal(s, req, 'admin');
-      if (!p.user.roles.some((r) => r === 'admin' || r === 'approver' || r === 'auditor')) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'admin' }, { operation: 'ownership.list' }, 'not an admin, approver or auditor');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins, approvers and auditors see ownership changes');
-      }
-      return { changes: s.ownership.list().map(ownershipView) };
-    },
+    handler: async () => ({ changes: s.ownership.list().map(ownershipView) }),
   });
 
   for (const decision of ['approve', 'deny'] as const) {
     routes.add({
-      method: 'POST', url: `/api/v1/ownership-changes/:id/${decision}`, tag: 'mailboxes', auth: 'user',
+      method: 'POST', url: `/api/v1/ownership-changes/:id/${decision}`, tag: 'mailboxes',
+      // MailboxOwnership.decide holds to the same roles for any other caller.
+      auth: { scope: 'admin', roles: ['admin', 'approver'], refusal: { operation: `ownership.${decision}`, message: 'only admins and approvers decide on ownership changes', parameters: ({ params }) => ({ change: params.id }) } },
       summary: `${decision} a staged ownership change, with a reason (admins and approvers; never the one who staged it, nor the new owner, nor anyone linked to either); the previous owner is told`,
       body: z.strictObject({ reason: z.string().min(1).max(2000) }),
-      handler: async (req, _reply, { body }) => {
-        const p = principal(s, req, 'admin');
-        const id = (req.params as { id: string }).id;
+      handler: async (req, _reply, { body, params, p }) => {
+        const id = params.id;
         const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
         try {
           const c = s.audit.record(ctx, (c: OwnershipChangeRecord) => ({

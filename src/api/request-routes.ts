@@ -5,7 +5,7 @@ import type { AccessRequest } from '../access/grants.ts';
 import { PERMISSIONS, stateOf } from '../access/grants.ts';
 import type { User } from '../access/people.ts';
 import { mayKnowOfRequest } from '../access/request-visibility.ts';
-import { actorContext, principal } from './principal.ts';
+import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -63,10 +63,11 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   };
 
   routes.add({
-    method: 'POST', url: '/api/v1/requests', tag: 'requests', auth: 'user', body: newRequest,
+    method: 'POST', url: '/api/v1/requests', tag: 'requests', body: newRequest,
+    // Grants.file holds to the same role for any other caller.
+    auth: { scope: 'requests', roles: ['requester'], refusal: { operation: 'request.file', logonType: logon, message: 'only users with the requester role can file access requests' } },
     summary: 'file an access request: purpose, justification, ticket, scope (mailboxes, dates, fixed query), permissions, duration',
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'requests');
+    handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
       const r = refusing(ctx, 'request.file', null, () => s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600 }), () => {
         const r = s.grants.file(p.user, body);
@@ -78,10 +79,10 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'POST', url: '/api/v1/breakglass', tag: 'requests', auth: 'user', body: newRequest,
+    method: 'POST', url: '/api/v1/breakglass', tag: 'requests', body: newRequest,
+    auth: { scope: 'requests', roles: ['breakglass'], refusal: { operation: 'breakglass.open', logonType: 'breakglass', message: 'only users with the breakglass role can open a break-glass grant' } },
     summary: 'open an emergency grant alone (at most an hour); approvers and auditors are alerted and a review is required',
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'requests');
+    handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'breakglass' as const };
       const r = refusing(ctx, 'breakglass.open', null, () => s.audit.record(ctx, (r: AccessRequest) => event('breakglass.open', r, { purpose: r.purpose, justification: r.justification }), () => {
         const r = s.grants.file(p.user, body, { breakglass: true });
@@ -93,11 +94,10 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/requests', tag: 'requests', auth: 'user',
+    method: 'GET', url: '/api/v1/requests', tag: 'requests', auth: { scope: 'requests' },
     summary: 'my requests; approvers, auditors and admins see the others (no message content), never those on their own mailboxes, and admins none under a `none` notification policy',
     query: z.strictObject({ state: z.string().optional() }),
-    handler: async (req, _reply, { query }) => {
-      const p = principal(s, req, 'requests');
+    handler: async (_req, _reply, { query, p }) => {
       const all = p.user.roles.some((r) => r === 'approver' || r === 'auditor' || r === 'admin');
       const list = s.grants.list(all ? {} : { requesterId: p.user.id }).filter((r) => mayKnowOfRequest(p.user, r, (m) => s.notifier.policy(m))).map(view);
       return { requests: query.state ? list.filter((r) => r.state === query.state) : list };
@@ -105,10 +105,9 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/requests/:id', tag: 'requests', auth: 'user', summary: 'one request with its approvals and state',
-    handler: async (req) => {
-      const p = principal(s, req, 'requests');
-      const id = (req.params as { id: string }).id;
+    method: 'GET', url: '/api/v1/requests/:id', tag: 'requests', auth: { scope: 'requests' }, summary: 'one request with its approvals and state',
+    handler: async (req, _reply, { params, p }) => {
+      const id = params.id;
       // Someone else's request looks exactly like a missing one, and asking is recorded.
       return view(refusing({ ...actorContext(req, p), user: p.user, logonType: logon(p.user) }, 'request.read', id, () => known(p.user, id)));
     },
@@ -116,12 +115,14 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
 
   for (const decision of ['approve', 'deny'] as const) {
     routes.add({
-      method: 'POST', url: `/api/v1/requests/:id/${decision}`, tag: 'requests', auth: 'user',
+      method: 'POST', url: `/api/v1/requests/:id/${decision}`, tag: 'requests',
+      // No roles here: a request one may not know of answers 404 whatever one's roles (known()
+      // decides first); Grants.decide then admits approvers only.
+      auth: { scope: 'approvals' },
       summary: `${decision} a pending request, with a reason (never one's own, nor one on one's own mailbox)`,
       body: z.strictObject({ reason: z.string().min(1).max(5000) }),
-      handler: async (req, _reply, { body }) => {
-        const p = principal(s, req, 'approvals');
-        const id = (req.params as { id: string }).id;
+      handler: async (req, _reply, { body, params, p }) => {
+        const id = params.id;
         const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
         try {
           return view(s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), () => {
@@ -139,12 +140,11 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   }
 
   routes.add({
-    method: 'POST', url: '/api/v1/requests/:id/revoke', tag: 'requests', auth: 'user',
+    method: 'POST', url: '/api/v1/requests/:id/revoke', tag: 'requests', auth: { scope: 'requests' },
     summary: 'end a grant at once ("I am done", or an approver/admin stopping it)',
     body: z.strictObject({ reason: z.string().max(5000).optional() }),
-    handler: async (req, _reply, { body }) => {
-      const p = principal(s, req, 'requests');
-      const id = (req.params as { id: string }).id;
+    handler: async (req, _reply, { body, params, p }) => {
+      const id = params.id;
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
       return view(refusing(ctx, 'request.revoke', id, () => s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => {
         known(p.user, id);
