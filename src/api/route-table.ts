@@ -58,13 +58,7 @@ export interface GuardedRoute<B extends z.ZodType, Q extends z.ZodType> extends 
   handler: (req: FastifyRequest, reply: FastifyReply, input: RouteInput<B, Q> & { p: Principal }) => Promise<unknown>;
 }
 
-// Until every route declares its guard: the handler resolves its caller itself.
-export interface UndeclaredRoute<B extends z.ZodType, Q extends z.ZodType> extends RouteCommon<B, Q> {
-  auth: 'user';
-  handler: (req: FastifyRequest, reply: FastifyReply, input: RouteInput<B, Q>) => Promise<unknown>;
-}
-
-export type RouteSpec<B extends z.ZodType, Q extends z.ZodType> = OpenRoute<B, Q> | GuardedRoute<B, Q> | UndeclaredRoute<B, Q>;
+export type RouteSpec<B extends z.ZodType, Q extends z.ZodType> = OpenRoute<B, Q> | GuardedRoute<B, Q>;
 
 // Every route is declared once: fastify serves it, zod validates its input, the table admits its
 // caller as declared (token scope, roles, the refusal recorded) before the handler runs, and the
@@ -81,7 +75,6 @@ export class RouteTable {
 
   add<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(spec: OpenRoute<B, Q>): void;
   add<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(spec: GuardedRoute<B, Q>): void;
-  add<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(spec: UndeclaredRoute<B, Q>): void;
   add(spec: RouteSpec<z.ZodType, z.ZodType>): void {
     checkDeclaration(spec);
     this.#app.route({
@@ -93,7 +86,7 @@ export class RouteTable {
           query: spec.query ? parse(spec.query, req.query ?? {}, 'query') : undefined,
           params: (req.params ?? {}) as Record<string, string>,
         };
-        if (spec.auth === 'none' || spec.auth === 'user') return spec.handler(req, reply, input);
+        if (spec.auth === 'none') return spec.handler(req, reply, input);
         return spec.handler(req, reply, { ...input, p: this.#admit(req, spec.auth, input) });
       },
     });
@@ -119,7 +112,7 @@ export class RouteTable {
     const headerParams = (spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', description: h.description, schema: { type: 'string' } }));
     (this.#paths[path] ??= {})[spec.method.toLowerCase()] = {
       summary: spec.summary, tags: [spec.tag],
-      ...(spec.auth !== 'none' ? { security: [{ session: [] }, { token: [] }] } : {}),
+      ...documentedAuth(spec.auth),
       parameters: [...params, ...queryParams, ...headerParams],
       ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(spec.body) } } } } : {}),
       ...(spec.rawBody ? { requestBody: { required: true, description: spec.rawBody.description, content: { [spec.rawBody.contentType]: { schema: { type: 'string', format: 'binary' } } } } } : {}),
@@ -135,7 +128,7 @@ export class RouteTable {
       components: {
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: 'sealbox_session', description: 'plus the x-csrf-token header on every POST/DELETE' },
-          token: { type: 'http', scheme: 'bearer', description: 'API token (sbx_…)' },
+          token: { type: 'http', scheme: 'bearer', description: 'API token (sbx_…); each operation names the scope it needs' },
         },
         schemas: { Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } } } },
       },
@@ -143,16 +136,31 @@ export class RouteTable {
   }
 }
 
-// The types say the same; this holds for code the compiler did not see, and fails at start-up.
+// Who may call the route, as the document shows it: no security for an open route; otherwise a
+// session or a token with the scope, and the roles that admit a caller (x-sealbox-scope,
+// x-sealbox-roles, and in words in the description).
+function documentedAuth(auth: RouteSpec<z.ZodType, z.ZodType>['auth']): Record<string, unknown> {
+  if (auth === 'none') return { security: [], description: 'Open: no sign-in.' };
+  const roles = auth.roles ? ` Only for callers holding one of the roles ${auth.roles.join(', ')}; anyone else is refused (403), the refusal recorded in the ledger.` : '';
+  return {
+    description: `A signed-in session, or an API token with the "${auth.scope}" scope.${roles}`,
+    security: [{ session: [] }, { token: [auth.scope] }],
+    'x-sealbox-scope': auth.scope,
+    ...(auth.roles ? { 'x-sealbox-roles': [...auth.roles] } : {}),
+  };
+}
+
+// The types say the same; this holds for code the compiler did not see, and stops start-up.
 function checkDeclaration(spec: RouteSpec<z.ZodType, z.ZodType>): void {
   const where = `${spec.method} ${spec.url}`;
-  if (spec.auth === 'none' || spec.auth === 'user') return;
+  if (spec.auth === 'none') return;
   const guard = spec.auth as Guard<z.ZodType, z.ZodType> | undefined;
   if (!guard || !TOKEN_SCOPES.includes(guard.scope)) throw new Error(`route ${where} declares neither auth 'none' nor a token scope`);
   if (guard.roles === undefined) return;
-  if (guard.roles.length === 0 || guard.roles.some((r) => !ROLES.includes(r))) throw new Error(`route ${where} declares roles that are not roles: ${guard.roles.join(', ')}`);
-  const operation = guard.refusal?.operation;
-  if (!guard.refusal?.message || (typeof operation !== 'function' && !(operation! in LEDGER_OPERATIONS))) throw new Error(`route ${where} declares roles without the refusal to record`);
+  if (guard.roles.length === 0 || !guard.roles.every((r) => ROLES.includes(r))) throw new Error(`route ${where} declares no roles, or unknown ones: [${guard.roles.join(', ')}]`);
+  const refusal = guard.refusal as Refusal<z.ZodType, z.ZodType> | undefined;
+  const named = typeof refusal?.operation === 'function' || Object.hasOwn(LEDGER_OPERATIONS, refusal?.operation ?? '');
+  if (!refusal?.message || !named) throw new Error(`route ${where} declares roles without the refusal to record (operation, message)`);
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
