@@ -20,6 +20,22 @@ export interface SystemListener {
 export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemListener[] = [], space?: DiskSpace): void {
   const disk = space ?? new DiskSpace([s.stores.paths.data], s.config.storage, null);
   routes.add({
+    method: 'GET', url: '/api/v1/health', tag: 'health', auth: 'none',
+    summary: 'captures, messages, ledger size, last checkpoint, index lag (open, for monitoring)',
+    handler: async () => {
+      const counts = s.stores.meta.counts();
+      const checkpoint = s.stores.meta.latestCheckpoint();
+      return {
+        status: 'ok',
+        captures: counts.captures,
+        messages: counts.messages,
+        ledger: { size: s.ledger.size, checkpointSize: checkpoint?.size ?? null, checkpointAt: checkpoint ? new Date(checkpoint.createdAt).toISOString() : null },
+        index: { lagCaptures: s.stores.meta.lastCaptureRowId() - s.search.cursor() },
+      };
+    },
+  });
+
+  routes.add({
     method: 'GET', url: '/api/v1/admin/health', tag: 'admin',
     auth: { scope: 'admin', roles: ['admin', 'auditor'], refusal: { operation: 'health.read', reason: 'not an admin or auditor', message: 'only admins and auditors see system health' } },
     summary: 'system health for admins and auditors: listeners, index lag, notification queue, disk free in the data folder, ledger and last checkpoint',

@@ -72,29 +72,5 @@ export function buildHttpServer(deps: HttpDeps) {
     reply.status(404).send({ error: { code: 'SEALBOX_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
   });
 
-  app.get('/api/v1/health', async () => {
-    const counts = services.stores.meta.counts();
-    const checkpoint = services.stores.meta.latestCheckpoint();
-    return {
-      status: 'ok',
-      captures: counts.captures,
-      messages: counts.messages,
-      ledger: { size: services.ledger.size, checkpointSize: checkpoint?.size ?? null, checkpointAt: checkpoint ? new Date(checkpoint.createdAt).toISOString() : null },
-      index: { lagCaptures: services.stores.meta.lastCaptureRowId() - services.search.cursor() },
-    };
-  });
-
-  app.get('/api/v1/ledger/checkpoint', async (_req, reply) => {
-    const checkpoint = services.stores.meta.latestCheckpoint();
-    if (!checkpoint) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', 'no checkpoint has been signed yet');
-    reply.type('text/plain; charset=utf-8');
-    return checkpoint.note;
-  });
-
-  app.get('/api/v1/ledger/public-key', async (_req, reply) => {
-    reply.type('text/plain; charset=utf-8');
-    return deps.verifierKey + '\n';
-  });
-
   return app;
 }

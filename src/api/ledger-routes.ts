@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
+import { SealboxError } from '../core/errors.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import { checkpointHistory } from '../ledger/checkpoint-history.ts';
 import type { StoredEntry } from '../ledger/ledger.ts';
@@ -69,6 +70,25 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
         .header('content-disposition', `attachment; filename="sealbox-ledger-${stamp}.${query.format}"`)
         .header('x-sealbox-entries', String(body.count));
       return body.text;
+    },
+  });
+
+  // The ledger's public parts, open to witnesses and monitors.
+  routes.add({
+    method: 'GET', url: '/api/v1/ledger/checkpoint', tag: 'ledger', auth: 'none', summary: 'the latest signed checkpoint (C2SP tlog-checkpoint note)',
+    handler: async (_req, reply) => {
+      const checkpoint = s.stores.meta.latestCheckpoint();
+      if (!checkpoint) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', 'no checkpoint has been signed yet');
+      reply.type('text/plain; charset=utf-8');
+      return checkpoint.note;
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/ledger/public-key', tag: 'ledger', auth: 'none', summary: "the verifier key of the ledger's checkpoints",
+    handler: async (_req, reply) => {
+      reply.type('text/plain; charset=utf-8');
+      return verifierKey + '\n';
     },
   });
 
