@@ -36,7 +36,7 @@ export class SqliteAccountRecoveryStore implements AccountRecoveryStore {
   }
 
   list(): RecoveryRecord[] {
-    return (this.#meta.prepare('SELECT * FROM account_recovery ORDER BY created_at DESC LIMIT 500').all() as Record<string, any>[]).map(toRecovery);
+    return (this.#meta.prepare('SELECT * FROM account_recovery ORDER BY created_at DESC, id DESC LIMIT 500').all() as Record<string, any>[]).map(toRecovery);
   }
 }
 

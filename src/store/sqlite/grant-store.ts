@@ -26,8 +26,8 @@ export class SqliteGrantStore implements GrantStore {
 
   list(filter: { requesterId?: number }): AccessRequest[] {
     const rows = filter.requesterId === undefined
-      ? this.#meta.prepare('SELECT * FROM access_request ORDER BY created_at DESC').all()
-      : this.#meta.prepare('SELECT * FROM access_request WHERE requester_id = ? ORDER BY created_at DESC').all(filter.requesterId);
+      ? this.#meta.prepare('SELECT * FROM access_request ORDER BY created_at DESC, id DESC').all()
+      : this.#meta.prepare('SELECT * FROM access_request WHERE requester_id = ? ORDER BY created_at DESC, id DESC').all(filter.requesterId);
     return (rows as Record<string, any>[]).map((r) => this.#toRequest(r));
   }
 
@@ -66,7 +66,7 @@ export class SqliteGrantStore implements GrantStore {
       const m = this.#meta.prepare('SELECT id, name, owner, sensitivity FROM mailbox WHERE id = ?').get(id) as any;
       return { id, name: m?.name ?? `#${id}`, owner: m?.owner ?? null, sensitivity: m?.sensitivity ?? null };
     });
-    const approvals = (this.#meta.prepare('SELECT approver_id, decision, reason, at FROM approval WHERE request_id = ? ORDER BY at').all(row.id) as any[])
+    const approvals = (this.#meta.prepare('SELECT approver_id, decision, reason, at FROM approval WHERE request_id = ? ORDER BY at, rowid').all(row.id) as any[])
       .map((a) => ({ approverId: Number(a.approver_id), decision: a.decision, reason: a.reason, at: Number(a.at) }));
     const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
     return {

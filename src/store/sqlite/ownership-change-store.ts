@@ -23,7 +23,7 @@ export class SqliteOwnershipChangeStore implements OwnershipChangeStore {
   }
 
   list(): OwnershipChangeRecord[] {
-    return (this.#meta.prepare('SELECT * FROM ownership_change ORDER BY staged_at DESC LIMIT 500').all() as Record<string, any>[]).map(toChange);
+    return (this.#meta.prepare('SELECT * FROM ownership_change ORDER BY staged_at DESC, id DESC LIMIT 500').all() as Record<string, any>[]).map(toChange);
   }
 }
 
