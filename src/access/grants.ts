@@ -53,6 +53,11 @@ export function stateOf(r: AccessRequest, now: number): GrantState {
   return now < r.endsAt! ? 'active' : 'expired';
 }
 
+// The approvals a request has had so far (any decision but an approval ends it).
+export function approvalsGiven(r: AccessRequest): number {
+  return r.approvals.filter((a) => a.decision === 'approve').length;
+}
+
 export interface NewRequest {
   purpose: string;
   justification: string;
@@ -128,39 +133,73 @@ export class Grants {
 
   decide(approver: User, id: string, decision: 'approve' | 'deny', reason: string): AccessRequest {
     const r = this.get(id);
-    if (!approver.roles.includes('approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers decide on access requests');
-    if (r.requesterId === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one can decide on their own request');
-    const own = r.mailboxes.filter((m) => m.owner === approver.name);
-    // Looks like a missing request: the subject of an investigation learns nothing of it here.
-    if (own.length > 0) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
-    const linked = this.#fourEyes?.linked(approver.id, r.requesterId);
-    if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
+    const notTheirs = this.#notTheirs(approver, r);
+    if (notTheirs) throw notTheirs;
     if (!reason?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
     const now = this.#clock.now();
-    const state = stateOf(r, now);
-    if (state !== 'pending') throw new SealboxError('SEALBOX_ERR_CONFLICT', `request ${id} is ${state}, not pending`);
-    if (r.approvals.some((a) => a.approverId === approver.id)) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'you have already decided on this request');
+    const notNow = this.#notNow(approver, r, now);
+    if (notNow) throw notNow;
     this.#store.addApproval(id, { approverId: approver.id, decision, reason: reason.trim(), at: now });
     if (decision === 'deny') this.#store.deny(id, now);
-    else if (r.approvals.filter((a) => a.decision === 'approve').length + 1 >= r.approvalsNeeded) {
+    else if (approvalsGiven(r) + 1 >= r.approvalsNeeded) {
       const start = Math.max(now, r.startsAt ?? 0);
       this.#store.approve(id, now, { startsAt: start, endsAt: start + r.durationSeconds * 1000 });
     }
     return this.get(id);
   }
 
+  // Why `approver` may not decide on `r` now, or null when decide() would hear them: the same
+  // rules as a verdict, so the API offers the buttons only to those it would hear.
+  decisionRefusal(approver: User, r: AccessRequest): SealboxError | null {
+    return this.#notTheirs(approver, r) ?? this.#notNow(approver, r, this.#clock.now());
+  }
+
+  // How many people could still approve `r` (of `people`, everyone there is): approvers who are
+  // not disabled and whom decide() would hear now. Fewer than the approvals it still needs,
+  // and a pending request can only lapse.
+  approversLeft(r: AccessRequest, people: readonly User[]): number {
+    return people.filter((u) => !u.disabled && this.decisionRefusal(u, r) === null).length;
+  }
+
+  // Whoever the request is not for to decide: not an approver, its requester, the owner of a
+  // mailbox in scope, or linked to the requester (four eyes).
+  #notTheirs(approver: User, r: AccessRequest): SealboxError | null {
+    if (!approver.roles.includes('approver')) return new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers decide on access requests');
+    if (r.requesterId === approver.id) return new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one can decide on their own request');
+    // Looks like a missing request: the subject of an investigation learns nothing of it here.
+    if (r.mailboxes.some((m) => m.owner === approver.name)) return new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${r.id}`);
+    const linked = this.#fourEyes?.linked(approver.id, r.requesterId);
+    if (linked) return new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
+    return null;
+  }
+
+  // Nothing to decide any more: no longer pending, or this approver has decided already.
+  #notNow(approver: User, r: AccessRequest, now: number): SealboxError | null {
+    const state = stateOf(r, now);
+    if (state !== 'pending') return new SealboxError('SEALBOX_ERR_CONFLICT', `request ${r.id} is ${state}, not pending`);
+    if (r.approvals.some((a) => a.approverId === approver.id)) return new SealboxError('SEALBOX_ERR_CONFLICT', 'you have already decided on this request');
+    return null;
+  }
+
   // The requester ("I'm done"), any approver or an admin ends a grant at once.
   revoke(actor: User, id: string): AccessRequest {
     const r = this.get(id);
-    if (r.requesterId !== actor.id && !actor.roles.includes('approver') && !actor.roles.includes('admin')) {
-      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only the requester, an approver or an admin can revoke a grant');
-    }
-    // The subject of an investigation cannot stop it (nor learn of it by trying).
-    if (r.requesterId !== actor.id && r.mailboxes.some((m) => m.owner === actor.name)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
-    const state = stateOf(r, this.#clock.now());
-    if (!['pending', 'approved', 'active'].includes(state)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `request ${id} is ${state}; nothing to revoke`);
+    const refusal = this.revokeRefusal(actor, r);
+    if (refusal) throw refusal;
     this.#store.revoke(id, this.#clock.now(), actor.id);
     return this.get(id);
+  }
+
+  // Why `actor` may not revoke `r` now, or null when revoke() would end it.
+  revokeRefusal(actor: User, r: AccessRequest): SealboxError | null {
+    if (r.requesterId !== actor.id && !actor.roles.includes('approver') && !actor.roles.includes('admin')) {
+      return new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only the requester, an approver or an admin can revoke a grant');
+    }
+    // The subject of an investigation cannot stop it (nor learn of it by trying).
+    if (r.requesterId !== actor.id && r.mailboxes.some((m) => m.owner === actor.name)) return new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${r.id}`);
+    const state = stateOf(r, this.#clock.now());
+    if (!['pending', 'approved', 'active'].includes(state)) return new SealboxError('SEALBOX_ERR_CONFLICT', `request ${r.id} is ${state}; nothing to revoke`);
+    return null;
   }
 
   get(id: string): AccessRequest {
