@@ -130,7 +130,15 @@ function rows(): Row[] {
       name: 'list requests', expect: allowing([...ROLES]), call: () => ({ method: 'GET', path: '/api/v1/requests' }), writes: null,
       check: (b, role, f) => assert.equal(b.requests.some((r: any) => r.id === f.grant.active), ['requester', 'approver', 'auditor', 'admin'].includes(role), 'who sees the requester\'s request'),
     },
-    { name: 'read a request', expect: [404, 200, 200, 200, 200, 404, 404], call: (f) => ({ method: 'GET', path: `/api/v1/requests/${f.grant.active}` }), writes: null, refusal: admin('request.read'), check: (b, _r, f) => assert.equal(b.id, f.grant.active) },
+    {
+      name: 'read a request', expect: [404, 200, 200, 200, 200, 404, 404], call: (f) => ({ method: 'GET', path: `/api/v1/requests/${f.grant.active}` }), writes: null, refusal: admin('request.read'),
+      // What the answer offers is what the revoke rows below allow.
+      check: (b, role, f) => {
+        assert.equal(b.id, f.grant.active);
+        assert.equal(b.you.mayRevoke, ['requester', 'approver', 'admin'].includes(role), `${role} may revoke`);
+        assert.equal(b.you.mayDecide, false, 'nothing to decide on an active grant');
+      },
+    },
     { name: 'file a request', expect: only('requester'), call: () => ({ method: 'POST', path: '/api/v1/requests', body: GRANT_REQUEST }), writes: admin('request.file') },
     {
       name: 'open a break-glass grant', expect: only('breakglass'), writes: admin('breakglass.open'),

@@ -2,7 +2,8 @@ import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { AccessRequest } from '../access/grants.ts';
-import { PERMISSIONS, stateOf } from '../access/grants.ts';
+import { approvalsGiven, PERMISSIONS, stateOf } from '../access/grants.ts';
+import type { Principal, TokenScope } from '../access/credentials.ts';
 import type { User } from '../access/people.ts';
 import { mayKnowOfRequest } from '../access/request-visibility.ts';
 import { actorContext } from './principal.ts';
@@ -24,15 +25,39 @@ const newRequest = z.strictObject({
 });
 
 export function requestRoutes(routes: RouteTable, s: Services): void {
-  const view = (r: AccessRequest) => {
-    const name = (id: number) => s.people.byId(id)?.name ?? `#${id}`;
-    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-    return {
-      id: r.id, state: stateOf(r, s.clock.now()), requester: name(r.requesterId), purpose: r.purpose, justification: r.justification, ticket: r.ticket,
-      mailboxes: r.mailboxes.map((m) => m.name), dateFrom: iso(r.dateFrom), dateTo: iso(r.dateTo), query: r.fixedQuery, permissions: r.permissions,
-      durationHours: r.durationSeconds / 3600, approvalsNeeded: r.approvalsNeeded, breakglass: r.breakglass, createdAt: iso(r.createdAt),
-      lapsesAt: iso(r.lapsesAt), startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), revokedAt: iso(r.revokedAt), extends: r.extends,
-      approvals: r.approvals.map((a) => ({ approver: name(a.approverId), decision: a.decision, reason: a.reason, at: iso(a.at) })),
+  // A request as `p` sees it: with what they may do about it now (the verdicts the routes below
+  // enforce, so the web app offers only what the API would do) and, while it waits, how close it
+  // is to its approvals and whether enough people are left to give them. Only approvers,
+  // auditors and admins see how many could still approve (a requester is told only that too few
+  // can); a request a caller may not know of never reaches here.
+  const viewFor = (p: Principal) => {
+    let everyone: User[] | null = null;
+    const staff = p.user.roles.some((role) => role === 'approver' || role === 'auditor' || role === 'admin');
+    const scoped = (scope: TokenScope) => p.scopes === null || p.scopes.includes(scope);
+    return (r: AccessRequest) => {
+      const name = (id: number) => s.people.byId(id)?.name ?? `#${id}`;
+      const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+      const state = stateOf(r, s.clock.now());
+      const given = approvalsGiven(r);
+      const left = state === 'pending' ? s.grants.approversLeft(r, everyone ??= s.people.list()) : null;
+      const mine = r.approvals.find((a) => a.approverId === p.user.id);
+      const cannotDecide = scoped('approvals') ? s.grants.decisionRefusal(p.user, r)?.message ?? null : 'this API token lacks the "approvals" scope';
+      return {
+        id: r.id, state, requester: name(r.requesterId), purpose: r.purpose, justification: r.justification, ticket: r.ticket,
+        mailboxes: r.mailboxes.map((m) => m.name), dateFrom: iso(r.dateFrom), dateTo: iso(r.dateTo), query: r.fixedQuery, permissions: r.permissions,
+        durationHours: r.durationSeconds / 3600, approvalsNeeded: r.approvalsNeeded, breakglass: r.breakglass, createdAt: iso(r.createdAt),
+        lapsesAt: iso(r.lapsesAt), startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), revokedAt: iso(r.revokedAt), extends: r.extends,
+        approvals: r.approvals.map((a) => ({ approver: name(a.approverId), decision: a.decision, reason: a.reason, at: iso(a.at) })),
+        approvalsGiven: given,
+        tooFewApprovers: left !== null && left < r.approvalsNeeded - given,
+        approversLeft: staff ? left : null,
+        you: {
+          decision: mine?.decision ?? null,
+          mayDecide: cannotDecide === null,
+          cannotDecide: mine ? null : cannotDecide,
+          mayRevoke: scoped('requests') && s.grants.revokeRefusal(p.user, r) === null,
+        },
+      };
     };
   };
   const logon = (u: User) => (u.roles.includes('admin') ? 'admin' : 'owner') as 'admin' | 'owner';
@@ -42,6 +67,12 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       state: stateOf(r, s.clock.now()), permissions: r.permissions, dateFrom: r.dateFrom, dateTo: r.dateTo, startsAt: r.startsAt, endsAt: r.endsAt,
       ...(r.extends ? { extends: r.extends } : {}), ...parameters,
     } });
+  // Filed though too few people could ever approve it: the requester is told in the answer and
+  // the ledger keeps it, so oversight can see requests that could only lapse.
+  const shortOfApprovers = (r: AccessRequest) => {
+    const left = s.grants.approversLeft(r, s.people.list());
+    return left < r.approvalsNeeded ? { approversLeft: left } : {};
+  };
   // A refusal (not one's role, not one's request, not in that state) is evidence too; bad input
   // is not an attempt on anything and is only answered.
   // A request one may not know of (the subject of it; a covert one for an admin) answers exactly
@@ -66,15 +97,15 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     method: 'POST', url: '/api/v1/requests', tag: 'requests', body: newRequest,
     // Grants.file holds to the same role for any other caller.
     auth: { scope: 'requests', roles: ['requester'], refusal: { operation: 'request.file', logonType: logon, message: 'only users with the requester role can file access requests' } },
-    summary: 'file an access request: purpose, justification, ticket, scope (mailboxes, dates, fixed query), permissions, duration',
+    summary: 'file an access request: purpose, justification, ticket, scope (mailboxes, dates, fixed query), permissions, duration; filed even when too few people could approve it, with `tooFewApprovers` in the answer',
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      const r = refusing(ctx, 'request.file', null, () => s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600 }), () => {
+      const r = refusing(ctx, 'request.file', null, () => s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600, ...shortOfApprovers(r) }), () => {
         const r = s.grants.file(p.user, body);
         s.notifier.requestFiled(r, p.user);
         return r;
       }));
-      return view(r);
+      return viewFor(p)(r);
     },
   });
 
@@ -89,7 +120,7 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
         s.notifier.breakglass(r, p.user);
         return r;
       }));
-      return view(r);
+      return viewFor(p)(r);
     },
   });
 
@@ -99,17 +130,17 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     query: z.strictObject({ state: z.string().optional() }),
     handler: async (_req, _reply, { query, p }) => {
       const all = p.user.roles.some((r) => r === 'approver' || r === 'auditor' || r === 'admin');
-      const list = s.grants.list(all ? {} : { requesterId: p.user.id }).filter((r) => mayKnowOfRequest(p.user, r, (m) => s.notifier.policy(m))).map(view);
+      const list = s.grants.list(all ? {} : { requesterId: p.user.id }).filter((r) => mayKnowOfRequest(p.user, r, (m) => s.notifier.policy(m))).map(viewFor(p));
       return { requests: query.state ? list.filter((r) => r.state === query.state) : list };
     },
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/requests/:id', tag: 'requests', auth: { scope: 'requests' }, summary: 'one request with its approvals and state',
+    method: 'GET', url: '/api/v1/requests/:id', tag: 'requests', auth: { scope: 'requests' }, summary: 'one request with its approvals and state, how many approvals it has of those it needs, whether too few people are left to approve it, and what the caller may do about it (`you`: their decision, mayDecide and why not, mayRevoke)',
     handler: async (req, _reply, { params, p }) => {
       const id = params.id;
       // Someone else's request looks exactly like a missing one, and asking is recorded.
-      return view(refusing({ ...actorContext(req, p), user: p.user, logonType: logon(p.user) }, 'request.read', id, () => known(p.user, id)));
+      return viewFor(p)(refusing({ ...actorContext(req, p), user: p.user, logonType: logon(p.user) }, 'request.read', id, () => known(p.user, id)));
     },
   });
 
@@ -125,7 +156,7 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
         const id = params.id;
         const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
         try {
-          return view(s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), () => {
+          return viewFor(p)(s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), () => {
             known(p.user, id);
             const r = s.grants.decide(p.user, id, decision, body.reason);
             if (r.deniedAt !== null || r.approvedAt !== null) s.notifier.decided(r, s.people.byId(r.requesterId)!, decision, p.user, body.reason);
@@ -146,7 +177,7 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { body, params, p }) => {
       const id = params.id;
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      return view(refusing(ctx, 'request.revoke', id, () => s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => {
+      return viewFor(p)(refusing(ctx, 'request.revoke', id, () => s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => {
         known(p.user, id);
         return s.grants.revoke(p.user, id);
       })));
