@@ -21,4 +21,20 @@ export interface AccessRequest {
   revokedAt: string | null;
   extends: string | null;       // the grant this request extends
   approvals: { approver: string; decision: 'approve' | 'deny'; reason: string; at: string }[];
+  approvalsGiven: number;
+  tooFewApprovers: boolean;         // pending, and fewer people could still approve it than it needs
+  approversLeft: number | null;     // how many could (approvers, auditors and admins are told)
+  // What the signed-in person may do about it, as the server decides.
+  you: {
+    decision: 'approve' | 'deny' | null;
+    mayDecide: boolean;
+    cannotDecide: string | null;    // the server's words, when one may not decide and has not
+    mayRevoke: boolean;
+  };
+}
+
+// "1 of 2 approvals — approved by anna"
+export function approvalProgress(r: AccessRequest): string {
+  const by = r.approvals.filter((a) => a.decision === 'approve').map((a) => a.approver);
+  return `${r.approvalsGiven} of ${r.approvalsNeeded} approvals${by.length > 0 ? ` — approved by ${by.join(', ')}` : ''}`;
 }

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import type { AccessRequest } from './access-request.ts';
+import { approvalProgress } from './access-request.ts';
 import { day, relative, when } from './format.ts';
 import { StateBadge } from './state-badge.tsx';
 
@@ -36,9 +37,27 @@ export function RequestCard({ r, children, headingLevel = 3 }: { r: AccessReques
             </dd>
           </>
         )}
-        {r.approvalsNeeded > 1 && <><dt>Approvals needed</dt><dd>{r.approvalsNeeded}</dd></>}
+        {r.approvalsNeeded > 1 && !r.breakglass && <><dt>Approvals</dt><dd data-testid="approval-progress">{approvalProgress(r)}</dd></>}
       </dl>
+      {r.tooFewApprovers && <TooFewApprovers r={r} />}
       {children}
     </article>
+  );
+}
+
+// A pending request that can no longer reach its approvals would only lapse: said on the card, to
+// whoever sees it, so that someone adds or enables an approver in time.
+function TooFewApprovers({ r }: { r: AccessRequest }) {
+  const more = r.approvalsNeeded - r.approvalsGiven;
+  const approvals = more === 1 ? 'one more approval' : `${more} more approvals`;
+  return (
+    <p className="warning" data-testid="too-few-approvers">
+      <strong>Too few approvers.</strong>{' '}
+      {r.approversLeft === null
+        ? <>It needs {approvals}, but fewer people than that can still give one. Ask an administrator to add an approver.</>
+        : <>It needs {approvals}, but {r.approversLeft === 0 ? 'no one' : r.approversLeft === 1 ? 'only one person' : `only ${r.approversLeft} people`} can still give one
+          (approvers who are not disabled, did not file it, own none of its mailboxes and are not linked to its requester). An administrator can add or enable an approver.</>}
+      {' '}Otherwise it lapses {when(r.lapsesAt)}.
+    </p>
   );
 }

@@ -201,6 +201,11 @@ function NewRequestForm({ policy, onFiled }: { policy: Policy; onFiled: () => vo
       <label>Only messages matching (optional) <input name="query" maxLength={2000} placeholder='e.g. subject:"contract"' /></label>
       <ErrorNote error={error} />
       {filed && !filed.breakglass && <p className="success" role="status">Request <code>{filed.id}</code> filed; it waits for approval (lapses after {policy.pendingLapseHours} h if no one decides).</p>}
+      {filed && filed.tooFewApprovers && (
+        <p className="warning" role="alert">
+          <strong>Too few approvers:</strong> fewer people can approve request <code>{filed.id}</code> than the {filed.approvalsNeeded} approvals it needs, so as things stand it can only lapse. Ask an administrator to add an approver.
+        </p>
+      )}
       {filed && filed.breakglass && <p className="notice" role="status">Emergency access <code>{filed.id}</code> is open until {when(filed.endsAt)}; approvers and auditors have been alerted.</p>}
       <div className="actions">
         {canFile && <button type="submit" value="file" disabled={busy}>{busy ? 'Filing…' : 'File request'}</button>}
