@@ -20,7 +20,7 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
       o1: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga quarterly', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
       o2: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga planning', date: 'Sat, 15 Feb 2025 10:00:00 +0000' },
     },
-    mailboxes: { 'olga@corp.test': 'olga' },
+    mailboxes: { 'olga@corp.test': 'olga', 'ceo@corp.test': ',executive' },
     users: { olga: ['owner'], rita: ['requester'], alan: ['approver'], aud: ['auditor'] },
     config: { oversight: { sweepSeconds: 0.2, sampleRate: 1 } },
   });
@@ -36,13 +36,15 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
   assert.equal((await as.alan.call('POST', `/api/v1/requests/${closed}/approve`, { reason: 'ok' })).status, 200);
   assert.equal((await as.rita.call('POST', `/api/v1/requests/${closed}/revoke`, {})).status, 200);
   await file('LH-3');
+  // One needing two approvals, with one approver in the world: the too-few-approvers warning.
+  assert.equal((await as.rita.call('POST', '/api/v1/requests', { purpose: 'legal-hold', justification: 'hold', ticket: 'LH-4', mailboxes: ['ceo@corp.test'], permissions: ['search'], durationHours: 1 })).body.tooFewApprovers, true);
   assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.o1}`)).status, 200);
 
   const pages: [string, string, string | RegExp][] = [
     ['olga', '/', /^Welcome/], ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, 'olga quarterly'], ['olga', '/accesses', 'Who accessed my mailbox'],
     ['rita', '/requests', 'Requests'], ['rita', `/investigation?grant=${active}`, 'Investigation'],
     ['alan', '/approvals', 'Approvals'], ['alan', '/reviews', 'Review queue'],
-    ['aud', '/ledger', /Ledger/], ['aud', '/oversight', 'Oversight'], ['aud', '/admin', 'Administration'], ['adm', '/admin', 'Administration'],
+    ['aud', '/ledger', /Ledger/], ['aud', '/oversight', 'Oversight'], ['aud', '/admin', 'Administration'], ['adm', '/admin', 'Administration'], ['adm', '/approvals', 'Approvals'],
   ];
   const problems: string[] = [];
   const found: string[] = [];
@@ -64,6 +66,8 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
     await page.getByRole('heading', { level: 1, name: heading }).waitFor();
     assert.equal(await page.getByRole('main').count(), 1, `${path}: one main landmark`);
     assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 1, `${path}: the navigation landmark`);
+    // The admin's Approvals page with "End access now" opened: its reason and confirmation.
+    if (who === 'adm' && path === '/approvals') await page.getByRole('button', { name: 'End access now…' }).click();
     await audit(page, `${who} ${path}`);
     await page.context().close();
   }

@@ -228,7 +228,10 @@ test('web story: four people do the governed-access story through the pages', { 
   await screenshot(anna.page, 'approvals');
   await card.getByLabel('Reason').fill('Ticket HR-4711 checked with HR; scope limited to March.');
   await card.getByRole('button', { name: 'Approve' }).click();
+  await anna.page.getByTestId('outcome').filter({ hasText: `You approved request ${requestId}: it is now active until` }).waitFor();
   await anna.page.getByText('No request is waiting for a decision.').waitFor();
+  // The grant is now among those in force, where she could end it (test/web-grants.test.ts).
+  await anna.page.getByRole('region', { name: 'Grants in force' }).locator(`article[data-request="${requestId}"]`).getByRole('button', { name: 'End access now…' }).waitFor();
 
   // --- the requester: the grant is active; she searches within it, then says she is done
   await rita.page.reload();

@@ -41,7 +41,7 @@ export const ROUTES: PageRoute[] = [
   { path: '/mailbox/:sha256', title: 'Message', roles: 'any', nav: false, page: MailboxMessagePage },
   { path: '/accesses', title: 'Who accessed my mailbox', roles: 'any', when: (me) => me.mailboxes.length > 0, page: AccessesPage },
   { path: '/requests', title: 'Requests', roles: ['requester', 'breakglass'], page: RequestsPage },
-  { path: '/approvals', title: 'Approvals', roles: ['approver'], page: ApprovalsPage },
+  { path: '/approvals', title: 'Approvals', roles: ['approver', 'admin'], page: ApprovalsPage },
   { path: '/investigation', title: 'Investigation', roles: ['requester', 'breakglass'], page: InvestigationPage },
   { path: '/ledger', title: 'Ledger', roles: ['auditor', 'admin'], page: LedgerPage },
   { path: '/reviews', title: 'Review queue', roles: ['approver', 'auditor'], page: ReviewsPage },

@@ -5,11 +5,14 @@ import type { AccessRequest } from '../access-request.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
 import { when } from '../format.ts';
 import { MailboxPicker } from '../mailbox-picker.tsx';
+import { OutcomeNote } from '../outcome-note.tsx';
+import type { Outcome } from '../outcome-note.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { RequestCard } from '../request-card.tsx';
 import { Link } from '../router.tsx';
 import { ROUTES } from '../routes.tsx';
 import { hasRole, useSession } from '../session.ts';
+import { StateBadge } from '../state-badge.tsx';
 import { useLoad } from '../use-load.ts';
 
 interface Policy {
@@ -34,16 +37,22 @@ export function RequestsPage() {
   const mine = list.data?.requests.filter((r) => r.requester === me.name) ?? [];
   const open = mine.filter((r) => ['pending', 'approved', 'active'].includes(r.state));
   const closed = mine.filter((r) => !['pending', 'approved', 'active'].includes(r.state));
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const ended = (r: AccessRequest, withdrawn: boolean) => {
+    setOutcome({ text: <>{withdrawn ? 'You withdrew request' : 'You ended access under request'} <code>{r.id}</code>: it is now <StateBadge state={r.state} />.</>, at: Date.now() });
+    list.reload();
+  };
   return (
     <>
       <PageTitle>Requests</PageTitle>
       <p className="muted">No one reads another person's mail without a request approved by someone else. Each grant is limited to its mailboxes, dates and permissions, and ends by itself.</p>
+      <OutcomeNote outcome={outcome} />
       <section aria-labelledby="mine-h">
         <h2 id="mine-h">My open requests</h2>
         {list.loading && <Loading what="requests" />}
         <ErrorNote error={list.error} />
         {list.data && open.length === 0 && <p>None.</p>}
-        {open.map((r) => <RequestCard key={r.id} r={r}><OpenActions r={r} onChange={list.reload} /></RequestCard>)}
+        {open.map((r) => <RequestCard key={r.id} r={r}><OpenActions r={r} onChange={list.reload} onEnded={ended} /></RequestCard>)}
       </section>
       <section aria-labelledby="new-h">
         <h2 id="new-h">New request</h2>
@@ -60,7 +69,7 @@ export function RequestsPage() {
   );
 }
 
-function OpenActions({ r, onChange }: { r: AccessRequest; onChange: () => void }) {
+function OpenActions({ r, onChange, onEnded }: { r: AccessRequest; onChange: () => void; onEnded: (r: AccessRequest, withdrawn: boolean) => void }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const investigation = ROUTES.find((x) => x.path === '/investigation');
@@ -69,8 +78,7 @@ function OpenActions({ r, onChange }: { r: AccessRequest; onChange: () => void }
     if (!window.confirm(`${verb}? This cannot be undone.`)) return;
     setBusy(true);
     try {
-      await api.post(`/api/v1/requests/${encodeURIComponent(r.id)}/revoke`, { reason: r.state === 'pending' ? 'withdrawn by the requester' : 'done: the requester ended the grant' });
-      onChange();
+      onEnded(await api.post<AccessRequest>(`/api/v1/requests/${encodeURIComponent(r.id)}/revoke`, { reason: r.state === 'pending' ? 'withdrawn by the requester' : 'done: the requester ended the grant' }), r.state === 'pending');
     } catch (err) {
       setError(err);
       setBusy(false);

@@ -1,9 +1,16 @@
 import '../oversight/oversight.css';
 import { useState } from 'react';
 import { api, qs } from '../api.ts';
+import type { AccessRequest } from '../access-request.ts';
+import { EndAccess } from '../end-access.tsx';
 import { ErrorNote, Loading } from '../error-note.tsx';
 import { when } from '../format.ts';
+import { OutcomeNote } from '../outcome-note.tsx';
+import type { Outcome } from '../outcome-note.tsx';
 import { PageTitle } from '../page-title.tsx';
+import { hasRole, useSession } from '../session.ts';
+import type { Me } from '../session.ts';
+import { StateBadge } from '../state-badge.tsx';
 import { useLoad } from '../use-load.ts';
 
 interface Item {
@@ -83,6 +90,8 @@ export function ReviewsPage() {
 }
 
 function ReviewDetail({ id, onChange }: { id: string; onChange: () => void }) {
+  const { me } = useSession();
+  const [ended, setEnded] = useState<Outcome | null>(null);
   const [tick, setTick] = useState(0);
   const item = useLoad(() => api.get<Detail>(`/api/v1/reviews/${encodeURIComponent(id)}`), [id, tick]);
   const [note, setNote] = useState('');
@@ -117,6 +126,12 @@ function ReviewDetail({ id, onChange }: { id: string; onChange: () => void }) {
               <dt>In force</dt><dd>{when(d.request.startsAt)} to {when(d.request.revokedAt ?? d.request.endsAt)}{d.request.revokedAt && ' (revoked)'}</dd>
             </>}
           </dl>
+          <OutcomeNote outcome={ended} />
+          {d.request && inForce(d.request) && mayEnd(me, d.request) && <GrantInForce id={d.request.id} onEnded={(x) => {
+            setEnded({ text: <>Access under request <code>{x.id}</code> ended: it is now <StateBadge state={x.state} />, and {x.requester} can no longer use it.</>, at: Date.now() });
+            setTick((t) => t + 1);
+            onChange();
+          }} />}
           <h3>Activity ({d.activity.length} ledger entries)</h3>
           <table data-testid="review-activity">
             <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Details</th></tr></thead>
@@ -146,4 +161,17 @@ function ReviewDetail({ id, onChange }: { id: string; onChange: () => void }) {
       )}
     </section>
   );
+}
+
+// A grant under review may still be in force (a break-glass grant is queued as it opens).
+const inForce = (r: NonNullable<Detail['request']>) => !r.revokedAt && !!r.endsAt && Date.parse(r.endsAt) > Date.now();
+// Only approvers and admins can end one, and never on their own mailbox (where the request does
+// not exist for them: asking would only be a refusal in the ledger).
+const mayEnd = (me: Me, r: NonNullable<Detail['request']>) => hasRole(me, ['approver', 'admin']) && !me.mailboxes.some((m) => r.mailboxes.includes(m));
+
+// The grant as the requests API shows it to this reviewer, with "End access now" when the server
+// says they may end it.
+function GrantInForce({ id, onEnded }: { id: string; onEnded: (ended: AccessRequest) => void }) {
+  const grant = useLoad(() => api.get<AccessRequest>(`/api/v1/requests/${encodeURIComponent(id)}`), [id]);
+  return grant.data && (grant.data.state === 'active' || grant.data.state === 'approved') ? <EndAccess r={grant.data} onEnded={onEnded} /> : null;
 }
