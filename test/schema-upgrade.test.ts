@@ -23,8 +23,8 @@ function copyOfFixture(): string {
   return data;
 }
 
-function versions(data: string): { version: number; name: string }[] {
-  const db = new DatabaseSync(join(data, 'sealbox.db'), { readOnly: true });
+function versions(data: string, file = 'sealbox.db'): { version: number; name: string }[] {
+  const db = new DatabaseSync(join(data, file), { readOnly: true });
   try {
     const has = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").get();
     return has ? db.prepare('SELECT version, name FROM schema_version ORDER BY version').all() as any : [];
@@ -41,6 +41,7 @@ test('an archive made before schema versions upgrades itself and keeps everythin
   const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
   try {
     assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications']);
+    assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), ['1-index'], 'the index database has its own');
     const alice = new ApiClient(server.http!.url);
     assert.equal((await alice.signIn('alice', 'alice-correct-horse-battery')).status, 200, 'people and their passwords survive');
     const r = await alice.call('GET', '/api/v1/search?q=lunch');

@@ -210,7 +210,7 @@ const ALL = DOCS.map((d) => d.id);
 
 function openIndex(): DatabaseSync {
   const db = new DatabaseSync(':memory:');
-  db.exec(readFileSync(new URL('../src/index/sqlite/schema.sql', import.meta.url), 'utf8'));
+  db.exec(readFileSync(new URL('../src/index/sqlite/migrations/0001-index.sql', import.meta.url), 'utf8'));
   db.exec("ATTACH DATABASE ':memory:' AS meta");
   db.exec(`CREATE TABLE meta.mailbox (id INTEGER PRIMARY KEY, name TEXT UNIQUE, display_name TEXT, owner TEXT, sensitivity TEXT);
            CREATE TABLE meta.mailbox_address (address TEXT PRIMARY KEY, mailbox_id INTEGER) WITHOUT ROWID;

@@ -1,5 +1,5 @@
 // Compiles a search-language AST (../search-query.ts) into a SQL boolean expression over
-// `doc d` in index.db (schema.sql), with `meta` = the main database attached; and a reader's
+// `doc d` in index.db (migrations/), with `meta` = the main database attached; and a reader's
 // scope into one more such condition.
 //
 // Every user value reaches SQL as a bound parameter; full-text values are quoted FTS5

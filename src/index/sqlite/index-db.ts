@@ -1,7 +1,8 @@
 import { DatabaseSync } from 'node:sqlite';
-import { readFileSync } from 'node:fs';
+import { migrate, migrationsIn } from '../../store/sqlite/migrate.ts';
 
-const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8');
+// The index's own numbered migrations (its database is apart from the archive's metadata).
+const MIGRATIONS = migrationsIn(new URL('./migrations/', import.meta.url));
 
 // The index database as the stores use it; the composition root hands it on without looking inside.
 export type IndexDatabase = DatabaseSync;
@@ -15,7 +16,7 @@ export function openIndexDb(path: string, metaPath: string, options: { readOnly?
     db.exec('PRAGMA journal_mode = WAL');
     // The index is rebuildable from the archive and its cursor commits with its rows.
     db.exec('PRAGMA synchronous = NORMAL');
-    db.exec(SCHEMA);
+    migrate(db, MIGRATIONS, { baseline: 1 });
   }
   db.prepare('ATTACH DATABASE ? AS meta').run(`file:${metaPath}?mode=ro`);
   return db;
