@@ -67,6 +67,12 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   assert.match((await aud.getByTestId('enforcement').textContent())!, /outside their grant's date window: 0 of 2 reads checked/);
   assert.match((await aud.getByRole('img', { name: /Access requests filed in the period/ }).getAttribute('aria-labelledby'))!, /access-requests/);
   assert.match((await aud.locator('svg title').first().textContent())!, /approved 3, denied 1, lapsed 0, pending 1/);
+  // The default period runs to the end of today: the grant ending in two hours is still running,
+  // not run to expiry, and is not the longest grant ended.
+  assert.match((await aud.getByTestId('as-of').textContent())!, /now, since the period has not ended/);
+  assert.match((await aud.locator('svg title').nth(1).textContent())!, /ran to expiry 0, revoked 2, still running 1, approved, not started 0/);
+  const longest = (await report.locator('dt:text-is("Longest grant ended") + dd').first().textContent())!;
+  assert.ok(ids.includes(longest.match(/req_\w+/)![0]) && !longest.includes(running), `the longest grant ended is a revoked one: ${longest}`);
   assert.match((await aud.getByTestId('heat-map').textContent())!, /olga@corp\.test/);
   const ritaRow = aud.getByRole('row', { name: /^rita/ });
   assert.deepEqual((await ritaRow.locator('td').allTextContents()).slice(0, 3), ['2', '1', '0'], 'searches, messages read, exports');

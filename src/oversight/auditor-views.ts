@@ -39,7 +39,7 @@ export class AuditorViews {
     const { from, to } = this.period(asked);
     if (!(from < to)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the period must start before it ends (from < to)');
     this.#auditor(actor, 'oversight.report', { from, to });
-    return this.#d.audit.record(actor, { operation: 'oversight.report', parameters: { from, to } }, () => buildReport(this.#d, { from, to }));
+    return this.#d.audit.record(actor, { operation: 'oversight.report', parameters: { from, to } }, () => buildReport(this.#d, { from, to }, this.#d.clock.now()));
   }
 
   #auditor(actor: Actor & { user: User }, operation: LedgerOperation, parameters: Record<string, unknown>): void {

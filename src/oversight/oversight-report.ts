@@ -1,6 +1,5 @@
 import type { Config } from '../core/config.ts';
 import type { AccessRequest } from '../access/grants.ts';
-import { stateOf } from '../access/grants.ts';
 import type { Grants } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
 import { linkBetween } from '../access/four-eyes.ts';
@@ -36,24 +35,32 @@ export interface PersonActivity {
 
 const HOUR = 3_600_000;
 
-// The oversight report for one period [from, to): what was asked for and granted, how grants
-// ended, break-glass and its reviews, ticket hygiene, who read how much, the high-impact
-// actions, and the enforcement check (reads outside a grant's date window — must be none).
-// Request figures come from the requests filed in the period, as they stood at its end; activity
-// figures from the ledger entries written in the period.
-export function buildReport(d: ReportDeps, period: { from: number; to: number }) {
+// The oversight report for one period [from, to), made at `now`: what was asked for and granted,
+// how grants ended, break-glass and its reviews, ticket hygiene, who read how much, the
+// high-impact actions, and the enforcement check (reads outside a grant's date window — must be
+// none). Request and grant figures are states at the period's end, or at now when the period
+// ends later: a time still to come (an end, a lapse, a start) has not happened, whatever the
+// period says. Activity figures come from the ledger entries written in the period.
+export function buildReport(d: ReportDeps, period: { from: number; to: number }, now: number) {
   const { from, to } = period;
+  // The last moment the report describes: a time after it has not happened yet.
+  const at = Math.min(to - 1, now);
+  const happened = (t: number | null): t is number => t !== null && t <= at;
   const name = (id: number) => d.people.byId(id)?.name ?? `#${id}`;
   const all = d.grants.list();
   const filed = all.filter((r) => r.createdAt >= from && r.createdAt < to);
   const normal = filed.filter((r) => !r.breakglass);
-  const states = normal.map((r) => stateAt(r, to));
-  const count = (s: string[]) => states.filter((x) => s.includes(x)).length;
+  const states = normal.map((r) => requestStateAt(r, happened));
+  const count = (s: RequestState) => states.filter((x) => x === s).length;
 
-  // Grants that ended in the period: by running out, or revoked when the work was done.
-  const ended = all.filter((r) => !r.breakglass && r.approvedAt !== null && r.approvedAt < to)
-    .map((r) => ({ r, end: r.revokedAt !== null && r.revokedAt < r.endsAt! ? r.revokedAt : r.endsAt! }))
-    .filter(({ end }) => end >= from && end < to);
+  // Grants: each ends at its revocation or its end time, whichever came first; one ending after
+  // `at` has not ended in the period.
+  const grants = all.filter((r) => !r.breakglass && happened(r.approvedAt)).map((r) => {
+    const revoked = r.revokedAt !== null && r.revokedAt < r.endsAt!;
+    return { r, revoked, end: revoked ? r.revokedAt! : r.endsAt! };
+  });
+  const ended = grants.filter(({ end }) => end >= from && happened(end));
+  const open = at >= from ? grants.filter(({ end }) => !happened(end)) : [];
   const used = ended.map(({ r, end }) => ({ id: r.id, hours: Math.max(0, end - r.startsAt!) / HOUR })).sort((a, b) => a.hours - b.hours);
 
   const breakglass = filed.filter((r) => r.breakglass).map((r) => ({
@@ -132,16 +139,20 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
 
   const days = [...new Set([...heat.values()].flatMap((r) => [...r.keys()]))].sort();
   return {
-    period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+    // asOf: the moment the states are given at (the period's end, or now if it ends later).
+    period: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), asOf: new Date(Math.min(to, now)).toISOString() },
     requests: {
-      filed: normal.length, approved: normal.filter((r) => r.approvedAt !== null && r.approvedAt < to).length,
-      denied: count(['denied']), lapsed: count(['lapsed']), pending: count(['pending']),
-      withdrawn: normal.filter((r) => r.approvedAt === null && r.revokedAt !== null && r.revokedAt < to).length,
+      filed: normal.length, approved: count('approved'), denied: count('denied'), lapsed: count('lapsed'), pending: count('pending'), withdrawn: count('withdrawn'),
     },
-    grantEndings: {
+    // Ended in the period (ran to expiry, or revoked before its end time); in force at its end or
+    // now (still running, whether its end time falls in the period or after it); approved with a
+    // start still to come. Durations are of the grants ended, whole.
+    grants: {
       ended: ended.length,
-      ranToExpiry: ended.filter(({ r, end }) => end === r.endsAt).length,
-      revokedWhenDone: ended.filter(({ r, end }) => end !== r.endsAt).length,
+      ranToExpiry: ended.filter((g) => !g.revoked).length,
+      revoked: ended.filter((g) => g.revoked).length,
+      stillRunning: open.filter(({ r }) => happened(r.startsAt)).length,
+      notStarted: open.filter(({ r }) => !happened(r.startsAt)).length,
       medianHours: median(used.map((u) => u.hours)),
       longest: used.length ? { id: used.at(-1)!.id, hours: used.at(-1)!.hours } : null,
     },
@@ -166,11 +177,14 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number })
 
 export type Report = ReturnType<typeof buildReport>;
 
-// The state a request was in at the end of the period: decisions made later are left out.
-function stateAt(r: AccessRequest, at: number): string {
-  const after = (t: number | null) => (t !== null && t >= at ? null : t);
-  const approvedAt = after(r.approvedAt);
-  return stateOf({ ...r, deniedAt: after(r.deniedAt), revokedAt: after(r.revokedAt), approvedAt, startsAt: approvedAt === null ? null : r.startsAt }, at - 1);
+type RequestState = 'approved' | 'denied' | 'withdrawn' | 'lapsed' | 'pending';
+
+// How a request stood at the report's last moment: decisions and lapses after it left out.
+function requestStateAt(r: AccessRequest, happened: (t: number | null) => boolean): RequestState {
+  if (happened(r.deniedAt)) return 'denied';
+  if (happened(r.approvedAt)) return 'approved';
+  if (happened(r.revokedAt)) return 'withdrawn';
+  return happened(r.lapsesAt) ? 'lapsed' : 'pending';
 }
 
 function median(xs: number[]): number | null {
@@ -182,9 +196,11 @@ function median(xs: number[]): number | null {
 // The report as a person reads it (the CLI's text output and the auditors' digest).
 export function reportText(r: Report): string {
   return [
-    `Oversight report ${r.period.from} to ${r.period.to}`, '',
+    `Oversight report ${r.period.from} to ${r.period.to}`,
+    `States as of ${r.period.asOf}${r.period.asOf === r.period.to ? " (the period's end)" : ' (now: the period has not ended)'}`, '',
     `Requests filed: ${r.requests.filed} (approved ${r.requests.approved}, denied ${r.requests.denied}, lapsed ${r.requests.lapsed}, pending ${r.requests.pending}, withdrawn ${r.requests.withdrawn})`,
-    `Grants ended: ${r.grantEndings.ended} (ran to expiry ${r.grantEndings.ranToExpiry}, revoked when done ${r.grantEndings.revokedWhenDone}); median ${hours(r.grantEndings.medianHours)}, longest ${hours(r.grantEndings.longest?.hours ?? null)}${r.grantEndings.longest ? ` (${r.grantEndings.longest.id})` : ''}`,
+    `Grants ended: ${r.grants.ended} (ran to expiry ${r.grants.ranToExpiry}, revoked ${r.grants.revoked}); still running ${r.grants.stillRunning}; approved, not started ${r.grants.notStarted}`,
+    `Time in force of the grants ended: median ${hours(r.grants.medianHours)}, longest ${hours(r.grants.longest?.hours ?? null)}${r.grants.longest ? ` (${r.grants.longest.id})` : ''}`,
     `Break-glass uses: ${r.breakglass.uses} (reviewed ${r.breakglass.reviewed}, awaiting review ${r.breakglass.awaitingReview})`,
     `Requests without a ticket: ${r.tickets.withoutTicket.length}; tickets used more than once: ${r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length})`).join(', ') || 'none'}`,
     `Sensitive mailboxes accessed: ${r.sensitiveAccess.map((s) => `${s.mailbox} ${s.accesses}× by ${s.people.join(', ')}`).join('; ') || 'none'}`,
@@ -204,8 +220,9 @@ function hours(h: number | null): string {
 export function reportCsv(r: Report): string {
   const rows: (string | number | null)[][] = [['section', 'key', 'value', 'detail']];
   for (const [k, v] of Object.entries(r.requests)) rows.push(['requests', k, v, '']);
-  const g = r.grantEndings;
-  rows.push(['grants', 'ended', g.ended, ''], ['grants', 'ranToExpiry', g.ranToExpiry, ''], ['grants', 'revokedWhenDone', g.revokedWhenDone, ''],
+  const g = r.grants;
+  rows.push(['grants', 'ended', g.ended, ''], ['grants', 'ranToExpiry', g.ranToExpiry, ''], ['grants', 'revoked', g.revoked, ''],
+    ['grants', 'stillRunning', g.stillRunning, ''], ['grants', 'notStarted', g.notStarted, ''],
     ['grants', 'medianHours', g.medianHours, ''], ['grants', 'longestHours', g.longest?.hours ?? null, g.longest?.id ?? '']);
   rows.push(['breakglass', 'uses', r.breakglass.uses, ''], ['breakglass', 'reviewed', r.breakglass.reviewed, ''], ['breakglass', 'awaitingReview', r.breakglass.awaitingReview, '']);
   for (const b of r.breakglass.list) rows.push(['breakglass-use', b.id, b.holder, `${new Date(b.at).toISOString()} ${b.mailboxes.join(' ')} review:${b.review}`]);
@@ -218,6 +235,7 @@ export function reportCsv(r: Report): string {
   rows.push(['enforcement', 'readsChecked', r.outsideDateWindow.readsChecked, ''], ['enforcement', 'outsideDateWindow', r.outsideDateWindow.violations.length, '']);
   for (const v of r.outsideDateWindow.violations) rows.push(['enforcement-violation', String(v.index), v.sha256, v.grantId]);
   for (const m of r.heatMap.mailboxes) m.counts.forEach((n, i) => { if (n) rows.push(['heat', `${m.mailbox}@${r.heatMap.days[i]}`, n, '']); });
+  rows.push(['period', 'from', r.period.from, ''], ['period', 'to', r.period.to, ''], ['period', 'asOf', r.period.asOf, '']);
   return rows.map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 

@@ -183,7 +183,8 @@ export class OversightSweep {
   #auditorDigest(from: number, to: number): string {
     const open = this.#d.reviews.list().filter((i) => i.state !== 'closed');
     const alerts = this.#d.store.alertCounts(from, to);
-    return reportText(buildReport(this.#d, { from, to })) + [
+    // The digest's period ends now: `to` is also the moment its states are given at.
+    return reportText(buildReport(this.#d, { from, to }, to)) + [
       '', `Alerts raised: ${alerts.length ? alerts.map((a) => `${a.rule} ${a.n}`).join(', ') : 'none'}`,
       `Review queue: ${open.length} item(s) not closed (${open.filter((i) => i.state === 'open').length} unclaimed)`,
     ].join('\n') + '\n';

@@ -8,9 +8,9 @@ import { PageTitle } from '../page-title.tsx';
 import { useLoad } from '../use-load.ts';
 
 interface Report {
-  period: { from: string; to: string };
+  period: { from: string; to: string; asOf: string };
   requests: { filed: number; approved: number; denied: number; lapsed: number; pending: number; withdrawn: number };
-  grantEndings: { ended: number; ranToExpiry: number; revokedWhenDone: number; medianHours: number | null; longest: { id: string; hours: number } | null };
+  grants: { ended: number; ranToExpiry: number; revoked: number; stillRunning: number; notStarted: number; medianHours: number | null; longest: { id: string; hours: number } | null };
   breakglass: { uses: number; reviewed: number; awaitingReview: number; list: { id: string; holder: string; at: number; mailboxes: string[]; review: string }[] };
   tickets: { withoutTicket: string[]; reused: { ticket: string; requests: string[] }[] };
   sensitiveAccess: { mailbox: string; sensitivity: string; accesses: number; people: string[] }[];
@@ -58,6 +58,9 @@ export function OversightPage() {
       {r && (
         <section aria-labelledby="report-h" data-testid="report">
           <h2 id="report-h">Report {r.period.from.slice(0, 10)} to {day(r.period.to)}</h2>
+          <p className="muted" data-testid="as-of">
+            States as of {when(r.period.asOf)}{r.period.asOf !== r.period.to ? ': now, since the period has not ended. A grant or request whose time is still to come is not counted as ended or lapsed.' : ", the period's end."}
+          </p>
           <p className={r.outsideDateWindow.violations.length === 0 ? 'success' : 'error'} data-testid="enforcement">
             Messages read outside their grant's date window: <strong>{r.outsideDateWindow.violations.length}</strong> of {r.outsideDateWindow.readsChecked} reads checked
             {r.outsideDateWindow.violations.length === 0 ? ' — the date windows held.' : ' — investigate at once.'}
@@ -67,11 +70,14 @@ export function OversightPage() {
               { label: 'approved', value: r.requests.approved }, { label: 'denied', value: r.requests.denied },
               { label: 'lapsed', value: r.requests.lapsed }, { label: 'pending', value: r.requests.pending }, { label: 'withdrawn', value: r.requests.withdrawn },
             ]} />
-            <BarChart title="How grants ended" bars={[{ label: 'ran to expiry', value: r.grantEndings.ranToExpiry }, { label: 'revoked when done', value: r.grantEndings.revokedWhenDone }]} />
+            <BarChart title="Grants ended in the period, and grants in force at its end" bars={[
+              { label: 'ran to expiry', value: r.grants.ranToExpiry }, { label: 'revoked', value: r.grants.revoked },
+              { label: 'still running', value: r.grants.stillRunning }, { label: 'approved, not started', value: r.grants.notStarted },
+            ]} />
           </div>
           <dl>
-            <dt>Median grant</dt><dd>{hours(r.grantEndings.medianHours)}</dd>
-            <dt>Longest grant</dt><dd>{hours(r.grantEndings.longest?.hours)} {r.grantEndings.longest && <code>{r.grantEndings.longest.id}</code>}</dd>
+            <dt>Median time in force (grants ended)</dt><dd>{hours(r.grants.medianHours)}</dd>
+            <dt>Longest grant ended</dt><dd>{hours(r.grants.longest?.hours)} {r.grants.longest && <code>{r.grants.longest.id}</code>}</dd>
             <dt>Break-glass uses</dt><dd>{r.breakglass.uses} ({r.breakglass.reviewed} reviewed, {r.breakglass.awaitingReview} awaiting review)</dd>
             <dt>Requests without a ticket</dt><dd>{r.tickets.withoutTicket.length}</dd>
             <dt>Tickets used more than once</dt><dd>{r.tickets.reused.length === 0 ? 'none' : r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length} requests)`).join(', ')}</dd>
