@@ -137,6 +137,8 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
     return why ? [{ request: r.id, approver: name(a.approverId), requester: name(r.requesterId), at: a.at, link: why }] : [];
   }));
 
+  // A review escalated is done but not settled: neither reviewed nor still awaiting a reviewer.
+  const reviewed = (b: { review: string }) => b.review === 'reviewed' || b.review === 'closed';
   const days = [...new Set([...heat.values()].flatMap((r) => [...r.keys()]))].sort();
   return {
     // asOf: the moment the states are given at (the period's end, or now if it ends later).
@@ -158,8 +160,9 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
     },
     breakglass: {
       uses: breakglass.length,
-      reviewed: breakglass.filter((b) => b.review === 'reviewed' || b.review === 'closed').length,
-      awaitingReview: breakglass.filter((b) => b.review !== 'reviewed' && b.review !== 'closed').length,
+      reviewed: breakglass.filter(reviewed).length,
+      escalated: breakglass.filter((b) => b.review === 'escalated').length,
+      awaitingReview: breakglass.filter((b) => !reviewed(b) && b.review !== 'escalated').length,
       list: breakglass,
     },
     tickets: {
@@ -201,7 +204,7 @@ export function reportText(r: Report): string {
     `Requests filed: ${r.requests.filed} (approved ${r.requests.approved}, denied ${r.requests.denied}, lapsed ${r.requests.lapsed}, pending ${r.requests.pending}, withdrawn ${r.requests.withdrawn})`,
     `Grants ended: ${r.grants.ended} (ran to expiry ${r.grants.ranToExpiry}, revoked ${r.grants.revoked}); still running ${r.grants.stillRunning}; approved, not started ${r.grants.notStarted}`,
     `Time in force of the grants ended: median ${hours(r.grants.medianHours)}, longest ${hours(r.grants.longest?.hours ?? null)}${r.grants.longest ? ` (${r.grants.longest.id})` : ''}`,
-    `Break-glass uses: ${r.breakglass.uses} (reviewed ${r.breakglass.reviewed}, awaiting review ${r.breakglass.awaitingReview})`,
+    `Break-glass uses: ${r.breakglass.uses} (reviews now: reviewed ${r.breakglass.reviewed}, escalated ${r.breakglass.escalated}, awaiting review ${r.breakglass.awaitingReview})`,
     `Requests without a ticket: ${r.tickets.withoutTicket.length}; tickets used more than once: ${r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length})`).join(', ') || 'none'}`,
     `Sensitive mailboxes accessed: ${r.sensitiveAccess.map((s) => `${s.mailbox} ${s.accesses}× by ${s.people.join(', ')}`).join('; ') || 'none'}`,
     `High-impact actions: ${r.highImpact.length}`,
@@ -224,7 +227,7 @@ export function reportCsv(r: Report): string {
   rows.push(['grants', 'ended', g.ended, ''], ['grants', 'ranToExpiry', g.ranToExpiry, ''], ['grants', 'revoked', g.revoked, ''],
     ['grants', 'stillRunning', g.stillRunning, ''], ['grants', 'notStarted', g.notStarted, ''],
     ['grants', 'medianHours', g.medianHours, ''], ['grants', 'longestHours', g.longest?.hours ?? null, g.longest?.id ?? '']);
-  rows.push(['breakglass', 'uses', r.breakglass.uses, ''], ['breakglass', 'reviewed', r.breakglass.reviewed, ''], ['breakglass', 'awaitingReview', r.breakglass.awaitingReview, '']);
+  rows.push(['breakglass', 'uses', r.breakglass.uses, ''], ['breakglass', 'reviewed', r.breakglass.reviewed, ''], ['breakglass', 'escalated', r.breakglass.escalated, ''], ['breakglass', 'awaitingReview', r.breakglass.awaitingReview, '']);
   for (const b of r.breakglass.list) rows.push(['breakglass-use', b.id, b.holder, `${new Date(b.at).toISOString()} ${b.mailboxes.join(' ')} review:${b.review}`]);
   for (const id of r.tickets.withoutTicket) rows.push(['tickets', 'withoutTicket', id, '']);
   for (const t of r.tickets.reused) rows.push(['tickets', 'reused', t.ticket, t.requests.join(' ')]);

@@ -11,7 +11,7 @@ interface Report {
   period: { from: string; to: string; asOf: string };
   requests: { filed: number; approved: number; denied: number; lapsed: number; pending: number; withdrawn: number };
   grants: { ended: number; ranToExpiry: number; revoked: number; stillRunning: number; notStarted: number; medianHours: number | null; longest: { id: string; hours: number } | null };
-  breakglass: { uses: number; reviewed: number; awaitingReview: number; list: { id: string; holder: string; at: number; mailboxes: string[]; review: string }[] };
+  breakglass: { uses: number; reviewed: number; escalated: number; awaitingReview: number; list: { id: string; holder: string; at: number; mailboxes: string[]; review: string }[] };
   tickets: { withoutTicket: string[]; reused: { ticket: string; requests: string[] }[] };
   sensitiveAccess: { mailbox: string; sensitivity: string; accesses: number; people: string[] }[];
   people: { user: string; searches: number; reads: number; messagesRead: number; exports: number; messagesExported: number; bytesExported: number; denied: number }[];
@@ -78,7 +78,7 @@ export function OversightPage() {
           <dl>
             <dt>Median time in force (grants ended)</dt><dd>{hours(r.grants.medianHours)}</dd>
             <dt>Longest grant ended</dt><dd>{hours(r.grants.longest?.hours)} {r.grants.longest && <code>{r.grants.longest.id}</code>}</dd>
-            <dt>Break-glass uses</dt><dd>{r.breakglass.uses} ({r.breakglass.reviewed} reviewed, {r.breakglass.awaitingReview} awaiting review)</dd>
+            <dt>Break-glass uses</dt><dd>{r.breakglass.uses} ({r.breakglass.reviewed} reviewed, {r.breakglass.escalated} escalated, {r.breakglass.awaitingReview} awaiting review — as they stand now)</dd>
             <dt>Requests without a ticket</dt><dd>{r.tickets.withoutTicket.length}</dd>
             <dt>Tickets used more than once</dt><dd>{r.tickets.reused.length === 0 ? 'none' : r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length} requests)`).join(', ')}</dd>
           </dl>
