@@ -256,8 +256,8 @@ test('oversight over a generated history: reports match an independent tally, th
   assert.deepEqual(report.tickets.reused.map((x: any) => ({ ticket: x.ticket, requests: [...x.requests].sort() })).sort((a: any, b: any) => a.ticket.localeCompare(b.ticket)), reused.sort((a, b) => a.ticket.localeCompare(b.ticket)));
   for (const [user, p] of Object.entries(tally.people)) {
     const got = report.people.find((x: any) => x.user === user);
-    assert.deepEqual({ searches: got.searches, messagesRead: got.messagesRead, exports: got.exports, messagesExported: got.messagesExported, bytesExported: got.bytesExported },
-      { searches: p.searches, messagesRead: p.read.size, exports: p.exports, messagesExported: p.messagesExported, bytesExported: p.bytesExported }, user);
+    assert.deepEqual({ searches: got.searches, messagesRead: got.messagesRead, exports: got.exports, downloads: got.downloads, messagesExported: got.messagesExported, bytesExported: got.bytesExported },
+      { searches: p.searches, messagesRead: p.read.size, exports: p.exports, downloads: 0, messagesExported: p.messagesExported, bytesExported: p.bytesExported }, user);
   }
   assert.deepEqual(report.outsideDateWindow, { readsChecked: tally.readsChecked, violations: [] }, 'no message was read outside its grant\'s date window');
   const ops = (report.highImpact as any[]).reduce((m: Record<string, number>, h) => ({ ...m, [h.operation]: (m[h.operation] ?? 0) + 1 }), {});
@@ -417,7 +417,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
       assert.match(auditors[0].body, /Requests filed: 3 \(approved 3, denied 0/);
       assert.match(auditors[0].body, /Review queue: \d+ item/);
       assert.match(auditors[0].body, /Reads outside a grant's date window: 0 of 3 checked/);
-      assert.match(auditors[0].body, /rita: 0 \/ 3 \/ 0 \/ 0/);
+      assert.match(auditors[0].body, /rita: 0 \/ 3 \/ 0 \/ 0 \/ 0 \/ 0 \/ 0/);
       assert.match(auditors[0].body, /Grants ended: 3 \(ran to expiry 3, revoked 0\); still running 0/);
       const owners = day1.filter((d) => d.kind === 'digest.owner');
       assert.deepEqual(owners.map((d) => d.recipient), ['olga@corp.test'], 'pete is told after 3 days; hanna, under "none", never');

@@ -25,15 +25,17 @@ export interface ReportDeps {
 export interface PersonActivity {
   user: string;
   searches: number;
-  reads: number;              // view and raw entries
-  messagesRead: number;       // distinct messages viewed or downloaded
-  exports: number;
-  messagesExported: number;
-  bytesExported: number;      // exports plus raw downloads
+  messagesRead: number;       // distinct messages opened one by one (view, body, raw, evidence, remote content)
+  exports: number;            // export files made
+  downloads: number;          // raw downloads (.eml)
+  messagesExported: number;   // each message of each export plus each raw download
+  bytesExported: number;      // the bytes of those same files
   denied: number;             // refused attempts
 }
 
 const HOUR = 3_600_000;
+// Entries that open one message (a search lists hits, an export takes many: counted apart).
+const OPENS = new Set(['view', 'body', 'raw', 'evidence', 'remote-content']);
 
 // The oversight report for one period [from, to), made at `now`: what was asked for and granted,
 // how grants ended, break-glass and its reviews, ticket hygiene, who read how much, the
@@ -71,10 +73,10 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
   for (const r of normal) if (r.ticket) byTicket.set(r.ticket, [...(byTicket.get(r.ticket) ?? []), r.id]);
 
   // The ledger side.
-  const people = new Map<string, PersonActivity & { read: Set<string> }>();
+  const people = new Map<string, PersonActivity & { opened: Set<string> }>();
   const person = (u: string) => {
     let p = people.get(u);
-    if (!p) people.set(u, (p = { user: u, searches: 0, reads: 0, messagesRead: 0, exports: 0, messagesExported: 0, bytesExported: 0, denied: 0, read: new Set() }));
+    if (!p) people.set(u, (p = { user: u, searches: 0, messagesRead: 0, exports: 0, downloads: 0, messagesExported: 0, bytesExported: 0, denied: 0, opened: new Set() }));
     return p;
   };
   const mailboxes = new Map(d.store.mailboxes().map((m) => [m.name, m]));
@@ -93,11 +95,14 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
     if (e.type !== 'access' || e.result !== 'success' || !user) continue;
     const p = person(user);
     if (e.operation === 'search') p.searches++;
-    if (e.operation === 'view' || e.operation === 'raw') {
-      p.reads++;
-      for (const m of e.objects.messages) p.read.add(m);
+    if (OPENS.has(e.operation)) for (const m of e.objects.messages) p.opened.add(m);
+    // Taken out as a file: an export's messages, or one message's exact bytes. Bytes and messages
+    // come from the same entries, so the two figures agree.
+    if (e.operation === 'raw') {
+      p.downloads++;
+      p.messagesExported += e.objects.messages.length;
+      p.bytesExported += Number(e.parameters.bytes ?? 0);
     }
-    if (e.operation === 'raw') p.bytesExported += Number(e.parameters.bytes ?? 0);
     if (e.operation === 'export') {
       p.exports++;
       p.messagesExported += e.objects.messages.length;
@@ -170,7 +175,7 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
       reused: [...byTicket].filter(([, ids]) => ids.length > 1).map(([ticket, ids]) => ({ ticket, requests: ids })),
     },
     sensitiveAccess: [...sensitive.values()].map((s) => ({ ...s, people: [...s.people].sort() })).sort((a, b) => a.mailbox.localeCompare(b.mailbox)),
-    people: [...people.values()].map(({ read, ...p }) => ({ ...p, messagesRead: read.size })).sort((a, b) => a.user.localeCompare(b.user)),
+    people: [...people.values()].map(({ opened, ...p }): PersonActivity => ({ ...p, messagesRead: opened.size })).sort((a, b) => a.user.localeCompare(b.user)),
     highImpact: highImpactActions,
     linkedApprovals,
     outsideDateWindow: { readsChecked, violations: outsideWindow },
@@ -210,8 +215,8 @@ export function reportText(r: Report): string {
     `High-impact actions: ${r.highImpact.length}`,
     `Approvals between linked people: ${r.linkedApprovals.length}${r.linkedApprovals.map((l) => `\n  ${l.request}: ${l.approver} approved ${l.requester} (${l.link})`).join('')}`,
     `Reads outside a grant's date window: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} checked`,
-    '', 'Per person (searches / messages read / exports / bytes exported):',
-    ...r.people.map((p) => `  ${p.user}: ${p.searches} / ${p.messagesRead} / ${p.exports} / ${p.bytesExported}`),
+    '', 'Per person (searches / messages opened / exports / raw downloads / messages exported / bytes exported / refused attempts):',
+    ...r.people.map((p) => `  ${p.user}: ${p.searches} / ${p.messagesRead} / ${p.exports} / ${p.downloads} / ${p.messagesExported} / ${p.bytesExported} / ${p.denied}`),
   ].join('\n') + '\n';
 }
 

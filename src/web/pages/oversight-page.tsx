@@ -14,7 +14,7 @@ interface Report {
   breakglass: { uses: number; reviewed: number; escalated: number; awaitingReview: number; list: { id: string; holder: string; at: number; mailboxes: string[]; review: string }[] };
   tickets: { withoutTicket: string[]; reused: { ticket: string; requests: string[] }[] };
   sensitiveAccess: { mailbox: string; sensitivity: string; accesses: number; people: string[] }[];
-  people: { user: string; searches: number; reads: number; messagesRead: number; exports: number; messagesExported: number; bytesExported: number; denied: number }[];
+  people: { user: string; searches: number; messagesRead: number; exports: number; downloads: number; messagesExported: number; bytesExported: number; denied: number }[];
   highImpact: { index: number; time: number; actor: string; operation: string; why: string; grantId: string | null }[];
   outsideDateWindow: { readsChecked: number; violations: { index: number; grantId: string; sha256: string }[] };
   heatMap: { days: string[]; mailboxes: { mailbox: string; counts: number[] }[] };
@@ -84,9 +84,9 @@ export function OversightPage() {
           </dl>
           <h3>Activity per person</h3>
           <table>
-            <thead><tr><th scope="col">Person</th><th scope="col">Searches</th><th scope="col">Messages read</th><th scope="col">Exports</th><th scope="col">Messages exported</th><th scope="col">Bytes exported</th><th scope="col">Refused attempts</th></tr></thead>
+            <thead><tr><th scope="col">Person</th><th scope="col">Searches</th><th scope="col">Messages opened</th><th scope="col">Exports</th><th scope="col">Raw downloads</th><th scope="col">Messages exported</th><th scope="col">Bytes exported</th><th scope="col">Refused attempts</th></tr></thead>
             <tbody>
-              {r.people.map((p) => <tr key={p.user}><th scope="row">{p.user}</th><td>{p.searches}</td><td>{p.messagesRead}</td><td>{p.exports}</td><td>{p.messagesExported}</td><td>{bytes(p.bytesExported)}</td><td>{p.denied}</td></tr>)}
+              {r.people.map((p) => <tr key={p.user}><th scope="row">{p.user}</th><td>{p.searches}</td><td>{p.messagesRead}</td><td>{p.exports}</td><td>{p.downloads}</td><td>{p.messagesExported}</td><td>{bytes(p.bytesExported)}</td><td>{p.denied}</td></tr>)}
             </tbody>
           </table>
           <h3>Access by others per mailbox and day</h3>
