@@ -106,6 +106,7 @@ test('oversight over a generated history: reports match an independent tally, th
     const expected = (windowed ? inside[box] : all[box]).map((k) => sha[k]).sort();
     assert.deepEqual([...found].sort(), expected, 'the search holds exactly the scope');
     person(who).searches++;
+    tally.readsChecked += found.length;
     touch(box);
     const viewed = found.slice(0, 1 + Math.floor(rand() * found.length));
     for (const s of viewed) {
@@ -182,6 +183,7 @@ test('oversight over a generated history: reports match an independent tally, th
     const found = (await api('bob', 'GET', `/api/v1/search?q=body&grant=${r.body.id}`)).body.results;
     assert.equal(found.length, 4);
     person('bob').searches++;
+    tally.readsChecked += found.length;
     touch('olga');
     await api('bob', 'POST', `/api/v1/requests/${r.body.id}/revoke`, {});
   }
@@ -198,7 +200,8 @@ test('oversight over a generated history: reports match an independent tally, th
   (tally.tickets['VOL-1'] ??= []).push(vol);
   person('mona').searches++;
   touch('olga');
-  await api('mona', 'GET', `/api/v1/search?q=body&grant=${vol}`);
+  assert.equal((await api('mona', 'GET', `/api/v1/search?q=body&grant=${vol}`)).body.results.length, all.olga.length);
+  tally.readsChecked += all.olga.length;
   for (const k of all.olga) {
     await api('mona', 'GET', `/api/v1/messages/${sha[k]}?grant=${vol}`);
     person('mona').read.add(sha[k]);
@@ -209,8 +212,9 @@ test('oversight over a generated history: reports match an independent tally, th
   await api('amy', 'POST', `/api/v1/requests/${mgr}/approve`, { reason: 'ok' });
   tally.filed++; tally.approved++; tally.approveCalls++; tally.grants.push(mgr);
   (tally.tickets['MGR-1'] ??= []).push(mgr);
-  await api('mona', 'GET', `/api/v1/search?q=body&grant=${mgr}`);
+  assert.equal((await api('mona', 'GET', `/api/v1/search?q=body&grant=${mgr}`)).body.results.length, all.pete.length);
   person('mona').searches++;
+  tally.readsChecked += all.pete.length;
   touch('pete');
   let prior = '';
   for (let i = 0; i < 3; i++) {
@@ -416,7 +420,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
       assert.deepEqual(auditors.map((d) => d.recipient).sort(), ['aud@corp.test', 'ledger-watch@corp.test']);
       assert.match(auditors[0].body, /Requests filed: 3 \(approved 3, denied 0/);
       assert.match(auditors[0].body, /Review queue: \d+ item/);
-      assert.match(auditors[0].body, /Reads outside a grant's date window: 0 of 3 checked/);
+      assert.match(auditors[0].body, /Messages outside their grant's date window: 0 of 3 checked/);
       assert.match(auditors[0].body, /rita: 0 \/ 3 \/ 0 \/ 0 \/ 0 \/ 0 \/ 0/);
       assert.match(auditors[0].body, /Grants ended: 3 \(ran to expiry 3, revoked 0\); still running 0/);
       const owners = day1.filter((d) => d.kind === 'digest.owner');

@@ -122,9 +122,10 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
       row.set(day, (row.get(day) ?? 0) + 1);
       heat.set(mb, row);
     }
-    // Enforcement: every message read under a grant must lie inside the grant's date window.
+    // Enforcement: every message an access under a grant named — a search hit as much as a
+    // message opened or exported — must lie inside the grant's date window.
     const grant = e.grantId ? requests.get(e.grantId) : undefined;
-    if (grant && (e.operation === 'view' || e.operation === 'raw' || e.operation === 'export')) {
+    if (grant) {
       for (const sha of e.objects.messages) {
         readsChecked++;
         const date = d.dates.dateOf(sha);
@@ -214,7 +215,7 @@ export function reportText(r: Report): string {
     `Sensitive mailboxes accessed: ${r.sensitiveAccess.map((s) => `${s.mailbox} ${s.accesses}× by ${s.people.join(', ')}`).join('; ') || 'none'}`,
     `High-impact actions: ${r.highImpact.length}`,
     `Approvals between linked people: ${r.linkedApprovals.length}${r.linkedApprovals.map((l) => `\n  ${l.request}: ${l.approver} approved ${l.requester} (${l.link})`).join('')}`,
-    `Reads outside a grant's date window: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} checked`,
+    `Messages outside their grant's date window: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} checked (every message a search, read, download or export under a grant named)`,
     '', 'Per person (searches / messages opened / exports / raw downloads / messages exported / bytes exported / refused attempts):',
     ...r.people.map((p) => `  ${p.user}: ${p.searches} / ${p.messagesRead} / ${p.exports} / ${p.downloads} / ${p.messagesExported} / ${p.bytesExported} / ${p.denied}`),
   ].join('\n') + '\n';

@@ -62,7 +62,7 @@ export function OversightPage() {
             States as of {when(r.period.asOf)}{r.period.asOf !== r.period.to ? ': now, since the period has not ended. A grant or request whose time is still to come is not counted as ended or lapsed.' : ", the period's end."}
           </p>
           <p className={r.outsideDateWindow.violations.length === 0 ? 'success' : 'error'} data-testid="enforcement">
-            Messages read outside their grant's date window: <strong>{r.outsideDateWindow.violations.length}</strong> of {r.outsideDateWindow.readsChecked} reads checked
+            Messages read outside their grant's date window: <strong>{r.outsideDateWindow.violations.length}</strong> of {r.outsideDateWindow.readsChecked} checked (every message a search, read, download or export under a grant named)
             {r.outsideDateWindow.violations.length === 0 ? ' — the date windows held.' : ' — investigate at once.'}
           </p>
           <div className="charts">
