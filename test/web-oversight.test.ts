@@ -65,7 +65,7 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   const report = aud.getByTestId('report');
   await report.waitFor();
   // Every message a grant was used on is checked: the two views and the four search hits.
-  assert.match((await aud.getByTestId('enforcement').textContent())!, /outside their grant's date window: 0 of 6 checked/);
+  assert.match((await aud.getByTestId('enforcement').textContent())!, /Outside their grant's date window: 0 of 6 messages checked/);
   assert.match((await aud.getByRole('img', { name: /Access requests filed in the period/ }).getAttribute('aria-labelledby'))!, /access-requests/);
   assert.match((await aud.locator('svg title').first().textContent())!, /approved 3, denied 1, lapsed 0, pending 1/);
   // The default period runs to the end of today: the grant ending in two hours is still running,

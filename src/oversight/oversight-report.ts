@@ -25,24 +25,66 @@ export interface ReportDeps {
 export interface PersonActivity {
   user: string;
   searches: number;
-  messagesRead: number;       // distinct messages opened one by one (view, body, raw, evidence, remote content)
-  exports: number;            // export files made
-  downloads: number;          // raw downloads (.eml)
-  messagesExported: number;   // each message of each export plus each raw download
-  bytesExported: number;      // the bytes of those same files
-  denied: number;             // refused attempts
+  messagesRead: number;
+  exports: number;
+  downloads: number;
+  messagesExported: number;
+  bytesExported: number;
+  denied: number;
 }
+
+// What every figure of the report means: the one place it is said. The report carries these
+// (`definitions`), so the text, the CSV and the web page label each figure with the same words.
+// "The period" is [from, to); "its end" is `to`, or now when the period ends later (`asOf`):
+// a time still to come (an end, a lapse, a start) has not happened, whatever the period says.
+export const FIGURES = {
+  'period.asOf': { label: 'States as of', means: "the moment the states below are given at: the period's end, or now if the period ends later" },
+  'requests.filed': { label: 'Requests filed', means: "access requests filed in the period (break-glass apart); the next five figures split them by how they stood at the period's end (or now)" },
+  'requests.approved': { label: 'approved', means: 'of the requests filed: approved by then, including grants since revoked or run out' },
+  'requests.denied': { label: 'denied', means: 'of the requests filed: denied by then' },
+  'requests.lapsed': { label: 'lapsed', means: 'of the requests filed: never decided, and their lapse time had come by then' },
+  'requests.pending': { label: 'pending', means: 'of the requests filed: still waiting for a decision then, their lapse time not yet come' },
+  'requests.withdrawn': { label: 'withdrawn', means: 'of the requests filed: revoked before any approval' },
+  'grants.ended': { label: 'Grants ended', means: 'grants (break-glass apart) whose end fell in the period and is not after now: revoked, or their end time reached' },
+  'grants.ranToExpiry': { label: 'ran to expiry', means: 'of the grants ended: those that reached their end time' },
+  'grants.revoked': { label: 'revoked', means: 'of the grants ended: those revoked before their end time (by the requester when done, an approver or an admin)' },
+  'grants.stillRunning': { label: 'still running', means: "grants in force at the period's end (or now): started, not revoked, end time later, in the period or after it; not counted as ended" },
+  'grants.notStarted': { label: 'approved, not started', means: "grants approved by the period's end (or now) whose start was still to come then" },
+  'grants.medianHours': { label: 'Median time in force', means: 'over the grants ended in the period: from start to end (revocation or end time), the whole grant' },
+  'grants.longest': { label: 'Longest grant ended', means: 'the grant ended in the period that was in force longest, and for how long; grants still running are not in it' },
+  'breakglass.uses': { label: 'Break-glass uses', means: 'break-glass grants opened in the period; their reviews as they stand now' },
+  'breakglass.reviewed': { label: 'reviewed', means: 'of the break-glass uses: review marked reviewed, or closed' },
+  'breakglass.escalated': { label: 'escalated', means: 'of the break-glass uses: review escalated and not closed' },
+  'breakglass.awaitingReview': { label: 'awaiting review', means: 'of the break-glass uses: review not yet done (open, claimed, or not yet queued)' },
+  'tickets.withoutTicket': { label: 'Requests without a ticket', means: 'requests filed in the period (break-glass apart) that name no ticket' },
+  'tickets.reused': { label: 'Tickets used more than once', means: 'tickets named by more than one request filed in the period (an extension names its grant\'s ticket again)' },
+  'sensitiveAccess': { label: 'Sensitive mailboxes', means: 'mailboxes with a sensitivity tag: successful access entries in the period (searches, reads, downloads, exports) naming them, by people other than their owner, and who' },
+  'people': { label: 'Activity per person', means: 'everyone the ledger names in the period for a successful access or a refusal; owners reading their own mail included' },
+  'people.searches': { label: 'Searches', means: 'successful searches' },
+  'people.messagesRead': { label: 'Messages opened', means: 'distinct messages opened one by one: viewed, shown in the viewer, downloaded raw, their evidence or remote content loaded (search hits and exports apart)' },
+  'people.exports': { label: 'Exports', means: 'export files (mbox) made' },
+  'people.downloads': { label: 'Raw downloads', means: 'messages downloaded as their exact bytes (.eml)' },
+  'people.messagesExported': { label: 'Messages exported', means: 'messages taken out as files: each message of each export, plus each raw download (a message taken out twice counts twice)' },
+  'people.bytesExported': { label: 'Bytes exported', means: 'the size of those files: the export files and the raw downloads, so exactly the messages counted as exported' },
+  'people.denied': { label: 'Refused attempts', means: 'ledger entries refused to them, of any kind (reads, requests, approvals, oversight …)' },
+  'highImpact': { label: 'High-impact actions', means: 'successful actions in the period that someone else reviews: approvals, break-glass, exports, role, directory and policy changes, API tokens, key operations, bulk searches' },
+  'linkedApprovals': { label: 'Approvals between linked people', means: 'approvals given in the period between two people one of whom created, enrolled or changed the roles of the other, or whom the same person made' },
+  'outsideDateWindow.readsChecked': { label: 'Messages checked', means: "every message a successful access under a grant named in the period (search hits, views, bodies, downloads, exports …), once per entry, looked up against the grant's date window" },
+  'outsideDateWindow.violations': { label: "Outside their grant's date window", means: 'checked messages dated outside the window (or undated, under a window): must be none' },
+  'heatMap': { label: 'Access by others per mailbox and day', means: 'successful access entries in the period naming the mailbox, by people other than its owner, per UTC day' },
+} as const satisfies Record<string, { label: string; means: string }>;
+
+export type Figure = keyof typeof FIGURES;
+
+const PERSON_FIGURES = ['searches', 'messagesRead', 'exports', 'downloads', 'messagesExported', 'bytesExported', 'denied'] as const;
 
 const HOUR = 3_600_000;
 // Entries that open one message (a search lists hits, an export takes many: counted apart).
 const OPENS = new Set(['view', 'body', 'raw', 'evidence', 'remote-content']);
 
-// The oversight report for one period [from, to), made at `now`: what was asked for and granted,
-// how grants ended, break-glass and its reviews, ticket hygiene, who read how much, the
-// high-impact actions, and the enforcement check (reads outside a grant's date window — must be
-// none). Request and grant figures are states at the period's end, or at now when the period
-// ends later: a time still to come (an end, a lapse, a start) has not happened, whatever the
-// period says. Activity figures come from the ledger entries written in the period.
+// The oversight report for one period [from, to), made at `now`. Request and grant figures are
+// states at the period's end, or at now when it ends later (see FIGURES); activity figures come
+// from the ledger entries written in the period.
 export function buildReport(d: ReportDeps, period: { from: number; to: number }, now: number) {
   const { from, to } = period;
   // The last moment the report describes: a time after it has not happened yet.
@@ -147,14 +189,10 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
   const reviewed = (b: { review: string }) => b.review === 'reviewed' || b.review === 'closed';
   const days = [...new Set([...heat.values()].flatMap((r) => [...r.keys()]))].sort();
   return {
-    // asOf: the moment the states are given at (the period's end, or now if it ends later).
     period: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), asOf: new Date(Math.min(to, now)).toISOString() },
     requests: {
       filed: normal.length, approved: count('approved'), denied: count('denied'), lapsed: count('lapsed'), pending: count('pending'), withdrawn: count('withdrawn'),
     },
-    // Ended in the period (ran to expiry, or revoked before its end time); in force at its end or
-    // now (still running, whether its end time falls in the period or after it); approved with a
-    // start still to come. Durations are of the grants ended, whole.
     grants: {
       ended: ended.length,
       ranToExpiry: ended.filter((g) => !g.revoked).length,
@@ -181,6 +219,7 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
     linkedApprovals,
     outsideDateWindow: { readsChecked, violations: outsideWindow },
     heatMap: { days, mailboxes: [...heat].map(([mailbox, row]) => ({ mailbox, counts: days.map((day) => row.get(day) ?? 0) })).sort((a, b) => a.mailbox.localeCompare(b.mailbox)) },
+    definitions: FIGURES,
   };
 }
 
@@ -202,22 +241,29 @@ function median(xs: number[]): number | null {
   return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
 }
 
-// The report as a person reads it (the CLI's text output and the auditors' digest).
+// The report as a person reads it (the CLI's text output and the auditors' digest): every figure
+// under its label, and at the end what each label means.
 export function reportText(r: Report): string {
+  const L = (k: Figure) => FIGURES[k].label;
+  const g = r.grants;
+  const at = r.period.asOf === r.period.to ? "the period's end" : 'now: the period has not ended';
   return [
-    `Oversight report ${r.period.from} to ${r.period.to}`,
-    `States as of ${r.period.asOf}${r.period.asOf === r.period.to ? " (the period's end)" : ' (now: the period has not ended)'}`, '',
-    `Requests filed: ${r.requests.filed} (approved ${r.requests.approved}, denied ${r.requests.denied}, lapsed ${r.requests.lapsed}, pending ${r.requests.pending}, withdrawn ${r.requests.withdrawn})`,
-    `Grants ended: ${r.grants.ended} (ran to expiry ${r.grants.ranToExpiry}, revoked ${r.grants.revoked}); still running ${r.grants.stillRunning}; approved, not started ${r.grants.notStarted}`,
-    `Time in force of the grants ended: median ${hours(r.grants.medianHours)}, longest ${hours(r.grants.longest?.hours ?? null)}${r.grants.longest ? ` (${r.grants.longest.id})` : ''}`,
-    `Break-glass uses: ${r.breakglass.uses} (reviews now: reviewed ${r.breakglass.reviewed}, escalated ${r.breakglass.escalated}, awaiting review ${r.breakglass.awaitingReview})`,
-    `Requests without a ticket: ${r.tickets.withoutTicket.length}; tickets used more than once: ${r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length})`).join(', ') || 'none'}`,
-    `Sensitive mailboxes accessed: ${r.sensitiveAccess.map((s) => `${s.mailbox} ${s.accesses}× by ${s.people.join(', ')}`).join('; ') || 'none'}`,
-    `High-impact actions: ${r.highImpact.length}`,
-    `Approvals between linked people: ${r.linkedApprovals.length}${r.linkedApprovals.map((l) => `\n  ${l.request}: ${l.approver} approved ${l.requester} (${l.link})`).join('')}`,
-    `Messages outside their grant's date window: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} checked (every message a search, read, download or export under a grant named)`,
-    '', 'Per person (searches / messages opened / exports / raw downloads / messages exported / bytes exported / refused attempts):',
-    ...r.people.map((p) => `  ${p.user}: ${p.searches} / ${p.messagesRead} / ${p.exports} / ${p.downloads} / ${p.messagesExported} / ${p.bytesExported} / ${p.denied}`),
+    `Oversight report for ${r.period.from} (inclusive) to ${r.period.to} (exclusive)`,
+    `${L('period.asOf')}: ${r.period.asOf} (${at})`, '',
+    `${L('requests.filed')}: ${r.requests.filed} (${(['approved', 'denied', 'lapsed', 'pending', 'withdrawn'] as const).map((k) => `${L(`requests.${k}`)} ${r.requests[k]}`).join(', ')})`,
+    `${L('grants.ended')}: ${g.ended} (${L('grants.ranToExpiry')} ${g.ranToExpiry}, ${L('grants.revoked')} ${g.revoked}); ${L('grants.stillRunning')}: ${g.stillRunning}; ${L('grants.notStarted')}: ${g.notStarted}`,
+    `${L('grants.medianHours')}: ${hours(g.medianHours)}; ${L('grants.longest')}: ${hours(g.longest?.hours ?? null)}${g.longest ? ` (${g.longest.id})` : ''}`,
+    `${L('breakglass.uses')}: ${r.breakglass.uses} (${L('breakglass.reviewed')} ${r.breakglass.reviewed}, ${L('breakglass.escalated')} ${r.breakglass.escalated}, ${L('breakglass.awaitingReview')} ${r.breakglass.awaitingReview})`,
+    `${L('tickets.withoutTicket')}: ${r.tickets.withoutTicket.length}; ${L('tickets.reused')}: ${r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length})`).join(', ') || 'none'}`,
+    `${L('sensitiveAccess')}: ${r.sensitiveAccess.map((s) => `${s.mailbox} ${s.accesses}× by ${s.people.join(', ')}`).join('; ') || 'none accessed by others'}`,
+    `${L('highImpact')}: ${r.highImpact.length}`,
+    `${L('linkedApprovals')}: ${r.linkedApprovals.length}${r.linkedApprovals.map((l) => `\n  ${l.request}: ${l.approver} approved ${l.requester} (${l.link})`).join('')}`,
+    `${L('outsideDateWindow.violations')}: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} ${L('outsideDateWindow.readsChecked').toLowerCase()}`,
+    '', `${L('people')}:`,
+    ...r.people.map((p) => `  ${p.user}: ${PERSON_FIGURES.map((k) => `${L(`people.${k}`).toLowerCase()} ${p[k]}`).join(', ')}`),
+    ...(r.people.length ? [] : ['  none']),
+    '', 'What each figure means:',
+    ...Object.values(FIGURES).map((f) => `  ${f.label}: ${f.means}`),
   ].join('\n') + '\n';
 }
 
@@ -225,26 +271,28 @@ function hours(h: number | null): string {
   return h === null ? '-' : `${Math.round(h * 100) / 100} h`;
 }
 
-// CSV: one row per figure, section and key naming it, so any spreadsheet can chart it.
+// CSV: one row per figure, section and key naming it and the detail saying what it means, so any
+// spreadsheet can chart it and nobody reads it wrong.
 export function reportCsv(r: Report): string {
   const rows: (string | number | null)[][] = [['section', 'key', 'value', 'detail']];
-  for (const [k, v] of Object.entries(r.requests)) rows.push(['requests', k, v, '']);
+  const means = (k: Figure) => FIGURES[k].means;
+  for (const k of ['filed', 'approved', 'denied', 'lapsed', 'pending', 'withdrawn'] as const) rows.push(['requests', k, r.requests[k], means(`requests.${k}`)]);
   const g = r.grants;
-  rows.push(['grants', 'ended', g.ended, ''], ['grants', 'ranToExpiry', g.ranToExpiry, ''], ['grants', 'revoked', g.revoked, ''],
-    ['grants', 'stillRunning', g.stillRunning, ''], ['grants', 'notStarted', g.notStarted, ''],
-    ['grants', 'medianHours', g.medianHours, ''], ['grants', 'longestHours', g.longest?.hours ?? null, g.longest?.id ?? '']);
-  rows.push(['breakglass', 'uses', r.breakglass.uses, ''], ['breakglass', 'reviewed', r.breakglass.reviewed, ''], ['breakglass', 'escalated', r.breakglass.escalated, ''], ['breakglass', 'awaitingReview', r.breakglass.awaitingReview, '']);
+  for (const k of ['ended', 'ranToExpiry', 'revoked', 'stillRunning', 'notStarted', 'medianHours'] as const) rows.push(['grants', k, g[k], means(`grants.${k}`)]);
+  rows.push(['grants', 'longestHours', g.longest?.hours ?? null, `${g.longest?.id ?? '-'}: ${means('grants.longest')}`]);
+  for (const k of ['uses', 'reviewed', 'escalated', 'awaitingReview'] as const) rows.push(['breakglass', k, r.breakglass[k], means(`breakglass.${k}`)]);
   for (const b of r.breakglass.list) rows.push(['breakglass-use', b.id, b.holder, `${new Date(b.at).toISOString()} ${b.mailboxes.join(' ')} review:${b.review}`]);
   for (const id of r.tickets.withoutTicket) rows.push(['tickets', 'withoutTicket', id, '']);
   for (const t of r.tickets.reused) rows.push(['tickets', 'reused', t.ticket, t.requests.join(' ')]);
   for (const s of r.sensitiveAccess) rows.push(['sensitive', s.mailbox, s.accesses, `${s.sensitivity}: ${s.people.join(' ')}`]);
-  for (const p of r.people) for (const [k, v] of Object.entries(p)) if (k !== 'user') rows.push(['person', `${p.user}.${k}`, v as number, '']);
+  for (const p of r.people) for (const k of PERSON_FIGURES) rows.push(['person', `${p.user}.${k}`, p[k], FIGURES[`people.${k}`].label]);
   for (const h of r.highImpact) rows.push(['high-impact', String(h.index), h.operation, `${new Date(h.time).toISOString()} ${h.actor} ${h.why}${h.grantId ? ` ${h.grantId}` : ''}`]);
   for (const l of r.linkedApprovals) rows.push(['linked-approval', l.request, `${l.approver}>${l.requester}`, l.link]);
-  rows.push(['enforcement', 'readsChecked', r.outsideDateWindow.readsChecked, ''], ['enforcement', 'outsideDateWindow', r.outsideDateWindow.violations.length, '']);
+  rows.push(['enforcement', 'readsChecked', r.outsideDateWindow.readsChecked, means('outsideDateWindow.readsChecked')], ['enforcement', 'outsideDateWindow', r.outsideDateWindow.violations.length, means('outsideDateWindow.violations')]);
   for (const v of r.outsideDateWindow.violations) rows.push(['enforcement-violation', String(v.index), v.sha256, v.grantId]);
   for (const m of r.heatMap.mailboxes) m.counts.forEach((n, i) => { if (n) rows.push(['heat', `${m.mailbox}@${r.heatMap.days[i]}`, n, '']); });
-  rows.push(['period', 'from', r.period.from, ''], ['period', 'to', r.period.to, ''], ['period', 'asOf', r.period.asOf, '']);
+  rows.push(['period', 'from', r.period.from, 'inclusive'], ['period', 'to', r.period.to, 'exclusive'], ['period', 'asOf', r.period.asOf, means('period.asOf')]);
+  for (const [k, f] of Object.entries(FIGURES)) rows.push(['definition', k, f.label, f.means]);
   return rows.map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 

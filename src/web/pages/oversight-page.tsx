@@ -7,6 +7,8 @@ import { BarChart } from '../oversight/bar-chart.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { useLoad } from '../use-load.ts';
 
+// The report as the API gives it. What each figure means is the report's own (`definitions`,
+// from src/oversight/oversight-report.ts): this page shows those words, it does not re-derive them.
 interface Report {
   period: { from: string; to: string; asOf: string };
   requests: { filed: number; approved: number; denied: number; lapsed: number; pending: number; withdrawn: number };
@@ -14,11 +16,15 @@ interface Report {
   breakglass: { uses: number; reviewed: number; escalated: number; awaitingReview: number; list: { id: string; holder: string; at: number; mailboxes: string[]; review: string }[] };
   tickets: { withoutTicket: string[]; reused: { ticket: string; requests: string[] }[] };
   sensitiveAccess: { mailbox: string; sensitivity: string; accesses: number; people: string[] }[];
-  people: { user: string; searches: number; messagesRead: number; exports: number; downloads: number; messagesExported: number; bytesExported: number; denied: number }[];
+  people: ({ user: string } & Record<PersonFigure, number>)[];
   highImpact: { index: number; time: number; actor: string; operation: string; why: string; grantId: string | null }[];
   outsideDateWindow: { readsChecked: number; violations: { index: number; grantId: string; sha256: string }[] };
   heatMap: { days: string[]; mailboxes: { mailbox: string; counts: number[] }[] };
+  definitions: Record<string, { label: string; means: string }>;
 }
+
+const PERSON_FIGURES = ['searches', 'messagesRead', 'exports', 'downloads', 'messagesExported', 'bytesExported', 'denied'] as const;
+type PersonFigure = typeof PERSON_FIGURES[number];
 
 interface Inventory {
   at: number;
@@ -55,55 +61,7 @@ export function OversightPage() {
       </form>
       {report.loading && <Loading what="the report" />}
       <ErrorNote error={report.error} />
-      {r && (
-        <section aria-labelledby="report-h" data-testid="report">
-          <h2 id="report-h">Report {r.period.from.slice(0, 10)} to {day(r.period.to)}</h2>
-          <p className="muted" data-testid="as-of">
-            States as of {when(r.period.asOf)}{r.period.asOf !== r.period.to ? ': now, since the period has not ended. A grant or request whose time is still to come is not counted as ended or lapsed.' : ", the period's end."}
-          </p>
-          <p className={r.outsideDateWindow.violations.length === 0 ? 'success' : 'error'} data-testid="enforcement">
-            Messages read outside their grant's date window: <strong>{r.outsideDateWindow.violations.length}</strong> of {r.outsideDateWindow.readsChecked} checked (every message a search, read, download or export under a grant named)
-            {r.outsideDateWindow.violations.length === 0 ? ' — the date windows held.' : ' — investigate at once.'}
-          </p>
-          <div className="charts">
-            <BarChart title="Access requests filed in the period" bars={[
-              { label: 'approved', value: r.requests.approved }, { label: 'denied', value: r.requests.denied },
-              { label: 'lapsed', value: r.requests.lapsed }, { label: 'pending', value: r.requests.pending }, { label: 'withdrawn', value: r.requests.withdrawn },
-            ]} />
-            <BarChart title="Grants ended in the period, and grants in force at its end" bars={[
-              { label: 'ran to expiry', value: r.grants.ranToExpiry }, { label: 'revoked', value: r.grants.revoked },
-              { label: 'still running', value: r.grants.stillRunning }, { label: 'approved, not started', value: r.grants.notStarted },
-            ]} />
-          </div>
-          <dl>
-            <dt>Median time in force (grants ended)</dt><dd>{hours(r.grants.medianHours)}</dd>
-            <dt>Longest grant ended</dt><dd>{hours(r.grants.longest?.hours)} {r.grants.longest && <code>{r.grants.longest.id}</code>}</dd>
-            <dt>Break-glass uses</dt><dd>{r.breakglass.uses} ({r.breakglass.reviewed} reviewed, {r.breakglass.escalated} escalated, {r.breakglass.awaitingReview} awaiting review — as they stand now)</dd>
-            <dt>Requests without a ticket</dt><dd>{r.tickets.withoutTicket.length}</dd>
-            <dt>Tickets used more than once</dt><dd>{r.tickets.reused.length === 0 ? 'none' : r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length} requests)`).join(', ')}</dd>
-          </dl>
-          <h3>Activity per person</h3>
-          <table>
-            <thead><tr><th scope="col">Person</th><th scope="col">Searches</th><th scope="col">Messages opened</th><th scope="col">Exports</th><th scope="col">Raw downloads</th><th scope="col">Messages exported</th><th scope="col">Bytes exported</th><th scope="col">Refused attempts</th></tr></thead>
-            <tbody>
-              {r.people.map((p) => <tr key={p.user}><th scope="row">{p.user}</th><td>{p.searches}</td><td>{p.messagesRead}</td><td>{p.exports}</td><td>{p.downloads}</td><td>{p.messagesExported}</td><td>{bytes(p.bytesExported)}</td><td>{p.denied}</td></tr>)}
-            </tbody>
-          </table>
-          <h3>Access by others per mailbox and day</h3>
-          {r.heatMap.mailboxes.length === 0 ? <p className="muted">No mailbox was accessed by anyone but its owner.</p> : <HeatMap map={r.heatMap} />}
-          <h3>Sensitive mailboxes</h3>
-          {r.sensitiveAccess.length === 0 ? <p className="muted">None accessed.</p> : (
-            <ul>{r.sensitiveAccess.map((s) => <li key={s.mailbox}><strong>{s.mailbox}</strong> ({s.sensitivity}): {s.accesses} accesses by {s.people.join(', ')}</li>)}</ul>
-          )}
-          <h3>High-impact actions ({r.highImpact.length})</h3>
-          <table>
-            <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Entry</th></tr></thead>
-            <tbody>
-              {r.highImpact.slice(-200).reverse().map((h) => <tr key={h.index}><td>{when(new Date(h.time).toISOString())}</td><td>{h.actor}</td><td>{h.why}{h.grantId && <> — <code>{h.grantId}</code></>}</td><td>{h.index}</td></tr>)}
-            </tbody>
-          </table>
-        </section>
-      )}
+      {r && <ReportView r={r} />}
       <section aria-labelledby="inv-h">
         <h2 id="inv-h">Who can read which mailbox</h2>
         <form className="row" onSubmit={(e) => e.preventDefault()} aria-label="Inventory date">
@@ -114,6 +72,64 @@ export function OversightPage() {
         {inventory.data && <InventoryView inv={inventory.data} />}
       </section>
     </>
+  );
+}
+
+function ReportView({ r }: { r: Report }) {
+  const L = (k: string) => r.definitions[k]?.label ?? k;
+  const ongoing = r.period.asOf !== r.period.to;
+  const g = r.grants;
+  const b = r.breakglass;
+  const violations = r.outsideDateWindow.violations.length;
+  const shown = r.highImpact.slice(-200).reverse();
+  return (
+    <section aria-labelledby="report-h" data-testid="report">
+      <h2 id="report-h">Report {r.period.from.slice(0, 10)} to {day(r.period.to)}</h2>
+      <p className="muted" data-testid="as-of">
+        {L('period.asOf')} {when(r.period.asOf)}{ongoing ? ': now, since the period has not ended. A grant or request whose time is still to come is not counted as ended or lapsed.' : ", the period's end."}
+      </p>
+      <p className={violations === 0 ? 'success' : 'error'} data-testid="enforcement">
+        {L('outsideDateWindow.violations')}: <strong>{violations}</strong> of {r.outsideDateWindow.readsChecked} {L('outsideDateWindow.readsChecked').toLowerCase()}
+        {violations === 0 ? ' — the date windows held.' : ' — investigate at once.'}
+      </p>
+      <div className="charts">
+        <BarChart title={`Access requests filed in the period (${r.requests.filed}), as they stood ${ongoing ? 'now' : "at the period's end"}`} bars={(['approved', 'denied', 'lapsed', 'pending', 'withdrawn'] as const).map((k) => ({ label: L(`requests.${k}`), value: r.requests[k] }))} />
+        <BarChart title={`Grants ended in the period (${g.ended}), and grants ${ongoing ? 'in force now' : "in force at the period's end"}`} bars={(['ranToExpiry', 'revoked', 'stillRunning', 'notStarted'] as const).map((k) => ({ label: L(`grants.${k}`), value: g[k] }))} />
+      </div>
+      <dl>
+        <dt>{L('grants.medianHours')}</dt><dd>{hours(g.medianHours)}</dd>
+        <dt>{L('grants.longest')}</dt><dd>{hours(g.longest?.hours)} {g.longest && <code>{g.longest.id}</code>}</dd>
+        <dt>{L('breakglass.uses')}</dt><dd>{b.uses} ({b.reviewed} {L('breakglass.reviewed')}, {b.escalated} {L('breakglass.escalated')}, {b.awaitingReview} {L('breakglass.awaitingReview')})</dd>
+        <dt>{L('tickets.withoutTicket')}</dt><dd>{r.tickets.withoutTicket.length}</dd>
+        <dt>{L('tickets.reused')}</dt><dd>{r.tickets.reused.length === 0 ? 'none' : r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length} requests)`).join(', ')}</dd>
+      </dl>
+      <h3>{L('people')}</h3>
+      <table>
+        <thead><tr><th scope="col">Person</th>{PERSON_FIGURES.map((k) => <th scope="col" key={k}>{L(`people.${k}`)}</th>)}</tr></thead>
+        <tbody>
+          {r.people.map((p) => <tr key={p.user}><th scope="row">{p.user}</th>{PERSON_FIGURES.map((k) => <td key={k}>{k === 'bytesExported' ? bytes(p[k]) : p[k]}</td>)}</tr>)}
+        </tbody>
+      </table>
+      <h3>{L('heatMap')}</h3>
+      {r.heatMap.mailboxes.length === 0 ? <p className="muted">No mailbox was accessed by anyone but its owner.</p> : <HeatMap map={r.heatMap} />}
+      <h3>{L('sensitiveAccess')}</h3>
+      {r.sensitiveAccess.length === 0 ? <p className="muted">None accessed by others.</p> : (
+        <ul>{r.sensitiveAccess.map((s) => <li key={s.mailbox}><strong>{s.mailbox}</strong> ({s.sensitivity}): {s.accesses} access entries by {s.people.join(', ')}</li>)}</ul>
+      )}
+      <h3>{L('highImpact')} ({r.highImpact.length}{r.highImpact.length > shown.length ? `, the latest ${shown.length} shown` : ''})</h3>
+      <table>
+        <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Entry</th></tr></thead>
+        <tbody>
+          {shown.map((h) => <tr key={h.index}><td>{when(new Date(h.time).toISOString())}</td><td>{h.actor}</td><td>{h.why}{h.grantId && <> — <code>{h.grantId}</code></>}</td><td>{h.index}</td></tr>)}
+        </tbody>
+      </table>
+      <details data-testid="definitions">
+        <summary>What each figure means</summary>
+        <dl>
+          {Object.entries(r.definitions).map(([k, f]) => <div key={k}><dt>{f.label}</dt><dd>{f.means}</dd></div>)}
+        </dl>
+      </details>
+    </section>
   );
 }
 
