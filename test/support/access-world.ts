@@ -31,6 +31,7 @@ export interface WorldOptions {
 
 export interface LedgerEntryView {
   index: number;
+  time: number;
   type: string;
   actor: string;
   logonType: string;
