@@ -2,17 +2,19 @@
 // composition root (src/archive.ts) on a clock the test moves, the server's parts as serve wires
 // them (serverParts), messages committed through the CaptureWriter as the SMTP receiver commits
 // them and indexed by the Indexer the index thread runs, and the HTTP API reached through
-// fastify's inject(). Nothing listens and nothing runs on a timer: the test moves the clock, and
-// kicks the notification sender or runs the oversight sweep (world.parts) when it wants them.
+// fastify's inject(). Nothing listens (unless asked for) and nothing runs on a timer: the test
+// moves the clock, and kicks the notification sender or runs the oversight sweep (world.parts)
+// when it wants them.
 // For access, routes and oversight; protocols and real peers keep the subprocess world.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { parseDirectoryCsv } from '../../src/access/directory-csv.ts';
 import { openArchive } from '../../src/archive.ts';
 import type { Archive } from '../../src/archive.ts';
 import type { CaptureOutcome } from '../../src/capture/capture-writer.ts';
 import { serverParts } from '../../src/cli/serve.ts';
-import type { ServerParts } from '../../src/cli/serve.ts';
+import type { Running, ServerParts } from '../../src/cli/serve.ts';
 import { importAtConsole } from '../../src/cli/commands/mailboxes.ts';
 import { addAtConsole } from '../../src/cli/commands/users.ts';
 import { verifyWhole } from '../../src/cli/commands/verify.ts';
@@ -34,11 +36,15 @@ import { TestClock } from './test-clock.ts';
 
 export interface InProcessWorld extends Omit<World, 'server' | 'url'> {
   data: string;
+  // Where the API also listens on the loopback, when asked for (listen: true); null otherwise.
+  url: string | null;
   archive: Archive;
   parts: ServerParts;
   clock: TestClock;
   // A client of the world's API signed in as nobody yet (bearer tokens, attackers, sign-in tries).
   client(): ApiClient;
+  // One request as it is written, for what ApiClient would not send (raw bodies, odd headers).
+  request: Transport;
   // Commits a message as the SMTP receiver would have received it, and indexes it.
   deliver(envelope: { from: string; to: string[] }, raw: Buffer): Promise<CaptureOutcome>;
   // `sealbox verify` on the world's clock (a command in a process of its own would read the wall
@@ -46,7 +52,9 @@ export interface InProcessWorld extends Omit<World, 'server' | 'url'> {
   verify(): Promise<VerifyReport>;
 }
 
-export async function startInProcessWorld(options: WorldOptions): Promise<InProcessWorld> {
+// listen: the API also listens on a loopback port, as serve binds it (and the admins' health
+// view names it), for checks that need a real socket: the HTTP parser, a peer's fetch().
+export async function startInProcessWorld(options: WorldOptions, how: { listen?: boolean } = {}): Promise<InProcessWorld> {
   const configFile = testConfig({
     internalDomains: ['corp.test'],
     // As in startWorld: everyone here is created by adm a moment ago.
@@ -58,7 +66,8 @@ export async function startInProcessWorld(options: WorldOptions): Promise<InProc
   const clock = new TestClock();
   const archive = openArchive(config, 'server', { clock });
   try {
-    const parts = serverParts(archive);
+    const listeners: Running['listeners'] = [];
+    const parts = serverParts(archive, listeners);
     parts.checkpoint();   // serve signs an empty tree head before taking mail
     const { stores, log } = archive;
     // As the index thread wires it (src/index/index-worker.ts), run here batch by batch.
@@ -96,9 +105,16 @@ export async function startInProcessWorld(options: WorldOptions): Promise<InProc
     };
     const client = () => new ApiClient(transport, { clock });
     const people = await signInEveryone(client, adm.enrolmentCode, options.users);
+    let url: string | null = null;
+    if (how.listen) {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      listeners.push({ name: 'http', host: '127.0.0.1', port });
+      url = `http://127.0.0.1:${port}`;
+    }
     let stopped: Promise<void> | null = null;
     return {
-      data, config: configFile, archive, parts, clock, sha, raw, ...people, client, deliver,
+      data, config: configFile, url, archive, parts, clock, sha, raw, ...people, client, deliver, request: transport,
       // As serve stops: nothing half-written, everything signed.
       stop: () => (stopped ??= (async () => {
         await app.close();
