@@ -1,5 +1,5 @@
 // The administrator is the threat model. An admin who holds every role at once tries, through the
-// real HTTP API and the command line, to take over an account, to make themselves (or a puppet)
+// HTTP API (in this process) and the command line (its own process), to take over an account, to make themselves (or a puppet)
 // owner of someone's mailbox, to approve their own requests through accounts they made, to loosen
 // the policy and then act, and to bring back credentials a disable ended. Each attempt is refused,
 // each refusal is in the ledger, and the person it concerns is told where the policy says so.
@@ -9,17 +9,19 @@ import { userInfo } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { linkBetween } from '../src/access/four-eyes.ts';
-import { addApiUser, ApiClient } from './support/api-client.ts';
-import { startWorld } from './support/access-world.ts';
+import type { Role } from '../src/access/roles.ts';
+import { addAtConsole } from '../src/cli/commands/users.ts';
+import type { ApiClient } from './support/api-client.ts';
 import type { LedgerEntryView } from './support/access-world.ts';
+import { startInProcessWorld } from './support/in-process.ts';
 import { outbox, recoveryCode } from './support/outbox.ts';
 import { sealbox, tempDataDir } from './support/sealbox.ts';
 
 const ALL_ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'];
 const REQUEST = { purpose: 'hr-investigation', justification: 'just looking', ticket: 'HR-1', mailboxes: ['ceo@corp.test'], permissions: ['search', 'read'], durationHours: 1 };
 
-test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 180_000 }, async (t) => {
-  const w = await startWorld({
+test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 60_000 }, async (t) => {
+  const w = await startInProcessWorld({
     messages: {
       ceo: { from: 'board@partner.test', to: 'ceo@corp.test', subject: 'Merger terms confidential', date: 'Mon, 04 Mar 2024 09:00:00 +0000' },
       cfo: { from: 'bank@partner.test', to: 'cfo@corp.test', subject: 'Credit line renewal', date: 'Tue, 05 Mar 2024 09:00:00 +0000' },
@@ -30,8 +32,15 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
     users: { boss: ALL_ROLES, ceo: ['owner'], bob: ['owner'] },
     access: { linkedPeopleDays: 30 },
   });
-  // Honest people the console created (no admin of the web app made them): an approver and a second admin.
-  const vera = await addApiUser(w.server, w.config, 'vera', ['approver']);
+  // Honest people the console created (no admin of the web app made them): an approver and a
+  // second admin, added as `sealbox users add` adds them, then enrolled and signed in.
+  const atConsole = async (name: string, roles: Role[]) => {
+    const { enrolmentCode } = addAtConsole(w.archive.services, { name, roles, email: `${name}@corp.test` });
+    const client = w.client();
+    await client.enrolAndSignIn(name, enrolmentCode, `${name}-long-enough-password`);
+    return client;
+  };
+  const vera = await atConsole('vera', ['approver']);
   const boss = w.as.boss;
   const refusals = async (operation: string) => (await w.take('boss')).filter((e) => e.operation === operation && e.result === 'denied');
   const expectRefused = async (r: { status: number; body: any }, status: number, operation: string, actor = 'boss'): Promise<LedgerEntryView> => {
@@ -45,7 +54,7 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
     const r = await boss.call('POST', '/api/v1/users', { name, roles, email: `${name}@boss-home.test` });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(typeof r.body.enrolmentCode, 'string', 'a brand-new person has no credential yet: their first code comes to the admin');
-    puppets[name] = new ApiClient(w.url);
+    puppets[name] = w.client();
     await puppets[name].enrolAndSignIn(name, r.body.enrolmentCode, `${name}-puppet-password-1`);
     return puppets[name];
   };
@@ -60,10 +69,10 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
       assert.match(JSON.stringify(changed.body), /^((?!enrolmentCode).)*$/);
       const recovery = changed.body.recovery as string;
       assert.ok(recovery);
-      assert.ok(outbox(w.server.data, 'bob@corp.test').some((m) => m.kind === 'account.recovery-requested'), 'bob is told someone asked to re-enrol him');
+      assert.ok(outbox(w.data, 'bob@corp.test').some((m) => m.kind === 'account.recovery-requested'), 'bob is told someone asked to re-enrol him');
 
       // The attacker guesses or replays a code on bob's account: refused, recorded, said like any wrong code.
-      const anon = new ApiClient(w.url);
+      const anon = w.client();
       const tried = await anon.call('POST', '/api/v1/enrol', { name: 'bob', code: 'made-up-by-boss', password: 'boss-owns-bob-now-1' });
       const e = await expectRefused(tried, 401, 'user.enrol', 'anonymous');
       assert.equal(e.parameters.name, 'bob');
@@ -84,16 +93,16 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
       // Someone else approves: the code goes to bob's mail alone and never through the API.
       const approved = await vera.call('POST', `/api/v1/recoveries/${recovery}/approve`, { reason: 'bob confirmed by phone (HR-12)' });
       assert.equal(approved.status, 200, JSON.stringify(approved.body));
-      const code = recoveryCode(w.server.data, 'bob@corp.test');
-      for (const m of outbox(w.server.data)) if (m.recipient !== 'bob@corp.test') assert.ok(!m.body.includes(code), `the code went only to bob, not ${m.recipient}`);
+      const code = recoveryCode(w.data, 'bob@corp.test');
+      for (const m of outbox(w.data)) if (m.recipient !== 'bob@corp.test') assert.ok(!m.body.includes(code), `the code went only to bob, not ${m.recipient}`);
       const listed = await boss.call('GET', '/api/v1/recoveries');
       assert.ok(!JSON.stringify(listed.body).includes(code));
       const entry = (await w.take('vera')).find((x) => x.operation === 'user.recovery.approve')!;
       assert.ok(!JSON.stringify(entry).includes(code), 'nor in the ledger');
-      const bob = new ApiClient(w.url);
+      const bob = w.client();
       await bob.enrolAndSignIn('bob', code, 'bob-own-new-password-1');
       assert.equal((await anon.call('POST', '/api/v1/enrol', { name: 'bob', code, password: 'boss-owns-bob-now-1' })).status, 401, 'a recovery code enrols once');
-      assert.ok(outbox(w.server.data, 'bob@corp.test').some((m) => m.kind === 'account.recovered'), 'bob is told his account was enrolled again');
+      assert.ok(outbox(w.data, 'bob@corp.test').some((m) => m.kind === 'account.recovered'), 'bob is told his account was enrolled again');
       w.as.bob = bob;
     });
 
@@ -104,7 +113,7 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
       assert.deepEqual(imported.body.staged.map((c: any) => [c.mailbox, c.ownerBefore, c.ownerAfter]), [['ceo@corp.test', 'ceo', 'boss'], ['cfo@corp.test', null, 'boss']]);
       assert.deepEqual((await boss.call('GET', '/api/v1/me')).body.mailboxes, [], 'no mailbox changed hands');
       assert.equal((await searchCeo(boss)).body.results?.length ?? 0, 0, 'and boss finds none of the CEO\'s mail');
-      assert.ok(outbox(w.server.data, 'ceo@corp.test').some((m) => m.kind === 'mailbox.ownership'), 'the CEO is told');
+      assert.ok(outbox(w.data, 'ceo@corp.test').some((m) => m.kind === 'mailbox.ownership'), 'the CEO is told');
       const entry = (await w.take('boss')).find((e) => e.operation === 'mailboxes.import')!;
       assert.equal(entry.parameters.staged.length, 2);
       assert.deepEqual(entry.parameters.owners, {}, 'the ledger says no owner changed');
@@ -126,17 +135,19 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
       assert.equal((await vera.call('POST', `/api/v1/ownership-changes/${ceoChange.id}/deny`, { reason: 'no ticket' })).status, 200);
       assert.equal((await vera.call('POST', `/api/v1/ownership-changes/${ceoChange.id}/approve`, { reason: 'changed my mind' })).status, 409, 'decided once');
       assert.deepEqual((await w.as.ceo.call('GET', '/api/v1/me')).body.mailboxes, ['ceo@corp.test']);
-      assert.equal(outbox(w.server.data, 'ceo@corp.test').filter((m) => m.kind === 'mailbox.ownership').length, 3, 'told of the import, the address move, and the denial');
+      assert.equal(outbox(w.data, 'ceo@corp.test').filter((m) => m.kind === 'mailbox.ownership').length, 3, 'told of the import, the address move, and the denial');
     });
 
+    // The commands themselves, each in a process of its own against the data folder the world
+    // holds open, as an operator runs them beside a running server.
     await t.test('finding 2, at the console: `sealbox mailboxes import` and `users add --owns` stage the same rows', async () => {
       const csv = join(tempDataDir(), 'takeover.csv');
       writeFileSync(csv, 'addresses,owner\nceo@corp.test,bob\n');
-      const r = await sealbox(['mailboxes', 'import', '--data', w.server.data, '--config', w.config, csv]);
+      const r = await sealbox(['mailboxes', 'import', '--data', w.data, '--config', w.config, csv]);
       assert.equal(r.code, 0, r.stderr.toString());
       assert.match(r.stdout.toString(), /staged own_\S+: ceo@corp\.test to bob from ceo/);
       assert.match(r.stdout.toString(), /imported 0 mailbox/);
-      const added = await sealbox(['users', 'add', '--data', w.server.data, '--config', w.config, '--name', 'mallory', '--role', 'owner', '--owns', 'ceo@corp.test']);
+      const added = await sealbox(['users', 'add', '--data', w.data, '--config', w.config, '--name', 'mallory', '--role', 'owner', '--owns', 'ceo@corp.test']);
       assert.equal(added.code, 0, added.stderr.toString());
       assert.match(added.stdout.toString(), /ownership of ceo@corp\.test staged/);
       assert.deepEqual((await w.as.ceo.call('GET', '/api/v1/me')).body.mailboxes, ['ceo@corp.test']);
@@ -183,10 +194,10 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
     await t.test('finding 8: disabling ends every session and token for good; enabling gives nothing back', async () => {
       const token = await w.as.bob.call('POST', '/api/v1/tokens', { name: 'script', scopes: ['content'], days: 365 });
       assert.equal(token.status, 200);
-      const script = new ApiClient(w.url);
+      const script = w.client();
       script.token = token.body.token;
       assert.equal((await script.call('GET', '/api/v1/me')).status, 200);
-      const adm2 = await addApiUser(w.server, w.config, 'adm2', ['admin']);
+      const adm2 = await atConsole('adm2', ['admin']);
       assert.equal((await adm2.call('POST', '/api/v1/users/bob/disable', { disabled: true, reason: 'investigation' })).status, 200);
       assert.equal((await adm2.call('POST', '/api/v1/users/bob/disable', { disabled: false })).status, 200);
       await w.takeAll();
@@ -194,7 +205,7 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 1
       const used = await script.call('GET', '/api/v1/me');
       const e = await expectRefused(used, 401, 'token.use', 'bob');
       assert.equal(e.parameters.reason, 'token revoked');
-      const again = new ApiClient(w.url);
+      const again = w.client();
       assert.equal((await again.call('POST', '/api/v1/session', { name: 'bob', password: 'bob-own-new-password-1', totp: w.as.bob.recoveryCodes[0] })).status, 200, 'bob signs in anew');
     });
 
