@@ -2,25 +2,24 @@
 // (a grant kept after its role is gone, the subject of a covert investigation seeing and stopping
 // it, existence leaks across scope and through Bcc, grants starting before their time, the
 // sign-in rate limit bypassed by percent-encoding, enumeration and 500s on bad input, CLI
-// refusals left out of the ledger) tried as an attacker would, through the real HTTP API on a
-// real server and the CLI: each refused, and each refusal in the ledger.
+// refusals left out of the ledger) tried as an attacker would, through the HTTP API (in this
+// process, on a clock the test moves) and the CLI (its own process): each refused, and each
+// refusal in the ledger.
 import { openArchive } from '../src/archive.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { ApiClient } from './support/api-client.ts';
-import { startWorld, waitForState } from './support/access-world.ts';
+import type { ApiClient } from './support/api-client.ts';
 import type { LedgerEntryView } from './support/access-world.ts';
-import { waitForIndex } from './support/archive.ts';
+import { startInProcessWorld } from './support/in-process.ts';
 import { sealbox } from './support/sealbox.ts';
-import { RawSmtpClient } from './support/smtp-client.ts';
 import { loadConfig } from '../src/core/config.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const SIGNIN_PER_MINUTE = 60;
 
-test('the administrator cannot read around the rules: every read decided on the present, nothing learnt across scope', { timeout: 240_000 }, async (t) => {
-  const world = await startWorld({
+test('the administrator cannot read around the rules: every read decided on the present, nothing learnt across scope', { timeout: 90_000 }, async (t) => {
+  const world = await startInProcessWorld({
     messages: {
       minutes: { from: 'x@partner.test', to: 'ceo@corp.test', subject: 'Board minutes', date: 'Tue, 05 Mar 2024 09:00:00 +0000' },
       annaMail: { from: 'x@partner.test', to: 'anna@corp.test', subject: 'Quarterly numbers for anna', date: 'Wed, 06 Mar 2024 09:00:00 +0000' },
@@ -34,23 +33,22 @@ test('the administrator cannot read around the rules: every read decided on the 
       rita: ['requester'], rex: ['requester'], bob: ['approver'], sam: ['owner'], carl: ['owner'],
     },
     access: { signinPerMinute: SIGNIN_PER_MINUTE, lockoutAttempts: 3, lockoutMinutes: 60 },
-  });
+    // Listening too: the bad-input sweep (10.) goes through Node's HTTP parser, as an attacker's does.
+  }, { listen: true });
   let stopped = false;
   t.after(async () => {
     if (!stopped) await world.stop();
   });
   const { as, sha } = world;
 
-  // Two more messages, sent as an attacker and a sender would: one planted in anna's mailbox with
-  // the CEO's Message-ID, and one from sam to anna with carl Bcc'd (only in the envelope).
+  // Two more messages, committed as the SMTP receiver commits what an attacker and a sender send:
+  // one planted in anna's mailbox with the CEO's Message-ID, and one from sam to anna with carl
+  // Bcc'd (only in the envelope).
   const ceoMessageId = `<${createHash('sha256').update('Board minutes').digest('hex').slice(0, 16)}@corp.test>`;
   const planted = Buffer.from(`From: x@partner.test\r\nTo: anna@corp.test\r\nSubject: planted copy\r\nDate: Thu, 07 Mar 2024 09:00:00 +0000\r\nMessage-ID: ${ceoMessageId}\r\n\r\nsame id, other bytes\r\n`);
   const bccd = Buffer.from('From: Sam <sam@corp.test>\r\nTo: Anna <anna@corp.test>\r\nSubject: salary review\r\nDate: Fri, 08 Mar 2024 09:00:00 +0000\r\nMessage-ID: <salary-review@corp.test>\r\n\r\nquietly copied to carl\r\n');
-  const smtp = await RawSmtpClient.connect(world.server.smtp.port);
-  assert.equal((await smtp.send({ from: 'x@partner.test', to: ['anna@corp.test'] }, planted)).data[0].code, 250);
-  assert.equal((await smtp.send({ from: 'sam@corp.test', to: ['anna@corp.test', 'carl@corp.test'] }, bccd)).data[0].code, 250);
-  await smtp.quit();
-  await waitForIndex(world.server.data);
+  assert.deepEqual((await world.deliver({ from: 'x@partner.test', to: ['anna@corp.test'] }, planted)).result.sha256, sha256(planted));
+  assert.deepEqual((await world.deliver({ from: 'sam@corp.test', to: ['anna@corp.test', 'carl@corp.test'] }, bccd)).result.sha256, sha256(bccd));
   await world.takeAll();
 
   const request = (input: Record<string, unknown> = {}) => ({ purpose: 'hr-investigation', justification: 'case 12: suspected leak by the subject', ticket: 'HR-12', mailboxes: ['ceo@corp.test'], permissions: ['search', 'read'], durationHours: 1, ...input });
@@ -208,10 +206,12 @@ test('the administrator cannot read around the rules: every read decided on the 
     assert.equal(evidence.body.captures.length, 1);
   });
 
+  // The commands themselves, each in a process of its own against the data folder the world holds
+  // open, as someone with a stolen token would run them beside a running server.
   await t.test('6. the CLI shows a stolen token\'s holder the same reduced copy; a revoked or unscoped token is refused and recorded', async () => {
     const created = await as.anna.call('POST', '/api/v1/tokens', { name: 'laptop', scopes: ['content'], days: 1 });
     assert.equal(created.status, 200, JSON.stringify(created.body));
-    const cli = ['--data', world.server.data, '--config', world.config];
+    const cli = ['--data', world.data, '--config', world.config];
     const shown = await sealbox(['show', ...cli, '--json', sha256(bccd), '--token', created.body.token]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.ok(!shown.stdout.toString().includes('carl'), shown.stdout.toString());
@@ -237,14 +237,15 @@ test('the administrator cannot read around the rules: every read decided on the 
     assert.match(r.stderr, /SEALBOX_ERR_FORBIDDEN/);
     assert.match((await deniedEntry('anna', 'token.use')).parameters.reason, /content/);
     // A stolen requests token files nothing on its holder's behalf without the requester role.
-    const thief = new ApiClient(world.url);
+    const thief = world.client();
     thief.token = unscoped.body.token;
     refused(await thief.call('POST', '/api/v1/requests', request()), 403, 'SEALBOX_ERR_FORBIDDEN');
     await deniedEntry('anna', 'request.file');
   });
 
   await t.test('7. a grant with a future start waits for it, and ends a duration after it', async () => {
-    const startsAt = new Date(Date.now() + 4000);
+    const startsAt = new Date(world.clock.now() + 4000);
+    const state = async () => (await as.rita.call('GET', `/api/v1/requests/${filed.id}`)).body.state;
     const filed = await file(as.rita, { startsAt: startsAt.toISOString(), durationHours: 0.001 });
     assert.equal(filed.startsAt, startsAt.toISOString(), 'the start is kept');
     assert.equal(filed.state, 'pending');
@@ -252,18 +253,20 @@ test('the administrator cannot read around the rules: every read decided on the 
     assert.equal(approved.startsAt, startsAt.toISOString());
     assert.equal(Date.parse(approved.endsAt) - Date.parse(approved.startsAt), Math.round(0.001 * 3600) * 1000, 'its duration from its start');
     await world.takeAll();
-    if (Date.now() < startsAt.getTime() - 500) {
-      assert.equal(approved.state, 'approved');
-      const early = await as.rita.call('GET', `/api/v1/search?q=minutes&grant=${filed.id}`);
-      refused(early, 403, 'SEALBOX_ERR_FORBIDDEN');
-      assert.match(early.body.error.message, /approved, not active/);
-      assert.equal((await deniedEntry('rita', 'search')).grantId, filed.id);
-    }
-    await waitForState(as.rita, filed.id, 'active');
-    assert.ok(Date.now() >= startsAt.getTime() - 50, 'not active before its start');
+    // Before its start (the clock is moved, nobody waits; none of this is "if still early enough").
+    assert.equal(approved.state, 'approved');
+    const early = await as.rita.call('GET', `/api/v1/search?q=minutes&grant=${filed.id}`);
+    refused(early, 403, 'SEALBOX_ERR_FORBIDDEN');
+    assert.match(early.body.error.message, /approved, not active/);
+    assert.equal((await deniedEntry('rita', 'search')).grantId, filed.id);
+    world.clock.advance(startsAt.getTime() - 500 - world.clock.now());
+    assert.equal(await state(), 'approved', 'not active before its start');
+    world.clock.advance(startsAt.getTime() - world.clock.now());
+    assert.equal(await state(), 'active', 'active from its start');
     const during = await as.rita.call('GET', `/api/v1/search?q=minutes&grant=${filed.id}`);
-    if (Date.now() < Date.parse(approved.endsAt)) assert.equal(during.status, 200, JSON.stringify(during.body));
-    await waitForState(as.rita, filed.id, 'expired');
+    assert.equal(during.status, 200, JSON.stringify(during.body));
+    world.clock.advance(Date.parse(approved.endsAt) - world.clock.now());
+    assert.equal(await state(), 'expired');
     refused(await as.rita.call('GET', `/api/v1/search?q=minutes&grant=${filed.id}`), 403, 'SEALBOX_ERR_FORBIDDEN');
   });
 
@@ -277,11 +280,11 @@ test('the administrator cannot read around the rules: every read decided on the 
       await deniedEntry('anna', 'search');
     }
     // A cookie that is not percent-encoding is no session.
-    const res = await fetch(`${world.url}/api/v1/me`, { headers: { cookie: 'sealbox_session=%' } });
+    const res = await world.request({ method: 'GET', path: '/api/v1/me', headers: { cookie: 'sealbox_session=%' } });
     assert.equal(res.status, 401);
-    assert.equal(((await res.json()) as any).error.code, 'SEALBOX_ERR_AUTH');
+    assert.equal(JSON.parse(res.payload.toString('utf8')).error.code, 'SEALBOX_ERR_AUTH');
     // A locked account answers exactly like one that does not exist.
-    const mallory = new ApiClient(world.url);
+    const mallory = world.client();
     for (let i = 0; i < 3; i++) refused(await mallory.call('POST', '/api/v1/session', { name: 'carl', password: `guess-${i}-wrong-password` }), 401, 'SEALBOX_ERR_AUTH');
     const locked = await mallory.call('POST', '/api/v1/session', { name: 'carl', password: world.passwords.carl });
     const nobody = await mallory.call('POST', '/api/v1/session', { name: 'nobody-here', password: world.passwords.carl });
@@ -293,8 +296,8 @@ test('the administrator cannot read around the rules: every read decided on the 
 
   await t.test('9. percent-encoding the sign-in path does not escape the sign-in rate limit', async () => {
     const spray = async (path: string) => {
-      const r = await fetch(world.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bob', password: 'spray-password-1' }) });
-      return { status: r.status, body: (await r.json()) as any };
+      const r = await world.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bob', password: 'spray-password-1' }) });
+      return { status: r.status, body: JSON.parse(r.payload.toString('utf8')) };
     };
     // It is sign-in that the encoded paths reach …
     const first = await spray('/api/v1/%73ession');
@@ -309,14 +312,15 @@ test('the administrator cannot read around the rules: every read decided on the 
   });
 
   await t.test('10. no 500 for bad input on any route: malformed ids, queries, bodies and headers', async () => {
-    const openapi = (await (await fetch(`${world.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const url = world.url!;
+    const openapi = (await (await fetch(`${url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const weird = ['%', '%00', '%E0%A4%A', '..%2F..%2Fetc', 'x'.repeat(5000), '%F0%9F%92%A9', '-1', '1e999', 'NaN', "'", '[]'];
     const bodies = ['{', '[]', 'null', '"x"', '{"a":', JSON.stringify({ reason: { $ne: 1 } }), JSON.stringify({ roles: 'admin' }), '\u0000'];
     const queries = ['q=%00', 'q=', 'q=a&q=b', 'limit=-5', 'limit=abc', 'offset=1e400', 'grant=%', 'at=nope', 'from=%ZZ', 'grant[]=x', 'q[$gt]=a'];
     const failures: string[] = [];
     const check = async (method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) => {
       const headers: Record<string, string> = { ...(as.adm.cookie ? { cookie: as.adm.cookie } : {}), 'x-csrf-token': as.adm.csrf ?? '', ...init.headers };
-      const r = await fetch(world.url + path, { body: init.body, method, headers });
+      const r = await fetch(url + path, { body: init.body, method, headers });
       if (r.status >= 500) failures.push(`${method} ${path.slice(0, 120)} ${init.body ? String(init.body).slice(0, 40) : ''} -> ${r.status} ${(await r.text()).slice(0, 200)}`);
       else await r.arrayBuffer();
     };
@@ -340,8 +344,8 @@ test('the administrator cannot read around the rules: every read decided on the 
   // millisecond before its start, active from its start to the millisecond before its end.
   await world.stop();
   stopped = true;
-  const config = loadConfig(world.config, { data: world.server.data });
-  let now = Date.now();
+  const config = loadConfig(world.config, { data: world.data });
+  let now = world.clock.now();
   const archive = openArchive(config, 'console', { clock: { now: () => now } });
   const s = archive.services;
   try {
