@@ -91,7 +91,7 @@ export class OversightSweep {
       for (const e of entries) {
         if (e.actor === SYSTEM.label) continue;
         const why = highImpact(e, this.#cfg.bulkSearchResults);
-        if (why) this.#d.reviews.add({ id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: this.#userId(e), reason: `${why} (ledger entry ${e.index})`, ledgerIndex: e.index });
+        if (why) this.#d.reviews.add({ id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: this.#userId(e), reason: `${why}${typeof e.parameters.name === 'string' ? `: ${e.parameters.name}` : ''} (ledger entry ${e.index})`, ledgerIndex: e.index });
         for (const a of this.#rules.check(e)) if (this.#raise(a, e)) raised.push(a);
       }
       this.#d.store.setSetting('oversight.cursor', String(entries.at(-1)!.index));

@@ -140,7 +140,7 @@ function ReviewDetail({ id, onChange }: { id: string; onChange: () => void }) {
                 <tr key={e.index}>
                   <td>{when(e.time)}</td><td>{e.actor}</td><td>{e.operation}{e.result !== 'success' && <strong> ({e.result})</strong>}</td>
                   <td>
-                    {e.query && <>query <code>{e.query}</code>{e.results !== null && ` → ${e.results} results`}<br /></>}
+                    {e.query && <>query <code>{e.query}</code>{e.results !== null && ` → ${e.results} result${e.results === 1 ? '' : 's'}`}<br /></>}
                     {e.messages.length > 0 && <>{e.messages.length} message(s): {e.messages.slice(0, 5).map((m) => <code key={m}>{m.slice(0, 12)}… </code>)}<br /></>}
                     {e.bytes !== null && <>{e.bytes} bytes</>}
                   </td>
