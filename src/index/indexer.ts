@@ -95,7 +95,19 @@ export class Indexer {
     const maxDocId = index.lastDocumentId();
     const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown; error: string | null }[] = [];
     let bytes = 0;
-    for (const row of rows) {
+    // A message's bytes are read while the one before it is parsed: reads are asynchronous (the
+    // blob store may be remote), parsing is not.
+    const reads = new Map<number, Promise<{ raw: Buffer; truncated: boolean }>>();
+    const readAt = (i: number) => {
+      let read = reads.get(i);
+      if (!read) {
+        read = this.#raw(rows[i]!.sha256);
+        read.catch(() => {}); // awaited, and its error recorded, when its row comes
+        reads.set(i, read);
+      }
+      return read;
+    };
+    for (const [i, row] of rows.entries()) {
       if (bytes >= MAX_BATCH_BYTES) break;
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
@@ -103,8 +115,9 @@ export class Indexer {
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
       try {
         if (needsDoc || needsAuth) {
-          raw = await this.#raw(row.sha256);
+          raw = await readAt(i);
           bytes += raw.raw.length;
+          if (i + 1 < rows.length && rows[i + 1]!.messageRowId > maxDocId) void readAt(i + 1);
         }
         if (needsDoc) {
           parsed = await parseMessage(raw!.raw);

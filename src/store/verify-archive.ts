@@ -4,6 +4,9 @@ import { canonicalJson, parseEntry } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
 import type { Stores } from './open-stores.ts';
 import { SMALL_MESSAGE_BYTES } from './archive-reader.ts';
+import type { MessageRow } from './sqlite/metadata-store.ts';
+
+const VERIFY_WINDOW = 16;   // blob reads in flight
 
 export interface VerifyReport {
   problems: string[];
@@ -116,34 +119,47 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
   }
   for (const [id, entry] of captureEntries) problems.push(`ledger entry ${entry.index}: capture ${id} of message ${entry.sha256} has no capture record (removed)`);
 
-  // 3. Every blob decrypted and re-hashed, read the way every reader reads it.
+  // 3. Every blob decrypted and re-hashed, read the way every reader reads it. Reads are
+  // asynchronous (the blob store may be remote), so a window of them is kept in flight while the
+  // ones before are hashed, in order.
   let messages = 0;
   let bytes = 0;
-  for (const m of meta.allMessages()) {
-    messages++;
-    if (!capturedShas.has(m.sha256)) problems.push(`message ${m.sha256}: no capture record refers to it`);
-    if (!m.seal.wrappedKey) continue; // crypto-shredded by retention: nothing left to hash
+  const rehash = async (m: MessageRow): Promise<{ sha: string; size: number }> => {
+    const hash = createHash('sha256');
+    let size = 0;
+    if (m.size <= SMALL_MESSAGE_BYTES) {
+      const raw = await stores.reader.readSmall(m);
+      hash.update(raw);
+      size = raw.length;
+    } else {
+      for await (const chunk of stores.reader.stream(m)) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+    }
+    return { sha: hash.digest('hex'), size };
+  };
+  const inFlight: { m: MessageRow; done: Promise<{ sha: string; size: number }> }[] = [];
+  const settle = async ({ m, done }: (typeof inFlight)[number]) => {
     const where = `${m.blobRef.file} at ${m.blobRef.offset}`;
     try {
-      const hash = createHash('sha256');
-      let size = 0;
-      if (m.size <= SMALL_MESSAGE_BYTES) {
-        const raw = await stores.reader.readSmall(m);
-        hash.update(raw);
-        size = raw.length;
-      } else {
-        for await (const chunk of stores.reader.stream(m)) {
-          hash.update(chunk as Buffer);
-          size += (chunk as Buffer).length;
-        }
-      }
-      const sha = hash.digest('hex');
+      const { sha, size } = await done;
       if (sha !== m.sha256) problems.push(`message ${m.sha256}: blob (${where}) holds different bytes (sha256 ${sha})`);
       else if (size !== m.size) problems.push(`message ${m.sha256}: size ${size}, recorded ${m.size}`);
       bytes += size;
     } catch (err) {
       problems.push(`message ${m.sha256}: blob (${where}) is damaged: ${(err as Error).message}`);
     }
+  };
+  for (const m of meta.allMessages()) {
+    messages++;
+    if (!capturedShas.has(m.sha256)) problems.push(`message ${m.sha256}: no capture record refers to it`);
+    if (!m.seal.wrappedKey) continue; // crypto-shredded by retention: nothing left to hash
+    const done = rehash(m);
+    done.catch(() => {}); // settled in order below
+    inFlight.push({ m, done });
+    if (inFlight.length >= VERIFY_WINDOW) await settle(inFlight.shift()!);
   }
+  while (inFlight.length > 0) await settle(inFlight.shift()!);
   return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages, bytes, seconds: (performance.now() - started) / 1000 };
 }
