@@ -35,6 +35,18 @@ export class NotificationSender {
     this.#mail = config.smtp ? nodemailer.createTransport({ host: parseHostPort(config.smtp).host, port: parseHostPort(config.smtp).port, secure: false, ignoreTLS: true, pool: true, maxConnections: PARALLEL }) : null;
   }
 
+  // Whether the relay answers now: start-up says so at once, not only once notices fail. Null
+  // when it answers (or none is set: Notifier.delivery() says that).
+  async relayProblem(): Promise<string | null> {
+    if (!this.#mail) return null;
+    try {
+      await this.#mail.verify();
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
   start(intervalMs = 1000): void {
     this.#timer = setInterval(() => this.kick(), intervalMs);
     this.#timer.unref();

@@ -23,4 +23,13 @@ export interface NotificationStore {
   markFailed(id: number, attempts: number, retryAt: number, error: string): void;
   // Unsent (delayed ones included), due by now, and unsent after a failed attempt.
   backlog(now: number): { waiting: number; due: number; failing: number };
+  // Unsent notices whose last attempt failed, by kind and channel: how many, and the latest error.
+  failures(): NotificationFailure[];
+}
+
+export interface NotificationFailure {
+  kind: string;
+  channel: 'mail' | 'webhook';
+  failing: number;
+  lastError: string;
 }

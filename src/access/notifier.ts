@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import type { AccessRequest } from './grants.ts';
-import type { NotificationStore } from './notification-store.ts';
+import type { NotificationFailure, NotificationStore } from './notification-store.ts';
 import type { People, User } from './people.ts';
 import { isSubjectOf } from './request-visibility.ts';
 
@@ -10,6 +10,12 @@ export interface MailboxPolicy {
   notifyAfterDays: number | null;
   legalBasis: string | null;
   notifyAlso: string[];
+}
+
+// Whether notices reach people by mail, and if not why: start-up says it, system health shows it.
+export interface NotificationDelivery {
+  mail: { relay: string | null; state: 'unset' | 'failing' | 'ok'; problem: string | null };
+  failures: NotificationFailure[];
 }
 
 const DEFAULT_POLICY: MailboxPolicy = { notifyMode: 'before', notifyAfterDays: null, legalBasis: null, notifyAlso: [] };
@@ -40,6 +46,21 @@ export class Notifier {
   // The outbox as system health shows it.
   backlog(): { waiting: number; due: number; failing: number } {
     return this.#store.backlog(this.#clock.now());
+  }
+
+  delivery(): NotificationDelivery {
+    const failures = this.#store.failures();
+    const mailFailing = failures.filter((f) => f.channel === 'mail');
+    const relay = this.#config.smtp;
+    if (!relay) {
+      return { mail: { relay, state: 'unset', problem: 'notify.smtp is not set, so no notice is mailed: approvers are not mailed of requests awaiting them, owners of access to their mailboxes, requesters of decisions. Set notify.smtp to the HOST:PORT of a mail relay in the config file.' }, failures };
+    }
+    if (mailFailing.length > 0) {
+      const count = mailFailing.reduce((n, f) => n + f.failing, 0);
+      const latest = mailFailing.at(-1)!.lastError;
+      return { mail: { relay, state: 'failing', problem: `mail through notify.smtp (${relay}) is failing: ${count} notice${count === 1 ? '' : 's'} not delivered (last error: ${latest}). Check that the relay is reachable and accepts mail from ${this.#config.from}.` }, failures };
+    }
+    return { mail: { relay, state: 'ok', problem: null }, failures };
   }
 
   // Approvers and auditors are told of a request unless they are its subject (they own a mailbox

@@ -38,7 +38,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'GET', url: '/api/v1/admin/health', tag: 'admin',
     auth: { scope: 'admin', roles: ['admin', 'auditor'], refusal: { operation: 'health.read', reason: 'not an admin or auditor', message: 'only admins and auditors see system health' } },
-    summary: 'system health for admins and auditors: listeners, index lag, notification queue, disk free in the data folder, ledger and last checkpoint',
+    summary: 'system health for admins and auditors: listeners, index lag, notification queue and why notices are not mailed (notify.smtp unset or failing; each failing kind with its count and last error), disk free in the data folder, ledger and last checkpoint',
     handler: async () => {
       const meta = s.stores.meta;
       const counts = meta.counts();
@@ -51,7 +51,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         captures: counts.captures,
         messages: counts.messages,
         index: { lagCaptures: lastCapture - s.search.cursor(), indexedUpTo: s.search.cursor(), lastCapture, failures: s.search.failures() },
-        notifications: s.notifier.backlog(),
+        notifications: { ...s.notifier.backlog(), ...s.notifier.delivery() },
         disk: { path: free.path, freeBytes: free.freeBytes, totalBytes: free.totalBytes, state: free.state, warnFreeBytes: s.config.storage.warnFreeBytes, refuseFreeBytes: s.config.storage.refuseFreeBytes },
         ledger: { size: s.ledger.size },
         checkpoint: checkpoint ? { size: checkpoint.size, at: new Date(checkpoint.createdAt).toISOString(), behind: s.ledger.size - checkpoint.size } : null,

@@ -134,6 +134,14 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   space.start();   // after the listeners: the milter spool folder exists by now
   notifications.start();
   oversight.start();
+  // A mailbox policy promises to tell people; say at once when mail cannot carry that promise.
+  const delivery = archive.services.notifier.delivery();
+  if (delivery.mail.problem) announce(`sealbox: notifications: ${delivery.mail.problem}`);
+  if (delivery.mail.state === 'ok') {
+    void notifications.relayProblem().then((problem) => {
+      if (problem) announce(`sealbox: notifications: the mail relay notify.smtp (${config.notify.smtp}) does not answer: ${problem}. Notices are kept and retried; fix the relay or the notify.smtp key.`);
+    });
+  }
 
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {

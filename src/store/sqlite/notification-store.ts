@@ -1,4 +1,4 @@
-import type { NotificationStore, QueuedNotification } from '../../access/notification-store.ts';
+import type { NotificationFailure, NotificationStore, QueuedNotification } from '../../access/notification-store.ts';
 import type { MailboxPolicy } from '../../access/notifier.ts';
 import type { SqliteMetadataStore } from './metadata-store.ts';
 
@@ -45,5 +45,12 @@ export class SqliteNotificationStore implements NotificationStore {
       due: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL AND not_before <= ?', now),
       failing: count('SELECT COUNT(*) AS n FROM notification WHERE sent_at IS NULL AND last_error IS NOT NULL'),
     };
+  }
+
+  failures(): NotificationFailure[] {
+    const rows = this.#meta.prepare(`SELECT kind, CASE WHEN recipient LIKE 'http%' THEN 'webhook' ELSE 'mail' END AS channel, COUNT(*) AS n, MAX(id) AS latest
+      FROM notification WHERE sent_at IS NULL AND last_error IS NOT NULL GROUP BY kind, channel ORDER BY kind, channel`).all() as Record<string, any>[];
+    const error = this.#meta.prepare('SELECT last_error FROM notification WHERE id = ?');
+    return rows.map((r) => ({ kind: r.kind, channel: r.channel, failing: Number(r.n), lastError: String((error.get(r.latest) as { last_error: string }).last_error) }));
   }
 }

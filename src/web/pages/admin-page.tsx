@@ -14,7 +14,11 @@ interface Health {
   captures: number;
   messages: number;
   index: { lagCaptures: number };
-  notifications: { waiting: number; due: number; failing: number };
+  notifications: {
+    waiting: number; due: number; failing: number;
+    mail: { relay: string | null; state: 'unset' | 'failing' | 'ok'; problem: string | null };
+    failures: { kind: string; channel: 'mail' | 'webhook'; failing: number; lastError: string }[];
+  };
   disk: { path: string; freeBytes: number; totalBytes: number };
   ledger: { size: number };
   checkpoint: { size: number; at: string; behind: number } | null;
@@ -58,12 +62,23 @@ function HealthSection() {
       <h2 id="health-h">System health</h2>
       {h.loading && <Loading what="health" />}
       <ErrorNote error={h.error} />
+      {h.data?.notifications.mail.problem && (
+        <p className="notice" role="alert" data-testid="mail-problem"><strong>Notices are not mailed.</strong> {h.data.notifications.mail.problem}</p>
+      )}
       {h.data && (
         <dl data-testid="health">
           <dt>Listeners</dt><dd>{h.data.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(' · ') || '—'}</dd>
           <dt>Archive</dt><dd>{h.data.messages} messages, {h.data.captures} receipts</dd>
           <dt>Index lag</dt><dd>{h.data.index.lagCaptures === 0 ? 'up to date' : `${h.data.index.lagCaptures} receipts waiting`}</dd>
-          <dt>Notifications</dt><dd>{h.data.notifications.due} due, {h.data.notifications.waiting} waiting (delayed included){h.data.notifications.failing > 0 && <strong>, {h.data.notifications.failing} failing</strong>}</dd>
+          <dt>Notifications</dt><dd>{h.data.notifications.due} due, {h.data.notifications.waiting} waiting (delayed included){h.data.notifications.failing > 0 && <strong>, {h.data.notifications.failing} failing</strong>}
+            {h.data.notifications.failures.length > 0 && (
+              <ul data-testid="notification-failures">
+                {h.data.notifications.failures.map((f) => (
+                  <li key={`${f.kind} ${f.channel}`}><code>{f.kind}</code> by {f.channel}: {f.failing} failing — last error: {f.lastError}</li>
+                ))}
+              </ul>
+            )}
+          </dd>
           <dt>Disk</dt><dd>{bytes(h.data.disk.freeBytes)} free of {bytes(h.data.disk.totalBytes)} ({h.data.disk.path})</dd>
           <dt>Ledger</dt><dd>{h.data.ledger.size} entries</dd>
           <dt>Last checkpoint</dt><dd>{h.data.checkpoint ? `${when(h.data.checkpoint.at)}, tree size ${h.data.checkpoint.size} (${h.data.checkpoint.behind} entries since)` : 'none yet'}</dd>
