@@ -40,7 +40,7 @@ test('an archive made before schema versions upgrades itself and keeps everythin
 
   const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
   try {
-    assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications']);
+    assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications', '6-inbox']);
     assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), ['1-index'], 'the index database has its own');
     const alice = new ApiClient(server.http!.url);
     assert.equal((await alice.signIn('alice', 'alice-correct-horse-battery')).status, 200, 'people and their passwords survive');
@@ -78,6 +78,6 @@ test('an archive whose schema is newer than this Sealbox is refused and left unc
 
   const refused = await sealbox(['serve', '--data', data, '--config', config, '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0']);
   assert.notEqual(refused.code, 0);
-  assert.match(refused.stderr, /schema is version 9999, newer than this Sealbox knows \(5\)/);
+  assert.match(refused.stderr, /schema is version 9999, newer than this Sealbox knows \(6\)/);
   assert.ok(readFileSync(join(data, 'sealbox.db')).equals(bytes), 'the database is not touched');
 });

@@ -164,8 +164,8 @@ test('web story: four people do the governed-access story through the pages', { 
   await acknowledgeNotice(audrey);
 
   // Navigation follows the roles.
-  const links = async (p: Person) => (await p.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).sort();
-  assert.deepEqual(await links(alice), ['My mailbox', 'Who accessed my mailbox']);
+  const links = async (p: Person) => (await p.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).map((l) => l.replace(/ \d+ unread$/, '')).sort();
+  assert.deepEqual(await links(alice), ['My mailbox', 'Notifications', 'Who accessed my mailbox']);
   const offered = { rita: await links(rita), anna: await links(anna), audrey: await links(audrey) };
   assert.ok(offered.rita.includes('Requests') && !offered.rita.some((l) => ['Approvals', 'Administration', 'My mailbox'].includes(l)), offered.rita.join());
   assert.ok(offered.anna.includes('Approvals') && !offered.anna.some((l) => ['Requests', 'Administration'].includes(l)), offered.anna.join());

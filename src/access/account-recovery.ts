@@ -95,7 +95,7 @@ export class AccountRecovery {
     this.#d.notifier.toPerson('account.recovery-code', user, 'Your Sealbox account recovery code',
       `${people.byId(r.requestedBy)?.name ?? 'someone'} asked for, and ${approver.name} approved, a new enrolment of your account.\n\n`
       + `Your one-time code (valid ${hours} h): ${code}\nEnrol with it: POST /api/v1/enrol {"name": "${user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n`
-      + 'Enrolling ends every session and API token of your account.\n\nIf you did not ask for this, do not use the code and tell your security team.');
+      + 'Enrolling ends every session and API token of your account.\n\nIf you did not ask for this, do not use the code and tell your security team.', { mailOnly: true });
     return this.view(this.#recoveries.get(id)!);
   }
 

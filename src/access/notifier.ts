@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import type { AccessRequest } from './grants.ts';
+import type { InboxNotice, InboxStore } from './inbox-store.ts';
 import type { NotificationFailure, NotificationStore } from './notification-store.ts';
 import type { People, User } from './people.ts';
 import { isSubjectOf } from './request-visibility.ts';
@@ -20,19 +21,36 @@ export interface NotificationDelivery {
 
 const DEFAULT_POLICY: MailboxPolicy = { notifyMode: 'before', notifyAfterDays: null, legalBasis: null, notifyAlso: [] };
 
+const INBOX_LIMIT = 200;
+
 // Decides who is told what about access, and puts the messages in a durable outbox inside the
-// caller's transaction: a decision and its notifications commit together or not at all.
+// caller's transaction: a decision and its notifications commit together or not at all. Every
+// notice to a person is also put in that person's inbox in the app, in the same transaction, so
+// a person is told even where mail is not delivered (no notify.smtp, a relay down, no address).
 export class Notifier {
   readonly #store: NotificationStore;
+  readonly #inbox: InboxStore;
   readonly #people: People;
   readonly #clock: Clock;
   readonly #config: Config['notify'];
 
-  constructor(store: NotificationStore, people: People, clock: Clock, config: Config['notify']) {
-    this.#store = store;
-    this.#people = people;
-    this.#clock = clock;
-    this.#config = config;
+  constructor(d: { store: NotificationStore; inbox: InboxStore; people: People; clock: Clock; config: Config['notify'] }) {
+    this.#store = d.store;
+    this.#inbox = d.inbox;
+    this.#people = d.people;
+    this.#clock = d.clock;
+    this.#config = d.config;
+  }
+
+  // A person's own notices in the app; there is no way to ask for someone else's.
+  inboxOf(user: User): { unread: number; notices: InboxNotice[] } {
+    const now = this.#clock.now();
+    return { unread: this.#inbox.unread(user.id, now), notices: this.#inbox.list(user.id, now, INBOX_LIMIT) };
+  }
+
+  // Marks the person's own notices read: ids not theirs are refused, exactly like missing ones.
+  markRead(user: User, ids: number[]): { notTheirs: number[] } {
+    return this.#inbox.markRead(user.id, ids, this.#clock.now());
   }
 
   policy(mailboxId: number): MailboxPolicy {
@@ -53,7 +71,7 @@ export class Notifier {
     const mailFailing = failures.filter((f) => f.channel === 'mail');
     const relay = this.#config.smtp;
     if (!relay) {
-      return { mail: { relay, state: 'unset', problem: 'notify.smtp is not set, so no notice is mailed: approvers are not mailed of requests awaiting them, owners of access to their mailboxes, requesters of decisions. Set notify.smtp to the HOST:PORT of a mail relay in the config file.' }, failures };
+      return { mail: { relay, state: 'unset', problem: 'notify.smtp is not set, so no notice is mailed: approvers, owners and requesters are told only in the app (Notifications), when they next sign in. To mail them too, set notify.smtp to the HOST:PORT of a mail relay in the config file.' }, failures };
     }
     if (mailFailing.length > 0) {
       const count = mailFailing.reduce((n, f) => n + f.failing, 0);
@@ -99,11 +117,15 @@ export class Notifier {
 
   // Oversight alerts and the auditors' digest: auditor users, notify.auditors and the webhooks.
   toAuditors(kind: string, subject: string, body: string): void {
+    this.#toInbox(kind, this.#withRole('auditor'), subject, body);
     this.#sendTo(kind, [...this.#withRole('auditor').map((u) => u.email).filter((e): e is string => Boolean(e)), ...this.#config.auditors], subject, body);
   }
 
-  // One person's own digest (a mailbox owner's): by mail only, never to the webhooks.
-  toPerson(kind: string, user: User, subject: string, body: string): void {
+  // One person's own notice (a mailbox owner's digest, their account's recovery): by mail and in
+  // their inbox, never to the webhooks. `mailOnly` for a secret (a recovery code), which must not
+  // be readable by whoever holds the person's session or an API token of theirs.
+  toPerson(kind: string, user: User, subject: string, body: string, options: { mailOnly?: boolean } = {}): void {
+    if (!options.mailOnly) this.#toInbox(kind, [user], subject, body);
     if (user.email) this.#sendTo(kind, [user.email], subject, body, undefined, false);
   }
 
@@ -117,7 +139,14 @@ export class Notifier {
   }
 
   #send(kind: string, users: User[], subject: string, body: string, notBefore?: number): void {
+    this.#toInbox(kind, users, subject, body, notBefore);
     this.#sendTo(kind, users.map((u) => u.email).filter((e): e is string => Boolean(e)), subject, body, notBefore);
+  }
+
+  // Delayed like the mail (a policy's N days after the grant): hidden from the person until then.
+  #toInbox(kind: string, users: User[], subject: string, body: string, notBefore?: number): void {
+    const now = this.#clock.now();
+    if (users.length > 0) this.#inbox.put({ kind, userIds: users.map((u) => u.id), subject, body, createdAt: now, visibleFrom: notBefore ?? now });
   }
 
   #sendTo(kind: string, addresses: string[], subject: string, body: string, notBefore?: number, webhooks = true): void {

@@ -9,6 +9,7 @@ import { ingestRoutes } from './ingest-routes.ts';
 import { ledgerRoutes } from './ledger-routes.ts';
 import { mailboxRoutes } from './mailbox-routes.ts';
 import { recoveryRoutes } from './recovery-routes.ts';
+import { inboxRoutes } from './inbox-routes.ts';
 import { noticeRoutes } from './notice-routes.ts';
 import type { IngestDeps } from './ingest-routes.ts';
 import type { SystemListener } from './admin-routes.ts';
@@ -55,6 +56,7 @@ export function buildHttpServer(deps: HttpDeps) {
   mailboxRoutes(routes, services);
   recoveryRoutes(routes, services);
   noticeRoutes(routes, services);
+  inboxRoutes(routes, services);
   oversightRoutes(routes, services);
   if (deps.capture) ingestRoutes(app, routes, services, deps.capture);
   app.get('/api/openapi.json', async () => routes.openApi());

@@ -24,6 +24,7 @@ import type { Stores } from '../store/open-stores.ts';
 import { SqliteAccountRecoveryStore } from '../store/sqlite/account-recovery-store.ts';
 import { SqliteCredentialStore } from '../store/sqlite/credential-store.ts';
 import { SqliteGrantStore } from '../store/sqlite/grant-store.ts';
+import { SqliteInboxStore } from '../store/sqlite/inbox-store.ts';
 import { SqliteLedgerHistory } from '../store/sqlite/ledger-history.ts';
 import { SqliteMailboxStore } from '../store/sqlite/mailbox-store.ts';
 import { SqliteNoticeStore } from '../store/sqlite/notice-store.ts';
@@ -53,7 +54,7 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   const links: PersonLinkStore = new SqlitePersonLinkStore(stores.meta);
   const fourEyes = new FourEyes(links, people, clock, current);
   const grants = new Grants(new SqliteGrantStore(stores.meta), clock, current, fourEyes);
-  const notifier = new Notifier(new SqliteNotificationStore(stores.meta), people, clock, config.notify);
+  const notifier = new Notifier({ store: new SqliteNotificationStore(stores.meta), inbox: new SqliteInboxStore(stores.meta), people, clock, config: config.notify });
   const recovery = new AccountRecovery({ recoveries: new SqliteAccountRecoveryStore(stores.meta), people, fourEyes, links, notifier, clock, policy: current });
   const ownership = new MailboxOwnership({ mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);

@@ -60,6 +60,7 @@ export const LEDGER_OPERATIONS = {
   'policy.set': { type: 'admin', summary: 'the access policy changed', highImpact: 'access policy changed' },
   'notice.set': { type: 'admin', summary: 'the archiving notice changed' },
   'notice.acknowledge': { type: 'admin', summary: 'the archiving notice acknowledged' },
+  'notifications.read': { type: 'admin', summary: "notices in the app marked read (refusals: someone else's, or one not shown yet)" },
 
   // oversight
   'ledger.read': { type: 'admin', summary: 'ledger entries read' },

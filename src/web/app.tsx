@@ -39,15 +39,30 @@ export function App() {
   if (state.kind === 'loading') return <main id="main"><p role="status">Loading…</p></main>;
   if (state.kind === 'error') return <main id="main"><h1>Sealbox</h1><ErrorNote error={state.error} /></main>;
   if (state.kind === 'signed-out') return <SignInPage onSignedIn={refresh} />;
+  return <SignedIn me={state.me} notice={state.notice} signOut={signOut} refresh={refresh} onAcknowledged={() => setState({ ...state, notice: null })} />;
+}
+
+// The session and my unread notices, counted again on every page change.
+function SignedIn({ me, notice, signOut, refresh, onAcknowledged }: { me: Me; notice: Notice | null; signOut: () => Promise<void>; refresh: () => Promise<void>; onAcknowledged: () => void }) {
+  const [unread, setUnread] = useState(0);
+  const { path } = useLocation();
+  useEffect(() => {
+    if (notice) return;
+    let current = true;
+    api.get<{ unread: number }>('/api/v1/me/notifications').then((r) => current && setUnread(r.unread), () => undefined);
+    return () => {
+      current = false;
+    };
+  }, [path, notice]);
   return (
-    <SessionContext.Provider value={{ me: state.me, signOut, refresh }}>
-      <Shell notice={state.notice} onAcknowledged={() => setState({ ...state, notice: null })} />
+    <SessionContext.Provider value={{ me, signOut, refresh, unread, setUnread }}>
+      <Shell notice={notice} onAcknowledged={onAcknowledged} />
     </SessionContext.Provider>
   );
 }
 
 function Shell({ notice, onAcknowledged }: { notice: Notice | null; onAcknowledged: () => void }) {
-  const { me, signOut } = useSession();
+  const { me, signOut, unread } = useSession();
   const { path, query } = useLocation();
   const offered = notice ? [] : ROUTES.filter((r) => (r.roles === 'any' || hasRole(me, r.roles)) && (!r.when || r.when(me)));
   let match: { route: (typeof ROUTES)[number]; params: Record<string, string> } | null = null;
@@ -69,7 +84,9 @@ function Shell({ notice, onAcknowledged }: { notice: Notice | null; onAcknowledg
           <ul>
             {offered.filter((r) => r.nav !== false && r.path !== '/').map((r) => (
               <li key={r.path}>
-                <Link href={r.path} aria-current={match?.route === r ? 'page' : undefined}>{r.title}</Link>
+                <Link href={r.path} aria-current={match?.route === r ? 'page' : undefined}>
+                  {r.title}{r.path === '/notifications' && unread > 0 && <> <span className="count" data-testid="unread-count">{unread}<span className="sr-only"> unread</span></span></>}
+                </Link>
               </li>
             ))}
           </ul>

@@ -7,6 +7,7 @@ import { HomePage } from './pages/home-page.tsx';
 import { InvestigationPage } from './pages/investigation-page.tsx';
 import { LedgerPage } from './pages/ledger-page.tsx';
 import { MailboxMessagePage } from './pages/mailbox-message-page.tsx';
+import { NotificationsPage } from './pages/notifications-page.tsx';
 import { MyMailboxPage } from './pages/my-mailbox-page.tsx';
 import { OversightPage } from './pages/oversight-page.tsx';
 import { RequestsPage } from './pages/requests-page.tsx';
@@ -37,6 +38,7 @@ export interface PageRoute {
 
 export const ROUTES: PageRoute[] = [
   { path: '/', title: 'Start', roles: 'any', page: HomePage },
+  { path: '/notifications', title: 'Notifications', roles: 'any', page: NotificationsPage },
   { path: '/mailbox', title: 'My mailbox', roles: 'any', when: (me) => me.mailboxes.length > 0, page: MyMailboxPage },
   { path: '/mailbox/:sha256', title: 'Message', roles: 'any', nav: false, page: MailboxMessagePage },
   { path: '/accesses', title: 'Who accessed my mailbox', roles: 'any', when: (me) => me.mailboxes.length > 0, page: AccessesPage },

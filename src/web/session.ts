@@ -15,6 +15,9 @@ export interface SessionValue {
   me: Me;
   signOut: () => Promise<void>;
   refresh: () => Promise<void>;
+  // My unread notices (GET /api/v1/me/notifications), shown in the navigation.
+  unread: number;
+  setUnread: (n: number) => void;
 }
 
 export const SessionContext = createContext<SessionValue | null>(null);

@@ -1,0 +1,20 @@
+export interface InboxNotice {
+  id: number;
+  kind: string;
+  subject: string;
+  body: string;
+  arrivedAt: number;           // when it reached the inbox (a delayed notice: when its delay ended)
+  readAt: number | null;
+}
+
+// Each person's notices in the app (src/access/notifier.ts puts them, in the same transaction as
+// the outbox's mail). Every read names the person: there is no way to list someone else's.
+export interface InboxStore {
+  put(n: { kind: string; userIds: number[]; subject: string; body: string; createdAt: number; visibleFrom: number }): void;
+  // The person's notices visible by now, newest first.
+  list(userId: number, now: number, limit: number): InboxNotice[];
+  unread(userId: number, now: number): number;
+  // Marks the person's notices read; the ids that are not theirs, or not visible yet, come back
+  // and nothing is marked.
+  markRead(userId: number, ids: number[], now: number): { notTheirs: number[] };
+}
