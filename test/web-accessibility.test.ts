@@ -41,9 +41,9 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
   assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.o1}`)).status, 200);
 
   const pages: [string, string, string | RegExp][] = [
-    ['olga', '/', /^Welcome/], ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, 'olga quarterly'], ['olga', '/accesses', 'Who accessed my mailbox'],
+    ['olga', '/', /^Welcome/], ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, 'olga quarterly'], ['olga', '/accesses', 'Who accessed my mailbox'], ['olga', '/notifications', 'Notifications'],
     ['rita', '/requests', 'Requests'], ['rita', `/investigation?grant=${active}`, 'Investigation'],
-    ['alan', '/approvals', 'Approvals'], ['alan', '/reviews', 'Review queue'],
+    ['alan', '/approvals', 'Approvals'], ['alan', '/notifications', 'Notifications'], ['alan', '/reviews', 'Review queue'],
     ['aud', '/ledger', /Ledger/], ['aud', '/oversight', 'Oversight'], ['aud', '/admin', 'Administration'], ['adm', '/admin', 'Administration'], ['adm', '/approvals', 'Approvals'],
   ];
   const problems: string[] = [];
