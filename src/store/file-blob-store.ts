@@ -1,4 +1,4 @@
-import { closeSync, constants, createReadStream, createWriteStream, fdatasync, fstatSync, fsync, ftruncateSync, mkdirSync, open, openSync, read, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, fdatasync, fstatSync, fsync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -7,9 +7,6 @@ import type { BlobMark, BlobRef, BlobStore, LargeBlobWriter } from './blob-store
 
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
-const openAsync = promisify(open) as (path: string, flags: string) => Promise<number>;
-const readAsync = (fd: number, buf: Buffer, offset: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 
 const SEGMENT_BYTES = 1024 * 1024 * 1024;
 const SHARED_SEGMENT = /^\d{8}\.seg$/;
@@ -140,29 +137,27 @@ export class FileBlobStore implements BlobStore {
     return createReadStream(join(this.#root, ref.file), { start: ref.offset, end: ref.offset + ref.length - 1 });
   }
 
+  // Asynchronous to the caller (other stores read over a network), but a local small blob is read
+  // with one synchronous pread on a kept descriptor: a page-cache copy costs less than the
+  // thread-pool round trip an asynchronous read would take, and the indexer reads thousands.
   async readBuffer(ref: BlobRef): Promise<Buffer> {
     const out = Buffer.allocUnsafe(ref.length);
     if (ref.length === 0) return out;
     const segment = ref.file.startsWith('segments/');
     let fd = segment ? this.#readFds.get(ref.file) : undefined;
     if (fd === undefined) {
-      fd = await openAsync(join(this.#root, ref.file), 'r');
-      // Another read may have opened it meanwhile: keep one descriptor per segment.
-      const opened = segment ? this.#readFds.get(ref.file) : undefined;
-      if (opened !== undefined) {
-        closeQuietly(fd);
-        fd = opened;
-      } else if (segment) this.#readFds.set(ref.file, fd);
+      fd = openSync(join(this.#root, ref.file), 'r');
+      if (segment) this.#readFds.set(ref.file, fd);
     }
     try {
       let read = 0;
       while (read < ref.length) {
-        const n = await readAsync(fd, out, read, ref.length - read, ref.offset + read);
+        const n = readSync(fd, out, read, ref.length - read, ref.offset + read);
         if (n === 0) throw new Error(`blob ${ref.file} at ${ref.offset} is truncated (${read} of ${ref.length} bytes)`);
         read += n;
       }
     } finally {
-      if (!segment) closeQuietly(fd);
+      if (!segment) closeSync(fd);
     }
     return out;
   }
