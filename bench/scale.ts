@@ -9,9 +9,11 @@ import { IndexerThread } from '../src/index/indexer-thread.ts';
 import type { SearchIndex } from '../src/index/search-index.ts';
 import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { SqliteSearchIndex } from '../src/index/sqlite/search-index.ts';
+import { SqliteNotificationStore } from '../src/store/sqlite/notification-store.ts';
 import { signCheckpoint } from '../src/ledger/checkpoint.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
 import { ArchiveWriter } from '../src/store/archive-writer.ts';
+import { Checkpointer } from '../src/store/checkpointer.ts';
 import { openStores } from '../src/store/open-stores.ts';
 import { sealBuffer } from '../src/store/sealed-blob.ts';
 import { openOrCreateSigningKey } from '../src/store/signing-key-file.ts';
@@ -67,25 +69,25 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
   const gen = new MailGenerator({ seed: SEED, total, corpus: benchCorpus(false).raw });
   const stores = openStores(config, { create: true });
   const { key } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
-  const ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock: systemClock, sign: (body) => signCheckpoint(body, key) });
-  const checkpoint = () => stores.meta.transaction(() => {
-    ledger.catchUp();
-    ledger.checkpoint();
-  });
-  checkpoint();
+  const ledger = await Ledger.open({ store: stores.meta, origin: config.ledger.origin, clock: systemClock, sign: (body) => signCheckpoint(body, key) });
+  const checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: new SqliteNotificationStore(stores.meta), ledger, log });
+  await checkpointer.sign();
   // The mailboxes whose owners search at each checkpoint, as a directory import makes them.
   const searchers = SEARCHER_RANKS.map((rank) => gen.people[rank]!);
-  const mailboxes = stores.meta.transaction(() => searchers.map((p) => {
-    const id = stores.meta.upsertMailbox({ name: p.address, displayName: p.name });
-    for (const a of [p.address, ...p.aliases]) stores.meta.setMailboxAddress(a, id);
-    return { id, name: p.address };
-  }));
+  const mailboxes = await stores.meta.write(async (tx) => {
+    const made: { id: number; name: string }[] = [];
+    for (const p of searchers) {
+      const id = await stores.meta.upsertMailbox(tx, { name: p.address, displayName: p.name });
+      for (const a of [p.address, ...p.aliases]) await stores.meta.setMailboxAddress(tx, a, id);
+      made.push({ id, name: p.address });
+    }
+    return made;
+  });
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
   const indexer = new IndexerThread(config, log);
-  const everyMs = config.ledger.checkpointEverySeconds * 1000;
   writer.onCommit(() => {
     indexer.wake();
-    if (ledger.due(config.ledger.checkpointEveryEntries, everyMs)) checkpoint();
+    if (checkpointer.due()) void checkpointer.trySign(); // logs its own failure, as serve's does
   });
 
   let reader: { db: ReturnType<typeof openIndexDb>; search: SearchIndex } | null = null;
@@ -132,7 +134,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
       await Promise.all(inFlight);
       if (failed) throw failed;
       const committedAt = performance.now();
-      const last = stores.meta.lastCaptureRowId();
+      const last = await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx));
       while (indexed() < last) await new Promise((r) => setTimeout(r, 20));
       const searchableAt = performance.now();
       const n = mark - segmentFrom;

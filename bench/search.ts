@@ -30,7 +30,7 @@ export interface CountDifference {
 export async function searchBenchmark(o: BenchOptions): Promise<Figure[]> {
   const corpus = benchCorpus(o.smoke);
   const { sealbox: ingest, notmuch } = await corpusArchive(o);
-  const archive = openArchive(ingest.data);
+  const archive = await openArchive(ingest.data);
   const reps = o.smoke ? 2 : 7;
   try {
     const sb: number[][] = SEARCH_QUERIES.map(() => []);
@@ -57,7 +57,7 @@ export async function searchBenchmark(o: BenchOptions): Promise<Figure[]> {
 
     // Agreement of result counts, and what the differences are.
     const differences: CountDifference[] = [];
-    const total = { sealbox: archive.stores.meta.counts().messages, notmuch: notmuch.count('*') };
+    const total = { sealbox: (await archive.stores.meta.read((tx) => archive.stores.meta.counts(tx))).messages, notmuch: notmuch.count('*') };
     const inNotmuch = new Set(notmuch.files('*'));
     const inSealbox = (i: number) => archive.search.search(`sha256:${corpus.shas[i]}`, { limit: 1 }).hits.length > 0;
     let agree = 0;

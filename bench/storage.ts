@@ -23,8 +23,8 @@ const NORMAL_WITH_LARGE = 2000;   // corpus messages delivered beside the large 
 export async function storageBenchmark(o: BenchOptions): Promise<Figure[]> {
   const corpus = benchCorpus(o.smoke);
   const { sealbox: ingest, notmuch } = await corpusArchive(o);
-  const archive = openArchive(ingest.data);
-  const counts = archive.stores.meta.counts();
+  const archive = await openArchive(ingest.data);
+  const counts = await archive.stores.meta.read((tx) => archive.stores.meta.counts(tx));
   archive.close();
   const folder = folderBytes(ingest.data);
   const maildir = folderBytes(join(notmuch.maildir, 'cur'));

@@ -12,6 +12,7 @@ import { signCheckpoint } from './ledger/checkpoint.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { Checkpointer } from './store/checkpointer.ts';
 import { openStores } from './store/open-stores.ts';
+import { SqliteNotificationStore } from './store/sqlite/notification-store.ts';
 import type { Stores } from './store/open-stores.ts';
 import { openOrCreateSigningKey } from './store/signing-key-file.ts';
 
@@ -32,7 +33,7 @@ export interface Archive {
   readonly checkpointer: Checkpointer | null;
   readonly verifierKey: string;
   readonly index: IndexDatabase;
-  // The governed-access stage (people, grants, content access, oversight), built on first use.
+  // The governed-access stage (people, grants, content access, oversight): server and console.
   readonly services: Services;
   close(): void;
 }
@@ -49,39 +50,44 @@ export interface OpenOptions {
 // The one composition root: every process opens the archive here, for its role, so the server,
 // the importer, the console commands, the index worker and the in-process tests are wired the
 // same way. The backends are chosen here from config (store.kind, blobs.kind: see openStores).
-export function openArchive(config: Config, role: ArchiveRole, options: OpenOptions = {}): Archive {
+export async function openArchive(config: Config, role: ArchiveRole, options: OpenOptions = {}): Promise<Archive> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.log.level);
   const writes = role === 'server' || role === 'importer';
   const stores = openStores(config, { create: writes, segmentPrefix: options.segmentPrefix });
   const announce = options.announce ?? (() => {});
-  let ledger: Ledger | null = null;
-  let checkpointer: Checkpointer | null = null;
   let verifierKey: string | null = null;
   let index: IndexDatabase | null = null;
   let services: Services | null = null;
+  let ledger: Ledger;
+  let checkpointer: Checkpointer | null = null;
   try {
     if (stores.masterKeyCreated) announce(`created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data: without it the archive cannot be read)`);
     if (writes) {
       const { key, created } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
       if (created) announce(`created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${key.verifierKey}`);
       verifierKey = key.verifierKey;
-      ledger = new Ledger({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, key) });
-      checkpointer = new Checkpointer({ config, meta: stores.meta, ledger, log });
+      ledger = await Ledger.open({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, key) });
+      checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: new SqliteNotificationStore(stores.meta), ledger, log });
+    } else {
+      ledger = await Ledger.open({
+        store: stores.meta, origin: config.ledger.origin, clock,
+        sign: () => { throw new SealboxError('SEALBOX_ERR_INTERNAL', 'checkpoints are signed by the server'); },
+      });
+    }
+    // The server and the console act for people: the governed-access stage, with its policy read.
+    if (role === 'server' || role === 'console') {
+      index = openIndexDb(stores.paths.index, stores.paths.meta);
+      services = await accessServices(config, stores, ledger, index, clock);
     }
   } catch (err) {
+    index?.close();
     stores.close();
     throw err;
   }
 
   const archive: Archive = {
-    config, role, stores, clock, log, checkpointer,
-    get ledger() {
-      return (ledger ??= new Ledger({
-        store: stores.meta, origin: config.ledger.origin, clock,
-        sign: () => { throw new SealboxError('SEALBOX_ERR_INTERNAL', 'checkpoints are signed by the server'); },
-      }));
-    },
+    config, role, stores, clock, log, checkpointer, ledger,
     get verifierKey() {
       return (verifierKey ??= openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: false }).key.verifierKey);
     },
@@ -89,7 +95,8 @@ export function openArchive(config: Config, role: ArchiveRole, options: OpenOpti
       return (index ??= openIndexDb(stores.paths.index, stores.paths.meta));
     },
     get services() {
-      return (services ??= accessServices(config, stores, archive.ledger, archive.index, clock));
+      if (!services) throw new SealboxError('SEALBOX_ERR_INTERNAL', `the ${role} role has no access services`);
+      return services;
     },
     close() {
       index?.close();

@@ -39,14 +39,14 @@ test('the real corpus over SMTP is stored bit-exact, findable by Message-ID, and
 
   const bySha = new Map<string, Buffer>();
   for (const m of messages) bySha.set(sha256(m.data), m.data);
-  const archive = openArchive(server.data);
+  const archive = await openArchive(server.data);
   try {
-    const counts = archive.stores.meta.counts();
+    const counts = await archive.read((tx) => archive.stores.meta.counts(tx));
     assert.equal(counts.captures, messages.length, 'one capture per receipt');
     assert.equal(counts.messages, bySha.size, 'identical bytes stored once');
     let withId = 0;
     for (const [sha, data] of bySha) {
-      const row = archive.stores.reader.message(sha);
+      const row = await archive.read((tx) => archive.stores.reader.message(tx, sha));
       assert.ok((await archive.stores.reader.buffer(row)).equals(data), `message ${sha} is bit-exact`);
       const id = headerMessageId(data);
       if (id) {

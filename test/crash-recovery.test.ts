@@ -29,11 +29,11 @@ test('SIGKILL in the middle of an 8-connection ingest loses no acknowledged mess
   // Restart on the same data: it must open cleanly and sign what was not yet signed.
   const again = await startSealbox({ data: server.data, args: ['--config', config] });
   assert.equal(await again.stop(), 0, again.stderr());
-  const archive = openArchive(server.data);
+  const archive = await openArchive(server.data);
   try {
     for (const data of acknowledged) {
       const sha = createHash('sha256').update(data).digest('hex');
-      const row = archive.stores.reader.message(sha); // throws if missing
+      const row = await archive.read((tx) => archive.stores.reader.message(tx, sha)); // throws if missing
       assert.ok((await archive.stores.reader.buffer(row)).equals(data));
     }
   } finally {

@@ -161,10 +161,10 @@ test('a disk that fills up during ingest loses nothing acknowledged and wedges n
   await waitUntil('the milter spool is emptied into the archive', () => milterIds('spool').size === 0, { timeoutMs: 120_000 });
   const archived = milterIds('archive');
   for (const id of spooled) assert.ok(archived.has(id), `spooled milter message ${id} is archived`);
-  const archive = openArchive(data);
+  const archive = await openArchive(data);
   try {
     for (const [sha, bytes] of acknowledged) {
-      const stored = await archive.stores.reader.buffer(archive.stores.reader.message(sha));
+      const stored = await archive.stores.reader.buffer(await archive.read((tx) => archive.stores.reader.message(tx, sha)));
       assert.ok(stored.equals(bytes), `message ${sha} reads back bit-exact`);
     }
   } finally {
@@ -175,7 +175,7 @@ test('a disk that fills up during ingest loses nothing acknowledged and wedges n
   await waitForIndex(data, 120_000).catch((err) => assert.fail(`${err.message}\nfree: ${fs.freeBytes()}\n${execFileSync('ls', ['-la', data]).toString()}\nserver log:\n${server.stderr().slice(-3000)}`));
   const stats = JSON.parse((await sealbox(['stats', '--data', data, '--json'])).stdout.toString());
   assert.equal(stats.indexFailures.count, 0, `no capture failed to index: ${JSON.stringify(stats.indexFailures)}`);
-  const index = openArchive(data);
+  const index = await openArchive(data);
   try {
     const docs = index.search.search('after:1970-01-01', { limit: 100_000 }).hits.map((h) => h.sha256);
     assert.equal(new Set(docs).size, docs.length, 'nothing indexed twice');

@@ -77,10 +77,12 @@ remote_smtp:
 
   // The unseen copy: one transaction with the whole original envelope.
   await waitForIndex(server.data);
-  const archive = openArchive(server.data);
+  const archive = await openArchive(server.data);
   try {
     const captures = [];
-    for (const c of archive.stores.meta.allCaptures()) if ((await archive.stores.reader.readSmall(archive.stores.reader.message(c.sha256))).toString('latin1').includes(id)) captures.push(c);
+    for (const c of await archive.read((tx) => Array.fromAsync(archive.stores.meta.allCaptures(tx)))) {
+      if ((await archive.stores.reader.readSmall(await archive.read((tx) => archive.stores.reader.message(tx, c.sha256)))).toString('latin1').includes(id)) captures.push(c);
+    }
     assert.equal(captures.length, 1, `one copy: ${JSON.stringify(captures.map((c) => c.envelope?.rcptTo))}\n${exim.log()}`);
     const c = captures[0];
     assert.equal(c.source, 'smtp');
@@ -88,7 +90,7 @@ remote_smtp:
     assert.deepEqual(c.envelope!.rcptTo.map((r) => r.address).sort(), [...to, bcc].sort());
     assert.equal(c.envelope!.clientAddress, '127.0.0.1');
     assert.equal(c.envelope!.clientHelo, exim.hostname, 'the hop that delivered the copy is Exim');
-    const raw = (await archive.stores.reader.readSmall(archive.stores.reader.message(c.sha256))).toString('latin1');
+    const raw = (await archive.stores.reader.readSmall(await archive.read((tx) => archive.stores.reader.message(tx, c.sha256)))).toString('latin1');
     assert.match(raw, /^X-Sealbox-Client-Address: 127\.0\.0\.1\r$/m, 'the original client, added by the router');
     assert.match(raw, /^X-Sealbox-Client-Helo: client\.example\.com\r$/m);
     assert.match(raw, /^Received: from \[127\.0\.0\.1\] \(port=\d+ helo=client\.example\.com\)\r\n\tby exim\.sealbox\.test /, 'Exim\'s Received header first');
@@ -97,7 +99,7 @@ remote_smtp:
     assert.ok(raw.includes(`\r\n${sentHeader}\r\nX-Sealbox-Client-Address: `), 'the header as sent, then the added fields');
     assert.ok(raw.endsWith(`\r\n\r\n${sentBody}`), 'the body as sent');
 
-    const rowId = archive.stores.meta.getMessage(c.sha256)!.id;
+    const rowId = (await archive.read((tx) => archive.stores.meta.getMessage(tx, c.sha256)))!.id;
     const roles = new Set(archive.search.participants(rowId).map((p) => `${p.role}:${p.address}`));
     for (const want of [`from:${sender}`, ...to.map((a) => `to:${a}`), `bcc:${bcc}`]) assert.ok(roles.has(want), `${want} in ${[...roles].join(', ')}`);
   } finally {

@@ -12,10 +12,10 @@ import { sealbox, tempDataDir } from './support/sealbox.ts';
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const zipMissing = existsSync('/usr/bin/zip') ? undefined : 'zip is not installed (scripts/install-peers.sh)';
 
-function captures(data: string) {
-  const archive = openArchive(data);
+async function captures(data: string) {
+  const archive = await openArchive(data);
   try {
-    return [...archive.stores.meta.allCaptures()];
+    return await archive.read((tx) => Array.fromAsync(archive.stores.meta.allCaptures(tx)));
   } finally {
     archive.close();
   }
@@ -67,7 +67,7 @@ test('Maildir++: every folder, new/ and cur/ (not tmp/), flags in provenance; st
 
   const byPath = new Map(placed.map((p) => [p.path, p]));
   const seen = new Set<string>();
-  for (const c of captures(data)) {
+  for (const c of await captures(data)) {
     const p = c.provenance as { maildir: string; folder: string; subdir: string; file: string; flags: string; flagNames: string[]; mtime: string };
     const path = join(p.maildir, p.subdir, p.file);
     const want = byPath.get(path);
@@ -134,7 +134,7 @@ test('.eml: files, folders and zip archives (deflated, stored, ZIP64 by Info-ZIP
   assert.match(r.report.notes.join('\n'), /1 file\(s\) in the folders named are neither \.eml nor \.zip/);
   assert.match(r.report.notes.join('\n'), /deflated\.zip: 1 entry is not \.eml/);
   const want = new Map(sample.map((raw) => [sha256(raw), raw]));
-  const all = captures(data);
+  const all = await captures(data);
   assert.equal(all.length, 300);
   for (const c of all) {
     assert.ok(want.has(c.sha256), 'bit-exact');

@@ -120,11 +120,11 @@ test('IMAP: every folder of a real Dovecot imported; killed mid-way, cut off by 
     assert.equal(captureCount(data), total);
 
     // Every message exactly once, with the bytes Dovecot serves, and its provenance.
-    const archive = openArchive(data);
+    const archive = await openArchive(data);
     try {
       const seen = new Set<string>();
       let flagged = 0;
-      for (const c of archive.stores.meta.allCaptures()) {
+      for (const c of await archive.read((tx) => Array.fromAsync(archive.stores.meta.allCaptures(tx)))) {
         assert.equal(c.source, 'import:imap');
         assert.equal(c.envelope, null, 'an import invents no envelope');
         const p = c.provenance as { host: string; port: number; user: string; folder: string; uidValidity: string; uid: number; flags: string[]; internalDate: string };
@@ -166,9 +166,9 @@ test('IMAP: every folder of a real Dovecot imported; killed mid-way, cut off by 
     assert.equal(incremental.code, 0, incremental.stderr);
     assert.equal(incremental.report.imported, 2);
     assert.equal(incremental.report.skipped, total);
-    const archive2 = openArchive(data);
+    const archive2 = await openArchive(data);
     try {
-      for (const raw of fresh) assert.ok(archive2.stores.meta.getMessage(sha256(raw)), 'the new message is archived bit-exact');
+      for (const raw of fresh) assert.ok(await archive2.read((tx) => archive2.stores.meta.getMessage(tx, sha256(raw))), 'the new message is archived bit-exact');
     } finally {
       archive2.close();
     }

@@ -32,10 +32,10 @@ function mbox(messages: string[], quote: (m: string) => string, eol = '\n', last
   }).join('');
 }
 
-function stored(data: string): { sha256: string; source: string; provenance: Record<string, unknown>; envelope: unknown }[] {
-  const archive = openArchive(data);
+async function stored(data: string): Promise<{ sha256: string; source: string; provenance: Record<string, unknown>; envelope: unknown }[]> {
+  const archive = await openArchive(data);
   try {
-    return [...archive.stores.meta.allCaptures()].map((c) => ({ sha256: c.sha256, source: c.source, provenance: c.provenance!, envelope: c.envelope }));
+    return (await archive.read((tx) => Array.fromAsync(archive.stores.meta.allCaptures(tx)))).map((c) => ({ sha256: c.sha256, source: c.source, provenance: c.provenance!, envelope: c.envelope }));
   } finally {
     archive.close();
   }
@@ -77,7 +77,7 @@ test('mbox edge cases: mboxrd and mboxo quoting, Content-Length (mboxcl2), CRLF,
   const expected = [A, B, C, ...[A, B, C].map(crlf), large, B, ...cl2Messages];
   assert.equal(first.report.imported, expected.length);
   assert.equal(first.report.failed, 0);
-  let captures = stored(data);
+  let captures = await stored(data);
   assert.deepEqual(captures.map((c) => c.sha256).sort(), expected.map((m) => sha256(m)).sort(), 'every message exactly as it was before it was written to the mbox');
   for (const c of captures) {
     assert.equal(c.source, 'import:mbox');
@@ -96,7 +96,7 @@ test('mbox edge cases: mboxrd and mboxo quoting, Content-Length (mboxcl2), CRLF,
   const mboxo = await runImport(['mbox', ...base, '--format', 'mboxo', files.o], report);
   assert.equal(mboxo.code, 0, mboxo.stderr);
   assert.equal(mboxo.report.imported, 2);
-  captures = stored(data);
+  captures = await stored(data);
   assert.ok(captures.some((c) => c.sha256 === sha256(mboxoQuote(A)) && c.provenance.format === 'mboxo'));
 
   // mboxcl2 named explicitly: a Content-Length that does not fit is said, and the From_ line used.
@@ -134,7 +134,7 @@ test('mbox edge cases: mboxrd and mboxo quoting, Content-Length (mboxcl2), CRLF,
   writeFileSync(dup, mbox([D, D], mboxrdQuote));
   const twice = await runImport(['mbox', ...base, dup], report);
   assert.equal(twice.report.imported, 2);
-  assert.equal(stored(data).filter((c) => c.sha256 === sha256(D)).length, 3);
+  assert.equal((await stored(data)).filter((c) => c.sha256 === sha256(D)).length, 3);
 
   // A folder of mbox files (a mail client's): the files that begin like an mbox are read.
   const folder = join(dir, 'Mail');
@@ -186,7 +186,7 @@ test('mboxrd written by notmuch (show --format=mbox) imports every message exact
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.report.failed, 0);
   assert.equal(r.report.imported, shown);
-  const captures = stored(data);
+  const captures = await stored(data);
   const strays = captures.filter((c) => !want.has(c.sha256));
   assert.deepEqual(strays.map((c) => c.provenance.offset), [], 'every imported message is byte for byte a corpus message');
   assert.ok(captures.some((c) => sample.some(({ raw }) => /\nFrom /.test(raw.toString('latin1')) && sha256(raw) === c.sha256)), 'the message with a "From " body line came through unquoted');
@@ -215,7 +215,7 @@ test('mboxo written by formail (procmail) imports every message as formail wrote
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.report.imported, sample.length);
   const got = new Map<string, number>();
-  for (const c of stored(data)) got.set(c.sha256, (got.get(c.sha256) ?? 0) + 1);
+  for (const c of await stored(data)) got.set(c.sha256, (got.get(c.sha256) ?? 0) + 1);
   assert.deepEqual([...got.entries()].sort(), [...want.entries()].sort());
 });
 
@@ -247,15 +247,15 @@ test('an mbox import runs beside a running server: both archive everything, the 
     assert.deepEqual([...replies.values()].filter((r) => r.code !== 250), []);
     await waitForIndex(server.data);
 
-    const archive = openArchive(server.data);
+    const archive = await openArchive(server.data);
     try {
       const bySource = new Map<string, number>();
-      for (const c of archive.stores.meta.allCaptures()) bySource.set(c.source, (bySource.get(c.source) ?? 0) + 1);
+      for (const c of await archive.read((tx) => Array.fromAsync(archive.stores.meta.allCaptures(tx)))) bySource.set(c.source, (bySource.get(c.source) ?? 0) + 1);
       assert.equal(bySource.get('smtp'), live.length);
       assert.equal(bySource.get('import:mbox'), imported.report.imported);
       for (const raw of originals.slice(0, 50)) {
         if (raw[raw.length - 1] !== 10) continue;
-        assert.ok(archive.stores.meta.getMessage(sha256(raw)), 'an imported message is stored bit-exact');
+        assert.ok(await archive.read((tx) => archive.stores.meta.getMessage(tx, sha256(raw))), 'an imported message is stored bit-exact');
       }
       // Found by the index like any message, and the live ones too.
       const probe = originals.find((raw) => raw[raw.length - 1] === 10 && /^Message-ID: *<[^>\s]+>/im.test(raw.toString('latin1')))!;

@@ -63,11 +63,11 @@ test("pst-extractor's enron.pst: every message rebuilt as MIME with its attachme
   assert.equal(r.report.failed, 0);
   assert.match(r.report.notes.join('\n'), /search folder "SPAM Search Folder 2" skipped/);
 
-  const archive = openArchive(data);
+  const archive = await openArchive(data);
   try {
     const nodes = new Set<number>();
     let attachments = 0;
-    for (const c of archive.stores.meta.allCaptures()) {
+    for (const c of await archive.read((tx) => Array.fromAsync(archive.stores.meta.allCaptures(tx)))) {
       assert.equal(c.source, 'import:pst');
       assert.equal(c.envelope, null);
       const p = c.provenance as { file: string; folder: string; node: number; reconstructed: string; headers: string; attachments: { name: string }[] };
@@ -80,7 +80,7 @@ test("pst-extractor's enron.pst: every message rebuilt as MIME with its attachme
       const want = expected.get(p.node)!;
       assert.ok(want, `node ${p.node} is a message of the PST`);
 
-      const raw = await archive.stores.reader.buffer(archive.stores.meta.getMessage(c.sha256)!);
+      const raw = await archive.stores.reader.buffer((await archive.read((tx) => archive.stores.meta.getMessage(tx, c.sha256)))!);
       assert.equal(sha256(raw), c.sha256);
       assert.match(raw.toString('latin1'), /\r\nX-Sealbox-Reconstructed: pst; node=\d+; sealbox-pst-1\r\nMIME-Version: 1\.0\r\n/);
       const parsed = await PostalMime.parse(raw);

@@ -19,30 +19,32 @@ function message(id: string, body = 'From the ticketing system.'): Buffer {
   return Buffer.from(`From: tickets@corp.test\r\nTo: ola@corp.test\r\nSubject: ticket ${id}\r\nMessage-ID: <${id}@corp.test>\r\nDate: Tue, 24 Nov 2026 09:30:00 +0000\r\n\r\n${body}\r\n`);
 }
 
-function stored(data: string, sha: string) {
-  const archive = openArchive(data);
+async function stored(data: string, sha: string) {
+  const archive = await openArchive(data);
   try {
-    const row = archive.stores.meta.getMessage(sha);
-    if (!row) return null;
-    return { row, captures: archive.stores.meta.capturesOf(row.id), bytes: () => archive.stores.reader.buffer(row) };
+    return await archive.read(async (tx) => {
+      const row = await archive.stores.meta.getMessage(tx, sha);
+      if (!row) return null;
+      return { row, captures: await archive.stores.meta.capturesOf(tx, row.id), bytes: () => archive.stores.reader.buffer(row) };
+    });
   } finally {
     archive.close();
   }
 }
 
 async function storedBytes(data: string, sha: string): Promise<Buffer> {
-  const archive = openArchive(data);
+  const archive = await openArchive(data);
   try {
-    return await archive.stores.reader.buffer(archive.stores.meta.getMessage(sha)!);
+    return await archive.stores.reader.buffer((await archive.read((tx) => archive.stores.meta.getMessage(tx, sha)))!);
   } finally {
     archive.close();
   }
 }
 
-function count(data: string): { captures: number; messages: number } {
-  const archive = openArchive(data);
+async function count(data: string): Promise<{ captures: number; messages: number }> {
+  const archive = await openArchive(data);
   try {
-    return archive.stores.meta.counts();
+    return await archive.read((tx) => archive.stores.meta.counts(tx));
   } finally {
     archive.close();
   }
@@ -83,7 +85,7 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
     assert.equal(body.sha256, sha256(raw));
     assert.equal(body.duplicate, false);
     // The 201 came after the commit: the capture is there the moment the answer is.
-    const kept = stored(server.data, body.sha256)!;
+    const kept = (await stored(server.data, body.sha256))!;
     assert.ok((await storedBytes(server.data, body.sha256)).equals(raw));
     assert.equal(kept.captures.length, 1);
     const c = kept.captures[0];
@@ -112,7 +114,7 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
     assert.equal(b.sha256, a.sha256);
     assert.equal(b.duplicate, true);
     assert.notEqual(b.captureId, a.captureId);
-    const captures = stored(server.data, a.sha256)!.captures;
+    const captures = (await stored(server.data, a.sha256))!.captures;
     assert.equal(captures.length, 2);
     assert.equal(captures[0].envelope!.mailFrom, '', 'the null sender');
     assert.deepEqual(captures[0].envelope!.rcptTo.map((x) => x.address), ['ola@corp.test', 'per@corp.test']);
@@ -139,12 +141,12 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
     const body = (await res.json()) as any;
     assert.equal(res.status, 201, JSON.stringify(body));
     assert.equal(body.sha256, whole.digest('hex'));
-    const kept = stored(server.data, body.sha256)!;
+    const kept = (await stored(server.data, body.sha256))!;
     assert.equal(kept.row.size, head.length + pieces * piece.length);
   });
 
   await t.test('bad input: 4xx with the registry code, nothing archived', async () => {
-    const before = count(server.data);
+    const before = await count(server.data);
     const raw = message(randomUUID());
     const post = async (init: { body?: Buffer | string | ReadableStream<Uint8Array>; headers?: Record<string, string>; query?: string; duplex?: 'half' }) => {
       const res = await fetch(url + (init.query ?? ''), { method: 'POST', body: init.body ?? raw, headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${token}`, ...init.headers }, ...(init.duplex ? { duplex: init.duplex } : {}) } as RequestInit);
@@ -170,7 +172,7 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
       assert.equal(r.body.error?.code, code, `${name}: ${JSON.stringify(r.body)}`);
       assert.equal(typeof r.body.error.message, 'string');
     }
-    assert.deepEqual(count(server.data), before, 'nothing was archived');
+    assert.deepEqual(await count(server.data), before, 'nothing was archived');
   });
 
   await t.test("a refused caller's chunked upload is cut off: the answer closes the connection", async () => {
@@ -201,10 +203,10 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
     const body = (await res.json()) as any;
     assert.ok(res.status === 500 || res.status === 503, `${res.status} ${JSON.stringify(body)}`);
     assert.match(body.error.code, /^SEALBOX_ERR_(INTERNAL|STORE_UNAVAILABLE)$/);
-    assert.equal(stored(server.data, sha256(raw)), null);
+    assert.equal(await stored(server.data, sha256(raw)), null);
     const retry = await fetch(url, { method: 'POST', body: raw, headers: { authorization: `Bearer ${token}`, 'content-type': 'message/rfc822' } });
     assert.equal(retry.status, 201);
-    assert.equal(stored(server.data, sha256(raw))!.captures.length, 1);
+    assert.equal((await stored(server.data, sha256(raw)))!.captures.length, 1);
   });
 
   await t.test('the OpenAPI document describes it', async () => {

@@ -37,13 +37,17 @@ interface StoredCapture {
 }
 
 async function stored(data: string, sha: string): Promise<{ bytes: Buffer; captures: StoredCapture[]; participants: { address: string; role: string }[] } | null> {
-  const archive = openArchive(data);
+  const archive = await openArchive(data);
   try {
-    const row = archive.stores.meta.getMessage(sha);
-    if (!row) return null;
+    const found = await archive.read(async (tx) => {
+      const row = await archive.stores.meta.getMessage(tx, sha);
+      return row && { row, captures: await archive.stores.meta.capturesOf(tx, row.id) };
+    });
+    if (!found) return null;
+    const { row } = found;
     return {
       bytes: await archive.stores.reader.buffer(row),
-      captures: archive.stores.meta.capturesOf(row.id) as unknown as StoredCapture[],
+      captures: found.captures as unknown as StoredCapture[],
       participants: archive.search.participants(row.id),
     };
   } finally {
@@ -51,10 +55,10 @@ async function stored(data: string, sha: string): Promise<{ bytes: Buffer; captu
   }
 }
 
-function messageCount(data: string): number {
-  const archive = openArchive(data);
+async function messageCount(data: string): Promise<number> {
+  const archive = await openArchive(data);
   try {
-    return archive.stores.meta.counts().messages;
+    return (await archive.read((tx) => archive.stores.meta.counts(tx))).messages;
   } finally {
     archive.close();
   }
@@ -193,7 +197,7 @@ test('Exchange journal reports', async (t) => {
       ['bad base64', Buffer.from(journalReport(good, original, { encoding: 'base64' }).toString('latin1').replace(/^([A-Za-z0-9+/]{10})/m, '$1*'), 'latin1'), /base64/],
       ['a third part', Buffer.concat([truncated.subarray(0, truncated.lastIndexOf(`--${boundary}--`)), crlf([`--${boundary}`, 'Content-Type: text/plain', '', 'extra', `--${boundary}--`])]), /more than two parts/],
     ];
-    const before = messageCount(server.data);
+    const before = await messageCount(server.data);
     for (const [name, report, reason] of cases) {
       const reply = await send(server, report);
       assert.equal(reply.code, 250, `${name}: ${reply.text}`);
@@ -204,7 +208,7 @@ test('Exchange journal reports', async (t) => {
       assert.equal(kept!.captures[0].provenance!.journal.unwrapped, false, name);
       assert.match(kept!.captures[0].provenance!.journal.error, reason, name);
     }
-    assert.equal(messageCount(server.data), before + cases.length, 'only the reports were archived');
+    assert.equal(await messageCount(server.data), before + cases.length, 'only the reports were archived');
     assert.equal(await stored(server.data, sha256(original)), null);
   });
 

@@ -93,7 +93,7 @@ test('a capture whose blob is damaged fails its indexing alone; the rest of the 
     assert.equal(stats.indexFailures.count, 1, JSON.stringify(stats.indexFailures));
     assert.equal(stats.indexFailures.recent[0].sha256, victim.sha256);
     assert.match(stats.indexFailures.recent[0].error, /authenticate|damaged|Unsupported/);
-    const archive = openArchive(data);
+    const archive = await openArchive(data);
     try {
       const hits = archive.search.search('subject:commitment', { limit: 100 }).hits.map((h) => h.sha256);
       assert.equal(hits.length, 5, 'the five other messages of the batch are indexed');

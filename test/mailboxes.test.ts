@@ -157,7 +157,7 @@ test('automatic mailboxes are not lost when the batch that found them fails', { 
   const index = openIndexDb(stores.paths.index, stores.paths.meta);
   t.after(() => { index.close(); stores.close(); });
   stores.meta.db.exec('PRAGMA busy_timeout = 50');
-  const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(index), reader: stores.reader, log: pino({ level: 'silent' }), batch: 200, internalDomains: ['corp.example'], auth: null });
+  const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(index), reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: ['corp.example'], auth: null });
   const locker = new DatabaseSync(join(server.data, 'sealbox.db'));
   locker.exec('BEGIN IMMEDIATE');
   await assert.rejects(indexer.runOnce(), /locked|busy/i);
@@ -166,7 +166,7 @@ test('automatic mailboxes are not lost when the batch that found them fails', { 
 
   // The retry must cover that batch again, mailboxes included.
   assert.equal(await indexer.runOnce(), 1, 'the failed batch is indexed on the retry');
-  assert.equal(stores.meta.mailboxForAddress('gina@corp.example')?.name, 'gina@corp.example');
-  assert.equal(stores.meta.mailboxForAddress('hal@corp.example')?.name, 'hal@corp.example');
+  assert.equal((await stores.meta.read((tx) => stores.meta.mailboxForAddress(tx, 'gina@corp.example')))?.name, 'gina@corp.example');
+  assert.equal((await stores.meta.read((tx) => stores.meta.mailboxForAddress(tx, 'hal@corp.example')))?.name, 'hal@corp.example');
   assert.equal(await indexer.runOnce(), 0);
 });

@@ -403,13 +403,13 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
     const config = loadConfig(world.config, { data: world.server.data });
     let now = from - 60_000;
     const clock = { now: () => now };
-    const archive = openArchive(config, 'console', { clock });
+    const archive = await openArchive(config, 'console', { clock });
     const { stores, services: s } = archive;
     const sweep = new OversightSweep({
       ...s.oversightStores, grants: s.grants, people: s.people, audit: s.audit, notifier: s.notifier, reviews: s.reviews, clock, log: pino({ level: 'silent' }),
       config: { ...config.oversight, auditorDigest: 'daily', ownerDigest: 'daily' }, verifyLedger: async () => [], sampleSeed: () => 'digest-test-seed',
     });
-    const digests = () => stores.meta.prepare("SELECT kind, recipient, body FROM notification WHERE kind LIKE 'digest.%' ORDER BY id").all() as { kind: string; recipient: string; body: string }[];
+    const digests = () => stores.meta.db.prepare("SELECT kind, recipient, body FROM notification WHERE kind LIKE 'digest.%' ORDER BY id").all() as { kind: string; recipient: string; body: string }[];
     try {
       await sweep.run();
       assert.deepEqual(digests(), [], 'the first period starts now');

@@ -24,11 +24,13 @@ function converse(port: number, script: string): Promise<string> {
   });
 }
 
-function captured(data: string, raw: Buffer): number {
-  const archive = openArchive(data);
+async function captured(data: string, raw: Buffer): Promise<number> {
+  const archive = await openArchive(data);
   try {
-    const row = archive.stores.meta.getMessage(createHash('sha256').update(raw).digest('hex'));
-    return row ? archive.stores.meta.capturesOf(row.id).length : 0;
+    return await archive.read(async (tx) => {
+      const row = await archive.stores.meta.getMessage(tx, createHash('sha256').update(raw).digest('hex'));
+      return row ? (await archive.stores.meta.capturesOf(tx, row.id)).length : 0;
+    });
   } finally {
     archive.close();
   }
@@ -43,7 +45,7 @@ test('half-closing clients', async (t) => {
     const raw = message();
     const out = await converse(server.smtp.port, `EHLO exim.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n${raw.toString('latin1')}.\r\nQUIT\r\n`);
     assert.match(out, /\r\n250 archived [0-9a-f]{64} as \S+\r\n221 /, out);
-    assert.equal(captured(server.data, raw), 1);
+    assert.equal(await captured(server.data, raw), 1);
   });
 
   await t.test('LMTP the same way: one reply per recipient', async () => {
@@ -57,7 +59,7 @@ test('half-closing clients', async (t) => {
     const raw = message();
     const out = await converse(server.smtp.port, `EHLO exim.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n${raw.toString('latin1')}.\r\n`);
     assert.match(out, /\r\n250 archived /, out);
-    assert.equal(captured(server.data, raw), 1);
+    assert.equal(await captured(server.data, raw), 1);
   });
 
   await t.test('FIN in the middle of a message: cut off, nothing archived', async () => {
@@ -65,6 +67,6 @@ test('half-closing clients', async (t) => {
     const out = await converse(server.smtp.port, `EHLO exim.example\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n${raw.toString('latin1').slice(0, 30)}`);
     assert.match(out, /\r\n354 /, out);
     assert.doesNotMatch(out, /\r\n250 archived /);
-    assert.equal(captured(server.data, raw), 0);
+    assert.equal(await captured(server.data, raw), 0);
   });
 });

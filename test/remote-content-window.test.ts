@@ -33,21 +33,22 @@ test('a recorded remote-content read opens remote content for its user, message 
     stopped = true;
 
     const config = loadConfig(world.config, { data: world.server.data });
-    const archive = openArchive(config, 'console');
+    const archive = await openArchive(config, 'console');
     const { stores, services: s } = archive;
     try {
-      const entry = parseEntry((stores.meta.prepare('SELECT leaf FROM ledger WHERE idx = ?').get(index) as { leaf: Uint8Array }).leaf);
+      const entry = parseEntry((await stores.meta.read((tx) => stores.meta.entry(tx, index)))!.leaf);
       assert.equal(entry.operation, 'remote-content');
-      const rita = s.people.byName('rita')!;
+      const rita = (await s.db.read((tx) => s.people.byName(tx, 'rita')))!;
+      const olga = (await s.db.read((tx) => s.people.byName(tx, 'olga')))!;
       const ok = (at: number, user = rita, message = sha.m1, g: string | null = grant) => s.content.remoteContentRecorded(user, message, g, index, at, REMOTE_CONTENT_WINDOW_MS);
-      assert.equal(ok(entry.time), true, 'when written');
-      assert.equal(ok(entry.time + REMOTE_CONTENT_WINDOW_MS), true, 'at 15 minutes');
-      assert.equal(ok(entry.time + REMOTE_CONTENT_WINDOW_MS + 1), false, 'after 15 minutes');
-      assert.equal(ok(entry.time - 1), false, 'before it was written');
-      assert.equal(ok(entry.time, s.people.byName('olga')!), false, 'another user');
-      assert.equal(ok(entry.time, rita, sha.m2), false, 'another message');
-      assert.equal(ok(entry.time, rita, sha.m1, null), false, 'without its grant');
-      assert.equal(s.content.remoteContentRecorded(rita, sha.m1, grant, index - 1, entry.time, REMOTE_CONTENT_WINDOW_MS), false, 'another entry');
+      assert.equal(await ok(entry.time), true, 'when written');
+      assert.equal(await ok(entry.time + REMOTE_CONTENT_WINDOW_MS), true, 'at 15 minutes');
+      assert.equal(await ok(entry.time + REMOTE_CONTENT_WINDOW_MS + 1), false, 'after 15 minutes');
+      assert.equal(await ok(entry.time - 1), false, 'before it was written');
+      assert.equal(await ok(entry.time, olga), false, 'another user');
+      assert.equal(await ok(entry.time, rita, sha.m2), false, 'another message');
+      assert.equal(await ok(entry.time, rita, sha.m1, null), false, 'without its grant');
+      assert.equal(await s.content.remoteContentRecorded(rita, sha.m1, grant, index - 1, entry.time, REMOTE_CONTENT_WINDOW_MS), false, 'another entry');
     } finally {
       archive.close();
     }

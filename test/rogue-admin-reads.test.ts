@@ -346,27 +346,27 @@ test('the administrator cannot read around the rules: every read decided on the 
   stopped = true;
   const config = loadConfig(world.config, { data: world.data });
   let now = world.clock.now();
-  const archive = openArchive(config, 'console', { clock: { now: () => now } });
+  const archive = await openArchive(config, 'console', { clock: { now: () => now } });
   const s = archive.services;
   try {
-    const rita = s.people.byName('rita')!;
-    const bob = s.people.byName('bob')!;
+    const rita = (await s.db.read((tx) => s.people.byName(tx, 'rita')))!;
+    const bob = (await s.db.read((tx) => s.people.byName(tx, 'bob')))!;
     const start = now + 3_600_000;
-    const r = s.grants.file(rita, { ...request(), startsAt: new Date(start).toISOString(), durationHours: 2 } as any);
+    const r = await s.db.write((tx) => s.grants.file(tx, rita, { ...request(), startsAt: new Date(start).toISOString(), durationHours: 2 } as any));
     assert.equal(r.startsAt, start);
-    s.grants.decide(bob, r.id, 'approve', 'scheduled');
-    const decideAt = (t: number) => {
+    await s.db.write((tx) => s.grants.decide(tx, bob, r.id, 'approve', 'scheduled'));
+    const decideAt = async (t: number) => {
       now = t;
       try {
-        return s.decision.decide(rita, 'search', r.id).logonType;
+        return (await s.db.read((tx) => s.decision.decide(tx, rita, 'search', r.id))).logonType;
       } catch (err) {
         return (err as Error).message;
       }
     };
-    assert.match(decideAt(start - 1), /approved, not active/);
-    assert.equal(decideAt(start), 'delegated');
-    assert.equal(decideAt(start + 2 * 3_600_000 - 1), 'delegated');
-    assert.match(decideAt(start + 2 * 3_600_000), /expired/);
+    assert.match(await decideAt(start - 1), /approved, not active/);
+    assert.equal(await decideAt(start), 'delegated');
+    assert.equal(await decideAt(start + 2 * 3_600_000 - 1), 'delegated');
+    assert.match(await decideAt(start + 2 * 3_600_000), /expired/);
   } finally {
     archive.close();
   }

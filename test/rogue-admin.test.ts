@@ -35,7 +35,7 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
   // Honest people the console created (no admin of the web app made them): an approver and a
   // second admin, added as `sealbox users add` adds them, then enrolled and signed in.
   const atConsole = async (name: string, roles: Role[]) => {
-    const { enrolmentCode } = addAtConsole(w.archive.services, { name, roles, email: `${name}@corp.test` });
+    const { enrolmentCode } = await addAtConsole(w.archive.services, { name, roles, email: `${name}@corp.test` });
     const client = w.client();
     await client.enrolAndSignIn(name, enrolmentCode, `${name}-long-enough-password`);
     return client;

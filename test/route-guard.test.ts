@@ -26,15 +26,15 @@ const OPEN = [
 const archive = () => openArchive(loadConfig(testConfig(), { data: tempDataDir() }, {}), 'server');
 
 test('a route declared for a role refuses anyone without it before the handler runs, and records the refusal', async (t) => {
-  const opened = archive();
+  const opened = await archive();
   const s = opened.services;
   const app = Fastify();
   t.after(async () => { await app.close(); opened.close(); });
-  const token = (name: string, roles: Role[], scopes: TokenScope[]) => `Bearer ${s.credentials.createToken(s.people.add({ name, roles }).user, { name, scopes, days: 1 }).token}`;
-  const auditor = token('aud', ['auditor'], ['ledger']);
-  const admin = token('adm', ['admin'], ['ledger']);
-  const approver = token('appr', ['approver'], ['ledger']);
-  const auditorWithoutScope = token('aud2', ['auditor'], ['content']);
+  const token = async (name: string, roles: Role[], scopes: TokenScope[]) => `Bearer ${(await s.db.write(async (tx) => s.credentials.createToken(tx, (await s.people.add(tx, { name, roles })).user, { name, scopes, days: 1 }))).token}`;
+  const auditor = await token('aud', ['auditor'], ['ledger']);
+  const admin = await token('adm', ['admin'], ['ledger']);
+  const approver = await token('appr', ['approver'], ['ledger']);
+  const auditorWithoutScope = await token('aud2', ['auditor'], ['content']);
 
   const runs: string[] = [];
   const routes = new RouteTable(app, s);
@@ -58,7 +58,7 @@ test('a route declared for a role refuses anyone without it before the handler r
     },
   });
   const call = (authorization: string, payload: object = { n: 7 }) => app.inject({ method: 'POST', url: '/probe/box', headers: { authorization }, payload });
-  const entriesSince = (from: number) => s.stores.meta.entries({ from, order: 'asc' }).map((r) => r.entry);
+  const entriesSince = async (from: number) => (await s.db.read((tx) => s.stores.meta.entries(tx, { from, order: 'asc' }))).map((r) => r.entry);
 
   await t.test('a role that is declared: the handler runs with the caller', async () => {
     for (const [authorization, name] of [[auditor, 'aud'], [admin, 'adm']]) {
@@ -76,7 +76,7 @@ test('a route declared for a role refuses anyone without it before the handler r
     assert.equal(r.json().code, 'SEALBOX_ERR_FORBIDDEN');
     assert.equal(r.json().message, 'only auditors and admins probe');
     assert.deepEqual(runs, [], 'the handler did not run');
-    const entries = entriesSince(before);
+    const entries = await entriesSince(before);
     assert.equal(entries.length, 1);
     const [e] = entries;
     assert.deepEqual({ type: e.type, actor: e.actor, operation: e.operation, result: e.result, logonType: e.logonType },
@@ -93,7 +93,7 @@ test('a route declared for a role refuses anyone without it before the handler r
     assert.equal(r.statusCode, 403);
     assert.match(r.json().message, /lacks the "ledger" scope/);
     assert.deepEqual(runs, []);
-    assert.deepEqual(entriesSince(before).map((e) => [e.operation, e.result]), [['token.use', 'denied']]);
+    assert.deepEqual((await entriesSince(before)).map((e) => [e.operation, e.result]), [['token.use', 'denied']]);
   });
 
   await t.test('input is validated before anyone is admitted; no credential: 401, nothing run', async () => {
@@ -125,7 +125,7 @@ test('a route declared for a role refuses anyone without it before the handler r
 });
 
 test('every route the server serves declares auth: open, or a token scope (and its roles), in its OpenAPI entry', async (t) => {
-  const opened = archive();
+  const opened = await archive();
   // The HTTP server as serve wires it, ingest included.
   const app = serverParts(opened).http!;
   t.after(async () => { await app.close(); opened.close(); });

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { AccessRequest, Grants, Permission } from './grants.ts';
 import { stateOf } from './grants.ts';
 import type { People, User } from './people.ts';
@@ -29,13 +30,13 @@ export class AccessDecision {
     this.#clock = clock;
   }
 
-  decide(caller: User, permission: Permission, grantId: string | null | undefined): Scope {
-    const user = this.#people.byId(caller.id);
+  async decide(tx: Tx, caller: User, permission: Permission, grantId: string | null | undefined): Promise<Scope> {
+    const user = await this.#people.byId(tx, caller.id);
     if (!user || user.disabled) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'this account is disabled');
     if (grantId) {
       let grant: AccessRequest;
       try {
-        grant = this.#grants.get(grantId);
+        grant = await this.#grants.get(tx, grantId);
       } catch {
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `grant ${grantId} does not exist`);
       }
@@ -50,7 +51,7 @@ export class AccessDecision {
         dateFrom: grant.dateFrom, dateTo: grant.dateTo, fixedQuery: grant.fixedQuery,
       };
     }
-    const owned = this.#people.ownedMailboxes(user);
+    const owned = await this.#people.ownedMailboxes(tx, user);
     if (owned.length > 0 && !user.roles.includes('owner')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'reading your own mailbox needs the owner role, which you do not hold now');
     if (owned.length === 0) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'you own no mailbox here; reading anyone else\'s mail needs an active grant (pass its id)');
     return { logonType: 'owner', grant: null, mailboxes: owned, dateFrom: null, dateTo: null, fixedQuery: null };

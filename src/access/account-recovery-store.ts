@@ -1,3 +1,4 @@
+import type { Tx } from '../core/transactions.ts';
 export interface RecoveryRecord {
   id: string;
   userId: number;
@@ -16,12 +17,12 @@ export interface RecoveryRecord {
 
 // Account recoveries (src/access/account-recovery.ts holds the rules).
 export interface AccountRecoveryStore {
-  add(r: { id: string; userId: number; requestedBy: number; reason: string; createdAt: number; lapsesAt: number }): void;
-  decide(id: string, d: { by: number | null; decision: 'approve' | 'deny' | 'cancel'; reason: string; at: number; codeHash?: string; codeExpires?: number }): void;
+  add(tx: Tx, r: { id: string; userId: number; requestedBy: number; reason: string; createdAt: number; lapsesAt: number }): Promise<void>;
+  decide(tx: Tx, id: string, d: { by: number | null; decision: 'approve' | 'deny' | 'cancel'; reason: string; at: number; codeHash?: string; codeExpires?: number }): Promise<void>;
   // Ends every recovery of a person still waiting or not yet used (disabled, or enrolled again).
-  cancelOpen(userId: number, at: number, reason: string): void;
+  cancelOpen(tx: Tx, userId: number, at: number, reason: string): Promise<void>;
   // Uses up the approved recovery this code belongs to; its id when valid.
-  use(userId: number, codeHash: string, now: number): string | null;
-  get(id: string): RecoveryRecord | null;
-  list(): RecoveryRecord[];   // the latest 500, newest first
+  use(tx: Tx, userId: number, codeHash: string, now: number): Promise<string | null>;
+  get(tx: Tx, id: string): Promise<RecoveryRecord | null>;
+  list(tx: Tx): Promise<RecoveryRecord[]>;   // the latest 500, newest first
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { AccountRecoveryStore, RecoveryRecord } from './account-recovery-store.ts';
 import type { FourEyes } from './four-eyes.ts';
 import type { Notifier } from './notifier.ts';
@@ -48,63 +49,67 @@ export class AccountRecovery {
     this.#recoveries = d.recoveries;
   }
 
-  request(actor: User, name: string, reason: string): RecoveryView {
+  async request(tx: Tx, actor: User, name: string, reason: string): Promise<RecoveryView> {
     const { people, clock } = this.#d;
-    const user = people.byName(name);
+    const user = await people.byName(tx, name);
     if (!user) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
     if (user.id === actor.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one asks for their own account recovery from a signed-in session; another admin does');
     if (!user.enrolled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${name} has not enrolled yet: issue a new enrolment code (users add) instead`);
     if (user.disabled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${name} is disabled`);
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
-    if (this.#recoveries.list().some((r) => r.userId === user.id && this.#state(r) === 'pending')) throw new SealboxError('SEALBOX_ERR_CONFLICT', `an account recovery for ${name} is already waiting`);
+    if ((await this.#recoveries.list(tx)).some((r) => r.userId === user.id && this.#state(r) === 'pending')) throw new SealboxError('SEALBOX_ERR_CONFLICT', `an account recovery for ${name} is already waiting`);
     const now = clock.now();
     const id = newId('rec', now);
-    this.#recoveries.add({ id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + this.#d.policy().pendingLapseHours * 3600_000 });
+    await this.#recoveries.add(tx, { id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + this.#d.policy().pendingLapseHours * 3600_000 });
     const text = `${actor.name} asked for an account recovery of ${user.name}: a new enrolment (password and second factor) that replaces the current one.\n\nReason: ${reason.trim()}\nRecovery: ${id}`;
-    this.#d.notifier.toPerson('account.recovery-requested', user, 'An account recovery was asked for your Sealbox account',
+    await this.#d.notifier.toPerson(tx, 'account.recovery-requested', user, 'An account recovery was asked for your Sealbox account',
       `${text}\n\nIf you did not ask for this, tell your security team: the recovery needs someone else's approval, and the code would come to you only.`);
-    this.#d.notifier.toUsers('account.recovery-requested', this.#deciders().filter((u) => u.id !== actor.id && u.id !== user.id), `Account recovery ${id} for ${user.name} awaits a decision`, text);
-    return this.view(this.#recoveries.get(id)!);
+    await this.#d.notifier.toUsers(tx, 'account.recovery-requested', (await this.#deciders(tx)).filter((u) => u.id !== actor.id && u.id !== user.id), `Account recovery ${id} for ${user.name} awaits a decision`, text);
+    return this.view(tx, (await this.#recoveries.get(tx, id))!);
   }
 
   // Approving mails the code to the person; nobody else ever sees it.
-  decide(approver: User, id: string, decision: 'approve' | 'deny', reason: string): RecoveryView {
+  async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<RecoveryView> {
     const { people, clock } = this.#d;
-    const r = this.#recoveries.get(id);
+    const r = await this.#recoveries.get(tx, id);
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no account recovery ${id}`);
     if (!approver.roles.some((x) => x === 'admin' || x === 'approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and approvers decide on account recoveries');
     if (r.userId === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one decides on their own account recovery');
     if (r.requestedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one decides on an account recovery they asked for');
-    const linked = this.#d.fourEyes.linked(approver.id, r.requestedBy, { creatorEver: false });
+    const linked = await this.#d.fourEyes.linked(tx, approver.id, r.requestedBy, { creatorEver: false });
     if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
     const state = this.#state(r);
     if (state !== 'pending') throw new SealboxError('SEALBOX_ERR_CONFLICT', `account recovery ${id} is ${state}, not pending`);
-    const user = people.byId(r.userId)!;
+    const user = (await people.byId(tx, r.userId))!;
     const now = clock.now();
     if (decision === 'deny') {
-      this.#recoveries.decide(id, { by: approver.id, decision, reason: reason.trim(), at: now });
-      this.#d.notifier.toPerson('account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`);
-      return this.view(this.#recoveries.get(id)!);
+      await this.#recoveries.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now });
+      await this.#d.notifier.toPerson(tx, 'account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`);
+      return this.view(tx, (await this.#recoveries.get(tx, id))!);
     }
     if (!user.email) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${user.name} has no e-mail address to send the recovery code to`);
     const code = randomBytes(15).toString('base64url');
     const hours = this.#d.policy().enrolmentHours;
-    this.#recoveries.decide(id, { by: approver.id, decision, reason: reason.trim(), at: now, codeHash: sha256(code), codeExpires: now + hours * 3600_000 });
-    for (const actorId of [r.requestedBy, approver.id]) this.#d.links.record({ actorId, subjectId: user.id, kind: 'recovery', at: now });
-    this.#d.notifier.toPerson('account.recovery-code', user, 'Your Sealbox account recovery code',
-      `${people.byId(r.requestedBy)?.name ?? 'someone'} asked for, and ${approver.name} approved, a new enrolment of your account.\n\n`
+    await this.#recoveries.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now, codeHash: sha256(code), codeExpires: now + hours * 3600_000 });
+    for (const actorId of [r.requestedBy, approver.id]) await this.#d.links.record(tx, { actorId, subjectId: user.id, kind: 'recovery', at: now });
+    const requestedBy = (await people.byId(tx, r.requestedBy))?.name ?? 'someone';
+    await this.#d.notifier.toPerson(tx, 'account.recovery-code', user, 'Your Sealbox account recovery code',
+      `${requestedBy} asked for, and ${approver.name} approved, a new enrolment of your account.\n\n`
       + `Your one-time code (valid ${hours} h): ${code}\nEnrol with it: POST /api/v1/enrol {"name": "${user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n`
       + 'Enrolling ends every session and API token of your account.\n\nIf you did not ask for this, do not use the code and tell your security team.', { mailOnly: true });
-    return this.view(this.#recoveries.get(id)!);
+    return this.view(tx, (await this.#recoveries.get(tx, id))!);
   }
 
-  list(): RecoveryView[] {
-    return this.#recoveries.list().map((r) => this.view(r));
+  async list(tx: Tx): Promise<RecoveryView[]> {
+    const views: RecoveryView[] = [];
+    for (const r of await this.#recoveries.list(tx)) views.push(await this.view(tx, r));
+    return views;
   }
 
-  view(r: RecoveryRecord): RecoveryView {
-    const name = (id: number | null) => (id === null ? null : this.#d.people.byId(id)?.name ?? `#${id}`);
+  async view(tx: Tx, r: RecoveryRecord): Promise<RecoveryView> {
+    const names = new Map((await this.#d.people.list(tx)).map((u) => [u.id, u.name]));
+    const name = (id: number | null) => (id === null ? null : names.get(id) ?? `#${id}`);
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
     return {
       id: r.id, user: name(r.userId)!, requestedBy: name(r.requestedBy)!, reason: r.reason, state: this.#state(r), createdAt: iso(r.createdAt)!,
@@ -120,7 +125,7 @@ export class AccountRecovery {
     return now >= r.lapsesAt ? 'lapsed' : 'pending';
   }
 
-  #deciders(): User[] {
-    return this.#d.people.list().filter((u) => !u.disabled && u.roles.some((x) => x === 'admin' || x === 'approver'));
+  async #deciders(tx: Tx): Promise<User[]> {
+    return (await this.#d.people.list(tx)).filter((u) => !u.disabled && u.roles.some((x) => x === 'admin' || x === 'approver'));
   }
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { NoticeStore } from './notice-store.ts';
 import type { User } from './people.ts';
 
@@ -24,33 +25,33 @@ export class ArchivingNotice {
     this.#clock = clock;
   }
 
-  current(): NoticeText | null {
-    return this.#store.current();
+  current(tx: Tx): Promise<NoticeText | null> {
+    return this.#store.current(tx);
   }
 
-  set(text: string, by: User): NoticeText {
+  async set(tx: Tx, text: string, by: User): Promise<NoticeText> {
     const trimmed = text.trim();
     if (trimmed.length > MAX_NOTICE_CHARS) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `the notice is longer than ${MAX_NOTICE_CHARS} characters`);
-    const notice = { text: trimmed, version: (this.current()?.version ?? 0) + 1, updatedAt: this.#clock.now(), updatedBy: by.name };
-    this.#store.save(notice);
+    const notice = { text: trimmed, version: ((await this.current(tx))?.version ?? 0) + 1, updatedAt: this.#clock.now(), updatedBy: by.name };
+    await this.#store.save(tx, notice);
     return notice;
   }
 
-  acknowledgedAt(user: User, version: number): number | null {
-    return this.#store.acknowledgedAt(user.id, version);
+  acknowledgedAt(tx: Tx, user: User, version: number): Promise<number | null> {
+    return this.#store.acknowledgedAt(tx, user.id, version);
   }
 
   // Acknowledging a version that is no longer current is refused: the person has not seen the text in force.
-  acknowledge(user: User, version: number): number {
-    const current = this.current();
+  async acknowledge(tx: Tx, user: User, version: number): Promise<number> {
+    const current = await this.current(tx);
     if (!current || !current.text) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'there is no archiving notice to acknowledge');
     if (current.version !== version) throw new SealboxError('SEALBOX_ERR_CONFLICT', `the notice changed (version ${current.version} is in force, not ${version}); read it again`);
     const at = this.#clock.now();
-    this.#store.acknowledge(user.id, version, at);
-    return this.acknowledgedAt(user, version)!;
+    await this.#store.acknowledge(tx, user.id, version, at);
+    return (await this.acknowledgedAt(tx, user, version))!;
   }
 
-  acknowledgements(version: number): number {
-    return this.#store.acknowledgements(version);
+  acknowledgements(tx: Tx, version: number): Promise<number> {
+    return this.#store.acknowledgements(tx, version);
   }
 }

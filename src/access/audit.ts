@@ -4,6 +4,7 @@ import { SealboxError } from '../core/errors.ts';
 import { LEDGER_OPERATIONS } from '../core/ledger-operations.ts';
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { Transactions, Tx } from '../core/transactions.ts';
 import type { User } from './people.ts';
 
 // Who is acting, as the ledger records it.
@@ -34,9 +35,8 @@ export interface AuditEvent {
 
 // What the Audit needs from storage: the work's transaction, and the links that find an entry
 // again by mailbox and by grant, written with it.
-export interface AuditStore {
-  transaction<T>(fn: () => T): T;
-  linkEntry(index: number, mailboxIds: readonly number[], grantId: string | null): void;
+export interface AuditStore extends Transactions {
+  linkEntry(tx: Tx, index: number, mailboxIds: readonly number[], grantId: string | null): Promise<void>;
 }
 
 // The one writer of ledger entries about people's actions (captures are appended by the archive
@@ -52,45 +52,48 @@ export class Audit {
   }
 
   // `event` may look at the result and return null when there is nothing to record.
-  record<T>(actor: Actor, event: AuditEvent | ((result: T) => AuditEvent | null), work: () => T): T {
-    const mark = this.#ledger.mark();
+  async record<T>(actor: Actor, event: AuditEvent | ((result: T) => AuditEvent | null), work: (tx: Tx) => Promise<T>): Promise<T> {
     try {
-      return this.#store.transaction(() => {
-        this.#ledger.catchUp();
-        const result = work();
+      return await this.#store.write(async (tx) => {
+        await this.#ledger.catchUp(tx);
+        const result = await work(tx);
         const e = typeof event === 'function' ? event(result) : event;
-        if (e) this.#append(actor, e, 'success');
+        if (e) await this.#append(tx, actor, e, 'success');
         return result;
       });
     } catch (err) {
-      this.#ledger.reset(mark);
       if (err instanceof SealboxError) throw err;
       throw new SealboxError('SEALBOX_ERR_LEDGER', undefined, { cause: err });
     }
   }
 
+  // Records within a transaction the caller holds (a sweep that decides and records at once).
+  async within(tx: Tx, actor: Actor, event: AuditEvent, result: LedgerEntry['result'] = 'success'): Promise<LedgerEntry> {
+    await this.#ledger.catchUp(tx);
+    return this.#append(tx, actor, event, result);
+  }
+
   // A refused attempt is evidence too.
-  denied(actor: Actor, event: AuditEvent, reason: string): void {
-    const mark = this.#ledger.mark();
+  async denied(actor: Actor, event: AuditEvent, reason: string): Promise<void> {
     try {
-      this.#store.transaction(() => {
-        this.#ledger.catchUp();
-        this.#append(actor, { ...event, parameters: { ...event.parameters, reason } }, 'denied');
+      await this.#store.write(async (tx) => {
+        await this.#ledger.catchUp(tx);
+        await this.#append(tx, actor, { ...event, parameters: { ...event.parameters, reason } }, 'denied');
       });
     } catch (err) {
-      this.#ledger.reset(mark);
       throw new SealboxError('SEALBOX_ERR_LEDGER', undefined, { cause: err });
     }
   }
 
-  #append(actor: Actor, event: AuditEvent, result: LedgerEntry['result']): void {
-    const entry = this.#ledger.append({
+  async #append(tx: Tx, actor: Actor, event: AuditEvent, result: LedgerEntry['result']): Promise<LedgerEntry> {
+    const entry = await this.#ledger.append(tx, {
       type: LEDGER_OPERATIONS[event.operation].type, actor: actor.user ? `user:${actor.user.name}` : actor.label ?? 'anonymous', actorRoles: [...(actor.user?.roles ?? actor.roles ?? [])],
       logonType: actor.logonType, sessionId: actor.sessionId, clientIp: actor.clientIp, operation: event.operation,
       objects: { mailboxes: (event.mailboxes ?? []).map((m) => m.name), messages: event.messages ?? [] },
       grantId: event.grantId ?? null, result,
       parameters: { ...(actor.userAgent ? { userAgent: actor.userAgent } : {}), ...event.parameters },
     });
-    this.#store.linkEntry(entry.index, (event.mailboxes ?? []).map((m) => m.id), entry.grantId);
+    await this.#store.linkEntry(tx, entry.index, (event.mailboxes ?? []).map((m) => m.id), entry.grantId);
+    return entry;
   }
 }

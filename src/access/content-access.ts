@@ -4,6 +4,7 @@ import type { Envelope } from '../core/types.ts';
 import type { SearchHit, SearchIndex } from '../index/search-index.ts';
 import { parseQuery } from '../index/search-query.ts';
 import { inclusionProof } from '../ledger/merkle-tree.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessDecision, Scope } from './access-decision.ts';
@@ -31,61 +32,62 @@ export class ContentAccess {
     this.#d = deps;
   }
 
-  #scope(ctx: ActorContext, user: User, permission: Permission, grantId: string | null | undefined, operation: LedgerOperation, parameters: Record<string, unknown>): Scope {
+  // The decision before the work: who reads under which scope. The work decides again inside
+  // the transaction that records it (#served).
+  async #scope(ctx: ActorContext, user: User, permission: Permission, grantId: string | null | undefined, operation: LedgerOperation, parameters: Record<string, unknown>): Promise<Scope> {
     try {
-      return this.#d.decision.decide(user, permission, grantId);
+      return await this.#d.meta.read((tx) => this.#d.decision.decide(tx, user, permission, grantId));
     } catch (err) {
-      if (err instanceof SealboxError) this.#d.audit.denied({ ...ctx, user, logonType: grantId ? 'delegated' : 'owner' }, { operation, grantId: grantId ?? null, parameters }, err.message);
+      if (err instanceof SealboxError) await this.#d.audit.denied({ ...ctx, user, logonType: grantId ? 'delegated' : 'owner' }, { operation, grantId: grantId ?? null, parameters }, err.message);
       throw err;
     }
   }
 
   // A query that does not parse reads nothing, but the attempt was put to the decision point
   // and is recorded like any refusal (a probe of the query language is evidence too).
-  #parse(ctx: ActorContext, user: User, scope: Scope, operation: LedgerOperation, parameters: Record<string, unknown>, query: string): void {
+  async #parse(ctx: ActorContext, user: User, scope: Scope, operation: LedgerOperation, parameters: Record<string, unknown>, query: string): Promise<void> {
     try {
       parseQuery(query);
     } catch (err) {
-      if (err instanceof SealboxError) this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      if (err instanceof SealboxError) await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
       throw err;
     }
   }
 
-  search(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number; offset?: number; note?: string }): { query: string; hits: SearchHit[]; grantId: string | null } {
+  async search(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number; offset?: number; note?: string }): Promise<{ query: string; hits: SearchHit[]; grantId: string | null }> {
     const parameters = { query: input.query, limit: input.limit, offset: input.offset ?? 0, ...(input.note ? { note: input.note } : {}) };
-    const scope = this.#scope(ctx, user, 'search', input.grantId, 'search', parameters);
-    this.#parse(ctx, user, scope, 'search', parameters, input.query);
+    const scope = await this.#scope(ctx, user, 'search', input.grantId, 'search', parameters);
+    await this.#parse(ctx, user, scope, 'search', parameters, input.query);
     const actor = { ...ctx, user, logonType: scope.logonType };
+    const refused = { operation: 'search' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
     try {
-      return this.#d.audit.record(actor,
+      return await this.#served(ctx, user, scope, 'search', refused,
         (r: { query: string; hits: SearchHit[] }) => ({
           operation: 'search', mailboxes: this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
           parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length },
         }),
-        () => ({ ...this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset })), grantId: scope.grant?.id ?? null }));
+        async () => ({ ...this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset })), grantId: scope.grant?.id ?? null }));
     } catch (err) {
       // A query the index refused after parsing: refused and recorded like one that did not parse.
-      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') this.#d.audit.denied(actor, { operation: 'search', mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
       throw err;
     }
   }
 
   // The message's metadata view (headers, envelopes, verdicts, participants): a read.
-  view(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Record<string, unknown> {
-    const { scope, rowId, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'view');
-    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { operation: 'view', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} },
-      () => messageView(this.#d, sha256, rowId, scope));
+  async view(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Promise<Record<string, unknown>> {
+    const { scope, rowId, mailboxes } = await this.#inScope(ctx, user, sha256, grantId, 'view');
+    const event = { operation: 'view' as const, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} };
+    return this.#served(ctx, user, scope, 'read', event, event, (tx) => messageView(this.#d, tx, sha256, rowId, scope));
   }
 
   // The exact stored bytes. They are decrypted and authenticated before the entry is written,
   // so a damaged blob is an error, not a half-served message.
   async raw(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Promise<Buffer> {
-    const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'raw');
-    const bytes = await this.#d.reader.buffer(this.#d.reader.message(sha256));
-    return this.#recordRead(ctx, user, scope, 'read',
-      { operation: 'raw', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length, ...(note ? { note } : {}) } },
-      bytes);
+    const { scope, mailboxes } = await this.#inScope(ctx, user, sha256, grantId, 'raw');
+    const bytes = await this.#bytes(sha256);
+    const event = { operation: 'raw' as const, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: { bytes: bytes.length, ...(note ? { note } : {}) } };
+    return this.#served(ctx, user, scope, 'read', event, event, async () => bytes);
   }
 
   // A read derived from the stored bytes (the web viewer's body document): decided and scoped
@@ -93,35 +95,37 @@ export class ContentAccess {
   // its own operation with what was produced.
   async derived<T>(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: LedgerOperation,
     produce: (raw: Buffer) => Promise<{ value: T; parameters: Record<string, unknown> }>): Promise<T> {
-    const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, operation);
+    const { scope, mailboxes } = await this.#inScope(ctx, user, sha256, grantId, operation);
     let made: { value: T; parameters: Record<string, unknown> };
     try {
-      made = await produce(await this.#d.reader.buffer(this.#d.reader.message(sha256)));
+      made = await produce(await this.#bytes(sha256));
     } catch (err) {
       // A refusal while producing (e.g. remote content nobody recorded asking for) is evidence too.
       if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_FORBIDDEN') {
-        this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, err.message);
+        await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, err.message);
       }
       throw err;
     }
-    return this.#recordRead(ctx, user, scope, 'read',
-      { operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters },
-      made.value);
+    const event = { operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters };
+    return this.#served(ctx, user, scope, 'read', event, event, async () => made.value);
   }
 
-  // Reads that decrypt before they are recorded (raw, derived documents, exports) decide again
-  // inside the transaction that records them: a grant revoked or run out, a role taken away or
-  // an account disabled while the bytes were being read serves nothing, and that refusal is
-  // recorded too.
-  #recordRead<T>(ctx: ActorContext, user: User, scope: Scope, permission: Permission, event: AuditEvent, value: T): T {
+  async #bytes(sha256: string): Promise<Buffer> {
+    return this.#d.reader.buffer(await this.#d.meta.read((tx) => this.#d.reader.message(tx, sha256)));
+  }
+
+  // Every read is decided again inside the transaction that records it: a grant revoked or run
+  // out, a role taken away or an account disabled since the first decision (or while the bytes
+  // were being read) serves nothing, and that refusal is recorded too (as `refused`).
+  async #served<T>(ctx: ActorContext, user: User, scope: Scope, permission: Permission, refused: AuditEvent, event: AuditEvent | ((result: T) => AuditEvent), work: (tx: Tx) => Promise<T>): Promise<T> {
     const actor = { ...ctx, user, logonType: scope.logonType };
     try {
-      return this.#d.audit.record(actor, event, () => {
-        this.#d.decision.decide(user, permission, scope.grant?.id);
-        return value;
+      return await this.#d.audit.record(actor, event, async (tx) => {
+        await this.#d.decision.decide(tx, user, permission, scope.grant?.id);
+        return work(tx);
       });
     } catch (err) {
-      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_FORBIDDEN') this.#d.audit.denied(actor, event, err.message);
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_FORBIDDEN') await this.#d.audit.denied(actor, refused, err.message);
       throw err;
     }
   }
@@ -129,18 +133,17 @@ export class ContentAccess {
   // Loading a message's remote content (images from the sender's servers) tells the sender it
   // was read, so it is a read of its own: recorded before the viewer may fetch anything. The
   // entry's index is the viewer's permission (see remoteContentRecorded).
-  remoteContent(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): { ledgerIndex: number } {
-    const { scope, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'remote-content');
-    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { operation: 'remote-content', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
-      // Inside the transaction, after the ledger caught up: the size is the index this entry gets.
-      () => ({ ledgerIndex: this.#d.meta.ledgerSize() }));
+  async remoteContent(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): Promise<{ ledgerIndex: number }> {
+    const { scope, mailboxes } = await this.#inScope(ctx, user, sha256, grantId, 'remote-content');
+    const event = { operation: 'remote-content' as const, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null };
+    // Inside the transaction, after the ledger caught up: the size is the index this entry gets.
+    return this.#served(ctx, user, scope, 'read', event, event, async (tx) => ({ ledgerIndex: await this.#d.meta.ledgerSize(tx) }));
   }
 
   // Whether entry `index` is this user's successful remote-content read of this message, under
   // this grant (or none), written within `windowMs` before `now`.
-  remoteContentRecorded(user: User, sha256: string, grantId: string | null | undefined, index: number, now: number, windowMs: number): boolean {
-    const e = this.#d.meta.entry(index)?.entry;
+  async remoteContentRecorded(user: User, sha256: string, grantId: string | null | undefined, index: number, now: number, windowMs: number): Promise<boolean> {
+    const e = (await this.#d.meta.read((tx) => this.#d.meta.entry(tx, index)))?.entry;
     if (!e) return false;
     return e.type === 'access' && e.operation === 'remote-content' && e.result === 'success' && e.actor === `user:${user.name}`
       && e.objects.messages.length === 1 && e.objects.messages[0] === sha256 && e.grantId === (grantId || null)
@@ -150,60 +153,62 @@ export class ContentAccess {
   // The evidence for a message: its identity, every capture with its ledger entry, and each
   // entry's RFC 9162 inclusion proof in the latest signed checkpoint (null while the entry is
   // newer than that checkpoint). A read like a view, recorded as 'evidence'.
-  evidence(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): MessageEvidence {
-    const { scope, rowId, mailboxes } = this.#inScope(ctx, user, sha256, grantId, 'evidence');
-    return this.#d.audit.record({ ...ctx, user, logonType: scope.logonType },
-      { operation: 'evidence', mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null },
-      () => {
-        const message = this.#d.reader.message(sha256);
-        const checkpoint = this.#d.meta.latestCheckpoint();
-        const hashes = checkpoint ? this.#d.meta.leafHashes(0, checkpoint.size) : [];
-        return {
-          sha256, size: message.size,
-          checkpoint: checkpoint ? { size: checkpoint.size, rootHash: checkpoint.root.toString('base64'), note: checkpoint.note, createdAt: new Date(checkpoint.createdAt).toISOString() } : null,
-          captures: receivedBy(this.#d, scope, rowId, this.#d.meta.capturesOf(message.id)).map((c) => {
-            const stored = this.#d.meta.entry(c.ledgerIndex);
-            const proven = checkpoint !== null && c.ledgerIndex < checkpoint.size;
-            return {
-              captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
-              leaf: stored ? stored.leaf.toString('base64') : null, leafHash: stored ? stored.leafHash.toString('base64') : null,
-              proof: proven ? inclusionProof(c.ledgerIndex, hashes).map((h) => h.toString('base64')) : null,
-            };
-          }),
-        };
-      });
+  async evidence(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): Promise<MessageEvidence> {
+    const { scope, rowId, mailboxes } = await this.#inScope(ctx, user, sha256, grantId, 'evidence');
+    const event = { operation: 'evidence' as const, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null };
+    return this.#served(ctx, user, scope, 'read', event, event, async (tx) => {
+      const { meta } = this.#d;
+      const message = await this.#d.reader.message(tx, sha256);
+      const checkpoint = await meta.latestCheckpoint(tx);
+      const hashes = checkpoint ? await meta.leafHashes(tx, 0, checkpoint.size) : [];
+      const captures: MessageEvidence['captures'] = [];
+      for (const c of await receivedBy(this.#d, tx, scope, rowId, await meta.capturesOf(tx, message.id))) {
+        const stored = await meta.entry(tx, c.ledgerIndex);
+        const proven = checkpoint !== null && c.ledgerIndex < checkpoint.size;
+        captures.push({
+          captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
+          leaf: stored ? stored.leaf.toString('base64') : null, leafHash: stored ? stored.leafHash.toString('base64') : null,
+          proof: proven ? inclusionProof(c.ledgerIndex, hashes).map((h) => h.toString('base64')) : null,
+        });
+      }
+      return {
+        sha256, size: message.size,
+        checkpoint: checkpoint ? { size: checkpoint.size, rootHash: checkpoint.root.toString('base64'), note: checkpoint.note, createdAt: new Date(checkpoint.createdAt).toISOString() } : null,
+        captures,
+      };
+    });
   }
 
   // Export: the messages a search finds, as mboxrd, for a grant that carries the export permission.
   // Every message is decrypted and checked before the entry is written and the file handed out.
   async export(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number }): Promise<{ mbox: Buffer; count: number }> {
     const parameters = { query: input.query, limit: input.limit };
-    const scope = this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
-    this.#parse(ctx, user, scope, 'export', parameters, input.query);
+    const scope = await this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
+    await this.#parse(ctx, user, scope, 'export', parameters, input.query);
+    const refused = { operation: 'export' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
     let found: ReturnType<SearchIndex['search']>;
     try {
       found = this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
     } catch (err) {
-      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation: 'export', mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters }, err.message);
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, refused, err.message);
       throw err;
     }
     const parts: Buffer[] = [];
-    for (const hit of found.hits) parts.push(mboxrdEntry(await this.#d.reader.buffer(this.#d.reader.message(hit.sha256)), hit.date));
+    for (const hit of found.hits) parts.push(mboxrdEntry(await this.#bytes(hit.sha256), hit.date));
     const mbox = Buffer.concat(parts);
-    this.#recordRead(ctx, user, scope, 'export',
-      { operation: 'export', mailboxes: this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } },
-      null);
+    const event = { operation: 'export' as const, mailboxes: this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } };
+    await this.#served(ctx, user, scope, 'export', event, event, async () => null);
     return { mbox, count: found.hits.length };
   }
 
   // A message in scope, with the scope's mailboxes that hold it: what reading it touches. Out of
   // scope, the refusal names the scope it was tried under (naming the message's own mailboxes
   // would tell the reader where a message they may not read lives).
-  #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: LedgerOperation): { scope: Scope; rowId: number; mailboxes: Scope['mailboxes'] } {
-    const scope = this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
+  async #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: LedgerOperation): Promise<{ scope: Scope; rowId: number; mailboxes: Scope['mailboxes'] }> {
+    const scope = await this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
     const rowId = this.#d.search.findInScope(sha256, scope);
     if (rowId === null) {
-      this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
+      await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
     }
     const held = this.#holding(scope, [sha256]);
@@ -240,16 +245,16 @@ export interface MessageEvidence {
 
 // The message's metadata view for a reader in `scope`. Links to other messages (same Message-ID)
 // name only messages in that scope; an owner sees the message as they received it (receivedBy).
-export function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, sha256: string, rowId: number, scope: Scope): Record<string, unknown> {
-  const message = d.reader.message(sha256);
+export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, tx: Tx, sha256: string, rowId: number, scope: Scope): Promise<Record<string, unknown>> {
+  const message = await d.reader.message(tx, sha256);
   const doc = d.search.document(rowId);
-  const asReceived = recipientView(d, scope, rowId);
+  const asReceived = await recipientView(d, tx, scope, rowId);
   return {
     sha256, size: message.size, firstSeen: new Date(message.firstSeen).toISOString(), indexed: doc !== null,
     messageId: doc?.message_id ?? null, date: doc?.date == null ? null : new Date(Number(doc.date)).toISOString(),
     from: doc?.from_text ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
     sameMessageId: doc?.message_id_lc ? d.search.sameMessageId(doc.message_id_lc, rowId, scope) : [],
-    captures: receivedBy(d, scope, rowId, d.meta.capturesOf(message.id)).map((c) => ({
+    captures: (await receivedBy(d, tx, scope, rowId, await d.meta.capturesOf(tx, message.id))).map((c) => ({
       captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
       envelope: c.envelope, provenance: c.provenance, auth: d.search.authVerdicts(c.rowId),
     })),
@@ -268,9 +273,9 @@ function searchOptions(scope: Scope, page: { limit: number; offset?: number }) {
 // MAIL FROM of theirs) is one of its recipients, and sees it as received: recipients known only
 // from the envelope (Bcc) are not theirs to see, except themselves. Null when the reader sees
 // everything (the sender, or a grant holder, whose grant is the investigation).
-function recipientView(d: Pick<ContentDeps, 'search' | 'meta'>, scope: Scope, rowId: number): { own: Set<string> } | null {
+async function recipientView(d: Pick<ContentDeps, 'search' | 'meta'>, tx: Tx, scope: Scope, rowId: number): Promise<{ own: Set<string> } | null> {
   if (scope.logonType !== 'owner') return null;
-  const own = new Set(d.meta.mailboxAddresses(scope.mailboxes.map((m) => m.id)));
+  const own = new Set(await d.meta.mailboxAddresses(tx, scope.mailboxes.map((m) => m.id)));
   const sent = d.search.participants(rowId).some((p) => (p.role === 'from' || p.role === 'sender') && own.has(p.address));
   return sent ? null : { own };
 }
@@ -278,9 +283,9 @@ function recipientView(d: Pick<ContentDeps, 'search' | 'meta'>, scope: Scope, ro
 // The receipts (captures) a reader may see, each as they may see it. A recipient-owner sees the
 // receipts that delivered to them (or, if none names them, every receipt) with the envelope's
 // recipients and a journal report's recipient list cut to their own addresses.
-function receivedBy<C extends { envelope: Envelope | null; provenance: Record<string, unknown> | null }>(
-  d: Pick<ContentDeps, 'search' | 'meta'>, scope: Scope, rowId: number, captures: C[]): C[] {
-  const view = recipientView(d, scope, rowId);
+async function receivedBy<C extends { envelope: Envelope | null; provenance: Record<string, unknown> | null }>(
+  d: Pick<ContentDeps, 'search' | 'meta'>, tx: Tx, scope: Scope, rowId: number, captures: C[]): Promise<C[]> {
+  const view = await recipientView(d, tx, scope, rowId);
   if (!view) return captures;
   const mine = (a: string) => view.own.has(a.toLowerCase());
   const toMe = captures.filter((c) => !c.envelope || c.envelope.rcptTo.some((r) => mine(r.address)));

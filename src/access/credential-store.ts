@@ -1,3 +1,4 @@
+import type { Tx } from '../core/transactions.ts';
 import type { TokenScope } from './roles.ts';
 
 export interface StoredSession {
@@ -17,14 +18,14 @@ export interface StoredToken {
 
 // Sessions and API tokens, by the hashes of their secrets (src/access/credentials.ts).
 export interface CredentialStore {
-  addSession(s: { idHash: string; userId: number; csrfHash: string; createdAt: number; expiresAt: number; clientIp: string | null; userAgent: string | null }): void;
-  session(idHash: string): StoredSession | null;
-  endSession(idHash: string): void;
-  addToken(t: { id: string; userId: number; tokenHash: string; name: string; scopes: TokenScope[]; createdAt: number; expiresAt: number }): void;
-  tokenByHash(tokenHash: string): StoredToken | null;
-  token(id: string): StoredToken | null;
+  addSession(tx: Tx, s: { idHash: string; userId: number; csrfHash: string; createdAt: number; expiresAt: number; clientIp: string | null; userAgent: string | null }): Promise<void>;
+  session(tx: Tx, idHash: string): Promise<StoredSession | null>;
+  endSession(tx: Tx, idHash: string): Promise<void>;
+  addToken(tx: Tx, t: { id: string; userId: number; tokenHash: string; name: string; scopes: TokenScope[]; createdAt: number; expiresAt: number }): Promise<void>;
+  tokenByHash(tx: Tx, tokenHash: string): Promise<StoredToken | null>;
+  token(tx: Tx, id: string): Promise<StoredToken | null>;
   // A token revoked earlier keeps its first revocation time.
-  revokeToken(id: string, at: number): void;
+  revokeToken(tx: Tx, id: string, at: number): Promise<void>;
   // Every session of the person ends, every token of theirs is revoked.
-  endAll(userId: number, at: number): void;
+  endAll(tx: Tx, userId: number, at: number): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { CredentialStore } from './credential-store.ts';
 import type { People, User } from './people.ts';
 
@@ -34,21 +35,21 @@ export class Credentials {
     this.#sessionHours = sessionHours;
   }
 
-  createSession(user: User, clientIp: string | null, userAgent: string | null): { cookie: string; csrf: string; expiresAt: number } {
+  async createSession(tx: Tx, user: User, clientIp: string | null, userAgent: string | null): Promise<{ cookie: string; csrf: string; expiresAt: number }> {
     const cookie = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const now = this.#clock.now();
     const sessionMs = this.#sessionHours() * 3600_000;
-    this.#store.addSession({ idHash: sha256(cookie), userId: user.id, csrfHash: sha256(csrf), createdAt: now, expiresAt: now + sessionMs, clientIp, userAgent });
+    await this.#store.addSession(tx, { idHash: sha256(cookie), userId: user.id, csrfHash: sha256(csrf), createdAt: now, expiresAt: now + sessionMs, clientIp, userAgent });
     return { cookie, csrf, expiresAt: now + sessionMs };
   }
 
-  session(cookie: string | undefined): Principal | null {
+  async session(tx: Tx, cookie: string | undefined): Promise<Principal | null> {
     if (!cookie) return null;
     const idHash = sha256(cookie);
-    const session = this.#store.session(idHash);
+    const session = await this.#store.session(tx, idHash);
     if (!session || session.expiresAt <= this.#clock.now()) return null;
-    const user = this.#people.byId(session.userId);
+    const user = await this.#people.byId(tx, session.userId);
     if (!user || user.disabled) return null;
     return { user, via: 'session', sessionId: `s-${idHash.slice(0, 16)}`, csrfHash: session.csrfHash, scopes: null };
   }
@@ -60,26 +61,26 @@ export class Credentials {
     if (!token || expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw new SealboxError('SEALBOX_ERR_CSRF', 'this request changes state: send the x-csrf-token header you got at sign-in');
   }
 
-  endSession(cookie: string | undefined): void {
-    if (cookie) this.#store.endSession(sha256(cookie));
+  async endSession(tx: Tx, cookie: string | undefined): Promise<void> {
+    if (cookie) await this.#store.endSession(tx, sha256(cookie));
   }
 
-  createToken(user: User, input: { name: string; scopes: TokenScope[]; days: number }): { id: string; token: string; expiresAt: number } {
+  async createToken(tx: Tx, user: User, input: { name: string; scopes: TokenScope[]; days: number }): Promise<{ id: string; token: string; expiresAt: number }> {
     for (const s of input.scopes) if (!TOKEN_SCOPES.includes(s)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown token scope "${s}" (scopes: ${TOKEN_SCOPES.join(', ')})`);
     if (input.scopes.includes('ingest') && !user.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins hold tokens with the "ingest" scope');
     const id = newId('tok', this.#clock.now());
     const token = `sbx_${id}_${randomBytes(24).toString('base64url')}`;
     const now = this.#clock.now();
     const expiresAt = now + input.days * 86_400_000;
-    this.#store.addToken({ id, userId: user.id, tokenHash: sha256(token), name: input.name, scopes: input.scopes, createdAt: now, expiresAt });
+    await this.#store.addToken(tx, { id, userId: user.id, tokenHash: sha256(token), name: input.name, scopes: input.scopes, createdAt: now, expiresAt });
     return { id, token, expiresAt };
   }
 
-  token(value: string | undefined): Principal | null {
+  async token(tx: Tx, value: string | undefined): Promise<Principal | null> {
     if (!value?.startsWith('sbx_')) return null;
-    const stored = this.#store.tokenByHash(sha256(value));
+    const stored = await this.#store.tokenByHash(tx, sha256(value));
     if (!stored || stored.revokedAt !== null || stored.expiresAt <= this.#clock.now()) return null;
-    const user = this.#people.byId(stored.userId);
+    const user = await this.#people.byId(tx, stored.userId);
     if (!user || user.disabled) return null;
     return { user, via: 'token', sessionId: stored.id, csrfHash: null, scopes: stored.scopes };
   }
@@ -87,11 +88,11 @@ export class Credentials {
   // Why a presented token that names a real token is refused: replaying a revoked or expired
   // token, or a forged secret for a real id, is evidence about its holder. Anything else names
   // nobody and gets no answer but 401.
-  refusedToken(value: string | undefined): { tokenId: string; user: User | null; why: string } | null {
+  async refusedToken(tx: Tx, value: string | undefined): Promise<{ tokenId: string; user: User | null; why: string } | null> {
     const id = /^sbx_(tok_[0-9a-z]+)_/.exec(value ?? '')?.[1];
-    const stored = id ? this.#store.token(id) : null;
+    const stored = id ? await this.#store.token(tx, id) : null;
     if (!stored) return null;
-    const user = this.#people.byId(stored.userId);
+    const user = await this.#people.byId(tx, stored.userId);
     const why = stored.tokenHash !== sha256(value!) ? 'wrong token secret'
       : stored.revokedAt !== null ? 'token revoked'
         : stored.expiresAt <= this.#clock.now() ? 'token expired'
@@ -99,10 +100,10 @@ export class Credentials {
     return { tokenId: stored.id, user, why };
   }
 
-  revokeToken(id: string, by: User): void {
-    const stored = this.#store.token(id);
+  async revokeToken(tx: Tx, id: string, by: User): Promise<void> {
+    const stored = await this.#store.token(tx, id);
     if (!stored) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no API token ${id}`);
     if (stored.userId !== by.id && !by.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only the token holder or an admin can revoke it');
-    this.#store.revokeToken(id, this.#clock.now());
+    await this.#store.revokeToken(tx, id, this.#clock.now());
   }
 }

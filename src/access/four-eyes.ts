@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { PersonLink, PersonLinkStore } from './person-link-store.ts';
 import type { People } from './people.ts';
 
@@ -28,9 +29,10 @@ export class FourEyes {
   // Why `approverId` may not approve what `otherId` asked for, or null when they are two people.
   // For an access request, whoever created the approver is never approved by them; for account
   // and directory changes (asked for by admins, who create most accounts) the period alone counts.
-  linked(approverId: number, otherId: number, options: { creatorEver?: boolean } = {}): string | null {
+  async linked(tx: Tx, approverId: number, otherId: number, options: { creatorEver?: boolean } = {}): Promise<string | null> {
     const days = this.#policy().linkedPeopleDays;
-    return linkBetween(this.#links.touching([approverId, otherId]), approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, (id) => this.#people.byId(id)?.name ?? `#${id}`, options.creatorEver ?? true);
+    const names = new Map((await this.#people.list(tx)).map((u) => [u.id, u.name]));
+    return linkBetween(await this.#links.touching(tx, [approverId, otherId]), approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, (id) => names.get(id) ?? `#${id}`, options.creatorEver ?? true);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { parseQuery } from '../index/search-query.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { FourEyes } from './four-eyes.ts';
 import type { GrantStore } from './grant-store.ts';
 import type { User } from './people.ts';
@@ -86,7 +87,7 @@ export class Grants {
     this.#fourEyes = fourEyes;
   }
 
-  file(requester: User, input: NewRequest, options: { breakglass?: boolean } = {}): AccessRequest {
+  async file(tx: Tx, requester: User, input: NewRequest, options: { breakglass?: boolean } = {}): Promise<AccessRequest> {
     const breakglass = options.breakglass ?? false;
     const role = breakglass ? 'breakglass' : 'requester';
     if (!requester.roles.includes(role)) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only users with the ${role} role can ${breakglass ? 'open a break-glass grant' : 'file access requests'}`);
@@ -98,7 +99,8 @@ export class Grants {
     const maxHours = breakglass ? this.#policy().breakglassMaxMinutes / 60 : this.#policy().maxGrantHours;
     if (!(input.durationHours > 0) || input.durationHours > maxHours) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `duration must be more than 0 and at most ${maxHours} hours`);
     if (input.mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name at least one mailbox');
-    const mailboxes = input.mailboxes.map((m) => this.#mailbox(m));
+    const mailboxes: RequestMailbox[] = [];
+    for (const m of input.mailboxes) mailboxes.push(await this.#mailbox(tx, m));
     const dateFrom = day(input.dateFrom, 'dateFrom');
     const dateTo = input.dateTo ? day(input.dateTo, 'dateTo')! + 86_400_000 : null;
     if (dateFrom !== null && dateTo !== null && dateFrom >= dateTo) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'dateFrom must not be after dateTo');
@@ -110,7 +112,7 @@ export class Grants {
     if (input.extends) {
       // An extension is a new request like any other (approved again), linked so oversight can
       // see a grant kept alive by repeated extensions.
-      const prior = this.#store.get(input.extends);
+      const prior = await this.#store.get(tx, input.extends);
       if (!prior || prior.requesterId !== requester.id) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: no grant ${input.extends} of yours`);
       if (prior.approvedAt === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} was never approved`);
       const before = new Set(prior.mailboxes.map((m) => m.id));
@@ -119,7 +121,7 @@ export class Grants {
     const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...mailboxes.map((m) => (m.sensitivity ? this.#policy().sensitivityApprovals[m.sensitivity] ?? 0 : 0)));
     const id = newId(breakglass ? 'bg' : 'req', now);
     const duration = Math.round(input.durationHours * 3600);
-    this.#store.insert({
+    await this.#store.insert(tx, {
       id, requesterId: requester.id, purpose: input.purpose, justification: input.justification.trim(), ticket: input.ticket?.trim() || null, mailboxes,
       dateFrom, dateTo, fixedQuery: input.query?.trim() || null, permissions: input.permissions, durationSeconds: duration, approvalsNeeded, breakglass,
       createdAt: now, lapsesAt: now + this.#policy().pendingLapseHours * 3600_000,
@@ -127,48 +129,50 @@ export class Grants {
       // scheduled start is kept: approval before it makes the grant wait for it (decide).
       approvedAt: breakglass ? now : null, startsAt: breakglass ? now : startsAt, endsAt: breakglass ? now + duration * 1000 : null, extends: input.extends ?? null,
     });
-    if (breakglass) this.#store.openBreakglassReview(id, requester.id, this.#clock.now());
-    return this.get(id);
+    if (breakglass) await this.#store.openBreakglassReview(tx, id, requester.id, this.#clock.now());
+    return this.get(tx, id);
   }
 
-  decide(approver: User, id: string, decision: 'approve' | 'deny', reason: string): AccessRequest {
-    const r = this.get(id);
-    const notTheirs = this.#notTheirs(approver, r);
+  async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<AccessRequest> {
+    const r = await this.get(tx, id);
+    const notTheirs = await this.#notTheirs(tx, approver, r);
     if (notTheirs) throw notTheirs;
     if (!reason?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
     const now = this.#clock.now();
     const notNow = this.#notNow(approver, r, now);
     if (notNow) throw notNow;
-    this.#store.addApproval(id, { approverId: approver.id, decision, reason: reason.trim(), at: now });
-    if (decision === 'deny') this.#store.deny(id, now);
+    await this.#store.addApproval(tx, id, { approverId: approver.id, decision, reason: reason.trim(), at: now });
+    if (decision === 'deny') await this.#store.deny(tx, id, now);
     else if (approvalsGiven(r) + 1 >= r.approvalsNeeded) {
       const start = Math.max(now, r.startsAt ?? 0);
-      this.#store.approve(id, now, { startsAt: start, endsAt: start + r.durationSeconds * 1000 });
+      await this.#store.approve(tx, id, now, { startsAt: start, endsAt: start + r.durationSeconds * 1000 });
     }
-    return this.get(id);
+    return this.get(tx, id);
   }
 
   // Why `approver` may not decide on `r` now, or null when decide() would hear them: the same
   // rules as a verdict, so the API offers the buttons only to those it would hear.
-  decisionRefusal(approver: User, r: AccessRequest): SealboxError | null {
-    return this.#notTheirs(approver, r) ?? this.#notNow(approver, r, this.#clock.now());
+  async decisionRefusal(tx: Tx, approver: User, r: AccessRequest): Promise<SealboxError | null> {
+    return (await this.#notTheirs(tx, approver, r)) ?? this.#notNow(approver, r, this.#clock.now());
   }
 
   // How many people could still approve `r` (of `people`, everyone there is): approvers who are
   // not disabled and whom decide() would hear now. Fewer than the approvals it still needs,
   // and a pending request can only lapse.
-  approversLeft(r: AccessRequest, people: readonly User[]): number {
-    return people.filter((u) => !u.disabled && this.decisionRefusal(u, r) === null).length;
+  async approversLeft(tx: Tx, r: AccessRequest, people: readonly User[]): Promise<number> {
+    let left = 0;
+    for (const u of people) if (!u.disabled && u.roles.includes('approver') && await this.decisionRefusal(tx, u, r) === null) left++;
+    return left;
   }
 
   // Whoever the request is not for to decide: not an approver, its requester, the owner of a
   // mailbox in scope, or linked to the requester (four eyes).
-  #notTheirs(approver: User, r: AccessRequest): SealboxError | null {
+  async #notTheirs(tx: Tx, approver: User, r: AccessRequest): Promise<SealboxError | null> {
     if (!approver.roles.includes('approver')) return new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers decide on access requests');
     if (r.requesterId === approver.id) return new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one can decide on their own request');
     // Looks like a missing request: the subject of an investigation learns nothing of it here.
     if (r.mailboxes.some((m) => m.owner === approver.name)) return new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${r.id}`);
-    const linked = this.#fourEyes?.linked(approver.id, r.requesterId);
+    const linked = await this.#fourEyes?.linked(tx, approver.id, r.requesterId);
     if (linked) return new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     return null;
   }
@@ -182,12 +186,12 @@ export class Grants {
   }
 
   // The requester ("I'm done"), any approver or an admin ends a grant at once.
-  revoke(actor: User, id: string): AccessRequest {
-    const r = this.get(id);
+  async revoke(tx: Tx, actor: User, id: string): Promise<AccessRequest> {
+    const r = await this.get(tx, id);
     const refusal = this.revokeRefusal(actor, r);
     if (refusal) throw refusal;
-    this.#store.revoke(id, this.#clock.now(), actor.id);
-    return this.get(id);
+    await this.#store.revoke(tx, id, this.#clock.now(), actor.id);
+    return this.get(tx, id);
   }
 
   // Why `actor` may not revoke `r` now, or null when revoke() would end it.
@@ -202,18 +206,18 @@ export class Grants {
     return null;
   }
 
-  get(id: string): AccessRequest {
-    const r = this.#store.get(id);
+  async get(tx: Tx, id: string): Promise<AccessRequest> {
+    const r = await this.#store.get(tx, id);
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
     return r;
   }
 
-  list(filter: { requesterId?: number } = {}): AccessRequest[] {
-    return this.#store.list(filter);
+  list(tx: Tx, filter: { requesterId?: number } = {}): Promise<AccessRequest[]> {
+    return this.#store.list(tx, filter);
   }
 
-  #mailbox(nameOrAddress: string): RequestMailbox {
-    const m = this.#store.mailbox(nameOrAddress);
+  async #mailbox(tx: Tx, nameOrAddress: string): Promise<RequestMailbox> {
+    const m = await this.#store.mailbox(tx, nameOrAddress);
     if (!m) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${nameOrAddress}"`);
     return m;
   }

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { DirectoryRow } from './directory-csv.ts';
 import type { FourEyes } from './four-eyes.ts';
 import type { MailboxStore } from './mailbox-store.ts';
@@ -57,88 +58,88 @@ export class MailboxOwnership {
   }
 
   // Plans, applies what may apply now and stages the rest; the caller's transaction holds it all.
-  import(actor: DirectoryActor, rows: DirectoryRow[]): ImportOutcome {
+  async import(tx: Tx, actor: DirectoryActor, rows: DirectoryRow[]): Promise<ImportOutcome> {
     const now = this.#d.clock.now();
     const applied: DirectoryRow[] = [];
     const staged: StagedChange[] = [];
     for (const row of rows) {
-      const why = this.#needsApproval(actor, row);
+      const why = await this.#needsApproval(tx, actor, row);
       if (!why) {
         applied.push(row);
         continue;
       }
-      const current = this.#mailboxes.byName(row.name);
+      const current = await this.#mailboxes.byName(tx, row.name);
       const change: StagedChange = { id: newId('own', now), mailbox: row.name, ownerBefore: current?.owner ?? null, ownerAfter: why.ownerAfter, gains: why.gains, why: why.text };
-      this.#changes.add({ ...change, row, stagedBy: actor.user?.id ?? null, stagedByLabel: actor.label, stagedAt: now });
-      this.#tell(change, `${actor.label.replace(/^user:/, '')} proposes`, 'waits for approval by someone else');
+      await this.#changes.add(tx, { ...change, row, stagedBy: actor.user?.id ?? null, stagedByLabel: actor.label, stagedAt: now });
+      await this.#tell(tx, change, `${actor.label.replace(/^user:/, '')} proposes`, 'waits for approval by someone else');
       staged.push(change);
     }
-    for (const row of applied) this.#mailboxes.apply(row);
+    for (const row of applied) await this.#mailboxes.apply(tx, row);
     return { mailboxes: applied.length, addresses: applied.reduce((n, row) => n + row.addresses.length, 0), applied, staged };
   }
 
-  decide(approver: User, id: string, decision: 'approve' | 'deny', reason: string): OwnershipChangeRecord {
-    const c = this.#changes.get(id);
+  async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<OwnershipChangeRecord> {
+    const c = await this.#changes.get(tx, id);
     if (!c) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no ownership change ${id}`);
     if (!approver.roles.some((r) => r === 'admin' || r === 'approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and approvers decide on ownership changes');
     if (c.stagedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves an ownership change they staged');
     if (c.ownerAfter === approver.name) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves their own ownership of a mailbox');
-    for (const other of [c.stagedBy, this.#d.people.byName(c.ownerAfter)?.id ?? null]) {
-      const linked = other === null ? null : this.#d.fourEyes.linked(approver.id, other, { creatorEver: false });
+    for (const other of [c.stagedBy, (await this.#d.people.byName(tx, c.ownerAfter))?.id ?? null]) {
+      const linked = other === null ? null : await this.#d.fourEyes.linked(tx, approver.id, other, { creatorEver: false });
       if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     }
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
     if (c.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `ownership change ${id} was already ${c.decision === 'approve' ? 'approved' : 'denied'}`);
-    if (decision === 'approve' && (this.#mailboxes.byName(c.mailbox)?.owner ?? null) !== c.ownerBefore) {
+    if (decision === 'approve' && ((await this.#mailboxes.byName(tx, c.mailbox))?.owner ?? null) !== c.ownerBefore) {
       throw new SealboxError('SEALBOX_ERR_CONFLICT', `mailbox ${c.mailbox} changed owner since this was staged; stage it again`);
     }
-    this.#changes.decide(id, { by: approver.id, decision, reason: reason.trim(), at: this.#d.clock.now() });
-    if (decision === 'approve') this.#mailboxes.apply(c.row);
-    this.#tell(c, `${approver.name} ${decision === 'approve' ? 'approved' : 'denied'}`, decision === 'approve' ? 'is in force from now on' : 'does not happen', reason.trim());
-    return this.#changes.get(id)!;
+    await this.#changes.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: this.#d.clock.now() });
+    if (decision === 'approve') await this.#mailboxes.apply(tx, c.row);
+    await this.#tell(tx, c, `${approver.name} ${decision === 'approve' ? 'approved' : 'denied'}`, decision === 'approve' ? 'is in force from now on' : 'does not happen', reason.trim());
+    return (await this.#changes.get(tx, id))!;
   }
 
-  get(id: string): OwnershipChangeRecord | null {
-    return this.#changes.get(id);
+  get(tx: Tx, id: string): Promise<OwnershipChangeRecord | null> {
+    return this.#changes.get(tx, id);
   }
 
-  list(): OwnershipChangeRecord[] {
-    return this.#changes.list();
+  list(tx: Tx): Promise<OwnershipChangeRecord[]> {
+    return this.#changes.list(tx);
   }
 
-  mailboxId(name: string): number | null {
-    return this.#mailboxes.byName(name)?.id ?? null;
+  async mailboxId(tx: Tx, name: string): Promise<number | null> {
+    return (await this.#mailboxes.byName(tx, name))?.id ?? null;
   }
 
-  #needsApproval(actor: DirectoryActor, row: DirectoryRow): { ownerAfter: string; gains: StagedChange['gains']; text: string } | null {
-    const current = this.#mailboxes.byName(row.name);
+  async #needsApproval(tx: Tx, actor: DirectoryActor, row: DirectoryRow): Promise<{ ownerAfter: string; gains: StagedChange['gains']; text: string } | null> {
+    const current = await this.#mailboxes.byName(tx, row.name);
     const ownerAfter = row.owner ?? current?.owner ?? null;
     const sensitivityChange = current?.sensitivity && row.sensitivity && row.sensitivity !== current.sensitivity;
     if (ownerAfter === null) return sensitivityChange ? { ownerAfter: '', gains: [], text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` } : null;
     const gains: StagedChange['gains'] = [];
     for (const address of new Set([...(current?.addresses ?? []), ...row.addresses])) {
-      const from = this.#mailboxes.holderOf(address)?.owner ?? null;
+      const from = (await this.#mailboxes.holderOf(tx, address))?.owner ?? null;
       if (from !== ownerAfter) gains.push({ address, from });
     }
     const takenFrom = [...new Set(gains.map((g) => g.from).filter((f): f is string => f !== null))];
     if (takenFrom.length > 0) return { ownerAfter, gains, text: `takes addresses or the mailbox from ${takenFrom.join(', ')}` };
     if (gains.length > 0 && actor.user?.name === ownerAfter) return { ownerAfter, gains, text: 'the person making the change would become the owner' };
-    const owner = this.#d.people.byName(ownerAfter);
-    const linked = gains.length > 0 && actor.user && owner ? this.#d.fourEyes.linked(actor.user.id, owner.id, { creatorEver: false }) : null;
+    const owner = await this.#d.people.byName(tx, ownerAfter);
+    const linked = gains.length > 0 && actor.user && owner ? await this.#d.fourEyes.linked(tx, actor.user.id, owner.id, { creatorEver: false }) : null;
     if (linked) return { ownerAfter, gains, text: `the new owner is linked to the person making the change (${linked})` };
     if (sensitivityChange) return { ownerAfter, gains, text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` };
     return null;
   }
 
-  #tell(c: StagedChange | OwnershipChangeRecord, lead: string, outcome: string, reason?: string): void {
+  async #tell(tx: Tx, c: StagedChange | OwnershipChangeRecord, lead: string, outcome: string, reason?: string): Promise<void> {
     const text = `${lead} that mailbox ${c.mailbox} be owned by ${c.ownerAfter || '(unchanged)'}${c.ownerBefore ? ` instead of ${c.ownerBefore}` : ''}; this ${outcome}.\n`
       + `${c.gains.length ? `Addresses: ${c.gains.map((g) => `${g.address}${g.from ? ` (from ${g.from})` : ''}`).join(', ')}\n` : ''}Why it needs approval: ${c.why}\n${reason ? `Reason: ${reason}\n` : ''}Change: ${c.id}`;
     const told = new Map<number, User>();
     for (const name of [c.ownerBefore, ...c.gains.map((g) => g.from)]) {
-      const u = name ? this.#d.people.byName(name) : null;
+      const u = name ? await this.#d.people.byName(tx, name) : null;
       if (u) told.set(u.id, u);
     }
-    for (const u of told.values()) this.#d.notifier.toPerson('mailbox.ownership', u, `Ownership of mailbox ${c.mailbox}`, text);
-    if (!reason) this.#d.notifier.toUsers('mailbox.ownership', this.#d.people.list().filter((u) => !u.disabled && !told.has(u.id) && u.roles.some((r) => r === 'admin' || r === 'approver')), `Ownership change ${c.id} for ${c.mailbox} awaits a decision`, text);
+    for (const u of told.values()) await this.#d.notifier.toPerson(tx, 'mailbox.ownership', u, `Ownership of mailbox ${c.mailbox}`, text);
+    if (!reason) await this.#d.notifier.toUsers(tx, 'mailbox.ownership', (await this.#d.people.list(tx)).filter((u) => !u.disabled && !told.has(u.id) && u.roles.some((r) => r === 'admin' || r === 'approver')), `Ownership change ${c.id} for ${c.mailbox} awaits a decision`, text);
   }
 }

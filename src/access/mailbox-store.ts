@@ -1,3 +1,4 @@
+import type { Tx } from '../core/transactions.ts';
 import type { DirectoryRow } from './directory-csv.ts';
 
 export interface Mailbox {
@@ -12,14 +13,14 @@ export interface Mailbox {
 
 // The directory: mailboxes, their addresses and owners. Says nothing about content.
 export interface MailboxStore {
-  byName(name: string): Mailbox | null;
+  byName(tx: Tx, name: string): Promise<Mailbox | null>;
   // The mailbox an address belongs to, and its owner.
-  holderOf(address: string): { name: string; owner: string | null } | null;
-  ownedBy(owner: string): { id: number; name: string }[];
+  holderOf(tx: Tx, address: string): Promise<{ name: string; owner: string | null } | null>;
+  ownedBy(tx: Tx, owner: string): Promise<{ id: number; name: string }[]>;
   // Mailboxes whose name, display name (or a word of it) or an address starts with the text,
   // directory ones first; each with its first 20 addresses.
-  search(text: string, page: { limit: number; offset: number }): Mailbox[];
+  search(tx: Tx, text: string, page: { limit: number; offset: number }): Promise<Mailbox[]>;
   // Creates or updates the row's mailbox (a value left empty keeps the one there) and moves
   // its addresses to it.
-  apply(row: DirectoryRow): void;
+  apply(tx: Tx, row: DirectoryRow): Promise<void>;
 }

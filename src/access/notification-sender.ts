@@ -6,6 +6,7 @@ import { readConfiguredFile } from '../core/configured-files.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { parseHostPort } from '../core/config.ts';
+import type { Transactions } from '../core/transactions.ts';
 import type { NotificationStore, QueuedNotification } from './notification-store.ts';
 
 const PARALLEL = 4;
@@ -16,6 +17,7 @@ const BATCH = 100;
 // Failures are retried with growing delays; every attempt's outcome stays in the outbox row.
 export class NotificationSender {
   readonly #store: NotificationStore;
+  readonly #db: Transactions;
   readonly #config: Config['notify'];
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -25,8 +27,9 @@ export class NotificationSender {
   #running: Promise<void> | null = null;
 
   // witnessHooks: the ledger's witness webhooks (ledger.witnesses.webhooks), signed the same way.
-  constructor(store: NotificationStore, config: Config['notify'], clock: Clock, log: Logger, witnessHooks: Config['notify']['webhooks'] = []) {
+  constructor(store: NotificationStore, db: Transactions, config: Config['notify'], clock: Clock, log: Logger, witnessHooks: Config['notify']['webhooks'] = []) {
     this.#store = store;
+    this.#db = db;
     this.#config = config;
     this.#clock = clock;
     this.#log = log;
@@ -64,7 +67,7 @@ export class NotificationSender {
 
   async #deliverDue(): Promise<void> {
     for (;;) {
-      const due = this.#store.due(this.#clock.now(), this.#config.maxAttempts, BATCH);
+      const due = await this.#db.read((tx) => this.#store.due(tx, this.#clock.now(), this.#config.maxAttempts, BATCH));
       // A few deliveries in flight at once (pooled SMTP connections), so a burst of notices does
       // not hold an alert back for minutes.
       let next = 0;
@@ -80,11 +83,11 @@ export class NotificationSender {
       if (/^https?:\/\//.test(n.recipient)) await this.#webhook(n);
       else if (this.#mail) await this.#mail.sendMail({ from: this.#config.from, to: n.recipient, subject: n.subject, text: n.body, headers: { 'X-Sealbox-Event': n.kind } });
       else throw new Error('notify.smtp is not configured');
-      this.#store.markSent(n.id, this.#clock.now());
+      await this.#db.write((tx) => this.#store.markSent(tx, n.id, this.#clock.now()));
     } catch (err) {
       const attempts = n.attempts + 1;
       const retry = this.#clock.now() + this.#config.retrySeconds * 1000 * 2 ** Math.min(attempts - 1, 10);
-      this.#store.markFailed(n.id, attempts, retry, String((err as Error).message).slice(0, 500));
+      await this.#db.write((tx) => this.#store.markFailed(tx, n.id, attempts, retry, String((err as Error).message).slice(0, 500)));
       this.#log.warn({ notification: n.id, kind: n.kind, attempts, err: (err as Error).message }, 'notification not delivered; will retry');
     }
   }

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { AccessRequest } from './grants.ts';
 import type { InboxNotice, InboxStore } from './inbox-store.ts';
 import type { NotificationFailure, NotificationStore } from './notification-store.ts';
@@ -43,31 +44,38 @@ export class Notifier {
   }
 
   // A person's own notices in the app; there is no way to ask for someone else's.
-  inboxOf(user: User): { unread: number; notices: InboxNotice[] } {
+  async inboxOf(tx: Tx, user: User): Promise<{ unread: number; notices: InboxNotice[] }> {
     const now = this.#clock.now();
-    return { unread: this.#inbox.unread(user.id, now), notices: this.#inbox.list(user.id, now, INBOX_LIMIT) };
+    return { unread: await this.#inbox.unread(tx, user.id, now), notices: await this.#inbox.list(tx, user.id, now, INBOX_LIMIT) };
   }
 
   // Marks the person's own notices read: ids not theirs are refused, exactly like missing ones.
-  markRead(user: User, ids: number[]): { notTheirs: number[] } {
-    return this.#inbox.markRead(user.id, ids, this.#clock.now());
+  markRead(tx: Tx, user: User, ids: number[]): Promise<{ notTheirs: number[] }> {
+    return this.#inbox.markRead(tx, user.id, ids, this.#clock.now());
   }
 
-  policy(mailboxId: number): MailboxPolicy {
-    return this.#store.mailboxPolicy(mailboxId) ?? DEFAULT_POLICY;
+  async policy(tx: Tx, mailboxId: number): Promise<MailboxPolicy> {
+    return (await this.#store.mailboxPolicy(tx, mailboxId)) ?? DEFAULT_POLICY;
   }
 
-  setPolicy(mailboxId: number, policy: MailboxPolicy): void {
-    this.#store.setMailboxPolicy(mailboxId, policy);
+  // Every mailbox's policy that one decision needs, looked up once each.
+  async policies(tx: Tx, mailboxIds: Iterable<number>): Promise<Map<number, MailboxPolicy>> {
+    const policies = new Map<number, MailboxPolicy>();
+    for (const id of mailboxIds) if (!policies.has(id)) policies.set(id, await this.policy(tx, id));
+    return policies;
+  }
+
+  setPolicy(tx: Tx, mailboxId: number, policy: MailboxPolicy): Promise<void> {
+    return this.#store.setMailboxPolicy(tx, mailboxId, policy);
   }
 
   // The outbox as system health shows it.
-  backlog(): { waiting: number; due: number; failing: number } {
-    return this.#store.backlog(this.#clock.now());
+  backlog(tx: Tx): Promise<{ waiting: number; due: number; failing: number }> {
+    return this.#store.backlog(tx, this.#clock.now());
   }
 
-  delivery(): NotificationDelivery {
-    const failures = this.#store.failures();
+  async delivery(tx: Tx): Promise<NotificationDelivery> {
+    const failures = await this.#store.failures(tx);
     const mailFailing = failures.filter((f) => f.channel === 'mail');
     const relay = this.#config.smtp;
     if (!relay) {
@@ -83,76 +91,77 @@ export class Notifier {
 
   // Approvers and auditors are told of a request unless they are its subject (they own a mailbox
   // in its scope): the subject learns of it only as the mailbox's policy says, below.
-  requestFiled(r: AccessRequest, requester: User): void {
-    const to = this.#withRole('approver').filter((u) => u.id !== requester.id && !isSubjectOf(u, r));
-    this.#send('request.filed', to, `Access request ${r.id} awaits a decision`, describe(r, requester, `${requester.name} asks for access.`));
+  async requestFiled(tx: Tx, r: AccessRequest, requester: User): Promise<void> {
+    const to = (await this.#withRole(tx, 'approver')).filter((u) => u.id !== requester.id && !isSubjectOf(u, r));
+    await this.#send(tx, 'request.filed', to, `Access request ${r.id} awaits a decision`, describe(r, requester, `${requester.name} asks for access.`));
   }
 
-  decided(r: AccessRequest, requester: User, decision: 'approve' | 'deny', by: User, reason: string): void {
-    this.#send(`request.${decision === 'approve' ? 'approved' : 'denied'}`, [requester], `Access request ${r.id} ${decision === 'approve' ? 'approved' : 'denied'} by ${by.name}`, describe(r, requester, `Reason: ${reason}`));
-    if (decision === 'approve' && r.approvedAt !== null) this.grantStarted(r, requester);
+  async decided(tx: Tx, r: AccessRequest, requester: User, decision: 'approve' | 'deny', by: User, reason: string): Promise<void> {
+    await this.#send(tx, `request.${decision === 'approve' ? 'approved' : 'denied'}`, [requester], `Access request ${r.id} ${decision === 'approve' ? 'approved' : 'denied'} by ${by.name}`, describe(r, requester, `Reason: ${reason}`));
+    if (decision === 'approve' && r.approvedAt !== null) await this.grantStarted(tx, r, requester);
   }
 
   // The people whose mailboxes are in scope, as each mailbox's policy says; auditors for sensitive ones.
-  grantStarted(r: AccessRequest, requester: User): void {
+  async grantStarted(tx: Tx, r: AccessRequest, requester: User): Promise<void> {
     const now = this.#clock.now();
     for (const m of r.mailboxes) {
-      const policy = this.policy(m.id);
-      const owner = m.owner ? this.#people.byName(m.owner) : null;
+      const policy = await this.policy(tx, m.id);
+      const owner = m.owner ? await this.#people.byName(tx, m.owner) : null;
       const text = describe(r, requester, `Your mailbox ${m.name} may be accessed from ${iso(r.startsAt)} until ${iso(r.endsAt)}.`);
-      if (policy.notifyMode === 'before' && owner) this.#send('mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text);
-      if (policy.notifyMode === 'after' && owner) this.#send('mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text, (r.endsAt ?? now) + (policy.notifyAfterDays ?? 0) * 86_400_000);
-      if (policy.notifyAlso.length > 0) this.#sendTo('mailbox.access-granted', policy.notifyAlso, `Access to mailbox ${m.name}`, text);
-      if (m.sensitivity) this.#send('mailbox.sensitive-access', this.#withRole('auditor').filter((u) => !isSubjectOf(u, r)), `Access granted to sensitive mailbox ${m.name} (${m.sensitivity})`, text);
+      if (policy.notifyMode === 'before' && owner) await this.#send(tx, 'mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text);
+      if (policy.notifyMode === 'after' && owner) await this.#send(tx, 'mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text, (r.endsAt ?? now) + (policy.notifyAfterDays ?? 0) * 86_400_000);
+      if (policy.notifyAlso.length > 0) await this.#sendTo(tx, 'mailbox.access-granted', policy.notifyAlso, `Access to mailbox ${m.name}`, text);
+      if (m.sensitivity) await this.#send(tx, 'mailbox.sensitive-access', (await this.#withRole(tx, 'auditor')).filter((u) => !isSubjectOf(u, r)), `Access granted to sensitive mailbox ${m.name} (${m.sensitivity})`, text);
     }
   }
 
-  breakglass(r: AccessRequest, holder: User): void {
-    const to = [...this.#withRole('approver'), ...this.#withRole('auditor')].filter((u) => u.id !== holder.id && !isSubjectOf(u, r));
+  async breakglass(tx: Tx, r: AccessRequest, holder: User): Promise<void> {
+    const to = [...await this.#withRole(tx, 'approver'), ...await this.#withRole(tx, 'auditor')].filter((u) => u.id !== holder.id && !isSubjectOf(u, r));
     const subject = `BREAK-GLASS: ${holder.name} opened emergency access (${r.id})`;
-    this.#send('breakglass.opened', to, subject, describe(r, holder, 'A review of this access is required.'));
-    this.#sendTo('breakglass.opened', this.#config.auditors, subject, describe(r, holder, 'A review of this access is required.'));
-    this.grantStarted(r, holder);
+    await this.#send(tx, 'breakglass.opened', to, subject, describe(r, holder, 'A review of this access is required.'));
+    await this.#sendTo(tx, 'breakglass.opened', this.#config.auditors, subject, describe(r, holder, 'A review of this access is required.'));
+    await this.grantStarted(tx, r, holder);
   }
 
   // Oversight alerts and the auditors' digest: auditor users, notify.auditors and the webhooks.
-  toAuditors(kind: string, subject: string, body: string): void {
-    this.#toInbox(kind, this.#withRole('auditor'), subject, body);
-    this.#sendTo(kind, [...this.#withRole('auditor').map((u) => u.email).filter((e): e is string => Boolean(e)), ...this.#config.auditors], subject, body);
+  async toAuditors(tx: Tx, kind: string, subject: string, body: string): Promise<void> {
+    const auditors = await this.#withRole(tx, 'auditor');
+    await this.#toInbox(tx, kind, auditors, subject, body);
+    await this.#sendTo(tx, kind, [...auditors.map((u) => u.email).filter((e): e is string => Boolean(e)), ...this.#config.auditors], subject, body);
   }
 
   // One person's own notice (a mailbox owner's digest, their account's recovery): by mail and in
   // their inbox, never to the webhooks. `mailOnly` for a secret (a recovery code), which must not
   // be readable by whoever holds the person's session or an API token of theirs.
-  toPerson(kind: string, user: User, subject: string, body: string, options: { mailOnly?: boolean } = {}): void {
-    if (!options.mailOnly) this.#toInbox(kind, [user], subject, body);
-    if (user.email) this.#sendTo(kind, [user.email], subject, body, undefined, false);
+  async toPerson(tx: Tx, kind: string, user: User, subject: string, body: string, options: { mailOnly?: boolean } = {}): Promise<void> {
+    if (!options.mailOnly) await this.#toInbox(tx, kind, [user], subject, body);
+    if (user.email) await this.#sendTo(tx, kind, [user.email], subject, body, undefined, false);
   }
 
   // People told of a change to an account or to who owns a mailbox (those asked to decide).
-  toUsers(kind: string, users: User[], subject: string, body: string): void {
-    this.#send(kind, users, subject, body);
+  toUsers(tx: Tx, kind: string, users: User[], subject: string, body: string): Promise<void> {
+    return this.#send(tx, kind, users, subject, body);
   }
 
-  #withRole(role: string): User[] {
-    return this.#people.list().filter((u) => u.roles.includes(role as never) && !u.disabled);
+  async #withRole(tx: Tx, role: string): Promise<User[]> {
+    return (await this.#people.list(tx)).filter((u) => u.roles.includes(role as never) && !u.disabled);
   }
 
-  #send(kind: string, users: User[], subject: string, body: string, notBefore?: number): void {
-    this.#toInbox(kind, users, subject, body, notBefore);
-    this.#sendTo(kind, users.map((u) => u.email).filter((e): e is string => Boolean(e)), subject, body, notBefore);
+  async #send(tx: Tx, kind: string, users: User[], subject: string, body: string, notBefore?: number): Promise<void> {
+    await this.#toInbox(tx, kind, users, subject, body, notBefore);
+    await this.#sendTo(tx, kind, users.map((u) => u.email).filter((e): e is string => Boolean(e)), subject, body, notBefore);
   }
 
   // Delayed like the mail (a policy's N days after the grant): hidden from the person until then.
-  #toInbox(kind: string, users: User[], subject: string, body: string, notBefore?: number): void {
+  async #toInbox(tx: Tx, kind: string, users: User[], subject: string, body: string, notBefore?: number): Promise<void> {
     const now = this.#clock.now();
-    if (users.length > 0) this.#inbox.put({ kind, userIds: users.map((u) => u.id), subject, body, createdAt: now, visibleFrom: notBefore ?? now });
+    if (users.length > 0) await this.#inbox.put(tx, { kind, userIds: users.map((u) => u.id), subject, body, createdAt: now, visibleFrom: notBefore ?? now });
   }
 
-  #sendTo(kind: string, addresses: string[], subject: string, body: string, notBefore?: number, webhooks = true): void {
+  async #sendTo(tx: Tx, kind: string, addresses: string[], subject: string, body: string, notBefore?: number, webhooks = true): Promise<void> {
     const now = this.#clock.now();
     const recipients = [...new Set(addresses), ...(webhooks ? this.#config.webhooks.map((w) => w.url) : [])];
-    this.#store.enqueue({ kind, recipients, subject, body, createdAt: now, notBefore: notBefore ?? now });
+    await this.#store.enqueue(tx, { kind, recipients, subject, body, createdAt: now, notBefore: notBefore ?? now });
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Tx } from '../core/transactions.ts';
 import type { DirectoryRow } from './directory-csv.ts';
 
 export interface OwnershipChangeRecord {
@@ -19,8 +20,8 @@ export interface OwnershipChangeRecord {
 
 // Ownership changes waiting for approval, and past decisions (src/access/mailbox-ownership.ts).
 export interface OwnershipChangeStore {
-  add(c: Omit<OwnershipChangeRecord, 'decidedBy' | 'decision' | 'decisionReason' | 'decidedAt'>): void;
-  decide(id: string, d: { by: number; decision: 'approve' | 'deny'; reason: string; at: number }): void;
-  get(id: string): OwnershipChangeRecord | null;
-  list(): OwnershipChangeRecord[];   // the latest 500, newest first
+  add(tx: Tx, c: Omit<OwnershipChangeRecord, 'decidedBy' | 'decision' | 'decisionReason' | 'decidedAt'>): Promise<void>;
+  decide(tx: Tx, id: string, d: { by: number; decision: 'approve' | 'deny'; reason: string; at: number }): Promise<void>;
+  get(tx: Tx, id: string): Promise<OwnershipChangeRecord | null>;
+  list(tx: Tx): Promise<OwnershipChangeRecord[]>;   // the latest 500, newest first
 }

@@ -1,3 +1,4 @@
+import type { Tx } from '../core/transactions.ts';
 import type { Role, User } from './people.ts';
 
 // A person as stored, with what signs them in (hashes, the wrapped TOTP seed) kept apart from
@@ -15,24 +16,24 @@ export interface Account {
 
 // People and their recovery codes (src/access/people.ts holds the rules).
 export interface PeopleStore {
-  byName(name: string): Account | null;
-  byId(id: number): Account | null;
-  list(): User[];             // by name
-  add(person: { name: string; displayName: string | null; email: string | null; roles: Role[]; enrolmentHash: string; enrolmentExpires: number; createdAt: number }): void;
+  byName(tx: Tx, name: string): Promise<Account | null>;
+  byId(tx: Tx, id: number): Promise<Account | null>;
+  list(tx: Tx): Promise<User[]>;             // by name
+  add(tx: Tx, person: { name: string; displayName: string | null; email: string | null; roles: Role[]; enrolmentHash: string; enrolmentExpires: number; createdAt: number }): Promise<void>;
   // A new enrolment code (and roles) for someone not yet enrolled.
-  reissueEnrolment(id: number, roles: Role[], enrolmentHash: string, enrolmentExpires: number): void;
-  setRoles(id: number, roles: Role[]): void;
+  reissueEnrolment(tx: Tx, id: number, roles: Role[], enrolmentHash: string, enrolmentExpires: number): Promise<void>;
+  setRoles(tx: Tx, id: number, roles: Role[]): Promise<void>;
   // False when there is no such person.
-  setDisabled(name: string, disabled: boolean): boolean;
-  dropEnrolmentCode(id: number): void;
+  setDisabled(tx: Tx, name: string, disabled: boolean): Promise<boolean>;
+  dropEnrolmentCode(tx: Tx, id: number): Promise<void>;
   // Password and TOTP seed set; the code is used up and the failure count starts again.
-  saveEnrolment(id: number, secrets: { passwordHash: string; totpWrapped: Buffer | null }): void;
-  signInFailed(id: number, failedLogins: number, lockedUntil: number): void;
+  saveEnrolment(tx: Tx, id: number, secrets: { passwordHash: string; totpWrapped: Buffer | null }): Promise<void>;
+  signInFailed(tx: Tx, id: number, failedLogins: number, lockedUntil: number): Promise<void>;
   // Failures forgotten; no TOTP step up to totpStep is accepted again.
-  signedIn(id: number, totpStep: number): void;
+  signedIn(tx: Tx, id: number, totpStep: number): Promise<void>;
   // The earlier codes stop working.
-  replaceRecoveryCodes(userId: number, codeHashes: string[], at: number): void;
-  recoveryCodesLeft(userId: number): number;
+  replaceRecoveryCodes(tx: Tx, userId: number, codeHashes: string[], at: number): Promise<void>;
+  recoveryCodesLeft(tx: Tx, userId: number): Promise<number>;
   // True when the code was valid and unused; it is used up.
-  useRecoveryCode(userId: number, codeHash: string, at: number): boolean;
+  useRecoveryCode(tx: Tx, userId: number, codeHash: string, at: number): Promise<boolean>;
 }

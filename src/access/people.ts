@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
+import type { Transactions, Tx } from '../core/transactions.ts';
 import type { KeyProvider } from '../store/key-provider.ts';
 import type { AccountRecoveryStore } from './account-recovery-store.ts';
 import type { CredentialStore } from './credential-store.ts';
@@ -48,6 +49,7 @@ export interface PeopleDeps {
   keys: KeyProvider;
   clock: Clock;
   policy: () => Config['access'];
+  db: Transactions;                 // sign-in and enrolment check passwords between transactions
 }
 
 // People and their sign-in: no default password exists; an account starts with a one-time
@@ -60,6 +62,7 @@ export class People {
   readonly #keys: KeyProvider;
   readonly #clock: Clock;
   readonly #policy: () => Config['access'];
+  readonly #db: Transactions;
 
   constructor(d: PeopleDeps) {
     this.#store = d.store;
@@ -69,62 +72,63 @@ export class People {
     this.#keys = d.keys;
     this.#clock = d.clock;
     this.#policy = d.policy;
+    this.#db = d.db;
   }
 
   // Creates a user (or re-issues the enrolment code of one not yet enrolled).
-  add(input: { name: string; roles: Role[]; displayName?: string | null; email?: string | null }): { user: User; enrolmentCode: string } {
+  async add(tx: Tx, input: { name: string; roles: Role[]; displayName?: string | null; email?: string | null }): Promise<{ user: User; enrolmentCode: string }> {
     if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(input.name)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `user name "${input.name}" must be 1–64 of a-z 0-9 . _ - (lowercase, starting with a letter or digit)`);
     for (const r of input.roles) if (!ROLES.includes(r)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown role "${r}" (roles: ${ROLES.join(', ')})`);
     if (input.roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
-    const existing = this.byName(input.name);
+    const existing = await this.byName(tx, input.name);
     if (existing?.enrolled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `user ${input.name} exists and is enrolled`);
     const code = randomBytes(15).toString('base64url');
     const now = this.#clock.now();
     const expires = now + this.#policy().enrolmentHours * 3600_000;
-    if (existing) this.#store.reissueEnrolment(existing.id, input.roles, sha256(code), expires);
-    else this.#store.add({ name: input.name, displayName: input.displayName ?? null, email: input.email ?? null, roles: input.roles, enrolmentHash: sha256(code), enrolmentExpires: expires, createdAt: now });
-    return { user: this.byName(input.name)!, enrolmentCode: code };
+    if (existing) await this.#store.reissueEnrolment(tx, existing.id, input.roles, sha256(code), expires);
+    else await this.#store.add(tx, { name: input.name, displayName: input.displayName ?? null, email: input.email ?? null, roles: input.roles, enrolmentHash: sha256(code), enrolmentExpires: expires, createdAt: now });
+    return { user: (await this.byName(tx, input.name))!, enrolmentCode: code };
   }
 
   // Changes an enrolled or waiting user's roles. When the new roles need a second factor the
   // user has not set up, no code is handed to anyone: their sessions and tokens end (credentials
   // obtained with the password alone do not carry the new roles), signing in is refused until
   // they enrol again, and the caller files an account recovery that someone else approves.
-  setRoles(name: string, roles: Role[]): { user: User; needsEnrolment: boolean } {
-    const account = this.#store.byName(name);
+  async setRoles(tx: Tx, name: string, roles: Role[]): Promise<{ user: User; needsEnrolment: boolean }> {
+    const account = await this.#store.byName(tx, name);
     if (!account) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
     for (const r of roles) if (!ROLES.includes(r)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown role "${r}" (roles: ${ROLES.join(', ')})`);
     if (roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
-    this.#store.setRoles(account.user.id, [...new Set(roles)]);
-    const user = this.byId(account.user.id)!;
+    await this.#store.setRoles(tx, account.user.id, [...new Set(roles)]);
+    const user = (await this.byId(tx, account.user.id))!;
     if (!this.needsTotp(user) || account.totpWrapped || account.passwordHash === null) return { user, needsEnrolment: false };
-    this.#credentials.endAll(user.id, this.#clock.now());
+    await this.#credentials.endAll(tx, user.id, this.#clock.now());
     return { user, needsEnrolment: true };
   }
 
   // A disabled user's sessions and tokens end for good: enabling them again gives nothing back
   // (they sign in anew). A waiting enrolment code and any open account recovery end too.
-  setDisabled(name: string, disabled: boolean): User {
-    if (!this.#store.setDisabled(name, disabled)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
-    const user = this.byName(name)!;
+  async setDisabled(tx: Tx, name: string, disabled: boolean): Promise<User> {
+    if (!await this.#store.setDisabled(tx, name, disabled)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
+    const user = (await this.byName(tx, name))!;
     if (disabled) {
-      this.#credentials.endAll(user.id, this.#clock.now());
-      this.#store.dropEnrolmentCode(user.id);
-      this.#recoveries.cancelOpen(user.id, this.#clock.now(), 'account disabled');
+      await this.#credentials.endAll(tx, user.id, this.#clock.now());
+      await this.#store.dropEnrolmentCode(tx, user.id);
+      await this.#recoveries.cancelOpen(tx, user.id, this.#clock.now(), 'account disabled');
     }
     return user;
   }
 
-  byName(name: string): User | null {
-    return this.#store.byName(name)?.user ?? null;
+  async byName(tx: Tx, name: string): Promise<User | null> {
+    return (await this.#store.byName(tx, name))?.user ?? null;
   }
 
-  byId(id: number): User | null {
-    return this.#store.byId(id)?.user ?? null;
+  async byId(tx: Tx, id: number): Promise<User | null> {
+    return (await this.#store.byId(tx, id))?.user ?? null;
   }
 
-  list(): User[] {
-    return this.#store.list();
+  list(tx: Tx): Promise<User[]> {
+    return this.#store.list(tx);
   }
 
   needsTotp(user: Pick<User, 'roles'>): boolean {
@@ -134,8 +138,9 @@ export class People {
   // Sets the password (and TOTP seed and recovery codes when the roles need a second factor)
   // with the one-time code. A person who is already enrolled enrols again only with the code of
   // an approved account recovery (mailed to them); it ends every session and token they had.
+  // Its own transactions: the password is hashed between reading the account and writing it.
   async enrol(name: string, code: string, password: string): Promise<{ user: User; totpUri: string | null; recoveryCodes: string[]; recovery: string | null }> {
-    const account = this.#store.byName(name);
+    const account = await this.#db.read((tx) => this.#store.byName(tx, name));
     const now = this.#clock.now();
     if (password.length < MIN_PASSWORD_LENGTH) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `password must have at least ${MIN_PASSWORD_LENGTH} characters`);
     const wrong = () => new SealboxError('SEALBOX_ERR_AUTH', 'enrolment code is wrong, used or expired');
@@ -143,20 +148,24 @@ export class People {
     const enrolled = account.user.enrolled;
     const firstOk = !enrolled && account.enrolmentHash && sha256(code) === account.enrolmentHash && Number(account.enrolmentExpires) >= now;
     if (!firstOk && !enrolled) throw wrong();
-    const recovery = enrolled ? this.#recoveries.use(account.user.id, sha256(code), now) : null;
-    // Said like any wrong code, so that trying does not tell who is enrolled.
-    if (enrolled && !recovery) throw wrong();
     const user = account.user;
     const secret = this.needsTotp(user) ? newTotpSecret() : null;
     const hash = await hashPassword(password);
-    if (recovery) this.#credentials.endAll(user.id, this.#clock.now());
-    this.#store.saveEnrolment(user.id, { passwordHash: hash, totpWrapped: secret ? await this.#keys.wrap(secret) : null });
-    const recoveryCodes = secret ? this.newRecoveryCodes(user) : [];
-    return { user: this.byId(user.id)!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null, recoveryCodes, recovery };
+    const totpWrapped = secret ? await this.#keys.wrap(secret) : null;
+    return this.#db.write(async (tx) => {
+      // The recovery code is used up in the transaction that enrols with it.
+      const recovery = enrolled ? await this.#recoveries.use(tx, account.user.id, sha256(code), now) : null;
+      // Said like any wrong code, so that trying does not tell who is enrolled.
+      if (enrolled && !recovery) throw wrong();
+      if (recovery) await this.#credentials.endAll(tx, user.id, this.#clock.now());
+      await this.#store.saveEnrolment(tx, user.id, { passwordHash: hash, totpWrapped });
+      const recoveryCodes = secret ? await this.newRecoveryCodes(tx, user) : [];
+      return { user: (await this.byId(tx, user.id))!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null, recoveryCodes, recovery };
+    });
   }
 
   // A fresh set of recovery codes; the earlier ones stop working. Shown once, kept as hashes.
-  newRecoveryCodes(user: User): string[] {
+  async newRecoveryCodes(tx: Tx, user: User): Promise<string[]> {
     const codes: string[] = [];
     for (let i = 0; i < RECOVERY_CODES; i++) {
       const bytes = randomBytes(10);
@@ -164,18 +173,18 @@ export class People {
       for (const b of bytes) code += RECOVERY_ALPHABET[b & 31];
       codes.push(`${code.slice(0, 5)}-${code.slice(5)}`);
     }
-    this.#store.replaceRecoveryCodes(user.id, codes.map((c) => sha256(normalRecovery(c))), this.#clock.now());
+    await this.#store.replaceRecoveryCodes(tx, user.id, codes.map((c) => sha256(normalRecovery(c))), this.#clock.now());
     return codes;
   }
 
-  recoveryCodesLeft(user: User): number {
-    return this.#store.recoveryCodesLeft(user.id);
+  recoveryCodesLeft(tx: Tx, user: User): Promise<number> {
+    return this.#store.recoveryCodesLeft(tx, user.id);
   }
 
   // Uses up one recovery code; true when it was valid and unused.
-  #useRecoveryCode(userId: number, code: string): boolean {
+  async #useRecoveryCode(tx: Tx, userId: number, code: string): Promise<boolean> {
     if (!RECOVERY_FORMAT.test(code.trim().toLowerCase())) return false;
-    return this.#store.useRecoveryCode(userId, sha256(normalRecovery(code)), this.#clock.now());
+    return this.#store.useRecoveryCode(tx, userId, sha256(normalRecovery(code)), this.#clock.now());
   }
 
   async authenticate(name: string, password: string, totp: string | undefined): Promise<User> {
@@ -183,38 +192,46 @@ export class People {
   }
 
   // Checks password and second factor (a TOTP code, or one of the recovery codes, used up);
-  // counts failures and locks the account after too many.
+  // counts failures and locks the account after too many. Its own transactions: the password is
+  // checked between reading the account and writing the outcome.
   async signIn(name: string, password: string, totp: string | undefined): Promise<SignIn> {
-    const account = this.#store.byName(name);
+    const account = await this.#db.read((tx) => this.#store.byName(tx, name));
     const now = this.#clock.now();
     if (account && account.lockedUntil > now) {
       throw new SealboxError('SEALBOX_ERR_LOCKED', `account locked until ${new Date(account.lockedUntil).toISOString()} after failed sign-ins`);
     }
     const passwordOk = await verifyPassword(password, account?.passwordHash ?? null);
-    let step: number | null = null;
-    let totpOk = true;
-    let secondFactor: SignIn['secondFactor'] = null;
-    if (account && passwordOk && account.totpWrapped) {
-      step = checkTotp(await this.#keys.unwrap(account.totpWrapped, this.#keys.keyId), totp ?? '', now, account.totpLastStep);
-      // A recovery code is spent only when the password is right and the account not disabled.
-      if (step === null && !account.user.disabled && this.#useRecoveryCode(account.user.id, totp ?? '')) secondFactor = 'recovery-code';
-      else if (step !== null) secondFactor = 'totp';
-      totpOk = secondFactor !== null;
-    } else if (account && passwordOk && this.needsTotp(account.user)) totpOk = false;
-    if (!account || !passwordOk || !totpOk || account.user.disabled) {
-      if (account) {
-        const failures = account.failedLogins + 1;
-        const lock = failures >= this.#policy().lockoutAttempts ? now + this.#policy().lockoutMinutes * 60_000 : 0;
-        this.#store.signInFailed(account.user.id, lock ? 0 : failures, lock);
+    const step = account && passwordOk && account.totpWrapped
+      ? checkTotp(await this.#keys.unwrap(account.totpWrapped, this.#keys.keyId), totp ?? '', now, account.totpLastStep)
+      : null;
+    const outcome = await this.#db.write(async (tx): Promise<SignIn | SealboxError> => {
+      let totpOk = true;
+      let secondFactor: SignIn['secondFactor'] = null;
+      if (account && passwordOk && account.totpWrapped) {
+        // A recovery code is spent only when the password is right and the account not disabled.
+        if (step === null && !account.user.disabled && await this.#useRecoveryCode(tx, account.user.id, totp ?? '')) secondFactor = 'recovery-code';
+        else if (step !== null) secondFactor = 'totp';
+        totpOk = secondFactor !== null;
+      } else if (account && passwordOk && this.needsTotp(account.user)) totpOk = false;
+      if (!account || !passwordOk || !totpOk || account.user.disabled) {
+        if (account) {
+          // Counted from the row as it is now: failures tried at the same time all count.
+          const failures = ((await this.#store.byId(tx, account.user.id))?.failedLogins ?? account.failedLogins) + 1;
+          const lock = failures >= this.#policy().lockoutAttempts ? now + this.#policy().lockoutMinutes * 60_000 : 0;
+          await this.#store.signInFailed(tx, account.user.id, lock ? 0 : failures, lock);
+        }
+        return new SealboxError('SEALBOX_ERR_AUTH', passwordOk && !totpOk ? 'a valid one-time code (TOTP) or an unused recovery code is required' : 'wrong user name or password');
       }
-      throw new SealboxError('SEALBOX_ERR_AUTH', passwordOk && !totpOk ? 'a valid one-time code (TOTP) or an unused recovery code is required' : 'wrong user name or password');
-    }
-    this.#store.signedIn(account.user.id, step ?? 0);
-    const user = account.user;
-    return { user, secondFactor, recoveryCodesLeft: secondFactor === 'recovery-code' ? this.recoveryCodesLeft(user) : null };
+      await this.#store.signedIn(tx, account.user.id, step ?? 0);
+      const user = account.user;
+      return { user, secondFactor, recoveryCodesLeft: secondFactor === 'recovery-code' ? await this.recoveryCodesLeft(tx, user) : null };
+    });
+    // Thrown once the failure is counted (committed).
+    if (outcome instanceof SealboxError) throw outcome;
+    return outcome;
   }
 
-  ownedMailboxes(user: User): { id: number; name: string }[] {
-    return this.#mailboxes.ownedBy(user.name);
+  ownedMailboxes(tx: Tx, user: User): Promise<{ id: number; name: string }[]> {
+    return this.#mailboxes.ownedBy(tx, user.name);
   }
 }

@@ -1,3 +1,4 @@
+import type { Tx } from '../core/transactions.ts';
 export type LinkKind = 'created' | 'roles' | 'recovery';
 
 export interface PersonLink {
@@ -11,7 +12,7 @@ export interface PersonLink {
 // two accounts one person's hands for a while (src/access/four-eyes.ts decides with them).
 export interface PersonLinkStore {
   // A link of someone to themselves is not kept.
-  record(link: PersonLink): void;
+  record(tx: Tx, link: PersonLink): Promise<void>;
   // Every link that touches one of these people, any time, oldest first.
-  touching(ids: number[]): PersonLink[];
+  touching(tx: Tx, ids: number[]): Promise<PersonLink[]>;
 }

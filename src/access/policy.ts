@@ -1,27 +1,33 @@
 import type { Config } from '../core/config.ts';
 import { accessPolicySchema } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { SettingStore } from './setting-store.ts';
 
 const KEY = 'policy.access';
 
 // The access policy in force: the config file's, overridden by what admins set through the API
-// (kept in the database, each change a ledger entry by the caller).
+// (kept in the database, each change a ledger entry by the caller). Read once when the archive
+// opens (load) and kept in memory.
 export class Policy {
   readonly #settings: SettingStore;
   readonly #base: Config['access'];
-  #cached: Config['access'] | null = null;
+  #current: Config['access'];
 
   constructor(settings: SettingStore, base: Config['access']) {
     this.#settings = settings;
     this.#base = base;
+    this.#current = base;
+  }
+
+  async load(tx: Tx): Promise<this> {
+    const stored = await this.#settings.getSetting(tx, KEY);
+    this.#current = stored ? accessPolicySchema.parse({ ...this.#base, ...JSON.parse(stored) }) : this.#base;
+    return this;
   }
 
   current(): Config['access'] {
-    if (this.#cached) return this.#cached;
-    const stored = this.#settings.getSetting(KEY);
-    this.#cached = stored ? accessPolicySchema.parse({ ...this.#base, ...JSON.parse(stored) }) : this.#base;
-    return this.#cached;
+    return this.#current;
   }
 
   // The policy these overrides would put in force (they replace the earlier ones); unknown keys
@@ -37,10 +43,12 @@ export class Policy {
   }
 
   // Replaces the overrides.
-  set(overrides: Record<string, unknown>): Config['access'] {
-    this.preview(overrides);
-    this.#settings.setSetting(KEY, JSON.stringify(overrides));
-    this.#cached = null;
-    return this.current();
+  async set(tx: Tx, overrides: Record<string, unknown>): Promise<Config['access']> {
+    const next = this.preview(overrides);
+    await this.#settings.setSetting(tx, KEY, JSON.stringify(overrides));
+    const before = this.#current;
+    tx.onRollback(() => (this.#current = before));
+    this.#current = next;
+    return next;
   }
 }

@@ -1,5 +1,6 @@
+import type { Tx } from '../core/transactions.ts';
 // Named values kept with the archive (the metadata store holds them).
 export interface SettingStore {
-  getSetting(key: string): string | null;
-  setSetting(key: string, value: string): void;
+  getSetting(tx: Tx, key: string): Promise<string | null>;
+  setSetting(tx: Tx, key: string, value: string): Promise<void>;
 }

@@ -23,14 +23,14 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     method: 'GET', url: '/api/v1/health', tag: 'health', auth: 'none',
     summary: 'captures, messages, ledger size, last checkpoint, index lag (open, for monitoring)',
     handler: async () => {
-      const counts = s.stores.meta.counts();
-      const checkpoint = s.stores.meta.latestCheckpoint();
+      const meta = s.stores.meta;
+      const { counts, checkpoint, lastCapture } = await meta.read(async (tx) => ({ counts: await meta.counts(tx), checkpoint: await meta.latestCheckpoint(tx), lastCapture: await meta.lastCaptureRowId(tx) }));
       return {
         status: 'ok',
         captures: counts.captures,
         messages: counts.messages,
         ledger: { size: s.ledger.size, checkpointSize: checkpoint?.size ?? null, checkpointAt: checkpoint ? new Date(checkpoint.createdAt).toISOString() : null },
-        index: { lagCaptures: s.stores.meta.lastCaptureRowId() - s.search.cursor() },
+        index: { lagCaptures: lastCapture - s.search.cursor() },
       };
     },
   });
@@ -41,9 +41,10 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     summary: 'system health for admins and auditors: listeners, index lag, notification queue and why notices are not mailed (notify.smtp unset or failing; each failing kind with its count and last error), disk free in the data folder, ledger and last checkpoint',
     handler: async () => {
       const meta = s.stores.meta;
-      const counts = meta.counts();
-      const checkpoint = meta.latestCheckpoint();
-      const lastCapture = meta.lastCaptureRowId();
+      const { counts, checkpoint, lastCapture, backlog, delivery } = await meta.read(async (tx) => ({
+        counts: await meta.counts(tx), checkpoint: await meta.latestCheckpoint(tx), lastCapture: await meta.lastCaptureRowId(tx),
+        backlog: await s.notifier.backlog(tx), delivery: await s.notifier.delivery(tx),
+      }));
       const free = disk.reading;
       const now = s.clock.now();
       return {
@@ -51,7 +52,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         captures: counts.captures,
         messages: counts.messages,
         index: { lagCaptures: lastCapture - s.search.cursor(), indexedUpTo: s.search.cursor(), lastCapture, failures: s.search.failures() },
-        notifications: { ...s.notifier.backlog(), ...s.notifier.delivery() },
+        notifications: { ...backlog, ...delivery },
         disk: { path: free.path, freeBytes: free.freeBytes, totalBytes: free.totalBytes, state: free.state, warnFreeBytes: s.config.storage.warnFreeBytes, refuseFreeBytes: s.config.storage.refuseFreeBytes },
         ledger: { size: s.ledger.size },
         checkpoint: checkpoint ? { size: checkpoint.size, at: new Date(checkpoint.createdAt).toISOString(), behind: s.ledger.size - checkpoint.size } : null,
@@ -69,9 +70,9 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
       // The code of someone who has no credential yet comes back to the admin who hands it on;
       // from then on the two are linked (four eyes: src/access/four-eyes.ts).
-      const r = s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, () => {
-        const added = s.people.add(body);
-        s.links.record({ actorId: p.user.id, subjectId: added.user.id, kind: 'created', at: s.clock.now() });
+      const r = await s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, async (tx) => {
+        const added = await s.people.add(tx, body);
+        await s.links.record(tx, { actorId: p.user.id, subjectId: added.user.id, kind: 'created', at: s.clock.now() });
         return added;
       });
       return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode };
@@ -81,17 +82,17 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'GET', url: '/api/v1/users', tag: 'admin', summary: 'users and roles (admins and auditors)',
     auth: { scope: 'admin', roles: ['admin', 'auditor'], refusal: { operation: 'user.list', reason: 'not an admin or auditor', message: 'only admins and auditors list users' } },
-    handler: async () => ({ users: s.people.list().map((u) => ({ name: u.name, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled })) }),
+    handler: async () => ({ users: (await s.db.read((tx) => s.people.list(tx))).map((u) => ({ name: u.name, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled })) }),
   });
 
   // Changing a user's roles or disabling them: admins only, never their own account (no one
   // grants themselves a role, nor locks the last door behind them).
   const changesUsers = { message: 'only admins change users' } as const;
-  const userChange = (req: FastifyRequest, p: Principal, operation: LedgerOperation, name: string, parameters: Record<string, unknown>) => {
+  const userChange = async (req: FastifyRequest, p: Principal, operation: LedgerOperation, name: string, parameters: Record<string, unknown>) => {
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     if (p.user.name === name) {
       const why = 'no one changes their own roles or disables themselves';
-      s.audit.denied(ctx, { operation, parameters: { name, ...parameters } }, why);
+      await s.audit.denied(ctx, { operation, parameters: { name, ...parameters } }, why);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
     }
     return ctx;
@@ -104,14 +105,15 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     body: z.strictObject({ roles: z.array(z.enum(ROLES)).min(1) }),
     handler: async (req, _reply, { body, params, p }) => {
       const name = params.name;
-      const ctx = userChange(req, p, 'user.roles', name, { roles: body.roles });
-      const before = s.people.byName(name)?.roles ?? null;
-      const r = s.audit.record(ctx, (r: { recovery: string | null }) => ({ operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.recovery !== null, recovery: r.recovery } }), () => {
-        const changed = s.people.setRoles(name, body.roles);
-        s.links.record({ actorId: ctx.user.id, subjectId: changed.user.id, kind: 'roles', at: s.clock.now() });
-        const pending = changed.needsEnrolment ? s.recovery.list().find((x) => x.user === name && x.state === 'pending') : undefined;
+      const ctx = await userChange(req, p, 'user.roles', name, { roles: body.roles });
+      let before: string[] | null = null;
+      const r = await s.audit.record(ctx, (r: { recovery: string | null }) => ({ operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.recovery !== null, recovery: r.recovery } }), async (tx) => {
+        before = (await s.people.byName(tx, name))?.roles ?? null;
+        const changed = await s.people.setRoles(tx, name, body.roles);
+        await s.links.record(tx, { actorId: ctx.user.id, subjectId: changed.user.id, kind: 'roles', at: s.clock.now() });
+        const pending = changed.needsEnrolment ? (await s.recovery.list(tx)).find((x) => x.user === name && x.state === 'pending') : undefined;
         const recovery = !changed.needsEnrolment ? null
-          : pending?.id ?? s.recovery.request(ctx.user, name, `roles changed to ${body.roles.join(', ')}: a second factor is needed`).id;
+          : pending?.id ?? (await s.recovery.request(tx, ctx.user, name, `roles changed to ${body.roles.join(', ')}: a second factor is needed`)).id;
         return { ...changed, recovery };
       });
       return { name: r.user.name, roles: r.user.roles, recovery: r.recovery };
@@ -126,8 +128,8 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     handler: async (req, _reply, { body, params, p }) => {
       const name = params.name;
       const operation = body.disabled ? 'user.disable' : 'user.enable';
-      const ctx = userChange(req, p, operation, name, {});
-      const u = s.audit.record(ctx, { operation, parameters: { name, reason: body.reason ?? null } }, () => s.people.setDisabled(name, body.disabled));
+      const ctx = await userChange(req, p, operation, name, {});
+      const u = await s.audit.record(ctx, { operation, parameters: { name, reason: body.reason ?? null } }, (tx) => s.people.setDisabled(tx, name, body.disabled));
       return { name: u.name, roles: u.roles, disabled: u.disabled };
     },
   });
@@ -151,10 +153,10 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const weakened = weakenedSafeguards(s.policy.current(), s.policy.preview(body));
       if (weakened.length > 0) {
         const why = `loosening ${weakened.join(', ')} is done in the config file at the console, not through the API`;
-        s.audit.denied(ctx, { operation: 'policy.set', parameters: { policy: body } }, why);
+        await s.audit.denied(ctx, { operation: 'policy.set', parameters: { policy: body } }, why);
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
       }
-      return s.audit.record(ctx, { operation: 'policy.set', parameters: { policy: body } }, () => s.policy.set(body));
+      return s.audit.record(ctx, { operation: 'policy.set', parameters: { policy: body } }, (tx) => s.policy.set(tx, body));
     },
   });
 
@@ -173,11 +175,14 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
       if (body.notifyMode === 'none' && !body.legalBasis?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'not notifying the owner needs the legal basis recorded (legalBasis)');
       if (body.notifyMode === 'after' && body.notifyAfterDays === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'notifyMode "after" needs notifyAfterDays');
-      const found = s.mailboxes.byName(name);
+      const found = await s.db.read((tx) => s.mailboxes.byName(tx, name));
       if (!found) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no mailbox ${name}`);
       const mailbox = { id: found.id, name: found.name };
-      s.audit.record(ctx, { operation: 'mailbox.policy', mailboxes: [mailbox], parameters: body }, () => s.notifier.setPolicy(mailbox.id, body));
-      return { mailbox: mailbox.name, ...s.notifier.policy(mailbox.id) };
+      const policy = await s.audit.record(ctx, { operation: 'mailbox.policy', mailboxes: [mailbox], parameters: body }, async (tx) => {
+        await s.notifier.setPolicy(tx, mailbox.id, body);
+        return s.notifier.policy(tx, mailbox.id);
+      });
+      return { mailbox: mailbox.name, ...policy };
     },
   });
 
@@ -188,7 +193,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     handler: async (req, _reply, { query }) => {
       const raw = (req.params as { index: string }).index;
       if (!/^\d+$/.test(raw)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `entry index "${raw}" is not a whole number`);
-      return proveInclusion(s.stores.meta, Number(raw), query.size);
+      return s.db.read((tx) => proveInclusion(tx, s.stores.meta, Number(raw), query.size));
     },
   });
 
@@ -196,7 +201,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     method: 'GET', url: '/api/v1/ledger/consistency', tag: 'ledger', auth: 'none',
     summary: 'RFC 9162 consistency proof between two signed checkpoints',
     query: z.strictObject({ old: z.coerce.number().int().min(0), new: z.coerce.number().int().min(0).optional() }),
-    handler: async (_req, _reply, { query }) => proveConsistency(s.stores.meta, query.old, query.new),
+    handler: async (_req, _reply, { query }) => s.db.read((tx) => proveConsistency(tx, s.stores.meta, query.old, query.new)),
   });
 }
 

@@ -19,12 +19,12 @@ export function authRoutes(routes: RouteTable, s: Services): void {
         enrolled = await s.people.enrol(body.name, body.code, body.password);
       } catch (err) {
         // A code tried on someone's account is evidence too (a taken-over account starts here).
-        if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_BAD_INPUT') s.audit.denied({ ...actorContext(req, null), user: null, logonType: 'owner' }, { operation: 'user.enrol', parameters: { name: body.name } }, err.message);
+        if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_BAD_INPUT') await s.audit.denied({ ...actorContext(req, null), user: null, logonType: 'owner' }, { operation: 'user.enrol', parameters: { name: body.name } }, err.message);
         throw err;
       }
       const { user, totpUri, recoveryCodes, recovery } = enrolled;
-      s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { operation: 'user.enrol', parameters: { recoveryCodes: recoveryCodes.length, ...(recovery ? { recovery } : {}) } }, () => {
-        if (recovery) s.notifier.toPerson('account.recovered', user, 'Your Sealbox account was enrolled again', `Your account was enrolled again with the code of account recovery ${recovery}: a new password${totpUri ? ' and authenticator' : ''}. Every earlier session and API token has ended.\n\nIf this was not you, tell your security team at once.`);
+      await s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { operation: 'user.enrol', parameters: { recoveryCodes: recoveryCodes.length, ...(recovery ? { recovery } : {}) } }, async (tx) => {
+        if (recovery) await s.notifier.toPerson(tx, 'account.recovered', user, 'Your Sealbox account was enrolled again', `Your account was enrolled again with the code of account recovery ${recovery}: a new password${totpUri ? ' and authenticator' : ''}. Every earlier session and API token has ended.\n\nIf this was not you, tell your security team at once.`);
         return null;
       });
       return { user: { name: user.name, roles: user.roles }, totpUri, recoveryCodes };
@@ -41,7 +41,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
       try {
         signIn = await s.people.signIn(body.name, body.password, body.totp);
       } catch (err) {
-        if (err instanceof SealboxError) s.audit.denied({ ...ctx, user: null, logonType: 'owner' }, { operation: 'session.create', parameters: { name: body.name } }, err.message);
+        if (err instanceof SealboxError) await s.audit.denied({ ...ctx, user: null, logonType: 'owner' }, { operation: 'session.create', parameters: { name: body.name } }, err.message);
         // A locked account answers like a wrong password, after as long (the ledger keeps the
         // real reason): the answer must not tell which names are accounts.
         if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_LOCKED') {
@@ -51,10 +51,10 @@ export function authRoutes(routes: RouteTable, s: Services): void {
         throw err;
       }
       const { user } = signIn;
-      const session = s.credentials.createSession(user, ctx.clientIp, ctx.userAgent);
       // A recovery code standing in for the authenticator is worth seeing in the ledger.
       const parameters = signIn.secondFactor === 'recovery-code' ? { secondFactor: 'recovery-code', recoveryCodesLeft: signIn.recoveryCodesLeft } : undefined;
-      s.audit.record({ ...ctx, sessionId: null, user, logonType: 'owner' }, { operation: 'session.create', ...(parameters ? { parameters } : {}) }, () => null);
+      const session = await s.audit.record({ ...ctx, sessionId: null, user, logonType: 'owner' }, { operation: 'session.create', ...(parameters ? { parameters } : {}) },
+        (tx) => s.credentials.createSession(tx, user, ctx.clientIp, ctx.userAgent));
       reply.header('set-cookie', `${SESSION_COOKIE}=${session.cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - s.clock.now()) / 1000)}${secure}`);
       return { user: { name: user.name, roles: user.roles }, csrfToken: session.csrf, expiresAt: new Date(session.expiresAt).toISOString(), recoveryCodesLeft: signIn.recoveryCodesLeft };
     },
@@ -67,7 +67,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
       if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'recovery codes are made from a signed-in session');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'owner' as const };
       if (!s.people.needsTotp(p.user)) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'your roles sign in without a second factor, so there is nothing to recover');
-      const codes = s.audit.record(ctx, { operation: 'user.recovery-codes' }, () => s.people.newRecoveryCodes(p.user));
+      const codes = await s.audit.record(ctx, { operation: 'user.recovery-codes' }, (tx) => s.people.newRecoveryCodes(tx, p.user));
       return { recoveryCodes: codes };
     },
   });
@@ -75,7 +75,8 @@ export function authRoutes(routes: RouteTable, s: Services): void {
   routes.add({
     method: 'DELETE', url: '/api/v1/session', tag: 'sign-in', auth: { scope: 'content' }, summary: 'sign out',
     handler: async (req, reply) => {
-      s.credentials.endSession(cookie(req, SESSION_COOKIE));
+      const ended = cookie(req, SESSION_COOKIE);
+      await s.db.write((tx) => s.credentials.endSession(tx, ended));
       reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
       return { ok: true };
     },
@@ -84,7 +85,8 @@ export function authRoutes(routes: RouteTable, s: Services): void {
   routes.add({
     method: 'GET', url: '/api/v1/me', tag: 'sign-in', auth: { scope: 'content' }, summary: 'who I am, my roles and the mailboxes I own',
     handler: async (_req, _reply, { p }) => {
-      return { name: p.user.name, displayName: p.user.displayName, roles: p.user.roles, mailboxes: s.people.ownedMailboxes(p.user).map((m) => m.name), via: p.via };
+      const owned = await s.db.read((tx) => s.people.ownedMailboxes(tx, p.user));
+      return { name: p.user.name, displayName: p.user.displayName, roles: p.user.roles, mailboxes: owned.map((m) => m.name), via: p.via };
     },
   });
 
@@ -95,12 +97,12 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { body, p }) => {
       if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'API tokens are created from a signed-in session');
       if (body.scopes.includes('ingest') && !p.user.roles.includes('admin')) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.create', parameters: { scopes: body.scopes } }, 'only admins hold ingest tokens');
+        await s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.create', parameters: { scopes: body.scopes } }, 'only admins hold ingest tokens');
         throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins hold tokens with the "ingest" scope');
       }
-      const created = s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' },
+      const created = await s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' },
         (r: { id: string; expiresAt: number }) => ({ operation: 'token.create', parameters: { tokenId: r.id, scopes: body.scopes, days: body.days, expiresAt: r.expiresAt } }),
-        () => s.credentials.createToken(p.user, body));
+        (tx) => s.credentials.createToken(tx, p.user, body));
       return { id: created.id, token: created.token, expiresAt: new Date(created.expiresAt).toISOString() };
     },
   });
@@ -109,7 +111,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     method: 'DELETE', url: '/api/v1/tokens/:id', tag: 'sign-in', auth: { scope: 'admin' }, summary: 'revoke an API token at once',
     handler: async (req, _reply, { params, p }) => {
       const id = params.id;
-      s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.revoke', parameters: { tokenId: id } }, () => s.credentials.revokeToken(id, p.user));
+      await s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.revoke', parameters: { tokenId: id } }, (tx) => s.credentials.revokeToken(tx, id, p.user));
       return { ok: true };
     },
   });

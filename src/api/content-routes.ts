@@ -19,7 +19,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
     summary: 'search your own mailboxes, or within an active grant (grant=ID); recorded in the ledger',
     query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0) }),
     handler: async (req, _reply, { query, p }) => {
-      const r = s.content.search(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit, offset: query.offset });
+      const r = await s.content.search(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit, offset: query.offset });
       return { query: r.query, grant: r.grantId, results: r.hits.map((h) => ({ ...h, date: h.date === null ? null : new Date(h.date).toISOString() })) };
     },
   });
@@ -53,7 +53,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
       const digest = param(req.params);
       const doc = await s.content.derived(actorContext(req, p), p.user, digest, query.grant, 'body', async (raw) => {
         // Checked after the access decision, before anything is served: no recorded request, no remote content.
-        if (query.remote !== undefined && !s.content.remoteContentRecorded(p.user, digest, query.grant, query.remote, s.clock.now(), REMOTE_CONTENT_WINDOW_MS)) {
+        if (query.remote !== undefined && !await s.content.remoteContentRecorded(p.user, digest, query.grant, query.remote, s.clock.now(), REMOTE_CONTENT_WINDOW_MS)) {
           throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `ledger entry ${query.remote} is not your recorded remote-content read of this message (within ${REMOTE_CONTENT_WINDOW_MS / 60_000} minutes)`);
         }
         const value = await renderMessageDocument(raw, { remote: query.remote !== undefined });
@@ -72,7 +72,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
     body: z.strictObject({ grant: z.string().optional() }),
     handler: async (req, _reply, { body, p }) => {
       const digest = param(req.params);
-      const r = s.content.remoteContent(actorContext(req, p), p.user, digest, body.grant);
+      const r = await s.content.remoteContent(actorContext(req, p), p.user, digest, body.grant);
       return { ledgerIndex: r.ledgerIndex, validUntil: new Date(s.clock.now() + REMOTE_CONTENT_WINDOW_MS).toISOString() };
     },
   });
@@ -82,7 +82,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
     summary: 'the evidence for a message: sha256, every capture with its ledger entry (leaf) and RFC 9162 inclusion proof, and the signed checkpoint they verify against (its signature checked); recorded in the ledger',
     query: z.strictObject({ grant: z.string().optional() }),
     handler: async (req, _reply, { query, p }) => {
-      const evidence = s.content.evidence(actorContext(req, p), p.user, param(req.params), query.grant);
+      const evidence = await s.content.evidence(actorContext(req, p), p.user, param(req.params), query.grant);
       let signatureValid = false;
       if (evidence.checkpoint) {
         try {
@@ -111,25 +111,28 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
     method: 'GET', url: '/api/v1/mailboxes/mine/accesses', tag: 'transparency', auth: { scope: 'content' },
     summary: "who accessed my mailboxes, when, how and under which request, as each mailbox's notification policy allows (my own reads are left out)",
     handler: async (_req, _reply, { p }) => {
-      const owned = s.people.ownedMailboxes(p.user);
-      if (owned.length === 0) return { mailboxes: [], accesses: [] };
-      const seen = new Set<number>();
-      const now = s.clock.now();
-      const accesses = [];
-      for (const { entry: e } of s.stores.meta.ofMailbox(owned.map((m) => m.id), 1000)) {
-        if (seen.has(e.index) || e.type !== 'access' || e.actor === `user:${p.user.name}`) continue;
-        seen.add(e.index);
-        const grant = e.grantId ? safe(() => s.grants.get(e.grantId!)) : null;
-        // Each mailbox's notification policy says when its owner may learn of an access (delayed, or never with a legal basis).
-        const shown = e.objects.mailboxes.filter((m) => owned.some((o) => o.name === m && ownerMaySee(s.notifier.policy(o.id), grant, now)));
-        if (shown.length === 0) continue;
-        accesses.push({
-          index: e.index, time: new Date(e.time).toISOString(), actor: e.actor.replace(/^user:/, ''), operation: e.operation, result: e.result, logonType: e.logonType,
-          mailboxes: shown, messages: e.objects.messages.length,
-          request: grant ? { id: grant.id, purpose: grant.purpose, ticket: grant.ticket, justification: grant.justification, breakglass: grant.breakglass } : null,
-        });
-      }
-      return { mailboxes: owned.map((m) => m.name), accesses };
+      return s.db.read(async (tx) => {
+        const owned = await s.people.ownedMailboxes(tx, p.user);
+        if (owned.length === 0) return { mailboxes: [], accesses: [] };
+        const policies = await s.notifier.policies(tx, owned.map((o) => o.id));
+        const seen = new Set<number>();
+        const now = s.clock.now();
+        const accesses = [];
+        for (const { entry: e } of await s.stores.meta.ofMailbox(tx, owned.map((m) => m.id), 1000)) {
+          if (seen.has(e.index) || e.type !== 'access' || e.actor === `user:${p.user.name}`) continue;
+          seen.add(e.index);
+          const grant = e.grantId ? await s.grants.get(tx, e.grantId).catch(notFound) : null;
+          // Each mailbox's notification policy says when its owner may learn of an access (delayed, or never with a legal basis).
+          const shown = e.objects.mailboxes.filter((m) => owned.some((o) => o.name === m && ownerMaySee(policies.get(o.id)!, grant, now)));
+          if (shown.length === 0) continue;
+          accesses.push({
+            index: e.index, time: new Date(e.time).toISOString(), actor: e.actor.replace(/^user:/, ''), operation: e.operation, result: e.result, logonType: e.logonType,
+            mailboxes: shown, messages: e.objects.messages.length,
+            request: grant ? { id: grant.id, purpose: grant.purpose, ticket: grant.ticket, justification: grant.justification, breakglass: grant.breakglass } : null,
+          });
+        }
+        return { mailboxes: owned.map((m) => m.name), accesses };
+      });
     },
   });
 }
@@ -140,12 +143,10 @@ function param(params: unknown): string {
   return value;
 }
 
-function safe<T>(fn: () => T): T | null {
-  try {
-    return fn();
-  } catch {
-    return null;
-  }
+// A grant an entry names that is not there (never expected) shows as no request; any other fault is thrown.
+function notFound(err: unknown): null {
+  if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_NOT_FOUND') return null;
+  throw err;
 }
 
 export { sha };

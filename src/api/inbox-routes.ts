@@ -16,7 +16,7 @@ export function inboxRoutes(routes: RouteTable, s: Services): void {
     summary: 'my notices in the app, newest first (at most 200), and how many are unread; a notice a mailbox policy delays appears when its delay ends',
     handler: async (_req, _reply, { p }) => {
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-      const inbox = s.notifier.inboxOf(p.user);
+      const inbox = await s.db.read((tx) => s.notifier.inboxOf(tx, p.user));
       return { unread: inbox.unread, notifications: inbox.notices.map((n) => ({ id: n.id, kind: n.kind, subject: n.subject, body: n.body, arrivedAt: iso(n.arrivedAt), readAt: iso(n.readAt) })) };
     },
   });
@@ -26,12 +26,12 @@ export function inboxRoutes(routes: RouteTable, s: Services): void {
     summary: "mark my notices read; an id that is not one of mine is 404 like a missing one, nothing is marked and the refusal is recorded",
     body: z.strictObject({ ids: z.array(z.number().int().min(1)).min(1).max(MAX_IDS) }),
     handler: async (req, _reply, { body, p }) => {
-      const { notTheirs } = s.notifier.markRead(p.user, body.ids);
+      const { notTheirs } = await s.db.write((tx) => s.notifier.markRead(tx, p.user, body.ids));
       if (notTheirs.length > 0) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'notifications.read', parameters: { ids: notTheirs } }, 'not notices of theirs');
+        await s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'notifications.read', parameters: { ids: notTheirs } }, 'not notices of theirs');
         throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no notification ${notTheirs.join(', ')}`);
       }
-      return { unread: s.notifier.inboxOf(p.user).unread };
+      return { unread: (await s.db.read((tx) => s.notifier.inboxOf(tx, p.user))).unread };
     },
   });
 }

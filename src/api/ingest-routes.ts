@@ -61,7 +61,7 @@ export function ingestRoutes(app: FastifyInstance, routes: RouteTable, s: Servic
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     if (p.via !== 'token') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'messages are submitted with an API token that has the "ingest" scope, not from a session');
     if (!p.user.roles.includes('admin')) {
-      s.audit.denied(ctx, { operation: 'capture.ingest' }, 'the token holder is no longer an admin');
+      await s.audit.denied(ctx, { operation: 'capture.ingest' }, 'the token holder is no longer an admin');
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'ingest tokens work only while their holder is an admin');
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();

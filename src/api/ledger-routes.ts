@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
 import { SealboxError } from '../core/errors.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import { checkpointHistory } from '../ledger/checkpoint-history.ts';
 import type { StoredEntry } from '../ledger/ledger.ts';
@@ -47,8 +48,8 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     summary: 'ledger entries (auditors), filtered by index range, actor, mailbox, operation, type, result, grant and time (since/until); reading the ledger is itself an entry',
     handler: async (req, _reply, { query, p }) => {
       const ctx = overseer(req, p);
-      return s.audit.record(ctx, { operation: 'ledger.read', parameters: recorded(query) }, () => {
-        return { entries: select(s, query, query.limit).map((r) => ({ ...r.entry, leaf: r.leaf.toString('base64') })) };
+      return s.audit.record(ctx, { operation: 'ledger.read', parameters: recorded(query) }, async (tx) => {
+        return { entries: (await select(tx, s, query, query.limit)).map((r) => ({ ...r.entry, leaf: r.leaf.toString('base64') })) };
       });
     },
   });
@@ -59,8 +60,8 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     summary: 'the entries the same filters find, as a download: JSON (with each leaf) or CSV (auditors); the export is itself an entry',
     handler: async (req, reply, { query, p }) => {
       const ctx = overseer(req, p);
-      const body = s.audit.record(ctx, (r: { count: number }) => ({ operation: 'ledger.export', parameters: { ...recorded(query), entries: r.count } }), () => {
-        const entries = select(s, query, query.limit);
+      const body = await s.audit.record(ctx, (r: { count: number }) => ({ operation: 'ledger.export', parameters: { ...recorded(query), entries: r.count } }), async (tx) => {
+        const entries = await select(tx, s, query, query.limit);
         const text = query.format === 'csv' ? csv(entries.map((e) => e.entry))
           : JSON.stringify({ exportedAt: new Date(s.clock.now()).toISOString(), filters: recorded(query), entries: entries.map((e) => ({ ...e.entry, leaf: e.leaf.toString('base64') })) }, null, 1) + '\n';
         return { text, count: entries.length };
@@ -77,7 +78,7 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
   routes.add({
     method: 'GET', url: '/api/v1/ledger/checkpoint', tag: 'ledger', auth: 'none', summary: 'the latest signed checkpoint (C2SP tlog-checkpoint note)',
     handler: async (_req, reply) => {
-      const checkpoint = s.stores.meta.latestCheckpoint();
+      const checkpoint = await s.stores.meta.read((tx) => s.stores.meta.latestCheckpoint(tx));
       if (!checkpoint) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', 'no checkpoint has been signed yet');
       reply.type('text/plain; charset=utf-8');
       return checkpoint.note;
@@ -98,9 +99,9 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     summary: 'every signed checkpoint, newest first, each with its status: signature valid with the verifier key, and consistent with the ledger as it is now (auditors and admins)',
     handler: async (req, _reply, { p }) => {
       const ctx = overseer(req, p);
-      return s.audit.record(ctx, (r: { checkpoints: unknown[] }) => ({ operation: 'ledger.checkpoints', parameters: { checkpoints: r.checkpoints.length } }), () => {
-        const checkpoints = checkpointHistory(s.stores.meta, { verifierKey, origin: s.ledger.origin }).reverse();
-        return { ledgerSize: s.stores.meta.ledgerSize(), verifierKey, checkpoints };
+      return s.audit.record(ctx, (r: { checkpoints: unknown[] }) => ({ operation: 'ledger.checkpoints', parameters: { checkpoints: r.checkpoints.length } }), async (tx) => {
+        const checkpoints = (await checkpointHistory(tx, s.stores.meta, { verifierKey, origin: s.ledger.origin })).reverse();
+        return { ledgerSize: await s.stores.meta.ledgerSize(tx), verifierKey, checkpoints };
       });
     },
   });
@@ -111,8 +112,8 @@ function recorded(query: Partial<Filters> & Record<string, unknown>): Record<str
   return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
 }
 
-function select(s: Services, f: Omit<Filters, 'limit'>, limit: number): StoredEntry[] {
-  return s.stores.meta.entries({
+function select(tx: Tx, s: Services, f: Omit<Filters, 'limit'>, limit: number): Promise<StoredEntry[]> {
+  return s.stores.meta.entries(tx, {
     from: f.from, to: f.to, since: f.since === undefined ? undefined : toTime(f.since), until: f.until === undefined ? undefined : toTime(f.until),
     type: f.type, actor: f.actor && (f.actor.includes(':') ? f.actor : `user:${f.actor}`), operation: f.operation, result: f.result,
     grantId: f.grant, mailbox: f.mailbox, order: f.order, limit,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Tx } from '../core/transactions.ts';
 import { SealboxError } from '../core/errors.ts';
 import { parseDirectoryCsv } from '../access/directory-csv.ts';
 import type { ImportOutcome } from '../access/mailbox-ownership.ts';
@@ -13,6 +14,12 @@ import type { Services } from './services.ts';
 const DIRECTORY_ROLES: readonly Role[] = ['requester', 'approver', 'auditor', 'admin', 'breakglass'];
 
 export function mailboxRoutes(routes: RouteTable, s: Services): void {
+  const mailboxIds = async (tx: Tx, names: string[]) => {
+    const ids = new Map<string, number | null>();
+    for (const name of names) ids.set(name, await s.ownership.mailboxId(tx, name));
+    return ids;
+  };
+
   routes.add({
     method: 'GET', url: '/api/v1/mailboxes', tag: 'mailboxes',
     auth: {
@@ -23,12 +30,16 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
     query: z.strictObject({ q: z.string().max(320).default(''), limit: z.coerce.number().int().min(1).max(500).default(20), offset: z.coerce.number().int().min(0).default(0) }),
     handler: async (_req, _reply, { query, p }) => {
       const full = p.user.roles.some((r) => r === 'admin' || r === 'auditor');
-      return {
-        mailboxes: s.mailboxes.search(query.q, { limit: query.limit, offset: query.offset }).map((m) => ({
-          name: m.name, displayName: m.displayName, owner: m.owner, addresses: m.addresses,
-          ...(full ? { sensitivity: m.sensitivity, auto: m.auto, notification: s.notifier.policy(m.id) } : {}),
-        })),
-      };
+      return s.db.read(async (tx) => {
+        const found = await s.mailboxes.search(tx, query.q, { limit: query.limit, offset: query.offset });
+        const policies = full ? await s.notifier.policies(tx, found.map((m) => m.id)) : null;
+        return {
+          mailboxes: found.map((m) => ({
+            name: m.name, displayName: m.displayName, owner: m.owner, addresses: m.addresses,
+            ...(policies ? { sensitivity: m.sensitivity, auto: m.auto, notification: policies.get(m.id) } : {}),
+          })),
+        };
+      });
     },
   });
 
@@ -42,9 +53,9 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
       const rows = parseDirectoryCsv(body.csv);
       // Rows that give someone mail they could not read before are staged for someone else's
       // approval (src/access/mailbox-ownership.ts); the rest apply now. Both are in the entry.
-      const result = s.audit.record(ctx, (r: ImportOutcome) => ({
+      const result = await s.audit.record(ctx, (r: ImportOutcome & { ids: Map<string, number | null> }) => ({
         operation: 'mailboxes.import',
-        mailboxes: r.applied.map((m) => ({ id: s.ownership.mailboxId(m.name)!, name: m.name })),
+        mailboxes: r.applied.map((m) => ({ id: r.ids.get(m.name)!, name: m.name })),
         // the owners in force from here on, as the command line records them
         parameters: {
           file: body.fileName ?? null, mailboxes: r.mailboxes, addresses: r.addresses,
@@ -52,7 +63,10 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
           managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
           staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
         },
-      }), () => s.ownership.import({ user: p.user, label: `user:${p.user.name}` }, rows));
+      }), async (tx) => {
+        const outcome = await s.ownership.import(tx, { user: p.user, label: `user:${p.user.name}` }, rows);
+        return { ...outcome, ids: await mailboxIds(tx, outcome.applied.map((m) => m.name)) };
+      });
       return { mailboxes: result.mailboxes, addresses: result.addresses, staged: result.staged };
     },
   });
@@ -61,7 +75,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
     method: 'GET', url: '/api/v1/ownership-changes', tag: 'mailboxes',
     auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'ownership.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see ownership changes' } },
     summary: 'directory changes waiting for approval (a mailbox or address given to a new owner) and past decisions (admins, approvers, auditors)',
-    handler: async () => ({ changes: s.ownership.list().map(ownershipView) }),
+    handler: async () => ({ changes: (await s.db.read((tx) => s.ownership.list(tx))).map(ownershipView) }),
   });
 
   for (const decision of ['approve', 'deny'] as const) {
@@ -75,13 +89,16 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
         const id = params.id;
         const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
         try {
-          const c = s.audit.record(ctx, (c: OwnershipChangeRecord) => ({
-            operation: `ownership.${decision}`, mailboxes: [{ id: s.ownership.mailboxId(c.mailbox)!, name: c.mailbox }].filter((m) => m.id !== null),
+          const c = await s.audit.record(ctx, (c: OwnershipChangeRecord & { mailboxId: number | null }) => ({
+            operation: `ownership.${decision}`, mailboxes: c.mailboxId === null ? [] : [{ id: c.mailboxId, name: c.mailbox }],
             parameters: { change: id, from: c.ownerBefore, to: c.ownerAfter, addresses: c.gains.map((g) => g.address), reason: body.reason, ...(decision === 'approve' ? { owners: { [c.mailbox]: c.ownerAfter } } : {}) },
-          }), () => s.ownership.decide(p.user, id, decision, body.reason));
+          }), async (tx) => {
+            const c = await s.ownership.decide(tx, p.user, id, decision, body.reason);
+            return { ...c, mailboxId: await s.ownership.mailboxId(tx, c.mailbox) };
+          });
           return ownershipView(c);
         } catch (err) {
-          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { operation: `ownership.${decision}`, parameters: { change: id } }, err.message);
+          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') await s.audit.denied(ctx, { operation: `ownership.${decision}`, parameters: { change: id } }, err.message);
           throw err;
         }
       },

@@ -12,14 +12,16 @@ export function noticeRoutes(routes: RouteTable, s: Services): void {
     method: 'GET', url: '/api/v1/notice', tag: 'notice', auth: { scope: 'content' },
     summary: 'the archiving notice in force and whether I have acknowledged it',
     handler: async (_req, _reply, { p }) => {
-      const n = s.notice.current();
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-      if (!n || !n.text) return { text: null, version: n?.version ?? 0, updatedAt: null, acknowledgedAt: null, mustAcknowledge: false };
-      const acknowledgedAt = s.notice.acknowledgedAt(p.user, n.version);
-      return {
-        text: n.text, version: n.version, updatedAt: iso(n.updatedAt), acknowledgedAt: iso(acknowledgedAt), mustAcknowledge: acknowledgedAt === null,
-        ...(p.user.roles.some((r) => r === 'admin' || r === 'auditor') ? { updatedBy: n.updatedBy, acknowledgements: s.notice.acknowledgements(n.version) } : {}),
-      };
+      return s.db.read(async (tx) => {
+        const n = await s.notice.current(tx);
+        if (!n || !n.text) return { text: null, version: n?.version ?? 0, updatedAt: null, acknowledgedAt: null, mustAcknowledge: false };
+        const acknowledgedAt = await s.notice.acknowledgedAt(tx, p.user, n.version);
+        return {
+          text: n.text, version: n.version, updatedAt: iso(n.updatedAt), acknowledgedAt: iso(acknowledgedAt), mustAcknowledge: acknowledgedAt === null,
+          ...(p.user.roles.some((r) => r === 'admin' || r === 'auditor') ? { updatedBy: n.updatedBy, acknowledgements: await s.notice.acknowledgements(tx, n.version) } : {}),
+        };
+      });
     },
   });
 
@@ -30,10 +32,10 @@ export function noticeRoutes(routes: RouteTable, s: Services): void {
     body: z.strictObject({ text: z.string().max(MAX_NOTICE_CHARS) }),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-      const n = s.audit.record(ctx, (n: { version: number; text: string }) => ({
+      const n = await s.audit.record(ctx, (n: { version: number; text: string }) => ({
         operation: 'notice.set',
         parameters: { version: n.version, sha256: createHash('sha256').update(n.text).digest('hex'), text: n.text },
-      }), () => s.notice.set(body.text, p.user));
+      }), (tx) => s.notice.set(tx, body.text, p.user));
       return { text: n.text || null, version: n.version, updatedAt: new Date(n.updatedAt).toISOString() };
     },
   });
@@ -44,7 +46,7 @@ export function noticeRoutes(routes: RouteTable, s: Services): void {
     body: z.strictObject({ version: z.number().int().min(1) }),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'owner' as const };
-      const at = s.audit.record(ctx, { operation: 'notice.acknowledge', parameters: { version: body.version } }, () => s.notice.acknowledge(p.user, body.version));
+      const at = await s.audit.record(ctx, { operation: 'notice.acknowledge', parameters: { version: body.version } }, (tx) => s.notice.acknowledge(tx, p.user, body.version));
       return { version: body.version, acknowledgedAt: new Date(at).toISOString() };
     },
   });

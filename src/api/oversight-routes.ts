@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
 import type { LedgerOperation } from '../core/ledger-operations.ts';
+import type { Tx } from '../core/transactions.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { User } from '../access/people.ts';
 import { isSubjectOf } from '../access/request-visibility.ts';
@@ -22,14 +23,18 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
   const reviewers = { reason: 'not an approver or auditor', message: 'only approvers and auditors may do this' } as const;
   // A review of a grant on one's own mailbox is the investigation itself: its subject does not
   // see it (it answers like a missing item, and asking is recorded).
-  const aboutMe = (user: User, requestId: string | null) => {
-    const request = requestId ? safe(() => s.grants.get(requestId)) : null;
+  const aboutMe = async (tx: Tx, user: User, requestId: string | null) => {
+    const request = requestId ? await safe(() => s.grants.get(tx, requestId)) : null;
     return request !== null && request.requesterId !== user.id && isSubjectOf(user, request);
   };
-  const hiddenFrom = (ctx: { user: User | null }, id: string, operation: LedgerOperation, log: Parameters<typeof s.audit.denied>[0]) => {
-    const item = s.reviews.get(id);
-    if (ctx.user && aboutMe(ctx.user, item.requestId)) {
-      s.audit.denied(log, { operation, parameters: { review: id } }, 'review of a grant on your own mailbox');
+  // Asked outside any transaction: a refusal is recorded in one of its own.
+  const hiddenFrom = async (ctx: { user: User | null }, id: string, operation: LedgerOperation, log: Parameters<typeof s.audit.denied>[0]) => {
+    const { item, hidden } = await s.stores.meta.read(async (tx) => {
+      const item = await s.reviews.get(tx, id);
+      return { item, hidden: ctx.user !== null && await aboutMe(tx, ctx.user, item.requestId) };
+    });
+    if (hidden) {
+      await s.audit.denied(log, { operation, parameters: { review: id } }, 'review of a grant on your own mailbox');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no review item ${id}`);
     }
     return item;
@@ -49,7 +54,7 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     summary: 'the oversight report for a period (default: the last 30 days) as JSON or CSV (auditors)',
     query: z.strictObject({ from: when('from'), to: when('to'), format: z.enum(['json', 'csv']).default('json') }),
     handler: async (req, reply, { query, p }) => {
-      const report = s.oversight.report(overseer(req, p), period(query));
+      const report = await s.oversight.report(overseer(req, p), period(query));
       if (query.format === 'csv') {
         reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="sealbox-report.csv"');
         return reportCsv(report);
@@ -64,7 +69,11 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     query: z.strictObject({ state: z.enum(['open', 'claimed', 'reviewed', 'escalated', 'closed']).optional(), kind: z.enum(['breakglass', 'sample', 'high-impact', 'alert']).optional() }),
     handler: async (req, _reply, { query, p }) => {
       const ctx = overseer(req, p);
-      return { reviews: s.reviews.list(query).filter((i) => !aboutMe(ctx.user, i.requestId)).map(iso) };
+      return s.stores.meta.read(async (tx) => {
+        const reviews = [];
+        for (const i of await s.reviews.list(tx, query)) if (!(await aboutMe(tx, ctx.user, i.requestId))) reviews.push(iso(i));
+        return { reviews };
+      });
     },
   });
 
@@ -75,13 +84,16 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { params, p }) => {
       const id = params.id;
       const ctx = overseer(req, p);
-      const item = hiddenFrom(ctx, id, 'review.read', ctx);
-      return s.audit.record(ctx, { operation: 'review.read', grantId: item.requestId, parameters: { review: id } }, () => {
-        const request = item.requestId ? safe(() => s.grants.get(item.requestId!)) : null;
+      const { requestId } = await hiddenFrom(ctx, id, 'review.read', ctx);
+      return s.audit.record(ctx, { operation: 'review.read', grantId: requestId, parameters: { review: id } }, async (tx) => {
+        // The item, its grant and the activity as they stand when the reading is recorded.
+        const item = await s.reviews.get(tx, id);
+        const request = requestId ? await safe(() => s.grants.get(tx, requestId)) : null;
+        const requester = request && await s.people.byId(tx, request.requesterId);
         return {
           ...iso(item),
-          request: request && { id: request.id, requester: s.people.byId(request.requesterId)?.name ?? null, purpose: request.purpose, justification: request.justification, ticket: request.ticket, mailboxes: request.mailboxes.map((m) => m.name), permissions: request.permissions, dateFrom: isoOf(request.dateFrom), dateTo: isoOf(request.dateTo), startsAt: isoOf(request.startsAt), endsAt: isoOf(request.endsAt), revokedAt: isoOf(request.revokedAt), breakglass: request.breakglass },
-          activity: s.reviews.activity(item).map((e) => ({
+          request: request && { id: request.id, requester: requester?.name ?? null, purpose: request.purpose, justification: request.justification, ticket: request.ticket, mailboxes: request.mailboxes.map((m) => m.name), permissions: request.permissions, dateFrom: isoOf(request.dateFrom), dateTo: isoOf(request.dateTo), startsAt: isoOf(request.startsAt), endsAt: isoOf(request.endsAt), revokedAt: isoOf(request.revokedAt), breakglass: request.breakglass },
+          activity: (await s.reviews.activity(tx, item)).map((e) => ({
             index: e.index, time: new Date(e.time).toISOString(), actor: e.actor, operation: e.operation, result: e.result, mailboxes: e.objects.mailboxes,
             messages: e.objects.messages, query: e.parameters.canonicalQuery ?? e.parameters.query ?? null, results: e.parameters.results ?? null, bytes: e.parameters.bytes ?? null,
           })),
@@ -100,8 +112,8 @@ export function oversightRoutes(routes: RouteTable, s: Services): void {
       handler: async (req, _reply, { body, params, p }) => {
         const id = params.id;
         const ctx = overseer(req, p);
-        hiddenFrom(ctx, id, `review.${action}`, ctx);
-        return iso(s.reviews.step(ctx, id, action, body.note ?? null));
+        await hiddenFrom(ctx, id, `review.${action}`, ctx);
+        return iso(await s.reviews.step(ctx, id, action, body.note ?? null));
       },
     });
   }
@@ -120,9 +132,9 @@ function isoOf(t: number | null): string | null {
   return t === null ? null : new Date(t).toISOString();
 }
 
-function safe<T>(fn: () => T): T | null {
+async function safe<T>(fn: () => Promise<T>): Promise<T | null> {
   try {
-    return fn();
+    return await fn();
   } catch {
     return null;
   }

@@ -25,30 +25,31 @@ export function cookie(req: FastifyRequest, name: string): string | undefined {
 // token limited to its scopes. A refused credential that names someone (a replayed or forged
 // token of a real id, a token used outside its scopes, a session without its CSRF token) is
 // recorded before the refusal is answered.
-export function principal(s: Services, req: FastifyRequest, scope: TokenScope): Principal {
+export async function principal(s: Services, req: FastifyRequest, scope: TokenScope): Promise<Principal> {
   const auth = req.headers.authorization;
   let p: Principal | null = null;
   const route = `${req.method} ${req.routeOptions.url ?? req.url}`;
   if (auth?.startsWith('Bearer ')) {
     const value = auth.slice(7).trim();
-    p = s.credentials.token(value);
+    p = await s.db.read((tx) => s.credentials.token(tx, value));
     if (!p) {
-      const refused = s.credentials.refusedToken(value);
-      if (refused) s.audit.denied({ ...actorContext(req, null), sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route, tokenId: refused.tokenId } }, refused.why);
+      const refused = await s.db.read((tx) => s.credentials.refusedToken(tx, value));
+      if (refused) await s.audit.denied({ ...actorContext(req, null), sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route, tokenId: refused.tokenId } }, refused.why);
       throw new SealboxError('SEALBOX_ERR_AUTH', 'API token is unknown, expired or revoked');
     }
     if (!p.scopes!.includes(scope)) {
-      s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route, tokenId: p.sessionId, scopes: p.scopes } }, `token lacks the "${scope}" scope`);
+      await s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route, tokenId: p.sessionId, scopes: p.scopes } }, `token lacks the "${scope}" scope`);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `this API token lacks the "${scope}" scope`);
     }
   } else {
-    p = s.credentials.session(cookie(req, SESSION_COOKIE));
+    const sessionCookie = cookie(req, SESSION_COOKIE);
+    p = await s.db.read((tx) => s.credentials.session(tx, sessionCookie));
     if (!p) throw new SealboxError('SEALBOX_ERR_AUTH', 'sign in first (POST /api/v1/session) or send an API token');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       try {
         s.credentials.checkCsrf(p, req.headers['x-csrf-token'] as string | undefined);
       } catch (err) {
-        s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'session.csrf', parameters: { route } }, (err as Error).message);
+        await s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'session.csrf', parameters: { route } }, (err as Error).message);
         throw err;
       }
     }

@@ -10,11 +10,11 @@ import type { Services } from './services.ts';
 // Account recovery (src/access/account-recovery.ts): an admin asks, someone else approves, the
 // code goes by mail to the person alone. Every refusal is a ledger entry.
 export function recoveryRoutes(routes: RouteTable, s: Services): void {
-  const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: LedgerOperation, parameters: Record<string, unknown>, work: () => T): T => {
+  const refusing = async <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: LedgerOperation, parameters: Record<string, unknown>, work: () => Promise<T>): Promise<T> => {
     try {
-      return work();
+      return await work();
     } catch (err) {
-      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { operation, parameters }, err.message);
+      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') await s.audit.denied(ctx, { operation, parameters }, err.message);
       throw err;
     }
   };
@@ -30,14 +30,14 @@ export function recoveryRoutes(routes: RouteTable, s: Services): void {
       const ctx = context(req, p);
       return refusing(ctx, 'user.recovery.request', { name }, () => s.audit.record(ctx,
         (r: { id: string }) => ({ operation: 'user.recovery.request', parameters: { name, recovery: r.id, reason: body.reason } }),
-        () => s.recovery.request(p.user, name, body.reason)));
+        (tx) => s.recovery.request(tx, p.user, name, body.reason)));
     },
   });
 
   routes.add({
     method: 'GET', url: '/api/v1/recoveries', tag: 'admin', summary: 'account recoveries and their state (admins, approvers, auditors); never a code',
     auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'user.recovery.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see account recoveries' } },
-    handler: async () => ({ recoveries: s.recovery.list() }),
+    handler: async () => ({ recoveries: await s.db.read((tx) => s.recovery.list(tx)) }),
   });
 
   for (const decision of ['approve', 'deny'] as const) {
@@ -52,7 +52,7 @@ export function recoveryRoutes(routes: RouteTable, s: Services): void {
         const ctx = context(req, p);
         return refusing(ctx, `user.recovery.${decision}`, { recovery: id }, () => s.audit.record(ctx,
           (r: { user: string }) => ({ operation: `user.recovery.${decision}`, parameters: { recovery: id, name: r.user, reason: body.reason } }),
-          () => s.recovery.decide(p.user, id, decision, body.reason)));
+          (tx) => s.recovery.decide(tx, p.user, id, decision, body.reason)));
       },
     });
   }

@@ -4,6 +4,7 @@ import { SealboxError } from '../core/errors.ts';
 import type { AccessRequest } from '../access/grants.ts';
 import { approvalsGiven, PERMISSIONS, stateOf } from '../access/grants.ts';
 import type { Principal, TokenScope } from '../access/credentials.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { User } from '../access/people.ts';
 import { mayKnowOfRequest } from '../access/request-visibility.ts';
 import { actorContext } from './principal.ts';
@@ -30,18 +31,20 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   // is to its approvals and whether enough people are left to give them. Only approvers,
   // auditors and admins see how many could still approve (a requester is told only that too few
   // can); a request a caller may not know of never reaches here.
-  const viewFor = (p: Principal) => {
+  const viewFor = (tx: Tx, p: Principal) => {
     let everyone: User[] | null = null;
     const staff = p.user.roles.some((role) => role === 'approver' || role === 'auditor' || role === 'admin');
     const scoped = (scope: TokenScope) => p.scopes === null || p.scopes.includes(scope);
-    return (r: AccessRequest) => {
-      const name = (id: number) => s.people.byId(id)?.name ?? `#${id}`;
+    return async (r: AccessRequest) => {
+      everyone ??= await s.people.list(tx);
+      const names = new Map(everyone.map((u) => [u.id, u.name]));
+      const name = (id: number) => names.get(id) ?? `#${id}`;
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
       const state = stateOf(r, s.clock.now());
       const given = approvalsGiven(r);
-      const left = state === 'pending' ? s.grants.approversLeft(r, everyone ??= s.people.list()) : null;
+      const left = state === 'pending' ? await s.grants.approversLeft(tx, r, everyone) : null;
       const mine = r.approvals.find((a) => a.approverId === p.user.id);
-      const cannotDecide = scoped('approvals') ? s.grants.decisionRefusal(p.user, r)?.message ?? null : 'this API token lacks the "approvals" scope';
+      const cannotDecide = scoped('approvals') ? (await s.grants.decisionRefusal(tx, p.user, r))?.message ?? null : 'this API token lacks the "approvals" scope';
       return {
         id: r.id, state, requester: name(r.requesterId), purpose: r.purpose, justification: r.justification, ticket: r.ticket,
         mailboxes: r.mailboxes.map((m) => m.name), dateFrom: iso(r.dateFrom), dateTo: iso(r.dateTo), query: r.fixedQuery, permissions: r.permissions,
@@ -60,6 +63,8 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       };
     };
   };
+  // The request as the caller sees it, read after the change committed.
+  const answer = (p: Principal, r: AccessRequest) => s.db.read((tx) => viewFor(tx, p)(r));
   const logon = (u: User) => (u.roles.includes('admin') ? 'admin' : 'owner') as 'admin' | 'owner';
   const event = (operation: LedgerOperation, r: AccessRequest, parameters: Record<string, unknown> = {}) =>
     ({ operation, mailboxes: r.mailboxes, grantId: r.id, parameters: {
@@ -69,25 +74,26 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     } });
   // Filed though too few people could ever approve it: the requester is told in the answer and
   // the ledger keeps it, so oversight can see requests that could only lapse.
-  const shortOfApprovers = (r: AccessRequest) => {
-    const left = s.grants.approversLeft(r, s.people.list());
+  const shortOfApprovers = async (tx: Tx, r: AccessRequest) => {
+    const left = await s.grants.approversLeft(tx, r, await s.people.list(tx));
     return left < r.approvalsNeeded ? { approversLeft: left } : {};
   };
   // A refusal (not one's role, not one's request, not in that state) is evidence too; bad input
   // is not an attempt on anything and is only answered.
   // A request one may not know of (the subject of it; a covert one for an admin) answers exactly
   // like a missing one, on every route.
-  const known = (user: User, id: string): AccessRequest => {
-    const r = s.grants.get(id);
-    if (!mayKnowOfRequest(user, r, (m) => s.notifier.policy(m))) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
+  const known = async (tx: Tx, user: User, id: string): Promise<AccessRequest> => {
+    const r = await s.grants.get(tx, id);
+    const policies = await s.notifier.policies(tx, r.mailboxes.map((m) => m.id));
+    if (!mayKnowOfRequest(user, r, (m) => policies.get(m)!)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
     return r;
   };
-  const refusing = <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: LedgerOperation, grantId: string | null, work: () => T): T => {
+  const refusing = async <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: LedgerOperation, grantId: string | null, work: () => Promise<T>): Promise<T> => {
     try {
-      return work();
+      return await work();
     } catch (err) {
       if (err instanceof SealboxError && ['SEALBOX_ERR_FORBIDDEN', 'SEALBOX_ERR_NOT_FOUND', 'SEALBOX_ERR_CONFLICT'].includes(err.code)) {
-        s.audit.denied(ctx, { operation, grantId }, err.message);
+        await s.audit.denied(ctx, { operation, grantId }, err.message);
       }
       throw err;
     }
@@ -100,12 +106,14 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     summary: 'file an access request: purpose, justification, ticket, scope (mailboxes, dates, fixed query), permissions, duration; filed even when too few people could approve it, with `tooFewApprovers` in the answer',
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      const r = refusing(ctx, 'request.file', null, () => s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600, ...shortOfApprovers(r) }), () => {
-        const r = s.grants.file(p.user, body);
-        s.notifier.requestFiled(r, p.user);
+      let short = {};
+      const r = await refusing(ctx, 'request.file', null, () => s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600, ...short }), async (tx) => {
+        const r = await s.grants.file(tx, p.user, body);
+        short = await shortOfApprovers(tx, r);
+        await s.notifier.requestFiled(tx, r, p.user);
         return r;
       }));
-      return viewFor(p)(r);
+      return answer(p, r);
     },
   });
 
@@ -115,12 +123,12 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     summary: 'open an emergency grant alone (at most an hour); approvers and auditors are alerted and a review is required',
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'breakglass' as const };
-      const r = refusing(ctx, 'breakglass.open', null, () => s.audit.record(ctx, (r: AccessRequest) => event('breakglass.open', r, { purpose: r.purpose, justification: r.justification }), () => {
-        const r = s.grants.file(p.user, body, { breakglass: true });
-        s.notifier.breakglass(r, p.user);
+      const r = await refusing(ctx, 'breakglass.open', null, () => s.audit.record(ctx, (r: AccessRequest) => event('breakglass.open', r, { purpose: r.purpose, justification: r.justification }), async (tx) => {
+        const r = await s.grants.file(tx, p.user, body, { breakglass: true });
+        await s.notifier.breakglass(tx, r, p.user);
         return r;
       }));
-      return viewFor(p)(r);
+      return answer(p, r);
     },
   });
 
@@ -130,7 +138,15 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     query: z.strictObject({ state: z.string().optional() }),
     handler: async (_req, _reply, { query, p }) => {
       const all = p.user.roles.some((r) => r === 'approver' || r === 'auditor' || r === 'admin');
-      const list = s.grants.list(all ? {} : { requesterId: p.user.id }).filter((r) => mayKnowOfRequest(p.user, r, (m) => s.notifier.policy(m))).map(viewFor(p));
+      const list = await s.db.read(async (tx) => {
+        const view = viewFor(tx, p);
+        const views = [];
+        for (const r of await s.grants.list(tx, all ? {} : { requesterId: p.user.id })) {
+          const policies = await s.notifier.policies(tx, r.mailboxes.map((m) => m.id));
+          if (mayKnowOfRequest(p.user, r, (m) => policies.get(m)!)) views.push(await view(r));
+        }
+        return views;
+      });
       return { requests: query.state ? list.filter((r) => r.state === query.state) : list };
     },
   });
@@ -140,7 +156,8 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { params, p }) => {
       const id = params.id;
       // Someone else's request looks exactly like a missing one, and asking is recorded.
-      return viewFor(p)(refusing({ ...actorContext(req, p), user: p.user, logonType: logon(p.user) }, 'request.read', id, () => known(p.user, id)));
+      return refusing({ ...actorContext(req, p), user: p.user, logonType: logon(p.user) }, 'request.read', id,
+        () => s.db.read(async (tx) => viewFor(tx, p)(await known(tx, p.user, id))));
     },
   });
 
@@ -156,14 +173,14 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
         const id = params.id;
         const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
         try {
-          return viewFor(p)(s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), () => {
-            known(p.user, id);
-            const r = s.grants.decide(p.user, id, decision, body.reason);
-            if (r.deniedAt !== null || r.approvedAt !== null) s.notifier.decided(r, s.people.byId(r.requesterId)!, decision, p.user, body.reason);
+          return await answer(p, await s.audit.record(ctx, (r: AccessRequest) => event(`request.${decision}`, r, { reason: body.reason }), async (tx) => {
+            await known(tx, p.user, id);
+            const r = await s.grants.decide(tx, p.user, id, decision, body.reason);
+            if (r.deniedAt !== null || r.approvedAt !== null) await s.notifier.decided(tx, r, (await s.people.byId(tx, r.requesterId))!, decision, p.user, body.reason);
             return r;
           }));
         } catch (err) {
-          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') s.audit.denied(ctx, { operation: `request.${decision}`, grantId: id }, err.message);
+          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') await s.audit.denied(ctx, { operation: `request.${decision}`, grantId: id }, err.message);
           throw err;
         }
       },
@@ -177,9 +194,9 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { body, params, p }) => {
       const id = params.id;
       const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      return viewFor(p)(refusing(ctx, 'request.revoke', id, () => s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), () => {
-        known(p.user, id);
-        return s.grants.revoke(p.user, id);
+      return answer(p, await refusing(ctx, 'request.revoke', id, () => s.audit.record(ctx, (r: AccessRequest) => event('request.revoke', r, { reason: body.reason ?? null }), async (tx) => {
+        await known(tx, p.user, id);
+        return s.grants.revoke(tx, p.user, id);
       })));
     },
   });

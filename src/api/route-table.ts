@@ -87,7 +87,7 @@ export class RouteTable {
           params: (req.params ?? {}) as Record<string, string>,
         };
         if (spec.auth === 'none') return spec.handler(req, reply, input);
-        return spec.handler(req, reply, { ...input, p: this.#admit(req, spec.auth, input) });
+        return spec.handler(req, reply, { ...input, p: await this.#admit(req, spec.auth, input) });
       },
     });
     this.#document(spec);
@@ -95,13 +95,13 @@ export class RouteTable {
 
   // The caller with the declared scope (principal() records refused credentials), holding one of
   // the declared roles; a caller without is refused, and the refusal recorded, before anything else.
-  #admit(req: FastifyRequest, guard: Guard<z.ZodType, z.ZodType>, input: RouteInput<z.ZodType, z.ZodType>): Principal {
-    const p = principal(this.#s, req, guard.scope);
+  async #admit(req: FastifyRequest, guard: Guard<z.ZodType, z.ZodType>, input: RouteInput<z.ZodType, z.ZodType>): Promise<Principal> {
+    const p = await principal(this.#s, req, guard.scope);
     if (!guard.roles || p.user.roles.some((r) => guard.roles.includes(r))) return p;
     const { refusal } = guard;
     const operation = typeof refusal.operation === 'function' ? refusal.operation(input) : refusal.operation;
     const logonType = typeof refusal.logonType === 'function' ? refusal.logonType(p.user) : refusal.logonType ?? 'admin';
-    this.#s.audit.denied({ ...actorContext(req, p), user: p.user, logonType }, { operation, parameters: refusal.parameters?.(input) }, refusal.reason ?? refusal.message);
+    await this.#s.audit.denied({ ...actorContext(req, p), user: p.user, logonType }, { operation, parameters: refusal.parameters?.(input) }, refusal.reason ?? refusal.message);
     throw new SealboxError('SEALBOX_ERR_FORBIDDEN', refusal.message);
   }
 

@@ -35,19 +35,19 @@ import { SqlitePeopleStore } from '../store/sqlite/people-store.ts';
 import { SqlitePersonLinkStore } from '../store/sqlite/person-link-store.ts';
 import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
 
-export type Services = ReturnType<typeof accessServices>;
+export type Services = Awaited<ReturnType<typeof accessServices>>;
 
 // People and their sign-in, for the API and for the console commands that need nothing else.
 export function peopleOf(stores: Stores, clock: Clock, policy: () => Config['access']): People {
   return new People({
     store: new SqlitePeopleStore(stores.meta), credentials: new SqliteCredentialStore(stores.meta), recoveries: new SqliteAccountRecoveryStore(stores.meta),
-    mailboxes: new SqliteMailboxStore(stores.meta), keys: stores.keys, clock, policy,
+    mailboxes: new SqliteMailboxStore(stores.meta), keys: stores.keys, clock, policy, db: stores.meta,
   });
 }
 
 // The governed-access stage, assembled once for the API and the CLI alike.
-export function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: IndexDatabase, clock: Clock) {
-  const policy = new Policy(stores.meta, config.access);
+export async function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: IndexDatabase, clock: Clock) {
+  const policy = await stores.meta.read((tx) => new Policy(stores.meta, config.access).load(tx));
   const current = () => policy.current();
   const people = peopleOf(stores, clock, current);
   const mailboxes: MailboxStore = new SqliteMailboxStore(stores.meta);
@@ -66,9 +66,9 @@ export function accessServices(config: Config, stores: Stores, ledger: Ledger, i
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),
-    history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links,
+    history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links, meta: stores.meta,
   };
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice };
 }

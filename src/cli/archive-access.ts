@@ -17,7 +17,7 @@ export const configOf = (o: { data?: string; config?: string; smtp?: string; lmt
 // A console command's work on the archive (src/archive.ts, role console: it records, never
 // signs), closed when the work is done, also when it throws.
 export async function withArchive<T>(o: CliOptions, work: (archive: Archive) => T | Promise<T>): Promise<T> {
-  const archive = openArchive(configOf(o), 'console');
+  const archive = await openArchive(configOf(o), 'console');
   try {
     return await work(archive);
   } finally {
@@ -27,12 +27,12 @@ export async function withArchive<T>(o: CliOptions, work: (archive: Archive) => 
 
 // Content is read on the command line exactly as over HTTP: as the owner of the mailboxes, or
 // under an active grant of one's own, identified by an API token; every read is in the ledger.
-export function openReader(o: { token?: string; data?: string; config?: string }, scope: 'content' | 'ledger' = 'content') {
-  const archive = openArchive(configOf(o), 'console');
-  const services = archive.services;
+export async function openReader(o: { token?: string; data?: string; config?: string }, scope: 'content' | 'ledger' = 'content') {
+  const archive = await openArchive(configOf(o), 'console');
+  const { stores, services } = archive;
   const close = () => archive.close();
   const token = o.token ?? process.env.SEALBOX_TOKEN;
-  const principal = token ? services.credentials.token(token) : null;
+  const principal = token ? await stores.meta.read((tx) => services.credentials.token(tx, token)) : null;
   if (!principal || !principal.scopes!.includes(scope)) {
     // A refused token that names someone (revoked, expired, a forged secret, lacking the scope)
     // is recorded as over HTTP before the refusal is answered.
@@ -40,10 +40,10 @@ export function openReader(o: { token?: string; data?: string; config?: string }
     const cli = { clientIp: null, userAgent: `sealbox-cli (${userInfo().username})` };
     try {
       if (principal) {
-        services.audit.denied({ ...cli, sessionId: principal.sessionId, user: principal.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route: command, tokenId: principal.sessionId, scopes: principal.scopes } }, `token lacks the "${scope}" scope`);
+        await services.audit.denied({ ...cli, sessionId: principal.sessionId, user: principal.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route: command, tokenId: principal.sessionId, scopes: principal.scopes } }, `token lacks the "${scope}" scope`);
       } else if (token) {
-        const refused = services.credentials.refusedToken(token);
-        if (refused) services.audit.denied({ ...cli, sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route: command, tokenId: refused.tokenId } }, refused.why);
+        const refused = await stores.meta.read((tx) => services.credentials.refusedToken(tx, token));
+        if (refused) await services.audit.denied({ ...cli, sessionId: refused.tokenId, user: refused.user, logonType: 'owner' }, { operation: 'token.use', parameters: { route: command, tokenId: refused.tokenId } }, refused.why);
       }
     } finally {
       close();

@@ -41,7 +41,7 @@ export interface ServerParts {
   http: ReturnType<typeof buildHttpServer> | null;   // null when config.http is off
   notifications: NotificationSender;
   oversight: OversightSweep;
-  checkpoint(): void;
+  checkpoint(): Promise<void>;   // never throws: a failure is logged and retried
 }
 
 // `listeners` is filled in as serve binds them (the admins' health view reads it).
@@ -49,7 +49,7 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const { config, stores, ledger, clock, log } = archive;
   const checkpointer = archive.checkpointer!;
   const checkpoint = () => checkpointer.trySign();
-  const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
+  const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
   const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
   const space = new DiskSpace([config.data, stores.paths.blobs, ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
@@ -63,10 +63,10 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
     notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
     // The tree and its signatures, and who can read what in the tables against the ledger: a
     // grant widened or an owner added by editing the database becomes an alert.
-    verifyLedger: async () => [
-      ...(await verifyArchive(stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
-      ...accessStateProblems({ ...services.oversightStores, grants: services.grants, people: services.people, clock }),
-    ],
+    verifyLedger: () => stores.meta.read(async (tx) => [
+      ...(await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
+      ...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, clock }),
+    ]),
     sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
   });
   return { writer, capture, clients, space, spoolDir, http, notifications, oversight, checkpoint };
@@ -82,23 +82,25 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   // stops start-up with an error naming the key (the webhook secrets: by the notification sender).
   if (config.receiver.tls) for (const key of ['key', 'cert'] as const) readConfiguredFile(`receiver.tls.${key}`, config.receiver.tls[key]);
   if (config.auth.enabled) resolverFor(config.auth);
-  const archive = openArchive(config, 'server', { clock, log, announce: (line) => announce(`sealbox: ${line}`) });
+  const archive = await openArchive(config, 'server', { clock, log, announce: (line) => announce(`sealbox: ${line}`) });
   const { ledger } = archive;
   const checkpointer = archive.checkpointer!;
   const listeners: Running['listeners'] = [];
   const { writer, capture, clients, space, spoolDir, http, notifications, oversight, checkpoint } = serverParts(archive, listeners);
   const everyMs = config.ledger.checkpointEverySeconds * 1000;
   // Sign what is not yet signed (or an empty tree head on first start) before taking mail.
-  if (ledger.size === 0 || checkpointer.due(1)) checkpoint();
+  if (ledger.size === 0 || checkpointer.due(1)) await checkpoint();
 
   const indexer = new IndexerThread(config, log);
   writer.onCommit(() => {
     indexer.wake();
-    if (checkpointer.due()) checkpoint();
+    if (checkpointer.due()) void checkpoint();
   });
+  // Entries other processes appended (an import, a console command) count towards the next one.
   const timer = setInterval(() => {
-    ledger.catchUp();
-    if (checkpointer.due(Number.MAX_SAFE_INTEGER)) checkpoint();
+    void archive.stores.meta.read((tx) => ledger.catchUp(tx)).then(
+      () => (checkpointer.due(Number.MAX_SAFE_INTEGER) ? checkpoint() : undefined),
+      (err) => log.error({ err }, 'ledger catch-up failed'));
   }, Math.min(everyMs, 10_000));
   timer.unref();
 
@@ -135,7 +137,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   notifications.start();
   oversight.start();
   // A mailbox policy promises to tell people; say at once when mail cannot carry that promise.
-  const delivery = archive.services.notifier.delivery();
+  const delivery = await archive.stores.meta.read((tx) => archive.services.notifier.delivery(tx));
   if (delivery.mail.problem) announce(`sealbox: notifications: ${delivery.mail.problem}`);
   if (delivery.mail.state === 'ok') {
     void notifications.relayProblem().then((problem) => {
@@ -152,7 +154,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     await oversight.stop();
     await notifications.stop();
     await writer.drain();
-    checkpoint();
+    await checkpoint();
     await indexer.stop();
     archive.close();
   })());

@@ -41,8 +41,9 @@ export interface IndexStore {
   // The last capture row indexed: it commits with the rows it covers.
   cursor(): number;
   setCursor(captureRowId: number): void;
-  // One batch: everything fn writes commits together, or nothing does if it throws.
-  transaction<T>(fn: () => T): T;
+  // One batch: everything fn writes commits together, or nothing does if it throws. One at a
+  // time: the indexer runs its batches in turn.
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   // Within a transaction: if fn throws, what it wrote is undone and the error rethrown; the
   // transaction goes on.
   savepoint(fn: () => void): void;

@@ -17,12 +17,12 @@ globalThis.Blob = MemoryBlob;
 
 const config = workerData.config as Config;
 const log = createLogger(config.log.level).child({ component: 'indexer' });
-const archive = openArchive(config, 'indexer', { log });
+const archive = await openArchive(config, 'indexer', { log });
 const { stores } = archive;
 const indexDb = archive.index;
 
 const indexer = new Indexer({
-  captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(indexDb), reader: stores.reader, log, batch: config.index.batch, internalDomains: config.internalDomains,
+  captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(indexDb), reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
   auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
 });
 

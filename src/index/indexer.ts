@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../core/types.ts';
 import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
+import type { Transactions } from '../core/transactions.ts';
 import { authenticateMessage } from './authenticate-message.ts';
 import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
@@ -24,6 +25,7 @@ export interface IndexerOptions {
   captures: CaptureQueue;      // read: the capture queue; write: automatic mailboxes
   index: IndexStore;
   reader: ArchiveReader;
+  meta: Transactions;            // where the reader finds a message's row
   log: Logger;
   batch: number;
   internalDomains: string[];
@@ -62,7 +64,7 @@ export class Indexer {
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
     this.#more = false;
-    const rows = this.#o.captures.capturesAfter(this.cursor(), this.#o.batch);
+    const rows = await this.#o.captures.capturesAfter(this.cursor(), this.#o.batch);
     if (rows.length === 0) return 0;
     const covered = await this.#index(rows, { advanceCursor: true });
     this.#more = covered < rows.length || rows.length === this.#o.batch;
@@ -74,7 +76,7 @@ export class Indexer {
     const { index } = this.#o;
     const ids = index.failedCaptures(limit);
     if (ids.length === 0) return { retried: 0, stillFailing: 0 };
-    const rows = this.#o.captures.capturesByRowIds(ids);
+    const rows = await this.#o.captures.capturesByRowIds(ids);
     // A capture row that is gone (never expected) is not retried for ever.
     const present = new Set(rows.map((r) => r.rowId));
     for (const id of ids) if (!present.has(id)) index.clearFailure(id);
@@ -158,7 +160,7 @@ export class Indexer {
     const now = Date.now();
     let failures = 0;
 
-    index.transaction(() => {
+    await index.transaction(async () => {
       work.forEach((w, i) => {
         const { row, parsed } = w;
         const docId = row.messageRowId;
@@ -179,7 +181,7 @@ export class Indexer {
         log.error({ captureId: row.id, sha256: row.sha256, err: w.error }, 'capture could not be indexed; recorded, the rest of the batch goes on');
       });
       // Before the cursor moves past this batch: if this fails, the whole batch is retried.
-      if (internal.size > 0) this.#o.captures.addAutoMailboxes([...internal]);
+      if (internal.size > 0) await this.#o.captures.addAutoMailboxes([...internal]);
       if (options.advanceCursor) index.setCursor(work.at(-1)!.row.rowId);
     });
     log.debug({ captures: work.length, failures, cursor: options.advanceCursor ? work.at(-1)!.row.rowId : undefined }, 'indexed');
@@ -220,7 +222,7 @@ export class Indexer {
   }
 
   async #raw(sha256: string): Promise<{ raw: Buffer; truncated: boolean }> {
-    const row = this.#o.reader.message(sha256);
+    const row = await this.#o.meta.read((tx) => this.#o.reader.message(tx, sha256));
     if (row.size <= SMALL_MESSAGE_BYTES) return { raw: await this.#o.reader.readSmall(row), truncated: false };
     const chunks: Buffer[] = [];
     let size = 0;

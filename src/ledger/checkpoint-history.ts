@@ -1,3 +1,4 @@
+import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 import type { LedgerStore } from './ledger.ts';
 import { MerkleFrontier } from './merkle-tree.ts';
@@ -16,16 +17,16 @@ export interface CheckpointStatus {
 // leaf hashes, the tree rebuilt as it goes and compared at each checkpoint's size (as `sealbox
 // verify` does, without the blobs). A checkpoint that no longer matches means entries were
 // changed, removed or reordered after it was signed.
-export function checkpointHistory(store: Pick<LedgerStore, 'checkpoints' | 'ledgerSize' | 'leafHashes'>, options: { verifierKey: string; origin: string }): CheckpointStatus[] {
-  const checkpoints = store.checkpoints();
-  const size = store.ledgerSize();
+export async function checkpointHistory(tx: Tx, store: Pick<LedgerStore, 'checkpoints' | 'ledgerSize' | 'leafHashes'>, options: { verifierKey: string; origin: string }): Promise<CheckpointStatus[]> {
+  const checkpoints = await store.checkpoints(tx);
+  const size = await store.ledgerSize(tx);
   const frontier = new MerkleFrontier();
   const roots = new Map<number, Buffer>();
   const wanted = new Set(checkpoints.map((c) => c.size));
   if (wanted.has(0)) roots.set(0, Buffer.from(frontier.root()));
   const CHUNK = 65_536;
   for (let from = 0; from < size; from += CHUNK) {
-    for (const hash of store.leafHashes(from, Math.min(size, from + CHUNK))) {
+    for (const hash of await store.leafHashes(tx, from, Math.min(size, from + CHUNK))) {
       frontier.append(hash);
       if (wanted.has(frontier.size)) roots.set(frontier.size, Buffer.from(frontier.root()));
     }

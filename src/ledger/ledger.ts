@@ -1,22 +1,25 @@
 import type { Clock } from '../core/clock.ts';
 import type { LedgerEntry, LedgerEntryType } from '../core/types.ts';
+import type { Transactions, Tx } from '../core/transactions.ts';
 import { serializeEntry } from './ledger-entry.ts';
 import { MerkleFrontier, leafHash } from './merkle-tree.ts';
 
 // What the ledger needs from storage; the metadata store implements it inside its transactions.
 export interface LedgerStore {
-  ledgerSize(): number;
-  appendLeaf(row: { index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }): void;
-  leafHashes(from: number, to: number): Buffer[];
-  latestCheckpoint(): StoredCheckpoint | null;
-  checkpoints(): StoredCheckpoint[];
-  saveCheckpoint(checkpoint: StoredCheckpoint): void;
+  ledgerSize(tx: Tx): Promise<number>;
+  appendLeaf(tx: Tx, row: { index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }): Promise<void>;
+  leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]>;
+  latestCheckpoint(tx: Tx): Promise<StoredCheckpoint | null>;
+  checkpoints(tx: Tx): Promise<StoredCheckpoint[]>;
+  saveCheckpoint(tx: Tx, checkpoint: StoredCheckpoint): Promise<void>;
   // Reading the ledger back, in index order; ofMailbox newest first, an entry that names
   // several of the mailboxes once for each.
-  entry(index: number): StoredEntry | null;
-  entries(filter: LedgerFilter): StoredEntry[];
-  ofGrant(grantId: string): StoredEntry[];
-  ofMailbox(mailboxIds: readonly number[], limit: number): StoredEntry[];
+  entry(tx: Tx, index: number): Promise<StoredEntry | null>;
+  entries(tx: Tx, filter: LedgerFilter): Promise<StoredEntry[]>;
+  ofGrant(tx: Tx, grantId: string): Promise<StoredEntry[]>;
+  ofMailbox(tx: Tx, mailboxIds: readonly number[], limit: number): Promise<StoredEntry[]>;
+  // Every row in index order, for verification and export.
+  ledgerRows(tx: Tx): AsyncGenerator<{ index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }>;
 }
 
 // An entry as stored: parsed, with the leaf it was hashed from and that hash.
@@ -55,28 +58,37 @@ export type CheckpointSigner = (body: { origin: string; size: number; rootHash: 
 export type NewLedgerEntry = Omit<LedgerEntry, 'index' | 'time'> & { time?: number };
 
 // The sequencer: numbers entries, hashes them into the tree, signs checkpoints.
-// Appends happen inside the caller's transaction; mark()/reset() undo the in-memory tree
-// when that transaction rolls back, so memory never runs ahead of what is durable.
+// Appends happen inside the caller's transaction, which undoes the in-memory tree should it not
+// commit, so memory never runs ahead of what is durable. Transactions run one at a time, so
+// the tree has one writer.
 export class Ledger {
   readonly #store: LedgerStore;
   readonly #sign: CheckpointSigner;
   readonly #origin: string;
   readonly #clock: Clock;
-  #frontier: MerkleFrontier;
+  readonly #marked = new WeakSet<Tx>();
+  #frontier = new MerkleFrontier();
   #lastCheckpointSize = 0;
   #lastCheckpointTime = 0;
 
-  constructor(options: { store: LedgerStore; sign: CheckpointSigner; origin: string; clock: Clock }) {
+  private constructor(options: { store: LedgerStore; sign: CheckpointSigner; origin: string; clock: Clock }) {
     this.#store = options.store;
     this.#sign = options.sign;
     this.#origin = options.origin;
     this.#clock = options.clock;
-    const latest = this.#store.latestCheckpoint();
-    this.#frontier = latest ? MerkleFrontier.fromJSON(JSON.parse(latest.frontier)) : new MerkleFrontier();
-    this.#lastCheckpointSize = latest?.size ?? 0;
-    this.#lastCheckpointTime = latest?.createdAt ?? 0;
-    const size = this.#store.ledgerSize();
-    for (const hash of this.#store.leafHashes(this.#frontier.size, size)) this.#frontier.append(hash);
+  }
+
+  // Rebuilds the tree from the last checkpoint's frontier and the leaves after it.
+  static async open(options: { store: LedgerStore & Transactions; sign: CheckpointSigner; origin: string; clock: Clock }): Promise<Ledger> {
+    const ledger = new Ledger(options);
+    await options.store.read(async (tx) => {
+      const latest = await options.store.latestCheckpoint(tx);
+      if (latest) ledger.#frontier = MerkleFrontier.fromJSON(JSON.parse(latest.frontier));
+      ledger.#lastCheckpointSize = latest?.size ?? 0;
+      ledger.#lastCheckpointTime = latest?.createdAt ?? 0;
+      await ledger.catchUp(tx);
+    });
+    return ledger;
   }
 
   get size(): number {
@@ -89,31 +101,36 @@ export class Ledger {
 
   // Another process (a CLI command) may have appended since we last looked: only one writer
   // holds the database's write lock, so calling this inside the transaction keeps one sequence.
-  catchUp(): void {
-    const size = this.#store.ledgerSize();
+  async catchUp(tx: Tx): Promise<void> {
+    const size = await this.#store.ledgerSize(tx);
     if (size <= this.#frontier.size) return;
-    for (const hash of this.#store.leafHashes(this.#frontier.size, size)) this.#frontier.append(hash);
+    this.#remember(tx);
+    for (const hash of await this.#store.leafHashes(tx, this.#frontier.size, size)) this.#frontier.append(hash);
   }
 
-  append(entry: NewLedgerEntry): LedgerEntry {
+  async append(tx: Tx, entry: NewLedgerEntry): Promise<LedgerEntry> {
+    this.#remember(tx);
     const full: LedgerEntry = { ...entry, index: this.#frontier.size, time: entry.time ?? this.#clock.now() };
     const leaf = serializeEntry(full);
     const hash = Buffer.from(leafHash(leaf));
-    this.#store.appendLeaf({ index: full.index, type: full.type, time: full.time, leaf, leafHash: hash });
+    // Stored first: a refused write leaves the tree as it was, even if the work carries on.
+    await this.#store.appendLeaf(tx, { index: full.index, type: full.type, time: full.time, leaf, leafHash: hash });
     this.#frontier.append(hash);
     return full;
   }
 
-  // The in-memory state a transaction may change: the tree, and the last checkpoint signed.
-  mark(): unknown {
-    return { frontier: this.#frontier.toJSON(), size: this.#lastCheckpointSize, time: this.#lastCheckpointTime };
-  }
-
-  reset(mark: unknown): void {
-    const m = mark as { frontier: ReturnType<MerkleFrontier['toJSON']>; size: number; time: number };
-    this.#frontier = MerkleFrontier.fromJSON(m.frontier);
-    this.#lastCheckpointSize = m.size;
-    this.#lastCheckpointTime = m.time;
+  // The first change in a transaction remembers the state before it, to go back to on rollback.
+  #remember(tx: Tx): void {
+    if (this.#marked.has(tx)) return;
+    this.#marked.add(tx);
+    const frontier = this.#frontier.toJSON();
+    const size = this.#lastCheckpointSize;
+    const time = this.#lastCheckpointTime;
+    tx.onRollback(() => {
+      this.#frontier = MerkleFrontier.fromJSON(frontier);
+      this.#lastCheckpointSize = size;
+      this.#lastCheckpointTime = time;
+    });
   }
 
   root(): Buffer {
@@ -126,16 +143,17 @@ export class Ledger {
     return pending >= everyEntries || this.#clock.now() - this.#lastCheckpointTime >= everyMs;
   }
 
-  // Signs the current tree head. The caller persists it in a transaction of its own.
-  checkpoint(): StoredCheckpoint | null {
+  // Signs the current tree head and keeps it, in the caller's transaction.
+  async checkpoint(tx: Tx): Promise<StoredCheckpoint | null> {
     const size = this.#frontier.size;
     if (size === this.#lastCheckpointSize && size > 0) return null;
+    this.#remember(tx);
     const root = this.root();
     const note = this.#sign({ origin: this.#origin, size, rootHash: root });
     const checkpoint = { size, root, note, frontier: JSON.stringify(this.#frontier.toJSON()), createdAt: this.#clock.now() };
-    this.#store.saveCheckpoint(checkpoint);
     this.#lastCheckpointSize = size;
     this.#lastCheckpointTime = checkpoint.createdAt;
+    await this.#store.saveCheckpoint(tx, checkpoint);
     return checkpoint;
   }
 }

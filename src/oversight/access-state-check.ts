@@ -1,16 +1,18 @@
+import type { Tx } from '../core/transactions.ts';
 import { canonicalJson } from '../ledger/ledger-entry.ts';
 import type { LedgerHistory } from './ledger-history.ts';
 import { inventoryFromLedger, liveInventory } from './permission-inventory.ts';
 
-type Deps = Parameters<typeof liveInventory>[0] & { history: LedgerHistory };
+type Deps = Parameters<typeof liveInventory>[1] & { history: LedgerHistory };
 
 // Who can read what according to the tables the decisions are made from, against the same
 // rebuilt from the ledger alone. The ledger is covered by the tree and its signed checkpoints;
 // the tables are not. A grant widened or lengthened, an owner or a content token added, a
 // break-glass role given by editing the database: each shows up here as a difference, named.
-export function accessStateProblems(d: Deps): string[] {
-  const live = liveInventory(d);
-  const ledger = inventoryFromLedger(d.history, live.at);
+// Both sides are read in the caller's transaction, so they see the same moment.
+export async function accessStateProblems(tx: Tx, d: Deps): Promise<string[]> {
+  const live = await liveInventory(tx, d);
+  const ledger = await inventoryFromLedger(tx, d.history, live.at);
   const problems: string[] = [];
   const compare = <T>(what: string, key: (x: T) => string, a: T[], b: T[]) => {
     const fromLedger = new Map(b.map((x) => [key(x), canonicalJson(x)]));

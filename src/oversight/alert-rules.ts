@@ -1,4 +1,5 @@
 import type { Config } from '../core/config.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import type { OversightStore } from './oversight-store.ts';
 import { userOf } from './ledger-history.ts';
@@ -16,7 +17,7 @@ const READS = new Set(['view', 'raw', 'export']);
 
 // The alert rules, each a verdict on one ledger entry (the ledger verification rule is raised by
 // the sweep that runs the check). The messages read under each grant are noted here, for the
-// volume rule.
+// volume rule, in the caller's transaction.
 export class AlertRules {
   readonly #store: OversightStore;
   readonly #config: Config['oversight'];
@@ -26,7 +27,7 @@ export class AlertRules {
     this.#config = config;
   }
 
-  check(e: LedgerEntry): Alert[] {
+  async check(tx: Tx, e: LedgerEntry): Promise<Alert[]> {
     if (e.result !== 'success') return [];
     const user = userOf(e.actor);
     const base = { requestId: e.grantId, ledgerIndex: e.index, subject: user };
@@ -35,36 +36,36 @@ export class AlertRules {
       out.push({ ...base, id: `breakglass:${e.grantId}`, rule: 'breakglass', text: `${user} opened break-glass access ${e.grantId} to ${e.objects.mailboxes.join(', ')}: ${e.parameters.justification ?? ''}` });
     }
     if (e.operation === 'request.file' && typeof e.parameters.extends === 'string') {
-      const chain = this.#chainLength(e.grantId!);
+      const chain = await this.#chainLength(tx, e.grantId!);
       if (chain >= this.#config.alertExtensions) out.push({ ...base, id: `extensions:${e.grantId}`, rule: 'extensions', text: `${user} asked to extend access to ${e.objects.mailboxes.join(', ')} for the ${ordinal(chain)} time in a row (${e.grantId} extends ${e.parameters.extends})` });
     }
     if (e.type !== 'access' || !user) return out;
     const who = e.grantId ?? e.actor;
     for (const name of e.objects.mailboxes) {
-      const m = this.#store.mailbox(name);
+      const m = await this.#store.mailbox(tx, name);
       if (!m || m.owner === user) continue;
       if (m.sensitivity) out.push({ ...base, id: `sensitive-mailbox:${who}:${name}`, rule: 'sensitive-mailbox', text: `${user} accessed sensitive mailbox ${name} (${m.sensitivity}): ${e.operation}${e.grantId ? ` under ${e.grantId}` : ''}` });
       if (m.owner) {
         const relation = m.manager === user ? 'the manager of its owner'
-          : this.#store.manages(m.owner, user) ? 'a subordinate of its owner' : null;
+          : await this.#store.manages(tx, m.owner, user) ? 'a subordinate of its owner' : null;
         if (relation) out.push({ ...base, id: `manager:${who}:${name}`, rule: 'manager', text: `${user}, ${relation} ${m.owner}, accessed mailbox ${name}: ${e.operation}${e.grantId ? ` under ${e.grantId}` : ''}` });
       }
     }
     if (e.grantId && READS.has(e.operation) && e.objects.messages.length > 0) {
-      const n = this.#store.addMessagesRead(e.grantId, e.objects.messages);
+      const n = await this.#store.addMessagesRead(tx, e.grantId, e.objects.messages);
       if (n > this.#config.alertMessagesPerGrant) out.push({ ...base, id: `volume:${e.grantId}`, rule: 'volume', text: `${user} has read or exported ${n} messages under ${e.grantId} (alert above ${this.#config.alertMessagesPerGrant})` });
     }
     return out;
   }
 
   // How many extensions lead to this request (1 for a first extension).
-  #chainLength(id: string): number {
+  async #chainLength(tx: Tx, id: string): Promise<number> {
     let n = 0;
     let at: string | null = id;
     const seen = new Set<string>();
     while (at && !seen.has(at)) {
       seen.add(at);
-      at = this.#store.extendsOf(at);
+      at = await this.#store.extendsOf(tx, at);
       if (at) n++;
     }
     return n;

@@ -21,10 +21,10 @@ export class AuditorViews {
     this.#d = d;
   }
 
-  inventory(actor: Actor & { user: User }, at?: number) {
-    this.#auditor(actor, 'oversight.inventory', { at: at ?? null });
-    return this.#d.audit.record(actor, { operation: 'oversight.inventory', parameters: { at: at ?? null } }, () => {
-      const inv = at === undefined ? liveInventory(this.#d) : inventoryFromLedger(this.#d.history, at);
+  async inventory(actor: Actor & { user: User }, at?: number) {
+    await this.#auditor(actor, 'oversight.inventory', { at: at ?? null });
+    return this.#d.audit.record(actor, { operation: 'oversight.inventory', parameters: { at: at ?? null } }, async (tx) => {
+      const inv = at === undefined ? await liveInventory(tx, this.#d) : await inventoryFromLedger(tx, this.#d.history, at);
       return { ...inv, grants: inv.grants.map((g) => ({ ...g, secondsLeft: Math.max(0, Math.round((g.endsAt - inv.at) / 1000)) })) };
     });
   }
@@ -35,16 +35,16 @@ export class AuditorViews {
     return { from: asked.from ?? to - 30 * 86_400_000, to };
   }
 
-  report(actor: Actor & { user: User }, asked: { from?: number; to?: number }) {
+  async report(actor: Actor & { user: User }, asked: { from?: number; to?: number }) {
     const { from, to } = this.period(asked);
     if (!(from < to)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the period must start before it ends (from < to)');
-    this.#auditor(actor, 'oversight.report', { from, to });
-    return this.#d.audit.record(actor, { operation: 'oversight.report', parameters: { from, to } }, () => buildReport(this.#d, { from, to }, this.#d.clock.now()));
+    await this.#auditor(actor, 'oversight.report', { from, to });
+    return this.#d.audit.record(actor, { operation: 'oversight.report', parameters: { from, to } }, (tx) => buildReport(tx, this.#d, { from, to }, this.#d.clock.now()));
   }
 
-  #auditor(actor: Actor & { user: User }, operation: LedgerOperation, parameters: Record<string, unknown>): void {
+  async #auditor(actor: Actor & { user: User }, operation: LedgerOperation, parameters: Record<string, unknown>): Promise<void> {
     if (actor.user.roles.includes('auditor')) return;
-    this.#d.audit.denied(actor, { operation, parameters }, 'not an auditor');
+    await this.#d.audit.denied(actor, { operation, parameters }, 'not an auditor');
     throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only auditors read the permission inventory and the reports');
   }
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../core/config.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { AccessRequest } from '../access/grants.ts';
 import type { Grants } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
@@ -9,6 +10,7 @@ import type { LedgerHistory } from './ledger-history.ts';
 import { userOf } from './ledger-history.ts';
 import type { MessageDates } from './message-dates.ts';
 import type { OversightStore } from './oversight-store.ts';
+import type { ReviewState } from './review-queue.ts';
 import type { ReviewStore } from './review-store.ts';
 
 export interface ReportDeps {
@@ -84,14 +86,15 @@ const OPENS = new Set(['view', 'body', 'raw', 'evidence', 'remote-content']);
 
 // The oversight report for one period [from, to), made at `now`. Request and grant figures are
 // states at the period's end, or at now when it ends later (see FIGURES); activity figures come
-// from the ledger entries written in the period.
-export function buildReport(d: ReportDeps, period: { from: number; to: number }, now: number) {
+// from the ledger entries written in the period; the metadata is read in the caller's transaction.
+export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number; to: number }, now: number) {
   const { from, to } = period;
   // The last moment the report describes: a time after it has not happened yet.
   const at = Math.min(to - 1, now);
   const happened = (t: number | null): t is number => t !== null && t <= at;
-  const name = (id: number) => d.people.byId(id)?.name ?? `#${id}`;
-  const all = d.grants.list();
+  const names = new Map((await d.people.list(tx)).map((u) => [u.id, u.name]));
+  const name = (id: number) => names.get(id) ?? `#${id}`;
+  const all = await d.grants.list(tx);
   const filed = all.filter((r) => r.createdAt >= from && r.createdAt < to);
   const normal = filed.filter((r) => !r.breakglass);
   const states = normal.map((r) => requestStateAt(r, happened));
@@ -107,9 +110,10 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
   const open = at >= from ? grants.filter(({ end }) => !happened(end)) : [];
   const used = ended.map(({ r, end }) => ({ id: r.id, hours: Math.max(0, end - r.startsAt!) / HOUR })).sort((a, b) => a.hours - b.hours);
 
-  const breakglass = filed.filter((r) => r.breakglass).map((r) => ({
-    id: r.id, holder: name(r.requesterId), at: r.createdAt, mailboxes: r.mailboxes.map((m) => m.name), review: d.reviewStore.stateOf(r.id, 'breakglass') ?? 'none',
-  }));
+  const breakglass: { id: string; holder: string; at: number; mailboxes: string[]; review: ReviewState | 'none' }[] = [];
+  for (const r of filed.filter((r) => r.breakglass)) {
+    breakglass.push({ id: r.id, holder: name(r.requesterId), at: r.createdAt, mailboxes: r.mailboxes.map((m) => m.name), review: (await d.reviewStore.stateOf(tx, r.id, 'breakglass')) ?? 'none' });
+  }
 
   const byTicket = new Map<string, string[]>();
   for (const r of normal) if (r.ticket) byTicket.set(r.ticket, [...(byTicket.get(r.ticket) ?? []), r.id]);
@@ -121,7 +125,7 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
     if (!p) people.set(u, (p = { user: u, searches: 0, messagesRead: 0, exports: 0, downloads: 0, messagesExported: 0, bytesExported: 0, denied: 0, opened: new Set() }));
     return p;
   };
-  const mailboxes = new Map(d.store.mailboxes().map((m) => [m.name, m]));
+  const mailboxes = new Map((await d.store.mailboxes(tx)).map((m) => [m.name, m]));
   const sensitive = new Map<string, { mailbox: string; sensitivity: string; accesses: number; people: Set<string> }>();
   const heat = new Map<string, Map<string, number>>();
   const highImpactActions: { index: number; time: number; actor: string; operation: string; why: string; grantId: string | null }[] = [];
@@ -129,7 +133,7 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
   let readsChecked = 0;
   const outsideWindow: { index: number; grantId: string; sha256: string; date: number | null }[] = [];
 
-  for (const e of d.history.entriesBetween(from, to)) {
+  for await (const e of d.history.entriesBetween(tx, from, to)) {
     const user = userOf(e.actor);
     if (user && e.result === 'denied') person(user).denied++;
     const why = highImpact(e, d.config.bulkSearchResults);
@@ -180,10 +184,13 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
   // Four eyes that may have been one pair of hands: approvals in the period between people one
   // of whom created, enrolled or changed the roles of the other, or whom the same person made,
   // however long ago (the approval rule only refuses within access.linkedPeopleDays).
-  const linkedApprovals = all.flatMap((r) => r.approvals.filter((a) => a.decision === 'approve' && a.at >= from && a.at < to).flatMap((a) => {
-    const why = linkBetween(d.links.touching([a.approverId, r.requesterId]), a.approverId, r.requesterId, -Infinity, 'before', name);
-    return why ? [{ request: r.id, approver: name(a.approverId), requester: name(r.requesterId), at: a.at, link: why }] : [];
-  }));
+  const linkedApprovals: { request: string; approver: string; requester: string; at: number; link: string }[] = [];
+  for (const r of all) {
+    for (const a of r.approvals.filter((a) => a.decision === 'approve' && a.at >= from && a.at < to)) {
+      const why = linkBetween(await d.links.touching(tx, [a.approverId, r.requesterId]), a.approverId, r.requesterId, -Infinity, 'before', name);
+      if (why) linkedApprovals.push({ request: r.id, approver: name(a.approverId), requester: name(r.requesterId), at: a.at, link: why });
+    }
+  }
 
   // A review escalated is done but not settled: neither reviewed nor still awaiting a reviewer.
   const reviewed = (b: { review: string }) => b.review === 'reviewed' || b.review === 'closed';
@@ -223,7 +230,7 @@ export function buildReport(d: ReportDeps, period: { from: number; to: number },
   };
 }
 
-export type Report = ReturnType<typeof buildReport>;
+export type Report = Awaited<ReturnType<typeof buildReport>>;
 
 type RequestState = 'approved' | 'denied' | 'withdrawn' | 'lapsed' | 'pending';
 

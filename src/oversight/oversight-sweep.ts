@@ -2,6 +2,7 @@ import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
+import type { Transactions, Tx } from '../core/transactions.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import type { Actor, Audit } from '../access/audit.ts';
 import type { Grants } from '../access/grants.ts';
@@ -17,12 +18,15 @@ import type { ReviewQueue } from './review-queue.ts';
 import { isSampled } from './review-sampler.ts';
 
 export interface SweepDeps extends ReportDeps {
+  // The metadata store's transactions, for what the sweep reads and keeps without a ledger entry.
+  meta: Transactions;
   audit: Audit;
   notifier: Notifier;
   reviews: ReviewQueue;
   clock: Clock;
   log: Logger;
-  // The ledger check (tree and signatures); returns the problems found.
+  // The ledger check (tree and signatures); returns the problems found. Run outside any
+  // transaction: it opens its own.
   verifyLedger: () => Promise<string[]>;
   // The random sample's seed when the config names none: kept apart from the database (serve: a
   // 0600 file beside the keys), since whoever knows it can tell which grants will be reviewed.
@@ -35,7 +39,8 @@ const PERIOD = { daily: 86_400_000, weekly: 7 * 86_400_000 } as const;
 // The looking that oversight does, on a timer in `serve`: it reads the ledger from where it last
 // stopped and queues every high-impact action for review, applies the alert rules, draws the
 // random sample of grants that have closed, re-verifies the ledger now and then, and sends the
-// digests when due. Each step commits its work with its cursor, so a crash repeats nothing.
+// digests when due. Each step reads its cursor and commits its work with it in one transaction,
+// so a crash repeats nothing.
 export class OversightSweep {
   readonly #d: SweepDeps;
   readonly #rules: AlertRules;
@@ -50,6 +55,7 @@ export class OversightSweep {
   }
 
   start(): void {
+    // kick() logs a failure; the next tick retries.
     this.#timer = setInterval(() => void this.kick().catch(() => {}), this.#cfg.sweepSeconds * 1000);
     this.#timer.unref();
     void this.kick().catch(() => {});
@@ -65,10 +71,10 @@ export class OversightSweep {
   }
 
   async run(): Promise<void> {
-    while (this.#ledgerTail() > 0);
-    this.#sampleClosedGrants();
+    while (await this.#ledgerTail() > 0);
+    await this.#sampleClosedGrants();
     await this.#verify();
-    this.#digests();
+    await this.#digests();
   }
 
   // The sample's seed: from the config, or made once and kept, so the draw can be redone.
@@ -76,60 +82,60 @@ export class OversightSweep {
     return this.#cfg.sampleSeed ?? this.#d.sampleSeed();
   }
 
-  #ledgerTail(): number {
-    const cursor = Number(this.#d.store.getSetting('oversight.cursor') ?? -1);
-    const entries = this.#d.history.entriesAfter(cursor, 500);
-    if (entries.length === 0) return 0;
+  async #ledgerTail(): Promise<number> {
     // Review items and alerts commit with the cursor; each names the ledger entry it came from.
     // The alerts raised are a ledger entry of their own; every step on an item is one too.
-    const alertEntry = (raised: Alert[]) => raised.length === 0 ? null : {
+    const alertEntry = ({ raised }: { raised: Alert[] }) => raised.length === 0 ? null : {
       operation: 'alert.raise' as const, grantId: raised.length === 1 ? raised[0].requestId : null,
       parameters: { alerts: raised.map((a) => ({ id: a.id, rule: a.rule, ledgerIndex: a.ledgerIndex, grantId: a.requestId })) },
     };
-    this.#d.audit.record(SYSTEM, alertEntry, () => {
+    const { read } = await this.#d.audit.record(SYSTEM, alertEntry, async (tx) => {
+      const cursor = Number((await this.#d.store.getSetting(tx, 'oversight.cursor')) ?? -1);
+      const entries = await this.#d.history.entriesAfter(tx, cursor, 500);
       const raised: Alert[] = [];
       for (const e of entries) {
         if (e.actor === SYSTEM.label) continue;
         const why = highImpact(e, this.#cfg.bulkSearchResults);
-        if (why) this.#d.reviews.add({ id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: this.#userId(e), reason: `${why}${typeof e.parameters.name === 'string' ? `: ${e.parameters.name}` : ''} (ledger entry ${e.index})`, ledgerIndex: e.index });
-        for (const a of this.#rules.check(e)) if (this.#raise(a, e)) raised.push(a);
+        if (why) await this.#d.reviews.add(tx, { id: `rev_hi_${e.index}`, kind: 'high-impact', requestId: e.grantId, subjectUserId: await this.#userId(tx, e), reason: `${why}${typeof e.parameters.name === 'string' ? `: ${e.parameters.name}` : ''} (ledger entry ${e.index})`, ledgerIndex: e.index });
+        for (const a of await this.#rules.check(tx, e)) if (await this.#raise(tx, a, e)) raised.push(a);
       }
-      this.#d.store.setSetting('oversight.cursor', String(entries.at(-1)!.index));
-      return raised;
+      if (entries.length > 0) await this.#d.store.setSetting(tx, 'oversight.cursor', String(entries.at(-1)!.index));
+      return { raised, read: entries.length };
     });
-    return entries.length;
+    return read;
   }
 
   // Once per alert id: an outbox message to the auditors (mail and signed webhooks), a review
   // item, and the alert row itself — in the caller's transaction, beside a ledger entry.
-  #raise(a: Alert, e: LedgerEntry | null): boolean {
+  async #raise(tx: Tx, a: Alert, e: LedgerEntry | null): Promise<boolean> {
     const now = this.#d.clock.now();
-    if (!this.#d.store.addAlert(a, now)) return false;
-    this.#d.notifier.toAuditors(`alert.${a.rule}`, `Sealbox alert: ${a.rule}`, `${a.text}\n\nLedger entry: ${a.ledgerIndex ?? '-'}\nGrant: ${a.requestId ?? '-'}\nRaised: ${new Date(now).toISOString()}\n`);
-    this.#d.reviews.add({ id: `rev_alert_${a.id}`, kind: 'alert', requestId: a.requestId, subjectUserId: e ? this.#userId(e) : null, reason: a.text, ledgerIndex: a.ledgerIndex });
+    if (!(await this.#d.store.addAlert(tx, a, now))) return false;
+    await this.#d.notifier.toAuditors(tx, `alert.${a.rule}`, `Sealbox alert: ${a.rule}`, `${a.text}\n\nLedger entry: ${a.ledgerIndex ?? '-'}\nGrant: ${a.requestId ?? '-'}\nRaised: ${new Date(now).toISOString()}\n`);
+    await this.#d.reviews.add(tx, { id: `rev_alert_${a.id}`, kind: 'alert', requestId: a.requestId, subjectUserId: e ? await this.#userId(tx, e) : null, reason: a.text, ledgerIndex: a.ledgerIndex });
     return true;
   }
 
-  #sampleClosedGrants(): void {
+  async #sampleClosedGrants(): Promise<void> {
     const now = this.#d.clock.now();
-    const closed = this.#d.store.closedGrantsNotDrawn(now, 1000);
-    if (closed.length === 0) return;
-    const seed = this.seed();
     const rate = this.#cfg.sampleRate;
-    this.#d.audit.record(SYSTEM, (picked: string[]) => ({ operation: 'review.sample', parameters: { rate, considered: closed.map((c) => c.id), picked } }), () => {
+    const entry = ({ considered, picked }: { considered: string[]; picked: string[] }) => considered.length === 0 ? null : { operation: 'review.sample' as const, parameters: { rate, considered, picked } };
+    await this.#d.audit.record(SYSTEM, entry, async (tx) => {
+      const closed = await this.#d.store.closedGrantsNotDrawn(tx, now, 1000);
       const picked: string[] = [];
+      if (closed.length === 0) return { considered: [], picked };
+      const seed = this.seed();
       for (const c of closed) {
         const hit = isSampled(seed, c.id, rate);
-        this.#d.store.recordDraw(c.id, hit, now);
-        if (hit && this.#d.reviews.add({ id: `rev_sample_${c.id}`, kind: 'sample', requestId: c.id, subjectUserId: c.requesterId, reason: `random sample of closed grants (${Math.round(rate * 1000) / 10} %)` })) picked.push(c.id);
+        await this.#d.store.recordDraw(tx, c.id, hit, now);
+        if (hit && await this.#d.reviews.add(tx, { id: `rev_sample_${c.id}`, kind: 'sample', requestId: c.id, subjectUserId: c.requesterId, reason: `random sample of closed grants (${Math.round(rate * 1000) / 10} %)` })) picked.push(c.id);
       }
-      return picked;
+      return { considered: closed.map((c) => c.id), picked };
     });
   }
 
   async #verify(): Promise<void> {
     const now = this.#d.clock.now();
-    const last = Number(this.#d.store.getSetting('oversight.verifiedAt') ?? 0);
+    const last = Number((await this.#d.meta.read((tx) => this.#d.store.getSetting(tx, 'oversight.verifiedAt'))) ?? 0);
     if (now - last < this.#cfg.verifyEveryMinutes * 60_000) return;
     let problems: string[];
     try {
@@ -138,53 +144,62 @@ export class OversightSweep {
       problems = [`the ledger could not be verified: ${(err as Error).message}`];
     }
     if (problems.length === 0) {
-      this.#d.store.setSetting('oversight.verifiedAt', String(now));
+      await this.#d.meta.write((tx) => this.#d.store.setSetting(tx, 'oversight.verifiedAt', String(now)));
       return;
     }
     // A failure is written down (and alerted) once per distinct set of problems.
     this.#d.log.error({ problems: problems.slice(0, 20) }, 'ledger verification failed');
     const id = `verify-failure:${hashText(problems.join('\n'))}`;
-    if (this.#d.store.hasAlert(id)) return this.#d.store.setSetting('oversight.verifiedAt', String(now));
-    this.#d.audit.record(SYSTEM, { operation: 'ledger.verify-failed', parameters: { problems: problems.slice(0, 50) } }, () => {
-      this.#d.store.setSetting('oversight.verifiedAt', String(now));
-      this.#raise({ id, rule: 'verify-failure', text: `The ledger failed verification (${problems.length} problem(s)):\n${problems.slice(0, 50).join('\n')}`, requestId: null, ledgerIndex: null, subject: null }, null);
+    const entry = (raised: boolean) => raised ? { operation: 'ledger.verify-failed' as const, parameters: { problems: problems.slice(0, 50) } } : null;
+    await this.#d.audit.record(SYSTEM, entry, async (tx) => {
+      await this.#d.store.setSetting(tx, 'oversight.verifiedAt', String(now));
+      if (await this.#d.store.hasAlert(tx, id)) return false;
+      return this.#raise(tx, { id, rule: 'verify-failure', text: `The ledger failed verification (${problems.length} problem(s)):\n${problems.slice(0, 50).join('\n')}`, requestId: null, ledgerIndex: null, subject: null }, null);
     });
   }
 
-  #digests(): void {
+  // Each digest is decided due, made, sent and its period moved on in one transaction, recorded
+  // when sent.
+  async #digests(): Promise<void> {
     const now = this.#d.clock.now();
-    const due = (which: 'auditors' | 'owners', schedule: 'daily' | 'weekly' | 'off'): number | null => {
-      if (schedule === 'off') return null;
-      const key = `oversight.digest.${which}`;
-      const last = this.#d.store.getSetting(key);
+    // The start of the period the digest is due for, or null when it is not due yet.
+    const due = async (tx: Tx, key: string, schedule: 'daily' | 'weekly'): Promise<number | null> => {
+      const last = await this.#d.store.getSetting(tx, key);
       if (last === null) {
-        this.#d.store.setSetting(key, String(now));   // the first period starts now
+        await this.#d.store.setSetting(tx, key, String(now));   // the first period starts now
         return null;
       }
       return now - Number(last) >= PERIOD[schedule] ? Number(last) : null;
     };
-    const auditorsFrom = due('auditors', this.#cfg.auditorDigest);
-    if (auditorsFrom !== null) {
-      this.#d.audit.record(SYSTEM, { operation: 'digest.auditors', parameters: { from: auditorsFrom, to: now } }, () => {
-        this.#d.notifier.toAuditors('digest.auditors', `Sealbox ${this.#cfg.auditorDigest} oversight digest`, this.#auditorDigest(auditorsFrom, now));
-        this.#d.store.setSetting('oversight.digest.auditors', String(now));
+    const auditors = this.#cfg.auditorDigest;
+    if (auditors !== 'off') {
+      const entry = (from: number | null) => from === null ? null : { operation: 'digest.auditors' as const, parameters: { from, to: now } };
+      await this.#d.audit.record(SYSTEM, entry, async (tx) => {
+        const from = await due(tx, 'oversight.digest.auditors', auditors);
+        if (from === null) return null;
+        await this.#d.notifier.toAuditors(tx, 'digest.auditors', `Sealbox ${auditors} oversight digest`, await this.#auditorDigest(tx, from, now));
+        await this.#d.store.setSetting(tx, 'oversight.digest.auditors', String(now));
+        return from;
       });
     }
-    const ownersFrom = due('owners', this.#cfg.ownerDigest);
-    if (ownersFrom !== null) {
-      this.#d.audit.record(SYSTEM, (n: number) => ({ operation: 'digest.owners', parameters: { from: ownersFrom, to: now, sent: n } }), () => {
-        const n = this.#ownerDigests(ownersFrom, now);
-        this.#d.store.setSetting('oversight.digest.owners', String(now));
-        return n;
+    const owners = this.#cfg.ownerDigest;
+    if (owners !== 'off') {
+      const entry = (sent: { from: number; n: number } | null) => sent === null ? null : { operation: 'digest.owners' as const, parameters: { from: sent.from, to: now, sent: sent.n } };
+      await this.#d.audit.record(SYSTEM, entry, async (tx) => {
+        const from = await due(tx, 'oversight.digest.owners', owners);
+        if (from === null) return null;
+        const n = await this.#ownerDigests(tx, from, now);
+        await this.#d.store.setSetting(tx, 'oversight.digest.owners', String(now));
+        return { from, n };
       });
     }
   }
 
-  #auditorDigest(from: number, to: number): string {
-    const open = this.#d.reviews.list().filter((i) => i.state !== 'closed');
-    const alerts = this.#d.store.alertCounts(from, to);
+  async #auditorDigest(tx: Tx, from: number, to: number): Promise<string> {
+    const open = (await this.#d.reviews.list(tx)).filter((i) => i.state !== 'closed');
+    const alerts = await this.#d.store.alertCounts(tx, from, to);
     // The digest's period ends now: `to` is also the moment its states are given at.
-    return reportText(buildReport(this.#d, { from, to }, to)) + [
+    return reportText(await buildReport(tx, this.#d, { from, to }, to)) + [
       '', `Alerts raised: ${alerts.length ? alerts.map((a) => `${a.rule} ${a.n}`).join(', ') : 'none'}`,
       `Review queue: ${open.length} item(s) not closed (${open.filter((i) => i.state === 'open').length} unclaimed)`,
     ].join('\n') + '\n';
@@ -192,16 +207,16 @@ export class OversightSweep {
 
   // Each owner hears of access by others to their mailboxes, as each mailbox's notification
   // policy allows: not at all ("none", with its legal basis), or only once its delay has passed.
-  #ownerDigests(from: number, to: number): number {
+  async #ownerDigests(tx: Tx, from: number, to: number): Promise<number> {
     const lines = new Map<string, string[]>();
-    for (const m of this.#d.store.mailboxes()) {
+    for (const m of await this.#d.store.mailboxes(tx)) {
       if (m.owner === null) continue;
-      const policy = this.#d.notifier.policy(m.id);
+      const policy = await this.#d.notifier.policy(tx, m.id);
       if (policy.notifyMode === 'none') continue;
       const delay = policy.notifyMode === 'after' ? (policy.notifyAfterDays ?? 0) * 86_400_000 : 0;
-      for (const e of this.#d.history.entriesBetween(from - delay, to - delay)) {
+      for await (const e of this.#d.history.entriesBetween(tx, from - delay, to - delay)) {
         if (e.type !== 'access' || e.result !== 'success' || !e.objects.mailboxes.includes(m.name) || e.actor === `user:${m.owner}`) continue;
-        const r = e.grantId ? this.#request(e.grantId) : null;
+        const r = e.grantId ? await this.#request(tx, e.grantId) : null;
         const line = `  ${new Date(e.time).toISOString()}  ${userOf(e.actor) ?? e.actor}  ${e.operation}${e.objects.messages.length ? ` (${e.objects.messages.length} message(s))` : ''}  mailbox ${m.name}` +
           (r ? `  request ${r.id}, purpose ${r.purpose}, ticket ${r.ticket ?? '-'}` : '');
         lines.set(m.owner, [...(lines.get(m.owner) ?? []), line]);
@@ -209,25 +224,25 @@ export class OversightSweep {
     }
     let sent = 0;
     for (const [owner, list] of lines) {
-      const user = this.#d.people.byName(owner);
+      const user = await this.#d.people.byName(tx, owner);
       if (!user?.email) continue;
-      this.#d.notifier.toPerson('digest.owner', user, 'Who accessed your archived mailbox', `These accesses to your archived mail by others were recorded:\n\n${list.join('\n')}\n\nSee the full list on the "Who accessed my mailbox" page.\n`);
+      await this.#d.notifier.toPerson(tx, 'digest.owner', user, 'Who accessed your archived mailbox', `These accesses to your archived mail by others were recorded:\n\n${list.join('\n')}\n\nSee the full list on the "Who accessed my mailbox" page.\n`);
       sent++;
     }
     return sent;
   }
 
-  #request(id: string): { id: string; purpose: string; ticket: string | null } | null {
+  async #request(tx: Tx, id: string): Promise<{ id: string; purpose: string; ticket: string | null } | null> {
     try {
-      return this.#d.grants.get(id);
+      return await this.#d.grants.get(tx, id);
     } catch {
       return null;
     }
   }
 
-  #userId(e: LedgerEntry): number | null {
+  async #userId(tx: Tx, e: LedgerEntry): Promise<number | null> {
     const name = userOf(e.actor);
-    return name ? this.#d.people.byName(name)?.id ?? null : null;
+    return name ? (await this.#d.people.byName(tx, name))?.id ?? null : null;
   }
 }
 

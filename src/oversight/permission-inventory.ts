@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import type { Grants } from '../access/grants.ts';
 import { stateOf } from '../access/grants.ts';
@@ -32,29 +33,31 @@ export interface Inventory {
 }
 
 // Now, from the tables the decisions are made from.
-export function liveInventory(d: { store: OversightStore; grants: Grants; people: People; clock: Clock }): Inventory {
+export async function liveInventory(tx: Tx, d: { store: OversightStore; grants: Grants; people: People; clock: Clock }): Promise<Inventory> {
   const at = d.clock.now();
-  const name = (id: number) => d.people.byId(id)?.name ?? `#${id}`;
-  const grants = d.grants.list().filter((r) => stateOf(r, at) === 'active').map((r) => ({
+  const people = await d.people.list(tx);
+  const names = new Map(people.map((u) => [u.id, u.name]));
+  const name = (id: number) => names.get(id) ?? `#${id}`;
+  const grants = (await d.grants.list(tx)).filter((r) => stateOf(r, at) === 'active').map((r) => ({
     id: r.id, holder: name(r.requesterId), mailboxes: r.mailboxes.map((m) => m.name), permissions: r.permissions,
     dateFrom: r.dateFrom, dateTo: r.dateTo, startsAt: r.startsAt!, endsAt: r.endsAt!, breakglass: r.breakglass,
   }));
-  const breakglassHolders = d.people.list().filter((u) => u.roles.includes('breakglass') && !u.disabled).map((u) => u.name);
-  const owners = d.store.mailboxes().flatMap((m) => (m.owner === null ? [] : [{ mailbox: m.name, owner: m.owner }]));
-  const contentTokens = d.store.liveTokens(at).filter((t) => t.scopes.includes('content'));
+  const breakglassHolders = people.filter((u) => u.roles.includes('breakglass') && !u.disabled).map((u) => u.name);
+  const owners = (await d.store.mailboxes(tx)).flatMap((m) => (m.owner === null ? [] : [{ mailbox: m.name, owner: m.owner }]));
+  const contentTokens = (await d.store.liveTokens(tx, at)).filter((t) => t.scopes.includes('content'));
   return sorted({ at, source: 'live', grants, breakglassHolders, owners, contentTokens });
 }
 
 // As of any past moment, rebuilt from the ledger alone: what the entries up to then say was
 // filed, approved, revoked, created and imported. It needs nothing the server could since have
 // changed in its tables.
-export function inventoryFromLedger(history: LedgerHistory, at: number): Inventory {
+export async function inventoryFromLedger(tx: Tx, history: LedgerHistory, at: number): Promise<Inventory> {
   const requests = new Map<string, InventoryGrant & { revokedAt: number | null; approved: boolean }>();
   const roles = new Map<string, string[]>();
   const disabled = new Set<string>();
   const owners = new Map<string, string>();
   const tokens = new Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>();
-  for (const e of history.entriesBetween(-Infinity, at + 1)) {
+  for await (const e of history.entriesBetween(tx, -Infinity, at + 1)) {
     if (e.result !== 'success') continue;
     apply(e, { requests, roles, owners, tokens, disabled });
   }

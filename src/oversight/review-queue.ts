@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Actor, Audit } from '../access/audit.ts';
@@ -61,61 +62,73 @@ export class ReviewQueue {
   }
 
   // Queues an item once: the id names what is reviewed, so a second sweep adds nothing.
-  add(item: { id: string; kind: ReviewKind; requestId?: string | null; subjectUserId: number | null; reason: string; ledgerIndex?: number | null }): boolean {
-    return this.#store.add({ ...item, requestId: item.requestId ?? null, ledgerIndex: item.ledgerIndex ?? null }, this.#clock.now());
+  add(tx: Tx, item: { id: string; kind: ReviewKind; requestId?: string | null; subjectUserId: number | null; reason: string; ledgerIndex?: number | null }): Promise<boolean> {
+    return this.#store.add(tx, { ...item, requestId: item.requestId ?? null, ledgerIndex: item.ledgerIndex ?? null }, this.#clock.now());
   }
 
-  list(filter: { state?: string; kind?: string } = {}): ReviewItem[] {
-    return this.#store.list(filter).map((r) => this.#item(r));
+  async list(tx: Tx, filter: { state?: string; kind?: string } = {}): Promise<ReviewItem[]> {
+    const out: ReviewItem[] = [];
+    for (const r of await this.#store.list(tx, filter)) out.push(await this.#item(tx, r));
+    return out;
   }
 
-  get(id: string): ReviewItem {
-    const stored = this.#store.get(id);
+  async get(tx: Tx, id: string): Promise<ReviewItem> {
+    const stored = await this.#store.get(tx, id);
     if (!stored) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no review item ${id}`);
-    return this.#item(stored);
+    return this.#item(tx, stored);
   }
 
   // What the reviewer looks at, in metadata form: the entry that raised the item and every
   // ledger entry under its grant (queries, messages opened, exports, decisions) — never content.
-  activity(item: ReviewItem): LedgerEntry[] {
+  async activity(tx: Tx, item: ReviewItem): Promise<LedgerEntry[]> {
     const out = new Map<number, LedgerEntry>();
     if (item.ledgerIndex !== null) {
-      const e = this.#history.entryAt(item.ledgerIndex);
+      const e = await this.#history.entryAt(tx, item.ledgerIndex);
       if (e) out.set(item.ledgerIndex, e);
     }
     if (item.requestId) {
-      for (const e of this.#history.entriesOfGrant(item.requestId)) {
+      for (const e of await this.#history.entriesOfGrant(tx, item.requestId)) {
         if (e.grantId === item.requestId && !e.operation.startsWith('review.')) out.set(e.index, e);
       }
     }
     return [...out.values()].sort((a, b) => a.index - b.index);
   }
 
-  step(actor: Actor & { user: User }, id: string, action: ReviewAction, note: string | null): ReviewItem {
+  // Decided on the item as it stands in the transaction that changes it, so of two steps at once
+  // only one passes (two claims); a refusal rolls that back and is then recorded on its own.
+  async step(actor: Actor & { user: User }, id: string, action: ReviewAction, note: string | null): Promise<ReviewItem> {
     const user = actor.user;
-    const item = this.get(id);
     const spec = STEPS[action];
-    const refuse = (why: string, code: 'SEALBOX_ERR_FORBIDDEN' | 'SEALBOX_ERR_CONFLICT' = 'SEALBOX_ERR_FORBIDDEN'): never => {
-      this.#audit.denied(actor, { operation: `review.${action}`, grantId: item.requestId, parameters: { review: id } }, why);
-      throw new SealboxError(code, why);
-    };
-    if (!user.roles.some((r) => r === 'approver' || r === 'auditor')) refuse('only approvers and auditors review');
-    if (item.subject === user.name) refuse('no one reviews their own actions');
-    if (!spec.from.includes(item.state)) refuse(`review ${id} is ${item.state}; ${action} needs ${spec.from.join(' or ')}`, 'SEALBOX_ERR_CONFLICT');
-    if (spec.claimerOnly && item.claimedBy !== user.name) refuse(`review ${id} is claimed by ${item.claimedBy}; only they decide`);
-    if (action !== 'claim' && !note?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `a note is required to ${action} a review`);
-    const now = this.#clock.now();
-    return this.#audit.record(actor, { operation: `review.${action}`, grantId: item.requestId, parameters: { review: id, kind: item.kind, from: item.state, to: spec.to, note: note?.trim() || null, ledgerIndex: item.ledgerIndex } }, () => {
-      this.#store.update(id, { state: spec.to, at: now, note: note?.trim() || null, ...WHO[action]?.(user.id, now) });
-      return this.get(id);
-    });
+    const text = note?.trim() || null;
+    let refused = null as { why: string; grantId: string | null } | null;
+    try {
+      const { after } = await this.#audit.record(actor, ({ before }: { before: ReviewItem }) => ({ operation: `review.${action}`, grantId: before.requestId, parameters: { review: id, kind: before.kind, from: before.state, to: spec.to, note: text, ledgerIndex: before.ledgerIndex } }), async (tx) => {
+        const item = await this.get(tx, id);
+        const refuse = (why: string, code: 'SEALBOX_ERR_FORBIDDEN' | 'SEALBOX_ERR_CONFLICT' = 'SEALBOX_ERR_FORBIDDEN'): never => {
+          refused = { why, grantId: item.requestId };
+          throw new SealboxError(code, why);
+        };
+        if (!user.roles.some((r) => r === 'approver' || r === 'auditor')) refuse('only approvers and auditors review');
+        if (item.subject === user.name) refuse('no one reviews their own actions');
+        if (!spec.from.includes(item.state)) refuse(`review ${id} is ${item.state}; ${action} needs ${spec.from.join(' or ')}`, 'SEALBOX_ERR_CONFLICT');
+        if (spec.claimerOnly && item.claimedBy !== user.name) refuse(`review ${id} is claimed by ${item.claimedBy}; only they decide`);
+        if (action !== 'claim' && !text) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `a note is required to ${action} a review`);
+        const now = this.#clock.now();
+        await this.#store.update(tx, id, { state: spec.to, at: now, note: text, ...WHO[action]?.(user.id, now) });
+        return { before: item, after: await this.get(tx, id) };
+      });
+      return after;
+    } catch (err) {
+      if (refused) await this.#audit.denied(actor, { operation: `review.${action}`, grantId: refused.grantId, parameters: { review: id } }, refused.why);
+      throw err;
+    }
   }
 
-  #item(r: StoredReviewItem): ReviewItem {
-    const name = (id: number | null) => (id === null ? null : this.#people.byId(id)?.name ?? `#${id}`);
+  async #item(tx: Tx, r: StoredReviewItem): Promise<ReviewItem> {
+    const name = async (id: number | null) => (id === null ? null : (await this.#people.byId(tx, id))?.name ?? `#${id}`);
     return {
-      id: r.id, kind: r.kind, requestId: r.requestId, subject: name(r.subjectUserId), reason: r.reason, ledgerIndex: r.ledgerIndex, state: r.state,
-      claimedBy: name(r.claimedBy), createdAt: r.createdAt, updatedAt: r.updatedAt, closedBy: name(r.closedBy), note: r.note,
+      id: r.id, kind: r.kind, requestId: r.requestId, subject: await name(r.subjectUserId), reason: r.reason, ledgerIndex: r.ledgerIndex, state: r.state,
+      claimedBy: await name(r.claimedBy), createdAt: r.createdAt, updatedAt: r.updatedAt, closedBy: await name(r.closedBy), note: r.note,
     };
   }
 }

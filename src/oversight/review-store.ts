@@ -1,3 +1,4 @@
+import type { Tx } from '../core/transactions.ts';
 import type { ReviewKind, ReviewState } from './review-queue.ts';
 
 // A review item as kept: people by user id (the queue names them).
@@ -39,10 +40,10 @@ export interface NewReviewItem {
 // Where the review queue keeps its items.
 export interface ReviewStore {
   // False when an item with this id is already queued.
-  add(item: NewReviewItem, at: number): boolean;
+  add(tx: Tx, item: NewReviewItem, at: number): Promise<boolean>;
   // Newest first.
-  list(filter: { state?: string; kind?: string }): StoredReviewItem[];
-  get(id: string): StoredReviewItem | null;
-  update(id: string, change: ReviewChange): void;
-  stateOf(requestId: string, kind: ReviewKind): ReviewState | null;
+  list(tx: Tx, filter: { state?: string; kind?: string }): Promise<StoredReviewItem[]>;
+  get(tx: Tx, id: string): Promise<StoredReviewItem | null>;
+  update(tx: Tx, id: string, change: ReviewChange): Promise<void>;
+  stateOf(tx: Tx, requestId: string, kind: ReviewKind): Promise<ReviewState | null>;
 }

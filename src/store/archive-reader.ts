@@ -4,6 +4,7 @@ import type { BlobSource } from './blob-store.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { openSealed, openSealedBuffer } from './sealed-blob.ts';
 import type { MessageRow, SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import type { Tx } from '../core/transactions.ts';
 
 // Messages up to this size can be read whole (readSmall): one read, one decrypt, one
 // decompress, with no stream machinery per message.
@@ -22,8 +23,8 @@ export class ArchiveReader {
     this.#keys = keys;
   }
 
-  message(sha256: string): MessageRow {
-    const row = this.#meta.getMessage(sha256);
+  async message(tx: Tx, sha256: string): Promise<MessageRow> {
+    const row = await this.#meta.getMessage(tx, sha256);
     if (!row) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message with sha256 ${sha256}`);
     return row;
   }

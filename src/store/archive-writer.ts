@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CaptureRecord } from '../core/types.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { Tx } from '../core/transactions.ts';
 import type { BlobRef, BlobStore } from './blob-store.ts';
 import type { SealMeta } from './sealed-blob.ts';
 import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
@@ -127,29 +128,30 @@ export class ArchiveWriter {
   }
 
   // Blobs flushed, then one transaction for their rows and ledger entries. On any fault nothing
-  // of the batch remains: the transaction is rolled back, the ledger's frontier reset and the
-  // blob store cut back to where it stood, so no later batch can inherit a stale offset.
+  // of the batch remains: the transaction is rolled back (and with it the ledger's frontier) and
+  // the blob store cut back to where it stood, so no later batch can inherit a stale offset.
   async #commitBatch(batch: Waiting[]): Promise<{ results: CommitResult[]; refs: Map<string, BlobRef> }> {
     const blobMark = this.#blobs.mark();
     const refs = new Map<string, BlobRef>();   // sha256 → blob written in this batch
     try {
+      const known = await this.#meta.read(async (tx) => {
+        const ids = new Set<string>();
+        for (const { pending } of batch) if (await this.#meta.findMessageId(tx, pending.seal.sha256) !== null) ids.add(pending.seal.sha256);
+        return ids;
+      });
       for (const { pending } of batch) {
         const sha = pending.seal.sha256;
-        if (refs.has(sha) || this.#meta.findMessageId(sha) !== null) continue;
+        if (refs.has(sha) || known.has(sha)) continue;
         refs.set(sha, pending.large ? pending.large.ref : this.#blobs.append(pending.inline!));
       }
       await this.#blobs.sync();
-      const mark = this.#ledger.mark();
-      try {
-        const results = this.#meta.transaction(() => {
-          this.#ledger.catchUp();
-          return batch.map(({ pending }) => this.#record(pending, refs));
-        });
-        return { results, refs };
-      } catch (err) {
-        this.#ledger.reset(mark);
-        throw err;
-      }
+      const results = await this.#meta.write(async (tx) => {
+        await this.#ledger.catchUp(tx);
+        const results: CommitResult[] = [];
+        for (const { pending } of batch) results.push(await this.#record(tx, pending, refs));
+        return results;
+      });
+      return { results, refs };
     } catch (err) {
       try {
         this.#blobs.rollback(blobMark);
@@ -161,24 +163,30 @@ export class ArchiveWriter {
     }
   }
 
-  #record(pending: PendingCapture, refs: Map<string, BlobRef>): CommitResult {
+  async #record(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>): Promise<CommitResult> {
     const { capture, seal } = pending;
-    let messageRowId = this.#meta.findMessageId(seal.sha256);
+    let messageRowId = await this.#meta.findMessageId(tx, seal.sha256);
     const duplicate = messageRowId !== null;
-    if (messageRowId === null) messageRowId = this.#meta.insertMessage(seal, refs.get(seal.sha256)!, capture.receivedAt);
-    const entry = this.#ledger.append({
+    // Archived between the look before the blobs were written and now (another process): the
+    // blob just written is not referenced, and the writer discards it like any lost race.
+    if (messageRowId === null) {
+      const ref = refs.get(seal.sha256);
+      if (!ref) throw new Error(`no blob for ${seal.sha256}`);
+      messageRowId = await this.#meta.insertMessage(tx, seal, ref, capture.receivedAt);
+    }
+    const entry = await this.#ledger.append(tx, {
       type: 'capture', actor: `capture:${capture.source}`, actorRoles: [], logonType: 'system', sessionId: null,
       clientIp: capture.envelope?.transport.address ?? null, operation: 'capture',
       objects: { mailboxes: [], messages: [seal.sha256] }, grantId: null, result: 'success',
       parameters: { captureId: capture.id, source: capture.source, size: seal.size, receivedAt: capture.receivedAt, envelope: capture.envelope, provenance: capture.provenance, duplicate },
     });
-    this.#meta.insertCapture(capture, messageRowId, entry.index);
+    await this.#meta.insertCapture(tx, capture, messageRowId, entry.index);
     return { sha256: seal.sha256, captureId: capture.id, ledgerIndex: entry.index, duplicate };
   }
 
   // Whether a capture with this id is in the archive (a spool replaying after a crash asks).
-  isCommitted(captureId: string): boolean {
-    return this.#meta.hasCapture(captureId);
+  isCommitted(captureId: string): Promise<boolean> {
+    return this.#meta.read((tx) => this.#meta.hasCapture(tx, captureId));
   }
 
   // Waits until everything queued has been committed or failed.

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 import type { Ledger, StoredCheckpoint } from '../ledger/ledger.ts';
-import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import type { Transactions } from '../core/transactions.ts';
+import type { NotificationStore } from '../access/notification-store.ts';
 import { queueWitnessMail, writeWitnessFiles } from './witness-publisher.ts';
 
 // The one way a checkpoint is signed: the tree head of everything appended so far, signed in one
@@ -10,13 +11,15 @@ import { queueWitnessMail, writeWitnessFiles } from './witness-publisher.ts';
 // signs reaches the witnesses like any other (its mail and posts go out once a server runs).
 export class Checkpointer {
   readonly #config: Config;
-  readonly #meta: SqliteMetadataStore;
+  readonly #meta: Transactions;
+  readonly #outbox: NotificationStore;
   readonly #ledger: Ledger;
   readonly #log: Logger;
 
-  constructor(options: { config: Config; meta: SqliteMetadataStore; ledger: Ledger; log: Logger }) {
+  constructor(options: { config: Config; meta: Transactions; outbox: NotificationStore; ledger: Ledger; log: Logger }) {
     this.#config = options.config;
     this.#meta = options.meta;
+    this.#outbox = options.outbox;
     this.#ledger = options.ledger;
     this.#log = options.log;
   }
@@ -28,21 +31,13 @@ export class Checkpointer {
 
   // Signs (null when nothing new is to be signed); a fault signing is thrown, one writing a
   // witness folder only logged: the checkpoint is signed and kept, and the next one goes there.
-  sign(): StoredCheckpoint | null {
-    // A rolled-back signing must leave the ledger as it was, or the head would never be signed.
-    const mark = this.#ledger.mark();
-    let signed: StoredCheckpoint | null;
-    try {
-      signed = this.#meta.transaction(() => {
-        this.#ledger.catchUp();
-        const cp = this.#ledger.checkpoint();
-        if (cp) queueWitnessMail(this.#config, this.#meta, cp);
-        return cp;
-      });
-    } catch (err) {
-      this.#ledger.reset(mark);
-      throw err;
-    }
+  async sign(): Promise<StoredCheckpoint | null> {
+    const signed = await this.#meta.write(async (tx) => {
+      await this.#ledger.catchUp(tx);
+      const cp = await this.#ledger.checkpoint(tx);
+      if (cp) await queueWitnessMail(tx, this.#outbox, this.#config, cp);
+      return cp;
+    });
     if (signed) {
       try {
         writeWitnessFiles(this.#config, signed);
@@ -54,9 +49,9 @@ export class Checkpointer {
   }
 
   // For timers and hooks, where a failure must not stop what called it: logged, retried next time.
-  trySign(): void {
+  async trySign(): Promise<void> {
     try {
-      this.sign();
+      await this.sign();
     } catch (err) {
       this.#log.error({ err }, 'checkpoint failed');
     }

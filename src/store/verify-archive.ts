@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { canonicalJson, parseEntry } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
@@ -28,15 +29,16 @@ export interface WitnessedCheckpoint {
 
 // `witnessed`: checkpoints kept by outside witnesses. Each must verify with our key and be a
 // prefix of the ledger as it is now; otherwise history was rewritten, even if every local
-// checkpoint was re-signed to match.
-export async function verifyArchive(stores: Stores, options: { verifierKey: string; origin: string; witnessed?: WitnessedCheckpoint[]; ledgerOnly?: boolean }): Promise<VerifyReport> {
+// checkpoint was re-signed to match. Everything is read in the caller's transaction, so the
+// ledger, the captures and the messages are checked as of one moment.
+export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierKey: string; origin: string; witnessed?: WitnessedCheckpoint[]; ledgerOnly?: boolean }): Promise<VerifyReport> {
   const started = performance.now();
   const problems: string[] = [];
   const notes: string[] = [];
   const { meta } = stores;
 
   // 1. The ledger, rebuilt leaf by leaf; checkpoints checked at their sizes on the way.
-  const checkpoints = meta.checkpoints();
+  const checkpoints = await meta.checkpoints(tx);
   const witnessed = new Map<number, { source: string; root: Buffer }[]>();
   for (const w of options.witnessed ?? []) {
     try {
@@ -67,7 +69,7 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
     }
   };
   checkAt(0);
-  for (const row of meta.ledgerRows()) {
+  for await (const row of meta.ledgerRows(tx)) {
     if (row.index !== next) {
       problems.push(row.index > next ? `ledger entries ${next}${row.index - 1 > next ? `–${row.index - 1}` : ''} are missing` : `ledger entry ${row.index} is out of order`);
       next = row.index;
@@ -99,7 +101,7 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
 
   // 2. Captures against the ledger: every field its entry committed to, as the database has it.
   const capturedShas = new Set<string>();
-  for (const cap of meta.allCaptures()) {
+  for await (const cap of meta.allCaptures(tx)) {
     const entry = captureEntries.get(cap.id);
     if (!entry) problems.push(`capture ${cap.id}: no ledger entry records it`);
     else {
@@ -151,7 +153,7 @@ export async function verifyArchive(stores: Stores, options: { verifierKey: stri
       problems.push(`message ${m.sha256}: blob (${where}) is damaged: ${(err as Error).message}`);
     }
   };
-  for (const m of meta.allMessages()) {
+  for await (const m of meta.allMessages(tx)) {
     messages++;
     if (!capturedShas.has(m.sha256)) problems.push(`message ${m.sha256}: no capture record refers to it`);
     if (!m.seal.wrappedKey) continue; // crypto-shredded by retention: nothing left to hash

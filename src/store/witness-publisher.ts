@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import { resolveFrom } from '../core/config.ts';
 import type { StoredCheckpoint } from '../ledger/ledger.ts';
-import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import type { Tx } from '../core/transactions.ts';
+import type { NotificationStore } from '../access/notification-store.ts';
 
 // Hands every signed checkpoint to the configured witnesses: written (flushed, renamed into
 // place) to each witness folder as checkpoint-<size>.txt, and queued in the notification outbox
@@ -27,7 +28,8 @@ export function writeWitnessFiles(config: Config, checkpoint: StoredCheckpoint):
 }
 
 // Inside the checkpoint's transaction, so the mail and webhook posts to witnesses commit with it.
-export function queueWitnessMail(config: Config, meta: SqliteMetadataStore, checkpoint: StoredCheckpoint): void {
-  const insert = meta.prepare('INSERT INTO notification (kind, recipient, subject, body, created_at, not_before) VALUES (?, ?, ?, ?, ?, ?)');
-  for (const to of [...config.ledger.witnesses.emails, ...config.ledger.witnesses.webhooks.map((w) => w.url)]) insert.run('ledger.checkpoint', to, `Sealbox ledger checkpoint ${checkpoint.size} (${config.ledger.origin})`, checkpoint.note, checkpoint.createdAt, checkpoint.createdAt);
+export function queueWitnessMail(tx: Tx, outbox: NotificationStore, config: Config, checkpoint: StoredCheckpoint): Promise<void> {
+  const recipients = [...config.ledger.witnesses.emails, ...config.ledger.witnesses.webhooks.map((w) => w.url)];
+  if (recipients.length === 0) return Promise.resolve();
+  return outbox.enqueue(tx, { kind: 'ledger.checkpoint', recipients, subject: `Sealbox ledger checkpoint ${checkpoint.size} (${config.ledger.origin})`, body: checkpoint.note, createdAt: checkpoint.createdAt, notBefore: checkpoint.createdAt });
 }

@@ -44,8 +44,8 @@ function testClock(start = T0): { t: number; now(): number } {
   return { t: start, now() { return this.t; } };
 }
 
-function openLedger(store: LedgerStore, clock: { now(): number }): Ledger {
-  return new Ledger({ store, origin: ORIGIN, clock, sign: (body) => signCheckpoint(body, KEY) });
+function openLedger(store: LedgerBackend, clock: { now(): number }): Promise<Ledger> {
+  return Ledger.open({ store, origin: ORIGIN, clock, sign: (body) => signCheckpoint(body, KEY) });
 }
 
 function person(id: number, name: string, roles: Role[], logonType: Actor['logonType'] = 'delegated'): Actor {
@@ -84,38 +84,38 @@ interface Written {
 }
 
 // A varied ledger: captures, people's actions under two grants, a system entry, refusals.
-function writeVariedLedger(store: LedgerBackend): { written: Written[]; ledger: Ledger } {
+async function writeVariedLedger(store: LedgerBackend): Promise<{ written: Written[]; ledger: Ledger }> {
   const clock = testClock();
-  const ledger = openLedger(store, clock);
+  const ledger = await openLedger(store, clock);
   const audit = new Audit(store, ledger);
   const written: Written[] = [];
   const next = (w: Omit<Written, 'index' | 'time'>) => {
     written.push({ ...w, index: written.length, time: clock.t });
     clock.t += MINUTE;
   };
-  const capture = (sha256: string) => {
-    store.transaction(() => ledger.append(captureEntry(sha256)));
+  const capture = async (sha256: string) => {
+    await store.write((tx) => ledger.append(tx, captureEntry(sha256)));
     next({ type: 'capture', actor: 'capture:smtp', operation: 'capture', result: 'success', grantId: null, mailboxes: [], linked: false });
   };
-  const record = (actor: Actor, actorName: string, event: AuditEvent, type: LedgerEntryType) => {
-    audit.record(actor, event, () => null);
+  const record = async (actor: Actor, actorName: string, event: AuditEvent, type: LedgerEntryType) => {
+    await audit.record(actor, event, async () => null);
     next({ type, actor: actorName, operation: event.operation, result: 'success', grantId: event.grantId ?? null, mailboxes: event.mailboxes ?? [], linked: true });
   };
-  const denied = (actor: Actor, actorName: string, event: AuditEvent, type: LedgerEntryType) => {
-    audit.denied(actor, event, 'refused for the test');
+  const denied = async (actor: Actor, actorName: string, event: AuditEvent, type: LedgerEntryType) => {
+    await audit.denied(actor, event, 'refused for the test');
     next({ type, actor: actorName, operation: event.operation, result: 'denied', grantId: event.grantId ?? null, mailboxes: event.mailboxes ?? [], linked: true });
   };
-  capture('a'.repeat(64));
-  record(ALICE, 'user:alice', { operation: 'request.file', grantId: 'req_g1', mailboxes: [MB.bob] }, 'admin');
-  record(BOB, 'user:bob', { operation: 'request.approve', grantId: 'req_g1', mailboxes: [MB.bob] }, 'admin');
-  record(ALICE, 'user:alice', { operation: 'search', grantId: 'req_g1', mailboxes: [MB.bob, MB.carol], parameters: { query: 'invoice' } }, 'access');
-  record(ALICE, 'user:alice', { operation: 'view', grantId: 'req_g1', mailboxes: [MB.bob], messages: ['a'.repeat(64)] }, 'access');
-  denied(ALICE, 'user:alice', { operation: 'raw', grantId: 'req_g1', mailboxes: [MB.carol], messages: ['b'.repeat(64)] }, 'access');
-  record(OVERSIGHT, 'system:oversight', { operation: 'review.sample', parameters: { drawn: 1 } }, 'system');
-  record(BOB, 'user:bob', { operation: 'search', grantId: 'req_g2', mailboxes: [MB.carol], parameters: { query: 'lunch' } }, 'access');
-  capture('c'.repeat(64));
-  denied(NOBODY, 'anonymous', { operation: 'session.create', parameters: { name: 'mallory' } }, 'admin');
-  record(BOB, 'user:bob', { operation: 'export', grantId: 'req_g2', mailboxes: [MB.carol, MB.dave], messages: ['c'.repeat(64)] }, 'access');
+  await capture('a'.repeat(64));
+  await record(ALICE, 'user:alice', { operation: 'request.file', grantId: 'req_g1', mailboxes: [MB.bob] }, 'admin');
+  await record(BOB, 'user:bob', { operation: 'request.approve', grantId: 'req_g1', mailboxes: [MB.bob] }, 'admin');
+  await record(ALICE, 'user:alice', { operation: 'search', grantId: 'req_g1', mailboxes: [MB.bob, MB.carol], parameters: { query: 'invoice' } }, 'access');
+  await record(ALICE, 'user:alice', { operation: 'view', grantId: 'req_g1', mailboxes: [MB.bob], messages: ['a'.repeat(64)] }, 'access');
+  await denied(ALICE, 'user:alice', { operation: 'raw', grantId: 'req_g1', mailboxes: [MB.carol], messages: ['b'.repeat(64)] }, 'access');
+  await record(OVERSIGHT, 'system:oversight', { operation: 'review.sample', parameters: { drawn: 1 } }, 'system');
+  await record(BOB, 'user:bob', { operation: 'search', grantId: 'req_g2', mailboxes: [MB.carol], parameters: { query: 'lunch' } }, 'access');
+  await capture('c'.repeat(64));
+  await denied(NOBODY, 'anonymous', { operation: 'session.create', parameters: { name: 'mallory' } }, 'admin');
+  await record(BOB, 'user:bob', { operation: 'export', grantId: 'req_g2', mailboxes: [MB.carol, MB.dave], messages: ['c'.repeat(64)] }, 'access');
   return { written, ledger };
 }
 
@@ -123,50 +123,54 @@ const indexes = (entries: { entry: LedgerEntry }[]) => entries.map((s) => s.entr
 
 for (const impl of STORES) {
   describe(`LedgerStore: ${impl.name}`, () => {
-    test('entries appended in transactions read back by index, exactly as hashed', () => {
+    test('entries appended in transactions read back by index, exactly as hashed', async () => {
       const store = impl.open(tempDir());
-      const { written, ledger } = writeVariedLedger(store);
-      assert.equal(store.ledgerSize(), written.length);
-      assert.equal(ledger.size, written.length);
-      for (const w of written) {
-        const stored = store.entry(w.index);
-        assert.ok(stored, `entry ${w.index}`);
-        const e = stored.entry;
-        assert.deepEqual(
-          { index: e.index, time: e.time, type: e.type, actor: e.actor, operation: e.operation, result: e.result, grantId: e.grantId, mailboxes: e.objects.mailboxes },
-          { index: w.index, time: w.time, type: w.type, actor: w.actor, operation: w.operation, result: w.result, grantId: w.grantId, mailboxes: w.mailboxes.map((m) => m.name) },
-          `entry ${w.index}`,
-        );
-        assert.ok(stored.leaf.equals(serializeEntry(e)), `entry ${w.index}: the leaf is the entry's canonical form`);
-        assert.ok(stored.leafHash.equals(leafHash(stored.leaf)), `entry ${w.index}: the stored hash is the leaf's`);
-      }
-      assert.equal(store.entry(written.length), null, 'past the end');
-      assert.equal(store.entry(-1), null);
+      const { written, ledger } = await writeVariedLedger(store);
+      await store.read(async (tx) => {
+        assert.equal(await store.ledgerSize(tx), written.length);
+        assert.equal(ledger.size, written.length);
+        for (const w of written) {
+          const stored = await store.entry(tx, w.index);
+          assert.ok(stored, `entry ${w.index}`);
+          const e = stored.entry;
+          assert.deepEqual(
+            { index: e.index, time: e.time, type: e.type, actor: e.actor, operation: e.operation, result: e.result, grantId: e.grantId, mailboxes: e.objects.mailboxes },
+            { index: w.index, time: w.time, type: w.type, actor: w.actor, operation: w.operation, result: w.result, grantId: w.grantId, mailboxes: w.mailboxes.map((m) => m.name) },
+            `entry ${w.index}`,
+          );
+          assert.ok(stored.leaf.equals(serializeEntry(e)), `entry ${w.index}: the leaf is the entry's canonical form`);
+          assert.ok(stored.leafHash.equals(leafHash(stored.leaf)), `entry ${w.index}: the stored hash is the leaf's`);
+        }
+        assert.equal(await store.entry(tx, written.length), null, 'past the end');
+        assert.equal(await store.entry(tx, -1), null);
+      });
       // An entry appended directly comes back field for field.
       const clock = testClock(T0 + 100 * MINUTE);
-      const again = openLedger(store, clock);
-      const appended = store.transaction(() => again.append({ ...captureEntry('d'.repeat(64)), parameters: { nested: { b: 2, a: [1, 'x', null] }, text: 'ünïcode ✓' } }));
+      const again = await openLedger(store, clock);
+      const appended = await store.write((tx) => again.append(tx, { ...captureEntry('d'.repeat(64)), parameters: { nested: { b: 2, a: [1, 'x', null] }, text: 'ünïcode ✓' } }));
       assert.equal(appended.index, written.length, 'a new Ledger continues the sequence');
-      assert.deepEqual(store.entry(appended.index)?.entry, appended);
+      assert.deepEqual((await store.read((tx) => store.entry(tx, appended.index)))?.entry, appended);
       store.close();
     });
 
-    test('leaf hashes come back in order for any range, and hash to the ledger root', () => {
+    test('leaf hashes come back in order for any range, and hash to the ledger root', async () => {
       const store = impl.open(tempDir());
-      const { written, ledger } = writeVariedLedger(store);
-      const all = store.leafHashes(0, written.length);
-      assert.equal(all.length, written.length);
-      all.forEach((h, i) => assert.ok(h.equals(store.entry(i)!.leafHash), `hash ${i}`));
-      assert.ok(rootFromLeafHashes(all).equals(ledger.root()), 'the stored hashes make the root the Ledger computed');
-      assert.deepEqual(store.leafHashes(3, 6), all.slice(3, 6));
-      assert.deepEqual(store.leafHashes(5, 5), []);
-      assert.deepEqual(store.leafHashes(written.length - 2, written.length + 10), all.slice(-2), 'a range past the end stops at the end');
+      const { written, ledger } = await writeVariedLedger(store);
+      await store.read(async (tx) => {
+        const all = await store.leafHashes(tx, 0, written.length);
+        assert.equal(all.length, written.length);
+        for (const [i, h] of all.entries()) assert.ok(h.equals((await store.entry(tx, i))!.leafHash), `hash ${i}`);
+        assert.ok(rootFromLeafHashes(all).equals(ledger.root()), 'the stored hashes make the root the Ledger computed');
+        assert.deepEqual(await store.leafHashes(tx, 3, 6), all.slice(3, 6));
+        assert.deepEqual(await store.leafHashes(tx, 5, 5), []);
+        assert.deepEqual(await store.leafHashes(tx, written.length - 2, written.length + 10), all.slice(-2), 'a range past the end stops at the end');
+      });
       store.close();
     });
 
-    test('entries(filter): every field narrows, and they combine', () => {
+    test('entries(filter): every field narrows, and they combine', async () => {
       const store = impl.open(tempDir());
-      const { written } = writeVariedLedger(store);
+      const { written } = await writeVariedLedger(store);
       const t = (i: number) => written[i]!.time;
       const cases: [string, LedgerFilter, (w: Written) => boolean][] = [
         ['no filter', {}, () => true],
@@ -197,184 +201,199 @@ for (const impl of STORES) {
         ['access under a grant that succeeded', { type: 'access', grantId: 'req_g1', result: 'success' }, (w) => w.type === 'access' && w.grantId === 'req_g1' && w.result === 'success'],
         ['actor and mailbox in a window', { actor: 'user:bob', mailbox: 'carol', since: t(0), until: t(10) }, (w) => w.actor === 'user:bob' && w.mailboxes.some((m) => m.name === 'carol') && w.time < t(10)],
       ];
-      for (const [what, filter, expected] of cases) {
-        const want = written.filter(expected).map((w) => w.index);
-        assert.deepEqual(indexes(store.entries(filter)), want, what);
-        assert.deepEqual(indexes(store.entries({ ...filter, order: 'desc' })), [...want].reverse(), `${what}, newest first`);
-        assert.deepEqual(indexes(store.entries({ ...filter, limit: 2 })), want.slice(0, 2), `${what}, the first two`);
-        assert.deepEqual(indexes(store.entries({ ...filter, order: 'desc', limit: 2 })), [...want].reverse().slice(0, 2), `${what}, the latest two`);
-      }
-      assert.deepEqual(indexes(store.entries({ limit: 0 })), [], 'limit 0');
-      assert.deepEqual(indexes(store.entries({ order: 'asc' })), written.map((w) => w.index), 'asc is index order');
+      await store.read(async (tx) => {
+        for (const [what, filter, expected] of cases) {
+          const want = written.filter(expected).map((w) => w.index);
+          assert.deepEqual(indexes(await store.entries(tx, filter)), want, what);
+          assert.deepEqual(indexes(await store.entries(tx, { ...filter, order: 'desc' })), [...want].reverse(), `${what}, newest first`);
+          assert.deepEqual(indexes(await store.entries(tx, { ...filter, limit: 2 })), want.slice(0, 2), `${what}, the first two`);
+          assert.deepEqual(indexes(await store.entries(tx, { ...filter, order: 'desc', limit: 2 })), [...want].reverse().slice(0, 2), `${what}, the latest two`);
+        }
+        assert.deepEqual(indexes(await store.entries(tx, { limit: 0 })), [], 'limit 0');
+        assert.deepEqual(indexes(await store.entries(tx, { order: 'asc' })), written.map((w) => w.index), 'asc is index order');
+      });
       store.close();
     });
 
-    test('ofGrant: the entries the Audit linked to the grant, in index order', () => {
+    test('ofGrant: the entries the Audit linked to the grant, in index order', async () => {
       const store = impl.open(tempDir());
-      const { written } = writeVariedLedger(store);
-      for (const grant of ['req_g1', 'req_g2']) {
-        const want = written.filter((w) => w.linked && w.grantId === grant).map((w) => w.index);
-        assert.ok(want.length > 1);
-        assert.deepEqual(indexes(store.ofGrant(grant)), want, grant);
-        for (const s of store.ofGrant(grant)) assert.ok(s.leafHash.equals(store.entry(s.entry.index)!.leafHash));
-      }
-      assert.deepEqual(store.ofGrant('req_none'), []);
+      const { written } = await writeVariedLedger(store);
+      await store.read(async (tx) => {
+        for (const grant of ['req_g1', 'req_g2']) {
+          const want = written.filter((w) => w.linked && w.grantId === grant).map((w) => w.index);
+          assert.ok(want.length > 1);
+          assert.deepEqual(indexes(await store.ofGrant(tx, grant)), want, grant);
+          for (const s of await store.ofGrant(tx, grant)) assert.ok(s.leafHash.equals((await store.entry(tx, s.entry.index))!.leafHash));
+        }
+        assert.deepEqual(await store.ofGrant(tx, 'req_none'), []);
+      });
       store.close();
     });
 
-    test('ofMailbox: newest first, an entry once for each asked mailbox it names, up to the limit', () => {
+    test('ofMailbox: newest first, an entry once for each asked mailbox it names, up to the limit', async () => {
       const store = impl.open(tempDir());
-      const { written } = writeVariedLedger(store);
+      const { written } = await writeVariedLedger(store);
       const tally = (ids: number[]) => [...written].reverse()
         .flatMap((w) => (w.linked ? w.mailboxes.filter((m) => ids.includes(m.id)).map(() => w.index) : []));
       const cases: number[][] = [[MB.bob.id], [MB.carol.id], [MB.bob.id, MB.carol.id], [MB.carol.id, MB.dave.id], [MB.bob.id, MB.carol.id, MB.dave.id], [999]];
-      for (const ids of cases) {
-        const want = tally(ids);
-        assert.deepEqual(indexes(store.ofMailbox(ids, 1000)), want, `mailboxes ${ids}`);
-        assert.deepEqual(indexes(store.ofMailbox(ids, 3)), want.slice(0, 3), `mailboxes ${ids}, limit 3`);
-      }
-      assert.ok(tally([MB.bob.id, MB.carol.id]).length > new Set(tally([MB.bob.id, MB.carol.id])).size, 'the case of an entry naming two asked mailboxes is covered');
-      assert.deepEqual(store.ofMailbox([], 10), []);
+      await store.read(async (tx) => {
+        for (const ids of cases) {
+          const want = tally(ids);
+          assert.deepEqual(indexes(await store.ofMailbox(tx, ids, 1000)), want, `mailboxes ${ids}`);
+          assert.deepEqual(indexes(await store.ofMailbox(tx, ids, 3)), want.slice(0, 3), `mailboxes ${ids}, limit 3`);
+        }
+        assert.ok(tally([MB.bob.id, MB.carol.id]).length > new Set(tally([MB.bob.id, MB.carol.id])).size, 'the case of an entry naming two asked mailboxes is covered');
+        assert.deepEqual(await store.ofMailbox(tx, [], 10), []);
+      });
       store.close();
     });
 
-    test('checkpoints are stored and read back, latest by size, and a new Ledger resumes from them', () => {
+    test('checkpoints are stored and read back, latest by size, and a new Ledger resumes from them', async () => {
       const dir = tempDir();
       const store = impl.open(dir);
       const clock = testClock();
-      const ledger = openLedger(store, clock);
-      const sign = () => store.transaction(() => ledger.checkpoint());
-      assert.equal(store.latestCheckpoint(), null);
-      assert.deepEqual(store.checkpoints(), []);
-      const signed = [sign()!];
-      const appendSome = (n: number) => {
+      const ledger = await openLedger(store, clock);
+      const sign = () => store.write((tx) => ledger.checkpoint(tx));
+      assert.equal(await store.read((tx) => store.latestCheckpoint(tx)), null);
+      assert.deepEqual(await store.read((tx) => store.checkpoints(tx)), []);
+      const signed = [(await sign())!];
+      const appendSome = async (n: number) => {
         for (let i = 0; i < n; i++) {
           clock.t += MINUTE;
-          store.transaction(() => ledger.append(captureEntry(String(ledger.size).padStart(64, '0'))));
+          await store.write((tx) => ledger.append(tx, captureEntry(String(ledger.size).padStart(64, '0'))));
         }
       };
-      appendSome(3);
+      await appendSome(3);
       clock.t += MINUTE;
-      signed.push(sign()!);
-      appendSome(2);
+      signed.push((await sign())!);
+      await appendSome(2);
       clock.t += MINUTE;
-      signed.push(sign()!);
-      assert.equal(sign(), null, 'nothing new to sign');
+      signed.push((await sign())!);
+      assert.equal(await sign(), null, 'nothing new to sign');
       assert.deepEqual(signed.map((c) => c.size), [0, 3, 5]);
 
-      const stored = store.checkpoints();
-      assert.deepEqual(stored.map((c) => c.size), [0, 3, 5], 'by size, oldest first');
-      stored.forEach((c, i) => {
-        const want = signed[i]!;
-        assert.ok(c.root.equals(want.root), `checkpoint ${c.size}: root`);
-        assert.equal(c.note, want.note);
-        assert.equal(c.frontier, want.frontier);
-        assert.equal(c.createdAt, want.createdAt);
-        assert.ok(c.root.equals(rootFromLeafHashes(store.leafHashes(0, c.size))), `checkpoint ${c.size}: the root of the first ${c.size} leaves`);
-        const note = verifyCheckpoint(c.note, KEY.verifierKey, { origin: ORIGIN });
-        assert.equal(note.size, c.size);
-        assert.ok(note.rootHash.equals(c.root));
+      await store.read(async (tx) => {
+        const stored = await store.checkpoints(tx);
+        assert.deepEqual(stored.map((c) => c.size), [0, 3, 5], 'by size, oldest first');
+        for (const [i, c] of stored.entries()) {
+          const want = signed[i]!;
+          assert.ok(c.root.equals(want.root), `checkpoint ${c.size}: root`);
+          assert.equal(c.note, want.note);
+          assert.equal(c.frontier, want.frontier);
+          assert.equal(c.createdAt, want.createdAt);
+          assert.ok(c.root.equals(rootFromLeafHashes(await store.leafHashes(tx, 0, c.size))), `checkpoint ${c.size}: the root of the first ${c.size} leaves`);
+          const note = verifyCheckpoint(c.note, KEY.verifierKey, { origin: ORIGIN });
+          assert.equal(note.size, c.size);
+          assert.ok(note.rootHash.equals(c.root));
+        }
+        assert.deepEqual(await store.latestCheckpoint(tx), stored.at(-1));
       });
-      assert.deepEqual(store.latestCheckpoint(), stored.at(-1));
 
       // Two entries after the last checkpoint: a Ledger opened on another connection resumes
       // from the checkpoint's frontier plus those leaves.
-      appendSome(2);
+      await appendSome(2);
       const other = impl.open(dir);
-      const resumed = openLedger(other, testClock(clock.t));
+      const resumed = await openLedger(other, testClock(clock.t));
       assert.equal(resumed.size, 7);
       assert.ok(resumed.root().equals(ledger.root()));
-      const e = other.transaction(() => resumed.append(captureEntry('e'.repeat(64))));
+      const e = await other.write((tx) => resumed.append(tx, captureEntry('e'.repeat(64))));
       assert.equal(e.index, 7);
-      assert.ok(rootFromLeafHashes(other.leafHashes(0, 8)).equals(resumed.root()));
+      assert.ok(rootFromLeafHashes(await other.read((tx) => other.leafHashes(tx, 0, 8))).equals(resumed.root()));
       other.close();
       store.close();
     });
 
-    test('a rolled-back transaction leaves nothing: no entry, no link, and its index is used again', () => {
+    test('a rolled-back transaction leaves nothing: no entry, no link, and its index is used again', async () => {
       const store = impl.open(tempDir());
       const clock = testClock();
-      const ledger = openLedger(store, clock);
+      const ledger = await openLedger(store, clock);
       const audit = new Audit(store, ledger);
-      audit.record(ALICE, { operation: 'search', grantId: 'req_g1', mailboxes: [MB.bob] }, () => null);
-      const before = { size: store.ledgerSize(), root: ledger.root() };
+      await audit.record(ALICE, { operation: 'search', grantId: 'req_g1', mailboxes: [MB.bob] }, async () => null);
+      const before = { size: await store.read((tx) => store.ledgerSize(tx)), root: ledger.root() };
 
       // The fault comes after the entry and its links were written, inside the transaction.
       const failing = new Audit({
-        transaction: (fn) => store.transaction(fn),
-        linkEntry: (index, mailboxIds, grantId) => {
-          store.linkEntry(index, mailboxIds, grantId);
+        write: (work) => store.write(work),
+        read: (work) => store.read(work),
+        linkEntry: async (tx, index, mailboxIds, grantId) => {
+          await store.linkEntry(tx, index, mailboxIds, grantId);
           throw new Error('link failed');
         },
       }, ledger);
       clock.t += MINUTE;
-      assert.throws(() => failing.record(ALICE, { operation: 'view', grantId: 'req_g9', mailboxes: [MB.carol] }, () => 'served'),
+      await assert.rejects(failing.record(ALICE, { operation: 'view', grantId: 'req_g9', mailboxes: [MB.carol] }, async () => 'served'),
         (err: any) => err.code === 'SEALBOX_ERR_LEDGER' && err.cause?.message === 'link failed');
-      // And a capture appended directly, in a transaction that then fails (the archive writer's way).
-      const mark = ledger.mark();
-      assert.throws(() => store.transaction(() => {
-        ledger.append(captureEntry('f'.repeat(64)));
+      // The Audit does nothing to undo the tree itself: the transaction that did not commit did.
+      assert.equal(ledger.size, before.size, 'the failed Audit entry is gone from the tree');
+      assert.ok(ledger.root().equals(before.root));
+      // And a capture appended directly, in a transaction that then fails (the archive writer's
+      // way): no mark and reset, the rollback itself puts the tree back.
+      await assert.rejects(store.write(async (tx) => {
+        await ledger.append(tx, captureEntry('f'.repeat(64)));
+        assert.equal(ledger.size, before.size + 1, 'the tree grew inside the transaction');
         throw new Error('disk full');
       }), /disk full/);
-      ledger.reset(mark);
 
-      assert.equal(store.ledgerSize(), before.size);
-      assert.equal(ledger.size, before.size);
-      assert.ok(ledger.root().equals(before.root));
-      assert.equal(store.entry(before.size), null);
-      assert.deepEqual(store.leafHashes(0, before.size + 5).length, before.size);
-      assert.deepEqual(store.ofGrant('req_g9'), []);
-      assert.deepEqual(store.ofMailbox([MB.carol.id], 10), []);
-      assert.deepEqual(store.entries({ grantId: 'req_g9' }), []);
-      assert.deepEqual(store.entries({ operation: 'capture' }), []);
+      await store.read(async (tx) => {
+        assert.equal(await store.ledgerSize(tx), before.size);
+        assert.equal(ledger.size, before.size);
+        assert.ok(ledger.root().equals(before.root));
+        assert.equal(await store.entry(tx, before.size), null);
+        assert.deepEqual((await store.leafHashes(tx, 0, before.size + 5)).length, before.size);
+        assert.deepEqual(await store.ofGrant(tx, 'req_g9'), []);
+        assert.deepEqual(await store.ofMailbox(tx, [MB.carol.id], 10), []);
+        assert.deepEqual(await store.entries(tx, { grantId: 'req_g9' }), []);
+        assert.deepEqual(await store.entries(tx, { operation: 'capture' }), []);
+      });
 
       clock.t += MINUTE;
-      audit.record(ALICE, { operation: 'view', grantId: 'req_g9', mailboxes: [MB.carol] }, () => 'served');
-      assert.equal(store.ledgerSize(), before.size + 1);
-      assert.equal(store.entry(before.size)?.entry.operation, 'view', 'the next entry takes the index the failed one had');
-      assert.deepEqual(indexes(store.ofGrant('req_g9')), [before.size]);
-      assert.deepEqual(indexes(store.ofMailbox([MB.carol.id], 10)), [before.size]);
-      assert.ok(rootFromLeafHashes(store.leafHashes(0, before.size + 1)).equals(ledger.root()));
+      await audit.record(ALICE, { operation: 'view', grantId: 'req_g9', mailboxes: [MB.carol] }, async () => 'served');
+      await store.read(async (tx) => {
+        assert.equal(await store.ledgerSize(tx), before.size + 1);
+        assert.equal((await store.entry(tx, before.size))?.entry.operation, 'view', 'the next entry takes the index the failed one had');
+        assert.deepEqual(indexes(await store.ofGrant(tx, 'req_g9')), [before.size]);
+        assert.deepEqual(indexes(await store.ofMailbox(tx, [MB.carol.id], 10)), [before.size]);
+        assert.ok(rootFromLeafHashes(await store.leafHashes(tx, 0, before.size + 1)).equals(ledger.root()));
+      });
       store.close();
     });
 
-    test('a checkpoint whose transaction rolls back is signed again: the ledger is reset with it', () => {
+    test('a checkpoint whose transaction rolls back is signed again: the ledger is reset with it', async () => {
       const store = impl.open(tempDir());
       const clock = testClock();
-      const ledger = openLedger(store, clock);
-      store.transaction(() => ledger.append({ type: 'system', actor: 'system:test', actorRoles: [], logonType: 'system', sessionId: null, clientIp: null, operation: 'review.sample', objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: {} }));
-      const mark = ledger.mark();
-      assert.throws(() => store.transaction(() => {
-        ledger.checkpoint();
+      const ledger = await openLedger(store, clock);
+      await store.write((tx) => ledger.append(tx, { type: 'system', actor: 'system:test', actorRoles: [], logonType: 'system', sessionId: null, clientIp: null, operation: 'review.sample', objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: {} }));
+      await assert.rejects(store.write(async (tx) => {
+        assert.ok(await ledger.checkpoint(tx), 'signed inside the transaction');
+        assert.equal(ledger.due(1, MINUTE), false, 'nothing left to sign, while the transaction lasts');
         throw new Error('witness mail could not be queued');
       }), /witness mail/);
-      ledger.reset(mark);
-      assert.equal(store.checkpoints().length, 0, 'nothing was stored');
+      assert.equal((await store.read((tx) => store.checkpoints(tx))).length, 0, 'nothing was stored');
       clock.t += 3_600_000;
       assert.equal(ledger.due(1, MINUTE), true, 'the head is still to be signed');
-      const cp = store.transaction(() => ledger.checkpoint());
+      const cp = await store.write((tx) => ledger.checkpoint(tx));
       assert.equal(cp?.size, 1);
-      assert.equal(store.checkpoints().length, 1);
+      assert.equal((await store.read((tx) => store.checkpoints(tx))).length, 1);
       store.close();
     });
 
-    test('two writers keep one sequence: each catches up inside its transaction', () => {
+    test('two writers keep one sequence: each catches up inside its transaction', async () => {
       const dir = tempDir();
       const a = impl.open(dir);
       const b = impl.open(dir);
       const clock = testClock();
-      const ledgerA = openLedger(a, clock);
-      const ledgerB = openLedger(b, clock);
-      a.transaction(() => ledgerA.append(captureEntry('1'.repeat(64))));
-      a.transaction(() => ledgerA.append(captureEntry('2'.repeat(64))));
-      assert.equal(b.ledgerSize(), 2, 'the other connection sees the committed entries');
+      const ledgerA = await openLedger(a, clock);
+      const ledgerB = await openLedger(b, clock);
+      await a.write((tx) => ledgerA.append(tx, captureEntry('1'.repeat(64))));
+      await a.write((tx) => ledgerA.append(tx, captureEntry('2'.repeat(64))));
+      assert.equal(await b.read((tx) => b.ledgerSize(tx)), 2, 'the other connection sees the committed entries');
       assert.equal(ledgerB.size, 0, 'B has not looked yet');
-      new Audit(b, ledgerB).record(BOB, { operation: 'search', mailboxes: [MB.dave] }, () => null);
-      assert.equal(b.entry(2)?.entry.actor, 'user:bob', 'the Audit caught up before appending');
-      a.transaction(() => ledgerA.catchUp());
+      await new Audit(b, ledgerB).record(BOB, { operation: 'search', mailboxes: [MB.dave] }, async () => null);
+      assert.equal((await b.read((tx) => b.entry(tx, 2)))?.entry.actor, 'user:bob', 'the Audit caught up before appending');
+      await a.write((tx) => ledgerA.catchUp(tx));
       assert.equal(ledgerA.size, 3);
       assert.ok(ledgerA.root().equals(ledgerB.root()));
-      assert.ok(rootFromLeafHashes(a.leafHashes(0, 3)).equals(ledgerA.root()));
+      assert.ok(rootFromLeafHashes(await a.read((tx) => a.leafHashes(tx, 0, 3))).equals(ledgerA.root()));
       a.close();
       b.close();
     });

@@ -245,15 +245,21 @@ for (const impl of INDEXES) {
     const sha = new Map<string, string>();     // key → sha256
     const keyOf = new Map<string, string>();   // sha256 → key
     const box = new Map<string, { id: number }>();
-    const rowOf = (key: string) => archive.stores.meta.getMessage(sha.get(key)!)!.id;
+    const rows = new Map<string, number>();    // key → message row id, read once all is written
+    const rowOf = (key: string) => rows.get(key)!;
 
     before(async () => {
       const log = pino({ level: 'silent' });
       const config = loadConfig(undefined, { data: tempDir() }, {});
-      archive = openArchive(config, 'server', { log });
+      archive = await openArchive(config, 'server', { log });
       const { stores } = archive;
-      for (const row of DIRECTORY) archive.services.mailboxes.apply(row);
-      for (const row of DIRECTORY) box.set(row.name, { id: archive.services.mailboxes.byName(row.name)!.id });
+      const { mailboxes } = archive.services;
+      await stores.meta.write(async (tx) => {
+        for (const row of DIRECTORY) await mailboxes.apply(tx, row);
+      });
+      await stores.meta.read(async (tx) => {
+        for (const row of DIRECTORY) box.set(row.name, { id: (await mailboxes.byName(tx, row.name))!.id });
+      });
 
       const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger: archive.ledger, log, maxBatch: config.commit.maxBatch });
       const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
@@ -279,10 +285,13 @@ for (const impl of INDEXES) {
       // Wired as the index worker wires it, but with small batches, so that m4's second receipt
       // reaches a message indexed in an earlier batch; no DNS (auth verdicts are not this contract).
       const indexer = new Indexer({
-        captures: new SqliteCaptureQueue(stores.meta), index: backend.store, reader: stores.reader, log,
+        captures: new SqliteCaptureQueue(stores.meta), index: backend.store, reader: stores.reader, meta: stores.meta, log,
         batch: 4, internalDomains: config.internalDomains, auth: null,
       });
       while (await indexer.runOnce() > 0);
+      await stores.meta.read(async (tx) => {
+        for (const [key, sha256] of sha) rows.set(key, (await stores.meta.getMessage(tx, sha256))!.id);
+      });
     });
 
     after(() => archive?.close());
@@ -294,9 +303,11 @@ for (const impl of INDEXES) {
       }
     };
 
-    test('the index covers every capture, with no failures', () => {
-      assert.equal(index.cursor(), archive.stores.meta.lastCaptureRowId());
-      assert.equal(archive.stores.meta.counts().captures, CORPUS.reduce((n, m) => n + (m.receipts?.length ?? 1), 0));
+    test('the index covers every capture, with no failures', async () => {
+      const { meta } = archive.stores;
+      const { last, counts } = await meta.read(async (tx) => ({ last: await meta.lastCaptureRowId(tx), counts: await meta.counts(tx) }));
+      assert.equal(index.cursor(), last);
+      assert.equal(counts.captures, CORPUS.reduce((n, m) => n + (m.receipts?.length ?? 1), 0));
       assert.deepEqual(index.failures(), { count: 0, recent: [] });
     });
 

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/core/config.ts';
 import { openArchive as openConsoleArchive } from '../../src/archive.ts';
 import type { SearchIndex } from '../../src/index/search-index.ts';
 import type { Stores } from '../../src/store/open-stores.ts';
+import type { Tx } from '../../src/core/transactions.ts';
 import { sealbox, tempDataDir } from './sealbox.ts';
 
 // A config for tests: no real DNS (an empty zone, or the one given), quiet logs.
@@ -19,9 +20,10 @@ export function testConfig(extra: Record<string, unknown> = {}, zone: Record<str
 
 // Opens an archive in this process, to check thousands of messages without a process each.
 // Opened by the same composition root as every command (role console).
-export function openArchive(data: string): { stores: Stores; search: SearchIndex; close(): void } {
-  const archive = openConsoleArchive(loadConfig(undefined, { data }, {}), 'console');
-  return { stores: archive.stores, search: archive.services.search, close: () => archive.close() };
+// read(): one read transaction on its metadata store.
+export async function openArchive(data: string): Promise<{ stores: Stores; search: SearchIndex; read<T>(work: (tx: Tx) => Promise<T>): Promise<T>; close(): void }> {
+  const archive = await openConsoleArchive(loadConfig(undefined, { data }, {}), 'console');
+  return { stores: archive.stores, search: archive.services.search, read: (work) => archive.stores.meta.read(work), close: () => archive.close() };
 }
 
 // Waits (with a deadline, no fixed sleep) until the indexer has covered every capture.

@@ -64,15 +64,15 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
   const data = tempDataDir();
   const config = loadConfig(configFile, { data }, {});
   const clock = new TestClock();
-  const archive = openArchive(config, 'server', { clock });
+  const archive = await openArchive(config, 'server', { clock });
   try {
     const listeners: Running['listeners'] = [];
     const parts = serverParts(archive, listeners);
-    parts.checkpoint();   // serve signs an empty tree head before taking mail
+    await parts.checkpoint();   // serve signs an empty tree head before taking mail
     const { stores, log } = archive;
     // As the index thread wires it (src/index/index-worker.ts), run here batch by batch.
     const indexer = new Indexer({
-      captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(archive.index), reader: stores.reader, log, batch: config.index.batch, internalDomains: config.internalDomains,
+      captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(archive.index), reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
       auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
     });
     const deliver = async (sent: { from: string; to: string[] }, raw: Buffer) => {
@@ -81,7 +81,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       const receivedAt = clock.now();
       const outcome = await message.commit({ id: newId('cap', receivedAt), source: 'smtp', receivedAt, envelope: envelope(sent), provenance: null });
       while (await indexer.runOnce() > 0);
-      assert.equal(indexer.cursor(), stores.meta.lastCaptureRowId(), 'the index covers every capture');
+      assert.equal(indexer.cursor(), await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx)), 'the index covers every capture');
       return outcome;
     };
 
@@ -93,8 +93,8 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       await deliver({ from: m.from, to: [m.to] }, raw[key]);
     }
     // At the console, as `sealbox mailboxes import` and `sealbox users add` do it.
-    importAtConsole(archive.services, parseDirectoryCsv(directoryCsv(options.mailboxes)), 'directory.csv');
-    const adm = addAtConsole(archive.services, { name: 'adm', email: 'adm@corp.test', roles: ['admin'] });
+    await importAtConsole(archive.services, parseDirectoryCsv(directoryCsv(options.mailboxes)), 'directory.csv');
+    const adm = await addAtConsole(archive.services, { name: 'adm', email: 'adm@corp.test', roles: ['admin'] });
 
     const app = parts.http!;
     const transport: Transport = async ({ method, path, headers, body }) => {
@@ -121,11 +121,11 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
         await parts.oversight.stop();
         await parts.notifications.stop();
         await parts.writer.drain();
-        parts.checkpoint();
+        await parts.checkpoint();
         archive.close();
       })()),
       verify: async () => {
-        const atConsole = openArchive(config, 'console', { clock });
+        const atConsole = await openArchive(config, 'console', { clock });
         try {
           return await verifyWhole(atConsole);
         } finally {

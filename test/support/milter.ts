@@ -38,9 +38,9 @@ export function storedCaptures(data: string, source = 'milter'): StoredCapture[]
 
 /** The archived bytes of one message, read in this process (checked against its GCM tag). */
 export async function archivedBytes(data: string, sha256: string): Promise<Buffer> {
-  const archive = openArchive(data);
+  const archive = await openArchive(data);
   try {
-    return await archive.stores.reader.buffer(archive.stores.reader.message(sha256));
+    return await archive.stores.reader.buffer(await archive.read((tx) => archive.stores.reader.message(tx, sha256)));
   } finally {
     archive.close();
   }

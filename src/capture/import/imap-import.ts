@@ -93,7 +93,7 @@ export class ImapImport implements ImportSource {
       if (!mailbox) throw new Error(`could not open folder ${folder.path}`);
       const uidValidity = mailbox.uidValidity.toString();
       const stateName = `${host}/${user}/${folder.path}`;
-      const state = ctx.state.get(stateName) as FolderState | undefined;
+      const state = await ctx.state.get(stateName) as FolderState | undefined;
       const from = state && state.uidValidity === uidValidity ? state.through + 1 : 1;
       // "N:*" always names the highest UID, even below N: filtered here.
       const found = mailbox.exists === 0 ? [] : ((await client.search({ uid: `${from}:*` }, { uid: true })) || []);
@@ -103,7 +103,8 @@ export class ImapImport implements ImportSource {
         ctx.skipped(below);
         ctx.advance(below);
       }
-      const todo = uids.filter((u) => !ctx.isImported(this.#key(folder.path, uidValidity, u)));
+      const todo: number[] = [];
+      for (const u of uids) if (!await ctx.isImported(this.#key(folder.path, uidValidity, u))) todo.push(u);
       if (uids.length > todo.length) {
         ctx.skipped(uids.length - todo.length);
         ctx.advance(uids.length - todo.length);
@@ -138,10 +139,10 @@ export class ImapImport implements ImportSource {
       await ctx.settle();
       let through = from - 1;
       for (const u of uids) {
-        if (!ctx.isImported(this.#key(folder.path, uidValidity, u))) break;
+        if (!await ctx.isImported(this.#key(folder.path, uidValidity, u))) break;
         through = u;
       }
-      if (!state || state.uidValidity !== uidValidity || through > state.through) ctx.state.set(stateName, { uidValidity, through } satisfies FolderState);
+      if (!state || state.uidValidity !== uidValidity || through > state.through) await ctx.state.set(stateName, { uidValidity, through } satisfies FolderState);
     } finally {
       lock.release();
     }

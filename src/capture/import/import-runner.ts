@@ -30,13 +30,13 @@ export interface ImportItem {
 
 export interface ImportContext {
   readonly signal: AbortSignal;
-  isImported(key: string): boolean;
+  isImported(key: string): Promise<boolean>;
   skipped(count?: number): void;                  // the source skipped messages it knew were done
   failed(at: ImportLocation, err: unknown): void; // a message that could not even be read
   note(text: string): void;                       // something the operator should know, in the report
   advance(units: number): void;                   // progress, in the unit of survey()'s total
   settle(): Promise<void>;                        // waits for every commit under way
-  state: { get(name: string): unknown; set(name: string, value: unknown): void };
+  state: { get(name: string): Promise<unknown>; set(name: string, value: unknown): Promise<void> };
 }
 
 export interface ImportSource {
@@ -150,7 +150,7 @@ export class ImportRunner {
     const stateKey = (name: string) => `${STATE_PREFIX}${source.source}:${name}`;
     return {
       signal: this.#abort.signal,
-      isImported: (key) => meta.hasCapture(importCaptureId(source.source, key)),
+      isImported: (key) => this.#imported(importCaptureId(source.source, key)),
       skipped: (count = 1) => {
         this.#report.skipped += count;
         this.#tick();
@@ -163,19 +163,19 @@ export class ImportRunner {
       },
       settle: () => this.#settle(),
       state: {
-        get: (name) => {
-          const value = meta.getSetting(stateKey(name));
+        get: async (name) => {
+          const value = await meta.read((tx) => meta.getSetting(tx, stateKey(name)));
           return value === null ? undefined : JSON.parse(value);
         },
-        set: (name, value) => meta.setSetting(stateKey(name), JSON.stringify(value)),
+        set: (name, value) => meta.write((tx) => meta.setSetting(tx, stateKey(name), JSON.stringify(value))),
       },
     };
   }
 
   async #take(source: CaptureSource, item: ImportItem): Promise<void> {
-    const { meta, clock } = this.#deps;
+    const { clock } = this.#deps;
     const id = importCaptureId(source, item.key);
-    if (this.#inFlightIds.has(id) || meta.hasCapture(id)) {
+    if (this.#inFlightIds.has(id) || await this.#imported(id)) {
       this.#report.skipped++;
       this.#tick();
       return;
@@ -206,9 +206,9 @@ export class ImportRunner {
         this.#report.imported++;
         if (result.duplicate) this.#report.alreadyArchived++;
       },
-      (err) => {
+      async (err) => {
         // Committed by another run of the same import at the same moment: not a failure.
-        if (meta.hasCapture(id)) this.#report.skipped++;
+        if (await this.#imported(id).catch(() => false)) this.#report.skipped++;
         else this.#failed(item.at, err);
       },
     ).finally(() => {
@@ -218,6 +218,11 @@ export class ImportRunner {
       this.#tick();
     });
     this.#inFlight.add(done);
+  }
+
+  #imported(captureId: string): Promise<boolean> {
+    const { meta } = this.#deps;
+    return meta.read((tx) => meta.hasCapture(tx, captureId));
   }
 
   async #settle(): Promise<void> {

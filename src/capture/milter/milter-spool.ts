@@ -17,7 +17,7 @@ const READ_CHUNK_BYTES = 64 * 1024;
 export interface SpoolDeps {
   // The way into the archive for a spooled message (its journal report unwrapped as the live path would).
   begin(capture: CaptureRecord): IncomingMessage;
-  isCommitted(captureId: string): boolean;
+  isCommitted(captureId: string): Promise<boolean>;
   log: Logger;
 }
 
@@ -73,7 +73,7 @@ export class MilterSpool {
         this.#deps.log.error({ err, file: join(this.dir, file) }, 'unreadable milter spool record left in place');
         continue;
       }
-      if (this.#deps.isCommitted(capture.id)) {
+      if (await this.#deps.isCommitted(capture.id)) {
         await this.#remove(name);
         continue;
       }

@@ -94,7 +94,7 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
     throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `cannot read what is to be imported: ${(err as Error).message}`, { cause: err });
   }
   // Blobs go to segment files of this run's own: the server may be appending to its own meanwhile.
-  const archive = openArchive(config, 'importer', {
+  const archive = await openArchive(config, 'importer', {
     segmentPrefix: `import-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-`,
     log: createLogger(config.log.level).child({ component: 'import', source: source.source }),
     announce: (line) => process.stderr.write(`${label}: ${line}\n`),
@@ -113,7 +113,7 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
   try {
     const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
     writer.onCommit(() => {
-      if (checkpointer.due()) checkpointer.trySign();
+      if (checkpointer.due()) void checkpointer.trySign(); // logs its own failure; the final sign below queues behind it
     });
     runner = new ImportRunner({
       meta: stores.meta, clock: systemClock,
@@ -123,7 +123,7 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
     if (signals > 0) runner.interrupt();
     const report = await runner.run(source, plan);
     await writer.drain();
-    checkpointer.sign();
+    await checkpointer.sign();
     printReport(label, report);
     if (o.report) writeFileSync(o.report, JSON.stringify(report, null, 2) + '\n');
     process.exitCode = report.failed > 0 || report.interrupted ? 1 : 0;

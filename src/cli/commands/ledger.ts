@@ -6,33 +6,35 @@ import type { CliOptions } from '../archive-access.ts';
 
 // `sealbox ledger …`: the ledger's public parts.
 export function exportLedger(o: CliOptions): Promise<void> {
-  return withArchive(o, ({ stores }) => {
-    for (const r of stores.meta.ledgerRows()) process.stdout.write(JSON.stringify({ index: r.index, type: r.type, time: new Date(r.time).toISOString(), leaf: r.leaf.toString('base64') }) + '\n');
-  });
+  return withArchive(o, ({ stores }) => stores.meta.read(async (tx) => {
+    for await (const r of stores.meta.ledgerRows(tx)) process.stdout.write(JSON.stringify({ index: r.index, type: r.type, time: new Date(r.time).toISOString(), leaf: r.leaf.toString('base64') }) + '\n');
+  }));
 }
 
 export function checkpoint(o: CliOptions): Promise<void> {
-  return withArchive(o, ({ stores }) => {
-    const cp = stores.meta.latestCheckpoint();
+  return withArchive(o, async ({ stores }) => {
+    const cp = await stores.meta.read((tx) => stores.meta.latestCheckpoint(tx));
     if (!cp) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', 'no checkpoint has been signed yet (start the server once)');
     process.stdout.write(cp.note);
   });
 }
 
 export function proof(index: number, o: CliOptions): Promise<void> {
-  return withArchive(o, ({ stores }) => {
-    process.stdout.write(JSON.stringify(proveInclusion(stores.meta, index, o.size)) + '\n');
+  return withArchive(o, async ({ stores }) => {
+    const proven = await stores.meta.read((tx) => proveInclusion(tx, stores.meta, index, o.size));
+    process.stdout.write(JSON.stringify(proven) + '\n');
   });
 }
 
 export function consistency(oldSize: number, newSize: number | undefined, o: CliOptions): Promise<void> {
-  return withArchive(o, ({ stores }) => {
-    process.stdout.write(JSON.stringify(proveConsistency(stores.meta, oldSize, newSize)) + '\n');
+  return withArchive(o, async ({ stores }) => {
+    const proven = await stores.meta.read((tx) => proveConsistency(tx, stores.meta, oldSize, newSize));
+    process.stdout.write(JSON.stringify(proven) + '\n');
   });
 }
 
 export function publicKey(o: CliOptions): Promise<void> {
-  return withArchive(o, (archive) => {
+  return withArchive(o, async (archive) => {
     process.stdout.write(archive.verifierKey + '\n');
   });
 }

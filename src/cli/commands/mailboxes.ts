@@ -11,8 +11,8 @@ import type { CliOptions } from '../archive-access.ts';
 // `sealbox mailboxes import FILE`.
 export function importDirectory(file: string, o: CliOptions): Promise<void> {
   const rows = parseDirectoryCsv(readFileSync(file, 'utf8'));
-  return withArchive(o, ({ services }) => {
-    const result = importAtConsole(services, rows, file);
+  return withArchive(o, async ({ services }) => {
+    const result = await importAtConsole(services, rows, file);
     for (const c of result.staged) process.stdout.write(`staged ${c.id}: ${c.mailbox} to ${c.ownerAfter || '(owner unchanged)'}${c.ownerBefore ? ` from ${c.ownerBefore}` : ''} (${c.why}); someone else approves it\n`);
     process.stdout.write(`imported ${result.mailboxes} mailbox(es) with ${result.addresses} address(es)\n`);
   });
@@ -20,15 +20,22 @@ export function importDirectory(file: string, o: CliOptions): Promise<void> {
 
 // The directory as the console operator imports it, recorded in the ledger; the in-process tests
 // (test/support/in-process.ts) import theirs through it as well.
-export function importAtConsole({ ownership, mailboxes, audit }: Services, rows: DirectoryRow[], file: string): ImportOutcome {
+export async function importAtConsole({ ownership, mailboxes, audit }: Services, rows: DirectoryRow[], file: string): Promise<ImportOutcome> {
   const operator = consoleOperator();
-  return audit.record(operator, (r: ImportOutcome) => ({
-    operation: 'mailboxes.import', mailboxes: r.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
+  // The entry names the mailboxes applied with their ids, which the work looks up (an event reads nothing).
+  const { outcome } = await audit.record(operator, ({ outcome: r, applied }: { outcome: ImportOutcome; applied: { id: number; name: string }[] }) => ({
+    operation: 'mailboxes.import', mailboxes: applied,
     // owners and managers in force from here on: a past inventory is rebuilt from the ledger
     parameters: {
       file, mailboxes: r.mailboxes, addresses: r.addresses,
       owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
       staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
     },
-  }), () => ownership.import(operator, rows)); // rows that would let someone read more wait for approval
+  }), async (tx) => {
+    const outcome = await ownership.import(tx, operator, rows); // rows that would let someone read more wait for approval
+    const applied: { id: number; name: string }[] = [];
+    for (const m of outcome.applied) applied.push({ id: (await mailboxes.byName(tx, m.name))!.id, name: m.name });
+    return { outcome, applied };
+  });
+  return outcome;
 }

@@ -5,7 +5,7 @@ import { openReader } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
 // `sealbox report` and `sealbox inventory`: auditors only, each reading in the ledger.
-export function report(o: CliOptions): void {
+export async function report(o: CliOptions): Promise<void> {
   const when = (v: string | undefined, flag: string) => {
     if (v === undefined) return undefined;
     const t = Date.parse(v);
@@ -13,21 +13,21 @@ export function report(o: CliOptions): void {
     return t;
   };
   const period = { from: when(o.from, '--from'), to: when(o.to, '--to') };
-  const r = openReader(o, 'ledger');
+  const r = await openReader(o, 'ledger');
   try {
-    const report = r.services.oversight.report({ ...r.ctx, user: r.user, logonType: 'admin' }, period);
+    const report = await r.services.oversight.report({ ...r.ctx, user: r.user, logonType: 'admin' }, period);
     process.stdout.write(o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : o.format === 'csv' ? reportCsv(report) : reportText(report));
   } finally {
     r.close();
   }
 }
 
-export function inventory(o: CliOptions): void {
+export async function inventory(o: CliOptions): Promise<void> {
   const at = o.at === undefined ? undefined : Date.parse(o.at);
   if (at !== undefined && !Number.isFinite(at)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `--at "${o.at}" is not an ISO date or time`);
-  const r = openReader(o, 'ledger');
+  const r = await openReader(o, 'ledger');
   try {
-    const inv = r.services.oversight.inventory({ ...r.ctx, user: r.user, logonType: 'admin' }, at);
+    const inv = await r.services.oversight.inventory({ ...r.ctx, user: r.user, logonType: 'admin' }, at);
     if (o.json) return void process.stdout.write(JSON.stringify(inv, null, 2) + '\n');
     const iso = (t: number) => new Date(t).toISOString();
     process.stdout.write(`Permission inventory at ${iso(inv.at)} (${inv.source === 'live' ? 'live' : 'rebuilt from the ledger'})\n\nGrants in force:\n`);

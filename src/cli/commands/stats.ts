@@ -3,11 +3,13 @@ import { withArchive } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
 export function stats(o: CliOptions): Promise<void> {
-  return withArchive(o, ({ stores, services: { search } }) => {
-    const counts = stores.meta.counts();
+  return withArchive(o, async ({ stores, services: { search } }) => {
+    // The index's cursor first: captures committed meanwhile show as lag, never as a negative one.
     const cursor = search.cursor();
-    const last = stores.meta.lastCaptureRowId();
-    const stats = { ...counts, ledgerEntries: stores.meta.ledgerSize(), indexLag: { captures: last - cursor }, indexFailures: search.failures(5), ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
+    const { counts, last, ledgerEntries } = await stores.meta.read(async (tx) => ({
+      counts: await stores.meta.counts(tx), last: await stores.meta.lastCaptureRowId(tx), ledgerEntries: await stores.meta.ledgerSize(tx),
+    }));
+    const stats = { ...counts, ledgerEntries, indexLag: { captures: last - cursor }, indexFailures: search.failures(5), ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
     process.stdout.write(o.json ? JSON.stringify(stats) + '\n' : Object.entries(stats).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
   });
 }

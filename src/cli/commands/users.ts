@@ -3,10 +3,10 @@ import type { LedgerOperation } from '../../core/ledger-operations.ts';
 import { userInfo } from 'node:os';
 import { SealboxError } from '../../core/errors.ts';
 import { consoleOperator } from '../../access/audit.ts';
-import type { Credentials } from '../../access/credentials.ts';
+import type { Actor } from '../../access/audit.ts';
 import type { DirectoryRow } from '../../access/directory-csv.ts';
 import type { ImportOutcome } from '../../access/mailbox-ownership.ts';
-import type { People, User } from '../../access/people.ts';
+import type { People } from '../../access/people.ts';
 import type { Role } from '../../access/roles.ts';
 import type { Services } from '../../api/services.ts';
 import { withArchive } from '../archive-access.ts';
@@ -14,8 +14,8 @@ import type { CliOptions } from '../archive-access.ts';
 
 // `sealbox users add|enrol` and `sealbox tokens create`.
 export function addUser(o: CliOptions): Promise<void> {
-  return withArchive(o, ({ config, services }) => {
-    const { user, enrolmentCode, outcome } = addAtConsole(services, { name: o.name, roles: o.role, displayName: o.displayName, email: o.email, owns: o.owns });
+  return withArchive(o, async ({ config, services }) => {
+    const { user, enrolmentCode, outcome } = await addAtConsole(services, { name: o.name, roles: o.role, displayName: o.displayName, email: o.email, owns: o.owns });
     for (const c of outcome.staged) process.stdout.write(`ownership of ${c.mailbox} staged as ${c.id} (${c.why}): someone else approves it (web app Administration, or POST /api/v1/ownership-changes/${c.id}/approve)\n`);
     const url = `http://${config.http.listen}/enrol?name=${encodeURIComponent(user.name)}&code=${enrolmentCode}`;
     process.stdout.write(`user ${user.name} (${user.roles.join(', ')}): one-time enrolment code ${enrolmentCode}\n  valid ${config.access.enrolmentHours} h; enrol at ${url}\n  or: POST /api/v1/enrol {"name": "${user.name}", "code": "${enrolmentCode}", "password": "…"}\n`);
@@ -33,16 +33,17 @@ export interface NewUser {
 // A person added by the console operator (the only way to the first admin), with the mailboxes
 // they own, recorded in the ledger; the in-process tests (test/support/in-process.ts) add
 // theirs through it as well.
-export function addAtConsole({ people, mailboxes, ownership, audit }: Services, o: NewUser): ReturnType<People['add']> & { outcome: ImportOutcome } {
+export async function addAtConsole({ people, mailboxes, ownership, audit }: Services, o: NewUser): Promise<Awaited<ReturnType<People['add']>> & { outcome: ImportOutcome }> {
   const operator = consoleOperator();
-  return audit.record(operator, (r: { outcome: ImportOutcome }) => ({
-    operation: 'user.add', mailboxes: r.outcome.applied.map((m) => ({ id: mailboxes.byName(m.name)!.id, name: m.name })),
-    parameters: { name: o.name, roles: o.roles, ...(r.outcome.staged.length ? { staged: r.outcome.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, why: c.why })) } : {}) },
-  }), () => {
-    const added = people.add({ name: o.name, roles: o.roles, displayName: o.displayName, email: o.email });
+  // The entry names the mailboxes applied with their ids, which the work looks up (an event reads nothing).
+  const { added, outcome } = await audit.record(operator, ({ outcome: r, applied }: { outcome: ImportOutcome; applied: { id: number; name: string }[] }) => ({
+    operation: 'user.add', mailboxes: applied,
+    parameters: { name: o.name, roles: o.roles, ...(r.staged.length ? { staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, why: c.why })) } : {}) },
+  }), async (tx) => {
+    const added = await people.add(tx, { name: o.name, roles: o.roles, displayName: o.displayName, email: o.email });
     const rows: DirectoryRow[] = [];
     for (const m of o.owns ?? []) {
-      const row = mailboxes.byName(m) ?? mailboxes.holderOf(String(m).toLowerCase());
+      const row = (await mailboxes.byName(tx, m)) ?? (await mailboxes.holderOf(tx, String(m).toLowerCase()));
       const none = { displayName: null, sensitivity: null, manager: null, owner: o.name };
       // An address nobody has a mailbox for yet gets one of its own.
       if (!row && /^[^@\s]+@[^@\s]+$/.test(m)) rows.push({ ...none, name: String(m).toLowerCase(), addresses: [String(m).toLowerCase()] });
@@ -50,42 +51,46 @@ export function addAtConsole({ people, mailboxes, ownership, audit }: Services, 
       else rows.push({ ...none, name: row.name, addresses: [] });
     }
     // Ownership that takes a mailbox from someone waits for approval like a directory row.
-    const outcome = ownership.import(operator, rows);
-    return { ...added, outcome };
+    const outcome = await ownership.import(tx, operator, rows);
+    const applied: { id: number; name: string }[] = [];
+    for (const m of outcome.applied) applied.push({ id: (await mailboxes.byName(tx, m.name))!.id, name: m.name });
+    return { added, outcome, applied };
   });
+  return { ...added, outcome };
 }
 
 export async function enrol(o: CliOptions): Promise<void> {
   const password = await readSecret();
-  await asUser(o, 'user.enrol', async (people) => {
+  await asUser(o, 'user.enrol', async ({ people, audit }, ctx) => {
     const { user, totpUri, recoveryCodes } = await people.enrol(o.name, o.code, password);
     process.stdout.write(`enrolled ${user.name}${totpUri ? `\nadd this to your authenticator app, then sign in with its codes:\n${totpUri}` : ''}\n`);
     if (recoveryCodes.length) process.stdout.write(`recovery codes (each signs in once instead of a code; keep them safe, they are not shown again):\n${recoveryCodes.join('\n')}\n`);
-    return user;
+    await audit.record({ ...ctx, user }, { operation: 'user.enrol' }, async () => null);
   });
 }
 
 export async function createToken(o: CliOptions): Promise<void> {
   const password = await readSecret();
-  await asUser(o, 'token.create', async (people, credentials) => {
+  await asUser(o, 'token.create', async ({ people, credentials, audit }, ctx) => {
     const user = await people.authenticate(o.name, password, o.totp);
-    const created = credentials.createToken(user, { name: o.label, scopes: o.scope, days: o.days });
+    // Created in the transaction that records it: a token the ledger does not show is never handed out.
+    const created = await audit.record({ ...ctx, user }, (c: { id: string; expiresAt: number }) => ({
+      operation: 'token.create', parameters: { tokenId: c.id, scopes: o.scope, days: o.days, expiresAt: c.expiresAt },
+    }), (tx) => credentials.createToken(tx, user, { name: o.label, scopes: o.scope, days: o.days }));
     process.stdout.write(`${created.token}\n`);
     process.stderr.write(`token ${created.id} for ${user.name} (${o.scope.join(', ')}), expires ${new Date(created.expiresAt).toISOString()}\n`);
-    return [user, { tokenId: created.id, scopes: o.scope, days: o.days, expiresAt: created.expiresAt }];
   });
 }
 
-// Runs a sign-in step for a person at the console and records it (or its refusal) in the ledger.
-function asUser(o: CliOptions, operation: LedgerOperation, fn: (people: People, credentials: Credentials) => Promise<User | [User, Record<string, unknown>]>): Promise<void> {
-  return withArchive(o, async ({ services: { people, credentials, audit } }) => {
+// Runs a sign-in step for a person at the console, which records what it did in the ledger; a
+// refusal is recorded here.
+function asUser(o: CliOptions, operation: LedgerOperation, fn: (services: Services, ctx: Omit<Actor, 'user'>) => Promise<void>): Promise<void> {
+  return withArchive(o, async ({ services }) => {
     const ctx = { sessionId: null, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})`, logonType: 'owner' as const };
     try {
-      const out = await fn(people, credentials);
-      const [user, parameters] = Array.isArray(out) ? out : [out, {}];
-      audit.record({ ...ctx, user }, { operation, parameters }, () => null);
+      await fn(services, ctx);
     } catch (err) {
-      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') audit.denied({ ...ctx, user: null }, { operation, parameters: { name: o.name } }, err.message);
+      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') await services.audit.denied({ ...ctx, user: null }, { operation, parameters: { name: o.name } }, err.message);
       throw err;
     }
   });

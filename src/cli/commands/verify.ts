@@ -30,11 +30,13 @@ export function verify(o: CliOptions): Promise<void> {
 }
 
 // The archive checked whole: the tree, its signatures and every message, and who can read what
-// in the tables against the ledger (the tables are not in the tree), as of the archive's clock.
-// The in-process tests check their archive through it too.
-export async function verifyWhole(archive: Archive, witnessed: WitnessedCheckpoint[] = []): Promise<VerifyReport> {
+// in the tables against the ledger (the tables are not in the tree), as of the archive's clock,
+// all in one read transaction. The in-process tests check their archive through it too.
+export function verifyWhole(archive: Archive, witnessed: WitnessedCheckpoint[] = []): Promise<VerifyReport> {
   const { stores, config, services } = archive;
-  const report = await verifyArchive(stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, witnessed });
-  report.problems.push(...accessStateProblems({ ...services.oversightStores, grants: services.grants, people: services.people, clock: services.clock }));
-  return report;
+  return stores.meta.read(async (tx) => {
+    const report = await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, witnessed });
+    report.problems.push(...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, clock: services.clock }));
+    return report;
+  });
 }

@@ -43,11 +43,11 @@ export class SqliteIndexStore implements IndexStore {
     this.#sql.setCursor.run(String(captureRowId));
   }
 
-  transaction<T>(fn: () => T): T {
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
     const db = this.#db;
     db.exec('BEGIN IMMEDIATE');
     try {
-      const result = fn();
+      const result = await fn();
       db.exec('COMMIT');
       return result;
     } catch (err) {

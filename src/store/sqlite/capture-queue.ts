@@ -1,6 +1,7 @@
 import type { CaptureQueue, QueuedCapture } from '../../index/capture-queue.ts';
 import { toCaptureRow } from './metadata-store.ts';
 import type { SqliteMetadataStore } from './metadata-store.ts';
+import { on } from './transactions.ts';
 
 export class SqliteCaptureQueue implements CaptureQueue {
   readonly #meta: SqliteMetadataStore;
@@ -9,23 +10,23 @@ export class SqliteCaptureQueue implements CaptureQueue {
     this.#meta = meta;
   }
 
-  capturesAfter(cursor: number, limit: number): QueuedCapture[] {
-    return (this.#meta.prepare(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id > ? ORDER BY c.id LIMIT ?`)
-      .all(cursor, limit) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string }));
+  capturesAfter(cursor: number, limit: number): Promise<QueuedCapture[]> {
+    return this.#meta.read(async (tx) => (on(tx).prepare(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id > ? ORDER BY c.id LIMIT ?`)
+      .all(cursor, limit) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
   }
 
-  capturesByRowIds(rowIds: readonly number[]): QueuedCapture[] {
+  async capturesByRowIds(rowIds: readonly number[]): Promise<QueuedCapture[]> {
     if (rowIds.length === 0) return [];
-    return (this.#meta.db.prepare(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id IN (${rowIds.map(() => '?').join(', ')}) ORDER BY c.id`)
-      .all(...rowIds) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string }));
+    return this.#meta.read(async (tx) => (on(tx).prepareOnce(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id IN (${rowIds.map(() => '?').join(', ')}) ORDER BY c.id`)
+      .all(...rowIds) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
   }
 
-  addAutoMailboxes(addresses: readonly string[]): void {
+  async addAutoMailboxes(addresses: readonly string[]): Promise<void> {
     const meta = this.#meta;
-    meta.transaction(() => {
+    await meta.write(async (tx) => {
       for (const address of addresses) {
-        if (meta.mailboxForAddress(address)) continue;
-        meta.setMailboxAddress(address, meta.upsertMailbox({ name: address, auto: true }));
+        if (await meta.mailboxForAddress(tx, address)) continue;
+        await meta.setMailboxAddress(tx, address, await meta.upsertMailbox(tx, { name: address, auto: true }));
       }
     });
   }

@@ -1,6 +1,8 @@
 import type { CredentialStore, StoredSession, StoredToken } from '../../access/credential-store.ts';
 import type { TokenScope } from '../../access/roles.ts';
 import type { SqliteMetadataStore } from './metadata-store.ts';
+import { on } from './transactions.ts';
+import type { Tx } from '../../core/transactions.ts';
 
 export class SqliteCredentialStore implements CredentialStore {
   readonly #meta: SqliteMetadataStore;
@@ -9,42 +11,42 @@ export class SqliteCredentialStore implements CredentialStore {
     this.#meta = meta;
   }
 
-  addSession(s: { idHash: string; userId: number; csrfHash: string; createdAt: number; expiresAt: number; clientIp: string | null; userAgent: string | null }): void {
-    this.#meta.prepare('INSERT INTO session (id_hash, user_id, csrf_hash, created_at, expires_at, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)')
+  async addSession(tx: Tx, s: { idHash: string; userId: number; csrfHash: string; createdAt: number; expiresAt: number; clientIp: string | null; userAgent: string | null }): Promise<void> {
+    on(tx).prepare('INSERT INTO session (id_hash, user_id, csrf_hash, created_at, expires_at, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(s.idHash, s.userId, s.csrfHash, s.createdAt, s.expiresAt, s.clientIp, s.userAgent);
   }
 
-  session(idHash: string): StoredSession | null {
-    const row = this.#meta.prepare('SELECT * FROM session WHERE id_hash = ?').get(idHash) as Record<string, any> | undefined;
+  async session(tx: Tx, idHash: string): Promise<StoredSession | null> {
+    const row = on(tx).prepare('SELECT * FROM session WHERE id_hash = ?').get(idHash) as Record<string, any> | undefined;
     return row ? { userId: Number(row.user_id), csrfHash: row.csrf_hash, expiresAt: Number(row.expires_at) } : null;
   }
 
-  endSession(idHash: string): void {
-    this.#meta.prepare('DELETE FROM session WHERE id_hash = ?').run(idHash);
+  async endSession(tx: Tx, idHash: string): Promise<void> {
+    on(tx).prepare('DELETE FROM session WHERE id_hash = ?').run(idHash);
   }
 
-  addToken(t: { id: string; userId: number; tokenHash: string; name: string; scopes: TokenScope[]; createdAt: number; expiresAt: number }): void {
-    this.#meta.prepare('INSERT INTO api_token (id, user_id, token_hash, name, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+  async addToken(tx: Tx, t: { id: string; userId: number; tokenHash: string; name: string; scopes: TokenScope[]; createdAt: number; expiresAt: number }): Promise<void> {
+    on(tx).prepare('INSERT INTO api_token (id, user_id, token_hash, name, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(t.id, t.userId, t.tokenHash, t.name, JSON.stringify(t.scopes), t.createdAt, t.expiresAt);
   }
 
-  tokenByHash(tokenHash: string): StoredToken | null {
-    const row = this.#meta.prepare('SELECT * FROM api_token WHERE token_hash = ?').get(tokenHash) as Record<string, any> | undefined;
+  async tokenByHash(tx: Tx, tokenHash: string): Promise<StoredToken | null> {
+    const row = on(tx).prepare('SELECT * FROM api_token WHERE token_hash = ?').get(tokenHash) as Record<string, any> | undefined;
     return row ? toToken(row) : null;
   }
 
-  token(id: string): StoredToken | null {
-    const row = this.#meta.prepare('SELECT * FROM api_token WHERE id = ?').get(id) as Record<string, any> | undefined;
+  async token(tx: Tx, id: string): Promise<StoredToken | null> {
+    const row = on(tx).prepare('SELECT * FROM api_token WHERE id = ?').get(id) as Record<string, any> | undefined;
     return row ? toToken(row) : null;
   }
 
-  revokeToken(id: string, at: number): void {
-    this.#meta.prepare('UPDATE api_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id);
+  async revokeToken(tx: Tx, id: string, at: number): Promise<void> {
+    on(tx).prepare('UPDATE api_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id);
   }
 
-  endAll(userId: number, at: number): void {
-    this.#meta.prepare('DELETE FROM session WHERE user_id = ?').run(userId);
-    this.#meta.prepare('UPDATE api_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(at, userId);
+  async endAll(tx: Tx, userId: number, at: number): Promise<void> {
+    on(tx).prepare('DELETE FROM session WHERE user_id = ?').run(userId);
+    on(tx).prepare('UPDATE api_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(at, userId);
   }
 }
 

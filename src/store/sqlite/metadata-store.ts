@@ -1,11 +1,12 @@
 import { DatabaseSync } from 'node:sqlite';
-import type { StatementSync } from 'node:sqlite';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
 import { parseEntry } from '../../ledger/ledger-entry.ts';
 import type { LedgerFilter, LedgerStore, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
 import { migrate, migrationsIn } from './migrate.ts';
+import { on, SqliteTransactions } from './transactions.ts';
+import type { Transactions, Tx } from '../../core/transactions.ts';
 
 const MIGRATIONS = migrationsIn(new URL('./migrations/', import.meta.url));
 // The schema as it was when versions began (0001–0005); an archive made before then gets the
@@ -32,11 +33,11 @@ export interface CaptureRow extends CaptureRecord {
 }
 
 // The embedded MetadataStore: one SQLite database in WAL mode with synchronous=FULL, so a
-// COMMIT has reached the disk when it returns.
-export class SqliteMetadataStore implements LedgerStore {
+// COMMIT has reached the disk when it returns. Its transactions are the archive's (Transactions).
+export class SqliteMetadataStore implements LedgerStore, Transactions {
   readonly db: DatabaseSync;
   readonly path: string;
-  readonly #stmts = new Map<string, StatementSync>();
+  readonly #transactions: SqliteTransactions;
 
   constructor(path: string, options: { readOnly?: boolean } = {}) {
     this.path = path;
@@ -48,33 +49,15 @@ export class SqliteMetadataStore implements LedgerStore {
       this.db.exec('PRAGMA foreign_keys = ON');
       migrate(this.db, MIGRATIONS, { baseline: BASELINE, unversioned: upgradeUnversioned });
     }
+    this.#transactions = new SqliteTransactions(this.db);
   }
 
-  // Cached prepared statements, for the stages that keep their own tables here (access).
-  prepare(sql: string): StatementSync {
-    return this.#stmt(sql);
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#transactions.write(work);
   }
 
-  #stmt(sql: string): StatementSync {
-    let stmt = this.#stmts.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      this.#stmts.set(sql, stmt);
-    }
-    return stmt;
-  }
-
-  // Runs fn in one transaction; any throw rolls back everything it wrote.
-  transaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = fn();
-      this.db.exec('COMMIT');
-      return result;
-    } catch (err) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#transactions.read(work);
   }
 
   close(): void {
@@ -83,120 +66,120 @@ export class SqliteMetadataStore implements LedgerStore {
 
   // --- messages and captures ---
 
-  findMessageId(sha256: string): number | null {
-    const row = this.#stmt('SELECT id FROM message WHERE sha256 = ?').get(sha256) as { id: number } | undefined;
+  async findMessageId(tx: Tx, sha256: string): Promise<number | null> {
+    const row = on(tx).prepare('SELECT id FROM message WHERE sha256 = ?').get(sha256) as { id: number } | undefined;
     return row?.id ?? null;
   }
 
-  insertMessage(meta: SealMeta, ref: BlobRef, firstSeen: number): number {
-    const result = this.#stmt(`INSERT INTO message (sha256, size, blob_file, blob_offset, blob_length, compression, nonce, tag, wrapped_key, key_id, first_seen)
+  async insertMessage(tx: Tx, meta: SealMeta, ref: BlobRef, firstSeen: number): Promise<number> {
+    const result = on(tx).prepare(`INSERT INTO message (sha256, size, blob_file, blob_offset, blob_length, compression, nonce, tag, wrapped_key, key_id, first_seen)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(meta.sha256, meta.size, ref.file, ref.offset, ref.length, meta.compression, meta.nonce, meta.tag, meta.wrappedKey, meta.keyId, firstSeen);
     return Number(result.lastInsertRowid);
   }
 
-  insertCapture(capture: CaptureRecord, messageRowId: number, ledgerIndex: number): number {
-    const result = this.#stmt(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number): Promise<number> {
+    const result = on(tx).prepare(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?)`)
       .run(capture.id, messageRowId, capture.source, capture.receivedAt,
         capture.envelope ? JSON.stringify(capture.envelope) : null,
         capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex);
     return Number(result.lastInsertRowid);
   }
 
-  hasCapture(captureId: string): boolean {
-    return this.#stmt('SELECT 1 FROM capture WHERE capture_id = ?').get(captureId) !== undefined;
+  async hasCapture(tx: Tx, captureId: string): Promise<boolean> {
+    return on(tx).prepare('SELECT 1 FROM capture WHERE capture_id = ?').get(captureId) !== undefined;
   }
 
-  getMessage(sha256: string): MessageRow | null {
-    const row = this.#stmt('SELECT * FROM message WHERE sha256 = ?').get(sha256) as Record<string, any> | undefined;
+  async getMessage(tx: Tx, sha256: string): Promise<MessageRow | null> {
+    const row = on(tx).prepare('SELECT * FROM message WHERE sha256 = ?').get(sha256) as Record<string, any> | undefined;
     return row ? toMessageRow(row) : null;
   }
 
-  *allMessages(): Generator<MessageRow> {
-    for (const row of this.db.prepare('SELECT * FROM message ORDER BY id').iterate()) yield toMessageRow(row as Record<string, any>);
+  async *allMessages(tx: Tx): AsyncGenerator<MessageRow> {
+    for (const row of on(tx).rows(on(tx).prepareOnce('SELECT * FROM message ORDER BY id').iterate())) yield toMessageRow(row as Record<string, any>);
   }
 
-  capturesOf(messageRowId: number): CaptureRow[] {
-    return (this.#stmt('SELECT * FROM capture WHERE message = ? ORDER BY id').all(messageRowId) as Record<string, any>[]).map(toCaptureRow);
+  async capturesOf(tx: Tx, messageRowId: number): Promise<CaptureRow[]> {
+    return (on(tx).prepare('SELECT * FROM capture WHERE message = ? ORDER BY id').all(messageRowId) as Record<string, any>[]).map(toCaptureRow);
   }
 
-  *allCaptures(): Generator<CaptureRow & { sha256: string; size: number | null }> {
-    for (const row of this.db.prepare('SELECT c.*, m.sha256 AS sha256, m.size AS size FROM capture c LEFT JOIN message m ON m.id = c.message ORDER BY c.id').iterate()) {
+  async *allCaptures(tx: Tx): AsyncGenerator<CaptureRow & { sha256: string; size: number | null }> {
+    for (const row of on(tx).rows(on(tx).prepareOnce('SELECT c.*, m.sha256 AS sha256, m.size AS size FROM capture c LEFT JOIN message m ON m.id = c.message ORDER BY c.id').iterate())) {
       yield { ...toCaptureRow(row as Record<string, any>), sha256: (row as any).sha256 as string, size: (row as any).size === null ? null : Number((row as any).size) };
     }
   }
 
-  lastCaptureRowId(): number {
-    return Number((this.#stmt('SELECT COALESCE(MAX(id), 0) AS n FROM capture').get() as { n: number }).n);
+  async lastCaptureRowId(tx: Tx): Promise<number> {
+    return Number((on(tx).prepare('SELECT COALESCE(MAX(id), 0) AS n FROM capture').get() as { n: number }).n);
   }
 
-  counts(): { captures: number; messages: number; rawBytes: number; blobBytes: number } {
-    const m = this.#stmt('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(blob_length), 0) AS blob FROM message').get() as any;
-    const c = this.#stmt('SELECT COUNT(*) AS n FROM capture').get() as any;
+  async counts(tx: Tx): Promise<{ captures: number; messages: number; rawBytes: number; blobBytes: number }> {
+    const m = on(tx).prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(blob_length), 0) AS blob FROM message').get() as any;
+    const c = on(tx).prepare('SELECT COUNT(*) AS n FROM capture').get() as any;
     return { captures: Number(c.n), messages: Number(m.n), rawBytes: Number(m.raw), blobBytes: Number(m.blob) };
   }
 
   // --- mailboxes ---
 
-  upsertMailbox(mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; manager?: string | null; auto?: boolean }): number {
-    this.#stmt(`INSERT INTO mailbox (name, display_name, owner, sensitivity, manager, auto) VALUES (?, ?, ?, ?, ?, ?)
+  async upsertMailbox(tx: Tx, mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; manager?: string | null; auto?: boolean }): Promise<number> {
+    on(tx).prepare(`INSERT INTO mailbox (name, display_name, owner, sensitivity, manager, auto) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT(name) DO UPDATE SET display_name = COALESCE(excluded.display_name, display_name), owner = COALESCE(excluded.owner, owner),
       sensitivity = COALESCE(excluded.sensitivity, sensitivity), manager = COALESCE(excluded.manager, manager), auto = MIN(auto, excluded.auto)`)
       .run(mailbox.name, mailbox.displayName ?? null, mailbox.owner ?? null, mailbox.sensitivity ?? null, mailbox.manager ?? null, mailbox.auto ? 1 : 0);
-    return Number((this.#stmt('SELECT id FROM mailbox WHERE name = ?').get(mailbox.name) as { id: number }).id);
+    return Number((on(tx).prepare('SELECT id FROM mailbox WHERE name = ?').get(mailbox.name) as { id: number }).id);
   }
 
-  // Returns the mailbox that held the address before, if it moved.
-  setMailboxAddress(address: string, mailboxId: number): void {
-    this.#stmt('INSERT INTO mailbox_address (address, mailbox_id) VALUES (?, ?) ON CONFLICT(address) DO UPDATE SET mailbox_id = excluded.mailbox_id')
+  // An address moves to this mailbox if another held it.
+  async setMailboxAddress(tx: Tx, address: string, mailboxId: number): Promise<void> {
+    on(tx).prepare('INSERT INTO mailbox_address (address, mailbox_id) VALUES (?, ?) ON CONFLICT(address) DO UPDATE SET mailbox_id = excluded.mailbox_id')
       .run(address.toLowerCase(), mailboxId);
   }
 
   // Every address of these mailboxes (lowercased, as mailbox_address keeps them).
-  mailboxAddresses(mailboxIds: number[]): string[] {
+  async mailboxAddresses(tx: Tx, mailboxIds: number[]): Promise<string[]> {
     if (mailboxIds.length === 0) return [];
-    return (this.db.prepare(`SELECT address FROM mailbox_address WHERE mailbox_id IN (${mailboxIds.map(() => '?').join(', ')}) ORDER BY address`)
+    return (on(tx).prepareOnce(`SELECT address FROM mailbox_address WHERE mailbox_id IN (${mailboxIds.map(() => '?').join(', ')}) ORDER BY address`)
       .all(...mailboxIds) as { address: string }[]).map((r) => r.address);
   }
 
-  mailboxForAddress(address: string): { id: number; name: string } | null {
-    return (this.#stmt('SELECT m.id, m.name FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?')
+  async mailboxForAddress(tx: Tx, address: string): Promise<{ id: number; name: string } | null> {
+    return (on(tx).prepare('SELECT m.id, m.name FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?')
       .get(address.toLowerCase()) as { id: number; name: string } | undefined) ?? null;
   }
 
   // --- ledger (LedgerStore) ---
 
-  ledgerSize(): number {
-    return Number((this.#stmt('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger').get() as { n: number }).n);
+  async ledgerSize(tx: Tx): Promise<number> {
+    return Number((on(tx).prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger').get() as { n: number }).n);
   }
 
-  appendLeaf(row: { index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }): void {
-    this.#stmt('INSERT INTO ledger (idx, type, time, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?)').run(row.index, row.type, row.time, row.leaf, row.leafHash);
+  async appendLeaf(tx: Tx, row: { index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }): Promise<void> {
+    on(tx).prepare('INSERT INTO ledger (idx, type, time, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?)').run(row.index, row.type, row.time, row.leaf, row.leafHash);
   }
 
-  leafHashes(from: number, to: number): Buffer[] {
-    return (this.#stmt('SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx').all(from, to) as { leaf_hash: Uint8Array }[])
+  async leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]> {
+    return (on(tx).prepare('SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx').all(from, to) as { leaf_hash: Uint8Array }[])
       .map((r) => Buffer.from(r.leaf_hash));
   }
 
-  *ledgerRows(): Generator<{ index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }> {
-    for (const r of this.db.prepare('SELECT * FROM ledger ORDER BY idx').iterate() as Iterable<any>) {
+  async *ledgerRows(tx: Tx): AsyncGenerator<{ index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }> {
+    for (const r of on(tx).rows(on(tx).prepareOnce('SELECT * FROM ledger ORDER BY idx').iterate() as Iterable<any>)) {
       yield { index: Number(r.idx), type: r.type, time: Number(r.time), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash) };
     }
   }
 
   // The links that find an entry again by mailbox and by grant (AuditStore), written with it.
-  linkEntry(index: number, mailboxIds: readonly number[], grantId: string | null): void {
-    const link = this.#stmt('INSERT OR IGNORE INTO ledger_mailbox (mailbox_id, idx) VALUES (?, ?)');
+  async linkEntry(tx: Tx, index: number, mailboxIds: readonly number[], grantId: string | null): Promise<void> {
+    const link = on(tx).prepare('INSERT OR IGNORE INTO ledger_mailbox (mailbox_id, idx) VALUES (?, ?)');
     for (const id of mailboxIds) link.run(id, index);
-    if (grantId) this.#stmt('INSERT OR IGNORE INTO ledger_grant (grant_id, idx) VALUES (?, ?)').run(grantId, index);
+    if (grantId) on(tx).prepare('INSERT OR IGNORE INTO ledger_grant (grant_id, idx) VALUES (?, ?)').run(grantId, index);
   }
 
-  entry(index: number): StoredEntry | null {
-    const row = this.#stmt('SELECT leaf, leaf_hash FROM ledger WHERE idx = ?').get(index) as LeafRow | undefined;
+  async entry(tx: Tx, index: number): Promise<StoredEntry | null> {
+    const row = on(tx).prepare('SELECT leaf, leaf_hash FROM ledger WHERE idx = ?').get(index) as LeafRow | undefined;
     return row ? toStoredEntry(row) : null;
   }
 
-  entries(f: LedgerFilter): StoredEntry[] {
+  async entries(tx: Tx, f: LedgerFilter): Promise<StoredEntry[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const json = (path: string) => `json_extract(CAST(l.leaf AS TEXT), '${path}')`;
@@ -211,42 +194,42 @@ export class SqliteMetadataStore implements LedgerStore {
     if (f.grantId) { where.push(`${json('$.grantId')} = ?`); params.push(f.grantId); }
     if (f.mailbox) { where.push("EXISTS (SELECT 1 FROM json_each(CAST(l.leaf AS TEXT), '$.objects.mailboxes') j WHERE j.value = ?)"); params.push(f.mailbox); }
     if (f.limit !== undefined) params.push(f.limit);
-    return (this.#stmt(`SELECT l.leaf, l.leaf_hash FROM ledger l${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+    return (on(tx).prepare(`SELECT l.leaf, l.leaf_hash FROM ledger l${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
       ORDER BY l.idx ${f.order === 'desc' ? 'DESC' : 'ASC'}${f.limit !== undefined ? ' LIMIT ?' : ''}`).all(...params) as LeafRow[]).map(toStoredEntry);
   }
 
-  ofGrant(grantId: string): StoredEntry[] {
-    return (this.#stmt('SELECT l.leaf, l.leaf_hash FROM ledger_grant g JOIN ledger l ON l.idx = g.idx WHERE g.grant_id = ? ORDER BY l.idx').all(grantId) as LeafRow[])
+  async ofGrant(tx: Tx, grantId: string): Promise<StoredEntry[]> {
+    return (on(tx).prepare('SELECT l.leaf, l.leaf_hash FROM ledger_grant g JOIN ledger l ON l.idx = g.idx WHERE g.grant_id = ? ORDER BY l.idx').all(grantId) as LeafRow[])
       .map(toStoredEntry);
   }
 
-  ofMailbox(mailboxIds: readonly number[], limit: number): StoredEntry[] {
+  async ofMailbox(tx: Tx, mailboxIds: readonly number[], limit: number): Promise<StoredEntry[]> {
     if (mailboxIds.length === 0) return [];
-    return (this.db.prepare(`SELECT l.leaf, l.leaf_hash FROM ledger_mailbox lm JOIN ledger l ON l.idx = lm.idx
+    return (on(tx).prepareOnce(`SELECT l.leaf, l.leaf_hash FROM ledger_mailbox lm JOIN ledger l ON l.idx = lm.idx
       WHERE lm.mailbox_id IN (${mailboxIds.map(() => '?').join(', ')}) ORDER BY l.idx DESC LIMIT ?`).all(...mailboxIds, limit) as LeafRow[]).map(toStoredEntry);
   }
 
-  latestCheckpoint(): StoredCheckpoint | null {
-    const r = this.#stmt('SELECT * FROM checkpoint ORDER BY size DESC LIMIT 1').get() as any;
+  async latestCheckpoint(tx: Tx): Promise<StoredCheckpoint | null> {
+    const r = on(tx).prepare('SELECT * FROM checkpoint ORDER BY size DESC LIMIT 1').get() as any;
     return r ? toCheckpoint(r) : null;
   }
 
-  checkpoints(): StoredCheckpoint[] {
-    return (this.#stmt('SELECT * FROM checkpoint ORDER BY size').all() as any[]).map(toCheckpoint);
+  async checkpoints(tx: Tx): Promise<StoredCheckpoint[]> {
+    return (on(tx).prepare('SELECT * FROM checkpoint ORDER BY size').all() as any[]).map(toCheckpoint);
   }
 
-  saveCheckpoint(c: StoredCheckpoint): void {
-    this.#stmt('INSERT OR REPLACE INTO checkpoint (size, root, note, frontier, created_at) VALUES (?, ?, ?, ?, ?)').run(c.size, c.root, c.note, c.frontier, c.createdAt);
+  async saveCheckpoint(tx: Tx, c: StoredCheckpoint): Promise<void> {
+    on(tx).prepare('INSERT OR REPLACE INTO checkpoint (size, root, note, frontier, created_at) VALUES (?, ?, ?, ?, ?)').run(c.size, c.root, c.note, c.frontier, c.createdAt);
   }
 
   // --- settings ---
 
-  getSetting(key: string): string | null {
-    return (this.#stmt('SELECT value FROM setting WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
+  async getSetting(tx: Tx, key: string): Promise<string | null> {
+    return (on(tx).prepare('SELECT value FROM setting WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
   }
 
-  setSetting(key: string, value: string): void {
-    this.#stmt('INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  async setSetting(tx: Tx, key: string, value: string): Promise<void> {
+    on(tx).prepare('INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 }
 

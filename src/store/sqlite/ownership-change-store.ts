@@ -1,5 +1,7 @@
 import type { OwnershipChangeRecord, OwnershipChangeStore } from '../../access/ownership-change-store.ts';
 import type { SqliteMetadataStore } from './metadata-store.ts';
+import { on } from './transactions.ts';
+import type { Tx } from '../../core/transactions.ts';
 
 export class SqliteOwnershipChangeStore implements OwnershipChangeStore {
   readonly #meta: SqliteMetadataStore;
@@ -8,22 +10,22 @@ export class SqliteOwnershipChangeStore implements OwnershipChangeStore {
     this.#meta = meta;
   }
 
-  add(c: Omit<OwnershipChangeRecord, 'decidedBy' | 'decision' | 'decisionReason' | 'decidedAt'>): void {
-    this.#meta.prepare('INSERT INTO ownership_change (id, mailbox, row, owner_before, owner_after, gains, staged_by, staged_by_label, staged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+  async add(tx: Tx, c: Omit<OwnershipChangeRecord, 'decidedBy' | 'decision' | 'decisionReason' | 'decidedAt'>): Promise<void> {
+    on(tx).prepare('INSERT INTO ownership_change (id, mailbox, row, owner_before, owner_after, gains, staged_by, staged_by_label, staged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(c.id, c.mailbox, JSON.stringify({ ...c.row, why: c.why }), c.ownerBefore, c.ownerAfter, JSON.stringify(c.gains), c.stagedBy, c.stagedByLabel, c.stagedAt);
   }
 
-  decide(id: string, d: { by: number; decision: 'approve' | 'deny'; reason: string; at: number }): void {
-    this.#meta.prepare('UPDATE ownership_change SET decided_by = ?, decision = ?, decision_reason = ?, decided_at = ? WHERE id = ?').run(d.by, d.decision, d.reason, d.at, id);
+  async decide(tx: Tx, id: string, d: { by: number; decision: 'approve' | 'deny'; reason: string; at: number }): Promise<void> {
+    on(tx).prepare('UPDATE ownership_change SET decided_by = ?, decision = ?, decision_reason = ?, decided_at = ? WHERE id = ?').run(d.by, d.decision, d.reason, d.at, id);
   }
 
-  get(id: string): OwnershipChangeRecord | null {
-    const row = this.#meta.prepare('SELECT * FROM ownership_change WHERE id = ?').get(id) as Record<string, any> | undefined;
+  async get(tx: Tx, id: string): Promise<OwnershipChangeRecord | null> {
+    const row = on(tx).prepare('SELECT * FROM ownership_change WHERE id = ?').get(id) as Record<string, any> | undefined;
     return row ? toChange(row) : null;
   }
 
-  list(): OwnershipChangeRecord[] {
-    return (this.#meta.prepare('SELECT * FROM ownership_change ORDER BY staged_at DESC, id DESC LIMIT 500').all() as Record<string, any>[]).map(toChange);
+  async list(tx: Tx): Promise<OwnershipChangeRecord[]> {
+    return (on(tx).prepare('SELECT * FROM ownership_change ORDER BY staged_at DESC, id DESC LIMIT 500').all() as Record<string, any>[]).map(toChange);
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Role, User } from '../../access/people.ts';
 import type { Account, PeopleStore } from '../../access/people-store.ts';
 import type { SqliteMetadataStore } from './metadata-store.ts';
+import { on } from './transactions.ts';
+import type { Tx } from '../../core/transactions.ts';
 
 export class SqlitePeopleStore implements PeopleStore {
   readonly #meta: SqliteMetadataStore;
@@ -9,66 +11,66 @@ export class SqlitePeopleStore implements PeopleStore {
     this.#meta = meta;
   }
 
-  byName(name: string): Account | null {
-    const row = this.#meta.prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
+  async byName(tx: Tx, name: string): Promise<Account | null> {
+    const row = on(tx).prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
     return row ? toAccount(row) : null;
   }
 
-  byId(id: number): Account | null {
-    const row = this.#meta.prepare('SELECT * FROM user WHERE id = ?').get(id) as Record<string, any> | undefined;
+  async byId(tx: Tx, id: number): Promise<Account | null> {
+    const row = on(tx).prepare('SELECT * FROM user WHERE id = ?').get(id) as Record<string, any> | undefined;
     return row ? toAccount(row) : null;
   }
 
-  list(): User[] {
-    return (this.#meta.prepare('SELECT * FROM user ORDER BY name').all() as Record<string, any>[]).map(toUser);
+  async list(tx: Tx): Promise<User[]> {
+    return (on(tx).prepare('SELECT * FROM user ORDER BY name').all() as Record<string, any>[]).map(toUser);
   }
 
-  add(p: { name: string; displayName: string | null; email: string | null; roles: Role[]; enrolmentHash: string; enrolmentExpires: number; createdAt: number }): void {
-    this.#meta.prepare('INSERT INTO user (name, display_name, email, roles, enrolment_hash, enrolment_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+  async add(tx: Tx, p: { name: string; displayName: string | null; email: string | null; roles: Role[]; enrolmentHash: string; enrolmentExpires: number; createdAt: number }): Promise<void> {
+    on(tx).prepare('INSERT INTO user (name, display_name, email, roles, enrolment_hash, enrolment_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(p.name, p.displayName, p.email, JSON.stringify(p.roles), p.enrolmentHash, p.enrolmentExpires, p.createdAt);
   }
 
-  reissueEnrolment(id: number, roles: Role[], enrolmentHash: string, enrolmentExpires: number): void {
-    this.#meta.prepare('UPDATE user SET roles = ?, enrolment_hash = ?, enrolment_expires = ? WHERE id = ?').run(JSON.stringify(roles), enrolmentHash, enrolmentExpires, id);
+  async reissueEnrolment(tx: Tx, id: number, roles: Role[], enrolmentHash: string, enrolmentExpires: number): Promise<void> {
+    on(tx).prepare('UPDATE user SET roles = ?, enrolment_hash = ?, enrolment_expires = ? WHERE id = ?').run(JSON.stringify(roles), enrolmentHash, enrolmentExpires, id);
   }
 
-  setRoles(id: number, roles: Role[]): void {
-    this.#meta.prepare('UPDATE user SET roles = ? WHERE id = ?').run(JSON.stringify(roles), id);
+  async setRoles(tx: Tx, id: number, roles: Role[]): Promise<void> {
+    on(tx).prepare('UPDATE user SET roles = ? WHERE id = ?').run(JSON.stringify(roles), id);
   }
 
-  setDisabled(name: string, disabled: boolean): boolean {
-    return Number(this.#meta.prepare('UPDATE user SET disabled = ? WHERE name = ?').run(disabled ? 1 : 0, name).changes) === 1;
+  async setDisabled(tx: Tx, name: string, disabled: boolean): Promise<boolean> {
+    return Number(on(tx).prepare('UPDATE user SET disabled = ? WHERE name = ?').run(disabled ? 1 : 0, name).changes) === 1;
   }
 
-  dropEnrolmentCode(id: number): void {
-    this.#meta.prepare('UPDATE user SET enrolment_hash = NULL, enrolment_expires = NULL WHERE id = ?').run(id);
+  async dropEnrolmentCode(tx: Tx, id: number): Promise<void> {
+    on(tx).prepare('UPDATE user SET enrolment_hash = NULL, enrolment_expires = NULL WHERE id = ?').run(id);
   }
 
-  saveEnrolment(id: number, secrets: { passwordHash: string; totpWrapped: Buffer | null }): void {
-    this.#meta.prepare('UPDATE user SET password_hash = ?, totp_wrapped = ?, totp_last_step = 0, enrolment_hash = NULL, enrolment_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = ?')
+  async saveEnrolment(tx: Tx, id: number, secrets: { passwordHash: string; totpWrapped: Buffer | null }): Promise<void> {
+    on(tx).prepare('UPDATE user SET password_hash = ?, totp_wrapped = ?, totp_last_step = 0, enrolment_hash = NULL, enrolment_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = ?')
       .run(secrets.passwordHash, secrets.totpWrapped, id);
   }
 
-  signInFailed(id: number, failedLogins: number, lockedUntil: number): void {
-    this.#meta.prepare('UPDATE user SET failed_logins = ?, locked_until = ? WHERE id = ?').run(failedLogins, lockedUntil, id);
+  async signInFailed(tx: Tx, id: number, failedLogins: number, lockedUntil: number): Promise<void> {
+    on(tx).prepare('UPDATE user SET failed_logins = ?, locked_until = ? WHERE id = ?').run(failedLogins, lockedUntil, id);
   }
 
-  signedIn(id: number, totpStep: number): void {
-    this.#meta.prepare('UPDATE user SET failed_logins = 0, totp_last_step = MAX(totp_last_step, ?) WHERE id = ?').run(totpStep, id);
+  async signedIn(tx: Tx, id: number, totpStep: number): Promise<void> {
+    on(tx).prepare('UPDATE user SET failed_logins = 0, totp_last_step = MAX(totp_last_step, ?) WHERE id = ?').run(totpStep, id);
   }
 
-  replaceRecoveryCodes(userId: number, codeHashes: string[], at: number): void {
-    this.#meta.prepare('DELETE FROM recovery_code WHERE user_id = ?').run(userId);
-    const insert = this.#meta.prepare('INSERT INTO recovery_code (user_id, code_hash, created_at) VALUES (?, ?, ?)');
+  async replaceRecoveryCodes(tx: Tx, userId: number, codeHashes: string[], at: number): Promise<void> {
+    on(tx).prepare('DELETE FROM recovery_code WHERE user_id = ?').run(userId);
+    const insert = on(tx).prepare('INSERT INTO recovery_code (user_id, code_hash, created_at) VALUES (?, ?, ?)');
     for (const hash of codeHashes) insert.run(userId, hash, at);
   }
 
-  recoveryCodesLeft(userId: number): number {
-    return Number((this.#meta.prepare('SELECT COUNT(*) AS n FROM recovery_code WHERE user_id = ? AND used_at IS NULL').get(userId) as { n: number }).n);
+  async recoveryCodesLeft(tx: Tx, userId: number): Promise<number> {
+    return Number((on(tx).prepare('SELECT COUNT(*) AS n FROM recovery_code WHERE user_id = ? AND used_at IS NULL').get(userId) as { n: number }).n);
   }
 
-  useRecoveryCode(userId: number, codeHash: string, at: number): boolean {
-    return Number(this.#meta.prepare('UPDATE recovery_code SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL').run(at, userId, codeHash).changes) === 1;
+  async useRecoveryCode(tx: Tx, userId: number, codeHash: string, at: number): Promise<boolean> {
+    return Number(on(tx).prepare('UPDATE recovery_code SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL').run(at, userId, codeHash).changes) === 1;
   }
 }
 

@@ -1,6 +1,8 @@
 import type { ReviewKind, ReviewState } from '../../oversight/review-queue.ts';
 import type { NewReviewItem, ReviewChange, ReviewStore, StoredReviewItem } from '../../oversight/review-store.ts';
 import type { SqliteMetadataStore } from './metadata-store.ts';
+import { on } from './transactions.ts';
+import type { Tx } from '../../core/transactions.ts';
 
 export class SqliteReviewStore implements ReviewStore {
   readonly #meta: SqliteMetadataStore;
@@ -9,33 +11,33 @@ export class SqliteReviewStore implements ReviewStore {
     this.#meta = meta;
   }
 
-  add(item: NewReviewItem, at: number): boolean {
-    const r = this.#meta.prepare(`INSERT OR IGNORE INTO review_item (id, kind, request_id, subject_user_id, created_at, state, reason, ledger_index, updated_at)
+  async add(tx: Tx, item: NewReviewItem, at: number): Promise<boolean> {
+    const r = on(tx).prepare(`INSERT OR IGNORE INTO review_item (id, kind, request_id, subject_user_id, created_at, state, reason, ledger_index, updated_at)
       VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)`).run(item.id, item.kind, item.requestId, item.subjectUserId, at, item.reason, item.ledgerIndex, at);
     return Number(r.changes) > 0;
   }
 
-  list(filter: { state?: string; kind?: string }): StoredReviewItem[] {
-    const rows = this.#meta.prepare(`SELECT * FROM review_item WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2) ORDER BY created_at DESC, id`)
+  async list(tx: Tx, filter: { state?: string; kind?: string }): Promise<StoredReviewItem[]> {
+    const rows = on(tx).prepare(`SELECT * FROM review_item WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2) ORDER BY created_at DESC, id`)
       .all(filter.state ?? null, filter.kind ?? null) as Record<string, any>[];
     return rows.map(toItem);
   }
 
-  get(id: string): StoredReviewItem | null {
-    const row = this.#meta.prepare('SELECT * FROM review_item WHERE id = ?').get(id) as Record<string, any> | undefined;
+  async get(tx: Tx, id: string): Promise<StoredReviewItem | null> {
+    const row = on(tx).prepare('SELECT * FROM review_item WHERE id = ?').get(id) as Record<string, any> | undefined;
     return row ? toItem(row) : null;
   }
 
-  update(id: string, c: ReviewChange): void {
-    this.#meta.prepare(`UPDATE review_item SET state = ?, updated_at = ?, note = COALESCE(?, note),
+  async update(tx: Tx, id: string, c: ReviewChange): Promise<void> {
+    on(tx).prepare(`UPDATE review_item SET state = ?, updated_at = ?, note = COALESCE(?, note),
       claimed_by = CASE WHEN ? THEN ? ELSE claimed_by END,
       closed_by = CASE WHEN ? THEN ? ELSE closed_by END,
       closed_at = CASE WHEN ? THEN ? ELSE closed_at END WHERE id = ?`)
       .run(c.state, c.at, c.note, set(c.claimedBy), c.claimedBy ?? null, set(c.closedBy), c.closedBy ?? null, set(c.closedAt), c.closedAt ?? null, id);
   }
 
-  stateOf(requestId: string, kind: ReviewKind): ReviewState | null {
-    return (this.#meta.prepare('SELECT state FROM review_item WHERE request_id = ? AND kind = ?').get(requestId, kind) as { state: ReviewState } | undefined)?.state ?? null;
+  async stateOf(tx: Tx, requestId: string, kind: ReviewKind): Promise<ReviewState | null> {
+    return (on(tx).prepare('SELECT state FROM review_item WHERE request_id = ? AND kind = ?').get(requestId, kind) as { state: ReviewState } | undefined)?.state ?? null;
   }
 }
 

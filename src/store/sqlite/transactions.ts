@@ -1,0 +1,142 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { Transactions, Tx } from '../../core/transactions.ts';
+
+// A transaction on one SQLite connection: the only way a repository reaches its statements, so
+// a call made outside a transaction, or after it ended, fails instead of writing on its own.
+export class SqliteTx implements Tx {
+  readonly mode: 'read' | 'write';
+  readonly #owner: SqliteTransactions;
+  readonly #undo: (() => void)[] = [];
+  #open = true;
+
+  constructor(mode: 'read' | 'write', owner: SqliteTransactions) {
+    this.mode = mode;
+    this.#owner = owner;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  // A cached statement (fixed SQL).
+  prepare(sql: string): StatementSync {
+    return this.#owner.statement(this.#live(), sql);
+  }
+
+  // A statement built for one call (an IN list of varying length), not cached.
+  prepareOnce(sql: string): StatementSync {
+    return this.#owner.db(this.#live()).prepare(sql);
+  }
+
+  // Rows of a walk, each checked against the transaction: a walk left unfinished cannot go on
+  // reading after its transaction ended.
+  *rows<T>(rows: Iterable<T>): Generator<T> {
+    for (const row of rows) {
+      this.#live();
+      yield row;
+    }
+  }
+
+  onRollback(undo: () => void): void {
+    this.#undo.push(undo);
+  }
+
+  // Closes the handle; a transaction that did not commit runs every undo, and returns those
+  // that failed (memory may then disagree with the database).
+  end(committed: boolean): unknown[] {
+    this.#open = false;
+    const failed: unknown[] = [];
+    if (!committed) {
+      for (const undo of this.#undo.reverse()) {
+        try {
+          undo();
+        } catch (err) {
+          failed.push(err);
+        }
+      }
+    }
+    return failed;
+  }
+
+  #live(): this {
+    if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
+    return this;
+  }
+}
+
+// The SQLite side of a Tx handed to a repository.
+export function on(tx: Tx): SqliteTx {
+  if (!(tx instanceof SqliteTx)) throw new Error('not a SQLite transaction');
+  return tx;
+}
+
+// Transactions on one connection, one at a time in the order asked for (SQLite has one writer,
+// and a read must not see another's uncommitted rows on the shared connection). A transaction
+// asked for inside another would wait for itself: it throws instead.
+export class SqliteTransactions implements Transactions {
+  readonly #db: DatabaseSync;
+  readonly #stmts = new Map<string, StatementSync>();
+  readonly #current = new AsyncLocalStorage<SqliteTx>();
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#run('write', work);
+  }
+
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#run('read', work);
+  }
+
+  statement(_tx: SqliteTx, sql: string): StatementSync {
+    let stmt = this.#stmts.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#stmts.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  db(_tx: SqliteTx): DatabaseSync {
+    return this.#db;
+  }
+
+  async #run<T>(mode: 'read' | 'write', work: (tx: Tx) => Promise<T>): Promise<T> {
+    const outer = this.#current.getStore();
+    if (outer?.open) throw new Error(`a ${mode} transaction was opened inside a ${outer.mode} transaction; pass its tx on instead`);
+    const before = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise((resolve) => (release = resolve));
+    await before;
+    const tx = new SqliteTx(mode, this);
+    let committed = false;
+    let undoFailed: unknown[] = [];
+    try {
+      this.#db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+      if (mode === 'read') this.#db.exec('PRAGMA query_only = ON');
+      const result = await this.#current.run(tx, () => work(tx));
+      this.#db.exec('COMMIT');
+      committed = true;
+      return result;
+    } catch (err) {
+      try {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      } finally {
+        undoFailed = tx.end(false);
+      }
+      if (undoFailed.length > 0) throw new AggregateError([err, ...undoFailed], 'a transaction rolled back and undoing what it changed in memory failed');
+      throw err;
+    } finally {
+      try {
+        if (mode === 'read') this.#db.exec('PRAGMA query_only = OFF');
+      } finally {
+        if (committed) tx.end(true);
+        release();
+      }
+    }
+  }
+}
