@@ -15,6 +15,7 @@ import type { IngestDeps } from './ingest-routes.ts';
 import type { SystemListener } from './admin-routes.ts';
 import { oversightRoutes } from './oversight-routes.ts';
 import { requestRoutes } from './request-routes.ts';
+import { transparencyRoutes } from './transparency-routes.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -51,6 +52,7 @@ export function buildHttpServer(deps: HttpDeps) {
   authRoutes(routes, services);
   requestRoutes(routes, services);
   contentRoutes(routes, services, deps.verifierKey);
+  transparencyRoutes(routes, services);
   ledgerRoutes(routes, services, deps.verifierKey);
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
