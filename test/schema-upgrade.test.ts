@@ -11,6 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { ApiClient } from './support/api-client.ts';
 import { testConfig } from './support/archive.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { waitUntil } from './support/wait.ts';
 
 const FIXTURE = new URL('./fixtures/archive-2026-12-02/', import.meta.url);
 
@@ -33,6 +34,15 @@ function versions(data: string, file = 'sealbox.db'): { version: number; name: s
   }
 }
 
+function unthreaded(data: string): number {
+  const db = new DatabaseSync(join(data, 'index.db'), { readOnly: true });
+  try {
+    return Number((db.prepare('SELECT COUNT(*) AS n FROM doc WHERE thread_key IS NULL').get() as { n: number }).n);
+  } finally {
+    db.close();
+  }
+}
+
 test('an archive made before schema versions upgrades itself and keeps everything', async () => {
   const data = copyOfFixture();
   assert.deepEqual(versions(data), [], 'the fixture predates schema_version');
@@ -41,7 +51,9 @@ test('an archive made before schema versions upgrades itself and keeps everythin
   const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
   try {
     assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications', '6-inbox']);
-    assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), ['1-index'], 'the index database has its own');
+    assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), ['1-index', '2-threads'], 'the index database has its own');
+    // Messages indexed before threads were kept get theirs from the archive when the indexer is idle.
+    await waitUntil('every earlier message has its thread', () => unthreaded(data) === 0, { timeoutMs: 30_000, intervalMs: 100 });
     const alice = new ApiClient(server.http!.url);
     assert.equal((await alice.signIn('alice', 'alice-correct-horse-battery')).status, 200, 'people and their passwords survive');
     const r = await alice.call('GET', '/api/v1/search?q=lunch');
@@ -49,6 +61,9 @@ test('an archive made before schema versions upgrades itself and keeps everythin
     assert.equal(r.body.results.length, 1, 'the index still finds her mail');
     const raw = await alice.call('GET', `/api/v1/messages/${r.body.results[0].sha256}`);
     assert.equal(raw.status, 200, 'the sealed message opens');
+    const thread = await alice.call('GET', `/api/v1/messages/${r.body.results[0].sha256}/thread`);
+    assert.equal(thread.status, 200, JSON.stringify(thread.body));
+    assert.ok(thread.body.messages.some((m: any) => m.sha256 === r.body.results[0].sha256), 'its conversation holds it');
     const accesses = await alice.call('GET', '/api/v1/mailboxes/mine/accesses');
     assert.equal(accesses.status, 200);
     assert.ok(accesses.body.accesses.some((a: any) => a.actor === 'ivan' && a.request?.ticket === 'HR-1'), `the investigator's read is still on her page: ${JSON.stringify(accesses.body)}`);

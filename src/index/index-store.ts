@@ -10,6 +10,9 @@ export interface NewDocument {
   subject: string | null;
   hasAttachment: boolean;
   parseError: string | null;
+  // The Message-IDs it refers to (References in order, then In-Reply-To), lowercased: its
+  // thread is the one of the first of these already indexed (threadKeyFor).
+  refersTo: string[];
 }
 
 // An address taking part in a message; address, domain and name as stored (lowercased).
@@ -52,7 +55,13 @@ export interface IndexStore {
   hasDocument(messageRowId: number): boolean;
   // Addresses a document names as recipient (to, cc, bcc) and as From.
   namedAddresses(messageRowId: number): { recipients: Set<string>; from: Set<string> };
+  // Adds the document in its thread (see threadKeyFor); earlier replies keyed by its own
+  // Message-ID join that thread.
   addDocument(doc: NewDocument): void;
+  // Documents indexed before threads were kept (no thread yet): their ids and sha256s.
+  unthreaded(limit: number): { id: number; sha256: string }[];
+  // Puts an already indexed document in its thread, as addDocument would have.
+  setThread(messageRowId: number, messageId: string | null, refersTo: string[]): void;
   // A participation already recorded is left as it is.
   addParticipation(messageRowId: number, p: Participation): void;
   addAttachment(messageRowId: number, a: NewAttachment): void;

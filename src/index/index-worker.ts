@@ -83,6 +83,14 @@ async function loop(): Promise<void> {
         log.error({ err }, 'retrying failed captures failed');
       }
     }
+    // Idle: messages indexed before threads were kept get theirs, a batch at a time.
+    if (!failed) {
+      try {
+        if (await indexer.backfillThreads() > 0) continue;
+      } catch (err) {
+        log.error({ err }, 'filling in the threads of earlier messages failed');
+      }
+    }
     // Idle: wait for a commit, with a slow poll as a safety net.
     await pause(failed ? 5000 : 1000, false);
   }

@@ -88,6 +88,29 @@ export class Indexer {
     return this.#o.index.failureCount();
   }
 
+  // Messages indexed before the index kept threads are put in theirs, a batch at a time, read
+  // again from the archive (the index keeps no headers to rebuild them from). Returns how many;
+  // a message that cannot be read stays a thread of its own, keyed by its identity.
+  async backfillThreads(limit = this.#o.batch): Promise<number> {
+    const { index } = this.#o;
+    const docs = index.unthreaded(limit);
+    if (docs.length === 0) return 0;
+    const found: { id: number; messageId: string | null; refersTo: string[] }[] = [];
+    for (const d of docs) {
+      try {
+        const parsed = await parseMessage((await this.#raw(d.sha256)).raw);
+        found.push({ id: d.id, messageId: parsed.messageId, refersTo: refersTo(parsed) });
+      } catch (err) {
+        this.#o.log.warn({ sha256: d.sha256, err: (err as Error).message }, 'thread of an earlier message could not be read; it stays a thread of its own');
+        found.push({ id: d.id, messageId: null, refersTo: [] });
+      }
+    }
+    await index.transaction(async () => {
+      for (const f of found) index.setThread(f.id, f.messageId, f.refersTo);
+    });
+    return docs.length;
+  }
+
   // One transaction for the rows (in receipt order); each capture in a savepoint of its own, so a
   // capture that cannot be read or indexed is recorded as failed and the others still go in.
   async #index(rows: QueuedCapture[], options: { advanceCursor: boolean }): Promise<number> {
@@ -201,7 +224,8 @@ export class Indexer {
       const n: Named = { recipients: new Set(), from: new Set() };
       h.named.set(docId, n);
       index.addDocument({ id: docId, sha256: row.sha256, messageId: p.messageId, date: p.date ?? row.receivedAt,
-        fromText: p.from.map(display).join(', ') || null, subject: p.subject, hasAttachment: p.attachments.length > 0, parseError: p.parseError });
+        fromText: p.from.map(display).join(', ') || null, subject: p.subject, hasAttachment: p.attachments.length > 0, parseError: p.parseError,
+        refersTo: refersTo(p) });
       for (const [role, list] of [['from', p.from], ['sender', p.sender], ['to', p.to], ['cc', p.cc], ['bcc', p.bcc]] as const) {
         for (const a of list) h.part(docId, role, a.address, a.name || null, n);
       }
@@ -248,6 +272,11 @@ export class Indexer {
       return { error: (err as Error).message };
     }
   }
+}
+
+// The Message-IDs a message refers to, lowercased: References (root first), then In-Reply-To.
+function refersTo(p: ParsedMessage): string[] {
+  return [...new Set([...p.references, ...p.inReplyTo].map((id) => id.toLowerCase()))];
 }
 
 function display(a: { address: string; name: string }): string {

@@ -27,6 +27,9 @@ export type AttachmentInfo = {
 export type ParsedMessage = {
   /** without the angle brackets */
   messageId: string | null;
+  /** the Message-IDs of In-Reply-To and References, without the angle brackets, in header order */
+  inReplyTo: string[];
+  references: string[];
   /** ms since the epoch; null when the Date header is missing or unreadable */
   date: number | null;
   from: Address[];
@@ -146,6 +149,8 @@ function buildResult(email: Email | null, parseError: string | null): ParsedMess
   const headers = email?.headers ?? [];
   const result: ParsedMessage = {
     messageId: email?.messageId ? normalizeMessageId(email.messageId) : null,
+    inReplyTo: messageIdList(firstHeader(headers, 'in-reply-to')),
+    references: messageIdList(firstHeader(headers, 'references')),
     date: parseMailDate(firstHeader(headers, 'date')),
     from: [],
     sender: [],
@@ -195,6 +200,15 @@ function normalizeMessageId(value: string): string | null {
   const bracketed = /<([^<>]*)>/.exec(value);
   const id = clean(bracketed ? bracketed[1] : value).trim();
   return id || null;
+}
+
+// The <…> ids of In-Reply-To or References (comments and phrases around them ignored); a bare
+// id without brackets counts when it is all there is. At most the last 64: a thread needs few.
+function messageIdList(value: string | null): string[] {
+  if (!value) return [];
+  const ids = [...value.matchAll(/<([^<>\s]+)>/g)].map((m) => clean(m[1]!)).filter(Boolean);
+  if (ids.length === 0 && /^\S+@\S+$/.test(value.trim())) ids.push(clean(value.trim()));
+  return ids.slice(-64);
 }
 
 function describeAttachment(attachment: MimeAttachment): AttachmentInfo {

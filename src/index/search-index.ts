@@ -9,7 +9,13 @@ export interface SearchHit {
 export interface SearchResult {
   query: string;       // canonical form, for the ledger
   hits: SearchHit[];
+  total: number;       // every message the query finds in the scope, not only this page
 }
+
+// The order of results: by the Date header (else the receipt time), newest or oldest first;
+// messages of the same moment in the order they were archived.
+export const SEARCH_SORTS = ['newest', 'oldest'] as const;
+export type SearchSort = typeof SEARCH_SORTS[number];
 
 // What a reader may search and read: messages with a participant address in one of these
 // mailboxes, inside the date window [dateFrom, dateTo), matching a grant's fixed query.
@@ -23,6 +29,7 @@ export interface SearchScope {
 export interface SearchOptions {
   limit: number;
   offset?: number;
+  sort?: SearchSort;   // default newest
   scope?: SearchScope;
   // A mailbox owner's own mailboxes: their bcc: and mailbox: terms see a Bcc only as they
   // received the message (CompileOptions.envelopeOf).
@@ -65,6 +72,15 @@ export interface IndexFailures {
 export interface SearchIndex {
   // Throws QueryError for a query the language, or the full-text index, refuses.
   search(text: string, options: SearchOptions): SearchResult;
+  // The messages of a message's conversation (thread) inside `scope`, oldest first, the message
+  // itself included; [] when it is not indexed or not in scope. Messages outside the scope are
+  // neither listed nor counted.
+  thread(messageRowId: number, scope: SearchScope): SearchHit[];
+  // For each text, the passage that best shows the words `query` looks for, as HTML: the text
+  // escaped, each matched word in <mark>…</mark>, "…" where it is cut; the start of the text
+  // when no word of the query is in it. The texts come from the reader's own scope (the index
+  // keeps no text), and nothing of them is kept.
+  snippets(query: string, texts: readonly { key: string; text: string }[]): Map<string, string>;
   // The message's row id if it is indexed and inside `scope`, else null.
   findInScope(sha256: string, scope: SearchScope): number | null;
   document(messageRowId: number): IndexedDocument | null;

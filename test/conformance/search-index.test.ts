@@ -52,6 +52,8 @@ interface Mail {
   date: string | null;              // the Date header (ISO here); null: none, the receipt time counts
   receivedAt: string;
   messageId: string;
+  inReplyTo?: string;
+  references?: string[];
   attachments?: Attachment[];
   receipts?: (Receipt | null)[];     // one capture each; null: no envelope (an import)
 }
@@ -67,8 +69,9 @@ const CORPUS: Mail[] = [
   { key: 'm1', from: ALICE, to: [BOB], subject: 'Invoice 1001 for March', body: 'Please pay the invoice by wire transfer before Friday.',
     date: '2026-03-02T09:00:00Z', receivedAt: '2026-03-02T09:01:00Z', messageId: 'INV-1001@corp.example',
     attachments: [{ filename: 'invoice-1001.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4 invoice 1001\n') }] },
+  // A reply to m1's Message-ID, which m9 carries too: both are in its thread.
   { key: 'm2', from: BOB, to: [p('Alice', 'alice@corp.example')], cc: [CAROL], subject: 'Re: Invoice 1001 for March', body: 'The transfer was wired this morning.',
-    date: '2026-03-03T10:00:00Z', receivedAt: '2026-03-03T10:01:00Z', messageId: 're-1001@corp.example' },
+    date: '2026-03-03T10:00:00Z', receivedAt: '2026-03-03T10:01:00Z', messageId: 're-1001@corp.example', inReplyTo: 'INV-1001@corp.example' },
   { key: 'm3', from: p('Sales', 'sales@vendor.example'), to: [p(null, 'a.smith@corp.example')], subject: 'Quarterly pricing', body: 'Our new pricing list is attached.',
     date: '2026-03-05T08:00:00Z', receivedAt: '2026-03-05T08:01:00Z', messageId: 'pricing-q2@vendor.example',
     attachments: [{ filename: 'pricing.csv', contentType: 'text/csv', content: Buffer.from('item,price\nwidget,10\n') }],
@@ -94,6 +97,16 @@ const CORPUS: Mail[] = [
   { key: 'm11', from: CAROL, to: [BOB], subject: 'Budget review', body: 'Numbers for the budget review.',
     date: '2026-03-15T09:00:00Z', receivedAt: '2026-03-15T09:01:00Z', messageId: 'budget@corp.example',
     receipts: [{ mailFrom: 'carol@corp.example', rcptTo: ['bob@corp.example', 'dave@corp.example'] }] },
+  // A conversation with letters written two ways (ß = ss, æ = ae, ø = oe), markup in its text, and
+  // a reply (m14) archived before the message it answers (m15), which refers to the root.
+  { key: 'm12', from: EVE, to: [CAROL], subject: 'Straßenfest am Samstag', body: 'Das Straßenfest beginnt um 10 Uhr. <b>Bring</b> <script>alert(1)</script> Kuchen & Kaffee mit.',
+    date: '2026-03-20T10:00:00Z', receivedAt: '2026-03-20T10:01:00Z', messageId: 'fest@partner.example' },
+  { key: 'm13', from: CAROL, to: [EVE], subject: 'Re: Straßenfest am Samstag', body: 'The encyclopædia says smørrebrød suits a strassenfest. Søren agrees.',
+    date: '2026-03-21T10:00:00Z', receivedAt: '2026-03-21T10:01:00Z', messageId: 'fest-1@corp.example', inReplyTo: 'fest@partner.example', references: ['fest@partner.example'] },
+  { key: 'm14', from: EVE, to: [DAVE], subject: 'Re: Re: Straßenfest am Samstag', body: 'Dave, can you bring chairs?',
+    date: '2026-03-23T10:00:00Z', receivedAt: '2026-03-23T10:01:00Z', messageId: 'fest-3@partner.example', inReplyTo: 'fest-2@corp.example' },
+  { key: 'm15', from: CAROL, to: [EVE], subject: 'Re: Straßenfest am Samstag', body: 'Tables are booked.',
+    date: '2026-03-22T10:00:00Z', receivedAt: '2026-03-22T10:01:00Z', messageId: 'fest-2@corp.example', inReplyTo: 'fest@partner.example', references: ['fest@partner.example'] },
 ];
 
 const DIRECTORY: DirectoryRow[] = [
@@ -107,10 +120,17 @@ function display(x: Person): string {
   return x.name ? `"${x.name}" <${x.address}>` : x.address;
 }
 
+// RFC 2047, for a subject that is not ASCII.
+function encodeWord(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : `=?utf-8?b?${Buffer.from(text).toString('base64')}?=`;
+}
+
 function rawMessage(m: Mail): Buffer {
   const headers = [`From: ${display(m.from)}`, `To: ${m.to.map(display).join(', ')}`];
   if (m.cc) headers.push(`Cc: ${m.cc.map(display).join(', ')}`);
-  headers.push(`Subject: ${m.subject}`, `Message-ID: <${m.messageId}>`, 'MIME-Version: 1.0');
+  headers.push(`Subject: ${encodeWord(m.subject)}`, `Message-ID: <${m.messageId}>`, 'MIME-Version: 1.0');
+  if (m.inReplyTo) headers.push(`In-Reply-To: <${m.inReplyTo}>`);
+  if (m.references) headers.push(`References: ${m.references.map((r) => `<${r}>`).join(' ')}`);
   if (m.date) headers.push(`Date: ${new Date(m.date).toUTCString()}`);
   if (!m.attachments) return Buffer.from([...headers, 'Content-Type: text/plain; charset=utf-8', '', m.body, ''].join('\r\n'));
   const boundary = `b-${m.key}`;
@@ -541,7 +561,88 @@ for (const impl of INDEXES) {
         check(queries(tally(mailboxAddresses(owner))), { envelopeOf: [box.get(owner)!.id] }, ` as the owner of ${owner}`);
       }
       assert.deepEqual(found('bcc:dave@corp.example', { envelopeOf: [box.get('carol')!.id] }), ['m11'], 'Carol sent m11, not m3');
-      assert.deepEqual(found('mailbox:dave', { envelopeOf: [box.get('bob')!.id] }), ['m5', 'm8'], "Dave's Bccs are not Bob's to see");
+      assert.deepEqual(found('mailbox:dave', { envelopeOf: [box.get('bob')!.id] }), ['m14', 'm5', 'm8'], "Dave's Bccs are not Bob's to see");
+    });
+
+    test('total: every match in the scope, whatever the page', () => {
+      const ids = (...names: string[]) => names.map((n) => box.get(n)!);
+      const carol: SearchScope = { mailboxes: ids('carol'), dateFrom: null, dateTo: null, fixedQuery: null };
+      const cases: [string, (m: Mail) => boolean][] = [
+        ['example', () => true], ['invoice', (m) => has(m, 'invoice')], ['nosuchword', () => false],
+        ['from:@corp.example -has:attachment', (m) => T.role('from', '@corp.example')(m) && !hasAttachment(m)],
+      ];
+      for (const [query, expected] of cases) {
+        const want = CORPUS.filter(expected).length;
+        for (const page of [{ limit: 100 }, { limit: 2 }, { limit: 2, offset: 3 }, { limit: 5, offset: 100 }]) {
+          assert.equal(index.search(query, page).total, want, `${query} ${JSON.stringify(page)}`);
+        }
+        const inCarol = CORPUS.filter((m) => expected(m) && parts(m).some((x) => x.address === 'carol@corp.example')).length;
+        assert.equal(index.search(query, { limit: 1, scope: carol }).total, inCarol, `${query} within carol`);
+        assert.equal(index.search(query, { limit: 1, offset: 50, scope: carol }).total, inCarol, `${query} within carol, past the end`);
+      }
+      assert.equal(index.search('example', { limit: 1 }).total, CORPUS.length, 'not vacuous');
+    });
+
+    test('oldest first pages through the reverse order', () => {
+      const oldest = keysOf(newestFirst(CORPUS).reverse());
+      assert.deepEqual(found('example', { sort: 'oldest' }), oldest);
+      const pages: string[] = [];
+      for (let offset = 0; offset < oldest.length; offset += 5) pages.push(...found('example', { sort: 'oldest', limit: 5, offset }));
+      assert.deepEqual(pages, oldest);
+      assert.deepEqual(found('invoice', { sort: 'oldest' }), keysOf(newestFirst(CORPUS.filter((m) => has(m, 'invoice'))).reverse()));
+      assert.deepEqual(found('example', { sort: 'newest' }), keysOf(newestFirst(CORPUS)));
+    });
+
+    test('ß and ss, æ and ae, ø and oe find each other, in words, prefixes, phrases and subject:', () => {
+      const fest = ['m15', 'm13', 'm12'];
+      for (const query of ['strassenfest', 'straßenfest', 'STRASSENFEST', 'STRAẞENFEST', 'strass*', 'straß*', 'stras*', '"das strassenfest"', 'strassenfest OR nosuchword']) {
+        const want = query.startsWith('"das') ? ['m12'] : ['m14', ...fest];
+        assert.deepEqual(found(query), want, query);
+      }
+      assert.deepEqual(found('subject:strassenfest'), ['m14', ...fest], 'every subject says Straßenfest');
+      assert.deepEqual(found('encyclopaedia'), ['m13']);
+      assert.deepEqual(found('encyclopædia'), ['m13']);
+      assert.deepEqual(found('smoerrebroed'), ['m13']);
+      assert.deepEqual(found('soeren'), ['m13']);
+      assert.deepEqual(found('-strassenfest from:eve@partner.example'), keysOf(newestFirst(CORPUS.filter((m) => m.from === EVE && !['m12', 'm14'].includes(m.key)))), 'NOT takes every spelling too');
+      assert.deepEqual(found('strasenfest'), [], 'one s is not ß');
+      assert.deepEqual(found('smorrebrod'), [], 'ø is oe, not o');
+    });
+
+    test('thread: the conversation within the scope only, oldest first', () => {
+      const ids = (...names: string[]) => names.map((n) => box.get(n)!);
+      const scope = (...names: string[]): SearchScope => ({ mailboxes: ids(...names), dateFrom: null, dateTo: null, fixedQuery: null });
+      const thread = (key: string, s: SearchScope) => index.thread(rowOf(key), s).map((h) => keyOf.get(h.sha256));
+      const everyone = scope('alice', 'bob', 'carol', 'dave');
+      for (const k of ['m12', 'm13', 'm14', 'm15']) assert.deepEqual(thread(k, everyone), ['m12', 'm13', 'm15', 'm14'], `${k}: a reply archived before its parent joins the thread`);
+      assert.deepEqual(thread('m12', scope('carol')), ['m12', 'm13', 'm15'], 'm14 went to Dave only: not listed, not counted');
+      assert.deepEqual(thread('m14', scope('dave')), ['m14']);
+      assert.deepEqual(thread('m12', scope('dave')), [], 'the message itself out of scope: nothing');
+      assert.deepEqual(thread('m2', scope('alice')), ['m1', 'm9', 'm2'], 'both messages with the Message-ID m2 answers');
+      assert.deepEqual(thread('m2', scope('bob')), ['m1', 'm2'], 'm9 is not in Bob\'s mailbox');
+      assert.deepEqual(thread('m2', { ...scope('alice'), dateFrom: day('2026-03-03') }), ['m2'], 'the date window holds');
+      assert.deepEqual(thread('m2', { ...scope('alice', 'bob'), fixedQuery: 'transfer' }), ['m1', 'm2'], 'the fixed query holds');
+      assert.deepEqual(thread('m6', everyone), ['m6'], 'a message that answers nothing and is not answered');
+      const [first] = index.thread(rowOf('m12'), everyone);
+      assert.deepEqual(first, { sha256: sha.get('m12'), messageId: 'fest@partner.example', date: Date.parse('2026-03-20T10:00:00Z'), from: 'Eve <eve@partner.example>', subject: 'Straßenfest am Samstag' });
+    });
+
+    test('snippets: the words found marked, everything else escaped', () => {
+      const m12 = CORPUS.find((m) => m.key === 'm12')!.body;
+      const m13 = CORPUS.find((m) => m.key === 'm13')!.body;
+      const texts = [{ key: 'a', text: m12 }, { key: 'b', text: m13 }, { key: 'c', text: 'Nothing about it here.' }];
+      const got = index.snippets('strassenfest', texts);
+      assert.equal(got.get('a'), 'Das <mark>Straßenfest</mark> beginnt um 10 Uhr. &lt;b&gt;Bring&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt; Kuchen &amp; Kaffee mit.');
+      assert.match(got.get('b')!, /suits a <mark>strassenfest<\/mark>/);
+      assert.equal(got.get('c'), 'Nothing about it here.', 'no word found: the start of the text');
+      for (const html of got.values()) assert.doesNotMatch(html.replaceAll('<mark>', '').replaceAll('</mark>', ''), /<|>/, 'no markup but the marks');
+      assert.equal(index.snippets('script -kuchen', texts).get('a'), 'Das Straßenfest beginnt um 10 Uhr. &lt;b&gt;Bring&lt;/b&gt; &lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt; Kuchen &amp; Kaffee mit.', 'a word excluded is not marked');
+      assert.equal(index.snippets('from:eve subject:kuchen', texts).get('a'), 'Das Straßenfest beginnt um 10 Uhr. &lt;b&gt;Bring&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt; Kuchen &amp; Kaffee mit.', 'no word to find in the text');
+      const long = `${'lorem ipsum '.repeat(100)}the needle is here ${'dolor sit '.repeat(100)}`;
+      assert.match(index.snippets('needle', [{ key: 'x', text: long }]).get('x')!, /^….*the <mark>needle<\/mark> is here.*…$/);
+      assert.ok(index.snippets('nosuchword', [{ key: 'x', text: long }]).get('x')!.endsWith('…'), 'the start of a long text is cut');
+      assert.equal(index.snippets('marker', [{ key: 'x', text: 'a \uE000marker\uE001 b' }]).get('x'), 'a <mark>marker</mark> b', 'the text cannot forge marks');
+      assert.deepEqual(index.snippets('anything', []), new Map());
     });
 
     test('a query the language refuses is a QueryError', () => {

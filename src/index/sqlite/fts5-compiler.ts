@@ -8,6 +8,7 @@
 import type { SearchScope } from '../search-index.ts';
 import { dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
+import { spellingVariants } from '../spelling-variants.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -203,9 +204,25 @@ function quoteFts(value: string): string {
   return '"' + value.replaceAll('"', '""') + '"';
 }
 
+// A word or phrase, in each of its spellings (ß = ss, æ = ae, …: spelling-variants.ts).
 function ftsTerm(node: QueryNode & { kind: 'text' }): string {
-  const phrase = quoteFts(node.value) + (node.prefix ? ' *' : '');
+  const spellings = spellingVariants(node.value, node.prefix).map((v) => quoteFts(v) + (node.prefix ? ' *' : ''));
+  const phrase = spellings.length === 1 ? spellings[0]! : `(${spellings.join(' OR ')})`;
   return node.column === null ? phrase : `${node.column} : ${phrase}`;
+}
+
+// The full-text expression of the words a query looks for anywhere (not those it excludes, nor
+// subject: or filename: terms), any of them, for marking them in the text of a message; null
+// when it looks for none.
+export function matchedWordsExpression(node: QueryNode): string | null {
+  const terms: string[] = [];
+  const walk = (n: QueryNode, negated: boolean): void => {
+    if (n.kind === 'text' && !negated && n.column === null) terms.push(ftsTerm(n));
+    else if (n.kind === 'and' || n.kind === 'or') n.children.forEach((c) => walk(c, negated));
+    else if (n.kind === 'not') walk(n.child, !negated);
+  };
+  walk(node, false);
+  return terms.length === 0 ? null : terms.join(' OR ');
 }
 
 // Parenthesised throughout rather than trusting FTS5's operator precedence.

@@ -9,7 +9,11 @@ function prepareStatements(index: DatabaseSync) {
     setCursor: index.prepare("INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     docExists: index.prepare('SELECT 1 FROM doc WHERE id = ?'),
     maxDocId: index.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM doc'),
-    insertDoc: index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertDoc: index.prepare(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error, thread_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    threadOf: index.prepare('SELECT thread_key FROM doc WHERE message_id_lc = ? AND thread_key IS NOT NULL LIMIT 1'),
+    rethread: index.prepare('UPDATE doc SET thread_key = ? WHERE thread_key = ?'),
+    setThread: index.prepare('UPDATE doc SET thread_key = ? WHERE id = ?'),
+    unthreaded: index.prepare('SELECT id, sha256 FROM doc WHERE thread_key IS NULL ORDER BY id LIMIT ?'),
     insertFts: index.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames) VALUES (?, ?, ?, ?, ?)'),
     insertPart: index.prepare('INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)'),
     insertAttachment: index.prepare('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -83,8 +87,35 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   addDocument(doc: NewDocument): void {
-    this.#sql.insertDoc.run(doc.id, doc.sha256, doc.messageId, doc.messageId?.toLowerCase() ?? null, doc.date,
-      doc.fromText, doc.subject, doc.hasAttachment ? 1 : 0, doc.parseError);
+    const own = doc.messageId?.toLowerCase() ?? null;
+    const key = this.#threadKeyFor(own, doc.refersTo, doc.sha256);
+    this.#sql.insertDoc.run(doc.id, doc.sha256, doc.messageId, own, doc.date,
+      doc.fromText, doc.subject, doc.hasAttachment ? 1 : 0, doc.parseError, key);
+    if (own !== null && key !== own) this.#sql.rethread.run(key, own);
+  }
+
+  unthreaded(limit: number): { id: number; sha256: string }[] {
+    return (this.#sql.unthreaded.all(limit) as { id: number; sha256: string }[]).map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
+  }
+
+  setThread(messageRowId: number, messageId: string | null, refersTo: string[]): void {
+    const own = messageId?.toLowerCase() ?? null;
+    const sha256 = (this.#db.prepare('SELECT sha256 FROM doc WHERE id = ?').get(messageRowId) as { sha256: string } | undefined)?.sha256;
+    if (sha256 === undefined) return;
+    const key = this.#threadKeyFor(own, refersTo, sha256);
+    this.#sql.setThread.run(key, messageRowId);
+    if (own !== null && key !== own) this.#sql.rethread.run(key, own);
+  }
+
+  // The thread of the first message referred to that is indexed (References start at the root),
+  // else the first id referred to, else the message's own id, else its identity.
+  #threadKeyFor(own: string | null, refersTo: string[], sha256: string): string {
+    for (const id of refersTo) {
+      if (id === own) continue;
+      const row = this.#sql.threadOf.get(id) as { thread_key: string } | undefined;
+      if (row) return row.thread_key;
+    }
+    return refersTo.find((id) => id !== own) ?? own ?? `sha256:${sha256}`;
   }
 
   addParticipation(messageRowId: number, p: Participation): void {

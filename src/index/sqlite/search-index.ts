@@ -1,11 +1,13 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
+import type { IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { compileQuery, compileScope } from './fts5-compiler.ts';
+import { Fts5Snippets } from './fts5-snippets.ts';
 
 // Reads the index database (with the main database attached as "meta"; see openIndexDb).
 export class SqliteSearchIndex implements SearchIndex {
   readonly #db: DatabaseSync;
+  readonly #snippets = new Fts5Snippets();
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -15,21 +17,42 @@ export class SqliteSearchIndex implements SearchIndex {
     const condition = options.scope ? compileScope(options.scope) : undefined;
     const node = parseQuery(text);
     const compiled = compileQuery(node, { envelopeOf: options.envelopeOf });
-    const scope = condition ? ` AND (${condition.where})` : '';
+    const where = `(${compiled.where})${condition ? ` AND (${condition.where})` : ''}`;
+    const params = [...compiled.params, ...(condition?.params ?? [])];
+    const order = options.sort === 'oldest' ? 'd.date ASC, d.id ASC' : 'd.date DESC, d.id DESC';
+    const offset = options.offset ?? 0;
     let rows: Record<string, any>[];
+    let total: number;
     try {
-      rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d WHERE (${compiled.where})${scope} ORDER BY d.date DESC, d.id DESC LIMIT ? OFFSET ?`)
-        .all(...compiled.params, ...(condition?.params ?? []), options.limit, options.offset ?? 0) as Record<string, any>[];
+      // The total comes with the page, from the one pass that finds and sorts every match
+      // anyway; only a page past the end counts on its own.
+      rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject, COUNT(*) OVER () AS total FROM doc d WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
+        .all(...params, options.limit, offset) as Record<string, any>[];
+      total = rows.length > 0 ? Number(rows[0]!.total)
+        : Number((this.#db.prepare(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`).get(...params) as { n: number }).n);
     } catch (err) {
       // A value FTS5 refuses after all (the parser lets through what it should not) is the
       // query's fault, not the archive's: a bad-query answer, never an internal error.
       if (/fts5|MATCH/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
       throw err;
     }
-    return {
-      query: describeQuery(node),
-      hits: rows.map((r) => ({ sha256: r.sha256, messageId: r.message_id, date: r.date === null ? null : Number(r.date), from: r.from_text, subject: r.subject })),
-    };
+    return { query: describeQuery(node), hits: rows.map(hit), total };
+  }
+
+  thread(messageRowId: number, scope: SearchScope): SearchHit[] {
+    const cond = compileScope(scope);
+    if (this.#db.prepare(`SELECT 1 FROM doc d WHERE d.id = ? AND (${cond.where})`).get(messageRowId, ...cond.params) === undefined) return [];
+    const rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d
+      WHERE d.thread_key = (SELECT t.thread_key FROM doc t WHERE t.id = ?) AND (${cond.where}) ORDER BY d.date ASC, d.id ASC`)
+      .all(messageRowId, ...cond.params) as Record<string, any>[];
+    if (rows.length > 0) return rows.map(hit);
+    // Indexed before threads were kept, and not yet given one: a thread of its own.
+    return (this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d WHERE d.id = ? AND (${cond.where})`)
+      .all(messageRowId, ...cond.params) as Record<string, any>[]).map(hit);
+  }
+
+  snippets(query: string, texts: readonly { key: string; text: string }[]): Map<string, string> {
+    return this.#snippets.snippets(query, texts);
   }
 
   findInScope(sha256: string, scope: SearchScope): number | null {
@@ -88,4 +111,6 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 }
 
-
+function hit(r: Record<string, any>): SearchHit {
+  return { sha256: r.sha256, messageId: r.message_id, date: r.date === null ? null : Number(r.date), from: r.from_text, subject: r.subject };
+}
