@@ -1,7 +1,8 @@
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
-import type { SearchHit, SearchIndex } from '../index/search-index.ts';
+import { parseMessage } from '../index/parse-message.ts';
+import type { SearchHit, SearchIndex, SearchResult, SearchSort } from '../index/search-index.ts';
 import { parseQuery } from '../index/search-query.ts';
 import { inclusionProof } from '../ledger/merkle-tree.ts';
 import type { Tx } from '../core/transactions.ts';
@@ -21,6 +22,25 @@ export interface ContentDeps {
 }
 
 export type ActorContext = Omit<Actor, 'user' | 'logonType'>;
+
+export interface SearchInput {
+  query: string;
+  grantId?: string | null;
+  limit: number;
+  offset?: number;
+  sort?: SearchSort;
+  // Each hit with a passage of its text showing the words found (SearchIndex.snippets).
+  snippets?: boolean;
+  note?: string;
+}
+
+export interface SearchAnswer extends SearchResult {
+  grantId: string | null;
+  snippets?: Map<string, string>;   // sha256 → escaped HTML with <mark>
+}
+
+// A message's text for its snippet is read from its first bytes only.
+const SNIPPET_PARSE_BYTES = 256 * 1024;
 
 // Every read of archived content goes through here: decide, then serve and record in one
 // transaction. A refusal is recorded too, and an out-of-scope message looks exactly like a
@@ -54,24 +74,63 @@ export class ContentAccess {
     }
   }
 
-  async search(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number; offset?: number; note?: string }): Promise<{ query: string; hits: SearchHit[]; grantId: string | null }> {
-    const parameters = { query: input.query, limit: input.limit, offset: input.offset ?? 0, ...(input.note ? { note: input.note } : {}) };
+  async search(ctx: ActorContext, user: User, input: SearchInput): Promise<SearchAnswer> {
+    const parameters = {
+      query: input.query, limit: input.limit, offset: input.offset ?? 0, ...(input.sort && input.sort !== 'newest' ? { sort: input.sort } : {}),
+      ...(input.snippets ? { snippets: true } : {}), ...(input.note ? { note: input.note } : {}),
+    };
     const scope = await this.#scope(ctx, user, 'search', input.grantId, 'search', parameters);
     await this.#parse(ctx, user, scope, 'search', parameters, input.query);
     const actor = { ...ctx, user, logonType: scope.logonType };
     const refused = { operation: 'search' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
+    let found: SearchResult & { grantId: string | null };
     try {
-      return await this.#served(ctx, user, scope, 'search', refused,
-        (r: { query: string; hits: SearchHit[] }) => ({
+      found = await this.#served(ctx, user, scope, 'search', refused,
+        (r: SearchResult) => ({
           operation: 'search', mailboxes: this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
-          parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length },
+          parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length, total: r.total },
         }),
-        async () => ({ ...this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset })), grantId: scope.grant?.id ?? null }));
+        async () => ({ ...this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset, sort: input.sort })), grantId: scope.grant?.id ?? null }));
     } catch (err) {
       // A query the index refused after parsing: refused and recorded like one that did not parse.
       if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
       throw err;
     }
+    if (!input.snippets) return found;
+    // Each hit's passage with the words found, from the messages the entry above names: it was
+    // recorded (snippets: true) before any of their text is read, and only they are read.
+    return { ...found, snippets: await this.#snippets(input.query, found.hits) };
+  }
+
+  async #snippets(query: string, hits: readonly SearchHit[]): Promise<Map<string, string>> {
+    const texts = await Promise.all(hits.map(async (h) => {
+      const raw = await this.#bytes(h.sha256);
+      // The text of a message is at its start: a large attachment need not be parsed for it.
+      return { key: h.sha256, text: (await parseMessage(raw.subarray(0, SNIPPET_PARSE_BYTES))).text };
+    }));
+    return this.#d.search.snippets(query, texts);
+  }
+
+  // The messages of a message's conversation that lie in the reader's scope, oldest first: a
+  // listing like a search's (the search permission), recorded as one, naming each message it
+  // shows. A message out of scope answers like a missing one; the others of its thread outside
+  // the scope are neither listed nor counted.
+  async thread(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): Promise<{ hits: SearchHit[]; grantId: string | null }> {
+    const parameters = { thread: sha256 };
+    const scope = await this.#scope(ctx, user, 'search', grantId, 'search', parameters);
+    const rowId = this.#d.search.findInScope(sha256, scope);
+    if (rowId === null) {
+      await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation: 'search', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters }, 'not in scope');
+      throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
+    }
+    const refused = { operation: 'search' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
+    const hits = await this.#served(ctx, user, scope, 'search', refused,
+      (r: SearchHit[]) => ({
+        operation: 'search', mailboxes: this.#searched(scope, r), messages: r.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
+        parameters: { ...parameters, results: r.length },
+      }),
+      async () => this.#d.search.thread(rowId, scope));
+    return { hits, grantId: scope.grant?.id ?? null };
   }
 
   // The message's metadata view (headers, envelopes, verdicts, participants): a read.
@@ -181,7 +240,7 @@ export class ContentAccess {
 
   // Export: the messages a search finds, as mboxrd, for a grant that carries the export permission.
   // Every message is decrypted and checked before the entry is written and the file handed out.
-  async export(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number }): Promise<{ mbox: Buffer; count: number }> {
+  async export(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number }): Promise<{ mbox: Buffer; count: number; total: number }> {
     const parameters = { query: input.query, limit: input.limit };
     const scope = await this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
     await this.#parse(ctx, user, scope, 'export', parameters, input.query);
@@ -196,9 +255,9 @@ export class ContentAccess {
     const parts: Buffer[] = [];
     for (const hit of found.hits) parts.push(mboxrdEntry(await this.#bytes(hit.sha256), hit.date));
     const mbox = Buffer.concat(parts);
-    const event = { operation: 'export' as const, mailboxes: this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, bytes: mbox.length } };
+    const event = { operation: 'export' as const, mailboxes: this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, total: found.total, bytes: mbox.length } };
     await this.#served(ctx, user, scope, 'export', event, event, async () => null);
-    return { mbox, count: found.hits.length };
+    return { mbox, count: found.hits.length, total: found.total };
   }
 
   // A message in scope, with the scope's mailboxes that hold it: what reading it touches. Out of
@@ -265,7 +324,7 @@ export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'read
 
 // How the search/export of this scope compiles: an owner's bcc: and mailbox: terms see a Bcc only
 // as they received the message (CompileOptions.envelopeOf).
-function searchOptions(scope: Scope, page: { limit: number; offset?: number }) {
+function searchOptions(scope: Scope, page: { limit: number; offset?: number; sort?: SearchSort }) {
   return { ...page, scope, envelopeOf: scope.logonType === 'owner' ? scope.mailboxes.map((m) => m.id) : undefined };
 }
 

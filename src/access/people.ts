@@ -119,6 +119,22 @@ export class People {
     return user;
   }
 
+  // Opens an account locked after failed sign-ins before its lock runs out (the failures are
+  // forgotten). It hands no credential to anyone: the person still signs in with their own.
+  async unlock(tx: Tx, name: string): Promise<{ user: User; lockedUntil: number }> {
+    const account = await this.#store.byName(tx, name);
+    if (!account) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
+    if (account.lockedUntil <= this.#clock.now()) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${name} is not locked`);
+    await this.#store.signInFailed(tx, account.user.id, 0, 0);
+    return { user: account.user, lockedUntil: account.lockedUntil };
+  }
+
+  // When the account opens again by itself, or null when it is not locked.
+  async lockedUntil(tx: Tx, user: User): Promise<number | null> {
+    const until = (await this.#store.byId(tx, user.id))?.lockedUntil ?? 0;
+    return until > this.#clock.now() ? until : null;
+  }
+
   async byName(tx: Tx, name: string): Promise<User | null> {
     return (await this.#store.byName(tx, name))?.user ?? null;
   }
@@ -198,7 +214,9 @@ export class People {
     const account = await this.#db.read((tx) => this.#store.byName(tx, name));
     const now = this.#clock.now();
     if (account && account.lockedUntil > now) {
-      throw new SealboxError('SEALBOX_ERR_LOCKED', `account locked until ${new Date(account.lockedUntil).toISOString()} after failed sign-ins`);
+      // In words, not a time stamp: the reason lands in the ledger and on pages read in any zone.
+      const minutes = Math.ceil((account.lockedUntil - now) / 60_000);
+      throw new SealboxError('SEALBOX_ERR_LOCKED', `account locked after ${this.#policy().lockoutAttempts} failed sign-ins; it opens again by itself in ${minutes === 1 ? '1 minute' : `${minutes} minutes`}`);
     }
     const passwordOk = await verifyPassword(password, account?.passwordHash ?? null);
     const step = account && passwordOk && account.totpWrapped

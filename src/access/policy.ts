@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Config } from '../core/config.ts';
 import { accessPolicySchema } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
@@ -13,6 +14,7 @@ export class Policy {
   readonly #settings: SettingStore;
   readonly #base: Config['access'];
   #current: Config['access'];
+  #overrides: Record<string, unknown> = {};
 
   constructor(settings: SettingStore, base: Config['access']) {
     this.#settings = settings;
@@ -22,8 +24,15 @@ export class Policy {
 
   async load(tx: Tx): Promise<this> {
     const stored = await this.#settings.getSetting(tx, KEY);
-    this.#current = stored ? accessPolicySchema.parse({ ...this.#base, ...JSON.parse(stored) }) : this.#base;
+    this.#overrides = stored ? JSON.parse(stored) : {};
+    this.#current = accessPolicySchema.parse({ ...this.#base, ...this.#overrides });
     return this;
+  }
+
+  // What admins set through the API on top of the config file (a form changing one key sends
+  // these with it, since a change replaces them).
+  overrides(): Record<string, unknown> {
+    return { ...this.#overrides };
   }
 
   current(): Config['access'] {
@@ -36,8 +45,9 @@ export class Policy {
     const parsed = accessPolicySchema.safeParse({ ...this.#base, ...overrides });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const detail = issue.code === 'unrecognized_keys' ? `unknown key "${issue.keys[0]}"` : `"${issue.path.join('.')}": ${issue.message}`;
-      throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `policy: ${detail}`);
+      if (issue.code === 'unrecognized_keys') throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `policy: unknown key "${issue.keys[0]}"`, { fields: [issue.keys[0]] });
+      // The key, for a form to show the words by its field.
+      throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `policy: "${issue.path.join('.')}": ${inWords(issue)}`, { fields: [String(issue.path[0])] });
     }
     return parsed.data;
   }
@@ -46,9 +56,31 @@ export class Policy {
   async set(tx: Tx, overrides: Record<string, unknown>): Promise<Config['access']> {
     const next = this.preview(overrides);
     await this.#settings.setSetting(tx, KEY, JSON.stringify(overrides));
-    const before = this.#current;
-    tx.onRollback(() => (this.#current = before));
+    const before = { current: this.#current, overrides: this.#overrides };
+    tx.onRollback(() => {
+      this.#current = before.current;
+      this.#overrides = before.overrides;
+    });
     this.#current = next;
+    this.#overrides = { ...overrides };
     return next;
+  }
+}
+
+// zod's words for a bad value ("Too small: expected number to be >0"), said for people.
+function inWords(issue: z.core.$ZodIssue): string {
+  const n = (v: unknown) => String(v);
+  switch (issue.code) {
+    case 'too_small':
+      if (issue.origin === 'array') return issue.minimum === 1 ? 'needs at least one' : `needs at least ${n(issue.minimum)}`;
+      return issue.inclusive ? `must be at least ${n(issue.minimum)}` : `must be more than ${n(issue.minimum)}`;
+    case 'too_big':
+      return issue.inclusive ? `must be at most ${n(issue.maximum)}` : `must be less than ${n(issue.maximum)}`;
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'must be a whole number' : `must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'record' || issue.expected === 'object' ? 'a set of names and values' : `a ${issue.expected}`}`;
+    case 'not_multiple_of':
+      return 'must be a whole number';
+    default:
+      return issue.message;
   }
 }

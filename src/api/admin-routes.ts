@@ -82,16 +82,26 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'GET', url: '/api/v1/users', tag: 'admin', summary: 'users and roles (admins and auditors)',
     auth: { scope: 'admin', roles: ['admin', 'auditor'], refusal: { operation: 'user.list', reason: 'not an admin or auditor', message: 'only admins and auditors list users' } },
-    handler: async () => ({ users: (await s.db.read((tx) => s.people.list(tx))).map((u) => ({ name: u.name, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled })) }),
+    handler: async () => s.db.read(async (tx) => {
+      const users = [];
+      for (const u of await s.people.list(tx)) {
+        const lockedUntil = await s.people.lockedUntil(tx, u);
+        users.push({
+          name: u.name, displayName: u.displayName, email: u.email, roles: u.roles, enrolled: u.enrolled, disabled: u.disabled,
+          mailboxes: (await s.people.ownedMailboxes(tx, u)).map((m) => m.name),
+          lockedUntil: lockedUntil === null ? null : new Date(lockedUntil).toISOString(),
+        });
+      }
+      return { users };
+    }),
   });
 
   // Changing a user's roles or disabling them: admins only, never their own account (no one
   // grants themselves a role, nor locks the last door behind them).
   const changesUsers = { message: 'only admins change users' } as const;
-  const userChange = async (req: FastifyRequest, p: Principal, operation: LedgerOperation, name: string, parameters: Record<string, unknown>) => {
+  const userChange = async (req: FastifyRequest, p: Principal, operation: LedgerOperation, name: string, parameters: Record<string, unknown>, why = 'no one changes their own roles or disables themselves') => {
     const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
     if (p.user.name === name) {
-      const why = 'no one changes their own roles or disables themselves';
       await s.audit.denied(ctx, { operation, parameters: { name, ...parameters } }, why);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
     }
@@ -134,11 +144,44 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     },
   });
 
+  routes.add({
+    method: 'POST', url: '/api/v1/users/:name/unlock', tag: 'admin',
+    auth: { scope: 'admin', roles: ['admin'], refusal: { message: 'only admins unlock accounts', operation: 'user.unlock', parameters: ({ params }) => ({ name: params.name }) } },
+    summary: 'open an account locked after failed sign-ins before its lock runs out (admins, never their own); no credential changes hands, the person is told',
+    body: z.strictObject({ reason: z.string().max(2000).optional() }),
+    handler: async (req, _reply, { body, params, p }) => {
+      const name = params.name;
+      // Whoever is locked out of their own account waits, or asks another admin: an admin who
+      // could unlock themselves could try passwords without end.
+      const ctx = await userChange(req, p, 'user.unlock', name, {}, 'no one unlocks their own account');
+      const parameters = { name, reason: body.reason ?? null };
+      try {
+        const r = await s.audit.record(ctx, (r: { lockedUntil: number }) => ({ operation: 'user.unlock', parameters: { ...parameters, lockedUntil: r.lockedUntil } }), async (tx) => {
+          const unlocked = await s.people.unlock(tx, name);
+          await s.notifier.toPerson(tx, 'account.unlocked', unlocked.user, 'Your Sealbox account was unlocked',
+            `Your account had been locked after failed sign-ins; ${p.user.name} opened it again${body.reason ? `: ${body.reason}` : ''}.\n\nIf those sign-ins were not you, tell your security team: someone may be guessing your password.`);
+          return unlocked;
+        });
+        return { name: r.user.name, lockedUntil: null };
+      } catch (err) {
+        if (err instanceof SealboxError && (err.code === 'SEALBOX_ERR_NOT_FOUND' || err.code === 'SEALBOX_ERR_CONFLICT')) await s.audit.denied(ctx, { operation: 'user.unlock', parameters }, err.message);
+        throw err;
+      }
+    },
+  });
+
   const changesPolicy = { reason: 'not an admin', message: 'only admins change policy' } as const;
 
   routes.add({
     method: 'GET', url: '/api/v1/policy', tag: 'admin', auth: { scope: 'admin' }, summary: 'the access policy in force',
     handler: async () => s.policy.current(),
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/policy/overrides', tag: 'admin',
+    auth: { scope: 'admin' },
+    summary: 'the keys admins set through the API on top of the config file (a POST replaces them all: send these with a change to keep them)',
+    handler: async () => ({ overrides: s.policy.overrides() }),
   });
 
   routes.add({
@@ -154,7 +197,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       if (weakened.length > 0) {
         const why = `loosening ${weakened.join(', ')} is done in the config file at the console, not through the API`;
         await s.audit.denied(ctx, { operation: 'policy.set', parameters: { policy: body } }, why);
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why, { fields: weakened });
       }
       return s.audit.record(ctx, { operation: 'policy.set', parameters: { policy: body } }, (tx) => s.policy.set(tx, body));
     },

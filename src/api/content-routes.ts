@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { SEARCH_SORTS } from '../index/search-index.ts';
+import type { SearchHit } from '../index/search-index.ts';
 import { SealboxError } from '../core/errors.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { renderMessageDocument } from './message-document.ts';
@@ -12,14 +14,37 @@ const sha = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 of 64 lowercase hex dig
 // content (reloading the frame); after that it asks, and is recorded, again.
 export const REMOTE_CONTENT_WINDOW_MS = 15 * 60 * 1000;
 
+// The most results a page with snippets may have: each snippet reads and parses its message.
+export const MAX_SNIPPETS = 100;
+
 export function contentRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
   routes.add({
     method: 'GET', url: '/api/v1/search', tag: 'content', auth: { scope: 'content' },
-    summary: 'search your own mailboxes, or within an active grant (grant=ID); recorded in the ledger',
-    query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0) }),
+    summary: 'search your own mailboxes, or within an active grant (grant=ID): a page of results (newest or oldest first), the total in scope, and with snippets=1 each message\'s passage with the words found (escaped HTML, the words in <mark>); recorded in the ledger',
+    query: z.strictObject({
+      q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0),
+      sort: z.enum(SEARCH_SORTS).default('newest'), snippets: z.enum(['0', '1']).default('0'),
+    }),
     handler: async (req, _reply, { query, p }) => {
-      const r = await s.content.search(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit, offset: query.offset });
-      return { query: r.query, grant: r.grantId, results: r.hits.map((h) => ({ ...h, date: h.date === null ? null : new Date(h.date).toISOString() })) };
+      const snippets = query.snippets === '1';
+      // A snippet reads the message's text: a page of them at most.
+      if (snippets && query.limit > MAX_SNIPPETS) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `snippets come with at most ${MAX_SNIPPETS} results a page (limit)`);
+      const r = await s.content.search(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit, offset: query.offset, sort: query.sort, snippets });
+      return {
+        query: r.query, grant: r.grantId, total: r.total, offset: query.offset, sort: query.sort,
+        results: r.hits.map((h) => ({ ...hitJson(h), ...(r.snippets ? { snippet: r.snippets.get(h.sha256) ?? '' } : {}) })),
+      };
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/messages/:sha256/thread', tag: 'content', auth: { scope: 'content' },
+    summary: "the messages of a message's conversation (by Message-ID, In-Reply-To and References) that are in your scope, oldest first; a listing like a search (the search permission), recorded in the ledger",
+    query: z.strictObject({ grant: z.string().optional() }),
+    handler: async (req, _reply, { query, p }) => {
+      const digest = param(req.params);
+      const r = await s.content.thread(actorContext(req, p), p.user, digest, query.grant);
+      return { sha256: digest, grant: r.grantId, position: r.hits.findIndex((h) => h.sha256 === digest), messages: r.hits.map(hitJson) };
     },
   });
 
@@ -97,14 +122,18 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
 
   routes.add({
     method: 'GET', url: '/api/v1/export', tag: 'content', auth: { scope: 'content' },
-    summary: 'the messages a search finds, as an mboxrd file (needs the export permission, or own mailboxes); recorded in the ledger',
+    summary: 'the messages a search finds, newest first, up to limit, as an mboxrd file (needs the export permission, or own mailboxes); x-sealbox-messages says how many it holds, x-sealbox-total how many the search found; recorded in the ledger',
     query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) }),
     handler: async (req, reply, { query, p }) => {
-      const { mbox, count } = await s.content.export(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit });
-      reply.type('application/mbox').header('content-disposition', 'attachment; filename="sealbox-export.mbox"').header('x-sealbox-messages', String(count));
+      const { mbox, count, total } = await s.content.export(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit });
+      reply.type('application/mbox').header('content-disposition', 'attachment; filename="sealbox-export.mbox"').header('x-sealbox-messages', String(count)).header('x-sealbox-total', String(total));
       return mbox;
     },
   });
+}
+
+function hitJson(h: SearchHit) {
+  return { ...h, date: h.date === null ? null : new Date(h.date).toISOString() };
 }
 
 function param(params: unknown): string {

@@ -70,7 +70,7 @@ export function buildHttpServer(deps: HttpDeps) {
       ? new SealboxError('SEALBOX_ERR_BAD_INPUT', err.message)
       : asSealboxError(err);
     if (e.statusCode >= 500) deps.log.error({ err }, 'http request failed');
-    reply.status(e.statusCode).send({ error: { code: e.code, message: e.statusCode >= 500 ? 'internal error' : e.message } });
+    reply.status(e.statusCode).send({ error: { code: e.code, message: e.statusCode >= 500 ? 'internal error' : e.message, ...(e.fields && e.statusCode < 500 ? { fields: e.fields } : {}) } });
   });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ error: { code: 'SEALBOX_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` } });

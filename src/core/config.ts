@@ -29,9 +29,16 @@ export const accessPolicySchema = z.strictObject({
   pendingLapseHours: z.number().positive().default(24),
   breakglassMaxMinutes: z.number().positive().max(60).default(60),
   purposes: z.array(z.string().min(1)).min(1).default(['legal-hold', 'hr-investigation', 'user-support', 'subject-access-request', 'security-incident']),
+  // How the web app names a purpose (the slug stays the value stored and sent); a purpose without
+  // a label is shown in words made from its slug ("hr-investigation": "HR investigation").
+  purposeLabels: z.record(z.string(), z.string().min(1).max(100)).default({}),
   // Four eyes means two people: for this many days after someone created, enrolled or changed
   // the roles of an account, the two do not approve each other's requests (src/access/four-eyes.ts).
   linkedPeopleDays: z.number().min(0).max(3650).default(30),
+}).superRefine((policy, ctx) => {
+  for (const key of Object.keys(policy.purposeLabels)) {
+    if (!policy.purposes.includes(key)) ctx.addIssue({ code: 'custom', path: ['purposeLabels', key], message: `names "${key}", which is not one of the purposes` });
+  }
 });
 
 const schema = z.strictObject({

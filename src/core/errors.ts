@@ -37,13 +37,15 @@ export class SealboxError extends Error {
   readonly code: ErrorCode;
   readonly responseCode: number;   // what smtp-server sends back
   readonly statusCode: number;
+  readonly fields: string[] | undefined;   // the input fields at fault, for a form to show the message by
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; fields?: string[] }) {
     super(message ?? ERRORS[code].message, options);
     this.name = 'SealboxError';
     this.code = code;
     this.responseCode = ERRORS[code].smtp;
     this.statusCode = ERRORS[code].http;
+    this.fields = options?.fields;
   }
 }
 

@@ -31,6 +31,7 @@ export const LEDGER_OPERATIONS = {
   'user.roles': { type: 'admin', summary: "a person's roles changed", highImpact: 'roles changed' },
   'user.disable': { type: 'admin', summary: 'a person disabled', highImpact: 'user disabled' },
   'user.enable': { type: 'admin', summary: 'a person enabled again', highImpact: 'user enabled again' },
+  'user.unlock': { type: 'admin', summary: 'an account locked after failed sign-ins opened again', highImpact: 'account unlocked after failed sign-ins' },
   'user.list': { type: 'admin', summary: 'the list of people read' },
   'user.recovery-codes': { type: 'admin', summary: 'a fresh set of recovery codes made' },
   'user.recovery.request': { type: 'admin', summary: 'an account recovery asked for', highImpact: 'account recovery asked for' },
