@@ -101,6 +101,7 @@ withArchive(usersCmd.command('add'))
   .option('--display-name <text>', 'full name')
   .option('--email <address>', 'where notifications go')
   .option('--owns <mailbox...>', 'mailboxes (names or addresses) this user owns; an address without a mailbox gets one')
+  .option('--http <host:port>', 'where serve\'s web app is, for the enrolment link, or "off" for none (default: as serve, 127.0.0.1:8025)')
   .action(async (o) => (await import('./commands/users.ts')).addUser(o));
 
 withArchive(usersCmd.command('enrol'))

@@ -1,6 +1,6 @@
 // One command's work, loaded only when that command runs (see ../main.ts).
 import type { LedgerOperation } from '../../core/ledger-operations.ts';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { SealboxError } from '../../core/errors.ts';
 import { consoleOperator } from '../../access/audit.ts';
 import type { Actor } from '../../access/audit.ts';
@@ -17,9 +17,21 @@ export function addUser(o: CliOptions): Promise<void> {
   return withArchive(o, async ({ config, services }) => {
     const { user, enrolmentCode, outcome } = await addAtConsole(services, { name: o.name, roles: o.role, displayName: o.displayName, email: o.email, owns: o.owns });
     for (const c of outcome.staged) process.stdout.write(`ownership of ${c.mailbox} staged as ${c.id} (${c.why}): someone else approves it (web app Administration, or POST /api/v1/ownership-changes/${c.id}/approve)\n`);
-    const url = `http://${config.http.listen}/enrol?name=${encodeURIComponent(user.name)}&code=${enrolmentCode}`;
-    process.stdout.write(`user ${user.name} (${user.roles.join(', ')}): one-time enrolment code ${enrolmentCode}\n  valid ${config.access.enrolmentHours} h; enrol at ${url}\n  or: POST /api/v1/enrol {"name": "${user.name}", "code": "${enrolmentCode}", "password": "…"}\n`);
+    const url = enrolmentLink(config.http, user.name, enrolmentCode);
+    process.stdout.write(`user ${user.name} (${user.roles.join(', ')}): one-time enrolment code ${enrolmentCode}\n  valid ${config.access.enrolmentHours} h; `
+      + `${url ? `enrol at ${url}\n  or: ` : 'the web app is off (http): enrol with sealbox users enrol, or '}POST /api/v1/enrol {"name": "${user.name}", "code": "${enrolmentCode}", "password": "…"}\n`);
   });
+}
+
+// The web app's enrolment page where serve listens (--http, SEALBOX_HTTP or http.listen, as serve
+// reads them), or null when it is off. A wildcard address is no place to browse to: the
+// machine's name stands in.
+export function enrolmentLink(http: { enabled: boolean; listen: string }, name: string, code: string): string | null {
+  if (!http.enabled) return null;
+  const at = http.listen.lastIndexOf(':');
+  const host = http.listen.slice(0, at);
+  const shown = host === '0.0.0.0' || host === '[::]' || host === '::' ? hostname() : host;
+  return `http://${shown}:${http.listen.slice(at + 1)}/enrol?${new URLSearchParams({ name, code })}`;
 }
 
 export interface NewUser {
