@@ -1,5 +1,9 @@
+import type { Tx } from '../core/transactions.ts';
+import type { LedgerEntry } from '../core/types.ts';
+import { SealboxError } from '../core/errors.ts';
 import type { AccessRequest } from './grants.ts';
 import type { MailboxPolicy } from './notifier.ts';
+import type { User } from './people.ts';
 
 // Whether a mailbox's owner may see an access by someone else on their transparency page yet.
 // The mailbox's notification policy decides, as it does for the notification itself: "before"
@@ -12,4 +16,166 @@ export function ownerMaySee(policy: MailboxPolicy, grant: AccessRequest | null, 
   const ended = grant.revokedAt ?? (grant.endsAt !== null && grant.endsAt <= now ? grant.endsAt : null);
   if (ended === null) return false;
   return now >= ended + (policy.notifyAfterDays ?? 0) * 86_400_000;
+}
+
+// The ledger entries of access to the owner's mailboxes read for the page, newest first. A
+// longer history than this is cut, and the answer says so (`truncated`).
+export const TRANSPARENCY_ENTRIES = 20_000;
+
+// The operations that read one message: a viewer's one opening is a view, its body and its
+// evidence (and maybe its raw bytes or remote content), so they count as one message read.
+const READS = new Set(['view', 'body', 'evidence', 'raw', 'remote-content']);
+
+export interface TransparencyDeps {
+  ofMailbox(tx: Tx, mailboxIds: readonly number[], limit: number): Promise<{ entry: LedgerEntry }[]>;
+  grant(tx: Tx, id: string): Promise<AccessRequest>;
+  policies(tx: Tx, mailboxIds: Iterable<number>): Promise<Map<number, MailboxPolicy>>;
+  owned(tx: Tx, user: User): Promise<{ id: number; name: string }[]>;
+  person(tx: Tx, name: string): Promise<User | null>;
+  // Which of the mailboxes hold at least one of the messages (the search index's link).
+  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Set<number>;
+  now(): number;
+}
+
+// One access entry as the owner may see it: the mailboxes of theirs it touched.
+export interface SeenAccess {
+  index: number; time: string; actor: string; operation: string; result: string; logonType: string;
+  mailboxes: string[]; messages: number;
+  request: RequestSummary | null;
+}
+
+export interface RequestSummary { id: string; purpose: string; ticket: string | null; justification: string; breakglass: boolean }
+
+// What one person did under one request (or, with no request, on their own: refused attempts),
+// counted as the person did it, not as the pages they used asked the server.
+export interface AccessGroup {
+  request: RequestSummary | null;
+  person: { name: string; displayName: string };
+  emergency: boolean;          // break-glass
+  first: string; last: string; // the first and the last access seen
+  mailboxes: string[];
+  searches: number;
+  messagesRead: number;        // distinct messages of the owner's opened (view, body, evidence, raw, remote content)
+  downloads: number;           // of those, downloaded as .eml
+  exports: number;             // export runs
+  messagesExported: number;    // distinct messages of the owner's in them
+  refused: number;             // attempts refused
+  details: AccessDetail[];     // oldest first
+}
+
+export type AccessDetail =
+  | { kind: 'search'; time: string; query: string | null; thread: boolean; results: number; mailboxes: string[] }
+  | { kind: 'read'; time: string; last: string; sha256: string; parts: string[]; mailboxes: string[] }
+  | { kind: 'export'; time: string; query: string | null; messages: number; mailboxes: string[] }
+  | { kind: 'refused'; time: string; operation: string; mailboxes: string[] };
+
+export interface OwnerAccesses {
+  mailboxes: string[];
+  requests: AccessGroup[];     // newest activity first
+  accesses: SeenAccess[];      // every entry, newest first (the API's flat list)
+  truncated: boolean;
+}
+
+// "Who accessed my mailbox": every access to the owner's mailboxes by someone else that each
+// mailbox's notification policy lets them see now (ownerMaySee, per mailbox), as entries and
+// grouped by request. The owner's own reads are left out.
+export async function ownerAccesses(d: TransparencyDeps, tx: Tx, owner: User): Promise<OwnerAccesses> {
+  const owned = await d.owned(tx, owner);
+  if (owned.length === 0) return { mailboxes: [], requests: [], accesses: [], truncated: false };
+  const policies = await d.policies(tx, owned.map((o) => o.id));
+  const now = d.now();
+  const grants = new Map<string, AccessRequest | null>();
+  const grantOf = async (id: string | null) => {
+    if (!id) return null;
+    if (!grants.has(id)) grants.set(id, await d.grant(tx, id).catch(notFound));
+    return grants.get(id)!;
+  };
+  const rows = await d.ofMailbox(tx, owned.map((m) => m.id), TRANSPARENCY_ENTRIES);
+  const seen = new Set<number>();
+  const shownEntries: { e: LedgerEntry; shown: string[]; grant: AccessRequest | null }[] = [];
+  for (const { entry: e } of rows) {
+    if (seen.has(e.index) || e.type !== 'access' || e.actor === `user:${owner.name}`) continue;
+    seen.add(e.index);
+    const grant = await grantOf(e.grantId);
+    // Each mailbox's notification policy says when its owner may learn of an access (delayed, or never with a legal basis).
+    const shown = e.objects.mailboxes.filter((m) => owned.some((o) => o.name === m && ownerMaySee(policies.get(o.id)!, grant, now)));
+    if (shown.length > 0) shownEntries.push({ e, shown, grant });
+  }
+
+  // Which messages are the owner's: those in a mailbox of theirs that may be shown. A search
+  // or export under a grant over several mailboxes counts only these.
+  const shownIds = owned.filter((o) => shownEntries.some((s) => s.shown.includes(o.name))).map((o) => o.id);
+  const mine = new Map<string, boolean>();
+  const isMine = (sha: string) => {
+    if (!mine.has(sha)) mine.set(sha, d.mailboxesHolding([sha], shownIds).size > 0);
+    return mine.get(sha)!;
+  };
+
+  const groups = new Map<string, AccessGroup & { read: Map<string, Extract<AccessDetail, { kind: 'read' }>>; exported: Set<string> }>();
+  const people = new Map<string, { name: string; displayName: string }>();
+  for (const { e, shown, grant } of [...shownEntries].reverse()) {
+    const time = new Date(e.time).toISOString();
+    const actor = e.actor.replace(/^user:/, '');
+    if (!people.has(e.actor)) {
+      const user = e.actor.startsWith('user:') ? await d.person(tx, actor) : null;
+      people.set(e.actor, { name: actor, displayName: user?.displayName || actor });
+    }
+    const key = `${e.grantId ?? ''}\n${e.actor}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = {
+        request: grant && summary(grant), person: people.get(e.actor)!, emergency: grant?.breakglass ?? e.logonType === 'breakglass',
+        first: time, last: time, mailboxes: [], searches: 0, messagesRead: 0, downloads: 0, exports: 0, messagesExported: 0, refused: 0, details: [],
+        read: new Map(), exported: new Set(),
+      };
+      groups.set(key, g);
+    }
+    g.last = time;
+    for (const m of shown) if (!g.mailboxes.includes(m)) g.mailboxes.push(m);
+    const query = typeof e.parameters.query === 'string' ? e.parameters.query : null;
+    if (e.result !== 'success') {
+      g.refused++;
+      g.details.push({ kind: 'refused', time, operation: e.operation, mailboxes: shown });
+    } else if (e.operation === 'search') {
+      g.searches++;
+      // A conversation's listing (the viewer's thread) is recorded as a search of its own.
+      g.details.push({ kind: 'search', time, query, thread: typeof e.parameters.thread === 'string', results: e.objects.messages.filter(isMine).length, mailboxes: shown });
+    } else if (e.operation === 'export') {
+      const messages = e.objects.messages.filter(isMine);
+      g.exports++;
+      for (const m of messages) g.exported.add(m);
+      g.details.push({ kind: 'export', time, query, messages: messages.length, mailboxes: shown });
+    } else if (READS.has(e.operation)) {
+      for (const sha256 of e.objects.messages) {
+        let read = g.read.get(sha256);
+        if (!read) {
+          read = { kind: 'read', time, last: time, sha256, parts: [], mailboxes: [] };
+          g.read.set(sha256, read);
+          g.details.push(read);
+        }
+        read.last = time;
+        if (!read.parts.includes(e.operation)) read.parts.push(e.operation);
+        for (const m of shown) if (!read.mailboxes.includes(m)) read.mailboxes.push(m);
+      }
+    }
+  }
+
+  const requests = [...groups.values()].map(({ read, exported, ...g }) => ({
+    ...g, messagesRead: read.size, downloads: [...read.values()].filter((r) => r.parts.includes('raw')).length, messagesExported: exported.size,
+  })).sort((a, b) => b.last.localeCompare(a.last));
+  const accesses = shownEntries.map(({ e, shown, grant }) => ({
+    index: e.index, time: new Date(e.time).toISOString(), actor: e.actor.replace(/^user:/, ''), operation: e.operation, result: e.result, logonType: e.logonType,
+    mailboxes: shown, messages: e.objects.messages.length, request: grant && summary(grant),
+  }));
+  return { mailboxes: owned.map((m) => m.name), requests, accesses, truncated: rows.length >= TRANSPARENCY_ENTRIES };
+}
+
+function summary(grant: AccessRequest): RequestSummary {
+  return { id: grant.id, purpose: grant.purpose, ticket: grant.ticket, justification: grant.justification, breakglass: grant.breakglass };
+}
+
+// A grant an entry names that is not there (never expected) shows as no request; any other fault is thrown.
+function notFound(err: unknown): null {
+  if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_NOT_FOUND') return null;
+  throw err;
 }
