@@ -18,6 +18,7 @@ import { ingestBenchmark } from './ingest.ts';
 import { scaleBenchmark } from './scale.ts';
 import { searchBenchmark } from './search.ts';
 import { storageBenchmark } from './storage.ts';
+import { webBenchmark } from './web.ts';
 import { releaseCorpusArchive } from './corpus-archive.ts';
 
 export interface BenchOptions {
@@ -34,6 +35,7 @@ const benchmarks: Record<string, (o: BenchOptions) => Promise<Figure[]>> = {
   search: searchBenchmark,
   scale: scaleBenchmark,
   storage: storageBenchmark,
+  web: webBenchmark,
 };
 
 const args = process.argv.slice(2);

@@ -11,8 +11,8 @@ import { dovecotUnavailable } from '../bench/dovecot.ts';
 import { notmuchUnavailable } from '../bench/notmuch.ts';
 import { repoRoot } from './support/sealbox.ts';
 
-const BENCHMARKS = ['ingest', 'index', 'search', 'scale', 'storage'];
-const TIMEOUT_MS = 240_000;
+const BENCHMARKS = ['ingest', 'index', 'search', 'scale', 'storage', 'web'];
+const TIMEOUT_MS = 300_000;
 
 test('bench/run.ts --smoke runs every benchmark and prints every figure', { timeout: TIMEOUT_MS + 10_000 }, async (t) => {
   const missing = dovecotUnavailable() ?? notmuchUnavailable();

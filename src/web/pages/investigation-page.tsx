@@ -1,5 +1,4 @@
 import { useEffect, useState } from 'react';
-import type { FormEvent } from 'react';
 import { api, qs } from '../api.ts';
 import type { AccessRequest } from '../access-request.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
@@ -10,22 +9,18 @@ import { PageTitle } from '../page-title.tsx';
 import { Link, navigate } from '../router.tsx';
 import type { PageProps } from '../routes.tsx';
 import { useSession } from '../session.ts';
+import { ExportControl } from '../search/export-control.tsx';
+import { composeQuery, readSearchState, SearchForm, searchParams, searchWords } from '../search/search-form.tsx';
+import type { SearchState } from '../search/search-form.tsx';
+import { Pager, ResultList, ResultSummary, useSearch } from '../search/search-results.tsx';
+import { ThreadNav } from '../search/thread-nav.tsx';
 import { useLoad } from '../use-load.ts';
 
-interface Hit {
-  sha256: string;
-  messageId: string | null;
-  date: string | null;
-  from: string | null;
-  subject: string | null;
-}
-
-interface Filters { from: string; to: string; after: string; before: string; att: boolean }
-
-const PAGE = 50;
-
 // Investigation under one of the user's active grants: search within its scope (the query
-// language, plus a few filters that only add to the query), open a message with its evidence.
+// language, plus a few filters that only add to the query; newest or oldest first, 50 a page
+// with the total in scope, each result with the passage that matched), open a message with its
+// conversation (within the scope) and its evidence, and export what the search finds when the
+// grant carries the export permission.
 // The grant's remaining time is always on screen; when it ends, reads stop (the server refuses).
 // Everything is in the address (grant, query, filters, message), so Back and reload work.
 export function InvestigationPage({ query }: PageProps) {
@@ -34,24 +29,17 @@ export function InvestigationPage({ query }: PageProps) {
   const active = (grants.data?.requests ?? []).filter((r) => r.requester === me.name && r.state === 'active');
   const grantId = query.get('grant') ?? '';
   const grant = active.find((g) => g.id === grantId) ?? null;
-  const q = query.get('q') ?? '';
-  const f: Filters = { from: query.get('from') ?? '', to: query.get('to') ?? '', after: query.get('after') ?? '', before: query.get('before') ?? '', att: query.get('att') === '1' };
+  const state = readSearchState(query);
   const opened = query.get('m');
-  const page = Number(query.get('page') ?? '0') || 0;
 
   // The only active grant is chosen by itself.
   useEffect(() => {
     if (!grantId && active.length === 1) navigate(`/investigation${qs({ grant: active[0].id })}`, { replace: true });
   }, [grantId, active.length]);
 
-  const full = composeQuery(q, f);
+  const full = composeQuery(state);
   const words = searchWords(full);
-  const results = useLoad(async () => {
-    if (!grant || !full) return null;
-    const t0 = performance.now();
-    const r = await api.get<{ results: Hit[] }>(`/api/v1/search${qs({ q: full, grant: grant.id, limit: PAGE, offset: page * PAGE })}`);
-    return { hits: r.results, ms: Math.round(performance.now() - t0) };
-  }, [grant?.id, full, page]);
+  const results = useSearch(full, { grant: grant?.id, sort: state.sort, page: state.page, enabled: grant !== null && grant.permissions.includes('search') });
 
   const go = (changes: Record<string, string | null>) => {
     const next = new URLSearchParams(query);
@@ -81,38 +69,30 @@ export function InvestigationPage({ query }: PageProps) {
       {grant && <GrantBar grant={grant} onEnd={grants.reload} />}
       {grant && (
         <>
-          <SearchForm key={`${grant.id}|${q}|${f.from}|${f.to}|${f.after}|${f.before}|${f.att}`} q={q} f={f} permissions={grant.permissions}
-            onSearch={(nq, nf) => go({ q: nq, from: nf.from, to: nf.to, after: nf.after, before: nf.before, att: nf.att ? '1' : null, m: null, page: null })} />
+          <SearchForm key={`${grant.id}|${query.toString()}`} state={state} label="Search within the grant" disabled={!grant.permissions.includes('search')}
+            placeholder='e.g. invoice OR "bank details" -newsletter'
+            help={'Words and "phrases", OR, NOT or -word, (groups); fields from: to: cc: bcc: subject: filename: has:attachment before: after: on: message-id: sha256:. Only messages in the grant\'s scope are ever searched or counted.'}
+            onSearch={(next: SearchState) => go({ ...searchParams(next), m: null })} />
           {!grant.permissions.includes('search') && <p className="notice">This grant does not allow searching; open a message by its link.</p>}
           {results.loading && full && <Loading what="results" />}
           <ErrorNote error={results.error} />
           {results.data && (
             <section aria-labelledby="results-h">
               <h2 id="results-h">Results</h2>
-              <p role="status" data-testid="result-count">
-                {results.data.hits.length === PAGE ? `Messages ${page * PAGE + 1}–${page * PAGE + PAGE}` : `${page * PAGE + results.data.hits.length} message${page * PAGE + results.data.hits.length === 1 ? '' : 's'}`} in {results.data.ms} ms
-                {grant.query ? <> · within the grant's fixed query <code>{grant.query}</code></> : null}
-              </p>
-              {results.data.hits.length === 0 ? <p>No message in this grant's scope matches.</p> : (
-                <ol className="results" start={page * PAGE + 1}>
-                  {results.data.hits.map((h) => (
-                    <li key={h.sha256} aria-current={h.sha256 === opened ? 'true' : undefined}>
-                      <Link href={`/investigation?${withParam(query, 'm', h.sha256)}`}><Highlight text={h.subject || '(no subject)'} words={words} /></Link>
-                      <span className="muted"> — <Highlight text={h.from ?? 'unknown sender'} words={words} />, {when(h.date)}</span>
-                    </li>
-                  ))}
-                </ol>
+              <ResultSummary data={results.data} page={state.page} sort={state.sort}
+                extra={grant.query ? <> · within the grant's fixed query <code>{grant.query}</code></> : null} />
+              {results.data.results.length === 0 ? <p>No message in this grant's scope matches.</p> : (
+                <ResultList data={results.data} page={state.page} words={words} current={opened} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />
               )}
-              <p className="actions">
-                {page > 0 && <button type="button" className="secondary" onClick={() => go({ page: String(page - 1), m: null })}>Previous {PAGE}</button>}
-                {results.data.hits.length === PAGE && <button type="button" className="secondary" onClick={() => go({ page: String(page + 1), m: null })}>Next {PAGE}</button>}
-              </p>
+              <Pager total={results.data.total} page={state.page} go={(page) => go({ page: page > 0 ? String(page) : null, m: null })} />
             </section>
           )}
           {opened && /^[0-9a-f]{64}$/.test(opened) && (
             <div className="investigation-message">
+          {results.data && grant.permissions.includes('export') && <ExportControl query={full} total={results.data.total} grant={grant.id} />}
               <MessageView key={opened} sha256={opened} grant={grant.id} />
               <EvidencePanel sha256={opened} grant={grant.id} />
+              {grant.permissions.includes('search') && <ThreadNav key={`thread-${opened}`} sha256={opened} grant={grant.id} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />}
             </div>
           )}
         </>
@@ -122,78 +102,10 @@ export function InvestigationPage({ query }: PageProps) {
   );
 }
 
-function composeQuery(q: string, f: Filters): string {
-  const quote = (v: string) => (/[\s()"]/.test(v) ? `"${v.replace(/"/g, '')}"` : v);
-  const extra: string[] = [];
-  if (f.from.trim()) extra.push(`from:${quote(f.from.trim())}`);
-  if (f.to.trim()) extra.push(`to:${quote(f.to.trim())}`);
-  if (f.after) extra.push(`after:${f.after}`);
-  if (f.before) extra.push(`before:${f.before}`);
-  if (f.att) extra.push('has:attachment');
-  const base = q.trim();
-  if (!base) return extra.join(' ');
-  // The filters narrow the whole query, whatever ORs it holds.
-  return extra.length ? `(${base}) ${extra.join(' ')}` : base;
-}
-
 function withParam(query: URLSearchParams, key: string, value: string): string {
   const next = new URLSearchParams(query);
   next.set(key, value);
   return next.toString();
-}
-
-// The words a query looks for (not field names, operators or negated words), to mark in the
-// result lines. The index keeps no text to cut snippets from (its FTS5 table is contentless),
-// so the marks are on what the result list shows: subject and sender.
-function searchWords(query: string): string[] {
-  const words = new Set<string>();
-  for (const m of query.matchAll(/(^|[\s(])(-?)(?:(from|to|cc|bcc|sender|subject|filename|mailbox):)?("([^"]*)"|[^\s()"]+)/g)) {
-    if (m[2] === '-') continue;
-    const value = (m[5] ?? m[4]).toLowerCase();
-    if (!m[3] && (/^(or|and|not)$/.test(value) || /^[a-z-]+:/.test(value))) continue;
-    for (const w of value.split(/[^\p{L}\p{N}@.]+/u)) if (w.length >= 2) words.add(w);
-  }
-  return [...words];
-}
-
-function Highlight({ text, words }: { text: string; words: string[] }) {
-  if (words.length === 0) return <>{text}</>;
-  const pattern = new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'giu');
-  return <>{text.split(pattern).map((part, i) => (i % 2 === 1 ? <mark key={i}>{part}</mark> : part))}</>;
-}
-
-function SearchForm({ q, f, permissions, onSearch }: { q: string; f: Filters; permissions: string[]; onSearch: (q: string, f: Filters) => void }) {
-  const [draft, setDraft] = useState(q);
-  const [filters, setFilters] = useState(f);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    onSearch(draft.trim(), filters);
-  };
-  const set = (k: keyof Filters) => (e: { target: { value: string; checked?: boolean } }) => setFilters({ ...filters, [k]: k === 'att' ? Boolean(e.target.checked) : e.target.value });
-  const can = permissions.includes('search');
-  return (
-    <form role="search" aria-label="Search within the grant" onSubmit={submit} className="stack">
-      <div className="row">
-        <label>
-          Search
-          <input type="search" name="q" value={draft} onChange={(e) => setDraft(e.target.value)} aria-describedby="inv-help" disabled={!can}
-            placeholder='e.g. invoice OR "bank details" -newsletter' />
-        </label>
-        <button type="submit" disabled={!can}>Search</button>
-      </div>
-      <p id="inv-help" className="muted">Words and "phrases", OR, NOT or -word, (groups); fields from: to: cc: bcc: subject: filename: has:attachment before: after: on: message-id: sha256:. Only messages in the grant's scope are ever searched.</p>
-      <fieldset>
-        <legend>Filters</legend>
-        <div className="row">
-          <label>From <input value={filters.from} onChange={set('from')} placeholder="address or domain" disabled={!can} /></label>
-          <label>To <input value={filters.to} onChange={set('to')} placeholder="address or domain" disabled={!can} /></label>
-          <label>After <input type="date" value={filters.after} onChange={set('after')} disabled={!can} /></label>
-          <label>Before <input type="date" value={filters.before} onChange={set('before')} disabled={!can} /></label>
-          <label><input type="checkbox" checked={filters.att} onChange={set('att')} disabled={!can} /> Has attachment</label>
-        </div>
-      </fieldset>
-    </form>
-  );
 }
 
 // The grant's remaining time, counted down every second, and "I'm done".

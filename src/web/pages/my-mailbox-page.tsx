@@ -1,41 +1,27 @@
-import { useState } from 'react';
-import type { FormEvent } from 'react';
-import { api, qs } from '../api.ts';
+import { qs } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
-import { when } from '../format.ts';
 import { PageTitle } from '../page-title.tsx';
-import { Link, navigate } from '../router.tsx';
+import { navigate } from '../router.tsx';
 import type { PageProps } from '../routes.tsx';
+import { ExportControl } from '../search/export-control.tsx';
+import { composeQuery, readSearchState, SearchForm, searchParams, searchWords } from '../search/search-form.tsx';
+import type { SearchState } from '../search/search-form.tsx';
+import { Pager, ResultList, ResultSummary, useSearch } from '../search/search-results.tsx';
 import { useSession } from '../session.ts';
-import { useLoad } from '../use-load.ts';
 
-export interface SearchHit {
-  sha256: string;
-  messageId: string | null;
-  date: string | null;
-  from: string | null;
-  subject: string | null;
-}
-
-// Owner self-service: search one's own mailboxes (the query language of `sealbox search`) and
-// open a message. The query is in the address, so Back returns to the same results. Each
-// search is a ledger entry like any other read.
+// Owner self-service: browse and search one's own mailboxes (the query language of `sealbox
+// search`, filters, newest or oldest first, 50 a page with the total), each result with the
+// passage of text that matched, a message opened on a page of its own with its conversation;
+// and export what the search finds. Everything is in the address, so Back and reload return to
+// the same page of the same results. Each search and export is a ledger entry like any other read.
 export function MyMailboxPage({ query }: PageProps) {
   const { me } = useSession();
+  const state = readSearchState(query);
   const everything = me.mailboxes.map((m) => `mailbox:"${m}"`).join(' OR ');
-  const q = query.get('q') ?? '';
-  const run = q || everything;
-  const [draft, setDraft] = useState(q);
-  const results = useLoad(async () => {
-    if (!run) return null;
-    const t0 = performance.now();
-    const r = await api.get<{ results: SearchHit[] }>(`/api/v1/search${qs({ q: run, limit: 100 })}`);
-    return { ...r, ms: Math.round(performance.now() - t0) };
-  }, [run]);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    navigate(`/mailbox${qs({ q: draft.trim() })}`);
-  };
+  const typed = composeQuery(state);
+  const run = typed || everything;
+  const results = useSearch(run, { sort: state.sort, page: state.page });
+  const go = (next: SearchState) => navigate(`/mailbox${qs(searchParams(next))}`);
   if (me.mailboxes.length === 0) {
     return (
       <>
@@ -44,45 +30,25 @@ export function MyMailboxPage({ query }: PageProps) {
       </>
     );
   }
+  const list = qs(searchParams(state));
   return (
     <>
       <PageTitle>My mailbox</PageTitle>
-      <p className="muted">Your mailboxes: {me.mailboxes.join(', ')}. Your own searches and reads are recorded too, but are not shown to you as accesses by others.</p>
-      <form role="search" onSubmit={submit} className="row" aria-label="Search my mailbox">
-        <label>
-          Search
-          <input type="search" name="q" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder='e.g. invoice from:carol@partner.test after:2024-01-01' aria-describedby="q-help" />
-        </label>
-        <button type="submit">Search</button>
-      </form>
-      <p id="q-help" className="muted">Words, "phrases", from: to: cc: subject: has:attachment before: after: on: (YYYY-MM-DD); empty shows everything, newest first.</p>
+      <p className="muted">Your mailboxes: {me.mailboxes.join(', ')}. Your own searches, reads and exports are recorded too, but are not shown to you as accesses by others.</p>
+      <SearchForm key={list} state={state} label="Search my mailbox" onSearch={go}
+        placeholder='e.g. invoice from:carol@partner.test after:2024-01-01'
+        help='Words, "phrases", OR, NOT or -word; from: to: cc: subject: filename: has:attachment before: after: on: (YYYY-MM-DD). Empty shows everything.' />
       {results.loading && <Loading what="results" />}
       <ErrorNote error={results.error} />
       {results.data && (
-        <>
-          <p role="status">{results.data.results.length === 100 ? 'The first 100 messages' : `${results.data.results.length} message${results.data.results.length === 1 ? '' : 's'}`} in {results.data.ms} ms.</p>
-          <ResultTable hits={results.data.results} base="/mailbox" />
-        </>
+        <section aria-labelledby="results-h">
+          <h2 id="results-h">{typed ? 'Results' : 'All your messages'}</h2>
+          <ResultSummary data={results.data} page={state.page} sort={state.sort} />
+          <ResultList data={results.data} page={state.page} words={searchWords(typed)} href={(sha) => `/mailbox/${sha}${list}`} />
+          <Pager total={results.data.total} page={state.page} go={(page) => go({ ...state, page })} />
+        </section>
       )}
+      {results.data && <ExportControl query={run} total={results.data.total} />}
     </>
-  );
-}
-
-export function ResultTable({ hits, base, grant }: { hits: SearchHit[]; base: string; grant?: string }) {
-  if (hits.length === 0) return <p>No message matches.</p>;
-  return (
-    <table>
-      <caption className="muted">Messages</caption>
-      <thead><tr><th scope="col">Date</th><th scope="col">From</th><th scope="col">Subject</th></tr></thead>
-      <tbody>
-        {hits.map((h) => (
-          <tr key={h.sha256}>
-            <td>{when(h.date)}</td>
-            <td>{h.from ?? '—'}</td>
-            <td><Link href={`${base}/${h.sha256}${grant ? qs({ grant }) : ''}`}>{h.subject || '(no subject)'}</Link></td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }
