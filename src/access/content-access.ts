@@ -3,6 +3,8 @@ import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
 import { parseMessage } from '../index/parse-message.ts';
 import type { SearchHit, SearchIndex, SearchResult, SearchSort } from '../index/search-index.ts';
+import { displayHeaders } from '../index/display-headers.ts';
+import type { DisplayHeaders } from '../index/display-headers.ts';
 import { parseQuery } from '../index/search-query.ts';
 import { inclusionProof } from '../ledger/merkle-tree.ts';
 import type { Tx } from '../core/transactions.ts';
@@ -137,7 +139,9 @@ export class ContentAccess {
   async view(ctx: ActorContext, user: User, sha256: string, grantId?: string | null, note?: string): Promise<Record<string, unknown>> {
     const { scope, rowId, mailboxes } = await this.#inScope(ctx, user, sha256, grantId, 'view');
     const event = { operation: 'view' as const, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} };
-    return this.#served(ctx, user, scope, 'read', event, event, (tx) => messageView(this.#d, tx, sha256, rowId, scope));
+    // The headers as written (names in their own case, To and Cc), read before the entry as raw() reads.
+    const headers = await displayHeaders(await this.#bytes(sha256));
+    return this.#served(ctx, user, scope, 'read', event, event, (tx) => messageView(this.#d, tx, sha256, rowId, scope, headers));
   }
 
   // The exact stored bytes. They are decrypted and authenticated before the entry is written,
@@ -304,20 +308,22 @@ export interface MessageEvidence {
 
 // The message's metadata view for a reader in `scope`. Links to other messages (same Message-ID)
 // name only messages in that scope; an owner sees the message as they received it (receivedBy).
-export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, tx: Tx, sha256: string, rowId: number, scope: Scope): Promise<Record<string, unknown>> {
+export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, tx: Tx, sha256: string, rowId: number, scope: Scope, headers: DisplayHeaders | null = null): Promise<Record<string, unknown>> {
   const message = await d.reader.message(tx, sha256);
   const doc = d.search.document(rowId);
   const asReceived = await recipientView(d, tx, scope, rowId);
   return {
     sha256, size: message.size, firstSeen: new Date(message.firstSeen).toISOString(), indexed: doc !== null,
     messageId: doc?.message_id ?? null, date: doc?.date == null ? null : new Date(Number(doc.date)).toISOString(),
-    from: doc?.from_text ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
+    from: doc?.from_text ?? null, to: headers?.to ?? null, cc: headers?.cc ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
     sameMessageId: doc?.message_id_lc ? d.search.sameMessageId(doc.message_id_lc, rowId, scope) : [],
     captures: (await receivedBy(d, tx, scope, rowId, await d.meta.capturesOf(tx, message.id))).map((c) => ({
       captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
       envelope: c.envelope, provenance: c.provenance, auth: d.search.authVerdicts(c.rowId),
     })),
-    mailboxes: asReceived ? d.search.participants(rowId).filter((p) => p.role !== 'bcc' || asReceived.own.has(p.address)) : d.search.participants(rowId),
+    // The index keeps names lower-cased for search; the message's own spelling is shown.
+    mailboxes: (asReceived ? d.search.participants(rowId).filter((p) => p.role !== 'bcc' || asReceived.own.has(p.address)) : d.search.participants(rowId))
+      .map((p) => ({ ...p, name: headers?.names.get(p.address) ?? p.name })),
     attachments: d.search.attachments(rowId),
   };
 }

@@ -3,7 +3,7 @@ import { SEARCH_SORTS } from '../index/search-index.ts';
 import type { SearchHit } from '../index/search-index.ts';
 import { SealboxError } from '../core/errors.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
-import { renderMessageDocument } from './message-document.ts';
+import { bodyServerTiming, renderMessageDocument } from './message-document.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -85,7 +85,8 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
       });
       // Framed by the app's own pages only; the document's CSP is its own (see message-document.ts).
       reply.type('text/html; charset=utf-8').header('content-security-policy', doc.csp).header('x-frame-options', 'SAMEORIGIN')
-        .header('x-dns-prefetch-control', 'off').header('x-sealbox-remote-references', String(doc.remoteReferences));
+        .header('x-dns-prefetch-control', 'off').header('x-sealbox-remote-references', String(doc.remoteReferences))
+        .header('server-timing', bodyServerTiming(doc));
       return doc.html;
     },
   });

@@ -19,7 +19,31 @@ export interface MessageDocument {
   csp: string;
   kind: 'html' | 'text' | 'none';
   remoteReferences: number;   // URLs to remote content the HTML holds (loaded only on demand)
+  // How tall the document is about to be, for the viewer to size its frame (which, sandboxed and
+  // of an opaque origin, it cannot measure): rows of text at a few widths in characters, images.
+  layout: { rows: Record<number, number>; images: number };
 }
+
+// The widths in characters the rows are counted at; the viewer takes the nearest below its own.
+const LAYOUT_COLUMNS = [30, 40, 60, 80, 100, 120, 160];
+
+// The document's facts the viewer needs, as a Server-Timing header: the frame's own request is
+// one the app's page can read back (Resource Timing) without fetching, and recording, the body
+// again. desc is "kind=html;remote=3;images=1;rows=40:52,60:38,…".
+export function bodyServerTiming(doc: MessageDocument): string {
+  const rows = Object.entries(doc.layout.rows).map(([c, r]) => `${c}:${r}`).join(',');
+  return `body;desc="kind=${doc.kind};remote=${doc.remoteReferences};images=${doc.layout.images};rows=${rows}"`;
+}
+
+// Rows of text a body takes at each width: a line wraps every `columns` characters.
+function textLayout(text: string, images = 0): MessageDocument['layout'] {
+  const lines = text.split('\n').map((l) => l.length);
+  const rows: Record<number, number> = {};
+  for (const c of LAYOUT_COLUMNS) rows[c] = lines.reduce((n, len) => n + Math.max(1, Math.ceil(len / c)), 0);
+  return { rows, images };
+}
+
+const NO_LAYOUT = textLayout('');
 
 const MIME_OPTIONS = Object.freeze({ attachmentEncoding: 'base64', maxNestingDepth: 100, maxHeadersSize: 2 * 1024 * 1024 } as const);
 
@@ -54,7 +78,7 @@ export function documentCsp(remote: boolean): string {
 export async function renderMessageDocument(raw: Uint8Array, options: { remote: boolean }): Promise<MessageDocument> {
   const csp = documentCsp(options.remote);
   if (raw.byteLength > MAX_RENDERED_MESSAGE_BYTES) {
-    return { html: page(`<p class="sealbox-empty">This message (${raw.byteLength} bytes) is too large to display here. Download the .eml to read it.</p>`, ''), csp, kind: 'none', remoteReferences: 0 };
+    return { html: page(`<p class="sealbox-empty">This message (${raw.byteLength} bytes) is too large to display here. Download the .eml to read it.</p>`, ''), csp, kind: 'none', remoteReferences: 0, layout: NO_LAYOUT };
   }
   let email: Awaited<ReturnType<typeof PostalMime.parse>> | null = null;
   try {
@@ -63,7 +87,7 @@ export async function renderMessageDocument(raw: Uint8Array, options: { remote: 
     email = null;
   }
   if (email?.html && email.html.length > MAX_SANITISED_HTML_CHARS && !email.text) {
-    return { html: page(`<p class="sealbox-empty">This message's HTML body (${email.html.length} characters) is too large to display here. Download the .eml to read it.</p>`, ''), csp, kind: 'none', remoteReferences: 0 };
+    return { html: page(`<p class="sealbox-empty">This message's HTML body (${email.html.length} characters) is too large to display here. Download the .eml to read it.</p>`, ''), csp, kind: 'none', remoteReferences: 0, layout: NO_LAYOUT };
   }
   if (email?.html && email.html.length <= MAX_SANITISED_HTML_CHARS) {
     const inline = new Map<string, string>();
@@ -73,11 +97,19 @@ export async function renderMessageDocument(raw: Uint8Array, options: { remote: 
       inline.set(a.contentId.replace(/^<|>$/g, '').toLowerCase(), `data:${a.mimeType.toLowerCase()};base64,${a.content}`);
     }
     const { body, remoteReferences } = sanitize(email.html, inline);
-    return { html: page(body, ''), csp, kind: 'html', remoteReferences };
+    return { html: page(body, ''), csp, kind: 'html', remoteReferences, layout: htmlLayout(body) };
   }
   const text = email?.text ?? (email ? '' : Buffer.from(raw).toString('latin1'));
-  if (!text) return { html: page('<p class="sealbox-empty">This message has no text body.</p>', ''), csp, kind: 'none', remoteReferences: 0 };
-  return { html: page(`<pre class="sealbox-text">${escapeHtml(text)}</pre>`, ''), csp, kind: 'text', remoteReferences: 0 };
+  if (!text) return { html: page('<p class="sealbox-empty">This message has no text body.</p>', ''), csp, kind: 'none', remoteReferences: 0, layout: NO_LAYOUT };
+  return { html: page(`<pre class="sealbox-text">${escapeHtml(text)}</pre>`, ''), csp, kind: 'text', remoteReferences: 0, layout: textLayout(text) };
+}
+
+// An HTML body's text, a line per block, and its images: an estimate (its styles are its own).
+function htmlLayout(body: string): MessageDocument['layout'] {
+  const text = body.replace(/<(style|title)\b[\s\S]*?<\/\1\s*>/gi, '')
+    .replace(/<(?:br|\/p|\/div|\/tr|\/li|\/h[1-6]|\/blockquote|\/table)\b[^>]*>/gi, '\n').replace(/<[^>]*>/g, '')
+    .replace(/&[#a-z0-9]+;/gi, ' ').replace(/[ \t\r]+/g, ' ').replace(/\n\s*\n+/g, '\n\n').trim();
+  return textLayout(text, (body.match(/<img\b/gi) ?? []).length);
 }
 
 function sanitize(html: string, inline: Map<string, string>): { body: string; remoteReferences: number } {

@@ -16,6 +16,8 @@ export interface MessageDetails {
   messageId: string | null;
   date: string | null;
   from: string | null;
+  to: string | null;   // the To and Cc headers as written
+  cc: string | null;
   subject: string | null;
   parseError: string | null;
   sameMessageId: string[];
@@ -54,6 +56,8 @@ export function MessageView({ sha256, grant, heading = 'section' }: { sha256: st
       {title(msg.subject || '(no subject)')}
       <dl>
         <dt>From</dt><dd>{msg.from ?? '—'}</dd>
+        <dt>To</dt><dd>{msg.to ?? '—'}</dd>
+        {msg.cc && <><dt>Cc</dt><dd>{msg.cc}</dd></>}
         <dt>Date</dt><dd>{when(msg.date)}</dd>
         <dt>Message-ID</dt><dd><code>{msg.messageId ?? '—'}</code></dd>
         <dt>Size</dt><dd>{bytes(msg.size)}</dd>
