@@ -223,7 +223,7 @@ test('web story: four people do the governed-access story through the pages', { 
   await navTo(anna, 'Approvals', 'Approvals');
   const card = anna.page.locator(`article[data-request="${requestId}"]`);
   await card.waitFor();
-  for (const text of ['rita', 'alice@corp.test', 'hr-investigation', 'HR-4711', 'Complaint about invoices', 'mail dated 2024-03-01 to 2024-03-31']) await card.getByText(text).first().waitFor();
+  for (const text of ['rita', 'alice@corp.test', 'HR investigation', 'HR-4711', 'Complaint about invoices', 'mail dated 2024-03-01 to 2024-03-31']) await card.getByText(text).first().waitFor();
   assert.equal(await anna.page.getByText('Invoice for March').count(), 0, 'no message content on the approvals page');
   await screenshot(anna.page, 'approvals');
   await card.getByLabel('Reason').fill('Ticket HR-4711 checked with HR; scope limited to March.');
@@ -290,7 +290,7 @@ test('web story: four people do the governed-access story through the pages', { 
   const accesses = alice.page.getByTestId('accesses');
   const group = accesses.getByRole('article').filter({ hasText: 'rita' }).filter({ hasText: requestId });
   await group.waitFor();
-  for (const text of ['hr-investigation', 'HR-4711', /search/, /message(s)? read/]) await group.getByText(text).first().waitFor();
+  for (const text of ['HR investigation', 'HR-4711', /search/, /message(s)? read/]) await group.getByText(text).first().waitFor();
   await group.getByText(/^Details/).click();
   await group.getByText(/opened message/).first().waitFor();
   await screenshot(alice.page, 'accesses');

@@ -38,7 +38,7 @@ test('web: who accessed my mailbox, one card per request with what the person di
 
   const card = olga.locator(`article[data-request="${main}"]`);
   const text = (await card.textContent())!;
-  for (const expected of ['security-incident', 'phishing case SEC-1', 'SEC-1', main, '2 searches · 2 messages read (1 downloaded) · 2 messages exported · 1 attempt refused']) {
+  for (const expected of ['Security incident', 'phishing case SEC-1', 'SEC-1', main, '2 searches · 2 messages read (1 downloaded) · 2 messages exported · 1 attempt refused']) {
     assert.ok(text.includes(expected), `the card says ${expected}: ${text}`);
   }
   assert.match(text, /When.+–/, 'from when to when');

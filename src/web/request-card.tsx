@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import type { AccessRequest } from './access-request.ts';
 import { approvalProgress } from './access-request.ts';
 import { day, relative, when } from './format.ts';
+import { Purpose } from './purpose.tsx';
 import { StateBadge } from './state-badge.tsx';
 
 // One request's whole context — who, whose mailboxes, why, which scope, its decisions — and
@@ -19,7 +20,7 @@ export function RequestCard({ r, children, headingLevel = 3 }: { r: AccessReques
       <dl>
         <dt>Requester</dt><dd>{r.requester}</dd>
         <dt>Mailboxes</dt><dd>{r.mailboxes.join(', ')}</dd>
-        <dt>Purpose</dt><dd>{r.purpose}</dd>
+        <dt>Purpose</dt><dd><Purpose value={r.purpose} /></dd>
         <dt>Justification</dt><dd>{r.justification}</dd>
         <dt>Ticket</dt><dd>{r.ticket ?? '—'}</dd>
         <dt>Scope</dt><dd>{r.permissions.join(', ')} · mail dated {dates}{r.query ? <> · only <code>{r.query}</code></> : ''}</dd>

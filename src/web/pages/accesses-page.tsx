@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
 import { when } from '../format.ts';
 import { PageTitle } from '../page-title.tsx';
+import { Purpose } from '../purpose.tsx';
 import { Link } from '../router.tsx';
 import { useLoad } from '../use-load.ts';
 
@@ -80,7 +81,7 @@ function AccessCard({ g, several }: { g: AccessGroup; several: boolean }) {
       </h2>
       <dl>
         <dt>Why</dt>
-        <dd>{g.request ? <>{g.request.purpose}<br /><span className="muted">{g.request.justification}</span></> : 'No request: attempts without access'}</dd>
+        <dd>{g.request ? <><Purpose value={g.request.purpose} /><br /><span className="muted">{g.request.justification}</span></> : 'No request: attempts without access'}</dd>
         <dt>Ticket</dt><dd>{g.request?.ticket ?? '—'}</dd>
         <dt>When</dt><dd>{span(g.first, g.last)}</dd>
         {several && <><dt>Mailboxes</dt><dd>{g.mailboxes.join(', ')}</dd></>}

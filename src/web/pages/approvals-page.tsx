@@ -9,6 +9,7 @@ import { when } from '../format.ts';
 import { OutcomeNote } from '../outcome-note.tsx';
 import type { Outcome } from '../outcome-note.tsx';
 import { PageTitle } from '../page-title.tsx';
+import { Purpose } from '../purpose.tsx';
 import { RequestCard } from '../request-card.tsx';
 import { hasRole, useSession } from '../session.ts';
 import { StateBadge } from '../state-badge.tsx';
@@ -86,7 +87,7 @@ function History({ r, all }: { r: AccessRequest; all: AccessRequest[] }) {
               <tr key={h.id}>
                 <td>{when(h.createdAt)}</td>
                 <td>{h.requester}</td>
-                <td>{h.purpose}</td>
+                <td><Purpose value={h.purpose} /></td>
                 <td>{h.ticket ?? '—'}</td>
                 <td><StateBadge state={h.state} /></td>
                 <td>{h.approvals.map((a) => `${a.decision} by ${a.approver}: ${a.reason}`).join('; ') || '—'}</td>

@@ -6,6 +6,7 @@ import { when } from '../format.ts';
 import { EvidencePanel } from '../message/evidence-panel.tsx';
 import { MessageView } from '../message/message-view.tsx';
 import { PageTitle } from '../page-title.tsx';
+import { Purpose, purposeWords, usePurposeLabels } from '../purpose.tsx';
 import { Link, navigate } from '../router.tsx';
 import type { PageProps } from '../routes.tsx';
 import { useSession } from '../session.ts';
@@ -25,6 +26,7 @@ import { useLoad } from '../use-load.ts';
 // Everything is in the address (grant, query, filters, message), so Back and reload work.
 export function InvestigationPage({ query }: PageProps) {
   const { me } = useSession();
+  const labels = usePurposeLabels();
   const grants = useLoad(() => api.get<{ requests: AccessRequest[] }>('/api/v1/requests'), []);
   const active = (grants.data?.requests ?? []).filter((r) => r.requester === me.name && r.state === 'active');
   const grantId = query.get('grant') ?? '';
@@ -61,7 +63,7 @@ export function InvestigationPage({ query }: PageProps) {
             Grant
             <select value={grant?.id ?? ''} onChange={(e) => navigate(`/investigation${qs({ grant: e.target.value })}`)}>
               {!grant && <option value="">Choose an active grant…</option>}
-              {active.map((g) => <option key={g.id} value={g.id}>{g.purpose} · {g.ticket ?? 'no ticket'} · {g.mailboxes.join(', ')}</option>)}
+              {active.map((g) => <option key={g.id} value={g.id}>{purposeWords(g.purpose, labels)} · {g.ticket ?? 'no ticket'} · {g.mailboxes.join(', ')}</option>)}
             </select>
           </label>
         </div>
@@ -130,7 +132,7 @@ function GrantBar({ grant, onEnd }: { grant: AccessRequest; onEnd: () => void })
   return (
     <aside className="grant-bar" aria-label="Grant in use">
       <p>
-        <strong>{grant.breakglass ? 'Break-glass grant' : 'Grant'}</strong> {grant.id} · {grant.purpose}{grant.ticket ? ` · ticket ${grant.ticket}` : ''} · {grant.mailboxes.join(', ')}
+        <strong>{grant.breakglass ? 'Break-glass grant' : 'Grant'}</strong> {grant.id} · <Purpose value={grant.purpose} />{grant.ticket ? ` · ticket ${grant.ticket}` : ''} · {grant.mailboxes.join(', ')}
         {grant.dateFrom || grant.dateTo ? ` · mail from ${grant.dateFrom?.slice(0, 10) ?? 'any time'} to ${grant.dateTo ? new Date(Date.parse(grant.dateTo) - 1).toISOString().slice(0, 10) : 'now'}` : ''} · may {grant.permissions.join(', ')}
       </p>
       <p>

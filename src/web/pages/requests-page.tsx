@@ -8,6 +8,7 @@ import { MailboxPicker } from '../mailbox-picker.tsx';
 import { OutcomeNote } from '../outcome-note.tsx';
 import type { Outcome } from '../outcome-note.tsx';
 import { PageTitle } from '../page-title.tsx';
+import { purposeWords } from '../purpose.tsx';
 import { RequestCard } from '../request-card.tsx';
 import { Link } from '../router.tsx';
 import { ROUTES } from '../routes.tsx';
@@ -17,6 +18,7 @@ import { useLoad } from '../use-load.ts';
 
 interface Policy {
   purposes: string[];
+  purposeLabels?: Record<string, string>;
   maxGrantHours: number;
   pendingLapseHours: number;
   breakglassMaxMinutes: number;
@@ -196,7 +198,7 @@ function NewRequestForm({ policy, onFiled }: { policy: Policy; onFiled: () => vo
         Purpose
         <select name="purpose" required defaultValue="">
           <option value="" disabled>Choose…</option>
-          {policy.purposes.map((p) => <option key={p} value={p}>{p}</option>)}
+          {policy.purposes.map((p) => <option key={p} value={p}>{purposeWords(p, policy.purposeLabels)}</option>)}
         </select>
       </label>
       <label>Justification <textarea name="justification" required maxLength={5000} aria-describedby="just-help" /></label>

@@ -8,6 +8,7 @@ import { when } from '../format.ts';
 import { OutcomeNote } from '../outcome-note.tsx';
 import type { Outcome } from '../outcome-note.tsx';
 import { PageTitle } from '../page-title.tsx';
+import { Purpose } from '../purpose.tsx';
 import { hasRole, useSession } from '../session.ts';
 import type { Me } from '../session.ts';
 import { StateBadge } from '../state-badge.tsx';
@@ -120,7 +121,7 @@ function ReviewDetail({ id, onChange }: { id: string; onChange: () => void }) {
             <dt>Person reviewed</dt><dd>{d.subject ?? '—'}</dd>
             <dt>State</dt><dd><span className={`state state-${d.state}`}>{d.state}</span>{d.claimedBy && ` (claimed by ${d.claimedBy})`}{d.note && <> — last note: “{d.note}”</>}</dd>
             {d.request && <>
-              <dt>Request</dt><dd><code>{d.request.id}</code>{d.request.breakglass && <strong> break-glass</strong>} by {d.request.requester}: {d.request.purpose}, ticket {d.request.ticket ?? '—'}</dd>
+              <dt>Request</dt><dd><code>{d.request.id}</code>{d.request.breakglass && <strong> break-glass</strong>} by {d.request.requester}: <Purpose value={d.request.purpose} />, ticket {d.request.ticket ?? '—'}</dd>
               <dt>Justification</dt><dd>{d.request.justification}</dd>
               <dt>Scope</dt><dd>{d.request.mailboxes.join(', ')}; {d.request.permissions.join(', ')}; dates {d.request.dateFrom?.slice(0, 10) ?? 'any'} to {d.request.dateTo ? new Date(Date.parse(d.request.dateTo) - 1).toISOString().slice(0, 10) : 'any'}</dd>
               <dt>In force</dt><dd>{when(d.request.startsAt)} to {when(d.request.revokedAt ?? d.request.endsAt)}{d.request.revokedAt && ' (revoked)'}</dd>
