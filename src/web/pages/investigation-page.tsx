@@ -9,12 +9,12 @@ import { PageTitle } from '../page-title.tsx';
 import { Purpose, purposeWords, usePurposeLabels } from '../purpose.tsx';
 import { Link, navigate } from '../router.tsx';
 import type { PageProps } from '../routes.tsx';
-import { useSession } from '../session.ts';
 import { ExportControl } from '../search/export-control.tsx';
 import { composeQuery, readSearchState, SearchForm, searchParams, searchWords } from '../search/search-form.tsx';
 import type { SearchState } from '../search/search-form.tsx';
 import { Pager, ResultList, ResultSummary, useSearch } from '../search/search-results.tsx';
 import { ThreadNav } from '../search/thread-nav.tsx';
+import { useSession } from '../session.ts';
 import { useLoad } from '../use-load.ts';
 
 // Investigation under one of the user's active grants: search within its scope (the query
@@ -89,12 +89,12 @@ export function InvestigationPage({ query }: PageProps) {
               <Pager total={results.data.total} page={state.page} go={(page) => go({ page: page > 0 ? String(page) : null, m: null })} />
             </section>
           )}
+          {results.data && grant.permissions.includes('export') && <ExportControl query={full} total={results.data.total} grant={grant.id} />}
           {opened && /^[0-9a-f]{64}$/.test(opened) && (
             <div className="investigation-message">
-          {results.data && grant.permissions.includes('export') && <ExportControl query={full} total={results.data.total} grant={grant.id} />}
+              {grant.permissions.includes('search') && <ThreadNav key={`thread-${opened}`} sha256={opened} grant={grant.id} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />}
               <MessageView key={opened} sha256={opened} grant={grant.id} />
               <EvidencePanel sha256={opened} grant={grant.id} />
-              {grant.permissions.includes('search') && <ThreadNav key={`thread-${opened}`} sha256={opened} grant={grant.id} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />}
             </div>
           )}
         </>
