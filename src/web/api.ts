@@ -6,12 +6,14 @@ const CSRF_KEY = 'sealbox.csrf';
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
+  readonly fields: string[];   // the input fields the server names as at fault
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, fields: string[] = []) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.fields = fields;
   }
 }
 
@@ -19,6 +21,13 @@ export class ApiError extends Error {
 let sessionEnded: (() => void) | null = null;
 export function onSessionEnded(handler: (() => void) | null): void {
   sessionEnded = handler;
+}
+
+// Whether this browser holds a session's CSRF token: without one there is no session to ask
+// about (the cookie itself is HttpOnly), so a signed-out visit asks the server nothing and the
+// console shows no 401.
+export function hasCsrfToken(): boolean {
+  return localStorage.getItem(CSRF_KEY) !== null;
 }
 
 export function setCsrfToken(token: string | null): void {
@@ -55,9 +64,9 @@ async function call<T>(method: Method, path: string, body?: unknown, raw?: { con
     }
   }
   if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    const err = (json as { error?: { code?: string; message?: string; fields?: string[] } } | null)?.error;
     if (res.status === 401 && !path.startsWith('/api/v1/session') && !path.startsWith('/api/v1/enrol')) sessionEnded?.();
-    throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? (text.slice(0, 300) || res.statusText));
+    throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? (text.slice(0, 300) || res.statusText), err?.fields);
   }
   return (json ?? text) as T;
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, onSessionEnded, setCsrfToken } from './api.ts';
+import { api, ApiError, hasCsrfToken, onSessionEnded, setCsrfToken } from './api.ts';
 import { ErrorNote } from './error-note.tsx';
 import { NoticePage } from './pages/notice-page.tsx';
 import type { Notice } from './pages/notice-page.tsx';
@@ -15,16 +15,26 @@ type State = { kind: 'loading' } | { kind: 'signed-out' } | { kind: 'in'; me: Me
 export function App() {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const refresh = useCallback(async () => {
+    if (!hasCsrfToken()) {
+      setState({ kind: 'signed-out' });
+      return;
+    }
     try {
-      const [me, notice] = await Promise.all([api.get<Me>('/api/v1/me'), api.get<Notice>('/api/v1/notice')]);
+      // One after the other: a session that has ended answers one 401, not two.
+      const me = await api.get<Me>('/api/v1/me');
+      const notice = await api.get<Notice>('/api/v1/notice');
       setState({ kind: 'in', me, notice: notice.mustAcknowledge ? notice : null });
     } catch (error) {
+      if (error instanceof ApiError && error.status === 401) setCsrfToken(null);
       setState(error instanceof ApiError && error.status === 401 ? { kind: 'signed-out' } : { kind: 'error', error });
     }
   }, []);
   useEffect(() => {
     void refresh();
-    onSessionEnded(() => setState({ kind: 'signed-out' }));
+    onSessionEnded(() => {
+      setCsrfToken(null);
+      setState({ kind: 'signed-out' });
+    });
     return () => onSessionEnded(null);
   }, [refresh]);
   const signOut = useCallback(async () => {

@@ -25,13 +25,14 @@ export function addUser(o: CliOptions): Promise<void> {
 
 // The web app's enrolment page where serve listens (--http, SEALBOX_HTTP or http.listen, as serve
 // reads them), or null when it is off. A wildcard address is no place to browse to: the
-// machine's name stands in.
+// machine's name stands in. The code goes in the fragment, which browsers never send: it stays
+// out of request logs.
 export function enrolmentLink(http: { enabled: boolean; listen: string }, name: string, code: string): string | null {
   if (!http.enabled) return null;
   const at = http.listen.lastIndexOf(':');
   const host = http.listen.slice(0, at);
   const shown = host === '0.0.0.0' || host === '[::]' || host === '::' ? hostname() : host;
-  return `http://${shown}:${http.listen.slice(at + 1)}/enrol?${new URLSearchParams({ name, code })}`;
+  return `http://${shown}:${http.listen.slice(at + 1)}/enrol#${new URLSearchParams({ name, code })}`;
 }
 
 export interface NewUser {

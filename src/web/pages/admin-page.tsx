@@ -3,11 +3,11 @@ import type { FormEvent } from 'react';
 import { api, qs } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
 import { bytes, when } from '../format.ts';
+import { PolicySection } from '../admin/policy-section.tsx';
+import { UsersSection } from '../admin/users-section.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { hasRole, useSession } from '../session.ts';
 import { useLoad } from '../use-load.ts';
-
-const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'] as const;
 
 interface Health {
   listeners: { name: string; host: string; port: number }[];
@@ -89,137 +89,6 @@ function HealthSection() {
   );
 }
 
-function UsersSection({ admin }: { admin: boolean }) {
-  const { me } = useSession();
-  const users = useLoad(() => api.get<{ users: { name: string; roles: string[]; enrolled: boolean; disabled: boolean }[] }>('/api/v1/users'), []);
-  const [added, setAdded] = useState<{ name: string; enrolmentCode: string } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    const f = new FormData(form);
-    const roles = f.getAll('roles').map(String);
-    const text = (k: string) => String(f.get(k) ?? '').trim();
-    setError(null);
-    try {
-      const r = await api.post<{ name: string; enrolmentCode: string }>('/api/v1/users', {
-        name: text('name'), roles, ...(text('displayName') ? { displayName: text('displayName') } : {}), ...(text('email') ? { email: text('email') } : {}),
-      });
-      setAdded(r);
-      form.reset();
-      users.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  return (
-    <section aria-labelledby="users-h">
-      <h2 id="users-h">Users and roles</h2>
-      {users.loading && <Loading what="users" />}
-      <ErrorNote error={users.error} />
-      {users.data && (
-        <table>
-          <thead><tr><th scope="col">User</th><th scope="col">Roles</th><th scope="col">Status</th>{admin && <th scope="col">Change</th>}</tr></thead>
-          <tbody>
-            {users.data.users.map((u) => (
-              <tr key={u.name}>
-                <td>{u.name}</td><td>{u.roles.join(', ')}</td><td>{u.disabled ? 'disabled' : u.enrolled ? 'enrolled' : 'waiting for enrolment'}</td>
-                {admin && <td>{u.name === me.name ? <span className="muted">not your own</span> : <UserEditor user={u} onChanged={users.reload} />}</td>}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {admin && (
-        <form onSubmit={submit} className="stack" aria-label="Add a user">
-          <h3>Add a user</h3>
-          <div className="row">
-            <label>User name <input name="name" required pattern="[a-z0-9][a-z0-9._\-]{0,63}" title="lowercase letters, digits, . _ -" /></label>
-            <label>Display name <input name="displayName" /></label>
-            <label>Email <input name="email" type="email" /></label>
-          </div>
-          <fieldset>
-            <legend>Roles</legend>
-            {ROLES.map((r) => <label key={r}><input type="checkbox" name="roles" value={r} defaultChecked={r === 'owner'} /> {r}</label>)}
-          </fieldset>
-          <ErrorNote error={error} />
-          <button type="submit">Add user</button>
-          {added && (
-            <p className="success" role="status">
-              {added.name} added. Give them this one-time enrolment code (shown once): <code data-testid="enrolment-code">{added.enrolmentCode}</code>
-            </p>
-          )}
-        </form>
-      )}
-    </section>
-  );
-}
-
-// Roles, account recovery and disabling, for someone else. Roles that need a second factor the
-// person lacks file an account recovery: someone else approves it and the code goes to the person.
-function UserEditor({ user, onChanged }: { user: { name: string; roles: string[]; enrolled: boolean; disabled: boolean }; onChanged: () => void }) {
-  const [error, setError] = useState<unknown>(null);
-  const [recovery, setRecovery] = useState<string | null>(null);
-  const saveRoles = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    setError(null);
-    try {
-      const r = await api.post<{ recovery: string | null }>(`/api/v1/users/${encodeURIComponent(user.name)}/roles`, { roles: new FormData(e.currentTarget).getAll('roles').map(String) });
-      setRecovery(r.recovery);
-      onChanged();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  const toggle = async () => {
-    if (!user.disabled && !window.confirm(`Disable ${user.name}? Their sessions and tokens stop working at once.`)) return;
-    setError(null);
-    try {
-      await api.post(`/api/v1/users/${encodeURIComponent(user.name)}/disable`, { disabled: !user.disabled });
-      onChanged();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  const askRecovery = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    setError(null);
-    try {
-      const r = await api.post<{ id: string }>(`/api/v1/users/${encodeURIComponent(user.name)}/recovery`, { reason: String(new FormData(e.currentTarget).get('reason') ?? '').trim() });
-      setRecovery(r.id);
-    } catch (err) {
-      setError(err);
-    }
-  };
-  return (
-    <div className="stack">
-      {user.enrolled && !user.disabled && (
-        <details>
-          <summary>Account recovery</summary>
-          <form onSubmit={askRecovery} className="stack" aria-label={`Account recovery of ${user.name}`}>
-            <p className="muted">A new enrolment (lost password or authenticator). Someone else approves it; the code goes to {user.name}'s e-mail, never to you.</p>
-            <label>Reason <input name="reason" required /></label>
-            <button type="submit">Ask for recovery</button>
-          </form>
-        </details>
-      )}
-      <details>
-        <summary>Roles</summary>
-        <form onSubmit={saveRoles} className="stack" aria-label={`Roles of ${user.name}`}>
-          <fieldset>
-            <legend>Roles of {user.name}</legend>
-            {ROLES.map((r) => <label key={r}><input type="checkbox" name="roles" value={r} defaultChecked={user.roles.includes(r)} /> {r}</label>)}
-          </fieldset>
-          <button type="submit">Save roles</button>
-        </form>
-      </details>
-      <button type="button" className={user.disabled ? 'secondary' : 'danger'} onClick={() => void toggle()}>{user.disabled ? 'Enable' : 'Disable'} {user.name}</button>
-      {recovery && <p className="notice" role="status">Account recovery {recovery} waits for someone else's approval; {user.name} gets the code by e-mail.</p>}
-      <ErrorNote error={error} />
-    </div>
-  );
-}
-
 function NoticeSection({ admin }: { admin: boolean }) {
   const n = useLoad(() => api.get<{ text: string | null; version: number; updatedAt: string | null; acknowledgements?: number }>('/api/v1/notice'), []);
   const [saved, setSaved] = useState<number | null>(null);
@@ -257,70 +126,6 @@ function NoticeSection({ admin }: { admin: boolean }) {
   );
 }
 
-type PolicyValue = boolean | number | string[] | Record<string, number>;
-
-function PolicySection({ admin }: { admin: boolean }) {
-  const p = useLoad(() => api.get<Record<string, PolicyValue>>('/api/v1/policy'), []);
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    if (!p.data) return;
-    const f = new FormData(e.currentTarget);
-    const changed: Record<string, unknown> = {};
-    try {
-      for (const [key, value] of Object.entries(p.data)) {
-        let next: unknown;
-        if (typeof value === 'boolean') next = f.get(key) === 'on';
-        else if (typeof value === 'number') next = Number(f.get(key));
-        else if (Array.isArray(value)) next = String(f.get(key) ?? '').split('\n').map((x) => x.trim()).filter(Boolean);
-        else next = JSON.parse(String(f.get(key) ?? '{}'));
-        if (JSON.stringify(next) !== JSON.stringify(value)) changed[key] = next;
-      }
-    } catch {
-      setError(new Error('A field holds something that is not valid JSON.'));
-      return;
-    }
-    setError(null);
-    setSaved(false);
-    try {
-      await api.post('/api/v1/policy', changed);
-      setSaved(true);
-      p.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
-  return (
-    <section aria-labelledby="policy-h">
-      <h2 id="policy-h">Access policy</h2>
-      {p.loading && <Loading what="the policy" />}
-      <ErrorNote error={p.error} />
-      {p.data && (
-        <form onSubmit={submit} className="stack" aria-label="Access policy">
-          <fieldset disabled={!admin}>
-            <legend>In force</legend>
-            <div className="policy-grid">
-              {Object.entries(p.data).map(([key, value]) => (
-                typeof value === 'boolean'
-                  ? <label key={key}><input type="checkbox" name={key} defaultChecked={value} /> {key}</label>
-                  : typeof value === 'number'
-                    ? <label key={key} className="field">{key} <input type="number" name={key} defaultValue={value} step="any" /></label>
-                    : Array.isArray(value)
-                      ? <label key={key} className="field">{key} (one a line) <textarea name={key} defaultValue={value.join('\n')} /></label>
-                      : <label key={key} className="field">{key} (JSON) <textarea name={key} defaultValue={JSON.stringify(value)} /></label>
-              ))}
-            </div>
-          </fieldset>
-          <ErrorNote error={error} />
-          {admin && <button type="submit">Save policy</button>}
-          {saved && <p className="success" role="status">Policy saved.</p>}
-        </form>
-      )}
-    </section>
-  );
-}
-
 function MailboxesSection({ admin }: { admin: boolean }) {
   const [filter, setFilter] = useState('');
   const list = useLoad(() => api.get<{ mailboxes: MailboxEntry[] }>(`/api/v1/mailboxes${qs({ q: filter, limit: 200 })}`), [filter]);
@@ -349,7 +154,7 @@ function MailboxesSection({ admin }: { admin: boolean }) {
       {admin && (
         <form onSubmit={upload} className="stack" aria-label="Import the directory">
           <h3>Import the directory</h3>
-          <p className="muted">CSV with a header row: <code>addresses</code> (required; several separated by ; or spaces), <code>display_name</code>, <code>owner</code> (a user name), <code>sensitivity</code>, <code>name</code>. A bad line rejects the whole file.</p>
+          <p className="muted">CSV with a header row: <code>addresses</code> (required; several separated by ; or spaces), <code>display_name</code>, <code>owner</code> (the user name of who may read it as its owner), <code>sensitivity</code> (a tag such as <code>executive</code>: more approvals, see the policy), <code>manager</code> (the user name of the owner's manager: their access to this mailbox alerts the auditors), <code>name</code> (the mailbox's name; the first address if none). A bad line rejects the whole file.</p>
           <label>CSV file <input type="file" name="file" accept=".csv,text/csv" /></label>
           <ErrorNote error={error} />
           <button type="submit">Import</button>

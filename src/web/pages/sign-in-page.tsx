@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api, setCsrfToken } from '../api.ts';
 import { ErrorNote } from '../error-note.tsx';
+import { QrCode } from '../qr-code.tsx';
 
 interface Enrolled {
   user: { name: string; roles: string[] };
@@ -9,43 +10,73 @@ interface Enrolled {
   recoveryCodes?: string[];
 }
 
+interface Invite {
+  name: string;
+  code: string;
+}
+
+// The enrolment link (Administration, `sealbox users add`) is /enrol#name=…&code=…: a fragment
+// never leaves the browser, so the code is in no request line, proxy or server log. Older links
+// carried it in the query (/enrol?name=…&code=…); they still open. Either way the address bar
+// (and the history) is cleared at once.
+function readInvite(): Invite | null {
+  if (location.pathname !== '/enrol') return null;
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const query = new URLSearchParams(location.search);
+  history.replaceState(null, '', '/');
+  return { name: fragment.get('name') ?? query.get('name') ?? '', code: fragment.get('code') ?? query.get('code') ?? '' };
+}
+
+// The first field still to fill takes the focus, so one starts typing at once.
+function focusFirstEmpty(form: HTMLFormElement | null): void {
+  const fields = [...(form?.querySelectorAll<HTMLInputElement>('input:not([type=hidden]):not([disabled])') ?? [])];
+  (fields.find((f) => !f.value) ?? fields[0])?.focus();
+}
+
 // Sign-in (password and, for every role but plain owner, a one-time code from an authenticator
-// app or a recovery code), and first-time enrolment with the code from `sealbox users add`.
+// app or a recovery code), and first-time enrolment with the code from the Administration page
+// or `sealbox users add`, which ends signed in.
 export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
-  // `sealbox users add` prints a link /enrol?name=…&code=…: it opens enrolment filled in, and the
-  // code leaves the address bar (and the history) at once.
-  const [invite] = useState(() => {
-    if (location.pathname !== '/enrol') return null;
-    const q = new URLSearchParams(location.search);
-    history.replaceState(null, '', '/');
-    return { name: q.get('name') ?? '', code: q.get('code') ?? '' };
-  });
+  const [invite] = useState(readInvite);
   const [mode, setMode] = useState<'sign-in' | 'enrol'>(invite ? 'enrol' : 'sign-in');
-  const [enrolled, setEnrolled] = useState<Enrolled | null>(null);
-  const heading = useRef<HTMLHeadingElement>(null);
+  // After enrolment with a second factor: what to set up, and the password to sign in with once
+  // the first code from the app is typed (kept in memory only, until then).
+  const [enrolled, setEnrolled] = useState<{ result: Enrolled; password: string } | null>(null);
+  // The set-up step replaces the form that had the focus: its heading takes it.
+  const setUpHeading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => setUpHeading.current?.focus(), [enrolled]);
   useEffect(() => {
-    document.title = `${mode === 'sign-in' ? 'Sign in' : 'Enrol'} · Sealbox`;
-    heading.current?.focus();
+    document.title = `${enrolled ? 'Set up your second factor' : mode === 'sign-in' ? 'Sign in' : 'Enrol'} · Sealbox`;
   }, [mode, enrolled]);
+  const signIn = async (name: string, password: string, totp?: string) => {
+    const r = await api.post<{ csrfToken: string }>('/api/v1/session', { name, password, ...(totp ? { totp } : {}) });
+    setCsrfToken(r.csrfToken);
+    await onSignedIn();
+  };
+  const onEnrolled = async (result: Enrolled, password: string) => {
+    // Without a second factor there is nothing to set up: straight in.
+    if (!result.totpUri) await signIn(result.user.name, password);
+    else setEnrolled({ result, password });
+  };
   return (
     <>
       <header className="top"><span className="brand">Sealbox</span></header>
       <main id="main" className="narrow">
         {enrolled ? (
           <>
-            <h1 ref={heading} tabIndex={-1}>Enrolled</h1>
-            <EnrolmentResult result={enrolled} onDone={() => { setEnrolled(null); setMode('sign-in'); }} />
+            <h1 ref={setUpHeading} tabIndex={-1}>Set up your second factor</h1>
+            <SecondFactorSetUp result={enrolled.result} signIn={(totp) => signIn(enrolled.result.user.name, enrolled.password, totp)} />
           </>
         ) : mode === 'sign-in' ? (
           <>
-            <h1 ref={heading} tabIndex={-1}>Sign in</h1>
-            <SignInForm onSignedIn={onSignedIn} />
+            <h1>Sign in</h1>
+            <SignInForm signIn={signIn} />
             <p>First time here? <button type="button" className="link" onClick={() => setMode('enrol')}>Enrol with your enrolment code</button></p>
           </>
         ) : (
           <>
-            <h1 ref={heading} tabIndex={-1}>Enrol</h1>
-            <EnrolForm onEnrolled={setEnrolled} invite={invite} />
+            <h1>Enrol</h1>
+            <EnrolForm onEnrolled={onEnrolled} invite={invite} />
             <p><button type="button" className="link" onClick={() => setMode('sign-in')}>Back to sign-in</button></p>
           </>
         )}
@@ -54,9 +85,11 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
   );
 }
 
-function SignInForm({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
+function SignInForm({ signIn }: { signIn: (name: string, password: string, totp?: string) => Promise<void> }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => focusFirstEmpty(form.current), []);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -64,17 +97,15 @@ function SignInForm({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
     setBusy(true);
     setError(null);
     try {
-      const r = await api.post<{ csrfToken: string }>('/api/v1/session', { name: String(f.get('name')).trim(), password: String(f.get('password')), ...(totp ? { totp } : {}) });
-      setCsrfToken(r.csrfToken);
-      await onSignedIn();
+      await signIn(String(f.get('name')).trim(), String(f.get('password')), totp || undefined);
     } catch (err) {
       setError(err);
       setBusy(false);
     }
   };
   return (
-    <form onSubmit={submit} className="stack" aria-label="Sign in">
-      <label>User name <input name="name" autoComplete="username" required autoFocus /></label>
+    <form ref={form} onSubmit={submit} className="stack" aria-label="Sign in">
+      <label>User name <input name="name" autoComplete="username" required /></label>
       <label>Password <input name="password" type="password" autoComplete="current-password" required /></label>
       <label>
         One-time code or recovery code
@@ -87,9 +118,11 @@ function SignInForm({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   );
 }
 
-function EnrolForm({ onEnrolled, invite }: { onEnrolled: (r: Enrolled) => void; invite: { name: string; code: string } | null }) {
+function EnrolForm({ onEnrolled, invite }: { onEnrolled: (r: Enrolled, password: string) => Promise<void>; invite: Invite | null }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => focusFirstEmpty(form.current), []);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -99,19 +132,21 @@ function EnrolForm({ onEnrolled, invite }: { onEnrolled: (r: Enrolled) => void; 
     }
     setBusy(true);
     setError(null);
+    const password = String(f.get('password'));
     try {
-      onEnrolled(await api.post<Enrolled>('/api/v1/enrol', { name: String(f.get('name')).trim(), code: String(f.get('code')).trim(), password: String(f.get('password')) }));
+      await onEnrolled(await api.post<Enrolled>('/api/v1/enrol', { name: String(f.get('name')).trim(), code: String(f.get('code')).trim(), password }), password);
     } catch (err) {
       setError(err);
       setBusy(false);
     }
   };
   return (
-    <form onSubmit={submit} className="stack" aria-label="Enrol">
+    <form ref={form} onSubmit={submit} className="stack" aria-label="Enrol">
       <label>User name <input name="name" autoComplete="username" required defaultValue={invite?.name} /></label>
       <label>Enrolment code <input name="code" autoComplete="off" required aria-describedby="code-help" defaultValue={invite?.code} /></label>
-      <p id="code-help" className="muted">The one-time code your administrator gave you (from <code>sealbox users add</code> or the Administration page).</p>
-      <label>New password <input name="password" type="password" autoComplete="new-password" minLength={12} required /></label>
+      <p id="code-help" className="muted">The one-time code from your enrolment link, from your administrator, or from the e-mail of an account recovery.</p>
+      <label>New password <input name="password" type="password" autoComplete="new-password" minLength={12} required aria-describedby="password-help" /></label>
+      <p id="password-help" className="muted">At least 12 characters.</p>
       <label>New password again <input name="password2" type="password" autoComplete="new-password" minLength={12} required /></label>
       <ErrorNote error={error} />
       <button type="submit" disabled={busy}>{busy ? 'Enrolling…' : 'Enrol'}</button>
@@ -119,31 +154,73 @@ function EnrolForm({ onEnrolled, invite }: { onEnrolled: (r: Enrolled) => void; 
   );
 }
 
-function EnrolmentResult({ result, onDone }: { result: Enrolled; onDone: () => void }) {
-  const secret = result.totpUri ? new URL(result.totpUri).searchParams.get('secret') : null;
+// The authenticator set-up, shown once: the QR code to scan, the key to type or copy, the
+// recovery codes; then the app's first code signs in (which also proves the app has the key).
+function SecondFactorSetUp({ result, signIn }: { result: Enrolled; signIn: (totp: string) => Promise<void> }) {
+  const uri = result.totpUri!;
+  const secret = new URL(uri).searchParams.get('secret');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const codeField = useRef<HTMLInputElement>(null);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await signIn(String(new FormData(e.currentTarget).get('totp') ?? '').trim());
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+      codeField.current?.select();
+    }
+  };
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(secret ?? '');
+      setCopied(true);
+    } catch {
+      setCopied(false);
+    }
+  };
   return (
     <div className="stack">
-      <p>Your password is set, {result.user.name}.</p>
-      {result.totpUri && (
-        <section aria-labelledby="totp-h">
-          <h2 id="totp-h">Second factor</h2>
-          <p>Add this account to your authenticator app: enter the key, or open the link on the phone that holds the app. This is shown once.</p>
-          <dl>
-            <dt>Key</dt><dd><code data-testid="totp-secret">{secret}</code></dd>
-            <dt>Link</dt><dd><a href={result.totpUri} data-testid="totp-uri">{result.totpUri}</a></dd>
-          </dl>
-        </section>
-      )}
+      <p>Your password is set, {result.user.name}. Your roles also need a one-time code from an authenticator app on your phone. What follows is shown only now.</p>
+      <section aria-labelledby="totp-h">
+        <h2 id="totp-h">1. Add Sealbox to your authenticator app</h2>
+        <p>Scan this QR code with the app, or type the key into it.</p>
+        <QrCode text={uri} label="QR code to add your Sealbox account to an authenticator app" />
+        <dl>
+          <dt>Key</dt>
+          <dd>
+            <code data-testid="totp-secret">{secret}</code>{' '}
+            <button type="button" className="secondary" onClick={() => void copy()}>Copy the key</button>
+            <span role="status">{copied ? ' Copied.' : ''}</span>
+          </dd>
+          <dt>On this phone</dt><dd><a href={uri} data-testid="totp-uri">Open in the authenticator app</a></dd>
+        </dl>
+      </section>
       {result.recoveryCodes && result.recoveryCodes.length > 0 && (
         <section aria-labelledby="recovery-h">
-          <h2 id="recovery-h">Recovery codes</h2>
-          <p>Each one signs you in once in place of the one-time code, if you lose your authenticator. Keep them somewhere safe; they are shown only now.</p>
+          <h2 id="recovery-h">2. Keep your recovery codes</h2>
+          <p>Each one signs you in once in place of the one-time code, if you lose your phone. Print them or keep them somewhere safe, away from your phone.</p>
           <ul className="codes" data-testid="recovery-codes">
             {result.recoveryCodes.map((c) => <li key={c}><code>{c}</code></li>)}
           </ul>
         </section>
       )}
-      <button type="button" onClick={onDone}>I have saved these — sign in</button>
+      <section aria-labelledby="finish-h">
+        <h2 id="finish-h">{result.recoveryCodes?.length ? '3.' : '2.'} Sign in with the app's code</h2>
+        <form onSubmit={submit} className="stack" aria-label="Finish enrolment">
+          <label>
+            One-time code from the app
+            <input ref={codeField} name="totp" inputMode="numeric" autoComplete="one-time-code" required aria-describedby="finish-help" />
+          </label>
+          <p id="finish-help" className="muted">The 6-digit code the app now shows for Sealbox. It checks that the app has the key; a recovery code works too.</p>
+          <ErrorNote error={error} />
+          <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        </form>
+      </section>
     </div>
   );
 }
