@@ -1,5 +1,6 @@
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Clock } from '../core/clock.ts';
+import type { Transactions } from '../core/transactions.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Actor, Audit } from '../access/audit.ts';
 import type { User } from '../access/people.ts';
@@ -10,10 +11,14 @@ import { buildReport } from './oversight-report.ts';
 export interface AuditorViewDeps extends ReportDeps {
   audit: Audit;
   clock: Clock;
+  meta: Transactions;
 }
 
 // What auditors read — the permission inventory and the reports — for the API and the CLI
-// alike: auditors only, and each reading is itself a ledger entry (a refusal too).
+// alike: auditors only, and each reading is itself a ledger entry (a refusal too). A reading
+// walks the ledger, so it is made in a read transaction and recorded after it, before it is
+// handed out: a walk over a long ledger never holds up the writers (captures included), and a
+// reading that cannot be recorded is not served.
 export class AuditorViews {
   readonly #d: AuditorViewDeps;
 
@@ -23,10 +28,9 @@ export class AuditorViews {
 
   async inventory(actor: Actor & { user: User }, at?: number) {
     await this.#auditor(actor, 'oversight.inventory', { at: at ?? null });
-    return this.#d.audit.record(actor, { operation: 'oversight.inventory', parameters: { at: at ?? null } }, async (tx) => {
-      const inv = at === undefined ? await liveInventory(tx, this.#d) : await inventoryFromLedger(tx, this.#d.history, at);
-      return { ...inv, grants: inv.grants.map((g) => ({ ...g, secondsLeft: Math.max(0, Math.round((g.endsAt - inv.at) / 1000)) })) };
-    });
+    const inv = await this.#d.meta.read((tx) => (at === undefined ? liveInventory(tx, this.#d) : inventoryFromLedger(tx, this.#d.history, at)));
+    const reading = { ...inv, grants: inv.grants.map((g) => ({ ...g, secondsLeft: Math.max(0, Math.round((g.endsAt - inv.at) / 1000)) })) };
+    return this.#d.audit.record(actor, { operation: 'oversight.inventory', parameters: { at: at ?? null } }, async () => reading);
   }
 
   // The period a report covers, as its entry records it: by default the 30 days up to now.
@@ -39,7 +43,8 @@ export class AuditorViews {
     const { from, to } = this.period(asked);
     if (!(from < to)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the period must start before it ends (from < to)');
     await this.#auditor(actor, 'oversight.report', { from, to });
-    return this.#d.audit.record(actor, { operation: 'oversight.report', parameters: { from, to } }, (tx) => buildReport(tx, this.#d, { from, to }, this.#d.clock.now()));
+    const report = await this.#d.meta.read((tx) => buildReport(tx, this.#d, { from, to }, this.#d.clock.now()));
+    return this.#d.audit.record(actor, { operation: 'oversight.report', parameters: { from, to } }, async () => report);
   }
 
   async #auditor(actor: Actor & { user: User }, operation: LedgerOperation, parameters: Record<string, unknown>): Promise<void> {
