@@ -8,6 +8,8 @@
 // server's refusal by the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import jsqr from 'jsqr';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { parseDirectoryCsv } from '../src/access/directory-csv.ts';
@@ -23,6 +25,15 @@ const focused = (l: Locator) => l.evaluate((el) => el === (globalThis as any).do
 // jsqr is CommonJS: its function is the module's `default` export.
 type Decode = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
 const jsQR = (jsqr as unknown as { default: Decode }).default;
+
+// axe-core, evaluated through the driver (the page's CSP stays on), as web-accessibility.test.ts
+// audits: nothing moderate or worse.
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function audit(page: Page, label: string, found: string[]): Promise<void> {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })`) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
+  for (const v of result.violations) if (v.impact !== 'minor') found.push(`${label}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+}
 
 // A fresh browser with no session, every console error kept (401s included).
 async function stranger(browser: Browser, errors: string[], label: string): Promise<Page> {
@@ -67,6 +78,7 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   await importAtConsole(w.archive.services, parseDirectoryCsv('addresses,display_name,owner\nola.nordmann@corp.test,Ola Nordmann,ola\n'), 'directory.csv');
   const problems: string[] = [];
   const errors: string[] = [];
+  const violations: string[] = [];
 
   // --- a signed-out visit: the sign-in form, the focus in its first field, no console error
   const visitor = await stranger(browser, errors, 'visitor');
@@ -145,6 +157,7 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   const enrol = nina.getByRole('form', { name: 'Enrol' });
   assert.equal(await enrol.getByLabel('User name').inputValue(), 'nina');
   assert.ok(await focused(enrol.getByLabel('New password', { exact: true })), 'the focus is on the first field to fill');
+  await audit(nina, 'enrol', violations);
   await enrol.getByLabel('New password', { exact: true }).fill('nina-correct-horse-battery');
   await enrol.getByLabel('New password again').fill('nina-correct-horse-battery');
   await enrol.getByRole('button', { name: 'Enrol' }).click();
@@ -156,6 +169,7 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   assert.equal(new URL(uri).searchParams.get('secret'), secret, 'the key as text, to type or copy');
   assert.equal(await nina.getByTestId('recovery-codes').locator('li').count(), 10);
   await screenshot(nina, 'accounts-second-factor');
+  await audit(nina, 'second factor', violations);
   // The app's first code signs her in: no name or password typed again.
   await nina.getByLabel('One-time code from the app').fill(totpCode(base32Decode(secret), currentStep(w.clock.now())));
   await nina.getByRole('button', { name: 'Sign in' }).click();
@@ -211,6 +225,7 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   assert.ok(refused >= 0);
   problems.splice(refused, 1);
   await screenshot(adm, 'accounts-policy-error');
+  await audit(adm, 'administration with a field error', violations);
   // A label for a purpose, saved from the form, is what requesters then read.
   await minutes.fill('15');
   await policy.getByLabel('Purposes a request may give').fill('legal-hold\nhr-investigation: HR case\nuser-support\nsubject-access-request\nsecurity-incident');
@@ -225,6 +240,7 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
 
   assert.deepEqual(problems, [], 'no script error, CSP violation or outside request');
   assert.deepEqual(errors, []);
+  assert.deepEqual(violations, [], 'axe-core: moderate, serious or critical violations');
 });
 
 async function waitFocused(l: Locator): Promise<void> {
