@@ -15,6 +15,8 @@ const DAY_MS = 86_400_000;
 export interface CompiledQuery {
   where: string;
   params: (string | number)[];
+  // The whole query as one FTS5 expression, when it is nothing but full text (else null).
+  fullText: string | null;
 }
 
 export interface CompileOptions {
@@ -35,7 +37,7 @@ export function compileQuery(node: QueryNode, options: CompileOptions = {}): Com
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(meta)) throw new TypeError(`invalid metaSchema ${JSON.stringify(meta)}`);
   const params: (string | number)[] = [];
   const where = new Compiler(params, meta, options.envelopeOf ?? null).compile(node);
-  return { where, params };
+  return { where, params, fullText: ftsExpression(node) };
 }
 
 class Compiler {
@@ -283,5 +285,5 @@ export function compileScope(scope: SearchScope): CompiledQuery {
     parts.push(`(${fixed.where})`);
     params.push(...fixed.params);
   }
-  return { where: parts.join(' AND '), params };
+  return { where: parts.join(' AND '), params, fullText: null };
 }
