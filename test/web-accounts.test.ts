@@ -105,6 +105,11 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   await chips.getByText('ola.nordmann@corp.test').waitFor();
   assert.equal(await picker.inputValue(), '');
   assert.equal(await form.getByTestId('picker-problem').textContent(), '');
+  // Text left in the field, never picked, does not look chosen.
+  await picker.fill('Kari');
+  await picker.press('Tab');
+  await form.getByTestId('picker-problem').filter({ hasText: '“Kari” is not chosen yet' }).waitFor();
+  await picker.fill('');
   // Purposes in words; the slug is still what is sent.
   const purposes = await form.getByLabel('Purpose').locator('option').allTextContents();
   assert.deepEqual(purposes, ['Choose…', 'Legal hold', 'HR investigation', 'User support', 'Subject access request', 'Security incident']);

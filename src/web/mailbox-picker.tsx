@@ -114,7 +114,12 @@ export function MailboxPicker({ value, onChange, label }: { value: string[]; onC
         aria-activedescendant={shown && active >= 0 ? `${id}-opt-${active}` : undefined} autoComplete="off"
         aria-invalid={problem ? true : undefined}
         value={text} onChange={(e) => { setText(e.target.value); setProblem(null); enterPressed.current = false; }} onKeyDown={key}
-        onBlur={() => setTimeout(() => setOpen(false), 150)} onFocus={() => setOpen(true)}
+        onBlur={() => {
+          setTimeout(() => setOpen(false), 150);
+          // Leaving text behind that was never picked would look chosen: say it is not.
+          if (q && !enterPressed.current) setProblem(`“${q}” is not chosen yet: pick it from the list (Enter takes the highlighted one).`);
+        }}
+        onFocus={() => setOpen(true)}
         placeholder="a person's name or e-mail address" aria-describedby={`${id}-help ${id}-problem`}
       />
       <span id={`${id}-help`} className="muted">Type part of a name or address, then choose from the list (Enter takes the highlighted one).</span>

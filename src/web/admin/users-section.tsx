@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../api.ts';
+import { CopyButton } from '../copy-button.tsx';
 import { ErrorNote, Loading } from '../error-note.tsx';
 import { when } from '../format.ts';
 import { useSession } from '../session.ts';
@@ -107,19 +108,10 @@ export function enrolmentLink(name: string, code: string): string {
 
 function EnrolmentHandout({ name, code, what }: { name: string; code: string; what: string }) {
   const link = enrolmentLink(name, code);
-  const [copied, setCopied] = useState(false);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(link);
-      setCopied(true);
-    } catch {
-      setCopied(false);
-    }
-  };
   return (
     <div className="success" role="status" data-testid="enrolment-handout">
       <p>{what} Send {name} this enrolment link, shown only now; it works once, until {name} enrols:</p>
-      <p><code data-testid="enrolment-link">{link}</code> <button type="button" className="secondary" onClick={() => void copy()}>Copy the link</button>{copied && ' Copied.'}</p>
+      <p><CopyButton text={link} label="Copy the link" testId="enrolment-link" /></p>
       <p>Or give them the one-time code to type on the Enrol page: <code data-testid="enrolment-code">{code}</code></p>
     </div>
   );

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api, setCsrfToken } from '../api.ts';
+import { CopyButton } from '../copy-button.tsx';
 import { ErrorNote } from '../error-note.tsx';
 import { QrCode } from '../qr-code.tsx';
 
@@ -161,7 +162,6 @@ function SecondFactorSetUp({ result, signIn }: { result: Enrolled; signIn: (totp
   const secret = new URL(uri).searchParams.get('secret');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [copied, setCopied] = useState(false);
   const codeField = useRef<HTMLInputElement>(null);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -175,14 +175,6 @@ function SecondFactorSetUp({ result, signIn }: { result: Enrolled; signIn: (totp
       codeField.current?.select();
     }
   };
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(secret ?? '');
-      setCopied(true);
-    } catch {
-      setCopied(false);
-    }
-  };
   return (
     <div className="stack">
       <p>Your password is set, {result.user.name}. Your roles also need a one-time code from an authenticator app on your phone. What follows is shown only now.</p>
@@ -193,9 +185,7 @@ function SecondFactorSetUp({ result, signIn }: { result: Enrolled; signIn: (totp
         <dl>
           <dt>Key</dt>
           <dd>
-            <code data-testid="totp-secret">{secret}</code>{' '}
-            <button type="button" className="secondary" onClick={() => void copy()}>Copy the key</button>
-            <span role="status">{copied ? ' Copied.' : ''}</span>
+            <CopyButton text={secret ?? ''} label="Copy the key" testId="totp-secret" />
           </dd>
           <dt>On this phone</dt><dd><a href={uri} data-testid="totp-uri">Open in the authenticator app</a></dd>
         </dl>
