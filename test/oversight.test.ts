@@ -425,7 +425,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
       assert.match(auditors[0].body, /Grants ended: 3 \(ran to expiry 3, revoked 0\); still running: 0/);
       const owners = day1.filter((d) => d.kind === 'digest.owner');
       assert.deepEqual(owners.map((d) => d.recipient), ['olga@corp.test'], 'pete is told after 3 days; hanna, under "none", never');
-      assert.match(owners[0].body, /rita {2}view \(1 message\(s\)\) {2}mailbox olga@corp\.test {2}request req_\S+, purpose legal-hold, ticket LH-olga/);
+      assert.match(owners[0].body, /rita {2}view \(1 message\(s\)\) {2}mailbox olga@corp\.test {2}request req_\S+, purpose Legal hold, ticket LH-olga/);
       assert.ok(!owners[0].body.includes('pete') && !owners[0].body.includes('hanna'), 'only her own mailbox');
       now = from + 4 * 86_400_000 + 60_000;
       await sweep.run();

@@ -126,6 +126,9 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   await screenshot(hanna, 'accounts-hr-request');
   const [request] = (await w.as.hanna.call('GET', '/api/v1/requests')).body.requests;
   assert.deepEqual([request.purpose, request.mailboxes], ['hr-investigation', ['ola.nordmann@corp.test']]);
+  // The approvers' notice says it in words too.
+  const notice = (await w.as.anna.call('GET', '/api/v1/me/notifications')).body.notifications.find((n: { kind: string }) => n.kind === 'request.filed');
+  assert.match(notice.body, /^Purpose: +HR investigation$/m);
   const anna = await openAs(browser, { url, as: w.as }, 'anna', problems);
   await anna.goto(url + '/approvals');
   await anna.locator(`article[data-request="${id}"]`).getByText('HR investigation').waitFor();

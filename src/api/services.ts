@@ -54,7 +54,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const links: PersonLinkStore = new SqlitePersonLinkStore(stores.meta);
   const fourEyes = new FourEyes(links, people, clock, current);
   const grants = new Grants(new SqliteGrantStore(stores.meta), clock, current, fourEyes);
-  const notifier = new Notifier({ store: new SqliteNotificationStore(stores.meta), inbox: new SqliteInboxStore(stores.meta), people, clock, config: config.notify });
+  const notifier = new Notifier({ store: new SqliteNotificationStore(stores.meta), inbox: new SqliteInboxStore(stores.meta), people, clock, config: config.notify, purposeLabels: () => current().purposeLabels });
   const recovery = new AccountRecovery({ recoveries: new SqliteAccountRecoveryStore(stores.meta), people, fourEyes, links, notifier, clock, policy: current });
   const ownership = new MailboxOwnership({ mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
