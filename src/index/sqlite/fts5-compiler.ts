@@ -25,7 +25,12 @@ export interface CompileOptions {
   // (known only from the envelope) matches bcc: and mailbox: only where it is one of these
   // mailboxes' own addresses, or where they sent the message.
   envelopeOf?: readonly number[];
+  // The spellings a full-text term is searched in (default: every one, spellingVariants); the
+  // index may leave out those it holds no word of.
+  spellings?: Spellings;
 }
+
+export type Spellings = (value: string, prefix: boolean) => string[];
 
 
 // Separators around a word in a display name ("smith, bob", "bob.smith", "jean-luc").
@@ -36,19 +41,22 @@ export function compileQuery(node: QueryNode, options: CompileOptions = {}): Com
   // Interpolated into SQL, so it must be a plain identifier; this is the caller's value, not the user's.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(meta)) throw new TypeError(`invalid metaSchema ${JSON.stringify(meta)}`);
   const params: (string | number)[] = [];
-  const where = new Compiler(params, meta, options.envelopeOf ?? null).compile(node);
-  return { where, params, fullText: ftsExpression(node) };
+  const spell = options.spellings ?? spellingVariants;
+  const where = new Compiler(params, meta, options.envelopeOf ?? null, spell).compile(node);
+  return { where, params, fullText: ftsExpression(node, spell) };
 }
 
 class Compiler {
   private readonly params: (string | number)[];
   private readonly meta: string;
   private readonly envelopeOf: readonly number[] | null;
+  private readonly spell: Spellings;
 
-  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null) {
+  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null, spell: Spellings) {
     this.params = params;
     this.meta = meta;
     this.envelopeOf = envelopeOf;
+    this.spell = spell;
   }
 
   // For a participation row (its columns unqualified or as `alias.`): true unless it is a Bcc
@@ -69,13 +77,13 @@ class Compiler {
 
   // Every expression returned is two-valued (never NULL), so NOT means "does not match".
   compile(node: QueryNode): string {
-    const fts = ftsExpression(node);
+    const fts = ftsExpression(node, this.spell);
     if (fts !== null) return this.match(fts);
     switch (node.kind) {
       case 'and': return this.compileAnd(node.children);
       case 'or': return this.compileOr(node.children);
       case 'not': return `NOT (${this.compile(node.child)})`;
-      case 'text': return this.match(ftsTerm(node));   // unreachable: handled above
+      case 'text': return this.match(ftsTerm(node, this.spell));   // unreachable: handled above
       case 'address': return this.address(node.role, node.value);
       case 'mailbox': return this.mailbox(node.value);
       case 'has-attachment': return 'd.has_attachment <> 0';
@@ -106,8 +114,8 @@ class Compiler {
     const negative: string[] = [];
     const rest: QueryNode[] = [];
     for (const c of children) {
-      const e = ftsExpression(c);
-      const ne = e === null && c.kind === 'not' ? ftsExpression(c.child) : null;
+      const e = ftsExpression(c, this.spell);
+      const ne = e === null && c.kind === 'not' ? ftsExpression(c.child, this.spell) : null;
       if (e !== null) positive.push(e);
       else if (ne !== null) negative.push(ne);
       else rest.push(c);
@@ -139,7 +147,7 @@ class Compiler {
     const fts: string[] = [];
     const rest: QueryNode[] = [];
     for (const c of children) {
-      const e = ftsExpression(c);
+      const e = ftsExpression(c, this.spell);
       if (e !== null) fts.push(e);
       else rest.push(c);
     }
@@ -207,8 +215,8 @@ function quoteFts(value: string): string {
 }
 
 // A word or phrase, in each of its spellings (ß = ss, æ = ae, …: spelling-variants.ts).
-function ftsTerm(node: QueryNode & { kind: 'text' }): string {
-  const spellings = spellingVariants(node.value, node.prefix).map((v) => quoteFts(v) + (node.prefix ? ' *' : ''));
+function ftsTerm(node: QueryNode & { kind: 'text' }, spell: Spellings = spellingVariants): string {
+  const spellings = spell(node.value, node.prefix).map((v) => quoteFts(v) + (node.prefix ? ' *' : ''));
   const phrase = spellings.length === 1 ? spellings[0]! : `(${spellings.join(' OR ')})`;
   return node.column === null ? phrase : `${node.column} : ${phrase}`;
 }
@@ -235,21 +243,21 @@ function combineFts(positive: string[], negative: string[]): string {
 
 // The FTS5 expression for a subtree made only of full-text terms, or null. FTS5 has no
 // unary NOT, so a negation is expressible only beside a positive term under an AND.
-function ftsExpression(node: QueryNode): string | null {
+function ftsExpression(node: QueryNode, spell: Spellings = spellingVariants): string | null {
   switch (node.kind) {
     case 'text':
-      return ftsTerm(node);
+      return ftsTerm(node, spell);
     case 'or': {
-      const parts = node.children.map(ftsExpression);
+      const parts = node.children.map((c) => ftsExpression(c, spell));
       return parts.every((p) => p !== null) ? `(${parts.join(' OR ')})` : null;
     }
     case 'and': {
       const positive: string[] = [];
       const negative: string[] = [];
       for (const c of node.children) {
-        const e = ftsExpression(c);
+        const e = ftsExpression(c, spell);
         if (e !== null) { positive.push(e); continue; }
-        const ne = c.kind === 'not' ? ftsExpression(c.child) : null;
+        const ne = c.kind === 'not' ? ftsExpression(c.child, spell) : null;
         if (ne === null) return null;
         negative.push(ne);
       }

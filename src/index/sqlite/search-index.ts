@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
+import { spellingVariants } from '../spelling-variants.ts';
 import { compileQuery, compileScope } from './fts5-compiler.ts';
 import { Fts5Snippets } from './fts5-snippets.ts';
 
@@ -9,16 +10,50 @@ export class SqliteSearchIndex implements SearchIndex {
   readonly #db: DatabaseSync;
   readonly #snippets = new Fts5Snippets();
   readonly #countFullText: StatementSync;
+  readonly #term: StatementSync | null;
+  readonly #termPrefix: StatementSync | null;
+  readonly #spellings = (value: string, prefix: boolean) => this.#spellingsFound(value, prefix);
 
   constructor(db: DatabaseSync) {
     this.#db = db;
     this.#countFullText = db.prepare('SELECT COUNT(*) AS n FROM doc_fts WHERE doc_fts MATCH ?');
+    // The index's words, to search only the spellings it holds. A temporary table of this
+    // connection (no schema change, and a read-only connection may make it).
+    let vocabulary = false;
+    try {
+      db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.doc_words USING fts5vocab(main, doc_fts, 'row')");
+      vocabulary = true;
+    } catch {
+      // Without it every spelling is searched: slower, the same answer.
+    }
+    this.#term = vocabulary ? db.prepare('SELECT 1 FROM temp.doc_words WHERE term = ?') : null;
+    this.#termPrefix = vocabulary ? db.prepare('SELECT 1 FROM temp.doc_words WHERE term >= ? AND term < ? LIMIT 1') : null;
+  }
+
+  // A term's spellings (spelling-variants.ts) less those no indexed word has: "spamassassin" is
+  // searched as itself alone unless "spamaßassin" was ever written. A spelling is left out only
+  // when that is certain: each of its words is in the tokenizer's own form (lower case, no
+  // letter it would fold), and the index has no such word (or, for a prefix, none starting so).
+  #spellingsFound(value: string, prefix: boolean): string[] {
+    const all = spellingVariants(value, prefix);
+    if (all.length === 1 || this.#term === null) return all;
+    // The spelled-out form (ASCII where the letters were) is always searched: it is the common one,
+    // and looking a common word up costs as much as searching it.
+    const found = all.filter((spelling, k) => {
+      if (k === 0) return true;
+      const words = spelling.split(/[^\p{L}\p{N}\p{Co}]+/u).filter(Boolean);
+      if (!words.every((w) => /^[a-z0-9ßæœø]+$/.test(w))) return true;
+      return words.every((w, i) => (prefix && i === words.length - 1
+        ? this.#termPrefix!.get(w, w + '\u{10FFFF}') !== undefined
+        : this.#term!.get(w) !== undefined));
+    });
+    return found;
   }
 
   search(text: string, options: SearchOptions): SearchResult {
     const condition = options.scope ? compileScope(options.scope) : undefined;
     const node = parseQuery(text);
-    const compiled = compileQuery(node, { envelopeOf: options.envelopeOf });
+    const compiled = compileQuery(node, { envelopeOf: options.envelopeOf, spellings: this.#spellings });
     const where = `(${compiled.where})${condition ? ` AND (${condition.where})` : ''}`;
     const params = [...compiled.params, ...(condition?.params ?? [])];
     const order = options.sort === 'oldest' ? 'd.date ASC, d.id ASC' : 'd.date DESC, d.id DESC';
