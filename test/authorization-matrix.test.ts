@@ -75,6 +75,8 @@ function rows(): Row[] {
     { what: 'body document', operation: 'body', call: (f) => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}/body${grant(f) ? `?grant=${grant(f)}` : ''}` }) },
     { what: 'remote content', operation: 'remote-content', call: (f) => ({ method: 'POST', path: `/api/v1/messages/${f.sha[m]}/remote-content`, body: grant(f) ? { grant: grant(f) } : {} }) },
   ];
+  // A message's conversation: a listing like a search (the search permission, a search entry).
+  const thread = (m: keyof typeof MESSAGES, grant: (f: Fixtures) => string | null) => (f: Fixtures): Call => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}/thread${grant(f) ? `?grant=${grant(f)}` : ''}` });
   const noGrant = () => null;
   const access = (operation: string) => ({ type: 'access' as const, operation });
   const admin = (operation: string) => ({ type: 'admin' as const, operation });
@@ -87,6 +89,8 @@ function rows(): Row[] {
     { name: 'search someone else\'s subject without a grant', expect: only('owner'), call: search('invoice', noGrant), writes: access('search'), check: hits() },
     { name: 'view a message outside own mailbox without a grant', expect: only('owner', 404), call: view('inScope', noGrant), writes: access('view') },
     { name: 'raw a message outside own mailbox without a grant', expect: only('owner', 404), call: view('inScope', noGrant, true), writes: access('raw') },
+    { name: 'conversation of own message', expect: only('owner'), call: thread('own', noGrant), writes: access('search'), check: (b, _r, f) => assert.deepEqual(b.messages.map((m: any) => m.sha256), [f.sha.own]) },
+    { name: 'conversation of a message outside own mailbox without a grant', expect: only('owner', 404), call: thread('inScope', noGrant), writes: access('search') },
   );
   for (const r of viewerReads('own', noGrant)) table.push({ name: `${r.what} of own message`, expect: only('owner'), call: r.call, writes: access(r.operation) });
   for (const r of viewerReads('inScope', noGrant)) table.push({ name: `${r.what} of a message outside own mailbox without a grant`, expect: only('owner', 404), call: r.call, writes: access(r.operation) });
@@ -101,6 +105,7 @@ function rows(): Row[] {
       { name: `search in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: search('body', g), writes: access('search'), check: hits('inScope') },
       { name: `view in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: view('inScope', g), writes: access('view'), check: (b, _r, f) => assert.equal(b.sha256, f.sha.inScope) },
       { name: `raw in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: view('inScope', g, true), writes: access('raw'), check: (b, _r, f) => assert.ok(b.equals(f.world.raw.inScope)) },
+      { name: `conversation in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: thread('inScope', g), writes: access('search'), check: (b, _r, f) => assert.deepEqual(b.messages.map((m: any) => m.sha256), [f.sha.inScope]) },
     );
     for (const r of viewerReads('inScope', g)) table.push({ name: `${r.what} in scope, ${situation} grant`, expect: open ? only(holder) : ALL_DENIED, call: r.call, writes: access(r.operation) });
     if (!open) continue;
@@ -108,6 +113,7 @@ function rows(): Row[] {
     table.push(
       { name: `search a subject out of scope, ${situation} grant`, expect: only(holder), call: search('salary OR contract OR quarterly', g), writes: access('search'), check: hits() },
       { name: `view another mailbox, ${situation} grant`, expect: only(holder, 404), call: view('otherBox', g), writes: access('view') },
+      { name: `conversation of another mailbox, ${situation} grant`, expect: only(holder, 404), call: thread('otherBox', g), writes: access('search') },
       { name: `raw another mailbox, ${situation} grant`, expect: only(holder, 404), call: view('otherBox', g, true), writes: access('raw') },
       { name: `view outside the date window, ${situation} grant`, expect: only(holder, 404), call: view('oldDate', g), writes: access('view') },
       { name: `view the owner's own message, ${situation} grant`, expect: only(holder, 404), call: view('own', g), writes: access('view') },
