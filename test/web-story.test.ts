@@ -177,12 +177,12 @@ test('web story: four people do the governed-access story through the pages', { 
   // --- the owner: her own mailbox, one message, the .eml download
   await alice.page.goto(url + '/');
   await navTo(alice, 'My mailbox', 'My mailbox');
-  await alice.page.getByRole('status').filter({ hasText: /3 messages in \d+ ms/ }).waitFor();
-  const rows = await alice.page.getByRole('table').getByRole('link').allTextContents();
+  await alice.page.getByRole('status').filter({ hasText: /^3 messages · 1–3 shown, newest first · \d+ ms/ }).waitFor();
+  const rows = await alice.page.getByRole('list', { name: 'Messages found' }).getByRole('link').allTextContents();
   assert.deepEqual(rows.sort(), ['Invoice for March', 'Lunch on Friday', 'Signed contract'], 'her mail and only hers');
   await alice.page.getByRole('searchbox', { name: 'Search' }).fill('invoice');
   await alice.page.getByRole('button', { name: 'Search' }).click();
-  await alice.page.getByRole('status').filter({ hasText: /^1 message in/ }).waitFor();
+  await alice.page.getByRole('status').filter({ hasText: /^1 message · / }).waitFor();
   await screenshot(alice.page, 'my-mailbox');
   await alice.page.getByRole('link', { name: 'Invoice for March' }).click();
   await alice.page.getByRole('heading', { level: 1, name: 'Invoice for March' }).waitFor();
@@ -248,7 +248,7 @@ test('web story: four people do the governed-access story through the pages', { 
   const search = rita.page.getByRole('search', { name: 'Search within the grant' });
   await search.getByRole('searchbox', { name: 'Search' }).fill('invoice OR talk');
   await search.getByRole('button', { name: 'Search' }).click();
-  await rita.page.getByTestId('result-count').filter({ hasText: /^1 message in \d+ ms/ }).waitFor();
+  await rita.page.getByTestId('result-count').filter({ hasText: /^1 message · 1–1 shown, newest first · \d+ ms/ }).waitFor();
   const results = rita.page.getByRole('region', { name: 'Results' });
   assert.deepEqual(await results.getByRole('listitem').getByRole('link').allTextContents(), ['Invoice for March']);
   await results.getByRole('link', { name: 'Invoice for March' }).click();
