@@ -80,8 +80,12 @@ test('attacks on governed access are refused, reveal nothing and are recorded', 
     const nothing = await as.ivan.call('GET', `/api/v1/search?q=Qzxwvuty&grant=${g}`);
     await one('ivan');
     assert.equal(known.status, 200);
-    assert.deepEqual(known.body, { query: 'Bluebird', grant: g, results: [] });
-    assert.deepEqual(nothing.body, { query: 'Qzxwvuty', grant: g, results: [] });
+    // The total counts the scope only: 0 for both.
+    assert.deepEqual(known.body, { query: 'Bluebird', grant: g, total: 0, offset: 0, sort: 'newest', results: [] });
+    assert.deepEqual(nothing.body, { query: 'Qzxwvuty', grant: g, total: 0, offset: 0, sort: 'newest', results: [] });
+    const snippets = await as.ivan.call('GET', `/api/v1/search?q=Bluebird&grant=${g}&snippets=1`);
+    assert.deepEqual([snippets.body.total, snippets.body.results], [0, []], 'with snippets asked for, nothing either');
+    assert.deepEqual((await one('ivan')).objects.messages, []);
     assert.deepEqual([...known.headers.keys()].sort(), [...nothing.headers.keys()].sort());
     for (const h of ['content-type', 'content-length']) assert.equal(known.headers.get(h), nothing.headers.get(h), h);
     assert.equal(knownEntry.result, 'success');
