@@ -73,15 +73,22 @@ export function LedgerPage({ query }: PageProps) {
                     <tbody>
                       {entries.data.entries.map((e) => (
                         <tr key={e.index} className={e.result !== 'success' ? 'refused' : undefined}>
-                          <td>{e.index}</td>
-                          <td>{when(new Date(e.time).toISOString())}</td>
-                          <td>{e.actor}<br /><span className="muted">{e.type} · {e.logonType}{e.clientIp ? ` · ${e.clientIp}` : ''}</span></td>
-                          <td>{e.operation}</td>
-                          <td>{e.result}</td>
-                          <td>{e.objects.mailboxes.join(', ')}</td>
-                          <td>{e.objects.messages.length === 1 ? <code title={e.objects.messages[0]}>{e.objects.messages[0].slice(0, 12)}…</code> : e.objects.messages.length || ''}</td>
-                          <td>{e.grantId ?? ''}</td>
-                          <td>{Object.keys(e.parameters).length > 0 && <details><summary>parameters</summary><pre>{JSON.stringify(e.parameters, null, 1)}</pre></details>}</td>
+                          <td data-label="#">{e.index}</td>
+                          <td data-label="Time" className="time"><Stamp ms={e.time} /></td>
+                          <td data-label="Actor">
+                            {e.actor}
+                            <dl className="facts">
+                              <dt>entry</dt><dd>{e.type}</dd>
+                              <dt>logon</dt><dd>{e.logonType}</dd>
+                              {e.clientIp && <><dt>from</dt><dd>{e.clientIp}</dd></>}
+                            </dl>
+                          </td>
+                          <td data-label="Operation">{e.operation}</td>
+                          <td data-label="Result">{e.result}</td>
+                          <td data-label="Mailboxes">{e.objects.mailboxes.join(', ')}</td>
+                          <td data-label="Messages">{e.objects.messages.length === 1 ? <code title={e.objects.messages[0]}>{e.objects.messages[0].slice(0, 12)}…</code> : e.objects.messages.length || ''}</td>
+                          <td data-label="Grant">{e.grantId ?? ''}</td>
+                          <td data-label="Details">{Object.keys(e.parameters).length > 0 && <details><summary>parameters</summary><pre>{JSON.stringify(e.parameters, null, 1)}</pre></details>}</td>
                         </tr>
                       ))}
                     </tbody>
@@ -127,6 +134,15 @@ export function LedgerPage({ query }: PageProps) {
       </section>
     </>
   );
+}
+
+// An entry's time in two short lines that do not wrap: the day, then the time to the second
+// with the zone (entries a second apart are told apart).
+function Stamp({ ms }: { ms: number }) {
+  const d = new Date(ms);
+  const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  const clock = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+  return <time dateTime={d.toISOString()}><span>{day}</span> <span>{clock}</span></time>;
 }
 
 // A datetime-local value (the browser's zone) as an ISO instant; anything else as typed.
