@@ -103,13 +103,15 @@ function ReportView({ r }: { r: Report }) {
         <dt>{L('tickets.withoutTicket')}</dt><dd>{r.tickets.withoutTicket.length}</dd>
         <dt>{L('tickets.reused')}</dt><dd>{r.tickets.reused.length === 0 ? 'none' : r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length} requests)`).join(', ')}</dd>
       </dl>
-      <h3>{L('people')}</h3>
+      <h3 id="people-h">{L('people')}</h3>
+      <div className="scroll" tabIndex={0} role="region" aria-labelledby="people-h">
       <table>
         <thead><tr><th scope="col">Person</th>{PERSON_FIGURES.map((k) => <th scope="col" key={k}>{L(`people.${k}`)}</th>)}</tr></thead>
         <tbody>
           {r.people.map((p) => <tr key={p.user}><th scope="row">{p.user}</th>{PERSON_FIGURES.map((k) => <td key={k}>{k === 'bytesExported' ? bytes(p[k]) : p[k]}</td>)}</tr>)}
         </tbody>
       </table>
+      </div>
       <h3>{L('heatMap')}</h3>
       {r.heatMap.mailboxes.length === 0 ? <p className="muted">No mailbox was accessed by anyone but its owner.</p> : <HeatMap map={r.heatMap} />}
       <h3>{L('sensitiveAccess')}</h3>
@@ -140,7 +142,9 @@ function day(iso: string): string {
 function HeatMap({ map }: { map: Report['heatMap'] }) {
   const max = Math.max(1, ...map.mailboxes.flatMap((m) => m.counts));
   return (
-    <div className="scroll">
+    // Many days are wider than a phone: the map scrolls in a region of its own (focusable, so the
+    // keyboard can scroll it too), the page does not.
+    <div className="scroll" tabIndex={0} role="region" aria-label="Heat map, mailbox by day (scrolls sideways)">
       <table className="heat" data-testid="heat-map">
         <thead><tr><th scope="col">Mailbox</th>{map.days.map((d) => <th scope="col" key={d}>{d.slice(5)}</th>)}</tr></thead>
         <tbody>
