@@ -1,7 +1,8 @@
 // The message viewer shows what the message says, in Chromium: names as written in the headers
 // (the search index lower-cases them), To and Cc in the header block; "Load remote content" only
 // for a body that has remote content; the body's frame as tall as its document (a short mail
-// is a short frame, a long one fills the window and scrolls).
+// is a short frame, a long one fills the window and scrolls); "Back to my mailbox" returns to the
+// search the message was opened from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -55,7 +56,7 @@ test('web viewer: names as written, To and Cc, remote content only when there is
     return { frame: box, content, window: page.viewportSize()!.height };
   };
 
-  // From the results of a search to a message.
+  // Back keeps the search: from results to a message and back.
   await page.goto(`${site.url}/mailbox?q=${encodeURIComponent('fidelity invoice')}`);
   await page.getByRole('link', { name: 'fidelity invoice reminder' }).click();
   await page.getByRole('heading', { level: 1, name: 'fidelity invoice reminder' }).waitFor();
@@ -74,6 +75,11 @@ test('web viewer: names as written, To and Cc, remote content only when there is
   assert.equal(await page.getByRole('button', { name: 'Load remote content' }).count(), 0, 'nothing remote to load in plain text');
   assert.ok(h.frame >= h.content && h.frame <= h.content + 48, `a short mail's frame fits it: ${JSON.stringify(h)}`);
   await screenshot(page, 'viewer-short-mail');
+
+  await page.getByRole('link', { name: '← Back to my mailbox' }).click();
+  await page.getByRole('heading', { level: 1, name: 'My mailbox' }).waitFor();
+  assert.equal(new URL(page.url()).search, `?q=${encodeURIComponent('fidelity invoice').replace(/%20/g, '+')}`);
+  assert.equal(await page.getByRole('searchbox').inputValue(), 'fidelity invoice');
 
   // A long body: the frame fills most of the window and the rest scrolls inside it.
   await page.goto(`${site.url}/mailbox/${sha.long}`);
