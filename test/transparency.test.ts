@@ -28,7 +28,8 @@ test('who accessed my mailbox: one group per person and request, counting what t
     [main, { name: 'ivan', displayName: 'Иван Петров' }, 'SEC-1', 'security-incident'],
   ], 'newest first, by display name, never olga herself');
   const [g2, g1] = olga.requests;
-  // Two searches, two of olga's messages read (three parts each, one twice, one downloaded),
+  // Two searches (the conversations the viewer listed are part of reading, not searches), two of
+  // olga's messages read (four parts each, one twice, one downloaded),
   // one export of three messages of which two are olga's, one refusal.
   assert.deepEqual({ searches: g1.searches, read: g1.messagesRead, downloads: g1.downloads, exports: g1.exports, exported: g1.messagesExported, refused: g1.refused },
     { searches: 2, read: 2, downloads: 1, exports: 1, exported: 2, refused: 1 });
@@ -37,8 +38,8 @@ test('who accessed my mailbox: one group per person and request, counting what t
   assert.ok(Date.parse(g1.first) >= started + 60_000 && Date.parse(g1.last) - Date.parse(g1.first) >= 2 * 60_000 && Date.parse(g1.last) - Date.parse(g1.first) < 3 * 60_000, `${g1.first} – ${g1.last}`);
   assert.deepEqual(g1.details.map((d: any) => d.kind === 'read' ? ['read', d.sha256, d.parts] : d.kind === 'search' ? ['search', d.query, d.results] : d.kind === 'export' ? ['export', d.query, d.messages] : [d.kind, d.operation]), [
     ['search', 'invoice', 2],
-    ['read', sha.o1, ['view', 'body', 'evidence']],
-    ['read', sha.o2, ['view', 'body', 'evidence', 'raw']],
+    ['read', sha.o1, ['view', 'body', 'evidence', 'conversation']],
+    ['read', sha.o2, ['view', 'body', 'evidence', 'conversation', 'raw']],
     ['search', 'budget', 1],
     ['export', 'invoice', 2],
     ['refused', 'view'],

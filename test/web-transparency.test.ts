@@ -50,13 +50,39 @@ test('web: who accessed my mailbox, one card per request with what the person di
   const lines = await details.allTextContents();
   assert.equal(lines.length, 6, lines.join('\n'));
   assert.match(lines[0], /searched for invoice: 2 messages of yours found/);
-  assert.match(lines[1], new RegExp(`opened message ${world.sha.o1.slice(0, 12)}… \\(headers, body, evidence\\), again until`));
-  assert.match(lines[2], new RegExp(`opened message ${world.sha.o2.slice(0, 12)}… \\(headers, body, evidence, downloaded the \\.eml\\)$`), 'opened once');
+  assert.match(lines[1], new RegExp(`opened message ${world.sha.o1.slice(0, 12)}… \\(headers, body, evidence, its conversation\\), again until`));
+  assert.match(lines[2], new RegExp(`opened message ${world.sha.o2.slice(0, 12)}… \\(headers, body, evidence, its conversation, downloaded the \\.eml\\)$`), 'opened once');
   assert.match(lines[4], /exported 2 messages of yours found by invoice/);
   assert.match(lines[5], /refused: opening a message/);
   assert.deepEqual(await axe(olga), [], 'axe-core on Who accessed my mailbox');
   await screenshot(olga, 'accesses-grouped');
   await olga.context().close();
+
+  // The investigator through the pages themselves: a search, a message opened in the viewer
+  // (which fetches its headers, body, evidence and conversation), and the card says what the
+  // person did: one search, one message read.
+  const filed = await world.as.ivan.call('POST', '/api/v1/requests', { purpose: 'security-incident', justification: 'phishing, looked at in the app', ticket: 'SEC-4', mailboxes: ['olga@corp.test'], permissions: ['search', 'read'], durationHours: 1 });
+  assert.equal(filed.status, 200, JSON.stringify(filed.body));
+  assert.equal((await world.as.appr.call('POST', `/api/v1/requests/${filed.body.id}/approve`, { reason: 'ok' })).status, 200);
+  const ivan = await openAs(browser, site, 'ivan', problems);
+  await ivan.goto(`${site.url}/investigation?grant=${filed.body.id}`);
+  const form = ivan.getByRole('search', { name: 'Search within the grant' });
+  await form.getByRole('searchbox', { name: 'Search' }).fill('budget');
+  await form.getByRole('button', { name: 'Search' }).click();
+  await ivan.getByRole('link', { name: 'budget draft' }).click();
+  await ivan.getByTestId('inclusion-proof').or(ivan.getByText(/not yet in a signed checkpoint/)).first().waitFor();
+  await ivan.locator('.message-body[data-body-kind="text"]').waitFor();
+  await ivan.waitForLoadState('networkidle');
+  await ivan.context().close();
+  const again = await openAs(browser, site, 'olga', problems);
+  await again.goto(`${site.url}/accesses`);
+  const viaApp = again.locator(`article[data-request="${filed.body.id}"]`);
+  await viaApp.waitFor();
+  assert.match((await viaApp.textContent())!, /1 search · 1 message read(?! \()/);
+  await viaApp.getByText('Details (2)').click();
+  assert.deepEqual((await viaApp.locator('ol.access-details > li').allTextContents()).map((l) => l.replace(/^.*?(searched|opened)/, '$1')),
+    ['searched for budget: 1 message of yours found', `opened message ${world.sha.o3.slice(0, 12)}… (headers, body, evidence, its conversation)`]);
+  await again.context().close();
 
   // petra is told two days after the grant ends: nothing before, then the card.
   const petraSees = async () => {

@@ -25,6 +25,8 @@ export const TRANSPARENCY_ENTRIES = 20_000;
 // The operations that read one message: a viewer's one opening is a view, its body and its
 // evidence (and maybe its raw bytes or remote content), so they count as one message read.
 const READS = new Set(['view', 'body', 'evidence', 'raw', 'remote-content']);
+// The parts of a message read, said in this order whatever order the page fetched them in.
+const PART_ORDER = ['view', 'body', 'evidence', 'conversation', 'raw', 'remote-content'];
 
 export interface TransparencyDeps {
   ofMailbox(tx: Tx, mailboxIds: readonly number[], limit: number): Promise<{ entry: LedgerEntry }[]>;
@@ -55,7 +57,7 @@ export interface AccessGroup {
   first: string; last: string; // the first and the last access seen
   mailboxes: string[];
   searches: number;
-  messagesRead: number;        // distinct messages of the owner's opened (view, body, evidence, raw, remote content)
+  messagesRead: number;        // distinct messages of the owner's opened (view, body, evidence, raw, remote content, conversation)
   downloads: number;           // of those, downloaded as .eml
   exports: number;             // export runs
   messagesExported: number;    // distinct messages of the owner's in them
@@ -131,35 +133,45 @@ export async function ownerAccesses(d: TransparencyDeps, tx: Tx, owner: User): P
       groups.set(key, g);
     }
     g.last = time;
+    const group = g;
+    // One message opened: its first and last access, and the parts of it that were fetched.
+    const read = (sha256: string, part: string, at: string, mailboxes: string[]) => {
+      let r = group.read.get(sha256);
+      if (!r) {
+        r = { kind: 'read', time: at, last: at, sha256, parts: [], mailboxes: [] };
+        group.read.set(sha256, r);
+        group.details.push(r);
+      }
+      r.last = at;
+      if (!r.parts.includes(part)) r.parts.push(part);
+      for (const m of mailboxes) if (!r.mailboxes.includes(m)) r.mailboxes.push(m);
+    };
     for (const m of shown) if (!g.mailboxes.includes(m)) g.mailboxes.push(m);
     const query = typeof e.parameters.query === 'string' ? e.parameters.query : null;
     if (e.result !== 'success') {
       g.refused++;
       g.details.push({ kind: 'refused', time, operation: e.operation, mailboxes: shown });
+    } else if (e.operation === 'search' && typeof e.parameters.thread === 'string') {
+      // The viewer lists a message's conversation as it opens it (recorded as a search): part of
+      // reading that message, not a search the person made. A conversation of a message that is
+      // not the owner's (a thread across mailboxes) is said without naming that message.
+      const thread = e.parameters.thread;
+      if (isMine(thread)) read(thread, 'conversation', time, shown);
+      else g.details.push({ kind: 'search', time, query: null, thread: true, results: e.objects.messages.filter(isMine).length, mailboxes: shown });
     } else if (e.operation === 'search') {
       g.searches++;
-      // A conversation's listing (the viewer's thread) is recorded as a search of its own.
-      g.details.push({ kind: 'search', time, query, thread: typeof e.parameters.thread === 'string', results: e.objects.messages.filter(isMine).length, mailboxes: shown });
+      g.details.push({ kind: 'search', time, query, thread: false, results: e.objects.messages.filter(isMine).length, mailboxes: shown });
     } else if (e.operation === 'export') {
       const messages = e.objects.messages.filter(isMine);
       g.exports++;
       for (const m of messages) g.exported.add(m);
       g.details.push({ kind: 'export', time, query, messages: messages.length, mailboxes: shown });
     } else if (READS.has(e.operation)) {
-      for (const sha256 of e.objects.messages) {
-        let read = g.read.get(sha256);
-        if (!read) {
-          read = { kind: 'read', time, last: time, sha256, parts: [], mailboxes: [] };
-          g.read.set(sha256, read);
-          g.details.push(read);
-        }
-        read.last = time;
-        if (!read.parts.includes(e.operation)) read.parts.push(e.operation);
-        for (const m of shown) if (!read.mailboxes.includes(m)) read.mailboxes.push(m);
-      }
+      for (const sha256 of e.objects.messages) read(sha256, e.operation, time, shown);
     }
   }
 
+  for (const g of groups.values()) for (const r of g.read.values()) r.parts.sort((a, b) => PART_ORDER.indexOf(a) - PART_ORDER.indexOf(b));
   const requests = [...groups.values()].map(({ read, exported, ...g }) => ({
     ...g, messagesRead: read.size, downloads: [...read.values()].filter((r) => r.parts.includes('raw')).length, messagesExported: exported.size,
   })).sort((a, b) => b.last.localeCompare(a.last));

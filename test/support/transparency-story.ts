@@ -1,6 +1,6 @@
 // The investigation that "Who accessed my mailbox" is tested with, in the API (in process) and
 // in Chromium: ivan ("Иван Петров") searches, opens messages as the viewer does (view, body,
-// evidence; one downloaded, one opened twice), exports and is refused once, under a grant over
+// evidence, conversation; one downloaded, one opened twice), exports and is refused once, under a grant over
 // olga's and bob's mailboxes; then a second request, and one on petra's mailbox, whose owner is
 // told two days after a grant ends. olga reads her own mail too.
 import assert from 'node:assert/strict';
@@ -42,6 +42,8 @@ export async function investigate(world: InProcessWorld) {
     await ok('ivan', 'GET', `/api/v1/messages/${m}?grant=${main}`);
     await ok('ivan', 'GET', `/api/v1/messages/${m}/body?grant=${main}`);
     await ok('ivan', 'GET', `/api/v1/messages/${m}/evidence?grant=${main}`);
+    // The viewer lists the message's conversation too (recorded as a search).
+    await ok('ivan', 'GET', `/api/v1/messages/${m}/thread?grant=${main}`);
   }
   await ok('ivan', 'GET', `/api/v1/messages/${sha.o2}/raw?grant=${main}`);
   await ok('ivan', 'GET', `/api/v1/messages/${sha.b1}?grant=${main}`);
