@@ -82,6 +82,10 @@ test('search totals, order, snippets, conversations, spellings and export', { ti
     const entry = (await world.take('olga')).find((e) => e.parameters.snippets === true)!;
     assert.deepEqual(entry.objects.messages, [sha.html], 'the entry names the message whose text was read');
     await get('olga', `/api/v1/search?q=quarterly&snippets=1&limit=101`, 400);
+    // A message larger than 4 MB is authenticated only when read whole: no passage of it.
+    await deliver('big', ['olga@corp.test'], mail({ from: 'x@ext.test', to: 'olga@corp.test', subject: 'Big', date: day(400), id: 'big@ext.test', body: `zebra crossing ${'lorem ipsum '.repeat(400_000)}` }));
+    const big = (await search('olga', { q: 'zebra', snippets: 1 })).body.results;
+    assert.deepEqual(big.map((h: any) => [h.sha256, h.snippet]), [[sha.big, '']]);
   });
 
   // rita's grant covers tgt@ only.

@@ -41,8 +41,10 @@ export interface SearchAnswer extends SearchResult {
   snippets?: Map<string, string>;   // sha256 → escaped HTML with <mark>
 }
 
-// A message's text for its snippet is read from its first bytes only.
+// A message's text for its snippet is parsed from its first bytes only, and a message larger
+// than SNIPPET_MESSAGE_BYTES has none.
 const SNIPPET_PARSE_BYTES = 256 * 1024;
+const SNIPPET_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 // Every read of archived content goes through here: decide, then serve and record in one
 // transaction. A refusal is recorded too, and an out-of-scope message looks exactly like a
@@ -106,7 +108,11 @@ export class ContentAccess {
 
   async #snippets(query: string, hits: readonly SearchHit[]): Promise<Map<string, string>> {
     const texts = await Promise.all(hits.map(async (h) => {
-      const raw = await this.#bytes(h.sha256);
+      const row = await this.#d.meta.read((tx) => this.#d.reader.message(tx, h.sha256));
+      // A message is authenticated only as a whole: a large one would be read whole for a line
+      // of text, so it has no passage (it is opened to be read).
+      if (row.size > SNIPPET_MESSAGE_BYTES) return { key: h.sha256, text: '' };
+      const raw = await this.#d.reader.buffer(row);
       // The text of a message is at its start: a large attachment need not be parsed for it.
       return { key: h.sha256, text: (await parseMessage(raw.subarray(0, SNIPPET_PARSE_BYTES))).text };
     }));
