@@ -64,6 +64,10 @@ test('search totals, order, snippets, conversations, spellings and export', { ti
     const entries = (await world.take('olga')).filter((e) => e.operation === 'search');
     assert.deepEqual(entries.map((e) => [e.parameters.results, e.parameters.total, e.parameters.sort ?? 'newest']),
       [[50, 121, 'newest'], [50, 121, 'oldest'], [50, 121, 'oldest'], [21, 121, 'oldest'], [0, 121, 'newest'], [40, 40, 'newest']]);
+    const best = (await search('olga', { q: 'quarterly', sort: 'relevance' })).body;
+    assert.deepEqual([best.sort, best.total, best.results.length], ['relevance', 40, 40]);
+    assert.equal((await search('olga', { q: all, sort: 'relevance' })).body.sort, 'newest', 'no word to rank by: newest first, and said so');
+    await get('olga', `/api/v1/search?q=quarterly&sort=random`, 400);
     const refused = await as.rita.call('GET', `/api/v1/search?q=${encodeURIComponent(all)}`);
     assert.deepEqual([refused.status, refused.body.total], [403, undefined], 'rita owns nothing: refused, no count');
   });

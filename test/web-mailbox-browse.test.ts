@@ -116,6 +116,9 @@ test('web: an owner browses 3,000 messages, walks a conversation, exports; an in
     const marks = olga.getByTestId('snippet').locator('mark');
     await marks.first().waitFor();
     assert.equal((await marks.first().textContent())!.toLowerCase(), word.toLowerCase(), `the word ${word} is marked in the text`);
+    await olga.getByLabel('Order').selectOption('relevance');
+    await olga.getByTestId('result-count').filter({ hasText: 'shown, best match first' }).waitFor();
+    assert.match(olga.url(), /[?&]sort=relevance\b/);
 
     await olga.getByRole('searchbox', { name: 'Search' }).fill('strassenfest');
     await olga.getByRole('button', { name: 'Search', exact: true }).click();

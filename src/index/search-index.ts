@@ -10,11 +10,14 @@ export interface SearchResult {
   query: string;       // canonical form, for the ledger
   hits: SearchHit[];
   total: number;       // every message the query finds in the scope, not only this page
+  sort: SearchSort;    // the order the hits are in (relevance without words is newest)
 }
 
 // The order of results: by the Date header (else the receipt time), newest or oldest first;
-// messages of the same moment in the order they were archived.
-export const SEARCH_SORTS = ['newest', 'oldest'] as const;
+// messages of the same moment in the order they were archived. `relevance`: the best match of
+// the words the query looks for first (BM25), then newest; a query without words (from:,
+// dates) is in newest first.
+export const SEARCH_SORTS = ['newest', 'oldest', 'relevance'] as const;
 export type SearchSort = typeof SEARCH_SORTS[number];
 
 // What a reader may search and read: messages with a participant address in one of these

@@ -593,6 +593,26 @@ for (const impl of INDEXES) {
       assert.deepEqual(found('example', { sort: 'newest' }), keysOf(newestFirst(CORPUS)));
     });
 
+    test('best match first: the same matches and total, the best first; without words, newest first', () => {
+      const invoice = CORPUS.filter((m) => has(m, 'invoice'));
+      const r = index.search('invoice', { limit: 100, sort: 'relevance' });
+      assert.equal(r.sort, 'relevance');
+      assert.deepEqual(new Set(r.hits.map((h) => keyOf.get(h.sha256))), new Set(keysOf(invoice)));
+      assert.equal(r.total, invoice.length);
+      assert.equal(keyOf.get(r.hits[0]!.sha256), 'm1', 'm1 says invoice in its subject, its text and its attachment\'s name');
+      const pages: string[] = [];
+      for (let offset = 0; offset < invoice.length; offset += 2) pages.push(...found('invoice', { sort: 'relevance', limit: 2, offset }));
+      assert.deepEqual(pages, r.hits.map((h) => keyOf.get(h.sha256)), 'pages follow the same order');
+      const mixed = found('invoice OR from:eve@partner.example', { sort: 'relevance' });
+      const byEve = CORPUS.filter((m) => m.from === EVE && !has(m, 'invoice'));
+      assert.deepEqual(mixed.slice(-byEve.length), keysOf(newestFirst(byEve)), 'found without the word: last, newest first');
+      const carol: SearchScope = { mailboxes: [box.get('carol')!], dateFrom: null, dateTo: null, fixedQuery: null };
+      const scoped = index.search('invoice', { limit: 100, sort: 'relevance', scope: carol });
+      assert.deepEqual(new Set(scoped.hits.map((h) => keyOf.get(h.sha256))), new Set(keysOf(invoice.filter((m) => parts(m).some((x) => x.address === 'carol@corp.example')))));
+      const words = index.search('from:@corp.example', { limit: 100, sort: 'relevance' });
+      assert.deepEqual([words.sort, words.hits.map((h) => keyOf.get(h.sha256))], ['newest', found('from:@corp.example')]);
+    });
+
     test('ß and ss, æ and ae, ø and oe find each other, in words, prefixes, phrases and subject:', () => {
       const fest = ['m15', 'm13', 'm12'];
       for (const query of ['strassenfest', 'straßenfest', 'STRASSENFEST', 'STRAẞENFEST', 'strass*', 'straß*', 'stras*', '"das strassenfest"', 'strassenfest OR nosuchword']) {

@@ -17,6 +17,8 @@ export interface CompiledQuery {
   params: (string | number)[];
   // The whole query as one FTS5 expression, when it is nothing but full text (else null).
   fullText: string | null;
+  // The words it looks for (any of them, in their columns), to rank matches by (else null).
+  ranking: string | null;
 }
 
 export interface CompileOptions {
@@ -43,7 +45,7 @@ export function compileQuery(node: QueryNode, options: CompileOptions = {}): Com
   const params: (string | number)[] = [];
   const spell = options.spellings ?? spellingVariants;
   const where = new Compiler(params, meta, options.envelopeOf ?? null, spell).compile(node);
-  return { where, params, fullText: ftsExpression(node, spell) };
+  return { where, params, fullText: ftsExpression(node, spell), ranking: matchedWordsExpression(node, { columns: true, spellings: spell }) };
 }
 
 class Compiler {
@@ -224,10 +226,10 @@ function ftsTerm(node: QueryNode & { kind: 'text' }, spell: Spellings = spelling
 // The full-text expression of the words a query looks for anywhere (not those it excludes, nor
 // subject: or filename: terms), any of them, for marking them in the text of a message; null
 // when it looks for none.
-export function matchedWordsExpression(node: QueryNode): string | null {
+export function matchedWordsExpression(node: QueryNode, options: { columns?: boolean; spellings?: Spellings } = {}): string | null {
   const terms: string[] = [];
   const walk = (n: QueryNode, negated: boolean): void => {
-    if (n.kind === 'text' && !negated && n.column === null) terms.push(ftsTerm(n));
+    if (n.kind === 'text' && !negated && (options.columns || n.column === null)) terms.push(ftsTerm(n, options.spellings));
     else if (n.kind === 'and' || n.kind === 'or') n.children.forEach((c) => walk(c, negated));
     else if (n.kind === 'not') walk(n.child, !negated);
   };
@@ -293,5 +295,5 @@ export function compileScope(scope: SearchScope): CompiledQuery {
     parts.push(`(${fixed.where})`);
     params.push(...fixed.params);
   }
-  return { where: parts.join(' AND '), params, fullText: null };
+  return { where: parts.join(' AND '), params, fullText: null, ranking: null };
 }

@@ -58,10 +58,19 @@ export class SqliteSearchIndex implements SearchIndex {
     const params = [...compiled.params, ...(condition?.params ?? [])];
     const dir = options.sort === 'oldest' ? 'ASC' : 'DESC';
     const offset = options.offset ?? 0;
+    const ranked = options.sort === 'relevance' && compiled.ranking !== null;
     let rows: Record<string, any>[];
     let total: number;
     try {
-      if (condition) {
+      if (ranked) {
+        // Every match is ranked before the best come out, so the total comes from that pass too.
+        // A match found by its other terms only (a from: beside an OR) has no rank: it comes last.
+        rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject, t.total FROM (SELECT d.id AS id, d.date AS date, r.rank AS rank, COUNT(*) OVER () AS total
+          FROM doc d LEFT JOIN (SELECT rowid, rank FROM doc_fts WHERE doc_fts MATCH ?) r ON r.rowid = d.id WHERE ${where}
+          ORDER BY r.rank IS NULL, r.rank, d.date DESC, d.id DESC LIMIT ? OFFSET ?) t JOIN doc d ON d.id = t.id ORDER BY t.rank IS NULL, t.rank, t.date DESC, t.id DESC`)
+          .all(compiled.ranking, ...params, options.limit, offset) as Record<string, any>[];
+        total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0 : this.#count(where, params);
+      } else if (condition) {
         // Within a scope SQLite gathers every match of the scope anyway (the mailboxes' messages
         // meet the query's), so the total is counted in that same pass, over ids and dates only
         // (the columns are read for the page alone). A count of its own would do it all again:
@@ -88,7 +97,7 @@ export class SqliteSearchIndex implements SearchIndex {
       if (/fts5|MATCH/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
       throw err;
     }
-    return { query: describeQuery(node), hits: rows.map(hit), total };
+    return { query: describeQuery(node), hits: rows.map(hit), total, sort: ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest' };
   }
 
   #count(where: string, params: (string | number)[]): number {

@@ -81,7 +81,7 @@ export function InvestigationPage({ query }: PageProps) {
           {results.data && (
             <section aria-labelledby="results-h">
               <h2 id="results-h">Results</h2>
-              <ResultSummary data={results.data} page={state.page} sort={state.sort}
+              <ResultSummary data={results.data} page={state.page}
                 extra={grant.query ? <> · within the grant's fixed query <code>{grant.query}</code></> : null} />
               {results.data.results.length === 0 ? <p>No message in this grant's scope matches.</p> : (
                 <ResultList data={results.data} page={state.page} words={words} current={opened} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />

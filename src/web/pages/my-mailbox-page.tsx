@@ -43,7 +43,7 @@ export function MyMailboxPage({ query }: PageProps) {
       {results.data && (
         <section aria-labelledby="results-h">
           <h2 id="results-h">{typed ? 'Results' : 'All your messages'}</h2>
-          <ResultSummary data={results.data} page={state.page} sort={state.sort} />
+          <ResultSummary data={results.data} page={state.page} />
           <ResultList data={results.data} page={state.page} words={searchWords(typed)} href={(sha) => `/mailbox/${sha}${list}`} />
           <Pager total={results.data.total} page={state.page} go={(page) => go({ ...state, page })} />
         </section>

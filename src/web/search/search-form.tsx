@@ -10,14 +10,16 @@ export interface SearchState {
   after: string;
   before: string;
   att: boolean;
-  sort: 'newest' | 'oldest';
+  sort: Sort;
   page: number;
 }
+
+export type Sort = 'newest' | 'oldest' | 'relevance';
 
 export function readSearchState(query: URLSearchParams): SearchState {
   return {
     q: query.get('q') ?? '', from: query.get('from') ?? '', to: query.get('to') ?? '', after: query.get('after') ?? '', before: query.get('before') ?? '',
-    att: query.get('att') === '1', sort: query.get('sort') === 'oldest' ? 'oldest' : 'newest', page: Math.max(0, Number(query.get('page') ?? '0') || 0),
+    att: query.get('att') === '1', sort: query.get('sort') === 'oldest' ? 'oldest' : query.get('sort') === 'relevance' ? 'relevance' : 'newest', page: Math.max(0, Number(query.get('page') ?? '0') || 0),
   };
 }
 
@@ -25,7 +27,7 @@ export function readSearchState(query: URLSearchParams): SearchState {
 export function searchParams(s: SearchState): Record<string, string | null> {
   return {
     q: s.q || null, from: s.from || null, to: s.to || null, after: s.after || null, before: s.before || null, att: s.att ? '1' : null,
-    sort: s.sort === 'oldest' ? 'oldest' : null, page: s.page > 0 ? String(s.page) : null,
+    sort: s.sort === 'newest' ? null : s.sort, page: s.page > 0 ? String(s.page) : null,
   };
 }
 
@@ -77,13 +79,15 @@ export function SearchForm({ state, label, placeholder, help, disabled = false, 
         <label className="narrow">
           Order
           <select value={draft.sort} disabled={disabled} onChange={(e) => {
-            const next = { ...draft, sort: e.target.value === 'oldest' ? 'oldest' as const : 'newest' as const, page: 0 };
+            const value = e.target.value;
+            const next = { ...draft, sort: (value === 'oldest' || value === 'relevance' ? value : 'newest') as Sort, page: 0 };
             setDraft(next);
             // The order applies at once to what is shown; the typed query waits for Search.
             onSearch({ ...state, sort: next.sort, page: 0 });
           }}>
             <option value="newest">Newest first</option>
             <option value="oldest">Oldest first</option>
+            <option value="relevance">Best match first</option>
           </select>
         </label>
         <button type="submit" disabled={disabled}>Search</button>

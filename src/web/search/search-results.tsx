@@ -3,6 +3,7 @@ import { api, qs } from '../api.ts';
 import { when } from '../format.ts';
 import { Link } from '../router.tsx';
 import { useLoad } from '../use-load.ts';
+import type { Sort } from './search-form.tsx';
 
 export const PAGE_SIZE = 50;
 
@@ -17,33 +18,35 @@ export interface SearchHit {
 
 export interface SearchPage {
   total: number;
+  sort: Sort;   // the order the server used (best match needs words to look for)
   results: SearchHit[];
   ms: number;
 }
 
 // One page of a search, with the total and each message's passage with the words found. Each
 // load is a ledger entry (a search, its snippets included).
-export function useSearch(query: string, options: { grant?: string; sort: 'newest' | 'oldest'; page: number; enabled?: boolean }) {
+export function useSearch(query: string, options: { grant?: string; sort: Sort; page: number; enabled?: boolean }) {
   return useLoad(async (): Promise<SearchPage | null> => {
     if (!query || options.enabled === false) return null;
     const t0 = performance.now();
-    const r = await api.get<{ total: number; results: SearchHit[] }>(`/api/v1/search${qs({
-      q: query, grant: options.grant, limit: PAGE_SIZE, offset: options.page * PAGE_SIZE, sort: options.sort === 'oldest' ? 'oldest' : undefined, snippets: 1,
+    const r = await api.get<{ total: number; sort: Sort; results: SearchHit[] }>(`/api/v1/search${qs({
+      q: query, grant: options.grant, limit: PAGE_SIZE, offset: options.page * PAGE_SIZE, sort: options.sort === 'newest' ? undefined : options.sort, snippets: 1,
     })}`);
-    return { total: r.total, results: r.results, ms: Math.round(performance.now() - t0) };
+    return { total: r.total, sort: r.sort, results: r.results, ms: Math.round(performance.now() - t0) };
   }, [query, options.grant, options.sort, options.page, options.enabled]);
 }
 
 const count = (n: number) => n.toLocaleString('en');
 
 // "3,266 messages · 51–100 shown, newest first · 42 ms"
-export function ResultSummary({ data, page, sort, extra }: { data: SearchPage; page: number; sort: 'newest' | 'oldest'; extra?: ReactNode }) {
+export function ResultSummary({ data, page, extra }: { data: SearchPage; page: number; extra?: ReactNode }) {
+  const order = data.sort === 'relevance' ? 'best match first' : `${data.sort} first`;
   const first = page * PAGE_SIZE + 1;
   const last = page * PAGE_SIZE + data.results.length;
   return (
     <p role="status" data-testid="result-count">
       <strong data-testid="result-total">{count(data.total)} message{data.total === 1 ? '' : 's'}</strong>
-      {data.results.length > 0 ? ` · ${count(first)}–${count(last)} shown, ${sort} first` : ''} · {data.ms} ms{extra}
+      {data.results.length > 0 ? ` · ${count(first)}–${count(last)} shown, ${order}` : ''} · {data.ms} ms{extra}
     </p>
   );
 }
