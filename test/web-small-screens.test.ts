@@ -5,6 +5,7 @@
 // test-results/web-phone-widths.json, screenshots to test-results/screenshots/phone-*.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -34,6 +35,9 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
   }, { listen: true });
   t.after(() => world.stop());
   const { as, sha } = world;
+  // A reply to o1, so that its page has a conversation to step through.
+  const o1Id = `${createHash('sha256').update(`${LONG} and the rest of a long subject line`).digest('hex').slice(0, 16)}@corp.test`;
+  await world.deliver({ from: 'x@ext.test', to: ['olga@corp.test'] }, Buffer.from(`From: x@ext.test\r\nTo: olga@corp.test\r\nSubject: Re: ${LONG}\r\nDate: Thu, 16 Jan 2025 10:00:00 +0000\r\nMessage-ID: <reply-1@ext.test>\r\nIn-Reply-To: <${o1Id}>\r\n\r\nagreed\r\n`));
   const ok = async (who: string, method: string, p: string, body?: unknown) => {
     const r = await as[who].call(method, p, body);
     assert.ok(r.status < 300, `${who} ${method} ${p}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -66,7 +70,8 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
   };
   const visits: Visit[] = [
     ...['olga', 'rita', 'bea', 'alan', 'aud', 'adm'].flatMap((who): Visit[] => [[who, '/', /^Welcome/], [who, '/notifications', 'Notifications']]),
-    ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, /Quarterly/], ['olga', '/accesses', 'Who accessed my mailbox'],
+    ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, /Quarterly/, (page) => page.getByRole('link', { name: /Next in conversation/ }).waitFor()],
+    ['olga', '/accesses', 'Who accessed my mailbox'],
     ['rita', '/requests', 'Requests'], ['rita', `/investigation?grant=${active}&q=olga`, 'Investigation'], ['rita', `/investigation?grant=${active}&m=${sha.o1}`, 'Investigation'],
     ['bea', '/requests', 'Requests'], ['bea', `/investigation?grant=${bg}&m=${sha.o1}`, 'Investigation'],
     ['alan', '/approvals', 'Approvals'], ['alan', '/reviews', 'Review queue', openFirstReview],
