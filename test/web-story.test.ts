@@ -273,6 +273,8 @@ test('web story: four people do the governed-access story through the pages', { 
   assert.equal(await emergency.getByRole('button', { name: 'File request' }).count(), 0, 'a break-glass holder files no ordinary request');
   await emergency.getByRole('combobox', { name: 'Mailboxes' }).fill('bob@corp.test');
   await emergency.getByRole('combobox', { name: 'Mailboxes' }).press('Enter');
+  // Enter before the matches arrive picks the first of them when they do: a chip, then filing.
+  await emergency.getByRole('list', { name: 'Chosen mailboxes' }).getByText('bob@corp.test').waitFor();
   await emergency.getByLabel('Purpose').selectOption('security-incident');
   await emergency.getByLabel('Justification').fill('Phishing mail being forwarded from this mailbox right now.');
   bea.page.once('dialog', (d) => void d.accept());
