@@ -278,7 +278,7 @@ test('NUL bytes never reach the index', async () => {
 test('0 bytes and junk are answered, not thrown', async () => {
   const empty = await parseMessage(new Uint8Array(0));
   assert.deepEqual(empty, {
-    messageId: null, date: null, from: [], sender: [], replyTo: [], to: [], cc: [], bcc: [],
+    messageId: null, inReplyTo: [], references: [], date: null, from: [], sender: [], replyTo: [], to: [], cc: [], bcc: [],
     subject: null, text: '', attachments: [], parseError: 'empty message (0 bytes)',
   });
 

@@ -131,6 +131,8 @@ test('web: two approvals, ending a grant, too few approvers', { timeout: 300_000
   const form = rita.getByRole('form', { name: 'New access request' });
   await form.getByRole('combobox', { name: 'Mailboxes' }).fill('ceo@corp.test');
   await form.getByRole('combobox', { name: 'Mailboxes' }).press('Enter');
+  // Enter before the matches arrive picks the first of them when they do.
+  await form.getByRole('list', { name: 'Chosen mailboxes' }).getByText('ceo@corp.test').waitFor();
   await form.getByLabel('Purpose').selectOption('legal-hold');
   await form.getByLabel('Justification').fill('Board dispute, part two.');
   await form.getByLabel('Ticket').fill('LEG-3');
