@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../core/types.ts';
 import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
+import type { MessageRow } from '../store/sqlite/metadata-store.ts';
 import type { Transactions } from '../core/transactions.ts';
 import { authenticateMessage } from './authenticate-message.ts';
 import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
@@ -122,11 +123,20 @@ export class Indexer {
     let bytes = 0;
     // A message's bytes are read while the one before it is parsed: reads are asynchronous (the
     // blob store may be remote), parsing is not.
+    // Where each message's sealed bytes are: one read transaction for the batch.
+    const messageRows = await this.#o.meta.read(async (tx) => {
+      const found = new Map<string, MessageRow>();
+      for (const r of rows) {
+        // One not found here is looked up again with its bytes, and fails alone.
+        if (!found.has(r.sha256)) await this.#o.reader.message(tx, r.sha256).then((m) => found.set(r.sha256, m), () => {});
+      }
+      return found;
+    });
     const reads = new Map<number, Promise<{ raw: Buffer; truncated: boolean }>>();
     const readAt = (i: number) => {
       let read = reads.get(i);
       if (!read) {
-        read = this.#raw(rows[i]!.sha256);
+        read = this.#raw(rows[i]!.sha256, messageRows.get(rows[i]!.sha256));
         read.catch(() => {}); // awaited, and its error recorded, when its row comes
         reads.set(i, read);
       }
@@ -245,8 +255,8 @@ export class Indexer {
     if (auth !== null && auth !== undefined) index.setAuthVerdicts(row.rowId, auth);
   }
 
-  async #raw(sha256: string): Promise<{ raw: Buffer; truncated: boolean }> {
-    const row = await this.#o.meta.read((tx) => this.#o.reader.message(tx, sha256));
+  async #raw(sha256: string, known?: MessageRow): Promise<{ raw: Buffer; truncated: boolean }> {
+    const row = known ?? await this.#o.meta.read((tx) => this.#o.reader.message(tx, sha256));
     if (row.size <= SMALL_MESSAGE_BYTES) return { raw: await this.#o.reader.readSmall(row), truncated: false };
     const chunks: Buffer[] = [];
     let size = 0;
