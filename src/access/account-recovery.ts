@@ -65,7 +65,7 @@ export class AccountRecovery {
     await this.#d.notifier.toPerson(tx, 'account.recovery-requested', user, 'An account recovery was asked for your Sealbox account',
       `${text}\n\nIf you did not ask for this, tell your security team: the recovery needs someone else's approval, and the code would come to you only.`);
     await this.#d.notifier.toUsers(tx, 'account.recovery-requested', (await this.#deciders(tx)).filter((u) => u.id !== actor.id && u.id !== user.id), `Account recovery ${id} for ${user.name} awaits a decision`, text);
-    return this.view(tx, (await this.#recoveries.get(tx, id))!);
+    return this.#one(tx, id);
   }
 
   // Approving mails the code to the person; nobody else ever sees it.
@@ -86,7 +86,7 @@ export class AccountRecovery {
     if (decision === 'deny') {
       await this.#recoveries.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now });
       await this.#d.notifier.toPerson(tx, 'account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`);
-      return this.view(tx, (await this.#recoveries.get(tx, id))!);
+      return this.#one(tx, id);
     }
     if (!user.email) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${user.name} has no e-mail address to send the recovery code to`);
     const code = randomBytes(15).toString('base64url');
@@ -98,18 +98,20 @@ export class AccountRecovery {
       `${requestedBy} asked for, and ${approver.name} approved, a new enrolment of your account.\n\n`
       + `Your one-time code (valid ${hours} h): ${code}\nEnrol with it: POST /api/v1/enrol {"name": "${user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n`
       + 'Enrolling ends every session and API token of your account.\n\nIf you did not ask for this, do not use the code and tell your security team.', { mailOnly: true });
-    return this.view(tx, (await this.#recoveries.get(tx, id))!);
+    return this.#one(tx, id);
   }
 
   async list(tx: Tx): Promise<RecoveryView[]> {
-    const views: RecoveryView[] = [];
-    for (const r of await this.#recoveries.list(tx)) views.push(await this.view(tx, r));
-    return views;
+    const names = await this.#d.people.names(tx);
+    return (await this.#recoveries.list(tx)).map((r) => this.#view(r, names));
   }
 
-  async view(tx: Tx, r: RecoveryRecord): Promise<RecoveryView> {
-    const names = new Map((await this.#d.people.list(tx)).map((u) => [u.id, u.name]));
-    const name = (id: number | null) => (id === null ? null : names.get(id) ?? `#${id}`);
+  async #one(tx: Tx, id: string): Promise<RecoveryView> {
+    return this.#view((await this.#recoveries.get(tx, id))!, await this.#d.people.names(tx));
+  }
+
+  #view(r: RecoveryRecord, names: (id: number) => string): RecoveryView {
+    const name = (id: number | null) => (id === null ? null : names(id));
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
     return {
       id: r.id, user: name(r.userId)!, requestedBy: name(r.requestedBy)!, reason: r.reason, state: this.#state(r), createdAt: iso(r.createdAt)!,

@@ -67,12 +67,6 @@ export class Audit {
     }
   }
 
-  // Records within a transaction the caller holds (a sweep that decides and records at once).
-  async within(tx: Tx, actor: Actor, event: AuditEvent, result: LedgerEntry['result'] = 'success'): Promise<LedgerEntry> {
-    await this.#ledger.catchUp(tx);
-    return this.#append(tx, actor, event, result);
-  }
-
   // A refused attempt is evidence too.
   async denied(actor: Actor, event: AuditEvent, reason: string): Promise<void> {
     try {

@@ -31,8 +31,10 @@ export class FourEyes {
   // and directory changes (asked for by admins, who create most accounts) the period alone counts.
   async linked(tx: Tx, approverId: number, otherId: number, options: { creatorEver?: boolean } = {}): Promise<string | null> {
     const days = this.#policy().linkedPeopleDays;
-    const names = new Map((await this.#people.list(tx)).map((u) => [u.id, u.name]));
-    return linkBetween(await this.#links.touching(tx, [approverId, otherId]), approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, (id) => names.get(id) ?? `#${id}`, options.creatorEver ?? true);
+    const links = await this.#links.touching(tx, [approverId, otherId]);
+    // Names are only needed to word a link: most pairs have none.
+    const names = links.length > 0 ? await this.#people.names(tx) : (id: number) => `#${id}`;
+    return linkBetween(links, approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, names, options.creatorEver ?? true);
   }
 }
 

@@ -147,6 +147,12 @@ export class People {
     return this.#store.list(tx);
   }
 
+  // Names by id, for words about people: one read of everyone; an id no one has shows as #id.
+  async names(tx: Tx): Promise<(id: number) => string> {
+    const names = new Map((await this.#store.list(tx)).map((u) => [u.id, u.name]));
+    return (id) => names.get(id) ?? `#${id}`;
+  }
+
   needsTotp(user: Pick<User, 'roles'>): boolean {
     return this.#policy().totpRequired && user.roles.some((r) => r !== 'owner');
   }

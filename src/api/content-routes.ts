@@ -71,7 +71,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
 
   routes.add({
     method: 'GET', url: '/api/v1/messages/:sha256/body', tag: 'content', auth: { scope: 'content' },
-    summary: "the message's body as the web viewer's sandboxed document: HTML sanitised (DOMPurify), cid: images inline, plain text otherwise; its CSP runs no script and loads nothing remote unless remote= names this user's recorded remote-content read (POST …/remote-content); recorded in the ledger",
+    summary: "the message's body as the web viewer's sandboxed document: HTML sanitised (DOMPurify), cid: images inline, plain text otherwise; its CSP runs no script and loads nothing remote unless remote= names this user's recorded remote-content read (POST …/remote-content); its Server-Timing header gives the viewer the document's kind, remote references and size to fit the frame; recorded in the ledger",
     query: z.strictObject({ grant: z.string().optional(), remote: z.coerce.number().int().min(0).optional() }),
     handler: async (req, reply, { query, p }) => {
       const digest = param(req.params);

@@ -33,12 +33,13 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   // can); a request a caller may not know of never reaches here.
   const viewFor = (tx: Tx, p: Principal) => {
     let everyone: User[] | null = null;
+    let names: Map<number, string> | null = null;
     const staff = p.user.roles.some((role) => role === 'approver' || role === 'auditor' || role === 'admin');
     const scoped = (scope: TokenScope) => p.scopes === null || p.scopes.includes(scope);
     return async (r: AccessRequest) => {
       everyone ??= await s.people.list(tx);
-      const names = new Map(everyone.map((u) => [u.id, u.name]));
-      const name = (id: number) => names.get(id) ?? `#${id}`;
+      const known = (names ??= new Map(everyone.map((u) => [u.id, u.name])));
+      const name = (id: number) => known.get(id) ?? `#${id}`;
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
       const state = stateOf(r, s.clock.now());
       const given = approvalsGiven(r);

@@ -92,8 +92,7 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
   // The last moment the report describes: a time after it has not happened yet.
   const at = Math.min(to - 1, now);
   const happened = (t: number | null): t is number => t !== null && t <= at;
-  const names = new Map((await d.people.list(tx)).map((u) => [u.id, u.name]));
-  const name = (id: number) => names.get(id) ?? `#${id}`;
+  const name = await d.people.names(tx);
   const all = await d.grants.list(tx);
   const filed = all.filter((r) => r.createdAt >= from && r.createdAt < to);
   const normal = filed.filter((r) => !r.breakglass);

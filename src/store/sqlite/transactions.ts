@@ -21,12 +21,14 @@ export class SqliteTx implements Tx {
 
   // A cached statement (fixed SQL).
   prepare(sql: string): StatementSync {
-    return this.#owner.statement(this.#live(), sql);
+    this.#live();
+    return this.#owner.statement(sql);
   }
 
   // A statement built for one call (an IN list of varying length), not cached.
   prepareOnce(sql: string): StatementSync {
-    return this.#owner.db(this.#live()).prepare(sql);
+    this.#live();
+    return this.#owner.db.prepare(sql);
   }
 
   // Rows of a walk, each checked against the transaction: a walk left unfinished cannot go on
@@ -92,7 +94,7 @@ export class SqliteTransactions implements Transactions {
     return this.#run('read', work);
   }
 
-  statement(_tx: SqliteTx, sql: string): StatementSync {
+  statement(sql: string): StatementSync {
     let stmt = this.#stmts.get(sql);
     if (!stmt) {
       stmt = this.#db.prepare(sql);
@@ -101,7 +103,7 @@ export class SqliteTransactions implements Transactions {
     return stmt;
   }
 
-  db(_tx: SqliteTx): DatabaseSync {
+  get db(): DatabaseSync {
     return this.#db;
   }
 
