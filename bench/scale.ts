@@ -99,9 +99,9 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
     return reader.search;
   };
   // 0 until the indexer thread has made its database and schema.
-  const indexed = () => {
+  const indexed = async () => {
     try {
-      return existsSync(stores.paths.index) ? search().cursor() : 0;
+      return existsSync(stores.paths.index) ? await search().cursor() : 0;
     } catch {
       return 0;
     }
@@ -119,8 +119,8 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
       while (gen.count < mark) {
         if (failed) throw failed;
         if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-        if (gen.count % 256 === 0 && gen.count - indexed() > MAX_INDEX_LAG) {
-          while (gen.count - indexed() > MAX_INDEX_LAG / 2) await new Promise((r) => setTimeout(r, 20));
+        if (gen.count % 256 === 0 && gen.count - await indexed() > MAX_INDEX_LAG) {
+          while (gen.count - await indexed() > MAX_INDEX_LAG / 2) await new Promise((r) => setTimeout(r, 20));
         }
         const mail = gen.next();
         rawBytes += mail.raw.length;
@@ -135,11 +135,11 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
       if (failed) throw failed;
       const committedAt = performance.now();
       const last = await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx));
-      while (indexed() < last) await new Promise((r) => setTimeout(r, 20));
+      while (await indexed() < last) await new Promise((r) => setTimeout(r, 20));
       const searchableAt = performance.now();
       const n = mark - segmentFrom;
       o.progress(`scale: ${mark.toLocaleString('en')} messages (${committed} committed); segment: ${(n / ((committedAt - segmentStart) / 1000)).toFixed(0)} msg/s committed, ${(n / ((searchableAt - segmentStart) / 1000)).toFixed(0)} msg/s searchable`);
-      const latency = measureSearch(search(), gen, mailboxes, o.smoke);
+      const latency = await measureSearch(search(), gen, mailboxes, o.smoke);
       const sizes = dataSizes(stores.paths);
       points.push({
         messages: mark,
@@ -181,7 +181,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
 
 // Typical questions, each asked within a mailbox (the permission filter the access-decision
 // point puts on every search of an owner or a grant holder) and, for comparison, over everything.
-function measureSearch(search: SearchIndex, gen: MailGenerator, mailboxes: { id: number; name: string }[], smoke: boolean): { scopedP50: number; scopedP95: number; unscopedP95: number; slowest: string } {
+async function measureSearch(search: SearchIndex, gen: MailGenerator, mailboxes: { id: number; name: string }[], smoke: boolean): Promise<{ scopedP50: number; scopedP95: number; unscopedP95: number; slowest: string }> {
   const queries = [
     gen.word(25),                                            // common word
     gen.word(3000),                                          // rare word
@@ -197,19 +197,20 @@ function measureSearch(search: SearchIndex, gen: MailGenerator, mailboxes: { id:
     `${gen.word(200)} NOT ${gen.word(30)}`,
   ];
   const reps = smoke ? 1 : 3;
-  const time = (q: string, mailbox?: { id: number; name: string }): number => {
+  const time = async (q: string, mailbox?: { id: number; name: string }): Promise<number> => {
     const scope = mailbox ? { mailboxes: [mailbox], dateFrom: null, dateTo: null, fixedQuery: null } : undefined;
     const runs: number[] = [];
     for (let k = 0; k < reps; k++) {
       const t0 = performance.now();
-      search.search(q, { limit: PAGE, ...(scope ? { scope } : {}) });
+      await search.search(q, { limit: PAGE, ...(scope ? { scope } : {}) });
       runs.push(performance.now() - t0);
     }
     return median(runs);
   };
   const scoped: { q: string; ms: number }[] = [];
-  for (const m of mailboxes) for (const q of queries) scoped.push({ q: `${q} [${m.name}]`, ms: time(q, m) });
-  const unscoped = queries.map((q) => time(q));
+  for (const m of mailboxes) for (const q of queries) scoped.push({ q: `${q} [${m.name}]`, ms: await time(q, m) });
+  const unscoped: number[] = [];
+  for (const q of queries) unscoped.push(await time(q));
   const slowest = scoped.reduce((a, b) => (b.ms > a.ms ? b : a));
   const ms = scoped.map((s) => s.ms);
   return { scopedP50: pct(ms, 50), scopedP95: pct(ms, 95), unscopedP95: pct(unscoped, 95), slowest: `${slowest.q} ${slowest.ms.toFixed(0)} ms` };

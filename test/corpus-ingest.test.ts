@@ -51,7 +51,7 @@ test('the real corpus over SMTP is stored bit-exact, findable by Message-ID, and
       const id = headerMessageId(data);
       if (id) {
         withId++;
-        const hits = archive.search.search(`message-id:"${id}"`, { limit: 100 }).hits.map((h) => h.sha256);
+        const hits = (await archive.search.search(`message-id:"${id}"`, { limit: 100 })).hits.map((h) => h.sha256);
         assert.ok(hits.includes(sha), `message ${sha} is found by its Message-ID ${id}`);
       }
     }

@@ -177,7 +177,7 @@ test('a disk that fills up during ingest loses nothing acknowledged and wedges n
   assert.equal(stats.indexFailures.count, 0, `no capture failed to index: ${JSON.stringify(stats.indexFailures)}`);
   const index = await openArchive(data);
   try {
-    const docs = index.search.search('after:1970-01-01', { limit: 100_000 }).hits.map((h) => h.sha256);
+    const docs = (await index.search.search('after:1970-01-01', { limit: 100_000 })).hits.map((h) => h.sha256);
     assert.equal(new Set(docs).size, docs.length, 'nothing indexed twice');
     assert.equal(docs.length, stats.messages, 'one document per message');
     for (const sha of acknowledged.keys()) assert.ok(docs.includes(sha), `message ${sha} is searchable`);

@@ -100,7 +100,7 @@ remote_smtp:
     assert.ok(raw.endsWith(`\r\n\r\n${sentBody}`), 'the body as sent');
 
     const rowId = (await archive.read((tx) => archive.stores.meta.getMessage(tx, c.sha256)))!.id;
-    const roles = new Set(archive.search.participants(rowId).map((p) => `${p.role}:${p.address}`));
+    const roles = new Set((await archive.search.participants(rowId)).map((p) => `${p.role}:${p.address}`));
     for (const want of [`from:${sender}`, ...to.map((a) => `to:${a}`), `bcc:${bcc}`]) assert.ok(roles.has(want), `${want} in ${[...roles].join(', ')}`);
   } finally {
     archive.close();

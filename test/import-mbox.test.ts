@@ -260,8 +260,8 @@ test('an mbox import runs beside a running server: both archive everything, the 
       // Found by the index like any message, and the live ones too.
       const probe = originals.find((raw) => raw[raw.length - 1] === 10 && /^Message-ID: *<[^>\s]+>/im.test(raw.toString('latin1')))!;
       const id = /^Message-ID: *<([^>\s]+)>/im.exec(probe.toString('latin1'))![1];
-      assert.ok(archive.search.search(`message-id:${id}`, { limit: 10 }).hits.some((h) => h.sha256 === sha256(probe)), `imported message found by message-id:${id}`);
-      assert.equal(archive.search.search('subject:"during the import"', { limit: 500 }).hits.length, live.length);
+      assert.ok((await archive.search.search(`message-id:${id}`, { limit: 10 })).hits.some((h) => h.sha256 === sha256(probe)), `imported message found by message-id:${id}`);
+      assert.equal((await archive.search.search('subject:"during the import"', { limit: 500 })).hits.length, live.length);
     } finally {
       archive.close();
     }

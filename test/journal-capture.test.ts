@@ -48,7 +48,7 @@ async function stored(data: string, sha: string): Promise<{ bytes: Buffer; captu
     return {
       bytes: await archive.stores.reader.buffer(row),
       captures: found.captures as unknown as StoredCapture[],
-      participants: archive.search.participants(row.id),
+      participants: (await archive.search.participants(row.id)),
     };
   } finally {
     archive.close();

@@ -95,7 +95,7 @@ test('a capture whose blob is damaged fails its indexing alone; the rest of the 
     assert.match(stats.indexFailures.recent[0].error, /authenticate|damaged|Unsupported/);
     const archive = await openArchive(data);
     try {
-      const hits = archive.search.search('subject:commitment', { limit: 100 }).hits.map((h) => h.sha256);
+      const hits = (await archive.search.search('subject:commitment', { limit: 100 })).hits.map((h) => h.sha256);
       assert.equal(hits.length, 5, 'the five other messages of the batch are indexed');
       assert.ok(!hits.includes(String(victim.sha256)));
     } finally {

@@ -52,12 +52,12 @@ export class Audit {
   }
 
   // `event` may look at the result and return null when there is nothing to record.
-  async record<T>(actor: Actor, event: AuditEvent | ((result: T) => AuditEvent | null), work: (tx: Tx) => Promise<T>): Promise<T> {
+  async record<T>(actor: Actor, event: AuditEvent | ((result: T) => AuditEvent | null | Promise<AuditEvent | null>), work: (tx: Tx) => Promise<T>): Promise<T> {
     try {
       return await this.#store.write(async (tx) => {
         await this.#ledger.catchUp(tx);
         const result = await work(tx);
-        const e = typeof event === 'function' ? event(result) : event;
+        const e = typeof event === 'function' ? await event(result) : event;
         if (e) await this.#append(tx, actor, e, 'success');
         return result;
       });

@@ -90,11 +90,11 @@ export class ContentAccess {
     let found: SearchResult & { grantId: string | null };
     try {
       found = await this.#served(ctx, user, scope, 'search', refused,
-        (r: SearchResult) => ({
-          operation: 'search', mailboxes: this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
+        async (r: SearchResult) => ({
+          operation: 'search', mailboxes: await this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
           parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length, total: r.total },
         }),
-        async () => ({ ...this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset, sort: input.sort })), grantId: scope.grant?.id ?? null }));
+        async () => ({ ...await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset, sort: input.sort })), grantId: scope.grant?.id ?? null }));
     } catch (err) {
       // A query the index refused after parsing: refused and recorded like one that did not parse.
       if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
@@ -126,15 +126,15 @@ export class ContentAccess {
   async thread(ctx: ActorContext, user: User, sha256: string, grantId?: string | null): Promise<{ hits: SearchHit[]; grantId: string | null }> {
     const parameters = { thread: sha256 };
     const scope = await this.#scope(ctx, user, 'search', grantId, 'search', parameters);
-    const rowId = this.#d.search.findInScope(sha256, scope);
+    const rowId = await this.#d.search.findInScope(sha256, scope);
     if (rowId === null) {
       await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation: 'search', mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters }, 'not in scope');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
     }
     const refused = { operation: 'search' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
     const hits = await this.#served(ctx, user, scope, 'search', refused,
-      (r: SearchHit[]) => ({
-        operation: 'search', mailboxes: this.#searched(scope, r), messages: r.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
+      async (r: SearchHit[]) => ({
+        operation: 'search', mailboxes: await this.#searched(scope, r), messages: r.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
         parameters: { ...parameters, results: r.length },
       }),
       async () => this.#d.search.thread(rowId, scope));
@@ -186,7 +186,7 @@ export class ContentAccess {
   // Every read is decided again inside the transaction that records it: a grant revoked or run
   // out, a role taken away or an account disabled since the first decision (or while the bytes
   // were being read) serves nothing, and that refusal is recorded too (as `refused`).
-  async #served<T>(ctx: ActorContext, user: User, scope: Scope, permission: Permission, refused: AuditEvent, event: AuditEvent | ((result: T) => AuditEvent), work: (tx: Tx) => Promise<T>): Promise<T> {
+  async #served<T>(ctx: ActorContext, user: User, scope: Scope, permission: Permission, refused: AuditEvent, event: AuditEvent | ((result: T) => Promise<AuditEvent>), work: (tx: Tx) => Promise<T>): Promise<T> {
     const actor = { ...ctx, user, logonType: scope.logonType };
     try {
       return await this.#d.audit.record(actor, event, async (tx) => {
@@ -255,9 +255,9 @@ export class ContentAccess {
     const scope = await this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
     await this.#parse(ctx, user, scope, 'export', parameters, input.query);
     const refused = { operation: 'export' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
-    let found: ReturnType<SearchIndex['search']>;
+    let found: SearchResult;
     try {
-      found = this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
+      found = await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
     } catch (err) {
       if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, refused, err.message);
       throw err;
@@ -265,7 +265,7 @@ export class ContentAccess {
     const parts: Buffer[] = [];
     for (const hit of found.hits) parts.push(mboxrdEntry(await this.#bytes(hit.sha256), hit.date));
     const mbox = Buffer.concat(parts);
-    const event = { operation: 'export' as const, mailboxes: this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, total: found.total, bytes: mbox.length } };
+    const event = { operation: 'export' as const, mailboxes: await this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, total: found.total, bytes: mbox.length } };
     await this.#served(ctx, user, scope, 'export', event, event, async () => null);
     return { mbox, count: found.hits.length, total: found.total };
   }
@@ -275,12 +275,12 @@ export class ContentAccess {
   // would tell the reader where a message they may not read lives).
   async #inScope(ctx: ActorContext, user: User, sha256: string, grantId: string | null | undefined, operation: LedgerOperation): Promise<{ scope: Scope; rowId: number; mailboxes: Scope['mailboxes'] }> {
     const scope = await this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
-    const rowId = this.#d.search.findInScope(sha256, scope);
+    const rowId = await this.#d.search.findInScope(sha256, scope);
     if (rowId === null) {
       await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
     }
-    const held = this.#holding(scope, [sha256]);
+    const held = await this.#holding(scope, [sha256]);
     // In scope means one of the scope's mailboxes holds it; were none found now (its addresses
     // changed between the two look-ups), the entry names the whole scope rather than nobody.
     return { scope, rowId, mailboxes: held.length > 0 ? held : scope.mailboxes };
@@ -291,8 +291,8 @@ export class ContentAccess {
   // and oversight (the sensitive-mailbox alert and figure) then see only reads of mail that is in
   // it. The link is the one the scope is decided by, a participant's address, so an owner who
   // got a message by Bcc only is linked through their own envelope address and nobody else's.
-  #holding(scope: Scope, sha256s: readonly string[]): Scope['mailboxes'] {
-    const held = this.#d.search.mailboxesHolding(sha256s, scope.mailboxes.map((m) => m.id));
+  async #holding(scope: Scope, sha256s: readonly string[]): Promise<Scope['mailboxes']> {
+    const held = await this.#d.search.mailboxesHolding(sha256s, scope.mailboxes.map((m) => m.id));
     return scope.mailboxes.filter((m) => held.has(m.id));
   }
 
@@ -300,7 +300,7 @@ export class ContentAccess {
   // the scope it searched: it read no mail, but it looked through those mailboxes and its query
   // says what for ("salary", found nowhere), which their owners are to see; naming nobody would
   // hide every fruitless search from every owner's page.
-  #searched(scope: Scope, hits: readonly { sha256: string }[]): Scope['mailboxes'] {
+  async #searched(scope: Scope, hits: readonly { sha256: string }[]): Promise<Scope['mailboxes']> {
     return hits.length === 0 ? scope.mailboxes : this.#holding(scope, hits.map((h) => h.sha256));
   }
 }
@@ -316,21 +316,22 @@ export interface MessageEvidence {
 // name only messages in that scope; an owner sees the message as they received it (receivedBy).
 export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'reader'>, tx: Tx, sha256: string, rowId: number, scope: Scope, headers: DisplayHeaders | null = null): Promise<Record<string, unknown>> {
   const message = await d.reader.message(tx, sha256);
-  const doc = d.search.document(rowId);
+  const doc = await d.search.document(rowId);
+  const participants = await d.search.participants(rowId);
   const asReceived = await recipientView(d, tx, scope, rowId);
   return {
     sha256, size: message.size, firstSeen: new Date(message.firstSeen).toISOString(), indexed: doc !== null,
     messageId: doc?.message_id ?? null, date: doc?.date == null ? null : new Date(Number(doc.date)).toISOString(),
     from: doc?.from_text ?? null, to: headers?.to ?? null, cc: headers?.cc ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
-    sameMessageId: doc?.message_id_lc ? d.search.sameMessageId(doc.message_id_lc, rowId, scope) : [],
-    captures: (await receivedBy(d, tx, scope, rowId, await d.meta.capturesOf(tx, message.id))).map((c) => ({
+    sameMessageId: doc?.message_id_lc ? await d.search.sameMessageId(doc.message_id_lc, rowId, scope) : [],
+    captures: await Promise.all((await receivedBy(d, tx, scope, rowId, await d.meta.capturesOf(tx, message.id))).map(async (c) => ({
       captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
-      envelope: c.envelope, provenance: c.provenance, auth: d.search.authVerdicts(c.rowId),
-    })),
+      envelope: c.envelope, provenance: c.provenance, auth: await d.search.authVerdicts(c.rowId),
+    }))),
     // The index keeps names lower-cased for search; the message's own spelling is shown.
-    mailboxes: (asReceived ? d.search.participants(rowId).filter((p) => p.role !== 'bcc' || asReceived.own.has(p.address)) : d.search.participants(rowId))
+    mailboxes: (asReceived ? participants.filter((p) => p.role !== 'bcc' || asReceived.own.has(p.address)) : participants)
       .map((p) => ({ ...p, name: headers?.names.get(p.address) ?? p.name })),
-    attachments: d.search.attachments(rowId),
+    attachments: await d.search.attachments(rowId),
   };
 }
 
@@ -347,7 +348,7 @@ function searchOptions(scope: Scope, page: { limit: number; offset?: number; sor
 async function recipientView(d: Pick<ContentDeps, 'search' | 'meta'>, tx: Tx, scope: Scope, rowId: number): Promise<{ own: Set<string> } | null> {
   if (scope.logonType !== 'owner') return null;
   const own = new Set(await d.meta.mailboxAddresses(tx, scope.mailboxes.map((m) => m.id)));
-  const sent = d.search.participants(rowId).some((p) => (p.role === 'from' || p.role === 'sender') && own.has(p.address));
+  const sent = (await d.search.participants(rowId)).some((p) => (p.role === 'from' || p.role === 'sender') && own.has(p.address));
   return sent ? null : { own };
 }
 

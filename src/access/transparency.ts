@@ -35,7 +35,7 @@ export interface TransparencyDeps {
   owned(tx: Tx, user: User): Promise<{ id: number; name: string }[]>;
   person(tx: Tx, name: string): Promise<User | null>;
   // Which of the mailboxes hold at least one of the messages (the search index's link).
-  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Set<number>;
+  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Promise<Set<number>>;
   now(): number;
 }
 
@@ -107,11 +107,10 @@ export async function ownerAccesses(d: TransparencyDeps, tx: Tx, owner: User): P
   // Which messages are the owner's: those in a mailbox of theirs that may be shown. A search
   // or export under a grant over several mailboxes counts only these.
   const shownIds = owned.filter((o) => shownEntries.some((s) => s.shown.includes(o.name))).map((o) => o.id);
-  const mine = new Map<string, boolean>();
-  const isMine = (sha: string) => {
-    if (!mine.has(sha)) mine.set(sha, d.mailboxesHolding([sha], shownIds).size > 0);
-    return mine.get(sha)!;
-  };
+  const mine = new Set<string>();
+  const named = new Set(shownEntries.filter(({ e }) => e.result === 'success').flatMap(({ e }) => typeof e.parameters.thread === 'string' ? [...e.objects.messages, e.parameters.thread] : e.objects.messages));
+  for (const sha of named) if ((await d.mailboxesHolding([sha], shownIds)).size > 0) mine.add(sha);
+  const isMine = (sha: string) => mine.has(sha);
 
   const groups = new Map<string, AccessGroup & { read: Map<string, Extract<AccessDetail, { kind: 'read' }>>; exported: Set<string> }>();
   const people = new Map<string, { name: string; displayName: string }>();

@@ -24,13 +24,15 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     summary: 'captures, messages, ledger size, last checkpoint, index lag (open, for monitoring)',
     handler: async () => {
       const meta = s.stores.meta;
+      // The index's cursor first: captures committed meanwhile show as lag, never as a negative one.
+      const cursor = await s.search.cursor();
       const { counts, checkpoint, lastCapture } = await meta.read(async (tx) => ({ counts: await meta.counts(tx), checkpoint: await meta.latestCheckpoint(tx), lastCapture: await meta.lastCaptureRowId(tx) }));
       return {
         status: 'ok',
         captures: counts.captures,
         messages: counts.messages,
         ledger: { size: s.ledger.size, checkpointSize: checkpoint?.size ?? null, checkpointAt: checkpoint ? new Date(checkpoint.createdAt).toISOString() : null },
-        index: { lagCaptures: lastCapture - s.search.cursor() },
+        index: { lagCaptures: lastCapture - cursor },
       };
     },
   });
@@ -41,6 +43,8 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     summary: 'system health for admins and auditors: listeners, index lag, notification queue and why notices are not mailed (notify.smtp unset or failing; each failing kind with its count and last error), disk free in the data folder, ledger and last checkpoint',
     handler: async () => {
       const meta = s.stores.meta;
+      const cursor = await s.search.cursor();
+      const failures = await s.search.failures();
       const { counts, checkpoint, lastCapture, backlog, delivery } = await meta.read(async (tx) => ({
         counts: await meta.counts(tx), checkpoint: await meta.latestCheckpoint(tx), lastCapture: await meta.lastCaptureRowId(tx),
         backlog: await s.notifier.backlog(tx), delivery: await s.notifier.delivery(tx),
@@ -51,7 +55,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         listeners,
         captures: counts.captures,
         messages: counts.messages,
-        index: { lagCaptures: lastCapture - s.search.cursor(), indexedUpTo: s.search.cursor(), lastCapture, failures: s.search.failures() },
+        index: { lagCaptures: lastCapture - cursor, indexedUpTo: cursor, lastCapture, failures },
         notifications: { ...backlog, ...delivery },
         disk: { path: free.path, freeBytes: free.freeBytes, totalBytes: free.totalBytes, state: free.state, warnFreeBytes: s.config.storage.warnFreeBytes, refuseFreeBytes: s.config.storage.refuseFreeBytes },
         ledger: { size: s.ledger.size },

@@ -1,3 +1,4 @@
+import type { Transactions, Tx } from '../core/transactions.ts';
 import type { AddressRole } from './search-query.ts';
 
 // A message's document: what result lists show and the fields searches filter on.
@@ -39,40 +40,38 @@ export interface FullText {
   filenames: string;
 }
 
-// The write side of the search index, as the indexer uses it.
-export interface IndexStore {
+// The write side of the search index, as the indexer uses it. Every call runs in a transaction
+// of the index's own (`write`/`read`; one at a time), the handle passed to it.
+export interface IndexStore extends Transactions {
   // The last capture row indexed: it commits with the rows it covers.
-  cursor(): number;
-  setCursor(captureRowId: number): void;
-  // One batch: everything fn writes commits together, or nothing does if it throws. One at a
-  // time: the indexer runs its batches in turn.
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
-  // Within a transaction: if fn throws, what it wrote is undone and the error rethrown; the
-  // transaction goes on.
-  savepoint(fn: () => void): void;
+  cursor(tx: Tx): Promise<number>;
+  setCursor(tx: Tx, captureRowId: number): Promise<void>;
+  // Within a write transaction: if work throws, what it wrote is undone and the error rethrown;
+  // the transaction goes on.
+  savepoint(tx: Tx, work: () => Promise<void>): Promise<void>;
 
-  lastDocumentId(): number;
-  hasDocument(messageRowId: number): boolean;
+  lastDocumentId(tx: Tx): Promise<number>;
+  hasDocument(tx: Tx, messageRowId: number): Promise<boolean>;
   // Addresses a document names as recipient (to, cc, bcc) and as From.
-  namedAddresses(messageRowId: number): { recipients: Set<string>; from: Set<string> };
+  namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string> }>;
   // Adds the document in its thread (see threadKeyFor); earlier replies keyed by its own
   // Message-ID join that thread.
-  addDocument(doc: NewDocument): void;
+  addDocument(tx: Tx, doc: NewDocument): Promise<void>;
   // Documents indexed before threads were kept (no thread yet): their ids and sha256s.
-  unthreaded(limit: number): { id: number; sha256: string }[];
+  unthreaded(tx: Tx, limit: number): Promise<{ id: number; sha256: string }[]>;
   // Puts an already indexed document in its thread, as addDocument would have.
-  setThread(messageRowId: number, messageId: string | null, refersTo: string[]): void;
+  setThread(tx: Tx, messageRowId: number, messageId: string | null, refersTo: string[]): Promise<void>;
   // A participation already recorded is left as it is.
-  addParticipation(messageRowId: number, p: Participation): void;
-  addAttachment(messageRowId: number, a: NewAttachment): void;
-  addFullText(messageRowId: number, text: FullText): void;
+  addParticipation(tx: Tx, messageRowId: number, p: Participation): Promise<void>;
+  addAttachment(tx: Tx, messageRowId: number, a: NewAttachment): Promise<void>;
+  addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void>;
   // The authentication verdicts of one capture, replacing any before.
-  setAuthVerdicts(captureRowId: number, verdicts: unknown): void;
+  setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void>;
 
   // A capture that could not be indexed: recorded, or its record updated, until a retry succeeds.
-  recordFailure(captureRowId: number, sha256: string, error: string, at: number): void;
-  clearFailure(captureRowId: number): void;
+  recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void>;
+  clearFailure(tx: Tx, captureRowId: number): Promise<void>;
   // Captures to try again, those that failed longest ago first.
-  failedCaptures(limit: number): number[];
-  failureCount(): number;
+  failedCaptures(tx: Tx, limit: number): Promise<number[]>;
+  failureCount(tx: Tx): Promise<number>;
 }

@@ -69,7 +69,7 @@ async function loop(): Promise<void> {
       log.error({ err }, 'indexing batch failed; retrying in 5 s');
     }
     if (n > 0) {
-      parentPort!.postMessage({ cursor: indexer.cursor() });
+      parentPort!.postMessage({ cursor: await indexer.cursor() });
       const rest = started + GATHER_MS - performance.now();
       if (!indexer.more && rest > 0 && !stopping) await pause(rest, true);
       continue;

@@ -3,7 +3,7 @@ import type { Envelope } from '../core/types.ts';
 import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { MessageRow } from '../store/sqlite/metadata-store.ts';
-import type { Transactions } from '../core/transactions.ts';
+import type { Transactions, Tx } from '../core/transactions.ts';
 import { authenticateMessage } from './authenticate-message.ts';
 import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
@@ -11,8 +11,6 @@ import type { IndexStore } from './index-store.ts';
 import { parseMessage } from './parse-message.ts';
 import type { ParsedMessage } from './parse-message.ts';
 import type { AddressRole } from './search-query.ts';
-
-// Transitional: callers still open the index database from here; they move to sqlite/index-db.ts.
 
 // Messages larger than this are indexed from their first bytes only (the archive keeps all of
 // them); parsing holds the whole input in memory.
@@ -53,8 +51,9 @@ export class Indexer {
     this.#internal = new Set(options.internalDomains.map((d) => d.toLowerCase()));
   }
 
-  cursor(): number {
-    return this.#o.index.cursor();
+  cursor(): Promise<number> {
+    const { index } = this.#o;
+    return index.read((tx) => index.cursor(tx));
   }
 
   // Whether the last batch left captures behind (it was full, or reached MAX_BATCH_BYTES).
@@ -65,7 +64,7 @@ export class Indexer {
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
     this.#more = false;
-    const rows = await this.#o.captures.capturesAfter(this.cursor(), this.#o.batch);
+    const rows = await this.#o.captures.capturesAfter(await this.cursor(), this.#o.batch);
     if (rows.length === 0) return 0;
     const covered = await this.#index(rows, { advanceCursor: true });
     this.#more = covered < rows.length || rows.length === this.#o.batch;
@@ -75,18 +74,15 @@ export class Indexer {
   // Tries the captures that failed before once more (their blob may be back, the fault gone).
   async retryFailures(limit = this.#o.batch): Promise<{ retried: number; stillFailing: number }> {
     const { index } = this.#o;
-    const ids = index.failedCaptures(limit);
+    const ids = await index.read((tx) => index.failedCaptures(tx, limit));
     if (ids.length === 0) return { retried: 0, stillFailing: 0 };
     const rows = await this.#o.captures.capturesByRowIds(ids);
     // A capture row that is gone (never expected) is not retried for ever.
     const present = new Set(rows.map((r) => r.rowId));
-    for (const id of ids) if (!present.has(id)) index.clearFailure(id);
+    const gone = ids.filter((id) => !present.has(id));
+    if (gone.length > 0) await index.write(async (tx) => { for (const id of gone) await index.clearFailure(tx, id); });
     await this.#index(rows, { advanceCursor: false });
-    return { retried: rows.length, stillFailing: index.failureCount() };
-  }
-
-  failureCount(): number {
-    return this.#o.index.failureCount();
+    return { retried: rows.length, stillFailing: await index.read((tx) => index.failureCount(tx)) };
   }
 
   // Messages indexed before the index kept threads are put in theirs, a batch at a time, read
@@ -94,7 +90,7 @@ export class Indexer {
   // a message that cannot be read stays a thread of its own, keyed by its identity.
   async backfillThreads(limit = this.#o.batch): Promise<number> {
     const { index } = this.#o;
-    const docs = index.unthreaded(limit);
+    const docs = await index.read((tx) => index.unthreaded(tx, limit));
     if (docs.length === 0) return 0;
     const found: { id: number; messageId: string | null; refersTo: string[] }[] = [];
     for (const d of docs) {
@@ -106,8 +102,8 @@ export class Indexer {
         found.push({ id: d.id, messageId: null, refersTo: [] });
       }
     }
-    await index.transaction(async () => {
-      for (const f of found) index.setThread(f.id, f.messageId, f.refersTo);
+    await index.write(async (tx) => {
+      for (const f of found) await index.setThread(tx, f.id, f.messageId, f.refersTo);
     });
     return docs.length;
   }
@@ -118,7 +114,12 @@ export class Indexer {
     const { index, log } = this.#o;
     const parsedInBatch = new Set<number>();
     // A message newer than every indexed one needs no lookup: most captures are of new messages.
-    const maxDocId = index.lastDocumentId();
+    const { maxDocId, indexed } = await index.read(async (tx) => {
+      const maxDocId = await index.lastDocumentId(tx);
+      const indexed = new Set<number>();
+      for (const r of rows) if (r.messageRowId <= maxDocId && await index.hasDocument(tx, r.messageRowId)) indexed.add(r.messageRowId);
+      return { maxDocId, indexed };
+    });
     const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown; error: string | null }[] = [];
     let bytes = 0;
     // A message's bytes are read while the one before it is parsed: reads are asynchronous (the
@@ -146,7 +147,7 @@ export class Indexer {
       if (bytes >= MAX_BATCH_BYTES) break;
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
-      const needsDoc = !parsedInBatch.has(row.messageRowId) && (row.messageRowId > maxDocId || !index.hasDocument(row.messageRowId));
+      const needsDoc = !parsedInBatch.has(row.messageRowId) && !indexed.has(row.messageRowId);
       const needsAuth = this.#o.auth !== null && row.envelope !== null;
       try {
         if (needsDoc || needsAuth) {
@@ -173,59 +174,59 @@ export class Indexer {
     // Per message of this batch: who is named, kept up to date as rows are added, so the
     // envelope step does not read back what this batch wrote.
     const named = new Map<number, Named>();
-    const namedIn = (docId: number): Named => {
+    const namedIn = async (tx: Tx, docId: number): Promise<Named> => {
       let n = named.get(docId);
       if (!n) {
-        n = index.namedAddresses(docId);
+        n = await index.namedAddresses(tx, docId);
         named.set(docId, n);
       }
       return n;
     };
-    const part = (docId: number, role: AddressRole, address: string, name: string | null, n: Named) => {
+    const part = async (tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named) => {
       const a = address.trim().toLowerCase();
       if (!a) return;
       const domain = a.slice(a.lastIndexOf('@') + 1);
       if (this.#internal.has(domain)) internal.add(a);
-      index.addParticipation(docId, { role, address: a, domain, name: name ? name.toLowerCase() : null });
+      await index.addParticipation(tx, docId, { role, address: a, domain, name: name ? name.toLowerCase() : null });
       if (role === 'from') n.from.add(a);
       else if (role === 'to' || role === 'cc' || role === 'bcc') n.recipients.add(a);
     };
     const now = Date.now();
     let failures = 0;
 
-    await index.transaction(async () => {
-      work.forEach((w, i) => {
+    await index.write(async (tx) => {
+      for (const [i, w] of work.entries()) {
         const { row, parsed } = w;
         const docId = row.messageRowId;
         if (w.error === null) {
           try {
-            index.savepoint(() => {
-              this.#indexOne(row, parsed, auths[i], { namedIn, part, named });
-              index.clearFailure(row.rowId);
+            await index.savepoint(tx, async () => {
+              await this.#indexOne(tx, row, parsed, auths[i], { namedIn, part, named });
+              await index.clearFailure(tx, row.rowId);
             });
-            return;
+            continue;
           } catch (err) {
             named.delete(docId);
             w.error = (err as Error).message || String(err);
           }
         }
         failures++;
-        index.recordFailure(row.rowId, row.sha256, w.error, now);
+        await index.recordFailure(tx, row.rowId, row.sha256, w.error, now);
         log.error({ captureId: row.id, sha256: row.sha256, err: w.error }, 'capture could not be indexed; recorded, the rest of the batch goes on');
-      });
+      }
       // Before the cursor moves past this batch: if this fails, the whole batch is retried.
       if (internal.size > 0) await this.#o.captures.addAutoMailboxes([...internal]);
-      if (options.advanceCursor) index.setCursor(work.at(-1)!.row.rowId);
+      if (options.advanceCursor) await index.setCursor(tx, work.at(-1)!.row.rowId);
     });
     log.debug({ captures: work.length, failures, cursor: options.advanceCursor ? work.at(-1)!.row.rowId : undefined }, 'indexed');
     return work.length;
   }
 
-  #indexOne(row: QueuedCapture, parsed: ParsedMessage | null, auth: unknown, h: {
-    namedIn(docId: number): Named;
-    part(docId: number, role: AddressRole, address: string, name: string | null, n: Named): void;
+  async #indexOne(tx: Tx, row: QueuedCapture, parsed: ParsedMessage | null, auth: unknown, h: {
+    namedIn(tx: Tx, docId: number): Promise<Named>;
+    part(tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named): Promise<void>;
     named: Map<number, Named>;
-  }): void {
+  }): Promise<void> {
     const { index } = this.#o;
     const docId = row.messageRowId;
     const env = row.envelope;
@@ -233,26 +234,26 @@ export class Indexer {
       const p = parsed;
       const n: Named = { recipients: new Set(), from: new Set() };
       h.named.set(docId, n);
-      index.addDocument({ id: docId, sha256: row.sha256, messageId: p.messageId, date: p.date ?? row.receivedAt,
+      await index.addDocument(tx, { id: docId, sha256: row.sha256, messageId: p.messageId, date: p.date ?? row.receivedAt,
         fromText: p.from.map(display).join(', ') || null, subject: p.subject, hasAttachment: p.attachments.length > 0, parseError: p.parseError,
         refersTo: refersTo(p) });
       for (const [role, list] of [['from', p.from], ['sender', p.sender], ['to', p.to], ['cc', p.cc], ['bcc', p.bcc]] as const) {
-        for (const a of list) h.part(docId, role, a.address, a.name || null, n);
+        for (const a of list) await h.part(tx, docId, role, a.address, a.name || null, n);
       }
-      for (const a of p.attachments) index.addAttachment(docId, a);
+      for (const a of p.attachments) await index.addAttachment(tx, docId, a);
       const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display).join(' ');
-      index.addFullText(docId, { subject: p.subject ?? '', addresses, body: p.text, filenames: p.attachments.map((a) => a.filename ?? '').join(' ') });
-    } else if (!index.hasDocument(docId)) {
+      await index.addFullText(tx, docId, { subject: p.subject ?? '', addresses, body: p.text, filenames: p.attachments.map((a) => a.filename ?? '').join(' ') });
+    } else if (!await index.hasDocument(tx, docId)) {
       // Its message could not be read in this batch: nothing to link the envelope to yet.
       throw new Error('the message of this capture is not indexed');
     }
     // The envelope of every receipt: a recipient that no header names was Bcc'd.
     if (env) {
-      const n = h.namedIn(docId);
-      for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) h.part(docId, 'bcc', r.address, null, n);
-      if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) h.part(docId, 'sender', env.mailFrom, null, n);
+      const n = await h.namedIn(tx, docId);
+      for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) await h.part(tx, docId, 'bcc', r.address, null, n);
+      if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) await h.part(tx, docId, 'sender', env.mailFrom, null, n);
     }
-    if (auth !== null && auth !== undefined) index.setAuthVerdicts(row.rowId, auth);
+    if (auth !== null && auth !== undefined) await index.setAuthVerdicts(tx, row.rowId, auth);
   }
 
   async #raw(sha256: string, known?: MessageRow): Promise<{ raw: Buffer; truncated: boolean }> {

@@ -71,35 +71,35 @@ export interface IndexFailures {
   recent: { captureRow: number; sha256: string; error: string; attempts: number; lastFailedAt: number }[];
 }
 
-// The read side of the search index.
+// The read side of the search index. Each call reads what has committed, in one consistent view.
 export interface SearchIndex {
   // Throws QueryError for a query the language, or the full-text index, refuses.
-  search(text: string, options: SearchOptions): SearchResult;
+  search(text: string, options: SearchOptions): Promise<SearchResult>;
   // The messages of a message's conversation (thread) inside `scope`, oldest first, the message
   // itself included; [] when it is not indexed or not in scope. Messages outside the scope are
   // neither listed nor counted.
-  thread(messageRowId: number, scope: SearchScope): SearchHit[];
+  thread(messageRowId: number, scope: SearchScope): Promise<SearchHit[]>;
   // For each text, the passage that best shows the words `query` looks for, as HTML: the text
   // escaped, each matched word in <mark>…</mark>, "…" where it is cut; the start of the text
   // when no word of the query is in it. The texts come from the reader's own scope (the index
   // keeps no text), and nothing of them is kept.
-  snippets(query: string, texts: readonly { key: string; text: string }[]): Map<string, string>;
+  snippets(query: string, texts: readonly { key: string; text: string }[]): Promise<Map<string, string>>;
   // The message's row id if it is indexed and inside `scope`, else null.
-  findInScope(sha256: string, scope: SearchScope): number | null;
-  document(messageRowId: number): IndexedDocument | null;
-  participants(messageRowId: number): Participant[];
+  findInScope(sha256: string, scope: SearchScope): Promise<number | null>;
+  document(messageRowId: number): Promise<IndexedDocument | null>;
+  participants(messageRowId: number): Promise<Participant[]>;
   // Which of `mailboxIds` hold at least one of the messages `sha256s`: a mailbox holds a message
   // when one of its addresses takes part in it (from, sender, to, cc, or bcc by envelope), the
   // link the scope condition reads by.
-  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Set<number>;
-  attachments(messageRowId: number): IndexedAttachment[];
-  authVerdicts(captureRowId: number): unknown;
+  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Promise<Set<number>>;
+  attachments(messageRowId: number): Promise<IndexedAttachment[]>;
+  authVerdicts(captureRowId: number): Promise<unknown>;
   // Other messages with the same Message-ID: forged or altered copies are kept and linked, never
   // merged. Only those within `scope` (the reader's): naming one outside it would tell the reader
   // that it exists, and its identity.
-  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): string[];
+  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): Promise<string[]>;
   // Captures the indexer could not index (each retried now and then), the most recent first.
-  failures(limit?: number): IndexFailures;
+  failures(limit?: number): Promise<IndexFailures>;
   // The last capture row the indexer has covered.
-  cursor(): number;
+  cursor(): Promise<number>;
 }

@@ -1,5 +1,5 @@
-// A message's Date as the search index has it, for the enforcement check: null when the
-// message has no date or is not indexed.
+// Messages' Date as the search index has it, for the enforcement check: null for a message that
+// has no date or is not indexed.
 export interface MessageDates {
-  dateOf(sha256: string): number | null;
+  datesOf(sha256s: readonly string[]): Promise<Map<string, number | null>>;
 }

@@ -131,6 +131,7 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
   const requests = new Map(all.map((r) => [r.id, r]));
   let readsChecked = 0;
   const outsideWindow: { index: number; grantId: string; sha256: string; date: number | null }[] = [];
+  const windowChecks: { index: number; grant: (typeof all)[number]; sha256: string }[] = [];
 
   for await (const e of d.history.entriesBetween(tx, from, to)) {
     const user = userOf(e.actor);
@@ -170,14 +171,14 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
     // Enforcement: every message an access under a grant named — a search hit as much as a
     // message opened or exported — must lie inside the grant's date window.
     const grant = e.grantId ? requests.get(e.grantId) : undefined;
-    if (grant) {
-      for (const sha of e.objects.messages) {
-        readsChecked++;
-        const date = d.dates.dateOf(sha);
-        const inside = (grant.dateFrom === null || (date !== null && date >= grant.dateFrom)) && (grant.dateTo === null || (date !== null && date < grant.dateTo));
-        if (!inside) outsideWindow.push({ index: e.index, grantId: grant.id, sha256: sha, date });
-      }
-    }
+    if (grant) for (const sha of e.objects.messages) windowChecks.push({ index: e.index, grant, sha256: sha });
+  }
+  const dates = await d.dates.datesOf(windowChecks.map((c) => c.sha256));
+  for (const { index, grant, sha256 } of windowChecks) {
+    readsChecked++;
+    const date = dates.get(sha256) ?? null;
+    const inside = (grant.dateFrom === null || (date !== null && date >= grant.dateFrom)) && (grant.dateTo === null || (date !== null && date < grant.dateTo));
+    if (!inside) outsideWindow.push({ index, grantId: grant.id, sha256, date });
   }
 
   // Four eyes that may have been one pair of hands: approvals in the period between people one

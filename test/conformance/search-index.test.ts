@@ -262,6 +262,7 @@ for (const impl of INDEXES) {
   describe(`SearchIndex: ${impl.name}`, () => {
     let archive: Archive;
     let index: SearchIndex;
+    let store: IndexStore;
     const sha = new Map<string, string>();     // key → sha256
     const keyOf = new Map<string, string>();   // sha256 → key
     const box = new Map<string, { id: number }>();
@@ -302,6 +303,7 @@ for (const impl of INDEXES) {
 
       const backend = impl.open(archive);
       index = backend.search;
+      store = backend.store;
       // Wired as the index worker wires it, but with small batches, so that m4's second receipt
       // reaches a message indexed in an earlier batch; no DNS (auth verdicts are not this contract).
       const indexer = new Indexer({
@@ -316,23 +318,23 @@ for (const impl of INDEXES) {
 
     after(() => archive?.close());
 
-    const found = (query: string, options: Partial<SearchOptions> = {}) => index.search(query, { limit: 100, ...options }).hits.map((h) => keyOf.get(h.sha256) ?? h.sha256);
-    const check = (cases: [string, (m: Mail) => boolean][], options: Partial<SearchOptions> = {}, what = '') => {
+    const found = async (query: string, options: Partial<SearchOptions> = {}) => (await index.search(query, { limit: 100, ...options })).hits.map((h) => keyOf.get(h.sha256) ?? h.sha256);
+    const check = async (cases: [string, (m: Mail) => boolean][], options: Partial<SearchOptions> = {}, what = '') => {
       for (const [query, expected] of cases) {
-        assert.deepEqual(found(query, options), keysOf(newestFirst(CORPUS.filter(expected))), `${query}${what}`);
+        assert.deepEqual(await found(query, options), keysOf(newestFirst(CORPUS.filter(expected))), `${query}${what}`);
       }
     };
 
     test('the index covers every capture, with no failures', async () => {
       const { meta } = archive.stores;
       const { last, counts } = await meta.read(async (tx) => ({ last: await meta.lastCaptureRowId(tx), counts: await meta.counts(tx) }));
-      assert.equal(index.cursor(), last);
+      assert.equal((await index.cursor()), last);
       assert.equal(counts.captures, CORPUS.reduce((n, m) => n + (m.receipts?.length ?? 1), 0));
-      assert.deepEqual(index.failures(), { count: 0, recent: [] });
+      assert.deepEqual((await index.failures()), { count: 0, recent: [] });
     });
 
-    test('words, phrases and prefixes; subject: and filename: search their column only', () => {
-      check([
+    test('words, phrases and prefixes; subject: and filename: search their column only', async () => {
+      await check([
         ['invoice', (m) => has(m, 'invoice')],
         ['INVOICE', (m) => has(m, 'invoice')],
         ['friday', (m) => has(m, 'friday')],
@@ -353,14 +355,14 @@ for (const impl of INDEXES) {
         ['filename:pdf', (m) => has(m, 'pdf', ['filenames'])],
       ]);
       // The cases above are not vacuous.
-      assert.deepEqual(found('friday'), ['m4', 'm1']);
-      assert.deepEqual(found('subject:friday'), ['m4'], 'm1 says Friday in its body, not its subject');
-      assert.deepEqual(found('"wire transfer"'), ['m1'], 'm2 has both words, not the phrase');
-      assert.deepEqual(found('invoice*'), ['m5', 'm2', 'm9', 'm1'], 'm5 says "invoices"');
+      assert.deepEqual(await found('friday'), ['m4', 'm1']);
+      assert.deepEqual(await found('subject:friday'), ['m4'], 'm1 says Friday in its body, not its subject');
+      assert.deepEqual(await found('"wire transfer"'), ['m1'], 'm2 has both words, not the phrase');
+      assert.deepEqual(await found('invoice*'), ['m5', 'm2', 'm9', 'm1'], 'm5 says "invoices"');
     });
 
-    test('from:, to:, cc:, bcc:, sender: by address, domain, local part and display name', () => {
-      check([
+    test('from:, to:, cc:, bcc:, sender: by address, domain, local part and display name', async () => {
+      await check([
         ['from:alice@corp.example', T.role('from', 'alice@corp.example')],
         ['from:Alice@Corp.Example', T.role('from', 'alice@corp.example')],
         ['from:@corp.example', T.role('from', '@corp.example')],
@@ -389,14 +391,14 @@ for (const impl of INDEXES) {
         ['sender:vendor.example', T.role('sender', 'vendor.example')],
       ]);
       // The cases above are not vacuous.
-      assert.deepEqual(found('bcc:dave@corp.example'), ['m11', 'm3'], 'an envelope-only recipient is a Bcc');
-      assert.deepEqual(found('bcc:bob@corp.example'), ['m4'], 'every receipt of the same bytes counts');
-      assert.deepEqual(found('from:@corp.example').includes('m7'), false, 'a domain is not its subdomains');
+      assert.deepEqual(await found('bcc:dave@corp.example'), ['m11', 'm3'], 'an envelope-only recipient is a Bcc');
+      assert.deepEqual(await found('bcc:bob@corp.example'), ['m4'], 'every receipt of the same bytes counts');
+      assert.deepEqual((await found('from:@corp.example')).includes('m7'), false, 'a domain is not its subdomains');
     });
 
-    test('mailbox:, has:attachment, dates, message-id: and sha256:', () => {
+    test('mailbox:, has:attachment, dates, message-id: and sha256:', async () => {
       const m4 = sha.get('m4')!;
-      check([
+      await check([
         ['mailbox:alice', T.mailbox('alice')],
         ['mailbox:Alice', T.mailbox('alice')],
         ['mailbox:a.smith@corp.example', T.mailbox('a.smith@corp.example')],
@@ -415,13 +417,13 @@ for (const impl of INDEXES) {
         [`sha256:${m4}`, (m) => sha.get(m.key) === m4],
         [`sha256:${m4.slice(0, 10).toUpperCase()}`, (m) => sha.get(m.key)!.startsWith(m4.slice(0, 10))],
       ]);
-      assert.deepEqual(found('before:2026-02-01'), ['m8'], 'a message without a Date header is dated by its receipt');
-      assert.deepEqual(found('mailbox:dave').includes('m3'), true, 'a mailbox holds its envelope-only mail');
+      assert.deepEqual(await found('before:2026-02-01'), ['m8'], 'a message without a Date header is dated by its receipt');
+      assert.deepEqual((await found('mailbox:dave')).includes('m3'), true, 'a mailbox holds its envelope-only mail');
     });
 
-    test('AND, OR, NOT and grouping', () => {
+    test('AND, OR, NOT and grouping', async () => {
       const notFts = (m: Mail) => !has(m, 'transfer');
-      check([
+      await check([
         ['invoice transfer', (m) => has(m, 'invoice') && has(m, 'transfer')],
         ['invoice AND transfer', (m) => has(m, 'invoice') && has(m, 'transfer')],
         ['invoice OR lunch', (m) => has(m, 'invoice') || has(m, 'lunch')],
@@ -447,28 +449,28 @@ for (const impl of INDEXES) {
         ['to:bob@corp.example OR cc:bob@corp.example OR bcc:bob@corp.example', (m) => ['to', 'cc', 'bcc'].some((r) => T.role(r as Role, 'bob@corp.example')(m))],
         ['mailbox:carol NOT from:carol', (m) => T.mailbox('carol')(m) && !T.role('from', 'carol')(m)],
       ]);
-      assert.equal(index.search('invoice -transfer', { limit: 1 }).query, 'invoice AND NOT transfer', 'the canonical form, for the ledger');
+      assert.equal((await index.search('invoice -transfer', { limit: 1 })).query, 'invoice AND NOT transfer', 'the canonical form, for the ledger');
     });
 
-    test('newest first; limit and offset page through the same order; hits carry what lists show', () => {
+    test('newest first; limit and offset page through the same order; hits carry what lists show', async () => {
       const all = keysOf(newestFirst(CORPUS));
-      assert.deepEqual(found('example'), all, 'every message names an address at an .example domain');
+      assert.deepEqual(await found('example'), all, 'every message names an address at an .example domain');
       const pages: string[] = [];
       for (let offset = 0; offset < all.length + 4; offset += 4) {
-        const page = found('example', { limit: 4, offset });
+        const page = await found('example', { limit: 4, offset });
         assert.ok(page.length <= 4);
         pages.push(...page);
       }
       assert.deepEqual(pages, all);
-      assert.deepEqual(found('example', { limit: 1 }), all.slice(0, 1));
-      assert.deepEqual(found('example', { limit: 3, offset: all.length - 1 }), all.slice(-1));
-      assert.deepEqual(found('example', { limit: 3, offset: all.length }), []);
+      assert.deepEqual(await found('example', { limit: 1 }), all.slice(0, 1));
+      assert.deepEqual(await found('example', { limit: 3, offset: all.length - 1 }), all.slice(-1));
+      assert.deepEqual(await found('example', { limit: 3, offset: all.length }), []);
 
-      const [hit] = index.search('subject:contract', { limit: 5 }).hits;
+      const [hit] = (await index.search('subject:contract', { limit: 5 })).hits;
       assert.deepEqual(hit, { sha256: sha.get('m10'), messageId: 'contract@partner.example', date: Date.parse('2026-04-01T10:00:00Z'), from: 'Eve <eve@partner.example>', subject: 'Contract draft' });
     });
 
-    test('a scope (mailboxes, date window, fixed query) restricts every search and findInScope agrees', () => {
+    test('a scope (mailboxes, date window, fixed query) restricts every search and findInScope agrees', async () => {
       const ids = (...names: string[]) => names.map((n) => box.get(n)!);
       const scopes: { what: string; scope: SearchScope; fixed(m: Mail): boolean }[] = [
         { what: 'carol', scope: { mailboxes: ids('carol'), dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => true },
@@ -496,28 +498,28 @@ for (const impl of INDEXES) {
         ['mailbox:carol', T.mailbox('carol')],
       ];
       for (const s of scopes) {
-        check(queries.map(([q, expected]) => [q, (m: Mail) => expected(m) && inScope(m, s)]), { scope: s.scope }, ` within ${s.what}`);
+        await check(queries.map(([q, expected]) => [q, (m: Mail) => expected(m) && inScope(m, s)]), { scope: s.scope }, ` within ${s.what}`);
         for (const m of CORPUS) {
-          assert.equal(index.findInScope(sha.get(m.key)!, s.scope), inScope(m, s) ? rowOf(m.key) : null, `findInScope ${m.key} within ${s.what}`);
+          assert.equal((await index.findInScope(sha.get(m.key)!, s.scope)), inScope(m, s) ? rowOf(m.key) : null, `findInScope ${m.key} within ${s.what}`);
         }
       }
-      assert.deepEqual(found('invoice OR lunch', { scope: scopes[3]!.scope }), ['m2', 'm1'], 'an OR in the query does not step outside the fixed query');
-      assert.equal(index.findInScope('0'.repeat(64), scopes[0]!.scope), null, 'a message not in the archive');
+      assert.deepEqual(await found('invoice OR lunch', { scope: scopes[3]!.scope }), ['m2', 'm1'], 'an OR in the query does not step outside the fixed query');
+      assert.equal((await index.findInScope('0'.repeat(64), scopes[0]!.scope)), null, 'a message not in the archive');
     });
 
-    test('sameMessageId names the other copies within the scope only', () => {
+    test('sameMessageId names the other copies within the scope only', async () => {
       const scope = (name: string): SearchScope => ({ mailboxes: [box.get(name)!], dateFrom: null, dateTo: null, fixedQuery: null });
-      assert.deepEqual(index.sameMessageId('inv-1001@corp.example', rowOf('m1'), scope('alice')), [sha.get('m9')]);
-      assert.deepEqual(index.sameMessageId('inv-1001@corp.example', rowOf('m9'), scope('alice')), [sha.get('m1')]);
-      assert.deepEqual(index.sameMessageId('inv-1001@corp.example', rowOf('m1'), scope('bob')), [], 'the copy Bob cannot read is not named to him');
-      assert.deepEqual(index.sameMessageId('re-1001@corp.example', rowOf('m2'), scope('alice')), [], 'no other copy');
-      assert.deepEqual(index.sameMessageId('inv-1001@corp.example', rowOf('m1'), { ...scope('alice'), dateTo: day('2026-03-02') + 9.25 * 3600_000 }), [], 'outside the date window');
+      assert.deepEqual((await index.sameMessageId('inv-1001@corp.example', rowOf('m1'), scope('alice'))), [sha.get('m9')]);
+      assert.deepEqual((await index.sameMessageId('inv-1001@corp.example', rowOf('m9'), scope('alice'))), [sha.get('m1')]);
+      assert.deepEqual((await index.sameMessageId('inv-1001@corp.example', rowOf('m1'), scope('bob'))), [], 'the copy Bob cannot read is not named to him');
+      assert.deepEqual((await index.sameMessageId('re-1001@corp.example', rowOf('m2'), scope('alice'))), [], 'no other copy');
+      assert.deepEqual((await index.sameMessageId('inv-1001@corp.example', rowOf('m1'), { ...scope('alice'), dateTo: day('2026-03-02') + 9.25 * 3600_000 })), [], 'outside the date window');
     });
 
-    test('document, participants and attachments of every message', () => {
+    test('document, participants and attachments of every message', async () => {
       for (const m of CORPUS) {
         const row = rowOf(m.key);
-        const doc = index.document(row);
+        const doc = (await index.document(row));
         assert.ok(doc, m.key);
         assert.deepEqual(
           { id: doc.id, sha256: doc.sha256, messageId: doc.message_id, messageIdLc: doc.message_id_lc, date: doc.date, subject: doc.subject, hasAttachment: Boolean(doc.has_attachment), parseError: doc.parse_error },
@@ -527,27 +529,27 @@ for (const impl of INDEXES) {
         assert.match(doc.from_text ?? '', new RegExp(m.from.address.replace(/\./g, '\\.')), `${m.key}: from_text shows the sender`);
         const want = parts(m).map((x) => ({ address: x.address, role: x.role, name: x.name, mailbox: holderOf(x.address) }))
           .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-        assert.deepEqual(index.participants(row).map((x) => ({ ...x })), want, `${m.key}: participants`);
-        assert.deepEqual(index.attachments(row).map((a) => ({ ...a })), (m.attachments ?? []).map((a) => ({
+        assert.deepEqual((await index.participants(row)).map((x) => ({ ...x })), want, `${m.key}: participants`);
+        assert.deepEqual((await index.attachments(row)).map((a) => ({ ...a })), (m.attachments ?? []).map((a) => ({
           filename: a.filename, contentType: a.contentType, size: a.content.length, sha256: createHash('sha256').update(a.content).digest('hex'),
         })), `${m.key}: attachments`);
       }
-      assert.equal(index.document(1_000_000), null);
-      assert.deepEqual(index.participants(1_000_000), []);
+      assert.equal((await index.document(1_000_000)), null);
+      assert.deepEqual((await index.participants(1_000_000)), []);
     });
 
-    test('mailboxesHolding: the mailboxes with an address taking part in any of the messages', () => {
+    test('mailboxesHolding: the mailboxes with an address taking part in any of the messages', async () => {
       const all = [...box.values()].map((b) => b.id);
       const name = (id: number) => [...box.entries()].find(([, b]) => b.id === id)![0];
       for (const keys of [['m3'], ['m4'], ['m3', 'm4'], ['m6', 'm7'], ['m9'], []]) {
         const want = new Set(CORPUS.filter((m) => keys.includes(m.key)).flatMap((m) => parts(m).map((x) => holderOf(x.address))).filter((n) => n !== null));
-        const got = index.mailboxesHolding(keys.map((k) => sha.get(k)!), all);
+        const got = (await index.mailboxesHolding(keys.map((k) => sha.get(k)!), all));
         assert.deepEqual(new Set([...got].map(name)), want, keys.join(' '));
       }
-      assert.deepEqual(index.mailboxesHolding([sha.get('m3')!], [box.get('bob')!.id]), new Set(), 'only among the mailboxes asked about');
+      assert.deepEqual((await index.mailboxesHolding([sha.get('m3')!], [box.get('bob')!.id])), new Set(), 'only among the mailboxes asked about');
     });
 
-    test("envelopeOf: an owner's bcc: and mailbox: see a Bcc only as they received or sent it", () => {
+    test("envelopeOf: an owner's bcc: and mailbox: see a Bcc only as they received or sent it", async () => {
       const queries = (t: Tally): [string, (m: Mail) => boolean][] => [
         ['bcc:dave@corp.example', t.role('bcc', 'dave@corp.example')],
         ['bcc:bob@corp.example', t.role('bcc', 'bob@corp.example')],
@@ -558,13 +560,13 @@ for (const impl of INDEXES) {
         ['mailbox:dave OR bcc:bob', (m) => t.mailbox('dave')(m) || t.role('bcc', 'bob')(m)],
       ];
       for (const owner of ['bob', 'carol', 'dave']) {
-        check(queries(tally(mailboxAddresses(owner))), { envelopeOf: [box.get(owner)!.id] }, ` as the owner of ${owner}`);
+        await check(queries(tally(mailboxAddresses(owner))), { envelopeOf: [box.get(owner)!.id] }, ` as the owner of ${owner}`);
       }
-      assert.deepEqual(found('bcc:dave@corp.example', { envelopeOf: [box.get('carol')!.id] }), ['m11'], 'Carol sent m11, not m3');
-      assert.deepEqual(found('mailbox:dave', { envelopeOf: [box.get('bob')!.id] }), ['m14', 'm5', 'm8'], "Dave's Bccs are not Bob's to see");
+      assert.deepEqual(await found('bcc:dave@corp.example', { envelopeOf: [box.get('carol')!.id] }), ['m11'], 'Carol sent m11, not m3');
+      assert.deepEqual(await found('mailbox:dave', { envelopeOf: [box.get('bob')!.id] }), ['m14', 'm5', 'm8'], "Dave's Bccs are not Bob's to see");
     });
 
-    test('total: every match in the scope, whatever the page', () => {
+    test('total: every match in the scope, whatever the page', async () => {
       const ids = (...names: string[]) => names.map((n) => box.get(n)!);
       const carol: SearchScope = { mailboxes: ids('carol'), dateFrom: null, dateTo: null, fixedQuery: null };
       const cases: [string, (m: Mail) => boolean][] = [
@@ -574,100 +576,134 @@ for (const impl of INDEXES) {
       for (const [query, expected] of cases) {
         const want = CORPUS.filter(expected).length;
         for (const page of [{ limit: 100 }, { limit: 2 }, { limit: 2, offset: 3 }, { limit: 5, offset: 100 }]) {
-          assert.equal(index.search(query, page).total, want, `${query} ${JSON.stringify(page)}`);
+          assert.equal((await index.search(query, page)).total, want, `${query} ${JSON.stringify(page)}`);
         }
         const inCarol = CORPUS.filter((m) => expected(m) && parts(m).some((x) => x.address === 'carol@corp.example')).length;
-        assert.equal(index.search(query, { limit: 1, scope: carol }).total, inCarol, `${query} within carol`);
-        assert.equal(index.search(query, { limit: 1, offset: 50, scope: carol }).total, inCarol, `${query} within carol, past the end`);
+        assert.equal((await index.search(query, { limit: 1, scope: carol })).total, inCarol, `${query} within carol`);
+        assert.equal((await index.search(query, { limit: 1, offset: 50, scope: carol })).total, inCarol, `${query} within carol, past the end`);
       }
-      assert.equal(index.search('example', { limit: 1 }).total, CORPUS.length, 'not vacuous');
+      assert.equal((await index.search('example', { limit: 1 })).total, CORPUS.length, 'not vacuous');
     });
 
-    test('oldest first pages through the reverse order', () => {
+    test('oldest first pages through the reverse order', async () => {
       const oldest = keysOf(newestFirst(CORPUS).reverse());
-      assert.deepEqual(found('example', { sort: 'oldest' }), oldest);
+      assert.deepEqual(await found('example', { sort: 'oldest' }), oldest);
       const pages: string[] = [];
-      for (let offset = 0; offset < oldest.length; offset += 5) pages.push(...found('example', { sort: 'oldest', limit: 5, offset }));
+      for (let offset = 0; offset < oldest.length; offset += 5) pages.push(...await found('example', { sort: 'oldest', limit: 5, offset }));
       assert.deepEqual(pages, oldest);
-      assert.deepEqual(found('invoice', { sort: 'oldest' }), keysOf(newestFirst(CORPUS.filter((m) => has(m, 'invoice'))).reverse()));
-      assert.deepEqual(found('example', { sort: 'newest' }), keysOf(newestFirst(CORPUS)));
+      assert.deepEqual(await found('invoice', { sort: 'oldest' }), keysOf(newestFirst(CORPUS.filter((m) => has(m, 'invoice'))).reverse()));
+      assert.deepEqual(await found('example', { sort: 'newest' }), keysOf(newestFirst(CORPUS)));
     });
 
-    test('best match first: the same matches and total, the best first; without words, newest first', () => {
+    test('best match first: the same matches and total, the best first; without words, newest first', async () => {
       const invoice = CORPUS.filter((m) => has(m, 'invoice'));
-      const r = index.search('invoice', { limit: 100, sort: 'relevance' });
+      const r = (await index.search('invoice', { limit: 100, sort: 'relevance' }));
       assert.equal(r.sort, 'relevance');
       assert.deepEqual(new Set(r.hits.map((h) => keyOf.get(h.sha256))), new Set(keysOf(invoice)));
       assert.equal(r.total, invoice.length);
       assert.equal(keyOf.get(r.hits[0]!.sha256), 'm1', 'm1 says invoice in its subject, its text and its attachment\'s name');
       const pages: string[] = [];
-      for (let offset = 0; offset < invoice.length; offset += 2) pages.push(...found('invoice', { sort: 'relevance', limit: 2, offset }));
+      for (let offset = 0; offset < invoice.length; offset += 2) pages.push(...await found('invoice', { sort: 'relevance', limit: 2, offset }));
       assert.deepEqual(pages, r.hits.map((h) => keyOf.get(h.sha256)), 'pages follow the same order');
-      const mixed = found('invoice OR from:eve@partner.example', { sort: 'relevance' });
+      const mixed = await found('invoice OR from:eve@partner.example', { sort: 'relevance' });
       const byEve = CORPUS.filter((m) => m.from === EVE && !has(m, 'invoice'));
       assert.deepEqual(mixed.slice(-byEve.length), keysOf(newestFirst(byEve)), 'found without the word: last, newest first');
       const carol: SearchScope = { mailboxes: [box.get('carol')!], dateFrom: null, dateTo: null, fixedQuery: null };
-      const scoped = index.search('invoice', { limit: 100, sort: 'relevance', scope: carol });
+      const scoped = (await index.search('invoice', { limit: 100, sort: 'relevance', scope: carol }));
       assert.deepEqual(new Set(scoped.hits.map((h) => keyOf.get(h.sha256))), new Set(keysOf(invoice.filter((m) => parts(m).some((x) => x.address === 'carol@corp.example')))));
-      const words = index.search('from:@corp.example', { limit: 100, sort: 'relevance' });
-      assert.deepEqual([words.sort, words.hits.map((h) => keyOf.get(h.sha256))], ['newest', found('from:@corp.example')]);
+      const words = (await index.search('from:@corp.example', { limit: 100, sort: 'relevance' }));
+      assert.deepEqual([words.sort, words.hits.map((h) => keyOf.get(h.sha256))], ['newest', await found('from:@corp.example')]);
     });
 
-    test('ß and ss, æ and ae, ø and oe find each other, in words, prefixes, phrases and subject:', () => {
+    test('ß and ss, æ and ae, ø and oe find each other, in words, prefixes, phrases and subject:', async () => {
       const fest = ['m15', 'm13', 'm12'];
       for (const query of ['strassenfest', 'straßenfest', 'STRASSENFEST', 'STRAẞENFEST', 'strass*', 'straß*', 'stras*', '"das strassenfest"', 'strassenfest OR nosuchword']) {
         const want = query.startsWith('"das') ? ['m12'] : ['m14', ...fest];
-        assert.deepEqual(found(query), want, query);
+        assert.deepEqual(await found(query), want, query);
       }
-      assert.deepEqual(found('subject:strassenfest'), ['m14', ...fest], 'every subject says Straßenfest');
-      assert.deepEqual(found('encyclopaedia'), ['m13']);
-      assert.deepEqual(found('encyclopædia'), ['m13']);
-      assert.deepEqual(found('smoerrebroed'), ['m13']);
-      assert.deepEqual(found('soeren'), ['m13']);
-      assert.deepEqual(found('-strassenfest from:eve@partner.example'), keysOf(newestFirst(CORPUS.filter((m) => m.from === EVE && !['m12', 'm14'].includes(m.key)))), 'NOT takes every spelling too');
-      assert.deepEqual(found('strasenfest'), [], 'one s is not ß');
-      assert.deepEqual(found('smorrebrod'), [], 'ø is oe, not o');
+      assert.deepEqual(await found('subject:strassenfest'), ['m14', ...fest], 'every subject says Straßenfest');
+      assert.deepEqual(await found('encyclopaedia'), ['m13']);
+      assert.deepEqual(await found('encyclopædia'), ['m13']);
+      assert.deepEqual(await found('smoerrebroed'), ['m13']);
+      assert.deepEqual(await found('soeren'), ['m13']);
+      assert.deepEqual(await found('-strassenfest from:eve@partner.example'), keysOf(newestFirst(CORPUS.filter((m) => m.from === EVE && !['m12', 'm14'].includes(m.key)))), 'NOT takes every spelling too');
+      assert.deepEqual(await found('strasenfest'), [], 'one s is not ß');
+      assert.deepEqual(await found('smorrebrod'), [], 'ø is oe, not o');
     });
 
-    test('thread: the conversation within the scope only, oldest first', () => {
+    test('thread: the conversation within the scope only, oldest first', async () => {
       const ids = (...names: string[]) => names.map((n) => box.get(n)!);
       const scope = (...names: string[]): SearchScope => ({ mailboxes: ids(...names), dateFrom: null, dateTo: null, fixedQuery: null });
-      const thread = (key: string, s: SearchScope) => index.thread(rowOf(key), s).map((h) => keyOf.get(h.sha256));
+      const thread = async (key: string, s: SearchScope) => (await index.thread(rowOf(key), s)).map((h) => keyOf.get(h.sha256));
       const everyone = scope('alice', 'bob', 'carol', 'dave');
-      for (const k of ['m12', 'm13', 'm14', 'm15']) assert.deepEqual(thread(k, everyone), ['m12', 'm13', 'm15', 'm14'], `${k}: a reply archived before its parent joins the thread`);
-      assert.deepEqual(thread('m12', scope('carol')), ['m12', 'm13', 'm15'], 'm14 went to Dave only: not listed, not counted');
-      assert.deepEqual(thread('m14', scope('dave')), ['m14']);
-      assert.deepEqual(thread('m12', scope('dave')), [], 'the message itself out of scope: nothing');
-      assert.deepEqual(thread('m2', scope('alice')), ['m1', 'm9', 'm2'], 'both messages with the Message-ID m2 answers');
-      assert.deepEqual(thread('m2', scope('bob')), ['m1', 'm2'], 'm9 is not in Bob\'s mailbox');
-      assert.deepEqual(thread('m2', { ...scope('alice'), dateFrom: day('2026-03-03') }), ['m2'], 'the date window holds');
-      assert.deepEqual(thread('m2', { ...scope('alice', 'bob'), fixedQuery: 'transfer' }), ['m1', 'm2'], 'the fixed query holds');
-      assert.deepEqual(thread('m6', everyone), ['m6'], 'a message that answers nothing and is not answered');
-      const [first] = index.thread(rowOf('m12'), everyone);
+      for (const k of ['m12', 'm13', 'm14', 'm15']) assert.deepEqual(await thread(k, everyone), ['m12', 'm13', 'm15', 'm14'], `${k}: a reply archived before its parent joins the thread`);
+      assert.deepEqual(await thread('m12', scope('carol')), ['m12', 'm13', 'm15'], 'm14 went to Dave only: not listed, not counted');
+      assert.deepEqual(await thread('m14', scope('dave')), ['m14']);
+      assert.deepEqual(await thread('m12', scope('dave')), [], 'the message itself out of scope: nothing');
+      assert.deepEqual(await thread('m2', scope('alice')), ['m1', 'm9', 'm2'], 'both messages with the Message-ID m2 answers');
+      assert.deepEqual(await thread('m2', scope('bob')), ['m1', 'm2'], 'm9 is not in Bob\'s mailbox');
+      assert.deepEqual(await thread('m2', { ...scope('alice'), dateFrom: day('2026-03-03') }), ['m2'], 'the date window holds');
+      assert.deepEqual(await thread('m2', { ...scope('alice', 'bob'), fixedQuery: 'transfer' }), ['m1', 'm2'], 'the fixed query holds');
+      assert.deepEqual(await thread('m6', everyone), ['m6'], 'a message that answers nothing and is not answered');
+      const [first] = (await index.thread(rowOf('m12'), everyone));
       assert.deepEqual(first, { sha256: sha.get('m12'), messageId: 'fest@partner.example', date: Date.parse('2026-03-20T10:00:00Z'), from: 'Eve <eve@partner.example>', subject: 'Straßenfest am Samstag' });
     });
 
-    test('snippets: the words found marked, everything else escaped', () => {
+    test('snippets: the words found marked, everything else escaped', async () => {
       const m12 = CORPUS.find((m) => m.key === 'm12')!.body;
       const m13 = CORPUS.find((m) => m.key === 'm13')!.body;
       const texts = [{ key: 'a', text: m12 }, { key: 'b', text: m13 }, { key: 'c', text: 'Nothing about it here.' }];
-      const got = index.snippets('strassenfest', texts);
+      const got = (await index.snippets('strassenfest', texts));
       assert.equal(got.get('a'), 'Das <mark>Straßenfest</mark> beginnt um 10 Uhr. &lt;b&gt;Bring&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt; Kuchen &amp; Kaffee mit.');
       assert.match(got.get('b')!, /suits a <mark>strassenfest<\/mark>/);
       assert.equal(got.get('c'), 'Nothing about it here.', 'no word found: the start of the text');
       for (const html of got.values()) assert.doesNotMatch(html.replaceAll('<mark>', '').replaceAll('</mark>', ''), /<|>/, 'no markup but the marks');
-      assert.equal(index.snippets('script -kuchen', texts).get('a'), 'Das Straßenfest beginnt um 10 Uhr. &lt;b&gt;Bring&lt;/b&gt; &lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt; Kuchen &amp; Kaffee mit.', 'a word excluded is not marked');
-      assert.equal(index.snippets('from:eve subject:kuchen', texts).get('a'), 'Das Straßenfest beginnt um 10 Uhr. &lt;b&gt;Bring&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt; Kuchen &amp; Kaffee mit.', 'no word to find in the text');
+      assert.equal((await index.snippets('script -kuchen', texts)).get('a'), 'Das Straßenfest beginnt um 10 Uhr. &lt;b&gt;Bring&lt;/b&gt; &lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt; Kuchen &amp; Kaffee mit.', 'a word excluded is not marked');
+      assert.equal((await index.snippets('from:eve subject:kuchen', texts)).get('a'), 'Das Straßenfest beginnt um 10 Uhr. &lt;b&gt;Bring&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt; Kuchen &amp; Kaffee mit.', 'no word to find in the text');
       const long = `${'lorem ipsum '.repeat(100)}the needle is here ${'dolor sit '.repeat(100)}`;
-      assert.match(index.snippets('needle', [{ key: 'x', text: long }]).get('x')!, /^….*the <mark>needle<\/mark> is here.*…$/);
-      assert.ok(index.snippets('nosuchword', [{ key: 'x', text: long }]).get('x')!.endsWith('…'), 'the start of a long text is cut');
-      assert.equal(index.snippets('marker', [{ key: 'x', text: 'a \uE000marker\uE001 b' }]).get('x'), 'a <mark>marker</mark> b', 'the text cannot forge marks');
-      assert.deepEqual(index.snippets('anything', []), new Map());
+      assert.match((await index.snippets('needle', [{ key: 'x', text: long }])).get('x')!, /^….*the <mark>needle<\/mark> is here.*…$/);
+      assert.ok((await index.snippets('nosuchword', [{ key: 'x', text: long }])).get('x')!.endsWith('…'), 'the start of a long text is cut');
+      assert.equal((await index.snippets('marker', [{ key: 'x', text: 'a \uE000marker\uE001 b' }])).get('x'), 'a <mark>marker</mark> b', 'the text cannot forge marks');
+      assert.deepEqual((await index.snippets('anything', [])), new Map());
     });
 
-    test('a query the language refuses is a QueryError', () => {
+    test('the write side: a batch commits whole or not at all, a savepoint undoes only its part', async () => {
+      const doc = (id: number) => ({ id, sha256: id.toString(16).padStart(64, '0'), messageId: `tx-${id}@conformance.example`, date: 0, fromText: null, subject: `transaction ${id}`, hasAttachment: false, parseError: null, refersTo: [] });
+      const has = (id: number) => store.read((tx) => store.hasDocument(tx, id));
+      const cursor = await store.read((tx) => store.cursor(tx));
+      await assert.rejects(store.write(async (tx) => {
+        await store.addDocument(tx, doc(2_000_001));
+        await store.setCursor(tx, cursor + 1000);
+        assert.equal(await store.hasDocument(tx, 2_000_001), true, 'the transaction sees its own write');
+        throw new Error('the batch fails');
+      }), /the batch fails/);
+      assert.equal(await has(2_000_001), false, 'a failed batch leaves nothing');
+      assert.equal(await store.read((tx) => store.cursor(tx)), cursor, 'nor moves the cursor');
+      assert.equal((await index.search('transaction', { limit: 10 })).total, 0, 'nor anything a search finds');
+
+      await store.write(async (tx) => {
+        await assert.rejects(store.savepoint(tx, async () => {
+          await store.addDocument(tx, doc(2_000_002));
+          throw new Error('one capture fails');
+        }), /one capture fails/);
+        await store.savepoint(tx, () => store.addDocument(tx, doc(2_000_003)));
+        await store.recordFailure(tx, 999_999, doc(2_000_002).sha256, 'one capture fails', 1);
+      });
+      assert.equal(await has(2_000_002), false, 'the failed part is undone');
+      assert.equal(await has(2_000_003), true, 'the rest of the batch commits');
+      assert.deepEqual((await index.failures()).recent.map((f) => f.captureRow), [999_999]);
+      await store.write(async (tx) => {
+        await store.clearFailure(tx, 999_999);
+        await assert.rejects(store.write(async () => {}), /inside/, 'a transaction inside another is refused, not a deadlock');
+      });
+      await assert.rejects(store.read((tx) => store.addDocument(tx, doc(2_000_004))), /readonly|read-only|query_only/i, 'a read transaction writes nothing');
+      assert.equal(await has(2_000_004), false);
+      assert.deepEqual(await index.failures(), { count: 0, recent: [] });
+    });
+
+    test('a query the language refuses is a QueryError', async () => {
       for (const query of ['"unclosed', 'from:', 'colour:red', '(invoice', 'invoice OR', 'before:2026-02-30', '']) {
-        assert.throws(() => index.search(query, { limit: 10 }), (err: unknown) => err instanceof QueryError && err.code === 'SEALBOX_ERR_QUERY', JSON.stringify(query));
+        await assert.rejects(index.search(query, { limit: 10 }), (err: unknown) => err instanceof QueryError && err.code === 'SEALBOX_ERR_QUERY', JSON.stringify(query));
       }
     });
   });

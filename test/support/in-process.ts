@@ -24,6 +24,7 @@ import type { Envelope } from '../../src/core/types.ts';
 import { resolverFor } from '../../src/index/dns-resolver.ts';
 import { Indexer } from '../../src/index/indexer.ts';
 import { SqliteIndexStore } from '../../src/index/sqlite/index-store.ts';
+import { openIndexDb } from '../../src/index/sqlite/index-db.ts';
 import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
 import type { VerifyReport } from '../../src/store/verify-archive.ts';
 import { directoryCsv, rfc822, signInEveryone } from './access-world.ts';
@@ -65,6 +66,8 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
   const config = loadConfig(configFile, { data }, {});
   const clock = new TestClock();
   const archive = await openArchive(config, 'server', { clock });
+  // The indexer's connection of its own, as the index thread has.
+  const indexerDb = openIndexDb(archive.stores.paths.index, archive.stores.paths.meta);
   try {
     const listeners: Running['listeners'] = [];
     const parts = serverParts(archive, listeners);
@@ -72,7 +75,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
     const { stores, log } = archive;
     // As the index thread wires it (src/index/index-worker.ts), run here batch by batch.
     const indexer = new Indexer({
-      captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(archive.index), reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
+      captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(indexerDb), reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
       auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
     });
     const deliver = async (sent: { from: string; to: string[] }, raw: Buffer) => {
@@ -81,7 +84,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       const receivedAt = clock.now();
       const outcome = await message.commit({ id: newId('cap', receivedAt), source: 'smtp', receivedAt, envelope: envelope(sent), provenance: null });
       while (await indexer.runOnce() > 0);
-      assert.equal(indexer.cursor(), await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx)), 'the index covers every capture');
+      assert.equal(await indexer.cursor(), await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx)), 'the index covers every capture');
       return outcome;
     };
 
@@ -122,6 +125,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
         await parts.notifications.stop();
         await parts.writer.drain();
         await parts.checkpoint();
+        indexerDb.close();
         archive.close();
       })()),
       verify: async () => {
@@ -134,6 +138,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       },
     };
   } catch (err) {
+    indexerDb.close();
     archive.close();
     throw err;
   }

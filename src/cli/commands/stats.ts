@@ -5,11 +5,12 @@ import type { CliOptions } from '../archive-access.ts';
 export function stats(o: CliOptions): Promise<void> {
   return withArchive(o, async ({ stores, services: { search } }) => {
     // The index's cursor first: captures committed meanwhile show as lag, never as a negative one.
-    const cursor = search.cursor();
+    const cursor = await search.cursor();
+    const indexFailures = await search.failures(5);
     const { counts, last, ledgerEntries } = await stores.meta.read(async (tx) => ({
       counts: await stores.meta.counts(tx), last: await stores.meta.lastCaptureRowId(tx), ledgerEntries: await stores.meta.ledgerSize(tx),
     }));
-    const stats = { ...counts, ledgerEntries, indexLag: { captures: last - cursor }, indexFailures: search.failures(5), ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
+    const stats = { ...counts, ledgerEntries, indexLag: { captures: last - cursor }, indexFailures, ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
     process.stdout.write(o.json ? JSON.stringify(stats) + '\n' : Object.entries(stats).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
   });
 }

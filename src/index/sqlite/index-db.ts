@@ -1,15 +1,30 @@
 import { DatabaseSync } from 'node:sqlite';
 import { migrate, migrationsIn } from '../../store/sqlite/migrate.ts';
+import { SqliteTransactions } from '../../store/sqlite/transactions.ts';
 
 // The index's own numbered migrations (its database is apart from the archive's metadata).
 const MIGRATIONS = migrationsIn(new URL('./migrations/', import.meta.url));
 
-// The index database as the stores use it; the composition root hands it on without looking inside.
-export type IndexDatabase = DatabaseSync;
+// One connection to the index database and its transactions, one at a time (the index store
+// and the search index on the same connection share them). The composition root hands it on
+// without looking inside.
+export class IndexDatabase {
+  readonly db: DatabaseSync;
+  readonly transactions: SqliteTransactions;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    this.transactions = new SqliteTransactions(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
 
 // The index database, with the main database attached read-only as "meta" (the scope and
 // mailbox: conditions join its mailbox tables).
-export function openIndexDb(path: string, metaPath: string, options: { readOnly?: boolean } = {}): DatabaseSync {
+export function openIndexDb(path: string, metaPath: string, options: { readOnly?: boolean } = {}): IndexDatabase {
   const db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
   db.exec('PRAGMA busy_timeout = 10000');
   if (!options.readOnly) {
@@ -19,5 +34,5 @@ export function openIndexDb(path: string, metaPath: string, options: { readOnly?
     migrate(db, MIGRATIONS, { baseline: 1 });
   }
   db.prepare('ATTACH DATABASE ? AS meta').run(`file:${metaPath}?mode=ro`);
-  return db;
+  return new IndexDatabase(db);
 }

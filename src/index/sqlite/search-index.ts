@@ -1,12 +1,15 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { IndexDatabase } from './index-db.ts';
 import type { IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
 import { compileQuery, compileScope } from './fts5-compiler.ts';
 import { Fts5Snippets } from './fts5-snippets.ts';
 
-// Reads the index database (with the main database attached as "meta"; see openIndexDb).
+// Reads the index database (with the main database attached as "meta"; see openIndexDb), each
+// call in a read transaction of its connection.
 export class SqliteSearchIndex implements SearchIndex {
+  readonly #index: IndexDatabase;
   readonly #db: DatabaseSync;
   readonly #snippets = new Fts5Snippets();
   readonly #countFullText: StatementSync;
@@ -14,8 +17,9 @@ export class SqliteSearchIndex implements SearchIndex {
   readonly #termPrefix: StatementSync | null;
   readonly #spellings = (value: string, prefix: boolean) => this.#spellingsFound(value, prefix);
 
-  constructor(db: DatabaseSync) {
-    this.#db = db;
+  constructor(index: IndexDatabase) {
+    this.#index = index;
+    const db = this.#db = index.db;
     this.#countFullText = db.prepare('SELECT COUNT(*) AS n FROM doc_fts WHERE doc_fts MATCH ?');
     // The index's words, to search only the spellings it holds. A temporary table of this
     // connection (no schema change, and a read-only connection may make it).
@@ -50,7 +54,16 @@ export class SqliteSearchIndex implements SearchIndex {
     return found;
   }
 
-  search(text: string, options: SearchOptions): SearchResult {
+  // What fn reads, in one read transaction.
+  #read<T>(fn: () => T): Promise<T> {
+    return this.#index.transactions.read(async () => fn());
+  }
+
+  search(text: string, options: SearchOptions): Promise<SearchResult> {
+    return this.#read(() => this.#search(text, options));
+  }
+
+  #search(text: string, options: SearchOptions): SearchResult {
     const condition = options.scope ? compileScope(options.scope) : undefined;
     const node = parseQuery(text);
     const compiled = compileQuery(node, { envelopeOf: options.envelopeOf, spellings: this.#spellings });
@@ -104,7 +117,11 @@ export class SqliteSearchIndex implements SearchIndex {
     return Number((this.#db.prepare(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`).get(...params) as { n: number }).n);
   }
 
-  thread(messageRowId: number, scope: SearchScope): SearchHit[] {
+  thread(messageRowId: number, scope: SearchScope): Promise<SearchHit[]> {
+    return this.#read(() => this.#thread(messageRowId, scope));
+  }
+
+  #thread(messageRowId: number, scope: SearchScope): SearchHit[] {
     const cond = compileScope(scope);
     if (this.#db.prepare(`SELECT 1 FROM doc d WHERE d.id = ? AND (${cond.where})`).get(messageRowId, ...cond.params) === undefined) return [];
     const rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d
@@ -116,22 +133,24 @@ export class SqliteSearchIndex implements SearchIndex {
       .all(messageRowId, ...cond.params) as Record<string, any>[]).map(hit);
   }
 
-  snippets(query: string, texts: readonly { key: string; text: string }[]): Map<string, string> {
+  async snippets(query: string, texts: readonly { key: string; text: string }[]): Promise<Map<string, string>> {
     return this.#snippets.snippets(query, texts);
   }
 
-  findInScope(sha256: string, scope: SearchScope): number | null {
+  findInScope(sha256: string, scope: SearchScope): Promise<number | null> {
     const cond = compileScope(scope);
-    const row = this.#db.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
-    return row ? Number(row.id) : null;
+    return this.#read(() => {
+      const row = this.#db.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
+      return row ? Number(row.id) : null;
+    });
   }
 
-  document(messageRowId: number): IndexedDocument | null {
-    return (this.#db.prepare('SELECT * FROM doc WHERE id = ?').get(messageRowId) as IndexedDocument | undefined) ?? null;
+  document(messageRowId: number): Promise<IndexedDocument | null> {
+    return this.#read(() => (this.#db.prepare('SELECT * FROM doc WHERE id = ?').get(messageRowId) as IndexedDocument | undefined) ?? null);
   }
 
-  participants(messageRowId: number): Participant[] {
-    return (this.#db.prepare(`SELECT p.address, p.role, p.name, m.name AS mailbox FROM participation p
+  participants(messageRowId: number): Promise<Participant[]> {
+    return this.#read(() => this.#db.prepare(`SELECT p.address, p.role, p.name, m.name AS mailbox FROM participation p
       LEFT JOIN meta.mailbox_address a ON a.address = p.address LEFT JOIN meta.mailbox m ON m.id = a.mailbox_id
       WHERE p.doc_id = ? ORDER BY CASE p.role WHEN 'from' THEN 0 WHEN 'sender' THEN 1 WHEN 'to' THEN 2 WHEN 'cc' THEN 3 ELSE 4 END, p.address`)
       .all(messageRowId) as any[]);
@@ -139,40 +158,48 @@ export class SqliteSearchIndex implements SearchIndex {
 
   // One query however many messages (a search page, an export); CROSS JOIN keeps SQLite
   // starting from the messages, not from every message of a big mailbox.
-  mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Set<number> {
+  async mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Promise<Set<number>> {
     if (sha256s.length === 0 || mailboxIds.length === 0) return new Set();
-    const rows = this.#db.prepare(`SELECT DISTINCT a.mailbox_id AS id FROM doc d
+    const rows = await this.#read(() => this.#db.prepare(`SELECT DISTINCT a.mailbox_id AS id FROM doc d
       CROSS JOIN participation p ON p.doc_id = d.id CROSS JOIN meta.mailbox_address a ON a.address = p.address
       WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND a.mailbox_id IN (SELECT value FROM json_each(?))`)
-      .all(JSON.stringify(sha256s), JSON.stringify(mailboxIds)) as { id: number }[];
+      .all(JSON.stringify(sha256s), JSON.stringify(mailboxIds)) as { id: number }[]);
     return new Set(rows.map((r) => Number(r.id)));
   }
 
-  attachments(messageRowId: number): IndexedAttachment[] {
-    return (this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
+  attachments(messageRowId: number): Promise<IndexedAttachment[]> {
+    return this.#read(() => this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
   }
 
-  authVerdicts(captureRowId: number): unknown {
-    const row = this.#db.prepare('SELECT verdicts FROM capture_auth WHERE capture_row = ?').get(captureRowId) as { verdicts: string } | undefined;
-    return row ? JSON.parse(row.verdicts) : null;
+  authVerdicts(captureRowId: number): Promise<unknown> {
+    return this.#read(() => {
+      const row = this.#db.prepare('SELECT verdicts FROM capture_auth WHERE capture_row = ?').get(captureRowId) as { verdicts: string } | undefined;
+      return row ? JSON.parse(row.verdicts) : null;
+    });
   }
 
-  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): string[] {
+  sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): Promise<string[]> {
     const cond = compileScope(scope);
-    return (this.#db.prepare(`SELECT d.sha256 FROM doc d WHERE d.message_id_lc = ? AND d.id <> ? AND (${cond.where}) ORDER BY d.id`)
-      .all(messageIdLc, exceptRowId, ...cond.params) as { sha256: string }[]).map((r) => r.sha256);
+    return this.#read(() => (this.#db.prepare(`SELECT d.sha256 FROM doc d WHERE d.message_id_lc = ? AND d.id <> ? AND (${cond.where}) ORDER BY d.id`)
+      .all(messageIdLc, exceptRowId, ...cond.params) as { sha256: string }[]).map((r) => r.sha256));
   }
 
-  failures(limit = 20): IndexFailures {
+  failures(limit = 20): Promise<IndexFailures> {
+    return this.#read(() => this.#failures(limit));
+  }
+
+  #failures(limit: number): IndexFailures {
     const count = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM index_failure').get() as { n: number }).n);
     const recent = (this.#db.prepare('SELECT capture_row, sha256, error, attempts, last_failed_at FROM index_failure ORDER BY last_failed_at DESC, capture_row DESC LIMIT ?').all(limit) as any[])
       .map((r) => ({ captureRow: Number(r.capture_row), sha256: r.sha256, error: r.error, attempts: Number(r.attempts), lastFailedAt: Number(r.last_failed_at) }));
     return { count, recent };
   }
 
-  cursor(): number {
-    const row = this.#db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
-    return row ? Number(row.value) : 0;
+  cursor(): Promise<number> {
+    return this.#read(() => {
+      const row = this.#db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
+      return row ? Number(row.value) : 0;
+    });
   }
 }
 
