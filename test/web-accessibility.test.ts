@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { startWorld } from './support/access-world.ts';
-import { launchBrowser, openAs } from './support/browser.ts';
+import { launchBrowser, openAs, settled, track } from './support/browser.ts';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -49,14 +49,14 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
   const problems: string[] = [];
   const found: string[] = [];
   const audit = async (page: Page, label: string) => {
-    await page.waitForLoadState('networkidle');
+    await settled(page);
     await page.addScriptTag({ content: AXE });
     const result = await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })`) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
     for (const v of result.violations) {
       if (v.impact !== 'minor') found.push(`${label}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
     }
   };
-  const signInPage = await (await browser.newContext({ bypassCSP: true })).newPage();
+  const signInPage = track(await (await browser.newContext({ bypassCSP: true })).newPage());
   await signInPage.goto(world.url + '/');
   await signInPage.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
   await audit(signInPage, 'sign-in');

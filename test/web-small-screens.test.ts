@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchBrowser, openAs, screenshot } from './support/browser.ts';
+import { launchBrowser, openAs, screenshot, settled, track } from './support/browser.ts';
 import { startInProcessWorld } from './support/in-process.ts';
 import { repoRoot } from './support/sealbox.ts';
 
@@ -87,14 +87,14 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
   const schemes = (process.env.SEALBOX_TEST_SCHEMES?.split(',') ?? ['light', 'dark']) as ('light' | 'dark')[];
   for (const scheme of schemes) {
     const check = async (page: Page, label: string) => {
-      await page.waitForLoadState('networkidle');
+      await settled(page);
       const width = await page.evaluate('document.scrollingElement.scrollWidth') as number;
       widths[`${scheme} ${label}`] = width;
       if (width > PHONE.width) tooWide.push(`${scheme} ${label}: ${width} px — ${await widest(page)}`);
       found.push(...(await axe(page)).map((v) => `${scheme} ${label}: ${v}`));
       if (scheme === 'light' || label.includes('/mailbox/')) await screenshot(page, `phone-${scheme}-${label.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`);
     };
-    const signIn = await (await browser.newContext({ bypassCSP: true, viewport: PHONE, colorScheme: scheme })).newPage();
+    const signIn = track(await (await browser.newContext({ bypassCSP: true, viewport: PHONE, colorScheme: scheme })).newPage());
     await signIn.goto(`${world.url}/`);
     await signIn.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     await check(signIn, 'sign-in');

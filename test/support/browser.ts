@@ -41,6 +41,29 @@ export async function loadTiming(page: Page): Promise<{ load: number; domContent
   })()`);
 }
 
+// Requests in flight per page, for settled(): since the page was made (openAs, track).
+const traffic = new WeakMap<Page, { inFlight: number; last: number }>();
+
+export function track(page: Page): Page {
+  const t = { inFlight: 0, last: performance.now() };
+  traffic.set(page, t);
+  page.on('request', () => { t.inFlight++; t.last = performance.now(); });
+  const done = () => { t.inFlight--; t.last = performance.now(); };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  return page;
+}
+
+// The page has loaded and asked for nothing for `quietMs`: what it shows is complete. Playwright's
+// 'networkidle' waits 500 ms of silence after every page; the app answers from the loopback in a
+// few milliseconds and does not poll, so a shorter quiet says the same, sooner.
+export async function settled(page: Page, quietMs = 150): Promise<void> {
+  const t = traffic.get(page);
+  if (!t) return page.waitForLoadState('networkidle');
+  await page.waitForLoadState('load');
+  while (t.inFlight > 0 || performance.now() - t.last < quietMs) await new Promise((r) => setTimeout(r, 25));
+}
+
 // A browser context already signed in as one of an access world's users, with the session
 // cookie and CSRF token the API handed out (the sign-in page itself is the story test's). Console
 // errors, page errors and any request to another origin are collected in `problems`.
@@ -51,7 +74,7 @@ export async function openAs(browser: Browser, world: { url: string; as: Record<
   await context.addCookies([{ name: cookieName, value, url: world.url }]);
   // Only the app's own window: the message body's sandboxed frame has no storage (and must not).
   await context.addInitScript(`if (window.top === window) localStorage.setItem('sealbox.csrf', ${JSON.stringify(client.csrf)})`);
-  const page = await context.newPage();
+  const page = track(await context.newPage());
   page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[34]/.test(m.text())) problems.push(`${name}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
   page.on('request', (r) => { if (!r.url().startsWith(world.url) && !r.url().startsWith('data:')) problems.push(`${name} fetched ${r.url()}`); });
