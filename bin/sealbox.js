@@ -1,3 +1,13 @@
 #!/usr/bin/env node
 // The published entry point: Node 24 runs the TypeScript sources directly (type stripping).
-import '../src/cli/main.ts';
+// Stripping the types of a command's ~250 modules, and loading the stripper, took more than half
+// of a `sealbox search`; Node's compile cache keeps the stripped code and V8's code cache between
+// runs (keyed by each file's contents, so an edited file is compiled afresh). It lives in this
+// user's cache folder, not the shared default under /tmp: cached code is run as it is found.
+// This file stays JavaScript so that a run whose code is all cached never loads the stripper.
+import { enableCompileCache } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+enableCompileCache(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sealbox', 'node-compile-cache'));
+await import('../src/cli/main.ts');

@@ -52,7 +52,9 @@ export interface OpenOptions {
 // same way. The backends are chosen here from config (store.kind, blobs.kind: see openStores).
 export async function openArchive(config: Config, role: ArchiveRole, options: OpenOptions = {}): Promise<Archive> {
   const clock = options.clock ?? systemClock;
-  const log = options.log ?? createLogger(config.log.level);
+  // Made when first wanted: the console commands print, and never log.
+  let log = options.log ?? null;
+  const logger = () => (log ??= createLogger(config.log.level));
   const writes = role === 'server' || role === 'importer';
   const stores = openStores(config, { create: writes, segmentPrefix: options.segmentPrefix });
   const announce = options.announce ?? (() => {});
@@ -68,7 +70,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
       if (created) announce(`created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${key.verifierKey}`);
       verifierKey = key.verifierKey;
       ledger = await Ledger.open({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, key) });
-      checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: new SqliteNotificationStore(stores.meta), ledger, log });
+      checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: new SqliteNotificationStore(stores.meta), ledger, log: logger() });
     } else {
       ledger = await Ledger.open({
         store: stores.meta, origin: config.ledger.origin, clock,
@@ -87,7 +89,10 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
   }
 
   const archive: Archive = {
-    config, role, stores, clock, log, checkpointer, ledger,
+    config, role, stores, clock, checkpointer, ledger,
+    get log() {
+      return logger();
+    },
     get verifierKey() {
       return (verifierKey ??= openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: false }).key.verifierKey);
     },

@@ -4,11 +4,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { repoRoot, sealbox } from './sealbox.ts';
+import { CLI, repoRoot, sealbox } from './sealbox.ts';
 import type { SealboxResult } from './sealbox.ts';
 import type { ImportReport } from '../../src/capture/import/import-runner.ts';
-
-const CLI = join(repoRoot, 'src', 'cli', 'main.ts');
 
 export async function runImport(args: string[], report: string, options: { env?: Record<string, string>; input?: Buffer; timeoutMs?: number } = {}): Promise<SealboxResult & { report: ImportReport }> {
   const r = await sealbox(['import', ...args, '--report', report], { env: options.env, input: options.input, timeoutMs: options.timeoutMs ?? 120_000 });

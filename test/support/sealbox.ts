@@ -1,12 +1,12 @@
 // Runs the Sealbox CLI as a child process, the way an operator would: the Node
-// that runs the tests (Node 24) with src/cli/main.ts from the repo root.
+// that runs the tests (Node 24) with the published entry point, bin/sealbox.js.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const CLI = path.join(repoRoot, 'src', 'cli', 'main.ts');
+export const CLI = path.join(repoRoot, 'bin', 'sealbox.js');
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
 const COMMAND_TIMEOUT_MS = 60_000;
@@ -152,7 +152,7 @@ export interface SealboxResult {
   stderr: string;
 }
 
-/** Runs one CLI command to completion: `node src/cli/main.ts ...args`. */
+/** Runs one CLI command to completion: `node bin/sealbox.js ...args`. */
 export function sealbox(args: string[], opts: { input?: Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<SealboxResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
