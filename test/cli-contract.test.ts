@@ -11,10 +11,12 @@ import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
 import { readerToken } from './support/reader.ts';
+import { exportedEntry } from './support/ledger-export.ts';
+import type { ExportedLine } from './support/ledger-export.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-interface Exported { index: number; type: string; time: string; leaf: string }
+type Exported = ExportedLine;
 
 function jsonLines(text: string | Buffer): any[] {
   return text.toString().split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
@@ -48,7 +50,7 @@ test('the CLI contract', { timeout: 240_000 }, async (t) => {
     assert.equal(r.code, 0, r.stderr);
     return jsonLines(r.stdout);
   };
-  const entry = (e: Exported) => JSON.parse(Buffer.from(e.leaf, 'base64').toString('utf8'));
+  const entry = exportedEntry;
 
   await t.test('search --json: one object per line with exactly sha256, messageId, date, from, subject', async () => {
     const r = await sealbox(['search', ...reader, '--reason', 'contract', '--json', 'budget']);

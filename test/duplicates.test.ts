@@ -9,6 +9,7 @@ import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
 import { readAs, readerToken } from './support/reader.ts';
+import { exportedEntry } from './support/ledger-export.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -43,11 +44,11 @@ function blobDirBytes(data: string): number {
   return total;
 }
 
-// The ledger's capture entries, decoded from the exact leaf bytes (canonical JSON).
+// The ledger's capture entries, opened from the exact leaf bytes and the payload they commit to.
 async function captureEntries(data: string, config: string): Promise<{ index: number; entry: any }[]> {
   return lines(await run(['ledger', 'export', '--data', data, '--config', config]))
     .filter((l) => l.type === 'capture')
-    .map((l) => ({ index: l.index, entry: JSON.parse(Buffer.from(l.leaf, 'base64').toString('utf8')) }));
+    .map((l) => ({ index: l.index, entry: exportedEntry(l) }));
 }
 
 test('the same bytes received three times: one message, one blob, three captures', { timeout: 120_000 }, async (t) => {

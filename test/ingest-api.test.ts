@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { addApiUser } from './support/api-client.ts';
 import { openArchive, testConfig } from './support/archive.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
+import { exportedEntry, exportedLines } from './support/ledger-export.ts';
 
 const MAX_BYTES = 4 * 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -69,7 +70,7 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.code, 'SEALBOX_ERR_FORBIDDEN');
     const ledger = await sealbox(['ledger', 'export', '--data', server.data, '--config', config]);
-    const entries = ledger.stdout.toString().trim().split('\n').map((l) => JSON.parse(Buffer.from(JSON.parse(l).leaf, 'base64').toString()));
+    const entries = exportedLines(ledger.stdout).map(exportedEntry);
     assert.ok(entries.some((e) => e.operation === 'token.create' && e.actor === 'user:ola' && e.result === 'denied'), 'the denial is recorded');
   });
 
@@ -97,10 +98,11 @@ test('ingest API', { timeout: 180_000 }, async (t) => {
     assert.equal(c.envelope!.transport.address, '127.0.0.1');
     assert.deepEqual(c.provenance, { api: { user: 'ada', tokenId, clientIp: '127.0.0.1', userAgent: 'ticketing/1.0' } });
     const ledger = await sealbox(['ledger', 'export', '--data', server.data, '--config', config]);
-    const entry = ledger.stdout.toString().trim().split('\n').map((l) => JSON.parse(Buffer.from(JSON.parse(l).leaf, 'base64').toString())).find((e) => e.parameters.captureId === body.captureId);
+    const entry = exportedLines(ledger.stdout).map(exportedEntry).find((e) => e.parameters.captureId === body.captureId);
+    assert.ok(entry, 'the capture is in the ledger');
     assert.equal(entry.actor, 'capture:api');
     assert.deepEqual(entry.objects.messages, [body.sha256]);
-    assert.equal(entry.parameters.provenance.api.user, 'ada');
+    assert.equal((entry.parameters.provenance as { api: { user: string } }).api.user, 'ada');
   });
 
   await t.test('the same bytes again, envelope in the query (repeated rcptTo): a duplicate with a capture of its own; no envelope at all: none recorded', async () => {

@@ -57,6 +57,10 @@ test('verify names every database edit of a field the ledger commits to', { time
     { what: 'the receipt time', sql: `UPDATE capture SET received_at = received_at + 86400000 WHERE id = ${smtp}`, named: /capture \S+: receivedAt in the database differs/ },
     { what: 'the provenance', sql: `UPDATE capture SET provenance = json_set(provenance, '$.forged', 1) WHERE id = ${imported}`, named: /capture \S+: provenance in the database differs/ },
     { what: 'the message size', sql: "UPDATE message SET size = size + 1 WHERE id = (SELECT MIN(id) FROM message)", named: /capture \S+: size in the database differs/ },
+    // The personal part of a version-2 entry, beside its leaf: changed, or removed without an
+    // erasure entry that names it.
+    { what: "an entry's payload changed", sql: `UPDATE ledger_payload SET payload = replace(payload, 'bob@example.test', 'mallory@example.test') WHERE idx = (SELECT ledger_index FROM capture WHERE id = ${smtp})`, named: /ledger entry \d+: its personal payload does not match the leaf's commitment \(changed\)/ },
+    { what: "an entry's payload removed", sql: `UPDATE ledger_payload SET payload = NULL, salt = NULL WHERE idx = (SELECT ledger_index FROM capture WHERE id = ${imported})`, named: /ledger entry \d+: its personal payload is missing and no erasure entry names it \(removed\)/ },
     { what: 'a mailbox given an owner', sql: "UPDATE mailbox SET owner = 'mallory' WHERE name = 'bob@example.test'", named: /access state: owner of mailbox bob@example\.test is in the database but no ledger entry gives it/ },
   ];
   for (const e of edits) {

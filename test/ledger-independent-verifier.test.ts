@@ -200,9 +200,19 @@ test('an independent verifier: every entry is in every signed checkpoint that co
     // The leaves, as exported; their tree heads are the signed roots.
     const exported = await sealbox(['ledger', 'export', '--data', data, '--config', config]);
     assert.equal(exported.code, 0, exported.stderr);
-    const leaves = exported.stdout.toString().trim().split('\n').map((line) => Buffer.from(JSON.parse(line).leaf, 'base64'));
+    const lines = exported.stdout.toString().trim().split('\n').map((line) => JSON.parse(line) as { leaf: string; salt?: string; payload?: string });
+    const leaves = lines.map((line) => Buffer.from(line.leaf, 'base64'));
     const hashes = leaves.map(leafHash);
     leaves.forEach((leaf, i) => assert.equal(JSON.parse(leaf.toString('utf8')).index, i, 'each entry names its own position'));
+    // Version 2: the leaf commits to its personal payload, SHA-256(salt ‖ payload), and holds
+    // none of it (the client address, the recipients) in plain.
+    lines.forEach((line, i) => {
+      const leaf = JSON.parse(leaves[i]!.toString('utf8'));
+      assert.equal(leaf.v, 2, `entry ${i} is version 2`);
+      assert.equal(sha256(Buffer.from(line.salt!, 'base64'), Buffer.from(line.payload!, 'base64')).toString('hex'), leaf.commitment, `entry ${i}: the payload is the one committed to`);
+      assert.ok(!leaves[i]!.toString('utf8').includes('@') && !leaves[i]!.toString('utf8').includes('127.0.0.1'), `entry ${i}: no address in the leaf`);
+    });
+    assert.ok(lines.some((line) => Buffer.from(line.payload!, 'base64').toString('utf8').includes('@')), 'the addresses are in the payloads');
     for (const cp of checkpoints) assert.ok(treeHash(hashes.slice(0, cp.size)).equals(cp.root), `the root of the first ${cp.size} exported leaves is the signed one`);
 
     // Every entry in every checkpoint that covers it.

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { startWorld } from './support/access-world.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { REMOTE_CONTENT_WINDOW_MS } from '../src/api/content-routes.ts';
-import { parseEntry } from '../src/ledger/ledger-entry.ts';
 
 // The viewer may load a message's remote content only on the strength of a recorded
 // remote-content read: that user's, that message's, under that grant, and for 15 minutes from
@@ -36,7 +35,7 @@ test('a recorded remote-content read opens remote content for its user, message 
     const archive = await openArchive(config, 'console');
     const { stores, services: s } = archive;
     try {
-      const entry = parseEntry((await stores.meta.read((tx) => stores.meta.entry(tx, index)))!.leaf);
+      const { entry } = (await stores.meta.read((tx) => stores.meta.entry(tx, index)))!;
       assert.equal(entry.operation, 'remote-content');
       const rita = (await s.db.read((tx) => s.people.byName(tx, 'rita')))!;
       const olga = (await s.db.read((tx) => s.people.byName(tx, 'olga')))!;

@@ -12,6 +12,8 @@ import { ApiClient } from './support/api-client.ts';
 import { testConfig } from './support/archive.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { waitUntil } from './support/wait.ts';
+import { exportedEntry, exportedLines } from './support/ledger-export.ts';
+import type { ExportedLine } from './support/ledger-export.ts';
 
 const FIXTURE = new URL('./fixtures/archive-2026-12-02/', import.meta.url);
 
@@ -50,7 +52,7 @@ test('an archive made before schema versions upgrades itself and keeps everythin
 
   const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
   try {
-    assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications', '6-inbox']);
+    assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications', '6-inbox', '7-ledger-payload']);
     assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), ['1-index', '2-threads'], 'the index database has its own');
     // Messages indexed before threads were kept get theirs from the archive when the indexer is idle.
     await waitUntil('every earlier message has its thread', () => unthreaded(data) === 0, { timeoutMs: 30_000, intervalMs: 100 });
@@ -73,6 +75,14 @@ test('an archive made before schema versions upgrades itself and keeps everythin
 
   const verified = await sealbox(['verify', '--data', data, '--config', config]);
   assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
+  // The fixture's entries keep their version-1 leaves; from the upgrade entry on, version 2.
+  const lines = exportedLines((await sealbox(['ledger', 'export', '--data', data, '--config', config])).stdout);
+  const versionOf = (l: ExportedLine) => JSON.parse(Buffer.from(l.leaf, 'base64').toString()).v ?? 1;
+  const upgrade = lines.findIndex((l) => exportedEntry(l).operation === 'ledger.upgrade');
+  assert.ok(upgrade > 0, 'an upgrade entry after the fixture\'s own');
+  assert.deepEqual([...new Set(lines.slice(0, upgrade).map(versionOf))], [1]);
+  assert.deepEqual([...new Set(lines.slice(upgrade).map(versionOf))], [2]);
+  assert.ok(lines.slice(upgrade + 1).some((l) => exportedEntry(l).operation === 'search'), "alice's search is a version-2 entry");
 
   // A second start applies nothing again.
   const before = versions(data);
@@ -93,6 +103,6 @@ test('an archive whose schema is newer than this Sealbox is refused and left unc
 
   const refused = await sealbox(['serve', '--data', data, '--config', config, '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0']);
   assert.notEqual(refused.code, 0);
-  assert.match(refused.stderr, /schema is version 9999, newer than this Sealbox knows \(6\)/);
+  assert.match(refused.stderr, /schema is version 9999, newer than this Sealbox knows \(7\)/);
   assert.ok(readFileSync(join(data, 'sealbox.db')).equals(bytes), 'the database is not touched');
 });

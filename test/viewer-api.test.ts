@@ -54,7 +54,7 @@ test('viewer API: evidence, body document, remote content, ledger filters and ex
       const leaf = Buffer.from(c.leaf, 'base64');
       const entry = JSON.parse(leaf.toString('utf8'));
       assert.equal(entry.type, 'capture');
-      assert.deepEqual(entry.objects.messages, [sha.hostile], 'the leaf names the message');
+      assert.deepEqual(entry.messages, [sha.hostile], 'the leaf names the message');
       assert.equal(entry.index, c.ledgerIndex);
       assert.equal(leafHash(leaf).toString('base64'), c.leafHash);
       assert.ok(verifyInclusion(c.ledgerIndex, signed.size, leafHash(leaf), c.proof.map((p: string) => Buffer.from(p, 'base64')), signed.rootHash), 'the inclusion proof verifies');

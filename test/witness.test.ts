@@ -35,7 +35,7 @@ test('a witness that kept an old checkpoint catches a ledger rewritten and re-si
   const db = new DatabaseSync(join(data, 'sealbox.db'));
   db.exec(`DELETE FROM capture WHERE ledger_index >= 2;
     DELETE FROM message WHERE id NOT IN (SELECT message FROM capture);
-    DELETE FROM ledger WHERE idx >= 2;
+    DELETE FROM ledger WHERE idx >= 2; DELETE FROM ledger_payload WHERE idx >= 2;
     DELETE FROM checkpoint WHERE size > 0;`);
   db.close();
   const second = await startSealbox({ data, args: ['--config', config] });
@@ -51,7 +51,7 @@ test('a witness that kept an old checkpoint catches a ledger rewritten and re-si
   // A truncated ledger is caught the same way.
   const db2 = new DatabaseSync(join(data, 'sealbox.db'));
   db2.exec(`DELETE FROM capture WHERE ledger_index >= 4; DELETE FROM message WHERE id NOT IN (SELECT message FROM capture);
-    DELETE FROM ledger WHERE idx >= 4; DELETE FROM checkpoint WHERE size > 4;`);
+    DELETE FROM ledger WHERE idx >= 4; DELETE FROM ledger_payload WHERE idx >= 4; DELETE FROM checkpoint WHERE size > 4;`);
   db2.close();
   r = await sealbox(['verify', '--data', data, '--config', config, '--against', kept]);
   assert.equal(r.code, 1);
@@ -82,7 +82,7 @@ test('a webhook witness receives every signed checkpoint, signed, and its copy c
 
   const db = new DatabaseSync(join(server.data, 'sealbox.db'));
   db.exec(`DELETE FROM capture WHERE ledger_index >= 2; DELETE FROM message WHERE id NOT IN (SELECT message FROM capture);
-    DELETE FROM ledger WHERE idx >= 2; DELETE FROM checkpoint WHERE size > 0;`);
+    DELETE FROM ledger WHERE idx >= 2; DELETE FROM ledger_payload WHERE idx >= 2; DELETE FROM checkpoint WHERE size > 0;`);
   db.close();
   const again = await startSealbox({ data: server.data, args: ['--config', config] });
   await send(again.smtp.port, 'forged', 6);

@@ -49,7 +49,7 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     handler: async (req, _reply, { query, p }) => {
       const ctx = overseer(req, p);
       return s.audit.record(ctx, { operation: 'ledger.read', parameters: recorded(query) }, async (tx) => {
-        return { entries: (await select(tx, s, query, query.limit)).map((r) => ({ ...r.entry, leaf: r.leaf.toString('base64') })) };
+        return { entries: (await select(tx, s, query, query.limit)).map(withLeaf) };
       });
     },
   });
@@ -63,7 +63,7 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
       const body = await s.audit.record(ctx, (r: { count: number }) => ({ operation: 'ledger.export', parameters: { ...recorded(query), entries: r.count } }), async (tx) => {
         const entries = await select(tx, s, query, query.limit);
         const text = query.format === 'csv' ? csv(entries.map((e) => e.entry))
-          : JSON.stringify({ exportedAt: new Date(s.clock.now()).toISOString(), filters: recorded(query), entries: entries.map((e) => ({ ...e.entry, leaf: e.leaf.toString('base64') })) }, null, 1) + '\n';
+          : JSON.stringify({ exportedAt: new Date(s.clock.now()).toISOString(), filters: recorded(query), entries: entries.map(withLeaf) }, null, 1) + '\n';
         return { text, count: entries.length };
       });
       const stamp = new Date(s.clock.now()).toISOString().replace(/[:.]/g, '-');
@@ -137,4 +137,10 @@ function csv(entries: LedgerEntry[]): string {
     ].map(cell).join(','));
   }
   return lines.join('\r\n') + '\r\n';
+}
+
+// An entry as read, with the leaf the tree holds and (version 2) the salt and payload it commits
+// to, base64: what an auditor needs to check the entry against a proof without Sealbox.
+function withLeaf(e: StoredEntry) {
+  return { ...e.entry, leaf: e.leaf.toString('base64'), ...(e.payload ? { salt: e.salt!.toString('base64'), payload: e.payload.toString('base64') } : {}) };
 }

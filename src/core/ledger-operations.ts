@@ -68,6 +68,8 @@ export const LEDGER_OPERATIONS = {
   'ledger.export': { type: 'admin', summary: 'the ledger exported' },
   'ledger.checkpoints': { type: 'admin', summary: 'signed checkpoints read' },
   'ledger.verify-failed': { type: 'system', summary: 'the background verification found a problem' },
+  'ledger.upgrade': { type: 'system', summary: 'the ledger writes version-2 entries from here on (personal data beside the leaf, committed to in it)' },
+  'ledger.erase': { type: 'admin', summary: "entries' personal payloads erased (their commitments stay in the tree)", highImpact: 'personal data erased from the ledger' },
   'oversight.report': { type: 'admin', summary: 'an oversight report made' },
   'oversight.inventory': { type: 'admin', summary: 'the permission inventory read' },
   'review.list': { type: 'admin', summary: 'the review queue read' },

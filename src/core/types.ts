@@ -50,4 +50,8 @@ export interface LedgerEntry {
   grantId: string | null;
   result: 'success' | 'denied' | 'error';
   parameters: Record<string, unknown>;
+  // An erasure entry: the indexes of the entries whose personal payload it erases (version 2).
+  erases?: number[];
+  // Read back: this entry's personal payload was erased (clientIp, mailboxes, parameters empty).
+  erased?: true;
 }

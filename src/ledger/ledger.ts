@@ -1,13 +1,28 @@
 import type { Clock } from '../core/clock.ts';
 import type { LedgerEntry, LedgerEntryType } from '../core/types.ts';
 import type { Transactions, Tx } from '../core/transactions.ts';
-import { serializeEntry } from './ledger-entry.ts';
+import { LEDGER_VERSION, leafVersion, sealEntry } from './ledger-entry.ts';
 import { MerkleFrontier, leafHash } from './merkle-tree.ts';
 
 // What the ledger needs from storage; the metadata store implements it inside its transactions.
+// A leaf as stored, with its personal payload and salt beside it (version 2; null in version 1,
+// and once erased).
+export interface LedgerRow {
+  index: number;
+  type: string;
+  time: number;
+  leaf: Buffer;
+  leafHash: Buffer;
+  payload: Buffer | null;
+  salt: Buffer | null;
+}
+
 export interface LedgerStore {
   ledgerSize(tx: Tx): Promise<number>;
-  appendLeaf(tx: Tx, row: { index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }): Promise<void>;
+  appendLeaf(tx: Tx, row: LedgerRow): Promise<void>;
+  // Erases an entry's personal payload and salt, naming the erasure entry; false if there was
+  // none to erase (a version-1 entry, or erased before).
+  erasePayload(tx: Tx, index: number, erasedBy: number): Promise<boolean>;
   leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]>;
   latestCheckpoint(tx: Tx): Promise<StoredCheckpoint | null>;
   checkpoints(tx: Tx): Promise<StoredCheckpoint[]>;
@@ -19,14 +34,17 @@ export interface LedgerStore {
   ofGrant(tx: Tx, grantId: string): Promise<StoredEntry[]>;
   ofMailbox(tx: Tx, mailboxIds: readonly number[], limit: number): Promise<StoredEntry[]>;
   // Every row in index order, for verification and export.
-  ledgerRows(tx: Tx): AsyncGenerator<{ index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }>;
+  ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }>;
 }
 
-// An entry as stored: parsed, with the leaf it was hashed from and that hash.
+// An entry as stored: read back (leaf and payload), with the leaf it was hashed from, that hash,
+// and the payload and salt the leaf commits to (version 2, until erased).
 export interface StoredEntry {
   entry: LedgerEntry;
   leaf: Buffer;
   leafHash: Buffer;
+  payload: Buffer | null;
+  salt: Buffer | null;
 }
 
 // Every field narrows; none given means the whole ledger in index order.
@@ -68,6 +86,8 @@ export class Ledger {
   readonly #clock: Clock;
   readonly #marked = new WeakSet<Tx>();
   #frontier = new MerkleFrontier();
+  // The leaf format of the last entry: 1 until this ledger's upgrade entry is written.
+  #version: 1 | 2 = LEDGER_VERSION;
   #lastCheckpointSize = 0;
   #lastCheckpointTime = 0;
 
@@ -87,6 +107,7 @@ export class Ledger {
       ledger.#lastCheckpointSize = latest?.size ?? 0;
       ledger.#lastCheckpointTime = latest?.createdAt ?? 0;
       await ledger.catchUp(tx);
+      await ledger.#readVersion(tx);
     });
     return ledger;
   }
@@ -110,13 +131,46 @@ export class Ledger {
 
   async append(tx: Tx, entry: NewLedgerEntry): Promise<LedgerEntry> {
     this.#remember(tx);
+    // A ledger begun before version 2 says where its version-2 entries begin, once: another
+    // process may have written that entry meanwhile.
+    if (this.#version === 1 && await this.#readVersion(tx) === 1) {
+      await this.#appendAs(tx, 2, {
+        type: 'system', actor: 'system:sealbox', actorRoles: [], logonType: 'system', sessionId: null, clientIp: null, operation: 'ledger.upgrade',
+        objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: { from: 1, to: 2 }, time: entry.time,
+      });
+      this.#version = 2;
+    }
+    return this.#appendAs(tx, this.#version, entry);
+  }
+
+  async #appendAs(tx: Tx, version: 1 | 2, entry: NewLedgerEntry): Promise<LedgerEntry> {
     const full: LedgerEntry = { ...entry, index: this.#frontier.size, time: entry.time ?? this.#clock.now() };
-    const leaf = serializeEntry(full);
-    const hash = Buffer.from(leafHash(leaf));
+    const sealed = sealEntry(full, version);
+    const hash = Buffer.from(leafHash(sealed.leaf));
     // Stored first: a refused write leaves the tree as it was, even if the work carries on.
-    await this.#store.appendLeaf(tx, { index: full.index, type: full.type, time: full.time, leaf, leafHash: hash });
+    await this.#store.appendLeaf(tx, { index: full.index, type: full.type, time: full.time, leafHash: hash, ...sealed });
     this.#frontier.append(hash);
     return full;
+  }
+
+  // An erasure entry naming `indexes`, then their personal payloads erased, in the caller's
+  // transaction. Only version-2 entries before it can be erased; any other index is refused.
+  async erase(tx: Tx, indexes: readonly number[], entry: NewLedgerEntry): Promise<LedgerEntry> {
+    const appended = await this.append(tx, { ...entry, erases: [...indexes] });
+    for (const index of indexes) {
+      if (index >= appended.index || !await this.#store.erasePayload(tx, index, appended.index)) {
+        throw new Error(`ledger entry ${index} has no personal payload to erase (version 1, erased before, or not written yet)`);
+      }
+    }
+    return appended;
+  }
+
+  // The format of the newest leaf (an empty ledger starts in the current one).
+  async #readVersion(tx: Tx): Promise<1 | 2> {
+    const size = await this.#store.ledgerSize(tx);
+    const last = size > 0 ? await this.#store.entry(tx, size - 1) : null;
+    this.#version = last ? leafVersion(last.leaf) : LEDGER_VERSION;
+    return this.#version;
   }
 
   // The first change in a transaction remembers the state before it, to go back to on rollback.
@@ -126,7 +180,9 @@ export class Ledger {
     const frontier = this.#frontier.toJSON();
     const size = this.#lastCheckpointSize;
     const time = this.#lastCheckpointTime;
+    const version = this.#version;
     tx.onRollback(() => {
+      this.#version = version;
       this.#frontier = MerkleFrontier.fromJSON(frontier);
       this.#lastCheckpointSize = size;
       this.#lastCheckpointTime = time;

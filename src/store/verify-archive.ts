@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
-import { canonicalJson, parseEntry } from '../ledger/ledger-entry.ts';
+import { canonicalJson, commitmentOf, openEntry } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
 import type { Stores } from './open-stores.ts';
 import { SMALL_MESSAGE_BYTES } from './archive-reader.ts';
@@ -51,6 +51,12 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
   let next = 0;
   const frontier = new MerkleFrontier();
   const captureEntries = new Map<string, { index: number; sha256: string; committed: Record<string, unknown> }>();
+  // Capture entries whose payload (with the capture's id) was erased, by index.
+  const erasedCaptures = new Map<number, string>();
+  // Version-2 entries without their payload, and the indexes erasure entries name.
+  const missingPayload: number[] = [];
+  const erasedByEntry = new Map<number, number>();
+  let version2From: number | null = null;
   let c = 0;
   const checkAt = (size: number) => {
     for (const w of witnessed.get(size) ?? []) {
@@ -77,11 +83,25 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
     const hash = leafHash(row.leaf);
     if (!hash.equals(row.leafHash)) problems.push(`ledger entry ${row.index}: leaf bytes do not match their stored hash (entry changed)`);
     try {
-      const entry = parseEntry(row.leaf);
+      const leaf = JSON.parse(row.leaf.toString('utf8')) as { v?: number; operation?: string; commitment?: string; erases?: number[] };
+      const v2 = leaf.v === 2;
+      if (v2 && version2From === null) {
+        version2From = row.index;
+        if (leaf.operation !== 'ledger.upgrade' && row.index > 0) problems.push(`ledger entry ${row.index}: the first version-2 entry after version-1 ones is not the upgrade entry`);
+      }
+      if (!v2 && version2From !== null) problems.push(`ledger entry ${row.index}: a version-1 leaf after version 2 began at entry ${version2From} (personal data written in plain)`);
+      const payload = v2 ? row.payload : null;
+      if (v2 && payload === null) missingPayload.push(row.index);
+      if (v2 && payload !== null && (row.salt === null || commitmentOf(row.salt, payload) !== leaf.commitment)) {
+        problems.push(`ledger entry ${row.index}: its personal payload does not match the leaf's commitment (changed)`);
+      }
+      for (const erased of v2 ? leaf.erases ?? [] : []) if (erased < row.index) erasedByEntry.set(erased, row.index);
+      const entry = openEntry(row.leaf, payload);
       if (entry.index !== row.index) problems.push(`ledger entry ${row.index}: leaf says index ${entry.index} (moved)`);
-      if (entry.type === 'capture') {
+      if (entry.type === 'capture' && entry.erased) erasedCaptures.set(row.index, entry.objects.messages[0]!);
+      else if (entry.type === 'capture') {
         const id = String(entry.parameters.captureId);
-        captureEntries.set(id, { index: row.index, sha256: entry.objects.messages[0], committed: { ...entry.parameters, clientIp: entry.clientIp } });
+        captureEntries.set(id, { index: row.index, sha256: entry.objects.messages[0]!, committed: { ...entry.parameters, clientIp: entry.clientIp } });
       }
     } catch {
       problems.push(`ledger entry ${row.index}: leaf is not a valid entry`);
@@ -89,6 +109,9 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
     frontier.append(hash);
     next = row.index + 1;
     checkAt(frontier.size);
+  }
+  for (const index of missingPayload) {
+    if (!erasedByEntry.has(index)) problems.push(`ledger entry ${index}: its personal payload is missing and no erasure entry names it (removed)`);
   }
   for (const [size, ws] of witnessed) for (const w of ws) problems.push(`witness checkpoint ${w.source} has ${size} entries, this ledger only ${frontier.size}: entries were removed`);
   for (; c < checkpoints.length; c++) problems.push(`checkpoint ${checkpoints[c].size}: the ledger holds only ${frontier.size} entries (entries removed)`);
@@ -103,7 +126,12 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
   const capturedShas = new Set<string>();
   for await (const cap of meta.allCaptures(tx)) {
     const entry = captureEntries.get(cap.id);
-    if (!entry) problems.push(`capture ${cap.id}: no ledger entry records it`);
+    const erased = entry ? undefined : erasedCaptures.get(cap.ledgerIndex);
+    if (erased !== undefined) {
+      // Its entry's payload was erased: the message is all there is left to compare.
+      if (erased !== cap.sha256) problems.push(`capture ${cap.id}: message ${cap.sha256} differs from the ledger's ${erased}`);
+      erasedCaptures.delete(cap.ledgerIndex);
+    } else if (!entry) problems.push(`capture ${cap.id}: no ledger entry records it`);
     else {
       if (entry.index !== cap.ledgerIndex) problems.push(`capture ${cap.id}: points at ledger entry ${cap.ledgerIndex}, recorded in ${entry.index}`);
       if (entry.sha256 !== cap.sha256) problems.push(`capture ${cap.id}: message ${cap.sha256} differs from the ledger's ${entry.sha256}`);

@@ -15,7 +15,7 @@ import type { LedgerEntry, LedgerEntryType } from '../../src/core/types.ts';
 import { generateSigningKey, signCheckpoint, verifyCheckpoint } from '../../src/ledger/checkpoint.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import type { LedgerFilter, LedgerStore, NewLedgerEntry } from '../../src/ledger/ledger.ts';
-import { serializeEntry } from '../../src/ledger/ledger-entry.ts';
+import { commitmentOf, sealEntry, serializeEntry } from '../../src/ledger/ledger-entry.ts';
 import { leafHash, rootFromLeafHashes } from '../../src/ledger/merkle-tree.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata-store.ts';
 
@@ -138,7 +138,13 @@ for (const impl of STORES) {
             { index: w.index, time: w.time, type: w.type, actor: w.actor, operation: w.operation, result: w.result, grantId: w.grantId, mailboxes: w.mailboxes.map((m) => m.name) },
             `entry ${w.index}`,
           );
-          assert.ok(stored.leaf.equals(serializeEntry(e)), `entry ${w.index}: the leaf is the entry's canonical form`);
+          assert.ok(stored.salt && stored.payload, `entry ${w.index}: a version-2 entry has its payload beside the leaf`);
+          assert.ok(stored.leaf.equals(sealEntry(e, 2, stored.salt).leaf), `entry ${w.index}: the leaf is the entry's canonical version-2 form`);
+          assert.equal(JSON.parse(stored.leaf.toString()).commitment, commitmentOf(stored.salt, stored.payload), `entry ${w.index}: the leaf commits to the payload`);
+          // (Who acted stays in the leaf: user:bob is the account that acted, and must stay provable.)
+          for (const personal of [...w.mailboxes.map((m) => m.name).filter((n) => n !== 'bob'), '192.0.2.10', '198.51.100.7', '203.0.113.5', 'invoice', 'lunch', 'mallory']) {
+            assert.ok(!stored.leaf.toString().includes(personal), `entry ${w.index}: the leaf holds no "${personal}" in plain`);
+          }
           assert.ok(stored.leafHash.equals(leafHash(stored.leaf)), `entry ${w.index}: the stored hash is the leaf's`);
         }
         assert.equal(await store.entry(tx, written.length), null, 'past the end');
@@ -150,6 +156,72 @@ for (const impl of STORES) {
       const appended = await store.write((tx) => again.append(tx, { ...captureEntry('d'.repeat(64)), parameters: { nested: { b: 2, a: [1, 'x', null] }, text: 'ünïcode ✓' } }));
       assert.equal(appended.index, written.length, 'a new Ledger continues the sequence');
       assert.deepEqual((await store.read((tx) => store.entry(tx, appended.index)))?.entry, appended);
+      store.close();
+    });
+
+    test('an archive begun with version-1 leaves goes on in version 2 after one upgrade entry', async () => {
+      const dir = tempDir();
+      const store = impl.open(dir);
+      // Two entries as the release before version 2 wrote them: the whole entry is the leaf.
+      await store.write(async (tx) => {
+        for (const index of [0, 1]) {
+          const entry = { ...captureEntry(String(index).repeat(64)), index, time: T0 + index } as LedgerEntry;
+          const leaf = serializeEntry(entry);
+          await store.appendLeaf(tx, { index, type: 'capture', time: entry.time, leaf, leafHash: Buffer.from(leafHash(leaf)), payload: null, salt: null });
+        }
+      });
+      const clock = testClock(T0 + MINUTE);
+      const ledger = await openLedger(store, clock);
+      const first = await store.write((tx) => ledger.append(tx, captureEntry('e'.repeat(64))));
+      assert.equal(first.index, 3, 'the upgrade entry comes first');
+      // A second process on the same archive does not upgrade again.
+      const other = impl.open(dir);
+      const otherLedger = await openLedger(other, clock);
+      const second = await other.write((tx) => otherLedger.append(tx, captureEntry('f'.repeat(64))));
+      assert.equal(second.index, 4);
+      await store.read(async (tx) => {
+        const leaves = await Promise.all([0, 1, 2, 3, 4].map(async (i) => (await store.entry(tx, i))!));
+        assert.deepEqual(leaves.map((l) => JSON.parse(l.leaf.toString()).v ?? 1), [1, 1, 2, 2, 2]);
+        assert.equal(leaves[2]!.entry.operation, 'ledger.upgrade');
+        assert.deepEqual(leaves[2]!.entry.parameters, { from: 1, to: 2 });
+        assert.equal(leaves[0]!.entry.clientIp, '203.0.113.5', 'a version-1 entry reads as it always did');
+        assert.equal(leaves[4]!.entry.clientIp, '203.0.113.5', 'a version-2 entry reads the same');
+      });
+      const hashes = await store.read((tx) => store.leafHashes(tx, 0, 5));
+      assert.ok(Buffer.from(rootFromLeafHashes(hashes)).equals((await openLedger(store, clock)).root()), 'one tree across both versions');
+      other.close();
+      store.close();
+    });
+
+    test('erasure: the payload goes, the leaf and every hash stay, and an erasure entry names it', async () => {
+      const store = impl.open(tempDir());
+      const { written, ledger } = await writeVariedLedger(store);
+      const search = written.find((w) => w.operation === 'search')!;
+      const before = await store.read(async (tx) => ({ stored: (await store.entry(tx, search.index))!, hashes: await store.leafHashes(tx, 0, written.length) }));
+      const erasure = await store.write((tx) => ledger.erase(tx, [search.index], {
+        type: 'admin', actor: 'user:dpo', actorRoles: ['auditor'], logonType: 'admin', sessionId: null, clientIp: null, operation: 'ledger.erase',
+        objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: { reason: 'Art. 17 request DS-1' },
+      }));
+      await store.read(async (tx) => {
+        const after = (await store.entry(tx, search.index))!;
+        assert.ok(after.leaf.equals(before.stored.leaf), 'the leaf is unchanged');
+        assert.deepEqual(await store.leafHashes(tx, 0, written.length), before.hashes, 'so is every hash, and every proof');
+        assert.equal(after.payload, null);
+        assert.equal(after.salt, null);
+        assert.equal(after.entry.erased, true);
+        assert.deepEqual(after.entry.objects.mailboxes, []);
+        assert.deepEqual(after.entry.parameters, {});
+        assert.equal(after.entry.actor, search.actor, 'who acted stays');
+        assert.deepEqual((await store.entry(tx, erasure.index))!.entry.erases, [search.index]);
+        assert.equal(JSON.parse((await store.entry(tx, erasure.index))!.leaf.toString()).erases[0], search.index, 'the erasure entry names it in its leaf');
+        const rows = [];
+        for await (const r of store.ledgerRows(tx)) rows.push(r);
+        assert.equal(rows[search.index]!.erasedBy, erasure.index);
+        assert.ok(!JSON.stringify(rows.map((r) => [r.leaf.toString(), r.payload?.toString()])).includes('invoice'), 'the query is gone from every leaf and payload');
+      });
+      await assert.rejects(store.write((tx) => ledger.erase(tx, [search.index], { ...captureEntry('0'.repeat(64)), type: 'admin', operation: 'ledger.erase' })), /no personal payload/, 'not twice');
+      await assert.rejects(store.write((tx) => ledger.erase(tx, [written.length + 5], { ...captureEntry('0'.repeat(64)), type: 'admin', operation: 'ledger.erase' })), /no personal payload/, 'not an entry to come');
+      assert.equal(await store.read((tx) => store.ledgerSize(tx)), erasure.index + 1, 'a refused erasure leaves no entry');
       store.close();
     });
 

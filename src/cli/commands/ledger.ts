@@ -7,7 +7,15 @@ import type { CliOptions } from '../archive-access.ts';
 // `sealbox ledger …`: the ledger's public parts.
 export function exportLedger(o: CliOptions): Promise<void> {
   return withArchive(o, ({ stores }) => stores.meta.read(async (tx) => {
-    for await (const r of stores.meta.ledgerRows(tx)) process.stdout.write(JSON.stringify({ index: r.index, type: r.type, time: new Date(r.time).toISOString(), leaf: r.leaf.toString('base64') }) + '\n');
+    // A version-2 leaf commits to its payload with the salt: both go out with it (base64, the
+    // exact bytes), until erased.
+    for await (const r of stores.meta.ledgerRows(tx)) {
+      process.stdout.write(JSON.stringify({
+        index: r.index, type: r.type, time: new Date(r.time).toISOString(), leaf: r.leaf.toString('base64'),
+        ...(r.payload ? { salt: r.salt!.toString('base64'), payload: r.payload.toString('base64') } : {}),
+        ...(r.erasedBy !== null ? { erasedBy: r.erasedBy } : {}),
+      }) + '\n');
+    }
   }));
 }
 

@@ -1,9 +1,13 @@
 import type { LedgerEntry } from '../../core/types.ts';
-import { parseEntry } from '../../ledger/ledger-entry.ts';
 import type { LedgerHistory } from '../../oversight/ledger-history.ts';
-import type { SqliteMetadataStore } from './metadata-store.ts';
+import { LEAF, toStoredEntry } from './metadata-store.ts';
+import type { LeafRow, SqliteMetadataStore } from './metadata-store.ts';
 import { on } from './transactions.ts';
 import type { Tx } from '../../core/transactions.ts';
+
+// Entries read back with their payloads (a version-2 entry's personal part is beside its leaf).
+const FROM = 'FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx';
+const entryOf = (r: LeafRow): LedgerEntry => toStoredEntry(r).entry;
 
 export class SqliteLedgerHistory implements LedgerHistory {
   readonly #meta: SqliteMetadataStore;
@@ -13,22 +17,22 @@ export class SqliteLedgerHistory implements LedgerHistory {
   }
 
   async entryAt(tx: Tx, index: number): Promise<LedgerEntry | null> {
-    const row = on(tx).prepare('SELECT leaf FROM ledger WHERE idx = ?').get(index) as { leaf: Uint8Array } | undefined;
-    return row ? parseEntry(row.leaf) : null;
+    const row = on(tx).prepare(`SELECT ${LEAF} ${FROM} WHERE l.idx = ?`).get(index) as LeafRow | undefined;
+    return row ? entryOf(row) : null;
   }
 
   // A statement of its own (not the cached one), so that two walks may be under way at once.
   async *entriesBetween(tx: Tx, from: number, until: number): AsyncGenerator<LedgerEntry> {
-    const rows = on(tx).prepareOnce('SELECT leaf FROM ledger WHERE time >= ? AND time < ? ORDER BY idx').iterate(Number.isFinite(from) ? from : -8.64e15, until) as Iterable<{ leaf: Uint8Array }>;
-    for (const r of on(tx).rows(rows)) yield parseEntry(r.leaf);
+    const rows = on(tx).prepareOnce(`SELECT ${LEAF} ${FROM} WHERE l.time >= ? AND l.time < ? ORDER BY l.idx`).iterate(Number.isFinite(from) ? from : -8.64e15, until) as Iterable<LeafRow>;
+    for (const r of on(tx).rows(rows)) yield entryOf(r);
   }
 
   async entriesAfter(tx: Tx, index: number, limit: number): Promise<LedgerEntry[]> {
-    return (on(tx).prepare('SELECT leaf FROM ledger WHERE idx > ? ORDER BY idx LIMIT ?').all(index, limit) as { leaf: Uint8Array }[]).map((r) => parseEntry(r.leaf));
+    return (on(tx).prepare(`SELECT ${LEAF} ${FROM} WHERE l.idx > ? ORDER BY l.idx LIMIT ?`).all(index, limit) as LeafRow[]).map(entryOf);
   }
 
   async entriesOfGrant(tx: Tx, grantId: string): Promise<LedgerEntry[]> {
-    return (on(tx).prepare('SELECT l.leaf FROM ledger_grant g JOIN ledger l ON l.idx = g.idx WHERE g.grant_id = ? ORDER BY l.idx').all(grantId) as { leaf: Uint8Array }[])
-      .map((r) => parseEntry(r.leaf));
+    return (on(tx).prepare(`SELECT ${LEAF} FROM ledger_grant g JOIN ledger l ON l.idx = g.idx LEFT JOIN ledger_payload p ON p.idx = l.idx WHERE g.grant_id = ? ORDER BY l.idx`).all(grantId) as LeafRow[])
+      .map(entryOf);
   }
 }

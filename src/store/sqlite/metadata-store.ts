@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
-import { parseEntry } from '../../ledger/ledger-entry.ts';
-import type { LedgerFilter, LedgerStore, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
+import { openEntry } from '../../ledger/ledger-entry.ts';
+import type { LedgerFilter, LedgerRow, LedgerStore, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
 import { migrate, migrationsIn } from './migrate.ts';
@@ -152,8 +152,13 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
     return Number((on(tx).prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger').get() as { n: number }).n);
   }
 
-  async appendLeaf(tx: Tx, row: { index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }): Promise<void> {
+  async appendLeaf(tx: Tx, row: LedgerRow): Promise<void> {
     on(tx).prepare('INSERT INTO ledger (idx, type, time, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?)').run(row.index, row.type, row.time, row.leaf, row.leafHash);
+    if (row.payload) on(tx).prepare('INSERT INTO ledger_payload (idx, salt, payload) VALUES (?, ?, ?)').run(row.index, row.salt, row.payload.toString('utf8'));
+  }
+
+  async erasePayload(tx: Tx, index: number, erasedBy: number): Promise<boolean> {
+    return Number(on(tx).prepare('UPDATE ledger_payload SET salt = NULL, payload = NULL, erased_by = ? WHERE idx = ? AND payload IS NOT NULL').run(erasedBy, index).changes) === 1;
   }
 
   async leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]> {
@@ -161,9 +166,12 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
       .map((r) => Buffer.from(r.leaf_hash));
   }
 
-  async *ledgerRows(tx: Tx): AsyncGenerator<{ index: number; type: string; time: number; leaf: Buffer; leafHash: Buffer }> {
-    for (const r of on(tx).rows(on(tx).prepareOnce('SELECT * FROM ledger ORDER BY idx').iterate() as Iterable<any>)) {
-      yield { index: Number(r.idx), type: r.type, time: Number(r.time), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash) };
+  async *ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {
+    for (const r of on(tx).rows(on(tx).prepareOnce(`SELECT l.*, p.salt, p.payload, p.erased_by FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx ORDER BY l.idx`).iterate() as Iterable<any>)) {
+      yield {
+        index: Number(r.idx), type: r.type, time: Number(r.time), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash),
+        payload: r.payload === null ? null : Buffer.from(r.payload, 'utf8'), salt: r.salt === null ? null : Buffer.from(r.salt), erasedBy: r.erased_by === null ? null : Number(r.erased_by),
+      };
     }
   }
 
@@ -175,7 +183,7 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
   }
 
   async entry(tx: Tx, index: number): Promise<StoredEntry | null> {
-    const row = on(tx).prepare('SELECT leaf, leaf_hash FROM ledger WHERE idx = ?').get(index) as LeafRow | undefined;
+    const row = on(tx).prepare(`SELECT ${LEAF} FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx WHERE l.idx = ?`).get(index) as LeafRow | undefined;
     return row ? toStoredEntry(row) : null;
   }
 
@@ -192,20 +200,21 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
     if (f.operation) { where.push(`${json('$.operation')} = ?`); params.push(f.operation); }
     if (f.result) { where.push(`${json('$.result')} = ?`); params.push(f.result); }
     if (f.grantId) { where.push(`${json('$.grantId')} = ?`); params.push(f.grantId); }
-    if (f.mailbox) { where.push("EXISTS (SELECT 1 FROM json_each(CAST(l.leaf AS TEXT), '$.objects.mailboxes') j WHERE j.value = ?)"); params.push(f.mailbox); }
+    // A version-1 leaf names the mailboxes itself; a version-2 entry in its payload.
+    if (f.mailbox) { where.push("EXISTS (SELECT 1 FROM json_each(CASE WHEN p.idx IS NULL THEN json_extract(CAST(l.leaf AS TEXT), '$.objects.mailboxes') ELSE json_extract(p.payload, '$.mailboxes') END) j WHERE j.value = ?)"); params.push(f.mailbox); }
     if (f.limit !== undefined) params.push(f.limit);
-    return (on(tx).prepare(`SELECT l.leaf, l.leaf_hash FROM ledger l${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+    return (on(tx).prepare(`SELECT ${LEAF} FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
       ORDER BY l.idx ${f.order === 'desc' ? 'DESC' : 'ASC'}${f.limit !== undefined ? ' LIMIT ?' : ''}`).all(...params) as LeafRow[]).map(toStoredEntry);
   }
 
   async ofGrant(tx: Tx, grantId: string): Promise<StoredEntry[]> {
-    return (on(tx).prepare('SELECT l.leaf, l.leaf_hash FROM ledger_grant g JOIN ledger l ON l.idx = g.idx WHERE g.grant_id = ? ORDER BY l.idx').all(grantId) as LeafRow[])
+    return (on(tx).prepare(`SELECT ${LEAF} FROM ledger_grant g JOIN ledger l ON l.idx = g.idx LEFT JOIN ledger_payload p ON p.idx = l.idx WHERE g.grant_id = ? ORDER BY l.idx`).all(grantId) as LeafRow[])
       .map(toStoredEntry);
   }
 
   async ofMailbox(tx: Tx, mailboxIds: readonly number[], limit: number): Promise<StoredEntry[]> {
     if (mailboxIds.length === 0) return [];
-    return (on(tx).prepareOnce(`SELECT l.leaf, l.leaf_hash FROM ledger_mailbox lm JOIN ledger l ON l.idx = lm.idx
+    return (on(tx).prepareOnce(`SELECT ${LEAF} FROM ledger_mailbox lm JOIN ledger l ON l.idx = lm.idx LEFT JOIN ledger_payload p ON p.idx = l.idx
       WHERE lm.mailbox_id IN (${mailboxIds.map(() => '?').join(', ')}) ORDER BY l.idx DESC LIMIT ?`).all(...mailboxIds, limit) as LeafRow[]).map(toStoredEntry);
   }
 
@@ -249,10 +258,13 @@ export function toCaptureRow(row: Record<string, any>): CaptureRow {
   };
 }
 
-type LeafRow = { leaf: Uint8Array; leaf_hash: Uint8Array };
+// An entry's leaf with its payload beside it (version 2), as the reads select them.
+export const LEAF = 'l.leaf, l.leaf_hash, p.salt, p.payload';
+export type LeafRow = { leaf: Uint8Array; leaf_hash: Uint8Array; salt: Uint8Array | null; payload: string | null };
 
-function toStoredEntry(r: LeafRow): StoredEntry {
-  return { entry: parseEntry(r.leaf), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash) };
+export function toStoredEntry(r: LeafRow): StoredEntry {
+  const payload = r.payload === null ? null : Buffer.from(r.payload, 'utf8');
+  return { entry: openEntry(r.leaf, payload), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash), payload, salt: r.salt === null ? null : Buffer.from(r.salt) };
 }
 
 function toCheckpoint(r: any): StoredCheckpoint {

@@ -93,8 +93,9 @@ async function check(e: Evidence): Promise<Checked> {
     const leaf = fromBase64(c.leaf);
     let names = false;
     try {
-      const entry = JSON.parse(new TextDecoder().decode(leaf)) as { index: number; objects: { messages: string[] } };
-      names = entry.index === c.ledgerIndex && entry.objects.messages.includes(e.sha256);
+      // Version 2 names the messages in the leaf itself; version 1 among the entry's objects.
+      const entry = JSON.parse(new TextDecoder().decode(leaf)) as { index: number; v?: number; messages?: string[]; objects?: { messages: string[] } };
+      names = entry.index === c.ledgerIndex && ((entry.v === 2 ? entry.messages : entry.objects?.messages) ?? []).includes(e.sha256);
     } catch {
       names = false;
     }
