@@ -15,7 +15,7 @@ import { scratch } from './scratch.ts';
 export async function indexingBenchmark(o: BenchOptions): Promise<Figure[]> {
   const corpus = benchCorpus(o.smoke);
   const n = corpus.wire.length;
-  const rounds: { notmuch: number; sealbox: number; ingest: number }[] = [];
+  const rounds: { notmuch: number; sealbox: number; ingest: number; timed: number }[] = [];
   for (let r = 0; r < o.rounds; r++) {
     const last = r === o.rounds - 1;
     const runNotmuch = () => {
@@ -40,7 +40,7 @@ export async function indexingBenchmark(o: BenchOptions): Promise<Figure[]> {
       sb = await runSealbox();
       nm = runNotmuch();
     }
-    rounds.push({ notmuch: nm.seconds, sealbox: sb.searchableSeconds, ingest: sb.delivery.seconds });
+    rounds.push({ notmuch: nm.seconds, sealbox: sb.searchableSeconds, ingest: sb.delivery.seconds, timed: sb.delivery.acks.length });
     o.progress(`  notmuch new ${nm.seconds.toFixed(1)} s, Sealbox searchable after ${sb.searchableSeconds.toFixed(1)} s (acknowledged after ${sb.delivery.seconds.toFixed(1)} s)`);
     if (last) keepCorpusArchive(o.smoke, { sealbox: sb, notmuch: nm.db });
     else {
@@ -51,6 +51,6 @@ export async function indexingBenchmark(o: BenchOptions): Promise<Figure[]> {
   const med = (f: (x: (typeof rounds)[number]) => number) => median(rounds.map(f));
   return [
     { name: 'corpus searchable after', value: med((x) => x.sealbox), unit: 's', anchor: { name: 'notmuch new', value: med((x) => x.notmuch) }, ratio: med((x) => x.sealbox / x.notmuch), note: 'Sealbox: first MAIL FROM → index covers the last message' },
-    { name: 'indexing rate (ingest → searchable)', value: med((x) => n / x.sealbox), unit: 'msg/s', anchor: { name: 'notmuch new', value: med((x) => n / x.notmuch) }, ratio: med((x) => x.notmuch / x.sealbox), target: { op: '>=', bound: 3, of: 'ratio' } },
+    { name: 'indexing rate (ingest → searchable)', value: med((x) => x.timed / x.sealbox), unit: 'msg/s', anchor: { name: 'notmuch new', value: med((x) => n / x.notmuch) }, ratio: med((x) => x.notmuch / x.sealbox), target: { op: '>=', bound: 3, of: 'ratio' } },
   ];
 }
