@@ -8,6 +8,7 @@ import type { DisplayHeaders } from '../index/display-headers.ts';
 import { parseQuery } from '../index/search-query.ts';
 import { inclusionProof } from '../ledger/merkle-tree.ts';
 import type { Tx } from '../core/transactions.ts';
+import { disposedError } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessDecision, Scope } from './access-decision.ts';
@@ -277,7 +278,10 @@ export class ContentAccess {
     const scope = await this.#scope(ctx, user, 'read', grantId, operation, { sha256 });
     const rowId = await this.#d.search.findInScope(sha256, scope);
     if (rowId === null) {
-      await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, 'not in scope');
+      // A message destroyed by retention says so (when, under which policy), not "not found".
+      const disposed = (await this.#d.meta.read((tx) => this.#d.meta.getMessage(tx, sha256)))?.disposed ?? null;
+      await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, { operation, mailboxes: scope.mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null }, disposed ? 'disposed' : 'not in scope');
+      if (disposed) throw disposedError(sha256, disposed);
       throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no message ${sha256} in your scope`);
     }
     const held = await this.#holding(scope, [sha256]);

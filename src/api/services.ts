@@ -34,6 +34,9 @@ import { SqliteOwnershipChangeStore } from '../store/sqlite/ownership-change-sto
 import { SqlitePeopleStore } from '../store/sqlite/people-store.ts';
 import { SqlitePersonLinkStore } from '../store/sqlite/person-link-store.ts';
 import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
+import { Disposal } from '../retention/disposal.ts';
+import { SqliteDisposalStore } from '../store/sqlite/disposal-store.ts';
+import { SqliteIndexStore } from '../index/sqlite/index-store.ts';
 
 export type Services = Awaited<ReturnType<typeof accessServices>>;
 
@@ -68,7 +71,8 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),
     history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links, meta: stores.meta,
   };
+  const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal };
 }

@@ -20,6 +20,7 @@ export const ERRORS = {
   SEALBOX_ERR_CONFIG: { smtp: 451, http: 500, message: 'invalid configuration' },
   SEALBOX_ERR_QUERY: { smtp: 501, http: 400, message: 'malformed search query' },
   SEALBOX_ERR_NOT_FOUND: { smtp: 550, http: 404, message: 'not found' },
+  SEALBOX_ERR_DISPOSED: { smtp: 550, http: 410, message: 'destroyed by retention policy' },
   SEALBOX_ERR_REASON_REQUIRED: { smtp: 550, http: 400, message: 'a reason is required to read archived content' },
   SEALBOX_ERR_BAD_INPUT: { smtp: 501, http: 400, message: 'bad input' },
   SEALBOX_ERR_AUTH: { smtp: 535, http: 401, message: 'sign-in required or failed' },

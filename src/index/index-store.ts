@@ -74,4 +74,11 @@ export interface IndexStore extends Transactions {
   // Captures to try again, those that failed longest ago first.
   failedCaptures(tx: Tx, limit: number): Promise<number[]>;
   failureCount(tx: Tx): Promise<number>;
+
+  // A disposed message: its document, participations, attachments, full text and its captures'
+  // verdicts removed.
+  removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void>;
+  // After removals: what was removed is gone from the store's files too (the full-text index
+  // merged without it, the log cut); false if a reader kept the log from being cut (next run).
+  purgeRemoved(): Promise<boolean>;
 }

@@ -120,7 +120,7 @@ export class Indexer {
       for (const r of rows) if (r.messageRowId <= maxDocId && await index.hasDocument(tx, r.messageRowId)) indexed.add(r.messageRowId);
       return { maxDocId, indexed };
     });
-    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown; error: string | null }[] = [];
+    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown; error: string | null; disposed?: true }[] = [];
     let bytes = 0;
     // A message's bytes are read while the one before it is parsed: reads are asynchronous (the
     // blob store may be remote), parsing is not.
@@ -145,6 +145,11 @@ export class Indexer {
     };
     for (const [i, row] of rows.entries()) {
       if (bytes >= MAX_BATCH_BYTES) break;
+      // Destroyed by retention before it was indexed (or before a retry): nothing to index.
+      if (messageRows.get(row.sha256)?.disposed) {
+        work.push({ row, parsed: null, auth: null, error: null, disposed: true });
+        continue;
+      }
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
       const needsDoc = !parsedInBatch.has(row.messageRowId) && !indexed.has(row.messageRowId);
@@ -198,6 +203,10 @@ export class Indexer {
       for (const [i, w] of work.entries()) {
         const { row, parsed } = w;
         const docId = row.messageRowId;
+        if (w.disposed) {
+          await index.clearFailure(tx, row.rowId);
+          continue;
+        }
         if (w.error === null) {
           try {
             await index.savepoint(tx, async () => {

@@ -42,7 +42,8 @@ export class ArchiveReader {
   }
 
   #checkKey(row: MessageRow): void {
-    if (!row.seal.wrappedKey) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${row.sha256} was deleted by retention (its key is destroyed)`);
+    if (row.disposed) throw disposedError(row.sha256, row.disposed);
+    if (!row.seal.wrappedKey) throw new SealboxError('SEALBOX_ERR_DISPOSED', `message ${row.sha256} was destroyed (its key is destroyed)`);
   }
 
   async buffer(row: MessageRow): Promise<Buffer> {
@@ -51,4 +52,9 @@ export class ArchiveReader {
     for await (const chunk of this.stream(row)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
+}
+
+// What a disposed message answers instead of its content: when and under which policy it went.
+export function disposedError(sha256: string, disposed: NonNullable<MessageRow['disposed']>): SealboxError {
+  return new SealboxError('SEALBOX_ERR_DISPOSED', `message ${sha256} was disposed on ${new Date(disposed.at).toISOString().slice(0, 10)} under policy ${disposed.policy} (ledger entry ${disposed.ledgerIndex})`);
 }

@@ -41,6 +41,10 @@ export interface BlobStore extends BlobSource {
   // was before the batch, and re-open it so no stale descriptor state carries over.
   rollback(mark: BlobMark): void;
   createLarge(): LargeBlobWriter;
+  // A disposed message's bytes removed for good (durable when it resolves): true if they are
+  // gone from the store, false if the store cannot remove part of an object it holds (object
+  // storage: the segment is compacted later; the message's key is destroyed already).
+  erase(ref: BlobRef): Promise<boolean>;
   // Makes everything appended and every large blob closed since the last sync durable (for an
   // object store: seals the open segment and puts it).
   sync(): Promise<void>;

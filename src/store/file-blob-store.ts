@@ -132,6 +132,35 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
+  // A segment's range is overwritten with zeros in place (the blobs around it keep their
+  // offsets); a large blob's file is removed.
+  async erase(ref: BlobRef): Promise<boolean> {
+    const path = join(this.#root, ref.file);
+    if (ref.file.startsWith('large/')) {
+      rmSync(path, { force: true });
+      const dir = openSync(join(this.#root, 'large'), 'r');
+      try {
+        await fsyncAsync(dir);
+      } finally {
+        closeSync(dir);
+      }
+      return true;
+    }
+    const fd = openSync(path, 'r+');
+    try {
+      const zeros = Buffer.alloc(Math.min(ref.length, 1024 * 1024));
+      for (let done = 0; done < ref.length;) {
+        const n = writeSync(fd, zeros, 0, Math.min(zeros.length, ref.length - done), ref.offset + done);
+        if (n <= 0) throw new Error(`short write erasing ${ref.file} at ${ref.offset + done}`);
+        done += n;
+      }
+      await fdatasyncAsync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  }
+
   read(ref: BlobRef): Readable {
     if (ref.length === 0) return createReadStream('/dev/null');
     return createReadStream(join(this.#root, ref.file), { start: ref.offset, end: ref.offset + ref.length - 1 });

@@ -75,6 +75,14 @@ export class SegmentedBlobStore implements BlobStore {
     };
   }
 
+  // A large blob is an object of its own and goes; a range of a segment object cannot be cut
+  // out of an object written once (compaction comes with the object-storage backend).
+  async erase(ref: BlobRef): Promise<boolean> {
+    if (!ref.file.startsWith('large/')) return false;
+    await this.#driver.delete(ref.file);
+    return true;
+  }
+
   async sync(): Promise<void> {
     const large = this.#large.splice(0);
     try {

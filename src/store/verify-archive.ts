@@ -57,6 +57,8 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
   const missingPayload: number[] = [];
   const erasedByEntry = new Map<number, number>();
   let version2From: number | null = null;
+  // Dispose entries: the messages each names, by its index.
+  const disposeEntries = new Map<number, Set<string>>();
   let c = 0;
   const checkAt = (size: number) => {
     for (const w of witnessed.get(size) ?? []) {
@@ -98,6 +100,7 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
       for (const erased of v2 ? leaf.erases ?? [] : []) if (erased < row.index) erasedByEntry.set(erased, row.index);
       const entry = openEntry(row.leaf, payload);
       if (entry.index !== row.index) problems.push(`ledger entry ${row.index}: leaf says index ${entry.index} (moved)`);
+      if (entry.operation === 'dispose' && entry.result === 'success') disposeEntries.set(row.index, new Set(entry.objects.messages));
       if (entry.type === 'capture' && entry.erased) erasedCaptures.set(row.index, entry.objects.messages[0]!);
       else if (entry.type === 'capture') {
         const id = String(entry.parameters.captureId);
@@ -184,7 +187,16 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
   for await (const m of meta.allMessages(tx)) {
     messages++;
     if (!capturedShas.has(m.sha256)) problems.push(`message ${m.sha256}: no capture record refers to it`);
-    if (!m.seal.wrappedKey) continue; // crypto-shredded by retention: nothing left to hash
+    // Destroyed by retention: nothing left to hash, but a dispose entry must name it.
+    if (m.disposed) {
+      const named = disposeEntries.get(m.disposed.ledgerIndex);
+      if (!named?.has(m.sha256)) problems.push(`message ${m.sha256}: marked disposed by ledger entry ${m.disposed.ledgerIndex}, which is no dispose entry naming it`);
+      continue;
+    }
+    if (!m.seal.wrappedKey) {
+      problems.push(`message ${m.sha256}: its key is destroyed but no dispose entry says so (deleted outside retention)`);
+      continue;
+    }
     const done = rehash(m);
     done.catch(() => {}); // settled in order below
     inFlight.push({ m, done });

@@ -31,6 +31,8 @@ export function openIndexDb(path: string, metaPath: string, options: { readOnly?
     db.exec('PRAGMA journal_mode = WAL');
     // The index is rebuildable from the archive and its cursor commits with its rows.
     db.exec('PRAGMA synchronous = NORMAL');
+    // A disposed message's rows are overwritten when deleted, not left in free pages.
+    db.exec('PRAGMA secure_delete = ON');
     migrate(db, MIGRATIONS, { baseline: 1 });
   }
   db.prepare('ATTACH DATABASE ? AS meta').run(`file:${metaPath}?mode=ro`);

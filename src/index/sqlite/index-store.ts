@@ -25,6 +25,13 @@ const SQL = {
   clearFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
   failedRows: 'SELECT capture_row FROM index_failure ORDER BY last_failed_at, capture_row LIMIT ?',
   failureCount: 'SELECT COUNT(*) AS n FROM index_failure',
+  removeFts: 'DELETE FROM doc_fts WHERE rowid = ?',
+  removeParts: 'DELETE FROM participation WHERE doc_id = ?',
+  removeAttachments: 'DELETE FROM attachment WHERE doc_id = ?',
+  removeDoc: 'DELETE FROM doc WHERE id = ?',
+  removeAuth: 'DELETE FROM capture_auth WHERE capture_row = ?',
+  removeFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
+  mergeFts: "INSERT INTO doc_fts (doc_fts) VALUES ('optimize')",
 } as const;
 
 // The indexer's writes to the index database (openIndexDb), in its transactions.
@@ -129,6 +136,22 @@ export class SqliteIndexStore implements IndexStore {
 
   async failureCount(tx: Tx): Promise<number> {
     return Number((on(tx).prepare(SQL.failureCount).get() as { n: number }).n);
+  }
+
+  async removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void> {
+    const sql = on(tx);
+    for (const stmt of [SQL.removeFts, SQL.removeParts, SQL.removeAttachments, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);
+    for (const id of captureRowIds) {
+      sql.prepare(SQL.removeAuth).run(id);
+      sql.prepare(SQL.removeFailure).run(id);
+    }
+  }
+
+  // FTS5 keeps a deleted row's words in its segments until they are merged: 'optimize' merges
+  // them all (secure_delete then overwrites the pages it frees), and the log is cut after.
+  async purgeRemoved(): Promise<boolean> {
+    await this.write(async (tx) => { on(tx).prepare(SQL.mergeFts).run(); });
+    return this.#index.transactions.truncateLog();
   }
 }
 

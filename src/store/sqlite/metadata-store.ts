@@ -24,6 +24,8 @@ export interface MessageRow {
   blobRef: BlobRef;
   seal: Pick<SealMeta, 'nonce' | 'tag' | 'wrappedKey' | 'keyId' | 'compression'>;
   firstSeen: number;
+  // Destroyed by policy: when, by which ledger entry, under which policy (null: it is here).
+  disposed: { at: number; ledgerIndex: number; policy: string } | null;
 }
 
 export interface CaptureRow extends CaptureRecord {
@@ -47,6 +49,8 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec('PRAGMA synchronous = FULL');
       this.db.exec('PRAGMA foreign_keys = ON');
+      // What is deleted (a disposed message's key) is overwritten, not left in free pages.
+      this.db.exec('PRAGMA secure_delete = ON');
       migrate(this.db, MIGRATIONS, { baseline: BASELINE, unversioned: upgradeUnversioned });
     }
     this.#transactions = new SqliteTransactions(this.db);
@@ -60,6 +64,10 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
     return this.#transactions.read(work);
   }
 
+  truncateLog(): Promise<boolean> {
+    return this.#transactions.truncateLog();
+  }
+
   close(): void {
     this.db.close();
   }
@@ -67,14 +75,20 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
   // --- messages and captures ---
 
   async findMessageId(tx: Tx, sha256: string): Promise<number | null> {
-    const row = on(tx).prepare('SELECT id FROM message WHERE sha256 = ?').get(sha256) as { id: number } | undefined;
+    const row = on(tx).prepare('SELECT id FROM message WHERE sha256 = ? AND disposed_at IS NULL').get(sha256) as { id: number } | undefined;
     return row?.id ?? null;
   }
 
+  // A message disposed of before is a message again, under its old row id: new bytes, new key.
   async insertMessage(tx: Tx, meta: SealMeta, ref: BlobRef, firstSeen: number): Promise<number> {
-    const result = on(tx).prepare(`INSERT INTO message (sha256, size, blob_file, blob_offset, blob_length, compression, nonce, tag, wrapped_key, key_id, first_seen)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(meta.sha256, meta.size, ref.file, ref.offset, ref.length, meta.compression, meta.nonce, meta.tag, meta.wrappedKey, meta.keyId, firstSeen);
-    return Number(result.lastInsertRowid);
+    const row = on(tx).prepare(`INSERT INTO message (sha256, size, blob_file, blob_offset, blob_length, compression, nonce, tag, wrapped_key, key_id, first_seen)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(sha256) DO UPDATE SET blob_file = excluded.blob_file, blob_offset = excluded.blob_offset, blob_length = excluded.blob_length,
+        compression = excluded.compression, nonce = excluded.nonce, tag = excluded.tag, wrapped_key = excluded.wrapped_key, key_id = excluded.key_id,
+        disposed_at = NULL, disposed_by = NULL, disposed_policy = NULL WHERE message.disposed_at IS NOT NULL
+      RETURNING id`).get(meta.sha256, meta.size, ref.file, ref.offset, ref.length, meta.compression, meta.nonce, meta.tag, meta.wrappedKey, meta.keyId, firstSeen) as { id: number } | undefined;
+    if (!row) throw new Error(`message ${meta.sha256} is already archived`);
+    return Number(row.id);
   }
 
   async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number): Promise<number> {
@@ -242,11 +256,12 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
   }
 }
 
-function toMessageRow(row: Record<string, any>): MessageRow {
+export function toMessageRow(row: Record<string, any>): MessageRow {
   return {
     id: Number(row.id), sha256: row.sha256, size: Number(row.size), firstSeen: Number(row.first_seen),
     blobRef: { file: row.blob_file, offset: Number(row.blob_offset), length: Number(row.blob_length) },
     seal: { nonce: Buffer.from(row.nonce), tag: Buffer.from(row.tag), wrappedKey: row.wrapped_key ? Buffer.from(row.wrapped_key) : (null as unknown as Buffer), keyId: row.key_id, compression: row.compression },
+    disposed: row.disposed_at === null || row.disposed_at === undefined ? null : { at: Number(row.disposed_at), ledgerIndex: Number(row.disposed_by), policy: row.disposed_policy },
   };
 }
 

@@ -107,6 +107,27 @@ export class SqliteTransactions implements Transactions {
     return this.#db;
   }
 
+  // Work on the connection outside any transaction (a WAL checkpoint), in its turn like one.
+  async outside<T>(work: (db: DatabaseSync) => T): Promise<T> {
+    const outer = this.#current.getStore();
+    if (outer?.open) throw new Error(`work outside a transaction was asked for inside a ${outer.mode} transaction`);
+    const before = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise((resolve) => (release = resolve));
+    await before;
+    try {
+      return work(this.#db);
+    } finally {
+      release();
+    }
+  }
+
+  // The write-ahead log checkpointed into the database and cut to nothing, so that no page
+  // written before (a row since deleted) is left in it; false if a reader kept it from finishing.
+  truncateLog(): Promise<boolean> {
+    return this.outside((db) => Number((db.prepare('PRAGMA main.wal_checkpoint(TRUNCATE)').get() as { busy: number }).busy) === 0);
+  }
+
   async #run<T>(mode: 'read' | 'write', work: (tx: Tx) => Promise<T>): Promise<T> {
     const outer = this.#current.getStore();
     if (outer?.open) throw new Error(`a ${mode} transaction was opened inside a ${outer.mode} transaction; pass its tx on instead`);

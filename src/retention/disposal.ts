@@ -1,0 +1,82 @@
+import type { Actor, Audit } from '../access/audit.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Transactions, Tx } from '../core/transactions.ts';
+import type { IndexStore } from '../index/index-store.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import type { DisposalStore } from './disposal-store.ts';
+
+export interface DisposalDeps {
+  meta: Transactions & { ledgerSize(tx: Tx): Promise<number> };
+  store: DisposalStore;
+  index: IndexStore;
+  blobs: BlobStore;
+  audit: Audit;
+  clock: Clock;
+}
+
+// Retention acting on its own, as the ledger names it.
+export const RETENTION_ACTOR: Actor = { user: null, label: 'system:retention', roles: ['system'], logonType: 'system', sessionId: null, clientIp: null, userAgent: null };
+
+export interface DisposalOutcome {
+  disposed: string[];           // sha256s destroyed now
+  ledgerIndex: number | null;   // the dispose entry that names them
+  erased: number;               // messages whose bytes and index rows were removed (this run's and earlier ones')
+  bytesKept: number;            // of those, how many the blob store could not cut out yet (their keys are destroyed)
+  purged: boolean;              // the stores' files hold nothing of them any more
+  failed: { messageRowId: number; error: string }[];   // still queued: their keys are destroyed, the next run tries again
+}
+
+// Destroys messages, by policy, so that nothing of them can be read again (NIST SP 800-88
+// cryptographic erase, then the bytes too): one dispose entry names them all, and their data
+// keys are destroyed in the same transaction, so a message is either readable and not recorded
+// as disposed, or recorded and unreadable. Their index rows and blob bytes go after that, from
+// a queue a crash cannot lose. Deciding which messages may go (retention, holds) is the
+// caller's; this class destroys what it is given.
+export class Disposal {
+  readonly #d: DisposalDeps;
+
+  constructor(d: DisposalDeps) {
+    this.#d = d;
+  }
+
+  async dispose(sha256s: readonly string[], policy: string, actor: Actor = RETENTION_ACTOR): Promise<DisposalOutcome> {
+    const { meta, store, audit, clock } = this.#d;
+    const { disposed, ledgerIndex } = await audit.record(actor,
+      (r: { disposed: string[] }) => (r.disposed.length === 0 ? null : { operation: 'dispose', messages: r.disposed, parameters: { policy, count: r.disposed.length } }),
+      async (tx) => {
+        // After the ledger caught up (Audit.record): the size is the index the entry gets.
+        const ledgerIndex = await meta.ledgerSize(tx);
+        return { disposed: await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy }), ledgerIndex };
+      });
+    return { disposed, ledgerIndex: disposed.length > 0 ? ledgerIndex : null, ...await this.erase() };
+  }
+
+  // Removes the queued bytes and index rows (of this run, and any a crash left), then makes
+  // sure the stores' files keep nothing of them.
+  async erase(): Promise<Omit<DisposalOutcome, 'disposed' | 'ledgerIndex'>> {
+    const { meta, store, index, blobs } = this.#d;
+    const failed: DisposalOutcome['failed'] = [];
+    let erased = 0;
+    let bytesKept = 0;
+    for (;;) {
+      const queued = await meta.read((tx) => store.queuedErasures(tx, 200));
+      if (queued.length === 0) break;
+      let progress = false;
+      for (const q of queued) {
+        try {
+          // The same bytes archived again meanwhile: the message is back, and its index rows are its own.
+          if (q.stillDisposed) await index.write((tx) => index.removeDocument(tx, q.messageRowId, q.captureRowIds));
+          if (!await blobs.erase(q.blobRef)) bytesKept++;
+          await meta.write((tx) => store.erasureDone(tx, q.id));
+          erased++;
+          progress = true;
+        } catch (err) {
+          failed.push({ messageRowId: q.messageRowId, error: (err as Error).message });
+        }
+      }
+      if (!progress) break;
+    }
+    const purged = erased === 0 || ((await index.purgeRemoved()) && (await store.purgeRemoved()));
+    return { erased, bytesKept, purged, failed };
+  }
+}

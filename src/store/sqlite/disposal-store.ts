@@ -1,0 +1,45 @@
+import type { Tx } from '../../core/transactions.ts';
+import type { DisposalStore, QueuedErasure } from '../../retention/disposal-store.ts';
+import type { SqliteMetadataStore } from './metadata-store.ts';
+import { on } from './transactions.ts';
+
+export class SqliteDisposalStore implements DisposalStore {
+  readonly #meta: SqliteMetadataStore;
+
+  constructor(meta: SqliteMetadataStore) {
+    this.#meta = meta;
+  }
+
+  // The metadata store's log cut, so the destroyed keys' old pages are not left in it.
+  purgeRemoved(): Promise<boolean> {
+    return this.#meta.truncateLog();
+  }
+
+  async markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string }): Promise<string[]> {
+    const sql = on(tx);
+    const disposed: string[] = [];
+    for (const sha256 of sha256s) {
+      const row = sql.prepare('SELECT id, blob_file, blob_offset, blob_length FROM message WHERE sha256 = ? AND disposed_at IS NULL').get(sha256) as
+        { id: number; blob_file: string; blob_offset: number; blob_length: number } | undefined;
+      if (!row) continue;
+      sql.prepare('UPDATE message SET wrapped_key = NULL, disposed_at = ?, disposed_by = ?, disposed_policy = ? WHERE id = ?').run(d.at, d.ledgerIndex, d.policy, row.id);
+      sql.prepare('INSERT INTO erasure_queue (message_id, blob_file, blob_offset, blob_length, queued_at) VALUES (?, ?, ?, ?, ?)').run(row.id, row.blob_file, row.blob_offset, row.blob_length, d.at);
+      disposed.push(sha256);
+    }
+    return disposed;
+  }
+
+  async queuedErasures(tx: Tx, limit: number): Promise<QueuedErasure[]> {
+    const rows = on(tx).prepare(`SELECT q.id, q.message_id, q.blob_file, q.blob_offset, q.blob_length, m.disposed_at,
+      (SELECT json_group_array(c.id) FROM capture c WHERE c.message = q.message_id) AS captures
+      FROM erasure_queue q JOIN message m ON m.id = q.message_id ORDER BY q.id LIMIT ?`).all(limit) as Record<string, any>[];
+    return rows.map((r) => ({
+      id: Number(r.id), messageRowId: Number(r.message_id), blobRef: { file: r.blob_file, offset: Number(r.blob_offset), length: Number(r.blob_length) },
+      captureRowIds: (JSON.parse(r.captures) as number[]).map(Number), stillDisposed: r.disposed_at !== null,
+    }));
+  }
+
+  async erasureDone(tx: Tx, id: number): Promise<void> {
+    on(tx).prepare('DELETE FROM erasure_queue WHERE id = ?').run(id);
+  }
+}
