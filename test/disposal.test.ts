@@ -5,11 +5,15 @@
 // older checkpoint kept as a witness — still passes. The same bytes received again are a message again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyWhole } from '../src/cli/commands/verify.ts';
+import { generateSigningKey } from '../src/ledger/checkpoint.ts';
 import { startInProcessWorld } from './support/in-process.ts';
-import { tempDataDir } from './support/sealbox.ts';
+import { repoRoot, tempDataDir } from './support/sealbox.ts';
+
+const SCRIPT = join(repoRoot, 'scripts', 'verify-disposal-certificate.mjs');
 
 // A word no other message, query or setting holds.
 const SECRET = 'Quixoblatzenfjord';
@@ -74,9 +78,37 @@ test('a disposed message is gone from every file, answers "disposed", and the le
   assert.deepEqual([entry.entry.operation, entry.entry.actor, entry.entry.objects.messages, entry.entry.parameters], ['dispose', 'system:retention', [sha.gone], { policy: 'mail-1y', count: 1 }]);
   assert.ok(entry.leaf.toString().includes(sha.gone));
 
+  // The certificate waits for a signed checkpoint that holds the dispose entry.
+  const early = await as.aud.call('GET', '/api/v1/disposals/certificate');
+  assert.equal(early.status, 409, JSON.stringify(early.body));
+  assert.equal((await as.olga.call('GET', '/api/v1/disposals/certificate')).status, 403, 'auditors only');
+
   // Nothing to do a second time; the ledger, and every checkpoint before, verify.
   assert.deepEqual((await archive.services.disposal.dispose([sha.gone], 'mail-1y')).disposed, []);
   await world.parts.checkpoint();
+
+  // The certificate checks out offline, with the script alone and the key the witnesses hold.
+  const cert = await as.aud.call('GET', '/api/v1/disposals/certificate');
+  assert.equal(cert.status, 200, JSON.stringify(cert.body));
+  assert.deepEqual([cert.body.disposed.messages, cert.body.disposed.sha256, cert.body.disposed.policies], [1, [sha.gone], ['mail-1y']]);
+  const dir = tempDataDir();
+  const check = (body: unknown) => {
+    const file = join(dir, `certificate-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(body));
+    return spawnSync(process.execPath, [SCRIPT, file, '--key', archive.verifierKey], { encoding: 'utf8' });
+  };
+  const ok = check(cert.body);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^OK 1 messages disposed in 1 entries \(policies: mail-1y\)/);
+  const forged = [
+    { ...cert.body, disposed: { ...cert.body.disposed, sha256: ['f'.repeat(64)] } },
+    { ...cert.body, entries: cert.body.entries.map((e: any) => ({ ...e, payload: Buffer.from(Buffer.from(e.payload, 'base64').toString().replace('mail-1y', 'mail-1d')).toString('base64') })) },
+    { ...cert.body, entries: cert.body.entries.map((e: any) => ({ ...e, index: e.index + 1 })) },
+  ];
+  for (const body of forged) assert.equal(check(body).status, 1, 'a changed certificate fails');
+  const otherKey = generateSigningKey(archive.config.ledger.origin).verifierKey;
+  const wrongKey = spawnSync(process.execPath, [SCRIPT, join(dir, readdirSync(dir)[0]!), '--key', otherKey], { encoding: 'utf8' });
+  assert.equal(wrongKey.status, 1, 'not signed by that key');
   const report = await verifyWhole(archive, [{ source: witness, note: readFileSync(witness, 'utf8') }]);
   assert.deepEqual(report.problems, [], 'verify, against the archive and against the witness');
 

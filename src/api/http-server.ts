@@ -7,6 +7,7 @@ import { authRoutes } from './auth-routes.ts';
 import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import { ledgerRoutes } from './ledger-routes.ts';
+import { disposalRoutes } from './disposal-routes.ts';
 import { mailboxRoutes } from './mailbox-routes.ts';
 import { recoveryRoutes } from './recovery-routes.ts';
 import { inboxRoutes } from './inbox-routes.ts';
@@ -54,6 +55,7 @@ export function buildHttpServer(deps: HttpDeps) {
   contentRoutes(routes, services, deps.verifierKey);
   transparencyRoutes(routes, services);
   ledgerRoutes(routes, services, deps.verifierKey);
+  disposalRoutes(routes, services, deps.verifierKey);
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
   recoveryRoutes(routes, services);

@@ -69,6 +69,7 @@ export const LEDGER_OPERATIONS = {
   'ledger.checkpoints': { type: 'admin', summary: 'signed checkpoints read' },
   'ledger.verify-failed': { type: 'system', summary: 'the background verification found a problem' },
   dispose: { type: 'system', summary: 'messages destroyed by retention (data keys destroyed, then their bytes and index rows removed)' },
+  'disposal.certificate': { type: 'admin', summary: 'a disposal certificate handed out' },
   'ledger.upgrade': { type: 'system', summary: 'the ledger writes version-2 entries from here on (personal data beside the leaf, committed to in it)' },
   'ledger.erase': { type: 'admin', summary: "entries' personal payloads erased (their commitments stay in the tree)", highImpact: 'personal data erased from the ledger' },
   'oversight.report': { type: 'admin', summary: 'an oversight report made' },

@@ -1,12 +1,15 @@
 import type { Actor, Audit } from '../access/audit.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Transactions, Tx } from '../core/transactions.ts';
+import type { Transactions } from '../core/transactions.ts';
+import type { LedgerStore } from '../ledger/ledger.ts';
+import { disposalCertificate } from './disposal-certificate.ts';
+import type { DisposalCertificate } from './disposal-certificate.ts';
 import type { IndexStore } from '../index/index-store.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { DisposalStore } from './disposal-store.ts';
 
 export interface DisposalDeps {
-  meta: Transactions & { ledgerSize(tx: Tx): Promise<number> };
+  meta: Transactions & LedgerStore;
   store: DisposalStore;
   index: IndexStore;
   blobs: BlobStore;
@@ -49,6 +52,15 @@ export class Disposal {
         return { disposed: await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy }), ledgerIndex };
       });
     return { disposed, ledgerIndex: disposed.length > 0 ? ledgerIndex : null, ...await this.erase() };
+  }
+
+  // The certificate of what was disposed in [since, until), proven against the latest signed
+  // checkpoint (disposal-certificate.ts); handing it out is itself an entry.
+  certificate(actor: Actor, period: { since?: number; until?: number }, ledger: { origin: string; verifierKey: string }): Promise<DisposalCertificate> {
+    const { meta, audit, clock } = this.#d;
+    const parameters = { since: period.since ?? null, until: period.until ?? null };
+    return audit.record(actor, (c: DisposalCertificate) => ({ operation: 'disposal.certificate', messages: [], parameters: { ...parameters, entries: c.disposed.entries, disposed: c.disposed.messages } }),
+      (tx) => disposalCertificate(tx, meta, { ...ledger, ...period, now: clock.now() }));
   }
 
   // Removes the queued bytes and index rows (of this run, and any a crash left), then makes
