@@ -10,8 +10,10 @@ import type { SearchIndex } from '../src/index/search-index.ts';
 import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { SqliteSearchIndex } from '../src/index/sqlite/search-index.ts';
 import { SqliteNotificationStore } from '../src/store/sqlite/notification-store.ts';
+import { SqliteRetentionStore } from '../src/store/sqlite/retention-store.ts';
 import { signCheckpoint } from '../src/ledger/checkpoint.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
+import { CaptureRetention } from '../src/retention/capture-retention.ts';
 import { ArchiveWriter } from '../src/store/archive-writer.ts';
 import { Checkpointer } from '../src/store/checkpointer.ts';
 import { openStores } from '../src/store/open-stores.ts';
@@ -83,7 +85,8 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
     }
     return made;
   });
-  const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
+  const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch,
+    retention: new CaptureRetention(new SqliteRetentionStore(stores.meta), { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains }) });
   const indexer = new IndexerThread(config, log);
   writer.onCommit(() => {
     indexer.wake();

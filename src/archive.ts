@@ -10,9 +10,11 @@ import { openIndexDb } from './index/sqlite/index-db.ts';
 import type { IndexDatabase } from './index/sqlite/index-db.ts';
 import { signCheckpoint } from './ledger/checkpoint.ts';
 import { Ledger } from './ledger/ledger.ts';
+import { CaptureRetention } from './retention/capture-retention.ts';
 import { Checkpointer } from './store/checkpointer.ts';
 import { openStores } from './store/open-stores.ts';
 import { SqliteNotificationStore } from './store/sqlite/notification-store.ts';
+import { SqliteRetentionStore } from './store/sqlite/retention-store.ts';
 import type { Stores } from './store/open-stores.ts';
 import { openOrCreateSigningKey } from './store/signing-key-file.ts';
 
@@ -32,6 +34,8 @@ export interface Archive {
   readonly ledger: Ledger;
   readonly checkpointer: Checkpointer | null;
   readonly verifierKey: string;
+  // Each capture's retain-until, for whichever archive writer commits here (server, importer).
+  readonly retention: CaptureRetention;
   readonly index: IndexDatabase;
   // The governed-access stage (people, grants, content access, oversight): server and console.
   readonly services: Services;
@@ -90,6 +94,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
 
   const archive: Archive = {
     config, role, stores, clock, checkpointer, ledger,
+    retention: new CaptureRetention(new SqliteRetentionStore(stores.meta), { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains }),
     get log() {
       return logger();
     },

@@ -1,7 +1,8 @@
 // What the ledger commits to, checked against the database rows that claim to describe it: an
-// edit of any capture field (envelope, source, receipt time, provenance, size) or of who can read
-// what (a mailbox owner) is named by `verify`, though the tree itself is untouched. And a capture
-// whose blob is damaged on disk fails its indexing alone: the rest of its batch is indexed.
+// edit of any capture field (envelope, source, receipt time, provenance, size, retain-until) or
+// of who can read what (a mailbox owner) is named by `verify`, though the tree itself is
+// untouched. And a capture whose blob is damaged on disk fails its indexing alone: the rest of
+// its batch is indexed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,7 @@ async function verifyOutput(data: string): Promise<{ code: number | null; text: 
 test('verify names every database edit of a field the ledger commits to', { timeout: 180_000 }, async () => {
   const dir = tempDataDir();
   const data = join(dir, 'archive');
-  const config = testConfig({ internalDomains: ['example.test'] });
+  const config = testConfig({ internalDomains: ['example.test'], retention: { defaultDays: 3650 } });
   // One capture from the MTA (an envelope) and one from an import (provenance).
   const server = await startSealbox({ data, args: ['--config', config] });
   const client = await RawSmtpClient.connect(server.smtp.port);
@@ -56,6 +57,8 @@ test('verify names every database edit of a field the ledger commits to', { time
     { what: 'the source', sql: `UPDATE capture SET source = 'lmtp' WHERE id = ${smtp}`, named: /capture \S+: source in the database differs from ledger entry \d+: database "lmtp", ledger "smtp"/ },
     { what: 'the receipt time', sql: `UPDATE capture SET received_at = received_at + 86400000 WHERE id = ${smtp}`, named: /capture \S+: receivedAt in the database differs/ },
     { what: 'the provenance', sql: `UPDATE capture SET provenance = json_set(provenance, '$.forged', 1) WHERE id = ${imported}`, named: /capture \S+: provenance in the database differs/ },
+    // Retention fixed at capture: shortened in the table so disposal would come early.
+    { what: 'the retain-until shortened', sql: `UPDATE capture SET retain_until = retain_until - 3000 * 86400000 WHERE id = ${smtp}`, named: /capture \S+: retainUntil in the database differs from ledger entry \d+: database \d+, ledger \d+/ },
     { what: 'the message size', sql: "UPDATE message SET size = size + 1 WHERE id = (SELECT MIN(id) FROM message)", named: /capture \S+: size in the database differs/ },
     // The personal part of a version-2 entry, beside its leaf: changed, or removed without an
     // erasure entry that names it.

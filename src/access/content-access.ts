@@ -331,6 +331,8 @@ export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'read
     captures: await Promise.all((await receivedBy(d, tx, scope, rowId, await d.meta.capturesOf(tx, message.id))).map(async (c) => ({
       captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
       envelope: c.envelope, provenance: c.provenance, auth: await d.search.authVerdicts(c.rowId),
+      // fixed at capture; null: kept for ever
+      retainUntil: c.retainUntil === null ? null : new Date(c.retainUntil).toISOString(),
     }))),
     // The index keeps names lower-cased for search; the message's own spelling is shown.
     mailboxes: (asReceived ? participants.filter((p) => p.role !== 'bcc' || asReceived.own.has(p.address)) : participants)

@@ -16,6 +16,7 @@ import type { IngestDeps } from './ingest-routes.ts';
 import type { SystemListener } from './admin-routes.ts';
 import { oversightRoutes } from './oversight-routes.ts';
 import { requestRoutes } from './request-routes.ts';
+import { retentionRoutes } from './retention-routes.ts';
 import { transparencyRoutes } from './transparency-routes.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RouteTable } from './route-table.ts';
@@ -58,6 +59,7 @@ export function buildHttpServer(deps: HttpDeps) {
   disposalRoutes(routes, services, deps.verifierKey);
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
+  retentionRoutes(routes, services);
   recoveryRoutes(routes, services);
   noticeRoutes(routes, services);
   inboxRoutes(routes, services);

@@ -33,10 +33,12 @@ import { SqliteOversightStore } from '../store/sqlite/oversight-store.ts';
 import { SqliteOwnershipChangeStore } from '../store/sqlite/ownership-change-store.ts';
 import { SqlitePeopleStore } from '../store/sqlite/people-store.ts';
 import { SqlitePersonLinkStore } from '../store/sqlite/person-link-store.ts';
+import { SqliteRetentionStore } from '../store/sqlite/retention-store.ts';
 import { SqliteReviewStore } from '../store/sqlite/review-store.ts';
 import { Disposal } from '../retention/disposal.ts';
 import { SqliteDisposalStore } from '../store/sqlite/disposal-store.ts';
 import { SqliteIndexStore } from '../index/sqlite/index-store.ts';
+import { RetentionRules } from '../retention/retention-rules.ts';
 
 export type Services = Awaited<ReturnType<typeof accessServices>>;
 
@@ -60,6 +62,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const notifier = new Notifier({ store: new SqliteNotificationStore(stores.meta), inbox: new SqliteInboxStore(stores.meta), people, clock, config: config.notify, purposeLabels: () => current().purposeLabels });
   const recovery = new AccountRecovery({ recoveries: new SqliteAccountRecoveryStore(stores.meta), people, fourEyes, links, notifier, clock, policy: current });
   const ownership = new MailboxOwnership({ mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
+  const retention = new RetentionRules({ store: new SqliteRetentionStore(stores.meta), people, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
   const search = new SqliteSearchIndex(indexDb);
@@ -74,5 +77,5 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal };
 }

@@ -126,6 +126,30 @@ withArchive(mailboxesCmd.command('import'))
   .argument('<file>', 'CSV file')
   .action(async (file: string, o) => (await import('./commands/mailboxes.ts')).importDirectory(file, o));
 
+// Retention rules at the console (as the operator); what could shorten retention waits for an approver.
+const retentionCmd = program.command('retention').description('how long mail is kept: rules fixed into each capture when it is committed');
+withArchive(retentionCmd.command('list'))
+  .description('the default, the rules and the changes waiting for approval')
+  .option('--json', 'as one JSON object')
+  .action(async (o) => (await import('./commands/retention.ts')).list(o));
+withArchive(retentionCmd.command('set'))
+  .description('add a rule (or change one with --rule): applied at once when it can only lengthen what mail is kept, otherwise filed for an approver to decide')
+  .requiredOption('--name <text>', 'what the rule is for')
+  .option('--rule <id>', 'the rule to change (default: a new rule)')
+  .option('--days <n>', 'keep the mail it matches this many days', positiveInt('--days'))
+  .option('--forever', 'keep the mail it matches for ever')
+  .option('--mailbox <name...>', 'mail to or from these mailboxes')
+  .option('--sensitivity <tag...>', 'mail to or from mailboxes with this sensitivity')
+  .option('--domain <domain...>', 'mail to or from these domains (envelope)')
+  .addOption(new Option('--direction <direction...>', 'inbound, outbound or internal mail (against internalDomains)').choices(['inbound', 'outbound', 'internal']))
+  .option('--note <text>', 'why, recorded with the change')
+  .action(async (o) => (await import('./commands/retention.ts')).set(o));
+withArchive(retentionCmd.command('remove'))
+  .description('ask for a rule to be removed: always filed for an approver to decide')
+  .argument('<rule>', 'the rule id')
+  .option('--note <text>', 'why, recorded with the change')
+  .action(async (rule: string, o) => (await import('./commands/retention.ts')).remove(rule, o));
+
 function nonNegativeInt(name: string) {
   return (value: string) => {
     const n = Number(value);

@@ -50,7 +50,7 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const checkpointer = archive.checkpointer!;
   const checkpoint = () => checkpointer.trySign();
   const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
-  const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
+  const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch, retention: archive.retention });
   const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
   const space = new DiskSpace([config.data, stores.paths.blobs, ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
   // Every source writes through one CaptureWriter, and one ClientPolicy decides whom to believe.

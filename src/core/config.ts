@@ -66,6 +66,12 @@ const schema = z.strictObject({
     socketTimeoutSeconds: z.number().int().positive().default(300),
   }).prefault({}),
   internalDomains: z.array(z.string().min(1)).default([]),
+  // How long mail is kept (src/retention/): rules, changed through the API and the console, say so
+  // for the mail they match; mail matching none is kept this many days (null: for ever). Fixed for
+  // each capture when it is committed.
+  retention: z.strictObject({
+    defaultDays: z.number().int().min(1).max(100_000).nullable().default(null),
+  }).prefault({}),
   commit: z.strictObject({
     maxBatch: z.number().int().min(1).max(10_000).default(512),
     // A message in memory up to this size is sealed in one piece; larger ones stream to their own file.

@@ -58,6 +58,12 @@ export const LEDGER_OPERATIONS = {
   'ownership.list': { type: 'admin', summary: 'staged ownership changes listed' },
   'ownership.approve': { type: 'admin', summary: 'a staged ownership change approved', highImpact: 'mailbox ownership change approved' },
   'ownership.deny': { type: 'admin', summary: 'a staged ownership change denied' },
+  // retention (src/retention/): a change that could shorten what mail is kept waits for someone else
+  'retention.list': { type: 'admin', summary: 'retention rules and their changes listed' },
+  'retention.set': { type: 'admin', summary: 'a retention rule added or changed at once (it can only lengthen what mail is kept)' },
+  'retention.file': { type: 'admin', summary: 'a retention change that could shorten what mail is kept (or a removal) filed for approval', highImpact: 'shorter retention asked for' },
+  'retention.approve': { type: 'admin', summary: 'a filed retention change approved and applied', highImpact: 'shorter retention approved' },
+  'retention.deny': { type: 'admin', summary: 'a filed retention change denied' },
   'policy.set': { type: 'admin', summary: 'the access policy changed', highImpact: 'access policy changed' },
   'notice.set': { type: 'admin', summary: 'the archiving notice changed' },
   'notice.acknowledge': { type: 'admin', summary: 'the archiving notice acknowledged' },

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { CaptureRecord } from '../core/types.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { CaptureRetention } from '../retention/capture-retention.ts';
+import type { Retention } from '../retention/retention-policy.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { BlobRef, BlobStore } from './blob-store.ts';
 import type { SealMeta } from './sealed-blob.ts';
@@ -36,6 +38,7 @@ export class ArchiveWriter {
   readonly #blobs: BlobStore;
   readonly #ledger: Ledger;
   readonly #log: Logger;
+  readonly #retention: CaptureRetention;
   readonly #maxBatch: number;
   #queue: Waiting[] = [];
   #flushing: Promise<void> | null = null;
@@ -43,8 +46,9 @@ export class ArchiveWriter {
   #gather: NodeJS.Timeout | null = null;
   #afterCommit: (() => void) | null = null;
 
-  constructor(options: { meta: SqliteMetadataStore; blobs: BlobStore; ledger: Ledger; log: Logger; maxBatch: number }) {
+  constructor(options: { meta: SqliteMetadataStore; blobs: BlobStore; ledger: Ledger; log: Logger; maxBatch: number; retention: CaptureRetention }) {
     this.#meta = options.meta;
+    this.#retention = options.retention;
     this.#blobs = options.blobs;
     this.#ledger = options.ledger;
     this.#log = options.log;
@@ -147,8 +151,10 @@ export class ArchiveWriter {
       await this.#blobs.sync();
       const results = await this.#meta.write(async (tx) => {
         await this.#ledger.catchUp(tx);
+        // Retention is fixed here, from the rules as they are in this transaction.
+        const retention = await this.#retention.forBatch(tx, batch.map((w) => w.pending.capture));
         const results: CommitResult[] = [];
-        for (const { pending } of batch) results.push(await this.#record(tx, pending, refs));
+        for (const [i, { pending }] of batch.entries()) results.push(await this.#record(tx, pending, refs, retention[i]!));
         return results;
       });
       return { results, refs };
@@ -163,7 +169,7 @@ export class ArchiveWriter {
     }
   }
 
-  async #record(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>): Promise<CommitResult> {
+  async #record(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>, retention: Retention): Promise<CommitResult> {
     const { capture, seal } = pending;
     let messageRowId = await this.#meta.findMessageId(tx, seal.sha256);
     const duplicate = messageRowId !== null;
@@ -178,9 +184,11 @@ export class ArchiveWriter {
       type: 'capture', actor: `capture:${capture.source}`, actorRoles: [], logonType: 'system', sessionId: null,
       clientIp: capture.envelope?.transport.address ?? null, operation: 'capture',
       objects: { mailboxes: [], messages: [seal.sha256] }, grantId: null, result: 'success',
-      parameters: { captureId: capture.id, source: capture.source, size: seal.size, receivedAt: capture.receivedAt, envelope: capture.envelope, provenance: capture.provenance, duplicate },
+      parameters: { captureId: capture.id, source: capture.source, size: seal.size, receivedAt: capture.receivedAt, envelope: capture.envelope, provenance: capture.provenance, duplicate,
+        // what was promised: a later rule change cannot quietly shorten it (verify compares the row)
+        retainUntil: retention.retainUntil, retentionRule: retention.ruleId },
     });
-    await this.#meta.insertCapture(tx, capture, messageRowId, entry.index);
+    await this.#meta.insertCapture(tx, capture, messageRowId, entry.index, retention);
     return { sha256: seal.sha256, captureId: capture.id, ledgerIndex: entry.index, duplicate };
   }
 

@@ -141,6 +141,8 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
       const stored: Record<string, unknown> = {
         source: cap.source, receivedAt: cap.receivedAt, envelope: cap.envelope, provenance: cap.provenance, size: cap.size,
         clientIp: cap.envelope?.transport.address ?? null,
+        // retention fixed at capture (entries from before retention name neither: null)
+        retainUntil: cap.retainUntil, retentionRule: cap.retentionRule,
       };
       for (const [field, value] of Object.entries(stored)) {
         const committed = canonicalJson(entry.committed[field] ?? null);

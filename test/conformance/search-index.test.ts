@@ -282,7 +282,7 @@ for (const impl of INDEXES) {
         for (const row of DIRECTORY) box.set(row.name, { id: (await mailboxes.byName(tx, row.name))!.id });
       });
 
-      const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger: archive.ledger, log, maxBatch: config.commit.maxBatch });
+      const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger: archive.ledger, log, maxBatch: config.commit.maxBatch, retention: archive.retention });
       const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
       for (const m of CORPUS) {
         const raw = rawMessage(m);

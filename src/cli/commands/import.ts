@@ -111,7 +111,7 @@ async function runImport(kind: string, o: CliOptions, make: (config: Config) => 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch });
+    const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch, retention: archive.retention });
     writer.onCommit(() => {
       if (checkpointer.due()) void checkpointer.trySign(); // logs its own failure; the final sign below queues behind it
     });

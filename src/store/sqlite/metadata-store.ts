@@ -32,6 +32,8 @@ export interface CaptureRow extends CaptureRecord {
   rowId: number;
   messageRowId: number;
   ledgerIndex: number;
+  retainUntil: number | null;    // fixed at capture (ms epoch); null: kept for ever
+  retentionRule: string | null;  // the rule that gave it; null: the default
 }
 
 // The embedded MetadataStore: one SQLite database in WAL mode with synchronous=FULL, so a
@@ -91,11 +93,11 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
     return Number(row.id);
   }
 
-  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number): Promise<number> {
-    const result = on(tx).prepare(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, retention: { retainUntil: number | null; ruleId: string | null }): Promise<number> {
+    const result = on(tx).prepare(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(capture.id, messageRowId, capture.source, capture.receivedAt,
         capture.envelope ? JSON.stringify(capture.envelope) : null,
-        capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex);
+        capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex, retention.retainUntil, retention.ruleId);
     return Number(result.lastInsertRowid);
   }
 
@@ -270,6 +272,7 @@ export function toCaptureRow(row: Record<string, any>): CaptureRow {
     rowId: Number(row.id), id: row.capture_id, messageRowId: Number(row.message), source: row.source, receivedAt: Number(row.received_at),
     envelope: row.envelope ? (JSON.parse(row.envelope) as Envelope) : null,
     provenance: row.provenance ? JSON.parse(row.provenance) : null, ledgerIndex: Number(row.ledger_index),
+    retainUntil: row.retain_until === null || row.retain_until === undefined ? null : Number(row.retain_until), retentionRule: row.retention_rule ?? null,
   };
 }
 
