@@ -8,6 +8,7 @@ import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import { ledgerRoutes } from './ledger-routes.ts';
 import { disposalRoutes } from './disposal-routes.ts';
+import { holdRoutes } from './hold-routes.ts';
 import { mailboxRoutes } from './mailbox-routes.ts';
 import { recoveryRoutes } from './recovery-routes.ts';
 import { inboxRoutes } from './inbox-routes.ts';
@@ -57,6 +58,7 @@ export function buildHttpServer(deps: HttpDeps) {
   transparencyRoutes(routes, services);
   ledgerRoutes(routes, services, deps.verifierKey);
   disposalRoutes(routes, services, deps.verifierKey);
+  holdRoutes(routes, services);
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
   retentionRoutes(routes, services);

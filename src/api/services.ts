@@ -39,6 +39,8 @@ import { Disposal } from '../retention/disposal.ts';
 import { SqliteDisposalStore } from '../store/sqlite/disposal-store.ts';
 import { SqliteIndexStore } from '../index/sqlite/index-store.ts';
 import { RetentionRules } from '../retention/retention-rules.ts';
+import { LegalHolds } from '../retention/legal-holds.ts';
+import { SqliteHoldStore } from '../store/sqlite/hold-store.ts';
 
 export type Services = Awaited<ReturnType<typeof accessServices>>;
 
@@ -63,6 +65,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const recovery = new AccountRecovery({ recoveries: new SqliteAccountRecoveryStore(stores.meta), people, fourEyes, links, notifier, clock, policy: current });
   const ownership = new MailboxOwnership({ mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
   const retention = new RetentionRules({ store: new SqliteRetentionStore(stores.meta), people, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
+  const holds = new LegalHolds({ store: new SqliteHoldStore(), mailboxes, people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
   const search = new SqliteSearchIndex(indexDb);
@@ -74,8 +77,8 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),
     history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links, meta: stores.meta,
   };
-  const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock });
+  const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock, holds, search });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal };
 }

@@ -150,6 +150,33 @@ withArchive(retentionCmd.command('remove'))
   .option('--note <text>', 'why, recorded with the change')
   .action(async (rule: string, o) => (await import('./commands/retention.ts')).remove(rule, o));
 
+// Legal holds and disposal at the console (as the operator); a release waits for an approver.
+const holdsCmd = program.command('holds').description('legal holds: mail they cover is kept from disposal whatever retention says');
+withArchive(holdsCmd.command('list'))
+  .description('every legal hold, on or released')
+  .option('--json', 'as JSON')
+  .action(async (o) => (await import('./commands/holds.ts')).list(o));
+withArchive(holdsCmd.command('place'))
+  .description("place a hold on custodians' mail at once; each custodian mailbox's owner is told")
+  .requiredOption('--name <text>', 'the case')
+  .requiredOption('--matter <ref>', 'the matter or ticket reference')
+  .requiredOption('--custodian <mailbox...>', 'the mailboxes it preserves')
+  .option('--from <date>', 'mail dated from (ISO date or time)')
+  .option('--to <date>', 'mail dated before (ISO date or time)')
+  .option('--query <query>', 'only mail matching this search (kept with the hold as proof of its scope)')
+  .action(async (o) => (await import('./commands/holds.ts')).place(o));
+withArchive(holdsCmd.command('release'))
+  .description('ask for a hold to be released: filed for an approver who did not ask to decide')
+  .argument('<hold>', 'the hold id')
+  .requiredOption('--reason <text>', 'why the hold can end')
+  .action(async (hold: string, o) => (await import('./commands/holds.ts')).release(hold, o));
+
+withArchive(program.command('dispose'))
+  .description('mail past its retention and under no legal hold: listed (the default, a dry run), or with --run disposed of (keys destroyed, bytes and index rows removed, one ledger entry per policy)')
+  .option('--run', 'dispose of it now (the server does this every retention.disposeEveryHours)')
+  .option('--json', 'as JSON')
+  .action(async (o) => (await import('./commands/disposal.ts')).dispose(o));
+
 function nonNegativeInt(name: string) {
   return (value: string) => {
     const n = Number(value);

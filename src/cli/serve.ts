@@ -145,9 +145,21 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     });
   }
 
+  // Retention: mail past its retain-until and under no legal hold is disposed of on a timer.
+  let disposing: Promise<void> | null = null;
+  const disposeTimer = config.retention.disposeEveryHours > 0 ? setInterval(() => {
+    disposing ??= archive.services.disposal.run().then(
+      ({ plan, outcomes }) => log.info({ due: plan.due.length, held: plan.held.length, unindexed: plan.unindexed.length, entries: outcomes.map((o) => o.ledgerIndex), failed: outcomes.flatMap((o) => o.failed) }, 'disposal run'),
+      (err) => log.error({ err }, 'disposal run failed; nothing it had not recorded was destroyed, and the next run tries again'),
+    ).finally(() => { disposing = null; });
+  }, config.retention.disposeEveryHours * 3_600_000) : null;
+  disposeTimer?.unref();
+
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
+    if (disposeTimer) clearInterval(disposeTimer);
+    await disposing;
     space.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();

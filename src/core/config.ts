@@ -71,6 +71,9 @@ const schema = z.strictObject({
   // each capture when it is committed.
   retention: z.strictObject({
     defaultDays: z.number().int().min(1).max(100_000).nullable().default(null),
+    // The server disposes of mail past its retention and under no legal hold this often
+    // (0: never; `sealbox dispose --run` does it by hand).
+    disposeEveryHours: z.number().min(0).max(576).default(24),
   }).prefault({}),
   commit: z.strictObject({
     maxBatch: z.number().int().min(1).max(10_000).default(512),

@@ -60,6 +60,12 @@ export const LEDGER_OPERATIONS = {
   'ownership.deny': { type: 'admin', summary: 'a staged ownership change denied' },
   // retention (src/retention/): a change that could shorten what mail is kept waits for someone else
   'retention.list': { type: 'admin', summary: 'retention rules and their changes listed' },
+  'hold.place': { type: 'admin', summary: "a legal hold placed on custodians' mail (their owners told)" },
+  'hold.list': { type: 'admin', summary: 'legal holds and their releases listed' },
+  'hold.release.file': { type: 'admin', summary: 'the release of a legal hold asked for', highImpact: 'release of a legal hold asked for' },
+  'hold.release.approve': { type: 'admin', summary: 'a legal hold released: its mail follows retention again', highImpact: 'legal hold released' },
+  'hold.release.deny': { type: 'admin', summary: 'the release of a legal hold denied' },
+  'hold.acknowledge': { type: 'admin', summary: "a custodian acknowledged a legal hold's notice" },
   'retention.set': { type: 'admin', summary: 'a retention rule added or changed at once (it can only lengthen what mail is kept)' },
   'retention.file': { type: 'admin', summary: 'a retention change that could shorten what mail is kept (or a removal) filed for approval', highImpact: 'shorter retention asked for' },
   'retention.approve': { type: 'admin', summary: 'a filed retention change approved and applied', highImpact: 'shorter retention approved' },

@@ -10,12 +10,27 @@ export interface QueuedErasure {
   stillDisposed: boolean;        // false: the same bytes arrived again meanwhile (the message is back)
 }
 
+// A message whose every receipt's retention has ended: the policies that gave them.
+export interface ExpiredMessage {
+  messageRowId: number;
+  sha256: string;
+  retainedUntil: number;        // the latest retain-until among its captures
+  rules: (string | null)[];     // each capture's rule (null: the default)
+}
+
 // What disposal needs from the metadata store, inside its transactions.
 export interface DisposalStore {
   // Destroys the data keys of these live messages (crypto-shredding), marks them disposed under
   // the ledger entry at `ledgerIndex`, and queues their bytes and index rows for removal.
   // Returns the sha256s disposed (those not archived, or disposed before, are left out).
-  markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string }): Promise<string[]>;
+  // With `expiredBy`, a message is disposed only if every capture of it is still retained until
+  // then at the latest (a receipt that arrived since, retained longer, keeps it).
+  markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number }): Promise<string[]>;
+  // The holds in force, by id: a run checks in its transaction that none was placed since it looked.
+  activeHoldIds(tx: Tx): Promise<string[]>;
+  // Live messages every capture of which has a retain-until at or before `now` (one kept for
+  // ever, or still retained by any capture, is not), the longest expired first.
+  expired(tx: Tx, now: number, limit: number): Promise<ExpiredMessage[]>;
   queuedErasures(tx: Tx, limit: number): Promise<QueuedErasure[]>;
   erasureDone(tx: Tx, id: number): Promise<void>;
   // After a run: the destroyed keys are gone from the store's files too; false if a reader

@@ -4,9 +4,12 @@ import type { Transactions } from '../core/transactions.ts';
 import type { LedgerStore } from '../ledger/ledger.ts';
 import { disposalCertificate } from './disposal-certificate.ts';
 import type { DisposalCertificate } from './disposal-certificate.ts';
+import { SealboxError } from '../core/errors.ts';
 import type { IndexStore } from '../index/index-store.ts';
+import type { SearchIndex } from '../index/search-index.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { DisposalStore } from './disposal-store.ts';
+import type { LegalHolds } from './legal-holds.ts';
 
 export interface DisposalDeps {
   meta: Transactions & LedgerStore;
@@ -15,6 +18,19 @@ export interface DisposalDeps {
   blobs: BlobStore;
   audit: Audit;
   clock: Clock;
+  holds: LegalHolds;
+  search: SearchIndex;
+}
+
+// What a run would do, or did: the messages whose retention has ended that go, those a legal
+// hold keeps, and those kept because they are not indexed yet (a hold's scope is judged on the
+// index: a message it cannot see is never disposed).
+export interface DisposalPlan {
+  at: number;
+  due: { sha256: string; retainedUntil: number; policy: string }[];
+  held: { sha256: string; holds: string[] }[];
+  unindexed: string[];
+  holdsInForce: string[];
 }
 
 // Retention acting on its own, as the ledger names it.
@@ -42,14 +58,49 @@ export class Disposal {
     this.#d = d;
   }
 
-  async dispose(sha256s: readonly string[], policy: string, actor: Actor = RETENTION_ACTOR): Promise<DisposalOutcome> {
+  // The messages whose retention has ended by now (at most `limit`), sorted by what becomes of them.
+  async plan(limit = 10_000): Promise<DisposalPlan> {
+    const { meta, store, holds, search, clock } = this.#d;
+    const at = clock.now();
+    const { expired, scopes } = await meta.read(async (tx) => ({ expired: await store.expired(tx, at, limit), scopes: await holds.activeScopes(tx) }));
+    const plan: DisposalPlan = { at, due: [], held: [], unindexed: [], holdsInForce: scopes.map((s) => s.hold.id).sort() };
+    for (const e of expired) {
+      if (await search.document(e.messageRowId) === null) {
+        plan.unindexed.push(e.sha256);
+        continue;
+      }
+      const by: string[] = [];
+      for (const { hold, scope } of scopes) if (await search.findInScope(e.sha256, scope) !== null) by.push(hold.id);
+      if (by.length > 0) plan.held.push({ sha256: e.sha256, holds: by });
+      else plan.due.push({ sha256: e.sha256, retainedUntil: e.retainedUntil, policy: policyOf(e.rules) });
+    }
+    return plan;
+  }
+
+  // Disposes of what the plan says is due, one dispose entry per policy. Each transaction checks
+  // again that no hold was placed or released since the plan was made (else it refuses: run
+  // again) and that every receipt of each message is still past its retention.
+  async run(actor: Actor = RETENTION_ACTOR, limit?: number): Promise<{ plan: DisposalPlan; outcomes: DisposalOutcome[] }> {
+    const plan = await this.plan(limit);
+    const byPolicy = new Map<string, string[]>();
+    for (const d of plan.due) byPolicy.set(d.policy, [...(byPolicy.get(d.policy) ?? []), d.sha256]);
+    const outcomes: DisposalOutcome[] = [];
+    for (const [policy, shas] of byPolicy) outcomes.push(await this.dispose(shas, policy, actor, { holdsInForce: plan.holdsInForce, expiredBy: plan.at }));
+    if (outcomes.length === 0) await this.erase();   // a crash's leftovers
+    return { plan, outcomes };
+  }
+
+  async dispose(sha256s: readonly string[], policy: string, actor: Actor = RETENTION_ACTOR, checks: { holdsInForce?: string[]; expiredBy?: number } = {}): Promise<DisposalOutcome> {
     const { meta, store, audit, clock } = this.#d;
     const { disposed, ledgerIndex } = await audit.record(actor,
       (r: { disposed: string[] }) => (r.disposed.length === 0 ? null : { operation: 'dispose', messages: r.disposed, parameters: { policy, count: r.disposed.length } }),
       async (tx) => {
+        if (checks.holdsInForce && (await store.activeHoldIds(tx)).join() !== checks.holdsInForce.join()) {
+          throw new SealboxError('SEALBOX_ERR_CONFLICT', 'a legal hold was placed or released while disposal was deciding: nothing was disposed; run it again');
+        }
         // After the ledger caught up (Audit.record): the size is the index the entry gets.
         const ledgerIndex = await meta.ledgerSize(tx);
-        return { disposed: await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy }), ledgerIndex };
+        return { disposed: await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy, expiredBy: checks.expiredBy }), ledgerIndex };
       });
     return { disposed, ledgerIndex: disposed.length > 0 ? ledgerIndex : null, ...await this.erase() };
   }
@@ -91,4 +142,10 @@ export class Disposal {
     const purged = erased === 0 || ((await index.purgeRemoved()) && (await store.purgeRemoved()));
     return { erased, bytesKept, purged, failed };
   }
+}
+
+// The policy a message went under: the rules its receipts were retained by (the default named
+// as retention.defaultDays), as the dispose entry and the certificate name it.
+function policyOf(rules: (string | null)[]): string {
+  return [...new Set(rules.map((r) => (r === null ? 'retention.defaultDays' : `rule ${r}`)))].sort().join(' + ');
 }

@@ -1,5 +1,5 @@
 import type { Tx } from '../../core/transactions.ts';
-import type { DisposalStore, QueuedErasure } from '../../retention/disposal-store.ts';
+import type { DisposalStore, ExpiredMessage, QueuedErasure } from '../../retention/disposal-store.ts';
 import type { SqliteMetadataStore } from './metadata-store.ts';
 import { on } from './transactions.ts';
 
@@ -15,18 +15,30 @@ export class SqliteDisposalStore implements DisposalStore {
     return this.#meta.truncateLog();
   }
 
-  async markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string }): Promise<string[]> {
+  async markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number }): Promise<string[]> {
     const sql = on(tx);
     const disposed: string[] = [];
     for (const sha256 of sha256s) {
       const row = sql.prepare('SELECT id, blob_file, blob_offset, blob_length FROM message WHERE sha256 = ? AND disposed_at IS NULL').get(sha256) as
         { id: number; blob_file: string; blob_offset: number; blob_length: number } | undefined;
       if (!row) continue;
+      if (d.expiredBy !== undefined && sql.prepare('SELECT 1 FROM capture WHERE message = ? AND (retain_until IS NULL OR retain_until > ?) LIMIT 1').get(row.id, d.expiredBy) !== undefined) continue;
       sql.prepare('UPDATE message SET wrapped_key = NULL, disposed_at = ?, disposed_by = ?, disposed_policy = ? WHERE id = ?').run(d.at, d.ledgerIndex, d.policy, row.id);
       sql.prepare('INSERT INTO erasure_queue (message_id, blob_file, blob_offset, blob_length, queued_at) VALUES (?, ?, ?, ?, ?)').run(row.id, row.blob_file, row.blob_offset, row.blob_length, d.at);
       disposed.push(sha256);
     }
     return disposed;
+  }
+
+  async expired(tx: Tx, now: number, limit: number): Promise<ExpiredMessage[]> {
+    const rows = on(tx).prepare(`SELECT m.id, m.sha256, MAX(c.retain_until) AS until, json_group_array(c.retention_rule) AS rules
+      FROM message m JOIN capture c ON c.message = m.id WHERE m.disposed_at IS NULL
+      GROUP BY m.id HAVING SUM(c.retain_until IS NULL) = 0 AND MAX(c.retain_until) <= ? ORDER BY until, m.id LIMIT ?`).all(now, limit) as Record<string, any>[];
+    return rows.map((r) => ({ messageRowId: Number(r.id), sha256: r.sha256, retainedUntil: Number(r.until), rules: [...new Set(JSON.parse(r.rules) as (string | null)[])] }));
+  }
+
+  async activeHoldIds(tx: Tx): Promise<string[]> {
+    return (on(tx).prepare('SELECT id FROM hold WHERE released_at IS NULL ORDER BY id').all() as { id: string }[]).map((r) => r.id);
   }
 
   async queuedErasures(tx: Tx, limit: number): Promise<QueuedErasure[]> {

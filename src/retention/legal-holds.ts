@@ -1,0 +1,147 @@
+import type { FourEyes } from '../access/four-eyes.ts';
+import type { MailboxStore } from '../access/mailbox-store.ts';
+import type { Notifier } from '../access/notifier.ts';
+import type { People, User } from '../access/people.ts';
+import type { Clock } from '../core/clock.ts';
+import { SealboxError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Tx } from '../core/transactions.ts';
+import type { SearchScope } from '../index/search-index.ts';
+import { parseQuery } from '../index/search-query.ts';
+import type { Hold, HoldRelease, HoldStore } from './hold-store.ts';
+import type { RuleActor } from './retention-rules.ts';
+
+export interface HoldInput {
+  name: string;
+  matter: string;
+  custodians: string[];        // mailbox names
+  dateFrom?: number | null;
+  dateTo?: number | null;
+  query?: string | null;
+}
+
+export interface HoldDeps {
+  store: HoldStore;
+  mailboxes: MailboxStore;
+  people: People;
+  fourEyes: FourEyes;
+  notifier: Notifier;
+  clock: Clock;
+}
+
+// Legal holds (cases). A hold keeps what it covers — its custodians' mail in its window, matching
+// its query if it has one — from disposal whatever retention says, so placing one applies at
+// once; ending one is how an administrator would let evidence go, so a release is filed by one
+// person and approved by another holding the approver role, never linked to the filer
+// (FourEyes), as retention changes are. Holds are never deleted; the query is kept with the
+// hold as the proof of its scope. Each custodian mailbox's owner is told, and may acknowledge.
+export class LegalHolds {
+  readonly #d: HoldDeps;
+
+  constructor(d: HoldDeps) {
+    this.#d = d;
+  }
+
+  holds(tx: Tx): Promise<Hold[]> {
+    return this.#d.store.holds(tx);
+  }
+
+  async hold(tx: Tx, id: string): Promise<Hold> {
+    const h = await this.#d.store.hold(tx, id);
+    if (!h) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no legal hold ${id}`);
+    return h;
+  }
+
+  releases(tx: Tx, holdId?: string): Promise<HoldRelease[]> {
+    return this.#d.store.releases(tx, holdId);
+  }
+
+  notices(tx: Tx, holdId: string) {
+    return this.#d.store.notices(tx, holdId);
+  }
+
+  // What every hold in force covers, as a search scope (the same one grants are held to).
+  async activeScopes(tx: Tx): Promise<{ hold: Hold; scope: SearchScope }[]> {
+    return (await this.#d.store.activeHolds(tx)).map((hold) => ({
+      hold, scope: { mailboxes: hold.custodians, dateFrom: hold.dateFrom, dateTo: hold.dateTo, fixedQuery: hold.query },
+    }));
+  }
+
+  async place(tx: Tx, actor: RuleActor, input: HoldInput): Promise<Hold> {
+    const { store, mailboxes, people, notifier, clock } = this.#d;
+    const name = input.name.trim();
+    const matter = input.matter.trim();
+    if (!name || !matter) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a legal hold needs a name and a matter reference', { fields: [!name ? 'name' : 'matter'] });
+    const names = [...new Set(input.custodians.map((c) => c.trim()).filter(Boolean))];
+    if (names.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a legal hold names at least one custodian mailbox', { fields: ['custodians'] });
+    const custodians: { id: number; name: string; owner: string | null }[] = [];
+    for (const n of names) {
+      const m = await mailboxes.byName(tx, n);
+      if (!m) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${n}"`, { fields: ['custodians'] });
+      custodians.push({ id: m.id, name: m.name, owner: m.owner });
+    }
+    const dateFrom = input.dateFrom ?? null;
+    const dateTo = input.dateTo ?? null;
+    if (dateFrom !== null && dateTo !== null && dateFrom >= dateTo) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the hold\'s window ends before it starts', { fields: ['dateTo'] });
+    const query = input.query?.trim() || null;
+    if (query !== null) parseQuery(query);   // a query the language refuses is refused here, with its position
+    const hold = {
+      id: newId('hold', clock.now()), name, matter, custodians: custodians.map(({ id, name }) => ({ id, name })), dateFrom, dateTo, query,
+      placedBy: actor.user?.id ?? null, placedByLabel: actor.label, placedAt: clock.now(),
+    };
+    await store.addHold(tx, hold);
+    for (const c of custodians) {
+      const owner = c.owner ? await people.byName(tx, c.owner) : null;
+      if (!owner || owner.disabled) continue;
+      await store.addNotice(tx, { holdId: hold.id, mailboxId: c.id, owner: owner.name, notifiedAt: clock.now() });
+      await notifier.toPerson(tx, 'hold.notice', owner, `Legal hold: preserve your mail for "${name}"`,
+        `Your mailbox ${c.name} is under legal hold ${hold.id} for ${name} (matter ${matter})${windowText(hold)}${query ? `, mail matching: ${query}` : ''}.\n`
+        + 'The archive keeps this mail whatever its retention says until the hold is released. Do not delete related mail or documents elsewhere.\n'
+        + 'Please acknowledge this notice in Sealbox (Notifications).');
+    }
+    return (await store.hold(tx, hold.id))!;
+  }
+
+  async fileRelease(tx: Tx, actor: RuleActor, holdId: string, reason: string): Promise<HoldRelease> {
+    const { store, people, notifier, clock } = this.#d;
+    const hold = await this.hold(tx, holdId);
+    if (hold.releasedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `legal hold ${holdId} was released already`);
+    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
+    const release = { id: newId('hrl', clock.now()), holdId, reason: reason.trim(), filedBy: actor.user?.id ?? null, filedByLabel: actor.label, filedAt: clock.now() };
+    await store.addRelease(tx, release);
+    const approvers = (await people.list(tx)).filter((u) => !u.disabled && u.id !== actor.user?.id && u.roles.includes('approver'));
+    await notifier.toUsers(tx, 'hold.release', approvers, `Release of legal hold ${hold.name} awaits a decision`,
+      `${actor.label.replace(/^user:/, '')} asks to release legal hold ${hold.id} "${hold.name}" (matter ${hold.matter}).\nReason given: ${release.reason}\nOnce released, its custodians' mail follows retention again and may be disposed.\nRelease: ${release.id}`);
+    return (await store.release(tx, release.id))!;
+  }
+
+  async decideRelease(tx: Tx, approver: User, releaseId: string, decision: 'approve' | 'deny', reason: string): Promise<HoldRelease> {
+    const { store, fourEyes, clock } = this.#d;
+    const r = await store.release(tx, releaseId);
+    if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no hold release ${releaseId}`);
+    if (!approver.roles.includes('approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers decide on releasing a legal hold');
+    if (r.filedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves the release of a hold they asked to release');
+    const linked = r.filedBy === null ? null : await fourEyes.linked(tx, approver.id, r.filedBy, { creatorEver: false });
+    if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
+    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
+    if (r.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `hold release ${releaseId} was already ${r.decision === 'approve' ? 'approved' : 'denied'}`);
+    const hold = await this.hold(tx, r.holdId);
+    if (decision === 'approve' && hold.releasedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `legal hold ${hold.id} was released already`);
+    await store.decideRelease(tx, releaseId, { by: approver.id, decision, reason: reason.trim(), at: clock.now() });
+    if (decision === 'approve') await store.endHold(tx, hold.id, releaseId, clock.now());
+    return (await store.release(tx, releaseId))!;
+  }
+
+  async acknowledge(tx: Tx, user: User, holdId: string): Promise<void> {
+    await this.hold(tx, holdId);
+    if (!await this.#d.store.acknowledge(tx, holdId, user.name, this.#d.clock.now())) {
+      throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no unacknowledged notice of legal hold ${holdId} to you`);
+    }
+  }
+}
+
+function windowText(h: Pick<Hold, 'dateFrom' | 'dateTo'>): string {
+  const d = (t: number) => new Date(t).toISOString().slice(0, 10);
+  if (h.dateFrom === null && h.dateTo === null) return '';
+  return `, mail dated ${h.dateFrom !== null ? `from ${d(h.dateFrom)}` : ''}${h.dateFrom !== null && h.dateTo !== null ? ' ' : ''}${h.dateTo !== null ? `before ${d(h.dateTo)}` : ''}`;
+}

@@ -1,0 +1,83 @@
+// Retention, legal holds and disposal together, with a moved clock (issue 15): mail kept a year is
+// disposed of on day 366 and not on day 365; a legal hold keeps what it covers past its retention,
+// and only until a release that someone other than the one who asked for it approves; its
+// custodian is told and acknowledges. Everything said here is checked in the ledger too.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WATCHER } from './support/access-world.ts';
+import { startInProcessWorld } from './support/in-process.ts';
+
+const DAY = 86_400_000;
+
+test('a year of retention ends on day 366; a legal hold keeps its mail until a release someone else approves', { timeout: 120_000 }, async (t) => {
+  const world = await startInProcessWorld({
+    messages: {
+      lunch: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'lunch menu', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+      merger: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'merger terms', date: 'Thu, 16 Jan 2025 10:00:00 +0000' },
+      bobs: { from: 'x@ext.test', to: 'bob@corp.test', subject: 'merger terms for bob', date: 'Fri, 17 Jan 2025 10:00:00 +0000' },
+    },
+    mailboxes: { 'olga@corp.test': 'olga', 'bob@corp.test': 'bob' },
+    users: { olga: ['owner'], bob: ['owner'], both: ['admin', 'approver'], appr: ['approver'], aud: ['auditor'] },
+    config: { retention: { defaultDays: 365, disposeEveryHours: 0 }, oversight: { verifyEveryMinutes: 60, auditorDigest: 'off', ownerDigest: 'off' } },
+  });
+  t.after(() => world.stop());
+  const { as, sha, archive, clock } = world;
+  const { disposal } = archive.services;
+  const call = async (who: string, method: string, path: string, body?: unknown, status = 200) => {
+    const r = await as[who].call(method, path, body);
+    assert.equal(r.status, status, `${who} ${method} ${path}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+
+  // A hold on Olga's merger mail (not Bob's, not her lunch).
+  await call('adm', 'POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-7', custodians: ['nobody@corp.test'] }, 400);
+  const bad = await call('adm', 'POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-7', custodians: ['olga@corp.test'], query: '(merger' }, 400);
+  assert.equal(bad.error.code, 'SEALBOX_ERR_QUERY', 'a query the language refuses is refused with the hold');
+  await call('olga', 'POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-7', custodians: ['olga@corp.test'] }, 403);
+  const hold = await call('adm', 'POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-7', custodians: ['olga@corp.test'], query: 'merger' });
+  assert.equal(hold.state, 'on');
+  const told = await call('olga', 'GET', '/api/v1/me/notifications');
+  assert.ok(JSON.stringify(told).includes(`legal hold ${hold.id}`), `olga is told: ${JSON.stringify(told)}`);
+  await call('bob', 'POST', `/api/v1/holds/${hold.id}/acknowledge`, undefined, 404);
+  await call('olga', 'POST', `/api/v1/holds/${hold.id}/acknowledge`);
+  const listed = await call('aud', 'GET', '/api/v1/holds');
+  assert.deepEqual(listed.holds.map((h: any) => [h.id, h.state, h.custodians, h.query, h.notices.map((n: any) => [n.owner, n.acknowledgedAt !== null])]),
+    [[hold.id, 'on', ['olga@corp.test'], 'merger', [['olga', true]]]]);
+
+  // Day 365: nothing is due. Day 366: what no hold covers goes.
+  const captured = await archive.stores.meta.read(async (tx) => Promise.all(Object.values(sha).map(async (s) => (await archive.stores.meta.getMessage(tx, s))!.firstSeen)));
+  const lastUntil = Math.max(...captured) + 365 * DAY;
+  clock.advance(Math.min(...captured) + 365 * DAY - 60_000 - clock.now());
+  assert.deepEqual((await disposal.plan()).due, [], 'day 365: nothing is due');
+  clock.advance(lastUntil + 60_000 - clock.now());
+  const first = await disposal.run();
+  assert.deepEqual(first.plan.due.map((d) => d.sha256).sort(), [sha.lunch, sha.bobs].sort(), 'day 366: the mail no hold covers');
+  assert.deepEqual(first.plan.held, [{ sha256: sha.merger, holds: [hold.id] }]);
+  assert.deepEqual(first.outcomes.map((o) => [o.disposed.length, o.failed]), [[2, []]]);
+  for (const who of ['olga', 'bob', 'both', 'appr', 'aud', 'adm', WATCHER]) assert.equal((await as[who].signIn(who, world.passwords[who])).status, 200, `${who} signs in again`);   // a year on: sessions ended
+  assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.lunch}`)).status, 410);
+  assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.merger}`)).status, 200, 'held past its retention');
+
+  // Releasing: asked for by one, refused to the same person, approved by another.
+  const release = await call('both', 'POST', `/api/v1/holds/${hold.id}/release`, { reason: 'settled' });
+  assert.equal(release.state, 'pending');
+  const self = await call('both', 'POST', `/api/v1/holds/releases/${release.id}/approve`, { reason: 'ok' }, 403);
+  assert.match(self.error.message, /no one approves the release of a hold they asked to release/);
+  await call('olga', 'POST', `/api/v1/holds/releases/${release.id}/approve`, { reason: 'ok' }, 403);
+  assert.equal((await disposal.run()).plan.held.length, 1, 'still held while the release waits');
+  await call('appr', 'POST', `/api/v1/holds/releases/${release.id}/approve`, { reason: 'the matter is settled' });
+  await call('appr', 'POST', `/api/v1/holds/releases/${release.id}/approve`, { reason: 'again' }, 409);
+  const after = await disposal.run();
+  assert.deepEqual([after.plan.due.map((d) => d.sha256), after.plan.held], [[sha.merger], []], 'released: it follows retention again');
+  assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.merger}`)).status, 410);
+
+  // The ledger tells it all, refusals included.
+  const entries = await world.takeAll();
+  const said = (op: string, result = 'success') => entries.filter((e) => e.operation === op && e.result === result);
+  assert.equal(said('hold.place').length, 1);
+  assert.equal(said('hold.place', 'denied').length >= 2, true, 'the refused placements');
+  assert.deepEqual(said('hold.release.approve', 'denied').map((e) => e.actor).sort(), ['user:appr', 'user:both', 'user:olga'], 'the self-approval, a non-approver, a second approval');
+  assert.deepEqual(said('hold.release.approve').map((e) => e.actor), ['user:appr']);
+  assert.deepEqual(said('hold.acknowledge').map((e) => e.actor), ['user:olga']);
+  assert.deepEqual(said('dispose').map((e) => [e.actor, e.objects.messages.length, e.parameters.policy]), [['system:retention', 2, 'retention.defaultDays'], ['system:retention', 1, 'retention.defaultDays']]);
+});
