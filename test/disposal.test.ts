@@ -15,8 +15,9 @@ import { repoRoot, tempDataDir } from './support/sealbox.ts';
 
 const SCRIPT = join(repoRoot, 'scripts', 'verify-disposal-certificate.mjs');
 
-// A word no other message, query or setting holds.
+// A word no other message, query or setting holds, and a sender who wrote nothing else.
 const SECRET = 'Quixoblatzenfjord';
+const SENDER = 'quentin@unique-sender.test';
 
 // Every file under `dir` that holds `needle` (as is, or lowercased as the index keeps words).
 function filesHolding(dir: string, needle: string): string[] {
@@ -36,7 +37,7 @@ function filesHolding(dir: string, needle: string): string[] {
 test('a disposed message is gone from every file, answers "disposed", and the ledger still verifies', { timeout: 120_000 }, async (t) => {
   const world = await startInProcessWorld({
     messages: {
-      gone: { from: 'x@ext.test', to: 'olga@corp.test', subject: `${SECRET} contract draft`, date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+      gone: { from: SENDER, to: 'olga@corp.test', subject: `${SECRET} contract draft`, date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
       kept: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'quarterly planning', date: 'Sat, 15 Feb 2025 10:00:00 +0000' },
     },
     mailboxes: { 'olga@corp.test': 'olga' },
@@ -54,6 +55,7 @@ test('a disposed message is gone from every file, answers "disposed", and the le
   writeFileSync(witness, before.note);
 
   assert.ok(filesHolding(world.data, SECRET).length > 0, 'the word is in the data folder before (not vacuous)');
+  assert.ok(filesHolding(world.data, SENDER).length > 0, 'and so is its sender');
   assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.gone}`)).status, 200);
 
   const outcome = await archive.services.disposal.dispose([sha.gone, sha.gone, '0'.repeat(64)], 'mail-1y');
@@ -61,6 +63,7 @@ test('a disposed message is gone from every file, answers "disposed", and the le
   assert.deepEqual({ erased: outcome.erased, bytesKept: outcome.bytesKept, purged: outcome.purged, failed: outcome.failed }, { erased: 1, bytesKept: 0, purged: true, failed: [] });
 
   assert.deepEqual(filesHolding(world.data, SECRET), [], 'no file of the archive holds the word any more');
+  assert.deepEqual(filesHolding(world.data, SENDER), [], 'nor who sent it: its receipt\'s envelope and its capture entry\'s payload are erased');
 
   const read = await as.olga.call('GET', `/api/v1/messages/${sha.gone}`);
   assert.equal(read.status, 410);
@@ -77,6 +80,11 @@ test('a disposed message is gone from every file, answers "disposed", and the le
   const entry = (await meta.read((tx) => meta.entry(tx, outcome.ledgerIndex!)))!;
   assert.deepEqual([entry.entry.operation, entry.entry.actor, entry.entry.objects.messages, entry.entry.parameters], ['dispose', 'system:retention', [sha.gone], { policy: 'mail-1y', count: 1 }]);
   assert.ok(entry.leaf.toString().includes(sha.gone));
+  const capture = (await meta.read(async (tx) => meta.capturesOf(tx, (await meta.getMessage(tx, sha.gone))!.id)))[0]!;
+  assert.deepEqual(entry.entry.erases, [capture.ledgerIndex], 'the dispose entry erases its capture entry\'s payload');
+  assert.equal(capture.envelope, null);
+  const captureEntry = (await meta.read((tx) => meta.entry(tx, capture.ledgerIndex)))!;
+  assert.deepEqual([captureEntry.entry.erased, captureEntry.payload, captureEntry.entry.objects.messages], [true, null, [sha.gone]], 'its leaf stays, naming the message');
 
   // The certificate waits for a signed checkpoint that holds the dispose entry.
   const early = await as.aud.call('GET', '/api/v1/disposals/certificate');

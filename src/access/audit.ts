@@ -31,6 +31,8 @@ export interface AuditEvent {
   messages?: string[];
   grantId?: string | null;
   parameters?: Record<string, unknown>;
+  // Earlier entries whose personal payloads this one erases (Ledger.append).
+  erases?: number[];
 }
 
 // What the Audit needs from storage: the work's transaction, and the links that find an entry
@@ -86,6 +88,7 @@ export class Audit {
       objects: { mailboxes: (event.mailboxes ?? []).map((m) => m.name), messages: event.messages ?? [] },
       grantId: event.grantId ?? null, result,
       parameters: { ...(actor.userAgent ? { userAgent: actor.userAgent } : {}), ...event.parameters },
+      ...(event.erases?.length ? { erases: event.erases } : {}),
     });
     await this.#store.linkEntry(tx, entry.index, (event.mailboxes ?? []).map((m) => m.id), entry.grantId);
     return entry;

@@ -129,7 +129,20 @@ export class Ledger {
     for (const hash of await this.#store.leafHashes(tx, this.#frontier.size, size)) this.#frontier.append(hash);
   }
 
+  // An entry that `erases` earlier ones (version 2 only) clears their personal payloads in the
+  // same transaction; an index that has none to erase (version 1, erased before, not written
+  // yet) refuses the whole entry.
   async append(tx: Tx, entry: NewLedgerEntry): Promise<LedgerEntry> {
+    const appended = await this.#appendVersioned(tx, entry);
+    for (const index of appended.erases ?? []) {
+      if (index >= appended.index || !await this.#store.erasePayload(tx, index, appended.index)) {
+        throw new Error(`ledger entry ${index} has no personal payload to erase (version 1, erased before, or not written yet)`);
+      }
+    }
+    return appended;
+  }
+
+  async #appendVersioned(tx: Tx, entry: NewLedgerEntry): Promise<LedgerEntry> {
     this.#remember(tx);
     // A ledger begun before version 2 says where its version-2 entries begin, once: another
     // process may have written that entry meanwhile.
@@ -151,18 +164,6 @@ export class Ledger {
     await this.#store.appendLeaf(tx, { index: full.index, type: full.type, time: full.time, leafHash: hash, ...sealed });
     this.#frontier.append(hash);
     return full;
-  }
-
-  // An erasure entry naming `indexes`, then their personal payloads erased, in the caller's
-  // transaction. Only version-2 entries before it can be erased; any other index is refused.
-  async erase(tx: Tx, indexes: readonly number[], entry: NewLedgerEntry): Promise<LedgerEntry> {
-    const appended = await this.append(tx, { ...entry, erases: [...indexes] });
-    for (const index of indexes) {
-      if (index >= appended.index || !await this.#store.erasePayload(tx, index, appended.index)) {
-        throw new Error(`ledger entry ${index} has no personal payload to erase (version 1, erased before, or not written yet)`);
-      }
-    }
-    return appended;
   }
 
   // The format of the newest leaf (an empty ledger starts in the current one).

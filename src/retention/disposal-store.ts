@@ -26,6 +26,11 @@ export interface DisposalStore {
   // With `expiredBy`, a message is disposed only if every capture of it is still retained until
   // then at the latest (a receipt that arrived since, retained longer, keeps it).
   markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number }): Promise<string[]>;
+  // The receipts of these messages, with their capture entries' indexes.
+  capturesOf(tx: Tx, sha256s: readonly string[]): Promise<{ captureRowId: number; ledgerIndex: number }[]>;
+  // A disposed message's receipts keep their id, source and time; who sent it to whom
+  // (envelope, provenance) goes with it, where its ledger entry's payload is erased too.
+  clearCaptureDetails(tx: Tx, captureRowIds: readonly number[]): Promise<void>;
   // The holds in force, by id: a run checks in its transaction that none was placed since it looked.
   activeHoldIds(tx: Tx): Promise<string[]>;
   // Live messages every capture of which has a retain-until at or before `now` (one kept for

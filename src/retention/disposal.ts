@@ -93,14 +93,22 @@ export class Disposal {
   async dispose(sha256s: readonly string[], policy: string, actor: Actor = RETENTION_ACTOR, checks: { holdsInForce?: string[]; expiredBy?: number } = {}): Promise<DisposalOutcome> {
     const { meta, store, audit, clock } = this.#d;
     const { disposed, ledgerIndex } = await audit.record(actor,
-      (r: { disposed: string[] }) => (r.disposed.length === 0 ? null : { operation: 'dispose', messages: r.disposed, parameters: { policy, count: r.disposed.length } }),
+      (r: { disposed: string[]; erases: number[] }) => (r.disposed.length === 0 ? null : { operation: 'dispose', messages: r.disposed, parameters: { policy, count: r.disposed.length }, erases: r.erases }),
       async (tx) => {
         if (checks.holdsInForce && (await store.activeHoldIds(tx)).join() !== checks.holdsInForce.join()) {
           throw new SealboxError('SEALBOX_ERR_CONFLICT', 'a legal hold was placed or released while disposal was deciding: nothing was disposed; run it again');
         }
         // After the ledger caught up (Audit.record): the size is the index the entry gets.
         const ledgerIndex = await meta.ledgerSize(tx);
-        return { disposed: await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy, expiredBy: checks.expiredBy }), ledgerIndex };
+        const disposed = await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy, expiredBy: checks.expiredBy });
+        // Who sent them to whom goes with them: the capture entries' payloads are erased by the
+        // dispose entry itself (their leaves, and every proof, stay), and the receipts' envelopes
+        // with them. A version-1 capture entry holds its envelope in its leaf: it stays, and so
+        // does its receipt's copy, which verify compares with it.
+        const erasable: { captureRowId: number; ledgerIndex: number }[] = [];
+        for (const c of await store.capturesOf(tx, disposed)) if ((await meta.entry(tx, c.ledgerIndex))?.payload) erasable.push(c);
+        await store.clearCaptureDetails(tx, erasable.map((c) => c.captureRowId));
+        return { disposed, ledgerIndex, erases: erasable.map((c) => c.ledgerIndex) };
       });
     return { disposed, ledgerIndex: disposed.length > 0 ? ledgerIndex : null, ...await this.erase() };
   }

@@ -198,7 +198,7 @@ for (const impl of STORES) {
       const { written, ledger } = await writeVariedLedger(store);
       const search = written.find((w) => w.operation === 'search')!;
       const before = await store.read(async (tx) => ({ stored: (await store.entry(tx, search.index))!, hashes: await store.leafHashes(tx, 0, written.length) }));
-      const erasure = await store.write((tx) => ledger.erase(tx, [search.index], {
+      const erasure = await store.write((tx) => ledger.append(tx, { erases: [search.index],
         type: 'admin', actor: 'user:dpo', actorRoles: ['auditor'], logonType: 'admin', sessionId: null, clientIp: null, operation: 'ledger.erase',
         objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: { reason: 'Art. 17 request DS-1' },
       }));
@@ -219,8 +219,8 @@ for (const impl of STORES) {
         assert.equal(rows[search.index]!.erasedBy, erasure.index);
         assert.ok(!JSON.stringify(rows.map((r) => [r.leaf.toString(), r.payload?.toString()])).includes('invoice'), 'the query is gone from every leaf and payload');
       });
-      await assert.rejects(store.write((tx) => ledger.erase(tx, [search.index], { ...captureEntry('0'.repeat(64)), type: 'admin', operation: 'ledger.erase' })), /no personal payload/, 'not twice');
-      await assert.rejects(store.write((tx) => ledger.erase(tx, [written.length + 5], { ...captureEntry('0'.repeat(64)), type: 'admin', operation: 'ledger.erase' })), /no personal payload/, 'not an entry to come');
+      await assert.rejects(store.write((tx) => ledger.append(tx, { erases: [search.index], ...captureEntry('0'.repeat(64)), type: 'admin', operation: 'ledger.erase' })), /no personal payload/, 'not twice');
+      await assert.rejects(store.write((tx) => ledger.append(tx, { ...captureEntry('0'.repeat(64)), type: 'admin', operation: 'ledger.erase', erases: [written.length + 5] })), /no personal payload/, 'not an entry to come');
       assert.equal(await store.read((tx) => store.ledgerSize(tx)), erasure.index + 1, 'a refused erasure leaves no entry');
       store.close();
     });

@@ -37,6 +37,16 @@ export class SqliteDisposalStore implements DisposalStore {
     return rows.map((r) => ({ messageRowId: Number(r.id), sha256: r.sha256, retainedUntil: Number(r.until), rules: [...new Set(JSON.parse(r.rules) as (string | null)[])] }));
   }
 
+  async capturesOf(tx: Tx, sha256s: readonly string[]): Promise<{ captureRowId: number; ledgerIndex: number }[]> {
+    return (on(tx).prepare(`SELECT c.id, c.ledger_index FROM capture c JOIN message m ON m.id = c.message WHERE m.sha256 IN (SELECT value FROM json_each(?)) ORDER BY c.id`)
+      .all(JSON.stringify(sha256s)) as { id: number; ledger_index: number }[]).map((r) => ({ captureRowId: Number(r.id), ledgerIndex: Number(r.ledger_index) }));
+  }
+
+  async clearCaptureDetails(tx: Tx, captureRowIds: readonly number[]): Promise<void> {
+    const clear = on(tx).prepare('UPDATE capture SET envelope = NULL, provenance = NULL WHERE id = ?');
+    for (const id of captureRowIds) clear.run(id);
+  }
+
   async activeHoldIds(tx: Tx): Promise<string[]> {
     return (on(tx).prepare('SELECT id FROM hold WHERE released_at IS NULL ORDER BY id').all() as { id: string }[]).map((r) => r.id);
   }
