@@ -71,6 +71,11 @@ test('a year of retention ends on day 366; a legal hold keeps its mail until a r
   assert.deepEqual([after.plan.due.map((d) => d.sha256), after.plan.held], [[sha.merger], []], 'released: it follows retention again');
   assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.merger}`)).status, 410);
 
+  // The oversight report counts it.
+  const report = await call('aud', 'GET', `/api/v1/oversight/report?from=${new Date(clock.now() - 400 * DAY).toISOString()}&to=${new Date(clock.now() + 60_000).toISOString()}`);
+  assert.deepEqual(report.retention, { messagesDisposed: 3, disposeEntries: 2, holdsPlaced: 1, holdsReleased: 1, shortened: 0 });
+  assert.ok(report.definitions['retention.messagesDisposed'].means);
+
   // The ledger tells it all, refusals included.
   const entries = await world.takeAll();
   const said = (op: string, result = 'success') => entries.filter((e) => e.operation === op && e.result === result);

@@ -263,6 +263,8 @@ test('every Oversight figure matches an independent tally, at the edges of the p
       // Everyone here was added by adm, so every approval is between two people the same person made.
       linkedApprovals: all.flatMap((r) => r.approvals.filter((a) => inPeriod(a.at)).map((a) => ({ request: r.id, approver: a.approver, requester: r.requester, at: a.at, link: `adm created both your account and ${r.requester}'s before` }))),
       outsideDateWindow: { readsChecked: underGrant.length, violations: outside.map(({ d, s }) => ({ index: d.index, grantId: d.grant, sha256: s, date: dateOf(s) })) },
+      // This history disposes of nothing and holds nothing (test/legal-holds.test.ts counts those).
+      retention: { messagesDisposed: 0, disposeEntries: 0, holdsPlaced: 0, holdsReleased: 0, shortened: 0 },
       heatMap: {
         days,
         mailboxes: [...new Set(byOthers.map((x) => x.m))].sort().map((m) => ({ mailbox: m, counts: days.map((dd) => byOthers.filter((x) => x.m === m && day(x.d.time) === dd).length) })),

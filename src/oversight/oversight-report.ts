@@ -73,6 +73,11 @@ export const FIGURES = {
   'linkedApprovals': { label: 'Approvals between linked people', means: 'approvals given in the period between two people one of whom created, enrolled or changed the roles of the other, or whom the same person made' },
   'outsideDateWindow.readsChecked': { label: 'Messages checked', means: "every message a successful access under a grant named in the period (search hits, views, bodies, downloads, exports …), once per entry, looked up against the grant's date window" },
   'outsideDateWindow.violations': { label: "Outside their grant's date window", means: 'checked messages dated outside the window (or undated, under a window): must be none' },
+  'retention.messagesDisposed': { label: 'Messages disposed', means: 'messages destroyed in the period because their retention had ended (keys destroyed, bytes and index rows removed), over all dispose entries' },
+  'retention.disposeEntries': { label: 'Disposal entries', means: 'dispose entries written in the period (one per policy per run)' },
+  'retention.holdsPlaced': { label: 'Legal holds placed', means: 'legal holds placed in the period' },
+  'retention.holdsReleased': { label: 'Legal holds released', means: 'legal holds whose release was approved in the period: their mail follows retention again' },
+  'retention.shortened': { label: 'Retention shortened', means: 'retention changes approved in the period that could shorten what mail is kept (each one filed by someone else)' },
   'heatMap': { label: 'Access by others per mailbox and day', means: 'successful access entries in the period naming the mailbox, by people other than its owner, per UTC day' },
 } as const satisfies Record<string, { label: string; means: string }>;
 
@@ -133,7 +138,17 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
   const outsideWindow: { index: number; grantId: string; sha256: string; date: number | null }[] = [];
   const windowChecks: { index: number; grant: (typeof all)[number]; sha256: string }[] = [];
 
+  const retention = { messagesDisposed: 0, disposeEntries: 0, holdsPlaced: 0, holdsReleased: 0, shortened: 0 };
+
   for await (const e of d.history.entriesBetween(tx, from, to)) {
+    if (e.result === 'success') {
+      if (e.operation === 'dispose') {
+        retention.disposeEntries++;
+        retention.messagesDisposed += e.objects.messages.length;
+      } else if (e.operation === 'hold.place') retention.holdsPlaced++;
+      else if (e.operation === 'hold.release.approve') retention.holdsReleased++;
+      else if (e.operation === 'retention.approve') retention.shortened++;
+    }
     const user = userOf(e.actor);
     if (user && e.result === 'denied') person(user).denied++;
     const why = highImpact(e, d.config.bulkSearchResults);
@@ -225,6 +240,7 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
     highImpact: highImpactActions,
     linkedApprovals,
     outsideDateWindow: { readsChecked, violations: outsideWindow },
+    retention,
     heatMap: { days, mailboxes: [...heat].map(([mailbox, row]) => ({ mailbox, counts: days.map((day) => row.get(day) ?? 0) })).sort((a, b) => a.mailbox.localeCompare(b.mailbox)) },
     definitions: FIGURES,
   };
@@ -266,6 +282,7 @@ export function reportText(r: Report): string {
     `${L('highImpact')}: ${r.highImpact.length}`,
     `${L('linkedApprovals')}: ${r.linkedApprovals.length}${r.linkedApprovals.map((l) => `\n  ${l.request}: ${l.approver} approved ${l.requester} (${l.link})`).join('')}`,
     `${L('outsideDateWindow.violations')}: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} ${L('outsideDateWindow.readsChecked').toLowerCase()}`,
+    `${L('retention.messagesDisposed')}: ${r.retention.messagesDisposed} (${L('retention.disposeEntries').toLowerCase()} ${r.retention.disposeEntries}); ${L('retention.holdsPlaced')}: ${r.retention.holdsPlaced}; ${L('retention.holdsReleased')}: ${r.retention.holdsReleased}; ${L('retention.shortened')}: ${r.retention.shortened}`,
     '', `${L('people')}:`,
     ...r.people.map((p) => `  ${p.user}: ${PERSON_FIGURES.map((k) => `${L(`people.${k}`).toLowerCase()} ${p[k]}`).join(', ')}`),
     ...(r.people.length ? [] : ['  none']),
@@ -297,6 +314,7 @@ export function reportCsv(r: Report): string {
   for (const l of r.linkedApprovals) rows.push(['linked-approval', l.request, `${l.approver}>${l.requester}`, l.link]);
   rows.push(['enforcement', 'readsChecked', r.outsideDateWindow.readsChecked, means('outsideDateWindow.readsChecked')], ['enforcement', 'outsideDateWindow', r.outsideDateWindow.violations.length, means('outsideDateWindow.violations')]);
   for (const v of r.outsideDateWindow.violations) rows.push(['enforcement-violation', String(v.index), v.sha256, v.grantId]);
+  for (const k of ['messagesDisposed', 'disposeEntries', 'holdsPlaced', 'holdsReleased', 'shortened'] as const) rows.push(['retention', k, r.retention[k], means(`retention.${k}`)]);
   for (const m of r.heatMap.mailboxes) m.counts.forEach((n, i) => { if (n) rows.push(['heat', `${m.mailbox}@${r.heatMap.days[i]}`, n, '']); });
   rows.push(['period', 'from', r.period.from, 'inclusive'], ['period', 'to', r.period.to, 'exclusive'], ['period', 'asOf', r.period.asOf, means('period.asOf')]);
   for (const [k, f] of Object.entries(FIGURES)) rows.push(['definition', k, f.label, f.means]);

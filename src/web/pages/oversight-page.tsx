@@ -19,6 +19,7 @@ interface Report {
   people: ({ user: string } & Record<PersonFigure, number>)[];
   highImpact: { index: number; time: number; actor: string; operation: string; why: string; grantId: string | null }[];
   outsideDateWindow: { readsChecked: number; violations: { index: number; grantId: string; sha256: string }[] };
+  retention: { messagesDisposed: number; disposeEntries: number; holdsPlaced: number; holdsReleased: number; shortened: number };
   heatMap: { days: string[]; mailboxes: { mailbox: string; counts: number[] }[] };
   definitions: Record<string, { label: string; means: string }>;
 }
@@ -102,6 +103,9 @@ function ReportView({ r }: { r: Report }) {
         <dt>{L('breakglass.uses')}</dt><dd>{b.uses} ({b.reviewed} {L('breakglass.reviewed')}, {b.escalated} {L('breakglass.escalated')}, {b.awaitingReview} {L('breakglass.awaitingReview')})</dd>
         <dt>{L('tickets.withoutTicket')}</dt><dd>{r.tickets.withoutTicket.length}</dd>
         <dt>{L('tickets.reused')}</dt><dd>{r.tickets.reused.length === 0 ? 'none' : r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length} requests)`).join(', ')}</dd>
+        <dt>{L('retention.messagesDisposed')}</dt><dd>{r.retention.messagesDisposed} ({r.retention.disposeEntries} {L('retention.disposeEntries').toLowerCase()})</dd>
+        <dt>{L('retention.holdsPlaced')}</dt><dd>{r.retention.holdsPlaced}; {L('retention.holdsReleased').toLowerCase()}: {r.retention.holdsReleased}</dd>
+        <dt>{L('retention.shortened')}</dt><dd>{r.retention.shortened}</dd>
       </dl>
       <h3 id="people-h">{L('people')}</h3>
       <div className="scroll" tabIndex={0} role="region" aria-labelledby="people-h">
