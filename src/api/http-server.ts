@@ -9,6 +9,7 @@ import { ingestRoutes } from './ingest-routes.ts';
 import { ledgerRoutes } from './ledger-routes.ts';
 import { disposalRoutes } from './disposal-routes.ts';
 import { holdRoutes } from './hold-routes.ts';
+import { subjectRoutes } from './subject-routes.ts';
 import { mailboxRoutes } from './mailbox-routes.ts';
 import { recoveryRoutes } from './recovery-routes.ts';
 import { inboxRoutes } from './inbox-routes.ts';
@@ -59,6 +60,7 @@ export function buildHttpServer(deps: HttpDeps) {
   ledgerRoutes(routes, services, deps.verifierKey);
   disposalRoutes(routes, services, deps.verifierKey);
   holdRoutes(routes, services);
+  subjectRoutes(routes, services);
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
   retentionRoutes(routes, services);

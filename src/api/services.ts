@@ -40,6 +40,8 @@ import { SqliteDisposalStore } from '../store/sqlite/disposal-store.ts';
 import { SqliteIndexStore } from '../index/sqlite/index-store.ts';
 import { RetentionRules } from '../retention/retention-rules.ts';
 import { LegalHolds } from '../retention/legal-holds.ts';
+import { SubjectRequests } from '../retention/subject-requests.ts';
+import { SqliteSubjectStore } from '../store/sqlite/subject-store.ts';
 import { SqliteHoldStore } from '../store/sqlite/hold-store.ts';
 
 export type Services = Awaited<ReturnType<typeof accessServices>>;
@@ -78,7 +80,8 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
     history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links, meta: stores.meta,
   };
   const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock, holds, search });
+  const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, people, fourEyes, notifier, clock, holds, search, disposal, audit });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, subjects };
 }

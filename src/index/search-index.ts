@@ -98,6 +98,9 @@ export interface SearchIndex {
   // merged. Only those within `scope` (the reader's): naming one outside it would tell the reader
   // that it exists, and its identity.
   sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): Promise<string[]>;
+  // Every indexed message in which one of these addresses (lowercase) takes part, in any role
+  // (from, sender, to, cc, bcc by envelope): what a data-subject request concerns.
+  messagesWith(addresses: readonly string[]): Promise<{ id: number; sha256: string }[]>;
   // Captures the indexer could not index (each retried now and then), the most recent first.
   failures(limit?: number): Promise<IndexFailures>;
   // The last capture row the indexer has covered.

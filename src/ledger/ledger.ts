@@ -33,6 +33,9 @@ export interface LedgerStore {
   entries(tx: Tx, filter: LedgerFilter): Promise<StoredEntry[]>;
   ofGrant(tx: Tx, grantId: string): Promise<StoredEntry[]>;
   ofMailbox(tx: Tx, mailboxIds: readonly number[], limit: number): Promise<StoredEntry[]>;
+  // Entries that mention any of these strings (lowercase) where personal data is kept: a
+  // version-2 entry's payload (erased ones left out), a version-1 entry's leaf.
+  mentioning(tx: Tx, needles: readonly string[]): Promise<{ index: number; type: string; operation: string; version: 1 | 2 }[]>;
   // Every row in index order, for verification and export.
   ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }>;
 }

@@ -184,6 +184,11 @@ export class SqliteSearchIndex implements SearchIndex {
       .all(messageIdLc, exceptRowId, ...cond.params) as { sha256: string }[]).map((r) => r.sha256));
   }
 
+  messagesWith(addresses: readonly string[]): Promise<{ id: number; sha256: string }[]> {
+    return this.#read(() => (this.#db.prepare(`SELECT DISTINCT d.id, d.sha256 FROM participation p JOIN doc d ON d.id = p.doc_id
+      WHERE p.address IN (SELECT value FROM json_each(?)) ORDER BY d.id`).all(JSON.stringify(addresses)) as { id: number; sha256: string }[]).map((r) => ({ id: Number(r.id), sha256: r.sha256 })));
+  }
+
   failures(limit = 20): Promise<IndexFailures> {
     return this.#read(() => this.#failures(limit));
   }

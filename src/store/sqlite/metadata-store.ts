@@ -177,6 +177,15 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
     return Number(on(tx).prepare('UPDATE ledger_payload SET salt = NULL, payload = NULL, erased_by = ? WHERE idx = ? AND payload IS NOT NULL').run(erasedBy, index).changes) === 1;
   }
 
+  async mentioning(tx: Tx, needles: readonly string[]): Promise<{ index: number; type: string; operation: string; version: 1 | 2 }[]> {
+    if (needles.length === 0) return [];
+    const any = (column: string) => needles.map(() => `instr(lower(${column}), ?) > 0`).join(' OR ');
+    const rows = on(tx).prepareOnce(`SELECT l.idx, l.type, json_extract(CAST(l.leaf AS TEXT), '$.operation') AS operation, p.idx IS NOT NULL AS v2 FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx
+      WHERE (p.idx IS NOT NULL AND p.payload IS NOT NULL AND (${any('p.payload')})) OR (p.idx IS NULL AND json_extract(CAST(l.leaf AS TEXT), '$.v') IS NULL AND (${any('CAST(l.leaf AS TEXT)')}))
+      ORDER BY l.idx`).all(...needles, ...needles) as { idx: number; type: string; operation: string; v2: number }[];
+    return rows.map((r) => ({ index: Number(r.idx), type: r.type, operation: r.operation, version: r.v2 ? 2 : 1 }));
+  }
+
   async leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]> {
     return (on(tx).prepare('SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx').all(from, to) as { leaf_hash: Uint8Array }[])
       .map((r) => Buffer.from(r.leaf_hash));
