@@ -69,6 +69,17 @@ export class Audit {
     }
   }
 
+  // As record; a refusal the work itself decides (four eyes, a state that does not allow it: any
+  // SealboxError but the ledger's own) is recorded too, as `refused` with its reason, and rethrown.
+  async recordOrRefuse<T>(actor: Actor, refused: AuditEvent, event: AuditEvent | ((result: T) => AuditEvent | null | Promise<AuditEvent | null>), work: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await this.record(actor, event, work);
+    } catch (err) {
+      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') await this.denied(actor, refused, err.message);
+      throw err;
+    }
+  }
+
   // A refused attempt is evidence too.
   async denied(actor: Actor, event: AuditEvent, reason: string): Promise<void> {
     try {

@@ -2,7 +2,8 @@ import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { PersonLink, PersonLinkStore } from './person-link-store.ts';
-import type { People } from './people.ts';
+import type { People, User } from './people.ts';
+import { SealboxError } from '../core/errors.ts';
 
 const DAY = 86_400_000;
 const VERB = { created: 'created', roles: 'changed the roles of', recovery: 'approved the account recovery of' } as const;
@@ -24,6 +25,19 @@ export class FourEyes {
     this.#people = people;
     this.#clock = clock;
     this.#policy = policy;
+  }
+
+  // The rule every change filed for someone else's decision is held to (retention changes, hold
+  // releases, erasure requests): the decider holds the approver role, did not file it and is not
+  // linked to whoever did, gives a reason, and decides it once. `self` is what a filer who tries
+  // is told.
+  async mayDecide(tx: Tx, approver: User, filed: FiledDecision, what: { name: string; self: string }, reason: string): Promise<void> {
+    if (!approver.roles.includes('approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only approvers decide on ${what.name}s`);
+    if (filed.filedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', what.self);
+    const linked = filed.filedBy === null ? null : await this.linked(tx, approver.id, filed.filedBy, { creatorEver: false });
+    if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
+    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
+    if (filed.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${what.name} ${filed.id} was already ${filed.decision === 'approve' ? 'approved' : 'denied'}`);
   }
 
   // Why `approverId` may not approve what `otherId` asked for, or null when they are two people.
@@ -53,4 +67,16 @@ export function linkBetween(links: PersonLink[], approverId: number, otherId: nu
   const mine = makers(approverId);
   for (const m of makers(otherId)) if (mine.has(m)) return `${name(m)} created both your account and ${name(otherId)}'s ${when}`;
   return null;
+}
+
+// A change one person files and another decides: who filed it, and the decision once made.
+export interface FiledDecision {
+  id: string;
+  filedBy: number | null;         // null: filed at the console (the operating-system account)
+  filedByLabel: string;           // user:NAME or os:NAME
+  filedAt: number;
+  decidedBy: number | null;
+  decision: 'approve' | 'deny' | null;
+  decisionReason: string | null;
+  decidedAt: number | null;
 }

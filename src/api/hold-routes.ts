@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
-import { SealboxError } from '../core/errors.ts';
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { Hold, HoldRelease } from '../retention/hold-store.ts';
@@ -25,15 +24,8 @@ const reasonBody = z.strictObject({ reason: z.string().min(1).max(2000) });
 export function holdRoutes(routes: RouteTable, s: Services): void {
   const admin = (req: FastifyRequest, p: Principal) => ({ ...actorContext(req, p), user: p.user, logonType: 'admin' as const });
   // A refusal the work itself decides (a rule of four eyes, a hold already released) is recorded too.
-  const recorded = async <T>(req: FastifyRequest, p: Principal, operation: LedgerOperation, parameters: Record<string, unknown>, work: (tx: Tx) => Promise<T>, event?: (r: T) => Record<string, unknown>): Promise<T> => {
-    const ctx = admin(req, p);
-    try {
-      return await s.audit.record(ctx, (r: T) => ({ operation, parameters: { ...parameters, ...event?.(r) } }), work);
-    } catch (err) {
-      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') await s.audit.denied(ctx, { operation, parameters }, err.message);
-      throw err;
-    }
-  };
+  const recorded = <T>(req: FastifyRequest, p: Principal, operation: LedgerOperation, parameters: Record<string, unknown>, work: (tx: Tx) => Promise<T>, event?: (r: T) => Record<string, unknown>): Promise<T> =>
+    s.audit.recordOrRefuse(admin(req, p), { operation, parameters }, (r: T) => ({ operation, parameters: { ...parameters, ...event?.(r) } }), work);
 
   routes.add({
     method: 'GET', url: '/api/v1/holds', tag: 'retention',

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
-import { SealboxError } from '../core/errors.ts';
 import { DIRECTIONS } from '../retention/retention-store.ts';
 import type { RetentionChangeRecord, RetentionRule } from '../retention/retention-store.ts';
 import { changeView, ruleChangeEvent } from '../retention/retention-rules.ts';
@@ -78,16 +77,11 @@ export function retentionRoutes(routes: RouteTable, s: Services): void {
       handler: async (req, _reply, { body, params, p }) => {
         const id = params.id;
         const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-        try {
-          const c = await s.audit.record(ctx, (c: RetentionChangeRecord) => ({
-            operation: `retention.${decision}`,
-            parameters: { change: id, kind: c.kind, rule: c.after, before: c.before, filedBy: c.filedByLabel, reason: body.reason },
-          }), (tx) => s.retention.decide(tx, p.user, id, decision, body.reason));
-          return changeView(c);
-        } catch (err) {
-          if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') await s.audit.denied(ctx, { operation: `retention.${decision}`, parameters: { change: id } }, err.message);
-          throw err;
-        }
+        const c = await s.audit.recordOrRefuse(ctx, { operation: `retention.${decision}`, parameters: { change: id } }, (c: RetentionChangeRecord) => ({
+          operation: `retention.${decision}`,
+          parameters: { change: id, kind: c.kind, rule: c.after, before: c.before, filedBy: c.filedByLabel, reason: body.reason },
+        }), (tx) => s.retention.decide(tx, p.user, id, decision, body.reason));
+        return changeView(c);
       },
     });
   }

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
-import { SealboxError } from '../core/errors.ts';
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { SubjectRequest } from '../retention/subject-store.ts';
@@ -22,15 +21,8 @@ const reasonBody = z.strictObject({ reason: z.string().min(1).max(2000) });
 // notice names the person (ids, references and counts only).
 export function subjectRoutes(routes: RouteTable, s: Services): void {
   const admin = (req: FastifyRequest, p: Principal) => ({ ...actorContext(req, p), user: p.user, logonType: 'admin' as const });
-  const recorded = async <T>(req: FastifyRequest, p: Principal, operation: LedgerOperation, parameters: Record<string, unknown>, work: (tx: Tx) => Promise<T>): Promise<T> => {
-    const ctx = admin(req, p);
-    try {
-      return await s.audit.record(ctx, { operation, parameters }, work);
-    } catch (err) {
-      if (err instanceof SealboxError && err.code !== 'SEALBOX_ERR_LEDGER') await s.audit.denied(ctx, { operation, parameters }, err.message);
-      throw err;
-    }
-  };
+  const recorded = <T>(req: FastifyRequest, p: Principal, operation: LedgerOperation, parameters: Record<string, unknown>, work: (tx: Tx) => Promise<T>): Promise<T> =>
+    s.audit.recordOrRefuse(admin(req, p), { operation, parameters }, { operation, parameters }, work);
 
   routes.add({
     method: 'GET', url: '/api/v1/subject-requests', tag: 'retention',

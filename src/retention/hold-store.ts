@@ -1,3 +1,4 @@
+import type { FiledDecision } from '../access/four-eyes.ts';
 import type { Tx } from '../core/transactions.ts';
 
 // A legal hold: its custodians' mail within the window (and matching the query, if any) is
@@ -16,17 +17,9 @@ export interface Hold {
   releasedAt: number | null;
 }
 
-export interface HoldRelease {
-  id: string;
+export interface HoldRelease extends FiledDecision {
   holdId: string;
   reason: string;
-  filedBy: number | null;
-  filedByLabel: string;
-  filedAt: number;
-  decidedBy: number | null;
-  decision: 'approve' | 'deny' | null;
-  decisionReason: string | null;
-  decidedAt: number | null;
 }
 
 export interface HoldNotice {

@@ -119,12 +119,7 @@ export class LegalHolds {
     const { store, fourEyes, clock } = this.#d;
     const r = await store.release(tx, releaseId);
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no hold release ${releaseId}`);
-    if (!approver.roles.includes('approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers decide on releasing a legal hold');
-    if (r.filedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves the release of a hold they asked to release');
-    const linked = r.filedBy === null ? null : await fourEyes.linked(tx, approver.id, r.filedBy, { creatorEver: false });
-    if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
-    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
-    if (r.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `hold release ${releaseId} was already ${r.decision === 'approve' ? 'approved' : 'denied'}`);
+    await fourEyes.mayDecide(tx, approver, r, { name: 'hold release', self: 'no one approves the release of a hold they asked to release' }, reason);
     const hold = await this.hold(tx, r.holdId);
     if (decision === 'approve' && hold.releasedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `legal hold ${hold.id} was released already`);
     await store.decideRelease(tx, releaseId, { by: approver.id, decision, reason: reason.trim(), at: clock.now() });

@@ -93,12 +93,7 @@ export class RetentionRules {
   async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<RetentionChangeRecord> {
     const c = await this.#store.change(tx, id);
     if (!c) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no retention change ${id}`);
-    if (!approver.roles.includes('approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers decide on retention changes');
-    if (c.filedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves a retention change they filed');
-    const linked = c.filedBy === null ? null : await this.#d.fourEyes.linked(tx, approver.id, c.filedBy, { creatorEver: false });
-    if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
-    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
-    if (c.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `retention change ${id} was already ${c.decision === 'approve' ? 'approved' : 'denied'}`);
+    await this.#d.fourEyes.mayDecide(tx, approver, c, { name: 'retention change', self: 'no one approves a retention change they filed' }, reason);
     if (decision === 'approve') {
       const now = await this.#store.rule(tx, c.ruleId);
       if (canonicalJson(now) !== canonicalJson(c.before)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `retention rule ${c.ruleId} changed since this was filed; file it again`);

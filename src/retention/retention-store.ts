@@ -1,3 +1,4 @@
+import type { FiledDecision } from '../access/four-eyes.ts';
 import type { Tx } from '../core/transactions.ts';
 
 export const DIRECTIONS = ['inbound', 'outbound', 'internal'] as const;
@@ -16,21 +17,13 @@ export interface RetentionRule {
 }
 
 // A rule change waiting for someone else (it could shorten what some mail is given), or decided.
-export interface RetentionChangeRecord {
-  id: string;
+export interface RetentionChangeRecord extends FiledDecision {
   kind: 'set' | 'remove';
   ruleId: string;
   before: RetentionRule | null;   // the rule when the change was filed; null: a new rule
   after: RetentionRule | null;    // null: removal
   why: string;                    // why it needs approval
   note: string | null;            // the filer's reason
-  filedBy: number | null;
-  filedByLabel: string;
-  filedAt: number;
-  decidedBy: number | null;
-  decision: 'approve' | 'deny' | null;
-  decisionReason: string | null;
-  decidedAt: number | null;
 }
 
 // A mailbox an address belongs to, as the writer judges a capture's envelope.

@@ -76,12 +76,7 @@ export class SubjectRequests {
     const { store, fourEyes, clock } = this.#d;
     const r = await store.get(tx, id);
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no erasure request ${id}`);
-    if (!approver.roles.includes('approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only approvers decide on erasure requests');
-    if (r.filedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves an erasure they asked for');
-    const linked = r.filedBy === null ? null : await fourEyes.linked(tx, approver.id, r.filedBy, { creatorEver: false });
-    if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
-    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
-    if (r.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `erasure request ${id} was already ${r.decision === 'approve' ? 'approved' : 'denied'}`);
+    await fourEyes.mayDecide(tx, approver, r, { name: 'erasure request', self: 'no one approves an erasure they asked for' }, reason);
     await store.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: clock.now() });
     return (await store.get(tx, id))!;
   }

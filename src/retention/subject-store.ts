@@ -1,21 +1,14 @@
+import type { FiledDecision } from '../access/four-eyes.ts';
 import type { Tx } from '../core/transactions.ts';
 
 // A data subject's request (GDPR Art. 17 erasure), filed by one person and decided by another.
 // Once carried out, its addresses are kept only as SHA-256 hashes (`sha256:…`): the request
 // must not keep what it erased.
-export interface SubjectRequest {
-  id: string;
+export interface SubjectRequest extends FiledDecision {
   kind: 'erasure';
   addresses: string[];
   reference: string;
   reason: string;
-  filedBy: number | null;
-  filedByLabel: string;
-  filedAt: number;
-  decidedBy: number | null;
-  decision: 'approve' | 'deny' | null;
-  decisionReason: string | null;
-  decidedAt: number | null;
   executedAt: number | null;
   outcome: unknown;
 }
