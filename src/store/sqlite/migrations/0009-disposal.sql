@@ -16,3 +16,6 @@ CREATE TABLE IF NOT EXISTS erasure_queue (
   blob_length INTEGER NOT NULL,
   queued_at INTEGER NOT NULL
 );
+
+-- The disposal run finds its candidates by retain-until, not by reading every receipt.
+CREATE INDEX IF NOT EXISTS capture_retain_until ON capture(retain_until) WHERE retain_until IS NOT NULL;
