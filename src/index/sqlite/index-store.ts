@@ -31,7 +31,6 @@ const SQL = {
   removeDoc: 'DELETE FROM doc WHERE id = ?',
   removeAuth: 'DELETE FROM capture_auth WHERE capture_row = ?',
   removeFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
-  mergeFts: "INSERT INTO doc_fts (doc_fts) VALUES ('optimize')",
 } as const;
 
 // The indexer's writes to the index database (openIndexDb), in its transactions.
@@ -147,10 +146,10 @@ export class SqliteIndexStore implements IndexStore {
     }
   }
 
-  // FTS5 keeps a deleted row's words in its segments until they are merged: 'optimize' merges
-  // them all (secure_delete then overwrites the pages it frees), and the log is cut after.
+  // The full-text index removes a deleted row's words from its segments at once (its
+  // 'secure-delete' option, migration 3) and secure_delete overwrites the pages freed: what is
+  // left is the log, cut here.
   async purgeRemoved(): Promise<boolean> {
-    await this.write(async (tx) => { on(tx).prepare(SQL.mergeFts).run(); });
     return this.#index.transactions.truncateLog();
   }
 }
