@@ -41,6 +41,8 @@ import { SqliteIndexStore } from '../index/sqlite/index-store.ts';
 import { RetentionRules } from '../retention/retention-rules.ts';
 import { LegalHolds } from '../retention/legal-holds.ts';
 import { SubjectRequests } from '../retention/subject-requests.ts';
+import { DisposalRequests } from '../retention/disposal-requests.ts';
+import { SqliteDisposalRequestStore } from '../store/sqlite/disposal-request-store.ts';
 import { SqliteSubjectStore } from '../store/sqlite/subject-store.ts';
 import { SqliteHoldStore } from '../store/sqlite/hold-store.ts';
 
@@ -80,8 +82,9 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
     history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links, meta: stores.meta,
   };
   const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock, holds, search });
+  const disposalRequests = new DisposalRequests({ store: new SqliteDisposalRequestStore(), meta: stores.meta, people, fourEyes, notifier, clock, holds, search, disposal });
   const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, people, fourEyes, notifier, clock, holds, search, disposal, audit });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, subjects };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects };
 }
