@@ -49,7 +49,13 @@ withArchive(program.command('verify'))
   .description('re-hash every blob, rebuild the ledger tree, check every checkpoint, match every capture field and who-can-read-what to the ledger; exit 0 only if all holds')
   .option('--json', 'the report as JSON')
   .option('--against <file...>', 'checkpoints kept by outside witnesses: the ledger must still extend each of them')
-  .action(async (o) => (await import('./commands/verify.ts')).verify(o));
+  .option('--index', 'instead: check that the search index holds exactly one document for every message it should by now, and nothing else')
+  .action(async (o) => (o.index ? (await import('./commands/reindex.ts')).verifyIndex(o) : (await import('./commands/verify.ts')).verify(o)));
+
+withArchive(program.command('reindex'))
+  .description('index again every message `verify --index` finds missing, and remove stray documents')
+  .option('--json', 'as JSON')
+  .action(async (o) => (await import('./commands/reindex.ts')).reindex(o));
 
 const ledgerCmd = program.command('ledger').description('the tamper-evident ledger');
 withArchive(ledgerCmd.command('export'))

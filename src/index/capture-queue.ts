@@ -16,4 +16,7 @@ export interface CaptureQueue {
   // Gives each address a mailbox of its own (marked automatic) unless one maps it already; all
   // of them or, on a fault, none.
   addAutoMailboxes(addresses: readonly string[]): Promise<void>;
+  // Every message that should be in the index (not disposed), by row id, with its first capture
+  // (the index covers it once its cursor has passed that capture).
+  liveMessages(): Promise<{ id: number; sha256: string; firstCapture: number }[]>;
 }

@@ -75,6 +75,8 @@ export interface IndexStore extends Transactions {
   failedCaptures(tx: Tx, limit: number): Promise<number[]>;
   failureCount(tx: Tx): Promise<number>;
 
+  // Every document's id (= its message's row id), ascending.
+  documentIds(tx: Tx): Promise<number[]>;
   // A disposed message: its document, participations, attachments, full text and its captures'
   // verdicts removed.
   removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void>;

@@ -2,11 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openArchive } from '../archive.ts';
-import { SqliteCaptureQueue } from '../store/sqlite/capture-queue.ts';
-import { Indexer } from './indexer.ts';
 import { MemoryBlob } from './memory-blob.ts';
-import { resolverFor } from './dns-resolver.ts';
-import { SqliteIndexStore } from './sqlite/index-store.ts';
+import { openIndexer } from './open-indexer.ts';
 
 // The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
 // slow the receiving thread. The main thread wakes it after each commit.
@@ -18,13 +15,7 @@ globalThis.Blob = MemoryBlob;
 const config = workerData.config as Config;
 const log = createLogger(config.log.level).child({ component: 'indexer' });
 const archive = await openArchive(config, 'indexer', { log });
-const { stores } = archive;
-const indexDb = archive.index;
-
-const indexer = new Indexer({
-  captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(indexDb), reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
-  auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
-});
+const { indexer, db: indexDb } = openIndexer(archive, log);
 
 // Every batch costs a commit and a new full-text segment whatever its size, so while mail
 // keeps coming a batch gathers captures for at least this long (a full batch goes at once).
@@ -94,6 +85,7 @@ async function loop(): Promise<void> {
     // Idle: wait for a commit, with a slow poll as a safety net.
     await pause(failed ? 5000 : 1000, false);
   }
+  indexDb.close();
   archive.close();
   parentPort!.postMessage('stopped');
 }

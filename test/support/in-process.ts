@@ -21,11 +21,7 @@ import { verifyWhole } from '../../src/cli/commands/verify.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { newId } from '../../src/core/ids.ts';
 import type { Envelope } from '../../src/core/types.ts';
-import { resolverFor } from '../../src/index/dns-resolver.ts';
-import { Indexer } from '../../src/index/indexer.ts';
-import { SqliteIndexStore } from '../../src/index/sqlite/index-store.ts';
-import { openIndexDb } from '../../src/index/sqlite/index-db.ts';
-import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
+import { openIndexer } from '../../src/index/open-indexer.ts';
 import type { VerifyReport } from '../../src/store/verify-archive.ts';
 import { directoryCsv, rfc822, signInEveryone } from './access-world.ts';
 import type { World, WorldOptions } from './access-world.ts';
@@ -66,18 +62,13 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
   const config = loadConfig(configFile, { data }, {});
   const clock = new TestClock();
   const archive = await openArchive(config, 'server', { clock });
-  // The indexer's connection of its own, as the index thread has.
-  const indexerDb = openIndexDb(archive.stores.paths.index, archive.stores.paths.meta);
+  // The indexer as the index thread wires it, on a connection of its own, run here batch by batch.
+  const { indexer, db: indexerDb } = openIndexer(archive);
   try {
     const listeners: Running['listeners'] = [];
     const parts = serverParts(archive, listeners);
     await parts.checkpoint();   // serve signs an empty tree head before taking mail
-    const { stores, log } = archive;
-    // As the index thread wires it (src/index/index-worker.ts), run here batch by batch.
-    const indexer = new Indexer({
-      captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(indexerDb), reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
-      auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
-    });
+    const { stores } = archive;
     const deliver = async (sent: { from: string; to: string[] }, raw: Buffer) => {
       const message = parts.capture.begin({ journal: { refusal: parts.clients.journalRefusal('127.0.0.1') } });
       await message.write(raw);

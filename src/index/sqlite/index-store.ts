@@ -137,6 +137,10 @@ export class SqliteIndexStore implements IndexStore {
     return Number((on(tx).prepare(SQL.failureCount).get() as { n: number }).n);
   }
 
+  async documentIds(tx: Tx): Promise<number[]> {
+    return (on(tx).prepare('SELECT id FROM doc ORDER BY id').all() as { id: number }[]).map((r) => Number(r.id));
+  }
+
   async removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void> {
     const sql = on(tx);
     for (const stmt of [SQL.removeFts, SQL.removeParts, SQL.removeAttachments, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);

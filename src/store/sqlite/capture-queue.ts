@@ -21,6 +21,12 @@ export class SqliteCaptureQueue implements CaptureQueue {
       .all(...rowIds) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
   }
 
+  liveMessages(): Promise<{ id: number; sha256: string; firstCapture: number }[]> {
+    return this.#meta.read(async (tx) => (on(tx).prepare(`SELECT m.id, m.sha256, MIN(c.id) AS first FROM message m JOIN capture c ON c.message = m.id
+      WHERE m.disposed_at IS NULL GROUP BY m.id ORDER BY m.id`).all() as { id: number; sha256: string; first: number }[])
+      .map((r) => ({ id: Number(r.id), sha256: r.sha256, firstCapture: Number(r.first) })));
+  }
+
   async addAutoMailboxes(addresses: readonly string[]): Promise<void> {
     const meta = this.#meta;
     await meta.write(async (tx) => {

@@ -1,0 +1,61 @@
+import type { CaptureQueue } from './capture-queue.ts';
+import type { IndexStore } from './index-store.ts';
+import type { Indexer } from './indexer.ts';
+
+// Whether the index holds exactly one document for every message it should by now, and nothing
+// else: an archive whose search silently misses mail is worse than one that says so.
+export interface IndexCompleteness {
+  messages: number;          // live (not disposed) messages
+  documents: number;
+  missing: { id: number; sha256: string; firstCapture: number }[];   // the cursor passed them, no document, no failure recorded
+  failing: number;           // the cursor passed them, no document: recorded as failing, retried by the indexer
+  pending: number;           // received after the cursor: not indexed yet
+  stray: number[];           // documents of no live message
+  seconds: number;
+}
+
+// The index is read first, then the archive: a message indexed in between is then neither
+// missing nor stray (it is after the cursor the check read).
+export async function checkIndex(captures: CaptureQueue, index: IndexStore): Promise<IndexCompleteness> {
+  const started = performance.now();
+  const { docs, cursor, failed } = await index.read(async (tx) => ({
+    docs: await index.documentIds(tx), cursor: await index.cursor(tx), failed: new Set(await index.failedCaptures(tx, Number.MAX_SAFE_INTEGER)),
+  }));
+  const live = await captures.liveMessages();
+  const out: IndexCompleteness = { messages: live.length, documents: docs.length, missing: [], failing: 0, pending: 0, stray: [], seconds: 0 };
+  let d = 0;
+  for (const m of live) {
+    while (d < docs.length && docs[d]! < m.id) out.stray.push(docs[d++]!);
+    if (d < docs.length && docs[d] === m.id) {
+      d++;
+      continue;
+    }
+    if (m.firstCapture > cursor) out.pending++;
+    else if (failed.has(m.firstCapture)) out.failing++;
+    else out.missing.push(m);
+  }
+  while (d < docs.length) out.stray.push(docs[d++]!);
+  out.seconds = (performance.now() - started) / 1000;
+  return out;
+}
+
+// Puts right what checkIndex found: each missing message queued as a failed capture and indexed
+// again now (it stays queued if it fails again: the indexer retries it), each stray document removed.
+export async function repairIndex(found: IndexCompleteness, index: IndexStore, indexer: Indexer, now: number): Promise<{ reindexed: number; stillFailing: number; removed: number }> {
+  if (found.missing.length > 0) {
+    await index.write(async (tx) => {
+      for (const m of found.missing) await index.recordFailure(tx, m.firstCapture, m.sha256, 'missing from the index (sealbox reindex)', now);
+    });
+  }
+  if (found.stray.length > 0) await index.write(async (tx) => { for (const id of found.stray) await index.removeDocument(tx, id, []); });
+  let stillFailing = 0;
+  // Each round retries the longest-failed batch; as many rounds as it takes to try each once.
+  const failingBefore = await index.read((tx) => index.failureCount(tx));
+  for (let tried = 0; tried < failingBefore;) {
+    const r = await indexer.retryFailures();
+    if (r.retried === 0) break;
+    tried += r.retried;
+    stillFailing = r.stillFailing;
+  }
+  return { reindexed: found.missing.length, stillFailing, removed: found.stray.length };
+}

@@ -1,0 +1,56 @@
+// `sealbox verify --index` proves the index holds exactly one document for every archived
+// message and nothing else, and `sealbox reindex` puts right what it finds (issue 20, "index
+// completeness"): a document lost from the index and a stray one are both named, and gone after.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
+import { testConfig, waitForIndex } from './support/archive.ts';
+import { sealbox, startSealbox } from './support/sealbox.ts';
+import { RawSmtpClient } from './support/smtp-client.ts';
+
+const eml = (n: number) => Buffer.from(`From: alice@example.test\r\nTo: bob@example.test\r\nSubject: completeness ${n}\r\nMessage-ID: <complete-${n}@example.test>\r\n\r\nbody ${n}\r\n`);
+
+test('verify --index names a lost and a stray document; reindex puts both right', { timeout: 120_000 }, async () => {
+  const config = testConfig();
+  const server = await startSealbox({ args: ['--config', config] });
+  const client = await RawSmtpClient.connect(server.smtp.port);
+  for (const n of [1, 2, 3]) assert.equal((await client.send({ from: 'alice@example.test', to: ['bob@example.test'] }, eml(n))).data.at(-1)?.code, 250);
+  await client.quit();
+  await waitForIndex(server.data);
+  assert.equal(await server.stop(), 0);
+  const common = ['--data', server.data, '--config', config];
+  const check = async () => {
+    const r = await sealbox(['verify', '--index', ...common, '--json']);
+    return { code: r.code, report: JSON.parse(r.stdout.toString()) };
+  };
+
+  const clean = await check();
+  assert.equal(clean.code, 0);
+  assert.deepEqual([clean.report.messages, clean.report.documents, clean.report.missing, clean.report.stray], [3, 3, [], []]);
+
+  // One message's document lost, and a document of no message.
+  const lost = createHash('sha256').update(eml(2)).digest('hex');
+  const db = new DatabaseSync(join(server.data, 'index.db'));
+  const id = Number((db.prepare('SELECT id FROM doc WHERE sha256 = ?').get(lost) as { id: number }).id);
+  db.exec(`DELETE FROM doc_fts WHERE rowid = ${id}; DELETE FROM participation WHERE doc_id = ${id}; DELETE FROM doc WHERE id = ${id};`);
+  db.prepare('INSERT INTO doc (id, sha256) VALUES (?, ?)').run(424242, 'f'.repeat(64));
+  db.close();
+  const broken = await check();
+  assert.equal(broken.code, 1);
+  assert.deepEqual(broken.report.missing.map((m: any) => m.sha256), [lost]);
+  assert.deepEqual(broken.report.stray, [424242]);
+  const text = await sealbox(['verify', '--index', ...common]);
+  assert.match(text.stdout.toString(), new RegExp(`^FAILED: 3 messages, 3 documents: 1 missing.*\\nmissing ${lost}`, 's'));
+
+  const repaired = await sealbox(['reindex', ...common]);
+  assert.equal(repaired.code, 0, repaired.stderr);
+  assert.match(repaired.stdout.toString(), /reindexed 1 missing messages \(0 captures still failing, retried by the indexer\), removed 1 stray documents/);
+  const after = await check();
+  assert.equal(after.code, 0, JSON.stringify(after.report));
+  assert.deepEqual([after.report.documents, after.report.missing, after.report.stray], [3, [], []]);
+  const db2 = new DatabaseSync(join(server.data, 'index.db'), { readOnly: true });
+  assert.equal(Number((db2.prepare("SELECT COUNT(*) AS n FROM doc_fts WHERE doc_fts MATCH 'completeness'").get() as { n: number }).n), 3, 'its words are searchable again');
+  db2.close();
+});
