@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { SealboxError } from '../core/errors.ts';
 import { readOrCreateSecretFile } from './secret-file.ts';
 
@@ -17,11 +18,13 @@ const WRAP_TAG = 16;
 // The default provider: a 32-byte master key in a file readable only by its owner.
 export class FileKeyProvider implements KeyProvider {
   readonly keyId: string;
-  readonly #key: Buffer;
+  // A KeyObject, made once: a cipher is set up from one in half the time it takes from a Buffer,
+  // and every message read or written wraps or unwraps a data key with it.
+  readonly #key: KeyObject;
 
   constructor(key: Buffer) {
     if (key.length !== 32) throw new SealboxError('SEALBOX_ERR_CONFIG', 'master key must be 32 bytes');
-    this.#key = key;
+    this.#key = createSecretKey(key);
     // Identifies the key without revealing it, so a wrapped key names the key it needs.
     this.keyId = createHash('sha256').update('sealbox master key id\n').update(key).digest('hex').slice(0, 16);
   }
