@@ -7,9 +7,12 @@ export interface DirectoryRow {
   owner: string | null;
   sensitivity: string | null;
   manager: string | null;       // user name of the owner's manager
+  // The day the person left (YYYY-MM-DD); absent or empty: nothing said (a leaving date is filed
+  // for someone else's approval, never applied by the import: src/retention/leavers.ts).
+  left?: string | null;
 }
 
-const COLUMNS = ['addresses', 'display_name', 'owner', 'sensitivity', 'manager', 'name'];
+const COLUMNS = ['addresses', 'display_name', 'owner', 'sensitivity', 'manager', 'name', 'left'];
 
 // The directory import: CSV with a header row naming its columns (addresses is required; several
 // addresses in one cell are separated by ';' or spaces). Any bad line rejects the whole file,
@@ -32,7 +35,11 @@ export function parseDirectoryCsv(text: string): DirectoryRow[] {
     const addresses = (get('addresses') ?? '').split(/[;\s]+/).filter(Boolean).map((a) => a.toLowerCase());
     if (addresses.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: no address`);
     for (const a of addresses) if (!/^[^@\s]+@[^@\s]+$/.test(a)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: "${a}" is not an email address`);
-    rows.push({ name: get('name') ?? addresses[0], addresses, displayName: get('display_name'), owner: get('owner'), sensitivity: get('sensitivity'), manager: get('manager') });
+    const left = get('left');
+    if (left !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(left) || new Date(`${left}T00:00:00Z`).toISOString().slice(0, 10) !== left)) {
+      throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: left "${left}" is not a date (YYYY-MM-DD)`);
+    }
+    rows.push({ name: get('name') ?? addresses[0], addresses, displayName: get('display_name'), owner: get('owner'), sensitivity: get('sensitivity'), manager: get('manager'), left });
   });
   return rows;
 }

@@ -9,7 +9,19 @@ import type { Notifier } from './notifier.ts';
 import type { OwnershipChangeRecord, OwnershipChangeStore } from './ownership-change-store.ts';
 import type { People, User } from './people.ts';
 
+// Leaving dates named by the directory (its `left` column), filed for someone else's approval by
+// the leavers stage (src/retention/leavers.ts): marking someone as left shortens their mail's retention.
+export interface DirectoryLeavers {
+  fileFromDirectory(tx: Tx, actor: DirectoryActor, rows: readonly DirectoryRow[], file: string | null): Promise<LeaversFiled>;
+}
+
+export interface LeaversFiled {
+  filed: { id: string; mailbox: string; left: string }[];
+  skipped: { mailbox: string; left: string; why: string }[];
+}
+
 export interface OwnershipDeps {
+  leavers?: DirectoryLeavers;
   mailboxes: MailboxStore;
   changes: OwnershipChangeStore;
   people: People;
@@ -38,6 +50,7 @@ export interface ImportOutcome {
   addresses: number;
   applied: DirectoryRow[];
   staged: StagedChange[];
+  leavers: LeaversFiled;
 }
 
 // Ownership is access: an owner reads every message of their mailbox's addresses. A directory row
@@ -58,7 +71,7 @@ export class MailboxOwnership {
   }
 
   // Plans, applies what may apply now and stages the rest; the caller's transaction holds it all.
-  async import(tx: Tx, actor: DirectoryActor, rows: DirectoryRow[]): Promise<ImportOutcome> {
+  async import(tx: Tx, actor: DirectoryActor, rows: DirectoryRow[], file: string | null = null): Promise<ImportOutcome> {
     const now = this.#d.clock.now();
     const applied: DirectoryRow[] = [];
     const staged: StagedChange[] = [];
@@ -75,7 +88,8 @@ export class MailboxOwnership {
       staged.push(change);
     }
     for (const row of applied) await this.#mailboxes.apply(tx, row);
-    return { mailboxes: applied.length, addresses: applied.reduce((n, row) => n + row.addresses.length, 0), applied, staged };
+    const leavers = this.#d.leavers && rows.some((r) => r.left) ? await this.#d.leavers.fileFromDirectory(tx, actor, rows, file) : { filed: [], skipped: [] };
+    return { mailboxes: applied.length, addresses: applied.reduce((n, row) => n + row.addresses.length, 0), applied, staged, leavers };
   }
 
   async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<OwnershipChangeRecord> {

@@ -9,6 +9,7 @@ import { ingestRoutes } from './ingest-routes.ts';
 import { ledgerRoutes } from './ledger-routes.ts';
 import { disposalRoutes } from './disposal-routes.ts';
 import { holdRoutes } from './hold-routes.ts';
+import { leaverRoutes } from './leaver-routes.ts';
 import { subjectRoutes } from './subject-routes.ts';
 import { mailboxRoutes } from './mailbox-routes.ts';
 import { recoveryRoutes } from './recovery-routes.ts';
@@ -61,6 +62,7 @@ export function buildHttpServer(deps: HttpDeps) {
   disposalRoutes(routes, services, deps.verifierKey);
   holdRoutes(routes, services);
   subjectRoutes(routes, services);
+  leaverRoutes(routes, services);
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
   retentionRoutes(routes, services);

@@ -5,6 +5,7 @@ import { parseDirectoryCsv } from '../access/directory-csv.ts';
 import type { ImportOutcome } from '../access/mailbox-ownership.ts';
 import type { OwnershipChangeRecord } from '../access/ownership-change-store.ts';
 import type { Role } from '../access/roles.ts';
+import { leaverView } from './leaver-routes.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -26,17 +27,20 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
       scope: 'requests', roles: DIRECTORY_ROLES,
       refusal: { operation: 'mailbox.list', logonType: 'owner', reason: 'not a requester, approver, auditor or admin', message: 'only requesters, approvers, auditors and admins look up mailboxes', parameters: ({ query }) => ({ q: query.q }) },
     },
-    summary: 'mailboxes whose name, display name (a word of it) or an address starts with q (requesters, approvers, auditors, admins); no content; admins and auditors also see sensitivity and notification policy',
+    summary: 'mailboxes whose name, display name (a word of it) or an address starts with q (requesters, approvers, auditors, admins); no content; each with the day its person left (null: still there); admins and auditors also see sensitivity, notification policy and the leaver rule\'s disposal date and exemption',
     query: z.strictObject({ q: z.string().max(320).default(''), limit: z.coerce.number().int().min(1).max(500).default(20), offset: z.coerce.number().int().min(0).default(0) }),
     handler: async (_req, _reply, { query, p }) => {
       const full = p.user.roles.some((r) => r === 'admin' || r === 'auditor');
       return s.db.read(async (tx) => {
         const found = await s.mailboxes.search(tx, query.q, { limit: query.limit, offset: query.offset });
         const policies = full ? await s.notifier.policies(tx, found.map((m) => m.id)) : null;
+        // Whoever may look a mailbox up learns whether its person left (a request on a leaver's
+        // mailbox is a different matter); admins and auditors also see until when it is kept.
+        const leavers = new Map((await s.leavers.states(tx, found.map((m) => m.id))).map((l) => [l.mailboxId, leaverView(l)]));
         return {
           mailboxes: found.map((m) => ({
-            name: m.name, displayName: m.displayName, owner: m.owner, addresses: m.addresses,
-            ...(policies ? { sensitivity: m.sensitivity, auto: m.auto, notification: policies.get(m.id) } : {}),
+            name: m.name, displayName: m.displayName, owner: m.owner, addresses: m.addresses, left: leavers.get(m.id)?.left ?? null,
+            ...(policies ? { sensitivity: m.sensitivity, auto: m.auto, notification: policies.get(m.id), leaver: leavers.get(m.id) ?? null } : {}),
           })),
         };
       });
@@ -46,7 +50,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
   routes.add({
     method: 'POST', url: '/api/v1/mailboxes/import', tag: 'mailboxes',
     auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'mailboxes.import', reason: 'not an admin', message: 'only admins import the directory', parameters: ({ body }) => ({ file: body.fileName ?? null }) } },
-    summary: 'import the directory (admins): CSV text with a header row (addresses, display_name, owner, sensitivity, name, …) as `sealbox mailboxes import` reads it; any bad line rejects the whole file',
+    summary: 'import the directory (admins): CSV text with a header row (addresses, display_name, owner, sensitivity, manager, name, left) as `sealbox mailboxes import` reads it; any bad line rejects the whole file; a new leaving date (`left`, YYYY-MM-DD) is filed for an approver, not applied',
     body: z.strictObject({ csv: z.string().min(1), fileName: z.string().max(255).optional() }),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
@@ -62,12 +66,15 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
           owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])),
           managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
           staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
+          // leaving dates are filed for an approver, never applied by the import (src/retention/leavers.ts)
+          ...(r.leavers.filed.length + r.leavers.skipped.length > 0 ? { leavers: r.leavers } : {}),
         },
       }), async (tx) => {
-        const outcome = await s.ownership.import(tx, { user: p.user, label: `user:${p.user.name}` }, rows);
+        const outcome = await s.ownership.import(tx, { user: p.user, label: `user:${p.user.name}` }, rows, body.fileName ?? null);
         return { ...outcome, ids: await mailboxIds(tx, outcome.applied.map((m) => m.name)) };
       });
-      return { mailboxes: result.mailboxes, addresses: result.addresses, staged: result.staged };
+      // A file that names leaving dates is answered with what was filed of them (and what was not).
+      return { mailboxes: result.mailboxes, addresses: result.addresses, staged: result.staged, ...(rows.some((r) => r.left) ? { leavers: result.leavers } : {}) };
     },
   });
 

@@ -45,6 +45,8 @@ import { DisposalRequests } from '../retention/disposal-requests.ts';
 import { SqliteDisposalRequestStore } from '../store/sqlite/disposal-request-store.ts';
 import { SqliteSubjectStore } from '../store/sqlite/subject-store.ts';
 import { SqliteHoldStore } from '../store/sqlite/hold-store.ts';
+import { Leavers } from '../retention/leavers.ts';
+import { SqliteLeaverStore } from '../store/sqlite/leaver-store.ts';
 
 export type Services = Awaited<ReturnType<typeof accessServices>>;
 
@@ -67,7 +69,8 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const grants = new Grants(new SqliteGrantStore(stores.meta), clock, current, fourEyes);
   const notifier = new Notifier({ store: new SqliteNotificationStore(stores.meta), inbox: new SqliteInboxStore(stores.meta), people, clock, config: config.notify, purposeLabels: () => current().purposeLabels });
   const recovery = new AccountRecovery({ recoveries: new SqliteAccountRecoveryStore(stores.meta), people, fourEyes, links, notifier, clock, policy: current });
-  const ownership = new MailboxOwnership({ mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
+  const leavers = new Leavers({ store: new SqliteLeaverStore(), mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
+  const ownership = new MailboxOwnership({ leavers, mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
   const retention = new RetentionRules({ store: new SqliteRetentionStore(stores.meta), people, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   const holds = new LegalHolds({ store: new SqliteHoldStore(), mailboxes, people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
@@ -81,10 +84,10 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),
     history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links, meta: stores.meta,
   };
-  const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock, holds, search });
+  const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock, holds, leavers, search });
   const disposalRequests = new DisposalRequests({ store: new SqliteDisposalRequestStore(), meta: stores.meta, people, fourEyes, notifier, clock, holds, search, disposal });
   const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, people, fourEyes, notifier, clock, holds, search, disposal, audit });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers };
 }

@@ -92,6 +92,10 @@ export interface SearchIndex {
   // when one of its addresses takes part in it (from, sender, to, cc, or bcc by envelope), the
   // link the scope condition reads by.
   mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Promise<Set<number>>;
+  // Indexed messages in which at least one of `mailboxIds` takes part and no other mailbox does
+  // (participants with no mailbox, such as outside correspondents, do not count), each with the
+  // mailboxes of those that take part; in archive order, at most `limit`. What a leaver's mail is.
+  messagesOnlyOf(mailboxIds: readonly number[], limit: number): Promise<{ id: number; sha256: string; mailboxes: number[] }[]>;
   attachments(messageRowId: number): Promise<IndexedAttachment[]>;
   authVerdicts(captureRowId: number): Promise<unknown>;
   // Other messages with the same Message-ID: forged or altered copies are kept and linked, never

@@ -10,6 +10,7 @@ import type { SearchIndex } from '../index/search-index.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { DisposalStore } from './disposal-store.ts';
 import type { LegalHolds } from './legal-holds.ts';
+import type { Leavers } from './leavers.ts';
 
 export interface DisposalDeps {
   meta: Transactions & LedgerStore;
@@ -19,18 +20,24 @@ export interface DisposalDeps {
   audit: Audit;
   clock: Clock;
   holds: LegalHolds;
+  leavers: Leavers;
   search: SearchIndex;
 }
 
-// What a run would do, or did: the messages whose retention has ended that go, those a legal
-// hold keeps, and those kept because they are not indexed yet (a hold's scope is judged on the
-// index: a message it cannot see is never disposed).
+// What a run would do, or did: the messages whose retention has ended, or that belong only to
+// leavers whose mail is due, that go; those a legal hold keeps; a leaver's mail a retention rule
+// still keeps; and those kept because they are not indexed yet (a hold's scope, and whose mail a
+// message is, are judged on the index: a message it cannot see is never disposed).
 export interface DisposalPlan {
   at: number;
   due: { sha256: string; retainedUntil: number; policy: string }[];
   held: { sha256: string; holds: string[] }[];
+  keptByRule: { sha256: string; rule: string; until: number | null }[];
   unindexed: string[];
   holdsInForce: string[];
+  // The leavers whose mail is due now (past their disposal date, no exemption in force).
+  leavers: { mailboxId: number; mailbox: string; left: string; disposeFrom: string }[];
+  indexedThrough: number;       // the last capture row the index covered when the plan looked
 }
 
 // Retention acting on its own, as the ledger names it.
@@ -58,21 +65,59 @@ export class Disposal {
     this.#d = d;
   }
 
-  // The messages whose retention has ended by now (at most `limit`), sorted by what becomes of them.
+  // The one place that decides what may go now (at most `limit` of each kind), sorted by what
+  // becomes of them. A message is due when
+  // - every receipt is past the retain-until its ledger entry fixed (retention), or
+  // - it belongs only to leavers (every mailbox taking part in it, by the index, is one whose
+  //   leaving date + retention.leaverMonths has passed and that has no exemption in force) and no
+  //   receipt is kept beyond now by a retention rule (a longer rule wins; the default does not:
+  //   the leaver rule exists to cut it short). Mail that also belongs to a mailbox of someone
+  //   still there (or of a leaver not yet due) stays;
+  // and either way no legal hold covers it and it is indexed. The retain-until of each receipt is
+  // never rewritten: the leaver rule is a reason of its own, named in the dispose entry.
   async plan(limit = 10_000): Promise<DisposalPlan> {
-    const { meta, store, holds, search, clock } = this.#d;
+    const { meta, store, holds, leavers, search, clock } = this.#d;
     const at = clock.now();
-    const { expired, scopes } = await meta.read(async (tx) => ({ expired: await store.expired(tx, at, limit), scopes: await holds.activeScopes(tx) }));
-    const plan: DisposalPlan = { at, due: [], held: [], unindexed: [], holdsInForce: scopes.map((s) => s.hold.id).sort() };
+    // The index's cursor first: whatever it then says of a message covers at least those receipts.
+    const indexedThrough = await search.cursor();
+    const { expired, scopes, due } = await meta.read(async (tx) => ({ expired: await store.expired(tx, at, limit), scopes: await holds.activeScopes(tx), due: await leavers.due(tx, at) }));
+    const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+    const plan: DisposalPlan = {
+      at, due: [], held: [], keptByRule: [], unindexed: [], holdsInForce: scopes.map((s) => s.hold.id).sort(),
+      leavers: due.map((l) => ({ mailboxId: l.mailboxId, mailbox: l.mailbox, left: day(l.leftOn), disposeFrom: day(l.disposeFrom) })), indexedThrough,
+    };
+    const heldBy = async (sha256: string) => {
+      const by: string[] = [];
+      for (const { hold, scope } of scopes) if (await search.findInScope(sha256, scope) !== null) by.push(hold.id);
+      return by;
+    };
     for (const e of expired) {
       if (await search.document(e.messageRowId) === null) {
         plan.unindexed.push(e.sha256);
         continue;
       }
-      const by: string[] = [];
-      for (const { hold, scope } of scopes) if (await search.findInScope(e.sha256, scope) !== null) by.push(hold.id);
+      const by = await heldBy(e.sha256);
       if (by.length > 0) plan.held.push({ sha256: e.sha256, holds: by });
       else plan.due.push({ sha256: e.sha256, retainedUntil: e.retainedUntil, policy: policyOf(e.rules) });
+    }
+    if (due.length === 0) return plan;
+
+    const leaver = new Map(due.map((l) => [l.mailboxId, l]));
+    const seen = new Set(expired.map((e) => e.sha256));
+    const theirs = (await search.messagesOnlyOf([...leaver.keys()], limit)).filter((m) => !seen.has(m.sha256));
+    const facts = new Map((await meta.read((tx) => store.leaverFacts(tx, theirs.map((m) => m.sha256), at))).map((f) => [f.sha256, f]));
+    for (const m of theirs) {
+      const f = facts.get(m.sha256);
+      if (!f) continue;   // disposed already, its index rows not yet removed
+      // A receipt the index has not covered may name a mailbox of someone still there.
+      if (f.lastCaptureRowId > indexedThrough) plan.unindexed.push(m.sha256);
+      else if (f.keptBy) plan.keptByRule.push({ sha256: m.sha256, ...f.keptBy });
+      else {
+        const by = await heldBy(m.sha256);
+        const theirLeavers = m.mailboxes.map((id) => leaver.get(id)!);
+        if (by.length > 0) plan.held.push({ sha256: m.sha256, holds: by });
+        else plan.due.push({ sha256: m.sha256, retainedUntil: Math.max(...theirLeavers.map((l) => l.disposeFrom)), policy: theirLeavers.map((l) => `leaver ${l.mailbox} (left ${day(l.leftOn)})`).sort().join(' + ') });
+      }
     }
     return plan;
   }
@@ -85,22 +130,34 @@ export class Disposal {
     const byPolicy = new Map<string, string[]>();
     for (const d of plan.due) byPolicy.set(d.policy, [...(byPolicy.get(d.policy) ?? []), d.sha256]);
     const outcomes: DisposalOutcome[] = [];
-    for (const [policy, shas] of byPolicy) outcomes.push(await this.dispose(shas, policy, actor, { holdsInForce: plan.holdsInForce, expiredBy: plan.at }));
+    const leaversDue = plan.leavers.map((l) => l.mailboxId);
+    for (const [policy, shas] of byPolicy) {
+      outcomes.push(await this.dispose(shas, policy, actor, policy.startsWith('leaver ')
+        ? { holdsInForce: plan.holdsInForce, leaver: { due: leaversDue, indexedThrough: plan.indexedThrough, at: plan.at } }
+        : { holdsInForce: plan.holdsInForce, expiredBy: plan.at }));
+    }
     if (outcomes.length === 0) await this.erase();   // a crash's leftovers
     return { plan, outcomes };
   }
 
-  async dispose(sha256s: readonly string[], policy: string, actor: Actor = RETENTION_ACTOR, checks: { holdsInForce?: string[]; expiredBy?: number } = {}): Promise<DisposalOutcome> {
-    const { meta, store, audit, clock } = this.#d;
+  // `leaver`: the message goes as a leaver's; its transaction checks again that the same leavers
+  // are due (no exemption approved, no date withdrawn meanwhile), that no receipt arrived since
+  // the index was read, and that no rule keeps it.
+  async dispose(sha256s: readonly string[], policy: string, actor: Actor = RETENTION_ACTOR, checks: { holdsInForce?: string[]; expiredBy?: number; leaver?: { due: number[]; indexedThrough: number; at: number } } = {}): Promise<DisposalOutcome> {
+    const { meta, store, audit, clock, leavers } = this.#d;
     const { disposed, ledgerIndex } = await audit.record(actor,
       (r: { disposed: string[]; erases: number[] }) => (r.disposed.length === 0 ? null : { operation: 'dispose', messages: r.disposed, parameters: { policy, count: r.disposed.length }, erases: r.erases }),
       async (tx) => {
         if (checks.holdsInForce && (await store.activeHoldIds(tx)).join() !== checks.holdsInForce.join()) {
           throw new SealboxError('SEALBOX_ERR_CONFLICT', 'a legal hold was placed or released while disposal was deciding: nothing was disposed; run it again');
         }
+        if (checks.leaver && (await leavers.due(tx, checks.leaver.at)).map((l) => l.mailboxId).join() !== checks.leaver.due.join()) {
+          throw new SealboxError('SEALBOX_ERR_CONFLICT', 'a leaving date or an exemption changed while disposal was deciding: nothing was disposed; run it again');
+        }
         // After the ledger caught up (Audit.record): the size is the index the entry gets.
         const ledgerIndex = await meta.ledgerSize(tx);
-        const disposed = await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy, expiredBy: checks.expiredBy });
+        const leaver = checks.leaver && { indexedThrough: checks.leaver.indexedThrough, at: checks.leaver.at };
+        const disposed = await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy, expiredBy: checks.expiredBy, leaver });
         // Who sent them to whom goes with them: the capture entries' payloads are erased by the
         // dispose entry itself (their leaves, and every proof, stay), and the receipts' envelopes
         // with them. A version-1 capture entry holds its envelope in its leaf: it stays, and so

@@ -549,6 +549,19 @@ for (const impl of INDEXES) {
       assert.deepEqual((await index.mailboxesHolding([sha.get('m3')!], [box.get('bob')!.id])), new Set(), 'only among the mailboxes asked about');
     });
 
+    test('messagesOnlyOf: the messages no mailbox outside the set takes part in', async () => {
+      const name = (id: number) => [...box.entries()].find(([, b]) => b.id === id)![0];
+      const holders = (m: Mail) => [...new Set(parts(m).map((x) => holderOf(x.address)).filter((n): n is string => n !== null))].sort();
+      for (const names of [['alice'], ['bob'], ['dave'], ['alice', 'bob'], ['alice', 'bob', 'carol'], [...box.keys()], []]) {
+        const want = CORPUS.filter((m) => holders(m).length > 0 && holders(m).every((h) => names.includes(h))).map((m) => [rowOf(m.key), holders(m).join(' ')]).sort((a, b) => Number(a[0]) - Number(b[0]));
+        const got = await index.messagesOnlyOf(names.map((n) => box.get(n)!.id), 1000);
+        assert.deepEqual(got.map((g) => [g.id, g.mailboxes.map(name).sort().join(' ')]), want, names.join(' ') || '(none)');
+        for (const g of got) assert.equal(g.sha256, sha.get(CORPUS.find((m) => rowOf(m.key) === g.id)!.key));
+      }
+      const all = await index.messagesOnlyOf([...box.values()].map((b) => b.id), 1000);
+      assert.deepEqual((await index.messagesOnlyOf([...box.values()].map((b) => b.id), 2)).map((g) => g.id), all.slice(0, 2).map((g) => g.id), 'limited, in archive order');
+    });
+
     test("envelopeOf: an owner's bcc: and mailbox: see a Bcc only as they received or sent it", async () => {
       const queries = (t: Tally): [string, (m: Mail) => boolean][] => [
         ['bcc:dave@corp.example', t.role('bcc', 'dave@corp.example')],

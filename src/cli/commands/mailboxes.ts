@@ -14,6 +14,8 @@ export function importDirectory(file: string, o: CliOptions): Promise<void> {
   return withArchive(o, async ({ services }) => {
     const result = await importAtConsole(services, rows, file);
     for (const c of result.staged) process.stdout.write(`staged ${c.id}: ${c.mailbox} to ${c.ownerAfter || '(owner unchanged)'}${c.ownerBefore ? ` from ${c.ownerBefore}` : ''} (${c.why}); someone else approves it\n`);
+    for (const l of result.leavers.filed) process.stdout.write(`filed ${l.id}: ${l.mailbox} left on ${l.left}; an approver decides it\n`);
+    for (const l of result.leavers.skipped) process.stdout.write(`not filed: ${l.mailbox} left on ${l.left} (${l.why})\n`);
     process.stdout.write(`imported ${result.mailboxes} mailbox(es) with ${result.addresses} address(es)\n`);
   });
 }
@@ -30,9 +32,10 @@ export async function importAtConsole({ ownership, mailboxes, audit }: Services,
       file, mailboxes: r.mailboxes, addresses: r.addresses,
       owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
       staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
+      ...(r.leavers.filed.length + r.leavers.skipped.length > 0 ? { leavers: r.leavers } : {}),
     },
   }), async (tx) => {
-    const outcome = await ownership.import(tx, operator, rows); // rows that would let someone read more wait for approval
+    const outcome = await ownership.import(tx, operator, rows, file); // rows that would let someone read more wait for approval
     const applied: { id: number; name: string }[] = [];
     for (const m of outcome.applied) applied.push({ id: (await mailboxes.byName(tx, m.name))!.id, name: m.name });
     return { outcome, applied };

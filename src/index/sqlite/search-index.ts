@@ -167,6 +167,16 @@ export class SqliteSearchIndex implements SearchIndex {
     return new Set(rows.map((r) => Number(r.id)));
   }
 
+  async messagesOnlyOf(mailboxIds: readonly number[], limit: number): Promise<{ id: number; sha256: string; mailboxes: number[] }[]> {
+    if (mailboxIds.length === 0) return [];
+    const rows = await this.#read(() => this.#db.prepare(`SELECT d.id, d.sha256, json_group_array(DISTINCT a.mailbox_id) AS boxes FROM doc d
+      CROSS JOIN participation p ON p.doc_id = d.id CROSS JOIN meta.mailbox_address a ON a.address = p.address
+      WHERE d.id IN (SELECT p1.doc_id FROM meta.mailbox_address a1 CROSS JOIN participation p1 ON p1.address = a1.address WHERE a1.mailbox_id IN (SELECT value FROM json_each(?1)))
+      GROUP BY d.id HAVING SUM(a.mailbox_id NOT IN (SELECT value FROM json_each(?1))) = 0 ORDER BY d.id LIMIT ?2`)
+      .all(JSON.stringify(mailboxIds), limit) as { id: number; sha256: string; boxes: string }[]);
+    return rows.map((r) => ({ id: Number(r.id), sha256: r.sha256, mailboxes: (JSON.parse(r.boxes) as number[]).map(Number).sort((a, b) => a - b) }));
+  }
+
   attachments(messageRowId: number): Promise<IndexedAttachment[]> {
     return this.#read(() => this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
   }

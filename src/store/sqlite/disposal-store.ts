@@ -15,7 +15,7 @@ export class SqliteDisposalStore implements DisposalStore {
     return this.#meta.truncateLog();
   }
 
-  async markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number }): Promise<string[]> {
+  async markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number; leaver?: { indexedThrough: number; at: number } }): Promise<string[]> {
     const sql = on(tx);
     const disposed: string[] = [];
     for (const sha256 of sha256s) {
@@ -23,6 +23,8 @@ export class SqliteDisposalStore implements DisposalStore {
         { id: number; blob_file: string; blob_offset: number; blob_length: number } | undefined;
       if (!row) continue;
       if (d.expiredBy !== undefined && sql.prepare('SELECT 1 FROM capture WHERE message = ? AND (retain_until IS NULL OR retain_until > ?) LIMIT 1').get(row.id, d.expiredBy) !== undefined) continue;
+      if (d.leaver && sql.prepare('SELECT 1 FROM capture WHERE message = ? AND (id > ? OR (retention_rule IS NOT NULL AND (retain_until IS NULL OR retain_until > ?))) LIMIT 1')
+        .get(row.id, d.leaver.indexedThrough, d.leaver.at) !== undefined) continue;
       sql.prepare('UPDATE message SET wrapped_key = NULL, disposed_at = ?, disposed_by = ?, disposed_policy = ? WHERE id = ?').run(d.at, d.ledgerIndex, d.policy, row.id);
       sql.prepare('INSERT INTO erasure_queue (message_id, blob_file, blob_offset, blob_length, queued_at) VALUES (?, ?, ?, ?, ?)').run(row.id, row.blob_file, row.blob_offset, row.blob_length, d.at);
       disposed.push(sha256);
@@ -38,6 +40,18 @@ export class SqliteDisposalStore implements DisposalStore {
       WHERE m.id IN (SELECT message FROM capture WHERE retain_until IS NOT NULL AND retain_until <= ?) AND m.disposed_at IS NULL
       GROUP BY m.id HAVING SUM(c.retain_until IS NULL) = 0 AND MAX(c.retain_until) <= ? ORDER BY until, m.id LIMIT ?`).all(now, now, limit) as Record<string, any>[];
     return rows.map((r) => ({ messageRowId: Number(r.id), sha256: r.sha256, retainedUntil: Number(r.until), rules: [...new Set(JSON.parse(r.rules) as (string | null)[])] }));
+  }
+
+  async leaverFacts(tx: Tx, sha256s: readonly string[], now: number): Promise<{ sha256: string; lastCaptureRowId: number; keptBy: { rule: string; until: number | null } | null }[]> {
+    const rows = on(tx).prepare(`SELECT m.sha256, MAX(c.id) AS last,
+        (SELECT json_object('rule', k.retention_rule, 'until', k.retain_until) FROM capture k WHERE k.message = m.id AND k.retention_rule IS NOT NULL
+          AND (k.retain_until IS NULL OR k.retain_until > ?) ORDER BY k.retain_until IS NULL DESC, k.retain_until DESC LIMIT 1) AS kept
+      FROM message m JOIN capture c ON c.message = m.id WHERE m.sha256 IN (SELECT value FROM json_each(?)) AND m.disposed_at IS NULL GROUP BY m.id`)
+      .all(now, JSON.stringify(sha256s)) as { sha256: string; last: number; kept: string | null }[];
+    return rows.map((r) => {
+      const kept = r.kept === null ? null : JSON.parse(r.kept) as { rule: string; until: number | null };
+      return { sha256: r.sha256, lastCaptureRowId: Number(r.last), keptBy: kept && { rule: kept.rule, until: kept.until === null ? null : Number(kept.until) } };
+    });
   }
 
   async capturesOf(tx: Tx, sha256s: readonly string[]): Promise<{ captureRowId: number; ledgerIndex: number }[]> {
