@@ -97,7 +97,7 @@ export class RetentionRules {
     if (c.filedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves a retention change they filed');
     const linked = c.filedBy === null ? null : await this.#d.fourEyes.linked(tx, approver.id, c.filedBy, { creatorEver: false });
     if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
-    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
+    if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
     if (c.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `retention change ${id} was already ${c.decision === 'approve' ? 'approved' : 'denied'}`);
     if (decision === 'approve') {
       const now = await this.#store.rule(tx, c.ruleId);
@@ -126,12 +126,12 @@ function ruleOf(input: RuleInput, id: string): RetentionRule {
     id, name: input.name.trim(), mailboxes: list(input.mailboxes), sensitivities: list(input.sensitivities), domains: list(input.domains, true),
     directions: list(input.directions) as Direction[], days: input.days,
   };
-  if (!rule.name) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule needs a name');
-  if (rule.days !== null && (!Number.isInteger(rule.days) || rule.days < 1 || rule.days > 100_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'days must be a whole number from 1 to 100000, or null for ever');
-  for (const d of rule.directions) if (!DIRECTIONS.includes(d)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `direction must be one of ${DIRECTIONS.join(', ')}, got "${d}"`);
+  if (!rule.name) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule needs a name', { fields: ['name'] });
+  if (rule.days !== null && (!Number.isInteger(rule.days) || rule.days < 1 || rule.days > 100_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'days must be a whole number from 1 to 100000, or null for ever', { fields: ['days'] });
+  for (const d of rule.directions) if (!DIRECTIONS.includes(d)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `direction must be one of ${DIRECTIONS.join(', ')}, got "${d}"`, { fields: ['directions'] });
   // The default is the rule for mail that matches nothing: a rule says which mail it is for.
   if (rule.mailboxes.length + rule.sensitivities.length + rule.domains.length + rule.directions.length === 0) {
-    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule names mailboxes, sensitivities, domains or directions (mail matching no rule follows retention.defaultDays)');
+    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule names mailboxes, sensitivities, domains or directions (mail matching no rule follows retention.defaultDays)', { fields: ['mailboxes', 'sensitivities', 'domains', 'directions'] });
   }
   return rule;
 }
