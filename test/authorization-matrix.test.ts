@@ -131,6 +131,12 @@ function rows(): Row[] {
     check: (b, role) => assert.deepEqual(b.mailboxes, role === 'owner' ? ['own@corp.test'] : []),
   });
 
+  // A custodian's own legal holds: everyone may ask; each sees only holds on their own mailboxes.
+  table.push({
+    name: 'my legal holds', expect: allowing([...ROLES]), call: () => ({ method: 'GET', path: '/api/v1/holds/mine' }), writes: null,
+    check: (b, role) => assert.deepEqual(b.holds.map((h: any) => h.mailboxes), role === 'owner' ? [['own@corp.test']] : []),
+  });
+
   // Requests: list, read, file, decide, revoke; break-glass.
   table.push(
     {
@@ -280,6 +286,8 @@ test('authorization matrix: every role × every endpoint × every grant situatio
     f.grant.pending = await f.file();
     f.grant.denied = await f.file();
     await ok(as.appr2, 'POST', `/api/v1/requests/${f.grant.denied}/deny`, { reason: 'no case' });
+    // A legal hold on the owner's mailbox, for the row 'my legal holds'.
+    await ok(as.adm, 'POST', '/api/v1/holds', { name: 'Matrix', matter: 'LEG-9', custodians: ['own@corp.test'] });
     f.grant.breakglass = (await ok(as.bg, 'POST', '/api/v1/breakglass', { ...GRANT_REQUEST, purpose: 'security-incident', ticket: null, permissions: ['search', 'read'], durationHours: 0.5 })).id;
     // A second past the short grant's end (1.8 s to lapse, 3.6 s to expire: the clock is moved,
     // nobody waits) both are over.

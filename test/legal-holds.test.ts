@@ -39,7 +39,12 @@ test('a year of retention ends on day 366; a legal hold keeps its mail until a r
   const told = await call('olga', 'GET', '/api/v1/me/notifications');
   assert.ok(JSON.stringify(told).includes(`legal hold ${hold.id}`), `olga is told: ${JSON.stringify(told)}`);
   await call('bob', 'POST', `/api/v1/holds/${hold.id}/acknowledge`, undefined, 404);
+  // Olga's own list of the holds on her mailboxes (the web app's acknowledgement); Bob has none.
+  const mine = (await call('olga', 'GET', '/api/v1/holds/mine')).holds;
+  assert.deepEqual(mine.map((h: any) => [h.id, h.name, h.matter, h.mailboxes, h.state, h.notified, h.acknowledgedAt]), [[hold.id, 'Merger', 'LEG-7', ['olga@corp.test'], 'on', true, null]]);
+  assert.deepEqual((await call('bob', 'GET', '/api/v1/holds/mine')).holds, []);
   await call('olga', 'POST', `/api/v1/holds/${hold.id}/acknowledge`);
+  assert.notEqual((await call('olga', 'GET', '/api/v1/holds/mine')).holds[0].acknowledgedAt, null, 'acknowledged');
   const listed = await call('aud', 'GET', '/api/v1/holds');
   assert.deepEqual(listed.holds.map((h: any) => [h.id, h.state, h.custodians, h.query, h.notices.map((n: any) => [n.owner, n.acknowledgedAt !== null])]),
     [[hold.id, 'on', ['olga@corp.test'], 'merger', [['olga', true]]]]);

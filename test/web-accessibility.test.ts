@@ -39,12 +39,19 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
   // One needing two approvals, with one approver in the world: the too-few-approvers warning.
   assert.equal((await as.rita.call('POST', '/api/v1/requests', { purpose: 'legal-hold', justification: 'hold', ticket: 'LH-4', mailboxes: ['ceo@corp.test'], permissions: ['search'], durationHours: 1 })).body.tooFewApprovers, true);
   assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.o1}`)).status, 200);
+  // Retention: a rule change, a hold (on Olga's mailbox: her notice to acknowledge) with a release
+  // asked for, and an erasure request, each waiting for an approver.
+  assert.equal((await as.adm.call('POST', '/api/v1/retention/rules', { name: 'Newsletters', domains: ['news.example'], days: 30, note: 'not records' })).body.applied, false);
+  const hold = (await as.adm.call('POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-7', custodians: ['olga@corp.test'], dateFrom: '2025-01-01', query: 'merger' })).body.id as string;
+  assert.equal((await as.adm.call('POST', `/api/v1/holds/${hold}/release`, { reason: 'settled' })).status, 200);
+  assert.equal((await as.adm.call('POST', '/api/v1/subject-requests', { kind: 'erasure', addresses: ['pat@ext.test'], reference: 'DSR-1', reason: 'asked' })).status, 200);
 
   const pages: [string, string, string | RegExp][] = [
     ['olga', '/', /^Welcome/], ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, 'olga quarterly'], ['olga', '/accesses', 'Who accessed my mailbox'], ['olga', '/notifications', 'Notifications'],
     ['rita', '/requests', 'Requests'], ['rita', `/investigation?grant=${active}`, 'Investigation'],
     ['alan', '/approvals', 'Approvals'], ['alan', '/notifications', 'Notifications'], ['alan', '/reviews', 'Review queue'],
     ['aud', '/ledger', /Ledger/], ['aud', '/oversight', 'Oversight'], ['aud', '/admin', 'Administration'], ['adm', '/admin', 'Administration'], ['adm', '/approvals', 'Approvals'],
+    ['alan', '/retention', 'Retention and legal holds'], ['aud', '/retention', 'Retention and legal holds'], ['adm', '/retention', 'Retention and legal holds'],
   ];
   const problems: string[] = [];
   const found: string[] = [];

@@ -60,6 +60,14 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
   const bg = (await ok('bea', 'POST', '/api/v1/breakglass', { purpose: 'security-incident', justification: 'phishing being forwarded right now', mailboxes: ['olga@corp.test'], permissions: ['search', 'read'], durationHours: 1 })).id as string;
   await ok('bea', 'GET', `/api/v1/messages/${sha.o1}?grant=${bg}`);
   await ok('olga', 'GET', `/api/v1/messages/${sha.o1}`);
+  // Retention: a rule change, a hold on Olga's mailbox with a release asked for, an erasure
+  // request carried out (its certificate) and one waiting, with long names and references.
+  await ok('adm', 'POST', '/api/v1/retention/rules', { name: `${LONG} rule`, domains: ['very-long-vendor-domain.example'], days: 30, note: LONG });
+  const hold = (await ok('adm', 'POST', '/api/v1/holds', { name: `${LONG} hold`, matter: `LEG-${LONG}`, custodians: ['olga@corp.test'], dateFrom: '2025-01-01', dateTo: '2025-03-01', query: `subject:${LONG}` })).id as string;
+  await ok('adm', 'POST', `/api/v1/holds/${hold}/release`, { reason: LONG });
+  const erased = (await ok('adm', 'POST', '/api/v1/subject-requests', { kind: 'erasure', addresses: ['someone-with-a-long-address@very-long-vendor-domain.example'], reference: `DSR-${LONG}`, reason: LONG })).id as string;
+  await ok('alan', 'POST', `/api/v1/subject-requests/${erased}/approve`, { reason: 'checked' });
+  await ok('adm', 'POST', '/api/v1/subject-requests', { kind: 'erasure', addresses: ['pat@ext.test'], reference: 'DSR-2', reason: 'asked' });
   await world.parts.oversight.kick();
 
   // [who, path, h1, then] — every page of the navigation for each role that has it.
@@ -77,6 +85,7 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
     ['alan', '/approvals', 'Approvals'], ['alan', '/reviews', 'Review queue', openFirstReview],
     ['aud', '/ledger', /Ledger/], ['aud', '/oversight', 'Oversight'], ['aud', '/reviews', 'Review queue', openFirstReview], ['aud', '/admin', 'Administration'],
     ['adm', '/admin', 'Administration'], ['adm', '/approvals', 'Approvals'], ['adm', '/ledger', /Ledger/],
+    ['alan', '/retention', 'Retention and legal holds'], ['aud', '/retention', 'Retention and legal holds'], ['adm', '/retention', 'Retention and legal holds'],
   ];
 
   const widths: Record<string, number> = {};

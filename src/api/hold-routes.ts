@@ -39,6 +39,18 @@ export function holdRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
+    method: 'GET', url: '/api/v1/holds/mine', tag: 'retention', auth: { scope: 'content' },
+    summary: "the legal holds on my mailboxes, newest first: name, matter, my mailboxes among its custodians (not anyone else's), window, saved query, state, when I was told and whether I acknowledged it (`notified`: false when my mailbox became mine after the notice went out, so there is nothing to acknowledge)",
+    handler: async (_req, _reply, { p }) => s.db.read(async (tx) => ({
+      holds: (await s.holds.mine(tx, p.user)).map(({ hold: h, mailboxes, notifiedAt, acknowledgedAt }) => ({
+        id: h.id, name: h.name, matter: h.matter, mailboxes, dateFrom: iso(h.dateFrom), dateTo: iso(h.dateTo), query: h.query,
+        state: h.releasedAt === null ? 'on' : 'released', placedAt: iso(h.placedAt), releasedAt: iso(h.releasedAt),
+        notified: notifiedAt !== null, notifiedAt: iso(notifiedAt), acknowledgedAt: iso(acknowledgedAt),
+      })),
+    })),
+  });
+
+  routes.add({
     method: 'POST', url: '/api/v1/holds', tag: 'retention',
     auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'hold.place', reason: 'not an admin', message: 'only admins place legal holds' } },
     summary: "place a legal hold (admins): its custodians' mail in the window (dateFrom inclusive, dateTo exclusive, ISO 8601), matching the query if one is given, is kept from disposal until a release is approved; applies at once; each custodian mailbox's owner is told",

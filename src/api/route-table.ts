@@ -167,5 +167,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${where}${issue.path.length ? '.' + issue.path.join('.') : ''}: ${issue.message}`);
+  // The body's field at fault, for a form to say it by that field (as the services' own refusals do).
+  const named = issue.code === 'unrecognized_keys' ? issue.keys : issue.path.length ? [String(issue.path[0])] : [];
+  throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${where}${issue.path.length ? '.' + issue.path.join('.') : ''}: ${issue.message}`, where === 'body' && named.length ? { fields: named } : undefined);
 }

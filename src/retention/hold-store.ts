@@ -43,6 +43,7 @@ export interface HoldStore {
   endHold(tx: Tx, holdId: string, releaseId: string, at: number): Promise<void>;
   addNotice(tx: Tx, n: Omit<HoldNotice, 'acknowledgedAt'>): Promise<void>;
   notices(tx: Tx, holdId: string): Promise<HoldNotice[]>;
+  noticesTo(tx: Tx, owner: string): Promise<HoldNotice[]>;   // every notice sent to this user
   // False when there is no notice to this owner for this hold, or it was acknowledged before.
   acknowledge(tx: Tx, holdId: string, owner: string, at: number): Promise<boolean>;
 }

@@ -60,6 +60,27 @@ export class LegalHolds {
     return this.#d.store.notices(tx, holdId);
   }
 
+  // The holds a person is a custodian of: those naming a mailbox they own, and those they were
+  // told of (a mailbox owned then); with only their own mailboxes among its custodians (the others
+  // are not theirs to know) and their notice: when told, and whether they acknowledged it.
+  async mine(tx: Tx, user: User): Promise<{ hold: Hold; mailboxes: string[]; notifiedAt: number | null; acknowledgedAt: number | null }[]> {
+    const owned = new Set((await this.#d.mailboxes.ownedBy(tx, user.name)).map((m) => m.id));
+    const notices = await this.#d.store.noticesTo(tx, user.name);
+    const out = [];
+    for (const hold of await this.#d.store.holds(tx)) {
+      const told = notices.filter((n) => n.holdId === hold.id);
+      const mailboxes = hold.custodians.filter((c) => owned.has(c.id) || told.some((n) => n.mailboxId === c.id)).map((c) => c.name);
+      if (mailboxes.length === 0) continue;
+      out.push({
+        hold, mailboxes,
+        notifiedAt: told.length ? Math.min(...told.map((n) => n.notifiedAt)) : null,
+        // Acknowledging answers every notice of the hold to this person at once.
+        acknowledgedAt: told.length && told.every((n) => n.acknowledgedAt !== null) ? Math.max(...told.map((n) => n.acknowledgedAt!)) : null,
+      });
+    }
+    return out;
+  }
+
   // What every hold in force covers, as a search scope (the same one grants are held to).
   async activeScopes(tx: Tx): Promise<{ hold: Hold; scope: SearchScope }[]> {
     return (await this.#d.store.activeHolds(tx)).map((hold) => ({

@@ -121,12 +121,12 @@ function ruleOf(input: RuleInput, id: string): RetentionRule {
     id, name: input.name.trim(), mailboxes: list(input.mailboxes), sensitivities: list(input.sensitivities), domains: list(input.domains, true),
     directions: list(input.directions) as Direction[], days: input.days,
   };
-  if (!rule.name) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule needs a name');
-  if (rule.days !== null && (!Number.isInteger(rule.days) || rule.days < 1 || rule.days > 100_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'days must be a whole number from 1 to 100000, or null for ever');
-  for (const d of rule.directions) if (!DIRECTIONS.includes(d)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `direction must be one of ${DIRECTIONS.join(', ')}, got "${d}"`);
+  if (!rule.name) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule needs a name', { fields: ['name'] });
+  if (rule.days !== null && (!Number.isInteger(rule.days) || rule.days < 1 || rule.days > 100_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'days must be a whole number from 1 to 100000, or null for ever', { fields: ['days'] });
+  for (const d of rule.directions) if (!DIRECTIONS.includes(d)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `direction must be one of ${DIRECTIONS.join(', ')}, got "${d}"`, { fields: ['directions'] });
   // The default is the rule for mail that matches nothing: a rule says which mail it is for.
   if (rule.mailboxes.length + rule.sensitivities.length + rule.domains.length + rule.directions.length === 0) {
-    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule names mailboxes, sensitivities, domains or directions (mail matching no rule follows retention.defaultDays)');
+    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule names mailboxes, sensitivities, domains or directions (mail matching no rule follows retention.defaultDays)', { fields: ['mailboxes', 'sensitivities', 'domains', 'directions'] });
   }
   return rule;
 }

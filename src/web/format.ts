@@ -28,3 +28,8 @@ export function relative(iso: string | null | undefined, now = Date.now()): stri
   const text = h > 0 ? `${h} h ${m} min` : `${m} min`;
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
+
+// Who did something, from an actor label: "user:anna" is anna; "os:root" worked at the console.
+export function actorName(label: string): string {
+  return label.startsWith('user:') ? label.slice(5) : `${label} (at the console)`;
+}

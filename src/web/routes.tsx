@@ -11,6 +11,7 @@ import { NotificationsPage } from './pages/notifications-page.tsx';
 import { MyMailboxPage } from './pages/my-mailbox-page.tsx';
 import { OversightPage } from './pages/oversight-page.tsx';
 import { RequestsPage } from './pages/requests-page.tsx';
+import { RetentionPage } from './pages/retention-page.tsx';
 import { ReviewsPage } from './pages/reviews-page.tsx';
 
 // The app's pages. To add one:
@@ -48,5 +49,7 @@ export const ROUTES: PageRoute[] = [
   { path: '/ledger', title: 'Ledger', roles: ['auditor', 'admin'], page: LedgerPage },
   { path: '/reviews', title: 'Review queue', roles: ['approver', 'auditor'], page: ReviewsPage },
   { path: '/oversight', title: 'Oversight', roles: ['auditor'], page: OversightPage },
+  // A `records` role for retention and holds is a later step; until then admins file, approvers decide, auditors read.
+  { path: '/retention', title: 'Retention', roles: ['admin', 'approver', 'auditor'], page: RetentionPage },
   { path: '/admin', title: 'Administration', roles: ['admin', 'auditor'], page: AdminPage },
 ];

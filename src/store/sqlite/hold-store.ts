@@ -51,9 +51,11 @@ export class SqliteHoldStore implements HoldStore {
   }
 
   async notices(tx: Tx, holdId: string): Promise<HoldNotice[]> {
-    return (on(tx).prepare('SELECT * FROM hold_notice WHERE hold_id = ? ORDER BY mailbox_id').all(holdId) as Record<string, any>[]).map((r) => ({
-      holdId: r.hold_id, mailboxId: Number(r.mailbox_id), owner: r.owner, notifiedAt: Number(r.notified_at), acknowledgedAt: r.acknowledged_at === null ? null : Number(r.acknowledged_at),
-    }));
+    return (on(tx).prepare('SELECT * FROM hold_notice WHERE hold_id = ? ORDER BY mailbox_id').all(holdId) as Record<string, any>[]).map(toNotice);
+  }
+
+  async noticesTo(tx: Tx, owner: string): Promise<HoldNotice[]> {
+    return (on(tx).prepare('SELECT * FROM hold_notice WHERE owner = ? ORDER BY hold_id, mailbox_id').all(owner) as Record<string, any>[]).map(toNotice);
   }
 
   async acknowledge(tx: Tx, holdId: string, owner: string, at: number): Promise<boolean> {
@@ -67,6 +69,10 @@ function toHold(r: Record<string, any>): Hold {
     id: r.id, name: r.name, matter: r.matter, custodians: JSON.parse(r.custodians), dateFrom: n(r.date_from), dateTo: n(r.date_to), query: r.query,
     placedBy: n(r.placed_by), placedByLabel: r.placed_by_label, placedAt: Number(r.placed_at), releasedAt: n(r.released_at),
   };
+}
+
+function toNotice(r: Record<string, any>): HoldNotice {
+  return { holdId: r.hold_id, mailboxId: Number(r.mailbox_id), owner: r.owner, notifiedAt: Number(r.notified_at), acknowledgedAt: r.acknowledged_at === null ? null : Number(r.acknowledged_at) };
 }
 
 function toRelease(r: Record<string, any>): HoldRelease {

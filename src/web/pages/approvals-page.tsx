@@ -11,6 +11,7 @@ import type { Outcome } from '../outcome-note.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { Purpose } from '../purpose.tsx';
 import { RequestCard } from '../request-card.tsx';
+import { RecordsWaiting } from '../retention/records-waiting.tsx';
 import { hasRole, useSession } from '../session.ts';
 import { StateBadge } from '../state-badge.tsx';
 import { useLoad } from '../use-load.ts';
@@ -38,6 +39,7 @@ export function ApprovalsPage() {
           ? 'You cannot decide on your own request, nor on one for a mailbox you own. Your decision and its reason are recorded and shown to the requester.'
           : 'Approvers decide on these requests; you see what waits, and can end a grant in force.'}
       </p>
+      <RecordsWaiting />
       <OutcomeNote outcome={outcome} />
       {list.loading && !list.data && <Loading what="requests" />}
       <ErrorNote error={list.error} />

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
 import { when } from '../format.ts';
+import { MyHolds } from '../my-holds.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { useSession } from '../session.ts';
 import { useLoad } from '../use-load.ts';
@@ -31,6 +32,7 @@ export function NotificationsPage() {
     <>
       <PageTitle>Notifications</PageTitle>
       <p className="muted">What Sealbox tells you: requests waiting for your decision, access to your mailbox, decisions on your requests. Each is also mailed to you when mail is set up.</p>
+      <MyHolds />
       {r.loading && <Loading what="notifications" />}
       <ErrorNote error={r.error ?? error} />
       {r.data && r.data.notifications.length === 0 && <p>You have no notifications.</p>}
