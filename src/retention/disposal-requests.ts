@@ -71,19 +71,18 @@ export class DisposalRequests {
   // Carries out an approved request, once.
   async execute(actor: Actor, id: string): Promise<EarlyDisposalOutcome> {
     const { store, meta, holds, search, disposal, clock } = this.#d;
-    const { r, scopes } = await meta.read(async (tx) => ({ r: await store.get(tx, id), scopes: await holds.activeScopes(tx) }));
+    const { r, held } = await meta.read(async (tx) => ({ r: await store.get(tx, id), held: await holds.inForce(tx, search) }));
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no disposal request ${id}`);
     if (r.decision !== 'approve') throw new SealboxError('SEALBOX_ERR_CONFLICT', `disposal request ${id} is not approved`);
     if (r.executedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `disposal request ${id} was carried out already`);
     const kept: EarlyDisposalOutcome['kept'] = [];
     const go: string[] = [];
     for (const sha256 of r.sha256s) {
-      const held: string[] = [];
-      for (const { hold, scope } of scopes) if (await search.findInScope(sha256, scope) !== null) held.push(hold.id);
-      if (held.length > 0) kept.push({ sha256, why: `under legal hold ${held.join(', ')}` });
+      const by = await held.covering(sha256);
+      if (by.length > 0) kept.push({ sha256, why: `under legal hold ${by.join(', ')}` });
       else go.push(sha256);
     }
-    const done = go.length > 0 ? await disposal.dispose(go, `disposal request ${id}`, actor, { holdsInForce: scopes.map((s) => s.hold.id).sort() }) : null;
+    const done = go.length > 0 ? await disposal.dispose(go, `disposal request ${id}`, actor, { holdsInForce: held.ids }) : null;
     const outcome: EarlyDisposalOutcome = { request: id, disposed: done?.disposed ?? [], kept, disposeEntry: done?.ledgerIndex ?? null };
     // The dispose entry records what went; a crash before this line runs it again harmlessly.
     await meta.write(async (tx) => store.executed(tx, id, { at: clock.now(), outcome }));

@@ -80,23 +80,18 @@ export class Disposal {
     const at = clock.now();
     // The index's cursor first: whatever it then says of a message covers at least those receipts.
     const indexedThrough = await search.cursor();
-    const { expired, scopes, due } = await meta.read(async (tx) => ({ expired: await store.expired(tx, at, limit), scopes: await holds.activeScopes(tx), due: await leavers.due(tx, at) }));
+    const { expired, held, due } = await meta.read(async (tx) => ({ expired: await store.expired(tx, at, limit), held: await holds.inForce(tx, search), due: await leavers.due(tx, at) }));
     const day = (t: number) => new Date(t).toISOString().slice(0, 10);
     const plan: DisposalPlan = {
-      at, due: [], held: [], keptByRule: [], unindexed: [], holdsInForce: scopes.map((s) => s.hold.id).sort(),
+      at, due: [], held: [], keptByRule: [], unindexed: [], holdsInForce: held.ids,
       leavers: due.map((l) => ({ mailboxId: l.mailboxId, mailbox: l.mailbox, left: day(l.leftOn), disposeFrom: day(l.disposeFrom) })), indexedThrough,
-    };
-    const heldBy = async (sha256: string) => {
-      const by: string[] = [];
-      for (const { hold, scope } of scopes) if (await search.findInScope(sha256, scope) !== null) by.push(hold.id);
-      return by;
     };
     for (const e of expired) {
       if (await search.document(e.messageRowId) === null) {
         plan.unindexed.push(e.sha256);
         continue;
       }
-      const by = await heldBy(e.sha256);
+      const by = await held.covering(e.sha256);
       if (by.length > 0) plan.held.push({ sha256: e.sha256, holds: by });
       else plan.due.push({ sha256: e.sha256, retainedUntil: e.retainedUntil, policy: policyOf(e.rules) });
     }
@@ -113,7 +108,7 @@ export class Disposal {
       if (f.lastCaptureRowId > indexedThrough) plan.unindexed.push(m.sha256);
       else if (f.keptBy) plan.keptByRule.push({ sha256: m.sha256, ...f.keptBy });
       else {
-        const by = await heldBy(m.sha256);
+        const by = await held.covering(m.sha256);
         const theirLeavers = m.mailboxes.map((id) => leaver.get(id)!);
         if (by.length > 0) plan.held.push({ sha256: m.sha256, holds: by });
         else plan.due.push({ sha256: m.sha256, retainedUntil: Math.max(...theirLeavers.map((l) => l.disposeFrom)), policy: theirLeavers.map((l) => `leaver ${l.mailbox} (left ${day(l.leftOn)})`).sort().join(' + ') });

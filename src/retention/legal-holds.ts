@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
-import type { SearchScope } from '../index/search-index.ts';
+import type { SearchIndex, SearchScope } from '../index/search-index.ts';
 import { parseQuery } from '../index/search-query.ts';
 import type { Hold, HoldRelease, HoldStore } from './hold-store.ts';
 import type { RuleActor } from './retention-rules.ts';
@@ -18,6 +18,11 @@ export interface HoldInput {
   dateFrom?: number | null;
   dateTo?: number | null;
   query?: string | null;
+}
+
+export interface HoldsInForce {
+  ids: string[];
+  covering(sha256: string): Promise<string[]>;
 }
 
 export interface HoldDeps {
@@ -82,10 +87,25 @@ export class LegalHolds {
   }
 
   // What every hold in force covers, as a search scope (the same one grants are held to).
-  async activeScopes(tx: Tx): Promise<{ hold: Hold; scope: SearchScope }[]> {
+  async #activeScopes(tx: Tx): Promise<{ hold: Hold; scope: SearchScope }[]> {
     return (await this.#d.store.activeHolds(tx)).map((hold) => ({
       hold, scope: { mailboxes: hold.custodians, dateFrom: hold.dateFrom, dateTo: hold.dateTo, fixedQuery: hold.query },
     }));
+  }
+
+  // The holds in force (their ids, sorted: a disposal transaction checks they are still the same)
+  // and which of them cover a message, judged on the index by the scope a grant of theirs would
+  // have. Used after the transaction that read them: it reads the index only.
+  async inForce(tx: Tx, search: Pick<SearchIndex, 'findInScope'>): Promise<HoldsInForce> {
+    const scopes = await this.#activeScopes(tx);
+    return {
+      ids: scopes.map((s) => s.hold.id).sort(),
+      covering: async (sha256) => {
+        const by: string[] = [];
+        for (const { hold, scope } of scopes) if (await search.findInScope(sha256, scope) !== null) by.push(hold.id);
+        return by;
+      },
+    };
   }
 
   async place(tx: Tx, actor: RuleActor, input: HoldInput): Promise<Hold> {

@@ -84,7 +84,7 @@ export class SubjectRequests {
   // Carries out an approved request, once.
   async execute(actor: Actor, id: string): Promise<ErasureOutcome> {
     const { store, meta, holds, search, disposal, audit, clock } = this.#d;
-    const { r, scopes } = await meta.read(async (tx) => ({ r: await store.get(tx, id), scopes: await holds.activeScopes(tx) }));
+    const { r, held } = await meta.read(async (tx) => ({ r: await store.get(tx, id), held: await holds.inForce(tx, search) }));
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no erasure request ${id}`);
     if (r.decision !== 'approve') throw new SealboxError('SEALBOX_ERR_CONFLICT', `erasure request ${id} is not approved`);
     if (r.executedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `erasure request ${id} was carried out already`);
@@ -93,14 +93,13 @@ export class SubjectRequests {
     const go: string[] = [];
     const now = clock.now();
     for (const m of await search.messagesWith(r.addresses)) {
-      const held: string[] = [];
-      for (const { hold, scope } of scopes) if (await search.findInScope(m.sha256, scope) !== null) held.push(hold.id);
-      const rule = held.length > 0 ? null : await meta.read((tx) => store.retainedByRule(tx, m.sha256, now));
-      if (held.length > 0) messages.kept.push({ sha256: m.sha256, why: `under legal hold ${held.join(', ')} (Art. 17(3)(e))` });
+      const by = await held.covering(m.sha256);
+      const rule = by.length > 0 ? null : await meta.read((tx) => store.retainedByRule(tx, m.sha256, now));
+      if (by.length > 0) messages.kept.push({ sha256: m.sha256, why: `under legal hold ${by.join(', ')} (Art. 17(3)(e))` });
       else if (rule) messages.kept.push({ sha256: m.sha256, why: `kept by retention rule ${rule.rule} ${rule.until === null ? 'for ever' : `until ${new Date(rule.until).toISOString().slice(0, 10)}`} (Art. 17(3)(b))` });
       else go.push(m.sha256);
     }
-    const disposed = go.length > 0 ? await disposal.dispose(go, `erasure request ${id}`, actor, { holdsInForce: scopes.map((s) => s.hold.id).sort() }) : null;
+    const disposed = go.length > 0 ? await disposal.dispose(go, `erasure request ${id}`, actor, { holdsInForce: held.ids }) : null;
     messages.disposed = disposed?.disposed ?? [];
 
     // The ledger: what still mentions them once their mail's receipts are erased.
