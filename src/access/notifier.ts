@@ -151,6 +151,11 @@ export class Notifier {
     return this.#send(tx, kind, users, subject, body);
   }
 
+  // A change filed for someone else's decision: every approver but the one who filed it.
+  async toApprovers(tx: Tx, kind: string, filedBy: number | null, subject: string, body: string): Promise<void> {
+    await this.#send(tx, kind, (await this.#withRole(tx, 'approver')).filter((u) => u.id !== filedBy), subject, body);
+  }
+
   async #withRole(tx: Tx, role: string): Promise<User[]> {
     return (await this.#people.list(tx)).filter((u) => u.roles.includes(role as never) && !u.disabled);
   }

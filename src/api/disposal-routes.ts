@@ -41,7 +41,9 @@ export function disposalRoutes(routes: RouteTable, s: Services, verifierKey: str
       body: reasonBody,
       handler: async (req, _reply, { body, params, p }) => {
         const parameters = { request: params.id, reason: body.reason };
-        const r = await s.audit.recordOrRefuse(admin(req, p), { operation: `disposal.${decision}`, parameters }, { operation: `disposal.${decision}`, parameters },
+        // An approval whose carrying out was cut short is carried out when approved again (its dispose entry records it).
+        const cut = decision === 'approve' ? await s.db.read((tx) => s.disposalRequests.get(tx, params.id)) : null;
+        const r = cut?.decision === 'approve' && cut.executedAt === null ? cut : await s.audit.recordOrRefuse(admin(req, p), { operation: `disposal.${decision}`, parameters }, { operation: `disposal.${decision}`, parameters },
           (tx) => s.disposalRequests.decide(tx, p.user, params.id, decision, body.reason));
         if (decision === 'deny') return requestView(r);
         return { ...requestView(r), outcome: await s.disposalRequests.execute(admin(req, p), params.id) };

@@ -71,7 +71,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const recovery = new AccountRecovery({ recoveries: new SqliteAccountRecoveryStore(stores.meta), people, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: new SqliteLeaverStore(), mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
   const ownership = new MailboxOwnership({ leavers, mailboxes, changes: new SqliteOwnershipChangeStore(stores.meta), people, fourEyes, notifier, clock });
-  const retention = new RetentionRules({ store: new SqliteRetentionStore(stores.meta), people, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
+  const retention = new RetentionRules({ store: new SqliteRetentionStore(stores.meta), fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   const holds = new LegalHolds({ store: new SqliteHoldStore(), mailboxes, people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
@@ -85,8 +85,8 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
     history: new SqliteLedgerHistory(stores.meta), dates: new SqliteMessageDates(indexDb), links, meta: stores.meta,
   };
   const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock, holds, leavers, search });
-  const disposalRequests = new DisposalRequests({ store: new SqliteDisposalRequestStore(), meta: stores.meta, people, fourEyes, notifier, clock, holds, search, disposal });
-  const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, people, fourEyes, notifier, clock, holds, search, disposal, audit });
+  const disposalRequests = new DisposalRequests({ store: new SqliteDisposalRequestStore(), meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal });
+  const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal, audit });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
   return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers };

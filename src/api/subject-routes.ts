@@ -51,7 +51,11 @@ export function subjectRoutes(routes: RouteTable, s: Services): void {
       summary: `${decision} an erasure request, with a reason (approvers; never the one who filed it, nor anyone linked to them)${decision === 'approve' ? ': carried out at once, answered with its certificate (what was disposed of and erased, what was kept and why)' : ''}`,
       body: reasonBody,
       handler: async (req, _reply, { body, params, p }) => {
-        const r = await recorded(req, p, `subject.${decision}`, { request: params.id, reason: body.reason }, (tx) => s.subjects.decide(tx, p.user, params.id, decision, body.reason));
+        // An approval whose carrying out was cut short (a fault after the decision committed) is
+        // carried out when an approver approves it again; the outcome's entries record it.
+        const cut = decision === 'approve' ? await s.db.read((tx) => s.subjects.get(tx, params.id)) : null;
+        const r = cut?.decision === 'approve' && cut.executedAt === null ? cut
+          : await recorded(req, p, `subject.${decision}`, { request: params.id, reason: body.reason }, (tx) => s.subjects.decide(tx, p.user, params.id, decision, body.reason));
         if (decision === 'deny') return view(r);
         return { ...view(r), outcome: await s.subjects.execute(admin(req, p), params.id) };
       },

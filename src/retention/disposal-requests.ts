@@ -1,7 +1,7 @@
 import type { Actor } from '../access/audit.ts';
 import type { FourEyes } from '../access/four-eyes.ts';
 import type { Notifier } from '../access/notifier.ts';
-import type { People, User } from '../access/people.ts';
+import type { User } from '../access/people.ts';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -15,7 +15,6 @@ import type { RuleActor } from './retention-rules.ts';
 export interface DisposalRequestDeps {
   store: DisposalRequestStore;
   meta: Transactions;
-  people: People;
   fourEyes: FourEyes;
   notifier: Notifier;
   clock: Clock;
@@ -50,13 +49,16 @@ export class DisposalRequests {
     const sha256s = [...new Set(input.sha256s.map((s) => s.trim().toLowerCase()))];
     if (sha256s.length === 0 || sha256s.some((s) => !/^[0-9a-f]{64}$/.test(s))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name the messages by their sha256 (64 hex digits)', { fields: ['sha256s'] });
     if (!input.reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
-    const { store, people, notifier, clock } = this.#d;
+    const { store, notifier, clock } = this.#d;
     const r = { id: newId('dpr', clock.now()), sha256s, reason: input.reason.trim(), filedBy: actor.user?.id ?? null, filedByLabel: actor.label, filedAt: clock.now() };
     await store.add(tx, r);
-    const approvers = (await people.list(tx)).filter((u) => !u.disabled && u.id !== actor.user?.id && u.roles.includes('approver'));
-    await notifier.toUsers(tx, 'disposal.request', approvers, `Early disposal ${r.id} awaits a decision`,
+    await notifier.toApprovers(tx, 'disposal.request', actor.user?.id ?? null, `Early disposal ${r.id} awaits a decision`,
       `${actor.label.replace(/^user:/, '')} asks to destroy ${sha256s.length} message${sha256s.length === 1 ? '' : 's'} before their retention ends.\nReason given: ${r.reason}\nRequest: ${r.id}`);
     return (await store.get(tx, r.id))!;
+  }
+
+  get(tx: Tx, id: string): Promise<DisposalRequest | null> {
+    return this.#d.store.get(tx, id);
   }
 
   async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<DisposalRequest> {

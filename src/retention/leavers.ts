@@ -140,13 +140,12 @@ export class Leavers implements DirectoryLeavers {
   }
 
   async #file(tx: Tx, actor: RuleActor, c: Omit<LeaverChange, 'id' | 'filedBy' | 'filedByLabel' | 'filedAt' | 'decidedBy' | 'decision' | 'decisionReason' | 'decidedAt'>): Promise<LeaverChange> {
-    const { store, people, notifier, clock } = this.#d;
+    const { store, notifier, clock } = this.#d;
     if (!c.reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
     const change = { ...c, reason: c.reason.trim(), id: newId('lvr', clock.now()), filedBy: actor.user?.id ?? null, filedByLabel: actor.label, filedAt: clock.now() };
     await store.addChange(tx, change);
     const filed = (await store.change(tx, change.id))!;
-    const approvers = (await people.list(tx)).filter((u) => !u.disabled && u.id !== actor.user?.id && u.roles.includes('approver'));
-    await notifier.toUsers(tx, 'leaver.change', approvers, `Leaver change ${filed.id} for ${filed.mailbox} awaits a decision`,
+    await notifier.toApprovers(tx, 'leaver.change', actor.user?.id ?? null, `Leaver change ${filed.id} for ${filed.mailbox} awaits a decision`,
       `${actor.label.replace(/^user:/, '')} asks to ${describe(filed)}.\nReason given: ${filed.reason}\nChange: ${filed.id}`);
     await this.#tellOwner(tx, filed, `${actor.label.replace(/^user:/, '')} asked for it; it waits for someone else's approval`);
     return filed;

@@ -144,14 +144,13 @@ export class LegalHolds {
   }
 
   async fileRelease(tx: Tx, actor: RuleActor, holdId: string, reason: string): Promise<HoldRelease> {
-    const { store, people, notifier, clock } = this.#d;
+    const { store, notifier, clock } = this.#d;
     const hold = await this.hold(tx, holdId);
     if (hold.releasedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `legal hold ${holdId} was released already`);
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
     const release = { id: newId('hrl', clock.now()), holdId, reason: reason.trim(), filedBy: actor.user?.id ?? null, filedByLabel: actor.label, filedAt: clock.now() };
     await store.addRelease(tx, release);
-    const approvers = (await people.list(tx)).filter((u) => !u.disabled && u.id !== actor.user?.id && u.roles.includes('approver'));
-    await notifier.toUsers(tx, 'hold.release', approvers, `Release of legal hold ${hold.name} awaits a decision`,
+    await notifier.toApprovers(tx, 'hold.release', actor.user?.id ?? null, `Release of legal hold ${hold.name} awaits a decision`,
       `${actor.label.replace(/^user:/, '')} asks to release legal hold ${hold.id} "${hold.name}" (matter ${hold.matter}).\nReason given: ${release.reason}\nOnce released, its custodians' mail follows retention again and may be disposed.\nRelease: ${release.id}`);
     return (await store.release(tx, release.id))!;
   }

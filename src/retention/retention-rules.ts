@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../access/audit.ts';
 import type { FourEyes } from '../access/four-eyes.ts';
 import type { Notifier } from '../access/notifier.ts';
-import type { People, User } from '../access/people.ts';
+import type { User } from '../access/people.ts';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -34,7 +34,6 @@ export type RuleOutcome =
 
 export interface RetentionDeps {
   store: RetentionStore;
-  people: People;
   fourEyes: FourEyes;
   notifier: Notifier;
   clock: Clock;
@@ -107,9 +106,8 @@ export class RetentionRules {
   async #file(tx: Tx, actor: RuleActor, kind: RetentionChangeRecord['kind'], ruleId: string, before: RetentionRule | null, after: RetentionRule | null, why: string, note: string | null): Promise<RetentionChangeRecord> {
     const change = { id: newId('rch', this.#d.clock.now()), kind, ruleId, before, after, why, note, filedBy: actor.user?.id ?? null, filedByLabel: actor.label, filedAt: this.#d.clock.now() };
     await this.#store.addChange(tx, change);
-    const approvers = (await this.#d.people.list(tx)).filter((u) => !u.disabled && u.id !== actor.user?.id && u.roles.includes('approver'));
     const what = after ? `${before ? 'change' : 'add'} retention rule "${after.name}" (${after.days === null ? 'for ever' : `${after.days} days`})` : `remove retention rule "${before!.name}"`;
-    await this.#d.notifier.toUsers(tx, 'retention.change', approvers, `Retention change ${change.id} awaits a decision`,
+    await this.#d.notifier.toApprovers(tx, 'retention.change', actor.user?.id ?? null, `Retention change ${change.id} awaits a decision`,
       `${actor.label.replace(/^user:/, '')} asks to ${what}.\nWhy it needs approval: ${why}\n${note ? `Reason given: ${note}\n` : ''}Change: ${change.id}`);
     return (await this.#store.change(tx, change.id))!;
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Actor, Audit } from '../access/audit.ts';
 import type { FourEyes } from '../access/four-eyes.ts';
 import type { Notifier } from '../access/notifier.ts';
-import type { People, User } from '../access/people.ts';
+import type { User } from '../access/people.ts';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -17,7 +17,6 @@ import type { SubjectRequest, SubjectStore } from './subject-store.ts';
 export interface SubjectDeps {
   store: SubjectStore;
   meta: Transactions & LedgerStore;
-  people: People;
   fourEyes: FourEyes;
   notifier: Notifier;
   clock: Clock;
@@ -63,13 +62,16 @@ export class SubjectRequests {
     if (addresses.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'an erasure request names the person\'s addresses', { fields: ['addresses'] });
     for (const a of addresses) if (!/^[^@\s]+@[^@\s]+$/.test(a)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `"${a}" is not an e-mail address`, { fields: ['addresses'] });
     if (!input.reference.trim() || !input.reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'an erasure request needs a reference and a reason', { fields: [!input.reference.trim() ? 'reference' : 'reason'] });
-    const { store, people, notifier, clock } = this.#d;
+    const { store, notifier, clock } = this.#d;
     const r = { id: newId('dsr', clock.now()), kind: 'erasure' as const, addresses, reference: input.reference.trim(), reason: input.reason.trim(), filedBy: actor.user?.id ?? null, filedByLabel: actor.label, filedAt: clock.now() };
     await store.add(tx, r);
-    const approvers = (await people.list(tx)).filter((u) => !u.disabled && u.id !== actor.user?.id && u.roles.includes('approver'));
-    await notifier.toUsers(tx, 'subject.erasure', approvers, `Erasure request ${r.id} awaits a decision`,
+    await notifier.toApprovers(tx, 'subject.erasure', actor.user?.id ?? null, `Erasure request ${r.id} awaits a decision`,
       `${actor.label.replace(/^user:/, '')} asks to erase a person's data (reference ${r.reference}, ${addresses.length} address${addresses.length === 1 ? '' : 'es'}).\nRequest: ${r.id}`);
     return (await store.get(tx, r.id))!;
+  }
+
+  get(tx: Tx, id: string): Promise<SubjectRequest | null> {
+    return this.#d.store.get(tx, id);
   }
 
   async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<SubjectRequest> {
