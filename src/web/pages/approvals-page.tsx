@@ -1,5 +1,4 @@
 import { useState } from 'react';
-import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import type { AccessRequest } from '../access-request.ts';
 import { approvalProgress } from '../access-request.ts';
@@ -11,6 +10,7 @@ import type { Outcome } from '../outcome-note.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { Purpose } from '../purpose.tsx';
 import { RequestCard } from '../request-card.tsx';
+import { DecideForm } from '../retention/decide-form.tsx';
 import { RecordsWaiting } from '../retention/records-waiting.tsx';
 import { hasRole, useSession } from '../session.ts';
 import { StateBadge } from '../state-badge.tsx';
@@ -117,37 +117,6 @@ function YourDecision({ r, me, onDecided }: { r: AccessRequest; me: string; onDe
     );
   }
   if (!r.you.mayDecide) return <p className="notice">You do not decide on this request: {r.you.cannotDecide ?? 'someone else decides'}.</p>;
-  return <Decide r={r} onDecided={onDecided} />;
+  return <DecideForm<AccessRequest> path={`/api/v1/requests/${encodeURIComponent(r.id)}`} what={`request ${r.id}`} maxLength={5000} onDecided={onDecided} />;
 }
 
-function Decide({ r, onDecided }: { r: AccessRequest; onDecided: (r: AccessRequest, decision: 'approve' | 'deny') => void }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const decision = ((e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null)?.value === 'deny' ? 'deny' : 'approve';
-    const reason = String(new FormData(e.currentTarget).get('reason') ?? '').trim();
-    if (!reason) {
-      setError(new Error('Give a reason for your decision.'));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      onDecided(await api.post<AccessRequest>(`/api/v1/requests/${encodeURIComponent(r.id)}/${decision}`, { reason }), decision);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
-  return (
-    <form onSubmit={submit} className="stack" aria-label={`Decide on request ${r.id}`}>
-      <label>Reason <textarea name="reason" required maxLength={5000} /></label>
-      <ErrorNote error={error} />
-      <div className="actions">
-        <button type="submit" name="decision" value="approve" disabled={busy}>Approve</button>
-        <button type="submit" name="decision" value="deny" className="danger" disabled={busy}>Deny</button>
-      </div>
-    </form>
-  );
-}

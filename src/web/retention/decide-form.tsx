@@ -21,7 +21,9 @@ export function Decision<T>({ me, filedBy, path, what, onDecided }: {
   return <DecideForm path={path} what={what} onDecided={onDecided} />;
 }
 
-function DecideForm<T>({ path, what, onDecided }: { path: string; what: string; onDecided: (result: T, decision: 'approve' | 'deny') => void }) {
+// Approve or deny with a reason, posted to `path`/approve or `path`/deny: access requests (Approvals)
+// and every change filed for an approver (Retention).
+export function DecideForm<T>({ path, what, onDecided, maxLength = 2000 }: { path: string; what: string; onDecided: (result: T, decision: 'approve' | 'deny') => void; maxLength?: number }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
@@ -43,7 +45,7 @@ function DecideForm<T>({ path, what, onDecided }: { path: string; what: string; 
   };
   return (
     <form onSubmit={submit} className="stack" aria-label={`Decide on ${what}`}>
-      <label>Reason <textarea name="reason" required maxLength={2000} /></label>
+      <label>Reason <textarea name="reason" required maxLength={maxLength} /></label>
       <ErrorNote error={error} />
       <div className="actions">
         <button type="submit" name="decision" value="approve" disabled={busy}>Approve</button>
