@@ -5,6 +5,7 @@ import type { DisposalRequest } from '../retention/disposal-request-store.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
+import { RECORD_KEEPERS, RECORD_READERS } from '../access/roles.ts';
 
 // ISO 8601 date or time.
 const time = z.string().max(40).refine((v) => Number.isFinite(Date.parse(v)), { message: 'not an ISO 8601 date or time' });
@@ -19,14 +20,14 @@ export function disposalRoutes(routes: RouteTable, s: Services, verifierKey: str
 
   routes.add({
     method: 'GET', url: '/api/v1/disposal-requests', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'disposal.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see disposal requests' } },
+    auth: { scope: 'admin', roles: RECORD_READERS, refusal: { operation: 'disposal.list', reason: 'not a records manager, admin, approver or auditor', message: 'only records managers, admins, approvers and auditors see disposal requests' } },
     summary: 'requests to destroy messages before their retention ends, newest first, with their decisions and outcomes',
     handler: async () => s.db.read(async (tx) => ({ requests: (await s.disposalRequests.list(tx)).map(requestView) })),
   });
 
   routes.add({
     method: 'POST', url: '/api/v1/disposal-requests', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'disposal.file', reason: 'not an admin', message: 'only admins ask for mail to be destroyed early' } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'disposal.file', reason: 'not a records manager or admin', message: 'only records managers and admins ask for mail to be destroyed early' } },
     summary: 'ask for messages (sha256s) to be destroyed before their retention ends, with a reason (admins): filed for an approver who is not the filer nor linked to them; what a legal hold covers stays even then',
     body: requestBody,
     handler: async (req, _reply, { body, p }) => requestView(await s.audit.record(admin(req, p), (r: DisposalRequest) => ({ operation: 'disposal.file', messages: r.sha256s, parameters: { request: r.id, reason: r.reason } }),
@@ -53,7 +54,7 @@ export function disposalRoutes(routes: RouteTable, s: Services, verifierKey: str
 
   routes.add({
     method: 'GET', url: '/api/v1/disposals/certificate', tag: 'retention', query: certificateQuery,
-    auth: { scope: 'ledger', roles: ['auditor'], refusal: { operation: 'disposal.certificate', reason: 'not an auditor', message: 'only auditors may do this' } },
+    auth: { scope: 'ledger', roles: ['auditor', 'records'], refusal: { operation: 'disposal.certificate', reason: 'not an auditor or records manager', message: 'only auditors and records managers download disposal certificates' } },
     summary: 'the disposal certificate for a period (since/until, ISO 8601; default: all): every dispose entry with its exact leaf, payload and inclusion proof in the latest signed checkpoint, and the messages they name; check it offline with scripts/verify-disposal-certificate.mjs. 409 until a checkpoint covers the last entry; handing it out is itself an entry',
     handler: async (req, reply, { query, p }) => {
       const period = { since: query.since === undefined ? undefined : Date.parse(query.since), until: query.until === undefined ? undefined : Date.parse(query.until) };

@@ -7,6 +7,7 @@ import type { Hold, HoldRelease } from '../retention/hold-store.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
+import { RECORD_KEEPERS, RECORD_READERS } from '../access/roles.ts';
 
 const date = z.string().max(40).refine((v) => Number.isFinite(Date.parse(v)), { message: 'not an ISO 8601 date or time' });
 const holdBody = z.strictObject({
@@ -29,7 +30,7 @@ export function holdRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'GET', url: '/api/v1/holds', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'hold.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see legal holds' } },
+    auth: { scope: 'admin', roles: RECORD_READERS, refusal: { operation: 'hold.list', reason: 'not a records manager, admin, approver or auditor', message: 'only records managers, admins, approvers and auditors see legal holds' } },
     summary: 'legal holds, newest first, each with its custodians, window, saved query, state, releases asked for and decided, and which custodians acknowledged their notice (admins, approvers, auditors)',
     handler: async () => s.db.read(async (tx) => {
       const out = [];
@@ -52,7 +53,7 @@ export function holdRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'POST', url: '/api/v1/holds', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'hold.place', reason: 'not an admin', message: 'only admins place legal holds' } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'hold.place', reason: 'not a records manager or admin', message: 'only records managers and admins place legal holds' } },
     summary: "place a legal hold (admins): its custodians' mail in the window (dateFrom inclusive, dateTo exclusive, ISO 8601), matching the query if one is given, is kept from disposal until a release is approved; applies at once; each custodian mailbox's owner is told",
     body: holdBody,
     handler: async (req, _reply, { body, p }) => {
@@ -65,7 +66,7 @@ export function holdRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'POST', url: '/api/v1/holds/:id/release', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'hold.release.file', reason: 'not an admin', message: 'only admins ask for a legal hold to be released', parameters: ({ params }) => ({ hold: params.id }) } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'hold.release.file', reason: 'not a records manager or admin', message: 'only records managers and admins ask for a legal hold to be released', parameters: ({ params }) => ({ hold: params.id }) } },
     summary: 'ask for a legal hold to be released, with a reason (admins): filed for an approver who did not ask for it and is not linked to the one who did',
     body: reasonBody,
     handler: async (req, _reply, { body, params, p }) => releaseView(await recorded<HoldRelease>(req, p, 'hold.release.file', { hold: params.id, reason: body.reason },

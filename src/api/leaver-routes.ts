@@ -8,6 +8,7 @@ import type { LeaverChange, LeaverState } from '../retention/leaver-store.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
+import { RECORD_KEEPERS, RECORD_READERS } from '../access/roles.ts';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date, YYYY-MM-DD');
 const reason = z.string().min(1).max(2000);
@@ -31,7 +32,7 @@ export function leaverRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'GET', url: '/api/v1/leavers', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'leaver.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see leavers' } },
+    auth: { scope: 'admin', roles: RECORD_READERS, refusal: { operation: 'leaver.list', reason: 'not a records manager, admin, approver or auditor', message: 'only records managers, admins, approvers and auditors see leavers' } },
     summary: 'mailboxes marked as belonging to someone who left (with the day their mail is disposed from and any exemption), retention.leaverMonths, and the changes filed with their decisions (admins, approvers, auditors)',
     handler: async () => s.db.read(async (tx) => ({
       leaverMonths: s.leavers.leaverMonths, leavers: (await s.leavers.states(tx)).map(leaverView), changes: (await s.leavers.changes(tx)).map(changeView),
@@ -40,7 +41,7 @@ export function leaverRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'POST', url: '/api/v1/mailboxes/:name/leaver', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'leaver.file', reason: 'not an admin', message: 'only admins file leaving dates', parameters: ({ params }) => ({ mailbox: params.name }) } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'leaver.file', reason: 'not a records manager or admin', message: 'only records managers and admins file leaving dates', parameters: ({ params }) => ({ mailbox: params.name }) } },
     summary: "file the day the mailbox's person left (`left`, YYYY-MM-DD; null: withdraw the date, they are still there) with a reason (admins): applied only when an approver who did not file it approves; then its mail not kept by a longer retention rule or a legal hold is disposed retention.leaverMonths after that day",
     body: z.strictObject({ left: day.nullable(), reason }),
     handler: async (req, _reply, { body, params, p }) => changeView(await recorded(req, p, 'leaver.file', { mailbox: params.name, left: body.left, reason: body.reason },
@@ -49,7 +50,7 @@ export function leaverRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'POST', url: '/api/v1/mailboxes/:name/leaver/exemption', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'leaver.file', reason: 'not an admin', message: 'only admins file leaver exemptions', parameters: ({ params }) => ({ mailbox: params.name }) } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'leaver.file', reason: 'not a records manager or admin', message: 'only records managers and admins file leaver exemptions', parameters: ({ params }) => ({ mailbox: params.name }) } },
     summary: "file an exemption from the leaver rule for a leaver's mailbox, with the reason the law asks for and an optional end (`until`, YYYY-MM-DD; null: until decided otherwise) (admins): in force only when an approver who did not file it approves",
     body: z.strictObject({ until: day.nullable().default(null), reason }),
     handler: async (req, _reply, { body, params, p }) => changeView(await recorded(req, p, 'leaver.file', { mailbox: params.name, until: body.until, reason: body.reason },

@@ -12,7 +12,7 @@ import type { Services } from './services.ts';
 
 // Who may look mailboxes up: those who file, decide on or oversee requests. The directory says
 // whose mailbox it is and under which addresses, never anything about its content.
-const DIRECTORY_ROLES: readonly Role[] = ['requester', 'approver', 'auditor', 'admin', 'breakglass'];
+const DIRECTORY_ROLES: readonly Role[] = ['requester', 'approver', 'auditor', 'admin', 'records', 'breakglass'];
 
 export function mailboxRoutes(routes: RouteTable, s: Services): void {
   const mailboxIds = async (tx: Tx, names: string[]) => {
@@ -25,17 +25,17 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
     method: 'GET', url: '/api/v1/mailboxes', tag: 'mailboxes',
     auth: {
       scope: 'requests', roles: DIRECTORY_ROLES,
-      refusal: { operation: 'mailbox.list', logonType: 'owner', reason: 'not a requester, approver, auditor or admin', message: 'only requesters, approvers, auditors and admins look up mailboxes', parameters: ({ query }) => ({ q: query.q }) },
+      refusal: { operation: 'mailbox.list', logonType: 'owner', reason: 'not a requester, approver, auditor, admin or records manager', message: 'only requesters, approvers, auditors, admins and records managers look up mailboxes', parameters: ({ query }) => ({ q: query.q }) },
     },
-    summary: 'mailboxes whose name, display name (a word of it) or an address starts with q (requesters, approvers, auditors, admins); no content; each with the day its person left (null: still there); admins and auditors also see sensitivity, notification policy and the leaver rule\'s disposal date and exemption',
+    summary: 'mailboxes whose name, display name (a word of it) or an address starts with q (requesters, approvers, auditors, admins, records managers); no content; each with the day its person left (null: still there); admins, records managers and auditors also see sensitivity, notification policy and the leaver rule\'s disposal date and exemption',
     query: z.strictObject({ q: z.string().max(320).default(''), limit: z.coerce.number().int().min(1).max(500).default(20), offset: z.coerce.number().int().min(0).default(0) }),
     handler: async (_req, _reply, { query, p }) => {
-      const full = p.user.roles.some((r) => r === 'admin' || r === 'auditor');
+      const full = p.user.roles.some((r) => r === 'admin' || r === 'records' || r === 'auditor');
       return s.db.read(async (tx) => {
         const found = await s.mailboxes.search(tx, query.q, { limit: query.limit, offset: query.offset });
         const policies = full ? await s.notifier.policies(tx, found.map((m) => m.id)) : null;
         // Whoever may look a mailbox up learns whether its person left (a request on a leaver's
-        // mailbox is a different matter); admins and auditors also see until when it is kept.
+        // mailbox is a different matter); admins, records managers and auditors also see until when it is kept.
         const leavers = new Map((await s.leavers.states(tx, found.map((m) => m.id))).map((l) => [l.mailboxId, leaverView(l)]));
         return {
           mailboxes: found.map((m) => ({

@@ -8,6 +8,7 @@ import type { RuleOutcome } from '../retention/retention-rules.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
+import { RECORD_KEEPERS, RECORD_READERS } from '../access/roles.ts';
 
 const ruleBody = z.strictObject({
   name: z.string().min(1).max(200),
@@ -22,7 +23,7 @@ const ruleBody = z.strictObject({
 export function retentionRoutes(routes: RouteTable, s: Services): void {
   routes.add({
     method: 'GET', url: '/api/v1/retention', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'retention.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see retention rules' } },
+    auth: { scope: 'admin', roles: RECORD_READERS, refusal: { operation: 'retention.list', reason: 'not a records manager, admin, approver or auditor', message: 'only records managers, admins, approvers and auditors see retention rules' } },
     summary: 'the retention rules, the default (retention.defaultDays; null: for ever) and the rule changes filed for approval with their decisions (admins, approvers, auditors)',
     handler: async () => s.db.read(async (tx) => ({
       defaultDays: s.retention.defaultDays, rules: await s.retention.rules(tx), changes: (await s.retention.changes(tx)).map(changeView),
@@ -40,7 +41,7 @@ export function retentionRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'POST', url: '/api/v1/retention/rules', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'retention.set', reason: 'not an admin', message: 'only admins change retention rules' } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'retention.set', reason: 'not a records manager or admin', message: 'only records managers and admins change retention rules' } },
     summary: 'add a retention rule (admins): applied at once when it can only lengthen what mail is kept; one that keeps matching mail less than the default is filed for an approver\'s decision (`applied: false`, the change)',
     body: ruleBody,
     handler: async (req, _reply, { body, p }) => set(req, p, undefined, body),
@@ -48,7 +49,7 @@ export function retentionRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'POST', url: '/api/v1/retention/rules/:id', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'retention.set', reason: 'not an admin', message: 'only admins change retention rules', parameters: ({ params }) => ({ rule: params.id }) } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'retention.set', reason: 'not a records manager or admin', message: 'only records managers and admins change retention rules', parameters: ({ params }) => ({ rule: params.id }) } },
     summary: 'change a retention rule (admins): applied at once when it can only lengthen what mail is kept, otherwise filed for an approver\'s decision; captures already made keep their retain-until',
     body: ruleBody,
     handler: async (req, _reply, { body, params, p }) => set(req, p, params.id, body),
@@ -56,7 +57,7 @@ export function retentionRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'POST', url: '/api/v1/retention/rules/:id/remove', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'retention.file', reason: 'not an admin', message: 'only admins change retention rules', parameters: ({ params }) => ({ rule: params.id }) } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'retention.file', reason: 'not a records manager or admin', message: 'only records managers and admins change retention rules', parameters: ({ params }) => ({ rule: params.id }) } },
     summary: 'ask for a retention rule to be removed (admins): always filed for an approver\'s decision',
     body: z.strictObject({ note: z.string().max(2000).optional() }),
     handler: async (req, _reply, { body, params, p }) => {

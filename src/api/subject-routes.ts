@@ -7,6 +7,7 @@ import type { SubjectRequest } from '../retention/subject-store.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
+import { RECORD_KEEPERS, RECORD_READERS } from '../access/roles.ts';
 
 const fileBody = z.strictObject({
   kind: z.literal('erasure'),
@@ -26,14 +27,14 @@ export function subjectRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'GET', url: '/api/v1/subject-requests', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'subject.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see data-subject requests' } },
+    auth: { scope: 'admin', roles: RECORD_READERS, refusal: { operation: 'subject.list', reason: 'not a records manager, admin, approver or auditor', message: 'only records managers, admins, approvers and auditors see data-subject requests' } },
     summary: 'data-subject erasure requests, newest first, with their decisions and, once carried out, their certificates (the addresses then only as hashes)',
     handler: async () => s.db.read(async (tx) => ({ requests: (await s.subjects.list(tx)).map(view) })),
   });
 
   routes.add({
     method: 'POST', url: '/api/v1/subject-requests', tag: 'retention',
-    auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'subject.file', reason: 'not an admin', message: 'only admins file data-subject requests' } },
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'subject.file', reason: 'not a records manager or admin', message: 'only records managers and admins file data-subject requests' } },
     summary: "file a data subject's erasure request (admins; GDPR Art. 17): the person's addresses, a reference and a reason; an approver who did not file it decides",
     body: fileBody,
     handler: async (req, _reply, { body, p }) => {

@@ -50,6 +50,6 @@ export const ROUTES: PageRoute[] = [
   { path: '/reviews', title: 'Review queue', roles: ['approver', 'auditor'], page: ReviewsPage },
   { path: '/oversight', title: 'Oversight', roles: ['auditor'], page: OversightPage },
   // A `records` role for retention and holds is a later step; until then admins file, approvers decide, auditors read.
-  { path: '/retention', title: 'Retention', roles: ['admin', 'approver', 'auditor'], page: RetentionPage },
+  { path: '/retention', title: 'Retention', roles: ['records', 'admin', 'approver', 'auditor'], page: RetentionPage },
   { path: '/admin', title: 'Administration', roles: ['admin', 'auditor'], page: AdminPage },
 ];

@@ -1,6 +1,6 @@
 import { createContext, useContext } from 'react';
 
-export type Role = 'owner' | 'requester' | 'approver' | 'auditor' | 'admin' | 'breakglass';
+export type Role = 'owner' | 'requester' | 'approver' | 'auditor' | 'admin' | 'records' | 'breakglass';
 
 // GET /api/v1/me, what every page is given.
 export interface Me {

@@ -7,7 +7,7 @@ import { when } from '../format.ts';
 import { useSession } from '../session.ts';
 import { useLoad } from '../use-load.ts';
 
-const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'] as const;
+const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'records', 'breakglass'] as const;
 
 // GET /api/v1/users
 export interface UserRow {

@@ -9,7 +9,8 @@ import { RulesSection } from '../retention/rules-section.tsx';
 import { hasRole, useSession } from '../session.ts';
 
 // Retention and legal holds: how long mail is kept, what holds keep, the erasure requests, and
-// for auditors the disposal certificate. Admins file and place; approvers decide here, beside
+// for auditors and records managers the disposal certificate. Records managers and admins file
+// and place; approvers decide here, beside
 // what they decide on (a rule's before and after, a hold's scope and who acknowledged it, the
 // certificate an erasure leaves), as account recoveries are decided where they are listed;
 // Approvals points here when something waits. Nothing here reads mail.
@@ -17,15 +18,15 @@ export function RetentionPage() {
   const { me } = useSession();
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const done = (text: Outcome['text']) => setOutcome({ text, at: Date.now() });
-  const admin = hasRole(me, ['admin']);
+  const keeper = hasRole(me, ['admin', 'records']);
   const approver = hasRole(me, ['approver']);
   return (
     <>
       <PageTitle>Retention and legal holds</PageTitle>
       <p className="muted">
-        {admin && 'You add rules, place holds and file erasure requests. Anything that could let mail go sooner — a shorter rule, a removal, a hold released, an erasure — waits for an approver who is not you. '}
+        {keeper && 'You add rules, place holds and file erasure requests. Anything that could let mail go sooner — a shorter rule, a removal, a hold released, an erasure — waits for an approver who is not you. '}
         {approver && 'You decide, with a reason, on what others filed: never on what you filed yourself or what someone linked to you filed. '}
-        {!admin && !approver && 'You see this as an auditor: read only, with the disposal certificate to download. '}
+        {!keeper && !approver && 'You see this as an auditor: read only, with the disposal certificate to download. '}
         Every change and every decision is recorded in the ledger.
       </p>
       <nav aria-label="On this page">
@@ -33,14 +34,14 @@ export function RetentionPage() {
           <li><a href="#rules-h">Retention rules</a></li>
           <li><a href="#holds-h">Legal holds</a></li>
           <li><a href="#erasure-h">Erasure requests</a></li>
-          {hasRole(me, ['auditor']) && <li><a href="#certificate-h">Disposal certificate</a></li>}
+          {hasRole(me, ['auditor', 'records']) && <li><a href="#certificate-h">Disposal certificate</a></li>}
         </ul>
       </nav>
       <OutcomeNote outcome={outcome} />
       <RulesSection me={me} done={done} />
       <HoldsSection me={me} done={done} />
       <ErasureSection me={me} done={done} />
-      {hasRole(me, ['auditor']) && <CertificateSection />}
+      {hasRole(me, ['auditor', 'records']) && <CertificateSection />}
     </>
   );
 }

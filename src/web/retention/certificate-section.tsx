@@ -14,7 +14,7 @@ type Result =
   | { kind: 'not-yet'; message: string }
   | { kind: 'none'; message: string };
 
-// The disposal certificate for a period, for auditors: downloaded as the server wrote it (the
+// The disposal certificate for a period, for auditors and records managers: downloaded as the server wrote it (the
 // exact bytes, to be checked offline) and summed up here. Until a signed checkpoint covers the
 // last disposal there is none yet (409), and the page says so in plain words.
 export function CertificateSection() {

@@ -41,7 +41,7 @@ export interface ErasureRequest {
 // not file them; an approval is carried out at once, and its certificate says what went and what
 // stayed and why. Nothing here names a person once the request is carried out.
 export function ErasureSection({ me, done }: { me: Me; done: (text: Outcome['text']) => void }) {
-  const admin = hasRole(me, ['admin']);
+  const keeper = hasRole(me, ['admin', 'records']);
   const list = useLoad(() => api.get<{ requests: ErasureRequest[] }>('/api/v1/subject-requests'), []);
   const changed = (text: Outcome['text']) => {
     done(text);
@@ -76,7 +76,7 @@ export function ErasureSection({ me, done }: { me: Me; done: (text: Outcome['tex
           )}
         </article>
       ))}
-      {admin && <FileErasure onDone={changed} />}
+      {keeper && <FileErasure onDone={changed} />}
     </section>
   );
 }

@@ -52,7 +52,7 @@ export function holdWindow(h: { dateFrom: string | null; dateTo: string | null }
 // applies at once (admins); a release is asked for with a reason (admins) and decided by an
 // approver who did not ask for it.
 export function HoldsSection({ me, done }: { me: Me; done: (text: Outcome['text']) => void }) {
-  const admin = hasRole(me, ['admin']);
+  const keeper = hasRole(me, ['admin', 'records']);
   const list = useLoad(() => api.get<{ holds: Hold[] }>('/api/v1/holds'), []);
   const changed = (text: Outcome['text']) => {
     done(text);
@@ -111,11 +111,11 @@ export function HoldsSection({ me, done }: { me: Me; done: (text: Outcome['text'
                     : <>You denied release <code>{x.id}</code>: legal hold “{h.name}” stays on.</>)} />
               </>
             )}
-            {admin && h.state === 'on' && !pending && <AskRelease hold={h} onFiled={changed} />}
+            {keeper && h.state === 'on' && !pending && <AskRelease hold={h} onFiled={changed} />}
           </article>
         );
       })}
-      {admin && <PlaceHold onDone={changed} />}
+      {keeper && <PlaceHold onDone={changed} />}
     </section>
   );
 }

@@ -54,7 +54,7 @@ interface Retention {
 // an approver; for admins a rule added or a removal asked for; for approvers, the decisions.
 // Whether a change applies at once or waits is the server's answer, said as it gives it.
 export function RulesSection({ me, done }: { me: Me; done: (text: Outcome['text']) => void }) {
-  const admin = hasRole(me, ['admin']);
+  const keeper = hasRole(me, ['admin', 'records']);
   const r = useLoad(() => api.get<Retention>('/api/v1/retention'), []);
   const changed = (text: Outcome['text']) => {
     done(text);
@@ -75,14 +75,14 @@ export function RulesSection({ me, done }: { me: Me; done: (text: Outcome['text'
           </p>
           {r.data.rules.length === 0 ? <p>No rule is set.</p> : (
             <table data-testid="retention-rules">
-              <thead><tr><th scope="col">Rule</th><th scope="col">Matches</th><th scope="col">Kept</th>{admin && <th scope="col">Remove</th>}</tr></thead>
+              <thead><tr><th scope="col">Rule</th><th scope="col">Matches</th><th scope="col">Kept</th>{keeper && <th scope="col">Remove</th>}</tr></thead>
               <tbody>
                 {r.data.rules.map((rule) => (
                   <tr key={rule.id} data-rule={rule.id}>
                     <td>{rule.name}</td>
                     <td>{matches(rule)}</td>
                     <td>{kept(rule.days)}</td>
-                    {admin && <td><AskRemoval rule={rule} onFiled={changed} /></td>}
+                    {keeper && <td><AskRemoval rule={rule} onFiled={changed} /></td>}
                   </tr>
                 ))}
               </tbody>
@@ -104,7 +104,7 @@ export function RulesSection({ me, done }: { me: Me; done: (text: Outcome['text'
           )}
         </>
       )}
-      {admin && r.data && <AddRule defaultDays={r.data.defaultDays} onDone={changed} />}
+      {keeper && r.data && <AddRule defaultDays={r.data.defaultDays} onDone={changed} />}
     </section>
   );
 }
