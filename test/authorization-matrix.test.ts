@@ -9,10 +9,10 @@ import type { LedgerEntryView } from './support/access-world.ts';
 import { startInProcessWorld } from './support/in-process.ts';
 import type { InProcessWorld } from './support/in-process.ts';
 
-const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass', 'none'] as const;
+const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'records', 'breakglass', 'none'] as const;
 type Role = (typeof ROLES)[number];
 // The user playing each role; "none" holds only the owner role and owns no mailbox.
-const USER: Record<Role, string> = { owner: 'own', requester: 'req', approver: 'appr', auditor: 'aud', admin: 'adm', breakglass: 'bg', none: 'plain' };
+const USER: Record<Role, string> = { owner: 'own', requester: 'req', approver: 'appr', auditor: 'aud', admin: 'adm', records: 'rec', breakglass: 'bg', none: 'plain' };
 
 const MESSAGES = {
   own: { from: 'x@partner.test', to: 'own@corp.test', subject: 'Own quarterly report', date: 'Mon, 04 Mar 2024 09:00:00 +0000' },
@@ -35,8 +35,8 @@ interface Call {
 interface Row {
   name: string;
   // The expected HTTP status per role, in the order of ROLES:
-  //          owner requester approver auditor admin breakglass none
-  expect: [number, number, number, number, number, number, number];
+  //          owner requester approver auditor admin records breakglass none
+  expect: [number, number, number, number, number, number, number, number];
   // The call, given the fixtures (and a fresh target when the row consumes one).
   call: (f: Fixtures, target: string, role: Role) => Call;
   // A fresh target per case (a request made for this call), for rows whose success uses it up.
@@ -59,7 +59,7 @@ interface Fixtures {
 
 const GRANT_REQUEST = { purpose: 'legal-hold', justification: 'matrix case', ticket: 'LEG-9', mailboxes: ['tgt@corp.test'], dateFrom: '2024-01-01', dateTo: '2024-12-31', permissions: ['search', 'read', 'export'], durationHours: 2 };
 const D = 403;
-const ALL_DENIED: Row['expect'] = [D, D, D, D, D, D, D];
+const ALL_DENIED: Row['expect'] = [D, D, D, D, D, D, D, D];
 const only = (role: Role, status = 200, others = D): Row['expect'] => ROLES.map((r) => (r === role ? status : others)) as Row['expect'];
 const allowing = (roles: Role[], status = 200, others = D): Row['expect'] => ROLES.map((r) => (roles.includes(r) ? status : others)) as Row['expect'];
 const hits = (...keys: (keyof typeof MESSAGES)[]) => (body: any, _role: Role, f: Fixtures) =>
@@ -137,6 +137,14 @@ function rows(): Row[] {
     check: (b, role) => assert.deepEqual(b.holds.map((h: any) => h.mailboxes), role === 'owner' ? [['own@corp.test']] : []),
   });
 
+  // Records: kept by records managers and admins, seen by approvers and auditors too.
+  const readers: Role[] = ['records', 'admin', 'approver', 'auditor'];
+  table.push(
+    { name: 'list retention rules', expect: allowing(readers), writes: null, refusal: admin('retention.list'), call: () => ({ method: 'GET', path: '/api/v1/retention' }) },
+    { name: 'list legal holds', expect: allowing(readers), writes: null, refusal: admin('hold.list'), call: () => ({ method: 'GET', path: '/api/v1/holds' }) },
+    { name: 'place a legal hold', expect: allowing(['records', 'admin']), writes: admin('hold.place'), call: () => ({ method: 'POST', path: '/api/v1/holds', body: { name: 'Matrix too', matter: 'LEG-10', custodians: ['own@corp.test'] } }) },
+  );
+
   // Requests: list, read, file, decide, revoke; break-glass.
   table.push(
     {
@@ -144,7 +152,7 @@ function rows(): Row[] {
       check: (b, role, f) => assert.equal(b.requests.some((r: any) => r.id === f.grant.active), ['requester', 'approver', 'auditor', 'admin'].includes(role), 'who sees the requester\'s request'),
     },
     {
-      name: 'read a request', expect: [404, 200, 200, 200, 200, 404, 404], call: (f) => ({ method: 'GET', path: `/api/v1/requests/${f.grant.active}` }), writes: null, refusal: admin('request.read'),
+      name: 'read a request', expect: [404, 200, 200, 200, 200, 404, 404, 404], call: (f) => ({ method: 'GET', path: `/api/v1/requests/${f.grant.active}` }), writes: null, refusal: admin('request.read'),
       // What the answer offers is what the revoke rows below allow.
       check: (b, role, f) => {
         assert.equal(b.id, f.grant.active);
@@ -162,7 +170,7 @@ function rows(): Row[] {
   // and 404 for those to whom the request does not exist (not its requester, approver, auditor or
   // admin: answered like a missing request, as reading it is).
   const unknown = (expect: Row['expect'], requester: Role = 'requester'): Row['expect'] =>
-    ROLES.map((r, i) => (r !== requester && ['owner', 'requester', 'breakglass', 'none'].includes(r) ? 404 : expect[i])) as Row['expect'];
+    ROLES.map((r, i) => (r !== requester && ['owner', 'requester', 'records', 'breakglass', 'none'].includes(r) ? 404 : expect[i])) as Row['expect'];
   for (const decision of ['approve', 'deny'] as const) {
     table.push({
       name: `${decision} a pending request`, expect: unknown(only('approver')), target: (f) => f.file(), writes: admin(`request.${decision}`),
@@ -219,7 +227,7 @@ function rows(): Row[] {
     { name: 'review queue', expect: allowing(['approver', 'auditor']), writes: null, refusal: admin('review.list'), call: () => ({ method: 'GET', path: '/api/v1/reviews' }), check: (b) => assert.ok(Array.isArray(b.reviews)) },
     // What the web app adds: the directory (no content), its import, health, the archiving notice.
     {
-      name: 'look up mailboxes', expect: allowing(['requester', 'approver', 'auditor', 'admin', 'breakglass']), writes: null, refusal: admin('mailbox.list'),
+      name: 'look up mailboxes', expect: allowing(['requester', 'approver', 'auditor', 'admin', 'records', 'breakglass']), writes: null, refusal: admin('mailbox.list'),
       call: () => ({ method: 'GET', path: '/api/v1/mailboxes?q=tgt' }), check: (b) => assert.deepEqual(b.mailboxes.map((m: any) => m.name), ['tgt@corp.test']),
     },
     { name: 'import the directory', expect: only('admin'), writes: admin('mailboxes.import'), call: () => ({ method: 'POST', path: '/api/v1/mailboxes/import', body: { csv: 'addresses\nlisted@corp.test\n' } }) },
@@ -253,7 +261,7 @@ test('authorization matrix: every role × every endpoint × every grant situatio
   const world = await startInProcessWorld({
     messages: MESSAGES,
     mailboxes: { 'own@corp.test': 'own', 'tgt@corp.test': '', 'other@corp.test': '' },
-    users: { own: ['owner'], req: ['requester'], appr: ['approver'], appr2: ['approver'], aud: ['auditor'], bg: ['breakglass'], plain: ['owner'] },
+    users: { own: ['owner'], req: ['requester'], appr: ['approver'], appr2: ['approver'], aud: ['auditor'], rec: ['records'], bg: ['breakglass'], plain: ['owner'] },
   }, { listen: true });
   try {
     const as = world.as;
