@@ -29,7 +29,7 @@ test('the administrator cannot read around the rules: every read decided on the 
     // anna: the subject of a covert investigation who is also an approver and an auditor; omni:
     // every role at once; rita and rex request, bob approves; sam sends, carl is Bcc'd.
     users: {
-      anna: ['owner', 'approver', 'auditor'], omni: ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'],
+      anna: ['owner', 'approver', 'auditor'], omni: ['owner', 'requester', 'approver', 'auditor', 'admin', 'records', 'breakglass'],
       rita: ['requester'], rex: ['requester'], bob: ['approver'], sam: ['owner'], carl: ['owner'],
     },
     access: { signinPerMinute: SIGNIN_PER_MINUTE, lockoutAttempts: 3, lockoutMinutes: 60 },

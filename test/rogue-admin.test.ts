@@ -17,7 +17,7 @@ import { startInProcessWorld } from './support/in-process.ts';
 import { outbox, recoveryCode } from './support/outbox.ts';
 import { sealbox, tempDataDir } from './support/sealbox.ts';
 
-const ALL_ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass'];
+const ALL_ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'records', 'breakglass'];
 const REQUEST = { purpose: 'hr-investigation', justification: 'just looking', ticket: 'HR-1', mailboxes: ['ceo@corp.test'], permissions: ['search', 'read'], durationHours: 1 };
 
 test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 60_000 }, async (t) => {

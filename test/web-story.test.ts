@@ -141,7 +141,7 @@ test('web story: four people do the governed-access story through the pages', { 
     const form = adm.page.getByRole('form', { name: 'Add a user' });
     await form.getByLabel('User name').fill(name);
     await form.getByLabel('Email').fill(`${name}@corp.test`);
-    for (const role of ['owner', 'requester', 'approver', 'auditor', 'admin', 'breakglass']) await form.getByLabel(role, { exact: true }).setChecked(roles.includes(role));
+    for (const role of ['owner', 'requester', 'approver', 'auditor', 'admin', 'records', 'breakglass']) await form.getByLabel(role, { exact: true }).setChecked(roles.includes(role));
     await form.getByRole('button', { name: 'Add user' }).click();
     await form.getByRole('status').filter({ hasText: `${name} added` }).waitFor();
     codes[name] = (await form.getByTestId('enrolment-code').textContent())!;
