@@ -117,6 +117,8 @@ const schema = z.strictObject({
     enabled: z.boolean().default(true),
     // 'system' uses the host's resolver; a path names a JSON zone file (offline sites, tests).
     dns: z.string().min(1).default('system'),
+    // With dns 'system': the name servers to ask instead of the host's ("ip" or "ip:port").
+    servers: z.array(z.string().min(1)).default([]),
     timeoutMs: z.number().int().positive().default(5000),
   }).prefault({}),
   keys: z.strictObject({

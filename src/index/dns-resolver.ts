@@ -132,9 +132,72 @@ function dnsError(code: string, rrtype: string, name: string): Error {
   }
 }
 
+export interface CacheOptions {
+  maxInFlight?: number;     // questions out at once; the rest wait their turn
+  answerTtlMs?: number;     // answers, and "no such record", are kept this long
+  failureTtlMs?: number;    // a timeout or server failure is kept this long
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/**
+ * Lookups as the authentication checks make them, over `inner`: the same question asked once at
+ * a time (concurrent askers share the answer), answers and "no such record" kept for
+ * `answerTtlMs`, a temporary failure for `failureTtlMs` — so that mail from a domain whose name
+ * servers are dead costs one timeout now and then, not one per message — and at most
+ * `maxInFlight` questions out at once. Mail from one sender comes in bursts: most lookups are
+ * answered from here. A verdict made from a kept answer is still the verdict of that moment
+ * (the checker records when it checked); the kept time is short beside a record's usual TTL.
+ */
+export function cachingResolver(inner: Resolver, o: CacheOptions = {}): Resolver {
+  const maxInFlight = o.maxInFlight ?? 64;
+  const answerTtl = o.answerTtlMs ?? 5 * 60_000;
+  const failureTtl = o.failureTtlMs ?? 30_000;
+  const maxEntries = o.maxEntries ?? 20_000;
+  const now = o.now ?? Date.now;
+  const kept = new Map<string, { until: number; answer: Promise<unknown> }>();
+  const waiting: (() => void)[] = [];
+  let out = 0;
+
+  const ask = async (name: string, rrtype: string): Promise<unknown> => {
+    if (out >= maxInFlight) await new Promise<void>((resolve) => waiting.push(resolve));
+    out++;
+    try {
+      return await inner(name, rrtype);
+    } finally {
+      out--;
+      waiting.shift()?.();
+    }
+  };
+
+  return (name, rrtype) => {
+    const key = `${String(rrtype).toUpperCase()} ${normalizeName(String(name))}`;
+    const at = now();
+    const hit = kept.get(key);
+    if (hit && hit.until > at) return hit.answer as Promise<any>;
+    if (hit) kept.delete(key);
+    const answer = ask(name, rrtype);
+    // In flight: shared until it settles, then kept for as long as its kind of answer is.
+    const entry = { until: Infinity, answer };
+    kept.set(key, entry);
+    if (kept.size > maxEntries) kept.delete(kept.keys().next().value!);
+    answer.then(
+      () => { entry.until = now() + answerTtl; },
+      (err: { code?: string }) => { entry.until = now() + (err?.code === 'ENOTFOUND' || err?.code === 'ENODATA' ? answerTtl : failureTtl); },
+    );
+    return answer as Promise<any>;
+  };
+}
+
 /** The resolver `auth` configures: the system's, or the zone file `auth.dns` names, checked whole. */
 export function resolverFor(auth: Config['auth']): Resolver {
-  if (auth.dns === 'system') return systemResolver(auth.timeoutMs);
+  if (auth.dns === 'system') {
+    try {
+      return cachingResolver(systemResolver(auth.timeoutMs, auth.servers.length > 0 ? auth.servers : undefined));
+    } catch (err) {
+      throw new SealboxError('SEALBOX_ERR_CONFIG', `auth.servers: ${(err as Error).message}`);
+    }
+  }
   const text = readConfiguredFile('auth.dns', auth.dns);
   try {
     return staticZoneResolver(JSON.parse(text) as StaticZone);

@@ -67,6 +67,13 @@ export interface IndexStore extends Transactions {
   addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void>;
   // The authentication verdicts of one capture, replacing any before.
   setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void>;
+  // Verdicts still to come (see AuthChecker): queued with the capture's document, completed by
+  // storing them; completeAuth stores nothing and answers false for a capture no longer queued
+  // (its message was disposed of while its lookups ran).
+  queueAuth(tx: Tx, captureRowId: number): Promise<void>;
+  pendingAuth(tx: Tx, after: number, limit: number): Promise<number[]>;
+  pendingAuthCount(tx: Tx): Promise<number>;
+  completeAuth(tx: Tx, captureRowId: number, verdicts: unknown): Promise<boolean>;
 
   // A capture that could not be indexed: recorded, or its record updated, until a retry succeeds.
   recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void>;

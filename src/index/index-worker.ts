@@ -48,6 +48,22 @@ function pause(ms: number, whileGathering: boolean): Promise<void> {
   });
 }
 
+// Authentication verdicts follow the documents on a loop of their own in this thread: its DNS
+// lookups wait on the network, not on the CPU, and a hanging one must hold back neither the
+// index nor the other checks.
+async function checkAuth(): Promise<void> {
+  const checker = indexer.auth;
+  if (!checker) return;
+  while (!stopping) {
+    try {
+      if (await checker.step() === 0 && !checker.busy) await new Promise((resolve) => setTimeout(resolve, 200));
+    } catch (err) {
+      log.error({ err }, 'checking authentication failed; retrying in 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+  }
+}
+
 async function loop(): Promise<void> {
   while (!stopping) {
     let n = 0;
@@ -85,9 +101,11 @@ async function loop(): Promise<void> {
     // Idle: wait for a commit, with a slow poll as a safety net.
     await pause(failed ? 5000 : 1000, false);
   }
+  await checking;
   indexDb.close();
   archive.close();
   parentPort!.postMessage('stopped');
 }
 
+const checking = checkAuth();
 loop();

@@ -4,7 +4,7 @@ import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { MessageRow } from '../store/sqlite/metadata-store.ts';
 import type { Transactions, Tx } from '../core/transactions.ts';
-import { authenticateMessage } from './authenticate-message.ts';
+import { AuthChecker } from './auth-checker.ts';
 import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
 import type { IndexStore } from './index-store.ts';
@@ -45,10 +45,16 @@ export class Indexer {
   readonly #o: IndexerOptions;
   readonly #internal: Set<string>;
   #more = false;
+  // Authentication verdicts come after the document (see AuthChecker); null: not checked.
+  readonly auth: AuthChecker | null;
 
   constructor(options: IndexerOptions) {
     this.#o = options;
     this.#internal = new Set(options.internalDomains.map((d) => d.toLowerCase()));
+    this.auth = options.auth && new AuthChecker({
+      index: options.index, captures: options.captures, resolver: options.auth.resolver, mta: options.auth.mta, log: options.log,
+      read: async (sha256) => (await this.#raw(sha256)).raw,
+    });
   }
 
   cursor(): Promise<number> {
@@ -120,7 +126,8 @@ export class Indexer {
       for (const r of rows) if (r.messageRowId <= maxDocId && await index.hasDocument(tx, r.messageRowId)) indexed.add(r.messageRowId);
       return { maxDocId, indexed };
     });
-    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: unknown; error: string | null; disposed?: true }[] = [];
+    // auth: 'queued' for the checker (with the bytes read, if any), or a verdict stored at once.
+    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: null | { queued: Buffer | null } | { verdict: unknown }; error: string | null; disposed?: true }[] = [];
     let bytes = 0;
     // A message's bytes are read while the one before it is parsed: reads are asynchronous (the
     // blob store may be remote), parsing is not.
@@ -153,9 +160,9 @@ export class Indexer {
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
       const needsDoc = !parsedInBatch.has(row.messageRowId) && !indexed.has(row.messageRowId);
-      const needsAuth = this.#o.auth !== null && row.envelope !== null;
+      const needsAuth = this.auth !== null && row.envelope !== null;
       try {
-        if (needsDoc || needsAuth) {
+        if (needsDoc) {
           raw = await readAt(i);
           bytes += raw.raw.length;
           if (i + 1 < rows.length && rows[i + 1]!.messageRowId > maxDocId) void readAt(i + 1);
@@ -170,10 +177,9 @@ export class Indexer {
         continue;
       }
       // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
-      const auth = !needsAuth ? null : raw!.truncated ? Promise.resolve({ error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` }) : this.#authenticate(raw!.raw, row.envelope!, row.id);
+      const auth = !needsAuth ? null : raw?.truncated ? { verdict: { error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` } } : { queued: raw?.raw ?? null };
       work.push({ row, parsed, auth, error: null });
     }
-    const auths = await Promise.all(work.map((w) => w.auth));
 
     const internal = new Set<string>();
     // Per message of this batch: who is named, kept up to date as rows are added, so the
@@ -200,7 +206,7 @@ export class Indexer {
     let failures = 0;
 
     await index.write(async (tx) => {
-      for (const [i, w] of work.entries()) {
+      for (const w of work) {
         const { row, parsed } = w;
         const docId = row.messageRowId;
         if (w.disposed) {
@@ -210,7 +216,7 @@ export class Indexer {
         if (w.error === null) {
           try {
             await index.savepoint(tx, async () => {
-              await this.#indexOne(tx, row, parsed, auths[i], { namedIn, part, named });
+              await this.#indexOne(tx, row, parsed, w.auth, { namedIn, part, named });
               await index.clearFailure(tx, row.rowId);
             });
             continue;
@@ -227,11 +233,13 @@ export class Indexer {
       if (internal.size > 0) await this.#o.captures.addAutoMailboxes([...internal]);
       if (options.advanceCursor) await index.setCursor(tx, work.at(-1)!.row.rowId);
     });
+    // Committed with their queue rows: the checker takes them with the bytes already read.
+    this.auth?.offer(work.flatMap((w) => (w.error === null && w.auth && 'queued' in w.auth ? [{ rowId: w.row.rowId, sha256: w.row.sha256, envelope: w.row.envelope!, raw: w.auth.queued }] : [])));
     log.debug({ captures: work.length, failures, cursor: options.advanceCursor ? work.at(-1)!.row.rowId : undefined }, 'indexed');
     return work.length;
   }
 
-  async #indexOne(tx: Tx, row: QueuedCapture, parsed: ParsedMessage | null, auth: unknown, h: {
+  async #indexOne(tx: Tx, row: QueuedCapture, parsed: ParsedMessage | null, auth: null | { queued: Buffer | null } | { verdict: unknown }, h: {
     namedIn(tx: Tx, docId: number): Promise<Named>;
     part(tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named): Promise<void>;
     named: Map<number, Named>;
@@ -262,7 +270,8 @@ export class Indexer {
       for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) await h.part(tx, docId, 'bcc', r.address, null, n);
       if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) await h.part(tx, docId, 'sender', env.mailFrom, null, n);
     }
-    if (auth !== null && auth !== undefined) await index.setAuthVerdicts(tx, row.rowId, auth);
+    if (auth && 'verdict' in auth) await index.setAuthVerdicts(tx, row.rowId, auth.verdict);
+    else if (auth) await index.queueAuth(tx, row.rowId);
   }
 
   async #raw(sha256: string, known?: MessageRow): Promise<{ raw: Buffer; truncated: boolean }> {
@@ -282,16 +291,6 @@ export class Indexer {
     return { raw: Buffer.concat(chunks).subarray(0, MAX_PARSE_BYTES), truncated: size >= MAX_PARSE_BYTES };
   }
 
-  async #authenticate(raw: Buffer, env: Envelope, captureId: string): Promise<unknown> {
-    const auth = this.#o.auth!;
-    try {
-      return await authenticateMessage(raw, { clientAddress: env.clientAddress, clientHelo: env.clientHelo, mailFrom: env.mailFrom, mta: auth.mta, resolver: auth.resolver });
-    } catch (err) {
-      // A fault in verification must not stop indexing: the verdict records it.
-      this.#o.log.warn({ err, captureId }, 'authentication check failed');
-      return { error: (err as Error).message };
-    }
-  }
 }
 
 // The Message-IDs a message refers to, lowercased: References (root first), then In-Reply-To.

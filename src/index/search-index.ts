@@ -109,4 +109,6 @@ export interface SearchIndex {
   failures(limit?: number): Promise<IndexFailures>;
   // The last capture row the indexer has covered.
   cursor(): Promise<number>;
+  // Captures indexed whose authentication verdicts are still being checked.
+  pendingAuth(): Promise<number>;
 }

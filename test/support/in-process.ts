@@ -75,6 +75,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       const receivedAt = clock.now();
       const outcome = await message.commit({ id: newId('cap', receivedAt), source: 'smtp', receivedAt, envelope: envelope(sent), provenance: null });
       while (await indexer.runOnce() > 0);
+      await indexer.auth?.drain();
       assert.equal(await indexer.cursor(), await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx)), 'the index covers every capture');
       return outcome;
     };

@@ -18,6 +18,10 @@ const SQL = {
   insertPart: 'INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)',
   insertAttachment: 'INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)',
   insertAuth: 'INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)',
+  queueAuth: 'INSERT OR IGNORE INTO auth_pending (capture_row) VALUES (?)',
+  pendingAuth: 'SELECT capture_row FROM auth_pending WHERE capture_row > ? ORDER BY capture_row LIMIT ?',
+  pendingAuthCount: 'SELECT COUNT(*) AS n FROM auth_pending',
+  unqueueAuth: 'DELETE FROM auth_pending WHERE capture_row = ?',
   headerAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')",
   fromAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role = 'from'",
   recordFailure: `INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?)
@@ -30,6 +34,7 @@ const SQL = {
   removeAttachments: 'DELETE FROM attachment WHERE doc_id = ?',
   removeDoc: 'DELETE FROM doc WHERE id = ?',
   removeAuth: 'DELETE FROM capture_auth WHERE capture_row = ?',
+  removePendingAuth: 'DELETE FROM auth_pending WHERE capture_row = ?',
   removeFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
 } as const;
 
@@ -121,6 +126,24 @@ export class SqliteIndexStore implements IndexStore {
     on(tx).prepare(SQL.insertAuth).run(captureRowId, JSON.stringify(verdicts));
   }
 
+  async queueAuth(tx: Tx, captureRowId: number): Promise<void> {
+    on(tx).prepare(SQL.queueAuth).run(captureRowId);
+  }
+
+  async pendingAuth(tx: Tx, after: number, limit: number): Promise<number[]> {
+    return (on(tx).prepare(SQL.pendingAuth).all(after, limit) as { capture_row: number }[]).map((r) => Number(r.capture_row));
+  }
+
+  async pendingAuthCount(tx: Tx): Promise<number> {
+    return Number((on(tx).prepare(SQL.pendingAuthCount).get() as { n: number }).n);
+  }
+
+  async completeAuth(tx: Tx, captureRowId: number, verdicts: unknown): Promise<boolean> {
+    if (on(tx).prepare(SQL.unqueueAuth).run(captureRowId).changes === 0) return false;
+    on(tx).prepare(SQL.insertAuth).run(captureRowId, JSON.stringify(verdicts));
+    return true;
+  }
+
   async recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void> {
     on(tx).prepare(SQL.recordFailure).run(captureRowId, sha256, error, at, at);
   }
@@ -146,6 +169,7 @@ export class SqliteIndexStore implements IndexStore {
     for (const stmt of [SQL.removeFts, SQL.removeParts, SQL.removeAttachments, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);
     for (const id of captureRowIds) {
       sql.prepare(SQL.removeAuth).run(id);
+      sql.prepare(SQL.removePendingAuth).run(id);
       sql.prepare(SQL.removeFailure).run(id);
     }
   }

@@ -181,6 +181,10 @@ export class SqliteSearchIndex implements SearchIndex {
     return this.#read(() => this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
   }
 
+  pendingAuth(): Promise<number> {
+    return this.#read(() => Number((this.#db.prepare('SELECT COUNT(*) AS n FROM auth_pending').get() as { n: number }).n));
+  }
+
   authVerdicts(captureRowId: number): Promise<unknown> {
     return this.#read(() => {
       const row = this.#db.prepare('SELECT verdicts FROM capture_auth WHERE capture_row = ?').get(captureRowId) as { verdicts: string } | undefined;
