@@ -2,7 +2,7 @@ import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import type { AccessRequest } from '../access/grants.ts';
-import { approvalsGiven, PERMISSIONS, stateOf } from '../access/grants.ts';
+import { approvalsGiven, MAX_REQUEST_QUERY, PERMISSIONS, stateOf } from '../access/grants.ts';
 import type { Principal, TokenScope } from '../access/credentials.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { User } from '../access/people.ts';
@@ -18,7 +18,7 @@ const newRequest = z.strictObject({
   mailboxes: z.array(z.string().min(1)).min(1).max(100),
   dateFrom: z.string().nullable().optional(),
   dateTo: z.string().nullable().optional(),
-  query: z.string().max(2000).nullable().optional(),
+  query: z.string().max(MAX_REQUEST_QUERY).nullable().optional(),
   permissions: z.array(z.enum(PERMISSIONS)).min(1),
   durationHours: z.number().positive(),
   startsAt: z.string().nullable().optional(),
