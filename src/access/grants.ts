@@ -9,6 +9,9 @@ import type { GrantStore } from './grant-store.ts';
 import type { User } from './people.ts';
 
 export const PERMISSIONS = ['search', 'read', 'export'] as const;
+// The longest fixed query a request may carry, and the longest query a search or an export under a
+// grant takes (q): one can always ask for all that a grant covers by repeating its query.
+export const MAX_REQUEST_QUERY = 2000;
 export type Permission = (typeof PERMISSIONS)[number];
 export type GrantState = 'pending' | 'approved' | 'active' | 'expired' | 'revoked' | 'denied' | 'lapsed';
 
@@ -89,26 +92,11 @@ export class Grants {
 
   async file(tx: Tx, requester: User, input: NewRequest, options: { breakglass?: boolean } = {}): Promise<AccessRequest> {
     const breakglass = options.breakglass ?? false;
-    const role = breakglass ? 'breakglass' : 'requester';
-    if (!requester.roles.includes(role)) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only users with the ${role} role can ${breakglass ? 'open a break-glass grant' : 'file access requests'}`);
-    if (!this.#policy().purposes.includes(input.purpose)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `purpose "${input.purpose}" is not allowed (allowed: ${this.#policy().purposes.join(', ')})`);
-    if (!input.justification?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a justification is required');
-    if (!breakglass && !input.ticket?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a ticket reference is required');
-    if (input.permissions.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'at least one permission (search, read, export) is required');
-    for (const p of input.permissions) if (!PERMISSIONS.includes(p)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown permission "${p}" (search, read, export)`);
-    const maxHours = breakglass ? this.#policy().breakglassMaxMinutes / 60 : this.#policy().maxGrantHours;
-    if (!(input.durationHours > 0) || input.durationHours > maxHours) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `duration must be more than 0 and at most ${maxHours} hours`);
+    const { dateFrom, dateTo, startsAt } = this.terms(requester, input, options);
     if (input.mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name at least one mailbox');
     const mailboxes: RequestMailbox[] = [];
     for (const m of input.mailboxes) mailboxes.push(await this.#mailbox(tx, m));
-    const dateFrom = day(input.dateFrom, 'dateFrom');
-    const dateTo = input.dateTo ? day(input.dateTo, 'dateTo')! + 86_400_000 : null;
-    if (dateFrom !== null && dateTo !== null && dateFrom >= dateTo) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'dateFrom must not be after dateTo');
-    // A fixed query that does not parse would make the grant useless; refuse it at filing.
-    if (input.query?.trim()) parseQuery(input.query.trim());
     const now = this.#clock.now();
-    const startsAt = input.startsAt ? Date.parse(input.startsAt) : null;
-    if (startsAt !== null && (!Number.isFinite(startsAt) || startsAt < now - 60_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'startsAt must be an ISO time in the future');
     if (input.extends) {
       // An extension is a new request like any other (approved again), linked so oversight can
       // see a grant kept alive by repeated extensions.
@@ -131,6 +119,30 @@ export class Grants {
     });
     if (breakglass) await this.#store.openBreakglassReview(tx, id, requester.id, this.#clock.now());
     return this.get(tx, id);
+  }
+
+  // The terms of a request as file() hears them, whatever its mailboxes (its dates and start as
+  // times), or the refusal thrown: a request whose mailboxes are found by searching for a person
+  // (a data subject's, subject-access.ts) is heard before anyone is searched for.
+  terms(requester: User, input: Omit<NewRequest, 'mailboxes' | 'extends'>, options: { breakglass?: boolean } = {}): { dateFrom: number | null; dateTo: number | null; startsAt: number | null } {
+    const breakglass = options.breakglass ?? false;
+    const role = breakglass ? 'breakglass' : 'requester';
+    if (!requester.roles.includes(role)) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only users with the ${role} role can ${breakglass ? 'open a break-glass grant' : 'file access requests'}`);
+    if (!this.#policy().purposes.includes(input.purpose)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `purpose "${input.purpose}" is not allowed (allowed: ${this.#policy().purposes.join(', ')})`);
+    if (!input.justification?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a justification is required');
+    if (!breakglass && !input.ticket?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a ticket reference is required');
+    if (input.permissions.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'at least one permission (search, read, export) is required');
+    for (const p of input.permissions) if (!PERMISSIONS.includes(p)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown permission "${p}" (search, read, export)`);
+    const maxHours = breakglass ? this.#policy().breakglassMaxMinutes / 60 : this.#policy().maxGrantHours;
+    if (!(input.durationHours > 0) || input.durationHours > maxHours) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `duration must be more than 0 and at most ${maxHours} hours`);
+    const dateFrom = day(input.dateFrom, 'dateFrom');
+    const dateTo = input.dateTo ? day(input.dateTo, 'dateTo')! + 86_400_000 : null;
+    if (dateFrom !== null && dateTo !== null && dateFrom >= dateTo) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'dateFrom must not be after dateTo');
+    // A fixed query that does not parse would make the grant useless; refuse it at filing.
+    if (input.query?.trim()) parseQuery(input.query.trim());
+    const startsAt = input.startsAt ? Date.parse(input.startsAt) : null;
+    if (startsAt !== null && (!Number.isFinite(startsAt) || startsAt < this.#clock.now() - 60_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'startsAt must be an ISO time in the future');
+    return { dateFrom, dateTo, startsAt };
   }
 
   async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<AccessRequest> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SEARCH_SORTS } from '../index/search-index.ts';
 import type { SearchHit } from '../index/search-index.ts';
+import { MAX_REQUEST_QUERY } from '../access/grants.ts';
 import { SealboxError } from '../core/errors.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { bodyServerTiming, renderMessageDocument } from './message-document.ts';
@@ -22,7 +23,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
     method: 'GET', url: '/api/v1/search', tag: 'content', auth: { scope: 'content' },
     summary: 'search your own mailboxes, or within an active grant (grant=ID): a page of results (newest or oldest first), the total in scope, and with snippets=1 each message\'s passage with the words found (escaped HTML, the words in <mark>); recorded in the ledger',
     query: z.strictObject({
-      q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0),
+      q: z.string().min(1).max(MAX_REQUEST_QUERY), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0),
       sort: z.enum(SEARCH_SORTS).default('newest'), snippets: z.enum(['0', '1']).default('0'),
     }),
     handler: async (req, _reply, { query, p }) => {
@@ -124,7 +125,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
   routes.add({
     method: 'GET', url: '/api/v1/export', tag: 'content', auth: { scope: 'content' },
     summary: 'the messages a search finds, newest first, up to limit, as an mboxrd file (needs the export permission, or own mailboxes); x-sealbox-messages says how many it holds, x-sealbox-total how many the search found; recorded in the ledger',
-    query: z.strictObject({ q: z.string().min(1).max(2000), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) }),
+    query: z.strictObject({ q: z.string().min(1).max(MAX_REQUEST_QUERY), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) }),
     handler: async (req, reply, { query, p }) => {
       const { mbox, count, total } = await s.content.export(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit });
       reply.type('application/mbox').header('content-disposition', 'attachment; filename="sealbox-export.mbox"').header('x-sealbox-messages', String(count)).header('x-sealbox-total', String(total));

@@ -1,12 +1,14 @@
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
-import type { AccessRequest } from '../access/grants.ts';
-import { approvalsGiven, PERMISSIONS, stateOf } from '../access/grants.ts';
+import type { FastifyRequest } from 'fastify';
+import type { AccessRequest, NewRequest } from '../access/grants.ts';
+import { approvalsGiven, MAX_REQUEST_QUERY, PERMISSIONS, stateOf } from '../access/grants.ts';
 import type { Principal, TokenScope } from '../access/credentials.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { User } from '../access/people.ts';
 import { mayKnowOfRequest } from '../access/request-visibility.ts';
+import { subjectAccessRequest } from '../access/subject-access.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -18,11 +20,18 @@ const newRequest = z.strictObject({
   mailboxes: z.array(z.string().min(1)).min(1).max(100),
   dateFrom: z.string().nullable().optional(),
   dateTo: z.string().nullable().optional(),
-  query: z.string().max(2000).nullable().optional(),
+  query: z.string().max(MAX_REQUEST_QUERY).nullable().optional(),
   permissions: z.array(z.enum(PERMISSIONS)).min(1),
   durationHours: z.number().positive(),
   startsAt: z.string().nullable().optional(),
   extends: z.string().max(100).nullable().optional(),   // the grant this request extends (same scope, more time)
+});
+
+const subjectAccess = z.strictObject({
+  addresses: z.array(z.string().min(3).max(320)).min(1).max(20),
+  reference: z.string().min(1).max(200),
+  justification: z.string().min(1).max(5000),
+  durationHours: z.number().positive(),
 });
 
 export function requestRoutes(routes: RouteTable, s: Services): void {
@@ -89,15 +98,32 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     if (!mayKnowOfRequest(user, r, (m) => policies.get(m)!)) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
     return r;
   };
-  const refusing = async <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: LedgerOperation, grantId: string | null, work: () => Promise<T>): Promise<T> => {
+  const refusing = async <T>(ctx: Parameters<typeof s.audit.denied>[0], operation: LedgerOperation, grantId: string | null, work: () => Promise<T>, parameters: () => Record<string, unknown> = () => ({})): Promise<T> => {
     try {
       return await work();
     } catch (err) {
       if (err instanceof SealboxError && ['SEALBOX_ERR_FORBIDDEN', 'SEALBOX_ERR_NOT_FOUND', 'SEALBOX_ERR_CONFLICT'].includes(err.code)) {
-        await s.audit.denied(ctx, { operation, grantId }, err.message);
+        await s.audit.denied(ctx, { operation, grantId, parameters: parameters() }, err.message);
       }
       throw err;
     }
+  };
+  // Files a request as p asks and tells the approvers, as one `request.file` entry; `terms` finds
+  // what is asked for (a data subject's request searches for it), and `parameters` is what the
+  // entry, or the refusal's, is to say besides.
+  const file = async (req: FastifyRequest, p: Principal, terms: () => Promise<NewRequest>, parameters: () => Record<string, unknown> = () => ({})) => {
+    const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
+    let short = {};
+    const r = await refusing(ctx, 'request.file', null, async () => {
+      const input = await terms();
+      return s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600, ...short, ...parameters() }), async (tx) => {
+        const r = await s.grants.file(tx, p.user, input);
+        short = await shortOfApprovers(tx, r);
+        await s.notifier.requestFiled(tx, r, p.user);
+        return r;
+      });
+    }, parameters);
+    return answer(p, r);
   };
 
   routes.add({
@@ -105,16 +131,16 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
     // Grants.file holds to the same role for any other caller.
     auth: { scope: 'requests', roles: ['requester'], refusal: { operation: 'request.file', logonType: logon, message: 'only users with the requester role can file access requests' } },
     summary: 'file an access request: purpose, justification, ticket, scope (mailboxes, dates, fixed query), permissions, duration; filed even when too few people could approve it, with `tooFewApprovers` in the answer',
+    handler: async (req, _reply, { body, p }) => file(req, p, async () => body),
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/subject-requests/access', tag: 'requests', body: subjectAccess,
+    auth: { scope: 'requests', roles: ['requester'], refusal: { operation: 'request.file', logonType: logon, message: 'only users with the requester role can file access requests' } },
+    summary: "file a data subject's access request (GDPR Art. 15): the person's addresses, a reference (the ticket), a justification, a duration. An access request like any other (purpose `subject-access-request`, permissions search, read and export), approved by someone else and exported under its grant (`GET /api/v1/export?q=<its query>&grant=<its id>`): its mailboxes are those holding mail in which one of the addresses takes part, its fixed query that mail exactly (any role, Bcc by envelope included). The `request.file` entry counts what the search for the person found; 404 when no mailbox holds any such mail (mail no archived mailbox takes part in is outside every grant's scope)",
     handler: async (req, _reply, { body, p }) => {
-      const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
-      let short = {};
-      const r = await refusing(ctx, 'request.file', null, () => s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600, ...short }), async (tx) => {
-        const r = await s.grants.file(tx, p.user, body);
-        short = await shortOfApprovers(tx, r);
-        await s.notifier.requestFiled(tx, r, p.user);
-        return r;
-      }));
-      return answer(p, r);
+      let found = {};
+      return file(req, p, () => subjectAccessRequest(s, p.user, body, (f) => { found = f; }), () => ({ subjectAccess: found }));
     },
   });
 

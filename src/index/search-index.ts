@@ -105,6 +105,9 @@ export interface SearchIndex {
   // Every indexed message in which one of these addresses (lowercase) takes part, in any role
   // (from, sender, to, cc, bcc by envelope): what a data-subject request concerns.
   messagesWith(addresses: readonly string[]): Promise<{ id: number; sha256: string }[]>;
+  // The mailboxes (by name) that hold any of those messages, by the link mailboxesHolding reads:
+  // all that a grant can reach of what a data-subject request concerns.
+  mailboxesWith(addresses: readonly string[]): Promise<string[]>;
   // Captures the indexer could not index (each retried now and then), the most recent first.
   failures(limit?: number): Promise<IndexFailures>;
   // The last capture row the indexer has covered.

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Actor, Audit } from '../access/audit.ts';
 import type { FourEyes } from '../access/four-eyes.ts';
 import type { Notifier } from '../access/notifier.ts';
+import { subjectAddresses } from '../access/subject-access.ts';
 import type { User } from '../access/people.ts';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
@@ -58,9 +59,7 @@ export class SubjectRequests {
   }
 
   async file(tx: Tx, actor: RuleActor, input: { addresses: string[]; reference: string; reason: string }): Promise<SubjectRequest> {
-    const addresses = [...new Set(input.addresses.map((a) => a.trim().toLowerCase()).filter(Boolean))];
-    if (addresses.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'an erasure request names the person\'s addresses', { fields: ['addresses'] });
-    for (const a of addresses) if (!/^[^@\s]+@[^@\s]+$/.test(a)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `"${a}" is not an e-mail address`, { fields: ['addresses'] });
+    const addresses = subjectAddresses(input.addresses);
     if (!input.reference.trim() || !input.reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'an erasure request needs a reference and a reason', { fields: [!input.reference.trim() ? 'reference' : 'reason'] });
     const { store, notifier, clock } = this.#d;
     const r = { id: newId('dsr', clock.now()), kind: 'erasure' as const, addresses, reference: input.reference.trim(), reason: input.reason.trim(), filedBy: actor.user?.id ?? null, filedByLabel: actor.label, filedAt: clock.now() };

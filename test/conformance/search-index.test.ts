@@ -549,6 +549,17 @@ for (const impl of INDEXES) {
       assert.deepEqual((await index.mailboxesHolding([sha.get('m3')!], [box.get('bob')!.id])), new Set(), 'only among the mailboxes asked about');
     });
 
+    test('messagesWith and mailboxesWith: the mail of a person in any role, and the mailboxes holding it', async () => {
+      for (const people of [['eve@partner.example'], ['dave@corp.example'], ['sales@vendor.example', 'bounce@vendor.example'], ['team@partner.example'], ['nobody@nowhere.example']]) {
+        const theirs = CORPUS.filter((m) => parts(m).some((x) => people.includes(x.address)));
+        const got = await index.messagesWith(people);
+        assert.deepEqual(got.map((g) => keyOf.get(g.sha256)).sort(), theirs.map((m) => m.key).sort(), people.join(' '));
+        const want = [...new Set(theirs.flatMap((m) => parts(m).map((x) => holderOf(x.address))).filter((n) => n !== null))].sort();
+        assert.deepEqual(await index.mailboxesWith(people), want, people.join(' '));
+      }
+      assert.deepEqual(await index.mailboxesWith([]), []);
+    });
+
     test('messagesOnlyOf: the messages no mailbox outside the set takes part in', async () => {
       const name = (id: number) => [...box.entries()].find(([, b]) => b.id === id)![0];
       const holders = (m: Mail) => [...new Set(parts(m).map((x) => holderOf(x.address)).filter((n): n is string => n !== null))].sort();

@@ -203,6 +203,15 @@ export class SqliteSearchIndex implements SearchIndex {
       WHERE p.address IN (SELECT value FROM json_each(?)) ORDER BY d.id`).all(JSON.stringify(addresses)) as { id: number; sha256: string }[]).map((r) => ({ id: Number(r.id), sha256: r.sha256 })));
   }
 
+  // From the person's participation rows to their messages' other participants, and from those
+  // to the mailboxes that own their addresses: one query, however much mail the person is in.
+  async mailboxesWith(addresses: readonly string[]): Promise<string[]> {
+    if (addresses.length === 0) return [];
+    return (await this.#read(() => this.#db.prepare(`SELECT DISTINCT m.name FROM participation s
+      CROSS JOIN participation p ON p.doc_id = s.doc_id CROSS JOIN meta.mailbox_address a ON a.address = p.address CROSS JOIN meta.mailbox m ON m.id = a.mailbox_id
+      WHERE s.address IN (SELECT value FROM json_each(?)) ORDER BY m.name`).all(JSON.stringify(addresses)) as { name: string }[])).map((r) => r.name);
+  }
+
   failures(limit = 20): Promise<IndexFailures> {
     return this.#read(() => this.#failures(limit));
   }

@@ -1,0 +1,58 @@
+import { SealboxError } from '../core/errors.ts';
+import type { SearchIndex } from '../index/search-index.ts';
+import type { AddressRole } from '../index/search-query.ts';
+import type { Grants, NewRequest } from './grants.ts';
+import { MAX_REQUEST_QUERY, PERMISSIONS } from './grants.ts';
+import type { User } from './people.ts';
+
+const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
+
+// Every role in which an address takes part, as the index links it (an envelope's recipients
+// that no header names as bcc, its sender as sender).
+const ROLES: readonly AddressRole[] = ['from', 'sender', 'to', 'cc', 'bcc'];
+
+// A data subject's addresses as a request names them (Art. 15 and 17 alike): lowercased, as the
+// index keeps them, each once, each an address.
+export function subjectAddresses(raw: readonly string[]): string[] {
+  const addresses = [...new Set(raw.map((a) => a.trim().toLowerCase()).filter(Boolean))];
+  if (addresses.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a data-subject request names the person\'s addresses', { fields: ['addresses'] });
+  for (const a of addresses) if (!/^[^@\s\p{Cc}]+@[^@\s\p{Cc}]+$/u.test(a)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `"${a}" is not an e-mail address`, { fields: ['addresses'] });
+  return addresses;
+}
+
+export interface SubjectAccessInput {
+  addresses: string[];
+  reference: string;        // the ticket
+  justification: string;
+  durationHours: number;
+}
+
+// GDPR Art. 15: a copy of what the archive holds about a person. It has no way to mail of its
+// own: it is an access request like any other (Grants.file), approved by someone else and
+// exported under its grant, whose terms are found here. Its mailboxes are those holding mail in
+// which one of the person's addresses takes part; its fixed query narrows them to exactly that
+// mail. Finding the mailboxes is a search about the person: `searched` is told what it found
+// (counts only) before anything else happens, so that the filing's entry, or the refusal's when
+// nothing was found, records it.
+export async function subjectAccessRequest(d: { grants: Grants; search: Pick<SearchIndex, 'messagesWith' | 'mailboxesWith'> }, requester: User,
+  input: SubjectAccessInput, searched: (found: { addresses: number; messages: number; mailboxes: number }) => void): Promise<NewRequest> {
+  const addresses = subjectAddresses(input.addresses);
+  const query = participationQuery(addresses);
+  if (query.length > MAX_REQUEST_QUERY) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `these addresses make a query of ${query.length} characters, more than a request's ${MAX_REQUEST_QUERY}: file one request for fewer of them`, { fields: ['addresses'] });
+  const terms = { purpose: SUBJECT_ACCESS_PURPOSE, justification: input.justification, ticket: input.reference, query, permissions: [...PERMISSIONS], durationHours: input.durationHours };
+  // Heard like any filing before anyone is searched for: one that would be refused searches nothing.
+  d.grants.terms(requester, terms);
+  const messages = (await d.search.messagesWith(addresses)).length;
+  const mailboxes = await d.search.mailboxesWith(addresses);
+  searched({ addresses: addresses.length, messages, mailboxes: mailboxes.length });
+  // Mail in which no mailbox takes part is outside every grant's scope: no request can reach it.
+  if (mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', 'no archived mailbox holds mail in which these addresses take part: there is nothing to grant');
+  return { ...terms, mailboxes };
+}
+
+// The query that matches exactly the messages in which one of `addresses` takes part, in any role:
+// the messages SearchIndex.messagesWith finds. Quoted, so that no address reads as anything else.
+function participationQuery(addresses: readonly string[]): string {
+  const quoted = (a: string) => `"${a.replace(/["\\]/g, (c) => '\\' + c)}"`;
+  return addresses.flatMap((a) => ROLES.map((role) => `${role}:${quoted(a)}`)).join(' OR ');
+}
