@@ -12,6 +12,7 @@ export interface SealboxIngest {
   delivery: TimedDelivery;
   searchableSeconds: number;   // first MAIL FROM until the index covers every message
   lagsMs: number[];            // per message: its final reply → the index covers it
+  verdictsSeconds: number;     // first MAIL FROM until every authentication verdict is stored
   peakRssMb: number;           // the server process (receiver and indexer thread), VmHWM
   data: string;                // the data folder (removed unless keep)
   dir: string;                 // its scratch folder, for scratch.remove
@@ -39,7 +40,7 @@ export function peakRssMb(pid: number): number {
 
 // Follows the indexer's cursor (the last capture row it covered) from outside the server.
 export class IndexWatch {
-  readonly samples: { t: number; cursor: number }[] = [];
+  readonly samples: { t: number; cursor: number; authPending: number }[] = [];
   readonly #done: Promise<void>;
   #running = true;
 
@@ -50,7 +51,8 @@ export class IndexWatch {
         try {
           db ??= new DatabaseSync(indexDbPath, { readOnly: true });
           const row = db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
-          this.samples.push({ t: performance.now(), cursor: row ? Number(row.value) : 0 });
+          const pending = db.prepare('SELECT COUNT(*) AS n FROM auth_pending').get() as { n: number };
+          this.samples.push({ t: performance.now(), cursor: row ? Number(row.value) : 0, authPending: Number(pending.n) });
         } catch { /* not created yet */ }
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -75,6 +77,17 @@ export class IndexWatch {
     }
   }
 
+  // Until the index covers `n` captures and no verdict is still to come; when that was.
+  async waitForVerdicts(n: number, timeoutMs = INDEX_TIMEOUT_MS): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const last = this.samples.at(-1);
+      if (last && last.cursor >= n && last.authPending === 0) return last.t;
+      if (performance.now() > deadline) throw new Error(`verdicts of ${last?.authPending} captures still to come after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
     await this.#done;
@@ -82,11 +95,12 @@ export class IndexWatch {
 }
 
 // Delivers `messages` into a fresh Sealbox over SMTP or LMTP and waits until all are searchable.
-export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boolean; connections: number; envelope(i: number): { from: string; to: string[] }; keep?: boolean }): Promise<SealboxIngest> {
-  const { server, dir } = await startBenchSealbox();
+export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boolean; connections: number; envelope(i: number): { from: string; to: string[] }; keep?: boolean; config?: Record<string, unknown> }): Promise<SealboxIngest> {
+  const { server, dir } = await startBenchSealbox(options.config);
   try {
     const watch = new IndexWatch(join(server.data, 'index.db'));
     let delivery: TimedDelivery;
+    let verdictsAt: number;
     try {
       // The index thread is still loading its modules when the listeners are up: the first
       // message is archived and indexed before the clock starts, so the lag measured is a running
@@ -97,6 +111,7 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
       await watch.waitFor(1);
       delivery = await deliverTimed(port, messages.slice(1), { ...options, envelope: (i) => options.envelope(i + 1) });
       await watch.waitFor(messages.length);
+      verdictsAt = await watch.waitForVerdicts(messages.length);
     } finally {
       await watch.stop();
     }
@@ -106,7 +121,7 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
     await server.stop();
     scratch.unwatch(server.proc.pid!);
     if (!options.keep) scratch.remove(dir);
-    return { delivery, searchableSeconds, lagsMs, peakRssMb: rss, data: server.data, dir };
+    return { delivery, searchableSeconds, lagsMs, verdictsSeconds: (verdictsAt - delivery.startedAt) / 1000, peakRssMb: rss, data: server.data, dir };
   } catch (err) {
     await server.stop().catch(() => {});
     scratch.remove(dir);
