@@ -5,6 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../src/core/config.ts';
+import { staticZoneResolver } from '../src/index/dns-resolver.ts';
+import { Indexer } from '../src/index/indexer.ts';
+import { openIndexDb } from '../src/index/sqlite/index-db.ts';
+import { SqliteIndexStore } from '../src/index/sqlite/index-store.ts';
+import { openStores } from '../src/store/open-stores.ts';
+import { SqliteCaptureQueue } from '../src/store/sqlite/capture-queue.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
@@ -71,4 +81,38 @@ test('mail from a domain whose name servers hang is searchable at once; its verd
   const deadAsked = dns.asked.get('TXT dead.example') ?? 0;
   assert.ok(deadAsked >= 1 && deadAsked <= 4, `TXT dead.example asked ${deadAsked} times for ${PER_DOMAIN} messages`);
   assert.ok((dns.asked.get('TXT live.example') ?? 0) <= 2, `TXT live.example asked ${dns.asked.get('TXT live.example')} times`);
+});
+
+test('a verdict still to come when the indexer stops is checked after the restart', { timeout: 120_000 }, async (t) => {
+  const config = testConfig({ auth: { enabled: false }, log: { level: 'warn' } });
+  const server = await startSealbox({ args: ['--config', config] });
+  const smtp = await RawSmtpClient.connect(server.smtp.port, { helo: 'mx.test' });
+  assert.equal((await smtp.send({ from: 'alice@live.example', to: ['bob@corp.test'] }, message('alice@live.example', 1))).data[0].code, 250);
+  await smtp.quit();
+  assert.equal(await server.stop(), 0, server.stderr());
+
+  // Indexed again from scratch with checks whose lookups never answer; the indexer then "stops".
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(server.data, `index.db${suffix}`), { force: true });
+  const stores = openStores(loadConfig(config, { data: server.data }, {}), { create: false });
+  t.after(() => stores.close());
+  const log = pino({ level: 'silent' });
+  const indexerOn = (resolver: (name: string, rrtype: string) => Promise<unknown>) => {
+    const db = openIndexDb(stores.paths.index, stores.paths.meta);
+    const store = new SqliteIndexStore(db);
+    const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: store, reader: stores.reader, meta: stores.meta, log, batch: 200, internalDomains: [], auth: { resolver, mta: 'sealbox.test' } });
+    return { db, store, indexer };
+  };
+  const first = indexerOn(() => new Promise(() => {}));
+  assert.equal(await first.indexer.runOnce(), 1);
+  const pending = await first.store.read((tx) => first.store.pendingAuth(tx, 0, 10));
+  assert.equal(pending.length, 1, 'indexed, its verdicts queued');
+  first.db.close();
+
+  const second = indexerOn(staticZoneResolver({}));
+  t.after(() => second.db.close());
+  assert.equal(await second.indexer.runOnce(), 0, 'nothing left to index');
+  await second.indexer.auth!.drain();
+  assert.deepEqual(await second.store.read((tx) => second.store.pendingAuth(tx, 0, 10)), [], 'checked after the restart');
+  const verdicts = second.db.db.prepare('SELECT verdicts FROM capture_auth WHERE capture_row = ?').get(pending[0]!) as { verdicts: string };
+  assert.equal(JSON.parse(verdicts.verdicts).spf.result, 'none');
 });
