@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { testConfig, waitForIndex } from './support/archive.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
+import { waitUntil } from './support/wait.ts';
 
 const eml = (n: number) => Buffer.from(`From: alice@example.test\r\nTo: bob@example.test\r\nSubject: completeness ${n}\r\nMessage-ID: <complete-${n}@example.test>\r\n\r\nbody ${n}\r\n`);
 
@@ -43,6 +44,22 @@ test('verify --index names a lost and a stray document; reindex puts both right'
   assert.deepEqual(broken.report.stray, [424242]);
   const text = await sealbox(['verify', '--index', ...common]);
   assert.match(text.stdout.toString(), new RegExp(`^FAILED: 3 messages, 3 documents: 1 missing.*\\nmissing ${lost}`, 's'));
+
+  // The server's index thread makes the same check when idle (first soon after start) and the
+  // health figures show it.
+  const restartedAt = Date.now();
+  const again = await startSealbox({ data: server.data, args: ['--config', config] });
+  let seen: any = null;
+  try {
+    await waitUntil('the index thread has checked the index', async () => {
+      const r = await sealbox(['stats', ...common, '--json']);
+      seen = r.code === 0 ? JSON.parse(r.stdout.toString()).indexCheck : null;
+      return seen !== null && Date.parse(seen.at) >= restartedAt - 1000;
+    }, { timeoutMs: 60_000, intervalMs: 200, detail: () => JSON.stringify(seen) });
+  } finally {
+    assert.equal(await again.stop(), 0);
+  }
+  assert.deepEqual([seen.messages, seen.documents, seen.missing, seen.stray], [3, 3, 1, 1], JSON.stringify(seen));
 
   const repaired = await sealbox(['reindex', ...common]);
   assert.equal(repaired.code, 0, repaired.stderr);

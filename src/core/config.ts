@@ -112,6 +112,9 @@ const schema = z.strictObject({
   }).prefault({}),
   index: z.strictObject({
     batch: z.number().int().min(1).max(10_000).default(200),
+    // How often the index thread checks, when idle, that the index holds exactly one document per
+    // live message (sealbox verify --index); the health page shows the last result. 0: never.
+    checkEveryMinutes: z.number().min(0).default(60),
   }).prefault({}),
   auth: z.strictObject({
     enabled: z.boolean().default(true),

@@ -14,6 +14,29 @@ export interface IndexCompleteness {
   seconds: number;
 }
 
+// What the health page shows of the last check: counts, not the lists.
+export interface CompletenessSummary {
+  at: string;
+  messages: number;
+  documents: number;
+  missing: number;
+  failing: number;
+  pending: number;
+  stray: number;
+  seconds: number;
+}
+
+export function summary(c: IndexCompleteness, at: number): CompletenessSummary {
+  return { at: new Date(at).toISOString(), messages: c.messages, documents: c.documents, missing: c.missing.length, failing: c.failing, pending: c.pending, stray: c.stray.length, seconds: c.seconds };
+}
+
+// Checks the index and stores the summary where the health page reads it (SearchIndex.completeness).
+export async function checkAndRecord(captures: CaptureQueue, index: IndexStore, now: number): Promise<IndexCompleteness> {
+  const found = await checkIndex(captures, index);
+  await index.write((tx) => index.setCompleteness(tx, summary(found, now)));
+  return found;
+}
+
 // The index is read first, then the archive: a message indexed in between is then neither
 // missing nor stray (it is after the cursor the check read).
 export async function checkIndex(captures: CaptureQueue, index: IndexStore): Promise<IndexCompleteness> {

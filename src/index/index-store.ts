@@ -1,3 +1,4 @@
+import type { CompletenessSummary } from './index-completeness.ts';
 import type { Transactions, Tx } from '../core/transactions.ts';
 import type { AddressRole } from './search-query.ts';
 
@@ -71,6 +72,8 @@ export interface IndexStore extends Transactions {
   // storing them; completeAuth stores nothing and answers false for a capture no longer queued
   // (its message was disposed of while its lookups ran).
   queueAuth(tx: Tx, captureRowId: number): Promise<void>;
+  // The last completeness check's summary (index-completeness.ts), kept for the health page.
+  setCompleteness(tx: Tx, summary: CompletenessSummary): Promise<void>;
   pendingAuth(tx: Tx, after: number, limit: number): Promise<number[]>;
   pendingAuthCount(tx: Tx): Promise<number>;
   completeAuth(tx: Tx, captureRowId: number, verdicts: unknown): Promise<boolean>;

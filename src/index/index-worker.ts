@@ -3,6 +3,7 @@ import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openArchive } from '../archive.ts';
 import { MemoryBlob } from './memory-blob.ts';
+import { checkAndRecord } from './index-completeness.ts';
 import { openIndexer } from './open-indexer.ts';
 
 // The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
@@ -15,7 +16,7 @@ globalThis.Blob = MemoryBlob;
 const config = workerData.config as Config;
 const log = createLogger(config.log.level).child({ component: 'indexer' });
 const archive = await openArchive(config, 'indexer', { log });
-const { indexer, db: indexDb } = openIndexer(archive, log);
+const { indexer, db: indexDb, store, captures } = openIndexer(archive, log);
 
 // Every batch costs a commit and a new full-text segment whatever its size, so while mail
 // keeps coming a batch gathers captures for at least this long (a full batch goes at once).
@@ -24,6 +25,9 @@ const GATHER_MS = 100;
 // Captures that could not be indexed are tried again this often (a blob restored, a fault gone).
 const RETRY_FAILURES_MS = 60_000;
 let lastRetry = performance.now();
+// The completeness check runs when idle: first soon after start, then every index.checkEveryMinutes.
+const CHECK_EVERY_MS = config.index.checkEveryMinutes * 60_000;
+let lastCheck = -Infinity;
 
 let stopping = false;
 let gathering = false;
@@ -88,6 +92,16 @@ async function loop(): Promise<void> {
         if (retried > 0) log.info({ retried, stillFailing }, 'retried captures that could not be indexed');
       } catch (err) {
         log.error({ err }, 'retrying failed captures failed');
+      }
+    }
+    // Idle: does the index hold exactly one document per live message? The health page shows it.
+    if (!failed && CHECK_EVERY_MS > 0 && performance.now() - lastCheck >= CHECK_EVERY_MS) {
+      lastCheck = performance.now();
+      try {
+        const found = await checkAndRecord(captures, store, Date.now());
+        if (found.missing.length > 0 || found.stray.length > 0) log.error({ missing: found.missing.length, stray: found.stray.length }, 'the index is incomplete: run sealbox reindex');
+      } catch (err) {
+        log.error({ err }, 'checking the index for completeness failed');
       }
     }
     // Idle: messages indexed before threads were kept get theirs, a batch at a time.

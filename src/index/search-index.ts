@@ -1,3 +1,5 @@
+import type { CompletenessSummary } from './index-completeness.ts';
+
 export interface SearchHit {
   sha256: string;
   messageId: string | null;
@@ -114,4 +116,6 @@ export interface SearchIndex {
   cursor(): Promise<number>;
   // Captures indexed whose authentication verdicts are still being checked.
   pendingAuth(): Promise<number>;
+  // The last index completeness check (index-completeness.ts), or null if none was made.
+  completeness(): Promise<CompletenessSummary | null>;
 }

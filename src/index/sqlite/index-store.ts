@@ -1,11 +1,13 @@
 import type { Tx } from '../../core/transactions.ts';
 import { on } from '../../store/sqlite/transactions.ts';
+import type { CompletenessSummary } from '../index-completeness.ts';
 import type { FullText, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
 import type { IndexDatabase } from './index-db.ts';
 
 const SQL = {
   cursor: "SELECT value FROM index_state WHERE key = 'cursor'",
   setCursor: "INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+  setState: 'INSERT INTO index_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
   docExists: 'SELECT 1 FROM doc WHERE id = ?',
   maxDocId: 'SELECT COALESCE(MAX(id), 0) AS id FROM doc',
   insertDoc: 'INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error, thread_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -124,6 +126,10 @@ export class SqliteIndexStore implements IndexStore {
 
   async setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void> {
     on(tx).prepare(SQL.insertAuth).run(captureRowId, JSON.stringify(verdicts));
+  }
+
+  async setCompleteness(tx: Tx, summary: CompletenessSummary): Promise<void> {
+    on(tx).prepare(SQL.setState).run('completeness', JSON.stringify(summary));
   }
 
   async queueAuth(tx: Tx, captureRowId: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { CompletenessSummary } from '../index-completeness.ts';
 import type { IndexDatabase } from './index-db.ts';
 import type { IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
@@ -179,6 +180,13 @@ export class SqliteSearchIndex implements SearchIndex {
 
   attachments(messageRowId: number): Promise<IndexedAttachment[]> {
     return this.#read(() => this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
+  }
+
+  completeness(): Promise<CompletenessSummary | null> {
+    return this.#read(() => {
+      const row = this.#db.prepare("SELECT value FROM index_state WHERE key = 'completeness'").get() as { value: string } | undefined;
+      return row ? JSON.parse(row.value) as CompletenessSummary : null;
+    });
   }
 
   pendingAuth(): Promise<number> {
