@@ -53,7 +53,7 @@ export class AuthChecker {
   constructor(o: AuthCheckerOptions) {
     this.#o = o;
     this.#concurrency = o.concurrency ?? 32;
-    this.#handoffBytes = o.handoffBytes ?? 32 * 1024 * 1024;
+    this.#handoffBytes = o.handoffBytes ?? 8 * 1024 * 1024;
   }
 
   // Captures the indexer has just committed with their queue rows: kept with their bytes while
