@@ -237,7 +237,7 @@ function rows(): Row[] {
     {
       name: 'approve an account recovery', expect: allowing(['approver']), writes: admin('user.recovery.approve'),
       target: async (f, role) => {
-        const who = { owner: 'own', requester: 'req', approver: 'aud', auditor: 'bg', admin: 'plain', breakglass: 'own', none: 'req' }[role];
+        const who = { owner: 'own', requester: 'req', approver: 'aud', auditor: 'bg', admin: 'plain', records: 'own', breakglass: 'own', none: 'req' }[role];
         const pending = (await f.world.as.adm.call('GET', '/api/v1/recoveries')).body.recoveries.find((r: any) => r.user === who && r.state === 'pending');
         return pending?.id ?? (await f.world.as.adm.call('POST', `/api/v1/users/${who}/recovery`, { reason: 'matrix' })).body.id;
       },
