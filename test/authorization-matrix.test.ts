@@ -142,6 +142,7 @@ function rows(): Row[] {
   table.push(
     { name: 'list retention rules', expect: allowing(readers), writes: null, refusal: admin('retention.list'), call: () => ({ method: 'GET', path: '/api/v1/retention' }) },
     { name: 'list legal holds', expect: allowing(readers), writes: null, refusal: admin('hold.list'), call: () => ({ method: 'GET', path: '/api/v1/holds' }) },
+    { name: 'list disposal runs', expect: allowing(readers), writes: null, refusal: admin('disposal.runs'), call: () => ({ method: 'GET', path: '/api/v1/disposals' }) },
     { name: 'place a legal hold', expect: allowing(['records', 'admin']), writes: admin('hold.place'), call: () => ({ method: 'POST', path: '/api/v1/holds', body: { name: 'Matrix too', matter: 'LEG-10', custodians: ['own@corp.test'] } }) },
   );
 

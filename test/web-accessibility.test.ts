@@ -19,6 +19,7 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
     messages: {
       o1: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga quarterly', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
       o2: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga planning', date: 'Sat, 15 Feb 2025 10:00:00 +0000' },
+      spare: { from: 'x@ext.test', to: 'ceo@corp.test', subject: 'sent by mistake', date: 'Sun, 16 Feb 2025 10:00:00 +0000' },
     },
     mailboxes: { 'olga@corp.test': 'olga', 'ceo@corp.test': ',executive' },
     users: { olga: ['owner'], rita: ['requester'], alan: ['approver'], aud: ['auditor'] },
@@ -45,6 +46,15 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
   const hold = (await as.adm.call('POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-7', custodians: ['olga@corp.test'], dateFrom: '2025-01-01', query: 'merger' })).body.id as string;
   assert.equal((await as.adm.call('POST', `/api/v1/holds/${hold}/release`, { reason: 'settled' })).status, 200);
   assert.equal((await as.adm.call('POST', '/api/v1/subject-requests', { kind: 'erasure', addresses: ['pat@ext.test'], reference: 'DSR-1', reason: 'asked' })).status, 200);
+  // Leavers and early disposal: Olga's leaving date approved (the leavers table, her mail due in
+  // the next run) and an exemption waiting; an early disposal carried out (its outcome, a dispose
+  // entry among the runs) and one waiting.
+  const left = (await as.adm.call('POST', '/api/v1/mailboxes/olga@corp.test/leaver', { left: '2024-01-31', reason: 'resigned' })).body.id as string;
+  assert.equal((await as.alan.call('POST', `/api/v1/leaver-changes/${left}/approve`, { reason: 'HR confirmed' })).status, 200);
+  assert.equal((await as.adm.call('POST', '/api/v1/mailboxes/olga@corp.test/leaver/exemption', { reason: 'a claim is expected' })).status, 200);
+  const early = (await as.adm.call('POST', '/api/v1/disposal-requests', { sha256s: [sha.spare], reason: 'sent by mistake' })).body.id as string;
+  assert.equal((await as.alan.call('POST', `/api/v1/disposal-requests/${early}/approve`, { reason: 'checked' })).status, 200);
+  assert.equal((await as.adm.call('POST', '/api/v1/disposal-requests', { sha256s: [sha.o2], reason: 'sent by mistake' })).status, 200);
 
   const pages: [string, string, string | RegExp][] = [
     ['olga', '/', /^Welcome/], ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, 'olga quarterly'], ['olga', '/accesses', 'Who accessed my mailbox'], ['olga', '/notifications', 'Notifications'],

@@ -28,6 +28,7 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
     messages: {
       o1: { from: `Leverandør Salg <sales-department-invoices@very-long-vendor-domain.example>`, to: 'olga@corp.test', subject: `${LONG} and the rest of a long subject line`, date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
       o2: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga planning', date: 'Sat, 15 Feb 2025 10:00:00 +0000' },
+      spare: { from: 'x@ext.test', to: 'ceo@corp.test', subject: 'sent by mistake', date: 'Sun, 16 Feb 2025 10:00:00 +0000' },
     },
     mailboxes: { 'olga@corp.test': 'olga', 'ceo@corp.test': ',executive' },
     users: { olga: ['owner'], rita: ['requester'], bea: ['breakglass'], alan: ['approver'], aud: ['auditor'] },
@@ -68,6 +69,14 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
   const erased = (await ok('adm', 'POST', '/api/v1/subject-requests', { kind: 'erasure', addresses: ['someone-with-a-long-address@very-long-vendor-domain.example'], reference: `DSR-${LONG}`, reason: LONG })).id as string;
   await ok('alan', 'POST', `/api/v1/subject-requests/${erased}/approve`, { reason: 'checked' });
   await ok('adm', 'POST', '/api/v1/subject-requests', { kind: 'erasure', addresses: ['pat@ext.test'], reference: 'DSR-2', reason: 'asked' });
+  // Leavers and early disposal, with long reasons: Olga's leaving date approved (her mail due in
+  // the next run, some kept by the hold with its long name), the CEO's with an exemption, one
+  // waiting; an early disposal carried out (one message destroyed, one kept by the hold) and one waiting.
+  for (const box of ['olga@corp.test', 'ceo@corp.test']) await ok('alan', 'POST', `/api/v1/leaver-changes/${(await ok('adm', 'POST', `/api/v1/mailboxes/${box}/leaver`, { left: '2024-01-31', reason: LONG })).id}/approve`, { reason: 'HR confirmed' });
+  await ok('alan', 'POST', `/api/v1/leaver-changes/${(await ok('adm', 'POST', '/api/v1/mailboxes/ceo@corp.test/leaver/exemption', { until: '2099-01-01', reason: LONG })).id}/approve`, { reason: 'ok' });
+  await ok('adm', 'POST', '/api/v1/mailboxes/olga@corp.test/leaver/exemption', { reason: LONG });
+  await ok('alan', 'POST', `/api/v1/disposal-requests/${(await ok('adm', 'POST', '/api/v1/disposal-requests', { sha256s: [sha.spare, sha.o1], reason: LONG })).id}/approve`, { reason: 'checked' });
+  await ok('adm', 'POST', '/api/v1/disposal-requests', { sha256s: [sha.o2], reason: LONG });
   await world.parts.oversight.kick();
 
   // [who, path, h1, then] — every page of the navigation for each role that has it.

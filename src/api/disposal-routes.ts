@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
 import type { DisposalRequest } from '../retention/disposal-request-store.ts';
+import type { DisposalPlan } from '../retention/disposal.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -10,8 +11,14 @@ import { RECORD_KEEPERS, RECORD_READERS } from '../access/roles.ts';
 // ISO 8601 date or time.
 const time = z.string().max(40).refine((v) => Number.isFinite(Date.parse(v)), { message: 'not an ISO 8601 date or time' });
 const certificateQuery = z.strictObject({ since: time.optional(), until: time.optional() });
-const requestBody = z.strictObject({ sha256s: z.array(z.string().length(64)).min(1).max(10_000), reason: z.string().min(1).max(2000) });
+const requestBody = z.strictObject({ sha256s: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, "not a message's sha256 (64 hex digits)")).min(1).max(10_000), reason: z.string().min(1).max(2000) });
 const reasonBody = z.strictObject({ reason: z.string().min(1).max(2000) });
+
+// How many dispose entries the list shows; the certificate has them all.
+const RECENT = 50;
+// How many messages of each kind the preview looks at: it runs on every visit of the Retention
+// page, and messages a hold keeps past their retention pile up for as long as it lasts.
+const PREVIEW = 1000;
 
 // What retention destroyed, for those who must prove it (auditors); and destroying mail before
 // its retention ends, which one admin asks for and an approver who is not them decides.
@@ -53,6 +60,35 @@ export function disposalRoutes(routes: RouteTable, s: Services, verifierKey: str
   }
 
   routes.add({
+    method: 'GET', url: '/api/v1/disposals', tag: 'retention',
+    auth: { scope: 'admin', roles: RECORD_READERS, refusal: { operation: 'disposal.runs', reason: 'not a records manager, admin, approver or auditor', message: 'only records managers, admins, approvers and auditors see disposal runs' } },
+    summary: `the latest ${RECENT} dispose entries of the ledger, newest first (index, time, actor — system:retention on its schedule —, policy, number of messages: retention's runs, early disposals and erasures), and what a run now would do (\`next\`: the messages due by policy, those legal holds keep by hold, leavers due, leavers' mail a longer rule keeps, mail not indexed yet; \`complete\` false when it looked at only the first ${PREVIEW} of a kind), with retention.disposeEveryHours`,
+    handler: async () => {
+      const [recent, plan] = await Promise.all([s.disposal.recent(RECENT), s.disposal.plan(PREVIEW)]);
+      return {
+        disposeEveryHours: s.config.retention.disposeEveryHours,
+        recent: recent.map((r) => ({ ...r, time: new Date(r.time).toISOString() })),
+        next: { ...await planView(s, plan), complete: plan.due.length + plan.held.length + plan.keptByRule.length + plan.unindexed.length < PREVIEW },
+      };
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/disposals/run', tag: 'retention',
+    auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'disposal.run', reason: 'not a records manager or admin', message: 'only records managers and admins run disposal' } },
+    summary: "dispose now of what retention lets go, as it does every retention.disposeEveryHours (records managers, admins): only mail past its retention or a due leaver's, never what a legal hold covers; its dispose entries name the caller as their actor. Answered with what the run saw and the entries it wrote; 409 if a hold or a leaving date changed while it decided (nothing disposed: run again)",
+    handler: async (req, _reply, { p }) => {
+      const { plan, outcomes } = await s.disposal.run(admin(req, p));
+      return {
+        ran: await planView(s, plan),
+        entries: outcomes.filter((o) => o.ledgerIndex !== null).map((o) => ({ index: o.ledgerIndex, messages: o.disposed.length })),
+        // Their keys are destroyed; the next run erases their bytes.
+        notErasedYet: outcomes.reduce((n, o) => n + o.failed.length, 0),
+      };
+    },
+  });
+
+  routes.add({
     method: 'GET', url: '/api/v1/disposals/certificate', tag: 'retention', query: certificateQuery,
     auth: { scope: 'ledger', roles: ['auditor', 'records'], refusal: { operation: 'disposal.certificate', reason: 'not an auditor or records manager', message: 'only auditors and records managers download disposal certificates' } },
     summary: 'the disposal certificate for a period (since/until, ISO 8601; default: all): every dispose entry with its exact leaf, payload and inclusion proof in the latest signed checkpoint, and the messages they name; check it offline with scripts/verify-disposal-certificate.mjs. 409 until a checkpoint covers the last entry; handing it out is itself an entry',
@@ -71,5 +107,22 @@ function requestView(r: DisposalRequest) {
     id: r.id, sha256s: r.sha256s, reason: r.reason, filedBy: r.filedByLabel, filedAt: iso(r.filedAt),
     state: r.executedAt !== null ? 'carried out' : r.decision === 'approve' ? 'approved' : r.decision === 'deny' ? 'denied' : 'pending',
     decisionReason: r.decisionReason, decidedAt: iso(r.decidedAt), executedAt: iso(r.executedAt), outcome: r.outcome,
+  };
+}
+
+// What a run decides, counted (no message content; the holds by id and name): the messages due by
+// policy (one dispose entry each), those each hold keeps (one several holds cover counts under
+// each), the leavers due, the leavers' mail a longer rule keeps, the mail not indexed yet.
+async function planView(s: Services, plan: DisposalPlan) {
+  const names = new Map((await s.db.read((tx) => s.holds.holds(tx))).map((h) => [h.id, h.name]));
+  const count = (keys: string[]) => [...keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>())];
+  return {
+    at: new Date(plan.at).toISOString(),
+    due: count(plan.due.map((d) => d.policy)).map(([policy, messages]) => ({ policy, messages })),
+    held: count(plan.held.flatMap((h) => h.holds)).map(([hold, messages]) => ({ hold, name: names.get(hold) ?? null, messages })),
+    heldMessages: plan.held.length,
+    leavers: plan.leavers.map(({ mailbox, left, disposeFrom }) => ({ mailbox, left, disposeFrom })),
+    keptByRule: plan.keptByRule.length,
+    unindexed: plan.unindexed.length,
   };
 }

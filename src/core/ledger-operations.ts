@@ -69,6 +69,8 @@ export const LEDGER_OPERATIONS = {
   'disposal.list': { type: 'admin', summary: 'early disposal requests listed' },
   'disposal.approve': { type: 'admin', summary: 'early disposal approved (then carried out: a dispose entry)', highImpact: 'early deletion approved' },
   'disposal.deny': { type: 'admin', summary: 'early disposal denied' },
+  'disposal.runs': { type: 'admin', summary: "disposal runs (the ledger's dispose entries) and what the next run would do listed" },
+  'disposal.run': { type: 'admin', summary: 'disposal of what retention lets go run by a person rather than on its schedule (refusals: what a run destroys is recorded by its dispose entries, the person as their actor)' },
   'leaver.list': { type: 'admin', summary: 'leavers and their filed changes listed' },
   'leaver.file': { type: 'admin', summary: "a leaving date, its withdrawal or an exemption from the leaver rule filed for approval (a leaving date shortens the mailbox's retention)", highImpact: 'leaving date or leaver exemption asked for' },
   'leaver.approve': { type: 'admin', summary: 'a filed leaving date, withdrawal or exemption approved and applied', highImpact: 'leaving date or leaver exemption approved' },

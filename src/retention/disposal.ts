@@ -43,6 +43,17 @@ export interface DisposalPlan {
 // Retention acting on its own, as the ledger names it.
 export const RETENTION_ACTOR: Actor = { user: null, label: 'system:retention', roles: ['system'], logonType: 'system', sessionId: null, clientIp: null, userAgent: null };
 
+// A dispose entry as the ledger records it: when, by whom (RETENTION_ACTOR on its schedule, a
+// person or the console otherwise), under which policy (null once its payload was erased), how
+// many messages.
+export interface DisposalRecord {
+  index: number;
+  time: number;
+  actor: string;
+  policy: string | null;
+  messages: number;
+}
+
 export interface DisposalOutcome {
   disposed: string[];           // sha256s destroyed now
   ledgerIndex: number | null;   // the dispose entry that names them
@@ -172,6 +183,17 @@ export class Disposal {
     const parameters = { since: period.since ?? null, until: period.until ?? null };
     return audit.record(actor, (c: DisposalCertificate) => ({ operation: 'disposal.certificate', messages: [], parameters: { ...parameters, entries: c.disposed.entries, disposed: c.disposed.messages } }),
       (tx) => disposalCertificate(tx, meta, { ...ledger, ...period, now: clock.now() }));
+  }
+
+  // The latest dispose entries, newest first: retention's runs (one entry per policy), early
+  // disposals and erasures. The ledger is the record; nothing else keeps runs. (Every dispose
+  // entry is of type system, whoever the actor: the type narrows the scan before its leaf is read.)
+  async recent(limit: number): Promise<DisposalRecord[]> {
+    const { meta } = this.#d;
+    const entries = await meta.read((tx) => meta.entries(tx, { type: 'system', operation: 'dispose', result: 'success', order: 'desc', limit }));
+    return entries.map(({ entry: e }) => ({
+      index: e.index, time: e.time, actor: e.actor, policy: typeof e.parameters.policy === 'string' ? e.parameters.policy : null, messages: e.objects.messages.length,
+    }));
   }
 
   // Removes the queued bytes and index rows (of this run, and any a crash left), then makes

@@ -14,7 +14,8 @@ export interface DirectoryEntry {
 // move through the matches, Enter picks the highlighted one (pressed before the matches arrive,
 // it picks the first once they do), Escape closes. Only a mailbox of the directory becomes a
 // chip: typed text that matches nothing is said so in place, never sent to be refused later.
-export function MailboxPicker({ value, onChange, label }: { value: string[]; onChange: (v: string[]) => void; label: string }) {
+// `single`: one mailbox only (what is filed is about one), a new pick replacing the chosen one.
+export function MailboxPicker({ value, onChange, label, single = false }: { value: string[]; onChange: (v: string[]) => void; label: string; single?: boolean }) {
   const id = useId();
   const [text, setText] = useState('');
   // The matches and the text they are for: Enter decides on matches for what is typed now.
@@ -29,7 +30,7 @@ export function MailboxPicker({ value, onChange, label }: { value: string[]; onC
   const options = found && found.q === q ? found.options.filter((m) => !value.includes(m.name)) : [];
 
   const pick = (m: DirectoryEntry) => {
-    if (!value.includes(m.name)) onChange([...value, m.name]);
+    if (!value.includes(m.name)) onChange(single ? [m.name] : [...value, m.name]);
     setChosen((c) => ({ ...c, [m.name]: m }));
     setText('');
     setFound(null);
@@ -96,7 +97,7 @@ export function MailboxPicker({ value, onChange, label }: { value: string[]; onC
     <div className="field">
       <label htmlFor={`${id}-input`}>{label}</label>
       {value.length > 0 && (
-        <ul className="chips" aria-label="Chosen mailboxes">
+        <ul className="chips" aria-label={single ? 'Chosen mailbox' : 'Chosen mailboxes'}>
           {value.map((v) => {
             const m = chosen[v];
             const words = m?.displayName ?? v;

@@ -49,7 +49,7 @@ export const ROUTES: PageRoute[] = [
   { path: '/ledger', title: 'Ledger', roles: ['auditor', 'admin'], page: LedgerPage },
   { path: '/reviews', title: 'Review queue', roles: ['approver', 'auditor'], page: ReviewsPage },
   { path: '/oversight', title: 'Oversight', roles: ['auditor'], page: OversightPage },
-  // A `records` role for retention and holds is a later step; until then admins file, approvers decide, auditors read.
+  // Records managers (and admins) file, approvers decide, auditors read.
   { path: '/retention', title: 'Retention', roles: ['records', 'admin', 'approver', 'auditor'], page: RetentionPage },
   { path: '/admin', title: 'Administration', roles: ['admin', 'auditor'], page: AdminPage },
 ];
