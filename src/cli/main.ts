@@ -128,7 +128,7 @@ withArchive(tokensCmd.command('create'))
 
 const mailboxesCmd = program.command('mailboxes').description('mailboxes and their addresses');
 withArchive(mailboxesCmd.command('import'))
-  .description('import a CSV directory: header row with addresses[,display_name,owner,sensitivity,name]')
+  .description('import a CSV directory: header row with addresses[,display_name,owner,sensitivity,manager,department,name,left]; a new leaving date is filed for an approver')
   .argument('<file>', 'CSV file')
   .action(async (file: string, o) => (await import('./commands/mailboxes.ts')).importDirectory(file, o));
 
@@ -146,6 +146,7 @@ withArchive(retentionCmd.command('set'))
   .option('--forever', 'keep the mail it matches for ever')
   .option('--mailbox <name...>', 'mail to or from these mailboxes')
   .option('--sensitivity <tag...>', 'mail to or from mailboxes with this sensitivity')
+  .option('--department <name...>', 'mail to or from mailboxes of this department (the directory\'s department column)')
   .option('--domain <domain...>', 'mail to or from these domains (envelope)')
   .addOption(new Option('--direction <direction...>', 'inbound, outbound or internal mail (against internalDomains)').choices(['inbound', 'outbound', 'internal']))
   .option('--note <text>', 'why, recorded with the change')
