@@ -6,7 +6,7 @@ import { importParameters } from '../access/mailbox-ownership.ts';
 import type { ImportOutcome } from '../access/mailbox-ownership.ts';
 import type { OwnershipChangeRecord } from '../access/ownership-change-store.ts';
 import type { Role } from '../access/roles.ts';
-import { leaverView } from './leaver-routes.ts';
+import { leaverView } from '../retention/leavers.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';

@@ -1,3 +1,4 @@
+import type { Actor, Audit } from '../access/audit.ts';
 import type { DirectoryRow } from '../access/directory-csv.ts';
 import type { DirectoryLeavers, LeaversFiled } from '../access/mailbox-ownership.ts';
 import type { FourEyes } from '../access/four-eyes.ts';
@@ -7,6 +8,7 @@ import type { People, User } from '../access/people.ts';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { LeaverChange, LeaverState, LeaverStore } from './leaver-store.ts';
 import type { RuleActor } from './retention-rules.ts';
@@ -159,6 +161,34 @@ export class Leavers implements DirectoryLeavers {
     await this.#d.notifier.toPerson(tx, 'leaver.change', user, `Your mailbox ${c.mailbox}: ${c.kind === 'exempt' ? 'an exemption from the leaver rule' : 'leaving date'}`,
       `A change to ${describe(c)}.\n${what}.\nChange: ${c.id}`);
   }
+}
+
+// A leaver change filed or decided, with its ledger entry, the same from the API and the console:
+// the entry names the mailbox and what the change sets; a refusal the work itself decides (no such
+// mailbox, four eyes, a stale filing) is a `denied` entry with its reason.
+export function recordLeaverChange(audit: Audit, actor: Actor, operation: LedgerOperation, parameters: Record<string, unknown>, work: (tx: Tx) => Promise<LeaverChange>): Promise<LeaverChange> {
+  return audit.recordOrRefuse(actor, { operation, parameters }, (c: LeaverChange) => ({
+    operation, mailboxes: [{ id: c.mailboxId, name: c.mailbox }], parameters: { ...parameters, change: c.id, kind: c.kind, mailbox: c.mailbox, ...changeFacts(c) },
+  }), work);
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+const isoDay = (t: number | null) => (t === null ? null : day(t));
+
+function changeFacts(c: LeaverChange) {
+  return c.kind === 'leave' ? { left: isoDay(c.leftOn), disposeFrom: isoDay(c.disposeFrom) } : c.kind === 'exempt' ? { until: isoDay(c.exemptUntil) } : {};
+}
+
+// A leaver and a change as the API and the console show them.
+export function leaverView(l: LeaverState) {
+  return { mailbox: l.mailbox, left: isoDay(l.leftOn), disposeFrom: isoDay(l.disposeFrom), exemption: l.exemption && { change: l.exemption.changeId, until: isoDay(l.exemption.until), reason: l.exemption.reason } };
+}
+
+export function leaverChangeView(c: LeaverChange) {
+  return {
+    id: c.id, mailbox: c.mailbox, kind: c.kind, ...changeFacts(c), reason: c.reason, source: c.source, filedBy: c.filedByLabel, filedAt: iso(c.filedAt),
+    state: c.decision === 'approve' ? 'approved' : c.decision === 'deny' ? 'denied' : 'pending', decisionReason: c.decisionReason, decidedAt: iso(c.decidedAt),
+  };
 }
 
 function exemptAt(l: LeaverState, now: number): boolean {
