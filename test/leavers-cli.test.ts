@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { ApiClient } from './support/api-client.ts';
 import { testConfig } from './support/archive.ts';
 import { exportedEntry, exportedLines } from './support/ledger-export.ts';
@@ -77,7 +78,15 @@ test('leavers at the console: filed as the operator, decided by an approver, lis
     'no mailbox nobody@corp.test', '"2026-02-30" is not a date (YYYY-MM-DD)', 'mailbox olga@corp.test is not marked as left: there is nothing to be exempted from',
   ]);
   assert.deepEqual(entries[3]!.parameters, { mailbox: 'olga@corp.test', left: '2026-01-31', reason: 'resigned, HR ticket 55', change: leave, kind: 'leave', disposeFrom: '2026-07-31' });
+  // What the ledger says was approved, verify finds in the table; a date moved there behind its back, it names.
   await run(['verify']);
+  const db = new DatabaseSync(join(server.data, 'sealbox.db'));
+  try {
+    db.prepare('UPDATE leaver SET dispose_from = dispose_from - ? ').run(100 * DAY);
+  } finally {
+    db.close();
+  }
+  assert.match((await run(['verify'], 1)).out, /FAIL access state: leaving date of mailbox olga@corp\.test in the database differs from the ledger: database .*"disposeFrom":"2026-04-22".*, ledger .*"disposeFrom":"2026-07-31"/);
 
   const help = (await sealbox(['leavers', '--help'])).stdout.toString();
   for (const sub of ['list', 'file', 'withdraw', 'exempt']) assert.match(help, new RegExp(`^ {2}${sub}\\b`, 'm'));

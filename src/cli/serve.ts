@@ -65,7 +65,7 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
     // grant widened or an owner added by editing the database becomes an alert.
     verifyLedger: () => stores.meta.read(async (tx) => [
       ...(await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
-      ...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, clock }),
+      ...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, clock }),
     ]),
     sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
   });

@@ -10,6 +10,7 @@ import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Tx } from '../core/transactions.ts';
+import type { LedgerEntry } from '../core/types.ts';
 import type { LeaverChange, LeaverState, LeaverStore } from './leaver-store.ts';
 import type { RuleActor } from './retention-rules.ts';
 
@@ -188,6 +189,35 @@ export function leaverChangeView(c: LeaverChange) {
   return {
     id: c.id, mailbox: c.mailbox, kind: c.kind, ...changeFacts(c), reason: c.reason, source: c.source, filedBy: c.filedByLabel, filedAt: iso(c.filedAt),
     state: c.decision === 'approve' ? 'approved' : c.decision === 'deny' ? 'denied' : 'pending', decisionReason: c.decisionReason, decidedAt: iso(c.decidedAt),
+  };
+}
+
+// What the ledger vouches for of a leaver: the leaving date and the exemption in force, each with
+// the approved change that set it. `sealbox verify` compares the table's leavers with the same
+// rebuilt from the ledger (src/oversight/access-state-check.ts): a leaving date lets mail go
+// early, so one written into the database without an approval must not pass unseen.
+export function leaverInForce(l: LeaverState) {
+  return { mailbox: l.mailbox, left: isoDay(l.leftOn), disposeFrom: isoDay(l.disposeFrom), change: l.changeId, exemption: l.exemption && { change: l.exemption.changeId, until: isoDay(l.exemption.until) } };
+}
+
+type InForce = ReturnType<typeof leaverInForce>;
+
+// The leavers in force rebuilt from the ledger alone: each `leaver.approve` entry, as
+// recordLeaverChange wrote it, applied as decide() applies the change it approved.
+export function leaversFromLedger(): { apply(e: LedgerEntry): void; result(): InForce[] } {
+  const leavers = new Map<string, InForce>();
+  return {
+    apply(e) {
+      if (e.operation !== 'leaver.approve' || e.result !== 'success') return;
+      const p = e.parameters as Record<string, any>;
+      const mailbox = String(p.mailbox);
+      const before = leavers.get(mailbox);
+      // A new date keeps the exemption in force; a withdrawal ends both.
+      if (p.kind === 'leave') leavers.set(mailbox, { mailbox, left: p.left ?? null, disposeFrom: p.disposeFrom ?? null, change: String(p.change), exemption: before?.exemption ?? null });
+      else if (p.kind === 'return') leavers.delete(mailbox);
+      else if (p.kind === 'exempt' && before) before.exemption = { change: String(p.change), until: p.until ?? null };
+    },
+    result: () => [...leavers.values()],
   };
 }
 
