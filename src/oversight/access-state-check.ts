@@ -36,6 +36,6 @@ export async function accessStateProblems(tx: Tx, d: Deps): Promise<string[]> {
   compare('break-glass holder', (n) => n, live.breakglassHolders, ledger.breakglassHolders);
   compare('owner of mailbox', (o) => o.mailbox, live.owners, ledger.owners);
   compare('content token', (t) => t.id, live.contentTokens, ledger.contentTokens);
-  compare('leaving date of mailbox', (l) => l.mailbox, (await d.leavers.states(tx)).map(leaverInForce), leavers.result());
+  compare('leaving date of mailbox', (l) => l.mailbox, (await d.leavers.states(tx)).map(leaverInForce), leavers.result().map(leaverInForce));
   return problems;
 }

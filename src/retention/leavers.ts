@@ -65,7 +65,7 @@ export class Leavers implements DirectoryLeavers {
   // The leavers whose mail is due for disposal at `now`: past their disposal date, with no
   // exemption in force.
   async due(tx: Tx, now: number): Promise<LeaverState[]> {
-    return (await this.#d.store.states(tx)).filter((l) => l.disposeFrom <= now && !exemptAt(l, now));
+    return (await this.#d.store.states(tx)).filter((l) => leaverDueAt(l, now));
   }
 
   // A leaving date (YYYY-MM-DD, UTC) for a mailbox, filed for approval.
@@ -122,6 +122,7 @@ export class Leavers implements DirectoryLeavers {
     await fourEyes.mayDecide(tx, approver, c, { name: 'leaver change', self: 'no one approves a leaving date or exemption they filed' }, reason);
     const mailbox = await mailboxes.byName(tx, c.mailbox);
     if (mailbox?.owner === approver.name) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one decides on the leaving date or exemption of their own mailbox');
+    // Applied as applyApproved says, which the ledger's and the report's rebuilds go by.
     if (decision === 'approve') {
       const [now] = await store.states(tx, [c.mailboxId]);
       if (stateKey(now ?? null) !== stateKey(c.before)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `mailbox ${c.mailbox}'s leaving date or exemption changed since this was filed; file it again`);
@@ -174,7 +175,7 @@ export function recordLeaverChange(audit: Audit, actor: Actor, operation: Ledger
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-const isoDay = (t: number | null) => (t === null ? null : day(t));
+const isoDay = (t: number | null) => (t === null || !Number.isFinite(t) ? null : day(t));
 
 function changeFacts(c: LeaverChange) {
   return c.kind === 'leave' ? { left: isoDay(c.leftOn), disposeFrom: isoDay(c.disposeFrom) } : c.kind === 'exempt' ? { until: isoDay(c.exemptUntil) } : {};
@@ -192,37 +193,55 @@ export function leaverChangeView(c: LeaverChange) {
   };
 }
 
-// What the ledger vouches for of a leaver: the leaving date and the exemption in force, each with
-// the approved change that set it. `sealbox verify` compares the table's leavers with the same
-// rebuilt from the ledger (src/oversight/access-state-check.ts): a leaving date lets mail go
-// early, so one written into the database without an approval must not pass unseen.
-export function leaverInForce(l: LeaverState) {
+// A leaver's terms: the leaving date and the exemption in force, each with the approved change
+// that set it. A row of the table (LeaverState) is one; the ledger's and the oversight report's
+// rebuilds make them from the approvals alone.
+export type LeaverTerms = Pick<LeaverState, 'mailbox' | 'leftOn' | 'disposeFrom' | 'changeId'> & { exemption: { changeId: string; until: number | null } | null };
+
+// What an approved change does to the leavers in force, as decide() applies it to the table: a new
+// date keeps the exemption in force, a withdrawal ends both, an exemption replaces the one before.
+export function applyApproved(leavers: Map<string, LeaverTerms>, c: Pick<LeaverChange, 'id' | 'mailbox' | 'kind' | 'leftOn' | 'disposeFrom' | 'exemptUntil'>): void {
+  const before = leavers.get(c.mailbox);
+  if (c.kind === 'leave') leavers.set(c.mailbox, { mailbox: c.mailbox, leftOn: c.leftOn!, disposeFrom: c.disposeFrom!, changeId: c.id, exemption: before?.exemption ?? null });
+  else if (c.kind === 'return') leavers.delete(c.mailbox);
+  else if (c.kind === 'exempt' && before) leavers.set(c.mailbox, { ...before, exemption: { changeId: c.id, until: c.exemptUntil } });
+}
+
+// Whether a leaver's mail is due for disposal at `at`: their disposal day has come, and no
+// exemption is in force.
+export function leaverDueAt(l: LeaverTerms, at: number): boolean {
+  return l.disposeFrom <= at && !exemptAt(l, at);
+}
+
+export function exemptAt(l: LeaverTerms, at: number): boolean {
+  return l.exemption !== null && (l.exemption.until === null || l.exemption.until > at);
+}
+
+// What the ledger vouches for of a leaver, in the words of its entries (days). `sealbox verify`
+// compares the table's leavers with the same rebuilt from the ledger (src/oversight/
+// access-state-check.ts): a leaving date lets mail go early, so one written into the database
+// without an approval must not pass unseen.
+export function leaverInForce(l: LeaverTerms) {
   return { mailbox: l.mailbox, left: isoDay(l.leftOn), disposeFrom: isoDay(l.disposeFrom), change: l.changeId, exemption: l.exemption && { change: l.exemption.changeId, until: isoDay(l.exemption.until) } };
 }
 
-type InForce = ReturnType<typeof leaverInForce>;
-
 // The leavers in force rebuilt from the ledger alone: each `leaver.approve` entry, as
-// recordLeaverChange wrote it, applied as decide() applies the change it approved.
-export function leaversFromLedger(): { apply(e: LedgerEntry): void; result(): InForce[] } {
-  const leavers = new Map<string, InForce>();
+// recordLeaverChange wrote it, applied as its change was (applyApproved). A day an entry does not
+// give reads as none, so it shows as a difference rather than stopping the check.
+export function leaversFromLedger(): { apply(e: LedgerEntry): void; result(): LeaverTerms[] } {
+  const leavers = new Map<string, LeaverTerms>();
+  const time = (v: unknown) => (typeof v === 'string' ? Date.parse(v) : NaN);
   return {
     apply(e) {
       if (e.operation !== 'leaver.approve' || e.result !== 'success') return;
-      const p = e.parameters as Record<string, any>;
-      const mailbox = String(p.mailbox);
-      const before = leavers.get(mailbox);
-      // A new date keeps the exemption in force; a withdrawal ends both.
-      if (p.kind === 'leave') leavers.set(mailbox, { mailbox, left: p.left ?? null, disposeFrom: p.disposeFrom ?? null, change: String(p.change), exemption: before?.exemption ?? null });
-      else if (p.kind === 'return') leavers.delete(mailbox);
-      else if (p.kind === 'exempt' && before) before.exemption = { change: String(p.change), until: p.until ?? null };
+      const p = e.parameters as Record<string, unknown>;
+      applyApproved(leavers, {
+        id: String(p.change), mailbox: String(p.mailbox), kind: p.kind as LeaverChange['kind'],
+        leftOn: time(p.left), disposeFrom: time(p.disposeFrom), exemptUntil: p.until == null ? null : time(p.until),
+      });
     },
     result: () => [...leavers.values()],
   };
-}
-
-function exemptAt(l: LeaverState, now: number): boolean {
-  return l.exemption !== null && (l.exemption.until === null || l.exemption.until > now);
 }
 
 function stateKey(s: LeaverState | null): string {
