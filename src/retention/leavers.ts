@@ -62,6 +62,11 @@ export class Leavers implements DirectoryLeavers {
     return this.#d.store.changes(tx);
   }
 
+  // Every change filed before `until`, oldest first: what the oversight report reads a period from.
+  changesBefore(tx: Tx, until: number): Promise<LeaverChange[]> {
+    return this.#d.store.filedBefore(tx, until);
+  }
+
   // The leavers whose mail is due for disposal at `now`: past their disposal date, with no
   // exemption in force.
   async due(tx: Tx, now: number): Promise<LeaverState[]> {
