@@ -1,8 +1,8 @@
 // What the ledger commits to, checked against the database rows that claim to describe it: an
-// edit of any capture field (envelope, source, receipt time, provenance, size, retain-until) or
-// of who can read what (a mailbox owner) is named by `verify`, though the tree itself is
-// untouched. And a capture whose blob is damaged on disk fails its indexing alone: the rest of
-// its batch is indexed.
+// edit of any capture field (envelope, source, receipt time, provenance, size, retain-until), of
+// who can read what (a mailbox owner) or of whose mail goes early (a leaving date) is named by
+// `verify`, though the tree itself is untouched. And a capture whose blob is damaged on disk fails
+// its indexing alone: the rest of its batch is indexed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -65,6 +65,8 @@ test('verify names every database edit of a field the ledger commits to', { time
     { what: "an entry's payload changed", sql: `UPDATE ledger_payload SET payload = replace(payload, 'bob@example.test', 'mallory@example.test') WHERE idx = (SELECT ledger_index FROM capture WHERE id = ${smtp})`, named: /ledger entry \d+: its personal payload does not match the leaf's commitment \(changed\)/ },
     { what: "an entry's payload removed", sql: `UPDATE ledger_payload SET payload = NULL, salt = NULL WHERE idx = (SELECT ledger_index FROM capture WHERE id = ${imported})`, named: /ledger entry \d+: its personal payload is missing and no erasure entry names it \(removed\)/ },
     { what: 'a mailbox given an owner', sql: "UPDATE mailbox SET owner = 'mallory' WHERE name = 'bob@example.test'", named: /access state: owner of mailbox bob@example\.test is in the database but no ledger entry gives it/ },
+    // A leaving date lets a mailbox's mail go early: written straight into the table, with no approval.
+    { what: 'a leaving date without an approval', sql: "INSERT INTO leaver (mailbox_id, left_on, dispose_from, change_id) SELECT id, 0, 0, 'lvr_forged' FROM mailbox WHERE name = 'bob@example.test'", named: /access state: leaving date of mailbox bob@example\.test is in the database but no ledger entry gives it: .*"change":"lvr_forged"/ },
   ];
   for (const e of edits) {
     const copy = join(dir, `copy-${edits.indexOf(e)}`);

@@ -99,7 +99,8 @@ test('a CSV with a bad line is refused as a whole, naming the line, and changes 
   const entries = await ledgerLines(common);
 
   const cases: [string, string, RegExp][] = [
-    ['unknown column', 'addresses,display_name,owner,department\nbob@corp.example,Bob,bob,sales\n', /line 1: unknown column "department"/],
+    ['unknown column', 'addresses,display_name,owner,division\nbob@corp.example,Bob,bob,sales\n', /line 1: unknown column "division"/],
+    ['two departments', 'addresses,display_name,owner,department\nbob@corp.example,Bob,bob,Sales;Legal\n', /line 2: department "Sales;Legal" names more than one/],
     ['bad address', 'addresses,display_name,owner,sensitivity\nbob@corp.example,Bob,bob,\ncarol.corp.example,Carol,carol,\n', /line 3: "carol\.corp\.example" is not an email address/],
     ['wrong field count', 'addresses,display_name,owner,sensitivity\nbob@corp.example,Bob,bob,\ncarol@corp.example,Carol,carol\n', /line 3: 3 fields, the header has 4/],
   ];

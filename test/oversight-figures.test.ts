@@ -1,7 +1,7 @@
 // Every figure of the Oversight report against a tally this test keeps of what it did: requests
 // and their fates, grants that ran to expiry, were revoked, end later today (after now), end after
 // the period or have not started, break-glass and its reviews, searches, reads, raw downloads and
-// exports. The tally is written from the figures' definitions and the test's own record; only the
+// exports, leaving dates and exemptions filed and decided, and the leavers due or exempt. The tally is written from the figures' definitions and the test's own record; only the
 // time and index of each action come from the ledger entry it left. Each report is compared whole,
 // for periods whose edges fall exactly on every event and one millisecond after it, while the
 // clock stands before and after the grants' ends.
@@ -12,6 +12,8 @@ import { startInProcessWorld } from './support/in-process.ts';
 import { reportText } from '../src/oversight/oversight-report.ts';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
 const BULK = 3;   // oversight.bulkSearchResults: a search with this many results is high impact
 
 const MESSAGES = {
@@ -59,13 +61,26 @@ interface Req {
   review: string | null;           // a break-glass use's review, as the test left it
 }
 
+// A leaving date or an exemption as the test filed and decided it, with the times the API answered.
+interface Lvr {
+  id: string;
+  kind: 'leave' | 'exempt';
+  mailbox: string;
+  left: string | null;
+  disposeFrom: string | null;
+  until: string | null;
+  filedAt: number;
+  decision: 'approve' | 'deny' | null;
+  decidedAt: number | null;
+}
+
 test('every Oversight figure matches an independent tally, at the edges of the period and of now', { timeout: 120_000 }, async (t) => {
   const world = await startInProcessWorld({
     messages: MESSAGES,
     mailboxes: { 'olga@corp.test': 'olga', 'hr@corp.test': ',hr' },
     users: { rita: ['requester'], mona: ['requester'], bob: ['requester', 'breakglass'], alan: ['approver'], amy: ['approver'], olga: ['owner'], aud: ['auditor'] },
     access: { sessionHours: 720, pendingLapseHours: 6 },
-    config: { oversight: { bulkSearchResults: BULK, auditorDigest: 'off', ownerDigest: 'off' } },
+    config: { oversight: { bulkSearchResults: BULK, auditorDigest: 'off', ownerDigest: 'off' }, retention: { disposeEveryHours: 0 } },
   });
   t.after(() => world.stop());
   const { as, sha, raw, clock } = world;
@@ -76,6 +91,7 @@ test('every Oversight figure matches an independent tally, at the edges of the p
   // (but the auditor's own readings of the report and review steps).
   const done: Did[] = [];
   const reqs = new Map<string, Req>();
+  const lvrs = new Map<string, Lvr>();
   let unmatched: LedgerEntryView[] = [];
   const call = async (who: string, method: string, path: string, body?: unknown, status = 200) => {
     const r = await as[who].call(method, path, body);
@@ -147,6 +163,18 @@ test('every Oversight figure matches an independent tally, at the edges of the p
     await call(who, 'GET', path, undefined, status);
     did({ who, op, ok: false, access: true });
   };
+  const fileLeaver = async (mailbox: string, what: { left: string } | { until: string }) => {
+    const r = await call('adm', 'POST', `/api/v1/mailboxes/${mailbox}/leaver${'until' in what ? '/exemption' : ''}`, { ...what, reason: 'HR says so' });
+    const b = r.body;
+    lvrs.set(b.id, { id: b.id, kind: b.kind, mailbox, left: b.left ?? null, disposeFrom: b.disposeFrom ?? null, until: b.until ?? null, filedAt: Date.parse(b.filedAt), decision: null, decidedAt: null });
+    did({ who: 'adm', op: 'leaver.file', ok: true, why: 'leaving date or leaver exemption asked for' });
+    return b.id as string;
+  };
+  const decideLeaver = async (who: string, id: string, decision: 'approve' | 'deny') => {
+    const r = await call(who, 'POST', `/api/v1/leaver-changes/${id}/${decision}`, { reason: 'checked with HR' });
+    Object.assign(lvrs.get(id)!, { decision, decidedAt: Date.parse(r.body.decidedAt) });
+    did({ who, op: `leaver.${decision}`, ok: true, why: decision === 'approve' ? 'leaving date or leaver exemption approved' : null });
+  };
   const review = async (id: string, steps: ('claim' | 'review' | 'escalate')[]) => {
     for (const step of steps) await call('aud', 'POST', `/api/v1/reviews/rev_${id}/${step}`, step === 'claim' ? {} : { note: 'looked at it' });
     reqs.get(id)!.review = { claim: 'claimed', review: 'reviewed', escalate: 'escalated' }[steps.at(-1)!];
@@ -194,6 +222,15 @@ test('every Oversight figure matches an independent tally, at the edges of the p
   const BG2 = await breakglass('bob', 'olga@corp.test');
   await review(BG1, ['claim', 'review']);
   await review(BG2, ['claim', 'escalate']);
+  // Leavers: Olga left long ago (due once approved, until her exemption is approved); the hr
+  // mailbox's date is denied, and filed again (pending).
+  const L1 = await fileLeaver('olga@corp.test', { left: isoDay(clock.now() - 400 * DAY) });
+  await decideLeaver('alan', L1, 'approve');
+  const L2 = await fileLeaver('hr@corp.test', { left: isoDay(clock.now() - 10 * DAY) });
+  await decideLeaver('amy', L2, 'deny');
+  await fileLeaver('hr@corp.test', { left: isoDay(clock.now() - 9 * DAY) });
+  const X1 = await fileLeaver('olga@corp.test', { until: isoDay(clock.now() + 30 * DAY) });
+  await decideLeaver('amy', X1, 'approve');
   // An hour and a half later A has run out: using it is refused.
   clock.advance(1.5 * HOUR);
   await refused('rita', 'search', `/api/v1/search?q=body&grant=${A}`, 403);
@@ -242,6 +279,16 @@ test('every Oversight figure matches an independent tally, at the edges of the p
     const day = (time: number) => new Date(time).toISOString().slice(0, 10);
     const days = [...new Set(byOthers.map(({ d }) => day(d.time)))].sort();
     const sensitive = [...new Set(byOthers.filter(({ m }) => SENSITIVITY[m]).map(({ m }) => m))].sort();
+    // Leavers at the report's last moment: the approvals that had come, in the order they came.
+    const last = Math.min(to - 1, now);
+    const lvFiled = [...lvrs.values()].filter((c) => inPeriod(c.filedAt));
+    const lvState = (c: Lvr) => (come(c.decidedAt) ? c.decision : null);
+    const leavers = new Map<string, { mailbox: string; left: string; disposeFrom: string; change: string; exemption: { change: string; until: string | null } | null }>();
+    for (const c of [...lvrs.values()].filter((c) => lvState(c) === 'approve').sort((a, b) => a.decidedAt! - b.decidedAt!)) {
+      if (c.kind === 'leave') leavers.set(c.mailbox, { mailbox: c.mailbox, left: c.left!, disposeFrom: c.disposeFrom!, change: c.id, exemption: leavers.get(c.mailbox)?.exemption ?? null });
+      else if (leavers.has(c.mailbox)) leavers.get(c.mailbox)!.exemption = { change: c.id, until: c.until };
+    }
+    const exempt = [...leavers.values()].filter((l) => l.exemption && (l.exemption.until === null || Date.parse(l.exemption.until) > last));
     return {
       period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
       requests: Object.fromEntries(['approved', 'denied', 'lapsed', 'pending', 'withdrawn'].map((s) => [s, normal.filter((r) => stateOf(r) === s).length]).concat([['filed', normal.length]])),
@@ -265,6 +312,16 @@ test('every Oversight figure matches an independent tally, at the edges of the p
       outsideDateWindow: { readsChecked: underGrant.length, violations: outside.map(({ d, s }) => ({ index: d.index, grantId: d.grant, sha256: s, date: dateOf(s) })) },
       // This history disposes of nothing and holds nothing (test/legal-holds.test.ts counts those).
       retention: { messagesDisposed: 0, disposeEntries: 0, holdsPlaced: 0, holdsReleased: 0, shortened: 0 },
+      leavers: {
+        filed: lvFiled.filter((c) => c.kind === 'leave').length,
+        approved: lvFiled.filter((c) => c.kind === 'leave' && lvState(c) === 'approve').length,
+        denied: lvFiled.filter((c) => c.kind === 'leave' && lvState(c) === 'deny').length,
+        pending: lvFiled.filter((c) => c.kind === 'leave' && lvState(c) === null).length,
+        exemptionsFiled: lvFiled.filter((c) => c.kind === 'exempt').length,
+        exemptionsApproved: lvFiled.filter((c) => c.kind === 'exempt' && lvState(c) === 'approve').length,
+        due: [...leavers.values()].filter((l) => Date.parse(l.disposeFrom) <= last && !exempt.includes(l)).sort((a, b) => a.mailbox.localeCompare(b.mailbox)),
+        exempt: exempt.sort((a, b) => a.mailbox.localeCompare(b.mailbox)),
+      },
       heatMap: {
         days,
         mailboxes: [...new Set(byOthers.map((x) => x.m))].sort().map((m) => ({ mailbox: m, counts: days.map((dd) => byOthers.filter((x) => x.m === m && day(x.d.time) === dd).length) })),
@@ -291,7 +348,7 @@ test('every Oversight figure matches an independent tally, at the edges of the p
     const { definitions, ...figures } = r;
     assert.deepEqual(normalize({ ...figures, period }), normalize(tally(from, to, before)), `[${new Date(from).toISOString()}, ${new Date(to).toISOString()}) at ${new Date(before).toISOString()}`);
     assert.deepEqual(normalize(tally(from, to, after)), normalize(tally(from, to, before)), 'nothing turned on the instant of the report');
-    for (const figure of [...Object.keys(r.requests).map((k) => `requests.${k}`), ...Object.keys(r.grants).map((k) => `grants.${k}`), ...Object.keys(r.people[0] ?? {}).filter((k) => k !== 'user').map((k) => `people.${k}`)]) {
+    for (const figure of [...Object.keys(r.requests).map((k) => `requests.${k}`), ...Object.keys(r.grants).map((k) => `grants.${k}`), ...Object.keys(r.leavers).map((k) => `leavers.${k}`), ...Object.keys(r.people[0] ?? {}).filter((k) => k !== 'user').map((k) => `people.${k}`)]) {
       assert.ok(definitions[figure]?.label && definitions[figure]?.means, `${figure} is labelled and defined`);
     }
     return r;
@@ -301,6 +358,7 @@ test('every Oversight figure matches an independent tally, at the edges of the p
     const times = new Set<number>();
     for (const r of reqs.values()) for (const x of [r.createdAt, r.lapsesAt, r.approvedAt, r.deniedAt, r.revokedAt, r.startsAt, r.endsAt, ...r.approvals.map((a) => a.at)]) if (x !== null) times.add(x);
     for (const d of done) times.add(d.time);
+    for (const c of lvrs.values()) for (const x of [c.filedAt, c.decidedAt]) if (x !== null) times.add(x);
     return [...times].sort((a, b) => a - b);
   };
   const checkAllEdges = async () => {
@@ -328,15 +386,24 @@ test('every Oversight figure matches an independent tally, at the edges of the p
   assert.equal(monaToday.bytesExported, monaExport.bytes + 2 * raw.h1.length, 'bytes of exactly the messages counted as exported');
   assert.deepEqual(today.people.find((p: any) => p.user === 'rita'), { user: 'rita', searches: 2, messagesRead: 2, exports: 0, downloads: 1, messagesExported: 1, bytesExported: raw.o2.length, denied: 2 });
   assert.equal(today.outsideDateWindow.violations.length, 0);
+  const olga = { mailbox: 'olga@corp.test', left: lvrs.get(L1)!.left, disposeFrom: lvrs.get(L1)!.disposeFrom, change: L1 };
+  assert.deepEqual(today.leavers, {
+    filed: 3, approved: 1, denied: 1, pending: 1, exemptionsFiled: 1, exemptionsApproved: 1, due: [], exempt: [{ ...olga, exemption: { change: X1, until: lvrs.get(X1)!.until } }],
+  }, 'Olga is exempt now');
+  assert.deepEqual((await report(first, lvrs.get(X1)!.decidedAt!)).leavers.due, [{ ...olga, exemption: null }], 'until her exemption was approved, Olga was due');
   // Its text and CSV say so in words.
   const text = reportText(today);
   assert.match(text, /States as of: \S+ \(now: the period has not ended\)/);
   assert.match(text, /Grants ended: 2 \(ran to expiry 1, revoked 1\); still running: 2; approved, not started: 1/);
   assert.match(text, new RegExp(`Longest grant ended: 1 h \\(${A}\\)`));
   assert.match(text, /mona: searches 1, messages opened 1, exports 1, raw downloads 2, messages exported 4, bytes exported \d+, refused attempts 0/);
+  assert.match(text, /^Leaving dates filed: 3 \(approved 1, denied 1, pending 1\); Leaver exemptions filed: 1 \(approved 1\)$/m);
+  assert.match(text, new RegExp(`^Leavers due for disposal: none; Leavers exempt: olga@corp\\.test \\(until ${lvrs.get(X1)!.until}\\)$`, 'm'));
   const csv = (await call('aud', 'GET', `/api/v1/oversight/report?from=${new Date(first).toISOString()}&to=${new Date(now + 10 * HOUR).toISOString()}&format=csv`)).body.toString();
   assert.match(csv, /^grants,stillRunning,2,"grants in force at the period's end \(or now\)/m);
   assert.match(csv, /^person,mona\.messagesExported,4,Messages exported\r$/m);
+  assert.match(csv, /^leavers,pending,1,of the leaving dates filed: still waiting for a decision then\r$/m);
+  assert.match(csv, new RegExp(`^leaver-exempt,olga@corp\\.test,${lvrs.get(X1)!.until},${X1}\r$`, 'm'));
 
   // The edges: the first filing exactly at `from` counts, a millisecond later it does not; the
   // last action just before `to` counts, exactly at `to` it does not.

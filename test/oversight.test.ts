@@ -406,7 +406,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
     const archive = await openArchive(config, 'console', { clock });
     const { stores, services: s } = archive;
     const sweep = new OversightSweep({
-      ...s.oversightStores, grants: s.grants, people: s.people, audit: s.audit, notifier: s.notifier, reviews: s.reviews, clock, log: pino({ level: 'silent' }),
+      ...s.oversightStores, grants: s.grants, people: s.people, leavers: s.leavers, audit: s.audit, notifier: s.notifier, reviews: s.reviews, clock, log: pino({ level: 'silent' }),
       config: { ...config.oversight, auditorDigest: 'daily', ownerDigest: 'daily' }, verifyLedger: async () => [], sampleSeed: () => 'digest-test-seed',
     });
     const digests = () => stores.meta.db.prepare("SELECT kind, recipient, body FROM notification WHERE kind LIKE 'digest.%' ORDER BY id").all() as { kind: string; recipient: string; body: string }[];

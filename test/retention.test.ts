@@ -11,15 +11,21 @@ import type { Envelope } from '../src/core/types.ts';
 import { directionOf, envelopeAddresses, domainOf, RetentionPolicy, whyItShortens } from '../src/retention/retention-policy.ts';
 import type { CaptureFacts } from '../src/retention/retention-policy.ts';
 import type { AddressMailbox, RetentionRule } from '../src/retention/retention-store.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openArchive } from '../src/archive.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { testConfig } from './support/archive.ts';
 import { startInProcessWorld } from './support/in-process.ts';
 import { rfc822 } from './support/access-world.ts';
+import { sealbox, tempDataDir } from './support/sealbox.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 11, 1);
 const INTERNAL = new Set(['corp.test']);
 
-const rule = (id: string, days: number | null, match: Partial<Pick<RetentionRule, 'mailboxes' | 'sensitivities' | 'domains' | 'directions'>>): RetentionRule =>
-  ({ id, name: id, mailboxes: [], sensitivities: [], domains: [], directions: [], days, ...match });
+const rule = (id: string, days: number | null, match: Partial<Pick<RetentionRule, 'mailboxes' | 'sensitivities' | 'departments' | 'domains' | 'directions'>>): RetentionRule =>
+  ({ id, name: id, mailboxes: [], sensitivities: [], departments: [], domains: [], directions: [], days, ...match });
 
 const envelope = (from: string, to: string[]): Envelope => ({
   mailFrom: from, mailFromArgs: {}, rcptTo: to.map((address) => ({ address, args: {} })), clientAddress: '127.0.0.1', clientPort: 1, clientHelo: null,
@@ -27,9 +33,9 @@ const envelope = (from: string, to: string[]): Envelope => ({
 });
 
 // The facts the archive writer gathers for a capture, with a directory of address → mailbox.
-function facts(env: Envelope, directory: Record<string, { mailbox: string; sensitivity?: string }> = {}): CaptureFacts {
+function facts(env: Envelope, directory: Record<string, { mailbox: string; sensitivity?: string; department?: string }> = {}): CaptureFacts {
   const addresses = envelopeAddresses(env);
-  const mailboxes: AddressMailbox[] = addresses.flatMap((a) => (directory[a] ? [{ address: a, mailbox: directory[a].mailbox, sensitivity: directory[a].sensitivity ?? null }] : []));
+  const mailboxes: AddressMailbox[] = addresses.flatMap((a) => (directory[a] ? [{ address: a, mailbox: directory[a].mailbox, sensitivity: directory[a].sensitivity ?? null, department: directory[a].department ?? null }] : []));
   return { known: true, addresses, domains: [...new Set(addresses.map(domainOf))], mailboxes, direction: directionOf(env, INTERNAL) };
 }
 
@@ -72,6 +78,24 @@ test('retain-until: the longest applicable rule wins, mail matching none follows
   // of every rule and the default.
   assert.deepEqual(policy.retentionOf({ known: false }, T0), { retainUntil: T0 + 3650 * DAY, ruleId: 'legal' });
   assert.deepEqual(new RetentionPolicy([rule('news', 30, { domains: ['news.test'] })], 365).retentionOf({ known: false }, T0), { retainUntil: T0 + 365 * DAY, ruleId: null }, 'a short rule never cuts an import short');
+});
+
+test('a department rule keeps its mail longer; other mail follows the other rules or the default', () => {
+  const directory = { 'ann@corp.test': { mailbox: 'ann', department: 'Finance' }, 'bob@corp.test': { mailbox: 'bob', department: 'Sales' }, 'cy@corp.test': { mailbox: 'cy' } };
+  const policy = new RetentionPolicy([rule('books', 3650, { departments: ['Finance'] }), rule('fin-news', 30, { departments: ['Finance'], domains: ['news.test'] })], 365);
+  assert.equal(policy.needsMailboxes, true, 'the writer looks the mailboxes up for a department rule');
+  const of = (env: Envelope) => policy.retentionOf(facts(env, directory), T0);
+  assert.deepEqual(of(envelope('x@partner.test', ['ann@corp.test'])), { retainUntil: T0 + 3650 * DAY, ruleId: 'books' }, 'to Finance');
+  assert.deepEqual(of(envelope('ann@corp.test', ['x@partner.test'])), { retainUntil: T0 + 3650 * DAY, ruleId: 'books' }, 'from Finance');
+  assert.deepEqual(of(envelope('x@partner.test', ['bob@corp.test', 'ann@corp.test'])).ruleId, 'books', 'any mailbox of the envelope in the department');
+  assert.deepEqual(of(envelope('x@partner.test', ['bob@corp.test'])), { retainUntil: T0 + 365 * DAY, ruleId: null }, 'another department: the default');
+  assert.deepEqual(of(envelope('x@partner.test', ['cy@corp.test'])), { retainUntil: T0 + 365 * DAY, ruleId: null }, 'no department: the default');
+  assert.deepEqual(of(envelope('promo@news.test', ['bob@corp.test'])), { retainUntil: T0 + 365 * DAY, ruleId: null }, 'both kinds must match');
+  // The kind is judged like the others when a change is filed.
+  const books = rule('books', 3650, { departments: ['Finance'] });
+  assert.equal(whyItShortens(books, { ...books, departments: ['Finance', 'Audit'] }, 365), null, 'wider, still longer than the default');
+  assert.match(whyItShortens(books, { ...books, departments: ['Audit'] }, 365)!, /matches less mail/);
+  assert.match(whyItShortens(null, rule('d', 30, { departments: ['Sales'] }), 365)!, /less than the default/);
 });
 
 test('which rule changes could shorten what mail is kept', () => {
@@ -196,4 +220,79 @@ test('retention is fixed at capture, and shortening it needs a second person', {
   // --- and the archive verifies: every row matches the entry that recorded it
   const report = await w.verify();
   assert.deepEqual(report.problems, []);
+});
+
+test('a department from the directory: its rule keeps new mail longer, a move changes only mail to come, bad values are refused', { timeout: 120_000 }, async (t) => {
+  const w = await startInProcessWorld({
+    messages: {},
+    mailboxes: { 'ann@corp.test': 'ann', 'bob@corp.test': 'bob' },
+    users: { ann: ['owner'], bob: ['owner'], aud: ['auditor'] },
+    config: { retention: { defaultDays: 365 } },
+  });
+  t.after(() => w.stop());
+  const { as } = w;
+  const { meta } = w.archive.stores;
+  let n = 0;
+  const deliver = async (to: string) => {
+    const out = await w.deliver({ from: 'x@partner.test', to: [to] }, rfc822({ from: 'x@partner.test', to, subject: `department ${++n}`, date: 'Tue, 01 Dec 2026 09:00:00 +0000' }));
+    return meta.read(async (tx) => (await meta.capturesOf(tx, (await meta.getMessage(tx, out.result.sha256))!.id))[0]!);
+  };
+  const days = (c: { retainUntil: number | null; receivedAt: number }) => (c.retainUntil === null ? null : (c.retainUntil - c.receivedAt) / DAY);
+
+  // A department that could never match is refused where it is written, naming the line or the field.
+  assert.throws(() => parseDirectoryCsv('addresses,department\nann@corp.test,Finance;Audit\n'), /line 2: department "Finance;Audit" names more than one/);
+  assert.throws(() => parseDirectoryCsv(`addresses,department\nann@corp.test,"${'F'.repeat(101)}"\n`), /line 2: department "F+" is longer than 100 characters/);
+  const tab = await as.adm.call('POST', '/api/v1/retention/rules', { name: 'Finance', departments: ['Fin\tance'], days: 3650 });
+  assert.deepEqual([tab.status, tab.body.error.message, tab.body.error.fields], [400, 'department "Fin\tance" holds a control character', ['departments']]);
+  assert.equal((await as.adm.call('POST', '/api/v1/retention/rules', { name: 'Finance', departments: [''], days: 3650 })).status, 400);
+
+  await importAtConsole(w.archive.services, parseDirectoryCsv('addresses,department\nann@corp.test,Finance\nbob@corp.test,Sales\n'), 'hr.csv');
+  const imported = (await w.takeAll()).filter((e) => e.operation === 'mailboxes.import').map((e) => e.parameters.departments);
+  assert.deepEqual(imported, [{ 'ann@corp.test': 'Finance', 'bob@corp.test': 'Sales' }], 'the ledger says which department an import set');
+  const listed = await as.aud.call('GET', '/api/v1/mailboxes?q=');
+  assert.deepEqual(listed.body.mailboxes.map((m: { name: string; department: string | null; owner: string }) => [m.name, m.department, m.owner]).sort(),
+    [['ann@corp.test', 'Finance', 'ann'], ['bob@corp.test', 'Sales', 'bob']], 'the owners stay; auditors see the department');
+
+  // A rule longer than the default applies at once; its entry names the department.
+  const books = await as.adm.call('POST', '/api/v1/retention/rules', { name: 'Bookkeeping', departments: ['Finance'], days: 3650 });
+  assert.equal(books.body.applied, true, JSON.stringify(books.body));
+  assert.deepEqual((await w.take('adm')).filter((e) => e.result === 'success').map((e) => [e.operation, e.parameters.rule?.departments]), [['retention.set', ['Finance']]]);
+  const toAnn = await deliver('ann@corp.test');
+  const toBob = await deliver('bob@corp.test');
+  assert.deepEqual([days(toAnn), toAnn.retentionRule], [3650, books.body.rule.id], 'Finance mail kept as the rule says');
+  assert.deepEqual([days(toBob), toBob.retentionRule], [365, null], 'other mail follows the default');
+
+  // Ann moves to Sales by a directory import: it applies at once, and only mail to come follows it.
+  await importAtConsole(w.archive.services, parseDirectoryCsv('addresses,department\nann@corp.test,Sales\n'), 'moves.csv');
+  const later = await deliver('ann@corp.test');
+  assert.deepEqual([days(later), later.retentionRule], [365, null]);
+  const before = await meta.read(async (tx) => (await meta.capturesOf(tx, toAnn.messageRowId))[0]!);
+  assert.equal(before.retainUntil, toAnn.retainUntil, 'what was promised before the move stays');
+  assert.deepEqual((await w.takeAll()).filter((e) => e.operation === 'mailboxes.import').map((e) => e.parameters.departments), [{ 'ann@corp.test': 'Sales' }]);
+  assert.deepEqual((await w.verify()).problems, []);
+});
+
+test('at the console: a department rule set and listed; a bad department or directory line exits 2 and changes nothing', { timeout: 120_000 }, async () => {
+  const dir = tempDataDir();
+  const config = testConfig({ retention: { defaultDays: 365 } });
+  const common = ['--data', join(dir, 'archive'), '--config', config];
+  // An archive as serve makes it, made here in process.
+  (await openArchive(loadConfig(config, { data: join(dir, 'archive') }, {}), 'server')).close();
+  const csv = join(dir, 'directory.csv');
+  writeFileSync(csv, 'addresses,department\nann@corp.test,Finance;Audit\n');
+  const badCsv = await sealbox(['mailboxes', 'import', ...common, csv]);
+  assert.equal(badCsv.code, 2);
+  assert.match(badCsv.stderr, /line 2: department "Finance;Audit" names more than one .*\[SEALBOX_ERR_BAD_INPUT\]/);
+  writeFileSync(csv, 'addresses,department\nann@corp.test,Finance\n');
+  assert.equal((await sealbox(['mailboxes', 'import', ...common, csv])).code, 0);
+
+  const bad = await sealbox(['retention', 'set', ...common, '--name', 'Books', '--days', '3650', '--department', 'Finance;Audit']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /department "Finance;Audit" names more than one/);
+  const set = await sealbox(['retention', 'set', ...common, '--name', 'Books', '--days', '3650', '--department', 'Finance', 'Audit']);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout.toString(), /^applied: ret_\S+ {2}Books: 3650 days \(department Audit, Finance\)$/m);
+  const listed = JSON.parse((await sealbox(['retention', 'list', ...common, '--json'])).stdout.toString());
+  assert.deepEqual(listed.rules.map((r: RetentionRule) => [r.name, r.departments, r.days]), [['Books', ['Audit', 'Finance'], 3650]], 'only the good rule');
+  assert.match((await sealbox(['retention', 'set', '--help'])).stdout.toString(), /--department <name\.\.\.>/);
 });

@@ -7,12 +7,26 @@ export interface DirectoryRow {
   owner: string | null;
   sensitivity: string | null;
   manager: string | null;       // user name of the owner's manager
+  // The mailbox's department, which retention rules may match (absent or empty: nothing said,
+  // the one set stays).
+  department?: string | null;
   // The day the person left (YYYY-MM-DD); absent or empty: nothing said (a leaving date is filed
   // for someone else's approval, never applied by the import: src/retention/leavers.ts).
   left?: string | null;
 }
 
-const COLUMNS = ['addresses', 'display_name', 'owner', 'sensitivity', 'manager', 'name', 'left'];
+const COLUMNS = ['addresses', 'display_name', 'owner', 'sensitivity', 'manager', 'department', 'name', 'left'];
+
+// Why a department name cannot be one, or null. Rules match it exactly as the directory writes
+// it, so a value that could never match is refused where it is written (a directory line, a
+// rule), not left to keep mail by the default unnoticed: a mailbox has one department (no ';'
+// list, as addresses have), and a control character is a stray from a spreadsheet.
+export function departmentProblem(value: string): string | null {
+  if (value.length > 100) return 'is longer than 100 characters';
+  if (value.includes(';')) return "names more than one (a mailbox has one department; ';' is not allowed)";
+  if (/\p{Cc}/u.test(value)) return 'holds a control character';
+  return null;
+}
 
 // The directory import: CSV with a header row naming its columns (addresses is required; several
 // addresses in one cell are separated by ';' or spaces). Any bad line rejects the whole file,
@@ -39,7 +53,10 @@ export function parseDirectoryCsv(text: string): DirectoryRow[] {
     if (left !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(left) || new Date(`${left}T00:00:00Z`).toISOString().slice(0, 10) !== left)) {
       throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: left "${left}" is not a date (YYYY-MM-DD)`);
     }
-    rows.push({ name: get('name') ?? addresses[0], addresses, displayName: get('display_name'), owner: get('owner'), sensitivity: get('sensitivity'), manager: get('manager'), left });
+    const department = get('department');
+    const wrong = department === null ? null : departmentProblem(department);
+    if (wrong) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `line ${line}: department "${department}" ${wrong}`);
+    rows.push({ name: get('name') ?? addresses[0], addresses, displayName: get('display_name'), owner: get('owner'), sensitivity: get('sensitivity'), manager: get('manager'), department, left });
   });
   return rows;
 }

@@ -53,12 +53,30 @@ export interface ImportOutcome {
   leavers: LeaversFiled;
 }
 
+// What an import's ledger entry says of it, the same from the console and the API: the owners,
+// managers and departments in force from here on (a past inventory is rebuilt from the owners; a
+// department says which retention rule new mail falls under), the rows staged for approval, and
+// the leaving dates filed (never applied by the import: src/retention/leavers.ts).
+export function importParameters(r: ImportOutcome, file: string | null): Record<string, unknown> {
+  const attribute = (k: 'owner' | 'manager' | 'department') => Object.fromEntries(r.applied.filter((m) => m[k]).map((m) => [m.name, m[k]]));
+  return {
+    file, mailboxes: r.mailboxes, addresses: r.addresses, owners: attribute('owner'), managers: attribute('manager'),
+    ...(r.applied.some((m) => m.department) ? { departments: attribute('department') } : {}),
+    staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
+    ...(r.leavers.filed.length + r.leavers.skipped.length > 0 ? { leavers: r.leavers } : {}),
+  };
+}
+
 // Ownership is access: an owner reads every message of their mailbox's addresses. A directory row
 // that would let someone read archived mail they could not read before waits for someone else's
 // approval, when it takes a mailbox or an address from another owner, when the person making
 // the change would become the owner, or when the new owner is linked to them (created, enrolled
 // or given roles by them lately: FourEyes), or when it changes a sensitivity already set. A
 // mailbox with no owner yet gets its first owner at once. The previous owner is told.
+// A department applies at once, set or changed: it gives no one access, and though it can move
+// the mail a mailbox receives from now on under another retention rule (a shorter one too), it
+// cannot shorten what mail already archived was promised — each capture's retain-until was fixed
+// when it was committed, and a rule shorter than the default was itself approved by someone else.
 export class MailboxOwnership {
   readonly #d: OwnershipDeps;
   readonly #mailboxes: MailboxStore;

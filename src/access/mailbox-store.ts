@@ -7,6 +7,7 @@ export interface Mailbox {
   displayName: string | null;
   owner: string | null;         // user name
   sensitivity: string | null;
+  department: string | null;
   auto: boolean;                // made for an address seen in mail, not by the directory
   addresses: string[];          // lowercased
 }

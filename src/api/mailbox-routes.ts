@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { Tx } from '../core/transactions.ts';
 import { SealboxError } from '../core/errors.ts';
 import { parseDirectoryCsv } from '../access/directory-csv.ts';
+import { importParameters } from '../access/mailbox-ownership.ts';
 import type { ImportOutcome } from '../access/mailbox-ownership.ts';
 import type { OwnershipChangeRecord } from '../access/ownership-change-store.ts';
 import type { Role } from '../access/roles.ts';
-import { leaverView } from './leaver-routes.ts';
+import { leaverView } from '../retention/leavers.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -27,7 +28,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
       scope: 'requests', roles: DIRECTORY_ROLES,
       refusal: { operation: 'mailbox.list', logonType: 'owner', reason: 'not a requester, approver, auditor, admin or records manager', message: 'only requesters, approvers, auditors, admins and records managers look up mailboxes', parameters: ({ query }) => ({ q: query.q }) },
     },
-    summary: 'mailboxes whose name, display name (a word of it) or an address starts with q (requesters, approvers, auditors, admins, records managers); no content; each with the day its person left (null: still there); admins, records managers and auditors also see sensitivity, notification policy and the leaver rule\'s disposal date and exemption',
+    summary: 'mailboxes whose name, display name (a word of it) or an address starts with q (requesters, approvers, auditors, admins, records managers); no content; each with the day its person left (null: still there); admins, records managers and auditors also see sensitivity, department, notification policy and the leaver rule\'s disposal date and exemption',
     query: z.strictObject({ q: z.string().max(320).default(''), limit: z.coerce.number().int().min(1).max(500).default(20), offset: z.coerce.number().int().min(0).default(0) }),
     handler: async (_req, _reply, { query, p }) => {
       const full = p.user.roles.some((r) => r === 'admin' || r === 'records' || r === 'auditor');
@@ -40,7 +41,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
         return {
           mailboxes: found.map((m) => ({
             name: m.name, displayName: m.displayName, owner: m.owner, addresses: m.addresses, left: leavers.get(m.id)?.left ?? null,
-            ...(policies ? { sensitivity: m.sensitivity, auto: m.auto, notification: policies.get(m.id), leaver: leavers.get(m.id) ?? null } : {}),
+            ...(policies ? { sensitivity: m.sensitivity, department: m.department, auto: m.auto, notification: policies.get(m.id), leaver: leavers.get(m.id) ?? null } : {}),
           })),
         };
       });
@@ -50,7 +51,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
   routes.add({
     method: 'POST', url: '/api/v1/mailboxes/import', tag: 'mailboxes',
     auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'mailboxes.import', reason: 'not an admin', message: 'only admins import the directory', parameters: ({ body }) => ({ file: body.fileName ?? null }) } },
-    summary: 'import the directory (admins): CSV text with a header row (addresses, display_name, owner, sensitivity, manager, name, left) as `sealbox mailboxes import` reads it; any bad line rejects the whole file; a new leaving date (`left`, YYYY-MM-DD) is filed for an approver, not applied',
+    summary: 'import the directory (admins): CSV text with a header row (addresses, display_name, owner, sensitivity, manager, department, name, left) as `sealbox mailboxes import` reads it; any bad line rejects the whole file; a new leaving date (`left`, YYYY-MM-DD) is filed for an approver, not applied',
     body: z.strictObject({ csv: z.string().min(1), fileName: z.string().max(255).optional() }),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
@@ -60,15 +61,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
       const result = await s.audit.record(ctx, (r: ImportOutcome & { ids: Map<string, number | null> }) => ({
         operation: 'mailboxes.import',
         mailboxes: r.applied.map((m) => ({ id: r.ids.get(m.name)!, name: m.name })),
-        // the owners in force from here on, as the command line records them
-        parameters: {
-          file: body.fileName ?? null, mailboxes: r.mailboxes, addresses: r.addresses,
-          owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])),
-          managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
-          staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
-          // leaving dates are filed for an approver, never applied by the import (src/retention/leavers.ts)
-          ...(r.leavers.filed.length + r.leavers.skipped.length > 0 ? { leavers: r.leavers } : {}),
-        },
+        parameters: importParameters(r, body.fileName ?? null),
       }), async (tx) => {
         const outcome = await s.ownership.import(tx, { user: p.user, label: `user:${p.user.name}` }, rows, body.fileName ?? null);
         return { ...outcome, ids: await mailboxIds(tx, outcome.applied.map((m) => m.name)) };

@@ -14,6 +14,7 @@ const ruleBody = z.strictObject({
   name: z.string().min(1).max(200),
   mailboxes: z.array(z.string().min(1).max(320)).max(1000).default([]),
   sensitivities: z.array(z.string().min(1).max(100)).max(100).default([]),
+  departments: z.array(z.string().min(1).max(100)).max(100).default([]),   // RetentionRules says which names can be one
   domains: z.array(z.string().min(1).max(255)).max(1000).default([]),
   directions: z.array(z.enum(DIRECTIONS)).max(3).default([]),
   days: z.number().int().min(1).max(100_000).nullable(),   // null: for ever

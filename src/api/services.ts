@@ -88,6 +88,6 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const disposalRequests = new DisposalRequests({ store: new SqliteDisposalRequestStore(), meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal });
   const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal, audit });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
-  const oversight = new AuditorViews({ ...oversightStores, grants, people, audit, clock, config: config.oversight });
+  const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
   return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers };
 }

@@ -128,7 +128,7 @@ withArchive(tokensCmd.command('create'))
 
 const mailboxesCmd = program.command('mailboxes').description('mailboxes and their addresses');
 withArchive(mailboxesCmd.command('import'))
-  .description('import a CSV directory: header row with addresses[,display_name,owner,sensitivity,name]')
+  .description('import a CSV directory: header row with addresses[,display_name,owner,sensitivity,manager,department,name,left]; a new leaving date is filed for an approver')
   .argument('<file>', 'CSV file')
   .action(async (file: string, o) => (await import('./commands/mailboxes.ts')).importDirectory(file, o));
 
@@ -146,6 +146,7 @@ withArchive(retentionCmd.command('set'))
   .option('--forever', 'keep the mail it matches for ever')
   .option('--mailbox <name...>', 'mail to or from these mailboxes')
   .option('--sensitivity <tag...>', 'mail to or from mailboxes with this sensitivity')
+  .option('--department <name...>', 'mail to or from mailboxes of this department (the directory\'s department column)')
   .option('--domain <domain...>', 'mail to or from these domains (envelope)')
   .addOption(new Option('--direction <direction...>', 'inbound, outbound or internal mail (against internalDomains)').choices(['inbound', 'outbound', 'internal']))
   .option('--note <text>', 'why, recorded with the change')
@@ -182,6 +183,31 @@ withArchive(program.command('dispose'))
   .option('--run', 'dispose of it now (the server does this every retention.disposeEveryHours)')
   .option('--json', 'as JSON')
   .action(async (o) => (await import('./commands/disposal.ts')).dispose(o));
+
+// Leavers at the console (as the operator): every leaving date, withdrawal and exemption is filed
+// for an approver, never applied by the one who files it.
+const leaversCmd = program.command('leavers').description('leavers: a mailbox whose person left has its mail disposed retention.leaverMonths after that day, unless exempt');
+withArchive(leaversCmd.command('list'))
+  .description('the leavers (the day each left, when their mail is disposed from, any exemption) and the changes waiting for approval')
+  .option('--json', 'as one JSON object, as GET /api/v1/leavers gives it')
+  .action(async (o) => (await import('./commands/leavers.ts')).list(o));
+withArchive(leaversCmd.command('file'))
+  .description("file the day a mailbox's person left: applied only when an approver who did not file it approves")
+  .argument('<mailbox>', 'the mailbox name')
+  .requiredOption('--left <date>', 'the day they left (YYYY-MM-DD)')
+  .requiredOption('--reason <text>', 'why, e.g. the HR ticket')
+  .action(async (mailbox: string, o) => (await import('./commands/leavers.ts')).file(mailbox, o));
+withArchive(leaversCmd.command('withdraw'))
+  .description("file the withdrawal of a mailbox's leaving date (the person is still there, or back): applied only when an approver approves")
+  .argument('<mailbox>', 'the mailbox name')
+  .requiredOption('--reason <text>', 'why')
+  .action(async (mailbox: string, o) => (await import('./commands/leavers.ts')).withdraw(mailbox, o));
+withArchive(leaversCmd.command('exempt'))
+  .description("file an exemption from the leaver rule for a leaver's mailbox: in force only when an approver approves")
+  .argument('<mailbox>', 'the mailbox name')
+  .option('--until <date>', 'until this day (YYYY-MM-DD; default: until decided otherwise)')
+  .requiredOption('--reason <text>', 'why the mail must be kept longer, as the law asks')
+  .action(async (mailbox: string, o) => (await import('./commands/leavers.ts')).exempt(mailbox, o));
 
 function nonNegativeInt(name: string) {
   return (value: string) => {

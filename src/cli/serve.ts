@@ -59,13 +59,13 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const services = archive.services;
   const http = config.http.enabled ? buildHttpServer({ services, verifierKey: archive.verifierKey, log, capture: { capture, clients, space }, listeners }) : null;
   const oversight = new OversightSweep({
-    ...services.oversightStores, grants: services.grants, people: services.people, config: config.oversight, audit: services.audit,
+    ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, config: config.oversight, audit: services.audit,
     notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
     // The tree and its signatures, and who can read what in the tables against the ledger: a
     // grant widened or an owner added by editing the database becomes an alert.
     verifyLedger: () => stores.meta.read(async (tx) => [
       ...(await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
-      ...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, clock }),
+      ...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, clock }),
     ]),
     sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
   });

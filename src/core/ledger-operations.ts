@@ -52,7 +52,7 @@ export const LEDGER_OPERATIONS = {
   'breakglass.open': { type: 'admin', summary: 'break-glass access opened', highImpact: 'break-glass access opened' },
 
   // the directory and policies
-  'mailboxes.import': { type: 'admin', summary: 'the mailbox directory imported', highImpact: 'directory imported (owners, sensitivity, managers)' },
+  'mailboxes.import': { type: 'admin', summary: 'the mailbox directory imported', highImpact: 'directory imported (owners, sensitivity, managers, departments)' },
   'mailbox.list': { type: 'admin', summary: 'mailboxes listed' },
   'mailbox.policy': { type: 'admin', summary: "a mailbox's notification policy changed", highImpact: 'mailbox notification policy changed' },
   'ownership.list': { type: 'admin', summary: 'staged ownership changes listed' },

@@ -15,3 +15,17 @@ export interface LedgerHistory {
 export function userOf(actor: string): string | null {
   return actor.startsWith('user:') ? actor.slice(5) : null;
 }
+
+// What is rebuilt from the ledger alone by reading it forward: each successful entry in turn.
+export interface LedgerReplay<T> {
+  apply(e: LedgerEntry): void;
+  result(): T;
+}
+
+// Reads the entries written up to `at` once, handing each success to every replay, so that
+// several states are rebuilt in one pass over a long ledger.
+export async function replayLedger(tx: Tx, history: LedgerHistory, at: number, replays: readonly LedgerReplay<unknown>[]): Promise<void> {
+  for await (const e of history.entriesBetween(tx, -Infinity, at + 1)) {
+    if (e.result === 'success') for (const r of replays) r.apply(e);
+  }
+}

@@ -5,6 +5,8 @@ import type { Grants } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
 import { linkBetween } from '../access/four-eyes.ts';
 import type { PersonLinkStore } from '../access/person-link-store.ts';
+import type { Leavers, LeaverTerms } from '../retention/leavers.ts';
+import { applyApproved, exemptAt, leaverDueAt, leaverInForce } from '../retention/leavers.ts';
 import { highImpact } from './high-impact.ts';
 import type { LedgerHistory } from './ledger-history.ts';
 import { userOf } from './ledger-history.ts';
@@ -21,6 +23,7 @@ export interface ReportDeps {
   grants: Grants;
   people: People;
   links: Pick<PersonLinkStore, 'touching'>;
+  leavers: Pick<Leavers, 'changesBefore'>;
   config: Config['oversight'];
 }
 
@@ -78,6 +81,14 @@ export const FIGURES = {
   'retention.holdsPlaced': { label: 'Legal holds placed', means: 'legal holds placed in the period' },
   'retention.holdsReleased': { label: 'Legal holds released', means: 'legal holds whose release was approved in the period: their mail follows retention again' },
   'retention.shortened': { label: 'Retention shortened', means: 'retention changes approved in the period that could shorten what mail is kept (each one filed by someone else)' },
+  'leavers.filed': { label: 'Leaving dates filed', means: "leaving dates filed in the period (API, console or directory import; withdrawals apart); the next three split them by how they stood at the period's end (or now)" },
+  'leavers.approved': { label: 'approved', means: 'of the leaving dates filed: approved by then, each by someone other than its filer' },
+  'leavers.denied': { label: 'denied', means: 'of the leaving dates filed: denied by then' },
+  'leavers.pending': { label: 'pending', means: 'of the leaving dates filed: still waiting for a decision then' },
+  'leavers.exemptionsFiled': { label: 'Leaver exemptions filed', means: 'exemptions from the leaver rule filed in the period' },
+  'leavers.exemptionsApproved': { label: 'approved', means: 'of the exemptions filed: approved by then' },
+  'leavers.due': { label: 'Leavers due for disposal', means: "mailboxes marked as left whose disposal day had come by the period's end (or now), with no exemption in force then: their mail not kept by a longer rule or a legal hold goes, or has gone" },
+  'leavers.exempt': { label: 'Leavers exempt', means: "mailboxes marked as left with an exemption from the leaver rule in force at the period's end (or now)" },
   'heatMap': { label: 'Access by others per mailbox and day', means: 'successful access entries in the period naming the mailbox, by people other than its owner, per UTC day' },
 } as const satisfies Record<string, { label: string; means: string }>;
 
@@ -207,6 +218,16 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
     }
   }
 
+  // Leavers: the leaving dates and exemptions filed in the period, as they stood at its last
+  // moment; the leavers in force then, rebuilt from the changes approved by then as each applied.
+  const leaverChanges = await d.leavers.changesBefore(tx, to);
+  const decidedBy = (c: (typeof leaverChanges)[number]) => (happened(c.decidedAt) ? c.decision : null);
+  const datesFiled = leaverChanges.filter((c) => c.kind === 'leave' && c.filedAt >= from);
+  const exemptionsFiled = leaverChanges.filter((c) => c.kind === 'exempt' && c.filedAt >= from);
+  const leavers = new Map<string, LeaverTerms>();
+  for (const c of leaverChanges.filter((c) => decidedBy(c) === 'approve').sort((a, b) => a.decidedAt! - b.decidedAt!)) applyApproved(leavers, c);
+  const inForce = [...leavers.values()].sort((a, b) => a.mailbox.localeCompare(b.mailbox));
+
   // A review escalated is done but not settled: neither reviewed nor still awaiting a reviewer.
   const reviewed = (b: { review: string }) => b.review === 'reviewed' || b.review === 'closed';
   const days = [...new Set([...heat.values()].flatMap((r) => [...r.keys()]))].sort();
@@ -241,6 +262,13 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
     linkedApprovals,
     outsideDateWindow: { readsChecked, violations: outsideWindow },
     retention,
+    leavers: {
+      filed: datesFiled.length, approved: datesFiled.filter((c) => decidedBy(c) === 'approve').length, denied: datesFiled.filter((c) => decidedBy(c) === 'deny').length,
+      pending: datesFiled.filter((c) => decidedBy(c) === null).length,
+      exemptionsFiled: exemptionsFiled.length, exemptionsApproved: exemptionsFiled.filter((c) => decidedBy(c) === 'approve').length,
+      due: inForce.filter((l) => leaverDueAt(l, at)).map(leaverInForce),
+      exempt: inForce.filter((l) => exemptAt(l, at)).map(leaverInForce),
+    },
     heatMap: { days, mailboxes: [...heat].map(([mailbox, row]) => ({ mailbox, counts: days.map((day) => row.get(day) ?? 0) })).sort((a, b) => a.mailbox.localeCompare(b.mailbox)) },
     definitions: FIGURES,
   };
@@ -269,6 +297,7 @@ function median(xs: number[]): number | null {
 export function reportText(r: Report): string {
   const L = (k: Figure) => FIGURES[k].label;
   const g = r.grants;
+  const lv = r.leavers;
   const at = r.period.asOf === r.period.to ? "the period's end" : 'now: the period has not ended';
   return [
     `Oversight report for ${r.period.from} (inclusive) to ${r.period.to} (exclusive)`,
@@ -283,6 +312,8 @@ export function reportText(r: Report): string {
     `${L('linkedApprovals')}: ${r.linkedApprovals.length}${r.linkedApprovals.map((l) => `\n  ${l.request}: ${l.approver} approved ${l.requester} (${l.link})`).join('')}`,
     `${L('outsideDateWindow.violations')}: ${r.outsideDateWindow.violations.length} of ${r.outsideDateWindow.readsChecked} ${L('outsideDateWindow.readsChecked').toLowerCase()}`,
     `${L('retention.messagesDisposed')}: ${r.retention.messagesDisposed} (${L('retention.disposeEntries').toLowerCase()} ${r.retention.disposeEntries}); ${L('retention.holdsPlaced')}: ${r.retention.holdsPlaced}; ${L('retention.holdsReleased')}: ${r.retention.holdsReleased}; ${L('retention.shortened')}: ${r.retention.shortened}`,
+    `${L('leavers.filed')}: ${lv.filed} (${(['approved', 'denied', 'pending'] as const).map((k) => `${L(`leavers.${k}`)} ${lv[k]}`).join(', ')}); ${L('leavers.exemptionsFiled')}: ${lv.exemptionsFiled} (${L('leavers.exemptionsApproved')} ${lv.exemptionsApproved})`,
+    `${L('leavers.due')}: ${lv.due.map((l) => `${l.mailbox} (left ${l.left}, from ${l.disposeFrom})`).join(', ') || 'none'}; ${L('leavers.exempt')}: ${lv.exempt.map((l) => `${l.mailbox} (until ${l.exemption!.until ?? 'decided otherwise'})`).join(', ') || 'none'}`,
     '', `${L('people')}:`,
     ...r.people.map((p) => `  ${p.user}: ${PERSON_FIGURES.map((k) => `${L(`people.${k}`).toLowerCase()} ${p[k]}`).join(', ')}`),
     ...(r.people.length ? [] : ['  none']),
@@ -315,6 +346,10 @@ export function reportCsv(r: Report): string {
   rows.push(['enforcement', 'readsChecked', r.outsideDateWindow.readsChecked, means('outsideDateWindow.readsChecked')], ['enforcement', 'outsideDateWindow', r.outsideDateWindow.violations.length, means('outsideDateWindow.violations')]);
   for (const v of r.outsideDateWindow.violations) rows.push(['enforcement-violation', String(v.index), v.sha256, v.grantId]);
   for (const k of ['messagesDisposed', 'disposeEntries', 'holdsPlaced', 'holdsReleased', 'shortened'] as const) rows.push(['retention', k, r.retention[k], means(`retention.${k}`)]);
+  for (const k of ['filed', 'approved', 'denied', 'pending', 'exemptionsFiled', 'exemptionsApproved'] as const) rows.push(['leavers', k, r.leavers[k], means(`leavers.${k}`)]);
+  for (const k of ['due', 'exempt'] as const) rows.push(['leavers', k, r.leavers[k].length, means(`leavers.${k}`)]);
+  for (const l of r.leavers.due) rows.push(['leaver-due', l.mailbox, l.disposeFrom, `left ${l.left} ${l.change}`]);
+  for (const l of r.leavers.exempt) rows.push(['leaver-exempt', l.mailbox, l.exemption!.until ?? 'until decided otherwise', l.exemption!.change]);
   for (const m of r.heatMap.mailboxes) m.counts.forEach((n, i) => { if (n) rows.push(['heat', `${m.mailbox}@${r.heatMap.days[i]}`, n, '']); });
   rows.push(['period', 'from', r.period.from, 'inclusive'], ['period', 'to', r.period.to, 'exclusive'], ['period', 'asOf', r.period.asOf, means('period.asOf')]);
   for (const [k, f] of Object.entries(FIGURES)) rows.push(['definition', k, f.label, f.means]);

@@ -4,8 +4,8 @@ import type { LedgerEntry } from '../core/types.ts';
 import type { Grants } from '../access/grants.ts';
 import { stateOf } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
-import type { LedgerHistory } from './ledger-history.ts';
-import { userOf } from './ledger-history.ts';
+import type { LedgerHistory, LedgerReplay } from './ledger-history.ts';
+import { replayLedger, userOf } from './ledger-history.ts';
 import type { OversightStore } from './oversight-store.ts';
 
 export interface InventoryGrant {
@@ -52,24 +52,30 @@ export async function liveInventory(tx: Tx, d: { store: OversightStore; grants: 
 // filed, approved, revoked, created and imported. It needs nothing the server could since have
 // changed in its tables.
 export async function inventoryFromLedger(tx: Tx, history: LedgerHistory, at: number): Promise<Inventory> {
+  const inventory = inventoryReplay(at);
+  await replayLedger(tx, history, at, [inventory]);
+  return inventory.result();
+}
+
+// The same, fed the entries up to `at` by whoever reads the ledger (replayLedger).
+export function inventoryReplay(at: number): LedgerReplay<Inventory> {
   const requests = new Map<string, InventoryGrant & { revokedAt: number | null; approved: boolean }>();
   const roles = new Map<string, string[]>();
   const disabled = new Set<string>();
   const owners = new Map<string, string>();
   const tokens = new Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>();
-  for await (const e of history.entriesBetween(tx, -Infinity, at + 1)) {
-    if (e.result !== 'success') continue;
-    apply(e, { requests, roles, owners, tokens, disabled });
-  }
-  const grants = [...requests.values()]
-    .filter((g) => g.approved && g.startsAt <= at && at < g.endsAt && (g.revokedAt === null || g.revokedAt > at))
-    .map(({ revokedAt: _r, approved: _a, ...g }) => g);
-  return sorted({
-    at, source: 'ledger', grants,
-    breakglassHolders: [...roles].filter(([n, r]) => r.includes('breakglass') && !disabled.has(n)).map(([n]) => n),
-    owners: [...owners].map(([mailbox, owner]) => ({ mailbox, owner })),
-    contentTokens: [...tokens.values()].filter((t) => !t.revoked && t.expiresAt > at && t.scopes.includes('content') && !disabled.has(t.user)).map(({ revoked: _r, ...t }) => t),
-  });
+  return {
+    apply: (e) => apply(e, { requests, roles, owners, tokens, disabled }),
+    result: () => sorted({
+      at, source: 'ledger',
+      grants: [...requests.values()]
+        .filter((g) => g.approved && g.startsAt <= at && at < g.endsAt && (g.revokedAt === null || g.revokedAt > at))
+        .map(({ revokedAt: _r, approved: _a, ...g }) => g),
+      breakglassHolders: [...roles].filter(([n, r]) => r.includes('breakglass') && !disabled.has(n)).map(([n]) => n),
+      owners: [...owners].map(([mailbox, owner]) => ({ mailbox, owner })),
+      contentTokens: [...tokens.values()].filter((t) => !t.revoked && t.expiresAt > at && t.scopes.includes('content') && !disabled.has(t.user)).map(({ revoked: _r, ...t }) => t),
+    }),
+  };
 }
 
 function apply(e: LedgerEntry, s: {

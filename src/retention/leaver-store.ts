@@ -31,7 +31,8 @@ export interface LeaverStore {
   states(tx: Tx, mailboxIds?: readonly number[]): Promise<LeaverState[]>;
   addChange(tx: Tx, c: Omit<LeaverChange, 'decidedBy' | 'decision' | 'decisionReason' | 'decidedAt'>): Promise<void>;
   change(tx: Tx, id: string): Promise<LeaverChange | null>;
-  changes(tx: Tx): Promise<LeaverChange[]>;                 // newest first
+  changes(tx: Tx): Promise<LeaverChange[]>;                 // the latest 500, newest first
+  filedBefore(tx: Tx, until: number): Promise<LeaverChange[]>;  // every change filed before `until`, oldest first
   pending(tx: Tx, mailboxId: number): Promise<LeaverChange[]>;
   decideChange(tx: Tx, id: string, d: { by: number; decision: 'approve' | 'deny'; reason: string; at: number }): Promise<void>;
   // Applying an approved change: the leaving date set (an exemption in force stays), withdrawn

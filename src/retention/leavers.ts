@@ -1,3 +1,4 @@
+import type { Actor, Audit } from '../access/audit.ts';
 import type { DirectoryRow } from '../access/directory-csv.ts';
 import type { DirectoryLeavers, LeaversFiled } from '../access/mailbox-ownership.ts';
 import type { FourEyes } from '../access/four-eyes.ts';
@@ -7,7 +8,9 @@ import type { People, User } from '../access/people.ts';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Tx } from '../core/transactions.ts';
+import type { LedgerEntry } from '../core/types.ts';
 import type { LeaverChange, LeaverState, LeaverStore } from './leaver-store.ts';
 import type { RuleActor } from './retention-rules.ts';
 
@@ -59,10 +62,15 @@ export class Leavers implements DirectoryLeavers {
     return this.#d.store.changes(tx);
   }
 
+  // Every change filed before `until`, oldest first: what the oversight report reads a period from.
+  changesBefore(tx: Tx, until: number): Promise<LeaverChange[]> {
+    return this.#d.store.filedBefore(tx, until);
+  }
+
   // The leavers whose mail is due for disposal at `now`: past their disposal date, with no
   // exemption in force.
   async due(tx: Tx, now: number): Promise<LeaverState[]> {
-    return (await this.#d.store.states(tx)).filter((l) => l.disposeFrom <= now && !exemptAt(l, now));
+    return (await this.#d.store.states(tx)).filter((l) => leaverDueAt(l, now));
   }
 
   // A leaving date (YYYY-MM-DD, UTC) for a mailbox, filed for approval.
@@ -119,6 +127,7 @@ export class Leavers implements DirectoryLeavers {
     await fourEyes.mayDecide(tx, approver, c, { name: 'leaver change', self: 'no one approves a leaving date or exemption they filed' }, reason);
     const mailbox = await mailboxes.byName(tx, c.mailbox);
     if (mailbox?.owner === approver.name) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one decides on the leaving date or exemption of their own mailbox');
+    // Applied as applyApproved says, which the ledger's and the report's rebuilds go by.
     if (decision === 'approve') {
       const [now] = await store.states(tx, [c.mailboxId]);
       if (stateKey(now ?? null) !== stateKey(c.before)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `mailbox ${c.mailbox}'s leaving date or exemption changed since this was filed; file it again`);
@@ -161,8 +170,83 @@ export class Leavers implements DirectoryLeavers {
   }
 }
 
-function exemptAt(l: LeaverState, now: number): boolean {
-  return l.exemption !== null && (l.exemption.until === null || l.exemption.until > now);
+// A leaver change filed or decided, with its ledger entry, the same from the API and the console:
+// the entry names the mailbox and what the change sets; a refusal the work itself decides (no such
+// mailbox, four eyes, a stale filing) is a `denied` entry with its reason.
+export function recordLeaverChange(audit: Audit, actor: Actor, operation: LedgerOperation, parameters: Record<string, unknown>, work: (tx: Tx) => Promise<LeaverChange>): Promise<LeaverChange> {
+  return audit.recordOrRefuse(actor, { operation, parameters }, (c: LeaverChange) => ({
+    operation, mailboxes: [{ id: c.mailboxId, name: c.mailbox }], parameters: { ...parameters, change: c.id, kind: c.kind, mailbox: c.mailbox, ...changeFacts(c) },
+  }), work);
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+const isoDay = (t: number | null) => (t === null || !Number.isFinite(t) ? null : day(t));
+
+function changeFacts(c: LeaverChange) {
+  return c.kind === 'leave' ? { left: isoDay(c.leftOn), disposeFrom: isoDay(c.disposeFrom) } : c.kind === 'exempt' ? { until: isoDay(c.exemptUntil) } : {};
+}
+
+// A leaver and a change as the API and the console show them.
+export function leaverView(l: LeaverState) {
+  return { mailbox: l.mailbox, left: isoDay(l.leftOn), disposeFrom: isoDay(l.disposeFrom), exemption: l.exemption && { change: l.exemption.changeId, until: isoDay(l.exemption.until), reason: l.exemption.reason } };
+}
+
+export function leaverChangeView(c: LeaverChange) {
+  return {
+    id: c.id, mailbox: c.mailbox, kind: c.kind, ...changeFacts(c), reason: c.reason, source: c.source, filedBy: c.filedByLabel, filedAt: iso(c.filedAt),
+    state: c.decision === 'approve' ? 'approved' : c.decision === 'deny' ? 'denied' : 'pending', decisionReason: c.decisionReason, decidedAt: iso(c.decidedAt),
+  };
+}
+
+// A leaver's terms: the leaving date and the exemption in force, each with the approved change
+// that set it. A row of the table (LeaverState) is one; the ledger's and the oversight report's
+// rebuilds make them from the approvals alone.
+export type LeaverTerms = Pick<LeaverState, 'mailbox' | 'leftOn' | 'disposeFrom' | 'changeId'> & { exemption: { changeId: string; until: number | null } | null };
+
+// What an approved change does to the leavers in force, as decide() applies it to the table: a new
+// date keeps the exemption in force, a withdrawal ends both, an exemption replaces the one before.
+export function applyApproved(leavers: Map<string, LeaverTerms>, c: Pick<LeaverChange, 'id' | 'mailbox' | 'kind' | 'leftOn' | 'disposeFrom' | 'exemptUntil'>): void {
+  const before = leavers.get(c.mailbox);
+  if (c.kind === 'leave') leavers.set(c.mailbox, { mailbox: c.mailbox, leftOn: c.leftOn!, disposeFrom: c.disposeFrom!, changeId: c.id, exemption: before?.exemption ?? null });
+  else if (c.kind === 'return') leavers.delete(c.mailbox);
+  else if (c.kind === 'exempt' && before) leavers.set(c.mailbox, { ...before, exemption: { changeId: c.id, until: c.exemptUntil } });
+}
+
+// Whether a leaver's mail is due for disposal at `at`: their disposal day has come, and no
+// exemption is in force.
+export function leaverDueAt(l: LeaverTerms, at: number): boolean {
+  return l.disposeFrom <= at && !exemptAt(l, at);
+}
+
+export function exemptAt(l: LeaverTerms, at: number): boolean {
+  return l.exemption !== null && (l.exemption.until === null || l.exemption.until > at);
+}
+
+// What the ledger vouches for of a leaver, in the words of its entries (days). `sealbox verify`
+// compares the table's leavers with the same rebuilt from the ledger (src/oversight/
+// access-state-check.ts): a leaving date lets mail go early, so one written into the database
+// without an approval must not pass unseen.
+export function leaverInForce(l: LeaverTerms) {
+  return { mailbox: l.mailbox, left: isoDay(l.leftOn), disposeFrom: isoDay(l.disposeFrom), change: l.changeId, exemption: l.exemption && { change: l.exemption.changeId, until: isoDay(l.exemption.until) } };
+}
+
+// The leavers in force rebuilt from the ledger alone: each `leaver.approve` entry, as
+// recordLeaverChange wrote it, applied as its change was (applyApproved). A day an entry does not
+// give reads as none, so it shows as a difference rather than stopping the check.
+export function leaversFromLedger(): { apply(e: LedgerEntry): void; result(): LeaverTerms[] } {
+  const leavers = new Map<string, LeaverTerms>();
+  const time = (v: unknown) => (typeof v === 'string' ? Date.parse(v) : NaN);
+  return {
+    apply(e) {
+      if (e.operation !== 'leaver.approve' || e.result !== 'success') return;
+      const p = e.parameters as Record<string, unknown>;
+      applyApproved(leavers, {
+        id: String(p.change), mailbox: String(p.mailbox), kind: p.kind as LeaverChange['kind'],
+        leftOn: time(p.left), disposeFrom: time(p.disposeFrom), exemptUntil: p.until == null ? null : time(p.until),
+      });
+    },
+    result: () => [...leavers.values()],
+  };
 }
 
 function stateKey(s: LeaverState | null): string {

@@ -50,7 +50,7 @@ export class RetentionPolicy {
 
   // Whether any rule needs to know the mailboxes of a capture's addresses.
   get needsMailboxes(): boolean {
-    return this.rules.some((r) => r.mailboxes.length > 0 || r.sensitivities.length > 0);
+    return this.rules.some((r) => r.mailboxes.length > 0 || r.sensitivities.length > 0 || r.departments.length > 0);
   }
 
   retentionOf(facts: CaptureFacts, receivedAt: number): Retention {
@@ -69,6 +69,7 @@ export class RetentionPolicy {
 function matches(rule: RetentionRule, facts: Extract<CaptureFacts, { known: true }>): boolean {
   if (rule.mailboxes.length > 0 && !facts.mailboxes.some((m) => rule.mailboxes.includes(m.mailbox))) return false;
   if (rule.sensitivities.length > 0 && !facts.mailboxes.some((m) => m.sensitivity !== null && rule.sensitivities.includes(m.sensitivity))) return false;
+  if (rule.departments.length > 0 && !facts.mailboxes.some((m) => m.department !== null && rule.departments.includes(m.department))) return false;
   if (rule.domains.length > 0 && !facts.domains.some((d) => rule.domains.includes(d))) return false;
   if (rule.directions.length > 0 && (facts.direction === null || !rule.directions.includes(facts.direction))) return false;
   return true;
@@ -79,7 +80,7 @@ export function span(days: number | null): number {
   return days === null ? Infinity : days;
 }
 
-const KINDS = ['mailboxes', 'sensitivities', 'domains', 'directions'] as const;
+const KINDS = ['mailboxes', 'sensitivities', 'departments', 'domains', 'directions'] as const;
 
 // Whether `a` matches at least every capture `b` matches (judged kind by kind, so it may say
 // no where a closer look would say yes: then the change waits for approval, never the reverse).

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../access/audit.ts';
+import { departmentProblem } from '../access/directory-csv.ts';
 import type { FourEyes } from '../access/four-eyes.ts';
 import type { Notifier } from '../access/notifier.ts';
 import type { User } from '../access/people.ts';
@@ -22,6 +23,7 @@ export interface RuleInput {
   name: string;
   mailboxes?: string[];
   sensitivities?: string[];
+  departments?: string[];
   domains?: string[];
   directions?: Direction[];
   days: number | null;         // null: for ever
@@ -116,15 +118,19 @@ export class RetentionRules {
 function ruleOf(input: RuleInput, id: string): RetentionRule {
   const list = (v: string[] | undefined, lower = false) => [...new Set((v ?? []).map((s) => (lower ? s.trim().toLowerCase() : s.trim())).filter((s) => s !== ''))].sort();
   const rule: RetentionRule = {
-    id, name: input.name.trim(), mailboxes: list(input.mailboxes), sensitivities: list(input.sensitivities), domains: list(input.domains, true),
-    directions: list(input.directions) as Direction[], days: input.days,
+    id, name: input.name.trim(), mailboxes: list(input.mailboxes), sensitivities: list(input.sensitivities), departments: list(input.departments),
+    domains: list(input.domains, true), directions: list(input.directions) as Direction[], days: input.days,
   };
   if (!rule.name) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule needs a name', { fields: ['name'] });
   if (rule.days !== null && (!Number.isInteger(rule.days) || rule.days < 1 || rule.days > 100_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'days must be a whole number from 1 to 100000, or null for ever', { fields: ['days'] });
   for (const d of rule.directions) if (!DIRECTIONS.includes(d)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `direction must be one of ${DIRECTIONS.join(', ')}, got "${d}"`, { fields: ['directions'] });
+  for (const d of rule.departments) {
+    const wrong = departmentProblem(d);
+    if (wrong) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `department "${d}" ${wrong}`, { fields: ['departments'] });
+  }
   // The default is the rule for mail that matches nothing: a rule says which mail it is for.
-  if (rule.mailboxes.length + rule.sensitivities.length + rule.domains.length + rule.directions.length === 0) {
-    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule names mailboxes, sensitivities, domains or directions (mail matching no rule follows retention.defaultDays)', { fields: ['mailboxes', 'sensitivities', 'domains', 'directions'] });
+  if (rule.mailboxes.length + rule.sensitivities.length + rule.departments.length + rule.domains.length + rule.directions.length === 0) {
+    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule names mailboxes, sensitivities, departments, domains or directions (mail matching no rule follows retention.defaultDays)', { fields: ['mailboxes', 'sensitivities', 'departments', 'domains', 'directions'] });
   }
   return rule;
 }

@@ -11,6 +11,7 @@ export interface RetentionRule {
   name: string;
   mailboxes: string[];        // mailbox names
   sensitivities: string[];    // the mailbox.sensitivity directory attribute
+  departments: string[];      // the mailbox.department directory attribute
   domains: string[];          // correspondent domains (lowercased)
   directions: Direction[];
   days: number | null;        // null: kept for ever
@@ -31,6 +32,7 @@ export interface AddressMailbox {
   address: string;            // lowercased
   mailbox: string;
   sensitivity: string | null;
+  department: string | null;
 }
 
 // What retention needs from storage: the rules (with a version that changes whenever they do,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseDirectoryCsv } from '../../access/directory-csv.ts';
 import type { DirectoryRow } from '../../access/directory-csv.ts';
 import { consoleOperator } from '../../access/audit.ts';
+import { importParameters } from '../../access/mailbox-ownership.ts';
 import type { ImportOutcome } from '../../access/mailbox-ownership.ts';
 import type { Services } from '../../api/services.ts';
 import { withArchive } from '../archive-access.ts';
@@ -26,14 +27,7 @@ export async function importAtConsole({ ownership, mailboxes, audit }: Services,
   const operator = consoleOperator();
   // The entry names the mailboxes applied with their ids, which the work looks up (an event reads nothing).
   const { outcome } = await audit.record(operator, ({ outcome: r, applied }: { outcome: ImportOutcome; applied: { id: number; name: string }[] }) => ({
-    operation: 'mailboxes.import', mailboxes: applied,
-    // owners and managers in force from here on: a past inventory is rebuilt from the ledger
-    parameters: {
-      file, mailboxes: r.mailboxes, addresses: r.addresses,
-      owners: Object.fromEntries(r.applied.filter((m) => m.owner).map((m) => [m.name, m.owner])), managers: Object.fromEntries(r.applied.filter((m) => m.manager).map((m) => [m.name, m.manager])),
-      staged: r.staged.map((c) => ({ id: c.id, mailbox: c.mailbox, from: c.ownerBefore, to: c.ownerAfter, why: c.why })),
-      ...(r.leavers.filed.length + r.leavers.skipped.length > 0 ? { leavers: r.leavers } : {}),
-    },
+    operation: 'mailboxes.import', mailboxes: applied, parameters: importParameters(r, file),
   }), async (tx) => {
     const outcome = await ownership.import(tx, operator, rows, file); // rows that would let someone read more wait for approval
     const applied: { id: number; name: string }[] = [];

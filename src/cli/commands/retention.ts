@@ -14,7 +14,7 @@ const kept = (days: number | null) => (days === null ? 'for ever' : `${days} day
 function ruleLine(r: RetentionRule): string {
   const what = [
     r.mailboxes.length ? `mailboxes ${r.mailboxes.join(', ')}` : '', r.sensitivities.length ? `sensitivity ${r.sensitivities.join(', ')}` : '',
-    r.domains.length ? `domains ${r.domains.join(', ')}` : '', r.directions.length ? `${r.directions.join(', ')} mail` : '',
+    r.departments.length ? `department ${r.departments.join(', ')}` : '', r.domains.length ? `domains ${r.domains.join(', ')}` : '', r.directions.length ? `${r.directions.join(', ')} mail` : '',
   ].filter(Boolean).join('; ');
   return `${r.id}  ${r.name}: ${kept(r.days)} (${what})`;
 }
@@ -40,7 +40,8 @@ export function list(o: CliOptions): Promise<void> {
 export function set(o: CliOptions): Promise<void> {
   if ((o.days === undefined) === !o.forever) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'give either --days N or --forever');
   return change(o, (s, tx, operator) => s.retention.set(tx, operator, {
-    id: o.rule, name: o.name, mailboxes: o.mailbox, sensitivities: o.sensitivity, domains: o.domain, directions: o.direction as Direction[] | undefined, days: o.forever ? null : o.days,
+    id: o.rule, name: o.name, mailboxes: o.mailbox, sensitivities: o.sensitivity, departments: o.department, domains: o.domain, directions: o.direction as Direction[] | undefined,
+    days: o.forever ? null : o.days,
   }, o.note ?? null));
 }
 

@@ -36,7 +36,7 @@ export function verifyWhole(archive: Archive, witnessed: WitnessedCheckpoint[] =
   const { stores, config, services } = archive;
   return stores.meta.read(async (tx) => {
     const report = await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, witnessed });
-    report.problems.push(...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, clock: services.clock }));
+    report.problems.push(...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, clock: services.clock }));
     return report;
   });
 }

@@ -30,6 +30,10 @@ export class SqliteLeaverStore implements LeaverStore {
     return (on(tx).prepare('SELECT * FROM leaver_change ORDER BY filed_at DESC, id DESC LIMIT 500').all() as Record<string, any>[]).map(toChange);
   }
 
+  async filedBefore(tx: Tx, until: number): Promise<LeaverChange[]> {
+    return (on(tx).prepare('SELECT * FROM leaver_change WHERE filed_at < ? ORDER BY filed_at, id').all(until) as Record<string, any>[]).map(toChange);
+  }
+
   async pending(tx: Tx, mailboxId: number): Promise<LeaverChange[]> {
     return (on(tx).prepare('SELECT * FROM leaver_change WHERE mailbox_id = ? AND decision IS NULL ORDER BY filed_at, id').all(mailboxId) as Record<string, any>[]).map(toChange);
   }

@@ -29,7 +29,7 @@ export class SqliteMailboxStore implements MailboxStore {
 
   async search(tx: Tx, text: string, page: { limit: number; offset: number }): Promise<Mailbox[]> {
     const prefix = text.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
-    const rows = on(tx).prepare(`SELECT id, name, display_name, owner, sensitivity, auto FROM mailbox
+    const rows = on(tx).prepare(`SELECT id, name, display_name, owner, sensitivity, department, auto FROM mailbox
       WHERE lower(name) LIKE ?1 ESCAPE '\\' OR lower(display_name) LIKE ?1 ESCAPE '\\' OR lower(display_name) LIKE '% ' || ?1 ESCAPE '\\'
         OR id IN (SELECT mailbox_id FROM mailbox_address WHERE address LIKE ?1 ESCAPE '\\')
       ORDER BY auto, name LIMIT ?2 OFFSET ?3`).all(prefix, page.limit, page.offset) as Record<string, any>[];
@@ -38,11 +38,11 @@ export class SqliteMailboxStore implements MailboxStore {
   }
 
   async apply(tx: Tx, row: DirectoryRow): Promise<void> {
-    const id = await this.#meta.upsertMailbox(tx, { name: row.name, displayName: row.displayName, owner: row.owner, sensitivity: row.sensitivity, manager: row.manager, auto: false });
+    const id = await this.#meta.upsertMailbox(tx, { name: row.name, displayName: row.displayName, owner: row.owner, sensitivity: row.sensitivity, manager: row.manager, department: row.department, auto: false });
     for (const a of row.addresses) await this.#meta.setMailboxAddress(tx, a, id);
   }
 }
 
 function toMailbox(row: Record<string, any>, addresses: string[]): Mailbox {
-  return { id: Number(row.id), name: row.name, displayName: row.display_name, owner: row.owner, sensitivity: row.sensitivity, auto: Boolean(row.auto), addresses };
+  return { id: Number(row.id), name: row.name, displayName: row.display_name, owner: row.owner, sensitivity: row.sensitivity, department: row.department ?? null, auto: Boolean(row.auto), addresses };
 }

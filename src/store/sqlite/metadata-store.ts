@@ -136,11 +136,12 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
 
   // --- mailboxes ---
 
-  async upsertMailbox(tx: Tx, mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; manager?: string | null; auto?: boolean }): Promise<number> {
-    on(tx).prepare(`INSERT INTO mailbox (name, display_name, owner, sensitivity, manager, auto) VALUES (?, ?, ?, ?, ?, ?)
+  async upsertMailbox(tx: Tx, mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; manager?: string | null; department?: string | null; auto?: boolean }): Promise<number> {
+    on(tx).prepare(`INSERT INTO mailbox (name, display_name, owner, sensitivity, manager, department, auto) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(name) DO UPDATE SET display_name = COALESCE(excluded.display_name, display_name), owner = COALESCE(excluded.owner, owner),
-      sensitivity = COALESCE(excluded.sensitivity, sensitivity), manager = COALESCE(excluded.manager, manager), auto = MIN(auto, excluded.auto)`)
-      .run(mailbox.name, mailbox.displayName ?? null, mailbox.owner ?? null, mailbox.sensitivity ?? null, mailbox.manager ?? null, mailbox.auto ? 1 : 0);
+      sensitivity = COALESCE(excluded.sensitivity, sensitivity), manager = COALESCE(excluded.manager, manager), department = COALESCE(excluded.department, department),
+      auto = MIN(auto, excluded.auto)`)
+      .run(mailbox.name, mailbox.displayName ?? null, mailbox.owner ?? null, mailbox.sensitivity ?? null, mailbox.manager ?? null, mailbox.department ?? null, mailbox.auto ? 1 : 0);
     return Number((on(tx).prepare('SELECT id FROM mailbox WHERE name = ?').get(mailbox.name) as { id: number }).id);
   }
 

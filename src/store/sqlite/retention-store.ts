@@ -27,10 +27,10 @@ export class SqliteRetentionStore implements RetentionStore {
   }
 
   async putRule(tx: Tx, r: RetentionRule, at: number): Promise<void> {
-    on(tx).prepare(`INSERT INTO retention_rule (id, name, mailboxes, sensitivities, domains, directions, days, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT(id) DO UPDATE SET name = excluded.name, mailboxes = excluded.mailboxes, sensitivities = excluded.sensitivities, domains = excluded.domains,
-      directions = excluded.directions, days = excluded.days, updated_at = excluded.updated_at`)
-      .run(r.id, r.name, JSON.stringify(r.mailboxes), JSON.stringify(r.sensitivities), JSON.stringify(r.domains), JSON.stringify(r.directions), r.days, at);
+    on(tx).prepare(`INSERT INTO retention_rule (id, name, mailboxes, sensitivities, departments, domains, directions, days, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET name = excluded.name, mailboxes = excluded.mailboxes, sensitivities = excluded.sensitivities, departments = excluded.departments,
+      domains = excluded.domains, directions = excluded.directions, days = excluded.days, updated_at = excluded.updated_at`)
+      .run(r.id, r.name, JSON.stringify(r.mailboxes), JSON.stringify(r.sensitivities), JSON.stringify(r.departments), JSON.stringify(r.domains), JSON.stringify(r.directions), r.days, at);
     await this.#bump(tx);
   }
 
@@ -47,9 +47,9 @@ export class SqliteRetentionStore implements RetentionStore {
   // One statement for the whole batch: the addresses go in as one JSON array.
   async mailboxesOf(tx: Tx, addresses: readonly string[]): Promise<AddressMailbox[]> {
     if (addresses.length === 0) return [];
-    return (on(tx).prepare(`SELECT a.address, m.name, m.sensitivity FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id
-      WHERE a.address IN (SELECT value FROM json_each(?))`).all(JSON.stringify(addresses)) as { address: string; name: string; sensitivity: string | null }[])
-      .map((r) => ({ address: r.address, mailbox: r.name, sensitivity: r.sensitivity ?? null }));
+    return (on(tx).prepare(`SELECT a.address, m.name, m.sensitivity, m.department FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id
+      WHERE a.address IN (SELECT value FROM json_each(?))`).all(JSON.stringify(addresses)) as { address: string; name: string; sensitivity: string | null; department: string | null }[])
+      .map((r) => ({ address: r.address, mailbox: r.name, sensitivity: r.sensitivity ?? null, department: r.department ?? null }));
   }
 
   async addChange(tx: Tx, c: Omit<RetentionChangeRecord, 'decidedBy' | 'decision' | 'decisionReason' | 'decidedAt'>): Promise<void> {
@@ -74,15 +74,21 @@ export class SqliteRetentionStore implements RetentionStore {
 
 function toRule(r: Record<string, any>): RetentionRule {
   return {
-    id: r.id, name: r.name, mailboxes: JSON.parse(r.mailboxes), sensitivities: JSON.parse(r.sensitivities), domains: JSON.parse(r.domains),
-    directions: JSON.parse(r.directions), days: r.days === null ? null : Number(r.days),
+    id: r.id, name: r.name, mailboxes: JSON.parse(r.mailboxes), sensitivities: JSON.parse(r.sensitivities), departments: JSON.parse(r.departments),
+    domains: JSON.parse(r.domains), directions: JSON.parse(r.directions), days: r.days === null ? null : Number(r.days),
   };
+}
+
+// A rule kept in a change filed before departments existed has none: it matched any department.
+// Read so, a change still pending across the upgrade compares equal to the rule it was filed on.
+function filedRule(json: string | null): RetentionRule | null {
+  return json ? { departments: [], ...JSON.parse(json) } : null;
 }
 
 function toChange(r: Record<string, any>): RetentionChangeRecord {
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
-    id: r.id, kind: r.kind, ruleId: r.rule_id, before: r.rule_before ? JSON.parse(r.rule_before) : null, after: r.rule_after ? JSON.parse(r.rule_after) : null,
+    id: r.id, kind: r.kind, ruleId: r.rule_id, before: filedRule(r.rule_before), after: filedRule(r.rule_after),
     why: r.why, note: r.note ?? null, filedBy: n(r.filed_by), filedByLabel: r.filed_by_label, filedAt: Number(r.filed_at),
     decidedBy: n(r.decided_by), decision: r.decision ?? null, decisionReason: r.decision_reason ?? null, decidedAt: n(r.decided_at),
   };
