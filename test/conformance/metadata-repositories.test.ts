@@ -332,7 +332,7 @@ for (const impl of BACKENDS) {
         const m = await mailboxes.byName(tx, 'alice');
         assert.ok(m);
         assert.deepEqual({ ...m, addresses: sorted(m.addresses) },
-          { id: m.id, name: 'alice', displayName: 'Alice Smith', owner: 'alice', sensitivity: null, auto: false, addresses: ['a.smith@corp.example', 'alice@corp.example'] });
+          { id: m.id, name: 'alice', displayName: 'Alice Smith', owner: 'alice', sensitivity: null, department: null, auto: false, addresses: ['a.smith@corp.example', 'alice@corp.example'] });
         assert.deepEqual(await mailboxes.holderOf(tx, 'A.Smith@Corp.Example'), { name: 'alice', owner: 'alice' });
         assert.equal(await mailboxes.holderOf(tx, 'nobody@corp.example'), null);
         assert.equal(await mailboxes.byName(tx, 'nobody'), null);
@@ -342,9 +342,9 @@ for (const impl of BACKENDS) {
     test('apply again: a value left empty keeps the one there; addresses move to the mailbox that names them', withRepos(impl, ({ mailboxes, write }) => write(async (tx) => {
       await mailboxes.apply(tx, row('alice', ['alice@corp.example', 'a.smith@corp.example'], { displayName: 'Alice Smith', owner: 'alice' }));
       const id = (await mailboxes.byName(tx, 'alice'))!.id;
-      await mailboxes.apply(tx, row('alice', ['alice@corp.example'], { sensitivity: 'executive' }));
+      await mailboxes.apply(tx, row('alice', ['alice@corp.example'], { sensitivity: 'executive', department: 'Finance' }));
       const alice = (await mailboxes.byName(tx, 'alice'))!;
-      assert.deepEqual(alice, { ...alice, id, displayName: 'Alice Smith', owner: 'alice', sensitivity: 'executive' });
+      assert.deepEqual(alice, { ...alice, id, displayName: 'Alice Smith', owner: 'alice', sensitivity: 'executive', department: 'Finance' });
       await mailboxes.apply(tx, row('bob', ['bob@corp.example', 'a.smith@corp.example'], { owner: 'bob' }));
       assert.deepEqual(await mailboxes.holderOf(tx, 'a.smith@corp.example'), { name: 'bob', owner: 'bob' });
       assert.deepEqual((await mailboxes.byName(tx, 'alice'))!.addresses, ['alice@corp.example']);
@@ -384,7 +384,7 @@ for (const impl of BACKENDS) {
         assert.deepEqual(await names('%'), [], 'LIKE wildcards are text');
         assert.deepEqual(await names('_ob'), []);
         const [zed] = await mailboxes.search(tx, 'zed', { limit: 5, offset: 0 });
-        assert.deepEqual(zed, { id: zed!.id, name: 'zed@corp.example', displayName: null, owner: null, sensitivity: null, auto: true, addresses: ['zed@corp.example'] });
+        assert.deepEqual(zed, { id: zed!.id, name: 'zed@corp.example', displayName: null, owner: null, sensitivity: null, department: null, auto: true, addresses: ['zed@corp.example'] });
         const [alice] = await mailboxes.search(tx, 'alice', { limit: 5, offset: 0 });
         assert.deepEqual(alice!.addresses, ['a.smith@corp.example', 'alice@corp.example'], 'with its addresses');
       });
