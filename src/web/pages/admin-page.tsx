@@ -13,7 +13,11 @@ interface Health {
   listeners: { name: string; host: string; port: number }[];
   captures: number;
   messages: number;
-  index: { lagCaptures: number };
+  index: {
+    lagCaptures: number;
+    authPending: number;
+    completeness: { at: string; messages: number; documents: number; missing: number; failing: number; pending: number; stray: number } | null;
+  };
   notifications: {
     waiting: number; due: number; failing: number;
     mail: { relay: string | null; state: 'unset' | 'failing' | 'ok'; problem: string | null };
@@ -69,7 +73,8 @@ function HealthSection() {
         <dl data-testid="health">
           <dt>Listeners</dt><dd>{h.data.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(' · ') || '—'}</dd>
           <dt>Archive</dt><dd>{h.data.messages} messages, {h.data.captures} receipts</dd>
-          <dt>Index lag</dt><dd>{h.data.index.lagCaptures === 0 ? 'up to date' : `${h.data.index.lagCaptures} receipts waiting`}</dd>
+          <dt>Index lag</dt><dd>{h.data.index.lagCaptures === 0 ? 'up to date' : `${h.data.index.lagCaptures} receipts waiting`}{h.data.index.authPending > 0 && `; authentication of ${h.data.index.authPending} being checked`}</dd>
+          <dt>Index complete</dt><dd data-testid="index-check"><IndexCheck c={h.data.index.completeness} /></dd>
           <dt>Notifications</dt><dd>{h.data.notifications.due} due, {h.data.notifications.waiting} waiting (delayed included){h.data.notifications.failing > 0 && <strong>, {h.data.notifications.failing} failing</strong>}
             {h.data.notifications.failures.length > 0 && (
               <ul data-testid="notification-failures">
@@ -311,4 +316,13 @@ function OwnershipSection() {
       ))}
     </section>
   );
+}
+
+// The index thread's last check that the index holds one document per live message and nothing
+// else (index.checkEveryMinutes): what sealbox verify --index says, without running it.
+function IndexCheck({ c }: { c: Health['index']['completeness'] }) {
+  if (!c) return <span className="muted">not checked yet</span>;
+  const at = new Date(c.at).toLocaleString();
+  if (c.missing === 0 && c.stray === 0) return <>yes: {c.documents} of {c.messages} messages{c.pending + c.failing > 0 && ` (${c.pending} not indexed yet, ${c.failing} failing)`}, checked {at}</>;
+  return <strong>no: {c.missing} missing, {c.stray} stray (checked {at}; run sealbox reindex)</strong>;
 }
