@@ -17,8 +17,9 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
     messages: {
       o1: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga one', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
       o2: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'olga two', date: 'Sat, 15 Feb 2025 10:00:00 +0000' },
+      d1: { from: 'x@ext.test', to: 'dana@corp.test', subject: 'dana travel plans', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
     },
-    mailboxes: { 'olga@corp.test': 'olga' },
+    mailboxes: { 'olga@corp.test': 'olga', 'dana@corp.test': '' },
     users: { olga: ['owner'], rita: ['requester'], alan: ['approver'], amy: ['approver'], aud: ['auditor'] },
     config: { oversight: { sweepSeconds: 0.2, sampleRate: 1 } },
   });
@@ -38,6 +39,18 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
       assert.equal((await as.rita.call('POST', `/api/v1/requests/${r.body.id}/revoke`, {})).status, 200);
     }
   }
+  // Retention in the period: a hold placed; Dana's leaving date approved, another waiting and
+  // one denied; her mail disposed of by a run, as due.
+  const ok = async (who: string, method: string, path: string, body?: unknown) => {
+    const r = await as[who].call(method, path, body);
+    assert.equal(r.status, 200, `${who} ${method} ${path}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  await ok('adm', 'POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-7', custodians: ['olga@corp.test'], query: 'merger' });
+  await ok('alan', 'POST', `/api/v1/leaver-changes/${(await ok('adm', 'POST', '/api/v1/mailboxes/dana@corp.test/leaver', { left: '2024-01-31', reason: 'resigned' })).id}/approve`, { reason: 'HR confirmed' });
+  await ok('alan', 'POST', `/api/v1/leaver-changes/${(await ok('adm', 'POST', '/api/v1/mailboxes/olga@corp.test/leaver', { left: '2024-02-29', reason: 'a mistake' })).id}/deny`, { reason: 'she has not left' });
+  await ok('adm', 'POST', '/api/v1/mailboxes/olga@corp.test/leaver', { left: '2099-01-31', reason: 'leaves at the end of the century' });
+  assert.deepEqual((await ok('adm', 'POST', '/api/v1/disposals/run', {})).entries.map((e: { messages: number }) => e.messages), [1]);
   // The sweep queues the approvals (high impact) and samples the closed grants (rate 1 here).
   await waitUntil('the sweep queued the sample', async () => (await as.aud.call('GET', '/api/v1/reviews?kind=sample')).body.reviews.length >= 2);
 
@@ -78,6 +91,13 @@ test('web: the Oversight page and the review queue', { timeout: 300_000 }, async
   const ritaRow = aud.getByRole('row', { name: /^rita/ });
   assert.deepEqual((await ritaRow.locator('td').allTextContents()).slice(0, 3), ['2', '1', '0'], 'searches, messages read, exports');
   assert.match((await aud.getByTestId('inventory').textContent())!, /olga@corp\.test: olga/);
+  // Retention: a small table per kind, with the report's labels.
+  const retention = aud.getByTestId('retention-figures');
+  const figures = async (table: string) => (await retention.getByRole('table', { name: table, exact: true }).getByRole('row').allTextContents());
+  assert.deepEqual(await figures('Disposal'), ['Messages disposed1', 'Disposal entries1']);
+  assert.deepEqual(await figures('Legal holds and rules'), ['Legal holds placed1', 'Legal holds released0', 'Retention shortened0']);
+  assert.deepEqual(await figures('Leavers'), ['Leaving dates filed3', 'approved1', 'denied1', 'pending1', 'Leaver exemptions filed0', 'approved0', 'Leavers due for disposal1', 'Leavers exempt0']);
+  assert.deepEqual(await retention.getByTestId('leavers-in-force').locator('tbody tr').allTextContents(), ['dana@corp.test2024-01-312024-07-31due']);
   await screenshot(aud, 'oversight');
   const [download] = await Promise.all([aud.waitForEvent('download'), aud.getByRole('link', { name: 'Download CSV' }).click()]);
   const csv = readFileSync((await download.path())!, 'utf8');

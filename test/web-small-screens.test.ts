@@ -53,6 +53,10 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
   await ok('rita', 'GET', `/api/v1/search?q=${LONG}&grant=${active}`);
   for (const part of ['', '/body', '/evidence']) await ok('rita', 'GET', `/api/v1/messages/${sha.o1}${part}?grant=${active}`);
   await ok('rita', 'GET', `/api/v1/export?q=olga&grant=${active}`);
+  // A data subject's access request for the long address, approved: its long fixed query on its
+  // card, and its grant on Investigation offering the whole of it.
+  const sar = (await ok('rita', 'POST', '/api/v1/subject-requests/access', { addresses: ['sales-department-invoices@very-long-vendor-domain.example'], reference: `DSAR-${LONG}`, justification: LONG, durationHours: 1 })).id as string;
+  await ok('alan', 'POST', `/api/v1/requests/${sar}/approve`, { reason: 'ok' });
   const closed = await file('LH-2');
   await ok('alan', 'POST', `/api/v1/requests/${closed}/approve`, { reason: 'ok' });
   await ok('rita', 'POST', `/api/v1/requests/${closed}/revoke`, {});
@@ -90,6 +94,7 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
     ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, /Quarterly/, (page) => page.getByRole('link', { name: /Next in conversation/ }).waitFor()],
     ['olga', '/accesses', 'Who accessed my mailbox'],
     ['rita', '/requests', 'Requests'], ['rita', `/investigation?grant=${active}&q=olga`, 'Investigation'], ['rita', `/investigation?grant=${active}&m=${sha.o1}`, 'Investigation'],
+    ['rita', `/investigation?grant=${sar}`, 'Investigation', (page) => page.getByTestId('subject-access-scope').waitFor()],
     ['bea', '/requests', 'Requests'], ['bea', `/investigation?grant=${bg}&m=${sha.o1}`, 'Investigation'],
     ['alan', '/approvals', 'Approvals'], ['alan', '/reviews', 'Review queue', openFirstReview],
     ['aud', '/ledger', /Ledger/], ['aud', '/oversight', 'Oversight'], ['aud', '/reviews', 'Review queue', openFirstReview], ['aud', '/admin', 'Administration'],

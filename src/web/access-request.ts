@@ -33,6 +33,10 @@ export interface AccessRequest {
   };
 }
 
+// The purpose of a data subject's access request (GDPR Art. 15), as the server files it
+// (src/access/subject-access.ts): its fixed query is exactly the person's mail.
+export const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
+
 // "1 of 2 approvals — approved by anna"
 export function approvalProgress(r: AccessRequest): string {
   const by = r.approvals.filter((a) => a.decision === 'approve').map((a) => a.approver);

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, qs } from '../api.ts';
 import type { AccessRequest } from '../access-request.ts';
+import { SUBJECT_ACCESS_PURPOSE } from '../access-request.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
 import { when } from '../format.ts';
 import { EvidencePanel } from '../message/evidence-panel.tsx';
@@ -71,6 +72,15 @@ export function InvestigationPage({ query }: PageProps) {
       {grant && <GrantBar grant={grant} onEnd={grants.reload} />}
       {grant && (
         <>
+          {/* A data subject's request is answered with all of its scope: its fixed query is that
+              mail exactly, so searching for it finds (and exports) the whole of it. */}
+          {grant.purpose === SUBJECT_ACCESS_PURPOSE && grant.query && grant.permissions.includes('search') && !full && (
+            <p className="notice" data-testid="subject-access-scope">
+              This grant answers a data subject's access request (GDPR Art. 15): its scope is exactly the mail in which the person takes part.{' '}
+              <button type="button" className="secondary" onClick={() => go({ q: grant.query, page: null, m: null })}>List all of it</button>{' '}
+              to see it and export the whole of it.
+            </p>
+          )}
           <SearchForm key={`${grant.id}|${query.toString()}`} state={state} label="Search within the grant" disabled={!grant.permissions.includes('search')}
             placeholder='e.g. invoice OR "bank details" -newsletter'
             help={'Words and "phrases", OR, NOT or -word, (groups); fields from: to: cc: bcc: subject: filename: has:attachment before: after: on: message-id: sha256:. Only messages in the grant\'s scope are ever searched or counted.'}

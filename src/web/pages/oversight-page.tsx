@@ -20,8 +20,17 @@ interface Report {
   highImpact: { index: number; time: number; actor: string; operation: string; why: string; grantId: string | null }[];
   outsideDateWindow: { readsChecked: number; violations: { index: number; grantId: string; sha256: string }[] };
   retention: { messagesDisposed: number; disposeEntries: number; holdsPlaced: number; holdsReleased: number; shortened: number };
+  leavers: { filed: number; approved: number; denied: number; pending: number; exemptionsFiled: number; exemptionsApproved: number; due: Leaver[]; exempt: Leaver[] };
   heatMap: { days: string[]; mailboxes: { mailbox: string; counts: number[] }[] };
   definitions: Record<string, { label: string; means: string }>;
+}
+
+// A leaver in force at the period's end (or now): src/retention/leavers.ts leaverInForce.
+interface Leaver {
+  mailbox: string;
+  left: string;
+  disposeFrom: string;
+  exemption: { until: string | null } | null;
 }
 
 const PERSON_FIGURES = ['searches', 'messagesRead', 'exports', 'downloads', 'messagesExported', 'bytesExported', 'denied'] as const;
@@ -103,10 +112,8 @@ function ReportView({ r }: { r: Report }) {
         <dt>{L('breakglass.uses')}</dt><dd>{b.uses} ({b.reviewed} {L('breakglass.reviewed')}, {b.escalated} {L('breakglass.escalated')}, {b.awaitingReview} {L('breakglass.awaitingReview')})</dd>
         <dt>{L('tickets.withoutTicket')}</dt><dd>{r.tickets.withoutTicket.length}</dd>
         <dt>{L('tickets.reused')}</dt><dd>{r.tickets.reused.length === 0 ? 'none' : r.tickets.reused.map((t) => `${t.ticket} (${t.requests.length} requests)`).join(', ')}</dd>
-        <dt>{L('retention.messagesDisposed')}</dt><dd>{r.retention.messagesDisposed} ({r.retention.disposeEntries} {L('retention.disposeEntries').toLowerCase()})</dd>
-        <dt>{L('retention.holdsPlaced')}</dt><dd>{r.retention.holdsPlaced}; {L('retention.holdsReleased').toLowerCase()}: {r.retention.holdsReleased}</dd>
-        <dt>{L('retention.shortened')}</dt><dd>{r.retention.shortened}</dd>
       </dl>
+      <RetentionFigures r={r} L={L} />
       <h3 id="people-h">{L('people')}</h3>
       <div className="scroll" tabIndex={0} role="region" aria-labelledby="people-h">
       <table>
@@ -136,6 +143,43 @@ function ReportView({ r }: { r: Report }) {
         </dl>
       </details>
     </section>
+  );
+}
+
+// Disposal, legal holds and leavers, a small table each: the figures with the report's labels,
+// a part of a figure indented under it; then the leavers due or exempt by mailbox.
+function RetentionFigures({ r, L }: { r: Report; L: (k: string) => string }) {
+  const lv = r.leavers;
+  const kinds: { title: string; rows: [string, number, boolean?][] }[] = [
+    { title: 'Disposal', rows: [['retention.messagesDisposed', r.retention.messagesDisposed], ['retention.disposeEntries', r.retention.disposeEntries]] },
+    { title: 'Legal holds and rules', rows: [['retention.holdsPlaced', r.retention.holdsPlaced], ['retention.holdsReleased', r.retention.holdsReleased], ['retention.shortened', r.retention.shortened]] },
+    { title: 'Leavers', rows: [
+      ['leavers.filed', lv.filed], ['leavers.approved', lv.approved, true], ['leavers.denied', lv.denied, true], ['leavers.pending', lv.pending, true],
+      ['leavers.exemptionsFiled', lv.exemptionsFiled], ['leavers.exemptionsApproved', lv.exemptionsApproved, true], ['leavers.due', lv.due.length], ['leavers.exempt', lv.exempt.length],
+    ] },
+  ];
+  const leavers = [...lv.due.map((l) => ({ l, standing: 'due' })), ...lv.exempt.map((l) => ({ l, standing: `exempt until ${l.exemption?.until ?? 'decided otherwise'}` }))];
+  return (
+    <div data-testid="retention-figures">
+      <h3>Retention</h3>
+      <div className="figures">
+        {kinds.map((k) => (
+          <table key={k.title}>
+            <caption>{k.title}</caption>
+            <tbody>
+              {k.rows.map(([key, n, part]) => <tr key={key} className={part ? 'part' : undefined}><th scope="row">{L(key)}</th><td>{n}</td></tr>)}
+            </tbody>
+          </table>
+        ))}
+      </div>
+      {leavers.length > 0 && (
+        <table data-testid="leavers-in-force">
+          <caption>Leavers due or exempt {r.period.asOf === r.period.to ? "at the period's end" : 'now'}</caption>
+          <thead><tr><th scope="col">Mailbox</th><th scope="col">Left on</th><th scope="col">Mail disposed from</th><th scope="col">Standing</th></tr></thead>
+          <tbody>{leavers.map(({ l, standing }) => <tr key={l.mailbox}><th scope="row">{l.mailbox}</th><td>{l.left}</td><td>{l.disposeFrom}</td><td>{standing}</td></tr>)}</tbody>
+        </table>
+      )}
+    </div>
   );
 }
 

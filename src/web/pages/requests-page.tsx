@@ -14,6 +14,7 @@ import { Link } from '../router.tsx';
 import { ROUTES } from '../routes.tsx';
 import { hasRole, useSession } from '../session.ts';
 import { StateBadge } from '../state-badge.tsx';
+import { SubjectAccessForm } from '../subject-access-form.tsx';
 import { useLoad } from '../use-load.ts';
 
 interface Policy {
@@ -31,7 +32,8 @@ const PERMISSIONS = [
 ];
 
 // Requests: file one (whose mailboxes, which dates, what may be done, why, under which ticket,
-// for how long), follow my requests' states, and end a grant early ("I'm done").
+// for how long) or a data subject's access request, follow my requests' states, and end a grant
+// early ("I'm done").
 export function RequestsPage() {
   const { me } = useSession();
   const policy = useLoad(() => api.get<Policy>('/api/v1/policy'), []);
@@ -42,6 +44,11 @@ export function RequestsPage() {
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const ended = (r: AccessRequest, withdrawn: boolean) => {
     setOutcome({ text: <>{withdrawn ? 'You withdrew request' : 'You ended access under request'} <code>{r.id}</code>: it is now <StateBadge state={r.state} />.</>, at: Date.now() });
+    list.reload();
+  };
+  // Filed: its card is among my open requests, like any other; the note says what it covers.
+  const subjectFiled = (r: AccessRequest) => {
+    setOutcome({ text: <>Access request <code>{r.id}</code> is filed for the person's mail in {r.mailboxes.length === 1 ? 'one mailbox' : `${r.mailboxes.length} mailboxes`} ({r.mailboxes.join(', ')}): it waits for approval like any request (its card is below). Once approved, export it on the Investigation page.</>, at: Date.now() });
     list.reload();
   };
   return (
@@ -61,6 +68,13 @@ export function RequestsPage() {
         <ErrorNote error={policy.error} />
         {policy.data && <NewRequestForm policy={policy.data} onFiled={list.reload} />}
       </section>
+      {hasRole(me, ['requester']) && (
+        <section aria-labelledby="sar-h">
+          <h2 id="sar-h">A person's access to their own data (GDPR Art. 15)</h2>
+          <p className="muted">When someone asks for a copy of the mail the archive holds about them: name their addresses, and Sealbox files a request for exactly the mail in which they take part, in every mailbox holding it, to search, read and export. Someone else approves it like any request.</p>
+          {policy.data && <SubjectAccessForm policy={policy.data} onFiled={subjectFiled} />}
+        </section>
+      )}
       {closed.length > 0 && (
         <section aria-labelledby="closed-h">
           <h2 id="closed-h">Earlier requests</h2>
