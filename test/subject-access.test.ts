@@ -51,10 +51,9 @@ test('an Art. 15 request is filed, approved by someone else and exported like an
   // Bad input is answered by the field at fault, and changes nothing.
   const base = { addresses: [ERIN, ERIN_HOME], reference: 'DSAR-7', justification: 'Erin asked for a copy of her data on 2 March', durationHours: 24 };
   for (const [body, field] of [[{ ...base, addresses: [] }, 'addresses'], [{ ...base, addresses: ['not-an-address'] }, 'addresses'], [{ ...base, addresses: [' '] }, 'addresses'],
-    [{ ...base, reference: '' }, 'reference'], [{ ...base, durationHours: 24 * 365 }, null]] as const) {
+    [{ ...base, reference: '' }, 'reference'], [{ ...base, durationHours: 24 * 365 }, 'durationHours']] as const) {
     const r = await call('rita', 'POST', '/api/v1/subject-requests/access', body, 400);
-    if (field) assert.deepEqual(r.error.fields, [field], JSON.stringify(r));
-    else assert.match(r.error.message, /duration must be more than 0 and at most/);
+    assert.deepEqual(r.error.fields, [field], JSON.stringify(r));
   }
   assert.deepEqual(await world.takeAll(), [], 'bad input is not an attempt on anything');
 

@@ -93,7 +93,7 @@ export class Grants {
   async file(tx: Tx, requester: User, input: NewRequest, options: { breakglass?: boolean } = {}): Promise<AccessRequest> {
     const breakglass = options.breakglass ?? false;
     const { dateFrom, dateTo, startsAt } = this.terms(requester, input, options);
-    if (input.mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name at least one mailbox');
+    if (input.mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name at least one mailbox', { fields: ['mailboxes'] });
     const mailboxes: RequestMailbox[] = [];
     for (const m of input.mailboxes) mailboxes.push(await this.#mailbox(tx, m));
     const now = this.#clock.now();
@@ -101,10 +101,10 @@ export class Grants {
       // An extension is a new request like any other (approved again), linked so oversight can
       // see a grant kept alive by repeated extensions.
       const prior = await this.#store.get(tx, input.extends);
-      if (!prior || prior.requesterId !== requester.id) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: no grant ${input.extends} of yours`);
-      if (prior.approvedAt === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} was never approved`);
+      if (!prior || prior.requesterId !== requester.id) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: no grant ${input.extends} of yours`, { fields: ['extends'] });
+      if (prior.approvedAt === null) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} was never approved`, { fields: ['extends'] });
       const before = new Set(prior.mailboxes.map((m) => m.id));
-      if (!mailboxes.some((m) => before.has(m.id))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} covers none of these mailboxes`);
+      if (!mailboxes.some((m) => before.has(m.id))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} covers none of these mailboxes`, { fields: ['extends'] });
     }
     const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...mailboxes.map((m) => (m.sensitivity ? this.#policy().sensitivityApprovals[m.sensitivity] ?? 0 : 0)));
     const id = newId(breakglass ? 'bg' : 'req', now);
@@ -128,20 +128,20 @@ export class Grants {
     const breakglass = options.breakglass ?? false;
     const role = breakglass ? 'breakglass' : 'requester';
     if (!requester.roles.includes(role)) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only users with the ${role} role can ${breakglass ? 'open a break-glass grant' : 'file access requests'}`);
-    if (!this.#policy().purposes.includes(input.purpose)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `purpose "${input.purpose}" is not allowed (allowed: ${this.#policy().purposes.join(', ')})`);
-    if (!input.justification?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a justification is required');
-    if (!breakglass && !input.ticket?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a ticket reference is required');
-    if (input.permissions.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'at least one permission (search, read, export) is required');
-    for (const p of input.permissions) if (!PERMISSIONS.includes(p)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown permission "${p}" (search, read, export)`);
+    if (!this.#policy().purposes.includes(input.purpose)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `purpose "${input.purpose}" is not allowed (allowed: ${this.#policy().purposes.join(', ')})`, { fields: ['purpose'] });
+    if (!input.justification?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a justification is required', { fields: ['justification'] });
+    if (!breakglass && !input.ticket?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a ticket reference is required', { fields: ['ticket'] });
+    if (input.permissions.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'at least one permission (search, read, export) is required', { fields: ['permissions'] });
+    for (const p of input.permissions) if (!PERMISSIONS.includes(p)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown permission "${p}" (search, read, export)`, { fields: ['permissions'] });
     const maxHours = breakglass ? this.#policy().breakglassMaxMinutes / 60 : this.#policy().maxGrantHours;
-    if (!(input.durationHours > 0) || input.durationHours > maxHours) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `duration must be more than 0 and at most ${maxHours} hours`);
+    if (!(input.durationHours > 0) || input.durationHours > maxHours) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `duration must be more than 0 and at most ${maxHours} hours`, { fields: ['durationHours'] });
     const dateFrom = day(input.dateFrom, 'dateFrom');
     const dateTo = input.dateTo ? day(input.dateTo, 'dateTo')! + 86_400_000 : null;
-    if (dateFrom !== null && dateTo !== null && dateFrom >= dateTo) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'dateFrom must not be after dateTo');
+    if (dateFrom !== null && dateTo !== null && dateFrom >= dateTo) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'dateFrom must not be after dateTo', { fields: ['dateFrom', 'dateTo'] });
     // A fixed query that does not parse would make the grant useless; refuse it at filing.
     if (input.query?.trim()) parseQuery(input.query.trim());
     const startsAt = input.startsAt ? Date.parse(input.startsAt) : null;
-    if (startsAt !== null && (!Number.isFinite(startsAt) || startsAt < this.#clock.now() - 60_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'startsAt must be an ISO time in the future');
+    if (startsAt !== null && (!Number.isFinite(startsAt) || startsAt < this.#clock.now() - 60_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'startsAt must be an ISO time in the future', { fields: ['startsAt'] });
     return { dateFrom, dateTo, startsAt };
   }
 
@@ -230,7 +230,7 @@ export class Grants {
 
   async #mailbox(tx: Tx, nameOrAddress: string): Promise<RequestMailbox> {
     const m = await this.#store.mailbox(tx, nameOrAddress);
-    if (!m) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${nameOrAddress}"`);
+    if (!m) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `no mailbox "${nameOrAddress}"`, { fields: ['mailboxes'] });
     return m;
   }
 }
@@ -238,6 +238,6 @@ export class Grants {
 function day(value: string | null | undefined, name: string): number | null {
   if (!value) return null;
   const t = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : NaN;
-  if (!Number.isFinite(t)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${name} "${value}" is not a date (YYYY-MM-DD)`);
+  if (!Number.isFinite(t)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${name} "${value}" is not a date (YYYY-MM-DD)`, { fields: [name] });
   return t;
 }
