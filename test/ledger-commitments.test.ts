@@ -1,7 +1,7 @@
 // What the ledger commits to, checked against the database rows that claim to describe it: an
-// edit of any capture field (envelope, source, receipt time, provenance, size, retain-until), of
-// who can read what (a mailbox owner) or of whose mail goes early (a leaving date) is named by
-// `verify`, though the tree itself is untouched. And a capture whose blob is damaged on disk fails
+// edit of any capture field (envelope, source, receipt time, provenance, size, retain-until,
+// keep-until), of who can read what (a mailbox owner) or of whose mail goes early (a leaving
+// date) is named by `verify`, though the tree itself is untouched. And a capture whose blob is damaged on disk fails
 // its indexing alone: the rest of its batch is indexed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -59,6 +59,8 @@ test('verify names every database edit of a field the ledger commits to', { time
     { what: 'the provenance', sql: `UPDATE capture SET provenance = json_set(provenance, '$.forged', 1) WHERE id = ${imported}`, named: /capture \S+: provenance in the database differs/ },
     // Retention fixed at capture: shortened in the table so disposal would come early.
     { what: 'the retain-until shortened', sql: `UPDATE capture SET retain_until = retain_until - 3000 * 86400000 WHERE id = ${smtp}`, named: /capture \S+: retainUntil in the database differs from ledger entry \d+: database \d+, ledger \d+/ },
+    // and its minimum, so a leaver's schedule, an erasure or an early disposal would take it sooner
+    { what: 'the keep-until shortened', sql: `UPDATE capture SET keep_until = keep_until - 3000 * 86400000 WHERE id = ${smtp}`, named: /capture \S+: keepUntil in the database differs from ledger entry \d+: database \d+, ledger \d+/ },
     { what: 'the message size', sql: "UPDATE message SET size = size + 1 WHERE id = (SELECT MIN(id) FROM message)", named: /capture \S+: size in the database differs/ },
     // The personal part of a version-2 entry, beside its leaf: changed, or removed without an
     // erasure entry that names it.

@@ -93,13 +93,13 @@ test('web: leavers, early disposal and disposal runs, filed by a records manager
   await leaverCard.getByLabel('Reason').fill('HR confirmed the last day.');
   await leaverCard.getByRole('button', { name: 'Approve' }).click();
   const apprOutcome = appr.getByTestId('outcome');
-  await apprOutcome.filter({ hasText: `You approved leaver change ${change.id}: dana@corp.test is marked as left on 2024-01-31; its mail not kept by a longer rule or a legal hold is disposed from 2024-07-31.` }).waitFor();
+  await apprOutcome.filter({ hasText: `You approved leaver change ${change.id}: dana@corp.test is marked as left on 2024-01-31; its mail not kept by a rule's minimum or a legal hold is disposed from 2024-07-31.` }).waitFor();
   await appr.getByTestId('leavers').getByRole('row', { name: 'dana@corp.test 2024-01-31 2024-07-31 none' }).waitFor();
   const earlyCard = appr.locator(`article[data-disposal-request="${early.id}"]`);
   await earlyCard.getByText('Payslips sent to the wrong list.').waitFor();
   await earlyCard.getByLabel('Reason').fill('Confirmed with HR.');
   await earlyCard.getByRole('button', { name: 'Approve' }).click();
-  await apprOutcome.filter({ hasText: `You approved early disposal ${early.id}: it is carried out. 1 message destroyed, 1 message kept by legal holds.` }).waitFor();
+  await apprOutcome.filter({ hasText: `You approved early disposal ${early.id}: it is carried out. 1 message destroyed, 1 message kept by legal holds or rules' minimums.` }).waitFor();
   const carried = appr.locator(`article[data-disposal-request="${early.id}"][data-state="carried out"]`).getByTestId('early-disposal-outcome');
   await carried.getByTestId('early-disposed').filter({ hasText: sha.slip }).waitFor();
   assert.equal(await carried.getByTestId('early-kept').textContent(), `1 message${sha.merger}: under legal hold “Merger” (${hold.id})`);

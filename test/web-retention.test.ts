@@ -1,7 +1,8 @@
 // Retention, legal holds and erasure in the web app, in Debian's Chromium against a real Sealbox:
 // an admin adds a short rule, which is filed (a rule naming no mail is refused by its fieldset),
 // and an approver approves it; a decision the server refuses (decided meanwhile) is said in its
-// words; an admin places a hold, its custodian acknowledges the notice from Notifications, an
+// words; an admin adds a rule by department with a minimum (one longer than the rule is refused
+// by its field), which applies at once and is shown with its minimum and maximum; an admin places a hold, its custodian acknowledges the notice from Notifications, an
 // admin who is also an approver asks for its release (and is not offered the decision) and another
 // approver approves it; an admin files an erasure request, an approver approves it and sees its
 // certificate; the auditor is told plainly that no certificate exists before a signed checkpoint
@@ -48,7 +49,7 @@ test('web: retention rules, legal holds and erasure, filed by admins and decided
   await addRule.getByLabel('Name').fill('Newsletters');
   await addRule.getByLabel('Days from its receipt').fill('30');
   await addRule.getByRole('button', { name: 'Add the rule' }).click();
-  await addRule.getByTestId('field-error-matches').filter({ hasText: 'A retention rule names mailboxes, sensitivities, domains or directions' }).waitFor();
+  await addRule.getByTestId('field-error-matches').filter({ hasText: 'A retention rule names mailboxes, sensitivities, departments, domains or directions' }).waitFor();
   await addRule.getByRole('alert').filter({ hasText: 'one field needs a change' }).waitFor();
   const domains = addRule.getByLabel('Correspondent domains (separated by commas)');
   assert.equal(await domains.getAttribute('aria-invalid'), 'true');
@@ -84,6 +85,26 @@ test('web: retention rules, legal holds and erasure, filed by admins and decided
   await stale.getByRole('button', { name: 'Approve' }).click();
   await stale.getByRole('alert').filter({ hasText: `retention change ${other} was already denied (SEALBOX_ERR_CONFLICT)` }).waitFor();
   await screenshot(appr, 'retention-approver');
+
+  // --- an admin adds a rule by department with a minimum: one above the rule's days is refused
+  // by the field it names; for ever, but at least five years, applies at once
+  await adm.reload();
+  const minDays = addRule.getByLabel('Kept at least, in days (by law; empty: as long as above)');
+  await addRule.getByLabel('Name').fill('Bookkeeping');
+  await addRule.getByLabel('Days from its receipt').fill('365');
+  await minDays.fill('400');
+  await addRule.getByLabel('Departments (as the directory writes them, separated by ;)').fill('Finance; Sales, Nordics');
+  await addRule.getByRole('button', { name: 'Add the rule' }).click();
+  await addRule.getByTestId('field-error-minDays').filter({ hasText: "The minimum (minDays) must be a whole number from 0 to the rule's days (365)" }).waitFor();
+  assert.equal(await minDays.getAttribute('aria-invalid'), 'true');
+  await addRule.getByRole('radio', { name: 'for ever' }).check();
+  await minDays.fill('1825');
+  await addRule.getByRole('button', { name: 'Add the rule' }).click();
+  await admOutcome.filter({ hasText: 'Rule “Bookkeeping” applies at once' }).waitFor();
+  await adm.getByTestId('retention-rules').getByRole('row', { name: /Bookkeeping department Finance or Sales, Nordics at least 1,825 days, at most for ever/ }).waitFor();
+  const bookkeeping = (await api('aud', 'GET', '/api/v1/retention')).rules.find((r: any) => r.name === 'Bookkeeping');
+  assert.deepEqual([bookkeeping.departments, bookkeeping.minDays, bookkeeping.days], [['Finance', 'Sales, Nordics'], 1825, null], 'the departments and the minimum reach the rule');
+  await screenshot(adm, 'retention-rule-minimum');
 
   // --- an admin places a hold on Olga's merger mail
   await adm.reload();
@@ -188,7 +209,7 @@ test('web: retention rules, legal holds and erasure, filed by admins and decided
     ['user:ada', 'hold.release.approve', 'denied'], ['user:appr', 'hold.release.approve', 'success'], ['user:adm', 'subject.file', 'success'], ['user:appr', 'subject.approve', 'success'],
   ]) assert.ok(steps.some((s) => JSON.stringify(s) === JSON.stringify(step)), `${step.join(' ')} in ${JSON.stringify(steps)}`);
   // The console shows the refusals this story provoked, and nothing else: the rule naming no
-  // mail (400), the decision on a change denied meanwhile (409), the certificate asked for before
-  // its checkpoint (409).
-  assert.deepEqual(problems, ['adm: 400 (Bad Request)', 'appr: 409 (Conflict)', 'aud: 409 (Conflict)'].map((s) => s.replace(/^(\w+): /, '$1: Failed to load resource: the server responded with a status of ')));
+  // mail (400), the decision on a change denied meanwhile (409), the minimum above the rule's
+  // days (400), the certificate asked for before its checkpoint (409).
+  assert.deepEqual(problems, ['adm: 400 (Bad Request)', 'appr: 409 (Conflict)', 'adm: 400 (Bad Request)', 'aud: 409 (Conflict)'].map((s) => s.replace(/^(\w+): /, '$1: Failed to load resource: the server responded with a status of ')));
 });

@@ -333,6 +333,7 @@ export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'read
       envelope: c.envelope, provenance: c.provenance, auth: await d.search.authVerdicts(c.rowId),
       // fixed at capture; null: kept for ever
       retainUntil: c.retainUntil === null ? null : new Date(c.retainUntil).toISOString(),
+      keepUntil: c.keepUntil === null ? null : new Date(c.keepUntil).toISOString(),
     }))),
     // The index keeps names lower-cased for search; the message's own spelling is shown.
     mailboxes: (asReceived ? participants.filter((p) => p.role !== 'bcc' || asReceived.own.has(p.address)) : participants)

@@ -62,7 +62,7 @@ export function disposalRoutes(routes: RouteTable, s: Services, verifierKey: str
   routes.add({
     method: 'GET', url: '/api/v1/disposals', tag: 'retention',
     auth: { scope: 'admin', roles: RECORD_READERS, refusal: { operation: 'disposal.runs', reason: 'not a records manager, admin, approver or auditor', message: 'only records managers, admins, approvers and auditors see disposal runs' } },
-    summary: `the latest ${RECENT} dispose entries of the ledger, newest first (index, time, actor — system:retention on its schedule —, policy, number of messages: retention's runs, early disposals and erasures), and what a run now would do (\`next\`: the messages due by policy, those legal holds keep by hold, leavers due, leavers' mail a longer rule keeps, mail not indexed yet; \`complete\` false when it looked at only the first ${PREVIEW} of a kind), with retention.disposeEveryHours`,
+    summary: `the latest ${RECENT} dispose entries of the ledger, newest first (index, time, actor — system:retention on its schedule —, policy, number of messages: retention's runs, early disposals and erasures), and what a run now would do (\`next\`: the messages due by policy, those legal holds keep by hold, leavers due, leavers' mail a retention rule's minimum keeps, mail not indexed yet; \`complete\` false when it looked at only the first ${PREVIEW} of a kind), with retention.disposeEveryHours`,
     handler: async () => {
       const [recent, plan] = await Promise.all([s.disposal.recent(RECENT), s.disposal.plan(PREVIEW)]);
       return {
@@ -112,7 +112,7 @@ function requestView(r: DisposalRequest) {
 
 // What a run decides, counted (no message content; the holds by id and name): the messages due by
 // policy (one dispose entry each), those each hold keeps (one several holds cover counts under
-// each), the leavers due, the leavers' mail a longer rule keeps, the mail not indexed yet.
+// each), the leavers due, the leavers' mail a rule's minimum keeps, the mail not indexed yet.
 async function planView(s: Services, plan: DisposalPlan) {
   const names = new Map((await s.db.read((tx) => s.holds.holds(tx))).map((h) => [h.id, h.name]));
   const count = (keys: string[]) => [...keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>())];

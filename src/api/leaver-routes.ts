@@ -33,7 +33,7 @@ export function leaverRoutes(routes: RouteTable, s: Services): void {
   routes.add({
     method: 'POST', url: '/api/v1/mailboxes/:name/leaver', tag: 'retention',
     auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'leaver.file', reason: 'not a records manager or admin', message: 'only records managers and admins file leaving dates', parameters: ({ params }) => ({ mailbox: params.name }) } },
-    summary: "file the day the mailbox's person left (`left`, YYYY-MM-DD; null: withdraw the date, they are still there) with a reason (admins): applied only when an approver who did not file it approves; then its mail not kept by a longer retention rule or a legal hold is disposed retention.leaverMonths after that day",
+    summary: "file the day the mailbox's person left (`left`, YYYY-MM-DD; null: withdraw the date, they are still there) with a reason (admins): applied only when an approver who did not file it approves; then its mail not kept by a retention rule's minimum or a legal hold is disposed retention.leaverMonths after that day",
     body: z.strictObject({ left: day.nullable(), reason }),
     handler: async (req, _reply, { body, params, p }) => leaverChangeView(await recorded(req, p, 'leaver.file', { mailbox: params.name, left: body.left, reason: body.reason },
       (tx) => (body.left === null ? s.leavers.fileReturn(tx, filer(p), params.name, body.reason, 'api') : s.leavers.fileLeave(tx, filer(p), params.name, body.left, body.reason, 'api')))),

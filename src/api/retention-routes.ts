@@ -18,6 +18,7 @@ const ruleBody = z.strictObject({
   domains: z.array(z.string().min(1).max(255)).max(1000).default([]),
   directions: z.array(z.enum(DIRECTIONS)).max(3).default([]),
   days: z.number().int().min(1).max(100_000).nullable(),   // null: for ever
+  minDays: z.number().int().min(0).max(100_000).optional(), // at most days (RetentionRules checks); absent: as long as days
   note: z.string().max(2000).optional(),                    // why, kept with a filed change
 });
 

@@ -75,7 +75,7 @@ const schema = z.strictObject({
     // (0: never; `sealbox dispose --run` does it by hand).
     disposeEveryHours: z.number().min(0).max(576).default(24),
     // A leaver's mail (src/retention/leavers.ts) is disposed this many months after the day they
-    // left, unless a longer rule or a hold keeps it (Datatilsynet: at most 6). Fixed into each
+    // left, unless a rule's minimum or a hold keeps it (Datatilsynet: at most 6). Fixed into each
     // leaving date when it is filed, so changing it later does not shorten one agreed to.
     leaverMonths: z.number().int().min(1).max(1200).default(6),
   }).prefault({}),

@@ -81,7 +81,7 @@ export const LEDGER_OPERATIONS = {
   'subject.deny': { type: 'admin', summary: 'an erasure request denied' },
   'hold.acknowledge': { type: 'admin', summary: "a custodian acknowledged a legal hold's notice" },
   'retention.set': { type: 'admin', summary: 'a retention rule added or changed at once (it can only lengthen what mail is kept)' },
-  'retention.file': { type: 'admin', summary: 'a retention change that could shorten what mail is kept (or a removal) filed for approval', highImpact: 'shorter retention asked for' },
+  'retention.file': { type: 'admin', summary: "a retention change that could shorten what mail is kept, or lower a rule's minimum (or a removal), filed for approval", highImpact: 'shorter retention asked for' },
   'retention.approve': { type: 'admin', summary: 'a filed retention change approved and applied', highImpact: 'shorter retention approved' },
   'retention.deny': { type: 'admin', summary: 'a filed retention change denied' },
   'policy.set': { type: 'admin', summary: 'the access policy changed', highImpact: 'access policy changed' },

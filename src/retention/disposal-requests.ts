@@ -9,6 +9,7 @@ import type { Transactions, Tx } from '../core/transactions.ts';
 import type { SearchIndex } from '../index/search-index.ts';
 import type { DisposalRequest, DisposalRequestStore } from './disposal-request-store.ts';
 import type { Disposal } from './disposal.ts';
+import { keptSaid } from './kept-by-rule.ts';
 import type { LegalHolds } from './legal-holds.ts';
 import type { RuleActor } from './retention-rules.ts';
 
@@ -32,8 +33,9 @@ export interface EarlyDisposalOutcome {
 
 // Destroying mail before its retention ends (a message archived that never should have been):
 // shortening what was promised, so filed by one person and decided by an approver who is neither
-// the filer nor linked to them, like every such change. A legal hold still wins: what one covers
-// stays, with the reason in the outcome.
+// the filer nor linked to them, like every such change. A legal hold still wins, and so does a
+// retention rule's minimum (what the law makes the organisation keep): what either keeps stays,
+// with the reason in the outcome.
 export class DisposalRequests {
   readonly #d: DisposalRequestDeps;
 
@@ -79,12 +81,16 @@ export class DisposalRequests {
     if (r.executedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `disposal request ${id} was carried out already`);
     const kept: EarlyDisposalOutcome['kept'] = [];
     const go: string[] = [];
+    const now = clock.now();
+    const byRule = await disposal.minimumKeeps(r.sha256s, now);
     for (const sha256 of r.sha256s) {
       const by = await held.covering(sha256);
+      const rule = byRule.get(sha256);
       if (by.length > 0) kept.push({ sha256, why: `under legal hold ${by.join(', ')}` });
+      else if (rule) kept.push({ sha256, why: keptSaid(rule) });
       else go.push(sha256);
     }
-    const done = go.length > 0 ? await disposal.dispose(go, `disposal request ${id}`, actor, { holdsInForce: held.ids }) : null;
+    const done = go.length > 0 ? await disposal.dispose(go, `disposal request ${id}`, actor, { holdsInForce: held.ids, minimumAt: now }) : null;
     const outcome: EarlyDisposalOutcome = { request: id, disposed: done?.disposed ?? [], kept, disposeEntry: done?.ledgerIndex ?? null };
     // The dispose entry records what went; a crash before this line runs it again harmlessly.
     await meta.write(async (tx) => store.executed(tx, id, { at: clock.now(), outcome }));

@@ -1,5 +1,6 @@
 import type { Tx } from '../core/transactions.ts';
 import type { BlobRef } from '../store/blob-store.ts';
+import type { ReceiptMinimum } from './kept-by-rule.ts';
 
 // A disposed message's bytes and index rows, waiting to be removed.
 export interface QueuedErasure {
@@ -25,10 +26,9 @@ export interface DisposalStore {
   // Returns the sha256s disposed (those not archived, or disposed before, are left out).
   // With `expiredBy`, a message is disposed only if every capture of it is still retained until
   // then at the latest (a receipt that arrived since, retained longer, keeps it).
-  // With `leaver`, a message is disposed only if it has no receipt after capture row
-  // `indexedThrough` (one the plan did not see, which may name someone still there) and no
-  // receipt a rule (not the default) keeps beyond `at`.
-  markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number; leaver?: { indexedThrough: number; at: number } }): Promise<string[]>;
+  // With `receivedThrough`, a message is disposed only if it has no receipt after that capture
+  // row (one a leaver's plan did not see, which may name someone still there).
+  markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number; receivedThrough?: number }): Promise<string[]>;
   // The receipts of these messages, with their capture entries' indexes.
   capturesOf(tx: Tx, sha256s: readonly string[]): Promise<{ captureRowId: number; ledgerIndex: number }[]>;
   // A disposed message's receipts keep their id, source and time; who sent it to whom
@@ -36,9 +36,9 @@ export interface DisposalStore {
   clearCaptureDetails(tx: Tx, captureRowIds: readonly number[]): Promise<void>;
   // The holds in force, by id: a run checks in its transaction that none was placed since it looked.
   activeHoldIds(tx: Tx): Promise<string[]>;
-  // For the leaver rule: each of these messages still live, the last capture row it was received
-  // in, and the retention rule (not the default) that keeps one of its receipts beyond `now`, if any.
-  leaverFacts(tx: Tx, sha256s: readonly string[], now: number): Promise<{ sha256: string; lastCaptureRowId: number; keptBy: { rule: string; until: number | null } | null }[]>;
+  // Each of these messages still live: the last capture row it was received in, and the minimum
+  // each receipt was given (what keptByRule judges).
+  minimaOf(tx: Tx, sha256s: readonly string[]): Promise<{ sha256: string; lastCaptureRowId: number; receipts: ReceiptMinimum[] }[]>;
   // Live messages every capture of which has a retain-until at or before `now` (one kept for
   // ever, or still retained by any capture, is not), the longest expired first.
   expired(tx: Tx, now: number, limit: number): Promise<ExpiredMessage[]>;

@@ -9,6 +9,8 @@ import type { IndexStore } from '../index/index-store.ts';
 import type { SearchIndex } from '../index/search-index.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { DisposalStore } from './disposal-store.ts';
+import { keptByRule } from './kept-by-rule.ts';
+import type { KeptBy } from './kept-by-rule.ts';
 import type { LegalHolds } from './legal-holds.ts';
 import type { Leavers } from './leavers.ts';
 
@@ -25,14 +27,14 @@ export interface DisposalDeps {
 }
 
 // What a run would do, or did: the messages whose retention has ended, or that belong only to
-// leavers whose mail is due, that go; those a legal hold keeps; a leaver's mail a retention rule
+// leavers whose mail is due, that go; those a legal hold keeps; a leaver's mail a rule's minimum
 // still keeps; and those kept because they are not indexed yet (a hold's scope, and whose mail a
 // message is, are judged on the index: a message it cannot see is never disposed).
 export interface DisposalPlan {
   at: number;
   due: { sha256: string; retainedUntil: number; policy: string }[];
   held: { sha256: string; holds: string[] }[];
-  keptByRule: { sha256: string; rule: string; until: number | null }[];
+  keptByRule: ({ sha256: string } & KeptBy)[];
   unindexed: string[];
   holdsInForce: string[];
   // The leavers whose mail is due now (past their disposal date, no exemption in force).
@@ -81,9 +83,9 @@ export class Disposal {
   // - every receipt is past the retain-until its ledger entry fixed (retention), or
   // - it belongs only to leavers (every mailbox taking part in it, by the index, is one whose
   //   leaving date + retention.leaverMonths has passed and that has no exemption in force) and no
-  //   receipt is kept beyond now by a retention rule (a longer rule wins; the default does not:
-  //   the leaver rule exists to cut it short). Mail that also belongs to a mailbox of someone
-  //   still there (or of a leaver not yet due) stays;
+  //   rule's minimum keeps it (keptByRule: past it, a rule's longer maximum does not, nor does the
+  //   default: the leaver rule exists to cut them short). Mail that also belongs to a mailbox of
+  //   someone still there (or of a leaver not yet due) stays;
   // and either way no legal hold covers it and it is indexed. The retain-until of each receipt is
   // never rewritten: the leaver rule is a reason of its own, named in the dispose entry.
   async plan(limit = 10_000): Promise<DisposalPlan> {
@@ -111,13 +113,14 @@ export class Disposal {
     const leaver = new Map(due.map((l) => [l.mailboxId, l]));
     const seen = new Set(expired.map((e) => e.sha256));
     const theirs = (await search.messagesOnlyOf([...leaver.keys()], limit)).filter((m) => !seen.has(m.sha256));
-    const facts = new Map((await meta.read((tx) => store.leaverFacts(tx, theirs.map((m) => m.sha256), at))).map((f) => [f.sha256, f]));
+    const facts = new Map((await meta.read((tx) => store.minimaOf(tx, theirs.map((m) => m.sha256)))).map((f) => [f.sha256, f]));
     for (const m of theirs) {
       const f = facts.get(m.sha256);
       if (!f) continue;   // disposed already, its index rows not yet removed
+      const kept = keptByRule(f.receipts, at);
       // A receipt the index has not covered may name a mailbox of someone still there.
       if (f.lastCaptureRowId > indexedThrough) plan.unindexed.push(m.sha256);
-      else if (f.keptBy) plan.keptByRule.push({ sha256: m.sha256, ...f.keptBy });
+      else if (kept) plan.keptByRule.push({ sha256: m.sha256, ...kept });
       else {
         const by = await held.covering(m.sha256);
         const theirLeavers = m.mailboxes.map((id) => leaver.get(id)!);
@@ -139,17 +142,30 @@ export class Disposal {
     const leaversDue = plan.leavers.map((l) => l.mailboxId);
     for (const [policy, shas] of byPolicy) {
       outcomes.push(await this.dispose(shas, policy, actor, policy.startsWith('leaver ')
-        ? { holdsInForce: plan.holdsInForce, leaver: { due: leaversDue, indexedThrough: plan.indexedThrough, at: plan.at } }
+        ? { holdsInForce: plan.holdsInForce, minimumAt: plan.at, leaver: { due: leaversDue, indexedThrough: plan.indexedThrough, at: plan.at } }
         : { holdsInForce: plan.holdsInForce, expiredBy: plan.at }));
     }
     if (outcomes.length === 0) await this.erase();   // a crash's leftovers
     return { plan, outcomes };
   }
 
-  // `leaver`: the message goes as a leaver's; its transaction checks again that the same leavers
-  // are due (no exemption approved, no date withdrawn meanwhile), that no receipt arrived since
-  // the index was read, and that no rule keeps it.
-  async dispose(sha256s: readonly string[], policy: string, actor: Actor = RETENTION_ACTOR, checks: { holdsInForce?: string[]; expiredBy?: number; leaver?: { due: number[]; indexedThrough: number; at: number } } = {}): Promise<DisposalOutcome> {
+  // The messages among these that a rule's minimum keeps at `at` (keptByRule), by sha256: what an
+  // erasure or an early disposal leaves, and says why.
+  async minimumKeeps(sha256s: readonly string[], at: number): Promise<Map<string, KeptBy>> {
+    const { meta, store } = this.#d;
+    const kept = new Map<string, KeptBy>();
+    for (const f of await meta.read((tx) => store.minimaOf(tx, sha256s))) {
+      const k = keptByRule(f.receipts, at);
+      if (k) kept.set(f.sha256, k);
+    }
+    return kept;
+  }
+
+  // `minimumAt`: what a rule's minimum keeps then is left out, judged again in the transaction
+  // (a receipt may have arrived since the caller looked). `leaver`: the message goes as a
+  // leaver's; its transaction checks again that the same leavers are due (no exemption approved,
+  // no date withdrawn meanwhile) and that no receipt arrived since the index was read.
+  async dispose(sha256s: readonly string[], policy: string, actor: Actor = RETENTION_ACTOR, checks: { holdsInForce?: string[]; expiredBy?: number; minimumAt?: number; leaver?: { due: number[]; indexedThrough: number; at: number } } = {}): Promise<DisposalOutcome> {
     const { meta, store, audit, clock, leavers } = this.#d;
     const { disposed, ledgerIndex } = await audit.record(actor,
       (r: { disposed: string[]; erases: number[] }) => (r.disposed.length === 0 ? null : { operation: 'dispose', messages: r.disposed, parameters: { policy, count: r.disposed.length }, erases: r.erases }),
@@ -162,8 +178,12 @@ export class Disposal {
         }
         // After the ledger caught up (Audit.record): the size is the index the entry gets.
         const ledgerIndex = await meta.ledgerSize(tx);
-        const leaver = checks.leaver && { indexedThrough: checks.leaver.indexedThrough, at: checks.leaver.at };
-        const disposed = await store.markDisposed(tx, [...new Set(sha256s)], { at: clock.now(), ledgerIndex, policy, expiredBy: checks.expiredBy, leaver });
+        let go = [...new Set(sha256s)];
+        if (checks.minimumAt !== undefined) {
+          const kept = new Set((await store.minimaOf(tx, go)).filter((f) => keptByRule(f.receipts, checks.minimumAt!)).map((f) => f.sha256));
+          go = go.filter((s) => !kept.has(s));
+        }
+        const disposed = await store.markDisposed(tx, go, { at: clock.now(), ledgerIndex, policy, expiredBy: checks.expiredBy, receivedThrough: checks.leaver?.indexedThrough });
         // Who sent them to whom goes with them: the capture entries' payloads are erased by the
         // dispose entry itself (their leaves, and every proof, stay), and the receipts' envelopes
         // with them. A version-1 capture entry holds its envelope in its leaf: it stays, and so

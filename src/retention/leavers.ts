@@ -28,8 +28,8 @@ type Source = LeaverChange['source'];
 
 // Leavers (Norway's FOR-2018-07-02-1108; Datatilsynet: at most 6 months): a mailbox marked as
 // belonging to someone who left on a date has its mail disposed `retention.leaverMonths` after
-// that date, except what a longer retention rule or a legal hold keeps (the disposal plan decides
-// that, src/retention/disposal.ts). Marking a mailbox as left SHORTENS retention — mail the default
+// that date, except what a retention rule's minimum or a legal hold keeps (the disposal plan
+// decides that, src/retention/disposal.ts). Marking a mailbox as left SHORTENS retention — mail the default
 // keeps for ever or for years goes months after the date, at once for a date far enough back — so
 // it is how one administrator would make someone's mail disappear early. Hence every change here
 // is filed by one person and applies only when a person holding the approver role who did not
@@ -256,7 +256,7 @@ function stateKey(s: LeaverState | null): string {
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 
 function describe(c: LeaverChange): string {
-  if (c.kind === 'leave') return `mark mailbox ${c.mailbox} as belonging to someone who left on ${day(c.leftOn!)}: its mail not kept by a longer rule or a legal hold is disposed from ${day(c.disposeFrom!)}`;
+  if (c.kind === 'leave') return `mark mailbox ${c.mailbox} as belonging to someone who left on ${day(c.leftOn!)}: its mail not kept by a rule's minimum or a legal hold is disposed from ${day(c.disposeFrom!)}`;
   if (c.kind === 'return') return `withdraw the leaving date of mailbox ${c.mailbox}: its mail follows retention again`;
   return `exempt mailbox ${c.mailbox} from the leaver rule ${c.exemptUntil === null ? 'until decided otherwise' : `until ${day(c.exemptUntil)}`}`;
 }

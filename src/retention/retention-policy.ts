@@ -15,6 +15,14 @@ export interface Retention {
   ruleId: string | null;        // the rule that gave it; null: the default
 }
 
+// What a capture is given when it is committed, fixed in its row and its ledger entry: its
+// retention, and its minimum (the longest minimum of its rules), before which nothing but its
+// retention's end takes it; after it, the leaver schedule, an erasure or an early disposal may.
+export interface CaptureTerms extends Retention {
+  keepUntil: number | null;     // ms epoch; null: for ever
+  keepRule: string | null;      // the rule that gave it; null: the default
+}
+
 // The addresses of an envelope, lowercased: MAIL FROM (unless the null sender) and every RCPT TO.
 export function envelopeAddresses(envelope: Envelope): string[] {
   const all = [envelope.mailFrom, ...envelope.rcptTo.map((r) => r.address)].filter((a): a is string => !!a && a.includes('@'));
@@ -38,7 +46,9 @@ export function directionOf(envelope: Envelope, internalDomains: ReadonlySet<str
 // How long mail is kept, from the rules as they are: the longest retention of the rules a capture
 // matches wins; a capture matching none follows the default (null: for ever). A capture without an
 // envelope could match any rule, or none: it is kept as long as the longest of them and the default,
-// so that no rule it might fall under is ever cut short for want of an envelope.
+// so that no rule it might fall under is ever cut short for want of an envelope. Its minimum is the
+// longest minimum of the same rules, or, where the default gives the retain-until, the default's
+// days: never later than the retain-until, and the same when no rule gives a minimum of its own.
 export class RetentionPolicy {
   readonly rules: readonly RetentionRule[];
   readonly defaultDays: number | null;
@@ -54,16 +64,37 @@ export class RetentionPolicy {
   }
 
   retentionOf(facts: CaptureFacts, receivedAt: number): Retention {
+    let best = this.#longest(facts, (r) => r.days);
+    // Without an envelope the default is a candidate too: the capture may match no rule at all.
+    if (best !== null && !facts.known && span(this.defaultDays) > span(best.days)) best = null;
+    return { retainUntil: later(receivedAt, best ? best.days : this.defaultDays), ruleId: best?.id ?? null };
+  }
+
+  termsOf(facts: CaptureFacts, receivedAt: number): CaptureTerms {
+    const retention = this.retentionOf(facts, receivedAt);
+    if (retention.ruleId === null) return { ...retention, keepUntil: retention.retainUntil, keepRule: null };
+    // A rule gives the retain-until: the default does not compete for the minimum, where it
+    // would only take the rules' minimums away from an import it does not keep longer.
+    const best = this.#longest(facts, minimumDays)!;
+    return { ...retention, keepUntil: later(receivedAt, minimumDays(best)), keepRule: best.id };
+  }
+
+  // The rule the capture may fall under that keeps it longest by `daysOf` (the first of equals).
+  #longest(facts: CaptureFacts, daysOf: (rule: RetentionRule) => number | null): RetentionRule | null {
     let best: RetentionRule | null = null;
     for (const rule of this.rules) {
       if (facts.known && !matches(rule, facts)) continue;
-      if (best === null || span(rule.days) > span(best.days)) best = rule;
+      if (best === null || span(daysOf(rule)) > span(daysOf(best))) best = rule;
     }
-    // Without an envelope the default is a candidate too: the capture may match no rule at all.
-    if (best !== null && !facts.known && span(this.defaultDays) > span(best.days)) best = null;
-    const kept = best ? best.days : this.defaultDays;
-    return { retainUntil: kept === null ? null : receivedAt + kept * DAY, ruleId: best?.id ?? null };
+    return best;
   }
+}
+
+const later = (receivedAt: number, days: number | null) => (days === null ? null : receivedAt + days * DAY);
+
+// The least a rule keeps the mail it matches, in days (null: for ever).
+export function minimumDays(rule: RetentionRule): number | null {
+  return rule.minDays ?? rule.days;
 }
 
 function matches(rule: RetentionRule, facts: Extract<CaptureFacts, { known: true }>): boolean {
@@ -90,15 +121,24 @@ function covers(a: RetentionRule, b: RetentionRule): boolean {
 
 const said = (days: number | null) => (days === null ? 'for ever' : `${days} days`);
 
+// A rule's terms in words: "365 days", or "at least 30 days, at most 365 days".
+export function ruleTerms(rule: RetentionRule): string {
+  return rule.minDays === undefined ? said(rule.days) : `at least ${said(rule.minDays)}, at most ${said(rule.days)}`;
+}
+
 // Why changing rule `before` into `after` (null: a rule added, or removed) could give some mail a
-// shorter retention than it gets today, or null when it can only lengthen it (or change nothing
-// but the name). Removing a rule always needs approval.
+// shorter retention than it gets today, or a lower minimum (which lets a leaver's schedule, an
+// erasure or an early disposal take it sooner), or null when it can only lengthen them (or change
+// nothing but the name). Removing a rule always needs approval. A rule added needs none for its
+// minimum: the mail it matches had either a longer rule's (which still wins) or the default's,
+// which keeps nothing from those.
 export function whyItShortens(before: RetentionRule | null, after: RetentionRule | null, defaultDays: number | null): string | null {
   if (after === null) return 'removes a rule: the mail it kept follows the other rules or the default';
   if (before === null) {
     return span(after.days) < span(defaultDays) ? `keeps the mail it matches ${said(after.days)}, less than the default (${said(defaultDays)})` : null;
   }
   if (span(after.days) < span(before.days)) return `shortens the rule from ${said(before.days)} to ${said(after.days)}`;
+  if (span(minimumDays(after)) < span(minimumDays(before))) return `lowers the rule's minimum from ${said(minimumDays(before))} to ${said(minimumDays(after))}`;
   if (!covers(after, before)) return 'matches less mail than before: what it no longer matches follows the other rules or the default';
   if (!covers(before, after) && span(after.days) < span(defaultDays)) return `matches more mail, keeping it ${said(after.days)}, less than the default (${said(defaultDays)})`;
   return null;

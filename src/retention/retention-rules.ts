@@ -8,7 +8,7 @@ import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
 import { canonicalJson } from '../ledger/ledger-entry.ts';
-import { whyItShortens } from './retention-policy.ts';
+import { ruleTerms, whyItShortens } from './retention-policy.ts';
 import { DIRECTIONS } from './retention-store.ts';
 import type { Direction, RetentionChangeRecord, RetentionRule, RetentionStore } from './retention-store.ts';
 
@@ -27,6 +27,7 @@ export interface RuleInput {
   domains?: string[];
   directions?: Direction[];
   days: number | null;         // null: for ever
+  minDays?: number;            // the least the mail is kept (at most `days`); absent: as long as `days`
 }
 
 // A rule change applied at once (it can only lengthen what mail is kept), or filed for approval.
@@ -44,9 +45,10 @@ export interface RetentionDeps {
 
 // Retention rules and their changes. Shortening retention is how an administrator would make
 // mail go away early, so any change that could give some mail a shorter retention than it gets
-// today (under the rules now in force and the default), and any removal, is filed by one person
-// and decided by a different one holding the approver role, never linked to the filer (FourEyes).
-// A change that can only lengthen applies at once. The captures already made keep the
+// today (under the rules now in force and the default), or a lower minimum (which lets the leaver
+// schedule, an erasure or an early disposal take it sooner), and any removal, is filed by one
+// person and decided by a different one holding the approver role, never linked to the filer
+// (FourEyes). A change that can only lengthen applies at once. The captures already made keep the
 // retain-until fixed when they were committed, whatever happens to the rules afterwards.
 export class RetentionRules {
   readonly #d: RetentionDeps;
@@ -108,7 +110,7 @@ export class RetentionRules {
   async #file(tx: Tx, actor: RuleActor, kind: RetentionChangeRecord['kind'], ruleId: string, before: RetentionRule | null, after: RetentionRule | null, why: string, note: string | null): Promise<RetentionChangeRecord> {
     const change = { id: newId('rch', this.#d.clock.now()), kind, ruleId, before, after, why, note, filedBy: actor.user?.id ?? null, filedByLabel: actor.label, filedAt: this.#d.clock.now() };
     await this.#store.addChange(tx, change);
-    const what = after ? `${before ? 'change' : 'add'} retention rule "${after.name}" (${after.days === null ? 'for ever' : `${after.days} days`})` : `remove retention rule "${before!.name}"`;
+    const what = after ? `${before ? 'change' : 'add'} retention rule "${after.name}" (${ruleTerms(after)})` : `remove retention rule "${before!.name}"`;
     await this.#d.notifier.toApprovers(tx, 'retention.change', actor.user?.id ?? null, `Retention change ${change.id} awaits a decision`,
       `${actor.label.replace(/^user:/, '')} asks to ${what}.\nWhy it needs approval: ${why}\n${note ? `Reason given: ${note}\n` : ''}Change: ${change.id}`);
     return (await this.#store.change(tx, change.id))!;
@@ -120,9 +122,13 @@ function ruleOf(input: RuleInput, id: string): RetentionRule {
   const rule: RetentionRule = {
     id, name: input.name.trim(), mailboxes: list(input.mailboxes), sensitivities: list(input.sensitivities), departments: list(input.departments),
     domains: list(input.domains, true), directions: list(input.directions) as Direction[], days: input.days,
+    ...(input.minDays === undefined ? {} : { minDays: input.minDays }),
   };
   if (!rule.name) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a retention rule needs a name', { fields: ['name'] });
   if (rule.days !== null && (!Number.isInteger(rule.days) || rule.days < 1 || rule.days > 100_000)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'days must be a whole number from 1 to 100000, or null for ever', { fields: ['days'] });
+  if (rule.minDays !== undefined && (!Number.isInteger(rule.minDays) || rule.minDays < 0 || rule.minDays > (rule.days ?? 100_000))) {
+    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `the minimum (minDays) must be a whole number from 0 to ${rule.days === null ? '100000' : `the rule's days (${rule.days})`}, or left out to keep the mail at least as long as days`, { fields: ['minDays'] });
+  }
   for (const d of rule.directions) if (!DIRECTIONS.includes(d)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `direction must be one of ${DIRECTIONS.join(', ')}, got "${d}"`, { fields: ['directions'] });
   for (const d of rule.departments) {
     const wrong = departmentProblem(d);

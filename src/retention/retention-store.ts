@@ -4,8 +4,11 @@ import type { Tx } from '../core/transactions.ts';
 export const DIRECTIONS = ['inbound', 'outbound', 'internal'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
-// How long the mail a rule matches is kept. Within a kind the values are alternatives (any of
-// these mailboxes); the kinds given must all match; an empty list places no condition.
+// How long the mail a rule matches is kept: at most `days` (then disposal takes it), and at
+// least `minDays`, what the organisation must keep by law, before which neither the leaver
+// schedule, an erasure nor an early disposal may take it. Within a kind the values are
+// alternatives (any of these mailboxes); the kinds given must all match; an empty list places
+// no condition.
 export interface RetentionRule {
   id: string;
   name: string;
@@ -15,6 +18,7 @@ export interface RetentionRule {
   domains: string[];          // correspondent domains (lowercased)
   directions: Direction[];
   days: number | null;        // null: kept for ever
+  minDays?: number;           // absent: as long as `days`
 }
 
 // A rule change waiting for someone else (it could shorten what some mail is given), or decided.

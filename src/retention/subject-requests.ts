@@ -11,6 +11,7 @@ import type { Transactions, Tx } from '../core/transactions.ts';
 import type { SearchIndex } from '../index/search-index.ts';
 import type { LedgerStore } from '../ledger/ledger.ts';
 import type { Disposal } from './disposal.ts';
+import { keptSaid } from './kept-by-rule.ts';
 import type { LegalHolds } from './legal-holds.ts';
 import type { RuleActor } from './retention-rules.ts';
 import type { SubjectRequest, SubjectStore } from './subject-store.ts';
@@ -41,7 +42,8 @@ export interface ErasureOutcome {
 // keep. Filed by one person and approved by another holding the approver role (an erasure
 // destroys evidence; an administrator alone must not be able to aim it). On approval, of the mail
 // the person takes part in, what a legal hold covers stays (Art. 17(3)(e)) and what a retention
-// rule still keeps stays (Art. 17(3)(b)); the rest is disposed of (keys, bytes, index rows, and
+// rule's minimum still keeps stays (Art. 17(3)(b): what the law makes the organisation keep; past
+// it, a rule's longer maximum does not keep it); the rest is disposed of (keys, bytes, index rows, and
 // who sent it to whom). In the ledger, every version-2 entry of reading and searching that
 // mentions them has its personal payload erased (its leaf, and every proof, stay); records of
 // administration — who may read what — stay for accountability, as do version-1 leaves, which
@@ -93,14 +95,16 @@ export class SubjectRequests {
     const messages: ErasureOutcome['messages'] = { disposed: [], kept: [] };
     const go: string[] = [];
     const now = clock.now();
-    for (const m of await search.messagesWith(r.addresses)) {
+    const theirs = await search.messagesWith(r.addresses);
+    const byRule = await disposal.minimumKeeps(theirs.map((m) => m.sha256), now);
+    for (const m of theirs) {
       const by = await held.covering(m.sha256);
-      const rule = by.length > 0 ? null : await meta.read((tx) => store.retainedByRule(tx, m.sha256, now));
+      const rule = byRule.get(m.sha256);
       if (by.length > 0) messages.kept.push({ sha256: m.sha256, why: `under legal hold ${by.join(', ')} (Art. 17(3)(e))` });
-      else if (rule) messages.kept.push({ sha256: m.sha256, why: `kept by retention rule ${rule.rule} ${rule.until === null ? 'for ever' : `until ${new Date(rule.until).toISOString().slice(0, 10)}`} (Art. 17(3)(b))` });
+      else if (rule) messages.kept.push({ sha256: m.sha256, why: `${keptSaid(rule)} (Art. 17(3)(b))` });
       else go.push(m.sha256);
     }
-    const disposed = go.length > 0 ? await disposal.dispose(go, `erasure request ${id}`, actor, { holdsInForce: held.ids }) : null;
+    const disposed = go.length > 0 ? await disposal.dispose(go, `erasure request ${id}`, actor, { holdsInForce: held.ids, minimumAt: now }) : null;
     messages.disposed = disposed?.disposed ?? [];
 
     // The ledger: what still mentions them once their mail's receipts are erased.

@@ -19,6 +19,4 @@ export interface SubjectStore {
   list(tx: Tx): Promise<SubjectRequest[]>;                  // newest first
   decide(tx: Tx, id: string, d: { by: number; decision: 'approve' | 'deny'; reason: string; at: number }): Promise<void>;
   executed(tx: Tx, id: string, d: { at: number; addresses: string[]; outcome: unknown }): Promise<void>;
-  // The message's longest retention still running under a rule (null: none, or only the default).
-  retainedByRule(tx: Tx, sha256: string, now: number): Promise<{ rule: string; until: number | null } | null>;
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CaptureRecord } from '../core/types.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { CaptureRetention } from '../retention/capture-retention.ts';
-import type { Retention } from '../retention/retention-policy.ts';
+import type { CaptureTerms } from '../retention/retention-policy.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { BlobRef, BlobStore } from './blob-store.ts';
 import type { SealMeta } from './sealed-blob.ts';
@@ -169,7 +169,7 @@ export class ArchiveWriter {
     }
   }
 
-  async #record(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>, retention: Retention): Promise<CommitResult> {
+  async #record(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>, retention: CaptureTerms): Promise<CommitResult> {
     const { capture, seal } = pending;
     let messageRowId = await this.#meta.findMessageId(tx, seal.sha256);
     const duplicate = messageRowId !== null;
@@ -186,7 +186,7 @@ export class ArchiveWriter {
       objects: { mailboxes: [], messages: [seal.sha256] }, grantId: null, result: 'success',
       parameters: { captureId: capture.id, source: capture.source, size: seal.size, receivedAt: capture.receivedAt, envelope: capture.envelope, provenance: capture.provenance, duplicate,
         // what was promised: a later rule change cannot quietly shorten it (verify compares the row)
-        retainUntil: retention.retainUntil, retentionRule: retention.ruleId },
+        retainUntil: retention.retainUntil, retentionRule: retention.ruleId, keepUntil: retention.keepUntil, keepRule: retention.keepRule },
     });
     await this.#meta.insertCapture(tx, capture, messageRowId, entry.index, retention);
     return { sha256: seal.sha256, captureId: capture.id, ledgerIndex: entry.index, duplicate };

@@ -142,10 +142,12 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
         source: cap.source, receivedAt: cap.receivedAt, envelope: cap.envelope, provenance: cap.provenance, size: cap.size,
         clientIp: cap.envelope?.transport.address ?? null,
         // retention fixed at capture (entries from before retention name neither: null)
-        retainUntil: cap.retainUntil, retentionRule: cap.retentionRule,
+        retainUntil: cap.retainUntil, retentionRule: cap.retentionRule, keepUntil: cap.keepUntil, keepRule: cap.keepRule,
       };
+      // An entry from before minimums names no keep-until: that capture is kept at least as long as its retention.
+      const said = 'keepUntil' in entry.committed ? entry.committed : { ...entry.committed, keepUntil: entry.committed.retainUntil, keepRule: entry.committed.retentionRule };
       for (const [field, value] of Object.entries(stored)) {
-        const committed = canonicalJson(entry.committed[field] ?? null);
+        const committed = canonicalJson(said[field] ?? null);
         if (canonicalJson(value ?? null) !== committed) problems.push(`capture ${cap.id}: ${field} in the database differs from ledger entry ${entry.index}: database ${canonicalJson(value ?? null)}, ledger ${committed}`);
       }
       captureEntries.delete(cap.id);

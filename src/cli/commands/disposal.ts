@@ -29,7 +29,7 @@ function planText(plan: DisposalPlan, verb: string): string {
   for (const d of plan.due) lines.push(`  ${d.sha256}  retained until ${new Date(d.retainedUntil).toISOString().slice(0, 10)}  ${d.policy}`);
   if (plan.held.length > 0) lines.push(`kept by legal holds: ${plan.held.length}`, ...plan.held.map((h) => `  ${h.sha256}  ${h.holds.join(', ')}`));
   if (plan.leavers.length > 0) lines.push(`leavers whose mail is due: ${plan.leavers.map((l) => `${l.mailbox} (left ${l.left}, from ${l.disposeFrom})`).join(', ')}`);
-  if (plan.keptByRule.length > 0) lines.push(`leavers' mail a longer retention rule keeps: ${plan.keptByRule.length}`);
+  if (plan.keptByRule.length > 0) lines.push(`leavers' mail a retention rule's minimum keeps: ${plan.keptByRule.length}`);
   if (plan.unindexed.length > 0) lines.push(`kept until indexed (a hold's scope is judged on the index): ${plan.unindexed.length}`);
   return lines.join('\n') + '\n';
 }

@@ -3,6 +3,7 @@ import { consoleOperator } from '../../access/audit.ts';
 import type { Services } from '../../api/services.ts';
 import { SealboxError } from '../../core/errors.ts';
 import type { Tx } from '../../core/transactions.ts';
+import { ruleTerms } from '../../retention/retention-policy.ts';
 import { changeView, ruleChangeEvent } from '../../retention/retention-rules.ts';
 import type { RuleOutcome } from '../../retention/retention-rules.ts';
 import type { Direction, RetentionRule } from '../../retention/retention-store.ts';
@@ -16,7 +17,7 @@ function ruleLine(r: RetentionRule): string {
     r.mailboxes.length ? `mailboxes ${r.mailboxes.join(', ')}` : '', r.sensitivities.length ? `sensitivity ${r.sensitivities.join(', ')}` : '',
     r.departments.length ? `department ${r.departments.join(', ')}` : '', r.domains.length ? `domains ${r.domains.join(', ')}` : '', r.directions.length ? `${r.directions.join(', ')} mail` : '',
   ].filter(Boolean).join('; ');
-  return `${r.id}  ${r.name}: ${kept(r.days)} (${what})`;
+  return `${r.id}  ${r.name}: ${ruleTerms(r)} (${what})`;
 }
 
 // `sealbox retention list`.
@@ -41,7 +42,7 @@ export function set(o: CliOptions): Promise<void> {
   if ((o.days === undefined) === !o.forever) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'give either --days N or --forever');
   return change(o, (s, tx, operator) => s.retention.set(tx, operator, {
     id: o.rule, name: o.name, mailboxes: o.mailbox, sensitivities: o.sensitivity, departments: o.department, domains: o.domain, directions: o.direction as Direction[] | undefined,
-    days: o.forever ? null : o.days,
+    days: o.forever ? null : o.days, minDays: o.minDays,
   }, o.note ?? null));
 }
 

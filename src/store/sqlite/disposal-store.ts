@@ -1,5 +1,6 @@
 import type { Tx } from '../../core/transactions.ts';
 import type { DisposalStore, ExpiredMessage, QueuedErasure } from '../../retention/disposal-store.ts';
+import type { ReceiptMinimum } from '../../retention/kept-by-rule.ts';
 import type { SqliteMetadataStore } from './metadata-store.ts';
 import { on } from './transactions.ts';
 
@@ -15,7 +16,7 @@ export class SqliteDisposalStore implements DisposalStore {
     return this.#meta.truncateLog();
   }
 
-  async markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number; leaver?: { indexedThrough: number; at: number } }): Promise<string[]> {
+  async markDisposed(tx: Tx, sha256s: readonly string[], d: { at: number; ledgerIndex: number; policy: string; expiredBy?: number; receivedThrough?: number }): Promise<string[]> {
     const sql = on(tx);
     const disposed: string[] = [];
     for (const sha256 of sha256s) {
@@ -23,8 +24,7 @@ export class SqliteDisposalStore implements DisposalStore {
         { id: number; blob_file: string; blob_offset: number; blob_length: number } | undefined;
       if (!row) continue;
       if (d.expiredBy !== undefined && sql.prepare('SELECT 1 FROM capture WHERE message = ? AND (retain_until IS NULL OR retain_until > ?) LIMIT 1').get(row.id, d.expiredBy) !== undefined) continue;
-      if (d.leaver && sql.prepare('SELECT 1 FROM capture WHERE message = ? AND (id > ? OR (retention_rule IS NOT NULL AND (retain_until IS NULL OR retain_until > ?))) LIMIT 1')
-        .get(row.id, d.leaver.indexedThrough, d.leaver.at) !== undefined) continue;
+      if (d.receivedThrough !== undefined && sql.prepare('SELECT 1 FROM capture WHERE message = ? AND id > ? LIMIT 1').get(row.id, d.receivedThrough) !== undefined) continue;
       sql.prepare('UPDATE message SET wrapped_key = NULL, disposed_at = ?, disposed_by = ?, disposed_policy = ? WHERE id = ?').run(d.at, d.ledgerIndex, d.policy, row.id);
       sql.prepare('INSERT INTO erasure_queue (message_id, blob_file, blob_offset, blob_length, queued_at) VALUES (?, ?, ?, ?, ?)').run(row.id, row.blob_file, row.blob_offset, row.blob_length, d.at);
       disposed.push(sha256);
@@ -42,16 +42,14 @@ export class SqliteDisposalStore implements DisposalStore {
     return rows.map((r) => ({ messageRowId: Number(r.id), sha256: r.sha256, retainedUntil: Number(r.until), rules: [...new Set(JSON.parse(r.rules) as (string | null)[])] }));
   }
 
-  async leaverFacts(tx: Tx, sha256s: readonly string[], now: number): Promise<{ sha256: string; lastCaptureRowId: number; keptBy: { rule: string; until: number | null } | null }[]> {
-    const rows = on(tx).prepare(`SELECT m.sha256, MAX(c.id) AS last,
-        (SELECT json_object('rule', k.retention_rule, 'until', k.retain_until) FROM capture k WHERE k.message = m.id AND k.retention_rule IS NOT NULL
-          AND (k.retain_until IS NULL OR k.retain_until > ?) ORDER BY k.retain_until IS NULL DESC, k.retain_until DESC LIMIT 1) AS kept
+  async minimaOf(tx: Tx, sha256s: readonly string[]): Promise<{ sha256: string; lastCaptureRowId: number; receipts: ReceiptMinimum[] }[]> {
+    const rows = on(tx).prepare(`SELECT m.sha256, MAX(c.id) AS last, json_group_array(json_object('until', c.keep_until, 'rule', c.keep_rule)) AS receipts
       FROM message m JOIN capture c ON c.message = m.id WHERE m.sha256 IN (SELECT value FROM json_each(?)) AND m.disposed_at IS NULL GROUP BY m.id`)
-      .all(now, JSON.stringify(sha256s)) as { sha256: string; last: number; kept: string | null }[];
-    return rows.map((r) => {
-      const kept = r.kept === null ? null : JSON.parse(r.kept) as { rule: string; until: number | null };
-      return { sha256: r.sha256, lastCaptureRowId: Number(r.last), keptBy: kept && { rule: kept.rule, until: kept.until === null ? null : Number(kept.until) } };
-    });
+      .all(JSON.stringify(sha256s)) as { sha256: string; last: number; receipts: string }[];
+    return rows.map((r) => ({
+      sha256: r.sha256, lastCaptureRowId: Number(r.last),
+      receipts: (JSON.parse(r.receipts) as { until: number | null; rule: string | null }[]).map((k) => ({ keepUntil: k.until === null ? null : Number(k.until), keepRule: k.rule })),
+    }));
   }
 
   async capturesOf(tx: Tx, sha256s: readonly string[]): Promise<{ captureRowId: number; ledgerIndex: number }[]> {

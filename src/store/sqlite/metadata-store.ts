@@ -2,6 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
 import { openEntry } from '../../ledger/ledger-entry.ts';
 import type { LedgerFilter, LedgerRow, LedgerStore, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
+import type { CaptureTerms } from '../../retention/retention-policy.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
 import { migrate, migrationsIn } from './migrate.ts';
@@ -34,6 +35,8 @@ export interface CaptureRow extends CaptureRecord {
   ledgerIndex: number;
   retainUntil: number | null;    // fixed at capture (ms epoch); null: kept for ever
   retentionRule: string | null;  // the rule that gave it; null: the default
+  keepUntil: number | null;      // its minimum, fixed at capture too (ms epoch); null: for ever
+  keepRule: string | null;       // the rule that gave it; null: the default
 }
 
 // The embedded MetadataStore: one SQLite database in WAL mode with synchronous=FULL, so a
@@ -93,11 +96,12 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
     return Number(row.id);
   }
 
-  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, retention: { retainUntil: number | null; ruleId: string | null }): Promise<number> {
-    const result = on(tx).prepare(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<number> {
+    const result = on(tx).prepare(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule, keep_until, keep_rule)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(capture.id, messageRowId, capture.source, capture.receivedAt,
         capture.envelope ? JSON.stringify(capture.envelope) : null,
-        capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex, retention.retainUntil, retention.ruleId);
+        capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex, terms.retainUntil, terms.ruleId, terms.keepUntil, terms.keepRule);
     return Number(result.lastInsertRowid);
   }
 
@@ -283,6 +287,7 @@ export function toCaptureRow(row: Record<string, any>): CaptureRow {
     envelope: row.envelope ? (JSON.parse(row.envelope) as Envelope) : null,
     provenance: row.provenance ? JSON.parse(row.provenance) : null, ledgerIndex: Number(row.ledger_index),
     retainUntil: row.retain_until === null || row.retain_until === undefined ? null : Number(row.retain_until), retentionRule: row.retention_rule ?? null,
+    keepUntil: row.keep_until === null || row.keep_until === undefined ? null : Number(row.keep_until), keepRule: row.keep_rule ?? null,
   };
 }
 

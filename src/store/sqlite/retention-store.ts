@@ -27,10 +27,10 @@ export class SqliteRetentionStore implements RetentionStore {
   }
 
   async putRule(tx: Tx, r: RetentionRule, at: number): Promise<void> {
-    on(tx).prepare(`INSERT INTO retention_rule (id, name, mailboxes, sensitivities, departments, domains, directions, days, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    on(tx).prepare(`INSERT INTO retention_rule (id, name, mailboxes, sensitivities, departments, domains, directions, days, min_days, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(id) DO UPDATE SET name = excluded.name, mailboxes = excluded.mailboxes, sensitivities = excluded.sensitivities, departments = excluded.departments,
-      domains = excluded.domains, directions = excluded.directions, days = excluded.days, updated_at = excluded.updated_at`)
-      .run(r.id, r.name, JSON.stringify(r.mailboxes), JSON.stringify(r.sensitivities), JSON.stringify(r.departments), JSON.stringify(r.domains), JSON.stringify(r.directions), r.days, at);
+      domains = excluded.domains, directions = excluded.directions, days = excluded.days, min_days = excluded.min_days, updated_at = excluded.updated_at`)
+      .run(r.id, r.name, JSON.stringify(r.mailboxes), JSON.stringify(r.sensitivities), JSON.stringify(r.departments), JSON.stringify(r.domains), JSON.stringify(r.directions), r.days, r.minDays ?? null, at);
     await this.#bump(tx);
   }
 
@@ -76,6 +76,7 @@ function toRule(r: Record<string, any>): RetentionRule {
   return {
     id: r.id, name: r.name, mailboxes: JSON.parse(r.mailboxes), sensitivities: JSON.parse(r.sensitivities), departments: JSON.parse(r.departments),
     domains: JSON.parse(r.domains), directions: JSON.parse(r.directions), days: r.days === null ? null : Number(r.days),
+    ...(r.min_days === null || r.min_days === undefined ? {} : { minDays: Number(r.min_days) }),
   };
 }
 

@@ -24,13 +24,6 @@ export class SqliteSubjectStore implements SubjectStore {
   async executed(tx: Tx, id: string, d: { at: number; addresses: string[]; outcome: unknown }): Promise<void> {
     on(tx).prepare('UPDATE subject_request SET executed_at = ?, addresses = ?, outcome = ? WHERE id = ?').run(d.at, JSON.stringify(d.addresses), JSON.stringify(d.outcome), id);
   }
-
-  async retainedByRule(tx: Tx, sha256: string, now: number): Promise<{ rule: string; until: number | null } | null> {
-    const row = on(tx).prepare(`SELECT c.retention_rule AS rule, c.retain_until AS until FROM capture c JOIN message m ON m.id = c.message
-      WHERE m.sha256 = ? AND c.retention_rule IS NOT NULL AND (c.retain_until IS NULL OR c.retain_until > ?)
-      ORDER BY c.retain_until IS NULL DESC, c.retain_until DESC LIMIT 1`).get(sha256, now) as { rule: string; until: number | null } | undefined;
-    return row ? { rule: row.rule, until: row.until === null ? null : Number(row.until) } : null;
-  }
 }
 
 function toRequest(r: Record<string, any>): SubjectRequest {

@@ -104,7 +104,7 @@ function PlanFacts({ plan }: { plan: Plan }) {
       <dd data-testid="plan-leavers">
         {plan.leavers.length === 0 ? 'none' : <ul className="plain">{plan.leavers.map((l) => <li key={l.mailbox}>{l.mailbox}: left {l.left}, mail disposed from {l.disposeFrom}</li>)}</ul>}
       </dd>
-      {plan.keptByRule > 0 && <><dt>Leavers' mail a longer rule keeps</dt><dd>{n(plan.keptByRule)}</dd></>}
+      {plan.keptByRule > 0 && <><dt>Leavers' mail a rule's minimum keeps</dt><dd>{n(plan.keptByRule)}</dd></>}
       {plan.unindexed > 0 && <><dt>Kept until indexed</dt><dd>{n(plan.unindexed)}: a hold's scope is judged on the index</dd></>}
     </dl>
   );

@@ -16,7 +16,7 @@ import type { Hold } from './holds-section.tsx';
 export interface EarlyDisposalOutcome {
   request: string;
   disposed: string[];
-  kept: { sha256: string; why: string }[];   // why: "under legal hold hold_…"
+  kept: { sha256: string; why: string }[];   // why: "under legal hold hold_…", or "the minimum of retention rule ret_… keeps it until …"
   disposeEntry: number | null;
 }
 
@@ -73,7 +73,7 @@ export function EarlyDisposalSection({ me, done }: { me: Me; done: (text: Outcom
                 ? <>You denied early disposal <code>{x.id}</code>: nothing is destroyed.</>
                 : x.outcome
                   // The answer's state is the decision's; the outcome is what carrying it out did.
-                  ? <>You approved early disposal <code>{x.id}</code>: it is <StateBadge state="carried out" />. {n(x.outcome.disposed.length)} destroyed, {n(x.outcome.kept.length)} kept by legal holds. What went and what stayed is on its card.</>
+                  ? <>You approved early disposal <code>{x.id}</code>: it is <StateBadge state="carried out" />. {n(x.outcome.disposed.length)} destroyed, {n(x.outcome.kept.length)} kept by legal holds or rules' minimums. What went and what stayed is on its card.</>
                   : <>You approved early disposal <code>{x.id}</code>: it is <StateBadge state={x.state} />.</>)} />
           )}
         </article>

@@ -50,7 +50,7 @@ export function ErasureSection({ me, done }: { me: Me; done: (text: Outcome['tex
   return (
     <section aria-labelledby="erasure-h">
       <h2 id="erasure-h">Erasure requests</h2>
-      <p className="muted">A person's right to erasure (GDPR Art. 17): their mail goes, except what a legal hold covers (Art. 17(3)(e)) or a retention rule still keeps (Art. 17(3)(b)); reads and searches naming them are erased from the ledger while every proof still verifies.</p>
+      <p className="muted">A person's right to erasure (GDPR Art. 17): their mail goes, except what a legal hold covers (Art. 17(3)(e)) or a retention rule's minimum still keeps (Art. 17(3)(b)); reads and searches naming them are erased from the ledger while every proof still verifies.</p>
       {list.loading && !list.data && <Loading what="erasure requests" />}
       <ErrorNote error={list.error} />
       {list.data && list.data.requests.length === 0 && <p>No erasure request has been filed.</p>}

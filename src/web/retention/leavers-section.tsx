@@ -71,7 +71,7 @@ export function LeaversSection({ me, done }: { me: Me; done: (text: Outcome['tex
       {r.data && (
         <>
           <p className="muted">
-            A leaver's mail is disposed {r.data.leaverMonths} month{r.data.leaverMonths === 1 ? '' : 's'} after the day they left (<code>retention.leaverMonths</code>), except what a longer rule keeps, what a legal hold covers and mail shared with someone still there. An exemption, with its reason, keeps it longer.
+            A leaver's mail is disposed {r.data.leaverMonths} month{r.data.leaverMonths === 1 ? '' : 's'} after the day they left (<code>retention.leaverMonths</code>), except what a retention rule's minimum keeps, what a legal hold covers and mail shared with someone still there. An exemption, with its reason, keeps it longer.
           </p>
           {r.data.leavers.length === 0 ? <p>No mailbox is marked as belonging to someone who left.</p> : (
             <table data-testid="leavers">
@@ -121,7 +121,7 @@ function asked(c: LeaverChange): string {
 }
 
 function applied(c: LeaverChange): string {
-  if (c.kind === 'leave') return `${c.mailbox} is marked as left on ${c.left}; its mail not kept by a longer rule or a legal hold is disposed from ${c.disposeFrom}.`;
+  if (c.kind === 'leave') return `${c.mailbox} is marked as left on ${c.left}; its mail not kept by a rule's minimum or a legal hold is disposed from ${c.disposeFrom}.`;
   if (c.kind === 'return') return `${c.mailbox}'s leaving date is withdrawn; its mail follows retention again.`;
   return `${c.mailbox}'s mail is kept past the leaver rule ${exemptUntil(c)}.`;
 }

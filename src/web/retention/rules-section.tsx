@@ -24,9 +24,11 @@ export interface Rule {
   name: string;
   mailboxes: string[];
   sensitivities: string[];
+  departments: string[];
   domains: string[];
   directions: string[];
-  days: number | null;
+  days: number | null;        // the most it is kept (null: for ever)
+  minDays?: number;           // the least (by law); absent: as long as days
 }
 
 export interface RuleChange {
@@ -81,7 +83,7 @@ export function RulesSection({ me, done }: { me: Me; done: (text: Outcome['text'
                   <tr key={rule.id} data-rule={rule.id}>
                     <td>{rule.name}</td>
                     <td>{matches(rule)}</td>
-                    <td>{kept(rule.days)}</td>
+                    <td>{terms(rule)}</td>
                     {keeper && <td><AskRemoval rule={rule} onFiled={changed} /></td>}
                   </tr>
                 ))}
@@ -113,10 +115,16 @@ export function kept(days: number | null): string {
   return days === null ? 'for ever' : `${days.toLocaleString('en')} day${days === 1 ? '' : 's'}`;
 }
 
+// A rule's terms as the server's ruleTerms says them: its days, or its minimum and its maximum.
+function terms(rule: Rule): string {
+  return rule.minDays === undefined ? kept(rule.days) : `at least ${kept(rule.minDays)}, at most ${kept(rule.days)}`;
+}
+
 function matches(rule: Rule): string {
   const parts = [
     rule.mailboxes.length ? `mailbox ${rule.mailboxes.join(' or ')}` : '',
     rule.sensitivities.length ? `sensitivity ${rule.sensitivities.join(' or ')}` : '',
+    rule.departments.length ? `department ${rule.departments.join(' or ')}` : '',
     rule.domains.length ? `domain ${rule.domains.join(' or ')}` : '',
     rule.directions.length ? `${rule.directions.join(' or ')} mail` : '',
   ].filter(Boolean);
@@ -124,7 +132,7 @@ function matches(rule: Rule): string {
 }
 
 function describe(rule: Rule | null): string {
-  return rule ? `“${rule.name}”: ${matches(rule)}, kept ${kept(rule.days)}` : '—';
+  return rule ? `“${rule.name}”: ${matches(rule)}, kept ${terms(rule)}` : '—';
 }
 
 function ChangeCard({ c, children }: { c: RuleChange; children?: ReactNode }) {
@@ -171,7 +179,7 @@ function AskRemoval({ rule, onFiled }: { rule: Rule; onFiled: (text: Outcome['te
   );
 }
 
-const MATCHES = { mailboxes: 'matches', sensitivities: 'matches', domains: 'matches', directions: 'matches' };
+const MATCHES = { mailboxes: 'matches', sensitivities: 'matches', departments: 'matches', domains: 'matches', directions: 'matches' };
 
 function AddRule({ defaultDays, onDone }: { defaultDays: number | null; onDone: (text: Outcome['text']) => void }) {
   const [mailboxes, setMailboxes] = useState<string[]>([]);
@@ -188,7 +196,9 @@ function AddRule({ defaultDays, onDone }: { defaultDays: number | null; onDone: 
     setBusy(true);
     try {
       const r = await api.post<{ applied: boolean; rule?: Rule; change?: RuleChange }>('/api/v1/retention/rules', {
-        name: text('name'), days: forever ? null : Number(text('days')), mailboxes, sensitivities: list('sensitivities'), domains: list('domains'),
+        name: text('name'), days: forever ? null : Number(text('days')), ...(text('minDays') ? { minDays: Number(text('minDays')) } : {}),
+        // A department's name may hold spaces and commas, never ';' (as in the directory).
+        mailboxes, sensitivities: list('sensitivities'), departments: text('departments').split(';').map((d) => d.trim()).filter(Boolean), domains: list('domains'),
         directions: data.getAll('directions').map(String), ...(text('note') ? { note: text('note') } : {}),
       });
       form.reset();
@@ -208,6 +218,7 @@ function AddRule({ defaultDays, onDone }: { defaultDays: number | null; onDone: 
       <h3 id="add-rule-h">Add a rule</h3>
       <p className="muted">
         A rule at least as long as the default ({kept(defaultDays)}) applies at once. A shorter one could let mail go sooner, so it is filed for an approver who is not you.
+        Its minimum is what the law requires to be kept: until then neither a leaver's schedule, an erasure nor an early disposal takes the mail; after it they may, though the rule keeps it to the end otherwise.
         Within each kind the values are alternatives; the kinds a rule names must all match.
       </p>
       <div className="row">
@@ -219,12 +230,18 @@ function AddRule({ defaultDays, onDone }: { defaultDays: number | null; onDone: 
         <label><input type="radio" name="kept" checked={forever} onChange={() => setForever(true)} /> for ever</label>
         {!forever && <div className="field"><label htmlFor="rule-days">Days from its receipt</label><input id="rule-days" type="number" name="days" min={1} max={100000} step={1} required {...f.input('days')} /></div>}
         {f.message('days')}
+        <div className="field" data-field="minDays">
+          <label htmlFor="rule-min-days">Kept at least, in days (by law; empty: as long as above)</label>
+          <input id="rule-min-days" type="number" name="minDays" min={0} max={100000} step={1} {...f.input('minDays')} />
+          {f.message('minDays')}
+        </div>
       </fieldset>
       <fieldset data-field="matches">
         <legend>Which mail</legend>
         <div className="stack">
           <MailboxPicker label="Mailboxes" value={mailboxes} onChange={setMailboxes} />
           <div className="field"><label htmlFor="rule-sens">Sensitivities (the directory's tags, separated by commas)</label><input id="rule-sens" name="sensitivities" {...f.input('matches')} /></div>
+          <div className="field"><label htmlFor="rule-depts">Departments (as the directory writes them, separated by ;)</label><input id="rule-depts" name="departments" {...f.input('matches')} /></div>
           <div className="field"><label htmlFor="rule-domains">Correspondent domains (separated by commas)</label><input id="rule-domains" name="domains" {...f.input('matches')} /></div>
           <fieldset>
             <legend>Directions</legend>
