@@ -264,7 +264,7 @@ for (const impl of BACKENDS) {
         return alice;
       });
       await read(async (tx) => {
-        assert.deepEqual(await credentials.session(tx, 's1'), { userId: alice, csrfHash: 'x1', expiresAt: T0 + 12 * HOUR });
+        assert.deepEqual(await credentials.session(tx, 's1'), { userId: alice, csrfHash: 'x1', expiresAt: T0 + 12 * HOUR, sso: null });
         assert.equal(await credentials.session(tx, 's3'), null);
       });
       await write(async (tx) => {
