@@ -54,9 +54,10 @@ export class SsoPeople {
     this.#d = d;
   }
 
-  // The person this sign-in is, made or brought up to date; throws a SealboxError when the
-  // sign-in is refused (nothing changes then: the caller's transaction rolls back).
-  async admit(tx: Tx, provider: ProviderConfig, who: ProviderIdentity): Promise<{ user: User; created: boolean; events: AuditEvent[] }> {
+  // The person this sign-in is, made or brought up to date. A sign-in refused before anything
+  // changes throws a SealboxError (the caller's transaction rolls back); one refused after its
+  // changes (the groups left give no role at all) returns them with the refusal, to commit.
+  async admit(tx: Tx, provider: ProviderConfig, who: ProviderIdentity): Promise<{ user: User; created: boolean; events: AuditEvent[]; refusal: string | null }> {
     const { people, store, clock } = this.#d;
     const events: AuditEvent[] = [];
     const wanted = this.#wantedRoles(who.groups);
@@ -103,9 +104,10 @@ export class SsoPeople {
       const filed = await this.#d.roleChanges.file(tx, user, role, why, by);
       if (filed) events.push({ operation: 'user.role.file', parameters: { name: user.name, role, change: filed.id, why, provider: provider.id } });
     }
-    if (user.roles.length === 0) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `your account at ${provider.label} is in no group that gives a Sealbox role any more: ask your administrator`);
+    // No role left: the removals stand (they are committed with their entries), the sign-in does not.
+    if (user.roles.length === 0) return { user, created, events, refusal: `your account at ${provider.label} is in no group that gives a Sealbox role any more: ask your administrator` };
     events.push(...await this.#mailboxes(tx, provider, user, who.verifiedEmails, by.label));
-    return { user, created, events };
+    return { user, created, events, refusal: null };
   }
 
   // The roles the groups give: owner to everyone unless a group is named for it.

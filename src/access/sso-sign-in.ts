@@ -116,16 +116,22 @@ export class SsoSignIn {
     const who = identityOf(p, answer.claims);
     const mfa = providerMfa(p, answer.claims);
     try {
-      await this.#d.audit.recordEach({ ...ctx, user: null, label: `sso:${p.id}`, roles: ['identity-provider'], logonType: 'system' }, async (tx) => {
-        const { user, events } = await this.#d.ssoPeople.admit(tx, p, who);
+      const refusal = await this.#d.audit.recordEach({ ...ctx, user: null, label: `sso:${p.id}`, roles: ['identity-provider'], logonType: 'system' }, async (tx) => {
+        const { user, events, refusal } = await this.#d.ssoPeople.admit(tx, p, who);
+        if (refusal) {
+          await this.#store.advance(tx, login.idHash, 'checking', 'failed', { message: refusal });
+          return { result: { user, refusal }, events };
+        }
         const step = this.#step(user, mfa, await this.#d.people.hasAuthenticator(tx, user));
         const totpWrapped = step === 'enrol' ? await this.#d.people.newAuthenticatorKey() : null;
         if (!await this.#store.advance(tx, login.idHash, 'checking', 'authenticated', { userId: user.id, providerMfa: mfa, idToken: answer.idToken, ...(totpWrapped ? { totpWrapped } : {}) })) {
           throw new SealboxError('SEALBOX_ERR_CONFLICT', 'this sign-in was answered already');
         }
-        return { result: user, events };
+        return { result: null, events };
       });
-      return 'authenticated';
+      if (!refusal) return 'authenticated';
+      await this.#d.audit.denied({ ...ctx, user: refusal.user, logonType: 'owner' }, { operation: 'session.create', parameters: { provider: p.id } }, refusal.refusal);
+      return 'failed';
     } catch (err) {
       if (!(err instanceof SealboxError) || err.code === 'SEALBOX_ERR_LEDGER') throw err;
       await this.#fail(login.idHash, 'checking', p, who.name, ctx, err.message, err.message);
