@@ -34,7 +34,7 @@ test('no SQL and no node:sqlite outside src/store/ and the sqlite/ folders', () 
 const DROPPED = /^\s*(?!await |return |void |const |let |yield )([\w.#]+(?:\.\w+|\.#\w+)*)\(tx\s*[,)]/;
 const SYNC_WITH_TX = new Set(['on', 'this.#remember', 'this.#marked.add']);
 // The Audit opens its own transaction: its calls take no tx, and are awaited all the same.
-const AUDIT = /^\s*(?!await |return |void )[\w.#]*audit\.(record|denied|within)\(/;
+const AUDIT = /^\s*(?!await |return |void )[\w.#]*audit\.(record|recordEach|recordOrRefuse|denied|within)\(/;
 const dropped = (line: string) => {
   const m = DROPPED.exec(line);
   return (m !== null && !SYNC_WITH_TX.has(m[1]!)) || AUDIT.test(line);

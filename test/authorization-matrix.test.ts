@@ -250,6 +250,21 @@ function rows(): Row[] {
       target: async (f) => (await f.world.as.adm.call('POST', '/api/v1/mailboxes/import', { csv: `addresses,owner\nstaged${++n}@corp.test,adm\n` })).body.staged[0].id,
       call: (_f, id) => ({ method: 'POST', path: `/api/v1/ownership-changes/${id}/approve`, body: { reason: 'adm runs this mailbox' } }), check: (b) => assert.equal(b.state, 'approved'),
     },
+    // Roles an identity provider's groups asked for (sign-in through a provider): seen by admins,
+    // approvers and auditors, decided by approvers only. The filed role is for `joiner`, who plays
+    // no role in the table.
+    { name: 'list identity providers', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/sso/providers' }), check: (b) => assert.deepEqual(b, { providers: [], localSignIn: 'everyone' }) },
+    { name: 'list filed roles', expect: allowing(['approver', 'auditor', 'admin']), writes: null, refusal: admin('user.role.list'), call: () => ({ method: 'GET', path: '/api/v1/role-changes' }) },
+    {
+      name: 'approve a filed role', expect: allowing(['approver']), writes: admin('user.role.approve'),
+      target: (f) => f.world.archive.services.db.write(async (tx) => {
+        const s = f.world.archive.services;
+        const joiner = (await s.people.byName(tx, 'joiner'))!;
+        const pending = (await s.roleChanges.pendingFor(tx, joiner.id))[0];
+        return pending?.id ?? (await s.roleChanges.file(tx, joiner, 'auditor', 'member of auditors at the provider', { id: null, label: 'sso:test' }))!.id;
+      }),
+      call: (_f, id) => ({ method: 'POST', path: `/api/v1/role-changes/${id}/approve`, body: { reason: 'joins internal audit' } }), check: (b) => assert.equal(b.state, 'approved'),
+    },
     { name: 'system health', expect: allowing(['admin', 'auditor']), writes: null, refusal: admin('health.read'), call: () => ({ method: 'GET', path: '/api/v1/admin/health' }), check: (b) => assert.ok(b.listeners.some((l: any) => l.name === 'http')) },
     { name: 'read the archiving notice', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/notice' }) },
     { name: 'set the archiving notice', expect: only('admin'), writes: admin('notice.set'), call: () => ({ method: 'POST', path: '/api/v1/notice', body: { text: 'Mail is archived.' } }) },
@@ -262,7 +277,7 @@ test('authorization matrix: every role × every endpoint × every grant situatio
   const world = await startInProcessWorld({
     messages: MESSAGES,
     mailboxes: { 'own@corp.test': 'own', 'tgt@corp.test': '', 'other@corp.test': '' },
-    users: { own: ['owner'], req: ['requester'], appr: ['approver'], appr2: ['approver'], aud: ['auditor'], rec: ['records'], bg: ['breakglass'], plain: ['owner'] },
+    users: { own: ['owner'], req: ['requester'], appr: ['approver'], appr2: ['approver'], aud: ['auditor'], rec: ['records'], bg: ['breakglass'], plain: ['owner'], joiner: ['owner'] },
   }, { listen: true });
   try {
     const as = world.as;

@@ -15,11 +15,13 @@ import { loadConfig } from '../src/core/config.ts';
 import { testConfig } from './support/archive.ts';
 import { tempDataDir } from './support/sealbox.ts';
 
-// The routes that are open to anyone: sign-in and enrolment, and the ledger's public parts.
-// Opening another one is a decision, to be made here too.
+// The routes that are open to anyone: sign-in (with a password, or through a provider: its
+// steps are bound to the browser by their own cookie) and enrolment, and the ledger's public
+// parts. Opening another one is a decision, to be made here too.
 const OPEN = [
   'POST /api/v1/enrol', 'POST /api/v1/session', 'GET /api/v1/health', 'GET /api/v1/ledger/checkpoint', 'GET /api/v1/ledger/public-key',
   'GET /api/v1/ledger/proof/{index}', 'GET /api/v1/ledger/consistency',
+  'GET /api/v1/sso/providers', 'GET /api/v1/sso/{provider}/start', 'GET /api/v1/sso/{provider}/callback', 'GET /api/v1/sso/pending', 'POST /api/v1/sso/session',
 ];
 
 // A fresh archive opened as the server opens it (src/archive.ts).

@@ -69,6 +69,23 @@ export class Audit {
     }
   }
 
+  // As record, for work that makes several changes at once (a person made by their first sign-in
+  // through a provider, their roles, what waits for approval): each change its own entry, in the
+  // order given, all in the work's transaction.
+  async recordEach<T>(actor: Actor, work: (tx: Tx) => Promise<{ result: T; events: AuditEvent[] }>): Promise<T> {
+    try {
+      return await this.#store.write(async (tx) => {
+        await this.#ledger.catchUp(tx);
+        const { result, events } = await work(tx);
+        for (const e of events) await this.#append(tx, actor, e, 'success');
+        return result;
+      });
+    } catch (err) {
+      if (err instanceof SealboxError) throw err;
+      throw new SealboxError('SEALBOX_ERR_LEDGER', undefined, { cause: err });
+    }
+  }
+
   // As record; a refusal the work itself decides (four eyes, a state that does not allow it: any
   // SealboxError but the ledger's own) is recorded too, as `refused` with its reason, and rethrown.
   async recordOrRefuse<T>(actor: Actor, refused: AuditEvent, event: AuditEvent | ((result: T) => AuditEvent | null | Promise<AuditEvent | null>), work: (tx: Tx) => Promise<T>): Promise<T> {

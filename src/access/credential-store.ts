@@ -5,6 +5,8 @@ export interface StoredSession {
   userId: number;
   csrfHash: string;
   expiresAt: number;
+  // Made through an identity provider: which, and the ID token to name at its logout.
+  sso: { provider: string; idToken: string | null } | null;
 }
 
 export interface StoredToken {
@@ -18,7 +20,7 @@ export interface StoredToken {
 
 // Sessions and API tokens, by the hashes of their secrets (src/access/credentials.ts).
 export interface CredentialStore {
-  addSession(tx: Tx, s: { idHash: string; userId: number; csrfHash: string; createdAt: number; expiresAt: number; clientIp: string | null; userAgent: string | null }): Promise<void>;
+  addSession(tx: Tx, s: { idHash: string; userId: number; csrfHash: string; createdAt: number; expiresAt: number; clientIp: string | null; userAgent: string | null; sso?: StoredSession['sso'] }): Promise<void>;
   session(tx: Tx, idHash: string): Promise<StoredSession | null>;
   endSession(tx: Tx, idHash: string): Promise<void>;
   addToken(tx: Tx, t: { id: string; userId: number; tokenHash: string; name: string; scopes: TokenScope[]; createdAt: number; expiresAt: number }): Promise<void>;

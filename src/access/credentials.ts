@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
-import type { CredentialStore } from './credential-store.ts';
+import type { CredentialStore, StoredSession } from './credential-store.ts';
 import type { People, User } from './people.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -35,12 +35,13 @@ export class Credentials {
     this.#sessionHours = sessionHours;
   }
 
-  async createSession(tx: Tx, user: User, clientIp: string | null, userAgent: string | null): Promise<{ cookie: string; csrf: string; expiresAt: number }> {
+  // sso: made through an identity provider (which one, and its ID token, for the logout there).
+  async createSession(tx: Tx, user: User, clientIp: string | null, userAgent: string | null, sso: StoredSession['sso'] = null): Promise<{ cookie: string; csrf: string; expiresAt: number }> {
     const cookie = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const now = this.#clock.now();
     const sessionMs = this.#sessionHours() * 3600_000;
-    await this.#store.addSession(tx, { idHash: sha256(cookie), userId: user.id, csrfHash: sha256(csrf), createdAt: now, expiresAt: now + sessionMs, clientIp, userAgent });
+    await this.#store.addSession(tx, { idHash: sha256(cookie), userId: user.id, csrfHash: sha256(csrf), createdAt: now, expiresAt: now + sessionMs, clientIp, userAgent, sso });
     return { cookie, csrf, expiresAt: now + sessionMs };
   }
 
@@ -61,8 +62,13 @@ export class Credentials {
     if (!token || expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw new SealboxError('SEALBOX_ERR_CSRF', 'this request changes state: send the x-csrf-token header you got at sign-in');
   }
 
-  async endSession(tx: Tx, cookie: string | undefined): Promise<void> {
-    if (cookie) await this.#store.endSession(tx, sha256(cookie));
+  // The session ended, and where it came from when that was an identity provider (for the
+  // logout there), or null when there was none.
+  async endSession(tx: Tx, cookie: string | undefined): Promise<{ sso: StoredSession['sso'] } | null> {
+    if (!cookie) return null;
+    const ended = await this.#store.session(tx, sha256(cookie));
+    await this.#store.endSession(tx, sha256(cookie));
+    return ended ? { sso: ended.sso } : null;
   }
 
   async createToken(tx: Tx, user: User, input: { name: string; scopes: TokenScope[]; days: number }): Promise<{ id: string; token: string; expiresAt: number }> {

@@ -90,7 +90,6 @@ export class MailboxOwnership {
 
   // Plans, applies what may apply now and stages the rest; the caller's transaction holds it all.
   async import(tx: Tx, actor: DirectoryActor, rows: DirectoryRow[], file: string | null = null): Promise<ImportOutcome> {
-    const now = this.#d.clock.now();
     const applied: DirectoryRow[] = [];
     const staged: StagedChange[] = [];
     for (const row of rows) {
@@ -99,15 +98,45 @@ export class MailboxOwnership {
         applied.push(row);
         continue;
       }
-      const current = await this.#mailboxes.byName(tx, row.name);
-      const change: StagedChange = { id: newId('own', now), mailbox: row.name, ownerBefore: current?.owner ?? null, ownerAfter: why.ownerAfter, gains: why.gains, why: why.text };
-      await this.#changes.add(tx, { ...change, row, stagedBy: actor.user?.id ?? null, stagedByLabel: actor.label, stagedAt: now });
-      await this.#tell(tx, change, `${actor.label.replace(/^user:/, '')} proposes`, 'waits for approval by someone else');
-      staged.push(change);
+      staged.push(await this.#stage(tx, actor, row, why));
     }
     for (const row of applied) await this.#mailboxes.apply(tx, row);
     const leavers = this.#d.leavers && rows.some((r) => r.left) ? await this.#d.leavers.fileFromDirectory(tx, actor, rows, file) : { filed: [], skipped: [] };
     return { mailboxes: applied.length, addresses: applied.reduce((n, row) => n + row.addresses.length, 0), applied, staged, leavers };
+  }
+
+  // Stages the row whatever it changes, for a reason the caller gives: a sign-in through an
+  // identity provider names a verified address of a mailbox the directory does not give to the
+  // person (whoever runs the provider can set anyone's address), so even a mailbox without an
+  // owner waits for someone else.
+  async stage(tx: Tx, actor: DirectoryActor, row: DirectoryRow & { owner: string }, why: string): Promise<StagedChange> {
+    return this.#stage(tx, actor, row, { ownerAfter: row.owner, gains: await this.#gains(tx, row, row.owner), text: why });
+  }
+
+  // Whether a change giving `mailbox` to `owner` waits already or was denied (a refusal stands:
+  // it is not filed again by the same cause).
+  async filedFor(tx: Tx, mailbox: string, owner: string): Promise<boolean> {
+    return (await this.#changes.list(tx)).some((c) => c.mailbox === mailbox && c.ownerAfter === owner && c.decision !== 'approve');
+  }
+
+  async #stage(tx: Tx, actor: DirectoryActor, row: DirectoryRow, why: { ownerAfter: string; gains: StagedChange['gains']; text: string }): Promise<StagedChange> {
+    const now = this.#d.clock.now();
+    const current = await this.#mailboxes.byName(tx, row.name);
+    const change: StagedChange = { id: newId('own', now), mailbox: row.name, ownerBefore: current?.owner ?? null, ownerAfter: why.ownerAfter, gains: why.gains, why: why.text };
+    await this.#changes.add(tx, { ...change, row, stagedBy: actor.user?.id ?? null, stagedByLabel: actor.label, stagedAt: now });
+    await this.#tell(tx, change, `${actor.label.replace(/^user:/, '')} proposes`, 'waits for approval by someone else');
+    return change;
+  }
+
+  // The addresses the row's mailbox would bring `ownerAfter`: each one not theirs already, and whose it is now.
+  async #gains(tx: Tx, row: DirectoryRow, ownerAfter: string): Promise<StagedChange['gains']> {
+    const current = await this.#mailboxes.byName(tx, row.name);
+    const gains: StagedChange['gains'] = [];
+    for (const address of new Set([...(current?.addresses ?? []), ...row.addresses])) {
+      const from = (await this.#mailboxes.holderOf(tx, address))?.owner ?? null;
+      if (from !== ownerAfter) gains.push({ address, from });
+    }
+    return gains;
   }
 
   async decide(tx: Tx, approver: User, id: string, decision: 'approve' | 'deny', reason: string): Promise<OwnershipChangeRecord> {
@@ -148,11 +177,7 @@ export class MailboxOwnership {
     const ownerAfter = row.owner ?? current?.owner ?? null;
     const sensitivityChange = current?.sensitivity && row.sensitivity && row.sensitivity !== current.sensitivity;
     if (ownerAfter === null) return sensitivityChange ? { ownerAfter: '', gains: [], text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` } : null;
-    const gains: StagedChange['gains'] = [];
-    for (const address of new Set([...(current?.addresses ?? []), ...row.addresses])) {
-      const from = (await this.#mailboxes.holderOf(tx, address))?.owner ?? null;
-      if (from !== ownerAfter) gains.push({ address, from });
-    }
+    const gains = await this.#gains(tx, row, ownerAfter);
     const takenFrom = [...new Set(gains.map((g) => g.from).filter((f): f is string => f !== null))];
     if (takenFrom.length > 0) return { ownerAfter, gains, text: `takes addresses or the mailbox from ${takenFrom.join(', ')}` };
     if (gains.length > 0 && actor.user?.name === ownerAfter) return { ownerAfter, gains, text: 'the person making the change would become the owner' };

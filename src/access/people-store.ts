@@ -1,7 +1,8 @@
 import type { Tx } from '../core/transactions.ts';
 import type { Role, User } from './people.ts';
 
-// A person as stored, with what signs them in (hashes, the wrapped TOTP seed) kept apart from
+// A person as stored (enrolled: they have a credential of their own, a password or an identity
+// at a provider), with what signs them in (hashes, the wrapped TOTP seed) kept apart from
 // the User every caller sees.
 export interface Account {
   user: User;
@@ -19,7 +20,8 @@ export interface PeopleStore {
   byName(tx: Tx, name: string): Promise<Account | null>;
   byId(tx: Tx, id: number): Promise<Account | null>;
   list(tx: Tx): Promise<User[]>;             // by name
-  add(tx: Tx, person: { name: string; displayName: string | null; email: string | null; roles: Role[]; enrolmentHash: string; enrolmentExpires: number; createdAt: number }): Promise<void>;
+  // Without an enrolment code: a person made by a sign-in through an identity provider.
+  add(tx: Tx, person: { name: string; displayName: string | null; email: string | null; roles: Role[]; enrolmentHash: string | null; enrolmentExpires: number | null; createdAt: number }): Promise<void>;
   // A new enrolment code (and roles) for someone not yet enrolled.
   reissueEnrolment(tx: Tx, id: number, roles: Role[], enrolmentHash: string, enrolmentExpires: number): Promise<void>;
   setRoles(tx: Tx, id: number, roles: Role[]): Promise<void>;
@@ -28,6 +30,9 @@ export interface PeopleStore {
   dropEnrolmentCode(tx: Tx, id: number): Promise<void>;
   // Password and TOTP seed set; the code is used up and the failure count starts again.
   saveEnrolment(tx: Tx, id: number, secrets: { passwordHash: string; totpWrapped: Buffer | null }): Promise<void>;
+  // An authenticator set up after a sign-in through an identity provider; no step up to
+  // totpStep is accepted again.
+  saveTotp(tx: Tx, id: number, totpWrapped: Buffer, totpStep: number): Promise<void>;
   signInFailed(tx: Tx, id: number, failedLogins: number, lockedUntil: number): Promise<void>;
   // Failures forgotten; no TOTP step up to totpStep is accepted again.
   signedIn(tx: Tx, id: number, totpStep: number): Promise<void>;

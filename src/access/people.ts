@@ -8,7 +8,7 @@ import type { AccountRecoveryStore } from './account-recovery-store.ts';
 import type { CredentialStore } from './credential-store.ts';
 import type { MailboxStore } from './mailbox-store.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
-import type { PeopleStore } from './people-store.ts';
+import type { Account, PeopleStore } from './people-store.ts';
 import { checkTotp, newTotpSecret, otpauthUri } from './totp.ts';
 
 import { ROLES } from './roles.ts';
@@ -77,9 +77,7 @@ export class People {
 
   // Creates a user (or re-issues the enrolment code of one not yet enrolled).
   async add(tx: Tx, input: { name: string; roles: Role[]; displayName?: string | null; email?: string | null }): Promise<{ user: User; enrolmentCode: string }> {
-    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(input.name)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `user name "${input.name}" must be 1–64 of a-z 0-9 . _ - (lowercase, starting with a letter or digit)`);
-    for (const r of input.roles) if (!ROLES.includes(r)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown role "${r}" (roles: ${ROLES.join(', ')})`);
-    if (input.roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
+    checkNameAndRoles(input.name, input.roles);
     const existing = await this.byName(tx, input.name);
     if (existing?.enrolled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `user ${input.name} exists and is enrolled`);
     const code = randomBytes(15).toString('base64url');
@@ -90,15 +88,25 @@ export class People {
     return { user: (await this.byName(tx, input.name))!, enrolmentCode: code };
   }
 
+  // A person made by their first sign-in through an identity provider (src/access/sso-people.ts):
+  // no enrolment code exists, as nobody hands them one; the provider's identity is their credential.
+  async addSignedIn(tx: Tx, input: { name: string; roles: Role[]; displayName: string | null; email: string | null }): Promise<User> {
+    checkNameAndRoles(input.name, input.roles);
+    await this.#store.add(tx, { ...input, enrolmentHash: null, enrolmentExpires: null, createdAt: this.#clock.now() });
+    return (await this.byName(tx, input.name))!;
+  }
+
   // Changes an enrolled or waiting user's roles. When the new roles need a second factor the
   // user has not set up, no code is handed to anyone: their sessions and tokens end (credentials
   // obtained with the password alone do not carry the new roles), signing in is refused until
   // they enrol again, and the caller files an account recovery that someone else approves.
-  async setRoles(tx: Tx, name: string, roles: Role[]): Promise<{ user: User; needsEnrolment: boolean }> {
+  // `none`: the roles may all go (a provider's groups give someone none any more; they then sign
+  // in to nothing).
+  async setRoles(tx: Tx, name: string, roles: Role[], options: { none?: boolean } = {}): Promise<{ user: User; needsEnrolment: boolean }> {
     const account = await this.#store.byName(tx, name);
     if (!account) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no user ${name}`);
     for (const r of roles) if (!ROLES.includes(r)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown role "${r}" (roles: ${ROLES.join(', ')})`);
-    if (roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
+    if (roles.length === 0 && !options.none) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
     await this.#store.setRoles(tx, account.user.id, [...new Set(roles)]);
     const user = (await this.byId(tx, account.user.id))!;
     if (!this.needsTotp(user) || account.totpWrapped || account.passwordHash === null) return { user, needsEnrolment: false };
@@ -151,6 +159,11 @@ export class People {
   async names(tx: Tx): Promise<(id: number) => string> {
     const names = new Map((await this.#store.list(tx)).map((u) => [u.id, u.name]));
     return (id) => names.get(id) ?? `#${id}`;
+  }
+
+  // Whether the person has set up an authenticator (TOTP) of their own.
+  async hasAuthenticator(tx: Tx, user: User): Promise<boolean> {
+    return Boolean((await this.#store.byId(tx, user.id))?.totpWrapped);
   }
 
   needsTotp(user: Pick<User, 'roles'>): boolean {
@@ -218,13 +231,66 @@ export class People {
   // checked between reading the account and writing the outcome.
   async signIn(name: string, password: string, totp: string | undefined): Promise<SignIn> {
     const account = await this.#db.read((tx) => this.#store.byName(tx, name));
+    this.#refuseLocked(account);
+    return this.#secondStep(account, await verifyPassword(password, account?.passwordHash ?? null), totp);
+  }
+
+  // The second factor after a sign-in through an identity provider (the provider stood in for the
+  // password): a TOTP code or a recovery code, failures counted towards the lock as above.
+  async secondFactor(userId: number, code: string): Promise<SignIn> {
+    const account = await this.#db.read((tx) => this.#store.byId(tx, userId));
+    this.#refuseLocked(account);
+    return this.#secondStep(account, true, code);
+  }
+
+  // A new authenticator key for someone signing in through a provider who needs one and has none
+  // yet, wrapped by the master key until its first code proves the app has it (enrolTotp).
+  async newAuthenticatorKey(): Promise<Buffer> {
+    return this.#keys.wrap(newTotpSecret());
+  }
+
+  async authenticatorUri(name: string, wrapped: Buffer): Promise<string> {
+    return otpauthUri('Sealbox', name, await this.#keys.unwrap(wrapped, this.#keys.keyId));
+  }
+
+  // Keeps the key once a code from it checks (a failure counts like a wrong code); fresh recovery
+  // codes come back, shown once. Refused when an authenticator was set up meanwhile.
+  async enrolTotp(userId: number, wrapped: Buffer, code: string): Promise<{ user: User; recoveryCodes: string[] }> {
+    const account = await this.#db.read((tx) => this.#store.byId(tx, userId));
+    this.#refuseLocked(account);
+    if (!account) throw new SealboxError('SEALBOX_ERR_AUTH', 'no such account');
+    const step = checkTotp(await this.#keys.unwrap(wrapped, this.#keys.keyId), code.trim(), this.#clock.now(), 0);
+    const outcome = await this.#db.write(async (tx) => {
+      if (step === null) return this.#failed(tx, account, 'the code does not match the new key: type the 6-digit code the app shows now');
+      if ((await this.#store.byId(tx, userId))?.totpWrapped) return new SealboxError('SEALBOX_ERR_CONFLICT', 'an authenticator was set up for this account meanwhile: sign in again');
+      await this.#store.saveTotp(tx, userId, wrapped, step);
+      return { user: (await this.byId(tx, userId))!, recoveryCodes: await this.newRecoveryCodes(tx, account.user) };
+    });
+    if (outcome instanceof SealboxError) throw outcome;
+    return outcome;
+  }
+
+  #refuseLocked(account: Account | null): void {
     const now = this.#clock.now();
     if (account && account.lockedUntil > now) {
       // In words, not a time stamp: the reason lands in the ledger and on pages read in any zone.
       const minutes = Math.ceil((account.lockedUntil - now) / 60_000);
       throw new SealboxError('SEALBOX_ERR_LOCKED', `account locked after ${this.#policy().lockoutAttempts} failed sign-ins; it opens again by itself in ${minutes === 1 ? '1 minute' : `${minutes} minutes`}`);
     }
-    const passwordOk = await verifyPassword(password, account?.passwordHash ?? null);
+  }
+
+  // A failure counted from the row as it is now (failures tried at the same time all count), and
+  // the account locked after too many; the error to throw once this has committed.
+  async #failed(tx: Tx, account: Account, message: string): Promise<SealboxError> {
+    const now = this.#clock.now();
+    const failures = ((await this.#store.byId(tx, account.user.id))?.failedLogins ?? account.failedLogins) + 1;
+    const lock = failures >= this.#policy().lockoutAttempts ? now + this.#policy().lockoutMinutes * 60_000 : 0;
+    await this.#store.signInFailed(tx, account.user.id, lock ? 0 : failures, lock);
+    return new SealboxError('SEALBOX_ERR_AUTH', message);
+  }
+
+  async #secondStep(account: Account | null, passwordOk: boolean, totp: string | undefined): Promise<SignIn> {
+    const now = this.#clock.now();
     const step = account && passwordOk && account.totpWrapped
       ? checkTotp(await this.#keys.unwrap(account.totpWrapped, this.#keys.keyId), totp ?? '', now, account.totpLastStep)
       : null;
@@ -238,13 +304,8 @@ export class People {
         totpOk = secondFactor !== null;
       } else if (account && passwordOk && this.needsTotp(account.user)) totpOk = false;
       if (!account || !passwordOk || !totpOk || account.user.disabled) {
-        if (account) {
-          // Counted from the row as it is now: failures tried at the same time all count.
-          const failures = ((await this.#store.byId(tx, account.user.id))?.failedLogins ?? account.failedLogins) + 1;
-          const lock = failures >= this.#policy().lockoutAttempts ? now + this.#policy().lockoutMinutes * 60_000 : 0;
-          await this.#store.signInFailed(tx, account.user.id, lock ? 0 : failures, lock);
-        }
-        return new SealboxError('SEALBOX_ERR_AUTH', passwordOk && !totpOk ? 'a valid one-time code (TOTP) or an unused recovery code is required' : 'wrong user name or password');
+        const message = passwordOk && !totpOk ? 'a valid one-time code (TOTP) or an unused recovery code is required' : 'wrong user name or password';
+        return account ? this.#failed(tx, account, message) : new SealboxError('SEALBOX_ERR_AUTH', message);
       }
       await this.#store.signedIn(tx, account.user.id, step ?? 0);
       const user = account.user;
@@ -258,4 +319,10 @@ export class People {
   ownedMailboxes(tx: Tx, user: User): Promise<{ id: number; name: string }[]> {
     return this.#mailboxes.ownedBy(tx, user.name);
   }
+}
+
+function checkNameAndRoles(name: string, roles: Role[]): void {
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `user name "${name}" must be 1–64 of a-z 0-9 . _ - (lowercase, starting with a letter or digit)`);
+  for (const r of roles) if (!ROLES.includes(r)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown role "${r}" (roles: ${ROLES.join(', ')})`);
+  if (roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
 }

@@ -4,6 +4,7 @@ import { TOKEN_SCOPES } from '../access/credentials.ts';
 import { verifyPassword } from '../access/passwords.ts';
 import { actorContext, cookie, SESSION_COOKIE } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
+import { publicBase } from './sso-routes.ts';
 import type { Services } from './services.ts';
 
 export function authRoutes(routes: RouteTable, s: Services): void {
@@ -37,6 +38,15 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     body: z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024), totp: z.string().max(12).optional() }),
     handler: async (req, reply, { body }) => {
       const ctx = actorContext(req, null);
+      // Local passwords may be kept for a few named accounts only (the first administrator,
+      // break-glass for when the provider is down): anyone else is refused after as long as a
+      // wrong password takes, whether or not the name is an account.
+      const local = s.config.sso.localSignIn;
+      if (local !== 'everyone' && !local.includes(body.name)) {
+        await verifyPassword(body.password, null);
+        await s.audit.denied({ ...ctx, user: null, logonType: 'owner' }, { operation: 'session.create', parameters: { name: body.name } }, 'local sign-in is only for the accounts sso.localSignIn names');
+        throw new SealboxError('SEALBOX_ERR_AUTH', `sign-in with a password is only for a few named accounts here: sign in with ${s.sso.providers().map((p) => p.label).join(' or ') || "your organisation's account"}`);
+      }
       let signIn;
       try {
         signIn = await s.people.signIn(body.name, body.password, body.totp);
@@ -73,12 +83,13 @@ export function authRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'DELETE', url: '/api/v1/session', tag: 'sign-in', auth: { scope: 'content' }, summary: 'sign out',
+    method: 'DELETE', url: '/api/v1/session', tag: 'sign-in', auth: { scope: 'content' },
+    summary: "sign out; a session made through an identity provider that offers RP-initiated logout also gets `logoutUrl`, where the browser ends its session there too (and comes back to the web app)",
     handler: async (req, reply) => {
-      const ended = cookie(req, SESSION_COOKIE);
-      await s.db.write((tx) => s.credentials.endSession(tx, ended));
+      const ended = await s.db.write((tx) => s.credentials.endSession(tx, cookie(req, SESSION_COOKIE)));
       reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
-      return { ok: true };
+      const logoutUrl = ended?.sso ? await s.sso.logoutUrl(ended.sso, `${publicBase(s, req)}/`) : null;
+      return { ok: true, ...(logoutUrl ? { logoutUrl } : {}) };
     },
   });
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { asSealboxError, SealboxError } from '../core/errors.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { authRoutes } from './auth-routes.ts';
+import { roleChangeRoutes, ssoRoutes } from './sso-routes.ts';
 import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import { ledgerRoutes } from './ledger-routes.ts';
@@ -55,6 +56,8 @@ export function buildHttpServer(deps: HttpDeps) {
   app.addHook('onRequest', async (req) => limiter.check(req));
   const routes = new RouteTable(app, services);
   authRoutes(routes, services);
+  ssoRoutes(routes, services);
+  roleChangeRoutes(routes, services);
   requestRoutes(routes, services);
   contentRoutes(routes, services, deps.verifierKey);
   transparencyRoutes(routes, services);

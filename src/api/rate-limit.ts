@@ -5,7 +5,7 @@ import { SealboxError } from '../core/errors.ts';
 // top of the per-account lockout), everything else is generous. Kept in memory: a restart only
 // resets the windows.
 const WINDOW_MS = 60_000;
-const SIGNIN_ROUTES = new Set(['/api/v1/session', '/api/v1/enrol']);
+const SIGNIN_ROUTES = new Set(['/api/v1/session', '/api/v1/enrol', '/api/v1/sso/:provider/start', '/api/v1/sso/:provider/callback', '/api/v1/sso/session']);
 
 export class RateLimiter {
   readonly #counts = new Map<string, { window: number; n: number }>();

@@ -47,6 +47,12 @@ import { SqliteSubjectStore } from '../store/sqlite/subject-store.ts';
 import { SqliteHoldStore } from '../store/sqlite/hold-store.ts';
 import { Leavers } from '../retention/leavers.ts';
 import { SqliteLeaverStore } from '../store/sqlite/leaver-store.ts';
+import { OpenIdProviders } from '../access/openid-providers.ts';
+import { RoleChanges } from '../access/role-changes.ts';
+import { SsoPeople } from '../access/sso-people.ts';
+import { SsoSignIn } from '../access/sso-sign-in.ts';
+import { SqliteRoleChangeStore } from '../store/sqlite/role-change-store.ts';
+import { SqliteSsoStore } from '../store/sqlite/sso-store.ts';
 
 export type Services = Awaited<ReturnType<typeof accessServices>>;
 
@@ -77,6 +83,11 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const decision = new AccessDecision(grants, people, clock);
   const search = new SqliteSearchIndex(indexDb);
   const credentials = new Credentials(new SqliteCredentialStore(stores.meta), people, clock, () => current().sessionHours);
+  // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
+  const roleChanges = new RoleChanges({ store: new SqliteRoleChangeStore(), people, fourEyes, notifier, credentials: new SqliteCredentialStore(stores.meta), clock });
+  const ssoStore = new SqliteSsoStore();
+  const ssoPeople = new SsoPeople({ store: ssoStore, people, roleChanges, ownership, mailboxes, notifier, clock, roleGroups: config.sso.roleGroups });
+  const sso = new SsoSignIn({ providers: new OpenIdProviders(config.sso.providers), store: ssoStore, ssoPeople, people, credentials, audit, db: stores.meta, clock });
   const notice = new ArchivingNotice(new SqliteNoticeStore(stores.meta), clock);
   const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
@@ -89,5 +100,5 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal, audit });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso };
 }

@@ -82,6 +82,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   // stops start-up with an error naming the key (the webhook secrets: by the notification sender).
   if (config.receiver.tls) for (const key of ['key', 'cert'] as const) readConfiguredFile(`receiver.tls.${key}`, config.receiver.tls[key]);
   if (config.auth.enabled) resolverFor(config.auth);
+  for (const p of config.sso.providers) if (p.clientSecretFile) readConfiguredFile(`sso.providers[${p.id}].clientSecretFile`, p.clientSecretFile);
   const archive = await openArchive(config, 'server', { clock, log, announce: (line) => announce(`sealbox: ${line}`) });
   const { ledger } = archive;
   const checkpointer = archive.checkpointer!;

@@ -2,9 +2,14 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SealboxError } from './errors.ts';
+import { ROLES } from '../access/roles.ts';
 
 // The one configuration schema. Defaults give the embedded mode: one data folder, loopback listeners.
 // Unknown keys are rejected (strictObject) so a typo never silently falls back to a default.
+
+// Hosts that never leave the machine: a provider there may answer over plain http (tests, a
+// provider run beside Sealbox).
+export const LOOPBACK = /^(127(\.\d{1,3}){3}|\[::1\]|localhost)$/;
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT');
 
@@ -129,6 +134,49 @@ const schema = z.strictObject({
     signingKeyFile: z.string().min(1).optional(),  // default <data>/keys/ledger-signing.pem
   }).prefault({}),
   access: accessPolicySchema.prefault({}),
+  // Single sign-on through OpenID Connect providers (src/access/sso-sign-in.ts). A first sign-in
+  // creates the person; groups give roles, but only owner and requester at once: any other role a
+  // group would give waits for an approver (an administrator often runs the provider too).
+  sso: z.strictObject({
+    // The web app's address as browsers reach it, e.g. https://archive.example.org: each provider
+    // redirects to <publicUrl>/api/v1/sso/<id>/callback (register that), and RP-initiated logout
+    // returns to <publicUrl>/. Default: the scheme and Host of the browser's request, which is
+    // wrong behind a proxy that ends TLS.
+    publicUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'expected an http(s) URL').optional(),
+    providers: z.array(z.strictObject({
+      id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lowercase letters, digits and -, at most 32'),
+      label: z.string().min(1).max(60),                          // the button: "Sign in with <label>"
+      issuer: z.string().url(),                                  // https:// (http:// only on the loopback)
+      clientId: z.string().min(1),
+      // A file holding the client secret (never the secret itself in the config); absent: a public
+      // client, proven by PKCE alone.
+      clientSecretFile: z.string().min(1).optional(),
+      scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
+      usernameClaim: z.string().min(1).default('preferred_username'),   // becomes the Sealbox user name
+      groupsClaim: z.string().min(1).default('groups'),
+      // The provider's word that the person signed in with more than a password: any of these in
+      // the ID token's `amr`, or its `acr` equal to one of these. None by default: trusting them
+      // means trusting whoever runs the provider, so Sealbox asks for its own TOTP instead.
+      mfaAmr: z.array(z.string().min(1)).default([]),
+      mfaAcr: z.array(z.string().min(1)).default([]),
+    })).default([]),
+    // Role → the provider groups that give it (a group named in several providers' tokens counts
+    // in each). Owner and requester apply at once; every other role is filed for an approver.
+    // Without an `owner` entry everyone who signs in is an owner (reading nothing but the
+    // mailboxes the directory gives them). A role not named here is left as Sealbox has it.
+    roleGroups: z.partialRecord(z.enum(ROLES), z.array(z.string().min(1)).min(1)).default({}),
+    // Who may still sign in with a local password: everyone, or only the named accounts (the
+    // first administrator, break-glass holders for when the provider is down).
+    localSignIn: z.union([z.literal('everyone'), z.array(z.string().min(1)).min(1)]).default('everyone'),
+  }).superRefine((sso, ctx) => {
+    const ids = sso.providers.map((p) => p.id);
+    ids.forEach((id, i) => { if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['providers', i, 'id'], message: `"${id}" names two providers` }); });
+    sso.providers.forEach((p, i) => {
+      const url = new URL(p.issuer);
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) ctx.addIssue({ code: 'custom', path: ['providers', i, 'issuer'], message: 'must be https:// (http:// only for a provider on the loopback)' });
+      if (!p.scopes.includes('openid')) ctx.addIssue({ code: 'custom', path: ['providers', i, 'scopes'], message: 'must include "openid"' });
+    });
+  }).prefault({}),
   notify: z.strictObject({
     smtp: hostPort.nullable().default(null),                     // relay for notification mail; null: mail is not sent
     from: z.string().min(3).default('sealbox@localhost'),

@@ -29,6 +29,7 @@ export const ERRORS = {
   SEALBOX_ERR_CSRF: { smtp: 550, http: 403, message: 'missing or wrong CSRF token' },
   SEALBOX_ERR_CONFLICT: { smtp: 550, http: 409, message: 'not possible in the current state' },
   SEALBOX_ERR_RATE_LIMITED: { smtp: 421, http: 429, message: 'too many requests; slow down' },
+  SEALBOX_ERR_UPSTREAM: { smtp: 451, http: 502, message: 'an identity provider did not answer as it should' },
   SEALBOX_ERR_LEDGER: { smtp: 451, http: 500, message: 'ledger could not be written; nothing was served' },
 } as const satisfies Record<string, ErrorSpec>;
 

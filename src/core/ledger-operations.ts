@@ -24,7 +24,7 @@ export const LEDGER_OPERATIONS = {
   export: { type: 'access', summary: 'messages exported under a grant', highImpact: 'messages exported' },
 
   // people, sign-in, tokens
-  'session.create': { type: 'admin', summary: 'a sign-in (refusals: wrong password, code, locked)' },
+  'session.create': { type: 'admin', summary: 'a sign-in, with a password or through an identity provider (refusals: wrong password, code, locked; a token the provider sent that fails its checks, a replayed or unknown sign-in)' },
   'session.csrf': { type: 'admin', summary: 'a request refused for a missing or wrong CSRF token' },
   'user.add': { type: 'admin', summary: 'a person created', highImpact: 'user added or roles changed' },
   'user.enrol': { type: 'admin', summary: 'a person enrolled (password, second factor)' },
@@ -38,6 +38,11 @@ export const LEDGER_OPERATIONS = {
   'user.recovery.approve': { type: 'admin', summary: 'an account recovery approved', highImpact: 'account recovery approved (a new enrolment code mailed to the person)' },
   'user.recovery.deny': { type: 'admin', summary: 'an account recovery denied' },
   'user.recovery.list': { type: 'admin', summary: 'account recoveries listed' },
+  'user.role.file': { type: 'admin', summary: "a role filed for an approver (an identity provider's group would give it)", highImpact: 'role asked for through an identity provider group' },
+  'user.role.approve': { type: 'admin', summary: 'a filed role approved and applied', highImpact: 'role approved' },
+  'user.role.deny': { type: 'admin', summary: 'a filed role denied' },
+  'user.role.cancel': { type: 'admin', summary: "a filed role no longer asked for (the person left the provider's group)" },
+  'user.role.list': { type: 'admin', summary: 'filed roles listed' },
   'token.create': { type: 'admin', summary: 'an API token created', highImpact: 'API token created' },
   'token.revoke': { type: 'admin', summary: 'an API token revoked' },
   'token.use': { type: 'admin', summary: 'an API token refused (revoked, expired, lacking the scope)' },
@@ -56,6 +61,7 @@ export const LEDGER_OPERATIONS = {
   'mailbox.list': { type: 'admin', summary: 'mailboxes listed' },
   'mailbox.policy': { type: 'admin', summary: "a mailbox's notification policy changed", highImpact: 'mailbox notification policy changed' },
   'ownership.list': { type: 'admin', summary: 'staged ownership changes listed' },
+  'ownership.file': { type: 'admin', summary: "a mailbox's ownership filed for approval (a verified address at a sign-in through an identity provider)", highImpact: 'mailbox ownership asked for' },
   'ownership.approve': { type: 'admin', summary: 'a staged ownership change approved', highImpact: 'mailbox ownership change approved' },
   'ownership.deny': { type: 'admin', summary: 'a staged ownership change denied' },
   // retention (src/retention/): a change that could shorten what mail is kept waits for someone else

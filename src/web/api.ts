@@ -65,7 +65,7 @@ async function call<T>(method: Method, path: string, body?: unknown, raw?: { con
   }
   if (!res.ok) {
     const err = (json as { error?: { code?: string; message?: string; fields?: string[] } } | null)?.error;
-    if (res.status === 401 && !path.startsWith('/api/v1/session') && !path.startsWith('/api/v1/enrol')) sessionEnded?.();
+    if (res.status === 401 && !path.startsWith('/api/v1/session') && !path.startsWith('/api/v1/enrol') && !path.startsWith('/api/v1/sso/')) sessionEnded?.();
     throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? (text.slice(0, 300) || res.statusText), err?.fields);
   }
   return (json ?? text) as T;

@@ -38,11 +38,15 @@ export function App() {
     return () => onSessionEnded(null);
   }, [refresh]);
   const signOut = useCallback(async () => {
+    let logoutUrl: string | undefined;
     try {
-      await api.del('/api/v1/session');
+      logoutUrl = (await api.del<{ logoutUrl?: string }>('/api/v1/session')).logoutUrl;
     } finally {
       setCsrfToken(null);
-      setState({ kind: 'signed-out' });
+      // Signed in through an identity provider: its session ends too (RP-initiated logout),
+      // and it sends the browser back here.
+      if (logoutUrl) location.assign(logoutUrl);
+      else setState({ kind: 'signed-out' });
     }
   }, []);
 

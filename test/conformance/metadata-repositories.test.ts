@@ -38,6 +38,10 @@ import type { NewReviewItem, ReviewChange, ReviewStore } from '../../src/oversig
 import { SqliteAccountRecoveryStore } from '../../src/store/sqlite/account-recovery-store.ts';
 import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
 import { SqliteCredentialStore } from '../../src/store/sqlite/credential-store.ts';
+import { SqliteRoleChangeStore } from '../../src/store/sqlite/role-change-store.ts';
+import { SqliteSsoStore } from '../../src/store/sqlite/sso-store.ts';
+import type { RoleChangeStore } from '../../src/access/role-change-store.ts';
+import type { SsoStore } from '../../src/access/sso-store.ts';
 import { SqliteGrantStore } from '../../src/store/sqlite/grant-store.ts';
 import { SqliteLedgerHistory } from '../../src/store/sqlite/ledger-history.ts';
 import { SqliteMailboxStore } from '../../src/store/sqlite/mailbox-store.ts';
@@ -69,6 +73,8 @@ interface Repositories {
   oversight: OversightStore;
   history: LedgerHistory;
   ledger: LedgerStore & AuditStore;   // the ledger the history reads, and the Audit's transactions
+  sso: SsoStore;
+  roleChanges: RoleChangeStore;
   close(): void;
 }
 
@@ -79,7 +85,7 @@ function sqlite(meta: SqliteMetadataStore): Repositories {
     autoMailboxes: new SqliteCaptureQueue(meta), grants: new SqliteGrantStore(meta), ownership: new SqliteOwnershipChangeStore(meta),
     recoveries: new SqliteAccountRecoveryStore(meta), links: new SqlitePersonLinkStore(meta), notifications: new SqliteNotificationStore(meta),
     notices: new SqliteNoticeStore(meta), reviews: new SqliteReviewStore(meta), oversight: new SqliteOversightStore(meta),
-    history: new SqliteLedgerHistory(meta), ledger: meta, close: () => meta.close(),
+    history: new SqliteLedgerHistory(meta), ledger: meta, sso: new SqliteSsoStore(), roleChanges: new SqliteRoleChangeStore(), close: () => meta.close(),
   };
 }
 
@@ -255,6 +261,43 @@ for (const impl of BACKENDS) {
     })));
   });
 
+  describe(`SsoStore and RoleChangeStore: ${impl.name}`, () => {
+    test('a subject is bound once; a sign-in moves through its states once each; a bound person counts as enrolled', withRepos(impl, async ({ people, sso, write, read }) => {
+      const alice = await write((tx) => addPerson(tx, people, 'alice'));
+      await write((tx) => sso.bind(tx, { provider: 'idp', subject: 'sub-1', userId: alice, at: T0 }));
+      await assert.rejects(write((tx) => sso.bind(tx, { provider: 'idp', subject: 'sub-1', userId: alice, at: T0 })), 'a subject is bound once');
+      const login = { idHash: 'h1', provider: 'idp', oauthState: 'st', nonce: 'n', codeVerifier: 'v', redirectUri: 'https://x/cb', createdAt: T0, expiresAt: T0 + 10 * MINUTE };
+      await write(async (tx) => {
+        await sso.addLogin(tx, login);
+        assert.equal(await sso.advance(tx, 'h1', 'started', 'checking'), true);
+        assert.equal(await sso.advance(tx, 'h1', 'started', 'checking'), false, 'a step is taken once');
+        assert.equal(await sso.advance(tx, 'h1', 'checking', 'authenticated', { userId: alice, providerMfa: 'amr:mfa', idToken: 'jwt', totpWrapped: Buffer.from('key') }), true);
+      });
+      await read(async (tx) => {
+        assert.equal(await sso.identity(tx, 'idp', 'sub-1'), alice);
+        assert.equal(await sso.identity(tx, 'idp', 'sub-2'), null);
+        assert.equal(await sso.identity(tx, 'other', 'sub-1'), null);
+        assert.deepEqual(await sso.login(tx, 'h1'), { ...login, state: 'authenticated', message: null, userId: alice, providerMfa: 'amr:mfa', idToken: 'jwt', totpWrapped: Buffer.from('key') });
+        assert.equal((await people.byId(tx, alice))!.user.enrolled, true, 'an identity at a provider is a credential of their own');
+      });
+      await write((tx) => sso.dropExpired(tx, T0 + 11 * MINUTE));
+      assert.equal(await read((tx) => sso.login(tx, 'h1')), null);
+    }));
+
+    test('a filed role reads back, is listed for its person, and keeps its decision', withRepos(impl, async ({ people, roleChanges, write, read }) => {
+      const alice = await write((tx) => addPerson(tx, people, 'alice'));
+      await write((tx) => roleChanges.add(tx, { id: 'role_1', userId: alice, role: 'approver', why: 'member of legal', filedBy: null, filedByLabel: 'sso:idp', filedAt: T0 }));
+      await write((tx) => roleChanges.add(tx, { id: 'role_2', userId: alice, role: 'auditor', why: 'member of audit', filedBy: null, filedByLabel: 'sso:idp', filedAt: T0 + MINUTE }));
+      await write((tx) => roleChanges.decide(tx, 'role_1', { by: null, decision: 'cancel', reason: 'left legal', at: T0 + HOUR }));
+      await read(async (tx) => {
+        assert.deepEqual(await roleChanges.get(tx, 'role_1'), { id: 'role_1', userId: alice, role: 'approver', why: 'member of legal', filedBy: null, filedByLabel: 'sso:idp', filedAt: T0, decidedBy: null, decision: 'cancel', decisionReason: 'left legal', decidedAt: T0 + HOUR });
+        assert.deepEqual((await roleChanges.forUser(tx, alice)).map((c) => c.id), ['role_1', 'role_2']);
+        assert.deepEqual((await roleChanges.list(tx)).map((c) => c.id), ['role_2', 'role_1']);
+        assert.equal(await roleChanges.get(tx, 'role_3'), null);
+      });
+    }));
+  });
+
   describe(`CredentialStore: ${impl.name}`, () => {
     test('a session reads back by the hash of its cookie until it is ended', withRepos(impl, async ({ people, credentials, write, read }) => {
       const alice = await write(async (tx) => {
@@ -264,7 +307,7 @@ for (const impl of BACKENDS) {
         return alice;
       });
       await read(async (tx) => {
-        assert.deepEqual(await credentials.session(tx, 's1'), { userId: alice, csrfHash: 'x1', expiresAt: T0 + 12 * HOUR });
+        assert.deepEqual(await credentials.session(tx, 's1'), { userId: alice, csrfHash: 'x1', expiresAt: T0 + 12 * HOUR, sso: null });
         assert.equal(await credentials.session(tx, 's3'), null);
       });
       await write(async (tx) => {
@@ -273,7 +316,7 @@ for (const impl of BACKENDS) {
       });
       await read(async (tx) => {
         assert.equal(await credentials.session(tx, 's1'), null);
-        assert.deepEqual(await credentials.session(tx, 's2'), { userId: alice, csrfHash: 'x2', expiresAt: T0 + HOUR });
+        assert.deepEqual(await credentials.session(tx, 's2'), { userId: alice, csrfHash: 'x2', expiresAt: T0 + HOUR, sso: null });
       });
     }));
 

@@ -11,14 +11,14 @@ export class SqliteCredentialStore implements CredentialStore {
     this.#meta = meta;
   }
 
-  async addSession(tx: Tx, s: { idHash: string; userId: number; csrfHash: string; createdAt: number; expiresAt: number; clientIp: string | null; userAgent: string | null }): Promise<void> {
-    on(tx).prepare('INSERT INTO session (id_hash, user_id, csrf_hash, created_at, expires_at, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(s.idHash, s.userId, s.csrfHash, s.createdAt, s.expiresAt, s.clientIp, s.userAgent);
+  async addSession(tx: Tx, s: { idHash: string; userId: number; csrfHash: string; createdAt: number; expiresAt: number; clientIp: string | null; userAgent: string | null; sso?: StoredSession['sso'] }): Promise<void> {
+    on(tx).prepare('INSERT INTO session (id_hash, user_id, csrf_hash, created_at, expires_at, client_ip, user_agent, sso_provider, id_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(s.idHash, s.userId, s.csrfHash, s.createdAt, s.expiresAt, s.clientIp, s.userAgent, s.sso?.provider ?? null, s.sso?.idToken ?? null);
   }
 
   async session(tx: Tx, idHash: string): Promise<StoredSession | null> {
     const row = on(tx).prepare('SELECT * FROM session WHERE id_hash = ?').get(idHash) as Record<string, any> | undefined;
-    return row ? { userId: Number(row.user_id), csrfHash: row.csrf_hash, expiresAt: Number(row.expires_at) } : null;
+    return row ? { userId: Number(row.user_id), csrfHash: row.csrf_hash, expiresAt: Number(row.expires_at), sso: row.sso_provider ? { provider: row.sso_provider, idToken: row.id_token ?? null } : null } : null;
   }
 
   async endSession(tx: Tx, idHash: string): Promise<void> {

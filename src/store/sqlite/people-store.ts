@@ -4,6 +4,9 @@ import type { SqliteMetadataStore } from './metadata-store.ts';
 import { on } from './transactions.ts';
 import type { Tx } from '../../core/transactions.ts';
 
+// A person bound to an identity at a provider has a credential of their own, as one with a password does.
+const SELECT = 'SELECT user.*, EXISTS (SELECT 1 FROM sso_identity i WHERE i.user_id = user.id) AS sso FROM user';
+
 export class SqlitePeopleStore implements PeopleStore {
   readonly #meta: SqliteMetadataStore;
 
@@ -12,20 +15,20 @@ export class SqlitePeopleStore implements PeopleStore {
   }
 
   async byName(tx: Tx, name: string): Promise<Account | null> {
-    const row = on(tx).prepare('SELECT * FROM user WHERE name = ?').get(name) as Record<string, any> | undefined;
+    const row = on(tx).prepare(`${SELECT} WHERE name = ?`).get(name) as Record<string, any> | undefined;
     return row ? toAccount(row) : null;
   }
 
   async byId(tx: Tx, id: number): Promise<Account | null> {
-    const row = on(tx).prepare('SELECT * FROM user WHERE id = ?').get(id) as Record<string, any> | undefined;
+    const row = on(tx).prepare(`${SELECT} WHERE id = ?`).get(id) as Record<string, any> | undefined;
     return row ? toAccount(row) : null;
   }
 
   async list(tx: Tx): Promise<User[]> {
-    return (on(tx).prepare('SELECT * FROM user ORDER BY name').all() as Record<string, any>[]).map(toUser);
+    return (on(tx).prepare(`${SELECT} ORDER BY name`).all() as Record<string, any>[]).map(toUser);
   }
 
-  async add(tx: Tx, p: { name: string; displayName: string | null; email: string | null; roles: Role[]; enrolmentHash: string; enrolmentExpires: number; createdAt: number }): Promise<void> {
+  async add(tx: Tx, p: { name: string; displayName: string | null; email: string | null; roles: Role[]; enrolmentHash: string | null; enrolmentExpires: number | null; createdAt: number }): Promise<void> {
     on(tx).prepare('INSERT INTO user (name, display_name, email, roles, enrolment_hash, enrolment_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(p.name, p.displayName, p.email, JSON.stringify(p.roles), p.enrolmentHash, p.enrolmentExpires, p.createdAt);
   }
@@ -49,6 +52,10 @@ export class SqlitePeopleStore implements PeopleStore {
   async saveEnrolment(tx: Tx, id: number, secrets: { passwordHash: string; totpWrapped: Buffer | null }): Promise<void> {
     on(tx).prepare('UPDATE user SET password_hash = ?, totp_wrapped = ?, totp_last_step = 0, enrolment_hash = NULL, enrolment_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = ?')
       .run(secrets.passwordHash, secrets.totpWrapped, id);
+  }
+
+  async saveTotp(tx: Tx, id: number, totpWrapped: Buffer, totpStep: number): Promise<void> {
+    on(tx).prepare('UPDATE user SET totp_wrapped = ?, totp_last_step = MAX(totp_last_step, ?), failed_logins = 0 WHERE id = ?').run(totpWrapped, totpStep, id);
   }
 
   async signInFailed(tx: Tx, id: number, failedLogins: number, lockedUntil: number): Promise<void> {
@@ -85,6 +92,6 @@ function toAccount(row: Record<string, any>): Account {
 function toUser(row: Record<string, any>): User {
   return {
     id: Number(row.id), name: row.name, displayName: row.display_name, email: row.email, roles: JSON.parse(row.roles),
-    enrolled: row.password_hash !== null, disabled: Boolean(row.disabled),
+    enrolled: row.password_hash !== null || Boolean(row.sso), disabled: Boolean(row.disabled),
   };
 }

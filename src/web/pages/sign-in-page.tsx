@@ -28,17 +28,156 @@ function readInvite(): Invite | null {
   return { name: fragment.get('name') ?? query.get('name') ?? '', code: fragment.get('code') ?? query.get('code') ?? '' };
 }
 
+interface Providers {
+  providers: { id: string; label: string }[];
+  localSignIn: 'everyone' | 'named';
+}
+
+type Pending =
+  | { state: 'none' }
+  | { state: 'failed'; provider: string; message: string }
+  | { state: 'authenticated'; provider: string; name: string; secondFactor: 'none' | 'totp' | 'enrol'; totpUri: string | null };
+
+interface SsoSession {
+  user: { name: string; roles: string[] };
+  csrfToken: string;
+  recoveryCodes: string[];
+}
+
+// The provider sends the browser back to /?sso=continue or /?sso=failed: read once, and the
+// address bar cleared, so a reload starts afresh.
+function readSsoReturn(): boolean {
+  const sso = new URLSearchParams(location.search).get('sso');
+  if (sso !== 'continue' && sso !== 'failed') return false;
+  history.replaceState(null, '', '/');
+  return true;
+}
+
+// "Sign in with …": plain links, as the sign-in leaves for the provider's own page.
+function ProviderButtons({ providers }: { providers: Providers | null }) {
+  if (!providers || providers.providers.length === 0) return null;
+  return (
+    <ul className="stack providers" aria-label="Sign in with your organisation's account">
+      {providers.providers.map((p) => (
+        <li key={p.id}><a className="button" href={`/api/v1/sso/${encodeURIComponent(p.id)}/start`}>Sign in with {p.label}</a></li>
+      ))}
+    </ul>
+  );
+}
+
+// Back from the provider: the refusal said plainly, or Sealbox's own second factor where the
+// roles need it (set up on the spot by someone who has none yet), then in.
+function SsoReturn({ onSignedIn, providers }: { onSignedIn: () => Promise<void>; providers: Providers | null }) {
+  const [pending, setPending] = useState<Pending | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const finish = async (totp?: string) => {
+    const r = await api.post<SsoSession>('/api/v1/sso/session', totp ? { totp } : {});
+    setCsrfToken(r.csrfToken);
+    if (r.recoveryCodes.length > 0) setCodes(r.recoveryCodes);
+    else await onSignedIn();
+  };
+  useEffect(() => {
+    api.get<Pending>('/api/v1/sso/pending').then(async (p) => {
+      setPending(p);
+      if (p.state === 'authenticated' && p.secondFactor === 'none') await finish();
+    }).catch(setError);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  useEffect(() => heading.current?.focus(), [pending, codes]);
+  useEffect(() => {
+    document.title = `${codes ? 'Keep your recovery codes' : pending?.state === 'failed' ? 'Sign-in failed' : 'Signing in'} · Sealbox`;
+  }, [pending, codes]);
+  if (codes) {
+    return (
+      <div className="stack">
+        <h1 ref={heading} tabIndex={-1}>Keep your recovery codes</h1>
+        <p>Your authenticator is set up. Each of these codes signs you in once in place of the one-time code, if you lose your phone. Print them or keep them somewhere safe, away from your phone: they are not shown again.</p>
+        <ul className="codes" data-testid="recovery-codes">{codes.map((c) => <li key={c}><code>{c}</code></li>)}</ul>
+        <button type="button" onClick={() => void onSignedIn()}>Continue to Sealbox</button>
+      </div>
+    );
+  }
+  if (error) return <><h1 ref={heading} tabIndex={-1}>Signing in</h1><ErrorNote error={error} /><p><a href="/">Back to sign-in</a></p></>;
+  if (!pending || (pending.state === 'authenticated' && pending.secondFactor === 'none')) return <p role="status">Signing you in…</p>;
+  if (pending.state !== 'authenticated') {
+    return (
+      <>
+        <h1 ref={heading} tabIndex={-1}>Sign-in failed</h1>
+        <p className="error" role="alert">{pending.state === 'failed' ? pending.message : 'The sign-in through your organisation\'s account did not finish in this browser, or it took too long.'}</p>
+        <p>You are not signed in. Try again:</p>
+        <ProviderButtons providers={providers} />
+        <p><a href="/">Back to sign-in</a></p>
+      </>
+    );
+  }
+  if (pending.secondFactor === 'enrol') {
+    return (
+      <>
+        <h1 ref={heading} tabIndex={-1}>Set up your second factor</h1>
+        <SecondFactorSetUp result={{ user: { name: pending.name, roles: [] }, totpUri: pending.totpUri }} signIn={finish}
+          lead={`${pending.provider} signed you in, ${pending.name}. Your roles also need a one-time code from an authenticator app on your phone, which Sealbox asks for itself. What follows is shown only now.`} />
+      </>
+    );
+  }
+  return (
+    <>
+      <h1 ref={heading} tabIndex={-1}>One more step</h1>
+      <p>{pending.provider} signed you in, {pending.name}. Your roles also need the one-time code from your authenticator app.</p>
+      <SsoCodeForm finish={finish} />
+    </>
+  );
+}
+
+function SsoCodeForm({ finish }: { finish: (totp: string) => Promise<void> }) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const field = useRef<HTMLInputElement>(null);
+  useEffect(() => field.current?.focus(), []);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await finish(String(new FormData(e.currentTarget).get('totp') ?? '').trim());
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+      field.current?.select();
+    }
+  };
+  return (
+    <form onSubmit={submit} className="stack" aria-label="Second factor">
+      <label>
+        One-time code or recovery code
+        <input ref={field} name="totp" inputMode="text" autoComplete="one-time-code" required aria-describedby="sso-totp-help" />
+      </label>
+      <p id="sso-totp-help" className="muted">The 6-digit code your authenticator app shows for Sealbox, or one of your recovery codes.</p>
+      <ErrorNote error={error} />
+      <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+    </form>
+  );
+}
+
 // The first field still to fill takes the focus, so one starts typing at once.
 function focusFirstEmpty(form: HTMLFormElement | null): void {
   const fields = [...(form?.querySelectorAll<HTMLInputElement>('input:not([type=hidden]):not([disabled])') ?? [])];
   (fields.find((f) => !f.value) ?? fields[0])?.focus();
 }
 
-// Sign-in (password and, for every role but plain owner, a one-time code from an authenticator
-// app or a recovery code), and first-time enrolment with the code from the Administration page
+// Sign-in through the organisation's identity provider (its buttons, then Sealbox's own second
+// factor where the roles need it), or with a password (and, for every role but plain owner, a
+// one-time code from an authenticator app or a recovery code), and first-time enrolment with the code from the Administration page
 // or `sealbox users add`, which ends signed in.
 export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const [invite] = useState(readInvite);
+  // Back from an identity provider (/?sso=continue or /?sso=failed): what came of it is asked below.
+  const [back] = useState(readSsoReturn);
+  const [providers, setProviders] = useState<Providers | null>(null);
+  useEffect(() => {
+    api.get<Providers>('/api/v1/sso/providers').then(setProviders, () => setProviders({ providers: [], localSignIn: 'everyone' }));
+  }, []);
   const [mode, setMode] = useState<'sign-in' | 'enrol'>(invite ? 'enrol' : 'sign-in');
   // After enrolment with a second factor: what to set up, and the password to sign in with once
   // the first code from the app is typed (kept in memory only, until then).
@@ -47,8 +186,9 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
   const setUpHeading = useRef<HTMLHeadingElement>(null);
   useEffect(() => setUpHeading.current?.focus(), [enrolled]);
   useEffect(() => {
+    if (back && !enrolled) return;   // SsoReturn names its own steps
     document.title = `${enrolled ? 'Set up your second factor' : mode === 'sign-in' ? 'Sign in' : 'Enrol'} · Sealbox`;
-  }, [mode, enrolled]);
+  }, [mode, enrolled, back]);
   const signIn = async (name: string, password: string, totp?: string) => {
     const r = await api.post<{ csrfToken: string }>('/api/v1/session', { name, password, ...(totp ? { totp } : {}) });
     setCsrfToken(r.csrfToken);
@@ -63,7 +203,9 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
     <>
       <header className="top"><span className="brand">Sealbox</span></header>
       <main id="main" className="narrow">
-        {enrolled ? (
+        {back && !enrolled ? (
+          <SsoReturn onSignedIn={onSignedIn} providers={providers} />
+        ) : enrolled ? (
           <>
             <h1 ref={setUpHeading} tabIndex={-1}>Set up your second factor</h1>
             <SecondFactorSetUp result={enrolled.result} signIn={(totp) => signIn(enrolled.result.user.name, enrolled.password, totp)} />
@@ -71,6 +213,8 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
         ) : mode === 'sign-in' ? (
           <>
             <h1>Sign in</h1>
+            <ProviderButtons providers={providers} />
+            {providers && providers.providers.length > 0 && <h2>{providers.localSignIn === 'named' ? 'Administrators and break-glass: local account' : 'Or with a Sealbox password'}</h2>}
             <SignInForm signIn={signIn} />
             <p>First time here? <button type="button" className="link" onClick={() => setMode('enrol')}>Enrol with your enrolment code</button></p>
           </>
@@ -157,7 +301,7 @@ function EnrolForm({ onEnrolled, invite }: { onEnrolled: (r: Enrolled, password:
 
 // The authenticator set-up, shown once: the QR code to scan, the key to type or copy, the
 // recovery codes; then the app's first code signs in (which also proves the app has the key).
-function SecondFactorSetUp({ result, signIn }: { result: Enrolled; signIn: (totp: string) => Promise<void> }) {
+function SecondFactorSetUp({ result, signIn, lead }: { result: Enrolled; signIn: (totp: string) => Promise<void>; lead?: string }) {
   const uri = result.totpUri!;
   const secret = new URL(uri).searchParams.get('secret');
   const [error, setError] = useState<unknown>(null);
@@ -177,7 +321,7 @@ function SecondFactorSetUp({ result, signIn }: { result: Enrolled; signIn: (totp
   };
   return (
     <div className="stack">
-      <p>Your password is set, {result.user.name}. Your roles also need a one-time code from an authenticator app on your phone. What follows is shown only now.</p>
+      <p>{lead ?? `Your password is set, ${result.user.name}. Your roles also need a one-time code from an authenticator app on your phone. What follows is shown only now.`}</p>
       <section aria-labelledby="totp-h">
         <h2 id="totp-h">1. Add Sealbox to your authenticator app</h2>
         <p>Scan this QR code with the app, or type the key into it.</p>
