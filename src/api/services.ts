@@ -78,7 +78,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const search = new SqliteSearchIndex(indexDb);
   const credentials = new Credentials(new SqliteCredentialStore(stores.meta), people, clock, () => current().sessionHours);
   const notice = new ArchivingNotice(new SqliteNoticeStore(stores.meta), clock);
-  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta });
+  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta, people });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),
