@@ -29,6 +29,9 @@ import sys
 
 MANIFEST_STATEMENT = 'sealbox evidence manifest v1\n'
 SIGNED_APART = ('manifest.json', 'manifest.sig')
+# What file managers and Python leave in a folder they open: not part of the package, and not
+# worth a failure. Any other file the manifest does not list fails.
+LITTER = ('.DS_Store', 'Thumbs.db', 'desktop.ini')
 
 
 # ---- Ed25519 verification (RFC 8032 section 5.1) ------------------------------------------
@@ -226,6 +229,8 @@ def files_in(root):
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if d != '__pycache__']
         for name in names:
+            if name in LITTER:
+                continue
             found.append(os.path.relpath(os.path.join(folder, name), root).replace(os.sep, '/'))
     return sorted(found)
 

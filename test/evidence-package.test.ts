@@ -175,9 +175,10 @@ test('an evidence package of corpus mail under an export grant proves itself off
     assert.equal(other.code, 1);
   });
 
-  await t.test('one changed byte of a message, the load file, the manifest or a proof fails verify.py, naming the file', async () => {
+  await t.test('one changed byte of a message, the load file, the manifest or a proof fails verify.py, naming the file; so does a file added', async () => {
     const someSha = [...plan.keys()][7];
     const cases: [string, string, (b: Buffer) => Buffer, RegExp][] = [
+      ['a file added', 'messages/0000.eml', () => Buffer.from('From: x\r\n\r\nplanted\r\n'), /is not in the manifest/],
       ['a message', `messages/${someSha}.eml`, (b) => { b[Math.floor(b.length / 2)] ^= 0x01; return b; }, /its bytes hash to/],
       ['the CSV load file', 'load/messages.csv', (b) => { b[b.length - 10] ^= 0x01; return b; }, /does not match the manifest/],
       ['the manifest', 'manifest.json', (b) => {
@@ -194,7 +195,7 @@ test('an evidence package of corpus mail under an export grant proves itself off
     for (const [what, file, change, why] of cases) {
       const copy = join(tempDataDir(), 'tampered');
       cpSync(out, copy, { recursive: true });
-      writeFileSync(join(copy, file), change(readFileSync(join(copy, file))));
+      writeFileSync(join(copy, file), change(existsSync(join(copy, file)) ? readFileSync(join(copy, file)) : Buffer.alloc(0)));
       const r = await python([join(copy, 'verify.py')]);
       assert.equal(r.code, 1, `${what}: ${r.stdout}`);
       const failures = r.stdout.split('\n').filter((l) => l.startsWith('FAIL '));
