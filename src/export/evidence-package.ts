@@ -57,22 +57,23 @@ export async function writeEvidencePackage(source: EvidenceSource, o: PackageOpt
   if (!checkpoint) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'the ledger has no signed checkpoint yet to prove the messages against (the server signs one when it starts)');
   await mkdir(o.dir, { mode: 0o700 });
   const discard = () => rm(o.dir, { recursive: true, force: true });
+  const files: ManifestFile[] = [];
+  let writing: Promise<void>[] = [];
+  const put = (path: string, bytes: Buffer): ManifestFile => {
+    const file = { path, size: bytes.length, sha256: digest('sha256', bytes), md5: digest('md5', bytes) };
+    files.push(file);
+    const write = writeFile(join(o.dir, path), bytes, { flag: 'wx' });
+    write.catch(() => {});   // its failure is thrown where it is awaited (written)
+    writing.push(write);
+    return file;
+  };
+  const written = async () => {
+    const all = writing;
+    writing = [];
+    const failed = (await Promise.allSettled(all)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
   try {
-    const files: ManifestFile[] = [];
-    let writing: Promise<void>[] = [];
-    const put = (path: string, bytes: Buffer): ManifestFile => {
-      const file = { path, size: bytes.length, sha256: digest('sha256', bytes), md5: digest('md5', bytes) };
-      files.push(file);
-      const write = writeFile(join(o.dir, path), bytes, { flag: 'wx' });
-      write.catch(() => {});   // its failure is thrown where it is awaited (written)
-      writing.push(write);
-      return file;
-    };
-    const written = async () => {
-      const all = writing;
-      writing = [];
-      await Promise.all(all);
-    };
     for (const folder of ['messages', 'text', 'evidence', 'load']) await mkdir(join(o.dir, folder));
 
     const rows: LoadFileRow[] = [];
@@ -118,6 +119,8 @@ export async function writeEvidencePackage(source: EvidenceSource, o: PackageOpt
       discard,
     };
   } catch (err) {
+    // A write still under way would put its file back after the folder is gone.
+    await Promise.allSettled(writing);
     await discard();
     throw err;
   }
