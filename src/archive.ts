@@ -9,6 +9,8 @@ import { createLogger } from './core/log.ts';
 import { openIndexDb } from './index/sqlite/index-db.ts';
 import type { IndexDatabase } from './index/sqlite/index-db.ts';
 import { signCheckpoint } from './ledger/checkpoint.ts';
+import type { SigningKey } from './ledger/checkpoint.ts';
+import { signStatement } from './ledger/signed-statement.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { CaptureRetention } from './retention/capture-retention.ts';
 import { Checkpointer } from './store/checkpointer.ts';
@@ -20,7 +22,7 @@ import { openOrCreateSigningKey } from './store/signing-key-file.ts';
 
 // What a process is to the archive. The server receives, signs and serves; an importer appends
 // beside it (segments of its own) and signs what it appended; the console (every other command)
-// reads and records, and never signs; the indexer reads captures and writes the index.
+// reads and records, and never signs a checkpoint; the indexer reads captures and writes the index.
 export type ArchiveRole = 'server' | 'importer' | 'console' | 'indexer';
 
 export interface Archive {
@@ -34,6 +36,10 @@ export interface Archive {
   readonly ledger: Ledger;
   readonly checkpointer: Checkpointer | null;
   readonly verifierKey: string;
+  // A detached signature by the ledger key over a statement that can never be a checkpoint
+  // (ledger/signed-statement.ts): what an evidence package's manifest is signed with, by the
+  // server or a console command.
+  signStatement(statement: string): Buffer;
   // Each capture's retain-until, for whichever archive writer commits here (server, importer).
   readonly retention: CaptureRetention;
   readonly index: IndexDatabase;
@@ -62,7 +68,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
   const writes = role === 'server' || role === 'importer';
   const stores = openStores(config, { create: writes, segmentPrefix: options.segmentPrefix });
   const announce = options.announce ?? (() => {});
-  let verifierKey: string | null = null;
+  let signingKey: SigningKey | null = null;
   let index: IndexDatabase | null = null;
   let services: Services | null = null;
   let ledger: Ledger;
@@ -72,7 +78,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
     if (writes) {
       const { key, created } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
       if (created) announce(`created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${key.verifierKey}`);
-      verifierKey = key.verifierKey;
+      signingKey = key;
       ledger = await Ledger.open({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, key) });
       checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: new SqliteNotificationStore(stores.meta), ledger, log: logger() });
     } else {
@@ -92,6 +98,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
     throw err;
   }
 
+  const ledgerKey = () => (signingKey ??= openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: false }).key);
   const archive: Archive = {
     config, role, stores, clock, checkpointer, ledger,
     retention: new CaptureRetention(new SqliteRetentionStore(stores.meta), { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains }),
@@ -99,8 +106,9 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
       return logger();
     },
     get verifierKey() {
-      return (verifierKey ??= openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: false }).key.verifierKey);
+      return ledgerKey().verifierKey;
     },
+    signStatement: (statement) => signStatement(statement, ledgerKey()),
     get index() {
       return (index ??= openIndexDb(stores.paths.index, stores.paths.meta));
     },

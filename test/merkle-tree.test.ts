@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
 import {
+  InclusionProver,
   MerkleFrontier,
   consistencyProof,
   inclusionProof,
@@ -253,6 +254,17 @@ test('every consistency proof verifies, and any change makes it fail', () => {
       if (m < n) assert.ok(!verifyConsistency(m + 1, n, roots[m + 1]!, newRoot, proof), `${where}: m+1`);
       assert.ok(!verifyConsistency(m, n + 1, oldRoot, roots[n + 1]!, proof), `${where}: n+1`);
     }
+  }
+});
+
+test('one prover gives leaves all across a large tree the reference proof, reusing the subtrees it hashed', () => {
+  for (const n of [1000, 1025]) {
+    const entries = Array.from({ length: n }, (_, i) => Buffer.from(`leaf ${i}`));
+    const prover = new InclusionProver(entries.map((e) => leafHash(e)));
+    for (let i = 0; i < n; i += i < 8 || i > n - 8 ? 1 : 61) {
+      assert.deepEqual(prover.proof(i), refPATH(i, entries), `leaf ${i} of ${n}`);
+    }
+    assert.throws(() => prover.proof(n), RangeError);
   }
 });
 

@@ -2,19 +2,20 @@ import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
 import { parseMessage } from '../index/parse-message.ts';
-import type { SearchHit, SearchIndex, SearchResult, SearchSort } from '../index/search-index.ts';
+import type { IndexedAttachment, Participant, SearchHit, SearchIndex, SearchResult, SearchSort } from '../index/search-index.ts';
 import { displayHeaders } from '../index/display-headers.ts';
 import type { DisplayHeaders } from '../index/display-headers.ts';
 import { parseQuery } from '../index/search-query.ts';
-import { inclusionProof } from '../ledger/merkle-tree.ts';
+import type { StoredCheckpoint, StoredEntry } from '../ledger/ledger.ts';
+import { InclusionProver } from '../ledger/merkle-tree.ts';
 import type { Tx } from '../core/transactions.ts';
 import { disposedError } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
 import type { AccessDecision, Scope } from './access-decision.ts';
 import type { Actor, Audit, AuditEvent } from './audit.ts';
-import type { Permission } from './grants.ts';
-import type { User } from './people.ts';
+import type { AccessRequest, Permission } from './grants.ts';
+import type { People, User } from './people.ts';
 
 export interface ContentDeps {
   decision: AccessDecision;
@@ -22,6 +23,7 @@ export interface ContentDeps {
   search: SearchIndex;
   reader: ArchiveReader;
   meta: SqliteMetadataStore;
+  people: Pick<People, 'byId'>;
 }
 
 export type ActorContext = Omit<Actor, 'user' | 'logonType'>;
@@ -229,46 +231,126 @@ export class ContentAccess {
     return this.#served(ctx, user, scope, 'read', event, event, async (tx) => {
       const { meta } = this.#d;
       const message = await this.#d.reader.message(tx, sha256);
-      const checkpoint = await meta.latestCheckpoint(tx);
-      const hashes = checkpoint ? await meta.leafHashes(tx, 0, checkpoint.size) : [];
-      const captures: MessageEvidence['captures'] = [];
-      for (const c of await receivedBy(this.#d, tx, scope, rowId, await meta.capturesOf(tx, message.id))) {
-        const stored = await meta.entry(tx, c.ledgerIndex);
-        const proven = checkpoint !== null && c.ledgerIndex < checkpoint.size;
-        captures.push({
-          captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
-          leaf: stored ? stored.leaf.toString('base64') : null, leafHash: stored ? stored.leafHash.toString('base64') : null,
-          proof: proven ? inclusionProof(c.ledgerIndex, hashes).map((h) => h.toString('base64')) : null,
-        });
-      }
+      const tree = await provingTree(meta, tx);
+      const captures = await proven(meta, tx, tree, await receivedBy(this.#d, tx, scope, rowId, await meta.capturesOf(tx, message.id)));
+      const { checkpoint } = tree;
       return {
         sha256, size: message.size,
         checkpoint: checkpoint ? { size: checkpoint.size, rootHash: checkpoint.root.toString('base64'), note: checkpoint.note, createdAt: new Date(checkpoint.createdAt).toISOString() } : null,
-        captures,
+        captures: captures.map((c) => ({
+          captureId: c.id, source: c.source, receivedAt: new Date(c.receivedAt).toISOString(), ledgerIndex: c.ledgerIndex,
+          leaf: c.stored?.leaf.toString('base64') ?? null, leafHash: c.stored?.leafHash.toString('base64') ?? null,
+          proof: c.proof?.map((h) => h.toString('base64')) ?? null,
+        })),
       };
     });
   }
 
-  // Export: the messages a search finds, as mboxrd, for a grant that carries the export permission.
-  // Every message is decrypted and checked before the entry is written and the file handed out.
-  async export(ctx: ActorContext, user: User, input: { query: string; grantId?: string | null; limit: number }): Promise<{ mbox: Buffer; count: number; total: number }> {
-    const parameters = { query: input.query, limit: input.limit };
+  // Export: the messages a search finds, as mboxrd, for a grant that carries the export permission
+  // (or one's own mailboxes).
+  async export(ctx: ActorContext, user: User, input: ExportInput): Promise<{ mbox: Buffer; count: number; total: number }> {
+    const r = await this.#export(ctx, user, input, 'mbox', async (source) => {
+      const parts: Buffer[] = [];
+      for (const hit of source.hits) parts.push(mboxrdEntry(await source.bytes(hit.sha256), hit.date));
+      const mbox = Buffer.concat(parts);
+      return { value: mbox, parameters: { bytes: mbox.length } };
+    });
+    return { mbox: r.value, count: r.count, total: r.total };
+  }
+
+  // An evidence package (export/evidence-package.ts) is made only under a grant: it carries every
+  // receipt's whole envelope and the ledger payloads that prove it, every recipient and Bcc
+  // included, which an owner does not see of mail sent to them (recipientView). All its proofs go
+  // to one checkpoint, the latest when it began.
+  async exportEvidence<T>(ctx: ActorContext, user: User, input: ExportInput, write: (source: EvidenceSource) => Promise<ExportMade<T>>): Promise<ExportResult<T>> {
+    return this.#export(ctx, user, input, 'evidence', async (source, scope) => {
+      const { meta, search } = this.#d;
+      const tree = await meta.read((tx) => provingTree(meta, tx));
+      const custody = await meta.read((tx) => this.#custody(tx, scope.grant!));
+      const listed = new Set(source.hits.map((h) => h.sha256));
+      const record = async (sha256: string): Promise<MessageRecord> => {
+        if (!listed.has(sha256)) throw new Error(`${sha256} is not one of the messages this export found`);
+        const rowId = await search.findInScope(sha256, scope);
+        if (rowId === null) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${sha256} left the scope while it was being exported`);
+        return meta.read(async (tx) => {
+          const message = await this.#d.reader.message(tx, sha256);
+          const doc = await search.document(rowId);
+          const captures = await proven(meta, tx, tree, await receivedBy(this.#d, tx, scope, rowId, await meta.capturesOf(tx, message.id)));
+          return {
+            sha256, size: message.size, messageId: doc?.message_id ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
+            custodians: (await this.#holding(scope, [sha256])).map((m) => m.name),
+            participants: await search.participants(rowId), attachments: await search.attachments(rowId),
+            captures: await Promise.all(captures.map(async (c) => ({
+              captureId: c.id, source: c.source, receivedAt: c.receivedAt, envelope: c.envelope, provenance: c.provenance,
+              auth: await search.authVerdicts(c.rowId), ledgerIndex: c.ledgerIndex,
+              leaf: c.stored?.leaf ?? null, payload: c.stored?.payload ?? null, salt: c.stored?.salt ?? null, proof: c.proof,
+            }))),
+          };
+        });
+      };
+      return write({ ...source, checkpoint: tree.checkpoint, custody, record });
+    });
+  }
+
+  // Decided, searched, written by `write` and recorded, in that order: the entry names what was
+  // written (its parameters), and what is not recorded is not handed out (a writer that left
+  // files behind takes them back). A fault while writing serves nothing and records nothing.
+  async #export<T>(ctx: ActorContext, user: User, input: ExportInput, format: 'mbox' | 'evidence',
+    write: (source: ExportSource, scope: Scope) => Promise<ExportMade<T>>): Promise<ExportResult<T>> {
+    const parameters = { query: input.query, limit: input.limit, ...(format === 'mbox' ? {} : { format }), ...(input.note ? { note: input.note } : {}) };
     const scope = await this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
-    await this.#parse(ctx, user, scope, 'export', parameters, input.query);
+    const actor = { ...ctx, user, logonType: scope.logonType };
     const refused = { operation: 'export' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
+    if (format === 'evidence' && !scope.grant) {
+      const why = 'an evidence package is made under an active grant that carries export (pass its id), not of one\'s own mailboxes';
+      await this.#d.audit.denied(actor, refused, why);
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
+    }
+    await this.#parse(ctx, user, scope, 'export', parameters, input.query);
     let found: SearchResult;
     try {
       found = await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
     } catch (err) {
-      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied({ ...ctx, user, logonType: scope.logonType }, refused, err.message);
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
       throw err;
     }
-    const parts: Buffer[] = [];
-    for (const hit of found.hits) parts.push(mboxrdEntry(await this.#bytes(hit.sha256), hit.date));
-    const mbox = Buffer.concat(parts);
-    const event = { operation: 'export' as const, mailboxes: await this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null, parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, total: found.total, bytes: mbox.length } };
-    await this.#served(ctx, user, scope, 'export', event, event, async () => null);
-    return { mbox, count: found.hits.length, total: found.total };
+    const listed = new Set(found.hits.map((h) => h.sha256));
+    const made = await write({
+      query: input.query, canonicalQuery: found.query, total: found.total, hits: found.hits,
+      // Decrypted and authenticated before the entry is written: a damaged blob fails the export.
+      bytes: async (sha256) => {
+        if (!listed.has(sha256)) throw new Error(`${sha256} is not one of the messages this export found`);
+        return this.#bytes(sha256);
+      },
+    }, scope);
+    const event = {
+      operation: 'export' as const, mailboxes: await this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
+      parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, total: found.total, ...made.parameters },
+    };
+    let ledgerIndex: number;
+    try {
+      // Inside the transaction, after the ledger caught up: the size is the index this entry gets.
+      ledgerIndex = await this.#served(ctx, user, scope, 'export', event, event, async (tx) => this.#d.meta.ledgerSize(tx));
+    } catch (err) {
+      await made.discard?.();
+      throw err;
+    }
+    return { value: made.value, count: found.hits.length, total: found.total, ledgerIndex };
+  }
+
+  // The grant an evidence package is made under, as its chain of custody: who asked and who
+  // approved (by name), and the ledger entries of its filing and decisions.
+  async #custody(tx: Tx, grant: AccessRequest): Promise<GrantCustody> {
+    const person = async (id: number) => {
+      const u = await this.#d.people.byId(tx, id);
+      return { name: u?.name ?? `#${id}`, displayName: u?.displayName ?? null };
+    };
+    return {
+      grant, requester: await person(grant.requesterId),
+      approvals: await Promise.all(grant.approvals.map(async (a) => ({ ...a, approver: await person(a.approverId) }))),
+      entries: (await this.#d.meta.ofGrant(tx, grant.id)).filter((s) => CUSTODY_OPERATIONS.has(s.entry.operation))
+        .map(({ entry: e }) => ({ index: e.index, time: e.time, operation: e.operation, actor: e.actor, result: e.result })),
+    };
   }
 
   // A message in scope, with the scope's mailboxes that hold it: what reading it touches. Out of
@@ -309,6 +391,85 @@ export class ContentAccess {
   }
 }
 
+export interface ExportInput {
+  query: string;
+  grantId?: string | null;
+  limit: number;
+  note?: string;
+}
+
+// What an export's writer made of its source, recorded with the export (parameters) before it
+// is handed out. A writer that left files behind says how to take them back (discard) should
+// the entry not be written.
+export interface ExportMade<T> {
+  value: T;
+  parameters: Record<string, unknown>;
+  discard?: () => Promise<void>;
+}
+
+export interface ExportResult<T> {
+  value: T;
+  count: number;
+  total: number;
+  ledgerIndex: number;   // the export's own entry
+}
+
+// What an export's writer may read, and all it may: the messages the search found in the scope,
+// in its order (newest first), each only if it is one of them.
+export interface ExportSource {
+  query: string;
+  canonicalQuery: string;
+  total: number;       // found in the scope; more than hits.length when the limit cut the export
+  hits: SearchHit[];
+  bytes(sha256: string): Promise<Buffer>;
+}
+
+// An evidence package's source: also what the archive knows of each message with the proofs of
+// its receipts in one signed checkpoint, and the grant the package is made under.
+export interface EvidenceSource extends ExportSource {
+  checkpoint: StoredCheckpoint | null;
+  record(sha256: string): Promise<MessageRecord>;
+  custody: GrantCustody;
+}
+
+export interface MessageRecord {
+  sha256: string;
+  size: number;
+  messageId: string | null;
+  subject: string | null;
+  parseError: string | null;
+  custodians: string[];          // the scope's mailboxes that hold it, by name
+  participants: Participant[];   // from, sender, to, cc, and bcc (header and envelope-only)
+  attachments: IndexedAttachment[];
+  captures: ProvenCapture[];
+}
+
+// A receipt with its ledger entry as stored (payload and salt null: a version-1 leaf, or erased)
+// and the entry's inclusion proof in the source's checkpoint (null: newer than it).
+export interface ProvenCapture {
+  captureId: string;
+  source: string;
+  receivedAt: number;
+  envelope: Envelope | null;
+  provenance: Record<string, unknown> | null;
+  auth: unknown;                 // authentication verdicts at receipt
+  ledgerIndex: number;
+  leaf: Buffer | null;
+  payload: Buffer | null;
+  salt: Buffer | null;
+  proof: Buffer[] | null;
+}
+
+export interface GrantCustody {
+  grant: AccessRequest;
+  requester: { name: string; displayName: string | null };
+  approvals: (AccessRequest['approvals'][number] & { approver: { name: string; displayName: string | null } })[];
+  entries: { index: number; time: number; operation: string; actor: string; result: string }[];
+}
+
+// The entries of a grant's history that made it: its filing and the decisions on it.
+const CUSTODY_OPERATIONS = new Set<string>(['request.file', 'request.approve', 'request.deny', 'breakglass.open'] satisfies LedgerOperation[]);
+
 export interface MessageEvidence {
   sha256: string;
   size: number;
@@ -340,6 +501,29 @@ export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'read
       .map((p) => ({ ...p, name: headers?.names.get(p.address) ?? p.name })),
     attachments: await d.search.attachments(rowId),
   };
+}
+
+// The latest signed checkpoint and the tree it signs: what a receipt's entry is proven against.
+interface ProvingTree {
+  checkpoint: StoredCheckpoint | null;
+  prover: InclusionProver;
+}
+
+async function provingTree(meta: SqliteMetadataStore, tx: Tx): Promise<ProvingTree> {
+  const checkpoint = await meta.latestCheckpoint(tx);
+  return { checkpoint, prover: new InclusionProver(checkpoint ? await meta.leafHashes(tx, 0, checkpoint.size) : []) };
+}
+
+// Each capture with its ledger entry as stored and the entry's RFC 9162 inclusion proof in the
+// tree's checkpoint, null while the entry is newer than it: how a receipt is proven, in the
+// evidence panel and in an evidence package alike.
+async function proven<C extends { ledgerIndex: number }>(meta: SqliteMetadataStore, tx: Tx, tree: ProvingTree, captures: C[]): Promise<(C & { stored: StoredEntry | null; proof: Buffer[] | null })[]> {
+  const out: (C & { stored: StoredEntry | null; proof: Buffer[] | null })[] = [];
+  for (const c of captures) {
+    const covered = tree.checkpoint !== null && c.ledgerIndex < tree.checkpoint.size;
+    out.push({ ...c, stored: await meta.entry(tx, c.ledgerIndex), proof: covered ? tree.prover.proof(c.ledgerIndex) : null });
+  }
+  return out;
 }
 
 // How the search/export of this scope compiles: an owner's bcc: and mailbox: terms see a Bcc only

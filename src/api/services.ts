@@ -89,7 +89,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const ssoPeople = new SsoPeople({ store: ssoStore, people, roleChanges, ownership, mailboxes, notifier, clock, roleGroups: config.sso.roleGroups });
   const sso = new SsoSignIn({ providers: new OpenIdProviders(config.sso.providers), store: ssoStore, ssoPeople, people, credentials, audit, db: stores.meta, clock });
   const notice = new ArchivingNotice(new SqliteNoticeStore(stores.meta), clock);
-  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta });
+  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta, people });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),

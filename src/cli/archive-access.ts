@@ -53,5 +53,5 @@ export async function openReader(o: { token?: string; data?: string; config?: st
     throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `this API token lacks the "${scope}" scope`);
   }
   const ctx = { sessionId: principal.sessionId, clientIp: null, userAgent: `sealbox-cli (${userInfo().username})` };
-  return { services, user: principal.user, ctx, close };
+  return { archive, services, user: principal.user, ctx, close };
 }

@@ -45,6 +45,13 @@ withReader(program.command('show'))
   .argument('<sha256>', 'the message identity (64 hex digits)')
   .action(async (sha: string, o) => (await import('./commands/read.ts')).show(sha, o));
 
+withReader(program.command('export'))
+  .description('export what a search finds under an active grant that carries export, as an evidence package: a folder with each message\'s exact bytes, its text, load files (CSV, Concordance DAT), every receipt with its envelope and ledger proof, the chain of custody, a manifest signed by the ledger key and verify.py (the export is written to the ledger)')
+  .requiredOption('--out <dir>', 'the folder to write (it must not exist, or be empty)')
+  .addOption(new Option('--limit <n>', 'most messages, the newest').default(10_000).argParser(positiveInt('--limit')))
+  .argument('<query...>', 'query, as for search')
+  .action(async (words: string[], o) => (await import('./commands/export.ts')).exportPackage(words, o));
+
 withArchive(program.command('verify'))
   .description('re-hash every blob, rebuild the ledger tree, check every checkpoint, match every capture field and who-can-read-what to the ledger; exit 0 only if all holds')
   .option('--json', 'the report as JSON')

@@ -43,27 +43,67 @@ export function rootFromLeafHashes(hashes: readonly Uint8Array[]): Buffer {
  * at most one of them and the whole run costs fewer than n node hashes.
  */
 export function inclusionProof(index: number, leafHashes: readonly Uint8Array[]): Buffer[] {
-  assertHashList(leafHashes);
-  const size = leafHashes.length;
-  if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
-    throw new RangeError(`leaf index ${index} is outside a tree of size ${size}`);
-  }
-  // Walk from the root down; the RFC lists siblings from the leaf up.
-  const topDown: Buffer[] = [];
-  let lo = 0;
-  let hi = size;
-  while (hi - lo > 1) {
-    const k = largestPowerOfTwoBelow(hi - lo);
-    if (index < lo + k) {
-      topDown.push(subtreeRoot(leafHashes, lo + k, hi));
-      hi = lo + k;
-    } else {
-      topDown.push(subtreeRoot(leafHashes, lo, lo + k));
-      lo += k;
-    }
-  }
-  return topDown.reverse();
+  return new InclusionProver(leafHashes).proof(index);
 }
+
+/**
+ * Inclusion proofs of many leaves of one tree (an evidence package proves
+ * thousands of receipts in a ledger of millions): the root of each subtree of
+ * at least MEMO_LEAVES leaves is hashed once, the first time a proof needs it,
+ * so after the first proofs each costs O(MEMO_LEAVES · log n) node hashes
+ * instead of O(n), and memory stays a small fraction of the tree's.
+ */
+export class InclusionProver {
+  readonly #hashes: readonly Uint8Array[];
+  readonly #roots = new Map<string, Buffer>();
+
+  constructor(leafHashes: readonly Uint8Array[]) {
+    assertHashList(leafHashes);
+    this.#hashes = leafHashes;
+  }
+
+  get size(): number {
+    return this.#hashes.length;
+  }
+
+  proof(index: number): Buffer[] {
+    const size = this.#hashes.length;
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+      throw new RangeError(`leaf index ${index} is outside a tree of size ${size}`);
+    }
+    // Walk from the root down; the RFC lists siblings from the leaf up.
+    const topDown: Buffer[] = [];
+    let lo = 0;
+    let hi = size;
+    while (hi - lo > 1) {
+      const k = largestPowerOfTwoBelow(hi - lo);
+      if (index < lo + k) {
+        topDown.push(this.#root(lo + k, hi));
+        hi = lo + k;
+      } else {
+        topDown.push(this.#root(lo, lo + k));
+        lo += k;
+      }
+    }
+    return topDown.reverse();
+  }
+
+  /** MTH(D[start:end]) as subtreeRoot, keeping the large subtrees' roots. */
+  #root(start: number, end: number): Buffer {
+    if (end - start < MEMO_LEAVES) return subtreeRoot(this.#hashes, start, end);
+    const key = `${start}:${end}`;
+    let root = this.#roots.get(key);
+    if (!root) {
+      const k = largestPowerOfTwoBelow(end - start);
+      root = nodeHash(this.#root(start, start + k), this.#root(start + k, end));
+      this.#roots.set(key, root);
+    }
+    return root;
+  }
+}
+
+/** Subtrees smaller than this are hashed again when needed rather than kept. */
+const MEMO_LEAVES = 64;
 
 /**
  * RFC 9162 §2.1.3.2. Returns a verdict, never throws: every input may come

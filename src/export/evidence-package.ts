@@ -1,0 +1,284 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EvidenceSource, ExportMade, GrantCustody, MessageRecord } from '../access/content-access.ts';
+import { SealboxError } from '../core/errors.ts';
+import { MAX_PARSE_BYTES } from '../index/indexer.ts';
+import { parseMessage } from '../index/parse-message.ts';
+import type { StoredCheckpoint } from '../ledger/ledger.ts';
+import { loadFiles, MULTI_VALUE } from './load-files.ts';
+import type { LoadFileRow } from './load-files.ts';
+
+// An evidence package: a folder that proves itself to someone who trusts neither Sealbox nor its
+// operator. Each message's exact bytes, its text, load files for review tools, every receipt of
+// it with the ledger entry that recorded it and that entry's inclusion proof in one signed
+// checkpoint, the chain of custody, a manifest of every file signed by the ledger key, and
+// verify.py (scripts/verify-evidence-package.py), which checks all of it with Python alone.
+// What goes in is read through ContentAccess.exportEvidence, which decides, and records the
+// export with the manifest's SHA-256 once this is written.
+export const PACKAGE_FORMAT = 'sealbox-evidence-package/1';
+
+// manifest.sig signs this line and the manifest's SHA-256 in hex: a statement, never a note
+// (ledger/signed-statement.ts), so the signature cannot be shown around as a checkpoint.
+export const MANIFEST_STATEMENT = 'sealbox evidence manifest v1\n';
+
+const VERIFIER = new URL('../../scripts/verify-evidence-package.py', import.meta.url);
+
+export interface PackageOptions {
+  dir: string;                    // made here; its parent must exist and it must not
+  origin: string;                 // the ledger's (config ledger.origin)
+  verifierKey: string;
+  sign(statement: string): Buffer;
+  now: number;
+  exporter: { name: string; displayName: string | null };
+  limit: number;
+  note?: string;
+}
+
+export interface PackageSummary {
+  messages: number;
+  files: number;                  // every file, the manifest and its signature included
+  bytes: number;
+  messageBytes: number;
+  manifestSha256: string;
+  checkpointSize: number;
+  notCovered: number;             // receipts newer than the checkpoint: not proven yet
+}
+
+interface ManifestFile {
+  path: string;
+  size: number;
+  sha256: string;
+  md5: string;
+}
+
+export async function writeEvidencePackage(source: EvidenceSource, o: PackageOptions): Promise<ExportMade<PackageSummary>> {
+  const { checkpoint } = source;
+  if (!checkpoint) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'the ledger has no signed checkpoint yet to prove the messages against (the server signs one when it starts)');
+  await mkdir(o.dir, { mode: 0o700 });
+  const discard = () => rm(o.dir, { recursive: true, force: true });
+  const files: ManifestFile[] = [];
+  let writing: Promise<void>[] = [];
+  const put = (path: string, bytes: Buffer): ManifestFile => {
+    const file = { path, size: bytes.length, sha256: digest('sha256', bytes), md5: digest('md5', bytes) };
+    files.push(file);
+    const write = writeFile(join(o.dir, path), bytes, { flag: 'wx' });
+    write.catch(() => {});   // its failure is thrown where it is awaited (written)
+    writing.push(write);
+    return file;
+  };
+  const written = async () => {
+    const all = writing;
+    writing = [];
+    const failed = (await Promise.allSettled(all)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  try {
+    for (const folder of ['messages', 'text', 'evidence', 'load']) await mkdir(join(o.dir, folder));
+
+    const rows: LoadFileRow[] = [];
+    let notCovered = 0;
+    let messageBytes = 0;
+    for (const [i, hit] of source.hits.entries()) {
+      const raw = await source.bytes(hit.sha256);
+      const record = await source.record(hit.sha256);
+      // As the indexer reads it (indexer.ts): its first MAX_PARSE_BYTES.
+      const parsed = await parseMessage(raw.subarray(0, MAX_PARSE_BYTES));
+      // Creating files is most of the work: one message's are written while the next is read and
+      // parsed, and no more wait than that.
+      await written();
+      const eml = put(`messages/${hit.sha256}.eml`, raw);
+      // The reader authenticates what it decrypts: bytes that hash otherwise are a fault here.
+      if (eml.sha256 !== hit.sha256) throw new Error(`message ${hit.sha256} read back as ${eml.sha256}`);
+      const text = put(`text/${hit.sha256}.txt`, Buffer.from(parsed.text, 'utf8'));
+      put(`evidence/${hit.sha256}.json`, json(evidenceOf(record, eml, text, checkpoint)));
+      notCovered += record.captures.filter((c) => c.proof === null).length;
+      messageBytes += raw.length;
+      rows.push(loadFileRow(i, record, eml, text, parsed.date));
+    }
+    const { csv, dat } = loadFiles(rows);
+    put('load/messages.csv', csv);
+    put('load/messages.dat', dat);
+    put('custody.json', json(custodyOf(source, checkpoint, o)));
+    put('checkpoint.txt', Buffer.from(checkpoint.note, 'utf8'));
+    put('verifier-key.txt', Buffer.from(`${o.verifierKey}\n`, 'utf8'));
+    put('README.txt', Buffer.from(readme(source, checkpoint, o, notCovered), 'utf8'));
+    put('verify.py', await readFile(VERIFIER));
+    await written();
+
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const manifest = json({ format: PACKAGE_FORMAT, origin: o.origin, createdAt: iso(o.now), files });
+    const manifestSha256 = digest('sha256', manifest);
+    const signature = Buffer.from(`${o.sign(MANIFEST_STATEMENT + manifestSha256).toString('base64')}\n`, 'utf8');
+    await writeFile(join(o.dir, 'manifest.json'), manifest, { flag: 'wx' });
+    await writeFile(join(o.dir, 'manifest.sig'), signature, { flag: 'wx' });
+    const bytes = files.reduce((n, f) => n + f.size, 0) + manifest.length + signature.length;
+    return {
+      value: { messages: source.hits.length, files: files.length + 2, bytes, messageBytes, manifestSha256, checkpointSize: checkpoint.size, notCovered },
+      parameters: { manifestSha256, files: files.length + 2, bytes, checkpointSize: checkpoint.size },
+      discard,
+    };
+  } catch (err) {
+    // A write still under way would put its file back after the folder is gone.
+    await Promise.allSettled(writing);
+    await discard();
+    throw err;
+  }
+}
+
+// Every receipt with what the ledger holds of it. The envelope, source, time and capture id are
+// the archive's record of the receipt; verify.py checks them against the payload the ledger leaf
+// commits to, so they are proven, not just stated. Authentication verdicts were reached after
+// receipt (the indexer's) and are stated only.
+function evidenceOf(r: MessageRecord, eml: ManifestFile, text: ManifestFile, checkpoint: StoredCheckpoint) {
+  return {
+    sha256: r.sha256, size: r.size, md5: eml.md5, file: eml.path, text: text.path,
+    messageId: r.messageId, subject: r.subject, parseError: r.parseError, custodians: r.custodians,
+    participants: r.participants.map((p) => ({ role: p.role, address: p.address, mailbox: p.mailbox })),
+    attachments: r.attachments,
+    captures: r.captures.map((c) => ({
+      captureId: c.captureId, source: c.source, receivedAt: iso(c.receivedAt), envelope: c.envelope, provenance: c.provenance, authentication: c.auth,
+      ledger: { index: c.ledgerIndex, leaf: base64(c.leaf), payload: base64(c.payload), salt: base64(c.salt) },
+      // null: recorded after the checkpoint was signed; proven by a later one.
+      proof: c.proof && { treeSize: checkpoint.size, hashes: c.proof.map((h) => h.toString('base64')) },
+    })),
+  };
+}
+
+function loadFileRow(i: number, r: MessageRecord, eml: ManifestFile, text: ManifestFile, dateSent: number | null): LoadFileRow {
+  const role = (name: string) => r.participants.filter((p) => p.role === name).map((p) => p.address).join(MULTI_VALUE);
+  return {
+    ControlNumber: `SBX${String(i + 1).padStart(7, '0')}`, Custodian: r.custodians.join(MULTI_VALUE),
+    // bcc: named in a Bcc header, or a recipient of the envelope that no header names.
+    From: role('from'), To: role('to'), CC: role('cc'), BCC: role('bcc'), Subject: r.subject ?? '',
+    DateSent: dateSent === null ? '' : iso(dateSent), DateReceived: r.captures.length === 0 ? '' : iso(Math.min(...r.captures.map((c) => c.receivedAt))),
+    MessageID: r.messageId ?? '', SHA256: r.sha256, MD5: eml.md5, FilePath: eml.path, TextPath: text.path,
+    AttachmentNames: r.attachments.map((a) => a.filename ?? '').filter((n) => n !== '').join(MULTI_VALUE),
+  };
+}
+
+function custodyOf(source: EvidenceSource, checkpoint: StoredCheckpoint, o: PackageOptions) {
+  const { grant, requester, approvals, entries }: GrantCustody = source.custody;
+  return {
+    grant: {
+      id: grant.id, purpose: grant.purpose, ticket: grant.ticket, justification: grant.justification, breakglass: grant.breakglass, requester,
+      scope: { mailboxes: grant.mailboxes.map((m) => m.name), dateFrom: isoOrNull(grant.dateFrom), dateTo: isoOrNull(grant.dateTo), query: grant.fixedQuery },
+      permissions: grant.permissions, filedAt: iso(grant.createdAt), approvalsNeeded: grant.approvalsNeeded,
+      approvals: approvals.map((a) => ({ approver: a.approver, decision: a.decision, reason: a.reason, at: iso(a.at) })),
+      approvedAt: isoOrNull(grant.approvedAt), startsAt: isoOrNull(grant.startsAt), endsAt: isoOrNull(grant.endsAt),
+    },
+    // The ledger entries that made the grant: its filing and the decisions on it.
+    ledger: entries.map((e) => ({ ...e, time: iso(e.time) })),
+    export: {
+      by: o.exporter, at: iso(o.now), query: source.query, canonicalQuery: source.canonicalQuery, limit: o.limit,
+      found: source.total, exported: source.hits.length, note: o.note ?? null,
+      // Written after the package, so its index cannot be in it: the export entry is the one
+      // whose parameters carry this package's manifestSha256.
+      recordedAs: 'the ledger entry of operation "export" whose parameters carry manifestSha256, the SHA-256 of manifest.json',
+    },
+    checkpoint: { origin: o.origin, size: checkpoint.size, rootHash: checkpoint.root.toString('base64'), signedAt: iso(checkpoint.createdAt) },
+  };
+}
+
+function readme(source: EvidenceSource, checkpoint: StoredCheckpoint, o: PackageOptions, notCovered: number): string {
+  const g = source.custody.grant;
+  const pending = notCovered === 0 ? '' : `
+NOT YET PROVEN: ${notCovered} receipt(s) were recorded after the checkpoint in this package was
+signed (their "proof" is null in evidence/*.json, and verify.py warns about each). The archive
+signs a checkpoint every few minutes: an export made again later proves them.
+`;
+  return `Sealbox evidence package
+========================
+
+Exported ${iso(o.now)} by ${o.exporter.name}${o.exporter.displayName ? ` (${o.exporter.displayName})` : ''} from the archive ${o.origin},
+under grant ${g.id} (purpose ${g.purpose}${g.ticket ? `, ticket ${g.ticket}` : ''}): ${source.hits.length} message(s) of the
+${source.total} the query found in the grant's scope (newest first, at most ${o.limit}):
+
+    ${source.query}
+${pending}
+What is here
+------------
+messages/<sha256>.eml   each message's exact archived bytes; the name is the SHA-256 of them
+text/<sha256>.txt       its text as the archive's indexer extracts it (UTF-8; HTML as text)
+evidence/<sha256>.json  every receipt of the message: its SMTP envelope, time, source and
+                        authentication verdicts at receipt (DKIM, SPF, DMARC, ARC), the ledger
+                        entry that recorded it (the leaf, and the salted payload the leaf commits
+                        to) and that entry's inclusion proof (RFC 9162) in checkpoint.txt
+load/messages.csv       the load file, one row per message: UTF-8 with a byte-order mark,
+                        RFC 4180 with every field quoted, rows ended CRLF; a value that starts
+                        with = + - @, a tab or a carriage return is prefixed with ' so that a
+                        spreadsheet does not run it as a formula
+load/messages.dat       the same rows as a Concordance DAT, the tools' default delimiters: UTF-8
+                        with a byte-order mark, each field between þ (U+00FE), fields separated
+                        by ASCII 20 (¶ in the tools), a line break inside a value written ®
+                        (U+00AE); a þ, ® or ASCII 20 in a value is written U+FFFD (the CSV keeps
+                        it)
+custody.json            the chain of custody: the grant (purpose, ticket, justification, scope,
+                        permissions, who asked, who approved and when, with their reasons), the
+                        ledger indexes of its filing and approvals, the query as given and as
+                        the archive read it, who exported and when
+checkpoint.txt          the ledger's signed checkpoint (C2SP signed note, Ed25519) that every
+                        proof leads to
+verifier-key.txt        the ledger's public key (C2SP verifier key) as the archive gave it
+manifest.json           path, size, SHA-256 and MD5 of every other file
+manifest.sig            Ed25519 signature (base64) by the ledger key over the line
+                        "sealbox evidence manifest v1", a line feed, and the SHA-256 (hex) of
+                        manifest.json
+verify.py               checks all of it
+
+Load file fields: ControlNumber; Custodian (the grant's mailboxes that hold the message);
+From, To, CC, BCC (BCC: named in a Bcc header or, known only from the SMTP envelope, a recipient
+no header names); Subject; DateSent (the Date header, ISO 8601 UTC, empty without one);
+DateReceived (the first receipt, UTC); MessageID; SHA256; MD5; FilePath; TextPath;
+AttachmentNames. A field with several values separates them with "; ". Addresses are as the
+archive indexes them: lower case, without display names (the .eml has those).
+
+How to check it
+---------------
+    python3 verify.py [THIS FOLDER] [--key VERIFIER_KEY]
+
+It needs Python 3 and nothing else (Ed25519 is verified by the script itself, per RFC 8032).
+Give it the archive's public key as the archive's outside witnesses hold it (the operator's
+"sealbox ledger public-key"); without --key it uses verifier-key.txt, which shows only that the
+package agrees with itself. It checks every file against the manifest (size, SHA-256, MD5) and
+that no file was added; the manifest's signature; the checkpoint's signature; each message's
+bytes against its SHA-256 and against every ledger entry that recorded a receipt of it; each
+receipt's envelope, time, source and capture id against the payload its entry commits to; each
+inclusion proof against the checkpoint's root; and the load files against the messages. Exit
+status 0: all of it holds; 1: something does not (each FAIL line names the file); 2: the folder
+cannot be read; 3: nothing failed, but some receipts are not proven yet (WARN lines).
+
+A second opinion on the manifest's signature, with OpenSSL 3 and coreutils, in a scratch folder
+(P: this folder):
+
+    (printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'
+     cut -d+ -f3- "$P/verifier-key.txt" | base64 -d | tail -c 32) > key.der
+    openssl pkey -pubin -inform DER -in key.der -out key.pem
+    printf 'sealbox evidence manifest v1\\n%s' "$(sha256sum "$P/manifest.json" | cut -c1-64)" > statement
+    base64 -d "$P/manifest.sig" > signature
+    openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in statement -sigfile signature
+
+The export itself is an entry in the archive's ledger (operation "export", under the grant),
+whose parameters carry manifestSha256: the SHA-256 of manifest.json.
+`;
+}
+
+function json(value: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
+}
+
+function digest(algorithm: 'sha256' | 'md5', bytes: Buffer): string {
+  return createHash(algorithm).update(bytes).digest('hex');
+}
+
+function base64(b: Buffer | null): string | null {
+  return b === null ? null : b.toString('base64');
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}
