@@ -112,6 +112,9 @@ const schema = z.strictObject({
   }).prefault({}),
   index: z.strictObject({
     batch: z.number().int().min(1).max(10_000).default(200),
+    // Read the text inside attachments (PDF, Office, OpenDocument, RTF, archives, attached mail)
+    // after each message is indexed, and make it searchable.
+    attachmentText: z.boolean().default(true),
   }).prefault({}),
   auth: z.strictObject({
     enabled: z.boolean().default(true),

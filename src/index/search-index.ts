@@ -64,6 +64,9 @@ export interface IndexedAttachment {
   contentType: string;
   size: number;
   sha256: string;
+  // What became of reading its text: ok | truncated: reason | encrypted | failed: reason; null
+  // when it is not a kind of file whose text is read, or not read yet.
+  extraction: string | null;
 }
 
 export interface IndexFailures {
@@ -114,4 +117,6 @@ export interface SearchIndex {
   cursor(): Promise<number>;
   // Captures indexed whose authentication verdicts are still being checked.
   pendingAuth(): Promise<number>;
+  // Documents indexed whose attachments' text is still being read.
+  pendingExtraction(): Promise<number>;
 }

@@ -308,7 +308,7 @@ for (const impl of INDEXES) {
       // reaches a message indexed in an earlier batch; no DNS (auth verdicts are not this contract).
       const indexer = new Indexer({
         captures: new SqliteCaptureQueue(stores.meta), index: backend.store, reader: stores.reader, meta: stores.meta, log,
-        batch: 4, internalDomains: config.internalDomains, auth: null,
+        batch: 4, internalDomains: config.internalDomains, auth: null, attachmentText: false,
       });
       while (await indexer.runOnce() > 0);
       await stores.meta.read(async (tx) => {
@@ -531,7 +531,7 @@ for (const impl of INDEXES) {
           .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
         assert.deepEqual((await index.participants(row)).map((x) => ({ ...x })), want, `${m.key}: participants`);
         assert.deepEqual((await index.attachments(row)).map((a) => ({ ...a })), (m.attachments ?? []).map((a) => ({
-          filename: a.filename, contentType: a.contentType, size: a.content.length, sha256: createHash('sha256').update(a.content).digest('hex'),
+          filename: a.filename, contentType: a.contentType, size: a.content.length, sha256: createHash('sha256').update(a.content).digest('hex'), extraction: null,
         })), `${m.key}: attachments`);
       }
       assert.equal((await index.document(1_000_000)), null);

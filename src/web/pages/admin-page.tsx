@@ -13,7 +13,7 @@ interface Health {
   listeners: { name: string; host: string; port: number }[];
   captures: number;
   messages: number;
-  index: { lagCaptures: number };
+  index: { lagCaptures: number; extractionPending: number };
   notifications: {
     waiting: number; due: number; failing: number;
     mail: { relay: string | null; state: 'unset' | 'failing' | 'ok'; problem: string | null };
@@ -70,6 +70,7 @@ function HealthSection() {
           <dt>Listeners</dt><dd>{h.data.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(' · ') || '—'}</dd>
           <dt>Archive</dt><dd>{h.data.messages} messages, {h.data.captures} receipts</dd>
           <dt>Index lag</dt><dd>{h.data.index.lagCaptures === 0 ? 'up to date' : `${h.data.index.lagCaptures} receipts waiting`}</dd>
+          <dt>Attachment text</dt><dd>{h.data.index.extractionPending === 0 ? 'all read' : `${h.data.index.extractionPending} messages' attachments being read`}</dd>
           <dt>Notifications</dt><dd>{h.data.notifications.due} due, {h.data.notifications.waiting} waiting (delayed included){h.data.notifications.failing > 0 && <strong>, {h.data.notifications.failing} failing</strong>}
             {h.data.notifications.failures.length > 0 && (
               <ul data-testid="notification-failures">
