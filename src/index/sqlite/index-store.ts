@@ -43,6 +43,7 @@ const SQL = {
   removeAuth: 'DELETE FROM capture_auth WHERE capture_row = ?',
   removePendingAuth: 'DELETE FROM auth_pending WHERE capture_row = ?',
   removeFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
+  mergeFts: "INSERT INTO doc_fts (doc_fts) VALUES ('optimize')",
 } as const;
 
 // The indexer's writes to the index database (openIndexDb), in its transactions.
@@ -206,10 +207,14 @@ export class SqliteIndexStore implements IndexStore {
     }
   }
 
-  // The full-text index removes a deleted row's words from its segments at once (its
-  // 'secure-delete' option, migration 3) and secure_delete overwrites the pages freed: what is
-  // left is the log, cut here.
+  // FTS5's 'secure-delete' option (migration 3) does not reach this table: a contentless_delete
+  // table knows no row's words when it is deleted, so the delete is a tombstone and the words
+  // stay in their segment until the segment is merged (the disposal test found an attachment's
+  // words there, in a segment of their own). 'optimize' merges every segment, which drops
+  // tombstoned rows, secure_delete overwrites the pages it frees, and the log is cut after. It
+  // rewrites the whole index: once per disposal run, not per message.
   async purgeRemoved(): Promise<boolean> {
+    await this.write(async (tx) => { on(tx).prepare(SQL.mergeFts).run(); });
     return this.#index.transactions.truncateLog();
   }
 }
