@@ -115,7 +115,7 @@ export class ExtractorPool {
     slot.child = null;
     child?.kill('SIGKILL');
     if (slot.job) {
-      this.#log.warn({ filename: slot.job.filename, contentType: slot.job.contentType, reason }, 'attachment text extraction failed');
+      this.#log.warn({ contentType: slot.job.contentType, reason }, 'attachment text extraction failed');
       this.#finish(slot, { text: '', extraction: `failed: ${reason}` });
     }
   }
