@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real protocol peers Sealbox's tests and benchmarks run against
-# (Debian packages). Idempotent: when every package is installed and Exim is
+# Installs the real protocol peers Sealbox's tests and benchmarks run against, and the tools
+# Sealbox itself runs to read attachments (Debian packages). Idempotent: when every package is installed and Exim is
 # extracted it only runs dpkg-query and exits. Run as root; `npm test` runs it first (see
 # scripts/pretest.sh). With --check it installs nothing: it names what is missing and exits 1.
 #
@@ -24,6 +24,16 @@ PEERS=(
   # bookworm ships miltertest as its own package, no longer in opendkim-tools
   "miltertest:miltertest"
   "chromium:chromium"
+  # Attachment text (src/index/extract/): PDF through poppler's pdftotext, DOC and XLS through
+  # catdoc's catdoc and xls2csv, each under prlimit (util-linux, essential in Debian)
+  "poppler-utils:pdftotext"
+  "catdoc:catdoc"
+  "util-linux:prlimit"
+  # LibreOffice without its GUI makes the real DOCX, XLSX, PPTX, ODT, RTF, DOC and PDF files the
+  # attachment tests mail (test/support/libreoffice.ts)
+  "libreoffice-writer-nogui:soffice"
+  "libreoffice-calc-nogui:soffice"
+  "libreoffice-impress-nogui:soffice"
 )
 
 die() { echo "install-peers: error: $*" >&2; exit 1; }

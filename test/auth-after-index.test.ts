@@ -99,7 +99,7 @@ test('a verdict still to come when the indexer stops is checked after the restar
   const indexerOn = (resolver: (name: string, rrtype: string) => Promise<unknown>) => {
     const db = openIndexDb(stores.paths.index, stores.paths.meta);
     const store = new SqliteIndexStore(db);
-    const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: store, reader: stores.reader, meta: stores.meta, log, batch: 200, internalDomains: [], auth: { resolver, mta: 'sealbox.test' } });
+    const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: store, reader: stores.reader, meta: stores.meta, log, batch: 200, internalDomains: [], auth: { resolver, mta: 'sealbox.test' }, attachmentText: false });
     return { db, store, indexer };
   };
   const first = indexerOn(() => new Promise(() => {}));

@@ -15,9 +15,11 @@ import { repoRoot, tempDataDir } from './support/sealbox.ts';
 
 const SCRIPT = join(repoRoot, 'scripts', 'verify-disposal-certificate.mjs');
 
-// A word no other message, query or setting holds, and a sender who wrote nothing else.
+// A word no other message, query or setting holds, and a sender who wrote nothing else; and a
+// word found only inside its attachment (the index holds it once the attachment is read).
 const SECRET = 'Quixoblatzenfjord';
 const SENDER = 'quentin@unique-sender.test';
+const ATTACHED = 'Vexquandrilloth';
 
 // Every file under `dir` that holds `needle` (as is, or lowercased as the index keeps words).
 function filesHolding(dir: string, needle: string): string[] {
@@ -37,7 +39,8 @@ function filesHolding(dir: string, needle: string): string[] {
 test('a disposed message is gone from every file, answers "disposed", and the ledger still verifies', { timeout: 120_000 }, async (t) => {
   const world = await startInProcessWorld({
     messages: {
-      gone: { from: SENDER, to: 'olga@corp.test', subject: `${SECRET} contract draft`, date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+      gone: { from: SENDER, to: 'olga@corp.test', subject: `${SECRET} contract draft`, date: 'Wed, 15 Jan 2025 10:00:00 +0000',
+        attachment: { filename: 'terms.txt', text: `Clause 9: ${ATTACHED} applies.` } },
       kept: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'quarterly planning', date: 'Sat, 15 Feb 2025 10:00:00 +0000' },
     },
     mailboxes: { 'olga@corp.test': 'olga' },
@@ -56,6 +59,7 @@ test('a disposed message is gone from every file, answers "disposed", and the le
 
   assert.ok(filesHolding(world.data, SECRET).length > 0, 'the word is in the data folder before (not vacuous)');
   assert.ok(filesHolding(world.data, SENDER).length > 0, 'and so is its sender');
+  assert.ok(filesHolding(world.data, ATTACHED).length > 0, 'and the word inside its attachment, in the index');
   assert.equal((await as.olga.call('GET', `/api/v1/messages/${sha.gone}`)).status, 200);
 
   const outcome = await archive.services.disposal.dispose([sha.gone, sha.gone, '0'.repeat(64)], 'mail-1y');
@@ -64,6 +68,7 @@ test('a disposed message is gone from every file, answers "disposed", and the le
 
   assert.deepEqual(filesHolding(world.data, SECRET), [], 'no file of the archive holds the word any more');
   assert.deepEqual(filesHolding(world.data, SENDER), [], 'nor who sent it: its receipt\'s envelope and its capture entry\'s payload are erased');
+  assert.deepEqual(filesHolding(world.data, ATTACHED), [], 'nor the text read from its attachment');
 
   const read = await as.olga.call('GET', `/api/v1/messages/${sha.gone}`);
   assert.equal(read.status, 410);

@@ -158,7 +158,7 @@ test('automatic mailboxes are not lost when the batch that found them fails', { 
   const index = openIndexDb(stores.paths.index, stores.paths.meta);
   t.after(() => { index.close(); stores.close(); });
   stores.meta.db.exec('PRAGMA busy_timeout = 50');
-  const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(index), reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: ['corp.example'], auth: null });
+  const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(index), reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: ['corp.example'], auth: null, attachmentText: false });
   const locker = new DatabaseSync(join(server.data, 'sealbox.db'));
   locker.exec('BEGIN IMMEDIATE');
   await assert.rejects(indexer.runOnce(), /locked|busy/i);

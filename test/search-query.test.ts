@@ -1,11 +1,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import { parseQuery, describeQuery, QueryError } from '../src/index/search-query.ts';
 import type { QueryNode } from '../src/index/search-query.ts';
 import { compileQuery } from '../src/index/sqlite/fts5-compiler.ts';
+import { migrationsIn } from '../src/store/sqlite/migrate.ts';
 
 // ---------------------------------------------------------------------------------------
 // Parser
@@ -58,6 +58,10 @@ describe('parseQuery', () => {
     assert.deepEqual(parseQuery('subject:"hello world"'), { kind: 'text', column: 'subject', value: 'hello world', prefix: false });
     assert.deepEqual(parseQuery('subject:hel*'), { kind: 'text', column: 'subject', value: 'hel', prefix: true });
     assert.deepEqual(parseQuery('filename:report.pdf'), { kind: 'text', column: 'filenames', value: 'report.pdf', prefix: false });
+    assert.deepEqual(parseQuery('Attachment:"net 30"'), { kind: 'text', column: 'attachments', value: 'net 30', prefix: false });
+    assert.deepEqual(parseQuery('attachment:inv*'), { kind: 'text', column: 'attachments', value: 'inv', prefix: true });
+    assert.deepEqual(parseQuery('type:PDF'), { kind: 'type', value: 'pdf' });
+    assert.deepEqual(parseQuery('type:tar.gz'), { kind: 'type', value: 'tar.gz' });
     assert.deepEqual(parseQuery('mailbox:Legal'), { kind: 'mailbox', value: 'legal' });
     assert.deepEqual(parseQuery('has:attachment'), { kind: 'has-attachment' });
     assert.deepEqual(parseQuery('before:2024-02-29'), { kind: 'date', op: 'before', day: '2024-02-29' });
@@ -96,6 +100,9 @@ describe('parseQuery', () => {
     ['from:""', 'empty value for from: at column 6', 5],
     ['from:@', 'expected a domain after "@" for from: at column 6', 5],
     ['has:pdf', 'unknown value "pdf" for has: at column 5 (use has:attachment)', 4],
+    ['type:*', 'invalid type "*" at column 6 (use a kind such as pdf, docx or zip, or a file extension)', 5],
+    ["type:\"x' OR 1=1\"", 'invalid type "x\' OR 1=1" at column 6 (use a kind such as pdf, docx or zip, or a file extension)', 5],
+    ['attachment:"!!"', 'nothing to search for in "!!" at column 12 (a full-text term needs a letter or digit)', 11],
     ['sha256:abc', 'invalid sha256 "abc" at column 8 (use 8 to 64 hex digits)', 7],
     ['sha256:zzzzzzzzzz', 'invalid sha256 "zzzzzzzzzz" at column 8 (use 8 to 64 hex digits)', 7],
     ['message-id:<>', 'empty value for message-id: at column 12', 11],
@@ -153,6 +160,7 @@ describe('describeQuery', () => {
   const roundTrips = [
     'a b OR c', 'NOT NOT a', '-(a OR b) c', '"AND" "OR" "NOT" or', '"-foo" --foo*', '"foo*" foo*',
     '"http://x" "a:b"', 'subject:"a \\"b\\" \\\\c"', 'filename:"my report.pdf" filename:x*',
+    'attachment:"net 30" attachment:inv* -attachment:x', 'type:pdf OR type:tar.gz',
     'from:"bob smith" to:@corp.org cc:corp.org bcc:x@y sender:z', 'mailbox:"legal team"',
     'message-id:"<a b@c>"', 'message-id:<a@b>', 'before:2024-01-01 after:2024-01-02 on:2024-02-29',
     'sha256:0123456789abcdef', '(a OR b) (c OR d) OR e', 'x"y z"',
@@ -181,12 +189,13 @@ interface Doc {
   subject: string;
   body: string;
   files?: string[];
+  attachmentText?: string;      // what the extractor read from inside the files
   people: [role: string, address: string, name: string | null][];
 }
 
 const DOCS: Doc[] = [
   { id: 1, date: t('2024-03-05T10:00:00Z'), messageId: 'Inv42@Example.COM', subject: 'Invoice 42', body: 'please pay the invoice', files: ['invoice-42.pdf'],
-    people: [['from', 'alice@example.com', 'Alice Liddell'], ['to', 'bob@corp.org', 'Bob Stone']] },
+    attachmentText: 'Amount payable: 1250 EUR to IBAN NO9386011117947', people: [['from', 'alice@example.com', 'Alice Liddell'], ['to', 'bob@corp.org', 'Bob Stone']] },
   { id: 2, date: t('2024-02-10T10:00:00Z'), messageId: 'wire@example.com', subject: 'Wire transfer details', body: 'the wire transfer is scheduled',
     people: [['from', 'alice@example.com', 'Alice Liddell'], ['to', 'carol@corp.org', 'Carol']] },
   { id: 3, date: t('2024-04-01T10:00:00Z'), messageId: 'spam1@example.com', subject: 'Spam invoice', body: 'an invoice that is spam',
@@ -198,7 +207,7 @@ const DOCS: Doc[] = [
   { id: 6, date: t('2024-01-01T12:00:00Z'), messageId: 'pills@evil.test', subject: 'Buy now', body: 'cheap pills',
     people: [['from', 'mallory@evil.test', 'Smith, Bob'], ['to', 'alice@example.com', null], ['bcc', 'eve@corp.org', null]] },
   { id: 7, date: t('2023-06-30T23:59:59.999Z'), messageId: 'cv@corp.org', subject: 'Résumé attached', body: 'see my résumé', files: ['cv_carol.docx'],
-    people: [['from', 'carol@corp.org', 'Carol'], ['to', 'team@corp.org', null]] },
+    attachmentText: 'Curriculum vitae. Expected salary: negotiable', people: [['from', 'carol@corp.org', 'Carol'], ['to', 'team@corp.org', null]] },
   { id: 8, date: t('2024-05-01T10:00:00Z'), messageId: 'inject@example.org', subject: "'; DROP TABLE doc; --", body: 'bobby says hi',
     people: [['from', 'ob@example.org', "O'Brien"], ['to', 'alice@example.com', null]] },
   { id: 9, date: null, messageId: null, subject: 'Meeting', body: 'the quarterly meeting',
@@ -210,7 +219,7 @@ const ALL = DOCS.map((d) => d.id);
 
 function openIndex(): DatabaseSync {
   const db = new DatabaseSync(':memory:');
-  db.exec(readFileSync(new URL('../src/index/sqlite/migrations/0001-index.sql', import.meta.url), 'utf8'));
+  for (const m of migrationsIn(new URL('../src/index/sqlite/migrations/', import.meta.url))) db.exec(m.sql);
   db.exec("ATTACH DATABASE ':memory:' AS meta");
   db.exec(`CREATE TABLE meta.mailbox (id INTEGER PRIMARY KEY, name TEXT UNIQUE, display_name TEXT, owner TEXT, sensitivity TEXT);
            CREATE TABLE meta.mailbox_address (address TEXT PRIMARY KEY, mailbox_id INTEGER) WITHOUT ROWID;
@@ -218,7 +227,7 @@ function openIndex(): DatabaseSync {
            INSERT INTO meta.mailbox (id, name, display_name) VALUES (1, 'alice', 'Alice Liddell'), (2, 'Team', 'Team'), (3, 'nobody', 'No one');
            INSERT INTO meta.mailbox_address VALUES ('alice@example.com', 1), ('a.liddell@example.com', 1), ('team@corp.org', 2), ('ghost@corp.org', 3);`);
   const insDoc = db.prepare('INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-  const insFts = db.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames) VALUES (?, ?, ?, ?, ?)');
+  const insFts = db.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments) VALUES (?, ?, ?, ?, ?, ?)');
   const insPart = db.prepare('INSERT INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)');
   const insAtt = db.prepare('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)');
   for (const d of DOCS) {
@@ -227,11 +236,11 @@ function openIndex(): DatabaseSync {
     // As the indexer does: header participants only, so an envelope-only Bcc is not here, nor an
     // envelope sender (the fixtures' only sender rows).
     const addresses = d.people.filter(([role]) => role !== 'bcc' && role !== 'sender').map(([, a, n]) => (n ? `${n} <${a}>` : a)).join(' ');
-    insFts.run(d.id, d.subject, addresses, d.body, files.join(' '));
+    insFts.run(d.id, d.subject, addresses, d.body, files.join(' '), d.attachmentText ?? '');
     for (const [role, address, name] of d.people) {
       insPart.run(d.id, role, address, address.slice(address.lastIndexOf('@') + 1), name?.toLowerCase() ?? null);
     }
-    for (const f of files) insAtt.run(d.id, f, f.toLowerCase(), 'application/octet-stream', 100, sha(1000 + d.id));
+    for (const f of files) insAtt.run(d.id, f, f.toLowerCase(), f.endsWith('.pdf') ? 'application/pdf' : 'application/octet-stream', 100, sha(1000 + d.id));
   }
   return db;
 }
@@ -321,6 +330,21 @@ describe('compileQuery over an index', () => {
     ['mailbox:nobody', []],
     ['mailbox:unknown', []],
     ['mailbox:%', []],
+    // inside attachments
+    ['attachment:salary', [7]],
+    ['salary', [7]],
+    ['attachment:"salary negotiable"', [7]],
+    ['attachment:negot*', [7]],
+    ['attachment:resume', []],
+    ['attachment:no9386011117947 invoice', [1]],
+    ['invoice -attachment:payable', [3, 4, 5]],
+    ['attachment:payable OR attachment:salary', [1, 7]],
+    ['type:pdf', [1]],
+    ['type:docx', [7]],
+    ['type:doc', []],
+    ['type:pdf OR type:docx', [1, 7]],
+    ['-type:pdf', except(1)],
+    ['invoice type:pdf', [1]],
     // attributes
     ['has:attachment', [1, 7]],
     ['-has:attachment', except(1, 7)],
@@ -361,6 +385,7 @@ describe('compileQuery over an index', () => {
     ['from:"\'; DROP TABLE doc; --"', []],
     ['mailbox:"\'; DROP TABLE doc; --"', []],
     ['message-id:"\'; DROP TABLE doc; --"', []],
+    ['attachment:"\'; DROP TABLE doc; --"', []],
     ['"x\\" OR body:pills OR \\"y"', []],
     ['"NEAR(invoice spam)"', []],
     ['"invoice" "^spam"', [3]],

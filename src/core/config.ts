@@ -120,6 +120,9 @@ const schema = z.strictObject({
     // How often the index thread checks, when idle, that the index holds exactly one document per
     // live message (sealbox verify --index); the health page shows the last result. 0: never.
     checkEveryMinutes: z.number().min(0).default(60),
+    // Read the text inside attachments (PDF, Office, OpenDocument, RTF, archives, attached mail)
+    // after each message is indexed, and make it searchable.
+    attachmentText: z.boolean().default(true),
   }).prefault({}),
   auth: z.strictObject({
     enabled: z.boolean().default(true),

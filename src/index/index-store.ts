@@ -33,12 +33,21 @@ export interface NewAttachment {
 }
 
 // The searchable text; `addresses` must hold every header participant's address and display
-// name, as from:/to:/cc: narrow display-name matches through it.
+// name, as from:/to:/cc: narrow display-name matches through it. `attachments`: the text read from
+// inside the attachments, '' until the extractor has read it (AttachmentExtractor).
 export interface FullText {
   subject: string;
   addresses: string;
   body: string;
   filenames: string;
+  attachments: string;
+}
+
+// What became of reading one attachment's text, by its place among the message's attachments:
+// ok | truncated: reason | encrypted | failed: reason.
+export interface AttachmentOutcome {
+  attachment: number;
+  extraction: string;
 }
 
 // The write side of the search index, as the indexer uses it. Every call runs in a transaction
@@ -77,6 +86,16 @@ export interface IndexStore extends Transactions {
   pendingAuth(tx: Tx, after: number, limit: number): Promise<number[]>;
   pendingAuthCount(tx: Tx): Promise<number>;
   completeAuth(tx: Tx, captureRowId: number, verdicts: unknown): Promise<boolean>;
+  // Documents whose attachments' text is still to be read (see AttachmentExtractor): queued with
+  // the document, completed by replacing its full text with the attachments' added and recording
+  // each attachment's outcome (text null: the message could not be read again; outcomes only).
+  // completeExtraction stores nothing and answers false for a document no longer queued (its
+  // message was disposed of while its attachments were read).
+  queueExtraction(tx: Tx, messageRowId: number): Promise<void>;
+  // Each with its message's identity (null: its document is gone, nothing to read).
+  pendingExtraction(tx: Tx, after: number, limit: number): Promise<{ id: number; sha256: string | null }[]>;
+  pendingExtractionCount(tx: Tx): Promise<number>;
+  completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[]): Promise<boolean>;
 
   // A capture that could not be indexed: recorded, or its record updated, until a retry succeeds.
   recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void>;
@@ -87,8 +106,8 @@ export interface IndexStore extends Transactions {
 
   // Every document's id (= its message's row id), ascending.
   documentIds(tx: Tx): Promise<number[]>;
-  // A disposed message: its document, participations, attachments, full text and its captures'
-  // verdicts removed.
+  // A disposed message: its document, participations, attachments, full text (attachments' text
+  // included), its place in the extraction queue and its captures' verdicts removed.
   removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void>;
   // After removals: what was removed is gone from the store's files too (the full-text index
   // merged without it, the log cut); false if a reader kept the log from being cut (next run).

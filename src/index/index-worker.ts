@@ -52,17 +52,17 @@ function pause(ms: number, whileGathering: boolean): Promise<void> {
   });
 }
 
-// Authentication verdicts follow the documents on a loop of their own in this thread: its DNS
-// lookups wait on the network, not on the CPU, and a hanging one must hold back neither the
-// index nor the other checks.
-async function checkAuth(): Promise<void> {
-  const checker = indexer.auth;
-  if (!checker) return;
+// Authentication verdicts and attachments' text follow the documents, each on a loop of its own
+// in this thread: DNS lookups wait on the network and attachments are read in the extractor's
+// processes, not on this thread's CPU, and a hanging lookup or a slow PDF must hold back neither the
+// index nor the other work.
+async function follow(worker: { step(): Promise<number>; readonly busy: boolean } | null, what: string): Promise<void> {
+  if (!worker) return;
   while (!stopping) {
     try {
-      if (await checker.step() === 0 && !checker.busy) await new Promise((resolve) => setTimeout(resolve, 200));
+      if (await worker.step() === 0 && !worker.busy) await new Promise((resolve) => setTimeout(resolve, 200));
     } catch (err) {
-      log.error({ err }, 'checking authentication failed; retrying in 5 s');
+      log.error({ err }, `${what} failed; retrying in 5 s`);
       await new Promise((resolve) => setTimeout(resolve, 5000));
     }
   }
@@ -115,11 +115,12 @@ async function loop(): Promise<void> {
     // Idle: wait for a commit, with a slow poll as a safety net.
     await pause(failed ? 5000 : 1000, false);
   }
-  await checking;
+  await Promise.all(following);
+  indexer.extraction?.close();
   indexDb.close();
   archive.close();
   parentPort!.postMessage('stopped');
 }
 
-const checking = checkAuth();
+const following = [follow(indexer.auth, 'checking authentication'), follow(indexer.extraction, 'reading attachments')];
 loop();

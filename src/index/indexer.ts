@@ -4,9 +4,12 @@ import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { MessageRow } from '../store/sqlite/metadata-store.ts';
 import type { Transactions, Tx } from '../core/transactions.ts';
+import { AttachmentExtractor, extractable, extractionWork } from './attachment-extractor.ts';
+import type { ExtractionWork } from './attachment-extractor.ts';
 import { AuthChecker } from './auth-checker.ts';
 import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
+import { display, fullTextOf } from './full-text.ts';
 import type { IndexStore } from './index-store.ts';
 import { parseMessage } from './parse-message.ts';
 import type { ParsedMessage } from './parse-message.ts';
@@ -29,6 +32,8 @@ export interface IndexerOptions {
   batch: number;
   internalDomains: string[];
   auth: { resolver: Resolver; mta: string } | null;
+  // Whether the text inside attachments is read after the document (AttachmentExtractor).
+  attachmentText: boolean;
 }
 
 // A message's participants as the envelope step needs them: addresses named as recipient
@@ -47,6 +52,8 @@ export class Indexer {
   #more = false;
   // Authentication verdicts come after the document (see AuthChecker); null: not checked.
   readonly auth: AuthChecker | null;
+  // So does the text inside attachments (see AttachmentExtractor); null: not read.
+  readonly extraction: AttachmentExtractor | null;
 
   constructor(options: IndexerOptions) {
     this.#o = options;
@@ -55,6 +62,9 @@ export class Indexer {
       index: options.index, captures: options.captures, resolver: options.auth.resolver, mta: options.auth.mta, log: options.log,
       read: async (sha256) => (await this.#raw(sha256)).raw,
     });
+    this.extraction = options.attachmentText ? new AttachmentExtractor({
+      index: options.index, log: options.log, read: async (sha256) => (await this.#raw(sha256)).raw,
+    }) : null;
   }
 
   cursor(): Promise<number> {
@@ -127,7 +137,8 @@ export class Indexer {
       return { maxDocId, indexed };
     });
     // auth: 'queued' for the checker (with the bytes read, if any), or a verdict stored at once.
-    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: null | { queued: Buffer | null } | { verdict: unknown }; error: string | null; disposed?: true }[] = [];
+    // extraction: its attachments to read, queued for the extractor.
+    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: null | { queued: Buffer | null } | { verdict: unknown }; extraction?: ExtractionWork | null; error: string | null; disposed?: true }[] = [];
     let bytes = 0;
     // A message's bytes are read while the one before it is parsed: reads are asynchronous (the
     // blob store may be remote), parsing is not.
@@ -168,7 +179,8 @@ export class Indexer {
           if (i + 1 < rows.length && rows[i + 1]!.messageRowId > maxDocId) void readAt(i + 1);
         }
         if (needsDoc) {
-          parsed = await parseMessage(raw!.raw);
+          // Attachments whose text is read keep their bytes, for the extractor.
+          parsed = await parseMessage(raw!.raw, this.extraction ? { keep: extractable } : {});
           if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
           parsedInBatch.add(row.messageRowId);
         }
@@ -178,7 +190,7 @@ export class Indexer {
       }
       // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
       const auth = !needsAuth ? null : raw?.truncated ? { verdict: { error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` } } : { queued: raw?.raw ?? null };
-      work.push({ row, parsed, auth, error: null });
+      work.push({ row, parsed, auth, extraction: parsed && this.extraction ? extractionWork(parsed) : null, error: null });
     }
 
     const internal = new Set<string>();
@@ -216,7 +228,7 @@ export class Indexer {
         if (w.error === null) {
           try {
             await index.savepoint(tx, async () => {
-              await this.#indexOne(tx, row, parsed, w.auth, { namedIn, part, named });
+              await this.#indexOne(tx, row, parsed, w.auth, w.extraction ?? null, { namedIn, part, named });
               await index.clearFailure(tx, row.rowId);
             });
             continue;
@@ -235,11 +247,12 @@ export class Indexer {
     });
     // Committed with their queue rows: the checker takes them with the bytes already read.
     this.auth?.offer(work.flatMap((w) => (w.error === null && w.auth && 'queued' in w.auth ? [{ rowId: w.row.rowId, sha256: w.row.sha256, envelope: w.row.envelope!, raw: w.auth.queued }] : [])));
+    this.extraction?.offer(work.flatMap((w) => (w.error === null && w.extraction ? [{ docId: w.row.messageRowId, sha256: w.row.sha256, work: w.extraction }] : [])));
     log.debug({ captures: work.length, failures, cursor: options.advanceCursor ? work.at(-1)!.row.rowId : undefined }, 'indexed');
     return work.length;
   }
 
-  async #indexOne(tx: Tx, row: QueuedCapture, parsed: ParsedMessage | null, auth: null | { queued: Buffer | null } | { verdict: unknown }, h: {
+  async #indexOne(tx: Tx, row: QueuedCapture, parsed: ParsedMessage | null, auth: null | { queued: Buffer | null } | { verdict: unknown }, extraction: ExtractionWork | null, h: {
     namedIn(tx: Tx, docId: number): Promise<Named>;
     part(tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named): Promise<void>;
     named: Map<number, Named>;
@@ -258,8 +271,8 @@ export class Indexer {
         for (const a of list) await h.part(tx, docId, role, a.address, a.name || null, n);
       }
       for (const a of p.attachments) await index.addAttachment(tx, docId, a);
-      const addresses = [...p.from, ...p.sender, ...p.to, ...p.cc, ...p.bcc].map(display).join(' ');
-      await index.addFullText(tx, docId, { subject: p.subject ?? '', addresses, body: p.text, filenames: p.attachments.map((a) => a.filename ?? '').join(' ') });
+      await index.addFullText(tx, docId, extraction?.text ?? fullTextOf(p));
+      if (extraction) await index.queueExtraction(tx, docId);
     } else if (!await index.hasDocument(tx, docId)) {
       // Its message could not be read in this batch: nothing to link the envelope to yet.
       throw new Error('the message of this capture is not indexed');
@@ -296,8 +309,4 @@ export class Indexer {
 // The Message-IDs a message refers to, lowercased: References (root first), then In-Reply-To.
 function refersTo(p: ParsedMessage): string[] {
   return [...new Set([...p.references, ...p.inReplyTo].map((id) => id.toLowerCase()))];
-}
-
-function display(a: { address: string; name: string }): string {
-  return a.name ? `${a.name} <${a.address}>` : a.address;
 }

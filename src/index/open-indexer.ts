@@ -18,6 +18,7 @@ export function openIndexer(archive: Archive, log: Logger = archive.log): { inde
   const indexer = new Indexer({
     captures, index: store, reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
     auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
+    attachmentText: config.index.attachmentText,
   });
   return { indexer, store, captures, db };
 }

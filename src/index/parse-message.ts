@@ -22,6 +22,8 @@ export type AttachmentInfo = {
   /** without the angle brackets, as `cid:` URLs refer to it */
   contentId: string | null;
   disposition: string | null;
+  /** the decoded bytes, only where parseMessage's `keep` asked for them */
+  content?: Uint8Array;
 };
 
 export type ParsedMessage = {
@@ -76,19 +78,24 @@ export const PARSE_LIMITS = Object.freeze({
 });
 
 const MIME_OPTIONS = Object.freeze({
-  // Raw bytes, not base64 strings: they are hashed and dropped, never kept.
+  // Raw bytes, not base64 strings: they are hashed, and kept only where parseMessage's `keep` asks.
   attachmentEncoding: 'arraybuffer',
   maxNestingDepth: MAX_MIME_DEPTH,
   maxHeadersSize: MAX_HEADERS_SIZE,
   maxRfc822NestingDepth: MAX_RFC822_DEPTH,
 } as const);
 
+export interface ParseOptions {
+  /** which attachments keep their bytes (`content`): those whose text is extracted; the rest are hashed and dropped */
+  keep?(attachment: AttachmentInfo, content: Uint8Array): boolean;
+}
+
 /**
  * Reads what the index needs from a stored message. Never throws for bad input: an
  * archive keeps evidence, it does not judge it, so whatever could be recovered is
  * returned together with `parseError`.
  */
-export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
+export async function parseMessage(raw: Uint8Array, options: ParseOptions = {}): Promise<ParsedMessage> {
   if (raw.byteLength === 0) {
     return buildResult(null, 'empty message (0 bytes)');
   }
@@ -113,7 +120,7 @@ export async function parseMessage(raw: Uint8Array): Promise<ParsedMessage> {
   if (email?.attachments.some((a) => a.rfc822DepthExceeded)) {
     errors.push(`message/rfc822 nested deeper than ${MAX_RFC822_DEPTH}; the innermost messages are indexed as attachments`);
   }
-  return buildResult(email, errors.length ? errors.join('; ') : null);
+  return buildResult(email, errors.length ? errors.join('; ') : null, options);
 }
 
 async function parseHeadersOnly(bytes: Buffer): Promise<Email | null> {
@@ -145,7 +152,7 @@ const ADDRESS_FIELDS = [
   ['bcc', 'bcc'],
 ] as const;
 
-function buildResult(email: Email | null, parseError: string | null): ParsedMessage {
+function buildResult(email: Email | null, parseError: string | null, options: ParseOptions = {}): ParsedMessage {
   const headers = email?.headers ?? [];
   const result: ParsedMessage = {
     messageId: email?.messageId ? normalizeMessageId(email.messageId) : null,
@@ -173,7 +180,7 @@ function buildResult(email: Email | null, parseError: string | null): ParsedMess
   } else if (email.html) {
     result.text = boundText(clean(htmlToText(email.html.slice(0, MAX_HTML_CHARS))));
   }
-  result.attachments = email.attachments.map(describeAttachment);
+  result.attachments = email.attachments.map((a) => describeAttachment(a, options.keep));
   return result;
 }
 
@@ -211,12 +218,12 @@ function messageIdList(value: string | null): string[] {
   return ids.slice(-64);
 }
 
-function describeAttachment(attachment: MimeAttachment): AttachmentInfo {
+function describeAttachment(attachment: MimeAttachment, keep: ParseOptions['keep']): AttachmentInfo {
   const content =
     typeof attachment.content === 'string'
       ? Buffer.from(attachment.content, 'utf8')
       : new Uint8Array(attachment.content);
-  return {
+  const info: AttachmentInfo = {
     filename: attachment.filename === null ? null : clean(attachment.filename),
     contentType: attachment.mimeType,
     size: content.byteLength,
@@ -224,6 +231,8 @@ function describeAttachment(attachment: MimeAttachment): AttachmentInfo {
     contentId: attachment.contentId ? clean(attachment.contentId).replace(/^\s*<|>\s*$/g, '') || null : null,
     disposition: attachment.disposition,
   };
+  if (keep?.(info, content)) info.content = content;
+  return info;
 }
 
 // NUL cannot be stored in PostgreSQL text and has no meaning in an index.
@@ -486,7 +495,7 @@ const HIDDEN_CONTENT_END: Record<string, RegExp> = Object.fromEntries(
   [...HIDDEN_CONTENT_TAGS].map((name) => [name, new RegExp(`</${name}\\b`, 'gi')]),
 );
 
-function htmlToText(html: string): string {
+export function htmlToText(html: string): string {
   const source = html.replace(/[\t\n\f\r ]+/g, ' ');
   const out: string[] = [];
   let pos = 0;

@@ -66,6 +66,9 @@ export interface IndexedAttachment {
   contentType: string;
   size: number;
   sha256: string;
+  // What became of reading its text: ok | truncated: reason | encrypted | failed: reason; null
+  // when it is not a kind of file whose text is read, or not read yet.
+  extraction: string | null;
 }
 
 export interface IndexFailures {
@@ -118,4 +121,6 @@ export interface SearchIndex {
   pendingAuth(): Promise<number>;
   // The last index completeness check (index-completeness.ts), or null if none was made.
   completeness(): Promise<CompletenessSummary | null>;
+  // Documents indexed whose attachments' text is still being read.
+  pendingExtraction(): Promise<number>;
 }

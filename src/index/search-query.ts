@@ -1,13 +1,17 @@
 // Sealbox's search language: parse a query into an AST and render it back canonically (the
 // ledger records that form). sqlite/fts5-compiler.ts compiles the AST for the SQLite index.
 //
-//   invoice "wire transfer"        full text, all columns; implicit AND; word* = prefix
+//   invoice "wire transfer"        full text, all columns (attachments' text too); implicit AND;
+//                                  word* = prefix
 //   a OR b, a AND b, NOT a, -a     precedence NOT > AND > OR; parentheses group
 //   from: sender: to: cc: bcc:     participation with that role (to: never includes bcc; for an
 //                                  owner, bcc: only their own Bcc or on mail they sent)
-//   subject: filename:             full text in that column only
+//   subject: filename: attachment: full text in that column only (attachment: the text read from
+//                                  inside attachments)
 //   mailbox:NAME|ADDRESS           any participation by an address of that mailbox
 //   has:attachment
+//   type:NAME                      an attachment of that kind: pdf, docx, xlsx, …, zip, message
+//                                  (extract/formats.ts), else by extension or content subtype
 //   before:D  after:D  on:D        D = YYYY-MM-DD, UTC days: before = date < D 00:00,
 //                                  after = date >= (D+1) 00:00 (D itself excluded), on = within D
 //   message-id:ID                  with or without <>, case-insensitive
@@ -29,7 +33,7 @@ const MAX_DEPTH = 32;
 const SHA256_PREFIX_MIN = 8;
 
 export type AddressRole = 'from' | 'sender' | 'to' | 'cc' | 'bcc';
-export type FtsColumn = 'subject' | 'filenames';
+export type FtsColumn = 'subject' | 'filenames' | 'attachments';
 
 export type QueryNode =
   | { readonly kind: 'and'; readonly children: readonly QueryNode[] }
@@ -41,6 +45,7 @@ export type QueryNode =
   | { readonly kind: 'address'; readonly role: AddressRole; readonly value: string }
   | { readonly kind: 'mailbox'; readonly value: string }
   | { readonly kind: 'has-attachment' }
+  | { readonly kind: 'type'; readonly value: string }        // lowercased: a format, an extension or a subtype
   | { readonly kind: 'date'; readonly op: 'before' | 'after' | 'on'; readonly day: string }
   | { readonly kind: 'message-id'; readonly value: string }   // lowercased, without <>
   | { readonly kind: 'sha256'; readonly value: string };     // lowercased hex, 8..64 digits
@@ -58,7 +63,7 @@ export class QueryError extends SealboxError {
 // ---------------------------------------------------------------------------------------
 // Lexer
 
-const FIELDS = ['from', 'sender', 'to', 'cc', 'bcc', 'subject', 'filename', 'mailbox', 'has',
+const FIELDS = ['from', 'sender', 'to', 'cc', 'bcc', 'subject', 'filename', 'attachment', 'mailbox', 'has', 'type',
   'before', 'after', 'on', 'message-id', 'sha256'] as const;
 type Field = typeof FIELDS[number];
 
@@ -199,6 +204,7 @@ function fieldTerm(field: Field, value: string, quoted: boolean, pos: number): Q
     }
     case 'subject': return textTerm('subject', value, pos, quoted);
     case 'filename': return textTerm('filenames', value, pos, quoted);
+    case 'attachment': return textTerm('attachments', value, pos, quoted);
     case 'mailbox': return { kind: 'mailbox', value: value.toLowerCase() };
     case 'has': {
       const v = value.toLowerCase();
@@ -206,6 +212,13 @@ function fieldTerm(field: Field, value: string, quoted: boolean, pos: number): Q
         throw new QueryError(`unknown value "${value}" for has: at column ${col(pos)} (use has:attachment)`, pos);
       }
       return { kind: 'has-attachment' };
+    }
+    case 'type': {
+      const v = value.toLowerCase();
+      if (!/^[a-z0-9][a-z0-9.+-]{0,63}$/.test(v)) {
+        throw new QueryError(`invalid type "${value}" at column ${col(pos)} (use a kind such as pdf, docx or zip, or a file extension)`, pos);
+      }
+      return { kind: 'type', value: v };
     }
     case 'before': case 'after': case 'on':
       if (dayStart(value) === null) {
@@ -399,17 +412,20 @@ function render(node: QueryNode): string {
     case 'not':
       return 'NOT ' + wrap(node.child);
     case 'text': {
-      const prefix = node.column === null ? '' : node.column === 'subject' ? 'subject:' : 'filename:';
+      const prefix = node.column === null ? '' : COLUMN_FIELDS[node.column];
       return renderValue(prefix, node.value + (node.prefix ? '*' : ''), node);
     }
     case 'address': return renderValue(node.role + ':', node.value, node);
     case 'mailbox': return renderValue('mailbox:', node.value, node);
     case 'has-attachment': return 'has:attachment';
+    case 'type': return `type:${node.value}`;
     case 'date': return `${node.op}:${node.day}`;
     case 'message-id': return renderValue('message-id:', node.value, node);
     case 'sha256': return `sha256:${node.value}`;
   }
 }
+
+const COLUMN_FIELDS: Record<FtsColumn, string> = { subject: 'subject:', filenames: 'filename:', attachments: 'attachment:' };
 
 // Any AND or OR inside another operator is parenthesised.
 function wrap(node: QueryNode): string {

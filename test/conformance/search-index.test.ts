@@ -1,8 +1,9 @@
 // The search index's contract, run against every implementation (today SQLite FTS5 in index.db;
 // a PostgreSQL one joins by adding a line to INDEXES). A small archive is built the way the
 // server builds it — openArchive, the directory, the CaptureWriter, then the Indexer writing
-// through the implementation's IndexStore — and every query's answer is checked against a tally
-// made from the messages as written here (CORPUS), never against another run of the index.
+// through the implementation's IndexStore, the attachment extractor after it — and every query's
+// answer is checked against a tally made from the messages as written here (CORPUS), never
+// against another run of the index.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -41,7 +42,9 @@ const INDEXES: { name: string; open(archive: Archive): IndexBackend }[] = [
 
 interface Person { name: string | null; address: string }
 interface Receipt { mailFrom: string; rcptTo: string[] }
-interface Attachment { filename: string; contentType: string; content: Buffer }
+// text: the words reading it yields (attachment:); outcome: how its reading ends; types: the
+// type: values that find it.
+interface Attachment { filename: string; contentType: string; content: Buffer; text: string; outcome: 'ok' | 'failed'; types: string[] }
 interface Mail {
   key: string;
   from: Person;
@@ -68,13 +71,14 @@ const EVE = p('Eve', 'eve@partner.example');
 const CORPUS: Mail[] = [
   { key: 'm1', from: ALICE, to: [BOB], subject: 'Invoice 1001 for March', body: 'Please pay the invoice by wire transfer before Friday.',
     date: '2026-03-02T09:00:00Z', receivedAt: '2026-03-02T09:01:00Z', messageId: 'INV-1001@corp.example',
-    attachments: [{ filename: 'invoice-1001.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4 invoice 1001\n') }] },
+    // Not a PDF at all: its reading fails, and its name alone is searchable.
+    attachments: [{ filename: 'invoice-1001.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4 invoice 1001\n'), text: '', outcome: 'failed', types: ['pdf'] }] },
   // A reply to m1's Message-ID, which m9 carries too: both are in its thread.
   { key: 'm2', from: BOB, to: [p('Alice', 'alice@corp.example')], cc: [CAROL], subject: 'Re: Invoice 1001 for March', body: 'The transfer was wired this morning.',
     date: '2026-03-03T10:00:00Z', receivedAt: '2026-03-03T10:01:00Z', messageId: 're-1001@corp.example', inReplyTo: 'INV-1001@corp.example' },
   { key: 'm3', from: p('Sales', 'sales@vendor.example'), to: [p(null, 'a.smith@corp.example')], subject: 'Quarterly pricing', body: 'Our new pricing list is attached.',
     date: '2026-03-05T08:00:00Z', receivedAt: '2026-03-05T08:01:00Z', messageId: 'pricing-q2@vendor.example',
-    attachments: [{ filename: 'pricing.csv', contentType: 'text/csv', content: Buffer.from('item,price\nwidget,10\n') }],
+    attachments: [{ filename: 'pricing.csv', contentType: 'text/csv', content: Buffer.from('item,price\nwidget,10\n'), text: 'item,price widget,10', outcome: 'ok', types: ['csv', 'text'] }],
     receipts: [{ mailFrom: 'bounce@vendor.example', rcptTo: ['a.smith@corp.example', 'dave@corp.example'] }] },
   // The same bytes received twice: the second receipt names Bob only in its envelope.
   { key: 'm4', from: CAROL, to: [p('Team', 'team@partner.example')], subject: 'Lunch on Friday', body: 'Shall we meet for lunch near the station?',
@@ -93,7 +97,7 @@ const CORPUS: Mail[] = [
     date: '2026-03-02T09:30:00Z', receivedAt: '2026-03-02T09:31:00Z', messageId: 'INV-1001@corp.example' },
   { key: 'm10', from: EVE, to: [p('Alice', 'alice@corp.example'), BOB], subject: 'Contract draft', body: 'See the draft contract.',
     date: '2026-04-01T10:00:00Z', receivedAt: '2026-04-01T10:01:00Z', messageId: 'contract@partner.example',
-    attachments: [{ filename: 'contract-draft.txt', contentType: 'text/plain', content: Buffer.from('Clause 1: the parties agree.\n') }] },
+    attachments: [{ filename: 'contract-draft.txt', contentType: 'text/plain', content: Buffer.from('Clause 1: the parties agree.\n'), text: 'Clause 1: the parties agree.', outcome: 'ok', types: ['txt', 'text', 'plain'] }] },
   { key: 'm11', from: CAROL, to: [BOB], subject: 'Budget review', body: 'Numbers for the budget review.',
     date: '2026-03-15T09:00:00Z', receivedAt: '2026-03-15T09:01:00Z', messageId: 'budget@corp.example',
     receipts: [{ mailFrom: 'carol@corp.example', rcptTo: ['bob@corp.example', 'dave@corp.example'] }] },
@@ -107,6 +111,20 @@ const CORPUS: Mail[] = [
     date: '2026-03-23T10:00:00Z', receivedAt: '2026-03-23T10:01:00Z', messageId: 'fest-3@partner.example', inReplyTo: 'fest-2@corp.example' },
   { key: 'm15', from: CAROL, to: [EVE], subject: 'Re: Straßenfest am Samstag', body: 'Tables are booked.',
     date: '2026-03-22T10:00:00Z', receivedAt: '2026-03-22T10:01:00Z', messageId: 'fest-2@corp.example', inReplyTo: 'fest@partner.example', references: ['fest@partner.example'] },
+  // Words only inside attachments: an invitation (its summary, place, description and people; in
+  // LF lines, as postal-mime hands a calendar over, so that its hash is the one below) and an HTML
+  // page in windows-1252, as its <meta> says.
+  { key: 'm16', from: EVE, to: [CAROL], subject: 'Kickoff invitation', body: 'The agenda and the invitation are attached.',
+    date: '2026-03-25T10:00:00Z', receivedAt: '2026-03-25T10:01:00Z', messageId: 'kickoff@partner.example',
+    attachments: [
+      { filename: 'invite.ics', contentType: 'text/calendar', content: Buffer.from(['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Conformance//EN', 'METHOD:REQUEST',
+        'BEGIN:VEVENT', 'UID:kickoff@partner.example', 'DTSTART:20260401T090000Z', 'SUMMARY:Project kickoff', 'LOCATION:Boardroom Zanzibar',
+        'DESCRIPTION:Bring the budget figures\\, please.\\nCoffee provid', ' ed.', 'ORGANIZER;CN=Eve:mailto:eve@partner.example',
+        'ATTENDEE;CN="Carol Jones";ROLE=REQ-PARTICIPANT:mailto:carol@corp.example', 'END:VEVENT', 'END:VCALENDAR', ''].join('\n')),
+        text: 'Project kickoff Boardroom Zanzibar Bring the budget figures, please. Coffee provided. Eve eve@partner.example Carol Jones carol@corp.example', outcome: 'ok', types: ['calendar', 'ics'] },
+      { filename: 'agenda.html', contentType: 'text/html', content: Buffer.from('<html><head><meta charset="windows-1252"><title>Draft</title></head><body><h1>Agenda</h1><p>Welcome to the M\xf6nchengladbach office</p><p>Item one: roadmap &amp; milestones</p></body></html>', 'latin1'),
+        text: 'Agenda Welcome to the Mönchengladbach office Item one: roadmap & milestones', outcome: 'ok', types: ['html'] },
+    ] },
 ];
 
 const DIRECTORY: DirectoryRow[] = [
@@ -165,7 +183,7 @@ const hasAttachment = (m: Mail) => (m.attachments?.length ?? 0) > 0;
 
 // Full text is cut into words at anything but letters and digits, case folded.
 const words = (text: string) => text.toLowerCase().split(/[^\p{L}\p{N}\p{Co}]+/u).filter(Boolean);
-type Column = 'subject' | 'addresses' | 'body' | 'filenames';
+type Column = 'subject' | 'addresses' | 'body' | 'filenames' | 'attachments';
 function columns(m: Mail): Record<Column, string[]> {
   const people = [m.from, ...m.to, ...(m.cc ?? [])];
   return {
@@ -173,9 +191,11 @@ function columns(m: Mail): Record<Column, string[]> {
     addresses: words(people.map((x) => `${x.name ?? ''} ${x.address}`).join(' ')),
     body: words(m.body),
     filenames: words((m.attachments ?? []).map((a) => a.filename).join(' ')),
+    attachments: words((m.attachments ?? []).map((a) => a.text).join(' ')),
   };
 }
-const ALL_COLUMNS: Column[] = ['subject', 'addresses', 'body', 'filenames'];
+const ALL_COLUMNS: Column[] = ['subject', 'addresses', 'body', 'filenames', 'attachments'];
+const hasType = (m: Mail, type: string) => (m.attachments ?? []).some((a) => a.types.includes(type));
 const has = (m: Mail, word: string, only: Column[] = ALL_COLUMNS) => only.some((c) => columns(m)[c].includes(word));
 const hasPrefix = (m: Mail, prefix: string, only: Column[] = ALL_COLUMNS) => only.some((c) => columns(m)[c].some((w) => w.startsWith(prefix)));
 function hasPhrase(m: Mail, phrase: string, only: Column[] = ALL_COLUMNS): boolean {
@@ -308,9 +328,11 @@ for (const impl of INDEXES) {
       // reaches a message indexed in an earlier batch; no DNS (auth verdicts are not this contract).
       const indexer = new Indexer({
         captures: new SqliteCaptureQueue(stores.meta), index: backend.store, reader: stores.reader, meta: stores.meta, log,
-        batch: 4, internalDomains: config.internalDomains, auth: null,
+        batch: 4, internalDomains: config.internalDomains, auth: null, attachmentText: true,
       });
       while (await indexer.runOnce() > 0);
+      await indexer.extraction!.drain();
+      indexer.extraction!.close();
       await stores.meta.read(async (tx) => {
         for (const [key, sha256] of sha) rows.set(key, (await stores.meta.getMessage(tx, sha256))!.id);
       });
@@ -331,6 +353,7 @@ for (const impl of INDEXES) {
       assert.equal((await index.cursor()), last);
       assert.equal(counts.captures, CORPUS.reduce((n, m) => n + (m.receipts?.length ?? 1), 0));
       assert.deepEqual((await index.failures()), { count: 0, recent: [] });
+      assert.equal(await index.pendingExtraction(), 0, 'every attachment read');
     });
 
     test('words, phrases and prefixes; subject: and filename: search their column only', async () => {
@@ -359,6 +382,50 @@ for (const impl of INDEXES) {
       assert.deepEqual(await found('subject:friday'), ['m4'], 'm1 says Friday in its body, not its subject');
       assert.deepEqual(await found('"wire transfer"'), ['m1'], 'm2 has both words, not the phrase');
       assert.deepEqual(await found('invoice*'), ['m5', 'm2', 'm9', 'm1'], 'm5 says "invoices"');
+    });
+
+    test('attachment: searches the text read from inside attachments; plain words find it too; type: their kind', async () => {
+      await check([
+        ['attachment:widget', (m) => has(m, 'widget', ['attachments'])],
+        ['widget', (m) => has(m, 'widget')],
+        ['attachment:parties', (m) => has(m, 'parties', ['attachments'])],
+        ['attachment:"parties agree"', (m) => hasPhrase(m, 'parties agree', ['attachments'])],
+        ['attachment:"agree parties"', (m) => hasPhrase(m, 'agree parties', ['attachments'])],
+        ['attachment:zanzib*', (m) => hasPrefix(m, 'zanzib', ['attachments'])],
+        ['zanzibar', (m) => has(m, 'zanzibar')],
+        ['attachment:budget', (m) => has(m, 'budget', ['attachments'])],
+        ['budget', (m) => has(m, 'budget')],
+        ['budget -attachment:budget', (m) => has(m, 'budget') && !has(m, 'budget', ['attachments'])],
+        ['subject:budget OR attachment:budget', (m) => has(m, 'budget', ['subject']) || has(m, 'budget', ['attachments'])],
+        ['attachment:carol', (m) => has(m, 'carol', ['attachments'])],
+        ['attachment:invoice', (m) => has(m, 'invoice', ['attachments'])],
+        ['attachment:contract', (m) => has(m, 'contract', ['attachments'])],
+        ['invitation attachment:coffee', (m) => has(m, 'invitation') && has(m, 'coffee', ['attachments'])],
+        ['attachment:item from:sales@vendor.example', (m) => has(m, 'item', ['attachments']) && T.role('from', 'sales@vendor.example')(m)],
+        ['type:pdf', (m) => hasType(m, 'pdf')],
+        ['type:PDF', (m) => hasType(m, 'pdf')],
+        ['type:csv', (m) => hasType(m, 'csv')],
+        ['type:text', (m) => hasType(m, 'text')],
+        ['type:txt', (m) => hasType(m, 'txt')],
+        ['type:plain', (m) => hasType(m, 'plain')],
+        ['type:calendar', (m) => hasType(m, 'calendar')],
+        ['type:ics', (m) => hasType(m, 'ics')],
+        ['type:html', (m) => hasType(m, 'html')],
+        ['type:docx', (m) => hasType(m, 'docx')],
+        ['type:pdf OR type:csv', (m) => hasType(m, 'pdf') || hasType(m, 'csv')],
+        ['has:attachment -type:text', (m) => hasAttachment(m) && !hasType(m, 'text')],
+      ]);
+      // The cases above are not vacuous.
+      assert.deepEqual(await found('widget'), ['m3'], 'a word only inside an attachment');
+      assert.deepEqual(await found('attachment:invoice'), [], 'm1\'s "PDF" could not be read: its name is searchable, not its bytes');
+      assert.deepEqual(await found('attachment:contract'), [], 'an attachment\'s name is not its text');
+      assert.deepEqual(await found('attachment:carol'), ['m16'], 'Carol takes part in m15 too, but only m16\'s attachment names her');
+      assert.deepEqual(await found('budget'), ['m16', 'm11']);
+      assert.deepEqual(await found('attachment:monchengladbach'), ['m16'], 'the page in its own charset, accents folded');
+      assert.deepEqual(await found('attachment:"Mönchengladbach office"'), ['m16']);
+      assert.deepEqual(await found('attachment:draft'), [], 'an HTML title is not text');
+      assert.deepEqual(await found('type:text'), ['m10', 'm3']);
+      assert.equal((await index.search('attachment:"parties agree" type:TXT', { limit: 1 })).query, 'attachment:"parties agree" AND type:txt', 'the canonical form');
     });
 
     test('from:, to:, cc:, bcc:, sender: by address, domain, local part and display name', async () => {
@@ -530,8 +597,8 @@ for (const impl of INDEXES) {
         const want = parts(m).map((x) => ({ address: x.address, role: x.role, name: x.name, mailbox: holderOf(x.address) }))
           .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
         assert.deepEqual((await index.participants(row)).map((x) => ({ ...x })), want, `${m.key}: participants`);
-        assert.deepEqual((await index.attachments(row)).map((a) => ({ ...a })), (m.attachments ?? []).map((a) => ({
-          filename: a.filename, contentType: a.contentType, size: a.content.length, sha256: createHash('sha256').update(a.content).digest('hex'),
+        assert.deepEqual((await index.attachments(row)).map((a) => ({ ...a, extraction: a.extraction?.replace(/:.*/s, '') })), (m.attachments ?? []).map((a) => ({
+          filename: a.filename, contentType: a.contentType, size: a.content.length, sha256: createHash('sha256').update(a.content).digest('hex'), extraction: a.outcome,
         })), `${m.key}: attachments`);
       }
       assert.equal((await index.document(1_000_000)), null);
@@ -726,7 +793,7 @@ for (const impl of INDEXES) {
     });
 
     test('a query the language refuses is a QueryError', async () => {
-      for (const query of ['"unclosed', 'from:', 'colour:red', '(invoice', 'invoice OR', 'before:2026-02-30', '']) {
+      for (const query of ['"unclosed', 'from:', 'colour:red', '(invoice', 'invoice OR', 'before:2026-02-30', 'type:*', 'type:"a b"', 'attachment:', '']) {
         await assert.rejects(index.search(query, { limit: 10 }), (err: unknown) => err instanceof QueryError && err.code === 'SEALBOX_ERR_QUERY', JSON.stringify(query));
       }
     });

@@ -17,6 +17,8 @@ export interface MessageSpec {
   to: string;
   subject: string;
   date: string;   // RFC 5322 date
+  // A text file attached (its text is read into the index after the message).
+  attachment?: { filename: string; text: string };
 }
 
 export interface WorldOptions {
@@ -62,7 +64,12 @@ export interface World {
 export const WATCHER = 'ledger-watch';
 
 export function rfc822(m: MessageSpec): Buffer {
-  return Buffer.from(`From: ${m.from}\r\nTo: ${m.to}\r\nSubject: ${m.subject}\r\nDate: ${m.date}\r\nMessage-ID: <${createHash('sha256').update(m.subject).digest('hex').slice(0, 16)}@corp.test>\r\n\r\n${m.subject} body text\r\n`);
+  const headers = `From: ${m.from}\r\nTo: ${m.to}\r\nSubject: ${m.subject}\r\nDate: ${m.date}\r\nMessage-ID: <${createHash('sha256').update(m.subject).digest('hex').slice(0, 16)}@corp.test>\r\n`;
+  if (!m.attachment) return Buffer.from(`${headers}\r\n${m.subject} body text\r\n`);
+  const { filename, text } = m.attachment;
+  return Buffer.from(`${headers}MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n${m.subject} body text\r\n`
+    + `--b\r\nContent-Type: text/plain; name="${filename}"\r\nContent-Disposition: attachment; filename="${filename}"\r\nContent-Transfer-Encoding: base64\r\n\r\n`
+    + `${Buffer.from(text).toString('base64')}\r\n--b--\r\n`);
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {

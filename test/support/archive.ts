@@ -26,14 +26,14 @@ export async function openArchive(data: string): Promise<{ stores: Stores; searc
   return { stores: archive.stores, search: archive.services.search, read: (work) => archive.stores.meta.read(work), close: () => archive.close() };
 }
 
-// Waits (with a deadline, no fixed sleep) until the indexer has covered every capture and checked
-// its authentication (verdicts follow the document).
+// Waits (with a deadline, no fixed sleep) until the indexer has covered every capture, checked
+// its authentication and read its attachments' text (verdicts and text follow the document).
 export async function waitForIndex(data: string, timeoutMs = 120_000): Promise<void> {
   let last = '';
-  await waitUntil('the index covers every capture and its verdicts', async () => {
+  await waitUntil('the index covers every capture, its verdicts and its attachments\' text', async () => {
     const r = await sealbox(['stats', '--data', data, '--json']);
     last = `${r.stdout}${r.stderr}`;
     const stats = r.code === 0 ? JSON.parse(r.stdout.toString()) : null;
-    return stats !== null && stats.indexLag.captures === 0 && stats.authPending === 0;
+    return stats !== null && stats.indexLag.captures === 0 && stats.authPending === 0 && stats.extractionPending === 0;
   }, { timeoutMs, intervalMs: 200, detail: () => last });
 }

@@ -76,6 +76,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       const outcome = await message.commit({ id: newId('cap', receivedAt), source: 'smtp', receivedAt, envelope: envelope(sent), provenance: null });
       while (await indexer.runOnce() > 0);
       await indexer.auth?.drain();
+      await indexer.extraction?.drain();
       assert.equal(await indexer.cursor(), await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx)), 'the index covers every capture');
       return outcome;
     };
@@ -117,6 +118,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
         await parts.notifications.stop();
         await parts.writer.drain();
         await parts.checkpoint();
+        indexer.extraction?.close();
         indexerDb.close();
         archive.close();
       })()),
@@ -130,6 +132,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       },
     };
   } catch (err) {
+    indexer.extraction?.close();
     indexerDb.close();
     archive.close();
     throw err;

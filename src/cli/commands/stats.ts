@@ -9,10 +9,11 @@ export function stats(o: CliOptions): Promise<void> {
     const indexFailures = await search.failures(5);
     const authPending = await search.pendingAuth();
     const indexCheck = await search.completeness();
+    const extractionPending = await search.pendingExtraction();
     const { counts, last, ledgerEntries } = await stores.meta.read(async (tx) => ({
       counts: await stores.meta.counts(tx), last: await stores.meta.lastCaptureRowId(tx), ledgerEntries: await stores.meta.ledgerSize(tx),
     }));
-    const stats = { ...counts, ledgerEntries, indexLag: { captures: last - cursor }, authPending, indexFailures, indexCheck, ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
+    const stats = { ...counts, ledgerEntries, indexLag: { captures: last - cursor }, authPending, extractionPending, indexFailures, indexCheck, ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
     process.stdout.write(o.json ? JSON.stringify(stats) + '\n' : Object.entries(stats).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
   });
 }

@@ -5,6 +5,7 @@
 // Every user value reaches SQL as a bound parameter; full-text values are quoted FTS5
 // strings, so punctuation in a query can never become FTS5 or SQL syntax.
 
+import { typeMatch } from '../extract/formats.ts';
 import type { SearchScope } from '../search-index.ts';
 import { dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
@@ -89,6 +90,7 @@ class Compiler {
       case 'address': return this.address(node.role, node.value);
       case 'mailbox': return this.mailbox(node.value);
       case 'has-attachment': return 'd.has_attachment <> 0';
+      case 'type': return this.attachmentType(node.value);
       case 'date': {
         const start = dayStart(node.day);
         if (start === null) throw new TypeError(`invalid day ${JSON.stringify(node.day)} in query AST`);
@@ -195,6 +197,14 @@ class Compiler {
     return `d.id IN (${selects.join(' UNION ALL ')})`;
   }
 
+  // Attachments of a kind: by its content types, its extensions, or the content type's subtype.
+  private attachmentType(name: string): string {
+    const { types, extensions, subtype } = typeMatch(name);
+    const byType = types.length > 0 ? [`a.content_type IN (${types.map((t) => this.p(t)).join(', ')})`] : [];
+    const byName = extensions.map((e) => `a.filename_lc GLOB ${this.p(`*.${escapeGlob(e)}`)}`);
+    return `d.id IN (SELECT a.doc_id FROM attachment a WHERE ${[...byType, ...byName, `a.content_type GLOB ${this.p(`*/${escapeGlob(subtype)}`)}`].join(' OR ')})`;
+  }
+
   private mailbox(value: string): string {
     const m = this.meta;
     return `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (`
@@ -224,8 +234,8 @@ function ftsTerm(node: QueryNode & { kind: 'text' }, spell: Spellings = spelling
 }
 
 // The full-text expression of the words a query looks for anywhere (not those it excludes, nor
-// subject: or filename: terms), any of them, for marking them in the text of a message; null
-// when it looks for none.
+// subject:, filename: or attachment: terms), any of them, for marking them in the text of a
+// message; null when it looks for none.
 export function matchedWordsExpression(node: QueryNode, options: { columns?: boolean; spellings?: Spellings } = {}): string | null {
   const terms: string[] = [];
   const walk = (n: QueryNode, negated: boolean): void => {

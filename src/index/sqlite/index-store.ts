@@ -1,7 +1,7 @@
 import type { Tx } from '../../core/transactions.ts';
 import { on } from '../../store/sqlite/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
-import type { FullText, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
+import type { AttachmentOutcome, FullText, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
 import type { IndexDatabase } from './index-db.ts';
 
 const SQL = {
@@ -16,7 +16,7 @@ const SQL = {
   rethread: 'UPDATE doc SET thread_key = ? WHERE thread_key = ?',
   setThread: 'UPDATE doc SET thread_key = ? WHERE id = ?',
   unthreaded: 'SELECT id, sha256 FROM doc WHERE thread_key IS NULL ORDER BY id LIMIT ?',
-  insertFts: 'INSERT INTO doc_fts (rowid, subject, addresses, body, filenames) VALUES (?, ?, ?, ?, ?)',
+  insertFts: 'INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments) VALUES (?, ?, ?, ?, ?, ?)',
   insertPart: 'INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)',
   insertAttachment: 'INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)',
   insertAuth: 'INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)',
@@ -24,6 +24,12 @@ const SQL = {
   pendingAuth: 'SELECT capture_row FROM auth_pending WHERE capture_row > ? ORDER BY capture_row LIMIT ?',
   pendingAuthCount: 'SELECT COUNT(*) AS n FROM auth_pending',
   unqueueAuth: 'DELETE FROM auth_pending WHERE capture_row = ?',
+  queueExtraction: 'INSERT OR IGNORE INTO extraction_pending (doc_id) VALUES (?)',
+  pendingExtraction: 'SELECT e.doc_id AS id, d.sha256 FROM extraction_pending e LEFT JOIN doc d ON d.id = e.doc_id WHERE e.doc_id > ? ORDER BY e.doc_id LIMIT ?',
+  pendingExtractionCount: 'SELECT COUNT(*) AS n FROM extraction_pending',
+  unqueueExtraction: 'DELETE FROM extraction_pending WHERE doc_id = ?',
+  attachmentRows: 'SELECT rowid FROM attachment WHERE doc_id = ? ORDER BY rowid',
+  setExtraction: 'UPDATE attachment SET extraction = ? WHERE rowid = ?',
   headerAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')",
   fromAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role = 'from'",
   recordFailure: `INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?)
@@ -34,10 +40,12 @@ const SQL = {
   removeFts: 'DELETE FROM doc_fts WHERE rowid = ?',
   removeParts: 'DELETE FROM participation WHERE doc_id = ?',
   removeAttachments: 'DELETE FROM attachment WHERE doc_id = ?',
+  removePendingExtraction: 'DELETE FROM extraction_pending WHERE doc_id = ?',
   removeDoc: 'DELETE FROM doc WHERE id = ?',
   removeAuth: 'DELETE FROM capture_auth WHERE capture_row = ?',
   removePendingAuth: 'DELETE FROM auth_pending WHERE capture_row = ?',
   removeFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
+  mergeFts: "INSERT INTO doc_fts (doc_fts) VALUES ('optimize')",
 } as const;
 
 // The indexer's writes to the index database (openIndexDb), in its transactions.
@@ -121,7 +129,7 @@ export class SqliteIndexStore implements IndexStore {
   }
 
   async addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
-    on(tx).prepare(SQL.insertFts).run(messageRowId, text.subject, text.addresses, text.body, text.filenames);
+    on(tx).prepare(SQL.insertFts).run(messageRowId, text.subject, text.addresses, text.body, text.filenames, text.attachments);
   }
 
   async setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void> {
@@ -150,6 +158,31 @@ export class SqliteIndexStore implements IndexStore {
     return true;
   }
 
+  async queueExtraction(tx: Tx, messageRowId: number): Promise<void> {
+    on(tx).prepare(SQL.queueExtraction).run(messageRowId);
+  }
+
+  async pendingExtraction(tx: Tx, after: number, limit: number): Promise<{ id: number; sha256: string | null }[]> {
+    return (on(tx).prepare(SQL.pendingExtraction).all(after, limit) as { id: number; sha256: string | null }[]).map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
+  }
+
+  async pendingExtractionCount(tx: Tx): Promise<number> {
+    return Number((on(tx).prepare(SQL.pendingExtractionCount).get() as { n: number }).n);
+  }
+
+  // The full-text index keeps no text (contentless), so a row cannot be added to: it is replaced whole.
+  async completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[]): Promise<boolean> {
+    const sql = on(tx);
+    if (sql.prepare(SQL.unqueueExtraction).run(messageRowId).changes === 0) return false;
+    if (text !== null) {
+      sql.prepare(SQL.removeFts).run(messageRowId);
+      await this.addFullText(tx, messageRowId, text);
+    }
+    const rows = (sql.prepare(SQL.attachmentRows).all(messageRowId) as { rowid: number }[]).map((r) => r.rowid);
+    for (const o of outcomes) if (rows[o.attachment] !== undefined) sql.prepare(SQL.setExtraction).run(o.extraction, rows[o.attachment]!);
+    return true;
+  }
+
   async recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void> {
     on(tx).prepare(SQL.recordFailure).run(captureRowId, sha256, error, at, at);
   }
@@ -172,7 +205,7 @@ export class SqliteIndexStore implements IndexStore {
 
   async removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void> {
     const sql = on(tx);
-    for (const stmt of [SQL.removeFts, SQL.removeParts, SQL.removeAttachments, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);
+    for (const stmt of [SQL.removeFts, SQL.removeParts, SQL.removeAttachments, SQL.removePendingExtraction, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);
     for (const id of captureRowIds) {
       sql.prepare(SQL.removeAuth).run(id);
       sql.prepare(SQL.removePendingAuth).run(id);
@@ -180,10 +213,14 @@ export class SqliteIndexStore implements IndexStore {
     }
   }
 
-  // The full-text index removes a deleted row's words from its segments at once (its
-  // 'secure-delete' option, migration 3) and secure_delete overwrites the pages freed: what is
-  // left is the log, cut here.
+  // FTS5's 'secure-delete' option (migration 3) does not reach this table: a contentless_delete
+  // table knows no row's words when it is deleted, so the delete is a tombstone and the words
+  // stay in their segment until the segment is merged (the disposal test found an attachment's
+  // words there, in a segment of their own). 'optimize' merges every segment, which drops
+  // tombstoned rows, secure_delete overwrites the pages it frees, and the log is cut after. It
+  // rewrites the whole index: once per disposal run, not per message.
   async purgeRemoved(): Promise<boolean> {
+    await this.write(async (tx) => { on(tx).prepare(SQL.mergeFts).run(); });
     return this.#index.transactions.truncateLog();
   }
 }

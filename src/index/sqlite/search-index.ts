@@ -179,7 +179,7 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   attachments(messageRowId: number): Promise<IndexedAttachment[]> {
-    return this.#read(() => this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256 FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
+    return this.#read(() => this.#db.prepare('SELECT filename, content_type AS contentType, size, sha256, extraction FROM attachment WHERE doc_id = ? ORDER BY rowid').all(messageRowId) as any[]);
   }
 
   completeness(): Promise<CompletenessSummary | null> {
@@ -191,6 +191,10 @@ export class SqliteSearchIndex implements SearchIndex {
 
   pendingAuth(): Promise<number> {
     return this.#read(() => Number((this.#db.prepare('SELECT COUNT(*) AS n FROM auth_pending').get() as { n: number }).n));
+  }
+
+  pendingExtraction(): Promise<number> {
+    return this.#read(() => Number((this.#db.prepare('SELECT COUNT(*) AS n FROM extraction_pending').get() as { n: number }).n));
   }
 
   authVerdicts(captureRowId: number): Promise<unknown> {
