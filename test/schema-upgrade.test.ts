@@ -106,6 +106,6 @@ test('an archive whose schema is newer than this Sealbox is refused and left unc
 
   const refused = await sealbox(['serve', '--data', data, '--config', config, '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0']);
   assert.notEqual(refused.code, 0);
-  assert.match(refused.stderr, /schema is version 9999, newer than this Sealbox knows \(15\)/);
+  assert.match(refused.stderr, /schema is version 9999, newer than this Sealbox knows \(16\)/);
   assert.ok(readFileSync(join(data, 'sealbox.db')).equals(bytes), 'the database is not touched');
 });
