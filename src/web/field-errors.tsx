@@ -1,4 +1,5 @@
 import { useId, useState } from 'react';
+import type { FormEvent } from 'react';
 import { ApiError } from './api.ts';
 
 // A form's refusal said by the fields the API names (`fields` of {error}): the message beside
@@ -40,3 +41,28 @@ export function useFieldErrors(alias: Record<string, string> = {}) {
 }
 
 const sentence = (s: string) => `${s[0]?.toUpperCase() ?? ''}${s.slice(1)}${/[.!?]$/.test(s) ? '' : '.'}`;
+
+// A form that files something: its fields read trimmed (`text`; `data` for the rest), the button
+// busy meanwhile, a refusal shown by the fields it names (useFieldErrors), the form emptied once
+// `send` has done. `send` throws to refuse, an ApiError of its own for a check made here.
+export function useFormSubmit(send: (form: { text: (key: string) => string; data: FormData; el: HTMLFormElement }) => Promise<void>, alias: Record<string, string> = {}) {
+  const [busy, setBusy] = useState(false);
+  const f = useFieldErrors(alias);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const el = e.currentTarget;
+    const data = new FormData(el);
+    const text = (key: string) => String(data.get(key) ?? '').trim();
+    f.clear();
+    setBusy(true);
+    try {
+      await send({ text, data, el });
+      el.reset();
+    } catch (err) {
+      f.fail(err, el);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, f, submit };
+}

@@ -1,8 +1,6 @@
-import { useState } from 'react';
-import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
-import { useFieldErrors } from '../field-errors.tsx';
+import { useFormSubmit } from '../field-errors.tsx';
 import { actorName, when } from '../format.ts';
 import type { Outcome } from '../outcome-note.tsx';
 import type { Me } from '../session.ts';
@@ -121,25 +119,10 @@ function Carried({ r, outcome: o, holds }: { r: EarlyDisposal; outcome: EarlyDis
 }
 
 function FileEarlyDisposal({ onDone }: { onDone: (text: Outcome['text']) => void }) {
-  const [busy, setBusy] = useState(false);
-  const f = useFieldErrors();
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    const data = new FormData(form);
-    const text = (k: string) => String(data.get(k) ?? '').trim();
-    f.clear();
-    setBusy(true);
-    try {
-      const r = await api.post<EarlyDisposal>('/api/v1/disposal-requests', { sha256s: text('sha256s').split(/[\s,;]+/).filter(Boolean), reason: text('reason') });
-      form.reset();
-      onDone(<>Early disposal <code>{r.id}</code> of {n(r.sha256s.length)} is filed: nothing is destroyed until an approver who is not you approves it.</>);
-    } catch (err) {
-      f.fail(err, form);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, f, submit } = useFormSubmit(async ({ text }) => {
+    const r = await api.post<EarlyDisposal>('/api/v1/disposal-requests', { sha256s: text('sha256s').split(/[\s,;]+/).filter(Boolean), reason: text('reason') });
+    onDone(<>Early disposal <code>{r.id}</code> of {n(r.sha256s.length)} is filed: nothing is destroyed until an approver who is not you approves it.</>);
+  });
   return (
     <form onSubmit={submit} className="stack" aria-labelledby="file-early-h">
       <h3 id="file-early-h">Ask for early disposal</h3>

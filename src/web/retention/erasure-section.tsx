@@ -1,8 +1,6 @@
-import { useState } from 'react';
-import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
-import { useFieldErrors } from '../field-errors.tsx';
+import { useFormSubmit } from '../field-errors.tsx';
 import { actorName, when } from '../format.ts';
 import type { Outcome } from '../outcome-note.tsx';
 import type { Me } from '../session.ts';
@@ -118,27 +116,12 @@ function ErasureCertificate({ outcome: o }: { outcome: ErasureOutcome }) {
 }
 
 function FileErasure({ onDone }: { onDone: (text: Outcome['text']) => void }) {
-  const [busy, setBusy] = useState(false);
-  const f = useFieldErrors();
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    const data = new FormData(form);
-    const text = (k: string) => String(data.get(k) ?? '').trim();
-    f.clear();
-    setBusy(true);
-    try {
-      const r = await api.post<ErasureRequest>('/api/v1/subject-requests', {
-        kind: 'erasure', addresses: text('addresses').split(/[\s,;]+/).filter(Boolean), reference: text('reference'), reason: text('reason'),
-      });
-      form.reset();
-      onDone(<>Erasure request <code>{r.id}</code> ({r.reference}) is filed: nothing is erased until an approver who is not you approves it.</>);
-    } catch (err) {
-      f.fail(err, form);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, f, submit } = useFormSubmit(async ({ text }) => {
+    const r = await api.post<ErasureRequest>('/api/v1/subject-requests', {
+      kind: 'erasure', addresses: text('addresses').split(/[\s,;]+/).filter(Boolean), reference: text('reference'), reason: text('reason'),
+    });
+    onDone(<>Erasure request <code>{r.id}</code> ({r.reference}) is filed: nothing is erased until an approver who is not you approves it.</>);
+  });
   return (
     <form onSubmit={submit} className="stack" aria-labelledby="file-erasure-h">
       <h3 id="file-erasure-h">File an erasure request</h3>

@@ -1,8 +1,7 @@
 import { useState } from 'react';
-import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
-import { useFieldErrors } from '../field-errors.tsx';
+import { useFormSubmit } from '../field-errors.tsx';
 import { actorName, day, when } from '../format.ts';
 import { MailboxPicker } from '../mailbox-picker.tsx';
 import type { Outcome } from '../outcome-note.tsx';
@@ -121,25 +120,17 @@ export function HoldsSection({ me, done }: { me: Me; done: (text: Outcome['text'
 }
 
 function AskRelease({ hold, onFiled }: { hold: Hold; onFiled: (text: Outcome['text']) => void }) {
-  const f = useFieldErrors();
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    f.clear();
-    try {
-      const r = await api.post<HoldRelease>(`/api/v1/holds/${encodeURIComponent(hold.id)}/release`, { reason: String(new FormData(form).get('reason') ?? '').trim() });
-      onFiled(<>Releasing legal hold “{hold.name}” was asked for as <code>{r.id}</code>: the hold stays on until an approver who is not you approves it.</>);
-    } catch (err) {
-      f.fail(err, form);
-    }
-  };
+  const { busy, f, submit } = useFormSubmit(async ({ text }) => {
+    const r = await api.post<HoldRelease>(`/api/v1/holds/${encodeURIComponent(hold.id)}/release`, { reason: text('reason') });
+    onFiled(<>Releasing legal hold “{hold.name}” was asked for as <code>{r.id}</code>: the hold stays on until an approver who is not you approves it.</>);
+  });
   return (
     <details>
       <summary>Ask for a release…</summary>
       <form onSubmit={submit} className="stack" aria-label={`Ask to release hold ${hold.name}`}>
         <div className="field" data-field="reason"><label htmlFor={`release-${hold.id}`}>Why the hold can end</label><textarea id={`release-${hold.id}`} name="reason" required maxLength={2000} {...f.input('reason')} />{f.message('reason')}</div>
         <ErrorNote error={f.error} />
-        <button type="submit" className="secondary">Ask for the release</button>
+        <button type="submit" className="secondary" disabled={busy}>Ask for the release</button>
       </form>
     </details>
   );
@@ -150,29 +141,14 @@ const dayAfter = (d: string) => new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_0
 
 function PlaceHold({ onDone }: { onDone: (text: Outcome['text']) => void }) {
   const [custodians, setCustodians] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
-  const f = useFieldErrors();
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    const data = new FormData(form);
-    const text = (k: string) => String(data.get(k) ?? '').trim();
-    f.clear();
-    setBusy(true);
-    try {
-      const h = await api.post<Hold>('/api/v1/holds', {
-        name: text('name'), matter: text('matter'), custodians,
-        dateFrom: text('dateFrom') ? `${text('dateFrom')}T00:00:00Z` : null, dateTo: text('dateTo') ? dayAfter(text('dateTo')) : null, query: text('query') || null,
-      });
-      form.reset();
-      setCustodians([]);
-      onDone(<>Legal hold “{h.name}” (<code>{h.id}</code>) is on: what it covers is kept from disposal from now on. The owners of its custodian mailboxes are told.</>);
-    } catch (err) {
-      f.fail(err, form);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, f, submit } = useFormSubmit(async ({ text }) => {
+    const h = await api.post<Hold>('/api/v1/holds', {
+      name: text('name'), matter: text('matter'), custodians,
+      dateFrom: text('dateFrom') ? `${text('dateFrom')}T00:00:00Z` : null, dateTo: text('dateTo') ? dayAfter(text('dateTo')) : null, query: text('query') || null,
+    });
+    setCustodians([]);
+    onDone(<>Legal hold “{h.name}” (<code>{h.id}</code>) is on: what it covers is kept from disposal from now on. The owners of its custodian mailboxes are told.</>);
+  });
   return (
     <form onSubmit={submit} className="stack" aria-labelledby="place-hold-h">
       <h3 id="place-hold-h">Place a legal hold</h3>

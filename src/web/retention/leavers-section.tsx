@@ -1,8 +1,8 @@
 import { useState } from 'react';
-import type { FormEvent, ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { api, ApiError } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
-import { useFieldErrors } from '../field-errors.tsx';
+import { useFormSubmit } from '../field-errors.tsx';
 import { actorName, when } from '../format.ts';
 import { MailboxPicker } from '../mailbox-picker.tsx';
 import type { Outcome } from '../outcome-note.tsx';
@@ -148,32 +148,17 @@ function ChangeCard({ c, children }: { c: LeaverChange; children?: ReactNode }) 
 function FileLeaver({ onDone }: { onDone: (text: Outcome['text']) => void }) {
   const [mailbox, setMailbox] = useState<string[]>([]);
   const [kind, setKind] = useState<Kind>('leave');
-  const [busy, setBusy] = useState(false);
-  const f = useFieldErrors();
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    const data = new FormData(form);
-    const text = (k: string) => String(data.get(k) ?? '').trim();
-    f.clear();
+  const { busy, f, submit } = useFormSubmit(async ({ text }) => {
     // The mailbox is the address of what is filed, not a field the server could name: said here, by its field.
-    if (mailbox.length === 0) return f.fail(new ApiError(400, 'SEALBOX_ERR_BAD_INPUT', 'choose the mailbox', ['mailbox']), form);
-    setBusy(true);
-    try {
-      const path = `/api/v1/mailboxes/${encodeURIComponent(mailbox[0]!)}/leaver`;
-      const c = kind === 'exempt'
-        ? await api.post<LeaverChange>(`${path}/exemption`, { until: text('until') || null, reason: text('reason') })
-        : await api.post<LeaverChange>(path, { left: kind === 'leave' ? text('left') : null, reason: text('reason') });
-      form.reset();
-      setMailbox([]);
-      setKind('leave');
-      onDone(<>Filed as change <code>{c.id}</code>: {asked(c)}. Nothing changes until an approver who is not you, and does not own the mailbox, approves it; its owner is told.</>);
-    } catch (err) {
-      f.fail(err, form);
-    } finally {
-      setBusy(false);
-    }
-  };
+    if (mailbox.length === 0) throw new ApiError(400, 'SEALBOX_ERR_BAD_INPUT', 'choose the mailbox', ['mailbox']);
+    const path = `/api/v1/mailboxes/${encodeURIComponent(mailbox[0]!)}/leaver`;
+    const c = kind === 'exempt'
+      ? await api.post<LeaverChange>(`${path}/exemption`, { until: text('until') || null, reason: text('reason') })
+      : await api.post<LeaverChange>(path, { left: kind === 'leave' ? text('left') : null, reason: text('reason') });
+    setMailbox([]);
+    setKind('leave');
+    onDone(<>Filed as change <code>{c.id}</code>: {asked(c)}. Nothing changes until an approver who is not you, and does not own the mailbox, approves it; its owner is told.</>);
+  });
   return (
     <form onSubmit={submit} className="stack" aria-labelledby="file-leaver-h">
       <h3 id="file-leaver-h">File a leaving date or an exemption</h3>

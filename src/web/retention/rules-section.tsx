@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { api } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
-import { useFieldErrors } from '../field-errors.tsx';
+import { useFormSubmit } from '../field-errors.tsx';
 import { actorName, when } from '../format.ts';
 import { MailboxPicker } from '../mailbox-picker.tsx';
 import type { Outcome } from '../outcome-note.tsx';
@@ -184,35 +184,20 @@ const MATCHES = { mailboxes: 'matches', sensitivities: 'matches', departments: '
 function AddRule({ defaultDays, onDone }: { defaultDays: number | null; onDone: (text: Outcome['text']) => void }) {
   const [mailboxes, setMailboxes] = useState<string[]>([]);
   const [forever, setForever] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const f = useFieldErrors(MATCHES);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    const data = new FormData(form);
-    const text = (k: string) => String(data.get(k) ?? '').trim();
+  const { busy, f, submit } = useFormSubmit(async ({ text, data }) => {
     const list = (k: string) => text(k).split(/[\s,;]+/).filter(Boolean);
-    f.clear();
-    setBusy(true);
-    try {
-      const r = await api.post<{ applied: boolean; rule?: Rule; change?: RuleChange }>('/api/v1/retention/rules', {
-        name: text('name'), days: forever ? null : Number(text('days')), ...(text('minDays') ? { minDays: Number(text('minDays')) } : {}),
-        // A department's name may hold spaces and commas, never ';' (as in the directory).
-        mailboxes, sensitivities: list('sensitivities'), departments: text('departments').split(';').map((d) => d.trim()).filter(Boolean), domains: list('domains'),
-        directions: data.getAll('directions').map(String), ...(text('note') ? { note: text('note') } : {}),
-      });
-      form.reset();
-      setMailboxes([]);
-      setForever(false);
-      onDone(r.applied
-        ? <>Rule “{r.rule!.name}” applies at once: it can only lengthen what mail is kept. Mail that arrives from now on is kept by it.</>
-        : <>Rule “{r.change!.after!.name}” was <strong>filed for approval</strong> as change <code>{r.change!.id}</code>, not applied: {r.change!.why}. An approver who is not you decides; approvers are told.</>);
-    } catch (err) {
-      f.fail(err, form);
-    } finally {
-      setBusy(false);
-    }
-  };
+    const r = await api.post<{ applied: boolean; rule?: Rule; change?: RuleChange }>('/api/v1/retention/rules', {
+      name: text('name'), days: forever ? null : Number(text('days')), ...(text('minDays') ? { minDays: Number(text('minDays')) } : {}),
+      // A department's name may hold spaces and commas, never ';' (as in the directory).
+      mailboxes, sensitivities: list('sensitivities'), departments: text('departments').split(';').map((d) => d.trim()).filter(Boolean), domains: list('domains'),
+      directions: data.getAll('directions').map(String), ...(text('note') ? { note: text('note') } : {}),
+    });
+    setMailboxes([]);
+    setForever(false);
+    onDone(r.applied
+      ? <>Rule “{r.rule!.name}” applies at once: it can only lengthen what mail is kept. Mail that arrives from now on is kept by it.</>
+      : <>Rule “{r.change!.after!.name}” was <strong>filed for approval</strong> as change <code>{r.change!.id}</code>, not applied: {r.change!.why}. An approver who is not you decides; approvers are told.</>);
+  }, MATCHES);
   return (
     <form onSubmit={submit} className="stack" aria-labelledby="add-rule-h">
       <h3 id="add-rule-h">Add a rule</h3>
