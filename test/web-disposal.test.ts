@@ -49,6 +49,8 @@ test('web: leavers, early disposal and disposal runs, filed by a records manager
   await fileLeaver.getByTestId('field-error-mailbox').filter({ hasText: 'Choose the mailbox.' }).waitFor();
   const picker = fileLeaver.getByRole('combobox', { name: 'Mailbox' });
   await picker.fill('dana');
+  // Enter takes the first suggestion: wait until the directory has answered.
+  await fileLeaver.getByRole('option', { name: /dana@corp\.test/ }).waitFor();
   await picker.press('Enter');
   await fileLeaver.getByRole('list', { name: 'Chosen mailbox' }).getByText('dana@corp.test').waitFor();
   await fileLeaver.getByRole('button', { name: 'File for approval' }).click();
@@ -60,7 +62,9 @@ test('web: leavers, early disposal and disposal runs, filed by a records manager
 
   // …and an exemption for someone who has not left: the server's refusal, in its words
   await picker.fill('olga');
+  await fileLeaver.getByRole('option', { name: /olga@corp\.test/ }).waitFor();
   await picker.press('Enter');
+  await fileLeaver.getByRole('list', { name: 'Chosen mailbox' }).getByText('olga@corp.test').waitFor();
   await fileLeaver.getByLabel('an exemption from the leaver rule').check();
   await fileLeaver.getByLabel('Reason').fill('a claim is expected');
   await fileLeaver.getByRole('button', { name: 'File for approval' }).click();
