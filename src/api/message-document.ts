@@ -1,6 +1,4 @@
-import createDOMPurify from 'dompurify';
 import type { DOMPurify } from 'dompurify';
-import { JSDOM } from 'jsdom';
 import PostalMime from 'postal-mime';
 
 // The document the web app's message viewer shows in its sandboxed iframe: the mail's HTML
@@ -59,11 +57,16 @@ const FORBID_ATTR = ['ping', 'action', 'formaction', 'srcdoc', 'http-equiv'];
 const REMOTE = /^\s*(?:https?:)?\/\//i;
 const CSS_REMOTE = /url\(\s*['"]?\s*(?:https?:)?\/\//gi;
 
-let purifier: DOMPurify | null = null;
+let purifier: Promise<DOMPurify> | null = null;
 
-function purify(): DOMPurify {
-  // One DOM for the process: creating a window costs ~50 ms, sanitising a message ~1–20 ms.
-  purifier ??= createDOMPurify(new JSDOM('').window as unknown as Parameters<typeof createDOMPurify>[0]);
+// One DOM for the process, made at the first HTML body shown: creating a window costs ~50 ms,
+// sanitising a message ~1–20 ms. jsdom and DOMPurify are loaded then, not at start, because
+// loading them holds ~70 MB in a process that may never render a body (an ingest-only node).
+function purify(): Promise<DOMPurify> {
+  purifier ??= (async () => {
+    const [{ default: createDOMPurify }, { JSDOM }] = await Promise.all([import('dompurify'), import('jsdom')]);
+    return createDOMPurify(new JSDOM('').window as unknown as Parameters<typeof createDOMPurify>[0]);
+  })();
   return purifier;
 }
 
@@ -96,7 +99,7 @@ export async function renderMessageDocument(raw: Uint8Array, options: { remote: 
       if (!/^image\/[a-z0-9.+-]+$/i.test(a.mimeType)) continue;
       inline.set(a.contentId.replace(/^<|>$/g, '').toLowerCase(), `data:${a.mimeType.toLowerCase()};base64,${a.content}`);
     }
-    const { body, remoteReferences } = sanitize(email.html, inline);
+    const { body, remoteReferences } = await sanitize(email.html, inline);
     return { html: page(body, ''), csp, kind: 'html', remoteReferences, layout: htmlLayout(body) };
   }
   const text = email?.text ?? (email ? '' : Buffer.from(raw).toString('latin1'));
@@ -112,8 +115,8 @@ function htmlLayout(body: string): MessageDocument['layout'] {
   return textLayout(text, (body.match(/<img\b/gi) ?? []).length);
 }
 
-function sanitize(html: string, inline: Map<string, string>): { body: string; remoteReferences: number } {
-  const p = purify();
+async function sanitize(html: string, inline: Map<string, string>): Promise<{ body: string; remoteReferences: number }> {
+  const p = await purify();
   let remoteReferences = 0;
   p.addHook('afterSanitizeAttributes', (node) => {
     const el = node as unknown as { tagName: string; textContent: string | null; getAttribute(n: string): string | null; setAttribute(n: string, v: string): void; removeAttribute(n: string): void; hasAttribute(n: string): boolean };
