@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../src/core/clock.ts';
 import { loadConfig } from '../src/core/config.ts';
@@ -47,6 +47,15 @@ interface Checkpoint {
   indexBytesPerMessage: number;  // index.db alone
   blobBytesPerMessage: number;   // sealed blobs
   rawBytesPerMessage: number;
+  peakRssMb: number;             // this process (generator, writer, indexer thread) in the segment
+}
+
+// The process's peak resident memory since the last call (VmHWM, then reset through clear_refs),
+// so that each segment of the run gets its own peak.
+function segmentPeakRssMb(): number {
+  const peak = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
+  writeFileSync('/proc/self/clear_refs', '5');
+  return peak;
 }
 
 // Generated mail ingested straight through the listeners' commit path (sealBuffer and
@@ -118,6 +127,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
     const inFlight = new Set<Promise<void>>();
     let segmentStart = performance.now();
     let segmentFrom = 0;
+    segmentPeakRssMb();   // the set-up's peak is no segment's
     for (const mark of marks) {
       while (gen.count < mark) {
         if (failed) throw failed;
@@ -140,6 +150,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
       const last = await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx));
       while (await indexed() < last) await new Promise((r) => setTimeout(r, 20));
       const searchableAt = performance.now();
+      const peakRssMb = segmentPeakRssMb();
       const n = mark - segmentFrom;
       o.progress(`scale: ${mark.toLocaleString('en')} messages (${committed} committed); segment: ${(n / ((committedAt - segmentStart) / 1000)).toFixed(0)} msg/s committed, ${(n / ((searchableAt - segmentStart) / 1000)).toFixed(0)} msg/s searchable`);
       const latency = await measureSearch(search(), gen, mailboxes, o.smoke);
@@ -153,9 +164,10 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
         indexBytesPerMessage: sizes.index / mark,
         blobBytesPerMessage: sizes.blobs / mark,
         rawBytesPerMessage: rawBytes / mark,
+        peakRssMb,
       });
       const pt = points.at(-1)!;
-      o.progress(`scale:   search with a mailbox filter p50 ${pt.scopedP50.toFixed(1)} ms, p95 ${pt.scopedP95.toFixed(1)} ms (slowest: ${pt.slowest}); without p95 ${pt.unscopedP95.toFixed(1)} ms; ${(pt.dbBytesPerMessage / 1024).toFixed(1)} KiB db and ${(pt.blobBytesPerMessage / 1024).toFixed(1)} KiB blobs per message`);
+      o.progress(`scale:   search with a mailbox filter p50 ${pt.scopedP50.toFixed(1)} ms, p95 ${pt.scopedP95.toFixed(1)} ms (slowest: ${pt.slowest}); without p95 ${pt.unscopedP95.toFixed(1)} ms; ${(pt.dbBytesPerMessage / 1024).toFixed(1)} KiB db and ${(pt.blobBytesPerMessage / 1024).toFixed(1)} KiB blobs per message; peak RSS ${pt.peakRssMb.toFixed(0)} MB`);
       segmentStart = performance.now();
       segmentFrom = mark;
     }
@@ -173,6 +185,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
     const at = p.messages >= 1e6 && p.messages % 1e5 === 0 ? `${p.messages / 1e6}M` : p.messages >= 1000 ? `${Math.round(p.messages / 1000)}k` : String(p.messages);
     figures.push(
       { name: `at ${at}: ingest rate (committed and indexed)`, value: p.searchableRate, unit: 'msg/s', note: `${p.commitRate.toFixed(0)} msg/s committed` },
+      { name: `at ${at}: peak RSS while ingesting (bench process: generator, writer and indexer thread)`, value: p.peakRssMb, unit: 'MB' },
       { name: `at ${at}: search p95, mailbox filter`, value: p.scopedP95, unit: 'ms', target: { op: '<=', bound: 50, of: 'value' }, note: `p50 ${p.scopedP50.toFixed(1)} ms; slowest ${p.slowest}` },
       { name: `at ${at}: search p95, no filter`, value: p.unscopedP95, unit: 'ms' },
       { name: `at ${at}: database bytes per message`, value: p.dbBytesPerMessage, unit: 'B', note: `index.db ${p.indexBytesPerMessage.toFixed(0)} B` },
