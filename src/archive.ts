@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { accessServices } from './api/services.ts';
 import type { Services } from './api/services.ts';
 import { systemClock } from './core/clock.ts';
 import type { Clock } from './core/clock.ts';
@@ -90,6 +89,9 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
     // The server and the console act for people: the governed-access stage, with its policy read.
     if (role === 'server' || role === 'console') {
       index = openIndexDb(stores.paths.index, stores.paths.meta);
+      // Loaded only by the roles that decide access: the index thread and the importer never
+      // hold the access layer's modules (OpenID Connect, the route schemas) in their heaps.
+      const { accessServices } = await import('./api/services.ts');
       services = await accessServices(config, stores, ledger, index, clock);
     }
   } catch (err) {
