@@ -232,6 +232,9 @@ function rows(): Row[] {
       call: () => ({ method: 'GET', path: '/api/v1/mailboxes?q=tgt' }), check: (b) => assert.deepEqual(b.mailboxes.map((m: any) => m.name), ['tgt@corp.test']),
     },
     { name: 'import the directory', expect: only('admin'), writes: admin('mailboxes.import'), call: () => ({ method: 'POST', path: '/api/v1/mailboxes/import', body: { csv: 'addresses\nlisted@corp.test\n' } }) },
+    // Directory sync: run by admins (no LDAP directory here: refused as not configured, and recorded), read by admins and auditors.
+    { name: 'sync the directory from LDAP', expect: only('admin', 409), writes: admin('directory.sync'), call: () => ({ method: 'POST', path: '/api/v1/directory/sync', body: { dryRun: true } }) },
+    { name: 'list directory syncs', expect: allowing(['admin', 'auditor']), writes: null, refusal: admin('directory.sync.list'), call: () => ({ method: 'GET', path: '/api/v1/directory/syncs' }), check: (b) => assert.deepEqual([b.ldap, b.syncs], [null, []]) },
     // Account recovery and staged ownership: one asks, someone else approves (never the one who asked).
     { name: 'ask for an account recovery', expect: only('admin'), writes: admin('user.recovery.request'), call: () => ({ method: 'POST', path: '/api/v1/users/appr2/recovery', body: { reason: 'lost phone' } }) },
     { name: 'list account recoveries', expect: allowing(['approver', 'auditor', 'admin']), writes: null, refusal: admin('user.recovery.list'), call: () => ({ method: 'GET', path: '/api/v1/recoveries' }), check: (b) => assert.ok(b.recoveries.every((r: any) => !('code' in r) && !('codeHash' in r))) },
