@@ -51,7 +51,7 @@ export interface SyncResult extends Omit<DirectorySyncRecord, 'changes'> {
 // - a person disabled in or gone from the directory: their account disabled (at once: it widens
 //   nothing) and a leaving date filed for an approver (Leavers), once;
 // - a sync that would disable or mark as gone more than `maxRemovalShare` of the people the
-//   directory named stops before changing anything, and is recorded as stopped.
+//   directory named (and more than one) stops before changing anything, and is recorded as stopped.
 // The directory never creates a Sealbox account (nobody would be handed its credential): a person
 // is created at their first sign-in through a provider, and finds the directory's mailbox theirs.
 export class DirectorySync {
@@ -65,42 +65,50 @@ export class DirectorySync {
     return this.#d.maxRemovalShare;
   }
 
+  // A sync in a transaction of its own, with its ledger entries.
   async run(actor: Actor, snapshot: DirectorySnapshot, options: { dryRun?: boolean; confirm?: boolean } = {}): Promise<SyncResult> {
+    return this.#d.audit.recordEach(actor, (tx) => this.syncIn(tx, actor, snapshot, options));
+  }
+
+  // A sync in the caller's transaction (SCIM: the provider's change and the sync it causes commit
+  // together, or neither does); the caller writes the entries (Audit.recordEach).
+  async syncIn(tx: Tx, actor: Actor, snapshot: DirectorySnapshot, options: { dryRun?: boolean; confirm?: boolean } = {}): Promise<{ result: SyncResult; events: AuditEvent[] }> {
     const { clock, store } = this.#d;
     const dryRun = Boolean(options.dryRun);
     const label = actor.user ? `user:${actor.user.name}` : actor.label ?? 'system:directory';
     const by: DirectoryActor = { user: actor.user, label };
-    return this.#d.audit.recordEach(actor, async (tx) => {
-      const now = clock.now();
-      const plan = await planDirectory(tx, this.#d, snapshot, new Date(now).toISOString().slice(0, 10), now);
-      const share = plan.known === 0 ? 0 : plan.removals / plan.known;
-      const stop = !dryRun && !options.confirm && plan.removals > 0 && share > this.#d.maxRemovalShare;
-      const events: AuditEvent[] = [];
-      let views: ChangeView[];
-      let state: DirectorySyncRecord['state'];
-      let message: string | null = null;
-      if (dryRun || stop) {
-        views = plan.changes.map((c) => view(c, dryRun ? 'would apply' : 'not applied'));
-        state = dryRun ? 'dry-run' : 'stopped';
-        if (stop) message = `this sync would disable or mark as gone ${plan.removals} of ${plan.known} people (${Math.round(share * 100)}%, more than directory.maxRemovalShare ${Math.round(this.#d.maxRemovalShare * 100)}%): nothing was changed; check the directory, then run it again with confirmation`;
-      } else {
-        views = await this.#apply(tx, by, snapshot.source, plan.changes, events);
-        for (const l of plan.links) await store.saveLink(tx, l);
-        state = 'applied';
-      }
-      const summary = {
-        people: snapshot.people.length, shared: snapshot.shared.length, skipped: snapshot.skipped.length, changes: plan.changes.length,
-        removals: plan.removals, known: plan.known,
-        staged: views.filter((v) => v.outcome.startsWith('staged') || v.outcome.startsWith('filed')).length,
-      };
-      const record: DirectorySyncRecord = { id: newId('dsync', now), source: snapshot.source, actor: label, startedAt: now, dryRun, state, summary, changes: views };
-      await store.addSync(tx, record);
-      // A scheduled sync that found nothing to do leaves no entry: there is nothing to account for.
-      if (state !== 'applied' || plan.changes.length > 0) {
-        events.push({ operation: 'directory.sync', parameters: { sync: record.id, source: snapshot.source, state, dryRun, ...summary, ...(message ? { reason: message } : {}) } });
-      }
-      return { result: { ...record, changes: views, skipped: plan.skipped, message }, events };
-    });
+    const now = clock.now();
+    const plan = await planDirectory(tx, this.#d, snapshot, new Date(now).toISOString().slice(0, 10), now);
+    const share = plan.known === 0 ? 0 : plan.removals / plan.known;
+    // One removal never stops a sync (a SCIM request removes one person; so may a small directory).
+    const stop = !dryRun && !options.confirm && plan.removals > 1 && share > this.#d.maxRemovalShare;
+    const events: AuditEvent[] = [];
+    let views: ChangeView[];
+    let state: DirectorySyncRecord['state'];
+    let message: string | null = null;
+    if (dryRun || stop) {
+      views = plan.changes.map((c) => view(c, dryRun ? 'would apply' : 'not applied'));
+      state = dryRun ? 'dry-run' : 'stopped';
+      if (stop) message = `this sync would disable or mark as gone ${plan.removals} of ${plan.known} people (${Math.round(share * 100)}%, more than directory.maxRemovalShare ${Math.round(this.#d.maxRemovalShare * 100)}%): nothing was changed; check the directory, then run it again with confirmation`;
+    } else {
+      views = await this.#apply(tx, by, snapshot.source, plan.changes, events);
+      // A leaving date not filed (its mailbox waits for approval) is tried again next time.
+      const notFiled = new Set(views.filter((v) => v.kind === 'leave' && v.outcome.startsWith('not filed')).map((v) => v.mailbox));
+      for (const l of plan.links) await store.saveLink(tx, notFiled.has(l.mailbox) && l.state === 'disabled' ? { ...l, leftOn: null } : l);
+      state = 'applied';
+    }
+    const summary = {
+      people: snapshot.people.length, shared: snapshot.shared.length, skipped: snapshot.skipped.length, changes: plan.changes.length,
+      removals: plan.removals, known: plan.known,
+      staged: views.filter((v) => v.outcome.startsWith('staged') || v.outcome.startsWith('filed')).length,
+    };
+    const record: DirectorySyncRecord = { id: newId('dsync', now), source: snapshot.source, actor: label, startedAt: now, dryRun, state, summary, changes: views };
+    await store.addSync(tx, record);
+    // A scheduled sync that found nothing to do leaves no entry: there is nothing to account for.
+    if (state !== 'applied' || plan.changes.length > 0) {
+      events.push({ operation: 'directory.sync', parameters: { sync: record.id, source: snapshot.source, state, dryRun, ...summary, ...(message ? { reason: message } : {}) } });
+    }
+    return { result: { ...record, changes: views, skipped: plan.skipped, message }, events };
   }
 
   syncs(tx: Tx, limit = 20): Promise<DirectorySyncRecord[]> {
