@@ -9,10 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { startInProcessWorld } from './support/in-process.ts';
 import { startSlapd } from './support/slapd.ts';
 import type { Slapd } from './support/slapd.ts';
-import { sealbox, tempDataDir } from './support/sealbox.ts';
+import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { waitUntil } from './support/wait.ts';
 import { testConfig } from './support/archive.ts';
 import { runImport } from './support/import-run.ts';
 
@@ -223,4 +225,25 @@ test('sealbox directory sync at the console: dry run, run, nothing twice, the gu
   const refused = await cli();
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /refused the bind as cn=admin,dc=corp,dc=test/);
+});
+
+test('serve syncs the directory on its schedule, as system:directory', { timeout: 120_000 }, async (t) => {
+  const slapd = await startSlapd();
+  t.after(() => slapd.stop());
+  await slapd.add(organisation(slapd));
+  const passwordFile = join(slapd.dir, 'bind-password');
+  writeFileSync(passwordFile, slapd.rootPassword);
+  // Every 1.2 seconds.
+  const config = testConfig({ directory: { ldap: { ...ldapConfig(slapd, passwordFile), everyMinutes: 0.02 } }, sso: { roleGroups } });
+  const server = await startSealbox({ args: ['--config', config] });
+  t.after(() => server.kill());
+  const db = new DatabaseSync(join(server.data, 'sealbox.db'), { readOnly: true });
+  t.after(() => db.close());
+  const syncs = () => db.prepare('SELECT actor, state, summary FROM directory_sync ORDER BY started_at').all() as { actor: string; state: string; summary: string }[];
+  const first = await waitUntil('a scheduled sync', () => syncs()[0], { timeoutMs: 60_000, detail: () => server.stderr() });
+  assert.deepEqual([first.actor, first.state, JSON.parse(first.summary).changes], ['system:directory', 'applied', 304]);
+  // The next one finds nothing to change.
+  const second = await waitUntil('a second scheduled sync', () => syncs()[1], { timeoutMs: 60_000, detail: () => server.stderr() });
+  assert.equal(JSON.parse(second.summary).changes, 0);
+  assert.equal(await server.stop(), 0);
 });
