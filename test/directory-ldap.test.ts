@@ -247,3 +247,37 @@ test('serve syncs the directory on its schedule, as system:directory', { timeout
   assert.equal(JSON.parse(second.summary).changes, 0);
   assert.equal(await server.stop(), 0);
 });
+
+test("the AD preset: sAMAccountName, proxyAddresses, userAccountControl, department, managedBy", { timeout: 120_000 }, async (t) => {
+  const slapd = await startSlapd();
+  t.after(() => slapd.stop());
+  const base = `ou=staff,${slapd.suffix}`;
+  const dn = (cn: string) => `cn=${cn},${base}`;
+  const person = (cn: string, sam: string, uac: number, extra: string[]) => [
+    `dn: ${dn(cn)}`, 'objectClass: user', `cn: ${cn}`, `sn: ${cn}`, `sAMAccountName: ${sam}`, 'objectCategory: person', `userAccountControl: ${uac}`, `displayName: ${cn}`, ...extra, '',
+  ].join('\n');
+  await slapd.add([
+    `dn: ${base}\nobjectClass: organizationalUnit\nou: staff\n`,
+    person('Kari Nordmann', 'Kari', 512, ['mail: kari@corp.test', 'proxyAddresses: SMTP:kari.nordmann@corp.test', 'proxyAddresses: smtp:kari@corp.test', 'proxyAddresses: smtp:kn@corp.test',
+      'proxyAddresses: X500:/o=ExchangeLabs/ou=Exchange/cn=Recipients/cn=kari', 'department: Finance']),
+    person('Ola Nordmann', 'ola', 514, ['mail: ola@corp.test', `manager: ${dn('Kari Nordmann')}`, 'department: Sales']),
+    person('Per Hansen', 'per', 66048, ['mail: per@corp.test', `manager: ${dn('Kari Nordmann')}`]),
+    person('No Login', 'with space', 512, ['mail: nologin@corp.test']),
+    `dn: cn=Sealbox Auditors,${base}\nobjectClass: group\ncn: Sealbox Auditors\nobjectCategory: group\nmember: ${dn('Per Hansen')}\n`,
+    `dn: cn=Finance Team,${base}\nobjectClass: group\ncn: Finance Team\nobjectCategory: group\nmail: finance@corp.test\nproxyAddresses: SMTP:finance@corp.test\nproxyAddresses: smtp:fin@corp.test\nmember: ${dn('Kari Nordmann')}\nmanagedBy: ${dn('Kari Nordmann')}\n`,
+  ].join('\n'));
+  const passwordFile = join(slapd.dir, 'bind-password');
+  writeFileSync(passwordFile, slapd.rootPassword);
+  const { LdapDirectory } = await import('../src/directory/ldap-directory.ts');
+  const snapshot = await new LdapDirectory({
+    url: slapd.url, bindDn: slapd.rootDn, bindPasswordFile: passwordFile, baseDns: [base], preset: 'ad', attributes: {},
+    sharedFilter: '(&(objectClass=group)(mail=*))', everyMinutes: 0, timeoutMs: 10_000,
+  }).read();
+  assert.deepEqual(snapshot.people.map((p) => ({ ...p })).sort((a, b) => a.userName.localeCompare(b.userName)), [
+    { userName: 'kari', displayName: 'Kari Nordmann', addresses: ['kari.nordmann@corp.test', 'kari@corp.test', 'kn@corp.test'], manager: null, department: 'Finance', disabled: false, groups: ['Finance Team'] },
+    { userName: 'ola', displayName: 'Ola Nordmann', addresses: ['ola@corp.test'], manager: 'kari', department: 'Sales', disabled: true, groups: [] },
+    { userName: 'per', displayName: 'Per Hansen', addresses: ['per@corp.test'], manager: 'kari', department: null, disabled: false, groups: ['Sealbox Auditors'] },
+  ]);
+  assert.deepEqual(snapshot.shared, [{ name: 'finance@corp.test', displayName: 'Finance Team', addresses: ['finance@corp.test', 'fin@corp.test'], owner: 'kari' }]);
+  assert.deepEqual(snapshot.skipped, [{ entry: dn('No Login'), why: '"with space" (sAMAccountName) cannot be a Sealbox user name' }]);
+});

@@ -24,13 +24,25 @@ export interface Slapd {
   stop(): Promise<void>;
 }
 
-// mailAlternateAddress is no attribute of Debian's schemas (Sun and qmail define it): a small
-// schema of the test's own gives it, under a private-use OID.
+// mailAlternateAddress is no attribute of Debian's schemas (Sun and qmail define it), nor are
+// Active Directory's (sAMAccountName, proxyAddresses, userAccountControl, department, managedBy,
+// the user and group classes): a small schema of the test's own gives them, under private-use
+// OIDs, so the AD preset's reading is tested too where no Samba domain controller is at hand.
 const SCHEMA = `attributetype ( 1.3.6.1.4.1.99999.1.1 NAME 'mailAlternateAddress'
   EQUALITY caseIgnoreIA5Match SUBSTR caseIgnoreIA5SubstringsMatch
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.26{256} )
 objectclass ( 1.3.6.1.4.1.99999.2.1 NAME 'sealboxMailUser' SUP top AUXILIARY
   MAY ( mailAlternateAddress $ mail ) )
+attributetype ( 1.3.6.1.4.1.99999.1.2 NAME 'sAMAccountName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.99999.1.3 NAME 'proxyAddresses' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+attributetype ( 1.3.6.1.4.1.99999.1.4 NAME 'userAccountControl' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.99999.1.5 NAME 'department' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.99999.1.6 NAME 'objectCategory' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.99999.1.7 NAME 'managedBy' SUP distinguishedName SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.99999.2.2 NAME 'user' SUP inetOrgPerson STRUCTURAL
+  MAY ( sAMAccountName $ proxyAddresses $ userAccountControl $ department $ objectCategory ) )
+objectclass ( 1.3.6.1.4.1.99999.2.3 NAME 'group' SUP groupOfNames STRUCTURAL
+  MAY ( mail $ proxyAddresses $ managedBy $ objectCategory ) )
 `;
 
 async function freePort(): Promise<number> {
