@@ -70,7 +70,7 @@ test('LDAP sync: dry run, run, nothing twice, a removed person leaves, the mass-
   const world = await startInProcessWorld({
     messages: { cfo: { from: 'x@ext.test', to: 'cfo@corp.test', subject: 'quarterly numbers', date: 'Wed, 15 Jan 2025 10:00:00 +0000' } },
     mailboxes: { 'cfo@corp.test': 'cfo' },
-    users: { cfo: ['owner'], u002: ['owner'], u004: ['owner'], u007: ['owner', 'requester'], u300: ['owner'], appr: ['approver'], aud: ['auditor'] },
+    users: { cfo: ['owner'], u002: ['owner'], u004: ['owner'], u007: ['owner', 'requester'], u299: ['owner', 'records'], u300: ['owner'], appr: ['approver'], aud: ['auditor'] },
     config: { directory: { maxRemovalShare: 0.2, ldap: ldapConfig(slapd, passwordFile) }, sso: { roleGroups } },
   });
   t.after(() => world.stop());
@@ -158,22 +158,25 @@ test('LDAP sync: dry run, run, nothing twice, a removed person leaves, the mass-
   assert.deepEqual(again.changes, []);
   assert.equal(again.summary.changes, 0);
 
-  // A removed person becomes a leaver.
-  await slapd.delete([`uid=u004,ou=people,${slapd.suffix}`]);
+  // A removed person becomes a leaver. Whoever holds a power over others (u299 keeps records) is
+  // not disabled by the directory: an admin does it.
+  await slapd.delete([`uid=u004,ou=people,${slapd.suffix}`, `uid=u299,ou=people,${slapd.suffix}`]);
   const removal = await call('adm', 'POST', '/api/v1/directory/sync', {});
-  assert.deepEqual(removal.changes.map((c: any) => `${c.kind}:${c.user}`).sort(), ['disable:u004', 'leave:u004']);
+  assert.deepEqual(removal.changes.map((c: any) => `${c.kind}:${c.user}`).sort(), ['disable:u004', 'leave:u004', 'leave:u299']);
   assert.equal((await user('u004'))!.disabled, true);
-  assert.deepEqual((await read((tx) => s.leavers.changes(tx))).map((c) => c.mailbox).sort(), ['u004@corp.test', 'u300@corp.test']);
+  assert.equal((await user('u299'))!.disabled, false);
+  assert.deepEqual(removal.skipped, [{ entry: 'u299', why: 'no longer in the directory, but holds the role records: not disabled by the directory; an admin disables the account' }]);
+  assert.deepEqual((await read((tx) => s.leavers.changes(tx))).map((c) => c.mailbox).sort(), ['u004@corp.test', 'u299@corp.test', 'u300@corp.test']);
 
   // Most people gone: the guard stops the sync before anything changes.
   await slapd.delete(Array.from({ length: 200 }, (_, i) => `uid=${uid(i + 50)},ou=people,${slapd.suffix}`));
   const stopped = await call('adm', 'POST', '/api/v1/directory/sync', {});
   assert.equal(stopped.state, 'stopped');
   assert.match(stopped.message, /would disable or mark as gone 200 of 29\d people/);
-  assert.equal((await read((tx) => s.leavers.changes(tx))).length, 2, 'nothing filed by a stopped sync');
+  assert.equal((await read((tx) => s.leavers.changes(tx))).length, 3, 'nothing filed by a stopped sync');
   const confirmed = await call('adm', 'POST', '/api/v1/directory/sync', { confirm: true });
   assert.equal(confirmed.state, 'applied');
-  assert.equal((await read((tx) => s.leavers.changes(tx))).length, 202);
+  assert.equal((await read((tx) => s.leavers.changes(tx))).length, 203);
 
   // The syncs, newest first, with their changes; auditors read them too.
   const syncs = await call('aud', 'GET', '/api/v1/directory/syncs?limit=10');

@@ -1,7 +1,7 @@
 import type { DirectoryRow } from '../access/directory-csv.ts';
 import type { MailboxOwnership } from '../access/mailbox-ownership.ts';
 import type { MailboxStore } from '../access/mailbox-store.ts';
-import type { People } from '../access/people.ts';
+import type { People, User } from '../access/people.ts';
 import { HARMLESS_ROLES } from '../access/role-changes.ts';
 import type { RoleChanges } from '../access/role-changes.ts';
 import { ROLES } from '../access/roles.ts';
@@ -53,6 +53,15 @@ export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnap
   let removals = 0;
   const label = `directory:${source}`;
   const managed = ROLES.filter((r) => r === 'owner' || d.roleGroups[r]);
+  const skipped = [...snapshot.skipped];
+  // An account that only reads its own mail (or under a grant) is disabled at once. One holding a
+  // power over others (approver, auditor, admin, records, break-glass) is not: whoever runs the
+  // directory could otherwise switch off the people who oversee them; an admin disables it.
+  const disable = (user: User, why: string) => {
+    const powers = user.roles.filter((r) => !HARMLESS_ROLES.includes(r));
+    if (powers.length === 0) changes.push({ kind: 'disable', user: user.name, why });
+    else skipped.push({ entry: user.name, why: `${why}, but holds the role${powers.length > 1 ? 's' : ''} ${powers.join(', ')}: not disabled by the directory; an admin disables the account` });
+  };
 
   for (const p of snapshot.people) {
     const link = before.get(p.userName);
@@ -74,7 +83,7 @@ export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnap
     const user = await d.people.byName(tx, p.userName);
     if (!user) continue;       // made at their first sign-in through a provider, which finds the directory's mailbox theirs
     if (p.disabled) {
-      if (!user.disabled) changes.push({ kind: 'disable', user: user.name, why: 'disabled in the directory' });
+      if (!user.disabled) disable(user, 'disabled in the directory');
       continue;
     }
     if (user.disabled) continue;   // a person disabled in Sealbox stays disabled, whatever the directory says
@@ -100,7 +109,7 @@ export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnap
       if (link.leftOn === null) changes.push({ kind: 'leave', user: link.userName, mailbox: link.mailbox, left: today, why: 'no longer in the directory' });
       if (link.state === 'active') removals++;
       const user = await d.people.byName(tx, link.userName);
-      if (user && !user.disabled) changes.push({ kind: 'disable', user: user.name, why: 'no longer in the directory' });
+      if (user && !user.disabled) disable(user, 'no longer in the directory');
     }
     links.push({ ...link, state: 'removed', leftOn: link.leftOn ?? today, seenAt: link.state === 'removed' ? link.seenAt : now });
   }
@@ -111,7 +120,7 @@ export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnap
     if (change) changes.push(change);
   }
   const activeBefore = [...before.values()].filter((l) => l.state === 'active').length;
-  return { changes, links, removals, known: Math.max(activeBefore, snapshot.people.filter((p) => !p.disabled).length), skipped: snapshot.skipped };
+  return { changes, links, removals, known: Math.max(activeBefore, snapshot.people.filter((p) => !p.disabled).length), skipped };
 }
 
 // The row as a change when it differs from the mailbox: a new mailbox, an address it lacks, or

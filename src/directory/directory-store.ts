@@ -20,6 +20,7 @@ export interface DirectorySyncRecord {
   state: 'applied' | 'dry-run' | 'stopped';
   summary: Record<string, number>;
   changes: unknown[];
+  skipped: { entry: string; why: string }[];
 }
 
 // The people each source named and the syncs run (src/directory/directory-sync.ts).

@@ -35,7 +35,6 @@ export type ChangeView = Record<string, unknown> & { kind: DirectoryChange['kind
 
 export interface SyncResult extends Omit<DirectorySyncRecord, 'changes'> {
   changes: ChangeView[];
-  skipped: DirectorySnapshot['skipped'];
   message: string | null;      // why a sync stopped
 }
 
@@ -98,17 +97,17 @@ export class DirectorySync {
       state = 'applied';
     }
     const summary = {
-      people: snapshot.people.length, shared: snapshot.shared.length, skipped: snapshot.skipped.length, changes: plan.changes.length,
+      people: snapshot.people.length, shared: snapshot.shared.length, skipped: plan.skipped.length, changes: plan.changes.length,
       removals: plan.removals, known: plan.known,
       staged: views.filter((v) => v.outcome.startsWith('staged') || v.outcome.startsWith('filed')).length,
     };
-    const record: DirectorySyncRecord = { id: newId('dsync', now), source: snapshot.source, actor: label, startedAt: now, dryRun, state, summary, changes: views };
+    const record: DirectorySyncRecord = { id: newId('dsync', now), source: snapshot.source, actor: label, startedAt: now, dryRun, state, summary, changes: views, skipped: plan.skipped };
     await store.addSync(tx, record);
     // A scheduled sync that found nothing to do leaves no entry: there is nothing to account for.
     if (state !== 'applied' || plan.changes.length > 0) {
       events.push({ operation: 'directory.sync', parameters: { sync: record.id, source: snapshot.source, state, dryRun, ...summary, ...(message ? { reason: message } : {}) } });
     }
-    return { result: { ...record, changes: views, skipped: plan.skipped, message }, events };
+    return { result: { ...record, changes: views, message }, events };
   }
 
   syncs(tx: Tx, limit = 20): Promise<DirectorySyncRecord[]> {

@@ -17,14 +17,14 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async addSync(tx: Tx, s: DirectorySyncRecord): Promise<void> {
-    on(tx).prepare('INSERT INTO directory_sync (id, source, actor, started_at, dry_run, state, summary, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(s.id, s.source, s.actor, s.startedAt, s.dryRun ? 1 : 0, s.state, JSON.stringify(s.summary), JSON.stringify(s.changes));
+    on(tx).prepare('INSERT INTO directory_sync (id, source, actor, started_at, dry_run, state, summary, changes, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(s.id, s.source, s.actor, s.startedAt, s.dryRun ? 1 : 0, s.state, JSON.stringify(s.summary), JSON.stringify(s.changes), JSON.stringify(s.skipped));
   }
 
   async syncs(tx: Tx, limit: number): Promise<DirectorySyncRecord[]> {
     return (on(tx).prepare('SELECT * FROM directory_sync ORDER BY started_at DESC, id DESC LIMIT ?').all(limit) as Record<string, any>[]).map((r) => ({
       id: r.id, source: r.source, actor: r.actor, startedAt: Number(r.started_at), dryRun: Boolean(r.dry_run), state: r.state,
-      summary: JSON.parse(r.summary), changes: JSON.parse(r.changes),
+      summary: JSON.parse(r.summary), changes: JSON.parse(r.changes), skipped: JSON.parse(r.skipped),
     }));
   }
 }

@@ -20,6 +20,7 @@ export interface DirectorySync {
   state: 'applied' | 'dry-run' | 'stopped';
   summary: Record<string, number>;
   changes: SyncChange[];
+  skipped: { entry: string; why: string }[];
   message?: string | null;
 }
 
@@ -109,6 +110,12 @@ function SyncView({ sync }: { sync: DirectorySync }) {
         {sync.summary.staged > 0 && `, ${sync.summary.staged} waiting for approval`}.
       </p>
       {sync.message && <p className="notice" role="alert">{sync.message}</p>}
+      {sync.skipped.length > 0 && (
+        <details data-testid="sync-skipped">
+          <summary>{sync.skipped.length} left out or left for an admin</summary>
+          <ul>{sync.skipped.slice(0, 200).map((s, i) => <li key={i}>{s.entry}: {s.why}</li>)}</ul>
+        </details>
+      )}
       {sync.changes.length > 0 && (
         <div className="scroll">
           <table>

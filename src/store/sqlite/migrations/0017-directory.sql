@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS directory_sync (
   dry_run INTEGER NOT NULL,
   state TEXT NOT NULL,                  -- applied | dry-run | stopped
   summary TEXT NOT NULL,                -- JSON: counts
-  changes TEXT NOT NULL                 -- JSON: the plan, each change with what came of it
+  changes TEXT NOT NULL,                -- JSON: the plan, each change with what came of it
+  skipped TEXT NOT NULL                 -- JSON: entries left out and accounts left for an admin, with why
 );
 CREATE INDEX IF NOT EXISTS directory_sync_started ON directory_sync(started_at);
