@@ -158,6 +158,13 @@ test('LDAP sync: dry run, run, nothing twice, a removed person leaves, the mass-
   assert.deepEqual(again.changes, []);
   assert.equal(again.summary.changes, 0);
 
+  // An alias of u003's given to u002 takes it from u003: staged, once.
+  await slapd.modify(`dn: uid=u002,ou=people,${slapd.suffix}\nchangetype: modify\nadd: mailAlternateAddress\nmailAlternateAddress: u003.alias@corp.test\n`);
+  const conflict = await call('adm', 'POST', '/api/v1/directory/sync', {});
+  assert.deepEqual(conflict.changes.map((c: any) => [c.mailbox, c.what, c.outcome.replace(/own_\w+/, 'own_…')]), [['u002@corp.test', ['addresses'], 'staged own_…: takes addresses or the mailbox from u003']]);
+  assert.deepEqual((await mailbox('u003@corp.test'))!.addresses.sort(), ['u003.alias@corp.test', 'u003@corp.test']);
+  assert.deepEqual((await call('adm', 'POST', '/api/v1/directory/sync', {})).changes, []);
+
   // A removed person becomes a leaver. Whoever holds a power over others (u299 keeps records) is
   // not disabled by the directory: an admin does it.
   await slapd.delete([`uid=u004,ou=people,${slapd.suffix}`, `uid=u299,ou=people,${slapd.suffix}`]);
@@ -180,7 +187,7 @@ test('LDAP sync: dry run, run, nothing twice, a removed person leaves, the mass-
 
   // The syncs, newest first, with their changes; auditors read them too.
   const syncs = await call('aud', 'GET', '/api/v1/directory/syncs?limit=10');
-  assert.deepEqual(syncs.syncs.map((y: any) => y.state), ['applied', 'stopped', 'applied', 'applied', 'applied', 'dry-run']);
+  assert.deepEqual(syncs.syncs.map((y: any) => y.state), ['applied', 'stopped', 'applied', 'applied', 'applied', 'applied', 'applied', 'dry-run']);
   assert.deepEqual(syncs.roleGroups, roleGroups);
   assert.equal(syncs.syncs[1].changes.filter((c: any) => c.kind === 'leave').length, 200);
   await call('u007', 'GET', '/api/v1/directory/syncs', undefined, 403);

@@ -129,6 +129,17 @@ export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnap
 async function rowChange(tx: Tx, d: PlanDeps, row: DirectoryRow): Promise<DirectoryChange | null> {
   const current = await d.mailboxes.byName(tx, row.name);
   const what: string[] = [];
+  // An address another owner holds, for a mailbox whose change to this owner waits already or was
+  // refused, is not asked for again (it would be staged anew at every sync).
+  const after = row.owner ?? current?.owner ?? null;
+  if (current && after && await d.ownership.filedFor(tx, row.name, after)) {
+    const kept: string[] = [];
+    for (const a of row.addresses) {
+      const holder = current.addresses.includes(a) ? null : await d.mailboxes.holderOf(tx, a);
+      if (!holder?.owner || holder.owner === after) kept.push(a);
+    }
+    row = { ...row, addresses: kept };
+  }
   if (!current) what.push('new');
   else {
     if (row.addresses.some((a) => !current.addresses.includes(a))) what.push('addresses');
