@@ -60,10 +60,6 @@ export class DirectorySync {
     this.#d = d;
   }
 
-  get maxRemovalShare(): number {
-    return this.#d.maxRemovalShare;
-  }
-
   // A sync in a transaction of its own, with its ledger entries.
   async run(actor: Actor, snapshot: DirectorySnapshot, options: { dryRun?: boolean; confirm?: boolean } = {}): Promise<SyncResult> {
     return this.#d.audit.recordEach(actor, (tx) => this.syncIn(tx, actor, snapshot, options));
