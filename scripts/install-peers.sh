@@ -34,6 +34,10 @@ PEERS=(
   "libreoffice-writer-nogui:soffice"
   "libreoffice-calc-nogui:soffice"
   "libreoffice-impress-nogui:soffice"
+  # OpenLDAP's server and tools for the directory sync tests: a private slapd of the test's own,
+  # never the system instance (test/support/slapd.ts)
+  "slapd:/usr/sbin/slapd"
+  "ldap-utils:ldapadd"
 )
 
 die() { echo "install-peers: error: $*" >&2; exit 1; }
@@ -128,6 +132,13 @@ if printf '%s\n' "${missing[@]}" | grep -qx postfix; then
   debconf-set-selections <<'EOF' || die "debconf-set-selections failed"
 postfix postfix/main_mailer_type select Local only
 postfix postfix/mailname string sealbox.test
+EOF
+fi
+# slapd would ask for a domain and an admin password; the tests never use the system instance
+# (they start their own with a config of their own), so it is left unconfigured.
+if printf '%s\n' "${missing[@]}" | grep -qx slapd; then
+  debconf-set-selections <<'EOF' || die "debconf-set-selections failed"
+slapd slapd/no_configuration boolean true
 EOF
 fi
 

@@ -232,6 +232,12 @@ function rows(): Row[] {
       call: () => ({ method: 'GET', path: '/api/v1/mailboxes?q=tgt' }), check: (b) => assert.deepEqual(b.mailboxes.map((m: any) => m.name), ['tgt@corp.test']),
     },
     { name: 'import the directory', expect: only('admin'), writes: admin('mailboxes.import'), call: () => ({ method: 'POST', path: '/api/v1/mailboxes/import', body: { csv: 'addresses\nlisted@corp.test\n' } }) },
+    // Directory sync: run by admins (no LDAP directory here: refused as not configured, and recorded), read by admins and auditors.
+    { name: 'sync the directory from LDAP', expect: only('admin', 409), writes: admin('directory.sync'), call: () => ({ method: 'POST', path: '/api/v1/directory/sync', body: { dryRun: true } }) },
+    // SCIM takes an admin's API token with the "scim" scope, never a session (test/directory-scim.test.ts has the tokens).
+    { name: 'SCIM users from a session', expect: ALL_DENIED, writes: null, refusal: admin('directory.scim'), call: () => ({ method: 'GET', path: '/scim/v2/Users' }) },
+    { name: 'SCIM provisioning from a session', expect: ALL_DENIED, writes: null, refusal: admin('directory.scim'), call: () => ({ method: 'POST', path: '/scim/v2/Users', body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'intruder@corp.test' } }) },
+    { name: 'list directory syncs', expect: allowing(['admin', 'auditor']), writes: null, refusal: admin('directory.sync.list'), call: () => ({ method: 'GET', path: '/api/v1/directory/syncs' }), check: (b) => assert.deepEqual([b.ldap, b.syncs], [null, []]) },
     // Account recovery and staged ownership: one asks, someone else approves (never the one who asked).
     { name: 'ask for an account recovery', expect: only('admin'), writes: admin('user.recovery.request'), call: () => ({ method: 'POST', path: '/api/v1/users/appr2/recovery', body: { reason: 'lost phone' } }) },
     { name: 'list account recoveries', expect: allowing(['approver', 'auditor', 'admin']), writes: null, refusal: admin('user.recovery.list'), call: () => ({ method: 'GET', path: '/api/v1/recoveries' }), check: (b) => assert.ok(b.recoveries.every((r: any) => !('code' in r) && !('codeHash' in r))) },
@@ -343,7 +349,9 @@ test('authorization matrix: every role × every endpoint × every grant situatio
             failures.push(`${where}: ${(err as Error).message}`);
           }
         } else {
-          assert.ok(typeof r.body.error?.code === 'string' && r.body.error.message, `${where}: one error shape`);
+          // SCIM answers in its own error shape (RFC 7644 §3.12), as identity providers read it.
+          if (call.path.startsWith('/scim/')) assert.ok(r.body.schemas?.includes('urn:ietf:params:scim:api:messages:2.0:Error') && r.body.detail, `${where}: SCIM's error shape`);
+          else assert.ok(typeof r.body.error?.code === 'string' && r.body.error.message, `${where}: one error shape`);
         }
         const want = expected === 200 ? (row.writes ? [{ ...row.writes, result: 'success' }] : []) : [{ ...(row.refusal ?? row.writes!), result: 'denied' }];
         const got = entries.map((e) => ({ type: e.type, operation: e.operation, result: e.result }));

@@ -8,7 +8,7 @@ import type { People, User } from './people.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-import { TOKEN_SCOPES } from './roles.ts';
+import { ADMIN_ONLY_SCOPES, TOKEN_SCOPES } from './roles.ts';
 import type { TokenScope } from './roles.ts';
 export { TOKEN_SCOPES };
 export type { TokenScope };
@@ -73,7 +73,8 @@ export class Credentials {
 
   async createToken(tx: Tx, user: User, input: { name: string; scopes: TokenScope[]; days: number }): Promise<{ id: string; token: string; expiresAt: number }> {
     for (const s of input.scopes) if (!TOKEN_SCOPES.includes(s)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown token scope "${s}" (scopes: ${TOKEN_SCOPES.join(', ')})`);
-    if (input.scopes.includes('ingest') && !user.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins hold tokens with the "ingest" scope');
+    const adminOnly = input.scopes.find((s) => ADMIN_ONLY_SCOPES.includes(s));
+    if (adminOnly && !user.roles.includes('admin')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only admins hold tokens with the "${adminOnly}" scope`);
     const id = newId('tok', this.#clock.now());
     const token = `sbx_${id}_${randomBytes(24).toString('base64url')}`;
     const now = this.#clock.now();

@@ -8,6 +8,7 @@ export interface Mailbox {
   owner: string | null;         // user name
   sensitivity: string | null;
   department: string | null;
+  manager?: string | null;      // user name of the owner's manager
   auto: boolean;                // made for an address seen in mail, not by the directory
   addresses: string[];          // lowercased
 }

@@ -55,7 +55,7 @@ export class RoleChanges {
   // Files the role for `user`, or returns null when one waits already or was denied before (a
   // refusal stands: a later sign-in does not ask again).
   async file(tx: Tx, user: User, role: Role, why: string, by: { id: number | null; label: string }): Promise<RoleChangeRecord | null> {
-    if ((await this.#store.forUser(tx, user.id)).some((c) => c.role === role && (c.decision === null || c.decision === 'deny'))) return null;
+    if (await this.standing(tx, user.id, role)) return null;
     const now = this.#d.clock.now();
     const id = newId('role', now);
     await this.#store.add(tx, { id, userId: user.id, role, why, filedBy: by.id, filedByLabel: by.label, filedAt: now });
@@ -63,6 +63,11 @@ export class RoleChanges {
     await this.#d.notifier.toPerson(tx, 'user.role-filed', user, `The role ${role} for your Sealbox account waits for approval`, text);
     await this.#d.notifier.toUsers(tx, 'user.role-filed', (await this.#deciders(tx)).filter((u) => u.id !== user.id), `Role change ${id}: ${role} for ${user.name} awaits a decision`, text);
     return (await this.#store.get(tx, id))!;
+  }
+
+  // Whether file() would file nothing for this role: one waits already, or was denied before.
+  async standing(tx: Tx, userId: number, role: Role): Promise<boolean> {
+    return (await this.#store.forUser(tx, userId)).some((c) => c.role === role && (c.decision === null || c.decision === 'deny'));
   }
 
   // Waiting role changes of one person.

@@ -12,6 +12,8 @@ export const RECORD_KEEPERS: readonly Role[] = ['admin', 'records'];
 // Who sees them: the keepers, the approvers who decide on them, the auditors who check them.
 export const RECORD_READERS: readonly Role[] = [...RECORD_KEEPERS, 'approver', 'auditor'];
 
-// ingest: submit messages (POST /api/v1/ingest); only admins hold such tokens.
-export const TOKEN_SCOPES = ['content', 'requests', 'approvals', 'ledger', 'admin', 'ingest'] as const;
+// ingest: submit messages (POST /api/v1/ingest); scim: push users and groups (/scim/v2/…, an
+// identity provider's provisioning); only admins hold such tokens.
+export const TOKEN_SCOPES = ['content', 'requests', 'approvals', 'ledger', 'admin', 'ingest', 'scim'] as const;
+export const ADMIN_ONLY_SCOPES: readonly TokenScope[] = ['ingest', 'scim'];
 export type TokenScope = (typeof TOKEN_SCOPES)[number];

@@ -34,6 +34,13 @@ export interface SsoPeopleDeps {
   roleGroups: Config['sso']['roleGroups'];
 }
 
+// The roles groups give (sso.roleGroups): owner to everyone unless a group is named for it. The
+// directory sync (src/directory/) reads its groups through the same mapping.
+export function rolesForGroups(roleGroups: Config['sso']['roleGroups'], groups: readonly string[]): Role[] {
+  const has = (r: Role) => (roleGroups[r] ?? []).some((g) => groups.includes(g));
+  return ROLES.filter((r) => (r === 'owner' && !roleGroups.owner) || has(r));
+}
+
 // Just-in-time people, and never a backdoor. Whoever runs the identity provider (often the
 // administrator) can put anyone, themselves too, in any group and set anyone's e-mail claim; so
 // what a sign-in takes from the provider is only what gives no one another person's mail:
@@ -110,10 +117,8 @@ export class SsoPeople {
     return { user, created, events, refusal: null };
   }
 
-  // The roles the groups give: owner to everyone unless a group is named for it.
   #wantedRoles(groups: string[]): Role[] {
-    const has = (r: Role) => (this.#d.roleGroups[r] ?? []).some((g) => groups.includes(g));
-    return ROLES.filter((r) => (r === 'owner' && !this.#d.roleGroups.owner) || has(r));
+    return rolesForGroups(this.#d.roleGroups, groups);
   }
 
   async #mailboxes(tx: Tx, provider: ProviderConfig, user: User, emails: string[], label: string): Promise<AuditEvent[]> {

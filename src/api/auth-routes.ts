@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { TOKEN_SCOPES } from '../access/credentials.ts';
+import { ADMIN_ONLY_SCOPES } from '../access/roles.ts';
 import { verifyPassword } from '../access/passwords.ts';
 import { actorContext, cookie, SESSION_COOKIE } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
@@ -107,9 +108,10 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     body: z.strictObject({ name: z.string().min(1).max(100), scopes: z.array(z.enum(TOKEN_SCOPES)).min(1), days: z.number().int().min(1).max(365) }),
     handler: async (req, _reply, { body, p }) => {
       if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'API tokens are created from a signed-in session');
-      if (body.scopes.includes('ingest') && !p.user.roles.includes('admin')) {
-        await s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.create', parameters: { scopes: body.scopes } }, 'only admins hold ingest tokens');
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins hold tokens with the "ingest" scope');
+      const adminOnly = body.scopes.find((scope) => ADMIN_ONLY_SCOPES.includes(scope));
+      if (adminOnly && !p.user.roles.includes('admin')) {
+        await s.audit.denied({ ...actorContext(req, p), user: p.user, logonType: 'owner' }, { operation: 'token.create', parameters: { scopes: body.scopes } }, `only admins hold ${adminOnly} tokens`);
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only admins hold tokens with the "${adminOnly}" scope`);
       }
       const created = await s.audit.record({ ...actorContext(req, p), user: p.user, logonType: 'owner' },
         (r: { id: string; expiresAt: number }) => ({ operation: 'token.create', parameters: { tokenId: r.id, scopes: body.scopes, days: body.days, expiresAt: r.expiresAt } }),

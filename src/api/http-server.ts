@@ -7,6 +7,8 @@ import { authRoutes } from './auth-routes.ts';
 import { roleChangeRoutes, ssoRoutes } from './sso-routes.ts';
 import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
+import { directoryRoutes } from './directory-routes.ts';
+import { scimRoutes } from './scim-routes.ts';
 import { ledgerRoutes } from './ledger-routes.ts';
 import { disposalRoutes } from './disposal-routes.ts';
 import { holdRoutes } from './hold-routes.ts';
@@ -68,6 +70,8 @@ export function buildHttpServer(deps: HttpDeps) {
   leaverRoutes(routes, services);
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
+  directoryRoutes(routes, services);
+  scimRoutes(app, services);
   retentionRoutes(routes, services);
   recoveryRoutes(routes, services);
   noticeRoutes(routes, services);

@@ -53,6 +53,10 @@ import { SsoPeople } from '../access/sso-people.ts';
 import { SsoSignIn } from '../access/sso-sign-in.ts';
 import { SqliteRoleChangeStore } from '../store/sqlite/role-change-store.ts';
 import { SqliteSsoStore } from '../store/sqlite/sso-store.ts';
+import { DirectorySync } from '../directory/directory-sync.ts';
+import { SqliteDirectoryStore } from '../store/sqlite/directory-store.ts';
+import { ScimDirectory } from '../directory/scim-directory.ts';
+import { SqliteScimStore } from '../store/sqlite/scim-store.ts';
 
 export type Services = Awaited<ReturnType<typeof accessServices>>;
 
@@ -88,6 +92,12 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const ssoStore = new SqliteSsoStore();
   const ssoPeople = new SsoPeople({ store: ssoStore, people, roleChanges, ownership, mailboxes, notifier, clock, roleGroups: config.sso.roleGroups });
   const sso = new SsoSignIn({ providers: new OpenIdProviders(config.sso.providers), store: ssoStore, ssoPeople, people, credentials, audit, db: stores.meta, clock });
+  // Directory sync from LDAP and SCIM (src/directory/): the same rules as the import and SSO.
+  const directory = new DirectorySync({
+    store: new SqliteDirectoryStore(), audit, mailboxes, people, ownership, roleChanges, leavers, notifier, clock,
+    roleGroups: config.sso.roleGroups, maxRemovalShare: config.directory.maxRemovalShare,
+  });
+  const scim = new ScimDirectory({ store: new SqliteScimStore(), sync: directory, audit, db: stores.meta, clock });
   const notice = new ArchivingNotice(new SqliteNoticeStore(stores.meta), clock);
   const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta, people });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
@@ -100,5 +110,5 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal, audit });
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, directory, scim };
 }

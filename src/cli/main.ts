@@ -139,6 +139,14 @@ withArchive(mailboxesCmd.command('import'))
   .argument('<file>', 'CSV file')
   .action(async (file: string, o) => (await import('./commands/mailboxes.ts')).importDirectory(file, o));
 
+const directoryCmd = program.command('directory').description('directory sync from LDAP / Active Directory (directory.ldap)');
+withArchive(directoryCmd.command('sync'))
+  .description('read the directory and apply the difference: mailboxes, addresses, managers, departments, roles from sso.roleGroups and leavers; a role, a mailbox or a leaving date is filed for an approver')
+  .option('--dry-run', 'list the changes without making them')
+  .option('--confirm', 'go ahead although more than directory.maxRemovalShare of the people would be disabled or marked as gone')
+  .option('--json', 'the sync as one JSON object, as POST /api/v1/directory/sync answers')
+  .action(async (o) => (await import('./commands/directory.ts')).sync(o));
+
 // Retention rules at the console (as the operator); what could shorten retention waits for an approver.
 const retentionCmd = program.command('retention').description('how long mail is kept: rules fixed into each capture when it is committed');
 withArchive(retentionCmd.command('list'))

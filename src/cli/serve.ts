@@ -22,6 +22,7 @@ import { readOrCreateSecretFile } from '../store/secret-file.ts';
 import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { OversightSweep } from '../oversight/oversight-sweep.ts';
 import { accessStateProblems } from '../oversight/access-state-check.ts';
+import { syncFromLdap } from '../directory/ldap-sync.ts';
 
 export interface Running {
   listeners: { name: string; host: string; port: number }[];
@@ -156,11 +157,25 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   }, config.retention.disposeEveryHours * 3_600_000) : null;
   disposeTimer?.unref();
 
+  // The directory is read from LDAP on a timer; a sync the mass-removal guard stops waits for an
+  // admin (`sealbox directory sync --confirm`), and is logged.
+  let syncing: Promise<void> | null = null;
+  const ldap = config.directory.ldap;
+  const syncTimer = ldap && ldap.everyMinutes > 0 ? setInterval(() => {
+    syncing ??= syncFromLdap(config, archive.services.directory, { user: null, label: 'system:directory', roles: ['system'], logonType: 'system', sessionId: null, clientIp: null, userAgent: null }, {}).then(
+      (r) => (r.state === 'stopped' ? log.warn({ sync: r.id, removals: r.summary.removals }, r.message ?? 'directory sync stopped') : log.info({ sync: r.id, changes: r.summary.changes, staged: r.summary.staged }, 'directory sync')),
+      (err) => log.error({ err }, 'directory sync failed; nothing was changed, and the next run tries again'),
+    ).finally(() => { syncing = null; });
+  }, ldap.everyMinutes * 60_000) : null;
+  syncTimer?.unref();
+
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
     if (disposeTimer) clearInterval(disposeTimer);
+    if (syncTimer) clearInterval(syncTimer);
     await disposing;
+    await syncing;
     space.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();

@@ -180,6 +180,46 @@ const schema = z.strictObject({
       if (!p.scopes.includes('openid')) ctx.addIssue({ code: 'custom', path: ['providers', i, 'scopes'], message: 'must include "openid"' });
     });
   }).prefault({}),
+  // Directory sync (src/directory/): people, mailboxes, managers, departments, roles and leavers
+  // read from LDAP / Active Directory on a schedule, or pushed by an identity provider over SCIM.
+  // Whatever would give someone a role or a mailbox, or a leaving date, is filed for someone
+  // else's approval exactly as the CSV import and sign-in through a provider do.
+  directory: z.strictObject({
+    // A sync that would disable or mark as gone more than this share of the people the directory
+    // named before stops and asks for confirmation (`sealbox directory sync --confirm`).
+    maxRemovalShare: z.number().min(0).max(1).default(0.1),
+    ldap: z.strictObject({
+      url: z.string().regex(/^ldaps?:\/\/\S+$/, 'expected ldap://HOST[:PORT] or ldaps://HOST[:PORT]'),
+      bindDn: z.string().min(1),
+      bindPasswordFile: z.string().min(1),                      // the password in a file, never in the config
+      baseDns: z.array(z.string().min(1)).min(1),
+      // ad: Active Directory's attributes; ldap: inetOrgPerson and groupOfNames (OpenLDAP, 389-ds).
+      preset: z.enum(['ad', 'ldap']).default('ldap'),
+      userFilter: z.string().min(3).optional(),                  // default: the preset's
+      groupFilter: z.string().min(3).optional(),
+      // People matching this filter are disabled (LDAP has no one attribute for it; AD's
+      // userAccountControl bit 2 counts too under the ad preset).
+      disabledFilter: z.string().min(3).optional(),
+      // Shared mailboxes and distribution lists: entries with an address whose owner is named by
+      // `sharedOwnerAttribute` (a DN); absent: none are read.
+      sharedFilter: z.string().min(3).optional(),
+      sharedOwnerAttribute: z.string().min(1).optional(),        // default: owner (ldap), managedBy (ad)
+      // Attribute names, over the preset's.
+      attributes: z.strictObject({
+        userName: z.string().min(1).optional(),
+        mail: z.string().min(1).optional(),
+        aliases: z.string().min(1).optional(),
+        displayName: z.string().min(1).optional(),
+        manager: z.string().min(1).optional(),
+        department: z.string().min(1).optional(),
+        groupName: z.string().min(1).optional(),
+        member: z.string().min(1).optional(),
+      }).prefault({}),
+      everyMinutes: z.number().min(0).max(10_080).default(60),  // 0: only on demand
+      timeoutMs: z.number().int().positive().default(10_000),
+      caFile: z.string().min(1).optional(),                      // for ldaps:// with a private CA
+    }).optional(),
+  }).prefault({}),
   notify: z.strictObject({
     smtp: hostPort.nullable().default(null),                     // relay for notification mail; null: mail is not sent
     from: z.string().min(3).default('sealbox@localhost'),

@@ -58,6 +58,9 @@ export const LEDGER_OPERATIONS = {
 
   // the directory and policies
   'mailboxes.import': { type: 'admin', summary: 'the mailbox directory imported', highImpact: 'directory imported (owners, sensitivity, managers, departments)' },
+  'directory.sync': { type: 'admin', summary: 'a directory sync (LDAP, SCIM) planned, applied or stopped by the mass-removal guard; what it changed has entries of its own' },
+  'directory.sync.list': { type: 'admin', summary: 'directory syncs and their changes listed' },
+  'directory.scim': { type: 'admin', summary: 'a SCIM request refused (users and groups an identity provider pushes; what an accepted one changes has the entries a directory sync has)' },
   'mailbox.list': { type: 'admin', summary: 'mailboxes listed' },
   'mailbox.policy': { type: 'admin', summary: "a mailbox's notification policy changed", highImpact: 'mailbox notification policy changed' },
   'ownership.list': { type: 'admin', summary: 'staged ownership changes listed' },

@@ -44,5 +44,5 @@ export class SqliteMailboxStore implements MailboxStore {
 }
 
 function toMailbox(row: Record<string, any>, addresses: string[]): Mailbox {
-  return { id: Number(row.id), name: row.name, displayName: row.display_name, owner: row.owner, sensitivity: row.sensitivity, department: row.department ?? null, auto: Boolean(row.auto), addresses };
+  return { id: Number(row.id), name: row.name, displayName: row.display_name, owner: row.owner, sensitivity: row.sensitivity, department: row.department ?? null, manager: row.manager ?? null, auto: Boolean(row.auto), addresses };
 }

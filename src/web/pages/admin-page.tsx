@@ -5,6 +5,7 @@ import { ErrorNote, Loading } from '../error-note.tsx';
 import { bytes, when } from '../format.ts';
 import { PolicySection } from '../admin/policy-section.tsx';
 import { UsersSection } from '../admin/users-section.tsx';
+import { DirectorySection } from '../admin/directory-section.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { hasRole, useSession } from '../session.ts';
 import { useLoad } from '../use-load.ts';
@@ -40,7 +41,7 @@ interface MailboxEntry {
 }
 
 // Administration: system health, users and roles, the archiving notice, the access policy,
-// mailboxes (directory import, notification settings). Auditors see it all, only admins change
+// mailboxes (directory import, notification settings), the directory sync. Auditors see it all, only admins change
 // anything; every change is a ledger entry. Nothing here reads mail.
 export function AdminPage() {
   const { me } = useSession();
@@ -56,6 +57,7 @@ export function AdminPage() {
       <PolicySection admin={admin} />
       <MailboxesSection admin={admin} />
       <OwnershipSection />
+      <DirectorySection admin={admin} />
     </>
   );
 }
