@@ -34,6 +34,12 @@ PEERS=(
   "libreoffice-writer-nogui:soffice"
   "libreoffice-calc-nogui:soffice"
   "libreoffice-impress-nogui:soffice"
+  # S3 with Object Lock for the object-storage backend (blobs.kind "s3"): a private single-node
+  # Ceph cluster with its RADOS Gateway, started by scripts/ceph-rgw.sh (test/support/ceph-rgw.ts)
+  "ceph-mon:ceph-mon"
+  "ceph-osd:ceph-osd"
+  "ceph-common:ceph"
+  "radosgw:radosgw"
 )
 
 die() { echo "install-peers: error: $*" >&2; exit 1; }
