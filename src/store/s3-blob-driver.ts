@@ -76,9 +76,10 @@ export class S3BlobDriver implements BlobDriver {
   #checkLock(): Promise<void> {
     this.#lockChecked ??= (async () => {
       const r = await this.#s3.send(new GetObjectLockConfigurationCommand({ Bucket: this.#s.bucket })).catch((err) => {
+        if (err?.name === 'ObjectLockConfigurationNotFoundError') return null;
         throw storeError(err, `bucket ${this.#s.bucket}: Object Lock configuration`);
       });
-      if (r.ObjectLockConfiguration?.ObjectLockEnabled !== 'Enabled') throw new SealboxError('SEALBOX_ERR_CONFIG', `bucket ${this.#s.bucket} does not have Object Lock enabled (create it with Object Lock)`);
+      if (r?.ObjectLockConfiguration?.ObjectLockEnabled !== 'Enabled') throw new SealboxError('SEALBOX_ERR_CONFIG', `bucket ${this.#s.bucket} does not have Object Lock enabled (create it with Object Lock)`);
     })();
     this.#lockChecked.catch(() => { this.#lockChecked = null; });
     return this.#lockChecked;
