@@ -156,11 +156,25 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   }, config.retention.disposeEveryHours * 3_600_000) : null;
   disposeTimer?.unref();
 
+  // Object storage: legal holds carried down to the objects holding what they cover (S3 legal
+  // holds), placed and taken off on a timer, since a hold also covers mail that arrives later.
+  let holding: Promise<void> | null = null;
+  const objectHolds = archive.services.objectHolds;
+  const holdTimer = objectHolds && config.blobs.s3 ? setInterval(() => {
+    holding ??= objectHolds.sync().then(
+      ({ held, placed, removed }) => { if (placed + removed > 0) log.info({ held, placed, removed }, 'S3 legal holds updated'); },
+      (err) => log.error({ err }, 'S3 legal holds could not be updated; the next run tries again'),
+    ).finally(() => { holding = null; });
+  }, config.blobs.s3.holdSyncSeconds * 1000) : null;
+  holdTimer?.unref();
+
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
     if (disposeTimer) clearInterval(disposeTimer);
+    if (holdTimer) clearInterval(holdTimer);
     await disposing;
+    await holding;
     space.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();
