@@ -6,14 +6,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { testConfig } from './support/archive.ts';
 import { startCephRgw } from './support/ceph-rgw.ts';
 import type { CephRgw } from './support/ceph-rgw.ts';
 import { readAs, readerToken } from './support/reader.ts';
-import { sealbox, startSealbox } from './support/sealbox.ts';
+import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 
 let rgw: CephRgw;
@@ -86,4 +86,28 @@ test('serve with blobs on S3: acknowledged mail is in the bucket, bit-exact, ver
   assert.deepEqual([after.messages, after.captures], [before.messages + 1, before.captures + 1]);
   const verified = await sealbox(['verify', '--data', server.data, '--config', config]);
   assert.equal(verified.code, 0, verified.stdout.toString() + verified.stderr);
+  // The S3 failure was logged, the keys never.
+  assert.match(server.stderr(), /object storage failed/);
+  assert.ok(!server.stderr().includes(rgw.credentials.secretAccessKey) && !server.stderr().includes(rgw.credentials.accessKeyId), 'no S3 key in the log');
+});
+
+test('blobs.kind s3 without its settings, or with a credentials file others can read or without keys, stops serve naming the key', { timeout: 120_000 }, async () => {
+  const dir = tempDataDir();
+  const serve = async (blobs: unknown) => {
+    const r = await sealbox(['serve', '--data', join(dir, 'data'), '--config', testConfig({ blobs }), '--smtp', '127.0.0.1:0', '--lmtp', '127.0.0.1:0', '--http', '127.0.0.1:0']);
+    assert.notEqual(r.code, 0);
+    return r.stderr;
+  };
+  assert.match(await serve({ kind: 's3' }), /blobs\.s3/);
+  const file = join(dir, 'credentials.json');
+  writeFileSync(file, JSON.stringify({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-not-to-be-logged' }));
+  chmodSync(file, 0o644);
+  const s3 = { endpoint: 'http://127.0.0.1:9', bucket: 'archive', credentialsFile: file };
+  const readable = await serve({ kind: 's3', s3 });
+  assert.match(readable, /blobs\.s3\.credentialsFile .* is readable by group or others/);
+  assert.ok(!readable.includes('secret-not-to-be-logged'));
+  chmodSync(file, 0o600);
+  writeFileSync(file, '{"accessKeyId": "AKIAEXAMPLE"}');
+  assert.match(await serve({ kind: 's3', s3 }), /blobs\.s3\.credentialsFile .* needs "accessKeyId" and "secretAccessKey"/);
+  assert.match(await serve({ kind: 's3', s3: { ...s3, bucket: 'Not_A_Bucket' } }), /bucket/);
 });

@@ -52,7 +52,8 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch, retention: archive.retention });
   const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
-  const space = new DiskSpace([config.data, stores.paths.blobs, ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
+  // Blobs in S3 take no local disk: only the data folder (and the spool) is watched then.
+  const space = new DiskSpace([config.data, ...(config.blobs.kind === 'files' ? [stores.paths.blobs] : []), ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
   // Every source writes through one CaptureWriter, and one ClientPolicy decides whom to believe.
   const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
   const clients = new ClientPolicy(config.receiver);

@@ -118,27 +118,34 @@ export class S3BlobDriver implements BlobDriver {
     const key = this.#key(name);
     try {
       await this.#checkLock();
-      const sha256 = Buffer.isBuffer(body) ? createHash('sha256').update(body).digest('hex') : null;
-      const { versions } = await this.#allVersions(key);
-      if (versions.length > 0) {
-        // The same bytes put before, whose answer was lost: that put stands. Anything else is refused.
-        const head = sha256 ? await this.#s3.send(new HeadObjectCommand({ Bucket: this.#s.bucket, Key: key, VersionId: versions[0]!.id })) : null;
-        if (sha256 && head?.Metadata?.sha256 === sha256) {
-          this.#versions.set(name, versions[0]!.id);
-          return;
-        }
-        throw new SealboxError('SEALBOX_ERR_CONFLICT', `blob ${name} exists; objects are never overwritten`);
-      }
       const until = options.keepUntil === undefined ? null : this.retainUntil(options.keepUntil);
       const lock = until === null ? {} : { ObjectLockMode: 'COMPLIANCE' as ObjectLockMode, ObjectLockRetainUntilDate: new Date(until) };
-      const versionId = Buffer.isBuffer(body)
-        ? await this.#putOne(key, body, lock, sha256!)
-        : await this.#putStream(key, body, lock);
+      let versionId: string;
+      if (Buffer.isBuffer(body)) {
+        // A segment, on the commit's path: the look for an earlier version runs beside the PUT
+        // (one round trip, not two). Any version but the one just made means the key was taken.
+        const sha256 = createHash('sha256').update(body).digest('hex');
+        const [{ versions }, made] = await Promise.all([this.#allVersions(key), this.#putOne(key, body, lock, sha256)]);
+        const others = versions.filter((v) => v.id !== made);
+        versionId = others.length === 0 ? made : await this.#takenBy(name, key, others[0]!.id, sha256);
+      } else {
+        const { versions } = await this.#allVersions(key);
+        if (versions.length > 0) await this.#takenBy(name, key, versions[0]!.id, null);
+        versionId = await this.#putStream(key, body, lock);
+      }
       this.#versions.set(name, versionId);
       if (until !== null) this.#locks.set(name, until);
     } catch (err) {
       throw storeError(err, `blob ${name}`);
     }
+  }
+
+  // A key that had a version already: the same bytes put before, whose answer was lost, stand
+  // (their version is the archived one); anything else is refused.
+  async #takenBy(name: string, key: string, oldest: string, sha256: string | null): Promise<string> {
+    const head = sha256 ? await this.#s3.send(new HeadObjectCommand({ Bucket: this.#s.bucket, Key: key, VersionId: oldest })) : null;
+    if (sha256 && head?.Metadata?.sha256 === sha256) return oldest;
+    throw new SealboxError('SEALBOX_ERR_CONFLICT', `blob ${name} exists; objects are never overwritten`);
   }
 
   async #putOne(key: string, body: Buffer, lock: object, sha256: string): Promise<string> {
@@ -324,16 +331,16 @@ async function* partsOf(body: Readable, size: number): AsyncGenerator<Buffer> {
 // The S3 keys from their own file (mode 0600, refused if others can read it), so that they are in
 // neither the config nor the logs: {"accessKeyId": "...", "secretAccessKey": "..."}.
 export function readS3Credentials(file: string): { accessKeyId: string; secretAccessKey: string } {
-  const { content } = readOrCreateSecretFile(file, 'S3 credentials file', { create: false, make: () => '' });
+  const { content } = readOrCreateSecretFile(file, 'blobs.s3.credentialsFile', { create: false, make: () => '' });
   let parsed: unknown;
   try {
     parsed = JSON.parse(content);
   } catch {
-    throw new SealboxError('SEALBOX_ERR_CONFIG', `S3 credentials file ${file} is not JSON ({"accessKeyId": ..., "secretAccessKey": ...})`);
+    throw new SealboxError('SEALBOX_ERR_CONFIG', `blobs.s3.credentialsFile ${file} is not JSON ({"accessKeyId": ..., "secretAccessKey": ...})`);
   }
   const { accessKeyId, secretAccessKey } = (parsed ?? {}) as Record<string, unknown>;
   if (typeof accessKeyId !== 'string' || !accessKeyId || typeof secretAccessKey !== 'string' || !secretAccessKey) {
-    throw new SealboxError('SEALBOX_ERR_CONFIG', `S3 credentials file ${file} needs "accessKeyId" and "secretAccessKey" strings`);
+    throw new SealboxError('SEALBOX_ERR_CONFIG', `blobs.s3.credentialsFile ${file} needs "accessKeyId" and "secretAccessKey" strings`);
   }
   return { accessKeyId, secretAccessKey };
 }

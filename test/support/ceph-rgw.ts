@@ -27,6 +27,8 @@ export interface CephRgw {
   // S3 down (the gateway stopped) and back, the cluster kept.
   stopGateway(): Promise<void>;
   startGateway(): Promise<void>;
+  // The daemons' PIDs (monitor, OSD, gateway), for a harness that must kill them if it dies.
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -59,8 +61,9 @@ async function freeRange(span: number): Promise<number> {
   throw new Error('no free range of loopback ports for the Ceph OSD');
 }
 
-export async function startCephRgw(): Promise<CephRgw> {
-  const dir = mkdtempSync(join(tmpdir(), 'sealbox-ceph-'));
+// dir: an empty folder of the caller's (a benchmark's scratch folder); a new temp folder otherwise.
+export async function startCephRgw(options: { dir?: string } = {}): Promise<CephRgw> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sealbox-ceph-'));
   const rgwPort = await freePort();
   const osdMin = await freeRange(20);
   const env = {
@@ -96,6 +99,13 @@ export async function startCephRgw(): Promise<CephRgw> {
       }
     },
     stopGateway: async () => { await script('stop', dir, 'rgw'); },
+    pids: () => ['mon.a', 'osd.0', 'client.rgw.sealbox'].flatMap((name) => {
+      try {
+        return [Number(readFileSync(join(dir, 'run', `${name}.pid`), 'utf8').trim())];
+      } catch {
+        return [];
+      }
+    }),
     startGateway: async () => { await script('start', dir); },
     stop,
   };
