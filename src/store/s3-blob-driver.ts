@@ -14,6 +14,11 @@ import type { BlobDriver, PutOptions } from './blob-store.ts';
 const DAY = 86_400_000;
 // S3's smallest part but the last; a body up to one part is put in one request.
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
+// Reads of small messages come in runs over one segment (the indexer reads them in commit order):
+// a segment up to WHOLE_OBJECT_BYTES is fetched whole once and kept, up to WHOLE_CACHE_BYTES in
+// all, so a run costs one GET instead of one per message. Safe: an archived version never changes.
+const WHOLE_OBJECT_BYTES = 4 * 1024 * 1024;
+const WHOLE_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface S3Settings {
   endpoint: string;
@@ -41,7 +46,10 @@ export interface S3Settings {
 export class S3BlobDriver implements BlobDriver {
   readonly #s3: S3Client;
   readonly #s: S3Settings;
-  readonly #versions = new Map<string, string>();    // name → archived version id
+  readonly #versions = new Map<string, { id: string; size: number }>();   // name → archived version (size -1: unknown)
+  readonly #whole = new Map<string, Promise<Buffer>>();   // name → the archived version's bytes, least recently used first
+  readonly #wholeSizes = new Map<string, number>();       // the cached ones fetched so far, and their sizes
+  #wholeBytes = 0;
   readonly #locks = new Map<string, number>();       // name → retain-until known to be set
   #lockChecked: Promise<void> | null = null;
 
@@ -53,6 +61,9 @@ export class S3BlobDriver implements BlobDriver {
       // RGW 16 refuses the SDK's default aws-chunked bodies with trailing checksums (411).
       requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 2,
+      // A gateway that hangs must fail the commit (451), not hold every connection until SMTP
+      // times out: no connection within 5 s, or a request idle for 30 s, is a fault.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
     });
   }
 
@@ -86,8 +97,8 @@ export class S3BlobDriver implements BlobDriver {
   }
 
   // Every version of a key, oldest first, delete markers apart.
-  async #allVersions(key: string): Promise<{ versions: { id: string; at: number }[]; markers: string[] }> {
-    const versions: { id: string; at: number; order: number }[] = [];
+  async #allVersions(key: string): Promise<{ versions: { id: string; at: number; size: number }[]; markers: string[] }> {
+    const versions: { id: string; at: number; size: number; order: number }[] = [];
     const markers: string[] = [];
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
@@ -95,7 +106,7 @@ export class S3BlobDriver implements BlobDriver {
     do {
       const r = await this.#s3.send(new ListObjectVersionsCommand({ Bucket: this.#s.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
       // Listed newest first within a key; a prefix also matches longer keys.
-      for (const v of r.Versions ?? []) if (v.Key === key && v.VersionId) versions.push({ id: v.VersionId, at: v.LastModified?.getTime() ?? 0, order: order++ });
+      for (const v of r.Versions ?? []) if (v.Key === key && v.VersionId) versions.push({ id: v.VersionId, at: v.LastModified?.getTime() ?? 0, size: v.Size ?? -1, order: order++ });
       for (const m of r.DeleteMarkers ?? []) if (m.Key === key && m.VersionId) markers.push(m.VersionId);
       keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
       versionMarker = r.IsTruncated ? r.NextVersionIdMarker : undefined;
@@ -104,14 +115,49 @@ export class S3BlobDriver implements BlobDriver {
     return { versions, markers };
   }
 
-  async #version(name: string): Promise<string> {
+  async #archived(name: string): Promise<{ id: string; size: number }> {
     const known = this.#versions.get(name);
     if (known) return known;
     const { versions } = await this.#allVersions(this.#key(name)).catch((err) => { throw storeError(err, `blob ${name}`); });
     const oldest = versions[0];
     if (!oldest) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `blob ${name} is not in bucket ${this.#s.bucket}`);
-    this.#versions.set(name, oldest.id);
-    return oldest.id;
+    const archived = { id: oldest.id, size: oldest.size };
+    this.#versions.set(name, archived);
+    return archived;
+  }
+
+  async #version(name: string): Promise<string> {
+    return (await this.#archived(name)).id;
+  }
+
+  #wholeObject(name: string, versionId: string): Promise<Buffer> {
+    const cached = this.#whole.get(name);
+    if (cached) {
+      this.#whole.delete(name);
+      this.#whole.set(name, cached);
+      return cached;
+    }
+    const fetched = (async () => {
+      const r = await this.#s3.send(new GetObjectCommand({ Bucket: this.#s.bucket, Key: this.#key(name), VersionId: versionId }));
+      return Buffer.from(await r.Body!.transformToByteArray());
+    })();
+    this.#whole.set(name, fetched);
+    fetched.then((bytes) => {
+      if (this.#whole.get(name) !== fetched) return;
+      this.#wholeSizes.set(name, bytes.length);
+      this.#wholeBytes += bytes.length;
+      for (const other of this.#whole.keys()) {
+        if (this.#wholeBytes <= WHOLE_CACHE_BYTES || other === name) break;
+        this.#forget(other);
+      }
+    }, () => { if (this.#whole.get(name) === fetched) this.#whole.delete(name); });
+    return fetched;
+  }
+
+  #forget(name: string): void {
+    this.#whole.delete(name);
+    this.#wholeBytes -= this.#wholeSizes.get(name) ?? 0;
+    this.#wholeSizes.delete(name);
   }
 
   async put(name: string, body: Buffer | Readable, options: PutOptions = {}): Promise<void> {
@@ -121,6 +167,7 @@ export class S3BlobDriver implements BlobDriver {
       const until = options.keepUntil === undefined ? null : this.retainUntil(options.keepUntil);
       const lock = until === null ? {} : { ObjectLockMode: 'COMPLIANCE' as ObjectLockMode, ObjectLockRetainUntilDate: new Date(until) };
       let versionId: string;
+      let size = -1;
       if (Buffer.isBuffer(body)) {
         // A segment, on the commit's path: the look for an earlier version runs beside the PUT
         // (one round trip, not two). Any version but the one just made means the key was taken.
@@ -128,12 +175,13 @@ export class S3BlobDriver implements BlobDriver {
         const [{ versions }, made] = await Promise.all([this.#allVersions(key), this.#putOne(key, body, lock, sha256)]);
         const others = versions.filter((v) => v.id !== made);
         versionId = others.length === 0 ? made : await this.#takenBy(name, key, others[0]!.id, sha256);
+        size = body.length;
       } else {
         const { versions } = await this.#allVersions(key);
         if (versions.length > 0) await this.#takenBy(name, key, versions[0]!.id, null);
         versionId = await this.#putStream(key, body, lock);
       }
-      this.#versions.set(name, versionId);
+      this.#versions.set(name, { id: versionId, size });
       if (until !== null) this.#locks.set(name, until);
     } catch (err) {
       throw storeError(err, `blob ${name}`);
@@ -211,10 +259,17 @@ export class S3BlobDriver implements BlobDriver {
   async getRange(name: string, offset: number, length: number): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
     try {
-      const r = await this.#s3.send(new GetObjectCommand({
-        Bucket: this.#s.bucket, Key: this.#key(name), VersionId: await this.#version(name), Range: `bytes=${offset}-${offset + length - 1}`,
-      }));
-      const bytes = Buffer.from(await r.Body!.transformToByteArray());
+      const archived = await this.#archived(name);
+      let bytes: Buffer;
+      if (archived.size > 0 && archived.size <= WHOLE_OBJECT_BYTES) {
+        const whole = await this.#wholeObject(name, archived.id);
+        bytes = Buffer.from(whole.subarray(offset, offset + length));   // a copy: the cache stays as it was
+      } else {
+        const r = await this.#s3.send(new GetObjectCommand({
+          Bucket: this.#s.bucket, Key: this.#key(name), VersionId: archived.id, Range: `bytes=${offset}-${offset + length - 1}`,
+        }));
+        bytes = Buffer.from(await r.Body!.transformToByteArray());
+      }
       if (bytes.length !== length) throw new Error(`blob ${name} at ${offset} is truncated (${bytes.length} of ${length} bytes)`);
       return bytes;
     } catch (err) {
@@ -236,6 +291,7 @@ export class S3BlobDriver implements BlobDriver {
       }
       this.#versions.delete(name);
       this.#locks.delete(name);
+      this.#forget(name);
     } catch (err) {
       throw storeError(err, `blob ${name}`);
     }
