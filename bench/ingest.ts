@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { cephInstalled, startCephRgw } from '../test/support/ceph-rgw.ts';
+import type { CephRgw } from '../test/support/ceph-rgw.ts';
 import { startSlowDns } from '../test/support/slow-dns.ts';
 import { benchCorpus, benchEnvelope } from './bench-corpus.ts';
 import { maildirCount, startDovecot } from './dovecot.ts';
@@ -6,6 +8,7 @@ import { median, pct } from './figures.ts';
 import type { Figure } from './figures.ts';
 import type { BenchOptions } from './run.ts';
 import { ingestIntoSealbox, lagP95 } from './sealbox-ingest.ts';
+import { scratch } from './scratch.ts';
 import type { SealboxIngest } from './sealbox-ingest.ts';
 import { deliverTimed } from './timed-delivery.ts';
 import type { TimedDelivery } from './timed-delivery.ts';
@@ -24,73 +27,110 @@ const SLOW_TIMEOUT_MS = 5000;
 // The real corpus, 8 connections, into (a) Dovecot's LMTP delivering into Maildir with fsync,
 // (b) Sealbox's LMTP listener and (c) Sealbox's SMTP listener. Each round runs all three (in a
 // rotating order) so that the ratios compare runs made side by side on a noisy machine; the
-// figures are medians over rounds and the ratios medians of the per-round ratios.
+// figures are medians over rounds and the ratios medians of the per-round ratios. (d): SMTP again
+// with the blobs in S3 on a private Ceph RADOS Gateway (blobs.kind "s3", a fresh bucket with
+// Object Lock each round), against the embedded SMTP run of the same round: what waiting for the
+// object put before each acknowledgement costs.
 export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
   const corpus = benchCorpus(o.smoke);
   const n = corpus.wire.length;
   const mb = corpus.rawBytes / 1e6;
-  const rounds: { dovecot: TimedDelivery; lmtp: SealboxIngest; smtp: SealboxIngest; slowDns: SealboxIngest }[] = [];
-  const runs = {
-    dovecot: async () => {
-      const dovecot = await startDovecot();
-      try {
-        const d = await deliverTimed(dovecot.port, corpus.wire, { lmtp: true, connections: CONNECTIONS, envelope: benchEnvelope });
-        const stored = maildirCount(dovecot.maildirRoot);
-        if (stored !== n) throw new Error(`Dovecot stored ${stored} of ${n} messages`);
-        return d;
-      } finally {
-        await dovecot.stop();
-      }
-    },
-    lmtp: () => ingestIntoSealbox(corpus.wire, { lmtp: true, connections: CONNECTIONS, envelope: benchEnvelope }),
-    smtp: () => ingestIntoSealbox(corpus.wire, { lmtp: false, connections: CONNECTIONS, envelope: benchEnvelope }),
-    // SMTP again, the authentication checks asking a loopback DNS server (test/support/slow-dns.ts)
-    // that never answers for a tenth of the names and answers the rest late ("no such name").
-    slowDns: async () => {
-      const dns = await startSlowDns(slowDnsOptions());
-      try {
-        return await ingestIntoSealbox(corpus.wire, { lmtp: false, connections: CONNECTIONS, envelope: benchEnvelope, config: { auth: { dns: 'system', servers: [dns.address], timeoutMs: SLOW_TIMEOUT_MS } } });
-      } finally {
-        await dns.close();
-      }
-    },
-  };
-  const order = ['dovecot', 'lmtp', 'smtp', 'slowDns'] as const;
-  // Per message timed (Sealbox's first message is delivered before its clock starts).
-  const rate = (d: TimedDelivery) => d.acks.length / d.seconds;
-  for (let r = 0; r < o.rounds; r++) {
-    const round: Partial<(typeof rounds)[number]> = {};
-    for (let k = 0; k < order.length; k++) {
-      const name = order[(k + r) % order.length]!;
-      o.progress(`ingest round ${r + 1}/${o.rounds}: ${name}`);
-      (round as any)[name] = await runs[name]();
+  const rounds: { dovecot: TimedDelivery; lmtp: SealboxIngest; smtp: SealboxIngest; slowDns: SealboxIngest; s3?: SealboxIngest }[] = [];
+  let rgw: CephRgw | null = null;
+  if (cephInstalled()) {
+    o.progress('ingest: starting a private Ceph RADOS Gateway for the S3 run');
+    rgw = await startCephRgw({ dir: scratch.dir('ceph') });
+    for (const pid of rgw.pids()) scratch.watch(pid);
+  }
+  try {
+    return await measure();
+  } finally {
+    if (rgw) {
+      const pids = rgw.pids();
+      await rgw.stop();
+      for (const pid of pids) scratch.unwatch(pid);
     }
-    rounds.push(round as (typeof rounds)[number]);
-    const last = rounds.at(-1)!;
-    o.progress(`  dovecot ${(n / last.dovecot.seconds).toFixed(0)} msg/s, sealbox lmtp ${rate(last.lmtp.delivery).toFixed(0)} msg/s, smtp ${rate(last.smtp.delivery).toFixed(0)} msg/s, lag p95 ${lagP95(last.smtp).toFixed(0)} ms`);
   }
 
-  const med = (f: (x: (typeof rounds)[number]) => number) => median(rounds.map(f));
-  const dovecot = {
-    rate: med((x) => rate(x.dovecot)), mbps: med((x) => mb / x.dovecot.seconds),
-    p50: med((x) => pct(x.dovecot.latencies, 50)), p99: med((x) => pct(x.dovecot.latencies, 99)),
-  };
-  const figures: Figure[] = [{ name: 'messages (real corpus)', value: n, unit: 'msg', note: `${mb.toFixed(1)} MB, ${o.rounds} round(s), ${CONNECTIONS} connections` }];
-  for (const proto of ['lmtp', 'smtp'] as const) {
-    const label = proto.toUpperCase();
+  async function measure(): Promise<Figure[]> {
+    const runs = {
+      dovecot: async () => {
+        const dovecot = await startDovecot();
+        try {
+          const d = await deliverTimed(dovecot.port, corpus.wire, { lmtp: true, connections: CONNECTIONS, envelope: benchEnvelope });
+          const stored = maildirCount(dovecot.maildirRoot);
+          if (stored !== n) throw new Error(`Dovecot stored ${stored} of ${n} messages`);
+          return d;
+        } finally {
+          await dovecot.stop();
+        }
+      },
+      lmtp: () => ingestIntoSealbox(corpus.wire, { lmtp: true, connections: CONNECTIONS, envelope: benchEnvelope }),
+      smtp: () => ingestIntoSealbox(corpus.wire, { lmtp: false, connections: CONNECTIONS, envelope: benchEnvelope }),
+      // SMTP again, the authentication checks asking a loopback DNS server (test/support/slow-dns.ts)
+      // that never answers for a tenth of the names and answers the rest late ("no such name").
+      slowDns: async () => {
+        const dns = await startSlowDns(slowDnsOptions());
+        try {
+          return await ingestIntoSealbox(corpus.wire, { lmtp: false, connections: CONNECTIONS, envelope: benchEnvelope, config: { auth: { dns: 'system', servers: [dns.address], timeoutMs: SLOW_TIMEOUT_MS } } });
+        } finally {
+          await dns.close();
+        }
+      },
+      s3: async () => {
+        const bucket = `bench-${Date.now().toString(36)}`;
+        await rgw!.createBucket(bucket);
+        return ingestIntoSealbox(corpus.wire, { lmtp: false, connections: CONNECTIONS, envelope: benchEnvelope, config: { blobs: { kind: 's3', s3: { endpoint: rgw!.endpoint, bucket, credentialsFile: rgw!.credentialsFile } } } });
+      },
+    };
+    const order = rgw ? (['dovecot', 'lmtp', 'smtp', 'slowDns', 's3'] as const) : (['dovecot', 'lmtp', 'smtp', 'slowDns'] as const);
+    // Per message timed (Sealbox's first message is delivered before its clock starts).
+    const rate = (d: TimedDelivery) => d.acks.length / d.seconds;
+    for (let r = 0; r < o.rounds; r++) {
+      const round: Partial<(typeof rounds)[number]> = {};
+      for (let k = 0; k < order.length; k++) {
+        const name = order[(k + r) % order.length]!;
+        o.progress(`ingest round ${r + 1}/${o.rounds}: ${name}`);
+        (round as any)[name] = await runs[name]();
+      }
+      rounds.push(round as (typeof rounds)[number]);
+      const last = rounds.at(-1)!;
+      o.progress(`  dovecot ${(n / last.dovecot.seconds).toFixed(0)} msg/s, sealbox lmtp ${rate(last.lmtp.delivery).toFixed(0)} msg/s, smtp ${rate(last.smtp.delivery).toFixed(0)} msg/s, lag p95 ${lagP95(last.smtp).toFixed(0)} ms${last.s3 ? `, smtp with blobs on S3 ${rate(last.s3.delivery).toFixed(0)} msg/s` : ''}`);
+    }
+
+    const med = (f: (x: (typeof rounds)[number]) => number) => median(rounds.map(f));
+    const dovecot = {
+      rate: med((x) => rate(x.dovecot)), mbps: med((x) => mb / x.dovecot.seconds),
+      p50: med((x) => pct(x.dovecot.latencies, 50)), p99: med((x) => pct(x.dovecot.latencies, 99)),
+    };
+    const figures: Figure[] = [{ name: 'messages (real corpus)', value: n, unit: 'msg', note: `${mb.toFixed(1)} MB, ${o.rounds} round(s), ${CONNECTIONS} connections` }];
+    for (const proto of ['lmtp', 'smtp'] as const) {
+      const label = proto.toUpperCase();
+      figures.push(
+        { name: `${label} ingest rate`, value: med((x) => rate(x[proto].delivery)), unit: 'msg/s', anchor: { name: 'Dovecot LMTP', value: dovecot.rate }, ratio: med((x) => rate(x[proto].delivery) / rate(x.dovecot)), target: proto === 'smtp' ? { op: '>=', bound: 1000, of: 'value' } : { op: '>=', bound: 1, of: 'ratio' } },
+        { name: `${label} throughput`, value: med((x) => mb / x[proto].delivery.seconds), unit: 'MB/s', anchor: { name: 'Dovecot LMTP', value: dovecot.mbps }, ratio: med((x) => x.dovecot.seconds / x[proto].delivery.seconds) },
+        { name: `${label} time to final reply p50`, value: med((x) => pct(x[proto].delivery.latencies, 50)), unit: 'ms', anchor: { name: 'Dovecot LMTP', value: dovecot.p50 }, ratio: med((x) => pct(x[proto].delivery.latencies, 50) / pct(x.dovecot.latencies, 50)) },
+        { name: `${label} time to final reply p99`, value: med((x) => pct(x[proto].delivery.latencies, 99)), unit: 'ms', anchor: { name: 'Dovecot LMTP', value: dovecot.p99 }, ratio: med((x) => pct(x[proto].delivery.latencies, 99) / pct(x.dovecot.latencies, 99)) },
+        { name: `${label} index lag p95 (reply → searchable)`, value: med((x) => lagP95(x[proto])), unit: 'ms', target: { op: '<=', bound: 1000, of: 'value' } },
+      );
+    }
     figures.push(
-      { name: `${label} ingest rate`, value: med((x) => rate(x[proto].delivery)), unit: 'msg/s', anchor: { name: 'Dovecot LMTP', value: dovecot.rate }, ratio: med((x) => rate(x[proto].delivery) / rate(x.dovecot)), target: proto === 'smtp' ? { op: '>=', bound: 1000, of: 'value' } : { op: '>=', bound: 1, of: 'ratio' } },
-      { name: `${label} throughput`, value: med((x) => mb / x[proto].delivery.seconds), unit: 'MB/s', anchor: { name: 'Dovecot LMTP', value: dovecot.mbps }, ratio: med((x) => x.dovecot.seconds / x[proto].delivery.seconds) },
-      { name: `${label} time to final reply p50`, value: med((x) => pct(x[proto].delivery.latencies, 50)), unit: 'ms', anchor: { name: 'Dovecot LMTP', value: dovecot.p50 }, ratio: med((x) => pct(x[proto].delivery.latencies, 50) / pct(x.dovecot.latencies, 50)) },
-      { name: `${label} time to final reply p99`, value: med((x) => pct(x[proto].delivery.latencies, 99)), unit: 'ms', anchor: { name: 'Dovecot LMTP', value: dovecot.p99 }, ratio: med((x) => pct(x[proto].delivery.latencies, 99) / pct(x.dovecot.latencies, 99)) },
-      { name: `${label} index lag p95 (reply → searchable)`, value: med((x) => lagP95(x[proto])), unit: 'ms', target: { op: '<=', bound: 1000, of: 'value' } },
+      { name: 'SMTP index lag p95, slow resolver', value: med((x) => lagP95(x.slowDns)), unit: 'ms', target: { op: '<=', bound: 1000, of: 'value' }, note: `${DEAD_SHARE * 100}% of names never answered, the rest after 5–50 ms; timeout ${SLOW_TIMEOUT_MS} ms` },
+      { name: 'SMTP verdicts all stored, slow resolver', value: med((x) => x.slowDns.verdictsSeconds), unit: 's', note: `first MAIL FROM until every authentication verdict is stored; every message searchable after ${med((x) => x.slowDns.searchableSeconds).toFixed(1)} s` },
+      { name: 'SMTP ingest rate vs Dovecot', value: med((x) => rate(x.smtp.delivery) / rate(x.dovecot)), unit: '×', target: { op: '>=', bound: 1, of: 'value' }, note: 'SMTP into Sealbox ÷ LMTP into Dovecot, same round' },
+      { name: 'peak RSS of the server (SMTP run)', value: Math.max(...rounds.map((x) => x.smtp.peakRssMb)), unit: 'MB', target: { op: '<=', bound: 300, of: 'value' } },
     );
+    if (rgw) {
+      const s3 = (x: (typeof rounds)[number]) => x.s3!;
+      const embedded = { name: 'SMTP, embedded blobs', value: 0 };
+      figures.push(
+        { name: 'SMTP ingest rate, blobs on S3 (Ceph RGW)', value: med((x) => rate(s3(x).delivery)), unit: 'msg/s', anchor: { ...embedded, value: med((x) => rate(x.smtp.delivery)) }, ratio: med((x) => rate(s3(x).delivery) / rate(x.smtp.delivery)), note: 'the commit waits for the segment PUT (Object Lock, COMPLIANCE); single-node RGW on memstore, same machine' },
+        { name: 'SMTP time to final reply p50, blobs on S3', value: med((x) => pct(s3(x).delivery.latencies, 50)), unit: 'ms', anchor: { ...embedded, value: med((x) => pct(x.smtp.delivery.latencies, 50)) }, ratio: med((x) => pct(s3(x).delivery.latencies, 50) / pct(x.smtp.delivery.latencies, 50)) },
+        { name: 'SMTP time to final reply p99, blobs on S3', value: med((x) => pct(s3(x).delivery.latencies, 99)), unit: 'ms', anchor: { ...embedded, value: med((x) => pct(x.smtp.delivery.latencies, 99)) }, ratio: med((x) => pct(s3(x).delivery.latencies, 99) / pct(x.smtp.delivery.latencies, 99)) },
+        { name: 'SMTP index lag p95, blobs on S3', value: med((x) => lagP95(s3(x))), unit: 'ms', target: { op: '<=', bound: 1000, of: 'value' } },
+        { name: 'peak RSS of the server (S3 run)', value: Math.max(...rounds.map((x) => s3(x).peakRssMb)), unit: 'MB', target: { op: '<=', bound: 300, of: 'value' } },
+      );
+    }
+    return figures;
   }
-  figures.push(
-    { name: 'SMTP index lag p95, slow resolver', value: med((x) => lagP95(x.slowDns)), unit: 'ms', target: { op: '<=', bound: 1000, of: 'value' }, note: `${DEAD_SHARE * 100}% of names never answered, the rest after 5–50 ms; timeout ${SLOW_TIMEOUT_MS} ms` },
-    { name: 'SMTP verdicts all stored, slow resolver', value: med((x) => x.slowDns.verdictsSeconds), unit: 's', note: `first MAIL FROM until every authentication verdict is stored; every message searchable after ${med((x) => x.slowDns.searchableSeconds).toFixed(1)} s` },
-    { name: 'SMTP ingest rate vs Dovecot', value: med((x) => rate(x.smtp.delivery) / rate(x.dovecot)), unit: '×', target: { op: '>=', bound: 1, of: 'value' }, note: 'SMTP into Sealbox ÷ LMTP into Dovecot, same round' },
-    { name: 'peak RSS of the server (SMTP run)', value: Math.max(...rounds.map((x) => x.smtp.peakRssMb)), unit: 'MB', target: { op: '<=', bound: 300, of: 'value' } },
-  );
-  return figures;
 }

@@ -38,6 +38,12 @@ PEERS=(
   # never the system instance (test/support/slapd.ts)
   "slapd:/usr/sbin/slapd"
   "ldap-utils:ldapadd"
+  # S3 with Object Lock for the object-storage backend (blobs.kind "s3"): a private single-node
+  # Ceph cluster with its RADOS Gateway, started by scripts/ceph-rgw.sh (test/support/ceph-rgw.ts)
+  "ceph-mon:ceph-mon"
+  "ceph-osd:ceph-osd"
+  "ceph-common:ceph"
+  "radosgw:radosgw"
 )
 
 die() { echo "install-peers: error: $*" >&2; exit 1; }

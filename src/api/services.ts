@@ -40,6 +40,8 @@ import { SqliteDisposalStore } from '../store/sqlite/disposal-store.ts';
 import { SqliteIndexStore } from '../index/sqlite/index-store.ts';
 import { RetentionRules } from '../retention/retention-rules.ts';
 import { LegalHolds } from '../retention/legal-holds.ts';
+import { ObjectHolds } from '../retention/object-holds.ts';
+import { SqliteObjectHoldStore } from '../store/sqlite/object-hold-store.ts';
 import { SubjectRequests } from '../retention/subject-requests.ts';
 import { DisposalRequests } from '../retention/disposal-requests.ts';
 import { SqliteDisposalRequestStore } from '../store/sqlite/disposal-request-store.ts';
@@ -108,7 +110,10 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const disposal = new Disposal({ meta: stores.meta, store: new SqliteDisposalStore(stores.meta), index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock, holds, leavers, search });
   const disposalRequests = new DisposalRequests({ store: new SqliteDisposalRequestStore(), meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal });
   const subjects = new SubjectRequests({ store: new SqliteSubjectStore(), meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal, audit });
+  // Object storage with legal holds (blobs.kind "s3"): holds carried down to the objects.
+  const legalHold = stores.blobs.legalHold?.bind(stores.blobs);
+  const objectHolds = legalHold ? new ObjectHolds({ db: stores.meta, store: new SqliteObjectHoldStore(), holds, search, legalHold, clock }) : null;
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, directory, scim };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, directory, scim, objectHolds };
 }

@@ -53,7 +53,8 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch, retention: archive.retention });
   const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
-  const space = new DiskSpace([config.data, stores.paths.blobs, ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
+  // Blobs in S3 take no local disk: only the data folder (and the spool) is watched then.
+  const space = new DiskSpace([config.data, ...(config.blobs.kind === 'files' ? [stores.paths.blobs] : []), ...(config.milter.enabled && config.milter.mode === 'observe' ? [spoolDir] : [])], config.storage, log);
   // Every source writes through one CaptureWriter, and one ClientPolicy decides whom to believe.
   const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
   const clients = new ClientPolicy(config.receiver);
@@ -168,14 +169,27 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     ).finally(() => { syncing = null; });
   }, ldap.everyMinutes * 60_000) : null;
   syncTimer?.unref();
+  // Object storage: legal holds carried down to the objects holding what they cover (S3 legal
+  // holds), placed and taken off on a timer, since a hold also covers mail that arrives later.
+  let holding: Promise<void> | null = null;
+  const objectHolds = archive.services.objectHolds;
+  const holdTimer = objectHolds && config.blobs.s3 ? setInterval(() => {
+    holding ??= objectHolds.sync().then(
+      ({ held, placed, removed }) => { if (placed + removed > 0) log.info({ held, placed, removed }, 'S3 legal holds updated'); },
+      (err) => log.error({ err }, 'S3 legal holds could not be updated; the next run tries again'),
+    ).finally(() => { holding = null; });
+  }, config.blobs.s3.holdSyncSeconds * 1000) : null;
+  holdTimer?.unref();
 
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
     if (disposeTimer) clearInterval(disposeTimer);
     if (syncTimer) clearInterval(syncTimer);
+    if (holdTimer) clearInterval(holdTimer);
     await disposing;
     await syncing;
+    await holding;
     space.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();

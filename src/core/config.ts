@@ -102,13 +102,31 @@ const schema = z.strictObject({
       webhooks: z.array(z.strictObject({ url: z.string().url(), secretFile: z.string().min(1) })).default([]),
     }).prefault({}),
   }).prefault({}),
-  // The backends, chosen in one place (src/store/open-stores.ts). The embedded default is the
-  // only one so far: SQLite for metadata, the ledger and search; sealed blobs in local files.
+  // The backends, chosen in one place (src/store/open-stores.ts). The embedded default: SQLite for
+  // metadata, the ledger and search; sealed blobs in local files. Blobs may instead go to an S3
+  // bucket with Object Lock (src/store/s3-blob-driver.ts).
   store: z.strictObject({
     kind: z.enum(['sqlite']).default('sqlite'),
   }).prefault({}),
   blobs: z.strictObject({
-    kind: z.enum(['files']).default('files'),
+    kind: z.enum(['files', 's3']).default('files'),
+    s3: z.strictObject({
+      endpoint: z.string().url(),
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)'),
+      region: z.string().min(1).default('us-east-1'),
+      // A file (mode 0600) holding {"accessKeyId": ..., "secretAccessKey": ...}: never the keys themselves here.
+      credentialsFile: z.string().min(1),
+      forcePathStyle: z.boolean().default(true),
+      prefix: z.string().regex(/^([\w.-]+\/)*$/, 'empty, or folder names each ending in /').default(''),
+      partMiB: z.number().int().min(5).max(5120).default(8),
+      // Object Lock needs a date: what is kept for ever is locked this long from its put.
+      foreverLockDays: z.number().int().min(1).max(36_500).default(3650),
+      // How often the server gives S3 legal holds to the objects holding mail under a legal hold,
+      // and takes them off objects no hold covers any more.
+      holdSyncSeconds: z.number().int().min(1).max(86_400).default(60),
+    }).optional(),
+  }).superRefine((blobs, ctx) => {
+    if (blobs.kind === 's3' && !blobs.s3) ctx.addIssue({ code: 'custom', path: ['s3'], message: 'blobs.kind "s3" needs blobs.s3 (endpoint, bucket, credentialsFile)' });
   }).prefault({}),
   // Free space where Sealbox writes (data folder, blobs, milter spool), checked once a second.
   storage: z.strictObject({

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { SealboxError } from '../core/errors.ts';
 import type { CaptureRecord } from '../core/types.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { CaptureRetention } from '../retention/capture-retention.ts';
@@ -23,6 +24,11 @@ export interface CommitResult {
 }
 
 const GATHER_MS = 2;
+
+// Whether a lock until `locked` keeps what must be kept until `needed` (null: for ever).
+function covers(locked: number | null, needed: number | null): boolean {
+  return locked === null || (needed !== null && needed <= locked);
+}
 
 interface Waiting {
   pending: PendingCapture;
@@ -134,25 +140,40 @@ export class ArchiveWriter {
   // Blobs flushed, then one transaction for their rows and ledger entries. On any fault nothing
   // of the batch remains: the transaction is rolled back (and with it the ledger's frontier) and
   // the blob store cut back to where it stood, so no later batch can inherit a stale offset.
+  // A store with Object Lock is told each capture's keep-until before the sync, so the object
+  // holding its bytes (new, or a duplicate's older one) is locked at least that long before the
+  // capture is acknowledged.
   async #commitBatch(batch: Waiting[]): Promise<{ results: CommitResult[]; refs: Map<string, BlobRef> }> {
     const blobMark = this.#blobs.mark();
     const refs = new Map<string, BlobRef>();   // sha256 → blob written in this batch
+    const lock = this.#blobs.lock?.bind(this.#blobs);
     try {
-      const known = await this.#meta.read(async (tx) => {
-        const ids = new Set<string>();
-        for (const { pending } of batch) if (await this.#meta.findMessageId(tx, pending.seal.sha256) !== null) ids.add(pending.seal.sha256);
-        return ids;
+      const { known, locked } = await this.#meta.read(async (tx) => {
+        const ids = new Map<string, BlobRef | null>();
+        for (const { pending } of batch) {
+          const sha = pending.seal.sha256;
+          if (await this.#meta.findMessageId(tx, sha) !== null) ids.set(sha, lock ? (await this.#meta.getMessage(tx, sha))?.blobRef ?? null : null);
+        }
+        return { known: ids, locked: lock ? await this.#retention.forBatch(tx, batch.map((w) => w.pending.capture)) : null };
       });
-      for (const { pending } of batch) {
+      for (const [i, { pending }] of batch.entries()) {
         const sha = pending.seal.sha256;
-        if (refs.has(sha) || known.has(sha)) continue;
-        refs.set(sha, pending.large ? pending.large.ref : this.#blobs.append(pending.inline!));
+        if (!refs.has(sha) && !known.has(sha)) refs.set(sha, pending.large ? pending.large.ref : this.#blobs.append(pending.inline!));
+        const ref = refs.get(sha) ?? known.get(sha);
+        if (lock && locked && ref) lock(ref, locked[i]!.keepUntil);
       }
       await this.#blobs.sync();
       const results = await this.#meta.write(async (tx) => {
         await this.#ledger.catchUp(tx);
         // Retention is fixed here, from the rules as they are in this transaction.
         const retention = await this.#retention.forBatch(tx, batch.map((w) => w.pending.capture));
+        // A rule changed since the locks were set may keep a capture longer than its object is
+        // locked: the batch is refused (451) and its retry is locked by the rules as they are now.
+        if (locked) {
+          for (const [i, terms] of retention.entries()) {
+            if (!covers(locked[i]!.keepUntil, terms.keepUntil)) throw new SealboxError('SEALBOX_ERR_STORE_UNAVAILABLE', 'retention rules changed while the batch was being stored; please retry');
+          }
+        }
         const results: CommitResult[] = [];
         for (const [i, { pending }] of batch.entries()) results.push(await this.#record(tx, pending, refs, retention[i]!));
         return results;

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { SealboxError } from '../core/errors.ts';
 
 // Where sealed bytes live. Writes become durable only at sync(), so a caller can make many
 // messages durable with one flush (group commit). Two implementations: FileBlobStore writes
@@ -41,6 +42,12 @@ export interface BlobStore extends BlobSource {
   // was before the batch, and re-open it so no stale descriptor state carries over.
   rollback(mark: BlobMark): void;
   createLarge(): LargeBlobWriter;
+  // Object Lock, where the store has it (object storage): the object holding ref's bytes may not be
+  // deleted or overwritten before keepUntil (null: kept for ever). Applied at the next sync(): a
+  // blob put by it is put locked, an object put earlier has its lock extended, never shortened.
+  lock?(ref: BlobRef, keepUntil: number | null): void;
+  // A legal hold on the object holding ref's file (on) or its removal (off), applied at once.
+  legalHold?(file: string, on: boolean): Promise<void>;
   // A disposed message's bytes removed for good (durable when it resolves): true if they are
   // gone from the store, false if the store cannot remove part of an object it holds (object
   // storage: the segment is compacted later; the message's key is destroyed already).
@@ -51,12 +58,29 @@ export interface BlobStore extends BlobSource {
   close(): void;
 }
 
+export interface PutOptions {
+  // Object Lock until this time (null: kept for ever); left out: no lock.
+  keepUntil?: number | null;
+}
+
 // Objects in a store that keeps whole objects (a folder, S3): written once, read by range.
 export interface BlobDriver {
   // Durable when it resolves; an object that exists is never overwritten (throws).
-  put(name: string, body: Buffer | Readable): Promise<void>;
+  put(name: string, body: Buffer | Readable, options?: PutOptions): Promise<void>;
   get(name: string, range?: { offset: number; length: number }): Readable;
   getRange(name: string, offset: number, length: number): Promise<Buffer>;
   delete(name: string): Promise<void>;
   list(prefix: string): AsyncIterable<string>;
+  // Object Lock (drivers whose store has it): extends an object's retention to keepUntil at least;
+  // places or removes a legal hold.
+  lock?(name: string, keepUntil: number | null): Promise<void>;
+  legalHold?(name: string, on: boolean): Promise<void>;
+  close?(): void;
+}
+
+// Object Lock or a legal hold refused a delete: the object stays until the lock ends.
+export class ObjectLockedError extends SealboxError {
+  constructor(name: string) {
+    super('SEALBOX_ERR_CONFLICT', `blob ${name} is under Object Lock or a legal hold and cannot be deleted yet`);
+  }
 }

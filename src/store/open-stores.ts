@@ -3,14 +3,17 @@ import type { Config } from '../core/config.ts';
 import { dataPath, resolveFrom } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { ArchiveReader } from './archive-reader.ts';
+import type { BlobStore } from './blob-store.ts';
 import { FileBlobStore } from './file-blob-store.ts';
+import { S3BlobDriver, readS3Credentials } from './s3-blob-driver.ts';
+import { SegmentedBlobStore } from './segmented-blob-store.ts';
 import { FileKeyProvider } from './key-provider.ts';
 import { SqliteMetadataStore } from './sqlite/metadata-store.ts';
 import { existsSync } from 'node:fs';
 
 export interface Stores {
   meta: SqliteMetadataStore;
-  blobs: FileBlobStore;
+  blobs: BlobStore;
   keys: FileKeyProvider;
   reader: ArchiveReader;
   paths: { data: string; meta: string; index: string; blobs: string; masterKey: string; signingKey: string };
@@ -40,10 +43,11 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
   mkdirSync(paths.data, { recursive: true, mode: 0o700 });
   // The one place a backend is chosen: each kind is a folder under src/store (sqlite/ today; a
   // new one implements the same interfaces and passes test/conformance/).
-  if (config.store.kind !== 'sqlite' || config.blobs.kind !== 'files') throw new SealboxError('SEALBOX_ERR_CONFIG', `store.kind "${config.store.kind}" with blobs.kind "${config.blobs.kind}" is not available in this build`);
+  if (config.store.kind !== 'sqlite') throw new SealboxError('SEALBOX_ERR_CONFIG', `store.kind "${config.store.kind}" is not available in this build`);
+  // Blobs before anything is opened: a bad credentials file stops here, leaving nothing open.
+  const blobs = openBlobs(config, paths, options.segmentPrefix);
   const meta = new SqliteMetadataStore(paths.meta);
   const { provider: keys, created } = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
-  const blobs = new FileBlobStore(paths.blobs, { segmentPrefix: options.segmentPrefix });
   return {
     meta, blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
     close: () => {
@@ -51,4 +55,17 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
       meta.close();
     },
   };
+}
+
+// Local segment files (the default), or segments and large blobs as objects in an S3 bucket with
+// Object Lock, gathered in memory and put at each commit (SegmentedBlobStore).
+function openBlobs(config: Config, paths: Stores['paths'], segmentPrefix: string | undefined): BlobStore {
+  const s3 = config.blobs.s3;
+  if (config.blobs.kind === 'files' || !s3) return new FileBlobStore(paths.blobs, { segmentPrefix });
+  const driver = new S3BlobDriver({
+    endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, forcePathStyle: s3.forcePathStyle, prefix: s3.prefix,
+    ...readS3Credentials(resolveFrom(config, s3.credentialsFile)),
+    partBytes: s3.partMiB * 1024 * 1024, foreverLockDays: s3.foreverLockDays,
+  });
+  return new SegmentedBlobStore(driver, { segmentPrefix });
 }

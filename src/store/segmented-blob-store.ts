@@ -1,28 +1,44 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
+import { ObjectLockedError } from './blob-store.ts';
 import type { BlobDriver, BlobMark, BlobRef, BlobStore, LargeBlobWriter } from './blob-store.ts';
 
 // Blobs on an object store (BlobDriver): small blobs are gathered into the open segment in memory
 // and at sync() the segment is sealed and put as one object, so a batch of messages costs one
 // put; a large blob streams into an object of its own. An object is never written twice: each
 // segment has a name of its own, and one that failed to be put is kept in memory to be put again.
+// Over a driver with Object Lock, each segment is put locked until the latest keep-until of what it
+// holds, and objects put before (a large blob, a duplicate's segment) have their lock extended at
+// the sync that makes the batch durable, so a lock that cannot be set fails the commit.
 export class SegmentedBlobStore implements BlobStore {
   readonly #driver: BlobDriver;
   readonly #prefix: string;
   // Segments not yet put, oldest first; the last is the one appended to.
   #pending: Segment[];
   #large: Promise<void>[] = [];
+  // Objects put before this sync whose lock must reach at least this keep-until (null: for ever).
+  #extend = new Map<string, number | null>();
+  readonly lock?: (ref: BlobRef, keepUntil: number | null) => void;
+  readonly legalHold?: (file: string, on: boolean) => Promise<void>;
 
   // prefix: a writer of its own (an importer next to the server) names its segments apart.
   constructor(driver: BlobDriver, options: { segmentPrefix?: string } = {}) {
     this.#driver = driver;
     this.#prefix = options.segmentPrefix ?? '';
     this.#pending = [this.#newSegment()];
+    if (driver.lock) this.lock = (ref, keepUntil) => this.#lock(ref, keepUntil);
+    if (driver.legalHold) this.legalHold = (file, on) => driver.legalHold!(file, on);
+  }
+
+  #lock(ref: BlobRef, keepUntil: number | null): void {
+    const seg = this.#pending.find((s) => s.name === ref.file);
+    if (seg) seg.keepUntil = latest(seg.keepUntil, keepUntil);
+    else this.#extend.set(ref.file, latest(this.#extend.get(ref.file), keepUntil));
   }
 
   #newSegment(): Segment {
-    return { name: `segments/${this.#prefix}${Date.now().toString(36)}-${randomBytes(8).toString('hex')}.seg`, chunks: [], size: 0 };
+    return { name: `segments/${this.#prefix}${Date.now().toString(36)}-${randomBytes(8).toString('hex')}.seg`, chunks: [], size: 0, keepUntil: undefined };
   }
 
   get #open(): Segment {
@@ -44,6 +60,7 @@ export class SegmentedBlobStore implements BlobStore {
   // Cuts the marked segment back to its size at the mark; segments begun since are dropped (a
   // marked segment already put is durable, and the bytes of the failed batch in it unreachable).
   rollback(mark: BlobMark): void {
+    this.#extend.clear();
     const at = this.#pending.findIndex((seg) => seg.name === mark.file);
     if (at === -1) {
       this.#pending = [this.#newSegment()];
@@ -75,15 +92,23 @@ export class SegmentedBlobStore implements BlobStore {
     };
   }
 
-  // A large blob is an object of its own and goes; a range of a segment object cannot be cut
-  // out of an object written once (compaction comes with the object-storage backend).
+  // A large blob is an object of its own and goes, unless Object Lock or a legal hold keeps it
+  // (its key is destroyed already; the object goes once its lock ends); a range of a segment
+  // object cannot be cut out of an object written once: both wait for compaction.
   async erase(ref: BlobRef): Promise<boolean> {
     if (!ref.file.startsWith('large/')) return false;
-    await this.#driver.delete(ref.file);
+    try {
+      await this.#driver.delete(ref.file);
+    } catch (err) {
+      if (err instanceof ObjectLockedError) return false;
+      throw err;
+    }
     return true;
   }
 
   async sync(): Promise<void> {
+    const extend = this.#extend;
+    this.#extend = new Map();
     const large = this.#large.splice(0);
     try {
       await Promise.all(large);
@@ -98,13 +123,14 @@ export class SegmentedBlobStore implements BlobStore {
       const seg = toPut[i]!;
       if (seg.size === 0) continue;
       try {
-        await this.#driver.put(seg.name, Buffer.concat(seg.chunks, seg.size));
+        await this.#driver.put(seg.name, Buffer.concat(seg.chunks, seg.size), seg.keepUntil === undefined ? {} : { keepUntil: seg.keepUntil });
       } catch (err) {
         // Kept under their names (references to them exist): the next sync puts them again.
         this.#pending = [...toPut.slice(i), ...this.#pending];
         throw err;
       }
     }
+    for (const [name, keepUntil] of extend) await this.#driver.lock!(name, keepUntil);
   }
 
   read(ref: BlobRef): Readable {
@@ -120,11 +146,20 @@ export class SegmentedBlobStore implements BlobStore {
     yield* this.#driver.list('large/');
   }
 
-  close(): void {}
+  close(): void {
+    this.#driver.close?.();
+  }
 }
 
 interface Segment {
   name: string;
   chunks: Buffer[];
   size: number;
+  keepUntil: number | null | undefined;   // undefined: no lock asked for
+}
+
+// The later of two keep-untils, null (for ever) being the latest; undefined: none yet.
+function latest(a: number | null | undefined, b: number | null): number | null {
+  if (a === undefined) return b;
+  return a === null || b === null ? null : Math.max(a, b);
 }

@@ -1,0 +1,22 @@
+import type { Tx } from '../../core/transactions.ts';
+import type { ObjectHoldStore } from '../../retention/object-hold-store.ts';
+import { on } from './transactions.ts';
+
+export class SqliteObjectHoldStore implements ObjectHoldStore {
+  async held(tx: Tx): Promise<string[]> {
+    return (on(tx).prepare('SELECT file FROM object_hold ORDER BY file').all() as { file: string }[]).map((r) => r.file);
+  }
+
+  async markHeld(tx: Tx, file: string, at: number): Promise<void> {
+    on(tx).prepare('INSERT INTO object_hold (file, placed_at) VALUES (?, ?) ON CONFLICT(file) DO NOTHING').run(file, at);
+  }
+
+  async unmarkHeld(tx: Tx, file: string): Promise<void> {
+    on(tx).prepare('DELETE FROM object_hold WHERE file = ?').run(file);
+  }
+
+  async messages(tx: Tx, afterId: number, limit: number): Promise<{ id: number; sha256: string; file: string }[]> {
+    return (on(tx).prepare('SELECT id, sha256, blob_file AS file FROM message WHERE id > ? AND disposed_at IS NULL ORDER BY id LIMIT ?').all(afterId, limit) as any[])
+      .map((r) => ({ id: Number(r.id), sha256: r.sha256, file: r.file }));
+  }
+}
