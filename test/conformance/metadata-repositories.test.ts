@@ -375,7 +375,7 @@ for (const impl of BACKENDS) {
         const m = await mailboxes.byName(tx, 'alice');
         assert.ok(m);
         assert.deepEqual({ ...m, addresses: sorted(m.addresses) },
-          { id: m.id, name: 'alice', displayName: 'Alice Smith', owner: 'alice', sensitivity: null, department: null, auto: false, addresses: ['a.smith@corp.example', 'alice@corp.example'] });
+          { id: m.id, name: 'alice', displayName: 'Alice Smith', owner: 'alice', sensitivity: null, department: null, manager: 'carol', auto: false, addresses: ['a.smith@corp.example', 'alice@corp.example'] });
         assert.deepEqual(await mailboxes.holderOf(tx, 'A.Smith@Corp.Example'), { name: 'alice', owner: 'alice' });
         assert.equal(await mailboxes.holderOf(tx, 'nobody@corp.example'), null);
         assert.equal(await mailboxes.byName(tx, 'nobody'), null);
@@ -427,7 +427,7 @@ for (const impl of BACKENDS) {
         assert.deepEqual(await names('%'), [], 'LIKE wildcards are text');
         assert.deepEqual(await names('_ob'), []);
         const [zed] = await mailboxes.search(tx, 'zed', { limit: 5, offset: 0 });
-        assert.deepEqual(zed, { id: zed!.id, name: 'zed@corp.example', displayName: null, owner: null, sensitivity: null, department: null, auto: true, addresses: ['zed@corp.example'] });
+        assert.deepEqual(zed, { id: zed!.id, name: 'zed@corp.example', displayName: null, owner: null, sensitivity: null, department: null, manager: null, auto: true, addresses: ['zed@corp.example'] });
         const [alice] = await mailboxes.search(tx, 'alice', { limit: 5, offset: 0 });
         assert.deepEqual(alice!.addresses, ['a.smith@corp.example', 'alice@corp.example'], 'with its addresses');
       });
