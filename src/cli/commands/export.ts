@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { SealboxError } from '../../core/errors.ts';
 import { writeEvidencePackage } from '../../export/evidence-package.ts';
 import { openReader } from '../archive-access.ts';
+import { ImportProgress } from '../../capture/import/import-progress.ts';
 import type { CliOptions } from '../archive-access.ts';
 
 // `sealbox export`: an evidence package of what a search finds under a grant, as a person, through
@@ -19,12 +20,19 @@ export async function exportPackage(words: string[], o: CliOptions): Promise<voi
   try {
     const { archive } = r;
     const started = performance.now();
+    // A bar on a terminal, a line every few seconds otherwise (ImportProgress).
+    const progress = new ImportProgress('export');
+    let total = -1;
     const made = await r.services.content.exportEvidence(r.ctx, r.user, { query: words.join(' '), grantId: o.grant, limit: o.limit, note: o.reason },
       (source) => writeEvidencePackage(source, {
         dir: staging, origin: archive.config.ledger.origin, verifierKey: archive.verifierKey,
         sign: (statement) => archive.signStatement(statement), now: archive.clock.now(), exporter: { name: r.user.name, displayName: r.user.displayName },
         limit: o.limit, note: o.reason,
-      }));
+        progress: (done, of) => {
+          if (total < 0) progress.start(total = of, 'messages');
+          progress.update({ messages: done, done });
+        },
+      })).finally(() => progress.stop());
     const seconds = (performance.now() - started) / 1000;
     if (emptyFolder) rmdirSync(out);
     renameSync(staging, out);
