@@ -15,6 +15,24 @@ import { startInProcessWorld } from './support/in-process.ts';
 import { tempDataDir } from './support/sealbox.ts';
 import { toCrlf } from './support/smtp-client.ts';
 
+const MBOX_CHECK = `
+import hashlib, mailbox, os, re, sys
+root = sys.argv[1]
+archived = {}
+for name in os.listdir(os.path.join(root, 'messages')):
+    raw = open(os.path.join(root, 'messages', name), 'rb').read().replace(b'\\r\\n', b'\\n')
+    archived[hashlib.sha256(raw).hexdigest()] = name
+found = set()
+box = mailbox.mbox(os.path.join(root, 'mbox', 'olga@corp.test.mbox'))
+for key in box.keys():
+    text = re.sub(rb'(?m)^>(>*From )', rb'\\1', box.get_bytes(key))
+    # mboxrd ends each message with an empty line; a message that ended without a line break got one.
+    match = [archived[h] for h in (hashlib.sha256(t).hexdigest() for t in (text, text[:-1])) if h in archived]
+    assert len(match) == 1 and match[0] not in found, 'message %s is not one archived, or twice' % key
+    found.add(match[0])
+print('%d of %d messages' % (len(found), len(archived)))
+`;
+
 function python(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,7 +88,8 @@ test('web: an evidence package made in the background from the investigation vie
   await first.getByRole('button', { name: 'Cancel' }).click();
   await panel.locator(`li[data-job="${firstId}"][data-state="cancelled"]`).waitFor();
 
-  // The second runs to its end while the page watches, and its zip downloads.
+  // The second, with an mbox file per custodian, runs to its end while the page watches, and its zip downloads.
+  await panel.getByRole('checkbox', { name: /one mbox file per custodian/ }).check();
   await startButton.click();
   await panel.locator('li[data-state="queued"]').waitFor();
   world.parts.exports.run();
@@ -88,6 +107,11 @@ test('web: an evidence package made in the background from the investigation vie
   const verified = await python([join(folder, 'verify.py'), folder]);
   assert.equal(verified.code, 0, verified.out);
   assert.match(verified.out, new RegExp(`^OK ${mails.length} messages`));
+  // The custodian's mbox, read by Python's mailbox module and un-escaped as mboxrd says: each
+  // message once, its bytes those archived (with LF line ends, as mbox keeps them).
+  const mbox = await python(['-c', MBOX_CHECK, folder]);
+  assert.equal(mbox.code, 0, mbox.out);
+  assert.equal(mbox.out.trim(), `${mails.length} of ${mails.length} messages`);
 
   const entries = (await world.take('rita')).filter((e) => e.operation.startsWith('export'));
   assert.deepEqual(entries.map((e) => [e.operation, e.result, e.grantId]), [

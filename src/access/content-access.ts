@@ -674,7 +674,7 @@ async function receivedBy<C extends { envelope: Envelope | null; provenance: Rec
 }
 
 // mboxrd: a "From " separator line, and every line that starts with ">*From " gets one more ">".
-function mboxrdEntry(raw: Buffer, date: number | null): Buffer {
+export function mboxrdEntry(raw: Buffer, date: number | null): Buffer {
   const text = raw.toString('latin1').replace(/\r\n/g, '\n').replace(/^(>*From )/gm, '>$1');
   const when = new Date(date ?? 0).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1 $3 $2 $5 $4');
   return Buffer.from(`From sealbox@localhost ${when}\n${text}${text.endsWith('\n') ? '' : '\n'}\n`, 'latin1');

@@ -15,13 +15,13 @@ const JOB_ID = /^exp_[0-9a-z]{9}[0-9a-f]{16}$/;
 export function exportRoutes(routes: RouteTable, _s: Services, exports: ExportJobs): void {
   routes.add({
     method: 'POST', url: '/api/v1/exports', tag: 'content', auth: { scope: 'content' }, status: 202,
-    summary: 'start an export job: an evidence package of what the search finds in an active grant\'s scope (the grant must carry export), newest first, at most limit, made by the server in the background and zipped in volumes of at most volumeBytes (default export.volumeBytes); its start is recorded in the ledger (export.job) with the messages it will export',
+    summary: 'start an export job: an evidence package of what the search finds in an active grant\'s scope (the grant must carry export), newest first, at most limit, made by the server in the background and zipped in volumes of at most volumeBytes (default export.volumeBytes), with mbox: true also one mboxrd file per custodian; its start is recorded in the ledger (export.job) with the messages it will export',
     body: z.strictObject({
       q: z.string().min(1).max(MAX_REQUEST_QUERY), grant: z.string().min(1), limit: z.number().int().min(1).max(100_000).default(10_000),
-      note: z.string().max(500).optional(), volumeBytes: z.number().int().min(MIN_VOLUME_BYTES).max(2 ** 50).optional(),
+      note: z.string().max(500).optional(), volumeBytes: z.number().int().min(MIN_VOLUME_BYTES).max(2 ** 50).optional(), mbox: z.boolean().default(false),
     }),
     handler: async (req, reply, { body, p }) => {
-      const job = await exports.start(actorContext(req, p), p.user, { query: body.q, grantId: body.grant, limit: body.limit, note: body.note, volumeBytes: body.volumeBytes });
+      const job = await exports.start(actorContext(req, p), p.user, { query: body.q, grantId: body.grant, limit: body.limit, note: body.note, volumeBytes: body.volumeBytes, mboxPerCustodian: body.mbox });
       reply.status(202);
       return jobJson(job);
     },
@@ -66,7 +66,7 @@ function param(params: unknown): string {
 function jobJson(j: ExportJob) {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
-    id: j.id, state: j.state, grant: j.grantId, query: j.query, canonicalQuery: j.canonicalQuery, limit: j.limit, note: j.note, volumeBytes: j.volumeBytes,
+    id: j.id, state: j.state, grant: j.grantId, query: j.query, canonicalQuery: j.canonicalQuery, limit: j.limit, note: j.note, volumeBytes: j.volumeBytes, mbox: j.mboxPerCustodian,
     createdAt: iso(j.createdAt), finishedAt: iso(j.finishedAt), startedEntry: j.startedEntry, found: j.total,
     progress: { phase: j.phase, messages: j.messagesDone, messagesTotal: j.messages, bytes: j.bytesDone, bytesTotal: j.bytesTotal, resumed: j.resumed },
     error: j.error, ledgerIndex: j.ledgerIndex, manifestSha256: j.manifestSha256,

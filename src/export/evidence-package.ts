@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mboxrdEntry } from '../access/content-access.ts';
 import type { EvidenceSource, ExportMade, GrantCustody, MessageRecord } from '../access/content-access.ts';
 import { SealboxError } from '../core/errors.ts';
 import { MAX_PARSE_BYTES } from '../index/indexer.ts';
@@ -32,6 +33,7 @@ export interface PackageOptions {
   exporter: { name: string; displayName: string | null };
   limit: number;
   note?: string;
+  mboxPerCustodian?: boolean;     // also mbox/<custodian>.mbox: each custodian's messages as mboxrd
 }
 
 export interface PackageSummary {
@@ -175,6 +177,7 @@ export async function finishPackage(dir: string, source: EvidenceSource, items: 
     files.push({ path, size: bytes.length, sha256: digest('sha256', bytes), md5: digest('md5', bytes) });
     await writeFile(join(dir, path), bytes);
   };
+  if (o.mboxPerCustodian) files.push(...await writeMboxes(dir, items));
   const { csv, dat } = loadFiles(items.map((item) => item.row));
   await put('load/messages.csv', csv);
   await put('load/messages.dat', dat);
@@ -192,6 +195,41 @@ export async function finishPackage(dir: string, source: EvidenceSource, items: 
   await writeFile(join(dir, 'manifest.sig'), signature);
   const bytes = files.reduce((n, f) => n + f.size, 0) + manifest.length + signature.length;
   return { messages: source.hits.length, files: files.length + 2, bytes, messageBytes, manifestSha256, checkpointSize: checkpoint.size, notCovered };
+}
+
+// One mboxrd file per custodian (the grant's mailboxes that hold each message), of the messages'
+// exact bytes read back from the package, in its order, each dated by its first receipt: what
+// a mail client or a review tool that takes mbox opens. The manifest covers them like any file.
+async function writeMboxes(dir: string, items: readonly PackageItem[]): Promise<ManifestFile[]> {
+  const custodians = [...new Set(items.flatMap((item) => split(item.row.Custodian)))].sort();
+  if (custodians.length === 0) return [];
+  await mkdir(join(dir, 'mbox'), { recursive: true, mode: 0o700 });
+  const files: ManifestFile[] = [];
+  for (const custodian of custodians) {
+    const path = `mbox/${custodian.replace(/[^A-Za-z0-9@._+-]/g, '_')}.mbox`;
+    const sha = createHash('sha256');
+    const md5 = createHash('md5');
+    let size = 0;
+    const out = await open(join(dir, path), 'w', 0o600);
+    try {
+      for (const item of items) {
+        if (!split(item.row.Custodian).includes(custodian)) continue;
+        const entry = mboxrdEntry(await readFile(join(dir, item.row.FilePath)), item.row.DateReceived ? Date.parse(item.row.DateReceived) : null);
+        sha.update(entry);
+        md5.update(entry);
+        size += entry.length;
+        await out.write(entry);
+      }
+    } finally {
+      await out.close();
+    }
+    files.push({ path, size, sha256: sha.digest('hex'), md5: md5.digest('hex') });
+  }
+  return files;
+}
+
+function split(value: string): string[] {
+  return value === '' ? [] : value.split(MULTI_VALUE);
 }
 
 // Every receipt with what the ledger holds of it. The envelope, source, time and capture id are
@@ -281,6 +319,8 @@ load/messages.dat       the same rows as a Concordance DAT, the tools' default d
                         by ASCII 20 (¶ in the tools), a line break inside a value written ®
                         (U+00AE); a þ, ® or ASCII 20 in a value is written U+FFFD (the CSV keeps
                         it)
+mbox/<custodian>.mbox   (when asked for) each custodian's messages as one mboxrd file, in the
+                        order of the load file, each dated by its first receipt
 custody.json            the chain of custody: the grant (purpose, ticket, justification, scope,
                         permissions, who asked, who approved and when, with their reasons), the
                         ledger indexes of its filing and approvals, the query as given and as

@@ -28,6 +28,7 @@ export interface ExportJob {
   limit: number;
   note: string | null;
   volumeBytes: number;
+  mboxPerCustodian: boolean;     // also one mboxrd file per custodian
   actor: ExportJobActor;
   state: ExportJobState;
   createdAt: number;
@@ -48,7 +49,7 @@ export interface ExportJob {
   files: ExportFile[];
 }
 
-export type NewExportJob = Pick<ExportJob, 'id' | 'userId' | 'grantId' | 'query' | 'canonicalQuery' | 'limit' | 'note' | 'volumeBytes' | 'actor' | 'createdAt' | 'startedEntry' | 'total' | 'sha256s' | 'checkpointSize' | 'bytesTotal'>;
+export type NewExportJob = Pick<ExportJob, 'id' | 'userId' | 'grantId' | 'query' | 'canonicalQuery' | 'limit' | 'note' | 'volumeBytes' | 'mboxPerCustodian' | 'actor' | 'createdAt' | 'startedEntry' | 'total' | 'sha256s' | 'checkpointSize' | 'bytesTotal'>;
 
 export interface ExportJobStore {
   add(tx: Tx, job: NewExportJob): Promise<void>;

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -37,6 +37,7 @@ export interface StartExport {
   limit: number;
   note?: string;
   volumeBytes?: number;
+  mboxPerCustodian?: boolean;
 }
 
 // How often a running job writes down what it made (and its progress counts): what a job killed
@@ -69,7 +70,7 @@ export class ExportJobs {
     const id = newId('exp', now);
     const job = await this.#d.content.startExportJob(ctx, user, { query: input.query, grantId: input.grantId, limit: input.limit, note: input.note }, async (tx, found) => {
       await this.#d.store.add(tx, {
-        id, userId: user.id, grantId: input.grantId, query: input.query, canonicalQuery: found.canonicalQuery, limit: input.limit, note: input.note ?? null, volumeBytes,
+        id, userId: user.id, grantId: input.grantId, query: input.query, canonicalQuery: found.canonicalQuery, limit: input.limit, note: input.note ?? null, volumeBytes, mboxPerCustodian: input.mboxPerCustodian === true,
         actor: { sessionId: ctx.sessionId, clientIp: ctx.clientIp, userAgent: ctx.userAgent }, createdAt: now, startedEntry: found.ledgerIndex,
         total: found.total, sha256s: found.sha256s, checkpointSize: found.checkpointSize, bytesTotal: found.bytes,
       });
@@ -194,10 +195,11 @@ export class ExportJobs {
       const ordered = job.sha256s.map((_, i) => items.get(i)!);
       const summary = await finishPackage(dir, source, ordered, {
         origin: this.#d.origin, verifierKey: this.#d.verifierKey(), sign: (s) => this.#d.sign(s), now: job.createdAt,
-        exporter: { name: user.name, displayName: user.displayName }, limit: job.limit, note: job.note ?? undefined,
+        exporter: { name: user.name, displayName: user.displayName }, limit: job.limit, note: job.note ?? undefined, mboxPerCustodian: job.mboxPerCustodian,
       });
       await save('zip');
-      const files = [...ordered.flatMap((item) => item.files), ...['load/messages.csv', 'load/messages.dat', 'custody.json', 'checkpoint.txt', 'verifier-key.txt', 'README.txt', 'verify.py', 'manifest.json', 'manifest.sig'].map((path) => ({ path, size: 0 }))];
+      const mboxes = job.mboxPerCustodian ? (await readdir(join(dir, 'mbox')).catch(() => [] as string[])).map((name) => ({ path: `mbox/${name}`, size: 0 })) : [];
+      const files = [...ordered.flatMap((item) => item.files), ...mboxes, ...['load/messages.csv', 'load/messages.dat', 'custody.json', 'checkpoint.txt', 'verifier-key.txt', 'README.txt', 'verify.py', 'manifest.json', 'manifest.sig'].map((path) => ({ path, size: 0 }))];
       for (const f of files) if (f.size === 0) f.size = (await stat(join(dir, f.path))).size;
       const volumes = await writeZipVolumes(dir, files, { out: folder, base: `sealbox-export-${id}`, volumeBytes: job.volumeBytes, mtime: new Date(job.createdAt), stop });
       if (!volumes || stop()) return this.#stopped(id);

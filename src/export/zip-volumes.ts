@@ -53,8 +53,10 @@ export function planVolumes(files: { path: string; size: number }[], volumeBytes
     if (x !== y) return (x < 0 ? 99 : x) - (y < 0 ? 99 : y);
     return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
   });
-  for (const f of general) groups.push([f]);
+  // The mbox files (one a custodian, each as large as their mail) come after the messages.
+  for (const f of general.filter((g) => !g.path.startsWith('mbox/'))) groups.push([f]);
   for (const group of bySha.values()) groups.push(group.sort((a, b) => (a.path < b.path ? -1 : 1)));
+  for (const f of general.filter((g) => g.path.startsWith('mbox/'))) groups.push([f]);
 
   const volumes: { path: string; size: number }[][] = [];
   let current: { path: string; size: number }[] = [];

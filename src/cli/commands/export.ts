@@ -28,7 +28,7 @@ export async function exportPackage(words: string[], o: CliOptions): Promise<voi
       (source) => writeEvidencePackage(source, {
         dir: staging, origin: archive.config.ledger.origin, verifierKey: archive.verifierKey,
         sign: (statement) => archive.signStatement(statement), now: archive.clock.now(), exporter: { name: r.user.name, displayName: r.user.displayName },
-        limit: o.limit, note: o.reason,
+        limit: o.limit, note: o.reason, mboxPerCustodian: o.mbox === true,
         progress: (done, of) => {
           if (total < 0) progress.start(total = of, 'messages');
           progress.update({ messages: done, done });

@@ -31,6 +31,7 @@ const PHASE: Record<string, string> = { messages: 'writing messages', package: '
 export function ExportJobsPanel({ query, total, grant }: { query: string; total: number; grant: string }) {
   const jobs = useLoad(() => api.get<{ jobs: ExportJobView[] }>('/api/v1/exports'), []);
   const [busy, setBusy] = useState(false);
+  const [mbox, setMbox] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const mine = (jobs.data?.jobs ?? []).filter((j) => j.grant === grant);
   const active = mine.some((j) => ACTIVE.has(j.state));
@@ -46,7 +47,7 @@ export function ExportJobsPanel({ query, total, grant }: { query: string; total:
     setBusy(true);
     setError(null);
     try {
-      await api.post('/api/v1/exports', { q: query, grant, limit: count });
+      await api.post('/api/v1/exports', { q: query, grant, limit: count, mbox });
       reload();
     } catch (err) {
       setError(err);
@@ -74,6 +75,9 @@ export function ExportJobsPanel({ query, total, grant }: { query: string; total:
               ? <>A package holds at most {PACKAGE_LIMIT.toLocaleString('en')} messages: this one takes the newest {count.toLocaleString('en')} of the {total.toLocaleString('en')} found.</>
               : <>All {count.toLocaleString('en')} message{count === 1 ? '' : 's'} this search finds, with every receipt's envelope and its ledger proof, load files for review tools and a signed manifest, checked by the verify.py inside.</>}
             {' '}Made by the server in the background, as zip files; the export and every download are recorded in the ledger under this grant.
+          </p>
+          <p>
+            <label><input type="checkbox" checked={mbox} onChange={(e) => setMbox(e.target.checked)} /> Also one mbox file per custodian (mboxrd, for mail clients and review tools that take mbox)</label>
           </p>
           <p className="actions">
             <button type="button" onClick={start} disabled={busy}>{busy ? 'Starting…' : `Make an evidence package of ${count.toLocaleString('en')} message${count === 1 ? '' : 's'}`}</button>
