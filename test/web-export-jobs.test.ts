@@ -2,7 +2,7 @@
 // carries export, the requester starts an evidence package of the current search, sees it
 // waiting with its progress, cancels it, starts another, watches it finish and downloads its zip;
 // the zip, unzipped by Python's zipfile, passes the verify.py inside it. The start and the
-// download are in the ledger.
+// download are in the ledger; once the grant has ended, a download is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -118,5 +118,12 @@ test('web: an evidence package made in the background from the investigation vie
     ['export.job', 'success', grant], ['export.job', 'success', grant], ['export', 'success', grant], ['export.download', 'success', grant],
   ]);
   assert.equal(entries[2].parameters.job, jobId);
+
+  // The grant ended ("I'm done"): a finished package is no standing access. Its download is
+  // refused, and the refusal recorded.
+  assert.equal((await as.rita.call('POST', `/api/v1/requests/${grant}/revoke`, { reason: 'production delivered' })).status, 200);
+  const after = await as.rita.call('GET', `/api/v1/exports/${jobId}/files/${job.files[0].name}`);
+  assert.equal(after.status, 403, JSON.stringify(after.body));
+  assert.deepEqual((await world.take('rita')).filter((e) => e.operation === 'export.download').map((e) => [e.result, e.grantId, e.parameters.file]), [['denied', grant, job.files[0].name]]);
   assert.deepEqual(problems, []);
 });
