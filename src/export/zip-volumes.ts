@@ -1,20 +1,16 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { ZipFile } from 'yazl';
+import { ZipWriter } from './zip-writer.ts';
 
 // A finished package folder as zip files (deflate, ZIP64 where a file or the archive passes
 // 4 GiB), split into volumes of at most `volumeBytes` each. Every volume is a whole zip of its
 // own, readable alone by any zip tool (not a spanned archive, which Python's zipfile and Info-ZIP
 // unzip cannot read): unzipped into one folder, the volumes are the package.
 //
-// yazl (3.x) writes them: maintained, no native code, ZIP64 when needed, and it streams each
-// file from disk, so a large message is never held whole. The same folder makes the same bytes
-// (a fixed time on every entry), so a job resumed in the middle of zipping writes it all again
-// and gets what an uninterrupted run would have.
+// zip-writer.ts writes them, one file at a time. The same folder makes the same bytes (a fixed
+// time on every entry), so a job resumed in the middle of zipping writes it all again and gets
+// what an uninterrupted run would have.
 export interface ZipVolume {
   name: string;
   size: number;
@@ -25,9 +21,9 @@ export interface ZipVolume {
 
 export const MIN_VOLUME_BYTES = 1024 * 1024;
 
-// What one file may add to a volume at most: its data deflated (zlib's bound for data that does
-// not compress, and some), and its local and central headers with ZIP64 fields and data
-// descriptor. Counting this much keeps every volume within volumeBytes.
+// What one file may add to a volume at most: its data (stored when deflate would not make it
+// smaller, so never more than its size) and its local and central headers with ZIP64 fields,
+// and some. Counting this much keeps every volume within volumeBytes.
 function bound(path: string, size: number): number {
   return size + Math.ceil(size / 2048) + 64 + 200 + 2 * Buffer.byteLength(path);
 }
@@ -86,29 +82,20 @@ export async function writeZipVolumes(dir: string, files: { path: string; size: 
   for (const [i, paths] of plan.entries()) {
     if (o.stop?.()) return null;
     const name = volumeName(o.base, i + 1, plan.length);
-    const zip = new ZipFile();
-    // A file that cannot be read fails the volume (yazl says so on the ZipFile, not the stream).
-    zip.on('error', (err: Error) => (zip.outputStream as unknown as { destroy(e: Error): void }).destroy(err));
-    for (const f of paths) zip.addFile(join(dir, f.path), f.path, { mtime: o.mtime, mode: 0o100644, compress: true });
-    zip.end();
-    const hash = createHash('sha256');
-    let size = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
     const target = join(o.out, name);
+    const out = createWriteStream(target, { mode: 0o600 });
+    let made: { size: number; sha256: string };
     try {
-      await pipeline(zip.outputStream, count, createWriteStream(target, { mode: 0o600 }));
+      const zip = new ZipWriter(out);
+      for (const f of paths) await zip.add(f.path, await readFile(join(dir, f.path)), o.mtime);
+      made = await zip.end();
     } catch (err) {
+      out.destroy();
       await rm(target, { force: true });
       throw err;
     }
     const messages = [...new Set(paths.map((f) => MESSAGE_FILE.exec(f.path)?.[1]).filter((s): s is string => s !== undefined))];
-    volumes.push({ name, size, sha256: hash.digest('hex'), paths: paths.map((f) => f.path), messages });
+    volumes.push({ name, size: made.size, sha256: made.sha256, paths: paths.map((f) => f.path), messages });
   }
   return volumes;
 }
