@@ -112,15 +112,23 @@ export class ExportJobs {
     if (job.state !== 'done') throw new SealboxError('SEALBOX_ERR_CONFLICT', `export job ${id} is ${job.state}: its files can be downloaded once it is done`);
     const file = job.files.find((f) => f.name === name);
     if (!file) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `export job ${id} has no file ${name}`);
-    return this.#d.content.deliverExportFile(ctx, user, job.grantId, { job: id, ...file }, async () => {
-      const path = join(this.#d.dir, id, file.name);
-      const { size } = await stat(path);
-      if (size !== file.size) throw new Error(`${path} is ${size} bytes, not the ${file.size} it was made with`);
-      const stream = createReadStream(path);
-      // Open before the entry is committed: a file that is gone fails the download, unrecorded.
-      await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
-      return { stream, size, name: file.name };
-    });
+    let opened: Readable | null = null;
+    try {
+      return await this.#d.content.deliverExportFile(ctx, user, job.grantId, { job: id, ...file }, async () => {
+        const path = join(this.#d.dir, id, file.name);
+        const { size } = await stat(path);
+        if (size !== file.size) throw new Error(`${path} is ${size} bytes, not the ${file.size} it was made with`);
+        const stream = createReadStream(path);
+        opened = stream;
+        // Open before the entry is committed: a file that is gone fails the download, unrecorded.
+        await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+        return { stream, size, name: file.name };
+      });
+    } catch (err) {
+      // Opened, but the entry could not be written: nothing is sent.
+      (opened as Readable | null)?.destroy();
+      throw err;
+    }
   }
 
   // The server runs jobs from here on: those a stop left unfinished first.
