@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../test/support/api-client.ts';
 import { directoryCsv, signInEveryone } from '../test/support/access-world.ts';
@@ -21,21 +21,24 @@ export async function exportBenchmark(o: BenchOptions): Promise<Figure[]> {
   const corpus = benchCorpus(o.smoke);
   const messages = corpus.shaIndex.size;
   const mb = corpus.rawBytes / 1e6;
-  const config = join(ingest.dir, 'export-config.json');
+  // A copy of the archive: the people and grant made here stay out of the other benchmarks'.
+  const out = scratch.dir('export');
+  const data = join(out, 'data');
+  cpSync(ingest.data, data, { recursive: true });
+  const config = join(out, 'export-config.json');
   writeFileSync(config, JSON.stringify({
     auth: { dns: join(ingest.dir, 'zone.json') }, log: { level: 'warn' }, internalDomains: ['example.test'],
     access: { secureCookies: false, requestsPerMinute: 1_000_000, signinPerMinute: 10_000, linkedPeopleDays: 0 }, export: { jobs: 1 },
   }));
-  const server = await startSealbox({ data: ingest.data, args: ['--config', config, '--http', '127.0.0.1:0'] });
-  const out = scratch.dir('export');
+  const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
   try {
     const run = async (args: string[]) => {
-      const r = await sealbox([...args, '--data', ingest.data, '--config', config], { timeoutMs: 1_800_000 });
+      const r = await sealbox([...args, '--data', data, '--config', config], { timeoutMs: 1_800_000 });
       if (r.code !== 0) throw new Error(`sealbox ${args[0]}: ${r.stderr}`);
       return r.stdout.toString();
     };
     const mailboxes = Array.from({ length: 7 }, (_, i) => `rcpt${i}@example.test`);
-    const csv = join(ingest.dir, 'export-directory.csv');
+    const csv = join(out, 'directory.csv');
     writeFileSync(csv, directoryCsv(Object.fromEntries(mailboxes.map((m) => [m, '']))));
     await run(['mailboxes', 'import', csv]);
     const code = /enrolment code (\S+)/.exec(await run(['users', 'add', '--name', 'adm', '--email', 'adm@example.test', '--role', 'admin']))![1]!;
@@ -50,7 +53,7 @@ export async function exportBenchmark(o: BenchOptions): Promise<Figure[]> {
 
     o.progress(`export: sealbox export of ${messages} messages`);
     let t0 = performance.now();
-    const exported = await sealbox(['export', '--data', ingest.data, '--config', config, '--token', token, '--grant', grant, '--out', join(out, 'package'), QUERY], { timeoutMs: 1_800_000 });
+    const exported = await sealbox(['export', '--data', data, '--config', config, '--token', token, '--grant', grant, '--out', join(out, 'package'), QUERY], { timeoutMs: 1_800_000 });
     if (exported.code !== 0) throw new Error(`sealbox export: ${exported.stderr}`);
     const cli = (performance.now() - t0) / 1000;
     // The command's own CPU time for the export (its last line says it), not its start.
@@ -80,8 +83,8 @@ export async function exportBenchmark(o: BenchOptions): Promise<Figure[]> {
       { name: 'export job (folder and zip), messages per CPU-second', value: messages / jobCpu, unit: 'msg/s', note: `${jobCpu.toFixed(1)} s of the server's CPU` },
     ];
   } finally {
-    scratch.remove(out);
     await server.stop();
+    scratch.remove(out);
   }
 }
 

@@ -36,8 +36,8 @@ const benchmarks: Record<string, (o: BenchOptions) => Promise<Figure[]>> = {
   search: searchBenchmark,
   scale: scaleBenchmark,
   storage: storageBenchmark,
-  web: webBenchmark,
   export: exportBenchmark,
+  web: webBenchmark,
 };
 
 const args = process.argv.slice(2);
