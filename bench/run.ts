@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { round, targetMet, targetText } from './figures.ts';
 import type { Figure } from './figures.ts';
+import { exportBenchmark } from './export.ts';
 import { indexingBenchmark } from './indexing.ts';
 import { ingestBenchmark } from './ingest.ts';
 import { scaleBenchmark } from './scale.ts';
@@ -35,6 +36,7 @@ const benchmarks: Record<string, (o: BenchOptions) => Promise<Figure[]>> = {
   search: searchBenchmark,
   scale: scaleBenchmark,
   storage: storageBenchmark,
+  export: exportBenchmark,
   web: webBenchmark,
 };
 

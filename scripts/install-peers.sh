@@ -20,6 +20,8 @@ PEERS=(
   "procmail:formail"
   # Info-ZIP writes the .eml archives for the import tests
   "zip:zip"
+  # Info-ZIP unzip reads an export job's zip volumes in its test, a reader that is not ours
+  "unzip:unzip"
   "opendkim-tools:opendkim-testmsg"
   # bookworm ships miltertest as its own package, no longer in opendkim-tools
   "miltertest:miltertest"

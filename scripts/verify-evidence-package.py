@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks a Sealbox evidence package with nothing but Python 3's standard library.
 
-    python3 verify.py [PACKAGE] [--key VERIFIER_KEY]
+    python3 verify.py [PACKAGE | VOLUME.zip ...] [--key VERIFIER_KEY]
 
-PACKAGE is the package's folder (default: the folder this script is in). VERIFIER_KEY is the
+PACKAGE is the package's folder (default: the folder this script is in); or give the package's
+zip files (every volume of it, in any order): they are read with Python's zipfile into a
+temporary folder, a file in two volumes fails, a volume left out fails as the files it held. VERIFIER_KEY is the
 archive's public key as its outside witnesses hold it (`sealbox ledger public-key`); without
 --key the package's own verifier-key.txt is used, and the output says so.
 
@@ -26,6 +28,8 @@ import io
 import json
 import os
 import sys
+import tempfile
+import zipfile
 
 MANIFEST_STATEMENT = 'sealbox evidence manifest v1\n'
 SIGNED_APART = ('manifest.json', 'manifest.sig')
@@ -431,23 +435,71 @@ def check(root, key_text, key_from):
     return report, (len(messages), receipts, tree, key)
 
 
+USAGE = 'usage: python3 verify.py [PACKAGE | VOLUME.zip ...] [--key VERIFIER_KEY]\n'
+
+
+def unzip_volumes(volumes, into):
+    """Every volume's files into one folder; a path found twice is a failure of its own."""
+    seen = {}
+    twice = []
+    for volume in volumes:
+        with zipfile.ZipFile(volume) as z:
+            for info in z.infolist():
+                if info.is_dir():
+                    continue
+                name = info.filename
+                if not inside(name):
+                    twice.append('%s: %s is not a path inside the package' % (name, os.path.basename(volume)))
+                    continue
+                if name in seen:
+                    twice.append('%s: is in %s and in %s' % (name, os.path.basename(seen[name]), os.path.basename(volume)))
+                    continue
+                seen[name] = volume
+                target = os.path.join(into, *name.split('/'))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with z.open(info) as src, open(target, 'wb') as dst:
+                    for chunk in iter(lambda: src.read(1 << 20), b''):
+                        dst.write(chunk)
+    return twice
+
+
 def main(argv):
     args = argv[1:]
     key_text = None
     if '--key' in args:
         at = args.index('--key')
         if at + 1 >= len(args):
-            sys.stderr.write('usage: python3 verify.py [PACKAGE] [--key VERIFIER_KEY]\n')
+            sys.stderr.write(USAGE)
             return 2
         key_text = args[at + 1]
         del args[at:at + 2]
-    if len(args) > 1 or any(a.startswith('-') for a in args):
-        sys.stderr.write('usage: python3 verify.py [PACKAGE] [--key VERIFIER_KEY]\n')
+    if any(a.startswith('-') for a in args):
+        sys.stderr.write(USAGE)
         return 2
+    volumes = [a for a in args if a.lower().endswith('.zip')]
+    if volumes and len(volumes) != len(args) or len(args) > 1 and not volumes:
+        sys.stderr.write(USAGE)
+        return 2
+    if volumes:
+        for volume in volumes:
+            if not zipfile.is_zipfile(volume):
+                sys.stderr.write('cannot read %s: not a zip file\n' % volume)
+                return 2
+        with tempfile.TemporaryDirectory(prefix='sealbox-package-') as scratch:
+            try:
+                twice = unzip_volumes(volumes, scratch)
+            except (OSError, zipfile.BadZipFile) as err:
+                sys.stderr.write('cannot read the volumes: %s\n' % err)
+                return 2
+            return verify(scratch, key_text, twice)
     root = args[0] if args else os.path.dirname(os.path.abspath(__file__))
     if not os.path.isdir(root):
         sys.stderr.write('cannot read %s: not a folder\n' % root)
         return 2
+    return verify(root, key_text, [])
+
+
+def verify(root, key_text, failed_before):
     key_from = '--key'
     if key_text is None:
         key_from = 'verifier-key.txt'
@@ -460,11 +512,12 @@ def main(argv):
     except OSError as err:
         sys.stderr.write('cannot read %s: %s\n' % (root, err))
         return 2
+    report.failures[:0] = failed_before
     for line in report.failures:
         print('FAIL ' + line)
     for line in report.warnings:
         print('WARN ' + line)
-    if report.failures:
+    if report.failures or seen is None:
         return 1
     messages, receipts, tree, key = seen
     trust = '' if key_from == '--key' else " (key taken from verifier-key.txt: compare it with the one the archive's witnesses hold)"

@@ -15,7 +15,7 @@ import { corpusFiles } from './support/corpus.ts';
 import { deliverAll } from './support/ingest.ts';
 import type { Delivery } from './support/ingest.ts';
 import { RawSmtpClient, toCrlf } from './support/smtp-client.ts';
-import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { CLI, sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
 import { directoryCsv, signInEveryone } from './support/access-world.ts';
 import { ApiClient } from './support/api-client.ts';
@@ -309,6 +309,26 @@ test('an evidence package of corpus mail under an export grant proves itself off
     const lateSha = digest('sha256', late);
     assert.match(v.stdout, new RegExp(`^WARN evidence/${lateSha}\\.json: receipt \\S+ \\(ledger entry \\d+\\): recorded after the checkpoint \\(tree size \\d+\\) was signed: not proven yet$`, 'm'));
     assert.match(v.stdout, /^OK so far: 2 messages and their 3 receipts/m);
+  });
+
+  await t.test('on a terminal the command shows a progress bar; --mbox adds an mbox per custodian', async () => {
+    // script(1) gives the command a terminal of its own, as an operator's shell would.
+    const ttyOut = join(tempDataDir(), 'tty');
+    const command = [process.execPath, CLI, 'export', ...reader, '--grant', grant, '--mbox', '--out', ttyOut, 'mailbox:carl@corp.test'].map((a) => `'${a}'`).join(' ');
+    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+      child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /export \[[█░]+\] 100% \| 2\/2 messages \|/, 'the bar, at its end');
+    assert.match(readFileSync(join(ttyOut, 'mbox', 'carl@corp.test.mbox'), 'latin1'), /^From sealbox@localhost [^\n]+\n[\s\S]*^Subject: late arrival$/m);
+    assert.ok(JSON.parse(readFileSync(join(ttyOut, 'manifest.json'), 'utf8')).files.some((f: any) => f.path === 'mbox/carl@corp.test.mbox'), 'in the manifest');
+    const v = await python([join(ttyOut, 'verify.py')]);
+    assert.equal(v.code, 3, v.stdout);
   });
 });
 

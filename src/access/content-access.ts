@@ -264,32 +264,120 @@ export class ContentAccess {
   // to one checkpoint, the latest when it began.
   async exportEvidence<T>(ctx: ActorContext, user: User, input: ExportInput, write: (source: EvidenceSource) => Promise<ExportMade<T>>): Promise<ExportResult<T>> {
     return this.#export(ctx, user, input, 'evidence', async (source, scope) => {
-      const { meta, search } = this.#d;
-      const tree = await meta.read((tx) => provingTree(meta, tx));
-      const custody = await meta.read((tx) => this.#custody(tx, scope.grant!));
-      const listed = new Set(source.hits.map((h) => h.sha256));
-      const record = async (sha256: string): Promise<MessageRecord> => {
-        if (!listed.has(sha256)) throw new Error(`${sha256} is not one of the messages this export found`);
-        const rowId = await search.findInScope(sha256, scope);
-        if (rowId === null) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${sha256} left the scope while it was being exported`);
-        return meta.read(async (tx) => {
-          const message = await this.#d.reader.message(tx, sha256);
-          const doc = await search.document(rowId);
-          const captures = await proven(meta, tx, tree, await receivedBy(this.#d, tx, scope, rowId, await meta.capturesOf(tx, message.id)));
-          return {
-            sha256, size: message.size, messageId: doc?.message_id ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
-            custodians: (await this.#holding(scope, [sha256])).map((m) => m.name),
-            participants: await search.participants(rowId), attachments: await search.attachments(rowId),
-            captures: await Promise.all(captures.map(async (c) => ({
-              captureId: c.id, source: c.source, receivedAt: c.receivedAt, envelope: c.envelope, provenance: c.provenance,
-              auth: await search.authVerdicts(c.rowId), ledgerIndex: c.ledgerIndex,
-              leaf: c.stored?.leaf ?? null, payload: c.stored?.payload ?? null, salt: c.stored?.salt ?? null, proof: c.proof,
-            }))),
-          };
-        });
-      };
-      return write({ ...source, checkpoint: tree.checkpoint, custody, record });
+      const tree = await this.#d.meta.read((tx) => provingTree(this.#d.meta, tx));
+      return write(await this.#evidenceSource(scope, source, tree));
     });
+  }
+
+  async #evidenceSource(scope: Scope, source: Omit<ExportSource, 'hits'> & { hits: { sha256: string }[] }, tree: ProvingTree): Promise<EvidenceSource> {
+    const { meta, search } = this.#d;
+    const custody = await meta.read((tx) => this.#custody(tx, scope.grant!));
+    const listed = new Set(source.hits.map((h) => h.sha256));
+    const record = async (sha256: string): Promise<MessageRecord> => {
+      if (!listed.has(sha256)) throw new Error(`${sha256} is not one of the messages this export found`);
+      const rowId = await search.findInScope(sha256, scope);
+      if (rowId === null) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${sha256} left the scope while it was being exported`);
+      return meta.read(async (tx) => {
+        const message = await this.#d.reader.message(tx, sha256);
+        const doc = await search.document(rowId);
+        const captures = await proven(meta, tx, tree, await receivedBy(this.#d, tx, scope, rowId, await meta.capturesOf(tx, message.id)));
+        return {
+          sha256, size: message.size, messageId: doc?.message_id ?? null, subject: doc?.subject ?? null, parseError: doc?.parse_error ?? null,
+          custodians: (await this.#holding(scope, [sha256])).map((m) => m.name),
+          participants: await search.participants(rowId), attachments: await search.attachments(rowId),
+          captures: await Promise.all(captures.map(async (c) => ({
+            captureId: c.id, source: c.source, receivedAt: c.receivedAt, envelope: c.envelope, provenance: c.provenance,
+            auth: await search.authVerdicts(c.rowId), ledgerIndex: c.ledgerIndex,
+            leaf: c.stored?.leaf ?? null, payload: c.stored?.payload ?? null, salt: c.stored?.salt ?? null, proof: c.proof,
+          }))),
+        };
+      });
+    };
+    return { ...source, checkpoint: tree.checkpoint, custody, record };
+  }
+
+  // An export job (export/export-jobs.ts) starts like an evidence package: decided (a grant that
+  // carries export), its query parsed and searched; then one entry (export.job) names what it
+  // found, written in one transaction with the job (create), which fixes the messages and the
+  // signed checkpoint the package will hold. The package itself is made later, by the server.
+  async startExportJob<T>(ctx: ActorContext, user: User, input: ExportInput, create: (tx: Tx, found: ExportJobFound) => Promise<T>): Promise<T> {
+    const parameters = { query: input.query, limit: input.limit, format: 'evidence', ...(input.note ? { note: input.note } : {}) };
+    const scope = await this.#scope(ctx, user, 'export', input.grantId, 'export.job', parameters);
+    const actor = { ...ctx, user, logonType: scope.logonType };
+    const refused = { operation: 'export.job' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
+    if (!scope.grant) {
+      const why = 'an evidence package is made under an active grant that carries export (pass its id), not of one\'s own mailboxes';
+      await this.#d.audit.denied(actor, refused, why);
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
+    }
+    await this.#parse(ctx, user, scope, 'export.job', parameters, input.query);
+    let found: SearchResult;
+    try {
+      found = await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
+    } catch (err) {
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
+      throw err;
+    }
+    const event = {
+      operation: 'export.job' as const, mailboxes: await this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant.id,
+      parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, total: found.total },
+    };
+    return this.#served(ctx, user, scope, 'export', refused, event, async (tx) => {
+      const checkpoint = await this.#d.meta.latestCheckpoint(tx);
+      if (!checkpoint) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'the ledger has no signed checkpoint yet to prove the messages against (the server signs one when it starts)');
+      let bytes = 0;
+      for (const h of found.hits) bytes += (await this.#d.reader.message(tx, h.sha256)).size;
+      return create(tx, { sha256s: found.hits.map((h) => h.sha256), total: found.total, bytes, canonicalQuery: found.query, checkpointSize: checkpoint.size, ledgerIndex: await this.#d.meta.ledgerSize(tx) });
+    });
+  }
+
+  // What a job's package is made from, each time it runs (a resumed job runs again): decided
+  // again (the grant still active and carrying export), the messages and the checkpoint it was
+  // started with. A refusal is recorded, and the job fails.
+  async exportJobSource(ctx: ActorContext, user: User, job: ExportJobSpec): Promise<EvidenceSource> {
+    const scope = await this.#scope(ctx, user, 'export', job.grantId, 'export', { job: job.id, query: job.query, format: 'evidence' });
+    if (!scope.grant) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'an export job runs under a grant');
+    const { meta } = this.#d;
+    const tree = await meta.read(async (tx): Promise<ProvingTree> => {
+      const checkpoint = await meta.checkpointAt(tx, job.checkpointSize);
+      if (!checkpoint) throw new Error(`the checkpoint of size ${job.checkpointSize} this job's proofs lead to is not in the archive`);
+      return { checkpoint, prover: new InclusionProver(await meta.leafHashes(tx, 0, checkpoint.size)) };
+    });
+    const hits = job.sha256s.map((sha256) => ({ sha256 }));
+    const listed = new Set(job.sha256s);
+    return this.#evidenceSource(scope, {
+      query: job.query, canonicalQuery: job.canonicalQuery, total: job.total, hits,
+      bytes: async (sha256) => {
+        if (!listed.has(sha256)) throw new Error(`${sha256} is not one of the messages this export found`);
+        return this.#bytes(sha256);
+      },
+    }, tree);
+  }
+
+  // A job's package made: its export entry, like `sealbox export`'s (the manifest's SHA-256 in
+  // its parameters), decided again and written in one transaction with the job's end (done).
+  async finishExportJob<T>(ctx: ActorContext, user: User, job: ExportJobSpec, made: Record<string, unknown>, done: (tx: Tx, ledgerIndex: number) => Promise<T>): Promise<T> {
+    const parameters = { query: job.query, limit: job.limit, format: 'evidence', ...(job.note ? { note: job.note } : {}), job: job.id };
+    const scope = await this.#scope(ctx, user, 'export', job.grantId, 'export', parameters);
+    const event = {
+      operation: 'export' as const, mailboxes: await this.#searched(scope, job.sha256s.map((sha256) => ({ sha256 }))), messages: job.sha256s, grantId: scope.grant?.id ?? null,
+      parameters: { ...parameters, canonicalQuery: job.canonicalQuery, results: job.sha256s.length, total: job.total, ...made },
+    };
+    const refused = { operation: 'export' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
+    return this.#served(ctx, user, scope, 'export', refused, event, async (tx) => done(tx, await this.#d.meta.ledgerSize(tx)));
+  }
+
+  // A file of a finished job handed out: decided again (the grant still active and carrying
+  // export: a package is no standing access), recorded (export.download, naming the messages the
+  // file holds) before open() gives the bytes; a fault opening it records nothing.
+  async deliverExportFile<T>(ctx: ActorContext, user: User, grantId: string, file: { job: string; name: string; size: number; sha256: string; messages: string[] }, open: () => Promise<T>): Promise<T> {
+    const parameters = { job: file.job, file: file.name, bytes: file.size, sha256: file.sha256 };
+    const scope = await this.#scope(ctx, user, 'export', grantId, 'export.download', parameters);
+    const event = {
+      operation: 'export.download' as const, mailboxes: await this.#searched(scope, file.messages.map((sha256) => ({ sha256 }))), messages: file.messages, grantId: scope.grant?.id ?? null, parameters,
+    };
+    const refused = { operation: 'export.download' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
+    return this.#served(ctx, user, scope, 'export', refused, event, async () => open());
   }
 
   // Decided, searched, written by `write` and recorded, in that order: the entry names what was
@@ -407,6 +495,28 @@ export interface ExportMade<T> {
   discard?: () => Promise<void>;
 }
 
+// What an export job starts with, fixed in its row: the messages found and the checkpoint.
+export interface ExportJobFound {
+  sha256s: string[];
+  total: number;
+  bytes: number;         // the messages' own sizes, all told
+  canonicalQuery: string;
+  checkpointSize: number;
+  ledgerIndex: number;   // the export.job entry
+}
+
+export interface ExportJobSpec {
+  id: string;
+  grantId: string;
+  query: string;
+  canonicalQuery: string;
+  limit: number;
+  note: string | null;
+  total: number;
+  sha256s: string[];
+  checkpointSize: number;
+}
+
 export interface ExportResult<T> {
   value: T;
   count: number;
@@ -426,7 +536,8 @@ export interface ExportSource {
 
 // An evidence package's source: also what the archive knows of each message with the proofs of
 // its receipts in one signed checkpoint, and the grant the package is made under.
-export interface EvidenceSource extends ExportSource {
+export interface EvidenceSource extends Omit<ExportSource, 'hits'> {
+  hits: { sha256: string }[];
   checkpoint: StoredCheckpoint | null;
   record(sha256: string): Promise<MessageRecord>;
   custody: GrantCustody;
@@ -563,7 +674,7 @@ async function receivedBy<C extends { envelope: Envelope | null; provenance: Rec
 }
 
 // mboxrd: a "From " separator line, and every line that starts with ">*From " gets one more ">".
-function mboxrdEntry(raw: Buffer, date: number | null): Buffer {
+export function mboxrdEntry(raw: Buffer, date: number | null): Buffer {
   const text = raw.toString('latin1').replace(/\r\n/g, '\n').replace(/^(>*From )/gm, '>$1');
   const when = new Date(date ?? 0).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1 $3 $2 $5 $4');
   return Buffer.from(`From sealbox@localhost ${when}\n${text}${text.endsWith('\n') ? '' : '\n'}\n`, 'latin1');

@@ -28,6 +28,8 @@ import { RateLimiter } from './rate-limit.ts';
 import { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 import { webApp } from './web-app.ts';
+import { exportRoutes } from './export-routes.ts';
+import type { ExportJobs } from '../export/export-jobs.ts';
 
 export interface HttpDeps {
   services: Services;
@@ -35,6 +37,7 @@ export interface HttpDeps {
   log: Logger;
   capture?: IngestDeps;   // POST /api/v1/ingest, where the archive writer runs (serve)
   listeners?: SystemListener[];   // what serve listens on, for the admins' health view
+  exports?: ExportJobs;           // export jobs (serve runs them)
 }
 
 // The HTTP API. Message content is served only through the access-decision point (owner
@@ -62,6 +65,7 @@ export function buildHttpServer(deps: HttpDeps) {
   roleChangeRoutes(routes, services);
   requestRoutes(routes, services);
   contentRoutes(routes, services, deps.verifierKey);
+  if (deps.exports) exportRoutes(routes, services, deps.exports);
   transparencyRoutes(routes, services);
   ledgerRoutes(routes, services, deps.verifierKey);
   disposalRoutes(routes, services, deps.verifierKey);

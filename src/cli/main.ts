@@ -49,6 +49,7 @@ withReader(program.command('export'))
   .description('export what a search finds under an active grant that carries export, as an evidence package: a folder with each message\'s exact bytes, its text, load files (CSV, Concordance DAT), every receipt with its envelope and ledger proof, the chain of custody, a manifest signed by the ledger key and verify.py (the export is written to the ledger)')
   .requiredOption('--out <dir>', 'the folder to write (it must not exist, or be empty)')
   .addOption(new Option('--limit <n>', 'most messages, the newest').default(10_000).argParser(positiveInt('--limit')))
+  .option('--mbox', 'also one mboxrd file per custodian (mbox/<mailbox>.mbox)')
   .argument('<query...>', 'query, as for search')
   .action(async (words: string[], o) => (await import('./commands/export.ts')).exportPackage(words, o));
 

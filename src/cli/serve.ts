@@ -23,6 +23,8 @@ import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { OversightSweep } from '../oversight/oversight-sweep.ts';
 import { accessStateProblems } from '../oversight/access-state-check.ts';
 import { syncFromLdap } from '../directory/ldap-sync.ts';
+import { ExportJobs } from '../export/export-jobs.ts';
+import { SqliteExportJobStore } from '../store/sqlite/export-job-store.ts';
 
 export interface Running {
   listeners: { name: string; host: string; port: number }[];
@@ -42,6 +44,7 @@ export interface ServerParts {
   http: ReturnType<typeof buildHttpServer> | null;   // null when config.http is off
   notifications: NotificationSender;
   oversight: OversightSweep;
+  exports: ExportJobs;           // run by serve (exports.run()), not by the in-process tests unless they ask
   checkpoint(): Promise<void>;   // never throws: a failure is logged and retried
 }
 
@@ -59,7 +62,12 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const capture = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
   const clients = new ClientPolicy(config.receiver);
   const services = archive.services;
-  const http = config.http.enabled ? buildHttpServer({ services, verifierKey: archive.verifierKey, log, capture: { capture, clients, space }, listeners }) : null;
+  const exports = new ExportJobs({
+    content: services.content, audit: services.audit, store: new SqliteExportJobStore(), db: stores.meta, people: services.people, dir: dataPath(config, 'exports'),
+    origin: config.ledger.origin, verifierKey: () => archive.verifierKey, sign: (statement) => archive.signStatement(statement), clock,
+    log: log.child({ component: 'export' }), volumeBytes: config.export.volumeBytes, concurrency: config.export.jobs,
+  });
+  const http = config.http.enabled ? buildHttpServer({ services, verifierKey: archive.verifierKey, log, capture: { capture, clients, space }, listeners, exports }) : null;
   const oversight = new OversightSweep({
     ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, config: config.oversight, audit: services.audit,
     notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
@@ -71,7 +79,7 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
     ]),
     sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
   });
-  return { writer, capture, clients, space, spoolDir, http, notifications, oversight, checkpoint };
+  return { writer, capture, clients, space, spoolDir, http, notifications, oversight, exports, checkpoint };
 }
 
 // The server: the archive opened for its role (src/archive.ts), its parts wired (serverParts),
@@ -89,7 +97,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   const { ledger } = archive;
   const checkpointer = archive.checkpointer!;
   const listeners: Running['listeners'] = [];
-  const { writer, capture, clients, space, spoolDir, http, notifications, oversight, checkpoint } = serverParts(archive, listeners);
+  const { writer, capture, clients, space, spoolDir, http, notifications, oversight, exports, checkpoint } = serverParts(archive, listeners);
   const everyMs = config.ledger.checkpointEverySeconds * 1000;
   // Sign what is not yet signed (or an empty tree head on first start) before taking mail.
   if (ledger.size === 0 || checkpointer.due(1)) await checkpoint();
@@ -139,6 +147,8 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   space.start();   // after the listeners: the milter spool folder exists by now
   notifications.start();
   oversight.start();
+  // Export jobs a stop (or a crash) left unfinished are resumed first.
+  exports.run();
   // A mailbox policy promises to tell people; say at once when mail cannot carry that promise.
   const delivery = await archive.stores.meta.read((tx) => archive.services.notifier.delivery(tx));
   if (delivery.mail.problem) announce(`sealbox: notifications: ${delivery.mail.problem}`);
@@ -193,6 +203,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     space.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();
+    await exports.stop();
     await oversight.stop();
     await notifications.stop();
     await writer.drain();

@@ -84,6 +84,13 @@ const schema = z.strictObject({
     // leaving date when it is filed, so changing it later does not shorten one agreed to.
     leaverMonths: z.number().int().min(1).max(1200).default(6),
   }).prefault({}),
+  // Export jobs (src/export/export-jobs.ts): evidence packages the server makes in the background.
+  export: z.strictObject({
+    // A job's zip is split into volumes of at most this many bytes (a job may ask for another size).
+    volumeBytes: z.number().int().min(1024 * 1024).max(2 ** 50).default(2 * 1024 ** 3),
+    // How many jobs this server runs at once; 0: none (they wait, queued, for a server that does).
+    jobs: z.number().int().min(0).max(8).default(1),
+  }).prefault({}),
   commit: z.strictObject({
     maxBatch: z.number().int().min(1).max(10_000).default(512),
     // A message in memory up to this size is sealed in one piece; larger ones stream to their own file.

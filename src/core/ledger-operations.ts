@@ -22,6 +22,8 @@ export const LEDGER_OPERATIONS = {
   evidence: { type: 'access', summary: "a message's evidence (proofs, checkpoint) read" },
   'remote-content': { type: 'access', summary: "a message's remote content loaded on request" },
   export: { type: 'access', summary: 'messages exported under a grant', highImpact: 'messages exported' },
+  'export.job': { type: 'access', summary: 'an export job started under a grant: the search it runs and the messages it will export' },
+  'export.download': { type: 'access', summary: "a file of a finished export job downloaded (the messages it holds)" },
 
   // people, sign-in, tokens
   'session.create': { type: 'admin', summary: 'a sign-in, with a password or through an identity provider (refusals: wrong password, code, locked; a token the provider sent that fails its checks, a replayed or unknown sign-in)' },

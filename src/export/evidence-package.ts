@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mboxrdEntry } from '../access/content-access.ts';
 import type { EvidenceSource, ExportMade, GrantCustody, MessageRecord } from '../access/content-access.ts';
 import { SealboxError } from '../core/errors.ts';
 import { MAX_PARSE_BYTES } from '../index/indexer.ts';
@@ -25,14 +26,14 @@ export const MANIFEST_STATEMENT = 'sealbox evidence manifest v1\n';
 const VERIFIER = new URL('../../scripts/verify-evidence-package.py', import.meta.url);
 
 export interface PackageOptions {
-  dir: string;                    // made here; its parent must exist and it must not
   origin: string;                 // the ledger's (config ledger.origin)
   verifierKey: string;
   sign(statement: string): Buffer;
-  now: number;
+  now: number;                    // the time the package is dated by
   exporter: { name: string; displayName: string | null };
   limit: number;
   note?: string;
+  mboxPerCustodian?: boolean;     // also mbox/<custodian>.mbox: each custodian's messages as mboxrd
 }
 
 export interface PackageSummary {
@@ -45,41 +46,86 @@ export interface PackageSummary {
   notCovered: number;             // receipts newer than the checkpoint: not proven yet
 }
 
-interface ManifestFile {
+export interface ManifestFile {
   path: string;
   size: number;
   sha256: string;
   md5: string;
 }
 
-export async function writeEvidencePackage(source: EvidenceSource, o: PackageOptions): Promise<ExportMade<PackageSummary>> {
-  const { checkpoint } = source;
-  if (!checkpoint) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'the ledger has no signed checkpoint yet to prove the messages against (the server signs one when it starts)');
+// What one message became in a package: its three files as the manifest lists them, its
+// load-file row, and what the summary counts. An export job keeps these as it goes
+// (export/export-jobs.ts), so that a resumed job writes only the messages it had not.
+export interface PackageItem {
+  sha256: string;
+  files: ManifestFile[];
+  row: LoadFileRow;
+  notCovered: number;
+  bytes: number;
+}
+
+export interface MessagesProgress {
+  // Which positions are made already (a resumed job's); the others are written.
+  made?: ReadonlyMap<number, PackageItem>;
+  // Each message once its files are written, in order.
+  onItem?: (position: number, item: PackageItem) => void | Promise<void>;
+  // Asked between messages: true stops the writing (cancelled, or the server stopping).
+  stop?: () => boolean;
+}
+
+// The folder at once, for `sealbox export`: made here (its parent must exist and it must not),
+// removed again on any fault.
+export async function writeEvidencePackage(source: EvidenceSource, o: PackageOptions & { dir: string; progress?: (done: number, total: number) => void }): Promise<ExportMade<PackageSummary>> {
   await mkdir(o.dir, { mode: 0o700 });
   const discard = () => rm(o.dir, { recursive: true, force: true });
-  const files: ManifestFile[] = [];
+  try {
+    const items: PackageItem[] = [];
+    await writePackageMessages(o.dir, source, { onItem: (i, item) => { items[i] = item; o.progress?.(i + 1, source.hits.length); } });
+    const value = await finishPackage(o.dir, source, items, o);
+    return { value, parameters: summaryParameters(value), discard };
+  } catch (err) {
+    await discard();
+    throw err;
+  }
+}
+
+export function summaryParameters(p: PackageSummary): Record<string, unknown> {
+  return { manifestSha256: p.manifestSha256, files: p.files, bytes: p.bytes, checkpointSize: p.checkpointSize };
+}
+
+// Every message's files in `dir` (made if missing): its exact bytes, its text and its evidence.
+// A file a stopped run left half-written is written again whole. Returns false when stopped.
+export async function writePackageMessages(dir: string, source: EvidenceSource, p: MessagesProgress = {}): Promise<boolean> {
+  const { checkpoint } = source;
+  if (!checkpoint) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'the ledger has no signed checkpoint yet to prove the messages against (the server signs one when it starts)');
+  for (const folder of ['messages', 'text', 'evidence', 'load']) await mkdir(join(dir, folder), { recursive: true, mode: 0o700 });
   let writing: Promise<void>[] = [];
-  const put = (path: string, bytes: Buffer): ManifestFile => {
+  let pending: [number, PackageItem][] = [];
+  const put = (files: ManifestFile[], path: string, bytes: Buffer): ManifestFile => {
     const file = { path, size: bytes.length, sha256: digest('sha256', bytes), md5: digest('md5', bytes) };
     files.push(file);
-    const write = writeFile(join(o.dir, path), bytes, { flag: 'wx' });
+    const write = writeFile(join(dir, path), bytes);
     write.catch(() => {});   // its failure is thrown where it is awaited (written)
     writing.push(write);
     return file;
   };
   const written = async () => {
     const all = writing;
+    const done = pending;
     writing = [];
+    pending = [];
     const failed = (await Promise.allSettled(all)).find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
+    for (const [i, item] of done) await p.onItem?.(i, item);
   };
   try {
-    for (const folder of ['messages', 'text', 'evidence', 'load']) await mkdir(join(o.dir, folder));
-
-    const rows: LoadFileRow[] = [];
-    let notCovered = 0;
-    let messageBytes = 0;
     for (const [i, hit] of source.hits.entries()) {
+      if (p.stop?.()) {
+        await written();
+        return false;
+      }
+      const made = p.made?.get(i);
+      if (made && made.sha256 === hit.sha256) continue;
       const raw = await source.bytes(hit.sha256);
       const record = await source.record(hit.sha256);
       // As the indexer reads it (indexer.ts): its first MAX_PARSE_BYTES.
@@ -87,43 +133,103 @@ export async function writeEvidencePackage(source: EvidenceSource, o: PackageOpt
       // Creating files is most of the work: one message's are written while the next is read and
       // parsed, and no more wait than that.
       await written();
-      const eml = put(`messages/${hit.sha256}.eml`, raw);
+      const files: ManifestFile[] = [];
+      const eml = put(files, `messages/${hit.sha256}.eml`, raw);
       // The reader authenticates what it decrypts: bytes that hash otherwise are a fault here.
       if (eml.sha256 !== hit.sha256) throw new Error(`message ${hit.sha256} read back as ${eml.sha256}`);
-      const text = put(`text/${hit.sha256}.txt`, Buffer.from(parsed.text, 'utf8'));
-      put(`evidence/${hit.sha256}.json`, json(evidenceOf(record, eml, text, checkpoint)));
-      notCovered += record.captures.filter((c) => c.proof === null).length;
-      messageBytes += raw.length;
-      rows.push(loadFileRow(i, record, eml, text, parsed.date));
+      const text = put(files, `text/${hit.sha256}.txt`, Buffer.from(parsed.text, 'utf8'));
+      put(files, `evidence/${hit.sha256}.json`, json(evidenceOf(record, eml, text, checkpoint)));
+      pending.push([i, { sha256: hit.sha256, files, row: loadFileRow(i, record, eml, text, parsed.date), notCovered: record.captures.filter((c) => c.proof === null).length, bytes: raw.length }]);
     }
-    const { csv, dat } = loadFiles(rows);
-    put('load/messages.csv', csv);
-    put('load/messages.dat', dat);
-    put('custody.json', json(custodyOf(source, checkpoint, o)));
-    put('checkpoint.txt', Buffer.from(checkpoint.note, 'utf8'));
-    put('verifier-key.txt', Buffer.from(`${o.verifierKey}\n`, 'utf8'));
-    put('README.txt', Buffer.from(readme(source, checkpoint, o, notCovered), 'utf8'));
-    put('verify.py', await readFile(VERIFIER));
     await written();
-
-    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const manifest = json({ format: PACKAGE_FORMAT, origin: o.origin, createdAt: iso(o.now), files });
-    const manifestSha256 = digest('sha256', manifest);
-    const signature = Buffer.from(`${o.sign(MANIFEST_STATEMENT + manifestSha256).toString('base64')}\n`, 'utf8');
-    await writeFile(join(o.dir, 'manifest.json'), manifest, { flag: 'wx' });
-    await writeFile(join(o.dir, 'manifest.sig'), signature, { flag: 'wx' });
-    const bytes = files.reduce((n, f) => n + f.size, 0) + manifest.length + signature.length;
-    return {
-      value: { messages: source.hits.length, files: files.length + 2, bytes, messageBytes, manifestSha256, checkpointSize: checkpoint.size, notCovered },
-      parameters: { manifestSha256, files: files.length + 2, bytes, checkpointSize: checkpoint.size },
-      discard,
-    };
-  } catch (err) {
-    // A write still under way would put its file back after the folder is gone.
+    return true;
+  } finally {
+    // A write still under way would put its file back after a fault's clean-up.
     await Promise.allSettled(writing);
-    await discard();
-    throw err;
   }
+}
+
+// Whether a made message's files are still in `dir` as they were written: a job resumed after
+// the machine stopped may find what was written but never reached the disk.
+export async function itemIntact(dir: string, item: PackageItem): Promise<boolean> {
+  for (const f of item.files) {
+    try {
+      const bytes = await readFile(join(dir, f.path));
+      if (bytes.length !== f.size || digest('sha256', bytes) !== f.sha256) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The rest of the package once every message is in `dir`: the load files, the chain of custody,
+// the checkpoint and key, README.txt, verify.py, and the signed manifest of all of it. Written
+// from the items and the options alone, so the same items make the same bytes.
+export async function finishPackage(dir: string, source: EvidenceSource, items: readonly PackageItem[], o: PackageOptions): Promise<PackageSummary> {
+  const { checkpoint } = source;
+  if (!checkpoint) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'the ledger has no signed checkpoint yet to prove the messages against');
+  if (items.length !== source.hits.length || items.some((item, i) => item?.sha256 !== source.hits[i].sha256)) throw new Error('the package is finished before all of its messages were written');
+  const files: ManifestFile[] = items.flatMap((item) => item.files);
+  const notCovered = items.reduce((n, item) => n + item.notCovered, 0);
+  const messageBytes = items.reduce((n, item) => n + item.bytes, 0);
+  const put = async (path: string, bytes: Buffer) => {
+    files.push({ path, size: bytes.length, sha256: digest('sha256', bytes), md5: digest('md5', bytes) });
+    await writeFile(join(dir, path), bytes);
+  };
+  if (o.mboxPerCustodian) files.push(...await writeMboxes(dir, items));
+  const { csv, dat } = loadFiles(items.map((item) => item.row));
+  await put('load/messages.csv', csv);
+  await put('load/messages.dat', dat);
+  await put('custody.json', json(custodyOf(source, checkpoint, o)));
+  await put('checkpoint.txt', Buffer.from(checkpoint.note, 'utf8'));
+  await put('verifier-key.txt', Buffer.from(`${o.verifierKey}\n`, 'utf8'));
+  await put('README.txt', Buffer.from(readme(source, checkpoint, o, notCovered), 'utf8'));
+  await put('verify.py', await readFile(VERIFIER));
+
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const manifest = json({ format: PACKAGE_FORMAT, origin: o.origin, createdAt: iso(o.now), files });
+  const manifestSha256 = digest('sha256', manifest);
+  const signature = Buffer.from(`${o.sign(MANIFEST_STATEMENT + manifestSha256).toString('base64')}\n`, 'utf8');
+  await writeFile(join(dir, 'manifest.json'), manifest);
+  await writeFile(join(dir, 'manifest.sig'), signature);
+  const bytes = files.reduce((n, f) => n + f.size, 0) + manifest.length + signature.length;
+  return { messages: source.hits.length, files: files.length + 2, bytes, messageBytes, manifestSha256, checkpointSize: checkpoint.size, notCovered };
+}
+
+// One mboxrd file per custodian (the grant's mailboxes that hold each message), of the messages'
+// exact bytes read back from the package, in its order, each dated by its first receipt: what
+// a mail client or a review tool that takes mbox opens. The manifest covers them like any file.
+async function writeMboxes(dir: string, items: readonly PackageItem[]): Promise<ManifestFile[]> {
+  const custodians = [...new Set(items.flatMap((item) => split(item.row.Custodian)))].sort();
+  if (custodians.length === 0) return [];
+  await mkdir(join(dir, 'mbox'), { recursive: true, mode: 0o700 });
+  const files: ManifestFile[] = [];
+  for (const custodian of custodians) {
+    const path = `mbox/${custodian.replace(/[^A-Za-z0-9@._+-]/g, '_')}.mbox`;
+    const sha = createHash('sha256');
+    const md5 = createHash('md5');
+    let size = 0;
+    const out = await open(join(dir, path), 'w', 0o600);
+    try {
+      for (const item of items) {
+        if (!split(item.row.Custodian).includes(custodian)) continue;
+        const entry = mboxrdEntry(await readFile(join(dir, item.row.FilePath)), item.row.DateReceived ? Date.parse(item.row.DateReceived) : null);
+        sha.update(entry);
+        md5.update(entry);
+        size += entry.length;
+        await out.write(entry);
+      }
+    } finally {
+      await out.close();
+    }
+    files.push({ path, size, sha256: sha.digest('hex'), md5: md5.digest('hex') });
+  }
+  return files;
+}
+
+function split(value: string): string[] {
+  return value === '' ? [] : value.split(MULTI_VALUE);
 }
 
 // Every receipt with what the ledger holds of it. The envelope, source, time and capture id are
@@ -213,6 +319,8 @@ load/messages.dat       the same rows as a Concordance DAT, the tools' default d
                         by ASCII 20 (¶ in the tools), a line break inside a value written ®
                         (U+00AE); a þ, ® or ASCII 20 in a value is written U+FFFD (the CSV keeps
                         it)
+mbox/<custodian>.mbox   (when asked for) each custodian's messages as one mboxrd file, in the
+                        order of the load file, each dated by its first receipt
 custody.json            the chain of custody: the grant (purpose, ticket, justification, scope,
                         permissions, who asked, who approved and when, with their reasons), the
                         ledger indexes of its filing and approvals, the query as given and as
@@ -236,6 +344,15 @@ archive indexes them: lower case, without display names (the .eml has those).
 How to check it
 ---------------
     python3 verify.py [THIS FOLDER] [--key VERIFIER_KEY]
+
+A package downloaded from the archive comes as zip files: one, or several volumes named
+...-1-of-N.zip to ...-N-of-N.zip, each a whole zip of its own (this file, verify.py and the
+manifest are in the first). Unzip every volume into one folder and check that folder, or give
+verify.py the zip files themselves, all of them, in any order:
+
+    python3 verify.py sealbox-export-ID-1-of-2.zip sealbox-export-ID-2-of-2.zip [--key ...]
+
+A volume left out fails as the files it held ("is in the manifest but missing").
 
 It needs Python 3 and nothing else (Ed25519 is verified by the script itself, per RFC 8032).
 Give it the archive's public key as the archive's outside witnesses hold it (the operator's

@@ -253,6 +253,11 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
     return r ? toCheckpoint(r) : null;
   }
 
+  async checkpointAt(tx: Tx, size: number): Promise<StoredCheckpoint | null> {
+    const r = on(tx).prepare('SELECT * FROM checkpoint WHERE size = ?').get(size) as any;
+    return r ? toCheckpoint(r) : null;
+  }
+
   async checkpoints(tx: Tx): Promise<StoredCheckpoint[]> {
     return (on(tx).prepare('SELECT * FROM checkpoint ORDER BY size').all() as any[]).map(toCheckpoint);
   }

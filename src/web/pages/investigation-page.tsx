@@ -11,6 +11,7 @@ import { Purpose, purposeWords, usePurposeLabels } from '../purpose.tsx';
 import { Link, navigate } from '../router.tsx';
 import type { PageProps } from '../routes.tsx';
 import { ExportControl } from '../search/export-control.tsx';
+import { ExportJobsPanel } from '../search/export-jobs-panel.tsx';
 import { composeQuery, readSearchState, SearchForm, searchParams, searchWords } from '../search/search-form.tsx';
 import type { SearchState } from '../search/search-form.tsx';
 import { Pager, ResultList, ResultSummary, useSearch } from '../search/search-results.tsx';
@@ -100,6 +101,7 @@ export function InvestigationPage({ query }: PageProps) {
             </section>
           )}
           {results.data && grant.permissions.includes('export') && <ExportControl query={full} total={results.data.total} grant={grant.id} />}
+          {results.data && grant.permissions.includes('export') && <ExportJobsPanel query={full} total={results.data.total} grant={grant.id} />}
           {opened && /^[0-9a-f]{64}$/.test(opened) && (
             <div className="investigation-message">
               {grant.permissions.includes('search') && <ThreadNav key={`thread-${opened}`} sha256={opened} grant={grant.id} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />}
