@@ -36,6 +36,11 @@ interface Done {
   outcomes: AttachmentOutcome[];
 }
 
+// What the extractor reads, as a number recorded with each document it read (attachments_read):
+// raised whenever it learns to read more kinds of file, so that `sealbox reindex --attachments`
+// reads again the mail an older one could not read whole.
+export const EXTRACTOR_VERSION = 1;
+
 // Attachment text kept per message, all its attachments together (each has its own limit too).
 const MAX_MESSAGE_CHARS = 4 * 1024 * 1024;
 
@@ -74,7 +79,7 @@ export class AttachmentExtractor extends FollowUpQueue<Pending, Done> {
       // Never expected (a fault reading is an attachment's outcome): the document keeps its text.
       failed: (p) => ({ docId: p.docId, text: null, outcomes: [] }),
       store: (done) => o.index.write(async (tx) => {
-        for (const d of done) await o.index.completeExtraction(tx, d.key, d.result.text, d.result.outcomes);
+        for (const d of done) await o.index.completeExtraction(tx, d.key, d.result.text, d.result.outcomes, EXTRACTOR_VERSION);
       }),
     });
     this.#pool = pool;

@@ -95,7 +95,16 @@ export interface IndexStore extends Transactions {
   // Each with its message's identity (null: its document is gone, nothing to read).
   pendingExtraction(tx: Tx, after: number, limit: number): Promise<{ id: number; sha256: string | null }[]>;
   pendingExtractionCount(tx: Tx): Promise<number>;
-  completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[]): Promise<boolean>;
+  // `version`: the extractor's (EXTRACTOR_VERSION), recorded as what read the document's attachments.
+  completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[], version: number): Promise<boolean>;
+  // A document with attachments none of which is of a kind this extractor version reads.
+  markAttachmentsRead(tx: Tx, messageRowId: number, version: number): Promise<void>;
+  // Documents with attachments that no extractor has read, or an older version than `version`
+  // (mail archived while extraction was off or before it could read them): the next `limit`
+  // after the id `after` are queued for extraction (an already queued one stays as it is).
+  // Returns how many were looked at, how many of them were not queued yet, and the last id, to go on from.
+  queueUnread(tx: Tx, after: number, limit: number, version: number): Promise<{ scanned: number; queued: number; last: number }>;
+  unreadCount(tx: Tx, version: number): Promise<number>;
 
   // A capture that could not be indexed: recorded, or its record updated, until a retry succeeds.
   recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void>;

@@ -28,6 +28,9 @@ const SQL = {
   pendingExtraction: 'SELECT e.doc_id AS id, d.sha256 FROM extraction_pending e LEFT JOIN doc d ON d.id = e.doc_id WHERE e.doc_id > ? ORDER BY e.doc_id LIMIT ?',
   pendingExtractionCount: 'SELECT COUNT(*) AS n FROM extraction_pending',
   unqueueExtraction: 'DELETE FROM extraction_pending WHERE doc_id = ?',
+  setAttachmentsRead: 'UPDATE doc SET attachments_read = ? WHERE id = ?',
+  unread: 'SELECT id FROM doc WHERE id > ? AND has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < ?) ORDER BY id LIMIT ?',
+  unreadCount: 'SELECT COUNT(*) AS n FROM doc WHERE has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < ?)',
   attachmentRows: 'SELECT rowid FROM attachment WHERE doc_id = ? ORDER BY rowid',
   setExtraction: 'UPDATE attachment SET extraction = ? WHERE rowid = ?',
   headerAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')",
@@ -170,10 +173,27 @@ export class SqliteIndexStore implements IndexStore {
     return Number((on(tx).prepare(SQL.pendingExtractionCount).get() as { n: number }).n);
   }
 
+  async markAttachmentsRead(tx: Tx, messageRowId: number, version: number): Promise<void> {
+    on(tx).prepare(SQL.setAttachmentsRead).run(version, messageRowId);
+  }
+
+  async queueUnread(tx: Tx, after: number, limit: number, version: number): Promise<{ scanned: number; queued: number; last: number }> {
+    const sql = on(tx);
+    const ids = (sql.prepare(SQL.unread).all(after, version, limit) as { id: number }[]).map((r) => Number(r.id));
+    let queued = 0;
+    for (const id of ids) queued += Number(sql.prepare(SQL.queueExtraction).run(id).changes);
+    return { scanned: ids.length, queued, last: ids.at(-1) ?? after };
+  }
+
+  async unreadCount(tx: Tx, version: number): Promise<number> {
+    return Number((on(tx).prepare(SQL.unreadCount).get(version) as { n: number }).n);
+  }
+
   // The full-text index keeps no text (contentless), so a row cannot be added to: it is replaced whole.
-  async completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[]): Promise<boolean> {
+  async completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[], version: number): Promise<boolean> {
     const sql = on(tx);
     if (sql.prepare(SQL.unqueueExtraction).run(messageRowId).changes === 0) return false;
+    sql.prepare(SQL.setAttachmentsRead).run(version, messageRowId);
     if (text !== null) {
       sql.prepare(SQL.removeFts).run(messageRowId);
       await this.addFullText(tx, messageRowId, text);
