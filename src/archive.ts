@@ -90,7 +90,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
     // The server and the console act for people: the governed-access stage, with its policy read.
     if (role === 'server' || role === 'console') {
       index = openIndexDb(stores.paths.index, stores.paths.meta);
-      services = await accessServices(config, stores, ledger, index, clock);
+      services = await accessServices(config, stores, ledger, index, clock, logger());
     }
   } catch (err) {
     index?.close();

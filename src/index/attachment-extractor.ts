@@ -116,7 +116,7 @@ async function extract(p: Pending, o: AttachmentExtractorOptions, pool: Extracto
     }
     room -= text.length;
     if (text) texts.push(text);
-    outcomes.push({ attachment: f.attachment, extraction });
+    outcomes.push({ attachment: f.attachment, extraction, text });
   }
   return { docId: p.docId, text: { ...work.text, attachments: texts.join('\n\n') }, outcomes };
 }

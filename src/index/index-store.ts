@@ -48,6 +48,9 @@ export interface FullText {
 export interface AttachmentOutcome {
   attachment: number;
   extraction: string;
+  // The text read from it (as much as was kept): indexed for it alone too, so that a search
+  // result can say which attachment holds its words.
+  text?: string;
 }
 
 // The write side of the search index, as the indexer uses it. Every call runs in a transaction
@@ -116,7 +119,7 @@ export interface IndexStore extends Transactions {
   // Every document's id (= its message's row id), ascending.
   documentIds(tx: Tx): Promise<number[]>;
   // A disposed message: its document, participations, attachments, full text (attachments' text
-  // included), its place in the extraction queue and its captures' verdicts removed.
+  // included, and each attachment's own), its place in the extraction queue and its captures' verdicts removed.
   removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void>;
   // After removals: what was removed is gone from the store's files too (the full-text index
   // merged without it, the log cut); false if a reader kept the log from being cut (next run).

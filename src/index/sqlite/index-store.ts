@@ -33,6 +33,8 @@ const SQL = {
   unreadCount: 'SELECT COUNT(*) AS n FROM doc WHERE has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < ?)',
   attachmentRows: 'SELECT rowid FROM attachment WHERE doc_id = ? ORDER BY rowid',
   setExtraction: 'UPDATE attachment SET extraction = ? WHERE rowid = ?',
+  insertAttachmentFts: 'INSERT INTO attachment_fts (rowid, text) VALUES (?, ?)',
+  removeAttachmentFts: 'DELETE FROM attachment_fts WHERE rowid IN (SELECT rowid FROM attachment WHERE doc_id = ?)',
   headerAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')",
   fromAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role = 'from'",
   recordFailure: `INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?)
@@ -49,6 +51,7 @@ const SQL = {
   removePendingAuth: 'DELETE FROM auth_pending WHERE capture_row = ?',
   removeFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
   mergeFts: "INSERT INTO doc_fts (doc_fts) VALUES ('optimize')",
+  mergeAttachmentFts: "INSERT INTO attachment_fts (attachment_fts) VALUES ('optimize')",
 } as const;
 
 // The indexer's writes to the index database (openIndexDb), in its transactions.
@@ -199,7 +202,13 @@ export class SqliteIndexStore implements IndexStore {
       await this.addFullText(tx, messageRowId, text);
     }
     const rows = (sql.prepare(SQL.attachmentRows).all(messageRowId) as { rowid: number }[]).map((r) => r.rowid);
-    for (const o of outcomes) if (rows[o.attachment] !== undefined) sql.prepare(SQL.setExtraction).run(o.extraction, rows[o.attachment]!);
+    if (text !== null) sql.prepare(SQL.removeAttachmentFts).run(messageRowId);
+    for (const o of outcomes) {
+      const row = rows[o.attachment];
+      if (row === undefined) continue;
+      sql.prepare(SQL.setExtraction).run(o.extraction, row);
+      if (text !== null && o.text) sql.prepare(SQL.insertAttachmentFts).run(row, o.text);
+    }
     return true;
   }
 
@@ -225,7 +234,7 @@ export class SqliteIndexStore implements IndexStore {
 
   async removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void> {
     const sql = on(tx);
-    for (const stmt of [SQL.removeFts, SQL.removeParts, SQL.removeAttachments, SQL.removePendingExtraction, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);
+    for (const stmt of [SQL.removeFts, SQL.removeAttachmentFts, SQL.removeParts, SQL.removeAttachments, SQL.removePendingExtraction, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);
     for (const id of captureRowIds) {
       sql.prepare(SQL.removeAuth).run(id);
       sql.prepare(SQL.removePendingAuth).run(id);
@@ -240,7 +249,10 @@ export class SqliteIndexStore implements IndexStore {
   // tombstoned rows, secure_delete overwrites the pages it frees, and the log is cut after. It
   // rewrites the whole index: once per disposal run, not per message.
   async purgeRemoved(): Promise<boolean> {
-    await this.write(async (tx) => { on(tx).prepare(SQL.mergeFts).run(); });
+    await this.write(async (tx) => {
+      on(tx).prepare(SQL.mergeFts).run();
+      on(tx).prepare(SQL.mergeAttachmentFts).run();
+    });
     return this.#index.transactions.truncateLog();
   }
 }

@@ -8,3 +8,10 @@ ALTER TABLE doc ADD COLUMN attachments_read INTEGER;
 -- Documents read since migration 5 (one of their attachments has an outcome) count as read by
 -- the first version; the others are read when the command is run.
 UPDATE doc SET attachments_read = 1 WHERE id IN (SELECT doc_id FROM attachment WHERE extraction IS NOT NULL);
+
+-- Each attachment's text on its own, so that a search result can say in which attachment its
+-- words are (the message's `attachments` column holds them all together, for one MATCH per
+-- query). Like doc_fts it keeps no text, only the index of its words; its rowid is the
+-- attachment's. Filled by the extractor from now on (and by reindex --attachments).
+CREATE VIRTUAL TABLE attachment_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+INSERT INTO attachment_fts (attachment_fts, rank) VALUES ('secure-delete', 1);
