@@ -28,6 +28,8 @@ PEERS=(
   # catdoc's catdoc and xls2csv, each under prlimit (util-linux, essential in Debian)
   "poppler-utils:pdftotext"
   "catdoc:catdoc"
+  # 7z archives through Debian's 7-Zip (7zz), listed and read member by member to its stdout
+  "7zip:7zz"
   "util-linux:prlimit"
   # LibreOffice without its GUI makes the real DOCX, XLSX, PPTX, ODT, RTF, DOC and PDF files the
   # attachment tests mail (test/support/libreoffice.ts)

@@ -39,7 +39,8 @@ interface Done {
 // What the extractor reads, as a number recorded with each document it read (attachments_read):
 // raised whenever it learns to read more kinds of file, so that `sealbox reindex --attachments`
 // reads again the mail an older one could not read whole.
-export const EXTRACTOR_VERSION = 1;
+// 1: the first kinds; 2: TNEF, TAR, gzip, 7z (and RAR where 7-Zip reads it).
+export const EXTRACTOR_VERSION = 2;
 
 // Attachment text kept per message, all its attachments together (each has its own limit too).
 const MAX_MESSAGE_CHARS = 4 * 1024 * 1024;

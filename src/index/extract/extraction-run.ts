@@ -119,6 +119,28 @@ export class ExtractionRun {
     return bytes;
   }
 
+  // Bytes inflated from a gzip stream of `compressed` bytes may be at most this many: what is
+  // left of maxInflatedBytes, and no more than maxRatio times its size (past a megabyte).
+  inflateBudget(compressed: number): number {
+    return Math.min(this.#inflateRoom, Math.max(1024 * 1024, compressed * EXTRACT_LIMITS.maxRatio));
+  }
+
+  // Bytes inflated (or extracted by a tool) outside unzip(), counted against maxInflatedBytes.
+  inflated(bytes: number): void {
+    this.#inflateRoom = Math.max(0, this.#inflateRoom - bytes);
+  }
+
+  get inflateRoom(): number {
+    return this.#inflateRoom;
+  }
+
+  // A member's bytes as read (an archive already in memory), cut at maxMemberBytes.
+  member(bytes: Uint8Array, name: string): Uint8Array {
+    if (bytes.length <= EXTRACT_LIMITS.maxMemberBytes) return bytes;
+    this.missing(`"${name}" holds more than ${EXTRACT_LIMITS.maxMemberBytes} bytes`);
+    return bytes.subarray(0, EXTRACT_LIMITS.maxMemberBytes);
+  }
+
   result(failure?: string): { text: string; extraction: Extraction } {
     const text = this.#parts.join('\n');
     if (failure !== undefined) return { text, extraction: `failed: ${failure}` };

@@ -4,7 +4,7 @@
 // like, or none) the file name's extension does, and then the first bytes.
 
 export type Format = 'pdf' | 'docx' | 'xlsx' | 'pptx' | 'odt' | 'ods' | 'odp' | 'rtf' | 'doc' | 'xls' | 'ppt'
-  | 'html' | 'text' | 'calendar' | 'vcard' | 'message' | 'zip';
+  | 'html' | 'text' | 'calendar' | 'vcard' | 'message' | 'zip' | 'tnef' | 'tar' | 'gzip' | '7z' | 'rar';
 
 export const FORMATS: Readonly<Record<Format, { readonly types: readonly string[]; readonly extensions: readonly string[] }>> = {
   pdf: { types: ['application/pdf', 'application/x-pdf'], extensions: ['pdf'] },
@@ -24,6 +24,12 @@ export const FORMATS: Readonly<Record<Format, { readonly types: readonly string[
   vcard: { types: ['text/vcard', 'text/x-vcard', 'text/directory'], extensions: ['vcf', 'vcard'] },
   message: { types: ['message/rfc822', 'message/global'], extensions: ['eml'] },
   zip: { types: ['application/zip', 'application/x-zip-compressed', 'application/x-zip'], extensions: ['zip'] },
+  // Outlook's winmail.dat: known by its type or its first bytes (".dat" says nothing).
+  tnef: { types: ['application/ms-tnef', 'application/vnd.ms-tnef'], extensions: [] },
+  tar: { types: ['application/x-tar', 'application/tar', 'application/x-ustar'], extensions: ['tar'] },
+  gzip: { types: ['application/gzip', 'application/x-gzip', 'application/x-gtar', 'application/x-compressed-tar', 'application/x-tgz'], extensions: ['gz', 'tgz'] },
+  '7z': { types: ['application/x-7z-compressed'], extensions: ['7z'] },
+  rar: { types: ['application/vnd.rar', 'application/x-rar-compressed', 'application/x-rar'], extensions: ['rar'] },
 };
 
 // Content types that say only "some bytes": the name and the bytes decide.
@@ -58,6 +64,11 @@ export function sniff(head: Uint8Array): Format | null {
   if (starts('\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1')) return 'doc';
   if (starts('BEGIN:VCALENDAR')) return 'calendar';
   if (starts('BEGIN:VCARD')) return 'vcard';
+  if (starts('\x78\x9f\x3e\x22')) return 'tnef';
+  if (starts('\x1f\x8b\x08')) return 'gzip';
+  if (starts('7z\xbc\xaf\x27\x1c')) return '7z';
+  if (starts('Rar!\x1a\x07')) return 'rar';
+  if (head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar') return 'tar';
   return null;
 }
 

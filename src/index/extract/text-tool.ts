@@ -22,7 +22,7 @@ export interface ToolRun {
 }
 
 // The Debian package each tool comes from, for the message when it is missing.
-const PACKAGES: Record<string, string> = { pdftotext: 'poppler-utils', catdoc: 'catdoc', xls2csv: 'catdoc' };
+const PACKAGES: Record<string, string> = { pdftotext: 'poppler-utils', pdftoppm: 'poppler-utils', catdoc: 'catdoc', xls2csv: 'catdoc', '7zz': '7zip', tesseract: 'tesseract-ocr' };
 const STDERR_KEPT = 4096;
 
 export class ToolMissing extends Error {}
