@@ -1,7 +1,7 @@
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
-import { formatOf } from '../index/extract/formats.ts';
+import { formatOf, readable } from '../index/extract/formats.ts';
 import { MAX_PARSE_BYTES } from '../index/indexer.ts';
 import { parseMessage } from '../index/parse-message.ts';
 import type { AttachmentHit, IndexedAttachment, Participant, SearchHit, SearchIndex, SearchResult, SearchSort } from '../index/search-index.ts';
@@ -28,6 +28,7 @@ export interface ContentDeps {
   people: Pick<People, 'byId'>;
   // Reads the text inside one attachment (the indexer's extractor: bounded processes of its own).
   extract: (file: { content: Uint8Array; contentType: string | null; filename: string | null }) => Promise<{ text: string; extraction: string }>;
+  ocr: boolean;   // whether the extractor reads pictures
 }
 
 export type ActorContext = Omit<Actor, 'user' | 'logonType'>;
@@ -202,7 +203,7 @@ export class ContentAccess {
       const parsed = await parseMessage(raw.subarray(0, MAX_PARSE_BYTES), { keep: () => ++place === attachment });
       const a = parsed.attachments[attachment];
       if (!a) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${sha256} has no attachment ${attachment} (it has ${parsed.attachments.length})`);
-      const read = formatOf(a.contentType, a.filename, a.content ?? undefined) === null
+      const read = !readable(formatOf(a.contentType, a.filename, a.content ?? undefined), this.#d.ocr)
         ? { text: '', extraction: null }
         : await this.#d.extract({ content: a.content!, contentType: a.contentType, filename: a.filename });
       return {

@@ -92,8 +92,9 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const sso = new SsoSignIn({ providers: new OpenIdProviders(config.sso.providers), store: ssoStore, ssoPeople, people, credentials, audit, db: stores.meta, clock });
   const notice = new ArchivingNotice(new SqliteNoticeStore(stores.meta), clock);
   // Its processes start when an attachment's text is first shown, and idle ones keep nothing running.
-  const extractor = new ExtractorPool({ log: log.child({ component: 'extractor' }) });
-  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta, people, extract: (file) => extractor.extract(file) });
+  const ocr = config.index.ocr ? config.index.ocrLanguages : null;
+  const extractor = new ExtractorPool({ log: log.child({ component: 'extractor' }), ocr });
+  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta, people, extract: (file) => extractor.extract(file), ocr: ocr !== null });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),

@@ -19,6 +19,7 @@ export function openIndexer(archive: Archive, log: Logger = archive.log, o: { ex
     captures, index: store, reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
     auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
     attachmentText: config.index.attachmentText, extractorProcesses: o.extractorProcesses,
+    ocr: config.index.ocr ? config.index.ocrLanguages : null,
   });
   return { indexer, store, captures, db };
 }

@@ -1,7 +1,7 @@
 // One command's work, loaded only when that command runs (see ../main.ts).
 import { ImportProgress } from '../../capture/import/import-progress.ts';
 import { SealboxError } from '../../core/errors.ts';
-import { EXTRACTOR_VERSION } from '../../index/attachment-extractor.ts';
+import { extractorVersion } from '../../index/attachment-extractor.ts';
 import { checkIndex, repairIndex } from '../../index/index-completeness.ts';
 import type { IndexCompleteness } from '../../index/index-completeness.ts';
 import { openIndexer } from '../../index/open-indexer.ts';
@@ -61,7 +61,7 @@ export function reindexAttachments(o: CliOptions): Promise<void> {
     try {
       let queued = 0;
       for (let after = 0; ;) {
-        const r = await store.write((tx) => store.queueUnread(tx, after, QUEUE_BATCH, EXTRACTOR_VERSION));
+        const r = await store.write((tx) => store.queueUnread(tx, after, QUEUE_BATCH, extractorVersion(archive.config.index.ocr)));
         queued += r.queued;
         if (r.scanned < QUEUE_BATCH) break;
         after = r.last;

@@ -1,9 +1,12 @@
 import { isUtf8 } from 'node:buffer';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { htmlToText, parseMessage } from '../parse-message.ts';
 import { calendarText, vcardText } from './content-lines.ts';
 import { Encrypted, ExtractionRun } from './extraction-run.ts';
 import type { Extraction } from './extraction-run.ts';
-import { formatOf, sniff } from './formats.ts';
+import { formatOf, readable, sniff } from './formats.ts';
 import type { Format } from './formats.ts';
 import { officeText } from './office-text.ts';
 import { oleText } from './ole-text.ts';
@@ -24,11 +27,11 @@ export interface AttachmentFile {
   filename: string | null;
 }
 
-export async function extractText(file: AttachmentFile): Promise<{ text: string; extraction: Extraction }> {
-  const run = new ExtractionRun();
+export async function extractText(file: AttachmentFile, options: { ocr?: string | null } = {}): Promise<{ text: string; extraction: Extraction }> {
+  const run = new ExtractionRun(options);
   try {
     const format = formatOf(file.contentType, file.filename, file.content);
-    if (format === null) return run.result('not a kind of file whose text is read');
+    if (!readable(format, run.ocr !== null)) return run.result('not a kind of file whose text is read');
     await read(run, file.content, format, 0);
     return run.result();
   } catch (err) {
@@ -45,11 +48,18 @@ export async function extractText(file: AttachmentFile): Promise<{ text: string;
 async function read(run: ExtractionRun, bytes: Uint8Array, declared: Format, depth: number): Promise<void> {
   const format = sniff(bytes) ?? declared;
   switch (format) {
-    case 'pdf':
-      run.add(await toolText(run, 'pdftotext', ['-enc', 'UTF-8', '-nopgbrk', '-l', String(run.limits.pdfPages), 'fd://0', '-'], bytes, {
+    case 'pdf': {
+      const text = await toolText(run, 'pdftotext', ['-enc', 'UTF-8', '-nopgbrk', '-l', String(run.limits.pdfPages), 'fd://0', '-'], bytes, {
         // Exit code 3: copying text is not permitted; or the password is not the empty one.
         judge: (r) => { if (r.code === 3 || /password/i.test(r.stderr)) throw new Encrypted(); },
-      }));
+      });
+      // No text layer (a scan): its pages are read as pictures, when OCR is on.
+      if (text.trim() === '' && run.ocr) return ocrPdf(run, bytes);
+      run.add(text);
+      return;
+    }
+    case 'image':
+      if (run.ocr) run.add(await toolText(run, 'tesseract', ['stdin', 'stdout', '-l', run.ocr], bytes));
       return;
     case 'docx': case 'xlsx': case 'pptx': case 'odt': case 'ods': case 'odp': case 'zip': {
       const zip = new ZipArchive(bytes, run.limits.maxMembers);
@@ -99,6 +109,26 @@ interface Member {
   read(): Promise<Uint8Array | null>;
 }
 
+// A PDF without a text layer, read by OCR: pdftoppm renders its first pages (ocrPages, at most
+// ocrPixels on their longer side) into a folder of its own, and tesseract reads each while the
+// run's time lasts; both under prlimit like every tool.
+async function ocrPdf(run: ExtractionRun, bytes: Uint8Array): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sealbox-ocr-'));
+  try {
+    await toolText(run, 'pdftoppm', ['-l', String(run.limits.ocrPages), '-scale-to', String(run.limits.ocrPixels), '-png', 'fd://0', join(dir, 'page')], bytes);
+    const pages = readdirSync(dir).filter((f) => f.endsWith('.png')).sort();
+    for (const page of pages) {
+      if (run.expired || run.full) {
+        run.missing(`pages past ${pages.indexOf(page)} were not read by OCR within ${run.limits.seconds} s`);
+        break;
+      }
+      run.add(await toolText(run, 'tesseract', [join(dir, page), 'stdout', '-l', run.ocr!], new Uint8Array(0)));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // A container (an archive, a winmail.dat): its members' names, and the text of those whose kind is
 // read, one level further in.
 async function container(run: ExtractionRun, members: readonly Member[], more: boolean, depth: number): Promise<void> {
@@ -107,7 +137,7 @@ async function container(run: ExtractionRun, members: readonly Member[], more: b
   for (const m of members) {
     if (m.directory) continue;
     const format = formatOf(null, m.name);
-    if (format === null) continue;
+    if (!readable(format, run.ocr !== null)) continue;
     if (m.encrypted) {
       run.encrypted = true;
       continue;
@@ -185,7 +215,7 @@ async function sevenZip(run: ExtractionRun, bytes: Uint8Array, format: '7z' | 'r
 
 // An attached message: its headers and text, then its attachments as the message's own are.
 async function message(run: ExtractionRun, bytes: Uint8Array, depth: number): Promise<void> {
-  const parsed = await parseMessage(bytes, { keep: (a, content) => formatOf(a.contentType, a.filename, content) !== null });
+  const parsed = await parseMessage(bytes, { keep: (a, content) => readable(formatOf(a.contentType, a.filename, content), run.ocr !== null) });
   const people = (list: { address: string; name: string }[]) => list.map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(', ');
   run.add([parsed.subject ?? '', people(parsed.from), people(parsed.to), people(parsed.cc), parsed.text].filter(Boolean).join('\n'));
   for (const a of parsed.attachments) {

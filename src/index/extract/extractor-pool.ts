@@ -11,6 +11,7 @@ export interface ExtractorPoolOptions {
   processes?: number;        // attachments read at once
   heapMb?: number;           // each process's heap
   jobSeconds?: number;       // an attachment that takes longer ends its process
+  ocr?: string | null;       // OCR's languages (index.ocrLanguages), or null: pictures are not read
 }
 
 interface Job extends AttachmentFile {
@@ -37,6 +38,7 @@ export class ExtractorPool {
   readonly #log: Logger;
   readonly #heapMb: number;
   readonly #jobMs: number;
+  readonly #ocr: string | null;
   readonly #slots: Slot[];
   readonly #queue: Job[] = [];
   #next = 1;
@@ -47,6 +49,7 @@ export class ExtractorPool {
     this.#heapMb = o.heapMb ?? 128;
     // The run's own deadline (EXTRACT_LIMITS.seconds) ends a well-behaved read first, with what it found.
     this.#jobMs = (o.jobSeconds ?? 2 * EXTRACT_LIMITS.seconds) * 1000;
+    this.#ocr = o.ocr ?? null;
     this.#slots = Array.from({ length: o.processes ?? 1 }, () => ({ child: null, job: null, timer: null, stderr: '' }));
   }
 
@@ -79,7 +82,7 @@ export class ExtractorPool {
       child.channel?.ref();
       slot.timer = setTimeout(() => this.#fail(slot, `not read within ${this.#jobMs / 1000} s`), this.#jobMs);
       const { id, content, contentType, filename } = job;
-      child.send({ id, content, contentType, filename });
+      child.send({ id, content, contentType, filename, ocr: this.#ocr });
     }
   }
 

@@ -4,7 +4,7 @@
 // like, or none) the file name's extension does, and then the first bytes.
 
 export type Format = 'pdf' | 'docx' | 'xlsx' | 'pptx' | 'odt' | 'ods' | 'odp' | 'rtf' | 'doc' | 'xls' | 'ppt'
-  | 'html' | 'text' | 'calendar' | 'vcard' | 'message' | 'zip' | 'tnef' | 'tar' | 'gzip' | '7z' | 'rar';
+  | 'html' | 'text' | 'calendar' | 'vcard' | 'message' | 'zip' | 'tnef' | 'tar' | 'gzip' | '7z' | 'rar' | 'image';
 
 export const FORMATS: Readonly<Record<Format, { readonly types: readonly string[]; readonly extensions: readonly string[] }>> = {
   pdf: { types: ['application/pdf', 'application/x-pdf'], extensions: ['pdf'] },
@@ -30,7 +30,14 @@ export const FORMATS: Readonly<Record<Format, { readonly types: readonly string[
   gzip: { types: ['application/gzip', 'application/x-gzip', 'application/x-gtar', 'application/x-compressed-tar', 'application/x-tgz'], extensions: ['gz', 'tgz'] },
   '7z': { types: ['application/x-7z-compressed'], extensions: ['7z'] },
   rar: { types: ['application/vnd.rar', 'application/x-rar-compressed', 'application/x-rar'], extensions: ['rar'] },
+  // Pictures are read only with OCR on (index.ocr): see readable().
+  image: { types: ['image/png', 'image/jpeg', 'image/jpg', 'image/pjpeg', 'image/tiff'], extensions: ['png', 'jpg', 'jpeg', 'tif', 'tiff'] },
 };
+
+// Whether a file of this format is read: pictures only when OCR is on.
+export function readable(format: Format | null, ocr: boolean): format is Format {
+  return format !== null && (format !== 'image' || ocr);
+}
 
 // Content types that say only "some bytes": the name and the bytes decide.
 const UNSAID = new Set(['', 'application/octet-stream', 'application/x-download', 'application/download', 'application/binary',
@@ -69,6 +76,7 @@ export function sniff(head: Uint8Array): Format | null {
   if (starts('7z\xbc\xaf\x27\x1c')) return '7z';
   if (starts('Rar!\x1a\x07')) return 'rar';
   if (head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar') return 'tar';
+  if (starts('\x89PNG\r\n\x1a\n') || starts('\xff\xd8\xff') || starts('II*\0') || starts('MM\0*')) return 'image';
   return null;
 }
 

@@ -34,7 +34,8 @@ export function runTool(command: string, args: readonly string[], input: Uint8Ar
     const argv = named ? ['sh', '-c', 'cat | "$0" "$@"', command, ...args, '/dev/stdin'] : [command, ...args];
     const child = spawn('prlimit', [`--as=${limits.memoryBytes}`, `--cpu=${limits.seconds}`, '--', ...argv], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' },
+      // One thread for tesseract (OpenMP would take every core for one picture).
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8', OMP_THREAD_LIMIT: '1' },
     });
     const out: Buffer[] = [];
     let outBytes = 0;
