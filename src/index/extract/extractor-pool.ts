@@ -80,7 +80,12 @@ export class ExtractorPool {
       slot.job = job;
       child.ref();
       child.channel?.ref();
-      slot.timer = setTimeout(() => this.#fail(slot, `not read within ${this.#jobMs / 1000} s`), this.#jobMs);
+      // The verdict waits for the event loop's next turn: a host thread kept busy past the deadline
+      // (a long index batch) may have the answer waiting in the channel, read in the poll phase
+      // that comes between the timers and setImmediate; it would otherwise be taken for a hang.
+      slot.timer = setTimeout(() => setImmediate(() => {
+        if (slot.job === job) this.#fail(slot, `not read within ${this.#jobMs / 1000} s`);
+      }), this.#jobMs);
       const { id, content, contentType, filename } = job;
       child.send({ id, content, contentType, filename, ocr: this.#ocr });
     }
