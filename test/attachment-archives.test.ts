@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { extractText } from '../src/index/extract/extract-text.ts';
+import { formatOf } from '../src/index/extract/formats.ts';
 import { parseMessage } from '../src/index/parse-message.ts';
 import { ApiClient } from './support/api-client.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
@@ -161,4 +162,15 @@ test('the corpus\'s real winmail.dat files (Outlook 2002) are read without a fau
     }
   }
   assert.ok(read >= 3, `the corpus holds winmail.dat files (${read} read)`);
+});
+
+test('a type this list does not know leaves the kind to the name; a known unread type does not', () => {
+  // enron.pst's spreadsheets, as its Outlook sent them.
+  assert.equal(formatOf('application/msexcell', 'Q3 budget.xls'), 'xls');
+  assert.equal(formatOf('application/x-unknown-thing', 'notes.txt'), 'text');
+  assert.equal(formatOf('image/gif', 'logo.gif'), null);
+  assert.equal(formatOf('application/pgp-signature', 'signature.asc'), null);
+  assert.equal(formatOf('application/pkcs7-signature', 'smime.p7s'), null);
+  assert.equal(formatOf('message/delivery-status', null), null);
+  assert.equal(formatOf('application/octet-stream', 'winmail.dat', Buffer.from('789f3e22010000', 'hex')), 'tnef');
 });

@@ -43,6 +43,10 @@ export function readable(format: Format | null, ocr: boolean): format is Format 
 const UNSAID = new Set(['', 'application/octet-stream', 'application/x-download', 'application/download', 'application/binary',
   'application/x-msdownload', 'application/force-download', 'application/unknown', 'binary/octet-stream']);
 
+// Types that name a kind whose text is not read: pictures (OCR reads those it can, by name or
+// bytes), sound, video, fonts, signatures and keys, delivery reports, executables.
+const KNOWN_UNREAD = /^(image|audio|video|font|model)\/|^application\/(pgp-|pkcs7-|x-pkcs7-|pkcs10|x-x509|pkix|x-msdownload|x-ms-dos|x-executable|x-sh$|java)|^message\/(delivery-status|disposition-notification|partial|external-body)/;
+
 const BY_TYPE = new Map(Object.entries(FORMATS).flatMap(([f, d]) => d.types.map((t) => [t, f as Format] as const)));
 const BY_EXTENSION = new Map(Object.entries(FORMATS).flatMap(([f, d]) => d.extensions.map((e) => [e, f as Format] as const)));
 
@@ -53,7 +57,9 @@ export function formatOf(contentType: string | null, filename: string | null, he
   const declared = BY_TYPE.get(type);
   if (declared) return declared;
   if (type.startsWith('text/')) return 'text';
-  if (!UNSAID.has(type)) return null;
+  // A type of no kind read says so, unless it is one that says nothing, or one this list does not
+  // know (enron.pst's spreadsheets are "application/msexcell"): then the name and bytes decide.
+  if (!UNSAID.has(type) && KNOWN_UNREAD.test(type)) return null;
   const extension = filename?.toLowerCase().match(/\.([a-z0-9]{1,8})$/)?.[1];
   const named = extension ? BY_EXTENSION.get(extension) : undefined;
   if (named) return named;
