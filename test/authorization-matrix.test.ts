@@ -275,7 +275,7 @@ function rows(): Row[] {
   return table;
 }
 
-test('authorization matrix: every role × every endpoint × every grant situation, each call recorded exactly once', { timeout: 60_000 }, async () => {
+test('authorization matrix: every role × every endpoint × every grant situation, each call recorded exactly once', { timeout: 120_000 }, async () => {
   // Listening too: the admins' health view names the HTTP listener (the row 'system health').
   const world = await startInProcessWorld({
     messages: MESSAGES,
