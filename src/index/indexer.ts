@@ -70,7 +70,9 @@ export class Indexer {
     });
     this.extraction = options.attachmentText ? new AttachmentExtractor({
       index: options.index, log: options.log, read: async (sha256) => (await this.#raw(sha256)).raw,
-      pool: new ExtractorPool({ log: options.log, processes: options.extractorProcesses ?? 1, ocr: options.ocr ?? null }),
+      // Niced: on a busy machine reading attachments yields the CPU to receiving and indexing mail;
+      // the extraction queue catches up when it is idle (npm run bench attachments).
+      pool: new ExtractorPool({ log: options.log, processes: options.extractorProcesses ?? 1, ocr: options.ocr ?? null, nice: 10 }),
       ocr: (options.ocr ?? null) !== null,
       concurrency: Math.max(2, options.extractorProcesses ?? 1),
     }) : null;
