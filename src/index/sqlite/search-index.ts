@@ -147,8 +147,9 @@ export class SqliteSearchIndex implements SearchIndex {
     return this.#read(() => {
       const rows = this.#db.prepare(`SELECT d.sha256, a.rowid AS row, a.filename, a.extraction FROM doc d JOIN attachment a ON a.doc_id = d.id
         WHERE d.sha256 IN (SELECT value FROM json_each(?)) ORDER BY d.id, a.rowid`).all(JSON.stringify(sha256s)) as { sha256: string; row: number; filename: string | null; extraction: string | null }[];
-      // A range of one, not `rowid = ?`: FTS5 (SQLite 3.53) ignores an equality with a bound
-      // parameter beside a MATCH and answers with the first row that matches, whatever its rowid.
+      // A range of one, not `rowid = ?`: node:sqlite binds a JS number as a REAL, and FTS5
+      // (SQLite 3.53) answers `rowid = <real>` beside a MATCH with the rows that match, whatever
+      // their rowid (a BigInt would do; the range works with either).
       const match = this.#db.prepare('SELECT rowid AS row FROM attachment_fts WHERE attachment_fts MATCH ?1 AND rowid >= ?2 AND rowid <= ?2');
       let place = 0;
       let last = '';
