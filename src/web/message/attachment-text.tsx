@@ -39,7 +39,7 @@ export function AttachmentText({ sha256, grant, index, name }: { sha256: string;
   };
   return (
     <>
-      {' '}<button type="button" className="link" aria-expanded={shown} onClick={() => void toggle()}>{shown ? 'Hide text' : 'Show text'}</button>
+      {' '}<button type="button" className="link" aria-expanded={shown} aria-label={`${shown ? 'Hide text' : 'Show text'} of ${name}`} onClick={() => void toggle()}>{shown ? 'Hide text' : 'Show text'}</button>
       <ErrorNote error={error} />
       {shown && (answer === null ? <Loading what="the attachment's text" /> : (
         answer.text
