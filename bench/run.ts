@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { round, targetMet, targetText } from './figures.ts';
 import type { Figure } from './figures.ts';
 import { exportBenchmark } from './export.ts';
+import { attachmentsBenchmark } from './attachments.ts';
 import { indexingBenchmark } from './indexing.ts';
 import { ingestBenchmark } from './ingest.ts';
 import { scaleBenchmark } from './scale.ts';
@@ -38,7 +39,11 @@ const benchmarks: Record<string, (o: BenchOptions) => Promise<Figure[]>> = {
   storage: storageBenchmark,
   export: exportBenchmark,
   web: webBenchmark,
+  attachments: attachmentsBenchmark,
 };
+
+// Run only when named (npm run bench attachments): attachment text on and off, side by side.
+const ON_REQUEST = new Set(['attachments']);
 
 const args = process.argv.slice(2);
 const value = (flag: string): string | undefined => {
@@ -89,7 +94,7 @@ let details: Record<string, unknown> = {};
 const started = performance.now();
 process.stdout.write('| benchmark | figure | Sealbox | unit | anchor | anchor figure | ratio | target | met |\n|---|---|--:|---|---|--:|--:|---|---|\n');
 try {
-  for (const name of names.length ? names : Object.keys(benchmarks)) {
+  for (const name of names.length ? names : Object.keys(benchmarks).filter((n) => !ON_REQUEST.has(n))) {
     options.progress(`${name}${smoke ? ' (smoke)' : ''}…`);
     const t0 = performance.now();
     details = {};

@@ -13,6 +13,7 @@ export interface SealboxIngest {
   searchableSeconds: number;   // first MAIL FROM until the index covers every message
   lagsMs: number[];            // per message: its final reply → the index covers it
   verdictsSeconds: number;     // first MAIL FROM until every authentication verdict is stored
+  attachmentsSeconds: number;  // first MAIL FROM until every queued attachment's text is read
   peakRssMb: number;           // the server process (receiver and indexer thread), VmHWM
   data: string;                // the data folder (removed unless keep)
   dir: string;                 // its scratch folder, for scratch.remove
@@ -40,7 +41,7 @@ export function peakRssMb(pid: number): number {
 
 // Follows the indexer's cursor (the last capture row it covered) from outside the server.
 export class IndexWatch {
-  readonly samples: { t: number; cursor: number; authPending: number }[] = [];
+  readonly samples: { t: number; cursor: number; authPending: number; extractionPending: number }[] = [];
   readonly #done: Promise<void>;
   #running = true;
 
@@ -52,7 +53,8 @@ export class IndexWatch {
           db ??= new DatabaseSync(indexDbPath, { readOnly: true });
           const row = db.prepare("SELECT value FROM index_state WHERE key = 'cursor'").get() as { value: string } | undefined;
           const pending = db.prepare('SELECT COUNT(*) AS n FROM auth_pending').get() as { n: number };
-          this.samples.push({ t: performance.now(), cursor: row ? Number(row.value) : 0, authPending: Number(pending.n) });
+          const extraction = db.prepare('SELECT COUNT(*) AS n FROM extraction_pending').get() as { n: number };
+          this.samples.push({ t: performance.now(), cursor: row ? Number(row.value) : 0, authPending: Number(pending.n), extractionPending: Number(extraction.n) });
         } catch { /* not created yet */ }
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -88,6 +90,17 @@ export class IndexWatch {
     }
   }
 
+  // Until the index covers `n` captures and no attachment is still to be read; when that was.
+  async waitForAttachments(n: number, timeoutMs = INDEX_TIMEOUT_MS): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const last = this.samples.at(-1);
+      if (last && last.cursor >= n && last.extractionPending === 0) return last.t;
+      if (performance.now() > deadline) throw new Error(`attachments of ${last?.extractionPending} messages still to be read after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
     await this.#done;
@@ -101,6 +114,7 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
     const watch = new IndexWatch(join(server.data, 'index.db'));
     let delivery: TimedDelivery;
     let verdictsAt: number;
+    let attachmentsAt: number;
     try {
       // The index thread is still loading its modules when the listeners are up: the first
       // message is archived and indexed before the clock starts, so the lag measured is a running
@@ -112,6 +126,7 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
       delivery = await deliverTimed(port, messages.slice(1), { ...options, envelope: (i) => options.envelope(i + 1) });
       await watch.waitFor(messages.length);
       verdictsAt = await watch.waitForVerdicts(messages.length);
+      attachmentsAt = await watch.waitForAttachments(messages.length);
     } finally {
       await watch.stop();
     }
@@ -121,7 +136,7 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
     await server.stop();
     scratch.unwatch(server.proc.pid!);
     if (!options.keep) scratch.remove(dir);
-    return { delivery, searchableSeconds, lagsMs, verdictsSeconds: (verdictsAt - delivery.startedAt) / 1000, peakRssMb: rss, data: server.data, dir };
+    return { delivery, searchableSeconds, lagsMs, verdictsSeconds: (verdictsAt - delivery.startedAt) / 1000, attachmentsSeconds: (attachmentsAt - delivery.startedAt) / 1000, peakRssMb: rss, data: server.data, dir };
   } catch (err) {
     await server.stop().catch(() => {});
     scratch.remove(dir);

@@ -30,6 +30,11 @@ PEERS=(
   # catdoc's catdoc and xls2csv, each under prlimit (util-linux, essential in Debian)
   "poppler-utils:pdftotext"
   "catdoc:catdoc"
+  # 7z archives through Debian's 7-Zip (7zz), listed and read member by member to its stdout
+  "7zip:7zz"
+  # OCR (index.ocr): pictures and PDFs without a text layer (pdftoppm renders, tesseract reads)
+  "tesseract-ocr:tesseract"
+  "tesseract-ocr-eng:tesseract"
   "util-linux:prlimit"
   # LibreOffice without its GUI makes the real DOCX, XLSX, PPTX, ODT, RTF, DOC and PDF files the
   # attachment tests mail (test/support/libreoffice.ts)
@@ -46,6 +51,8 @@ PEERS=(
   "ceph-osd:ceph-osd"
   "ceph-common:ceph"
   "radosgw:radosgw"
+  # ImageMagick renders the picture with a word in it that the OCR test mails
+  "imagemagick:/usr/bin/convert"
 )
 
 die() { echo "install-peers: error: $*" >&2; exit 1; }

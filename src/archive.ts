@@ -92,7 +92,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
       // Loaded only by the roles that decide access: the index thread and the importer never
       // hold the access layer's modules (OpenID Connect, the route schemas) in their heaps.
       const { accessServices } = await import('./api/services.ts');
-      services = await accessServices(config, stores, ledger, index, clock);
+      services = await accessServices(config, stores, ledger, index, clock, logger());
     }
   } catch (err) {
     index?.close();

@@ -231,3 +231,18 @@ test('an extractor process that runs out of time or memory is replaced; the next
     pool.close();
   }
 });
+
+test('an answer that waited while the host thread was busy past the deadline is taken, not called a hang', async () => {
+  const pool = new ExtractorPool({ log: pino({ level: 'silent' }), jobSeconds: 2 });
+  try {
+    // The process is started (its first job) before the clock matters.
+    assert.equal((await pool.extract({ content: Buffer.from('warm'), contentType: 'text/plain', filename: 'a.txt' })).extraction, 'ok');
+    const pending = pool.extract({ content: Buffer.from('Clause 9 stands.'), contentType: 'text/plain', filename: 'b.txt' });
+    // The thread is busy (a long index batch) until after the job's deadline; the answer came long before.
+    const until = performance.now() + 2500;
+    while (performance.now() < until);
+    assert.deepEqual(await pending, { text: 'Clause 9 stands.', extraction: 'ok' });
+  } finally {
+    pool.close();
+  }
+});

@@ -15,11 +15,13 @@ type Role = (typeof ROLES)[number];
 // The user playing each role; "none" holds only the owner role and owns no mailbox.
 const USER: Record<Role, string> = { owner: 'own', requester: 'req', approver: 'appr', auditor: 'aud', admin: 'adm', records: 'rec', breakglass: 'bg', none: 'plain' };
 
+// Each with an attached text file, whose text the viewer reads (attachment-text).
+const notes = { filename: 'notes.txt', text: 'Attached minutes of the meeting.' };
 const MESSAGES = {
-  own: { from: 'x@partner.test', to: 'own@corp.test', subject: 'Own quarterly report', date: 'Mon, 04 Mar 2024 09:00:00 +0000' },
-  inScope: { from: 'x@partner.test', to: 'tgt@corp.test', subject: 'Target invoice March', date: 'Tue, 05 Mar 2024 09:00:00 +0000' },
-  oldDate: { from: 'x@partner.test', to: 'tgt@corp.test', subject: 'Target contract signed', date: 'Mon, 01 Jan 2018 09:00:00 +0000' },
-  otherBox: { from: 'x@partner.test', to: 'other@corp.test', subject: 'Other salary talk', date: 'Wed, 06 Mar 2024 09:00:00 +0000' },
+  own: { from: 'x@partner.test', to: 'own@corp.test', subject: 'Own quarterly report', date: 'Mon, 04 Mar 2024 09:00:00 +0000', attachment: notes },
+  inScope: { from: 'x@partner.test', to: 'tgt@corp.test', subject: 'Target invoice March', date: 'Tue, 05 Mar 2024 09:00:00 +0000', attachment: notes },
+  oldDate: { from: 'x@partner.test', to: 'tgt@corp.test', subject: 'Target contract signed', date: 'Mon, 01 Jan 2018 09:00:00 +0000', attachment: notes },
+  otherBox: { from: 'x@partner.test', to: 'other@corp.test', subject: 'Other salary talk', date: 'Wed, 06 Mar 2024 09:00:00 +0000', attachment: notes },
 };
 
 // The grant situations a read can meet. All are the requester's, on tgt@corp.test in 2024, with
@@ -77,6 +79,7 @@ function rows(): Row[] {
     { what: 'evidence', operation: 'evidence', call: (f) => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}/evidence${grant(f) ? `?grant=${grant(f)}` : ''}` }) },
     { what: 'body document', operation: 'body', call: (f) => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}/body${grant(f) ? `?grant=${grant(f)}` : ''}` }) },
     { what: 'remote content', operation: 'remote-content', call: (f) => ({ method: 'POST', path: `/api/v1/messages/${f.sha[m]}/remote-content`, body: grant(f) ? { grant: grant(f) } : {} }) },
+    { what: 'attachment text', operation: 'attachment-text', call: (f) => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}/attachments/0/text${grant(f) ? `?grant=${grant(f)}` : ''}` }) },
   ];
   // A message's conversation: a listing like a search (the search permission, a search entry).
   const thread = (m: keyof typeof MESSAGES, grant: (f: Fixtures) => string | null) => (f: Fixtures): Call => ({ method: 'GET', path: `/api/v1/messages/${f.sha[m]}/thread${grant(f) ? `?grant=${grant(f)}` : ''}` });

@@ -1,8 +1,10 @@
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
+import { formatOf, readable } from '../index/extract/formats.ts';
+import { MAX_PARSE_BYTES } from '../index/indexer.ts';
 import { parseMessage } from '../index/parse-message.ts';
-import type { IndexedAttachment, Participant, SearchHit, SearchIndex, SearchResult, SearchSort } from '../index/search-index.ts';
+import type { AttachmentHit, IndexedAttachment, Participant, SearchHit, SearchIndex, SearchResult, SearchSort } from '../index/search-index.ts';
 import { displayHeaders } from '../index/display-headers.ts';
 import type { DisplayHeaders } from '../index/display-headers.ts';
 import { parseQuery } from '../index/search-query.ts';
@@ -24,6 +26,9 @@ export interface ContentDeps {
   reader: ArchiveReader;
   meta: SqliteMetadataStore;
   people: Pick<People, 'byId'>;
+  // Reads the text inside one attachment (the indexer's extractor: bounded processes of its own).
+  extract: (file: { content: Uint8Array; contentType: string | null; filename: string | null }) => Promise<{ text: string; extraction: string }>;
+  ocr: boolean;   // whether the extractor reads pictures
 }
 
 export type ActorContext = Omit<Actor, 'user' | 'logonType'>;
@@ -41,6 +46,8 @@ export interface SearchInput {
 
 export interface SearchAnswer extends SearchResult {
   grantId: string | null;
+  // The hits whose words were found inside attachments, with those attachments (SearchIndex.attachmentHits).
+  inAttachments: Map<string, AttachmentHit[]>;
   snippets?: Map<string, string>;   // sha256 → escaped HTML with <mark>
 }
 
@@ -90,14 +97,17 @@ export class ContentAccess {
     await this.#parse(ctx, user, scope, 'search', parameters, input.query);
     const actor = { ...ctx, user, logonType: scope.logonType };
     const refused = { operation: 'search' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
-    let found: SearchResult & { grantId: string | null };
+    let found: SearchResult & { grantId: string | null; inAttachments: Map<string, AttachmentHit[]> };
     try {
       found = await this.#served(ctx, user, scope, 'search', refused,
         async (r: SearchResult) => ({
           operation: 'search', mailboxes: await this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
           parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length, total: r.total },
         }),
-        async () => ({ ...await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset, sort: input.sort })), grantId: scope.grant?.id ?? null }));
+        async () => {
+          const r = await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit, offset: input.offset, sort: input.sort }));
+          return { ...r, grantId: scope.grant?.id ?? null, inAttachments: await this.#d.search.attachmentHits(input.query, r.hits.map((h) => h.sha256)) };
+        });
     } catch (err) {
       // A query the index refused after parsing: refused and recorded like one that did not parse.
       if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
@@ -180,6 +190,27 @@ export class ContentAccess {
     }
     const event = { operation, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: made.parameters };
     return this.#served(ctx, user, scope, 'read', event, event, async () => made.value);
+  }
+
+  // The text inside one of a message's attachments (by its place among them, as the message view
+  // lists them), read again from the stored bytes as the indexer read it (the index keeps no
+  // text): a read of the message like its body, recorded as `attachment-text` with the
+  // attachment's place and the length of what was shown.
+  async attachmentText(ctx: ActorContext, user: User, sha256: string, attachment: number, grantId?: string | null): Promise<AttachmentText> {
+    return this.derived(ctx, user, sha256, grantId, 'attachment-text', async (raw) => {
+      let place = -1;
+      // Only that attachment keeps its bytes; the others are hashed and dropped as they come.
+      const parsed = await parseMessage(raw.subarray(0, MAX_PARSE_BYTES), { keep: () => ++place === attachment });
+      const a = parsed.attachments[attachment];
+      if (!a) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${sha256} has no attachment ${attachment} (it has ${parsed.attachments.length})`);
+      const read = !readable(formatOf(a.contentType, a.filename, a.content ?? undefined), this.#d.ocr)
+        ? { text: '', extraction: null }
+        : await this.#d.extract({ content: a.content!, contentType: a.contentType, filename: a.filename });
+      return {
+        value: { attachment, filename: a.filename, contentType: a.contentType, size: a.size, extraction: read.extraction, text: read.text },
+        parameters: { attachment, chars: read.text.length },
+      };
+    });
   }
 
   async #bytes(sha256: string): Promise<Buffer> {
@@ -477,6 +508,17 @@ export class ContentAccess {
   async #searched(scope: Scope, hits: readonly { sha256: string }[]): Promise<Scope['mailboxes']> {
     return hits.length === 0 ? scope.mailboxes : this.#holding(scope, hits.map((h) => h.sha256));
   }
+}
+
+// The text inside one attachment, as the viewer shows it. extraction: what became of reading it
+// (as the index records it); null when it is not a kind of file whose text is read.
+export interface AttachmentText {
+  attachment: number;
+  filename: string | null;
+  contentType: string;
+  size: number;
+  extraction: string | null;
+  text: string;
 }
 
 export interface ExportInput {

@@ -24,9 +24,9 @@ export const TRANSPARENCY_ENTRIES = 20_000;
 
 // The operations that read one message: a viewer's one opening is a view, its body and its
 // evidence (and maybe its raw bytes or remote content), so they count as one message read.
-const READS = new Set(['view', 'body', 'evidence', 'raw', 'remote-content']);
+const READS = new Set(['view', 'body', 'evidence', 'raw', 'remote-content', 'attachment-text']);
 // The parts of a message read, said in this order whatever order the page fetched them in.
-const PART_ORDER = ['view', 'body', 'evidence', 'conversation', 'raw', 'remote-content'];
+const PART_ORDER = ['view', 'body', 'evidence', 'conversation', 'raw', 'remote-content', 'attachment-text'];
 
 export interface TransparencyDeps {
   ofMailbox(tx: Tx, mailboxIds: readonly number[], limit: number): Promise<{ entry: LedgerEntry }[]>;

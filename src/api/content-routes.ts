@@ -21,7 +21,7 @@ export const MAX_SNIPPETS = 100;
 export function contentRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
   routes.add({
     method: 'GET', url: '/api/v1/search', tag: 'content', auth: { scope: 'content' },
-    summary: 'search your own mailboxes, or within an active grant (grant=ID): a page of results (newest or oldest first), the total in scope, and with snippets=1 each message\'s passage with the words found (escaped HTML, the words in <mark>); recorded in the ledger',
+    summary: 'search your own mailboxes, or within an active grant (grant=ID): a page of results (newest or oldest first), the total in scope, and with snippets=1 each message\'s passage with the words found (escaped HTML, the words in <mark>); each result names the attachments whose text holds the words searched for (inAttachments: their place among the message\'s attachments and file name); recorded in the ledger',
     query: z.strictObject({
       q: z.string().min(1).max(MAX_REQUEST_QUERY), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0),
       sort: z.enum(SEARCH_SORTS).default('newest'), snippets: z.enum(['0', '1']).default('0'),
@@ -33,7 +33,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
       const r = await s.content.search(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit, offset: query.offset, sort: query.sort, snippets });
       return {
         query: r.query, grant: r.grantId, total: r.total, offset: query.offset, sort: r.sort,
-        results: r.hits.map((h) => ({ ...hitJson(h), ...(r.snippets ? { snippet: r.snippets.get(h.sha256) ?? '' } : {}) })),
+        results: r.hits.map((h) => ({ ...hitJson(h), ...(r.snippets ? { snippet: r.snippets.get(h.sha256) ?? '' } : {}), inAttachments: r.inAttachments.get(h.sha256) ?? [] })),
       };
     },
   });
@@ -89,6 +89,17 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
         .header('x-dns-prefetch-control', 'off').header('x-sealbox-remote-references', String(doc.remoteReferences))
         .header('server-timing', bodyServerTiming(doc));
       return doc.html;
+    },
+  });
+
+  routes.add({
+    method: 'GET', url: '/api/v1/messages/:sha256/attachments/:attachment/text', tag: 'content', auth: { scope: 'content' },
+    summary: "the text inside one of a message's attachments (by its place among the attachments the message lists, 0 first), read again from the stored bytes by the extractor: attachment, filename, contentType, size, extraction (ok | truncated: reason | encrypted | failed: reason; null when its kind is not read) and text; recorded in the ledger (attachment-text)",
+    query: z.strictObject({ grant: z.string().optional() }),
+    handler: async (req, _reply, { query, p }) => {
+      const raw = (req.params as { attachment: string }).attachment;
+      if (!/^\d{1,4}$/.test(raw)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'the attachment is its place among the message\'s attachments: 0, 1, 2, …');
+      return s.content.attachmentText(actorContext(req, p), p.user, param(req.params), Number(raw), query.grant);
     },
   });
 

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/log.ts';
 import { AccessDecision } from '../access/access-decision.ts';
 import { AccountRecovery } from '../access/account-recovery.ts';
 import { ArchivingNotice } from '../access/archiving-notice.ts';
@@ -14,6 +15,7 @@ import { Notifier } from '../access/notifier.ts';
 import { People } from '../access/people.ts';
 import type { PersonLinkStore } from '../access/person-link-store.ts';
 import { Policy } from '../access/policy.ts';
+import { ExtractorPool } from '../index/extract/extractor-pool.ts';
 import { SqliteSearchIndex } from '../index/sqlite/search-index.ts';
 import { SqliteMessageDates } from '../index/sqlite/message-dates.ts';
 import type { IndexDatabase } from '../index/sqlite/index-db.ts';
@@ -71,7 +73,7 @@ export function peopleOf(stores: Stores, clock: Clock, policy: () => Config['acc
 }
 
 // The governed-access stage, assembled once for the API and the CLI alike.
-export async function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: IndexDatabase, clock: Clock) {
+export async function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: IndexDatabase, clock: Clock, log: Logger) {
   const policy = await stores.meta.read((tx) => new Policy(stores.meta, config.access).load(tx));
   const current = () => policy.current();
   const people = peopleOf(stores, clock, current);
@@ -101,7 +103,10 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   });
   const scim = new ScimDirectory({ store: new SqliteScimStore(), sync: directory, audit, db: stores.meta, clock });
   const notice = new ArchivingNotice(new SqliteNoticeStore(stores.meta), clock);
-  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta, people });
+  // Its processes start when an attachment's text is first shown, and idle ones keep nothing running.
+  const ocr = config.index.ocr ? config.index.ocrLanguages : null;
+  const extractor = new ExtractorPool({ log: log.child({ component: 'extractor' }), ocr });
+  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta, people, extract: (file) => extractor.extract(file), ocr: ocr !== null });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: new SqliteOversightStore(stores.meta), reviewStore: new SqliteReviewStore(stores.meta),

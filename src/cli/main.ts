@@ -61,9 +61,10 @@ withArchive(program.command('verify'))
   .action(async (o) => (o.index ? (await import('./commands/reindex.ts')).verifyIndex(o) : (await import('./commands/verify.ts')).verify(o)));
 
 withArchive(program.command('reindex'))
-  .description('index again every message `verify --index` finds missing, and remove stray documents')
+  .description('index again every message `verify --index` finds missing, and remove stray documents; with --attachments, read the text inside the attachments of mail already archived')
+  .option('--attachments', 'instead: read the attachments no extractor has read (mail archived while index.attachmentText was off, or before this release could read them), with progress; resumable')
   .option('--json', 'as JSON')
-  .action(async (o) => (await import('./commands/reindex.ts')).reindex(o));
+  .action(async (o) => (o.attachments ? (await import('./commands/reindex.ts')).reindexAttachments(o) : (await import('./commands/reindex.ts')).reindex(o)));
 
 const ledgerCmd = program.command('ledger').description('the tamper-evident ledger');
 withArchive(ledgerCmd.command('export'))

@@ -148,6 +148,10 @@ const schema = z.strictObject({
     // Read the text inside attachments (PDF, Office, OpenDocument, RTF, archives, attached mail)
     // after each message is indexed, and make it searchable.
     attachmentText: z.boolean().default(true),
+    // Read the text in pictures (PNG, JPEG, TIFF) and in PDFs without a text layer with Debian's
+    // tesseract, in these languages (tesseract's names, joined by "+": "eng+nor+deu").
+    ocr: z.boolean().default(false),
+    ocrLanguages: z.string().regex(/^[a-z][a-z0-9_]{1,30}(\+[a-z][a-z0-9_]{1,30}){0,9}$/, 'tesseract language names joined by "+", e.g. "eng+nor"').default('eng'),
   }).prefault({}),
   auth: z.strictObject({
     enabled: z.boolean().default(true),

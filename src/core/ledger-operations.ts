@@ -21,6 +21,7 @@ export const LEDGER_OPERATIONS = {
   body: { type: 'access', summary: "a message's body shown in the viewer (sanitised, remote content blocked)" },
   evidence: { type: 'access', summary: "a message's evidence (proofs, checkpoint) read" },
   'remote-content': { type: 'access', summary: "a message's remote content loaded on request" },
+  'attachment-text': { type: 'access', summary: "the text read from inside one of a message's attachments, shown in the viewer" },
   export: { type: 'access', summary: 'messages exported under a grant', highImpact: 'messages exported' },
   'export.job': { type: 'access', summary: 'an export job started under a grant: the search it runs and the messages it will export' },
   'export.download': { type: 'access', summary: "a file of a finished export job downloaded (the messages it holds)" },

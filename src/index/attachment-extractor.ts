@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ExtractorPool } from './extract/extractor-pool.ts';
 import { FollowUpQueue } from './follow-up-queue.ts';
-import { formatOf } from './extract/formats.ts';
+import { formatOf, readable } from './extract/formats.ts';
 import { fullTextOf } from './full-text.ts';
 import type { AttachmentOutcome, FullText, IndexStore } from './index-store.ts';
 import { parseMessage } from './parse-message.ts';
@@ -15,6 +15,7 @@ export interface AttachmentExtractorOptions {
   pool?: ExtractorPool;      // default: one process of its own
   concurrency?: number;      // documents read at once
   handoffBytes?: number;     // attachment bytes kept in memory for reading; the rest are read again
+  ocr: boolean;              // whether pictures are read (the pool's OCR languages)
 }
 
 // What reading a document's attachments needs: its full text as indexed, and the attachments
@@ -36,12 +37,25 @@ interface Done {
   outcomes: AttachmentOutcome[];
 }
 
+// What the extractor reads, as a number recorded with each document it read (attachments_read):
+// raised whenever it learns to read more kinds of file, so that `sealbox reindex --attachments`
+// reads again the mail an older one could not read whole.
+// 1: the first kinds; 2: TNEF, TAR, gzip, 7z (and RAR where 7-Zip reads it).
+export const EXTRACTOR_VERSION = 2;
+
+// What is recorded as having read a document's attachments: the version, and whether OCR read
+// its pictures (odd), so that turning OCR on makes reindex --attachments read them again.
+export function extractorVersion(ocr: boolean): number {
+  return EXTRACTOR_VERSION * 2 + (ocr ? 1 : 0);
+}
+
 // Attachment text kept per message, all its attachments together (each has its own limit too).
 const MAX_MESSAGE_CHARS = 4 * 1024 * 1024;
 
-// Whether an attachment's text is read: it is of a kind the extractor reads (extract/formats.ts).
-export function extractable(a: AttachmentInfo, content: Uint8Array): boolean {
-  return formatOf(a.contentType, a.filename, content) !== null;
+// Whether an attachment's text is read: it is of a kind the extractor reads (extract/formats.ts),
+// pictures only with OCR.
+export function extractable(ocr: boolean): (a: AttachmentInfo, content: Uint8Array) => boolean {
+  return (a, content) => readable(formatOf(a.contentType, a.filename, content), ocr);
 }
 
 // The work for a message parsed with `keep: extractable`, or null when none of its attachments is read.
@@ -74,7 +88,7 @@ export class AttachmentExtractor extends FollowUpQueue<Pending, Done> {
       // Never expected (a fault reading is an attachment's outcome): the document keeps its text.
       failed: (p) => ({ docId: p.docId, text: null, outcomes: [] }),
       store: (done) => o.index.write(async (tx) => {
-        for (const d of done) await o.index.completeExtraction(tx, d.key, d.result.text, d.result.outcomes);
+        for (const d of done) await o.index.completeExtraction(tx, d.key, d.result.text, d.result.outcomes, extractorVersion(o.ocr));
       }),
     });
     this.#pool = pool;
@@ -91,7 +105,7 @@ async function extract(p: Pending, o: AttachmentExtractorOptions, pool: Extracto
   let work = p.work;
   if (!work && p.sha256 !== null) {
     try {
-      work = extractionWork(await parseMessage(await o.read(p.sha256), { keep: extractable }));
+      work = extractionWork(await parseMessage(await o.read(p.sha256), { keep: extractable(o.ocr) }));
     } catch (err) {
       // Its text stays as indexed; the queue entry goes (a message that cannot be read was
       // recorded when it was indexed, or has been disposed of since).
@@ -111,7 +125,7 @@ async function extract(p: Pending, o: AttachmentExtractorOptions, pool: Extracto
     }
     room -= text.length;
     if (text) texts.push(text);
-    outcomes.push({ attachment: f.attachment, extraction });
+    outcomes.push({ attachment: f.attachment, extraction, text });
   }
   return { docId: p.docId, text: { ...work.text, attachments: texts.join('\n\n') }, outcomes };
 }

@@ -48,6 +48,9 @@ export interface FullText {
 export interface AttachmentOutcome {
   attachment: number;
   extraction: string;
+  // The text read from it (as much as was kept): indexed for it alone too, so that a search
+  // result can say which attachment holds its words.
+  text?: string;
 }
 
 // The write side of the search index, as the indexer uses it. Every call runs in a transaction
@@ -95,7 +98,16 @@ export interface IndexStore extends Transactions {
   // Each with its message's identity (null: its document is gone, nothing to read).
   pendingExtraction(tx: Tx, after: number, limit: number): Promise<{ id: number; sha256: string | null }[]>;
   pendingExtractionCount(tx: Tx): Promise<number>;
-  completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[]): Promise<boolean>;
+  // `version`: the extractor's (EXTRACTOR_VERSION), recorded as what read the document's attachments.
+  completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[], version: number): Promise<boolean>;
+  // A document with attachments none of which is of a kind this extractor version reads.
+  markAttachmentsRead(tx: Tx, messageRowId: number, version: number): Promise<void>;
+  // Documents with attachments that no extractor has read, or an older version than `version`
+  // (mail archived while extraction was off or before it could read them): the next `limit`
+  // after the id `after` are queued for extraction (an already queued one stays as it is).
+  // Returns how many were looked at, how many of them were not queued yet, and the last id, to go on from.
+  queueUnread(tx: Tx, after: number, limit: number, version: number): Promise<{ scanned: number; queued: number; last: number }>;
+  unreadCount(tx: Tx, version: number): Promise<number>;
 
   // A capture that could not be indexed: recorded, or its record updated, until a retry succeeds.
   recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void>;
@@ -107,7 +119,7 @@ export interface IndexStore extends Transactions {
   // Every document's id (= its message's row id), ascending.
   documentIds(tx: Tx): Promise<number[]>;
   // A disposed message: its document, participations, attachments, full text (attachments' text
-  // included), its place in the extraction queue and its captures' verdicts removed.
+  // included, and each attachment's own), its place in the extraction queue and its captures' verdicts removed.
   removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void>;
   // After removals: what was removed is gone from the store's files too (the full-text index
   // merged without it, the log cut); false if a reader kept the log from being cut (next run).

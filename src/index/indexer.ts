@@ -4,9 +4,10 @@ import { SMALL_MESSAGE_BYTES } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
 import type { MessageRow } from '../store/sqlite/metadata-store.ts';
 import type { Transactions, Tx } from '../core/transactions.ts';
-import { AttachmentExtractor, extractable, extractionWork } from './attachment-extractor.ts';
+import { AttachmentExtractor, extractable, extractionWork, extractorVersion } from './attachment-extractor.ts';
 import type { ExtractionWork } from './attachment-extractor.ts';
 import { AuthChecker } from './auth-checker.ts';
+import { ExtractorPool } from './extract/extractor-pool.ts';
 import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
 import { display, fullTextOf } from './full-text.ts';
@@ -34,6 +35,11 @@ export interface IndexerOptions {
   auth: { resolver: Resolver; mta: string } | null;
   // Whether the text inside attachments is read after the document (AttachmentExtractor).
   attachmentText: boolean;
+  // Attachments read at once, each in an extractor process of its own (default 1: the server's
+  // indexer shares the machine with ingest; a repair command may use more).
+  extractorProcesses?: number;
+  // OCR's languages (index.ocrLanguages) when pictures and scans are read (index.ocr), else null.
+  ocr?: string | null;
 }
 
 // A message's participants as the envelope step needs them: addresses named as recipient
@@ -64,6 +70,11 @@ export class Indexer {
     });
     this.extraction = options.attachmentText ? new AttachmentExtractor({
       index: options.index, log: options.log, read: async (sha256) => (await this.#raw(sha256)).raw,
+      // Niced: on a busy machine reading attachments yields the CPU to receiving and indexing mail;
+      // the extraction queue catches up when it is idle (npm run bench attachments).
+      pool: new ExtractorPool({ log: options.log, processes: options.extractorProcesses ?? 1, ocr: options.ocr ?? null, nice: 10 }),
+      ocr: (options.ocr ?? null) !== null,
+      concurrency: Math.max(2, options.extractorProcesses ?? 1),
     }) : null;
   }
 
@@ -180,7 +191,7 @@ export class Indexer {
         }
         if (needsDoc) {
           // Attachments whose text is read keep their bytes, for the extractor.
-          parsed = await parseMessage(raw!.raw, this.extraction ? { keep: extractable } : {});
+          parsed = await parseMessage(raw!.raw, this.extraction ? { keep: extractable((this.#o.ocr ?? null) !== null) } : {});
           if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
           parsedInBatch.add(row.messageRowId);
         }
@@ -273,6 +284,7 @@ export class Indexer {
       for (const a of p.attachments) await index.addAttachment(tx, docId, a);
       await index.addFullText(tx, docId, extraction?.text ?? fullTextOf(p));
       if (extraction) await index.queueExtraction(tx, docId);
+      else if (this.extraction && p.attachments.length > 0) await index.markAttachmentsRead(tx, docId, extractorVersion((this.#o.ocr ?? null) !== null));
     } else if (!await index.hasDocument(tx, docId)) {
       // Its message could not be read in this batch: nothing to link the envelope to yet.
       throw new Error('the message of this capture is not indexed');

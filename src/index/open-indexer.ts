@@ -10,7 +10,7 @@ import { SqliteIndexStore } from './sqlite/index-store.ts';
 // The indexer as the index thread runs it, on an index connection of its own (the thread's, a
 // repair command's, the in-process tests'): one wiring for all of them. Close the connection
 // when done.
-export function openIndexer(archive: Archive, log: Logger = archive.log): { indexer: Indexer; store: SqliteIndexStore; captures: SqliteCaptureQueue; db: IndexDatabase } {
+export function openIndexer(archive: Archive, log: Logger = archive.log, o: { extractorProcesses?: number } = {}): { indexer: Indexer; store: SqliteIndexStore; captures: SqliteCaptureQueue; db: IndexDatabase } {
   const { stores, config } = archive;
   const db = openIndexDb(stores.paths.index, stores.paths.meta);
   const store = new SqliteIndexStore(db);
@@ -18,7 +18,8 @@ export function openIndexer(archive: Archive, log: Logger = archive.log): { inde
   const indexer = new Indexer({
     captures, index: store, reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
     auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,
-    attachmentText: config.index.attachmentText,
+    attachmentText: config.index.attachmentText, extractorProcesses: o.extractorProcesses,
+    ocr: config.index.ocr ? config.index.ocrLanguages : null,
   });
   return { indexer, store, captures, db };
 }

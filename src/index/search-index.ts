@@ -71,6 +71,12 @@ export interface IndexedAttachment {
   extraction: string | null;
 }
 
+// An attachment a search's words were found in.
+export interface AttachmentHit {
+  attachment: number;        // its place among the message's attachments (0 first)
+  filename: string | null;
+}
+
 export interface IndexFailures {
   count: number;
   recent: { captureRow: number; sha256: string; error: string; attempts: number; lastFailedAt: number }[];
@@ -89,6 +95,10 @@ export interface SearchIndex {
   // when no word of the query is in it. The texts come from the reader's own scope (the index
   // keeps no text), and nothing of them is kept.
   snippets(query: string, texts: readonly { key: string; text: string }[]): Promise<Map<string, string>>;
+  // For each of these messages (already found in the reader's scope), its attachments whose own
+  // text holds any of the words `query` looks for (plain words and attachment: terms), by their
+  // place among the message's attachments; messages with none are left out.
+  attachmentHits(query: string, sha256s: readonly string[]): Promise<Map<string, AttachmentHit[]>>;
   // The message's row id if it is indexed and inside `scope`, else null.
   findInScope(sha256: string, scope: SearchScope): Promise<number | null>;
   document(messageRowId: number): Promise<IndexedDocument | null>;

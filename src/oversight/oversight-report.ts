@@ -98,7 +98,7 @@ const PERSON_FIGURES = ['searches', 'messagesRead', 'exports', 'downloads', 'mes
 
 const HOUR = 3_600_000;
 // Entries that open one message (a search lists hits, an export takes many: counted apart).
-const OPENS = new Set(['view', 'body', 'raw', 'evidence', 'remote-content']);
+const OPENS = new Set(['view', 'body', 'raw', 'evidence', 'remote-content', 'attachment-text']);
 
 // The oversight report for one period [from, to), made at `now`. Request and grant figures are
 // states at the period's end, or at now when it ends later (see FIGURES); activity figures come

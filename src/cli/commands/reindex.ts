@@ -1,4 +1,7 @@
 // One command's work, loaded only when that command runs (see ../main.ts).
+import { ImportProgress } from '../../capture/import/import-progress.ts';
+import { SealboxError } from '../../core/errors.ts';
+import { extractorVersion } from '../../index/attachment-extractor.ts';
 import { checkIndex, repairIndex } from '../../index/index-completeness.ts';
 import type { IndexCompleteness } from '../../index/index-completeness.ts';
 import { openIndexer } from '../../index/open-indexer.ts';
@@ -35,6 +38,50 @@ export function reindex(o: CliOptions): Promise<void> {
       const r = await repairIndex(found, store, indexer, archive.clock.now());
       process.stdout.write(o.json ? JSON.stringify(r) + '\n' : `reindexed ${r.reindexed} missing messages (${r.stillFailing} captures still failing, retried by the indexer), removed ${r.removed} stray documents\n`);
     } finally {
+      db.close();
+    }
+  });
+}
+
+// Documents queued for extraction per transaction while the command queues what is unread.
+const QUEUE_BATCH = 1000;
+
+// `sealbox reindex --attachments`: the text inside the attachments of mail already archived
+// (while extraction was off, before it existed, or by an extractor that read fewer kinds) is read
+// and indexed. Such documents are queued first (extraction_pending, the queue the server's
+// extractor works from), then read here in two extractor processes with progress on stderr; an
+// interrupted run leaves the rest queued, and the next run (or the server's next start) goes on
+// from there.
+export function reindexAttachments(o: CliOptions): Promise<void> {
+  return withArchive(o, async (archive) => {
+    if (!archive.config.index.attachmentText) throw new SealboxError('SEALBOX_ERR_CONFIG', 'index.attachmentText is false: attachments are not read (set it to true first)');
+    const { indexer, store, db } = openIndexer(archive, archive.log, { extractorProcesses: 2 });
+    const extraction = indexer.extraction!;
+    const progress = new ImportProgress('reading attachments');
+    try {
+      let queued = 0;
+      for (let after = 0; ;) {
+        const r = await store.write((tx) => store.queueUnread(tx, after, QUEUE_BATCH, extractorVersion(archive.config.index.ocr)));
+        queued += r.queued;
+        if (r.scanned < QUEUE_BATCH) break;
+        after = r.last;
+      }
+      const pending = () => store.read((tx) => store.pendingExtractionCount(tx));
+      const total = await pending();
+      process.stderr.write(`reading the attachments of ${total} messages\n`);
+      progress.start(total, 'messages');
+      let read = 0;
+      while (extraction.busy) {
+        read += await extraction.step();
+        progress.update({ messages: read, done: read });
+      }
+      progress.stop();
+      const left = await pending();
+      process.stdout.write(o.json ? JSON.stringify({ queued, read, pending: left }) + '\n'
+        : `read the attachments of ${read} messages (${queued} newly queued, ${left} still queued)\n`);
+    } finally {
+      progress.stop();
+      extraction.close();
       db.close();
     }
   });

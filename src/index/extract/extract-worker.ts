@@ -8,8 +8,8 @@ import type { AttachmentFile } from './extract-text.ts';
 // As on the indexer's thread: postal-mime, which reads attached messages, is faster with it.
 globalThis.Blob = MemoryBlob;
 
-process.on('message', async (job: AttachmentFile & { id: number }) => {
-  const { text, extraction } = await extractText(job);
+process.on('message', async (job: AttachmentFile & { id: number; ocr: string | null }) => {
+  const { text, extraction } = await extractText(job, { ocr: job.ocr });
   process.send!({ id: job.id, text, extraction });
 });
 // Sealbox gone (stopped, or killed): nothing to read for.

@@ -32,6 +32,10 @@ export const EXTRACT_LIMITS = Object.freeze({
   toolMemoryBytes: limit('toolMemoryBytes', 1024 * 1024 * 1024),
   // PDF pages read.
   pdfPages: limit('pdfPages', 2000),
+  // With OCR: pages of a PDF without a text layer rendered and read (the run's time bounds them
+  // too), and the longest side of a rendered page in pixels (about 200 dpi on A4).
+  ocrPages: limit('ocrPages', 10),
+  ocrPixels: limit('ocrPixels', 2400),
 });
 
 const TIDY_SLICE = 64 * 1024;
@@ -41,6 +45,8 @@ export class Encrypted extends Error {}
 
 export class ExtractionRun {
   readonly limits = EXTRACT_LIMITS;
+  // OCR's languages (tesseract's names, "eng+nor"), or null: pictures and scans are not read.
+  readonly ocr: string | null;
   readonly #parts: string[] = [];
   #room = EXTRACT_LIMITS.maxChars;
   #inflateRoom = EXTRACT_LIMITS.maxInflatedBytes;
@@ -48,6 +54,15 @@ export class ExtractionRun {
   readonly #deadline = performance.now() + EXTRACT_LIMITS.seconds * 1000;
   #missing: string | null = null;
   encrypted = false;
+
+  constructor(options: { ocr?: string | null } = {}) {
+    this.ocr = options.ocr ?? null;
+  }
+
+  // Whether the run's time is up.
+  get expired(): boolean {
+    return performance.now() > this.#deadline;
+  }
 
   // Layout is not text: runs of blanks become one, and blank lines go (XML indentation, PDF
   // columns). Done a slice at a time, and only as far as there is room: one regular expression
@@ -117,6 +132,28 @@ export class ExtractionRun {
     this.#inflateRoom -= bytes.length;
     if (!complete) this.missing(`"${m.name}" inflates to more than ${cap} bytes`);
     return bytes;
+  }
+
+  // Bytes inflated from a gzip stream of `compressed` bytes may be at most this many: what is
+  // left of maxInflatedBytes, and no more than maxRatio times its size (past a megabyte).
+  inflateBudget(compressed: number): number {
+    return Math.min(this.#inflateRoom, Math.max(1024 * 1024, compressed * EXTRACT_LIMITS.maxRatio));
+  }
+
+  // Bytes inflated (or extracted by a tool) outside unzip(), counted against maxInflatedBytes.
+  inflated(bytes: number): void {
+    this.#inflateRoom = Math.max(0, this.#inflateRoom - bytes);
+  }
+
+  get inflateRoom(): number {
+    return this.#inflateRoom;
+  }
+
+  // A member's bytes as read (an archive already in memory), cut at maxMemberBytes.
+  member(bytes: Uint8Array, name: string): Uint8Array {
+    if (bytes.length <= EXTRACT_LIMITS.maxMemberBytes) return bytes;
+    this.missing(`"${name}" holds more than ${EXTRACT_LIMITS.maxMemberBytes} bytes`);
+    return bytes.subarray(0, EXTRACT_LIMITS.maxMemberBytes);
   }
 
   result(failure?: string): { text: string; extraction: Extraction } {

@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -11,6 +12,8 @@ export interface ExtractorPoolOptions {
   processes?: number;        // attachments read at once
   heapMb?: number;           // each process's heap
   jobSeconds?: number;       // an attachment that takes longer ends its process
+  ocr?: string | null;       // OCR's languages (index.ocrLanguages), or null: pictures are not read
+  nice?: number;             // the processes' niceness (and their tools'), 0–19; default 0
 }
 
 interface Job extends AttachmentFile {
@@ -37,6 +40,8 @@ export class ExtractorPool {
   readonly #log: Logger;
   readonly #heapMb: number;
   readonly #jobMs: number;
+  readonly #ocr: string | null;
+  readonly #nice: number;
   readonly #slots: Slot[];
   readonly #queue: Job[] = [];
   #next = 1;
@@ -47,6 +52,8 @@ export class ExtractorPool {
     this.#heapMb = o.heapMb ?? 128;
     // The run's own deadline (EXTRACT_LIMITS.seconds) ends a well-behaved read first, with what it found.
     this.#jobMs = (o.jobSeconds ?? 2 * EXTRACT_LIMITS.seconds) * 1000;
+    this.#ocr = o.ocr ?? null;
+    this.#nice = o.nice ?? 0;
     this.#slots = Array.from({ length: o.processes ?? 1 }, () => ({ child: null, job: null, timer: null, stderr: '' }));
   }
 
@@ -77,9 +84,14 @@ export class ExtractorPool {
       slot.job = job;
       child.ref();
       child.channel?.ref();
-      slot.timer = setTimeout(() => this.#fail(slot, `not read within ${this.#jobMs / 1000} s`), this.#jobMs);
+      // The verdict waits for the event loop's next turn: a host thread kept busy past the deadline
+      // (a long index batch) may have the answer waiting in the channel, read in the poll phase
+      // that comes between the timers and setImmediate; it would otherwise be taken for a hang.
+      slot.timer = setTimeout(() => setImmediate(() => {
+        if (slot.job === job) this.#fail(slot, `not read within ${this.#jobMs / 1000} s`);
+      }), this.#jobMs);
       const { id, content, contentType, filename } = job;
-      child.send({ id, content, contentType, filename });
+      child.send({ id, content, contentType, filename, ocr: this.#ocr });
     }
   }
 
@@ -91,6 +103,14 @@ export class ExtractorPool {
     });
     slot.child = child;
     slot.stderr = '';
+    // Niceness is inherited by the tools it runs. A process already gone is the exit handler's.
+    if (this.#nice > 0 && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, this.#nice);
+      } catch {
+        // gone already
+      }
+    }
     // What it said last says why it ended (V8's out-of-memory message); the pipe alone keeps nothing running.
     child.stderr!.on('data', (chunk: Buffer) => { slot.stderr = (slot.stderr + chunk.toString()).slice(-4096); });
     (child.stderr as Socket).unref();

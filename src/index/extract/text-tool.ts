@@ -22,7 +22,7 @@ export interface ToolRun {
 }
 
 // The Debian package each tool comes from, for the message when it is missing.
-const PACKAGES: Record<string, string> = { pdftotext: 'poppler-utils', catdoc: 'catdoc', xls2csv: 'catdoc' };
+const PACKAGES: Record<string, string> = { pdftotext: 'poppler-utils', pdftoppm: 'poppler-utils', catdoc: 'catdoc', xls2csv: 'catdoc', '7zz': '7zip', tesseract: 'tesseract-ocr' };
 const STDERR_KEPT = 4096;
 
 export class ToolMissing extends Error {}
@@ -34,7 +34,8 @@ export function runTool(command: string, args: readonly string[], input: Uint8Ar
     const argv = named ? ['sh', '-c', 'cat | "$0" "$@"', command, ...args, '/dev/stdin'] : [command, ...args];
     const child = spawn('prlimit', [`--as=${limits.memoryBytes}`, `--cpu=${limits.seconds}`, '--', ...argv], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' },
+      // One thread for tesseract (OpenMP would take every core for one picture).
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8', OMP_THREAD_LIMIT: '1' },
     });
     const out: Buffer[] = [];
     let outBytes = 0;

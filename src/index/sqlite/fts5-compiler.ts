@@ -247,6 +247,20 @@ export function matchedWordsExpression(node: QueryNode, options: { columns?: boo
   return terms.length === 0 ? null : terms.join(' OR ');
 }
 
+// The words a query looks for that can be inside an attachment (those of no column, and
+// attachment: terms), any of them, for the table of each attachment's own text (one column, so
+// the terms carry none); null when it looks for none.
+export function attachmentWordsExpression(node: QueryNode, spellings: Spellings = spellingVariants): string | null {
+  const terms: string[] = [];
+  const walk = (n: QueryNode, negated: boolean): void => {
+    if (n.kind === 'text' && !negated && (n.column === null || n.column === 'attachments')) terms.push(ftsTerm({ ...n, column: null }, spellings));
+    else if (n.kind === 'and' || n.kind === 'or') n.children.forEach((c) => walk(c, negated));
+    else if (n.kind === 'not') walk(n.child, !negated);
+  };
+  walk(node, false);
+  return terms.length === 0 ? null : terms.join(' OR ');
+}
+
 // Parenthesised throughout rather than trusting FTS5's operator precedence.
 function combineFts(positive: string[], negative: string[]): string {
   const p = positive.join(' AND ');

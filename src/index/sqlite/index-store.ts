@@ -28,8 +28,13 @@ const SQL = {
   pendingExtraction: 'SELECT e.doc_id AS id, d.sha256 FROM extraction_pending e LEFT JOIN doc d ON d.id = e.doc_id WHERE e.doc_id > ? ORDER BY e.doc_id LIMIT ?',
   pendingExtractionCount: 'SELECT COUNT(*) AS n FROM extraction_pending',
   unqueueExtraction: 'DELETE FROM extraction_pending WHERE doc_id = ?',
+  setAttachmentsRead: 'UPDATE doc SET attachments_read = ? WHERE id = ?',
+  unread: 'SELECT id FROM doc WHERE id > ? AND has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < ?) ORDER BY id LIMIT ?',
+  unreadCount: 'SELECT COUNT(*) AS n FROM doc WHERE has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < ?)',
   attachmentRows: 'SELECT rowid FROM attachment WHERE doc_id = ? ORDER BY rowid',
   setExtraction: 'UPDATE attachment SET extraction = ? WHERE rowid = ?',
+  insertAttachmentFts: 'INSERT INTO attachment_fts (rowid, text) VALUES (?, ?)',
+  removeAttachmentFts: 'DELETE FROM attachment_fts WHERE rowid IN (SELECT rowid FROM attachment WHERE doc_id = ?)',
   headerAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')",
   fromAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role = 'from'",
   recordFailure: `INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?)
@@ -46,6 +51,7 @@ const SQL = {
   removePendingAuth: 'DELETE FROM auth_pending WHERE capture_row = ?',
   removeFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
   mergeFts: "INSERT INTO doc_fts (doc_fts) VALUES ('optimize')",
+  mergeAttachmentFts: "INSERT INTO attachment_fts (attachment_fts) VALUES ('optimize')",
 } as const;
 
 // The indexer's writes to the index database (openIndexDb), in its transactions.
@@ -170,16 +176,39 @@ export class SqliteIndexStore implements IndexStore {
     return Number((on(tx).prepare(SQL.pendingExtractionCount).get() as { n: number }).n);
   }
 
+  async markAttachmentsRead(tx: Tx, messageRowId: number, version: number): Promise<void> {
+    on(tx).prepare(SQL.setAttachmentsRead).run(version, messageRowId);
+  }
+
+  async queueUnread(tx: Tx, after: number, limit: number, version: number): Promise<{ scanned: number; queued: number; last: number }> {
+    const sql = on(tx);
+    const ids = (sql.prepare(SQL.unread).all(after, version, limit) as { id: number }[]).map((r) => Number(r.id));
+    let queued = 0;
+    for (const id of ids) queued += Number(sql.prepare(SQL.queueExtraction).run(id).changes);
+    return { scanned: ids.length, queued, last: ids.at(-1) ?? after };
+  }
+
+  async unreadCount(tx: Tx, version: number): Promise<number> {
+    return Number((on(tx).prepare(SQL.unreadCount).get(version) as { n: number }).n);
+  }
+
   // The full-text index keeps no text (contentless), so a row cannot be added to: it is replaced whole.
-  async completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[]): Promise<boolean> {
+  async completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[], version: number): Promise<boolean> {
     const sql = on(tx);
     if (sql.prepare(SQL.unqueueExtraction).run(messageRowId).changes === 0) return false;
+    sql.prepare(SQL.setAttachmentsRead).run(version, messageRowId);
     if (text !== null) {
       sql.prepare(SQL.removeFts).run(messageRowId);
       await this.addFullText(tx, messageRowId, text);
     }
     const rows = (sql.prepare(SQL.attachmentRows).all(messageRowId) as { rowid: number }[]).map((r) => r.rowid);
-    for (const o of outcomes) if (rows[o.attachment] !== undefined) sql.prepare(SQL.setExtraction).run(o.extraction, rows[o.attachment]!);
+    if (text !== null) sql.prepare(SQL.removeAttachmentFts).run(messageRowId);
+    for (const o of outcomes) {
+      const row = rows[o.attachment];
+      if (row === undefined) continue;
+      sql.prepare(SQL.setExtraction).run(o.extraction, row);
+      if (text !== null && o.text) sql.prepare(SQL.insertAttachmentFts).run(row, o.text);
+    }
     return true;
   }
 
@@ -205,7 +234,7 @@ export class SqliteIndexStore implements IndexStore {
 
   async removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void> {
     const sql = on(tx);
-    for (const stmt of [SQL.removeFts, SQL.removeParts, SQL.removeAttachments, SQL.removePendingExtraction, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);
+    for (const stmt of [SQL.removeFts, SQL.removeAttachmentFts, SQL.removeParts, SQL.removeAttachments, SQL.removePendingExtraction, SQL.removeDoc]) sql.prepare(stmt).run(messageRowId);
     for (const id of captureRowIds) {
       sql.prepare(SQL.removeAuth).run(id);
       sql.prepare(SQL.removePendingAuth).run(id);
@@ -220,7 +249,10 @@ export class SqliteIndexStore implements IndexStore {
   // tombstoned rows, secure_delete overwrites the pages it frees, and the log is cut after. It
   // rewrites the whole index: once per disposal run, not per message.
   async purgeRemoved(): Promise<boolean> {
-    await this.write(async (tx) => { on(tx).prepare(SQL.mergeFts).run(); });
+    await this.write(async (tx) => {
+      on(tx).prepare(SQL.mergeFts).run();
+      on(tx).prepare(SQL.mergeAttachmentFts).run();
+    });
     return this.#index.transactions.truncateLog();
   }
 }

@@ -1,10 +1,10 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CompletenessSummary } from '../index-completeness.ts';
 import type { IndexDatabase } from './index-db.ts';
-import type { IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
+import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
-import { compileQuery, compileScope } from './fts5-compiler.ts';
+import { attachmentWordsExpression, compileQuery, compileScope } from './fts5-compiler.ts';
 import { Fts5Snippets } from './fts5-snippets.ts';
 
 // Reads the index database (with the main database attached as "meta"; see openIndexDb), each
@@ -136,6 +136,31 @@ export class SqliteSearchIndex implements SearchIndex {
 
   async snippets(query: string, texts: readonly { key: string; text: string }[]): Promise<Map<string, string>> {
     return this.#snippets.snippets(query, texts);
+  }
+
+  // A MATCH with the rowid given reads only that row's place in each word's list: a page of
+  // results costs one look-up per attachment that has text, however common the words.
+  async attachmentHits(query: string, sha256s: readonly string[]): Promise<Map<string, AttachmentHit[]>> {
+    const out = new Map<string, AttachmentHit[]>();
+    const expression = sha256s.length === 0 ? null : attachmentWordsExpression(parseQuery(query), this.#spellings);
+    if (expression === null) return out;
+    return this.#read(() => {
+      const rows = this.#db.prepare(`SELECT d.sha256, a.rowid AS row, a.filename, a.extraction FROM doc d JOIN attachment a ON a.doc_id = d.id
+        WHERE d.sha256 IN (SELECT value FROM json_each(?)) ORDER BY d.id, a.rowid`).all(JSON.stringify(sha256s)) as { sha256: string; row: number; filename: string | null; extraction: string | null }[];
+      // A range of one, not `rowid = ?`: node:sqlite binds a JS number as a REAL, and FTS5
+      // (SQLite 3.53) answers `rowid = <real>` beside a MATCH with the rows that match, whatever
+      // their rowid (a BigInt would do; the range works with either).
+      const match = this.#db.prepare('SELECT rowid AS row FROM attachment_fts WHERE attachment_fts MATCH ?1 AND rowid >= ?2 AND rowid <= ?2');
+      let place = 0;
+      let last = '';
+      for (const r of rows) {
+        place = r.sha256 === last ? place + 1 : 0;
+        last = r.sha256;
+        if (r.extraction === null || match.get(expression, r.row) === undefined) continue;
+        out.set(r.sha256, [...(out.get(r.sha256) ?? []), { attachment: place, filename: r.filename }]);
+      }
+      return out;
+    });
   }
 
   findInScope(sha256: string, scope: SearchScope): Promise<number | null> {

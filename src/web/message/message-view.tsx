@@ -4,6 +4,7 @@ import { ErrorNote, Loading } from '../error-note.tsx';
 import { bytes, when } from '../format.ts';
 import { PageTitle } from '../page-title.tsx';
 import { useLoad } from '../use-load.ts';
+import { AttachmentText, ExtractionNote } from './attachment-text.tsx';
 import { MessageBody } from './message-body.tsx';
 
 type Verdict = { result: string; domain?: string; selector?: string; policy?: string | null; aligned?: boolean; comment?: string };
@@ -33,7 +34,8 @@ export interface MessageDetails {
     auth: { spf: Verdict | null; dkim: Verdict[]; arc: Verdict | null; dmarc: Verdict | null; receivedSpf?: { result: string } } | null;
   }[];
   mailboxes: { address: string; role: string; name: string | null; mailbox: string | null }[];
-  attachments: { filename: string | null; contentType: string; size: number; sha256: string }[];
+  // extraction: what became of reading its text (null: not a kind whose text is read)
+  attachments: { filename: string | null; contentType: string; size: number; sha256: string; extraction?: string | null }[];
 }
 
 // One archived message, for its owner or under a grant (`grant`): headers, who took part (Bcc
@@ -87,7 +89,8 @@ export function MessageView({ sha256, grant, heading = 'section' }: { sha256: st
             {msg.attachments.map((a, i) => (
               <li key={i}>
                 <button type="button" className="link" onClick={() => raw.download(i, a)}>{a.filename ?? `attachment ${i + 1}`}</button>{' '}
-                <span className="muted">{a.contentType}, {bytes(a.size)}</span>
+                <span className="muted">{a.contentType}, {bytes(a.size)}</span><ExtractionNote extraction={a.extraction} />
+                {a.extraction && <AttachmentText sha256={sha256} grant={grant} index={i} name={a.filename ?? `attachment ${i + 1}`} />}
               </li>
             ))}
           </ul>

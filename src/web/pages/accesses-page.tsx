@@ -33,8 +33,8 @@ interface AccessGroup {
 
 interface OwnerAccesses { mailboxes: string[]; requests: AccessGroup[]; truncated: boolean }
 
-const PARTS: Record<string, string> = { view: 'headers', body: 'body', evidence: 'evidence', conversation: 'its conversation', raw: 'downloaded the .eml', 'remote-content': 'loaded its remote content' };
-const REFUSED: Record<string, string> = { search: 'a search', view: 'opening a message', body: 'opening a message', evidence: 'opening a message', raw: 'downloading a message', export: 'an export', 'remote-content': 'loading remote content' };
+const PARTS: Record<string, string> = { view: 'headers', body: 'body', evidence: 'evidence', conversation: 'its conversation', raw: 'downloaded the .eml', 'remote-content': 'loaded its remote content', 'attachment-text': 'the text of an attachment' };
+const REFUSED: Record<string, string> = { search: 'a search', view: 'opening a message', body: 'opening a message', evidence: 'opening a message', raw: 'downloading a message', export: 'an export', 'remote-content': 'loading remote content', 'attachment-text': 'opening a message' };
 
 const n = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 

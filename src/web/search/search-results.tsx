@@ -14,6 +14,8 @@ export interface SearchHit {
   from: string | null;
   subject: string | null;
   snippet?: string;
+  // The attachments whose text holds the words searched for.
+  inAttachments?: { attachment: number; filename: string | null }[];
 }
 
 export interface SearchPage {
@@ -62,6 +64,11 @@ export function ResultList({ data, page, words, href, current }: { data: SearchP
           <Link href={href(h.sha256)}><Highlight text={h.subject || '(no subject)'} words={words} /></Link>
           <span className="muted"> — <Highlight text={h.from ?? 'unknown sender'} words={words} />, {when(h.date)}</span>
           {h.snippet ? <Snippet html={h.snippet} /> : null}
+          {h.inAttachments && h.inAttachments.length > 0 && (
+            <span className="found-in" data-testid="found-in">
+              Found inside {h.inAttachments.length === 1 ? 'the attachment' : 'the attachments'} {h.inAttachments.map((a) => a.filename ?? `attachment ${a.attachment + 1}`).join(', ')}
+            </span>
+          )}
         </li>
       ))}
     </ol>
