@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Config } from '../core/config.ts';
 import { dataPath, resolveFrom } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { ArchiveReader } from './archive-reader.ts';
 import type { BlobStore } from './blob-store.ts';
 import { FileBlobStore } from './file-blob-store.ts';
-import { S3BlobDriver, readS3Credentials } from './s3-blob-driver.ts';
 import { SegmentedBlobStore } from './segmented-blob-store.ts';
 import { FileKeyProvider } from './key-provider.ts';
 import { SqliteMetadataStore } from './sqlite/metadata-store.ts';
@@ -62,6 +62,8 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
 function openBlobs(config: Config, paths: Stores['paths'], segmentPrefix: string | undefined): BlobStore {
   const s3 = config.blobs.s3;
   if (config.blobs.kind === 'files' || !s3) return new FileBlobStore(paths.blobs, { segmentPrefix });
+  // The AWS SDK is loaded only for a bucket (~35 MB in each thread that would load it for nothing).
+  const { S3BlobDriver, readS3Credentials } = createRequire(import.meta.url)('./s3-blob-driver.ts') as typeof import('./s3-blob-driver.ts');
   const driver = new S3BlobDriver({
     endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, forcePathStyle: s3.forcePathStyle, prefix: s3.prefix,
     ...readS3Credentials(resolveFrom(config, s3.credentialsFile)),
