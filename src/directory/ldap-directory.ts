@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { Client } from 'ldapts';
 import type { Entry } from 'ldapts';
 import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
@@ -56,6 +55,8 @@ export class LdapDirectory {
     } catch (err) {
       throw new SealboxError('SEALBOX_ERR_CONFIG', `directory.ldap.bindPasswordFile: cannot read ${s.bindPasswordFile}: ${(err as Error).message}`);
     }
+    // ldapts is loaded when a directory is read, not by every process that could read one.
+    const { Client } = await import('ldapts');
     const client = new Client({
       url: s.url, timeout: s.timeoutMs, connectTimeout: s.timeoutMs,
       ...(s.caFile ? { tlsOptions: { ca: [this.#readFile(s.caFile)] } } : {}),
