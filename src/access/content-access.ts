@@ -333,24 +333,9 @@ export class ContentAccess {
   // signed checkpoint the package will hold. The package itself is made later, by the server.
   async startExportJob<T>(ctx: ActorContext, user: User, input: ExportInput, create: (tx: Tx, found: ExportJobFound) => Promise<T>): Promise<T> {
     const parameters = { query: input.query, limit: input.limit, format: 'evidence', ...(input.note ? { note: input.note } : {}) };
-    const scope = await this.#scope(ctx, user, 'export', input.grantId, 'export.job', parameters);
-    const actor = { ...ctx, user, logonType: scope.logonType };
-    const refused = { operation: 'export.job' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
-    if (!scope.grant) {
-      const why = 'an evidence package is made under an active grant that carries export (pass its id), not of one\'s own mailboxes';
-      await this.#d.audit.denied(actor, refused, why);
-      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
-    }
-    await this.#parse(ctx, user, scope, 'export.job', parameters, input.query);
-    let found: SearchResult;
-    try {
-      found = await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
-    } catch (err) {
-      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
-      throw err;
-    }
+    const { scope, actor, refused, found } = await this.#decideExport(ctx, user, input, 'export.job', parameters, true);
     const event = {
-      operation: 'export.job' as const, mailboxes: await this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant.id,
+      operation: 'export.job' as const, mailboxes: await this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant!.id,
       parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, total: found.total },
     };
     return this.#served(ctx, user, scope, 'export', refused, event, async (tx) => {
@@ -411,28 +396,34 @@ export class ContentAccess {
     return this.#served(ctx, user, scope, 'export', refused, event, async () => open());
   }
 
+  // What an export (at once, or as a job) may take: decided for the grant, its query parsed and
+  // searched in its scope; a refusal or a query that cannot be read is recorded as denied. An
+  // evidence package is made only under a grant, never of one's own mailboxes.
+  async #decideExport(ctx: ActorContext, user: User, input: ExportInput, operation: 'export' | 'export.job', parameters: Record<string, unknown>, needsGrant: boolean): Promise<{ scope: Scope; actor: ActorContext & { user: User }; refused: { operation: 'export' | 'export.job'; mailboxes: Scope['mailboxes']; grantId: string | null; parameters: Record<string, unknown> }; found: SearchResult }> {
+    const scope = await this.#scope(ctx, user, 'export', input.grantId, operation, parameters);
+    const actor = { ...ctx, user, logonType: scope.logonType };
+    const refused = { operation, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
+    if (needsGrant && !scope.grant) {
+      const why = 'an evidence package is made under an active grant that carries export (pass its id), not of one\'s own mailboxes';
+      await this.#d.audit.denied(actor, refused, why);
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
+    }
+    await this.#parse(ctx, user, scope, operation, parameters, input.query);
+    try {
+      return { scope, actor, refused, found: await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit })) };
+    } catch (err) {
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
+      throw err;
+    }
+  }
+
   // Decided, searched, written by `write` and recorded, in that order: the entry names what was
   // written (its parameters), and what is not recorded is not handed out (a writer that left
   // files behind takes them back). A fault while writing serves nothing and records nothing.
   async #export<T>(ctx: ActorContext, user: User, input: ExportInput, format: 'mbox' | 'evidence',
     write: (source: ExportSource, scope: Scope) => Promise<ExportMade<T>>): Promise<ExportResult<T>> {
     const parameters = { query: input.query, limit: input.limit, ...(format === 'mbox' ? {} : { format }), ...(input.note ? { note: input.note } : {}) };
-    const scope = await this.#scope(ctx, user, 'export', input.grantId, 'export', parameters);
-    const actor = { ...ctx, user, logonType: scope.logonType };
-    const refused = { operation: 'export' as const, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
-    if (format === 'evidence' && !scope.grant) {
-      const why = 'an evidence package is made under an active grant that carries export (pass its id), not of one\'s own mailboxes';
-      await this.#d.audit.denied(actor, refused, why);
-      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
-    }
-    await this.#parse(ctx, user, scope, 'export', parameters, input.query);
-    let found: SearchResult;
-    try {
-      found = await this.#d.search.search(input.query, searchOptions(scope, { limit: input.limit }));
-    } catch (err) {
-      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_QUERY') await this.#d.audit.denied(actor, refused, err.message);
-      throw err;
-    }
+    const { scope, actor, refused, found } = await this.#decideExport(ctx, user, input, 'export', parameters, format === 'evidence');
     const listed = new Set(found.hits.map((h) => h.sha256));
     const made = await write({
       query: input.query, canonicalQuery: found.query, total: found.total, hits: found.hits,
