@@ -212,6 +212,43 @@ test('hostile attachments are recorded with their reason, their messages are fou
   t.diagnostic(`the last message searchable after ${searchable.toFixed(0)} ms; every attachment read after ${read.toFixed(0)} ms`);
 });
 
+// A PDF of `pages` pages, one small page object each (poppler refuses a page count above the
+// number of objects), all drawing the same word.
+function manyPagePdf(pages: number, word: string): Buffer {
+  const content = `BT /F1 12 Tf 72 720 Td (${word}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Pages /Kids [${Array.from({ length: pages }, (_, i) => `${i + 5} 0 R`).join(' ')}] /Count ${pages} >>`,
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    ...Array.from({ length: pages }, () => '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>'),
+  ];
+  let pdf = '%PDF-1.4\n';   // ASCII only: string offsets are byte offsets
+  const offsets = objects.map((o, i) => {
+    const at = pdf.length;
+    pdf += `${i + 1} 0 obj\n${o}\nendobj\n`;
+    return at;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  return Buffer.from(`${pdf}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`);
+}
+
+test('a PDF of 300,000 pages is read to the page limit and recorded as truncated; one of two pages is read whole', async (t) => {
+  const pool = new ExtractorPool({ log: pino({ level: 'silent' }) });
+  try {
+    const t0 = performance.now();
+    const bomb = await pool.extract({ content: manyPagePdf(300_000, 'pagebombword'), contentType: 'application/pdf', filename: 'bomb.pdf' });
+    assert.equal(bomb.extraction, 'truncated: more than 2000 pages');
+    assert.equal(bomb.text.match(/pagebombword/g)?.length, 2000, 'the pages up to the limit are read');
+    t.diagnostic(`read in ${(performance.now() - t0).toFixed(0)} ms`);
+    const two = await pool.extract({ content: manyPagePdf(2, 'twopageword'), contentType: 'application/pdf', filename: 'two.pdf' });
+    assert.deepEqual([two.extraction, two.text.match(/twopageword/g)?.length], ['ok', 2]);
+  } finally {
+    pool.close();
+  }
+});
+
 test('an extractor process that runs out of time or memory is replaced; the next attachment is read', async () => {
   const log = pino({ level: 'silent' });
   const text = (s: string) => ({ content: Buffer.from(s), contentType: 'text/plain', filename: 'a.txt' });

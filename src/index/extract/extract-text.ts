@@ -49,10 +49,14 @@ async function read(run: ExtractionRun, bytes: Uint8Array, declared: Format, dep
   const format = sniff(bytes) ?? declared;
   switch (format) {
     case 'pdf': {
-      const text = await toolText(run, 'pdftotext', ['-enc', 'UTF-8', '-nopgbrk', '-l', String(run.limits.pdfPages), 'fd://0', '-'], bytes, {
+      // One page more than is read, each ended by a form feed: a PDF longer than the limit is told
+      // from one exactly as long, and its text is cut there and said to be truncated.
+      const pages = (await toolText(run, 'pdftotext', ['-enc', 'UTF-8', '-l', String(run.limits.pdfPages + 1), 'fd://0', '-'], bytes, {
         // Exit code 3: copying text is not permitted; or the password is not the empty one.
         judge: (r) => { if (r.code === 3 || /password/i.test(r.stderr)) throw new Encrypted(); },
-      });
+      })).split('\f');
+      if (pages.length > run.limits.pdfPages + 1) run.missing(`more than ${run.limits.pdfPages} pages`);
+      const text = pages.slice(0, run.limits.pdfPages).join('\n');
       // No text layer (a scan): its pages are read as pictures, when OCR is on.
       if (text.trim() === '' && run.ocr) return ocrPdf(run, bytes);
       run.add(text);
