@@ -206,7 +206,7 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
   await page.getByRole('heading', { name: /Отчет Charset test/ }).waitFor();
   await frameShot(page, 'viewer-charset');
   const downloading = page.waitForEvent('download');
-  await page.getByRole('button', { name: 'figures.csv' }).click();
+  await page.getByRole('button', { name: 'figures.csv', exact: true }).click();
   const download = await downloading;
   assert.equal(download.suggestedFilename(), 'figures.csv');
   assert.equal(readFileSync((await download.path())!).toString('utf8').replace(/\r\n/g, '\n').trim(), 'quarter,revenue\nQ1,100');
