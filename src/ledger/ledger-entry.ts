@@ -64,7 +64,11 @@ export function leafVersion(leaf: Uint8Array): 1 | 2 {
 // The entry a leaf and its payload say. A version-2 entry whose payload was erased reads with no
 // client address, mailboxes or parameters, and `erased: true`.
 export function openEntry(leaf: Uint8Array, payload: Uint8Array | null): LedgerEntry {
-  const parsed = JSON.parse(Buffer.from(leaf).toString('utf8')) as LedgerEntry | LeafV2;
+  return entryOf(JSON.parse(Buffer.from(leaf).toString('utf8')), payload);
+}
+
+// The same, from a leaf already parsed (verify reads each leaf's fields first).
+export function entryOf(parsed: LedgerEntry | LeafV2, payload: Uint8Array | null): LedgerEntry {
   if ((parsed as LeafV2).v !== 2) return parsed as LedgerEntry;
   const l = parsed as LeafV2;
   const p: PersonalPayload | null = payload ? JSON.parse(Buffer.from(payload).toString('utf8')) : null;

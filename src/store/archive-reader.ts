@@ -13,11 +13,12 @@ export const SMALL_MESSAGE_BYTES = 1024 * 1024;
 // Raw bytes back out of the archive. Callers that serve people must go through access first:
 // this class decides nothing.
 export class ArchiveReader {
-  readonly #meta: SqliteMetadataStore;
+  readonly #meta: Pick<SqliteMetadataStore, 'getMessage'>;
   readonly #blobs: BlobSource;
   readonly #keys: KeyProvider;
 
-  constructor(meta: SqliteMetadataStore, blobs: BlobSource, keys: KeyProvider) {
+  // meta: where message() finds a row; a reader handed its rows (verify's blob checkers) has none.
+  constructor(meta: Pick<SqliteMetadataStore, 'getMessage'>, blobs: BlobSource, keys: KeyProvider) {
     this.#meta = meta;
     this.#blobs = blobs;
     this.#keys = keys;

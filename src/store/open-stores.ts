@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Config } from '../core/config.ts';
 import { dataPath, resolveFrom } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { ArchiveReader } from './archive-reader.ts';
 import type { BlobStore } from './blob-store.ts';
-import { FileBlobStore } from './file-blob-store.ts';
-import { SegmentedBlobStore } from './segmented-blob-store.ts';
+import { openBlobs } from './open-blobs.ts';
+import type { BlobSpec } from './open-blobs.ts';
 import { FileKeyProvider } from './key-provider.ts';
 import { SqliteMetadataStore } from './sqlite/metadata-store.ts';
 import { existsSync } from 'node:fs';
@@ -45,7 +44,7 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
   // new one implements the same interfaces and passes test/conformance/).
   if (config.store.kind !== 'sqlite') throw new SealboxError('SEALBOX_ERR_CONFIG', `store.kind "${config.store.kind}" is not available in this build`);
   // Blobs before anything is opened: a bad credentials file stops here, leaving nothing open.
-  const blobs = openBlobs(config, paths, options.segmentPrefix);
+  const blobs = openBlobs(blobSpec(config), options.segmentPrefix);
   const meta = new SqliteMetadataStore(paths.meta);
   const { provider: keys, created } = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
   return {
@@ -57,17 +56,16 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
   };
 }
 
-// Local segment files (the default), or segments and large blobs as objects in an S3 bucket with
-// Object Lock, gathered in memory and put at each commit (SegmentedBlobStore).
-function openBlobs(config: Config, paths: Stores['paths'], segmentPrefix: string | undefined): BlobStore {
+// Where the blobs are and how to open them, as plain data: a thread opens them from this
+// without loading the configuration's code (see openBlobs).
+export function blobSpec(config: Config): BlobSpec {
+  const paths = storePaths(config);
   const s3 = config.blobs.s3;
-  if (config.blobs.kind === 'files' || !s3) return new FileBlobStore(paths.blobs, { segmentPrefix });
-  // The AWS SDK is loaded only for a bucket (~35 MB in each thread that would load it for nothing).
-  const { S3BlobDriver, readS3Credentials } = createRequire(import.meta.url)('./s3-blob-driver.ts') as typeof import('./s3-blob-driver.ts');
-  const driver = new S3BlobDriver({
-    endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, forcePathStyle: s3.forcePathStyle, prefix: s3.prefix,
-    ...readS3Credentials(resolveFrom(config, s3.credentialsFile)),
-    partBytes: s3.partMiB * 1024 * 1024, foreverLockDays: s3.foreverLockDays,
-  });
-  return new SegmentedBlobStore(driver, { segmentPrefix });
+  return {
+    root: paths.blobs, masterKey: paths.masterKey,
+    s3: config.blobs.kind === 'files' || !s3 ? null : {
+      endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, forcePathStyle: s3.forcePathStyle, prefix: s3.prefix,
+      credentialsFile: resolveFrom(config, s3.credentialsFile), partBytes: s3.partMiB * 1024 * 1024, foreverLockDays: s3.foreverLockDays,
+    },
+  };
 }

@@ -1,13 +1,15 @@
-import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
-import { canonicalJson, commitmentOf, openEntry } from '../ledger/ledger-entry.ts';
+import { canonicalJson, commitmentOf, entryOf } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
 import type { Stores } from './open-stores.ts';
-import { SMALL_MESSAGE_BYTES } from './archive-reader.ts';
+import type { BlobCheckPool, BlobOutcome } from './blob-check.ts';
 import type { MessageRow } from './sqlite/metadata-store.ts';
 
-const VERIFY_WINDOW = 16;   // blob reads in flight
+const BATCH = 64;          // messages per hand-over to a checker thread
+const YIELD_EVERY = 256;   // rows walked between turns of the event loop, so the checkers are fed
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface VerifyReport {
   problems: string[];
@@ -27,15 +29,26 @@ export interface WitnessedCheckpoint {
   note: string;
 }
 
+export interface VerifyOptions {
+  verifierKey: string;
+  origin: string;
+  witnessed?: WitnessedCheckpoint[];
+  ledgerOnly?: boolean;            // the tree and its signatures only
+  blobCheck?: BlobCheckPool;       // the threads that re-hash the blobs (unless ledgerOnly)
+}
+
 // `witnessed`: checkpoints kept by outside witnesses. Each must verify with our key and be a
 // prefix of the ledger as it is now; otherwise history was rewritten, even if every local
 // checkpoint was re-signed to match. Everything is read in the caller's transaction, so the
 // ledger, the captures and the messages are checked as of one moment.
-export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierKey: string; origin: string; witnessed?: WitnessedCheckpoint[]; ledgerOnly?: boolean }): Promise<VerifyReport> {
+export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptions): Promise<VerifyReport> {
   const started = performance.now();
   const problems: string[] = [];
   const notes: string[] = [];
   const { meta } = stores;
+  // Every blob is decrypted and re-hashed on the checkers' threads while this one rebuilds the tree.
+  const blobStage = options.ledgerOnly ? null : hashBlobs(tx, stores, options.blobCheck!);
+  blobStage?.catch(() => {}); // awaited below
 
   // 1. The ledger, rebuilt leaf by leaf; checkpoints checked at their sizes on the way.
   const checkpoints = await meta.checkpoints(tx);
@@ -77,7 +90,9 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
     }
   };
   checkAt(0);
+  let walked = 0;
   for await (const row of meta.ledgerRows(tx)) {
+    if (++walked % YIELD_EVERY === 0) await turn();
     if (row.index !== next) {
       problems.push(row.index > next ? `ledger entries ${next}${row.index - 1 > next ? `–${row.index - 1}` : ''} are missing` : `ledger entry ${row.index} is out of order`);
       next = row.index;
@@ -98,7 +113,7 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
         problems.push(`ledger entry ${row.index}: its personal payload does not match the leaf's commitment (changed)`);
       }
       for (const erased of v2 ? leaf.erases ?? [] : []) if (erased < row.index) erasedByEntry.set(erased, row.index);
-      const entry = openEntry(row.leaf, payload);
+      const entry = entryOf(leaf as Parameters<typeof entryOf>[0], payload);
       if (entry.index !== row.index) problems.push(`ledger entry ${row.index}: leaf says index ${entry.index} (moved)`);
       if (entry.operation === 'dispose' && entry.result === 'success') disposeEntries.set(row.index, new Set(entry.objects.messages));
       if (entry.type === 'capture' && entry.erased) erasedCaptures.set(row.index, entry.objects.messages[0]!);
@@ -123,11 +138,12 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
   else if (last.size < frontier.size) notes.push(`${frontier.size - last.size} newest ledger entries are not yet in a signed checkpoint`);
 
   // The background check (oversight) stops here: the tree and its signatures, no blobs.
-  if (options.ledgerOnly) return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages: 0, bytes: 0, seconds: (performance.now() - started) / 1000 };
+  if (!blobStage) return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages: 0, bytes: 0, seconds: (performance.now() - started) / 1000 };
 
   // 2. Captures against the ledger: every field its entry committed to, as the database has it.
   const capturedShas = new Set<string>();
   for await (const cap of meta.allCaptures(tx)) {
+    if (++walked % YIELD_EVERY === 0) await turn();
     const entry = captureEntries.get(cap.id);
     const erased = entry ? undefined : erasedCaptures.get(cap.ledgerIndex);
     if (erased !== undefined) {
@@ -147,6 +163,8 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
       // An entry from before minimums names no keep-until: that capture is kept at least as long as its retention.
       const said = 'keepUntil' in entry.committed ? entry.committed : { ...entry.committed, keepUntil: entry.committed.retainUntil, keepRule: entry.committed.retentionRule };
       for (const [field, value] of Object.entries(stored)) {
+        // Both sides are parsed JSON: structurally equal means canonically equal (the cheap test).
+        if (isDeepStrictEqual(value ?? null, said[field] ?? null)) continue;
         const committed = canonicalJson(said[field] ?? null);
         if (canonicalJson(value ?? null) !== committed) problems.push(`capture ${cap.id}: ${field} in the database differs from ledger entry ${entry.index}: database ${canonicalJson(value ?? null)}, ledger ${committed}`);
       }
@@ -156,38 +174,10 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
   }
   for (const [id, entry] of captureEntries) problems.push(`ledger entry ${entry.index}: capture ${id} of message ${entry.sha256} has no capture record (removed)`);
 
-  // 3. Every blob decrypted and re-hashed, read the way every reader reads it. Reads are
-  // asynchronous (the blob store may be remote), so a window of them is kept in flight while the
-  // ones before are hashed, in order.
+  // 3. What the blob checkers found, and each message against the ledger.
+  const blobs = await blobStage!;
+  problems.push(...blobs.problems);
   let messages = 0;
-  let bytes = 0;
-  const rehash = async (m: MessageRow): Promise<{ sha: string; size: number }> => {
-    const hash = createHash('sha256');
-    let size = 0;
-    if (m.size <= SMALL_MESSAGE_BYTES) {
-      const raw = await stores.reader.readSmall(m);
-      hash.update(raw);
-      size = raw.length;
-    } else {
-      for await (const chunk of stores.reader.stream(m)) {
-        hash.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-    }
-    return { sha: hash.digest('hex'), size };
-  };
-  const inFlight: { m: MessageRow; done: Promise<{ sha: string; size: number }> }[] = [];
-  const settle = async ({ m, done }: (typeof inFlight)[number]) => {
-    const where = `${m.blobRef.file} at ${m.blobRef.offset}`;
-    try {
-      const { sha, size } = await done;
-      if (sha !== m.sha256) problems.push(`message ${m.sha256}: blob (${where}) holds different bytes (sha256 ${sha})`);
-      else if (size !== m.size) problems.push(`message ${m.sha256}: size ${size}, recorded ${m.size}`);
-      bytes += size;
-    } catch (err) {
-      problems.push(`message ${m.sha256}: blob (${where}) is damaged: ${(err as Error).message}`);
-    }
-  };
   for await (const m of meta.allMessages(tx)) {
     messages++;
     if (!capturedShas.has(m.sha256)) problems.push(`message ${m.sha256}: no capture record refers to it`);
@@ -195,17 +185,44 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: { verifierK
     if (m.disposed) {
       const named = disposeEntries.get(m.disposed.ledgerIndex);
       if (!named?.has(m.sha256)) problems.push(`message ${m.sha256}: marked disposed by ledger entry ${m.disposed.ledgerIndex}, which is no dispose entry naming it`);
-      continue;
-    }
-    if (!m.seal.wrappedKey) {
-      problems.push(`message ${m.sha256}: its key is destroyed but no dispose entry says so (deleted outside retention)`);
-      continue;
-    }
-    const done = rehash(m);
-    done.catch(() => {}); // settled in order below
-    inFlight.push({ m, done });
-    if (inFlight.length >= VERIFY_WINDOW) await settle(inFlight.shift()!);
+    } else if (!m.seal.wrappedKey) problems.push(`message ${m.sha256}: its key is destroyed but no dispose entry says so (deleted outside retention)`);
   }
-  while (inFlight.length > 0) await settle(inFlight.shift()!);
+  const bytes = blobs.bytes;
   return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages, bytes, seconds: (performance.now() - started) / 1000 };
+}
+
+// Hands the live messages to the checker threads in batches, a few batches per thread in
+// flight, and names every blob that is damaged or holds other bytes than its row says.
+async function hashBlobs(tx: Tx, stores: Stores, pool: BlobCheckPool): Promise<{ problems: string[]; bytes: number }> {
+  const problems: string[] = [];
+  let bytes = 0;
+  const inFlight: { rows: MessageRow[]; done: Promise<BlobOutcome[]> }[] = [];
+  const settle = async ({ rows, done }: (typeof inFlight)[number]) => {
+    const outcomes = await done;
+    rows.forEach((m, i) => {
+      const o = outcomes[i]!;
+      const where = `${m.blobRef.file} at ${m.blobRef.offset}`;
+      if ('error' in o) problems.push(`message ${m.sha256}: blob (${where}) is damaged: ${o.error}`);
+      else if (o.sha !== m.sha256) problems.push(`message ${m.sha256}: blob (${where}) holds different bytes (sha256 ${o.sha})`);
+      else if (o.size !== m.size) problems.push(`message ${m.sha256}: size ${o.size}, recorded ${m.size}`);
+      else bytes += o.size;
+    });
+  };
+  const send = (rows: MessageRow[]) => {
+    const done = pool.check(rows);
+    done.catch(() => {}); // settled in order below
+    inFlight.push({ rows, done });
+  };
+  let batch: MessageRow[] = [];
+  for await (const m of stores.meta.allMessages(tx)) {
+    if (m.disposed || !m.seal.wrappedKey) continue; // nothing to hash: checked against the ledger above
+    batch.push(m);
+    if (batch.length < BATCH) continue;
+    send(batch);
+    batch = [];
+    if (inFlight.length >= pool.threads * 3) await settle(inFlight.shift()!);
+  }
+  if (batch.length) send(batch);
+  while (inFlight.length > 0) await settle(inFlight.shift()!);
+  return { problems, bytes };
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { SealboxError } from '../../core/errors.ts';
 import { accessStateProblems } from '../../oversight/access-state-check.ts';
+import { BlobCheckPool } from '../../store/blob-check.ts';
 import { verifyArchive } from '../../store/verify-archive.ts';
 import type { VerifyReport, WitnessedCheckpoint } from '../../store/verify-archive.ts';
 import type { Archive } from '../../archive.ts';
@@ -34,9 +35,10 @@ export function verify(o: CliOptions): Promise<void> {
 // all in one read transaction. The in-process tests check their archive through it too.
 export function verifyWhole(archive: Archive, witnessed: WitnessedCheckpoint[] = []): Promise<VerifyReport> {
   const { stores, config, services } = archive;
+  const blobCheck = new BlobCheckPool(config);
   return stores.meta.read(async (tx) => {
-    const report = await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, witnessed });
+    const report = await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, witnessed, blobCheck });
     report.problems.push(...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, clock: services.clock }));
     return report;
-  });
+  }).finally(() => blobCheck.close());
 }

@@ -193,14 +193,14 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
 
   async leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]> {
     return (on(tx).prepare('SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx').all(from, to) as { leaf_hash: Uint8Array }[])
-      .map((r) => Buffer.from(r.leaf_hash));
+      .map((r) => view(r.leaf_hash));
   }
 
   async *ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {
     for (const r of on(tx).rows(on(tx).prepareOnce(`SELECT l.*, p.salt, p.payload, p.erased_by FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx ORDER BY l.idx`).iterate() as Iterable<any>)) {
       yield {
-        index: Number(r.idx), type: r.type, time: Number(r.time), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash),
-        payload: r.payload === null ? null : Buffer.from(r.payload, 'utf8'), salt: r.salt === null ? null : Buffer.from(r.salt), erasedBy: r.erased_by === null ? null : Number(r.erased_by),
+        index: Number(r.idx), type: r.type, time: Number(r.time), leaf: view(r.leaf), leafHash: view(r.leaf_hash),
+        payload: r.payload === null ? null : Buffer.from(r.payload, 'utf8'), salt: r.salt === null ? null : view(r.salt), erasedBy: r.erased_by === null ? null : Number(r.erased_by),
       };
     }
   }
@@ -281,7 +281,7 @@ export function toMessageRow(row: Record<string, any>): MessageRow {
   return {
     id: Number(row.id), sha256: row.sha256, size: Number(row.size), firstSeen: Number(row.first_seen),
     blobRef: { file: row.blob_file, offset: Number(row.blob_offset), length: Number(row.blob_length) },
-    seal: { nonce: Buffer.from(row.nonce), tag: Buffer.from(row.tag), wrappedKey: row.wrapped_key ? Buffer.from(row.wrapped_key) : (null as unknown as Buffer), keyId: row.key_id, compression: row.compression },
+    seal: { nonce: view(row.nonce), tag: view(row.tag), wrappedKey: row.wrapped_key ? view(row.wrapped_key) : (null as unknown as Buffer), keyId: row.key_id, compression: row.compression },
     disposed: row.disposed_at === null || row.disposed_at === undefined ? null : { at: Number(row.disposed_at), ledgerIndex: Number(row.disposed_by), policy: row.disposed_policy },
   };
 }
@@ -296,17 +296,22 @@ export function toCaptureRow(row: Record<string, any>): CaptureRow {
   };
 }
 
+// A Buffer over a BLOB column's bytes, not a copy: node:sqlite hands out a fresh array per read.
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 // An entry's leaf with its payload beside it (version 2), as the reads select them.
 export const LEAF = 'l.leaf, l.leaf_hash, p.salt, p.payload';
 export type LeafRow = { leaf: Uint8Array; leaf_hash: Uint8Array; salt: Uint8Array | null; payload: string | null };
 
 export function toStoredEntry(r: LeafRow): StoredEntry {
   const payload = r.payload === null ? null : Buffer.from(r.payload, 'utf8');
-  return { entry: openEntry(r.leaf, payload), leaf: Buffer.from(r.leaf), leafHash: Buffer.from(r.leaf_hash), payload, salt: r.salt === null ? null : Buffer.from(r.salt) };
+  return { entry: openEntry(r.leaf, payload), leaf: view(r.leaf), leafHash: view(r.leaf_hash), payload, salt: r.salt === null ? null : view(r.salt) };
 }
 
 function toCheckpoint(r: any): StoredCheckpoint {
-  return { size: Number(r.size), root: Buffer.from(r.root), note: r.note, frontier: r.frontier, createdAt: Number(r.created_at) };
+  return { size: Number(r.size), root: view(r.root), note: r.note, frontier: r.frontier, createdAt: Number(r.created_at) };
 }
 
 function upgradeUnversioned(db: DatabaseSync): void {
