@@ -116,3 +116,24 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     },
   };
 }
+
+// A conformance suite's PostgreSQL: one cluster for the test file, started in its before hook and
+// stopped in its after hook, and one database in it; each test's store is a schema of its own,
+// named after the test's temp folder, so that opening the same folder twice gives two connections
+// to one archive, as two SQLite connections to one file do.
+export function postgresForSuite(before: (fn: () => Promise<void>, options?: { timeout?: number }) => void, after: (fn: () => Promise<void>) => void): { url(): string; schemaFor(dir: string): string } {
+  let cluster: Postgres | null = null;
+  let url: string | null = null;
+  before(async () => {
+    cluster = await startPostgres();
+    url = await cluster.database('conformance');
+  }, { timeout: 120_000 });
+  after(async () => { await cluster?.stop(); });
+  return {
+    url() {
+      if (!url) throw new Error('the PostgreSQL cluster did not start (is postgresql installed? scripts/install-peers.sh)');
+      return url;
+    },
+    schemaFor: (dir) => `t_${dir.split('/').at(-1)!.toLowerCase().replace(/[^a-z0-9]/g, '_')}`,
+  };
+}
