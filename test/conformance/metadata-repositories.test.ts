@@ -1,12 +1,13 @@
 // The metadata repositories' contracts — the store interfaces each stage declares (access,
-// oversight) — run against every backend: today the SQLite metadata store (src/store/sqlite/);
-// a PostgreSQL backend joins by adding a line to BACKENDS. Each suite checks the round trips,
+// oversight) — run against every backend: the SQLite metadata store (src/store/sqlite/) and the
+// PostgreSQL one (src/store/postgres/, on a private cluster, each test a schema of its own).
+// Each suite checks the round trips,
 // state changes, refusals and orders the service using that store relies on, through the
 // interface alone (another repository of the same backend only where the service does the same).
 // Every call runs in a transaction of the backend: writes in write(), what is only read back in
 // read(); a call that fails runs in a write of its own, which it rolls back whole (as it would
 // on PostgreSQL), and what it left behind is then read.
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,25 @@ import { SqliteOwnershipChangeStore } from '../../src/store/sqlite/ownership-cha
 import { SqlitePeopleStore } from '../../src/store/sqlite/people-store.ts';
 import { SqlitePersonLinkStore } from '../../src/store/sqlite/person-link-store.ts';
 import { SqliteReviewStore } from '../../src/store/sqlite/review-store.ts';
+import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
+import { PostgresAccountRecoveryStore } from '../../src/store/postgres/account-recovery-store.ts';
+import { PostgresCaptureQueue } from '../../src/store/postgres/capture-queue.ts';
+import { PostgresCredentialStore } from '../../src/store/postgres/credential-store.ts';
+import { PostgresGrantStore } from '../../src/store/postgres/grant-store.ts';
+import { PostgresLedgerHistory } from '../../src/store/postgres/ledger-history.ts';
+import { PostgresMailboxStore } from '../../src/store/postgres/mailbox-store.ts';
+import { PostgresNoticeStore } from '../../src/store/postgres/notice-store.ts';
+import { PostgresNotificationStore } from '../../src/store/postgres/notification-store.ts';
+import { PostgresOversightStore } from '../../src/store/postgres/oversight-store.ts';
+import { PostgresOwnershipChangeStore } from '../../src/store/postgres/ownership-change-store.ts';
+import { PostgresPeopleStore } from '../../src/store/postgres/people-store.ts';
+import { PostgresPersonLinkStore } from '../../src/store/postgres/person-link-store.ts';
+import { PostgresReviewStore } from '../../src/store/postgres/review-store.ts';
+import { PostgresRoleChangeStore } from '../../src/store/postgres/role-change-store.ts';
+import { PostgresSsoStore } from '../../src/store/postgres/sso-store.ts';
+import { postgresForSuite } from '../support/postgres.ts';
+
+const postgres = postgresForSuite(before, after);
 
 // Every repository of one backend, over one database, and the transactions they all run in.
 interface Repositories {
@@ -75,7 +95,7 @@ interface Repositories {
   ledger: LedgerStore & AuditStore;   // the ledger the history reads, and the Audit's transactions
   sso: SsoStore;
   roleChanges: RoleChangeStore;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 function sqlite(meta: SqliteMetadataStore): Repositories {
@@ -89,8 +109,20 @@ function sqlite(meta: SqliteMetadataStore): Repositories {
   };
 }
 
+function postgresRepos(meta: PostgresMetadataStore): Repositories {
+  return {
+    write: (work) => meta.write(work), read: (work) => meta.read(work),
+    settings: meta, people: new PostgresPeopleStore(), credentials: new PostgresCredentialStore(), mailboxes: new PostgresMailboxStore(meta),
+    autoMailboxes: new PostgresCaptureQueue(meta), grants: new PostgresGrantStore(), ownership: new PostgresOwnershipChangeStore(),
+    recoveries: new PostgresAccountRecoveryStore(), links: new PostgresPersonLinkStore(), notifications: new PostgresNotificationStore(),
+    notices: new PostgresNoticeStore(meta), reviews: new PostgresReviewStore(), oversight: new PostgresOversightStore(meta),
+    history: new PostgresLedgerHistory(), ledger: meta, sso: new PostgresSsoStore(), roleChanges: new PostgresRoleChangeStore(), close: () => meta.close(),
+  };
+}
+
 const BACKENDS: { name: string; open(dir: string): Repositories }[] = [
   { name: 'SQLite (src/store/sqlite)', open: (dir) => sqlite(new SqliteMetadataStore(join(dir, 'sealbox.db'))) },
+  { name: 'PostgreSQL (src/store/postgres)', open: (dir) => postgresRepos(new PostgresMetadataStore({ url: postgres.url(), schema: postgres.schemaFor(dir) })) },
 ];
 
 const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
@@ -112,7 +144,7 @@ function withRepos(impl: (typeof BACKENDS)[number], fn: (r: Repositories) => Pro
     try {
       await fn(repos);
     } finally {
-      repos.close();
+      await repos.close();
     }
   };
 }

@@ -36,6 +36,17 @@ export class PostgresTx implements Tx {
     }
   }
 
+  // A statement that changes rows: how many it changed.
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
+    try {
+      return (await this.#client.query(sql, params)).rowCount ?? 0;
+    } catch (err) {
+      this.#failed = true;
+      throw err;
+    }
+  }
+
   async one<R extends Record<string, any> = Record<string, any>>(sql: string, params: unknown[] = []): Promise<R | undefined> {
     return (await this.query<R>(sql, params))[0];
   }
