@@ -9,10 +9,14 @@ import { FileBlobStore } from './file-blob-store.ts';
 import { SegmentedBlobStore } from './segmented-blob-store.ts';
 import { FileKeyProvider } from './key-provider.ts';
 import { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import type { MetadataRepositories } from './repositories.ts';
+import { sqliteRepositories } from './sqlite/repositories.ts';
 import { existsSync } from 'node:fs';
 
 export interface Stores {
   meta: SqliteMetadataStore;
+  // Every metadata repository of the backend, over `meta`.
+  repos: MetadataRepositories;
   blobs: BlobStore;
   keys: FileKeyProvider;
   reader: ArchiveReader;
@@ -49,7 +53,7 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
   const meta = new SqliteMetadataStore(paths.meta);
   const { provider: keys, created } = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
   return {
-    meta, blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
+    meta, repos: sqliteRepositories(meta), blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
     close: () => {
       blobs.close();
       meta.close();
