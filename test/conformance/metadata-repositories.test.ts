@@ -36,40 +36,13 @@ import type { LedgerStore } from '../../src/ledger/ledger.ts';
 import type { LedgerHistory } from '../../src/oversight/ledger-history.ts';
 import type { OversightStore } from '../../src/oversight/oversight-store.ts';
 import type { NewReviewItem, ReviewChange, ReviewStore } from '../../src/oversight/review-store.ts';
-import { SqliteAccountRecoveryStore } from '../../src/store/sqlite/account-recovery-store.ts';
-import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
-import { SqliteCredentialStore } from '../../src/store/sqlite/credential-store.ts';
-import { SqliteRoleChangeStore } from '../../src/store/sqlite/role-change-store.ts';
-import { SqliteSsoStore } from '../../src/store/sqlite/sso-store.ts';
 import type { RoleChangeStore } from '../../src/access/role-change-store.ts';
 import type { SsoStore } from '../../src/access/sso-store.ts';
-import { SqliteGrantStore } from '../../src/store/sqlite/grant-store.ts';
-import { SqliteLedgerHistory } from '../../src/store/sqlite/ledger-history.ts';
-import { SqliteMailboxStore } from '../../src/store/sqlite/mailbox-store.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata-store.ts';
-import { SqliteNoticeStore } from '../../src/store/sqlite/notice-store.ts';
-import { SqliteNotificationStore } from '../../src/store/sqlite/notification-store.ts';
-import { SqliteOversightStore } from '../../src/store/sqlite/oversight-store.ts';
-import { SqliteOwnershipChangeStore } from '../../src/store/sqlite/ownership-change-store.ts';
-import { SqlitePeopleStore } from '../../src/store/sqlite/people-store.ts';
-import { SqlitePersonLinkStore } from '../../src/store/sqlite/person-link-store.ts';
-import { SqliteReviewStore } from '../../src/store/sqlite/review-store.ts';
 import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
-import { PostgresAccountRecoveryStore } from '../../src/store/postgres/account-recovery-store.ts';
-import { PostgresCaptureQueue } from '../../src/store/postgres/capture-queue.ts';
-import { PostgresCredentialStore } from '../../src/store/postgres/credential-store.ts';
-import { PostgresGrantStore } from '../../src/store/postgres/grant-store.ts';
-import { PostgresLedgerHistory } from '../../src/store/postgres/ledger-history.ts';
-import { PostgresMailboxStore } from '../../src/store/postgres/mailbox-store.ts';
-import { PostgresNoticeStore } from '../../src/store/postgres/notice-store.ts';
-import { PostgresNotificationStore } from '../../src/store/postgres/notification-store.ts';
-import { PostgresOversightStore } from '../../src/store/postgres/oversight-store.ts';
-import { PostgresOwnershipChangeStore } from '../../src/store/postgres/ownership-change-store.ts';
-import { PostgresPeopleStore } from '../../src/store/postgres/people-store.ts';
-import { PostgresPersonLinkStore } from '../../src/store/postgres/person-link-store.ts';
-import { PostgresReviewStore } from '../../src/store/postgres/review-store.ts';
-import { PostgresRoleChangeStore } from '../../src/store/postgres/role-change-store.ts';
-import { PostgresSsoStore } from '../../src/store/postgres/sso-store.ts';
+import { postgresRepositories } from '../../src/store/postgres/repositories.ts';
+import type { MetadataRepositories } from '../../src/store/repositories.ts';
+import { sqliteRepositories } from '../../src/store/sqlite/repositories.ts';
 import { postgresForSuite } from '../support/postgres.ts';
 
 const postgres = postgresForSuite(before, after);
@@ -98,26 +71,23 @@ interface Repositories {
   close(): void | Promise<void>;
 }
 
-function sqlite(meta: SqliteMetadataStore): Repositories {
+// One backend's repositories as its factory hands them out (src/store/*/repositories.ts), the
+// same object openStores builds.
+function fromFactory(meta: (SqliteMetadataStore | PostgresMetadataStore) & SettingStore & LedgerStore & AuditStore, repos: MetadataRepositories): Repositories {
   return {
-    write: (work) => meta.write(work), read: (work) => meta.read(work),
-    settings: meta, people: new SqlitePeopleStore(meta), credentials: new SqliteCredentialStore(meta), mailboxes: new SqliteMailboxStore(meta),
-    autoMailboxes: new SqliteCaptureQueue(meta), grants: new SqliteGrantStore(meta), ownership: new SqliteOwnershipChangeStore(meta),
-    recoveries: new SqliteAccountRecoveryStore(meta), links: new SqlitePersonLinkStore(meta), notifications: new SqliteNotificationStore(meta),
-    notices: new SqliteNoticeStore(meta), reviews: new SqliteReviewStore(meta), oversight: new SqliteOversightStore(meta),
-    history: new SqliteLedgerHistory(meta), ledger: meta, sso: new SqliteSsoStore(), roleChanges: new SqliteRoleChangeStore(), close: () => meta.close(),
+    write: (work) => meta.write(work), read: (work) => meta.read(work), settings: meta, ledger: meta, close: () => meta.close(),
+    people: repos.people, credentials: repos.credentials, mailboxes: repos.mailboxes, autoMailboxes: repos.captures, grants: repos.grants,
+    ownership: repos.ownership, recoveries: repos.recoveries, links: repos.links, notifications: repos.notifications, notices: repos.notices,
+    reviews: repos.reviews, oversight: repos.oversight, history: repos.history, sso: repos.sso, roleChanges: repos.roleChanges,
   };
 }
 
+function sqlite(meta: SqliteMetadataStore): Repositories {
+  return fromFactory(meta, sqliteRepositories(meta));
+}
+
 function postgresRepos(meta: PostgresMetadataStore): Repositories {
-  return {
-    write: (work) => meta.write(work), read: (work) => meta.read(work),
-    settings: meta, people: new PostgresPeopleStore(), credentials: new PostgresCredentialStore(), mailboxes: new PostgresMailboxStore(meta),
-    autoMailboxes: new PostgresCaptureQueue(meta), grants: new PostgresGrantStore(), ownership: new PostgresOwnershipChangeStore(),
-    recoveries: new PostgresAccountRecoveryStore(), links: new PostgresPersonLinkStore(), notifications: new PostgresNotificationStore(),
-    notices: new PostgresNoticeStore(meta), reviews: new PostgresReviewStore(), oversight: new PostgresOversightStore(meta),
-    history: new PostgresLedgerHistory(), ledger: meta, sso: new PostgresSsoStore(), roleChanges: new PostgresRoleChangeStore(), close: () => meta.close(),
-  };
+  return fromFactory(meta, postgresRepositories(meta));
 }
 
 const BACKENDS: { name: string; open(dir: string): Repositories }[] = [

@@ -76,6 +76,19 @@ export class PostgresMetadataStore implements LedgerStore, Transactions {
     return this.#transactions.read(work);
   }
 
+  // VACUUM of these tables, outside any transaction (PostgreSQL refuses it inside one); true
+  // once done.
+  async vacuum(tables: readonly string[]): Promise<boolean> {
+    await this.ready();
+    const client = await this.pool.connect();
+    try {
+      await client.query(`VACUUM ${tables.map((t) => `"${t}"`).join(', ')}`);
+      return true;
+    } finally {
+      client.release();
+    }
+  }
+
   close(): Promise<void> {
     return this.pool.end();
   }
