@@ -230,6 +230,29 @@ for (const impl of STORES) {
       await store.close();
     });
 
+    test('mentioning: the entries whose personal part names a string, in any case; an erased one no more', async () => {
+      const store = impl.open(tempDir());
+      const { written, ledger } = await writeVariedLedger(store);
+      const later = await store.write((tx) => ledger.append(tx, {
+        type: 'admin', actor: 'user:dpo', actorRoles: ['auditor'], logonType: 'admin', sessionId: null, clientIp: null, operation: 'subject.file',
+        objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: { addresses: ['X.Person@Client.EXAMPLE'], note: 'the Invoice dispute' },
+      }));
+      const search = written.find((w) => w.operation === 'search' && w.actor === 'user:alice')!;
+      const lunch = written.find((w) => w.operation === 'search' && w.actor === 'user:bob')!;
+      const mallory = written.find((w) => w.operation === 'session.create')!;
+      const found = (needles: string[]) => store.read((tx) => store.mentioning(tx, needles));
+      assert.deepEqual(await found(['invoice']), [{ index: search.index, type: 'access', operation: 'search', version: 2 }, { index: later.index, type: 'admin', operation: 'subject.file', version: 2 }]);
+      assert.deepEqual((await found(['lunch', 'mallory', 'x.person@client.example'])).map((m) => m.index), [lunch.index, mallory.index, later.index], 'any of them, in ledger order');
+      assert.deepEqual(await found(['nobody@client.example']), []);
+      assert.deepEqual(await found([]), []);
+      await store.write((tx) => ledger.append(tx, { erases: [search.index],
+        type: 'admin', actor: 'user:dpo', actorRoles: ['auditor'], logonType: 'admin', sessionId: null, clientIp: null, operation: 'ledger.erase',
+        objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: { reason: 'Art. 17' },
+      }));
+      assert.deepEqual((await found(['invoice'])).map((m) => m.index), [later.index], 'the erased payload mentions nothing');
+      await store.close();
+    });
+
     test('leaf hashes come back in order for any range, and hash to the ledger root', async () => {
       const store = impl.open(tempDir());
       const { written, ledger } = await writeVariedLedger(store);
