@@ -78,6 +78,64 @@ async function archive(tx: Tx, meta: Meta, sha256: string, receipts: { retainUnt
 }
 
 for (const impl of BACKENDS) {
+  describe(`Messages, captures and mailboxes of the metadata store: ${impl.name}`, () => {
+    test('walked whole and in order past a page, counted, found; a disposed message archived again keeps its row id', withBackend(impl, async (b) => {
+      const { meta } = b;
+      const N = 620;   // past the PostgreSQL store's page of 500
+      const sha = (i: number) => i.toString(16).padStart(64, '0');
+      await meta.write(async (tx) => {
+        for (let i = 1; i <= N; i++) await archive(tx, meta, sha(i), i % 10 === 0 ? [{ retainUntil: T0 }, { retainUntil: null }] : [{ retainUntil: T0 }]);
+      });
+      await meta.read(async (tx) => {
+        const messages = [];
+        for await (const m of meta.allMessages(tx)) messages.push(m);
+        assert.deepEqual(messages.map((m) => m.sha256), Array.from({ length: N }, (_, i) => sha(i + 1)), 'every message once, in row order');
+        assert.deepEqual([messages[0]!.size, messages[0]!.blobRef, messages[0]!.seal.keyId, messages[0]!.seal.nonce, messages[0]!.firstSeen, messages[0]!.disposed],
+          [100, { file: 'seg-1', offset: 0, length: 80 }, 'k1', Buffer.alloc(12, 1), T0, null]);
+        const captures = [];
+        for await (const c of meta.allCaptures(tx)) captures.push(c);
+        assert.equal(captures.length, N + N / 10);
+        assert.deepEqual(captures.map((c) => c.rowId), [...captures.map((c) => c.rowId)].sort((x, y) => x - y), 'in receipt order');
+        assert.deepEqual([captures[0]!.sha256, captures[0]!.size, captures[0]!.envelope, captures[0]!.provenance], [sha(1), 100, { mailFrom: 'a@corp.example', rcptTo: ['b@corp.example'] }, { n: 0 }]);
+        assert.equal(await meta.lastCaptureRowId(tx), captures.at(-1)!.rowId);
+        assert.deepEqual(await meta.counts(tx), { captures: N + N / 10, messages: N, rawBytes: 100 * N, blobBytes: 80 * N });
+        assert.equal(await meta.hasCapture(tx, `cap-${sha(10)}-1`), true);
+        assert.equal(await meta.hasCapture(tx, `cap-${sha(11)}-1`), false);
+        assert.equal(await meta.getMessage(tx, 'f'.repeat(64)), null);
+      });
+      const seal: SealMeta = { sha256: sha(5), size: 100, sealedLength: 90, compression: 'zstd', nonce: Buffer.alloc(12, 7), tag: Buffer.alloc(16, 8), wrappedKey: Buffer.alloc(40, 9), keyId: 'k2' };
+      await assert.rejects(meta.write((tx) => meta.insertMessage(tx, seal, { file: 'seg-2', offset: 5, length: 90 }, T0 + DAY)), /already archived/);
+      const before = await meta.read((tx) => meta.findMessageId(tx, sha(5)));
+      await meta.write((tx) => b.repos.disposal.markDisposed(tx, [sha(5)], { at: T0 + DAY, ledgerIndex: 3, policy: 'retention' }));
+      assert.equal(await meta.read((tx) => meta.findMessageId(tx, sha(5))), null, 'a disposed message is not found');
+      assert.equal(await meta.write((tx) => meta.insertMessage(tx, seal, { file: 'seg-2', offset: 5, length: 90 }, T0 + DAY)), before, 'archived again: the same row');
+      const again = (await meta.read((tx) => meta.getMessage(tx, sha(5))))!;
+      assert.deepEqual([again.blobRef, again.seal.wrappedKey, again.seal.keyId, again.disposed, again.firstSeen], [{ file: 'seg-2', offset: 5, length: 90 }, Buffer.alloc(40, 9), 'k2', null, T0]);
+    }));
+
+    test('mailboxes: upserted by name, a value left out keeps the one there, an automatic one stays automatic only until named; addresses move', withBackend(impl, async (b) => {
+      const { meta } = b;
+      const { a, c } = await meta.write(async (tx) => {
+        const a = await meta.upsertMailbox(tx, { name: 'dave', auto: true });
+        assert.equal(await meta.upsertMailbox(tx, { name: 'dave', displayName: 'Dave', owner: 'dave', auto: false }), a, 'the same mailbox');
+        assert.equal(await meta.upsertMailbox(tx, { name: 'dave', sensitivity: 'high', auto: true }), a);
+        const c = await meta.upsertMailbox(tx, { name: 'carol' });
+        await meta.setMailboxAddress(tx, 'Dave@Corp.Example', a);
+        await meta.setMailboxAddress(tx, 'shared@corp.example', a);
+        await meta.setMailboxAddress(tx, 'shared@corp.example', c);
+        return { a, c };
+      });
+      await meta.read(async (tx) => {
+        const dave = (await b.repos.mailboxes.byName(tx, 'dave'))!;
+        assert.deepEqual([dave.displayName, dave.owner, dave.sensitivity, dave.auto, dave.addresses], ['Dave', 'dave', 'high', false, ['dave@corp.example']]);
+        assert.deepEqual({ ...(await meta.mailboxForAddress(tx, 'SHARED@corp.example')) }, { id: c, name: 'carol' });
+        assert.deepEqual(await meta.mailboxAddresses(tx, [a, c]), ['dave@corp.example', 'shared@corp.example']);
+        assert.deepEqual(await meta.mailboxAddresses(tx, []), []);
+        assert.equal(await meta.mailboxForAddress(tx, 'nobody@corp.example'), null);
+      });
+    }));
+  });
+
   describe(`InboxStore: ${impl.name}`, () => {
     test('each person sees their own visible notices, newest first; marking read refuses what is not theirs', withBackend(impl, async (b) => {
       const inbox = b.repos.inbox;
