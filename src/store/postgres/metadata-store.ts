@@ -12,13 +12,14 @@
 // TypeScript types, bytea as Buffer, and a per-pool type parser (bigint as a number below).
 import pg from 'pg';
 import type { CaptureRecord } from '../../core/types.ts';
-import type { Transactions, Tx } from '../../core/transactions.ts';
-import type { LedgerFilter, LedgerRow, LedgerStore, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
+import type { Tx } from '../../core/transactions.ts';
+import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
 import { toCaptureRow, toMessageRow, toStoredEntry } from '../sqlite/metadata-store.ts';
-import type { CaptureRow, LeafRow, MessageRow } from '../sqlite/metadata-store.ts';
+import type { LeafRow } from '../sqlite/metadata-store.ts';
+import type { CaptureRow, MailboxUpsert, MessageRow, MetadataStore } from '../metadata-store.ts';
 import { migrate, migrationsIn } from './migrate.ts';
 import { on, PostgresTransactions } from './transactions.ts';
 
@@ -41,7 +42,7 @@ export interface PostgresOptions {
   poolSize?: number;         // clients at most (a write holds one, each read one); default 10
 }
 
-export class PostgresMetadataStore implements LedgerStore, Transactions {
+export class PostgresMetadataStore implements MetadataStore {
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly #transactions: PostgresTransactions;
@@ -162,7 +163,7 @@ export class PostgresMetadataStore implements LedgerStore, Transactions {
 
   // --- mailboxes ---
 
-  async upsertMailbox(tx: Tx, mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; manager?: string | null; department?: string | null; auto?: boolean }): Promise<number> {
+  async upsertMailbox(tx: Tx, mailbox: MailboxUpsert): Promise<number> {
     return (await on(tx).one<{ id: number }>(`INSERT INTO mailbox (name, display_name, owner, sensitivity, manager, department, auto) VALUES ($1, $2, $3, $4, $5, $6, $7)
       ON CONFLICT (name) DO UPDATE SET display_name = COALESCE(excluded.display_name, mailbox.display_name), owner = COALESCE(excluded.owner, mailbox.owner),
       sensitivity = COALESCE(excluded.sensitivity, mailbox.sensitivity), manager = COALESCE(excluded.manager, mailbox.manager), department = COALESCE(excluded.department, mailbox.department),
