@@ -113,6 +113,23 @@ for (const impl of BACKENDS) {
       assert.deepEqual([again.blobRef, again.seal.wrappedKey, again.seal.keyId, again.disposed, again.firstSeen], [{ file: 'seg-2', offset: 5, length: 90 }, Buffer.alloc(40, 9), 'k2', null, T0]);
     }));
 
+    test('the capture queue: captures after a cursor and by row id, in receipt order; the live messages with their first capture', withBackend(impl, async (b) => {
+      const { meta, repos } = b;
+      const [m1, m2, m3] = await meta.write(async (tx) => [
+        await archive(tx, meta, '1'.repeat(64), [{ retainUntil: null }, { retainUntil: null }]),
+        await archive(tx, meta, '2'.repeat(64), [{ retainUntil: null }]),
+        await archive(tx, meta, '3'.repeat(64), [{ retainUntil: null }]),
+      ]);
+      await meta.write((tx) => repos.disposal.markDisposed(tx, ['2'.repeat(64)], { at: T0, ledgerIndex: 1, policy: 'x' }));
+      const all = [...m1!.captures, ...m2!.captures, ...m3!.captures];
+      const first = await repos.captures.capturesAfter(0, 2);
+      assert.deepEqual(first.map((c) => [c.rowId, c.sha256, c.id]), [[all[0], '1'.repeat(64), `cap-${'1'.repeat(64)}-0`], [all[1], '1'.repeat(64), `cap-${'1'.repeat(64)}-1`]]);
+      assert.deepEqual((await repos.captures.capturesAfter(all[1]!, 10)).map((c) => c.rowId), [all[2], all[3]]);
+      assert.deepEqual((await repos.captures.capturesByRowIds([all[3]!, all[0]!, 99_999])).map((c) => c.rowId), [all[0], all[3]]);
+      assert.deepEqual(await repos.captures.capturesByRowIds([]), []);
+      assert.deepEqual(await repos.captures.liveMessages(), [{ id: m1!.rowId, sha256: '1'.repeat(64), firstCapture: all[0] }, { id: m3!.rowId, sha256: '3'.repeat(64), firstCapture: all[3] }]);
+    }));
+
     test('mailboxes: upserted by name, a value left out keeps the one there, an automatic one stays automatic only until named; addresses move', withBackend(impl, async (b) => {
       const { meta } = b;
       const { a, c } = await meta.write(async (tx) => {
