@@ -51,6 +51,9 @@ PEERS=(
   "ceph-osd:ceph-osd"
   "ceph-common:ceph"
   "radosgw:radosgw"
+  # PostgreSQL for the PostgreSQL backend (store.kind "postgres", src/store/postgres/): the tests
+  # run a private cluster of their own, initdb + pg_ctl in a temp folder (test/support/postgres.ts)
+  "postgresql:/usr/lib/postgresql/15/bin/initdb"
   # ImageMagick renders the picture with a word in it that the OCR test mails
   "imagemagick:/usr/bin/convert"
 )

@@ -14,8 +14,6 @@ import { Ledger } from './ledger/ledger.ts';
 import { CaptureRetention } from './retention/capture-retention.ts';
 import { Checkpointer } from './store/checkpointer.ts';
 import { openStores } from './store/open-stores.ts';
-import { SqliteNotificationStore } from './store/sqlite/notification-store.ts';
-import { SqliteRetentionStore } from './store/sqlite/retention-store.ts';
 import type { Stores } from './store/open-stores.ts';
 import { openOrCreateSigningKey } from './store/signing-key-file.ts';
 
@@ -79,7 +77,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
       if (created) announce(`created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${key.verifierKey}`);
       signingKey = key;
       ledger = await Ledger.open({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, key) });
-      checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: new SqliteNotificationStore(stores.meta), ledger, log: logger() });
+      checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: stores.repos.notifications, ledger, log: logger() });
     } else {
       ledger = await Ledger.open({
         store: stores.meta, origin: config.ledger.origin, clock,
@@ -103,7 +101,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
   const ledgerKey = () => (signingKey ??= openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: false }).key);
   const archive: Archive = {
     config, role, stores, clock, checkpointer, ledger,
-    retention: new CaptureRetention(new SqliteRetentionStore(stores.meta), { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains }),
+    retention: new CaptureRetention(stores.repos.retention, { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains }),
     get log() {
       return logger();
     },

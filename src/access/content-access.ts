@@ -13,7 +13,7 @@ import { InclusionProver } from '../ledger/merkle-tree.ts';
 import type { Tx } from '../core/transactions.ts';
 import { disposedError } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
-import type { SqliteMetadataStore } from '../store/sqlite/metadata-store.ts';
+import type { MetadataStore } from '../store/metadata-store.ts';
 import type { AccessDecision, Scope } from './access-decision.ts';
 import type { Actor, Audit, AuditEvent } from './audit.ts';
 import type { AccessRequest, Permission } from './grants.ts';
@@ -24,7 +24,7 @@ export interface ContentDeps {
   audit: Audit;
   search: SearchIndex;
   reader: ArchiveReader;
-  meta: SqliteMetadataStore;
+  meta: MetadataStore;
   people: Pick<People, 'byId'>;
   // Reads the text inside one attachment (the indexer's extractor: bounded processes of its own).
   extract: (file: { content: Uint8Array; contentType: string | null; filename: string | null }) => Promise<{ text: string; extraction: string }>;
@@ -653,7 +653,7 @@ interface ProvingTree {
   prover: InclusionProver;
 }
 
-async function provingTree(meta: SqliteMetadataStore, tx: Tx): Promise<ProvingTree> {
+async function provingTree(meta: MetadataStore, tx: Tx): Promise<ProvingTree> {
   const checkpoint = await meta.latestCheckpoint(tx);
   return { checkpoint, prover: new InclusionProver(checkpoint ? await meta.leafHashes(tx, 0, checkpoint.size) : []) };
 }
@@ -661,7 +661,7 @@ async function provingTree(meta: SqliteMetadataStore, tx: Tx): Promise<ProvingTr
 // Each capture with its ledger entry as stored and the entry's RFC 9162 inclusion proof in the
 // tree's checkpoint, null while the entry is newer than it: how a receipt is proven, in the
 // evidence panel and in an evidence package alike.
-async function proven<C extends { ledgerIndex: number }>(meta: SqliteMetadataStore, tx: Tx, tree: ProvingTree, captures: C[]): Promise<(C & { stored: StoredEntry | null; proof: Buffer[] | null })[]> {
+async function proven<C extends { ledgerIndex: number }>(meta: MetadataStore, tx: Tx, tree: ProvingTree, captures: C[]): Promise<(C & { stored: StoredEntry | null; proof: Buffer[] | null })[]> {
   const out: (C & { stored: StoredEntry | null; proof: Buffer[] | null })[] = [];
   for (const c of captures) {
     const covered = tree.checkpoint !== null && c.ledgerIndex < tree.checkpoint.size;

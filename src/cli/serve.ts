@@ -19,12 +19,10 @@ import { ArchiveWriter } from '../store/archive-writer.ts';
 import { DiskSpace } from '../store/disk-space.ts';
 import { verifyArchive } from '../store/verify-archive.ts';
 import { readOrCreateSecretFile } from '../store/secret-file.ts';
-import { SqliteNotificationStore } from '../store/sqlite/notification-store.ts';
 import { OversightSweep } from '../oversight/oversight-sweep.ts';
 import { accessStateProblems } from '../oversight/access-state-check.ts';
 import { syncFromLdap } from '../directory/ldap-sync.ts';
 import { ExportJobs } from '../export/export-jobs.ts';
-import { SqliteExportJobStore } from '../store/sqlite/export-job-store.ts';
 
 export interface Running {
   listeners: { name: string; host: string; port: number }[];
@@ -53,7 +51,7 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const { config, stores, ledger, clock, log } = archive;
   const checkpointer = archive.checkpointer!;
   const checkpoint = () => checkpointer.trySign();
-  const notifications = new NotificationSender(new SqliteNotificationStore(stores.meta), stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
+  const notifications = new NotificationSender(stores.repos.notifications, stores.meta, config.notify, clock, log.child({ component: 'notify' }), config.ledger.witnesses.webhooks);
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch, retention: archive.retention });
   const spoolDir = config.milter.spool ? resolveFrom(config, config.milter.spool) : dataPath(config, 'milter-spool');
   // Blobs in S3 take no local disk: only the data folder (and the spool) is watched then.
@@ -63,7 +61,7 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const clients = new ClientPolicy(config.receiver);
   const services = archive.services;
   const exports = new ExportJobs({
-    content: services.content, audit: services.audit, store: new SqliteExportJobStore(), db: stores.meta, people: services.people, dir: dataPath(config, 'exports'),
+    content: services.content, audit: services.audit, store: stores.repos.exportJobs, db: stores.meta, people: services.people, dir: dataPath(config, 'exports'),
     origin: config.ledger.origin, verifierKey: () => archive.verifierKey, sign: (statement) => archive.signStatement(statement), clock,
     log: log.child({ component: 'export' }), volumeBytes: config.export.volumeBytes, concurrency: config.export.jobs,
   });

@@ -1,6 +1,6 @@
 import type { Archive } from '../archive.ts';
 import type { Logger } from '../core/log.ts';
-import { SqliteCaptureQueue } from '../store/sqlite/capture-queue.ts';
+import type { CaptureQueue } from './capture-queue.ts';
 import { resolverFor } from './dns-resolver.ts';
 import { Indexer } from './indexer.ts';
 import { openIndexDb } from './sqlite/index-db.ts';
@@ -10,11 +10,11 @@ import { SqliteIndexStore } from './sqlite/index-store.ts';
 // The indexer as the index thread runs it, on an index connection of its own (the thread's, a
 // repair command's, the in-process tests'): one wiring for all of them. Close the connection
 // when done.
-export function openIndexer(archive: Archive, log: Logger = archive.log, o: { extractorProcesses?: number } = {}): { indexer: Indexer; store: SqliteIndexStore; captures: SqliteCaptureQueue; db: IndexDatabase } {
+export function openIndexer(archive: Archive, log: Logger = archive.log, o: { extractorProcesses?: number } = {}): { indexer: Indexer; store: SqliteIndexStore; captures: CaptureQueue; db: IndexDatabase } {
   const { stores, config } = archive;
   const db = openIndexDb(stores.paths.index, stores.paths.meta);
   const store = new SqliteIndexStore(db);
-  const captures = new SqliteCaptureQueue(stores.meta);
+  const captures = stores.repos.captures;
   const indexer = new Indexer({
     captures, index: store, reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,
     auth: config.auth.enabled ? { resolver: resolverFor(config.auth), mta: config.receiver.hostname } : null,

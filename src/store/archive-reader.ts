@@ -3,7 +3,7 @@ import { SealboxError } from '../core/errors.ts';
 import type { BlobSource } from './blob-store.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { openSealed, openSealedBuffer } from './sealed-blob.ts';
-import type { MessageRow, SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import type { MessageRow, MetadataStore } from './metadata-store.ts';
 import type { Tx } from '../core/transactions.ts';
 
 // Messages up to this size can be read whole (readSmall): one read, one decrypt, one
@@ -13,12 +13,12 @@ export const SMALL_MESSAGE_BYTES = 1024 * 1024;
 // Raw bytes back out of the archive. Callers that serve people must go through access first:
 // this class decides nothing.
 export class ArchiveReader {
-  readonly #meta: Pick<SqliteMetadataStore, 'getMessage'>;
+  readonly #meta: Pick<MetadataStore, 'getMessage'>;
   readonly #blobs: BlobSource;
   readonly #keys: KeyProvider;
 
   // meta: where message() finds a row; a reader handed its rows (verify's blob checkers) has none.
-  constructor(meta: Pick<SqliteMetadataStore, 'getMessage'>, blobs: BlobSource, keys: KeyProvider) {
+  constructor(meta: Pick<MetadataStore, 'getMessage'>, blobs: BlobSource, keys: KeyProvider) {
     this.#meta = meta;
     this.#blobs = blobs;
     this.#keys = keys;

@@ -7,7 +7,7 @@ import type { CaptureTerms } from '../retention/retention-policy.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { BlobRef, BlobStore } from './blob-store.ts';
 import type { SealMeta } from './sealed-blob.ts';
-import type { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import type { MetadataStore } from './metadata-store.ts';
 
 export interface PendingCapture {
   capture: CaptureRecord;
@@ -40,7 +40,7 @@ interface Waiting {
 // and the transaction holding its message row, capture row and ledger entry has committed.
 // Captures arriving while one flush runs wait for the next: one fsync pair serves many messages.
 export class ArchiveWriter {
-  readonly #meta: SqliteMetadataStore;
+  readonly #meta: MetadataStore;
   readonly #blobs: BlobStore;
   readonly #ledger: Ledger;
   readonly #log: Logger;
@@ -52,7 +52,7 @@ export class ArchiveWriter {
   #gather: NodeJS.Timeout | null = null;
   #afterCommit: (() => void) | null = null;
 
-  constructor(options: { meta: SqliteMetadataStore; blobs: BlobStore; ledger: Ledger; log: Logger; maxBatch: number; retention: CaptureRetention }) {
+  constructor(options: { meta: MetadataStore; blobs: BlobStore; ledger: Ledger; log: Logger; maxBatch: number; retention: CaptureRetention }) {
     this.#meta = options.meta;
     this.#retention = options.retention;
     this.#blobs = options.blobs;

@@ -4,7 +4,7 @@ import { rehash } from './blob-check.ts';
 import type { BlobOutcome } from './blob-check.ts';
 import { openBlobReading } from './open-blobs.ts';
 import type { BlobSpec } from './open-blobs.ts';
-import type { MessageRow } from './sqlite/metadata-store.ts';
+import type { MessageRow } from './metadata-store.ts';
 
 // One of verify's blob checkers (see BlobCheckPool): rows in, outcomes out. It reads no
 // metadata; the rows come from the verifying thread's transaction.

@@ -5,7 +5,7 @@ import type { Config } from '../core/config.ts';
 import { blobSpec } from './open-stores.ts';
 import { SMALL_MESSAGE_BYTES } from './archive-reader.ts';
 import type { ArchiveReader } from './archive-reader.ts';
-import type { MessageRow } from './sqlite/metadata-store.ts';
+import type { MessageRow } from './metadata-store.ts';
 
 // What re-reading one message found: the sha256 and size of the bytes it decrypted to, or why it
 // could not be read (a damaged blob, a tag that does not match, a key that is not loaded).

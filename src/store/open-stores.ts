@@ -8,10 +8,14 @@ import { openBlobs } from './open-blobs.ts';
 import type { BlobSpec } from './open-blobs.ts';
 import { FileKeyProvider } from './key-provider.ts';
 import { SqliteMetadataStore } from './sqlite/metadata-store.ts';
+import type { MetadataRepositories } from './repositories.ts';
+import { sqliteRepositories } from './sqlite/repositories.ts';
 import { existsSync } from 'node:fs';
 
 export interface Stores {
   meta: SqliteMetadataStore;
+  // Every metadata repository of the backend, over `meta`.
+  repos: MetadataRepositories;
   blobs: BlobStore;
   keys: FileKeyProvider;
   reader: ArchiveReader;
@@ -41,14 +45,16 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
   }
   mkdirSync(paths.data, { recursive: true, mode: 0o700 });
   // The one place a backend is chosen: each kind is a folder under src/store (sqlite/ today; a
-  // new one implements the same interfaces and passes test/conformance/).
+  // new one implements the same interfaces and passes test/conformance/). postgres/ has every
+  // metadata repository and the ledger but no search index yet: the config refuses the kind
+  // until it has, and so does this line should a config get past it.
   if (config.store.kind !== 'sqlite') throw new SealboxError('SEALBOX_ERR_CONFIG', `store.kind "${config.store.kind}" is not available in this build`);
   // Blobs before anything is opened: a bad credentials file stops here, leaving nothing open.
   const blobs = openBlobs(blobSpec(config), options.segmentPrefix);
   const meta = new SqliteMetadataStore(paths.meta);
   const { provider: keys, created } = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
   return {
-    meta, blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
+    meta, repos: sqliteRepositories(meta), blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
     close: () => {
       blobs.close();
       meta.close();

@@ -5,7 +5,7 @@ import { canonicalJson, commitmentOf, entryOf } from '../ledger/ledger-entry.ts'
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
 import type { Stores } from './open-stores.ts';
 import type { BlobCheckPool, BlobOutcome } from './blob-check.ts';
-import type { MessageRow } from './sqlite/metadata-store.ts';
+import type { MessageRow } from './metadata-store.ts';
 
 const BATCH = 64;          // messages per hand-over to a checker thread
 const YIELD_EVERY = 256;   // rows walked between turns of the event loop, so the checkers are fed

@@ -1,9 +1,9 @@
-// The ledger store's contract, run against every implementation (today the SQLite metadata
-// store; a PostgreSQL one joins by adding a line to STORES). Entries are written the way the
+// The ledger store's contract, run against every implementation: the SQLite metadata store and
+// the PostgreSQL one (a private cluster, each test a schema of its own). Entries are written the way the
 // archive writes them — the Ledger sequencing inside the store's transactions, the Audit linking
 // people's actions to mailboxes and grants — and read back through LedgerStore alone. What each
 // read should return is tallied from what the test wrote, never from another read.
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,13 +18,18 @@ import type { LedgerFilter, LedgerStore, NewLedgerEntry } from '../../src/ledger
 import { commitmentOf, sealEntry, serializeEntry } from '../../src/ledger/ledger-entry.ts';
 import { leafHash, rootFromLeafHashes } from '../../src/ledger/merkle-tree.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata-store.ts';
+import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
+import { postgresForSuite } from '../support/postgres.ts';
+
+const postgres = postgresForSuite(before, after);
 
 // What the ledger is written through: LedgerStore for the Ledger, AuditStore for the Audit.
-type LedgerBackend = LedgerStore & AuditStore & { close(): void };
+type LedgerBackend = LedgerStore & AuditStore & { close(): void | Promise<void> };
 
 // open(dir) twice on the same folder gives two connections to one ledger (two processes).
 const STORES: { name: string; open(dir: string): LedgerBackend }[] = [
   { name: 'SqliteMetadataStore', open: (dir) => new SqliteMetadataStore(join(dir, 'sealbox.db')) },
+  { name: 'PostgresMetadataStore', open: (dir) => new PostgresMetadataStore({ url: postgres.url(), schema: postgres.schemaFor(dir) }) },
 ];
 
 const ORIGIN = 'conformance.example/ledger';
@@ -156,7 +161,7 @@ for (const impl of STORES) {
       const appended = await store.write((tx) => again.append(tx, { ...captureEntry('d'.repeat(64)), parameters: { nested: { b: 2, a: [1, 'x', null] }, text: 'ünïcode ✓' } }));
       assert.equal(appended.index, written.length, 'a new Ledger continues the sequence');
       assert.deepEqual((await store.read((tx) => store.entry(tx, appended.index)))?.entry, appended);
-      store.close();
+      await store.close();
     });
 
     test('an archive begun with version-1 leaves goes on in version 2 after one upgrade entry', async () => {
@@ -189,8 +194,8 @@ for (const impl of STORES) {
       });
       const hashes = await store.read((tx) => store.leafHashes(tx, 0, 5));
       assert.ok(Buffer.from(rootFromLeafHashes(hashes)).equals((await openLedger(store, clock)).root()), 'one tree across both versions');
-      other.close();
-      store.close();
+      await other.close();
+      await store.close();
     });
 
     test('erasure: the payload goes, the leaf and every hash stay, and an erasure entry names it', async () => {
@@ -222,7 +227,30 @@ for (const impl of STORES) {
       await assert.rejects(store.write((tx) => ledger.append(tx, { erases: [search.index], ...captureEntry('0'.repeat(64)), type: 'admin', operation: 'ledger.erase' })), /no personal payload/, 'not twice');
       await assert.rejects(store.write((tx) => ledger.append(tx, { ...captureEntry('0'.repeat(64)), type: 'admin', operation: 'ledger.erase', erases: [written.length + 5] })), /no personal payload/, 'not an entry to come');
       assert.equal(await store.read((tx) => store.ledgerSize(tx)), erasure.index + 1, 'a refused erasure leaves no entry');
-      store.close();
+      await store.close();
+    });
+
+    test('mentioning: the entries whose personal part names a string, in any case; an erased one no more', async () => {
+      const store = impl.open(tempDir());
+      const { written, ledger } = await writeVariedLedger(store);
+      const later = await store.write((tx) => ledger.append(tx, {
+        type: 'admin', actor: 'user:dpo', actorRoles: ['auditor'], logonType: 'admin', sessionId: null, clientIp: null, operation: 'subject.file',
+        objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: { addresses: ['X.Person@Client.EXAMPLE'], note: 'the Invoice dispute' },
+      }));
+      const search = written.find((w) => w.operation === 'search' && w.actor === 'user:alice')!;
+      const lunch = written.find((w) => w.operation === 'search' && w.actor === 'user:bob')!;
+      const mallory = written.find((w) => w.operation === 'session.create')!;
+      const found = (needles: string[]) => store.read((tx) => store.mentioning(tx, needles));
+      assert.deepEqual(await found(['invoice']), [{ index: search.index, type: 'access', operation: 'search', version: 2 }, { index: later.index, type: 'admin', operation: 'subject.file', version: 2 }]);
+      assert.deepEqual((await found(['lunch', 'mallory', 'x.person@client.example'])).map((m) => m.index), [lunch.index, mallory.index, later.index], 'any of them, in ledger order');
+      assert.deepEqual(await found(['nobody@client.example']), []);
+      assert.deepEqual(await found([]), []);
+      await store.write((tx) => ledger.append(tx, { erases: [search.index],
+        type: 'admin', actor: 'user:dpo', actorRoles: ['auditor'], logonType: 'admin', sessionId: null, clientIp: null, operation: 'ledger.erase',
+        objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: { reason: 'Art. 17' },
+      }));
+      assert.deepEqual((await found(['invoice'])).map((m) => m.index), [later.index], 'the erased payload mentions nothing');
+      await store.close();
     });
 
     test('leaf hashes come back in order for any range, and hash to the ledger root', async () => {
@@ -237,7 +265,7 @@ for (const impl of STORES) {
         assert.deepEqual(await store.leafHashes(tx, 5, 5), []);
         assert.deepEqual(await store.leafHashes(tx, written.length - 2, written.length + 10), all.slice(-2), 'a range past the end stops at the end');
       });
-      store.close();
+      await store.close();
     });
 
     test('entries(filter): every field narrows, and they combine', async () => {
@@ -284,7 +312,7 @@ for (const impl of STORES) {
         assert.deepEqual(indexes(await store.entries(tx, { limit: 0 })), [], 'limit 0');
         assert.deepEqual(indexes(await store.entries(tx, { order: 'asc' })), written.map((w) => w.index), 'asc is index order');
       });
-      store.close();
+      await store.close();
     });
 
     test('ofGrant: the entries the Audit linked to the grant, in index order', async () => {
@@ -299,7 +327,7 @@ for (const impl of STORES) {
         }
         assert.deepEqual(await store.ofGrant(tx, 'req_none'), []);
       });
-      store.close();
+      await store.close();
     });
 
     test('ofMailbox: newest first, an entry once for each asked mailbox it names, up to the limit', async () => {
@@ -317,7 +345,7 @@ for (const impl of STORES) {
         assert.ok(tally([MB.bob.id, MB.carol.id]).length > new Set(tally([MB.bob.id, MB.carol.id])).size, 'the case of an entry naming two asked mailboxes is covered');
         assert.deepEqual(await store.ofMailbox(tx, [], 10), []);
       });
-      store.close();
+      await store.close();
     });
 
     test('checkpoints are stored and read back, latest by size, and a new Ledger resumes from them', async () => {
@@ -371,8 +399,8 @@ for (const impl of STORES) {
       const e = await other.write((tx) => resumed.append(tx, captureEntry('e'.repeat(64))));
       assert.equal(e.index, 7);
       assert.ok(rootFromLeafHashes(await other.read((tx) => other.leafHashes(tx, 0, 8))).equals(resumed.root()));
-      other.close();
-      store.close();
+      await other.close();
+      await store.close();
     });
 
     test('a rolled-back transaction leaves nothing: no entry, no link, and its index is used again', async () => {
@@ -427,7 +455,7 @@ for (const impl of STORES) {
         assert.deepEqual(indexes(await store.ofMailbox(tx, [MB.carol.id], 10)), [before.size]);
         assert.ok(rootFromLeafHashes(await store.leafHashes(tx, 0, before.size + 1)).equals(ledger.root()));
       });
-      store.close();
+      await store.close();
     });
 
     test('a checkpoint whose transaction rolls back is signed again: the ledger is reset with it', async () => {
@@ -446,7 +474,7 @@ for (const impl of STORES) {
       const cp = await store.write((tx) => ledger.checkpoint(tx));
       assert.equal(cp?.size, 1);
       assert.equal((await store.read((tx) => store.checkpoints(tx))).length, 1);
-      store.close();
+      await store.close();
     });
 
     test('two writers keep one sequence: each catches up inside its transaction', async () => {

@@ -1,12 +1,13 @@
 // The metadata repositories' contracts — the store interfaces each stage declares (access,
-// oversight) — run against every backend: today the SQLite metadata store (src/store/sqlite/);
-// a PostgreSQL backend joins by adding a line to BACKENDS. Each suite checks the round trips,
+// oversight) — run against every backend: the SQLite metadata store (src/store/sqlite/) and the
+// PostgreSQL one (src/store/postgres/, on a private cluster, each test a schema of its own).
+// Each suite checks the round trips,
 // state changes, refusals and orders the service using that store relies on, through the
 // interface alone (another repository of the same backend only where the service does the same).
 // Every call runs in a transaction of the backend: writes in write(), what is only read back in
 // read(); a call that fails runs in a write of its own, which it rolls back whole (as it would
 // on PostgreSQL), and what it left behind is then read.
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,24 +36,16 @@ import type { LedgerStore } from '../../src/ledger/ledger.ts';
 import type { LedgerHistory } from '../../src/oversight/ledger-history.ts';
 import type { OversightStore } from '../../src/oversight/oversight-store.ts';
 import type { NewReviewItem, ReviewChange, ReviewStore } from '../../src/oversight/review-store.ts';
-import { SqliteAccountRecoveryStore } from '../../src/store/sqlite/account-recovery-store.ts';
-import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
-import { SqliteCredentialStore } from '../../src/store/sqlite/credential-store.ts';
-import { SqliteRoleChangeStore } from '../../src/store/sqlite/role-change-store.ts';
-import { SqliteSsoStore } from '../../src/store/sqlite/sso-store.ts';
 import type { RoleChangeStore } from '../../src/access/role-change-store.ts';
 import type { SsoStore } from '../../src/access/sso-store.ts';
-import { SqliteGrantStore } from '../../src/store/sqlite/grant-store.ts';
-import { SqliteLedgerHistory } from '../../src/store/sqlite/ledger-history.ts';
-import { SqliteMailboxStore } from '../../src/store/sqlite/mailbox-store.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata-store.ts';
-import { SqliteNoticeStore } from '../../src/store/sqlite/notice-store.ts';
-import { SqliteNotificationStore } from '../../src/store/sqlite/notification-store.ts';
-import { SqliteOversightStore } from '../../src/store/sqlite/oversight-store.ts';
-import { SqliteOwnershipChangeStore } from '../../src/store/sqlite/ownership-change-store.ts';
-import { SqlitePeopleStore } from '../../src/store/sqlite/people-store.ts';
-import { SqlitePersonLinkStore } from '../../src/store/sqlite/person-link-store.ts';
-import { SqliteReviewStore } from '../../src/store/sqlite/review-store.ts';
+import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
+import { postgresRepositories } from '../../src/store/postgres/repositories.ts';
+import type { MetadataRepositories } from '../../src/store/repositories.ts';
+import { sqliteRepositories } from '../../src/store/sqlite/repositories.ts';
+import { postgresForSuite } from '../support/postgres.ts';
+
+const postgres = postgresForSuite(before, after);
 
 // Every repository of one backend, over one database, and the transactions they all run in.
 interface Repositories {
@@ -75,22 +68,31 @@ interface Repositories {
   ledger: LedgerStore & AuditStore;   // the ledger the history reads, and the Audit's transactions
   sso: SsoStore;
   roleChanges: RoleChangeStore;
-  close(): void;
+  close(): void | Promise<void>;
+}
+
+// One backend's repositories as its factory hands them out (src/store/*/repositories.ts), the
+// same object openStores builds.
+function fromFactory(meta: (SqliteMetadataStore | PostgresMetadataStore) & SettingStore & LedgerStore & AuditStore, repos: MetadataRepositories): Repositories {
+  return {
+    write: (work) => meta.write(work), read: (work) => meta.read(work), settings: meta, ledger: meta, close: () => meta.close(),
+    people: repos.people, credentials: repos.credentials, mailboxes: repos.mailboxes, autoMailboxes: repos.captures, grants: repos.grants,
+    ownership: repos.ownership, recoveries: repos.recoveries, links: repos.links, notifications: repos.notifications, notices: repos.notices,
+    reviews: repos.reviews, oversight: repos.oversight, history: repos.history, sso: repos.sso, roleChanges: repos.roleChanges,
+  };
 }
 
 function sqlite(meta: SqliteMetadataStore): Repositories {
-  return {
-    write: (work) => meta.write(work), read: (work) => meta.read(work),
-    settings: meta, people: new SqlitePeopleStore(meta), credentials: new SqliteCredentialStore(meta), mailboxes: new SqliteMailboxStore(meta),
-    autoMailboxes: new SqliteCaptureQueue(meta), grants: new SqliteGrantStore(meta), ownership: new SqliteOwnershipChangeStore(meta),
-    recoveries: new SqliteAccountRecoveryStore(meta), links: new SqlitePersonLinkStore(meta), notifications: new SqliteNotificationStore(meta),
-    notices: new SqliteNoticeStore(meta), reviews: new SqliteReviewStore(meta), oversight: new SqliteOversightStore(meta),
-    history: new SqliteLedgerHistory(meta), ledger: meta, sso: new SqliteSsoStore(), roleChanges: new SqliteRoleChangeStore(), close: () => meta.close(),
-  };
+  return fromFactory(meta, sqliteRepositories(meta));
+}
+
+function postgresRepos(meta: PostgresMetadataStore): Repositories {
+  return fromFactory(meta, postgresRepositories(meta));
 }
 
 const BACKENDS: { name: string; open(dir: string): Repositories }[] = [
   { name: 'SQLite (src/store/sqlite)', open: (dir) => sqlite(new SqliteMetadataStore(join(dir, 'sealbox.db'))) },
+  { name: 'PostgreSQL (src/store/postgres)', open: (dir) => postgresRepos(new PostgresMetadataStore({ url: postgres.url(), schema: postgres.schemaFor(dir) })) },
 ];
 
 const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
@@ -112,7 +114,7 @@ function withRepos(impl: (typeof BACKENDS)[number], fn: (r: Repositories) => Pro
     try {
       await fn(repos);
     } finally {
-      repos.close();
+      await repos.close();
     }
   };
 }

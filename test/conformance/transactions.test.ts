@@ -1,8 +1,9 @@
-// The Transactions contract (src/core/transactions.ts), run against every implementation (today
-// the SQLite metadata store; a PostgreSQL one joins by adding a line to BACKENDS). Every property
+// The Transactions contract (src/core/transactions.ts), run against every implementation: the
+// SQLite metadata store and the PostgreSQL one (a private cluster, each test a schema of its
+// own). Every property
 // is shown with real writes through a repository in the same store (its settings, its ledger)
 // and read back in a later transaction, or on a second connection, never taken on trust.
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,13 +16,18 @@ import { Ledger } from '../../src/ledger/ledger.ts';
 import type { LedgerStore, NewLedgerEntry } from '../../src/ledger/ledger.ts';
 import { rootFromLeafHashes } from '../../src/ledger/merkle-tree.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata-store.ts';
+import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
+import { postgresForSuite } from '../support/postgres.ts';
+
+const postgres = postgresForSuite(before, after);
 
 // The transactions under test, and repositories that write in them.
-type Backend = Transactions & SettingStore & LedgerStore & { close(): void };
+type Backend = Transactions & SettingStore & LedgerStore & { close(): void | Promise<void> };
 
 // open(dir) twice on the same folder gives two connections to one database (two processes).
 const BACKENDS: { name: string; open(dir: string): Backend }[] = [
   { name: 'SqliteMetadataStore', open: (dir) => new SqliteMetadataStore(join(dir, 'sealbox.db')) },
+  { name: 'PostgresMetadataStore', open: (dir) => new PostgresMetadataStore({ url: postgres.url(), schema: postgres.schemaFor(dir) }) },
 ];
 
 // One folder for the whole file, removed at exit; a fresh one inside it for each backend opened.
@@ -43,7 +49,7 @@ function withStore(impl: (typeof BACKENDS)[number], fn: (store: Backend, dir: st
     try {
       await fn(store, dir);
     } finally {
-      store.close();
+      await store.close();
     }
   };
 }
@@ -94,7 +100,7 @@ for (const impl of BACKENDS) {
         assert.equal(await settingOf(other, 'a'), '1', 'committed: another connection sees it');
         assert.equal(await settingOf(other, 'b'), '2');
       } finally {
-        other.close();
+        await other.close();
       }
     }));
 
@@ -180,9 +186,12 @@ for (const impl of BACKENDS) {
         await sleep(10);
         throw new Error('never commits');
       });
+      // Its failure is awaited below; on a backend whose reads do not wait for the write
+      // (PostgreSQL) it may come first.
+      const failed = assert.rejects(failing, /never commits/);
       await wrote;
       const seen = await store.read(async (tx) => ({ k: await store.getSetting(tx, 'k'), inserted: await store.getSetting(tx, 'inserted') }));
-      await assert.rejects(failing, /never commits/);
+      await failed;
       assert.deepEqual(seen, { k: 'before', inserted: null });
 
       // A write that commits in the end: the read sees the state before it or after it, never

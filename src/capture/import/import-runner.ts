@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../../core/clock.ts';
 import { SealboxError } from '../../core/errors.ts';
 import type { CaptureSource } from '../../core/types.ts';
-import type { SqliteMetadataStore } from '../../store/sqlite/metadata-store.ts';
+import type { MetadataStore } from '../../store/metadata-store.ts';
 import type { CaptureWriter } from '../capture-writer.ts';
 import type { ImportProgress } from './import-progress.ts';
 
@@ -66,7 +66,7 @@ export interface ImportReport {
 }
 
 export interface ImportRunnerDeps {
-  meta: SqliteMetadataStore;
+  meta: MetadataStore;
   capture: CaptureWriter;
   clock: Clock;
   progress: ImportProgress | null;

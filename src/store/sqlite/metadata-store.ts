@@ -1,13 +1,14 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
 import { openEntry } from '../../ledger/ledger-entry.ts';
-import type { LedgerFilter, LedgerRow, LedgerStore, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
+import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
+import type { CaptureRow, MailboxUpsert, MessageRow, MetadataStore } from '../metadata-store.ts';
 import { migrate, migrationsIn } from './migrate.ts';
 import { on, SqliteTransactions } from './transactions.ts';
-import type { Transactions, Tx } from '../../core/transactions.ts';
+import type { Tx } from '../../core/transactions.ts';
 
 const MIGRATIONS = migrationsIn(new URL('./migrations/', import.meta.url));
 // The schema as it was when versions began (0001–0005); an archive made before then gets the
@@ -18,30 +19,11 @@ const COLUMNS_ADDED: [string, string, string][] = [
   ['mailbox', 'manager', 'TEXT'], ['access_request', 'extends', 'TEXT'],
 ];
 
-export interface MessageRow {
-  id: number;
-  sha256: string;
-  size: number;
-  blobRef: BlobRef;
-  seal: Pick<SealMeta, 'nonce' | 'tag' | 'wrappedKey' | 'keyId' | 'compression'>;
-  firstSeen: number;
-  // Destroyed by policy: when, by which ledger entry, under which policy (null: it is here).
-  disposed: { at: number; ledgerIndex: number; policy: string } | null;
-}
-
-export interface CaptureRow extends CaptureRecord {
-  rowId: number;
-  messageRowId: number;
-  ledgerIndex: number;
-  retainUntil: number | null;    // fixed at capture (ms epoch); null: kept for ever
-  retentionRule: string | null;  // the rule that gave it; null: the default
-  keepUntil: number | null;      // its minimum, fixed at capture too (ms epoch); null: for ever
-  keepRule: string | null;       // the rule that gave it; null: the default
-}
+export type { CaptureRow, MessageRow } from '../metadata-store.ts';
 
 // The embedded MetadataStore: one SQLite database in WAL mode with synchronous=FULL, so a
 // COMMIT has reached the disk when it returns. Its transactions are the archive's (Transactions).
-export class SqliteMetadataStore implements LedgerStore, Transactions {
+export class SqliteMetadataStore implements MetadataStore {
   readonly db: DatabaseSync;
   readonly path: string;
   readonly #transactions: SqliteTransactions;
@@ -140,7 +122,7 @@ export class SqliteMetadataStore implements LedgerStore, Transactions {
 
   // --- mailboxes ---
 
-  async upsertMailbox(tx: Tx, mailbox: { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; manager?: string | null; department?: string | null; auto?: boolean }): Promise<number> {
+  async upsertMailbox(tx: Tx, mailbox: MailboxUpsert): Promise<number> {
     on(tx).prepare(`INSERT INTO mailbox (name, display_name, owner, sensitivity, manager, department, auto) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(name) DO UPDATE SET display_name = COALESCE(excluded.display_name, display_name), owner = COALESCE(excluded.owner, owner),
       sensitivity = COALESCE(excluded.sensitivity, sensitivity), manager = COALESCE(excluded.manager, manager), department = COALESCE(excluded.department, department),

@@ -1,0 +1,38 @@
+import type { CaptureQueue, QueuedCapture } from '../../index/capture-queue.ts';
+import { toCaptureRow } from '../sqlite/metadata-store.ts';
+import type { PostgresMetadataStore } from './metadata-store.ts';
+import { on } from './transactions.ts';
+
+export class PostgresCaptureQueue implements CaptureQueue {
+  readonly #meta: PostgresMetadataStore;
+
+  constructor(meta: PostgresMetadataStore) {
+    this.#meta = meta;
+  }
+
+  capturesAfter(cursor: number, limit: number): Promise<QueuedCapture[]> {
+    return this.#meta.read(async (tx) => (await on(tx).query('SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id > $1 ORDER BY c.id LIMIT $2', [cursor, limit]))
+      .map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
+  }
+
+  async capturesByRowIds(rowIds: readonly number[]): Promise<QueuedCapture[]> {
+    if (rowIds.length === 0) return [];
+    return this.#meta.read(async (tx) => (await on(tx).query('SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id = ANY($1::bigint[]) ORDER BY c.id', [rowIds]))
+      .map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
+  }
+
+  liveMessages(): Promise<{ id: number; sha256: string; firstCapture: number }[]> {
+    return this.#meta.read(async (tx) => (await on(tx).query<{ id: number; sha256: string; first: number }>(`SELECT m.id, m.sha256, MIN(c.id) AS first FROM message m JOIN capture c ON c.message = m.id
+      WHERE m.disposed_at IS NULL GROUP BY m.id ORDER BY m.id`)).map((r) => ({ id: r.id, sha256: r.sha256, firstCapture: r.first })));
+  }
+
+  async addAutoMailboxes(addresses: readonly string[]): Promise<void> {
+    const meta = this.#meta;
+    await meta.write(async (tx) => {
+      for (const address of addresses) {
+        if (await meta.mailboxForAddress(tx, address)) continue;
+        await meta.setMailboxAddress(tx, address, await meta.upsertMailbox(tx, { name: address, auto: true }));
+      }
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import type { Tx } from '../../core/transactions.ts';
+import type { ObjectHoldStore } from '../../retention/object-hold-store.ts';
+import { on } from './transactions.ts';
+
+export class PostgresObjectHoldStore implements ObjectHoldStore {
+  async held(tx: Tx): Promise<string[]> {
+    return (await on(tx).query<{ file: string }>('SELECT file FROM object_hold ORDER BY file')).map((r) => r.file);
+  }
+
+  async markHeld(tx: Tx, file: string, at: number): Promise<void> {
+    await on(tx).query('INSERT INTO object_hold (file, placed_at) VALUES ($1, $2) ON CONFLICT (file) DO NOTHING', [file, at]);
+  }
+
+  async unmarkHeld(tx: Tx, file: string): Promise<void> {
+    await on(tx).query('DELETE FROM object_hold WHERE file = $1', [file]);
+  }
+
+  async messages(tx: Tx, afterId: number, limit: number): Promise<{ id: number; sha256: string; file: string }[]> {
+    return (await on(tx).query('SELECT id, sha256, blob_file AS file FROM message WHERE id > $1 AND disposed_at IS NULL ORDER BY id LIMIT $2', [afterId, limit]))
+      .map((r) => ({ id: r.id, sha256: r.sha256, file: r.file }));
+  }
+}

@@ -1,0 +1,194 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type pg from 'pg';
+import type { Transactions, Tx } from '../../core/transactions.ts';
+
+// A transaction on one client taken from the pool for its length: the only way a repository
+// reaches PostgreSQL, so a call made outside a transaction, or after it ended, fails instead of
+// writing on its own.
+export class PostgresTx implements Tx {
+  readonly mode: 'read' | 'write';
+  readonly #client: pg.PoolClient;
+  readonly #undo: (() => void)[] = [];
+  #open = true;
+  // A statement failed: PostgreSQL has aborted the transaction, and its COMMIT rolls back.
+  #failed = false;
+
+  constructor(mode: 'read' | 'write', client: pg.PoolClient) {
+    this.mode = mode;
+    this.#client = client;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  async query<R extends Record<string, any> = Record<string, any>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
+    try {
+      return (await this.#client.query<R>(sql, params)).rows;
+    } catch (err) {
+      this.#failed = true;
+      throw err;
+    }
+  }
+
+  // A statement that changes rows: how many it changed.
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
+    try {
+      return (await this.#client.query(sql, params)).rowCount ?? 0;
+    } catch (err) {
+      this.#failed = true;
+      throw err;
+    }
+  }
+
+  async one<R extends Record<string, any> = Record<string, any>>(sql: string, params: unknown[] = []): Promise<R | undefined> {
+    return (await this.query<R>(sql, params))[0];
+  }
+
+  onRollback(undo: () => void): void {
+    this.#undo.push(undo);
+  }
+
+  // No statement more: the work is done and its COMMIT is on its way.
+  seal(): void {
+    this.#open = false;
+  }
+
+  // Closes the handle; a transaction that did not commit runs every undo, and returns those
+  // that failed (memory may then disagree with the database).
+  end(committed: boolean): unknown[] {
+    this.#open = false;
+    const failed: unknown[] = [];
+    if (!committed) {
+      for (const undo of this.#undo.reverse()) {
+        try {
+          undo();
+        } catch (err) {
+          failed.push(err);
+        }
+      }
+    }
+    return failed;
+  }
+}
+
+// The PostgreSQL side of a Tx handed to a repository.
+export function on(tx: Tx): PostgresTx {
+  if (!(tx instanceof PostgresTx)) throw new Error('not a PostgreSQL transaction');
+  return tx;
+}
+
+// Every write of every node holding this lock takes it first, so writes run one at a time across
+// the nodes too, as on SQLite: the ledger's next index, a four-eyes decision made again inside its
+// transaction, never race. (Issue 17's several nodes will narrow it; one writer is the contract
+// the repositories were written against.)
+const WRITE_LOCK = 0x5ea1b0c5;
+
+// Transactions on a pool, each on a client of its own from BEGIN to COMMIT (ROLLBACK when the
+// work throws). Writes in this process run one at a time in the order asked for, and hold the
+// write lock; reads are READ ONLY REPEATABLE READ, a consistent view of what had committed when
+// they began, and run beside the writes on clients of their own. A transaction asked for inside
+// another throws at once (pass its tx on instead).
+export class PostgresTransactions implements Transactions {
+  readonly #pool: pg.Pool;
+  readonly #ready: () => Promise<void>;
+  readonly #current = new AsyncLocalStorage<PostgresTx>();
+  #tail: Promise<void> = Promise.resolve();
+
+  // ready: awaited before the first statement of every transaction (the schema's migrations).
+  constructor(pool: pg.Pool, ready: () => Promise<void>) {
+    this.#pool = pool;
+    this.#ready = ready;
+  }
+
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#run('write', work);
+  }
+
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#run('read', work);
+  }
+
+  async #run<T>(mode: 'read' | 'write', work: (tx: Tx) => Promise<T>): Promise<T> {
+    const outer = this.#current.getStore();
+    if (outer?.open) throw new Error(`a ${mode} transaction was opened inside a ${outer.mode} transaction; pass its tx on instead`);
+    let release = () => {};
+    if (mode === 'write') {
+      const before = this.#tail;
+      this.#tail = new Promise((resolve) => (release = resolve));
+      await before;
+    }
+    try {
+      await this.#ready();
+      const client = await this.#pool.connect();
+      let broken: unknown = null;
+      try {
+        return await this.#on(client, mode, work);
+      } catch (err) {
+        // A client whose ROLLBACK failed is not handed out again.
+        if ((err as { [CLIENT_BROKEN]?: boolean })?.[CLIENT_BROKEN]) broken = err;
+        throw unwrap(err);
+      } finally {
+        client.release(broken ? new Error('the connection failed during a rollback') : undefined);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  async #on<T>(client: pg.PoolClient, mode: 'read' | 'write', work: (tx: Tx) => Promise<T>): Promise<T> {
+    const tx = new PostgresTx(mode, client);
+    let committed = false;
+    try {
+      await client.query(mode === 'write' ? 'BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      if (mode === 'write') await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      const result = await this.#current.run(tx, () => work(tx));
+      tx.seal();
+      const done = await client.query('COMMIT');
+      // A statement that failed aborted the transaction, and PostgreSQL answers its COMMIT with a
+      // ROLLBACK: a write whose work carried on past the failure did not commit.
+      if (done.command === 'ROLLBACK' && mode === 'write') {
+        committed = false;
+        throw new Error('a statement in this write transaction failed, so it was rolled back; nothing it wrote was committed');
+      }
+      committed = true;
+      return result;
+    } catch (err) {
+      let rollbackFailed: unknown = null;
+      if (!committed) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (e) {
+          rollbackFailed = e;
+        }
+      }
+      const undoFailed = tx.end(false);
+      const failures = [...undoFailed, ...(rollbackFailed ? [rollbackFailed] : [])];
+      const thrown = failures.length > 0 ? new AggregateError([err, ...failures], 'a transaction rolled back and undoing what it changed in memory failed') : err;
+      throw rollbackFailed ? new BrokenClient(thrown) : thrown;
+    } finally {
+      if (committed) tx.end(true);
+    }
+  }
+}
+
+const CLIENT_BROKEN = Symbol('client broken');
+
+// What the work threw, carried out past the client's release.
+class BrokenClient {
+  readonly [CLIENT_BROKEN] = true;
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+function unwrap(err: unknown): unknown {
+  return err instanceof BrokenClient ? err.error : err;
+}
