@@ -5,7 +5,7 @@ import type { Grants, NewRequest } from './grants.ts';
 import { MAX_REQUEST_QUERY, PERMISSIONS } from './grants.ts';
 import type { User } from './people.ts';
 
-const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
+export const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
 
 // Every role in which an address takes part, as the index links it (an envelope's recipients
 // that no header names as bcc, its sender as sender).
@@ -45,8 +45,9 @@ export async function subjectAccessRequest(d: { grants: Grants; search: Pick<Sea
   const messages = (await d.search.messagesWith(addresses)).length;
   const mailboxes = await d.search.mailboxesWith(addresses);
   searched({ addresses: addresses.length, messages, mailboxes: mailboxes.length });
-  // Mail in which no mailbox takes part is outside every grant's scope: no request can reach it.
-  if (mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', 'no archived mailbox holds mail in which these addresses take part: there is nothing to grant');
+  // Filed even when no mailbox holds any of it (mail in which no mailbox takes part is outside
+  // every grant's scope): the filer is answered the same either way, and learns what there is
+  // only once someone else approved it (Grants.file sealed; the request's view, sealedFor).
   return { ...terms, mailboxes };
 }
 
@@ -98,4 +99,12 @@ export function isMainParty(addresses: readonly string[], participants: readonly
 // query one filed here); null for any other grant.
 export function subjectOfGrant(grant: { purpose: string; fixedQuery: string | null }): string[] | null {
   return grant.purpose === SUBJECT_ACCESS_PURPOSE ? subjectOfQuery(grant.fixedQuery) : null;
+}
+
+// Whether `viewer` sees a data subject's access request sealed: its filer (when not also an
+// approver, auditor or admin, who see every request whole) until it is approved. Sealed, its
+// mailboxes are not shown, and nothing else said about it depends on them.
+export function sealedFor(viewer: { id: number; roles: readonly string[] }, r: { purpose: string; requesterId: number; approvedAt: number | null }): boolean {
+  if (r.purpose !== SUBJECT_ACCESS_PURPOSE || r.approvedAt !== null || r.requesterId !== viewer.id) return false;
+  return !viewer.roles.some((role) => role === 'approver' || role === 'auditor' || role === 'admin');
 }
