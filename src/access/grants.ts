@@ -92,8 +92,8 @@ export class Grants {
 
   // sealed: a data subject's access request (subject-access.ts), whose mailboxes were found by
   // searching for the person: it may have none (then its grant reads nothing), and it needs as
-  // many approvals as the most sensitive mailbox would, whichever mailboxes it names, so that
-  // neither says to its filer whether or where the person has mail.
+  // many approvals as the most sensitive mailbox in the archive would, whichever mailboxes it
+  // names, so that neither says to its filer whether or where the person has mail.
   async file(tx: Tx, requester: User, input: NewRequest, options: { breakglass?: boolean; sealed?: boolean } = {}): Promise<AccessRequest> {
     const breakglass = options.breakglass ?? false;
     const { dateFrom, dateTo, startsAt } = this.terms(requester, input, options);
@@ -110,8 +110,8 @@ export class Grants {
       const before = new Set(prior.mailboxes.map((m) => m.id));
       if (!mailboxes.some((m) => before.has(m.id))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} covers none of these mailboxes`, { fields: ['extends'] });
     }
-    const approvalsNeeded = options.sealed ? Math.max(this.#policy().approvalsNeeded, ...Object.values(this.#policy().sensitivityApprovals))
-      : Math.max(this.#policy().approvalsNeeded, ...mailboxes.map((m) => (m.sensitivity ? this.#policy().sensitivityApprovals[m.sensitivity] ?? 0 : 0)));
+    const tags = options.sealed ? await this.#store.sensitivities(tx) : mailboxes.map((m) => m.sensitivity);
+    const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...tags.map((t) => (t ? this.#policy().sensitivityApprovals[t] ?? 0 : 0)));
     const id = newId(breakglass ? 'bg' : 'req', now);
     const duration = Math.round(input.durationHours * 3600);
     await this.#store.insert(tx, {
