@@ -317,7 +317,10 @@ function subjectReadme(source: EvidenceSource, o: PackageOptions, sa: { otherPar
   const addresses = subjectOfGrant(source.custody.grant) ?? [];
   const cut = source.total > source.hits.length + sa.withheld ? `\nThe archive found ${source.total} message(s) in all; this copy looked at the first ${source.hits.length + sa.withheld} (newest first).
 Ask for the rest: they are given in a further copy.\n` : '';
-  const withheld = sa.otherParties === 'withhold'
+  const withheld = sa.otherParties === 'withhold' && sa.withheld === 0
+    ? `No message was left out. (Messages in which you appear only as a copy, a blind copy or through a
+mailing list, of which others are the main party, would have been: there are none.)`
+    : sa.otherParties === 'withhold'
     ? `${sa.withheld} message(s) were left out of this copy because other people are their main
 party: you are in them only as a copy (Cc), a blind copy (Bcc), or as one of the receivers of a
 mailing list, alias or forward, and you neither sent them nor were named in their "To" line.
@@ -335,9 +338,10 @@ or sent to you, at the address(es)
 
 ${addresses.map((a) => `    ${a}`).join('\n')}
 
-It holds ${source.hits.length} message(s). Each one is in the folder "messages" as an .eml file,
+${source.hits.length === 0 && sa.withheld === 0 ? `The archive holds no e-mail in which you take part at these addresses: this copy holds none.
+` : `It holds ${source.hits.length} message(s). Each one is in the folder "messages" as an .eml file,
 which any e-mail program opens (or drag it into a web browser), and its words as plain text in
-the folder "text". load/messages.csv lists them all, one a line, and opens in any spreadsheet.
+the folder "text". load/messages.csv lists them all, one a line, and opens in any spreadsheet.`}
 ${cut}
 ${withheld}
 
