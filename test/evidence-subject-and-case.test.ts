@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { accessStateProblems } from '../src/oversight/access-state-check.ts';
 import { startInProcessWorld } from './support/in-process.ts';
 import type { InProcessWorld } from './support/in-process.ts';
 import { tempDataDir } from './support/sealbox.ts';
@@ -153,6 +154,9 @@ test('a data subject\'s copy withholds the mail of which others are the main par
   const bad = await w.call('rita', 'POST', '/api/v1/exports', { q: 'mailbox:olga@corp.test', grant: plain.id, otherParties: 'withhold' }, 400);
   assert.deepEqual(bad.error.fields, ['otherParties']);
   assert.equal((await w.call('rita', 'GET', '/api/v1/exports')).jobs.length, 3);
+  // The grant of no mailbox is what its ledger entries say it is: oversight's check finds nothing.
+  const s = w.archive.services;
+  assert.deepEqual(await w.archive.stores.meta.read((tx) => accessStateProblems(tx, { ...s.oversightStores, grants: s.grants, people: s.people, leavers: s.leavers, clock: w.clock })), []);
 });
 
 test('a case is exported under a grant that covers its hold, and the package names the hold; cancelling is an entry the owner sees', { timeout: 300_000 }, async (t) => {
