@@ -56,6 +56,7 @@ interface Fixtures {
   world: InProcessWorld;
   job: string;        // the requester's export job, done
   jobFile: string;    // its zip
+  hold: string;       // a legal hold whose scope the active grant covers (its mailbox and window)
   grant: Record<Situation, string>;
   sha: Record<keyof typeof MESSAGES, string>;
   file(input?: Record<string, unknown>): Promise<string>;
@@ -137,6 +138,13 @@ function rows(): Row[] {
     { name: 'start an export job, active grant', expect: only('requester', 202), call: startJob((f) => f.grant.active), writes: access('export.job'), check: (b) => assert.deepEqual([b.state, b.found], ['queued', 1]) },
     { name: 'start an export job, expired grant', expect: ALL_DENIED, call: startJob((f) => f.grant.expired), writes: access('export.job') },
     { name: 'start an export job, break-glass grant without export', expect: ALL_DENIED, call: startJob((f) => f.grant.breakglass), writes: access('export.job') },
+    // A case (legal hold) exported: under one's own active grant with export that covers the hold.
+    // A records manager reads no mail, so places the hold but exports it only with such a grant.
+    {
+      name: 'start an export job of a legal hold, active grant', expect: only('requester', 202), writes: access('export.job'),
+      call: (f) => ({ method: 'POST', path: `/api/v1/holds/${f.hold}/export`, body: { grant: f.grant.active } }), check: (b, _r, f) => assert.deepEqual([b.state, b.found, b.hold.id], ['queued', 1, f.hold]),
+    },
+    { name: 'start an export job of a legal hold, expired grant', expect: ALL_DENIED, writes: access('export.job'), call: (f) => ({ method: 'POST', path: `/api/v1/holds/${f.hold}/export`, body: { grant: f.grant.expired } }) },
     { name: 'list own export jobs', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/exports' }), check: (b, role, f) => assert.equal(b.jobs.some((j: any) => j.id === f.job), role === 'requester') },
     { name: 'read an export job', expect: only('requester', 200, 404), writes: null, refusal: access('export.job'), call: (f) => ({ method: 'GET', path: `/api/v1/exports/${f.job}` }), check: (b) => assert.equal(b.state, 'done') },
     {
@@ -145,7 +153,7 @@ function rows(): Row[] {
     },
     {
       // The runner is stopped first, so the job waits (queued) to be cancelled.
-      name: 'cancel an export job', expect: only('requester', 200, 404), writes: null, refusal: access('export.job'),
+      name: 'cancel an export job', expect: only('requester', 200, 404), writes: access('export.cancel'), refusal: access('export.job'),
       target: async (f) => {
         await f.world.parts.exports.stop();
         return (await f.world.as.req.call('POST', '/api/v1/exports', { q: 'body', grant: f.grant.active })).body.id;
@@ -322,7 +330,7 @@ test('authorization matrix: every role × every endpoint × every grant situatio
       return r.body;
     };
     const f: Fixtures = {
-      world, sha: world.sha as Fixtures['sha'], grant: {} as Fixtures['grant'], job: '', jobFile: '',
+      world, sha: world.sha as Fixtures['sha'], grant: {} as Fixtures['grant'], job: '', jobFile: '', hold: '',
       file: async (input = {}) => (await ok(as.req, 'POST', '/api/v1/requests', { ...GRANT_REQUEST, ...input })).id,
       approve: async (id) => { await ok(as.appr2, 'POST', `/api/v1/requests/${id}/approve`, { reason: 'fixture' }); },
     };
@@ -347,6 +355,7 @@ test('authorization matrix: every role × every endpoint × every grant situatio
     await ok(as.appr2, 'POST', `/api/v1/requests/${f.grant.denied}/deny`, { reason: 'no case' });
     // A legal hold on the owner's mailbox, for the row 'my legal holds'.
     await ok(as.adm, 'POST', '/api/v1/holds', { name: 'Matrix', matter: 'LEG-9', custodians: ['own@corp.test'] });
+    f.hold = (await ok(as.adm, 'POST', '/api/v1/holds', { name: 'Matrix case', matter: 'LEG-9', custodians: ['tgt@corp.test'], dateFrom: '2024-01-01', dateTo: '2024-12-31' })).id;
     f.grant.breakglass = (await ok(as.bg, 'POST', '/api/v1/breakglass', { ...GRANT_REQUEST, purpose: 'security-incident', ticket: null, permissions: ['search', 'read'], durationHours: 0.5 })).id;
     // A second past the short grant's end (1.8 s to lapse, 3.6 s to expire: the clock is moved,
     // nobody waits) both are over.

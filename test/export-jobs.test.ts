@@ -4,8 +4,8 @@
 // makes: the same volumes, byte for byte, so the same manifest. The shipped verify.py passes on
 // the volumes as downloaded through the API and unzipped by Python's zipfile and by Info-ZIP
 // unzip (readers that are not ours). Only a grant with export starts one; the start and every
-// download are in the ledger; a job is its owner's alone; a running job can be cancelled; the
-// mailbox's owner sees the export.
+// download are in the ledger; a job is its owner's alone; a running job can be cancelled, which is
+// an entry of its own; the mailbox's owner sees the export, and the cancelled one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -249,6 +249,15 @@ test('an export job killed mid-way resumes and makes the same package; verify.py
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
     assert.equal(cancelled.body.state, 'cancelled');
     await waitUntil('its folder is removed', () => !existsSync(join(copyB, 'exports', id)), { timeoutMs: 60_000, intervalMs: 50 });
+    // The cancel is an entry of its own: who, which job, how far it got; the owner sees it.
+    const tail = (await client(b, WATCHER).call('GET', `/api/v1/ledger/entries?from=${r.body.startedEntry}&limit=1000`)).body.entries;
+    const [cancel, ...more] = tail.filter((e: any) => e.operation === 'export.cancel');
+    assert.deepEqual(more, []);
+    assert.deepEqual([cancel.actor, cancel.result, cancel.grantId, cancel.parameters.job, cancel.parameters.state, cancel.parameters.messagesTotal, cancel.parameters.startedEntry, cancel.parameters.filesDelivered, cancel.objects.messages.length],
+      ['user:rita', 'success', grant, id, 'running', sha256s.size, r.body.startedEntry, 0, sha256s.size]);
+    assert.ok(cancel.parameters.messagesDone >= 0 && cancel.parameters.messagesDone < sha256s.size, JSON.stringify(cancel.parameters));
+    const seen = (await client(b, 'olga').call('GET', '/api/v1/mailboxes/mine/accesses')).body.requests.find((g: any) => g.request?.id === grant);
+    assert.ok(seen.details.some((d: any) => d.kind === 'export-cancelled' && d.messages === sha256s.size && d.of === sha256s.size && d.done === cancel.parameters.messagesDone), JSON.stringify(seen.details.filter((d: any) => d.kind !== 'read')));
     const again = await client(b, 'rita').call('POST', `/api/v1/exports/${id}/cancel`);
     assert.equal(again.status, 409);
     assert.equal((await client(b, 'rita').call('GET', `/api/v1/exports/${id}/files/x.zip`)).status, 409);

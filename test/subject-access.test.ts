@@ -5,6 +5,9 @@
 // ordinary export under the grant holds exactly the person's mail from every mailbox, and the
 // owners of those mailboxes see the access as they see any other. The filing, the search for the
 // person it made, and every refusal are ledger entries; the entries carry counts, not addresses.
+// Until it is approved, its filer learns nothing of whether the person has mail: the request is
+// filed and answered alike either way (sealed: no mailboxes, as many approvals as the most
+// sensitive mailbox would need).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startInProcessWorld } from './support/in-process.ts';
@@ -21,8 +24,9 @@ function mail(h: { from: string; to: string; cc?: string; sender?: string; subje
 test('an Art. 15 request is filed, approved by someone else and exported like any grant, and covers exactly the person\'s mail', { timeout: 120_000 }, async (t) => {
   const world = await startInProcessWorld({
     messages: {},
-    mailboxes: { 'olga@corp.test': 'olga', 'bob@corp.test': 'bob', 'carl@corp.test': 'carl' },
-    users: { olga: ['owner'], bob: ['owner'], carl: ['owner'], rita: ['requester', 'approver'], appr: ['approver'], plain: ['owner'] },
+    // ceo@ holds none of her mail; being executive (2 approvals), it makes every sealed request need 2.
+    mailboxes: { 'olga@corp.test': 'olga', 'bob@corp.test': 'bob', 'carl@corp.test': 'carl', 'ceo@corp.test': ',executive' },
+    users: { olga: ['owner'], bob: ['owner'], carl: ['owner'], rita: ['requester', 'approver'], appr: ['approver'], appr2: ['approver'], plain: ['owner'], sam: ['requester'] },
   });
   t.after(() => world.stop());
   const { as } = world;
@@ -62,11 +66,14 @@ test('an Art. 15 request is filed, approved by someone else and exported like an
   const refused = await world.take('plain');
   assert.deepEqual(refused.map((e) => [e.operation, e.result]), [['request.file', 'denied']]);
 
-  // Filed: an ordinary request with its purpose, the mailboxes holding her mail, and a query for exactly it.
+  // Filed: an ordinary request with its purpose, the mailboxes holding her mail, and a query for
+  // exactly it. A filer who is not an approver sees it sealed until it is approved (below); rita
+  // is an approver too, and approvers see every request whole.
   const filed = await call('rita', 'POST', '/api/v1/subject-requests/access', base);
   assert.equal(filed.state, 'pending');
   assert.equal(filed.purpose, 'subject-access-request');
   assert.equal(filed.ticket, 'DSAR-7');
+  assert.deepEqual([filed.sealed, filed.approvalsNeeded], [false, 2], 'as many approvals as the archive\'s most sensitive mailbox needs, though ceo@ holds none of her mail');
   assert.deepEqual(filed.mailboxes, ['bob@corp.test', 'carl@corp.test', 'olga@corp.test']);
   assert.deepEqual(filed.permissions, ['search', 'read', 'export']);
   assert.equal(filed.durationHours, 24);
@@ -88,7 +95,9 @@ test('an Art. 15 request is filed, approved by someone else and exported like an
   assert.deepEqual((await world.take('rita')).map((e) => [e.operation, e.result]), [['export', 'denied']]);
   const own = await call('rita', 'POST', `/api/v1/requests/${filed.id}/approve`, { reason: 'fine' }, 403);
   assert.match(own.error.message, /no one can decide on their own request/);
-  assert.equal((await call('appr', 'POST', `/api/v1/requests/${filed.id}/approve`, { reason: 'identity checked, DSAR-7' })).state, 'active');
+  assert.equal((await call('appr', 'POST', `/api/v1/requests/${filed.id}/approve`, { reason: 'identity checked, DSAR-7' })).state, 'pending');
+  assert.equal((await call('appr2', 'POST', `/api/v1/requests/${filed.id}/approve`, { reason: 'second pair of eyes' })).state, 'active');
+
 
   // The ordinary export under the grant: exactly her mail, from all three mailboxes.
   const r = await as.rita.call('GET', exportPath);
@@ -100,11 +109,30 @@ test('an Art. 15 request is filed, approved by someone else and exported like an
   const exported = (await world.take('rita')).find((e) => e.operation === 'export')!;
   assert.deepEqual([exported.result, exported.grantId, exported.objects.messages.length, [...exported.objects.mailboxes].sort()], ['success', filed.id, 5, filed.mailboxes]);
 
-  // Her mailbox-less mail is out of reach of this grant and of any other: nothing to grant.
-  const none = await call('rita', 'POST', '/api/v1/subject-requests/access', { ...base, addresses: ['friend@other.test'] }, 404);
-  assert.match(none.error.message, /nothing to grant/);
-  const [nothing] = await world.take('rita');
-  assert.deepEqual([nothing.operation, nothing.result, nothing.parameters.subjectAccess], ['request.file', 'denied', { addresses: 1, messages: 1, mailboxes: 0 }]);
+  // Someone whose mail no mailbox holds: filed and answered exactly alike (only its id, times and
+  // what was typed differ), so the filer learns nothing before approval; approved, its grant
+  // covers no mailbox and its export holds nothing, which is the answer.
+  const none = await call('sam', 'POST', '/api/v1/subject-requests/access', { ...base, addresses: ['friend@other.test'] });
+  const shape = (r: any) => ({ ...r, id: undefined, createdAt: undefined, lapsesAt: undefined, query: undefined });
+  const again = await call('sam', 'POST', '/api/v1/subject-requests/access', base);
+  assert.deepEqual(shape(none), shape(again));
+  assert.deepEqual([again.sealed, again.mailboxes, again.approvalsNeeded, again.tooFewApprovers], [true, [], 2, false]);
+  assert.deepEqual(shape(await call('sam', 'GET', `/api/v1/requests/${none.id}`)), shape(await call('sam', 'GET', `/api/v1/requests/${again.id}`)));
+  const [nothing] = await world.take('sam');
+  assert.deepEqual([nothing.operation, nothing.result, nothing.objects.mailboxes, nothing.parameters.subjectAccess], ['request.file', 'success', [], { addresses: 1, messages: 1, mailboxes: 0 }]);
+  await world.takeAll();
+  for (const who of ['appr', 'appr2']) await call(who, 'POST', `/api/v1/requests/${none.id}/approve`, { reason: 'identity checked' });
+  const empty = await call('sam', 'GET', `/api/v1/requests/${none.id}`);
+  assert.deepEqual([empty.state, empty.sealed, empty.mailboxes], ['active', false, []]);
+  const nothingThere = await as.sam.call('GET', `/api/v1/export?q=${encodeURIComponent(empty.query)}&grant=${none.id}`);
+  assert.equal(nothingThere.status, 200);
+  assert.deepEqual([nothingThere.body.length, nothingThere.headers.get('x-sealbox-total')], [0, '0']);
+  // Denied, it stays sealed to its filer, in the answer and in the notice.
+  await call('appr', 'POST', `/api/v1/requests/${again.id}/deny`, { reason: 'identity not checked' });
+  assert.deepEqual((await call('sam', 'GET', `/api/v1/requests/${again.id}`)).mailboxes, []);
+  const notice = (await call('sam', 'GET', '/api/v1/me/notifications')).notifications.find((n: any) => n.kind === 'request.denied' && n.body.includes(again.id));
+  assert.match(notice.body, /Mailboxes: {5}those holding the person's mail \(shown once approved\)/);
+  assert.ok(!/olga@corp\.test|bob@corp\.test/.test(notice.body));
 
   // The owners see the access on their transparency page, each counting only their own messages.
   const seen = async (who: string) => (await call(who, 'GET', '/api/v1/mailboxes/mine/accesses')).requests.filter((g: any) => g.request?.id === filed.id);

@@ -1,8 +1,9 @@
 // Issue 18, step 2, in the web app (Debian's Chromium): on the investigation view of a grant that
 // carries export, the requester starts an evidence package of the current search, sees it
 // waiting with its progress, cancels it, starts another, watches it finish and downloads its zip;
-// the zip, unzipped by Python's zipfile, passes the verify.py inside it. The start and the
-// download are in the ledger; once the grant has ended, a download is refused.
+// the zip, unzipped by Python's zipfile, passes the verify.py inside it. The start, the cancel and
+// the download are in the ledger; a case (legal hold) is exported from the same panel by its id;
+// once the grant has ended, a download is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -86,7 +87,7 @@ test('web: an evidence package made in the background from the investigation vie
   await screenshot(rita, 'investigation-export-job-queued');
   const firstId = await first.getAttribute('data-job');
   await first.getByRole('button', { name: 'Cancel' }).click();
-  await panel.locator(`li[data-job="${firstId}"][data-state="cancelled"]`).waitFor();
+  await panel.locator(`li[data-job="${firstId}"][data-state="cancelled"]`).getByTestId('job-cancelled').filter({ hasText: `after 0 of ${mails.length} messages; nothing of it was handed out` }).waitFor();
 
   // The second, with an mbox file per custodian, runs to its end while the page watches, and its zip downloads.
   await panel.getByRole('checkbox', { name: /one mbox file per custodian/ }).check();
@@ -115,9 +116,20 @@ test('web: an evidence package made in the background from the investigation vie
 
   const entries = (await world.take('rita')).filter((e) => e.operation.startsWith('export'));
   assert.deepEqual(entries.map((e) => [e.operation, e.result, e.grantId]), [
-    ['export.job', 'success', grant], ['export.job', 'success', grant], ['export', 'success', grant], ['export.download', 'success', grant],
+    ['export.job', 'success', grant], ['export.cancel', 'success', grant], ['export.job', 'success', grant], ['export', 'success', grant], ['export.download', 'success', grant],
   ]);
-  assert.equal(entries[2].parameters.job, jobId);
+  assert.deepEqual([entries[1].parameters.job, entries[1].parameters.messagesDone, entries[1].parameters.messagesTotal], [firstId, 0, mails.length]);
+  assert.equal(entries[3].parameters.job, jobId);
+
+  // A case: the legal hold on olga's mailbox, exported by its id under this grant, which covers it.
+  const hold = (await as.adm.call('POST', '/api/v1/holds', { name: 'Supplier dispute', matter: 'LEG-31', custodians: ['olga@corp.test'] })).body.id as string;
+  await world.takeAll();
+  const caseForm = panel.getByRole('form', { name: 'Export a legal hold' });
+  await caseForm.getByLabel('Legal hold (case) id').fill(hold);
+  await caseForm.getByRole('button', { name: 'Export the case' }).click();
+  const ofCase = panel.locator('li[data-job]').filter({ hasText: `legal hold ${hold} “Supplier dispute” (matter LEG-31)` });
+  await ofCase.filter({ has: rita.getByTestId('job-done') }).waitFor({ timeout: 120_000 });
+  assert.deepEqual((await world.take('rita')).filter((e) => e.operation === 'export.job').map((e) => [e.result, e.parameters.hold, e.objects.messages.length]), [['success', hold, mails.length]]);
 
   // The grant ended ("I'm done"): a finished package is no standing access. Its download is
   // refused, and the refusal recorded.

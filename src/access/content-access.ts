@@ -18,6 +18,9 @@ import type { AccessDecision, Scope } from './access-decision.ts';
 import type { Actor, Audit, AuditEvent } from './audit.ts';
 import type { AccessRequest, Permission } from './grants.ts';
 import type { People, User } from './people.ts';
+import { isMainParty, subjectOfGrant } from './subject-access.ts';
+import type { OtherParties } from './subject-access.ts';
+import type { Hold } from '../retention/hold-store.ts';
 
 export interface ContentDeps {
   decision: AccessDecision;
@@ -331,20 +334,53 @@ export class ContentAccess {
   // carries export), its query parsed and searched; then one entry (export.job) names what it
   // found, written in one transaction with the job (create), which fixes the messages and the
   // signed checkpoint the package will hold. The package itself is made later, by the server.
-  async startExportJob<T>(ctx: ActorContext, user: User, input: ExportInput, create: (tx: Tx, found: ExportJobFound) => Promise<T>): Promise<T> {
-    const parameters = { query: input.query, limit: input.limit, format: 'evidence', ...(input.note ? { note: input.note } : {}) };
-    const { scope, actor, refused, found } = await this.#decideExport(ctx, user, input, 'export.job', parameters, true);
+  async startExportJob<T>(ctx: ActorContext, user: User, input: ExportJobInput, create: (tx: Tx, found: ExportJobFound) => Promise<T>): Promise<T> {
+    const parameters = { query: input.query, limit: input.limit, format: 'evidence', ...(input.note ? { note: input.note } : {}), ...(input.hold ? { hold: input.hold.id } : {}) };
+    const narrow = input.hold ? this.#toHold(input.hold) : undefined;
+    const { scope, actor, refused, found } = await this.#decideExport(ctx, user, input, 'export.job', parameters, true, narrow);
+    const subject = subjectOfGrant(scope.grant!);
+    if (input.otherParties && !subject) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'otherParties applies only to an export under a data subject\'s access grant (GDPR Art. 15)', { fields: ['otherParties'] });
+    let hits = found.hits;
+    let subjectAccess: ExportJobFound['subjectAccess'] = null;
+    if (subject) {
+      // Decided now, with the rest of what the job exports: the package leaves out what is
+      // withheld, and says how many under which rule (never which).
+      const otherParties = input.otherParties ?? input.otherPartiesDefault ?? 'withhold';
+      const kept: SearchHit[] = [];
+      for (const hit of hits) {
+        const rowId = await this.#d.search.findInScope(hit.sha256, scope);
+        if (otherParties === 'include' || (rowId !== null && isMainParty(subject, await this.#d.search.participants(rowId)))) kept.push(hit);
+      }
+      subjectAccess = { otherParties, withheld: hits.length - kept.length };
+      hits = kept;
+    }
     const event = {
-      operation: 'export.job' as const, mailboxes: await this.#searched(scope, found.hits), messages: found.hits.map((h) => h.sha256), grantId: scope.grant!.id,
-      parameters: { ...parameters, canonicalQuery: found.query, results: found.hits.length, total: found.total },
+      operation: 'export.job' as const, mailboxes: await this.#searched(scope, hits), messages: hits.map((h) => h.sha256), grantId: scope.grant!.id,
+      parameters: { ...parameters, canonicalQuery: found.query, results: hits.length, total: found.total, ...(subjectAccess ? { subjectAccess } : {}) },
     };
     return this.#served(ctx, user, scope, 'export', refused, event, async (tx) => {
       const checkpoint = await this.#d.meta.latestCheckpoint(tx);
       if (!checkpoint) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'the ledger has no signed checkpoint yet to prove the messages against (the server signs one when it starts)');
       let bytes = 0;
-      for (const h of found.hits) bytes += (await this.#d.reader.message(tx, h.sha256)).size;
-      return create(tx, { sha256s: found.hits.map((h) => h.sha256), total: found.total, bytes, canonicalQuery: found.query, checkpointSize: checkpoint.size, ledgerIndex: await this.#d.meta.ledgerSize(tx) });
+      for (const h of hits) bytes += (await this.#d.reader.message(tx, h.sha256)).size;
+      return create(tx, { sha256s: hits.map((h) => h.sha256), total: found.total, bytes, canonicalQuery: found.query, checkpointSize: checkpoint.size, ledgerIndex: await this.#d.meta.ledgerSize(tx), subjectAccess, mailboxes: event.mailboxes });
     });
+  }
+
+  // A case exported: the grant must cover the whole of the hold's scope (its custodians among the
+  // grant's mailboxes, its window within the grant's, the grant's fixed query none or the hold's),
+  // and the search is then held to the hold's scope: its custodians, its window, its query.
+  #toHold(hold: Hold): (scope: Scope) => Scope | string {
+    return (scope) => {
+      const g = scope.grant!;
+      const mine = new Set(g.mailboxes.map((m) => m.id));
+      const outside = hold.custodians.filter((c) => !mine.has(c.id));
+      if (outside.length > 0) return `grant ${g.id} does not cover legal hold ${hold.id}: its custodian${outside.length === 1 ? '' : 's'} ${outside.map((c) => c.name).join(', ')} ${outside.length === 1 ? 'is' : 'are'} not among the grant's mailboxes`;
+      if (g.dateFrom !== null && (hold.dateFrom === null || hold.dateFrom < g.dateFrom)) return `grant ${g.id} does not cover legal hold ${hold.id}: the hold's window starts before the grant's`;
+      if (g.dateTo !== null && (hold.dateTo === null || hold.dateTo > g.dateTo)) return `grant ${g.id} does not cover legal hold ${hold.id}: the hold's window ends after the grant's`;
+      if (g.fixedQuery !== null && g.fixedQuery !== hold.query) return `grant ${g.id} does not cover legal hold ${hold.id}: the grant is held to a query the hold is not`;
+      return { ...scope, mailboxes: scope.mailboxes.filter((m) => hold.custodians.some((c) => c.id === m.id)), dateFrom: hold.dateFrom ?? scope.dateFrom, dateTo: hold.dateTo ?? scope.dateTo, fixedQuery: hold.query ?? scope.fixedQuery };
+    };
   }
 
   // What a job's package is made from, each time it runs (a resumed job runs again): decided
@@ -383,6 +419,24 @@ export class ContentAccess {
     return this.#served(ctx, user, scope, 'export', refused, event, async (tx) => done(tx, await this.#d.meta.ledgerSize(tx)));
   }
 
+  // A job cancelled by the one who started it: one export.cancel entry, naming the mailboxes and
+  // messages its start named and how far it got, written in one transaction with the job's end
+  // (cancel: false when it had ended already, and then nothing is written). No decision: ending
+  // one's own job reads nothing, and stays possible once the grant has ended.
+  async cancelExportJob(ctx: ActorContext, user: User, job: ExportJobSpec & { mailboxes: { id: number; name: string }[]; startedEntry: number }, cancel: (tx: Tx) => Promise<Record<string, unknown> | null>): Promise<number> {
+    const event = async (r: { progress: Record<string, unknown> }) => ({
+      operation: 'export.cancel' as const, mailboxes: job.mailboxes, messages: job.sha256s, grantId: job.grantId,
+      parameters: { job: job.id, query: job.query, startedEntry: job.startedEntry, ...r.progress, filesDelivered: 0 },
+    });
+    const r = await this.#d.audit.record({ ...ctx, user, logonType: 'delegated' }, event, async (tx) => {
+      const index = await this.#d.meta.ledgerSize(tx);
+      const progress = await cancel(tx);
+      if (!progress) throw new SealboxError('SEALBOX_ERR_CONFLICT', `export job ${job.id} has ended already`);
+      return { index, progress };
+    });
+    return r.index;
+  }
+
   // A file of a finished job handed out: decided again (the grant still active and carrying
   // export: a package is no standing access), recorded (export.download, naming the messages the
   // file holds) before open() gives the bytes; a fault opening it records nothing.
@@ -399,14 +453,23 @@ export class ContentAccess {
   // What an export (at once, or as a job) may take: decided for the grant, its query parsed and
   // searched in its scope; a refusal or a query that cannot be read is recorded as denied. An
   // evidence package is made only under a grant, never of one's own mailboxes.
-  async #decideExport(ctx: ActorContext, user: User, input: ExportInput, operation: 'export' | 'export.job', parameters: Record<string, unknown>, needsGrant: boolean): Promise<{ scope: Scope; actor: ActorContext & { user: User }; refused: { operation: 'export' | 'export.job'; mailboxes: Scope['mailboxes']; grantId: string | null; parameters: Record<string, unknown> }; found: SearchResult }> {
-    const scope = await this.#scope(ctx, user, 'export', input.grantId, operation, parameters);
+  async #decideExport(ctx: ActorContext, user: User, input: ExportInput, operation: 'export' | 'export.job', parameters: Record<string, unknown>, needsGrant: boolean,
+    narrow?: (scope: Scope) => Scope | string): Promise<{ scope: Scope; actor: ActorContext & { user: User }; refused: { operation: 'export' | 'export.job'; mailboxes: Scope['mailboxes']; grantId: string | null; parameters: Record<string, unknown> }; found: SearchResult }> {
+    let scope = await this.#scope(ctx, user, 'export', input.grantId, operation, parameters);
     const actor = { ...ctx, user, logonType: scope.logonType };
     const refused = { operation, mailboxes: scope.mailboxes, grantId: scope.grant?.id ?? null, parameters };
     if (needsGrant && !scope.grant) {
       const why = 'an evidence package is made under an active grant that carries export (pass its id), not of one\'s own mailboxes';
       await this.#d.audit.denied(actor, refused, why);
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why);
+    }
+    if (narrow) {
+      const narrowed = narrow(scope);
+      if (typeof narrowed === 'string') {
+        await this.#d.audit.denied(actor, refused, narrowed);
+        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', narrowed);
+      }
+      scope = narrowed;
     }
     await this.#parse(ctx, user, scope, operation, parameters, input.query);
     try {
@@ -519,6 +582,15 @@ export interface ExportInput {
   note?: string;
 }
 
+export interface ExportJobInput extends ExportInput {
+  // Under a data subject's access grant: how mail of which others are the main party is treated
+  // (subject-access.ts): as asked, else the configured default.
+  otherParties?: OtherParties;
+  otherPartiesDefault?: OtherParties;
+  // A case (legal hold) exported: the search is held to its scope, which the grant must cover.
+  hold?: Hold;
+}
+
 // What an export's writer made of its source, recorded with the export (parameters) before it
 // is handed out. A writer that left files behind says how to take them back (discard) should
 // the entry not be written.
@@ -536,6 +608,9 @@ export interface ExportJobFound {
   canonicalQuery: string;
   checkpointSize: number;
   ledgerIndex: number;   // the export.job entry
+  // A subject-access job's treatment of others' mail, and how many messages it withheld.
+  subjectAccess: { otherParties: OtherParties; withheld: number } | null;
+  mailboxes: { id: number; name: string }[];   // those the entry names: the scope's holding the messages
 }
 
 export interface ExportJobSpec {

@@ -16,6 +16,8 @@ export interface GrantStore {
   revoke(tx: Tx, requestId: string, at: number, byUserId: number): Promise<void>;
   // By its name in any case, or by one of its addresses.
   mailbox(tx: Tx, nameOrAddress: string): Promise<RequestMailbox | null>;
+  // The sensitivity tags any mailbox carries now, each once.
+  sensitivities(tx: Tx): Promise<string[]>;
   // Break-glass is reviewed afterwards: its item in the review queue, opened with the grant.
   openBreakglassReview(tx: Tx, requestId: string, subjectUserId: number, at: number): Promise<void>;
 }

@@ -90,10 +90,14 @@ export class Grants {
     this.#fourEyes = fourEyes;
   }
 
-  async file(tx: Tx, requester: User, input: NewRequest, options: { breakglass?: boolean } = {}): Promise<AccessRequest> {
+  // sealed: a data subject's access request (subject-access.ts), whose mailboxes were found by
+  // searching for the person: it may have none (then its grant reads nothing), and it needs as
+  // many approvals as the most sensitive mailbox in the archive would, whichever mailboxes it
+  // names, so that neither says to its filer whether or where the person has mail.
+  async file(tx: Tx, requester: User, input: NewRequest, options: { breakglass?: boolean; sealed?: boolean } = {}): Promise<AccessRequest> {
     const breakglass = options.breakglass ?? false;
     const { dateFrom, dateTo, startsAt } = this.terms(requester, input, options);
-    if (input.mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name at least one mailbox', { fields: ['mailboxes'] });
+    if (input.mailboxes.length === 0 && !options.sealed) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name at least one mailbox', { fields: ['mailboxes'] });
     const mailboxes: RequestMailbox[] = [];
     for (const m of input.mailboxes) mailboxes.push(await this.#mailbox(tx, m));
     const now = this.#clock.now();
@@ -106,7 +110,8 @@ export class Grants {
       const before = new Set(prior.mailboxes.map((m) => m.id));
       if (!mailboxes.some((m) => before.has(m.id))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} covers none of these mailboxes`, { fields: ['extends'] });
     }
-    const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...mailboxes.map((m) => (m.sensitivity ? this.#policy().sensitivityApprovals[m.sensitivity] ?? 0 : 0)));
+    const tags = options.sealed ? await this.#store.sensitivities(tx) : mailboxes.map((m) => m.sensitivity);
+    const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...tags.map((t) => (t ? this.#policy().sensitivityApprovals[t] ?? 0 : 0)));
     const id = newId(breakglass ? 'bg' : 'req', now);
     const duration = Math.round(input.durationHours * 3600);
     await this.#store.insert(tx, {

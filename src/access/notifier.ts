@@ -1,3 +1,4 @@
+import { sealedFor } from './subject-access.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import { purposeWords } from '../core/purpose-words.ts';
@@ -105,7 +106,8 @@ export class Notifier {
   }
 
   async decided(tx: Tx, r: AccessRequest, requester: User, decision: 'approve' | 'deny', by: User, reason: string): Promise<void> {
-    await this.#send(tx, `request.${decision === 'approve' ? 'approved' : 'denied'}`, [requester], `Access request ${r.id} ${decision === 'approve' ? 'approved' : 'denied'} by ${by.name}`, describe(r, requester, `Reason: ${reason}`, this.purposeWords(r.purpose)));
+    // A data subject's request denied stays sealed to its filer (subject-access.ts sealedFor).
+    await this.#send(tx, `request.${decision === 'approve' ? 'approved' : 'denied'}`, [requester], `Access request ${r.id} ${decision === 'approve' ? 'approved' : 'denied'} by ${by.name}`, describe(r, requester, `Reason: ${reason}`, this.purposeWords(r.purpose), sealedFor(requester, r)));
     if (decision === 'approve' && r.approvedAt !== null) await this.grantStarted(tx, r, requester);
   }
 
@@ -178,7 +180,7 @@ export class Notifier {
   }
 }
 
-function describe(r: AccessRequest, requester: User, lead: string, purpose: string): string {
+function describe(r: AccessRequest, requester: User, lead: string, purpose: string, sealed = false): string {
   return [
     lead, '',
     `Request:       ${r.id}${r.breakglass ? ' (break-glass)' : ''}`,
@@ -186,7 +188,7 @@ function describe(r: AccessRequest, requester: User, lead: string, purpose: stri
     `Purpose:       ${purpose}`,
     `Ticket:        ${r.ticket ?? '-'}`,
     `Justification: ${r.justification}`,
-    `Mailboxes:     ${r.mailboxes.map((m) => m.name).join(', ')}`,
+    `Mailboxes:     ${sealed ? 'those holding the person\'s mail (shown once approved)' : r.mailboxes.map((m) => m.name).join(', ')}`,
     `Dates:         ${r.dateFrom === null ? 'any' : iso(r.dateFrom).slice(0, 10)} to ${r.dateTo === null ? 'any' : iso(r.dateTo - 1).slice(0, 10)}`,
     `Permissions:   ${r.permissions.join(', ')}`,
     `Duration:      ${r.durationSeconds / 3600} h`,

@@ -5,7 +5,7 @@ import type { Grants, NewRequest } from './grants.ts';
 import { MAX_REQUEST_QUERY, PERMISSIONS } from './grants.ts';
 import type { User } from './people.ts';
 
-const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
+export const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
 
 // Every role in which an address takes part, as the index links it (an envelope's recipients
 // that no header names as bcc, its sender as sender).
@@ -45,8 +45,9 @@ export async function subjectAccessRequest(d: { grants: Grants; search: Pick<Sea
   const messages = (await d.search.messagesWith(addresses)).length;
   const mailboxes = await d.search.mailboxesWith(addresses);
   searched({ addresses: addresses.length, messages, mailboxes: mailboxes.length });
-  // Mail in which no mailbox takes part is outside every grant's scope: no request can reach it.
-  if (mailboxes.length === 0) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', 'no archived mailbox holds mail in which these addresses take part: there is nothing to grant');
+  // Filed even when no mailbox holds any of it (mail in which no mailbox takes part is outside
+  // every grant's scope): the filer is answered the same either way, and learns what there is
+  // only once someone else approved it (Grants.file sealed; the request's view, sealedFor).
   return { ...terms, mailboxes };
 }
 
@@ -55,4 +56,55 @@ export async function subjectAccessRequest(d: { grants: Grants; search: Pick<Sea
 function participationQuery(addresses: readonly string[]): string {
   const quoted = (a: string) => `"${a.replace(/["\\]/g, (c) => '\\' + c)}"`;
   return addresses.flatMap((a) => ROLES.map((role) => `${role}:${quoted(a)}`)).join(' OR ');
+}
+
+// The person an Art. 15 grant is about: the addresses its fixed query was made of, when the query
+// is exactly one participationQuery made (any other query, even with that purpose, is not a
+// subject-access grant's, and gets an ordinary package).
+export function subjectOfQuery(query: string | null): string[] | null {
+  if (!query) return null;
+  const addresses: string[] = [];
+  const term = /^(from|sender|to|cc|bcc):"((?:[^"\\]|\\.)*)"$/;
+  for (const part of query.split(' OR ')) {
+    const m = term.exec(part);
+    if (!m) return null;
+    const address = m[2].replace(/\\(.)/g, '$1');
+    if (!addresses.includes(address)) addresses.push(address);
+  }
+  try {
+    return participationQuery(subjectAddresses(addresses)) === query ? addresses : null;
+  } catch {
+    return null;
+  }
+}
+
+// How a subject-access package treats mail of which others are the main party (Art. 15(4): the
+// copy must not adversely affect the rights of others). The person is a main party of a message
+// when one of their addresses is its author or a direct recipient: the From or Sender header, the
+// envelope's sender (MAIL FROM), or a To header. Mail that reached them only as a Cc, a Bcc, or an
+// envelope recipient no header names (a mailing list, an alias, a forward) is others' mail.
+// `withhold` (the default, config export.subjectAccess.otherParties) leaves it out of the package
+// and counts it; `include` puts it in.
+export const OTHER_PARTIES = ['withhold', 'include'] as const;
+export type OtherParties = (typeof OTHER_PARTIES)[number];
+const MAIN_ROLES = new Set(['from', 'sender', 'to']);
+export const MAIN_PARTY_RULE = 'the person is a main party of a message when one of their addresses is in its From or Sender header, is the SMTP envelope sender (MAIL FROM), or is in its To header; mail that reached them only by Cc, by Bcc, or as an envelope recipient no header names (a mailing list, an alias, a forward) has others as its main party';
+
+export function isMainParty(addresses: readonly string[], participants: readonly { address: string; role: string }[]): boolean {
+  const theirs = new Set(addresses);
+  return participants.some((p) => theirs.has(p.address.toLowerCase()) && MAIN_ROLES.has(p.role));
+}
+
+// The person's addresses when a grant answers an Art. 15 request (its purpose, and its fixed
+// query one filed here); null for any other grant.
+export function subjectOfGrant(grant: { purpose: string; fixedQuery: string | null }): string[] | null {
+  return grant.purpose === SUBJECT_ACCESS_PURPOSE ? subjectOfQuery(grant.fixedQuery) : null;
+}
+
+// Whether `viewer` sees a data subject's access request sealed: its filer (when not also an
+// approver, auditor or admin, who see every request whole) until it is approved. Sealed, its
+// mailboxes are not shown, and nothing else said about it depends on them.
+export function sealedFor(viewer: { id: number; roles: readonly string[] }, r: { purpose: string; requesterId: number; approvedAt: number | null }): boolean {
+  if (r.purpose !== SUBJECT_ACCESS_PURPOSE || r.approvedAt !== null || r.requesterId !== viewer.id) return false;
+  return !viewer.roles.some((role) => role === 'approver' || role === 'auditor' || role === 'admin');
 }

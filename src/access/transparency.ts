@@ -69,6 +69,9 @@ export type AccessDetail =
   | { kind: 'search'; time: string; query: string | null; thread: boolean; results: number; mailboxes: string[] }
   | { kind: 'read'; time: string; last: string; sha256: string; parts: string[]; mailboxes: string[] }
   | { kind: 'export'; time: string; query: string | null; messages: number; mailboxes: string[] }
+  // An export job cancelled before it was done: of the messages of theirs it was to export, how
+  // far it got (messages packed of all it was to export); none of it was handed out.
+  | { kind: 'export-cancelled'; time: string; query: string | null; messages: number; done: number; of: number; mailboxes: string[] }
   | { kind: 'refused'; time: string; operation: string; mailboxes: string[] };
 
 export interface OwnerAccesses {
@@ -165,6 +168,9 @@ export async function ownerAccesses(d: TransparencyDeps, tx: Tx, owner: User): P
       g.exports++;
       for (const m of messages) g.exported.add(m);
       g.details.push({ kind: 'export', time, query, messages: messages.length, mailboxes: shown });
+    } else if (e.operation === 'export.cancel') {
+      const count = (v: unknown) => (typeof v === 'number' ? v : 0);
+      g.details.push({ kind: 'export-cancelled', time, query, messages: e.objects.messages.filter(isMine).length, done: count(e.parameters.messagesDone), of: count(e.parameters.messagesTotal), mailboxes: shown });
     } else if (READS.has(e.operation)) {
       for (const sha256 of e.objects.messages) read(sha256, e.operation, time, shown);
     }

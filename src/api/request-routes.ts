@@ -8,7 +8,7 @@ import type { Principal, TokenScope } from '../access/credentials.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { User } from '../access/people.ts';
 import { mayKnowOfRequest } from '../access/request-visibility.ts';
-import { subjectAccessRequest } from '../access/subject-access.ts';
+import { sealedFor, subjectAccessRequest } from '../access/subject-access.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
@@ -52,12 +52,15 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
       const state = stateOf(r, s.clock.now());
       const given = approvalsGiven(r);
-      const left = state === 'pending' ? await s.grants.approversLeft(tx, r, everyone) : null;
+      const sealed = sealedFor(p.user, r);
+      // Sealed, who is left to approve is counted as if it named no mailbox (its owners cannot
+      // approve it, which would say whose mail it found).
+      const left = state === 'pending' ? await s.grants.approversLeft(tx, sealed ? { ...r, mailboxes: [] } : r, everyone) : null;
       const mine = r.approvals.find((a) => a.approverId === p.user.id);
       const cannotDecide = scoped('approvals') ? (await s.grants.decisionRefusal(tx, p.user, r))?.message ?? null : 'this API token lacks the "approvals" scope';
       return {
         id: r.id, state, requester: name(r.requesterId), purpose: r.purpose, justification: r.justification, ticket: r.ticket,
-        mailboxes: r.mailboxes.map((m) => m.name), dateFrom: iso(r.dateFrom), dateTo: iso(r.dateTo), query: r.fixedQuery, permissions: r.permissions,
+        mailboxes: sealed ? [] : r.mailboxes.map((m) => m.name), sealed, dateFrom: iso(r.dateFrom), dateTo: iso(r.dateTo), query: r.fixedQuery, permissions: r.permissions,
         durationHours: r.durationSeconds / 3600, approvalsNeeded: r.approvalsNeeded, breakglass: r.breakglass, createdAt: iso(r.createdAt),
         lapsesAt: iso(r.lapsesAt), startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), revokedAt: iso(r.revokedAt), extends: r.extends,
         approvals: r.approvals.map((a) => ({ approver: name(a.approverId), decision: a.decision, reason: a.reason, at: iso(a.at) })),
@@ -111,13 +114,13 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   // Files a request as p asks and tells the approvers, as one `request.file` entry; `terms` finds
   // what is asked for (a data subject's request searches for it), and `parameters` is what the
   // entry, or the refusal's, is to say besides.
-  const file = async (req: FastifyRequest, p: Principal, terms: () => Promise<NewRequest>, parameters: () => Record<string, unknown> = () => ({})) => {
+  const file = async (req: FastifyRequest, p: Principal, terms: () => Promise<NewRequest>, parameters: () => Record<string, unknown> = () => ({}), options: { sealed?: boolean } = {}) => {
     const ctx = { ...actorContext(req, p), user: p.user, logonType: logon(p.user) };
     let short = {};
     const r = await refusing(ctx, 'request.file', null, async () => {
       const input = await terms();
       return s.audit.record(ctx, (r: AccessRequest) => event('request.file', r, { purpose: r.purpose, ticket: r.ticket, permissions: r.permissions, durationHours: r.durationSeconds / 3600, ...short, ...parameters() }), async (tx) => {
-        const r = await s.grants.file(tx, p.user, input);
+        const r = await s.grants.file(tx, p.user, input, options);
         short = await shortOfApprovers(tx, r);
         await s.notifier.requestFiled(tx, r, p.user);
         return r;
@@ -137,10 +140,10 @@ export function requestRoutes(routes: RouteTable, s: Services): void {
   routes.add({
     method: 'POST', url: '/api/v1/subject-requests/access', tag: 'requests', body: subjectAccess,
     auth: { scope: 'requests', roles: ['requester'], refusal: { operation: 'request.file', logonType: logon, message: 'only users with the requester role can file access requests' } },
-    summary: "file a data subject's access request (GDPR Art. 15): the person's addresses, a reference (the ticket), a justification, a duration. An access request like any other (purpose `subject-access-request`, permissions search, read and export), approved by someone else and exported under its grant (`GET /api/v1/export?q=<its query>&grant=<its id>`): its mailboxes are those holding mail in which one of the addresses takes part, its fixed query that mail exactly (any role, Bcc by envelope included). The `request.file` entry counts what the search for the person found; 404 when no mailbox holds any such mail (mail no archived mailbox takes part in is outside every grant's scope)",
+    summary: "file a data subject's access request (GDPR Art. 15): the person's addresses, a reference (the ticket), a justification, a duration. An access request like any other (purpose `subject-access-request`, permissions search, read and export), approved by someone else and exported under its grant (`GET /api/v1/export?q=<its query>&grant=<its id>`): its mailboxes are those holding mail in which one of the addresses takes part, its fixed query that mail exactly (any role, Bcc by envelope included). Filed the same whether or not any mailbox holds such mail: until it is approved its filer sees it `sealed` (no mailboxes; it needs as many approvals as the most sensitive mailbox would), and learns what there is from the export. The `request.file` entry counts what the search for the person found",
     handler: async (req, _reply, { body, p }) => {
       let found = {};
-      return file(req, p, () => subjectAccessRequest(s, p.user, body, (f) => { found = f; }), () => ({ subjectAccess: found }));
+      return file(req, p, () => subjectAccessRequest(s, p.user, body, (f) => { found = f; }), () => ({ subjectAccess: found }), { sealed: true });
     },
   });
 

@@ -64,6 +64,7 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
     content: services.content, audit: services.audit, store: stores.repos.exportJobs, db: stores.meta, people: services.people, dir: dataPath(config, 'exports'),
     origin: config.ledger.origin, verifierKey: () => archive.verifierKey, sign: (statement) => archive.signStatement(statement), clock,
     log: log.child({ component: 'export' }), volumeBytes: config.export.volumeBytes, concurrency: config.export.jobs,
+    otherParties: config.export.subjectAccess.otherParties, holds: services.holds,
   });
   const http = config.http.enabled ? buildHttpServer({ services, verifierKey: archive.verifierKey, log, capture: { capture, clients, space }, listeners, exports }) : null;
   const oversight = new OversightSweep({

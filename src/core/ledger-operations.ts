@@ -24,6 +24,7 @@ export const LEDGER_OPERATIONS = {
   'attachment-text': { type: 'access', summary: "the text read from inside one of a message's attachments, shown in the viewer" },
   export: { type: 'access', summary: 'messages exported under a grant', highImpact: 'messages exported' },
   'export.job': { type: 'access', summary: 'an export job started under a grant: the search it runs and the messages it will export' },
+  'export.cancel': { type: 'access', summary: 'an export job cancelled by the one who started it: how far it got (messages packed of those it was to export); nothing of it was handed out' },
   'export.download': { type: 'access', summary: "a file of a finished export job downloaded (the messages it holds)" },
 
   // people, sign-in, tokens

@@ -7,6 +7,9 @@ import { SealboxError } from '../core/errors.ts';
 import { MAX_PARSE_BYTES } from '../index/indexer.ts';
 import { parseMessage } from '../index/parse-message.ts';
 import type { StoredCheckpoint } from '../ledger/ledger.ts';
+import { MAIN_PARTY_RULE, subjectOfGrant } from '../access/subject-access.ts';
+import type { OtherParties } from '../access/subject-access.ts';
+import type { ExportedHold } from './export-job-store.ts';
 import { loadFiles, MULTI_VALUE } from './load-files.ts';
 import type { LoadFileRow } from './load-files.ts';
 
@@ -34,6 +37,10 @@ export interface PackageOptions {
   limit: number;
   note?: string;
   mboxPerCustodian?: boolean;     // also mbox/<custodian>.mbox: each custodian's messages as mboxrd
+  job?: { id: string; startedEntry: number };   // the export job that made it
+  // A data subject's copy (GDPR Art. 15): how others' mail was treated and how much was withheld.
+  subjectAccess?: { otherParties: OtherParties; withheld: number } | null;
+  hold?: ExportedHold | null;     // the case exported
 }
 
 export interface PackageSummary {
@@ -283,7 +290,67 @@ function custodyOf(source: EvidenceSource, checkpoint: StoredCheckpoint, o: Pack
       recordedAs: 'the ledger entry of operation "export" whose parameters carry manifestSha256, the SHA-256 of manifest.json',
     },
     checkpoint: { origin: o.origin, size: checkpoint.size, rootHash: checkpoint.root.toString('base64'), signedAt: iso(checkpoint.createdAt) },
+    ...(o.job ? { job: { id: o.job.id, startedEntry: o.job.startedEntry } } : {}),
+    ...(o.hold ? {
+      // The case this is the export of, as it was when the export began.
+      hold: { ...o.hold, dateFrom: isoOrNull(o.hold.dateFrom), dateTo: isoOrNull(o.hold.dateTo), placedAt: iso(o.hold.placedAt) },
+    } : {}),
+    ...(o.subjectAccess ? { subjectAccess: subjectAccessOf(source, o.subjectAccess) } : {}),
   };
+}
+
+// What a data subject's copy left out, and under which rule: counts, never what.
+function subjectAccessOf(source: EvidenceSource, sa: { otherParties: OtherParties; withheld: number }) {
+  return {
+    law: 'GDPR Art. 15 (right of access); Art. 15(4): the copy must not adversely affect the rights and freedoms of others',
+    addresses: subjectOfGrant(source.custody.grant) ?? [],
+    otherParties: sa.otherParties,
+    mainPartyRule: MAIN_PARTY_RULE,
+    found: source.total,
+    considered: source.hits.length + sa.withheld,
+    withheld: sa.withheld,
+    included: source.hits.length,
+  };
+}
+
+function subjectReadme(source: EvidenceSource, o: PackageOptions, sa: { otherParties: OtherParties; withheld: number }): string {
+  const addresses = subjectOfGrant(source.custody.grant) ?? [];
+  const cut = source.total > source.hits.length + sa.withheld ? `\nThe archive found ${source.total} message(s) in all; this copy looked at the first ${source.hits.length + sa.withheld} (newest first).
+Ask for the rest: they are given in a further copy.\n` : '';
+  const withheld = sa.otherParties === 'withhold' && sa.withheld === 0
+    ? `No message was left out. (Messages in which you appear only as a copy, a blind copy or through a
+mailing list, of which others are the main party, would have been: there are none.)`
+    : sa.otherParties === 'withhold'
+    ? `${sa.withheld} message(s) were left out of this copy because other people are their main
+party: you are in them only as a copy (Cc), a blind copy (Bcc), or as one of the receivers of a
+mailing list, alias or forward, and you neither sent them nor were named in their "To" line.
+They are about others as much as about you, so the archive's policy leaves them out (GDPR
+Art. 15(4)); you may ask for them, and the organisation then weighs your request against the
+others' rights. Only their number is recorded here, never what they are.`
+    : `Messages in which you appear only as a copy (Cc), a blind copy (Bcc) or through a mailing
+list are included as well: the organisation decided that giving them does not harm others.
+None were left out.`;
+  return `A copy of your e-mail data (GDPR Art. 15)
+========================================
+
+This is a copy of the e-mail the archive of ${o.origin} keeps in which you take part: sent by you,
+or sent to you, at the address(es)
+
+${addresses.map((a) => `    ${a}`).join('\n')}
+
+${source.hits.length === 0 && sa.withheld === 0 ? `The archive holds no e-mail in which you take part at these addresses: this copy holds none.
+` : `It holds ${source.hits.length} message(s). Each one is in the folder "messages" as an .eml file,
+which any e-mail program opens (or drag it into a web browser), and its words as plain text in
+the folder "text". load/messages.csv lists them all, one a line, and opens in any spreadsheet.`}
+${cut}
+${withheld}
+
+Everything else in this folder proves that these are the messages exactly as the archive
+received them, and records who asked for this copy, who approved it and when (custody.json).
+Someone with Python 3 can check all of it with "python3 verify.py"; the technical description
+follows.
+
+`;
 }
 
 function readme(source: EvidenceSource, checkpoint: StoredCheckpoint, o: PackageOptions, notCovered: number): string {
@@ -293,7 +360,13 @@ NOT YET PROVEN: ${notCovered} receipt(s) were recorded after the checkpoint in t
 signed (their "proof" is null in evidence/*.json, and verify.py warns about each). The archive
 signs a checkpoint every few minutes: an export made again later proves them.
 `;
-  return `Sealbox evidence package
+  const forSubject = o.subjectAccess ? subjectReadme(source, o, o.subjectAccess) : '';
+  const ofHold = o.hold ? `
+This is the export of legal hold ${o.hold.id} "${o.hold.name}" (matter ${o.hold.matter}): its
+custodians ${o.hold.custodians.join(', ')}${o.hold.dateFrom !== null || o.hold.dateTo !== null ? `, mail dated from ${o.hold.dateFrom === null ? 'any time' : iso(o.hold.dateFrom)} to before ${o.hold.dateTo === null ? 'now' : iso(o.hold.dateTo)}` : ''}${o.hold.query ? `, matching ${o.hold.query}` : ''}
+(custody.json "hold").
+` : '';
+  return `${forSubject}Sealbox evidence package
 ========================
 
 Exported ${iso(o.now)} by ${o.exporter.name}${o.exporter.displayName ? ` (${o.exporter.displayName})` : ''} from the archive ${o.origin},
@@ -301,7 +374,9 @@ under grant ${g.id} (purpose ${g.purpose}${g.ticket ? `, ticket ${g.ticket}` : '
 ${source.total} the query found in the grant's scope (newest first, at most ${o.limit}):
 
     ${source.query}
-${pending}
+${ofHold}${o.subjectAccess ? `
+A data subject's copy (GDPR Art. 15): mail of which others are the main party was ${o.subjectAccess.otherParties === 'withhold' ? `withheld: ${o.subjectAccess.withheld} message(s)` : 'included'} (custody.json "subjectAccess" states the rule).
+` : ''}${pending}
 What is here
 ------------
 messages/<sha256>.eml   each message's exact archived bytes; the name is the SHA-256 of them

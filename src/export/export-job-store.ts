@@ -1,5 +1,19 @@
 import type { Tx } from '../core/transactions.ts';
+import type { OtherParties } from '../access/subject-access.ts';
 import type { PackageItem } from './evidence-package.ts';
+
+// A legal hold as an export of its case records it in the package's chain of custody.
+export interface ExportedHold {
+  id: string;
+  name: string;
+  matter: string;
+  custodians: string[];
+  dateFrom: number | null;
+  dateTo: number | null;
+  query: string | null;
+  placedAt: number;
+  placedBy: string;
+}
 
 export const EXPORT_JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
 export type ExportJobState = (typeof EXPORT_JOB_STATES)[number];
@@ -29,6 +43,11 @@ export interface ExportJob {
   note: string | null;
   volumeBytes: number;
   mboxPerCustodian: boolean;     // also one mboxrd file per custodian
+  // Under a data subject's access grant (GDPR Art. 15): how others' mail was treated, and how
+  // many messages of what was found were withheld under that rule.
+  subjectAccess: { otherParties: OtherParties; withheld: number } | null;
+  hold: ExportedHold | null;     // the case (legal hold) exported, as it was when the job started
+  mailboxes: { id: number; name: string }[];   // those its start entry named
   actor: ExportJobActor;
   state: ExportJobState;
   createdAt: number;
@@ -49,7 +68,7 @@ export interface ExportJob {
   files: ExportFile[];
 }
 
-export type NewExportJob = Pick<ExportJob, 'id' | 'userId' | 'grantId' | 'query' | 'canonicalQuery' | 'limit' | 'note' | 'volumeBytes' | 'mboxPerCustodian' | 'actor' | 'createdAt' | 'startedEntry' | 'total' | 'sha256s' | 'checkpointSize' | 'bytesTotal'>;
+export type NewExportJob = Pick<ExportJob, 'id' | 'userId' | 'grantId' | 'query' | 'canonicalQuery' | 'limit' | 'note' | 'volumeBytes' | 'mboxPerCustodian' | 'subjectAccess' | 'hold' | 'mailboxes' | 'actor' | 'createdAt' | 'startedEntry' | 'total' | 'sha256s' | 'checkpointSize' | 'bytesTotal'>;
 
 export interface ExportJobStore {
   add(tx: Tx, job: NewExportJob): Promise<void>;

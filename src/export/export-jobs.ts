@@ -12,7 +12,10 @@ import { newId } from '../core/ids.ts';
 import type { Transactions } from '../core/transactions.ts';
 import { finishPackage, itemIntact, summaryParameters, writePackageMessages } from './evidence-package.ts';
 import type { PackageItem } from './evidence-package.ts';
-import type { ExportJob, ExportJobStore } from './export-job-store.ts';
+import type { ExportedHold, ExportJob, ExportJobStore } from './export-job-store.ts';
+import type { OtherParties } from '../access/subject-access.ts';
+import type { LegalHolds } from '../retention/legal-holds.ts';
+import type { Hold } from '../retention/hold-store.ts';
 import { MIN_VOLUME_BYTES, writeZipVolumes } from './zip-volumes.ts';
 
 export interface ExportJobsDeps {
@@ -28,6 +31,8 @@ export interface ExportJobsDeps {
   clock: Clock;
   log: Logger;
   volumeBytes: number;               // config export.volumeBytes: a job's default
+  otherParties: OtherParties;        // config export.subjectAccess.otherParties: an Art. 15 job's default
+  holds: Pick<LegalHolds, 'hold'>;
   concurrency: number;               // config export.jobs: how many run at once (0: none here)
 }
 
@@ -38,6 +43,12 @@ export interface StartExport {
   note?: string;
   volumeBytes?: number;
   mboxPerCustodian?: boolean;
+  otherParties?: OtherParties;       // under an Art. 15 grant: withhold or include others' mail
+}
+
+// A case exported: what the hold covers, under a grant that covers all of it.
+export interface StartHoldExport extends Omit<StartExport, 'query'> {
+  holdId: string;
 }
 
 // How often a running job writes down what it made (and its progress counts): what a job killed
@@ -64,13 +75,36 @@ export class ExportJobs {
   }
 
   async start(ctx: ActorContext, user: User, input: StartExport): Promise<ExportJob> {
+    return this.#start(ctx, user, input, null);
+  }
+
+  // A case's export: the hold's custodians' mail in its window matching its query, under a grant
+  // that covers all of that (ContentAccess decides, and records a refusal); the package's chain of
+  // custody names the hold as it is now.
+  async startFromHold(ctx: ActorContext, user: User, input: StartHoldExport): Promise<ExportJob> {
+    const hold = await this.#d.db.read((tx) => this.#d.holds.hold(tx, input.holdId));
+    const quoted = (v: string) => `"${v.replace(/["\\]/g, (c) => '\\' + c)}"`;
+    // What the hold covers is its scope (custodians, window, query: ContentAccess holds the search
+    // to it); the query says so in words the ledger and the package show.
+    const query = hold.custodians.map((c) => `mailbox:${quoted(c.name)}`).join(' OR ');
+    return this.#start(ctx, user, { ...input, query }, hold);
+  }
+
+  async #start(ctx: ActorContext, user: User, input: StartExport, hold: Hold | null): Promise<ExportJob> {
     const volumeBytes = input.volumeBytes ?? this.#d.volumeBytes;
     if (!Number.isSafeInteger(volumeBytes) || volumeBytes < MIN_VOLUME_BYTES) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `volumeBytes is a whole number of at least ${MIN_VOLUME_BYTES}`, { fields: ['volumeBytes'] });
     const now = this.#d.clock.now();
     const id = newId('exp', now);
-    const job = await this.#d.content.startExportJob(ctx, user, { query: input.query, grantId: input.grantId, limit: input.limit, note: input.note }, async (tx, found) => {
+    const exported: ExportedHold | null = hold && {
+      id: hold.id, name: hold.name, matter: hold.matter, custodians: hold.custodians.map((c) => c.name), dateFrom: hold.dateFrom, dateTo: hold.dateTo, query: hold.query,
+      placedAt: hold.placedAt, placedBy: hold.placedByLabel,
+    };
+    const job = await this.#d.content.startExportJob(ctx, user, {
+      query: input.query, grantId: input.grantId, limit: input.limit, note: input.note, otherParties: input.otherParties, otherPartiesDefault: this.#d.otherParties, hold: hold ?? undefined,
+    }, async (tx, found) => {
       await this.#d.store.add(tx, {
         id, userId: user.id, grantId: input.grantId, query: input.query, canonicalQuery: found.canonicalQuery, limit: input.limit, note: input.note ?? null, volumeBytes, mboxPerCustodian: input.mboxPerCustodian === true,
+        subjectAccess: found.subjectAccess, hold: exported, mailboxes: found.mailboxes,
         actor: { sessionId: ctx.sessionId, clientIp: ctx.clientIp, userAgent: ctx.userAgent }, createdAt: now, startedEntry: found.ledgerIndex,
         total: found.total, sha256s: found.sha256s, checkpointSize: found.checkpointSize, bytesTotal: found.bytes,
       });
@@ -96,10 +130,18 @@ export class ExportJobs {
     return job;
   }
 
+  // Cancelling is an entry of its own (export.cancel: who, when, which job, how far it got), in
+  // one transaction with the job's end; a job that ended meanwhile is not cancelled, and no entry
+  // is written. Nothing of a cancelled job was handed out: files are downloadable once it is done.
   async cancel(ctx: ActorContext, user: User, id: string): Promise<ExportJob> {
-    await this.get(ctx, user, id);
-    const cancelled = await this.#d.db.write((tx) => this.#d.store.cancel(tx, id, this.#d.clock.now()));
-    if (!cancelled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `export job ${id} has ended already`);
+    const job = await this.get(ctx, user, id);
+    if (job.state !== 'queued' && job.state !== 'running') throw new SealboxError('SEALBOX_ERR_CONFLICT', `export job ${id} has ended already`);
+    await this.#d.content.cancelExportJob(ctx, user, job, async (tx) => {
+      // How far it got, as its row says in the transaction that ends it.
+      const now = await this.#d.store.get(tx, id);
+      if (!now || !await this.#d.store.cancel(tx, id, this.#d.clock.now())) return null;
+      return { state: now.state, phase: now.phase, messagesDone: now.messagesDone, messagesTotal: now.sha256s.length, bytesDone: now.bytesDone, bytesTotal: now.bytesTotal };
+    });
     this.#cancelled.add(id);
     // A running job stops at its next message; one waiting is removed now.
     if (!this.#running.has(id)) await this.#discard(id);
@@ -204,6 +246,7 @@ export class ExportJobs {
       const summary = await finishPackage(dir, source, ordered, {
         origin: this.#d.origin, verifierKey: this.#d.verifierKey(), sign: (s) => this.#d.sign(s), now: job.createdAt,
         exporter: { name: user.name, displayName: user.displayName }, limit: job.limit, note: job.note ?? undefined, mboxPerCustodian: job.mboxPerCustodian,
+        job: { id: job.id, startedEntry: job.startedEntry }, subjectAccess: job.subjectAccess, hold: job.hold,
       });
       await save('zip');
       const mboxes = job.mboxPerCustodian ? (await readdir(join(dir, 'mbox')).catch(() => [] as string[])).map((name) => ({ path: `mbox/${name}`, size: 0 })) : [];

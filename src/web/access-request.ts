@@ -7,6 +7,9 @@ export interface AccessRequest {
   justification: string;
   ticket: string | null;
   mailboxes: string[];
+  // A data subject's request as its filer sees it until approved: no mailboxes shown (whether the
+  // person has mail is learnt only from the approved export).
+  sealed: boolean;
   dateFrom: string | null;
   dateTo: string | null;
   query: string | null;

@@ -19,7 +19,7 @@ export function RequestCard({ r, children, headingLevel = 3 }: { r: AccessReques
       </H>
       <dl>
         <dt>Requester</dt><dd>{r.requester}</dd>
-        <dt>Mailboxes</dt><dd>{r.mailboxes.join(', ')}</dd>
+        <dt>Mailboxes</dt><dd>{r.sealed ? <span className="muted" data-testid="sealed-mailboxes">those holding the person's mail, shown once approved</span> : r.mailboxes.length === 0 ? <span className="muted">none: the archive holds no mail of the person in any mailbox</span> : r.mailboxes.join(', ')}</dd>
         <dt>Purpose</dt><dd><Purpose value={r.purpose} /></dd>
         <dt>Justification</dt><dd>{r.justification}</dd>
         <dt>Ticket</dt><dd>{r.ticket ?? '—'}</dd>

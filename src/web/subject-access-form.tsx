@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
-import { api, ApiError } from './api.ts';
+import { api } from './api.ts';
 import type { AccessRequest } from './access-request.ts';
 import { SUBJECT_ACCESS_PURPOSE } from './access-request.ts';
 import { ErrorNote } from './error-note.tsx';
@@ -32,11 +32,7 @@ export function SubjectAccessForm({ policy, onFiled }: { policy: { purposes: str
       form.reset();
       onFiled(r);
     } catch (err) {
-      // Not a fault of any field: the addresses may be right, and no archived mailbox takes part
-      // in their mail (outside every grant's scope), so there is nothing to grant.
-      f.fail(err instanceof ApiError && err.status === 404
-        ? new Error('No archived mailbox holds mail of these addresses, so there is nothing to grant: mail in which no mailbox takes part is outside every grant\'s scope. Nothing was filed.')
-        : err, form);
+      f.fail(err, form);
     } finally {
       setBusy(false);
     }

@@ -7,7 +7,7 @@ export class SqliteExportJobStore implements ExportJobStore {
   async add(tx: Tx, j: NewExportJob): Promise<void> {
     on(tx).prepare(`INSERT INTO export_job (id, user_id, grant_id, query, options, actor, state, created_at, started_entry, canonical_query, total, sha256s, checkpoint_size, bytes_total)
       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`)
-      .run(j.id, j.userId, j.grantId, j.query, JSON.stringify({ limit: j.limit, note: j.note, volumeBytes: j.volumeBytes, mboxPerCustodian: j.mboxPerCustodian }), JSON.stringify(j.actor), j.createdAt, j.startedEntry,
+      .run(j.id, j.userId, j.grantId, j.query, JSON.stringify({ limit: j.limit, note: j.note, volumeBytes: j.volumeBytes, mboxPerCustodian: j.mboxPerCustodian, subjectAccess: j.subjectAccess, hold: j.hold, mailboxes: j.mailboxes }), JSON.stringify(j.actor), j.createdAt, j.startedEntry,
         j.canonicalQuery, j.total, JSON.stringify(j.sha256s), j.checkpointSize, j.bytesTotal);
   }
 
@@ -67,10 +67,11 @@ export class SqliteExportJobStore implements ExportJobStore {
 
 function toJob(r: Record<string, any>): ExportJob {
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  const options = JSON.parse(r.options) as { limit: number; note: string | null; volumeBytes: number; mboxPerCustodian?: boolean };
+  const options = JSON.parse(r.options) as { limit: number; note: string | null; volumeBytes: number; mboxPerCustodian?: boolean; subjectAccess?: ExportJob['subjectAccess']; hold?: ExportJob['hold']; mailboxes?: ExportJob['mailboxes'] };
   const sha256s = JSON.parse(r.sha256s) as string[];
   return {
     id: r.id, userId: Number(r.user_id), grantId: r.grant_id, query: r.query, canonicalQuery: r.canonical_query, limit: options.limit, note: options.note, volumeBytes: options.volumeBytes, mboxPerCustodian: options.mboxPerCustodian === true,
+    subjectAccess: options.subjectAccess ?? null, hold: options.hold ?? null, mailboxes: options.mailboxes ?? [],
     actor: JSON.parse(r.actor), state: r.state, createdAt: Number(r.created_at), startedEntry: Number(r.started_entry), total: Number(r.total),
     sha256s, messages: r.messages === undefined ? sha256s.length : Number(r.messages), checkpointSize: Number(r.checkpoint_size),
     messagesDone: Number(r.messages_done), bytesDone: Number(r.bytes_done), bytesTotal: Number(r.bytes_total), phase: r.phase, resumed: Number(r.resumed),

@@ -56,6 +56,10 @@ export class SqliteGrantStore implements GrantStore {
     return row ? { id: Number(row.id), name: row.name, owner: row.owner, sensitivity: row.sensitivity } : null;
   }
 
+  async sensitivities(tx: Tx): Promise<string[]> {
+    return (on(tx).prepare('SELECT DISTINCT sensitivity FROM mailbox WHERE sensitivity IS NOT NULL').all() as { sensitivity: string }[]).map((r) => r.sensitivity);
+  }
+
   // Under the id oversight's review routes know it by: rev_<request id>.
   async openBreakglassReview(tx: Tx, requestId: string, subjectUserId: number, at: number): Promise<void> {
     on(tx).prepare("INSERT INTO review_item (id, kind, request_id, subject_user_id, created_at, state) VALUES (?, 'breakglass', ?, ?, ?, 'open')")

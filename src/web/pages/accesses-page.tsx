@@ -13,6 +13,7 @@ type Detail =
   | { kind: 'search'; time: string; query: string | null; thread: boolean; results: number; mailboxes: string[] }
   | { kind: 'read'; time: string; last: string; sha256: string; parts: string[]; mailboxes: string[] }
   | { kind: 'export'; time: string; query: string | null; messages: number; mailboxes: string[] }
+  | { kind: 'export-cancelled'; time: string; query: string | null; messages: number; done: number; of: number; mailboxes: string[] }
   | { kind: 'refused'; time: string; operation: string; mailboxes: string[] };
 
 interface AccessGroup {
@@ -104,6 +105,7 @@ function detail(d: Detail) {
       ? <>listed a conversation: {n(d.results, 'message')} of yours</>
       : <>searched{d.query !== null && <> for <code>{d.query}</code></>}: {n(d.results, 'message')} of yours found</>;
     case 'export': return <>exported {n(d.messages, 'message')} of yours{d.query !== null && <> found by <code>{d.query}</code></>}</>;
+    case 'export-cancelled': return <>started an export of {n(d.messages, 'message')} of yours{d.query !== null && <> found by <code>{d.query}</code></>} and cancelled it after {d.done} of {n(d.of, 'message')} were packed; nothing of it was handed out</>;
     case 'refused': return <strong>refused: {REFUSED[d.operation] ?? d.operation}</strong>;
     case 'read': return <>opened <Link href={`/mailbox/${d.sha256}`}>message {d.sha256.slice(0, 12)}…</Link> ({d.parts.map((p) => PARTS[p] ?? p).join(', ')}){Date.parse(d.last) - Date.parse(d.time) >= 60_000 && <>, again until {when(d.last)}</>}</>;
   }

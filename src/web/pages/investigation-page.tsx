@@ -101,7 +101,7 @@ export function InvestigationPage({ query }: PageProps) {
             </section>
           )}
           {results.data && grant.permissions.includes('export') && <ExportControl query={full} total={results.data.total} grant={grant.id} />}
-          {results.data && grant.permissions.includes('export') && <ExportJobsPanel query={full} total={results.data.total} grant={grant.id} />}
+          {results.data && grant.permissions.includes('export') && <ExportJobsPanel query={full} total={results.data.total} grant={grant.id} subjectAccess={grant.purpose === SUBJECT_ACCESS_PURPOSE} />}
           {opened && /^[0-9a-f]{64}$/.test(opened) && (
             <div className="investigation-message">
               {grant.permissions.includes('search') && <ThreadNav key={`thread-${opened}`} sha256={opened} grant={grant.id} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />}

@@ -48,7 +48,7 @@ export function RequestsPage() {
   };
   // Filed: its card is among my open requests, like any other; the note says what it covers.
   const subjectFiled = (r: AccessRequest) => {
-    setOutcome({ text: <>Access request <code>{r.id}</code> is filed for the person's mail in {r.mailboxes.length === 1 ? 'one mailbox' : `${r.mailboxes.length} mailboxes`} ({r.mailboxes.join(', ')}): it waits for approval like any request (its card is below). Once approved, export it on the Investigation page.</>, at: Date.now() });
+    setOutcome({ text: <>Access request <code>{r.id}</code> is filed for whatever mail the archive holds of the person: it waits for approval like any request (its card is below). Which mailboxes hold their mail, if any, is shown once it is approved; then export it on the Investigation page (an export of nothing is the answer that the archive holds nothing of them).</>, at: Date.now() });
     list.reload();
   };
   return (

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import type { FormEvent } from 'react';
 import { api } from '../api.ts';
 import { ErrorNote } from '../error-note.tsx';
 import { bytes, when } from '../format.ts';
@@ -20,6 +21,8 @@ interface ExportJobView {
   ledgerIndex: number | null;
   manifestSha256: string | null;
   files: { name: string; size: number; sha256: string; messages: number }[];
+  hold: { id: string; name: string; matter: string } | null;
+  subjectAccess: { otherParties: 'withhold' | 'include'; withheld: number } | null;
 }
 
 const ACTIVE = new Set(['queued', 'running']);
@@ -28,10 +31,15 @@ const PHASE: Record<string, string> = { messages: 'writing messages', package: '
 // Evidence packages of what the search finds, made by the server in the background (export
 // jobs): started here, their progress shown while they run (asked for again every second),
 // cancelled, and their zip files downloaded once done; each download is recorded by the server.
-export function ExportJobsPanel({ query, total, grant }: { query: string; total: number; grant: string }) {
+// Under a data subject's access grant (subjectAccess), the person's copy: mail of which others
+// are the main party is withheld unless the requester chooses to include it. A case (legal hold)
+// is exported by its id, under this grant when it covers the hold.
+export function ExportJobsPanel({ query, total, grant, subjectAccess = false }: { query: string; total: number; grant: string; subjectAccess?: boolean }) {
   const jobs = useLoad(() => api.get<{ jobs: ExportJobView[] }>('/api/v1/exports'), []);
   const [busy, setBusy] = useState(false);
   const [mbox, setMbox] = useState(false);
+  const [otherParties, setOtherParties] = useState<'withhold' | 'include'>('withhold');
+  const [hold, setHold] = useState('');
   const [error, setError] = useState<unknown>(null);
   const mine = (jobs.data?.jobs ?? []).filter((j) => j.grant === grant);
   const active = mine.some((j) => ACTIVE.has(j.state));
@@ -47,7 +55,21 @@ export function ExportJobsPanel({ query, total, grant }: { query: string; total:
     setBusy(true);
     setError(null);
     try {
-      await api.post('/api/v1/exports', { q: query, grant, limit: count, mbox });
+      await api.post('/api/v1/exports', { q: query, grant, limit: count, mbox, ...(subjectAccess ? { otherParties } : {}) });
+      reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const startCase = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.post(`/api/v1/holds/${encodeURIComponent(hold.trim())}/export`, { grant, mbox });
+      setHold('');
       reload();
     } catch (err) {
       setError(err);
@@ -79,10 +101,25 @@ export function ExportJobsPanel({ query, total, grant }: { query: string; total:
           <p>
             <label><input type="checkbox" checked={mbox} onChange={(e) => setMbox(e.target.checked)} /> Also one mbox file per custodian (mboxrd, for mail clients and review tools that take mbox)</label>
           </p>
+          {subjectAccess && (
+            <fieldset data-testid="other-parties">
+              <legend>Mail of which others are the main party</legend>
+              <p className="field-help">The person is only a copy (Cc), a blind copy (Bcc) or a mailing list's receiver, and neither sent it nor is in its To line. The package counts what is withheld, never shows it.</p>
+              <label><input type="radio" name="otherParties" checked={otherParties === 'withhold'} onChange={() => setOtherParties('withhold')} /> Withhold it (GDPR Art. 15(4): others' rights)</label>{' '}
+              <label><input type="radio" name="otherParties" checked={otherParties === 'include'} onChange={() => setOtherParties('include')} /> Include it</label>
+            </fieldset>
+          )}
           <p className="actions">
             <button type="button" onClick={start} disabled={busy}>{busy ? 'Starting…' : `Make an evidence package of ${count.toLocaleString('en')} message${count === 1 ? '' : 's'}`}</button>
           </p>
         </>
+      )}
+      {!subjectAccess && (
+        <form className="actions" onSubmit={startCase} aria-label="Export a legal hold">
+          <label>Legal hold (case) id <input value={hold} onChange={(e) => setHold(e.target.value)} placeholder="hold_…" required pattern="hold_[0-9a-z]{25}" /></label>{' '}
+          <button type="submit" disabled={busy || hold.trim() === ''}>Export the case</button>
+          <span className="field-help">Everything the hold covers (its custodians' mail in its window, matching its query), when this grant covers all of it; the package names the hold.</span>
+        </form>
       )}
       <ErrorNote error={error ?? jobs.error} />
       {mine.length > 0 && (
@@ -99,9 +136,11 @@ function JobItem({ job: j, cancel }: { job: ExportJobView; cancel: () => void })
   return (
     <li data-job={j.id} data-state={j.state}>
       <p>
-        <strong>{j.state}</strong> · <code>{j.query}</code> · started {when(j.createdAt)}
+        <strong>{j.state}</strong> · {j.hold ? <>legal hold <code>{j.hold.id}</code> “{j.hold.name}” (matter {j.hold.matter})</> : <code>{j.query}</code>} · started {when(j.createdAt)}
         {j.progress.resumed > 0 && <> · resumed {j.progress.resumed}×</>}
+        {j.subjectAccess && <> · <span data-testid="job-withheld">{j.subjectAccess.otherParties === 'withhold' ? `${j.subjectAccess.withheld.toLocaleString('en')} message${j.subjectAccess.withheld === 1 ? '' : 's'} of which others are the main party withheld` : "others' mail included"}</span></>}
       </p>
+      {j.state === 'cancelled' && <p data-testid="job-cancelled">Cancelled {j.finishedAt && when(j.finishedAt)} after {messages.toLocaleString('en')} of {messagesTotal.toLocaleString('en')} messages; nothing of it was handed out. The cancel is recorded in the ledger.</p>}
       {ACTIVE.has(j.state) && (
         <p>
           <progress max={Math.max(messagesTotal, 1)} value={messages} aria-label={`Export ${j.id} progress`} />{' '}
