@@ -467,6 +467,7 @@ for (const impl of BACKENDS) {
         assert.deepEqual(await r.grants.mailbox(tx, ' D.K@corp.example '), dave);
         assert.deepEqual((await r.grants.mailbox(tx, 'board'))?.sensitivity, 'executive');
         assert.equal(await r.grants.mailbox(tx, 'nobody'), null);
+        assert.deepEqual(await r.grants.sensitivities(tx), ['executive'], 'each tag carried, once');
       });
     }));
 

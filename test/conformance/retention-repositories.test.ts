@@ -434,6 +434,7 @@ for (const impl of BACKENDS) {
       const userId = await b.meta.write((tx) => addPerson(tx, b, 'carol'));
       const job = (id: string, at: number): NewExportJob => ({
         id, userId, grantId: 'req_1', query: 'from:x', canonicalQuery: 'from:"x"', limit: 100, note: null, volumeBytes: 1 << 20, mboxPerCustodian: id === 'j2',
+        subjectAccess: id === 'j2' ? { otherParties: 'withhold', withheld: 2 } : null, hold: null, mailboxes: [{ id: 7, name: 'carol' }],
         actor: { sessionId: 's', clientIp: '192.0.2.1', userAgent: 'ua' }, createdAt: at, startedEntry: 5, total: 3, sha256s: ['a', 'b', 'c'], checkpointSize: 6, bytesTotal: 300,
       });
       const item = (sha256: string): PackageItem => ({ sha256, files: [], row: {} as PackageItem['row'], notCovered: 0, bytes: 100 });
@@ -444,6 +445,8 @@ for (const impl of BACKENDS) {
       await b.meta.read(async (tx) => {
         const j = (await jobs.get(tx, 'j1'))!;
         assert.deepEqual([j.state, j.sha256s, j.messages, j.phase, j.resumed, j.messagesDone, j.files, j.mboxPerCustodian, j.actor.clientIp], ['queued', ['a', 'b', 'c'], 3, 'messages', 0, 0, [], false, '192.0.2.1']);
+        assert.deepEqual([j.subjectAccess, j.hold, j.mailboxes], [null, null, [{ id: 7, name: 'carol' }]]);
+        assert.deepEqual((await jobs.get(tx, 'j2'))!.subjectAccess, { otherParties: 'withhold', withheld: 2 }, 'an Art. 15 job keeps its rule and count');
         const listed = await jobs.ofUser(tx, userId);
         assert.deepEqual(listed.map((x) => [x.id, x.sha256s, x.messages]), [['j2', [], 3], ['j1', [], 3]], 'newest first, without the list of messages');
         assert.deepEqual(await jobs.unfinished(tx), ['j1', 'j2']);

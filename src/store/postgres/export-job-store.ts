@@ -7,7 +7,7 @@ export class PostgresExportJobStore implements ExportJobStore {
   async add(tx: Tx, j: NewExportJob): Promise<void> {
     await on(tx).query(`INSERT INTO export_job (id, user_id, grant_id, query, options, actor, state, created_at, started_entry, canonical_query, total, sha256s, checkpoint_size, bytes_total)
       VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11, $12, $13)`,
-    [j.id, j.userId, j.grantId, j.query, JSON.stringify({ limit: j.limit, note: j.note, volumeBytes: j.volumeBytes, mboxPerCustodian: j.mboxPerCustodian }), JSON.stringify(j.actor), j.createdAt, j.startedEntry,
+    [j.id, j.userId, j.grantId, j.query, JSON.stringify({ limit: j.limit, note: j.note, volumeBytes: j.volumeBytes, mboxPerCustodian: j.mboxPerCustodian, subjectAccess: j.subjectAccess, hold: j.hold, mailboxes: j.mailboxes }), JSON.stringify(j.actor), j.createdAt, j.startedEntry,
       j.canonicalQuery, j.total, JSON.stringify(j.sha256s), j.checkpointSize, j.bytesTotal]);
   }
 
@@ -64,10 +64,11 @@ export class PostgresExportJobStore implements ExportJobStore {
 }
 
 function toJob(r: Record<string, any>): ExportJob {
-  const options = JSON.parse(r.options) as { limit: number; note: string | null; volumeBytes: number; mboxPerCustodian?: boolean };
+  const options = JSON.parse(r.options) as { limit: number; note: string | null; volumeBytes: number; mboxPerCustodian?: boolean; subjectAccess?: ExportJob['subjectAccess']; hold?: ExportJob['hold']; mailboxes?: ExportJob['mailboxes'] };
   const sha256s = JSON.parse(r.sha256s) as string[];
   return {
     id: r.id, userId: r.user_id, grantId: r.grant_id, query: r.query, canonicalQuery: r.canonical_query, limit: options.limit, note: options.note, volumeBytes: options.volumeBytes, mboxPerCustodian: options.mboxPerCustodian === true,
+    subjectAccess: options.subjectAccess ?? null, hold: options.hold ?? null, mailboxes: options.mailboxes ?? [],
     actor: JSON.parse(r.actor), state: r.state, createdAt: r.created_at, startedEntry: r.started_entry, total: r.total,
     sha256s, messages: r.messages === undefined ? sha256s.length : Number(r.messages), checkpointSize: r.checkpoint_size,
     messagesDone: r.messages_done, bytesDone: r.bytes_done, bytesTotal: r.bytes_total, phase: r.phase, resumed: r.resumed,

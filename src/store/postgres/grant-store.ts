@@ -51,6 +51,10 @@ export class PostgresGrantStore implements GrantStore {
     return row ? { id: row.id, name: row.name, owner: row.owner, sensitivity: row.sensitivity } : null;
   }
 
+  async sensitivities(tx: Tx): Promise<string[]> {
+    return (await on(tx).query<{ sensitivity: string }>('SELECT DISTINCT sensitivity FROM mailbox WHERE sensitivity IS NOT NULL')).map((r) => r.sensitivity);
+  }
+
   // Under the id oversight's review routes know it by: rev_<request id>.
   async openBreakglassReview(tx: Tx, requestId: string, subjectUserId: number, at: number): Promise<void> {
     await on(tx).query("INSERT INTO review_item (id, kind, request_id, subject_user_id, created_at, state) VALUES ($1, 'breakglass', $2, $3, $4, 'open')", [`rev_${requestId}`, requestId, subjectUserId, at]);
