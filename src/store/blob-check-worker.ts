@@ -8,11 +8,16 @@ import type { MessageRow } from './metadata-store.ts';
 
 // One of verify's blob checkers (see BlobCheckPool): rows in, outcomes out. It reads no
 // metadata; the rows come from the verifying thread's transaction.
-const { blobs, keys } = openBlobReading(workerData.spec as BlobSpec);
-const reader = new ArchiveReader({ getMessage: async () => null }, blobs, keys);
+// Opened at the first batch: a pool is started before the archive is known to exist, and
+// starting it must not make folders.
+let reader: ArchiveReader | null = null;
 const WINDOW = 16;   // reads in flight (the blob store may be remote)
 
 parentPort!.on('message', async ({ id, rows }: { id: number; rows: MessageRow[] }) => {
+  if (!reader) {
+    const { blobs, keys } = openBlobReading(workerData.spec as BlobSpec);
+    reader = new ArchiveReader({ getMessage: async () => null }, blobs, keys);
+  }
   const outcomes: Promise<BlobOutcome>[] = [];
   for (let i = 0; i < rows.length; i++) {
     if (i >= WINDOW) await outcomes[i - WINDOW];

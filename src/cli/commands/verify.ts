@@ -6,10 +6,20 @@ import { BlobCheckPool } from '../../store/blob-check.ts';
 import { verifyArchive } from '../../store/verify-archive.ts';
 import type { VerifyReport, WitnessedCheckpoint } from '../../store/verify-archive.ts';
 import type { Archive } from '../../archive.ts';
-import { withArchive } from '../archive-access.ts';
+import { configOf, withArchive } from '../archive-access.ts';
 import type { CliOptions } from '../archive-access.ts';
 
-export function verify(o: CliOptions): Promise<void> {
+export async function verify(o: CliOptions): Promise<void> {
+  // The checker threads load their code while the archive opens.
+  const blobCheck = new BlobCheckPool(configOf(o));
+  try {
+    await verifyCommand(o, blobCheck);
+  } finally {
+    await blobCheck.close();
+  }
+}
+
+function verifyCommand(o: CliOptions, blobCheck: BlobCheckPool): Promise<void> {
   return withArchive(o, async (archive) => {
     const witnessed = (o.against ?? []).map((file: string) => {
       try {
@@ -18,7 +28,7 @@ export function verify(o: CliOptions): Promise<void> {
         throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `cannot read witness checkpoint ${file}: ${(err as Error).message}`);
       }
     });
-    const report = await verifyWhole(archive, witnessed);
+    const report = await verifyWhole(archive, witnessed, blobCheck);
     if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
     else {
       for (const p of report.problems) process.stdout.write(`FAIL ${p}\n`);
@@ -33,12 +43,12 @@ export function verify(o: CliOptions): Promise<void> {
 // The archive checked whole: the tree, its signatures and every message, and who can read what
 // in the tables against the ledger (the tables are not in the tree), as of the archive's clock,
 // all in one read transaction. The in-process tests check their archive through it too.
-export function verifyWhole(archive: Archive, witnessed: WitnessedCheckpoint[] = []): Promise<VerifyReport> {
+export function verifyWhole(archive: Archive, witnessed: WitnessedCheckpoint[] = [], pool?: BlobCheckPool): Promise<VerifyReport> {
   const { stores, config, services } = archive;
-  const blobCheck = new BlobCheckPool(config);
+  const blobCheck = pool ?? new BlobCheckPool(config);
   return stores.meta.read(async (tx) => {
     const report = await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, witnessed, blobCheck });
     report.problems.push(...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, clock: services.clock }));
     return report;
-  }).finally(() => blobCheck.close());
+  }).finally(() => (pool ? undefined : blobCheck.close()));
 }
