@@ -48,6 +48,9 @@ test('an evidence package from one archive is imported into another, proven and 
     index, data: toCrlf(readFileSync(file)),
     envelope: { from: 'journal@relay.test', to: ['olga@corp.test', ...(index % 4 === 0 ? ['bob@corp.test'] : [])] },
   }));
+  // One more: carl is its only header recipient; olga and dave got it by the envelope alone.
+  const bccd = Buffer.from('From: Supplier <sales@supplier.test>\r\nTo: carl@corp.test\r\nSubject: the March order\r\nDate: Tue, 01 Dec 2026 09:00:00 +0000\r\nMessage-ID: <march@supplier.test>\r\n\r\nConfirmed.\r\n');
+  deliveries.push({ index: deliveries.length, data: bccd, envelope: { from: 'sales@supplier.test', to: ['olga@corp.test', 'carl@corp.test', 'dave@corp.test'] } });
   const first = await startSealbox({ args: ['--config', config] });
   const replies = await deliverAll(first.smtp.port, deliveries, { connections: 4 });
   assert.deepEqual([...replies.values()].filter((r) => r.code !== 250), []);
@@ -172,6 +175,41 @@ test('an evidence package from one archive is imported into another, proven and 
     }
     const verified = await sealbox(['verify', ...b, '--json']);
     assert.equal(verified.code, 0, verified.stdout.toString() + verified.stderr.toString());
+  });
+
+  await t.test('nobody gains access by the import: mailboxes come from the headers, and an owner sees the origin\'s envelopes cut to their own addresses', async () => {
+    const bServer2 = await startSealbox({ data: bData, args: ['--config', config, '--http', '127.0.0.1:0'] });
+    try {
+      await waitForIndex(bData);
+      const bCsv = join(tempDataDir(), 'directory.csv');
+      writeFileSync(bCsv, directoryCsv({ 'olga@corp.test': 'olga', 'carl@corp.test': 'carl', 'dave@corp.test': 'dave' }));
+      assert.equal((await sealbox(['mailboxes', 'import', ...b, bCsv])).code, 0);
+      const adm = await sealbox(['users', 'add', ...b, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
+      assert.equal(adm.code, 0, adm.stderr);
+      const bWorld = await signInEveryone(() => new ApiClient(bServer2.http!.url), /enrolment code (\S+)/.exec(adm.stdout.toString())![1],
+        { olga: ['owner'], carl: ['owner'], dave: ['owner'] });
+      const show = async (who: string, sha: string) => {
+        const r = await bWorld.as[who].call('POST', '/api/v1/tokens', { name: 'read', scopes: ['content'], days: 1 });
+        return sealbox(['show', ...b, '--token', r.body.token, '--json', sha]);
+      };
+      const mine = await show('carl', sha256(bccd));
+      assert.equal(mine.code, 0, mine.stderr);
+      const view = JSON.parse(mine.stdout.toString());
+      assert.deepEqual(view.captures.map((c: any) => [c.source, c.envelope]), [['import:evidence', null]]);
+      assert.deepEqual(view.captures[0].provenance.receipts.map((r: any) => r.envelope.rcptTo.map((t: any) => t.address)), [['carl@corp.test']],
+        'the origin\'s other recipients (olga, dave: Bcc) are not carl\'s to see');
+      assert.equal(view.captures[0].provenance.package.origin, 'sealbox.localhost/ledger');
+      // olga and dave were recipients in A by the envelope alone: in B the message is not theirs.
+      for (const who of ['olga', 'dave']) {
+        const r = await show(who, sha256(bccd));
+        assert.equal(r.code, 2, `${who}: ${r.stdout}`);
+        assert.match(r.stderr, /SEALBOX_ERR_NOT_FOUND/);
+      }
+      assert.equal((await show('olga', [...raws.keys()].find((k) => k !== sha256(shared.data))!)).code, 2, 'nor any other message A gave olga by the envelope');
+      assert.equal((await show('olga', sha256(shared.data))).code, 0, 'the one B received by SMTP for her stays hers');
+    } finally {
+      assert.equal(await bServer2.stop(), 0, bServer2.stderr());
+    }
   });
 
   await t.test('importing the same package again adds nothing; its zip volumes are the same package', async () => {
