@@ -324,7 +324,9 @@ export class ContentAccess {
         };
       });
     };
-    return { ...source, checkpoint: tree.checkpoint, custody, record };
+    const attachmentText = async (file: { content: Uint8Array; contentType: string | null; filename: string | null }) =>
+      (readable(formatOf(file.contentType, file.filename, file.content), this.#d.ocr) ? (await this.#d.extract(file)).text : '');
+    return { ...source, checkpoint: tree.checkpoint, custody, record, attachmentText };
   }
 
   // An export job (export/export-jobs.ts) starts like an evidence package: decided (a grant that
@@ -574,6 +576,9 @@ export interface EvidenceSource extends Omit<ExportSource, 'hits'> {
   checkpoint: StoredCheckpoint | null;
   record(sha256: string): Promise<MessageRecord>;
   custody: GrantCustody;
+  // The text inside one attachment, read again as the indexer's extractor read it ('' when it is
+  // not a kind of file whose text is read).
+  attachmentText?: (file: { content: Uint8Array; contentType: string | null; filename: string | null }) => Promise<string>;
 }
 
 export interface MessageRecord {

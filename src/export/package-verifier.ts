@@ -168,6 +168,7 @@ export async function verifyPackage(root: string, keyText: string, keyFrom: stri
   const messages = named('messages/', '.eml');
   const evidence = named('evidence/', '.json');
   for (const sha of [...messages].sort()) if (!evidence.has(sha)) fail(`messages/${sha}.eml`, 'has no evidence file');
+  const attached = new Map<string, unknown[]>();
   for (const sha of [...evidence].sort()) {
     const path = `evidence/${sha}.json`;
     const eml = `messages/${sha}.eml`;
@@ -183,6 +184,7 @@ export async function verifyPackage(root: string, keyText: string, keyFrom: stri
     if (!has) fail(eml, 'is missing');
     else if (has[1] !== sha) fail(eml, `its bytes hash to ${has[1]}, not to the SHA-256 it is named by`);
     const captures = Array.isArray(record?.captures) ? record.captures as Record<string, unknown>[] : [];
+    attached.set(sha, Array.isArray((record as { attachments?: unknown })?.attachments) ? (record as { attachments: unknown[] }).attachments : []);
     if (captures.length === 0) fail(path, 'names no receipt of the message');
     const receipts = captures.map((c) => checkReceipt(check, path, sha, c ?? {}, tree));
     if (has) check.messages.push({ sha256: sha, file: eml, size: has[0], receipts });
@@ -196,7 +198,7 @@ export async function verifyPackage(root: string, keyText: string, keyFrom: stri
       fail(path, `cannot be read (${(err as Error).message})`);
       continue;
     }
-    checkLoadFile(check, path, rows, messages, found);
+    checkLoadFile(check, path, rows, messages, found, attached);
   }
   return check;
 }
@@ -284,12 +286,29 @@ function checkReceipt(check: PackageCheck, path: string, sha: string, c: Record<
   return receipt;
 }
 
-// rows: objects by the header's field names. Each message once, its digests and paths right.
-function checkLoadFile(check: PackageCheck, path: string, rows: Record<string, string>[], messages: Set<string>, found: Map<string, Digests>): void {
+// rows: objects by the header's field names. Each message once, its digests and paths right; each
+// attachment row (a ParentID) after its message's row, one of that message's attachments as its
+// evidence file lists it (SHA-256, MD5, text path), its text in the package.
+function checkLoadFile(check: PackageCheck, path: string, rows: Record<string, string>[], messages: Set<string>, found: Map<string, Digests>, attached: Map<string, unknown[]>): void {
   const fail = (why: string) => { check.failures.push({ path, why }); };
   const seen = new Set<string>();
+  const controls = new Map<string, string>();
   for (const [i, row] of rows.entries()) {
     const n = i + 2;
+    const parent = row.ParentID ?? '';
+    if (parent !== '') {
+      const owner = controls.get(parent);
+      if (owner === undefined) {
+        fail(`row ${n} is an attachment of ${parent}, which is no message row before it`);
+        continue;
+      }
+      const text = row.TextPath ?? '';
+      const listed = (attached.get(owner) ?? []).some((a) => a !== null && typeof a === 'object' && !Array.isArray(a)
+        && (a as Record<string, unknown>).sha256 === row.SHA256 && ((a as Record<string, unknown>).md5 || '') === row.MD5 && ((a as Record<string, unknown>).text || '') === text);
+      if (!listed) fail(`row ${n}: attachment ${row.SHA256 || '(none)'} is not one of message ${owner}'s attachments (SHA-256, MD5 and text path)`);
+      if (text !== '' && !found.has(text)) fail(`row ${n}: its text ${text} is not in the package`);
+      continue;
+    }
     const sha = row.SHA256 ?? '';
     const eml = `messages/${sha}.eml`;
     if (!found.has(eml) || !messages.has(sha)) {
@@ -298,6 +317,7 @@ function checkLoadFile(check: PackageCheck, path: string, rows: Record<string, s
     }
     if (seen.has(sha)) fail(`row ${n} names message ${sha} again`);
     seen.add(sha);
+    controls.set(row.ControlNumber ?? '', sha);
     if (row.MD5 !== found.get(eml)![2] || row.FilePath !== eml || row.TextPath !== `text/${sha}.txt`) fail(`row ${n}: the MD5, file path or text path is not message ${sha}'s`);
   }
   for (const sha of [...messages].filter((s) => !seen.has(s)).sort()) fail(`has no row for message ${sha}`);
