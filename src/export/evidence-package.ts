@@ -140,11 +140,11 @@ export async function writePackageMessages(dir: string, source: EvidenceSource, 
           return source.attachmentText !== undefined && record.attachments[place]?.sha256 === info.sha256 && hasText(record.attachments[place].extraction);
         },
       });
-      const texts: (Buffer | null)[] = [];
-      for (const [j, a] of parsed.attachments.entries()) {
+      // Read by the extractor's processes, side by side (a failure is a verdict there: no text).
+      const texts = await Promise.all(parsed.attachments.map(async (a) => {
         const text = a.content ? await source.attachmentText!({ content: a.content, contentType: a.contentType, filename: a.filename }) : '';
-        texts[j] = text === '' ? null : Buffer.from(text, 'utf8');
-      }
+        return text === '' ? null : Buffer.from(text, 'utf8');
+      }));
       // Creating files is most of the work: one message's are written while the next is read and
       // parsed, and no more wait than that.
       await written();
