@@ -114,6 +114,7 @@ export async function verifyPackage(root: string, keyText: string, keyFrom: stri
   try {
     manifestBytes = await readFile(join(root, 'manifest.json'));
     const manifest = JSON.parse(manifestBytes.toString('utf8'));
+    if (!Array.isArray(manifest?.files)) throw new Error('it has no list of files');
     listed = new Map((manifest.files as { path: string; size?: unknown; sha256?: unknown; md5?: unknown }[]).map((f) => [f.path, f]));
     manifestOrigin = manifest.origin;
   } catch (err) {
