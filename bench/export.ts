@@ -15,7 +15,8 @@ const QUERY = 'before:2100-01-01';
 // Export throughput of the corpus archived (6,046 messages): an evidence package of all of it
 // under a grant over every recipient's mailbox, made by `sealbox export` (a folder) and by the
 // server as an export job (the folder, then zipped: one volume), from the command's start, and
-// from the job's start until it is done. Messages/s and MB/s of the messages' own bytes.
+// from the job's start until it is done. Messages/s and MB/s of the messages' own bytes. Then that
+// package taken into an empty archive by `sealbox import evidence` (checked whole, then imported).
 export async function exportBenchmark(o: BenchOptions): Promise<Figure[]> {
   const { sealbox: ingest } = await corpusArchive(o);
   const corpus = benchCorpus(o.smoke);
@@ -59,6 +60,17 @@ export async function exportBenchmark(o: BenchOptions): Promise<Figure[]> {
     // The command's own CPU time for the export (its last line says it), not its start.
     const cliCpu = Number(/\(([\d.]+) s of CPU\)/.exec(exported.stderr)?.[1] ?? NaN);
 
+    o.progress(`export: sealbox import evidence of ${messages} messages into an empty archive`);
+    const key = await run(['ledger', 'public-key']);
+    t0 = performance.now();
+    const imported = await sealbox(['import', 'evidence', '--data', join(out, 'receiving'), '--config', config, '--verifier-key', key.trim(), '--report', join(out, 'import.json'), join(out, 'package')], { timeoutMs: 1_800_000 });
+    if (imported.code !== 0) throw new Error(`sealbox import evidence: ${imported.stderr}`);
+    const importSeconds = (performance.now() - t0) / 1000;
+    const report = JSON.parse(readFileSync(join(out, 'import.json'), 'utf8')) as { imported: number; seconds: number };
+    if (report.imported !== messages) throw new Error(`the import took ${report.imported} of ${messages} messages`);
+    // What checking the package took: the command's whole time less its start and the import itself.
+    const importRun = report.seconds;
+
     o.progress(`export: an export job of ${messages} messages`);
     t0 = performance.now();
     const cpu0 = cpuSeconds(server.proc.pid!);
@@ -73,7 +85,7 @@ export async function exportBenchmark(o: BenchOptions): Promise<Figure[]> {
     }
     const job = (performance.now() - t0) / 1000;
     const jobCpu = cpuSeconds(server.proc.pid!) - cpu0;
-    o.record('export', { messages, mb, cliSeconds: cli, cliCpuSeconds: cliCpu, jobSeconds: job, jobCpuSeconds: jobCpu });
+    o.record('export', { messages, mb, cliSeconds: cli, cliCpuSeconds: cliCpu, jobSeconds: job, jobCpuSeconds: jobCpu, importSeconds, importRunSeconds: importRun });
     return [
       { name: 'sealbox export (folder), messages/s', value: messages / cli, unit: 'msg/s', note: `${messages} messages, ${mb.toFixed(1)} MB, ${cli.toFixed(1)} s with the command's start` },
       { name: 'sealbox export (folder), MB/s', value: mb / cli, unit: 'MB/s' },
@@ -81,6 +93,8 @@ export async function exportBenchmark(o: BenchOptions): Promise<Figure[]> {
       { name: 'export job (folder and zip), messages/s', value: messages / job, unit: 'msg/s', note: `${job.toFixed(1)} s from POST to done` },
       { name: 'export job (folder and zip), MB/s', value: mb / job, unit: 'MB/s' },
       { name: 'export job (folder and zip), messages per CPU-second', value: messages / jobCpu, unit: 'msg/s', note: `${jobCpu.toFixed(1)} s of the server's CPU` },
+      { name: 'sealbox import evidence (folder), messages/s', value: messages / importSeconds, unit: 'msg/s', note: `${importSeconds.toFixed(1)} s with the command's start and the package's check; the import itself ${importRun.toFixed(1)} s` },
+      { name: 'sealbox import evidence (folder), MB/s', value: mb / importSeconds, unit: 'MB/s' },
     ];
   } finally {
     await server.stop();

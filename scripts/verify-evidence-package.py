@@ -316,10 +316,26 @@ def check_receipt(report, path, sha, c, tree):
         report.fail(path, "%s: its inclusion proof does not lead to the checkpoint's root" % what)
 
 
-def check_load_file(report, path, rows, messages, found):
-    """rows: dicts by the header's field names. Each message once, its digests and paths right."""
+def check_load_file(report, path, rows, messages, found, attached):
+    """rows: dicts by the header's field names. Each message once, its digests and paths right;
+    each attachment row (a ParentID) after its message's row, one of that message's attachments
+    as its evidence file lists it (SHA-256, MD5, text path), its text in the package."""
     seen = set()
+    controls = {}
     for n, row in enumerate(rows, 2):
+        parent = row.get('ParentID', '')
+        if parent:
+            if parent not in controls:
+                report.fail(path, 'row %d is an attachment of %s, which is no message row before it' % (n, parent))
+                continue
+            owner = controls[parent]
+            text = row.get('TextPath', '')
+            if not any(isinstance(a, dict) and a.get('sha256') == row.get('SHA256') and (a.get('md5') or '') == row.get('MD5')
+                       and (a.get('text') or '') == text for a in attached.get(owner) or []):
+                report.fail(path, "row %d: attachment %s is not one of message %s's attachments (SHA-256, MD5 and text path)" % (n, row.get('SHA256') or '(none)', owner))
+            if text and text not in found:
+                report.fail(path, 'row %d: its text %s is not in the package' % (n, text))
+            continue
         sha = row.get('SHA256', '')
         eml = 'messages/%s.eml' % sha
         if eml not in found or sha not in messages:
@@ -328,6 +344,7 @@ def check_load_file(report, path, rows, messages, found):
         if sha in seen:
             report.fail(path, 'row %d names message %s again' % (n, sha))
         seen.add(sha)
+        controls[row.get('ControlNumber', '')] = sha
         if row.get('MD5') != found[eml][2] or row.get('FilePath') != eml or row.get('TextPath') != 'text/%s.txt' % sha:
             report.fail(path, "row %d: the MD5, file path or text path is not message %s's" % (n, sha))
     for sha in sorted(messages - seen):
@@ -403,6 +420,7 @@ def check(root, key_text, key_from):
     for sha in sorted(messages - evidence):
         report.fail('messages/%s.eml' % sha, 'has no evidence file')
     receipts = 0
+    attached = {}
     for sha in sorted(evidence):
         path = 'evidence/%s.json' % sha
         eml = 'messages/%s.eml' % sha
@@ -417,6 +435,7 @@ def check(root, key_text, key_from):
             report.fail(eml, 'is missing')
         elif found[eml][1] != sha:
             report.fail(eml, 'its bytes hash to %s, not to the SHA-256 it is named by' % found[eml][1])
+        attached[sha] = record.get('attachments') if isinstance(record.get('attachments'), list) else []
         captures = record.get('captures') or []
         if not captures:
             report.fail(path, 'names no receipt of the message')
@@ -431,7 +450,7 @@ def check(root, key_text, key_from):
         except (OSError, ValueError, UnicodeDecodeError, csv.Error) as err:
             report.fail(path, 'cannot be read (%s)' % err)
             continue
-        check_load_file(report, path, rows, messages, found)
+        check_load_file(report, path, rows, messages, found, attached)
     return report, (len(messages), receipts, tree, key)
 
 

@@ -19,9 +19,11 @@ import { CLI, sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
 import { directoryCsv, signInEveryone } from './support/access-world.ts';
 import { ApiClient } from './support/api-client.ts';
+import { pdfSaying } from './support/pdf.ts';
 
 const digest = (algorithm: string, b: Buffer) => createHash(algorithm).update(b).digest('hex');
-const FIELDS = ['ControlNumber', 'Custodian', 'From', 'To', 'CC', 'BCC', 'Subject', 'DateSent', 'DateReceived', 'MessageID', 'SHA256', 'MD5', 'FilePath', 'TextPath', 'AttachmentNames'];
+const FIELDS = ['ControlNumber', 'Custodian', 'From', 'To', 'CC', 'BCC', 'Subject', 'DateSent', 'DateReceived', 'MessageID', 'SHA256', 'MD5', 'FilePath', 'TextPath', 'AttachmentNames',
+  'DocType', 'ParentID', 'AttachmentIDs', 'BegAttach', 'EndAttach', 'FileName'];
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 function python(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -87,6 +89,16 @@ test('an evidence package of corpus mail under an export grant proves itself off
     index, data: toCrlf(readFileSync(file)),
     envelope: { from: 'journal@relay.test', to: ['olga@corp.test', ...(index % 3 === 0 ? ['bob@corp.test'] : [])] },
   }));
+  // And one with a PDF whose text the extractor reads, and a text attachment, olga's by the envelope alone.
+  const pdf = pdfSaying('Purchase order 4711 is confirmed for March');
+  deliveries.push({
+    index: deliveries.length, envelope: { from: 'sales@supplier.test', to: ['olga@corp.test'] },
+    data: Buffer.from(['From: Supplier <sales@supplier.test>', 'To: orders@supplier.test', 'Subject: the signed order', 'Date: Mon, 30 Nov 2026 10:00:00 +0000',
+      'Message-ID: <order-4711@supplier.test>', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b1"', '', '--b1', 'Content-Type: text/plain', '', 'The order is attached.',
+      '--b1', 'Content-Type: application/pdf; name="order 4711.pdf"', 'Content-Disposition: attachment; filename="order 4711.pdf"', 'Content-Transfer-Encoding: base64', '',
+      pdf.toString('base64').replace(/.{76}/g, '$&\r\n'), '--b1', 'Content-Type: text/csv; name="lines.csv"', 'Content-Disposition: attachment; filename="lines.csv"',
+      'Content-Transfer-Encoding: base64', '', Buffer.from('item,qty\r\nwidget,40\r\n').toString('base64'), '--b1--', ''].join('\r\n')),
+  });
   const first = await startSealbox({ args: ['--config', config] });
   const replies = await deliverAll(first.smtp.port, deliveries, { connections: 4 });
   assert.deepEqual([...replies.values()].filter((r) => r.code !== 250), []);
@@ -159,7 +171,7 @@ test('an evidence package of corpus mail under an export grant proves itself off
     assert.deepEqual(names, [...plan.keys()].map((s) => `${s}.eml`).sort());
     for (const [sha, p] of plan) assert.ok(readFileSync(join(out, 'messages', `${sha}.eml`)).equals(p.raw), `${sha} bit-exact`);
     assert.deepEqual(readdirSync(join(out, 'evidence')).length, plan.size);
-    assert.deepEqual(readdirSync(join(out, 'text')).length, plan.size);
+    assert.deepEqual(readdirSync(join(out, 'text')).filter((n) => /^[0-9a-f]{64}\.txt$/.test(n)).length, plan.size, 'a text file a message (and one an attachment with text)');
     assert.deepEqual(readdirSync(join(out, '..')).filter((n) => n.includes('partial')), [], 'nothing half-written is left beside it');
 
     const ok = await python([join(out, 'verify.py')]);
@@ -204,20 +216,43 @@ test('an evidence package of corpus mail under an export grant proves itself off
     }
   });
 
-  await t.test('the CSV and DAT load files, read by parsers of their own, hold one row per message matching the archive, envelope-only Bcc included', async () => {
+  await t.test('the CSV and DAT load files, read by parsers of their own, hold one row per message matching the archive, envelope-only Bcc included, each followed by its attachments\' rows', async () => {
     const csvBytes = readFileSync(join(out, 'load/messages.csv'));
     const datBytes = readFileSync(join(out, 'load/messages.dat'));
     assert.ok(csvBytes.subarray(0, 3).equals(BOM) && datBytes.subarray(0, 3).equals(BOM), 'UTF-8 with a byte-order mark');
     // A formula-looking cell was written with a ' in front.
-    const csv = records(parseCsv(csvBytes.subarray(3).toString('utf8'))).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v])));
-    const dat = records(parseDat(datBytes.subarray(3).toString('utf8')));
+    const csvAll = records(parseCsv(csvBytes.subarray(3).toString('utf8'))).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v])));
+    const datAll = records(parseDat(datBytes.subarray(3).toString('utf8')));
+    const datText = (v: string) => v.replace(/[\u0014\u00fe\u00ae]/g, '\ufffd').replace(/\r\n|\r|\n/g, '\n');
+    assert.deepEqual(datAll, csvAll.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, datText(v)]))), 'the DAT holds the CSV\'s rows');
+    const csv = csvAll.filter((r) => r.DocType === 'message');
+    const dat = datAll.filter((r) => r.DocType === 'message');
+    assert.ok(csvAll.every((r) => r.DocType === 'message' || r.DocType === 'attachment'));
     for (const rows of [csv, dat]) {
       assert.equal(rows.length, plan.size, 'one row per message');
       assert.deepEqual(rows.map((r) => r.SHA256).sort(), [...plan.keys()].sort());
       assert.deepEqual(rows.map((r) => r.ControlNumber), rows.map((_, i) => `SBX${String(i + 1).padStart(7, '0')}`));
     }
     const split = (v: string) => (v === '' ? [] : v.split('; '));
-    const datText = (v: string) => v.replace(/[\u0014\u00fe\u00ae]/g, '\ufffd').replace(/\r\n|\r|\n/g, '\n');
+    // Each attachment's SHA-256 and MD5 as Python's email package decodes it (base64 parts: the
+    // exact bytes), to check the rows' against a reader that is not Sealbox's.
+    const decoded = await python(['-c', `
+import email, email.policy, hashlib, json, os, sys
+out = {}
+for name in os.listdir(sys.argv[1]):
+    m = email.message_from_bytes(open(os.path.join(sys.argv[1], name), 'rb').read(), policy=email.policy.compat32)
+    for part in m.walk():
+        if part.is_multipart() or part.get('Content-Transfer-Encoding', '').lower() != 'base64':
+            continue
+        data = part.get_payload(decode=True) or b''
+        out[hashlib.sha256(data).hexdigest()] = hashlib.md5(data).hexdigest()
+print(json.dumps(out))
+`, join(out, 'messages')]);
+    assert.equal(decoded.code, 0, decoded.stderr);
+    const md5ByPython: Record<string, string> = JSON.parse(decoded.stdout);
+    let attachmentRows = 0;
+    let md5Checked = 0;
+    let withText = 0;
     for (const [i, row] of csv.entries()) {
       const p = plan.get(row.SHA256)!;
       const view = await call('rita', 'GET', `/api/v1/messages/${row.SHA256}?grant=${grant}`);
@@ -227,8 +262,38 @@ test('an evidence package of corpus mail under an export grant proves itself off
         Subject: view.subject ?? '', DateSent: row.DateSent, DateReceived: view.captures.map((c: any) => c.receivedAt).sort()[0],
         MessageID: view.messageId ?? '', SHA256: row.SHA256, MD5: digest('md5', p.raw), FilePath: `messages/${row.SHA256}.eml`, TextPath: `text/${row.SHA256}.txt`,
         AttachmentNames: view.attachments.map((a: any) => a.filename).filter(Boolean).join('; '),
+        DocType: 'message', ParentID: '', AttachmentIDs: view.attachments.map((_: unknown, j: number) => `${row.ControlNumber}.${String(j + 1).padStart(4, '0')}`).join('; '),
+        BegAttach: row.ControlNumber, EndAttach: view.attachments.length === 0 ? row.ControlNumber : `${row.ControlNumber}.${String(view.attachments.length).padStart(4, '0')}`, FileName: '',
       };
       assert.deepEqual(row, expected, `CSV row ${i + 1}`);
+      // Its attachments' rows follow it, one each, in the order the archive lists them.
+      const at = csvAll.indexOf(row);
+      const family = csvAll.slice(at + 1, at + 1 + view.attachments.length);
+      assert.deepEqual(csvAll.filter((r) => r.ParentID === row.ControlNumber), family, `the rows after ${row.ControlNumber} are its attachments`);
+      for (const [j, a] of view.attachments.entries() as IterableIterator<[number, any]>) {
+        const arow = family[j];
+        const hasText = a.extraction === 'ok' || String(a.extraction).startsWith('truncated');
+        let textPath = '';
+        if (hasText) {
+          const read = await call('rita', 'GET', `/api/v1/messages/${row.SHA256}/attachments/${j}/text?grant=${grant}`);
+          if (read.text !== '') {
+            textPath = `text/${row.SHA256}.${j + 1}.txt`;
+            assert.equal(readFileSync(join(out, textPath), 'utf8'), read.text, `${arow.ControlNumber}: its text as the archive reads it`);
+            withText++;
+          }
+        }
+        assert.deepEqual(arow, {
+          ControlNumber: expected.AttachmentIDs.split('; ')[j], Custodian: row.Custodian, From: '', To: '', CC: '', BCC: '', Subject: '', DateSent: row.DateSent, DateReceived: row.DateReceived,
+          MessageID: '', SHA256: a.sha256, MD5: arow.MD5, FilePath: '', TextPath: textPath, AttachmentNames: '', DocType: 'attachment', ParentID: row.ControlNumber,
+          AttachmentIDs: '', BegAttach: row.ControlNumber, EndAttach: expected.EndAttach, FileName: a.filename ?? '',
+        }, `attachment row ${arow.ControlNumber}`);
+        assert.match(arow.MD5, /^[0-9a-f]{32}$/);
+        if (md5ByPython[a.sha256]) {
+          assert.equal(arow.MD5, md5ByPython[a.sha256], `${arow.ControlNumber}: MD5 of its bytes`);
+          md5Checked++;
+        }
+        attachmentRows++;
+      }
       assert.deepEqual(dat[i], Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, datText(v)])), `DAT row ${i + 1}`);
       assert.deepEqual(split(row.Custodian).sort(), [...p.custodians].sort(), 'custodians: the grant\'s mailboxes that hold it');
       for (const a of p.envelopeOnly) assert.ok(split(row.BCC).includes(a), `${a}, known only from the envelope, is a Bcc of ${row.SHA256}`);
@@ -238,6 +303,12 @@ test('an evidence package of corpus mail under an export grant proves itself off
       assert.ok(existsSync(join(out, row.TextPath)));
     }
     assert.ok(csv.some((r) => r.Subject !== '' && r.AttachmentNames !== ''), 'the subset has attachments');
+    assert.equal(csvAll.length, csv.length + attachmentRows, 'one row per message and one per attachment, nothing else');
+    assert.ok(md5Checked >= 2 && withText >= 2, `attachments' MD5 checked against Python's (${md5Checked}), with text (${withText})`);
+    const order = csvAll.find((r) => r.FileName === 'order 4711.pdf')!;
+    assert.match(readFileSync(join(out, order.TextPath), 'utf8'), /Purchase order 4711 is confirmed for March/);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    assert.ok(manifest.files.some((f: any) => f.path === order.TextPath), 'the attachment\'s text is in the manifest');
   });
 
   await t.test('every receipt is in the evidence with its envelope; custody names the grant, its approver and the ledger entries that made it', async () => {

@@ -327,7 +327,9 @@ export class ContentAccess {
         };
       });
     };
-    return { ...source, checkpoint: tree.checkpoint, custody, record };
+    const attachmentText = async (file: { content: Uint8Array; contentType: string | null; filename: string | null }) =>
+      (readable(formatOf(file.contentType, file.filename, file.content), this.#d.ocr) ? (await this.#d.extract(file)).text : '');
+    return { ...source, checkpoint: tree.checkpoint, custody, record, attachmentText };
   }
 
   // An export job (export/export-jobs.ts) starts like an evidence package: decided (a grant that
@@ -649,6 +651,9 @@ export interface EvidenceSource extends Omit<ExportSource, 'hits'> {
   checkpoint: StoredCheckpoint | null;
   record(sha256: string): Promise<MessageRecord>;
   custody: GrantCustody;
+  // The text inside one attachment, read again as the indexer's extractor read it ('' when it is
+  // not a kind of file whose text is read).
+  attachmentText?: (file: { content: Uint8Array; contentType: string | null; filename: string | null }) => Promise<string>;
 }
 
 export interface MessageRecord {
@@ -771,14 +776,31 @@ async function receivedBy<C extends { envelope: Envelope | null; provenance: Rec
   if (!view) return captures;
   const mine = (a: string) => view.own.has(a.toLowerCase());
   const toMe = captures.filter((c) => !c.envelope || c.envelope.rcptTo.some((r) => mine(r.address)));
-  return (toMe.length > 0 ? toMe : captures).map((c) => {
-    const journal = (c.provenance?.journal ?? null) as { recipients?: { address: string }[] } | null;
-    return {
-      ...c,
-      envelope: c.envelope && { ...c.envelope, rcptTo: c.envelope.rcptTo.filter((r) => mine(r.address)) },
-      provenance: journal?.recipients ? { ...c.provenance, journal: { ...journal, recipients: journal.recipients.filter((r) => mine(r.address)) } } : c.provenance,
+  return (toMe.length > 0 ? toMe : captures).map((c) => ({
+    ...c,
+    envelope: c.envelope && { ...c.envelope, rcptTo: c.envelope.rcptTo.filter((r) => mine(r.address)) },
+    provenance: provenanceAsReceived(c.provenance, mine),
+  }));
+}
+
+// A journal report's recipient list, and the receipts an imported evidence package states (another
+// archive's envelopes, and their own journal lists), cut to the reader's own addresses like the envelope.
+function provenanceAsReceived(provenance: Record<string, unknown> | null, mine: (address: string) => boolean): Record<string, unknown> | null {
+  if (!provenance) return provenance;
+  let p = provenance;
+  const journal = (p.journal ?? null) as { recipients?: { address: string }[] } | null;
+  if (Array.isArray(journal?.recipients)) p = { ...p, journal: { ...journal, recipients: journal.recipients.filter((r) => mine(r.address)) } };
+  if (Array.isArray(p.receipts)) {
+    p = {
+      ...p,
+      receipts: (p.receipts as { envelope?: { rcptTo?: { address: string }[] } | null; provenance?: Record<string, unknown> | null }[]).map((r) => ({
+        ...r,
+        envelope: r.envelope && { ...r.envelope, rcptTo: (r.envelope.rcptTo ?? []).filter((t) => mine(t.address)) },
+        provenance: provenanceAsReceived(r.provenance ?? null, mine),
+      })),
     };
-  });
+  }
+  return p;
 }
 
 // mboxrd: a "From " separator line, and every line that starts with ">*From " gets one more ">".

@@ -9,7 +9,7 @@ type WithArchive = (cmd: Command) => Command;
 // path as live mail (sealed blob, capture row and ledger entry durable before a message counts).
 export function addImportCommands(program: Command, withArchive: WithArchive): void {
   const importCmd = program.command('import')
-    .description('backfill history: mbox, Maildir, .eml files or zips, an IMAP account, PST/OST files (resumable; re-running adds nothing twice)');
+    .description('backfill history: mbox, Maildir, .eml files or zips, an IMAP account, PST/OST files, another archive\'s evidence package (resumable; re-running adds nothing twice)');
   const common = (cmd: Command) => withArchive(cmd)
     .option('--report <file>', 'write the outcome, with one entry per message that failed, as JSON')
     .addOption(new Option('--concurrency <n>', 'messages committed at once (they share flushes)').default(256).argParser(positive('--concurrency')).hideHelp());
@@ -44,6 +44,12 @@ export function addImportCommands(program: Command, withArchive: WithArchive): v
     .description('Outlook PST/OST files (messages are rebuilt as MIME from their properties: PST keeps no MIME)')
     .argument('<files...>', 'PST or OST files')
     .action(async (files: string[], o) => (await import('./commands/import.ts')).pst(files, o));
+
+  common(importCmd.command('evidence'))
+    .description('another Sealbox archive\'s evidence package (its folder, or every one of its zip volumes): checked as its verify.py checks it, against the key you give; one failure refuses all of it and changes nothing')
+    .requiredOption('--verifier-key <key-or-file>', 'the origin archive\'s ledger verifier key (C2SP, `sealbox ledger public-key` there), or a file holding it, as you got it from that archive or its witnesses: never the package\'s own copy')
+    .argument('<package...>', 'the package\'s folder, or its .zip volumes')
+    .action(async (paths: string[], o) => (await import('./commands/import.ts')).evidence(paths, o));
 }
 
 function positive(flag: string) {

@@ -6,6 +6,7 @@ import type { EvidenceSource, ExportMade, GrantCustody, MessageRecord } from '..
 import { SealboxError } from '../core/errors.ts';
 import { MAX_PARSE_BYTES } from '../index/indexer.ts';
 import { parseMessage } from '../index/parse-message.ts';
+import type { IndexedAttachment } from '../index/search-index.ts';
 import type { StoredCheckpoint } from '../ledger/ledger.ts';
 import { MAIN_PARTY_RULE, subjectOfGrant } from '../access/subject-access.ts';
 import type { OtherParties } from '../access/subject-access.ts';
@@ -67,6 +68,7 @@ export interface PackageItem {
   sha256: string;
   files: ManifestFile[];
   row: LoadFileRow;
+  attachments?: LoadFileRow[];    // one row per attachment, after the message's (absent: made before they had rows)
   notCovered: number;
   bytes: number;
 }
@@ -135,8 +137,21 @@ export async function writePackageMessages(dir: string, source: EvidenceSource, 
       if (made && made.sha256 === hit.sha256) continue;
       const raw = await source.bytes(hit.sha256);
       const record = await source.record(hit.sha256);
-      // As the indexer reads it (indexer.ts): its first MAX_PARSE_BYTES.
-      const parsed = await parseMessage(raw.subarray(0, MAX_PARSE_BYTES));
+      // As the indexer reads it (indexer.ts): its first MAX_PARSE_BYTES. Each attachment's MD5 as
+      // it goes by; the bytes kept only of those whose text the extractor read (the index says so).
+      const md5s: string[] = [];
+      let place = -1;
+      const parsed = await parseMessage(raw.subarray(0, MAX_PARSE_BYTES), {
+        keep: (info, content) => {
+          md5s[++place] = digest('md5', content);
+          return source.attachmentText !== undefined && record.attachments[place]?.sha256 === info.sha256 && hasText(record.attachments[place].extraction);
+        },
+      });
+      // Read by the extractor's processes, side by side (a failure is a verdict there: no text).
+      const texts = await Promise.all(parsed.attachments.map(async (a) => {
+        const text = a.content ? await source.attachmentText!({ content: a.content, contentType: a.contentType, filename: a.filename }) : '';
+        return text === '' ? null : Buffer.from(text, 'utf8');
+      }));
       // Creating files is most of the work: one message's are written while the next is read and
       // parsed, and no more wait than that.
       await written();
@@ -145,8 +160,18 @@ export async function writePackageMessages(dir: string, source: EvidenceSource, 
       // The reader authenticates what it decrypts: bytes that hash otherwise are a fault here.
       if (eml.sha256 !== hit.sha256) throw new Error(`message ${hit.sha256} read back as ${eml.sha256}`);
       const text = put(files, `text/${hit.sha256}.txt`, Buffer.from(parsed.text, 'utf8'));
-      put(files, `evidence/${hit.sha256}.json`, json(evidenceOf(record, eml, text, checkpoint)));
-      pending.push([i, { sha256: hit.sha256, files, row: loadFileRow(i, record, eml, text, parsed.date), notCovered: record.captures.filter((c) => c.proof === null).length, bytes: raw.length }]);
+      // The index's list of attachments, each with what this parse found of it at its place.
+      const attachments: PackageAttachment[] = record.attachments.map((a, j) => {
+        const same = parsed.attachments[j]?.sha256 === a.sha256;
+        const t = same ? texts[j] : null;
+        return { ...a, md5: same ? md5s[j] : null, text: t ? put(files, `text/${hit.sha256}.${j + 1}.txt`, t).path : null };
+      });
+      put(files, `evidence/${hit.sha256}.json`, json(evidenceOf(record, attachments, eml, text, checkpoint)));
+      const row = loadFileRow(i, record, eml, text, parsed.date, attachments.length);
+      pending.push([i, {
+        sha256: hit.sha256, files, row, attachments: attachmentRows(row, attachments),
+        notCovered: record.captures.filter((c) => c.proof === null).length, bytes: raw.length,
+      }]);
     }
     await written();
     return true;
@@ -185,7 +210,7 @@ export async function finishPackage(dir: string, source: EvidenceSource, items: 
     await writeFile(join(dir, path), bytes);
   };
   if (o.mboxPerCustodian) files.push(...await writeMboxes(dir, items));
-  const { csv, dat } = loadFiles(items.map((item) => item.row));
+  const { csv, dat } = loadFiles(items.flatMap((item) => [item.row, ...item.attachments ?? []]));
   await put('load/messages.csv', csv);
   await put('load/messages.dat', dat);
   await put('custody.json', json(custodyOf(source, checkpoint, o)));
@@ -243,12 +268,12 @@ function split(value: string): string[] {
 // the archive's record of the receipt; verify.py checks them against the payload the ledger leaf
 // commits to, so they are proven, not just stated. Authentication verdicts were reached after
 // receipt (the indexer's) and are stated only.
-function evidenceOf(r: MessageRecord, eml: ManifestFile, text: ManifestFile, checkpoint: StoredCheckpoint) {
+function evidenceOf(r: MessageRecord, attachments: PackageAttachment[], eml: ManifestFile, text: ManifestFile, checkpoint: StoredCheckpoint) {
   return {
     sha256: r.sha256, size: r.size, md5: eml.md5, file: eml.path, text: text.path,
     messageId: r.messageId, subject: r.subject, parseError: r.parseError, custodians: r.custodians,
     participants: r.participants.map((p) => ({ role: p.role, address: p.address, mailbox: p.mailbox })),
-    attachments: r.attachments,
+    attachments,
     captures: r.captures.map((c) => ({
       captureId: c.captureId, source: c.source, receivedAt: iso(c.receivedAt), envelope: c.envelope, provenance: c.provenance, authentication: c.auth,
       ledger: { index: c.ledgerIndex, leaf: base64(c.leaf), payload: base64(c.payload), salt: base64(c.salt) },
@@ -258,16 +283,49 @@ function evidenceOf(r: MessageRecord, eml: ManifestFile, text: ManifestFile, che
   };
 }
 
-function loadFileRow(i: number, r: MessageRecord, eml: ManifestFile, text: ManifestFile, dateSent: number | null): LoadFileRow {
+function loadFileRow(i: number, r: MessageRecord, eml: ManifestFile, text: ManifestFile, dateSent: number | null, attachments: number): LoadFileRow {
   const role = (name: string) => r.participants.filter((p) => p.role === name).map((p) => p.address).join(MULTI_VALUE);
+  const control = `SBX${String(i + 1).padStart(7, '0')}`;
+  const ids = Array.from({ length: attachments }, (_, j) => attachmentControl(control, j));
   return {
-    ControlNumber: `SBX${String(i + 1).padStart(7, '0')}`, Custodian: r.custodians.join(MULTI_VALUE),
+    ControlNumber: control, Custodian: r.custodians.join(MULTI_VALUE),
     // bcc: named in a Bcc header, or a recipient of the envelope that no header names.
     From: role('from'), To: role('to'), CC: role('cc'), BCC: role('bcc'), Subject: r.subject ?? '',
     DateSent: dateSent === null ? '' : iso(dateSent), DateReceived: r.captures.length === 0 ? '' : iso(Math.min(...r.captures.map((c) => c.receivedAt))),
     MessageID: r.messageId ?? '', SHA256: r.sha256, MD5: eml.md5, FilePath: eml.path, TextPath: text.path,
     AttachmentNames: r.attachments.map((a) => a.filename ?? '').filter((n) => n !== '').join(MULTI_VALUE),
+    DocType: 'message', ParentID: '', AttachmentIDs: ids.join(MULTI_VALUE), BegAttach: control, EndAttach: ids.at(-1) ?? control, FileName: '',
   };
+}
+
+// An attachment as the package states it: as the index lists it, with the MD5 of its bytes and
+// the path of its text (null: none was read from it, or this parse did not find it at its place).
+interface PackageAttachment extends IndexedAttachment {
+  md5: string | null;
+  text: string | null;
+}
+
+// Control numbers of a message's attachments: its own with a suffix, so that a family sorts
+// together and a message's number does not depend on how many attachments came before it.
+function attachmentControl(parent: string, j: number): string {
+  return `${parent}.${String(j + 1).padStart(4, '0')}`;
+}
+
+// One row per attachment, after its message's: its own name, SHA-256, MD5 and text; the family's
+// custodians and dates (so that sorting by date keeps a family together); no file of its own
+// (its bytes are in the message's .eml).
+function attachmentRows(parent: LoadFileRow, attachments: PackageAttachment[]): LoadFileRow[] {
+  return attachments.map((a, j) => ({
+    ControlNumber: attachmentControl(parent.ControlNumber, j), Custodian: parent.Custodian, From: '', To: '', CC: '', BCC: '', Subject: '',
+    DateSent: parent.DateSent, DateReceived: parent.DateReceived, MessageID: '', SHA256: a.sha256, MD5: a.md5 ?? '', FilePath: '', TextPath: a.text ?? '',
+    AttachmentNames: '', DocType: 'attachment', ParentID: parent.ControlNumber, AttachmentIDs: '', BegAttach: parent.BegAttach, EndAttach: parent.EndAttach,
+    FileName: a.filename ?? '',
+  }));
+}
+
+// Whether the extractor read text from an attachment (IndexedAttachment.extraction).
+function hasText(extraction: string | null): boolean {
+  return extraction !== null && (extraction === 'ok' || extraction.startsWith('truncated'));
 }
 
 function custodyOf(source: EvidenceSource, checkpoint: StoredCheckpoint, o: PackageOptions) {
@@ -381,11 +439,14 @@ What is here
 ------------
 messages/<sha256>.eml   each message's exact archived bytes; the name is the SHA-256 of them
 text/<sha256>.txt       its text as the archive's indexer extracts it (UTF-8; HTML as text)
+text/<sha256>.<n>.txt   the text inside its n-th attachment, where the archive's extractor
+                        reads one (PDF, Office, text ...)
 evidence/<sha256>.json  every receipt of the message: its SMTP envelope, time, source and
                         authentication verdicts at receipt (DKIM, SPF, DMARC, ARC), the ledger
                         entry that recorded it (the leaf, and the salted payload the leaf commits
                         to) and that entry's inclusion proof (RFC 9162) in checkpoint.txt
-load/messages.csv       the load file, one row per message: UTF-8 with a byte-order mark,
+load/messages.csv       the load file, one row per message, each followed by one row per
+                        attachment of it: UTF-8 with a byte-order mark,
                         RFC 4180 with every field quoted, rows ended CRLF; a value that starts
                         with = + - @, a tab or a carriage return is prefixed with ' so that a
                         spreadsheet does not run it as a formula
@@ -413,8 +474,14 @@ Load file fields: ControlNumber; Custodian (the grant's mailboxes that hold the 
 From, To, CC, BCC (BCC: named in a Bcc header or, known only from the SMTP envelope, a recipient
 no header names); Subject; DateSent (the Date header, ISO 8601 UTC, empty without one);
 DateReceived (the first receipt, UTC); MessageID; SHA256; MD5; FilePath; TextPath;
-AttachmentNames. A field with several values separates them with "; ". Addresses are as the
-archive indexes them: lower case, without display names (the .eml has those).
+AttachmentNames; DocType ("message" or "attachment"); ParentID (an attachment's message);
+AttachmentIDs (a message's attachments); BegAttach and EndAttach (the family's first and last
+control number, on every row of it); FileName (an attachment's name). An attachment's control
+number is its message's with a suffix (SBX0000001.0001 ...); its row has its own SHA256 and MD5
+(of its decoded bytes), its text's TextPath when the archive read text from it, no FilePath (its
+bytes are in the message's .eml), and the family's Custodian and dates. A field with several
+values separates them with "; ". Addresses are as the archive indexes them: lower case, without
+display names (the .eml has those).
 
 How to check it
 ---------------
@@ -459,7 +526,7 @@ function json(value: unknown): Buffer {
   return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
 }
 
-function digest(algorithm: 'sha256' | 'md5', bytes: Buffer): string {
+function digest(algorithm: 'sha256' | 'md5', bytes: Uint8Array): string {
   return createHash(algorithm).update(bytes).digest('hex');
 }
 

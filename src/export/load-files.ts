@@ -1,9 +1,17 @@
 // The load files review tools (Relativity, Concordance and their kin) ingest: one row per message,
-// the same fields in a CSV and in a Concordance DAT. Both are UTF-8 with a byte-order mark, which
-// is how those tools (and spreadsheets) tell UTF-8 from the local code page, and end rows CRLF.
+// each followed by one row per attachment of it, the same fields in a CSV and in a Concordance
+// DAT. Both are UTF-8 with a byte-order mark, which is how those tools (and spreadsheets) tell
+// UTF-8 from the local code page, and end rows CRLF.
+//
+// Families as the tools take them: BegAttach and EndAttach, on every row of a family, are the
+// control numbers of its first (the message) and last document (Concordance's family range, which
+// Relativity and the others map to a family group); ParentID (an attachment's message) and
+// AttachmentIDs (a message's attachments) say the same per row, for tools that link documents
+// by those. DocType is "message" or "attachment"; FileName an attachment's name.
 export const LOAD_FILE_FIELDS = [
   'ControlNumber', 'Custodian', 'From', 'To', 'CC', 'BCC', 'Subject', 'DateSent', 'DateReceived',
   'MessageID', 'SHA256', 'MD5', 'FilePath', 'TextPath', 'AttachmentNames',
+  'DocType', 'ParentID', 'AttachmentIDs', 'BegAttach', 'EndAttach', 'FileName',
 ] as const;
 
 export type LoadFileRow = Record<(typeof LOAD_FILE_FIELDS)[number], string>;

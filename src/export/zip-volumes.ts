@@ -29,10 +29,11 @@ function bound(path: string, size: number): number {
 }
 const END_RECORDS = 200;
 
-const MESSAGE_FILE = /^(?:messages|text|evidence)\/([0-9a-f]{64})\.(?:eml|txt|json)$/;
+// text/<sha256>.<n>.txt: the text of a message's n-th attachment, with the message's files.
+const MESSAGE_FILE = /^(?:messages|text|evidence)\/([0-9a-f]{64})(?:\.[1-9][0-9]*)?\.(?:eml|txt|json)$/;
 
 // The package's files in volumes: first what is about all of it (README.txt, verify.py, the
-// manifest, custody, the load files), then each message's three files together, in the
+// manifest, custody, the load files), then each message's files (its attachments' text too) together, in the
 // manifest's order; a new volume starts where the next group would not fit. A group larger than
 // a volume is a volume of its own.
 export function planVolumes(files: { path: string; size: number }[], volumeBytes: number): { path: string; size: number }[][] {

@@ -1,7 +1,7 @@
 // `sealbox import …`: the work, loaded only when an import runs (the definitions are in
 // ../import-command.ts).
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { openArchive } from '../../archive.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { Config } from '../../core/config.ts';
@@ -13,6 +13,7 @@ import { ImportProgress } from '../../capture/import/import-progress.ts';
 import { ImportRunner } from '../../capture/import/import-runner.ts';
 import type { ImportError, ImportReport, ImportSource } from '../../capture/import/import-runner.ts';
 import { EmlImport } from '../../capture/import/eml-import.ts';
+import { EvidenceImport } from '../../capture/import/evidence-import.ts';
 import { ImapImport } from '../../capture/import/imap-import.ts';
 import { MaildirImport } from '../../capture/import/maildir-import.ts';
 import { MboxImport } from '../../capture/import/mbox-import.ts';
@@ -44,6 +45,27 @@ export async function imap(o: CliOptions): Promise<void> {
 
 export function pst(files: string[], o: CliOptions): Promise<void> {
   return runImport('pst', o, () => new PstImport(files));
+}
+
+export function evidence(paths: string[], o: CliOptions): Promise<void> {
+  const verifierKey = verifierKeyOf(o.verifierKey);
+  return runImport('evidence', o, (config) => new EvidenceImport(paths, {
+    verifierKey, maxMessageBytes: config.receiver.maxMessageBytes,
+    report: (line) => process.stderr.write(`sealbox: import evidence: ${line}\n`),
+  }));
+}
+
+// The key itself (`<name>+<key id>+<base64>`), or a file whose first line is it. Only the
+// operator says which key to trust: a package's own verifier-key.txt proves only that the
+// package agrees with itself.
+function verifierKeyOf(given: unknown): string {
+  if (typeof given !== 'string' || given.trim() === '') throw new SealboxError('SEALBOX_ERR_BAD_INPUT', '--verifier-key is required: the origin archive\'s ledger verifier key, or a file holding it');
+  if (/^[^\s+]+\+[0-9a-fA-F]{8}\+\S+$/.test(given.trim())) return given.trim();
+  try {
+    return readFileSync(given, 'utf8').split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+  } catch (err) {
+    throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `--verifier-key: cannot read ${given}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 // The first line of standard input (a terminal is asked, without echo).
