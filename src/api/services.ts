@@ -53,6 +53,7 @@ import { Leavers } from '../retention/leavers.ts';
 import { SqliteLeaverStore } from '../store/sqlite/leaver-store.ts';
 import { OpenIdProviders } from '../access/openid-providers.ts';
 import { RoleChanges } from '../access/role-changes.ts';
+import { SsoLinks } from '../access/sso-links.ts';
 import { SsoPeople } from '../access/sso-people.ts';
 import { SsoSignIn } from '../access/sso-sign-in.ts';
 import { SqliteRoleChangeStore } from '../store/sqlite/role-change-store.ts';
@@ -95,7 +96,10 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const roleChanges = new RoleChanges({ store: new SqliteRoleChangeStore(), people, fourEyes, notifier, credentials: new SqliteCredentialStore(stores.meta), clock });
   const ssoStore = new SqliteSsoStore();
   const ssoPeople = new SsoPeople({ store: ssoStore, people, roleChanges, ownership, mailboxes, notifier, clock, roleGroups: config.sso.roleGroups });
-  const sso = new SsoSignIn({ providers: new OpenIdProviders(config.sso.providers), store: ssoStore, ssoPeople, people, credentials, audit, db: stores.meta, clock });
+  const openIdProviders = new OpenIdProviders(config.sso.providers);
+  const sso = new SsoSignIn({ providers: openIdProviders, store: ssoStore, ssoPeople, people, credentials, audit, db: stores.meta, clock });
+  // People with an account here linking it to their own account at a provider (src/access/sso-links.ts).
+  const ssoLinks = new SsoLinks({ providers: openIdProviders, signIn: sso, store: ssoStore, people, audit, notifier, db: stores.meta, clock, roleGroups: config.sso.roleGroups });
   // Directory sync from LDAP and SCIM (src/directory/): the same rules as the import and SSO.
   const directory = new DirectorySync({
     store: new SqliteDirectoryStore(), audit, mailboxes, people, ownership, roleChanges, leavers, notifier, clock,
@@ -120,5 +124,5 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const objectHolds = legalHold ? new ObjectHolds({ db: stores.meta, store: new SqliteObjectHoldStore(), holds, search, legalHold, clock }) : null;
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, directory, scim, objectHolds };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, ssoLinks, directory, scim, objectHolds };
 }
