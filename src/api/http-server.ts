@@ -76,7 +76,7 @@ export function buildHttpServer(deps: HttpDeps) {
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
   directoryRoutes(routes, services);
-  scimRoutes(app, services);
+  scimRoutes(app, routes, services);
   retentionRoutes(routes, services);
   recoveryRoutes(routes, services);
   noticeRoutes(routes, services);
