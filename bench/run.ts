@@ -18,6 +18,7 @@ import { attachmentsBenchmark } from './attachments.ts';
 import { indexingBenchmark } from './indexing.ts';
 import { ingestBenchmark } from './ingest.ts';
 import { scaleBenchmark } from './scale.ts';
+import { scimBenchmark } from './scim.ts';
 import { searchBenchmark } from './search.ts';
 import { storageBenchmark } from './storage.ts';
 import { webBenchmark } from './web.ts';
@@ -40,10 +41,12 @@ const benchmarks: Record<string, (o: BenchOptions) => Promise<Figure[]>> = {
   export: exportBenchmark,
   web: webBenchmark,
   attachments: attachmentsBenchmark,
+  scim: scimBenchmark,
 };
 
-// Run only when named (npm run bench attachments): attachment text on and off, side by side.
-const ON_REQUEST = new Set(['attachments']);
+// Run only when named (npm run bench attachments): attachment text on and off, side by side; SCIM
+// provisioning.
+const ON_REQUEST = new Set(['attachments', 'scim']);
 
 const args = process.argv.slice(2);
 const value = (flag: string): string | undefined => {

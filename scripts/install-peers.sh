@@ -45,6 +45,12 @@ PEERS=(
   # never the system instance (test/support/slapd.ts)
   "slapd:/usr/sbin/slapd"
   "ldap-utils:ldapadd"
+  # openssl makes the CA and the server certificate of the StartTLS test's slapd
+  "openssl:openssl"
+  # A private Samba Active Directory domain controller for the AD preset's test, provisioned into
+  # a temp folder by samba-tool (test/support/samba-ad.ts), never the system's
+  "samba-ad-dc:/usr/sbin/samba"
+  "samba-ad-provision:/usr/share/samba/setup/ad-schema"
   # S3 with Object Lock for the object-storage backend (blobs.kind "s3"): a private single-node
   # Ceph cluster with its RADOS Gateway, started by scripts/ceph-rgw.sh (test/support/ceph-rgw.ts)
   "ceph-mon:ceph-mon"

@@ -9,6 +9,10 @@ import type { LedgerEntryView } from './support/access-world.ts';
 import { startInProcessWorld } from './support/in-process.ts';
 import { waitUntil } from './support/wait.ts';
 import type { InProcessWorld } from './support/in-process.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestProvider } from './support/oidc-provider.ts';
+import { tempDataDir } from './support/sealbox.ts';
 
 const ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'records', 'breakglass', 'none'] as const;
 type Role = (typeof ROLES)[number];
@@ -30,7 +34,7 @@ const SITUATIONS = ['active', 'expired', 'revoked', 'pending', 'denied', 'lapsed
 type Situation = (typeof SITUATIONS)[number];
 
 interface Call {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   body?: unknown;
 }
@@ -296,7 +300,12 @@ function rows(): Row[] {
     // Roles an identity provider's groups asked for (sign-in through a provider): seen by admins,
     // approvers and auditors, decided by approvers only. The filed role is for `joiner`, who plays
     // no role in the table.
-    { name: 'list identity providers', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/sso/providers' }), check: (b) => assert.deepEqual(b, { providers: [], localSignIn: 'everyone' }) },
+    { name: 'list identity providers', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/sso/providers' }), check: (b) => assert.deepEqual(b, { providers: [{ id: 'test', label: 'Test IdP' }], localSignIn: 'everyone' }) },
+    // One's own links to a provider: each person their own account only; no route names another.
+    { name: 'list my links to identity providers', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'GET', path: '/api/v1/sso/links' }), check: (b) => assert.deepEqual(b.links, [{ provider: 'test', label: 'Test IdP', linked: null }]) },
+    { name: 'start linking my own account', expect: allowing([...ROLES]), writes: null, call: () => ({ method: 'POST', path: '/api/v1/sso/test/link' }), check: (b) => assert.match(b.location, /^http:\/\/127\.0\.0\.1:\d+\/auth\?/) },
+    { name: 'finish a link no provider answered', expect: ALL_DENIED, writes: admin('user.sso.link'), call: () => ({ method: 'POST', path: '/api/v1/sso/link', body: {} }) },
+    { name: 'unlink my own account (not linked)', expect: allowing([], 200, 404), writes: admin('user.sso.unlink'), call: () => ({ method: 'DELETE', path: '/api/v1/sso/links/test' }) },
     { name: 'list filed roles', expect: allowing(['approver', 'auditor', 'admin']), writes: null, refusal: admin('user.role.list'), call: () => ({ method: 'GET', path: '/api/v1/role-changes' }) },
     {
       name: 'approve a filed role', expect: allowing(['approver']), writes: admin('user.role.approve'),
@@ -317,11 +326,17 @@ function rows(): Row[] {
 
 test('authorization matrix: every role × every endpoint × every grant situation, each call recorded exactly once', { timeout: 180_000 }, async () => {
   // Listening too: the admins' health view names the HTTP listener (the row 'system health').
+  // An identity provider (a real one on a loopback port) for the rows of one's own links to it.
+  const idp = await startTestProvider({});
+  const secretFile = join(tempDataDir(), 'client-secret');
+  writeFileSync(secretFile, 'matrix-secret\n', { mode: 0o600 });
   const world = await startInProcessWorld({
+    config: { sso: { providers: [{ id: 'test', label: 'Test IdP', issuer: idp.issuer, clientId: 'sealbox', clientSecretFile: secretFile }] } },
     messages: MESSAGES,
     mailboxes: { 'own@corp.test': 'own', 'tgt@corp.test': '', 'other@corp.test': '' },
     users: { own: ['owner'], req: ['requester'], appr: ['approver'], appr2: ['approver'], aud: ['auditor'], rec: ['records'], bg: ['breakglass'], plain: ['owner'], joiner: ['owner'] },
   }, { listen: true });
+  idp.register({ clientId: 'sealbox', clientSecret: 'matrix-secret', redirectUris: [`${world.url}/api/v1/sso/test/callback`], postLogoutRedirectUris: [`${world.url}/`] });
   try {
     const as = world.as;
     const ok = async (client: ApiClient, method: string, path: string, body?: unknown) => {
@@ -416,5 +431,6 @@ test('authorization matrix: every role × every endpoint × every grant situatio
   } finally {
     await world.parts.exports.stop();
     await world.stop();
+    await idp.close();
   }
 });

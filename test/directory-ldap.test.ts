@@ -281,7 +281,7 @@ test("the AD preset: sAMAccountName, proxyAddresses, userAccountControl, departm
   const { LdapDirectory } = await import('../src/directory/ldap-directory.ts');
   const snapshot = await new LdapDirectory({
     url: slapd.url, bindDn: slapd.rootDn, bindPasswordFile: passwordFile, baseDns: [base], preset: 'ad', attributes: {},
-    sharedFilter: '(&(objectClass=group)(mail=*))', everyMinutes: 0, timeoutMs: 10_000,
+    sharedFilter: '(&(objectClass=group)(mail=*))', everyMinutes: 0, timeoutMs: 10_000, startTls: false, allowPlaintext: false,
   }).read();
   assert.deepEqual(snapshot.people.map((p) => ({ ...p })).sort((a, b) => a.userName.localeCompare(b.userName)), [
     { userName: 'kari', displayName: 'Kari Nordmann', addresses: ['kari.nordmann@corp.test', 'kari@corp.test', 'kn@corp.test'], manager: null, department: 'Finance', disabled: false, groups: ['Finance Team'] },

@@ -146,7 +146,8 @@ test('every route the server serves declares auth: open, or a token scope (and i
       guarded++;
       const scope = op['x-sealbox-scope'];
       assert.ok(TOKEN_SCOPES.includes(scope), `${where}: scope ${scope}`);
-      assert.deepEqual(op.security, [{ session: [] }, { token: [scope] }], where);
+      // Routes for machines (SCIM) take a token only; every other guarded route a session or a token.
+      assert.deepEqual(op.security, path.startsWith('/scim/') ? [{ token: [scope] }] : [{ session: [] }, { token: [scope] }], where);
       assert.match(op.description, new RegExp(`"${scope}" scope`), where);
       if (op['x-sealbox-roles'] !== undefined) {
         assert.ok(op['x-sealbox-roles'].length > 0, where);
@@ -161,6 +162,16 @@ test('every route the server serves declares auth: open, or a token scope (and i
   assert.deepEqual(roles('get', '/api/v1/ledger/entries'), ['auditor']);
   assert.deepEqual(roles('get', '/api/v1/ledger/checkpoints'), ['auditor', 'admin']);
   assert.deepEqual(roles('post', '/api/v1/users'), ['admin']);
+  // SCIM is declared in the table like every other route: PUT and PATCH too, with its schemas and media type.
+  for (const [method, path] of [['get', '/scim/v2/Users'], ['post', '/scim/v2/Users'], ['put', '/scim/v2/Users/{id}'], ['patch', '/scim/v2/Users/{id}'], ['delete', '/scim/v2/Users/{id}'],
+    ['put', '/scim/v2/Groups/{id}'], ['patch', '/scim/v2/Groups/{id}'], ['get', '/scim/v2/ServiceProviderConfig']]) {
+    assert.deepEqual([roles(method, path), doc.paths[path][method]['x-sealbox-scope']], [['admin'], 'scim'], `${method} ${path}`);
+  }
+  const put = doc.paths['/scim/v2/Users/{id}'].put;
+  assert.ok(put.requestBody.content['application/scim+json'].schema.properties.userName, 'the user body is described');
+  assert.ok(doc.paths['/scim/v2/Groups/{id}'].patch.requestBody.content['application/scim+json'].schema.properties.Operations, 'the PatchOp body is described');
+  assert.ok(put.responses.default.content['application/scim+json'].schema.properties.scimType, "SCIM's error shape");
+  assert.deepEqual(put.parameters.map((x: any) => [x.name, x.in]), [['id', 'path']]);
   assert.deepEqual(roles('get', '/api/v1/reviews'), ['approver', 'auditor']);
   assert.equal(roles('get', '/api/v1/search'), undefined, 'content reads are decided per message, not by role');
   assert.equal(doc.paths['/api/v1/ingest'].post['x-sealbox-scope'], 'ingest');

@@ -60,7 +60,7 @@ test('web: every page passes an axe-core audit (no moderate, serious or critical
   assert.equal((await as.adm.call('POST', '/api/v1/disposal-requests', { sha256s: [sha.o2], reason: 'sent by mistake' })).status, 200);
 
   const pages: [string, string, string | RegExp][] = [
-    ['olga', '/', /^Welcome/], ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, 'olga quarterly'], ['olga', '/accesses', 'Who accessed my mailbox'], ['olga', '/notifications', 'Notifications'],
+    ['olga', '/', /^Welcome/], ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, 'olga quarterly'], ['olga', '/accesses', 'Who accessed my mailbox'], ['olga', '/notifications', 'Notifications'], ['olga', '/account', 'Your account'],
     ['rita', '/requests', 'Requests'], ['rita', `/investigation?grant=${active}`, 'Investigation'], ['rita', `/investigation?grant=${sar}`, 'Investigation'],
     ['alan', '/approvals', 'Approvals'], ['alan', '/notifications', 'Notifications'], ['alan', '/reviews', 'Review queue'],
     ['aud', '/ledger', /Ledger/], ['aud', '/oversight', 'Oversight'], ['aud', '/admin', 'Administration'], ['adm', '/admin', 'Administration'], ['adm', '/approvals', 'Approvals'],

@@ -94,7 +94,7 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
   const visits: Visit[] = [
     ...['olga', 'rita', 'bea', 'alan', 'aud', 'adm'].flatMap((who): Visit[] => [[who, '/', /^Welcome/], [who, '/notifications', 'Notifications']]),
     ['olga', '/mailbox', 'My mailbox'], ['olga', `/mailbox/${sha.o1}`, /Quarterly/, (page) => page.getByRole('link', { name: /Next in conversation/ }).waitFor()],
-    ['olga', '/accesses', 'Who accessed my mailbox'],
+    ['olga', '/accesses', 'Who accessed my mailbox'], ['olga', '/account', 'Your account'],
     ['rita', '/requests', 'Requests'], ['rita', `/investigation?grant=${active}&q=olga`, 'Investigation'], ['rita', `/investigation?grant=${active}&m=${sha.o1}`, 'Investigation'],
     ['rita', `/investigation?grant=${sar}`, 'Investigation', (page) => page.getByTestId('subject-access-scope').waitFor()],
     ['bea', '/requests', 'Requests'], ['bea', `/investigation?grant=${bg}&m=${sha.o1}`, 'Investigation'],

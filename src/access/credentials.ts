@@ -19,6 +19,7 @@ export interface Principal {
   sessionId: string;          // a non-secret id for the ledger (hash prefix or token id)
   csrfHash: string | null;    // sessions only
   scopes: TokenScope[] | null; // tokens only
+  ssoProvider?: string | null;  // sessions made through an identity provider: which one
 }
 
 // Sessions (cookie) and API tokens. Only hashes are stored: a database copy signs no one in.
@@ -52,7 +53,7 @@ export class Credentials {
     if (!session || session.expiresAt <= this.#clock.now()) return null;
     const user = await this.#people.byId(tx, session.userId);
     if (!user || user.disabled) return null;
-    return { user, via: 'session', sessionId: `s-${idHash.slice(0, 16)}`, csrfHash: session.csrfHash, scopes: null };
+    return { user, via: 'session', sessionId: `s-${idHash.slice(0, 16)}`, csrfHash: session.csrfHash, scopes: null, ssoProvider: session.sso?.provider ?? null };
   }
 
   checkCsrf(principal: Principal, token: string | undefined): void {

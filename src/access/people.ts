@@ -166,6 +166,11 @@ export class People {
     return Boolean((await this.#store.byId(tx, user.id))?.totpWrapped);
   }
 
+  // Whether the person has a Sealbox password (people made through a provider have none).
+  async hasPassword(tx: Tx, user: User): Promise<boolean> {
+    return Boolean((await this.#store.byId(tx, user.id))?.passwordHash);
+  }
+
   needsTotp(user: Pick<User, 'roles'>): boolean {
     return this.#policy().totpRequired && user.roles.some((r) => r !== 'owner');
   }

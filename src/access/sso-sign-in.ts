@@ -73,10 +73,14 @@ export class SsoSignIn {
 
   // The cookie that binds the sign-in to this browser, and where to send it: the provider, or
   // back to the sign-in page (`failed`) when the provider cannot be reached.
-  async start(p: ProviderConfig, redirectUri: string, ctx: ActorContext): Promise<{ cookie: string; location: string | null }> {
+  // `link`: the round trip links the account of that session instead (src/access/sso-links.ts).
+  async start(p: ProviderConfig, redirectUri: string, ctx: ActorContext, link?: { userId: number; sessionId: string }): Promise<{ cookie: string; location: string | null }> {
     const cookie = randomBytes(32).toString('base64url');
     const now = this.#d.clock.now();
-    const login = { idHash: sha256(cookie), provider: p.id, oauthState: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier(), redirectUri, createdAt: now, expiresAt: now + LOGIN_MINUTES * 60_000 };
+    const login = {
+      idHash: sha256(cookie), provider: p.id, oauthState: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier(), redirectUri, createdAt: now, expiresAt: now + LOGIN_MINUTES * 60_000,
+      ...(link ? { purpose: 'link' as const, userId: link.userId, sessionId: link.sessionId } : {}),
+    };
     await this.#d.db.write(async (tx) => {
       await this.#store.dropExpired(tx, now);
       await this.#store.addLogin(tx, login);
@@ -86,13 +90,16 @@ export class SsoSignIn {
       return { cookie, location: url.href };
     } catch (err) {
       if (!(err instanceof SealboxError)) throw err;
+      if (link) throw err;
       await this.#fail(login.idHash, 'started', p, null, ctx, err.message, `${p.label} cannot be reached just now, so you cannot sign in through it. Try again in a while; if it goes on, tell your administrator.`);
       return { cookie, location: null };
     }
   }
 
   // The provider's answer at the callback; what came of it is kept for the sign-in page.
-  async callback(p: ProviderConfig, cookie: string | undefined, query: string, ctx: ActorContext): Promise<'authenticated' | 'failed'> {
+  // A link's round trip (purpose link, src/access/sso-links.ts) comes back here too: it is checked
+  // the same way, and what the provider said is kept for the session that started it (`linkable`).
+  async callback(p: ProviderConfig, cookie: string | undefined, query: string, ctx: ActorContext): Promise<'authenticated' | 'failed' | 'link'> {
     const idHash = cookie ? sha256(cookie) : null;
     const login = idHash ? await this.#d.db.read((tx) => this.#store.login(tx, idHash)) : null;
     // The step is claimed before anything is checked: a second callback finds it taken.
@@ -109,11 +116,20 @@ export class SsoSignIn {
     } catch (err) {
       const detail = whatWentWrong(err);
       const words = err instanceof SealboxError ? `${p.label} cannot be reached just now. Try again in a while.`
-        : `The answer from ${p.label} failed Sealbox's checks (${detail}), so you are not signed in. Try again; if it happens again, tell your administrator.`;
+        : `The answer from ${p.label} failed Sealbox's checks (${detail}), so you are not ${login.purpose === 'link' ? 'linked' : 'signed in'}. Try again; if it happens again, tell your administrator.`;
+      if (login.purpose === 'link') {
+        await this.#failLink(login, p, ctx, detail, words);
+        return 'link';
+      }
       await this.#fail(login.idHash, 'checking', p, null, ctx, detail, words);
       return 'failed';
     }
     const who = identityOf(p, answer.claims);
+    if (login.purpose === 'link') {
+      // Nothing is linked yet: the session that started it finishes it (SsoLinks.finish).
+      await this.#d.db.write((tx) => this.#store.advance(tx, login.idHash, 'checking', 'linkable', { subject: who.subject, claimedName: who.name }));
+      return 'link';
+    }
     const mfa = providerMfa(p, answer.claims);
     try {
       const refusal = await this.#d.audit.recordEach({ ...ctx, user: null, label: `sso:${p.id}`, roles: ['identity-provider'], logonType: 'system' }, async (tx) => {
@@ -140,7 +156,8 @@ export class SsoSignIn {
   }
 
   async pending(cookie: string | undefined): Promise<PendingView> {
-    const login = cookie ? await this.#d.db.read((tx) => this.#store.login(tx, sha256(cookie))) : null;
+    const found = cookie ? await this.#d.db.read((tx) => this.#store.login(tx, sha256(cookie))) : null;
+    const login = found?.purpose === 'sign-in' ? found : null;
     const p = login ? this.#d.providers.get(login.provider) : null;
     if (!login || !p || login.expiresAt <= this.#d.clock.now()) return { state: 'none' };
     if (login.state === 'failed') return { state: 'failed', provider: p.label, message: login.message ?? 'the sign-in did not finish' };
@@ -156,7 +173,9 @@ export class SsoSignIn {
   // The Sealbox session for a sign-in the provider vouched for, once the second factor is given.
   async session(cookie: string | undefined, code: string | undefined, ctx: ActorContext): Promise<SsoSession> {
     const idHash = cookie ? sha256(cookie) : null;
-    const login = idHash ? await this.#d.db.read((tx) => this.#store.login(tx, idHash)) : null;
+    const found = idHash ? await this.#d.db.read((tx) => this.#store.login(tx, idHash)) : null;
+    // A link's round trip signs no one in, whatever state it reached.
+    const login = found?.purpose === 'sign-in' ? found : null;
     const p = login ? this.#d.providers.get(login.provider) : null;
     const user = login?.userId ? await this.#d.db.read((tx) => this.#d.people.byId(tx, login.userId!)) : null;
     const refuse = async (why: string, words = why): Promise<never> => {
@@ -205,6 +224,13 @@ export class SsoSignIn {
   #step(user: User, providerMfa: string | null, hasAuthenticator: boolean): SecondFactorStep {
     const needed = user.roles.includes('breakglass') || (this.#d.people.needsTotp(user) && providerMfa === null);
     return !needed ? 'none' : hasAuthenticator ? 'totp' : 'enrol';
+  }
+
+  // A link whose provider answer failed its checks: recorded against the person who started it.
+  async #failLink(login: PendingLogin, p: ProviderConfig, ctx: ActorContext, reason: string, words: string): Promise<void> {
+    const user = login.userId === null ? null : await this.#d.db.read((tx) => this.#d.people.byId(tx, login.userId!));
+    await this.#d.audit.denied({ ...ctx, sessionId: login.sessionId, user, logonType: 'owner' }, { operation: 'user.sso.link', parameters: { provider: p.id } }, reason);
+    await this.#d.db.write((tx) => this.#store.advance(tx, login.idHash, 'checking', 'failed', { message: words }));
   }
 
   async #fail(idHash: string, from: PendingLogin['state'], p: ProviderConfig, name: string | null, ctx: ActorContext, reason: string, words: string): Promise<void> {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { asSealboxError, SealboxError } from '../core/errors.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { authRoutes } from './auth-routes.ts';
-import { roleChangeRoutes, ssoRoutes } from './sso-routes.ts';
+import { roleChangeRoutes, ssoLinkRoutes, ssoRoutes } from './sso-routes.ts';
 import { contentRoutes } from './content-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import { directoryRoutes } from './directory-routes.ts';
@@ -62,6 +62,7 @@ export function buildHttpServer(deps: HttpDeps) {
   const routes = new RouteTable(app, services);
   authRoutes(routes, services);
   ssoRoutes(routes, services);
+  ssoLinkRoutes(routes, services);
   roleChangeRoutes(routes, services);
   requestRoutes(routes, services);
   contentRoutes(routes, services, deps.verifierKey);
@@ -75,7 +76,7 @@ export function buildHttpServer(deps: HttpDeps) {
   adminRoutes(routes, services, deps.listeners ?? [], deps.capture?.space);
   mailboxRoutes(routes, services);
   directoryRoutes(routes, services);
-  scimRoutes(app, services);
+  scimRoutes(app, routes, services);
   retentionRoutes(routes, services);
   recoveryRoutes(routes, services);
   noticeRoutes(routes, services);

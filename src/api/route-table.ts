@@ -30,16 +30,23 @@ export interface Refusal<B extends z.ZodType, Q extends z.ZodType> {
 
 // Who may call a route: a session, or an API token with `scope`; and when roles are given, only
 // someone holding one of them, a refusal being recorded as `refusal` says.
+// tokenOnly: a session is refused too (its words, recorded as the refusal's operation): routes
+// for machines, such as an identity provider's SCIM pushes.
 export type Guard<B extends z.ZodType, Q extends z.ZodType> =
-  | { scope: TokenScope; roles?: undefined; refusal?: undefined }
-  | { scope: TokenScope; roles: readonly Role[]; refusal: Refusal<B, Q> };
+  | { scope: TokenScope; roles?: undefined; refusal?: undefined; tokenOnly?: undefined }
+  | { scope: TokenScope; roles: readonly Role[]; refusal: Refusal<B, Q>; tokenOnly?: string };
 
 interface RouteCommon<B extends z.ZodType, Q extends z.ZodType> {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   summary: string;
   tag: string;
   body?: B;
+  // The media type of the JSON body and the answer, for the document: application/json unless
+  // given (SCIM's is application/scim+json).
+  contentType?: string;
+  // The error answer's schema, when it is not Sealbox's own {error: {code, message}} (SCIM's).
+  errorSchema?: z.ZodType;
   query?: Q;
   // A body that is not JSON (read by the handler as a stream) and request headers, for the document.
   rawBody?: { contentType: string; description: string };
@@ -66,11 +73,20 @@ export type RouteSpec<B extends z.ZodType, Q extends z.ZodType> = OpenRoute<B, Q
 export class RouteTable {
   readonly #app: FastifyInstance;
   readonly #s: Services;
-  readonly #paths: Record<string, Record<string, unknown>> = {};
+  readonly #paths: Record<string, Record<string, unknown>>;
+  readonly #prefix: string;
 
-  constructor(app: FastifyInstance, services: Services) {
+  constructor(app: FastifyInstance, services: Services, shared: { paths: Record<string, Record<string, unknown>>; prefix: string } = { paths: {}, prefix: '' }) {
     this.#app = app;
     this.#s = services;
+    this.#paths = shared.paths;
+    this.#prefix = shared.prefix;
+  }
+
+  // The same table for routes registered in a fastify scope of their own under `prefix` (its own
+  // body parsers and error shapes, as SCIM has): served there, documented here at prefix + url.
+  scoped(app: FastifyInstance, prefix: string): RouteTable {
+    return new RouteTable(app, this.#s, { paths: this.#paths, prefix: this.#prefix + prefix });
   }
 
   add<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(spec: OpenRoute<B, Q>): void;
@@ -97,16 +113,19 @@ export class RouteTable {
   // the declared roles; a caller without is refused, and the refusal recorded, before anything else.
   async #admit(req: FastifyRequest, guard: Guard<z.ZodType, z.ZodType>, input: RouteInput<z.ZodType, z.ZodType>): Promise<Principal> {
     const p = await principal(this.#s, req, guard.scope);
-    if (!guard.roles || p.user.roles.some((r) => guard.roles.includes(r))) return p;
+    const tokenRefused = guard.tokenOnly !== undefined && p.via !== 'token';
+    if (!guard.roles || (!tokenRefused && p.user.roles.some((r) => guard.roles.includes(r)))) return p;
     const { refusal } = guard;
     const operation = typeof refusal.operation === 'function' ? refusal.operation(input) : refusal.operation;
     const logonType = typeof refusal.logonType === 'function' ? refusal.logonType(p.user) : refusal.logonType ?? 'admin';
-    await this.#s.audit.denied({ ...actorContext(req, p), user: p.user, logonType }, { operation, parameters: refusal.parameters?.(input) }, refusal.reason ?? refusal.message);
-    throw new SealboxError('SEALBOX_ERR_FORBIDDEN', refusal.message);
+    const message = tokenRefused ? guard.tokenOnly! : refusal.message;
+    await this.#s.audit.denied({ ...actorContext(req, p), user: p.user, logonType }, { operation, parameters: refusal.parameters?.(input) }, tokenRefused ? message : refusal.reason ?? refusal.message);
+    throw new SealboxError('SEALBOX_ERR_FORBIDDEN', message);
   }
 
   #document(spec: RouteSpec<z.ZodType, z.ZodType>): void {
-    const path = spec.url.replace(/:(\w+)/g, '{$1}');
+    const path = (this.#prefix + spec.url).replace(/:(\w+)/g, '{$1}');
+    const media = spec.contentType ?? 'application/json';
     const params = [...spec.url.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const queryParams = spec.query ? Object.entries((z.toJSONSchema(spec.query) as any).properties ?? {}).map(([name, schema]) => ({ name, in: 'query', schema })) : [];
     const headerParams = (spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', description: h.description, schema: { type: 'string' } }));
@@ -114,9 +133,9 @@ export class RouteTable {
       summary: spec.summary, tags: [spec.tag],
       ...documentedAuth(spec.auth),
       parameters: [...params, ...queryParams, ...headerParams],
-      ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(spec.body) } } } } : {}),
+      ...(spec.body ? { requestBody: { required: true, content: { [media]: { schema: z.toJSONSchema(spec.body) } } } } : {}),
       ...(spec.rawBody ? { requestBody: { required: true, description: spec.rawBody.description, content: { [spec.rawBody.contentType]: { schema: { type: 'string', format: 'binary' } } } } } : {}),
-      responses: { [String(spec.status ?? 200)]: { description: 'OK' }, default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
+      responses: { [String(spec.status ?? 200)]: { description: 'OK' }, default: { description: 'Error', content: { [media]: { schema: spec.errorSchema ? z.toJSONSchema(spec.errorSchema) : { $ref: '#/components/schemas/Error' } } } } },
     };
   }
 
@@ -142,6 +161,14 @@ export class RouteTable {
 function documentedAuth(auth: RouteSpec<z.ZodType, z.ZodType>['auth']): Record<string, unknown> {
   if (auth === 'none') return { security: [], description: 'Open: no sign-in.' };
   const roles = auth.roles ? ` Only for callers holding one of the roles ${auth.roles.join(', ')}; anyone else is refused (403), the refusal recorded in the ledger.` : '';
+  if (auth.tokenOnly !== undefined) {
+    return {
+      description: `An API token with the "${auth.scope}" scope, never a session (refused, 403, recorded).${roles}`,
+      security: [{ token: [auth.scope] }],
+      'x-sealbox-scope': auth.scope,
+      ...(auth.roles ? { 'x-sealbox-roles': [...auth.roles] } : {}),
+    };
+  }
   return {
     description: `A signed-in session, or an API token with the "${auth.scope}" scope.${roles}`,
     security: [{ session: [] }, { token: [auth.scope] }],

@@ -33,6 +33,7 @@ import { DisposalRequests } from '../retention/disposal-requests.ts';
 import { Leavers } from '../retention/leavers.ts';
 import { OpenIdProviders } from '../access/openid-providers.ts';
 import { RoleChanges } from '../access/role-changes.ts';
+import { SsoLinks } from '../access/sso-links.ts';
 import { SsoPeople } from '../access/sso-people.ts';
 import { SsoSignIn } from '../access/sso-sign-in.ts';
 import { DirectorySync } from '../directory/directory-sync.ts';
@@ -71,7 +72,10 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });
   const ssoStore = stores.repos.sso;
   const ssoPeople = new SsoPeople({ store: ssoStore, people, roleChanges, ownership, mailboxes, notifier, clock, roleGroups: config.sso.roleGroups });
-  const sso = new SsoSignIn({ providers: new OpenIdProviders(config.sso.providers), store: ssoStore, ssoPeople, people, credentials, audit, db: stores.meta, clock });
+  const openIdProviders = new OpenIdProviders(config.sso.providers);
+  const sso = new SsoSignIn({ providers: openIdProviders, store: ssoStore, ssoPeople, people, credentials, audit, db: stores.meta, clock });
+  // People with an account here linking it to their own account at a provider (src/access/sso-links.ts).
+  const ssoLinks = new SsoLinks({ providers: openIdProviders, signIn: sso, store: ssoStore, people, audit, notifier, db: stores.meta, clock, roleGroups: config.sso.roleGroups });
   // Directory sync from LDAP and SCIM (src/directory/): the same rules as the import and SSO.
   const directory = new DirectorySync({
     store: stores.repos.directory, audit, mailboxes, people, ownership, roleChanges, leavers, notifier, clock,
@@ -96,5 +100,5 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const objectHolds = legalHold ? new ObjectHolds({ db: stores.meta, store: stores.repos.objectHolds, holds, search, legalHold, clock }) : null;
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, directory, scim, objectHolds };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, ssoLinks, directory, scim, objectHolds };
 }

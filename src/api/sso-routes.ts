@@ -51,12 +51,14 @@ export function ssoRoutes(routes: RouteTable, s: Services): void {
 
   routes.add({
     method: 'GET', url: '/api/v1/sso/:provider/callback', tag: 'sign-in', auth: 'none',
-    summary: "where the provider sends the browser back (register <publicUrl>/api/v1/sso/<id>/callback there): the code is exchanged once, the ID token checked (signature, issuer, audience, nonce, expiry), the person made or brought up to date; redirects (302) to the sign-in page, which asks GET /api/v1/sso/pending what came of it; every refusal is a denied sign-in in the ledger",
+    summary: "where the provider sends the browser back (register <publicUrl>/api/v1/sso/<id>/callback there): the code is exchanged once, the ID token checked (signature, issuer, audience, nonce, expiry), the person made or brought up to date; redirects (302) to the sign-in page, which asks GET /api/v1/sso/pending what came of it (a link's round trip: to /account?sso=link, which finishes it with POST /api/v1/sso/link); every refusal is a denied sign-in in the ledger",
     status: 302,
     handler: async (req, reply, { params }) => {
       const p = provider(params.provider);
       const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
       const outcome = await s.sso.callback(p, cookie(req, SSO_COOKIE), query, actorContext(req, null));
+      // A link goes back to the Account page, which finishes it from the session that started it.
+      if (outcome === 'link') return reply.redirect('/account?sso=link', 302);
       return reply.redirect(`/?sso=${outcome === 'authenticated' ? 'continue' : 'failed'}`, 302);
     },
   });
@@ -81,6 +83,51 @@ export function ssoRoutes(routes: RouteTable, s: Services): void {
       ]);
       return { user: { name: user.name, roles: user.roles }, csrfToken: session.csrf, expiresAt: new Date(session.expiresAt).toISOString(), recoveryCodes: done.recoveryCodes, recoveryCodesLeft: done.recoveryCodesLeft };
     },
+  });
+}
+
+// A person's own links to providers (src/access/sso-links.ts): from a session signed in with the
+// Sealbox password, for the session's own account only; no route names another person.
+export function ssoLinkRoutes(routes: RouteTable, s: Services): void {
+  const secure = s.config.access.secureCookies ? '; Secure' : '';
+  const provider = (id: string) => {
+    const p = s.sso.provider(id);
+    if (!p) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no identity provider "${id}"`);
+    return p;
+  };
+
+  routes.add({
+    method: 'GET', url: '/api/v1/sso/links', tag: 'sign-in', auth: { scope: 'admin' },
+    summary: "the identity providers, and whether my own account is linked to my account at each (since when, last sign-in through it)",
+    handler: async (_req, _reply, { p }) => ({ links: await s.ssoLinks.list(p) }),
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/sso/:provider/link', tag: 'sign-in', auth: { scope: 'admin' },
+    summary: "start linking my own account (this session's; from a session signed in with the Sealbox password, never a token) to my account at the provider: sets the short-lived cookie that binds the round trip to this browser and this session, and returns `location`, the provider's page to send the browser to; it comes back to /account?sso=link. Refused (403, recorded) for a token or a session made through a provider; 409 when linked there already",
+    handler: async (req, reply, { params, p }) => {
+      const idp = provider(params.provider);
+      const started = await s.ssoLinks.start(idp, p, `${publicBase(s, req)}${SSO_PATH}/${idp.id}/callback`, actorContext(req, p));
+      reply.header('set-cookie', `${SSO_COOKIE}=${started.cookie}; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_MINUTES * 60}${secure}`);
+      return { location: started.location };
+    },
+  });
+
+  routes.add({
+    method: 'POST', url: '/api/v1/sso/link', tag: 'sign-in', auth: { scope: 'admin' },
+    summary: "finish linking: the provider account the round trip came back with is linked to this session's own account, only from the session that started it and only when the provider's user-name claim names this very account (403 otherwise, recorded); a ledger entry (user.sso.link), and the person is told",
+    body: z.strictObject({}),
+    handler: async (req, reply, { p }) => {
+      const done = await s.ssoLinks.finish(cookie(req, SSO_COOKIE), p, actorContext(req, p));
+      reply.header('set-cookie', `${SSO_COOKIE}=; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=0${secure}`);
+      return { linked: done };
+    },
+  });
+
+  routes.add({
+    method: 'DELETE', url: '/api/v1/sso/links/:provider', tag: 'sign-in', auth: { scope: 'admin' },
+    summary: "unlink my own account from the provider (a session, never a token; refused, 409, for someone whose only way to sign in it is); a ledger entry (user.sso.unlink), and the person is told",
+    handler: async (req, _reply, { params, p }) => ({ unlinked: await s.ssoLinks.unlink(params.provider, p, actorContext(req, p)) }),
   });
 }
 

@@ -11,6 +11,12 @@ import { ROLES } from '../access/roles.ts';
 // provider run beside Sealbox).
 export const LOOPBACK = /^(127(\.\d{1,3}){3}|\[::1\]|localhost)$/;
 
+// Whether an ldap:// URL names the loopback (where a password in the clear never leaves the machine).
+function isLoopbackUrl(url: string): boolean {
+  const host = /^ldaps?:\/\/(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1]?.toLowerCase().replace(/^\[|\]$/g, '') ?? '';
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT');
 
 const listener = (port: number) => z.strictObject({
@@ -254,7 +260,19 @@ const schema = z.strictObject({
       }).prefault({}),
       everyMinutes: z.number().min(0).max(10_080).default(60),  // 0: only on demand
       timeoutMs: z.number().int().positive().default(10_000),
-      caFile: z.string().min(1).optional(),                      // for ldaps:// with a private CA
+      caFile: z.string().min(1).optional(),                      // for ldaps:// or StartTLS with a private CA
+      // ldap:// only: upgrade the connection with StartTLS before the bind (the server's
+      // certificate checked against caFile or the system's CAs).
+      startTls: z.boolean().default(false),
+      // ldap:// without StartTLS to a host other than the loopback sends the bind password in the
+      // clear: refused unless this says so.
+      allowPlaintext: z.boolean().default(false),
+    }).superRefine((l, ctx) => {
+      const plain = l.url.startsWith('ldap://');
+      if (!plain && l.startTls) ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'StartTLS is for ldap:// URLs; ldaps:// is TLS from the start' });
+      if (plain && !l.startTls && !l.allowPlaintext && !isLoopbackUrl(l.url)) {
+        ctx.addIssue({ code: 'custom', path: ['url'], message: `${l.url} would carry the bind password in the clear: set startTls: true (or use ldaps://), or allowPlaintext: true to accept that` });
+      }
     }).optional(),
   }).prefault({}),
   notify: z.strictObject({

@@ -46,6 +46,8 @@ export const LEDGER_OPERATIONS = {
   'user.role.approve': { type: 'admin', summary: 'a filed role approved and applied', highImpact: 'role approved' },
   'user.role.deny': { type: 'admin', summary: 'a filed role denied' },
   'user.role.cancel': { type: 'admin', summary: "a filed role no longer asked for (the person left the provider's group)" },
+  'user.sso.link': { type: 'admin', summary: "a person linked their own account to their account at an identity provider (refusals: a round trip that failed its checks, a provider account named for someone else or linked already)", highImpact: 'account linked to an identity provider' },
+  'user.sso.unlink': { type: 'admin', summary: 'a person unlinked their own account from an identity provider' },
   'user.role.list': { type: 'admin', summary: 'filed roles listed' },
   'token.create': { type: 'admin', summary: 'an API token created', highImpact: 'API token created' },
   'token.revoke': { type: 'admin', summary: 'an API token revoked' },

@@ -45,7 +45,10 @@ export interface PlanDeps {
 // Only what differs is listed, so a second sync of an unchanged directory lists nothing. What
 // waits for approval already (an owner staged, a role filed, a leaving date filed) is not listed
 // again, nor is what was refused: a refusal stands until the directory changes.
-export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnapshot, today: string, now: number): Promise<DirectoryPlan> {
+// `only`: plan just these people (by user name), as the directory names them or named them before:
+// a SCIM request that changed them (the rest of the directory is as the last request left it).
+// Shared mailboxes are planned only in a whole sync.
+export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnapshot, today: string, now: number, only?: ReadonlySet<string>): Promise<DirectoryPlan> {
   const source = snapshot.source;
   const before = new Map((await d.store.links(tx, source)).map((l) => [l.userName, l]));
   const changes: DirectoryChange[] = [];
@@ -64,6 +67,7 @@ export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnap
   };
 
   for (const p of snapshot.people) {
+    if (only && !only.has(p.userName)) continue;
     const link = before.get(p.userName);
     const mailbox = link?.mailbox ?? (await d.mailboxes.holderOf(tx, p.addresses[0]))?.name ?? p.addresses[0];
     const row: DirectoryRow = { name: mailbox, addresses: p.addresses, displayName: p.displayName, owner: p.userName, sensitivity: null, manager: p.manager, department: p.department };
@@ -104,7 +108,7 @@ export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnap
   // People the directory named before and names no more: gone.
   const named = new Set(snapshot.people.map((p) => p.userName));
   for (const link of before.values()) {
-    if (named.has(link.userName)) continue;
+    if (named.has(link.userName) || (only && !only.has(link.userName))) continue;
     if (link.state !== 'removed') {
       if (link.leftOn === null) changes.push({ kind: 'leave', user: link.userName, mailbox: link.mailbox, left: today, why: 'no longer in the directory' });
       if (link.state === 'active') removals++;
@@ -114,7 +118,7 @@ export async function planDirectory(tx: Tx, d: PlanDeps, snapshot: DirectorySnap
     links.push({ ...link, state: 'removed', leftOn: link.leftOn ?? today, seenAt: link.state === 'removed' ? link.seenAt : now });
   }
 
-  for (const m of snapshot.shared) {
+  for (const m of only ? [] : snapshot.shared) {
     const name = (await d.mailboxes.holderOf(tx, m.addresses[0]))?.name ?? m.name;
     const change = await rowChange(tx, d, { name, addresses: m.addresses, displayName: m.displayName, owner: m.owner, sensitivity: null, manager: null, department: null });
     if (change) changes.push(change);

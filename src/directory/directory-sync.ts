@@ -67,13 +67,14 @@ export class DirectorySync {
 
   // A sync in the caller's transaction (SCIM: the provider's change and the sync it causes commit
   // together, or neither does); the caller writes the entries (Audit.recordEach).
-  async syncIn(tx: Tx, actor: Actor, snapshot: DirectorySnapshot, options: { dryRun?: boolean; confirm?: boolean } = {}): Promise<{ result: SyncResult; events: AuditEvent[] }> {
+  // `only`: plan and apply just these people (planDirectory), for a change that touched only them.
+  async syncIn(tx: Tx, actor: Actor, snapshot: DirectorySnapshot, options: { dryRun?: boolean; confirm?: boolean; only?: ReadonlySet<string> } = {}): Promise<{ result: SyncResult; events: AuditEvent[] }> {
     const { clock, store } = this.#d;
     const dryRun = Boolean(options.dryRun);
     const label = actor.user ? `user:${actor.user.name}` : actor.label ?? 'system:directory';
     const by: DirectoryActor = { user: actor.user, label };
     const now = clock.now();
-    const plan = await planDirectory(tx, this.#d, snapshot, new Date(now).toISOString().slice(0, 10), now);
+    const plan = await planDirectory(tx, this.#d, snapshot, new Date(now).toISOString().slice(0, 10), now, options.only);
     const share = plan.known === 0 ? 0 : plan.removals / plan.known;
     // One removal never stops a sync (a SCIM request removes one person; so may a small directory).
     const stop = !dryRun && !options.confirm && plan.removals > 1 && share > this.#d.maxRemovalShare;

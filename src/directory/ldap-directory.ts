@@ -57,16 +57,28 @@ export class LdapDirectory {
     }
     // ldapts is loaded when a directory is read, not by every process that could read one.
     const { Client } = await import('ldapts');
-    const client = new Client({
-      url: s.url, timeout: s.timeoutMs, connectTimeout: s.timeoutMs,
-      ...(s.caFile ? { tlsOptions: { ca: [this.#readFile(s.caFile)] } } : {}),
-    });
+    let ca: string[] | undefined;
+    try {
+      ca = s.caFile ? [this.#readFile(s.caFile)] : undefined;
+    } catch (err) {
+      throw new SealboxError('SEALBOX_ERR_CONFIG', `directory.ldap.caFile: cannot read ${s.caFile}: ${(err as Error).message}`);
+    }
+    const client = new Client({ url: s.url, timeout: s.timeoutMs, connectTimeout: s.timeoutMs, ...(ca && !s.startTls ? { tlsOptions: { ca } } : {}) });
     const search = async (filter: string, attributes: string[]): Promise<Entry[]> => {
       const out: Entry[] = [];
       for (const base of s.baseDns) out.push(...(await client.search(base, { scope: 'sub', filter, attributes, paged: { pageSize: 500 } })).searchEntries);
       return out;
     };
     try {
+      // The password goes out only once the connection is TLS, where StartTLS is asked for (a
+      // server that cannot, or whose certificate fails, gets no bind at all).
+      if (s.startTls) {
+        try {
+          await client.startTLS({ ...(ca ? { ca } : {}), ...tlsHost(s.url) });
+        } catch (err) {
+          throw new SealboxError('SEALBOX_ERR_UPSTREAM', `StartTLS with the directory at ${s.url} failed, so no password was sent: ${(err as Error).message}`);
+        }
+      }
       try {
         await client.bind(s.bindDn, password);
       } catch (err) {
@@ -153,6 +165,13 @@ export class LdapDirectory {
     } else out.push(...values(e, a.mail), ...aliases.filter((v) => !/^[a-z0-9]+:/i.test(v) || v.includes('@')));
     return [...new Set(out.map((v) => v.trim().toLowerCase()).filter(isAddress))];
   }
+}
+
+// The name the server's certificate must bear: the URL's host (an IP address is checked against
+// the certificate's IP addresses; TLS sends a name only as SNI).
+function tlsHost(url: string): { host: string; servername?: string } {
+  const host = (/^ldaps?:\/\/(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1] ?? '').replace(/^\[|\]$/g, '');
+  return /^[\d.]+$|:/.test(host) ? { host } : { host, servername: host };
 }
 
 // An attribute's values as strings, whatever case the server wrote its name in.

@@ -186,8 +186,10 @@ export class ScimDirectory {
 
   // The directory as SCIM has it, for the planner.
   async snapshot(tx: Tx): Promise<DirectorySnapshot> {
-    const users = await this.#d.store.users(tx);
-    const groups = await this.#d.store.groups(tx);
+    return this.#snapshotOf(await this.#d.store.users(tx), await this.#d.store.groups(tx));
+  }
+
+  #snapshotOf(users: ScimRecord[], groups: ScimGroupRecord[]): DirectorySnapshot {
     const names = new Map(users.map((u) => [u.id, sealboxUserName(u.name)]));
     const people: DirectoryPerson[] = [];
     const skipped: DirectorySnapshot['skipped'] = [];
@@ -219,10 +221,38 @@ export class ScimDirectory {
     return { source: 'scim', people, shared: [], skipped };
   }
 
+  // The provider's change, then the sync of the people it changed as the directory sees them (their
+  // addresses, manager's name, groups, state; someone gone or renamed by it too): the others are as
+  // the requests before left them, so a request costs what it changes, not the whole directory.
   async #write<T>(actor: Actor, request: string, change: (tx: Tx) => Promise<T>): Promise<T> {
     return this.#d.audit.recordEach(actor, async (tx) => {
+      const store = this.#d.store;
+      const keysBefore = new Map((await store.userKeys(tx)).map((k) => [k.id, k]));
+      const groupsBefore = await store.groups(tx);
       const result = await change(tx);
-      const sync = await this.#d.sync.syncIn(tx, actor, await this.snapshot(tx));
+      const users = await store.users(tx);
+      const groups = await store.groups(tx);
+      // The users the change touched: written, made or deleted; joined or left a group (all of a
+      // group renamed or deleted); and, as their manager's name may have changed, their reports.
+      const touched = new Set<string>();
+      for (const u of users) if (keysBefore.get(u.id)?.stored !== JSON.stringify(u.resource) || keysBefore.get(u.id)?.name !== u.name) touched.add(u.id);
+      const ids = new Set(users.map((u) => u.id));
+      for (const id of keysBefore.keys()) if (!ids.has(id)) touched.add(id);
+      const groupAfter = new Map(groups.map((g) => [g.id, g]));
+      for (const g of [...groupsBefore, ...groups.filter((x) => !groupsBefore.some((b) => b.id === x.id))]) {
+        const was = groupsBefore.find((b) => b.id === g.id);
+        const now = groupAfter.get(g.id);
+        if (!was || !now || was.name !== now.name) for (const m of [...(was?.members ?? []), ...(now?.members ?? [])]) touched.add(m);
+        else for (const m of [...was.members.filter((x) => !now.members.includes(x)), ...now.members.filter((x) => !was.members.includes(x))]) touched.add(m);
+      }
+      for (const u of users) {
+        const manager = ((u.resource as Json)[SCIM_ENTERPRISE] as Json | undefined)?.manager;
+        if (touched.has(typeof manager === 'string' ? manager : manager?.value)) touched.add(u.id);
+      }
+      const only = new Set<string>();
+      for (const u of users) if (touched.has(u.id)) only.add(sealboxUserName(u.name) ?? '');
+      for (const id of touched) { const k = keysBefore.get(id); if (k) only.add(sealboxUserName(k.name) ?? ''); }
+      const sync = await this.#d.sync.syncIn(tx, actor, this.#snapshotOf(users, groups), { only });
       if (sync.result.state === 'stopped') throw new SealboxError('SEALBOX_ERR_CONFLICT', sync.result.message ?? 'the mass-removal guard stopped this change');
       for (const e of sync.events) if (e.operation === 'directory.sync') e.parameters = { ...e.parameters, request };
       return { result, events: sync.events };
@@ -244,7 +274,7 @@ export class ScimDirectory {
   // A userName is unique, and so is the Sealbox user name it becomes.
   async #unique(tx: Tx, user: ScimRecord): Promise<void> {
     const name = sealboxUserName(user.name);
-    const other = (await this.#d.store.users(tx)).find((u) => u.id !== user.id && (u.name.toLowerCase() === user.name.toLowerCase() || sealboxUserName(u.name) === name));
+    const other = (await this.#d.store.userKeys(tx)).find((u) => u.id !== user.id && (u.name.toLowerCase() === user.name.toLowerCase() || sealboxUserName(u.name) === name));
     if (other) throw new SealboxError('SEALBOX_ERR_CONFLICT', `userName "${user.name}" is taken${other.name.toLowerCase() === user.name.toLowerCase() ? '' : ` (it is the Sealbox user ${name}, as "${other.name}" is)`}`);
   }
 

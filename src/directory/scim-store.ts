@@ -17,6 +17,9 @@ export interface ScimGroupRecord extends Omit<ScimRecord, 'resource'> {
 // What SCIM keeps (src/directory/scim-directory.ts).
 export interface ScimStore {
   users(tx: Tx): Promise<ScimRecord[]>;
+  // Every user's id, userName and resource as stored (its JSON text, unparsed): what tells one
+  // state of the users from another, cheaply.
+  userKeys(tx: Tx): Promise<{ id: string; name: string; stored: string }[]>;
   user(tx: Tx, id: string): Promise<ScimRecord | null>;
   userByName(tx: Tx, userName: string): Promise<ScimRecord | null>;
   putUser(tx: Tx, user: ScimRecord): Promise<void>;

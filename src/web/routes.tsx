@@ -1,6 +1,7 @@
 import type { ComponentType } from 'react';
 import type { Me, Role } from './session.ts';
 import { AccessesPage } from './pages/accesses-page.tsx';
+import { AccountPage } from './pages/account-page.tsx';
 import { AdminPage } from './pages/admin-page.tsx';
 import { ApprovalsPage } from './pages/approvals-page.tsx';
 import { HomePage } from './pages/home-page.tsx';
@@ -52,4 +53,6 @@ export const ROUTES: PageRoute[] = [
   // Records managers (and admins) file, approvers decide, auditors read.
   { path: '/retention', title: 'Retention', roles: ['records', 'admin', 'approver', 'auditor'], page: RetentionPage },
   { path: '/admin', title: 'Administration', roles: ['admin', 'auditor'], page: AdminPage },
+  // Reached from the start page (and where a link to an identity provider comes back to).
+  { path: '/account', title: 'Account', roles: 'any', nav: false, page: AccountPage },
 ];

@@ -51,7 +51,8 @@ export class ApiClient {
     const type = res.headers.get('content-type') ?? '';
     const parsed = type.includes('json') ? JSON.parse(res.payload.toString('utf8')) : res.payload;
     const setCookie = res.headers.get('set-cookie');
-    if (setCookie) this.cookie = setCookie.split(';')[0];
+    // Only the session's cookie: another (a link's round trip to a provider) leaves it as it is.
+    if (setCookie?.startsWith('sealbox_session=')) this.cookie = setCookie.split(';')[0];
     return { status: res.status, body: parsed, headers: res.headers };
   }
 

@@ -194,4 +194,11 @@ export class CookieClient {
   cookie(host: string, name: string): string | undefined {
     return this.#jar.get(host)?.get(name);
   }
+
+  // Puts a cookie in the jar, as if the host had set it (a session signed in elsewhere).
+  setCookie(host: string, name: string, value: string): void {
+    const jar = this.#jar.get(host) ?? new Map<string, string>();
+    jar.set(name, value);
+    this.#jar.set(host, jar);
+  }
 }

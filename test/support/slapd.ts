@@ -14,6 +14,7 @@ const run = promisify(execFile);
 
 export interface Slapd {
   url: string;
+  caFile: string | null;     // tls: the CA that signed the server's certificate (PEM)
   suffix: string;
   rootDn: string;
   rootPassword: string;
@@ -61,12 +62,28 @@ async function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startSlapd(options: { suffix?: string; rootPassword?: string } = {}): Promise<Slapd> {
+// A CA of the test's own and a certificate it signs for the loopback (IP 127.0.0.1), made with
+// Debian's openssl in `dir`.
+async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const f = (name: string) => join(dir, name);
+  const openssl = (args: string[]) => run('openssl', args);
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Sealbox test LDAP CA', '-keyout', f('ca.key'), '-out', f('ca.pem')]);
+  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr')]);
+  writeFileSync(f('server.ext'), 'subjectAltName = IP:127.0.0.1, DNS:localhost\nextendedKeyUsage = serverAuth\n');
+  await openssl(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('server.ext'), '-out', f('server.pem')]);
+  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
+}
+
+// tls: slapd gets a certificate (StartTLS on its ldap:// port) and refuses a simple bind on a
+// connection that is not encrypted (`security simple_bind=1`), so a password in the clear is refused
+// by the server too; the ldap-utils below then use StartTLS (-ZZ) themselves.
+export async function startSlapd(options: { suffix?: string; rootPassword?: string; tls?: boolean } = {}): Promise<Slapd> {
   const suffix = options.suffix ?? 'dc=corp,dc=test';
   const rootDn = `cn=admin,${suffix}`;
   const rootPassword = options.rootPassword ?? 'slapd-test-root';
   const dir = mkdtempSync(join(tmpdir(), 'sealbox-slapd-'));
   mkdirSync(join(dir, 'db'));
+  const tls = options.tls ? await makeCertificates(dir) : null;
   writeFileSync(join(dir, 'sealbox-test.schema'), SCHEMA);
   writeFileSync(join(dir, 'slapd.conf'), [
     'include /etc/ldap/schema/core.schema',
@@ -78,6 +95,7 @@ export async function startSlapd(options: { suffix?: string; rootPassword?: stri
     'modulepath /usr/lib/ldap',
     'moduleload back_mdb',
     'sizelimit unlimited',
+    ...(tls ? [`TLSCACertificateFile ${tls.ca}`, `TLSCertificateFile ${tls.cert}`, `TLSCertificateKeyFile ${tls.key}`, 'security simple_bind=1'] : []),
     'database mdb',
     `suffix "${suffix}"`,
     `rootdn "${rootDn}"`,
@@ -109,14 +127,15 @@ export async function startSlapd(options: { suffix?: string; rootPassword?: stri
     const file = join(dir, `input-${Date.now()}-${Math.random().toString(36).slice(2)}.ldif`);
     if (input !== undefined) writeFileSync(file, input);
     try {
-      await run(cmd, ['-x', '-H', url, '-D', rootDn, '-w', rootPassword, ...(input !== undefined ? ['-f', file] : []), ...args], { maxBuffer: 64 * 1024 * 1024 });
+      await run(cmd, ['-x', ...(tls ? ['-ZZ'] : []), '-H', url, '-D', rootDn, '-w', rootPassword, ...(input !== undefined ? ['-f', file] : []), ...args],
+        { maxBuffer: 64 * 1024 * 1024, ...(tls ? { env: { ...process.env, LDAPTLS_CACERT: tls.ca } } : {}) });
     } finally {
       rmSync(file, { force: true });
     }
   };
   await tool('ldapadd', [], `dn: ${suffix}\nobjectClass: dcObject\nobjectClass: organization\no: Sealbox test\ndc: ${/^dc=([^,]+)/.exec(suffix)![1]}\n`);
   return {
-    url, suffix, rootDn, rootPassword, dir,
+    url, suffix, rootDn, rootPassword, dir, caFile: tls?.ca ?? null,
     add: (ldif) => tool('ldapadd', [], ldif),
     modify: (ldif) => tool('ldapmodify', [], ldif),
     delete: (dns) => tool('ldapdelete', dns),

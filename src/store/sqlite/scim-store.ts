@@ -7,6 +7,10 @@ export class SqliteScimStore implements ScimStore {
     return (on(tx).prepare('SELECT * FROM scim_user ORDER BY user_name').all() as Record<string, any>[]).map(toUser);
   }
 
+  async userKeys(tx: Tx): Promise<{ id: string; name: string; stored: string }[]> {
+    return (on(tx).prepare('SELECT id, user_name, resource FROM scim_user').all() as Record<string, any>[]).map((r) => ({ id: r.id, name: r.user_name, stored: r.resource }));
+  }
+
   async user(tx: Tx, id: string): Promise<ScimRecord | null> {
     const r = on(tx).prepare('SELECT * FROM scim_user WHERE id = ?').get(id) as Record<string, any> | undefined;
     return r ? toUser(r) : null;

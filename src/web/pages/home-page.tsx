@@ -18,6 +18,7 @@ export function HomePage() {
         {me.mailboxes.length > 0 && <> Your mailboxes: {me.mailboxes.join(', ')}.</>}
       </p>
       <p className="muted">Every search and every message opened here is recorded in the ledger, yours too.</p>
+      <p><Link href="/account">Your account</Link>: linking it to your organisation's sign-in.</p>
       {me.roles.some((r) => r !== 'owner') && <RecoveryCodes />}
       {pages.length > 0 && (
         <ul className="cards">
