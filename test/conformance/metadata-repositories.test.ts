@@ -279,11 +279,35 @@ for (const impl of BACKENDS) {
         assert.equal(await sso.identity(tx, 'idp', 'sub-1'), alice);
         assert.equal(await sso.identity(tx, 'idp', 'sub-2'), null);
         assert.equal(await sso.identity(tx, 'other', 'sub-1'), null);
-        assert.deepEqual(await sso.login(tx, 'h1'), { ...login, state: 'authenticated', message: null, userId: alice, providerMfa: 'amr:mfa', idToken: 'jwt', totpWrapped: Buffer.from('key') });
+        assert.deepEqual(await sso.login(tx, 'h1'), { ...login, purpose: 'sign-in', sessionId: null, subject: null, claimedName: null, state: 'authenticated', message: null, userId: alice, providerMfa: 'amr:mfa', idToken: 'jwt', totpWrapped: Buffer.from('key') });
         assert.equal((await people.byId(tx, alice))!.user.enrolled, true, 'an identity at a provider is a credential of their own');
       });
       await write((tx) => sso.dropExpired(tx, T0 + 11 * MINUTE));
       assert.equal(await read((tx) => sso.login(tx, 'h1')), null);
+    }));
+
+    test('a link round trip keeps its session, subject and claimed name; a person\'s links list and unbind', withRepos(impl, async ({ people, sso, write, read }) => {
+      const bob = await write((tx) => addPerson(tx, people, 'bob'));
+      const login = { idHash: 'h2', provider: 'idp', oauthState: 'st', nonce: 'n', codeVerifier: 'v', redirectUri: 'https://x/cb', createdAt: T0, expiresAt: T0 + 10 * MINUTE };
+      await write(async (tx) => {
+        await sso.addLogin(tx, { ...login, purpose: 'link', sessionId: 's-bob', userId: bob });
+        assert.equal(await sso.advance(tx, 'h2', 'started', 'checking'), true);
+        assert.equal(await sso.advance(tx, 'h2', 'checking', 'linkable', { subject: 'sub-9', claimedName: 'bob' }), true);
+        await sso.bind(tx, { provider: 'idp', subject: 'sub-9', userId: bob, at: T0 + MINUTE });
+        await sso.bind(tx, { provider: 'other', subject: 'x-1', userId: bob, at: T0 + 2 * MINUTE });
+      });
+      await read(async (tx) => {
+        const l = (await sso.login(tx, 'h2'))!;
+        assert.deepEqual([l.purpose, l.sessionId, l.userId, l.subject, l.claimedName, l.state], ['link', 's-bob', bob, 'sub-9', 'bob', 'linkable']);
+        assert.deepEqual(await sso.identitiesOf(tx, bob), [
+          { provider: 'idp', subject: 'sub-9', createdAt: T0 + MINUTE, lastSignIn: T0 + MINUTE },
+          { provider: 'other', subject: 'x-1', createdAt: T0 + 2 * MINUTE, lastSignIn: T0 + 2 * MINUTE },
+        ]);
+      });
+      assert.equal(await write((tx) => sso.unbind(tx, 'idp', bob)), true);
+      assert.equal(await write((tx) => sso.unbind(tx, 'idp', bob)), false, 'once');
+      assert.deepEqual((await read((tx) => sso.identitiesOf(tx, bob))).map((i) => i.provider), ['other']);
+      assert.equal(await read((tx) => sso.identity(tx, 'idp', 'sub-9')), null);
     }));
 
     test('a filed role reads back, is listed for its person, and keeps its decision', withRepos(impl, async ({ people, roleChanges, write, read }) => {

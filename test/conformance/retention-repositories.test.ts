@@ -409,6 +409,7 @@ for (const impl of BACKENDS) {
       await b.meta.read(async (tx) => {
         assert.deepEqual(await scim.userByName(tx, 'dave'), user);
         assert.deepEqual((await scim.users(tx)).map((u) => u.id), ['u2', 'u1'], 'by name, whatever the case');
+        assert.deepEqual((await scim.userKeys(tx)).map((k) => [k.id, k.name, typeof k.stored]).sort(), (await scim.users(tx)).map((u) => [u.id, u.name, 'string']).sort(), 'every user, as stored');
         assert.deepEqual((await scim.groupByName(tx, 'AUDITORS'))?.members, ['u1']);
         assert.equal(await scim.user(tx, 'u3'), null);
       });

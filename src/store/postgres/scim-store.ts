@@ -5,6 +5,10 @@ import { on } from './transactions.ts';
 // A userName and a group's displayName are unique whatever their case, and found in any case
 // (SQLite's COLLATE NOCASE: ASCII letters folded; the schema's unique indexes are on lower()).
 export class PostgresScimStore implements ScimStore {
+  async userKeys(tx: Tx): Promise<{ id: string; name: string; stored: string }[]> {
+    return (await on(tx).query('SELECT id, user_name, resource FROM scim_user')).map((r) => ({ id: r.id, name: r.user_name, stored: r.resource }));
+  }
+
   async users(tx: Tx): Promise<ScimRecord[]> {
     return (await on(tx).query('SELECT * FROM scim_user ORDER BY lower(user_name), user_name')).map(toUser);
   }
