@@ -6,8 +6,7 @@
 // user's cache folder, not the shared default under /tmp: cached code is run as it is found.
 // This file stays JavaScript so that a run whose code is all cached never loads the stripper.
 import { enableCompileCache } from 'node:module';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { compileCacheDir } from './compile-cache.js';
 
-enableCompileCache(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sealbox', 'node-compile-cache'));
+enableCompileCache(compileCacheDir());
 await import('../src/cli/main.ts');

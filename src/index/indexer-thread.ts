@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../core/threads.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
 
@@ -24,7 +25,7 @@ export class IndexerThread {
   }
 
   #start(): void {
-    const worker = new Worker(new URL('./index-worker.ts', import.meta.url), { workerData: { config: this.#config }, resourceLimits: HEAP_LIMITS });
+    const worker = startThread(new URL('./index-worker.ts', import.meta.url), { config: this.#config }, { resourceLimits: HEAP_LIMITS });
     this.#worker = worker;
     worker.on('message', (m) => {
       if (typeof m === 'object' && m && 'cursor' in m) this.#failures = 0;

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../core/threads.ts';
 import { createHash } from 'node:crypto';
 import type { Config } from '../core/config.ts';
 import { blobSpec } from './open-stores.ts';
@@ -45,7 +46,7 @@ export class BlobCheckPool {
 
   constructor(config: Config, threads = Math.max(1, Math.min(availableParallelism(), 4))) {
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(new URL('./blob-check-worker.ts', import.meta.url), { workerData: { spec: blobSpec(config) } });
+      const worker = startThread(new URL('./blob-check-worker.ts', import.meta.url), { spec: blobSpec(config) });
       worker.on('message', ({ id, outcomes }: { id: number; outcomes: BlobOutcome[] }) => {
         const waiting = this.#waiting.get(id);
         if (!waiting) return;
