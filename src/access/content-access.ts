@@ -377,7 +377,9 @@ export class ContentAccess {
       const g = scope.grant!;
       const mine = new Set(g.mailboxes.map((m) => m.id));
       const outside = hold.custodians.filter((c) => !mine.has(c.id));
-      if (outside.length > 0) return `grant ${g.id} does not cover legal hold ${hold.id}: its custodian${outside.length === 1 ? '' : 's'} ${outside.map((c) => c.name).join(', ')} ${outside.length === 1 ? 'is' : 'are'} not among the grant's mailboxes`;
+      // Counted, not named: who is under a hold is for those who keep holds to know, and the
+      // refusal is answered to the caller and written in the ledger.
+      if (outside.length > 0) return `grant ${g.id} does not cover legal hold ${hold.id}: ${outside.length} of its ${hold.custodians.length} custodians ${outside.length === 1 ? 'is' : 'are'} not among the grant's mailboxes`;
       if (g.dateFrom !== null && (hold.dateFrom === null || hold.dateFrom < g.dateFrom)) return `grant ${g.id} does not cover legal hold ${hold.id}: the hold's window starts before the grant's`;
       if (g.dateTo !== null && (hold.dateTo === null || hold.dateTo > g.dateTo)) return `grant ${g.id} does not cover legal hold ${hold.id}: the hold's window ends after the grant's`;
       if (g.fixedQuery !== null && g.fixedQuery !== hold.query) return `grant ${g.id} does not cover legal hold ${hold.id}: the grant is held to a query the hold is not`;
