@@ -279,8 +279,9 @@ export function toCaptureRow(row: Record<string, any>): CaptureRow {
 }
 
 // A Buffer over a BLOB column's bytes, not a copy: node:sqlite hands out a fresh array per read.
-function view(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+// A row edited by hand may hold text there instead: its bytes, so that verify can name the edit.
+function view(bytes: Uint8Array | string): Buffer {
+  return typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 // An entry's leaf with its payload beside it (version 2), as the reads select them.
