@@ -27,7 +27,7 @@ test('two nodes on one database: their writes run one at a time, and the schema 
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      assert.deepEqual((await client.query('SELECT version FROM schema_version ORDER BY version')).rows.map((r) => Number(r.version)), [1]);
+      assert.deepEqual((await client.query('SELECT version FROM schema_version ORDER BY version')).rows.map((r) => Number(r.version)), [1, 2, 3]);
     } finally {
       await client.end();
     }
