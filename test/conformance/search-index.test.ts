@@ -1,5 +1,5 @@
-// The search index's contract, run against every implementation (today SQLite FTS5 in index.db;
-// a PostgreSQL one joins by adding a line to INDEXES). A small archive is built the way the
+// The search index's contract, run against every implementation (SQLite FTS5 in index.db, and
+// tsvector + GIN on PostgreSQL, on a private cluster, each backend a schema of its own). A small archive is built the way the
 // server builds it — openArchive, the directory, the CaptureWriter, then the Indexer writing
 // through the implementation's IndexStore, the attachment extractor after it — and every query's
 // answer is checked against a tally made from the messages as written here (CORPUS), never
@@ -22,19 +22,45 @@ import type { IndexStore } from '../../src/index/index-store.ts';
 import { Indexer } from '../../src/index/indexer.ts';
 import type { SearchIndex, SearchOptions, SearchScope } from '../../src/index/search-index.ts';
 import { QueryError } from '../../src/index/search-query.ts';
+import { PostgresIndexStore } from '../../src/index/postgres/index-store.ts';
+import { PostgresSearchIndex } from '../../src/index/postgres/search-index.ts';
 import { SqliteIndexStore } from '../../src/index/sqlite/index-store.ts';
 import { SqliteSearchIndex } from '../../src/index/sqlite/search-index.ts';
 import { ArchiveWriter } from '../../src/store/archive-writer.ts';
+import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
+import { postgresRepositories } from '../../src/store/postgres/repositories.ts';
 import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
+import { postgresForSuite } from '../support/postgres.ts';
+
+const postgres = postgresForSuite(before, after);
 
 // The write side the indexer uses and the read side searches use, over the same index.
 interface IndexBackend {
   store: IndexStore;
   search: SearchIndex;
+  close?(): Promise<void>;
 }
 
-const INDEXES: { name: string; open(archive: Archive): IndexBackend }[] = [
+// The PostgreSQL index lives beside the PostgreSQL metadata, whose mailbox tables its scope and
+// mailbox: conditions read: the directory is applied there too, in the same order, and must give
+// the mailboxes the ids the archive's own store gave them (the scopes below name those ids).
+async function openPostgres(archive: Archive, dir: string): Promise<IndexBackend> {
+  const meta = new PostgresMetadataStore({ url: postgres.url(), schema: postgres.schemaFor(dir) });
+  const { mailboxes } = postgresRepositories(meta);
+  await meta.write(async (tx) => {
+    for (const row of DIRECTORY) await mailboxes.apply(tx, row);
+  });
+  for (const row of DIRECTORY) {
+    const here = await meta.read((tx) => mailboxes.byName(tx, row.name));
+    const there = await archive.stores.meta.read((tx) => archive.services.mailboxes.byName(tx, row.name));
+    assert.equal(here?.id, there?.id, `mailbox ${row.name} has the same id on both`);
+  }
+  return { store: new PostgresIndexStore(meta), search: new PostgresSearchIndex(meta), close: () => meta.close() };
+}
+
+const INDEXES: { name: string; open(archive: Archive, dir: string): IndexBackend | Promise<IndexBackend> }[] = [
   { name: 'SQLite FTS5 (index.db)', open: (archive) => ({ store: new SqliteIndexStore(archive.index), search: new SqliteSearchIndex(archive.index) }) },
+  { name: 'PostgreSQL tsvector + GIN', open: openPostgres },
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -283,6 +309,7 @@ for (const impl of INDEXES) {
     let archive: Archive;
     let index: SearchIndex;
     let store: IndexStore;
+    let backend: IndexBackend | undefined;
     const sha = new Map<string, string>();     // key → sha256
     const keyOf = new Map<string, string>();   // sha256 → key
     const box = new Map<string, { id: number }>();
@@ -291,7 +318,8 @@ for (const impl of INDEXES) {
 
     before(async () => {
       const log = pino({ level: 'silent' });
-      const config = loadConfig(undefined, { data: tempDir() }, {});
+      const dir = tempDir();
+      const config = loadConfig(undefined, { data: dir }, {});
       archive = await openArchive(config, 'server', { log });
       const { stores } = archive;
       const { mailboxes } = archive.services;
@@ -321,7 +349,7 @@ for (const impl of INDEXES) {
       }
       await writer.drain();
 
-      const backend = impl.open(archive);
+      backend = await impl.open(archive, dir);
       index = backend.search;
       store = backend.store;
       // Wired as the index worker wires it, but with small batches, so that m4's second receipt
@@ -338,7 +366,10 @@ for (const impl of INDEXES) {
       });
     });
 
-    after(() => archive?.close());
+    after(async () => {
+      await backend?.close?.();
+      archive?.close();
+    });
 
     const found = async (query: string, options: Partial<SearchOptions> = {}) => (await index.search(query, { limit: 100, ...options })).hits.map((h) => keyOf.get(h.sha256) ?? h.sha256);
     const check = async (cases: [string, (m: Mail) => boolean][], options: Partial<SearchOptions> = {}, what = '') => {
