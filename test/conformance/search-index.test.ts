@@ -23,8 +23,11 @@ import { Indexer } from '../../src/index/indexer.ts';
 import type { SearchIndex, SearchOptions, SearchScope } from '../../src/index/search-index.ts';
 import { QueryError } from '../../src/index/search-query.ts';
 import { PostgresIndexStore } from '../../src/index/postgres/index-store.ts';
+import { PostgresMessageDates } from '../../src/index/postgres/message-dates.ts';
 import { PostgresSearchIndex } from '../../src/index/postgres/search-index.ts';
 import { SqliteIndexStore } from '../../src/index/sqlite/index-store.ts';
+import { SqliteMessageDates } from '../../src/index/sqlite/message-dates.ts';
+import type { MessageDates } from '../../src/oversight/message-dates.ts';
 import { SqliteSearchIndex } from '../../src/index/sqlite/search-index.ts';
 import { ArchiveWriter } from '../../src/store/archive-writer.ts';
 import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
@@ -38,6 +41,7 @@ const postgres = postgresForSuite(before, after);
 interface IndexBackend {
   store: IndexStore;
   search: SearchIndex;
+  dates: MessageDates;
   close?(): Promise<void>;
 }
 
@@ -55,11 +59,11 @@ async function openPostgres(archive: Archive, dir: string): Promise<IndexBackend
     const there = await archive.stores.meta.read((tx) => archive.services.mailboxes.byName(tx, row.name));
     assert.equal(here?.id, there?.id, `mailbox ${row.name} has the same id on both`);
   }
-  return { store: new PostgresIndexStore(meta), search: new PostgresSearchIndex(meta), close: () => meta.close() };
+  return { store: new PostgresIndexStore(meta), search: new PostgresSearchIndex(meta), dates: new PostgresMessageDates(meta), close: () => meta.close() };
 }
 
 const INDEXES: { name: string; open(archive: Archive, dir: string): IndexBackend | Promise<IndexBackend> }[] = [
-  { name: 'SQLite FTS5 (index.db)', open: (archive) => ({ store: new SqliteIndexStore(archive.index), search: new SqliteSearchIndex(archive.index) }) },
+  { name: 'SQLite FTS5 (index.db)', open: (archive) => ({ store: new SqliteIndexStore(archive.index), search: new SqliteSearchIndex(archive.index), dates: new SqliteMessageDates(archive.index) }) },
   { name: 'PostgreSQL tsvector + GIN', open: openPostgres },
 ];
 
@@ -821,6 +825,16 @@ for (const impl of INDEXES) {
       await assert.rejects(store.read((tx) => store.addDocument(tx, doc(2_000_004))), /readonly|read-only|query_only/i, 'a read transaction writes nothing');
       assert.equal(await has(2_000_004), false);
       assert.deepEqual(await index.failures(), { count: 0, recent: [] });
+    });
+
+    test('datesOf: each message\'s date as indexed (its Date, else its receipt), null for one not indexed', async () => {
+      const unknown = 'f'.repeat(64);
+      const asked = [...CORPUS.map((m) => sha.get(m.key)!), unknown, sha.get('m1')!];
+      const got = await backend!.dates.datesOf(asked);
+      assert.equal(got.size, CORPUS.length + 1, 'one entry per message asked about');
+      for (const m of CORPUS) assert.equal(got.get(sha.get(m.key)!), dateOf(m), m.key);
+      assert.equal(got.get(unknown), null);
+      assert.deepEqual(await backend!.dates.datesOf([]), new Map());
     });
 
     test('a query the language refuses is a QueryError', async () => {
