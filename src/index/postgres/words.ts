@@ -3,22 +3,30 @@ import type { FtsColumn } from '../search-query.ts';
 
 // The words of a text as FTS5's unicode61 tokenizer with remove_diacritics 2 cuts them
 // (index.db), so that both backends find the same messages for the same query: a word is a run
-// of letters, digits and private-use characters (a combining mark stays with its letter), case
-// folded, its accents removed (é = e, ü = u, å = a); ß, æ, œ and ø stay letters of their own, as
-// they do in FTS5 (spelling-variants.ts widens a search term to their spelled-out forms).
+// of letters, digits and private-use characters (a combining mark that no letter absorbs is a
+// separator, as in FTS5: Hebrew points, Devanagari vowel signs), case folded, the accents of
+// Latin letters removed (é = e, ü = u, å = a; not й, ά or が, which FTS5 keeps); ß, æ, œ, ø and ł
+// stay letters of their own, as they do in FTS5 (spelling-variants.ts widens a search term to
+// the spelled-out forms of the first four). test/postgres-words.test.ts holds this to FTS5 itself;
+// it differs on code points SQLite's older Unicode tables classify otherwise (see there).
 //
 // No text search configuration does this: the default parser keeps "alice@corp.example" and
 // "invoice-1001.pdf" whole (email and file tokens), and `simple` would then find neither
 // "alice" nor "1001". So the words are cut here, for the indexed text and for the query alike,
 // and reach PostgreSQL as tsvector and tsquery literals, which no dictionary touches.
-const SEPARATOR = /[^\p{L}\p{N}\p{Co}\p{M}]+/u;
+// Combining diacritical marks (U+0300-U+036F) left after NFC are part of a word in FTS5, and
+// removed; other marks are separators.
+const SEPARATOR = /[^\p{L}\p{N}\p{Co}\u0300-\u036f]+/u;
+const LOOSE_DIACRITICS = /[\u0300-\u036f]/gu;
+// A Latin letter and the marks on it (after NFD; "İ" lowercases to i and a combining dot).
+const LATIN_MARKED = /(\p{Script=Latin})\p{M}+/gu;
 
 export function wordsOf(text: string): string[] {
   const out: string[] = [];
   for (const raw of text.normalize('NFC').split(SEPARATOR)) {
-    if (raw === '') continue;
-    const w = raw.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC');
-    if (w !== '') out.push(w);
+    const bare = raw.replace(LOOSE_DIACRITICS, '');
+    if (bare === '') continue;
+    out.push(bare.toLowerCase().normalize('NFD').replace(LATIN_MARKED, '$1').normalize('NFC'));
   }
   return out;
 }
