@@ -837,6 +837,44 @@ for (const impl of INDEXES) {
       assert.deepEqual(await backend!.dates.datesOf([]), new Map());
     });
 
+    test('removeDocument: a disposed message leaves no trace in any answer', async () => {
+      const id = 2_000_010;
+      const sha256 = 'e'.repeat(64);
+      const capture = 3_000_010;
+      await store.write(async (tx) => {
+        await store.addDocument(tx, { id, sha256, messageId: 'disposed@conformance.example', date: Date.parse('2026-03-30T10:00:00Z'), fromText: 'Bob', subject: 'Zyxwvut plan', hasAttachment: true, parseError: null, refersTo: [] });
+        await store.addParticipation(tx, id, { role: 'from', address: 'bob@corp.example', domain: 'corp.example', name: 'bob' });
+        await store.addAttachment(tx, id, { filename: 'plan.txt', contentType: 'text/plain', size: 10, sha256: 'd'.repeat(64) });
+        await store.addFullText(tx, id, { subject: 'Zyxwvut plan', addresses: 'Bob bob@corp.example', body: 'the zyxwvut body', filenames: 'plan.txt', attachments: '' });
+        await store.queueExtraction(tx, id);
+        await store.setAuthVerdicts(tx, capture, { spf: 'pass' });
+        await store.queueAuth(tx, capture);
+      });
+      await store.write((tx) => store.completeExtraction(tx, id, { subject: 'Zyxwvut plan', addresses: 'Bob bob@corp.example', body: 'the zyxwvut body', filenames: 'plan.txt', attachments: 'qwertzu inside' },
+        [{ attachment: 0, extraction: 'ok', text: 'qwertzu inside' }], 1));
+      const bob: SearchScope = { mailboxes: [box.get('bob')!], dateFrom: null, dateTo: null, fixedQuery: null };
+      assert.deepEqual((await index.search('zyxwvut', { limit: 10 })).hits.map((h) => h.sha256), [sha256], 'found before');
+      assert.deepEqual((await index.attachmentHits('qwertzu', [sha256])).get(sha256), [{ attachment: 0, filename: 'plan.txt' }]);
+      assert.equal(await index.findInScope(sha256, bob), id);
+      assert.equal(await index.pendingAuth(), 1);
+
+      await store.write((tx) => store.removeDocument(tx, id, [capture]));
+      for (const query of ['zyxwvut', 'qwertzu', 'attachment:qwertzu', 'filename:plan', `sha256:${sha256}`, 'message-id:disposed@conformance.example']) {
+        assert.deepEqual((await index.search(query, { limit: 10 })).total, 0, query);
+      }
+      assert.equal(await store.read((tx) => store.hasDocument(tx, id)), false);
+      assert.equal(await index.findInScope(sha256, bob), null);
+      assert.equal(await index.document(id), null);
+      assert.deepEqual(await index.participants(id), []);
+      assert.deepEqual(await index.attachments(id), []);
+      assert.deepEqual(await index.attachmentHits('qwertzu', [sha256]), new Map());
+      assert.equal(await index.authVerdicts(capture), null);
+      assert.equal(await index.pendingAuth(), 0);
+      assert.deepEqual(await index.messagesWith(['bob@corp.example']).then((r) => r.filter((m) => m.id === id)), []);
+      assert.equal(typeof await store.purgeRemoved(), 'boolean');
+      assert.equal((await index.search('example', { limit: 1 })).total, CORPUS.length, 'the rest is untouched');
+    });
+
     test('a query the language refuses is a QueryError', async () => {
       for (const query of ['"unclosed', 'from:', 'colour:red', '(invoice', 'invoice OR', 'before:2026-02-30', 'type:*', 'type:"a b"', 'attachment:', '']) {
         await assert.rejects(index.search(query, { limit: 10 }), (err: unknown) => err instanceof QueryError && err.code === 'SEALBOX_ERR_QUERY', JSON.stringify(query));
