@@ -1,7 +1,7 @@
 // What the PostgreSQL metadata store does beyond the conformance suites' contracts: writes of two
 // nodes on one database run one at a time, a write whose work carried on past a failed statement
 // is not reported committed, two nodes opening a new database migrate it once, and the backend
-// cannot be chosen in the config until its search index exists.
+// cannot be chosen in the config until the server opens its search index.
 import { readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,7 +76,7 @@ test('store.kind "postgres" is refused by the config, saying why', () => {
   try {
     const file = join(dir, 'sealbox.json');
     writeFileSync(file, JSON.stringify({ data: dir, store: { kind: 'postgres' } }));
-    assert.throws(() => loadConfig(file, {}, {}), (err: any) => err.code === 'SEALBOX_ERR_CONFIG' && /"store\.kind": only "sqlite" so far: the PostgreSQL backend .* not yet its search index/.test(err.message));
+    assert.throws(() => loadConfig(file, {}, {}), (err: any) => err.code === 'SEALBOX_ERR_CONFIG' && /"store\.kind": only "sqlite" so far: the PostgreSQL backend .* the server does not open them yet/.test(err.message));
     writeFileSync(file, JSON.stringify({ data: dir, store: { kind: 'sqlite' } }));
     assert.equal(loadConfig(file, {}, {}).store.kind, 'sqlite');
   } finally {

@@ -125,9 +125,9 @@ const schema = z.strictObject({
   // metadata, the ledger and search; sealed blobs in local files. Blobs may instead go to an S3
   // bucket with Object Lock (src/store/s3-blob-driver.ts).
   store: z.strictObject({
-    // "postgres" joins once its search index exists (src/store/postgres/ holds the metadata and
-    // the ledger so far; README, "Scale-out").
-    kind: z.enum(['sqlite'], { error: 'only "sqlite" so far: the PostgreSQL backend (issue 17) has its metadata repositories and ledger but not yet its search index, so it cannot be chosen' }).default('sqlite'),
+    // "postgres" joins once the server opens its search index (src/store/postgres/ holds the
+    // metadata and the ledger, src/index/postgres/ the search index; README, "Scale-out").
+    kind: z.enum(['sqlite'], { error: 'only "sqlite" so far: the PostgreSQL backend (issue 17) has its metadata repositories, ledger and search index, but the server does not open them yet, so it cannot be chosen' }).default('sqlite'),
   }).prefault({}),
   blobs: z.strictObject({
     kind: z.enum(['files', 's3']).default('files'),

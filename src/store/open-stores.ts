@@ -46,8 +46,9 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
   mkdirSync(paths.data, { recursive: true, mode: 0o700 });
   // The one place a backend is chosen: each kind is a folder under src/store (sqlite/ today; a
   // new one implements the same interfaces and passes test/conformance/). postgres/ has every
-  // metadata repository and the ledger but no search index yet: the config refuses the kind
-  // until it has, and so does this line should a config get past it.
+  // metadata repository and the ledger, and index/postgres/ the search index, but the archive
+  // does not open them yet: the config refuses the kind, and so does this line should a config
+  // get past it.
   if (config.store.kind !== 'sqlite') throw new SealboxError('SEALBOX_ERR_CONFIG', `store.kind "${config.store.kind}" is not available in this build`);
   // Blobs before anything is opened: a bad credentials file stops here, leaving nothing open.
   const blobs = openBlobs(blobSpec(config), options.segmentPrefix);

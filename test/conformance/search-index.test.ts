@@ -1,5 +1,5 @@
-// The search index's contract, run against every implementation (today SQLite FTS5 in index.db;
-// a PostgreSQL one joins by adding a line to INDEXES). A small archive is built the way the
+// The search index's contract, run against every implementation (SQLite FTS5 in index.db, and
+// tsvector + GIN on PostgreSQL, on a private cluster, each backend a schema of its own). A small archive is built the way the
 // server builds it — openArchive, the directory, the CaptureWriter, then the Indexer writing
 // through the implementation's IndexStore, the attachment extractor after it — and every query's
 // answer is checked against a tally made from the messages as written here (CORPUS), never
@@ -22,19 +22,49 @@ import type { IndexStore } from '../../src/index/index-store.ts';
 import { Indexer } from '../../src/index/indexer.ts';
 import type { SearchIndex, SearchOptions, SearchScope } from '../../src/index/search-index.ts';
 import { QueryError } from '../../src/index/search-query.ts';
+import { PostgresIndexStore } from '../../src/index/postgres/index-store.ts';
+import { PostgresMessageDates } from '../../src/index/postgres/message-dates.ts';
+import { PostgresSearchIndex } from '../../src/index/postgres/search-index.ts';
 import { SqliteIndexStore } from '../../src/index/sqlite/index-store.ts';
+import { SqliteMessageDates } from '../../src/index/sqlite/message-dates.ts';
+import type { MessageDates } from '../../src/oversight/message-dates.ts';
 import { SqliteSearchIndex } from '../../src/index/sqlite/search-index.ts';
 import { ArchiveWriter } from '../../src/store/archive-writer.ts';
+import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
+import { postgresRepositories } from '../../src/store/postgres/repositories.ts';
 import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
+import { postgresForSuite } from '../support/postgres.ts';
+
+const postgres = postgresForSuite(before, after);
 
 // The write side the indexer uses and the read side searches use, over the same index.
 interface IndexBackend {
   store: IndexStore;
   search: SearchIndex;
+  dates: MessageDates;
+  close?(): Promise<void>;
 }
 
-const INDEXES: { name: string; open(archive: Archive): IndexBackend }[] = [
-  { name: 'SQLite FTS5 (index.db)', open: (archive) => ({ store: new SqliteIndexStore(archive.index), search: new SqliteSearchIndex(archive.index) }) },
+// The PostgreSQL index lives beside the PostgreSQL metadata, whose mailbox tables its scope and
+// mailbox: conditions read: the directory is applied there too, in the same order, and must give
+// the mailboxes the ids the archive's own store gave them (the scopes below name those ids).
+async function openPostgres(archive: Archive, dir: string): Promise<IndexBackend> {
+  const meta = new PostgresMetadataStore({ url: postgres.url(), schema: postgres.schemaFor(dir) });
+  const { mailboxes } = postgresRepositories(meta);
+  await meta.write(async (tx) => {
+    for (const row of DIRECTORY) await mailboxes.apply(tx, row);
+  });
+  for (const row of DIRECTORY) {
+    const here = await meta.read((tx) => mailboxes.byName(tx, row.name));
+    const there = await archive.stores.meta.read((tx) => archive.services.mailboxes.byName(tx, row.name));
+    assert.equal(here?.id, there?.id, `mailbox ${row.name} has the same id on both`);
+  }
+  return { store: new PostgresIndexStore(meta), search: new PostgresSearchIndex(meta), dates: new PostgresMessageDates(meta), close: () => meta.close() };
+}
+
+const INDEXES: { name: string; open(archive: Archive, dir: string): IndexBackend | Promise<IndexBackend> }[] = [
+  { name: 'SQLite FTS5 (index.db)', open: (archive) => ({ store: new SqliteIndexStore(archive.index), search: new SqliteSearchIndex(archive.index), dates: new SqliteMessageDates(archive.index) }) },
+  { name: 'PostgreSQL tsvector + GIN', open: openPostgres },
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -283,6 +313,7 @@ for (const impl of INDEXES) {
     let archive: Archive;
     let index: SearchIndex;
     let store: IndexStore;
+    let backend: IndexBackend | undefined;
     const sha = new Map<string, string>();     // key → sha256
     const keyOf = new Map<string, string>();   // sha256 → key
     const box = new Map<string, { id: number }>();
@@ -291,7 +322,8 @@ for (const impl of INDEXES) {
 
     before(async () => {
       const log = pino({ level: 'silent' });
-      const config = loadConfig(undefined, { data: tempDir() }, {});
+      const dir = tempDir();
+      const config = loadConfig(undefined, { data: dir }, {});
       archive = await openArchive(config, 'server', { log });
       const { stores } = archive;
       const { mailboxes } = archive.services;
@@ -321,7 +353,7 @@ for (const impl of INDEXES) {
       }
       await writer.drain();
 
-      const backend = impl.open(archive);
+      backend = await impl.open(archive, dir);
       index = backend.search;
       store = backend.store;
       // Wired as the index worker wires it, but with small batches, so that m4's second receipt
@@ -338,7 +370,10 @@ for (const impl of INDEXES) {
       });
     });
 
-    after(() => archive?.close());
+    after(async () => {
+      await backend?.close?.();
+      archive?.close();
+    });
 
     const found = async (query: string, options: Partial<SearchOptions> = {}) => (await index.search(query, { limit: 100, ...options })).hits.map((h) => keyOf.get(h.sha256) ?? h.sha256);
     const check = async (cases: [string, (m: Mail) => boolean][], options: Partial<SearchOptions> = {}, what = '') => {
@@ -790,6 +825,54 @@ for (const impl of INDEXES) {
       await assert.rejects(store.read((tx) => store.addDocument(tx, doc(2_000_004))), /readonly|read-only|query_only/i, 'a read transaction writes nothing');
       assert.equal(await has(2_000_004), false);
       assert.deepEqual(await index.failures(), { count: 0, recent: [] });
+    });
+
+    test('datesOf: each message\'s date as indexed (its Date, else its receipt), null for one not indexed', async () => {
+      const unknown = 'f'.repeat(64);
+      const asked = [...CORPUS.map((m) => sha.get(m.key)!), unknown, sha.get('m1')!];
+      const got = await backend!.dates.datesOf(asked);
+      assert.equal(got.size, CORPUS.length + 1, 'one entry per message asked about');
+      for (const m of CORPUS) assert.equal(got.get(sha.get(m.key)!), dateOf(m), m.key);
+      assert.equal(got.get(unknown), null);
+      assert.deepEqual(await backend!.dates.datesOf([]), new Map());
+    });
+
+    test('removeDocument: a disposed message leaves no trace in any answer', async () => {
+      const id = 2_000_010;
+      const sha256 = 'e'.repeat(64);
+      const capture = 3_000_010;
+      await store.write(async (tx) => {
+        await store.addDocument(tx, { id, sha256, messageId: 'disposed@conformance.example', date: Date.parse('2026-03-30T10:00:00Z'), fromText: 'Bob', subject: 'Zyxwvut plan', hasAttachment: true, parseError: null, refersTo: [] });
+        await store.addParticipation(tx, id, { role: 'from', address: 'bob@corp.example', domain: 'corp.example', name: 'bob' });
+        await store.addAttachment(tx, id, { filename: 'plan.txt', contentType: 'text/plain', size: 10, sha256: 'd'.repeat(64) });
+        await store.addFullText(tx, id, { subject: 'Zyxwvut plan', addresses: 'Bob bob@corp.example', body: 'the zyxwvut body', filenames: 'plan.txt', attachments: '' });
+        await store.queueExtraction(tx, id);
+        await store.setAuthVerdicts(tx, capture, { spf: 'pass' });
+        await store.queueAuth(tx, capture);
+      });
+      await store.write((tx) => store.completeExtraction(tx, id, { subject: 'Zyxwvut plan', addresses: 'Bob bob@corp.example', body: 'the zyxwvut body', filenames: 'plan.txt', attachments: 'qwertzu inside' },
+        [{ attachment: 0, extraction: 'ok', text: 'qwertzu inside' }], 1));
+      const bob: SearchScope = { mailboxes: [box.get('bob')!], dateFrom: null, dateTo: null, fixedQuery: null };
+      assert.deepEqual((await index.search('zyxwvut', { limit: 10 })).hits.map((h) => h.sha256), [sha256], 'found before');
+      assert.deepEqual((await index.attachmentHits('qwertzu', [sha256])).get(sha256), [{ attachment: 0, filename: 'plan.txt' }]);
+      assert.equal(await index.findInScope(sha256, bob), id);
+      assert.equal(await index.pendingAuth(), 1);
+
+      await store.write((tx) => store.removeDocument(tx, id, [capture]));
+      for (const query of ['zyxwvut', 'qwertzu', 'attachment:qwertzu', 'filename:plan', `sha256:${sha256}`, 'message-id:disposed@conformance.example']) {
+        assert.deepEqual((await index.search(query, { limit: 10 })).total, 0, query);
+      }
+      assert.equal(await store.read((tx) => store.hasDocument(tx, id)), false);
+      assert.equal(await index.findInScope(sha256, bob), null);
+      assert.equal(await index.document(id), null);
+      assert.deepEqual(await index.participants(id), []);
+      assert.deepEqual(await index.attachments(id), []);
+      assert.deepEqual(await index.attachmentHits('qwertzu', [sha256]), new Map());
+      assert.equal(await index.authVerdicts(capture), null);
+      assert.equal(await index.pendingAuth(), 0);
+      assert.deepEqual(await index.messagesWith(['bob@corp.example']).then((r) => r.filter((m) => m.id === id)), []);
+      assert.equal(typeof await store.purgeRemoved(), 'boolean');
+      assert.equal((await index.search('example', { limit: 1 })).total, CORPUS.length, 'the rest is untouched');
     });
 
     test('a query the language refuses is a QueryError', async () => {

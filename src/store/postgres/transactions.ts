@@ -98,13 +98,17 @@ const WRITE_LOCK = 0x5ea1b0c5;
 export class PostgresTransactions implements Transactions {
   readonly #pool: pg.Pool;
   readonly #ready: () => Promise<void>;
+  readonly #lock: number;
   readonly #current = new AsyncLocalStorage<PostgresTx>();
   #tail: Promise<void> = Promise.resolve();
 
   // ready: awaited before the first statement of every transaction (the schema's migrations).
-  constructor(pool: pg.Pool, ready: () => Promise<void>) {
+  // lock: the advisory lock every write takes (the search index's writes take one of their own,
+  // so that the indexer's transaction never waits on a metadata write it is reading for).
+  constructor(pool: pg.Pool, ready: () => Promise<void>, lock: number = WRITE_LOCK) {
     this.#pool = pool;
     this.#ready = ready;
+    this.#lock = lock;
   }
 
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -147,7 +151,7 @@ export class PostgresTransactions implements Transactions {
     let committed = false;
     try {
       await client.query(mode === 'write' ? 'BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      if (mode === 'write') await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      if (mode === 'write') await client.query('SELECT pg_advisory_xact_lock($1)', [this.#lock]);
       const result = await this.#current.run(tx, () => work(tx));
       tx.seal();
       const done = await client.query('COMMIT');

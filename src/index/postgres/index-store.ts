@@ -1,0 +1,231 @@
+import type { Tx } from '../../core/transactions.ts';
+import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
+import { on, PostgresTransactions } from '../../store/postgres/transactions.ts';
+import type { CompletenessSummary } from '../index-completeness.ts';
+import type { AttachmentOutcome, FullText, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
+import { documentVector, vectorOf } from './words.ts';
+
+// The advisory lock of the index's writes: one indexer batch at a time across the nodes (the
+// cursor is one value); apart from the metadata's write lock.
+export const INDEX_WRITE_LOCK = 0x5ea1b0c6;
+
+// The index's transactions on the metadata store's pool, in its schema (the tables of migration
+// 0003), with a lock of their own.
+export function indexTransactions(meta: PostgresMetadataStore): PostgresTransactions {
+  return new PostgresTransactions(meta.pool, () => meta.ready(), INDEX_WRITE_LOCK);
+}
+
+// The indexer's writes to the search index on PostgreSQL (see search-index.ts for the design).
+export class PostgresIndexStore implements IndexStore {
+  readonly #meta: PostgresMetadataStore;
+  readonly #tx: PostgresTransactions;
+
+  constructor(meta: PostgresMetadataStore, transactions: PostgresTransactions = indexTransactions(meta)) {
+    this.#meta = meta;
+    this.#tx = transactions;
+  }
+
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#tx.write(work);
+  }
+
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#tx.read(work);
+  }
+
+  async cursor(tx: Tx): Promise<number> {
+    const row = await on(tx).one<{ value: string }>("SELECT value FROM index_state WHERE key = 'cursor'");
+    return row ? Number(row.value) : 0;
+  }
+
+  async setCursor(tx: Tx, captureRowId: number): Promise<void> {
+    await this.#setState(tx, 'cursor', String(captureRowId));
+  }
+
+  async #setState(tx: Tx, key: string, value: string): Promise<void> {
+    await on(tx).run('INSERT INTO index_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async savepoint(tx: Tx, work: () => Promise<void>): Promise<void> {
+    const pg = on(tx);
+    await pg.run('SAVEPOINT capture');
+    try {
+      await work();
+      await pg.run('RELEASE SAVEPOINT capture');
+    } catch (err) {
+      await pg.run('ROLLBACK TO SAVEPOINT capture');
+      await pg.run('RELEASE SAVEPOINT capture');
+      throw err;
+    }
+  }
+
+  async lastDocumentId(tx: Tx): Promise<number> {
+    return Number((await on(tx).one<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM doc'))!.id);
+  }
+
+  async hasDocument(tx: Tx, messageRowId: number): Promise<boolean> {
+    return (await on(tx).one('SELECT 1 FROM doc WHERE id = $1', [messageRowId])) !== undefined;
+  }
+
+  async namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string> }> {
+    const addresses = async (roles: string[]) => new Set((await on(tx).query<{ address: string }>('SELECT address FROM participation WHERE doc_id = $1 AND role = ANY($2::text[])', [messageRowId, roles])).map((r) => r.address));
+    return { recipients: await addresses(['to', 'cc', 'bcc']), from: await addresses(['from']) };
+  }
+
+  async addDocument(tx: Tx, doc: NewDocument): Promise<void> {
+    const own = doc.messageId?.toLowerCase() ?? null;
+    const key = await threadKeyFor(tx, own, doc.refersTo, doc.sha256);
+    await on(tx).run(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error, thread_key)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [doc.id, doc.sha256, doc.messageId, own, doc.date, doc.fromText, doc.subject, doc.hasAttachment ? 1 : 0, doc.parseError, key]);
+    if (own !== null && key !== own) await on(tx).run('UPDATE doc SET thread_key = $1 WHERE thread_key = $2', [key, own]);
+  }
+
+  async unthreaded(tx: Tx, limit: number): Promise<{ id: number; sha256: string }[]> {
+    return (await on(tx).query('SELECT id, sha256 FROM doc WHERE thread_key IS NULL ORDER BY id LIMIT $1', [limit])).map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
+  }
+
+  async setThread(tx: Tx, messageRowId: number, messageId: string | null, refersTo: string[]): Promise<void> {
+    const own = messageId?.toLowerCase() ?? null;
+    const row = await on(tx).one<{ sha256: string }>('SELECT sha256 FROM doc WHERE id = $1', [messageRowId]);
+    if (row === undefined) return;
+    const key = await threadKeyFor(tx, own, refersTo, row.sha256);
+    await on(tx).run('UPDATE doc SET thread_key = $1 WHERE id = $2', [key, messageRowId]);
+    if (own !== null && key !== own) await on(tx).run('UPDATE doc SET thread_key = $1 WHERE thread_key = $2', [key, own]);
+  }
+
+  async addParticipation(tx: Tx, messageRowId: number, p: Participation): Promise<void> {
+    await on(tx).run('INSERT INTO participation (doc_id, role, address, domain, name) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+      [messageRowId, p.role, p.address, p.domain, p.name]);
+  }
+
+  async addAttachment(tx: Tx, messageRowId: number, a: NewAttachment): Promise<void> {
+    await on(tx).run('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES ($1, $2, $3, $4, $5, $6)',
+      [messageRowId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256]);
+  }
+
+  // The document's row is written first (addDocument); its words are set on it, replacing any.
+  async addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
+    await on(tx).run('UPDATE doc SET words = $2::tsvector WHERE id = $1', [messageRowId, documentVector(text)]);
+  }
+
+  async setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void> {
+    await on(tx).run('INSERT INTO capture_auth (capture_row, verdicts) VALUES ($1, $2) ON CONFLICT (capture_row) DO UPDATE SET verdicts = excluded.verdicts', [captureRowId, JSON.stringify(verdicts)]);
+  }
+
+  async setCompleteness(tx: Tx, summary: CompletenessSummary): Promise<void> {
+    await this.#setState(tx, 'completeness', JSON.stringify(summary));
+  }
+
+  async queueAuth(tx: Tx, captureRowId: number): Promise<void> {
+    await on(tx).run('INSERT INTO auth_pending (capture_row) VALUES ($1) ON CONFLICT DO NOTHING', [captureRowId]);
+  }
+
+  async pendingAuth(tx: Tx, after: number, limit: number): Promise<number[]> {
+    return (await on(tx).query('SELECT capture_row FROM auth_pending WHERE capture_row > $1 ORDER BY capture_row LIMIT $2', [after, limit])).map((r) => Number(r.capture_row));
+  }
+
+  async pendingAuthCount(tx: Tx): Promise<number> {
+    return Number((await on(tx).one('SELECT COUNT(*) AS n FROM auth_pending'))!.n);
+  }
+
+  async completeAuth(tx: Tx, captureRowId: number, verdicts: unknown): Promise<boolean> {
+    if (await on(tx).run('DELETE FROM auth_pending WHERE capture_row = $1', [captureRowId]) === 0) return false;
+    await this.setAuthVerdicts(tx, captureRowId, verdicts);
+    return true;
+  }
+
+  async queueExtraction(tx: Tx, messageRowId: number): Promise<void> {
+    await on(tx).run('INSERT INTO extraction_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING', [messageRowId]);
+  }
+
+  async pendingExtraction(tx: Tx, after: number, limit: number): Promise<{ id: number; sha256: string | null }[]> {
+    return (await on(tx).query('SELECT e.doc_id AS id, d.sha256 FROM extraction_pending e LEFT JOIN doc d ON d.id = e.doc_id WHERE e.doc_id > $1 ORDER BY e.doc_id LIMIT $2', [after, limit]))
+      .map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
+  }
+
+  async pendingExtractionCount(tx: Tx): Promise<number> {
+    return Number((await on(tx).one('SELECT COUNT(*) AS n FROM extraction_pending'))!.n);
+  }
+
+  async markAttachmentsRead(tx: Tx, messageRowId: number, version: number): Promise<void> {
+    await on(tx).run('UPDATE doc SET attachments_read = $1 WHERE id = $2', [version, messageRowId]);
+  }
+
+  async queueUnread(tx: Tx, after: number, limit: number, version: number): Promise<{ scanned: number; queued: number; last: number }> {
+    const ids = (await on(tx).query('SELECT id FROM doc WHERE id > $1 AND has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < $2) ORDER BY id LIMIT $3', [after, version, limit]))
+      .map((r) => Number(r.id));
+    let queued = 0;
+    for (const id of ids) queued += await on(tx).run('INSERT INTO extraction_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING', [id]);
+    return { scanned: ids.length, queued, last: ids.at(-1) ?? after };
+  }
+
+  async unreadCount(tx: Tx, version: number): Promise<number> {
+    return Number((await on(tx).one('SELECT COUNT(*) AS n FROM doc WHERE has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < $1)', [version]))!.n);
+  }
+
+  async completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[], version: number): Promise<boolean> {
+    const pg = on(tx);
+    if (await pg.run('DELETE FROM extraction_pending WHERE doc_id = $1', [messageRowId]) === 0) return false;
+    await pg.run('UPDATE doc SET attachments_read = $1 WHERE id = $2', [version, messageRowId]);
+    if (text !== null) {
+      await this.addFullText(tx, messageRowId, text);
+      await pg.run('UPDATE attachment SET words = NULL WHERE doc_id = $1', [messageRowId]);
+    }
+    const rows = (await pg.query('SELECT id FROM attachment WHERE doc_id = $1 ORDER BY id', [messageRowId])).map((r) => Number(r.id));
+    for (const o of outcomes) {
+      const row = rows[o.attachment];
+      if (row === undefined) continue;
+      const words = text !== null && o.text ? vectorOf([{ text: o.text, weight: 'D' }]) : null;
+      if (words !== null) await pg.run('UPDATE attachment SET extraction = $1, words = $2::tsvector WHERE id = $3', [o.extraction, words, row]);
+      else await pg.run('UPDATE attachment SET extraction = $1 WHERE id = $2', [o.extraction, row]);
+    }
+    return true;
+  }
+
+  async recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void> {
+    await on(tx).run(`INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES ($1, $2, $3, $4, $4)
+      ON CONFLICT (capture_row) DO UPDATE SET error = excluded.error, last_failed_at = excluded.last_failed_at, attempts = index_failure.attempts + 1`, [captureRowId, sha256, error, at]);
+  }
+
+  async clearFailure(tx: Tx, captureRowId: number): Promise<void> {
+    await on(tx).run('DELETE FROM index_failure WHERE capture_row = $1', [captureRowId]);
+  }
+
+  async failedCaptures(tx: Tx, limit: number): Promise<number[]> {
+    return (await on(tx).query('SELECT capture_row FROM index_failure ORDER BY last_failed_at, capture_row LIMIT $1', [limit])).map((r) => Number(r.capture_row));
+  }
+
+  async failureCount(tx: Tx): Promise<number> {
+    return Number((await on(tx).one('SELECT COUNT(*) AS n FROM index_failure'))!.n);
+  }
+
+  async documentIds(tx: Tx): Promise<number[]> {
+    return (await on(tx).query('SELECT id FROM doc ORDER BY id')).map((r) => Number(r.id));
+  }
+
+  // The document's words go with its row (and an attachment's with its own).
+  async removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void> {
+    const pg = on(tx);
+    for (const table of ['participation', 'attachment', 'extraction_pending']) await pg.run(`DELETE FROM ${table} WHERE doc_id = $1`, [messageRowId]);
+    await pg.run('DELETE FROM doc WHERE id = $1', [messageRowId]);
+    for (const table of ['capture_auth', 'auth_pending', 'index_failure']) await pg.run(`DELETE FROM ${table} WHERE capture_row = ANY($1::bigint[])`, [[...captureRowIds]]);
+  }
+
+  // A deleted row stays in its page (and the GIN index's entries) until VACUUM frees them; a
+  // freed page is not overwritten (PostgreSQL has no secure_delete): the disposal proof on
+  // PostgreSQL rests on VACUUM and on the storage's own encryption. One VACUUM per disposal run.
+  async purgeRemoved(): Promise<boolean> {
+    return this.#meta.vacuum(['doc', 'participation', 'attachment', 'capture_auth', 'extraction_pending']);
+  }
+}
+
+// The thread of the first message referred to that is indexed (References start at the root),
+// else the first id referred to, else the message's own id, else its identity.
+async function threadKeyFor(tx: Tx, own: string | null, refersTo: string[], sha256: string): Promise<string> {
+  for (const id of refersTo) {
+    if (id === own) continue;
+    const row = await on(tx).one<{ thread_key: string }>('SELECT thread_key FROM doc WHERE message_id_lc = $1 AND thread_key IS NOT NULL LIMIT 1', [id]);
+    if (row) return row.thread_key;
+  }
+  return refersTo.find((id) => id !== own) ?? own ?? `sha256:${sha256}`;
+}

@@ -1,0 +1,233 @@
+// The search index on PostgreSQL: the same query language, results and scope as FTS5 in
+// index.db (test/conformance/search-index.test.ts runs both).
+//
+// Design (issue 17):
+// - Tables: doc, participation, attachment, index_state, capture_auth, auth_pending,
+//   extraction_pending, index_failure (migration 0003 of src/store/postgres/migrations/), the
+//   same as index.db's, in the archive's own schema beside the metadata: the scope and mailbox:
+//   conditions join mailbox_address in the same query, in the same snapshot. The index's writes
+//   run in transactions of their own on the metadata store's pool, under an advisory lock of
+//   their own (index-store.ts), never the metadata's write lock.
+// - Full text: one tsvector per document (doc.words) with a GIN index, the columns told apart by
+//   weight: subject A, filenames B, text read from attachments C, addresses and body D (no
+//   query names those two alone); one position left free between columns, so that a phrase stays
+//   in one column as in FTS5. Each attachment's own text has a vector of its own
+//   (attachment.words), for attachmentHits.
+// - Text search configuration: none. FTS5's unicode61 (remove_diacritics 2) cuts words at
+//   anything but letters and digits, folds case and removes accents, and stems nothing. The
+//   default parser would keep "alice@corp.example" and "invoice-1001.pdf" as single tokens, and
+//   'english' would stem "invoices" to "invoic"; users search names and codes. So words.ts cuts
+//   the words as unicode61 does, in JavaScript, for the indexed text and the query alike, and
+//   they reach PostgreSQL as tsvector and tsquery literals that no dictionary touches: no
+//   stemming, no stop words, no parser surprises, the same words as FTS5.
+// - Queries: a word is 'word', a prefix 'word':*, a phrase 'a' <-> 'b' (the last word :* for a
+//   prefix phrase), a column restricts by weight ('word':A, 'word':*A); spellings (ß = ss, …)
+//   are ORed as in FTS5; AND/OR/NOT of full text become & | ! in one tsquery, so a query of words
+//   alone is one GIN look-up. Addresses, dates, types and the scope are SQL over the other
+//   tables, as in fts5-compiler.ts.
+// - Relevance: ts_rank over the words looked for (in their columns), then newest; the weights
+//   make a subject match count more than a body match (FTS5's BM25 weighs columns alike).
+// - Snippets are cut by FTS5 in memory over the texts handed in (../sqlite/fts5-snippets.ts):
+//   the index keeps no text, the texts come from the reader's scope, and the marks are then
+//   exactly those of the embedded index.
+//
+// Not done yet (see README, Scale-out): partitioning doc by month so that a newest-first search
+// stops early, the count of a long result list on its own (each search counts its matches in the
+// same pass), leaving out spellings the index holds no word of (every spelling is searched), and
+// the benchmarks at 1 M and 10 M messages.
+import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
+import { on, type PostgresTransactions } from '../../store/postgres/transactions.ts';
+import type { CompletenessSummary } from '../index-completeness.ts';
+import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
+import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
+import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
+import type { Tx } from '../../core/transactions.ts';
+import { indexTransactions } from './index-store.ts';
+import { compileQuery, compileScope, matchedWords } from './tsquery-compiler.ts';
+
+const HIT_COLUMNS = 'd.sha256, d.message_id, d.date, d.from_text, d.subject';
+
+export class PostgresSearchIndex implements SearchIndex {
+  readonly #tx: PostgresTransactions;
+  readonly #snippets = new Fts5Snippets();
+
+  constructor(meta: PostgresMetadataStore, transactions: PostgresTransactions = indexTransactions(meta)) {
+    this.#tx = transactions;
+  }
+
+  #read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#tx.read(fn);
+  }
+
+  async search(text: string, options: SearchOptions): Promise<SearchResult> {
+    const node = parseQuery(text);
+    const params: unknown[] = [];
+    const compiled = compileQuery(node, params, { envelopeOf: options.envelopeOf });
+    const where = options.scope ? `(${compiled.where}) AND (${compileScope(options.scope, params)})` : compiled.where;
+    const offset = options.offset ?? 0;
+    const ranked = options.sort === 'relevance' && compiled.ranking !== null;
+    const dir = options.sort === 'oldest' ? 'ASC NULLS FIRST' : 'DESC NULLS LAST';
+    const idDir = options.sort === 'oldest' ? 'ASC' : 'DESC';
+    let sql: string;
+    if (ranked) {
+      params.push(compiled.ranking);
+      const q = `$${params.length}::tsquery`;
+      sql = `SELECT ${HIT_COLUMNS}, COUNT(*) OVER () AS total, CASE WHEN d.words @@ ${q} THEN ts_rank(d.words, ${q}) END AS rank
+        FROM doc d WHERE ${where} ORDER BY rank DESC NULLS LAST, d.date DESC NULLS LAST, d.id DESC`;
+    } else {
+      sql = `SELECT ${HIT_COLUMNS}, COUNT(*) OVER () AS total FROM doc d WHERE ${where} ORDER BY d.date ${dir}, d.id ${idDir}`;
+    }
+    params.push(options.limit, offset);
+    sql += ` LIMIT $${params.length - 1} OFFSET $${params.length}`;
+    return this.#read(async (tx) => {
+      let rows: Record<string, any>[];
+      let total: number;
+      try {
+        rows = await on(tx).query(sql, params);
+        total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0
+          : Number((await on(tx).one(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`, params.slice(0, ranked ? -3 : -2)))!.n);
+      } catch (err) {
+        if (/tsquery|tsvector/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
+        throw err;
+      }
+      return { query: describeQuery(node), hits: rows.map(hit), total, sort: ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest' };
+    });
+  }
+
+  async thread(messageRowId: number, scope: SearchScope): Promise<SearchHit[]> {
+    const params: unknown[] = [messageRowId];
+    const cond = compileScope(scope, params);
+    return this.#read(async (tx) => {
+      if (await on(tx).one(`SELECT 1 FROM doc d WHERE d.id = $1 AND (${cond})`, params) === undefined) return [];
+      const rows = await on(tx).query(`SELECT ${HIT_COLUMNS} FROM doc d
+        WHERE d.thread_key = (SELECT t.thread_key FROM doc t WHERE t.id = $1) AND (${cond}) ORDER BY d.date ASC NULLS FIRST, d.id ASC`, params);
+      if (rows.length > 0) return rows.map(hit);
+      // Indexed before threads were kept, and not yet given one: a thread of its own.
+      return (await on(tx).query(`SELECT ${HIT_COLUMNS} FROM doc d WHERE d.id = $1 AND (${cond})`, params)).map(hit);
+    });
+  }
+
+  async snippets(query: string, texts: readonly { key: string; text: string }[]): Promise<Map<string, string>> {
+    return this.#snippets.snippets(query, texts);
+  }
+
+  async attachmentHits(query: string, sha256s: readonly string[]): Promise<Map<string, AttachmentHit[]>> {
+    const out = new Map<string, AttachmentHit[]>();
+    const expression = sha256s.length === 0 ? null : matchedWords(parseQuery(query), { attachments: true });
+    if (expression === null) return out;
+    const rows = await this.#read((tx) => on(tx).query<{ sha256: string; filename: string | null; extraction: string | null; hit: boolean }>(
+      `SELECT d.sha256, a.filename, a.extraction, COALESCE(a.words @@ $2::tsquery, FALSE) AS hit FROM doc d JOIN attachment a ON a.doc_id = d.id
+       WHERE d.sha256 = ANY($1::text[]) ORDER BY d.id, a.id`, [[...sha256s], expression]));
+    let place = 0;
+    let last = '';
+    for (const r of rows) {
+      place = r.sha256 === last ? place + 1 : 0;
+      last = r.sha256;
+      if (r.extraction === null || !r.hit) continue;
+      out.set(r.sha256, [...(out.get(r.sha256) ?? []), { attachment: place, filename: r.filename }]);
+    }
+    return out;
+  }
+
+  async findInScope(sha256: string, scope: SearchScope): Promise<number | null> {
+    const params: unknown[] = [sha256];
+    const cond = compileScope(scope, params);
+    return this.#read(async (tx) => {
+      const row = await on(tx).one(`SELECT d.id FROM doc d WHERE d.sha256 = $1 AND ${cond}`, params);
+      return row ? Number(row.id) : null;
+    });
+  }
+
+  document(messageRowId: number): Promise<IndexedDocument | null> {
+    return this.#read(async (tx) => (await on(tx).one<IndexedDocument>(`SELECT id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error
+      FROM doc WHERE id = $1`, [messageRowId])) ?? null);
+  }
+
+  participants(messageRowId: number): Promise<Participant[]> {
+    return this.#read((tx) => on(tx).query<Participant>(`SELECT p.address, p.role, p.name, m.name AS mailbox FROM participation p
+      LEFT JOIN mailbox_address a ON a.address = p.address LEFT JOIN mailbox m ON m.id = a.mailbox_id
+      WHERE p.doc_id = $1 ORDER BY CASE p.role WHEN 'from' THEN 0 WHEN 'sender' THEN 1 WHEN 'to' THEN 2 WHEN 'cc' THEN 3 ELSE 4 END, p.address`, [messageRowId]));
+  }
+
+  async mailboxesHolding(sha256s: readonly string[], mailboxIds: readonly number[]): Promise<Set<number>> {
+    if (sha256s.length === 0 || mailboxIds.length === 0) return new Set();
+    const rows = await this.#read((tx) => on(tx).query(`SELECT DISTINCT a.mailbox_id AS id FROM doc d
+      JOIN participation p ON p.doc_id = d.id JOIN mailbox_address a ON a.address = p.address
+      WHERE d.sha256 = ANY($1::text[]) AND a.mailbox_id = ANY($2::bigint[])`, [[...sha256s], [...mailboxIds]]));
+    return new Set(rows.map((r) => Number(r.id)));
+  }
+
+  async messagesOnlyOf(mailboxIds: readonly number[], limit: number): Promise<{ id: number; sha256: string; mailboxes: number[] }[]> {
+    if (mailboxIds.length === 0) return [];
+    const rows = await this.#read((tx) => on(tx).query(`SELECT d.id, d.sha256, array_agg(DISTINCT a.mailbox_id) AS boxes FROM doc d
+      JOIN participation p ON p.doc_id = d.id JOIN mailbox_address a ON a.address = p.address
+      WHERE d.id IN (SELECT p1.doc_id FROM mailbox_address a1 JOIN participation p1 ON p1.address = a1.address WHERE a1.mailbox_id = ANY($1::bigint[]))
+      GROUP BY d.id HAVING bool_and(a.mailbox_id = ANY($1::bigint[])) ORDER BY d.id LIMIT $2`, [[...mailboxIds], limit]));
+    return rows.map((r) => ({ id: Number(r.id), sha256: r.sha256, mailboxes: (r.boxes as (string | number)[]).map(Number).sort((a, b) => a - b) }));
+  }
+
+  attachments(messageRowId: number): Promise<IndexedAttachment[]> {
+    return this.#read(async (tx) => (await on(tx).query('SELECT filename, content_type, size, sha256, extraction FROM attachment WHERE doc_id = $1 ORDER BY id', [messageRowId]))
+      .map((r) => ({ filename: r.filename, contentType: r.content_type, size: Number(r.size), sha256: r.sha256, extraction: r.extraction })));
+  }
+
+  completeness(): Promise<CompletenessSummary | null> {
+    return this.#read(async (tx) => {
+      const row = await on(tx).one<{ value: string }>("SELECT value FROM index_state WHERE key = 'completeness'");
+      return row ? JSON.parse(row.value) as CompletenessSummary : null;
+    });
+  }
+
+  pendingAuth(): Promise<number> {
+    return this.#read(async (tx) => Number((await on(tx).one('SELECT COUNT(*) AS n FROM auth_pending'))!.n));
+  }
+
+  pendingExtraction(): Promise<number> {
+    return this.#read(async (tx) => Number((await on(tx).one('SELECT COUNT(*) AS n FROM extraction_pending'))!.n));
+  }
+
+  authVerdicts(captureRowId: number): Promise<unknown> {
+    return this.#read(async (tx) => {
+      const row = await on(tx).one<{ verdicts: string }>('SELECT verdicts FROM capture_auth WHERE capture_row = $1', [captureRowId]);
+      return row ? JSON.parse(row.verdicts) : null;
+    });
+  }
+
+  async sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): Promise<string[]> {
+    const params: unknown[] = [messageIdLc, exceptRowId];
+    const cond = compileScope(scope, params);
+    return this.#read(async (tx) => (await on(tx).query(`SELECT d.sha256 FROM doc d WHERE d.message_id_lc = $1 AND d.id <> $2 AND (${cond}) ORDER BY d.id`, params)).map((r) => r.sha256));
+  }
+
+  messagesWith(addresses: readonly string[]): Promise<{ id: number; sha256: string }[]> {
+    return this.#read(async (tx) => (await on(tx).query(`SELECT DISTINCT d.id, d.sha256 FROM participation p JOIN doc d ON d.id = p.doc_id
+      WHERE p.address = ANY($1::text[]) ORDER BY d.id`, [[...addresses]])).map((r) => ({ id: Number(r.id), sha256: r.sha256 })));
+  }
+
+  async mailboxesWith(addresses: readonly string[]): Promise<string[]> {
+    if (addresses.length === 0) return [];
+    return (await this.#read((tx) => on(tx).query(`SELECT DISTINCT m.name FROM participation s
+      JOIN participation p ON p.doc_id = s.doc_id JOIN mailbox_address a ON a.address = p.address JOIN mailbox m ON m.id = a.mailbox_id
+      WHERE s.address = ANY($1::text[]) ORDER BY m.name`, [[...addresses]]))).map((r) => r.name);
+  }
+
+  failures(limit = 20): Promise<IndexFailures> {
+    return this.#read(async (tx) => {
+      const count = Number((await on(tx).one('SELECT COUNT(*) AS n FROM index_failure'))!.n);
+      const recent = (await on(tx).query('SELECT capture_row, sha256, error, attempts, last_failed_at FROM index_failure ORDER BY last_failed_at DESC, capture_row DESC LIMIT $1', [limit]))
+        .map((r) => ({ captureRow: Number(r.capture_row), sha256: r.sha256, error: r.error, attempts: Number(r.attempts), lastFailedAt: Number(r.last_failed_at) }));
+      return { count, recent };
+    });
+  }
+
+  cursor(): Promise<number> {
+    return this.#read(async (tx) => {
+      const row = await on(tx).one<{ value: string }>("SELECT value FROM index_state WHERE key = 'cursor'");
+      return row ? Number(row.value) : 0;
+    });
+  }
+}
+
+function hit(r: Record<string, any>): SearchHit {
+  return { sha256: r.sha256, messageId: r.message_id, date: r.date === null ? null : Number(r.date), from: r.from_text, subject: r.subject };
+}
