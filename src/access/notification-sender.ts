@@ -51,17 +51,18 @@ export class NotificationSender {
   }
 
   start(intervalMs = 1000): void {
-    this.#timer = setInterval(() => this.kick(), intervalMs);
+    // kick() logs a failure (the database gone, say); the next tick tries again.
+    this.#timer = setInterval(() => void this.kick().catch(() => {}), intervalMs);
     this.#timer.unref();
   }
 
   kick(): Promise<void> {
-    return (this.#running ??= this.#deliverDue().finally(() => { this.#running = null; }));
+    return (this.#running ??= this.#deliverDue().catch((err) => { this.#log.error({ err }, 'delivering notifications failed; will retry'); throw err; }).finally(() => { this.#running = null; }));
   }
 
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
-    await this.#running;
+    await this.#running?.catch(() => {});
     this.#mail?.close();
   }
 
