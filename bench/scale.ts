@@ -9,8 +9,6 @@ import { IndexerThread } from '../src/index/indexer-thread.ts';
 import type { SearchIndex } from '../src/index/search-index.ts';
 import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { SqliteSearchIndex } from '../src/index/sqlite/search-index.ts';
-import { SqliteNotificationStore } from '../src/store/sqlite/notification-store.ts';
-import { SqliteRetentionStore } from '../src/store/sqlite/retention-store.ts';
 import { signCheckpoint } from '../src/ledger/checkpoint.ts';
 import { Ledger } from '../src/ledger/ledger.ts';
 import { CaptureRetention } from '../src/retention/capture-retention.ts';
@@ -81,7 +79,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
   const stores = openStores(config, { create: true });
   const { key } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
   const ledger = await Ledger.open({ store: stores.meta, origin: config.ledger.origin, clock: systemClock, sign: (body) => signCheckpoint(body, key) });
-  const checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: new SqliteNotificationStore(stores.meta), ledger, log });
+  const checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: stores.repos.notifications, ledger, log });
   await checkpointer.sign();
   // The mailboxes whose owners search at each checkpoint, as a directory import makes them.
   const searchers = SEARCHER_RANKS.map((rank) => gen.people[rank]!);
@@ -95,7 +93,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
     return made;
   });
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger, log, maxBatch: config.commit.maxBatch,
-    retention: new CaptureRetention(new SqliteRetentionStore(stores.meta), { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains }) });
+    retention: new CaptureRetention(stores.repos.retention, { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains }) });
   const indexer = new IndexerThread(config, log);
   writer.onCommit(() => {
     indexer.wake();

@@ -5,8 +5,8 @@ import type { Clock } from './core/clock.ts';
 import type { Config } from './core/config.ts';
 import { SealboxError } from './core/errors.ts';
 import { createLogger } from './core/log.ts';
-import { openIndexDb } from './index/sqlite/index-db.ts';
-import type { IndexDatabase } from './index/sqlite/index-db.ts';
+import { openIndex } from './index/open-index.ts';
+import type { OpenIndex } from './index/open-index.ts';
 import { signCheckpoint } from './ledger/checkpoint.ts';
 import type { SigningKey } from './ledger/checkpoint.ts';
 import { signStatement } from './ledger/signed-statement.ts';
@@ -39,7 +39,8 @@ export interface Archive {
   signStatement(statement: string): Buffer;
   // Each capture's retain-until, for whichever archive writer commits here (server, importer).
   readonly retention: CaptureRetention;
-  readonly index: IndexDatabase;
+  // The search index of the backend (index/open-index.ts), opened when first wanted.
+  readonly index: OpenIndex;
   // The governed-access stage (people, grants, content access, oversight): server and console.
   readonly services: Services;
   close(): void;
@@ -66,12 +67,13 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
   const stores = openStores(config, { create: writes, segmentPrefix: options.segmentPrefix });
   const announce = options.announce ?? (() => {});
   let signingKey: SigningKey | null = null;
-  let index: IndexDatabase | null = null;
+  let index: OpenIndex | null = null;
   let services: Services | null = null;
   let ledger: Ledger;
   let checkpointer: Checkpointer | null = null;
   try {
     if (stores.masterKeyCreated) announce(`created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data: without it the archive cannot be read)`);
+    if (role === 'server') await stores.meta.claimServer?.();
     if (writes) {
       const { key, created } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
       if (created) announce(`created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${key.verifierKey}`);
@@ -86,7 +88,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
     }
     // The server and the console act for people: the governed-access stage, with its policy read.
     if (role === 'server' || role === 'console') {
-      index = openIndexDb(stores.paths.index, stores.paths.meta);
+      index = openIndex(stores);
       // Loaded only by the roles that decide access: the index thread and the importer never
       // hold the access layer's modules (OpenID Connect, the route schemas) in their heaps.
       const { accessServices } = await import('./api/services.ts');
@@ -110,7 +112,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
     },
     signStatement: (statement) => signStatement(statement, ledgerKey()),
     get index() {
-      return (index ??= openIndexDb(stores.paths.index, stores.paths.meta));
+      return (index ??= openIndex(stores));
     },
     get services() {
       if (!services) throw new SealboxError('SEALBOX_ERR_INTERNAL', `the ${role} role has no access services`);

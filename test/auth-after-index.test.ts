@@ -14,7 +14,6 @@ import { Indexer } from '../src/index/indexer.ts';
 import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { SqliteIndexStore } from '../src/index/sqlite/index-store.ts';
 import { openStores } from '../src/store/open-stores.ts';
-import { SqliteCaptureQueue } from '../src/store/sqlite/capture-queue.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
@@ -99,7 +98,7 @@ test('a verdict still to come when the indexer stops is checked after the restar
   const indexerOn = (resolver: (name: string, rrtype: string) => Promise<unknown>) => {
     const db = openIndexDb(stores.paths.index, stores.paths.meta);
     const store = new SqliteIndexStore(db);
-    const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: store, reader: stores.reader, meta: stores.meta, log, batch: 200, internalDomains: [], auth: { resolver, mta: 'sealbox.test' }, attachmentText: false });
+    const indexer = new Indexer({ captures: stores.repos.captures, index: store, reader: stores.reader, meta: stores.meta, log, batch: 200, internalDomains: [], auth: { resolver, mta: 'sealbox.test' }, attachmentText: false });
     return { db, store, indexer };
   };
   const first = indexerOn(() => new Promise(() => {}));

@@ -14,7 +14,6 @@ import { Indexer } from '../src/index/indexer.ts';
 import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { SqliteIndexStore } from '../src/index/sqlite/index-store.ts';
 import { openStores } from '../src/store/open-stores.ts';
-import { SqliteCaptureQueue } from '../src/store/sqlite/capture-queue.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { startSealbox } from './support/sealbox.ts';
 import { testConfig } from './support/archive.ts';
@@ -52,7 +51,7 @@ test('a capture whose index writes fail is recorded alone; the rest of its batch
   await stores.meta.read(async (tx) => { for await (const m of stores.meta.allMessages(tx)) ids.push(m.id); });
   assert.equal(ids.length, 6);
   store.victim = ids[3]!;
-  const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: store, reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: [], auth: null, attachmentText: false });
+  const indexer = new Indexer({ captures: stores.repos.captures, index: store, reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: [], auth: null, attachmentText: false });
   assert.equal(await indexer.runOnce(), 6);
 
   const q = (sql: string, ...args: (string | number)[]) => db.db.prepare(sql).all(...args) as Record<string, unknown>[];

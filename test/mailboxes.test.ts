@@ -12,11 +12,11 @@ import { Indexer } from '../src/index/indexer.ts';
 import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { SqliteIndexStore } from '../src/index/sqlite/index-store.ts';
 import { openStores } from '../src/store/open-stores.ts';
-import { SqliteCaptureQueue } from '../src/store/sqlite/capture-queue.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
 import { readAs, readerToken } from './support/reader.ts';
+import type { SqliteMetadataStore } from '../src/store/sqlite/metadata-store.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -157,8 +157,8 @@ test('automatic mailboxes are not lost when the batch that found them fails', { 
   const stores = openStores(loadConfig(plain, { data: server.data }, {}), { create: false });
   const index = openIndexDb(stores.paths.index, stores.paths.meta);
   t.after(() => { index.close(); stores.close(); });
-  stores.meta.db.exec('PRAGMA busy_timeout = 50');
-  const indexer = new Indexer({ captures: new SqliteCaptureQueue(stores.meta), index: new SqliteIndexStore(index), reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: ['corp.example'], auth: null, attachmentText: false });
+  (stores.meta as SqliteMetadataStore).db.exec('PRAGMA busy_timeout = 50');
+  const indexer = new Indexer({ captures: stores.repos.captures, index: new SqliteIndexStore(index), reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: ['corp.example'], auth: null, attachmentText: false });
   const locker = new DatabaseSync(join(server.data, 'sealbox.db'));
   locker.exec('BEGIN IMMEDIATE');
   await assert.rejects(indexer.runOnce(), /locked|busy/i);

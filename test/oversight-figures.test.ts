@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { LedgerEntryView } from './support/access-world.ts';
 import { startInProcessWorld } from './support/in-process.ts';
 import { reportText } from '../src/oversight/oversight-report.ts';
+import type { SqliteMetadataStore } from '../src/store/sqlite/metadata-store.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -431,7 +432,7 @@ test('every Oversight figure matches an independent tally, at the edges of the p
 
   // The enforcement figure counts what it must: A's window narrowed under the reads (as if it
   // had not held) puts o2, read under A, outside it.
-  world.archive.stores.meta.db.prepare('UPDATE access_request SET date_to = ? WHERE id = ?').run(Date.parse('2025-02-01T00:00:00Z'), A);
+  (world.archive.stores.meta as SqliteMetadataStore).db.prepare('UPDATE access_request SET date_to = ? WHERE id = ?').run(Date.parse('2025-02-01T00:00:00Z'), A);
   reqs.get(A)!.window.to = Date.parse('2025-02-01T00:00:00Z');
   const tampered = await report(first, clock.now());
   assert.deepEqual(tampered.outsideDateWindow.violations.map((v: any) => v.sha256), [sha.o2, sha.o2], 'the search hit and the raw download of o2');

@@ -9,6 +9,7 @@ import { startSmtpSink } from './support/smtp-sink.ts';
 import { sealbox } from './support/sealbox.ts';
 import { startWebhookSink } from './support/webhook-sink.ts';
 import { isSampled } from '../src/oversight/review-sampler.ts';
+import type { SqliteMetadataStore } from '../src/store/sqlite/metadata-store.ts';
 
 // The sample's draw, written out here from its definition (sha256 of seed, NUL, grant id; the
 // top 53 bits of the first 8 bytes as a fraction), to check the server's draw independently.
@@ -409,7 +410,7 @@ test('digests: the auditors daily, each owner as their mailbox policy allows (de
       ...s.oversightStores, grants: s.grants, people: s.people, leavers: s.leavers, audit: s.audit, notifier: s.notifier, reviews: s.reviews, clock, log: pino({ level: 'silent' }),
       config: { ...config.oversight, auditorDigest: 'daily', ownerDigest: 'daily' }, verifyLedger: async () => [], sampleSeed: () => 'digest-test-seed',
     });
-    const digests = () => stores.meta.db.prepare("SELECT kind, recipient, body FROM notification WHERE kind LIKE 'digest.%' ORDER BY id").all() as { kind: string; recipient: string; body: string }[];
+    const digests = () => (stores.meta as SqliteMetadataStore).db.prepare("SELECT kind, recipient, body FROM notification WHERE kind LIKE 'digest.%' ORDER BY id").all() as { kind: string; recipient: string; body: string }[];
     try {
       await sweep.run();
       assert.deepEqual(digests(), [], 'the first period starts now');

@@ -1,7 +1,7 @@
 // What the PostgreSQL metadata store does beyond the conformance suites' contracts: writes of two
 // nodes on one database run one at a time, a write whose work carried on past a failed statement
-// is not reported committed, two nodes opening a new database migrate it once, and the backend
-// cannot be chosen in the config until the server opens its search index.
+// is not reported committed, two nodes opening a new database migrate it once, and the config's
+// checks of the backend's settings.
 import { readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,14 +71,22 @@ test('a write whose work carried on past a failed statement is reported failed, 
   }
 });
 
-test('store.kind "postgres" is refused by the config, saying why', () => {
+test('store.kind "postgres" needs store.postgres, and its URL may not hold the password', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sealbox-pgconfig-'));
   try {
     const file = join(dir, 'sealbox.json');
-    writeFileSync(file, JSON.stringify({ data: dir, store: { kind: 'postgres' } }));
-    assert.throws(() => loadConfig(file, {}, {}), (err: any) => err.code === 'SEALBOX_ERR_CONFIG' && /"store\.kind": only "sqlite" so far: the PostgreSQL backend .* the server does not open them yet/.test(err.message));
-    writeFileSync(file, JSON.stringify({ data: dir, store: { kind: 'sqlite' } }));
-    assert.equal(loadConfig(file, {}, {}).store.kind, 'sqlite');
+    const load = (store: unknown) => {
+      writeFileSync(file, JSON.stringify({ data: dir, store }));
+      return loadConfig(file, {}, {});
+    };
+    assert.throws(() => load({ kind: 'postgres' }), (err: any) => err.code === 'SEALBOX_ERR_CONFIG' && /store\.postgres.*needs store\.postgres \(url, passwordFile\)/.test(err.message));
+    assert.throws(() => load({ kind: 'postgres', postgres: { url: 'postgres://archive:hunter2@db.example:5432/sealbox' } }),
+      (err: any) => err.code === 'SEALBOX_ERR_CONFIG' && /holds a password: put it in store\.postgres\.passwordFile/.test(err.message) && !err.message.includes('hunter2'));
+    assert.throws(() => load({ kind: 'postgres', postgres: { url: 'mysql://db.example/x' } }), /postgres:\/\/user@host:port\/database/);
+    assert.throws(() => load({ kind: 'postgres', postgres: { url: 'postgres://archive@db.example/sealbox', schema: 'Robert\'); DROP' } }), /plain lowercase PostgreSQL name/);
+    const pg = load({ kind: 'postgres', postgres: { url: 'postgres://archive@db.example:5432/sealbox', passwordFile: 'pg.password' } }).store;
+    assert.deepEqual([pg.kind, pg.postgres?.schema, pg.postgres?.poolSize], ['postgres', 'public', 10]);
+    assert.equal(load({ kind: 'sqlite' }).store.kind, 'sqlite');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

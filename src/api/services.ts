@@ -16,15 +16,12 @@ import { People } from '../access/people.ts';
 import type { PersonLinkStore } from '../access/person-link-store.ts';
 import { Policy } from '../access/policy.ts';
 import { ExtractorPool } from '../index/extract/extractor-pool.ts';
-import { SqliteSearchIndex } from '../index/sqlite/search-index.ts';
-import { SqliteMessageDates } from '../index/sqlite/message-dates.ts';
-import type { IndexDatabase } from '../index/sqlite/index-db.ts';
+import type { OpenIndex } from '../index/open-index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { AuditorViews } from '../oversight/auditor-views.ts';
 import { ReviewQueue } from '../oversight/review-queue.ts';
 import type { Stores } from '../store/open-stores.ts';
 import { Disposal } from '../retention/disposal.ts';
-import { SqliteIndexStore } from '../index/sqlite/index-store.ts';
 import { RetentionRules } from '../retention/retention-rules.ts';
 import { LegalHolds } from '../retention/legal-holds.ts';
 import { ObjectHolds } from '../retention/object-holds.ts';
@@ -50,7 +47,7 @@ export function peopleOf(stores: Stores, clock: Clock, policy: () => Config['acc
 }
 
 // The governed-access stage, assembled once for the API and the CLI alike.
-export async function accessServices(config: Config, stores: Stores, ledger: Ledger, indexDb: IndexDatabase, clock: Clock, log: Logger) {
+export async function accessServices(config: Config, stores: Stores, ledger: Ledger, index: OpenIndex, clock: Clock, log: Logger) {
   const policy = await stores.meta.read((tx) => new Policy(stores.meta, config.access).load(tx));
   const current = () => policy.current();
   const people = peopleOf(stores, clock, current);
@@ -66,7 +63,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
-  const search = new SqliteSearchIndex(indexDb);
+  const search = index.search;
   const credentials = new Credentials(stores.repos.credentials, people, clock, () => current().sessionHours);
   // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
   const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });
@@ -90,9 +87,9 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: stores.repos.oversight, reviewStore: stores.repos.reviews,
-    history: stores.repos.history, dates: new SqliteMessageDates(indexDb), links, meta: stores.meta,
+    history: stores.repos.history, dates: index.dates, links, meta: stores.meta,
   };
-  const disposal = new Disposal({ meta: stores.meta, store: stores.repos.disposal, index: new SqliteIndexStore(indexDb), blobs: stores.blobs, audit, clock, holds, leavers, search });
+  const disposal = new Disposal({ meta: stores.meta, store: stores.repos.disposal, index: index.store, blobs: stores.blobs, audit, clock, holds, leavers, search });
   const disposalRequests = new DisposalRequests({ store: stores.repos.disposalRequests, meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal });
   const subjects = new SubjectRequests({ store: stores.repos.subjects, meta: stores.meta, fourEyes, notifier, clock, holds, search, disposal, audit });
   // Object storage with legal holds (blobs.kind "s3"): holds carried down to the objects.
@@ -100,5 +97,5 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const objectHolds = legalHold ? new ObjectHolds({ db: stores.meta, store: stores.repos.objectHolds, holds, search, legalHold, clock }) : null;
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, indexDb, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, ssoLinks, directory, scim, objectHolds };
+  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, ssoLinks, directory, scim, objectHolds };
 }

@@ -125,9 +125,25 @@ const schema = z.strictObject({
   // metadata, the ledger and search; sealed blobs in local files. Blobs may instead go to an S3
   // bucket with Object Lock (src/store/s3-blob-driver.ts).
   store: z.strictObject({
-    // "postgres" joins once the server opens its search index (src/store/postgres/ holds the
-    // metadata and the ledger, src/index/postgres/ the search index; README, "Scale-out").
-    kind: z.enum(['sqlite'], { error: 'only "sqlite" so far: the PostgreSQL backend (issue 17) has its metadata repositories, ledger and search index, but the server does not open them yet, so it cannot be chosen' }).default('sqlite'),
+    kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    // store.kind "postgres": metadata, the ledger and the search index in one PostgreSQL database
+    // (src/store/postgres/, src/index/postgres/; README, "Scale-out").
+    postgres: z.strictObject({
+      // postgres://user@host:port/database, without a password (that goes in passwordFile).
+      url: z.string().regex(/^postgres(ql)?:\/\/[^\s]+$/, 'a postgres://user@host:port/database URL'),
+      // A file (mode 0600) holding the password alone: never the password itself here. Without
+      // it, pg reads PGPASSWORD or ~/.pgpass, or the server trusts the user.
+      passwordFile: z.string().min(1).optional(),
+      // The schema the archive's tables live in (made if missing).
+      schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lowercase PostgreSQL name').default('public'),
+      // Connections per process at most (a write holds one, each read one).
+      poolSize: z.number().int().min(2).max(200).default(10),
+    }).optional(),
+  }).superRefine((store, ctx) => {
+    if (store.kind === 'postgres' && !store.postgres) ctx.addIssue({ code: 'custom', path: ['postgres'], message: 'store.kind "postgres" needs store.postgres (url, passwordFile)' });
+    if (store.postgres && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(store.postgres.url)) {
+      ctx.addIssue({ code: 'custom', path: ['postgres', 'url'], message: 'holds a password: put it in store.postgres.passwordFile (mode 0600) instead' });
+    }
   }).prefault({}),
   blobs: z.strictObject({
     kind: z.enum(['files', 's3']).default('files'),

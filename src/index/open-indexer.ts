@@ -3,17 +3,17 @@ import type { Logger } from '../core/log.ts';
 import type { CaptureQueue } from './capture-queue.ts';
 import { resolverFor } from './dns-resolver.ts';
 import { Indexer } from './indexer.ts';
-import { openIndexDb } from './sqlite/index-db.ts';
-import type { IndexDatabase } from './sqlite/index-db.ts';
-import { SqliteIndexStore } from './sqlite/index-store.ts';
+import type { IndexStore } from './index-store.ts';
+import { openIndex } from './open-index.ts';
+import type { OpenIndex } from './open-index.ts';
 
 // The indexer as the index thread runs it, on an index connection of its own (the thread's, a
 // repair command's, the in-process tests'): one wiring for all of them. Close the connection
 // when done.
-export function openIndexer(archive: Archive, log: Logger = archive.log, o: { extractorProcesses?: number } = {}): { indexer: Indexer; store: SqliteIndexStore; captures: CaptureQueue; db: IndexDatabase } {
+export function openIndexer(archive: Archive, log: Logger = archive.log, o: { extractorProcesses?: number } = {}): { indexer: Indexer; store: IndexStore; captures: CaptureQueue; db: OpenIndex } {
   const { stores, config } = archive;
-  const db = openIndexDb(stores.paths.index, stores.paths.meta);
-  const store = new SqliteIndexStore(db);
+  const db = openIndex(stores);
+  const store = db.store;
   const captures = stores.repos.captures;
   const indexer = new Indexer({
     captures, index: store, reader: stores.reader, meta: stores.meta, log, batch: config.index.batch, internalDomains: config.internalDomains,

@@ -50,5 +50,8 @@ export interface MetadataStore extends Transactions, LedgerStore, AuditStore, Se
   mailboxAddresses(tx: Tx, mailboxIds: number[]): Promise<string[]>;
   mailboxForAddress(tx: Tx, address: string): Promise<{ id: number; name: string } | null>;
   checkpointAt(tx: Tx, size: number): Promise<StoredCheckpoint | null>;
+  // A store several machines can reach refuses a second server on one archive (PostgreSQL, until
+  // several nodes are supported); held until close.
+  claimServer?(): Promise<void>;
   close(): void | Promise<void>;
 }

@@ -9,11 +9,17 @@ import type { BlobSpec } from './open-blobs.ts';
 import { FileKeyProvider } from './key-provider.ts';
 import { SqliteMetadataStore } from './sqlite/metadata-store.ts';
 import type { MetadataRepositories } from './repositories.ts';
+import type { MetadataStore } from './metadata-store.ts';
 import { sqliteRepositories } from './sqlite/repositories.ts';
+import { PostgresMetadataStore } from './postgres/metadata-store.ts';
+import { postgresRepositories } from './postgres/repositories.ts';
+import { readOrCreateSecretFile } from './secret-file.ts';
 import { existsSync } from 'node:fs';
 
 export interface Stores {
-  meta: SqliteMetadataStore;
+  // Which backend holds metadata, the ledger and the search index (config store.kind).
+  kind: Config['store']['kind'];
+  meta: MetadataStore;
   // Every metadata repository of the backend, over `meta`.
   repos: MetadataRepositories;
   blobs: BlobStore;
@@ -40,22 +46,45 @@ export function storePaths(config: Config): Stores['paths'] {
 // segmentPrefix: for a process that appends blobs while the server runs (see FileBlobStore).
 export function openStores(config: Config, options: { create: boolean; segmentPrefix?: string }): Stores {
   const paths = storePaths(config);
-  if (!options.create && !existsSync(paths.meta)) {
+  // On PostgreSQL the data folder still holds the keys: no master key, no archive here.
+  if (!options.create && !existsSync(config.store.kind === 'sqlite' ? paths.meta : paths.masterKey)) {
     throw new SealboxError('SEALBOX_ERR_CONFIG', `no archive in ${paths.data} (start one with: sealbox serve --data ${paths.data})`);
   }
   mkdirSync(paths.data, { recursive: true, mode: 0o700 });
-  // The one place a backend is chosen: each kind is a folder under src/store (sqlite/ today; a
-  // new one implements the same interfaces and passes test/conformance/). postgres/ has every
-  // metadata repository and the ledger, and index/postgres/ the search index, but the archive
-  // does not open them yet: the config refuses the kind, and so does this line should a config
-  // get past it.
-  if (config.store.kind !== 'sqlite') throw new SealboxError('SEALBOX_ERR_CONFIG', `store.kind "${config.store.kind}" is not available in this build`);
+  // The one place a backend is chosen: each kind is a folder under src/store (sqlite/, postgres/)
+  // and one under src/index (its search index, opened by index/open-index.ts); a new one
+  // implements the same interfaces and passes test/conformance/.
   // Blobs before anything is opened: a bad credentials file stops here, leaving nothing open.
   const blobs = openBlobs(blobSpec(config), options.segmentPrefix);
-  const meta = new SqliteMetadataStore(paths.meta);
-  const { provider: keys, created } = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
+  let meta: MetadataStore;
+  let repos: MetadataRepositories;
+  try {
+    if (config.store.kind === 'postgres') {
+      const pg = config.store.postgres!;
+      const password = pg.passwordFile ? readOrCreateSecretFile(resolveFrom(config, pg.passwordFile), 'store.postgres.passwordFile', { create: false, make: () => '' }).content.trim() : undefined;
+      const store = new PostgresMetadataStore({ url: pg.url, password, schema: pg.schema, poolSize: pg.poolSize });
+      meta = store;
+      repos = postgresRepositories(store);
+    } else {
+      const store = new SqliteMetadataStore(paths.meta);
+      meta = store;
+      repos = sqliteRepositories(store);
+    }
+  } catch (err) {
+    blobs.close();
+    throw err;
+  }
+  let opened: ReturnType<typeof FileKeyProvider.openOrCreate>;
+  try {
+    opened = FileKeyProvider.openOrCreate(paths.masterKey, { create: options.create });
+  } catch (err) {
+    blobs.close();
+    meta.close();
+    throw err;
+  }
+  const { provider: keys, created } = opened;
   return {
-    meta, repos: sqliteRepositories(meta), blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
+    kind: config.store.kind, meta, repos, blobs, keys, reader: new ArchiveReader(meta, blobs, keys), paths, masterKeyCreated: created,
     close: () => {
       blobs.close();
       meta.close();

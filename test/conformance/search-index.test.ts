@@ -25,14 +25,10 @@ import { QueryError } from '../../src/index/search-query.ts';
 import { PostgresIndexStore } from '../../src/index/postgres/index-store.ts';
 import { PostgresMessageDates } from '../../src/index/postgres/message-dates.ts';
 import { PostgresSearchIndex } from '../../src/index/postgres/search-index.ts';
-import { SqliteIndexStore } from '../../src/index/sqlite/index-store.ts';
-import { SqliteMessageDates } from '../../src/index/sqlite/message-dates.ts';
 import type { MessageDates } from '../../src/oversight/message-dates.ts';
-import { SqliteSearchIndex } from '../../src/index/sqlite/search-index.ts';
 import { ArchiveWriter } from '../../src/store/archive-writer.ts';
 import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
 import { postgresRepositories } from '../../src/store/postgres/repositories.ts';
-import { SqliteCaptureQueue } from '../../src/store/sqlite/capture-queue.ts';
 import { postgresForSuite } from '../support/postgres.ts';
 
 const postgres = postgresForSuite(before, after);
@@ -42,7 +38,7 @@ interface IndexBackend {
   store: IndexStore;
   search: SearchIndex;
   dates: MessageDates;
-  close?(): Promise<void>;
+  close?(): void | Promise<void>;
 }
 
 // The PostgreSQL index lives beside the PostgreSQL metadata, whose mailbox tables its scope and
@@ -63,7 +59,7 @@ async function openPostgres(archive: Archive, dir: string): Promise<IndexBackend
 }
 
 const INDEXES: { name: string; open(archive: Archive, dir: string): IndexBackend | Promise<IndexBackend> }[] = [
-  { name: 'SQLite FTS5 (index.db)', open: (archive) => ({ store: new SqliteIndexStore(archive.index), search: new SqliteSearchIndex(archive.index), dates: new SqliteMessageDates(archive.index) }) },
+  { name: 'SQLite FTS5 (index.db)', open: (archive) => archive.index },
   { name: 'PostgreSQL tsvector + GIN', open: openPostgres },
 ];
 
@@ -359,7 +355,7 @@ for (const impl of INDEXES) {
       // Wired as the index worker wires it, but with small batches, so that m4's second receipt
       // reaches a message indexed in an earlier batch; no DNS (auth verdicts are not this contract).
       const indexer = new Indexer({
-        captures: new SqliteCaptureQueue(stores.meta), index: backend.store, reader: stores.reader, meta: stores.meta, log,
+        captures: stores.repos.captures, index: backend.store, reader: stores.reader, meta: stores.meta, log,
         batch: 4, internalDomains: config.internalDomains, auth: null, attachmentText: true,
       });
       while (await indexer.runOnce() > 0);

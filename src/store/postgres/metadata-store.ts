@@ -1,7 +1,6 @@
-// The PostgreSQL MetadataStore (issue 17, store.kind "postgres" — not selectable yet, see
-// src/store/open-stores.ts): the ledger, settings, messages, captures and mailboxes in one
-// PostgreSQL database (or a schema of it), with the same contracts as the SQLite store
-// (test/conformance/ holds both to them).
+// The PostgreSQL MetadataStore (store.kind "postgres", opened by src/store/open-stores.ts): the
+// ledger, settings, messages, captures and mailboxes in one PostgreSQL database (or a schema of
+// it), with the same contracts as the SQLite store (test/conformance/ holds both to them).
 //
 // The client is node-postgres (`pg`), in pure JavaScript (pg-native, its libpq binding, is a
 // native addon and is not used). Chosen over `postgres` (porsager) because a transaction here is
@@ -20,6 +19,7 @@ import type { SealMeta } from '../sealed-blob.ts';
 import { toCaptureRow, toMessageRow, toStoredEntry } from '../sqlite/metadata-store.ts';
 import type { LeafRow } from '../sqlite/metadata-store.ts';
 import type { CaptureRow, MailboxUpsert, MessageRow, MetadataStore } from '../metadata-store.ts';
+import { SealboxError } from '../../core/errors.ts';
 import { migrate, migrationsIn } from './migrate.ts';
 import { on, PostgresTransactions } from './transactions.ts';
 
@@ -38,8 +38,16 @@ const PAGE = 500;
 
 export interface PostgresOptions {
   url: string;               // postgres://user:password@host:port/database
+  password?: string;         // the password, when the URL holds none (config: store.postgres.passwordFile)
   schema?: string;           // the schema the archive's tables live in (made if missing); default public
   poolSize?: number;         // clients at most (a write holds one, each read one); default 10
+}
+
+function withPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
 
 export class PostgresMetadataStore implements MetadataStore {
@@ -47,6 +55,10 @@ export class PostgresMetadataStore implements MetadataStore {
   readonly schema: string;
   readonly #transactions: PostgresTransactions;
   #ready: Promise<void> | null = null;
+  #serverClient: pg.PoolClient | null = null;
+  #reclaimTimer: NodeJS.Timeout | null = null;
+  #usurped = false;
+  #closed = false;
 
   // Connects lazily: the first transaction waits for the schema's migrations (a failure there
   // fails that transaction, and the next one tries again).
@@ -54,7 +66,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const schema = options.schema ?? 'public';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`store schema "${schema}" is not a plain lowercase PostgreSQL name`);
     this.schema = schema;
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${schema}` });
+    this.pool = new pg.Pool({ connectionString: withPassword(options.url, options.password), max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${schema}` });
     // An idle client whose connection dies is dropped by the pool; without a listener the
     // 'error' event would end the process.
     this.pool.on('error', () => {});
@@ -70,6 +82,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.#usurped) return Promise.reject(new SealboxError('SEALBOX_ERR_STORE_UNAVAILABLE', `another sealbox serve took this PostgreSQL archive (schema ${this.schema}) while the database was out of reach: this server writes nothing more; stop it`));
     return this.#transactions.write(work);
   }
 
@@ -90,7 +103,53 @@ export class PostgresMetadataStore implements MetadataStore {
     }
   }
 
+  // One `sealbox serve` per archive until several nodes are supported (the signer lease, shared
+  // sessions and the indexer's shared queue are still to come): the server holds a session
+  // advisory lock of the schema's on a connection of its own for as long as it runs, and a second
+  // server on the same database and schema is refused at start, naming why. A connection lost
+  // (the database restarted) is claimed again every few seconds; should another server hold the
+  // lock by then, this one writes nothing more (every write fails: mail is answered 4xx).
+  async claimServer(): Promise<void> {
+    await this.ready();
+    if (!await this.#claim()) throw new SealboxError('SEALBOX_ERR_CONFIG', `another sealbox serve is running on this PostgreSQL archive (schema ${this.schema}); one server per archive until several nodes are supported`);
+  }
+
+  async #claim(): Promise<boolean> {
+    const client = await this.pool.connect();
+    // Until it is ours, an error is the query's to report.
+    const ignore = () => {};
+    client.on('error', ignore);
+    let ok = false;
+    try {
+      ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`sealbox.serve.${this.schema}`])).rows[0]!.ok;
+    } finally {
+      if (!ok) client.release();
+    }
+    if (!ok) return false;
+    this.#serverClient = client;
+    client.once('error', () => {
+      this.#serverClient = null;
+      client.release(true);
+      this.#reclaim();
+    });
+    return true;
+  }
+
+  #reclaim(): void {
+    if (this.#closed) return;
+    this.#reclaimTimer = setTimeout(() => {
+      this.#claim().then((ok) => {
+        if (!ok) this.#usurped = true;
+      }, () => this.#reclaim());
+    }, 2000);
+    this.#reclaimTimer.unref();
+  }
+
   close(): Promise<void> {
+    this.#closed = true;
+    if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
+    this.#serverClient?.release();
+    this.#serverClient = null;
     return this.pool.end();
   }
 

@@ -1,0 +1,39 @@
+import type { MessageDates } from '../oversight/message-dates.ts';
+import type { Stores } from '../store/open-stores.ts';
+import type { PostgresMetadataStore } from '../store/postgres/metadata-store.ts';
+import type { IndexStore } from './index-store.ts';
+import { indexTransactions, PostgresIndexStore } from './postgres/index-store.ts';
+import { PostgresMessageDates } from './postgres/message-dates.ts';
+import { PostgresSearchIndex } from './postgres/search-index.ts';
+import { openIndexDb } from './sqlite/index-db.ts';
+import { SqliteIndexStore } from './sqlite/index-store.ts';
+import { SqliteMessageDates } from './sqlite/message-dates.ts';
+import { SqliteSearchIndex } from './sqlite/search-index.ts';
+import type { SearchIndex } from './search-index.ts';
+
+// The search index of the archive's backend, on a connection of its own: the indexer's writes,
+// the searches and the messages' dates share it. The embedded default keeps it in index.db beside
+// sealbox.db (attached read-only, for the scope and mailbox: joins); PostgreSQL keeps it in the
+// archive's own schema, beside the metadata. Close it when done (the PostgreSQL one rides on the
+// metadata store's pool, which the stores close).
+export interface OpenIndex {
+  readonly store: IndexStore;
+  readonly search: SearchIndex;
+  readonly dates: MessageDates;
+  close(): void;
+}
+
+export function openIndex(stores: Stores): OpenIndex {
+  if (stores.kind === 'postgres') {
+    const meta = stores.meta as PostgresMetadataStore;
+    const tx = indexTransactions(meta);
+    return { store: new PostgresIndexStore(meta, tx), search: new PostgresSearchIndex(meta, tx), dates: new PostgresMessageDates(meta, tx), close: () => {} };
+  }
+  const db = openIndexDb(stores.paths.index, stores.paths.meta);
+  let open = true;
+  const close = () => {
+    if (open) db.close();
+    open = false;
+  };
+  return { store: new SqliteIndexStore(db), search: new SqliteSearchIndex(db), dates: new SqliteMessageDates(db), close };
+}
