@@ -91,7 +91,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       assert.equal((await smtp.send({ from: m.from, to: [m.to] }, raw[key])).data[0].code, 250);
     }
     await smtp.quit();
-    await waitForIndex(server.data);
+    await waitForIndex(server.data, undefined, { config });
 
     const csv = join(tempDataDir(), 'directory.csv');
     writeFileSync(csv, directoryCsv(options.mailboxes));
@@ -109,7 +109,8 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       },
     };
   } catch (err) {
-    await server.stop();
+    // The cause, even when the server also fails to stop.
+    await server.stop().catch((stopping) => { throw new AggregateError([err, stopping], `${err}`); });
     throw err;
   }
 }

@@ -28,10 +28,11 @@ export async function openArchive(data: string): Promise<{ stores: Stores; searc
 
 // Waits (with a deadline, no fixed sleep) until the indexer has covered every capture, checked
 // its authentication and read its attachments' text (verdicts and text follow the document).
-export async function waitForIndex(data: string, timeoutMs = 120_000): Promise<void> {
+// config: the archive's config file, where the data folder alone does not hold it (PostgreSQL).
+export async function waitForIndex(data: string, timeoutMs = 120_000, options: { config?: string } = {}): Promise<void> {
   let last = '';
   await waitUntil('the index covers every capture, its verdicts and its attachments\' text', async () => {
-    const r = await sealbox(['stats', '--data', data, '--json']);
+    const r = await sealbox(['stats', '--data', data, ...(options.config ? ['--config', options.config] : []), '--json']);
     last = `${r.stdout}${r.stderr}`;
     const stats = r.code === 0 ? JSON.parse(r.stdout.toString()) : null;
     return stats !== null && stats.indexLag.captures === 0 && stats.authPending === 0 && stats.extractionPending === 0;
