@@ -121,6 +121,9 @@ async function writeVariedLedger(store: LedgerBackend): Promise<{ written: Writt
   await capture('c'.repeat(64));
   await denied(NOBODY, 'anonymous', { operation: 'session.create', parameters: { name: 'mallory' } }, 'admin');
   await record(BOB, 'user:bob', { operation: 'export', grantId: 'req_g2', mailboxes: [MB.carol, MB.dave], messages: ['c'.repeat(64)] }, 'access');
+  // A search refused for a NUL in its query records the query as given: the entry is written,
+  // and filtered reads over it go on answering.
+  await denied(ALICE, 'user:alice', { operation: 'search', mailboxes: [MB.carol], parameters: { query: 'a\u0000b' } }, 'access');
   return { written, ledger };
 }
 

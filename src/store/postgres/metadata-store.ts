@@ -316,7 +316,7 @@ export class PostgresMetadataStore implements MetadataStore {
     if (f.grantId) where.push(`${json('grantId')} = ${param(f.grantId)}`);
     // A version-1 leaf names the mailboxes itself; a version-2 entry in its payload.
     if (f.mailbox) {
-      where.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN p.idx IS NULL THEN ${LEAF_JSON} -> 'objects' -> 'mailboxes' ELSE p.payload::jsonb -> 'mailboxes' END) j
+      where.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN p.idx IS NULL THEN ${LEAF_JSON} -> 'objects' -> 'mailboxes' ELSE ${jsonOf('p.payload')} -> 'mailboxes' END) j
         WHERE j = ${param(f.mailbox)})`);
     }
     const limit = f.limit !== undefined ? ` LIMIT ${param(f.limit)}` : '';
@@ -365,9 +365,19 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 }
 
+// JSON text to look into, its escapes \u0000 read as U+FFFD. PostgreSQL's json and jsonb refuse a
+// whole document holding one (SQLite's JSON functions do not), and the ledger keeps what was
+// given: a search refused for a NUL in its query records that query, and every filtered read of
+// the ledger would fail from then on. Only an escape counts (a backslash after an even run of
+// them); the entries handed out are the stored bytes, untouched.
+const NUL_ESCAPE = String.raw`(?<!\\)((?:\\\\)*)\\u0000`;
+function jsonOf(text: string): string {
+  return String.raw`(CASE WHEN strpos(${text}, '\u0000') > 0 THEN regexp_replace(${text}, '${NUL_ESCAPE}', '\1\\ufffd', 'g') ELSE ${text} END)::jsonb`;
+}
+
 // A leaf is the JSON text of its entry (as SQLite's CAST(leaf AS TEXT) reads it).
 const LEAF_TEXT = "convert_from(l.leaf, 'UTF8')";
-const LEAF_JSON = `(${LEAF_TEXT})::jsonb`;
+const LEAF_JSON = jsonOf(LEAF_TEXT);
 const LEAF = 'l.leaf, l.leaf_hash, p.salt, p.payload';
 
 function toCheckpoint(r: Record<string, any>): StoredCheckpoint {
