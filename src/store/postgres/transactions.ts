@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
+import { SealboxError } from '../../core/errors.ts';
 import type { Transactions, Tx } from '../../core/transactions.ts';
 
 // A transaction on one client taken from the pool for its length: the only way a repository
@@ -28,6 +29,7 @@ export class PostgresTx implements Tx {
 
   async query<R extends Record<string, any> = Record<string, any>>(sql: string, params: unknown[] = []): Promise<R[]> {
     if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
+    refuseNul(params);
     try {
       return (await this.#client.query<R>(sql, params)).rows;
     } catch (err) {
@@ -39,6 +41,7 @@ export class PostgresTx implements Tx {
   // A statement that changes rows: how many it changed.
   async run(sql: string, params: unknown[] = []): Promise<number> {
     if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
+    refuseNul(params);
     try {
       return (await this.#client.query(sql, params)).rowCount ?? 0;
     } catch (err) {
@@ -76,6 +79,18 @@ export class PostgresTx implements Tx {
     }
     return failed;
   }
+}
+
+// PostgreSQL's text cannot hold U+0000 (SQLite's can): a value holding it is refused by name
+// here, as bad input, before the driver's "invalid byte sequence" would abort the transaction and
+// surface as an internal error. The input edges refuse it first (the route table, envelope
+// addresses); this is for whatever reaches past them.
+function refuseNul(params: unknown[]): void {
+  params.forEach((p, i) => {
+    if ((Array.isArray(p) ? p : [p]).some((v) => typeof v === 'string' && v.includes('\0'))) {
+      throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `text holding the character U+0000 (parameter $${i + 1}), which PostgreSQL cannot store`);
+    }
+  });
 }
 
 // The PostgreSQL side of a Tx handed to a repository.
