@@ -20,7 +20,7 @@ export const MAX_SNIPPETS = 100;
 
 export function contentRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
   routes.add({
-    method: 'GET', url: '/api/v1/search', tag: 'content', auth: { scope: 'content' },
+    method: 'GET', url: '/api/v1/search', tag: 'content', auth: { scope: 'content' }, queryLanguage: ['q'],
     summary: 'search your own mailboxes, or within an active grant (grant=ID): a page of results (newest or oldest first), the total in scope, and with snippets=1 each message\'s passage with the words found (escaped HTML, the words in <mark>); each result names the attachments whose text holds the words searched for (inAttachments: their place among the message\'s attachments and file name); recorded in the ledger',
     query: z.strictObject({
       q: z.string().min(1).max(MAX_REQUEST_QUERY), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0),
@@ -134,7 +134,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/export', tag: 'content', auth: { scope: 'content' },
+    method: 'GET', url: '/api/v1/export', tag: 'content', auth: { scope: 'content' }, queryLanguage: ['q'],
     summary: 'the messages a search finds, newest first, up to limit, as an mboxrd file (needs the export permission, or own mailboxes); x-sealbox-messages says how many it holds, x-sealbox-total how many the search found; recorded in the ledger',
     query: z.strictObject({ q: z.string().min(1).max(MAX_REQUEST_QUERY), grant: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) }),
     handler: async (req, reply, { query, p }) => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { CaptureWriter } from '../capture/capture-writer.ts';
 import { outcomeFacts } from '../capture/capture-writer.ts';
 import type { ClientPolicy } from '../capture/client-policy.ts';
+import { ENVELOPE_ADDRESS } from '../capture/envelope.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { CaptureRecord, Envelope } from '../core/types.ts';
@@ -22,7 +23,6 @@ export interface IngestDeps {
 const MAIL_FROM_HEADER = 'x-sealbox-mail-from';
 const RCPT_TO_HEADER = 'x-sealbox-rcpt-to';
 // An address as an envelope carries it: no white space, brackets or commas (no quoted local parts).
-const ADDRESS = /^[^\s<>,@]+@[^\s<>,@]+$/;
 
 // POST /api/v1/ingest: a raw message from a system that is not an MTA, with the envelope it
 // knows. The body streams into the sealer as it arrives (never held whole), and 201 is answered
@@ -132,6 +132,6 @@ function envelopeOf(req: FastifyRequest, query: { mailFrom?: string; rcptTo?: st
 
 function bare(value: string, what: string): string {
   const address = value.startsWith('<') && value.endsWith('>') ? value.slice(1, -1) : value;
-  if (!ADDRESS.test(address)) throw new SealboxError('SEALBOX_ERR_BAD_ENVELOPE', `envelope ${what} "${value.slice(0, 100)}" is not an address`);
+  if (!ENVELOPE_ADDRESS.test(address)) throw new SealboxError('SEALBOX_ERR_BAD_ENVELOPE', `envelope ${what} "${value.slice(0, 100)}" is not an address`);
   return address;
 }

@@ -48,6 +48,9 @@ interface RouteCommon<B extends z.ZodType, Q extends z.ZodType> {
   // The error answer's schema, when it is not Sealbox's own {error: {code, message}} (SCIM's).
   errorSchema?: z.ZodType;
   query?: Q;
+  // Query fields written in the search language, whose parser refuses control characters itself
+  // and records the refusal as the search's (every other string is refused U+0000 here).
+  queryLanguage?: readonly string[];
   // A body that is not JSON (read by the handler as a stream) and request headers, for the document.
   rawBody?: { contentType: string; description: string };
   headers?: { name: string; description: string }[];
@@ -97,6 +100,9 @@ export class RouteTable {
       method: spec.method,
       url: spec.url,
       handler: async (req, reply) => {
+        refuseNul('params', req.params);
+        refuseNul('query', req.query, spec.queryLanguage);
+        if (!spec.rawBody) refuseNul('body', req.body);
         const input = {
           body: spec.body ? parse(spec.body, req.body ?? {}, 'body') : undefined,
           query: spec.query ? parse(spec.query, req.query ?? {}, 'query') : undefined,
@@ -188,6 +194,28 @@ function checkDeclaration(spec: RouteSpec<z.ZodType, z.ZodType>): void {
   const refusal = guard.refusal as Refusal<z.ZodType, z.ZodType> | undefined;
   const named = typeof refusal?.operation === 'function' || Object.hasOwn(LEDGER_OPERATIONS, refusal?.operation ?? '');
   if (!refusal?.message || !named) throw new Error(`route ${where} declares roles without the refusal to record (operation, message)`);
+}
+
+// Text holding U+0000, anywhere in a route's input: no name, id, reason or address needs it, and
+// PostgreSQL's text cannot hold it (a store that could would keep what the other refuses), so it
+// is bad input on every backend, refused before anything is decided. `leave`: top-level fields
+// whose own parser answers for it. A raw body (a stream of bytes) is not looked at.
+function refuseNul(where: string, value: unknown, leave: readonly string[] = [], path: string[] = []): void {
+  const at = () => [where, ...path].join('.');
+  if (typeof value === 'string') {
+    if (value.includes('\0')) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${at()}: holds the character U+0000`, where === 'body' && path.length ? { fields: [path[0]] } : undefined);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => refuseNul(where, v, [], [...path, String(i)]));
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, v] of Object.entries(value)) {
+    if (path.length === 0 && leave.includes(key)) continue;
+    if (key.includes('\0')) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${at()}: a field name holds the character U+0000`);
+    refuseNul(where, v, [], [...path, key]);
+  }
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {

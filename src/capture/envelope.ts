@@ -1,6 +1,11 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import type { Envelope } from '../core/types.ts';
 
+// An envelope address as a receiver that is not SMTP reads one (the ingest API's headers and
+// query, a journal report's fields): local part @ domain, without spaces, brackets, commas or
+// control characters (U+0000 above all: no store keeps it, and PostgreSQL's text cannot).
+export const ENVELOPE_ADDRESS = /^[^\s<>,@\p{Cc}]+@[^\s<>,@\p{Cc}]+$/u;
+
 // What the connection itself showed, taken before XFORWARD/XCLIENT can replace the session's
 // address and port, and the TLS version actually negotiated (smtp-server keeps only the cipher,
 // whose "version" is the oldest protocol that suite exists in, not the one in use).

@@ -4,7 +4,9 @@
 // addressed and `Recipient:` when it could not, each optionally followed by `, Expanded: <list>`
 // (reached through these distribution groups) or `, Forwarded: <address>` (rewritten from this
 // recipient). Parsed strictly: anything else is a malformed report, and the report is then
-// archived as received with the reason, never dropped.
+// archived as received with the reason, never dropped. An address is one as ENVELOPE_ADDRESS
+// reads it (Exchange writes no white space, brackets or commas in one).
+import { ENVELOPE_ADDRESS } from './envelope.ts';
 
 export const JOURNAL_REPORT_HEADER = 'x-ms-journal-report';
 
@@ -31,9 +33,6 @@ const RECIPIENT_TYPES: Record<string, JournalRecipientType> = { to: 'To', cc: 'C
 const SINGLE_FIELDS = ['sender', 'subject', 'message-id', 'on-behalf-of'] as const;
 const REQUIRED_FIELDS = ['sender', 'subject', 'message-id'] as const;
 const FIELD_NAMES: Record<string, string> = { sender: 'Sender', subject: 'Subject', 'message-id': 'Message-Id', 'on-behalf-of': 'On-Behalf-Of' };
-
-// An SMTP address as Exchange writes it in a report: no white space, brackets or commas.
-const ADDRESS = /^[^\s<>,@]+@[^\s<>,@]+$/;
 
 class Malformed extends Error {}
 
@@ -100,6 +99,6 @@ function recipient(type: JournalRecipientType, value: string, where: string): Jo
 
 function address(value: string, field: string): string {
   const bare = value.startsWith('<') && value.endsWith('>') ? value.slice(1, -1) : value;
-  if (!ADDRESS.test(bare)) throw new Malformed(`${field}: "${value}" is not an SMTP address`);
+  if (!ENVELOPE_ADDRESS.test(bare)) throw new Malformed(`${field}: "${value}" is not an SMTP address`);
   return bare;
 }
