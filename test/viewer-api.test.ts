@@ -36,7 +36,7 @@ test('viewer API: evidence, body document, remote content, ledger filters and ex
     let r = await as.olga.call('GET', `/api/v1/messages/${sha.hostile}`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const captureIndex = r.body.captures[0].ledgerIndex as number;
-    world.parts.checkpoint();
+    await world.parts.checkpoint();
     const cp = await world.client().call('GET', '/api/v1/ledger/checkpoint');
     assert.equal(cp.status, 200);
     assert.ok(parseCheckpoint(cp.body.toString('utf8')).size > captureIndex, 'a signed checkpoint covers the capture');
