@@ -88,6 +88,22 @@ test('governed access over the API on PostgreSQL: grants, the ledger, transparen
   assert.deepEqual(subjects(await call('alice', 'GET', '/api/v1/search?q=body')), ['Invoice for March', 'Lunch plans', 'Old contract']);
   assert.deepEqual((await call('alice', 'GET', '/api/v1/search?q=salary')).results, []);
   assert.equal((await call('ivan', 'GET', '/api/v1/search?q=invoice', undefined, 403)).error.code, 'SEALBOX_ERR_FORBIDDEN');
+
+  // U+0000, which PostgreSQL's text cannot hold: a search for it is a bad query, recorded as the
+  // search's refusal with the query as given, and the ledger filtered by her mailbox still reads
+  // (it failed on PostgreSQL from then on); anywhere else it is bad input, named, and no 500.
+  await world.takeAll();
+  assert.match((await call('alice', 'GET', `/api/v1/search?q=${encodeURIComponent('a\u0000b')}`, undefined, 400)).error.message, /control character U\+0000/);
+  const [refusedSearch] = await world.take('alice');
+  assert.deepEqual([refusedSearch.operation, refusedSearch.result, refusedSearch.parameters.query], ['search', 'denied', 'a\u0000b']);
+  const byMailbox = (await call('aud', 'GET', '/api/v1/ledger/entries?mailbox=alice@corp.test&limit=1000')).entries as LedgerEntryView[];
+  assert.ok(byMailbox.length > 0 && byMailbox.every((e) => e.objects.mailboxes.includes('alice@corp.test')));
+  assert.ok(byMailbox.some((e) => e.index === refusedSearch.index), 'the refused search is found by her mailbox too');
+  const nul = await call('ivan', 'POST', '/api/v1/requests', { purpose: 'hr-investigation', justification: 'a\u0000b', ticket: 'HR-0', mailboxes: ['alice@corp.test'], permissions: ['search'], durationHours: 1 }, 400);
+  assert.deepEqual([nul.error.code, nul.error.fields], ['SEALBOX_ERR_BAD_INPUT', ['justification']]);
+  for (const [method, path] of [['GET', '/api/v1/requests/%00'], ['POST', '/api/v1/requests/%00/revoke'], ['GET', '/api/v1/mailboxes?q=%00'], ['GET', '/api/v1/search?q=invoice&grant=%00']]) {
+    assert.equal((await call(method === 'GET' ? 'aud' : 'ivan', method, path, method === 'POST' ? { reason: 'x' } : undefined, 400)).error.code, 'SEALBOX_ERR_BAD_INPUT', path);
+  }
   await world.takeAll();
 
   // A request with purpose, ticket, scope and a date window; nobody approves their own.
