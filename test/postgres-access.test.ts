@@ -11,12 +11,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startWorld, waitForState } from './support/access-world.ts';
 import type { LedgerEntryView } from './support/access-world.ts';
-import { startPostgres } from './support/postgres.ts';
+import { postgresStore, startPostgres } from './support/postgres.ts';
 import type { Postgres } from './support/postgres.ts';
 import { sealbox, tempDataDir } from './support/sealbox.ts';
 import { startSmtpSink } from './support/smtp-sink.ts';
@@ -26,18 +26,6 @@ let cluster: Postgres;
 before(async () => { cluster = await startPostgres(); }, { timeout: 120_000 });
 after(async () => { await cluster?.stop(); });
 
-// The store section of a config naming the database by a URL without its password, and the
-// password in a 0600 file; and the URL with it, for the test's own hand on the database.
-async function postgresStore(database: string): Promise<{ store: Record<string, unknown>; url: string }> {
-  const full = await cluster.database(database);
-  const url = new URL(full);
-  const passwordFile = join(tempDataDir(), 'pg.password');
-  writeFileSync(passwordFile, decodeURIComponent(url.password) + '\n');
-  chmodSync(passwordFile, 0o600);
-  url.password = '';
-  return { store: { kind: 'postgres', postgres: { url: url.toString(), passwordFile } }, url: full };
-}
-
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 test('governed access over the API on PostgreSQL: grants, the ledger, transparency, oversight, export, holds and disposal', { timeout: 300_000 }, async (t) => {
@@ -45,7 +33,7 @@ test('governed access over the API on PostgreSQL: grants, the ledger, transparen
   // grant, and re-verifies the ledger against the tables every second or so.
   const sink = await startSmtpSink();
   t.after(() => sink.close());
-  const database = await postgresStore('access');
+  const database = await postgresStore(cluster, 'access');
   const world = await startWorld({
     messages: {
       invoice: { from: 'carol@partner.test', to: 'alice@corp.test', subject: 'Invoice for March', date: 'Tue, 05 Mar 2024 10:00:00 +0000' },

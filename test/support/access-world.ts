@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from './api-client.ts';
 import { testConfig, waitForIndex } from './archive.ts';
+import { worldStore } from './postgres.ts';
 import { RawSmtpClient } from './smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './sealbox.ts';
 import type { SealboxServer } from './sealbox.ts';
@@ -73,7 +74,9 @@ export function rfc822(m: MessageSpec): Buffer {
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
+  const store = await worldStore();
   const config = testConfig({
+    ...(store ? { store } : {}),   // SEALBOX_TEST_STORE (options.config may name its own)
     internalDomains: ['corp.test'],
     // Every person here was created by adm a moment ago: the four-eyes link period (tried in
     // rogue-admin.test.ts) would keep them all from approving each other.

@@ -28,6 +28,7 @@ import type { World, WorldOptions } from './access-world.ts';
 import { ApiClient } from './api-client.ts';
 import type { Transport } from './api-client.ts';
 import { testConfig } from './archive.ts';
+import { worldStore } from './postgres.ts';
 import { tempDataDir } from './sealbox.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -52,7 +53,9 @@ export interface InProcessWorld extends Omit<World, 'server' | 'url'> {
 // listen: the API also listens on a loopback port, as serve binds it (and the admins' health
 // view names it), for checks that need a real socket: the HTTP parser, a peer's fetch().
 export async function startInProcessWorld(options: WorldOptions, how: { listen?: boolean } = {}): Promise<InProcessWorld> {
+  const store = await worldStore();
   const configFile = testConfig({
+    ...(store ? { store } : {}),   // SEALBOX_TEST_STORE (options.config may name its own)
     internalDomains: ['corp.test'],
     // As in startWorld: everyone here is created by adm a moment ago.
     access: { secureCookies: false, requestsPerMinute: 1_000_000, signinPerMinute: 10_000, linkedPeopleDays: 0, ...options.access },

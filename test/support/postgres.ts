@@ -7,8 +7,8 @@
 //
 // Each test asks for a database of its own (database()), and connects as the cluster's
 // superuser over TCP with a password (scram-sha-256; the socket alone trusts its user).
-import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,4 +136,43 @@ export function postgresForSuite(before: (fn: () => Promise<void>, options?: { t
     },
     schemaFor: (dir) => `t_${dir.split('/').at(-1)!.toLowerCase().replace(/[^a-z0-9]/g, '_')}`,
   };
+}
+
+// A config's store section for a new database of the cluster, as an operator writes it: the URL
+// without its password, the password in a 0600 file of its own; and the URL with it, for a
+// test's own hand on the database.
+export async function postgresStore(cluster: Postgres, name?: string): Promise<{ store: { kind: 'postgres'; postgres: { url: string; passwordFile: string } }; url: string }> {
+  const full = await cluster.database(name);
+  const url = new URL(full);
+  const dir = mkdtempSync(join(tmpdir(), 'sealbox-pgpass-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const passwordFile = join(dir, 'pg.password');
+  writeFileSync(passwordFile, decodeURIComponent(url.password) + '\n');
+  chmodSync(passwordFile, 0o600);
+  url.password = '';
+  return { store: { kind: 'postgres', postgres: { url: url.toString(), passwordFile } }, url: full };
+}
+
+// SEALBOX_TEST_STORE=postgres: the access worlds (access-world.ts, in-process.ts) keep their
+// archive in PostgreSQL, each in a database of its own in one cluster for the test process, so
+// that a test written for the default runs on PostgreSQL unchanged (tests that open sealbox.db
+// themselves do not). The cluster starts with the first world and is stopped and removed when the
+// process has nothing left to do; a process made to exit stops it (startPostgres) and leaves its
+// folder to a shell that removes it once the server is gone. Null (the default): SQLite.
+let shared: Promise<Postgres> | null = null;
+export async function worldStore(): Promise<Record<string, unknown> | null> {
+  const kind = process.env.SEALBOX_TEST_STORE ?? 'sqlite';
+  if (kind === 'sqlite') return null;
+  if (kind !== 'postgres') throw new Error(`SEALBOX_TEST_STORE=${kind}: sqlite or postgres`);
+  if (!shared) {
+    shared = startPostgres();
+    const cluster = await shared;
+    let stopped = false;
+    process.once('beforeExit', () => void cluster.stop().then(() => { stopped = true; }));
+    process.once('exit', () => {
+      if (stopped) return;
+      spawn('sh', ['-c', `while kill -0 ${cluster.pid} 2>/dev/null; do sleep 0.1; done; rm -rf '${cluster.dir}'`], { detached: true, stdio: 'ignore' }).unref();
+    });
+  }
+  return (await postgresStore(await shared)).store;
 }
