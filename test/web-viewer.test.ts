@@ -66,7 +66,7 @@ test('web viewer: hostile HTML runs nothing and fetches nothing until remote con
     sha[key] = createHash('sha256').update(m.raw).digest('hex');
   }
   await smtp.quit();
-  await waitForIndex(world.server.data);
+  await waitForIndex(world.server.data, undefined, { config: world.config });
 
   // A grant for rita on olga's mailbox, approved by alex.
   let r = await as.rita.call('POST', '/api/v1/requests', { purpose: 'security-incident', justification: 'phishing reported by olga', ticket: 'SEC-77', mailboxes: ['olga@corp.test'], permissions: ['search', 'read'], durationHours: 2 });
