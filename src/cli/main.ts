@@ -66,6 +66,12 @@ withArchive(program.command('reindex'))
   .option('--json', 'as JSON')
   .action(async (o) => (o.attachments ? (await import('./commands/reindex.ts')).reindexAttachments(o) : (await import('./commands/reindex.ts')).reindex(o)));
 
+withArchive(program.command('migrate'))
+  .description('copy this embedded archive (SQLite and blob files) into the PostgreSQL archive another config names (its blobs in files or S3), build its index, and prove the copy: same ledger root, verify green there; stop the server first')
+  .requiredOption('--to <config>', 'the target\'s config file (store.kind "postgres"; an empty archive)')
+  .option('--json', 'the report as JSON')
+  .action(async (o) => (await import('./commands/migrate.ts')).migrate(o));
+
 const ledgerCmd = program.command('ledger').description('the tamper-evident ledger');
 withArchive(ledgerCmd.command('export'))
   .description('every entry as JSON lines: index, type, time, leaf (base64 of the exact bytes hashed)')

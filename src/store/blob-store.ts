@@ -46,6 +46,9 @@ export interface BlobStore extends BlobSource {
   // deleted or overwritten before keepUntil (null: kept for ever). Applied at the next sync(): a
   // blob put by it is put locked, an object put earlier has its lock extended, never shortened.
   lock?(ref: BlobRef, keepUntil: number | null): void;
+  // A whole blob file taken in under its own name (sealbox migrate copying an archive's segments
+  // into a bucket), durable and locked until keepUntil when it resolves. Object storage only.
+  importObject?(name: string, body: Readable, keepUntil: number | null): Promise<void>;
   // A legal hold on the object holding ref's file (on) or its removal (off), applied at once.
   legalHold?(file: string, on: boolean): Promise<void>;
   // A disposed message's bytes removed for good (durable when it resolves): true if they are

@@ -95,6 +95,11 @@ export class SegmentedBlobStore implements BlobStore {
   // A large blob is an object of its own and goes, unless Object Lock or a legal hold keeps it
   // (its key is destroyed already; the object goes once its lock ends); a range of a segment
   // object cannot be cut out of an object written once: both wait for compaction.
+  async importObject(name: string, body: Readable, keepUntil: number | null): Promise<void> {
+    if (!/^(segments|large)\/[\w.-]+$/.test(name)) throw new Error(`not a blob file name: ${name}`);
+    await this.#driver.put(name, body, { keepUntil });
+  }
+
   async erase(ref: BlobRef): Promise<boolean> {
     if (!ref.file.startsWith('large/')) return false;
     try {
