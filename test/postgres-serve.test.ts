@@ -132,7 +132,7 @@ test('serve on PostgreSQL: killed mid-ingest, every acknowledged message is arch
 
   // PostgreSQL gone: mail is not acknowledged (the sender retries), and the server stays up.
   await cluster.stop();
-  const client = await RawSmtpClient.connect(server.smtp.port);
+  const client = await RawSmtpClient.connect(server.smtp.port).catch((err) => assert.fail(`the server is gone (${err.message}): ${server.stderr().slice(-3000)}`));
   const late = await client.send({ from: 'late@ext.test', to: ['r@corp.test'] }, Buffer.from('Subject: late\r\n\r\nafter the database went away\r\n'));
   const reply = late.data.at(-1) ?? late.rcpt.at(-1) ?? late.mail;
   assert.ok(reply.code >= 400 && reply.code < 500, `a 4xx, not ${reply.code} ${reply.text}`);

@@ -93,6 +93,8 @@ async function copyInto(source: Stores, target: Stores, to: Config, progress: Mi
   const pgStore = target.meta as PostgresMetadataStore;
   await pgStore.ready();
   const client = await pgStore.pool.connect();
+  // A lost connection fails the query in hand; its 'error' event must not end the process.
+  client.on('error', () => {});
   try {
     const empty = await client.query<{ n: number }>('SELECT (SELECT count(*) FROM ledger) + (SELECT count(*) FROM message) + (SELECT count(*) FROM "user") AS n');
     if (Number(empty.rows[0]!.n) > 0) throw new SealboxError('SEALBOX_ERR_CONFLICT', `the target archive (schema ${pgStore.schema}) is not empty: migrate copies into an empty one`);

@@ -9,6 +9,7 @@ export { migrationsIn } from '../sqlite/migrate.ts';
 // database at once applies each migration once: they queue on an advisory lock of the schema's.
 export async function migrate(pool: pg.Pool, schema: string, migrations: Migration[]): Promise<void> {
   const client = await pool.connect();
+  client.on('error', () => {});   // a lost connection fails the query in hand; unheard, its event would end the process
   let broken = false;
   try {
     const lock = () => client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sealbox.migrate.${schema}`]);

@@ -147,6 +147,11 @@ export class PostgresTransactions implements Transactions {
       await this.#ready();
       const client = await this.#pool.connect();
       let broken: unknown = null;
+      // A connection that dies while checked out (the server shut down) emits 'error' on its
+      // client as well as failing the query; unheard, that event would end the process. The
+      // query's failure is what this transaction reports; the client is not handed out again.
+      const lost = (err: unknown) => { broken = err; };
+      client.on('error', lost);
       try {
         return await this.#on(client, mode, work);
       } catch (err) {
@@ -154,7 +159,8 @@ export class PostgresTransactions implements Transactions {
         if ((err as { [CLIENT_BROKEN]?: boolean })?.[CLIENT_BROKEN]) broken = err;
         throw unwrap(err);
       } finally {
-        client.release(broken ? new Error('the connection failed during a rollback') : undefined);
+        client.removeListener('error', lost);
+        client.release(broken ? new Error('the connection failed') : undefined);
       }
     } finally {
       release();
