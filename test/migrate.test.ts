@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
@@ -14,7 +14,7 @@ import { loadConfig } from '../src/core/config.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
 import { corpusFiles } from './support/corpus.ts';
 import { deliverAll } from './support/ingest.ts';
-import { startPostgres } from './support/postgres.ts';
+import { postgresStore, startPostgres } from './support/postgres.ts';
 import type { Postgres } from './support/postgres.ts';
 import { readAs, readerToken } from './support/reader.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
@@ -43,14 +43,8 @@ test('migrate copies an embedded archive of the corpus into PostgreSQL and prove
   const sourceStats = JSON.parse((await sealbox(['stats', '--data', source.data, '--config', sourceConfig, '--json'])).stdout.toString());
 
   // The target: PostgreSQL, a data folder of its own (keys and blobs are copied there).
-  const url = new URL(await cluster.database('migrated'));
-  const password = decodeURIComponent(url.password);
-  url.password = '';
-  const dir = tempDataDir();
-  const passwordFile = join(dir, 'pg.password');
-  writeFileSync(passwordFile, password);
-  chmodSync(passwordFile, 0o600);
-  const targetConfig = testConfig({ data: join(dir, 'data'), store: { kind: 'postgres', postgres: { url: url.toString(), passwordFile } } });
+  const { store, url: full } = await postgresStore(cluster, 'migrated');
+  const targetConfig = testConfig({ data: join(tempDataDir(), 'data'), store });
   const targetData = loadConfig(targetConfig, {}, {}).data;
 
   const run = await sealbox(['migrate', '--data', source.data, '--config', sourceConfig, '--to', targetConfig, '--json'], { timeoutMs: 600_000 });
@@ -67,7 +61,7 @@ test('migrate copies an embedded archive of the corpus into PostgreSQL and prove
   const verdicts = index.prepare('SELECT capture_row, verdicts FROM capture_auth ORDER BY capture_row').all() as { capture_row: number; verdicts: string }[];
   index.close();
   assert.ok(verdicts.length === sourceStats.captures, 'every capture was checked at receipt');
-  const client = new pg.Client({ connectionString: await cluster.url('migrated') });
+  const client = new pg.Client({ connectionString: full });
   await client.connect();
   try {
     const copied = (await client.query('SELECT capture_row, verdicts FROM capture_auth ORDER BY capture_row')).rows.map((r) => ({ capture_row: Number(r.capture_row), verdicts: r.verdicts }));

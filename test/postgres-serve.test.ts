@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openArchive } from '../src/archive.ts';
 import { loadConfig } from '../src/core/config.ts';
@@ -16,7 +16,7 @@ import { testConfig } from './support/archive.ts';
 import { corpusFiles } from './support/corpus.ts';
 import { deliverAll } from './support/ingest.ts';
 import type { Delivery } from './support/ingest.ts';
-import { startPostgres } from './support/postgres.ts';
+import { postgresStore, startPostgres } from './support/postgres.ts';
 import type { Postgres } from './support/postgres.ts';
 import { readAs, readerToken } from './support/reader.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
@@ -31,14 +31,8 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 // A config naming the database by a URL without its password, and the password in a 0600 file.
 async function postgresConfig(database: string): Promise<{ config: string; password: string }> {
-  const url = new URL(await cluster.database(database));
-  const password = decodeURIComponent(url.password);
-  url.password = '';
-  const dir = tempDataDir();
-  const passwordFile = join(dir, 'pg.password');
-  writeFileSync(passwordFile, password + '\n');
-  chmodSync(passwordFile, 0o600);
-  return { config: testConfig({ data: join(dir, 'data'), store: { kind: 'postgres', postgres: { url: url.toString(), passwordFile } } }), password };
+  const { store, url } = await postgresStore(cluster, database);
+  return { config: testConfig({ data: join(tempDataDir(), 'data'), store }), password: decodeURIComponent(new URL(url).password) };
 }
 
 async function stats(config: string): Promise<any> {

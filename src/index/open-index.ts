@@ -1,10 +1,8 @@
+import { createRequire } from 'node:module';
 import type { MessageDates } from '../oversight/message-dates.ts';
 import type { Stores } from '../store/open-stores.ts';
 import type { PostgresMetadataStore } from '../store/postgres/metadata-store.ts';
 import type { IndexStore } from './index-store.ts';
-import { indexTransactions, PostgresIndexStore } from './postgres/index-store.ts';
-import { PostgresMessageDates } from './postgres/message-dates.ts';
-import { PostgresSearchIndex } from './postgres/search-index.ts';
 import { openIndexDb } from './sqlite/index-db.ts';
 import { SqliteIndexStore } from './sqlite/index-store.ts';
 import { SqliteMessageDates } from './sqlite/message-dates.ts';
@@ -25,6 +23,11 @@ export interface OpenIndex {
 
 export function openIndex(stores: Stores): OpenIndex {
   if (stores.kind === 'postgres') {
+    // Loaded only for PostgreSQL, as its store is (store/open-stores.ts).
+    const load = createRequire(import.meta.url);
+    const { indexTransactions, PostgresIndexStore } = load('./postgres/index-store.ts') as typeof import('./postgres/index-store.ts');
+    const { PostgresMessageDates } = load('./postgres/message-dates.ts') as typeof import('./postgres/message-dates.ts');
+    const { PostgresSearchIndex } = load('./postgres/search-index.ts') as typeof import('./postgres/search-index.ts');
     const meta = stores.meta as PostgresMetadataStore;
     const tx = indexTransactions(meta);
     return { store: new PostgresIndexStore(meta, tx), search: new PostgresSearchIndex(meta, tx), dates: new PostgresMessageDates(meta, tx), close: () => {} };

@@ -63,6 +63,7 @@ export async function migrateArchive(from: Config, to: Config, progress: Migrati
     try {
       return await copyInto(source, target, to, progress, started);
     } finally {
+      target.blobs.close();
       await target.meta.close();
     }
   } finally {

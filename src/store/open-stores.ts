@@ -11,8 +11,7 @@ import { SqliteMetadataStore } from './sqlite/metadata-store.ts';
 import type { MetadataRepositories } from './repositories.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import { sqliteRepositories } from './sqlite/repositories.ts';
-import { PostgresMetadataStore } from './postgres/metadata-store.ts';
-import { postgresRepositories } from './postgres/repositories.ts';
+import { createRequire } from 'node:module';
 import { readOrCreateSecretFile } from './secret-file.ts';
 import { existsSync } from 'node:fs';
 
@@ -60,6 +59,11 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
   let repos: MetadataRepositories;
   try {
     if (config.store.kind === 'postgres') {
+      // Loaded only for PostgreSQL: pg and its repositories cost every other process (the
+      // embedded default's server, its threads, each command) ~35 ms and ~10 MB.
+      const load = createRequire(import.meta.url);
+      const { PostgresMetadataStore } = load('./postgres/metadata-store.ts') as typeof import('./postgres/metadata-store.ts');
+      const { postgresRepositories } = load('./postgres/repositories.ts') as typeof import('./postgres/repositories.ts');
       const pg = config.store.postgres!;
       const password = pg.passwordFile ? readOrCreateSecretFile(resolveFrom(config, pg.passwordFile), 'store.postgres.passwordFile', { create: false, make: () => '' }).content.trim() : undefined;
       const store = new PostgresMetadataStore({ url: pg.url, password, schema: pg.schema, poolSize: pg.poolSize });
