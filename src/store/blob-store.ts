@@ -47,8 +47,10 @@ export interface BlobStore extends BlobSource {
   // blob put by it is put locked, an object put earlier has its lock extended, never shortened.
   lock?(ref: BlobRef, keepUntil: number | null): void;
   // A whole blob file taken in under its own name (sealbox migrate copying an archive's segments
-  // into a bucket), durable and locked until keepUntil when it resolves. Object storage only.
-  importObject?(name: string, body: Readable, keepUntil: number | null): Promise<void>;
+  // into a bucket), durable and locked until keepUntil when it resolves. sha256: the body's, so
+  // that an object an earlier attempt put under the name stands if it holds the same bytes (its
+  // lock extended to keepUntil); a different one is refused. Object storage only.
+  importObject?(name: string, body: Readable, keepUntil: number | null, sha256: string): Promise<void>;
   // A legal hold on the object holding ref's file (on) or its removal (off), applied at once.
   legalHold?(file: string, on: boolean): Promise<void>;
   // A disposed message's bytes removed for good (durable when it resolves): true if they are
@@ -64,6 +66,9 @@ export interface BlobStore extends BlobSource {
 export interface PutOptions {
   // Object Lock until this time (null: kept for ever); left out: no lock.
   keepUntil?: number | null;
+  // The body's sha256, known before a stream is read: kept with the object, so that putting the
+  // same bytes again (an attempt retried) finds them there and stands instead of being refused.
+  sha256?: string;
 }
 
 // Objects in a store that keeps whole objects (a folder, S3): written once, read by range.

@@ -12,7 +12,8 @@
 //   mail it would take during the copy is refused with 4xx while the lock is held).
 // - The sealed blobs, file by file, byte for byte under the same names, so every message's
 //   reference stays valid: into the target's blob folder, or as objects in its bucket, each put
-//   with Object Lock until the latest keep-until of the captures it holds.
+//   with Object Lock until the latest keep-until of the captures it holds. What an earlier
+//   attempt that failed later left there is taken if it holds the same bytes, refused if not.
 // - The search index is built anew on the target from the archived messages (it is rebuildable),
 //   except what cannot be rebuilt: each capture's authentication verdicts as checked at receipt
 //   and the checks still pending, copied as they are. The text inside attachments is queued for
@@ -20,6 +21,7 @@
 // The proof: the same ledger size and root, the same newest checkpoint, every message read back
 // and its sha256 checked through the target's own store (`verify` on the target), the index
 // holding exactly one document per message.
+import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -231,10 +233,19 @@ async function copyBlobs(source: Stores, target: Stores, to: Config, src: Databa
   const keep = new Map<string, number>();
   for (const r of src.prepare(`SELECT m.blob_file AS file, max(coalesce(c.keep_until, ${forever})) AS until FROM message m JOIN capture c ON c.message = m.id GROUP BY m.blob_file`).all() as { file: string; until: number }[]) keep.set(r.file, r.until);
   for (const [i, name] of names.entries()) {
-    await put(name, createReadStream(join(source.paths.blobs, name)), keep.get(name) ?? forever);
+    // With its sha256: an object an earlier attempt put (it failed later; the object is locked and
+    // cannot be removed) stands if it holds the same bytes, as a file in the blob folder does.
+    const from = join(source.paths.blobs, name);
+    await put(name, createReadStream(from), keep.get(name) ?? forever, await sha256Of(from));
     progress.advance(sizes[i]!);
   }
   return { files: names.length, bytes, target: 's3' };
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 // The authentication verdicts as checked at receipt, and the checks still pending, inside the

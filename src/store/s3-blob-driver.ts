@@ -36,9 +36,10 @@ export interface S3Settings {
 //
 // Never overwritten: a bucket with Object Lock has versioning on, so a PUT of an existing key does
 // not fail, it adds a version (RGW 16 ignores If-None-Match) and a DELETE without a version adds a
-// delete marker. So a put refuses a key that has any version already, and every read and delete
-// names a version: the archived one, which is the key's oldest. Whatever anyone puts or
-// "deletes" later under the same key is a newer version or marker and is never read.
+// delete marker. So a put refuses a key that has any version already (unless that version holds
+// the same bytes, by the sha256 kept with it: a retry), and every read and delete names a
+// version: the archived one, which is the key's oldest. Whatever anyone puts or "deletes" later
+// under the same key is a newer version or marker and is never read.
 //
 // Locked: each object is put with COMPLIANCE retention until the keep-until it is given (for ever:
 // foreverLockDays from now); lock() only ever extends it. A locked version cannot be deleted or
@@ -168,28 +169,37 @@ export class S3BlobDriver implements BlobDriver {
       const lock = until === null ? {} : { ObjectLockMode: 'COMPLIANCE' as ObjectLockMode, ObjectLockRetainUntilDate: new Date(until) };
       let versionId: string;
       let size = -1;
+      let earlier = false;   // the bytes were there already, put before under another lock
       if (Buffer.isBuffer(body)) {
         // A segment, on the commit's path: the look for an earlier version runs beside the PUT
         // (one round trip, not two). Any version but the one just made means the key was taken.
         const sha256 = createHash('sha256').update(body).digest('hex');
         const [{ versions }, made] = await Promise.all([this.#allVersions(key), this.#putOne(key, body, lock, sha256)]);
         const others = versions.filter((v) => v.id !== made);
-        versionId = others.length === 0 ? made : await this.#takenBy(name, key, others[0]!.id, sha256);
+        earlier = others.length > 0;
+        versionId = earlier ? await this.#takenBy(name, key, others[0]!.id, sha256) : made;
         size = body.length;
       } else {
         const { versions } = await this.#allVersions(key);
-        if (versions.length > 0) await this.#takenBy(name, key, versions[0]!.id, null);
-        versionId = await this.#putStream(key, body, lock);
+        earlier = versions.length > 0;
+        if (earlier) {
+          body.destroy();   // not read: the bytes are there already, or the put is refused
+          versionId = await this.#takenBy(name, key, versions[0]!.id, options.sha256 ?? null);
+        } else {
+          versionId = await this.#putStream(key, body, lock, options.sha256);
+        }
       }
       this.#versions.set(name, { id: versionId, size });
-      if (until !== null) this.#locks.set(name, until);
+      // The archived version's lock, set by the earlier put, reaches this one's too.
+      if (earlier && options.keepUntil !== undefined) await this.lock(name, options.keepUntil);
+      else if (until !== null) this.#locks.set(name, until);
     } catch (err) {
       throw storeError(err, `blob ${name}`);
     }
   }
 
-  // A key that had a version already: the same bytes put before, whose answer was lost, stand
-  // (their version is the archived one); anything else is refused.
+  // A key that had a version already: the same bytes put before (a put whose answer was lost, a
+  // migration retried) stand, their version being the archived one; anything else is refused.
   async #takenBy(name: string, key: string, oldest: string, sha256: string | null): Promise<string> {
     const head = sha256 ? await this.#s3.send(new HeadObjectCommand({ Bucket: this.#s.bucket, Key: key, VersionId: oldest })) : null;
     if (sha256 && head?.Metadata?.sha256 === sha256) return oldest;
@@ -207,18 +217,24 @@ export class S3BlobDriver implements BlobDriver {
   }
 
   // A stream is cut into parts of partBytes; one that ends within the first part is put whole.
-  async #putStream(key: string, body: Readable, lock: object): Promise<string> {
+  // sha256, when the caller knows it: kept with a multipart object as a single put's is, and
+  // checked against the bytes read before the upload completes.
+  async #putStream(key: string, body: Readable, lock: object, sha256?: string): Promise<string> {
     const parts = partsOf(body, this.#s.partBytes);
     const first = await parts.next();
     const second = first.done ? first : await parts.next();
     if (second.done) {
       const whole = first.done ? Buffer.alloc(0) : first.value;
-      return this.#putOne(key, whole, lock, createHash('sha256').update(whole).digest('hex'));
+      const read = createHash('sha256').update(whole).digest('hex');
+      if (sha256 && read !== sha256) throw new Error(`the bytes read are not those of sha256 ${sha256}`);
+      return this.#putOne(key, whole, lock, read);
     }
-    const { UploadId } = await this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, ...lock }));
+    const { UploadId } = await this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, ...lock, ...(sha256 ? { Metadata: { sha256 } } : {}) }));
     try {
+      const hash = createHash('sha256');
       const done: { PartNumber: number; ETag: string }[] = [];
       const upload = async (part: Buffer) => {
+        hash.update(part);
         const PartNumber = done.length + 1;
         const r = await this.#s3.send(new UploadPartCommand({
           Bucket: this.#s.bucket, Key: key, UploadId, PartNumber, Body: part, ContentLength: part.length,
@@ -229,6 +245,7 @@ export class S3BlobDriver implements BlobDriver {
       await upload(first.value as Buffer);
       await upload(second.value);
       for await (const part of parts) await upload(part);
+      if (sha256 && hash.digest('hex') !== sha256) throw new Error(`the bytes read are not those of sha256 ${sha256}`);
       const r = await this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, UploadId, MultipartUpload: { Parts: done } }));
       if (!r.VersionId) throw new SealboxError('SEALBOX_ERR_CONFIG', `bucket ${this.#s.bucket} returned no version id: it is not versioned (Object Lock needs versioning)`);
       return r.VersionId;

@@ -92,14 +92,16 @@ export class SegmentedBlobStore implements BlobStore {
     };
   }
 
+  // A blob file of another store, put whole under its own name and locked; the same bytes put
+  // before under that name (a migration retried) stand, their lock extended.
+  async importObject(name: string, body: Readable, keepUntil: number | null, sha256: string): Promise<void> {
+    if (!/^(segments|large)\/[\w.-]+$/.test(name)) throw new Error(`not a blob file name: ${name}`);
+    await this.#driver.put(name, body, { keepUntil, sha256 });
+  }
+
   // A large blob is an object of its own and goes, unless Object Lock or a legal hold keeps it
   // (its key is destroyed already; the object goes once its lock ends); a range of a segment
   // object cannot be cut out of an object written once: both wait for compaction.
-  async importObject(name: string, body: Readable, keepUntil: number | null): Promise<void> {
-    if (!/^(segments|large)\/[\w.-]+$/.test(name)) throw new Error(`not a blob file name: ${name}`);
-    await this.#driver.put(name, body, { keepUntil });
-  }
-
   async erase(ref: BlobRef): Promise<boolean> {
     if (!ref.file.startsWith('large/')) return false;
     try {
