@@ -4,10 +4,11 @@
 // fails after the objects are in the bucket commits no metadata and leaves them locked; once the
 // fault is gone the migration is run again and takes them as they are, their locks extended. The
 // bucket then holds exactly the source's blob files, one version each, byte for byte under the
-// same names, each locked in COMPLIANCE mode until the latest keep-until of what it holds (here:
-// kept for ever, so blobs.s3.foreverLockDays); the bucket owner's own keys cannot delete the
-// archived version. Then the copy is served: the same reader finds and shows the same mail
-// bit-exact, and `verify` on the target is green.
+// same names, each locked in COMPLIANCE mode until the latest keep-until of what it holds (the
+// corpus is kept for ever by a rule: blobs.s3.foreverLockDays; the large message 2000 days, the
+// default); the bucket owner's own keys cannot delete the archived version. Then the copy is
+// served: the same reader finds and shows the same mail bit-exact, and `verify` on the target is
+// green.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -50,26 +51,32 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 // own in the source, a multipart upload into the bucket.
 function largeMessage(): Buffer {
   const body = randomBytes(4_800_000).toString('base64').match(/.{1,76}/g)!.join('\r\n');
-  return Buffer.from(`From: archive@ext.test\r\nTo: r@corp.test\r\nSubject: the large scan\r\nMessage-ID: <large-${randomBytes(4).toString('hex')}@ext.test>\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n`);
+  return Buffer.from(`From: scanner@scan.test\r\nTo: scans@corp.test\r\nSubject: the large scan\r\nMessage-ID: <large-${randomBytes(4).toString('hex')}@ext.test>\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n`);
 }
 
 test('migrate copies an embedded archive into PostgreSQL and an S3 bucket with Object Lock, and the copy serves', { timeout: 600_000 }, async (t) => {
-  // The source: a thirtieth of the corpus and one large message over SMTP into the embedded default.
-  const sourceConfig = testConfig();
+  // The source: a thirtieth of the corpus and one large message over SMTP into the embedded
+  // default. Mail matching no rule is kept 2000 days (the large message); a rule keeps the
+  // journal's mail from ext.test for ever (the corpus).
+  const sourceConfig = testConfig({ retention: { defaultDays: 2000 } });
   const source = await startSealbox({ args: ['--config', sourceConfig] });
   t.after(() => source.stop());
+  const rule = await sealbox(['retention', 'set', '--data', source.data, '--config', sourceConfig, '--name', 'Journal', '--forever', '--domain', 'ext.test']);
+  assert.match(rule.stdout.toString(), /^applied: /m, rule.stderr);
+  const token = await readerToken(source.data, ['r@corp.test', 'scans@corp.test'], { config: sourceConfig });
   const files = corpusFiles().filter((_, i) => i % 30 === 0);
   const messages = files.map((f, index) => ({ index, data: toCrlf(readFileSync(f)), envelope: { from: 'journal@ext.test', to: index % 3 ? [`user${index % 11}@corp.test`] : [`user${index % 11}@corp.test`, 'r@corp.test'] } }));
-  const large = { index: messages.length, data: largeMessage(), envelope: { from: 'journal@ext.test', to: ['r@corp.test'] } };
-  messages.push(large);
   for (const [, r] of await deliverAll(source.smtp.port, messages, { connections: 4 })) assert.equal(r.code, 250, r.text);
+  const large = { index: messages.length, data: largeMessage(), envelope: { from: 'scanner@scan.test', to: ['scans@corp.test'] } };
+  const largeSent = [Date.now()];
+  for (const [, r] of await deliverAll(source.smtp.port, [large])) assert.equal(r.code, 250, r.text);
+  largeSent.push(Date.now());
+  messages.push(large);
   await waitForIndex(source.data);
-  const token = await readerToken(source.data, ['r@corp.test'], { config: sourceConfig });
   const mine = messages.filter((m) => m.envelope.to.includes('r@corp.test'));
   const before = await readAs(token, ['search', '--data', source.data, '--config', sourceConfig, '--limit', '1000', 'bcc:r@corp.test'], { expectFound: true });
   assert.equal(before.code, 0, before.stderr);
-  // Every one of the reader's messages but the large one, which names them in To:.
-  assert.equal(before.stdout.toString().trim().split('\n').length, mine.length - 1);
+  assert.equal(before.stdout.toString().trim().split('\n').length, mine.length);
   await source.stop();
   const sourceStats = JSON.parse((await sealbox(['stats', '--data', source.data, '--config', sourceConfig, '--json'])).stdout.toString());
   assert.equal(sourceStats.messages, messages.length);
@@ -97,14 +104,16 @@ test('migrate copies an embedded archive into PostgreSQL and an S3 bucket with O
     const r = (await s3.send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: key, VersionId: id }))).Retention;
     return { mode: r?.Mode, until: r?.RetainUntilDate?.getTime() ?? 0 };
   };
-  // Nothing here has a keep-until (no retention rule): kept for ever, so locked
-  // blobs.s3.foreverLockDays from the migration. RGW keeps the date to the second.
-  const lockedFor = (until: number, days: number, from: number) => until >= from + days * DAY - 1000 && until <= Date.now() + days * DAY + 1000;
+  // What an object holds decides its lock: the segment holds the corpus, kept for ever, so it is
+  // locked blobs.s3.foreverLockDays from the migration; the large blob holds the large message
+  // alone, kept 2000 days from its receipt. RGW keeps the date to the second.
+  const lockedFor = (until: number, days: number, from: number, to = Date.now()) => until >= from + days * DAY - 1000 && until <= to + days * DAY + 1000;
+  const lockedAsItHolds = (key: string, until: number, foreverDays: number, from: number) => (key.startsWith('large/') ? lockedFor(until, 2000, largeSent[0]!, largeSent[1]!) : lockedFor(until, foreverDays, from));
   const migrate = (to = targetConfig) => sealbox(['migrate', '--data', source.data, '--config', sourceConfig, '--to', to, '--json'], { timeoutMs: 300_000 });
 
   // A first attempt that fails once its objects are in the bucket: PostgreSQL refuses the
   // captures (as a full disk would), the metadata is rolled back, and the objects stay, locked for
-  // years (for this attempt, 3000 days for what is kept for ever). The tables are made beforehand,
+  // years (this attempt: 3000 days for what is kept for ever). The tables are made beforehand,
   // as the migration makes them, to hang the fault on.
   const schema = new PostgresMetadataStore({ url: full });
   await schema.ready();
@@ -122,14 +131,14 @@ test('migrate copies an embedded archive into PostgreSQL and an S3 bucket with O
   assert.deepEqual(left.versions.map((v) => v.key).sort(), blobFiles, 'the objects were in the bucket before PostgreSQL failed');
   for (const { key, id } of left.versions) {
     const r = await retention(key, id);
-    assert.ok(r.mode === 'COMPLIANCE' && lockedFor(r.until, 3000, firstStarted), `${key}: locked by the first attempt (${new Date(r.until).toISOString()})`);
+    assert.ok(r.mode === 'COMPLIANCE' && lockedAsItHolds(key, r.until, 3000, firstStarted), `${key}: locked by the first attempt (${new Date(r.until).toISOString()})`);
   }
   assert.deepEqual((await db.query('SELECT (SELECT count(*) FROM message) + (SELECT count(*) FROM ledger) AS n')).rows[0].n, '0', 'no metadata committed');
   await db.query('DROP TRIGGER disk_full ON capture');
 
   // Once the fault is gone the migration is run again (foreverLockDays back to its default,
   // 3650): the objects already there hold the same bytes under the same names, and are taken as
-  // they are (as the blob folder's files are), their locks extended.
+  // they are (as the blob folder's files are), the segment's lock extended.
   const started = Date.now();
   const run = await migrate();
   assert.equal(run.code, 0, `${run.stdout}${run.stderr}`);
@@ -157,7 +166,7 @@ test('migrate copies an embedded archive into PostgreSQL and an S3 bucket with O
     const r = await retention(key, id);
     assert.equal(r.mode, 'COMPLIANCE', `${key}: Object Lock in compliance mode`);
     assert.ok(r.until > Date.now() + DAY, `${key}: locked past tomorrow (${new Date(r.until).toISOString()})`);
-    assert.ok(lockedFor(r.until, 3650, started), `${key}: the first attempt's lock extended to foreverLockDays from this migration (${new Date(r.until).toISOString()})`);
+    assert.ok(lockedAsItHolds(key, r.until, 3650, started), `${key}: locked until the latest keep-until it holds, the first attempt's lock extended to this one's foreverLockDays (${new Date(r.until).toISOString()})`);
   }
   // The bucket owner's own keys cannot delete an archived version, and it still reads.
   for (const { key, id } of versions) {
