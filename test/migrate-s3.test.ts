@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { loadConfig } from '../src/core/config.ts';
@@ -121,6 +122,18 @@ test('migrate copies an embedded archive into PostgreSQL and an S3 bucket with O
   const db = new pg.Client({ connectionString: full });
   await db.connect();
   t.after(() => db.end());
+
+  // A source this build cannot take (a table the target's schema lacks, as from a newer build)
+  // is refused before anything is put: nothing could take a locked object out of the bucket.
+  const sqlite = new DatabaseSync(join(source.data, 'sealbox.db'));
+  sqlite.exec('CREATE TABLE local_notes (id INTEGER PRIMARY KEY, note TEXT)');
+  const refused = await migrate();
+  sqlite.exec('DROP TABLE local_notes');
+  sqlite.close();
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /the source's table local_notes has no counterpart in the target's schema/);
+  assert.deepEqual((await bucket()).versions, [], 'nothing put into the bucket');
+
   await db.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END$$`);
   await db.query('CREATE TRIGGER disk_full BEFORE INSERT ON capture FOR EACH STATEMENT EXECUTE FUNCTION refuse()');
   const firstStarted = Date.now();

@@ -101,6 +101,7 @@ async function copyInto(source: Stores, target: Stores, to: Config, progress: Mi
   try {
     const empty = await client.query<{ n: number }>('SELECT (SELECT count(*) FROM ledger) + (SELECT count(*) FROM message) + (SELECT count(*) FROM "user") AS n');
     if (Number(empty.rows[0]!.n) > 0) throw new SealboxError('SEALBOX_ERR_CONFLICT', `the target archive (schema ${pgStore.schema}) is not empty: migrate copies into an empty one`);
+    await checkSchema(source, src, client, pgStore.schema);
     // The source's write lock for the whole copy: one consistent state, nothing appended meanwhile.
     // Blobs first: the metadata that refers to them commits after they are durable.
     return await source.meta.write(async () => {
@@ -108,7 +109,7 @@ async function copyInto(source: Stores, target: Stores, to: Config, progress: Mi
       await client.query('BEGIN');
       try {
         const tables = await copyTables(src, client, pgStore.schema, progress);
-        const verdicts = await copyVerdicts(source, client, pgStore.schema, progress);
+        const verdicts = await copyVerdicts(source, client, progress);
         await client.query('COMMIT');
         return { tables, blobs, verdicts, seconds: (performance.now() - started) / 1000 };
       } catch (err) {
@@ -121,19 +122,51 @@ async function copyInto(source: Stores, target: Stores, to: Config, progress: Mi
   }
 }
 
+// The metadata tables of the source, all copied.
+function metadataTables(src: DatabaseSync): string[] {
+  return (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_version' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+}
+
+// Every table and column to be copied has its counterpart in the target's schema: checked before
+// anything is written, since objects put into a bucket with Object Lock stay there for years.
+async function checkSchema(source: Stores, src: DatabaseSync, client: pg.PoolClient, schema: string): Promise<void> {
+  const target = new Map<string, Set<string>>();
+  for (const r of (await client.query<{ table_name: string; column_name: string }>(`SELECT c.table_name, c.column_name FROM information_schema.columns c
+    JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+    WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE'`, [schema])).rows) {
+    if (!target.has(r.table_name)) target.set(r.table_name, new Set());
+    target.get(r.table_name)!.add(r.column_name);
+  }
+  const check = (db: DatabaseSync, tables: string[]) => {
+    for (const table of tables) {
+      const have = target.get(table);
+      if (!have) throw new SealboxError('SEALBOX_ERR_CONFLICT', `the source's table ${table} has no counterpart in the target's schema: this build cannot migrate it`);
+      for (const { name } of db.prepare(`PRAGMA table_info(${quote(table)})`).all() as { name: string }[]) {
+        if (!have.has(name)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `the source's column ${table}.${name} has no counterpart in the target's schema: this build cannot migrate it`);
+      }
+    }
+  };
+  check(src, metadataTables(src));
+  if (!existsSync(source.paths.index)) return;
+  const index = new DatabaseSync(source.paths.index, { readOnly: true });
+  try {
+    check(index, VERDICT_TABLES);
+  } finally {
+    index.close();
+  }
+}
+
 // Every metadata table, in an order that puts each row after the rows it refers to, inside the
-// caller's transaction: all of it or none.
+// caller's transaction: all of it or none. Their columns were checked (checkSchema).
 async function copyTables(src: DatabaseSync, client: pg.PoolClient, schema: string, progress: MigrationProgress): Promise<{ name: string; rows: number }[]> {
-  const sourceTables = (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_version' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-  const targetTables = new Set((await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'", [schema])).rows.map((r) => r.table_name));
-  for (const t of sourceTables) if (!targetTables.has(t)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `the source's table ${t} has no counterpart in the target's schema: this build cannot migrate it`);
+  const sourceTables = metadataTables(src);
   const edges = (await client.query<{ child: string; parent: string }>(`SELECT ch.relname AS child, pa.relname AS parent FROM pg_constraint c
     JOIN pg_class ch ON ch.oid = c.conrelid JOIN pg_class pa ON pa.oid = c.confrelid JOIN pg_namespace n ON n.oid = ch.relnamespace
     WHERE c.contype = 'f' AND n.nspname = $1`, [schema])).rows;
   const order = dependencyOrder(sourceTables, edges);
   progress.stage('metadata rows', order.reduce((n, t) => n + countRows(src, t), 0));
   const copied: { name: string; rows: number }[] = [];
-  for (const table of order) copied.push({ name: table, rows: await copyRows(src, table, client, schema, progress) });
+  for (const table of order) copied.push({ name: table, rows: await copyRows(src, table, client, progress) });
   // Identity columns go on after the highest id copied.
   const identities = (await client.query<{ table_name: string; column_name: string }>("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 AND is_identity = 'YES'", [schema])).rows;
   for (const { table_name: t, column_name: c } of identities) {
@@ -148,13 +181,11 @@ function countRows(db: DatabaseSync, table: string): number {
 
 // One table's rows, every column by name, by primary key (a row that refers to an earlier one of
 // its own table comes after it), many rows a statement.
-async function copyRows(src: DatabaseSync, table: string, client: pg.PoolClient, schema: string, progress: MigrationProgress): Promise<number> {
-  const have = new Set((await client.query<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2', [schema, table])).rows.map((r) => r.column_name));
+async function copyRows(src: DatabaseSync, table: string, client: pg.PoolClient, progress: MigrationProgress): Promise<number> {
   const info = src.prepare(`PRAGMA table_info(${quote(table)})`).all() as { name: string; pk: number }[];
   const columns = info.map((c) => c.name);
   // By primary key (a WITHOUT ROWID table has no rowid), else in the order written.
   const key = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => quote(c.name));
-  for (const c of columns) if (!have.has(c)) throw new SealboxError('SEALBOX_ERR_CONFLICT', `the source's column ${table}.${c} has no counterpart in the target's schema: this build cannot migrate it`);
   const per = Math.max(1, Math.min(1000, Math.floor(MAX_PARAMS / columns.length)));
   const insert = (n: number) => `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES ${Array.from({ length: n }, (_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ')}`;
   let rows = 0;
@@ -250,13 +281,13 @@ async function sha256Of(file: string): Promise<string> {
 
 // The authentication verdicts as checked at receipt, and the checks still pending, inside the
 // caller's transaction: they cannot be rebuilt from the message later (DNS answers change).
-async function copyVerdicts(source: Stores, client: pg.PoolClient, schema: string, progress: MigrationProgress): Promise<number> {
+async function copyVerdicts(source: Stores, client: pg.PoolClient, progress: MigrationProgress): Promise<number> {
   if (!existsSync(source.paths.index)) return 0;
   const index = new DatabaseSync(source.paths.index, { readOnly: true });
   try {
     progress.stage('verdicts at receipt', VERDICT_TABLES.reduce((n, t) => n + countRows(index, t), 0));
     let n = 0;
-    for (const table of VERDICT_TABLES) n += await copyRows(index, table, client, schema, progress);
+    for (const table of VERDICT_TABLES) n += await copyRows(index, table, client, progress);
     return n;
   } finally {
     index.close();
