@@ -54,7 +54,7 @@ test('an archive made before schema versions upgrades itself and keeps everythin
   const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
   try {
     assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications', '6-inbox', '7-ledger-payload', '8-retention', '9-disposal', '10-holds', '11-subject-requests', '12-leavers', '13-disposal-requests', '14-departments', '15-retention-minimum', '16-sso', '17-directory', '18-scim', '19-object-holds', '20-export-jobs', '21-sso-links']);
-    assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), ['1-index', '2-threads', '3-secure-delete', '4-auth-pending', '5-attachment-text', '6-attachments-read'], 'the index database has its own');
+    assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), ['1-index', '2-threads', '3-secure-delete', '4-auth-pending', '5-attachment-text', '6-attachments-read', '7-scope-column'], 'the index database has its own');
     // Messages indexed before threads were kept get theirs from the archive when the indexer is idle.
     await waitUntil('every earlier message has its thread', () => unthreaded(data) === 0, { timeoutMs: 30_000, intervalMs: 100 });
     const alice = new ApiClient(server.http!.url);
@@ -62,7 +62,7 @@ test('an archive made before schema versions upgrades itself and keeps everythin
     const r = await alice.call('GET', '/api/v1/search?q=lunch');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.results.length, 1, 'the index still finds her mail');
-    // Migration 5 built the full-text table anew from the words it held: phrases still match.
+    // Migrations 5 and 7 built the full-text table anew from the words it held: phrases still match.
     const phrase = await alice.call('GET', `/api/v1/search?q=${encodeURIComponent('subject:"lunch on friday"')}`);
     assert.deepEqual(phrase.body.results?.map((x: any) => x.sha256), [r.body.results[0].sha256], JSON.stringify(phrase.body));
     const raw = await alice.call('GET', `/api/v1/messages/${r.body.results[0].sha256}`);

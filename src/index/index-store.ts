@@ -65,8 +65,8 @@ export interface IndexStore extends Transactions {
 
   lastDocumentId(tx: Tx): Promise<number>;
   hasDocument(tx: Tx, messageRowId: number): Promise<boolean>;
-  // Addresses a document names as recipient (to, cc, bcc) and as From.
-  namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string> }>;
+  // Addresses a document names as recipient (to, cc, bcc), as From, and in any role.
+  namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string>; all: Set<string> }>;
   // Adds the document in its thread (see threadKeyFor); earlier replies keyed by its own
   // Message-ID join that thread.
   addDocument(tx: Tx, doc: NewDocument): Promise<void>;
@@ -77,7 +77,11 @@ export interface IndexStore extends Transactions {
   // A participation already recorded is left as it is.
   addParticipation(tx: Tx, messageRowId: number, p: Participation): Promise<void>;
   addAttachment(tx: Tx, messageRowId: number, a: NewAttachment): Promise<void>;
+  // A document's words, written once its row and participants are (SQLite's table keeps a token
+  // per participant beside them: scope-tokens.ts).
   addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void>;
+  // Its words written again, as when a later capture adds a participant (the Bcc of another copy).
+  replaceFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void>;
   // The authentication verdicts of one capture, replacing any before.
   setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void>;
   // Verdicts still to come (see AuthChecker): queued with the capture's document, completed by

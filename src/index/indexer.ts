@@ -11,7 +11,7 @@ import { ExtractorPool } from './extract/extractor-pool.ts';
 import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
 import { display, fullTextOf } from './full-text.ts';
-import type { IndexStore } from './index-store.ts';
+import type { FullText, IndexStore } from './index-store.ts';
 import { parseMessage } from './parse-message.ts';
 import type { ParsedMessage } from './parse-message.ts';
 import type { AddressRole } from './search-query.ts';
@@ -43,10 +43,16 @@ export interface IndexerOptions {
 }
 
 // A message's participants as the envelope step needs them: addresses named as recipient
-// (to, cc, bcc) and as From, as stored (trimmed, lowercased).
+// (to, cc, bcc), as From, and in any role, as stored (trimmed, lowercased).
 interface Named {
   recipients: Set<string>;
   from: Set<string>;
+  all: Set<string>;
+}
+
+// The envelope's addresses as participation stores them.
+function envelopeAddresses(env: Envelope): string[] {
+  return [...env.rcptTo.map((r) => r.address), env.mailFrom ?? ''].map((a) => a.trim().toLowerCase()).filter(Boolean);
 }
 
 // The queue after the commit: captures in order of receipt, with the cursor stored in the
@@ -141,15 +147,27 @@ export class Indexer {
     const { index, log } = this.#o;
     const parsedInBatch = new Set<number>();
     // A message newer than every indexed one needs no lookup: most captures are of new messages.
-    const { maxDocId, indexed } = await index.read(async (tx) => {
+    // A later capture of an indexed message whose envelope names someone new (a Bcc of another
+    // copy) makes its full-text row be written again (its scope tokens change), from the message
+    // parsed once more: those are found here, before the write.
+    const { maxDocId, indexed, rescope } = await index.read(async (tx) => {
       const maxDocId = await index.lastDocumentId(tx);
       const indexed = new Set<number>();
-      for (const r of rows) if (r.messageRowId <= maxDocId && await index.hasDocument(tx, r.messageRowId)) indexed.add(r.messageRowId);
-      return { maxDocId, indexed };
+      const rescope = new Set<number>();
+      for (const r of rows) {
+        if (r.messageRowId > maxDocId || !await index.hasDocument(tx, r.messageRowId)) continue;
+        indexed.add(r.messageRowId);
+        if (r.envelope === null || rescope.has(r.messageRowId)) continue;
+        const { all } = await index.namedAddresses(tx, r.messageRowId);
+        if (envelopeAddresses(r.envelope).some((a) => !all.has(a))) rescope.add(r.messageRowId);
+      }
+      return { maxDocId, indexed, rescope };
     });
+    // Each message's full text, for the messages parsed in this batch.
+    const texts = new Map<number, FullText>();
     // auth: 'queued' for the checker (with the bytes read, if any), or a verdict stored at once.
     // extraction: its attachments to read, queued for the extractor.
-    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; auth: null | { queued: Buffer | null } | { verdict: unknown }; extraction?: ExtractionWork | null; error: string | null; disposed?: true }[] = [];
+    const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; reparsed?: true; auth: null | { queued: Buffer | null } | { verdict: unknown }; extraction?: ExtractionWork | null; error: string | null; disposed?: true }[] = [];
     let bytes = 0;
     // A message's bytes are read while the one before it is parsed: reads are asynchronous (the
     // blob store may be remote), parsing is not.
@@ -181,7 +199,7 @@ export class Indexer {
       }
       let parsed: ParsedMessage | null = null;
       let raw: { raw: Buffer; truncated: boolean } | null = null;
-      const needsDoc = !parsedInBatch.has(row.messageRowId) && !indexed.has(row.messageRowId);
+      const needsDoc = !parsedInBatch.has(row.messageRowId) && (!indexed.has(row.messageRowId) || rescope.has(row.messageRowId));
       const needsAuth = this.auth !== null && row.envelope !== null;
       try {
         if (needsDoc) {
@@ -201,7 +219,10 @@ export class Indexer {
       }
       // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
       const auth = !needsAuth ? null : raw?.truncated ? { verdict: { error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` } } : { queued: raw?.raw ?? null };
-      work.push({ row, parsed, auth, extraction: parsed && this.extraction ? extractionWork(parsed) : null, error: null });
+      const extraction = parsed && this.extraction ? extractionWork(parsed) : null;
+      if (parsed) texts.set(row.messageRowId, extraction?.text ?? fullTextOf(parsed));
+      if (parsed && indexed.has(row.messageRowId)) work.push({ row, parsed: null, reparsed: true, auth, extraction, error: null });
+      else work.push({ row, parsed, auth, extraction, error: null });
     }
 
     const internal = new Set<string>();
@@ -216,14 +237,18 @@ export class Indexer {
       }
       return n;
     };
-    const part = async (tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named) => {
+    // Whether the address is new to the message.
+    const part = async (tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named): Promise<boolean> => {
       const a = address.trim().toLowerCase();
-      if (!a) return;
+      if (!a) return false;
       const domain = a.slice(a.lastIndexOf('@') + 1);
       if (this.#internal.has(domain)) internal.add(a);
       await index.addParticipation(tx, docId, { role, address: a, domain, name: name ? name.toLowerCase() : null });
       if (role === 'from') n.from.add(a);
       else if (role === 'to' || role === 'cc' || role === 'bcc') n.recipients.add(a);
+      if (n.all.has(a)) return false;
+      n.all.add(a);
+      return true;
     };
     const now = Date.now();
     let failures = 0;
@@ -242,7 +267,7 @@ export class Indexer {
         }
         if (w.error === null) {
           const one = async () => {
-            await this.#indexOne(tx, row, parsed, w.auth, w.extraction ?? null, { namedIn, part, named });
+            await this.#indexOne(tx, row, parsed, w.reparsed === true, w.auth, w.extraction ?? null, { namedIn, part, named, texts });
             await index.clearFailure(tx, row.rowId);
           };
           if (!isolated) {
@@ -282,17 +307,20 @@ export class Indexer {
     return work.length;
   }
 
-  async #indexOne(tx: Tx, row: QueuedCapture, parsed: ParsedMessage | null, auth: null | { queued: Buffer | null } | { verdict: unknown }, extraction: ExtractionWork | null, h: {
+  // parsed: the message, parsed for its first capture; reparsed: parsed again because this
+  // capture names someone new (its extraction work, if any, is queued again after the rewrite).
+  async #indexOne(tx: Tx, row: QueuedCapture, parsed: ParsedMessage | null, reparsed: boolean, auth: null | { queued: Buffer | null } | { verdict: unknown }, extraction: ExtractionWork | null, h: {
     namedIn(tx: Tx, docId: number): Promise<Named>;
-    part(tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named): Promise<void>;
+    part(tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named): Promise<boolean>;
     named: Map<number, Named>;
+    texts: Map<number, FullText>;
   }): Promise<void> {
     const { index } = this.#o;
     const docId = row.messageRowId;
     const env = row.envelope;
     if (parsed) {
       const p = parsed;
-      const n: Named = { recipients: new Set(), from: new Set() };
+      const n: Named = { recipients: new Set(), from: new Set(), all: new Set() };
       h.named.set(docId, n);
       await index.addDocument(tx, { id: docId, sha256: row.sha256, messageId: p.messageId, date: p.date ?? row.receivedAt,
         fromText: p.from.map(display).join(', ') || null, subject: p.subject, hasAttachment: p.attachments.length > 0, parseError: p.parseError,
@@ -301,7 +329,6 @@ export class Indexer {
         for (const a of list) await h.part(tx, docId, role, a.address, a.name || null, n);
       }
       for (const a of p.attachments) await index.addAttachment(tx, docId, a);
-      await index.addFullText(tx, docId, extraction?.text ?? fullTextOf(p));
       if (extraction) await index.queueExtraction(tx, docId);
       else if (this.extraction && p.attachments.length > 0) await index.markAttachmentsRead(tx, docId, extractorVersion((this.#o.ocr ?? null) !== null));
     } else if (!await index.hasDocument(tx, docId)) {
@@ -309,10 +336,20 @@ export class Indexer {
       throw new Error('the message of this capture is not indexed');
     }
     // The envelope of every receipt: a recipient that no header names was Bcc'd.
+    let added = false;
     if (env) {
       const n = await h.namedIn(tx, docId);
-      for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) await h.part(tx, docId, 'bcc', r.address, null, n);
-      if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) await h.part(tx, docId, 'sender', env.mailFrom, null, n);
+      for (const r of env.rcptTo) if (!n.recipients.has(r.address.toLowerCase())) added = await h.part(tx, docId, 'bcc', r.address, null, n) || added;
+      if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) added = await h.part(tx, docId, 'sender', env.mailFrom, null, n) || added;
+    }
+    // The full text after the participants: the index keeps a token for each beside the words.
+    if (parsed) await index.addFullText(tx, docId, h.texts.get(docId)!);
+    else if (added) {
+      const text = h.texts.get(docId);
+      // Not expected: the batch parses every indexed message whose envelope names someone new.
+      if (text === undefined) throw new Error('this capture names a new participant of a message not parsed in its batch');
+      await index.replaceFullText(tx, docId, text);
+      if (reparsed && extraction) await index.queueExtraction(tx, docId);
     }
     if (auth && 'verdict' in auth) await index.setAuthVerdicts(tx, row.rowId, auth.verdict);
     else if (auth) await index.queueAuth(tx, row.rowId);

@@ -109,6 +109,8 @@ const CORPUS: Mail[] = [
   // The same bytes received twice: the second receipt names Bob only in its envelope.
   { key: 'm4', from: CAROL, to: [p('Team', 'team@partner.example')], subject: 'Lunch on Friday', body: 'Shall we meet for lunch near the station?',
     date: '2026-03-10T11:00:00Z', receivedAt: '2026-03-10T11:01:00Z', messageId: 'lunch@corp.example',
+    // Its text read after the first receipt's batch, and again after the second names Bob.
+    attachments: [{ filename: 'menu.csv', contentType: 'text/csv', content: Buffer.from('dish,price\nsoup,4\n'), text: 'dish,price soup,4', outcome: 'ok', types: ['csv', 'text'] }],
     receipts: [null, { mailFrom: 'carol@corp.example', rcptTo: ['team@partner.example', 'bob@corp.example'] }] },
   { key: 'm5', from: DAVE, to: [CAROL], cc: [BOB], subject: 'Security incident report', body: 'Suspicious login from an unknown address. Invoices are not affected.',
     date: '2026-03-12T16:00:00Z', receivedAt: '2026-03-12T16:01:00Z', messageId: 'incident-7@corp.example' },
@@ -455,7 +457,7 @@ for (const impl of INDEXES) {
       assert.deepEqual(await found('attachment:monchengladbach'), ['m16'], 'the page in its own charset, accents folded');
       assert.deepEqual(await found('attachment:"Mönchengladbach office"'), ['m16']);
       assert.deepEqual(await found('attachment:draft'), [], 'an HTML title is not text');
-      assert.deepEqual(await found('type:text'), ['m10', 'm3']);
+      assert.deepEqual(await found('type:text'), ['m10', 'm4', 'm3']);
       assert.equal((await index.search('attachment:"parties agree" type:TXT', { limit: 1 })).query, 'attachment:"parties agree" AND type:txt', 'the canonical form');
     });
 
@@ -577,6 +579,7 @@ for (const impl of INDEXES) {
         { what: 'bob, fixed query invoice', scope: { mailboxes: ids('bob'), dateFrom: null, dateTo: null, fixedQuery: 'invoice' }, fixed: (m) => has(m, 'invoice') },
         { what: 'alice, fixed query with an OR', scope: { mailboxes: ids('alice'), dateFrom: null, dateTo: null, fixedQuery: 'from:eve@partner.example OR has:attachment' },
           fixed: (m) => T.role('from', 'eve@partner.example')(m) || hasAttachment(m) },
+        { what: 'bob (a Bcc of a later copy included)', scope: { mailboxes: ids('bob'), dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => true },
         { what: 'dave (envelope-only mail included)', scope: { mailboxes: ids('dave'), dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => true },
         { what: 'no mailbox', scope: { mailboxes: [], dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => false },
       ];
@@ -592,6 +595,7 @@ for (const impl of INDEXES) {
         ['invoice OR lunch', (m) => has(m, 'invoice') || has(m, 'lunch')],
         ['NOT invoice', (m) => !has(m, 'invoice')],
         ['has:attachment', hasAttachment],
+        ['attachment:soup', (m) => (m.attachments ?? []).some((a) => a.text.includes('soup'))],
         ['from:bob@corp.example', T.role('from', 'bob@corp.example')],
         ['mailbox:carol', T.mailbox('carol')],
       ];
@@ -869,6 +873,50 @@ for (const impl of INDEXES) {
       assert.deepEqual(await index.messagesWith(['bob@corp.example']).then((r) => r.filter((m) => m.id === id)), []);
       assert.equal(typeof await store.purgeRemoved(), 'boolean');
       assert.equal((await index.search('example', { limit: 1 })).total, CORPUS.length, 'the rest is untouched');
+    });
+
+    // More matches than a scoped search sorts whole (SQLite reads them a month at a time): every
+    // page, newest and oldest first, is the matches in date order, undated ones last (newest
+    // first), and the mail of other mailboxes never comes in.
+    test('a big mailbox pages in date order: deep offsets, undated messages, other mailboxes left out', async () => {
+      const docs: { id: number; sha256: string; date: number | null; dave: boolean; attachment: boolean }[] = [];
+      const start = Date.parse('2020-01-01T00:00:00Z');
+      for (let i = 0; i < 2_600; i++) {
+        const date = i % 97 === 0 ? null : start + ((i * 13) % 1_100) * 86_400_000 + (i % 7) * 3_600_000;
+        docs.push({ id: 4_000_000 + i, sha256: createHash('sha256').update(`bulk ${i}`).digest('hex'), date, dave: i % 10 !== 3, attachment: i % 4 === 0 });
+      }
+      await store.write(async (tx) => {
+        for (const d of docs) {
+          await store.addDocument(tx, { id: d.id, sha256: d.sha256, messageId: null, date: d.date, fromText: null, subject: 'Bulk', hasAttachment: d.attachment, parseError: null, refersTo: [] });
+          const who = d.dave ? 'dave@corp.example' : 'stranger@elsewhere.example';
+          await store.addParticipation(tx, d.id, { role: 'to', address: who, domain: who.split('@')[1]!, name: null });
+          await store.addFullText(tx, d.id, { subject: 'Bulk', addresses: who, body: `zqbulk number ${d.id}`, filenames: '', attachments: '' });
+        }
+      });
+      try {
+        const dave: SearchScope = { mailboxes: [box.get('dave')!], dateFrom: null, dateTo: null, fixedQuery: null };
+        const order = (list: typeof docs, dir: 1 | -1) => [...list].sort((a, b) => (a.date === null || b.date === null
+          ? (a.date === null ? -1 : 0) - (b.date === null ? -1 : 0) : a.date - b.date) * dir || (a.id - b.id) * dir);
+        const check = async (query: string, keep: (d: (typeof docs)[number]) => boolean, pages: [number, number][]) => {
+          const mine = docs.filter((d) => d.dave && keep(d));
+          for (const sort of ['newest', 'oldest'] as const) {
+            const expected = order(mine, sort === 'newest' ? -1 : 1).map((d) => d.sha256);
+            for (const [offset, limit] of pages) {
+              const got = await index.search(query, { limit, offset, sort, scope: dave });
+              assert.equal(got.total, mine.length, `${query} ${sort} total`);
+              assert.deepEqual(got.hits.map((h) => h.sha256), expected.slice(offset, offset + limit), `${query} ${sort} at ${offset}`);
+            }
+          }
+        };
+        await check('zqbulk', () => true, [[0, 50], [1_000, 50], [2_280, 100], [2_400, 10]]);
+        await check('zqbulk has:attachment', (d) => d.attachment, [[0, 50], [550, 50]]);
+        const after = Date.parse('2021-07-01T00:00:00Z');
+        await check('zqbulk after:2021-06-30', (d) => d.date !== null && d.date >= after, [[0, 50], [700, 50]]);
+        // The hex of dave@, as SQLite's scope tokens spell it: the user's words never reach them.
+        for (const query of ['a64617665*', 'hattachment', 'dnone', 'd202001']) await check(query, () => false, [[0, 10]]);
+      } finally {
+        await store.write(async (tx) => { for (const d of docs) await store.removeDocument(tx, d.id, []); });
+      }
     });
 
     test('a query the language refuses is a QueryError', async () => {

@@ -67,9 +67,9 @@ export class PostgresIndexStore implements IndexStore {
     return (await on(tx).one('SELECT 1 FROM doc WHERE id = $1', [messageRowId])) !== undefined;
   }
 
-  async namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string> }> {
+  async namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string>; all: Set<string> }> {
     const addresses = async (roles: string[]) => new Set((await on(tx).query<{ address: string }>('SELECT address FROM participation WHERE doc_id = $1 AND role = ANY($2::text[])', [messageRowId, roles])).map((r) => r.address));
-    return { recipients: await addresses(['to', 'cc', 'bcc']), from: await addresses(['from']) };
+    return { recipients: await addresses(['to', 'cc', 'bcc']), from: await addresses(['from']), all: await addresses(['from', 'sender', 'to', 'cc', 'bcc']) };
   }
 
   async addDocument(tx: Tx, doc: NewDocument): Promise<void> {
@@ -106,6 +106,11 @@ export class PostgresIndexStore implements IndexStore {
   // The document's row is written first (addDocument); its words are set on it, replacing any.
   async addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
     await on(tx).run('UPDATE doc SET words = $2::tsvector WHERE id = $1', [messageRowId, documentVector(text)]);
+  }
+
+  // Its words do not depend on who takes part (the scope is searched in participation): the same.
+  async replaceFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
+    await this.addFullText(tx, messageRowId, text);
   }
 
   async setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void> {

@@ -10,6 +10,7 @@ import type { SearchScope } from '../search-index.ts';
 import { dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
+import { addressToken, ATTACHMENT_TOKEN, domainToken, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -46,7 +47,13 @@ export function compileQuery(node: QueryNode, options: CompileOptions = {}): Com
   const params: (string | number)[] = [];
   const spell = options.spellings ?? spellingVariants;
   const where = new Compiler(params, meta, options.envelopeOf ?? null, spell).compile(node);
-  return { where, params, fullText: ftsExpression(node, spell), ranking: matchedWordsExpression(node, { columns: true, spellings: spell }) };
+  return { where, params, fullText: userWords(ftsExpression(node, spell)), ranking: userWords(matchedWordsExpression(node, { columns: true, spellings: spell })) };
+}
+
+// A full-text expression of the user's, kept to the columns of the message's own text (the
+// scope column's tokens are not words of it: `a*` must not find every address token).
+function userWords<T extends string | null>(expression: T): T {
+  return (expression === null ? null : `${USER_COLUMNS} : (${expression})`) as T;
 }
 
 class Compiler {
@@ -108,7 +115,7 @@ class Compiler {
   }
 
   private match(expression: string): string {
-    return `d.id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p(expression)})`;
+    return `d.id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p(userWords(expression))})`;
   }
 
   // All full-text children become one MATCH (FTS5 intersects far faster than SQL does with
@@ -304,8 +311,17 @@ function escapeGlob(value: string): string {
 // the user's query text, so no parenthesis or OR in what the user types can step outside it.
 export function compileScope(scope: SearchScope): CompiledQuery {
   const ids = scope.mailboxes.map((m) => m.id);
-  const parts = [`d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})))`];
-  const params: (string | number)[] = [...ids];
+  const rest = scopeRest(scope);
+  return {
+    where: [`d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})))`, ...rest.where].join(' AND '),
+    params: [...ids, ...rest.params], fullText: null, ranking: null,
+  };
+}
+
+// The scope's conditions other than its mailboxes.
+function scopeRest(scope: SearchScope): { where: string[]; params: (string | number)[] } {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
   if (scope.dateFrom !== null) {
     parts.push('d.date >= ?');
     params.push(scope.dateFrom);
@@ -319,5 +335,62 @@ export function compileScope(scope: SearchScope): CompiledQuery {
     parts.push(`(${fixed.where})`);
     params.push(...fixed.params);
   }
-  return { where: parts.join(' AND '), params, fullText: null, ranking: null };
+  return { where: parts, params };
+}
+
+// A search within mailboxes as one FTS5 expression (`match`: the query's words AND the tokens
+// of the mailboxes' addresses, scope-tokens.ts) and what it cannot say (`residual`: a condition
+// over `doc d` for the rows the MATCH finds; null when the MATCH is the whole answer). Terms of
+// the query that are not words still add what they imply to the MATCH — an address or domain
+// token, the attachment token, the months of a date range — so that it finds few rows more than
+// the answer. `addresses`: the mailboxes' addresses (at least one).
+export function compileScoped(node: QueryNode, scope: SearchScope, addresses: readonly string[], options: CompileOptions = {}): { match: string; residual: CompiledQuery | null } {
+  const spell = options.spellings ?? spellingVariants;
+  const whole = ftsExpression(node, spell);
+  const children = whole !== null ? [] : node.kind === 'and' ? node.children : [node];
+  const positive = whole !== null ? [whole] : [];
+  const negative: string[] = [];
+  const rest: QueryNode[] = [];
+  for (const c of children) {
+    const e = ftsExpression(c, spell);
+    const ne = e === null && c.kind === 'not' ? ftsExpression(c.child, spell) : null;
+    if (e !== null) positive.push(e);
+    else if (ne !== null) negative.push(ne);
+    else rest.push(c);
+  }
+  const implied: string[] = [`scope : (${addresses.map((a) => quoteFts(addressToken(a))).join(' OR ')})`];
+  let from = scope.dateFrom;
+  let to = scope.dateTo;
+  const residual: QueryNode[] = [];
+  for (const c of rest) {
+    if (c.kind === 'has-attachment') {
+      implied.push(`scope : ${ATTACHMENT_TOKEN}`);   // the same condition: nothing left to check
+      continue;
+    }
+    residual.push(c);
+    if (c.kind === 'address') {
+      const at = c.value.indexOf('@');
+      if (at > 0 && at < c.value.length - 1) implied.push(`scope : ${quoteFts(addressToken(c.value))}`);
+      else if (at === 0 && c.value.length > 1) implied.push(`scope : ${quoteFts(domainToken(c.value.slice(1)))}`);
+    } else if (c.kind === 'date') {
+      const start = dayStart(c.day);
+      if (start === null) continue;
+      const [lo, hi] = c.op === 'before' ? [null, start] : c.op === 'after' ? [start + DAY_MS, null] : [start, start + DAY_MS];
+      if (lo !== null) from = from === null ? lo : Math.max(from, lo);
+      if (hi !== null) to = to === null ? hi : Math.min(to, hi);
+    }
+  }
+  const months = monthsBetween(from, to);
+  if (months !== null) implied.push(`scope : (${months.join(' OR ')})`);
+  const words = positive.length > 0 ? [userWords(positive.join(' AND '))] : [];
+  let match = [...words, ...implied].join(' AND ');
+  if (negative.length > 0) match = `(${match}) NOT ${userWords(negative.join(' OR '))}`;
+
+  const params: (string | number)[] = [];
+  const compiler = new Compiler(params, options.metaSchema ?? 'meta', options.envelopeOf ?? null, spell);
+  const parts = residual.map((c) => compiler.compile(c));
+  const scoped = scopeRest(scope);
+  parts.push(...scoped.where);
+  params.push(...scoped.params);
+  return { match, residual: parts.length === 0 ? null : { where: parts.join(' AND '), params, fullText: null, ranking: null } };
 }

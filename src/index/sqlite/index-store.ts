@@ -3,6 +3,7 @@ import { on } from '../../store/sqlite/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
 import type { AttachmentOutcome, FullText, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
 import type { IndexDatabase } from './index-db.ts';
+import { scopeText } from './scope-tokens.ts';
 
 const SQL = {
   cursor: "SELECT value FROM index_state WHERE key = 'cursor'",
@@ -16,7 +17,9 @@ const SQL = {
   rethread: 'UPDATE doc SET thread_key = ? WHERE thread_key = ?',
   setThread: 'UPDATE doc SET thread_key = ? WHERE id = ?',
   unthreaded: 'SELECT id, sha256 FROM doc WHERE thread_key IS NULL ORDER BY id LIMIT ?',
-  insertFts: 'INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments) VALUES (?, ?, ?, ?, ?, ?)',
+  insertFts: 'INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments, scope) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  scopeOfDoc: 'SELECT date, has_attachment FROM doc WHERE id = ?',
+  scopeParts: 'SELECT address, domain FROM participation WHERE doc_id = ?',
   insertPart: 'INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)',
   insertAttachment: 'INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)',
   insertAuth: 'INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)',
@@ -37,6 +40,7 @@ const SQL = {
   removeAttachmentFts: 'DELETE FROM attachment_fts WHERE rowid IN (SELECT rowid FROM attachment WHERE doc_id = ?)',
   headerAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role IN ('to', 'cc', 'bcc')",
   fromAddresses: "SELECT address FROM participation WHERE doc_id = ? AND role = 'from'",
+  allAddresses: 'SELECT DISTINCT address FROM participation WHERE doc_id = ?',
   recordFailure: `INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT(capture_row) DO UPDATE SET error = excluded.error, last_failed_at = excluded.last_failed_at, attempts = attempts + 1`,
   clearFailure: 'DELETE FROM index_failure WHERE capture_row = ?',
@@ -100,9 +104,9 @@ export class SqliteIndexStore implements IndexStore {
     return on(tx).prepare(SQL.docExists).get(messageRowId) !== undefined;
   }
 
-  async namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string> }> {
+  async namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string>; all: Set<string> }> {
     const addresses = (sql: string) => new Set((on(tx).prepare(sql).all(messageRowId) as { address: string }[]).map((r) => r.address));
-    return { recipients: addresses(SQL.headerAddresses), from: addresses(SQL.fromAddresses) };
+    return { recipients: addresses(SQL.headerAddresses), from: addresses(SQL.fromAddresses), all: addresses(SQL.allAddresses) };
   }
 
   async addDocument(tx: Tx, doc: NewDocument): Promise<void> {
@@ -134,8 +138,20 @@ export class SqliteIndexStore implements IndexStore {
     on(tx).prepare(SQL.insertAttachment).run(messageRowId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256);
   }
 
+  // The scope column (scope-tokens.ts) is made here from the document's row and participants as
+  // they are now: the document and every participant of this capture are written first.
   async addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
-    on(tx).prepare(SQL.insertFts).run(messageRowId, text.subject, text.addresses, text.body, text.filenames, text.attachments);
+    const sql = on(tx);
+    const doc = sql.prepare(SQL.scopeOfDoc).get(messageRowId) as { date: number | null; has_attachment: number } | undefined;
+    if (doc === undefined) throw new Error(`full text for message row ${messageRowId}, which has no document`);
+    const parts = sql.prepare(SQL.scopeParts).all(messageRowId) as { address: string; domain: string }[];
+    const scope = scopeText({ addresses: parts.map((p) => p.address), domains: parts.map((p) => p.domain), date: doc.date === null ? null : Number(doc.date), hasAttachment: doc.has_attachment !== 0 });
+    sql.prepare(SQL.insertFts).run(messageRowId, text.subject, text.addresses, text.body, text.filenames, text.attachments, scope);
+  }
+
+  async replaceFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
+    on(tx).prepare(SQL.removeFts).run(messageRowId);
+    await this.addFullText(tx, messageRowId, text);
   }
 
   async setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void> {
@@ -197,10 +213,7 @@ export class SqliteIndexStore implements IndexStore {
     const sql = on(tx);
     if (sql.prepare(SQL.unqueueExtraction).run(messageRowId).changes === 0) return false;
     sql.prepare(SQL.setAttachmentsRead).run(version, messageRowId);
-    if (text !== null) {
-      sql.prepare(SQL.removeFts).run(messageRowId);
-      await this.addFullText(tx, messageRowId, text);
-    }
+    if (text !== null) await this.replaceFullText(tx, messageRowId, text);
     const rows = (sql.prepare(SQL.attachmentRows).all(messageRowId) as { rowid: number }[]).map((r) => r.rowid);
     if (text !== null) sql.prepare(SQL.removeAttachmentFts).run(messageRowId);
     for (const o of outcomes) {

@@ -4,8 +4,19 @@ import type { IndexDatabase } from './index-db.ts';
 import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
-import { attachmentWordsExpression, compileQuery, compileScope } from './fts5-compiler.ts';
+import { attachmentWordsExpression, compileQuery, compileScope, compileScoped } from './fts5-compiler.ts';
+import type { CompiledQuery } from './fts5-compiler.ts';
 import { Fts5Snippets } from './fts5-snippets.ts';
+import { monthOf, NO_DATE_TOKEN } from './scope-tokens.ts';
+
+// Within mailboxes (#scoped): a MATCH that finds at most this many rows is sorted whole; more,
+// and the page is read a month at a time, newest (or oldest) first.
+const SORT_WHOLE = 2_000;
+// A query with conditions the MATCH cannot hold is checked row by row on at most this many of
+// its rows; past that the plan over the whole index (date index, participation) is faster.
+const CHECK_ROWS = 20_000;
+// Mailboxes with more addresses than this together are searched through participation.
+const MAX_SCOPE_ADDRESSES = 500;
 
 // Reads the index database (with the main database attached as "meta"; see openIndexDb), each
 // call in a read transaction of its connection.
@@ -75,6 +86,7 @@ export class SqliteSearchIndex implements SearchIndex {
     const ranked = options.sort === 'relevance' && compiled.ranking !== null;
     let rows: Record<string, any>[];
     let total: number;
+    let scoped: { rows: Record<string, any>[]; total: number } | null;
     try {
       if (ranked) {
         // Every match is ranked before the best come out, so the total comes from that pass too.
@@ -84,6 +96,8 @@ export class SqliteSearchIndex implements SearchIndex {
           ORDER BY r.rank IS NULL, r.rank, d.date DESC, d.id DESC LIMIT ? OFFSET ?) t JOIN doc d ON d.id = t.id ORDER BY t.rank IS NULL, t.rank, t.date DESC, t.id DESC`)
           .all(compiled.ranking, ...params, options.limit, offset) as Record<string, any>[];
         total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0 : this.#count(where, params);
+      } else if (condition && (scoped = this.#scoped(node, options, dir, offset)) !== null) {
+        ({ rows, total } = scoped);
       } else if (condition) {
         // Within a scope SQLite gathers every match of the scope anyway (the mailboxes' messages
         // meet the query's), so the total is counted in that same pass, over ids and dates only
@@ -112,6 +126,78 @@ export class SqliteSearchIndex implements SearchIndex {
       throw err;
     }
     return { query: describeQuery(node), hits: rows.map(hit), total, sort: ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest' };
+  }
+
+  // Within mailboxes: the query and the mailboxes' address tokens as one MATCH (compileScoped),
+  // counted by FTS5 itself; null when the plan over the whole index is the better one.
+  #scoped(node: ReturnType<typeof parseQuery>, options: SearchOptions, dir: 'ASC' | 'DESC', offset: number): { rows: Record<string, any>[]; total: number } | null {
+    const scope = options.scope!;
+    const ids = scope.mailboxes.map((m) => m.id);
+    const addresses = (this.#db.prepare('SELECT DISTINCT address FROM meta.mailbox_address WHERE mailbox_id IN (SELECT value FROM json_each(?)) ORDER BY address')
+      .all(JSON.stringify(ids)) as { address: string }[]).map((r) => r.address);
+    if (addresses.length === 0) return { rows: [], total: 0 };
+    if (addresses.length > MAX_SCOPE_ADDRESSES) return null;
+    const { match, residual } = compileScoped(node, scope, addresses, { envelopeOf: options.envelopeOf, spellings: this.#spellings });
+    const found = Number((this.#countFullText.get(match) as { n: number }).n);
+    const want = offset + options.limit;
+    if (residual !== null) {
+      if (found > CHECK_ROWS) return null;
+      return this.#sortWhole(match, residual, dir, offset, options.limit);
+    }
+    if (offset >= found) return { rows: [], total: found };
+    if (found <= SORT_WHOLE) return { rows: this.#sortWhole(match, null, dir, offset, options.limit).rows, total: found };
+    const ids2 = this.#byMonth(match, dir, want).slice(offset, want);
+    return { rows: this.#docs(ids2), total: found };
+  }
+
+  // Every row the MATCH finds (and the residual keeps), sorted; the total counted in that pass.
+  #sortWhole(match: string, residual: CompiledQuery | null, dir: 'ASC' | 'DESC', offset: number, limit: number): { rows: Record<string, any>[]; total: number } {
+    // CROSS JOIN: from the MATCH's rows to their documents, never a scan of the date index.
+    const rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject, t.total FROM (SELECT d.id AS id, d.date AS date, COUNT(*) OVER () AS total
+      FROM (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id ${residual ? `WHERE ${residual.where}` : ''}
+      ORDER BY d.date ${dir}, d.id ${dir} LIMIT ? OFFSET ?) t JOIN doc d ON d.id = t.id ORDER BY t.date ${dir}, t.id ${dir}`)
+      .all(match, ...(residual?.params ?? []), limit, offset) as Record<string, any>[];
+    if (rows.length > 0) return { rows, total: Number(rows[0]!.total) };
+    if (offset === 0) return { rows, total: 0 };
+    const n = this.#db.prepare(`SELECT COUNT(*) AS n FROM (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id ${residual ? `WHERE ${residual.where}` : ''}`)
+      .get(match, ...(residual?.params ?? [])) as { n: number };
+    return { rows, total: Number(n.n) };
+  }
+
+  // The first `want` rows the MATCH finds in date order, read a month at a time (the scope
+  // column's month token) from the newest (or oldest) month any document has: a page of a
+  // mailbox's common word reads a month or two, not the whole mailbox. Documents without a date
+  // come last newest first, first oldest first (as SQLite sorts NULL).
+  #byMonth(match: string, dir: 'ASC' | 'DESC', want: number): number[] {
+    const inMonth = this.#db.prepare('SELECT d.id, d.date FROM (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id');
+    const next = this.#db.prepare(dir === 'DESC' ? 'SELECT MAX(date) AS date FROM doc WHERE date < ?' : 'SELECT MIN(date) AS date FROM doc WHERE date >= ?');
+    const undated = this.#db.prepare('SELECT 1 FROM doc WHERE date IS NULL LIMIT 1').get() !== undefined;
+    const out: number[] = [];
+    const take = (token: string) => {
+      const rows = (inMonth.all(`(${match}) AND scope : ${token}`) as { id: number; date: number | null }[]).map((r) => ({ id: Number(r.id), date: r.date === null ? null : Number(r.date) }));
+      const sign = dir === 'DESC' ? -1 : 1;
+      rows.sort((a, b) => sign * ((a.date ?? -Infinity) - (b.date ?? -Infinity) || a.id - b.id));
+      for (const r of rows) out.push(r.id);
+    };
+    if (dir === 'ASC' && undated) take(NO_DATE_TOKEN);
+    let bound = dir === 'DESC' ? Infinity : -Infinity;
+    while (out.length < want) {
+      const row = next.get(bound === Infinity ? Number.MAX_SAFE_INTEGER : bound === -Infinity ? Number.MIN_SAFE_INTEGER : bound) as { date: number | null };
+      if (row.date === null) break;
+      const month = monthOf(Number(row.date))!;
+      take(month.token);
+      bound = dir === 'DESC' ? month.from : month.to;
+      if (!Number.isFinite(bound)) break;
+    }
+    if (dir === 'DESC' && undated && out.length < want) take(NO_DATE_TOKEN);
+    return out;
+  }
+
+  // The result columns of these documents, in this order.
+  #docs(ids: number[]): Record<string, any>[] {
+    const rows = this.#db.prepare('SELECT id, sha256, message_id, date, from_text, subject FROM doc WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as Record<string, any>[];
+    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
   #count(where: string, params: (string | number)[]): number {
