@@ -10,7 +10,7 @@ import type { SearchScope } from '../search-index.ts';
 import { dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
-import { addressToken, ATTACHMENT_TOKEN, domainToken, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
+import { addressToken, ATTACHMENT_TOKEN, domainToken, mayFindScope, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -47,13 +47,7 @@ export function compileQuery(node: QueryNode, options: CompileOptions = {}): Com
   const params: (string | number)[] = [];
   const spell = options.spellings ?? spellingVariants;
   const where = new Compiler(params, meta, options.envelopeOf ?? null, spell).compile(node);
-  return { where, params, fullText: userWords(ftsExpression(node, spell)), ranking: userWords(matchedWordsExpression(node, { columns: true, spellings: spell })) };
-}
-
-// A full-text expression of the user's, kept to the columns of the message's own text (the
-// scope column's tokens are not words of it: `a*` must not find every address token).
-function userWords<T extends string | null>(expression: T): T {
-  return (expression === null ? null : `${USER_COLUMNS} : (${expression})`) as T;
+  return { where, params, fullText: ftsExpression(node, spell), ranking: matchedWordsExpression(node, { columns: true, spellings: spell }) };
 }
 
 class Compiler {
@@ -61,12 +55,16 @@ class Compiler {
   private readonly meta: string;
   private readonly envelopeOf: readonly number[] | null;
   private readonly spell: Spellings;
+  // Checked on a few rows found otherwise (compileScoped): a participant condition looks at the
+  // row's own participants, never gathers every row of an address or domain first.
+  private readonly perRow: boolean;
 
-  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null, spell: Spellings) {
+  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null, spell: Spellings, perRow = false) {
     this.params = params;
     this.meta = meta;
     this.envelopeOf = envelopeOf;
     this.spell = spell;
+    this.perRow = perRow;
   }
 
   // For a participation row (its columns unqualified or as `alias.`): true unless it is a Bcc
@@ -115,7 +113,7 @@ class Compiler {
   }
 
   private match(expression: string): string {
-    return `d.id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p(userWords(expression))})`;
+    return `d.id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p(expression)})`;
   }
 
   // All full-text children become one MATCH (FTS5 intersects far faster than SQL does with
@@ -170,6 +168,7 @@ class Compiler {
 
   // Each branch is its own SELECT so that each uses an index (address or domain).
   private address(role: AddressRole, value: string): string {
+    if (this.perRow) return this.addressOfRow(role, value);
     const selects: string[] = [];
     const visible = () => (role === 'bcc' && this.envelopeOf !== null ? ` AND ${this.bccVisible('')}` : '');
     const byAddress = (address: string) =>
@@ -204,6 +203,25 @@ class Compiler {
     return `d.id IN (${selects.join(' UNION ALL ')})`;
   }
 
+  // The same condition on the row's participants (its primary key starts with doc_id).
+  private addressOfRow(role: AddressRole, value: string): string {
+    const head = `EXISTS (SELECT 1 FROM participation p WHERE p.doc_id = d.id AND p.role = ${this.p(role)} AND (`;   // placeholders in order
+    const any: string[] = [];
+    const at = value.indexOf('@');
+    const local = (l: string) => any.push(`(p.address >= ${this.p(l + '@')} AND p.address < ${this.p(l + 'A')})`);
+    if (at === 0) any.push(`p.domain = ${this.p(value.slice(1))}`);
+    else if (at > 0 && at === value.length - 1) local(value.slice(0, -1));
+    else if (at > 0) any.push(`p.address = ${this.p(value)}`);
+    else {
+      if (value.includes('.')) any.push(`p.domain = ${this.p(value)}`);
+      any.push(`p.address = ${this.p(value)}`);
+      local(value);
+      if (!value.includes('.')) any.push(`('.' || p.name || '.') GLOB ${this.p(`*${NAME_SEPARATORS}${escapeGlob(value)}${NAME_SEPARATORS}*`)}`);
+    }
+    const visible = role === 'bcc' && this.envelopeOf !== null ? ` AND ${this.bccVisible('p.')}` : '';
+    return `${head}${any.join(' OR ')})${visible})`;
+  }
+
   // Attachments of a kind: by its content types, its extensions, or the content type's subtype.
   private attachmentType(name: string): string {
     const { types, extensions, subtype } = typeMatch(name);
@@ -214,6 +232,13 @@ class Compiler {
 
   private mailbox(value: string): string {
     const m = this.meta;
+    if (this.perRow) {
+      return `EXISTS (SELECT 1 FROM participation p WHERE p.doc_id = d.id AND p.address IN (`
+        + `SELECT a.address FROM ${m}.mailbox_address a WHERE a.mailbox_id IN (`
+        + `SELECT b.id FROM ${m}.mailbox b WHERE lower(b.name) = ${this.p(value)}`
+        + ` UNION SELECT c.mailbox_id FROM ${m}.mailbox_address c WHERE c.address = ${this.p(value)}))`
+        + (this.envelopeOf !== null ? ` AND ${this.bccVisible('p.')}` : '') + ')';
+    }
     return `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (`
       + `SELECT a.address FROM ${m}.mailbox_address a WHERE a.mailbox_id IN (`
       + `SELECT b.id FROM ${m}.mailbox b WHERE lower(b.name) = ${this.p(value)}`
@@ -233,11 +258,16 @@ function quoteFts(value: string): string {
   return '"' + value.replaceAll('"', '""') + '"';
 }
 
-// A word or phrase, in each of its spellings (ß = ss, æ = ae, …: spelling-variants.ts).
-function ftsTerm(node: QueryNode & { kind: 'text' }, spell: Spellings = spellingVariants): string {
-  const spellings = spell(node.value, node.prefix).map((v) => quoteFts(v) + (node.prefix ? ' *' : ''));
+// A word or phrase, in each of its spellings (ß = ss, æ = ae, …: spelling-variants.ts). On
+// index.db's table (`guard`) a term of no column that could find a token of the scope column
+// (`a*`, a word spelled like one) is kept to the message's own columns; the others are not, as a
+// column filter makes FTS5 read where each match is, not only which rows.
+function ftsTerm(node: QueryNode & { kind: 'text' }, spell: Spellings = spellingVariants, guard = true): string {
+  const values = spell(node.value, node.prefix);
+  const spellings = values.map((v) => quoteFts(v) + (node.prefix ? ' *' : ''));
   const phrase = spellings.length === 1 ? spellings[0]! : `(${spellings.join(' OR ')})`;
-  return node.column === null ? phrase : `${node.column} : ${phrase}`;
+  if (node.column !== null) return `${node.column} : ${phrase}`;
+  return guard && values.some((v) => mayFindScope(v, node.prefix)) ? `${USER_COLUMNS} : ${phrase}` : phrase;
 }
 
 // The full-text expression of the words a query looks for anywhere (not those it excludes, nor
@@ -246,7 +276,7 @@ function ftsTerm(node: QueryNode & { kind: 'text' }, spell: Spellings = spelling
 export function matchedWordsExpression(node: QueryNode, options: { columns?: boolean; spellings?: Spellings } = {}): string | null {
   const terms: string[] = [];
   const walk = (n: QueryNode, negated: boolean): void => {
-    if (n.kind === 'text' && !negated && (options.columns || n.column === null)) terms.push(ftsTerm(n, options.spellings));
+    if (n.kind === 'text' && !negated && (options.columns || n.column === null)) terms.push(ftsTerm(n, options.spellings, options.columns === true));
     else if (n.kind === 'and' || n.kind === 'or') n.children.forEach((c) => walk(c, negated));
     else if (n.kind === 'not') walk(n.child, !negated);
   };
@@ -260,7 +290,7 @@ export function matchedWordsExpression(node: QueryNode, options: { columns?: boo
 export function attachmentWordsExpression(node: QueryNode, spellings: Spellings = spellingVariants): string | null {
   const terms: string[] = [];
   const walk = (n: QueryNode, negated: boolean): void => {
-    if (n.kind === 'text' && !negated && (n.column === null || n.column === 'attachments')) terms.push(ftsTerm({ ...n, column: null }, spellings));
+    if (n.kind === 'text' && !negated && (n.column === null || n.column === 'attachments')) terms.push(ftsTerm({ ...n, column: null }, spellings, false));
     else if (n.kind === 'and' || n.kind === 'or') n.children.forEach((c) => walk(c, negated));
     else if (n.kind === 'not') walk(n.child, !negated);
   };
@@ -382,12 +412,11 @@ export function compileScoped(node: QueryNode, scope: SearchScope, addresses: re
   }
   const months = monthsBetween(from, to);
   if (months !== null) implied.push(`scope : (${months.join(' OR ')})`);
-  const words = positive.length > 0 ? [userWords(positive.join(' AND '))] : [];
-  let match = [...words, ...implied].join(' AND ');
-  if (negative.length > 0) match = `(${match}) NOT ${userWords(negative.join(' OR '))}`;
+  let match = [...positive, ...implied].join(' AND ');
+  if (negative.length > 0) match = `(${match}) NOT (${negative.join(' OR ')})`;
 
   const params: (string | number)[] = [];
-  const compiler = new Compiler(params, options.metaSchema ?? 'meta', options.envelopeOf ?? null, spell);
+  const compiler = new Compiler(params, options.metaSchema ?? 'meta', options.envelopeOf ?? null, spell, true);
   const parts = residual.map((c) => compiler.compile(c));
   const scoped = scopeRest(scope);
   parts.push(...scoped.where);

@@ -9,6 +9,15 @@
 // The columns a user's words are searched in: everything but `scope`.
 export const USER_COLUMNS = '{subject addresses body filenames attachments}';
 
+// Whether a word or phrase (or a prefix) of the user's could find a scope token: one of its
+// words, folded as the tokenizer folds it, is spelled like one (or begins one).
+export function mayFindScope(value: string, prefix: boolean): boolean {
+  const words = value.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().split(/[^\p{L}\p{N}\p{Co}]+/u).filter(Boolean);
+  return words.some((w, i) => (prefix && i === words.length - 1
+    ? /^([am][0-9a-f]*|d[0-9]*)$/.test(w) || ['dnone', 'dearly', 'dlate', ATTACHMENT_TOKEN].some((t) => t.startsWith(w))
+    : /^([am][0-9a-f]+|d[0-9]{6}|dnone|dearly|dlate)$/.test(w) || w === ATTACHMENT_TOKEN));
+}
+
 export const ATTACHMENT_TOKEN = 'hattachment';
 const NO_DATE = 'dnone';
 const EARLY = 'dearly';
