@@ -737,6 +737,8 @@ for (const impl of INDEXES) {
       const carol: SearchScope = { mailboxes: [box.get('carol')!], dateFrom: null, dateTo: null, fixedQuery: null };
       const scoped = (await index.search('invoice', { limit: 100, sort: 'relevance', scope: carol }));
       assert.deepEqual(new Set(scoped.hits.map((h) => keyOf.get(h.sha256))), new Set(keysOf(invoice.filter((m) => parts(m).some((x) => x.address === 'carol@corp.example')))));
+      const carols = new Set(keysOf(invoice.filter((m) => parts(m).some((x) => x.address === 'carol@corp.example'))));
+      assert.deepEqual(scoped.hits.map((h) => keyOf.get(h.sha256)), r.hits.map((h) => keyOf.get(h.sha256)).filter((k) => carols.has(k!)), 'in the order of the same search over everything');
       const words = (await index.search('from:@corp.example', { limit: 100, sort: 'relevance' }));
       assert.deepEqual([words.sort, words.hits.map((h) => keyOf.get(h.sha256))], ['newest', await found('from:@corp.example')]);
     });

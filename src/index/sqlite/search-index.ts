@@ -88,7 +88,9 @@ export class SqliteSearchIndex implements SearchIndex {
     let total: number;
     let scoped: { rows: Record<string, any>[]; total: number } | null;
     try {
-      if (ranked) {
+      if (ranked && condition && (scoped = this.#rankedScoped(node, options, offset)) !== null) {
+        ({ rows, total } = scoped);
+      } else if (ranked) {
         // Every match is ranked before the best come out, so the total comes from that pass too.
         // A match found by its other terms only (a from: beside an OR) has no rank: it comes last.
         rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject, t.total FROM (SELECT d.id AS id, d.date AS date, r.rank AS rank, COUNT(*) OVER () AS total
@@ -131,13 +133,10 @@ export class SqliteSearchIndex implements SearchIndex {
   // Within mailboxes: the query and the mailboxes' address tokens as one MATCH (compileScoped),
   // counted by FTS5 itself; null when the plan over the whole index is the better one.
   #scoped(node: ReturnType<typeof parseQuery>, options: SearchOptions, dir: 'ASC' | 'DESC', offset: number): { rows: Record<string, any>[]; total: number } | null {
-    const scope = options.scope!;
-    const ids = scope.mailboxes.map((m) => m.id);
-    const addresses = (this.#db.prepare('SELECT DISTINCT address FROM meta.mailbox_address WHERE mailbox_id IN (SELECT value FROM json_each(?)) ORDER BY address')
-      .all(JSON.stringify(ids)) as { address: string }[]).map((r) => r.address);
-    if (addresses.length === 0) return { rows: [], total: 0 };
-    if (addresses.length > MAX_SCOPE_ADDRESSES) return null;
-    const { match, residual } = compileScoped(node, scope, addresses, { envelopeOf: options.envelopeOf, spellings: this.#spellings });
+    const plan = this.#plan(node, options);
+    if (plan === 'nothing') return { rows: [], total: 0 };
+    if (plan === null) return null;
+    const { match, residual } = plan;
     const found = Number((this.#countFullText.get(match) as { n: number }).n);
     const want = offset + options.limit;
     if (residual !== null) {
@@ -148,6 +147,33 @@ export class SqliteSearchIndex implements SearchIndex {
     if (found <= SORT_WHOLE) return { rows: this.#sortWhole(match, null, dir, offset, options.limit).rows, total: found };
     const ids2 = this.#byMonth(match, dir, want).slice(offset, want);
     return { rows: this.#docs(ids2), total: found };
+  }
+
+  // The scoped MATCH and its residual (compileScoped); 'nothing' when the mailboxes have no
+  // address, null when they have too many for one MATCH.
+  #plan(node: ReturnType<typeof parseQuery>, options: SearchOptions): ReturnType<typeof compileScoped> | 'nothing' | null {
+    const ids = options.scope!.mailboxes.map((m) => m.id);
+    const addresses = (this.#db.prepare('SELECT DISTINCT address FROM meta.mailbox_address WHERE mailbox_id IN (SELECT value FROM json_each(?)) ORDER BY address')
+      .all(JSON.stringify(ids)) as { address: string }[]).map((r) => r.address);
+    if (addresses.length === 0) return 'nothing';
+    if (addresses.length > MAX_SCOPE_ADDRESSES) return null;
+    return compileScoped(node, options.scope!, addresses, { envelopeOf: options.envelopeOf, spellings: this.#spellings });
+  }
+
+  // Best match first within mailboxes, when the MATCH is the whole query: BM25 over it with the
+  // scope column weighing nothing is the rank of the query's own words (a word it excludes
+  // scores nothing in a row that matches), ties newest first. A query with conditions beside its
+  // words (an OR with from:, whose rows without the words come last) takes the general plan.
+  #rankedScoped(node: ReturnType<typeof parseQuery>, options: SearchOptions, offset: number): { rows: Record<string, any>[]; total: number } | null {
+    const plan = this.#plan(node, options);
+    if (plan === 'nothing') return { rows: [], total: 0 };
+    if (plan === null || plan.residual !== null) return null;
+    const rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject, t.total FROM (SELECT d.id AS id, d.date AS date, f.rank AS rank, COUNT(*) OVER () AS total
+      FROM (SELECT rowid AS id, bm25(doc_fts, 1, 1, 1, 1, 1, 0) AS rank FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id
+      ORDER BY f.rank, d.date DESC, d.id DESC LIMIT ? OFFSET ?) t JOIN doc d ON d.id = t.id ORDER BY t.rank, t.date DESC, t.id DESC`)
+      .all(plan.match, options.limit, offset) as Record<string, any>[];
+    if (rows.length > 0 || offset === 0) return { rows, total: rows.length > 0 ? Number(rows[0]!.total) : 0 };
+    return { rows, total: Number((this.#countFullText.get(plan.match) as { n: number }).n) };
   }
 
   // Every row the MATCH finds (and the residual keeps), sorted; the total counted in that pass.
