@@ -597,6 +597,9 @@ for (const impl of INDEXES) {
         ['has:attachment', hasAttachment],
         ['attachment:soup', (m) => (m.attachments ?? []).some((a) => a.text.includes('soup'))],
         ['from:bob@corp.example', T.role('from', 'bob@corp.example')],
+        ['from:@partner.example', T.role('from', '@partner.example')],
+        ['to:@corp.example invoice', (m) => T.role('to', '@corp.example')(m) && has(m, 'invoice')],
+        ['after:2026-03-04', (m) => dateOf(m) >= day('2026-03-05')],
         ['mailbox:carol', T.mailbox('carol')],
       ];
       for (const s of scopes) {

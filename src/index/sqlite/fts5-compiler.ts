@@ -10,7 +10,7 @@ import type { SearchScope } from '../search-index.ts';
 import { dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
-import { addressToken, ATTACHMENT_TOKEN, domainToken, mayFindScope, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
+import { addressToken, ATTACHMENT_TOKEN, domainToken, fromDomainToken, fromToken, mayFindScope, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -373,8 +373,10 @@ function scopeRest(scope: SearchScope): { where: string[]; params: (string | num
 // over `doc d` for the rows the MATCH finds; null when the MATCH is the whole answer). Terms of
 // the query that are not words still add what they imply to the MATCH — an address or domain
 // token, the attachment token, the months of a date range — so that it finds few rows more than
-// the answer. `addresses`: the mailboxes' addresses (at least one).
-export function compileScoped(node: QueryNode, scope: SearchScope, addresses: readonly string[], options: CompileOptions = {}): { match: string; residual: CompiledQuery | null } {
+// the answer; from: an address or a domain is a token of its own, the whole condition.
+// `addresses`: the mailboxes' addresses (at least one); `dates`: the first and last date the
+// index holds, which close an open date range (after: alone) to its months.
+export function compileScoped(node: QueryNode, scope: SearchScope, addresses: readonly string[], options: CompileOptions & { dates?: { min: number; max: number } | null } = {}): { match: string; residual: CompiledQuery | null } {
   const spell = options.spellings ?? spellingVariants;
   const whole = ftsExpression(node, spell);
   const children = whole !== null ? [] : node.kind === 'and' ? node.children : [node];
@@ -393,9 +395,21 @@ export function compileScoped(node: QueryNode, scope: SearchScope, addresses: re
   let to = scope.dateTo;
   const residual: QueryNode[] = [];
   for (const c of rest) {
+    // The same conditions: nothing left to check.
     if (c.kind === 'has-attachment') {
-      implied.push(`scope : ${ATTACHMENT_TOKEN}`);   // the same condition: nothing left to check
+      implied.push(`scope : ${ATTACHMENT_TOKEN}`);
       continue;
+    }
+    if (c.kind === 'address' && c.role === 'from') {
+      const at = c.value.indexOf('@');
+      if (at > 0 && at < c.value.length - 1) {
+        implied.push(`scope : ${quoteFts(fromToken(c.value))}`);
+        continue;
+      }
+      if (at === 0 && c.value.length > 1) {
+        implied.push(`scope : ${quoteFts(fromDomainToken(c.value.slice(1)))}`);
+        continue;
+      }
     }
     residual.push(c);
     if (c.kind === 'address') {
@@ -409,6 +423,10 @@ export function compileScoped(node: QueryNode, scope: SearchScope, addresses: re
       if (lo !== null) from = from === null ? lo : Math.max(from, lo);
       if (hi !== null) to = to === null ? hi : Math.min(to, hi);
     }
+  }
+  if (options.dates && (from !== null || to !== null)) {
+    from ??= options.dates.min;
+    to ??= options.dates.max + 1;
   }
   const months = monthsBetween(from, to);
   if (months !== null) implied.push(`scope : (${months.join(' OR ')})`);

@@ -19,7 +19,7 @@ const SQL = {
   unthreaded: 'SELECT id, sha256 FROM doc WHERE thread_key IS NULL ORDER BY id LIMIT ?',
   insertFts: 'INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments, scope) VALUES (?, ?, ?, ?, ?, ?, ?)',
   scopeOfDoc: 'SELECT date, has_attachment FROM doc WHERE id = ?',
-  scopeParts: 'SELECT address, domain FROM participation WHERE doc_id = ?',
+  scopeParts: 'SELECT role, address, domain FROM participation WHERE doc_id = ?',
   insertPart: 'INSERT OR IGNORE INTO participation (doc_id, role, address, domain, name) VALUES (?, ?, ?, ?, ?)',
   insertAttachment: 'INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES (?, ?, ?, ?, ?, ?)',
   insertAuth: 'INSERT OR REPLACE INTO capture_auth (capture_row, verdicts) VALUES (?, ?)',
@@ -144,8 +144,8 @@ export class SqliteIndexStore implements IndexStore {
     const sql = on(tx);
     const doc = sql.prepare(SQL.scopeOfDoc).get(messageRowId) as { date: number | null; has_attachment: number } | undefined;
     if (doc === undefined) throw new Error(`full text for message row ${messageRowId}, which has no document`);
-    const parts = sql.prepare(SQL.scopeParts).all(messageRowId) as { address: string; domain: string }[];
-    const scope = scopeText({ addresses: parts.map((p) => p.address), domains: parts.map((p) => p.domain), date: doc.date === null ? null : Number(doc.date), hasAttachment: doc.has_attachment !== 0 });
+    const participants = sql.prepare(SQL.scopeParts).all(messageRowId) as { role: string; address: string; domain: string }[];
+    const scope = scopeText({ participants, date: doc.date === null ? null : Number(doc.date), hasAttachment: doc.has_attachment !== 0 });
     sql.prepare(SQL.insertFts).run(messageRowId, text.subject, text.addresses, text.body, text.filenames, text.attachments, scope);
   }
 

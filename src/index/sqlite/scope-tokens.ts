@@ -1,6 +1,7 @@
 // The full-text table's sixth column, `scope`, holds no text of the message: one token for each
 // address and domain taking part in it (every role, the envelope's Bcc and sender included), one
-// for its month and one if it has attachments. A search within mailboxes is then one FTS5 MATCH
+// more for each address and domain it is from (from: is the commonest condition), one for its
+// month and one if it has attachments. A search within mailboxes is then one FTS5 MATCH
 // — the words AND the mailboxes' address tokens — merged in C over the posting lists, instead
 // of an intersection in SQL with every participation row of the mailboxes (issue 20), and a page
 // newest first reads month by month and stops when it is full. The user's words never reach this
@@ -14,8 +15,8 @@ export const USER_COLUMNS = '{subject addresses body filenames attachments}';
 export function mayFindScope(value: string, prefix: boolean): boolean {
   const words = value.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().split(/[^\p{L}\p{N}\p{Co}]+/u).filter(Boolean);
   return words.some((w, i) => (prefix && i === words.length - 1
-    ? /^([am][0-9a-f]*|d[0-9]*)$/.test(w) || ['dnone', 'dearly', 'dlate', ATTACHMENT_TOKEN].some((t) => t.startsWith(w))
-    : /^([am][0-9a-f]+|d[0-9]{6}|dnone|dearly|dlate)$/.test(w) || w === ATTACHMENT_TOKEN));
+    ? /^([afgm][0-9a-f]*|d[0-9]*)$/.test(w) || ['dnone', 'dearly', 'dlate', ATTACHMENT_TOKEN].some((t) => t.startsWith(w))
+    : /^([afgm][0-9a-f]+|d[0-9]{6}|dnone|dearly|dlate)$/.test(w) || w === ATTACHMENT_TOKEN));
 }
 
 export const ATTACHMENT_TOKEN = 'hattachment';
@@ -32,6 +33,15 @@ export function addressToken(address: string): string {
 
 export function domainToken(domain: string): string {
   return 'm' + Buffer.from(domain, 'utf8').toString('hex');
+}
+
+// The address and domain of a From.
+export function fromToken(address: string): string {
+  return 'f' + Buffer.from(address, 'utf8').toString('hex');
+}
+
+export function fromDomainToken(domain: string): string {
+  return 'g' + Buffer.from(domain, 'utf8').toString('hex');
 }
 
 // The month a date falls in (UTC) as a token, with the range of dates that token covers.
@@ -77,10 +87,13 @@ export function monthsBetween(from: number | null, to: number | null, max = 36):
 }
 
 // The scope column's text for a document.
-export function scopeText(doc: { addresses: Iterable<string>; domains: Iterable<string>; date: number | null; hasAttachment: boolean }): string {
+export function scopeText(doc: { participants: Iterable<{ role: string; address: string; domain: string }>; date: number | null; hasAttachment: boolean }): string {
   const tokens = new Set<string>();
-  for (const a of doc.addresses) tokens.add(addressToken(a));
-  for (const d of doc.domains) tokens.add(domainToken(d));
+  for (const p of doc.participants) {
+    tokens.add(addressToken(p.address));
+    tokens.add(domainToken(p.domain));
+    if (p.role === 'from') tokens.add(fromToken(p.address)).add(fromDomainToken(p.domain));
+  }
   tokens.add(monthToken(doc.date));
   if (doc.hasAttachment) tokens.add(ATTACHMENT_TOKEN);
   return [...tokens].join(' ');

@@ -157,7 +157,9 @@ export class SqliteSearchIndex implements SearchIndex {
       .all(JSON.stringify(ids)) as { address: string }[]).map((r) => r.address);
     if (addresses.length === 0) return 'nothing';
     if (addresses.length > MAX_SCOPE_ADDRESSES) return null;
-    return compileScoped(node, options.scope!, addresses, { envelopeOf: options.envelopeOf, spellings: this.#spellings });
+    const span = this.#db.prepare('SELECT MIN(date) AS min, MAX(date) AS max FROM doc').get() as { min: number | null; max: number | null };
+    const dates = span.min === null || span.max === null ? null : { min: Number(span.min), max: Number(span.max) };
+    return compileScoped(node, options.scope!, addresses, { envelopeOf: options.envelopeOf, spellings: this.#spellings, dates });
   }
 
   // Best match first within mailboxes, when the MATCH is the whole query: BM25 over it with the

@@ -1,5 +1,6 @@
 -- The full-text table gains a sixth column, `scope` (scope-tokens.ts): a token per address and
--- domain taking part in the message (every role, envelope Bcc and sender included), its month
+-- domain taking part in the message (every role, envelope Bcc and sender included), one more per
+-- address and domain of its From ('f', 'g'), its month
 -- ('d' YYYYMM, UTC; dnone/dearly/dlate outside years 0000–9999) and 'hattachment'. A search
 -- within mailboxes becomes one MATCH of its words and the mailboxes' address tokens, and a page
 -- newest first reads a month at a time (search-index.ts). As in migration 5 the table keeps no
@@ -20,7 +21,9 @@ INSERT INTO doc_fts_7 (rowid, subject, addresses, body, filenames, attachments, 
   SELECT d.id, coalesce(t.subject, ''), coalesce(t.addresses, ''), coalesce(t.body, ''), coalesce(t.filenames, ''), coalesce(t.attachments, ''),
     coalesce((SELECT group_concat(token, ' ') FROM (
       SELECT 'a' || lower(hex(p.address)) AS token FROM participation p WHERE p.doc_id = d.id
-      UNION SELECT 'm' || lower(hex(p.domain)) FROM participation p WHERE p.doc_id = d.id)) || ' ', '')
+      UNION SELECT 'm' || lower(hex(p.domain)) FROM participation p WHERE p.doc_id = d.id
+      UNION SELECT 'f' || lower(hex(p.address)) FROM participation p WHERE p.doc_id = d.id AND p.role = 'from'
+      UNION SELECT 'g' || lower(hex(p.domain)) FROM participation p WHERE p.doc_id = d.id AND p.role = 'from')) || ' ', '')
     || CASE WHEN d.date IS NULL THEN 'dnone' WHEN d.date < -62167219200000 THEN 'dearly' WHEN d.date >= 253402300800000 THEN 'dlate'
             ELSE 'd' || strftime('%Y%m', d.date / 1000.0, 'unixepoch') END
     || CASE WHEN d.has_attachment <> 0 THEN ' hattachment' ELSE '' END
