@@ -111,7 +111,10 @@ export async function parseMessage(raw: Uint8Array, options: ParseOptions = {}):
 
   let email: Email | null = null;
   try {
-    email = await PostalMime.parse(bytes, MIME_OPTIONS);
+    // postal-mime copies a view into an ArrayBuffer of its own; bytes that are the whole of
+    // theirs (the indexer reads a large message so) are handed over as they are: it only reads them.
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    email = await PostalMime.parse(whole ? bytes.buffer as ArrayBuffer : bytes, MIME_OPTIONS);
   } catch (err) {
     errors.push(`MIME parse failed: ${errorMessage(err)}; indexed the top-level headers only`);
     email = await parseHeadersOnly(bytes);
