@@ -396,7 +396,8 @@ type LargeBodies = { email: Email; ranges: Map<MimeAttachment, BodyRange> };
 const MARKER_BYTES = 30; // 40 base64 characters, no padding
 
 async function parseAroundLargeBodies(bytes: Buffer): Promise<LargeBodies | null> {
-  const ranges = findLargeBodies(bytes);
+  // Most mail has no body this large: not scanned again.
+  const ranges = bytes.length > LARGE_BODY_BYTES ? findLargeBodies(bytes) : [];
   if (ranges.length === 0) return null;
   const marker = randomBytes(MARKER_BYTES - 4);
   const pieces: Uint8Array[] = [];
