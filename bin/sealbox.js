@@ -7,6 +7,9 @@
 // This file stays JavaScript so that a run whose code is all cached never loads the stripper.
 import { enableCompileCache } from 'node:module';
 import { compileCacheDir } from './compile-cache.js';
+import { restartWithServeFlags } from './serve-flags.js';
 
+// serve runs with V8 settings of its own (serve-flags.js); serve has no options before its name.
+if (process.argv[2] === 'serve') restartWithServeFlags();
 enableCompileCache(compileCacheDir());
 await import('../src/cli/main.ts');

@@ -204,8 +204,11 @@ export class Indexer {
       try {
         if (needsDoc) {
           raw = await readAt(i);
+          // Held no longer than this message needs it (its parse, or the checker's hand-over).
+          reads.delete(i);
           bytes += raw.raw.length;
-          if (i + 1 < rows.length && rows[i + 1]!.messageRowId > maxDocId) void readAt(i + 1);
+          // Not read ahead when the batch is full: it would be held, unused, until the batch ends.
+          if (bytes < MAX_BATCH_BYTES && i + 1 < rows.length && rows[i + 1]!.messageRowId > maxDocId) void readAt(i + 1);
         }
         if (needsDoc) {
           // Attachments whose text is read keep their bytes, for the extractor.
@@ -358,18 +361,21 @@ export class Indexer {
   async #raw(sha256: string, known?: MessageRow): Promise<{ raw: Buffer; truncated: boolean }> {
     const row = known ?? await this.#o.meta.read((tx) => this.#o.reader.message(tx, sha256));
     if (row.size <= SMALL_MESSAGE_BYTES) return { raw: await this.#o.reader.readSmall(row), truncated: false };
-    const chunks: Buffer[] = [];
+    // Into one buffer of its own, sized once: gathering the pieces and joining them held the
+    // message twice, and a buffer that is all of its ArrayBuffer is parsed without a copy
+    // (parseMessage). allocUnsafeSlow: never a slice of the shared pool.
+    const raw = Buffer.allocUnsafeSlow(Math.min(row.size, MAX_PARSE_BYTES));
     let size = 0;
     const stream = this.#o.reader.stream(row);
     for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= MAX_PARSE_BYTES) {
+      size += (chunk as Buffer).copy(raw, size);
+      if (size === raw.length) {
         stream.destroy();
         break;
       }
     }
-    return { raw: Buffer.concat(chunks).subarray(0, MAX_PARSE_BYTES), truncated: size >= MAX_PARSE_BYTES };
+    if (size !== raw.length) throw new Error(`message ${row.sha256}: read ${size} of its ${row.size} bytes`);
+    return { raw, truncated: row.size > MAX_PARSE_BYTES };
   }
 
 }

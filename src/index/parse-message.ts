@@ -1,5 +1,5 @@
 import { Buffer, isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { TextDecoder, TextEncoder } from 'node:util';
 import PostalMime, { addressParser } from 'postal-mime';
 import type { Attachment as MimeAttachment, Email, Header } from 'postal-mime';
@@ -68,6 +68,10 @@ const MAX_TEXT_BYTES = limit('MAX_TEXT_BYTES', 1024 * 1024);
 const MAX_HTML_CHARS = limit('MAX_HTML_CHARS', 8 * MAX_TEXT_BYTES);
 // The charset hint for raw 8-bit headers is looked for near the top of the message.
 const CHARSET_HINT_WINDOW = limit('CHARSET_HINT_WINDOW', 64 * 1024);
+// Base64 attachment bodies larger than this are decoded here rather than by postal-mime, whose
+// decoder holds the decoded bytes three times at its end (its pieces, a Blob of them, the
+// ArrayBuffer read from the Blob): 72 MB at once for the 24 MB attachment of a 32 MB message.
+const LARGE_BODY_BYTES = limit('LARGE_BODY_BYTES', 1024 * 1024);
 
 export const PARSE_LIMITS = Object.freeze({
   maxMimeDepth: MAX_MIME_DEPTH,
@@ -75,6 +79,7 @@ export const PARSE_LIMITS = Object.freeze({
   maxRfc822Depth: MAX_RFC822_DEPTH,
   maxHeadersSize: MAX_HEADERS_SIZE,
   maxTextBytes: MAX_TEXT_BYTES,
+  largeBodyBytes: LARGE_BODY_BYTES,
 });
 
 const MIME_OPTIONS = Object.freeze({
@@ -110,8 +115,14 @@ export async function parseMessage(raw: Uint8Array, options: ParseOptions = {}):
   }
 
   let email: Email | null = null;
+  let large: LargeBodies['ranges'] | null = null;
   try {
-    email = await PostalMime.parse(bytes, MIME_OPTIONS);
+    const around = await parseAroundLargeBodies(bytes);
+    large = around?.ranges ?? null;
+    // postal-mime copies a view into an ArrayBuffer of its own; bytes that are the whole of
+    // theirs (the indexer reads a large message so) are handed over as they are: it only reads them.
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    email = around?.email ?? await PostalMime.parse(whole ? bytes.buffer as ArrayBuffer : bytes, MIME_OPTIONS);
   } catch (err) {
     errors.push(`MIME parse failed: ${errorMessage(err)}; indexed the top-level headers only`);
     email = await parseHeadersOnly(bytes);
@@ -120,7 +131,12 @@ export async function parseMessage(raw: Uint8Array, options: ParseOptions = {}):
   if (email?.attachments.some((a) => a.rfc822DepthExceeded)) {
     errors.push(`message/rfc822 nested deeper than ${MAX_RFC822_DEPTH}; the innermost messages are indexed as attachments`);
   }
-  return buildResult(email, errors.length ? errors.join('; ') : null, options);
+  const ranges = large;
+  const bodyOf = ranges ? (a: MimeAttachment) => {
+    const range = ranges.get(a);
+    return range ? decodeBase64Body(bytes, range) : null;
+  } : undefined;
+  return buildResult(email, errors.length ? errors.join('; ') : null, options, bodyOf);
 }
 
 async function parseHeadersOnly(bytes: Buffer): Promise<Email | null> {
@@ -152,7 +168,7 @@ const ADDRESS_FIELDS = [
   ['bcc', 'bcc'],
 ] as const;
 
-function buildResult(email: Email | null, parseError: string | null, options: ParseOptions = {}): ParsedMessage {
+function buildResult(email: Email | null, parseError: string | null, options: ParseOptions = {}, bodyOf?: (a: MimeAttachment) => Uint8Array | null): ParsedMessage {
   const headers = email?.headers ?? [];
   const result: ParsedMessage = {
     messageId: email?.messageId ? normalizeMessageId(email.messageId) : null,
@@ -180,7 +196,8 @@ function buildResult(email: Email | null, parseError: string | null, options: Pa
   } else if (email.html) {
     result.text = boundText(clean(htmlToText(email.html.slice(0, MAX_HTML_CHARS))));
   }
-  result.attachments = email.attachments.map((a) => describeAttachment(a, options.keep));
+  // One large body decoded at a time: each is let go once hashed, unless `keep` keeps it.
+  result.attachments = email.attachments.map((a) => describeAttachment(a, options.keep, bodyOf?.(a) ?? undefined));
   return result;
 }
 
@@ -218,11 +235,11 @@ function messageIdList(value: string | null): string[] {
   return ids.slice(-64);
 }
 
-function describeAttachment(attachment: MimeAttachment, keep: ParseOptions['keep']): AttachmentInfo {
-  const content =
-    typeof attachment.content === 'string'
+function describeAttachment(attachment: MimeAttachment, keep: ParseOptions['keep'], body?: Uint8Array): AttachmentInfo {
+  const content = body ??
+    (typeof attachment.content === 'string'
       ? Buffer.from(attachment.content, 'utf8')
-      : new Uint8Array(attachment.content);
+      : new Uint8Array(attachment.content));
   const info: AttachmentInfo = {
     filename: attachment.filename === null ? null : clean(attachment.filename),
     contentType: attachment.mimeType,
@@ -362,6 +379,194 @@ function headerBlockEnd(bytes: Buffer): number {
     pos = lf + 1;
   }
   return bytes.length;
+}
+
+// ---------------------------------------------------------------------------
+// Large attachment bodies: postal-mime parses the message with each large base64 body of an
+// attachment replaced by one line, a marker, and each such body is decoded here from the
+// message's own bytes, as postal-mime would decode it, when its attachment is described. Only a
+// body postal-mime would give as an attachment whole is replaced: a leaf part (not text, not a
+// message, not inside an attached message) declared base64, with no "-" in it, so that no line of
+// it can be a delimiter, whatever postal-mime reads as one. Where postal-mime does not give back
+// every marker as an attachment of its own, the message is parsed whole instead.
+
+type BodyRange = { start: number; end: number };
+type LargeBodies = { email: Email; ranges: Map<MimeAttachment, BodyRange> };
+
+const MARKER_BYTES = 30; // 40 base64 characters, no padding
+
+async function parseAroundLargeBodies(bytes: Buffer): Promise<LargeBodies | null> {
+  // Most mail has no body this large: not scanned again.
+  const ranges = bytes.length > LARGE_BODY_BYTES ? findLargeBodies(bytes) : [];
+  if (ranges.length === 0) return null;
+  const marker = randomBytes(MARKER_BYTES - 4);
+  const pieces: Uint8Array[] = [];
+  let at = 0;
+  for (const [i, r] of ranges.entries()) {
+    const id = Buffer.alloc(4);
+    id.writeUInt32BE(i);
+    pieces.push(bytes.subarray(at, r.start), Buffer.from(`${Buffer.concat([marker, id]).toString('base64')}\r\n`));
+    at = r.end;
+  }
+  pieces.push(bytes.subarray(at));
+  let email: Email;
+  try {
+    email = await PostalMime.parse(Buffer.concat(pieces), MIME_OPTIONS);
+  } catch {
+    return null;
+  }
+  const found = new Map<MimeAttachment, BodyRange>();
+  const seen = new Set<number>();
+  for (const a of email.attachments) {
+    if (typeof a.content === 'string' || a.content.byteLength !== MARKER_BYTES) continue;
+    const content = Buffer.from(new Uint8Array(a.content as ArrayBuffer));
+    if (!content.subarray(0, MARKER_BYTES - 4).equals(marker)) continue;
+    const i = content.readUInt32BE(MARKER_BYTES - 4);
+    if (i >= ranges.length || seen.has(i)) return null;
+    seen.add(i);
+    found.set(a, ranges[i]!);
+  }
+  return seen.size === ranges.length ? { email, ranges: found } : null;
+}
+
+// The bodies to decode here, in message order (see above); the walk is findLimitBreach's.
+// Exported for its test.
+export function findLargeBodies(bytes: Buffer): BodyRange[] {
+  const found: BodyRange[] = [];
+  const open: (Multipart & { inMessage: boolean })[] = [];
+  let inHeaders = true;
+  let contentType: string | null = null;
+  let encoding: string | null = null;
+  let continued: 'type' | 'encoding' | null = null;
+  let digestChild = false;
+  let inMessage = false;   // within an attached message/rfc822
+  let bodyStart = -1;      // a leaf body that may be decoded here
+  const close = (end: number) => {
+    if (bodyStart >= 0 && end - bodyStart > LARGE_BODY_BYTES && bytes.subarray(bodyStart, end).indexOf(0x2d) < 0) found.push({ start: bodyStart, end });
+    bodyStart = -1;
+  };
+
+  for (let pos = 0; pos < bytes.length; ) {
+    const lf = bytes.indexOf(0x0a, pos);
+    const next = lf < 0 ? bytes.length : lf + 1;
+    let end = lf < 0 ? bytes.length : lf;
+    while (end > pos && bytes[end - 1] === 0x0d) end--;
+
+    if (open.length && end - pos > 2 && bytes[pos] === 0x2d && bytes[pos + 1] === 0x2d) {
+      const hit = matchDelimiter(open, bytes.toString('latin1', pos + 2, end));
+      if (hit) {
+        close(pos);
+        const multipart = open[hit.index];
+        if (hit.closing) {
+          open.length = hit.index;
+          inHeaders = false;
+        } else {
+          open.length = hit.index + 1;
+          inHeaders = true;
+          contentType = null;
+          encoding = null;
+          continued = null;
+          digestChild = multipart.digest;
+          inMessage = multipart.inMessage;
+        }
+        pos = next;
+        continue;
+      }
+    }
+    if (bodyStart >= 0) {
+      // A body line: skipped whole (bodies are most of a large message).
+      pos = next;
+      continue;
+    }
+
+    if (inHeaders) {
+      if (end === pos) {
+        const type = contentType ?? (digestChild ? 'message/rfc822' : 'text/plain');
+        const multipart = MULTIPART_RE.exec(type);
+        const boundary = multipart && BOUNDARY_RE.exec(type);
+        if (multipart && boundary) {
+          open.push({ boundary: boundary[1] ?? boundary[2], depth: 0, digest: multipart[1].toLowerCase() === 'digest', inMessage });
+          inHeaders = false;
+        } else if (/^\s*message\/rfc822\b/i.test(type)) {
+          contentType = null;
+          encoding = null;
+          digestChild = false;
+          inMessage = true;
+        } else {
+          inHeaders = false;
+          const declared = encoding?.replace(/\([^()]*\)/g, '').trim().toLowerCase();
+          if (!inMessage && declared === 'base64' && !/^\s*(text|message|multipart)\//i.test(type)) bodyStart = next;
+        }
+        continued = null;
+      } else if (continued && (bytes[pos] === 0x20 || bytes[pos] === 0x09)) {
+        if (continued === 'type') contentType += bytes.toString('latin1', pos, end);
+        else encoding += bytes.toString('latin1', pos, end);
+      } else {
+        continued = null;
+        if ((bytes[pos] | 0x20) === 0x63) {
+          const line = bytes.toString('latin1', pos, end);
+          const colon = line.indexOf(':');
+          const name = colon > 0 ? line.slice(0, colon).trim().toLowerCase() : '';
+          if (name === 'content-type' && contentType === null) {
+            contentType = line.slice(colon + 1);
+            continued = 'type';
+          } else if (name === 'content-transfer-encoding' && encoding === null) {
+            encoding = line.slice(colon + 1);
+            continued = 'encoding';
+          }
+        }
+      }
+    }
+    pos = next;
+  }
+  close(bytes.length);
+  return found;
+}
+
+// A base64 body decoded as postal-mime decodes it: every character outside the base64 alphabet
+// is dropped, "=" ends a group of whole units (each decoded alone), and a last unit of one
+// character decodes to nothing. Two passes: the size first, so the bytes are held once.
+const BASE64_CHAR = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CHAR[c.charCodeAt(0)] = 1;
+const DECODE_CHUNK = 64 * 1024; // characters, a multiple of 4
+
+function decodeBase64Body(bytes: Buffer, { start, end }: BodyRange): Uint8Array {
+  const decodedLength = (chars: number) => {
+    const whole = chars % 4 === 1 ? chars - 1 : chars;
+    return Math.floor(whole / 4) * 3 + (whole % 4 ? (whole % 4) - 1 : 0);
+  };
+  let size = 0;
+  let run = 0;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i];
+    if (BASE64_CHAR[c]) run++;
+    else if (c === 0x3d) {
+      size += decodedLength(run);
+      run = 0;
+    }
+  }
+  size += decodedLength(run);
+
+  const out = Buffer.allocUnsafeSlow(size);
+  const chunk = Buffer.allocUnsafe(DECODE_CHUNK);
+  let written = 0;
+  let n = 0;
+  const flush = (count: number) => {
+    written += out.write(chunk.toString('latin1', 0, count), written, 'base64');
+    n = 0;
+  };
+  for (let i = start; i < end; i++) {
+    const c = bytes[i];
+    if (BASE64_CHAR[c]) {
+      chunk[n++] = c;
+      if (n === DECODE_CHUNK) flush(n);
+    } else if (c === 0x3d && n > 0) {
+      flush(n % 4 === 1 ? n - 1 : n);
+    }
+  }
+  flush(n % 4 === 1 ? n - 1 : n);
+  if (written !== size) throw new Error(`base64 body decoded to ${written} bytes, expected ${size}`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 // ---------------------------------------------------------------------------
