@@ -51,6 +51,6 @@ export async function indexingBenchmark(o: BenchOptions): Promise<Figure[]> {
   const med = (f: (x: (typeof rounds)[number]) => number) => median(rounds.map(f));
   return [
     { name: 'corpus searchable after', value: med((x) => x.sealbox), unit: 's', anchor: { name: 'notmuch new', value: med((x) => x.notmuch) }, ratio: med((x) => x.sealbox / x.notmuch), note: 'Sealbox: first MAIL FROM → index covers the last message' },
-    { name: 'indexing rate (ingest → searchable)', value: med((x) => x.timed / x.sealbox), unit: 'msg/s', anchor: { name: 'notmuch new', value: med((x) => n / x.notmuch) }, ratio: med((x) => x.notmuch / x.sealbox), target: { op: '>=', bound: 3, of: 'ratio' } },
+    { name: 'indexing rate (ingest → searchable)', value: med((x) => x.timed / x.sealbox), unit: 'msg/s', anchor: { name: 'notmuch new', value: med((x) => n / x.notmuch) }, ratio: med((x) => x.notmuch / x.sealbox), target: { op: '>=', bound: 4, of: 'ratio' } },
   ];
 }
