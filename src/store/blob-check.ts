@@ -1,37 +1,13 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../core/threads.ts';
-import { createHash } from 'node:crypto';
 import type { Config } from '../core/config.ts';
 import { blobSpec } from './open-stores.ts';
-import { SMALL_MESSAGE_BYTES } from './archive-reader.ts';
-import type { ArchiveReader } from './archive-reader.ts';
 import type { MessageRow } from './metadata-store.ts';
 
 // What re-reading one message found: the sha256 and size of the bytes it decrypted to, or why it
 // could not be read (a damaged blob, a tag that does not match, a key that is not loaded).
 export type BlobOutcome = { sha: string; size: number } | { error: string };
-
-// Reads and hashes a message the way every reader reads it.
-export async function rehash(reader: ArchiveReader, m: MessageRow): Promise<BlobOutcome> {
-  try {
-    const hash = createHash('sha256');
-    let size = 0;
-    if (m.size <= SMALL_MESSAGE_BYTES) {
-      const raw = await reader.readSmall(m);
-      hash.update(raw);
-      size = raw.length;
-    } else {
-      for await (const chunk of reader.stream(m)) {
-        hash.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-    }
-    return { sha: hash.digest('hex'), size };
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
-}
 
 // Every message decrypted, decompressed and hashed on all cores. Each message costs a cipher
 // and a zstd context of its own (its own data key, its own frame), and it is those set-ups, not
