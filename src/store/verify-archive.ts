@@ -177,24 +177,25 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
   // 3. What the blob checkers found, and each message against the ledger.
   const blobs = await blobStage!;
   problems.push(...blobs.problems);
-  let messages = 0;
-  for await (const m of meta.allMessages(tx)) {
-    messages++;
-    if (!capturedShas.has(m.sha256)) problems.push(`message ${m.sha256}: no capture record refers to it`);
+  for (const sha of blobs.shas) if (!capturedShas.has(sha)) problems.push(`message ${sha}: no capture record refers to it`);
+  for (const m of blobs.gone) {
     // Destroyed by retention: nothing left to hash, but a dispose entry must name it.
     if (m.disposed) {
       const named = disposeEntries.get(m.disposed.ledgerIndex);
       if (!named?.has(m.sha256)) problems.push(`message ${m.sha256}: marked disposed by ledger entry ${m.disposed.ledgerIndex}, which is no dispose entry naming it`);
-    } else if (!m.seal.wrappedKey) problems.push(`message ${m.sha256}: its key is destroyed but no dispose entry says so (deleted outside retention)`);
+    } else problems.push(`message ${m.sha256}: its key is destroyed but no dispose entry says so (deleted outside retention)`);
   }
-  const bytes = blobs.bytes;
-  return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages, bytes, seconds: (performance.now() - started) / 1000 };
+  return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages: blobs.shas.length, bytes: blobs.bytes, seconds: (performance.now() - started) / 1000 };
 }
 
-// Hands the live messages to the checker threads in batches, a few batches per thread in
-// flight, and names every blob that is damaged or holds other bytes than its row says.
-async function hashBlobs(tx: Tx, stores: Stores, pool: BlobCheckPool): Promise<{ problems: string[]; bytes: number }> {
+// Walks the messages once: hands the live ones to the checker threads in batches, a few batches
+// per thread in flight, and names every blob that is damaged or holds other bytes than its row
+// says. Returns every message's sha256 and the rows of those with nothing left to hash, for the
+// checks against the captures and the ledger once those are read.
+async function hashBlobs(tx: Tx, stores: Stores, pool: BlobCheckPool): Promise<{ problems: string[]; bytes: number; shas: string[]; gone: MessageRow[] }> {
   const problems: string[] = [];
+  const shas: string[] = [];
+  const gone: MessageRow[] = [];
   let bytes = 0;
   const inFlight: { rows: MessageRow[]; done: Promise<BlobOutcome[]> }[] = [];
   const settle = async ({ rows, done }: (typeof inFlight)[number]) => {
@@ -215,7 +216,11 @@ async function hashBlobs(tx: Tx, stores: Stores, pool: BlobCheckPool): Promise<{
   };
   let batch: MessageRow[] = [];
   for await (const m of stores.meta.allMessages(tx)) {
-    if (m.disposed || !m.seal.wrappedKey) continue; // nothing to hash: checked against the ledger above
+    shas.push(m.sha256);
+    if (m.disposed || !m.seal.wrappedKey) {
+      gone.push(m); // nothing to hash: checked against the ledger
+      continue;
+    }
     batch.push(m);
     if (batch.length < BATCH) continue;
     send(batch);
@@ -224,5 +229,5 @@ async function hashBlobs(tx: Tx, stores: Stores, pool: BlobCheckPool): Promise<{
   }
   if (batch.length) send(batch);
   while (inFlight.length > 0) await settle(inFlight.shift()!);
-  return { problems, bytes };
+  return { problems, bytes, shas, gone };
 }
