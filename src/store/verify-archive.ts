@@ -163,10 +163,13 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
       // An entry from before minimums names no keep-until: that capture is kept at least as long as its retention.
       const said = 'keepUntil' in entry.committed ? entry.committed : { ...entry.committed, keepUntil: entry.committed.retainUntil, keepRule: entry.committed.retentionRule };
       for (const [field, value] of Object.entries(stored)) {
-        // Both sides are parsed JSON: structurally equal means canonically equal (the cheap test).
-        if (isDeepStrictEqual(value ?? null, said[field] ?? null)) continue;
-        const committed = canonicalJson(said[field] ?? null);
-        if (canonicalJson(value ?? null) !== committed) problems.push(`capture ${cap.id}: ${field} in the database differs from ledger entry ${entry.index}: database ${canonicalJson(value ?? null)}, ledger ${committed}`);
+        // Both sides are parsed JSON: structurally equal means canonically equal (the cheap
+        // tests; most fields are numbers and strings).
+        const ours = value ?? null;
+        const theirs = said[field] ?? null;
+        if (ours === theirs || isDeepStrictEqual(ours, theirs)) continue;
+        const committed = canonicalJson(theirs);
+        if (canonicalJson(ours) !== committed) problems.push(`capture ${cap.id}: ${field} in the database differs from ledger entry ${entry.index}: database ${canonicalJson(ours)}, ledger ${committed}`);
       }
       captureEntries.delete(cap.id);
     }
