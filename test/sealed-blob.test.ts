@@ -1,0 +1,51 @@
+// A small message is decompressed on a zstd context kept for the thread (decompressFrame): it must
+// answer exactly as zstdDecompressSync does, whatever the frame, and go on after a bad one.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { decompressFrame, openSealedBuffer, sealBuffer } from '../src/store/sealed-blob.ts';
+import { FileKeyProvider } from '../src/store/key-provider.ts';
+
+const outcome = (f: () => Buffer) => {
+  try {
+    return { bytes: f() };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+};
+
+test('decompressFrame answers as zstdDecompressSync for every kind of frame, and goes on after a bad one', () => {
+  const text = Buffer.from('Subject: hello\r\n\r\n' + 'a line of mail text\r\n'.repeat(400));
+  const frame = zstdCompressSync(text);
+  const noise = randomBytes(3 * 1024 * 1024); // decompresses to more than the kept buffer holds
+  const cases: [string, Buffer][] = [
+    ['whole', frame],
+    ['empty message', zstdCompressSync(Buffer.alloc(0))],
+    ['larger than the kept buffer', zstdCompressSync(noise)],
+    ['cut short', frame.subarray(0, frame.length - 7)],
+    ['not zstd', Buffer.from('this is not a zstd frame at all')],
+    ['no bytes', Buffer.alloc(0)],
+    ['two frames', Buffer.concat([frame, frame])],
+    ['bytes after the frame', Buffer.concat([frame, Buffer.from('xyz')])],
+    ['a changed byte', Buffer.from(frame.map((b, i) => (i === frame.length >> 1 ? b ^ 0x40 : b)))],
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const [name, input] of cases) {
+      const expected = outcome(() => zstdDecompressSync(input));
+      const got = outcome(() => decompressFrame(input));
+      assert.deepEqual(got, expected, `${name} (round ${round})`);
+      // A good frame right after reads whole: a bad one did not spoil the context.
+      assert.ok(decompressFrame(frame).equals(text), `a whole frame after "${name}"`);
+    }
+  }
+});
+
+test('a thousand sealed messages open bit-exact, one after another on the kept context', async () => {
+  const keys = new FileKeyProvider(randomBytes(32));
+  for (let i = 0; i < 1000; i++) {
+    const raw = Buffer.concat([Buffer.from(`Subject: ${i}\r\n\r\n`), randomBytes(i % 7 === 0 ? 20_000 : i % 300), Buffer.from('text '.repeat(i))]);
+    const { sealed, meta } = await sealBuffer(raw, keys);
+    assert.ok((await openSealedBuffer(sealed, meta, keys)).equals(raw), `message ${i}`);
+  }
+});
