@@ -1,10 +1,11 @@
 import { createHash, hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SMALL_MESSAGE_BYTES } from './archive-reader.ts';
+import { unpackBatch } from './blob-batch.ts';
+import type { BlobBatch, BlobToCheck } from './blob-batch.ts';
 import type { BlobOutcome } from './blob-check.ts';
 import type { BlobRef, BlobSource } from './blob-store.ts';
 import type { KeyProvider } from './key-provider.ts';
-import type { MessageRow } from './metadata-store.ts';
 import { openBlobReading } from './open-blobs.ts';
 import type { BlobSpec } from './open-blobs.ts';
 import { openSealed, openSealedBuffer } from './sealed-blob.ts';
@@ -23,17 +24,17 @@ let opened: { blobs: BlobSource; keys: KeyProvider } | null = null;
 const SPAN_GAP = 64 * 1024;           // bytes skipped between two blobs of a span at most
 const SPAN_BYTES = 8 * 1024 * 1024;
 
-parentPort!.on('message', async ({ id, rows }: { id: number; rows: MessageRow[] }) => {
+parentPort!.on('message', async ({ id, batch }: { id: number; batch: BlobBatch }) => {
   opened ??= openBlobReading(workerData.spec as BlobSpec);
-  parentPort!.postMessage({ id, outcomes: await check(opened.blobs, opened.keys, rows.map(asBuffers)) });
+  parentPort!.postMessage({ id, outcomes: await check(opened.blobs, opened.keys, unpackBatch(batch)) });
 });
 
 // Each message decrypted, decompressed and hashed as the readers do it (openSealedBuffer for a
 // small one, openSealed's stream for a large one), all of a batch at once.
-async function check(blobs: BlobSource, keys: KeyProvider, rows: MessageRow[]): Promise<BlobOutcome[]> {
+async function check(blobs: BlobSource, keys: KeyProvider, rows: BlobToCheck[]): Promise<BlobOutcome[]> {
   const outcome = (work: () => Promise<{ sha: string; size: number }>) => work().catch((err: Error): BlobOutcome => ({ error: err.message }));
   const small = rows.filter((m) => m.size <= SMALL_MESSAGE_BYTES);
-  const sealed = new Map<MessageRow, Buffer | Error>();
+  const sealed = new Map<BlobToCheck, Buffer | Error>();
   await Promise.all(spans(small).map(async (span) => {
     const read = await readSpan(blobs, span.map((m) => m.blobRef));
     span.forEach((m, i) => sealed.set(m, read[i]!));
@@ -56,8 +57,8 @@ async function check(blobs: BlobSource, keys: KeyProvider, rows: MessageRow[]): 
 }
 
 // Runs of rows whose blobs follow one another in one file.
-function spans(rows: MessageRow[]): MessageRow[][] {
-  const out: MessageRow[][] = [];
+function spans(rows: BlobToCheck[]): BlobToCheck[][] {
+  const out: BlobToCheck[][] = [];
   for (const m of rows) {
     const span = out.at(-1);
     const first = span?.[0]!.blobRef;
@@ -83,10 +84,4 @@ async function readSpan(blobs: BlobSource, refs: BlobRef[]): Promise<(Buffer | E
     // read below, one by one
   }
   return Promise.all(refs.map((r) => blobs.readBuffer(r).catch((err: Error) => err)));
-}
-
-// A row's binary fields arrive as Uint8Arrays (structured clone); the seal code takes Buffers.
-function asBuffers(m: MessageRow): MessageRow {
-  const b = (u: Uint8Array | null) => (u ? Buffer.from(u.buffer, u.byteOffset, u.byteLength) : (u as unknown as Buffer));
-  return { ...m, seal: { ...m.seal, nonce: b(m.seal.nonce), tag: b(m.seal.tag), wrappedKey: b(m.seal.wrappedKey) } };
 }
