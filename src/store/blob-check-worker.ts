@@ -29,8 +29,9 @@ parentPort!.on('message', async ({ id, batch }: { id: number; batch: BlobBatch }
   parentPort!.postMessage({ id, outcomes: await check(opened.blobs, opened.keys, unpackBatch(batch)) });
 });
 
-// Each message decrypted, decompressed and hashed as the readers do it (openSealedBuffer for a
-// small one, openSealed's stream for a large one), all of a batch at once.
+// Each message decrypted, decompressed and hashed as the readers do it: the small ones of a
+// batch at once (openSealedBuffer), then the large ones one at a time (openSealed's stream), so
+// that a thread holds the buffers of a few large streams, not of a batch of them.
 async function check(blobs: BlobSource, keys: KeyProvider, rows: BlobToCheck[]): Promise<BlobOutcome[]> {
   const outcome = (work: () => Promise<{ sha: string; size: number }>) => work().catch((err: Error): BlobOutcome => ({ error: err.message }));
   const small = rows.filter((m) => m.size <= SMALL_MESSAGE_BYTES);
@@ -39,8 +40,14 @@ async function check(blobs: BlobSource, keys: KeyProvider, rows: BlobToCheck[]):
     const read = await readSpan(blobs, span.map((m) => m.blobRef));
     span.forEach((m, i) => sealed.set(m, read[i]!));
   }));
-  return Promise.all(rows.map((m) => outcome(async () => {
-    if (m.size > SMALL_MESSAGE_BYTES) {
+  const outcomes = await Promise.all(rows.map((m) => (m.size > SMALL_MESSAGE_BYTES ? null : outcome(async () => {
+    const bytes = sealed.get(m)!;
+    if (bytes instanceof Error) throw bytes;
+    const raw = await openSealedBuffer(bytes, m.seal, keys);
+    return { sha: hash('sha256', raw), size: raw.length };
+  }))));
+  for (const [i, m] of rows.entries()) {
+    outcomes[i] ??= await outcome(async () => {
       const sha = createHash('sha256');
       let size = 0;
       for await (const chunk of openSealed(blobs.read(m.blobRef), m.seal, keys)) {
@@ -48,12 +55,9 @@ async function check(blobs: BlobSource, keys: KeyProvider, rows: BlobToCheck[]):
         size += (chunk as Buffer).length;
       }
       return { sha: sha.digest('hex'), size };
-    }
-    const bytes = sealed.get(m)!;
-    if (bytes instanceof Error) throw bytes;
-    const raw = await openSealedBuffer(bytes, m.seal, keys);
-    return { sha: hash('sha256', raw), size: raw.length };
-  })));
+    });
+  }
+  return outcomes as BlobOutcome[];
 }
 
 // Runs of rows whose blobs follow one another in one file.
