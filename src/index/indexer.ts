@@ -163,8 +163,13 @@ export class Indexer {
       }
       return { maxDocId, indexed, rescope };
     });
-    // Each message's full text, for the messages parsed in this batch.
-    const texts = new Map<number, FullText>();
+    // The messages parsed in this batch, for their full text (made when it is written: a batch's
+    // texts held together would outgrow the thread's heap).
+    const parsedIn = new Map<number, { parsed: ParsedMessage; extraction: ExtractionWork | null }>();
+    const textOf = (docId: number): FullText | undefined => {
+      const p = parsedIn.get(docId);
+      return p && (p.extraction?.text ?? fullTextOf(p.parsed));
+    };
     // auth: 'queued' for the checker (with the bytes read, if any), or a verdict stored at once.
     // extraction: its attachments to read, queued for the extractor.
     const work: { row: (typeof rows)[number]; parsed: ParsedMessage | null; reparsed?: true; auth: null | { queued: Buffer | null } | { verdict: unknown }; extraction?: ExtractionWork | null; error: string | null; disposed?: true }[] = [];
@@ -223,7 +228,7 @@ export class Indexer {
       // A signature covers the whole message: a truncated copy would look altered, so it is not judged.
       const auth = !needsAuth ? null : raw?.truncated ? { verdict: { error: `larger than ${MAX_PARSE_BYTES} bytes: not verified` } } : { queued: raw?.raw ?? null };
       const extraction = parsed && this.extraction ? extractionWork(parsed) : null;
-      if (parsed) texts.set(row.messageRowId, extraction?.text ?? fullTextOf(parsed));
+      if (parsed) parsedIn.set(row.messageRowId, { parsed, extraction });
       if (parsed && indexed.has(row.messageRowId)) work.push({ row, parsed: null, reparsed: true, auth, extraction, error: null });
       else work.push({ row, parsed, auth, extraction, error: null });
     }
@@ -270,7 +275,7 @@ export class Indexer {
         }
         if (w.error === null) {
           const one = async () => {
-            await this.#indexOne(tx, row, parsed, w.reparsed === true, w.auth, w.extraction ?? null, { namedIn, part, named, texts });
+            await this.#indexOne(tx, row, parsed, w.reparsed === true, w.auth, w.extraction ?? null, { namedIn, part, named, textOf });
             await index.clearFailure(tx, row.rowId);
           };
           if (!isolated) {
@@ -316,7 +321,7 @@ export class Indexer {
     namedIn(tx: Tx, docId: number): Promise<Named>;
     part(tx: Tx, docId: number, role: AddressRole, address: string, name: string | null, n: Named): Promise<boolean>;
     named: Map<number, Named>;
-    texts: Map<number, FullText>;
+    textOf(docId: number): FullText | undefined;
   }): Promise<void> {
     const { index } = this.#o;
     const docId = row.messageRowId;
@@ -346,9 +351,9 @@ export class Indexer {
       if (env.mailFrom && !n.from.has(env.mailFrom.toLowerCase())) added = await h.part(tx, docId, 'sender', env.mailFrom, null, n) || added;
     }
     // The full text after the participants: the index keeps a token for each beside the words.
-    if (parsed) await index.addFullText(tx, docId, h.texts.get(docId)!);
+    if (parsed) await index.addFullText(tx, docId, h.textOf(docId)!);
     else if (added) {
-      const text = h.texts.get(docId);
+      const text = h.textOf(docId);
       // Not expected: the batch parses every indexed message whose envelope names someone new.
       if (text === undefined) throw new Error('this capture names a new participant of a message not parsed in its batch');
       await index.replaceFullText(tx, docId, text);
