@@ -152,6 +152,9 @@ export class SqliteSearchIndex implements SearchIndex {
   // The scoped MATCH and its residual (compileScoped); 'nothing' when the mailboxes have no
   // address, null when they have too many for one MATCH.
   #plan(node: ReturnType<typeof parseQuery>, options: SearchOptions): ReturnType<typeof compileScoped> | 'nothing' | null {
+    // Until index migration 7 has committed (it rebuilds the table: long on a big index, and
+    // searches go on meanwhile) the table has no scope column, and the general plan answers.
+    if (this.#db.prepare("SELECT 1 FROM pragma_table_xinfo('doc_fts') WHERE name = 'scope'").get() === undefined) return null;
     const ids = options.scope!.mailboxes.map((m) => m.id);
     const addresses = (this.#db.prepare('SELECT DISTINCT address FROM meta.mailbox_address WHERE mailbox_id IN (SELECT value FROM json_each(?)) ORDER BY address')
       .all(JSON.stringify(ids)) as { address: string }[]).map((r) => r.address);
