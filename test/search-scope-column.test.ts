@@ -9,6 +9,7 @@ import { IndexDatabase } from '../src/index/sqlite/index-db.ts';
 import { SqliteIndexStore } from '../src/index/sqlite/index-store.ts';
 import { SqliteSearchIndex } from '../src/index/sqlite/search-index.ts';
 import type { SearchScope } from '../src/index/search-index.ts';
+import type { AddressRole } from '../src/index/search-query.ts';
 import { migrationsIn } from '../src/store/sqlite/migrate.ts';
 
 const MAILS = [
@@ -31,7 +32,8 @@ async function openIndex(): Promise<{ db: DatabaseSync; search: SqliteSearchInde
   await store.write(async (tx) => {
     for (const m of MAILS) {
       await store.addDocument(tx, { id: m.id, sha256: String(m.id).repeat(64).slice(0, 64), messageId: null, date: Date.parse(m.date), fromText: m.from, subject: m.subject, hasAttachment: m.attachment, parseError: null, refersTo: [] });
-      for (const [role, address] of [['from', m.from], ...m.to.map((a) => ['to', a])] as const) {
+      const people: [AddressRole, string][] = [['from', m.from], ...m.to.map((a): [AddressRole, string] => ['to', a])];
+      for (const [role, address] of people) {
         await store.addParticipation(tx, m.id, { role, address, domain: address.split('@')[1]!, name: null });
       }
       await store.addFullText(tx, m.id, { subject: m.subject, addresses: [m.from, ...m.to].join(' '), body: m.body, filenames: '', attachments: '' });
