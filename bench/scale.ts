@@ -18,11 +18,11 @@ import { openStores } from '../src/store/open-stores.ts';
 import { sealBuffer } from '../src/store/sealed-blob.ts';
 import { openOrCreateSigningKey } from '../src/store/signing-key-file.ts';
 import { benchCorpus } from './bench-corpus.ts';
-import { median, pct } from './figures.ts';
 import type { Figure } from './figures.ts';
 import { INTERNAL_DOMAINS, MailGenerator } from './mail-generator.ts';
 import type { BenchOptions } from './run.ts';
 import { scratch } from './scratch.ts';
+import { measureScopedSearch, scaleQueries, SEARCHER_RANKS } from './scoped-search.ts';
 
 export const SCALE_MESSAGES = 1_000_000;
 const SMOKE_SCALE_MESSAGES = 400;
@@ -30,8 +30,6 @@ const CHECKPOINTS = [0.1, 0.25, 0.5, 1];
 const IN_FLIGHT = 64;           // captures handed to the writer and not yet committed
 const MAX_INDEX_LAG = 20_000;   // captures committed but not yet indexed before generation waits
 const SEED = 20_260_101;
-const PAGE = 50;
-const SEARCHER_RANKS = [0, 3, 30, 300, 3000];   // mailboxes from the busiest correspondent to a typical one
 
 interface Checkpoint {
   messages: number;
@@ -154,7 +152,7 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
       const peakRssMb = segmentPeakRssMb();
       const n = mark - segmentFrom;
       o.progress(`scale: ${mark.toLocaleString('en')} messages (${committed} committed); segment: ${(n / ((committedAt - segmentStart) / 1000)).toFixed(0)} msg/s committed, ${(n / ((searchableAt - segmentStart) / 1000)).toFixed(0)} msg/s searchable`);
-      const latency = await measureSearch(search(), gen, mailboxes, o.smoke);
+      const { runs: _, ...latency } = await measureScopedSearch(search(), scaleQueries(gen), mailboxes, o.smoke);
       const sizes = dataSizes(stores.paths);
       points.push({
         messages: mark,
@@ -196,46 +194,6 @@ export async function scaleBenchmark(o: BenchOptions): Promise<Figure[]> {
     );
   }
   return figures;
-}
-
-// Typical questions, each asked within a mailbox (the permission filter the access-decision
-// point puts on every search of an owner or a grant holder) and, for comparison, over everything.
-async function measureSearch(search: SearchIndex, gen: MailGenerator, mailboxes: { id: number; name: string }[], smoke: boolean): Promise<{ scopedP50: number; scopedP95: number; unscopedP95: number; slowest: string; slowestMs: number; slowerScoped: string[]; scopedCount: number }> {
-  const queries = [
-    gen.word(25),                                            // common word
-    gen.word(3000),                                          // rare word
-    gen.word(15_000),                                        // very rare word
-    `"${gen.phrase(7)}"`,                                    // phrase
-    'from:@globex.example',                                  // correspondents of a domain
-    'after:2023-05-31 before:2023-07-01',                    // a month
-    'has:attachment',
-    `${gen.word(400)} has:attachment`,                       // combinations
-    `${gen.word(150)} from:@initech.example`,
-    `subject:${gen.word(60)} after:2022-12-31`,
-    `${gen.word(800)} OR ${gen.word(900)}`,
-    `${gen.word(200)} NOT ${gen.word(30)}`,
-  ];
-  const reps = smoke ? 1 : 3;
-  const time = async (q: string, mailbox?: { id: number; name: string }): Promise<number> => {
-    const scope = mailbox ? { mailboxes: [mailbox], dateFrom: null, dateTo: null, fixedQuery: null } : undefined;
-    const runs: number[] = [];
-    for (let k = 0; k < reps; k++) {
-      const t0 = performance.now();
-      await search.search(q, { limit: PAGE, ...(scope ? { scope } : {}) });
-      runs.push(performance.now() - t0);
-    }
-    return median(runs);
-  };
-  const scoped: { q: string; query: string; ms: number }[] = [];
-  for (const m of mailboxes) for (const q of queries) scoped.push({ q: `${q} [${m.name}]`, query: q, ms: await time(q, m) });
-  const unscoped: number[] = [];
-  for (const q of queries) unscoped.push(await time(q));
-  const slowest = scoped.reduce((a, b) => (b.ms > a.ms ? b : a));
-  const ms = scoped.map((s) => s.ms);
-  // The permission filter must never make a query slower than the same query without it (by more
-  // than a millisecond: below that, fixed costs and the timer, not the plan).
-  const slowerScoped = scoped.filter((s) => s.ms > unscoped[queries.indexOf(s.query)]! + 1).map((s) => `${s.q} ${s.ms.toFixed(1)} ms vs ${unscoped[queries.indexOf(s.query)]!.toFixed(1)} ms`);
-  return { scopedP50: pct(ms, 50), scopedP95: pct(ms, 95), unscopedP95: pct(unscoped, 95), slowest: `${slowest.q} ${slowest.ms.toFixed(0)} ms`, slowestMs: slowest.ms, slowerScoped, scopedCount: scoped.length };
 }
 
 function envelope(e: { from: string; to: string[] }, n: number): Envelope {
