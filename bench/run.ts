@@ -16,6 +16,7 @@ import type { Figure } from './figures.ts';
 import { exportBenchmark } from './export.ts';
 import { attachmentsBenchmark } from './attachments.ts';
 import { indexingBenchmark } from './indexing.ts';
+import { pgSearchBenchmark } from './pg-search.ts';
 import { ingestBenchmark } from './ingest.ts';
 import { scaleBenchmark } from './scale.ts';
 import { scimBenchmark } from './scim.ts';
@@ -27,7 +28,7 @@ import { releaseCorpusArchive } from './corpus-archive.ts';
 export interface BenchOptions {
   smoke: boolean;
   rounds: number;                 // repetitions of side-by-side measurements
-  messages: number | null;        // --messages: size of the generated corpus (scale)
+  messages: number | null;        // --messages: size of the generated corpus (scale) or of the loaded index (pg-search)
   progress(line: string): void;   // to stderr
   record(key: string, details: unknown): void; // kept in results.json beside the figures
 }
@@ -37,6 +38,7 @@ const benchmarks: Record<string, (o: BenchOptions) => Promise<Figure[]>> = {
   index: indexingBenchmark,
   search: searchBenchmark,
   scale: scaleBenchmark,
+  'pg-search': pgSearchBenchmark,
   storage: storageBenchmark,
   export: exportBenchmark,
   web: webBenchmark,

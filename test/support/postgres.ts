@@ -49,8 +49,9 @@ function alive(pid: number): boolean {
 }
 
 // durable: false (the default for tests of behaviour) turns fsync off, which saves seconds on a
-// loaded machine and changes nothing a test that does not crash the machine could see.
-export async function startPostgres(options: { durable?: boolean } = {}): Promise<Postgres> {
+// loaded machine and changes nothing a test that does not crash the machine could see. settings:
+// more server settings (a benchmark's shared_buffers), after the tests' own.
+export async function startPostgres(options: { durable?: boolean; settings?: Record<string, string> } = {}): Promise<Postgres> {
   const dir = mkdtempSync(join(tmpdir(), 'sealbox-postgres-'));
   const asRoot = process.getuid?.() === 0;
   const ids = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : null;
@@ -73,6 +74,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   const settings = [
     `-c listen_addresses=127.0.0.1`, `-c port=${port}`, `-c unix_socket_directories=${dir}`, '-c max_connections=60',
     '-c shared_buffers=32MB', '-c log_min_messages=warning', ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+    ...Object.entries(options.settings ?? {}).map(([k, v]) => `-c ${k}=${v}`),
   ].join(' ');
   try {
     await as(join(BIN, 'pg_ctl'), ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', settings]);
