@@ -41,6 +41,49 @@ const SERVER = { session_preload_libraries: 'auto_explain', 'auto_explain.log_an
 
 export async function pgSearchBenchmark(o: BenchOptions): Promise<Figure[]> {
   const total = o.messages ?? (o.smoke ? SMOKE_DOCUMENTS : PG_SEARCH_DOCUMENTS);
+  const { cluster, meta, gen, mailboxes, loadSeconds, indexSeconds } = await loadDocuments(total, o);
+  try {
+    const size = (await meta.pool.query(`SELECT pg_total_relation_size('doc') AS doc, pg_total_relation_size('participation') AS part,
+      pg_indexes_size('doc') + pg_indexes_size('participation') AS idx, pg_relation_size('doc_words') AS gin`)).rows[0] as Record<string, string>;
+    const bytes = { doc: Number(size.doc), participation: Number(size.part), indexes: Number(size.idx), gin: Number(size.gin) };
+
+    const search = new PostgresSearchIndex(meta);
+    const queries = scaleQueries(gen);
+    for (const q of queries) await search.search(q, { limit: 50 });   // the first plans and reads of each
+    const t = await measureScopedSearch(search, queries, mailboxes, o.smoke);
+    o.progress(`pg-search: mailbox filter p50 ${t.scopedP50.toFixed(1)} ms, p95 ${t.scopedP95.toFixed(1)} ms (slowest: ${t.slowest}); without p50 ${t.unscopedP50.toFixed(1)} ms, p95 ${t.unscopedP95.toFixed(1)} ms`);
+    const sizes: { mailbox: string; messages: number }[] = [];
+    for (const m of mailboxes) {
+      sizes.push({ mailbox: m.name, messages: Number((await meta.pool.query(`SELECT COUNT(DISTINCT p.doc_id) AS n FROM participation p
+        JOIN mailbox_address a ON a.address = p.address WHERE a.mailbox_id = $1`, [m.id])).rows[0].n) });
+    }
+    o.progress(`pg-search: mailboxes ${sizes.map((x) => `${x.mailbox} ${x.messages}`).join(', ')}`);
+    o.record('plans', await slowestPlans(cluster, meta, search, t.runs, mailboxes));
+    o.record('load', { documents: total, seconds: loadSeconds, indexSeconds, bytes, server: SERVER });
+    o.record('mailboxes', sizes);
+    o.record('searches', t.runs);
+
+    const at = total >= 1e6 && total % 1e5 === 0 ? `${total / 1e6}M` : total >= 1000 ? `${Math.round(total / 1000)}k` : String(total);
+    const bound = total >= 10_000_000 ? 100 : 50;
+    return [
+      { name: 'documents (index rows loaded directly)', value: total, unit: 'doc', note: `seed ${SEED}; PostgreSQL 15, shared_buffers ${SERVER.shared_buffers}` },
+      { name: `at ${at}: load rate (rows, then indexes built)`, value: total / loadSeconds, unit: 'doc/s', note: `${loadSeconds.toFixed(0)} s, of which indexes and ANALYZE ${indexSeconds.toFixed(0)} s` },
+      { name: `at ${at}: table + index bytes per document`, value: (bytes.doc + bytes.participation) / total, unit: 'B', note: `doc ${(bytes.doc / total).toFixed(0)} B, participation ${(bytes.participation / total).toFixed(0)} B; indexes ${(bytes.indexes / total).toFixed(0)} B (GIN ${(bytes.gin / total).toFixed(0)} B)` },
+      { name: `at ${at}: PG search p50, mailbox filter`, value: t.scopedP50, unit: 'ms' },
+      { name: `at ${at}: PG search p95, mailbox filter`, value: t.scopedP95, unit: 'ms', target: { op: '<=', bound, of: 'value' }, note: `${mailboxes.length} mailboxes × ${queries.length} queries` },
+      { name: `at ${at}: PG slowest search, mailbox filter`, value: t.slowestMs, unit: 'ms', target: { op: '<=', bound: 150, of: 'value' }, note: t.slowest },
+      { name: `at ${at}: PG search p50, no filter`, value: t.unscopedP50, unit: 'ms' },
+      { name: `at ${at}: PG search p95, no filter`, value: t.unscopedP95, unit: 'ms' },
+      { name: `at ${at}: PG searches slower with the mailbox filter than without (by > 1 ms)`, value: t.slowerScoped.length, unit: `of ${t.scopedCount}`, target: { op: '<=', bound: 0, of: 'value' }, ...(t.slowerScoped.length > 0 ? { note: t.slowerScoped.slice(0, 3).join('; ') } : {}) },
+    ];
+  } finally {
+    await meta.close();
+    await cluster.stop();
+  }
+}
+
+// A private cluster with `total` documents loaded, its tables analysed; the caller stops it.
+export async function loadDocuments(total: number, o: Pick<BenchOptions, 'smoke' | 'progress'>): Promise<{ cluster: Postgres; meta: PostgresMetadataStore; gen: MailGenerator; mailboxes: { id: number; name: string }[]; loadSeconds: number; indexSeconds: number }> {
   const gen = new MailGenerator({ seed: SEED, total, corpus: benchCorpus(o.smoke).raw });
   const cluster = await startPostgres({ settings: SERVER });
   const meta = new PostgresMetadataStore({ url: await cluster.database('bench') });
@@ -82,43 +125,11 @@ export async function pgSearchBenchmark(o: BenchOptions): Promise<Figure[]> {
     const loadSeconds = (ready - t0) / 1000;
     const indexSeconds = (ready - loaded) / 1000;
     o.progress(`pg-search: loaded in ${loadSeconds.toFixed(0)} s (rows ${((loaded - t0) / 1000).toFixed(0)} s, indexes and VACUUM ANALYZE ${indexSeconds.toFixed(0)} s)`);
-
-    const size = (await meta.pool.query(`SELECT pg_total_relation_size('doc') AS doc, pg_total_relation_size('participation') AS part,
-      pg_indexes_size('doc') + pg_indexes_size('participation') AS idx, pg_relation_size('doc_words') AS gin`)).rows[0] as Record<string, string>;
-    const bytes = { doc: Number(size.doc), participation: Number(size.part), indexes: Number(size.idx), gin: Number(size.gin) };
-
-    const search = new PostgresSearchIndex(meta);
-    const queries = scaleQueries(gen);
-    for (const q of queries) await search.search(q, { limit: 50 });   // the first plans and reads of each
-    const t = await measureScopedSearch(search, queries, mailboxes, o.smoke);
-    o.progress(`pg-search: mailbox filter p50 ${t.scopedP50.toFixed(1)} ms, p95 ${t.scopedP95.toFixed(1)} ms (slowest: ${t.slowest}); without p50 ${t.unscopedP50.toFixed(1)} ms, p95 ${t.unscopedP95.toFixed(1)} ms`);
-    const sizes: { mailbox: string; messages: number }[] = [];
-    for (const m of mailboxes) {
-      sizes.push({ mailbox: m.name, messages: Number((await meta.pool.query(`SELECT COUNT(DISTINCT p.doc_id) AS n FROM participation p
-        JOIN mailbox_address a ON a.address = p.address WHERE a.mailbox_id = $1`, [m.id])).rows[0].n) });
-    }
-    o.progress(`pg-search: mailboxes ${sizes.map((x) => `${x.mailbox} ${x.messages}`).join(', ')}`);
-    o.record('plans', await slowestPlans(cluster, meta, search, t.runs, mailboxes));
-    o.record('load', { documents: total, seconds: loadSeconds, indexSeconds, bytes, server: SERVER });
-    o.record('mailboxes', sizes);
-    o.record('searches', t.runs);
-
-    const at = total >= 1e6 && total % 1e5 === 0 ? `${total / 1e6}M` : total >= 1000 ? `${Math.round(total / 1000)}k` : String(total);
-    const bound = total >= 10_000_000 ? 100 : 50;
-    return [
-      { name: 'documents (index rows loaded directly)', value: total, unit: 'doc', note: `seed ${SEED}; PostgreSQL 15, shared_buffers ${SERVER.shared_buffers}` },
-      { name: `at ${at}: load rate (rows, then indexes built)`, value: total / loadSeconds, unit: 'doc/s', note: `${loadSeconds.toFixed(0)} s, of which indexes and ANALYZE ${indexSeconds.toFixed(0)} s` },
-      { name: `at ${at}: table + index bytes per document`, value: (bytes.doc + bytes.participation) / total, unit: 'B', note: `doc ${(bytes.doc / total).toFixed(0)} B, participation ${(bytes.participation / total).toFixed(0)} B; indexes ${(bytes.indexes / total).toFixed(0)} B (GIN ${(bytes.gin / total).toFixed(0)} B)` },
-      { name: `at ${at}: PG search p50, mailbox filter`, value: t.scopedP50, unit: 'ms' },
-      { name: `at ${at}: PG search p95, mailbox filter`, value: t.scopedP95, unit: 'ms', target: { op: '<=', bound, of: 'value' }, note: `${mailboxes.length} mailboxes × ${queries.length} queries` },
-      { name: `at ${at}: PG slowest search, mailbox filter`, value: t.slowestMs, unit: 'ms', target: { op: '<=', bound: 150, of: 'value' }, note: t.slowest },
-      { name: `at ${at}: PG search p50, no filter`, value: t.unscopedP50, unit: 'ms' },
-      { name: `at ${at}: PG search p95, no filter`, value: t.unscopedP95, unit: 'ms' },
-      { name: `at ${at}: PG searches slower with the mailbox filter than without (by > 1 ms)`, value: t.slowerScoped.length, unit: `of ${t.scopedCount}`, target: { op: '<=', bound: 0, of: 'value' }, ...(t.slowerScoped.length > 0 ? { note: t.slowerScoped.slice(0, 3).join('; ') } : {}) },
-    ];
-  } finally {
+    return { cluster, meta, gen, mailboxes, loadSeconds, indexSeconds };
+  } catch (err) {
     await meta.close();
     await cluster.stop();
+    throw err;
   }
 }
 
