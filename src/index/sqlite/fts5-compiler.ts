@@ -376,7 +376,7 @@ function scopeRest(scope: SearchScope): { where: string[]; params: (string | num
 // the answer; from: an address or a domain is a token of its own, the whole condition.
 // `addresses`: the mailboxes' addresses (at least one); `dates`: the first and last date the
 // index holds, which close an open date range (after: alone) to its months.
-export function compileScoped(node: QueryNode, scope: SearchScope, addresses: readonly string[], options: CompileOptions & { dates?: { min: number; max: number } | null } = {}): { match: string; residual: CompiledQuery | null } {
+export function compileScoped(node: QueryNode, scope: SearchScope, addresses: readonly string[], options: CompileOptions & { dates?: () => { min: number; max: number } | null } = {}): { match: string; residual: CompiledQuery | null } {
   const spell = options.spellings ?? spellingVariants;
   const whole = ftsExpression(node, spell);
   const children = whole !== null ? [] : node.kind === 'and' ? node.children : [node];
@@ -424,9 +424,10 @@ export function compileScoped(node: QueryNode, scope: SearchScope, addresses: re
       if (hi !== null) to = to === null ? hi : Math.min(to, hi);
     }
   }
-  if (options.dates && (from !== null || to !== null)) {
-    from ??= options.dates.min;
-    to ??= options.dates.max + 1;
+  const span = (from === null) !== (to === null) ? options.dates?.() : null;
+  if (span) {
+    from ??= span.min;
+    to ??= span.max + 1;
   }
   const months = monthsBetween(from, to);
   if (months !== null) implied.push(`scope : (${months.join(' OR ')})`);

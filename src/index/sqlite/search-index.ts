@@ -160,8 +160,12 @@ export class SqliteSearchIndex implements SearchIndex {
       .all(JSON.stringify(ids)) as { address: string }[]).map((r) => r.address);
     if (addresses.length === 0) return 'nothing';
     if (addresses.length > MAX_SCOPE_ADDRESSES) return null;
-    const span = this.#db.prepare('SELECT MIN(date) AS min, MAX(date) AS max FROM doc').get() as { min: number | null; max: number | null };
-    const dates = span.min === null || span.max === null ? null : { min: Number(span.min), max: Number(span.max) };
+    // Two queries: SQLite reads MIN or MAX alone from the date index, both at once from every row.
+    const dates = () => {
+      const min = (this.#db.prepare('SELECT MIN(date) AS d FROM doc').get() as { d: number | null }).d;
+      const max = (this.#db.prepare('SELECT MAX(date) AS d FROM doc').get() as { d: number | null }).d;
+      return min === null || max === null ? null : { min: Number(min), max: Number(max) };
+    };
     return compileScoped(node, options.scope!, addresses, { envelopeOf: options.envelopeOf, spellings: this.#spellings, dates });
   }
 
