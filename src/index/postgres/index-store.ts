@@ -103,12 +103,14 @@ export class PostgresIndexStore implements IndexStore {
       [messageRowId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256]);
   }
 
-  // The document's row is written first (addDocument); its words are set on it, replacing any.
+  // The document's row and its participants are written first (addDocument, addParticipation);
+  // its words are set on it, replacing any, with a lexeme per participant (scope_words,
+  // migration 0004) for searches within mailboxes.
   async addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
-    await on(tx).run('UPDATE doc SET words = $2::tsvector WHERE id = $1', [messageRowId, documentVector(text)]);
+    await on(tx).run('UPDATE doc SET words = $2::tsvector || scope_words($1) WHERE id = $1', [messageRowId, documentVector(text)]);
   }
 
-  // Its words do not depend on who takes part (the scope is searched in participation): the same.
+  // After a later capture named someone new: the same, with the new participant's lexeme.
   async replaceFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
     await this.addFullText(tx, messageRowId, text);
   }

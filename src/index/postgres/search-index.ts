@@ -23,18 +23,25 @@
 // - Queries: a word is 'word', a prefix 'word':*, a phrase 'a' <-> 'b' (the last word :* for a
 //   prefix phrase), a column restricts by weight ('word':A, 'word':*A); spellings (ß = ss, …)
 //   are ORed as in FTS5; AND/OR/NOT of full text become & | ! in one tsquery, so a query of words
-//   alone is one GIN look-up. Addresses, dates, types and the scope are SQL over the other
-//   tables, as in fts5-compiler.ts.
+//   alone is one GIN look-up. Addresses, dates, types and the date window and fixed query of a
+//   scope are SQL over the other tables, as in fts5-compiler.ts.
+// - Within mailboxes: each document's vector also holds a lexeme per participant address
+//   ('@a=' and the address, any role; migration 0004, scope_words), so the mailboxes are one
+//   more key of the same GIN scan: `words @@ ('@a=x' | '@a=y')` (compileScope). No word of a
+//   query can be such a lexeme. A search in the busiest mailbox no longer joins a fifth of
+//   participation.
+// - Order: the matches are counted on their own (for a query of words, the GIN index alone);
+//   up to SORT_WHOLE are sorted whole, a longer list is read a window of dates at a time from its
+//   newest (or oldest) end (byWindow), so a page of a common word reads days, not years.
 // - Relevance: ts_rank over the words looked for (in their columns), then newest; the weights
 //   make a subject match count more than a body match (FTS5's BM25 weighs columns alike).
 // - Snippets are cut by FTS5 in memory over the texts handed in (../sqlite/fts5-snippets.ts):
 //   the index keeps no text, the texts come from the reader's scope, and the marks are then
 //   exactly those of the embedded index.
 //
-// Not done yet (see README, Scale-out): partitioning doc by month so that a newest-first search
-// stops early, the count of a long result list on its own (each search counts its matches in the
-// same pass), leaving out spellings the index holds no word of (every spelling is searched), and
-// the benchmarks at 1 M and 10 M messages.
+// Not done yet (see README, Scale-out): partitioning doc by month, best match first over a long
+// list (it ranks every match), leaving out spellings the index holds no word of (every spelling
+// is searched), and the 10 M benchmark.
 import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
 import { on, type PostgresTransactions } from '../../store/postgres/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
@@ -44,6 +51,7 @@ import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
 import type { Tx } from '../../core/transactions.ts';
 import { indexTransactions } from './index-store.ts';
 import { compileQuery, compileScope, matchedWords } from './tsquery-compiler.ts';
+import { scopeLexeme } from './words.ts';
 
 const HIT_COLUMNS = 'd.sha256, d.message_id, d.date, d.from_text, d.subject';
 
@@ -61,36 +69,46 @@ export class PostgresSearchIndex implements SearchIndex {
 
   async search(text: string, options: SearchOptions): Promise<SearchResult> {
     const node = parseQuery(text);
-    const params: unknown[] = [];
-    const compiled = compileQuery(node, params, { envelopeOf: options.envelopeOf });
-    const where = options.scope ? `(${compiled.where}) AND (${compileScope(options.scope, params)})` : compiled.where;
     const offset = options.offset ?? 0;
-    const ranked = options.sort === 'relevance' && compiled.ranking !== null;
-    const dir = options.sort === 'oldest' ? 'ASC NULLS FIRST' : 'DESC NULLS LAST';
-    const idDir = options.sort === 'oldest' ? 'ASC' : 'DESC';
-    let sql: string;
-    if (ranked) {
-      params.push(compiled.ranking);
-      const q = `$${params.length}::tsquery`;
-      sql = `SELECT ${HIT_COLUMNS}, COUNT(*) OVER () AS total, CASE WHEN d.words @@ ${q} THEN ts_rank(d.words, ${q}) END AS rank
-        FROM doc d WHERE ${where} ORDER BY rank DESC NULLS LAST, d.date DESC NULLS LAST, d.id DESC`;
-    } else {
-      sql = `SELECT ${HIT_COLUMNS}, COUNT(*) OVER () AS total FROM doc d WHERE ${where} ORDER BY d.date ${dir}, d.id ${idDir}`;
-    }
-    params.push(options.limit, offset);
-    sql += ` LIMIT $${params.length - 1} OFFSET $${params.length}`;
+    const ranked = options.sort === 'relevance' && matchedWords(node, { columns: true }) !== null;
+    const sort = ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest';
     return this.#read(async (tx) => {
-      let rows: Record<string, any>[];
-      let total: number;
+      const db = on(tx);
+      const params: unknown[] = [];
+      const compiled = compileQuery(node, params, { envelopeOf: options.envelopeOf });
+      let where = compiled.where;
+      if (options.scope) {
+        const lexemes = await scopeWords(tx, options.scope);
+        if (lexemes === 'nothing') return { query: describeQuery(node), hits: [], total: 0, sort };
+        where = `(${where}) AND (${compileScope(options.scope, params, lexemes)})`;
+      }
       try {
-        rows = await on(tx).query(sql, params);
-        total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0
-          : Number((await on(tx).one(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`, params.slice(0, ranked ? -3 : -2)))!.n);
+        let rows: Record<string, any>[];
+        let total: number;
+        if (ranked) {
+          params.push(compiled.ranking);
+          const q = `$${params.length}::tsquery`;
+          params.push(options.limit, offset);
+          rows = await db.query(`SELECT ${HIT_COLUMNS}, COUNT(*) OVER () AS total, CASE WHEN d.words @@ ${q} THEN ts_rank(d.words, ${q}) END AS rank
+            FROM doc d WHERE ${where} ORDER BY rank DESC NULLS LAST, d.date DESC NULLS LAST, d.id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`, params);
+          total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0 : await count(tx, where, params.slice(0, -3));
+        } else {
+          // Counted on its own (the GIN index alone, for a query of words): then a short list is
+          // sorted whole and a long one read a window of dates at a time from its newest (or
+          // oldest) end, so that the first pages of a mailbox's common word read a few days.
+          const dir = options.sort === 'oldest' ? 'ASC' : 'DESC';
+          total = await count(tx, where, params);
+          if (offset >= total) rows = [];
+          else if (total <= SORT_WHOLE) {
+            rows = await db.query(`WITH m AS MATERIALIZED (SELECT ${HIT_COLUMNS}, d.id FROM doc d WHERE ${where})
+              SELECT * FROM m d ORDER BY d.date ${dir} NULLS ${dir === 'DESC' ? 'LAST' : 'FIRST'}, d.id ${dir} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, options.limit, offset]);
+          } else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total)).slice(offset));
+        }
+        return { query: describeQuery(node), hits: rows.map(hit), total, sort };
       } catch (err) {
         if (/tsquery|tsvector/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
         throw err;
       }
-      return { query: describeQuery(node), hits: rows.map(hit), total, sort: ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest' };
     });
   }
 
@@ -226,6 +244,69 @@ export class PostgresSearchIndex implements SearchIndex {
       return row ? Number(row.value) : 0;
     });
   }
+}
+
+// A list longer than this is read a window of dates at a time rather than sorted whole.
+const SORT_WHOLE = 2000;
+// Past this many addresses the mailboxes are searched through participation rather than as
+// lexemes of one GIN scan.
+const MAX_SCOPE_ADDRESSES = 500;
+const HOUR_MS = 3_600_000;
+
+// The mailboxes' addresses as one tsquery of their lexemes (words.ts scopeLexeme); 'nothing'
+// when they have none, null when too many for one scan.
+async function scopeWords(tx: Tx, scope: SearchScope): Promise<string | null | 'nothing'> {
+  const rows = await on(tx).query<{ address: string }>('SELECT DISTINCT address FROM mailbox_address WHERE mailbox_id = ANY($1::bigint[]) ORDER BY address',
+    [scope.mailboxes.map((m) => m.id)]);
+  if (rows.length === 0) return 'nothing';
+  if (rows.length > MAX_SCOPE_ADDRESSES) return null;
+  return rows.map((r) => scopeLexeme(r.address)).join(' | ');
+}
+
+async function count(tx: Tx, where: string, params: unknown[]): Promise<number> {
+  return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`, params))!.n);
+}
+
+// The ids of the first `want` matches in date order (newest first for DESC, documents without a
+// date last; the reverse for ASC), read a window of dates at a time from the index's newest (or
+// oldest) date; a window sized to hold about twice what is wanted if the matches were spread
+// evenly, doubled while they are sparser than that.
+async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | 'DESC', want: number, total: number): Promise<number[]> {
+  const db = on(tx);
+  const first = await db.one<{ date: string }>('SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date ASC NULLS FIRST, id ASC LIMIT 1');
+  const last = await db.one<{ date: string }>('SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date DESC NULLS LAST, id DESC LIMIT 1');
+  const out: number[] = [];
+  const undated = async () => {
+    const rows = await db.query(`SELECT d.id FROM doc d WHERE (${where}) AND d.date IS NULL ORDER BY d.id ${dir} LIMIT $${params.length + 1}`, [...params, want - out.length]);
+    for (const r of rows) out.push(Number(r.id));
+  };
+  if (dir === 'ASC') await undated();
+  if (first !== undefined && last !== undefined) {
+    const min = Number(first.date), max = Number(last.date);
+    let span = Math.max(HOUR_MS, Math.ceil((max - min + 1) * Math.min(1, (2 * want) / total)));
+    const inWindow = `SELECT d.id, d.date FROM doc d WHERE (${where}) AND d.date >= $${params.length + 1} AND d.date < $${params.length + 2}`;
+    let lo = min, hi = max + 1;
+    while (out.length < want && lo < hi) {
+      const from = dir === 'DESC' ? Math.max(min, hi - span) : lo;
+      const to = dir === 'DESC' ? hi : Math.min(max + 1, lo + span);
+      const rows = (await db.query(inWindow, [...params, from, to])).map((r) => ({ id: Number(r.id), date: Number(r.date) }));
+      const sign = dir === 'DESC' ? -1 : 1;
+      rows.sort((a, b) => sign * (a.date - b.date || a.id - b.id));
+      for (const r of rows) out.push(r.id);
+      if (dir === 'DESC') hi = from;
+      else lo = to;
+      if (rows.length * 2 < want - out.length + rows.length) span *= 2;
+    }
+  }
+  if (dir === 'DESC' && out.length < want) await undated();
+  return out.slice(0, want);
+}
+
+// The result columns of these documents, in this order.
+async function docs(tx: Tx, ids: number[]): Promise<Record<string, any>[]> {
+  const rows = await on(tx).query(`SELECT ${HIT_COLUMNS}, d.id FROM doc d WHERE d.id = ANY($1::bigint[])`, [ids]);
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
 function hit(r: Record<string, any>): SearchHit {

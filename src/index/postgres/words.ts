@@ -77,6 +77,13 @@ export function documentVector(text: FullText): string {
   ]);
 }
 
+// The lexeme of an address taking part in a document (migration 0004's scope_words writes them
+// on the server): a mailbox's scope is these ORed, one more key of the words' GIN scan. No word
+// of a text or a query holds '@' or '=', so none is ever one of them.
+export function scopeLexeme(address: string): string {
+  return quote(`@a=${address}`);
+}
+
 // A word as a tsvector or tsquery lexeme (its words hold no quote or backslash, but a lexeme is
 // quoted whatever it holds).
 function quote(w: string): string {

@@ -1,0 +1,75 @@
+// Migration 0004 of the PostgreSQL schema (src/store/postgres/migrations/0004-scope-words.sql):
+// documents indexed before it gain a lexeme per participant, so that a search within a mailbox,
+// which now looks for those lexemes in the GIN index, still finds them; and what the indexer
+// writes after it carries them too. Against a private PostgreSQL 15.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { PostgresIndexStore } from '../src/index/postgres/index-store.ts';
+import { PostgresSearchIndex } from '../src/index/postgres/search-index.ts';
+import { documentVector } from '../src/index/postgres/words.ts';
+import { migrate, migrationsIn } from '../src/store/postgres/migrate.ts';
+import { PostgresMetadataStore } from '../src/store/postgres/metadata-store.ts';
+import { postgresForSuite } from './support/postgres.ts';
+
+const db = postgresForSuite(before, after);
+const MIGRATIONS = migrationsIn(new URL('../src/store/postgres/migrations/', import.meta.url));
+const text = (subject: string, body: string) => ({ subject, addresses: '', body, filenames: '', attachments: '' });
+
+test('documents indexed before migration 0004 are found within their mailboxes after it', async () => {
+  const schema = 'before_scope_words';
+  const pool = new pg.Pool({ connectionString: db.url(), options: `-c search_path=${schema}` });
+  try {
+    await migrate(pool, schema, MIGRATIONS.filter((m) => m.version < 4));
+    // Two documents as release 0003 wrote them: words without participants' lexemes.
+    for (const [id, address, subject] of [[1, 'alice@corp.example', 'budget review'], [2, 'bob@corp.example', 'budget draft']] as const) {
+      await pool.query('INSERT INTO doc (id, sha256, date, subject, words) VALUES ($1, $2, $3, $4, $5::tsvector)',
+        [id, String(id).repeat(64), Date.UTC(2026, 0, id), subject, documentVector(text(subject, 'numbers'))]);
+      await pool.query("INSERT INTO participation (doc_id, role, address, domain) VALUES ($1, 'to', $2, 'corp.example')", [id, address]);
+    }
+  } finally {
+    await pool.end();
+  }
+
+  const meta = new PostgresMetadataStore({ url: db.url(), schema });
+  try {
+    const alice = await meta.write(async (tx) => {
+      const id = await meta.upsertMailbox(tx, { name: 'alice@corp.example' });
+      await meta.setMailboxAddress(tx, 'alice@corp.example', id);
+      return { id, name: 'alice@corp.example' };
+    });
+    const version = await meta.pool.query('SELECT MAX(version) AS v FROM schema_version');
+    assert.equal(Number(version.rows[0].v), MIGRATIONS.at(-1)!.version);
+    const words = await meta.pool.query('SELECT id, words::text AS w FROM doc ORDER BY id');
+    assert.match(words.rows[0].w, /'@a=alice@corp\.example'/);
+    assert.match(words.rows[1].w, /'@a=bob@corp\.example'/);
+    assert.doesNotMatch(words.rows[0].w, /bob/);
+
+    const search = new PostgresSearchIndex(meta);
+    const scope = { mailboxes: [alice], dateFrom: null, dateTo: null, fixedQuery: null };
+    const inAlice = await search.search('budget', { limit: 10, scope });
+    assert.deepEqual(inAlice.hits.map((h) => h.subject), ['budget review']);
+    assert.equal(inAlice.total, 1);
+    assert.equal((await search.search('budget', { limit: 10 })).total, 2);
+    // An address typed as words is not a scope lexeme: no word holds '@'.
+    assert.equal((await search.search('alice', { limit: 10, scope })).total, 0);
+
+    // Written by the indexer after the migration: the participant's lexeme with the words, and
+    // a participant named later is added when its words are written again.
+    const index = new PostgresIndexStore(meta);
+    await index.write(async (tx) => {
+      await index.addDocument(tx, { id: 3, sha256: '3'.repeat(64), messageId: null, date: Date.UTC(2026, 0, 3), fromText: null, subject: 'budget final', hasAttachment: false, parseError: null, refersTo: [] });
+      await index.addParticipation(tx, 3, { role: 'from', address: 'bob@corp.example', domain: 'corp.example', name: null });
+      await index.addFullText(tx, 3, text('budget final', 'numbers'));
+    });
+    assert.equal((await search.search('budget', { limit: 10, scope })).total, 1);
+    await index.write(async (tx) => {
+      await index.addParticipation(tx, 3, { role: 'bcc', address: 'alice@corp.example', domain: 'corp.example', name: null });
+      await index.replaceFullText(tx, 3, text('budget final', 'numbers'));
+    });
+    const now = await search.search('budget', { limit: 10, scope });
+    assert.deepEqual(now.hits.map((h) => h.subject), ['budget final', 'budget review']);
+  } finally {
+    await meta.close();
+  }
+});
