@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PostgresSearchIndex } from '../src/index/postgres/search-index.ts';
-import { documentVector, scopeLexeme } from '../src/index/postgres/words.ts';
+import { documentVector, MARK, markLexeme, scopeLexeme } from '../src/index/postgres/words.ts';
 import { PostgresMetadataStore } from '../src/store/postgres/metadata-store.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 import type { Postgres } from '../test/support/postgres.ts';
@@ -233,8 +233,12 @@ class DocumentRows {
       subjects.push(subject);
       atts.push(attached ? 1 : 0);
       threads.push(thread.key);
-      // With the participants' lexemes, as the indexer's `words || scope_words(id)` leaves it.
-      const scope = [...new Set(parts.map(([, a]) => a))].map(scopeLexeme).join(' ');
+      // With the lexemes of its participants, From and attachment, as the indexer's
+      // `words || scope_words(id)` leaves it (migration 0004).
+      const marks = [...new Set(parts.map(([, a]) => a))].map(scopeLexeme);
+      marks.push(markLexeme(MARK.from, sender.address), markLexeme(MARK.fromDomain, sender.address.split('@')[1]!));
+      if (attached) marks.push(markLexeme(MARK.attachment));
+      const scope = marks.join(' ');
       vectors.push(`${documentVector({ subject, addresses: parts.map(([, a, n]) => `${n} ${a}`).join(' '), body, filenames, attachments: '' })} ${scope}`);
       for (const [role, address, name] of parts) {
         pDoc.push(id);

@@ -22,11 +22,14 @@ test('documents indexed before migration 0004 are found within their mailboxes a
   try {
     await migrate(pool, schema, MIGRATIONS.filter((m) => m.version < 4));
     // Two documents as release 0003 wrote them: words without participants' lexemes.
+    // The first from carol@other.example with an attachment.
     for (const [id, address, subject] of [[1, 'alice@corp.example', 'budget review'], [2, 'bob@corp.example', 'budget draft']] as const) {
-      await pool.query('INSERT INTO doc (id, sha256, date, subject, words) VALUES ($1, $2, $3, $4, $5::tsvector)',
-        [id, String(id).repeat(64), Date.UTC(2026, 0, id), subject, documentVector(text(subject, 'numbers'))]);
+      const words = documentVector(text(subject, 'numbers')).split(' ').filter((w) => !w.startsWith("'@")).join(' ');
+      await pool.query('INSERT INTO doc (id, sha256, date, subject, has_attachment, words) VALUES ($1, $2, $3, $4, $5, $6::tsvector)',
+        [id, String(id).repeat(64), Date.UTC(2026, 0, id), subject, id === 1 ? 1 : 0, words]);
       await pool.query("INSERT INTO participation (doc_id, role, address, domain) VALUES ($1, 'to', $2, 'corp.example')", [id, address]);
     }
+    await pool.query("INSERT INTO participation (doc_id, role, address, domain) VALUES (1, 'from', 'carol@other.example', 'other.example')");
   } finally {
     await pool.end();
   }
@@ -44,6 +47,9 @@ test('documents indexed before migration 0004 are found within their mailboxes a
     assert.match(words.rows[0].w, /'@a=alice@corp\.example'/);
     assert.match(words.rows[1].w, /'@a=bob@corp\.example'/);
     assert.doesNotMatch(words.rows[0].w, /bob/);
+    // The rest of what the indexer writes now: From, attachment, the subject's words marked.
+    for (const lexeme of ["'@f=carol@other.example'", "'@g=other.example'", "'@h'", "'@s=budget':1A", "'@s=review':2A"]) assert.ok(words.rows[0].w.includes(lexeme), `${lexeme} in ${words.rows[0].w}`);
+    assert.doesNotMatch(words.rows[1].w, /'@h'|'@f=/);
 
     const search = new PostgresSearchIndex(meta);
     const scope = { mailboxes: [alice], dateFrom: null, dateTo: null, fixedQuery: null };
@@ -53,6 +59,10 @@ test('documents indexed before migration 0004 are found within their mailboxes a
     assert.equal((await search.search('budget', { limit: 10 })).total, 2);
     // An address typed as words is not a scope lexeme: no word holds '@'.
     assert.equal((await search.search('alice', { limit: 10, scope })).total, 0);
+    for (const q of ['subject:review', 'subject:"budget review"', 'subject:rev*', 'from:@other.example', 'from:carol@other.example', 'has:attachment budget']) {
+      assert.deepEqual((await search.search(q, { limit: 10 })).hits.map((h) => h.subject), ['budget review'], q);
+    }
+    assert.equal((await search.search('subject:numbers', { limit: 10 })).total, 0);
 
     // Written by the indexer after the migration: the participant's lexeme with the words, and
     // a participant named later is added when its words are written again.

@@ -41,4 +41,7 @@ test('a vector keeps each column apart and in its weight; a query term is quoted
   assert.equal(termQuery('wire transfer', false, 'A'), "('wire':A <-> 'transfer':A)");
   assert.equal(termQuery("o'brien x\\y", true, null), "('o' <-> 'brien' <-> 'x' <-> 'y':*)");
   assert.equal(termQuery('—', false, null), null);
+  // A subject's words again, marked, at the same positions: subject: needs no weight.
+  assert.equal(vectorOf([{ text: 'Invoice 1001', weight: 'A', mark: '@s=' }, { text: 'invoice', weight: 'D' }]), "'invoice':1A,4D '@s=invoice':1A '1001':2A '@s=1001':2A");
+  assert.equal(termQuery('wire trans', true, null, '@s='), "('@s=wire' <-> '@s=trans':*)");
 });

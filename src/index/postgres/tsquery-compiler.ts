@@ -11,7 +11,7 @@ import type { SearchScope } from '../search-index.ts';
 import { dayStart, parseQuery } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
-import { COLUMN_WEIGHT, termQuery } from './words.ts';
+import { COLUMN_WEIGHT, MARK, markLexeme, termQuery } from './words.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -27,19 +27,31 @@ export interface PgCompiled {
 const NAME_SEPARATORS = '[ \t,.;:"\'()<>/\\\\@_+&|-]';
 
 // A term as a tsquery, in each of its spellings (ß = ss, æ = ae, …); null: no word in it.
+// A subject: term looks for the subject's marked words (no weight: the GIN index answers alone).
 function ftsTerm(node: QueryNode & { kind: 'text' }, weighted = true): string | null {
-  const weight = weighted && node.column !== null ? COLUMN_WEIGHT[node.column] : null;
-  const spellings = spellingVariants(node.value, node.prefix).map((v) => termQuery(v, node.prefix, weight)).filter((q): q is string => q !== null);
+  const subject = weighted && node.column === 'subject';
+  const weight = weighted && node.column !== null && !subject ? COLUMN_WEIGHT[node.column] : null;
+  const spellings = spellingVariants(node.value, node.prefix).map((v) => termQuery(v, node.prefix, weight, subject ? MARK.subject : '')).filter((q): q is string => q !== null);
   if (spellings.length === 0) return null;
   return spellings.length === 1 ? spellings[0]! : `(${spellings.join(' | ')})`;
 }
 
-// The tsquery for a subtree made only of full-text terms, or null. tsquery has a unary NOT, so
-// unlike FTS5 every such subtree is one.
+// The tsquery for a subtree made only of full-text terms and conditions the index holds a
+// lexeme for (has:attachment, from: an address or @domain; words.ts MARK), or null. tsquery has
+// a unary NOT, so unlike FTS5 every such subtree is one.
 function ftsExpression(node: QueryNode): string | null {
   switch (node.kind) {
     case 'text':
       return ftsTerm(node);
+    case 'has-attachment':
+      return markLexeme(MARK.attachment);
+    case 'address': {
+      if (node.role !== 'from') return null;
+      const at = node.value.indexOf('@');
+      if (at === 0 && node.value.length > 1) return markLexeme(MARK.fromDomain, node.value.slice(1));
+      if (at > 0 && at < node.value.length - 1) return markLexeme(MARK.from, node.value);
+      return null;
+    }
     case 'not': {
       const e = ftsExpression(node.child);
       return e === null ? null : `!(${e})`;

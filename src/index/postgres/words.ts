@@ -45,24 +45,29 @@ export const COLUMN_WEIGHT: Record<FtsColumn | 'addresses' | 'body', string> = {
 
 // A tsvector literal of texts, each in its weight; one position is left free between two texts,
 // so that a phrase never runs from one column into the next (as in FTS5, where a phrase is in one column).
-export function vectorOf(texts: readonly { text: string; weight: string }[]): string {
+// A text with a `mark` has each of its words twice: as itself and marked (MARK.subject).
+export function vectorOf(texts: readonly { text: string; weight: string; mark?: string }[]): string {
   const positions = new Map<string, string[]>();
   let at = 0;
   let bytes = 0;
-  for (const { text, weight } of texts) {
+  const add = (w: string, weight: string) => {
+    let list = positions.get(w);
+    if (list === undefined) {
+      const size = Buffer.byteLength(w) + 8;
+      if (Buffer.byteLength(w) > MAX_WORD_BYTES || bytes + size > MAX_VECTOR_BYTES) return;
+      bytes += size;
+      positions.set(w, list = []);
+    }
+    if (list.length < MAX_POSITIONS) {
+      list.push(`${at}${weight}`);
+      bytes += 4;
+    }
+  };
+  for (const { text, weight, mark } of texts) {
     for (const w of wordsOf(text)) {
       at = Math.min(at + 1, MAX_POSITION);
-      let list = positions.get(w);
-      if (list === undefined) {
-        const size = Buffer.byteLength(w) + 8;
-        if (Buffer.byteLength(w) > MAX_WORD_BYTES || bytes + size > MAX_VECTOR_BYTES) continue;
-        bytes += size;
-        positions.set(w, list = []);
-      }
-      if (list.length < MAX_POSITIONS) {
-        list.push(`${at}${weight}`);
-        bytes += 4;
-      }
+      add(w, weight);
+      if (mark !== undefined) add(mark + w, weight);
     }
     at = Math.min(at + 1, MAX_POSITION);
   }
@@ -71,17 +76,26 @@ export function vectorOf(texts: readonly { text: string; weight: string }[]): st
 
 export function documentVector(text: FullText): string {
   return vectorOf([
-    { text: text.subject, weight: COLUMN_WEIGHT.subject }, { text: text.addresses, weight: COLUMN_WEIGHT.addresses },
+    { text: text.subject, weight: COLUMN_WEIGHT.subject, mark: MARK.subject }, { text: text.addresses, weight: COLUMN_WEIGHT.addresses },
     { text: text.body, weight: COLUMN_WEIGHT.body }, { text: text.filenames, weight: COLUMN_WEIGHT.filenames },
     { text: text.attachments, weight: COLUMN_WEIGHT.attachments },
   ]);
 }
 
-// The lexeme of an address taking part in a document (migration 0004's scope_words writes them
-// on the server): a mailbox's scope is these ORed, one more key of the words' GIN scan. No word
-// of a text or a query holds '@' or '=', so none is ever one of them.
+// Lexemes no word can be (words.ts cuts words at '@' and '='): conditions the GIN index answers
+// beside the words. A document's vector holds one per participant address (any role, Bcc and
+// envelope sender included: a mailbox's scope is these ORed), per From address and domain, one
+// when it has an attachment (all four written by migration 0004's scope_words on the server),
+// and its subject's words again, marked, at the same positions (documentVector), so that
+// `subject:` needs no weight and so no look at the row.
+export const MARK = { participant: '@a=', from: '@f=', fromDomain: '@g=', attachment: '@h', subject: '@s=' } as const;
+
+export function markLexeme(mark: string, value = ''): string {
+  return quote(mark + value);
+}
+
 export function scopeLexeme(address: string): string {
-  return quote(`@a=${address}`);
+  return markLexeme(MARK.participant, address);
 }
 
 // A word as a tsvector or tsquery lexeme (its words hold no quote or backslash, but a lexeme is
@@ -91,15 +105,15 @@ function quote(w: string): string {
 }
 
 // A term of the query as a tsquery: its words one after the other (<->, a phrase when more
-// than one), the last a prefix (:*) when the term is, each restricted to the column's weight.
-// null when it holds no word at all.
-export function termQuery(value: string, prefix: boolean, weight: string | null): string | null {
+// than one), the last a prefix (:*) when the term is, each restricted to the column's weight
+// or marked (MARK.subject). null when it holds no word at all.
+export function termQuery(value: string, prefix: boolean, weight: string | null, mark = ''): string | null {
   const ws = wordsOf(value);
   if (ws.length === 0) return null;
   const parts = ws.map((w, i) => {
     const star = prefix && i === ws.length - 1 ? '*' : '';
     const label = star + (weight ?? '');
-    return label === '' ? quote(w) : `${quote(w)}:${label}`;
+    return label === '' ? quote(mark + w) : `${quote(mark + w)}:${label}`;
   });
   return parts.length === 1 ? parts[0]! : `(${parts.join(' <-> ')})`;
 }
