@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PostgresSearchIndex } from '../src/index/postgres/search-index.ts';
-import { documentVector, MARK, markLexeme, scopeLexeme } from '../src/index/postgres/words.ts';
+import { documentVector, MARK, markLexeme, monthLexeme, scopeLexeme } from '../src/index/postgres/words.ts';
 import { PostgresMetadataStore } from '../src/store/postgres/metadata-store.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 import type { Postgres } from '../test/support/postgres.ts';
@@ -238,6 +238,7 @@ class DocumentRows {
       const marks = [...new Set(parts.map(([, a]) => a))].map(scopeLexeme);
       marks.push(markLexeme(MARK.from, sender.address), markLexeme(MARK.fromDomain, sender.address.split('@')[1]!));
       if (attached) marks.push(markLexeme(MARK.attachment));
+      marks.push(monthLexeme(date));
       const scope = marks.join(' ');
       vectors.push(`${documentVector({ subject, addresses: parts.map(([, a, n]) => `${n} ${a}`).join(' '), body, filenames, attachments: '' })} ${scope}`);
       for (const [role, address, name] of parts) {

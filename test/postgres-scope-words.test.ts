@@ -4,10 +4,11 @@
 // writes after it carries them too. Against a private PostgreSQL 15.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PostgresIndexStore } from '../src/index/postgres/index-store.ts';
 import { PostgresSearchIndex } from '../src/index/postgres/search-index.ts';
-import { documentVector } from '../src/index/postgres/words.ts';
+import { documentVector, monthLexeme } from '../src/index/postgres/words.ts';
 import { migrate, migrationsIn } from '../src/store/postgres/migrate.ts';
 import { PostgresMetadataStore } from '../src/store/postgres/metadata-store.ts';
 import { postgresForSuite } from './support/postgres.ts';
@@ -79,6 +80,47 @@ test('documents indexed before migration 0004 are found within their mailboxes a
     });
     const now = await search.search('budget', { limit: 10, scope });
     assert.deepEqual(now.hits.map((h) => h.subject), ['budget final', 'budget review']);
+  } finally {
+    await meta.close();
+  }
+});
+
+test('a long list is paged a window of dates at a time, the GIN index skipping to its months', async () => {
+  const meta = new PostgresMetadataStore({ url: db.url(), schema: 'long_list' });
+  try {
+    const box = await meta.write(async (tx) => {
+      const id = await meta.upsertMailbox(tx, { name: 'dana@corp.example' });
+      await meta.setMailboxAddress(tx, 'dana@corp.example', id);
+      return { id, name: 'dana@corp.example' };
+    });
+    // 400 documents over two years, dana's every third; some undated; other people's between.
+    const start = Date.UTC(2024, 0, 1);
+    const docs = Array.from({ length: 400 }, (_, i) => ({ id: i + 1, date: i % 50 === 7 ? null : start + ((i * 37) % 730) * 86_400_000 + i * 1000, dana: i % 3 === 0 }));
+    const index = new PostgresIndexStore(meta);
+    await index.write(async (tx) => {
+      for (const d of docs) {
+        await index.addDocument(tx, { id: d.id, sha256: createHash('sha256').update(`long ${d.id}`).digest('hex'), messageId: null, date: d.date, fromText: null, subject: 'Long', hasAttachment: false, parseError: null, refersTo: [] });
+        const who = d.dana ? 'dana@corp.example' : 'erin@corp.example';
+        await index.addParticipation(tx, d.id, { role: 'to', address: who, domain: 'corp.example', name: null });
+        await index.addFullText(tx, d.id, text('Long', `zqlong ${d.id}`));
+      }
+    });
+    const month = (await meta.pool.query('SELECT words::text AS w FROM doc WHERE id = 2')).rows[0].w;
+    assert.ok(month.includes(monthLexeme(docs[1]!.date!)), month);
+    const search = new PostgresSearchIndex(meta, undefined, { sortWhole: 20 });
+    const scope = { mailboxes: [box], dateFrom: null, dateTo: null, fixedQuery: null };
+    const mine = docs.filter((d) => d.dana);
+    for (const sort of ['newest', 'oldest'] as const) {
+      const sign = sort === 'newest' ? -1 : 1;
+      // Undated last newest first, first oldest first; ties by id in the same direction.
+      const expected = [...mine].sort((a, b) => (a.date === null || b.date === null ? ((a.date === null ? 1 : 0) - (b.date === null ? 1 : 0)) * -sign : sign * (a.date - b.date)) || sign * (a.id - b.id)).map((d) => d.id);
+      for (const [offset, limit] of [[0, 10], [40, 25], [120, 20]] as const) {
+        const got = await search.search('zqlong', { limit, offset, sort, scope });
+        assert.equal(got.total, mine.length);
+        const ids = await Promise.all(got.hits.map(async (h) => Number((await meta.pool.query('SELECT id FROM doc WHERE sha256 = $1', [h.sha256])).rows[0].id)));
+        assert.deepEqual(ids, expected.slice(offset, offset + limit), `${sort} at ${offset}`);
+      }
+    }
   } finally {
     await meta.close();
   }

@@ -51,16 +51,19 @@ import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
 import type { Tx } from '../../core/transactions.ts';
 import { indexTransactions } from './index-store.ts';
 import { compileQuery, compileScope, matchedWords } from './tsquery-compiler.ts';
-import { scopeLexeme } from './words.ts';
+import { monthLexeme, scopeLexeme } from './words.ts';
 
 const HIT_COLUMNS = 'd.sha256, d.message_id, d.date, d.from_text, d.subject';
 
 export class PostgresSearchIndex implements SearchIndex {
   readonly #tx: PostgresTransactions;
   readonly #snippets = new Fts5Snippets();
+  readonly #sortWhole: number;
 
-  constructor(meta: PostgresMetadataStore, transactions: PostgresTransactions = indexTransactions(meta)) {
+  // sortWhole: a list longer than this is read a window of dates at a time (a test makes it short).
+  constructor(meta: PostgresMetadataStore, transactions: PostgresTransactions = indexTransactions(meta), options: { sortWhole?: number } = {}) {
     this.#tx = transactions;
+    this.#sortWhole = options.sortWhole ?? SORT_WHOLE;
   }
 
   #read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -75,13 +78,11 @@ export class PostgresSearchIndex implements SearchIndex {
     return this.#read(async (tx) => {
       const db = on(tx);
       const params: unknown[] = [];
-      const compiled = compileQuery(node, params, { envelopeOf: options.envelopeOf });
+      const within = options.scope ? await scopeWords(tx, options.scope) : null;
+      if (within === 'nothing') return { query: describeQuery(node), hits: [], total: 0, sort };
+      const compiled = compileQuery(node, params, { envelopeOf: options.envelopeOf, within });
       let where = compiled.where;
-      if (options.scope) {
-        const lexemes = await scopeWords(tx, options.scope);
-        if (lexemes === 'nothing') return { query: describeQuery(node), hits: [], total: 0, sort };
-        where = `(${where}) AND (${compileScope(options.scope, params, lexemes)})`;
-      }
+      if (options.scope) where = `(${where}) AND (${compileScope(options.scope, params, within === null ? 'participation' : 'in-query')})`;
       try {
         let rows: Record<string, any>[];
         let total: number;
@@ -99,7 +100,7 @@ export class PostgresSearchIndex implements SearchIndex {
           const dir = options.sort === 'oldest' ? 'ASC' : 'DESC';
           total = await count(tx, where, params);
           if (offset >= total) rows = [];
-          else if (total <= SORT_WHOLE) {
+          else if (total <= this.#sortWhole) {
             rows = await db.query(`WITH m AS MATERIALIZED (SELECT ${HIT_COLUMNS}, d.id FROM doc d WHERE ${where})
               SELECT * FROM m d ORDER BY d.date ${dir} NULLS ${dir === 'DESC' ? 'LAST' : 'FIRST'}, d.id ${dir} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, options.limit, offset]);
           } else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total)).slice(offset));
@@ -289,7 +290,9 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
     while (out.length < want && lo < hi) {
       const from = dir === 'DESC' ? Math.max(min, hi - span) : lo;
       const to = dir === 'DESC' ? hi : Math.min(max + 1, lo + span);
-      const rows = (await db.query(inWindow, [...params, from, to])).map((r) => ({ id: Number(r.id), date: Number(r.date) }));
+      const months = monthsOf(from, to);
+      const rows = (await db.query(months === null ? inWindow : `${inWindow} AND d.words @@ $${params.length + 3}::tsquery`, [...params, from, to, ...(months === null ? [] : [months])]))
+        .map((r) => ({ id: Number(r.id), date: Number(r.date) }));
       const sign = dir === 'DESC' ? -1 : 1;
       rows.sort((a, b) => sign * (a.date - b.date || a.id - b.id));
       for (const r of rows) out.push(r.id);
@@ -300,6 +303,20 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
   }
   if (dir === 'DESC' && out.length < want) await undated();
   return out.slice(0, want);
+}
+
+// The month lexemes of a window of dates (ORed), which let the GIN index skip to its rows; null
+// past MAX_WINDOW_MONTHS, or outside the years a month lexeme is written for.
+const MAX_WINDOW_MONTHS = 6;
+function monthsOf(from: number, to: number): string | null {
+  if (from < Date.UTC(1000, 0, 1) || to > Date.UTC(10000, 0, 1)) return null;
+  const out: string[] = [];
+  const at = new Date(from);
+  for (let m = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1); m < to; m = Date.UTC(new Date(m).getUTCFullYear(), new Date(m).getUTCMonth() + 1, 1)) {
+    if (out.length === MAX_WINDOW_MONTHS) return null;
+    out.push(monthLexeme(m));
+  }
+  return out.join(' | ');
 }
 
 // The result columns of these documents, in this order.

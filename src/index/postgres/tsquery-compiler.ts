@@ -81,9 +81,18 @@ export function matchedWords(node: QueryNode, options: { columns?: boolean; atta
   return terms.length === 0 ? null : terms.join(' | ');
 }
 
-export function compileQuery(node: QueryNode, params: unknown[], options: { envelopeOf?: readonly number[] } = {}): PgCompiled {
-  const where = new Compiler(params, options.envelopeOf ?? null).compile(node);
+// `within`: the mailboxes' lexemes (scopeLexeme, ORed), ANDed into the query's own tsquery.
+export function compileQuery(node: QueryNode, params: unknown[], options: { envelopeOf?: readonly number[]; within?: string | null } = {}): PgCompiled {
+  const compiler = new Compiler(params, options.envelopeOf ?? null);
+  const where = options.within ? compiler.within(node, options.within) : compiler.compile(node);
   return { where, params, ranking: matchedWords(node, { columns: true }) };
+}
+
+// Whether a subtree looks for any word (not only for conditions the index has lexemes of).
+function hasWords(node: QueryNode): boolean {
+  if (node.kind === 'text') return true;
+  if (node.kind === 'and' || node.kind === 'or') return node.children.some(hasWords);
+  return node.kind === 'not' && hasWords(node.child);
 }
 
 class Compiler {
@@ -108,10 +117,23 @@ class Compiler {
       + ` OR ${alias}doc_id IN (SELECT sp.doc_id FROM participation sp WHERE sp.role IN ('from', 'sender') AND sp.address IN ${own()}))`;
   }
 
+  // Within mailboxes: the query's full text and lexemes, and the mailboxes', as one tsquery (a
+  // top-level AND's other parts beside it), so that the GIN index answers them in one scan.
+  within(node: QueryNode, scope: string): string {
+    const fts = ftsExpression(node);
+    if (fts !== null) return `d.words @@ ${this.p(`(${fts}) & (${scope})`, '::tsquery')}`;
+    if (node.kind !== 'and') return `(${this.compile(node)}) AND d.words @@ ${this.p(scope, '::tsquery')}`;
+    const parts = node.children.map(ftsExpression);
+    const words = [...parts.filter((p): p is string => p !== null), scope].map((w) => `(${w})`).join(' & ');
+    return [`d.words @@ ${this.p(words, '::tsquery')}`, ...node.children.filter((_, i) => parts[i] === null).map((c) => this.compile(c))].join(' AND ');
+  }
+
   // Every expression returned is two-valued (never NULL), so NOT means "does not match".
+  // Lexemes alone (has:attachment, from:) are left to their columns: over the whole archive a
+  // common one would be read from every row's vector rather than from its column or index.
   compile(node: QueryNode): string {
     const fts = ftsExpression(node);
-    if (fts !== null) return `d.words @@ ${this.p(fts, '::tsquery')}`;
+    if (fts !== null && hasWords(node)) return `d.words @@ ${this.p(fts, '::tsquery')}`;
     switch (node.kind) {
       case 'and': return `(${node.children.map((c) => this.compile(c)).join(' AND ')})`;
       case 'or': return `(${node.children.map((c) => this.compile(c)).join(' OR ')})`;
@@ -191,15 +213,11 @@ function escapeRegex(value: string): string {
 }
 
 // The scope as a condition, appended to `params`: the mailboxes, the date window and the grant's
-// fixed query, compiled on its own (never pasted into the user's query text). The mailboxes as
-// `words`, the tsquery of their addresses' lexemes (migration 0004), when the caller has it: one
-// more key of the GIN scan of the query's own words.
-export function compileScope(scope: SearchScope, params: unknown[], words: string | null = null): string {
-  const parts: string[] = [];
-  if (words !== null) {
-    params.push(words);
-    parts.push(`d.words @@ $${params.length}::tsquery`);
-  } else {
+// fixed query, compiled on its own (never pasted into the user's query text). 'in-query': the
+// mailboxes are already in the query (compileQuery's `within`).
+export function compileScope(scope: SearchScope, params: unknown[], mailboxes: 'participation' | 'in-query' = 'participation'): string {
+  const parts: string[] = ['TRUE'];
+  if (mailboxes === 'participation') {
     params.push(scope.mailboxes.map((m) => m.id));
     parts.push(`d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (SELECT address FROM mailbox_address WHERE mailbox_id = ANY($${params.length}::bigint[])))`);
   }

@@ -2,11 +2,12 @@
 -- itself (src/index/postgres/search-index.ts): each document's vector also holds lexemes no word
 -- can be (words.ts cuts words at '@' and '='): '@a=' and the address of each participant, in
 -- any role (Bcc and envelope sender included; a mailbox's scope is these ORed), '@f=' and '@g='
--- and the From address and domain, '@h' when it has an attachment, and '@s=' and each word of
--- its subject at that word's positions (subject:, without a weight to check on the row). They
--- carry no position (but '@s='), so phrases and ranking never meet them.
+-- and the From address and domain, '@h' when it has an attachment, '@d=' and the month of its
+-- date (YYYYMM, UTC; a page of a long list reads a month or so: the GIN index skips to it), and
+-- '@s=' and each word of its subject at that word's positions (subject:, without a weight to
+-- check on the row). They carry no position (but '@s='), so phrases and ranking never meet them.
 --
--- scope_words(doc) is the one definition of the first four on the server side: the indexer
+-- scope_words(doc) is the one definition of all but the subject's on the server side: the indexer
 -- appends it whenever it writes a document's words (index-store.ts), after its participants;
 -- documentVector (words.ts) writes the subject's.
 CREATE FUNCTION scope_words(doc bigint) RETURNS tsvector LANGUAGE sql STABLE AS $$
@@ -14,7 +15,8 @@ CREATE FUNCTION scope_words(doc bigint) RETURNS tsvector LANGUAGE sql STABLE AS 
     SELECT '@a=' || p.address AS w FROM participation p WHERE p.doc_id = doc
     UNION ALL SELECT '@f=' || p.address FROM participation p WHERE p.doc_id = doc AND p.role = 'from'
     UNION ALL SELECT '@g=' || p.domain FROM participation p WHERE p.doc_id = doc AND p.role = 'from'
-    UNION ALL SELECT '@h' FROM doc d WHERE d.id = doc AND d.has_attachment <> 0) t
+    UNION ALL SELECT '@h' FROM doc d WHERE d.id = doc AND d.has_attachment <> 0
+    UNION ALL SELECT '@d=' || to_char(to_timestamp(d.date / 1000.0) AT TIME ZONE 'UTC', 'YYYYMM') FROM doc d WHERE d.id = doc AND d.date IS NOT NULL) t
 $$;
 
 -- Rows indexed before this migration gain theirs in one pass (the GIN index follows row by
