@@ -88,7 +88,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
     }
     // The server and the console act for people: the governed-access stage, with its policy read.
     if (role === 'server' || role === 'console') {
-      index = openIndex(stores);
+      index = openIndex(stores, { deferRebuilds: true });
       // Loaded only by the roles that decide access: the index thread and the importer never
       // hold the access layer's modules (OpenID Connect, the route schemas) in their heaps.
       const { accessServices } = await import('./api/services.ts');
@@ -112,7 +112,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
     },
     signStatement: (statement) => signStatement(statement, ledgerKey()),
     get index() {
-      return (index ??= openIndex(stores));
+      return (index ??= openIndex(stores, { deferRebuilds: true }));
     },
     get services() {
       if (!services) throw new SealboxError('SEALBOX_ERR_INTERNAL', `the ${role} role has no access services`);

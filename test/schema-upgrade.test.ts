@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { openIndexDb } from '../src/index/sqlite/index-db.ts';
 import { migrationsIn } from '../src/store/sqlite/migrate.ts';
+import { RawSmtpClient } from './support/smtp-client.ts';
 import { ApiClient } from './support/api-client.ts';
 import { testConfig } from './support/archive.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
@@ -54,7 +56,11 @@ test('an archive made before schema versions upgrades itself and keeps everythin
   const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
   try {
     assert.deepEqual(versions(data).map((v) => `${v.version}-${v.name}`), ['1-capture', '2-ledger', '3-governance', '4-oversight', '5-notifications', '6-inbox', '7-ledger-payload', '8-retention', '9-disposal', '10-holds', '11-subject-requests', '12-leavers', '13-disposal-requests', '14-departments', '15-retention-minimum', '16-sso', '17-directory', '18-scim', '19-object-holds', '20-export-jobs', '21-sso-links']);
-    assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), ['1-index', '2-threads', '3-secure-delete', '4-auth-pending', '5-attachment-text', '6-attachments-read', '7-scope-column'], 'the index database has its own');
+    // The index's own; from 7 on (rebuilds of the full-text table) applied by the index thread
+    // once the server listens.
+    const all = ['1-index', '2-threads', '3-secure-delete', '4-auth-pending', '5-attachment-text', '6-attachments-read', '7-scope-column'];
+    await waitUntil('the index thread applied the index migrations', () => versions(data, 'index.db').length === all.length, { timeoutMs: 30_000, intervalMs: 100 });
+    assert.deepEqual(versions(data, 'index.db').map((v) => `${v.version}-${v.name}`), all, 'the index database has its own');
     // Messages indexed before threads were kept get theirs from the archive when the indexer is idle.
     await waitUntil('every earlier message has its thread', () => unthreaded(data) === 0, { timeoutMs: 30_000, intervalMs: 100 });
     const alice = new ApiClient(server.http!.url);
@@ -93,6 +99,41 @@ test('an archive made before schema versions upgrades itself and keeps everythin
   const again = await startSealbox({ data, args: ['--config', config] });
   assert.equal(await again.stop(), 0);
   assert.deepEqual(versions(data), before);
+});
+
+// Index migration 7 rebuilds the full-text table (40 minutes and more at a million messages):
+// the server must not wait for it. Here the rebuild cannot start (another connection holds the
+// index's write lock, as the rebuild itself would): the server listens all the same, takes mail,
+// and searches what the index held; once the lock is gone, the index thread applies it and
+// indexes the new mail.
+test('the server listens and takes mail while the index rebuild waits', async () => {
+  const data = copyOfFixture();
+  openIndexDb(join(data, 'index.db'), join(data, 'sealbox.db'), { deferRebuilds: true }).close();
+  assert.equal(versions(data, 'index.db').length, 6, 'the index one migration short of the rebuild');
+  const lock = new DatabaseSync(join(data, 'index.db'));
+  lock.exec('BEGIN IMMEDIATE');
+  const config = testConfig({ internalDomains: ['corp.test'], access: { secureCookies: false } });
+  const server = await startSealbox({ data, args: ['--config', config, '--http', '127.0.0.1:0'] });
+  try {
+    const smtp = await RawSmtpClient.connect(server.smtp.port);
+    const raw = Buffer.from('From: carol@partner.test\r\nTo: alice@corp.test\r\nSubject: kingfisher minutes\r\nMessage-ID: <kingfisher@partner.test>\r\n\r\nThe kingfisher notes.\r\n');
+    assert.equal((await smtp.send({ from: 'carol@partner.test', to: ['alice@corp.test'] }, raw)).data[0]!.code, 250);
+    await smtp.quit();
+    const alice = new ApiClient(server.http!.url);
+    assert.equal((await alice.signIn('alice', 'alice-correct-horse-battery')).status, 200);
+    const before = await alice.call('GET', '/api/v1/search?q=lunch');
+    assert.equal(before.status, 200, JSON.stringify(before.body));
+    assert.equal(before.body.results.length, 1, 'the index as it was answers meanwhile');
+    assert.equal(versions(data, 'index.db').length, 6, 'not rebuilt while locked');
+
+    lock.exec('ROLLBACK');
+    await waitUntil('the index thread applied the rebuild', () => versions(data, 'index.db').length === 7, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitUntil('the new mail is found', async () => (await alice.call('GET', '/api/v1/search?q=kingfisher')).body.results?.length === 1, { timeoutMs: 30_000, intervalMs: 200 });
+    assert.equal((await alice.call('GET', '/api/v1/search?q=lunch')).body.results.length, 1, 'and the old mail still');
+  } finally {
+    lock.close();
+    assert.equal(await server.stop(), 0);
+  }
 });
 
 test('an archive whose schema is newer than this Sealbox is refused and left unchanged', async () => {

@@ -21,7 +21,8 @@ export interface OpenIndex {
   close(): void;
 }
 
-export function openIndex(stores: Stores): OpenIndex {
+// `deferRebuilds` (SQLite): the long migrations are the indexer's to apply (index-db.ts).
+export function openIndex(stores: Stores, options: { deferRebuilds?: boolean } = {}): OpenIndex {
   if (stores.kind === 'postgres') {
     // Loaded only for PostgreSQL, as its store is (store/open-stores.ts).
     const load = createRequire(import.meta.url);
@@ -32,7 +33,7 @@ export function openIndex(stores: Stores): OpenIndex {
     const tx = indexTransactions(meta);
     return { store: new PostgresIndexStore(meta, tx), search: new PostgresSearchIndex(meta, tx), dates: new PostgresMessageDates(meta, tx), close: () => {} };
   }
-  const db = openIndexDb(stores.paths.index, stores.paths.meta);
+  const db = openIndexDb(stores.paths.index, stores.paths.meta, { deferRebuilds: options.deferRebuilds ?? false });
   let open = true;
   const close = () => {
     if (open) db.close();

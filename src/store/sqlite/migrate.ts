@@ -19,17 +19,19 @@ export function migrationsIn(folder: URL): Migration[] {
 // schema_version, so a crash leaves it at a version it really has. Two processes opening the
 // same archive at once apply each migration once (the check is inside the write lock).
 // `unversioned` upgrades a database made before schema_version existed; it runs in the last
-// baseline migration's transaction (the baseline files create only what is missing).
-export function migrate(db: DatabaseSync, migrations: Migration[], options: { baseline: number; unversioned?: (db: DatabaseSync) => void }): void {
+// baseline migration's transaction (the baseline files create only what is missing). `upTo`:
+// none past this version (another connection applies them later).
+export function migrate(db: DatabaseSync, migrations: Migration[], options: { baseline: number; unversioned?: (db: DatabaseSync) => void; upTo?: number }): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
   const current = () => Number((db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_version').get() as { v: number }).v);
   const newest = migrations.at(-1)?.version ?? 0;
   if (current() > newest) {
     throw new SealboxError('SEALBOX_ERR_CONFIG', `the archive's schema is version ${current()}, newer than this Sealbox knows (${newest}): run the release that wrote it, or a newer one`);
   }
-  if (current() === newest) return;
+  if (current() >= Math.min(newest, options.upTo ?? newest)) return;
   const unversioned = current() === 0 && db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name <> 'schema_version' LIMIT 1").get() !== undefined;
   for (const m of migrations) {
+    if (options.upTo !== undefined && m.version > options.upTo) break;
     db.exec('BEGIN IMMEDIATE');
     try {
       const at = current();
