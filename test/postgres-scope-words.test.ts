@@ -121,6 +121,12 @@ test('a long list is paged a window of dates at a time, the GIN index skipping t
         assert.deepEqual(ids, expected.slice(offset, offset + limit), `${sort} at ${offset}`);
       }
     }
+    // Dates that confine a search within mailboxes to months add those months' lexemes.
+    for (const [query, from, to] of [['zqlong after:2024-03-14 before:2024-06-02', '2024-03-15', '2024-06-02'], ['zqlong on:2025-02-11', '2025-02-11', '2025-02-12']] as const) {
+      const want = mine.filter((d) => d.date !== null && d.date >= Date.parse(from) && d.date < Date.parse(to)).length;
+      assert.ok(want > 0 || query.includes('on:'), query);
+      assert.equal((await search.search(query, { limit: 5, scope })).total, want, query);
+    }
   } finally {
     await meta.close();
   }

@@ -51,7 +51,7 @@ import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
 import type { Tx } from '../../core/transactions.ts';
 import { indexTransactions } from './index-store.ts';
 import { compileQuery, compileScope, matchedWords } from './tsquery-compiler.ts';
-import { monthLexeme, scopeLexeme } from './words.ts';
+import { monthsLexemes, scopeLexeme } from './words.ts';
 
 const HIT_COLUMNS = 'd.sha256, d.message_id, d.date, d.from_text, d.subject';
 
@@ -293,7 +293,7 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
     while (out.length < want && lo < hi) {
       const from = dir === 'DESC' ? Math.max(min, hi - span) : lo;
       const to = dir === 'DESC' ? hi : Math.min(max + 1, lo + span);
-      const months = monthsOf(from, to);
+      const months = monthsLexemes(from, to, MAX_WINDOW_MONTHS);
       const rows = (await db.query(months === null ? inWindow : `${inWindow} AND d.words @@ $${params.length + 3}::tsquery`, [...params, from, to, ...(months === null ? [] : [months])]))
         .map((r) => ({ id: Number(r.id), date: Number(r.date) }));
       const sign = dir === 'DESC' ? -1 : 1;
@@ -308,19 +308,8 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
   return out.slice(0, want);
 }
 
-// The month lexemes of a window of dates (ORed), which let the GIN index skip to its rows; null
-// past MAX_WINDOW_MONTHS, or outside the years a month lexeme is written for.
+// A window of more months than this is read without its month lexemes.
 const MAX_WINDOW_MONTHS = 6;
-function monthsOf(from: number, to: number): string | null {
-  if (from < Date.UTC(1000, 0, 1) || to > Date.UTC(10000, 0, 1)) return null;
-  const out: string[] = [];
-  const at = new Date(from);
-  for (let m = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1); m < to; m = Date.UTC(new Date(m).getUTCFullYear(), new Date(m).getUTCMonth() + 1, 1)) {
-    if (out.length === MAX_WINDOW_MONTHS) return null;
-    out.push(monthLexeme(m));
-  }
-  return out.join(' | ');
-}
 
 // The result columns of these documents, in this order.
 async function docs(tx: Tx, ids: number[]): Promise<Record<string, any>[]> {

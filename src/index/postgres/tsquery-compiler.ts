@@ -11,7 +11,7 @@ import type { SearchScope } from '../search-index.ts';
 import { dayStart, parseQuery } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
-import { COLUMN_WEIGHT, MARK, markLexeme, termQuery } from './words.ts';
+import { COLUMN_WEIGHT, MARK, markLexeme, monthsLexemes, termQuery } from './words.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -88,6 +88,26 @@ export function compileQuery(node: QueryNode, params: unknown[], options: { enve
   return { where, params, ranking: matchedWords(node, { columns: true }) };
 }
 
+// The months a query's dates confine it to (on:, or after: and before: ANDed at its top), as
+// month lexemes ORed: implied by the date conditions, which are checked as well. Null when open
+// or longer than MAX_IMPLIED_MONTHS.
+const MAX_IMPLIED_MONTHS = 6;
+function impliedMonths(node: QueryNode): string | null {
+  let from = -Infinity, to = Infinity;
+  for (const n of node.kind === 'and' ? node.children : [node]) {
+    if (n.kind !== 'date') continue;
+    const start = dayStart(n.day);
+    if (start === null) continue;
+    if (n.op === 'before') to = Math.min(to, start);
+    else if (n.op === 'after') from = Math.max(from, start + DAY_MS);
+    else {
+      from = Math.max(from, start);
+      to = Math.min(to, start + DAY_MS);
+    }
+  }
+  return Number.isFinite(from) && Number.isFinite(to) ? monthsLexemes(from, to, MAX_IMPLIED_MONTHS) : null;
+}
+
 // Whether a subtree looks for any word (not only for conditions the index has lexemes of).
 function hasWords(node: QueryNode): boolean {
   if (node.kind === 'text') return true;
@@ -118,8 +138,11 @@ class Compiler {
   }
 
   // Within mailboxes: the query's full text and lexemes, and the mailboxes', as one tsquery (a
-  // top-level AND's other parts beside it), so that the GIN index answers them in one scan.
-  within(node: QueryNode, scope: string): string {
+  // top-level AND's other parts beside it), so that the GIN index answers them in one scan; with
+  // the months its dates imply, which the index skips to.
+  within(node: QueryNode, mailboxes: string): string {
+    const months = impliedMonths(node);
+    const scope = months === null ? mailboxes : `(${mailboxes}) & (${months})`;
     const fts = ftsExpression(node);
     if (fts !== null) return `d.words @@ ${this.p(`(${fts}) & (${scope})`, '::tsquery')}`;
     if (node.kind !== 'and') return `(${this.compile(node)}) AND d.words @@ ${this.p(scope, '::tsquery')}`;

@@ -100,6 +100,19 @@ export function monthLexeme(ms: number): string {
   return markLexeme(MARK.month, `${String(d.getUTCFullYear()).padStart(4, '0')}${String(d.getUTCMonth() + 1).padStart(2, '0')}`);
 }
 
+// The month lexemes of the dates from..to-1, ORed; null past `max` months, or outside the years
+// a month lexeme is written for (0000-9999 as PostgreSQL's to_char writes them: 1000-9999 here).
+export function monthsLexemes(from: number, to: number, max: number): string | null {
+  if (from < Date.UTC(1000, 0, 1) || to > Date.UTC(10000, 0, 1) || from >= to) return null;
+  const out: string[] = [];
+  const at = new Date(from);
+  for (let m = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1); m < to; m = Date.UTC(new Date(m).getUTCFullYear(), new Date(m).getUTCMonth() + 1, 1)) {
+    if (out.length === max) return null;
+    out.push(monthLexeme(m));
+  }
+  return out.join(' | ');
+}
+
 export function scopeLexeme(address: string): string {
   return markLexeme(MARK.participant, address);
 }
