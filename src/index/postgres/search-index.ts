@@ -27,10 +27,10 @@
 //   scope are SQL over the other tables, as in fts5-compiler.ts.
 // - Within mailboxes: each document's vector also holds a lexeme per participant address
 //   ('@a=' and the address, any role; migration 0004, scope_words), so the mailboxes are one
-//   more key of the same GIN scan: `words @@ ('@a=x' | '@a=y')` (compileScope). No word of a
-//   query can be such a lexeme. A search in the busiest mailbox no longer joins a fifth of
-//   participation.
-// - Order: the matches are counted on their own (for a query of words, the GIN index alone);
+//   more key of the same GIN scan: `words @@ ('@a=x' | '@a=y')`, ANDed into the query's own
+//   tsquery (compileQuery's `within`). From, attachment, month and subject have lexemes too
+//   (words.ts MARK). No word of a query can be such a lexeme.
+// - Order: the matches are counted on their own (PostgreSQL reads each match's row for it);
 //   up to SORT_WHOLE are sorted whole, a longer list is read a window of dates at a time from its
 //   newest (or oldest) end (byWindow), so a page of a common word reads days, not years.
 // - Relevance: ts_rank over the words looked for (in their columns), then newest; the weights
@@ -97,9 +97,9 @@ export class PostgresSearchIndex implements SearchIndex {
             FROM doc d WHERE ${where} ORDER BY rank DESC NULLS LAST, d.date DESC NULLS LAST, d.id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`, params);
           total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0 : await count(tx, where, params.slice(0, -3));
         } else {
-          // Counted on its own (the GIN index alone, for a query of words): then a short list is
-          // sorted whole and a long one read a window of dates at a time from its newest (or
-          // oldest) end, so that the first pages of a mailbox's common word read a few days.
+          // Counted on its own: then a short list is sorted whole and a long one read a window of
+          // dates at a time from its newest (or oldest) end, so that the first pages of a
+          // mailbox's common word read a few days.
           const dir = options.sort === 'oldest' ? 'ASC' : 'DESC';
           total = await count(tx, where, params);
           if (offset >= total) rows = [];
@@ -294,6 +294,7 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
       const from = dir === 'DESC' ? Math.max(min, hi - span) : lo;
       const to = dir === 'DESC' ? hi : Math.min(max + 1, lo + span);
       const months = monthsLexemes(from, to, MAX_WINDOW_MONTHS);
+      const missing = want - out.length;
       const rows = (await db.query(months === null ? inWindow : `${inWindow} AND d.words @@ $${params.length + 3}::tsquery`, [...params, from, to, ...(months === null ? [] : [months])]))
         .map((r) => ({ id: Number(r.id), date: Number(r.date) }));
       const sign = dir === 'DESC' ? -1 : 1;
@@ -301,7 +302,7 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
       for (const r of rows) out.push(r.id);
       if (dir === 'DESC') hi = from;
       else lo = to;
-      if (rows.length * 2 < want - out.length + rows.length) span *= 2;
+      if (rows.length * 2 < missing) span *= 2;
     }
   }
   if (dir === 'DESC' && out.length < want) await undated();

@@ -82,13 +82,13 @@ export function documentVector(text: FullText): string {
   ]);
 }
 
-// Lexemes no word can be (words.ts cuts words at '@' and '='): conditions the GIN index answers
+// Lexemes no word can be (wordsOf cuts words at '@' and '='): conditions the GIN index answers
 // beside the words. A document's vector holds one per participant address (any role, Bcc and
 // envelope sender included: a mailbox's scope is these ORed), per From address and domain, one
-// when it has an attachment, one of the month of its date (YYYYMM, UTC: monthLexeme; these five
-// written by migration 0004's scope_words on the server),
-// and its subject's words again, marked, at the same positions (documentVector), so that
-// `subject:` needs no weight and so no look at the row.
+// when it has an attachment and one of the month of its date (YYYYMM, UTC: monthLexeme) — these
+// written by migration 0004's scope_words on the server — and its subject's words again, marked,
+// at the same positions (documentVector), so that `subject:` needs no weight and so no look at
+// the row.
 export const MARK = { participant: '@a=', from: '@f=', fromDomain: '@g=', attachment: '@h', month: '@d=', subject: '@s=' } as const;
 
 export function markLexeme(mark: string, value = ''): string {
