@@ -74,6 +74,12 @@ export interface StoredCheckpoint {
   createdAt: number;
 }
 
+// What a LedgerStore throws when asked to keep a tree head of a size it holds with another root:
+// two heads of one size that differ would mean two ledgers, and the first one stays.
+export function forkedCheckpoint(size: number): Error {
+  return new Error(`a checkpoint of size ${size} with another root is already stored; the ledger would fork, so this one is not kept`);
+}
+
 export type CheckpointSigner = (body: { origin: string; size: number; rootHash: Uint8Array }) => string;
 
 export type NewLedgerEntry = Omit<LedgerEntry, 'index' | 'time'> & { time?: number };
@@ -203,11 +209,18 @@ export class Ledger {
     return pending >= everyEntries || this.#clock.now() - this.#lastCheckpointTime >= everyMs;
   }
 
-  // Signs the current tree head and keeps it, in the caller's transaction.
+  // Signs the current tree head and keeps it, in the caller's transaction (after catchUp). A
+  // head another process signed meanwhile (an importer; the node that held the duties before)
+  // is not signed again.
   async checkpoint(tx: Tx): Promise<StoredCheckpoint | null> {
     const size = this.#frontier.size;
-    if (size === this.#lastCheckpointSize && size > 0) return null;
     this.#remember(tx);
+    const latest = await this.#store.latestCheckpoint(tx);
+    if (latest && latest.size >= this.#lastCheckpointSize) {
+      this.#lastCheckpointSize = latest.size;
+      this.#lastCheckpointTime = latest.createdAt;
+    }
+    if (size <= this.#lastCheckpointSize && size > 0) return null;
     const root = this.root();
     const note = this.#sign({ origin: this.#origin, size, rootHash: root });
     const checkpoint = { size, root, note, frontier: JSON.stringify(this.#frontier.toJSON()), createdAt: this.#clock.now() };

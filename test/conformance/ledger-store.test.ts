@@ -500,5 +500,33 @@ for (const impl of STORES) {
       a.close();
       b.close();
     });
+
+    test('two signers: a tree head one signed is not signed again by the other, and no size is stored with two roots', async () => {
+      const dir = tempDir();
+      const a = impl.open(dir);
+      const b = impl.open(dir);
+      const clock = testClock();
+      const ledgerA = await openLedger(a, clock);
+      const ledgerB = await openLedger(b, clock);
+      await a.write((tx) => ledgerA.append(tx, captureEntry('1'.repeat(64))));
+      await a.write((tx) => ledgerA.append(tx, captureEntry('2'.repeat(64))));
+      const signedByA = await a.write((tx) => ledgerA.checkpoint(tx));
+      assert.equal(signedByA?.size, 2);
+      clock.t += MINUTE;
+      assert.equal(await b.write(async (tx) => { await ledgerB.catchUp(tx); return ledgerB.checkpoint(tx); }), null, 'B, caught up, finds size 2 signed');
+      assert.equal(ledgerB.due(1, MINUTE), false, 'and nothing due');
+      await b.write((tx) => ledgerB.append(tx, captureEntry('3'.repeat(64))));
+      assert.equal((await b.write((tx) => ledgerB.checkpoint(tx)))?.size, 3);
+      assert.equal(await a.write(async (tx) => { await ledgerA.catchUp(tx); return ledgerA.checkpoint(tx); }), null, 'A finds size 3 signed by B');
+      const stored = await a.read((tx) => a.checkpoints(tx));
+      assert.deepEqual(stored.map((c) => c.size), [2, 3]);
+      assert.ok(stored[0]!.note === signedByA!.note, 'the first signature kept');
+      // A head of the same size with another root (a forked ledger) is refused by the store.
+      const forged = { ...stored[1]!, root: Buffer.alloc(32, 7), createdAt: clock.t + MINUTE };
+      await assert.rejects(a.write((tx) => a.saveCheckpoint(tx, forged)), /checkpoint of size 3 with another root/);
+      assert.ok((await a.read((tx) => a.latestCheckpoint(tx)))!.root.equals(stored[1]!.root), 'the stored one unchanged');
+      a.close();
+      b.close();
+    });
   });
 }

@@ -12,6 +12,7 @@
 import pg from 'pg';
 import type { CaptureRecord } from '../../core/types.ts';
 import type { Tx } from '../../core/transactions.ts';
+import { forkedCheckpoint } from '../../ledger/ledger.ts';
 import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
 import type { BlobRef } from '../blob-store.ts';
@@ -350,8 +351,10 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async saveCheckpoint(tx: Tx, c: StoredCheckpoint): Promise<void> {
-    await on(tx).query(`INSERT INTO checkpoint (size, root, note, frontier, created_at) VALUES ($1, $2, $3, $4, $5)
-      ON CONFLICT (size) DO UPDATE SET root = excluded.root, note = excluded.note, frontier = excluded.frontier, created_at = excluded.created_at`, [c.size, c.root, c.note, c.frontier, c.createdAt]);
+    const saved = await on(tx).query(`INSERT INTO checkpoint (size, root, note, frontier, created_at) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (size) DO UPDATE SET note = excluded.note, frontier = excluded.frontier, created_at = excluded.created_at WHERE checkpoint.root = excluded.root
+      RETURNING size`, [c.size, c.root, c.note, c.frontier, c.createdAt]);
+    if (saved.length === 0) throw forkedCheckpoint(c.size);
   }
 
   // --- settings ---

@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
 import { openEntry } from '../../ledger/ledger-entry.ts';
+import { forkedCheckpoint } from '../../ledger/ledger.ts';
 import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
 import type { BlobRef } from '../blob-store.ts';
@@ -245,7 +246,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async saveCheckpoint(tx: Tx, c: StoredCheckpoint): Promise<void> {
-    on(tx).prepare('INSERT OR REPLACE INTO checkpoint (size, root, note, frontier, created_at) VALUES (?, ?, ?, ?, ?)').run(c.size, c.root, c.note, c.frontier, c.createdAt);
+    const saved = on(tx).prepare(`INSERT INTO checkpoint (size, root, note, frontier, created_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (size) DO UPDATE SET note = excluded.note, frontier = excluded.frontier, created_at = excluded.created_at WHERE root = excluded.root`).run(c.size, c.root, c.note, c.frontier, c.createdAt);
+    if (saved.changes === 0) throw forkedCheckpoint(c.size);
   }
 
   // --- settings ---
