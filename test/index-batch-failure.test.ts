@@ -3,6 +3,7 @@
 // fail alone: the batch is written again one capture at a time, the failure is recorded, and
 // nothing of the failed document is left behind in any table.
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,8 +13,10 @@ import type { Tx } from '../src/core/transactions.ts';
 import type { FullText } from '../src/index/index-store.ts';
 import { Indexer } from '../src/index/indexer.ts';
 import { openIndexDb } from '../src/index/sqlite/index-db.ts';
+import type { IndexDatabase } from '../src/index/sqlite/index-db.ts';
 import { SqliteIndexStore } from '../src/index/sqlite/index-store.ts';
 import { openStores } from '../src/store/open-stores.ts';
+import type { Stores } from '../src/store/open-stores.ts';
 import { RawSmtpClient } from './support/smtp-client.ts';
 import { startSealbox } from './support/sealbox.ts';
 import { testConfig } from './support/archive.ts';
@@ -32,26 +35,39 @@ class FailingStore extends SqliteIndexStore {
   }
 }
 
-test('a capture whose index writes fail is recorded alone; the rest of its batch is indexed whole', { timeout: 120_000 }, async (t) => {
+// Six messages received by a real server, then its index removed: indexed again from scratch,
+// in this process.
+async function sixMessages(t: TestContext): Promise<{ stores: Stores; openDb(): IndexDatabase }> {
   const config = testConfig({ auth: { enabled: false }, log: { level: 'warn' } });
   const server = await startSealbox({ args: ['--config', config] });
   const smtp = await RawSmtpClient.connect(server.smtp.port, { helo: 'mx.test' });
   for (let n = 0; n < 6; n++) assert.equal((await smtp.send({ from: `sender${n}@live.example`, to: [`rcpt${n}@corp.test`, `hidden${n}@corp.test`] }, message(n))).data[0].code, 250);
   await smtp.quit();
   assert.equal(await server.stop(), 0, server.stderr());
-
-  // Indexed again from scratch, in this process, by one batch.
   for (const suffix of ['', '-wal', '-shm']) rmSync(join(server.data, `index.db${suffix}`), { force: true });
   const stores = openStores(loadConfig(config, { data: server.data }, {}), { create: false });
   t.after(() => stores.close());
-  const db = openIndexDb(stores.paths.index, stores.paths.meta);
-  t.after(() => db.close());
+  return {
+    stores,
+    openDb() {
+      const db = openIndexDb(stores.paths.index, stores.paths.meta);
+      t.after(() => db.close());
+      return db;
+    },
+  };
+}
+
+const indexerOn = (stores: Stores, index: SqliteIndexStore) => new Indexer({ captures: stores.repos.captures, index, reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: [], auth: null, attachmentText: false });
+
+test('a capture whose index writes fail is recorded alone; the rest of its batch is indexed whole', { timeout: 120_000 }, async (t) => {
+  const { stores, openDb } = await sixMessages(t);
+  const db = openDb();
   const store = new FailingStore(db);
   const ids: number[] = [];
   await stores.meta.read(async (tx) => { for await (const m of stores.meta.allMessages(tx)) ids.push(m.id); });
   assert.equal(ids.length, 6);
   store.victim = ids[3]!;
-  const indexer = new Indexer({ captures: stores.repos.captures, index: store, reader: stores.reader, meta: stores.meta, log: pino({ level: 'silent' }), batch: 200, internalDomains: [], auth: null, attachmentText: false });
+  const indexer = indexerOn(stores, store);
   assert.equal(await indexer.runOnce(), 6);
 
   const q = (sql: string, ...args: (string | number)[]) => db.db.prepare(sql).all(...args) as Record<string, unknown>[];
@@ -71,4 +87,29 @@ test('a capture whose index writes fail is recorded alone; the rest of its batch
   assert.deepEqual(await indexer.retryFailures(), { retried: 1, stillFailing: 0 });
   assert.equal(q('SELECT 1 FROM doc').length, 6);
   assert.equal(q("SELECT rowid FROM doc_fts WHERE doc_fts MATCH 'word3unique'").length, 1);
+});
+
+// Two indexers on one index (a node cut off from the database that has not yet noticed another
+// took its duties): the one whose cursor moved while it read its batch writes nothing of it.
+test('an indexer whose cursor another moved meanwhile writes nothing of its batch', { timeout: 120_000 }, async (t) => {
+  const { stores, openDb } = await sixMessages(t);
+  const other = indexerOn(stores, new SqliteIndexStore(openDb()));
+  class Overtaken extends SqliteIndexStore {
+    overtaken = false;
+    override async lastDocumentId(tx: Tx): Promise<number> {
+      if (!this.overtaken) {
+        this.overtaken = true;
+        assert.equal(await other.runOnce(), 6, 'the other indexes the batch first');
+      }
+      return super.lastDocumentId(tx);
+    }
+  }
+  const db = openDb();
+  const late = new Overtaken(db);
+  await assert.rejects(indexerOn(stores, late).runOnce(), /another indexer moved the index cursor from 0 to \d+ while this batch was read/);
+  assert.ok(late.overtaken);
+  const q = (sql: string) => db.db.prepare(sql).all() as Record<string, unknown>[];
+  assert.equal(q('SELECT 1 FROM doc').length, 6, 'each message indexed once');
+  assert.equal(q("SELECT rowid FROM doc_fts WHERE doc_fts MATCH 'word2unique'").length, 1);
+  assert.equal(q('SELECT 1 FROM participation').length, 6 * 3);
 });

@@ -97,9 +97,10 @@ export class Indexer {
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
     this.#more = false;
-    const rows = await this.#o.captures.capturesAfter(await this.cursor(), this.#o.batch);
+    const cursor = await this.cursor();
+    const rows = await this.#o.captures.capturesAfter(cursor, this.#o.batch);
     if (rows.length === 0) return 0;
-    const covered = await this.#index(rows, { advanceCursor: true });
+    const covered = await this.#index(rows, { advanceCursor: cursor });
     this.#more = covered < rows.length || rows.length === this.#o.batch;
     return covered;
   }
@@ -114,7 +115,7 @@ export class Indexer {
     const present = new Set(rows.map((r) => r.rowId));
     const gone = ids.filter((id) => !present.has(id));
     if (gone.length > 0) await index.write(async (tx) => { for (const id of gone) await index.clearFailure(tx, id); });
-    await this.#index(rows, { advanceCursor: false });
+    await this.#index(rows, { advanceCursor: null });
     return { retried: rows.length, stillFailing: await index.read((tx) => index.failureCount(tx)) };
   }
 
@@ -143,7 +144,9 @@ export class Indexer {
 
   // One transaction for the rows (in receipt order); a capture that cannot be read or indexed is
   // recorded as failed and the others still go in.
-  async #index(rows: QueuedCapture[], options: { advanceCursor: boolean }): Promise<number> {
+  // advanceCursor: the cursor the rows were read after, moved past them in the same transaction
+  // (null: failures retried, the cursor stays).
+  async #index(rows: QueuedCapture[], options: { advanceCursor: number | null }): Promise<number> {
     const { index, log } = this.#o;
     const parsedInBatch = new Set<number>();
     // A message newer than every indexed one needs no lookup: most captures are of new messages.
@@ -266,6 +269,14 @@ export class Indexer {
     // document became a segment of its own (75 % more time in the full-text inserts); the batch is
     // therefore first written without them, and written again isolated only if a capture fails.
     const writeBatch = (isolated: boolean) => index.write(async (tx) => {
+      // One indexer at a time holds the duties, but one cut off from the database may not know
+      // yet that another took them: a cursor moved since these rows were read means they are
+      // another's, and nothing of this batch is written.
+      const from = options.advanceCursor;
+      if (from !== null) {
+        const now = await index.cursor(tx);
+        if (now !== from) throw new Error(`another indexer moved the index cursor from ${from} to ${now} while this batch was read; the batch is left to it`);
+      }
       for (const w of work) {
         const { row, parsed } = w;
         const docId = row.messageRowId;
@@ -296,7 +307,7 @@ export class Indexer {
       }
       // Before the cursor moves past this batch: if this fails, the whole batch is retried.
       if (internal.size > 0) await this.#o.captures.addAutoMailboxes([...internal]);
-      if (options.advanceCursor) await index.setCursor(tx, work.at(-1)!.row.rowId);
+      if (options.advanceCursor !== null) await index.setCursor(tx, work.at(-1)!.row.rowId);
     });
     try {
       await writeBatch(false);
@@ -311,7 +322,7 @@ export class Indexer {
     // Committed with their queue rows: the checker takes them with the bytes already read.
     this.auth?.offer(work.flatMap((w) => (w.error === null && w.auth && 'queued' in w.auth ? [{ rowId: w.row.rowId, sha256: w.row.sha256, envelope: w.row.envelope!, raw: w.auth.queued }] : [])));
     this.extraction?.offer(work.flatMap((w) => (w.error === null && w.extraction ? [{ docId: w.row.messageRowId, sha256: w.row.sha256, work: w.extraction }] : [])));
-    log.debug({ captures: work.length, failures, cursor: options.advanceCursor ? work.at(-1)!.row.rowId : undefined }, 'indexed');
+    log.debug({ captures: work.length, failures, cursor: options.advanceCursor !== null ? work.at(-1)!.row.rowId : undefined }, 'indexed');
     return work.length;
   }
 
