@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Services } from './api/services.ts';
 import { systemClock } from './core/clock.ts';
@@ -64,7 +65,10 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
   let log = options.log ?? null;
   const logger = () => (log ??= createLogger(config.log.level));
   const writes = role === 'server' || role === 'importer';
-  const stores = openStores(config, { create: writes, segmentPrefix: options.segmentPrefix });
+  // The nodes of an archive on PostgreSQL share its blob folder or bucket: each server names its
+  // segments apart, as an importer does.
+  const segmentPrefix = options.segmentPrefix ?? (role === 'server' && config.store.kind === 'postgres' ? `node-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-` : undefined);
+  const stores = openStores(config, { create: writes, segmentPrefix });
   const announce = options.announce ?? (() => {});
   let signingKey: SigningKey | null = null;
   let index: OpenIndex | null = null;
@@ -73,7 +77,6 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
   let checkpointer: Checkpointer | null = null;
   try {
     if (stores.masterKeyCreated) announce(`created master key ${stores.paths.masterKey} (mode 0600; back it up apart from the data: without it the archive cannot be read)`);
-    if (role === 'server') await stores.meta.claimServer?.();
     if (writes) {
       const { key, created } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
       if (created) announce(`created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${key.verifierKey}`);

@@ -60,9 +60,14 @@ export class NotificationSender {
     return (this.#running ??= this.#deliverDue().catch((err) => { this.#log.error({ err }, 'delivering notifications failed; will retry'); throw err; }).finally(() => { this.#running = null; }));
   }
 
+  // Stops delivering (start() may begin again: the node holding the duties changed).
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     await this.#running?.catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
     this.#mail?.close();
   }
 

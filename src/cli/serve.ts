@@ -94,24 +94,38 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   for (const p of config.sso.providers) if (p.clientSecretFile) readConfiguredFile(`sso.providers[${p.id}].clientSecretFile`, p.clientSecretFile);
   const archive = await openArchive(config, 'server', { clock, log, announce: (line) => announce(`sealbox: ${line}`) });
   const { ledger } = archive;
-  const checkpointer = archive.checkpointer!;
   const listeners: Running['listeners'] = [];
-  const { writer, capture, clients, space, spoolDir, http, notifications, oversight, exports, checkpoint } = serverParts(archive, listeners);
-  const everyMs = config.ledger.checkpointEverySeconds * 1000;
-  // Sign what is not yet signed (or an empty tree head on first start) before taking mail.
-  if (ledger.size === 0 || checkpointer.due(1)) await checkpoint();
+  const parts = serverParts(archive, listeners);
+  const { writer, capture, clients, space, spoolDir, http, notifications } = parts;
 
-  const indexer = new IndexerThread(config, log);
-  writer.onCommit(() => {
-    indexer.wake();
-    if (checkpointer.due()) void checkpoint();
-  });
-  // Entries other processes appended (an import, a console command) count towards the next one.
+  // The archive's duties run on one node at a time (see startDuties); on an archive with one
+  // server, always here. Taken and given up in turn, never two starts or stops at once.
+  let duties: Duties | null = null;
+  let closing = false;
+  let turn: Promise<void> = Promise.resolve();
+  const hold = (held: boolean) => (turn = turn.then(async () => {
+    if (held && !duties && !closing) {
+      duties = await startDuties(archive, parts);
+      log.info('this node holds the archive\'s duties: signing checkpoints, indexing, the sweeps and timers');
+    } else if (!held && duties) {
+      const d = duties;
+      duties = null;
+      log.warn('this node lost the archive\'s duties (its connection to the store ended); another node takes them, or this one again when it can');
+      await d.stop();
+    }
+  }).catch((err) => log.error({ err }, 'starting or stopping the archive\'s duties failed')));
+  // Before taking mail: the holder signs what is not yet signed (or an empty tree head).
+  const lease = archive.stores.meta.holdDuties ? await archive.stores.meta.holdDuties(hold) : { held: true };
+  if (lease.held) await hold(true);
+  else announce('sealbox: another node holds this archive\'s duties (signing, indexing, sweeps); this one receives and serves, and takes them over if that node stops');
+  writer.onCommit(() => duties?.committed());
+  // Entries other processes appended (another node, an import, a console command) count
+  // towards the holder's next checkpoint, and every node's size for its health page.
   const timer = setInterval(() => {
     void archive.stores.meta.read((tx) => ledger.catchUp(tx)).then(
-      () => (checkpointer.due(Number.MAX_SAFE_INTEGER) ? checkpoint() : undefined),
+      () => duties?.caughtUp(),
       (err) => log.error({ err }, 'ledger catch-up failed'));
-  }, Math.min(everyMs, 10_000));
+  }, Math.min(config.ledger.checkpointEverySeconds * 1000, 10_000));
   timer.unref();
 
   const deps = { config, capture, clients, clock, log, space };
@@ -144,10 +158,6 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   }
 
   space.start();   // after the listeners: the milter spool folder exists by now
-  notifications.start();
-  oversight.start();
-  // Export jobs a stop (or a crash) left unfinished are resumed first.
-  exports.run();
   // A mailbox policy promises to tell people; say at once when mail cannot carry that promise.
   const delivery = await archive.stores.meta.read((tx) => archive.services.notifier.delivery(tx));
   if (delivery.mail.problem) announce(`sealbox: notifications: ${delivery.mail.problem}`);
@@ -157,58 +167,95 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     });
   }
 
-  // Retention: mail past its retain-until and under no legal hold is disposed of on a timer.
-  let disposing: Promise<void> | null = null;
-  const disposeTimer = config.retention.disposeEveryHours > 0 ? setInterval(() => {
-    disposing ??= archive.services.disposal.run().then(
-      ({ plan, outcomes }) => log.info({ due: plan.due.length, held: plan.held.length, unindexed: plan.unindexed.length, entries: outcomes.map((o) => o.ledgerIndex), failed: outcomes.flatMap((o) => o.failed) }, 'disposal run'),
-      (err) => log.error({ err }, 'disposal run failed; nothing it had not recorded was destroyed, and the next run tries again'),
-    ).finally(() => { disposing = null; });
-  }, config.retention.disposeEveryHours * 3_600_000) : null;
-  disposeTimer?.unref();
-
-  // The directory is read from LDAP on a timer; a sync the mass-removal guard stops waits for an
-  // admin (`sealbox directory sync --confirm`), and is logged.
-  let syncing: Promise<void> | null = null;
-  const ldap = config.directory.ldap;
-  const syncTimer = ldap && ldap.everyMinutes > 0 ? setInterval(() => {
-    syncing ??= syncFromLdap(config, archive.services.directory, { user: null, label: 'system:directory', roles: ['system'], logonType: 'system', sessionId: null, clientIp: null, userAgent: null }, {}).then(
-      (r) => (r.state === 'stopped' ? log.warn({ sync: r.id, removals: r.summary.removals }, r.message ?? 'directory sync stopped') : log.info({ sync: r.id, changes: r.summary.changes, staged: r.summary.staged }, 'directory sync')),
-      (err) => log.error({ err }, 'directory sync failed; nothing was changed, and the next run tries again'),
-    ).finally(() => { syncing = null; });
-  }, ldap.everyMinutes * 60_000) : null;
-  syncTimer?.unref();
-  // Object storage: legal holds carried down to the objects holding what they cover (S3 legal
-  // holds), placed and taken off on a timer, since a hold also covers mail that arrives later.
-  let holding: Promise<void> | null = null;
-  const objectHolds = archive.services.objectHolds;
-  const holdTimer = objectHolds && config.blobs.s3 ? setInterval(() => {
-    holding ??= objectHolds.sync().then(
-      ({ held, placed, removed }) => { if (placed + removed > 0) log.info({ held, placed, removed }, 'S3 legal holds updated'); },
-      (err) => log.error({ err }, 'S3 legal holds could not be updated; the next run tries again'),
-    ).finally(() => { holding = null; });
-  }, config.blobs.s3.holdSyncSeconds * 1000) : null;
-  holdTimer?.unref();
-
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     clearInterval(timer);
-    if (disposeTimer) clearInterval(disposeTimer);
-    if (syncTimer) clearInterval(syncTimer);
-    if (holdTimer) clearInterval(holdTimer);
-    await disposing;
-    await syncing;
-    await holding;
     space.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await http?.close();
-    await exports.stop();
-    await oversight.stop();
-    await notifications.stop();
     await writer.drain();
-    await checkpoint();
-    await indexer.stop();
+    closing = true;
+    await hold(false);
+    await notifications.close();
     archive.close();
   })());
   return { listeners, stop };
+}
+
+interface Duties {
+  committed(): void;   // after each commit here: wake the indexer, sign if due
+  caughtUp(): void;    // after the timer's ledger catch-up: sign if due by time
+  stop(): Promise<void>;
+}
+
+// What one node does for the whole archive: sign checkpoints (one signer, so one sequence of
+// tree heads), run the index thread (one cursor), deliver the outbox, sweep for oversight, run
+// export jobs, and the retention, directory and legal-hold timers. Started by the node holding
+// the duties (serve), stopped when it gives them up; what it stops resumes on the next holder
+// from the database (the cursor, the outbox, unfinished export jobs).
+async function startDuties(archive: Archive, parts: ServerParts): Promise<Duties> {
+  const { config, ledger, log } = archive;
+  const checkpointer = archive.checkpointer!;
+  const { notifications, oversight, exports, checkpoint } = parts;
+  if (ledger.size === 0 || checkpointer.due(1)) await checkpoint();
+  const indexer = new IndexerThread(config, log);
+  notifications.start();
+  oversight.start();
+  // Export jobs a stop (or a crash) left unfinished are resumed first; jobs asked for on another
+  // node are looked for on a timer.
+  exports.run();
+  const timers = [
+    every(5000, async () => exports.run()),
+    // Retention: mail past its retain-until and under no legal hold is disposed of.
+    config.retention.disposeEveryHours > 0 && every(config.retention.disposeEveryHours * 3_600_000, () => archive.services.disposal.run().then(
+      ({ plan, outcomes }) => log.info({ due: plan.due.length, held: plan.held.length, unindexed: plan.unindexed.length, entries: outcomes.map((o) => o.ledgerIndex), failed: outcomes.flatMap((o) => o.failed) }, 'disposal run'),
+      (err) => log.error({ err }, 'disposal run failed; nothing it had not recorded was destroyed, and the next run tries again'))),
+    // The directory is read from LDAP; a sync the mass-removal guard stops waits for an admin
+    // (`sealbox directory sync --confirm`), and is logged.
+    config.directory.ldap && config.directory.ldap.everyMinutes > 0 && every(config.directory.ldap.everyMinutes * 60_000, () => syncFromLdap(config, archive.services.directory, { user: null, label: 'system:directory', roles: ['system'], logonType: 'system', sessionId: null, clientIp: null, userAgent: null }, {}).then(
+      (r) => (r.state === 'stopped' ? log.warn({ sync: r.id, removals: r.summary.removals }, r.message ?? 'directory sync stopped') : log.info({ sync: r.id, changes: r.summary.changes, staged: r.summary.staged }, 'directory sync')),
+      (err) => log.error({ err }, 'directory sync failed; nothing was changed, and the next run tries again'))),
+    // Object storage: legal holds carried down to the objects holding what they cover (S3 legal
+    // holds), placed and taken off, since a hold also covers mail that arrives later.
+    archive.services.objectHolds && config.blobs.s3 && every(config.blobs.s3.holdSyncSeconds * 1000, () => archive.services.objectHolds!.sync().then(
+      ({ held, placed, removed }) => { if (placed + removed > 0) log.info({ held, placed, removed }, 'S3 legal holds updated'); },
+      (err) => log.error({ err }, 'S3 legal holds could not be updated; the next run tries again'))),
+  ].filter((t): t is Timer => typeof t === 'object' && t !== null);
+  return {
+    committed() {
+      indexer.wake();
+      if (checkpointer.due()) void checkpoint();
+    },
+    caughtUp() {
+      if (checkpointer.due()) void checkpoint();
+    },
+    async stop() {
+      await Promise.all(timers.map((t) => t.stop()));
+      await exports.stop();
+      await oversight.stop();
+      await notifications.stop();
+      await checkpoint();
+      await indexer.stop();
+    },
+  };
+}
+
+// Runs work every ms, one run at a time (a run still going when the next is due skips it);
+// work handles its own failures.
+interface Timer {
+  stop(): Promise<void>;
+}
+
+function every(ms: number, work: () => Promise<unknown>): Timer {
+  let running: Promise<unknown> | null = null;
+  const timer = setInterval(() => {
+    running ??= work().finally(() => { running = null; });
+  }, ms);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

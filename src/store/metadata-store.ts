@@ -50,8 +50,9 @@ export interface MetadataStore extends Transactions, LedgerStore, AuditStore, Se
   mailboxAddresses(tx: Tx, mailboxIds: number[]): Promise<string[]>;
   mailboxForAddress(tx: Tx, address: string): Promise<{ id: number; name: string } | null>;
   checkpointAt(tx: Tx, size: number): Promise<StoredCheckpoint | null>;
-  // A store several machines can reach refuses a second server on one archive (PostgreSQL, until
-  // several nodes are supported); held until close.
-  claimServer?(): Promise<void>;
+  // A store several nodes share elects one of them to hold the archive's duties (PostgreSQL: see
+  // its holdDuties); onChange tells this node when it takes or loses them, until close. Absent:
+  // the store has one server, which always holds them.
+  holdDuties?(onChange: (held: boolean) => void): Promise<{ held: boolean }>;
   close(): void | Promise<void>;
 }

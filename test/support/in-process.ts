@@ -118,7 +118,7 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       stop: () => (stopped ??= (async () => {
         await app.close();
         await parts.oversight.stop();
-        await parts.notifications.stop();
+        await parts.notifications.close();
         await parts.writer.drain();
         await parts.checkpoint();
         indexer.extraction?.close();

@@ -20,7 +20,6 @@ import type { SealMeta } from '../sealed-blob.ts';
 import { toCaptureRow, toMessageRow, toStoredEntry } from '../sqlite/metadata-store.ts';
 import type { LeafRow } from '../sqlite/metadata-store.ts';
 import type { CaptureRow, MailboxUpsert, MessageRow, MetadataStore } from '../metadata-store.ts';
-import { SealboxError } from '../../core/errors.ts';
 import { migrate, migrationsIn } from './migrate.ts';
 import { on, PostgresTransactions } from './transactions.ts';
 
@@ -51,14 +50,17 @@ function withPassword(url: string, password: string | undefined): string {
   return u.toString();
 }
 
+// How often a node without the duties tries to take them (see holdDuties).
+const DUTY_RETRY_MS = 2000;
+
 export class PostgresMetadataStore implements MetadataStore {
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly #transactions: PostgresTransactions;
   #ready: Promise<void> | null = null;
-  #serverClient: pg.PoolClient | null = null;
-  #reclaimTimer: NodeJS.Timeout | null = null;
-  #usurped = false;
+  #dutyClient: pg.PoolClient | null = null;
+  #dutyTimer: NodeJS.Timeout | null = null;
+  #onDuties: ((held: boolean) => void) | null = null;
   #closed = false;
 
   // Connects lazily: the first transaction waits for the schema's migrations (a failure there
@@ -83,7 +85,6 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.#usurped) return Promise.reject(new SealboxError('SEALBOX_ERR_STORE_UNAVAILABLE', `another sealbox serve took this PostgreSQL archive (schema ${this.schema}) while the database was out of reach: this server writes nothing more; stop it`));
     return this.#transactions.write(work);
   }
 
@@ -104,15 +105,18 @@ export class PostgresMetadataStore implements MetadataStore {
     }
   }
 
-  // One `sealbox serve` per archive until several nodes are supported (the signer lease, shared
-  // sessions and the indexer's shared queue are still to come): the server holds a session
-  // advisory lock of the schema's on a connection of its own for as long as it runs, and a second
-  // server on the same database and schema is refused at start, naming why. A connection lost
-  // (the database restarted) is claimed again every few seconds; should another server hold the
-  // lock by then, this one writes nothing more (every write fails: mail is answered 4xx).
-  async claimServer(): Promise<void> {
+  // Several `sealbox serve` nodes may run on one archive; one of them at a time holds its duties
+  // (signing checkpoints, indexing, the sweeps and timers: see cli/serve.ts). The holder is the
+  // node whose connection of its own holds a session advisory lock of the schema's: PostgreSQL
+  // lets go of it when that connection ends (the node stopped, died, or was cut off for as long
+  // as the keepalive settings take to notice), and the others try for it every DUTY_RETRY_MS.
+  // onChange(true) when this node takes the duties, (false) when it loses them.
+  async holdDuties(onChange: (held: boolean) => void): Promise<{ held: boolean }> {
     await this.ready();
-    if (!await this.#claim()) throw new SealboxError('SEALBOX_ERR_CONFIG', `another sealbox serve is running on this PostgreSQL archive (schema ${this.schema}); one server per archive until several nodes are supported`);
+    this.#onDuties = onChange;
+    const held = await this.#claim().catch(() => false);
+    if (!held) this.#retryDuties();
+    return { held };
   }
 
   async #claim(): Promise<boolean> {
@@ -122,35 +126,37 @@ export class PostgresMetadataStore implements MetadataStore {
     client.on('error', ignore);
     let ok = false;
     try {
-      ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`sealbox.serve.${this.schema}`])).rows[0]!.ok;
+      ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`sealbox.duties.${this.schema}`])).rows[0]!.ok;
     } finally {
       if (!ok) client.release();
     }
-    if (!ok) return false;
-    this.#serverClient = client;
+    if (!ok || this.#closed) {
+      if (ok) client.release(true);
+      return false;
+    }
+    this.#dutyClient = client;
     client.once('error', () => {
-      this.#serverClient = null;
+      this.#dutyClient = null;
       client.release(true);
-      this.#reclaim();
+      this.#onDuties?.(false);
+      this.#retryDuties();
     });
     return true;
   }
 
-  #reclaim(): void {
+  #retryDuties(): void {
     if (this.#closed) return;
-    this.#reclaimTimer = setTimeout(() => {
-      this.#claim().then((ok) => {
-        if (!ok) this.#usurped = true;
-      }, () => this.#reclaim());
-    }, 2000);
-    this.#reclaimTimer.unref();
+    this.#dutyTimer = setTimeout(() => {
+      this.#claim().then((ok) => (ok ? this.#onDuties?.(true) : this.#retryDuties()), () => this.#retryDuties());
+    }, DUTY_RETRY_MS);
+    this.#dutyTimer.unref();
   }
 
   close(): Promise<void> {
     this.#closed = true;
-    if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
-    this.#serverClient?.release();
-    this.#serverClient = null;
+    if (this.#dutyTimer) clearTimeout(this.#dutyTimer);
+    this.#dutyClient?.release();
+    this.#dutyClient = null;
     return this.pool.end();
   }
 
