@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { loadConfig } from '../src/core/config.ts';
 import { PostgresMetadataStore } from '../src/store/postgres/metadata-store.ts';
+import type { SealMeta } from '../src/store/sealed-blob.ts';
 import { startPostgres } from './support/postgres.ts';
 import type { Postgres } from './support/postgres.ts';
 
@@ -44,6 +45,38 @@ test('two nodes on one database: their writes run one at a time, and the schema 
     assert.equal(await nodes[0]!.read((tx) => nodes[0]!.getSetting(tx, 'counter')), '20');
   } finally {
     await Promise.all(nodes.map((n) => n.close()));
+  }
+});
+
+test('one node holds the duties; it hears of every node\'s captures at commit, and another takes the duties when it closes', async () => {
+  const url = await cluster.database('duties');
+  const [a, b] = [new PostgresMetadataStore({ url }), new PostgresMetadataStore({ url })];
+  try {
+    let heard = 0;
+    const changes: boolean[] = [];
+    let tookOver: () => void;
+    const taken = new Promise<void>((resolve) => { tookOver = resolve; });
+    assert.deepEqual(await a.holdDuties(() => {}, () => { heard++; }), { held: true });
+    assert.deepEqual(await b.holdDuties((held) => { changes.push(held); if (held) tookOver(); }), { held: false }, 'one holder at a time');
+
+    // A capture committed on the other node is heard once per transaction, at commit.
+    const seal: SealMeta = { sha256: 'ab'.repeat(32), size: 100, sealedLength: 80, compression: 'zstd', nonce: Buffer.alloc(12, 1), tag: Buffer.alloc(16, 2), wrappedKey: Buffer.alloc(40, 3), keyId: 'k1' };
+    await b.write(async (tx) => {
+      const id = await b.insertMessage(tx, seal, { file: 'segments/x.seg', offset: 0, length: 80 }, Date.now());
+      for (const n of [1, 2]) await b.insertCapture(tx, { id: `cap-${n}`, source: 'smtp', receivedAt: Date.now(), envelope: null, provenance: null }, id, n, { retainUntil: null, ruleId: null, keepUntil: null, keepRule: null });
+      await sleep(300);
+      assert.equal(heard, 0, 'nothing heard before the commit');
+    });
+    const deadline = Date.now() + 5000;
+    while (heard === 0 && Date.now() < deadline) await sleep(20);
+    assert.equal(heard, 1, 'heard at commit, once for the transaction');
+
+    // The holder gone, the other takes the duties within its retry.
+    await a.close();
+    await Promise.race([taken, sleep(10_000).then(() => assert.fail('the duties were not taken over'))]);
+    assert.deepEqual(changes, [true]);
+  } finally {
+    await Promise.allSettled([a.close(), b.close()]);
   }
 });
 

@@ -115,7 +115,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     }
   }).catch((err) => log.error({ err }, 'starting or stopping the archive\'s duties failed')));
   // Before taking mail: the holder signs what is not yet signed (or an empty tree head).
-  const lease = archive.stores.meta.holdDuties ? await archive.stores.meta.holdDuties(hold) : { held: true };
+  const lease = archive.stores.meta.holdDuties ? await archive.stores.meta.holdDuties(hold, () => duties?.committed()) : { held: true };
   if (lease.held) await hold(true);
   else announce('sealbox: another node holds this archive\'s duties (signing, indexing, sweeps); this one receives and serves, and takes them over if that node stops');
   writer.onCommit(() => duties?.committed());

@@ -51,8 +51,9 @@ export interface MetadataStore extends Transactions, LedgerStore, AuditStore, Se
   mailboxForAddress(tx: Tx, address: string): Promise<{ id: number; name: string } | null>;
   checkpointAt(tx: Tx, size: number): Promise<StoredCheckpoint | null>;
   // A store several nodes share elects one of them to hold the archive's duties (PostgreSQL: see
-  // its holdDuties); onChange tells this node when it takes or loses them, until close. Absent:
+  // its holdDuties); onChange tells this node when it takes or loses them, until close, and
+  // onCaptures, while it holds them, when any node committed captures. Absent:
   // the store has one server, which always holds them.
-  holdDuties?(onChange: (held: boolean) => void): Promise<{ held: boolean }>;
+  holdDuties?(onChange: (held: boolean) => void, onCaptures?: () => void): Promise<{ held: boolean }>;
   close(): void | Promise<void>;
 }

@@ -56,11 +56,13 @@ const DUTY_RETRY_MS = 2000;
 export class PostgresMetadataStore implements MetadataStore {
   readonly pool: pg.Pool;
   readonly schema: string;
+  readonly #capturesChannel: string;
   readonly #transactions: PostgresTransactions;
   #ready: Promise<void> | null = null;
   #dutyClient: pg.PoolClient | null = null;
   #dutyTimer: NodeJS.Timeout | null = null;
   #onDuties: ((held: boolean) => void) | null = null;
+  #onCaptures: (() => void) | null = null;
   #closed = false;
 
   // Connects lazily: the first transaction waits for the schema's migrations (a failure there
@@ -69,6 +71,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const schema = options.schema ?? 'public';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`store schema "${schema}" is not a plain lowercase PostgreSQL name`);
     this.schema = schema;
+    this.#capturesChannel = `sealbox_captures_${schema}`;
     this.pool = new pg.Pool({ connectionString: withPassword(options.url, options.password), max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${schema}` });
     // An idle client whose connection dies is dropped by the pool; without a listener the
     // 'error' event would end the process.
@@ -110,10 +113,13 @@ export class PostgresMetadataStore implements MetadataStore {
   // node whose connection of its own holds a session advisory lock of the schema's: PostgreSQL
   // lets go of it when that connection ends (the node stopped, died, or was cut off for as long
   // as the keepalive settings take to notice), and the others try for it every DUTY_RETRY_MS.
-  // onChange(true) when this node takes the duties, (false) when it loses them.
-  async holdDuties(onChange: (held: boolean) => void): Promise<{ held: boolean }> {
+  // onChange(true) when this node takes the duties, (false) when it loses them; while it holds
+  // them, onCaptures after each commit of captures by any process (the index thread's wake; it
+  // also looks once a second).
+  async holdDuties(onChange: (held: boolean) => void, onCaptures: () => void = () => {}): Promise<{ held: boolean }> {
     await this.ready();
     this.#onDuties = onChange;
+    this.#onCaptures = onCaptures;
     const held = await this.#claim().catch(() => false);
     if (!held) this.#retryDuties();
     return { held };
@@ -135,6 +141,8 @@ export class PostgresMetadataStore implements MetadataStore {
       return false;
     }
     this.#dutyClient = client;
+    await client.query(`LISTEN ${this.#capturesChannel}`).catch(() => {});
+    client.on('notification', () => this.#onCaptures?.());
     client.once('error', () => {
       this.#dutyClient = null;
       client.release(true);
@@ -179,10 +187,12 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<number> {
-    const row = await on(tx).one<{ id: number }>(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule, keep_until, keep_rule)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+    // Tells the node holding the duties at commit (holdDuties): a transaction's notices on one
+    // channel are delivered as one.
+    const row = await on(tx).one<{ id: number }>(`WITH c AS (INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule, keep_until, keep_rule)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id) SELECT c.id, pg_notify($12, '') FROM c`,
     [capture.id, messageRowId, capture.source, capture.receivedAt, capture.envelope ? JSON.stringify(capture.envelope) : null,
-      capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex, terms.retainUntil, terms.ruleId, terms.keepUntil, terms.keepRule]);
+      capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex, terms.retainUntil, terms.ruleId, terms.keepUntil, terms.keepRule, this.#capturesChannel]);
     return row!.id;
   }
 
