@@ -129,13 +129,22 @@ export class Ledger {
     return this.#origin;
   }
 
-  // Another process (a CLI command) may have appended since we last looked: only one writer
-  // holds the database's write lock, so calling this inside the transaction keeps one sequence.
+  // Another process (a CLI command, another node) may have appended since we last looked: only
+  // one writer holds the database's write lock, so calling this inside the transaction keeps one
+  // sequence. In a read (a timer's look) it only learns what is committed, which no rollback
+  // takes back; a read and a write of this process may both be catching up (PostgreSQL runs them
+  // side by side), so the leaves are added only if the tree is still where they were read from.
   async catchUp(tx: Tx): Promise<void> {
-    const size = await this.#store.ledgerSize(tx);
-    if (size <= this.#frontier.size) return;
-    this.#remember(tx);
-    for (const hash of await this.#store.leafHashes(tx, this.#frontier.size, size)) this.#frontier.append(hash);
+    for (;;) {
+      const from = this.#frontier.size;
+      const size = await this.#store.ledgerSize(tx);
+      if (size <= from) return;
+      const hashes = await this.#store.leafHashes(tx, from, size);
+      if (this.#frontier.size !== from) continue;
+      if (tx.mode === 'write') this.#remember(tx);
+      for (const hash of hashes) this.#frontier.append(hash);
+      return;
+    }
   }
 
   // An entry that `erases` earlier ones (version 2 only) clears their personal payloads in the

@@ -501,6 +501,32 @@ for (const impl of STORES) {
       b.close();
     });
 
+    test('a read and a write of one process catching up at once add the other writer\'s entries once', async () => {
+      const dir = tempDir();
+      const a = impl.open(dir);
+      const b = impl.open(dir);
+      const clock = testClock();
+      const ledgerA = await openLedger(a, clock);
+      const ledgerB = await openLedger(b, clock);
+      for (let round = 1; round <= 5; round++) {
+        for (const c of ['1', '2', '3']) await b.write(async (tx) => { await ledgerB.catchUp(tx); await ledgerB.append(tx, captureEntry(`${round}${c}`.padEnd(64, '0'))); });
+        // A timer's look (a read) beside a write that catches up and appends (PostgreSQL runs
+        // them side by side): the write's entry must follow B's, with no gap.
+        await Promise.all([
+          a.read((tx) => ledgerA.catchUp(tx)),
+          a.write(async (tx) => { await ledgerA.catchUp(tx); await ledgerA.append(tx, captureEntry(`${round}a`.padEnd(64, '0'))); }),
+        ]);
+      }
+      const size = await a.read((tx) => a.ledgerSize(tx));
+      assert.equal(size, 20);
+      assert.equal(ledgerA.size, 20, 'the tree holds each entry once');
+      const hashes = await a.read((tx) => a.leafHashes(tx, 0, size));
+      assert.equal(hashes.length, 20, 'no index missing');
+      assert.ok(rootFromLeafHashes(hashes).equals(ledgerA.root()));
+      a.close();
+      b.close();
+    });
+
     test('two signers: a tree head one signed is not signed again by the other, and no size is stored with two roots', async () => {
       const dir = tempDir();
       const a = impl.open(dir);
