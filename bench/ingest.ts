@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
 import { cephInstalled, startCephRgw } from '../test/support/ceph-rgw.ts';
 import type { CephRgw } from '../test/support/ceph-rgw.ts';
+import { startPostgres } from '../test/support/postgres.ts';
+import type { Postgres } from '../test/support/postgres.ts';
 import { startSlowDns } from '../test/support/slow-dns.ts';
 import { benchCorpus, benchEnvelope } from './bench-corpus.ts';
 import { maildirCount, startDovecot } from './dovecot.ts';
 import { median, pct } from './figures.ts';
 import type { Figure } from './figures.ts';
+import { ingestIntoPostgres } from './pg-ingest.ts';
+import type { PostgresIngest } from './pg-ingest.ts';
 import type { BenchOptions } from './run.ts';
 import { ingestIntoSealbox, lagP95 } from './sealbox-ingest.ts';
 import { scratch } from './scratch.ts';
@@ -30,21 +34,27 @@ const SLOW_TIMEOUT_MS = 5000;
 // figures are medians over rounds and the ratios medians of the per-round ratios. (d): SMTP again
 // with the blobs in S3 on a private Ceph RADOS Gateway (blobs.kind "s3", a fresh bucket with
 // Object Lock each round), against the embedded SMTP run of the same round: what waiting for the
-// object put before each acknowledgement costs.
+// object put before each acknowledgement costs. (e), (f): SMTP into an archive on PostgreSQL (a
+// private cluster with fsync, the benchmark's own) with its blobs on that RGW, received by one
+// node and by two (the connections split between them; bench/pg-ingest.ts).
 export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
   const corpus = benchCorpus(o.smoke);
   const n = corpus.wire.length;
   const mb = corpus.rawBytes / 1e6;
-  const rounds: { dovecot: TimedDelivery; lmtp: SealboxIngest; smtp: SealboxIngest; slowDns: SealboxIngest; s3?: SealboxIngest }[] = [];
+  const rounds: { dovecot: TimedDelivery; lmtp: SealboxIngest; smtp: SealboxIngest; slowDns: SealboxIngest; s3?: SealboxIngest; pg1: PostgresIngest; pg2: PostgresIngest }[] = [];
   let rgw: CephRgw | null = null;
   if (cephInstalled()) {
     o.progress('ingest: starting a private Ceph RADOS Gateway for the S3 run');
     rgw = await startCephRgw({ dir: scratch.dir('ceph') });
     for (const pid of rgw.pids()) scratch.watch(pid);
   }
+  o.progress('ingest: starting a private PostgreSQL (fsync on) for the PostgreSQL runs');
+  let cluster: Postgres | null = null;
   try {
-    return await measure();
+    cluster = await startPostgres({ durable: true });
+    return await measure(cluster);
   } finally {
+    await cluster?.stop();
     if (rgw) {
       const pids = rgw.pids();
       await rgw.stop();
@@ -52,7 +62,7 @@ export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
     }
   }
 
-  async function measure(): Promise<Figure[]> {
+  async function measure(cluster: Postgres): Promise<Figure[]> {
     const runs = {
       dovecot: async () => {
         const dovecot = await startDovecot();
@@ -82,8 +92,10 @@ export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
         await rgw!.createBucket(bucket);
         return ingestIntoSealbox(corpus.wire, { lmtp: false, connections: CONNECTIONS, envelope: benchEnvelope, config: { blobs: { kind: 's3', s3: { endpoint: rgw!.endpoint, bucket, credentialsFile: rgw!.credentialsFile } } } });
       },
+      pg1: () => ingestIntoPostgres(corpus.wire, { cluster, rgw, nodes: 1, connections: CONNECTIONS, envelope: benchEnvelope }),
+      pg2: () => ingestIntoPostgres(corpus.wire, { cluster, rgw, nodes: 2, connections: CONNECTIONS, envelope: benchEnvelope }),
     };
-    const order = rgw ? (['dovecot', 'lmtp', 'smtp', 'slowDns', 's3'] as const) : (['dovecot', 'lmtp', 'smtp', 'slowDns'] as const);
+    const order = rgw ? (['dovecot', 'lmtp', 'smtp', 'slowDns', 's3', 'pg1', 'pg2'] as const) : (['dovecot', 'lmtp', 'smtp', 'slowDns', 'pg1', 'pg2'] as const);
     // Per message timed (Sealbox's first message is delivered before its clock starts).
     const rate = (d: TimedDelivery) => d.acks.length / d.seconds;
     for (let r = 0; r < o.rounds; r++) {
@@ -95,7 +107,7 @@ export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
       }
       rounds.push(round as (typeof rounds)[number]);
       const last = rounds.at(-1)!;
-      o.progress(`  dovecot ${(n / last.dovecot.seconds).toFixed(0)} msg/s, sealbox lmtp ${rate(last.lmtp.delivery).toFixed(0)} msg/s, smtp ${rate(last.smtp.delivery).toFixed(0)} msg/s, lag p95 ${lagP95(last.smtp).toFixed(0)} ms${last.s3 ? `, smtp with blobs on S3 ${rate(last.s3.delivery).toFixed(0)} msg/s` : ''}`);
+      o.progress(`  dovecot ${(n / last.dovecot.seconds).toFixed(0)} msg/s, sealbox lmtp ${rate(last.lmtp.delivery).toFixed(0)} msg/s, smtp ${rate(last.smtp.delivery).toFixed(0)} msg/s, lag p95 ${lagP95(last.smtp).toFixed(0)} ms${last.s3 ? `, smtp with blobs on S3 ${rate(last.s3.delivery).toFixed(0)} msg/s` : ''}, on PostgreSQL 1 node ${rate(last.pg1.delivery).toFixed(0)} msg/s, 2 nodes ${rate(last.pg2.delivery).toFixed(0)} msg/s`);
     }
 
     const med = (f: (x: (typeof rounds)[number]) => number) => median(rounds.map(f));
@@ -129,6 +141,16 @@ export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
         { name: 'SMTP time to final reply p99, blobs on S3', value: med((x) => pct(s3(x).delivery.latencies, 99)), unit: 'ms', anchor: { ...embedded, value: med((x) => pct(x.smtp.delivery.latencies, 99)) }, ratio: med((x) => pct(s3(x).delivery.latencies, 99) / pct(x.smtp.delivery.latencies, 99)) },
         { name: 'SMTP index lag p95, blobs on S3', value: med((x) => lagP95(s3(x))), unit: 'ms', target: { op: '<=', bound: 1000, of: 'value' } },
         { name: 'peak RSS of the server (S3 run)', value: Math.max(...rounds.map((x) => s3(x).peakRssMb)), unit: 'MB', target: { op: '<=', bound: 250, of: 'value' } },
+      );
+    }
+    const where = rgw ? 'blobs on S3 (Ceph RGW, Object Lock)' : 'blobs in one shared folder';
+    const embeddedSmtp = (value: number) => ({ name: 'SMTP, embedded', value });
+    for (const [key, label] of [['pg1', '1 node'], ['pg2', '2 nodes']] as const) {
+      figures.push(
+        { name: `SMTP ingest rate, PostgreSQL, ${label}`, value: med((x) => rate(x[key].delivery)), unit: 'msg/s', anchor: embeddedSmtp(med((x) => rate(x.smtp.delivery))), ratio: med((x) => rate(x[key].delivery) / rate(x.smtp.delivery)), note: `${where}; PostgreSQL 15 with fsync on the same machine; ${CONNECTIONS} connections${key === 'pg2' ? ' split between the nodes' : ''}` },
+        { name: `SMTP time to final reply p99, PostgreSQL, ${label}`, value: med((x) => pct(x[key].delivery.latencies, 99)), unit: 'ms', anchor: embeddedSmtp(med((x) => pct(x.smtp.delivery.latencies, 99))), ratio: med((x) => pct(x[key].delivery.latencies, 99) / pct(x.smtp.delivery.latencies, 99)) },
+        { name: `index covers every message after the last reply, PostgreSQL, ${label}`, value: med((x) => x[key].searchableAfterMs), unit: 'ms', note: 'indexed by the node holding the duties' },
+        { name: `peak RSS of a node, PostgreSQL, ${label}`, value: Math.max(...rounds.map((x) => x[key].peakRssMb)), unit: 'MB' },
       );
     }
     return figures;

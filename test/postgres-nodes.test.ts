@@ -3,8 +3,8 @@
 // duties (signing, indexing, sweeps) indexes what either received; it is SIGKILLed in the middle
 // of a delivery and the other takes its duties over. Every acknowledged message is archived
 // bit-exact and indexed once, `verify` is green, every checkpoint signed matches the ledger's
-// entries (one sequence of tree heads, whoever signed it), and both nodes serve the same latest
-// checkpoint.
+// entries (one sequence of tree heads, whoever signed it), both nodes serve the same latest
+// checkpoint, and a session signed in on one node works, and ends, on the other.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -20,6 +20,7 @@ import { deliverAll } from './support/ingest.ts';
 import type { Delivery } from './support/ingest.ts';
 import { postgresStore, startPostgres } from './support/postgres.ts';
 import type { Postgres } from './support/postgres.ts';
+import { readerToken } from './support/reader.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import type { SealboxServer } from './support/sealbox.ts';
 import { toCrlf } from './support/smtp-client.ts';
@@ -43,7 +44,7 @@ async function latestCheckpoint(node: SealboxServer): Promise<string> {
   return res.text();
 }
 
-test('two nodes on one PostgreSQL archive: both receive, one holds the duties, the other takes them over when it is killed', { timeout: 600_000 }, async (t) => {
+test('two nodes on one PostgreSQL archive: both receive and serve one session, one holds the duties, the other takes them over when it is killed', { timeout: 600_000 }, async (t) => {
   const { store } = await postgresStore(cluster, 'nodes');
   const config = testConfig({ data: join(tempDataDir(), 'data'), store, ledger: { checkpointEveryEntries: 50, checkpointEverySeconds: 2 } });
   const data = loadConfig(config, {}, {}).data;
@@ -91,6 +92,19 @@ test('two nodes on one PostgreSQL archive: both receive, one holds the duties, t
   // The killed node back beside it: both serve the same tree head.
   a = await startSealbox({ data, args });
   assert.equal(await latestCheckpoint(a), await latestCheckpoint(b), 'the same latest checkpoint from either node');
+
+  // A session made on one node is one on the other, and ended there it is ended on both.
+  await readerToken(data, ['person0@corp.test'], { config });
+  const signIn = await fetch(`${a.http!.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'reader', password: 'reader-test-password-long-enough' }) });
+  assert.equal(signIn.status, 200, await signIn.clone().text());
+  const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+  const { csrfToken } = await signIn.json() as { csrfToken: string };
+  const me = async (node: SealboxServer) => fetch(`${node.http!.url}/api/v1/me`, { headers: { cookie } });
+  const onB = await me(b);
+  assert.equal(onB.status, 200);
+  assert.equal((await onB.json() as { name: string }).name, 'reader');
+  assert.equal((await fetch(`${b.http!.url}/api/v1/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrfToken } })).status, 200);
+  assert.equal((await me(a)).status, 401, 'signed out on the other node: the session is gone on this one too');
 
   const distinct = new Set(messages.map((m) => sha(m.data)));
   const archive = await openArchive(loadConfig(config, {}, {}), 'console');
