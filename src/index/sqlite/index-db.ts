@@ -33,6 +33,8 @@ export class IndexDatabase {
 // REBUILDS_FROM on to the indexer's connection when the index holds documents.
 export function openIndexDb(path: string, metaPath: string, options: { readOnly?: boolean; deferRebuilds?: boolean } = {}): IndexDatabase {
   const db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
+  // How long to wait for another connection's lock; for a transaction's, on timers that leave
+  // the event loop turning (SqliteTransactions).
   db.exec('PRAGMA busy_timeout = 10000');
   if (!options.readOnly) {
     db.exec('PRAGMA journal_mode = WAL');

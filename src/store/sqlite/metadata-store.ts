@@ -32,6 +32,8 @@ export class SqliteMetadataStore implements MetadataStore {
   constructor(path: string, options: { readOnly?: boolean } = {}) {
     this.path = path;
     this.db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
+    // How long to wait for another connection's lock; for a transaction's, on timers that leave
+    // the event loop turning (SqliteTransactions).
     this.db.exec('PRAGMA busy_timeout = 10000');
     if (!options.readOnly) {
       this.db.exec('PRAGMA journal_mode = WAL');

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Transactions, Tx } from '../../core/transactions.ts';
 
 // A transaction on one SQLite connection: the only way a repository reaches its statements, so
@@ -67,6 +68,15 @@ export class SqliteTx implements Tx {
   }
 }
 
+// Between tries for another connection's lock: the first pause, doubled up to the longest.
+const FIRST_PAUSE_MS = 1;
+const LONGEST_PAUSE_MS = 50;
+
+// SQLite's "database is locked" (SQLITE_BUSY and its extended codes).
+function isBusy(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: unknown }).code === 'ERR_SQLITE_ERROR' && (Number((err as { errcode?: unknown }).errcode) & 0xff) === 5;
+}
+
 // The SQLite side of a Tx handed to a repository.
 export function on(tx: Tx): SqliteTx {
   if (!(tx instanceof SqliteTx)) throw new Error('not a SQLite transaction');
@@ -108,7 +118,7 @@ export class SqliteTransactions implements Transactions {
   }
 
   // Work on the connection outside any transaction (a WAL checkpoint), in its turn like one.
-  async outside<T>(work: (db: DatabaseSync) => T): Promise<T> {
+  async outside<T>(work: (db: DatabaseSync) => T | Promise<T>): Promise<T> {
     const outer = this.#current.getStore();
     if (outer?.open) throw new Error(`work outside a transaction was asked for inside a ${outer.mode} transaction`);
     const before = this.#tail;
@@ -116,16 +126,56 @@ export class SqliteTransactions implements Transactions {
     this.#tail = new Promise((resolve) => (release = resolve));
     await before;
     try {
-      return work(this.#db);
+      return await work(this.#db);
     } finally {
       release();
     }
   }
 
   // The write-ahead log checkpointed into the database and cut to nothing, so that no page
-  // written before (a row since deleted) is left in it; false if a reader kept it from finishing.
+  // written before (a row since deleted) is left in it; false if a writer or reader in another
+  // connection kept it from finishing for as long as the busy timeout.
   truncateLog(): Promise<boolean> {
-    return this.outside((db) => Number((db.prepare('PRAGMA main.wal_checkpoint(TRUNCATE)').get() as { busy: number }).busy) === 0);
+    return this.outside(() => this.#unblocked(() => Number((this.statement('PRAGMA main.wal_checkpoint(TRUNCATE)').get() as { busy: number }).busy) === 0));
+  }
+
+  // The one place this process waits for another connection's lock (a console command's write,
+  // an import's). node:sqlite runs each statement on this thread, so SQLite's own busy handler
+  // would sleep inside the statement with every listener frozen (SMTP, the milter, HTTP; Postfix
+  // then gives up on the milter). Here `attempt` runs with that handler off, and while it meets
+  // the lock (returns false, or throws "database is locked") it is tried again after a timer, 1
+  // doubling to 50 ms, until the connection's busy timeout has gone by: the patience as before,
+  // the event loop turning meanwhile. Then the last try's answer: false, or its error thrown.
+  //
+  // Only the statements that wait for another connection's transaction come here: BEGIN
+  // IMMEDIATE and a TRUNCATE checkpoint. In WAL mode nothing else does: a write holds the lock
+  // from BEGIN IMMEDIATE, so its statements and COMMIT wait for nothing, and the checkpoint at
+  // COMMIT is PASSIVE, which never waits; a read waits only for another connection's recovery or
+  // checkpoint step, which is brief, so SQLite's handler serves it. Opening a connection (its
+  // migrations) waits inside SQLite too, before anything listens or on the indexer's thread.
+  async #unblocked(attempt: () => boolean): Promise<boolean> {
+    const patience = Number((this.statement('PRAGMA busy_timeout').get() as { timeout: number }).timeout);
+    const deadline = performance.now() + patience;
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(2 * pause, LONGEST_PAUSE_MS)) {
+      let done = false;
+      let locked: unknown = null;
+      // Off and back on in the same turn: no other statement runs meanwhile.
+      this.#db.exec('PRAGMA busy_timeout = 0');
+      try {
+        done = attempt();
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        locked = err;
+      } finally {
+        this.#db.exec(`PRAGMA busy_timeout = ${patience}`);
+      }
+      const left = deadline - performance.now();
+      if (done || left <= 0) {
+        if (locked) throw locked;
+        return done;
+      }
+      await sleep(Math.min(pause, left));
+    }
   }
 
   async #run<T>(mode: 'read' | 'write', work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -139,7 +189,14 @@ export class SqliteTransactions implements Transactions {
     let committed = false;
     let undoFailed: unknown[] = [];
     try {
-      this.#db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+      if (mode === 'write') {
+        await this.#unblocked(() => {
+          this.#db.exec('BEGIN IMMEDIATE');
+          return true;
+        });
+      } else {
+        this.#db.exec('BEGIN');
+      }
       if (mode === 'read') this.#db.exec('PRAGMA query_only = ON');
       const result = await this.#current.run(tx, () => work(tx));
       this.#db.exec('COMMIT');
