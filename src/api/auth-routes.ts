@@ -77,7 +77,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { p }) => {
       if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'recovery codes are made from a signed-in session');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'owner' as const };
-      if (!s.people.needsTotp(p.user)) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'your roles sign in without a second factor, so there is nothing to recover');
+      if (!await s.db.read((tx) => s.people.needsTotp(tx, p.user))) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'your roles sign in without a second factor, so there is nothing to recover');
       const codes = await s.audit.record(ctx, { operation: 'user.recovery-codes' }, (tx) => s.people.newRecoveryCodes(tx, p.user));
       return { recoveryCodes: codes };
     },
