@@ -18,7 +18,9 @@ import type { Postgres } from './support/postgres.ts';
 
 let cluster: Postgres | null = null;
 before(async () => { cluster = await startPostgres(); }, { timeout: 120_000 });
-after(async () => { await cluster?.stop(); });
+// Stopped once this process has nothing left to do: archive.close() does not wait for its pools
+// to end, and the server's lock connection (claimServer) hears a cluster stopping under it.
+after(() => { process.once('beforeExit', () => void cluster?.stop()); });
 
 async function twoNodes(store: Record<string, unknown> | null) {
   const world = await startInProcessWorld({
