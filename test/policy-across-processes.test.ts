@@ -3,7 +3,7 @@
 // (same data folder, or same PostgreSQL database) with an HTTP API of its own, reached with the
 // sessions people signed in with on A (sessions live in the database). Nothing is restarted: what
 // A's admin changes, B decides by at once (grants, four eyes), or within RECENT_POLICY_MS where
-// it is read outside a transaction (the rate limits).
+// it is read outside a transaction (the rate limits, the cookies' Secure flag).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RECENT_POLICY_MS } from '../src/access/policy.ts';
@@ -26,7 +26,7 @@ async function twoNodes(store: Record<string, unknown> | null) {
   const world = await startInProcessWorld({
     messages: { memo: { from: 'x@partner.test', to: 'bob@corp.test', subject: 'Quarterly memo', date: 'Tue, 05 Mar 2024 10:00:00 +0000' } },
     mailboxes: { 'bob@corp.test': 'bob' },
-    users: { rita: ['requester'], anna: ['approver'], alan: ['approver'] },
+    users: { bob: ['owner'], rita: ['requester'], anna: ['approver'], alan: ['approver'] },
     ...(store ? { config: { store } } : {}),
   });
   let b: Awaited<ReturnType<typeof openArchive>> | null = null;
@@ -101,11 +101,20 @@ async function scenario(store: Record<string, unknown> | null): Promise<void> {
     const refused = (await world.take('adm')).filter((e) => e.operation === 'policy.set');
     assert.deepEqual(refused.map((e) => e.result), ['success', 'denied'], 'the set on A and the refusal on B, both in the ledger');
 
+    // The Secure flag of the session cookie follows the policy too (within RECENT_POLICY_MS): the
+    // world's config file turns it off, A's admin turns it on.
+    const bobSignsInAtB = async () => (await anonymousAtB().call('POST', '/api/v1/session', { name: 'bob', password: world.passwords.bob })).headers.get('set-cookie') ?? '';
+    assert.doesNotMatch(await bobSignsInAtB(), /; Secure/);
+    const secure = await a.adm.call('POST', '/api/v1/policy', { approvalsNeeded: 2, maxGrantHours: 24, secureCookies: true });
+    assert.equal(secure.status, 200, JSON.stringify(secure.body));
+    world.clock.advance(RECENT_POLICY_MS);
+    assert.match(await bobSignsInAtB(), /^sealbox_session=[^;]+;.*; Secure$/);
+
     // The rate limits are read outside a transaction: B follows A within RECENT_POLICY_MS. B
     // reads its limit once (a second sign-in try in the minute), then A lowers it.
     const guess = () => anonymousAtB().call('POST', '/api/v1/session', { name: 'nobody', password: 'guess-guess-guess' });
     for (let i = 0; i < 2; i++) assert.equal((await guess()).status, 401);
-    const lowered = await a.adm.call('POST', '/api/v1/policy', { approvalsNeeded: 2, maxGrantHours: 24, signinPerMinute: 3 });
+    const lowered = await a.adm.call('POST', '/api/v1/policy', { approvalsNeeded: 2, maxGrantHours: 24, secureCookies: true, signinPerMinute: 3 });
     assert.equal(lowered.status, 200, JSON.stringify(lowered.body));
     world.clock.advance(RECENT_POLICY_MS);
     // Whether or not the minute turned with the clock, the fourth try in it is refused.
