@@ -44,9 +44,11 @@ export class Policy {
     this.#seen = { stored: null, overrides: {}, policy: d.base };
   }
 
-  // The policy as `tx` sees it: what every process had committed when tx read its row (writes
-  // across nodes take one lock, so in a write transaction nothing newer can commit before it
-  // does). Every decision that follows the policy takes it from here, in its own transaction.
+  // The policy as `tx` sees it: what every process had committed when tx read its row. The bound
+  // is the deciding transaction itself: a decision never uses a policy older than its own
+  // transaction (today writes across nodes also take one lock, WRITE_LOCK in
+  // store/postgres/transactions.ts, so nothing newer commits before a deciding write does).
+  // Every decision that follows the policy takes it from here, in its own transaction.
   async inForce(tx: Tx): Promise<Config['access']> {
     return (await this.#read(tx)).policy;
   }
