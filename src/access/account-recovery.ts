@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
-import type { Config } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
@@ -9,6 +8,7 @@ import type { FourEyes } from './four-eyes.ts';
 import type { Notifier } from './notifier.ts';
 import type { People, User } from './people.ts';
 import type { PersonLinkStore } from './person-link-store.ts';
+import type { PolicyInForce } from './policy.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -33,7 +33,7 @@ export interface RecoveryDeps {
   links: PersonLinkStore;
   notifier: Notifier;
   clock: Clock;
-  policy: () => Config['access'];
+  policy: PolicyInForce;
 }
 
 // Identity is not the admin's to take. Someone who already has a credential (a lost password, a
@@ -60,7 +60,7 @@ export class AccountRecovery {
     if ((await this.#recoveries.list(tx)).some((r) => r.userId === user.id && this.#state(r) === 'pending')) throw new SealboxError('SEALBOX_ERR_CONFLICT', `an account recovery for ${name} is already waiting`);
     const now = clock.now();
     const id = newId('rec', now);
-    await this.#recoveries.add(tx, { id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + this.#d.policy().pendingLapseHours * 3600_000 });
+    await this.#recoveries.add(tx, { id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + (await this.#d.policy(tx)).pendingLapseHours * 3600_000 });
     const text = `${actor.name} asked for an account recovery of ${user.name}: a new enrolment (password and second factor) that replaces the current one.\n\nReason: ${reason.trim()}\nRecovery: ${id}`;
     await this.#d.notifier.toPerson(tx, 'account.recovery-requested', user, 'An account recovery was asked for your Sealbox account',
       `${text}\n\nIf you did not ask for this, tell your security team: the recovery needs someone else's approval, and the code would come to you only.`);
@@ -90,7 +90,7 @@ export class AccountRecovery {
     }
     if (!user.email) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${user.name} has no e-mail address to send the recovery code to`);
     const code = randomBytes(15).toString('base64url');
-    const hours = this.#d.policy().enrolmentHours;
+    const hours = (await this.#d.policy(tx)).enrolmentHours;
     await this.#recoveries.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now, codeHash: sha256(code), codeExpires: now + hours * 3600_000 });
     for (const actorId of [r.requestedBy, approver.id]) await this.#d.links.record(tx, { actorId, subjectId: user.id, kind: 'recovery', at: now });
     const requestedBy = (await people.byId(tx, r.requestedBy))?.name ?? 'someone';

@@ -27,9 +27,9 @@ export class Credentials {
   readonly #store: CredentialStore;
   readonly #people: People;
   readonly #clock: Clock;
-  readonly #sessionHours: () => number;
+  readonly #sessionHours: (tx: Tx) => Promise<number>;
 
-  constructor(store: CredentialStore, people: People, clock: Clock, sessionHours: () => number) {
+  constructor(store: CredentialStore, people: People, clock: Clock, sessionHours: (tx: Tx) => Promise<number>) {
     this.#store = store;
     this.#people = people;
     this.#clock = clock;
@@ -41,7 +41,7 @@ export class Credentials {
     const cookie = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const now = this.#clock.now();
-    const sessionMs = this.#sessionHours() * 3600_000;
+    const sessionMs = (await this.#sessionHours(tx)) * 3600_000;
     await this.#store.addSession(tx, { idHash: sha256(cookie), userId: user.id, csrfHash: sha256(csrf), createdAt: now, expiresAt: now + sessionMs, clientIp, userAgent, sso });
     return { cookie, csrf, expiresAt: now + sessionMs };
   }

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.ts';
-import type { Config } from '../core/config.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { PersonLink, PersonLinkStore } from './person-link-store.ts';
+import type { PolicyInForce } from './policy.ts';
 import type { People, User } from './people.ts';
 import { SealboxError } from '../core/errors.ts';
 
@@ -18,9 +18,9 @@ export class FourEyes {
   readonly #links: PersonLinkStore;
   readonly #people: People;
   readonly #clock: Clock;
-  readonly #policy: () => Config['access'];
+  readonly #policy: PolicyInForce;
 
-  constructor(links: PersonLinkStore, people: People, clock: Clock, policy: () => Config['access']) {
+  constructor(links: PersonLinkStore, people: People, clock: Clock, policy: PolicyInForce) {
     this.#links = links;
     this.#people = people;
     this.#clock = clock;
@@ -44,7 +44,8 @@ export class FourEyes {
   // For an access request, whoever created the approver is never approved by them; for account
   // and directory changes (asked for by admins, who create most accounts) the period alone counts.
   async linked(tx: Tx, approverId: number, otherId: number, options: { creatorEver?: boolean } = {}): Promise<string | null> {
-    const days = this.#policy().linkedPeopleDays;
+    // The period as this transaction sees the policy: a change made on any node applies at once.
+    const days = (await this.#policy(tx)).linkedPeopleDays;
     const links = await this.#links.touching(tx, [approverId, otherId]);
     // Names are only needed to word a link: most pairs have none.
     const names = links.length > 0 ? await this.#people.names(tx) : (id: number) => `#${id}`;

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
+import type { PolicyInForce } from './policy.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { parseQuery } from '../index/search-query.ts';
@@ -80,10 +81,10 @@ export interface NewRequest {
 export class Grants {
   readonly #store: GrantStore;
   readonly #clock: Clock;
-  readonly #policy: () => Config['access'];
+  readonly #policy: PolicyInForce;
   readonly #fourEyes: FourEyes | null;
 
-  constructor(store: GrantStore, clock: Clock, policy: () => Config['access'], fourEyes: FourEyes | null = null) {
+  constructor(store: GrantStore, clock: Clock, policy: PolicyInForce, fourEyes: FourEyes | null = null) {
     this.#store = store;
     this.#clock = clock;
     this.#policy = policy;
@@ -96,7 +97,8 @@ export class Grants {
   // names, so that neither says to its filer whether or where the person has mail.
   async file(tx: Tx, requester: User, input: NewRequest, options: { breakglass?: boolean; sealed?: boolean } = {}): Promise<AccessRequest> {
     const breakglass = options.breakglass ?? false;
-    const { dateFrom, dateTo, startsAt } = this.terms(requester, input, options);
+    const policy = await this.#policy(tx);
+    const { dateFrom, dateTo, startsAt } = this.terms(policy, requester, input, options);
     if (input.mailboxes.length === 0 && !options.sealed) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'name at least one mailbox', { fields: ['mailboxes'] });
     const mailboxes: RequestMailbox[] = [];
     for (const m of input.mailboxes) mailboxes.push(await this.#mailbox(tx, m));
@@ -111,13 +113,13 @@ export class Grants {
       if (!mailboxes.some((m) => before.has(m.id))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} covers none of these mailboxes`, { fields: ['extends'] });
     }
     const tags = options.sealed ? await this.#store.sensitivities(tx) : mailboxes.map((m) => m.sensitivity);
-    const approvalsNeeded = Math.max(this.#policy().approvalsNeeded, ...tags.map((t) => (t ? this.#policy().sensitivityApprovals[t] ?? 0 : 0)));
+    const approvalsNeeded = Math.max(policy.approvalsNeeded, ...tags.map((t) => (t ? policy.sensitivityApprovals[t] ?? 0 : 0)));
     const id = newId(breakglass ? 'bg' : 'req', now);
     const duration = Math.round(input.durationHours * 3600);
     await this.#store.insert(tx, {
       id, requesterId: requester.id, purpose: input.purpose, justification: input.justification.trim(), ticket: input.ticket?.trim() || null, mailboxes,
       dateFrom, dateTo, fixedQuery: input.query?.trim() || null, permissions: input.permissions, durationSeconds: duration, approvalsNeeded, breakglass,
-      createdAt: now, lapsesAt: now + this.#policy().pendingLapseHours * 3600_000,
+      createdAt: now, lapsesAt: now + policy.pendingLapseHours * 3600_000,
       // Break-glass needs nobody's approval: it starts now and is reviewed afterwards. A
       // scheduled start is kept: approval before it makes the grant wait for it (decide).
       approvedAt: breakglass ? now : null, startsAt: breakglass ? now : startsAt, endsAt: breakglass ? now + duration * 1000 : null, extends: input.extends ?? null,
@@ -126,19 +128,19 @@ export class Grants {
     return this.get(tx, id);
   }
 
-  // The terms of a request as file() hears them, whatever its mailboxes (its dates and start as
-  // times), or the refusal thrown: a request whose mailboxes are found by searching for a person
-  // (a data subject's, subject-access.ts) is heard before anyone is searched for.
-  terms(requester: User, input: Omit<NewRequest, 'mailboxes' | 'extends'>, options: { breakglass?: boolean } = {}): { dateFrom: number | null; dateTo: number | null; startsAt: number | null } {
+  // The terms of a request as file() hears them under `policy`, whatever its mailboxes (its dates
+  // and start as times), or the refusal thrown: a request whose mailboxes are found by searching
+  // for a person (a data subject's, subject-access.ts) is heard before anyone is searched for.
+  terms(policy: Config['access'], requester: User, input: Omit<NewRequest, 'mailboxes' | 'extends'>, options: { breakglass?: boolean } = {}): { dateFrom: number | null; dateTo: number | null; startsAt: number | null } {
     const breakglass = options.breakglass ?? false;
     const role = breakglass ? 'breakglass' : 'requester';
     if (!requester.roles.includes(role)) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only users with the ${role} role can ${breakglass ? 'open a break-glass grant' : 'file access requests'}`);
-    if (!this.#policy().purposes.includes(input.purpose)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `purpose "${input.purpose}" is not allowed (allowed: ${this.#policy().purposes.join(', ')})`, { fields: ['purpose'] });
+    if (!policy.purposes.includes(input.purpose)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `purpose "${input.purpose}" is not allowed (allowed: ${policy.purposes.join(', ')})`, { fields: ['purpose'] });
     if (!input.justification?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a justification is required', { fields: ['justification'] });
     if (!breakglass && !input.ticket?.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a ticket reference is required', { fields: ['ticket'] });
     if (input.permissions.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'at least one permission (search, read, export) is required', { fields: ['permissions'] });
     for (const p of input.permissions) if (!PERMISSIONS.includes(p)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `unknown permission "${p}" (search, read, export)`, { fields: ['permissions'] });
-    const maxHours = breakglass ? this.#policy().breakglassMaxMinutes / 60 : this.#policy().maxGrantHours;
+    const maxHours = breakglass ? policy.breakglassMaxMinutes / 60 : policy.maxGrantHours;
     if (!(input.durationHours > 0) || input.durationHours > maxHours) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `duration must be more than 0 and at most ${maxHours} hours`, { fields: ['durationHours'] });
     const dateFrom = day(input.dateFrom, 'dateFrom');
     const dateTo = input.dateTo ? day(input.dateTo, 'dateTo')! + 86_400_000 : null;

@@ -36,20 +36,20 @@ export class Notifier {
   readonly #people: People;
   readonly #clock: Clock;
   readonly #config: Config['notify'];
-  readonly #purposeLabels: () => Record<string, string>;
+  readonly #purposeLabels: (tx: Tx) => Promise<Record<string, string>>;
 
-  constructor(d: { store: NotificationStore; inbox: InboxStore; people: People; clock: Clock; config: Config['notify']; purposeLabels?: () => Record<string, string> }) {
+  constructor(d: { store: NotificationStore; inbox: InboxStore; people: People; clock: Clock; config: Config['notify']; purposeLabels?: (tx: Tx) => Promise<Record<string, string>> }) {
     this.#store = d.store;
     this.#inbox = d.inbox;
     this.#people = d.people;
     this.#clock = d.clock;
     this.#config = d.config;
-    this.#purposeLabels = d.purposeLabels ?? (() => ({}));
+    this.#purposeLabels = d.purposeLabels ?? (async () => ({}));
   }
 
   // A purpose as people read it (the policy's label, or words made from the slug).
-  purposeWords(slug: string): string {
-    return purposeWords(slug, this.#purposeLabels());
+  async purposeWords(tx: Tx, slug: string): Promise<string> {
+    return purposeWords(slug, await this.#purposeLabels(tx));
   }
 
   // A person's own notices in the app; there is no way to ask for someone else's.
@@ -102,12 +102,12 @@ export class Notifier {
   // in its scope): the subject learns of it only as the mailbox's policy says, below.
   async requestFiled(tx: Tx, r: AccessRequest, requester: User): Promise<void> {
     const to = (await this.#withRole(tx, 'approver')).filter((u) => u.id !== requester.id && !isSubjectOf(u, r));
-    await this.#send(tx, 'request.filed', to, `Access request ${r.id} awaits a decision`, describe(r, requester, `${requester.name} asks for access.`, this.purposeWords(r.purpose)));
+    await this.#send(tx, 'request.filed', to, `Access request ${r.id} awaits a decision`, describe(r, requester, `${requester.name} asks for access.`, await this.purposeWords(tx, r.purpose)));
   }
 
   async decided(tx: Tx, r: AccessRequest, requester: User, decision: 'approve' | 'deny', by: User, reason: string): Promise<void> {
     // A data subject's request denied stays sealed to its filer (subject-access.ts sealedFor).
-    await this.#send(tx, `request.${decision === 'approve' ? 'approved' : 'denied'}`, [requester], `Access request ${r.id} ${decision === 'approve' ? 'approved' : 'denied'} by ${by.name}`, describe(r, requester, `Reason: ${reason}`, this.purposeWords(r.purpose), sealedFor(requester, r)));
+    await this.#send(tx, `request.${decision === 'approve' ? 'approved' : 'denied'}`, [requester], `Access request ${r.id} ${decision === 'approve' ? 'approved' : 'denied'} by ${by.name}`, describe(r, requester, `Reason: ${reason}`, await this.purposeWords(tx, r.purpose), sealedFor(requester, r)));
     if (decision === 'approve' && r.approvedAt !== null) await this.grantStarted(tx, r, requester);
   }
 
@@ -117,7 +117,7 @@ export class Notifier {
     for (const m of r.mailboxes) {
       const policy = await this.policy(tx, m.id);
       const owner = m.owner ? await this.#people.byName(tx, m.owner) : null;
-      const text = describe(r, requester, `Your mailbox ${m.name} may be accessed from ${iso(r.startsAt)} until ${iso(r.endsAt)}.`, this.purposeWords(r.purpose));
+      const text = describe(r, requester, `Your mailbox ${m.name} may be accessed from ${iso(r.startsAt)} until ${iso(r.endsAt)}.`, await this.purposeWords(tx, r.purpose));
       if (policy.notifyMode === 'before' && owner) await this.#send(tx, 'mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text);
       if (policy.notifyMode === 'after' && owner) await this.#send(tx, 'mailbox.access-granted', [owner], `Access to your mailbox ${m.name}`, text, (r.endsAt ?? now) + (policy.notifyAfterDays ?? 0) * 86_400_000);
       if (policy.notifyAlso.length > 0) await this.#sendTo(tx, 'mailbox.access-granted', policy.notifyAlso, `Access to mailbox ${m.name}`, text);
@@ -128,8 +128,8 @@ export class Notifier {
   async breakglass(tx: Tx, r: AccessRequest, holder: User): Promise<void> {
     const to = [...await this.#withRole(tx, 'approver'), ...await this.#withRole(tx, 'auditor')].filter((u) => u.id !== holder.id && !isSubjectOf(u, r));
     const subject = `BREAK-GLASS: ${holder.name} opened emergency access (${r.id})`;
-    await this.#send(tx, 'breakglass.opened', to, subject, describe(r, holder, 'A review of this access is required.', this.purposeWords(r.purpose)));
-    await this.#sendTo(tx, 'breakglass.opened', this.#config.auditors, subject, describe(r, holder, 'A review of this access is required.', this.purposeWords(r.purpose)));
+    await this.#send(tx, 'breakglass.opened', to, subject, describe(r, holder, 'A review of this access is required.', await this.purposeWords(tx, r.purpose)));
+    await this.#sendTo(tx, 'breakglass.opened', this.#config.auditors, subject, describe(r, holder, 'A review of this access is required.', await this.purposeWords(tx, r.purpose)));
     await this.grantStarted(tx, r, holder);
   }
 

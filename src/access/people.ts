@@ -8,6 +8,7 @@ import type { AccountRecoveryStore } from './account-recovery-store.ts';
 import type { CredentialStore } from './credential-store.ts';
 import type { MailboxStore } from './mailbox-store.ts';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
+import type { PolicyInForce } from './policy.ts';
 import type { Account, PeopleStore } from './people-store.ts';
 import { checkTotp, newTotpSecret, otpauthUri } from './totp.ts';
 
@@ -48,7 +49,7 @@ export interface PeopleDeps {
   mailboxes: MailboxStore;
   keys: KeyProvider;
   clock: Clock;
-  policy: () => Config['access'];
+  policy: PolicyInForce;            // read in the transaction that decides (src/access/policy.ts)
   db: Transactions;                 // sign-in and enrolment check passwords between transactions
 }
 
@@ -61,7 +62,7 @@ export class People {
   readonly #mailboxes: MailboxStore;
   readonly #keys: KeyProvider;
   readonly #clock: Clock;
-  readonly #policy: () => Config['access'];
+  readonly #policy: PolicyInForce;
   readonly #db: Transactions;
 
   constructor(d: PeopleDeps) {
@@ -82,7 +83,7 @@ export class People {
     if (existing?.enrolled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `user ${input.name} exists and is enrolled`);
     const code = randomBytes(15).toString('base64url');
     const now = this.#clock.now();
-    const expires = now + this.#policy().enrolmentHours * 3600_000;
+    const expires = now + (await this.#policy(tx)).enrolmentHours * 3600_000;
     if (existing) await this.#store.reissueEnrolment(tx, existing.id, input.roles, sha256(code), expires);
     else await this.#store.add(tx, { name: input.name, displayName: input.displayName ?? null, email: input.email ?? null, roles: input.roles, enrolmentHash: sha256(code), enrolmentExpires: expires, createdAt: now });
     return { user: (await this.byName(tx, input.name))!, enrolmentCode: code };
@@ -109,7 +110,7 @@ export class People {
     if (roles.length === 0 && !options.none) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a user needs at least one role');
     await this.#store.setRoles(tx, account.user.id, [...new Set(roles)]);
     const user = (await this.byId(tx, account.user.id))!;
-    if (!this.needsTotp(user) || account.totpWrapped || account.passwordHash === null) return { user, needsEnrolment: false };
+    if (!await this.needsTotp(tx, user) || account.totpWrapped || account.passwordHash === null) return { user, needsEnrolment: false };
     await this.#credentials.endAll(tx, user.id, this.#clock.now());
     return { user, needsEnrolment: true };
   }
@@ -171,8 +172,8 @@ export class People {
     return Boolean((await this.#store.byId(tx, user.id))?.passwordHash);
   }
 
-  needsTotp(user: Pick<User, 'roles'>): boolean {
-    return this.#policy().totpRequired && user.roles.some((r) => r !== 'owner');
+  async needsTotp(tx: Tx, user: Pick<User, 'roles'>): Promise<boolean> {
+    return needsTotp(await this.#policy(tx), user);
   }
 
   // Sets the password (and TOTP seed and recovery codes when the roles need a second factor)
@@ -180,7 +181,10 @@ export class People {
   // an approved account recovery (mailed to them); it ends every session and token they had.
   // Its own transactions: the password is hashed between reading the account and writing it.
   async enrol(name: string, code: string, password: string): Promise<{ user: User; totpUri: string | null; recoveryCodes: string[]; recovery: string | null }> {
-    const account = await this.#db.read((tx) => this.#store.byName(tx, name));
+    const { account, needs } = await this.#db.read(async (tx) => {
+      const account = await this.#store.byName(tx, name);
+      return { account, needs: account ? await this.needsTotp(tx, account.user) : false };
+    });
     const now = this.#clock.now();
     if (password.length < MIN_PASSWORD_LENGTH) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `password must have at least ${MIN_PASSWORD_LENGTH} characters`);
     const wrong = () => new SealboxError('SEALBOX_ERR_AUTH', 'enrolment code is wrong, used or expired');
@@ -189,7 +193,7 @@ export class People {
     const firstOk = !enrolled && account.enrolmentHash && sha256(code) === account.enrolmentHash && Number(account.enrolmentExpires) >= now;
     if (!firstOk && !enrolled) throw wrong();
     const user = account.user;
-    const secret = this.needsTotp(user) ? newTotpSecret() : null;
+    const secret = needs ? newTotpSecret() : null;
     const hash = await hashPassword(password);
     const totpWrapped = secret ? await this.#keys.wrap(secret) : null;
     return this.#db.write(async (tx) => {
@@ -198,6 +202,8 @@ export class People {
       // Said like any wrong code, so that trying does not tell who is enrolled.
       if (enrolled && !recovery) throw wrong();
       if (recovery) await this.#credentials.endAll(tx, user.id, this.#clock.now());
+      // A policy that came to ask for a second factor while the password was hashed is followed.
+      if (!secret && await this.needsTotp(tx, user)) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'the access policy changed meanwhile and now asks for a second factor: enrol again');
       await this.#store.saveEnrolment(tx, user.id, { passwordHash: hash, totpWrapped });
       const recoveryCodes = secret ? await this.newRecoveryCodes(tx, user) : [];
       return { user: (await this.byId(tx, user.id))!, totpUri: secret ? otpauthUri('Sealbox', name, secret) : null, recoveryCodes, recovery };
@@ -235,16 +241,16 @@ export class People {
   // counts failures and locks the account after too many. Its own transactions: the password is
   // checked between reading the account and writing the outcome.
   async signIn(name: string, password: string, totp: string | undefined): Promise<SignIn> {
-    const account = await this.#db.read((tx) => this.#store.byName(tx, name));
-    this.#refuseLocked(account);
+    const { account, policy } = await this.#db.read(async (tx) => ({ account: await this.#store.byName(tx, name), policy: await this.#policy(tx) }));
+    this.#refuseLocked(account, policy);
     return this.#secondStep(account, await verifyPassword(password, account?.passwordHash ?? null), totp);
   }
 
   // The second factor after a sign-in through an identity provider (the provider stood in for the
   // password): a TOTP code or a recovery code, failures counted towards the lock as above.
   async secondFactor(userId: number, code: string): Promise<SignIn> {
-    const account = await this.#db.read((tx) => this.#store.byId(tx, userId));
-    this.#refuseLocked(account);
+    const { account, policy } = await this.#db.read(async (tx) => ({ account: await this.#store.byId(tx, userId), policy: await this.#policy(tx) }));
+    this.#refuseLocked(account, policy);
     return this.#secondStep(account, true, code);
   }
 
@@ -261,8 +267,8 @@ export class People {
   // Keeps the key once a code from it checks (a failure counts like a wrong code); fresh recovery
   // codes come back, shown once. Refused when an authenticator was set up meanwhile.
   async enrolTotp(userId: number, wrapped: Buffer, code: string): Promise<{ user: User; recoveryCodes: string[] }> {
-    const account = await this.#db.read((tx) => this.#store.byId(tx, userId));
-    this.#refuseLocked(account);
+    const { account, policy } = await this.#db.read(async (tx) => ({ account: await this.#store.byId(tx, userId), policy: await this.#policy(tx) }));
+    this.#refuseLocked(account, policy);
     if (!account) throw new SealboxError('SEALBOX_ERR_AUTH', 'no such account');
     const step = checkTotp(await this.#keys.unwrap(wrapped, this.#keys.keyId), code.trim(), this.#clock.now(), 0);
     const outcome = await this.#db.write(async (tx) => {
@@ -275,12 +281,12 @@ export class People {
     return outcome;
   }
 
-  #refuseLocked(account: Account | null): void {
+  #refuseLocked(account: Account | null, policy: Config['access']): void {
     const now = this.#clock.now();
     if (account && account.lockedUntil > now) {
       // In words, not a time stamp: the reason lands in the ledger and on pages read in any zone.
       const minutes = Math.ceil((account.lockedUntil - now) / 60_000);
-      throw new SealboxError('SEALBOX_ERR_LOCKED', `account locked after ${this.#policy().lockoutAttempts} failed sign-ins; it opens again by itself in ${minutes === 1 ? '1 minute' : `${minutes} minutes`}`);
+      throw new SealboxError('SEALBOX_ERR_LOCKED', `account locked after ${policy.lockoutAttempts} failed sign-ins; it opens again by itself in ${minutes === 1 ? '1 minute' : `${minutes} minutes`}`);
     }
   }
 
@@ -289,7 +295,8 @@ export class People {
   async #failed(tx: Tx, account: Account, message: string): Promise<SealboxError> {
     const now = this.#clock.now();
     const failures = ((await this.#store.byId(tx, account.user.id))?.failedLogins ?? account.failedLogins) + 1;
-    const lock = failures >= this.#policy().lockoutAttempts ? now + this.#policy().lockoutMinutes * 60_000 : 0;
+    const policy = await this.#policy(tx);
+    const lock = failures >= policy.lockoutAttempts ? now + policy.lockoutMinutes * 60_000 : 0;
     await this.#store.signInFailed(tx, account.user.id, lock ? 0 : failures, lock);
     return new SealboxError('SEALBOX_ERR_AUTH', message);
   }
@@ -307,7 +314,7 @@ export class People {
         if (step === null && !account.user.disabled && await this.#useRecoveryCode(tx, account.user.id, totp ?? '')) secondFactor = 'recovery-code';
         else if (step !== null) secondFactor = 'totp';
         totpOk = secondFactor !== null;
-      } else if (account && passwordOk && this.needsTotp(account.user)) totpOk = false;
+      } else if (account && passwordOk && await this.needsTotp(tx, account.user)) totpOk = false;
       if (!account || !passwordOk || !totpOk || account.user.disabled) {
         const message = passwordOk && !totpOk ? 'a valid one-time code (TOTP) or an unused recovery code is required' : 'wrong user name or password';
         return account ? this.#failed(tx, account, message) : new SealboxError('SEALBOX_ERR_AUTH', message);
@@ -324,6 +331,11 @@ export class People {
   ownedMailboxes(tx: Tx, user: User): Promise<{ id: number; name: string }[]> {
     return this.#mailboxes.ownedBy(tx, user.name);
   }
+}
+
+// Every role but plain owner signs in with a second factor, unless the policy says otherwise.
+function needsTotp(policy: Config['access'], user: Pick<User, 'roles'>): boolean {
+  return policy.totpRequired && user.roles.some((r) => r !== 'owner');
 }
 
 function checkNameAndRoles(name: string, roles: Role[]): void {

@@ -2,41 +2,77 @@ import type { z } from 'zod';
 import type { Config } from '../core/config.ts';
 import { accessPolicySchema } from '../core/config.ts';
 import { SealboxError } from '../core/errors.ts';
-import type { Tx } from '../core/transactions.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Transactions, Tx } from '../core/transactions.ts';
 import type { SettingStore } from './setting-store.ts';
 
 const KEY = 'policy.access';
 
+// How old the policy may be where it is read outside a transaction (the rate limits, the cookie
+// flag): a change committed by any process applies there within this.
+export const RECENT_POLICY_MS = 1000;
+
+// The policy as a transaction sees it, for the code that decides by it.
+export type PolicyInForce = (tx: Tx) => Promise<Config['access']>;
+
+interface Seen {
+  stored: string | null;
+  overrides: Record<string, unknown>;
+  policy: Config['access'];
+}
+
 // The access policy in force: the config file's, overridden by what admins set through the API
-// (kept in the database, each change a ledger entry by the caller). Read once when the archive
-// opens (load) and kept in memory.
+// (kept in the database, each change a ledger entry by the caller). Several processes share the
+// database (the console beside the server, several servers on one PostgreSQL archive), and any of
+// them may change it: so nothing here keeps a copy for deciding. Every decision reads the row in
+// the transaction it decides in (inForce); only the parsing is kept, for as long as the row is
+// unchanged.
 export class Policy {
   readonly #settings: SettingStore;
+  readonly #db: Transactions;
   readonly #base: Config['access'];
-  #current: Config['access'];
-  #overrides: Record<string, unknown> = {};
+  readonly #clock: Clock;
+  #seen: Seen;
+  #recent: { at: number; policy: Config['access'] } | null = null;
+  #reading: Promise<Config['access']> | null = null;
 
-  constructor(settings: SettingStore, base: Config['access']) {
-    this.#settings = settings;
-    this.#base = base;
-    this.#current = base;
+  constructor(d: { settings: SettingStore; db: Transactions; base: Config['access']; clock: Clock }) {
+    this.#settings = d.settings;
+    this.#db = d.db;
+    this.#base = d.base;
+    this.#clock = d.clock;
+    this.#seen = { stored: null, overrides: {}, policy: d.base };
   }
 
-  async load(tx: Tx): Promise<this> {
-    const stored = await this.#settings.getSetting(tx, KEY);
-    this.#overrides = stored ? JSON.parse(stored) : {};
-    this.#current = accessPolicySchema.parse({ ...this.#base, ...this.#overrides });
-    return this;
+  // The policy as `tx` sees it: what every process had committed when tx read its row. The bound
+  // is the deciding transaction itself: a decision never uses a policy older than its own
+  // transaction (today writes across nodes also take one lock, WRITE_LOCK in
+  // store/postgres/transactions.ts, so nothing newer commits before a deciding write does).
+  // Every decision that follows the policy takes it from here, in its own transaction.
+  async inForce(tx: Tx): Promise<Config['access']> {
+    return (await this.#read(tx)).policy;
   }
 
   // What admins set through the API on top of the config file (a form changing one key sends
   // these with it, since a change replaces them).
-  overrides(): Record<string, unknown> {
-    return { ...this.#overrides };
+  async overrides(tx: Tx): Promise<Record<string, unknown>> {
+    return { ...(await this.#read(tx)).overrides };
   }
 
-  current(): Config['access'] {
-    return this.#current;
+  // The policy read outside any transaction, at most RECENT_POLICY_MS old: for what is not a
+  // decision on a person's access but must follow a change all the same (the per-client rate
+  // limits, the Secure flag of a cookie). One read at a time serves every caller waiting for it.
+  async recent(): Promise<Config['access']> {
+    const now = this.#clock.now();
+    const r = this.#recent;
+    // A clock set back counts as too old.
+    if (r && now >= r.at && now - r.at < RECENT_POLICY_MS) return r.policy;
+    return (this.#reading ??= this.#db.read((tx) => this.inForce(tx))
+      .then((policy) => {
+        this.#recent = { at: now, policy };
+        return policy;
+      })
+      .finally(() => { this.#reading = null; }));
   }
 
   // The policy these overrides would put in force (they replace the earlier ones); unknown keys
@@ -52,18 +88,23 @@ export class Policy {
     return parsed.data;
   }
 
-  // Replaces the overrides.
+  // Replaces the overrides; the policy they put in force.
   async set(tx: Tx, overrides: Record<string, unknown>): Promise<Config['access']> {
     const next = this.preview(overrides);
     await this.#settings.setSetting(tx, KEY, JSON.stringify(overrides));
-    const before = { current: this.#current, overrides: this.#overrides };
-    tx.onRollback(() => {
-      this.#current = before.current;
-      this.#overrides = before.overrides;
-    });
-    this.#current = next;
-    this.#overrides = { ...overrides };
+    // This process's next read outside a transaction reads it anew.
+    this.#recent = null;
     return next;
+  }
+
+  async #read(tx: Tx): Promise<Seen> {
+    const stored = await this.#settings.getSetting(tx, KEY);
+    const seen = this.#seen;
+    if (stored === seen.stored) return seen;
+    const overrides = stored ? JSON.parse(stored) as Record<string, unknown> : {};
+    const fresh = { stored, overrides, policy: accessPolicySchema.parse({ ...this.#base, ...overrides }) };
+    this.#seen = fresh;
+    return fresh;
   }
 }
 

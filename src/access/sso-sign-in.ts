@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
-import type { Transactions } from '../core/transactions.ts';
+import type { Transactions, Tx } from '../core/transactions.ts';
 import type { Audit } from './audit.ts';
 import type { ActorContext } from './content-access.ts';
 import type { StoredSession } from './credential-store.ts';
@@ -138,7 +138,7 @@ export class SsoSignIn {
           await this.#store.advance(tx, login.idHash, 'checking', 'failed', { message: refusal });
           return { result: { user, refusal }, events };
         }
-        const step = this.#step(user, mfa, await this.#d.people.hasAuthenticator(tx, user));
+        const step = await this.#step(tx, user, mfa);
         const totpWrapped = step === 'enrol' ? await this.#d.people.newAuthenticatorKey() : null;
         if (!await this.#store.advance(tx, login.idHash, 'checking', 'authenticated', { userId: user.id, providerMfa: mfa, idToken: answer.idToken, ...(totpWrapped ? { totpWrapped } : {}) })) {
           throw new SealboxError('SEALBOX_ERR_CONFLICT', 'this sign-in was answered already');
@@ -164,7 +164,7 @@ export class SsoSignIn {
     if (login.state !== 'authenticated') return { state: 'none' };
     const { user, step } = await this.#d.db.read(async (tx) => {
       const user = (await this.#d.people.byId(tx, login.userId!))!;
-      return { user, step: this.#step(user, login.providerMfa, await this.#d.people.hasAuthenticator(tx, user)) };
+      return { user, step: await this.#step(tx, user, login.providerMfa) };
     });
     const totpUri = step === 'enrol' && login.totpWrapped ? await this.#d.people.authenticatorUri(user.name, login.totpWrapped) : null;
     return { state: 'authenticated', provider: p.label, name: user.name, secondFactor: step, totpUri };
@@ -186,7 +186,7 @@ export class SsoSignIn {
       return refuse('no sign-in through a provider waits in this browser (none started, used already, or expired)', 'No sign-in through your organisation\'s account waits in this browser: start again.');
     }
     if (user.disabled) return refuse(`your Sealbox account ${user.name} is disabled: ask your administrator`);
-    const step = await this.#d.db.read(async (tx) => this.#step(user, login.providerMfa, await this.#d.people.hasAuthenticator(tx, user)));
+    const step = await this.#d.db.read((tx) => this.#step(tx, user, login.providerMfa));
     let secondFactor: string | null = login.providerMfa ? `provider:${login.providerMfa}` : null;
     let recoveryCodes: string[] = [];
     let recoveryCodesLeft: number | null = null;
@@ -221,9 +221,9 @@ export class SsoSignIn {
 
   // Sealbox's own second factor, where the roles need it: unless the provider's amr/acr counts
   // as multi-factor, and always for break-glass.
-  #step(user: User, providerMfa: string | null, hasAuthenticator: boolean): SecondFactorStep {
-    const needed = user.roles.includes('breakglass') || (this.#d.people.needsTotp(user) && providerMfa === null);
-    return !needed ? 'none' : hasAuthenticator ? 'totp' : 'enrol';
+  async #step(tx: Tx, user: User, providerMfa: string | null): Promise<SecondFactorStep> {
+    const needed = user.roles.includes('breakglass') || (providerMfa === null && await this.#d.people.needsTotp(tx, user));
+    return !needed ? 'none' : await this.#d.people.hasAuthenticator(tx, user) ? 'totp' : 'enrol';
   }
 
   // A link whose provider answer failed its checks: recorded against the person who started it.

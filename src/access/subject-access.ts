@@ -4,6 +4,7 @@ import type { AddressRole } from '../index/search-query.ts';
 import type { Grants, NewRequest } from './grants.ts';
 import { MAX_REQUEST_QUERY, PERMISSIONS } from './grants.ts';
 import type { User } from './people.ts';
+import type { Policy } from './policy.ts';
 
 export const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
 
@@ -34,14 +35,15 @@ export interface SubjectAccessInput {
 // mail. Finding the mailboxes is a search about the person: `searched` is told what it found
 // (counts only) before anything else happens, so that the filing's entry, or the refusal's when
 // nothing was found, records it.
-export async function subjectAccessRequest(d: { grants: Grants; search: Pick<SearchIndex, 'messagesWith' | 'mailboxesWith'> }, requester: User,
+export async function subjectAccessRequest(d: { grants: Grants; policy: Pick<Policy, 'recent'>; search: Pick<SearchIndex, 'messagesWith' | 'mailboxesWith'> }, requester: User,
   input: SubjectAccessInput, searched: (found: { addresses: number; messages: number; mailboxes: number }) => void): Promise<NewRequest> {
   const addresses = subjectAddresses(input.addresses);
   const query = participationQuery(addresses);
   if (query.length > MAX_REQUEST_QUERY) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `these addresses make a query of ${query.length} characters, more than a request's ${MAX_REQUEST_QUERY}: file one request for fewer of them`, { fields: ['addresses'] });
   const terms = { purpose: SUBJECT_ACCESS_PURPOSE, justification: input.justification, ticket: input.reference, query, permissions: [...PERMISSIONS], durationHours: input.durationHours };
-  // Heard like any filing before anyone is searched for: one that would be refused searches nothing.
-  d.grants.terms(requester, terms);
+  // Heard like any filing before anyone is searched for: one that would be refused searches nothing
+  // (Grants.file hears it again under the policy its transaction reads).
+  d.grants.terms(await d.policy.recent(), requester, terms);
   const messages = (await d.search.messagesWith(addresses)).length;
   const mailboxes = await d.search.mailboxesWith(addresses);
   searched({ addresses: addresses.length, messages, mailboxes: mailboxes.length });

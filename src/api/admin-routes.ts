@@ -181,14 +181,14 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
 
   routes.add({
     method: 'GET', url: '/api/v1/policy', tag: 'admin', auth: { scope: 'admin' }, summary: 'the access policy in force',
-    handler: async () => s.policy.current(),
+    handler: async () => s.db.read((tx) => s.policy.inForce(tx)),
   });
 
   routes.add({
     method: 'GET', url: '/api/v1/policy/overrides', tag: 'admin',
     auth: { scope: 'admin' },
     summary: 'the keys admins set through the API on top of the config file (a POST replaces them all: send these with a change to keep them)',
-    handler: async () => ({ overrides: s.policy.overrides() }),
+    handler: async () => ({ overrides: await s.db.read((tx) => s.policy.overrides(tx)) }),
   });
 
   routes.add({
@@ -198,15 +198,16 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     body: z.record(z.string(), z.unknown()),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-      // The safeguards of four eyes only tighten from here; loosening them is the config file's,
-      // at the console (an admin could otherwise lower them and then act alone).
-      const weakened = weakenedSafeguards(s.policy.current(), s.policy.preview(body));
-      if (weakened.length > 0) {
-        const why = `loosening ${weakened.join(', ')} is done in the config file at the console, not through the API`;
-        await s.audit.denied(ctx, { operation: 'policy.set', parameters: { policy: body } }, why);
-        throw new SealboxError('SEALBOX_ERR_FORBIDDEN', why, { fields: weakened });
-      }
-      return s.audit.record(ctx, { operation: 'policy.set', parameters: { policy: body } }, (tx) => s.policy.set(tx, body));
+      const next = s.policy.preview(body);
+      const event = { operation: 'policy.set', parameters: { policy: body } } as const;
+      return s.audit.recordOrRefuse(ctx, event, event, async (tx) => {
+        // The safeguards of four eyes only tighten from here; loosening them is the config file's,
+        // at the console (an admin could otherwise lower them and then act alone). Compared with
+        // the policy as this transaction reads it: another node may have tightened it a moment ago.
+        const weakened = weakenedSafeguards(await s.policy.inForce(tx), next);
+        if (weakened.length > 0) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `loosening ${weakened.join(', ')} is done in the config file at the console, not through the API`, { fields: weakened });
+        return s.policy.set(tx, body);
+      });
     },
   });
 

@@ -3,13 +3,13 @@ import { SealboxError } from '../core/errors.ts';
 import { TOKEN_SCOPES } from '../access/credentials.ts';
 import { ADMIN_ONLY_SCOPES } from '../access/roles.ts';
 import { verifyPassword } from '../access/passwords.ts';
-import { actorContext, cookie, SESSION_COOKIE } from './principal.ts';
+import { actorContext, cookie, secureAttribute, SESSION_COOKIE } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import { publicBase } from './sso-routes.ts';
 import type { Services } from './services.ts';
 
 export function authRoutes(routes: RouteTable, s: Services): void {
-  const secure = s.config.access.secureCookies ? '; Secure' : '';
+  const secure = () => secureAttribute(s);
 
   routes.add({
     method: 'POST', url: '/api/v1/enrol', tag: 'sign-in', auth: 'none',
@@ -66,7 +66,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
       const parameters = signIn.secondFactor === 'recovery-code' ? { secondFactor: 'recovery-code', recoveryCodesLeft: signIn.recoveryCodesLeft } : undefined;
       const session = await s.audit.record({ ...ctx, sessionId: null, user, logonType: 'owner' }, { operation: 'session.create', ...(parameters ? { parameters } : {}) },
         (tx) => s.credentials.createSession(tx, user, ctx.clientIp, ctx.userAgent));
-      reply.header('set-cookie', `${SESSION_COOKIE}=${session.cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - s.clock.now()) / 1000)}${secure}`);
+      reply.header('set-cookie', `${SESSION_COOKIE}=${session.cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - s.clock.now()) / 1000)}${await secure()}`);
       return { user: { name: user.name, roles: user.roles }, csrfToken: session.csrf, expiresAt: new Date(session.expiresAt).toISOString(), recoveryCodesLeft: signIn.recoveryCodesLeft };
     },
   });
@@ -77,7 +77,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, _reply, { p }) => {
       if (p.via !== 'session') throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'recovery codes are made from a signed-in session');
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'owner' as const };
-      if (!s.people.needsTotp(p.user)) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'your roles sign in without a second factor, so there is nothing to recover');
+      if (!await s.db.read((tx) => s.people.needsTotp(tx, p.user))) throw new SealboxError('SEALBOX_ERR_CONFLICT', 'your roles sign in without a second factor, so there is nothing to recover');
       const codes = await s.audit.record(ctx, { operation: 'user.recovery-codes' }, (tx) => s.people.newRecoveryCodes(tx, p.user));
       return { recoveryCodes: codes };
     },
@@ -88,7 +88,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
     summary: "sign out; a session made through an identity provider that offers RP-initiated logout also gets `logoutUrl`, where the browser ends its session there too (and comes back to the web app)",
     handler: async (req, reply) => {
       const ended = await s.db.write((tx) => s.credentials.endSession(tx, cookie(req, SESSION_COOKIE)));
-      reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`);
+      reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${await secure()}`);
       const logoutUrl = ended?.sso ? await s.sso.logoutUrl(ended.sso, `${publicBase(s, req)}/`) : null;
       return { ok: true, ...(logoutUrl ? { logoutUrl } : {}) };
     },

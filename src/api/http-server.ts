@@ -54,8 +54,10 @@ export function buildHttpServer(deps: HttpDeps) {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
-  const limiter = new RateLimiter(() => services.clock.now(), () => {
-    const policy = services.policy.current();
+  // The limits as the policy was at most RECENT_POLICY_MS ago (src/access/policy.ts), whichever
+  // node changed it.
+  const limiter = new RateLimiter(() => services.clock.now(), async () => {
+    const policy = await services.policy.recent();
     return { signin: policy.signinPerMinute, api: policy.requestsPerMinute };
   });
   app.addHook('onRequest', async (req) => limiter.check(req));

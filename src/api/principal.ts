@@ -21,6 +21,12 @@ export function cookie(req: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
+// The Secure attribute of the cookies set here, as the access policy says (an admin may change
+// it through the API, on any node): read per response, at most RECENT_POLICY_MS old.
+export async function secureAttribute(s: Services): Promise<string> {
+  return (await s.policy.recent()).secureCookies ? '; Secure' : '';
+}
+
 // Who is calling: a session cookie (state changes also need the CSRF header) or a bearer API
 // token limited to its scopes. A refused credential that names someone (a replayed or forged
 // token of a real id, a token used outside its scopes, a session without its CSRF token) is

@@ -10,14 +10,14 @@ const SIGNIN_ROUTES = new Set(['/api/v1/session', '/api/v1/enrol', '/api/v1/sso/
 export class RateLimiter {
   readonly #counts = new Map<string, { window: number; n: number }>();
   readonly #now: () => number;
-  readonly #limits: () => { signin: number; api: number };
+  readonly #limits: () => Promise<{ signin: number; api: number }>;
 
-  constructor(now: () => number, limits: () => { signin: number; api: number }) {
+  constructor(now: () => number, limits: () => Promise<{ signin: number; api: number }>) {
     this.#now = now;
     this.#limits = limits;
   }
 
-  check(req: FastifyRequest): void {
+  async check(req: FastifyRequest): Promise<void> {
     // The route the router matched, not the URL as sent: /api/v1/%73ession reaches sign-in, so
     // it is counted as sign-in. One path decides both.
     const kind = SIGNIN_ROUTES.has(req.routeOptions.url ?? '') ? 'signin' : 'api';
@@ -29,7 +29,8 @@ export class RateLimiter {
       this.#counts.set(key, { window, n: 1 });
       return;
     }
-    const limit = this.#limits()[kind];
-    if (++entry.n > limit) throw new SealboxError('SEALBOX_ERR_RATE_LIMITED', `more than ${limit} ${kind === 'signin' ? 'sign-in attempts' : 'requests'} a minute from ${req.ip}; slow down`);
+    const n = ++entry.n;
+    const limit = (await this.#limits())[kind];
+    if (n > limit) throw new SealboxError('SEALBOX_ERR_RATE_LIMITED', `more than ${limit} ${kind === 'signin' ? 'sign-in attempts' : 'requests'} a minute from ${req.ip}; slow down`);
   }
 }

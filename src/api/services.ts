@@ -15,6 +15,7 @@ import { Notifier } from '../access/notifier.ts';
 import { People } from '../access/people.ts';
 import type { PersonLinkStore } from '../access/person-link-store.ts';
 import { Policy } from '../access/policy.ts';
+import type { PolicyInForce } from '../access/policy.ts';
 import { ExtractorPool } from '../index/extract/extractor-pool.ts';
 import type { OpenIndex } from '../index/open-index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -39,7 +40,7 @@ import { ScimDirectory } from '../directory/scim-directory.ts';
 export type Services = Awaited<ReturnType<typeof accessServices>>;
 
 // People and their sign-in, for the API and for the console commands that need nothing else.
-export function peopleOf(stores: Stores, clock: Clock, policy: () => Config['access']): People {
+export function peopleOf(stores: Stores, clock: Clock, policy: PolicyInForce): People {
   return new People({
     store: stores.repos.people, credentials: stores.repos.credentials, recoveries: stores.repos.recoveries,
     mailboxes: stores.repos.mailboxes, keys: stores.keys, clock, policy, db: stores.meta,
@@ -48,14 +49,17 @@ export function peopleOf(stores: Stores, clock: Clock, policy: () => Config['acc
 
 // The governed-access stage, assembled once for the API and the CLI alike.
 export async function accessServices(config: Config, stores: Stores, ledger: Ledger, index: OpenIndex, clock: Clock, log: Logger) {
-  const policy = await stores.meta.read((tx) => new Policy(stores.meta, config.access).load(tx));
-  const current = () => policy.current();
+  // Read where it decides, in the deciding transaction: a change any process commits applies at once.
+  const policy = new Policy({ settings: stores.meta, db: stores.meta, base: config.access, clock });
+  // Read once here, so that overrides the config file no longer allows stop the opening.
+  await stores.meta.read((tx) => policy.inForce(tx));
+  const current: PolicyInForce = (tx) => policy.inForce(tx);
   const people = peopleOf(stores, clock, current);
   const mailboxes: MailboxStore = stores.repos.mailboxes;
   const links: PersonLinkStore = stores.repos.links;
   const fourEyes = new FourEyes(links, people, clock, current);
   const grants = new Grants(stores.repos.grants, clock, current, fourEyes);
-  const notifier = new Notifier({ store: stores.repos.notifications, inbox: stores.repos.inbox, people, clock, config: config.notify, purposeLabels: () => current().purposeLabels });
+  const notifier = new Notifier({ store: stores.repos.notifications, inbox: stores.repos.inbox, people, clock, config: config.notify, purposeLabels: async (tx) => (await current(tx)).purposeLabels });
   const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: stores.repos.leavers, mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
   const ownership = new MailboxOwnership({ leavers, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, clock });
@@ -64,7 +68,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const audit = new Audit(stores.meta, ledger);
   const decision = new AccessDecision(grants, people, clock);
   const search = index.search;
-  const credentials = new Credentials(stores.repos.credentials, people, clock, () => current().sessionHours);
+  const credentials = new Credentials(stores.repos.credentials, people, clock, async (tx) => (await current(tx)).sessionHours);
   // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
   const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });
   const ssoStore = stores.repos.sso;

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { LOGIN_MINUTES } from '../access/sso-sign-in.ts';
-import { actorContext, cookie, SESSION_COOKIE } from './principal.ts';
+import { actorContext, cookie, secureAttribute, SESSION_COOKIE } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
 import type { Services } from './services.ts';
 
@@ -22,9 +22,11 @@ export function publicBase(s: Services, req: FastifyRequest): string {
 // second factor where the roles need it. The sign-in page (src/web/pages/sign-in-page.tsx) reads
 // /?sso=continue or /?sso=failed and asks GET /api/v1/sso/pending what came of it.
 export function ssoRoutes(routes: RouteTable, s: Services): void {
-  const secure = s.config.access.secureCookies ? '; Secure' : '';
-  const setLoginCookie = (reply: FastifyReply, value: string, maxAge: number) =>
-    reply.header('set-cookie', `${SSO_COOKIE}=${value}; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure}`);
+  const secure = () => secureAttribute(s);
+  // Returns nothing: a reply is a thenable, which an async function would wait on until it is sent.
+  const setLoginCookie = async (reply: FastifyReply, value: string, maxAge: number): Promise<void> => {
+    reply.header('set-cookie', `${SSO_COOKIE}=${value}; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${await secure()}`);
+  };
   const provider = (id: string) => {
     const p = s.sso.provider(id);
     if (!p) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no identity provider "${id}"`);
@@ -44,7 +46,7 @@ export function ssoRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, reply, { params }) => {
       const p = provider(params.provider);
       const { cookie: value, location } = await s.sso.start(p, `${publicBase(s, req)}${SSO_PATH}/${p.id}/callback`, actorContext(req, null));
-      setLoginCookie(reply, value, LOGIN_MINUTES * 60);
+      await setLoginCookie(reply, value, LOGIN_MINUTES * 60);
       return reply.redirect(location ?? '/?sso=failed', 302);
     },
   });
@@ -78,8 +80,8 @@ export function ssoRoutes(routes: RouteTable, s: Services): void {
       const done = await s.sso.session(cookie(req, SSO_COOKIE), body.totp, actorContext(req, null));
       const { user, session } = done;
       reply.header('set-cookie', [
-        `${SESSION_COOKIE}=${session.cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - s.clock.now()) / 1000)}${secure}`,
-        `${SSO_COOKIE}=; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=0${secure}`,
+        `${SESSION_COOKIE}=${session.cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((session.expiresAt - s.clock.now()) / 1000)}${await secure()}`,
+        `${SSO_COOKIE}=; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=0${await secure()}`,
       ]);
       return { user: { name: user.name, roles: user.roles }, csrfToken: session.csrf, expiresAt: new Date(session.expiresAt).toISOString(), recoveryCodes: done.recoveryCodes, recoveryCodesLeft: done.recoveryCodesLeft };
     },
@@ -89,7 +91,7 @@ export function ssoRoutes(routes: RouteTable, s: Services): void {
 // A person's own links to providers (src/access/sso-links.ts): from a session signed in with the
 // Sealbox password, for the session's own account only; no route names another person.
 export function ssoLinkRoutes(routes: RouteTable, s: Services): void {
-  const secure = s.config.access.secureCookies ? '; Secure' : '';
+  const secure = () => secureAttribute(s);
   const provider = (id: string) => {
     const p = s.sso.provider(id);
     if (!p) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no identity provider "${id}"`);
@@ -108,7 +110,7 @@ export function ssoLinkRoutes(routes: RouteTable, s: Services): void {
     handler: async (req, reply, { params, p }) => {
       const idp = provider(params.provider);
       const started = await s.ssoLinks.start(idp, p, `${publicBase(s, req)}${SSO_PATH}/${idp.id}/callback`, actorContext(req, p));
-      reply.header('set-cookie', `${SSO_COOKIE}=${started.cookie}; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_MINUTES * 60}${secure}`);
+      reply.header('set-cookie', `${SSO_COOKIE}=${started.cookie}; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_MINUTES * 60}${await secure()}`);
       return { location: started.location };
     },
   });
@@ -119,7 +121,7 @@ export function ssoLinkRoutes(routes: RouteTable, s: Services): void {
     body: z.strictObject({}),
     handler: async (req, reply, { p }) => {
       const done = await s.ssoLinks.finish(cookie(req, SSO_COOKIE), p, actorContext(req, p));
-      reply.header('set-cookie', `${SSO_COOKIE}=; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=0${secure}`);
+      reply.header('set-cookie', `${SSO_COOKIE}=; Path=${SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=0${await secure()}`);
       return { linked: done };
     },
   });

@@ -218,7 +218,7 @@ export class OversightSweep {
         if (e.type !== 'access' || e.result !== 'success' || !e.objects.mailboxes.includes(m.name) || e.actor === `user:${m.owner}`) continue;
         const r = e.grantId ? await this.#request(tx, e.grantId) : null;
         const line = `  ${new Date(e.time).toISOString()}  ${userOf(e.actor) ?? e.actor}  ${e.operation}${e.objects.messages.length ? ` (${e.objects.messages.length} message(s))` : ''}  mailbox ${m.name}` +
-          (r ? `  request ${r.id}, purpose ${this.#d.notifier.purposeWords(r.purpose)}, ticket ${r.ticket ?? '-'}` : '');
+          (r ? `  request ${r.id}, purpose ${await this.#d.notifier.purposeWords(tx, r.purpose)}, ticket ${r.ticket ?? '-'}` : '');
         lines.set(m.owner, [...(lines.get(m.owner) ?? []), line]);
       }
     }
