@@ -4,7 +4,8 @@
 // of a delivery and the other takes its duties over. Every acknowledged message is archived
 // bit-exact and indexed once, `verify` is green, every checkpoint signed matches the ledger's
 // entries (one sequence of tree heads, whoever signed it), both nodes serve the same latest
-// checkpoint, and a session signed in on one node works, and ends, on the other.
+// checkpoint, a session signed in on one node works, and ends, on the other, and sign-in attempts
+// spread over both nodes share one budget.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -30,6 +31,7 @@ let cluster: Postgres;
 before(async () => { cluster = await startPostgres({ durable: true }); }, { timeout: 120_000 });
 after(async () => { await cluster?.stop(); });
 
+const SIGNIN_PER_MINUTE = 4;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function stats(config: string): Promise<any> {
@@ -46,7 +48,7 @@ async function latestCheckpoint(node: SealboxServer): Promise<string> {
 
 test('two nodes on one PostgreSQL archive: both receive and serve one session, one holds the duties, the other takes them over when it is killed', { timeout: 600_000 }, async (t) => {
   const { store } = await postgresStore(cluster, 'nodes');
-  const config = testConfig({ data: join(tempDataDir(), 'data'), store, ledger: { checkpointEveryEntries: 50, checkpointEverySeconds: 2 } });
+  const config = testConfig({ data: join(tempDataDir(), 'data'), store, ledger: { checkpointEveryEntries: 50, checkpointEverySeconds: 2 }, access: { signinPerMinute: SIGNIN_PER_MINUTE } });
   const data = loadConfig(config, {}, {}).data;
   const args = ['--config', config, '--http', '127.0.0.1:0'];
   let a = await startSealbox({ data, args });
@@ -105,6 +107,18 @@ test('two nodes on one PostgreSQL archive: both receive and serve one session, o
   assert.equal((await onB.json() as { name: string }).name, 'reader');
   assert.equal((await fetch(`${b.http!.url}/api/v1/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrfToken } })).status, 200);
   assert.equal((await me(a)).status, 401, 'signed out on the other node: the session is gone on this one too');
+
+  // Sign-in attempts from one address spread over both nodes share one budget a minute (counted
+  // in PostgreSQL), not one per node. Begun early in a minute, so the window does not turn.
+  if (Date.now() % 60_000 > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - (Date.now() % 60_000) + 100));
+  const answers: number[] = [];
+  for (let i = 0; i < 2 * SIGNIN_PER_MINUTE; i++) {
+    const node = i % 2 ? b : a;
+    answers.push((await fetch(`${node.http!.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'nobody-here', password: 'a wrong guess, long enough' }) })).status);
+  }
+  const allowed = answers.filter((code) => code !== 429).length;
+  assert.ok(answers.includes(401) && answers.at(-1) === 429, `refused once the budget is spent: ${answers.join(' ')}`);
+  assert.ok(allowed <= SIGNIN_PER_MINUTE, `at most ${SIGNIN_PER_MINUTE} tries a minute across both nodes, not per node (${answers.join(' ')})`);
 
   const distinct = new Set(messages.map((m) => sha(m.data)));
   const archive = await openArchive(loadConfig(config, {}, {}), 'console');

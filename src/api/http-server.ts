@@ -59,7 +59,7 @@ export function buildHttpServer(deps: HttpDeps) {
   const limiter = new RateLimiter(() => services.clock.now(), async () => {
     const policy = await services.policy.recent();
     return { signin: policy.signinPerMinute, api: policy.requestsPerMinute };
-  });
+  }, services.stores.meta.countRequest?.bind(services.stores.meta) ?? null);
   app.addHook('onRequest', async (req) => limiter.check(req));
   const routes = new RouteTable(app, services);
   authRoutes(routes, services);

@@ -2,8 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import { SealboxError } from '../core/errors.ts';
 
 // Per-client request budgets in fixed one-minute windows: sign-in and enrolment are tight (on
-// top of the per-account lockout), everything else is generous. Kept in memory: a restart only
-// resets the windows.
+// top of the per-account lockout), everything else is generous. Counted in memory, and on an
+// archive several nodes share also in the store (shared), so that N nodes do not give a client N
+// budgets; a client already over its budget on this node is refused without asking the store.
+// A restart only resets the windows.
 const WINDOW_MS = 60_000;
 const SIGNIN_ROUTES = new Set(['/api/v1/session', '/api/v1/enrol', '/api/v1/sso/:provider/start', '/api/v1/sso/:provider/callback', '/api/v1/sso/session']);
 
@@ -12,9 +14,12 @@ export class RateLimiter {
   readonly #now: () => number;
   readonly #limits: () => Promise<{ signin: number; api: number }>;
 
-  constructor(now: () => number, limits: () => Promise<{ signin: number; api: number }>) {
+  readonly #shared: ((key: string, window: number) => Promise<number>) | null;
+
+  constructor(now: () => number, limits: () => Promise<{ signin: number; api: number }>, shared: ((key: string, window: number) => Promise<number>) | null = null) {
     this.#now = now;
     this.#limits = limits;
+    this.#shared = shared;
   }
 
   async check(req: FastifyRequest): Promise<void> {
@@ -23,14 +28,15 @@ export class RateLimiter {
     const kind = SIGNIN_ROUTES.has(req.routeOptions.url ?? '') ? 'signin' : 'api';
     const key = `${kind}:${req.ip}`;
     const window = Math.floor(this.#now() / WINDOW_MS);
-    const entry = this.#counts.get(key);
+    let entry = this.#counts.get(key);
     if (!entry || entry.window !== window) {
       if (this.#counts.size > 100_000) this.#counts.clear(); // bounded memory under a flood
-      this.#counts.set(key, { window, n: 1 });
-      return;
+      entry = { window, n: 0 };
+      this.#counts.set(key, entry);
     }
-    const n = ++entry.n;
+    const here = ++entry.n;
     const limit = (await this.#limits())[kind];
+    const n = here > limit || !this.#shared ? here : await this.#shared(key, window);
     if (n > limit) throw new SealboxError('SEALBOX_ERR_RATE_LIMITED', `more than ${limit} ${kind === 'signin' ? 'sign-in attempts' : 'requests'} a minute from ${req.ip}; slow down`);
   }
 }

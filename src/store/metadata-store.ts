@@ -55,5 +55,8 @@ export interface MetadataStore extends Transactions, LedgerStore, AuditStore, Se
   // onCaptures, while it holds them, when any node committed captures. Absent:
   // the store has one server, which always holds them.
   holdDuties?(onChange: (held: boolean) => void, onCaptures?: () => void): Promise<{ held: boolean }>;
+  // A store several nodes share counts rate-limit windows for all of them: this request counted
+  // under key in window, and how many so far. Absent: each process counts its own.
+  countRequest?(key: string, window: number): Promise<number>;
   close(): void | Promise<void>;
 }

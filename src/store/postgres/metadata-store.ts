@@ -63,6 +63,7 @@ export class PostgresMetadataStore implements MetadataStore {
   #dutyTimer: NodeJS.Timeout | null = null;
   #onDuties: ((held: boolean) => void) | null = null;
   #onCaptures: (() => void) | null = null;
+  #sweptWindow = -1;
   #closed = false;
 
   // Connects lazily: the first transaction waits for the schema's migrations (a failure there
@@ -160,9 +161,23 @@ export class PostgresMetadataStore implements MetadataStore {
     this.#dutyTimer.unref();
   }
 
+  // A request counted in a rate-limit window every node shares (api/rate-limit.ts); how many
+  // so far. Outside the write lock: a flood of sign-ins does not queue with the mail's writes.
+  async countRequest(key: string, window: number): Promise<number> {
+    await this.ready();
+    const { rows } = await this.pool.query<{ n: number }>('INSERT INTO rate_window (key, win, n) VALUES ($1, $2, 1) ON CONFLICT (key, win) DO UPDATE SET n = rate_window.n + 1 RETURNING n', [key, window]);
+    if (window !== this.#sweptWindow) {
+      this.#sweptWindow = window;
+      this.pool.query('DELETE FROM rate_window WHERE win < $1', [window - 1]).catch(() => {});
+    }
+    return rows[0]!.n;
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     if (this.#dutyTimer) clearTimeout(this.#dutyTimer);
+    // Released once: its 'error' listener (a lost lock) would release it again.
+    this.#dutyClient?.removeAllListeners('error').on('error', () => {});
     this.#dutyClient?.release();
     this.#dutyClient = null;
     return this.pool.end();
