@@ -8,14 +8,12 @@
 // spread over both nodes share one budget.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openArchive } from '../src/archive.ts';
 import { loadConfig } from '../src/core/config.ts';
-import { checkIndex } from '../src/index/index-completeness.ts';
 import { parseCheckpoint } from '../src/ledger/checkpoint.ts';
 import { testConfig } from './support/archive.ts';
+import { assertArchivedOnce } from './support/archived.ts';
 import { corpusFiles } from './support/corpus.ts';
 import { deliverAll } from './support/ingest.ts';
 import type { Delivery } from './support/ingest.ts';
@@ -32,7 +30,6 @@ before(async () => { cluster = await startPostgres({ durable: true }); }, { time
 after(async () => { await cluster?.stop(); });
 
 const SIGNIN_PER_MINUTE = 4;
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function stats(config: string): Promise<any> {
   const r = await sealbox(['stats', '--config', config, '--json']);
@@ -120,24 +117,12 @@ test('two nodes on one PostgreSQL archive: both receive and serve one session, o
   assert.ok(answers.includes(401) && answers.at(-1) === 429, `refused once the budget is spent: ${answers.join(' ')}`);
   assert.ok(allowed <= SIGNIN_PER_MINUTE, `at most ${SIGNIN_PER_MINUTE} tries a minute across both nodes, not per node (${answers.join(' ')})`);
 
-  const distinct = new Set(messages.map((m) => sha(m.data)));
-  const archive = await openArchive(loadConfig(config, {}, {}), 'console');
-  try {
-    const { meta, reader } = archive.stores;
-    for (const m of messages) {
-      const row = await meta.read((tx) => meta.getMessage(tx, sha(m.data)));
-      assert.ok(row, `message ${m.index} is archived`);
-      assert.ok((await reader.readSmall(row)).equals(m.data), `message ${m.index} reads back bit-exact`);
-    }
-    const completeness = await checkIndex(archive.stores.repos.captures, archive.index.store);
-    assert.deepEqual([completeness.missing, completeness.stray, completeness.documents], [[], [], distinct.size], 'one document per message, nothing else');
+  await assertArchivedOnce(config, messages, async ({ stores: { meta } }) => {
     // Signed by two nodes in turn, and each tree head matches the ledger (verify checks every
     // signature and root against the entries): one sequence, no fork.
     const sizes = (await meta.read((tx) => meta.checkpoints(tx))).map((c) => c.size);
     assert.ok(sizes.length >= 4, `several checkpoints were signed (${sizes.length})`);
-  } finally {
-    archive.close();
-  }
+  });
   const verified = await sealbox(['verify', '--config', config]);
   assert.equal(verified.code, 0, verified.stdout.toString() + verified.stderr);
   const index = await sealbox(['verify', '--index', '--config', config]);

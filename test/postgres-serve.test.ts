@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openArchive } from '../src/archive.ts';
 import { loadConfig } from '../src/core/config.ts';
-import { checkIndex } from '../src/index/index-completeness.ts';
 import { testConfig } from './support/archive.ts';
+import { assertArchivedOnce } from './support/archived.ts';
 import { corpusFiles } from './support/corpus.ts';
 import { deliverAll } from './support/ingest.ts';
 import type { Delivery } from './support/ingest.ts';
@@ -86,19 +85,7 @@ test('serve on PostgreSQL: killed mid-ingest, every acknowledged message is arch
   assert.ok(!existsSync(join(data, 'sealbox.db')) && !existsSync(join(data, 'index.db')), 'no SQLite database in the data folder');
 
   // Every acknowledged message, bit-exact, and the index holds each exactly once.
-  const archive = await openArchive(loadConfig(config, {}, {}), 'console');
-  try {
-    const { meta, reader } = archive.stores;
-    for (const m of messages) {
-      const row = await meta.read((tx) => meta.getMessage(tx, sha(m.data)));
-      assert.ok(row, `message ${m.index} is archived`);
-      assert.ok((await reader.readSmall(row)).equals(m.data), `message ${m.index} reads back bit-exact`);
-    }
-    const completeness = await checkIndex(archive.stores.repos.captures, archive.index.store);
-    assert.deepEqual([completeness.missing, completeness.stray, completeness.documents], [[], [], distinct.size], 'one document per message, nothing else');
-  } finally {
-    archive.close();
-  }
+  await assertArchivedOnce(config, messages);
 
   // The owner finds it by its words, and the Bcc recipient's mailbox holds it.
   const token = await readerToken(data, ['r@corp.test'], { config });
