@@ -131,11 +131,23 @@ export class Ledger {
 
   // Another process (a CLI command) may have appended since we last looked: only one writer
   // holds the database's write lock, so calling this inside the transaction keeps one sequence.
+  // On PostgreSQL a catch-up in a read (serve's timer) runs beside one in a write, each waiting
+  // for its hashes: whichever has them first appends them, the other only what is still
+  // missing; appended twice, an entry would leave the tree wrong and the next index past a gap.
   async catchUp(tx: Tx): Promise<void> {
     const size = await this.#store.ledgerSize(tx);
-    if (size <= this.#frontier.size) return;
-    this.#remember(tx);
-    for (const hash of await this.#store.leafHashes(tx, this.#frontier.size, size)) this.#frontier.append(hash);
+    for (;;) {
+      const from = this.#frontier.size;
+      if (size <= from) return;
+      const hashes = await this.#store.leafHashes(tx, from, size);
+      const now = this.#frontier.size;
+      // Cut back meanwhile (another transaction rolled back): read again from where it stands.
+      if (now < from) continue;
+      if (now >= size) return;
+      this.#remember(tx);
+      for (const hash of hashes.slice(now - from)) this.#frontier.append(hash);
+      return;
+    }
   }
 
   // An entry that `erases` earlier ones (version 2 only) clears their personal payloads in the
