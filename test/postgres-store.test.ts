@@ -1,7 +1,8 @@
 // What the PostgreSQL metadata store does beyond the conformance suites' contracts: writes of two
 // nodes on one database run one at a time, a write whose work carried on past a failed statement
-// is not reported committed, two nodes opening a new database migrate it once, and the config's
-// checks of the backend's settings.
+// is not reported committed, two nodes opening a new database migrate it once, a read's ledger
+// catch-up beside a write's takes each entry once, and the config's checks of the backend's
+// settings.
 import { readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { systemClock } from '../src/core/clock.ts';
 import { loadConfig } from '../src/core/config.ts';
+import { generateSigningKey, signCheckpoint } from '../src/ledger/checkpoint.ts';
+import { Ledger } from '../src/ledger/ledger.ts';
+import type { NewLedgerEntry } from '../src/ledger/ledger.ts';
+import type { Tx } from '../src/core/transactions.ts';
 import { PostgresMetadataStore } from '../src/store/postgres/metadata-store.ts';
 import type { SealMeta } from '../src/store/sealed-blob.ts';
 import { startPostgres } from './support/postgres.ts';
@@ -101,6 +107,51 @@ test('a write whose work carried on past a failed statement is reported failed, 
     assert.equal(await store.read((tx) => store.getSetting(tx, 'k')), 'after');
   } finally {
     await store.close();
+  }
+});
+
+test('a ledger catch-up in a read beside one in a write takes each entry another node wrote once', { timeout: 60_000 }, async () => {
+  const url = await cluster.database('catch_up');
+  const [a, b] = [new PostgresMetadataStore({ url }), new PostgresMetadataStore({ url })];
+  try {
+    const signer = generateSigningKey('catch-up.example/ledger');
+    const openLedger = (store: PostgresMetadataStore) => Ledger.open({ store, origin: 'catch-up.example/ledger', clock: systemClock, sign: (body) => signCheckpoint(body, signer) });
+    const entry = (n: number): NewLedgerEntry => ({
+      type: 'capture', actor: 'capture:smtp', actorRoles: [], logonType: 'system', sessionId: null, clientIp: null, operation: 'capture',
+      objects: { mailboxes: [], messages: [String(n).repeat(64)] }, grantId: null, result: 'success', parameters: { captureId: `cap-${n}` },
+    });
+    // Node B's ledger reads its leaves through a gate: each catch-up waits there until the other
+    // has come too, as serve's timer (a read) and its archive writer (a write) may meet: both
+    // read the size before either has the hashes.
+    let gate: { arrived: number; open: () => void; opened: Promise<void> } | null = null;
+    const gated = new Proxy(b, {
+      get(target, key) {
+        if (key === 'leafHashes') {
+          return async (tx: Tx, from: number, to: number) => {
+            const hashes = await target.leafHashes(tx, from, to);
+            if (gate) {
+              if (++gate.arrived === 2) gate.open();
+              await gate.opened;
+            }
+            return hashes;
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const [ledgerA, ledgerB] = [await openLedger(a), await openLedger(gated)];
+    for (let n = 1; n <= 5; n++) await a.write((tx) => ledgerA.append(tx, entry(n)));
+    let open: () => void = () => {};
+    gate = { arrived: 0, open: () => open(), opened: new Promise<void>((resolve) => (open = resolve)) };
+    await Promise.all([b.read((tx) => ledgerB.catchUp(tx)), b.write((tx) => ledgerB.catchUp(tx))]);
+    gate = null;
+    assert.equal(ledgerB.size, 5, 'each entry taken once');
+    assert.ok(ledgerB.root().equals(ledgerA.root()), 'the same tree as the node that wrote them');
+    const next = await b.write(async (tx) => { await ledgerB.catchUp(tx); return ledgerB.append(tx, entry(6)); });
+    assert.equal(next.index, 5, 'the next entry numbered right after them: no gap');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });
 
