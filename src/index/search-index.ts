@@ -13,6 +13,21 @@ export interface SearchResult {
   hits: SearchHit[];
   total: number;       // every message the query finds in the scope, not only this page
   sort: SearchSort;    // the order the hits are in (relevance without words is newest)
+  // With SearchOptions.countUpTo: the query finds more than `total` (= countUpTo) messages.
+  totalIsLowerBound?: true;
+}
+
+// How far a search counts: options.countUpTo, unless the page asked for lies past it (then
+// every match, so that the pages past it are found and told their place).
+export function countLimit(options: SearchOptions): number | undefined {
+  const { countUpTo } = options;
+  return countUpTo !== undefined && (options.offset ?? 0) + options.limit <= countUpTo ? countUpTo : undefined;
+}
+
+// The total a search answers with when it counts no further than `limit` (countLimit): the
+// same on every backend, whether or not it stopped counting early.
+export function boundedTotal(total: number, limit: number | undefined): Pick<SearchResult, 'total' | 'totalIsLowerBound'> {
+  return limit !== undefined && total > limit ? { total: limit, totalIsLowerBound: true } : { total };
 }
 
 // The order of results: by the Date header (else the receipt time), newest or oldest first;
@@ -39,6 +54,10 @@ export interface SearchOptions {
   // A mailbox owner's own mailboxes: their bcc: and mailbox: terms see a Bcc only as they
   // received the message (CompileOptions.envelopeOf).
   envelopeOf?: readonly number[];
+  // Count the matches no further than this (a person's search: "more than 10,000" is answer
+  // enough, and counting a common word's every match is most of such a search's time); unset,
+  // every match is counted (exports, evidence packages).
+  countUpTo?: number;
 }
 
 // A message as indexed, under the index's own field names.

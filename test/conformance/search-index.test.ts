@@ -570,6 +570,32 @@ for (const impl of INDEXES) {
       assert.deepEqual(hit, { sha256: sha.get('m10'), messageId: 'contract@partner.example', date: Date.parse('2026-04-01T10:00:00Z'), from: 'Eve <eve@partner.example>', subject: 'Contract draft' });
     });
 
+    test('countUpTo: a person\'s search counts no further than asked and says so; a page past it counts every match', async () => {
+      const all = keysOf(newestFirst(CORPUS));
+      const search = (query: string, options: Partial<SearchOptions>) => index.search(query, { limit: 3, ...options });
+      for (const sort of ['newest', 'oldest', 'relevance'] as const) {
+        const capped = await search('example', { countUpTo: 5, sort });
+        assert.equal(capped.total, 5, sort);
+        assert.equal(capped.totalIsLowerBound, true, `${sort}: more than 5 found`);
+        assert.equal(capped.hits.length, 3);
+        const exact = await search('example', { countUpTo: all.length, sort });
+        assert.deepEqual([exact.total, exact.totalIsLowerBound], [all.length, undefined], `${sort}: as many as asked: exact`);
+      }
+      const first = await search('example', { countUpTo: 5 });
+      assert.deepEqual(first.hits.map((h) => keyOf.get(h.sha256)), all.slice(0, 3), 'the same page as without a bound');
+      // The page past the bound: every match counted, and the page found.
+      const past = await search('example', { countUpTo: 5, offset: 6 });
+      assert.deepEqual([past.total, past.totalIsLowerBound], [all.length, undefined]);
+      assert.deepEqual(past.hits.map((h) => keyOf.get(h.sha256)), all.slice(6, 9));
+      // Within mailboxes too.
+      const bob = box.get('bob')!;
+      const inBob = CORPUS.filter(T.mailbox('bob'));
+      assert.ok(inBob.length > 2, 'bob\'s mailbox holds several');
+      const scoped = await search('example', { limit: 2, countUpTo: 2, scope: { mailboxes: [bob], dateFrom: null, dateTo: null, fixedQuery: null } });
+      assert.deepEqual([scoped.total, scoped.totalIsLowerBound], [2, true]);
+      assert.deepEqual(scoped.hits.map((h) => keyOf.get(h.sha256)), keysOf(newestFirst(inBob)).slice(0, 2));
+    });
+
     test('a scope (mailboxes, date window, fixed query) restricts every search and findInScope agrees', async () => {
       const ids = (...names: string[]) => names.map((n) => box.get(n)!);
       const scopes: { what: string; scope: SearchScope; fixed(m: Mail): boolean }[] = [

@@ -45,6 +45,7 @@
 import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
 import { on, type PostgresTransactions } from '../../store/postgres/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
+import { boundedTotal, countLimit } from '../search-index.ts';
 import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
@@ -101,14 +102,14 @@ export class PostgresSearchIndex implements SearchIndex {
           // dates at a time from its newest (or oldest) end, so that the first pages of a
           // mailbox's common word read a few days.
           const dir = options.sort === 'oldest' ? 'ASC' : 'DESC';
-          total = await count(tx, where, params);
+          total = await count(tx, where, params, countLimit(options));
           if (offset >= total) rows = [];
           else if (total <= this.#sortWhole) {
             rows = await db.query(`WITH m AS MATERIALIZED (SELECT ${HIT_COLUMNS}, d.id FROM doc d WHERE ${where})
               SELECT * FROM m d ORDER BY d.date ${dir} NULLS ${dir === 'DESC' ? 'LAST' : 'FIRST'}, d.id ${dir} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, options.limit, offset]);
           } else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total)).slice(offset));
         }
-        return { query: describeQuery(node), hits: rows.map(hit), total, sort };
+        return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), sort };
       } catch (err) {
         if (/tsquery|tsvector/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
         throw err;
@@ -267,8 +268,11 @@ async function scopeWords(tx: Tx, scope: SearchScope): Promise<string | null | '
   return rows.map((r) => scopeLexeme(r.address)).join(' | ');
 }
 
-async function count(tx: Tx, where: string, params: unknown[]): Promise<number> {
-  return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`, params))!.n);
+// The matches, or upTo + 1 when there are more than upTo (the heap read stops there; the
+// bitmap of a common word's matches is still built whole).
+async function count(tx: Tx, where: string, params: unknown[], upTo?: number): Promise<number> {
+  if (upTo === undefined) return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`, params))!.n);
+  return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc d WHERE ${where} LIMIT $${params.length + 1}) x`, [...params, upTo + 1]))!.n);
 }
 
 // The ids of the first `want` matches in date order (newest first for DESC, documents without a

@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CompletenessSummary } from '../index-completeness.ts';
 import type { IndexDatabase } from './index-db.ts';
+import { boundedTotal, countLimit } from '../search-index.ts';
 import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
@@ -127,7 +128,7 @@ export class SqliteSearchIndex implements SearchIndex {
       if (/fts5|MATCH/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
       throw err;
     }
-    return { query: describeQuery(node), hits: rows.map(hit), total, sort: ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest' };
+    return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), sort: ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest' };
   }
 
   // Within mailboxes: the query and the mailboxes' address tokens as one MATCH (compileScoped),

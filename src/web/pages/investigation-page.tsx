@@ -97,11 +97,11 @@ export function InvestigationPage({ query }: PageProps) {
               {results.data.results.length === 0 ? <p>No message in this grant's scope matches.</p> : (
                 <ResultList data={results.data} page={state.page} words={words} current={opened} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />
               )}
-              <Pager total={results.data.total} page={state.page} go={(page) => go({ page: page > 0 ? String(page) : null, m: null })} />
+              <Pager total={results.data.total} more={results.data.totalIsLowerBound} page={state.page} go={(page) => go({ page: page > 0 ? String(page) : null, m: null })} />
             </section>
           )}
-          {results.data && grant.permissions.includes('export') && <ExportControl query={full} total={results.data.total} grant={grant.id} />}
-          {results.data && grant.permissions.includes('export') && <ExportJobsPanel query={full} total={results.data.total} grant={grant.id} subjectAccess={grant.purpose === SUBJECT_ACCESS_PURPOSE} />}
+          {results.data && grant.permissions.includes('export') && <ExportControl query={full} total={results.data.total} more={results.data.totalIsLowerBound} grant={grant.id} />}
+          {results.data && grant.permissions.includes('export') && <ExportJobsPanel query={full} total={results.data.total} more={results.data.totalIsLowerBound} grant={grant.id} subjectAccess={grant.purpose === SUBJECT_ACCESS_PURPOSE} />}
           {opened && /^[0-9a-f]{64}$/.test(opened) && (
             <div className="investigation-message">
               {grant.permissions.includes('search') && <ThreadNav key={`thread-${opened}`} sha256={opened} grant={grant.id} href={(sha) => `/investigation?${withParam(query, 'm', sha)}`} />}

@@ -45,10 +45,10 @@ export function MyMailboxPage({ query }: PageProps) {
           <h2 id="results-h">{typed ? 'Results' : 'All your messages'}</h2>
           <ResultSummary data={results.data} page={state.page} />
           <ResultList data={results.data} page={state.page} words={searchWords(typed)} href={(sha) => `/mailbox/${sha}${list}`} />
-          <Pager total={results.data.total} page={state.page} go={(page) => go({ ...state, page })} />
+          <Pager total={results.data.total} more={results.data.totalIsLowerBound} page={state.page} go={(page) => go({ ...state, page })} />
         </section>
       )}
-      {results.data && <ExportControl query={run} total={results.data.total} />}
+      {results.data && <ExportControl query={run} total={results.data.total} more={results.data.totalIsLowerBound} />}
     </>
   );
 }

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { ApiError, qs } from '../api.ts';
 import { ErrorNote } from '../error-note.tsx';
 import { bytes } from '../format.ts';
+import { found } from './search-results.tsx';
 
 // The most messages one export holds (GET /api/v1/export's limit).
 export const EXPORT_LIMIT = 10_000;
@@ -9,7 +10,7 @@ export const EXPORT_LIMIT = 10_000;
 // Export what the search finds, as one mboxrd file: the count said before anything is asked
 // for, the file downloaded, and the export recorded in the ledger (by the server, before it
 // answers). An export larger than one file holds takes the newest EXPORT_LIMIT and says so.
-export function ExportControl({ query, total, grant }: { query: string; total: number; grant?: string }) {
+export function ExportControl({ query, total, more = false, grant }: { query: string; total: number; more?: boolean; grant?: string }) {
   const [state, setState] = useState<{ busy: boolean; done: string | null; error: unknown }>({ busy: false, done: null, error: null });
   if (total === 0) return null;
   const count = Math.min(total, EXPORT_LIMIT);
@@ -40,8 +41,8 @@ export function ExportControl({ query, total, grant }: { query: string; total: n
     <section className="export" aria-labelledby="export-h">
       <h2 id="export-h">Export</h2>
       <p data-testid="export-count">
-        {total > EXPORT_LIMIT
-          ? <>One export holds at most {EXPORT_LIMIT.toLocaleString('en')} messages: this one takes the newest {count.toLocaleString('en')} of the {total.toLocaleString('en')} found. Narrow the search (a date range) for the rest.</>
+        {total > EXPORT_LIMIT || more
+          ? <>One export holds at most {EXPORT_LIMIT.toLocaleString('en')} messages: this one takes the newest {count.toLocaleString('en')} of the {found(total, more)} found. Narrow the search (a date range) for the rest.</>
           : <>All {count.toLocaleString('en')} message{count === 1 ? '' : 's'} this search finds, as one mbox file (mboxrd), with their exact bytes.</>}
         {' '}The export is recorded in the ledger{grant ? ' under this grant' : ''}.
       </p>

@@ -4,6 +4,7 @@ import { api } from '../api.ts';
 import { ErrorNote } from '../error-note.tsx';
 import { bytes, when } from '../format.ts';
 import { useLoad } from '../use-load.ts';
+import { found } from './search-results.tsx';
 
 // The most messages one evidence package holds (POST /api/v1/exports's default limit).
 export const PACKAGE_LIMIT = 10_000;
@@ -34,7 +35,7 @@ const PHASE: Record<string, string> = { messages: 'writing messages', package: '
 // Under a data subject's access grant (subjectAccess), the person's copy: mail of which others
 // are the main party is withheld unless the requester chooses to include it. A case (legal hold)
 // is exported by its id, under this grant when it covers the hold.
-export function ExportJobsPanel({ query, total, grant, subjectAccess = false }: { query: string; total: number; grant: string; subjectAccess?: boolean }) {
+export function ExportJobsPanel({ query, total, more = false, grant, subjectAccess = false }: { query: string; total: number; more?: boolean; grant: string; subjectAccess?: boolean }) {
   const jobs = useLoad(() => api.get<{ jobs: ExportJobView[] }>('/api/v1/exports'), []);
   const [busy, setBusy] = useState(false);
   const [mbox, setMbox] = useState(false);
@@ -93,8 +94,8 @@ export function ExportJobsPanel({ query, total, grant, subjectAccess = false }: 
       {total > 0 && (
         <>
           <p data-testid="package-count">
-            {total > PACKAGE_LIMIT
-              ? <>A package holds at most {PACKAGE_LIMIT.toLocaleString('en')} messages: this one takes the newest {count.toLocaleString('en')} of the {total.toLocaleString('en')} found.</>
+            {total > PACKAGE_LIMIT || more
+              ? <>A package holds at most {PACKAGE_LIMIT.toLocaleString('en')} messages: this one takes the newest {count.toLocaleString('en')} of the {found(total, more)} found.</>
               : <>All {count.toLocaleString('en')} message{count === 1 ? '' : 's'} this search finds, with every receipt's envelope and its ledger proof, load files for review tools and a signed manifest, checked by the verify.py inside.</>}
             {' '}Made by the server in the background, as zip files; the export and every download are recorded in the ledger under this grant.
           </p>

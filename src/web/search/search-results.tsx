@@ -20,6 +20,7 @@ export interface SearchHit {
 
 export interface SearchPage {
   total: number;
+  totalIsLowerBound?: boolean;   // more than `total` found (the server counts no further)
   sort: Sort;   // the order the server used (best match needs words to look for)
   results: SearchHit[];
   ms: number;
@@ -31,14 +32,16 @@ export function useSearch(query: string, options: { grant?: string; sort: Sort; 
   return useLoad(async (): Promise<SearchPage | null> => {
     if (!query || options.enabled === false) return null;
     const t0 = performance.now();
-    const r = await api.get<{ total: number; sort: Sort; results: SearchHit[] }>(`/api/v1/search${qs({
+    const r = await api.get<{ total: number; totalIsLowerBound?: boolean; sort: Sort; results: SearchHit[] }>(`/api/v1/search${qs({
       q: query, grant: options.grant, limit: PAGE_SIZE, offset: options.page * PAGE_SIZE, sort: options.sort === 'newest' ? undefined : options.sort, snippets: 1,
     })}`);
-    return { total: r.total, sort: r.sort, results: r.results, ms: Math.round(performance.now() - t0) };
+    return { total: r.total, totalIsLowerBound: r.totalIsLowerBound === true, sort: r.sort, results: r.results, ms: Math.round(performance.now() - t0) };
   }, [query, options.grant, options.sort, options.page, options.enabled]);
 }
 
 const count = (n: number) => n.toLocaleString('en');
+// "10,000+" when the server counted no further.
+export const found = (total: number, more?: boolean) => `${count(total)}${more ? '+' : ''}`;
 
 // "3,266 messages · 51–100 shown, newest first · 42 ms"
 export function ResultSummary({ data, page, extra }: { data: SearchPage; page: number; extra?: ReactNode }) {
@@ -47,7 +50,7 @@ export function ResultSummary({ data, page, extra }: { data: SearchPage; page: n
   const last = page * PAGE_SIZE + data.results.length;
   return (
     <p role="status" data-testid="result-count">
-      <strong data-testid="result-total">{count(data.total)} message{data.total === 1 ? '' : 's'}</strong>
+      <strong data-testid="result-total">{found(data.total, data.totalIsLowerBound)} message{data.total === 1 && !data.totalIsLowerBound ? '' : 's'}</strong>
       {data.results.length > 0 ? ` · ${count(first)}–${count(last)} shown, ${order}` : ''} · {data.ms} ms{extra}
     </p>
   );
@@ -76,15 +79,17 @@ export function ResultList({ data, page, words, href, current }: { data: SearchP
 }
 
 // Previous and next page, and where one is; first and last page for long lists.
-export function Pager({ total, page, go }: { total: number; page: number; go: (page: number) => void }) {
+// more: the total is a lower bound; the pages past it are still there (Next), and counted once
+// reached.
+export function Pager({ total, more = false, page, go }: { total: number; more?: boolean; page: number; go: (page: number) => void }) {
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  if (pages <= 1) return null;
+  if (pages <= 1 && !more) return null;
   return (
     <nav className="actions pager" aria-label="Result pages">
       <button type="button" className="secondary" disabled={page === 0} onClick={() => go(0)}>First</button>
       <button type="button" className="secondary" disabled={page === 0} onClick={() => go(page - 1)}>Previous {PAGE_SIZE}</button>
-      <span data-testid="page-of">Page {count(page + 1)} of {count(pages)}</span>
-      <button type="button" className="secondary" disabled={page >= pages - 1} onClick={() => go(page + 1)}>Next {PAGE_SIZE}</button>
+      <span data-testid="page-of">Page {count(page + 1)} of {found(pages, more)}</span>
+      <button type="button" className="secondary" disabled={page >= pages - 1 && !more} onClick={() => go(page + 1)}>Next {PAGE_SIZE}</button>
       <button type="button" className="secondary" disabled={page >= pages - 1} onClick={() => go(pages - 1)}>Last</button>
     </nav>
   );
