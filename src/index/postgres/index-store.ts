@@ -26,7 +26,31 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.#tx.write(work);
+    return this.#tx.write(async (tx) => {
+      const result = await work(tx);
+      await this.#flush(tx);
+      return result;
+    });
+  }
+
+  // A document's participation rows wait until the next statement of their transaction and go
+  // in as one insert (the indexer names five or so a message: a round trip each was most of its
+  // statements). Every statement here goes through #on, which writes them first, so what this
+  // transaction reads or writes next (scope_words at the full text, namedAddresses) sees them,
+  // and a failure is the capture's that added them (its full text follows its participants).
+  readonly #pending = new WeakMap<Tx, [number[], string[], string[], string[], (string | null)[]]>();
+
+  async #on(tx: Tx): Promise<ReturnType<typeof on>> {
+    await this.#flush(tx);
+    return on(tx);
+  }
+
+  async #flush(tx: Tx): Promise<void> {
+    const rows = this.#pending.get(tx);
+    if (!rows) return;
+    this.#pending.delete(tx);
+    await on(tx).run(`INSERT INTO participation (doc_id, role, address, domain, name)
+      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`, rows);
   }
 
   read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -34,7 +58,7 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async cursor(tx: Tx): Promise<number> {
-    const row = await on(tx).one<{ value: string }>("SELECT value FROM index_state WHERE key = 'cursor'");
+    const row = await (await this.#on(tx)).one<{ value: string }>("SELECT value FROM index_state WHERE key = 'cursor'");
     return row ? Number(row.value) : 0;
   }
 
@@ -43,16 +67,19 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async #setState(tx: Tx, key: string, value: string): Promise<void> {
-    await on(tx).run('INSERT INTO index_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    await (await this.#on(tx)).run('INSERT INTO index_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
   async savepoint(tx: Tx, work: () => Promise<void>): Promise<void> {
-    const pg = on(tx);
+    const pg = await this.#on(tx);
     await pg.run('SAVEPOINT capture');
     try {
       await work();
+      await this.#flush(tx);
       await pg.run('RELEASE SAVEPOINT capture');
     } catch (err) {
+      // Rows of the failed capture not yet written are dropped with the rest of it.
+      this.#pending.delete(tx);
       await pg.run('ROLLBACK TO SAVEPOINT capture');
       await pg.run('RELEASE SAVEPOINT capture');
       throw err;
@@ -60,46 +87,51 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async lastDocumentId(tx: Tx): Promise<number> {
-    return Number((await on(tx).one<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM doc'))!.id);
+    return Number((await (await this.#on(tx)).one<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM doc'))!.id);
   }
 
   async hasDocument(tx: Tx, messageRowId: number): Promise<boolean> {
-    return (await on(tx).one('SELECT 1 FROM doc WHERE id = $1', [messageRowId])) !== undefined;
+    return (await (await this.#on(tx)).one('SELECT 1 FROM doc WHERE id = $1', [messageRowId])) !== undefined;
   }
 
   async namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string>; all: Set<string> }> {
-    const addresses = async (roles: string[]) => new Set((await on(tx).query<{ address: string }>('SELECT address FROM participation WHERE doc_id = $1 AND role = ANY($2::text[])', [messageRowId, roles])).map((r) => r.address));
+    const addresses = async (roles: string[]) => new Set((await (await this.#on(tx)).query<{ address: string }>('SELECT address FROM participation WHERE doc_id = $1 AND role = ANY($2::text[])', [messageRowId, roles])).map((r) => r.address));
     return { recipients: await addresses(['to', 'cc', 'bcc']), from: await addresses(['from']), all: await addresses(['from', 'sender', 'to', 'cc', 'bcc']) };
   }
 
   async addDocument(tx: Tx, doc: NewDocument): Promise<void> {
     const own = doc.messageId?.toLowerCase() ?? null;
     const key = await threadKeyFor(tx, own, doc.refersTo, doc.sha256);
-    await on(tx).run(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error, thread_key)
+    await (await this.#on(tx)).run(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error, thread_key)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [doc.id, doc.sha256, doc.messageId, own, doc.date, doc.fromText, doc.subject, doc.hasAttachment ? 1 : 0, doc.parseError, key]);
-    if (own !== null && key !== own) await on(tx).run('UPDATE doc SET thread_key = $1 WHERE thread_key = $2', [key, own]);
+    if (own !== null && key !== own) await (await this.#on(tx)).run('UPDATE doc SET thread_key = $1 WHERE thread_key = $2', [key, own]);
   }
 
   async unthreaded(tx: Tx, limit: number): Promise<{ id: number; sha256: string }[]> {
-    return (await on(tx).query('SELECT id, sha256 FROM doc WHERE thread_key IS NULL ORDER BY id LIMIT $1', [limit])).map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
+    return (await (await this.#on(tx)).query('SELECT id, sha256 FROM doc WHERE thread_key IS NULL ORDER BY id LIMIT $1', [limit])).map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
   }
 
   async setThread(tx: Tx, messageRowId: number, messageId: string | null, refersTo: string[]): Promise<void> {
     const own = messageId?.toLowerCase() ?? null;
-    const row = await on(tx).one<{ sha256: string }>('SELECT sha256 FROM doc WHERE id = $1', [messageRowId]);
+    const row = await (await this.#on(tx)).one<{ sha256: string }>('SELECT sha256 FROM doc WHERE id = $1', [messageRowId]);
     if (row === undefined) return;
     const key = await threadKeyFor(tx, own, refersTo, row.sha256);
-    await on(tx).run('UPDATE doc SET thread_key = $1 WHERE id = $2', [key, messageRowId]);
-    if (own !== null && key !== own) await on(tx).run('UPDATE doc SET thread_key = $1 WHERE thread_key = $2', [key, own]);
+    await (await this.#on(tx)).run('UPDATE doc SET thread_key = $1 WHERE id = $2', [key, messageRowId]);
+    if (own !== null && key !== own) await (await this.#on(tx)).run('UPDATE doc SET thread_key = $1 WHERE thread_key = $2', [key, own]);
   }
 
   async addParticipation(tx: Tx, messageRowId: number, p: Participation): Promise<void> {
-    await on(tx).run('INSERT INTO participation (doc_id, role, address, domain, name) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
-      [messageRowId, p.role, p.address, p.domain, p.name]);
+    let rows = this.#pending.get(tx);
+    if (!rows) this.#pending.set(tx, rows = [[], [], [], [], []]);
+    rows[0].push(messageRowId);
+    rows[1].push(p.role);
+    rows[2].push(p.address);
+    rows[3].push(p.domain);
+    rows[4].push(p.name);
   }
 
   async addAttachment(tx: Tx, messageRowId: number, a: NewAttachment): Promise<void> {
-    await on(tx).run('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES ($1, $2, $3, $4, $5, $6)',
+    await (await this.#on(tx)).run('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES ($1, $2, $3, $4, $5, $6)',
       [messageRowId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256]);
   }
 
@@ -107,7 +139,7 @@ export class PostgresIndexStore implements IndexStore {
   // its words are set on it, replacing any, with a lexeme per participant (scope_words,
   // migration 0004) for searches within mailboxes.
   async addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
-    await on(tx).run('UPDATE doc SET words = $2::tsvector || scope_words($1) WHERE id = $1', [messageRowId, documentVector(text)]);
+    await (await this.#on(tx)).run('UPDATE doc SET words = $2::tsvector || scope_words($1) WHERE id = $1', [messageRowId, documentVector(text)]);
   }
 
   // After a later capture named someone new: the same, with the new participant's lexeme.
@@ -116,7 +148,7 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async setAuthVerdicts(tx: Tx, captureRowId: number, verdicts: unknown): Promise<void> {
-    await on(tx).run('INSERT INTO capture_auth (capture_row, verdicts) VALUES ($1, $2) ON CONFLICT (capture_row) DO UPDATE SET verdicts = excluded.verdicts', [captureRowId, JSON.stringify(verdicts)]);
+    await (await this.#on(tx)).run('INSERT INTO capture_auth (capture_row, verdicts) VALUES ($1, $2) ON CONFLICT (capture_row) DO UPDATE SET verdicts = excluded.verdicts', [captureRowId, JSON.stringify(verdicts)]);
   }
 
   async setCompleteness(tx: Tx, summary: CompletenessSummary): Promise<void> {
@@ -124,54 +156,54 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async queueAuth(tx: Tx, captureRowId: number): Promise<void> {
-    await on(tx).run('INSERT INTO auth_pending (capture_row) VALUES ($1) ON CONFLICT DO NOTHING', [captureRowId]);
+    await (await this.#on(tx)).run('INSERT INTO auth_pending (capture_row) VALUES ($1) ON CONFLICT DO NOTHING', [captureRowId]);
   }
 
   async pendingAuth(tx: Tx, after: number, limit: number): Promise<number[]> {
-    return (await on(tx).query('SELECT capture_row FROM auth_pending WHERE capture_row > $1 ORDER BY capture_row LIMIT $2', [after, limit])).map((r) => Number(r.capture_row));
+    return (await (await this.#on(tx)).query('SELECT capture_row FROM auth_pending WHERE capture_row > $1 ORDER BY capture_row LIMIT $2', [after, limit])).map((r) => Number(r.capture_row));
   }
 
   async pendingAuthCount(tx: Tx): Promise<number> {
-    return Number((await on(tx).one('SELECT COUNT(*) AS n FROM auth_pending'))!.n);
+    return Number((await (await this.#on(tx)).one('SELECT COUNT(*) AS n FROM auth_pending'))!.n);
   }
 
   async completeAuth(tx: Tx, captureRowId: number, verdicts: unknown): Promise<boolean> {
-    if (await on(tx).run('DELETE FROM auth_pending WHERE capture_row = $1', [captureRowId]) === 0) return false;
+    if (await (await this.#on(tx)).run('DELETE FROM auth_pending WHERE capture_row = $1', [captureRowId]) === 0) return false;
     await this.setAuthVerdicts(tx, captureRowId, verdicts);
     return true;
   }
 
   async queueExtraction(tx: Tx, messageRowId: number): Promise<void> {
-    await on(tx).run('INSERT INTO extraction_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING', [messageRowId]);
+    await (await this.#on(tx)).run('INSERT INTO extraction_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING', [messageRowId]);
   }
 
   async pendingExtraction(tx: Tx, after: number, limit: number): Promise<{ id: number; sha256: string | null }[]> {
-    return (await on(tx).query('SELECT e.doc_id AS id, d.sha256 FROM extraction_pending e LEFT JOIN doc d ON d.id = e.doc_id WHERE e.doc_id > $1 ORDER BY e.doc_id LIMIT $2', [after, limit]))
+    return (await (await this.#on(tx)).query('SELECT e.doc_id AS id, d.sha256 FROM extraction_pending e LEFT JOIN doc d ON d.id = e.doc_id WHERE e.doc_id > $1 ORDER BY e.doc_id LIMIT $2', [after, limit]))
       .map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
   }
 
   async pendingExtractionCount(tx: Tx): Promise<number> {
-    return Number((await on(tx).one('SELECT COUNT(*) AS n FROM extraction_pending'))!.n);
+    return Number((await (await this.#on(tx)).one('SELECT COUNT(*) AS n FROM extraction_pending'))!.n);
   }
 
   async markAttachmentsRead(tx: Tx, messageRowId: number, version: number): Promise<void> {
-    await on(tx).run('UPDATE doc SET attachments_read = $1 WHERE id = $2', [version, messageRowId]);
+    await (await this.#on(tx)).run('UPDATE doc SET attachments_read = $1 WHERE id = $2', [version, messageRowId]);
   }
 
   async queueUnread(tx: Tx, after: number, limit: number, version: number): Promise<{ scanned: number; queued: number; last: number }> {
-    const ids = (await on(tx).query('SELECT id FROM doc WHERE id > $1 AND has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < $2) ORDER BY id LIMIT $3', [after, version, limit]))
+    const ids = (await (await this.#on(tx)).query('SELECT id FROM doc WHERE id > $1 AND has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < $2) ORDER BY id LIMIT $3', [after, version, limit]))
       .map((r) => Number(r.id));
     let queued = 0;
-    for (const id of ids) queued += await on(tx).run('INSERT INTO extraction_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING', [id]);
+    for (const id of ids) queued += await (await this.#on(tx)).run('INSERT INTO extraction_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING', [id]);
     return { scanned: ids.length, queued, last: ids.at(-1) ?? after };
   }
 
   async unreadCount(tx: Tx, version: number): Promise<number> {
-    return Number((await on(tx).one('SELECT COUNT(*) AS n FROM doc WHERE has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < $1)', [version]))!.n);
+    return Number((await (await this.#on(tx)).one('SELECT COUNT(*) AS n FROM doc WHERE has_attachment = 1 AND (attachments_read IS NULL OR attachments_read < $1)', [version]))!.n);
   }
 
   async completeExtraction(tx: Tx, messageRowId: number, text: FullText | null, outcomes: readonly AttachmentOutcome[], version: number): Promise<boolean> {
-    const pg = on(tx);
+    const pg = await this.#on(tx);
     if (await pg.run('DELETE FROM extraction_pending WHERE doc_id = $1', [messageRowId]) === 0) return false;
     await pg.run('UPDATE doc SET attachments_read = $1 WHERE id = $2', [version, messageRowId]);
     if (text !== null) {
@@ -190,29 +222,29 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async recordFailure(tx: Tx, captureRowId: number, sha256: string, error: string, at: number): Promise<void> {
-    await on(tx).run(`INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES ($1, $2, $3, $4, $4)
+    await (await this.#on(tx)).run(`INSERT INTO index_failure (capture_row, sha256, error, first_failed_at, last_failed_at) VALUES ($1, $2, $3, $4, $4)
       ON CONFLICT (capture_row) DO UPDATE SET error = excluded.error, last_failed_at = excluded.last_failed_at, attempts = index_failure.attempts + 1`, [captureRowId, sha256, error, at]);
   }
 
   async clearFailure(tx: Tx, captureRowId: number): Promise<void> {
-    await on(tx).run('DELETE FROM index_failure WHERE capture_row = $1', [captureRowId]);
+    await (await this.#on(tx)).run('DELETE FROM index_failure WHERE capture_row = $1', [captureRowId]);
   }
 
   async failedCaptures(tx: Tx, limit: number): Promise<number[]> {
-    return (await on(tx).query('SELECT capture_row FROM index_failure ORDER BY last_failed_at, capture_row LIMIT $1', [limit])).map((r) => Number(r.capture_row));
+    return (await (await this.#on(tx)).query('SELECT capture_row FROM index_failure ORDER BY last_failed_at, capture_row LIMIT $1', [limit])).map((r) => Number(r.capture_row));
   }
 
   async failureCount(tx: Tx): Promise<number> {
-    return Number((await on(tx).one('SELECT COUNT(*) AS n FROM index_failure'))!.n);
+    return Number((await (await this.#on(tx)).one('SELECT COUNT(*) AS n FROM index_failure'))!.n);
   }
 
   async documentIds(tx: Tx): Promise<number[]> {
-    return (await on(tx).query('SELECT id FROM doc ORDER BY id')).map((r) => Number(r.id));
+    return (await (await this.#on(tx)).query('SELECT id FROM doc ORDER BY id')).map((r) => Number(r.id));
   }
 
   // The document's words go with its row (and an attachment's with its own).
   async removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void> {
-    const pg = on(tx);
+    const pg = await this.#on(tx);
     for (const table of ['participation', 'attachment', 'extraction_pending']) await pg.run(`DELETE FROM ${table} WHERE doc_id = $1`, [messageRowId]);
     await pg.run('DELETE FROM doc WHERE id = $1', [messageRowId]);
     for (const table of ['capture_auth', 'auth_pending', 'index_failure']) await pg.run(`DELETE FROM ${table} WHERE capture_row = ANY($1::bigint[])`, [[...captureRowIds]]);
