@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { corpusFiles } from './support/corpus.ts';
@@ -156,6 +156,30 @@ test('an export job killed mid-way resumes and makes the same package; verify.py
   for (const f of doneA.files) assert.ok(f.size <= VOLUME, `${f.name}: ${f.size} bytes`);
   const volumesA = await download(a, doneA, join(tempDataDir(), 'A'));
   assert.equal(await a.stop(), 0, a.stderr());
+
+  // Another node of the archive (a copy of A without its exports) serves a finished job's files
+  // from export.folder: from the folder the job was written to, the same bytes; from one without
+  // them, a refusal that names the key.
+  const node = tempDataDir();
+  cpSync(copyA, node, { recursive: true });
+  rmSync(join(node, 'exports'), { recursive: true, force: true });
+  for (const [folder, served] of [[join(copyA, 'exports'), true], [tempDataDir(), false]] as const) {
+    const n = await startSealbox({ data: node, args: ['--config', testConfig({ ...common, export: { jobs: 0, volumeBytes: VOLUME, folder } }), '--http', '127.0.0.1:0'] });
+    try {
+      const f = doneA.files[0];
+      const r = await client(n, 'rita').call('GET', `/api/v1/exports/${jobId}/files/${f.name}`);
+      if (served) {
+        assert.equal(r.status, 200);
+        assert.equal(digest(r.body), f.sha256);
+      } else {
+        // The answer names no path of the server's; its log does.
+        assert.deepEqual([r.status, r.body.error.code], [503, 'SEALBOX_ERR_STORE_UNAVAILABLE'], JSON.stringify(r.body));
+        await waitUntil('the server logs why', async () => /not in this server's export folder .*export\.folder must be one folder they all reach/.test(n.stderr()), { timeoutMs: 5000, intervalMs: 50 });
+      }
+    } finally {
+      assert.equal(await n.stop(), 0, n.stderr());
+    }
+  }
 
   // B: killed while it writes messages, after some were written down and before all were.
   let b = await startSealbox({ data: copyB, args: ['--config', running, '--http', '127.0.0.1:0'] });

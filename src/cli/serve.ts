@@ -61,7 +61,7 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
   const clients = new ClientPolicy(config.receiver);
   const services = archive.services;
   const exports = new ExportJobs({
-    content: services.content, audit: services.audit, store: stores.repos.exportJobs, db: stores.meta, people: services.people, dir: dataPath(config, 'exports'),
+    content: services.content, audit: services.audit, store: stores.repos.exportJobs, db: stores.meta, people: services.people, dir: config.export.folder ? resolveFrom(config, config.export.folder) : dataPath(config, 'exports'),
     origin: config.ledger.origin, verifierKey: () => archive.verifierKey, sign: (statement) => archive.signStatement(statement), clock,
     log: log.child({ component: 'export' }), volumeBytes: config.export.volumeBytes, concurrency: config.export.jobs,
     otherParties: config.export.subjectAccess.otherParties, holds: services.holds,

@@ -96,6 +96,10 @@ const schema = z.strictObject({
     volumeBytes: z.number().int().min(1024 * 1024).max(2 ** 50).default(2 * 1024 ** 3),
     // How many jobs this server runs at once; 0: none (they wait, queued, for a server that does).
     jobs: z.number().int().min(0).max(8).default(1),
+    // Where finished jobs' volumes are written and downloaded from (relative: to the config
+    // file); default <data>/exports. Several nodes: a folder they all reach, since the node
+    // holding the duties makes the files and any node serves the download.
+    folder: z.string().min(1).optional(),
     // A data subject's copy (GDPR Art. 15): mail of which others are the main party (the person
     // only in Cc, Bcc, or as a list's or alias's recipient) is withheld and counted, or included.
     // A job may ask for the other; the default protects the others.

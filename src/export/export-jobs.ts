@@ -158,7 +158,10 @@ export class ExportJobs {
     try {
       return await this.#d.content.deliverExportFile(ctx, user, job.grantId, { job: id, ...file }, async () => {
         const path = join(this.#d.dir, id, file.name);
-        const { size } = await stat(path);
+        const { size } = await stat(path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+          throw new SealboxError('SEALBOX_ERR_STORE_UNAVAILABLE', `export job ${id}'s file ${file.name} is not in this server's export folder (${this.#d.dir}): with several nodes, export.folder must be one folder they all reach`);
+        });
         if (size !== file.size) throw new Error(`${path} is ${size} bytes, not the ${file.size} it was made with`);
         const stream = createReadStream(path);
         opened = stream;
