@@ -31,9 +31,10 @@ test('no SQL and no node:sqlite outside src/store/ and the backends\' folders (s
 
 // A statement that starts with a call whose first argument is the transaction, not awaited,
 // returned or voided: its write may land after the transaction ended, its failure unseen. The
-// few synchronous functions that take a tx (the SQLite handle, the ledger's rollback mark) are named.
+// few synchronous functions that take a tx (the SQLite handle, the ledger's rollback mark, the
+// PostgreSQL index's rows waiting for their transaction) are named.
 const DROPPED = /^\s*(?!await |return |void |const |let |yield )([\w.#]+(?:\.\w+|\.#\w+)*)\(tx\s*[,)]/;
-const SYNC_WITH_TX = new Set(['on', 'this.#remember', 'this.#marked.add']);
+const SYNC_WITH_TX = new Set(['on', 'this.#remember', 'this.#marked.add', 'this.#pending.delete']);
 // The Audit opens its own transaction: its calls take no tx, and are awaited all the same.
 const AUDIT = /^\s*(?!await |return |void )[\w.#]*audit\.(record|recordEach|recordOrRefuse|denied|within)\(/;
 const dropped = (line: string) => {
