@@ -27,7 +27,7 @@ import { postfixSkipReason, startPostfix } from './support/postfix.ts';
 import type { PostfixInstance } from './support/postfix.ts';
 import { postgresStore, startPostgres } from './support/postgres.ts';
 import type { Postgres } from './support/postgres.ts';
-import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { latestCheckpoint, sealbox, startSealbox, statsOf, tempDataDir } from './support/sealbox.ts';
 import type { SealboxServer } from './support/sealbox.ts';
 import { toCrlf } from './support/smtp-client.ts';
 import { waitUntil } from './support/wait.ts';
@@ -76,18 +76,6 @@ function sessionsWith(port: number): number {
     const [, local, , state] = line.trim().split(/\s+/);
     return local?.endsWith(hex) && state === '01';
   }).length;
-}
-
-async function stats(config: string): Promise<any> {
-  const r = await sealbox(['stats', '--config', config, '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout.toString());
-}
-
-async function latestCheckpoint(node: SealboxServer): Promise<string> {
-  const res = await fetch(`${node.http!.url}/api/v1/ledger/checkpoint`);
-  assert.equal(res.status, 200);
-  return res.text();
 }
 
 test('Postfix spreads mail over two nodes on one PostgreSQL archive; the duty holder is killed mid-stream', { timeout: 240_000 }, async (t) => {
@@ -202,7 +190,7 @@ test('Postfix spreads mail over two nodes on one PostgreSQL archive; the duty ho
 
   // B holds the duties now: it indexes everything and signs the whole ledger.
   await waitUntil('the survivor indexes everything and signs the whole ledger', async () => {
-    const s = await stats(config);
+    const s = await statsOf(config);
     if (s.indexLag.captures !== 0) return false;
     return parseCheckpoint(await latestCheckpoint(b)).size === s.ledgerEntries;
   }, { timeoutMs: 90_000, intervalMs: 500 });

@@ -20,7 +20,7 @@ import type { Delivery } from './support/ingest.ts';
 import { postgresStore, startPostgres } from './support/postgres.ts';
 import type { Postgres } from './support/postgres.ts';
 import { readerToken } from './support/reader.ts';
-import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { latestCheckpoint, sealbox, startSealbox, statsOf, tempDataDir } from './support/sealbox.ts';
 import type { SealboxServer } from './support/sealbox.ts';
 import { toCrlf } from './support/smtp-client.ts';
 import { waitUntil } from './support/wait.ts';
@@ -30,18 +30,6 @@ before(async () => { cluster = await startPostgres({ durable: true }); }, { time
 after(async () => { await cluster?.stop(); });
 
 const SIGNIN_PER_MINUTE = 4;
-
-async function stats(config: string): Promise<any> {
-  const r = await sealbox(['stats', '--config', config, '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout.toString());
-}
-
-async function latestCheckpoint(node: SealboxServer): Promise<string> {
-  const res = await fetch(`${node.http!.url}/api/v1/ledger/checkpoint`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
 
 test('two nodes on one PostgreSQL archive: both receive and serve one session, one holds the duties, the other takes them over when it is killed', { timeout: 600_000 }, async (t) => {
   const { store } = await postgresStore(cluster, 'nodes');
@@ -66,7 +54,7 @@ test('two nodes on one PostgreSQL archive: both receive and serve one session, o
   record(toA);
   record(toB);
   assert.equal(acked.size, 200, 'both nodes accept mail');
-  await waitUntil('the holder indexes what both nodes received', async () => (await stats(config)).indexLag.captures === 0, { timeoutMs: 60_000, intervalMs: 300 });
+  await waitUntil('the holder indexes what both nodes received', async () => (await statsOf(config)).indexLag.captures === 0, { timeoutMs: 60_000, intervalMs: 300 });
 
   // The holder is killed in the middle of a delivery to it; the other node goes on receiving
   // and takes the duties over.
@@ -83,7 +71,7 @@ test('two nodes on one PostgreSQL archive: both receive and serve one session, o
 
   // Indexing resumes on the survivor from the cursor the dead node committed, and it signs.
   await waitUntil('the survivor indexes everything and signs the whole ledger', async () => {
-    const s = await stats(config);
+    const s = await statsOf(config);
     if (s.indexLag.captures !== 0) return false;
     return parseCheckpoint(await latestCheckpoint(b)).size === s.ledgerEntries;
   }, { timeoutMs: 90_000, intervalMs: 500 });

@@ -18,7 +18,7 @@ import type { Delivery } from './support/ingest.ts';
 import { postgresStore, startPostgres } from './support/postgres.ts';
 import type { Postgres } from './support/postgres.ts';
 import { readAs, readerToken } from './support/reader.ts';
-import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
+import { sealbox, startSealbox, statsOf, tempDataDir } from './support/sealbox.ts';
 import { RawSmtpClient, toCrlf } from './support/smtp-client.ts';
 import { waitUntil } from './support/wait.ts';
 
@@ -32,12 +32,6 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 async function postgresConfig(database: string): Promise<{ config: string; password: string }> {
   const { store, url } = await postgresStore(cluster, database);
   return { config: testConfig({ data: join(tempDataDir(), 'data'), store }), password: decodeURIComponent(new URL(url).password) };
-}
-
-async function stats(config: string): Promise<any> {
-  const r = await sealbox(['stats', '--config', config, '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout.toString());
 }
 
 test('serve on PostgreSQL: killed mid-ingest, every acknowledged message is archived bit-exact, indexed once, searchable and verified', { timeout: 600_000 }, async (t) => {
@@ -74,10 +68,10 @@ test('serve on PostgreSQL: killed mid-ingest, every acknowledged message is arch
   assert.equal(acked.size, 400, 'the rest accepted after the restart');
 
   await waitUntil('the index covers every capture', async () => {
-    const s = await stats(config);
+    const s = await statsOf(config);
     return s.indexLag.captures === 0 && s.authPending === 0;
   }, { timeoutMs: 120_000, intervalMs: 300 });
-  const s = await stats(config);
+  const s = await statsOf(config);
   const distinct = new Set(messages.map((m) => sha(m.data)));
   assert.equal(s.messages, distinct.size, 'one message per distinct content');
 

@@ -189,3 +189,17 @@ export function sealbox(args: string[], opts: { input?: Buffer; env?: Record<str
     child.stdin.end(opts.input);
   });
 }
+
+/** `sealbox stats --json` of the archive the config names, parsed (the command must succeed). */
+export async function statsOf(config: string): Promise<any> {
+  const r = await sealbox(['stats', '--config', config, '--json']);
+  if (r.code !== 0) throw new Error(`sealbox stats failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout.toString());
+}
+
+/** The latest signed checkpoint a running server serves (GET /api/v1/ledger/checkpoint). */
+export async function latestCheckpoint(node: SealboxServer): Promise<string> {
+  const res = await fetch(`${node.http!.url}/api/v1/ledger/checkpoint`);
+  if (res.status !== 200) throw new Error(`GET /api/v1/ledger/checkpoint: ${res.status}`);
+  return res.text();
+}
