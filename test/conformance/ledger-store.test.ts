@@ -53,6 +53,15 @@ function openLedger(store: LedgerBackend, clock: { now(): number }): Promise<Led
   return Ledger.open({ store, origin: ORIGIN, clock, sign: (body) => signCheckpoint(body, KEY) });
 }
 
+// Two connections to one new store, each with its Ledger (two processes, or two nodes).
+async function twoWriters(impl: { open(dir: string): LedgerBackend }): Promise<{ a: LedgerBackend; b: LedgerBackend; clock: { t: number; now(): number }; ledgerA: Ledger; ledgerB: Ledger }> {
+  const dir = tempDir();
+  const a = impl.open(dir);
+  const b = impl.open(dir);
+  const clock = testClock();
+  return { a, b, clock, ledgerA: await openLedger(a, clock), ledgerB: await openLedger(b, clock) };
+}
+
 function person(id: number, name: string, roles: Role[], logonType: Actor['logonType'] = 'delegated'): Actor {
   return {
     user: { id, name, displayName: null, email: null, roles, enrolled: true, disabled: false },
@@ -481,12 +490,7 @@ for (const impl of STORES) {
     });
 
     test('two writers keep one sequence: each catches up inside its transaction', async () => {
-      const dir = tempDir();
-      const a = impl.open(dir);
-      const b = impl.open(dir);
-      const clock = testClock();
-      const ledgerA = await openLedger(a, clock);
-      const ledgerB = await openLedger(b, clock);
+      const { a, b, clock, ledgerA, ledgerB } = await twoWriters(impl);
       await a.write((tx) => ledgerA.append(tx, captureEntry('1'.repeat(64))));
       await a.write((tx) => ledgerA.append(tx, captureEntry('2'.repeat(64))));
       assert.equal(await b.read((tx) => b.ledgerSize(tx)), 2, 'the other connection sees the committed entries');
@@ -502,12 +506,7 @@ for (const impl of STORES) {
     });
 
     test('a read and a write of one process catching up at once add the other writer\'s entries once', async () => {
-      const dir = tempDir();
-      const a = impl.open(dir);
-      const b = impl.open(dir);
-      const clock = testClock();
-      const ledgerA = await openLedger(a, clock);
-      const ledgerB = await openLedger(b, clock);
+      const { a, b, clock, ledgerA, ledgerB } = await twoWriters(impl);
       for (let round = 1; round <= 5; round++) {
         for (const c of ['1', '2', '3']) await b.write(async (tx) => { await ledgerB.catchUp(tx); await ledgerB.append(tx, captureEntry(`${round}${c}`.padEnd(64, '0'))); });
         // A timer's look (a read) beside a write that catches up and appends (PostgreSQL runs
@@ -528,12 +527,7 @@ for (const impl of STORES) {
     });
 
     test('two signers: a tree head one signed is not signed again by the other, and no size is stored with two roots', async () => {
-      const dir = tempDir();
-      const a = impl.open(dir);
-      const b = impl.open(dir);
-      const clock = testClock();
-      const ledgerA = await openLedger(a, clock);
-      const ledgerB = await openLedger(b, clock);
+      const { a, b, clock, ledgerA, ledgerB } = await twoWriters(impl);
       await a.write((tx) => ledgerA.append(tx, captureEntry('1'.repeat(64))));
       await a.write((tx) => ledgerA.append(tx, captureEntry('2'.repeat(64))));
       const signedByA = await a.write((tx) => ledgerA.checkpoint(tx));
