@@ -103,10 +103,12 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   let duties: Duties | null = null;
   let closing = false;
   let turn: Promise<void> = Promise.resolve();
+  // On a store several nodes share, the one holding its lock (holdDuties); else always this one.
+  const holdDuties = archive.stores.meta.holdDuties?.bind(archive.stores.meta);
   const hold = (held: boolean) => (turn = turn.then(async () => {
     if (held && !duties && !closing) {
       duties = await startDuties(archive, parts);
-      log.info('this node holds the archive\'s duties: signing checkpoints, indexing, the sweeps and timers');
+      if (holdDuties) log.info('this node holds the archive\'s duties: signing checkpoints, indexing, the sweeps and timers');
     } else if (!held && duties) {
       const d = duties;
       duties = null;
@@ -115,7 +117,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     }
   }).catch((err) => log.error({ err }, 'starting or stopping the archive\'s duties failed')));
   // Before taking mail: the holder signs what is not yet signed (or an empty tree head).
-  const lease = archive.stores.meta.holdDuties ? await archive.stores.meta.holdDuties(hold, () => duties?.committed()) : { held: true };
+  const lease = holdDuties ? await holdDuties(hold, () => duties?.committed()) : { held: true };
   if (lease.held) await hold(true);
   else announce('sealbox: another node holds this archive\'s duties (signing, indexing, sweeps); this one receives and serves, and takes them over if that node stops');
   writer.onCommit(() => duties?.committed());
