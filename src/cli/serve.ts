@@ -112,7 +112,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     } else if (!held && duties) {
       const d = duties;
       duties = null;
-      log.warn('this node lost the archive\'s duties (its connection to the store ended); another node takes them, or this one again when it can');
+      if (!closing) log.warn('this node lost the archive\'s duties (its connection to the store ended); another node takes them, or this one again when it can');
       await d.stop();
     }
   }).catch((err) => log.error({ err }, 'starting or stopping the archive\'s duties failed')));
@@ -186,7 +186,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
 
 interface Duties {
   committed(): void;   // after each commit here: wake the indexer, sign if due
-  caughtUp(): void;    // after the timer's ledger catch-up: sign if due by time
+  caughtUp(): void;    // after the timer's ledger catch-up (other processes' entries): sign if due
   stop(): Promise<void>;
 }
 
