@@ -18,7 +18,7 @@ import { attachmentsBenchmark } from './attachments.ts';
 import { indexingBenchmark } from './indexing.ts';
 import { pgSearchBenchmark } from './pg-search.ts';
 import { ingestBenchmark } from './ingest.ts';
-import { scaleBenchmark } from './scale.ts';
+import { pgScaleBenchmark, scaleBenchmark } from './scale.ts';
 import { scimBenchmark } from './scim.ts';
 import { searchBenchmark } from './search.ts';
 import { storageBenchmark } from './storage.ts';
@@ -28,7 +28,7 @@ import { releaseCorpusArchive } from './corpus-archive.ts';
 export interface BenchOptions {
   smoke: boolean;
   rounds: number;                 // repetitions of side-by-side measurements
-  messages: number | null;        // --messages: size of the generated corpus (scale) or of the loaded index (pg-search)
+  messages: number | null;        // --messages: size of the generated corpus (scale, pg-scale) or of the loaded index (pg-search)
   progress(line: string): void;   // to stderr
   record(key: string, details: unknown): void; // kept in results.json beside the figures
 }
@@ -38,6 +38,7 @@ const benchmarks: Record<string, (o: BenchOptions) => Promise<Figure[]>> = {
   index: indexingBenchmark,
   search: searchBenchmark,
   scale: scaleBenchmark,
+  'pg-scale': pgScaleBenchmark,
   'pg-search': pgSearchBenchmark,
   storage: storageBenchmark,
   export: exportBenchmark,
