@@ -183,11 +183,22 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       assert.equal((await boss.call('POST', '/api/v1/policy', { approvalsNeeded: 2, linkedPeopleDays: 30 })).status, 200, 'tightening is fine');
       const filed = await boss.call('POST', '/api/v1/requests', { ...REQUEST, mailboxes: ['bob@corp.test'] });
       assert.equal(filed.body.approvalsNeeded, 2);
-      for (const body of [{ approvalsNeeded: 1 }, { linkedPeopleDays: 0, approvalsNeeded: 2 }, { approvalsNeeded: 2, linkedPeopleDays: 30, sensitivityApprovals: { executive: 1 } }, { approvalsNeeded: 2, linkedPeopleDays: 30, totpRequired: false }, {}]) {
+      const kept = { approvalsNeeded: 2, linkedPeopleDays: 30 };
+      for (const body of [{ approvalsNeeded: 1 }, { linkedPeopleDays: 0, approvalsNeeded: 2 }, { ...kept, sensitivityApprovals: { executive: 1 } }, { ...kept, totpRequired: false }, {}]) {
         const r = await boss.call('POST', '/api/v1/policy', body);
         const e = await expectRefused(r, 403, 'policy.set');
         assert.match(e.parameters.reason, /config file/);
       }
+      // Nor may the API make someone else's sign-in easier to take, or a grant longer: cookies
+      // over plain HTTP, more guesses, shorter lockouts, longer sessions, codes and grants.
+      assert.equal((await boss.call('POST', '/api/v1/policy', { ...kept, secureCookies: true, signinPerMinute: 100, sessionHours: 8 })).status, 200, 'tightening is fine');
+      const tight = { ...kept, secureCookies: true, signinPerMinute: 100, sessionHours: 8 };
+      for (const [key, value] of [['secureCookies', false], ['signinPerMinute', 101], ['sessionHours', 9], ['lockoutAttempts', 6], ['lockoutMinutes', 14], ['enrolmentHours', 25], ['maxGrantHours', 73]] as const) {
+        const r = await boss.call('POST', '/api/v1/policy', { ...tight, [key]: value });
+        const e = await expectRefused(r, 403, 'policy.set');
+        assert.match(e.parameters.reason, new RegExp(`loosening ${key} is done in the config file`));
+      }
+      assert.equal((await boss.call('POST', '/api/v1/policy', { ...tight, lockoutAttempts: 3, maxGrantHours: 24 })).status, 200, 'tighter still is fine');
       assert.equal((await vera.call('POST', `/api/v1/requests/${filed.body.id}/approve`, { reason: 'one of two' })).body.state, 'pending', 'still needs a second approver');
     });
 

@@ -256,12 +256,18 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   });
 }
 
-// The policy keys that guard four eyes, and which of them the next policy would loosen.
+// The policy keys that guard four eyes or someone else's sign-in, and which of them the next
+// policy would loosen: an admin could otherwise act alone (fewer approvals, no second factor),
+// keep a grant longer, or make another person's credential easier to take (cookies sent over
+// plain HTTP, more password guesses, longer sessions and enrolment codes).
 function weakenedSafeguards(current: Services['config']['access'], next: Services['config']['access']): string[] {
   const out: string[] = [];
-  if (next.approvalsNeeded < current.approvalsNeeded) out.push('approvalsNeeded');
-  if (next.linkedPeopleDays < current.linkedPeopleDays) out.push('linkedPeopleDays');
-  if (!next.totpRequired && current.totpRequired) out.push('totpRequired');
+  const lower = ['approvalsNeeded', 'linkedPeopleDays', 'lockoutMinutes'] as const;
+  const higher = ['lockoutAttempts', 'signinPerMinute', 'sessionHours', 'enrolmentHours', 'maxGrantHours', 'breakglassMaxMinutes'] as const;
+  const off = ['totpRequired', 'secureCookies'] as const;
+  for (const key of lower) if (next[key] < current[key]) out.push(key);
+  for (const key of higher) if (next[key] > current[key]) out.push(key);
+  for (const key of off) if (!next[key] && current[key]) out.push(key);
   if (Object.entries(current.sensitivityApprovals).some(([k, v]) => (next.sensitivityApprovals[k] ?? 0) < v)) out.push('sensitivityApprovals');
   return out;
 }

@@ -103,7 +103,7 @@ export function PolicySection({ admin }: { admin: boolean }) {
       const named = err instanceof ApiError ? err.fields.map((k) => FIELD_OF[k] ?? k).filter((k) => document.getElementById(fieldId(k))) : [];
       if (named.length === 0) return setError(err);
       // A safeguard loosened (403) is refused whatever the value: said so by each field it names.
-      const words = (err as ApiError).status === 403 ? 'Lowering this is done in the config file at the console, not here.' : sentence((err as Error).message.replace(/^policy: "[^"]+": /, ''));
+      const words = (err as ApiError).status === 403 ? 'Loosening this is done in the config file at the console, not here.' : sentence((err as Error).message.replace(/^policy: "[^"]+": /, ''));
       setErrors(Object.fromEntries(named.map((k) => [k, words])));
       setError(new Error(`Not saved: ${named.length === 1 ? 'one field needs' : 'some fields need'} a change (marked below).`));
       focusField(named[0]);
@@ -125,7 +125,7 @@ export function PolicySection({ admin }: { admin: boolean }) {
   return (
     <section aria-labelledby="policy-h">
       <h2 id="policy-h">Access policy</h2>
-      <p className="muted">What is set here overrides the config file; each change is recorded. Safeguards of four eyes only tighten here: loosening them is an edit of the config file at the console.</p>
+      <p className="muted">What is set here overrides the config file; each change is recorded. The safeguards of four eyes and of signing in only tighten here: loosening them is an edit of the config file at the console.</p>
       {p.loading && <Loading what="the policy" />}
       {!p.data && <ErrorNote error={p.error} />}
       {p.data && (
