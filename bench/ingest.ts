@@ -153,6 +153,14 @@ export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
         { name: `peak RSS of a node, PostgreSQL, ${label}`, value: Math.max(...rounds.map((x) => x[key].peakRssMb)), unit: 'MB' },
       );
     }
+    // What each message costs to keep, beside the embedded archive's sealbox.db + index.db and blob files.
+    const perMessage = (bytes: (x: (typeof rounds)[number]) => number) => med((x) => bytes(x) / n);
+    figures.push(
+      { name: 'PostgreSQL database bytes per message (1 node)', value: perMessage((x) => x.pg1.databaseBytes), unit: 'B', note: 'tables, indexes and TOAST of metadata, ledger and search index, not the WAL; the growth after the first message (a fresh database holds ~8 MB of its own)', anchor: { name: 'embedded sealbox.db + index.db', value: perMessage((x) => x.smtp.databaseBytes) }, ratio: med((x) => x.pg1.databaseBytes / x.smtp.databaseBytes) },
+      { name: `${rgw ? 'bucket' : 'blob folder'} bytes per message (PostgreSQL, 1 node)`, value: perMessage((x) => x.pg1.blobBytes), unit: 'B', note: rgw ? 'every object version (Object Lock keeps versions)' : 'blob files', anchor: { name: 'embedded blob files', value: perMessage((x) => x.smtp.blobBytes) }, ratio: med((x) => x.pg1.blobBytes / x.smtp.blobBytes) },
+    );
+    {
+    }
     return figures;
   }
 }

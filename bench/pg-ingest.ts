@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import type { CephRgw } from '../test/support/ceph-rgw.ts';
 import { postgresStore } from '../test/support/postgres.ts';
 import type { Postgres } from '../test/support/postgres.ts';
 import { startSealbox } from '../test/support/sealbox.ts';
 import type { SealboxServer } from '../test/support/sealbox.ts';
-import { peakRssMb } from './sealbox-ingest.ts';
+import { folderBytes, peakRssMb } from './sealbox-ingest.ts';
 import { scratch } from './scratch.ts';
 import { deliverTimed } from './timed-delivery.ts';
 import type { TimedDelivery } from './timed-delivery.ts';
@@ -15,6 +16,8 @@ export interface PostgresIngest {
   delivery: TimedDelivery;      // all nodes together: first MAIL FROM to the last final reply
   searchableAfterMs: number;    // the last final reply → the index covers every capture
   peakRssMb: number;            // the largest of the nodes
+  databaseBytes: number;        // the archive's database (tables, indexes, TOAST; not the WAL) grown by the messages after the first, scaled to all
+  blobBytes: number;            // every object version in the bucket, or the blob files
 }
 
 const INDEX_TIMEOUT_MS = 600_000;
@@ -65,6 +68,10 @@ export async function ingestIntoPostgres(messages: Buffer[], o: { cluster: Postg
     // As for the embedded runs: the first message archived and indexed before the clock starts.
     await deliverTimed(nodes[0]!.smtp.port, messages.slice(0, 1), { lmtp: false, connections: 1, envelope: o.envelope });
     await waitCovered(1);
+    // A fresh archive's database holds several MB of its own (catalogue, migrations): counted
+    // from here, each message's share.
+    const databaseSize = async () => Number((await db.query('SELECT pg_database_size(current_database()) AS n')).rows[0].n);
+    const baseBytes = await databaseSize();
     const rest = messages.slice(1);
     const parts = await Promise.all(nodes.map((node, k) => {
       const mine = rest.map((_, i) => i).filter((i) => i % nodes.length === k);
@@ -75,7 +82,9 @@ export async function ingestIntoPostgres(messages: Buffer[], o: { cluster: Postg
     const acks = parts.flatMap((p) => p.acks).sort((a, b) => a - b);
     const delivery: TimedDelivery = { startedAt, seconds: (acks.at(-1)! - startedAt) / 1000, latencies: parts.flatMap((p) => p.latencies), acks };
     const rss = Math.max(...nodes.map((n) => peakRssMb(n.proc.pid!)));
-    return { delivery, searchableAfterMs: searchableAt - acks.at(-1)!, peakRssMb: rss };
+    const databaseBytes = (await databaseSize() - baseBytes) * messages.length / rest.length;
+    const blobBytes = o.rgw ? await bucketBytes(o.rgw, name.replace(/_/g, '-')) : folderBytes(join(dir, 'data', 'blobs'));
+    return { delivery, searchableAfterMs: searchableAt - acks.at(-1)!, peakRssMb: rss, databaseBytes, blobBytes };
   } finally {
     await db.end();
     for (const node of nodes) {
@@ -86,5 +95,24 @@ export async function ingestIntoPostgres(messages: Buffer[], o: { cluster: Postg
     const admin = new pg.Client({ connectionString: o.cluster.url() });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${name}`).finally(() => admin.end());
+  }
+}
+
+// Every version of every object: with Object Lock a bucket keeps versions, and each is paid for.
+async function bucketBytes(rgw: CephRgw, bucket: string): Promise<number> {
+  const s3 = rgw.client();
+  let bytes = 0;
+  try {
+    let key: string | undefined;
+    let version: string | undefined;
+    for (;;) {
+      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: key, VersionIdMarker: version }));
+      for (const v of page.Versions ?? []) bytes += v.Size ?? 0;
+      if (!page.IsTruncated) return bytes;
+      key = page.NextKeyMarker;
+      version = page.NextVersionIdMarker;
+    }
+  } finally {
+    s3.destroy();
   }
 }

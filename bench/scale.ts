@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../src/core/clock.ts';
 import { loadConfig } from '../src/core/config.ts';
@@ -25,6 +25,7 @@ import { benchCorpus } from './bench-corpus.ts';
 import type { Figure } from './figures.ts';
 import { INTERNAL_DOMAINS, MailGenerator } from './mail-generator.ts';
 import type { BenchOptions } from './run.ts';
+import { folderBytes } from './sealbox-ingest.ts';
 import { scratch } from './scratch.ts';
 import { measureScopedSearch, scaleQueries, SEARCHER_RANKS } from './scoped-search.ts';
 
@@ -243,12 +244,6 @@ function dataSizes(paths: { meta: string; index: string; blobs: string }): { met
   const file = (p: string) => (existsSync(p) ? statSync(p).size : 0);
   const db = (p: string) => file(p) + file(`${p}-wal`);
   return { meta: db(paths.meta), index: db(paths.index), blobs: folderBytes(paths.blobs) };
-}
-
-function folderBytes(dir: string): number {
-  let bytes = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) bytes += statSync(join(e.parentPath, e.name)).size;
-  return bytes;
 }
 
 // The whole database (tables, indexes, TOAST; not the WAL), and the search index's share: its

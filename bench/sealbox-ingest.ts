@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { startSealbox } from '../test/support/sealbox.ts';
@@ -15,6 +15,8 @@ export interface SealboxIngest {
   verdictsSeconds: number;     // first MAIL FROM until every authentication verdict is stored
   attachmentsSeconds: number;  // first MAIL FROM until every queued attachment's text is read
   peakRssMb: number;           // the server process (receiver and indexer thread), VmHWM
+  databaseBytes: number;       // sealbox.db + index.db after the server stopped
+  blobBytes: number;           // the blob files
   data: string;                // the data folder (removed unless keep)
   dir: string;                 // its scratch folder, for scratch.remove
 }
@@ -32,6 +34,14 @@ export async function startBenchSealbox(extraConfig: Record<string, unknown> = {
   const server = await startSealbox({ data: join(dir, 'data'), args: ['--config', config] });
   scratch.watch(server.proc.pid!);
   return { server, dir };
+}
+
+// The bytes of every file under `dir` (0 if there is none: blobs kept in a bucket).
+export function folderBytes(dir: string): number {
+  let bytes = 0;
+  if (!existsSync(dir)) return 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) bytes += statSync(join(e.parentPath, e.name)).size;
+  return bytes;
 }
 
 export function peakRssMb(pid: number): number {
@@ -135,8 +145,11 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
     const rss = peakRssMb(server.proc.pid!);
     await server.stop();
     scratch.unwatch(server.proc.pid!);
+    const file = (name: string) => (existsSync(join(server.data, name)) ? statSync(join(server.data, name)).size : 0);
+    const databaseBytes = ['sealbox.db', 'sealbox.db-wal', 'index.db', 'index.db-wal'].reduce((sum, name) => sum + file(name), 0);
+    const blobBytes = folderBytes(join(server.data, 'blobs'));
     if (!options.keep) scratch.remove(dir);
-    return { delivery, searchableSeconds, lagsMs, verdictsSeconds: (verdictsAt - delivery.startedAt) / 1000, attachmentsSeconds: (attachmentsAt - delivery.startedAt) / 1000, peakRssMb: rss, data: server.data, dir };
+    return { delivery, searchableSeconds, lagsMs, verdictsSeconds: (verdictsAt - delivery.startedAt) / 1000, attachmentsSeconds: (attachmentsAt - delivery.startedAt) / 1000, peakRssMb: rss, databaseBytes, blobBytes, data: server.data, dir };
   } catch (err) {
     await server.stop().catch(() => {});
     scratch.remove(dir);
