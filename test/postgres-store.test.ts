@@ -90,16 +90,27 @@ test('a write whose work carried on past a failed statement is reported failed, 
   const store = new PostgresMetadataStore({ url: await cluster.database('aborted') });
   try {
     const undone: string[] = [];
+    const leaf = { index: 0, type: 'system' as const, time: 1, leaf: Buffer.from('{}'), leafHash: Buffer.alloc(32), payload: null, salt: null };
     await assert.rejects(store.write(async (tx) => {
       tx.onRollback(() => undone.push('undo'));
       await store.setSetting(tx, 'k', 'written');
-      // A statement that fails (a second leaf at index 0), caught by the work, which carries on.
-      const leaf = { index: 0, type: 'system' as const, time: 1, leaf: Buffer.from('{}'), leafHash: Buffer.alloc(32), payload: null, salt: null };
+      // A statement that fails (a second leaf at index 0: leaves go in with the transaction's
+      // next statement), caught by the work, which carries on.
       await store.appendLeaf(tx, leaf);
-      await store.appendLeaf(tx, leaf).catch(() => {});
+      await store.ledgerSize(tx);
+      await store.appendLeaf(tx, leaf);
+      await store.ledgerSize(tx).catch(() => {});
       return 'carried on';
     }), /was rolled back; nothing it wrote was committed/);
     assert.deepEqual(undone, ['undo'], 'its undo hooks ran');
+    assert.equal(await store.read((tx) => store.getSetting(tx, 'k')), null);
+    assert.equal(await store.read((tx) => store.ledgerSize(tx)), 0);
+    // Rows still waiting at the end go in before COMMIT: one that fails fails the write.
+    await assert.rejects(store.write(async (tx) => {
+      await store.setSetting(tx, 'k', 'written');
+      await store.appendLeaf(tx, leaf);
+      await store.appendLeaf(tx, leaf);
+    }), /duplicate key value violates unique constraint "ledger_pkey"/);
     assert.equal(await store.read((tx) => store.getSetting(tx, 'k')), null);
     assert.equal(await store.read((tx) => store.ledgerSize(tx)), 0);
     // The pool's client is usable again.

@@ -174,8 +174,12 @@ export class ArchiveWriter {
             if (!covers(locked[i]!.keepUntil, terms.keepUntil)) throw new SealboxError('SEALBOX_ERR_STORE_UNAVAILABLE', 'retention rules changed while the batch was being stored; please retry');
           }
         }
+        // Every message row first, then the ledger entries and captures, which a backend may
+        // send as one multi-row insert each (PostgreSQL: one round trip a batch, not one each).
+        const messages: { rowId: number; duplicate: boolean }[] = [];
+        for (const { pending } of batch) messages.push(await this.#message(tx, pending, refs));
         const results: CommitResult[] = [];
-        for (const [i, { pending }] of batch.entries()) results.push(await this.#record(tx, pending, refs, retention[i]!));
+        for (const [i, { pending }] of batch.entries()) results.push(await this.#record(tx, pending, messages[i]!, retention[i]!));
         return results;
       });
       return { results, refs };
@@ -190,17 +194,21 @@ export class ArchiveWriter {
     }
   }
 
-  async #record(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>, retention: CaptureTerms): Promise<CommitResult> {
+  // The message's row: found (a duplicate, also of an earlier capture in this batch) or added.
+  async #message(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>): Promise<{ rowId: number; duplicate: boolean }> {
     const { capture, seal } = pending;
-    let messageRowId = await this.#meta.findMessageId(tx, seal.sha256);
-    const duplicate = messageRowId !== null;
+    const found = await this.#meta.findMessageId(tx, seal.sha256);
+    if (found !== null) return { rowId: found, duplicate: true };
     // Archived between the look before the blobs were written and now (another process): the
     // blob just written is not referenced, and the writer discards it like any lost race.
-    if (messageRowId === null) {
-      const ref = refs.get(seal.sha256);
-      if (!ref) throw new Error(`no blob for ${seal.sha256}`);
-      messageRowId = await this.#meta.insertMessage(tx, seal, ref, capture.receivedAt);
-    }
+    const ref = refs.get(seal.sha256);
+    if (!ref) throw new Error(`no blob for ${seal.sha256}`);
+    return { rowId: await this.#meta.insertMessage(tx, seal, ref, capture.receivedAt), duplicate: false };
+  }
+
+  async #record(tx: Tx, pending: PendingCapture, message: { rowId: number; duplicate: boolean }, retention: CaptureTerms): Promise<CommitResult> {
+    const { capture, seal } = pending;
+    const duplicate = message.duplicate;
     const entry = await this.#ledger.append(tx, {
       type: 'capture', actor: `capture:${capture.source}`, actorRoles: [], logonType: 'system', sessionId: null,
       clientIp: capture.envelope?.transport.address ?? null, operation: 'capture',
@@ -209,7 +217,7 @@ export class ArchiveWriter {
         // what was promised: a later rule change cannot quietly shorten it (verify compares the row)
         retainUntil: retention.retainUntil, retentionRule: retention.ruleId, keepUntil: retention.keepUntil, keepRule: retention.keepRule },
     });
-    await this.#meta.insertCapture(tx, capture, messageRowId, entry.index, retention);
+    await this.#meta.insertCapture(tx, capture, message.rowId, entry.index, retention);
     return { sha256: seal.sha256, captureId: capture.id, ledgerIndex: entry.index, duplicate };
   }
 

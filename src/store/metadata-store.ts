@@ -37,7 +37,7 @@ export type MailboxUpsert = { name: string; displayName?: string | null; owner?:
 export interface MetadataStore extends Transactions, LedgerStore, AuditStore, SettingStore {
   findMessageId(tx: Tx, sha256: string): Promise<number | null>;
   insertMessage(tx: Tx, meta: SealMeta, ref: BlobRef, firstSeen: number): Promise<number>;
-  insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<number>;
+  insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<void>;
   hasCapture(tx: Tx, captureId: string): Promise<boolean>;
   getMessage(tx: Tx, sha256: string): Promise<MessageRow | null>;
   allMessages(tx: Tx): AsyncGenerator<MessageRow>;

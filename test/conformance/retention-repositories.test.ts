@@ -69,12 +69,12 @@ async function addMailbox(tx: Tx, b: Backend, name: string, addresses: string[] 
 async function archive(tx: Tx, meta: Meta, sha256: string, receipts: { retainUntil: number | null; keepUntil?: number | null; rule?: string | null }[], file = 'seg-1'): Promise<{ rowId: number; captures: number[] }> {
   const seal: SealMeta = { sha256, size: 100, sealedLength: 80, compression: 'zstd', nonce: Buffer.alloc(12, 1), tag: Buffer.alloc(16, 2), wrappedKey: Buffer.alloc(40, 3), keyId: 'k1' };
   const rowId = (await meta.findMessageId(tx, sha256)) ?? await meta.insertMessage(tx, seal, { file, offset: 0, length: 80 }, T0);
-  const captures: number[] = [];
+  const ids = new Set((await meta.capturesOf(tx, rowId)).map((c) => c.rowId));
   for (const [i, r] of receipts.entries()) {
-    captures.push(await meta.insertCapture(tx, { id: `cap-${sha256}-${i}`, source: 'smtp', receivedAt: T0 + i, envelope: { mailFrom: 'a@corp.example', rcptTo: ['b@corp.example'] } as never, provenance: { n: i } },
-      rowId, 100 + captures.length, { retainUntil: r.retainUntil, ruleId: r.rule ?? null, keepUntil: r.keepUntil ?? null, keepRule: null }));
+    await meta.insertCapture(tx, { id: `cap-${sha256}-${i}`, source: 'smtp', receivedAt: T0 + i, envelope: { mailFrom: 'a@corp.example', rcptTo: ['b@corp.example'] } as never, provenance: { n: i } },
+      rowId, 100 + i, { retainUntil: r.retainUntil, ruleId: r.rule ?? null, keepUntil: r.keepUntil ?? null, keepRule: null });
   }
-  return { rowId, captures };
+  return { rowId, captures: (await meta.capturesOf(tx, rowId)).map((c) => c.rowId).filter((id) => !ids.has(id)) };
 }
 
 for (const impl of BACKENDS) {

@@ -22,6 +22,7 @@ import type { LeafRow } from '../sqlite/metadata-store.ts';
 import type { CaptureRow, MailboxUpsert, MessageRow, MetadataStore } from '../metadata-store.ts';
 import { migrate, migrationsIn } from './migrate.ts';
 import { on, PostgresTransactions } from './transactions.ts';
+import type { DeferredInsert } from './transactions.ts';
 
 const MIGRATIONS = migrationsIn(new URL('./migrations/', import.meta.url));
 
@@ -53,10 +54,14 @@ function withPassword(url: string, password: string | undefined): string {
 // How often a node without the duties tries to take them (see holdDuties).
 const DUTY_RETRY_MS = 2000;
 
+const LEAF_INSERT: DeferredInsert = { types: ['bigint', 'text', 'bigint', 'bytea', 'bytea'], sql: (unnest) => `INSERT INTO ledger (idx, type, time, leaf, leaf_hash) SELECT * FROM ${unnest}` };
+const PAYLOAD_INSERT: DeferredInsert = { types: ['bigint', 'bytea', 'text'], sql: (unnest) => `INSERT INTO ledger_payload (idx, salt, payload) SELECT * FROM ${unnest}` };
+
 export class PostgresMetadataStore implements MetadataStore {
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly #capturesChannel: string;
+  readonly #captureInsert: DeferredInsert;
   readonly #transactions: PostgresTransactions;
   #ready: Promise<void> | null = null;
   #dutyClient: pg.PoolClient | null = null;
@@ -73,6 +78,14 @@ export class PostgresMetadataStore implements MetadataStore {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`store schema "${schema}" is not a plain lowercase PostgreSQL name`);
     this.schema = schema;
     this.#capturesChannel = `sealbox_captures_${schema}`;
+    // Tells the node holding the duties at commit (holdDuties): a transaction's notices on one
+    // channel are delivered as one.
+    this.#captureInsert = {
+      types: ['text', 'bigint', 'text', 'bigint', 'text', 'text', 'bigint', 'bigint', 'text', 'bigint', 'text'],
+      sql: (unnest) => `WITH c AS (INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule, keep_until, keep_rule)
+        SELECT * FROM ${unnest} RETURNING 1) SELECT pg_notify($12, '') WHERE EXISTS (SELECT 1 FROM c)`,
+      params: [this.#capturesChannel],
+    };
     this.pool = new pg.Pool({ connectionString: withPassword(options.url, options.password), max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${schema}` });
     // An idle client whose connection dies is dropped by the pool; without a listener the
     // 'error' event would end the process.
@@ -201,14 +214,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return row.id;
   }
 
-  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<number> {
-    // Tells the node holding the duties at commit (holdDuties): a transaction's notices on one
-    // channel are delivered as one.
-    const row = await on(tx).one<{ id: number }>(`WITH c AS (INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule, keep_until, keep_rule)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id) SELECT c.id, pg_notify($12, '') FROM c`,
-    [capture.id, messageRowId, capture.source, capture.receivedAt, capture.envelope ? JSON.stringify(capture.envelope) : null,
-      capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex, terms.retainUntil, terms.ruleId, terms.keepUntil, terms.keepRule, this.#capturesChannel]);
-    return row!.id;
+  // Sent with the transaction's other captures (PostgresTx.defer).
+  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<void> {
+    on(tx).defer(this.#captureInsert, [capture.id, messageRowId, capture.source, capture.receivedAt, capture.envelope ? JSON.stringify(capture.envelope) : null,
+      capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex, terms.retainUntil, terms.ruleId, terms.keepUntil, terms.keepRule]);
   }
 
   async hasCapture(tx: Tx, captureId: string): Promise<boolean> {
@@ -284,9 +293,11 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await on(tx).one<{ n: number }>('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger'))!.n;
   }
 
+  // Sent with the transaction's other leaves (PostgresTx.defer): a batch of captures appends one
+  // leaf each. The ledger's own frontier is in memory; what reads the table back sees them.
   async appendLeaf(tx: Tx, row: LedgerRow): Promise<void> {
-    await on(tx).query('INSERT INTO ledger (idx, type, time, leaf, leaf_hash) VALUES ($1, $2, $3, $4, $5)', [row.index, row.type, row.time, row.leaf, row.leafHash]);
-    if (row.payload) await on(tx).query('INSERT INTO ledger_payload (idx, salt, payload) VALUES ($1, $2, $3)', [row.index, row.salt, row.payload.toString('utf8')]);
+    on(tx).defer(LEAF_INSERT, [row.index, row.type, row.time, row.leaf, row.leafHash]);
+    if (row.payload) on(tx).defer(PAYLOAD_INSERT, [row.index, row.salt, row.payload.toString('utf8')]);
   }
 
   async erasePayload(tx: Tx, index: number, erasedBy: number): Promise<boolean> {

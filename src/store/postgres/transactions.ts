@@ -6,10 +6,20 @@ import type { Transactions, Tx } from '../../core/transactions.ts';
 // A transaction on one client taken from the pool for its length: the only way a repository
 // reaches PostgreSQL, so a call made outside a transaction, or after it ended, fails instead of
 // writing on its own.
+// A multi-row insert whose rows a write transaction gathers (PostgresTx.defer): `sql` gets the
+// unnest(…) of one array per column, typed by `types`; `params` follow the arrays ($n+1, …).
+export interface DeferredInsert {
+  readonly types: readonly string[];
+  sql(unnest: string): string;
+  readonly params?: readonly unknown[];
+}
+
 export class PostgresTx implements Tx {
   readonly mode: 'read' | 'write';
   readonly #client: pg.PoolClient;
   readonly #undo: (() => void)[] = [];
+  // Rows deferred, column by column, per insert, in the order each insert was first deferred.
+  readonly #deferred = new Map<DeferredInsert, unknown[][]>();
   #open = true;
   // A statement failed: PostgreSQL has aborted the transaction, and its COMMIT rolls back.
   #failed = false;
@@ -28,22 +38,43 @@ export class PostgresTx implements Tx {
   }
 
   async query<R extends Record<string, any> = Record<string, any>>(sql: string, params: unknown[] = []): Promise<R[]> {
-    if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
-    refuseNul(params);
-    try {
-      return (await this.#client.query<R>(sql, params)).rows;
-    } catch (err) {
-      this.#failed = true;
-      throw err;
-    }
+    return (await this.#send<R>(sql, params)).rows;
   }
 
   // A statement that changes rows: how many it changed.
   async run(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.#send(sql, params)).rowCount ?? 0;
+  }
+
+  // A row for a multi-row insert, sent with the others of its kind before this transaction's
+  // next statement or its COMMIT: rows nothing reads back in the same transaction (the commit
+  // path's ledger leaves and captures) then cost one round trip a batch, not one each. Whatever
+  // the transaction sends next sees them; an insert that fails fails that statement, and so
+  // the transaction.
+  defer(insert: DeferredInsert, row: unknown[]): void {
+    if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
+    if (this.mode !== 'write') throw new Error('rows are deferred only in a write transaction');
+    refuseNul(row);
+    let columns = this.#deferred.get(insert);
+    if (!columns) this.#deferred.set(insert, columns = insert.types.map(() => []));
+    row.forEach((value, i) => columns[i]!.push(value));
+  }
+
+  // Sends the deferred rows (before COMMIT; every statement does it first).
+  async flush(): Promise<void> {
+    for (const [insert, columns] of this.#deferred) {
+      this.#deferred.delete(insert);
+      const unnest = `unnest(${insert.types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+      await this.#send(insert.sql(unnest), [...columns, ...(insert.params ?? [])], false);
+    }
+  }
+
+  async #send<R extends Record<string, any>>(sql: string, params: unknown[], flushFirst = true): Promise<pg.QueryResult<R>> {
     if (!this.#open) throw new Error('this transaction has ended; a repository call must run inside one');
     refuseNul(params);
+    if (flushFirst && this.#deferred.size > 0) await this.flush();
     try {
-      return (await this.#client.query(sql, params)).rowCount ?? 0;
+      return await this.#client.query<R>(sql, params);
     } catch (err) {
       this.#failed = true;
       throw err;
@@ -171,9 +202,10 @@ export class PostgresTransactions implements Transactions {
     const tx = new PostgresTx(mode, client);
     let committed = false;
     try {
-      await client.query(mode === 'write' ? 'BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      if (mode === 'write') await client.query('SELECT pg_advisory_xact_lock($1)', [this.#lock]);
+      // A write's BEGIN and its lock in one round trip (the lock is a number of ours).
+      await client.query(mode === 'write' ? `BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT pg_advisory_xact_lock(${Math.trunc(this.#lock)})` : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const result = await this.#current.run(tx, () => work(tx));
+      await tx.flush();
       tx.seal();
       const done = await client.query('COMMIT');
       // A statement that failed aborted the transaction, and PostgreSQL answers its COMMIT with a

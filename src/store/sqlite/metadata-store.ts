@@ -81,13 +81,12 @@ export class SqliteMetadataStore implements MetadataStore {
     return Number(row.id);
   }
 
-  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<number> {
-    const result = on(tx).prepare(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule, keep_until, keep_rule)
+  async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<void> {
+    on(tx).prepare(`INSERT INTO capture (capture_id, message, source, received_at, envelope, provenance, ledger_index, retain_until, retention_rule, keep_until, keep_rule)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(capture.id, messageRowId, capture.source, capture.receivedAt,
         capture.envelope ? JSON.stringify(capture.envelope) : null,
         capture.provenance ? JSON.stringify(capture.provenance) : null, ledgerIndex, terms.retainUntil, terms.ruleId, terms.keepUntil, terms.keepRule);
-    return Number(result.lastInsertRowid);
   }
 
   async hasCapture(tx: Tx, captureId: string): Promise<boolean> {
