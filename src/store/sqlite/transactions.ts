@@ -83,14 +83,18 @@ export function on(tx: Tx): SqliteTx {
   return tx;
 }
 
-// Transactions on one connection, one at a time in the order asked for (SQLite has one writer,
-// and a read must not see another's uncommitted rows on the shared connection). A transaction
-// asked for inside another would wait for itself: it throws instead.
+// Transactions on one connection, one at a time (a read must not see another's uncommitted rows
+// on the shared connection): writes in the order asked for (SQLite has one writer), each read in
+// its turn for the connection. A write waiting for another connection's lock (a console
+// command's) holds no turn meanwhile, so reads run while it waits — a read sees what had
+// committed when it began, as on PostgreSQL, not a write asked before it that has not begun. A
+// transaction asked for inside another would wait for itself: it throws instead.
 export class SqliteTransactions implements Transactions {
   readonly #db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
   readonly #current = new AsyncLocalStorage<SqliteTx>();
-  #tail: Promise<void> = Promise.resolve();
+  #tail: Promise<void> = Promise.resolve();        // the connection's turns
+  #writeTail: Promise<void> = Promise.resolve();   // the writes' order
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -121,15 +125,21 @@ export class SqliteTransactions implements Transactions {
   async outside<T>(work: (db: DatabaseSync) => T | Promise<T>): Promise<T> {
     const outer = this.#current.getStore();
     if (outer?.open) throw new Error(`work outside a transaction was asked for inside a ${outer.mode} transaction`);
-    const before = this.#tail;
-    let release!: () => void;
-    this.#tail = new Promise((resolve) => (release = resolve));
-    await before;
+    const release = await this.#turn();
     try {
       return await work(this.#db);
     } finally {
       release();
     }
+  }
+
+  // The connection's next turn; call the function returned to hand it on.
+  async #turn(): Promise<() => void> {
+    const before = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise((resolve) => (release = resolve));
+    await before;
+    return release;
   }
 
   // The write-ahead log checkpointed into the database and cut to nothing, so that no page
@@ -153,7 +163,10 @@ export class SqliteTransactions implements Transactions {
   // COMMIT is PASSIVE, which never waits; a read waits only for another connection's recovery or
   // checkpoint step, which is brief, so SQLite's handler serves it. Opening a connection (its
   // migrations) waits inside SQLite too, before anything listens or on the indexer's thread.
-  async #unblocked(attempt: () => boolean): Promise<boolean> {
+  //
+  // `between`: called before each pause (a write hands the connection's turn on, so that reads
+  // run while it waits), and `resume` after it.
+  async #unblocked(attempt: () => boolean, between?: { pause(): void; resume(): Promise<void> }): Promise<boolean> {
     const patience = Number((this.statement('PRAGMA busy_timeout').get() as { timeout: number }).timeout);
     const deadline = performance.now() + patience;
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(2 * pause, LONGEST_PAUSE_MS)) {
@@ -174,26 +187,32 @@ export class SqliteTransactions implements Transactions {
         if (locked) throw locked;
         return done;
       }
+      between?.pause();
       await sleep(Math.min(pause, left));
+      await between?.resume();
     }
   }
 
   async #run<T>(mode: 'read' | 'write', work: (tx: Tx) => Promise<T>): Promise<T> {
     const outer = this.#current.getStore();
     if (outer?.open) throw new Error(`a ${mode} transaction was opened inside a ${outer.mode} transaction; pass its tx on instead`);
-    const before = this.#tail;
-    let release!: () => void;
-    this.#tail = new Promise((resolve) => (release = resolve));
-    await before;
+    let writeDone = () => {};
+    if (mode === 'write') {
+      const before = this.#writeTail;
+      this.#writeTail = new Promise((resolve) => (writeDone = resolve));
+      await before;
+    }
+    let release = () => {};
     const tx = new SqliteTx(mode, this);
     let committed = false;
     let undoFailed: unknown[] = [];
     try {
+      release = await this.#turn();
       if (mode === 'write') {
         await this.#unblocked(() => {
           this.#db.exec('BEGIN IMMEDIATE');
           return true;
-        });
+        }, { pause: () => release(), resume: async () => { release = await this.#turn(); } });
       } else {
         this.#db.exec('BEGIN');
       }
@@ -216,6 +235,7 @@ export class SqliteTransactions implements Transactions {
       } finally {
         if (committed) tx.end(true);
         release();
+        writeDone();
       }
     }
   }
