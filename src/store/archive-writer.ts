@@ -150,9 +150,8 @@ export class ArchiveWriter {
     try {
       const { known, locked } = await this.#meta.read(async (tx) => {
         const ids = new Map<string, BlobRef | null>();
-        for (const { pending } of batch) {
-          const sha = pending.seal.sha256;
-          if (await this.#meta.findMessageId(tx, sha) !== null) ids.set(sha, lock ? (await this.#meta.getMessage(tx, sha))?.blobRef ?? null : null);
+        for (const sha of (await this.#meta.findMessageIds(tx, batch.map((w) => w.pending.seal.sha256))).keys()) {
+          ids.set(sha, lock ? (await this.#meta.getMessage(tx, sha))?.blobRef ?? null : null);
         }
         return { known: ids, locked: lock ? await this.#retention.forBatch(tx, batch.map((w) => w.pending.capture)) : null };
       });
@@ -176,8 +175,9 @@ export class ArchiveWriter {
         }
         // Every message row first, then the ledger entries and captures, which a backend may
         // send as one multi-row insert each (PostgreSQL: one round trip a batch, not one each).
+        const archived = await this.#meta.findMessageIds(tx, batch.map((w) => w.pending.seal.sha256));
         const messages: { rowId: number; duplicate: boolean }[] = [];
-        for (const { pending } of batch) messages.push(await this.#message(tx, pending, refs));
+        for (const { pending } of batch) messages.push(await this.#message(tx, pending, refs, archived));
         const results: CommitResult[] = [];
         for (const [i, { pending }] of batch.entries()) results.push(await this.#record(tx, pending, messages[i]!, retention[i]!));
         return results;
@@ -194,16 +194,19 @@ export class ArchiveWriter {
     }
   }
 
-  // The message's row: found (a duplicate, also of an earlier capture in this batch) or added.
-  async #message(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>): Promise<{ rowId: number; duplicate: boolean }> {
+  // The message's row: archived before (a duplicate, also of an earlier capture in this batch,
+  // added to `archived`) or added now.
+  async #message(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>, archived: Map<string, number>): Promise<{ rowId: number; duplicate: boolean }> {
     const { capture, seal } = pending;
-    const found = await this.#meta.findMessageId(tx, seal.sha256);
-    if (found !== null) return { rowId: found, duplicate: true };
+    const found = archived.get(seal.sha256);
+    if (found !== undefined) return { rowId: found, duplicate: true };
     // Archived between the look before the blobs were written and now (another process): the
     // blob just written is not referenced, and the writer discards it like any lost race.
     const ref = refs.get(seal.sha256);
     if (!ref) throw new Error(`no blob for ${seal.sha256}`);
-    return { rowId: await this.#meta.insertMessage(tx, seal, ref, capture.receivedAt), duplicate: false };
+    const rowId = await this.#meta.insertMessage(tx, seal, ref, capture.receivedAt);
+    archived.set(seal.sha256, rowId);
+    return { rowId, duplicate: false };
   }
 
   async #record(tx: Tx, pending: PendingCapture, message: { rowId: number; duplicate: boolean }, retention: CaptureTerms): Promise<CommitResult> {

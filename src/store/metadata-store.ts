@@ -35,7 +35,8 @@ export type MailboxUpsert = { name: string; displayName?: string | null; owner?:
 // captures and mailboxes the archive writer and reader work on. The stages' own repositories
 // come from the backend's factory (repositories.ts).
 export interface MetadataStore extends Transactions, LedgerStore, AuditStore, SettingStore {
-  findMessageId(tx: Tx, sha256: string): Promise<number | null>;
+  // The row ids of these messages that are archived (not disposed of), by sha256.
+  findMessageIds(tx: Tx, sha256s: readonly string[]): Promise<Map<string, number>>;
   insertMessage(tx: Tx, meta: SealMeta, ref: BlobRef, firstSeen: number): Promise<number>;
   insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<void>;
   hasCapture(tx: Tx, captureId: string): Promise<boolean>;

@@ -68,7 +68,7 @@ async function addMailbox(tx: Tx, b: Backend, name: string, addresses: string[] 
 // A message and its receipts as the archive writer stores them.
 async function archive(tx: Tx, meta: Meta, sha256: string, receipts: { retainUntil: number | null; keepUntil?: number | null; rule?: string | null }[], file = 'seg-1'): Promise<{ rowId: number; captures: number[] }> {
   const seal: SealMeta = { sha256, size: 100, sealedLength: 80, compression: 'zstd', nonce: Buffer.alloc(12, 1), tag: Buffer.alloc(16, 2), wrappedKey: Buffer.alloc(40, 3), keyId: 'k1' };
-  const rowId = (await meta.findMessageId(tx, sha256)) ?? await meta.insertMessage(tx, seal, { file, offset: 0, length: 80 }, T0);
+  const rowId = (await meta.findMessageIds(tx, [sha256])).get(sha256) ?? await meta.insertMessage(tx, seal, { file, offset: 0, length: 80 }, T0);
   const ids = new Set((await meta.capturesOf(tx, rowId)).map((c) => c.rowId));
   for (const [i, r] of receipts.entries()) {
     await meta.insertCapture(tx, { id: `cap-${sha256}-${i}`, source: 'smtp', receivedAt: T0 + i, envelope: { mailFrom: 'a@corp.example', rcptTo: ['b@corp.example'] } as never, provenance: { n: i } },
@@ -105,9 +105,11 @@ for (const impl of BACKENDS) {
       });
       const seal: SealMeta = { sha256: sha(5), size: 100, sealedLength: 90, compression: 'zstd', nonce: Buffer.alloc(12, 7), tag: Buffer.alloc(16, 8), wrappedKey: Buffer.alloc(40, 9), keyId: 'k2' };
       await assert.rejects(meta.write((tx) => meta.insertMessage(tx, seal, { file: 'seg-2', offset: 5, length: 90 }, T0 + DAY)), /already archived/);
-      const before = await meta.read((tx) => meta.findMessageId(tx, sha(5)));
+      const before = (await meta.read((tx) => meta.findMessageIds(tx, [sha(5)]))).get(sha(5));
+      assert.deepEqual(await meta.read((tx) => meta.findMessageIds(tx, [sha(5), sha(6), sha(5), 'f'.repeat(64)])), new Map([[sha(5), before], [sha(6), before! + 1]]),
+        'found by sha256, each once, the unknown left out');
       await meta.write((tx) => b.repos.disposal.markDisposed(tx, [sha(5)], { at: T0 + DAY, ledgerIndex: 3, policy: 'retention' }));
-      assert.equal(await meta.read((tx) => meta.findMessageId(tx, sha(5))), null, 'a disposed message is not found');
+      assert.deepEqual(await meta.read((tx) => meta.findMessageIds(tx, [sha(5)])), new Map(), 'a disposed message is not found');
       assert.equal(await meta.write((tx) => meta.insertMessage(tx, seal, { file: 'seg-2', offset: 5, length: 90 }, T0 + DAY)), before, 'archived again: the same row');
       const again = (await meta.read((tx) => meta.getMessage(tx, sha(5))))!;
       assert.deepEqual([again.blobRef, again.seal.wrappedKey, again.seal.keyId, again.disposed, again.firstSeen], [{ file: 'seg-2', offset: 5, length: 90 }, Buffer.alloc(40, 9), 'k2', null, T0]);
@@ -306,7 +308,7 @@ for (const impl of BACKENDS) {
         const m = (await b.meta.getMessage(tx, 'a'.repeat(64)))!;
         assert.deepEqual([m.seal.wrappedKey, m.disposed], [null, { at: T0 + 5 * DAY, ledgerIndex: 9, policy: 'retention' }]);
         assert.deepEqual((await b.meta.capturesOf(tx, old.rowId)).map((c) => [c.envelope, c.provenance]), [[null, null], [null, null]]);
-        assert.equal(await b.meta.findMessageId(tx, 'c'.repeat(64)), fresh.rowId);
+        assert.equal((await b.meta.findMessageIds(tx, ['c'.repeat(64)])).get('c'.repeat(64)), fresh.rowId);
         const queued = await disposal.queuedErasures(tx, 10);
         assert.deepEqual(queued.map((q) => [q.messageRowId, q.blobRef, q.captureRowIds, q.stillDisposed]), [[old.rowId, { file: 'seg-1', offset: 0, length: 80 }, old.captures, true]]);
         assert.deepEqual(await disposal.expired(tx, T0 + 40 * DAY, 10).then((e) => e.map((x) => x.sha256[0])), ['c']);

@@ -198,8 +198,11 @@ export class PostgresMetadataStore implements MetadataStore {
 
   // --- messages and captures ---
 
-  async findMessageId(tx: Tx, sha256: string): Promise<number | null> {
-    return (await on(tx).one<{ id: number }>('SELECT id FROM message WHERE sha256 = $1 AND disposed_at IS NULL', [sha256]))?.id ?? null;
+  // One statement for a whole group of captures.
+  async findMessageIds(tx: Tx, sha256s: readonly string[]): Promise<Map<string, number>> {
+    if (sha256s.length === 0) return new Map();
+    const rows = await on(tx).query<{ id: number; sha256: string }>('SELECT id, sha256 FROM message WHERE sha256 = ANY($1::text[]) AND disposed_at IS NULL', [[...new Set(sha256s)]]);
+    return new Map(rows.map((r) => [r.sha256, r.id]));
   }
 
   // A message disposed of before is a message again, under its old row id: new bytes, new key.

@@ -64,9 +64,14 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // --- messages and captures ---
 
-  async findMessageId(tx: Tx, sha256: string): Promise<number | null> {
-    const row = on(tx).prepare('SELECT id FROM message WHERE sha256 = ? AND disposed_at IS NULL').get(sha256) as { id: number } | undefined;
-    return row?.id ?? null;
+  async findMessageIds(tx: Tx, sha256s: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    const stmt = on(tx).prepare('SELECT id FROM message WHERE sha256 = ? AND disposed_at IS NULL');
+    for (const sha256 of new Set(sha256s)) {
+      const row = stmt.get(sha256) as { id: number } | undefined;
+      if (row) found.set(sha256, Number(row.id));
+    }
+    return found;
   }
 
   // A message disposed of before is a message again, under its old row id: new bytes, new key.
