@@ -16,10 +16,12 @@ import { CaptureWriter } from '../../src/capture/capture-writer.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { newId } from '../../src/core/ids.ts';
 import type { Config } from '../../src/core/config.ts';
+import type { Envelope } from '../../src/core/types.ts';
 import { Indexer } from '../../src/index/indexer.ts';
 import type { CaptureQueue } from '../../src/index/capture-queue.ts';
 import type { IndexStore } from '../../src/index/index-store.ts';
 import { openIndex } from '../../src/index/open-index.ts';
+import type { ArchiveReader } from '../../src/store/archive-reader.ts';
 import { ArchiveWriter } from '../../src/store/archive-writer.ts';
 import { postgresForSuite } from '../support/postgres.ts';
 
@@ -46,16 +48,19 @@ function configFor(kind: 'sqlite' | 'postgres'): Config {
   return loadConfig(file, { data: dir }, {});
 }
 
-// n messages, each captured once; their capture row ids, ascending.
-async function capture(archive: Archive, n: number, tag: string): Promise<number[]> {
+// n messages, each captured once (or the same message n times, to these recipients in turn);
+// their capture row ids, ascending.
+async function capture(archive: Archive, n: number, tag: string, sameTo: string[] = []): Promise<number[]> {
   const { stores, config } = archive;
   const writer = new ArchiveWriter({ meta: stores.meta, blobs: stores.blobs, ledger: archive.ledger, log, maxBatch: config.commit.maxBatch, retention: archive.retention });
   const capturer = new CaptureWriter({ writer, blobs: stores.blobs, keys: stores.keys, inlineBlobBytes: config.commit.inlineBlobBytes, maxMessageBytes: config.receiver.maxMessageBytes });
   const before = await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx));
   for (let i = 0; i < n; i++) {
     const incoming = capturer.begin({ journal: 'off' });
-    await incoming.write(Buffer.from(`From: a${i}@example.org\r\nTo: b${i}@example.org\r\nSubject: claim ${tag} ${i}\r\nMessage-ID: <${tag}-${i}@claims.example>\r\n\r\nword${tag}${i}\r\n`));
-    await incoming.commit({ id: newId('cap', Date.now()), source: 'import:claims', receivedAt: Date.now(), envelope: null, provenance: { file: `${tag}-${i}.eml` } });
+    const k = sameTo.length > 0 ? 0 : i;
+    await incoming.write(Buffer.from(`From: a${k}@example.org\r\nTo: b${k}@example.org\r\nSubject: claim ${tag} ${k}\r\nMessage-ID: <${tag}-${k}@claims.example>\r\n\r\nword${tag}${k}\r\n`));
+    const envelope = sameTo.length > 0 ? envelopeTo(sameTo[i]!) : null;
+    await incoming.commit({ id: newId('cap', Date.now()), source: envelope ? 'smtp' : 'import:claims', receivedAt: Date.now(), envelope, provenance: envelope ? null : { file: `${tag}-${i}.eml` } });
   }
   await writer.drain();
   const last = await stores.meta.read((tx) => stores.meta.lastCaptureRowId(tx));
@@ -63,8 +68,16 @@ async function capture(archive: Archive, n: number, tag: string): Promise<number
   return Array.from({ length: n }, (_, i) => before + 1 + i);
 }
 
-const indexerOf = (archive: Archive, index: IndexStore, captures: CaptureQueue = archive.stores.repos.captures) => new Indexer({
-  captures, index, reader: archive.stores.reader, meta: archive.stores.meta, log, batch: 4, internalDomains: [], auth: null, attachmentText: false,
+function envelopeTo(address: string): Envelope {
+  return {
+    mailFrom: 'a0@example.org', mailFromArgs: {}, rcptTo: [{ address, args: {} }],
+    clientAddress: '192.0.2.25', clientPort: 41000, clientHelo: 'mx.example', clientName: null, authUser: null, queueId: null,
+    protocol: 'ESMTP', tls: null, transport: { address: '127.0.0.1', port: 2525, helo: 'mx.example' }, xforward: {},
+  };
+}
+
+const indexerOf = (archive: Archive, index: IndexStore, captures: CaptureQueue = archive.stores.repos.captures, o: { batch?: number; reader?: ArchiveReader } = {}) => new Indexer({
+  captures, index, reader: o.reader ?? archive.stores.reader, meta: archive.stores.meta, log, batch: o.batch ?? 4, internalDomains: [], auth: null, attachmentText: false,
 });
 
 for (const kind of ['sqlite', 'postgres'] as const) {
@@ -172,5 +185,44 @@ describe('IndexStore.claim on PostgreSQL: two indexers share the queue', () => {
     assert.equal(await b.store.read((tx) => b.store.cursor(tx)), rows.at(-1), 'the cursor covers them all');
     assert.deepEqual(await b.store.claim(10, async (c) => [...c.rowIds]), [], 'nothing left in the queue');
     assert.equal((await other.index.search.search('wordshared3', { limit: 10 })).total, 1, 'A\'s batch is searchable, once');
+  });
+
+  test('a message another indexer indexed from another of its captures while a batch read it is read again, not written twice', { timeout: 120_000 }, async () => {
+    // One message received twice, for two recipients: one capture in each indexer's batch.
+    const [first, second] = await capture(archive, 2, 'twice', ['x@corp.example', 'y@corp.example']);
+    const a = openIndex(archive.stores);
+    const b = openIndex(other.stores);
+    // A has read its batch as a new message and waits for the bytes, until released.
+    const real = archive.stores.reader;
+    let reading!: () => void;
+    let release!: () => void;
+    const readingA = new Promise<void>((resolve) => (reading = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let stalled = false;
+    const reader = {
+      message: (tx, sha256) => real.message(tx, sha256),
+      stream: (row) => real.stream(row),
+      readSmall: async (row) => {
+        if (!stalled) {
+          stalled = true;
+          reading();
+          await gate;
+        }
+        return real.readSmall(row);
+      },
+    } as Pick<ArchiveReader, 'message' | 'stream' | 'readSmall'> as ArchiveReader;
+    const runA = indexerOf(archive, a.store, undefined, { batch: 1, reader }).runOnce();
+    await readingA;
+    assert.equal(await indexerOf(other, b.store, undefined, { batch: 1 }).runOnce(), 1, 'B indexes the message from the second capture meanwhile');
+    release();
+    assert.equal(await runA, 1, 'A indexes the first capture after reading its batch again');
+
+    const [row] = await archive.stores.repos.captures.capturesByRowIds([first!, second!]);
+    const docId = row!.messageRowId;
+    const named = await b.store.read((tx) => b.store.namedAddresses(tx, docId));
+    assert.deepEqual([...named.recipients].sort(), ['b0@example.org', 'x@corp.example', 'y@corp.example'], 'one document, with the Bcc of each capture');
+    assert.equal(await b.store.read((tx) => b.store.failureCount(tx)), 0, 'neither capture failed');
+    assert.equal(await b.store.read((tx) => b.store.cursor(tx)), second);
+    assert.equal((await other.index.search.search('wordtwice0', { limit: 10 })).total, 1);
   });
 });
