@@ -1,8 +1,9 @@
 // Two `sealbox serve` nodes on one PostgreSQL archive (store.kind "postgres"), sharing its blob
-// folder: both take real corpus mail over SMTP at the same time; the node holding the archive's
-// duties (signing, indexing, sweeps) indexes what either received; it is SIGKILLed in the middle
-// of a delivery and the other takes its duties over. Every acknowledged message is archived
-// bit-exact and indexed once, `verify` is green, every checkpoint signed matches the ledger's
+// folder: both take real corpus mail over SMTP at the same time and both index it, each batch
+// claimed by one of them (the debug log names the captures of each batch); the node holding the
+// archive's duties (signing, sweeps) is SIGKILLed in the middle of a delivery and the other takes
+// its duties over. Every capture is indexed by exactly one node, once, every acknowledged message
+// is archived bit-exact and indexed once, `verify` is green, every checkpoint signed matches the ledger's
 // entries (one sequence of tree heads, whoever signed it), both nodes serve the same latest
 // checkpoint, a session signed in on one node works, and ends, on the other, and sign-in attempts
 // spread over both nodes share one budget.
@@ -33,7 +34,7 @@ const SIGNIN_PER_MINUTE = 4;
 
 test('two nodes on one PostgreSQL archive: both receive and serve one session, one holds the duties, the other takes them over when it is killed', { timeout: 600_000 }, async (t) => {
   const { store } = await postgresStore(cluster, 'nodes');
-  const config = testConfig({ data: join(tempDataDir(), 'data'), store, ledger: { checkpointEveryEntries: 50, checkpointEverySeconds: 2 }, access: { signinPerMinute: SIGNIN_PER_MINUTE } });
+  const config = testConfig({ data: join(tempDataDir(), 'data'), store, ledger: { checkpointEveryEntries: 50, checkpointEverySeconds: 2 }, access: { signinPerMinute: SIGNIN_PER_MINUTE }, log: { level: 'debug' } });
   const data = loadConfig(config, {}, {}).data;
   const args = ['--config', config, '--http', '127.0.0.1:0'];
   let a = await startSealbox({ data, args });
@@ -46,7 +47,7 @@ test('two nodes on one PostgreSQL archive: both receive and serve one session, o
   const acked = new Set<number>();
   const record = (results: Map<number, { code: number }>) => { for (const [i, r] of results) if (r.code === 250) acked.add(i); };
 
-  // Both nodes at once; the holder (the first started) indexes what either acknowledged.
+  // Both nodes at once; both index, each what it claims of what either acknowledged.
   const [toA, toB] = await Promise.all([
     deliverAll(a.smtp.port, messages.slice(0, 100), { connections: 4 }),
     deliverAll(b.smtp.port, messages.slice(100, 200), { connections: 4 }),
@@ -54,7 +55,7 @@ test('two nodes on one PostgreSQL archive: both receive and serve one session, o
   record(toA);
   record(toB);
   assert.equal(acked.size, 200, 'both nodes accept mail');
-  await waitUntil('the holder indexes what both nodes received', async () => (await statsOf(config)).indexLag.captures === 0, { timeoutMs: 60_000, intervalMs: 300 });
+  await waitUntil('the nodes index what both received', async () => (await statsOf(config)).indexLag.captures === 0, { timeoutMs: 60_000, intervalMs: 300 });
 
   // The holder is killed in the middle of a delivery to it; the other node goes on receiving
   // and takes the duties over.
@@ -77,6 +78,7 @@ test('two nodes on one PostgreSQL archive: both receive and serve one session, o
   }, { timeoutMs: 90_000, intervalMs: 500 });
 
   // The killed node back beside it: both serve the same tree head.
+  const killed = a;
   a = await startSealbox({ data, args });
   assert.equal(await latestCheckpoint(a), await latestCheckpoint(b), 'the same latest checkpoint from either node');
 
@@ -105,7 +107,23 @@ test('two nodes on one PostgreSQL archive: both receive and serve one session, o
   assert.ok(answers.includes(401) && answers.at(-1) === 429, `refused once the budget is spent: ${answers.join(' ')}`);
   assert.ok(allowed <= SIGNIN_PER_MINUTE, `at most ${SIGNIN_PER_MINUTE} tries a minute across both nodes, not per node (${answers.join(' ')})`);
 
+  // Which node indexed which capture, from each node's log of its committed batches.
+  const indexedBy = (node: SealboxServer) => node.stderr().split('\n').flatMap((line) => {
+    if (!line.includes('"msg":"indexed"')) return [];
+    const { rows = [] } = JSON.parse(line) as { rows?: [number, number][] };
+    return rows.flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, i) => first + i));
+  });
+  const byKilled = indexedBy(killed);
+  const byB = indexedBy(b);
+  const all = [...byKilled, ...byB, ...indexedBy(a)];
+  t.diagnostic(`captures indexed: ${byKilled.length} by the killed node, ${byB.length} by the other`);
+  assert.ok(byKilled.length > 0 && byB.length > 0, `both nodes indexed captures (the killed one ${byKilled.length}, the other ${byB.length})`);
+
   await assertArchivedOnce(config, messages, async ({ stores: { meta } }) => {
+    const captures: number[] = [];
+    await meta.read(async (tx) => { for await (const c of meta.allCaptures(tx)) captures.push(c.rowId); });
+    assert.ok(captures.length >= 300);
+    assert.deepEqual([...all].sort((x, y) => x - y), captures, 'every capture indexed, by one node, once');
     // Signed by two nodes in turn, and each tree head matches the ledger (verify checks every
     // signature and root against the entries): one sequence, no fork.
     const sizes = (await meta.read((tx) => meta.checkpoints(tx))).map((c) => c.size);

@@ -105,10 +105,13 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   let turn: Promise<void> = Promise.resolve();
   // On a store several nodes share, the one holding its lock (holdDuties); else always this one.
   const holdDuties = archive.stores.meta.holdDuties?.bind(archive.stores.meta);
+  // Every node indexes: each batch of captures is claimed (IndexStore.claim), so on a store the
+  // nodes share they index side by side; what else the index thread does is the duty holder's.
+  const indexer = new IndexerThread(config, log, { duties: !holdDuties });
   const hold = (held: boolean) => (turn = turn.then(async () => {
     if (held && !duties && !closing) {
-      duties = await startDuties(archive, parts);
-      if (holdDuties) log.info('this node holds the archive\'s duties: signing checkpoints, indexing, the sweeps and timers');
+      duties = await startDuties(archive, parts, indexer);
+      if (holdDuties) log.info('this node holds the archive\'s duties: signing checkpoints, the index\'s follow-ups and retries, the sweeps and timers');
     } else if (!held && duties) {
       const d = duties;
       duties = null;
@@ -119,8 +122,8 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   // Before taking mail: the holder signs what is not yet signed (or an empty tree head).
   const lease = holdDuties ? await holdDuties(hold, () => duties?.committed()) : { held: true };
   if (lease.held) await hold(true);
-  else announce('sealbox: another node holds this archive\'s duties (signing, indexing, sweeps); this one receives and serves, and takes them over if that node stops');
-  writer.onCommit(() => duties?.committed());
+  else announce('sealbox: another node holds this archive\'s duties (signing, sweeps); this one receives, serves and indexes its share, and takes them over if that node stops');
+  writer.onCommit(() => (duties ? duties.committed() : indexer.wake()));
   // Entries other processes appended (another node, an import, a console command) count
   // towards the holder's next checkpoint, and every node's size for its health page.
   const timer = setInterval(() => {
@@ -178,6 +181,7 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
     await writer.drain();
     closing = true;
     await hold(false);
+    await indexer.stop();
     await notifications.close();
     archive.close();
   })());
@@ -191,16 +195,17 @@ interface Duties {
 }
 
 // What one node does for the whole archive: sign checkpoints (one signer, so one sequence of
-// tree heads), run the index thread (one cursor), deliver the outbox, sweep for oversight, run
-// export jobs, and the retention, directory and legal-hold timers. Started by the node holding
-// the duties (serve), stopped when it gives them up; what it stops resumes on the next holder
-// from the database (the cursor, the outbox, unfinished export jobs).
-async function startDuties(archive: Archive, parts: ServerParts): Promise<Duties> {
+// tree heads), the index thread's work beyond indexing new captures (authentication checks,
+// attachments' text, retries, the completeness check: index-worker.ts), deliver the outbox, sweep
+// for oversight, run export jobs, and the retention, directory and legal-hold timers. Started by
+// the node holding the duties (serve), stopped when it gives them up; what it stops resumes on the
+// next holder from the database (the follow-ups' queues, the outbox, unfinished export jobs).
+async function startDuties(archive: Archive, parts: ServerParts, indexer: IndexerThread): Promise<Duties> {
   const { config, ledger, log } = archive;
   const checkpointer = archive.checkpointer!;
   const { notifications, oversight, exports, checkpoint } = parts;
   if (ledger.size === 0 || checkpointer.due(1)) await checkpoint();
-  const indexer = new IndexerThread(config, log);
+  indexer.setDuties(true);
   notifications.start();
   oversight.start();
   // Export jobs a stop (or a crash) left unfinished are resumed first; jobs asked for on another
@@ -237,7 +242,7 @@ async function startDuties(archive: Archive, parts: ServerParts): Promise<Duties
       await oversight.stop();
       await notifications.stop();
       await checkpoint();
-      await indexer.stop();
+      indexer.setDuties(false);
     },
   };
 }

@@ -87,6 +87,12 @@ export class FollowUpQueue<P, R> {
     while (this.busy) await this.step();
   }
 
+  // Looks through the stored queue again at the next step: items other indexers queued without
+  // handing them over (nodes without the duties), or a node that died left there.
+  rescan(): void {
+    this.#scanFrom ??= 0;
+  }
+
   // Stops: what is in flight is left queued in the database, for the next start.
   close(): void {
     this.#closed = true;

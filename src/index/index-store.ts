@@ -53,12 +53,32 @@ export interface AttachmentOutcome {
   text?: string;
 }
 
+// Captures claimed for indexing (IndexStore.claim), held by this indexer until its work ends.
+export interface IndexClaim {
+  // Their row ids, ascending (none: nothing to index).
+  readonly rowIds: readonly number[];
+  // A write transaction of the index, with its write lock, in which the claim commits: on
+  // PostgreSQL a savepoint of the claim's own transaction, on SQLite a transaction refused if the
+  // cursor has moved since the claim. May be called again after a call that threw (what that
+  // wrote is undone).
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  // Within write: these claimed captures (those up to some row) are indexed, and the cursor moves
+  // to the last row up to which every capture is.
+  done(tx: Tx, rowIds: readonly number[]): Promise<void>;
+}
+
 // The write side of the search index, as the indexer uses it. Every call runs in a transaction
 // of the index's own (`write`/`read`; one at a time), the handle passed to it.
 export interface IndexStore extends Transactions {
   // The last capture row indexed: it commits with the rows it covers.
   cursor(tx: Tx): Promise<number>;
   setCursor(tx: Tx, captureRowId: number): Promise<void>;
+  // The next captures to index, at most `limit`, none of them claimed by another indexer, for as
+  // long as `work` runs. PostgreSQL, where several nodes index one archive: rows of the queue
+  // (index_queue) locked FOR UPDATE SKIP LOCKED in a transaction that lasts until work ends and
+  // commits with its write; a node that dies lets go of them with its connection. SQLite (one
+  // indexer): the captures after the cursor.
+  claim<T>(limit: number, work: (claim: IndexClaim) => Promise<T>): Promise<T>;
   // Within a write transaction: if work throws, what it wrote is undone and the error rethrown;
   // the transaction goes on.
   savepoint(tx: Tx, work: () => Promise<void>): Promise<void>;

@@ -8,6 +8,13 @@ import { openIndexer } from './open-indexer.ts';
 
 // The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
 // slow the receiving thread. The main thread wakes it after each commit.
+//
+// Every node runs one. Indexing new captures is shared: each batch is claimed (IndexStore.claim),
+// so on PostgreSQL every node's thread takes batches of the one queue. The rest is the work of the
+// node holding the archive's duties (`duties`, told by the main thread): authentication checks
+// and attachments' text (a node without the duties queues them and hands nothing over), retrying
+// failed captures, the completeness check and filling in threads. On SQLite the one node always
+// holds them.
 
 // postal-mime joins every MIME part's lines through a Blob; see MemoryBlob for why this
 // thread gives it one that joins them in memory.
@@ -17,6 +24,13 @@ const config = workerData.config as Config;
 const log = createLogger(config.log.level).child({ component: 'indexer' });
 const archive = await openArchive(config, 'indexer', { log });
 const { indexer, db: indexDb, store, captures } = openIndexer(archive, log);
+let duties = workerData.duties as boolean;
+indexer.handOver = duties;
+// Where several nodes index (PostgreSQL), the duty holder looks through the follow-ups' stored
+// queues this often for what the others queued.
+const shared = archive.stores.kind === 'postgres';
+const RESCAN_FOLLOW_UPS_MS = 5000;
+let lastRescan = performance.now();
 
 // Every batch costs a commit and a new full-text segment whatever its size, so while mail
 // keeps coming a batch gathers captures for at least this long (a full batch goes at once).
@@ -35,10 +49,22 @@ let lastCheck = -Infinity;
 let stopping = false;
 let gathering = false;
 let wake: (() => void) | null = null;
-parentPort!.on('message', (msg: string) => {
+parentPort!.on('message', (msg: string | { duties: boolean }) => {
+  if (typeof msg === 'object') {
+    // Taken: what others queued meanwhile is found in the stored queues.
+    if (msg.duties && !duties) rescanFollowUps();
+    duties = msg.duties;
+    indexer.handOver = duties;
+  }
   if (msg === 'stop') stopping = true;
   if (stopping || !gathering) wake?.();
 });
+
+function rescanFollowUps(): void {
+  lastRescan = performance.now();
+  indexer.auth?.rescan();
+  indexer.extraction?.rescan();
+}
 
 // Resolves after ms, or at once on a wake (any wake while idle; only stop while gathering).
 function pause(ms: number, whileGathering: boolean): Promise<void> {
@@ -63,7 +89,7 @@ async function follow(worker: { step(): Promise<number>; readonly busy: boolean 
   if (!worker) return;
   while (!stopping) {
     try {
-      if (await worker.step() === 0 && !worker.busy) await new Promise((resolve) => setTimeout(resolve, 200));
+      if (!duties || (await worker.step() === 0 && !worker.busy)) await new Promise((resolve) => setTimeout(resolve, 200));
     } catch (err) {
       log.error({ err }, `${what} failed; retrying in 5 s`);
       await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -73,6 +99,7 @@ async function follow(worker: { step(): Promise<number>; readonly busy: boolean 
 
 async function loop(): Promise<void> {
   while (!stopping) {
+    if (duties && shared && performance.now() - lastRescan >= RESCAN_FOLLOW_UPS_MS) rescanFollowUps();
     let n = 0;
     let failed = false;
     const started = performance.now();
@@ -86,6 +113,10 @@ async function loop(): Promise<void> {
       parentPort!.postMessage({ cursor: await indexer.cursor() });
       const rest = started + GATHER_MS - performance.now();
       if (!indexer.more && rest > 0 && !stopping) await pause(rest, true);
+      continue;
+    }
+    if (!duties) {
+      await pause(failed ? 5000 : 1000, false);
       continue;
     }
     if (!failed && performance.now() - lastRetry >= RETRY_FAILURES_MS) {

@@ -17,15 +17,19 @@ export class IndexerThread {
   #stopping = false;
   #failures = 0;
   #restart: NodeJS.Timeout | null = null;
+  #duties: boolean;
 
-  constructor(config: Config, log: Logger) {
+  // duties: whether this node holds the archive's duties (index-worker.ts: what the thread does
+  // beyond indexing new captures); a node with one server always does.
+  constructor(config: Config, log: Logger, options: { duties?: boolean } = {}) {
     this.#config = config;
     this.#log = log;
+    this.#duties = options.duties ?? true;
     this.#start();
   }
 
   #start(): void {
-    const worker = startThread(new URL('./index-worker.ts', import.meta.url), { config: this.#config }, { resourceLimits: HEAP_LIMITS });
+    const worker = startThread(new URL('./index-worker.ts', import.meta.url), { config: this.#config, duties: this.#duties }, { resourceLimits: HEAP_LIMITS });
     this.#worker = worker;
     worker.on('message', (m) => {
       if (typeof m === 'object' && m && 'cursor' in m) this.#failures = 0;
@@ -42,6 +46,12 @@ export class IndexerThread {
 
   wake(): void {
     this.#worker?.postMessage('wake');
+  }
+
+  // This node took the archive's duties, or lost them; a restarted thread starts with the latest.
+  setDuties(held: boolean): void {
+    this.#duties = held;
+    this.#worker?.postMessage({ duties: held });
   }
 
   // Lets the current batch finish (its cursor commits with it), then ends the thread.

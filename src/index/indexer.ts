@@ -11,7 +11,7 @@ import { ExtractorPool } from './extract/extractor-pool.ts';
 import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
 import { display, fullTextOf } from './full-text.ts';
-import type { FullText, IndexStore } from './index-store.ts';
+import type { FullText, IndexClaim, IndexStore } from './index-store.ts';
 import { parseMessage } from './parse-message.ts';
 import type { ParsedMessage } from './parse-message.ts';
 import type { AddressRole } from './search-query.ts';
@@ -55,9 +55,10 @@ function envelopeAddresses(env: Envelope): string[] {
   return [...env.rcptTo.map((r) => r.address), env.mailFrom ?? ''].map((a) => a.trim().toLowerCase()).filter(Boolean);
 }
 
-// The queue after the commit: captures in order of receipt, with the cursor stored in the
-// index database in the same transaction as the rows it covers, so a crash re-runs exactly the
-// unfinished captures and nothing is indexed twice.
+// The queue after the commit: captures claimed a batch at a time (IndexStore.claim: on SQLite the
+// captures after the cursor, on PostgreSQL rows of a queue that several nodes' indexers share),
+// the claim committed in the same transaction as the rows it covers, so a crash re-runs exactly
+// the unfinished captures and nothing is indexed twice.
 export class Indexer {
   readonly #o: IndexerOptions;
   readonly #internal: Set<string>;
@@ -66,6 +67,10 @@ export class Indexer {
   readonly auth: AuthChecker | null;
   // So does the text inside attachments (see AttachmentExtractor); null: not read.
   readonly extraction: AttachmentExtractor | null;
+  // Whether what a batch queued for the checker and the extractor is handed to them with the bytes
+  // read. Off on a node without the archive's duties (index-worker.ts): its follow-ups are the
+  // duty holder's, which finds them in the stored queues.
+  handOver = true;
 
   constructor(options: IndexerOptions) {
     this.#o = options;
@@ -97,11 +102,33 @@ export class Indexer {
   // Indexes the next batch; returns how many captures it covered (0: nothing to do).
   async runOnce(): Promise<number> {
     this.#more = false;
-    const cursor = await this.cursor();
-    const rows = await this.#o.captures.capturesAfter(cursor, this.#o.batch);
-    if (rows.length === 0) return 0;
-    const covered = await this.#index(rows, { advanceCursor: cursor });
-    this.#more = covered < rows.length || rows.length === this.#o.batch;
+    const { index, captures, batch } = this.#o;
+    const { covered, committed, claimed } = await index.claim(batch, async (claim) => {
+      const claimed = claim.rowIds.length;
+      if (claimed === 0) return { covered: 0, committed: () => {}, claimed };
+      const rows = await captures.capturesByRowIds(claim.rowIds);
+      if (rows.length === 0) {
+        // Rows gone (never expected): not claimed for ever.
+        await claim.write((tx) => claim.done(tx, claim.rowIds));
+        return { covered: claimed, committed: () => {}, claimed };
+      }
+      // Another indexer may make the document of a message this batch parsed as new (another
+      // capture of it) while the batch was read: then it is read again, holding the write lock
+      // this time, so that the second reading is the last.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { count, committed } = await this.#index(rows, claim);
+          // Those of the claim up to the last row indexed (a gone row among them too).
+          const last = rows[count - 1]!.rowId;
+          return { covered: count === rows.length ? claimed : claim.rowIds.filter((id) => id <= last).length, committed, claimed };
+        } catch (err) {
+          if (!(err instanceof IndexedMeanwhile) || attempt === 3) throw err;
+          this.#o.log.debug({ captures: rows.length }, 'a message of this batch was indexed by another indexer meanwhile; reading the batch again');
+        }
+      }
+    });
+    committed();
+    this.#more = covered < claimed || claimed === batch;
     return covered;
   }
 
@@ -115,7 +142,7 @@ export class Indexer {
     const present = new Set(rows.map((r) => r.rowId));
     const gone = ids.filter((id) => !present.has(id));
     if (gone.length > 0) await index.write(async (tx) => { for (const id of gone) await index.clearFailure(tx, id); });
-    await this.#index(rows, { advanceCursor: null });
+    (await this.#index(rows, null)).committed();
     return { retried: rows.length, stillFailing: await index.read((tx) => index.failureCount(tx)) };
   }
 
@@ -144,9 +171,8 @@ export class Indexer {
 
   // One transaction for the rows (in receipt order); a capture that cannot be read or indexed is
   // recorded as failed and the others still go in.
-  // advanceCursor: the cursor the rows were read after, moved past them in the same transaction
-  // (null: failures retried, the cursor stays).
-  async #index(rows: QueuedCapture[], options: { advanceCursor: number | null }): Promise<number> {
+  // claim: the claim the rows are, committed with them (null: failures retried, nothing claimed).
+  async #index(rows: QueuedCapture[], claim: IndexClaim | null): Promise<{ count: number; committed(): void }> {
     const { index, log } = this.#o;
     const parsedInBatch = new Set<number>();
     // A message newer than every indexed one needs no lookup: most captures are of new messages.
@@ -268,14 +294,13 @@ export class Indexer {
     // the rest go in. A savepoint makes FTS5 write out the words it holds in memory, so every
     // document became a segment of its own (75 % more time in the full-text inserts); the batch is
     // therefore first written without them, and written again isolated only if a capture fails.
-    const writeBatch = (isolated: boolean) => index.write(async (tx) => {
-      // One indexer at a time holds the duties, but one cut off from the database may not know
-      // yet that another took them: a cursor moved since these rows were read means they are
-      // another's, and nothing of this batch is written.
-      const from = options.advanceCursor;
-      if (from !== null) {
-        const now = await index.cursor(tx);
-        if (now !== from) throw new Error(`another indexer moved the index cursor from ${from} to ${now} while this batch was read; the batch is left to it`);
+    const write = claim ? claim.write : index.write.bind(index);
+    const writeBatch = (isolated: boolean) => write(async (tx) => {
+      // Several indexers: a message parsed here as new may have been indexed since, from another
+      // of its captures. Checked under the write lock, before anything is written.
+      const newest = await index.lastDocumentId(tx);
+      for (const w of work) {
+        if (w.parsed && w.row.messageRowId <= newest && await index.hasDocument(tx, w.row.messageRowId)) throw new IndexedMeanwhile();
       }
       for (const w of work) {
         const { row, parsed } = w;
@@ -305,9 +330,9 @@ export class Indexer {
         await index.recordFailure(tx, row.rowId, row.sha256, w.error, now);
         log.error({ captureId: row.id, sha256: row.sha256, err: w.error }, 'capture could not be indexed; recorded, the rest of the batch goes on');
       }
-      // Before the cursor moves past this batch: if this fails, the whole batch is retried.
+      // Before the claim commits: if this fails, the whole batch is retried.
       if (internal.size > 0) await this.#o.captures.addAutoMailboxes([...internal]);
-      if (options.advanceCursor !== null) await index.setCursor(tx, work.at(-1)!.row.rowId);
+      if (claim) await claim.done(tx, work.length === rows.length ? claim.rowIds : claim.rowIds.filter((id) => id <= work.at(-1)!.row.rowId));
     });
     try {
       await writeBatch(false);
@@ -319,11 +344,16 @@ export class Indexer {
       failures = 0;
       await writeBatch(true);
     }
-    // Committed with their queue rows: the checker takes them with the bytes already read.
-    this.auth?.offer(work.flatMap((w) => (w.error === null && w.auth && 'queued' in w.auth ? [{ rowId: w.row.rowId, sha256: w.row.sha256, envelope: w.row.envelope!, raw: w.auth.queued }] : [])));
-    this.extraction?.offer(work.flatMap((w) => (w.error === null && w.extraction ? [{ docId: w.row.messageRowId, sha256: w.row.sha256, work: w.extraction }] : [])));
-    log.debug({ captures: work.length, failures, cursor: options.advanceCursor !== null ? work.at(-1)!.row.rowId : undefined }, 'indexed');
-    return work.length;
+    // Once committed (a claim commits after this returns): the follow-ups are handed over and the
+    // batch is logged.
+    const committed = () => {
+      // Committed with their queue rows: the checker takes them with the bytes already read.
+      if (this.handOver) this.auth?.offer(work.flatMap((w) => (w.error === null && w.auth && 'queued' in w.auth ? [{ rowId: w.row.rowId, sha256: w.row.sha256, envelope: w.row.envelope!, raw: w.auth.queued }] : [])));
+      if (this.handOver) this.extraction?.offer(work.flatMap((w) => (w.error === null && w.extraction ? [{ docId: w.row.messageRowId, sha256: w.row.sha256, work: w.extraction }] : [])));
+      // Which captures: where several nodes index one archive, each node's log names its batches.
+      log.debug({ captures: work.length, failures, rows: claim ? ranges(work.map((w) => w.row.rowId)) : undefined }, 'indexed');
+    };
+    return { count: work.length, committed };
   }
 
   // parsed: the message, parsed for its first capture; reparsed: parsed again because this
@@ -394,6 +424,24 @@ export class Indexer {
     return { raw, truncated: row.size > MAX_PARSE_BYTES };
   }
 
+}
+
+// A message a batch read as new was indexed by another indexer meanwhile (see Indexer.runOnce).
+class IndexedMeanwhile extends Error {
+  constructor() {
+    super('a message of this batch was indexed by another indexer while the batch was read');
+  }
+}
+
+// Ascending row ids as runs, [first, last] each: a batch's captures in a log line.
+function ranges(ids: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const id of ids) {
+    const last = out.at(-1);
+    if (last && id === last[1] + 1) last[1] = id;
+    else out.push([id, id]);
+  }
+  return out;
 }
 
 // A capture's writes failed in a batch written without savepoints (see Indexer.#index).

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -22,13 +22,8 @@ import type { IndexStore } from '../../src/index/index-store.ts';
 import { Indexer } from '../../src/index/indexer.ts';
 import type { SearchIndex, SearchOptions, SearchScope } from '../../src/index/search-index.ts';
 import { QueryError } from '../../src/index/search-query.ts';
-import { PostgresIndexStore } from '../../src/index/postgres/index-store.ts';
-import { PostgresMessageDates } from '../../src/index/postgres/message-dates.ts';
-import { PostgresSearchIndex } from '../../src/index/postgres/search-index.ts';
 import type { MessageDates } from '../../src/oversight/message-dates.ts';
 import { ArchiveWriter } from '../../src/store/archive-writer.ts';
-import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
-import { postgresRepositories } from '../../src/store/postgres/repositories.ts';
 import { postgresForSuite } from '../support/postgres.ts';
 
 const postgres = postgresForSuite(before, after);
@@ -41,27 +36,24 @@ interface IndexBackend {
   close?(): void | Promise<void>;
 }
 
-// The PostgreSQL index lives beside the PostgreSQL metadata, whose mailbox tables its scope and
-// mailbox: conditions read: the directory is applied there too, in the same order, and must give
-// the mailboxes the ids the archive's own store gave them (the scopes below name those ids).
-async function openPostgres(archive: Archive, dir: string): Promise<IndexBackend> {
-  const meta = new PostgresMetadataStore({ url: postgres.url(), schema: postgres.schemaFor(dir) });
-  const { mailboxes } = postgresRepositories(meta);
-  await meta.write(async (tx) => {
-    for (const row of DIRECTORY) await mailboxes.apply(tx, row);
-  });
-  for (const row of DIRECTORY) {
-    const here = await meta.read((tx) => mailboxes.byName(tx, row.name));
-    const there = await archive.stores.meta.read((tx) => archive.services.mailboxes.byName(tx, row.name));
-    assert.equal(here?.id, there?.id, `mailbox ${row.name} has the same id on both`);
-  }
-  return { store: new PostgresIndexStore(meta), search: new PostgresSearchIndex(meta), dates: new PostgresMessageDates(meta), close: () => meta.close() };
-}
-
-const INDEXES: { name: string; open(archive: Archive, dir: string): IndexBackend | Promise<IndexBackend> }[] = [
-  { name: 'SQLite FTS5 (index.db)', open: (archive) => archive.index },
-  { name: 'PostgreSQL tsvector + GIN', open: openPostgres },
+// Each index beside the metadata of an archive of its backend, as the server keeps it: SQLite's
+// index.db beside sealbox.db, PostgreSQL's tables in the archive's schema (whose mailbox tables
+// its scope and mailbox: conditions read, and whose capture inserts queue the captures for it).
+// store: the config's store section for an archive in this folder (undefined: the default).
+const INDEXES: { name: string; store(dir: string): Record<string, unknown> | undefined }[] = [
+  { name: 'SQLite FTS5 (index.db)', store: () => undefined },
+  { name: 'PostgreSQL tsvector + GIN', store: postgresStoreIn },
 ];
+
+// The store section for a schema of the suite's cluster, as an operator writes it (the password
+// in a 0600 file of its own).
+function postgresStoreIn(dir: string): Record<string, unknown> {
+  const url = new URL(postgres.url());
+  const passwordFile = join(dir, 'pg.password');
+  writeFileSync(passwordFile, decodeURIComponent(url.password) + '\n', { mode: 0o600 });
+  url.password = '';
+  return { kind: 'postgres', postgres: { url: url.toString(), passwordFile, schema: postgres.schemaFor(dir) } };
+}
 
 // ---------------------------------------------------------------------------------------
 // The archive's content, as written
@@ -321,7 +313,10 @@ for (const impl of INDEXES) {
     before(async () => {
       const log = pino({ level: 'silent' });
       const dir = tempDir();
-      const config = loadConfig(undefined, { data: dir }, {});
+      const storeSection = impl.store(dir);
+      const file = join(dir, 'sealbox.json');
+      writeFileSync(file, JSON.stringify(storeSection ? { store: storeSection } : {}));
+      const config = loadConfig(file, { data: dir }, {});
       archive = await openArchive(config, 'server', { log });
       const { stores } = archive;
       const { mailboxes } = archive.services;
@@ -351,7 +346,7 @@ for (const impl of INDEXES) {
       }
       await writer.drain();
 
-      backend = await impl.open(archive, dir);
+      backend = archive.index;
       index = backend.search;
       store = backend.store;
       // Wired as the index worker wires it, but with small batches, so that m4's second receipt

@@ -2,7 +2,7 @@ import type { Tx } from '../../core/transactions.ts';
 import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
 import { on, PostgresTransactions } from '../../store/postgres/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
-import type { AttachmentOutcome, FullText, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
+import type { AttachmentOutcome, FullText, IndexClaim, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
 import { documentVector, vectorOf } from './words.ts';
 
 // The advisory lock of the index's writes: one indexer batch at a time across the nodes (the
@@ -64,6 +64,38 @@ export class PostgresIndexStore implements IndexStore {
 
   async setCursor(tx: Tx, captureRowId: number): Promise<void> {
     await this.#setState(tx, 'cursor', String(captureRowId));
+  }
+
+  // The queue's rows are claimed in a transaction of their own, outside the write lock, so the
+  // nodes read and parse their batches side by side and take the lock only to write them. Rows
+  // another node holds are skipped, never waited for.
+  claim<T>(limit: number, work: (claim: IndexClaim) => Promise<T>): Promise<T> {
+    return this.#tx.claim(
+      async (tx) => (await on(tx).query<{ capture_row: number }>('SELECT capture_row FROM index_queue ORDER BY capture_row LIMIT $1 FOR UPDATE SKIP LOCKED', [limit])).map((r) => Number(r.capture_row)),
+      (rowIds, write) => work({
+        rowIds,
+        write: (w) => write(async (tx) => {
+          try {
+            const result = await w(tx);
+            await this.#flush(tx);
+            return result;
+          } catch (err) {
+            this.#pending.delete(tx);
+            throw err;
+          }
+        }),
+        done: async (tx, done) => {
+          const pg = await this.#on(tx);
+          await pg.run('DELETE FROM index_queue WHERE capture_row = ANY($1::bigint[])', [[...done]]);
+          // Every capture below the first still queued (claimed by another node, or left for
+          // later) is indexed; none queued: all of them. Captures commit one transaction at a time
+          // in the order of their ids (the metadata's write lock), each with its queue row.
+          await pg.run(`INSERT INTO index_state (key, value)
+            SELECT 'cursor', COALESCE((SELECT MIN(capture_row) - 1 FROM index_queue), (SELECT MAX(id) FROM capture), 0)::text
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+        },
+      }),
+    );
   }
 
   async #setState(tx: Tx, key: string, value: string): Promise<void> {

@@ -1,13 +1,14 @@
 import type { Tx } from '../../core/transactions.ts';
 import { on } from '../../store/sqlite/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
-import type { AttachmentOutcome, FullText, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
+import type { AttachmentOutcome, FullText, IndexClaim, IndexStore, NewAttachment, NewDocument, Participation } from '../index-store.ts';
 import type { IndexDatabase } from './index-db.ts';
 import { scopeText } from './scope-tokens.ts';
 
 const SQL = {
   cursor: "SELECT value FROM index_state WHERE key = 'cursor'",
   setCursor: "INSERT INTO index_state (key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+  capturesAfter: 'SELECT id FROM meta.capture WHERE id > ? ORDER BY id LIMIT ?',
   setState: 'INSERT INTO index_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
   docExists: 'SELECT 1 FROM doc WHERE id = ?',
   maxDocId: 'SELECT COALESCE(MAX(id), 0) AS id FROM doc',
@@ -81,6 +82,26 @@ export class SqliteIndexStore implements IndexStore {
 
   async setCursor(tx: Tx, captureRowId: number): Promise<void> {
     on(tx).prepare(SQL.setCursor).run(String(captureRowId));
+  }
+
+  // One indexer: the claim is the captures after the cursor (read from the attached sealbox.db),
+  // and a write finding the cursor moved since (another process indexed them) is refused whole.
+  async claim<T>(limit: number, work: (claim: IndexClaim) => Promise<T>): Promise<T> {
+    const { after, rowIds } = await this.read(async (tx) => {
+      const after = await this.cursor(tx);
+      return { after, rowIds: (on(tx).prepare(SQL.capturesAfter).all(after, limit) as { id: number }[]).map((r) => Number(r.id)) };
+    });
+    return work({
+      rowIds,
+      write: (w) => this.write(async (tx) => {
+        const now = await this.cursor(tx);
+        if (now !== after) throw new Error(`another indexer moved the index cursor from ${after} to ${now} while this batch was read; the batch is left to it`);
+        return w(tx);
+      }),
+      done: async (tx, done) => {
+        if (done.length > 0) await this.setCursor(tx, Math.max(...done));
+      },
+    });
   }
 
   async savepoint(tx: Tx, work: () => Promise<void>): Promise<void> {

@@ -165,15 +165,45 @@ export class PostgresTransactions implements Transactions {
     return this.#run('read', work);
   }
 
-  async #run<T>(mode: 'read' | 'write', work: (tx: Tx) => Promise<T>): Promise<T> {
+  // A write transaction that claims its work first and writes it later (the indexer's batch:
+  // IndexStore.claim). `claim` runs at once, without the write lock: rows it locks (FOR UPDATE)
+  // stay locked until the end. `work` then runs outside the transaction (what it reads are
+  // transactions of their own, beside this one) and writes through `write`, which takes the write
+  // lock the first time (in this process's order of writes) and runs each call in a savepoint, so
+  // that a call that throws undoes only what it wrote. Commits when work returns; rolls back,
+  // letting go of the claimed rows, if it throws or the connection ends.
+  claim<C, T>(claim: (tx: Tx) => Promise<C>, work: (claimed: C, write: <R>(w: (tx: Tx) => Promise<R>) => Promise<R>) => Promise<T>): Promise<T> {
+    return this.#run('write', async (tx, lock) => {
+      const claimed = await claim(tx);
+      const pg = on(tx);
+      const write = async <R>(w: (tx: Tx) => Promise<R>): Promise<R> => {
+        await lock();
+        await pg.run('SAVEPOINT claimed_write');
+        try {
+          const result = await this.#current.run(pg, () => w(pg));
+          await pg.run('RELEASE SAVEPOINT claimed_write');
+          return result;
+        } catch (err) {
+          await pg.run('ROLLBACK TO SAVEPOINT claimed_write');
+          throw err;
+        }
+      };
+      return this.#current.exit(() => work(claimed, write));
+    }, true);
+  }
+
+  // lockLater: the write lock (and this process's turn among its writes) is taken when the work
+  // calls lock(), not at BEGIN.
+  async #run<T>(mode: 'read' | 'write', work: (tx: Tx, lock: () => Promise<void>) => Promise<T>, lockLater = false): Promise<T> {
     const outer = this.#current.getStore();
     if (outer?.open) throw new Error(`a ${mode} transaction was opened inside a ${outer.mode} transaction; pass its tx on instead`);
     let release = () => {};
-    if (mode === 'write') {
+    const turn = async () => {
       const before = this.#tail;
       this.#tail = new Promise((resolve) => (release = resolve));
       await before;
-    }
+    };
+    if (mode === 'write' && !lockLater) await turn();
     try {
       await this.#ready();
       const client = await this.#pool.connect();
@@ -184,7 +214,7 @@ export class PostgresTransactions implements Transactions {
       const lost = (err: unknown) => { broken = err; };
       client.on('error', lost);
       try {
-        return await this.#on(client, mode, work);
+        return await this.#on(client, mode, work, lockLater ? turn : null);
       } catch (err) {
         // A client whose ROLLBACK failed is not handed out again.
         if ((err as { [CLIENT_BROKEN]?: boolean })?.[CLIENT_BROKEN]) broken = err;
@@ -198,13 +228,22 @@ export class PostgresTransactions implements Transactions {
     }
   }
 
-  async #on<T>(client: pg.PoolClient, mode: 'read' | 'write', work: (tx: Tx) => Promise<T>): Promise<T> {
+  // later: the turn to wait for before the write lock, when the work takes it (lock()).
+  async #on<T>(client: pg.PoolClient, mode: 'read' | 'write', work: (tx: Tx, lock: () => Promise<void>) => Promise<T>, later: (() => Promise<void>) | null): Promise<T> {
     const tx = new PostgresTx(mode, client);
     let committed = false;
+    let locked: Promise<void> | null = null;
+    const lock = () => (locked ??= (async () => {
+      if (later) await later();
+      await client.query('SELECT pg_advisory_xact_lock($1)', [this.#lock]);
+    })());
     try {
-      // A write's BEGIN and its lock in one round trip (the lock is a number of ours).
-      await client.query(mode === 'write' ? `BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT pg_advisory_xact_lock(${Math.trunc(this.#lock)})` : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await this.#current.run(tx, () => work(tx));
+      if (mode === 'write' && !later) {
+        // A write's BEGIN and its lock in one round trip (the lock is a number of ours).
+        await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT pg_advisory_xact_lock(${Math.trunc(this.#lock)})`);
+        locked = Promise.resolve();
+      } else await client.query(mode === 'write' ? 'BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await this.#current.run(tx, () => work(tx, lock));
       await tx.flush();
       tx.seal();
       const done = await client.query('COMMIT');
