@@ -7,11 +7,10 @@ export interface QueuedCapture extends CaptureRecord {
   sha256: string;
 }
 
-// What the indexer reads and writes in the metadata store: the captures in order of receipt,
-// and a mailbox for each internal address the directory does not know. Each call is a
+// What the indexer reads and writes in the metadata store: the captures it claimed
+// (IndexStore.claim), and a mailbox for each internal address the directory does not know. Each call is a
 // transaction of its own.
 export interface CaptureQueue {
-  capturesAfter(cursor: number, limit: number): Promise<QueuedCapture[]>;
   capturesByRowIds(rowIds: readonly number[]): Promise<QueuedCapture[]>;
   // Gives each address a mailbox of its own (marked automatic) unless one maps it already; all
   // of them or, on a fault, none.

@@ -141,7 +141,6 @@ describe('IndexStore.claim on PostgreSQL: two indexers share the queue', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const real = archive.stores.repos.captures;
     const stalling: CaptureQueue = {
-      capturesAfter: (cursor, limit) => real.capturesAfter(cursor, limit),
       addAutoMailboxes: (addresses) => real.addAutoMailboxes(addresses),
       liveMessages: () => real.liveMessages(),
       capturesByRowIds: async (ids) => {

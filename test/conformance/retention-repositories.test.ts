@@ -124,9 +124,8 @@ for (const impl of BACKENDS) {
       ]);
       await meta.write((tx) => repos.disposal.markDisposed(tx, ['2'.repeat(64)], { at: T0, ledgerIndex: 1, policy: 'x' }));
       const all = [...m1!.captures, ...m2!.captures, ...m3!.captures];
-      const first = await repos.captures.capturesAfter(0, 2);
+      const first = await repos.captures.capturesByRowIds([all[1]!, all[0]!]);
       assert.deepEqual(first.map((c) => [c.rowId, c.sha256, c.id]), [[all[0], '1'.repeat(64), `cap-${'1'.repeat(64)}-0`], [all[1], '1'.repeat(64), `cap-${'1'.repeat(64)}-1`]]);
-      assert.deepEqual((await repos.captures.capturesAfter(all[1]!, 10)).map((c) => c.rowId), [all[2], all[3]]);
       assert.deepEqual((await repos.captures.capturesByRowIds([all[3]!, all[0]!, 99_999])).map((c) => c.rowId), [all[0], all[3]]);
       assert.deepEqual(await repos.captures.capturesByRowIds([]), []);
       assert.deepEqual(await repos.captures.liveMessages(), [{ id: m1!.rowId, sha256: '1'.repeat(64), firstCapture: all[0] }, { id: m3!.rowId, sha256: '3'.repeat(64), firstCapture: all[3] }]);

@@ -10,11 +10,6 @@ export class PostgresCaptureQueue implements CaptureQueue {
     this.#meta = meta;
   }
 
-  capturesAfter(cursor: number, limit: number): Promise<QueuedCapture[]> {
-    return this.#meta.read(async (tx) => (await on(tx).query('SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id > $1 ORDER BY c.id LIMIT $2', [cursor, limit]))
-      .map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
-  }
-
   async capturesByRowIds(rowIds: readonly number[]): Promise<QueuedCapture[]> {
     if (rowIds.length === 0) return [];
     return this.#meta.read(async (tx) => (await on(tx).query('SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id = ANY($1::bigint[]) ORDER BY c.id', [rowIds]))

@@ -10,11 +10,6 @@ export class SqliteCaptureQueue implements CaptureQueue {
     this.#meta = meta;
   }
 
-  capturesAfter(cursor: number, limit: number): Promise<QueuedCapture[]> {
-    return this.#meta.read(async (tx) => (on(tx).prepare(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id > ? ORDER BY c.id LIMIT ?`)
-      .all(cursor, limit) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
-  }
-
   async capturesByRowIds(rowIds: readonly number[]): Promise<QueuedCapture[]> {
     if (rowIds.length === 0) return [];
     return this.#meta.read(async (tx) => (on(tx).prepareOnce(`SELECT c.*, m.sha256 AS sha256 FROM capture c JOIN message m ON m.id = c.message WHERE c.id IN (${rowIds.map(() => '?').join(', ')}) ORDER BY c.id`)
