@@ -50,6 +50,9 @@ export interface SearchInput {
 // A person's search counts its matches up to this many ("more than 10,000"); exports and
 // evidence packages count them all.
 export const SEARCH_COUNT_UP_TO = 10_000;
+// A person's best-match-first search ranks the newest this many matches (then the older ones,
+// newest first): ranking a common word's every match took seconds at millions of messages.
+export const SEARCH_RANK_UP_TO = 5_000;
 
 export interface SearchAnswer extends SearchResult {
   grantId: string | null;
@@ -109,10 +112,10 @@ export class ContentAccess {
       found = await this.#served(ctx, user, scope, 'search', refused,
         async (r: SearchResult) => ({
           operation: 'search', mailboxes: await this.#searched(scope, r.hits), messages: r.hits.map((h) => h.sha256), grantId: scope.grant?.id ?? null,
-          parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length, total: r.total, ...(r.totalIsLowerBound ? { totalIsLowerBound: true } : {}) },
+          parameters: { ...parameters, canonicalQuery: r.query, results: r.hits.length, total: r.total, ...(r.totalIsLowerBound ? { totalIsLowerBound: true } : {}), ...(r.rankedNewest ? { rankedNewest: r.rankedNewest } : {}) },
         }),
         async () => {
-          const r = await this.#d.search.search(input.query, { ...searchOptions(scope, { limit: input.limit, offset: input.offset, sort: input.sort }), countUpTo: SEARCH_COUNT_UP_TO });
+          const r = await this.#d.search.search(input.query, { ...searchOptions(scope, { limit: input.limit, offset: input.offset, sort: input.sort }), countUpTo: SEARCH_COUNT_UP_TO, rankUpTo: SEARCH_RANK_UP_TO });
           return { ...r, grantId: scope.grant?.id ?? null, inAttachments: await this.#d.search.attachmentHits(input.query, r.hits.map((h) => h.sha256)) };
         });
     } catch (err) {

@@ -32,7 +32,7 @@ export function contentRoutes(routes: RouteTable, s: Services, verifierKey: stri
       if (snippets && query.limit > MAX_SNIPPETS) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `snippets come with at most ${MAX_SNIPPETS} results a page (limit)`);
       const r = await s.content.search(actorContext(req, p), p.user, { query: query.q, grantId: query.grant, limit: query.limit, offset: query.offset, sort: query.sort, snippets });
       return {
-        query: r.query, grant: r.grantId, total: r.total, ...(r.totalIsLowerBound ? { totalIsLowerBound: true } : {}), offset: query.offset, sort: r.sort,
+        query: r.query, grant: r.grantId, total: r.total, ...(r.totalIsLowerBound ? { totalIsLowerBound: true } : {}), ...(r.rankedNewest ? { rankedNewest: r.rankedNewest } : {}), offset: query.offset, sort: r.sort,
         results: r.hits.map((h) => ({ ...hitJson(h), ...(r.snippets ? { snippet: r.snippets.get(h.sha256) ?? '' } : {}), inAttachments: r.inAttachments.get(h.sha256) ?? [] })),
       };
     },

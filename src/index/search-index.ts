@@ -15,6 +15,9 @@ export interface SearchResult {
   sort: SearchSort;    // the order the hits are in (relevance without words is newest)
   // With SearchOptions.countUpTo: the query finds more than `total` (= countUpTo) messages.
   totalIsLowerBound?: true;
+  // With SearchOptions.rankUpTo, best match first over more matches than that: the newest this
+  // many are in order of relevance, then the older ones newest first.
+  rankedNewest?: number;
 }
 
 // How far a search counts: options.countUpTo, unless the page asked for lies past it (then
@@ -58,6 +61,21 @@ export interface SearchOptions {
   // enough, and counting a common word's every match is most of such a search's time); unset,
   // every match is counted (exports, evidence packages).
   countUpTo?: number;
+  // Best match first over a long list: only the newest this many matches are ranked (ranking a
+  // common word's every match takes seconds at millions of messages), ahead of the rest newest
+  // first; unset, every match is ranked.
+  rankUpTo?: number;
+}
+
+// The ids of a page of best-match-first over a long list (SearchOptions.rankUpTo): the newest
+// matches, ranked (`ranked`), hold the first places; the places after them are the older matches
+// newest first, from `newest`: the first offset + limit ids in newest-first order, asked for
+// (and read) only when the page reaches past the ranked ones.
+export function rankedNewestPage(ranked: readonly number[], offset: number, limit: number, newest: (n: number) => readonly number[]): number[] {
+  const want = offset + limit;
+  const page = ranked.slice(offset, want);
+  if (want > ranked.length) page.push(...newest(want).slice(Math.max(offset, ranked.length), want));
+  return page;
 }
 
 // A message as indexed, under the index's own field names.

@@ -767,6 +767,36 @@ for (const impl of INDEXES) {
       assert.deepEqual([words.sort, words.hits.map((h) => keyOf.get(h.sha256))], ['newest', await found('from:@corp.example')]);
     });
 
+    test('best match first over a long list (rankUpTo): the newest ranked, then the older newest first; pages agree', async () => {
+      const invoice = CORPUS;   // every message says example (its addresses)
+      assert.ok(invoice.length > 6, 'enough matches to bound');
+      const whole = await found('example', { sort: 'relevance' });
+      const newest = keysOf(newestFirst(invoice));
+      const bounded = await index.search('example', { limit: 100, sort: 'relevance', rankUpTo: 5 });
+      assert.equal(bounded.rankedNewest, 5);
+      assert.equal(bounded.total, invoice.length, 'the total is every match');
+      const top = new Set(newest.slice(0, 5));
+      const keys = bounded.hits.map((h) => keyOf.get(h.sha256));
+      assert.deepEqual(keys.slice(0, 5), whole.filter((k) => top.has(k)), 'the newest five, in the order of the whole ranking');
+      assert.deepEqual(keys.slice(5), newest.slice(5), 'then the older ones, newest first');
+      const pages: (string | undefined)[] = [];
+      for (let offset = 0; offset < invoice.length; offset += 2) pages.push(...(await index.search('example', { limit: 2, offset, sort: 'relevance', rankUpTo: 5 })).hits.map((h) => keyOf.get(h.sha256)));
+      assert.deepEqual(pages, keys, 'pages follow the same order, across the bound too');
+      const enough = await index.search('example', { limit: 100, sort: 'relevance', rankUpTo: invoice.length });
+      assert.equal(enough.rankedNewest, undefined, 'no more matches than the bound: every match ranked');
+      assert.deepEqual(enough.hits.map((h) => keyOf.get(h.sha256)), whole);
+      // Within a mailbox, the same.
+      const carol: SearchScope = { mailboxes: [box.get('carol')!], dateFrom: null, dateTo: null, fixedQuery: null };
+      const carolNewest = await found('example', { scope: carol });
+      assert.ok(carolNewest.length > 2, 'carol has several');
+      const scoped = await index.search('example', { limit: 100, sort: 'relevance', rankUpTo: 2, scope: carol });
+      const carolTop = new Set(carolNewest.slice(0, 2));
+      const scopedKeys = scoped.hits.map((h) => keyOf.get(h.sha256));
+      assert.equal(scoped.rankedNewest, 2);
+      assert.deepEqual(scopedKeys.slice(0, 2), whole.filter((k) => carolTop.has(k)));
+      assert.deepEqual(scopedKeys.slice(2), carolNewest.slice(2));
+    });
+
     test('ß and ss, æ and ae, ø and oe find each other, in words, prefixes, phrases and subject:', async () => {
       const fest = ['m15', 'm13', 'm12'];
       for (const query of ['strassenfest', 'straßenfest', 'STRASSENFEST', 'STRAẞENFEST', 'strass*', 'straß*', 'stras*', '"das strassenfest"', 'strassenfest OR nosuchword']) {

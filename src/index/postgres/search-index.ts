@@ -45,7 +45,7 @@
 import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
 import { on, type PostgresTransactions } from '../../store/postgres/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
-import { boundedTotal, countLimit } from '../search-index.ts';
+import { boundedTotal, countLimit, rankedNewestPage } from '../search-index.ts';
 import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
@@ -90,7 +90,23 @@ export class PostgresSearchIndex implements SearchIndex {
       try {
         let rows: Record<string, any>[];
         let total: number;
-        if (ranked) {
+        let rankedNewest: number | undefined;
+        // Counted first when only the newest matches of a long list are ranked: how long it is.
+        const bound = ranked ? options.rankUpTo : undefined;
+        const counted = bound === undefined ? null : await count(tx, where, params, countLimit(options) === undefined ? undefined : Math.max(countLimit(options)!, bound));
+        if (ranked && bound !== undefined && counted! > bound) {
+          // The newest `bound` ranked in memory (ts_rank of their vectors), then the older ones.
+          total = counted!;
+          rankedNewest = bound;
+          const newest = await byWindow(tx, where, params, 'DESC', bound, total);
+          const rank = await db.query<{ id: string; rank: number | null; date: string | null }>(`SELECT d.id, d.date, CASE WHEN d.words @@ $2::tsquery THEN ts_rank(d.words, $2::tsquery) END AS rank
+            FROM doc d WHERE d.id = ANY($1::bigint[])`, [newest, compiled.ranking]);
+          const order = rank.map((r) => ({ id: Number(r.id), rank: r.rank, date: r.date === null ? null : Number(r.date) }))
+            .sort((a, b) => (b.rank ?? -1) - (a.rank ?? -1) || (b.date ?? -Infinity) - (a.date ?? -Infinity) || b.id - a.id).map((r) => r.id);
+          const want = offset + options.limit;
+          const older = want > order.length ? await byWindow(tx, where, params, 'DESC', want, total) : [];
+          rows = await docs(tx, rankedNewestPage(order, offset, options.limit, () => older));
+        } else if (ranked) {
           params.push(compiled.ranking);
           const q = `$${params.length}::tsquery`;
           params.push(options.limit, offset);
@@ -109,7 +125,7 @@ export class PostgresSearchIndex implements SearchIndex {
               SELECT * FROM m d ORDER BY d.date ${dir} NULLS ${dir === 'DESC' ? 'LAST' : 'FIRST'}, d.id ${dir} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, options.limit, offset]);
           } else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total)).slice(offset));
         }
-        return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), sort };
+        return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), ...(rankedNewest === undefined ? {} : { rankedNewest }), sort };
       } catch (err) {
         if (/tsquery|tsvector/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
         throw err;

@@ -1,7 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CompletenessSummary } from '../index-completeness.ts';
 import type { IndexDatabase } from './index-db.ts';
-import { boundedTotal, countLimit } from '../search-index.ts';
+import { boundedTotal, countLimit, rankedNewestPage } from '../search-index.ts';
 import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
@@ -88,8 +88,11 @@ export class SqliteSearchIndex implements SearchIndex {
     let rows: Record<string, any>[];
     let total: number;
     let scoped: { rows: Record<string, any>[]; total: number } | null;
+    let long: { rows: Record<string, any>[]; total: number } | null = null;
     try {
-      if (ranked && condition && (scoped = this.#rankedScoped(node, options, offset)) !== null) {
+      if (ranked && options.rankUpTo !== undefined && (long = this.#rankedNewest(node, options, compiled, where, params, condition !== undefined, offset)) !== null) {
+        ({ rows, total } = long);
+      } else if (ranked && condition && (scoped = this.#rankedScoped(node, options, offset)) !== null) {
         ({ rows, total } = scoped);
       } else if (ranked) {
         // Every match is ranked before the best come out, so the total comes from that pass too.
@@ -128,7 +131,33 @@ export class SqliteSearchIndex implements SearchIndex {
       if (/fts5|MATCH/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
       throw err;
     }
-    return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), sort: ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest' };
+    return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), ...(long ? { rankedNewest: options.rankUpTo! } : {}),
+      sort: ranked ? 'relevance' : options.sort === 'oldest' ? 'oldest' : 'newest' };
+  }
+
+  // Best match first over more matches than options.rankUpTo: the newest that many ranked by
+  // FTS5 (ranking a common word's every match is most of such a search), ahead of the older ones
+  // newest first; null when the query finds no more than that (every match is ranked).
+  #rankedNewest(node: ReturnType<typeof parseQuery>, options: SearchOptions, compiled: CompiledQuery, where: string, params: (string | number)[], scoped: boolean, offset: number): { rows: Record<string, any>[]; total: number } | null {
+    const bound = options.rankUpTo!;
+    const plan = scoped ? this.#plan(node, options) : null;
+    if (plan === 'nothing') return null;
+    // Within mailboxes, a MATCH that is the whole query is counted and read a month at a time by
+    // FTS5 alone; else the query's SQL in date order.
+    const match = plan !== null && plan.residual === null ? plan.match : null;
+    const total = match !== null ? Number((this.#countFullText.get(match) as { n: number }).n)
+      : !scoped && compiled.fullText !== null ? Number((this.#countFullText.get(compiled.fullText) as { n: number }).n) : this.#count(where, params);
+    if (total <= bound) return null;
+    const newest = (n: number): number[] => (match !== null ? this.#byMonth(match, 'DESC', n).slice(0, n)
+      : (this.#db.prepare(`SELECT d.id FROM doc d WHERE ${where} ORDER BY d.date DESC, d.id DESC LIMIT ?`).all(...params, n) as { id: number }[]).map((r) => Number(r.id)));
+    const ids = newest(bound);
+    const ranks = new Map((this.#db.prepare('SELECT rowid AS id, rank FROM doc_fts WHERE doc_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))')
+      .all(compiled.ranking!, JSON.stringify(ids)) as { id: number; rank: number }[]).map((r) => [Number(r.id), r.rank]));
+    // FTS5's rank: lower is better; a match without the words (found by its other terms) last;
+    // ties in newest-first order, which `ids` is in.
+    const place = new Map(ids.map((id, i) => [id, i]));
+    const order = [...ids].sort((a, b) => (ranks.get(a) ?? Infinity) - (ranks.get(b) ?? Infinity) || place.get(a)! - place.get(b)!);
+    return { rows: this.#docs(rankedNewestPage(order, offset, options.limit, newest)), total };
   }
 
   // Within mailboxes: the query and the mailboxes' address tokens as one MATCH (compileScoped),

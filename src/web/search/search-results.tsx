@@ -21,6 +21,7 @@ export interface SearchHit {
 export interface SearchPage {
   total: number;
   totalIsLowerBound?: boolean;   // more than `total` found (the server counts no further)
+  rankedNewest?: number;         // best match first among the newest this many, then the older ones newest first
   sort: Sort;   // the order the server used (best match needs words to look for)
   results: SearchHit[];
   ms: number;
@@ -32,10 +33,10 @@ export function useSearch(query: string, options: { grant?: string; sort: Sort; 
   return useLoad(async (): Promise<SearchPage | null> => {
     if (!query || options.enabled === false) return null;
     const t0 = performance.now();
-    const r = await api.get<{ total: number; totalIsLowerBound?: boolean; sort: Sort; results: SearchHit[] }>(`/api/v1/search${qs({
+    const r = await api.get<{ total: number; totalIsLowerBound?: boolean; rankedNewest?: number; sort: Sort; results: SearchHit[] }>(`/api/v1/search${qs({
       q: query, grant: options.grant, limit: PAGE_SIZE, offset: options.page * PAGE_SIZE, sort: options.sort === 'newest' ? undefined : options.sort, snippets: 1,
     })}`);
-    return { total: r.total, totalIsLowerBound: r.totalIsLowerBound === true, sort: r.sort, results: r.results, ms: Math.round(performance.now() - t0) };
+    return { total: r.total, totalIsLowerBound: r.totalIsLowerBound === true, ...(r.rankedNewest ? { rankedNewest: r.rankedNewest } : {}), sort: r.sort, results: r.results, ms: Math.round(performance.now() - t0) };
   }, [query, options.grant, options.sort, options.page, options.enabled]);
 }
 
@@ -45,7 +46,7 @@ export const found = (total: number, more?: boolean) => `${count(total)}${more ?
 
 // "3,266 messages · 51–100 shown, newest first · 42 ms"
 export function ResultSummary({ data, page, extra }: { data: SearchPage; page: number; extra?: ReactNode }) {
-  const order = data.sort === 'relevance' ? 'best match first' : `${data.sort} first`;
+  const order = data.sort === 'relevance' ? (data.rankedNewest ? `best match first among the newest ${count(data.rankedNewest)}, then newest first` : 'best match first') : `${data.sort} first`;
   const first = page * PAGE_SIZE + 1;
   const last = page * PAGE_SIZE + data.results.length;
   return (
