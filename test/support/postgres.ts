@@ -9,8 +9,8 @@
 // superuser over TCP with a password (scram-sha-256; the socket alone trusts its user).
 //
 // For a failover: a primary started with synchronousStandby, a standby of it (startStandby,
-// made by pg_basebackup), the primary crashed (crash(): SIGKILL to the postmaster and every
-// process of it, a machine gone) and the standby promoted.
+// made by pg_basebackup), the link to it stalled (stallStandby), the primary crashed (crash():
+// SIGKILL to the postmaster and every process of it, a machine gone) and the standby promoted.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -239,6 +239,33 @@ export async function startStandby(primary: Postgres, applicationName: string, o
       await user.as(join(BIN, 'pg_ctl'), ['promote', '-w', '-t', '60', '-D', data]);
     },
   };
+}
+
+// The link to a standby stalled: SIGSTOP to the primary's WAL sender for it, so that WAL the
+// primary writes from then on reaches no standby (a primary that dies now takes it along). With
+// the standby synchronous, each commit from then on waits for it (commitsWaitingForStandby).
+export async function stallStandby(primary: Postgres, applicationName: string): Promise<void> {
+  const client = new pg.Client({ connectionString: primary.url() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_replication WHERE application_name = $1', [applicationName]);
+    if (!rows[0]) throw new Error(`no WAL sender for ${applicationName}`);
+    process.kill(rows[0].pid, 'SIGSTOP');
+  } finally {
+    await client.end();
+  }
+}
+
+// How many transactions the primary has committed on its own disk and not yet answered, waiting
+// for the synchronous standby to confirm them.
+export async function commitsWaitingForStandby(primary: Postgres): Promise<number> {
+  const client = new pg.Client({ connectionString: primary.url() });
+  await client.connect();
+  try {
+    return (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'")).rows[0]!.n;
+  } finally {
+    await client.end();
+  }
 }
 
 // A conformance suite's PostgreSQL: one cluster for the test file, started in its before hook and
