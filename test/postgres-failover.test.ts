@@ -6,10 +6,13 @@
 // server stays up. The standby is promoted, `store.postgres.url` pointed at it and Sealbox
 // restarted, and the sender retries what was not acknowledged: every message that had a 250 is
 // there bit-exact and indexed once, and `verify` (archive and index) is green on the new primary.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openArchive } from '../src/archive.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { testConfig } from './support/archive.ts';
 import { assertArchivedOnce } from './support/archived.ts';
@@ -23,18 +26,23 @@ import type { Reply } from './support/smtp-client.ts';
 import { toCrlf } from './support/smtp-client.ts';
 import { waitUntil } from './support/wait.ts';
 
-let primary: Postgres;
-let standby: Standby;
-before(async () => {
-  primary = await startPostgres({ durable: true, synchronousStandby: 'replica1' });
-  standby = await startStandby(primary, 'replica1');
-}, { timeout: 120_000 });
-after(async () => {
-  await primary?.stop();
-  await standby?.stop();
-});
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-test('the primary crashed mid-delivery, the synchronous standby promoted: nothing acknowledged is lost', { timeout: 300_000 }, async (t) => {
+// Each case on a pair of its own: a primary, and a standby streaming from it synchronously.
+async function pair(t: TestContext): Promise<{ primary: Postgres; standby: Standby }> {
+  const primary = await startPostgres({ durable: true, synchronousStandby: 'replica1' });
+  t.after(() => primary.stop());
+  const standby = await startStandby(primary, 'replica1');
+  t.after(() => standby.stop());
+  return { primary, standby };
+}
+
+// Where the link to the standby stalls: 'sending' (the primary's WAL sender stopped: the standby
+// lacks the commits the primary holds) or 'confirming' (the standby's WAL receiver stopped: the
+// WAL waits in its socket, and it takes it once the primary is gone, so it holds commits whose
+// sender was told 4xx).
+async function failover(t: TestContext, stall: 'sending' | 'confirming'): Promise<void> {
+  const { primary, standby } = await pair(t);
   // Made once the standby streams synchronously (startStandby waits for pg_stat_replication to
   // say so): from then on every commit waits for it.
   const { store } = await postgresStore(primary, 'failover');
@@ -57,7 +65,8 @@ test('the primary crashed mid-delivery, the synchronous standby promoted: nothin
   let ackedBefore = 0;
   let crashed: Promise<void> | null = null;
   const stallAndCrash = async () => {
-    await stallStandby(primary, 'replica1');
+    if (stall === 'sending') await stallStandby(primary, 'replica1');
+    else await standby.pauseReceiver();
     await waitUntil('a commit waits for the stalled standby', async () => (await commitsWaitingForStandby(primary)) > 0, { timeoutMs: 30_000 });
     await primary.crash();
   };
@@ -82,12 +91,18 @@ test('the primary crashed mid-delivery, the synchronous standby promoted: nothin
 
   // The operator's failover: promote the standby, point the config at it, restart.
   await server.stop();
+  if (stall === 'confirming') await standby.takeLastWal();
   await standby.promote();
   const file = JSON.parse(readFileSync(config, 'utf8'));
   const url = new URL(file.store.postgres.url);
   url.port = String(standby.port);
   file.store.postgres.url = url.toString();
   writeFileSync(config, JSON.stringify(file));
+  // Refused, and on the new primary all the same: their retries are duplicates, and must read.
+  const unconfirmed = await archivedOf(config, messages.filter((m) => !acked.has(m.index)));
+  t.diagnostic(`${unconfirmed} refused messages are on the promoted standby`);
+  if (stall === 'sending') assert.equal(unconfirmed, 0, 'the standby got nothing after the stall');
+  else assert.ok(unconfirmed > 0, 'the standby took commits the primary never confirmed');
   server = await startSealbox({ data, args: ['--config', config] });
 
   const rest = messages.filter((m) => !acked.has(m.index));
@@ -119,4 +134,21 @@ test('the primary crashed mid-delivery, the synchronous standby promoted: nothin
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.match(r.stdout.toString(), /^OK: /m);
   }
-});
+}
+
+// How many of these messages the archive the config names holds.
+async function archivedOf(config: string, messages: readonly Delivery[]): Promise<number> {
+  const archive = await openArchive(loadConfig(config, {}, {}), 'console');
+  try {
+    const { meta } = archive.stores;
+    let n = 0;
+    for (const m of messages) if (await meta.read((tx) => meta.getMessage(tx, sha(m.data)))) n++;
+    return n;
+  } finally {
+    archive.close();
+  }
+}
+
+test('the primary crashed while the standby lacked its latest commits: nothing acknowledged is lost', { timeout: 300_000 }, (t) => failover(t, 'sending'));
+
+test('the primary crashed before the standby confirmed commits it holds: their retries read back whole', { timeout: 300_000 }, (t) => failover(t, 'confirming'));

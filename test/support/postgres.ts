@@ -39,8 +39,14 @@ export interface Postgres {
 }
 
 // A streaming standby (startStandby): read-only until promote() makes it a primary.
+// pauseReceiver() stops its WAL receiver (SIGSTOP): what the primary sends waits in the socket,
+// and nothing is confirmed to the primary, as on a link stalled on the way back.
+// takeLastWal(), once the primary is gone: the receiver goes on (SIGCONT), writes what had come,
+// meets the end of the connection and exits; resolves then, so a promotion replays all of it.
 export interface Standby extends Postgres {
   promote(): Promise<void>;
+  pauseReceiver(): Promise<void>;
+  takeLastWal(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -233,10 +239,30 @@ export async function startStandby(primary: Postgres, applicationName: string, o
   } finally {
     await client.end();
   }
+  let receiver = 0;
   return {
     ...standby,
     async promote() {
       await user.as(join(BIN, 'pg_ctl'), ['promote', '-w', '-t', '60', '-D', data]);
+    },
+    async pauseReceiver() {
+      const own = new pg.Client({ connectionString: standby.url() });
+      await own.connect();
+      try {
+        receiver = (await own.query<{ pid: number }>('SELECT pid FROM pg_stat_wal_receiver')).rows[0]?.pid ?? 0;
+      } finally {
+        await own.end();
+      }
+      if (!receiver) throw new Error('the standby has no WAL receiver');
+      process.kill(receiver, 'SIGSTOP');
+    },
+    async takeLastWal() {
+      if (!receiver) throw new Error('pauseReceiver() first');
+      process.kill(receiver, 'SIGCONT');
+      for (let i = 0; alive(receiver); i++) {
+        if (i > 600) throw new Error('the WAL receiver did not end once its primary was gone');
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
   };
 }
