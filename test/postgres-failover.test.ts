@@ -1,11 +1,13 @@
 // `sealbox serve` on the README's production layout of PostgreSQL: a primary with one synchronous
 // streaming standby (synchronous_commit on, synchronous_standby_names 'FIRST 1 (replica1)'), both
 // fsyncing. Real corpus mail over SMTP on several connections; while it flows, the link to the
-// standby stalls and, once the primary holds a commit the standby has not got, the primary is
-// crashed (SIGKILL to every process of it, a machine gone). Mail is then answered 4xx and the
-// server stays up. The standby is promoted, `store.postgres.url` pointed at it and Sealbox
-// restarted, and the sender retries what was not acknowledged: every message that had a 250 is
-// there bit-exact and indexed once, and `verify` (archive and index) is green on the new primary.
+// standby stalls and, once a commit of the primary waits for the standby, the primary is crashed
+// (SIGKILL to every process of it, a machine gone). Mail is then answered 4xx and the server
+// stays up. The standby is promoted, `store.postgres.url` pointed at it and Sealbox restarted, and
+// the sender retries what was not acknowledged: every message that had a 250 is there bit-exact
+// and indexed once, the ledger has no gap, and `verify` (archive and index) is green on the new
+// primary. Stalled on the way there, the standby lacks the waiting commits; stalled on the way
+// back, it holds them, and their retries are duplicates whose bytes must still be there.
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
