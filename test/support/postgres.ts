@@ -9,8 +9,9 @@
 // superuser over TCP with a password (scram-sha-256; the socket alone trusts its user).
 //
 // For a failover: a primary started with synchronousStandby, a standby of it (startStandby,
-// made by pg_basebackup), the link to it stalled (stallStandby), the primary crashed (crash():
-// SIGKILL to the postmaster and every process of it, a machine gone) and the standby promoted.
+// made by pg_basebackup), the link to it stalled either way (stallStandby, its pauseReceiver),
+// the primary crashed (crash(): SIGKILL to the postmaster and every process of it, a machine
+// gone) and the standby promoted.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -69,11 +70,11 @@ function alive(pid: number): boolean {
 // initdb and the server refuse to run as root: as root, a command runs as the `postgres` user
 // (runuser) with the cluster's folder as its home for the moment, and folders and files it must
 // own are given to it.
-function postgresUser(dir: string): { as(cmd: string, args: string[], env?: Record<string, string>): Promise<{ stdout: string; stderr: string }>; own(path: string): void } {
+function postgresUser(dir: string): { as(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }>; own(path: string): void } {
   const asRoot = process.getuid?.() === 0;
   const ids = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : null;
   return {
-    as: (cmd, args, env) => (asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: dir, env: { ...process.env, ...env } }) : run(cmd, args, { cwd: dir, env: { ...process.env, ...env } })),
+    as: (cmd, args) => (asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: dir }) : run(cmd, args, { cwd: dir })),
     own: (path) => { if (ids) chownSync(path, ids.uid, ids.gid); },
   };
 }
