@@ -15,3 +15,19 @@ export interface Transactions {
   // A consistent view of what has committed; writing in it is refused.
   read<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
 }
+
+// A write whose COMMIT got no answer (the connection was lost on the way, the server killed): it
+// may have committed, on the server's disk or on a synchronous standby a failover promotes, so
+// what it wrote outside the database (blob bytes) must stay where its rows may point. Thrown by a
+// backend whose commit can end so (PostgreSQL); it reaches the sender as any fault, a 4xx.
+export class CommitUnconfirmed extends Error {
+  constructor(cause: unknown) {
+    super('the COMMIT got no answer: the transaction may have committed', { cause });
+    this.name = 'CommitUnconfirmed';
+  }
+}
+
+// Whether a failed write may have committed all the same (also when undoing it failed too).
+export function mayHaveCommitted(err: unknown): boolean {
+  return err instanceof CommitUnconfirmed || (err instanceof AggregateError && err.errors[0] instanceof CommitUnconfirmed);
+}

@@ -4,6 +4,7 @@ import type { CaptureRecord } from '../core/types.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { CaptureRetention } from '../retention/capture-retention.ts';
 import type { CaptureTerms } from '../retention/retention-policy.ts';
+import { mayHaveCommitted } from '../core/transactions.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { BlobRef, BlobStore } from './blob-store.ts';
 import type { SealMeta } from './sealed-blob.ts';
@@ -119,9 +120,11 @@ export class ArchiveWriter {
       ({ results, refs } = await this.#commitBatch(batch));
     } catch (err) {
       this.#log.error({ err, batch: batch.length }, 'commit failed; the batch is answered with a temporary failure');
+      // A commit that may have happened keeps its large blobs: its rows may point at them.
+      const keep = mayHaveCommitted(err);
       for (const w of batch) {
         w.reject(err);
-        await w.pending.large?.discard().catch(() => {});
+        if (!keep) await w.pending.large?.discard().catch(() => {});
       }
       return;
     }
@@ -139,7 +142,8 @@ export class ArchiveWriter {
 
   // Blobs flushed, then one transaction for their rows and ledger entries. On any fault nothing
   // of the batch remains: the transaction is rolled back (and with it the ledger's frontier) and
-  // the blob store cut back to where it stood, so no later batch can inherit a stale offset.
+  // the blob store cut back to where it stood, so no later batch can inherit a stale offset;
+  // only a COMMIT that got no answer leaves the bytes, which its rows may point at.
   // A store with Object Lock is told each capture's keep-until before the sync, so the object
   // holding its bytes (new, or a duplicate's older one) is locked at least that long before the
   // capture is acknowledged.
@@ -184,6 +188,9 @@ export class ArchiveWriter {
       });
       return { results, refs };
     } catch (err) {
+      // A COMMIT that got no answer may have committed (on a standby a failover promotes): its
+      // bytes stay, unreferenced if it did not, and the sender's retry finds the message there.
+      if (mayHaveCommitted(err)) throw err;
       try {
         this.#blobs.rollback(blobMark);
       } catch (rollbackErr) {

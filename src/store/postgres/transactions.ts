@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
 import { SealboxError } from '../../core/errors.ts';
+import { CommitUnconfirmed } from '../../core/transactions.ts';
 import type { Transactions, Tx } from '../../core/transactions.ts';
 
 // A transaction on one client taken from the pool for its length: the only way a repository
@@ -246,7 +247,7 @@ export class PostgresTransactions implements Transactions {
       const result = await this.#current.run(tx, () => work(tx, lock));
       await tx.flush();
       tx.seal();
-      const done = await client.query('COMMIT');
+      const done = await client.query('COMMIT').catch((err: unknown) => { throw new CommitUnconfirmed(err); });
       // A statement that failed aborted the transaction, and PostgreSQL answers its COMMIT with a
       // ROLLBACK: a write whose work carried on past the failure did not commit.
       if (done.command === 'ROLLBACK' && mode === 'write') {
