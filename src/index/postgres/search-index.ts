@@ -98,13 +98,14 @@ export class PostgresSearchIndex implements SearchIndex {
           // The newest `bound` ranked in memory (ts_rank of their vectors), then the older ones.
           total = counted!;
           rankedNewest = bound;
-          const newest = await byWindow(tx, where, params, 'DESC', bound, total);
+          const atLeast = countLimit(options) !== undefined && total > countLimit(options)!;
+          const newest = await byWindow(tx, where, params, 'DESC', bound, total, atLeast);
           const rank = await db.query<{ id: string; rank: number | null; date: string | null }>(`SELECT d.id, d.date, CASE WHEN d.words @@ $2::tsquery THEN ts_rank(d.words, $2::tsquery) END AS rank
             FROM doc d WHERE d.id = ANY($1::bigint[])`, [newest, compiled.ranking]);
           const order = rank.map((r) => ({ id: Number(r.id), rank: r.rank, date: r.date === null ? null : Number(r.date) }))
             .sort((a, b) => (b.rank ?? -1) - (a.rank ?? -1) || (b.date ?? -Infinity) - (a.date ?? -Infinity) || b.id - a.id).map((r) => r.id);
           const want = offset + options.limit;
-          const older = want > order.length ? await byWindow(tx, where, params, 'DESC', want, total) : [];
+          const older = want > order.length ? await byWindow(tx, where, params, 'DESC', want, total, atLeast) : [];
           rows = await docs(tx, rankedNewestPage(order, offset, options.limit, () => older));
         } else if (ranked) {
           params.push(compiled.ranking);
@@ -123,7 +124,7 @@ export class PostgresSearchIndex implements SearchIndex {
           else if (total <= this.#sortWhole) {
             rows = await db.query(`WITH m AS MATERIALIZED (SELECT ${HIT_COLUMNS}, d.id FROM doc d WHERE ${where})
               SELECT * FROM m d ORDER BY d.date ${dir} NULLS ${dir === 'DESC' ? 'LAST' : 'FIRST'}, d.id ${dir} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, options.limit, offset]);
-          } else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total)).slice(offset));
+          } else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total, countLimit(options) !== undefined && total > countLimit(options)!)).slice(offset));
         }
         return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), ...(rankedNewest === undefined ? {} : { rankedNewest }), sort };
       } catch (err) {
@@ -294,8 +295,10 @@ async function count(tx: Tx, where: string, params: unknown[], upTo?: number): P
 // The ids of the first `want` matches in date order (newest first for DESC, documents without a
 // date last; the reverse for ASC), read a window of dates at a time from the index's newest (or
 // oldest) date; a window sized to hold about twice what is wanted if the matches were spread
-// evenly, doubled while they are sparser than that.
-async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | 'DESC', want: number, total: number): Promise<number[]> {
+// evenly, and the next one from how dense the matches were in the last. `total` is the count
+// of matches, or with `atLeast` a lower bound of it (a bounded count): then the first window
+// assumes every document matches, since a bound taken for the count would make it hold years.
+async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | 'DESC', want: number, total: number, atLeast = false): Promise<number[]> {
   const db = on(tx);
   const first = await db.one<{ date: string }>('SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date ASC NULLS FIRST, id ASC LIMIT 1');
   const last = await db.one<{ date: string }>('SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date DESC NULLS LAST, id DESC LIMIT 1');
@@ -307,7 +310,8 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
   if (dir === 'ASC') await undated();
   if (first !== undefined && last !== undefined) {
     const min = Number(first.date), max = Number(last.date);
-    let span = Math.max(HOUR_MS, Math.ceil((max - min + 1) * Math.min(1, (2 * want) / total)));
+    const estimate = atLeast ? Math.max(total, Number((await db.one<{ n: number }>("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'doc'::regclass"))!.n)) : total;
+    let span = Math.max(HOUR_MS, Math.ceil((max - min + 1) * Math.min(1, (2 * want) / Math.max(1, estimate))));
     const inWindow = `SELECT d.id, d.date FROM doc d WHERE (${where}) AND d.date >= $${params.length + 1} AND d.date < $${params.length + 2}`;
     let lo = min, hi = max + 1;
     while (out.length < want && lo < hi) {
@@ -322,7 +326,9 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
       for (const r of rows) out.push(r.id);
       if (dir === 'DESC') hi = from;
       else lo = to;
-      if (rows.length * 2 < missing) span *= 2;
+      // Sized from the density found (at most 16 times wider), so that a sparse word needs few.
+      const left = missing - rows.length;
+      if (left > 0) span = Math.ceil(span * (rows.length === 0 ? 16 : Math.min(16, Math.max(1, (1.25 * left) / rows.length))));
     }
   }
   if (dir === 'DESC' && out.length < want) await undated();
