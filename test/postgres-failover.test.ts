@@ -151,6 +151,66 @@ async function archivedOf(config: string, messages: readonly Delivery[]): Promis
   }
 }
 
+// The standby stops confirming and comes back, the primary staying up: without a bound every
+// SMTP session would wait in silence for as long as the standby is away (the COMMIT waits for it
+// and holds the write lock, so every later write waits behind it). With store.postgres.
+// writeTimeoutMs each write fails after it, and mail is answered 451 within a few of them. Once
+// the standby is back, the COMMIT that was still waiting completes: its messages, answered 451,
+// are in the archive, and their retries are duplicates that must read back whole.
+test('a synchronous standby that stops confirming: mail is answered 451 within the write timeout, then accepted', { timeout: 300_000 }, async (t) => {
+  const { primary } = await pair(t);
+  const { store } = await postgresStore(primary, 'stalled');
+  const timeoutMs = 1_500;
+  const config = testConfig({ data: join(tempDataDir(), 'data'), store: { ...store, postgres: { ...store.postgres, writeTimeoutMs: timeoutMs } } });
+  const data = loadConfig(config, {}, {}).data;
+  const server = await startSealbox({ data, args: ['--config', config] });
+  t.after(() => server.stop());
+  const messages: Delivery[] = corpusFiles().slice(2000, 2060).map((f, index) => ({ index, data: toCrlf(readFileSync(f)), envelope: { from: 'sender@ext.test', to: [`person${index % 5}@corp.test`] } }));
+
+  for (const [i, r] of await deliverAll(server.smtp.port, messages.slice(0, 30), { connections: 4 })) assert.equal(r.code, 250, `message ${i} before the stall: ${r.code} ${r.text}`);
+
+  const resume = await stallStandby(primary, 'replica1');
+  let resumed = false;
+  t.after(() => { if (!resumed) resume(); });
+  const stalled = messages.slice(30);
+  const started = performance.now();
+  const waited: number[] = [];
+  const replies = await deliverAll(server.smtp.port, stalled, { connections: 4, onReply: () => waited.push(performance.now() - started) });
+  for (const [i, r] of replies) assert.ok(r.code === 451, `message ${i} while the standby is stalled: 451, not ${r.code} ${r.text}`);
+  // Refused a group at a time (the group whose COMMIT waits, then those that wait for the lock
+  // it holds): never a silence of more than a few write timeouts.
+  const gaps = waited.map((ms, i) => ms - (waited[i - 1] ?? 0));
+  t.diagnostic(`${stalled.length} answered 451 in ${(waited.at(-1)! / 1000).toFixed(1)} s; longest silence ${(Math.max(...gaps) / 1000).toFixed(1)} s`);
+  assert.ok(Math.max(...gaps) < 3 * timeoutMs + 2_000, `replies came in time: ${waited.map((w) => w.toFixed(0)).join(', ')} ms`);
+  assert.ok(await commitsWaitingForStandby(primary) > 0, 'a COMMIT still waits for the standby');
+  assert.equal(server.proc.exitCode, null, 'the server is still running');
+
+  resume();
+  resumed = true;
+  await waitUntil('no commit waits for the standby', async () => (await commitsWaitingForStandby(primary)) === 0, { timeoutMs: 30_000 });
+  // The COMMIT that was waiting when its sender was answered 451 went through on both.
+  const unconfirmed = await archivedOf(config, stalled);
+  t.diagnostic(`${unconfirmed} of the messages answered 451 were committed once the standby came back`);
+  assert.ok(unconfirmed > 0, 'the waiting COMMIT completed');
+
+  for (const [i, r] of await deliverAll(server.smtp.port, stalled, { connections: 4 })) assert.equal(r.code, 250, `message ${i} retried: ${r.code} ${r.text}`);
+  await waitUntil('the index covers every capture', async () => {
+    const s = await statsOf(config);
+    return s.indexLag.captures === 0 && s.authPending === 0;
+  }, { timeoutMs: 120_000, intervalMs: 300 });
+  await assertArchivedOnce(config, messages, async ({ stores: { meta } }) => {
+    const indexes: number[] = [];
+    await meta.read(async (tx) => {
+      for await (const row of meta.ledgerRows(tx)) indexes.push(row.index);
+    });
+    assert.deepEqual(indexes, indexes.map((_, i) => i), 'the ledger has no gap');
+  });
+  for (const args of [['verify'], ['verify', '--index']]) {
+    const r = await sealbox([...args, '--config', config]);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  }
+});
+
 test('the primary crashed while the standby lacked its latest commits: nothing acknowledged is lost', { timeout: 300_000 }, (t) => failover(t, 'sending'));
 
 test('the primary crashed before the standby confirmed commits it holds: their retries read back whole', { timeout: 300_000 }, (t) => failover(t, 'confirming'));

@@ -142,6 +142,10 @@ const schema = z.strictObject({
       schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lowercase PostgreSQL name').default('public'),
       // Connections per process at most (a write holds one, each read one).
       poolSize: z.number().int().min(2).max(200).default(10),
+      // The longest a write waits for the archive's write lock, and for the answer to its COMMIT
+      // (a synchronous standby that stopped confirming holds every COMMIT): past it the write
+      // fails, and mail is answered 451 rather than left without a reply.
+      writeTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     }).optional(),
   }).superRefine((store, ctx) => {
     if (store.kind === 'postgres' && !store.postgres) ctx.addIssue({ code: 'custom', path: ['postgres'], message: 'store.kind "postgres" needs store.postgres (url, passwordFile)' });

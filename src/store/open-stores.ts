@@ -66,7 +66,7 @@ export function openStores(config: Config, options: { create: boolean; segmentPr
       const { postgresRepositories } = load('./postgres/repositories.ts') as typeof import('./postgres/repositories.ts');
       const pg = config.store.postgres!;
       const password = pg.passwordFile ? readOrCreateSecretFile(resolveFrom(config, pg.passwordFile), 'store.postgres.passwordFile', { create: false, make: () => '' }).content.trim() : undefined;
-      const store = new PostgresMetadataStore({ url: pg.url, password, schema: pg.schema, poolSize: pg.poolSize });
+      const store = new PostgresMetadataStore({ url: pg.url, password, schema: pg.schema, poolSize: pg.poolSize, writeTimeoutMs: pg.writeTimeoutMs });
       meta = store;
       repos = postgresRepositories(store);
     } else {

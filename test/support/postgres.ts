@@ -271,13 +271,16 @@ export async function startStandby(primary: Postgres, applicationName: string, o
 // The link to a standby stalled: SIGSTOP to the primary's WAL sender for it, so that WAL the
 // primary writes from then on reaches no standby (a primary that dies now takes it along). With
 // the standby synchronous, each commit from then on waits for it (commitsWaitingForStandby).
-export async function stallStandby(primary: Postgres, applicationName: string): Promise<void> {
+// Returns what resumes the link (SIGCONT): the waiting commits are then confirmed.
+export async function stallStandby(primary: Postgres, applicationName: string): Promise<() => void> {
   const client = new pg.Client({ connectionString: primary.url() });
   await client.connect();
   try {
     const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_replication WHERE application_name = $1', [applicationName]);
     if (!rows[0]) throw new Error(`no WAL sender for ${applicationName}`);
-    process.kill(rows[0].pid, 'SIGSTOP');
+    const pid = rows[0].pid;
+    process.kill(pid, 'SIGSTOP');
+    return () => process.kill(pid, 'SIGCONT');
   } finally {
     await client.end();
   }

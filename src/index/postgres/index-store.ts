@@ -12,7 +12,7 @@ export const INDEX_WRITE_LOCK = 0x5ea1b0c6;
 // The index's transactions on the metadata store's pool, in its schema (the tables of migration
 // 0003), with a lock of their own.
 export function indexTransactions(meta: PostgresMetadataStore): PostgresTransactions {
-  return new PostgresTransactions(meta.pool, () => meta.ready(), INDEX_WRITE_LOCK);
+  return new PostgresTransactions(meta.pool, () => meta.ready(), { lock: INDEX_WRITE_LOCK, timeoutMs: meta.writeTimeoutMs });
 }
 
 // The indexer's writes to the search index on PostgreSQL (see search-index.ts for the design).

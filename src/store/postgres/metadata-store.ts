@@ -42,6 +42,7 @@ export interface PostgresOptions {
   password?: string;         // the password, when the URL holds none (config: store.postgres.passwordFile)
   schema?: string;           // the schema the archive's tables live in (made if missing); default public
   poolSize?: number;         // clients at most (a write holds one, each read one); default 10
+  writeTimeoutMs?: number;   // the longest a write waits for its lock or its COMMIT's answer; default 30 s
 }
 
 function withPassword(url: string, password: string | undefined): string {
@@ -60,6 +61,7 @@ const PAYLOAD_INSERT: DeferredInsert = { types: ['bigint', 'bytea', 'text'], sql
 export class PostgresMetadataStore implements MetadataStore {
   readonly pool: pg.Pool;
   readonly schema: string;
+  readonly writeTimeoutMs: number;
   readonly #capturesChannel: string;
   readonly #captureInsert: DeferredInsert;
   readonly #transactions: PostgresTransactions;
@@ -90,7 +92,8 @@ export class PostgresMetadataStore implements MetadataStore {
     // An idle client whose connection dies is dropped by the pool; without a listener the
     // 'error' event would end the process.
     this.pool.on('error', () => {});
-    this.#transactions = new PostgresTransactions(this.pool, () => this.ready());
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+    this.#transactions = new PostgresTransactions(this.pool, () => this.ready(), { timeoutMs: this.writeTimeoutMs });
   }
 
   ready(): Promise<void> {

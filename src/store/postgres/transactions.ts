@@ -146,16 +146,21 @@ export class PostgresTransactions implements Transactions {
   readonly #pool: pg.Pool;
   readonly #ready: () => Promise<void>;
   readonly #lock: number;
+  readonly #timeoutMs: number;
   readonly #current = new AsyncLocalStorage<PostgresTx>();
   #tail: Promise<void> = Promise.resolve();
 
   // ready: awaited before the first statement of every transaction (the schema's migrations).
   // lock: the advisory lock every write takes (the search index's writes take one of their own,
   // so that the indexer's transaction never waits on a metadata write it is reading for).
-  constructor(pool: pg.Pool, ready: () => Promise<void>, lock: number = WRITE_LOCK) {
+  // timeoutMs: how long a write waits for a lock (lock_timeout) and for its COMMIT's answer. A
+  // synchronous standby that stops confirming holds a COMMIT, and the lock with it, until it
+  // comes back; bounded, each write fails instead (mail: 451) and the archive is not left silent.
+  constructor(pool: pg.Pool, ready: () => Promise<void>, options: { lock?: number; timeoutMs?: number } = {}) {
     this.#pool = pool;
     this.#ready = ready;
-    this.#lock = lock;
+    this.#lock = options.lock ?? WRITE_LOCK;
+    this.#timeoutMs = Math.trunc(options.timeoutMs ?? 30_000);
   }
 
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -233,21 +238,27 @@ export class PostgresTransactions implements Transactions {
   async #on<T>(client: pg.PoolClient, mode: 'read' | 'write', work: (tx: Tx, lock: () => Promise<void>) => Promise<T>, later: (() => Promise<void>) | null): Promise<T> {
     const tx = new PostgresTx(mode, client);
     let committed = false;
+    let unanswered = false;
     let locked: Promise<void> | null = null;
     const lock = () => (locked ??= (async () => {
       if (later) await later();
       await client.query('SELECT pg_advisory_xact_lock($1)', [this.#lock]);
     })());
     try {
+      const begin = `BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SET LOCAL lock_timeout = ${this.#timeoutMs}`;
       if (mode === 'write' && !later) {
         // A write's BEGIN and its lock in one round trip (the lock is a number of ours).
-        await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT pg_advisory_xact_lock(${Math.trunc(this.#lock)})`);
+        await client.query(`${begin}; SELECT pg_advisory_xact_lock(${Math.trunc(this.#lock)})`);
         locked = Promise.resolve();
-      } else await client.query(mode === 'write' ? 'BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      } else await client.query(mode === 'write' ? begin : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const result = await this.#current.run(tx, () => work(tx, lock));
       await tx.flush();
       tx.seal();
-      const done = await client.query('COMMIT').catch((err: unknown) => { throw new CommitUnconfirmed(err); });
+      const done = await answered(client.query('COMMIT'), this.#timeoutMs).catch((err: unknown) => {
+        // Still waiting: the client is not used again (a ROLLBACK would queue behind the COMMIT).
+        unanswered = err instanceof NoAnswer;
+        throw new CommitUnconfirmed(err);
+      });
       // A statement that failed aborted the transaction, and PostgreSQL answers its COMMIT with a
       // ROLLBACK: a write whose work carried on past the failure did not commit.
       if (done.command === 'ROLLBACK' && mode === 'write') {
@@ -258,7 +269,7 @@ export class PostgresTransactions implements Transactions {
       return result;
     } catch (err) {
       let rollbackFailed: unknown = null;
-      if (!committed) {
+      if (!committed && !unanswered) {
         try {
           await client.query('ROLLBACK');
         } catch (e) {
@@ -268,10 +279,31 @@ export class PostgresTransactions implements Transactions {
       const undoFailed = tx.end(false);
       const failures = [...undoFailed, ...(rollbackFailed ? [rollbackFailed] : [])];
       const thrown = failures.length > 0 ? new AggregateError([err, ...failures], 'a transaction rolled back and undoing what it changed in memory failed') : err;
-      throw rollbackFailed ? new BrokenClient(thrown) : thrown;
+      throw rollbackFailed || unanswered ? new BrokenClient(thrown) : thrown;
     } finally {
       if (committed) tx.end(true);
     }
+  }
+}
+
+class NoAnswer extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms (store.postgres.writeTimeoutMs)`);
+    this.name = 'NoAnswer';
+  }
+}
+
+// The query's answer, or NoAnswer after ms (the query is left to end as it will).
+async function answered<T>(query: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new NoAnswer(ms)), ms); });
+  try {
+    return await Promise.race([query, late]);
+  } catch (err) {
+    if (err instanceof NoAnswer) query.catch(() => {});
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
