@@ -180,7 +180,12 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
     await t.test('an admin loosening the policy to act alone is refused, and approvals fixed at filing stay', async () => {
       const pending = await w.as.bob.call('GET', '/api/v1/me');
       assert.equal(pending.status, 200);
+      // Filed while one approval was enough, and still pending when the policy asks for two.
+      const early = await boss.call('POST', '/api/v1/requests', { ...REQUEST, mailboxes: ['bob@corp.test'] });
+      assert.equal(early.body.approvalsNeeded, 1);
       assert.equal((await boss.call('POST', '/api/v1/policy', { approvalsNeeded: 2, linkedPeopleDays: 30 })).status, 200, 'tightening is fine');
+      assert.equal((await boss.call('GET', `/api/v1/requests/${early.body.id}`)).body.approvalsNeeded, 2, 'a raise applies to a request still pending');
+      assert.equal((await vera.call('POST', `/api/v1/requests/${early.body.id}/approve`, { reason: 'one of two' })).body.state, 'pending', 'filed before the raise, it needs two all the same');
       const filed = await boss.call('POST', '/api/v1/requests', { ...REQUEST, mailboxes: ['bob@corp.test'] });
       assert.equal(filed.body.approvalsNeeded, 2);
       const kept = { approvalsNeeded: 2, linkedPeopleDays: 30 };

@@ -14,6 +14,9 @@ export const PERMISSIONS = ['search', 'read', 'export'] as const;
 // grant takes (q): one can always ask for all that a grant covers by repeating its query.
 export const MAX_REQUEST_QUERY = 2000;
 export type Permission = (typeof PERMISSIONS)[number];
+// The purpose of a data subject's access request (subject-access.ts): filed sealed, it needs as
+// many approvals as the most sensitive mailbox in the archive would.
+export const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
 export type GrantState = 'pending' | 'approved' | 'active' | 'expired' | 'revoked' | 'denied' | 'lapsed';
 
 export interface AccessRequest {
@@ -56,6 +59,11 @@ export function stateOf(r: AccessRequest, now: number): GrantState {
   if (r.approvedAt === null) return now >= r.lapsesAt ? 'lapsed' : 'pending';
   if (now < (r.startsAt ?? r.approvedAt)) return 'approved';
   return now < r.endsAt! ? 'active' : 'expired';
+}
+
+// The approvals the policy asks of a request whose mailboxes carry these sensitivity tags.
+function needed(policy: Config['access'], tags: readonly (string | null)[]): number {
+  return Math.max(policy.approvalsNeeded, ...tags.map((t) => (t ? policy.sensitivityApprovals[t] ?? 0 : 0)));
 }
 
 // The approvals a request has had so far (any decision but an approval ends it).
@@ -112,8 +120,7 @@ export class Grants {
       const before = new Set(prior.mailboxes.map((m) => m.id));
       if (!mailboxes.some((m) => before.has(m.id))) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `extends: request ${input.extends} covers none of these mailboxes`, { fields: ['extends'] });
     }
-    const tags = options.sealed ? await this.#store.sensitivities(tx) : mailboxes.map((m) => m.sensitivity);
-    const approvalsNeeded = Math.max(policy.approvalsNeeded, ...tags.map((t) => (t ? policy.sensitivityApprovals[t] ?? 0 : 0)));
+    const approvalsNeeded = needed(policy, options.sealed ? await this.#store.sensitivities(tx) : mailboxes.map((m) => m.sensitivity));
     const id = newId(breakglass ? 'bg' : 'req', now);
     const duration = Math.round(input.durationHours * 3600);
     await this.#store.insert(tx, {
@@ -228,11 +235,27 @@ export class Grants {
   async get(tx: Tx, id: string): Promise<AccessRequest> {
     const r = await this.#store.get(tx, id);
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${id}`);
-    return r;
+    return (await this.#asNow(tx, [r]))[0]!;
   }
 
-  list(tx: Tx, filter: { requesterId?: number } = {}): Promise<AccessRequest[]> {
-    return this.#store.list(tx, filter);
+  async list(tx: Tx, filter: { requesterId?: number } = {}): Promise<AccessRequest[]> {
+    return this.#asNow(tx, await this.#store.list(tx, filter));
+  }
+
+  // The approvals a request not yet decided needs are those it needed when filed, or more if the
+  // policy or a mailbox's sensitivity has been raised since: a raise applies to what is still
+  // pending (a request filed the day before approvals went from one to two needs two). A
+  // lowering applies only to requests filed after it, so nobody lowers the bar for one in hand.
+  async #asNow(tx: Tx, requests: AccessRequest[]): Promise<AccessRequest[]> {
+    const pending = requests.filter((r) => r.approvedAt === null && r.deniedAt === null && r.revokedAt === null);
+    if (pending.length === 0) return requests;
+    const policy = await this.#policy(tx);
+    let everyTag: string[] | null = null;
+    for (const r of pending) {
+      const tags = r.purpose === SUBJECT_ACCESS_PURPOSE ? (everyTag ??= await this.#store.sensitivities(tx)) : r.mailboxes.map((m) => m.sensitivity);
+      r.approvalsNeeded = Math.max(r.approvalsNeeded, needed(policy, tags));
+    }
+    return requests;
   }
 
   async #mailbox(tx: Tx, nameOrAddress: string): Promise<RequestMailbox> {

@@ -2,11 +2,11 @@ import { SealboxError } from '../core/errors.ts';
 import type { SearchIndex } from '../index/search-index.ts';
 import type { AddressRole } from '../index/search-query.ts';
 import type { Grants, NewRequest } from './grants.ts';
-import { MAX_REQUEST_QUERY, PERMISSIONS } from './grants.ts';
+import { MAX_REQUEST_QUERY, PERMISSIONS, SUBJECT_ACCESS_PURPOSE } from './grants.ts';
 import type { User } from './people.ts';
 import type { Policy } from './policy.ts';
 
-export const SUBJECT_ACCESS_PURPOSE = 'subject-access-request';
+export { SUBJECT_ACCESS_PURPOSE };
 
 // Every role in which an address takes part, as the index links it (an envelope's recipients
 // that no header names as bcc, its sender as sender).
