@@ -153,7 +153,14 @@ test('a TRUNCATE checkpoint waits on timers too: false while another connection 
   const lock = holdWriteLock(store.path);
   t.after(() => lock.release());
   const loop = watchLoop();
-  const cut = await store.truncateLog();
+  const cutting = store.truncateLog();
+  // Reads on the same connection run between its tries, not after them.
+  await sleep(100);
+  const t0 = performance.now();
+  assert.equal(await store.read((tx) => store.getSetting(tx, 'k')), 'in the log');
+  assert.ok(performance.now() - t0 < PROMPT_MS, `a read answered while the checkpoint waited (${Math.round(performance.now() - t0)} ms)`);
+  assert.equal(await settled(cutting), false, 'the checkpoint is still waiting');
+  const cut = await cutting;
   const stall = loop.stop();
   assert.equal(cut, false, 'the other connection\'s write kept it from finishing');
   assert.ok(stall < PROMPT_MS, `timers fired while it waited (longest stall ${Math.round(stall)} ms)`);

@@ -121,18 +121,6 @@ export class SqliteTransactions implements Transactions {
     return this.#db;
   }
 
-  // Work on the connection outside any transaction (a WAL checkpoint), in its turn like one.
-  async outside<T>(work: (db: DatabaseSync) => T | Promise<T>): Promise<T> {
-    const outer = this.#current.getStore();
-    if (outer?.open) throw new Error(`work outside a transaction was asked for inside a ${outer.mode} transaction`);
-    const release = await this.#turn();
-    try {
-      return await work(this.#db);
-    } finally {
-      release();
-    }
-  }
-
   // The connection's next turn; call the function returned to hand it on.
   async #turn(): Promise<() => void> {
     const before = this.#tail;
@@ -144,9 +132,18 @@ export class SqliteTransactions implements Transactions {
 
   // The write-ahead log checkpointed into the database and cut to nothing, so that no page
   // written before (a row since deleted) is left in it; false if a writer or reader in another
-  // connection kept it from finishing for as long as the busy timeout.
-  truncateLog(): Promise<boolean> {
-    return this.outside(() => this.#unblocked(() => Number((this.statement('PRAGMA main.wal_checkpoint(TRUNCATE)').get() as { busy: number }).busy) === 0));
+  // connection kept it from finishing for as long as the busy timeout. While it waits it holds no
+  // turn: this process's reads and writes go on between its tries.
+  async truncateLog(): Promise<boolean> {
+    const outer = this.#current.getStore();
+    if (outer?.open) throw new Error(`a log checkpoint was asked for inside a ${outer.mode} transaction`);
+    let release = await this.#turn();
+    try {
+      return await this.#unblocked(() => Number((this.statement('PRAGMA main.wal_checkpoint(TRUNCATE)').get() as { busy: number }).busy) === 0,
+        { pause: () => release(), resume: async () => { release = await this.#turn(); } });
+    } finally {
+      release();
+    }
   }
 
   // The one place this process waits for another connection's lock (a console command's write,
