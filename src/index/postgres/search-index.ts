@@ -39,9 +39,12 @@
 //   the index keeps no text, the texts come from the reader's scope, and the marks are then
 //   exactly those of the embedded index.
 //
-// Not done yet (see README, Scale-out): partitioning doc by month, best match first over a long
-// list (it ranks every match), leaving out spellings the index holds no word of (every spelling
-// is searched), and the 10 M benchmark.
+// - Best match first ranks the newest rankUpTo matches of a longer list (ts_rank of their vectors,
+//   in memory), then the older ones newest first.
+//
+// Not done yet (see README, Scale-out): partitioning doc by month, counts kept per month and
+// mailbox (a count still reads each match's row: the 10 M target), and leaving out spellings the
+// index holds no word of (every spelling is searched).
 import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
 import { on, type PostgresTransactions } from '../../store/postgres/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
