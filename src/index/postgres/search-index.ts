@@ -30,9 +30,10 @@
 //   more key of the same GIN scan: `words @@ ('@a=x' | '@a=y')`, ANDed into the query's own
 //   tsquery (compileQuery's `within`). From, attachment, month and subject have lexemes too
 //   (words.ts MARK). No word of a query can be such a lexeme.
-// - Order: the matches are counted on their own (PostgreSQL reads each match's row for it);
-//   up to SORT_WHOLE are sorted whole, a longer list is read a window of dates at a time from its
-//   newest (or oldest) end (byWindow), so a page of a common word reads days, not years.
+// - Order: one query counts the matches (PostgreSQL reads each match's row for it) and, when
+//   there are up to SORT_WHOLE, sorts them whole for the page (countedPage); a longer list is
+//   read a window of dates at a time from its newest (or oldest) end (byWindow), so a page of a
+//   common word reads days, not years.
 // - Relevance: ts_rank over the words looked for (in their columns), then newest; the weights
 //   make a subject match count more than a body match (FTS5's BM25 weighs columns alike).
 // - Snippets are cut by FTS5 in memory over the texts handed in (../sqlite/fts5-snippets.ts):
@@ -95,17 +96,19 @@ export class PostgresSearchIndex implements SearchIndex {
       if (options.scope) where = `(${where}) AND (${compileScope(options.scope, params, within === null ? 'participation' : 'in-query')})`;
       try {
         let rows: Record<string, any>[];
-        let total: number;
         let rankedNewest: number | undefined;
-        // Counted first when only the newest matches of a long list are ranked: how long it is.
-        const bound = ranked ? options.rankUpTo : undefined;
-        const counted = bound === undefined ? null : await count(tx, where, params, countLimit(options) === undefined ? undefined : Math.max(countLimit(options)!, bound));
-        if (ranked && bound !== undefined && counted! > bound) {
-          // The newest `bound` ranked in memory (ts_rank of their vectors), then the older ones.
-          total = counted!;
-          rankedNewest = bound;
-          const atLeast = countLimit(options) !== undefined && total > countLimit(options)!;
-          const newest = await byWindow(tx, where, params, 'DESC', bound, total, atLeast);
+        const dir = ranked ? 'DESC' : options.sort === 'oldest' ? 'ASC' : 'DESC';
+        // A list of up to `short` matches is counted and its page read in one query; a longer
+        // one is counted there (up to the bound) and read as below.
+        const short = ranked ? options.rankUpTo ?? Infinity : this.#sortWhole;
+        const first = await countedPage(tx, where, params, { short, upTo: countLimit(options), limit: options.limit, offset, dir, rank: ranked ? compiled.ranking! : undefined });
+        const total = first.total;
+        const atLeast = countLimit(options) !== undefined && total > countLimit(options)!;
+        if (first.rows !== null) rows = first.rows;
+        else if (ranked) {
+          // The newest `short` ranked in memory (ts_rank of their vectors), then the older ones.
+          rankedNewest = short;
+          const newest = await byWindow(tx, where, params, 'DESC', short, total, atLeast);
           const rank = await db.query<{ id: string; rank: number | null; date: string | null }>(`SELECT d.id, d.date, CASE WHEN d.words @@ $2::tsquery THEN ts_rank(d.words, $2::tsquery) END AS rank
             FROM doc d WHERE d.id = ANY($1::bigint[])`, [newest, compiled.ranking]);
           const order = rank.map((r) => ({ id: Number(r.id), rank: r.rank, date: r.date === null ? null : Number(r.date) }))
@@ -113,25 +116,10 @@ export class PostgresSearchIndex implements SearchIndex {
           const want = offset + options.limit;
           const older = want > order.length ? await byWindow(tx, where, params, 'DESC', want, total, atLeast) : [];
           rows = await docs(tx, rankedNewestPage(order, offset, options.limit, () => older));
-        } else if (ranked) {
-          params.push(compiled.ranking);
-          const q = `$${params.length}::tsquery`;
-          params.push(options.limit, offset);
-          rows = await db.query(`SELECT ${HIT_COLUMNS}, COUNT(*) OVER () AS total, CASE WHEN d.words @@ ${q} THEN ts_rank(d.words, ${q}) END AS rank
-            FROM doc d WHERE ${where} ORDER BY rank DESC NULLS LAST, d.date DESC NULLS LAST, d.id DESC LIMIT $${params.length - 1} OFFSET $${params.length}`, params);
-          total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0 : await count(tx, where, params.slice(0, -3));
-        } else {
-          // Counted on its own: then a short list is sorted whole and a long one read a window of
-          // dates at a time from its newest (or oldest) end, so that the first pages of a
-          // mailbox's common word read a few days.
-          const dir = options.sort === 'oldest' ? 'ASC' : 'DESC';
-          total = await count(tx, where, params, countLimit(options));
-          if (offset >= total) rows = [];
-          else if (total <= this.#sortWhole) {
-            rows = await db.query(`WITH m AS MATERIALIZED (SELECT ${HIT_COLUMNS}, d.id FROM doc d WHERE ${where})
-              SELECT * FROM m d ORDER BY d.date ${dir} NULLS ${dir === 'DESC' ? 'LAST' : 'FIRST'}, d.id ${dir} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, options.limit, offset]);
-          } else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total, countLimit(options) !== undefined && total > countLimit(options)!)).slice(offset));
-        }
+        } else if (offset >= total) rows = [];
+        // A long list is read a window of dates at a time from its newest (or oldest) end, so
+        // that the first pages of a mailbox's common word read a few days.
+        else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total, atLeast)).slice(offset));
         return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), ...(rankedNewest === undefined ? {} : { rankedNewest }), sort };
       } catch (err) {
         if (/tsquery|tsvector/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
@@ -296,6 +284,27 @@ async function scopeWords(tx: Tx, scope: SearchScope): Promise<string | null | '
 async function count(tx: Tx, where: string, params: unknown[], upTo?: number): Promise<number> {
   if (upTo === undefined) return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`, params))!.n);
   return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc d WHERE ${where} LIMIT $${params.length + 1}) x`, [...params, upTo + 1]))!.n);
+}
+
+// The matches counted (up to upTo + 1, as count), and when there are no more than `short` the
+// page of them, in one query: in date order (`dir`), or with `rank` (a tsquery) best match first
+// (ts_rank, then newest). Null rows: a longer list, whose page the caller reads otherwise. A list
+// this short was read twice before, counted and then sorted.
+async function countedPage(tx: Tx, where: string, params: unknown[], o: { short: number; upTo?: number; limit: number; offset: number; dir: 'ASC' | 'DESC'; rank?: string }): Promise<{ total: number; rows: Record<string, any>[] | null }> {
+  const p = [...params];
+  const arg = (v: unknown) => `$${p.push(v)}`;
+  const bound = o.short === Infinity ? null : Math.max(o.upTo ?? 0, o.short) + 1;
+  const nulls = o.dir === 'DESC' ? 'LAST' : 'FIRST';
+  const q = o.rank === undefined ? null : `${arg(o.rank)}::tsquery`;
+  const order = (t: string) => `${q === null ? '' : `${t}rank DESC NULLS LAST, `}${t}date ${o.dir} NULLS ${nulls}, ${t}id ${o.dir}`;
+  const rows = await on(tx).query(`WITH m AS MATERIALIZED (SELECT d.id, d.date${q === null ? '' : ', d.words'} FROM doc d WHERE ${where} LIMIT ${arg(bound)}),
+      n AS (SELECT COUNT(*) AS total FROM m)
+    SELECT n.total, p.* FROM n LEFT JOIN LATERAL (SELECT ${HIT_COLUMNS} FROM (SELECT m.id, m.date${q === null ? '' : `, CASE WHEN m.words @@ ${q} THEN ts_rank(m.words, ${q}) END AS rank`}
+      FROM m WHERE n.total <= ${arg(o.short === Infinity ? Number.MAX_SAFE_INTEGER : o.short)} ORDER BY ${order('')} LIMIT ${arg(o.limit)} OFFSET ${arg(o.offset)}) s
+      JOIN doc d ON d.id = s.id ORDER BY ${order('s.')}) p ON TRUE`, p);
+  const total = Number(rows[0]!.total);
+  if (total <= o.short) return { total, rows: rows.filter((r) => r.sha256 !== null) };
+  return { total: o.upTo === undefined && bound !== null ? await count(tx, where, params) : total, rows: null };
 }
 
 // The ids of the first `want` matches in date order (newest first for DESC, documents without a
