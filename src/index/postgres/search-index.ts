@@ -87,9 +87,10 @@ export class PostgresSearchIndex implements SearchIndex {
       // mail of any size keeps in TOAST (5 KB a message, compressed, through the commit path):
       // the planner prices the test as one operator and, for a word in a tenth of the archive
       // under a LIMIT, chose it over the GIN index (4.6 s instead of 0.2 s, at 330,000 messages).
-      await db.run('SET LOCAL jit = off; SET LOCAL enable_seqscan = off');
+      // Both are turned off for the search's transaction in the round trip that reads the
+      // scope's addresses (searchSettings).
+      const within = await searchSettings(tx, options.scope);
       const params: unknown[] = [];
-      const within = options.scope ? await scopeWords(tx, options.scope) : null;
       if (within === 'nothing') return { query: describeQuery(node), hits: [], total: 0, sort };
       const compiled = compileQuery(node, params, { envelopeOf: options.envelopeOf, within });
       let where = compiled.where;
@@ -269,14 +270,17 @@ const SORT_WHOLE = 2000;
 const MAX_SCOPE_ADDRESSES = 500;
 const HOUR_MS = 3_600_000;
 
-// The mailboxes' addresses as one tsquery of their lexemes (words.ts scopeLexeme); 'nothing'
-// when they have none, null when too many for one scan.
-async function scopeWords(tx: Tx, scope: SearchScope): Promise<string | null | 'nothing'> {
-  const rows = await on(tx).query<{ address: string }>('SELECT DISTINCT address FROM mailbox_address WHERE mailbox_id = ANY($1::bigint[]) ORDER BY address',
-    [scope.mailboxes.map((m) => m.id)]);
-  if (rows.length === 0) return 'nothing';
-  if (rows.length > MAX_SCOPE_ADDRESSES) return null;
-  return rows.map((r) => scopeLexeme(r.address)).join(' | ');
+// The search's settings for its transaction (above), and the mailboxes' addresses as one tsquery
+// of their lexemes (words.ts scopeLexeme): 'nothing' when they have none, null when too many for
+// one scan or no scope. One round trip.
+async function searchSettings(tx: Tx, scope: SearchScope | undefined): Promise<string | null | 'nothing'> {
+  const row = (await on(tx).one<{ addresses: string[] | null }>(`SELECT set_config('jit', 'off', true) AS jit, set_config('enable_seqscan', 'off', true) AS seqscan,
+    ${scope ? 'ARRAY(SELECT DISTINCT address FROM mailbox_address WHERE mailbox_id = ANY($1::bigint[]) ORDER BY address)' : 'NULL'} AS addresses`,
+  scope ? [scope.mailboxes.map((m) => m.id)] : []))!;
+  if (row.addresses === null) return null;
+  if (row.addresses.length === 0) return 'nothing';
+  if (row.addresses.length > MAX_SCOPE_ADDRESSES) return null;
+  return row.addresses.map(scopeLexeme).join(' | ');
 }
 
 // The matches, or upTo + 1 when there are more than upTo (the heap read stops there; the
