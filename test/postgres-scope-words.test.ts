@@ -131,3 +131,60 @@ test('a long list is paged a window of dates at a time, the GIN index skipping t
     await meta.close();
   }
 });
+
+test('a bounded count and its page agree with counting everything, long lists and short', async () => {
+  const meta = new PostgresMetadataStore({ url: db.url(), schema: 'bounded_count' });
+  try {
+    const [box, hal] = await meta.write(async (tx) => {
+      const boxes = [];
+      for (const name of ['fay@corp.example', 'hal@corp.example']) {
+        const id = await meta.upsertMailbox(tx, { name });
+        await meta.setMailboxAddress(tx, name, id);
+        boxes.push({ id, name });
+      }
+      return boxes;
+    });
+    // 140 documents with the word over three years, 40 of them in the newest two months, and 10
+    // without it there; fay's every other one.
+    const newest = Date.UTC(2026, 5, 20);
+    const docs = Array.from({ length: 150 }, (_, i) => ({ id: i + 1, date: i < 100 ? Date.UTC(2023, 6, 1) + i * 8 * 86_400_000 : newest - (149 - i) * 86_400_000, word: i < 100 || i >= 120 || i % 2 === 0 }));
+    const index = new PostgresIndexStore(meta);
+    await index.write(async (tx) => {
+      for (const d of docs) {
+        await index.addDocument(tx, { id: d.id, sha256: createHash('sha256').update(`bounded ${d.id}`).digest('hex'), messageId: null, date: d.date, fromText: null, subject: `n${d.id}`, hasAttachment: false, parseError: null, refersTo: [] });
+        await index.addParticipation(tx, d.id, { role: 'to', address: d.id % 2 === 0 ? 'fay@corp.example' : 'gil@corp.example', domain: 'corp.example', name: null });
+        if ([5, 60, 145].includes(d.id)) await index.addParticipation(tx, d.id, { role: 'cc', address: 'hal@corp.example', domain: 'corp.example', name: null });
+        await index.addFullText(tx, d.id, text(`n${d.id}`, d.word ? 'zqcommon' : 'other'));
+      }
+    });
+    const matches = docs.filter((d) => d.word);
+    assert.equal(matches.length, 140);
+    const search = new PostgresSearchIndex(meta, undefined, { sortWhole: 5 });
+    const newestFirst = [...matches].sort((a, b) => b.date - a.date).map((d) => `n${d.id}`);
+    // Bounded within the newest months' matches, beyond them, and past every match (exact):
+    // the same answers as counting everything; sorted whole (sortWhole 5) or by windows.
+    for (const [upTo, total, lower] of [[20, 20, true], [50, 50, true], [200, matches.length, false]] as const) {
+      for (const sort of ['newest', 'relevance'] as const) {
+        const got = await search.search('zqcommon', { limit: 7, countUpTo: upTo, sort, ...(sort === 'relevance' ? { rankUpTo: 6 } : {}) });
+        assert.equal(got.total, total, `${upTo} ${sort}`);
+        assert.equal(got.totalIsLowerBound ?? false, lower, `${upTo} ${sort}`);
+        if (sort === 'newest') assert.deepEqual(got.hits.map((h) => h.subject), newestFirst.slice(0, 7));
+        else assert.deepEqual(new Set(got.hits.slice(0, 6).map((h) => h.subject)), new Set(newestFirst.slice(0, 6)));
+      }
+      const scope = { mailboxes: [box!], dateFrom: null, dateTo: null, fixedQuery: null };
+      const fay = matches.filter((d) => d.id % 2 === 0);
+      const scoped = await search.search('zqcommon', { limit: 7, countUpTo: upTo, scope });
+      assert.equal(scoped.total, Math.min(upTo, fay.length));
+      assert.deepEqual(scoped.hits.map((h) => h.subject), [...fay].sort((a, b) => b.date - a.date).slice(0, 7).map((d) => `n${d.id}`));
+      // A short list (one match in the newest months, two before): counted and paged whole.
+      const few = { mailboxes: [hal!], dateFrom: null, dateTo: null, fixedQuery: null };
+      for (const sort of ['newest', 'relevance'] as const) {
+        const got = await search.search('zqcommon', { limit: 2, countUpTo: upTo, sort, scope: few });
+        assert.equal(got.total, 3);
+        assert.deepEqual(got.hits.map((h) => h.subject), ['n145', 'n60'], sort);
+      }
+    }
+  } finally {
+    await meta.close();
+  }
+});
