@@ -44,6 +44,9 @@ test('documents indexed before migration 0004 are found within their mailboxes a
     });
     const version = await meta.pool.query('SELECT MAX(version) AS v FROM schema_version');
     assert.equal(Number(version.rows[0].v), MIGRATIONS.at(-1)!.version);
+    // Migration 0007: the words' pending list is merged at 1 MB, not PostgreSQL's 4 MB.
+    const options = await meta.pool.query("SELECT reloptions FROM pg_class WHERE relname = 'doc_words' AND relnamespace = $1::regnamespace", [schema]);
+    assert.deepEqual(options.rows[0].reloptions, ['gin_pending_list_limit=1024']);
     const words = await meta.pool.query('SELECT id, words::text AS w FROM doc ORDER BY id');
     assert.match(words.rows[0].w, /'@a=alice@corp\.example'/);
     assert.match(words.rows[1].w, /'@a=bob@corp\.example'/);
