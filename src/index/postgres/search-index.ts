@@ -292,20 +292,22 @@ async function count(tx: Tx, where: string, params: unknown[], upTo?: number): P
 
 // The matches counted (up to upTo + 1, as count), and when there are no more than `short` the
 // page of them, in one query: in date order (`dir`), or with `rank` (a tsquery) best match first
-// (ts_rank, then newest). Null rows: a longer list, whose page the caller reads otherwise. A list
-// this short was read twice before, counted and then sorted.
+// (ts_rank, then newest). Null rows: a longer list, whose page the caller reads otherwise. (A
+// list this short was found twice before: counted, then found again to be sorted.)
 async function countedPage(tx: Tx, where: string, params: unknown[], o: { short: number; upTo?: number; limit: number; offset: number; dir: 'ASC' | 'DESC'; rank?: string }): Promise<{ total: number; rows: Record<string, any>[] | null }> {
   const p = [...params];
   const arg = (v: unknown) => `$${p.push(v)}`;
   const bound = o.short === Infinity ? null : Math.max(o.upTo ?? 0, o.short) + 1;
   const nulls = o.dir === 'DESC' ? 'LAST' : 'FIRST';
   const q = o.rank === undefined ? null : `${arg(o.rank)}::tsquery`;
-  const order = (t: string) => `${q === null ? '' : `${t}rank DESC NULLS LAST, `}${t}date ${o.dir} NULLS ${nulls}, ${t}id ${o.dir}`;
-  const rows = await on(tx).query(`WITH m AS MATERIALIZED (SELECT d.id, d.date${q === null ? '' : ', d.words'} FROM doc d WHERE ${where} LIMIT ${arg(bound)}),
+  const order = `${q === null ? '' : 'rank DESC NULLS LAST, '}d.date ${o.dir} NULLS ${nulls}, d.id ${o.dir}`;
+  // The matches' ids alone, as a count reads them (an index-only scan where it can); the rest
+  // of their rows is read for a short list only.
+  const rows = await on(tx).query(`WITH m AS MATERIALIZED (SELECT d.id FROM doc d WHERE ${where} LIMIT ${arg(bound)}),
       n AS (SELECT COUNT(*) AS total FROM m)
-    SELECT n.total, p.* FROM n LEFT JOIN LATERAL (SELECT ${HIT_COLUMNS} FROM (SELECT m.id, m.date${q === null ? '' : `, CASE WHEN m.words @@ ${q} THEN ts_rank(m.words, ${q}) END AS rank`}
-      FROM m WHERE n.total <= ${arg(o.short === Infinity ? Number.MAX_SAFE_INTEGER : o.short)} ORDER BY ${order('')} LIMIT ${arg(o.limit)} OFFSET ${arg(o.offset)}) s
-      JOIN doc d ON d.id = s.id ORDER BY ${order('s.')}) p ON TRUE`, p);
+    SELECT n.total, p.* FROM n LEFT JOIN LATERAL (SELECT ${HIT_COLUMNS}${q === null ? '' : `, CASE WHEN d.words @@ ${q} THEN ts_rank(d.words, ${q}) END AS rank`}
+      FROM m JOIN doc d ON d.id = m.id WHERE n.total <= ${arg(o.short === Infinity ? Number.MAX_SAFE_INTEGER : o.short)}
+      ORDER BY ${order} LIMIT ${arg(o.limit)} OFFSET ${arg(o.offset)}) p ON TRUE`, p);
   const total = Number(rows[0]!.total);
   if (total <= o.short) return { total, rows: rows.filter((r) => r.sha256 !== null) };
   return { total: o.upTo === undefined && bound !== null ? await count(tx, where, params) : total, rows: null };
