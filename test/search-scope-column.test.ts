@@ -6,9 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { IndexDatabase } from '../src/index/sqlite/index-db.ts';
+import { compileScoped } from '../src/index/sqlite/fts5-compiler.ts';
 import { SqliteIndexStore } from '../src/index/sqlite/index-store.ts';
 import { SqliteSearchIndex } from '../src/index/sqlite/search-index.ts';
 import type { SearchScope } from '../src/index/search-index.ts';
+import { parseQuery } from '../src/index/search-query.ts';
 import type { AddressRole } from '../src/index/search-query.ts';
 import { migrationsIn } from '../src/store/sqlite/migrate.ts';
 
@@ -70,4 +72,48 @@ test('a search within mailboxes answers the same before index migration 7 has re
   const insert = db.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments) VALUES (?, ?, ?, ?, ?, ?)');
   for (const m of MAILS) insert.run(m.id, m.subject, [m.from, ...m.to].join(' '), m.body, '', '');
   assert.deepEqual(await answers(), withScope);
+});
+
+test('a range of whole months within mailboxes is said by its month tokens, and paged from its own end', async () => {
+  const db = new DatabaseSync(':memory:');
+  for (const m of migrationsIn(new URL('../src/index/sqlite/migrations/', import.meta.url))) db.exec(m.sql);
+  db.exec("ATTACH DATABASE ':memory:' AS meta");
+  db.exec(`CREATE TABLE meta.mailbox (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
+           CREATE TABLE meta.mailbox_address (address TEXT PRIMARY KEY, mailbox_id INTEGER) WITHOUT ROWID;
+           INSERT INTO meta.mailbox VALUES (1, 'alice'); INSERT INTO meta.mailbox_address VALUES ('alice@corp.example', 1);`);
+  const index = new IndexDatabase(db);
+  const store = new SqliteIndexStore(index);
+  // More of alice's mail in March 2026 than is sorted whole (2,000), its first and last
+  // millisecond, the milliseconds either side of it, and later months; bob's mail in March too.
+  const march = Array.from({ length: 2100 }, (_, i) => Date.UTC(2026, 2, 1, 1) + i * 1_000_000);
+  const dates = [...march, Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1) - 1, Date.UTC(2026, 2, 1) - 1, Date.UTC(2026, 3, 1), ...Array.from({ length: 30 }, (_, i) => Date.UTC(2026, 4 + (i % 8), 3))];
+  const docs = dates.map((date, i) => ({ id: i + 1, date, to: 'alice@corp.example' })).concat(march.slice(0, 50).map((date, i) => ({ id: dates.length + i + 1, date, to: 'bob@corp.example' })));
+  await store.write(async (tx) => {
+    for (const d of docs) {
+      await store.addDocument(tx, { id: d.id, sha256: d.id.toString(16).padStart(64, '0'), messageId: null, date: d.date, fromText: null, subject: `m${d.id}`, hasAttachment: false, parseError: null, refersTo: [] });
+      await store.addParticipation(tx, d.id, { role: 'to', address: d.to, domain: 'corp.example', name: null });
+      await store.addFullText(tx, d.id, { subject: `m${d.id}`, addresses: d.to, body: 'hello', filenames: '', attachments: '' });
+    }
+  });
+  const search = new SqliteSearchIndex(index);
+  const scope: SearchScope = { mailboxes: [{ id: 1 }], dateFrom: null, dateTo: null, fixedQuery: null };
+  const inMarch = docs.filter((d) => d.to === 'alice@corp.example' && d.date >= Date.UTC(2026, 2, 1) && d.date < Date.UTC(2026, 3, 1));
+  assert.equal(inMarch.length, 2102);
+  for (const query of ['after:2026-02-28 before:2026-04-01', 'hello after:2026-02-28 before:2026-04-01']) {
+    for (const sort of ['newest', 'oldest'] as const) {
+      const sign = sort === 'newest' ? -1 : 1;
+      const expected = [...inMarch].sort((a, b) => sign * (a.date - b.date || a.id - b.id)).map((d) => `m${d.id}`);
+      for (const offset of [0, 2050]) {
+        const got = await search.search(query, { limit: 60, offset, sort, scope });
+        assert.equal(got.total, 2102, `${query} ${sort}`);
+        assert.deepEqual(got.hits.map((h) => h.subject), expected.slice(offset, offset + 60), `${query} ${sort} at ${offset}`);
+      }
+    }
+  }
+  // Whole months: the tokens are the whole condition (no row is read to check a date).
+  assert.equal(compileScoped(parseQuery('after:2026-02-28 before:2026-04-01'), scope, ['alice@corp.example']).residual, null);
+  // A range that is not whole months: checked row by row, the same answer.
+  assert.notEqual(compileScoped(parseQuery('after:2026-03-01 before:2026-04-01'), scope, ['alice@corp.example']).residual, null);
+  const fromSecond = await search.search('after:2026-03-01 before:2026-04-01', { limit: 5, scope });
+  assert.equal(fromSecond.total, inMarch.filter((d) => d.date >= Date.UTC(2026, 2, 2)).length);
 });

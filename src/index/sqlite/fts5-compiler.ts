@@ -10,7 +10,7 @@ import type { SearchScope } from '../search-index.ts';
 import { dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
-import { addressToken, ATTACHMENT_TOKEN, domainToken, fromDomainToken, fromToken, mayFindScope, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
+import { addressToken, ATTACHMENT_TOKEN, domainToken, fromDomainToken, fromToken, mayFindScope, monthOf, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -375,8 +375,10 @@ function scopeRest(scope: SearchScope): { where: string[]; params: (string | num
 // token, the attachment token, the months of a date range — so that it finds few rows more than
 // the answer; from: an address or a domain is a token of its own, the whole condition.
 // `addresses`: the mailboxes' addresses (at least one); `dates`: the first and last date the
-// index holds, which close an open date range (after: alone) to its months.
-export function compileScoped(node: QueryNode, scope: SearchScope, addresses: readonly string[], options: CompileOptions & { dates?: () => { min: number; max: number } | null } = {}): { match: string; residual: CompiledQuery | null } {
+// index holds, which close an open date range (after: alone) to its months. A range of whole
+// months is said by their tokens alone, the query's dates left out of the residual. `window`:
+// the dates every match lies within (null: open on that side).
+export function compileScoped(node: QueryNode, scope: SearchScope, addresses: readonly string[], options: CompileOptions & { dates?: () => { min: number; max: number } | null } = {}): { match: string; residual: CompiledQuery | null; window: { from: number | null; to: number | null } } {
   const spell = options.spellings ?? spellingVariants;
   const whole = ftsExpression(node, spell);
   const children = whole !== null ? [] : node.kind === 'and' ? node.children : [node];
@@ -431,14 +433,16 @@ export function compileScoped(node: QueryNode, scope: SearchScope, addresses: re
   }
   const months = monthsBetween(from, to);
   if (months !== null) implied.push(`scope : (${months.join(' OR ')})`);
+  // Whole months (UTC, as the tokens are): the tokens say the query's dates exactly.
+  const wholeMonths = months !== null && monthOf(from)?.from === from && monthOf(to)?.from === to;
   let match = [...positive, ...implied].join(' AND ');
   if (negative.length > 0) match = `(${match}) NOT (${negative.join(' OR ')})`;
 
   const params: (string | number)[] = [];
   const compiler = new Compiler(params, options.metaSchema ?? 'meta', options.envelopeOf ?? null, spell, true);
-  const parts = residual.map((c) => compiler.compile(c));
+  const parts = residual.filter((c) => !(wholeMonths && c.kind === 'date')).map((c) => compiler.compile(c));
   const scoped = scopeRest(scope);
   parts.push(...scoped.where);
   params.push(...scoped.params);
-  return { match, residual: parts.length === 0 ? null : { where: parts.join(' AND '), params, fullText: null, ranking: null } };
+  return { match, residual: parts.length === 0 ? null : { where: parts.join(' AND '), params, fullText: null, ranking: null }, window: { from, to } };
 }

@@ -144,11 +144,12 @@ export class SqliteSearchIndex implements SearchIndex {
     if (plan === 'nothing') return null;
     // Within mailboxes, a MATCH that is the whole query is counted and read a month at a time by
     // FTS5 alone; else the query's SQL in date order.
-    const match = plan !== null && plan.residual === null ? plan.match : null;
+    const whole = plan !== null && plan.residual === null ? plan : null;
+    const match = whole?.match ?? null;
     const total = match !== null ? Number((this.#countFullText.get(match) as { n: number }).n)
       : !scoped && compiled.fullText !== null ? Number((this.#countFullText.get(compiled.fullText) as { n: number }).n) : this.#count(where, params);
     if (total <= bound) return null;
-    const newest = (n: number): number[] => (match !== null ? this.#byMonth(match, 'DESC', n).slice(0, n)
+    const newest = (n: number): number[] => (match !== null ? this.#byMonth(match, 'DESC', n, whole!.window).slice(0, n)
       : (this.#db.prepare(`SELECT d.id FROM doc d WHERE ${where} ORDER BY d.date DESC, d.id DESC LIMIT ?`).all(...params, n) as { id: number }[]).map((r) => Number(r.id)));
     const ids = newest(bound);
     const ranks = new Map((this.#db.prepare('SELECT rowid AS id, rank FROM doc_fts WHERE doc_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))')
@@ -175,7 +176,7 @@ export class SqliteSearchIndex implements SearchIndex {
     }
     if (offset >= found) return { rows: [], total: found };
     if (found <= SORT_WHOLE) return { rows: this.#sortWhole(match, null, dir, offset, options.limit).rows, total: found };
-    const ids2 = this.#byMonth(match, dir, want).slice(offset, want);
+    const ids2 = this.#byMonth(match, dir, want, plan.window).slice(offset, want);
     return { rows: this.#docs(ids2), total: found };
   }
 
@@ -230,10 +231,11 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   // The first `want` rows the MATCH finds in date order, read a month at a time (the scope
-  // column's month token) from the newest (or oldest) month any document has: a page of a
-  // mailbox's common word reads a month or two, not the whole mailbox. Documents without a date
-  // come last newest first, first oldest first (as SQLite sorts NULL).
-  #byMonth(match: string, dir: 'ASC' | 'DESC', want: number): number[] {
+  // column's month token) from the newest (or oldest) month any document has within `window`
+  // (the dates its matches lie within): a page of a mailbox's common word reads a month or two,
+  // not the whole mailbox, and a page of June reads June. Documents without a date come last
+  // newest first, first oldest first (as SQLite sorts NULL).
+  #byMonth(match: string, dir: 'ASC' | 'DESC', want: number, window: { from: number | null; to: number | null }): number[] {
     const inMonth = this.#db.prepare('SELECT d.id, d.date FROM (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id');
     const next = this.#db.prepare(dir === 'DESC' ? 'SELECT MAX(date) AS date FROM doc WHERE date < ?' : 'SELECT MIN(date) AS date FROM doc WHERE date >= ?');
     const undated = this.#db.prepare('SELECT 1 FROM doc WHERE date IS NULL LIMIT 1').get() !== undefined;
@@ -245,8 +247,8 @@ export class SqliteSearchIndex implements SearchIndex {
       for (const r of rows) out.push(r.id);
     };
     if (dir === 'ASC' && undated) take(NO_DATE_TOKEN);
-    let bound = dir === 'DESC' ? Infinity : -Infinity;
-    while (out.length < want) {
+    let bound = dir === 'DESC' ? window.to ?? Infinity : window.from ?? -Infinity;
+    while (out.length < want && (dir === 'DESC' ? window.from === null || bound > window.from : window.to === null || bound < window.to)) {
       const row = next.get(bound === Infinity ? Number.MAX_SAFE_INTEGER : bound === -Infinity ? Number.MIN_SAFE_INTEGER : bound) as { date: number | null };
       if (row.date === null) break;
       const month = monthOf(Number(row.date))!;
