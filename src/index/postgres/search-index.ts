@@ -283,11 +283,9 @@ async function searchSettings(tx: Tx, scope: SearchScope | undefined): Promise<s
   return row.addresses.map(scopeLexeme).join(' | ');
 }
 
-// The matches, or upTo + 1 when there are more than upTo (the heap read stops there; the
-// bitmap of a common word's matches is still built whole).
-async function count(tx: Tx, where: string, params: unknown[], upTo?: number): Promise<number> {
-  if (upTo === undefined) return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`, params))!.n);
-  return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc d WHERE ${where} LIMIT $${params.length + 1}) x`, [...params, upTo + 1]))!.n);
+// Every match, counted.
+async function count(tx: Tx, where: string, params: unknown[]): Promise<number> {
+  return Number((await on(tx).one(`SELECT COUNT(*) AS n FROM doc d WHERE ${where}`, params))!.n);
 }
 
 // The matches counted (up to upTo + 1, as count), and when there are no more than `short` the
