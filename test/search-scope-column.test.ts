@@ -117,3 +117,76 @@ test('a range of whole months within mailboxes is said by its month tokens, and 
   const fromSecond = await search.search('after:2026-03-01 before:2026-04-01', { limit: 5, scope });
   assert.equal(fromSecond.total, inMarch.filter((d) => d.date >= Date.UTC(2026, 2, 2)).length);
 });
+
+// Thousands of matches in a mailbox (past what is sorted whole), months that hold many times a
+// page of them and months that hold few, documents of the same second and documents without a
+// date: each page and total of the plan through the scope column (the MATCH run once, a month
+// walked in the date index, a total counted no further than asked) is the general plan's.
+test('pages and totals within a busy mailbox are the general plan\'s, month by month', { timeout: 120_000 }, async () => {
+  const db = new DatabaseSync(':memory:');
+  for (const m of migrationsIn(new URL('../src/index/sqlite/migrations/', import.meta.url))) db.exec(m.sql);
+  db.exec("ATTACH DATABASE ':memory:' AS meta");
+  db.exec(`CREATE TABLE meta.mailbox (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
+           CREATE TABLE meta.mailbox_address (address TEXT PRIMARY KEY, mailbox_id INTEGER) WITHOUT ROWID;
+           INSERT INTO meta.mailbox VALUES (1, 'alice'), (2, 'dave');
+           INSERT INTO meta.mailbox_address VALUES ('alice@corp.example', 1), ('dave@corp.example', 2);`);
+  const index = new IndexDatabase(db);
+  const store = new SqliteIndexStore(index);
+  let seed = 7;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+  const docs = Array.from({ length: 5_000 }, (_, i) => {
+    const r = random();
+    // Most of the mail in March, a little in January and May; whole hours, so many share a date.
+    const month = r < 0.7 ? 2 : r < 0.85 ? 0 : 4;
+    const date = i % 97 === 0 ? null : Date.UTC(2026, month, 1 + Math.floor(random() * 28), Math.floor(random() * 24));
+    const to = random() < 0.6 ? 'alice@corp.example' : random() < 0.05 ? 'dave@corp.example' : 'bob@corp.example';
+    const words = [random() < 0.7 ? 'common' : 'plain', random() < 0.2 ? 'middling' : '', random() < 0.02 ? 'scarce' : ''].join(' ');
+    return { id: i + 1, date, to, from: random() < 0.3 ? 'carol@corp.example' : 'erin@other.example', words, attachment: random() < 0.1 };
+  });
+  await store.write(async (tx) => {
+    for (const d of docs) {
+      await store.addDocument(tx, { id: d.id, sha256: d.id.toString(16).padStart(64, '0'), messageId: null, date: d.date, fromText: d.from, subject: `m${d.id}`, hasAttachment: d.attachment, parseError: null, refersTo: [] });
+      await store.addParticipation(tx, d.id, { role: 'from', address: d.from, domain: d.from.split('@')[1]!, name: null });
+      await store.addParticipation(tx, d.id, { role: 'to', address: d.to, domain: 'corp.example', name: null });
+      await store.addFullText(tx, d.id, { subject: `m${d.id}`, addresses: `${d.from} ${d.to}`, body: d.words, filenames: '', attachments: '' });
+    }
+  });
+  const search = new SqliteSearchIndex(index);
+  const queries = ['common', 'middling', 'scarce', 'after:2026-02-28 before:2026-04-01', 'common after:2026-02-28 before:2026-04-01',
+    'scarce after:2026-02-28 before:2026-04-01', 'after:2026-04-30 before:2026-06-01', 'middling after:2026-03-14', 'from:carol@corp.example',
+    'has:attachment', 'common -middling', 'plain OR scarce'];
+  const answers = async () => {
+    const out: string[] = [];
+    for (const mailbox of [1, 2]) {
+      const scope: SearchScope = { mailboxes: [{ id: mailbox }], dateFrom: null, dateTo: null, fixedQuery: null };
+      for (const q of queries) {
+        for (const sort of ['newest', 'oldest'] as const) {
+          let total = 0;
+          for (const [offset, countUpTo] of [[0, undefined], [0, 1_000], [40, undefined], [2_150, undefined], [-20, undefined]] as const) {
+            // -20: the last page (undated mail last, newest first).
+            const at = offset < 0 ? Math.max(0, total + offset) : offset;
+            const r = await search.search(q, { limit: 30, offset: at, sort, scope, ...(countUpTo ? { countUpTo } : {}) });
+            if (offset === 0 && !countUpTo) total = r.total;
+            out.push(`${mailbox} ${q} ${sort} @${at} ≤${countUpTo}: ${r.total}${r.totalIsLowerBound ? '+' : ''} ${r.hits.map((h) => h.subject).join(',')}`);
+          }
+        }
+      }
+    }
+    return out;
+  };
+  const withScope = await answers();
+  // The cases this is about did come up: a list past 2,000 (paged month by month), a month
+  // with more than twice a page (walked), a total said to be a lower bound, undated mail.
+  assert.ok(withScope.some((a) => /^1 common newest @0 ≤undefined: (\d+) /.exec(a) && Number(/: (\d+) /.exec(a)![1]) > 2_000), withScope[0]);
+  assert.ok(withScope.some((a) => a.startsWith('1 common newest @0 ≤1000: 1000+ ')));
+  assert.ok(docs.filter((d) => d.to === 'alice@corp.example' && d.date !== null && d.date >= Date.UTC(2026, 2, 1) && d.date < Date.UTC(2026, 3, 1)).length > 2_000);
+  assert.ok(docs.some((d) => d.to === 'alice@corp.example' && d.date === null && d.words.includes('common')));
+
+  // The general plan: the table without the scope column, as migration 6 left it.
+  db.exec(`DROP TABLE doc_fts;
+    CREATE VIRTUAL TABLE doc_fts USING fts5(subject, addresses, body, filenames, attachments, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`);
+  const insert = db.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments) VALUES (?, ?, ?, ?, ?, ?)');
+  for (const d of docs) insert.run(d.id, `m${d.id}`, `${d.from} ${d.to}`, d.words, '', '');
+  const general = await answers();
+  for (let i = 0; i < general.length; i++) assert.equal(withScope[i], general[i]);
+});

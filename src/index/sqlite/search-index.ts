@@ -18,6 +18,19 @@ const SORT_WHOLE = 2_000;
 const CHECK_ROWS = 20_000;
 // Mailboxes with more addresses than this together are searched through participation.
 const MAX_SCOPE_ADDRESSES = 500;
+// Within one month, the page is found by walking the date index (#monthPage) when the month
+// holds more than this many times the matches the page needs; else the matches' rows are sorted.
+const WALK_WHEN = 2;
+
+// Whether every date of a window lies in one month.
+function oneMonth(window: { from: number | null; to: number | null }): boolean {
+  return window.from !== null && window.to !== null && window.to > window.from && monthOf(window.from)!.token === monthOf(window.to - 1)!.token;
+}
+
+// A bound SQLite can compare with: the infinities of the months before year 0 and after 9999.
+function finite(n: number): number {
+  return n === Infinity ? Number.MAX_SAFE_INTEGER : n === -Infinity ? Number.MIN_SAFE_INTEGER : n;
+}
 
 // Reads the index database (with the main database attached as "meta"; see openIndexDb), each
 // call in a read transaction of its connection.
@@ -26,6 +39,8 @@ export class SqliteSearchIndex implements SearchIndex {
   readonly #db: DatabaseSync;
   readonly #snippets = new Fts5Snippets();
   readonly #countFullText: StatementSync;
+  readonly #monthPageDesc: StatementSync;
+  readonly #monthPageAsc: StatementSync;
   readonly #term: StatementSync | null;
   readonly #termPrefix: StatementSync | null;
   readonly #spellings = (value: string, prefix: boolean) => this.#spellingsFound(value, prefix);
@@ -34,6 +49,18 @@ export class SqliteSearchIndex implements SearchIndex {
     this.#index = index;
     const db = this.#db = index.db;
     this.#countFullText = db.prepare('SELECT COUNT(*) AS n FROM doc_fts WHERE doc_fts MATCH ?');
+    // A month's matches (the MATCH run once, its ids kept and counted) in date order: their rows
+    // sorted when they are few (?4), else the month's entries in the date index walked from its
+    // end, each id looked up among the matches, the rows read for the page alone.
+    const monthPage = (dir: string) => db.prepare(`WITH matched AS MATERIALIZED (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?1),
+      counted AS MATERIALIZED (SELECT COUNT(*) AS n FROM matched)
+      SELECT * FROM (SELECT d.id, d.sha256, d.message_id, d.date, d.from_text, d.subject, (SELECT n FROM counted) AS total FROM matched m CROSS JOIN doc d ON d.id = m.id
+        ORDER BY d.date ${dir}, d.id ${dir} LIMIT CASE WHEN (SELECT n FROM counted) <= ?4 THEN ?5 ELSE 0 END OFFSET ?6)
+      UNION ALL
+      SELECT * FROM (SELECT d.id, d.sha256, d.message_id, d.date, d.from_text, d.subject, (SELECT n FROM counted) AS total FROM doc d INDEXED BY doc_date
+        WHERE d.date >= ?2 AND d.date < ?3 AND d.id IN (SELECT id FROM matched) ORDER BY d.date ${dir}, d.id ${dir} LIMIT CASE WHEN (SELECT n FROM counted) > ?4 THEN ?5 ELSE 0 END OFFSET ?6)`);
+    this.#monthPageDesc = monthPage('DESC');
+    this.#monthPageAsc = monthPage('ASC');
     // The index's words, to search only the spellings it holds. A temporary table of this
     // connection (no schema change, and a read-only connection may make it).
     let vocabulary = false;
@@ -168,14 +195,18 @@ export class SqliteSearchIndex implements SearchIndex {
     if (plan === 'nothing') return { rows: [], total: 0 };
     if (plan === null) return null;
     const { match, residual } = plan;
-    const found = Number((this.#countFullText.get(match) as { n: number }).n);
+    if (residual === null && oneMonth(plan.window)) return this.#inMonth(match, plan.window as { from: number; to: number }, dir, offset, options.limit);
+    // A search that counts no further than countUpTo needs no more of the MATCH's ids than that.
+    const sortUpTo = residual !== null ? CHECK_ROWS : SORT_WHOLE;
+    const upTo = Math.max(sortUpTo, countLimit(options) ?? 0);
+    const first = this.#sortWhole(match, residual, dir, offset, options.limit, sortUpTo, upTo);
+    if (first.rows !== null) return { rows: first.rows, total: first.total };
+    // More rows to check than CHECK_ROWS: the plan over the whole index is faster.
+    if (residual !== null) return null;
+    // Past upTo, a total asked for whole is counted on its own; else upTo + 1 says "more".
+    const found = first.total > upTo && countLimit(options) === undefined ? Number((this.#countFullText.get(match) as { n: number }).n) : first.total;
     const want = offset + options.limit;
-    if (residual !== null) {
-      if (found > CHECK_ROWS) return null;
-      return this.#sortWhole(match, residual, dir, offset, options.limit);
-    }
     if (offset >= found) return { rows: [], total: found };
-    if (found <= SORT_WHOLE) return { rows: this.#sortWhole(match, null, dir, offset, options.limit).rows, total: found };
     const ids2 = this.#byMonth(match, dir, want, plan.window).slice(offset, want);
     return { rows: this.#docs(ids2), total: found };
   }
@@ -216,18 +247,45 @@ export class SqliteSearchIndex implements SearchIndex {
     return { rows, total: Number((this.#countFullText.get(plan.match) as { n: number }).n) };
   }
 
-  // Every row the MATCH finds (and the residual keeps), sorted; the total counted in that pass.
-  #sortWhole(match: string, residual: CompiledQuery | null, dir: 'ASC' | 'DESC', offset: number, limit: number): { rows: Record<string, any>[]; total: number } {
+  // The MATCH run once: its ids kept (at most upTo + 1: FTS5 stops there) and counted, and when
+  // there are no more than sortUpTo, their rows (those the residual keeps) read and sorted for
+  // the page, in the same statement. Else `rows` is null and `total` the ids kept. (Counting
+  // first and then finding the same rows again ran the MATCH twice: for a phrase or a subject:
+  // word, whose positions FTS5 reads, most of the search; and a common word's whole list was
+  // counted where the page says "more than 10,000".)
+  #sortWhole(match: string, residual: CompiledQuery | null, dir: 'ASC' | 'DESC', offset: number, limit: number, sortUpTo: number, upTo: number): { rows: Record<string, any>[] | null; total: number } {
     // CROSS JOIN: from the MATCH's rows to their documents, never a scan of the date index.
-    const rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject, t.total FROM (SELECT d.id AS id, d.date AS date, COUNT(*) OVER () AS total
-      FROM (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id ${residual ? `WHERE ${residual.where}` : ''}
-      ORDER BY d.date ${dir}, d.id ${dir} LIMIT ? OFFSET ?) t JOIN doc d ON d.id = t.id ORDER BY t.date ${dir}, t.id ${dir}`)
-      .all(match, ...(residual?.params ?? []), limit, offset) as Record<string, any>[];
+    const rows = this.#db.prepare(`WITH matched AS MATERIALIZED (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ? LIMIT ?),
+      counted AS MATERIALIZED (SELECT COUNT(*) AS n FROM matched)
+      SELECT 0 AS page, NULL AS sha256, NULL AS message_id, NULL AS date, NULL AS from_text, NULL AS subject, n AS total FROM counted
+      UNION ALL
+      SELECT * FROM (SELECT 1 AS page, d.sha256, d.message_id, d.date, d.from_text, d.subject, t.total FROM (SELECT d.id AS id, d.date AS date, COUNT(*) OVER () AS total
+        FROM matched m CROSS JOIN doc d ON d.id = m.id ${residual ? `WHERE ${residual.where}` : ''}
+        ORDER BY d.date ${dir}, d.id ${dir} LIMIT CASE WHEN (SELECT n FROM counted) <= ? THEN ? ELSE 0 END OFFSET ?) t JOIN doc d ON d.id = t.id ORDER BY t.date ${dir}, t.id ${dir})`)
+      .all(match, upTo + 1, ...(residual?.params ?? []), sortUpTo, limit, offset) as Record<string, any>[];
+    const found = Number(rows.find((r) => r.page === 0)!.total);
+    if (found > sortUpTo) return { rows: null, total: found };
+    const page = rows.filter((r) => r.page === 1);
+    if (page.length > 0) return { rows: page, total: Number(page[0]!.total) };
+    if (residual === null || offset === 0) return { rows: page, total: residual === null ? found : 0 };
+    const n = this.#db.prepare(`SELECT COUNT(*) AS n FROM (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id WHERE ${residual.where}`)
+      .get(match, ...residual.params) as { n: number };
+    return { rows: page, total: Number(n.n) };
+  }
+
+  // A MATCH whose every match lies in one month (a month asked for, within mailboxes), counted
+  // and paged by #monthPage. Over everything the date index alone answers such a question;
+  // within a busy mailbox, reading each match's row for its date was most of it (2,800 rows at
+  // 500,000 messages: 12 ms, against 1 ms without the mailbox).
+  #inMonth(match: string, window: { from: number; to: number }, dir: 'ASC' | 'DESC', offset: number, limit: number): { rows: Record<string, any>[]; total: number } {
+    const rows = this.#monthPage(match, window, dir, offset, limit);
     if (rows.length > 0) return { rows, total: Number(rows[0]!.total) };
-    if (offset === 0) return { rows, total: 0 };
-    const n = this.#db.prepare(`SELECT COUNT(*) AS n FROM (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id ${residual ? `WHERE ${residual.where}` : ''}`)
-      .get(match, ...(residual?.params ?? [])) as { n: number };
-    return { rows, total: Number(n.n) };
+    return { rows, total: Number((this.#countFullText.get(match) as { n: number }).n) };
+  }
+
+  // The page of a MATCH whose matches all lie in [from, to), one month at most: one statement.
+  #monthPage(match: string, month: { from: number; to: number }, dir: 'ASC' | 'DESC', offset: number, limit: number): Record<string, any>[] {
+    return (dir === 'DESC' ? this.#monthPageDesc : this.#monthPageAsc).all(match, finite(month.from), finite(month.to), (offset + limit) * WALK_WHEN, limit, offset) as Record<string, any>[];
   }
 
   // The first `want` rows the MATCH finds in date order, read a month at a time (the scope
@@ -236,27 +294,23 @@ export class SqliteSearchIndex implements SearchIndex {
   // not the whole mailbox, and a page of June reads June. Documents without a date come last
   // newest first, first oldest first (as SQLite sorts NULL).
   #byMonth(match: string, dir: 'ASC' | 'DESC', want: number, window: { from: number | null; to: number | null }): number[] {
-    const inMonth = this.#db.prepare('SELECT d.id, d.date FROM (SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ?) f CROSS JOIN doc d ON d.id = f.id');
     const next = this.#db.prepare(dir === 'DESC' ? 'SELECT MAX(date) AS date FROM doc WHERE date < ?' : 'SELECT MIN(date) AS date FROM doc WHERE date >= ?');
     const undated = this.#db.prepare('SELECT 1 FROM doc WHERE date IS NULL LIMIT 1').get() !== undefined;
     const out: number[] = [];
-    const take = (token: string) => {
-      const rows = (inMonth.all(`(${match}) AND scope : ${token}`) as { id: number; date: number | null }[]).map((r) => ({ id: Number(r.id), date: r.date === null ? null : Number(r.date) }));
-      const sign = dir === 'DESC' ? -1 : 1;
-      rows.sort((a, b) => sign * ((a.date ?? -Infinity) - (b.date ?? -Infinity) || a.id - b.id));
-      for (const r of rows) out.push(r.id);
-    };
-    if (dir === 'ASC' && undated) take(NO_DATE_TOKEN);
+    // In id order, as documents of the same date are (FTS5 reads its rows either way).
+    const takeUndated = () => out.push(...(this.#db.prepare(`SELECT rowid AS id FROM doc_fts WHERE doc_fts MATCH ? ORDER BY rowid ${dir}`)
+      .all(`(${match}) AND scope : ${NO_DATE_TOKEN}`) as { id: number }[]).map((r) => Number(r.id)));
+    if (dir === 'ASC' && undated) takeUndated();
     let bound = dir === 'DESC' ? window.to ?? Infinity : window.from ?? -Infinity;
     while (out.length < want && (dir === 'DESC' ? window.from === null || bound > window.from : window.to === null || bound < window.to)) {
-      const row = next.get(bound === Infinity ? Number.MAX_SAFE_INTEGER : bound === -Infinity ? Number.MIN_SAFE_INTEGER : bound) as { date: number | null };
+      const row = next.get(finite(bound)) as { date: number | null };
       if (row.date === null) break;
       const month = monthOf(Number(row.date))!;
-      take(month.token);
+      for (const r of this.#monthPage(`(${match}) AND scope : ${month.token}`, month, dir, 0, want - out.length)) out.push(Number(r.id));
       bound = dir === 'DESC' ? month.from : month.to;
       if (!Number.isFinite(bound)) break;
     }
-    if (dir === 'DESC' && undated && out.length < want) take(NO_DATE_TOKEN);
+    if (dir === 'DESC' && undated && out.length < want) takeUndated();
     return out;
   }
 
