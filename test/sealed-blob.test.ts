@@ -1,9 +1,10 @@
 // A small message is decompressed on a zstd context kept for the thread (decompressFrame): it must
-// answer exactly as zstdDecompressSync does, whatever the frame, and go on after a bad one.
+// answer exactly as zstdDecompressSync does, whatever the frame, and go on after a bad one. It is
+// compressed on one too (sealBuffer): the frame must be the one zstdCompressSync makes.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createDecipheriv, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { decompressFrame, openSealedBuffer, sealBuffer } from '../src/store/sealed-blob.ts';
 import { FileKeyProvider } from '../src/store/key-provider.ts';
 
@@ -47,5 +48,20 @@ test('a thousand sealed messages open bit-exact, one after another on the kept c
     const raw = Buffer.concat([Buffer.from(`Subject: ${i}\r\n\r\n`), randomBytes(i % 7 === 0 ? 20_000 : i % 300), Buffer.from('text '.repeat(i))]);
     const { sealed, meta } = await sealBuffer(raw, keys);
     assert.ok((await openSealedBuffer(sealed, meta, keys)).equals(raw), `message ${i}`);
+  }
+});
+
+test('a message is sealed as zstdCompressSync compresses it, on the kept context, whatever its size', async () => {
+  const keys = new FileKeyProvider(randomBytes(32));
+  const level3 = { params: { [constants.ZSTD_c_compressionLevel]: 3 } };
+  const text = Buffer.from('Subject: hello\r\n\r\n' + 'a line of mail text\r\n'.repeat(400));
+  // Empty, tiny, text, more than the first output buffer holds, more than the kept buffer may grow to.
+  for (const raw of [Buffer.alloc(0), Buffer.from('x'), text, randomBytes(70_000), randomBytes(3 * 1024 * 1024), text]) {
+    const { sealed, meta } = await sealBuffer(raw, keys);
+    const decipher = createDecipheriv('aes-256-gcm', await keys.unwrap(meta.wrappedKey, meta.keyId), meta.nonce);
+    decipher.setAuthTag(meta.tag);
+    const frame = Buffer.concat([decipher.update(sealed), decipher.final()]);
+    assert.ok(frame.equals(zstdCompressSync(raw, level3)), `${raw.length} bytes`);
+    assert.equal(meta.sealedLength, sealed.length);
   }
 });

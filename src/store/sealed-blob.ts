@@ -3,7 +3,7 @@ import type { Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import type { Writable } from 'node:stream';
-import type { ZstdDecompress } from 'node:zlib';
+import type { ZstdCompress, ZstdDecompress } from 'node:zlib';
 import { constants, createZstdCompress, createZstdDecompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { KeyProvider } from './key-provider.ts';
 
@@ -29,8 +29,10 @@ export async function sealBuffer(raw: Buffer, keys: KeyProvider): Promise<{ seal
   const dataKey = randomBytes(32);
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', dataKey, nonce);
-  const compressed = zstdCompressSync(raw, zstdParams);
-  const sealed = Buffer.concat([cipher.update(compressed), cipher.final()]);
+  const head = cipher.update(compressFrame(raw));
+  const tail = cipher.final();
+  // Held until the batch commits: a buffer of its own, not a slice of a shared pool slab.
+  const sealed = tail.length === 0 ? head : Buffer.concat([head, tail]);
   return {
     sealed,
     meta: { sha256, size: raw.length, sealedLength: sealed.length, compression: 'zstd', nonce, tag: cipher.getAuthTag(), wrappedKey: await keys.wrap(dataKey), keyId: keys.keyId },
@@ -113,11 +115,42 @@ export async function openSealedBuffer(sealed: Buffer, meta: Pick<SealMeta, 'non
 // is left to zstdDecompressSync.
 const FRAME_OUT = 2 * 1024 * 1024;
 type Decompressor = ZstdDecompress & { _handle: ZstdHandle | null; _writeState: Uint32Array };
+type Compressor = ZstdCompress & { _handle: ZstdHandle | null; _writeState: Uint32Array };
 interface ZstdHandle {
   reset(): void;
   writeSync(flush: number, input: Buffer, inOffset: number, inLength: number, out: Buffer, outOffset: number, outLength: number): void;
 }
 let frames: { stream: Decompressor; out: Buffer } | null = null;
+let compressor: { stream: Compressor; out: Buffer } | null = null;
+
+// zstdCompressSync(raw) for a message sealed whole, with one zstd context per thread, reset
+// between messages, as decompressFrame below does for reading. zstdCompressSync builds a stream, a
+// context and a 16 KB output buffer per call, and the stream, held by its native handle, outlives
+// the young generation: on the receiving thread each message left its output buffer's 64 KB pool
+// slab to the next full collection, tens of MB at a time while mail comes in. The frame is the
+// one zstdCompressSync makes. Returned as a view of this thread's output buffer, valid until the
+// next call; anything but one whole frame written goes to zstdCompressSync.
+function compressFrame(raw: Buffer): Buffer {
+  // ZSTD_COMPRESSBOUND, with room to spare; the output buffer grows to what the messages need.
+  const bound = raw.length + (raw.length >> 7) + 1024;
+  if (bound <= FRAME_OUT) {
+    try {
+      if (!compressor || compressor.out.length < bound) {
+        compressor = { stream: compressor?.stream ?? createZstdCompress(zstdParams).on('error', () => {}) as Compressor, out: Buffer.allocUnsafeSlow(Math.max(64 * 1024, bound)) };
+      }
+      const { stream, out } = compressor;
+      const handle = stream._handle!;
+      handle.reset();
+      handle.writeSync(constants.ZSTD_e_end, raw, 0, raw.length, out, 0, out.length);
+      const [outLeft, inLeft] = stream._writeState;
+      if (stream._handle === handle && inLeft === 0 && outLeft! > 0) return out.subarray(0, out.length - outLeft!);
+    } catch {
+      // below
+    }
+    if (!compressor?.stream._handle) compressor = null;
+  }
+  return zstdCompressSync(raw, zstdParams);
+}
 
 // zstdDecompressSync(frame), with one zstd context per thread, reset between messages. Node has
 // no public way to reuse one: zstdDecompressSync builds a stream and a context per call, and
