@@ -283,3 +283,18 @@ test('an answer that waited while the host thread was busy past the deadline is 
     pool.close();
   }
 });
+
+test('an attachment of several pieces reaches its process whole: a ZIP whose text member comes last', async () => {
+  const pool = new ExtractorPool({ log: pino({ level: 'silent' }) });
+  try {
+    // Stored, not deflated: 5 MB of noise first, so the member read and the directory that finds
+    // it lie in the last of the pieces the pool sends.
+    const zip = zipSync({ 'scan.bin': randomBytes(5 * 1024 * 1024), 'notes.txt': Buffer.from('Clause 11 holds across pieces.') }, { level: 0 });
+    assert.ok(zip.byteLength > 5 * 1024 * 1024);
+    const r = await pool.extract({ content: zip, contentType: 'application/zip', filename: 'bundle.zip' });
+    assert.match(r.text, /Clause 11 holds across pieces\./);
+    assert.deepEqual(await pool.extract({ content: Buffer.from('The next one, whole.'), contentType: 'text/plain', filename: 'n.txt' }), { text: 'The next one, whole.', extraction: 'ok' });
+  } finally {
+    pool.close();
+  }
+});

@@ -30,6 +30,17 @@ interface Slot {
 
 const STOPPED = { text: '', extraction: 'failed: the extractor was stopped' } as const;
 
+// An attachment goes to its process in pieces of this size, each sent once the one before has
+// been written: sent whole, the channel's serialized copy of a 24 MB attachment sat beside the
+// attachment itself in Sealbox's memory until the process had read it.
+const PIECE_BYTES = 1024 * 1024;
+
+// What the process is sent: the job with the first piece of its content, then the other pieces
+// (extract-worker.ts puts them together). Most attachments are one piece: sent at once, as a whole.
+export type ExtractorMessage =
+  | { id: number; size: number; contentType: string | null; filename: string | null; ocr: string | null; piece: Uint8Array }
+  | { id: number; piece: Uint8Array };
+
 // Attachments are read in processes of their own (extract-worker.ts), each with a bounded heap,
 // and one that takes too long, runs out of memory or crashes ends: the attachment is recorded as
 // failed with the reason, and the next one gets a new process. Processes rather than threads:
@@ -90,9 +101,24 @@ export class ExtractorPool {
       slot.timer = setTimeout(() => setImmediate(() => {
         if (slot.job === job) this.#fail(slot, `not read within ${this.#jobMs / 1000} s`);
       }), this.#jobMs);
-      const { id, content, contentType, filename } = job;
-      child.send({ id, content, contentType, filename, ocr: this.#ocr });
+      this.#send(slot, child, job);
     }
+  }
+
+  #send(slot: Slot, child: ChildProcess, job: Job): void {
+    const { id, content, contentType, filename } = job;
+    const messages = function* (ocr: string | null): Generator<ExtractorMessage> {
+      yield { id, size: content.byteLength, contentType, filename, ocr, piece: content.subarray(0, PIECE_BYTES) };
+      for (let at = PIECE_BYTES; at < content.byteLength; at += PIECE_BYTES) yield { id, piece: content.subarray(at, at + PIECE_BYTES) };
+    }(this.#ocr);
+    const next = (err?: Error | null): void => {
+      // Failed, timed out or stopped meanwhile: the rest is not needed.
+      if (slot.child !== child || slot.job !== job) return;
+      if (err) return this.#fail(slot, `the extractor could not be sent the attachment: ${err.message}`);
+      const m = messages.next();
+      if (!m.done) child.send(m.value, next);
+    };
+    next();
   }
 
   #spawn(slot: Slot): ChildProcess {
