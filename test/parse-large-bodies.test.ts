@@ -126,3 +126,58 @@ test('bodies left to postal-mime: text, an attached message, a "-" inside, anoth
   assert.deepEqual(findLargeBodies(raw), []);
   assert.equal(await assertSameAsPostalMime(raw, 'left to postal-mime'), raw.length);
 });
+
+test('keepByHead: a large body is judged by its first HEAD_BYTES, hashed as it is decoded, and kept exactly when asked', async () => {
+  for (const spoil of [0, 2]) {
+    const pdf = randomBytes(LARGE + 777);
+    const png = randomBytes(LARGE * 2 + 5);
+    const small = randomBytes(1000);
+    const raw = multipart([text, file('a.pdf', 'application/pdf', pdf, spoil), file('small.bin', 'application/octet-stream', small, spoil), file('b.png', 'image/png', png, spoil)]);
+    const whole = await parseMessage(raw, { keep: () => true });
+    const heads: { type: string; head: Buffer }[] = [];
+    const byHead = await parseMessage(raw, {
+      keepByHead: true,
+      keep: (a, head) => {
+        heads.push({ type: a.contentType, head: Buffer.from(head) });
+        return a.contentType === 'application/pdf';
+      },
+    });
+    const described = (p: typeof whole) => p.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size, sha256: a.sha256 }));
+    assert.deepEqual(described(byHead), described(whole), `spoil ${spoil}: the same names, sizes and hashes`);
+    const [pdfWhole, smallWhole, pngWhole] = whole.attachments.map((a) => Buffer.from(a.content!));
+    assert.deepEqual(heads.map((h) => h.type), ['application/pdf', 'application/octet-stream', 'image/png']);
+    assert.ok(heads[0]!.head.equals(pdfWhole!.subarray(0, PARSE_LIMITS.headBytes)), 'a large body: its first HEAD_BYTES');
+    assert.ok(heads[1]!.head.equals(smallWhole!), 'a small one: all of it');
+    assert.ok(heads[2]!.head.equals(pngWhole!.subarray(0, PARSE_LIMITS.headBytes)));
+    assert.ok(Buffer.from(byHead.attachments[0]!.content!).equals(pdfWhole!), 'the kept body is decoded whole');
+    assert.equal(byHead.attachments[2]!.content, undefined, 'the other is not kept');
+    assert.equal(byHead.text, whole.text);
+    // Nothing kept at all: every large body only hashed.
+    assert.deepEqual(described(await parseMessage(raw)), described(whole));
+  }
+});
+
+test('consume: large bodies are decoded over their own characters in the input, with the same result', async () => {
+  const pdf = randomBytes(LARGE * 3 + 11);
+  const tar = randomBytes(LARGE + 1);
+  const raw = multipart([text, file('a.pdf', 'application/pdf', pdf, 3), file('b.tar', 'application/x-tar', tar, 0)]);
+  const copy = Buffer.from(raw);
+  const expected = await parseMessage(raw, { keep: () => true });
+  assert.ok(raw.equals(copy), 'without consume the input is left as it was');
+  for (const keepByHead of [false, true]) {
+    const input = Buffer.from(copy);
+    const got = await parseMessage(input, { keep: (a) => a.filename === 'a.pdf', keepByHead, consume: true });
+    assert.deepEqual(got.attachments.map((a) => [a.size, a.sha256]), expected.attachments.map((a) => [a.size, a.sha256]));
+    const kept = got.attachments[0]!.content!;
+    assert.ok(Buffer.from(kept).equals(Buffer.from(expected.attachments[0]!.content!)), 'the kept body is exact');
+    assert.equal(kept.buffer, input.buffer, 'a view into the input, not a copy');
+    assert.equal(got.attachments[1]!.content, undefined);
+  }
+  // A kept body that is a small part of the input is copied out: it must not hold the rest.
+  const input = Buffer.from(copy);
+  const got = await parseMessage(input, { keep: (a) => a.filename === 'b.tar', keepByHead: true, consume: true });
+  const kept = got.attachments[1]!.content!;
+  assert.ok(Buffer.from(kept).equals(tar));
+  assert.notEqual(kept.buffer, input.buffer);
+  assert.equal(kept.byteLength, kept.buffer.byteLength);
+});

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SealboxError } from './errors.ts';
 import { ROLES } from '../access/roles.ts';
@@ -381,13 +381,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   return config;
 }
 
-export function dataPath(config: Config, ...parts: string[]): string {
-  return resolve(config.data, ...parts);
-}
-
-export function resolveFrom(config: Config, file: string): string {
-  return isAbsolute(file) ? file : resolve(config.data, file);
-}
+export { dataPath, resolveFrom } from './data-paths.ts';
 
 export function parseHostPort(value: string): { host: string; port: number } {
   const i = value.lastIndexOf(':');

@@ -53,7 +53,7 @@ export function extractorVersion(ocr: boolean): number {
 const MAX_MESSAGE_CHARS = 4 * 1024 * 1024;
 
 // Whether an attachment's text is read: it is of a kind the extractor reads (extract/formats.ts),
-// pictures only with OCR.
+// pictures only with OCR. Its first bytes tell (parseMessage's keepByHead).
 export function extractable(ocr: boolean): (a: AttachmentInfo, content: Uint8Array) => boolean {
   return (a, content) => readable(formatOf(a.contentType, a.filename, content), ocr);
 }
@@ -105,7 +105,7 @@ async function extract(p: Pending, o: AttachmentExtractorOptions, pool: Extracto
   let work = p.work;
   if (!work && p.sha256 !== null) {
     try {
-      work = extractionWork(await parseMessage(await o.read(p.sha256), { keep: extractable(o.ocr) }));
+      work = extractionWork(await parseMessage(await o.read(p.sha256), { keep: extractable(o.ocr), keepByHead: true, consume: true }));
     } catch (err) {
       // Its text stays as indexed; the queue entry goes (a message that cannot be read was
       // recorded when it was indexed, or has been disposed of since).

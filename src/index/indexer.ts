@@ -12,13 +12,11 @@ import type { CaptureQueue, QueuedCapture } from './capture-queue.ts';
 import type { Resolver } from './dns-resolver.ts';
 import { display, fullTextOf } from './full-text.ts';
 import type { FullText, IndexClaim, IndexStore } from './index-store.ts';
-import { parseMessage } from './parse-message.ts';
+import { MAX_PARSE_BYTES, parseMessage } from './parse-message.ts';
 import type { ParsedMessage } from './parse-message.ts';
 import type { AddressRole } from './search-query.ts';
 
-// Messages larger than this are indexed from their first bytes only (the archive keeps all of
-// them); parsing holds the whole input in memory.
-export const MAX_PARSE_BYTES = 32 * 1024 * 1024;
+export { MAX_PARSE_BYTES };
 
 // A batch holds every message it read until it commits: past this many bytes it takes no more
 // captures, so a run of large messages cannot outgrow the indexer's bounded heap.
@@ -246,7 +244,9 @@ export class Indexer {
         }
         if (needsDoc) {
           // Attachments whose text is read keep their bytes, for the extractor.
-          parsed = await parseMessage(raw!.raw, this.extraction ? { keep: extractable((this.#o.ocr ?? null) !== null) } : {});
+          // The bytes are given up to the parse unless the checker is handed them after it.
+          const consume = raw!.truncated || !needsAuth;
+          parsed = await parseMessage(raw!.raw, this.extraction ? { keep: extractable((this.#o.ocr ?? null) !== null), keepByHead: true, consume } : { consume });
           if (raw!.truncated) parsed = { ...parsed, parseError: `only the first ${MAX_PARSE_BYTES} bytes were indexed${parsed.parseError ? `; ${parsed.parseError}` : ''}` };
           parsedInBatch.add(row.messageRowId);
         }

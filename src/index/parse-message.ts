@@ -73,6 +73,15 @@ const CHARSET_HINT_WINDOW = limit('CHARSET_HINT_WINDOW', 64 * 1024);
 // ArrayBuffer read from the Blob): 72 MB at once for the 24 MB attachment of a 32 MB message.
 const LARGE_BODY_BYTES = limit('LARGE_BODY_BYTES', 1024 * 1024);
 
+// Messages larger than this are indexed from their first bytes only (the archive keeps all of
+// them); parsing holds the whole input in memory. Here rather than in indexer.ts: the content
+// reader and the exporter cut a message as the indexer does, and importing the indexer loaded
+// mailauth's checks (~6 MB of heap) on the receiving thread, which never uses them.
+export const MAX_PARSE_BYTES = limit('MAX_PARSE_BYTES', 32 * 1024 * 1024);
+
+// What ParseOptions.keepByHead hands over of a large body: enough to tell its kind (extract/formats.ts).
+const HEAD_BYTES = limit('HEAD_BYTES', 4096);
+
 export const PARSE_LIMITS = Object.freeze({
   maxMimeDepth: MAX_MIME_DEPTH,
   maxMimeParts: MAX_MIME_PARTS,
@@ -80,6 +89,7 @@ export const PARSE_LIMITS = Object.freeze({
   maxHeadersSize: MAX_HEADERS_SIZE,
   maxTextBytes: MAX_TEXT_BYTES,
   largeBodyBytes: LARGE_BODY_BYTES,
+  headBytes: HEAD_BYTES,
 });
 
 const MIME_OPTIONS = Object.freeze({
@@ -93,6 +103,19 @@ const MIME_OPTIONS = Object.freeze({
 export interface ParseOptions {
   /** which attachments keep their bytes (`content`): those whose text is extracted; the rest are hashed and dropped */
   keep?(attachment: AttachmentInfo, content: Uint8Array): boolean;
+  /**
+   * keep judges an attachment by its first bytes only (its kind: extract/formats.ts sniffs a few
+   * hundred): a large body is then handed to it as its first HEAD_BYTES, and one it does not keep
+   * is hashed as it is decoded, never held whole (so is every large body when there is no keep)
+   */
+  keepByHead?: boolean;
+  /**
+   * the input is the caller's to give up: a large body is decoded over its own base64 in it (the
+   * bytes are fewer than the characters), so a kept one is a view into the input, not a copy; but
+   * only one that is at least half of the input's buffer, which it holds (a smaller one is copied
+   * out, so that a 1 MB PDF kept for reading does not hold the 32 MB message it came in)
+   */
+  consume?: boolean;
 }
 
 /**
@@ -132,9 +155,9 @@ export async function parseMessage(raw: Uint8Array, options: ParseOptions = {}):
     errors.push(`message/rfc822 nested deeper than ${MAX_RFC822_DEPTH}; the innermost messages are indexed as attachments`);
   }
   const ranges = large;
-  const bodyOf = ranges ? (a: MimeAttachment) => {
+  const bodyOf = ranges ? (a: MimeAttachment): LargeBody | null => {
     const range = ranges.get(a);
-    return range ? decodeBase64Body(bytes, range) : null;
+    return range ? { decode: () => decodeBase64Body(bytes, range, options.consume === true), hash: () => hashBase64Body(bytes, range) } : null;
   } : undefined;
   return buildResult(email, errors.length ? errors.join('; ') : null, options, bodyOf);
 }
@@ -168,7 +191,13 @@ const ADDRESS_FIELDS = [
   ['bcc', 'bcc'],
 ] as const;
 
-function buildResult(email: Email | null, parseError: string | null, options: ParseOptions = {}, bodyOf?: (a: MimeAttachment) => Uint8Array | null): ParsedMessage {
+// A large body that parseMessage decodes itself (see parseAroundLargeBodies): whole, or only hashed.
+interface LargeBody {
+  decode(): Uint8Array;
+  hash(): { sha256: string; size: number; head: Uint8Array };
+}
+
+function buildResult(email: Email | null, parseError: string | null, options: ParseOptions = {}, bodyOf?: (a: MimeAttachment) => LargeBody | null): ParsedMessage {
   const headers = email?.headers ?? [];
   const result: ParsedMessage = {
     messageId: email?.messageId ? normalizeMessageId(email.messageId) : null,
@@ -197,7 +226,7 @@ function buildResult(email: Email | null, parseError: string | null, options: Pa
     result.text = boundText(clean(htmlToText(email.html.slice(0, MAX_HTML_CHARS))));
   }
   // One large body decoded at a time: each is let go once hashed, unless `keep` keeps it.
-  result.attachments = email.attachments.map((a) => describeAttachment(a, options.keep, bodyOf?.(a) ?? undefined));
+  result.attachments = email.attachments.map((a) => describeAttachment(a, options, bodyOf?.(a) ?? undefined));
   return result;
 }
 
@@ -235,21 +264,37 @@ function messageIdList(value: string | null): string[] {
   return ids.slice(-64);
 }
 
-function describeAttachment(attachment: MimeAttachment, keep: ParseOptions['keep'], body?: Uint8Array): AttachmentInfo {
-  const content = body ??
+function describeAttachment(attachment: MimeAttachment, options: ParseOptions, large?: LargeBody): AttachmentInfo {
+  const { keep } = options;
+  const describe = (size: number, sha256: string): AttachmentInfo => ({
+    filename: attachment.filename === null ? null : clean(attachment.filename),
+    contentType: attachment.mimeType,
+    size,
+    sha256,
+    contentId: attachment.contentId ? clean(attachment.contentId).replace(/^\s*<|>\s*$/g, '') || null : null,
+    disposition: attachment.disposition,
+  });
+  // Hashed as it is decoded, and decoded whole (a second time) only if kept: a 24 MB body would
+  // otherwise be held beside the message it came from.
+  if (large && (!keep || options.keepByHead)) {
+    const { sha256, size, head } = large.hash();
+    const info = describe(size, sha256);
+    if (keep?.(info, head)) info.content = held(large.decode());
+    return info;
+  }
+  const content = large?.decode() ??
     (typeof attachment.content === 'string'
       ? Buffer.from(attachment.content, 'utf8')
       : new Uint8Array(attachment.content));
-  const info: AttachmentInfo = {
-    filename: attachment.filename === null ? null : clean(attachment.filename),
-    contentType: attachment.mimeType,
-    size: content.byteLength,
-    sha256: createHash('sha256').update(content).digest('hex'),
-    contentId: attachment.contentId ? clean(attachment.contentId).replace(/^\s*<|>\s*$/g, '') || null : null,
-    disposition: attachment.disposition,
-  };
-  if (keep?.(info, content)) info.content = content;
+  const info = describe(content.byteLength, createHash('sha256').update(content).digest('hex'));
+  if (keep?.(info, content)) info.content = large ? held(content) : content;
   return info;
+}
+
+// A large body decoded in place (ParseOptions.consume) is a view of the input: kept as it is only
+// if it is most of what it holds alive.
+function held(body: Uint8Array): Uint8Array {
+  return body.byteLength * 2 >= body.buffer.byteLength ? body : new Uint8Array(body);
 }
 
 // NUL cannot be stored in PostgreSQL text and has no meaning in an index.
@@ -525,19 +570,21 @@ export function findLargeBodies(bytes: Buffer): BodyRange[] {
 
 // A base64 body decoded as postal-mime decodes it: every character outside the base64 alphabet
 // is dropped, "=" ends a group of whole units (each decoded alone), and a last unit of one
-// character decodes to nothing. Two passes: the size first, so the bytes are held once.
+// character decodes to nothing.
 const BASE64_CHAR = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CHAR[c.charCodeAt(0)] = 1;
 const DECODE_CHUNK = 64 * 1024; // characters, a multiple of 4
 
-function decodeBase64Body(bytes: Buffer, { start, end }: BodyRange): Uint8Array {
+// Two passes: the size first, so the bytes are held once. In place: over the body's own
+// characters, each write behind the characters read (three bytes for four).
+function decodeBase64Body(bytes: Buffer, range: BodyRange, inPlace: boolean): Uint8Array {
   const decodedLength = (chars: number) => {
     const whole = chars % 4 === 1 ? chars - 1 : chars;
     return Math.floor(whole / 4) * 3 + (whole % 4 ? (whole % 4) - 1 : 0);
   };
   let size = 0;
   let run = 0;
-  for (let i = start; i < end; i++) {
+  for (let i = range.start; i < range.end; i++) {
     const c = bytes[i];
     if (BASE64_CHAR[c]) run++;
     else if (c === 0x3d) {
@@ -547,12 +594,37 @@ function decodeBase64Body(bytes: Buffer, { start, end }: BodyRange): Uint8Array 
   }
   size += decodedLength(run);
 
-  const out = Buffer.allocUnsafeSlow(size);
-  const chunk = Buffer.allocUnsafe(DECODE_CHUNK);
+  const out = inPlace ? bytes.subarray(range.start, range.start + size) : Buffer.allocUnsafeSlow(size);
   let written = 0;
+  base64Runs(bytes, range, (chars) => {
+    written += out.write(chars, written, 'base64');
+  });
+  if (written !== size) throw new Error(`base64 body decoded to ${written} bytes, expected ${size}`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+// The same bytes' SHA-256, size and first HEAD_BYTES, decoded a run at a time into one small buffer.
+function hashBase64Body(bytes: Buffer, range: BodyRange): { sha256: string; size: number; head: Uint8Array } {
+  const hash = createHash('sha256');
+  const piece = Buffer.allocUnsafe((DECODE_CHUNK / 4) * 3);
+  const head = Buffer.alloc(HEAD_BYTES);
+  let headSize = 0;
+  let size = 0;
+  base64Runs(bytes, range, (chars) => {
+    const n = piece.write(chars, 0, 'base64');
+    hash.update(piece.subarray(0, n));
+    if (headSize < HEAD_BYTES) headSize += piece.copy(head, headSize, 0, Math.min(n, HEAD_BYTES - headSize));
+    size += n;
+  });
+  return { sha256: hash.digest('hex'), size, head: head.subarray(0, headSize) };
+}
+
+// Hands the body's characters on in the groups that decode alone, at most DECODE_CHUNK at a time.
+function base64Runs(bytes: Buffer, { start, end }: BodyRange, decode: (chars: string) => void): void {
+  const chunk = Buffer.allocUnsafe(DECODE_CHUNK);
   let n = 0;
   const flush = (count: number) => {
-    written += out.write(chunk.toString('latin1', 0, count), written, 'base64');
+    if (count > 0) decode(chunk.toString('latin1', 0, count));
     n = 0;
   };
   for (let i = start; i < end; i++) {
@@ -565,8 +637,6 @@ function decodeBase64Body(bytes: Buffer, { start, end }: BodyRange): Uint8Array 
     }
   }
   flush(n % 4 === 1 ? n - 1 : n);
-  if (written !== size) throw new Error(`base64 body decoded to ${written} bytes, expected ${size}`);
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 // ---------------------------------------------------------------------------

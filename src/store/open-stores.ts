@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.ts';
-import { dataPath, resolveFrom } from '../core/config.ts';
+import { dataPath, resolveFrom } from '../core/data-paths.ts';
 import { SealboxError } from '../core/errors.ts';
 import { ArchiveReader } from './archive-reader.ts';
 import type { BlobStore } from './blob-store.ts';

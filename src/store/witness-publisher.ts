@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
-import { resolveFrom } from '../core/config.ts';
+import { resolveFrom } from '../core/data-paths.ts';
 import type { StoredCheckpoint } from '../ledger/ledger.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { NotificationStore } from '../access/notification-store.ts';
