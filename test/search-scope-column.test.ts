@@ -21,16 +21,32 @@ const MAILS = [
   { id: 4, from: 'carol@corp.example', to: ['alice@corp.example'], subject: 'Notes', body: 'notes from the meeting', date: '2026-03-09T10:00:00Z', attachment: true },
 ];
 
-async function openIndex(): Promise<{ db: DatabaseSync; search: SqliteSearchIndex }> {
+// An index with the meta tables a search reads: a mailbox for each address, ids from 1.
+function emptyIndex(addresses: string[]): { db: DatabaseSync; index: IndexDatabase; store: SqliteIndexStore } {
   const db = new DatabaseSync(':memory:');
   for (const m of migrationsIn(new URL('../src/index/sqlite/migrations/', import.meta.url))) db.exec(m.sql);
   db.exec("ATTACH DATABASE ':memory:' AS meta");
   db.exec(`CREATE TABLE meta.mailbox (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
-           CREATE TABLE meta.mailbox_address (address TEXT PRIMARY KEY, mailbox_id INTEGER) WITHOUT ROWID;
-           INSERT INTO meta.mailbox VALUES (1, 'alice'), (2, 'carol');
-           INSERT INTO meta.mailbox_address VALUES ('alice@corp.example', 1), ('carol@corp.example', 2);`);
+           CREATE TABLE meta.mailbox_address (address TEXT PRIMARY KEY, mailbox_id INTEGER) WITHOUT ROWID;`);
+  addresses.forEach((a, i) => {
+    db.prepare('INSERT INTO meta.mailbox VALUES (?, ?)').run(i + 1, a.split('@')[0]!);
+    db.prepare('INSERT INTO meta.mailbox_address VALUES (?, ?)').run(a, i + 1);
+  });
   const index = new IndexDatabase(db);
-  const store = new SqliteIndexStore(index);
+  return { db, index, store: new SqliteIndexStore(index) };
+}
+
+// The full-text table as migration 6 left it (five columns, no scope), holding these rows: a
+// search within mailboxes then takes the general plan.
+function withoutScopeColumn(db: DatabaseSync, rows: [number, string, string, string][]): void {
+  db.exec(`DROP TABLE doc_fts;
+    CREATE VIRTUAL TABLE doc_fts USING fts5(subject, addresses, body, filenames, attachments, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`);
+  const insert = db.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments) VALUES (?, ?, ?, ?, ?, ?)');
+  for (const [id, subject, addresses, body] of rows) insert.run(id, subject, addresses, body, '', '');
+}
+
+async function openIndex(): Promise<{ db: DatabaseSync; search: SqliteSearchIndex }> {
+  const { db, index, store } = emptyIndex(['alice@corp.example', 'carol@corp.example']);
   await store.write(async (tx) => {
     for (const m of MAILS) {
       await store.addDocument(tx, { id: m.id, sha256: String(m.id).repeat(64).slice(0, 64), messageId: null, date: Date.parse(m.date), fromText: m.from, subject: m.subject, hasAttachment: m.attachment, parseError: null, refersTo: [] });
@@ -66,23 +82,13 @@ test('a search within mailboxes answers the same before index migration 7 has re
   assert.ok(withScope.includes('2 from:@corp.example newest: 1 4'), withScope.join('\n'));
   assert.ok(withScope.includes('1 a616c* newest: 0 '), 'the hex of alice@ finds no scope token');
 
-  // The table as migration 6 left it: five columns, the same words, no scope.
-  db.exec(`DROP TABLE doc_fts;
-    CREATE VIRTUAL TABLE doc_fts USING fts5(subject, addresses, body, filenames, attachments, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`);
-  const insert = db.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments) VALUES (?, ?, ?, ?, ?, ?)');
-  for (const m of MAILS) insert.run(m.id, m.subject, [m.from, ...m.to].join(' '), m.body, '', '');
+  // The table as migration 6 left it: the same words, no scope.
+  withoutScopeColumn(db, MAILS.map((m) => [m.id, m.subject, [m.from, ...m.to].join(' '), m.body]));
   assert.deepEqual(await answers(), withScope);
 });
 
 test('a range of whole months within mailboxes is said by its month tokens, and paged from its own end', async () => {
-  const db = new DatabaseSync(':memory:');
-  for (const m of migrationsIn(new URL('../src/index/sqlite/migrations/', import.meta.url))) db.exec(m.sql);
-  db.exec("ATTACH DATABASE ':memory:' AS meta");
-  db.exec(`CREATE TABLE meta.mailbox (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
-           CREATE TABLE meta.mailbox_address (address TEXT PRIMARY KEY, mailbox_id INTEGER) WITHOUT ROWID;
-           INSERT INTO meta.mailbox VALUES (1, 'alice'); INSERT INTO meta.mailbox_address VALUES ('alice@corp.example', 1);`);
-  const index = new IndexDatabase(db);
-  const store = new SqliteIndexStore(index);
+  const { index, store } = emptyIndex(['alice@corp.example']);
   // More of alice's mail in March 2026 than is sorted whole (2,000), its first and last
   // millisecond, the milliseconds either side of it, and later months; bob's mail in March too.
   const march = Array.from({ length: 2100 }, (_, i) => Date.UTC(2026, 2, 1, 1) + i * 1_000_000);
@@ -123,15 +129,7 @@ test('a range of whole months within mailboxes is said by its month tokens, and 
 // date: each page and total of the plan through the scope column (the MATCH run once, a month
 // walked in the date index, a total counted no further than asked) is the general plan's.
 test('pages and totals within a busy mailbox are the general plan\'s, month by month', { timeout: 120_000 }, async () => {
-  const db = new DatabaseSync(':memory:');
-  for (const m of migrationsIn(new URL('../src/index/sqlite/migrations/', import.meta.url))) db.exec(m.sql);
-  db.exec("ATTACH DATABASE ':memory:' AS meta");
-  db.exec(`CREATE TABLE meta.mailbox (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
-           CREATE TABLE meta.mailbox_address (address TEXT PRIMARY KEY, mailbox_id INTEGER) WITHOUT ROWID;
-           INSERT INTO meta.mailbox VALUES (1, 'alice'), (2, 'dave');
-           INSERT INTO meta.mailbox_address VALUES ('alice@corp.example', 1), ('dave@corp.example', 2);`);
-  const index = new IndexDatabase(db);
-  const store = new SqliteIndexStore(index);
+  const { db, index, store } = emptyIndex(['alice@corp.example', 'dave@corp.example']);
   let seed = 7;
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
   const docs = Array.from({ length: 5_000 }, (_, i) => {
@@ -182,11 +180,8 @@ test('pages and totals within a busy mailbox are the general plan\'s, month by m
   assert.ok(docs.filter((d) => d.to === 'alice@corp.example' && d.date !== null && d.date >= Date.UTC(2026, 2, 1) && d.date < Date.UTC(2026, 3, 1)).length > 2_000);
   assert.ok(docs.some((d) => d.to === 'alice@corp.example' && d.date === null && d.words.includes('common')));
 
-  // The general plan: the table without the scope column, as migration 6 left it.
-  db.exec(`DROP TABLE doc_fts;
-    CREATE VIRTUAL TABLE doc_fts USING fts5(subject, addresses, body, filenames, attachments, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`);
-  const insert = db.prepare('INSERT INTO doc_fts (rowid, subject, addresses, body, filenames, attachments) VALUES (?, ?, ?, ?, ?, ?)');
-  for (const d of docs) insert.run(d.id, `m${d.id}`, `${d.from} ${d.to}`, d.words, '', '');
+  // The general plan: the table without the scope column.
+  withoutScopeColumn(db, docs.map((d) => [d.id, `m${d.id}`, `${d.from} ${d.to}`, d.words]));
   const general = await answers();
   for (let i = 0; i < general.length; i++) assert.equal(withScope[i], general[i]);
 });
