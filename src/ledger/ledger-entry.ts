@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { freshBytes } from '../core/random.ts';
 import type { LedgerEntry } from '../core/types.ts';
 
 // How an entry becomes the Merkle leaf, and back.
@@ -41,7 +42,7 @@ interface LeafV2 {
   commitment: string;
 }
 
-export function sealEntry(entry: LedgerEntry, version: 1 | 2, salt: Buffer = randomBytes(32)): SealedEntry {
+export function sealEntry(entry: LedgerEntry, version: 1 | 2, salt: Buffer = freshBytes(32)): SealedEntry {
   if (version === 1) return { leaf: serializeEntry(entry), payload: null, salt: null };
   const payload = Buffer.from(canonicalJson({ clientIp: entry.clientIp, mailboxes: entry.objects.mailboxes, parameters: entry.parameters } satisfies PersonalPayload), 'utf8');
   const leaf: LeafV2 = {

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SealboxError } from '../core/errors.ts';
+import { freshBytes } from '../core/random.ts';
 import { readOrCreateSecretFile } from './secret-file.ts';
 
 // Wraps and unwraps per-message data keys. The master key never enters the database. Async, so
@@ -38,7 +39,7 @@ export class FileKeyProvider implements KeyProvider {
   }
 
   async wrap(dataKey: Buffer): Promise<Buffer> {
-    const nonce = randomBytes(WRAP_NONCE);
+    const nonce = freshBytes(WRAP_NONCE);
     const cipher = createCipheriv('aes-256-gcm', this.#key, nonce);
     const body = Buffer.concat([cipher.update(dataKey), cipher.final()]);
     return Buffer.concat([nonce, body, cipher.getAuthTag()]);

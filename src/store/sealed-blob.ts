@@ -1,10 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import type { Writable } from 'node:stream';
 import type { ZstdCompress, ZstdDecompress } from 'node:zlib';
 import { constants, createZstdCompress, createZstdDecompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { freshBytes } from '../core/random.ts';
 import type { KeyProvider } from './key-provider.ts';
 
 // A message at rest: zstd-compressed, then AES-256-GCM under its own data key, which is wrapped
@@ -26,8 +27,8 @@ const zstdParams = { params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL }
 
 export async function sealBuffer(raw: Buffer, keys: KeyProvider): Promise<{ sealed: Buffer; meta: SealMeta }> {
   const sha256 = createHash('sha256').update(raw).digest('hex');
-  const dataKey = randomBytes(32);
-  const nonce = randomBytes(12);
+  const dataKey = freshBytes(32);
+  const nonce = freshBytes(12);
   const cipher = createCipheriv('aes-256-gcm', dataKey, nonce);
   const head = cipher.update(compressFrame(raw));
   const tail = cipher.final();
@@ -44,8 +45,8 @@ export async function sealBuffer(raw: Buffer, keys: KeyProvider): Promise<{ seal
 export class SealingStream {
   readonly #hash: Hash = createHash('sha256');
   readonly #input = new PassThrough();
-  readonly #dataKey = randomBytes(32);
-  readonly #nonce = randomBytes(12);
+  readonly #dataKey = freshBytes(32);
+  readonly #nonce = freshBytes(12);
   readonly #cipher = createCipheriv('aes-256-gcm', this.#dataKey, this.#nonce);
   readonly #done: Promise<void>;
   readonly #keys: KeyProvider;
