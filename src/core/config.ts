@@ -381,8 +381,6 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   return config;
 }
 
-export { dataPath, resolveFrom } from './data-paths.ts';
-
 export function parseHostPort(value: string): { host: string; port: number } {
   const i = value.lastIndexOf(':');
   const host = value.slice(0, i).replace(/^\[|\]$/g, '');

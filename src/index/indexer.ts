@@ -16,8 +16,6 @@ import { MAX_PARSE_BYTES, parseMessage } from './parse-message.ts';
 import type { ParsedMessage } from './parse-message.ts';
 import type { AddressRole } from './search-query.ts';
 
-export { MAX_PARSE_BYTES };
-
 // A batch holds every message it read until it commits: past this many bytes it takes no more
 // captures, so a run of large messages cannot outgrow the indexer's bounded heap.
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
