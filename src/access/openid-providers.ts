@@ -1,4 +1,4 @@
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
 import type { Config } from '../core/config.ts';
 import { LOOPBACK } from '../core/config.ts';
 import { readConfiguredFile } from '../core/configured-files.ts';
@@ -17,9 +17,14 @@ export interface ProviderAnswer {
 // exchanged for an ID token whose signature, issuer, audience, nonce and expiry openid-client
 // checks (authorizationCodeGrant with expectedNonce requires an ID token and checks its claims;
 // enableNonRepudiationChecks adds its signature; no check is switched off here). Plain http is allowed only for an issuer on the loopback.
+// openid-client (with its JOSE code) is loaded at the first sign-in through a provider, not by
+// every process that builds the access services (a console command took ~20 ms longer).
+let client: Promise<typeof Oidc> | null = null;
+const openIdClient = () => (client ??= import('openid-client'));
+
 export class OpenIdProviders {
   readonly #providers: Map<string, ProviderConfig>;
-  readonly #configs = new Map<string, Promise<oidc.Configuration>>();
+  readonly #configs = new Map<string, Promise<Oidc.Configuration>>();
 
   constructor(providers: readonly ProviderConfig[]) {
     this.#providers = new Map(providers.map((p) => [p.id, p]));
@@ -35,6 +40,7 @@ export class OpenIdProviders {
 
   async authorizationUrl(p: ProviderConfig, request: { redirectUri: string; state: string; nonce: string; codeVerifier: string }): Promise<URL> {
     const config = await this.#config(p);
+    const oidc = await openIdClient();
     return oidc.buildAuthorizationUrl(config, {
       redirect_uri: request.redirectUri, scope: p.scopes.join(' '), response_type: 'code', state: request.state, nonce: request.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(request.codeVerifier), code_challenge_method: 'S256',
@@ -44,6 +50,7 @@ export class OpenIdProviders {
   // The provider's answer at the callback URL; throws what openid-client finds wrong with it.
   async exchange(p: ProviderConfig, callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<ProviderAnswer> {
     const config = await this.#config(p);
+    const oidc = await openIdClient();
     const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state, expectedNonce: checks.nonce, idTokenExpected: true });
     const idClaims = tokens.claims();
     if (!idClaims || !tokens.id_token) throw new Error('the provider sent no ID token');
@@ -59,23 +66,23 @@ export class OpenIdProviders {
     try {
       const config = await this.#config(p);
       if (!config.serverMetadata().end_session_endpoint) return null;
-      return oidc.buildEndSessionUrl(config, { post_logout_redirect_uri: postLogoutRedirectUri, ...(idToken ? { id_token_hint: idToken } : {}) });
+      return (await openIdClient()).buildEndSessionUrl(config, { post_logout_redirect_uri: postLogoutRedirectUri, ...(idToken ? { id_token_hint: idToken } : {}) });
     } catch {
       return null;
     }
   }
 
-  #config(p: ProviderConfig): Promise<oidc.Configuration> {
+  #config(p: ProviderConfig): Promise<Oidc.Configuration> {
     let config = this.#configs.get(p.id);
     if (!config) {
       const issuer = new URL(p.issuer);
       const secret = p.clientSecretFile ? readConfiguredFile(`sso.providers[${p.id}].clientSecretFile`, p.clientSecretFile).trim() : undefined;
-      const auth = secret ? oidc.ClientSecretBasic(secret) : oidc.None();
       const loopback = issuer.protocol === 'http:' && LOOPBACK.test(issuer.hostname);
       // Over TLS openid-client would take the token endpoint's word for the ID token and skip its
       // signature (OIDC Core allows it); the signature is checked against the provider's keys all
       // the same (enableNonRepudiationChecks), so a token altered anywhere on the way is refused.
-      config = oidc.discovery(issuer, p.clientId, secret, auth, { timeout: 10, execute: [oidc.enableNonRepudiationChecks, ...(loopback ? [oidc.allowInsecureRequests] : [])] });
+      config = openIdClient().then((oidc) => oidc.discovery(issuer, p.clientId, secret, secret ? oidc.ClientSecretBasic(secret) : oidc.None(),
+        { timeout: 10, execute: [oidc.enableNonRepudiationChecks, ...(loopback ? [oidc.allowInsecureRequests] : [])] }));
       this.#configs.set(p.id, config);
       // A provider that did not answer is asked again next time.
       config.catch(() => this.#configs.delete(p.id));

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import * as oidc from 'openid-client';
 import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Transactions, Tx } from '../core/transactions.ts';
@@ -17,6 +16,10 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 // How long a browser has from leaving for the provider to finishing the sign-in here (the
 // provider's own page, then Sealbox's second factor).
 export const LOGIN_MINUTES = 10;
+
+// A state, a nonce and a PKCE code verifier: 32 random bytes in base64url each, as openid-client
+// makes them (RFC 7636 §4.1 asks 43–128 characters of a verifier: these are 43).
+const random = () => randomBytes(32).toString('base64url');
 
 export type SecondFactorStep = 'none' | 'totp' | 'enrol';
 
@@ -78,7 +81,7 @@ export class SsoSignIn {
     const cookie = randomBytes(32).toString('base64url');
     const now = this.#d.clock.now();
     const login = {
-      idHash: sha256(cookie), provider: p.id, oauthState: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier(), redirectUri, createdAt: now, expiresAt: now + LOGIN_MINUTES * 60_000,
+      idHash: sha256(cookie), provider: p.id, oauthState: random(), nonce: random(), codeVerifier: random(), redirectUri, createdAt: now, expiresAt: now + LOGIN_MINUTES * 60_000,
       ...(link ? { purpose: 'link' as const, userId: link.userId, sessionId: link.sessionId } : {}),
     };
     await this.#d.db.write(async (tx) => {
