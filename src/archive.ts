@@ -5,7 +5,7 @@ import { systemClock } from './core/clock.ts';
 import type { Clock } from './core/clock.ts';
 import type { Config } from './core/config.ts';
 import { SealboxError } from './core/errors.ts';
-import { createLogger } from './core/log.ts';
+import { createLogger, lazyLogger } from './core/log.ts';
 import { openIndex } from './index/open-index.ts';
 import type { OpenIndex } from './index/open-index.ts';
 import { signCheckpoint } from './ledger/checkpoint.ts';
@@ -95,7 +95,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
       // Loaded only by the roles that decide access: the index thread and the importer never
       // hold the access layer's modules (OpenID Connect, the route schemas) in their heaps.
       const { accessServices } = await import('./api/services.ts');
-      services = await accessServices(config, stores, ledger, index, clock, logger());
+      services = await accessServices(config, stores, ledger, index, clock, role === 'console' ? lazyLogger(logger) : logger());
     }
   } catch (err) {
     index?.close();
