@@ -339,11 +339,19 @@ function escapeGlob(value: string): string {
 // The scope as a condition: the mailboxes, the date window and the grant's fixed query, for
 // searches and reads by id alike. The fixed query is compiled on its own, never pasted into
 // the user's query text, so no parenthesis or OR in what the user types can step outside it.
-export function compileScope(scope: SearchScope): CompiledQuery {
+// `rows`: 'many' for a search (SQLite lists the mailboxes' documents once, then looks each row
+// up in the list), 'few' for a check of a message or a thread (each row's own participants are
+// looked at: listing a mailbox's documents for every message an export reads made the export
+// quadratic, 1.6 ms a message in a mailbox of 6,000).
+export function compileScope(scope: SearchScope, rows: 'many' | 'few' = 'many'): CompiledQuery {
   const ids = scope.mailboxes.map((m) => m.id);
   const rest = scopeRest(scope);
+  const addresses = `SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})`;
+  const mailboxes = rows === 'many'
+    ? `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (${addresses}))`
+    : `EXISTS (SELECT 1 FROM participation p WHERE p.doc_id = d.id AND p.address IN (${addresses}))`;
   return {
-    where: [`d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})))`, ...rest.where].join(' AND '),
+    where: [mailboxes, ...rest.where].join(' AND '),
     params: [...ids, ...rest.params], fullText: null, ranking: null,
   };
 }
