@@ -40,13 +40,13 @@ export type Spellings = (value: string, prefix: boolean) => string[];
 // Separators around a word in a display name ("smith, bob", "bob.smith", "jean-luc").
 const NAME_SEPARATORS = '[ \t,.;:"\'()<>/\\@_+&|-]';
 
-export function compileQuery(node: QueryNode, options: CompileOptions = {}): CompiledQuery {
+export function compileQuery(node: QueryNode, options: CompileOptions & { rows?: 'list' | 'one' } = {}): CompiledQuery {
   const meta = options.metaSchema ?? 'meta';
   // Interpolated into SQL, so it must be a plain identifier; this is the caller's value, not the user's.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(meta)) throw new TypeError(`invalid metaSchema ${JSON.stringify(meta)}`);
   const params: (string | number)[] = [];
   const spell = options.spellings ?? spellingVariants;
-  const where = new Compiler(params, meta, options.envelopeOf ?? null, spell).compile(node);
+  const where = new Compiler(params, meta, options.envelopeOf ?? null, spell, options.rows ?? 'list').compile(node);
   return { where, params, fullText: ftsExpression(node, spell), ranking: matchedWordsExpression(node, { columns: true, spellings: spell }) };
 }
 
@@ -57,14 +57,19 @@ class Compiler {
   private readonly spell: Spellings;
   // Checked on a few rows found otherwise (compileScoped): a participant condition looks at the
   // row's own participants, never gathers every row of an address or domain first.
+  // 'list': a condition over many rows, each IN-list made once per statement (a search);
+  // 'row': participants looked at per row (the residual of a MATCH, over the rows it found);
+  // 'one': everything per row, words too (the scope of one message, or of a thread).
+  private readonly rows: 'list' | 'row' | 'one';
   private readonly perRow: boolean;
 
-  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null, spell: Spellings, perRow = false) {
+  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null, spell: Spellings, rows: 'list' | 'row' | 'one' = 'list') {
     this.params = params;
     this.meta = meta;
     this.envelopeOf = envelopeOf;
     this.spell = spell;
-    this.perRow = perRow;
+    this.rows = rows;
+    this.perRow = rows !== 'list';
   }
 
   // For a participation row (its columns unqualified or as `alias.`): true unless it is a Bcc
@@ -113,6 +118,9 @@ class Compiler {
   }
 
   private match(expression: string): string {
+    // rowid = d.id: an integer column, which FTS5 takes as the one row to look at (a number bound
+    // from JS is a REAL, which it does not: see SqliteSearchIndex.attachmentHits).
+    if (this.rows === 'one') return `EXISTS (SELECT 1 FROM doc_fts WHERE doc_fts MATCH ${this.p(expression)} AND rowid = d.id)`;
     return `d.id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p(expression)})`;
   }
 
@@ -227,7 +235,9 @@ class Compiler {
     const { types, extensions, subtype } = typeMatch(name);
     const byType = types.length > 0 ? [`a.content_type IN (${types.map((t) => this.p(t)).join(', ')})`] : [];
     const byName = extensions.map((e) => `a.filename_lc GLOB ${this.p(`*.${escapeGlob(e)}`)}`);
-    return `d.id IN (SELECT a.doc_id FROM attachment a WHERE ${[...byType, ...byName, `a.content_type GLOB ${this.p(`*/${escapeGlob(subtype)}`)}`].join(' OR ')})`;
+    const kind = [...byType, ...byName, `a.content_type GLOB ${this.p(`*/${escapeGlob(subtype)}`)}`].join(' OR ');
+    if (this.rows === 'one') return `EXISTS (SELECT 1 FROM attachment a WHERE a.doc_id = d.id AND (${kind}))`;
+    return `d.id IN (SELECT a.doc_id FROM attachment a WHERE ${kind})`;
   }
 
   private mailbox(value: string): string {
@@ -340,12 +350,12 @@ function escapeGlob(value: string): string {
 // searches and reads by id alike. The fixed query is compiled on its own, never pasted into
 // the user's query text, so no parenthesis or OR in what the user types can step outside it.
 // `rows`: 'many' for a search (SQLite lists the mailboxes' documents once, then looks each row
-// up in the list), 'few' for a check of a message or a thread (each row's own participants are
-// looked at: listing a mailbox's documents for every message an export reads made the export
-// quadratic, 1.6 ms a message in a mailbox of 6,000).
+// up in the list), 'few' for a check of a message or a thread (each row's own participants, and
+// for a fixed query its words and attachments, are looked at: listing a mailbox's documents for
+// every message an export reads made the export quadratic, 1.6 ms a message in a mailbox of 6,000).
 export function compileScope(scope: SearchScope, rows: 'many' | 'few' = 'many'): CompiledQuery {
   const ids = scope.mailboxes.map((m) => m.id);
-  const rest = scopeRest(scope);
+  const rest = scopeRest(scope, rows === 'few' ? 'one' : 'list');
   const addresses = `SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})`;
   const mailboxes = rows === 'many'
     ? `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (${addresses}))`
@@ -357,7 +367,7 @@ export function compileScope(scope: SearchScope, rows: 'many' | 'few' = 'many'):
 }
 
 // The scope's conditions other than its mailboxes.
-function scopeRest(scope: SearchScope): { where: string[]; params: (string | number)[] } {
+function scopeRest(scope: SearchScope, rows: 'list' | 'one' = 'list'): { where: string[]; params: (string | number)[] } {
   const parts: string[] = [];
   const params: (string | number)[] = [];
   if (scope.dateFrom !== null) {
@@ -369,7 +379,7 @@ function scopeRest(scope: SearchScope): { where: string[]; params: (string | num
     params.push(scope.dateTo);
   }
   if (scope.fixedQuery !== null) {
-    const fixed = compileQuery(parseQuery(scope.fixedQuery));
+    const fixed = compileQuery(parseQuery(scope.fixedQuery), { rows });
     parts.push(`(${fixed.where})`);
     params.push(...fixed.params);
   }
@@ -447,7 +457,7 @@ export function compileScoped(node: QueryNode, scope: SearchScope, addresses: re
   if (negative.length > 0) match = `(${match}) NOT (${negative.join(' OR ')})`;
 
   const params: (string | number)[] = [];
-  const compiler = new Compiler(params, options.metaSchema ?? 'meta', options.envelopeOf ?? null, spell, true);
+  const compiler = new Compiler(params, options.metaSchema ?? 'meta', options.envelopeOf ?? null, spell, 'row');
   const parts = residual.filter((c) => !(wholeMonths && c.kind === 'date')).map((c) => compiler.compile(c));
   const scoped = scopeRest(scope);
   parts.push(...scoped.where);
