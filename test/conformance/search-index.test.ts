@@ -600,6 +600,10 @@ for (const impl of INDEXES) {
         { what: 'bob, fixed query invoice', scope: { mailboxes: ids('bob'), dateFrom: null, dateTo: null, fixedQuery: 'invoice' }, fixed: (m) => has(m, 'invoice') },
         { what: 'alice, fixed query with an OR', scope: { mailboxes: ids('alice'), dateFrom: null, dateTo: null, fixedQuery: 'from:eve@partner.example OR has:attachment' },
           fixed: (m) => T.role('from', 'eve@partner.example')(m) || hasAttachment(m) },
+        // Checked for one message (findInScope), a fixed query's words, attachments and mailboxes
+        // are looked at on that message's own rows; a search lists them: both must agree.
+        { what: 'alice and bob, fixed query with an attachment type, a word and a mailbox', scope: { mailboxes: ids('alice', 'bob'), dateFrom: null, dateTo: null, fixedQuery: 'type:csv OR lunch OR mailbox:carol' },
+          fixed: (m) => hasType(m, 'csv') || has(m, 'lunch') || T.mailbox('carol')(m) },
         { what: 'bob (a Bcc of a later copy included)', scope: { mailboxes: ids('bob'), dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => true },
         { what: 'dave (envelope-only mail included)', scope: { mailboxes: ids('dave'), dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => true },
         { what: 'no mailbox', scope: { mailboxes: [], dateFrom: null, dateTo: null, fixedQuery: null }, fixed: () => false },
