@@ -55,13 +55,11 @@ class Compiler {
   private readonly meta: string;
   private readonly envelopeOf: readonly number[] | null;
   private readonly spell: Spellings;
-  // Checked on a few rows found otherwise (compileScoped): a participant condition looks at the
-  // row's own participants, never gathers every row of an address or domain first.
   // 'list': a condition over many rows, each IN-list made once per statement (a search);
-  // 'row': participants looked at per row (the residual of a MATCH, over the rows it found);
-  // 'one': everything per row, words too (the scope of one message, or of a thread).
+  // 'row': checked on the few rows found otherwise (compileScoped's residual): a participant
+  // condition looks at the row's own participants, never gathers every row of an address first;
+  // 'one': everything per row, words and attachments too (the scope of one message, or a thread).
   private readonly rows: 'list' | 'row' | 'one';
-  private readonly perRow: boolean;
 
   constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null, spell: Spellings, rows: 'list' | 'row' | 'one' = 'list') {
     this.params = params;
@@ -69,7 +67,6 @@ class Compiler {
     this.envelopeOf = envelopeOf;
     this.spell = spell;
     this.rows = rows;
-    this.perRow = rows !== 'list';
   }
 
   // For a participation row (its columns unqualified or as `alias.`): true unless it is a Bcc
@@ -176,7 +173,7 @@ class Compiler {
 
   // Each branch is its own SELECT so that each uses an index (address or domain).
   private address(role: AddressRole, value: string): string {
-    if (this.perRow) return this.addressOfRow(role, value);
+    if (this.rows !== 'list') return this.addressOfRow(role, value);
     const selects: string[] = [];
     const visible = () => (role === 'bcc' && this.envelopeOf !== null ? ` AND ${this.bccVisible('')}` : '');
     const byAddress = (address: string) =>
@@ -242,7 +239,7 @@ class Compiler {
 
   private mailbox(value: string): string {
     const m = this.meta;
-    if (this.perRow) {
+    if (this.rows !== 'list') {
       return `EXISTS (SELECT 1 FROM participation p WHERE p.doc_id = d.id AND p.address IN (`
         + `SELECT a.address FROM ${m}.mailbox_address a WHERE a.mailbox_id IN (`
         + `SELECT b.id FROM ${m}.mailbox b WHERE lower(b.name) = ${this.p(value)}`
@@ -349,15 +346,15 @@ function escapeGlob(value: string): string {
 // The scope as a condition: the mailboxes, the date window and the grant's fixed query, for
 // searches and reads by id alike. The fixed query is compiled on its own, never pasted into
 // the user's query text, so no parenthesis or OR in what the user types can step outside it.
-// `rows`: 'many' for a search (SQLite lists the mailboxes' documents once, then looks each row
-// up in the list), 'few' for a check of a message or a thread (each row's own participants, and
+// `rows`: 'list' for a search (SQLite lists the mailboxes' documents once, then looks each row
+// up in the list), 'one' for a check of a message or a thread (each row's own participants, and
 // for a fixed query its words and attachments, are looked at: listing a mailbox's documents for
 // every message an export reads made the export quadratic, 1.6 ms a message in a mailbox of 6,000).
-export function compileScope(scope: SearchScope, rows: 'many' | 'few' = 'many'): CompiledQuery {
+export function compileScope(scope: SearchScope, rows: 'list' | 'one' = 'list'): CompiledQuery {
   const ids = scope.mailboxes.map((m) => m.id);
-  const rest = scopeRest(scope, rows === 'few' ? 'one' : 'list');
+  const rest = scopeRest(scope, rows);
   const addresses = `SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})`;
-  const mailboxes = rows === 'many'
+  const mailboxes = rows === 'list'
     ? `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (${addresses}))`
     : `EXISTS (SELECT 1 FROM participation p WHERE p.doc_id = d.id AND p.address IN (${addresses}))`;
   return {

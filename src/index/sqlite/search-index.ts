@@ -330,7 +330,7 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   #thread(messageRowId: number, scope: SearchScope): SearchHit[] {
-    const cond = compileScope(scope, 'few');
+    const cond = compileScope(scope, 'one');
     if (this.#db.prepare(`SELECT 1 FROM doc d WHERE d.id = ? AND (${cond.where})`).get(messageRowId, ...cond.params) === undefined) return [];
     const rows = this.#db.prepare(`SELECT d.sha256, d.message_id, d.date, d.from_text, d.subject FROM doc d
       WHERE d.thread_key = (SELECT t.thread_key FROM doc t WHERE t.id = ?) AND (${cond.where}) ORDER BY d.date ASC, d.id ASC`)
@@ -371,7 +371,7 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   findInScope(sha256: string, scope: SearchScope): Promise<number | null> {
-    const cond = compileScope(scope, 'few');
+    const cond = compileScope(scope, 'one');
     return this.#read(() => {
       const row = this.#db.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
       return row ? Number(row.id) : null;
@@ -437,7 +437,7 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   sameMessageId(messageIdLc: string, exceptRowId: number, scope: SearchScope): Promise<string[]> {
-    const cond = compileScope(scope, 'few');
+    const cond = compileScope(scope, 'one');
     return this.#read(() => (this.#db.prepare(`SELECT d.sha256 FROM doc d WHERE d.message_id_lc = ? AND d.id <> ? AND (${cond.where}) ORDER BY d.id`)
       .all(messageIdLc, exceptRowId, ...cond.params) as { sha256: string }[]).map((r) => r.sha256));
   }
