@@ -19,6 +19,19 @@ import type { TimedDelivery } from './timed-delivery.ts';
 
 const CONNECTIONS = 8;
 
+// The server's CPU (all threads) per message delivered, in µs.
+const cpuPerMessage = (i: SealboxIngest) => (Object.values(i.cpuSeconds).reduce((a, b) => a + b, 0) * 1e6) / i.delivery.acks.length;
+
+// Where that CPU went, by thread (median over rounds, µs a message).
+function cpuSplit(runs: SealboxIngest[]): string {
+  const threads: [string, string][] = [['MainThread', 'receiving'], ['WorkerThread', 'indexer'], ['V8Worker', "collector's helpers"], ['libuv-worker', 'libuv pool']];
+  const per = (i: SealboxIngest, name: string | null) => {
+    const seconds = name === null ? Object.entries(i.cpuSeconds).filter(([k]) => !threads.some(([t]) => t === k)).reduce((a, [, v]) => a + v, 0) : i.cpuSeconds[name] ?? 0;
+    return (seconds * 1e6) / i.delivery.acks.length;
+  };
+  return [...threads.map(([name, label]) => `${label} ${median(runs.map((i) => per(i, name))).toFixed(0)}`), `other ${median(runs.map((i) => per(i, null))).toFixed(0)}`].join(', ');
+}
+
 // A resolver as the Internet gives one: a share of names whose name servers never answer (spam
 // domains with dead servers are common) and the rest answered after a few to tens of ms.
 const DEAD_SHARE = 0.1;
@@ -131,6 +144,7 @@ export async function ingestBenchmark(o: BenchOptions): Promise<Figure[]> {
       { name: 'SMTP verdicts all stored, slow resolver', value: med((x) => x.slowDns.verdictsSeconds), unit: 's', note: `first MAIL FROM until every authentication verdict is stored; every message searchable after ${med((x) => x.slowDns.searchableSeconds).toFixed(1)} s` },
       { name: 'SMTP ingest rate vs Dovecot', value: med((x) => rate(x.smtp.delivery) / rate(x.dovecot)), unit: '×', target: { op: '>=', bound: 2.5, of: 'value' }, note: 'SMTP into Sealbox ÷ LMTP into Dovecot, same round' },
       { name: 'peak RSS of the server (SMTP run)', value: Math.max(...rounds.map((x) => x.smtp.peakRssMb)), unit: 'MB', target: { op: '<=', bound: 250, of: 'value' } },
+      { name: 'SMTP server CPU per message', value: med((x) => cpuPerMessage(x.smtp)), unit: 'µs', note: `first delivery until all searchable, by thread: ${cpuSplit(rounds.map((x) => x.smtp))}` },
     );
     if (rgw) {
       const s3 = (x: (typeof rounds)[number]) => x.s3!;

@@ -15,6 +15,7 @@ export interface SealboxIngest {
   verdictsSeconds: number;     // first MAIL FROM until every authentication verdict is stored
   attachmentsSeconds: number;  // first MAIL FROM until every queued attachment's text is read
   peakRssMb: number;           // the server process (receiver and indexer thread), VmHWM
+  cpuSeconds: Record<string, number>; // the server's CPU by thread, from the first delivery until all were searchable
   databaseBytes: number;       // sealbox.db + index.db after the server stopped
   blobBytes: number;           // the blob files
   data: string;                // the data folder (removed unless keep)
@@ -42,6 +43,24 @@ export function folderBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) bytes += statSync(join(e.parentPath, e.name)).size;
   return bytes;
+}
+
+// CPU seconds the process has used (user and system) by thread name: MainThread (receiving),
+// WorkerThread (the indexer), V8Worker (the collector's helpers), libuv-worker (fsync, files).
+export function cpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime: fields 14 and 15 of the line (12 and 13 after the name), in 1/100 s
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return out;
 }
 
 export function peakRssMb(pid: number): number {
@@ -125,6 +144,8 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
     let delivery: TimedDelivery;
     let verdictsAt: number;
     let attachmentsAt: number;
+    let cpuAtStart: Record<string, number> = {};
+    let cpu: Record<string, number> = {};
     try {
       // The index thread is still loading its modules when the listeners are up: the first
       // message is archived and indexed before the clock starts, so the lag measured is a running
@@ -133,8 +154,10 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
       const port = options.lmtp ? server.lmtp.port : server.smtp.port;
       await deliverTimed(port, messages.slice(0, 1), { ...options, connections: 1 });
       await watch.waitFor(1);
+      cpuAtStart = cpuSeconds(server.proc.pid!);
       delivery = await deliverTimed(port, messages.slice(1), { ...options, envelope: (i) => options.envelope(i + 1) });
       await watch.waitFor(messages.length);
+      cpu = Object.fromEntries(Object.entries(cpuSeconds(server.proc.pid!)).map(([k, v]) => [k, v - (cpuAtStart[k] ?? 0)]));
       verdictsAt = await watch.waitForVerdicts(messages.length);
       attachmentsAt = await watch.waitForAttachments(messages.length);
     } finally {
@@ -149,7 +172,7 @@ export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boo
     const databaseBytes = ['sealbox.db', 'sealbox.db-wal', 'index.db', 'index.db-wal'].reduce((sum, name) => sum + file(name), 0);
     const blobBytes = folderBytes(join(server.data, 'blobs'));
     if (!options.keep) scratch.remove(dir);
-    return { delivery, searchableSeconds, lagsMs, verdictsSeconds: (verdictsAt - delivery.startedAt) / 1000, attachmentsSeconds: (attachmentsAt - delivery.startedAt) / 1000, peakRssMb: rss, databaseBytes, blobBytes, data: server.data, dir };
+    return { delivery, searchableSeconds, lagsMs, verdictsSeconds: (verdictsAt - delivery.startedAt) / 1000, attachmentsSeconds: (attachmentsAt - delivery.startedAt) / 1000, peakRssMb: rss, cpuSeconds: cpu, databaseBytes, blobBytes, data: server.data, dir };
   } catch (err) {
     await server.stop().catch(() => {});
     scratch.remove(dir);
