@@ -53,7 +53,7 @@ export interface ExportJob {
   createdAt: number;
   startedEntry: number;
   total: number;                 // found in the grant's scope
-  sha256s: string[];             // exported, in order (at most limit of total); [] in lists
+  sha256s: string[];             // exported, in order (at most limit of total); [] but from withMessages
   messages: number;              // how many that is
   checkpointSize: number;
   messagesDone: number;
@@ -72,7 +72,8 @@ export type NewExportJob = Pick<ExportJob, 'id' | 'userId' | 'grantId' | 'query'
 
 export interface ExportJobStore {
   add(tx: Tx, job: NewExportJob): Promise<void>;
-  get(tx: Tx, id: string): Promise<ExportJob | null>;
+  get(tx: Tx, id: string): Promise<ExportJob | null>;             // without sha256s: a status polled while it runs
+  withMessages(tx: Tx, id: string): Promise<ExportJob | null>;    // with them: for its run
   ofUser(tx: Tx, userId: number): Promise<ExportJob[]>;          // newest first, without sha256s
   // Queued and running ones, oldest first: what a server starting up has to do.
   unfinished(tx: Tx): Promise<string[]>;

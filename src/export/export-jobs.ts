@@ -120,9 +120,10 @@ export class ExportJobs {
   }
 
   // One's own job; anyone else's answers like a missing one, and the attempt is recorded (a job
-  // names a query and a grant), under the operation that was tried.
-  async get(ctx: ActorContext, user: User, id: string, operation: 'export.job' | 'export.download' = 'export.job'): Promise<ExportJob> {
-    const job = await this.#d.db.read((tx) => this.#d.store.get(tx, id));
+  // names a query and a grant), under the operation that was tried. Its list of messages only
+  // when asked for (o.messages): a status is polled while the job runs.
+  async get(ctx: ActorContext, user: User, id: string, operation: 'export.job' | 'export.download' = 'export.job', o: { messages?: boolean } = {}): Promise<ExportJob> {
+    const job = await this.#d.db.read((tx) => (o.messages ? this.#d.store.withMessages(tx, id) : this.#d.store.get(tx, id)));
     if (job && job.userId !== user.id) {
       await this.#d.audit.denied({ ...ctx, user, logonType: 'delegated' }, { operation, grantId: job.grantId, parameters: { job: id } }, 'the export job of someone else');
     }
@@ -134,13 +135,14 @@ export class ExportJobs {
   // one transaction with the job's end; a job that ended meanwhile is not cancelled, and no entry
   // is written. Nothing of a cancelled job was handed out: files are downloadable once it is done.
   async cancel(ctx: ActorContext, user: User, id: string): Promise<ExportJob> {
-    const job = await this.get(ctx, user, id);
+    // Its entry names the messages its start named.
+    const job = await this.get(ctx, user, id, 'export.job', { messages: true });
     if (job.state !== 'queued' && job.state !== 'running') throw new SealboxError('SEALBOX_ERR_CONFLICT', `export job ${id} has ended already`);
     await this.#d.content.cancelExportJob(ctx, user, job, async (tx) => {
       // How far it got, as its row says in the transaction that ends it.
       const now = await this.#d.store.get(tx, id);
       if (!now || !await this.#d.store.cancel(tx, id, this.#d.clock.now())) return null;
-      return { state: now.state, phase: now.phase, messagesDone: now.messagesDone, messagesTotal: now.sha256s.length, bytesDone: now.bytesDone, bytesTotal: now.bytesTotal };
+      return { state: now.state, phase: now.phase, messagesDone: now.messagesDone, messagesTotal: now.messages, bytesDone: now.bytesDone, bytesTotal: now.bytesTotal };
     });
     this.#cancelled.add(id);
     // A running job stops at its next message; one waiting is removed now.
@@ -208,7 +210,7 @@ export class ExportJobs {
   async #run(id: string): Promise<void> {
     const { store, db, clock, log } = this.#d;
     if (!await db.write((tx) => store.begin(tx, id))) return;
-    const job = (await db.read((tx) => store.get(tx, id)))!;
+    const job = (await db.read((tx) => store.withMessages(tx, id)))!;
     const folder = join(this.#d.dir, id);
     const dir = join(folder, 'package');
     const stop = () => this.#stopping || this.#cancelled.has(id);

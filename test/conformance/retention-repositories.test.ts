@@ -445,7 +445,9 @@ for (const impl of BACKENDS) {
         await jobs.add(tx, job('j2', T0 + 1));
       });
       await b.meta.read(async (tx) => {
-        const j = (await jobs.get(tx, 'j1'))!;
+        const j = (await jobs.withMessages(tx, 'j1'))!;
+        const status = (await jobs.get(tx, 'j1'))!;
+        assert.deepEqual([status.sha256s, status.messages, status.state], [[], 3, 'queued'], 'a status leaves the list out, and counts it');
         assert.deepEqual([j.state, j.sha256s, j.messages, j.phase, j.resumed, j.messagesDone, j.files, j.mboxPerCustodian, j.actor.clientIp], ['queued', ['a', 'b', 'c'], 3, 'messages', 0, 0, [], false, '192.0.2.1']);
         assert.deepEqual([j.subjectAccess, j.hold, j.mailboxes], [null, null, [{ id: 7, name: 'carol' }]]);
         assert.deepEqual((await jobs.get(tx, 'j2'))!.subjectAccess, { otherParties: 'withhold', withheld: 2 }, 'an Art. 15 job keeps its rule and count');

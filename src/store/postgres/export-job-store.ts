@@ -3,6 +3,10 @@ import type { PackageItem } from '../../export/evidence-package.ts';
 import type { ExportFile, ExportJob, ExportJobStore, NewExportJob } from '../../export/export-job-store.ts';
 import { on } from './transactions.ts';
 
+// As the SQLite store's: a job's columns but its list of messages (their count instead).
+const WITHOUT_MESSAGES = `id, user_id, grant_id, query, options, actor, state, created_at, started_entry, canonical_query, total, '[]' AS sha256s, checkpoint_size,
+  messages_done, bytes_done, bytes_total, phase, resumed, error, finished_at, ledger_index, manifest_sha256, files, json_array_length(sha256s::json) AS messages`;
+
 export class PostgresExportJobStore implements ExportJobStore {
   async add(tx: Tx, j: NewExportJob): Promise<void> {
     await on(tx).query(`INSERT INTO export_job (id, user_id, grant_id, query, options, actor, state, created_at, started_entry, canonical_query, total, sha256s, checkpoint_size, bytes_total)
@@ -12,14 +16,17 @@ export class PostgresExportJobStore implements ExportJobStore {
   }
 
   async get(tx: Tx, id: string): Promise<ExportJob | null> {
+    const row = await on(tx).one(`SELECT ${WITHOUT_MESSAGES} FROM export_job WHERE id = $1`, [id]);
+    return row ? toJob(row) : null;
+  }
+
+  async withMessages(tx: Tx, id: string): Promise<ExportJob | null> {
     const row = await on(tx).one('SELECT * FROM export_job WHERE id = $1', [id]);
     return row ? toJob(row) : null;
   }
 
   async ofUser(tx: Tx, userId: number): Promise<ExportJob[]> {
-    return (await on(tx).query(`SELECT id, user_id, grant_id, query, options, actor, state, created_at, started_entry, canonical_query, total, '[]' AS sha256s, checkpoint_size,
-      messages_done, bytes_done, bytes_total, phase, resumed, error, finished_at, ledger_index, manifest_sha256, files, json_array_length(sha256s::json) AS messages
-      FROM export_job WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200`, [userId])).map(toJob);
+    return (await on(tx).query(`SELECT ${WITHOUT_MESSAGES} FROM export_job WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200`, [userId])).map(toJob);
   }
 
   async unfinished(tx: Tx): Promise<string[]> {

@@ -3,6 +3,11 @@ import type { PackageItem } from '../../export/evidence-package.ts';
 import type { ExportFile, ExportJob, ExportJobStore, NewExportJob } from '../../export/export-job-store.ts';
 import { on } from './transactions.ts';
 
+// A job's columns but its list of messages (their count instead): a job of 100,000 messages
+// holds 6.6 MB of them, which a status poll or a list has no use for.
+const WITHOUT_MESSAGES = `id, user_id, grant_id, query, options, actor, state, created_at, started_entry, canonical_query, total, '[]' AS sha256s, checkpoint_size,
+  messages_done, bytes_done, bytes_total, phase, resumed, error, finished_at, ledger_index, manifest_sha256, files, json_array_length(sha256s) AS messages`;
+
 export class SqliteExportJobStore implements ExportJobStore {
   async add(tx: Tx, j: NewExportJob): Promise<void> {
     on(tx).prepare(`INSERT INTO export_job (id, user_id, grant_id, query, options, actor, state, created_at, started_entry, canonical_query, total, sha256s, checkpoint_size, bytes_total)
@@ -12,14 +17,17 @@ export class SqliteExportJobStore implements ExportJobStore {
   }
 
   async get(tx: Tx, id: string): Promise<ExportJob | null> {
+    const row = on(tx).prepare(`SELECT ${WITHOUT_MESSAGES} FROM export_job WHERE id = ?`).get(id) as Record<string, any> | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async withMessages(tx: Tx, id: string): Promise<ExportJob | null> {
     const row = on(tx).prepare('SELECT * FROM export_job WHERE id = ?').get(id) as Record<string, any> | undefined;
     return row ? toJob(row) : null;
   }
 
   async ofUser(tx: Tx, userId: number): Promise<ExportJob[]> {
-    return (on(tx).prepare(`SELECT id, user_id, grant_id, query, options, actor, state, created_at, started_entry, canonical_query, total, '[]' AS sha256s, checkpoint_size,
-      messages_done, bytes_done, bytes_total, phase, resumed, error, finished_at, ledger_index, manifest_sha256, files, json_array_length(sha256s) AS messages
-      FROM export_job WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT 200`).all(userId) as Record<string, any>[]).map(toJob);
+    return (on(tx).prepare(`SELECT ${WITHOUT_MESSAGES} FROM export_job WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT 200`).all(userId) as Record<string, any>[]).map(toJob);
   }
 
   async unfinished(tx: Tx): Promise<string[]> {
