@@ -97,8 +97,9 @@ export interface IndexStore extends Transactions {
   // A participation already recorded is left as it is.
   addParticipation(tx: Tx, messageRowId: number, p: Participation): Promise<void>;
   addAttachment(tx: Tx, messageRowId: number, a: NewAttachment): Promise<void>;
-  // A document's words, written once its row and participants are (SQLite's table keeps a token
-  // per participant beside them: scope-tokens.ts).
+  // A document's words, written after its participants (SQLite's table keeps a token per
+  // participant beside them: scope-tokens.ts). PostgreSQL holds a new document's row (addDocument)
+  // back until this call and inserts it with its words, so that the row is written once.
   addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void>;
   // Its words written again, as when a later capture adds a participant (the Bcc of another copy).
   replaceFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void>;

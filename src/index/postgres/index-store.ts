@@ -35,26 +35,59 @@ export class PostgresIndexStore implements IndexStore {
 
   // A document's participation rows wait until the next statement of their transaction and go
   // in as one insert (the indexer names five or so a message: a round trip each was most of its
-  // statements). Every statement here goes through #on, which writes them first, so what this
-  // transaction reads or writes next (scope_words at the full text, namedAddresses) sees them,
-  // and a failure is the capture's that added them (its full text follows its participants).
-  readonly #pending = new WeakMap<Tx, [number[], string[], string[], string[], (string | null)[]]>();
+  // statements). Every statement here goes through #on or #onRows, which write them first, so
+  // what this transaction reads or writes next (scope_words at the full text, namedAddresses)
+  // sees them, and a failure is the capture's that added them (its full text follows its
+  // participants).
+  //
+  // A new document's row waits too, for its words (addDocument to addFullText), and goes in with
+  // them: written first and its words set after, every row was written twice (an UPDATE is a new
+  // row version, with new entries in each of doc's indexes). The statements the indexer makes
+  // between the two touch no row of doc (#onRows); any other writes the rows waiting first,
+  // without their words, and their words are then set on them as before.
+  readonly #pending = new WeakMap<Tx, { participation: [number[], string[], string[], string[], (string | null)[]] | null; docs: Map<number, DocRow> }>();
+
+  #waiting(tx: Tx) {
+    let pending = this.#pending.get(tx);
+    if (!pending) this.#pending.set(tx, pending = { participation: null, docs: new Map() });
+    return pending;
+  }
 
   async #on(tx: Tx): Promise<ReturnType<typeof on>> {
     await this.#flush(tx);
     return on(tx);
   }
 
+  // For statements that do not read or write doc.
+  async #onRows(tx: Tx): Promise<ReturnType<typeof on>> {
+    await this.#flushParticipation(tx);
+    return on(tx);
+  }
+
   async #flush(tx: Tx): Promise<void> {
-    const rows = this.#pending.get(tx);
-    if (!rows) return;
+    await this.#flushParticipation(tx);
+    const docs = this.#pending.get(tx)?.docs;
+    if (!docs) return;
     this.#pending.delete(tx);
+    for (const row of docs.values()) await on(tx).run(`INSERT INTO doc (${DOC_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, row);
+  }
+
+  async #flushParticipation(tx: Tx): Promise<void> {
+    const pending = this.#pending.get(tx);
+    const rows = pending?.participation;
+    if (!pending || !rows) return;
+    pending.participation = null;
     await on(tx).run(`INSERT INTO participation (doc_id, role, address, domain, name)
       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`, rows);
   }
 
+  // What a read transaction was given to write is refused with it, as a write made at once is.
   read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.#tx.read(work);
+    return this.#tx.read(async (tx) => {
+      const result = await work(tx);
+      await this.#flush(tx);
+      return result;
+    });
   }
 
   async cursor(tx: Tx): Promise<number> {
@@ -127,16 +160,19 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async namedAddresses(tx: Tx, messageRowId: number): Promise<{ recipients: Set<string>; from: Set<string>; all: Set<string> }> {
-    const addresses = async (roles: string[]) => new Set((await (await this.#on(tx)).query<{ address: string }>('SELECT address FROM participation WHERE doc_id = $1 AND role = ANY($2::text[])', [messageRowId, roles])).map((r) => r.address));
+    const addresses = async (roles: string[]) => new Set((await (await this.#onRows(tx)).query<{ address: string }>('SELECT address FROM participation WHERE doc_id = $1 AND role = ANY($2::text[])', [messageRowId, roles])).map((r) => r.address));
     return { recipients: await addresses(['to', 'cc', 'bcc']), from: await addresses(['from']), all: await addresses(['from', 'sender', 'to', 'cc', 'bcc']) };
   }
 
+  // The row waits for its words (#docs); its thread is settled now. Earlier replies keyed by its
+  // Message-ID join it; the row itself is not among them (its key is not its own then).
   async addDocument(tx: Tx, doc: NewDocument): Promise<void> {
     const own = doc.messageId?.toLowerCase() ?? null;
+    const pg = await this.#on(tx);
     const key = await threadKeyFor(tx, own, doc.refersTo, doc.sha256);
-    await (await this.#on(tx)).run(`INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error, thread_key)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [doc.id, doc.sha256, doc.messageId, own, doc.date, doc.fromText, doc.subject, doc.hasAttachment ? 1 : 0, doc.parseError, key]);
-    if (own !== null && key !== own) await (await this.#on(tx)).run('UPDATE doc SET thread_key = $1 WHERE thread_key = $2', [key, own]);
+    if (own !== null && key !== own) await pg.run('UPDATE doc SET thread_key = $1 WHERE thread_key = $2', [key, own]);
+    const docs = this.#waiting(tx).docs;
+    docs.set(doc.id, [doc.id, doc.sha256, doc.messageId, own, doc.date, doc.fromText, doc.subject, doc.hasAttachment ? 1 : 0, doc.parseError, key, null]);
   }
 
   async unthreaded(tx: Tx, limit: number): Promise<{ id: number; sha256: string }[]> {
@@ -153,8 +189,8 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async addParticipation(tx: Tx, messageRowId: number, p: Participation): Promise<void> {
-    let rows = this.#pending.get(tx);
-    if (!rows) this.#pending.set(tx, rows = [[], [], [], [], []]);
+    const pending = this.#waiting(tx);
+    const rows = pending.participation ??= [[], [], [], [], []];
     rows[0].push(messageRowId);
     rows[1].push(p.role);
     rows[2].push(p.address);
@@ -163,15 +199,23 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async addAttachment(tx: Tx, messageRowId: number, a: NewAttachment): Promise<void> {
-    await (await this.#on(tx)).run('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES ($1, $2, $3, $4, $5, $6)',
+    await (await this.#onRows(tx)).run('INSERT INTO attachment (doc_id, filename, filename_lc, content_type, size, sha256) VALUES ($1, $2, $3, $4, $5, $6)',
       [messageRowId, a.filename, a.filename?.toLowerCase() ?? null, a.contentType, a.size, a.sha256]);
   }
 
-  // The document's row and its participants are written first (addDocument, addParticipation);
-  // its words are set on it, replacing any, with a lexeme per participant (scope_words,
-  // migration 0004) for searches within mailboxes.
+  // The document's participants are written first (addParticipation); its words go in with its
+  // row, or are set on a row already written, replacing any, with a lexeme per participant and
+  // the others of scope_words (migrations 0004, 0008) for searches within mailboxes.
   async addFullText(tx: Tx, messageRowId: number, text: FullText): Promise<void> {
-    await (await this.#on(tx)).run('UPDATE doc SET words = $2::tsvector || scope_words($1) WHERE id = $1', [messageRowId, documentVector(text)]);
+    const docs = this.#pending.get(tx)?.docs;
+    const row = docs?.get(messageRowId);
+    if (row === undefined) {
+      await (await this.#on(tx)).run('UPDATE doc SET words = $2::tsvector || scope_words($1) WHERE id = $1', [messageRowId, documentVector(text)]);
+      return;
+    }
+    docs!.delete(messageRowId);
+    await (await this.#on(tx)).run(`INSERT INTO doc (${DOC_COLUMNS}, words)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::tsvector || scope_words($1, $8, $5))`, [...row, documentVector(text)]);
   }
 
   // After a later capture named someone new: the same, with the new participant's lexeme.
@@ -206,7 +250,7 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async queueExtraction(tx: Tx, messageRowId: number): Promise<void> {
-    await (await this.#on(tx)).run('INSERT INTO extraction_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING', [messageRowId]);
+    await (await this.#onRows(tx)).run('INSERT INTO extraction_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING', [messageRowId]);
   }
 
   async pendingExtraction(tx: Tx, after: number, limit: number): Promise<{ id: number; sha256: string | null }[]> {
@@ -219,7 +263,9 @@ export class PostgresIndexStore implements IndexStore {
   }
 
   async markAttachmentsRead(tx: Tx, messageRowId: number, version: number): Promise<void> {
-    await (await this.#on(tx)).run('UPDATE doc SET attachments_read = $1 WHERE id = $2', [version, messageRowId]);
+    const row = this.#pending.get(tx)?.docs.get(messageRowId);
+    if (row !== undefined) row[10] = version;
+    else await (await this.#on(tx)).run('UPDATE doc SET attachments_read = $1 WHERE id = $2', [version, messageRowId]);
   }
 
   async queueUnread(tx: Tx, after: number, limit: number, version: number): Promise<{ scanned: number; queued: number; last: number }> {
@@ -289,6 +335,11 @@ export class PostgresIndexStore implements IndexStore {
     return this.#meta.vacuum(['doc', 'participation', 'attachment', 'capture_auth', 'extraction_pending']);
   }
 }
+
+// A row of doc as addDocument leaves it waiting: the values of DOC_COLUMNS.
+type DocRow = [id: number, sha256: string, messageId: string | null, messageIdLc: string | null, date: number | null, fromText: string | null,
+  subject: string | null, hasAttachment: number, parseError: string | null, threadKey: string, attachmentsRead: number | null];
+const DOC_COLUMNS = 'id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, parse_error, thread_key, attachments_read';
 
 // The thread of the first message referred to that is indexed (References start at the root),
 // else the first id referred to, else the message's own id, else its identity.
