@@ -5,8 +5,10 @@ import type { LedgerEntry } from '../core/types.ts';
 // index (the sweep), or by grant (a review). The ledger is the record; oversight only reads it.
 export interface LedgerHistory {
   entryAt(tx: Tx, index: number): Promise<LedgerEntry | null>;
-  // Entries written in [from, until), in ledger order; from may be -Infinity.
-  entriesBetween(tx: Tx, from: number, until: number): AsyncIterable<LedgerEntry>;
+  // Entries written in [from, until), in ledger order, but the captures: from may be -Infinity.
+  // A capture (mail archived) is most of a ledger and nothing that a report, a digest or a
+  // replay of access counts; read with the rest, a month's report parsed a month's mail.
+  actionsBetween(tx: Tx, from: number, until: number): AsyncIterable<LedgerEntry>;
   entriesAfter(tx: Tx, index: number, limit: number): Promise<LedgerEntry[]>;
   // Entries linked to the grant, in ledger order.
   entriesOfGrant(tx: Tx, grantId: string): Promise<LedgerEntry[]>;
@@ -25,7 +27,7 @@ export interface LedgerReplay<T> {
 // Reads the entries written up to `at` once, handing each success to every replay, so that
 // several states are rebuilt in one pass over a long ledger.
 export async function replayLedger(tx: Tx, history: LedgerHistory, at: number, replays: readonly LedgerReplay<unknown>[]): Promise<void> {
-  for await (const e of history.entriesBetween(tx, -Infinity, at + 1)) {
+  for await (const e of history.actionsBetween(tx, -Infinity, at + 1)) {
     if (e.result === 'success') for (const r of replays) r.apply(e);
   }
 }

@@ -151,7 +151,7 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
 
   const retention = { messagesDisposed: 0, disposeEntries: 0, holdsPlaced: 0, holdsReleased: 0, shortened: 0 };
 
-  for await (const e of d.history.entriesBetween(tx, from, to)) {
+  for await (const e of d.history.actionsBetween(tx, from, to)) {
     if (e.result === 'success') {
       if (e.operation === 'dispose') {
         retention.disposeEntries++;

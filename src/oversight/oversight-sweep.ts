@@ -214,7 +214,7 @@ export class OversightSweep {
       const policy = await this.#d.notifier.policy(tx, m.id);
       if (policy.notifyMode === 'none') continue;
       const delay = policy.notifyMode === 'after' ? (policy.notifyAfterDays ?? 0) * 86_400_000 : 0;
-      for await (const e of this.#d.history.entriesBetween(tx, from - delay, to - delay)) {
+      for await (const e of this.#d.history.actionsBetween(tx, from - delay, to - delay)) {
         if (e.type !== 'access' || e.result !== 'success' || !e.objects.mailboxes.includes(m.name) || e.actor === `user:${m.owner}`) continue;
         const r = e.grantId ? await this.#request(tx, e.grantId) : null;
         const line = `  ${new Date(e.time).toISOString()}  ${userOf(e.actor) ?? e.actor}  ${e.operation}${e.objects.messages.length ? ` (${e.objects.messages.length} message(s))` : ''}  mailbox ${m.name}` +

@@ -18,11 +18,11 @@ export class PostgresLedgerHistory implements LedgerHistory {
     return row ? entryOf(row) : null;
   }
 
-  async *entriesBetween(tx: Tx, from: number, until: number): AsyncGenerator<LedgerEntry> {
+  async *actionsBetween(tx: Tx, from: number, until: number): AsyncGenerator<LedgerEntry> {
     const since = Number.isFinite(from) ? from : Number.MIN_SAFE_INTEGER;
     const before = Number.isFinite(until) ? until : Number.MAX_SAFE_INTEGER;
     for (let after = -1; ;) {
-      const rows = await on(tx).query<LeafRow & { idx: number }>(`SELECT ${LEAF} ${FROM} WHERE l.time >= $1 AND l.time < $2 AND l.idx > $3 ORDER BY l.idx LIMIT $4`, [since, before, after, PAGE]);
+      const rows = await on(tx).query<LeafRow & { idx: number }>(`SELECT ${LEAF} ${FROM} WHERE l.time >= $1 AND l.time < $2 AND l.type <> 'capture' AND l.idx > $3 ORDER BY l.idx LIMIT $4`, [since, before, after, PAGE]);
       for (const r of rows) yield entryOf(r);
       if (rows.length < PAGE) return;
       after = rows.at(-1)!.idx;
