@@ -150,6 +150,10 @@ test('web: every page fits a 390 px phone for every role, and passes axe in the 
   assert.match((await time.locator('time').getAttribute('datetime'))!, /^\d{4}-\d\d-\d\dT/);
   assert.match((await time.textContent())!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
   assert.deepEqual(await first.locator('td[data-label="Actor"] dt').allTextContents(), ['entry', 'logon', 'from']);
+  // An entry's parameters are written out when opened, not before.
+  assert.equal(await ledger.locator('table.ledger pre').count(), 0);
+  await ledger.locator('table.ledger summary').first().click();
+  assert.match((await ledger.locator('table.ledger details[open] pre').textContent())!, /^\{\n "/);
   await ledger.context().close();
 
   mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });

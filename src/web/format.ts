@@ -3,8 +3,21 @@ export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+  return dateAndTime(d);
 }
+
+// A formatter made once, at its first use: toLocaleString with options makes a new one every
+// call, which on the ledger's page of 100 entries was a fifth of a second of its first load.
+function formatter(options: Intl.DateTimeFormatOptions): (d: Date) => string {
+  let f: Intl.DateTimeFormat | null = null;
+  return (d) => (f ??= new Intl.DateTimeFormat(undefined, options)).format(d);
+}
+
+const dateAndTime = formatter({ year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+// The time of day to the second, with the zone (ledger entries a second apart told apart).
+export const clockTime = formatter({ hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+// The time of day to the minute.
+export const minuteTime = formatter({ hour: '2-digit', minute: '2-digit' });
 
 export function day(iso: string | null | undefined): string {
   if (!iso) return '—';

@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import { api } from '../api.ts';
 import { ErrorNote, Loading } from '../error-note.tsx';
-import { when } from '../format.ts';
+import { minuteTime, when } from '../format.ts';
 import { PageTitle } from '../page-title.tsx';
 import { Purpose } from '../purpose.tsx';
 import { Link } from '../router.tsx';
@@ -117,5 +117,5 @@ function span(first: string, last: string): string {
   const a = new Date(first);
   const b = new Date(last);
   if (a.toDateString() !== b.toDateString()) return `${when(first)} – ${when(last)}`;
-  return `${when(first)} – ${b.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`;
+  return `${when(first)} – ${minuteTime(b)}`;
 }
