@@ -1,5 +1,9 @@
 import type { DOMPurify } from 'dompurify';
 import PostalMime from 'postal-mime';
+import { installMemoryBlob } from '../index/memory-blob.ts';
+
+// postal-mime joins each part's lines through a Blob: see MemoryBlob.
+installMemoryBlob();
 
 // The document the web app's message viewer shows in its sandboxed iframe: the mail's HTML
 // body sanitised with DOMPurify (its plain text in a <pre> when there is no HTML), `cid:`

@@ -2,7 +2,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openArchive } from '../archive.ts';
-import { MemoryBlob } from './memory-blob.ts';
 import { checkAndRecord } from './index-completeness.ts';
 import { openIndexer } from './open-indexer.ts';
 
@@ -15,10 +14,6 @@ import { openIndexer } from './open-indexer.ts';
 // and attachments' text (a node without the duties queues them and hands nothing over), retrying
 // failed captures, the completeness check and filling in threads. On SQLite the one node always
 // holds them.
-
-// postal-mime joins every MIME part's lines through a Blob; see MemoryBlob for why this
-// thread gives it one that joins them in memory.
-globalThis.Blob = MemoryBlob;
 
 const config = workerData.config as Config;
 const log = createLogger(config.log.level).child({ component: 'indexer' });

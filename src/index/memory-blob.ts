@@ -11,7 +11,9 @@ type BlobSource = ArrayBuffer | SharedArrayBuffer | NodeJS.ArrayBufferView | str
  * one copy. postal-mime joins the decoded lines of every MIME part through
  * `new Blob(lines).arrayBuffer()`; Node's Blob makes a native part per line and reads them
  * back asynchronously, chunk by chunk, which was three quarters of the indexer's parsing
- * time. The indexer thread, which only parses and indexes, makes it its global Blob.
+ * time (and two thirds of a page of search snippets' on the server's thread). Whatever loads
+ * the parser makes it its thread's global Blob (installMemoryBlob): the indexer's thread, an
+ * attachment extractor, and the main thread of the server or a command (snippets, the viewer).
  * Anything that cannot be joined synchronously (a native Blob among the parts), and the
  * rarely used methods, are handed to a native Blob, so they behave exactly as Node's.
  * Not for structured cloning (postMessage), which would copy the empty native base.
@@ -95,4 +97,9 @@ export class MemoryBlob extends NativeBlob {
   #asNative(): Blob {
     return this.#native ?? new NativeBlob([this.#bytes!], { type: this.#type });
   }
+}
+
+// postal-mime looks the global Blob up each time it joins a part's lines.
+export function installMemoryBlob(): void {
+  globalThis.Blob = MemoryBlob;
 }

@@ -3,6 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { TextDecoder, TextEncoder } from 'node:util';
 import PostalMime, { addressParser } from 'postal-mime';
 import type { Attachment as MimeAttachment, Email, Header } from 'postal-mime';
+import { installMemoryBlob } from './memory-blob.ts';
+
+// postal-mime joins each part's lines through a Blob: see MemoryBlob.
+installMemoryBlob();
 
 export type Address = {
   /** lowercased addr-spec, '' when the mailbox has none */

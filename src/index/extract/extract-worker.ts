@@ -1,13 +1,9 @@
-import { MemoryBlob } from '../memory-blob.ts';
 import { extractText } from './extract-text.ts';
 import type { AttachmentFile } from './extract-text.ts';
 import type { ExtractorMessage } from './extractor-pool.ts';
 
 // The extractor's process (ExtractorPool): one attachment at a time, under the heap limit the
 // pool started it with. Whatever an attachment does to it ends here, not in Sealbox.
-
-// As on the indexer's thread: postal-mime, which reads attached messages, is faster with it.
-globalThis.Blob = MemoryBlob;
 
 // The job comes first, then its content in pieces (ExtractorPool); it is read once all are here.
 let job: { id: number; file: AttachmentFile; ocr: string | null; received: number } | null = null;
