@@ -18,6 +18,7 @@ import { attachmentsBenchmark } from './attachments.ts';
 import { indexingBenchmark } from './indexing.ts';
 import { pgSearchBenchmark } from './pg-search.ts';
 import { ingestBenchmark } from './ingest.ts';
+import { ledgerBenchmark } from './ledger.ts';
 import { pgScaleBenchmark, scaleBenchmark } from './scale.ts';
 import { scimBenchmark } from './scim.ts';
 import { searchBenchmark } from './search.ts';
@@ -41,6 +42,7 @@ const benchmarks: Record<string, (o: BenchOptions) => Promise<Figure[]>> = {
   'pg-scale': pgScaleBenchmark,
   'pg-search': pgSearchBenchmark,
   storage: storageBenchmark,
+  ledger: ledgerBenchmark,
   export: exportBenchmark,
   web: webBenchmark,
   attachments: attachmentsBenchmark,

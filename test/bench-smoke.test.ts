@@ -11,8 +11,8 @@ import { dovecotUnavailable } from '../bench/dovecot.ts';
 import { notmuchUnavailable } from '../bench/notmuch.ts';
 import { repoRoot } from './support/sealbox.ts';
 
-const BENCHMARKS = ['ingest', 'index', 'search', 'scale', 'pg-scale', 'pg-search', 'storage', 'export', 'web'];
-// Nine benchmarks on a few hundred messages (or a few thousand index rows) each, on a machine that may be running other work.
+const BENCHMARKS = ['ingest', 'index', 'search', 'scale', 'pg-scale', 'pg-search', 'storage', 'ledger', 'export', 'web'];
+// Ten benchmarks on a few hundred messages (or a few thousand index rows) each, on a machine that may be running other work.
 const TIMEOUT_MS = 600_000;
 
 test('bench/run.ts --smoke runs every benchmark and prints every figure', { timeout: TIMEOUT_MS + 10_000 }, async (t) => {

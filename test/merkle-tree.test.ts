@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
 import {
-  InclusionProver,
   MerkleFrontier,
   consistencyProof,
   inclusionProof,
   leafHash,
   nodeHash,
   rootFromLeafHashes,
+  subtreesOf,
+  foldRoots,
   verifyConsistency,
   verifyInclusion,
 } from '../src/ledger/merkle-tree.ts';
@@ -257,15 +258,36 @@ test('every consistency proof verifies, and any change makes it fail', () => {
   }
 });
 
-test('one prover gives leaves all across a large tree the reference proof, reusing the subtrees it hashed', () => {
-  for (const n of [1000, 1025]) {
-    const entries = Array.from({ length: n }, (_, i) => Buffer.from(`leaf ${i}`));
-    const prover = new InclusionProver(entries.map((e) => leafHash(e)));
-    for (let i = 0; i < n; i += i < 8 || i > n - 8 ? 1 : 61) {
-      assert.deepEqual(prover.proof(i), refPATH(i, entries), `leaf ${i} of ${n}`);
+test('appending a leaf names the perfect subtrees it completes, and a prefix is the fold of its subtrees', () => {
+  const n = 200;
+  const entries = Array.from({ length: n }, (_, i) => Buffer.from(`leaf ${i}`));
+  const hashes = entries.map((e) => leafHash(e));
+  const frontier = new MerkleFrontier();
+  const completed = new Map<string, Buffer>();
+  for (let i = 0; i < n; i++) {
+    const before = frontier.root();
+    const nodes = frontier.completedBy(hashes[i]!);
+    assert.deepEqual(frontier.root(), before, 'completedBy leaves the frontier as it was');
+    // Leaf i completes one subtree for each trailing 1 bit of i: of 2, 4, … leaves ending at i.
+    let ones = 0;
+    for (let b = i; b % 2 === 1; b = Math.floor(b / 2)) ones++;
+    assert.equal(nodes.length, ones, `leaf ${i}`);
+    for (const node of nodes) {
+      const width = 2 ** node.level;
+      assert.equal((node.index + 1) * width, i + 1, `leaf ${i} ends subtree ${node.level}:${node.index}`);
+      assert.deepEqual(node.hash, refMTH(entries.slice(node.index * width, (node.index + 1) * width)));
+      completed.set(`${node.level}:${node.index}`, node.hash);
     }
-    assert.throws(() => prover.proof(n), RangeError);
+    frontier.append(hashes[i]!);
   }
+  for (const size of [1, 2, 3, 7, 64, 65, 127, 128, 129, 200]) {
+    const pieces = subtreesOf(0, size);
+    assert.equal(pieces.reduce((sum, p) => sum + 2 ** p.level, 0), size);
+    const roots = pieces.map((p) => p.level === 0 ? hashes[p.index]! : completed.get(`${p.level}:${p.index}`)!);
+    assert.deepEqual(foldRoots(roots), refMTH(entries.slice(0, size)), `size ${size}`);
+  }
+  // A proof's right-edge range: [128, 200) is 64 + 8.
+  assert.deepEqual(subtreesOf(128, 200), [{ level: 6, index: 2 }, { level: 3, index: 24 }]);
 });
 
 test('trivial consistency: equal sizes and the empty tree', () => {

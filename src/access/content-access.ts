@@ -8,7 +8,7 @@ import { displayHeaders } from '../index/display-headers.ts';
 import type { DisplayHeaders } from '../index/display-headers.ts';
 import { parseQuery } from '../index/search-query.ts';
 import type { StoredCheckpoint, StoredEntry } from '../ledger/ledger.ts';
-import { InclusionProver } from '../ledger/merkle-tree.ts';
+import { StoredTree } from '../ledger/stored-tree.ts';
 import type { Tx } from '../core/transactions.ts';
 import { disposedError } from '../store/archive-reader.ts';
 import type { ArchiveReader } from '../store/archive-reader.ts';
@@ -403,7 +403,7 @@ export class ContentAccess {
     const tree = await meta.read(async (tx): Promise<ProvingTree> => {
       const checkpoint = await meta.checkpointAt(tx, job.checkpointSize);
       if (!checkpoint) throw new Error(`the checkpoint of size ${job.checkpointSize} this job's proofs lead to is not in the archive`);
-      return { checkpoint, prover: new InclusionProver(await meta.leafHashes(tx, 0, checkpoint.size)) };
+      return { checkpoint, tree: new StoredTree(meta) };
     });
     const hits = job.sha256s.map((sha256) => ({ sha256 }));
     const listed = new Set(job.sha256s);
@@ -738,22 +738,21 @@ export async function messageView(d: Pick<ContentDeps, 'search' | 'meta' | 'read
 // The latest signed checkpoint and the tree it signs: what a receipt's entry is proven against.
 interface ProvingTree {
   checkpoint: StoredCheckpoint | null;
-  prover: InclusionProver;
+  tree: StoredTree;
 }
 
 async function provingTree(meta: MetadataStore, tx: Tx): Promise<ProvingTree> {
-  const checkpoint = await meta.latestCheckpoint(tx);
-  return { checkpoint, prover: new InclusionProver(checkpoint ? await meta.leafHashes(tx, 0, checkpoint.size) : []) };
+  return { checkpoint: await meta.latestCheckpoint(tx), tree: new StoredTree(meta) };
 }
 
 // Each capture with its ledger entry as stored and the entry's RFC 9162 inclusion proof in the
 // tree's checkpoint, null while the entry is newer than it: how a receipt is proven, in the
 // evidence panel and in an evidence package alike.
-async function proven<C extends { ledgerIndex: number }>(meta: MetadataStore, tx: Tx, tree: ProvingTree, captures: C[]): Promise<(C & { stored: StoredEntry | null; proof: Buffer[] | null })[]> {
+async function proven<C extends { ledgerIndex: number }>(meta: MetadataStore, tx: Tx, { checkpoint, tree }: ProvingTree, captures: C[]): Promise<(C & { stored: StoredEntry | null; proof: Buffer[] | null })[]> {
   const out: (C & { stored: StoredEntry | null; proof: Buffer[] | null })[] = [];
   for (const c of captures) {
-    const covered = tree.checkpoint !== null && c.ledgerIndex < tree.checkpoint.size;
-    out.push({ ...c, stored: await meta.entry(tx, c.ledgerIndex), proof: covered ? tree.prover.proof(c.ledgerIndex) : null });
+    const covered = checkpoint !== null && c.ledgerIndex < checkpoint.size;
+    out.push({ ...c, stored: await meta.entry(tx, c.ledgerIndex), proof: covered ? await tree.inclusionProof(tx, c.ledgerIndex, checkpoint.size) : null });
   }
   return out;
 }

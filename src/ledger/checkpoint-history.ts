@@ -1,7 +1,7 @@
 import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
 import type { LedgerStore } from './ledger.ts';
-import { MerkleFrontier } from './merkle-tree.ts';
+import { StoredTree } from './stored-tree.ts';
 
 export interface CheckpointStatus {
   size: number;
@@ -13,24 +13,17 @@ export interface CheckpointStatus {
   problem: string | null;
 }
 
-// Every signed checkpoint with its verdict against the ledger as it is now: one pass over the
-// leaf hashes, the tree rebuilt as it goes and compared at each checkpoint's size (as `sealbox
-// verify` does, without the blobs). A checkpoint that no longer matches means entries were
-// changed, removed or reordered after it was signed.
-export async function checkpointHistory(tx: Tx, store: Pick<LedgerStore, 'checkpoints' | 'ledgerSize' | 'leafHashes'>, options: { verifierKey: string; origin: string }): Promise<CheckpointStatus[]> {
+// Every signed checkpoint with its verdict against the ledger as it is now: each one's root
+// rebuilt from the tree as stored (its kept subtree roots and a few leaf hashes, stored-tree.ts)
+// and compared. A checkpoint that no longer matches means entries were changed, removed or
+// reordered after it was signed. `sealbox verify` (and the background check every
+// oversight.verifyEveryMinutes) goes further: it rehashes every leaf and checks the kept roots.
+export async function checkpointHistory(tx: Tx, store: Pick<LedgerStore, 'checkpoints' | 'ledgerSize' | 'leafHashes' | 'treeNodes'>, options: { verifierKey: string; origin: string }): Promise<CheckpointStatus[]> {
   const checkpoints = await store.checkpoints(tx);
   const size = await store.ledgerSize(tx);
-  const frontier = new MerkleFrontier();
-  const roots = new Map<number, Buffer>();
-  const wanted = new Set(checkpoints.map((c) => c.size));
-  if (wanted.has(0)) roots.set(0, Buffer.from(frontier.root()));
-  const CHUNK = 65_536;
-  for (let from = 0; from < size; from += CHUNK) {
-    for (const hash of await store.leafHashes(tx, from, Math.min(size, from + CHUNK))) {
-      frontier.append(hash);
-      if (wanted.has(frontier.size)) roots.set(frontier.size, Buffer.from(frontier.root()));
-    }
-  }
+  const held = checkpoints.filter((c) => c.size <= size).map((c) => c.size);
+  const rebuilt = await new StoredTree(store).roots(tx, held);
+  const roots = new Map(held.map((s, i) => [s, rebuilt[i]!]));
   return checkpoints.map((c) => {
     const problems: string[] = [];
     let signatureValid = false;

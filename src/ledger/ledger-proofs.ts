@@ -1,7 +1,7 @@
 import { SealboxError } from '../core/errors.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { LedgerStore, StoredCheckpoint } from './ledger.ts';
-import { consistencyProof, inclusionProof } from './merkle-tree.ts';
+import { StoredTree } from './stored-tree.ts';
 
 // Proofs against signed checkpoints, each answered with the checkpoint(s) it verifies against,
 // as the CLI and the HTTP API hand them out.
@@ -15,14 +15,15 @@ export async function checkpointAt(tx: Tx, store: Pick<LedgerStore, 'latestCheck
 export async function proveInclusion(tx: Tx, store: LedgerStore, index: number, size?: number) {
   const checkpoint = await checkpointAt(tx, store, size);
   if (!Number.isInteger(index) || index < 0 || index >= checkpoint.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `entry ${index} is not in the checkpoint of size ${checkpoint.size}`);
-  const hashes = await store.leafHashes(tx, 0, checkpoint.size);
-  return { index, size: checkpoint.size, leafHash: hashes[index].toString('base64'), proof: inclusionProof(index, hashes).map((h) => h.toString('base64')), checkpoint: checkpoint.note };
+  const [leafHash] = await store.leafHashes(tx, index, index + 1);
+  const proof = await new StoredTree(store).inclusionProof(tx, index, checkpoint.size);
+  return { index, size: checkpoint.size, leafHash: leafHash!.toString('base64'), proof: proof.map((h) => h.toString('base64')), checkpoint: checkpoint.note };
 }
 
 export async function proveConsistency(tx: Tx, store: LedgerStore, oldSize: number, newSize?: number) {
   const older = await checkpointAt(tx, store, oldSize);
   const newer = await checkpointAt(tx, store, newSize);
   if (older.size > newer.size) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `old size ${older.size} is larger than new size ${newer.size}`);
-  const proof = consistencyProof(older.size, await store.leafHashes(tx, 0, newer.size));
+  const proof = await new StoredTree(store).consistencyProof(tx, older.size, newer.size);
   return { oldSize: older.size, newSize: newer.size, proof: proof.map((h) => h.toString('base64')), oldCheckpoint: older.note, newCheckpoint: newer.note };
 }

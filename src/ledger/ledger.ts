@@ -3,6 +3,8 @@ import type { LedgerEntry, LedgerEntryType } from '../core/types.ts';
 import type { Transactions, Tx } from '../core/transactions.ts';
 import { LEDGER_VERSION, leafVersion, sealEntry } from './ledger-entry.ts';
 import { MerkleFrontier, leafHash } from './merkle-tree.ts';
+import type { Subtree } from './merkle-tree.ts';
+import { fillTreeNodes, keptRootsOf } from './stored-tree.ts';
 
 // What the ledger needs from storage; the metadata store implements it inside its transactions.
 // A leaf as stored, with its personal payload and salt beside it (version 2; null in version 1,
@@ -24,6 +26,11 @@ export interface LedgerStore {
   // none to erase (a version-1 entry, or erased before).
   erasePayload(tx: Tx, index: number, erasedBy: number): Promise<boolean>;
   leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]>;
+  // The tree's interior as it completes (stored-tree.ts): kept perfect subtrees, saved with the
+  // leaf that completes them (one already there is left as it is), and read back by position,
+  // null for one not there.
+  saveTreeNodes(tx: Tx, nodes: readonly TreeNode[]): Promise<void>;
+  treeNodes(tx: Tx, subtrees: readonly Subtree[]): Promise<(Buffer | null)[]>;
   latestCheckpoint(tx: Tx): Promise<StoredCheckpoint | null>;
   checkpoints(tx: Tx): Promise<StoredCheckpoint[]>;
   saveCheckpoint(tx: Tx, checkpoint: StoredCheckpoint): Promise<void>;
@@ -66,6 +73,11 @@ export interface LedgerFilter {
   limit?: number;
 }
 
+// A kept subtree's root: the 2^level leaves from index · 2^level on.
+export interface TreeNode extends Subtree {
+  hash: Buffer;
+}
+
 export interface StoredCheckpoint {
   size: number;
   root: Buffer;
@@ -99,6 +111,7 @@ export class Ledger {
   #version: 1 | 2 = LEDGER_VERSION;
   #lastCheckpointSize = 0;
   #lastCheckpointTime = 0;
+  #treeFilled = false;
 
   private constructor(options: { store: LedgerStore; sign: CheckpointSigner; origin: string; clock: Clock }) {
     this.#store = options.store;
@@ -162,6 +175,12 @@ export class Ledger {
 
   async #appendVersioned(tx: Tx, entry: NewLedgerEntry): Promise<LedgerEntry> {
     this.#remember(tx);
+    // A ledger begun before the tree's interior was kept gets it with this process's first entry.
+    if (!this.#treeFilled) {
+      const filled = await fillTreeNodes(tx, this.#store);
+      this.#treeFilled = true;
+      if (filled > 0) tx.onRollback(() => { this.#treeFilled = false; });
+    }
     // A ledger begun before version 2 says where its version-2 entries begin, once: another
     // process may have written that entry meanwhile.
     if (this.#version === 1 && await this.#readVersion(tx) === 1) {
@@ -180,6 +199,8 @@ export class Ledger {
     const hash = Buffer.from(leafHash(sealed.leaf));
     // Stored first: a refused write leaves the tree as it was, even if the work carries on.
     await this.#store.appendLeaf(tx, { index: full.index, type: full.type, time: full.time, leafHash: hash, ...sealed });
+    const kept = keptRootsOf(this.#frontier, hash);
+    if (kept.length > 0) await this.#store.saveTreeNodes(tx, kept);
     this.#frontier.append(hash);
     return full;
   }

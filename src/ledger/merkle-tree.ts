@@ -38,72 +38,79 @@ export function rootFromLeafHashes(hashes: readonly Uint8Array[]): Buffer {
 }
 
 /**
- * PATH(index, D[n]) of RFC 9162 §2.1.3.1, with n = leafHashes.length.
- * O(n): the proof's sibling subtrees are disjoint, so each leaf is hashed into
- * at most one of them and the whole run costs fewer than n node hashes.
+ * PATH(index, D[n]) of RFC 9162 §2.1.3.1, with n = leafHashes.length. O(n):
+ * the proof's sibling subtrees are disjoint. The ledger proves from the tree
+ * as stored instead (stored-tree.ts), reading O(log n) of it.
  */
 export function inclusionProof(index: number, leafHashes: readonly Uint8Array[]): Buffer[] {
-  return new InclusionProver(leafHashes).proof(index);
+  assertHashList(leafHashes);
+  return inclusionRanges(index, leafHashes.length).map(([lo, hi]) => subtreeRoot(leafHashes, lo, hi));
+}
+
+/** A range of leaves [lo, hi) whose root is one hash of a proof. */
+export type LeafRange = readonly [lo: number, hi: number];
+
+/** The ranges whose roots make PATH(index, D[size]), in the RFC's order (from the leaf up). */
+export function inclusionRanges(index: number, size: number): LeafRange[] {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+    throw new RangeError(`leaf index ${index} is outside a tree of size ${size}`);
+  }
+  // Walk from the root down; the RFC lists siblings from the leaf up.
+  const topDown: LeafRange[] = [];
+  let lo = 0;
+  let hi = size;
+  while (hi - lo > 1) {
+    const k = largestPowerOfTwoBelow(hi - lo);
+    if (index < lo + k) {
+      topDown.push([lo + k, hi]);
+      hi = lo + k;
+    } else {
+      topDown.push([lo, lo + k]);
+      lo += k;
+    }
+  }
+  return topDown.reverse();
+}
+
+/** A perfect subtree: the 2^level leaves from index · 2^level on. */
+export interface Subtree {
+  level: number;
+  index: number;
 }
 
 /**
- * Inclusion proofs of many leaves of one tree (an evidence package proves
- * thousands of receipts in a ledger of millions): the root of each subtree of
- * at least MEMO_LEAVES leaves is hashed once, the first time a proof needs it,
- * so after the first proofs each costs O(MEMO_LEAVES · log n) node hashes
- * instead of O(n), and memory stays a small fraction of the tree's.
+ * The perfect subtrees that cover [lo, hi), largest first, for a range the
+ * RFC's split makes (lo a multiple of the largest power of two below hi - lo,
+ * as in every proof and every prefix [0, size)). MTH(D[lo:hi]) is their roots
+ * folded from the right (foldRoots).
  */
-export class InclusionProver {
-  readonly #hashes: readonly Uint8Array[];
-  readonly #roots = new Map<string, Buffer>();
-
-  constructor(leafHashes: readonly Uint8Array[]) {
-    assertHashList(leafHashes);
-    this.#hashes = leafHashes;
-  }
-
-  get size(): number {
-    return this.#hashes.length;
-  }
-
-  proof(index: number): Buffer[] {
-    const size = this.#hashes.length;
-    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
-      throw new RangeError(`leaf index ${index} is outside a tree of size ${size}`);
+export function subtreesOf(lo: number, hi: number): Subtree[] {
+  const out: Subtree[] = [];
+  for (let at = lo; at < hi;) {
+    let width = 1;
+    let level = 0;
+    while (at % (width * 2) === 0 && at + width * 2 <= hi) {
+      width *= 2;
+      level++;
     }
-    // Walk from the root down; the RFC lists siblings from the leaf up.
-    const topDown: Buffer[] = [];
-    let lo = 0;
-    let hi = size;
-    while (hi - lo > 1) {
-      const k = largestPowerOfTwoBelow(hi - lo);
-      if (index < lo + k) {
-        topDown.push(this.#root(lo + k, hi));
-        hi = lo + k;
-      } else {
-        topDown.push(this.#root(lo, lo + k));
-        lo += k;
-      }
-    }
-    return topDown.reverse();
+    out.push({ level, index: at / width });
+    at += width;
   }
-
-  /** MTH(D[start:end]) as subtreeRoot, keeping the large subtrees' roots. */
-  #root(start: number, end: number): Buffer {
-    if (end - start < MEMO_LEAVES) return subtreeRoot(this.#hashes, start, end);
-    const key = `${start}:${end}`;
-    let root = this.#roots.get(key);
-    if (!root) {
-      const k = largestPowerOfTwoBelow(end - start);
-      root = nodeHash(this.#root(start, start + k), this.#root(start + k, end));
-      this.#roots.set(key, root);
-    }
-    return root;
-  }
+  return out;
 }
 
-/** Subtrees smaller than this are hashed again when needed rather than kept. */
-const MEMO_LEAVES = 64;
+/** MTH of a range from the roots of subtreesOf(range), largest first; the empty range's for none. */
+export function foldRoots(roots: readonly Uint8Array[]): Buffer {
+  if (roots.length === 0) return Buffer.from(EMPTY_ROOT);
+  let r = roots[roots.length - 1]!;
+  for (let i = roots.length - 2; i >= 0; i--) r = nodeHash(roots[i]!, r);
+  return Buffer.from(r);
+}
+
+/** MTH(D[start:end]) of already-hashed leaves, for end > start. */
+export function rangeRoot(hashes: readonly Uint8Array[], start: number, end: number): Buffer {
+  return subtreeRoot(hashes, start, end);
+}
 
 /**
  * RFC 9162 §2.1.3.2. Returns a verdict, never throws: every input may come
@@ -144,18 +151,22 @@ export function verifyInclusion(
 /**
  * PROOF(oldSize, D[n]) of RFC 9162 §2.1.4.1, with n = leafHashes.length.
  * oldSize 0 or n gives the empty proof (nothing to prove). O(n), as for
- * inclusionProof: the subtrees in the proof are disjoint.
+ * inclusionProof.
  */
 export function consistencyProof(oldSize: number, leafHashes: readonly Uint8Array[]): Buffer[] {
   assertHashList(leafHashes);
-  const newSize = leafHashes.length;
+  return consistencyRanges(oldSize, leafHashes.length).map(([lo, hi]) => subtreeRoot(leafHashes, lo, hi));
+}
+
+/** The ranges whose roots make PROOF(oldSize, D[newSize]), in the RFC's order. */
+export function consistencyRanges(oldSize: number, newSize: number): LeafRange[] {
   if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > newSize) {
     throw new RangeError(`old size ${oldSize} is outside 0..${newSize}`);
   }
   if (oldSize === 0) return [];
   // SUBPROOF(m, D[lo:hi], b), unrolled: each step either ends the recursion or
-  // descends into one half and records the other half's root.
-  const topDown: Buffer[] = [];
+  // descends into one half and records the other half's range.
+  const topDown: LeafRange[] = [];
   let m = oldSize;
   let lo = 0;
   let hi = newSize;
@@ -165,15 +176,15 @@ export function consistencyProof(oldSize: number, leafHashes: readonly Uint8Arra
     if (m === n) {
       // The verifier already holds the old root, so only a proper subtree's
       // root needs sending.
-      if (!isOldTreeWhole) topDown.push(subtreeRoot(leafHashes, lo, hi));
+      if (!isOldTreeWhole) topDown.push([lo, hi]);
       break;
     }
     const k = largestPowerOfTwoBelow(n);
     if (m <= k) {
-      topDown.push(subtreeRoot(leafHashes, lo + k, hi));
+      topDown.push([lo + k, hi]);
       hi = lo + k;
     } else {
-      topDown.push(subtreeRoot(leafHashes, lo, lo + k));
+      topDown.push([lo, lo + k]);
       lo += k;
       m -= k;
       isOldTreeWhole = false;
@@ -271,15 +282,28 @@ export class MerkleFrontier {
     return this.#size++;
   }
 
+  /**
+   * The perfect subtrees of two or more leaves that appending this leaf would
+   * complete, smallest first, with their roots; the frontier is left as it is.
+   */
+  completedBy(leaf: Uint8Array): (Subtree & { hash: Buffer })[] {
+    if (!isHash(leaf)) throw new TypeError(`a leaf hash must be ${HASH_SIZE} bytes`);
+    const out: (Subtree & { hash: Buffer })[] = [];
+    let carry: Buffer = Buffer.from(leaf);
+    let bits = this.#size;
+    for (let i = this.#subtrees.length - 1, level = 1; isOdd(bits); i--, level++) {
+      carry = nodeHash(this.#subtrees[i]!, carry);
+      bits = half(bits);
+      out.push({ level, index: bits, hash: carry });
+    }
+    return out;
+  }
+
   /** MTH of the leaves appended so far. */
   root(): Buffer {
-    const last = this.#subtrees.length - 1;
-    if (last < 0) return Buffer.from(EMPTY_ROOT);
     // With splits at the largest power of two, the tree is the right fold of
     // its perfect subtrees.
-    let r = this.#subtrees[last]!;
-    for (let i = last - 1; i >= 0; i--) r = nodeHash(this.#subtrees[i]!, r);
-    return Buffer.from(r);
+    return foldRoots(this.#subtrees);
   }
 
   toJSON(): MerkleFrontierJSON {

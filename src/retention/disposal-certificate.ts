@@ -1,7 +1,7 @@
 import { SealboxError } from '../core/errors.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { LedgerFilter, LedgerStore } from '../ledger/ledger.ts';
-import { inclusionProof } from '../ledger/merkle-tree.ts';
+import { StoredTree } from '../ledger/stored-tree.ts';
 
 // What was disposed, provable without Sealbox: each dispose entry's exact leaf, the payload and
 // salt its commitment is over (the policy), and its RFC 9162 inclusion proof in one signed
@@ -33,7 +33,9 @@ export async function disposalCertificate(tx: Tx, store: LedgerStore, o: { origi
   if (!checkpoint || checkpoint.size <= last) {
     throw new SealboxError('SEALBOX_ERR_CONFLICT', `dispose entry ${last} is not yet in a signed checkpoint (the server signs one every ledger.checkpointEverySeconds); ask again after it`);
   }
-  const hashes = await store.leafHashes(tx, 0, checkpoint.size);
+  const tree = new StoredTree(store);
+  const proofs: Buffer[][] = [];
+  for (const e of entries) proofs.push(await tree.inclusionProof(tx, e.entry.index, checkpoint.size));
   const sha256 = [...new Set(entries.flatMap((e) => e.entry.objects.messages))];
   return {
     format: CERTIFICATE_FORMAT, origin: o.origin, verifierKey: o.verifierKey, issuedAt: new Date(o.now).toISOString(),
@@ -42,10 +44,10 @@ export async function disposalCertificate(tx: Tx, store: LedgerStore, o: { origi
       messages: sha256.length, entries: entries.length, sha256,
       policies: [...new Set(entries.map((e) => String(e.entry.parameters.policy ?? '(erased)')))],
     },
-    entries: entries.map((e) => ({
+    entries: entries.map((e, i) => ({
       index: e.entry.index, time: new Date(e.entry.time).toISOString(), leaf: e.leaf.toString('base64'),
       salt: e.salt?.toString('base64') ?? null, payload: e.payload?.toString('base64') ?? null,
-      proof: inclusionProof(e.entry.index, hashes).map((h) => h.toString('base64')),
+      proof: proofs[i]!.map((h) => h.toString('base64')),
     })),
     checkpoint: checkpoint.note,
   };

@@ -2,6 +2,8 @@ import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { canonicalJson, commitmentOf, entryOf } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
+import type { TreeNode } from '../ledger/ledger.ts';
+import { keptRootsOf } from '../ledger/stored-tree.ts';
 import type { Stores } from './open-stores.ts';
 import type { BlobCheckPool, BlobOutcome } from './blob-check.ts';
 import type { MessageRow } from './metadata-store.ts';
@@ -89,6 +91,18 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
     }
   };
   checkAt(0);
+  // The tree's kept subtree roots (ledger/stored-tree.ts), compared with the tree rebuilt here:
+  // proofs and the checkpoints page are made from them.
+  let kept: TreeNode[] = [];
+  let keptMissing = 0;
+  const checkKept = async () => {
+    const stored = await meta.treeNodes(tx, kept);
+    kept.forEach((node, i) => {
+      if (!stored[i]) keptMissing++;
+      else if (!stored[i]!.equals(node.hash)) problems.push(`ledger tree: the stored root of entries ${node.index * 2 ** node.level}–${(node.index + 1) * 2 ** node.level - 1} is not theirs (changed)`);
+    });
+    kept = [];
+  };
   let walked = 0;
   for await (const row of meta.ledgerRows(tx)) {
     if (++walked % YIELD_EVERY === 0) await turn();
@@ -123,10 +137,14 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
     } catch {
       problems.push(`ledger entry ${row.index}: leaf is not a valid entry`);
     }
+    kept.push(...keptRootsOf(frontier, hash));
+    if (kept.length >= 4096) await checkKept();
     frontier.append(hash);
     next = row.index + 1;
     checkAt(frontier.size);
   }
+  await checkKept();
+  if (keptMissing > 0) notes.push(`${keptMissing} of the tree's kept subtree roots are not stored yet (proofs rebuild them from the leaves; the next ledger entry stores them)`);
   for (const index of missingPayload) {
     if (!erasedByEntry.has(index)) problems.push(`ledger entry ${index}: its personal payload is missing and no erasure entry names it (removed)`);
   }

@@ -16,7 +16,8 @@ import { generateSigningKey, signCheckpoint, verifyCheckpoint } from '../../src/
 import { Ledger } from '../../src/ledger/ledger.ts';
 import type { LedgerFilter, LedgerStore, NewLedgerEntry } from '../../src/ledger/ledger.ts';
 import { commitmentOf, sealEntry, serializeEntry } from '../../src/ledger/ledger-entry.ts';
-import { leafHash, rootFromLeafHashes } from '../../src/ledger/merkle-tree.ts';
+import { consistencyProof, inclusionProof, leafHash, rootFromLeafHashes } from '../../src/ledger/merkle-tree.ts';
+import { KEPT_LEVEL, StoredTree } from '../../src/ledger/stored-tree.ts';
 import { SqliteMetadataStore } from '../../src/store/sqlite/metadata-store.ts';
 import { PostgresMetadataStore } from '../../src/store/postgres/metadata-store.ts';
 import { postgresForSuite } from '../support/postgres.ts';
@@ -31,6 +32,12 @@ const STORES: { name: string; open(dir: string): LedgerBackend }[] = [
   { name: 'SqliteMetadataStore', open: (dir) => new SqliteMetadataStore(join(dir, 'sealbox.db')) },
   { name: 'PostgresMetadataStore', open: (dir) => new PostgresMetadataStore({ url: postgres.url(), schema: postgres.schemaFor(dir) }) },
 ];
+
+// What an archive begun before the tree's interior was kept looks like: no kept roots.
+async function forgetTreeNodes(store: LedgerBackend): Promise<void> {
+  if (store instanceof SqliteMetadataStore) store.db.exec('DELETE FROM ledger_node');
+  else await (store as unknown as PostgresMetadataStore).pool.query('DELETE FROM ledger_node');
+}
 
 const ORIGIN = 'conformance.example/ledger';
 const KEY = generateSigningKey(ORIGIN);
@@ -276,6 +283,50 @@ for (const impl of STORES) {
         assert.deepEqual(await store.leafHashes(tx, 3, 6), all.slice(3, 6));
         assert.deepEqual(await store.leafHashes(tx, 5, 5), []);
         assert.deepEqual(await store.leafHashes(tx, written.length - 2, written.length + 10), all.slice(-2), 'a range past the end stops at the end');
+      });
+      await store.close();
+    });
+
+    test("the tree's interior is kept as it completes: roots and proofs read from it are the leaves' own, with or without it", async () => {
+      const store = impl.open(tempDir());
+      const ledger = await openLedger(store, testClock());
+      const size = 300;
+      for (let from = 0; from < size; from += 50) {
+        await store.write(async (tx) => {
+          for (let i = from; i < from + 50; i++) await ledger.append(tx, captureEntry(i.toString(16).padStart(64, '0')));
+        });
+      }
+      const subtrees: { level: number; index: number }[] = [];
+      for (let level = KEPT_LEVEL; 2 ** level <= size; level++) for (let index = 0; (index + 1) * 2 ** level <= size; index++) subtrees.push({ level, index });
+      const sizes = [1, 2, 63, 64, 65, 127, 128, 129, 200, 256, 299, 300];
+      const checkTree = async (tx: Parameters<LedgerStore['leafHashes']>[0], hashes: Buffer[]) => {
+        const tree = new StoredTree(store);
+        assert.deepEqual(await tree.roots(tx, sizes), sizes.map((n) => rootFromLeafHashes(hashes.slice(0, n))));
+        for (const n of sizes) {
+          for (const index of new Set([0, Math.floor(n / 2), n - 1])) assert.deepEqual(await tree.inclusionProof(tx, index, n), inclusionProof(index, hashes.slice(0, n)), `entry ${index} of ${n}`);
+          for (const old of [1, 64, 65, 128, 150]) if (old <= n) assert.deepEqual(await tree.consistencyProof(tx, old, n), consistencyProof(old, hashes.slice(0, n)), `${old} to ${n}`);
+        }
+      };
+      await store.read(async (tx) => {
+        const hashes = await store.leafHashes(tx, 0, size);
+        const kept = await store.treeNodes(tx, subtrees);
+        subtrees.forEach((t, i) => assert.deepEqual(kept[i], rootFromLeafHashes(hashes.slice(t.index * 2 ** t.level, (t.index + 1) * 2 ** t.level)), `kept ${t.level}:${t.index}`));
+        assert.deepEqual(await store.treeNodes(tx, [{ level: KEPT_LEVEL, index: 4 }, { level: 9, index: 0 }]), [null, null], 'none for a subtree not complete');
+        await checkTree(tx, hashes);
+      });
+      // A ledger from before the interior was kept: the same answers from the leaves, and the
+      // next entry keeps it all.
+      await forgetTreeNodes(store);
+      await store.read(async (tx) => {
+        assert.deepEqual(await store.treeNodes(tx, subtrees), subtrees.map(() => null));
+        await checkTree(tx, await store.leafHashes(tx, 0, size));
+      });
+      const later = await openLedger(store, testClock());
+      await store.write(async (tx) => { await later.catchUp(tx); await later.append(tx, captureEntry('f'.repeat(64))); });
+      await store.read(async (tx) => {
+        const hashes = await store.leafHashes(tx, 0, size);
+        const kept = await store.treeNodes(tx, subtrees);
+        subtrees.forEach((t, i) => assert.deepEqual(kept[i], rootFromLeafHashes(hashes.slice(t.index * 2 ** t.level, (t.index + 1) * 2 ** t.level)), `kept again ${t.level}:${t.index}`));
       });
       await store.close();
     });

@@ -13,7 +13,8 @@ import pg from 'pg';
 import type { CaptureRecord } from '../../core/types.ts';
 import type { Tx } from '../../core/transactions.ts';
 import { forkedCheckpoint } from '../../ledger/ledger.ts';
-import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
+import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry, TreeNode } from '../../ledger/ledger.ts';
+import type { Subtree } from '../../ledger/merkle-tree.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
@@ -56,6 +57,7 @@ function withPassword(url: string, password: string | undefined): string {
 const DUTY_RETRY_MS = 2000;
 
 const LEAF_INSERT: DeferredInsert = { types: ['bigint', 'text', 'bigint', 'bytea', 'bytea'], sql: (unnest) => `INSERT INTO ledger (idx, type, time, leaf, leaf_hash) SELECT * FROM ${unnest}` };
+const NODE_INSERT: DeferredInsert = { types: ['smallint', 'bigint', 'bytea'], sql: (unnest) => `INSERT INTO ledger_node (level, idx, hash) SELECT * FROM ${unnest} ON CONFLICT DO NOTHING` };
 const PAYLOAD_INSERT: DeferredInsert = { types: ['bigint', 'bytea', 'text'], sql: (unnest) => `INSERT INTO ledger_payload (idx, salt, payload) SELECT * FROM ${unnest}` };
 
 export class PostgresMetadataStore implements MetadataStore {
@@ -322,6 +324,18 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]> {
     return (await on(tx).query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to])).map((r) => r.leaf_hash);
+  }
+
+  async saveTreeNodes(tx: Tx, nodes: readonly TreeNode[]): Promise<void> {
+    for (const n of nodes) on(tx).defer(NODE_INSERT, [n.level, n.index, n.hash]);
+  }
+
+  async treeNodes(tx: Tx, subtrees: readonly Subtree[]): Promise<(Buffer | null)[]> {
+    if (subtrees.length === 0) return [];
+    const rows = await on(tx).query<{ level: number; idx: number; hash: Buffer }>(`SELECT n.level, n.idx, n.hash FROM ledger_node n
+      JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`, [subtrees.map((s) => s.level), subtrees.map((s) => s.index)]);
+    const found = new Map(rows.map((r) => [`${r.level}:${r.idx}`, r.hash]));
+    return subtrees.map((s) => found.get(`${s.level}:${s.index}`) ?? null);
   }
 
   async *ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {

@@ -2,7 +2,8 @@ import { DatabaseSync } from 'node:sqlite';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
 import { openEntry } from '../../ledger/ledger-entry.ts';
 import { forkedCheckpoint } from '../../ledger/ledger.ts';
-import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry } from '../../ledger/ledger.ts';
+import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry, TreeNode } from '../../ledger/ledger.ts';
+import type { Subtree } from '../../ledger/merkle-tree.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
 import type { BlobRef } from '../blob-store.ts';
 import type { SealMeta } from '../sealed-blob.ts';
@@ -183,6 +184,19 @@ export class SqliteMetadataStore implements MetadataStore {
   async leafHashes(tx: Tx, from: number, to: number): Promise<Buffer[]> {
     return (on(tx).prepare('SELECT leaf_hash FROM ledger WHERE idx >= ? AND idx < ? ORDER BY idx').all(from, to) as { leaf_hash: Uint8Array }[])
       .map((r) => view(r.leaf_hash));
+  }
+
+  async saveTreeNodes(tx: Tx, nodes: readonly TreeNode[]): Promise<void> {
+    const insert = on(tx).prepare('INSERT OR IGNORE INTO ledger_node (level, idx, hash) VALUES (?, ?, ?)');
+    for (const n of nodes) insert.run(n.level, n.index, n.hash);
+  }
+
+  async treeNodes(tx: Tx, subtrees: readonly Subtree[]): Promise<(Buffer | null)[]> {
+    const get = on(tx).prepare('SELECT hash FROM ledger_node WHERE level = ? AND idx = ?');
+    return subtrees.map((s) => {
+      const row = get.get(s.level, s.index) as { hash: Uint8Array } | undefined;
+      return row ? view(row.hash) : null;
+    });
   }
 
   async *ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {
