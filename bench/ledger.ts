@@ -47,7 +47,7 @@ export async function ledgerBenchmark(o: BenchOptions): Promise<Figure[]> {
     const appendSeconds = (performance.now() - t0) / 1000;
     const checkpoints = await store.read((tx) => store.checkpoints(tx));
     const kept = Number((store.db.prepare('SELECT count(*) AS n FROM ledger_node').get() as { n: number }).n);
-    const history = (tx: Parameters<LedgerStore['leafHashes']>[0]) => checkpointHistory(tx, store, { verifierKey: key.verifierKey, origin: ORIGIN });
+    const history = (tx: Parameters<LedgerStore['leafHashes']>[0]) => checkpointHistory(tx, store, checkpoints, { verifierKey: key.verifierKey, origin: ORIGIN });
 
     const timed = async (runs: number, work: (i: number) => Promise<unknown>): Promise<number> => {
       const ms: number[] = [];

@@ -209,8 +209,27 @@ test('viewer API: evidence, body document, remote content, ledger filters and ex
       assert.deepEqual(sizes, [...sizes].sort((a: number, b: number) => b - a), 'newest first');
     }
     assert.equal((await as.rita.call('GET', '/api/v1/ledger/checkpoints')).status, 403);
+    // A page at a time, newest first: each page says where the next (older) one starts.
+    const all = r.body.checkpoints.map((c: any) => c.size);
+    assert.equal(r.body.total, all.length);
+    assert.equal(r.body.older, null, 'one page holds them all');
+    const paged: number[] = [];
+    for (let before: number | null = null, pages = 0; ; pages++) {
+      assert.ok(pages < all.length, 'paging ends');
+      const page = await as.adm.call('GET', `/api/v1/ledger/checkpoints?limit=1${before === null ? '' : `&before=${before}`}`);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      assert.equal(page.body.total, all.length);
+      paged.push(...page.body.checkpoints.map((c: any) => c.size));
+      if (page.body.older === null) break;
+      before = page.body.older;
+    }
+    assert.deepEqual(paged, all);
+    const bad = await as.adm.call('GET', '/api/v1/ledger/checkpoints?limit=0');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'SEALBOX_ERR_BAD_INPUT');
     const cpReads = (await world.takeAll()).filter((e) => e.operation === 'ledger.checkpoints');
-    assert.deepEqual(cpReads.map((e) => [e.actor, e.result]), [['user:aud', 'success'], ['user:adm', 'success'], ['user:rita', 'denied']]);
+    assert.deepEqual(cpReads.map((e) => [e.actor, e.result]), [['user:aud', 'success'], ['user:adm', 'success'], ['user:rita', 'denied'], ...all.map(() => ['user:adm', 'success'])]);
+    assert.deepEqual({ ...cpReads.at(-1)!.parameters, userAgent: undefined }, { limit: 1, before: all.at(-2), checkpoints: 1, userAgent: undefined });
 
     // --- documented ---------------------------------------------------------------------------
     const openapi = (await as.aud.call('GET', '/api/openapi.json')).body;

@@ -36,6 +36,11 @@ const filters = {
 const entriesQuery = z.strictObject({ ...filters, limit: z.coerce.number().int().min(1).max(1000).default(100) });
 const exportQuery = z.strictObject({ ...filters, format: z.enum(['json', 'csv']).default('json'), limit: z.coerce.number().int().min(1).max(100_000).default(100_000) });
 
+const checkpointsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.coerce.number().int().min(0).optional(),             // checkpoints of a smaller size
+});
+
 type Filters = z.infer<typeof entriesQuery>;
 
 export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: string): void {
@@ -93,15 +98,25 @@ export function ledgerRoutes(routes: RouteTable, s: Services, verifierKey: strin
     },
   });
 
+  // One is signed every ledger.checkpointEverySeconds while entries come in: half a million a
+  // year, so they come a page at a time.
   routes.add({
-    method: 'GET', url: '/api/v1/ledger/checkpoints', tag: 'ledger',
+    method: 'GET', url: '/api/v1/ledger/checkpoints', tag: 'ledger', query: checkpointsQuery,
     auth: { scope: 'ledger', roles: ['auditor', 'admin'], refusal: { operation: 'ledger.checkpoints', reason: 'not an auditor or an admin', message: 'only auditors and admins may do this' } },
-    summary: 'every signed checkpoint, newest first, each with its status: signature valid with the verifier key, and consistent with the ledger as it is now (auditors and admins)',
-    handler: async (req, _reply, { p }) => {
+    summary: 'signed checkpoints, newest first, a page at a time (limit, before a size), each with its status: signature valid with the verifier key, and consistent with the ledger as it is now (auditors and admins)',
+    handler: async (req, _reply, { query, p }) => {
       const ctx = overseer(req, p);
-      return s.audit.record(ctx, (r: { checkpoints: unknown[] }) => ({ operation: 'ledger.checkpoints', parameters: { checkpoints: r.checkpoints.length } }), async (tx) => {
-        const checkpoints = (await checkpointHistory(tx, s.stores.meta, { verifierKey, origin: s.ledger.origin })).reverse();
-        return { ledgerSize: await s.stores.meta.ledgerSize(tx), verifierKey, checkpoints };
+      const asked = recorded(query);
+      return s.audit.record(ctx, (r: { checkpoints: unknown[] }) => ({ operation: 'ledger.checkpoints', parameters: { ...asked, checkpoints: r.checkpoints.length } }), async (tx) => {
+        const { meta } = s.stores;
+        const page = await meta.checkpointsBefore(tx, query.before ?? null, query.limit + 1);
+        const shown = page.slice(0, query.limit);
+        return {
+          ledgerSize: await meta.ledgerSize(tx), verifierKey, total: await meta.checkpointCount(tx),
+          checkpoints: await checkpointHistory(tx, meta, shown, { verifierKey, origin: s.ledger.origin }),
+          // The `before` of the next (older) page, while there is one.
+          older: page.length > query.limit ? shown.at(-1)!.size : null,
+        };
       });
     },
   });

@@ -1,6 +1,6 @@
 import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from './checkpoint.ts';
-import type { LedgerStore } from './ledger.ts';
+import type { LedgerStore, StoredCheckpoint } from './ledger.ts';
 import { StoredTree } from './stored-tree.ts';
 
 export interface CheckpointStatus {
@@ -13,13 +13,12 @@ export interface CheckpointStatus {
   problem: string | null;
 }
 
-// Every signed checkpoint with its verdict against the ledger as it is now: each one's root
+// Signed checkpoints (a page of them), each with its verdict against the ledger as it is now: each one's root
 // rebuilt from the tree as stored (its kept subtree roots and a few leaf hashes, stored-tree.ts)
 // and compared. A checkpoint that no longer matches means entries were changed, removed or
 // reordered after it was signed. `sealbox verify` (and the background check every
 // oversight.verifyEveryMinutes) goes further: it rehashes every leaf and checks the kept roots.
-export async function checkpointHistory(tx: Tx, store: Pick<LedgerStore, 'checkpoints' | 'ledgerSize' | 'leafHashes' | 'treeNodes'>, options: { verifierKey: string; origin: string }): Promise<CheckpointStatus[]> {
-  const checkpoints = await store.checkpoints(tx);
+export async function checkpointHistory(tx: Tx, store: Pick<LedgerStore, 'ledgerSize' | 'leafHashes' | 'treeNodes'>, checkpoints: readonly StoredCheckpoint[], options: { verifierKey: string; origin: string }): Promise<CheckpointStatus[]> {
   const size = await store.ledgerSize(tx);
   const held = checkpoints.filter((c) => c.size <= size).map((c) => c.size);
   const rebuilt = await new StoredTree(store).roots(tx, held);

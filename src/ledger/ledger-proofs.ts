@@ -6,8 +6,8 @@ import { StoredTree } from './stored-tree.ts';
 // Proofs against signed checkpoints, each answered with the checkpoint(s) it verifies against,
 // as the CLI and the HTTP API hand them out.
 
-export async function checkpointAt(tx: Tx, store: Pick<LedgerStore, 'latestCheckpoint' | 'checkpoints'>, size?: number): Promise<StoredCheckpoint> {
-  const found = size === undefined ? await store.latestCheckpoint(tx) : (await store.checkpoints(tx)).find((c) => c.size === size);
+export async function checkpointAt(tx: Tx, store: Pick<LedgerStore, 'latestCheckpoint' | 'checkpointAt'>, size?: number): Promise<StoredCheckpoint> {
+  const found = size === undefined ? await store.latestCheckpoint(tx) : await store.checkpointAt(tx, size);
   if (!found) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', size === undefined ? 'no checkpoint has been signed yet' : `no signed checkpoint has size ${size}`);
   return found;
 }

@@ -33,6 +33,11 @@ export interface LedgerStore {
   treeNodes(tx: Tx, subtrees: readonly Subtree[]): Promise<(Buffer | null)[]>;
   latestCheckpoint(tx: Tx): Promise<StoredCheckpoint | null>;
   checkpoints(tx: Tx): Promise<StoredCheckpoint[]>;
+  checkpointAt(tx: Tx, size: number): Promise<StoredCheckpoint | null>;
+  // A page of checkpoints, newest first: those smaller than `before` (all when null), and how
+  // many there are in all.
+  checkpointsBefore(tx: Tx, before: number | null, limit: number): Promise<StoredCheckpoint[]>;
+  checkpointCount(tx: Tx): Promise<number>;
   saveCheckpoint(tx: Tx, checkpoint: StoredCheckpoint): Promise<void>;
   // Reading the ledger back, in index order; ofMailbox newest first, an entry that names
   // several of the mailboxes once for each.

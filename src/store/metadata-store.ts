@@ -50,7 +50,6 @@ export interface MetadataStore extends Transactions, LedgerStore, AuditStore, Se
   setMailboxAddress(tx: Tx, address: string, mailboxId: number): Promise<void>;
   mailboxAddresses(tx: Tx, mailboxIds: number[]): Promise<string[]>;
   mailboxForAddress(tx: Tx, address: string): Promise<{ id: number; name: string } | null>;
-  checkpointAt(tx: Tx, size: number): Promise<StoredCheckpoint | null>;
   // A store several nodes share elects one of them to hold the archive's duties (PostgreSQL: see
   // its holdDuties); onChange tells this node when it takes or loses them, until close, and
   // onCaptures, while it holds them, when any node committed captures. Absent:

@@ -450,6 +450,14 @@ for (const impl of STORES) {
           assert.ok(note.rootHash.equals(c.root));
         }
         assert.deepEqual(await store.latestCheckpoint(tx), stored.at(-1));
+        // By size, and a page at a time, newest first.
+        assert.deepEqual(await store.checkpointAt(tx, 3), stored[1]);
+        assert.equal(await store.checkpointAt(tx, 4), null);
+        assert.equal(await store.checkpointCount(tx), 3);
+        assert.deepEqual(await store.checkpointsBefore(tx, null, 2), [stored[2], stored[1]]);
+        assert.deepEqual(await store.checkpointsBefore(tx, 3, 2), [stored[0]]);
+        assert.deepEqual(await store.checkpointsBefore(tx, 5, 10), [stored[1], stored[0]]);
+        assert.deepEqual(await store.checkpointsBefore(tx, 0, 10), []);
       });
 
       // Two entries after the last checkpoint: a Ledger opened on another connection resumes

@@ -412,6 +412,14 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await on(tx).query('SELECT * FROM checkpoint ORDER BY size')).map(toCheckpoint);
   }
 
+  async checkpointsBefore(tx: Tx, before: number | null, limit: number): Promise<StoredCheckpoint[]> {
+    return (await on(tx).query('SELECT * FROM checkpoint WHERE size < $1 ORDER BY size DESC LIMIT $2', [before ?? Number.MAX_SAFE_INTEGER, limit])).map(toCheckpoint);
+  }
+
+  async checkpointCount(tx: Tx): Promise<number> {
+    return Number((await on(tx).one<{ n: number }>('SELECT count(*) AS n FROM checkpoint'))!.n);
+  }
+
   async saveCheckpoint(tx: Tx, c: StoredCheckpoint): Promise<void> {
     const saved = await on(tx).query(`INSERT INTO checkpoint (size, root, note, frontier, created_at) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (size) DO UPDATE SET note = excluded.note, frontier = excluded.frontier, created_at = excluded.created_at WHERE checkpoint.root = excluded.root

@@ -265,6 +265,14 @@ export class SqliteMetadataStore implements MetadataStore {
     return (on(tx).prepare('SELECT * FROM checkpoint ORDER BY size').all() as any[]).map(toCheckpoint);
   }
 
+  async checkpointsBefore(tx: Tx, before: number | null, limit: number): Promise<StoredCheckpoint[]> {
+    return (on(tx).prepare('SELECT * FROM checkpoint WHERE size < ? ORDER BY size DESC LIMIT ?').all(before ?? Number.MAX_SAFE_INTEGER, limit) as any[]).map(toCheckpoint);
+  }
+
+  async checkpointCount(tx: Tx): Promise<number> {
+    return Number((on(tx).prepare('SELECT count(*) AS n FROM checkpoint').get() as { n: number }).n);
+  }
+
   async saveCheckpoint(tx: Tx, c: StoredCheckpoint): Promise<void> {
     const saved = on(tx).prepare(`INSERT INTO checkpoint (size, root, note, frontier, created_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (size) DO UPDATE SET note = excluded.note, frontier = excluded.frontier, created_at = excluded.created_at WHERE root = excluded.root`).run(c.size, c.root, c.note, c.frontier, c.createdAt);

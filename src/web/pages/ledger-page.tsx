@@ -35,6 +35,7 @@ interface CheckpointStatus {
 const FIELDS = ['actor', 'mailbox', 'operation', 'type', 'result', 'grant', 'since', 'until'] as const;
 type Field = (typeof FIELDS)[number];
 const PAGE = 100;
+const CHECKPOINT_PAGE = 25;
 
 // The ledger for auditors: every entry, filtered (the filters are in the address, so a view can
 // be bookmarked or handed on), newest first, exported as CSV or JSON; and the history of signed
@@ -46,7 +47,11 @@ export function LedgerPage({ query }: PageProps) {
   const to = query.get('to') ?? '';
   const apiFilters = { ...filters, since: toIso(filters.since), until: toIso(filters.until) };
   const entries = useLoad(async () => (auditor ? api.get<{ entries: Entry[] }>(`/api/v1/ledger/entries${qs({ ...apiFilters, to, order: 'desc', limit: PAGE })}`) : null), [auditor, query.toString()]);
-  const checkpoints = useLoad(() => api.get<{ ledgerSize: number; verifierKey: string; checkpoints: CheckpointStatus[] }>('/api/v1/ledger/checkpoints'), []);
+  // Checkpoints a page at a time, newest first: null for the newest page, else the size the
+  // page goes below.
+  const [before, setBefore] = useState<number | null>(null);
+  const checkpoints = useLoad(() => api.get<{ ledgerSize: number; verifierKey: string; total: number; older: number | null; checkpoints: CheckpointStatus[] }>(
+    `/api/v1/ledger/checkpoints${qs({ limit: CHECKPOINT_PAGE, before: before ?? '' })}`), [before]);
   const exportHref = (format: 'csv' | 'json') => `/api/v1/ledger/export${qs({ ...apiFilters, format, order: 'desc' })}`;
 
   return (
@@ -112,7 +117,7 @@ export function LedgerPage({ query }: PageProps) {
         <ErrorNote error={checkpoints.error} />
         {checkpoints.data && (
           <>
-            <p className="muted">The ledger holds {checkpoints.data.ledgerSize} entries. Each signed checkpoint is checked with the verifier key <code>{checkpoints.data.verifierKey}</code> and against the ledger as it is now.</p>
+            <p className="muted">The ledger holds {checkpoints.data.ledgerSize} entries and {checkpoints.data.total} signed checkpoints. Each is checked with the verifier key <code>{checkpoints.data.verifierKey}</code> and against the ledger as it is now.</p>
             {checkpoints.data.checkpoints.length === 0 ? <p>No checkpoint has been signed yet.</p> : (
               <table data-testid="checkpoint-history">
                 <thead><tr><th scope="col">Size</th><th scope="col">Signed</th><th scope="col">Root hash</th><th scope="col">Signature</th><th scope="col">Consistent with the ledger</th></tr></thead>
@@ -129,6 +134,10 @@ export function LedgerPage({ query }: PageProps) {
                 </tbody>
               </table>
             )}
+            <p className="actions">
+              {before !== null && <button type="button" className="secondary" onClick={() => setBefore(null)}>Newest checkpoints</button>}
+              {checkpoints.data.older !== null && <button type="button" className="secondary" onClick={() => setBefore(checkpoints.data!.older)}>Older checkpoints</button>}
+            </p>
           </>
         )}
       </section>
