@@ -60,6 +60,9 @@ test('web API: recovery codes, archiving notice, mailbox directory and import, h
 
   await t.test('archiving notice: set by an admin, shown until acknowledged, each version anew', async () => {
     assert.deepEqual((await w.as.alice.call('GET', '/api/v1/notice')).body, { text: null, version: 0, updatedAt: null, acknowledgedAt: null, mustAcknowledge: false });
+    // GET /me says whether the notice waits, so that the app asks for it only then.
+    const waits = async (who: string) => (await w.as[who].call('GET', '/api/v1/me')).body.mustAcknowledgeNotice;
+    assert.equal(await waits('alice'), false, 'no notice');
     assert.equal((await w.as.rita.call('POST', '/api/v1/notice', { text: 'nope' })).status, 403);
     const set = await w.as.adm.call('POST', '/api/v1/notice', { text: 'All mail is archived for seven years.' });
     assert.equal(set.status, 200);
@@ -67,15 +70,19 @@ test('web API: recovery codes, archiving notice, mailbox directory and import, h
     let mine = (await w.as.alice.call('GET', '/api/v1/notice')).body;
     assert.equal(mine.text, 'All mail is archived for seven years.');
     assert.equal(mine.mustAcknowledge, true);
+    assert.equal(await waits('alice'), true, 'set, not acknowledged');
     assert.equal((await w.as.alice.call('POST', '/api/v1/notice/acknowledge', { version: 2 })).status, 409, 'a version not in force');
     assert.equal((await w.as.alice.call('POST', '/api/v1/notice/acknowledge', { version: 1 }, { csrf: false })).status, 403, 'CSRF');
     assert.equal((await w.as.alice.call('POST', '/api/v1/notice/acknowledge', { version: 1 })).status, 200);
     mine = (await w.as.alice.call('GET', '/api/v1/notice')).body;
     assert.equal(mine.mustAcknowledge, false);
+    assert.equal(await waits('alice'), false, 'acknowledged');
+    assert.equal(await waits('rita'), true, 'acknowledged by each person');
     assert.ok(mine.acknowledgedAt);
     assert.equal((await w.as.adm.call('GET', '/api/v1/notice')).body.acknowledgements, 1);
     await w.as.adm.call('POST', '/api/v1/notice', { text: 'All mail is archived for ten years.' });
     assert.equal((await w.as.alice.call('GET', '/api/v1/notice')).body.mustAcknowledge, true, 'a changed text is acknowledged anew');
+    assert.equal(await waits('alice'), true, 'the new version waits');
     const all = await w.takeAll();
     assert.deepEqual(all.filter((e) => e.operation.startsWith('notice.')).map((e) => [e.actor, e.operation, e.result, e.parameters.version]), [
       ['user:rita', 'notice.set', 'denied', undefined],

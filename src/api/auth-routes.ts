@@ -95,11 +95,14 @@ export function authRoutes(routes: RouteTable, s: Services): void {
   });
 
   routes.add({
-    method: 'GET', url: '/api/v1/me', tag: 'sign-in', auth: { scope: 'content' }, summary: 'who I am, my roles and the mailboxes I own',
-    handler: async (_req, _reply, { p }) => {
-      const owned = await s.db.read((tx) => s.people.ownedMailboxes(tx, p.user));
-      return { name: p.user.name, displayName: p.user.displayName, roles: p.user.roles, mailboxes: owned.map((m) => m.name), via: p.via };
-    },
+    method: 'GET', url: '/api/v1/me', tag: 'sign-in', auth: { scope: 'content' }, summary: 'who I am, my roles, the mailboxes I own, and whether the archiving notice waits for my acknowledgement (GET /api/v1/notice)',
+    handler: async (_req, _reply, { p }) => s.db.read(async (tx) => {
+      const owned = await s.people.ownedMailboxes(tx, p.user);
+      // The web app's first load asks for the notice itself only when it must be shown.
+      const notice = await s.notice.current(tx);
+      const mustAcknowledgeNotice = !!notice?.text && await s.notice.acknowledgedAt(tx, p.user, notice.version) === null;
+      return { name: p.user.name, displayName: p.user.displayName, roles: p.user.roles, mailboxes: owned.map((m) => m.name), via: p.via, mustAcknowledgeNotice };
+    }),
   });
 
   routes.add({

@@ -20,10 +20,10 @@ export function App() {
       return;
     }
     try {
-      // One after the other: a session that has ended answers one 401, not two.
+      // The notice only when it waits for me (a session that has ended answers one 401, not two).
       const me = await api.get<Me>('/api/v1/me');
-      const notice = await api.get<Notice>('/api/v1/notice');
-      setState({ kind: 'in', me, notice: notice.mustAcknowledge ? notice : null });
+      const notice = me.mustAcknowledgeNotice ? await api.get<Notice>('/api/v1/notice') : null;
+      setState({ kind: 'in', me, notice: notice?.mustAcknowledge ? notice : null });
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) setCsrfToken(null);
       setState(error instanceof ApiError && error.status === 401 ? { kind: 'signed-out' } : { kind: 'error', error });

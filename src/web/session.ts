@@ -9,6 +9,7 @@ export interface Me {
   roles: Role[];
   mailboxes: string[];
   via: 'session' | 'token';
+  mustAcknowledgeNotice: boolean;  // then GET /api/v1/notice has its text
 }
 
 export interface SessionValue {
