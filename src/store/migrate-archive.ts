@@ -122,9 +122,10 @@ async function copyInto(source: Stores, target: Stores, to: Config, progress: Mi
   }
 }
 
-// The metadata tables of the source, all copied.
+// The metadata tables of the source, all copied but the totals, which the target's triggers
+// keep as the rows arrive.
 function metadataTables(src: DatabaseSync): string[] {
-  return (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_version' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  return (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_version', 'archive_totals') ORDER BY name").all() as { name: string }[]).map((r) => r.name);
 }
 
 // Every table and column to be copied has its counterpart in the target's schema: checked before

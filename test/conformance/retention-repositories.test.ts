@@ -113,6 +113,9 @@ for (const impl of BACKENDS) {
       assert.equal(await meta.write((tx) => meta.insertMessage(tx, seal, { file: 'seg-2', offset: 5, length: 90 }, T0 + DAY)), before, 'archived again: the same row');
       const again = (await meta.read((tx) => meta.getMessage(tx, sha(5))))!;
       assert.deepEqual([again.blobRef, again.seal.wrappedKey, again.seal.keyId, again.disposed, again.firstSeen], [{ file: 'seg-2', offset: 5, length: 90 }, Buffer.alloc(40, 9), 'k2', null, T0]);
+      // The totals (kept as rows are written): the refused insert changed nothing, the new seal
+      // its stored bytes.
+      assert.deepEqual(await meta.read((tx) => meta.counts(tx)), { captures: N + N / 10, messages: N, rawBytes: 100 * N, blobBytes: 80 * N - 80 + 90 });
     }));
 
     test('the capture queue: captures after a cursor and by row id, in receipt order; the live messages with their first capture', withBackend(impl, async (b) => {

@@ -264,9 +264,9 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async counts(tx: Tx): Promise<{ captures: number; messages: number; rawBytes: number; blobBytes: number }> {
-    const m = (await on(tx).one('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0)::bigint AS raw, COALESCE(SUM(blob_length), 0)::bigint AS blob FROM message'))!;
-    const c = (await on(tx).one('SELECT COUNT(*) AS n FROM capture'))!;
-    return { captures: Number(c.n), messages: Number(m.n), rawBytes: Number(m.raw), blobBytes: Number(m.blob) };
+    // Kept by triggers as rows are written (migration 0011).
+    const t = (await on(tx).one('SELECT captures, messages, raw_bytes, blob_bytes FROM archive_totals'))!;
+    return { captures: Number(t.captures), messages: Number(t.messages), rawBytes: Number(t.raw_bytes), blobBytes: Number(t.blob_bytes) };
   }
 
   // --- mailboxes ---

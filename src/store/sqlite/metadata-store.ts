@@ -123,9 +123,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async counts(tx: Tx): Promise<{ captures: number; messages: number; rawBytes: number; blobBytes: number }> {
-    const m = on(tx).prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS raw, COALESCE(SUM(blob_length), 0) AS blob FROM message').get() as any;
-    const c = on(tx).prepare('SELECT COUNT(*) AS n FROM capture').get() as any;
-    return { captures: Number(c.n), messages: Number(m.n), rawBytes: Number(m.raw), blobBytes: Number(m.blob) };
+    // Kept by triggers as rows are written (migration 0024).
+    const t = on(tx).prepare('SELECT captures, messages, raw_bytes, blob_bytes FROM archive_totals').get() as Record<string, number>;
+    return { captures: Number(t.captures), messages: Number(t.messages), rawBytes: Number(t.raw_bytes), blobBytes: Number(t.blob_bytes) };
   }
 
   // --- mailboxes ---
