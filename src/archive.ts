@@ -81,7 +81,8 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
       const { key, created } = openOrCreateSigningKey(stores.paths.signingKey, config.ledger.origin, { create: true });
       if (created) announce(`created ledger signing key ${stores.paths.signingKey} (mode 0600); verifier key: ${key.verifierKey}`);
       signingKey = key;
-      ledger = await Ledger.open({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, key) });
+      ledger = await Ledger.open({ store: stores.meta, origin: config.ledger.origin, clock, sign: (body) => signCheckpoint(body, key), writer: true });
+      if (ledger.keptOnOpen > 0) announce(`kept the ledger tree's ${ledger.keptOnOpen} subtree roots (once, for the proofs; see README "The tree as stored")`);
       checkpointer = new Checkpointer({ config, meta: stores.meta, outbox: stores.repos.notifications, ledger, log: logger() });
     } else {
       ledger = await Ledger.open({

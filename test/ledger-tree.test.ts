@@ -1,7 +1,7 @@
 // The ledger tree's kept subtree roots (ledger/stored-tree.ts) as the commands meet them: proofs
 // made from them are the proofs of the leaves themselves, `verify` names a changed one, and an
-// archive without them (begun before they were kept) still proves right and gets them back with
-// its next entry.
+// archive without them (begun before they were kept) still proves right and gets them back when
+// a writer opens it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -56,6 +56,7 @@ test('proofs come from the kept subtree roots; verify names a changed one; an ar
     for (let n = from; n < to; n++) writeFileSync(join(folder, `m${n}.eml`), eml(n));
     const r = await runImport(['eml', '--data', data, '--config', config, folder], join(dir, `report-${from}.json`));
     assert.equal(r.code, 0, r.stderr.toString());
+    return r.stderr.toString();
   };
   await imported(0, 150);
   const size = sql(data, (db) => Number((db.prepare('SELECT count(*) AS n FROM ledger').get() as { n: number }).n));
@@ -83,11 +84,12 @@ test('proofs come from the kept subtree roots; verify names a changed one; an ar
   const noted = await cli(['verify', '--data', data]);
   assert.equal(noted.code, 0, noted.text);
   assert.match(noted.text, new RegExp(`note ${expected} of the tree's kept subtree roots are not stored yet`));
-  await imported(150, 151);
+  // The importer, a writer, keeps them as it opens, before its first entry.
+  assert.match(await imported(150, 151), new RegExp(`kept the ledger tree's ${expected} subtree roots`));
   const grown = sql(data, (db) => Number((db.prepare('SELECT count(*) AS n FROM ledger').get() as { n: number }).n));
   let now = 0;
   for (let w = 64; w <= grown; w *= 2) now += Math.floor(grown / w);
-  assert.equal(nodeCount(data), now, 'filled in by the next entry');
+  assert.equal(nodeCount(data), now, 'filled in, and kept by the next entry');
   const again = await cli(['verify', '--data', data]);
   assert.equal(again.code, 0, again.text);
   assert.doesNotMatch(again.text, /kept subtree roots/);

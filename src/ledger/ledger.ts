@@ -4,7 +4,7 @@ import type { Transactions, Tx } from '../core/transactions.ts';
 import { LEDGER_VERSION, leafVersion, sealEntry } from './ledger-entry.ts';
 import { MerkleFrontier, leafHash } from './merkle-tree.ts';
 import type { Subtree } from './merkle-tree.ts';
-import { fillTreeNodes, keptRootsOf } from './stored-tree.ts';
+import { fillTreeNodes, keptRootsOf, treeKept } from './stored-tree.ts';
 
 // What the ledger needs from storage; the metadata store implements it inside its transactions.
 // A leaf as stored, with its personal payload and salt beside it (version 2; null in version 1,
@@ -117,6 +117,8 @@ export class Ledger {
   #lastCheckpointSize = 0;
   #lastCheckpointTime = 0;
   #treeFilled = false;
+  // Subtree roots this process kept as it opened (an upgraded ledger's, once).
+  #keptOnOpen = 0;
 
   private constructor(options: { store: LedgerStore; sign: CheckpointSigner; origin: string; clock: Clock }) {
     this.#store = options.store;
@@ -125,9 +127,16 @@ export class Ledger {
     this.#clock = options.clock;
   }
 
-  // Rebuilds the tree from the last checkpoint's frontier and the leaves after it.
-  static async open(options: { store: LedgerStore & Transactions; sign: CheckpointSigner; origin: string; clock: Clock }): Promise<Ledger> {
+  // Rebuilds the tree from the last checkpoint's frontier and the leaves after it. A writer (the
+  // server, an importer) keeps the tree's interior of a ledger begun before it was kept as it
+  // opens, before it takes anything in: otherwise the first entry's transaction would, with
+  // captures waiting on it (7 s a million entries).
+  static async open(options: { store: LedgerStore & Transactions; sign: CheckpointSigner; origin: string; clock: Clock; writer?: boolean }): Promise<Ledger> {
     const ledger = new Ledger(options);
+    if (options.writer && !await options.store.read((tx) => treeKept(tx, options.store))) {
+      ledger.#keptOnOpen = await options.store.write((tx) => fillTreeNodes(tx, options.store));
+      ledger.#treeFilled = true;
+    }
     await options.store.read(async (tx) => {
       const latest = await options.store.latestCheckpoint(tx);
       if (latest) ledger.#frontier = MerkleFrontier.fromJSON(JSON.parse(latest.frontier));
@@ -137,6 +146,10 @@ export class Ledger {
       await ledger.#readVersion(tx);
     });
     return ledger;
+  }
+
+  get keptOnOpen(): number {
+    return this.#keptOnOpen;
   }
 
   get size(): number {

@@ -96,9 +96,8 @@ export class StoredTree {
 // every subtree of KEPT_LEVEL or more that its leaves complete. Nothing if the last one is there
 // (they are saved in order, with the leaves). Returns how many were saved.
 export async function fillTreeNodes(tx: Tx, store: Pick<LedgerStore, 'ledgerSize' | 'leafHashes' | 'treeNodes' | 'saveTreeNodes'>): Promise<number> {
+  if (await treeKept(tx, store)) return 0;
   const size = await store.ledgerSize(tx);
-  const blocks = Math.floor(size / KEPT_WIDTH);
-  if (blocks === 0 || (await store.treeNodes(tx, [{ level: KEPT_LEVEL, index: blocks - 1 }]))[0]) return 0;
   const frontier = new MerkleFrontier();
   const CHUNK = 65_536;
   let saved = 0;
@@ -115,6 +114,12 @@ export async function fillTreeNodes(tx: Tx, store: Pick<LedgerStore, 'ledgerSize
     saved += nodes.length;
   }
   return saved;
+}
+
+// Whether the ledger's last complete block of leaves has its kept root (then all before it have).
+export async function treeKept(tx: Tx, store: Pick<LedgerStore, 'ledgerSize' | 'treeNodes'>): Promise<boolean> {
+  const blocks = Math.floor(await store.ledgerSize(tx) / KEPT_WIDTH);
+  return blocks === 0 || (await store.treeNodes(tx, [{ level: KEPT_LEVEL, index: blocks - 1 }]))[0] !== null;
 }
 
 // The kept roots that appending this leaf hash to the frontier completes (most leaves: none).
