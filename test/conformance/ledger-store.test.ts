@@ -352,6 +352,7 @@ for (const impl of STORES) {
         ['actor anonymous', { actor: 'anonymous' }, (w) => w.actor === 'anonymous'],
         ['actor not a prefix match', { actor: 'user:al' }, () => false],
         ['operation', { operation: 'search' }, (w) => w.operation === 'search'],
+        ['operation capture', { operation: 'capture' }, (w) => w.operation === 'capture'],
         ['operation not a prefix match', { operation: 'request' }, () => false],
         ['result denied', { result: 'denied' }, (w) => w.result === 'denied'],
         ['result success', { result: 'success' }, (w) => w.result === 'success'],

@@ -231,6 +231,9 @@ export class SqliteMetadataStore implements MetadataStore {
     if (f.type) { where.push('l.type = ?'); params.push(f.type); }
     if (f.actor) { where.push(`${json('$.actor')} = ?`); params.push(f.actor); }
     if (f.operation) { where.push(`${json('$.operation')} = ?`); params.push(f.operation); }
+    // A capture's actor is capture:<source> and its operation `capture`: a question that names
+    // another leaves the captures out, and so reads the actions' own indexes (migration 0025).
+    if ((f.actor && !f.actor.startsWith('capture:')) || (f.operation && f.operation !== 'capture')) where.push("l.type <> 'capture'");
     if (f.result) { where.push(`${json('$.result')} = ?`); params.push(f.result); }
     if (f.grantId) { where.push(`${json('$.grantId')} = ?`); params.push(f.grantId); }
     // A version-1 leaf names the mailboxes itself; a version-2 entry in its payload.
