@@ -83,6 +83,13 @@ export interface TreeNode extends Subtree {
   hash: Buffer;
 }
 
+// Whether a filter can match no capture: a capture's actor is capture:<source> and its operation
+// `capture`, so one that names another actor or operation reads the actions alone (each store
+// keeps indexes on them that leave the captures, most of a ledger, out).
+export function leavesCapturesOut(f: LedgerFilter): boolean {
+  return (!!f.actor && !f.actor.startsWith('capture:')) || (!!f.operation && f.operation !== 'capture');
+}
+
 export interface StoredCheckpoint {
   size: number;
   root: Buffer;

@@ -12,7 +12,7 @@
 import pg from 'pg';
 import type { CaptureRecord } from '../../core/types.ts';
 import type { Tx } from '../../core/transactions.ts';
-import { forkedCheckpoint } from '../../ledger/ledger.ts';
+import { forkedCheckpoint, leavesCapturesOut } from '../../ledger/ledger.ts';
 import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry, TreeNode } from '../../ledger/ledger.ts';
 import type { Subtree } from '../../ledger/merkle-tree.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
@@ -373,8 +373,10 @@ export class PostgresMetadataStore implements MetadataStore {
     if (f.since !== undefined) where.push(`l.time >= ${param(f.since)}`);
     if (f.until !== undefined) where.push(`l.time < ${param(f.until)}`);
     if (f.type) where.push(`l.type = ${param(f.type)}`);
-    if (f.actor) where.push(`${json('actor')} = ${param(f.actor)}`);
-    if (f.operation) where.push(`${json('operation')} = ${param(f.operation)}`);
+    // The indexed expressions of migration 0012, on the actions only where no capture can match.
+    if (f.actor) where.push(`ledger_leaf_json(l.leaf) ->> 'actor' = ${param(f.actor)}`);
+    if (f.operation) where.push(`ledger_leaf_json(l.leaf) ->> 'operation' = ${param(f.operation)}`);
+    if (leavesCapturesOut(f)) where.push("l.type <> 'capture'");
     if (f.result) where.push(`${json('result')} = ${param(f.result)}`);
     if (f.grantId) where.push(`${json('grantId')} = ${param(f.grantId)}`);
     // A version-1 leaf names the mailboxes itself; a version-2 entry in its payload.
@@ -438,14 +440,9 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 }
 
-// JSON text to look into, its escapes \u0000 read as U+FFFD. PostgreSQL's json and jsonb refuse a
-// whole document holding one (SQLite's JSON functions do not), and the ledger keeps what was
-// given: a search refused for a NUL in its query records that query, and every filtered read of
-// the ledger would fail from then on. Only an escape counts (a backslash after an even run of
-// them); the entries handed out are the stored bytes, untouched.
-const NUL_ESCAPE = String.raw`(?<!\\)((?:\\\\)*)\\u0000`;
+// JSON text to look into, its escapes \u0000 read as U+FFFD (sealbox_json, migration 0012).
 function jsonOf(text: string): string {
-  return String.raw`(CASE WHEN strpos(${text}, '\u0000') > 0 THEN regexp_replace(${text}, '${NUL_ESCAPE}', '\1\\ufffd', 'g') ELSE ${text} END)::jsonb`;
+  return `sealbox_json(${text})`;
 }
 
 // A leaf is the JSON text of its entry (as SQLite's CAST(leaf AS TEXT) reads it).

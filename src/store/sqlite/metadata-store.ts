@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { CaptureRecord, Envelope } from '../../core/types.ts';
 import { openEntry } from '../../ledger/ledger-entry.ts';
-import { forkedCheckpoint } from '../../ledger/ledger.ts';
+import { forkedCheckpoint, leavesCapturesOut } from '../../ledger/ledger.ts';
 import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry, TreeNode } from '../../ledger/ledger.ts';
 import type { Subtree } from '../../ledger/merkle-tree.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
@@ -231,9 +231,8 @@ export class SqliteMetadataStore implements MetadataStore {
     if (f.type) { where.push('l.type = ?'); params.push(f.type); }
     if (f.actor) { where.push(`${json('$.actor')} = ?`); params.push(f.actor); }
     if (f.operation) { where.push(`${json('$.operation')} = ?`); params.push(f.operation); }
-    // A capture's actor is capture:<source> and its operation `capture`: a question that names
-    // another leaves the captures out, and so reads the actions' own indexes (migration 0025).
-    if ((f.actor && !f.actor.startsWith('capture:')) || (f.operation && f.operation !== 'capture')) where.push("l.type <> 'capture'");
+    // On the actions only where no capture can match: their own indexes (migration 0025).
+    if (leavesCapturesOut(f)) where.push("l.type <> 'capture'");
     if (f.result) { where.push(`${json('$.result')} = ?`); params.push(f.result); }
     if (f.grantId) { where.push(`${json('$.grantId')} = ?`); params.push(f.grantId); }
     // A version-1 leaf names the mailboxes itself; a version-2 entry in its payload.
