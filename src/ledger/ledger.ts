@@ -200,7 +200,8 @@ export class Ledger {
 
   async #appendVersioned(tx: Tx, entry: NewLedgerEntry): Promise<LedgerEntry> {
     this.#remember(tx);
-    // A ledger begun before the tree's interior was kept gets it with this process's first entry.
+    // A ledger begun before the tree's interior was kept, opened by no writer since (a console
+    // command's first entry), gets it now.
     if (!this.#treeFilled) {
       const filled = await fillTreeNodes(tx, this.#store);
       this.#treeFilled = true;

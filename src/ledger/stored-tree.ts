@@ -50,7 +50,7 @@ export class StoredTree {
 
   // Each subtree's root: a kept one from the store, a smaller one from its leaves (runs close to
   // each other read as one), and a kept one that is not there (a ledger begun before roots were
-  // kept, until this version's first entry fills them in) from its two halves.
+  // kept, until a writer opens it: Ledger.open) from its two halves.
   async #subtreeRoots(tx: Tx, wanted: readonly Subtree[]): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
     const kept = new Map<string, Subtree>();
