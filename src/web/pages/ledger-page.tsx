@@ -117,7 +117,7 @@ export function LedgerPage({ query }: PageProps) {
         <ErrorNote error={checkpoints.error} />
         {checkpoints.data && (
           <>
-            <p className="muted">The ledger holds {checkpoints.data.ledgerSize} entries and {checkpoints.data.total} signed checkpoints. Each is checked with the verifier key <code>{checkpoints.data.verifierKey}</code> and against the ledger as it is now.</p>
+            <p className="muted">The ledger holds {checkpoints.data.ledgerSize} entries and {checkpoints.data.total} signed checkpoints. Each is checked with the verifier key <code>{checkpoints.data.verifierKey}</code> and against the ledger's tree as stored now; <code>sealbox verify</code> and the server's periodic check (hourly by default) also rehash every entry.</p>
             {checkpoints.data.checkpoints.length === 0 ? <p>No checkpoint has been signed yet.</p> : (
               <table data-testid="checkpoint-history">
                 <thead><tr><th scope="col">Size</th><th scope="col">Signed</th><th scope="col">Root hash</th><th scope="col">Signature</th><th scope="col">Consistent with the ledger</th></tr></thead>
