@@ -37,6 +37,8 @@ export interface LedgerStore {
   // A page of checkpoints, newest first: those smaller than `before` (all when null), and how
   // many there are in all.
   checkpointsBefore(tx: Tx, before: number | null, limit: number): Promise<StoredCheckpoint[]>;
+  // And oldest first: those larger than `after`.
+  checkpointsAfter(tx: Tx, after: number, limit: number): Promise<StoredCheckpoint[]>;
   checkpointCount(tx: Tx): Promise<number>;
   saveCheckpoint(tx: Tx, checkpoint: StoredCheckpoint): Promise<void>;
   // Reading the ledger back, in index order; ofMailbox newest first, an entry that names

@@ -2,7 +2,7 @@ import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
 import { canonicalJson, commitmentOf, entryOf } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
-import type { TreeNode } from '../ledger/ledger.ts';
+import type { StoredCheckpoint, TreeNode } from '../ledger/ledger.ts';
 import { keptRootsOf } from '../ledger/stored-tree.ts';
 import type { Stores } from './open-stores.ts';
 import type { BlobCheckPool, BlobOutcome } from './blob-check.ts';
@@ -36,6 +36,54 @@ export interface VerifyOptions {
   witnessed?: WitnessedCheckpoint[];
   ledgerOnly?: boolean;            // the tree and its signatures only
   blobCheck?: BlobCheckPool;       // the threads that re-hash the blobs (unless ledgerOnly)
+  checkpointPage?: number;         // checkpoints read at a time (default 1,000)
+}
+
+// The signed checkpoints in size order, read a page at a time: one is signed every
+// ledger.checkpointEverySeconds while mail comes in, half a million notes (and frontiers) a year.
+class CheckpointsInOrder {
+  readonly #meta: Stores['meta'];
+  readonly #tx: Tx;
+  readonly #pageSize: number;
+  #page: StoredCheckpoint[] = [];
+  #at = 0;
+  #more = true;
+  count = 0;                                  // read so far
+  last: StoredCheckpoint | null = null;       // the largest read so far
+
+  constructor(meta: Stores['meta'], tx: Tx, pageSize: number) {
+    this.#meta = meta;
+    this.#tx = tx;
+    this.#pageSize = pageSize;
+  }
+
+  // This page is checked, and another may follow: ready() reads it.
+  get pageDone(): boolean {
+    return this.#at === this.#page.length && this.#more;
+  }
+
+  // The next one not checked yet, reading the next page if this one is done; null after the last.
+  async ready(): Promise<StoredCheckpoint | null> {
+    if (this.pageDone) {
+      this.#page = await this.#meta.checkpointsAfter(this.#tx, this.last?.size ?? -1, this.#pageSize);
+      this.#at = 0;
+      this.#more = this.#page.length === this.#pageSize;
+      this.count += this.#page.length;
+      this.last = this.#page.at(-1) ?? this.last;
+    }
+    return this.current();
+  }
+
+  // The next one on this page (null at its end: ready() first).
+  current(): StoredCheckpoint | null {
+    return this.#page[this.#at] ?? null;
+  }
+
+  // That one checked; the next on this page.
+  take(): StoredCheckpoint | null {
+    this.#at++;
+    return this.current();
+  }
 }
 
 // `witnessed`: checkpoints kept by outside witnesses. Each must verify with our key and be a
@@ -52,7 +100,8 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
   blobStage?.catch(() => {}); // awaited below
 
   // 1. The ledger, rebuilt leaf by leaf; checkpoints checked at their sizes on the way.
-  const checkpoints = await meta.checkpoints(tx);
+  const checkpoints = new CheckpointsInOrder(meta, tx, options.checkpointPage ?? 1000);
+  await checkpoints.ready();
   const witnessed = new Map<number, { source: string; root: Buffer }[]>();
   for (const w of options.witnessed ?? []) {
     try {
@@ -73,14 +122,12 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
   let version2From: number | null = null;
   // Dispose entries: the messages each names, by its index.
   const disposeEntries = new Map<number, Set<string>>();
-  let c = 0;
   const checkAt = (size: number) => {
     for (const w of witnessed.get(size) ?? []) {
       if (!w.root.equals(frontier.root())) problems.push(`witness checkpoint ${w.source} (size ${size}) does not match this ledger's first ${size} entries: history was rewritten`);
     }
     witnessed.delete(size);
-    while (c < checkpoints.length && checkpoints[c].size === size) {
-      const cp = checkpoints[c++];
+    for (let cp = checkpoints.current(); cp?.size === size; cp = checkpoints.take()) {
       try {
         const parsed = verifyCheckpoint(cp.note, options.verifierKey, { origin: options.origin });
         if (parsed.size !== cp.size) problems.push(`checkpoint ${cp.size}: signed note says size ${parsed.size}`);
@@ -141,21 +188,22 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
     if (kept.length >= 4096) await checkKept();
     frontier.append(hash);
     next = row.index + 1;
+    if (checkpoints.pageDone) await checkpoints.ready();
     checkAt(frontier.size);
   }
   await checkKept();
-  if (keptMissing > 0) notes.push(`${keptMissing} of the tree's kept subtree roots are not stored yet (proofs rebuild them from the leaves; the next ledger entry stores them)`);
+  if (keptMissing > 0) notes.push(`${keptMissing} of the tree's kept subtree roots are not stored yet (proofs rebuild them from the leaves; the server or an importer stores them as it opens)`);
   for (const index of missingPayload) {
     if (!erasedByEntry.has(index)) problems.push(`ledger entry ${index}: its personal payload is missing and no erasure entry names it (removed)`);
   }
   for (const [size, ws] of witnessed) for (const w of ws) problems.push(`witness checkpoint ${w.source} has ${size} entries, this ledger only ${frontier.size}: entries were removed`);
-  for (; c < checkpoints.length; c++) problems.push(`checkpoint ${checkpoints[c].size}: the ledger holds only ${frontier.size} entries (entries removed)`);
-  const last = checkpoints.at(-1);
+  for (let cp = await checkpoints.ready(); cp; checkpoints.take(), cp = await checkpoints.ready()) problems.push(`checkpoint ${cp.size}: the ledger holds only ${frontier.size} entries (entries removed)`);
+  const last = checkpoints.last;
   if (!last) problems.push('no signed checkpoint exists');
   else if (last.size < frontier.size) notes.push(`${frontier.size - last.size} newest ledger entries are not yet in a signed checkpoint`);
 
   // The background check (oversight) stops here: the tree and its signatures, no blobs.
-  if (!blobStage) return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages: 0, bytes: 0, seconds: (performance.now() - started) / 1000 };
+  if (!blobStage) return { problems, notes, entries: frontier.size, checkpoints: checkpoints.count, messages: 0, bytes: 0, seconds: (performance.now() - started) / 1000 };
 
   // 2. Captures against the ledger: every field its entry committed to, as the database has it.
   const capturedShas = new Set<string>();
@@ -204,7 +252,7 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
       if (!named?.has(m.sha256)) problems.push(`message ${m.sha256}: marked disposed by ledger entry ${m.disposed.ledgerIndex}, which is no dispose entry naming it`);
     } else problems.push(`message ${m.sha256}: its key is destroyed but no dispose entry says so (deleted outside retention)`);
   }
-  return { problems, notes, entries: frontier.size, checkpoints: checkpoints.length, messages: blobs.shas.length, bytes: blobs.bytes, seconds: (performance.now() - started) / 1000 };
+  return { problems, notes, entries: frontier.size, checkpoints: checkpoints.count, messages: blobs.shas.length, bytes: blobs.bytes, seconds: (performance.now() - started) / 1000 };
 }
 
 // Whether two parsed JSON values are equal, member by member. isDeepStrictEqual answers the same

@@ -459,6 +459,9 @@ for (const impl of STORES) {
         assert.deepEqual(await store.checkpointsBefore(tx, 3, 2), [stored[0]]);
         assert.deepEqual(await store.checkpointsBefore(tx, 5, 10), [stored[1], stored[0]]);
         assert.deepEqual(await store.checkpointsBefore(tx, 0, 10), []);
+        assert.deepEqual(await store.checkpointsAfter(tx, -1, 2), [stored[0], stored[1]], 'and oldest first');
+        assert.deepEqual(await store.checkpointsAfter(tx, 0, 10), [stored[1], stored[2]]);
+        assert.deepEqual(await store.checkpointsAfter(tx, 5, 10), []);
       });
 
       // Two entries after the last checkpoint: a Ledger opened on another connection resumes

@@ -418,6 +418,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await on(tx).query('SELECT * FROM checkpoint WHERE size < $1 ORDER BY size DESC LIMIT $2', [before ?? Number.MAX_SAFE_INTEGER, limit])).map(toCheckpoint);
   }
 
+  async checkpointsAfter(tx: Tx, after: number, limit: number): Promise<StoredCheckpoint[]> {
+    return (await on(tx).query('SELECT * FROM checkpoint WHERE size > $1 ORDER BY size LIMIT $2', [after, limit])).map(toCheckpoint);
+  }
+
   async checkpointCount(tx: Tx): Promise<number> {
     return Number((await on(tx).one<{ n: number }>('SELECT count(*) AS n FROM checkpoint'))!.n);
   }

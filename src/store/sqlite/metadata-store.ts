@@ -271,6 +271,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return (on(tx).prepare('SELECT * FROM checkpoint WHERE size < ? ORDER BY size DESC LIMIT ?').all(before ?? Number.MAX_SAFE_INTEGER, limit) as any[]).map(toCheckpoint);
   }
 
+  async checkpointsAfter(tx: Tx, after: number, limit: number): Promise<StoredCheckpoint[]> {
+    return (on(tx).prepare('SELECT * FROM checkpoint WHERE size > ? ORDER BY size LIMIT ?').all(after, limit) as any[]).map(toCheckpoint);
+  }
+
   async checkpointCount(tx: Tx): Promise<number> {
     return Number((on(tx).prepare('SELECT count(*) AS n FROM checkpoint').get() as { n: number }).n);
   }
