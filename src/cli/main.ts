@@ -54,7 +54,7 @@ withReader(program.command('export'))
   .action(async (words: string[], o) => (await import('./commands/export.ts')).exportPackage(words, o));
 
 withArchive(program.command('verify'))
-  .description('re-hash every blob, rebuild the ledger tree, check every checkpoint, match every capture field and who-can-read-what to the ledger; exit 0 only if all holds')
+  .description('re-hash every blob, rebuild the ledger tree and check its stored subtree roots and every checkpoint, match every capture field and who-can-read-what to the ledger; exit 0 only if all holds')
   .option('--json', 'the report as JSON')
   .option('--against <file...>', 'checkpoints kept by outside witnesses: the ledger must still extend each of them')
   .option('--index', 'instead: check that the search index holds exactly one document for every message it should by now, and nothing else')
