@@ -45,7 +45,7 @@ export async function ledgerBenchmark(o: BenchOptions): Promise<Figure[]> {
       if (end % tenth < batch) o.progress(`ledger: ${end} entries`);
     }
     const appendSeconds = (performance.now() - t0) / 1000;
-    const checkpoints = await store.read((tx) => store.checkpoints(tx));
+    const checkpoints = await store.read((tx) => store.checkpointsAfter(tx, -1, Number.MAX_SAFE_INTEGER));
     const kept = Number((store.db.prepare('SELECT count(*) AS n FROM ledger_node').get() as { n: number }).n);
     const history = (tx: Parameters<LedgerStore['leafHashes']>[0]) => checkpointHistory(tx, store, checkpoints, { verifierKey: key.verifierKey, origin: ORIGIN });
 

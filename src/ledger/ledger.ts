@@ -32,12 +32,11 @@ export interface LedgerStore {
   saveTreeNodes(tx: Tx, nodes: readonly TreeNode[]): Promise<void>;
   treeNodes(tx: Tx, subtrees: readonly Subtree[]): Promise<(Buffer | null)[]>;
   latestCheckpoint(tx: Tx): Promise<StoredCheckpoint | null>;
-  checkpoints(tx: Tx): Promise<StoredCheckpoint[]>;
   checkpointAt(tx: Tx, size: number): Promise<StoredCheckpoint | null>;
   // A page of checkpoints, newest first: those smaller than `before` (all when null), and how
   // many there are in all.
   checkpointsBefore(tx: Tx, before: number | null, limit: number): Promise<StoredCheckpoint[]>;
-  // And oldest first: those larger than `after`.
+  // And oldest first: those larger than `after` (verify reads them all so, a page at a time).
   checkpointsAfter(tx: Tx, after: number, limit: number): Promise<StoredCheckpoint[]>;
   checkpointCount(tx: Tx): Promise<number>;
   saveCheckpoint(tx: Tx, checkpoint: StoredCheckpoint): Promise<void>;

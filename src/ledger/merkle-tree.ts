@@ -107,11 +107,6 @@ export function foldRoots(roots: readonly Uint8Array[]): Buffer {
   return Buffer.from(r);
 }
 
-/** MTH(D[start:end]) of already-hashed leaves, for end > start. */
-export function rangeRoot(hashes: readonly Uint8Array[], start: number, end: number): Buffer {
-  return subtreeRoot(hashes, start, end);
-}
-
 /**
  * RFC 9162 §2.1.3.2. Returns a verdict, never throws: every input may come
  * from an untrusted party.
@@ -342,8 +337,8 @@ export class MerkleFrontier {
   }
 }
 
-/** MTH(D[start:end]) for end > start, recursing on the RFC's split. */
-function subtreeRoot(hashes: readonly Uint8Array[], start: number, end: number): Buffer {
+/** MTH(D[start:end]) of already-hashed leaves, for end > start, recursing on the RFC's split. */
+export function subtreeRoot(hashes: readonly Uint8Array[], start: number, end: number): Buffer {
   const n = end - start;
   if (n === 1) return Buffer.from(hashes[start]!);
   const k = largestPowerOfTwoBelow(n);

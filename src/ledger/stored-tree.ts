@@ -1,6 +1,6 @@
 import type { Tx } from '../core/transactions.ts';
 import type { LedgerStore, TreeNode } from './ledger.ts';
-import { MerkleFrontier, consistencyRanges, foldRoots, inclusionRanges, nodeHash, rangeRoot, subtreesOf } from './merkle-tree.ts';
+import { MerkleFrontier, consistencyRanges, foldRoots, inclusionRanges, nodeHash, subtreeRoot, subtreesOf } from './merkle-tree.ts';
 import type { LeafRange, Subtree } from './merkle-tree.ts';
 
 // The ledger's tree as stored. Each perfect subtree of 2^KEPT_LEVEL leaves or more is kept as it
@@ -86,7 +86,7 @@ export class StoredTree {
       const lo = spans[i]!.lo;
       const hashes = await this.#store.leafHashes(tx, lo, hi);
       if (hashes.length !== hi - lo) throw new Error(`the ledger does not hold entries ${lo}–${hi - 1}`);
-      for (; i < j; i++) out.set(keyOf(spans[i]!.s), rangeRoot(hashes, spans[i]!.lo - lo, spans[i]!.hi - lo));
+      for (; i < j; i++) out.set(keyOf(spans[i]!.s), subtreeRoot(hashes, spans[i]!.lo - lo, spans[i]!.hi - lo));
     }
     return out;
   }

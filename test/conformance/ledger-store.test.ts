@@ -419,7 +419,7 @@ for (const impl of STORES) {
       const ledger = await openLedger(store, clock);
       const sign = () => store.write((tx) => ledger.checkpoint(tx));
       assert.equal(await store.read((tx) => store.latestCheckpoint(tx)), null);
-      assert.deepEqual(await store.read((tx) => store.checkpoints(tx)), []);
+      assert.deepEqual(await store.read((tx) => store.checkpointsAfter(tx, -1, Number.MAX_SAFE_INTEGER)), []);
       const signed = [(await sign())!];
       const appendSome = async (n: number) => {
         for (let i = 0; i < n; i++) {
@@ -437,7 +437,7 @@ for (const impl of STORES) {
       assert.deepEqual(signed.map((c) => c.size), [0, 3, 5]);
 
       await store.read(async (tx) => {
-        const stored = await store.checkpoints(tx);
+        const stored = await store.checkpointsAfter(tx, -1, Number.MAX_SAFE_INTEGER);
         assert.deepEqual(stored.map((c) => c.size), [0, 3, 5], 'by size, oldest first');
         for (const [i, c] of stored.entries()) {
           const want = signed[i]!;
@@ -543,12 +543,12 @@ for (const impl of STORES) {
         assert.equal(ledger.due(1, MINUTE), false, 'nothing left to sign, while the transaction lasts');
         throw new Error('witness mail could not be queued');
       }), /witness mail/);
-      assert.equal((await store.read((tx) => store.checkpoints(tx))).length, 0, 'nothing was stored');
+      assert.equal((await store.read((tx) => store.checkpointsAfter(tx, -1, Number.MAX_SAFE_INTEGER))).length, 0, 'nothing was stored');
       clock.t += 3_600_000;
       assert.equal(ledger.due(1, MINUTE), true, 'the head is still to be signed');
       const cp = await store.write((tx) => ledger.checkpoint(tx));
       assert.equal(cp?.size, 1);
-      assert.equal((await store.read((tx) => store.checkpoints(tx))).length, 1);
+      assert.equal((await store.read((tx) => store.checkpointsAfter(tx, -1, Number.MAX_SAFE_INTEGER))).length, 1);
       await store.close();
     });
 
@@ -601,7 +601,7 @@ for (const impl of STORES) {
       await b.write((tx) => ledgerB.append(tx, captureEntry('3'.repeat(64))));
       assert.equal((await b.write((tx) => ledgerB.checkpoint(tx)))?.size, 3);
       assert.equal(await a.write(async (tx) => { await ledgerA.catchUp(tx); return ledgerA.checkpoint(tx); }), null, 'A finds size 3 signed by B');
-      const stored = await a.read((tx) => a.checkpoints(tx));
+      const stored = await a.read((tx) => a.checkpointsAfter(tx, -1, Number.MAX_SAFE_INTEGER));
       assert.deepEqual(stored.map((c) => c.size), [2, 3]);
       assert.ok(stored[0]!.note === signedByA!.note, 'the first signature kept');
       // A head of the same size with another root (a forked ledger) is refused by the store.

@@ -410,10 +410,6 @@ export class PostgresMetadataStore implements MetadataStore {
     return r ? toCheckpoint(r) : null;
   }
 
-  async checkpoints(tx: Tx): Promise<StoredCheckpoint[]> {
-    return (await on(tx).query('SELECT * FROM checkpoint ORDER BY size')).map(toCheckpoint);
-  }
-
   async checkpointsBefore(tx: Tx, before: number | null, limit: number): Promise<StoredCheckpoint[]> {
     return (await on(tx).query('SELECT * FROM checkpoint WHERE size < $1 ORDER BY size DESC LIMIT $2', [before ?? Number.MAX_SAFE_INTEGER, limit])).map(toCheckpoint);
   }

@@ -263,10 +263,6 @@ export class SqliteMetadataStore implements MetadataStore {
     return r ? toCheckpoint(r) : null;
   }
 
-  async checkpoints(tx: Tx): Promise<StoredCheckpoint[]> {
-    return (on(tx).prepare('SELECT * FROM checkpoint ORDER BY size').all() as any[]).map(toCheckpoint);
-  }
-
   async checkpointsBefore(tx: Tx, before: number | null, limit: number): Promise<StoredCheckpoint[]> {
     return (on(tx).prepare('SELECT * FROM checkpoint WHERE size < ? ORDER BY size DESC LIMIT ?').all(before ?? Number.MAX_SAFE_INTEGER, limit) as any[]).map(toCheckpoint);
   }
