@@ -7,6 +7,7 @@ import { Ledger } from '../src/ledger/ledger.ts';
 import type { LedgerStore } from '../src/ledger/ledger.ts';
 import { MerkleFrontier, consistencyProof, inclusionProof } from '../src/ledger/merkle-tree.ts';
 import { StoredTree } from '../src/ledger/stored-tree.ts';
+import { LedgerWatch } from '../src/oversight/ledger-watch.ts';
 import { SqliteMetadataStore } from '../src/store/sqlite/metadata-store.ts';
 import { median } from './figures.ts';
 import type { Figure } from './figures.ts';
@@ -78,12 +79,31 @@ export async function ledgerBenchmark(o: BenchOptions): Promise<Figure[]> {
       }
       return roots;
     }));
-    o.record('ledger', { entries: size, appendSeconds, checkpoints: checkpoints.length, keptRoots: kept });
+    // The server's background check (oversight/ledger-watch.ts) with its defaults (hourly, every
+    // entry within 7 days): the newest slice and this hour's share of the rest; the anchor is every
+    // slice in one check, as each hourly check re-hashed the whole ledger before.
+    const watchAt = { t: Date.now(), now() { return this.t; } };
+    const watch = (roundDays: number) => new LedgerWatch({ meta: store, verifierKey: key.verifierKey, origin: ORIGIN, clock: watchAt, everyMinutes: 60, roundDays });
+    const hourly = watch(7);
+    let slices = 0;
+    const check = await timed(5, async () => {
+      watchAt.t += 3_600_000;
+      const r = await hourly.check();
+      if (r.problems.length > 0) throw new Error(`the ledger check found problems: ${r.problems.slice(0, 3).join('; ')}`);
+      slices = r.slices.length;
+    });
+    const whole = await timed(2, async () => {
+      watchAt.t += 3_600_000;
+      const r = await watch(1 / 24).check();
+      if (r.problems.length > 0) throw new Error(`the ledger check found problems: ${r.problems.slice(0, 3).join('; ')}`);
+    });
+    o.record('ledger', { entries: size, appendSeconds, checkpoints: checkpoints.length, keptRoots: kept, watchSlices: slices });
     const anchor = (value: number) => ({ name: 'from every leaf hash', value });
     return [
       { name: `inclusion proof of an entry in a ledger of ${size} entries (median of 51)`, value: proof, unit: 'ms', anchor: anchor(proofFromLeaves), ratio: proof / proofFromLeaves },
       { name: `consistency proof, ${older} to ${size} entries (median of 51)`, value: consistency, unit: 'ms', anchor: anchor(consistencyFromLeaves), ratio: consistency / consistencyFromLeaves },
       { name: `checkpoints page, ${checkpoints.length} checkpoints, each root rebuilt (median of 11)`, value: page, unit: 'ms', anchor: anchor(pageFromLeaves), ratio: page / pageFromLeaves },
+      { name: `background ledger check, hourly with every entry within 7 days (${slices} slices of 65,536; median of 5)`, value: check, unit: 'ms', anchor: { name: 'every entry re-hashed, as each check did before', value: whole }, ratio: check / whole },
       { name: 'kept subtree roots per 1,000 entries', value: kept / size * 1000, unit: 'rows', note: `${size} entries appended in ${appendSeconds.toFixed(1)} s` },
     ];
   } finally {

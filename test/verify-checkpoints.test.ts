@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
+import { BlobCheckPool } from '../src/store/blob-check.ts';
 import { verifyArchive } from '../src/store/verify-archive.ts';
 import { openArchive, testConfig } from './support/archive.ts';
 import { runImport } from './support/import-run.ts';
@@ -39,9 +40,11 @@ test('verify checks every checkpoint across pages, and names each one past the e
   const origin = checkpoints[0]!.note.split('\n')[0]!;
   const verified = async (path: string) => {
     const archive = await openArchive(path);
+    const blobCheck = new BlobCheckPool(archive.config);
     try {
-      return await archive.read((tx) => verifyArchive(tx, archive.stores, { verifierKey, origin, ledgerOnly: true, checkpointPage: 2 }));
+      return await archive.read((tx) => verifyArchive(tx, archive.stores, { verifierKey, origin, blobCheck, checkpointPage: 2 }));
     } finally {
+      await blobCheck.close();
       archive.close();
     }
   };

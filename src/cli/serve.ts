@@ -18,10 +18,10 @@ import { NotificationSender } from '../access/notification-sender.ts';
 import { buildHttpServer } from '../api/http-server.ts';
 import { ArchiveWriter } from '../store/archive-writer.ts';
 import { DiskSpace } from '../store/disk-space.ts';
-import { verifyArchive } from '../store/verify-archive.ts';
 import { readOrCreateSecretFile } from '../store/secret-file.ts';
 import { OversightSweep } from '../oversight/oversight-sweep.ts';
 import { accessStateProblems } from '../oversight/access-state-check.ts';
+import { LedgerWatch } from '../oversight/ledger-watch.ts';
 import { syncFromLdap } from '../directory/ldap-sync.ts';
 import { ExportJobs } from '../export/export-jobs.ts';
 
@@ -68,15 +68,19 @@ export function serverParts(archive: Archive, listeners: Running['listeners'] = 
     otherParties: config.export.subjectAccess.otherParties, holds: services.holds,
   });
   const http = config.http.enabled ? buildHttpServer({ services, verifierKey: archive.verifierKey, log, capture: { capture, clients, space }, listeners, exports }) : null;
+  const ledgerWatch = new LedgerWatch({
+    meta: stores.meta, verifierKey: archive.verifierKey, origin: config.ledger.origin, clock,
+    everyMinutes: config.oversight.verifyEveryMinutes, roundDays: config.oversight.ledgerRoundDays,
+  });
   const oversight = new OversightSweep({
     ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, config: config.oversight, audit: services.audit,
     notifier: services.notifier, reviews: services.reviews, clock, log: log.child({ component: 'oversight' }),
     // The tree and its signatures, and who can read what in the tables against the ledger: a
     // grant widened or an owner added by editing the database becomes an alert.
-    verifyLedger: () => stores.meta.read(async (tx) => [
-      ...(await verifyArchive(tx, stores, { verifierKey: archive.verifierKey, origin: config.ledger.origin, ledgerOnly: true })).problems,
-      ...await accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, clock }),
-    ]),
+    verifyLedger: async () => [
+      ...(await ledgerWatch.check()).problems,
+      ...await stores.meta.read((tx) => accessStateProblems(tx, { ...services.oversightStores, grants: services.grants, people: services.people, leavers: services.leavers, clock })),
+    ],
     sampleSeed: () => readOrCreateSecretFile(dataPath(config, 'keys', 'review-sample.seed'), 'review sample seed', { create: true, make: () => randomBytes(16).toString('hex') }).content.trim(),
   });
   return { writer, capture, clients, space, spoolDir, http, notifications, oversight, exports, checkpoint };

@@ -317,6 +317,7 @@ const schema = z.strictObject({
     alertMessagesPerGrant: z.number().int().positive().default(100), // messages read or exported under one grant
     alertExtensions: z.number().int().positive().default(2),         // a grant extended this many times in a row
     verifyEveryMinutes: z.number().positive().default(60),           // the ledger re-verified in the background
+    ledgerRoundDays: z.number().positive().default(7),               // …each entry re-hashed at least this often (the newest every time)
     auditorDigest: z.enum(['daily', 'weekly', 'off']).default('daily'),
     ownerDigest: z.enum(['daily', 'weekly', 'off']).default('weekly'),
     sweepSeconds: z.number().positive().default(5),

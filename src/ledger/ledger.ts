@@ -49,8 +49,9 @@ export interface LedgerStore {
   // Entries that mention any of these strings (lowercase) where personal data is kept: a
   // version-2 entry's payload (erased ones left out), a version-1 entry's leaf.
   mentioning(tx: Tx, needles: readonly string[]): Promise<{ index: number; type: string; operation: string; version: 1 | 2 }[]>;
-  // Every row in index order, for verification and export.
-  ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }>;
+  // The rows from index `from` up to `to` (default: every row), in index order, for verification
+  // and export.
+  ledgerRows(tx: Tx, from?: number, to?: number): AsyncGenerator<LedgerRow & { erasedBy: number | null }>;
 }
 
 // An entry as stored: read back (leaf and payload), with the leaf it was hashed from, that hash,

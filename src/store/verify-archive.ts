@@ -1,7 +1,8 @@
 import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
-import { canonicalJson, commitmentOf, entryOf } from '../ledger/ledger-entry.ts';
-import { MerkleFrontier, leafHash } from '../ledger/merkle-tree.ts';
+import { LeafCheck, checkCheckpoint } from '../ledger/ledger-checks.ts';
+import { canonicalJson } from '../ledger/ledger-entry.ts';
+import { MerkleFrontier } from '../ledger/merkle-tree.ts';
 import type { StoredCheckpoint, TreeNode } from '../ledger/ledger.ts';
 import { keptRootsOf } from '../ledger/stored-tree.ts';
 import type { Stores } from './open-stores.ts';
@@ -34,8 +35,7 @@ export interface VerifyOptions {
   verifierKey: string;
   origin: string;
   witnessed?: WitnessedCheckpoint[];
-  ledgerOnly?: boolean;            // the tree and its signatures only
-  blobCheck?: BlobCheckPool;       // the threads that re-hash the blobs (unless ledgerOnly)
+  blobCheck: BlobCheckPool;        // the threads that re-hash the blobs
   checkpointPage?: number;         // checkpoints read at a time (default 1,000)
 }
 
@@ -96,8 +96,8 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
   const notes: string[] = [];
   const { meta } = stores;
   // Every blob is decrypted and re-hashed on the checkers' threads while this one rebuilds the tree.
-  const blobStage = options.ledgerOnly ? null : hashBlobs(tx, stores, options.blobCheck!);
-  blobStage?.catch(() => {}); // awaited below
+  const blobStage = hashBlobs(tx, stores, options.blobCheck);
+  blobStage.catch(() => {}); // awaited below
 
   // 1. The ledger, rebuilt leaf by leaf; checkpoints checked at their sizes on the way.
   const checkpoints = new CheckpointsInOrder(meta, tx, options.checkpointPage ?? 1000);
@@ -119,7 +119,7 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
   // Version-2 entries without their payload, and the indexes erasure entries name.
   const missingPayload: number[] = [];
   const erasedByEntry = new Map<number, number>();
-  let version2From: number | null = null;
+  const leaves = new LeafCheck();
   // Dispose entries: the messages each names, by its index.
   const disposeEntries = new Map<number, Set<string>>();
   const checkAt = (size: number) => {
@@ -128,13 +128,7 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
     }
     witnessed.delete(size);
     for (let cp = checkpoints.current(); cp?.size === size; cp = checkpoints.take()) {
-      try {
-        const parsed = verifyCheckpoint(cp.note, options.verifierKey, { origin: options.origin });
-        if (parsed.size !== cp.size) problems.push(`checkpoint ${cp.size}: signed note says size ${parsed.size}`);
-        if (!Buffer.from(parsed.rootHash).equals(frontier.root())) problems.push(`checkpoint ${cp.size}: signed root does not match the ledger's first ${cp.size} entries (entries changed, removed or reordered)`);
-      } catch (err) {
-        problems.push(`checkpoint ${cp.size}: signature invalid: ${(err as Error).message}`);
-      }
+      checkCheckpoint(cp, frontier.root(), options, problems);
     }
   };
   checkAt(0);
@@ -157,32 +151,14 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
       problems.push(row.index > next ? `ledger entries ${next}${row.index - 1 > next ? `–${row.index - 1}` : ''} are missing` : `ledger entry ${row.index} is out of order`);
       next = row.index;
     }
-    const hash = leafHash(row.leaf);
-    if (!hash.equals(row.leafHash)) problems.push(`ledger entry ${row.index}: leaf bytes do not match their stored hash (entry changed)`);
-    try {
-      const leaf = JSON.parse(row.leaf.toString('utf8')) as { v?: number; operation?: string; commitment?: string; erases?: number[] };
-      const v2 = leaf.v === 2;
-      if (v2 && version2From === null) {
-        version2From = row.index;
-        if (leaf.operation !== 'ledger.upgrade' && row.index > 0) problems.push(`ledger entry ${row.index}: the first version-2 entry after version-1 ones is not the upgrade entry`);
-      }
-      if (!v2 && version2From !== null) problems.push(`ledger entry ${row.index}: a version-1 leaf after version 2 began at entry ${version2From} (personal data written in plain)`);
-      const payload = v2 ? row.payload : null;
-      if (v2 && payload === null) missingPayload.push(row.index);
-      if (v2 && payload !== null && (row.salt === null || commitmentOf(row.salt, payload) !== leaf.commitment)) {
-        problems.push(`ledger entry ${row.index}: its personal payload does not match the leaf's commitment (changed)`);
-      }
-      for (const erased of v2 ? leaf.erases ?? [] : []) if (erased < row.index) erasedByEntry.set(erased, row.index);
-      const entry = entryOf(leaf as Parameters<typeof entryOf>[0], payload);
-      if (entry.index !== row.index) problems.push(`ledger entry ${row.index}: leaf says index ${entry.index} (moved)`);
-      if (entry.operation === 'dispose' && entry.result === 'success') disposeEntries.set(row.index, new Set(entry.objects.messages));
-      if (entry.type === 'capture' && entry.erased) erasedCaptures.set(row.index, entry.objects.messages[0]!);
-      else if (entry.type === 'capture') {
-        const id = String(entry.parameters.captureId);
-        captureEntries.set(id, { index: row.index, sha256: entry.objects.messages[0]!, committed: { ...entry.parameters, clientIp: entry.clientIp } });
-      }
-    } catch {
-      problems.push(`ledger entry ${row.index}: leaf is not a valid entry`);
+    const { hash, entry, erases, payloadMissing } = leaves.check(row, problems);
+    if (payloadMissing) missingPayload.push(row.index);
+    for (const erased of erases) erasedByEntry.set(erased, row.index);
+    if (entry?.operation === 'dispose' && entry.result === 'success') disposeEntries.set(row.index, new Set(entry.objects.messages));
+    if (entry?.type === 'capture' && entry.erased) erasedCaptures.set(row.index, entry.objects.messages[0]!);
+    else if (entry?.type === 'capture') {
+      const id = String(entry.parameters.captureId);
+      captureEntries.set(id, { index: row.index, sha256: entry.objects.messages[0]!, committed: { ...entry.parameters, clientIp: entry.clientIp } });
     }
     kept.push(...keptRootsOf(frontier, hash));
     if (kept.length >= 4096) await checkKept();
@@ -201,9 +177,6 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
   const last = checkpoints.last;
   if (!last) problems.push('no signed checkpoint exists');
   else if (last.size < frontier.size) notes.push(`${frontier.size - last.size} newest ledger entries are not yet in a signed checkpoint`);
-
-  // The background check (oversight) stops here: the tree and its signatures, no blobs.
-  if (!blobStage) return { problems, notes, entries: frontier.size, checkpoints: checkpoints.count, messages: 0, bytes: 0, seconds: (performance.now() - started) / 1000 };
 
   // 2. Captures against the ledger: every field its entry committed to, as the database has it.
   const capturedShas = new Set<string>();
@@ -242,7 +215,7 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
   for (const [id, entry] of captureEntries) problems.push(`ledger entry ${entry.index}: capture ${id} of message ${entry.sha256} has no capture record (removed)`);
 
   // 3. What the blob checkers found, and each message against the ledger.
-  const blobs = await blobStage!;
+  const blobs = await blobStage;
   problems.push(...blobs.problems);
   for (const sha of blobs.shas) if (!capturedShas.has(sha)) problems.push(`message ${sha}: no capture record refers to it`);
   for (const m of blobs.gone) {

@@ -2,6 +2,7 @@ import { waitUntil } from './wait.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/core/config.ts';
+import type { Config } from '../../src/core/config.ts';
 import { openArchive as openConsoleArchive } from '../../src/archive.ts';
 import type { SearchIndex } from '../../src/index/search-index.ts';
 import type { Stores } from '../../src/store/open-stores.ts';
@@ -21,9 +22,9 @@ export function testConfig(extra: Record<string, unknown> = {}, zone: Record<str
 // Opens an archive in this process, to check thousands of messages without a process each.
 // Opened by the same composition root as every command (role console).
 // read(): one read transaction on its metadata store.
-export async function openArchive(data: string): Promise<{ stores: Stores; search: SearchIndex; read<T>(work: (tx: Tx) => Promise<T>): Promise<T>; close(): void }> {
+export async function openArchive(data: string): Promise<{ config: Config; stores: Stores; search: SearchIndex; read<T>(work: (tx: Tx) => Promise<T>): Promise<T>; close(): void }> {
   const archive = await openConsoleArchive(loadConfig(undefined, { data }, {}), 'console');
-  return { stores: archive.stores, search: archive.services.search, read: (work) => archive.stores.meta.read(work), close: () => archive.close() };
+  return { config: archive.config, stores: archive.stores, search: archive.services.search, read: (work) => archive.stores.meta.read(work), close: () => archive.close() };
 }
 
 // Waits (with a deadline, no fixed sleep) until the indexer has covered every capture, checked

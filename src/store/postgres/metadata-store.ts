@@ -338,9 +338,9 @@ export class PostgresMetadataStore implements MetadataStore {
     return subtrees.map((s) => found.get(`${s.level}:${s.index}`) ?? null);
   }
 
-  async *ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {
-    for (let after = -1; ;) {
-      const rows = await on(tx).query('SELECT l.*, p.salt, p.payload, p.erased_by FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx WHERE l.idx > $1 ORDER BY l.idx LIMIT $2', [after, PAGE]);
+  async *ledgerRows(tx: Tx, from = 0, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {
+    for (let after = from - 1; ;) {
+      const rows = await on(tx).query('SELECT l.*, p.salt, p.payload, p.erased_by FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx WHERE l.idx > $1 AND l.idx < $2 ORDER BY l.idx LIMIT $3', [after, to, PAGE]);
       for (const r of rows) {
         yield {
           index: r.idx, type: r.type, time: r.time, leaf: r.leaf, leafHash: r.leaf_hash,

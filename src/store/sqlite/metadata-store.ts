@@ -199,8 +199,8 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async *ledgerRows(tx: Tx): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {
-    for (const r of on(tx).rows(on(tx).prepareOnce(`SELECT l.*, p.salt, p.payload, p.erased_by FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx ORDER BY l.idx`).iterate() as Iterable<any>)) {
+  async *ledgerRows(tx: Tx, from = 0, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {
+    for (const r of on(tx).rows(on(tx).prepareOnce(`SELECT l.*, p.salt, p.payload, p.erased_by FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx`).iterate(from, to) as Iterable<any>)) {
       yield {
         index: Number(r.idx), type: r.type, time: Number(r.time), leaf: view(r.leaf), leafHash: view(r.leaf_hash),
         payload: r.payload === null ? null : Buffer.from(r.payload, 'utf8'), salt: r.salt === null ? null : view(r.salt), erasedBy: r.erased_by === null ? null : Number(r.erased_by),
