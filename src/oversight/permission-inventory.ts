@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import type { LedgerOperation } from '../core/ledger-operations.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { LedgerEntry } from '../core/types.ts';
 import type { Grants } from '../access/grants.ts';
@@ -65,6 +66,7 @@ export function inventoryReplay(at: number): LedgerReplay<Inventory> {
   const owners = new Map<string, string>();
   const tokens = new Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>();
   return {
+    operations: INVENTORY_OPERATIONS,
     apply: (e) => apply(e, { requests, roles, owners, tokens, disabled }),
     result: () => sorted({
       at, source: 'ledger',
@@ -78,13 +80,25 @@ export function inventoryReplay(at: number): LedgerReplay<Inventory> {
   };
 }
 
+// The operations that change the inventory: the replay reads these and no others. They are the
+// cases of apply's switch, which the type checker holds to this list both ways (a case not in it
+// does not compile, nor an operation in it without its case).
+const INVENTORY_OPERATIONS = [
+  'user.add', 'user.roles', 'user.disable', 'user.enable', 'mailboxes.import', 'ownership.approve',
+  'request.file', 'breakglass.open', 'request.approve', 'request.revoke', 'token.create', 'token.revoke',
+] as const satisfies readonly LedgerOperation[];
+type InventoryOperation = (typeof INVENTORY_OPERATIONS)[number];
+const isInventoryOperation = (op: string): op is InventoryOperation => (INVENTORY_OPERATIONS as readonly string[]).includes(op);
+
 function apply(e: LedgerEntry, s: {
   requests: Map<string, InventoryGrant & { revokedAt: number | null; approved: boolean }>;
   roles: Map<string, string[]>; owners: Map<string, string>; disabled: Set<string>;
   tokens: Map<string, { id: string; user: string; scopes: string[]; expiresAt: number; revoked: boolean }>;
 }): void {
   const p = e.parameters as Record<string, any>;
-  switch (e.operation) {
+  const operation = e.operation;
+  if (!isInventoryOperation(operation)) return;
+  switch (operation) {
     case 'user.add': {
       const r = Array.isArray(p.roles) ? p.roles : [p.roles];
       s.roles.set(String(p.name), r.map(String));
@@ -133,6 +147,8 @@ function apply(e: LedgerEntry, s: {
       if (t) t.revoked = true;
       break;
     }
+    default:
+      operation satisfies never;
   }
 }
 

@@ -230,15 +230,19 @@ export function leaverInForce(l: LeaverTerms) {
   return { mailbox: l.mailbox, left: isoDay(l.leftOn), disposeFrom: isoDay(l.disposeFrom), change: l.changeId, exemption: l.exemption && { change: l.exemption.changeId, until: isoDay(l.exemption.until) } };
 }
 
+// The one operation a leaver replay reads (its `operations`, oversight's LedgerReplay) and applies.
+const LEAVER_APPROVE = 'leaver.approve' satisfies LedgerOperation;
+
 // The leavers in force rebuilt from the ledger alone: each `leaver.approve` entry, as
 // recordLeaverChange wrote it, applied as its change was (applyApproved). A day an entry does not
 // give reads as none, so it shows as a difference rather than stopping the check.
-export function leaversFromLedger(): { apply(e: LedgerEntry): void; result(): LeaverTerms[] } {
+export function leaversFromLedger(): { operations: readonly LedgerOperation[]; apply(e: LedgerEntry): void; result(): LeaverTerms[] } {
   const leavers = new Map<string, LeaverTerms>();
   const time = (v: unknown) => (typeof v === 'string' ? Date.parse(v) : NaN);
   return {
+    operations: [LEAVER_APPROVE],
     apply(e) {
-      if (e.operation !== 'leaver.approve' || e.result !== 'success') return;
+      if (e.operation !== LEAVER_APPROVE || e.result !== 'success') return;
       const p = e.parameters as Record<string, unknown>;
       applyApproved(leavers, {
         id: String(p.change), mailbox: String(p.mailbox), kind: p.kind as LeaverChange['kind'],

@@ -29,6 +29,24 @@ export class PostgresLedgerHistory implements LedgerHistory {
     }
   }
 
+  // By the partial index ledger_actions_by_operation (migration 0012), its expression and its
+  // `type <> 'capture'` as it says them; the entries that change access are few, read at once.
+  // Their payloads after, by index: joined in the same query, the planner (which can only guess
+  // how rare an operation is) hashed or merged the whole payload table, every search's included.
+  async *actionsOf(tx: Tx, operations: readonly string[], until: number): AsyncGenerator<LedgerEntry> {
+    if (operations.length === 0) return;
+    const before = Number.isFinite(until) ? until : Number.MAX_SAFE_INTEGER;
+    const leaves = await on(tx).query<Pick<LeafRow, 'leaf' | 'leaf_hash'> & { idx: number }>(`SELECT l.idx, l.leaf, l.leaf_hash FROM ledger l
+      WHERE l.type <> 'capture' AND ledger_leaf_json(l.leaf) ->> 'operation' = ANY($1::text[]) AND l.time < $2 ORDER BY l.idx`, [operations, before]);
+    if (leaves.length === 0) return;
+    const payloads = new Map((await on(tx).query<Pick<LeafRow, 'salt' | 'payload'> & { idx: number }>('SELECT idx, salt, payload FROM ledger_payload WHERE idx = ANY($1::bigint[])', [leaves.map((r) => r.idx)]))
+      .map((p) => [p.idx, p]));
+    for (const r of leaves) {
+      const p = payloads.get(r.idx);
+      yield entryOf({ ...r, salt: p?.salt ?? null, payload: p?.payload ?? null });
+    }
+  }
+
   async entriesAfter(tx: Tx, index: number, limit: number): Promise<LedgerEntry[]> {
     return (await on(tx).query<LeafRow>(`SELECT ${LEAF} ${FROM} WHERE l.idx > $1 ORDER BY l.idx LIMIT $2`, [index, limit])).map(entryOf);
   }

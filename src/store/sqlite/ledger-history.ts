@@ -28,6 +28,19 @@ export class SqliteLedgerHistory implements LedgerHistory {
     for (const r of on(tx).rows(rows)) yield entryOf(r);
   }
 
+  // By the partial index ledger_actions_by_operation (migration 0025), its expression and its
+  // `type <> 'capture'` as it says them: one look-up an operation, then the few found sorted.
+  // Named (INDEXED BY), as statistics would mislead: once ANALYZE has run, SQLite knows only the
+  // average entries an operation (the searches' many spread over all) and walks the whole ledger
+  // in order instead, 3 ms become 180 ms at 200,000 searches.
+  async *actionsOf(tx: Tx, operations: readonly string[], until: number): AsyncGenerator<LedgerEntry> {
+    if (operations.length === 0) return;
+    const rows = on(tx).prepareOnce(`SELECT ${LEAF} FROM ledger l INDEXED BY ledger_actions_by_operation LEFT JOIN ledger_payload p ON p.idx = l.idx
+      WHERE l.type <> 'capture' AND json_extract(CAST(l.leaf AS TEXT), '$.operation') IN (${operations.map(() => '?').join(', ')}) AND l.time < ?
+      ORDER BY l.idx`).iterate(...operations, until) as Iterable<LeafRow>;
+    for (const r of on(tx).rows(rows)) yield entryOf(r);
+  }
+
   async entriesAfter(tx: Tx, index: number, limit: number): Promise<LedgerEntry[]> {
     return (on(tx).prepare(`SELECT ${LEAF} ${FROM} WHERE l.idx > ? ORDER BY l.idx LIMIT ?`).all(index, limit) as LeafRow[]).map(entryOf);
   }
