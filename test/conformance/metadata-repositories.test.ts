@@ -1039,6 +1039,26 @@ for (const impl of BACKENDS) {
         assert.deepEqual(of.map((e) => e.parameters), [{ n: 1 }, { n: 4 }, { n: 5 }, { n: 7 }]);
       });
     }));
+
+    test('a walk over more actions than a page reads each once, in ledger order, within its window', withRepos(impl, async (r) => {
+      const clock = { t: T0, now() { return this.t; } };
+      const key = generateSigningKey('conformance.example/ledger');
+      const ledger = await Ledger.open({ store: r.ledger, origin: 'conformance.example/ledger', clock, sign: (body) => signCheckpoint(body, key) });
+      await r.write(async (tx) => {
+        await ledger.catchUp(tx);
+        for (let n = 0; n < 1_300; n++) {
+          const capture = n % 5 === 0;
+          await ledger.append(tx, { type: capture ? 'capture' : 'access', actor: capture ? 'capture:smtp' : 'user:alice', actorRoles: [], logonType: capture ? 'system' : 'owner', sessionId: null, clientIp: null,
+            operation: capture ? 'capture' : 'search', objects: { mailboxes: [], messages: [] }, grantId: null, result: 'success', parameters: { n } });
+          clock.t += MINUTE;
+        }
+      });
+      const actions = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k).filter((n) => n % 5 !== 0);
+      await r.read(async (tx) => {
+        assert.deepEqual(await indexes(r.history.actionsBetween(tx, -Infinity, Infinity)), actions(0, 1_300));
+        assert.deepEqual(await indexes(r.history.actionsBetween(tx, T0 + 100 * MINUTE, T0 + 1_200 * MINUTE)), actions(100, 1_200));
+      });
+    }));
   });
 
   describe(`Repositories in one transaction: ${impl.name}`, () => {

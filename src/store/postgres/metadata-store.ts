@@ -340,7 +340,9 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async *ledgerRows(tx: Tx, from = 0, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<LedgerRow & { erasedBy: number | null }> {
     for (let after = from - 1; ;) {
-      const rows = await on(tx).query('SELECT l.*, p.salt, p.payload, p.erased_by FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx WHERE l.idx > $1 AND l.idx < $2 ORDER BY l.idx LIMIT $3', [after, to, PAGE]);
+      // The page's bounds said of the payloads too: PostgreSQL carries only equalities across a
+      // join, and a merge join read the payloads' index from its first row for every page.
+      const rows = await on(tx).query('SELECT l.*, p.salt, p.payload, p.erased_by FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx AND p.idx > $1 AND p.idx < $2 WHERE l.idx > $1 AND l.idx < $2 ORDER BY l.idx LIMIT $3', [after, to, PAGE]);
       for (const r of rows) {
         yield {
           index: r.idx, type: r.type, time: r.time, leaf: r.leaf, leafHash: r.leaf_hash,
@@ -368,8 +370,10 @@ export class PostgresMetadataStore implements MetadataStore {
     const params: unknown[] = [];
     const param = (value: unknown) => `$${params.push(value)}`;
     const json = (key: string) => `${LEAF_JSON} ->> '${key}'`;
-    if (f.from !== undefined) where.push(`l.idx >= ${param(f.from)}`);
-    if (f.to !== undefined) where.push(`l.idx < ${param(f.to)}`);
+    // A range of indexes bounds the payloads too (see ledgerRows).
+    const payloads: string[] = [];
+    if (f.from !== undefined) { const p = param(f.from); where.push(`l.idx >= ${p}`); payloads.push(`p.idx >= ${p}`); }
+    if (f.to !== undefined) { const p = param(f.to); where.push(`l.idx < ${p}`); payloads.push(`p.idx < ${p}`); }
     if (f.since !== undefined) where.push(`l.time >= ${param(f.since)}`);
     if (f.until !== undefined) where.push(`l.time < ${param(f.until)}`);
     if (f.type) where.push(`l.type = ${param(f.type)}`);
@@ -385,7 +389,7 @@ export class PostgresMetadataStore implements MetadataStore {
         WHERE j = ${param(f.mailbox)})`);
     }
     const limit = f.limit !== undefined ? ` LIMIT ${param(f.limit)}` : '';
-    return (await on(tx).query<LeafRow>(`SELECT ${LEAF} FROM ledger l LEFT JOIN ledger_payload p ON p.idx = l.idx${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+    return (await on(tx).query<LeafRow>(`SELECT ${LEAF} FROM ledger l LEFT JOIN ledger_payload p ON ${['p.idx = l.idx', ...payloads].join(' AND ')}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
       ORDER BY l.idx ${f.order === 'desc' ? 'DESC' : 'ASC'}${limit}`, params)).map(toStoredEntry);
   }
 
