@@ -16,8 +16,8 @@ export interface CheckpointStatus {
 // Signed checkpoints (a page of them), each with its verdict against the ledger as it is now: each one's root
 // rebuilt from the tree as stored (its kept subtree roots and a few leaf hashes, stored-tree.ts)
 // and compared. A checkpoint that no longer matches means entries were changed, removed or
-// reordered after it was signed. `sealbox verify` (and the background check every
-// oversight.verifyEveryMinutes) goes further: it rehashes every leaf and checks the kept roots.
+// reordered after it was signed. `sealbox verify` goes further: it rehashes every leaf and checks
+// the kept roots (the background check, oversight/ledger-watch.ts, a share of them each time).
 export async function checkpointHistory(tx: Tx, store: Pick<LedgerStore, 'ledgerSize' | 'leafHashes' | 'treeNodes'>, checkpoints: readonly StoredCheckpoint[], options: { verifierKey: string; origin: string }): Promise<CheckpointStatus[]> {
   const size = await store.ledgerSize(tx);
   const held = checkpoints.filter((c) => c.size <= size).map((c) => c.size);
