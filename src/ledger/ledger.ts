@@ -85,11 +85,12 @@ export interface TreeNode extends Subtree {
   hash: Buffer;
 }
 
-// Whether a filter can match no capture: a capture's actor is capture:<source> and its operation
-// `capture`, so one that names another actor or operation reads the actions alone (each store
-// keeps indexes on them that leave the captures, most of a ledger, out).
+// Whether a filter can match no capture: a capture's actor is capture:<source>, its operation
+// `capture`, its result a success and it is under no grant (store/archive-writer.ts writes them
+// all), so one that names another actor, operation or result, or any grant, reads the actions
+// alone (each store keeps indexes on them that leave the captures, most of a ledger, out).
 export function leavesCapturesOut(f: LedgerFilter): boolean {
-  return (!!f.actor && !f.actor.startsWith('capture:')) || (!!f.operation && f.operation !== 'capture');
+  return (!!f.actor && !f.actor.startsWith('capture:')) || (!!f.operation && f.operation !== 'capture') || (!!f.result && f.result !== 'success') || !!f.grantId;
 }
 
 export interface StoredCheckpoint {

@@ -369,7 +369,6 @@ export class PostgresMetadataStore implements MetadataStore {
     const where: string[] = [];
     const params: unknown[] = [];
     const param = (value: unknown) => `$${params.push(value)}`;
-    const json = (key: string) => `${LEAF_JSON} ->> '${key}'`;
     // A range of indexes bounds the payloads too (see ledgerRows).
     const payloads: string[] = [];
     if (f.from !== undefined) { const p = param(f.from); where.push(`l.idx >= ${p}`); payloads.push(`p.idx >= ${p}`); }
@@ -377,12 +376,12 @@ export class PostgresMetadataStore implements MetadataStore {
     if (f.since !== undefined) where.push(`l.time >= ${param(f.since)}`);
     if (f.until !== undefined) where.push(`l.time < ${param(f.until)}`);
     if (f.type) where.push(`l.type = ${param(f.type)}`);
-    // The indexed expressions of migration 0012, on the actions only where no capture can match.
+    // The indexed expressions of migrations 0012 and 0013, on the actions only where no capture can match.
     if (f.actor) where.push(`ledger_leaf_json(l.leaf) ->> 'actor' = ${param(f.actor)}`);
     if (f.operation) where.push(`ledger_leaf_json(l.leaf) ->> 'operation' = ${param(f.operation)}`);
     if (leavesCapturesOut(f)) where.push("l.type <> 'capture'");
-    if (f.result) where.push(`${json('result')} = ${param(f.result)}`);
-    if (f.grantId) where.push(`${json('grantId')} = ${param(f.grantId)}`);
+    if (f.result) where.push(`ledger_leaf_json(l.leaf) ->> 'result' = ${param(f.result)}`);
+    if (f.grantId) where.push(`ledger_leaf_json(l.leaf) ->> 'grantId' = ${param(f.grantId)}`);
     // A version-1 leaf names the mailboxes itself; a version-2 entry in its payload.
     if (f.mailbox) {
       where.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN p.idx IS NULL THEN ${LEAF_JSON} -> 'objects' -> 'mailboxes' ELSE ${jsonOf('p.payload')} -> 'mailboxes' END) j

@@ -231,7 +231,7 @@ export class SqliteMetadataStore implements MetadataStore {
     if (f.type) { where.push('l.type = ?'); params.push(f.type); }
     if (f.actor) { where.push(`${json('$.actor')} = ?`); params.push(f.actor); }
     if (f.operation) { where.push(`${json('$.operation')} = ?`); params.push(f.operation); }
-    // On the actions only where no capture can match: their own indexes (migration 0025).
+    // On the actions only where no capture can match: their own indexes (migrations 0025, 0026).
     if (leavesCapturesOut(f)) where.push("l.type <> 'capture'");
     if (f.result) { where.push(`${json('$.result')} = ?`); params.push(f.result); }
     if (f.grantId) { where.push(`${json('$.grantId')} = ?`); params.push(f.grantId); }
