@@ -15,7 +15,10 @@ export interface CaptureQueue {
   // Gives each address a mailbox of its own (marked automatic) unless one maps it already; all
   // of them or, on a fault, none.
   addAutoMailboxes(addresses: readonly string[]): Promise<void>;
-  // Every message that should be in the index (not disposed), by row id, with its first capture
-  // (the index covers it once its cursor has passed that capture).
-  liveMessages(): Promise<{ id: number; sha256: string; firstCapture: number }[]>;
+  // The messages that should be in the index (not disposed) with a row id in (after, upTo], in
+  // order, each with its first capture (the index covers it once its cursor has passed that
+  // capture); read a window at a time (index-completeness.ts), never the whole archive at once.
+  liveMessages(after: number, upTo: number): Promise<{ id: number; sha256: string; firstCapture: number }[]>;
+  // The largest message row id (0 for none).
+  lastMessageId(): Promise<number>;
 }

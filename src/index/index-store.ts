@@ -141,8 +141,9 @@ export interface IndexStore extends Transactions {
   failedCaptures(tx: Tx, limit: number): Promise<number[]>;
   failureCount(tx: Tx): Promise<number>;
 
-  // Every document's id (= its message's row id), ascending.
-  documentIds(tx: Tx): Promise<number[]>;
+  // The documents' ids (= their messages' row ids) in (after, upTo], ascending: the completeness
+  // check reads them a window at a time, up to lastDocumentId.
+  documentIds(tx: Tx, after: number, upTo: number): Promise<number[]>;
   // A disposed message: its document, participations, attachments, full text (attachments' text
   // included, and each attachment's own), its place in the extraction queue and its captures' verdicts removed.
   removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void>;

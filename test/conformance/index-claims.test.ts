@@ -142,7 +142,8 @@ describe('IndexStore.claim on PostgreSQL: two indexers share the queue', () => {
     const real = archive.stores.repos.captures;
     const stalling: CaptureQueue = {
       addAutoMailboxes: (addresses) => real.addAutoMailboxes(addresses),
-      liveMessages: () => real.liveMessages(),
+      liveMessages: (after, upTo) => real.liveMessages(after, upTo),
+      lastMessageId: () => real.lastMessageId(),
       capturesByRowIds: async (ids) => {
         claimedByA = ids;
         held();
@@ -157,7 +158,7 @@ describe('IndexStore.claim on PostgreSQL: two indexers share the queue', () => {
 
     const indexerB = indexerOf(other, b.store);
     assert.equal(await indexerB.runOnce(), 4, 'B indexes a batch beside it');
-    const docs = async () => (await b.store.read((tx) => b.store.documentIds(tx))).length;
+    const docs = async () => (await b.store.read((tx) => b.store.documentIds(tx, 0, Number.MAX_SAFE_INTEGER))).length;
     assert.equal(await docs(), 4);
     assert.equal(await b.store.read((tx) => b.store.cursor(tx)), 0, 'the cursor stays below A\'s batch, not yet indexed');
 

@@ -131,7 +131,13 @@ for (const impl of BACKENDS) {
       assert.deepEqual(first.map((c) => [c.rowId, c.sha256, c.id]), [[all[0], '1'.repeat(64), `cap-${'1'.repeat(64)}-0`], [all[1], '1'.repeat(64), `cap-${'1'.repeat(64)}-1`]]);
       assert.deepEqual((await repos.captures.capturesByRowIds([all[3]!, all[0]!, 99_999])).map((c) => c.rowId), [all[0], all[3]]);
       assert.deepEqual(await repos.captures.capturesByRowIds([]), []);
-      assert.deepEqual(await repos.captures.liveMessages(), [{ id: m1!.rowId, sha256: '1'.repeat(64), firstCapture: all[0] }, { id: m3!.rowId, sha256: '3'.repeat(64), firstCapture: all[3] }]);
+      const live = [{ id: m1!.rowId, sha256: '1'.repeat(64), firstCapture: all[0] }, { id: m3!.rowId, sha256: '3'.repeat(64), firstCapture: all[3] }];
+      assert.deepEqual(await repos.captures.liveMessages(0, Number.MAX_SAFE_INTEGER), live);
+      // A window (after, upTo]: the disposed one between is left out either way.
+      assert.deepEqual(await repos.captures.liveMessages(0, m1!.rowId), live.slice(0, 1));
+      assert.deepEqual(await repos.captures.liveMessages(m1!.rowId, m3!.rowId), live.slice(1));
+      assert.deepEqual(await repos.captures.liveMessages(m3!.rowId, m3!.rowId + 10), []);
+      assert.equal(await repos.captures.lastMessageId(), m3!.rowId);
     }));
 
     test('mailboxes: upserted by name, a value left out keeps the one there, an automatic one stays automatic only until named; addresses move', withBackend(impl, async (b) => {

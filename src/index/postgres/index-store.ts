@@ -316,8 +316,8 @@ export class PostgresIndexStore implements IndexStore {
     return Number((await (await this.#on(tx)).one('SELECT COUNT(*) AS n FROM index_failure'))!.n);
   }
 
-  async documentIds(tx: Tx): Promise<number[]> {
-    return (await (await this.#on(tx)).query('SELECT id FROM doc ORDER BY id')).map((r) => Number(r.id));
+  async documentIds(tx: Tx, after: number, upTo: number): Promise<number[]> {
+    return (await (await this.#on(tx)).query('SELECT id FROM doc WHERE id > $1 AND id <= $2 ORDER BY id', [after, upTo])).map((r) => Number(r.id));
   }
 
   // The document's words go with its row (and an attachment's with its own).

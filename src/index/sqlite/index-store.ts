@@ -262,8 +262,8 @@ export class SqliteIndexStore implements IndexStore {
     return Number((on(tx).prepare(SQL.failureCount).get() as { n: number }).n);
   }
 
-  async documentIds(tx: Tx): Promise<number[]> {
-    return (on(tx).prepare('SELECT id FROM doc ORDER BY id').all() as { id: number }[]).map((r) => Number(r.id));
+  async documentIds(tx: Tx, after: number, upTo: number): Promise<number[]> {
+    return (on(tx).prepare('SELECT id FROM doc WHERE id > ? AND id <= ? ORDER BY id').all(after, upTo) as { id: number }[]).map((r) => Number(r.id));
   }
 
   async removeDocument(tx: Tx, messageRowId: number, captureRowIds: readonly number[]): Promise<void> {

@@ -16,9 +16,14 @@ export class PostgresCaptureQueue implements CaptureQueue {
       .map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
   }
 
-  liveMessages(): Promise<{ id: number; sha256: string; firstCapture: number }[]> {
-    return this.#meta.read(async (tx) => (await on(tx).query<{ id: number; sha256: string; first: number }>(`SELECT m.id, m.sha256, MIN(c.id) AS first FROM message m JOIN capture c ON c.message = m.id
-      WHERE m.disposed_at IS NULL GROUP BY m.id ORDER BY m.id`)).map((r) => ({ id: r.id, sha256: r.sha256, firstCapture: r.first })));
+  liveMessages(after: number, upTo: number): Promise<{ id: number; sha256: string; firstCapture: number }[]> {
+    return this.#meta.read(async (tx) => (await on(tx).query<{ id: number; sha256: string; first: number | null }>(`SELECT m.id, m.sha256, (SELECT MIN(c.id) FROM capture c WHERE c.message = m.id) AS first FROM message m
+      WHERE m.id > $1 AND m.id <= $2 AND m.disposed_at IS NULL ORDER BY m.id`, [after, upTo]))
+      .filter((r) => r.first !== null).map((r) => ({ id: Number(r.id), sha256: r.sha256, firstCapture: Number(r.first) })));
+  }
+
+  lastMessageId(): Promise<number> {
+    return this.#meta.read(async (tx) => Number((await on(tx).one<{ n: string }>('SELECT COALESCE(MAX(id), 0) AS n FROM message'))!.n));
   }
 
   async addAutoMailboxes(addresses: readonly string[]): Promise<void> {

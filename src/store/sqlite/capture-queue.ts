@@ -16,10 +16,14 @@ export class SqliteCaptureQueue implements CaptureQueue {
       .all(...rowIds) as Record<string, any>[]).map((row) => ({ ...toCaptureRow(row), sha256: row.sha256 as string })));
   }
 
-  liveMessages(): Promise<{ id: number; sha256: string; firstCapture: number }[]> {
-    return this.#meta.read(async (tx) => (on(tx).prepare(`SELECT m.id, m.sha256, MIN(c.id) AS first FROM message m JOIN capture c ON c.message = m.id
-      WHERE m.disposed_at IS NULL GROUP BY m.id ORDER BY m.id`).all() as { id: number; sha256: string; first: number }[])
-      .map((r) => ({ id: Number(r.id), sha256: r.sha256, firstCapture: Number(r.first) })));
+  liveMessages(after: number, upTo: number): Promise<{ id: number; sha256: string; firstCapture: number }[]> {
+    return this.#meta.read(async (tx) => (on(tx).prepare(`SELECT m.id, m.sha256, (SELECT MIN(c.id) FROM capture c WHERE c.message = m.id) AS first FROM message m
+      WHERE m.id > ? AND m.id <= ? AND m.disposed_at IS NULL ORDER BY m.id`).all(after, upTo) as { id: number; sha256: string; first: number | null }[])
+      .filter((r) => r.first !== null).map((r) => ({ id: Number(r.id), sha256: r.sha256, firstCapture: Number(r.first) })));
+  }
+
+  lastMessageId(): Promise<number> {
+    return this.#meta.read(async (tx) => Number((on(tx).prepare('SELECT COALESCE(MAX(id), 0) AS n FROM message').get() as { n: number }).n));
   }
 
   async addAutoMailboxes(addresses: readonly string[]): Promise<void> {
