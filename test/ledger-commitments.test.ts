@@ -66,6 +66,8 @@ test('verify names every database edit of a field the ledger commits to', { time
     // erasure entry that names it.
     { what: "an entry's payload changed", sql: `UPDATE ledger_payload SET payload = replace(payload, 'bob@example.test', 'mallory@example.test') WHERE idx = (SELECT ledger_index FROM capture WHERE id = ${smtp})`, named: /ledger entry \d+: its personal payload does not match the leaf's commitment \(changed\)/ },
     { what: "an entry's payload removed", sql: `UPDATE ledger_payload SET payload = NULL, salt = NULL WHERE idx = (SELECT ledger_index FROM capture WHERE id = ${imported})`, named: /ledger entry \d+: its personal payload is missing and no erasure entry names it \(removed\)/ },
+    // A capture's leaf replaced by JSON that parses but is no entry: named, and verify goes on.
+    { what: 'a leaf that is no entry', sql: `UPDATE ledger SET leaf = CAST('{"type":"capture"}' AS BLOB) WHERE idx = (SELECT ledger_index FROM capture WHERE id = ${smtp})`, named: /ledger entry \d+: leaf is not a valid entry/ },
     { what: 'a mailbox given an owner', sql: "UPDATE mailbox SET owner = 'mallory' WHERE name = 'bob@example.test'", named: /access state: owner of mailbox bob@example\.test is in the database but no ledger entry gives it/ },
     // A leaving date lets a mailbox's mail go early: written straight into the table, with no approval.
     { what: 'a leaving date without an approval', sql: "INSERT INTO leaver (mailbox_id, left_on, dispose_from, change_id) SELECT id, 0, 0, 'lvr_forged' FROM mailbox WHERE name = 'bob@example.test'", named: /access state: leaving date of mailbox bob@example\.test is in the database but no ledger entry gives it: .*"change":"lvr_forged"/ },

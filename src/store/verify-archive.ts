@@ -154,11 +154,16 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
     const { hash, entry, erases, payloadMissing } = leaves.check(row, problems);
     if (payloadMissing) missingPayload.push(row.index);
     for (const erased of erases) erasedByEntry.set(erased, row.index);
-    if (entry?.operation === 'dispose' && entry.result === 'success') disposeEntries.set(row.index, new Set(entry.objects.messages));
-    if (entry?.type === 'capture' && entry.erased) erasedCaptures.set(row.index, entry.objects.messages[0]!);
-    else if (entry?.type === 'capture') {
-      const id = String(entry.parameters.captureId);
-      captureEntries.set(id, { index: row.index, sha256: entry.objects.messages[0]!, committed: { ...entry.parameters, clientIp: entry.clientIp } });
+    try {
+      if (entry?.operation === 'dispose' && entry.result === 'success') disposeEntries.set(row.index, new Set(entry.objects.messages));
+      if (entry?.type === 'capture' && entry.erased) erasedCaptures.set(row.index, entry.objects.messages[0]!);
+      else if (entry?.type === 'capture') {
+        const id = String(entry.parameters.captureId);
+        captureEntries.set(id, { index: row.index, sha256: entry.objects.messages[0]!, committed: { ...entry.parameters, clientIp: entry.clientIp } });
+      }
+    } catch {
+      // JSON that parses but is no entry (no objects, no parameters): named, and the walk goes on.
+      problems.push(`ledger entry ${row.index}: leaf is not a valid entry`);
     }
     kept.push(...keptRootsOf(frontier, hash));
     if (kept.length >= 4096) await checkKept();
