@@ -91,3 +91,31 @@ test('a year of retention ends on day 366; a legal hold keeps its mail until a r
   assert.deepEqual(said('hold.acknowledge').map((e) => e.actor), ['user:olga']);
   assert.deepEqual(said('dispose').map((e) => [e.actor, e.objects.messages.length, e.parameters.policy]), [['system:retention', 2, 'retention.defaultDays'], ['system:retention', 1, 'retention.defaultDays']]);
 });
+
+// A hold that keeps more expired mail than one plan takes (`limit`) does not stall disposal: the
+// plan reads past what is held until it has its fill of what may go, or there is no more.
+test('mail past retention that no hold covers goes, however much held mail expired before it', { timeout: 120_000 }, async (t) => {
+  const world = await startInProcessWorld({
+    messages: {
+      first: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'merger terms one', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+      second: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'merger terms two', date: 'Wed, 15 Jan 2025 11:00:00 +0000' },
+      third: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'merger terms three', date: 'Wed, 15 Jan 2025 12:00:00 +0000' },
+      lunch: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'lunch menu', date: 'Wed, 15 Jan 2025 13:00:00 +0000' },
+    },
+    mailboxes: { 'olga@corp.test': 'olga' },
+    users: { olga: ['owner'] },
+    config: { retention: { defaultDays: 365, disposeEveryHours: 0 }, oversight: { verifyEveryMinutes: 60, auditorDigest: 'off', ownerDigest: 'off' } },
+  });
+  t.after(() => world.stop());
+  const { as, sha, archive, clock } = world;
+  const hold = await as.adm.call('POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-8', custodians: ['olga@corp.test'], query: 'merger' });
+  assert.equal(hold.status, 200, JSON.stringify(hold.body));
+  const captured = await archive.stores.meta.read(async (tx) => Promise.all(Object.values(sha).map(async (s) => (await archive.stores.meta.getMessage(tx, s))!.firstSeen)));
+  clock.advance(Math.max(...captured) + 366 * DAY - clock.now());
+  // The held mail expired first (it came first): two at a time, the plan reads past all three.
+  const { plan, outcomes } = await archive.services.disposal.run(undefined, 2);
+  assert.deepEqual(plan.due.map((d) => d.sha256), [sha.lunch], 'the lunch menu goes');
+  assert.deepEqual(plan.held.map((h) => h.sha256), [sha.first, sha.second], 'held, listed up to the limit, the longest expired first');
+  assert.deepEqual(outcomes.map((o) => o.disposed), [[sha.lunch]]);
+  assert.deepEqual((await archive.services.disposal.plan(2)).due, [], 'nothing else is due');
+});

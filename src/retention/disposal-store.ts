@@ -40,8 +40,9 @@ export interface DisposalStore {
   // each receipt was given (what keptByRule judges).
   minimaOf(tx: Tx, sha256s: readonly string[]): Promise<{ sha256: string; lastCaptureRowId: number; receipts: ReceiptMinimum[] }[]>;
   // Live messages every capture of which has a retain-until at or before `now` (one kept for
-  // ever, or still retained by any capture, is not), the longest expired first.
-  expired(tx: Tx, now: number, limit: number): Promise<ExpiredMessage[]>;
+  // ever, or still retained by any capture, is not), the longest expired first; `after` the one
+  // a page ended with (by retain-until, then row id), for the next page.
+  expired(tx: Tx, now: number, limit: number, after?: ExpiredMessage | null): Promise<ExpiredMessage[]>;
   queuedErasures(tx: Tx, limit: number): Promise<QueuedErasure[]>;
   erasureDone(tx: Tx, id: number): Promise<void>;
   // After a run: the destroyed keys are gone from the store's files too; false if a reader

@@ -88,6 +88,9 @@ export class Disposal {
   //   someone still there (or of a leaver not yet due) stays;
   // and either way no legal hold covers it and it is indexed. The retain-until of each receipt is
   // never rewritten: the leaver rule is a reason of its own, named in the dispose entry.
+  // Expired mail is read a page at a time, the longest expired first, until `limit` of it may go
+  // or there is no more: held or unindexed mail that expired first does not stall what comes
+  // after it (a hold on a big mailbox can keep more than a plan's fill for years).
   async plan(limit = 10_000): Promise<DisposalPlan> {
     const { meta, store, holds, leavers, search, clock } = this.#d;
     const at = clock.now();
@@ -99,19 +102,27 @@ export class Disposal {
       at, due: [], held: [], keptByRule: [], unindexed: [], holdsInForce: held.ids,
       leavers: due.map((l) => ({ mailboxId: l.mailboxId, mailbox: l.mailbox, left: day(l.leftOn), disposeFrom: day(l.disposeFrom) })), indexedThrough,
     };
-    for (const e of expired) {
-      if (await search.document(e.messageRowId) === null) {
-        plan.unindexed.push(e.sha256);
-        continue;
+    for (let page = expired; ;) {
+      for (const e of page) {
+        if (await search.document(e.messageRowId) === null) {
+          if (plan.unindexed.length < limit) plan.unindexed.push(e.sha256);
+          continue;
+        }
+        const by = await held.covering(e.sha256);
+        if (by.length > 0) {
+          if (plan.held.length < limit) plan.held.push({ sha256: e.sha256, holds: by });
+        } else if (plan.due.length < limit) plan.due.push({ sha256: e.sha256, retainedUntil: e.retainedUntil, policy: policyOf(e.rules) });
       }
-      const by = await held.covering(e.sha256);
-      if (by.length > 0) plan.held.push({ sha256: e.sha256, holds: by });
-      else plan.due.push({ sha256: e.sha256, retainedUntil: e.retainedUntil, policy: policyOf(e.rules) });
+      if (page.length < limit || plan.due.length >= limit) break;
+      const last = page.at(-1)!;
+      page = await meta.read((tx) => store.expired(tx, at, limit, last));
     }
     if (due.length === 0) return plan;
 
+    // What the expiry above placed is not placed again as a leaver's (an expired message further
+    // on than it read is: both reasons hold, and the holds are asked either way).
     const leaver = new Map(due.map((l) => [l.mailboxId, l]));
-    const seen = new Set(expired.map((e) => e.sha256));
+    const seen = new Set([...plan.due.map((d) => d.sha256), ...plan.held.map((h) => h.sha256), ...plan.unindexed]);
     const theirs = (await search.messagesOnlyOf([...leaver.keys()], limit)).filter((m) => !seen.has(m.sha256));
     const facts = new Map((await meta.read((tx) => store.minimaOf(tx, theirs.map((m) => m.sha256)))).map((f) => [f.sha256, f]));
     for (const m of theirs) {

@@ -305,6 +305,12 @@ for (const impl of BACKENDS) {
       await b.meta.read(async (tx) => {
         assert.deepEqual(await disposal.expired(tx, T0 + 5 * DAY, 10), [{ messageRowId: old.rowId, sha256: 'a'.repeat(64), retainedUntil: T0 + 2 * DAY, rules: ['r1', null] }]);
         assert.deepEqual(await disposal.expired(tx, T0 + 40 * DAY, 10).then((e) => e.map((x) => x.sha256[0])), ['a', 'c'], 'one kept for ever never expires');
+        // A page at a time, each from where the last ended.
+        const [first] = await disposal.expired(tx, T0 + 40 * DAY, 1);
+        assert.equal(first?.sha256[0], 'a');
+        const [second] = await disposal.expired(tx, T0 + 40 * DAY, 1, first);
+        assert.equal(second?.sha256[0], 'c');
+        assert.deepEqual(await disposal.expired(tx, T0 + 40 * DAY, 1, second), []);
         assert.deepEqual(await disposal.minimaOf(tx, ['a'.repeat(64)]), [{ sha256: 'a'.repeat(64), lastCaptureRowId: old.captures[1], receipts: [{ keepUntil: null, keepRule: null }, { keepUntil: T0 + 3 * DAY, keepRule: null }] }]);
         assert.deepEqual(await disposal.capturesOf(tx, ['a'.repeat(64), 'b'.repeat(64)]), [...old.captures, ...kept.captures].map((id, i) => ({ captureRowId: id, ledgerIndex: [100, 101, 100, 101][i] })));
       });
