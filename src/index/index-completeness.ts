@@ -38,7 +38,7 @@ export async function checkAndRecord(captures: CaptureQueue, index: IndexStore, 
 }
 
 // Message row ids a window: the check holds one window of each side at a time, not a list of
-// every message (at a million messages that was 1.7 GB on the index thread, every hour).
+// every message (at a million messages that was 1.8 GB on the index thread, every hour).
 const WINDOW = 10_000;
 
 // The index's cursor and failures are read first, then window by window the index's documents

@@ -47,6 +47,11 @@ export class LeafCheck {
   }
 }
 
+// The problem of a gap in the ledger: entries `from` up to `to` (not included) are not there.
+export function missingEntries(from: number, to: number): string {
+  return `ledger entries ${from}${to - 1 > from ? `–${to - 1}` : ''} are missing`;
+}
+
 // A signed checkpoint against the root of the ledger's first `size` entries as rebuilt or stored.
 export function checkCheckpoint(cp: StoredCheckpoint, root: Buffer, key: { verifierKey: string; origin: string }, problems: string[]): void {
   try {

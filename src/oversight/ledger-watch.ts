@@ -2,7 +2,7 @@ import type { SettingStore } from '../access/setting-store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Transactions, Tx } from '../core/transactions.ts';
 import type { LedgerRow, LedgerStore, TreeNode } from '../ledger/ledger.ts';
-import { LeafCheck, checkCheckpoint, leafVersion } from '../ledger/ledger-checks.ts';
+import { LeafCheck, checkCheckpoint, leafVersion, missingEntries } from '../ledger/ledger-checks.ts';
 import { MerkleFrontier, nodeHash } from '../ledger/merkle-tree.ts';
 import type { Subtree } from '../ledger/merkle-tree.ts';
 import { KEPT_LEVEL, StoredTree, keptRootsOf } from '../ledger/stored-tree.ts';
@@ -47,8 +47,8 @@ export interface LedgerWatchReport {
 // Which older slices a check takes follows from the clock alone (the check's number since the
 // epoch), so nobody steers the round by editing a setting; what the last check reached is kept
 // (a setting) only to find the new slices, and a setting moved forward merely leaves those slices
-// to the round. A changed leaf is thus named within roundDays (an hour if it is new), a changed
-// kept root or checkpoint within the hour, entries removed from the end at once.
+// to the round. A changed leaf is thus named within roundDays (by the next check if it is new), a
+// changed kept root or checkpoint and entries removed from the end by the next check.
 export class LedgerWatch {
   readonly #o: LedgerWatchOptions;
   readonly #level: number;
@@ -137,7 +137,7 @@ export class LedgerWatch {
     let next = lo;
     for await (const row of meta.ledgerRows(tx, lo, hi)) {
       if ((row.index - lo + 1) % YIELD_EVERY === 0) await turn();
-      if (row.index !== next) problems.push(`ledger entries ${next}${row.index - 1 > next ? `–${row.index - 1}` : ''} are missing`);
+      if (row.index !== next) problems.push(missingEntries(next, row.index));
       next = row.index + 1;
       const { hash, payloadMissing } = leaves.check(row, problems);
       if (payloadMissing && !(await this.#erasedBy(tx, row.index, row.erasedBy))) problems.push(`ledger entry ${row.index}: its personal payload is missing and no erasure entry names it (removed)`);
@@ -145,7 +145,7 @@ export class LedgerWatch {
       for (const n of keptRootsOf(frontier, hash)) kept.push({ ...n, index: n.index + lo / 2 ** n.level });
       frontier.append(hash);
     }
-    if (next < hi) problems.push(`ledger entries ${next}${hi - 1 > next ? `–${hi - 1}` : ''} are missing`);
+    if (next < hi) problems.push(missingEntries(next, hi));
     const stored = kept.length ? await meta.treeNodes(tx, kept) : [];
     kept.forEach((n, i) => {
       if (stored[i] && !stored[i]!.equals(n.hash)) problems.push(`ledger tree: the stored root of entries ${span(n)} is not theirs (changed)`);

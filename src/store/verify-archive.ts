@@ -1,6 +1,6 @@
 import type { Tx } from '../core/transactions.ts';
 import { verifyCheckpoint } from '../ledger/checkpoint.ts';
-import { LeafCheck, checkCheckpoint } from '../ledger/ledger-checks.ts';
+import { LeafCheck, checkCheckpoint, missingEntries } from '../ledger/ledger-checks.ts';
 import { canonicalJson } from '../ledger/ledger-entry.ts';
 import { MerkleFrontier } from '../ledger/merkle-tree.ts';
 import type { StoredCheckpoint, TreeNode } from '../ledger/ledger.ts';
@@ -148,7 +148,7 @@ export async function verifyArchive(tx: Tx, stores: Stores, options: VerifyOptio
   for await (const row of meta.ledgerRows(tx)) {
     if (++walked % YIELD_EVERY === 0) await turn();
     if (row.index !== next) {
-      problems.push(row.index > next ? `ledger entries ${next}${row.index - 1 > next ? `–${row.index - 1}` : ''} are missing` : `ledger entry ${row.index} is out of order`);
+      problems.push(row.index > next ? missingEntries(next, row.index) : `ledger entry ${row.index} is out of order`);
       next = row.index;
     }
     const { hash, entry, erases, payloadMissing } = leaves.check(row, problems);
