@@ -66,6 +66,13 @@ async function addMailbox(tx: Tx, b: Backend, name: string, addresses: string[] 
 }
 
 // A message and its receipts as the archive writer stores them.
+// Which receipts say their message is disposed (the flag disposal's candidates are read by).
+async function disposedReceipts(meta: Meta): Promise<number[]> {
+  const sql = 'SELECT id FROM capture WHERE message_disposed = 1 ORDER BY id';
+  if (meta instanceof SqliteMetadataStore) return (meta.db.prepare(sql).all() as { id: number }[]).map((r) => Number(r.id));
+  return (await meta.pool.query<{ id: string }>(sql)).rows.map((r) => Number(r.id));
+}
+
 async function archive(tx: Tx, meta: Meta, sha256: string, receipts: { retainUntil: number | null; keepUntil?: number | null; rule?: string | null }[], file = 'seg-1'): Promise<{ rowId: number; captures: number[] }> {
   const seal: SealMeta = { sha256, size: 100, sealedLength: 80, compression: 'zstd', nonce: Buffer.alloc(12, 1), tag: Buffer.alloc(16, 2), wrappedKey: Buffer.alloc(40, 3), keyId: 'k1' };
   const rowId = (await meta.findMessageIds(tx, [sha256])).get(sha256) ?? await meta.insertMessage(tx, seal, { file, offset: 0, length: 80 }, T0);
@@ -327,10 +334,25 @@ for (const impl of BACKENDS) {
         assert.deepEqual(queued.map((q) => [q.messageRowId, q.blobRef, q.captureRowIds, q.stillDisposed]), [[old.rowId, { file: 'seg-1', offset: 0, length: 80 }, old.captures, true]]);
         assert.deepEqual(await disposal.expired(tx, T0 + 40 * DAY, 10).then((e) => e.map((x) => x.sha256[0])), ['c']);
       });
+      assert.deepEqual(await disposedReceipts(b.meta), old.captures, 'the disposed message\'s receipts are left out of the candidates');
       const [q] = await b.meta.read((tx) => disposal.queuedErasures(tx, 10));
       await b.meta.write((tx) => disposal.erasureDone(tx, q!.id));
       assert.deepEqual(await b.meta.read((tx) => disposal.queuedErasures(tx, 10)), []);
       assert.equal(await disposal.purgeRemoved(), true);
+      // Archived again, under its old row: its old receipts count with the new one.
+      await b.meta.write(async (tx) => {
+        const seal: SealMeta = { sha256: 'a'.repeat(64), size: 100, sealedLength: 80, compression: 'zstd', nonce: Buffer.alloc(12, 1), tag: Buffer.alloc(16, 2), wrappedKey: Buffer.alloc(40, 4), keyId: 'k1' };
+        assert.equal(await b.meta.insertMessage(tx, seal, { file: 'seg-2', offset: 0, length: 80 }, T0 + 7 * DAY), old.rowId);
+        await b.meta.insertCapture(tx, { id: 'cap-again', source: 'smtp', receivedAt: T0 + 7 * DAY, envelope: null, provenance: null }, old.rowId, 102, { retainUntil: T0 + 50 * DAY, ruleId: 'r2', keepUntil: null, keepRule: null });
+      });
+      await b.meta.read(async (tx) => {
+        assert.deepEqual(await disposal.expired(tx, T0 + 40 * DAY, 10).then((e) => e.map((x) => x.sha256[0])), ['c']);
+        assert.deepEqual(await disposal.expired(tx, T0 + 60 * DAY, 10), [
+          { messageRowId: fresh.rowId, sha256: 'c'.repeat(64), retainedUntil: T0 + 30 * DAY, rules: [null] },
+          { messageRowId: old.rowId, sha256: 'a'.repeat(64), retainedUntil: T0 + 50 * DAY, rules: ['r1', null, 'r2'] },
+        ]);
+      });
+      assert.deepEqual(await disposedReceipts(b.meta), []);
       await b.meta.write((tx) => b.repos.holds.addHold(tx, { id: 'h1', name: 'H', matter: 'M', custodians: [], dateFrom: null, dateTo: null, query: null, placedBy: null, placedByLabel: 'os:root', placedAt: T0 }));
       assert.deepEqual(await b.meta.read((tx) => disposal.activeHoldIds(tx)), ['h1']);
     }));

@@ -35,13 +35,13 @@ export class PostgresDisposalStore implements DisposalStore {
   }
 
   async expired(tx: Tx, now: number, limit: number, after: ExpiredMessage | null = null): Promise<ExpiredMessage[]> {
-    // Candidates from the retain-until index (a receipt past it, and from where the last page
-    // ended: a message's latest receipt is at or past it); kept only if no receipt of the same
-    // message is kept for ever or longer.
+    // Candidates from the live receipts' retain-until index (a receipt of a message not disposed,
+    // past it, and from where the last page ended: a message's latest receipt is at or past it);
+    // kept only if no receipt of the same message is kept for ever or longer.
     const [until, id] = after ? [after.retainedUntil, after.messageRowId] : [Number.MIN_SAFE_INTEGER, 0];
     const rows = await on(tx).query(`SELECT m.id, m.sha256, MAX(c.retain_until) AS until, array_agg(c.retention_rule ORDER BY c.id) AS rules
       FROM message m JOIN capture c ON c.message = m.id
-      WHERE m.id IN (SELECT message FROM capture WHERE retain_until IS NOT NULL AND retain_until <= $1 AND retain_until >= $3) AND m.disposed_at IS NULL
+      WHERE m.id IN (SELECT message FROM capture WHERE retain_until IS NOT NULL AND message_disposed = 0 AND retain_until <= $1 AND retain_until >= $3) AND m.disposed_at IS NULL
       GROUP BY m.id HAVING COUNT(*) FILTER (WHERE c.retain_until IS NULL) = 0 AND MAX(c.retain_until) <= $1 AND (MAX(c.retain_until), m.id) > ($3::bigint, $4::bigint)
       ORDER BY until, m.id LIMIT $2`, [now, limit, until, id]);
     return rows.map((r) => ({ messageRowId: r.id, sha256: r.sha256, retainedUntil: r.until, rules: [...new Set(r.rules as (string | null)[])] }));

@@ -33,13 +33,13 @@ export class SqliteDisposalStore implements DisposalStore {
   }
 
   async expired(tx: Tx, now: number, limit: number, after: ExpiredMessage | null = null): Promise<ExpiredMessage[]> {
-    // Candidates from the retain-until index (a receipt past it, and from where the last page
-    // ended: a message's latest receipt is at or past it); kept only if no receipt of the same
-    // message is kept for ever or longer.
+    // Candidates from the live receipts' retain-until index (a receipt of a message not disposed,
+    // past it, and from where the last page ended: a message's latest receipt is at or past it);
+    // kept only if no receipt of the same message is kept for ever or longer.
     const [until, id] = after ? [after.retainedUntil, after.messageRowId] : [-8.64e15, 0];
     const rows = on(tx).prepare(`SELECT m.id, m.sha256, MAX(c.retain_until) AS until, json_group_array(c.retention_rule) AS rules
       FROM message m JOIN capture c ON c.message = m.id
-      WHERE m.id IN (SELECT message FROM capture WHERE retain_until IS NOT NULL AND retain_until <= ? AND retain_until >= ?) AND m.disposed_at IS NULL
+      WHERE m.id IN (SELECT message FROM capture WHERE retain_until IS NOT NULL AND message_disposed = 0 AND retain_until <= ? AND retain_until >= ?) AND m.disposed_at IS NULL
       GROUP BY m.id HAVING SUM(c.retain_until IS NULL) = 0 AND MAX(c.retain_until) <= ? AND (MAX(c.retain_until) > ? OR (MAX(c.retain_until) = ? AND m.id > ?))
       ORDER BY until, m.id LIMIT ?`).all(now, until, now, until, until, id, limit) as Record<string, any>[];
     return rows.map((r) => ({ messageRowId: Number(r.id), sha256: r.sha256, retainedUntil: Number(r.until), rules: [...new Set(JSON.parse(r.rules) as (string | null)[])] }));
