@@ -138,7 +138,11 @@ export interface SearchIndex {
   attachmentHits(query: string, sha256s: readonly string[]): Promise<Map<string, AttachmentHit[]>>;
   // The message's row id if it is indexed and inside `scope`, else null.
   findInScope(sha256: string, scope: SearchScope): Promise<number | null>;
+  // The same for many messages in one query: those indexed and inside `scope`, by sha256.
+  inScope(sha256s: readonly string[], scope: SearchScope): Promise<Map<string, number>>;
   document(messageRowId: number): Promise<IndexedDocument | null>;
+  // Of these messages (row ids), those the index holds a document for.
+  indexed(messageRowIds: readonly number[]): Promise<Set<number>>;
   participants(messageRowId: number): Promise<Participant[]>;
   // Which of `mailboxIds` hold at least one of the messages `sha256s`: a mailbox holds a message
   // when one of its addresses takes part in it (from, sender, to, cc, or bcc by envelope), the

@@ -83,8 +83,9 @@ export class DisposalRequests {
     const go: string[] = [];
     const now = clock.now();
     const byRule = await disposal.minimumKeeps(r.sha256s, now);
+    const byHold = await held.covering(r.sha256s);
     for (const sha256 of r.sha256s) {
-      const by = await held.covering(sha256);
+      const by = byHold.get(sha256) ?? [];
       const rule = byRule.get(sha256);
       if (by.length > 0) kept.push({ sha256, why: `under legal hold ${by.join(', ')}` });
       else if (rule) kept.push({ sha256, why: keptSaid(rule) });

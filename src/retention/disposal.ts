@@ -103,13 +103,15 @@ export class Disposal {
       leavers: due.map((l) => ({ mailboxId: l.mailboxId, mailbox: l.mailbox, left: day(l.leftOn), disposeFrom: day(l.disposeFrom) })), indexedThrough,
     };
     for (let page = expired; ;) {
+      const indexed = await search.indexed(page.map((e) => e.messageRowId));
+      const byHold = await held.covering(page.filter((e) => indexed.has(e.messageRowId)).map((e) => e.sha256));
       for (const e of page) {
-        if (await search.document(e.messageRowId) === null) {
+        if (!indexed.has(e.messageRowId)) {
           if (plan.unindexed.length < limit) plan.unindexed.push(e.sha256);
           continue;
         }
-        const by = await held.covering(e.sha256);
-        if (by.length > 0) {
+        const by = byHold.get(e.sha256);
+        if (by) {
           if (plan.held.length < limit) plan.held.push({ sha256: e.sha256, holds: by });
         } else if (plan.due.length < limit) plan.due.push({ sha256: e.sha256, retainedUntil: e.retainedUntil, policy: policyOf(e.rules) });
       }
@@ -125,6 +127,7 @@ export class Disposal {
     const seen = new Set([...plan.due.map((d) => d.sha256), ...plan.held.map((h) => h.sha256), ...plan.unindexed]);
     const theirs = (await search.messagesOnlyOf([...leaver.keys()], limit)).filter((m) => !seen.has(m.sha256));
     const facts = new Map((await meta.read((tx) => store.minimaOf(tx, theirs.map((m) => m.sha256)))).map((f) => [f.sha256, f]));
+    const byHold = await held.covering(theirs.map((m) => m.sha256));
     for (const m of theirs) {
       const f = facts.get(m.sha256);
       if (!f) continue;   // disposed already, its index rows not yet removed
@@ -133,9 +136,9 @@ export class Disposal {
       if (f.lastCaptureRowId > indexedThrough) plan.unindexed.push(m.sha256);
       else if (kept) plan.keptByRule.push({ sha256: m.sha256, ...kept });
       else {
-        const by = await held.covering(m.sha256);
+        const by = byHold.get(m.sha256);
         const theirLeavers = m.mailboxes.map((id) => leaver.get(id)!);
-        if (by.length > 0) plan.held.push({ sha256: m.sha256, holds: by });
+        if (by) plan.held.push({ sha256: m.sha256, holds: by });
         else plan.due.push({ sha256: m.sha256, retainedUntil: Math.max(...theirLeavers.map((l) => l.disposeFrom)), policy: theirLeavers.map((l) => `leaver ${l.mailbox} (left ${day(l.leftOn)})`).sort().join(' + ') });
       }
     }

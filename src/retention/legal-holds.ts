@@ -22,7 +22,9 @@ export interface HoldInput {
 
 export interface HoldsInForce {
   ids: string[];
-  covering(sha256: string): Promise<string[]>;
+  // The holds covering each of these messages, by sha256 (one not covered is left out): one
+  // query a hold for as many messages as are asked.
+  covering(sha256s: readonly string[]): Promise<Map<string, string[]>>;
 }
 
 export interface HoldDeps {
@@ -96,13 +98,16 @@ export class LegalHolds {
   // The holds in force (their ids, sorted: a disposal transaction checks they are still the same)
   // and which of them cover a message, judged on the index by the scope a grant of theirs would
   // have. Used after the transaction that read them: it reads the index only.
-  async inForce(tx: Tx, search: Pick<SearchIndex, 'findInScope'>): Promise<HoldsInForce> {
+  async inForce(tx: Tx, search: Pick<SearchIndex, 'inScope'>): Promise<HoldsInForce> {
     const scopes = await this.#activeScopes(tx);
     return {
       ids: scopes.map((s) => s.hold.id).sort(),
-      covering: async (sha256) => {
-        const by: string[] = [];
-        for (const { hold, scope } of scopes) if (await search.findInScope(sha256, scope) !== null) by.push(hold.id);
+      covering: async (sha256s) => {
+        const by = new Map<string, string[]>();
+        if (sha256s.length === 0) return by;
+        for (const { hold, scope } of scopes) {
+          for (const sha256 of (await search.inScope(sha256s, scope)).keys()) by.set(sha256, [...(by.get(sha256) ?? []), hold.id]);
+        }
         return by;
       },
     };

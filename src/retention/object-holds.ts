@@ -10,7 +10,7 @@ export interface ObjectHoldDeps {
   db: Transactions;
   store: ObjectHoldStore;
   holds: LegalHolds;
-  search: Pick<SearchIndex, 'findInScope'>;
+  search: Pick<SearchIndex, 'inScope'>;
   // The blob store's legal hold on an object (S3 PutObjectLegalHold on its archived version).
   legalHold(file: string, on: boolean): Promise<void>;
   clock: Clock;
@@ -37,10 +37,9 @@ export class ObjectHolds {
       for (let after = 0; ;) {
         const page = await db.read((tx) => store.messages(tx, after, PAGE));
         if (page.length === 0) break;
-        for (const m of page) {
-          after = m.id;
-          if (!covered.has(m.file) && (await inForce.covering(m.sha256)).length > 0) covered.add(m.file);
-        }
+        after = page.at(-1)!.id;
+        const by = await inForce.covering(page.filter((m) => !covered.has(m.file)).map((m) => m.sha256));
+        for (const m of page) if (by.has(m.sha256)) covered.add(m.file);
       }
     }
     let placed = 0;

@@ -97,8 +97,9 @@ export class SubjectRequests {
     const now = clock.now();
     const theirs = await search.messagesWith(r.addresses);
     const byRule = await disposal.minimumKeeps(theirs.map((m) => m.sha256), now);
+    const byHold = await held.covering(theirs.map((m) => m.sha256));
     for (const m of theirs) {
-      const by = await held.covering(m.sha256);
+      const by = byHold.get(m.sha256) ?? [];
       const rule = byRule.get(m.sha256);
       if (by.length > 0) messages.kept.push({ sha256: m.sha256, why: `under legal hold ${by.join(', ')} (Art. 17(3)(e))` });
       else if (rule) messages.kept.push({ sha256: m.sha256, why: `${keptSaid(rule)} (Art. 17(3)(b))` });

@@ -632,7 +632,11 @@ for (const impl of INDEXES) {
         for (const m of CORPUS) {
           assert.equal((await index.findInScope(sha.get(m.key)!, s.scope)), inScope(m, s) ? rowOf(m.key) : null, `findInScope ${m.key} within ${s.what}`);
         }
+        assert.deepEqual(await index.inScope([...CORPUS.map((m) => sha.get(m.key)!), '0'.repeat(64)], s.scope),
+          new Map(CORPUS.filter((m) => inScope(m, s)).map((m) => [sha.get(m.key)!, rowOf(m.key)])), `inScope, all at once, within ${s.what}`);
       }
+      assert.deepEqual(await index.inScope([], scopes[0]!.scope), new Map());
+      assert.deepEqual(await index.indexed([...CORPUS.map((m) => rowOf(m.key)), 987_654_321]), new Set(CORPUS.map((m) => rowOf(m.key))), 'indexed: every document, not a row the index lacks');
       assert.deepEqual(await found('invoice OR lunch', { scope: scopes[3]!.scope }), ['m2', 'm1'], 'an OR in the query does not step outside the fixed query');
       assert.equal((await index.findInScope('0'.repeat(64), scopes[0]!.scope)), null, 'a message not in the archive');
     });

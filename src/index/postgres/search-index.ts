@@ -165,12 +165,19 @@ export class PostgresSearchIndex implements SearchIndex {
   }
 
   async findInScope(sha256: string, scope: SearchScope): Promise<number | null> {
-    const params: unknown[] = [sha256];
+    return (await this.inScope([sha256], scope)).get(sha256) ?? null;
+  }
+
+  async inScope(sha256s: readonly string[], scope: SearchScope): Promise<Map<string, number>> {
+    const params: unknown[] = [sha256s];
     const cond = compileScope(scope, params);
-    return this.#read(async (tx) => {
-      const row = await on(tx).one(`SELECT d.id FROM doc d WHERE d.sha256 = $1 AND ${cond}`, params);
-      return row ? Number(row.id) : null;
-    });
+    const rows = await this.#read((tx) => on(tx).query<{ sha256: string; id: number }>(`SELECT d.sha256, d.id FROM doc d WHERE d.sha256 = ANY($1::text[]) AND ${cond}`, params));
+    return new Map(rows.map((r) => [r.sha256, Number(r.id)]));
+  }
+
+  async indexed(messageRowIds: readonly number[]): Promise<Set<number>> {
+    const rows = await this.#read((tx) => on(tx).query<{ id: number }>('SELECT id FROM doc WHERE id = ANY($1::bigint[])', [messageRowIds]));
+    return new Set(rows.map((r) => Number(r.id)));
   }
 
   document(messageRowId: number): Promise<IndexedDocument | null> {

@@ -370,16 +370,22 @@ export class SqliteSearchIndex implements SearchIndex {
     });
   }
 
-  findInScope(sha256: string, scope: SearchScope): Promise<number | null> {
+  async findInScope(sha256: string, scope: SearchScope): Promise<number | null> {
+    return (await this.inScope([sha256], scope)).get(sha256) ?? null;
+  }
+
+  inScope(sha256s: readonly string[], scope: SearchScope): Promise<Map<string, number>> {
     const cond = compileScope(scope, 'one');
-    return this.#read(() => {
-      const row = this.#db.prepare(`SELECT d.id FROM doc d WHERE d.sha256 = ? AND ${cond.where}`).get(sha256, ...cond.params) as { id: number } | undefined;
-      return row ? Number(row.id) : null;
-    });
+    return this.#read(() => new Map((this.#db.prepare(`SELECT d.sha256, d.id FROM doc d WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND ${cond.where}`)
+      .all(JSON.stringify(sha256s), ...cond.params) as { sha256: string; id: number }[]).map((r) => [r.sha256, Number(r.id)])));
   }
 
   document(messageRowId: number): Promise<IndexedDocument | null> {
     return this.#read(() => (this.#db.prepare('SELECT * FROM doc WHERE id = ?').get(messageRowId) as IndexedDocument | undefined) ?? null);
+  }
+
+  indexed(messageRowIds: readonly number[]): Promise<Set<number>> {
+    return this.#read(() => new Set((this.#db.prepare('SELECT id FROM doc WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(messageRowIds)) as { id: number }[]).map((r) => Number(r.id))));
   }
 
   participants(messageRowId: number): Promise<Participant[]> {
