@@ -4,7 +4,7 @@
 // disposal still works on mail inside a locked object (its key destroyed, the object kept).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand, GetObjectLegalHoldCommand, GetObjectRetentionCommand, ListObjectVersionsCommand, PutObjectCommand,
@@ -201,18 +201,35 @@ test('the archive: objects locked to their captures\' keep-until, legal holds fo
   assert.equal(await legalHoldOf('world', merger.file), 'ON');
   assert.equal(await legalHoldOf('world', lunch.file), 'OFF');
   assert.deepEqual(await objectHolds.sync(), { held: 1, placed: 0, removed: 0 }, 'placed once');
+  // While the holds stay as they are, a run reads only the mail received since the last one;
+  // the first after a hold changes, and one an hour, read all of it.
+  const walk = stores.repos.objectHolds.messages.bind(stores.repos.objectHolds);
+  let walked = 0;
+  stores.repos.objectHolds.messages = (...a) => { walked++; return walk(...a); };
+  const mail = (subject: string) => Buffer.from(`From: x@ext.test\r\nTo: olga@corp.test\r\nSubject: ${subject}\r\nDate: Fri, 17 Jan 2025 10:00:00 +0000\r\nMessage-ID: <${randomBytes(6).toString('hex')}@ext.test>\r\n\r\n${subject}\r\n`);
+  const later = { merger: mail('merger terms, revised'), lunch: mail('lunch menu, revised') };
+  for (const raw of Object.values(later)) await world.deliver({ from: 'x@ext.test', to: ['olga@corp.test'] }, raw);
+  const shaOf = (raw: Buffer) => createHash('sha256').update(raw).digest('hex');
+  const fileOf = (raw: Buffer) => stores.meta.read(async (tx) => (await stores.meta.getMessage(tx, shaOf(raw)))!.blobRef.file);
+  assert.deepEqual(await objectHolds.sync(), { held: 2, placed: 1, removed: 0 }, 'the revised terms are held as they arrive');
+  assert.equal(walked, 0, 'the new receipts only');
+  assert.equal(await legalHoldOf('world', await fileOf(later.merger)), 'ON');
+  assert.equal(await legalHoldOf('world', await fileOf(later.lunch)), 'OFF');
+  clock.advance(HOUR);
+  assert.deepEqual(await objectHolds.sync(), { held: 2, placed: 0, removed: 0 });
+  assert.ok(walked > 0, 'a whole pass an hour');
   const release = await call('both', 'POST', `/api/v1/holds/${hold.id}/release`, { reason: 'settled' });
   await call('appr', 'POST', `/api/v1/holds/releases/${release.id}/approve`, { reason: 'the matter is settled' });
-  assert.deepEqual(await objectHolds.sync(), { held: 0, placed: 0, removed: 1 });
+  assert.deepEqual(await objectHolds.sync(), { held: 0, placed: 0, removed: 2 });
   assert.equal(await legalHoldOf('world', merger.file), 'OFF', 'no hold covers it any more');
 
   // 31 days on (the archive's clock; S3's is the wall clock, so the objects are still locked):
   // both messages are disposed of by key destruction, their objects kept for compaction.
   clock.advance(31 * DAY);
   const run = await archive.services.disposal.run();
-  assert.deepEqual(run.plan.due.map((d) => d.sha256).sort(), [sha.lunch, sha.merger].sort());
+  assert.deepEqual(run.plan.due.map((d) => d.sha256).sort(), [sha.lunch, sha.merger, shaOf(later.merger), shaOf(later.lunch)].sort());
   assert.equal(run.outcomes.flatMap((o) => o.failed).length, 0, JSON.stringify(run.outcomes));
-  assert.equal(run.outcomes.reduce((n, o) => n + o.bytesKept, 0), 2, 'the bytes stay in their locked objects');
+  assert.equal(run.outcomes.reduce((n, o) => n + o.bytesKept, 0), 4, 'the bytes stay in their locked objects');
   await assert.rejects(s3.send(new DeleteObjectCommand({ Bucket: 'world', Key: lunch.file, VersionId: (await versionsOf('world', lunch.file))[0] })), /AccessDenied|object lock/i);
   const report = await world.verify();
   assert.deepEqual(report.problems, [], 'verify is green with the disposed messages in locked objects');

@@ -5,12 +5,13 @@ import type { LegalHolds } from './legal-holds.ts';
 import type { ObjectHoldStore } from './object-hold-store.ts';
 
 const PAGE = 500;
+const WHOLE_PASS_MS = 60 * 60_000;
 
 export interface ObjectHoldDeps {
   db: Transactions;
   store: ObjectHoldStore;
   holds: LegalHolds;
-  search: Pick<SearchIndex, 'inScope'>;
+  search: Pick<SearchIndex, 'inScope' | 'cursor'>;
   // The blob store's legal hold on an object (S3 PutObjectLegalHold on its archived version).
   legalHold(file: string, on: boolean): Promise<void>;
   clock: Clock;
@@ -24,22 +25,44 @@ export interface ObjectHoldDeps {
 // changed before the record of it, so a crash between the two is put right by the next run.
 export class ObjectHolds {
   readonly #d: ObjectHoldDeps;
+  // What the last run saw: the holds in force, the index's cursor, when it last passed over all.
+  #last: { holds: string; through: number; wholeAt: number } | null = null;
 
   constructor(d: ObjectHoldDeps) {
     this.#d = d;
   }
 
+  // A whole pass over the archive's live mail when the holds in force change (and at the first
+  // run); otherwise only the mail received since the last run that the index has covered since
+  // (a new receipt is what brings a message into a hold, or a message archived again under a new
+  // object), and a whole pass again every WHOLE_PASS_MS for what only the text read later from
+  // attachments brings into a hold's query.
   async sync(): Promise<{ held: number; placed: number; removed: number }> {
     const { db, store, holds, search, clock } = this.#d;
+    // The index's cursor first: whatever it then says of a message covers at least those receipts.
+    const through = await search.cursor();
     const { inForce, held } = await db.read(async (tx) => ({ inForce: await holds.inForce(tx, search), held: new Set(await store.held(tx)) }));
+    const key = inForce.ids.join(' ');
+    const last = this.#last;
+    const whole = last === null || last.holds !== key || clock.now() - last.wholeAt >= WHOLE_PASS_MS;
     const covered = new Set<string>();
-    if (inForce.ids.length > 0) {
+    const cover = async (page: { sha256: string; file: string }[]) => {
+      const by = await inForce.covering(page.filter((m) => !covered.has(m.file) && (whole || !held.has(m.file))).map((m) => m.sha256));
+      for (const m of page) if (by.has(m.sha256)) covered.add(m.file);
+    };
+    if (inForce.ids.length > 0 && whole) {
       for (let after = 0; ;) {
         const page = await db.read((tx) => store.messages(tx, after, PAGE));
         if (page.length === 0) break;
         after = page.at(-1)!.id;
-        const by = await inForce.covering(page.filter((m) => !covered.has(m.file)).map((m) => m.sha256));
-        for (const m of page) if (by.has(m.sha256)) covered.add(m.file);
+        await cover(page);
+      }
+    } else if (inForce.ids.length > 0) {
+      for (let after = last!.through; after < through;) {
+        const page = await db.read((tx) => store.received(tx, after, through, PAGE));
+        if (page.length === 0) break;
+        after = page.at(-1)!.capture;
+        await cover(page);
       }
     }
     let placed = 0;
@@ -50,12 +73,13 @@ export class ObjectHolds {
       await db.write((tx) => store.markHeld(tx, file, clock.now()));
       placed++;
     }
-    for (const file of held) {
+    for (const file of whole ? held : []) {
       if (covered.has(file)) continue;
       await this.#d.legalHold(file, false);
       await db.write((tx) => store.unmarkHeld(tx, file));
       removed++;
     }
-    return { held: covered.size, placed, removed };
+    this.#last = { holds: key, through: Math.max(through, last?.through ?? 0), wholeAt: whole ? clock.now() : last!.wholeAt };
+    return { held: whole ? covered.size : held.size + placed, placed, removed };
   }
 }

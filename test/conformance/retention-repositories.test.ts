@@ -400,13 +400,18 @@ for (const impl of BACKENDS) {
         await oh.markHeld(tx, 'seg-b', T0);
         await oh.markHeld(tx, 'seg-a', T0);
         await oh.markHeld(tx, 'seg-b', T0 + 1);
-        return [one.rowId, two.rowId, three.rowId];
-      });
+        return { one, two, three };
+      }).then((r) => Object.assign([r.one.rowId, r.two.rowId, r.three.rowId], { captures: [...r.one.captures, ...r.two.captures, ...r.three.captures] }));
       assert.deepEqual(await b.meta.read((tx) => oh.held(tx)), ['seg-a', 'seg-b']);
       await b.meta.write((tx) => oh.unmarkHeld(tx, 'seg-a'));
       assert.deepEqual(await b.meta.read((tx) => oh.held(tx)), ['seg-b']);
       assert.deepEqual(await b.meta.read((tx) => oh.messages(tx, 0, 10)), [{ id: rows[0], sha256: '1'.repeat(64), file: 'seg-b' }, { id: rows[2], sha256: '3'.repeat(64), file: 'seg-a' }]);
       assert.deepEqual(await b.meta.read((tx) => oh.messages(tx, rows[0]!, 1)), [{ id: rows[2], sha256: '3'.repeat(64), file: 'seg-a' }]);
+      // By receipt: after one capture, up to another, the disposed message's left out.
+      const [c1, , c3] = rows.captures;
+      assert.deepEqual(await b.meta.read((tx) => oh.received(tx, 0, c3!, 10)), [{ capture: c1, sha256: '1'.repeat(64), file: 'seg-b' }, { capture: c3, sha256: '3'.repeat(64), file: 'seg-a' }]);
+      assert.deepEqual(await b.meta.read((tx) => oh.received(tx, c1!, c3! - 1, 10)), []);
+      assert.deepEqual(await b.meta.read((tx) => oh.received(tx, 0, c3!, 1)), [{ capture: c1, sha256: '1'.repeat(64), file: 'seg-b' }]);
     }));
   });
 

@@ -19,4 +19,10 @@ export class PostgresObjectHoldStore implements ObjectHoldStore {
     return (await on(tx).query('SELECT id, sha256, blob_file AS file FROM message WHERE id > $1 AND disposed_at IS NULL ORDER BY id LIMIT $2', [afterId, limit]))
       .map((r) => ({ id: r.id, sha256: r.sha256, file: r.file }));
   }
+
+  async received(tx: Tx, afterCapture: number, upTo: number, limit: number): Promise<{ capture: number; sha256: string; file: string }[]> {
+    return (await on(tx).query(`SELECT c.id AS capture, m.sha256, m.blob_file AS file FROM capture c JOIN message m ON m.id = c.message
+      WHERE c.id > $1 AND c.id <= $2 AND m.disposed_at IS NULL ORDER BY c.id LIMIT $3`, [afterCapture, upTo, limit]))
+      .map((r) => ({ capture: Number(r.capture), sha256: r.sha256, file: r.file }));
+  }
 }

@@ -19,4 +19,10 @@ export class SqliteObjectHoldStore implements ObjectHoldStore {
     return (on(tx).prepare('SELECT id, sha256, blob_file AS file FROM message WHERE id > ? AND disposed_at IS NULL ORDER BY id LIMIT ?').all(afterId, limit) as any[])
       .map((r) => ({ id: Number(r.id), sha256: r.sha256, file: r.file }));
   }
+
+  async received(tx: Tx, afterCapture: number, upTo: number, limit: number): Promise<{ capture: number; sha256: string; file: string }[]> {
+    return (on(tx).prepare(`SELECT c.id AS capture, m.sha256, m.blob_file AS file FROM capture c JOIN message m ON m.id = c.message
+      WHERE c.id > ? AND c.id <= ? AND m.disposed_at IS NULL ORDER BY c.id LIMIT ?`).all(afterCapture, upTo, limit) as any[])
+      .map((r) => ({ capture: Number(r.capture), sha256: r.sha256, file: r.file }));
+  }
 }
