@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { ContentServices } from './api/content-services.ts';
 import type { Services } from './api/services.ts';
 import { systemClock } from './core/clock.ts';
 import type { Clock } from './core/clock.ts';
@@ -44,6 +45,9 @@ export interface Archive {
   readonly index: OpenIndex;
   // The governed-access stage (people, grants, content access, oversight): server and console.
   readonly services: Services;
+  // Its part that reads content as a person (api/content-services.ts): all a console opened with
+  // access "content" has.
+  readonly contentServices: ContentServices;
   close(): void;
 }
 
@@ -54,6 +58,9 @@ export interface OpenOptions {
   announce?: (line: string) => void;
   // An importer names its own segment files (see FileBlobStore).
   segmentPrefix?: string;
+  // The console's access services: all (the default), or only those that read content as a
+  // person (search, show, export), so that such a command never loads the others' modules.
+  access?: 'all' | 'content';
 }
 
 // The one composition root: every process opens the archive here, for its role, so the server,
@@ -73,6 +80,7 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
   let signingKey: SigningKey | null = null;
   let index: OpenIndex | null = null;
   let services: Services | null = null;
+  let contentServices: ContentServices | null = null;
   let ledger: Ledger;
   let checkpointer: Checkpointer | null = null;
   try {
@@ -95,8 +103,14 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
       index = openIndex(stores, { deferRebuilds: true });
       // Loaded only by the roles that decide access: the index thread and the importer never
       // hold the access layer's modules (OpenID Connect, the route schemas) in their heaps.
-      const { accessServices } = await import('./api/services.ts');
-      services = await accessServices(config, stores, ledger, index, clock, role === 'console' ? lazyLogger(logger) : logger());
+      const log = role === 'console' ? lazyLogger(logger) : logger();
+      if (role === 'console' && options.access === 'content') {
+        const { contentServices: build } = await import('./api/content-services.ts');
+        contentServices = await build(config, stores, ledger, index, clock, log);
+      } else {
+        const { accessServices } = await import('./api/services.ts');
+        contentServices = services = await accessServices(config, stores, ledger, index, clock, log);
+      }
     }
   } catch (err) {
     index?.close();
@@ -119,8 +133,12 @@ export async function openArchive(config: Config, role: ArchiveRole, options: Op
       return (index ??= openIndex(stores, { deferRebuilds: true }));
     },
     get services() {
-      if (!services) throw new SealboxError('SEALBOX_ERR_INTERNAL', `the ${role} role has no access services`);
+      if (!services) throw new SealboxError('SEALBOX_ERR_INTERNAL', contentServices ? 'opened for content access only' : `the ${role} role has no access services`);
       return services;
+    },
+    get contentServices() {
+      if (!contentServices) throw new SealboxError('SEALBOX_ERR_INTERNAL', `the ${role} role has no access services`);
+      return contentServices;
     },
     close() {
       index?.close();

@@ -1,22 +1,11 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
-import { AccessDecision } from '../access/access-decision.ts';
 import { AccountRecovery } from '../access/account-recovery.ts';
 import { ArchivingNotice } from '../access/archiving-notice.ts';
-import { Audit } from '../access/audit.ts';
-import { ContentAccess } from '../access/content-access.ts';
-import { Credentials } from '../access/credentials.ts';
-import { FourEyes } from '../access/four-eyes.ts';
-import { Grants } from '../access/grants.ts';
 import { MailboxOwnership } from '../access/mailbox-ownership.ts';
-import type { MailboxStore } from '../access/mailbox-store.ts';
 import { Notifier } from '../access/notifier.ts';
-import { People } from '../access/people.ts';
-import type { PersonLinkStore } from '../access/person-link-store.ts';
-import { Policy } from '../access/policy.ts';
 import type { PolicyInForce } from '../access/policy.ts';
-import { ExtractorPool } from '../index/extract/extractor-pool.ts';
 import type { OpenIndex } from '../index/open-index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { AuditorViews } from '../oversight/auditor-views.ts';
@@ -36,39 +25,22 @@ import { SsoPeople } from '../access/sso-people.ts';
 import { SsoSignIn } from '../access/sso-sign-in.ts';
 import { DirectorySync } from '../directory/directory-sync.ts';
 import { ScimDirectory } from '../directory/scim-directory.ts';
+import { contentServices } from './content-services.ts';
 
 export type Services = Awaited<ReturnType<typeof accessServices>>;
 
-// People and their sign-in, for the API and for the console commands that need nothing else.
-export function peopleOf(stores: Stores, clock: Clock, policy: PolicyInForce): People {
-  return new People({
-    store: stores.repos.people, credentials: stores.repos.credentials, recoveries: stores.repos.recoveries,
-    mailboxes: stores.repos.mailboxes, keys: stores.keys, clock, policy, db: stores.meta,
-  });
-}
-
 // The governed-access stage, assembled once for the API and the CLI alike.
 export async function accessServices(config: Config, stores: Stores, ledger: Ledger, index: OpenIndex, clock: Clock, log: Logger) {
-  // Read where it decides, in the deciding transaction: a change any process commits applies at once.
-  const policy = new Policy({ settings: stores.meta, db: stores.meta, base: config.access, clock });
-  // Read once here, so that overrides the config file no longer allows stop the opening.
-  await stores.meta.read((tx) => policy.inForce(tx));
+  // Content access first (./content-services.ts): the policy, people, grants, decisions, audit.
+  const base = await contentServices(config, stores, ledger, index, clock, log);
+  const { policy, people, mailboxes, links, fourEyes, grants, audit, search, credentials } = base;
   const current: PolicyInForce = (tx) => policy.inForce(tx);
-  const people = peopleOf(stores, clock, current);
-  const mailboxes: MailboxStore = stores.repos.mailboxes;
-  const links: PersonLinkStore = stores.repos.links;
-  const fourEyes = new FourEyes(links, people, clock, current);
-  const grants = new Grants(stores.repos.grants, clock, current, fourEyes);
   const notifier = new Notifier({ store: stores.repos.notifications, inbox: stores.repos.inbox, people, clock, config: config.notify, purposeLabels: async (tx) => (await current(tx)).purposeLabels });
   const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: stores.repos.leavers, mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
   const ownership = new MailboxOwnership({ leavers, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, clock });
   const retention = new RetentionRules({ store: stores.repos.retention, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });
-  const audit = new Audit(stores.meta, ledger);
-  const decision = new AccessDecision(grants, people, clock);
-  const search = index.search;
-  const credentials = new Credentials(stores.repos.credentials, people, clock, async (tx) => (await current(tx)).sessionHours);
   // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
   const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });
   const ssoStore = stores.repos.sso;
@@ -84,10 +56,6 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   });
   const scim = new ScimDirectory({ store: stores.repos.scim, sync: directory, audit, db: stores.meta, clock });
   const notice = new ArchivingNotice(stores.repos.notices, clock);
-  // Its processes start when an attachment's text is first shown, and idle ones keep nothing running.
-  const ocr = config.index.ocr ? config.index.ocrLanguages : null;
-  const extractor = new ExtractorPool({ log: log.child({ component: 'extractor' }), ocr });
-  const content = new ContentAccess({ decision, audit, search, reader: stores.reader, meta: stores.meta, people, extract: (file) => extractor.extract(file), ocr: ocr !== null });
   // What oversight reads and keeps; the sweep in `serve` is built from the same.
   const oversightStores = {
     store: stores.repos.oversight, reviewStore: stores.repos.reviews,
@@ -101,5 +69,5 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const objectHolds = legalHold ? new ObjectHolds({ db: stores.meta, store: stores.repos.objectHolds, holds, search, legalHold, clock }) : null;
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
-  return { config, stores, db: stores.meta, ledger, clock, policy, people, mailboxes, links, fourEyes, recovery, ownership, retention, holds, grants, notifier, audit, decision, search, credentials, content, reviews, oversight, oversightStores, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, ssoLinks, directory, scim, objectHolds };
+  return { ...base, recovery, ownership, retention, holds, notifier, reviews, oversight, oversightStores, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, ssoLinks, directory, scim, objectHolds };
 }

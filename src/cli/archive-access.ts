@@ -28,8 +28,10 @@ export async function withArchive<T>(o: CliOptions, work: (archive: Archive) => 
 // Content is read on the command line exactly as over HTTP: as the owner of the mailboxes, or
 // under an active grant of one's own, identified by an API token; every read is in the ledger.
 export async function openReader(o: { token?: string; data?: string; config?: string }, scope: 'content' | 'ledger' = 'content') {
-  const archive = await openArchive(configOf(o), 'console');
-  const { stores, services } = archive;
+  // Reading content needs the content services alone; the auditors' views (scope "ledger") all.
+  const archive = await openArchive(configOf(o), 'console', { access: scope === 'content' ? 'content' : 'all' });
+  const { stores } = archive;
+  const services = archive.contentServices;
   const close = () => archive.close();
   const token = o.token ?? process.env.SEALBOX_TOKEN;
   const principal = token ? await stores.meta.read((tx) => services.credentials.token(tx, token)) : null;

@@ -15,7 +15,7 @@ export async function report(o: CliOptions): Promise<void> {
   const period = { from: when(o.from, '--from'), to: when(o.to, '--to') };
   const r = await openReader(o, 'ledger');
   try {
-    const report = await r.services.oversight.report({ ...r.ctx, user: r.user, logonType: 'admin' }, period);
+    const report = await r.archive.services.oversight.report({ ...r.ctx, user: r.user, logonType: 'admin' }, period);
     process.stdout.write(o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : o.format === 'csv' ? reportCsv(report) : reportText(report));
   } finally {
     r.close();
@@ -27,7 +27,7 @@ export async function inventory(o: CliOptions): Promise<void> {
   if (at !== undefined && !Number.isFinite(at)) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `--at "${o.at}" is not an ISO date or time`);
   const r = await openReader(o, 'ledger');
   try {
-    const inv = await r.services.oversight.inventory({ ...r.ctx, user: r.user, logonType: 'admin' }, at);
+    const inv = await r.archive.services.oversight.inventory({ ...r.ctx, user: r.user, logonType: 'admin' }, at);
     if (o.json) return void process.stdout.write(JSON.stringify(inv, null, 2) + '\n');
     const iso = (t: number) => new Date(t).toISOString();
     process.stdout.write(`Permission inventory at ${iso(inv.at)} (${inv.source === 'live' ? 'live' : 'rebuilt from the ledger'})\n\nGrants in force:\n`);
