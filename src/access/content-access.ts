@@ -2,9 +2,7 @@ import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import type { Envelope } from '../core/types.ts';
 import { formatOf, readable } from '../index/extract/formats.ts';
-import { MAX_PARSE_BYTES, parseMessage } from '../index/parse-message.ts';
 import type { AttachmentHit, IndexedAttachment, Participant, SearchHit, SearchIndex, SearchResult, SearchSort } from '../index/search-index.ts';
-import { displayHeaders } from '../index/display-headers.ts';
 import type { DisplayHeaders } from '../index/display-headers.ts';
 import { parseQuery } from '../index/search-query.ts';
 import type { StoredCheckpoint, StoredEntry } from '../ledger/ledger.ts';
@@ -64,6 +62,10 @@ export interface SearchAnswer extends SearchResult {
 // than SNIPPET_MESSAGE_BYTES has none.
 const SNIPPET_PARSE_BYTES = 256 * 1024;
 const SNIPPET_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+// The MIME parser (postal-mime) is loaded when a message is first parsed, not by a search that
+// shows none (sealbox search: 13 modules fewer).
+const parser = () => import('../index/parse-message.ts');
 
 // Every read of archived content goes through here: decide, then serve and record in one
 // transaction. A refusal is recorded too, and an out-of-scope message looks exactly like a
@@ -129,6 +131,7 @@ export class ContentAccess {
   }
 
   async #snippets(query: string, hits: readonly SearchHit[]): Promise<Map<string, string>> {
+    const { parseMessage } = await parser();
     const texts = await Promise.all(hits.map(async (h) => {
       const row = await this.#d.meta.read((tx) => this.#d.reader.message(tx, h.sha256));
       // A message is authenticated only as a whole: a large one would be read whole for a line
@@ -168,6 +171,7 @@ export class ContentAccess {
     const { scope, rowId, mailboxes } = await this.#inScope(ctx, user, sha256, grantId, 'view');
     const event = { operation: 'view' as const, mailboxes, messages: [sha256], grantId: scope.grant?.id ?? null, parameters: note ? { note } : {} };
     // The headers as written (names in their own case, To and Cc), read before the entry as raw() reads.
+    const { displayHeaders } = await import('../index/display-headers.ts');
     const headers = await displayHeaders(await this.#bytes(sha256));
     return this.#served(ctx, user, scope, 'read', event, event, (tx) => messageView(this.#d, tx, sha256, rowId, scope, headers));
   }
@@ -209,6 +213,7 @@ export class ContentAccess {
     return this.derived(ctx, user, sha256, grantId, 'attachment-text', async (raw) => {
       let place = -1;
       // Only that attachment keeps its bytes; the others are hashed and dropped as they come.
+      const { parseMessage, MAX_PARSE_BYTES } = await parser();
       const parsed = await parseMessage(raw.subarray(0, MAX_PARSE_BYTES), { keep: () => ++place === attachment });
       const a = parsed.attachments[attachment];
       if (!a) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `message ${sha256} has no attachment ${attachment} (it has ${parsed.attachments.length})`);
