@@ -8,8 +8,10 @@
 import { enableCompileCache } from 'node:module';
 import { compileCacheDir } from './compile-cache.js';
 import { restartWithServeFlags } from './serve-flags.js';
+import { skipZodLocales } from './zod-locales.js';
 
 // serve runs with V8 settings of its own (serve-flags.js); serve has no options before its name.
 if (process.argv[2] === 'serve') restartWithServeFlags();
 enableCompileCache(compileCacheDir());
+skipZodLocales();
 await import('../src/cli/main.ts');
