@@ -216,6 +216,7 @@ test('serve refuses a config with an unknown key or a bad value, naming it', asy
     [{ receiver: { maxMesageBytes: 10 } }, /unknown key "receiver\.maxMesageBytes"/],
     [{ receiver: { maxMessageBytes: -5 } }, /"receiver\.maxMessageBytes"/],
     [{ commit: { maxBatch: 'lots' } }, /"commit\.maxBatch"/],
+    [{ sso: { providers: [{ id: 'corp', label: 'Corp', issuer: 'not a url', clientId: 'sealbox' }] } }, /"sso\.providers\.0\.issuer": Invalid URL/],
   ];
   for (const [content, message] of cases) {
     const dir = tempDataDir();

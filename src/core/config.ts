@@ -242,6 +242,7 @@ const schema = z.strictObject({
     const ids = sso.providers.map((p) => p.id);
     ids.forEach((id, i) => { if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['providers', i, 'id'], message: `"${id}" names two providers` }); });
     sso.providers.forEach((p, i) => {
+      if (!URL.canParse(p.issuer)) return;   // named by the issuer's own check
       const url = new URL(p.issuer);
       if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) ctx.addIssue({ code: 'custom', path: ['providers', i, 'issuer'], message: 'must be https:// (http:// only for a provider on the loopback)' });
       if (!p.scopes.includes('openid')) ctx.addIssue({ code: 'custom', path: ['providers', i, 'scopes'], message: 'must include "openid"' });
