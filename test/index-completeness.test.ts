@@ -105,4 +105,15 @@ test('the completeness check finds the same across windows as a tally of every i
   assert.equal(c.pending, 1, '25,001 is after the cursor');
   assert.deepEqual(c.stray, [10_500, 30_000]);
   assert.ok(reads.length >= 3 && reads.every((n) => n <= 10_000), `read in windows: ${reads.length} of at most 10,000 ids`);
+
+  // The index thread takes it a window at a time between its batches: the same finding, after as
+  // many steps as windows; a document made between two windows is found where its window is read.
+  const { CompletenessCheck } = await import('../src/index/index-completeness.ts');
+  const stepwise = await CompletenessCheck.start(captures as never, index as never);
+  const steps: (typeof c | null)[] = [await stepwise.step()];
+  docs.push(20_000);
+  docs.sort((a, b) => a - b);
+  while (steps.at(-1) === null) steps.push(await stepwise.step());
+  assert.deepEqual(steps.map((x) => x !== null), [false, false, true]);
+  assert.deepEqual({ ...steps.at(-1)!, seconds: 0 }, { ...c, seconds: 0, documents: c.documents + 1, missing: c.missing.filter((m) => m.id !== 20_000) });
 });

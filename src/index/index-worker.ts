@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openArchive } from '../archive.ts';
-import { checkAndRecord } from './index-completeness.ts';
+import { CompletenessCheck, recordCompleteness } from './index-completeness.ts';
 import { openIndexer } from './open-indexer.ts';
 
 // The indexer on its own thread: parsing is the heaviest CPU work after a commit and must not
@@ -37,9 +37,11 @@ const GATHER_MS = 250;
 // Captures that could not be indexed are tried again this often (a blob restored, a fault gone).
 const RETRY_FAILURES_MS = 60_000;
 let lastRetry = performance.now();
-// The completeness check runs when idle: first soon after start, then every index.checkEveryMinutes.
+// The completeness check runs when idle, a window of message ids at a time between batches:
+// first soon after start, then every index.checkEveryMinutes.
 const CHECK_EVERY_MS = config.index.checkEveryMinutes * 60_000;
 let lastCheck = -Infinity;
+let check: CompletenessCheck | null = null;
 
 let stopping = false;
 let gathering = false;
@@ -124,12 +126,23 @@ async function loop(): Promise<void> {
       }
     }
     // Idle: does the index hold exactly one document per live message? The health page shows it.
-    if (!failed && CHECK_EVERY_MS > 0 && performance.now() - lastCheck >= CHECK_EVERY_MS) {
-      lastCheck = performance.now();
+    // One window, then back to indexing: new mail waits for one window at most.
+    if (!failed && CHECK_EVERY_MS > 0 && (check !== null || performance.now() - lastCheck >= CHECK_EVERY_MS)) {
       try {
-        const found = await checkAndRecord(captures, store, Date.now());
+        if (check === null) {
+          lastCheck = performance.now();
+          check = await CompletenessCheck.start(captures, store);
+        }
+        const found = await check.step();
+        if (found === null) {
+          await new Promise((resolve) => setImmediate(resolve));   // messages, lookups and timers between windows
+          continue;
+        }
+        check = null;
+        await recordCompleteness(store, found, Date.now());
         if (found.missing.length > 0 || found.stray.length > 0) log.error({ missing: found.missing.length, stray: found.stray.length }, 'the index is incomplete: run sealbox reindex');
       } catch (err) {
+        check = null;
         log.error({ err }, 'checking the index for completeness failed');
       }
     }
