@@ -158,6 +158,26 @@ test('segments are locked until the latest keep-until of what they hold; older o
   store.close();
 });
 
+// The receiving thread's store tells of each segment it puts, and the index thread's is handed it,
+// so the indexer reads what was just committed without a GET: a store that can reach no gateway
+// reads a seeded segment's blobs all the same, the archived version's.
+test('a segment put is handed over with its version, and a store seeded with it reads it without a GET', { timeout: 60_000 }, async () => {
+  const writing = new SegmentedBlobStore(driver('locked', { prefix: 'seed/' }));
+  const told: { name: string; versionId: string; bytes: Buffer }[] = [];
+  writing.onArchived!((o) => told.push(o));
+  const blobs = [randomBytes(300), randomBytes(500)];
+  const refs = blobs.map((b) => writing.append(b));
+  await writing.sync();
+  assert.deepEqual(told.map((o) => [o.name, o.versionId]), [[refs[0]!.file, (await versionsOf('locked', `seed/${refs[0]!.file}`))[0]]]);
+  assert.ok(told[0]!.bytes.equals(Buffer.concat(blobs)));
+  const offline = new SegmentedBlobStore(driver('locked', { prefix: 'seed/', endpoint: 'http://127.0.0.1:9' }));
+  await assert.rejects(offline.readBuffer(refs[0]!), 'unseeded, it must ask the gateway, which is not there');
+  const seeded = new SegmentedBlobStore(driver('locked', { prefix: 'seed/', endpoint: 'http://127.0.0.1:9' }));
+  seeded.seed!(told[0]!);
+  for (const [i, ref] of refs.entries()) assert.ok((await seeded.readBuffer(ref)).equals(blobs[i]!));
+  for (const s of [writing, offline, seeded]) s.close();
+});
+
 test('the archive: objects locked to their captures\' keep-until, legal holds follow holds in force, disposal works inside a locked object', { timeout: 240_000 }, async (t) => {
   const world = await startInProcessWorld({
     messages: {

@@ -113,6 +113,8 @@ export async function serve(config: Config, options: { clock?: Clock; announce?:
   // Every node indexes: each batch of captures is claimed (IndexStore.claim), so on a store the
   // nodes share they index side by side; what else the index thread does is the duty holder's.
   const indexer = new IndexerThread(config, log, { duties: !holdDuties });
+  // Object storage: each segment put is handed to the index thread, which would GET it back next.
+  archive.stores.blobs.onArchived?.((object) => indexer.seed(object));
   const hold = (held: boolean) => (turn = turn.then(async () => {
     if (held && !duties && !closing) {
       duties = await startDuties(archive, parts, indexer);

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openArchive } from '../archive.ts';
+import type { ArchivedObject } from '../store/blob-store.ts';
 import { CompletenessCheck, recordCompleteness } from './index-completeness.ts';
 import { openIndexer } from './open-indexer.ts';
 
@@ -46,7 +47,13 @@ let check: CompletenessCheck | null = null;
 let stopping = false;
 let gathering = false;
 let wake: (() => void) | null = null;
-parentPort!.on('message', (msg: string | { duties: boolean }) => {
+parentPort!.on('message', (msg: string | { duties: boolean } | { seed: ArchivedObject }) => {
+  if (typeof msg === 'object' && 'seed' in msg) {
+    // What the receiving thread just put to object storage: read from here, not GET back.
+    const { name, versionId, bytes } = msg.seed;
+    archive.stores.blobs.seed?.({ name, versionId, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+    return;
+  }
   if (typeof msg === 'object') {
     // Taken: what others queued meanwhile is found in the stored queues.
     if (msg.duties && !duties) rescanFollowUps();

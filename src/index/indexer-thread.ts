@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { startThread } from '../core/threads.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
+import type { ArchivedObject } from '../store/blob-store.ts';
 
 // The indexer's heap is bounded so that memory stays flat whatever the mail; a message too big
 // to index within it is cut (MAX_PARSE_BYTES), never the thread's reason to grow.
@@ -46,6 +47,11 @@ export class IndexerThread {
 
   wake(): void {
     this.#worker?.postMessage('wake');
+  }
+
+  // A segment the receiving thread just put to object storage, for the thread's own reads of it.
+  seed(object: ArchivedObject): void {
+    this.#worker?.postMessage({ seed: object });
   }
 
   // This node took the archive's duties, or lost them; a restarted thread starts with the latest.

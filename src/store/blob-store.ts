@@ -53,6 +53,10 @@ export interface BlobStore extends BlobSource {
   importObject?(name: string, body: Readable, keepUntil: number | null, sha256: string): Promise<void>;
   // A legal hold on the object holding ref's file (on) or its removal (off), applied at once.
   legalHold?(file: string, on: boolean): Promise<void>;
+  // Object storage: the segments this store puts, as they are put, and those another store of
+  // this process put, taken in (BlobDriver.onArchived, seed).
+  onArchived?(listener: (object: ArchivedObject) => void): void;
+  seed?(object: ArchivedObject): void;
   // A disposed message's bytes removed for good (durable when it resolves): true if they are
   // gone from the store, false if the store cannot remove part of an object it holds (object
   // storage: the segment is compacted later; the message's key is destroyed already).
@@ -83,7 +87,18 @@ export interface BlobDriver {
   // places or removes a legal hold.
   lock?(name: string, keepUntil: number | null): Promise<void>;
   legalHold?(name: string, on: boolean): Promise<void>;
+  // Object storage: told of each segment put, with its archived version and bytes, so that the
+  // indexer thread is handed what it would otherwise GET back a moment later (seed).
+  onArchived?: ((object: ArchivedObject) => void) | null;
+  seed?(object: ArchivedObject): void;
   close?(): void;
+}
+
+// An object as archived: its name, the version every read names, and its bytes.
+export interface ArchivedObject {
+  name: string;
+  versionId: string;
+  bytes: Buffer;
 }
 
 // Object Lock or a legal hold refused a delete: the object stays until the lock ends.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { ObjectLockedError } from './blob-store.ts';
-import type { BlobDriver, BlobMark, BlobRef, BlobStore, LargeBlobWriter } from './blob-store.ts';
+import type { ArchivedObject, BlobDriver, BlobMark, BlobRef, BlobStore, LargeBlobWriter } from './blob-store.ts';
 
 // Blobs on an object store (BlobDriver): small blobs are gathered into the open segment in memory
 // and at sync() the segment is sealed and put as one object, so a batch of messages costs one
@@ -21,6 +21,8 @@ export class SegmentedBlobStore implements BlobStore {
   #extend = new Map<string, number | null>();
   readonly lock?: (ref: BlobRef, keepUntil: number | null) => void;
   readonly legalHold?: (file: string, on: boolean) => Promise<void>;
+  readonly onArchived?: (listener: (object: ArchivedObject) => void) => void;
+  readonly seed?: (object: ArchivedObject) => void;
 
   // prefix: a writer of its own (an importer next to the server) names its segments apart.
   constructor(driver: BlobDriver, options: { segmentPrefix?: string } = {}) {
@@ -29,6 +31,8 @@ export class SegmentedBlobStore implements BlobStore {
     this.#pending = [this.#newSegment()];
     if (driver.lock) this.lock = (ref, keepUntil) => this.#lock(ref, keepUntil);
     if (driver.legalHold) this.legalHold = (file, on) => driver.legalHold!(file, on);
+    if ('onArchived' in driver) this.onArchived = (listener) => { driver.onArchived = listener; };
+    if (driver.seed) this.seed = (object) => driver.seed!(object);
   }
 
   #lock(ref: BlobRef, keepUntil: number | null): void {
