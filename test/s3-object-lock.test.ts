@@ -175,6 +175,11 @@ test('a segment put is handed over with its version, and a store seeded with it 
   const seeded = new SegmentedBlobStore(driver('locked', { prefix: 'seed/', endpoint: 'http://127.0.0.1:9' }));
   seeded.seed!(told[0]!);
   for (const [i, ref] of refs.entries()) assert.ok((await seeded.readBuffer(ref)).equals(blobs[i]!));
+  // A listener that fails fails no put: the hand-over is for the reader's sake only.
+  writing.onArchived!(() => { throw new Error('the index thread is gone'); });
+  const more = writing.append(randomBytes(50));
+  await writing.sync();
+  assert.equal((await writing.readBuffer(more)).length, 50);
   for (const s of [writing, offline, seeded]) s.close();
 });
 

@@ -21,6 +21,16 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 // 32 MB of seeded segments cost its thread ~35 MB more resident memory for no fewer GETs.
 const WHOLE_OBJECT_BYTES = 4 * 1024 * 1024;
 const WHOLE_CACHE_BYTES = 8 * 1024 * 1024;
+// The archived versions and locks known, kept for this many objects, the oldest let go first:
+// a server puts a segment per group commit, hundreds of thousands a day, and a name forgotten
+// costs one listing or lookup when it is read or locked again.
+const REMEMBERED = 100_000;
+
+function remember<V>(map: Map<string, V>, name: string, value: V): void {
+  map.delete(name);
+  map.set(name, value);
+  if (map.size > REMEMBERED) map.delete(map.keys().next().value!);
+}
 
 export interface S3Settings {
   endpoint: string;
@@ -127,7 +137,7 @@ export class S3BlobDriver implements BlobDriver {
     const oldest = versions[0];
     if (!oldest) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `blob ${name} is not in bucket ${this.#s.bucket}`);
     const archived = { id: oldest.id, size: oldest.size };
-    this.#versions.set(name, archived);
+    remember(this.#versions, name, archived);
     return archived;
   }
 
@@ -167,7 +177,7 @@ export class S3BlobDriver implements BlobDriver {
   // taken for an object this driver knows already.
   seed(object: ArchivedObject): void {
     if (this.#versions.has(object.name) || object.bytes.length > WHOLE_OBJECT_BYTES) return;
-    this.#versions.set(object.name, { id: object.versionId, size: object.bytes.length });
+    remember(this.#versions, object.name, { id: object.versionId, size: object.bytes.length });
     const entry = Promise.resolve(object.bytes);
     this.#whole.set(object.name, entry);
     this.#kept(object.name, entry, object.bytes.length);
@@ -207,12 +217,19 @@ export class S3BlobDriver implements BlobDriver {
           versionId = await this.#putStream(key, body, lock, options.sha256);
         }
       }
-      this.#versions.set(name, { id: versionId, size });
+      remember(this.#versions, name, { id: versionId, size });
       // The archived version's lock, set by the earlier put, reaches this one's too.
       if (earlier && options.keepUntil !== undefined) await this.lock(name, options.keepUntil);
-      else if (until !== null) this.#locks.set(name, until);
+      else if (until !== null) remember(this.#locks, name, until);
       // The same bytes as the archived version: put now, or found there under the same sha256.
-      if (Buffer.isBuffer(body)) this.onArchived?.({ name, versionId, bytes: body });
+      // Handed over as a courtesy to the reader: nothing it does fails the put.
+      if (Buffer.isBuffer(body)) {
+        try {
+          this.onArchived?.({ name, versionId, bytes: body });
+        } catch {
+          // The reader GETs it instead.
+        }
+      }
     } catch (err) {
       throw storeError(err, `blob ${name}`);
     }
@@ -347,7 +364,7 @@ export class S3BlobDriver implements BlobDriver {
       if (current < until) {
         await this.#s3.send(new PutObjectRetentionCommand({ Bucket: this.#s.bucket, Key: key, VersionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(until) } }));
       }
-      this.#locks.set(name, Math.max(current, until));
+      remember(this.#locks, name, Math.max(current, until));
     } catch (err) {
       throw storeError(err, `blob ${name}: Object Lock`);
     }
