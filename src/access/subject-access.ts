@@ -1,16 +1,12 @@
 import { SealboxError } from '../core/errors.ts';
 import type { SearchIndex } from '../index/search-index.ts';
-import type { AddressRole } from '../index/search-query.ts';
+import { ADDRESS_ROLES } from '../index/search-query.ts';
 import type { Grants, NewRequest } from './grants.ts';
 import { MAX_REQUEST_QUERY, PERMISSIONS, SUBJECT_ACCESS_PURPOSE } from './grants.ts';
 import type { User } from './people.ts';
 import type { Policy } from './policy.ts';
 
 export { SUBJECT_ACCESS_PURPOSE };
-
-// Every role in which an address takes part, as the index links it (an envelope's recipients
-// that no header names as bcc, its sender as sender).
-const ROLES: readonly AddressRole[] = ['from', 'sender', 'to', 'cc', 'bcc'];
 
 // A data subject's addresses as a request names them (Art. 15 and 17 alike): lowercased, as the
 // index keeps them, each once, each an address.
@@ -57,7 +53,7 @@ export async function subjectAccessRequest(d: { grants: Grants; policy: Pick<Pol
 // the messages SearchIndex.messagesWith finds. Quoted, so that no address reads as anything else.
 function participationQuery(addresses: readonly string[]): string {
   const quoted = (a: string) => `"${a.replace(/["\\]/g, (c) => '\\' + c)}"`;
-  return addresses.flatMap((a) => ROLES.map((role) => `${role}:${quoted(a)}`)).join(' OR ');
+  return addresses.flatMap((a) => ADDRESS_ROLES.map((role) => `${role}:${quoted(a)}`)).join(' OR ');
 }
 
 // The person an Art. 15 grant is about: the addresses its fixed query was made of, when the query

@@ -140,6 +140,10 @@ export interface SearchIndex {
   findInScope(sha256: string, scope: SearchScope): Promise<number | null>;
   // The same for many messages in one query: those indexed and inside `scope`, by sha256.
   inScope(sha256s: readonly string[], scope: SearchScope): Promise<Map<string, number>>;
+  // The indexed messages inside `scope` whose row id is in (after, upTo], by row id: what a scope
+  // holds, read a window of ids at a time from its mailboxes' side (a legal hold's whole pass
+  // reads what the hold covers, not every message of the archive).
+  inScopeBetween(scope: SearchScope, after: number, upTo: number): Promise<{ id: number; sha256: string }[]>;
   document(messageRowId: number): Promise<IndexedDocument | null>;
   // Of these messages (row ids), those the index holds a document for.
   indexed(messageRowIds: readonly number[]): Promise<Set<number>>;

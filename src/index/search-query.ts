@@ -33,6 +33,9 @@ const MAX_DEPTH = 32;
 const SHA256_PREFIX_MIN = 8;
 
 export type AddressRole = 'from' | 'sender' | 'to' | 'cc' | 'bcc';
+// Every role in which an address takes part, as the index links it (an envelope's recipients
+// that no header names as bcc, its sender as sender).
+export const ADDRESS_ROLES: readonly AddressRole[] = ['from', 'sender', 'to', 'cc', 'bcc'];
 export type FtsColumn = 'subject' | 'filenames' | 'attachments';
 
 export type QueryNode =

@@ -634,6 +634,14 @@ for (const impl of INDEXES) {
         }
         assert.deepEqual(await index.inScope([...CORPUS.map((m) => sha.get(m.key)!), '0'.repeat(64)], s.scope),
           new Map(CORPUS.filter((m) => inScope(m, s)).map((m) => [sha.get(m.key)!, rowOf(m.key)])), `inScope, all at once, within ${s.what}`);
+        // What the scope holds, read in windows of ids (a window of 3 ends inside the corpus and
+        // between its rows; one past the last row is read too): each message once, by id.
+        const expected = CORPUS.filter((m) => inScope(m, s)).map((m) => ({ id: rowOf(m.key), sha256: sha.get(m.key)! })).sort((a, b) => a.id - b.id);
+        const last = Math.max(...CORPUS.map((m) => rowOf(m.key)));
+        const windowed: { id: number; sha256: string }[] = [];
+        for (let after = 0; after <= last; after += 3) windowed.push(...await index.inScopeBetween(s.scope, after, after + 3));
+        assert.deepEqual(windowed, expected, `inScopeBetween in windows of 3, within ${s.what}`);
+        assert.deepEqual(await index.inScopeBetween(s.scope, 0, last), expected, `inScopeBetween in one window, within ${s.what}`);
       }
       assert.deepEqual(await index.inScope([], scopes[0]!.scope), new Map());
       assert.deepEqual(await index.indexed([...CORPUS.map((m) => rowOf(m.key)), 987_654_321]), new Set(CORPUS.map((m) => rowOf(m.key))), 'indexed: every document, not a row the index lacks');

@@ -51,7 +51,7 @@ import { on, type PostgresTransactions } from '../../store/postgres/transactions
 import type { CompletenessSummary } from '../index-completeness.ts';
 import { boundedTotal, countLimit, rankedNewestPage } from '../search-index.ts';
 import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
-import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
+import { ADDRESS_ROLES, describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
 import type { Tx } from '../../core/transactions.ts';
 import { indexTransactions } from './index-store.ts';
@@ -173,6 +173,18 @@ export class PostgresSearchIndex implements SearchIndex {
     const cond = compileScope(scope, params);
     const rows = await this.#read((tx) => on(tx).query<{ sha256: string; id: number }>(`SELECT d.sha256, d.id FROM doc d WHERE d.sha256 = ANY($1::text[]) AND ${cond}`, params));
     return new Map(rows.map((r) => [r.sha256, Number(r.id)]));
+  }
+
+  async inScopeBetween(scope: SearchScope, after: number, upTo: number): Promise<{ id: number; sha256: string }[]> {
+    // The mailboxes' participations in the window by the address index (each address, role and id
+    // range one seek: no role left open), the rest of the scope checked on those rows.
+    const params: unknown[] = [after, upTo, scope.mailboxes.map((m) => m.id), ADDRESS_ROLES];
+    const rest = compileScope(scope, params, 'in-query');
+    const rows = await this.#read((tx) => on(tx).query<{ id: number; sha256: string }>(`SELECT d.id, d.sha256 FROM doc d
+      WHERE d.id > $1 AND d.id <= $2 AND d.id IN (SELECT p.doc_id FROM participation p
+        WHERE p.address IN (SELECT address FROM mailbox_address WHERE mailbox_id = ANY($3::bigint[])) AND p.role = ANY($4::text[]) AND p.doc_id > $1 AND p.doc_id <= $2)
+      AND ${rest} ORDER BY d.id`, params));
+    return rows.map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
   }
 
   async indexed(messageRowIds: readonly number[]): Promise<Set<number>> {

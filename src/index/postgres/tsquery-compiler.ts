@@ -237,7 +237,7 @@ function escapeRegex(value: string): string {
 
 // The scope as a condition, appended to `params`: the mailboxes, the date window and the grant's
 // fixed query, compiled on its own (never pasted into the user's query text). 'in-query': the
-// mailboxes are already in the query (compileQuery's `within`).
+// mailboxes are said elsewhere (compileQuery's `within`, inScopeBetween's window).
 export function compileScope(scope: SearchScope, params: unknown[], mailboxes: 'participation' | 'in-query' = 'participation'): string {
   const parts: string[] = ['TRUE'];
   if (mailboxes === 'participation') {

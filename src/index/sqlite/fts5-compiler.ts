@@ -7,7 +7,7 @@
 
 import { typeMatch } from '../extract/formats.ts';
 import type { SearchScope } from '../search-index.ts';
-import { dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
+import { ADDRESS_ROLES, dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
 import { addressToken, ATTACHMENT_TOKEN, domainToken, fromDomainToken, fromToken, mayFindScope, monthOf, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
@@ -353,14 +353,30 @@ function escapeGlob(value: string): string {
 export function compileScope(scope: SearchScope, rows: 'list' | 'one' = 'list'): CompiledQuery {
   const ids = scope.mailboxes.map((m) => m.id);
   const rest = scopeRest(scope, rows);
-  const addresses = `SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${ids.map(() => '?').join(', ')})`;
   const mailboxes = rows === 'list'
-    ? `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (${addresses}))`
-    : `EXISTS (SELECT 1 FROM participation p WHERE p.doc_id = d.id AND p.address IN (${addresses}))`;
+    ? `d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (${scopeAddresses(ids)}))`
+    : `EXISTS (SELECT 1 FROM participation p WHERE p.doc_id = d.id AND p.address IN (${scopeAddresses(ids)}))`;
   return {
     where: [mailboxes, ...rest.where].join(' AND '),
     params: [...ids, ...rest.params], fullText: null, ranking: null,
   };
+}
+
+// The scope's documents with ids in (after, upTo]: the mailboxes' participations in that window
+// are read by the address index (each address, role and id range one seek: no role left open,
+// else the seek would read every participation of the address), the rest checked on those rows.
+export function compileScopeWindow(scope: SearchScope, after: number, upTo: number): CompiledQuery {
+  const ids = scope.mailboxes.map((m) => m.id);
+  const rest = scopeRest(scope, 'one');
+  const roles = ADDRESS_ROLES.map((r) => `'${r}'`).join(', ');
+  return {
+    where: [`d.id > ? AND d.id <= ? AND d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (${scopeAddresses(ids)}) AND p.role IN (${roles}) AND p.doc_id > ? AND p.doc_id <= ?)`, ...rest.where].join(' AND '),
+    params: [after, upTo, ...ids, after, upTo, ...rest.params], fullText: null, ranking: null,
+  };
+}
+
+function scopeAddresses(mailboxIds: readonly number[]): string {
+  return `SELECT address FROM meta.mailbox_address WHERE mailbox_id IN (${mailboxIds.map(() => '?').join(', ')})`;
 }
 
 // The scope's conditions other than its mailboxes.

@@ -5,7 +5,7 @@ import { boundedTotal, countLimit, rankedNewestPage } from '../search-index.ts';
 import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
-import { attachmentWordsExpression, compileQuery, compileScope, compileScoped } from './fts5-compiler.ts';
+import { attachmentWordsExpression, compileQuery, compileScope, compileScoped, compileScopeWindow } from './fts5-compiler.ts';
 import type { CompiledQuery } from './fts5-compiler.ts';
 import { Fts5Snippets } from './fts5-snippets.ts';
 import { monthOf, NO_DATE_TOKEN } from './scope-tokens.ts';
@@ -378,6 +378,12 @@ export class SqliteSearchIndex implements SearchIndex {
     const cond = compileScope(scope, 'one');
     return this.#read(() => new Map((this.#db.prepare(`SELECT d.sha256, d.id FROM doc d WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND ${cond.where}`)
       .all(JSON.stringify(sha256s), ...cond.params) as { sha256: string; id: number }[]).map((r) => [r.sha256, Number(r.id)])));
+  }
+
+  inScopeBetween(scope: SearchScope, after: number, upTo: number): Promise<{ id: number; sha256: string }[]> {
+    const cond = compileScopeWindow(scope, after, upTo);
+    return this.#read(() => (this.#db.prepare(`SELECT d.id, d.sha256 FROM doc d WHERE ${cond.where} ORDER BY d.id`).all(...cond.params) as { id: number; sha256: string }[])
+      .map((r) => ({ id: Number(r.id), sha256: r.sha256 })));
   }
 
   document(messageRowId: number): Promise<IndexedDocument | null> {
