@@ -36,17 +36,22 @@ export interface CompileOptions {
 
 export type Spellings = (value: string, prefix: boolean) => string[];
 
+// Document ids in (after, upTo]: the rows a condition is asked of (SearchIndex.inScopeBetween).
+export interface IdWindow {
+  after: number;
+  upTo: number;
+}
 
 // Separators around a word in a display name ("smith, bob", "bob.smith", "jean-luc").
 const NAME_SEPARATORS = '[ \t,.;:"\'()<>/\\@_+&|-]';
 
-export function compileQuery(node: QueryNode, options: CompileOptions & { rows?: 'list' | 'one' } = {}): CompiledQuery {
+export function compileQuery(node: QueryNode, options: CompileOptions & { rows?: 'list' | 'one'; window?: IdWindow } = {}): CompiledQuery {
   const meta = options.metaSchema ?? 'meta';
   // Interpolated into SQL, so it must be a plain identifier; this is the caller's value, not the user's.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(meta)) throw new TypeError(`invalid metaSchema ${JSON.stringify(meta)}`);
   const params: (string | number)[] = [];
   const spell = options.spellings ?? spellingVariants;
-  const where = new Compiler(params, meta, options.envelopeOf ?? null, spell, options.rows ?? 'list').compile(node);
+  const where = new Compiler(params, meta, options.envelopeOf ?? null, spell, options.window ?? options.rows ?? 'list').compile(node);
   return { where, params, fullText: ftsExpression(node, spell), ranking: matchedWordsExpression(node, { columns: true, spellings: spell }) };
 }
 
@@ -58,10 +63,11 @@ class Compiler {
   // 'list': a condition over many rows, each IN-list made once per statement (a search);
   // 'row': checked on the few rows found otherwise (compileScoped's residual): a participant
   // condition looks at the row's own participants, never gathers every row of an address first;
-  // 'one': everything per row, words and attachments too (the scope of one message, or a thread).
-  private readonly rows: 'list' | 'row' | 'one';
+  // 'one': everything per row, words and attachments too (the scope of one message, or a thread);
+  // a window of ids: as 'one', but each MATCH lists the window's rows (FTS5 seeks to the range).
+  private readonly rows: 'list' | 'row' | 'one' | IdWindow;
 
-  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null, spell: Spellings, rows: 'list' | 'row' | 'one' = 'list') {
+  constructor(params: (string | number)[], meta: string, envelopeOf: readonly number[] | null, spell: Spellings, rows: 'list' | 'row' | 'one' | IdWindow = 'list') {
     this.params = params;
     this.meta = meta;
     this.envelopeOf = envelopeOf;
@@ -118,6 +124,7 @@ class Compiler {
     // rowid = d.id: an integer column, which FTS5 takes as the one row to look at (a number bound
     // from JS is a REAL, which it does not: see SqliteSearchIndex.attachmentHits).
     if (this.rows === 'one') return `EXISTS (SELECT 1 FROM doc_fts WHERE doc_fts MATCH ${this.p(expression)} AND rowid = d.id)`;
+    if (typeof this.rows === 'object') return `d.id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p(expression)} AND rowid > ${this.p(this.rows.after)} AND rowid <= ${this.p(this.rows.upTo)})`;
     return `d.id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ${this.p(expression)})`;
   }
 
@@ -233,7 +240,7 @@ class Compiler {
     const byType = types.length > 0 ? [`a.content_type IN (${types.map((t) => this.p(t)).join(', ')})`] : [];
     const byName = extensions.map((e) => `a.filename_lc GLOB ${this.p(`*.${escapeGlob(e)}`)}`);
     const kind = [...byType, ...byName, `a.content_type GLOB ${this.p(`*/${escapeGlob(subtype)}`)}`].join(' OR ');
-    if (this.rows === 'one') return `EXISTS (SELECT 1 FROM attachment a WHERE a.doc_id = d.id AND (${kind}))`;
+    if (this.rows !== 'list' && this.rows !== 'row') return `EXISTS (SELECT 1 FROM attachment a WHERE a.doc_id = d.id AND (${kind}))`;
     return `d.id IN (SELECT a.doc_id FROM attachment a WHERE ${kind})`;
   }
 
@@ -367,7 +374,7 @@ export function compileScope(scope: SearchScope, rows: 'list' | 'one' = 'list'):
 // else the seek would read every participation of the address), the rest checked on those rows.
 export function compileScopeWindow(scope: SearchScope, after: number, upTo: number): CompiledQuery {
   const ids = scope.mailboxes.map((m) => m.id);
-  const rest = scopeRest(scope, 'one');
+  const rest = scopeRest(scope, { after, upTo });
   const roles = ADDRESS_ROLES.map((r) => `'${r}'`).join(', ');
   return {
     where: [`d.id > ? AND d.id <= ? AND d.id IN (SELECT p.doc_id FROM participation p WHERE p.address IN (${scopeAddresses(ids)}) AND p.role IN (${roles}) AND p.doc_id > ? AND p.doc_id <= ?)`, ...rest.where].join(' AND '),
@@ -380,7 +387,7 @@ function scopeAddresses(mailboxIds: readonly number[]): string {
 }
 
 // The scope's conditions other than its mailboxes.
-function scopeRest(scope: SearchScope, rows: 'list' | 'one' = 'list'): { where: string[]; params: (string | number)[] } {
+function scopeRest(scope: SearchScope, rows: 'list' | 'one' | IdWindow = 'list'): { where: string[]; params: (string | number)[] } {
   const parts: string[] = [];
   const params: (string | number)[] = [];
   if (scope.dateFrom !== null) {
@@ -392,7 +399,7 @@ function scopeRest(scope: SearchScope, rows: 'list' | 'one' = 'list'): { where: 
     params.push(scope.dateTo);
   }
   if (scope.fixedQuery !== null) {
-    const fixed = compileQuery(parseQuery(scope.fixedQuery), { rows });
+    const fixed = compileQuery(parseQuery(scope.fixedQuery), typeof rows === 'object' ? { window: rows } : { rows });
     parts.push(`(${fixed.where})`);
     params.push(...fixed.params);
   }
