@@ -228,9 +228,9 @@ test('the archive: objects locked to their captures\' keep-until, legal holds fo
   assert.deepEqual(await objectHolds.sync(), { held: 1, placed: 0, removed: 0 }, 'placed once');
   // While the holds stay as they are, a run reads only the mail received since the last one;
   // the first after a hold changes, and one an hour, read all of it.
-  const walk = stores.repos.objectHolds.messages.bind(stores.repos.objectHolds);
+  const walk = stores.repos.objectHolds.lastMessageId.bind(stores.repos.objectHolds);
   let walked = 0;
-  stores.repos.objectHolds.messages = (...a) => { walked++; return walk(...a); };
+  stores.repos.objectHolds.lastMessageId = (...a) => { walked++; return walk(...a); };
   const mail = (subject: string) => Buffer.from(`From: x@ext.test\r\nTo: olga@corp.test\r\nSubject: ${subject}\r\nDate: Fri, 17 Jan 2025 10:00:00 +0000\r\nMessage-ID: <${randomBytes(6).toString('hex')}@ext.test>\r\n\r\n${subject}\r\n`);
   const later = { merger: mail('merger terms, revised'), lunch: mail('lunch menu, revised') };
   for (const raw of Object.values(later)) await world.deliver({ from: 'x@ext.test', to: ['olga@corp.test'] }, raw);

@@ -25,6 +25,9 @@ export interface HoldsInForce {
   // The holds covering each of these messages, by sha256 (one not covered is left out): one
   // query a hold for as many messages as are asked.
   covering(sha256s: readonly string[]): Promise<Map<string, string[]>>;
+  // The messages (row ids) with ids in (after, upTo] that any of them covers: what they hold,
+  // read from the holds' side a window of ids at a time.
+  coveredBetween(after: number, upTo: number): Promise<Set<number>>;
 }
 
 export interface HoldDeps {
@@ -98,7 +101,7 @@ export class LegalHolds {
   // The holds in force (their ids, sorted: a disposal transaction checks they are still the same)
   // and which of them cover a message, judged on the index by the scope a grant of theirs would
   // have. Used after the transaction that read them: it reads the index only.
-  async inForce(tx: Tx, search: Pick<SearchIndex, 'inScope'>): Promise<HoldsInForce> {
+  async inForce(tx: Tx, search: Pick<SearchIndex, 'inScope' | 'inScopeBetween'>): Promise<HoldsInForce> {
     const scopes = await this.#activeScopes(tx);
     return {
       ids: scopes.map((s) => s.hold.id).sort(),
@@ -109,6 +112,11 @@ export class LegalHolds {
           for (const sha256 of (await search.inScope(sha256s, scope)).keys()) by.set(sha256, [...(by.get(sha256) ?? []), hold.id]);
         }
         return by;
+      },
+      coveredBetween: async (after, upTo) => {
+        const ids = new Set<number>();
+        for (const { scope } of scopes) for (const m of await search.inScopeBetween(scope, after, upTo)) ids.add(m.id);
+        return ids;
       },
     };
   }

@@ -5,13 +5,15 @@ import type { LegalHolds } from './legal-holds.ts';
 import type { ObjectHoldStore } from './object-hold-store.ts';
 
 const PAGE = 500;
+// A whole pass asks each hold what it covers in windows of this many message row ids.
+const WINDOW = 50_000;
 const WHOLE_PASS_MS = 60 * 60_000;
 
 export interface ObjectHoldDeps {
   db: Transactions;
   store: ObjectHoldStore;
   holds: LegalHolds;
-  search: Pick<SearchIndex, 'inScope' | 'cursor'>;
+  search: Pick<SearchIndex, 'inScope' | 'inScopeBetween' | 'cursor'>;
   // The blob store's legal hold on an object (S3 PutObjectLegalHold on its archived version).
   legalHold(file: string, on: boolean): Promise<void>;
   clock: Clock;
@@ -32,11 +34,12 @@ export class ObjectHolds {
     this.#d = d;
   }
 
-  // A whole pass over the archive's live mail when the holds in force change (and at the first
-  // run); otherwise only the mail received since the last run that the index has covered since
-  // (a new receipt is what brings a message into a hold, or a message archived again under a new
-  // object), and a whole pass again every WHOLE_PASS_MS for what only the text read later from
-  // attachments brings into a hold's query.
+  // A whole pass over what the holds in force cover when they change (and at the first run),
+  // asked of each hold's scope a window of ids at a time: it reads what the holds cover, not the
+  // whole archive. Otherwise only the mail received since the last run that the index has covered
+  // since (a new receipt is what brings a message into a hold, or a message archived again under a
+  // new object), and a whole pass again every WHOLE_PASS_MS for what else brings mail into a
+  // hold (text read later from attachments, an address added to a custodian's mailbox).
   async sync(): Promise<{ held: number; placed: number; removed: number }> {
     const { db, store, holds, search, clock } = this.#d;
     // The index's cursor first: whatever it then says of a message covers at least those receipts.
@@ -46,23 +49,20 @@ export class ObjectHolds {
     const last = this.#last;
     const whole = last === null || last.holds !== key || clock.now() - last.wholeAt >= WHOLE_PASS_MS;
     const covered = new Set<string>();
-    const cover = async (page: { sha256: string; file: string }[]) => {
-      const by = await inForce.covering(page.filter((m) => !covered.has(m.file) && (whole || !held.has(m.file))).map((m) => m.sha256));
-      for (const m of page) if (by.has(m.sha256)) covered.add(m.file);
-    };
     if (inForce.ids.length > 0 && whole) {
-      for (let after = 0; ;) {
-        const page = await db.read((tx) => store.messages(tx, after, PAGE));
-        if (page.length === 0) break;
-        after = page.at(-1)!.id;
-        await cover(page);
+      const end = await db.read((tx) => store.lastMessageId(tx));
+      for (let after = 0; after < end; after += WINDOW) {
+        const ids = await inForce.coveredBetween(after, Math.min(after + WINDOW, end));
+        if (ids.size === 0) continue;
+        for (const m of await db.read((tx) => store.objectsOf(tx, [...ids]))) covered.add(m.file);
       }
     } else if (inForce.ids.length > 0) {
       for (let after = last!.through; after < through;) {
         const page = await db.read((tx) => store.received(tx, after, through, PAGE));
         if (page.length === 0) break;
         after = page.at(-1)!.capture;
-        await cover(page);
+        const by = await inForce.covering(page.filter((m) => !covered.has(m.file) && !held.has(m.file)).map((m) => m.sha256));
+        for (const m of page) if (by.has(m.sha256)) covered.add(m.file);
       }
     }
     let placed = 0;

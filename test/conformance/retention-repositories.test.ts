@@ -390,7 +390,7 @@ for (const impl of BACKENDS) {
   });
 
   describe(`ObjectHoldStore: ${impl.name}`, () => {
-    test('objects marked held once, by name; live messages walked by row id with their object', withBackend(impl, async (b) => {
+    test('objects marked held once, by name; the objects of live messages by row id and by receipt', withBackend(impl, async (b) => {
       const oh = b.repos.objectHolds;
       const rows = await b.meta.write(async (tx) => {
         const one = await archive(tx, b.meta, '1'.repeat(64), [{ retainUntil: null }], 'seg-b');
@@ -405,8 +405,10 @@ for (const impl of BACKENDS) {
       assert.deepEqual(await b.meta.read((tx) => oh.held(tx)), ['seg-a', 'seg-b']);
       await b.meta.write((tx) => oh.unmarkHeld(tx, 'seg-a'));
       assert.deepEqual(await b.meta.read((tx) => oh.held(tx)), ['seg-b']);
-      assert.deepEqual(await b.meta.read((tx) => oh.messages(tx, 0, 10)), [{ id: rows[0], sha256: '1'.repeat(64), file: 'seg-b' }, { id: rows[2], sha256: '3'.repeat(64), file: 'seg-a' }]);
-      assert.deepEqual(await b.meta.read((tx) => oh.messages(tx, rows[0]!, 1)), [{ id: rows[2], sha256: '3'.repeat(64), file: 'seg-a' }]);
+      // By row id: the disposed message and an id of no message left out.
+      assert.deepEqual(await b.meta.read((tx) => oh.objectsOf(tx, [rows[2]!, rows[1]!, rows[0]!, 987_654_321])), [{ id: rows[0], file: 'seg-b' }, { id: rows[2], file: 'seg-a' }]);
+      assert.deepEqual(await b.meta.read((tx) => oh.objectsOf(tx, [])), []);
+      assert.equal(await b.meta.read((tx) => oh.lastMessageId(tx)), rows[2]);
       // By receipt: after one capture, up to another, the disposed message's left out.
       const [c1, , c3] = rows.captures;
       assert.deepEqual(await b.meta.read((tx) => oh.received(tx, 0, c3!, 10)), [{ capture: c1, sha256: '1'.repeat(64), file: 'seg-b' }, { capture: c3, sha256: '3'.repeat(64), file: 'seg-a' }]);

@@ -15,9 +15,13 @@ export class PostgresObjectHoldStore implements ObjectHoldStore {
     await on(tx).query('DELETE FROM object_hold WHERE file = $1', [file]);
   }
 
-  async messages(tx: Tx, afterId: number, limit: number): Promise<{ id: number; sha256: string; file: string }[]> {
-    return (await on(tx).query('SELECT id, sha256, blob_file AS file FROM message WHERE id > $1 AND disposed_at IS NULL ORDER BY id LIMIT $2', [afterId, limit]))
-      .map((r) => ({ id: r.id, sha256: r.sha256, file: r.file }));
+  async lastMessageId(tx: Tx): Promise<number> {
+    return Number((await on(tx).one<{ id: string }>('SELECT COALESCE(MAX(id), 0) AS id FROM message'))!.id);
+  }
+
+  async objectsOf(tx: Tx, messageRowIds: readonly number[]): Promise<{ id: number; file: string }[]> {
+    return (await on(tx).query('SELECT id, blob_file AS file FROM message WHERE id = ANY($1::bigint[]) AND disposed_at IS NULL ORDER BY id', [messageRowIds]))
+      .map((r) => ({ id: Number(r.id), file: r.file }));
   }
 
   async received(tx: Tx, afterCapture: number, upTo: number, limit: number): Promise<{ capture: number; sha256: string; file: string }[]> {

@@ -15,9 +15,13 @@ export class SqliteObjectHoldStore implements ObjectHoldStore {
     on(tx).prepare('DELETE FROM object_hold WHERE file = ?').run(file);
   }
 
-  async messages(tx: Tx, afterId: number, limit: number): Promise<{ id: number; sha256: string; file: string }[]> {
-    return (on(tx).prepare('SELECT id, sha256, blob_file AS file FROM message WHERE id > ? AND disposed_at IS NULL ORDER BY id LIMIT ?').all(afterId, limit) as any[])
-      .map((r) => ({ id: Number(r.id), sha256: r.sha256, file: r.file }));
+  async lastMessageId(tx: Tx): Promise<number> {
+    return Number((on(tx).prepare('SELECT COALESCE(MAX(id), 0) AS id FROM message').get() as { id: number }).id);
+  }
+
+  async objectsOf(tx: Tx, messageRowIds: readonly number[]): Promise<{ id: number; file: string }[]> {
+    return (on(tx).prepare('SELECT id, blob_file AS file FROM message WHERE id IN (SELECT value FROM json_each(?)) AND disposed_at IS NULL ORDER BY id').all(JSON.stringify(messageRowIds)) as any[])
+      .map((r) => ({ id: Number(r.id), file: r.file }));
   }
 
   async received(tx: Tx, afterCapture: number, upTo: number, limit: number): Promise<{ capture: number; sha256: string; file: string }[]> {
