@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
-import { decompressFrame, openSealedBuffer, sealBuffer } from '../src/store/sealed-blob.ts';
+import { decompressFrame, frameExtent, openSealedBuffer, sealBuffer } from '../src/store/sealed-blob.ts';
 import { FileKeyProvider } from '../src/store/key-provider.ts';
 
 const outcome = (f: () => Buffer) => {
@@ -30,6 +30,9 @@ test('decompressFrame answers as zstdDecompressSync for every kind of frame, and
     ['two frames', Buffer.concat([frame, frame])],
     ['bytes after the frame', Buffer.concat([frame, Buffer.from('xyz')])],
     ['a changed byte', Buffer.from(frame.map((b, i) => (i === frame.length >> 1 ? b ^ 0x40 : b)))],
+    ['a frame that does not say its size', zstdCompressSync(text, { params: { [constants.ZSTD_c_contentSizeFlag]: 0 } })],
+    ['a frame with a checksum', zstdCompressSync(text, { params: { [constants.ZSTD_c_checksumFlag]: 1 } })],
+    ['a frame with a checksum, cut short', zstdCompressSync(text, { params: { [constants.ZSTD_c_checksumFlag]: 1 } }).subarray(0, -2)],
   ];
   for (let round = 0; round < 2; round++) {
     for (const [name, input] of cases) {
@@ -40,6 +43,26 @@ test('decompressFrame answers as zstdDecompressSync for every kind of frame, and
       assert.ok(decompressFrame(frame).equals(text), `a whole frame after "${name}"`);
     }
   }
+});
+
+// decompressFrame resets its context only after anything but one whole frame, which it tells by
+// the frame's own headers: they must say where every kind of frame ends and what it holds.
+test('frameExtent reads where a zstd frame ends and the size it holds', () => {
+  const text = Buffer.from('a line of mail text\r\n'.repeat(20_000));   // more than one 128 KB block
+  const kinds: [string, Buffer, Record<number, number>][] = [
+    ['empty', Buffer.alloc(0), {}], ['one byte', Buffer.from('x'), {}], ['text', text, {}],
+    ['incompressible (raw blocks)', randomBytes(300_000), {}], ['one byte repeated (RLE blocks)', Buffer.alloc(400_000), {}],
+    ['257 bytes (a two-byte size)', randomBytes(257), {}], ['70,000 bytes (a four-byte size)', randomBytes(70_000), {}],
+    ['with a checksum', text, { [constants.ZSTD_c_checksumFlag]: 1 }], ['level 19', text, { [constants.ZSTD_c_compressionLevel]: 19 }],
+  ];
+  for (const [name, raw, params] of kinds) {
+    const frame = zstdCompressSync(raw, { params });
+    assert.deepEqual(frameExtent(frame), { length: frame.length, contentSize: raw.length }, name);
+    assert.deepEqual(frameExtent(Buffer.concat([frame, frame])), { length: frame.length, contentSize: raw.length }, `${name}, another frame after it`);
+    assert.equal(frameExtent(frame.subarray(0, -1)), null, `${name}, cut short`);
+  }
+  assert.equal(frameExtent(zstdCompressSync(text, { params: { [constants.ZSTD_c_contentSizeFlag]: 0 } })), null, 'a frame that does not say its size');
+  assert.equal(frameExtent(Buffer.from('not a zstd frame')), null);
 });
 
 test('a thousand sealed messages open bit-exact, one after another on the kept context', async () => {
