@@ -81,6 +81,7 @@ export class SmtpReceiver {
       onSecure: (socket, session, callback) => {
         // After STARTTLS the connection reads and writes through this socket.
         this.#answerAfterFin(socket as unknown as Socket);
+        answerEachReadAtOnce(socket as unknown as Socket);
         const hop = this.#hops.get(session);
         if (hop) hop.tlsProtocol = (socket as TLSSocket).getProtocol();
         callback();
@@ -117,6 +118,7 @@ export class SmtpReceiver {
     this.server.server.on('connection', (socket) => {
       socket.setNoDelay(true);
       this.#answerAfterFin(socket);
+      answerEachReadAtOnce(socket);
     });
   }
 
@@ -202,4 +204,16 @@ export class SmtpReceiver {
     this.#closing = true;
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+// The replies to the commands of one read leave in one write: a pipelining client (Postfix)
+// sends MAIL, RCPT and DATA at once, and each write to a socket is a system call, on loopback
+// the kernel's whole path to the reader. Corked when a read comes in, uncorked once the loop
+// has run what it can of it (a reply that waits on the database is written when it is ready).
+export function answerEachReadAtOnce(socket: Socket): void {
+  socket.on('data', () => {
+    if (socket.writableCorked > 0) return;
+    socket.cork();
+    setImmediate(() => socket.uncork());
+  });
 }

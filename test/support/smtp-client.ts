@@ -70,14 +70,27 @@ export class RawSmtpClient {
   }
 
   // One transaction. Returns the final reply (SMTP) or one per accepted recipient (LMTP).
-  async send(envelope: { from: string; to: string[]; mailParams?: string }, data: Buffer, options: { lmtp?: boolean } = {}): Promise<{ mail: Reply; rcpt: Reply[]; data: Reply[] }> {
-    const mail = await this.command(`MAIL FROM:<${envelope.from}>${envelope.mailParams ? ' ' + envelope.mailParams : ''}`);
-    const rcpt: Reply[] = [];
-    if (mail.code !== 250) return { mail, rcpt, data: [] };
-    for (const to of envelope.to) rcpt.push(await this.command(`RCPT TO:<${to}>`));
+  // `pipelining`: MAIL, every RCPT and DATA in one write, their replies read after (RFC 2920, as
+  // Postfix sends when the server offers PIPELINING); else each command waits for its reply.
+  async send(envelope: { from: string; to: string[]; mailParams?: string }, data: Buffer, options: { lmtp?: boolean; pipelining?: boolean } = {}): Promise<{ mail: Reply; rcpt: Reply[]; data: Reply[] }> {
+    const mailLine = `MAIL FROM:<${envelope.from}>${envelope.mailParams ? ' ' + envelope.mailParams : ''}`;
+    let mail: Reply;
+    let rcpt: Reply[] = [];
+    let go: Reply | null = null;
+    if (options.pipelining) {
+      const lines = [mailLine, ...envelope.to.map((to) => `RCPT TO:<${to}>`), 'DATA'];
+      const replies = lines.map(() => this.reply());
+      this.socket.write(lines.map((l) => l + '\r\n').join(''), 'latin1');
+      [mail, ...rcpt] = await Promise.all(replies) as [Reply, ...Reply[]];
+      go = rcpt.pop()!;
+    } else {
+      mail = await this.command(mailLine);
+      if (mail.code !== 250) return { mail, rcpt, data: [] };
+      for (const to of envelope.to) rcpt.push(await this.command(`RCPT TO:<${to}>`));
+    }
     const accepted = rcpt.filter((r) => r.code === 250).length;
-    if (accepted === 0) return { mail, rcpt, data: [] };
-    const go = await this.command('DATA');
+    if (mail.code !== 250 || accepted === 0) return { mail, rcpt, data: go ? [go] : [] };
+    go ??= await this.command('DATA');
     if (go.code !== 354) return { mail, rcpt, data: [go] };
     const replies: Promise<Reply>[] = [];
     for (let i = 0; i < (options.lmtp ? accepted : 1); i++) replies.push(this.reply());
