@@ -137,7 +137,7 @@ export class IndexWatch {
 }
 
 // Delivers `messages` into a fresh Sealbox over SMTP or LMTP and waits until all are searchable.
-export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boolean; connections: number; envelope(i: number): { from: string; to: string[] }; keep?: boolean; config?: Record<string, unknown> }): Promise<SealboxIngest> {
+export async function ingestIntoSealbox(messages: Buffer[], options: { lmtp: boolean; pipelining?: boolean; connections: number; envelope(i: number): { from: string; to: string[] }; keep?: boolean; config?: Record<string, unknown> }): Promise<SealboxIngest> {
   const { server, dir } = await startBenchSealbox(options.config);
   try {
     const watch = new IndexWatch(join(server.data, 'index.db'));
