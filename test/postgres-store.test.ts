@@ -68,7 +68,7 @@ test('one node holds the duties; it hears of every node\'s captures at commit, a
     // A capture committed on the other node is heard once per transaction, at commit.
     const seal: SealMeta = { sha256: 'ab'.repeat(32), size: 100, sealedLength: 80, compression: 'zstd', nonce: Buffer.alloc(12, 1), tag: Buffer.alloc(16, 2), wrappedKey: Buffer.alloc(40, 3), keyId: 'k1' };
     await b.write(async (tx) => {
-      const id = await b.insertMessage(tx, seal, { file: 'segments/x.seg', offset: 0, length: 80 }, Date.now());
+      const [id] = await b.insertMessages(tx, [{ seal, ref: { file: 'segments/x.seg', offset: 0, length: 80 }, firstSeen: Date.now() }]) as [number];
       for (const n of [1, 2]) await b.insertCapture(tx, { id: `cap-${n}`, source: 'smtp', receivedAt: Date.now(), envelope: null, provenance: null }, id, n, { retainUntil: null, ruleId: null, keepUntil: null, keepRule: null });
       await sleep(300);
       assert.equal(heard, 0, 'nothing heard before the commit');

@@ -8,7 +8,7 @@ import { mayHaveCommitted } from '../core/transactions.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { BlobRef, BlobStore } from './blob-store.ts';
 import type { SealMeta } from './sealed-blob.ts';
-import type { MetadataStore } from './metadata-store.ts';
+import type { MetadataStore, NewMessage } from './metadata-store.ts';
 
 export interface PendingCapture {
   capture: CaptureRecord;
@@ -177,11 +177,9 @@ export class ArchiveWriter {
             if (!covers(locked[i]!.keepUntil, terms.keepUntil)) throw new SealboxError('SEALBOX_ERR_STORE_UNAVAILABLE', 'retention rules changed while the batch was being stored; please retry');
           }
         }
-        // Every message row first, then the ledger entries and captures, which a backend may
-        // send as one multi-row insert each (PostgreSQL: one round trip a batch, not one each).
-        const archived = await this.#meta.findMessageIds(tx, batch.map((w) => w.pending.seal.sha256));
-        const messages: { rowId: number; duplicate: boolean }[] = [];
-        for (const { pending } of batch) messages.push(await this.#message(tx, pending, refs, archived));
+        // Every message row first, then the ledger entries and captures, each kind one multi-row
+        // insert where the backend can (PostgreSQL: one round trip a batch, not one each).
+        const messages = await this.#messages(tx, batch.map((w) => w.pending), refs);
         const results: CommitResult[] = [];
         for (const [i, { pending }] of batch.entries()) results.push(await this.#record(tx, pending, messages[i]!, retention[i]!));
         return results;
@@ -201,19 +199,28 @@ export class ArchiveWriter {
     }
   }
 
-  // The message's row: archived before (a duplicate, also of an earlier capture in this batch,
-  // added to `archived`) or added now.
-  async #message(tx: Tx, pending: PendingCapture, refs: Map<string, BlobRef>, archived: Map<string, number>): Promise<{ rowId: number; duplicate: boolean }> {
-    const { capture, seal } = pending;
-    const found = archived.get(seal.sha256);
-    if (found !== undefined) return { rowId: found, duplicate: true };
-    // Archived between the look before the blobs were written and now (another process): the
-    // blob just written is not referenced, and the writer discards it like any lost race.
-    const ref = refs.get(seal.sha256);
-    if (!ref) throw new Error(`no blob for ${seal.sha256}`);
-    const rowId = await this.#meta.insertMessage(tx, seal, ref, capture.receivedAt);
-    archived.set(seal.sha256, rowId);
-    return { rowId, duplicate: false };
+  // Each capture's message row: archived before (a duplicate, also of an earlier capture in this
+  // batch) or added now, all the new ones at once.
+  async #messages(tx: Tx, batch: readonly PendingCapture[], refs: Map<string, BlobRef>): Promise<{ rowId: number; duplicate: boolean }[]> {
+    const archived = await this.#meta.findMessageIds(tx, batch.map((p) => p.seal.sha256));
+    const fresh = new Map<string, NewMessage>();
+    for (const { capture, seal } of batch) {
+      if (archived.has(seal.sha256) || fresh.has(seal.sha256)) continue;
+      // Archived between the look before the blobs were written and now (another process): the
+      // blob just written is not referenced, and the writer discards it like any lost race.
+      const ref = refs.get(seal.sha256);
+      if (!ref) throw new Error(`no blob for ${seal.sha256}`);
+      fresh.set(seal.sha256, { seal, ref, firstSeen: capture.receivedAt });
+    }
+    const ids = await this.#meta.insertMessages(tx, [...fresh.values()]);
+    const added = new Map([...fresh.keys()].map((sha256, i) => [sha256, ids[i]!]));
+    return batch.map(({ seal }) => {
+      const rowId = added.get(seal.sha256);
+      if (rowId === undefined) return { rowId: archived.get(seal.sha256)!, duplicate: true };
+      added.delete(seal.sha256);    // the batch's later captures of it are duplicates
+      archived.set(seal.sha256, rowId);
+      return { rowId, duplicate: false };
+    });
   }
 
   async #record(tx: Tx, pending: PendingCapture, message: { rowId: number; duplicate: boolean }, retention: CaptureTerms): Promise<CommitResult> {

@@ -28,6 +28,12 @@ export interface CaptureRow extends CaptureRecord {
   keepRule: string | null;       // the rule that gave it; null: the default
 }
 
+export interface NewMessage {
+  seal: SealMeta;
+  ref: BlobRef;
+  firstSeen: number;
+}
+
 export type MailboxUpsert = { name: string; displayName?: string | null; owner?: string | null; sensitivity?: string | null; manager?: string | null; department?: string | null; auto?: boolean };
 
 // The metadata store itself, whichever backend holds it (SqliteMetadataStore,
@@ -37,7 +43,10 @@ export type MailboxUpsert = { name: string; displayName?: string | null; owner?:
 export interface MetadataStore extends Transactions, LedgerStore, AuditStore, SettingStore {
   // The row ids of these messages that are archived (not disposed of), by sha256.
   findMessageIds(tx: Tx, sha256s: readonly string[]): Promise<Map<string, number>>;
-  insertMessage(tx: Tx, meta: SealMeta, ref: BlobRef, firstSeen: number): Promise<number>;
+  // A row for each of these messages (distinct), their row ids in the same order; a message
+  // disposed of before is a message again, under its old row id (new bytes, new key). Throws if
+  // one is archived and not disposed. One statement for all of them where the backend can.
+  insertMessages(tx: Tx, rows: readonly NewMessage[]): Promise<number[]>;
   insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<void>;
   hasCapture(tx: Tx, captureId: string): Promise<boolean>;
   getMessage(tx: Tx, sha256: string): Promise<MessageRow | null>;

@@ -75,7 +75,7 @@ async function disposedReceipts(meta: Meta): Promise<number[]> {
 
 async function archive(tx: Tx, meta: Meta, sha256: string, receipts: { retainUntil: number | null; keepUntil?: number | null; rule?: string | null }[], file = 'seg-1'): Promise<{ rowId: number; captures: number[] }> {
   const seal: SealMeta = { sha256, size: 100, sealedLength: 80, compression: 'zstd', nonce: Buffer.alloc(12, 1), tag: Buffer.alloc(16, 2), wrappedKey: Buffer.alloc(40, 3), keyId: 'k1' };
-  const rowId = (await meta.findMessageIds(tx, [sha256])).get(sha256) ?? await meta.insertMessage(tx, seal, { file, offset: 0, length: 80 }, T0);
+  const rowId = (await meta.findMessageIds(tx, [sha256])).get(sha256) ?? (await meta.insertMessages(tx, [{ seal, ref: { file, offset: 0, length: 80 }, firstSeen: T0 }]))[0]!;
   const ids = new Set((await meta.capturesOf(tx, rowId)).map((c) => c.rowId));
   for (const [i, r] of receipts.entries()) {
     await meta.insertCapture(tx, { id: `cap-${sha256}-${i}`, source: 'smtp', receivedAt: T0 + i, envelope: { mailFrom: 'a@corp.example', rcptTo: ['b@corp.example'] } as never, provenance: { n: i } },
@@ -111,18 +111,27 @@ for (const impl of BACKENDS) {
         assert.equal(await meta.getMessage(tx, 'f'.repeat(64)), null);
       });
       const seal: SealMeta = { sha256: sha(5), size: 100, sealedLength: 90, compression: 'zstd', nonce: Buffer.alloc(12, 7), tag: Buffer.alloc(16, 8), wrappedKey: Buffer.alloc(40, 9), keyId: 'k2' };
-      await assert.rejects(meta.write((tx) => meta.insertMessage(tx, seal, { file: 'seg-2', offset: 5, length: 90 }, T0 + DAY)), /already archived/);
+      const again5 = { seal, ref: { file: 'seg-2', offset: 5, length: 90 }, firstSeen: T0 + DAY };
+      const other = (n: number) => 'e'.repeat(63) + n;   // no message of the walk above
+      const fresh = (n: number) => ({ seal: { ...seal, sha256: other(n) }, ref: { file: 'seg-2', offset: 100 * n, length: 90 }, firstSeen: T0 + DAY });
+      // One archived among new ones: the whole insert is refused, none of them added.
+      await assert.rejects(meta.write((tx) => meta.insertMessages(tx, [fresh(1), again5, fresh(2)])), /already archived/);
+      assert.deepEqual(await meta.read((tx) => meta.findMessageIds(tx, [other(1), other(2)])), new Map());
       const before = (await meta.read((tx) => meta.findMessageIds(tx, [sha(5)]))).get(sha(5));
       assert.deepEqual(await meta.read((tx) => meta.findMessageIds(tx, [sha(5), sha(6), sha(5), 'f'.repeat(64)])), new Map([[sha(5), before], [sha(6), before! + 1]]),
         'found by sha256, each once, the unknown left out');
       await meta.write((tx) => b.repos.disposal.markDisposed(tx, [sha(5)], { at: T0 + DAY, ledgerIndex: 3, policy: 'retention' }));
       assert.deepEqual(await meta.read((tx) => meta.findMessageIds(tx, [sha(5)])), new Map(), 'a disposed message is not found');
-      assert.equal(await meta.write((tx) => meta.insertMessage(tx, seal, { file: 'seg-2', offset: 5, length: 90 }, T0 + DAY)), before, 'archived again: the same row');
+      // Archived again beside new ones, in one insert: its old row, theirs new, each in its place.
+      const ids = await meta.write((tx) => meta.insertMessages(tx, [fresh(3), again5, fresh(4)]));
+      assert.equal(ids[1], before, 'archived again: the same row');
+      assert.deepEqual(await meta.read((tx) => meta.findMessageIds(tx, [other(3), other(4)])), new Map([[other(3), ids[0]], [other(4), ids[2]]]));
+      assert.deepEqual(await meta.write((tx) => meta.insertMessages(tx, [])), []);
       const again = (await meta.read((tx) => meta.getMessage(tx, sha(5))))!;
       assert.deepEqual([again.blobRef, again.seal.wrappedKey, again.seal.keyId, again.disposed, again.firstSeen], [{ file: 'seg-2', offset: 5, length: 90 }, Buffer.alloc(40, 9), 'k2', null, T0]);
-      // The totals (kept as rows are written): the refused insert changed nothing, the new seal
-      // its stored bytes.
-      assert.deepEqual(await meta.read((tx) => meta.counts(tx)), { captures: N + N / 10, messages: N, rawBytes: 100 * N, blobBytes: 80 * N - 80 + 90 });
+      // The totals (kept as rows are written): the refused insert changed nothing; the message
+      // archived again counts its new seal's stored bytes, the two new ones theirs.
+      assert.deepEqual(await meta.read((tx) => meta.counts(tx)), { captures: N + N / 10, messages: N + 2, rawBytes: 100 * (N + 2), blobBytes: 80 * N - 80 + 90 + 2 * 90 });
     }));
 
     test('the capture queue: captures after a cursor and by row id, in receipt order; the live messages with their first capture', withBackend(impl, async (b) => {
@@ -342,7 +351,7 @@ for (const impl of BACKENDS) {
       // Archived again, under its old row: its old receipts count with the new one.
       await b.meta.write(async (tx) => {
         const seal: SealMeta = { sha256: 'a'.repeat(64), size: 100, sealedLength: 80, compression: 'zstd', nonce: Buffer.alloc(12, 1), tag: Buffer.alloc(16, 2), wrappedKey: Buffer.alloc(40, 4), keyId: 'k1' };
-        assert.equal(await b.meta.insertMessage(tx, seal, { file: 'seg-2', offset: 0, length: 80 }, T0 + 7 * DAY), old.rowId);
+        assert.deepEqual(await b.meta.insertMessages(tx, [{ seal, ref: { file: 'seg-2', offset: 0, length: 80 }, firstSeen: T0 + 7 * DAY }]), [old.rowId]);
         await b.meta.insertCapture(tx, { id: 'cap-again', source: 'smtp', receivedAt: T0 + 7 * DAY, envelope: null, provenance: null }, old.rowId, 102, { retainUntil: T0 + 50 * DAY, ruleId: 'r2', keepUntil: null, keepRule: null });
       });
       await b.meta.read(async (tx) => {

@@ -5,9 +5,7 @@ import { forkedCheckpoint, leavesCapturesOut } from '../../ledger/ledger.ts';
 import type { LedgerFilter, LedgerRow, StoredCheckpoint, StoredEntry, TreeNode } from '../../ledger/ledger.ts';
 import type { Subtree } from '../../ledger/merkle-tree.ts';
 import type { CaptureTerms } from '../../retention/retention-policy.ts';
-import type { BlobRef } from '../blob-store.ts';
-import type { SealMeta } from '../sealed-blob.ts';
-import type { CaptureRow, MailboxUpsert, MessageRow, MetadataStore } from '../metadata-store.ts';
+import type { CaptureRow, MailboxUpsert, MessageRow, MetadataStore, NewMessage } from '../metadata-store.ts';
 import { migrate, migrationsIn } from './migrate.ts';
 import { on, SqliteTransactions } from './transactions.ts';
 import type { Tx } from '../../core/transactions.ts';
@@ -76,15 +74,18 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   // A message disposed of before is a message again, under its old row id: new bytes, new key.
-  async insertMessage(tx: Tx, meta: SealMeta, ref: BlobRef, firstSeen: number): Promise<number> {
-    const row = on(tx).prepare(`INSERT INTO message (sha256, size, blob_file, blob_offset, blob_length, compression, nonce, tag, wrapped_key, key_id, first_seen)
+  async insertMessages(tx: Tx, rows: readonly NewMessage[]): Promise<number[]> {
+    const insert = on(tx).prepare(`INSERT INTO message (sha256, size, blob_file, blob_offset, blob_length, compression, nonce, tag, wrapped_key, key_id, first_seen)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(sha256) DO UPDATE SET blob_file = excluded.blob_file, blob_offset = excluded.blob_offset, blob_length = excluded.blob_length,
         compression = excluded.compression, nonce = excluded.nonce, tag = excluded.tag, wrapped_key = excluded.wrapped_key, key_id = excluded.key_id,
         disposed_at = NULL, disposed_by = NULL, disposed_policy = NULL WHERE message.disposed_at IS NOT NULL
-      RETURNING id`).get(meta.sha256, meta.size, ref.file, ref.offset, ref.length, meta.compression, meta.nonce, meta.tag, meta.wrappedKey, meta.keyId, firstSeen) as { id: number } | undefined;
-    if (!row) throw new Error(`message ${meta.sha256} is already archived`);
-    return Number(row.id);
+      RETURNING id`);
+    return rows.map(({ seal, ref, firstSeen }) => {
+      const row = insert.get(seal.sha256, seal.size, ref.file, ref.offset, ref.length, seal.compression, seal.nonce, seal.tag, seal.wrappedKey, seal.keyId, firstSeen) as { id: number } | undefined;
+      if (!row) throw new Error(`message ${seal.sha256} is already archived`);
+      return Number(row.id);
+    });
   }
 
   async insertCapture(tx: Tx, capture: CaptureRecord, messageRowId: number, ledgerIndex: number, terms: CaptureTerms): Promise<void> {
