@@ -21,6 +21,9 @@ const MAX_SCOPE_ADDRESSES = 500;
 // Within one month, the page is found by walking the date index (#monthPage) when the month
 // holds more than this many times the matches the page needs; else the matches' rows are sorted.
 const WALK_WHEN = 2;
+// inScope with a fixed query asks a window of ids for messages at most this many times as many
+// ids apart as there are of them.
+const DENSE_WINDOW = 4;
 
 // Whether every date of a window lies in one month.
 function oneMonth(window: { from: number | null; to: number | null }): boolean {
@@ -374,10 +377,29 @@ export class SqliteSearchIndex implements SearchIndex {
     return (await this.inScope([sha256], scope)).get(sha256) ?? null;
   }
 
+  // A fixed query is a MATCH, which asked of one row at a time costs ~45 us a row (a disposal
+  // plan asks about 10,000 expired messages a page): when the messages lie close together (at
+  // most DENSE_WINDOW times as many ids apart as there are of them, as mail expiring in the order
+  // it came does) the scope is asked of their window of ids instead, each MATCH listing that
+  // window's rows once.
   inScope(sha256s: readonly string[], scope: SearchScope): Promise<Map<string, number>> {
-    const cond = compileScope(scope, 'one');
-    return this.#read(() => new Map((this.#db.prepare(`SELECT d.sha256, d.id FROM doc d WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND ${cond.where}`)
-      .all(JSON.stringify(sha256s), ...cond.params) as { sha256: string; id: number }[]).map((r) => [r.sha256, Number(r.id)])));
+    return this.#read(() => {
+      if (scope.fixedQuery !== null && sha256s.length > 0) {
+        const rows = (this.#db.prepare('SELECT id, sha256 FROM doc WHERE sha256 IN (SELECT value FROM json_each(?))').all(JSON.stringify(sha256s)) as { id: number; sha256: string }[])
+          .map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
+        if (rows.length === 0) return new Map();
+        const first = rows.reduce((a, r) => Math.min(a, r.id), Infinity);
+        const last = rows.reduce((a, r) => Math.max(a, r.id), -Infinity);
+        if (last - first < DENSE_WINDOW * rows.length) {
+          const cond = compileScopeWindow(scope, first - 1, last);
+          const inside = new Set((this.#db.prepare(`SELECT d.id FROM doc d WHERE ${cond.where}`).all(...cond.params) as { id: number }[]).map((r) => Number(r.id)));
+          return new Map(rows.filter((r) => inside.has(r.id)).map((r) => [r.sha256, r.id]));
+        }
+      }
+      const cond = compileScope(scope, 'one');
+      return new Map((this.#db.prepare(`SELECT d.sha256, d.id FROM doc d WHERE d.sha256 IN (SELECT value FROM json_each(?)) AND ${cond.where}`)
+        .all(JSON.stringify(sha256s), ...cond.params) as { sha256: string; id: number }[]).map((r) => [r.sha256, Number(r.id)]));
+    });
   }
 
   inScopeBetween(scope: SearchScope, after: number, upTo: number): Promise<{ id: number; sha256: string }[]> {
