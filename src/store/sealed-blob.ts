@@ -129,12 +129,12 @@ let frames: { stream: Decompressor; out: Buffer; clean: boolean } | null = null;
 let compressor: { stream: Compressor; out: Buffer; clean: boolean } | null = null;
 
 // zstdCompressSync(raw) for a message sealed whole, with one zstd context per thread, as
-// decompressFrame below does for reading. zstdCompressSync builds a stream, a
-// context and a 16 KB output buffer per call, and the stream, held by its native handle, outlives
-// the young generation: on the receiving thread each message left its output buffer's 64 KB pool
-// slab to the next full collection, tens of MB at a time while mail comes in. The frame is the
-// one zstdCompressSync makes. Returned as a view of this thread's output buffer, valid until the
-// next call; anything but one whole frame written goes to zstdCompressSync.
+// decompressFrame below does for reading. zstdCompressSync builds a stream, a context and a 16 KB
+// output buffer per call, and the stream, held by its native handle, outlives the young
+// generation: on the receiving thread each message left its output buffer's 64 KB pool slab to
+// the next full collection, tens of MB at a time while mail comes in. The frame is the one
+// zstdCompressSync makes. Returned as a view of this thread's output buffer, valid until the next
+// call; anything but one whole frame written goes to zstdCompressSync.
 function compressFrame(raw: Buffer): Buffer {
   // ZSTD_COMPRESSBOUND, with room to spare; the output buffer grows to what the messages need.
   const bound = raw.length + (raw.length >> 7) + 1024;
@@ -163,9 +163,9 @@ function compressFrame(raw: Buffer): Buffer {
 }
 
 // zstdDecompressSync(frame), with one zstd context per thread, reset after anything but one
-// whole frame (frameExtent). Node has
-// no public way to reuse one: zstdDecompressSync builds a stream and a context per call, and
-// that set-up was two thirds of re-reading a small message (verify on the corpus: ~45 of ~70 us).
+// whole frame (frameExtent). Node has no public way to reuse one: zstdDecompressSync builds a
+// stream and a context per call, and that set-up was two thirds of re-reading a small message
+// (verify on the corpus: ~45 of ~70 us).
 // So this drives a decompressor's native handle as zstdDecompressSync drives it, and whenever
 // the result is not plainly one whole frame decoded (an error, bytes left over, an output that
 // fills the buffer, a Node whose internals differ) it hands the frame to zstdDecompressSync,

@@ -89,7 +89,11 @@ export class RawSmtpClient {
       for (const to of envelope.to) rcpt.push(await this.command(`RCPT TO:<${to}>`));
     }
     const accepted = rcpt.filter((r) => r.code === 250).length;
-    if (mail.code !== 250 || accepted === 0) return { mail, rcpt, data: go ? [go] : [] };
+    if (mail.code !== 250 || accepted === 0) {
+      // A server that let a pipelined DATA through anyway waits for data: an empty message ends it.
+      if (go?.code === 354) await this.command('.');
+      return { mail, rcpt, data: go ? [go] : [] };
+    }
     go ??= await this.command('DATA');
     if (go.code !== 354) return { mail, rcpt, data: [go] };
     const replies: Promise<Reply>[] = [];

@@ -391,8 +391,7 @@ export class SqliteSearchIndex implements SearchIndex {
         const first = rows.reduce((a, r) => Math.min(a, r.id), Infinity);
         const last = rows.reduce((a, r) => Math.max(a, r.id), -Infinity);
         if (last - first < DENSE_WINDOW * rows.length) {
-          const cond = compileScopeWindow(scope, first - 1, last);
-          const inside = new Set((this.#db.prepare(`SELECT d.id FROM doc d WHERE ${cond.where}`).all(...cond.params) as { id: number }[]).map((r) => Number(r.id)));
+          const inside = new Set(this.#inWindow(scope, first - 1, last).map((r) => r.id));
           return new Map(rows.filter((r) => inside.has(r.id)).map((r) => [r.sha256, r.id]));
         }
       }
@@ -403,9 +402,13 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   inScopeBetween(scope: SearchScope, after: number, upTo: number): Promise<{ id: number; sha256: string }[]> {
+    return this.#read(() => this.#inWindow(scope, after, upTo));
+  }
+
+  #inWindow(scope: SearchScope, after: number, upTo: number): { id: number; sha256: string }[] {
     const cond = compileScopeWindow(scope, after, upTo);
-    return this.#read(() => (this.#db.prepare(`SELECT d.id, d.sha256 FROM doc d WHERE ${cond.where} ORDER BY d.id`).all(...cond.params) as { id: number; sha256: string }[])
-      .map((r) => ({ id: Number(r.id), sha256: r.sha256 })));
+    return (this.#db.prepare(`SELECT d.id, d.sha256 FROM doc d WHERE ${cond.where} ORDER BY d.id`).all(...cond.params) as { id: number; sha256: string }[])
+      .map((r) => ({ id: Number(r.id), sha256: r.sha256 }));
   }
 
   document(messageRowId: number): Promise<IndexedDocument | null> {
