@@ -119,3 +119,32 @@ test('mail past retention that no hold covers goes, however much held mail expir
   assert.deepEqual(outcomes.map((o) => o.disposed), [[sha.lunch]]);
   assert.deepEqual((await archive.services.disposal.plan(2)).due, [], 'nothing else is due');
 });
+
+// A hold covers its custodians' mail by their mailboxes' addresses. Moving an address to another
+// mailbox would take its mail out of the hold, and disposal would then take it: one admin letting
+// held evidence go. The move waits for someone else's approval, and the mail stays held meanwhile.
+test('moving an address out of a custodian\'s mailbox waits for an approver, and its mail stays held', { timeout: 120_000 }, async (t) => {
+  const world = await startInProcessWorld({
+    messages: {
+      merger: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'merger terms', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+    },
+    mailboxes: { 'olga@corp.test': 'olga' },
+    users: { olga: ['owner'] },
+    config: { retention: { defaultDays: 365, disposeEveryHours: 0 }, oversight: { verifyEveryMinutes: 60, auditorDigest: 'off', ownerDigest: 'off' } },
+  });
+  t.after(() => world.stop());
+  const { as, sha, archive, clock } = world;
+  const hold = await as.adm.call('POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-11', custodians: ['olga@corp.test'] });
+  assert.equal(hold.status, 200, JSON.stringify(hold.body));
+  const imported = await as.adm.call('POST', '/api/v1/mailboxes/import', { csv: 'name,addresses\nelsewhere,olga@corp.test\n', fileName: 'move.csv' });
+  assert.equal(imported.status, 200, JSON.stringify(imported.body));
+  assert.equal(imported.body.staged.length, 1, 'the move is staged for approval, not applied');
+  assert.match(imported.body.staged[0].why, /out of its legal hold: olga@corp.test from olga@corp.test \(legal hold hold_/);
+  const holder = await archive.stores.meta.read((tx) => archive.stores.meta.mailboxForAddress(tx, 'olga@corp.test'));
+  assert.equal(holder?.name, 'olga@corp.test', 'the address stays in the custodian\'s mailbox');
+  const seen = await archive.stores.meta.read(async (tx) => (await archive.stores.meta.getMessage(tx, sha.merger))!.firstSeen);
+  clock.advance(seen + 366 * DAY - clock.now());
+  const { plan, outcomes } = await archive.services.disposal.run();
+  assert.deepEqual(plan.held.map((h) => h.sha256), [sha.merger], 'still held');
+  assert.deepEqual(outcomes, []);
+});

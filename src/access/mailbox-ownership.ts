@@ -20,8 +20,14 @@ export interface LeaversFiled {
   skipped: { mailbox: string; left: string; why: string }[];
 }
 
+// The mailboxes legal holds in force name as custodians: their mail is what a hold keeps.
+export interface HeldMailboxes {
+  custodians(tx: Tx): Promise<Map<number, string[]>>;   // mailbox id → ids of the holds naming it
+}
+
 export interface OwnershipDeps {
   leavers?: DirectoryLeavers;
+  holds?: HeldMailboxes;
   mailboxes: MailboxStore;
   changes: OwnershipChangeStore;
   people: People;
@@ -168,6 +174,20 @@ export class MailboxOwnership {
     return this.#changes.list(tx);
   }
 
+  // Why the row takes an address away from a custodian mailbox of a hold in force, if it does.
+  async #leavesHold(tx: Tx, row: DirectoryRow, mailboxId: number | null): Promise<string | null> {
+    const custodians = await this.#d.holds?.custodians(tx);
+    if (!custodians?.size) return null;
+    const moved: string[] = [];
+    for (const address of row.addresses) {
+      const from = await this.#mailboxes.holderOf(tx, address);
+      if (!from || from.id === mailboxId) continue;
+      const holds = custodians.get(from.id);
+      if (holds) moved.push(`${address} from ${from.name} (legal hold ${holds.join(', ')})`);
+    }
+    return moved.length ? `moves addresses out of a custodian's mailbox, and their mail out of its legal hold: ${moved.join('; ')}` : null;
+  }
+
   async mailboxId(tx: Tx, name: string): Promise<number | null> {
     return (await this.#mailboxes.byName(tx, name))?.id ?? null;
   }
@@ -175,6 +195,10 @@ export class MailboxOwnership {
   async #needsApproval(tx: Tx, actor: DirectoryActor, row: DirectoryRow): Promise<{ ownerAfter: string; gains: StagedChange['gains']; text: string } | null> {
     const current = await this.#mailboxes.byName(tx, row.name);
     const ownerAfter = row.owner ?? current?.owner ?? null;
+    // A hold covers its custodians' mail by the addresses their mailboxes have: an address moved
+    // to another mailbox takes its mail out of the hold, and past its retention disposal takes it.
+    const held = await this.#leavesHold(tx, row, current?.id ?? null);
+    if (held) return { ownerAfter: ownerAfter ?? '', gains: ownerAfter === null ? [] : await this.#gains(tx, row, ownerAfter), text: held };
     const sensitivityChange = current?.sensitivity && row.sensitivity && row.sensitivity !== current.sensitivity;
     if (ownerAfter === null) return sensitivityChange ? { ownerAfter: '', gains: [], text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` } : null;
     const gains = await this.#gains(tx, row, ownerAfter);

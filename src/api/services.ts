@@ -38,9 +38,9 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const notifier = new Notifier({ store: stores.repos.notifications, inbox: stores.repos.inbox, people, clock, config: config.notify, purposeLabels: async (tx) => (await current(tx)).purposeLabels });
   const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: stores.repos.leavers, mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
-  const ownership = new MailboxOwnership({ leavers, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, clock });
-  const retention = new RetentionRules({ store: stores.repos.retention, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });
+  const ownership = new MailboxOwnership({ leavers, holds, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, clock });
+  const retention = new RetentionRules({ store: stores.repos.retention, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
   const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });
   const ssoStore = stores.repos.sso;

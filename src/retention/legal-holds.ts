@@ -121,6 +121,13 @@ export class LegalHolds {
     };
   }
 
+  // The mailboxes the holds in force name as custodians (mailbox id → hold ids).
+  async custodians(tx: Tx): Promise<Map<number, string[]>> {
+    const by = new Map<number, string[]>();
+    for (const hold of await this.#d.store.activeHolds(tx)) for (const c of hold.custodians) by.set(c.id, [...(by.get(c.id) ?? []), hold.id]);
+    return by;
+  }
+
   async place(tx: Tx, actor: RuleActor, input: HoldInput): Promise<Hold> {
     const { store, mailboxes, people, notifier, clock } = this.#d;
     const name = input.name.trim();
