@@ -45,7 +45,7 @@ test('holds and dispose at the console: placed, listed, release filed, dry run a
   // Retained 30 days from its import: nothing is due today, and --run disposes of nothing.
   const dry = await sealbox(['dispose', ...common, '--json']);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.deepEqual(JSON.parse(dry.stdout.toString()), { at: JSON.parse(dry.stdout.toString()).at, due: [], held: [], keptByRule: [], unindexed: [], holdsInForce: [id], leavers: [], indexedThrough: JSON.parse(dry.stdout.toString()).indexedThrough });
+  assert.deepEqual(JSON.parse(dry.stdout.toString()), { at: JSON.parse(dry.stdout.toString()).at, due: [], held: [], keptByRule: [], unindexed: [], holdsInForce: [id], leavers: [], indexedThrough: JSON.parse(dry.stdout.toString()).indexedThrough, heldUpTo: null });
   const run = await sealbox(['dispose', ...common, '--run']);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout.toString(), /^disposed of 0 messages past their retention/);

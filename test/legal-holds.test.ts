@@ -120,6 +120,60 @@ test('mail past retention that no hold covers goes, however much held mail expir
   assert.deepEqual((await archive.services.disposal.plan(2)).due, [], 'nothing else is due');
 });
 
+// A run remembers where the held mail at the head of the expired list ends and reads on from
+// there (a hold over a million expired messages was asked about all of them every run); mail that
+// expires later is still found, a preview still lists everything held, and a change to the holds
+// or to their custodians' addresses makes the next run read it all again.
+test('a run reads on after the held mail the last run found, and from the start once the holds change', { timeout: 120_000 }, async (t) => {
+  const world = await startInProcessWorld({
+    messages: {
+      first: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'merger terms one', date: 'Wed, 15 Jan 2025 10:00:00 +0000' },
+      second: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'merger terms two', date: 'Wed, 15 Jan 2025 11:00:00 +0000' },
+      lunch: { from: 'x@ext.test', to: 'olga@corp.test', subject: 'lunch menu', date: 'Wed, 15 Jan 2025 13:00:00 +0000' },
+      bobs: { from: 'x@ext.test', to: 'bob@corp.test', subject: 'merger terms for bob', date: 'Wed, 15 Jan 2025 14:00:00 +0000' },
+    },
+    mailboxes: { 'olga@corp.test': 'olga', 'bob@corp.test': 'bob' },
+    users: { olga: ['owner'], bob: ['owner'] },
+    config: { retention: { defaultDays: 365, disposeEveryHours: 0 }, oversight: { verifyEveryMinutes: 60, auditorDigest: 'off', ownerDigest: 'off' } },
+  });
+  t.after(() => world.stop());
+  const { as, sha, archive, clock } = world;
+  const disposal = archive.services.disposal;
+  const hold = await as.adm.call('POST', '/api/v1/holds', { name: 'Merger', matter: 'LEG-9', custodians: ['olga@corp.test'], query: 'merger' });
+  assert.equal(hold.status, 200, JSON.stringify(hold.body));
+  const firstSeen = async (s: string) => archive.stores.meta.read(async (tx) => (await archive.stores.meta.getMessage(tx, s))!.firstSeen);
+  // Mail that came three days after the rest, so expires three days later.
+  clock.advance(3 * DAY);
+  const later = Buffer.from('From: x@ext.test\r\nTo: olga@corp.test\r\nSubject: quarterly numbers\r\nDate: Sat, 18 Jan 2025 09:00:00 +0000\r\nMessage-ID: <later@ext.test>\r\n\r\nnumbers\r\n');
+  const { result } = await world.deliver({ from: 'x@ext.test', to: ['olga@corp.test'] }, later);
+  clock.advance(Math.max(...await Promise.all(Object.values(sha).map(firstSeen))) + 366 * DAY - clock.now());
+
+  const one = await disposal.run();
+  assert.equal(one.plan.heldUpTo, null, 'the first run reads from the start');
+  assert.deepEqual(one.plan.held.map((h) => h.sha256), [sha.first, sha.second]);
+  assert.deepEqual(one.plan.due.map((d) => d.sha256).sort(), [sha.lunch, sha.bobs].sort());
+
+  // The later mail expired since: the next run starts after the held mail and finds it.
+  clock.advance(await firstSeen(result.sha256) + 366 * DAY - clock.now());
+  const two = await disposal.run();
+  assert.equal(two.plan.heldUpTo, (await firstSeen(sha.second)) + 365 * DAY, 'read on after the second held message');
+  assert.deepEqual(two.plan.held, [], 'the held mail is not asked about again');
+  assert.deepEqual(two.plan.due.map((d) => d.sha256), [result.sha256]);
+  assert.deepEqual(two.outcomes.map((o) => o.disposed), [[result.sha256]]);
+  const preview = await disposal.plan();
+  assert.deepEqual(preview.held.map((h) => h.sha256), [sha.first, sha.second], 'a preview lists everything held');
+  assert.equal(preview.heldUpTo, null);
+
+  // A second hold: the holds in force changed, so the next run reads everything again.
+  assert.equal((await as.adm.signIn('adm', world.passwords.adm!)).status, 200, 'a year on: signed in again');
+  const other = await as.adm.call('POST', '/api/v1/holds', { name: 'Other', matter: 'LEG-10', custodians: ['bob@corp.test'] });
+  assert.equal(other.status, 200, JSON.stringify(other.body));
+  const three = await disposal.run();
+  assert.equal(three.plan.heldUpTo, null);
+  assert.deepEqual(three.plan.held.map((h) => h.sha256), [sha.first, sha.second]);
+  assert.equal((await disposal.run()).plan.heldUpTo, (await firstSeen(sha.second)) + 365 * DAY, 'and reads on again after that');
+});
+
 // A hold covers its custodians' mail by their mailboxes' addresses. Moving an address to another
 // mailbox would take its mail out of the hold, and disposal would then take it: one admin letting
 // held evidence go. The move waits for someone else's approval, and the mail stays held meanwhile.

@@ -76,7 +76,7 @@ export function disposalRoutes(routes: RouteTable, s: Services, verifierKey: str
   routes.add({
     method: 'POST', url: '/api/v1/disposals/run', tag: 'retention',
     auth: { scope: 'admin', roles: RECORD_KEEPERS, refusal: { operation: 'disposal.run', reason: 'not a records manager or admin', message: 'only records managers and admins run disposal' } },
-    summary: "dispose now of what retention lets go, as it does every retention.disposeEveryHours (records managers, admins): only mail past its retention or a due leaver's, never what a legal hold covers; its dispose entries name the caller as their actor. Answered with what the run saw and the entries it wrote; 409 if a hold or a leaving date changed while it decided (nothing disposed: run again)",
+    summary: "dispose now of what retention lets go, as it does every retention.disposeEveryHours (records managers, admins): only mail past its retention or a due leaver's, never what a legal hold covers; its dispose entries name the caller as their actor. Answered with what the run saw (`heldUpTo`: expired mail up to then an earlier run found held, under the same holds and custodians' addresses, and was not read again) and the entries it wrote; 409 if a hold or a leaving date changed while it decided (nothing disposed: run again)",
     handler: async (req, _reply, { p }) => {
       const { plan, outcomes } = await s.disposal.run(admin(req, p));
       return {
@@ -121,6 +121,8 @@ async function planView(s: Services, plan: DisposalPlan) {
     due: count(plan.due.map((d) => d.policy)).map(([policy, messages]) => ({ policy, messages })),
     held: count(plan.held.flatMap((h) => h.holds)).map(([hold, messages]) => ({ hold, name: names.get(hold) ?? null, messages })),
     heldMessages: plan.held.length,
+    // A run: expired mail up to this retain-until was found held by an earlier run and not read again.
+    heldUpTo: plan.heldUpTo === null ? null : new Date(plan.heldUpTo).toISOString(),
     leavers: plan.leavers.map(({ mailbox, left, disposeFrom }) => ({ mailbox, left, disposeFrom })),
     keptByRule: plan.keptByRule.length,
     unindexed: plan.unindexed.length,

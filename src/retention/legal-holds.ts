@@ -22,6 +22,9 @@ export interface HoldInput {
 
 export interface HoldsInForce {
   ids: string[];
+  // Changes whenever what they cover may have shrunk: a hold released, a custodian's address
+  // moved to another mailbox (placing a hold changes it too).
+  key: string;
   // The holds covering each of these messages, by sha256 (one not covered is left out): one
   // query a hold for as many messages as are asked.
   covering(sha256s: readonly string[]): Promise<Map<string, string[]>>;
@@ -103,8 +106,12 @@ export class LegalHolds {
   // have. Used after the transaction that read them: it reads the index only.
   async inForce(tx: Tx, search: Pick<SearchIndex, 'inScope' | 'inScopeBetween'>): Promise<HoldsInForce> {
     const scopes = await this.#activeScopes(tx);
+    const ids = scopes.map((s) => s.hold.id).sort();
+    const custodians = [...new Set(scopes.flatMap((s) => s.hold.custodians.map((c) => c.name)))].sort();
+    const addresses = await Promise.all(custodians.map(async (name) => [name, (await this.#d.mailboxes.byName(tx, name))?.addresses.toSorted() ?? null]));
     return {
-      ids: scopes.map((s) => s.hold.id).sort(),
+      ids,
+      key: JSON.stringify([ids, addresses]),
       covering: async (sha256s) => {
         const by = new Map<string, string[]>();
         if (sha256s.length === 0) return by;
