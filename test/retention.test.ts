@@ -226,7 +226,7 @@ test('a department from the directory: its rule keeps new mail longer, a move ch
   const w = await startInProcessWorld({
     messages: {},
     mailboxes: { 'ann@corp.test': 'ann', 'bob@corp.test': 'bob' },
-    users: { ann: ['owner'], bob: ['owner'], aud: ['auditor'] },
+    users: { ann: ['owner'], bob: ['owner'], aud: ['auditor'], appr: ['approver'] },
     config: { retention: { defaultDays: 365 } },
   });
   t.after(() => w.stop());
@@ -262,13 +262,32 @@ test('a department from the directory: its rule keeps new mail longer, a move ch
   assert.deepEqual([days(toAnn), toAnn.retentionRule], [3650, books.body.rule.id], 'Finance mail kept as the rule says');
   assert.deepEqual([days(toBob), toBob.retentionRule], [365, null], 'other mail follows the default');
 
-  // Ann moves to Sales by a directory import: it applies at once, and only mail to come follows it.
-  await importAtConsole(w.archive.services, parseDirectoryCsv('addresses,department\nann@corp.test,Sales\n'), 'moves.csv');
+  // Ann moves to Sales by a directory import: her mail to come would be kept 365 days, not 3,650,
+  // so the move waits for someone else's approval (a shorter retention is never one person's
+  // call); once approved, only mail to come follows it.
+  const moved = await importAtConsole(w.archive.services, parseDirectoryCsv('addresses,department\nann@corp.test,Sales\n'), 'moves.csv');
+  assert.deepEqual(moved.staged.map((c) => c.mailbox), ['ann@corp.test'], 'staged, not applied');
+  assert.match(moved.staged[0]!.why, /changes the department Finance to Sales, so that its mail \(inbound\) would be kept 365 days instead of 3650 days/);
+  const meanwhile = await deliver('ann@corp.test');
+  assert.deepEqual([days(meanwhile), meanwhile.retentionRule], [3650, books.body.rule.id], 'until approved, Finance\'s rule');
+  const approved = await as.appr.call('POST', `/api/v1/ownership-changes/${moved.staged[0]!.id}/approve`, { reason: 'Ann joined Sales' });
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
   const later = await deliver('ann@corp.test');
   assert.deepEqual([days(later), later.retentionRule], [365, null]);
   const before = await meta.read(async (tx) => (await meta.capturesOf(tx, toAnn.messageRowId))[0]!);
   assert.equal(before.retainUntil, toAnn.retainUntil, 'what was promised before the move stays');
-  assert.deepEqual((await w.takeAll()).filter((e) => e.operation === 'mailboxes.import').map((e) => e.parameters.departments), [{ 'ann@corp.test': 'Sales' }]);
+  assert.deepEqual((await w.takeAll()).filter((e) => e.operation === 'mailboxes.import').map((e) => [e.parameters.departments ?? null, e.parameters.staged.map((c: { mailbox: string }) => c.mailbox)]),
+    [[null, ['ann@corp.test']]], 'the import set no department: it staged the move');
+
+  // A rule for Bob's mailbox keeps his mail longer; moving his address to another mailbox, which no
+  // rule names, would end that for his mail to come: staged too.
+  const bobs = await as.adm.call('POST', '/api/v1/retention/rules', { name: 'Bob', mailboxes: ['bob@corp.test'], days: 3650 });
+  assert.equal(bobs.body.applied, true, JSON.stringify(bobs.body));
+  const away = await importAtConsole(w.archive.services, parseDirectoryCsv('name,addresses\nshared,bob@corp.test\n'), 'shared.csv');
+  assert.deepEqual(away.staged.map((c) => c.mailbox), ['shared']);
+  assert.match(away.staged[0]!.why, /moves bob@corp\.test from bob@corp\.test, so that its mail \(inbound\) would be kept 365 days instead of 3650 days/);
+  const stillBobs = await deliver('bob@corp.test');
+  assert.deepEqual([days(stillBobs), stillBobs.retentionRule], [3650, bobs.body.rule.id]);
   assert.deepEqual((await w.verify()).problems, []);
 });
 

@@ -4,7 +4,10 @@ import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { DirectoryRow } from './directory-csv.ts';
 import type { FourEyes } from './four-eyes.ts';
-import type { MailboxStore } from './mailbox-store.ts';
+import type { Mailbox, MailboxStore } from './mailbox-store.ts';
+import { domainOf, span } from '../retention/retention-policy.ts';
+import type { RetentionPolicy } from '../retention/retention-policy.ts';
+import type { AddressMailbox } from '../retention/retention-store.ts';
 import type { Notifier } from './notifier.ts';
 import type { OwnershipChangeRecord, OwnershipChangeStore } from './ownership-change-store.ts';
 import type { People, User } from './people.ts';
@@ -25,9 +28,15 @@ export interface HeldMailboxes {
   custodians(tx: Tx): Promise<Map<number, string[]>>;   // mailbox id → ids of the holds naming it
 }
 
+// The retention rules in force, to tell whether a department change keeps a mailbox's mail less long.
+export interface RetentionInForce {
+  policy(tx: Tx): Promise<RetentionPolicy>;
+}
+
 export interface OwnershipDeps {
   leavers?: DirectoryLeavers;
   holds?: HeldMailboxes;
+  retention?: RetentionInForce;
   mailboxes: MailboxStore;
   changes: OwnershipChangeStore;
   people: People;
@@ -174,6 +183,37 @@ export class MailboxOwnership {
     return this.#changes.list(tx);
   }
 
+  // Why the row would keep mail less long under the retention rules in force, if it would: a
+  // department already set changed, or an address moved here from another directory mailbox
+  // (its retention or minimum, for mail to or from the address in any direction). A first
+  // department, or an address taken from the mailbox mail made for it, applies at once.
+  async #keepsLess(tx: Tx, row: DirectoryRow, current: Mailbox | null): Promise<string | null> {
+    const policy = await this.#d.retention?.policy(tx);
+    if (!policy) return null;
+    const after = { mailbox: row.name, sensitivity: row.sensitivity ?? current?.sensitivity ?? null, department: row.department ?? current?.department ?? null };
+    const changes: { address: string; before: Omit<AddressMailbox, 'address'>; what: string }[] = [];
+    if (current?.department && after.department !== current.department) {
+      for (const address of current.addresses) changes.push({ address, before: { mailbox: current.name, sensitivity: current.sensitivity, department: current.department }, what: `changes the department ${current.department} to ${after.department}` });
+    }
+    for (const address of row.addresses) {
+      const holder = await this.#mailboxes.holderOf(tx, address);
+      const from = holder && holder.name !== row.name ? await this.#mailboxes.byName(tx, holder.name) : null;
+      if (from && !from.auto) changes.push({ address, before: { mailbox: from.name, sensitivity: from.sensitivity, department: from.department }, what: `moves ${address} from ${from.name}` });
+    }
+    const days = (t: number | null) => (t === null ? 'for ever' : `${Math.round(t / 86_400_000)} days`);
+    for (const { address, before, what } of changes) {
+      for (const direction of ['inbound', 'outbound', 'internal', null] as const) {
+        const terms = (m: Omit<AddressMailbox, 'address'>) => policy.termsOf({ known: true, addresses: [address], domains: [domainOf(address)], direction, mailboxes: [{ address, ...m }] }, 0);
+        const was = terms(before);
+        const will = terms(after);
+        if (span(will.retainUntil) < span(was.retainUntil) || span(will.keepUntil) < span(was.keepUntil)) {
+          return `${what}, so that its mail${direction ? ` (${direction})` : ''} would be kept ${days(will.retainUntil)} instead of ${days(was.retainUntil)}${will.keepUntil !== will.retainUntil || was.keepUntil !== was.retainUntil ? `, at least ${days(will.keepUntil)} instead of ${days(was.keepUntil)}` : ''}`;
+        }
+      }
+    }
+    return null;
+  }
+
   // Why the row takes an address away from a custodian mailbox of a hold in force, if it does.
   async #leavesHold(tx: Tx, row: DirectoryRow, mailboxId: number | null): Promise<string | null> {
     const custodians = await this.#d.holds?.custodians(tx);
@@ -200,6 +240,10 @@ export class MailboxOwnership {
     const held = await this.#leavesHold(tx, row, current?.id ?? null);
     if (held) return { ownerAfter: ownerAfter ?? '', gains: ownerAfter === null ? [] : await this.#gains(tx, row, ownerAfter), text: held };
     const sensitivityChange = current?.sensitivity && row.sensitivity && row.sensitivity !== current.sensitivity;
+    // Retention rules may match a mailbox, its department or sensitivity: the row could make the
+    // mail it receives from then on go sooner (a shorter retention is never one person's call).
+    const shorter = await this.#keepsLess(tx, row, current);
+    if (shorter) return { ownerAfter: ownerAfter ?? '', gains: ownerAfter === null ? [] : await this.#gains(tx, row, ownerAfter), text: shorter };
     if (ownerAfter === null) return sensitivityChange ? { ownerAfter: '', gains: [], text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` } : null;
     const gains = await this.#gains(tx, row, ownerAfter);
     const takenFrom = [...new Set(gains.map((g) => g.from).filter((f): f is string => f !== null))];

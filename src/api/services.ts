@@ -24,6 +24,7 @@ import { SsoLinks } from '../access/sso-links.ts';
 import { SsoPeople } from '../access/sso-people.ts';
 import { SsoSignIn } from '../access/sso-sign-in.ts';
 import { DirectorySync } from '../directory/directory-sync.ts';
+import { CaptureRetention } from '../retention/capture-retention.ts';
 import { ScimDirectory } from '../directory/scim-directory.ts';
 import { contentServices } from './content-services.ts';
 
@@ -39,7 +40,9 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: stores.repos.leavers, mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });
-  const ownership = new MailboxOwnership({ leavers, holds, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, clock });
+  // The rules as capture applies them, to judge a department change by (src/access/mailbox-ownership.ts).
+  const captureRetention = new CaptureRetention(stores.repos.retention, { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains });
+  const ownership = new MailboxOwnership({ leavers, holds, retention: captureRetention, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, clock });
   const retention = new RetentionRules({ store: stores.repos.retention, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
   const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });
