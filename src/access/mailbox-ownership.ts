@@ -2,12 +2,12 @@ import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
-import type { DirectoryRow } from './directory-csv.ts';
-import type { FourEyes } from './four-eyes.ts';
-import type { Mailbox, MailboxStore } from './mailbox-store.ts';
 import { domainOf, span } from '../retention/retention-policy.ts';
 import type { RetentionPolicy } from '../retention/retention-policy.ts';
 import type { AddressMailbox } from '../retention/retention-store.ts';
+import type { DirectoryRow } from './directory-csv.ts';
+import type { FourEyes } from './four-eyes.ts';
+import type { Mailbox, MailboxStore } from './mailbox-store.ts';
 import type { Notifier } from './notifier.ts';
 import type { OwnershipChangeRecord, OwnershipChangeStore } from './ownership-change-store.ts';
 import type { People, User } from './people.ts';
@@ -28,7 +28,7 @@ export interface HeldMailboxes {
   custodians(tx: Tx): Promise<Map<number, string[]>>;   // mailbox id → ids of the holds naming it
 }
 
-// The retention rules in force, to tell whether a department change keeps a mailbox's mail less long.
+// The retention rules in force, to tell whether a row keeps the mail to come less long.
 export interface RetentionInForce {
   policy(tx: Tx): Promise<RetentionPolicy>;
 }

@@ -40,7 +40,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: stores.repos.leavers, mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });
-  // The rules as capture applies them, to judge a department change by (src/access/mailbox-ownership.ts).
+  // The rules as capture applies them, to judge a directory row by (src/access/mailbox-ownership.ts).
   const captureRetention = new CaptureRetention(stores.repos.retention, { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains });
   const ownership = new MailboxOwnership({ leavers, holds, retention: captureRetention, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, clock });
   const retention = new RetentionRules({ store: stores.repos.retention, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
