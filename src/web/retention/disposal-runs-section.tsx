@@ -13,6 +13,7 @@ interface Plan {
   due: { policy: string; messages: number }[];
   held: { hold: string; name: string | null; messages: number }[];
   heldMessages: number;
+  heldUpTo: string | null;   // a run: expired mail up to then an earlier run found held, not read again
   leavers: { mailbox: string; left: string; disposeFrom: string }[];
   keptByRule: number;
   unindexed: number;
@@ -124,6 +125,7 @@ function RunNow({ onDone }: { onDone: (text: Outcome['text']) => void }) {
       onDone(<>
         Disposal ran: {r.entries.length === 0 ? 'nothing was due.' : <>{n(total(r.entries))} disposed of, recorded with you as the actor in ledger entr{r.entries.length === 1 ? 'y' : 'ies'} {entries}.</>}
         {r.ran.heldMessages > 0 && <> {n(r.ran.heldMessages)} kept by legal holds.</>}
+        {r.ran.heldUpTo && <> Mail that expired up to {when(r.ran.heldUpTo)} was found held by an earlier run and not read again.</>}
         {r.notErasedYet > 0 && <> {n(r.notErasedYet)} could not be erased yet: their keys are destroyed, and the next run erases their bytes.</>}
       </>);
     } catch (err) {
