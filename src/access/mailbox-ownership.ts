@@ -107,8 +107,10 @@ export class MailboxOwnership {
   async import(tx: Tx, actor: DirectoryActor, rows: DirectoryRow[], file: string | null = null): Promise<ImportOutcome> {
     const applied: DirectoryRow[] = [];
     const staged: StagedChange[] = [];
+    // The mailboxes legal holds in force keep, read once for the whole file.
+    const custodians = await this.#d.holds?.custodians(tx) ?? new Map<number, string[]>();
     for (const row of rows) {
-      const why = await this.#needsApproval(tx, actor, row);
+      const why = await this.#needsApproval(tx, actor, row, custodians);
       if (!why) {
         applied.push(row);
         continue;
@@ -183,11 +185,23 @@ export class MailboxOwnership {
     return this.#changes.list(tx);
   }
 
+  // The addresses the row takes from another mailbox, with that mailbox (one that mail made for
+  // an address included).
+  async #moves(tx: Tx, row: DirectoryRow): Promise<{ address: string; from: Mailbox }[]> {
+    const moves: { address: string; from: Mailbox }[] = [];
+    for (const address of row.addresses) {
+      const holder = await this.#mailboxes.holderOf(tx, address);
+      const from = holder && holder.name !== row.name ? await this.#mailboxes.byName(tx, holder.name) : null;
+      if (from) moves.push({ address, from });
+    }
+    return moves;
+  }
+
   // Why the row would keep mail less long under the retention rules in force, if it would: a
   // department already set changed, or an address moved here from another directory mailbox
   // (its retention or minimum, for mail to or from the address in any direction). A first
   // department, or an address taken from the mailbox mail made for it, applies at once.
-  async #keepsLess(tx: Tx, row: DirectoryRow, current: Mailbox | null): Promise<string | null> {
+  async #keepsLess(tx: Tx, row: DirectoryRow, current: Mailbox | null, moves: readonly { address: string; from: Mailbox }[]): Promise<string | null> {
     const policy = await this.#d.retention?.policy(tx);
     if (!policy) return null;
     const after = { mailbox: row.name, sensitivity: row.sensitivity ?? current?.sensitivity ?? null, department: row.department ?? current?.department ?? null };
@@ -195,10 +209,8 @@ export class MailboxOwnership {
     if (current?.department && after.department !== current.department) {
       for (const address of current.addresses) changes.push({ address, before: { mailbox: current.name, sensitivity: current.sensitivity, department: current.department }, what: `changes the department ${current.department} to ${after.department}` });
     }
-    for (const address of row.addresses) {
-      const holder = await this.#mailboxes.holderOf(tx, address);
-      const from = holder && holder.name !== row.name ? await this.#mailboxes.byName(tx, holder.name) : null;
-      if (from && !from.auto) changes.push({ address, before: { mailbox: from.name, sensitivity: from.sensitivity, department: from.department }, what: `moves ${address} from ${from.name}` });
+    for (const { address, from } of moves) {
+      if (!from.auto) changes.push({ address, before: { mailbox: from.name, sensitivity: from.sensitivity, department: from.department }, what: `moves ${address} from ${from.name}` });
     }
     const days = (t: number | null) => (t === null ? 'for ever' : `${Math.round(t / 86_400_000)} days`);
     for (const { address, before, what } of changes) {
@@ -215,16 +227,8 @@ export class MailboxOwnership {
   }
 
   // Why the row takes an address away from a custodian mailbox of a hold in force, if it does.
-  async #leavesHold(tx: Tx, row: DirectoryRow, mailboxId: number | null): Promise<string | null> {
-    const custodians = await this.#d.holds?.custodians(tx);
-    if (!custodians?.size) return null;
-    const moved: string[] = [];
-    for (const address of row.addresses) {
-      const from = await this.#mailboxes.holderOf(tx, address);
-      if (!from || from.id === mailboxId) continue;
-      const holds = custodians.get(from.id);
-      if (holds) moved.push(`${address} from ${from.name} (legal hold ${holds.join(', ')})`);
-    }
+  #leavesHold(moves: readonly { address: string; from: Mailbox }[], custodians: ReadonlyMap<number, string[]>): string | null {
+    const moved = moves.flatMap(({ address, from }) => (custodians.has(from.id) ? [`${address} from ${from.name} (legal hold ${custodians.get(from.id)!.join(', ')})`] : []));
     return moved.length ? `moves addresses out of a custodian's mailbox, and their mail out of its legal hold: ${moved.join('; ')}` : null;
   }
 
@@ -232,18 +236,17 @@ export class MailboxOwnership {
     return (await this.#mailboxes.byName(tx, name))?.id ?? null;
   }
 
-  async #needsApproval(tx: Tx, actor: DirectoryActor, row: DirectoryRow): Promise<{ ownerAfter: string; gains: StagedChange['gains']; text: string } | null> {
+  async #needsApproval(tx: Tx, actor: DirectoryActor, row: DirectoryRow, custodians: ReadonlyMap<number, string[]>): Promise<{ ownerAfter: string; gains: StagedChange['gains']; text: string } | null> {
     const current = await this.#mailboxes.byName(tx, row.name);
     const ownerAfter = row.owner ?? current?.owner ?? null;
     // A hold covers its custodians' mail by the addresses their mailboxes have: an address moved
     // to another mailbox takes its mail out of the hold, and past its retention disposal takes it.
-    const held = await this.#leavesHold(tx, row, current?.id ?? null);
-    if (held) return { ownerAfter: ownerAfter ?? '', gains: ownerAfter === null ? [] : await this.#gains(tx, row, ownerAfter), text: held };
-    const sensitivityChange = current?.sensitivity && row.sensitivity && row.sensitivity !== current.sensitivity;
     // Retention rules may match a mailbox, its department or sensitivity: the row could make the
-    // mail it receives from then on go sooner (a shorter retention is never one person's call).
-    const shorter = await this.#keepsLess(tx, row, current);
-    if (shorter) return { ownerAfter: ownerAfter ?? '', gains: ownerAfter === null ? [] : await this.#gains(tx, row, ownerAfter), text: shorter };
+    // mail it receives from then on go sooner. Neither is one person's call.
+    const moves = await this.#moves(tx, row);
+    const kept = this.#leavesHold(moves, custodians) ?? await this.#keepsLess(tx, row, current, moves);
+    if (kept) return { ownerAfter: ownerAfter ?? '', gains: ownerAfter === null ? [] : await this.#gains(tx, row, ownerAfter), text: kept };
+    const sensitivityChange = current?.sensitivity && row.sensitivity && row.sensitivity !== current.sensitivity;
     if (ownerAfter === null) return sensitivityChange ? { ownerAfter: '', gains: [], text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` } : null;
     const gains = await this.#gains(tx, row, ownerAfter);
     const takenFrom = [...new Set(gains.map((g) => g.from).filter((f): f is string => f !== null))];

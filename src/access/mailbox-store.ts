@@ -17,7 +17,7 @@ export interface Mailbox {
 export interface MailboxStore {
   byName(tx: Tx, name: string): Promise<Mailbox | null>;
   // The mailbox an address belongs to, and its owner.
-  holderOf(tx: Tx, address: string): Promise<{ id: number; name: string; owner: string | null } | null>;
+  holderOf(tx: Tx, address: string): Promise<{ name: string; owner: string | null } | null>;
   ownedBy(tx: Tx, owner: string): Promise<{ id: number; name: string }[]>;
   // Mailboxes whose name, display name (or a word of it) or an address starts with the text,
   // directory ones first; each with its first 20 addresses.

@@ -51,7 +51,7 @@ export function mailboxRoutes(routes: RouteTable, s: Services): void {
   routes.add({
     method: 'POST', url: '/api/v1/mailboxes/import', tag: 'mailboxes',
     auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'mailboxes.import', reason: 'not an admin', message: 'only admins import the directory', parameters: ({ body }) => ({ file: body.fileName ?? null }) } },
-    summary: 'import the directory (admins): CSV text with a header row (addresses, display_name, owner, sensitivity, manager, department, name, left) as `sealbox mailboxes import` reads it; any bad line rejects the whole file; a new leaving date (`left`, YYYY-MM-DD) is filed for an approver, not applied',
+    summary: 'import the directory (admins): CSV text with a header row (addresses, display_name, owner, sensitivity, manager, department, name, left) as `sealbox mailboxes import` reads it; any bad line rejects the whole file; rows that would give someone mail, move an address out of a custodian mailbox of a legal hold or keep mail less long under the retention rules are staged for approval by someone else (`staged`); a new leaving date (`left`, YYYY-MM-DD) is filed for an approver, not applied',
     body: z.strictObject({ csv: z.string().min(1), fileName: z.string().max(255).optional() }),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };

@@ -143,7 +143,7 @@ withArchive(tokensCmd.command('create'))
 
 const mailboxesCmd = program.command('mailboxes').description('mailboxes and their addresses');
 withArchive(mailboxesCmd.command('import'))
-  .description('import a CSV directory: header row with addresses[,display_name,owner,sensitivity,manager,department,name,left]; a new leaving date is filed for an approver')
+  .description('import a CSV directory: header row with addresses[,display_name,owner,sensitivity,manager,department,name,left]; rows that would give someone mail, move an address out of a custodian mailbox of a legal hold or keep mail less long are staged for approval by someone else; a new leaving date is filed for an approver')
   .argument('<file>', 'CSV file')
   .action(async (file: string, o) => (await import('./commands/mailboxes.ts')).importDirectory(file, o));
 

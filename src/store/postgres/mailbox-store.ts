@@ -18,9 +18,9 @@ export class PostgresMailboxStore implements MailboxStore {
     return toMailbox(row, addresses);
   }
 
-  async holderOf(tx: Tx, address: string): Promise<{ id: number; name: string; owner: string | null } | null> {
-    const row = await on(tx).one('SELECT m.id, m.name, m.owner FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = $1', [address.toLowerCase()]);
-    return row ? { id: Number(row.id), name: row.name, owner: row.owner } : null;
+  async holderOf(tx: Tx, address: string): Promise<{ name: string; owner: string | null } | null> {
+    const row = await on(tx).one('SELECT m.name, m.owner FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = $1', [address.toLowerCase()]);
+    return row ? { name: row.name, owner: row.owner } : null;
   }
 
   async ownedBy(tx: Tx, owner: string): Promise<{ id: number; name: string }[]> {

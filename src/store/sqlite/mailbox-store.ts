@@ -18,9 +18,9 @@ export class SqliteMailboxStore implements MailboxStore {
     return toMailbox(row, addresses);
   }
 
-  async holderOf(tx: Tx, address: string): Promise<{ id: number; name: string; owner: string | null } | null> {
-    const row = on(tx).prepare('SELECT m.id, m.name, m.owner FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?').get(address.toLowerCase()) as Record<string, any> | undefined;
-    return row ? { id: Number(row.id), name: row.name, owner: row.owner } : null;
+  async holderOf(tx: Tx, address: string): Promise<{ name: string; owner: string | null } | null> {
+    const row = on(tx).prepare('SELECT m.name, m.owner FROM mailbox_address a JOIN mailbox m ON m.id = a.mailbox_id WHERE a.address = ?').get(address.toLowerCase()) as Record<string, any> | undefined;
+    return row ? { name: row.name, owner: row.owner } : null;
   }
 
   async ownedBy(tx: Tx, owner: string): Promise<{ id: number; name: string }[]> {
