@@ -191,3 +191,68 @@ test('a bounded count and its page agree with counting everything, long lists an
     await meta.close();
   }
 });
+
+test('a count by windows of months agrees with counting everything, each way and within a mailbox', async () => {
+  const meta = new PostgresMetadataStore({ url: db.url(), schema: 'count_by_months' });
+  try {
+    const box = await meta.write(async (tx) => {
+      const id = await meta.upsertMailbox(tx, { name: 'ivy@corp.example' });
+      await meta.setMailboxAddress(tx, 'ivy@corp.example', id);
+      return { id, name: 'ivy@corp.example' };
+    });
+    // 720 documents over three years, some on a month's first and last millisecond, one in 25
+    // undated; the word in six of ten, ivy in every third.
+    const monthEdge = (i: number) => Date.UTC(2023, Math.floor(i / 20), 1) - (i % 2);
+    const docs = Array.from({ length: 720 }, (_, i) => ({
+      id: i + 1,
+      date: i % 25 === 3 ? null : i % 20 === 0 || i % 20 === 1 ? monthEdge(i) : Date.UTC(2023, 0, 1) + ((i * 7919) % 1095) * 86_400_000 + (i % 24) * 3_600_000,
+      word: (i * 7) % 10 < 6,
+      ivy: i % 3 === 0,
+    }));
+    const index = new PostgresIndexStore(meta);
+    await index.write(async (tx) => {
+      for (const d of docs) {
+        await index.addDocument(tx, { id: d.id, sha256: createHash('sha256').update(`months ${d.id}`).digest('hex'), messageId: null, date: d.date, fromText: null, subject: `m${d.id}`, hasAttachment: false, parseError: null, refersTo: [] });
+        await index.addParticipation(tx, d.id, { role: 'to', address: d.ivy ? 'ivy@corp.example' : 'jon@corp.example', domain: 'corp.example', name: null });
+        await index.addFullText(tx, d.id, text(`m${d.id}`, d.word ? 'zqmonth' : 'other'));
+      }
+    });
+    await meta.pool.query('ANALYZE doc');
+    // Every bounded count by windows of months (countByMonths 0), the page by windows of dates.
+    const byMonths = new PostgresSearchIndex(meta, undefined, { sortWhole: 5, countByMonths: 0 });
+    const seen: string[] = [];
+    let countedByMonths = 0;
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      if (typeof args[0] === 'string') seen.push(args[0]);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      for (const scope of [undefined, { mailboxes: [box], dateFrom: null, dateTo: null, fixedQuery: null }]) {
+        const matches = docs.filter((d) => d.word && (!scope || d.ivy));
+        for (const sort of ['newest', 'oldest'] as const) {
+          const sign = sort === 'newest' ? -1 : 1;
+          // Undated last newest first and first oldest first; ties by id the same way.
+          const order = [...matches].sort((a, b) => (a.date === null || b.date === null ? ((a.date === null ? 1 : 0) - (b.date === null ? 1 : 0)) * -sign : sign * (a.date - b.date)) || sign * (a.id - b.id)).map((d) => `m${d.id}`);
+          for (const upTo of [12, 40, 150, matches.length - 1, matches.length, 5000]) {
+            for (const [offset, limit] of [[0, 10], [3, 9]] as const) {
+              const where = `${scope ? 'ivy' : 'all'} ${sort} up to ${upTo} from ${offset}`;
+              seen.length = 0;
+              const got = await byMonths.search('zqmonth', { limit, offset, sort, countUpTo: upTo, ...(scope ? { scope } : {}) });
+              assert.ok(seen.some((q) => q.startsWith('EXPLAIN')) && !seen.some((q) => q.startsWith('WITH m AS MATERIALIZED')), `${where}: by windows`);
+              if (seen.some((q) => q.startsWith('SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc d'))) countedByMonths++;
+              assert.equal(got.total, Math.min(upTo, matches.length), where);
+              assert.equal(got.totalIsLowerBound ?? false, matches.length > upTo, where);
+              assert.deepEqual(got.hits.map((h) => h.subject), order.slice(offset, offset + limit), where);
+            }
+          }
+        }
+      }
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    assert.ok(countedByMonths >= 20, `${countedByMonths} searches counted past their page`);
+  } finally {
+    await meta.close();
+  }
+});

@@ -34,6 +34,14 @@
 //   there are up to SORT_WHOLE, sorts them whole for the page (countedPage); a longer list is
 //   read a window of dates at a time from its newest (or oldest) end (byWindow), so a page of a
 //   common word reads days, not years.
+// - A bounded count of a list the planner expects to be long (EXPLAIN; COUNT_BY_MONTHS times the
+//   bound) and that the GIN index alone finds is made as the list is read: past the page, windows
+//   of whole months, each said by its month lexemes, until more than the bound are found. The
+//   GIN index then skips to those months rather than building the bitmap of every match (at
+//   10 M, a common word in a big mailbox: millions of entries), and the rows read are about the
+//   bound's. This PostgreSQL (15) reads each matching row's page even for a count (its bitmap
+//   scans no longer skip all-visible pages), so a count within a mailbox, whose matches are
+//   sparser, reads more pages than the same count over everything.
 // - Relevance: ts_rank over the words looked for (in their columns), then newest; the weights
 //   make a subject match count more than a body match (FTS5's BM25 weighs columns alike).
 // - Snippets are cut by FTS5 in memory over the texts handed in (../sqlite/fts5-snippets.ts):
@@ -43,8 +51,7 @@
 // - Best match first ranks the newest rankUpTo matches of a longer list (ts_rank of their vectors,
 //   in memory), then the older ones newest first.
 //
-// Not done yet (see README, Scale-out): partitioning doc by month, counts kept per month and
-// mailbox (a count still reads each match's row: the 10 M target), and leaving out spellings the
+// Not done yet (see README, Scale-out): partitioning doc by month, and leaving out spellings the
 // index holds no word of (every spelling is searched).
 import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
 import { on, type PostgresTransactions } from '../../store/postgres/transactions.ts';
@@ -64,11 +71,15 @@ export class PostgresSearchIndex implements SearchIndex {
   readonly #tx: PostgresTransactions;
   readonly #snippets = new Fts5Snippets();
   readonly #sortWhole: number;
+  readonly #countByMonths: number | undefined;
 
-  // sortWhole: a list longer than this is read a window of dates at a time (a test makes it short).
-  constructor(meta: PostgresMetadataStore, transactions: PostgresTransactions = indexTransactions(meta), options: { sortWhole?: number } = {}) {
+  // sortWhole: a list longer than this is read a window of dates at a time; countByMonths: a
+  // bounded count of more matches than this (as the planner expects) is made by windows of
+  // months (by default COUNT_BY_MONTHS times the bound). Tests make them short.
+  constructor(meta: PostgresMetadataStore, transactions: PostgresTransactions = indexTransactions(meta), options: { sortWhole?: number; countByMonths?: number } = {}) {
     this.#tx = transactions;
     this.#sortWhole = options.sortWhole ?? SORT_WHOLE;
+    this.#countByMonths = options.countByMonths;
   }
 
   #read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -102,26 +113,35 @@ export class PostgresSearchIndex implements SearchIndex {
         // A list of up to `short` matches is counted and its page read in one query; a longer
         // one is counted there (up to the bound) and read as below.
         const short = ranked ? options.rankUpTo ?? Infinity : this.#sortWhole;
-        const first = await countedPage(tx, where, params, { short, upTo: countLimit(options), limit: options.limit, offset, dir, rank: ranked ? compiled.ranking! : undefined });
+        // A list the planner expects to be long, counted no further than a bound: counted as it
+        // is read, a window of dates at a time from the end the page starts at, so that the count
+        // stops with the newest (or oldest) matches past the bound rather than finding all first.
+        const upTo = countLimit(options);
+        const expected = !ranked && upTo !== undefined ? await expectedMatches(tx, where, params) : null;
+        if (expected !== null && expected.byWords && expected.rows > (this.#countByMonths ?? Math.max(COUNT_BY_MONTHS * upTo!, this.#sortWhole))) {
+          const found = await byWindow(tx, where, params, dir, offset + options.limit, { matches: expected.rows }, upTo);
+          return { query: describeQuery(node), hits: (await docs(tx, found.ids.slice(offset))).map(hit), ...boundedTotal(found.counted, upTo), sort };
+        }
+        const first = await countedPage(tx, where, params, { short, upTo, limit: options.limit, offset, dir, rank: ranked ? compiled.ranking! : undefined });
         const total = first.total;
-        const atLeast = countLimit(options) !== undefined && total > countLimit(options)!;
+        const atLeast = upTo !== undefined && total > upTo;
         if (first.rows !== null) rows = first.rows;
         else if (ranked) {
           // The newest `short` ranked in memory (ts_rank of their vectors), then the older ones.
           rankedNewest = short;
-          const newest = await byWindow(tx, where, params, 'DESC', short, total, atLeast);
+          const newest = (await byWindow(tx, where, params, 'DESC', short, { matches: total, atLeast })).ids;
           const rank = await db.query<{ id: string; rank: number | null; date: string | null }>(`SELECT d.id, d.date, CASE WHEN d.words @@ $2::tsquery THEN ts_rank(d.words, $2::tsquery) END AS rank
             FROM doc d WHERE d.id = ANY($1::bigint[])`, [newest, compiled.ranking]);
           const order = rank.map((r) => ({ id: Number(r.id), rank: r.rank, date: r.date === null ? null : Number(r.date) }))
             .sort((a, b) => (b.rank ?? -1) - (a.rank ?? -1) || (b.date ?? -Infinity) - (a.date ?? -Infinity) || b.id - a.id).map((r) => r.id);
           const want = offset + options.limit;
-          const older = want > order.length ? await byWindow(tx, where, params, 'DESC', want, total, atLeast) : [];
+          const older = want > order.length ? (await byWindow(tx, where, params, 'DESC', want, { matches: total, atLeast })).ids : [];
           rows = await docs(tx, rankedNewestPage(order, offset, options.limit, () => older));
         } else if (offset >= total) rows = [];
         // A long list is read a window of dates at a time from its newest (or oldest) end, so
         // that the first pages of a mailbox's common word read a few days.
-        else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, total, atLeast)).slice(offset));
-        return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, countLimit(options)), ...(rankedNewest === undefined ? {} : { rankedNewest }), sort };
+        else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, { matches: total, atLeast })).ids.slice(offset));
+        return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, upTo), ...(rankedNewest === undefined ? {} : { rankedNewest }), sort };
       } catch (err) {
         if (/tsquery|tsvector/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
         throw err;
@@ -288,6 +308,9 @@ const SORT_WHOLE = 2000;
 // lexemes of one GIN scan.
 const MAX_SCOPE_ADDRESSES = 500;
 const HOUR_MS = 3_600_000;
+// A bounded count the planner expects to find this many times its bound or more is counted by
+// windows of months (byWindow).
+const COUNT_BY_MONTHS = 4;
 
 // The search's settings for its transaction (above), and the mailboxes' addresses as one tsquery
 // of their lexemes (words.ts scopeLexeme): 'nothing' when they have none, null when too many for
@@ -330,51 +353,111 @@ async function countedPage(tx: Tx, where: string, params: unknown[], o: { short:
   return { total: o.upTo === undefined && bound !== null ? await count(tx, where, params) : total, rows: null };
 }
 
+// The planner's estimate of the matches (EXPLAIN: one plan, nothing read), and whether it finds
+// them by the words' GIN index alone (no other index, table or join), where a window's month
+// lexemes let the index skip to the window.
+async function expectedMatches(tx: Tx, where: string, params: unknown[]): Promise<{ rows: number; byWords: boolean }> {
+  type Node = { 'Node Type': string; 'Plan Rows': number; 'Index Name'?: string; 'Relation Name'?: string; Plans?: Node[] };
+  const plan = (await on(tx).query<{ 'QUERY PLAN': [{ Plan: Node }] }>(`EXPLAIN (FORMAT JSON) SELECT d.id FROM doc d WHERE ${where}`, params))[0]!['QUERY PLAN'][0].Plan;
+  const nodes: Node[] = [];
+  const walk = (n: Node) => { nodes.push(n); n.Plans?.forEach(walk); };
+  walk(plan);
+  const byWords = nodes.every((n) => (n['Index Name'] === undefined || n['Index Name'] === 'doc_words') && (n['Relation Name'] === undefined || n['Relation Name'] === 'doc') && !/Join|Loop|Seq Scan|SubPlan|Subquery/.test(n['Node Type']))
+    && nodes.some((n) => n['Index Name'] === 'doc_words');
+  return { rows: plan['Plan Rows'], byWords };
+}
+
 // The ids of the first `want` matches in date order (newest first for DESC, documents without a
 // date last; the reverse for ASC), read a window of dates at a time from the index's newest (or
-// oldest) date; a window sized to hold about twice what is wanted if the matches were spread
-// evenly, and the next one from how dense the matches were in the last. `total` is the count
-// of matches, or with `atLeast` a lower bound of it (a bounded count): then the first window
-// assumes every document matches, since a bound taken for the count would make it hold years.
-async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | 'DESC', want: number, total: number, atLeast = false): Promise<number[]> {
+// oldest) date; a window sized to hold about twice what is wanted if the `expected` matches were
+// spread evenly, and the next one from how dense the matches were in the last. With `atLeast`
+// the matches are a lower bound (a bounded count): the first window then assumes every document
+// matches, since a bound taken for the count would make it hold years. With `countTo`, the windows go on past the page, counting only,
+// until more than countTo are found or every date is read; `counted` is then the number of
+// matches (or more than countTo), otherwise the number of matches the windows read.
+async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | 'DESC', want: number, expected: { matches: number; atLeast?: boolean }, countTo?: number): Promise<{ ids: number[]; counted: number }> {
   const db = on(tx);
-  const first = await db.one<{ date: string }>('SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date ASC NULLS FIRST, id ASC LIMIT 1');
-  const last = await db.one<{ date: string }>('SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date DESC NULLS LAST, id DESC LIMIT 1');
+  const ends = (await db.one<{ first: string | null; last: string | null; n: string }>(`SELECT
+    (SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date ASC NULLS FIRST, id ASC LIMIT 1) AS first,
+    (SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date DESC NULLS LAST, id DESC LIMIT 1) AS last,
+    ${expected.atLeast ? "(SELECT reltuples::bigint FROM pg_class WHERE oid = 'doc'::regclass)" : 'NULL'} AS n`))!;
   const out: number[] = [];
+  const pageDates: number[] = [];
+  let counted = 0;
   const undated = async () => {
     const rows = await db.query(`SELECT d.id FROM doc d WHERE (${where}) AND d.date IS NULL ORDER BY d.id ${dir} LIMIT $${params.length + 1}`, [...params, want - out.length]);
     for (const r of rows) out.push(Number(r.id));
   };
+  const counting = () => countTo !== undefined && counted <= countTo;
   if (dir === 'ASC') await undated();
-  if (first !== undefined && last !== undefined) {
-    const min = Number(first.date), max = Number(last.date);
-    const estimate = atLeast ? Math.max(total, Number((await db.one<{ n: number }>("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'doc'::regclass"))!.n)) : total;
-    let span = Math.max(HOUR_MS, Math.ceil((max - min + 1) * Math.min(1, (2 * want) / Math.max(1, estimate))));
-    const inWindow = `SELECT d.id, d.date FROM doc d WHERE (${where}) AND d.date >= $${params.length + 1} AND d.date < $${params.length + 2}`;
+  if (ends.first !== null && ends.last !== null) {
+    const min = Number(ends.first), max = Number(ends.last);
+    const estimate = expected.atLeast ? Math.max(expected.matches, Number(ends.n)) : expected.matches;
+    let span = Math.max(HOUR_MS, Math.ceil((max - min + 1) * Math.min(1, (2 * Math.max(1, want - out.length)) / Math.max(1, estimate))));
     let lo = min, hi = max + 1;
+    // The page: windows sized to hold about what it still misses.
     while (out.length < want && lo < hi) {
       const from = dir === 'DESC' ? Math.max(min, hi - span) : lo;
       const to = dir === 'DESC' ? hi : Math.min(max + 1, lo + span);
       const months = monthsLexemes(from, to, MAX_WINDOW_MONTHS);
-      const missing = want - out.length;
-      const rows = (await db.query(months === null ? inWindow : `${inWindow} AND d.words @@ $${params.length + 3}::tsquery`, [...params, from, to, ...(months === null ? [] : [months])]))
-        .map((r) => ({ id: Number(r.id), date: Number(r.date) }));
+      const rows = (await db.query(`SELECT d.id, d.date FROM doc d WHERE (${where}) AND d.date >= $${params.length + 1} AND d.date < $${params.length + 2}${months === null ? '' : ` AND d.words @@ $${params.length + 3}::tsquery`}`,
+        [...params, from, to, ...(months === null ? [] : [months])])).map((r) => ({ id: Number(r.id), date: Number(r.date) }));
       const sign = dir === 'DESC' ? -1 : 1;
       rows.sort((a, b) => sign * (a.date - b.date || a.id - b.id));
-      for (const r of rows) out.push(r.id);
+      for (const r of rows) {
+        out.push(r.id);
+        pageDates.push(r.date);
+      }
+      counted += rows.length;
       if (dir === 'DESC') hi = from;
       else lo = to;
-      // Sized from the density found (at most 16 times wider), so that a sparse word needs few.
-      const left = missing - rows.length;
-      if (left > 0) span = Math.ceil(span * (rows.length === 0 ? 16 : Math.min(16, Math.max(1, (1.25 * left) / rows.length))));
+      // The next sized from the density found (at most 16 times wider while few were found).
+      const left = want - out.length;
+      if (left > 0) span = Math.ceil(span * (rows.length === 0 ? 16 : Math.min(rows.length >= 32 ? Infinity : 16, Math.max(1, (1.25 * left) / rows.length))));
+    }
+    // The count past the page, up to what it still needs, in windows of whole months sized from
+    // the density found so far: a month's lexemes are then the whole condition on dates, and the
+    // GIN index skips to them. The matches of a window's months that the page's windows read
+    // are counted again there, and taken off.
+    while (counting() && lo < hi) {
+      const need = countTo! + 1 - counted;
+      const covered = dir === 'DESC' ? max + 1 - hi : lo - min;
+      const months = counted === 0 || covered === 0 ? MAX_COUNT_MONTHS : Math.min(MAX_COUNT_MONTHS, Math.max(1, Math.ceil((1.25 * need * covered) / counted / MONTH_MS)));
+      const edge = dir === 'DESC' ? addMonths(monthStart(hi - 1), 1) : monthStart(lo);
+      const from = dir === 'DESC' ? Math.max(min, addMonths(edge, -months)) : lo;
+      const to = dir === 'DESC' ? hi : Math.min(max + 1, addMonths(edge, months));
+      const lexemes = monthsLexemes(dir === 'DESC' ? from : edge, dir === 'DESC' ? edge : to, MAX_COUNT_MONTHS);
+      const known = lexemes === null ? 0 : pageDates.filter((d) => (dir === 'DESC' ? d < edge : d >= edge)).length;
+      const args = [...params];
+      const arg = (v: unknown) => `$${args.push(v)}`;
+      const cond = lexemes === null ? `d.date >= ${arg(from)} AND d.date < ${arg(to)}` : `d.words @@ ${arg(lexemes)}::tsquery`;
+      const found = Number((await db.one<{ n: string }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc d WHERE (${where}) AND ${cond} LIMIT ${arg(need + known)}) m`, args))!.n) - known;
+      counted += found;
+      if (dir === 'DESC') hi = from;
+      else lo = to;
     }
   }
   if (dir === 'DESC' && out.length < want) await undated();
-  return out.slice(0, want);
+  if (counting()) {
+    counted += Number((await db.one<{ n: string }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc d WHERE (${where}) AND d.date IS NULL LIMIT $${params.length + 1}) m`, [...params, countTo! + 1 - counted]))!.n);
+  }
+  return { ids: out.slice(0, want), counted };
 }
 
 // A window of more months than this is read without its month lexemes.
 const MAX_WINDOW_MONTHS = 6;
+const MAX_COUNT_MONTHS = 12;
+const MONTH_MS = 30.44 * 86_400_000;
+
+function monthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+function addMonths(monthStartMs: number, n: number): number {
+  const d = new Date(monthStartMs);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, 1);
+}
 
 // The result columns of these documents, in this order.
 async function docs(tx: Tx, ids: number[]): Promise<Record<string, any>[]> {
