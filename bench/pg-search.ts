@@ -17,8 +17,9 @@
 // a GIN index built in one pass is several times faster than one kept up row by row. The server
 // is the tests' private cluster (test/support/postgres.ts) with shared_buffers raised to 1 GB.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { PostgresSearchIndex } from '../src/index/postgres/search-index.ts';
 import { documentVector, MARK, markLexeme, monthLexeme, scopeLexeme } from '../src/index/postgres/words.ts';
 import { PostgresMetadataStore } from '../src/store/postgres/metadata-store.ts';
@@ -83,9 +84,24 @@ export async function pgSearchBenchmark(o: BenchOptions): Promise<Figure[]> {
 }
 
 // A private cluster with `total` documents loaded, its tables analysed; the caller stops it.
-export async function loadDocuments(total: number, o: Pick<BenchOptions, 'smoke' | 'progress'>): Promise<{ cluster: Postgres; meta: PostgresMetadataStore; gen: MailGenerator; mailboxes: { id: number; name: string }[]; loadSeconds: number; indexSeconds: number }> {
+// With pgDir: the cluster kept there (startPostgres keptIn), loaded again only when it holds
+// another number of documents or another seed (its loaded.json says what it holds).
+type Loaded = { documents: number; seed: number; mailboxes: { id: number; name: string }[]; loadSeconds: number; indexSeconds: number };
+export async function loadDocuments(total: number, o: Pick<BenchOptions, 'smoke' | 'progress' | 'pgDir'>): Promise<{ cluster: Postgres; meta: PostgresMetadataStore; gen: MailGenerator } & Loaded> {
   const gen = new MailGenerator({ seed: SEED, total, corpus: benchCorpus(o.smoke).raw });
-  const cluster = await startPostgres({ settings: SERVER });
+  const cluster = await startPostgres({ settings: SERVER, ...(o.pgDir ? { keptIn: o.pgDir } : {}) });
+  const marker = o.pgDir ? join(o.pgDir, 'loaded.json') : null;
+  const held = marker && existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')) as Loaded : null;
+  if (held?.documents === total && held.seed === SEED) {
+    o.progress(`pg-search: ${total.toLocaleString('en')} documents already loaded in ${o.pgDir}`);
+    return { cluster, meta: new PostgresMetadataStore({ url: cluster.url('bench') }), gen, ...held };
+  }
+  if (marker) {
+    rmSync(marker, { force: true });
+    const admin = new pg.Client({ connectionString: cluster.url() });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS bench').finally(() => admin.end());
+  }
   const meta = new PostgresMetadataStore({ url: await cluster.database('bench') });
   try {
     const searchers = SEARCHER_RANKS.map((rank) => gen.people[rank]!);
@@ -125,7 +141,9 @@ export async function loadDocuments(total: number, o: Pick<BenchOptions, 'smoke'
     const loadSeconds = (ready - t0) / 1000;
     const indexSeconds = (ready - loaded) / 1000;
     o.progress(`pg-search: loaded in ${loadSeconds.toFixed(0)} s (rows ${((loaded - t0) / 1000).toFixed(0)} s, indexes and VACUUM ANALYZE ${indexSeconds.toFixed(0)} s)`);
-    return { cluster, meta, gen, mailboxes, loadSeconds, indexSeconds };
+    const done: Loaded = { documents: total, seed: SEED, mailboxes, loadSeconds, indexSeconds };
+    if (marker) writeFileSync(marker, JSON.stringify(done));
+    return { cluster, meta, gen, ...done };
   } catch (err) {
     await meta.close();
     await cluster.stop();

@@ -1,4 +1,4 @@
-// npm run bench [name…] [--smoke] [--rounds N] [--messages N] [--json FILE] [--cpu-prof DIR]
+// npm run bench [name…] [--smoke] [--rounds N] [--messages N] [--json FILE] [--cpu-prof DIR] [--pg-dir DIR]
 //
 // Runs the benchmarks (all, or those named) side by side with their anchors (Dovecot LMTP,
 // notmuch) in one run, prints one Markdown table (each figure, the anchor's figure from the
@@ -7,6 +7,8 @@
 // --smoke runs each on a few hundred messages, to keep the harness working (CI). --cpu-prof DIR
 // profiles every Sealbox process the run starts (servers, CLI commands; each thread its own
 // .cpuprofile); `node bench/profile-summary.ts DIR/*.cpuprofile` says where the time went.
+// --pg-dir DIR keeps pg-search's loaded cluster in DIR and starts it from there the next time
+// with the same number of documents (10 M take about 1.7 hours to load on this machine).
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -30,6 +32,7 @@ export interface BenchOptions {
   smoke: boolean;
   rounds: number;                 // repetitions of side-by-side measurements
   messages: number | null;        // --messages: size of the generated corpus (scale, pg-scale) or of the loaded index (pg-search)
+  pgDir: string | null;           // --pg-dir: where pg-search keeps its loaded cluster between runs
   progress(line: string): void;   // to stderr
   record(key: string, details: unknown): void; // kept in results.json beside the figures
 }
@@ -71,6 +74,7 @@ const count = (flag: string): number | null => {
 };
 const jsonFile = value('--json');
 const profileDir = value('--cpu-prof');
+const pgDir = value('--pg-dir');
 if (profileDir) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${resolve(profileDir)}`.trim();
 const rounds = count('--rounds');
 const messages = count('--messages');
@@ -83,6 +87,7 @@ const options: BenchOptions = {
   smoke,
   rounds: rounds ?? (smoke ? 1 : 3),
   messages,
+  pgDir: pgDir === undefined ? null : resolve(pgDir),
   progress: (line) => process.stderr.write(`bench: ${line}\n`),
   record: (key, value) => { details[key] = value; },
 };

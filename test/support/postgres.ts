@@ -13,7 +13,7 @@
 // the primary crashed (crash(): SIGKILL to the postmaster and every process of it, a machine
 // gone) and the standby promoted.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,12 +90,12 @@ function serverSettings(port: number, dir: string, options: { durable?: boolean;
 
 // pg_ctl start, waiting until it accepts connections; on failure the folder is removed and the
 // server's log is in the error.
-async function pgCtlStart(user: ReturnType<typeof postgresUser>, dir: string, data: string, settings: string): Promise<number> {
+async function pgCtlStart(user: ReturnType<typeof postgresUser>, dir: string, data: string, settings: string, removeOnFailure = true): Promise<number> {
   try {
-    await user.as(join(BIN, 'pg_ctl'), ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', settings]);
+    await user.as(join(BIN, 'pg_ctl'), ['start', '-w', '-t', removeOnFailure ? '60' : '600', '-D', data, '-l', join(dir, 'server.log'), '-o', settings]);
   } catch (err) {
     const log = existsSync(join(dir, 'server.log')) ? readFileSync(join(dir, 'server.log'), 'utf8') : '';
-    rmSync(dir, { recursive: true, force: true });
+    if (removeOnFailure) rmSync(dir, { recursive: true, force: true });
     throw new Error(`pg_ctl start failed: ${(err as { stderr?: string }).stderr ?? err}\n${log}`);
   }
   // The first line of postmaster.pid is the postmaster's PID: the one process to stop.
@@ -112,7 +112,7 @@ function childrenOf(pid: number): number[] {
 }
 
 // The cluster's handle, for a primary and a standby alike.
-function clusterHandle(dir: string, data: string, port: number, pid: number, password: string, user: ReturnType<typeof postgresUser>): Postgres {
+function clusterHandle(dir: string, data: string, port: number, pid: number, password: string, user: ReturnType<typeof postgresUser>, kept = false): Postgres {
   const kill = () => {
     if (alive(pid)) process.kill(pid, 'SIGINT');
   };
@@ -149,7 +149,7 @@ function clusterHandle(dir: string, data: string, port: number, pid: number, pas
         const shm = readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[6]?.trim().split(/\s+/)[1];
         if (shm) await user.as('ipcrm', ['-m', shm]).catch(() => {});
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!kept) rmSync(dir, { recursive: true, force: true });
     },
     async crash() {
       crashed = true;
@@ -176,28 +176,41 @@ function clusterHandle(dir: string, data: string, port: number, pid: number, pas
 // the application_name of a standby (startStandby) every commit waits for, as the README's
 // production layout has it: WAL for a replica, and synchronous_commit on whatever durable says.
 // initdb's pg_hba.conf already lets loopback connections replicate with a password.
-export async function startPostgres(options: { durable?: boolean; settings?: Record<string, string>; synchronousStandby?: string } = {}): Promise<Postgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'sealbox-postgres-'));
+//
+// keptIn: a folder kept between runs (a benchmark's loaded cluster): made there the first time,
+// started again from it after, its password in the folder beside it (a cluster on loopback for
+// benchmarks, nothing else); stop() leaves it.
+export async function startPostgres(options: { durable?: boolean; settings?: Record<string, string>; synchronousStandby?: string; keptIn?: string } = {}): Promise<Postgres> {
+  const kept = options.keptIn;
+  if (kept) mkdirSync(kept, { recursive: true });
+  const dir = kept ?? mkdtempSync(join(tmpdir(), 'sealbox-postgres-'));
   const user = postgresUser(dir);
   user.own(dir);
-  const password = `pw-${Math.random().toString(36).slice(2)}`;
-  const pwfile = join(dir, 'pwfile');
-  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
-  user.own(pwfile);
   const data = join(dir, 'data');
-  try {
-    await user.as(join(BIN, 'initdb'), ['-D', data, '-U', USER, `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${(err as { stderr?: string }).stderr ?? err}`);
+  const again = kept !== undefined && existsSync(join(kept, 'password'));
+  const password = again ? readFileSync(join(dir, 'password'), 'utf8').trim() : `pw-${Math.random().toString(36).slice(2)}`;
+  if (!again) {
+    if (kept) rmSync(data, { recursive: true, force: true });
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    user.own(pwfile);
+    try {
+      await user.as(join(BIN, 'initdb'), ['-D', data, '-U', USER, `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+    } catch (err) {
+      if (!kept) rmSync(dir, { recursive: true, force: true });
+      throw new Error(`initdb failed: ${(err as { stderr?: string }).stderr ?? err}`);
+    }
+    if (kept) renameSync(pwfile, join(dir, 'password'));
+    else rmSync(pwfile);
   }
-  rmSync(pwfile);
+  // A kept cluster's server left running by a run that was killed is stopped first.
+  if (again) await user.as(join(BIN, 'pg_ctl'), ['stop', '-m', 'fast', '-D', data]).catch(() => {});
   const port = await freePort();
   const replication: Record<string, string> = options.synchronousStandby
     ? { wal_level: 'replica', max_wal_senders: '4', synchronous_commit: 'on', synchronous_standby_names: `'FIRST 1 (${options.synchronousStandby})'` }
     : {};
-  const pid = await pgCtlStart(user, dir, data, serverSettings(port, dir, { durable: options.durable, settings: { ...replication, ...options.settings } }));
-  return clusterHandle(dir, data, port, pid, password, user);
+  const pid = await pgCtlStart(user, dir, data, serverSettings(port, dir, { durable: options.durable, settings: { ...replication, ...options.settings } }), kept === undefined);
+  return clusterHandle(dir, data, port, pid, password, user, kept !== undefined);
 }
 
 // A standby of a primary started with synchronousStandby: pg_basebackup -R over TCP (the
