@@ -214,12 +214,15 @@ test('a count by windows of months agrees with counting everything, each way and
       for (const d of docs) {
         await index.addDocument(tx, { id: d.id, sha256: createHash('sha256').update(`months ${d.id}`).digest('hex'), messageId: null, date: d.date, fromText: null, subject: `m${d.id}`, hasAttachment: false, parseError: null, refersTo: [] });
         await index.addParticipation(tx, d.id, { role: 'to', address: d.ivy ? 'ivy@corp.example' : 'jon@corp.example', domain: 'corp.example', name: null });
-        await index.addFullText(tx, d.id, text(`m${d.id}`, d.word ? 'zqmonth' : 'other'));
+        // Ranked apart: the word in the subject too, or said more than once.
+        await index.addFullText(tx, d.id, text(d.word && d.id % 7 === 0 ? `m${d.id} zqmonth` : `m${d.id}`, d.word ? 'zqmonth other '.repeat(1 + (d.id % 4)) : 'other'));
       }
     });
     await meta.pool.query('ANALYZE doc');
     // Every bounded count by windows of months (countByMonths 0), the page by windows of dates.
     const byMonths = new PostgresSearchIndex(meta, undefined, { sortWhole: 5, countByMonths: 0 });
+    const everything = new PostgresSearchIndex(meta, undefined, { sortWhole: 5, countByMonths: Infinity });
+    const upToFor = (n: number) => Math.floor(n / 3);
     const seen: string[] = [];
     let countedByMonths = 0;
     const query = pg.Client.prototype.query;
@@ -243,8 +246,13 @@ test('a count by windows of months agrees with counting everything, each way and
               if (seen.some((q) => q.startsWith('SELECT COUNT(*) AS n FROM (SELECT 1 FROM doc d'))) countedByMonths++;
               assert.equal(got.total, Math.min(upTo, matches.length), where);
               assert.equal(got.totalIsLowerBound ?? false, matches.length > upTo, where);
-              assert.deepEqual(got.hits.map((h) => h.subject), order.slice(offset, offset + limit), where);
+              assert.deepEqual(got.hits.map((h) => h.subject?.split(' ')[0]), order.slice(offset, offset + limit), where);
             }
+          }
+          // Best match first: the newest rankUpTo ranked, as when every match is counted.
+          for (const rankUpTo of [7, 60, 1000]) {
+            const options = { limit: 10, offset: 4, sort: 'relevance' as const, countUpTo: upToFor(matches.length), rankUpTo, ...(scope ? { scope } : {}) };
+            assert.deepEqual(await byMonths.search('zqmonth', options), await everything.search('zqmonth', options), `${scope ? 'ivy' : 'all'} ranking the newest ${rankUpTo}`);
           }
         }
       }

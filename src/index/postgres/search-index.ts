@@ -107,40 +107,51 @@ export class PostgresSearchIndex implements SearchIndex {
       let where = compiled.where;
       if (options.scope) where = `(${where}) AND (${compileScope(options.scope, params, within === null ? 'participation' : 'in-query')})`;
       try {
-        let rows: Record<string, any>[];
-        let rankedNewest: number | undefined;
         const dir = ranked ? 'DESC' : options.sort === 'oldest' ? 'ASC' : 'DESC';
-        // A list of up to `short` matches is counted and its page read in one query; a longer
-        // one is counted there (up to the bound) and read as below.
-        const short = ranked ? options.rankUpTo ?? Infinity : this.#sortWhole;
-        // A list the planner expects to be long, counted no further than a bound: counted as it
-        // is read, a window of dates at a time from the end the page starts at, so that the count
-        // stops with the newest (or oldest) matches past the bound rather than finding all first.
+        const want = offset + options.limit;
         const upTo = countLimit(options);
-        const expected = !ranked && upTo !== undefined ? await expectedMatches(tx, where, params) : null;
-        if (expected !== null && expected.byWords && expected.rows > (this.#countByMonths ?? Math.max(COUNT_BY_MONTHS * upTo!, this.#sortWhole))) {
-          const found = await byWindow(tx, where, params, dir, offset + options.limit, { matches: expected.rows }, upTo);
-          return { query: describeQuery(node), hits: (await docs(tx, found.ids.slice(offset))).map(hit), ...boundedTotal(found.counted, upTo), sort };
+        // A list of up to `short` matches is counted and its page read in one query (countedPage);
+        // a longer one is read a window of dates at a time from the end its page starts at
+        // (byWindow), so that the first pages of a mailbox's common word read a few days.
+        const short = ranked ? options.rankUpTo ?? Infinity : this.#sortWhole;
+        // A list the planner expects to be long, counted no further than a bound, is counted as
+        // it is read: past the page (or the newest `short` to rank) by windows of months, so that
+        // the count stops with the newest (or oldest) matches past the bound rather than finding
+        // every match first.
+        const expected = upTo !== undefined && short !== Infinity ? await expectedMatches(tx, where, params) : null;
+        const byMonths = expected !== null && expected.byWords && expected.rows > (this.#countByMonths ?? Math.max(COUNT_BY_MONTHS * upTo!, short));
+        let total: number;
+        // list(n): the first n matches' ids in date order; rows: the page, when the count's query
+        // read it.
+        let list: (n: number) => Promise<number[]>;
+        let rows: Record<string, any>[] | null = null;
+        if (byMonths) {
+          const found = await byWindow(tx, where, params, dir, ranked ? Math.max(short, want) : want, { matches: expected.rows }, upTo);
+          total = found.counted;
+          list = async (n) => found.ids.slice(0, n);
+        } else {
+          const first = await countedPage(tx, where, params, { short, upTo, limit: options.limit, offset, dir, rank: ranked ? compiled.ranking! : undefined });
+          total = first.total;
+          rows = first.rows;
+          const matches = { matches: total, atLeast: upTo !== undefined && total > upTo };
+          list = async (n) => (await byWindow(tx, where, params, dir, n, matches)).ids;
         }
-        const first = await countedPage(tx, where, params, { short, upTo, limit: options.limit, offset, dir, rank: ranked ? compiled.ranking! : undefined });
-        const total = first.total;
-        const atLeast = upTo !== undefined && total > upTo;
-        if (first.rows !== null) rows = first.rows;
-        else if (ranked) {
+        let rankedNewest: number | undefined;
+        if (rows === null && ranked && total > short) {
           // The newest `short` ranked in memory (ts_rank of their vectors), then the older ones.
           rankedNewest = short;
-          const newest = (await byWindow(tx, where, params, 'DESC', short, { matches: total, atLeast })).ids;
+          const newest = await list(short);
           const rank = await db.query<{ id: string; rank: number | null; date: string | null }>(`SELECT d.id, d.date, CASE WHEN d.words @@ $2::tsquery THEN ts_rank(d.words, $2::tsquery) END AS rank
             FROM doc d WHERE d.id = ANY($1::bigint[])`, [newest, compiled.ranking]);
           const order = rank.map((r) => ({ id: Number(r.id), rank: r.rank, date: r.date === null ? null : Number(r.date) }))
             .sort((a, b) => (b.rank ?? -1) - (a.rank ?? -1) || (b.date ?? -Infinity) - (a.date ?? -Infinity) || b.id - a.id).map((r) => r.id);
-          const want = offset + options.limit;
-          const older = want > order.length ? (await byWindow(tx, where, params, 'DESC', want, { matches: total, atLeast })).ids : [];
+          const older = want > order.length ? await list(want) : [];
           rows = await docs(tx, rankedNewestPage(order, offset, options.limit, () => older));
-        } else if (offset >= total) rows = [];
-        // A long list is read a window of dates at a time from its newest (or oldest) end, so
-        // that the first pages of a mailbox's common word read a few days.
-        else rows = await docs(tx, (await byWindow(tx, where, params, dir, offset + options.limit, { matches: total, atLeast })).ids.slice(offset));
+        } else if (rows === null && ranked) {
+          // Every match ranked: fewer than the planner expected.
+          const first = await countedPage(tx, where, params, { short: Infinity, limit: options.limit, offset, dir, rank: compiled.ranking! });
+          rows = first.rows!;
+        } else if (rows === null) rows = offset >= total ? [] : await docs(tx, (await list(want)).slice(offset));
         return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, upTo), ...(rankedNewest === undefined ? {} : { rankedNewest }), sort };
       } catch (err) {
         if (/tsquery|tsvector/i.test((err as Error).message)) throw new QueryError(`the full-text index cannot search for this query: ${(err as Error).message}`, 0);
