@@ -62,7 +62,7 @@ import { ADDRESS_ROLES, describeQuery, parseQuery, QueryError } from '../search-
 import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
 import type { Tx } from '../../core/transactions.ts';
 import { indexTransactions } from './index-store.ts';
-import { compileQuery, compileScope, matchedWords } from './tsquery-compiler.ts';
+import { compileQuery, compileScope, matchedWords, queryDates } from './tsquery-compiler.ts';
 import { monthsLexemes, scopeLexeme } from './words.ts';
 
 const HIT_COLUMNS = 'd.sha256, d.message_id, d.date, d.from_text, d.subject';
@@ -71,12 +71,13 @@ export class PostgresSearchIndex implements SearchIndex {
   readonly #tx: PostgresTransactions;
   readonly #snippets = new Fts5Snippets();
   readonly #sortWhole: number;
-  readonly #countByMonths: number | undefined;
+  readonly #countByMonths: number | 'always' | undefined;
 
   // sortWhole: a list longer than this is read a window of dates at a time; countByMonths: a
   // bounded count of more matches than this (as the planner expects) is made by windows of
-  // months (by default COUNT_BY_MONTHS times the bound). Tests make them short.
-  constructor(meta: PostgresMetadataStore, transactions: PostgresTransactions = indexTransactions(meta), options: { sortWhole?: number; countByMonths?: number } = {}) {
+  // months (by default COUNT_BY_MONTHS times the bound; 'always': whatever the plan). Tests
+  // make them short.
+  constructor(meta: PostgresMetadataStore, transactions: PostgresTransactions = indexTransactions(meta), options: { sortWhole?: number; countByMonths?: number | 'always' } = {}) {
     this.#tx = transactions;
     this.#sortWhole = options.sortWhole ?? SORT_WHOLE;
     this.#countByMonths = options.countByMonths;
@@ -109,6 +110,9 @@ export class PostgresSearchIndex implements SearchIndex {
       try {
         const dir = ranked ? 'DESC' : options.sort === 'oldest' ? 'ASC' : 'DESC';
         const want = offset + options.limit;
+        // The dates the query and the scope confine it to: where windows of dates start and end.
+        const dates = queryDates(node);
+        const range = { from: Math.max(dates.from, options.scope?.dateFrom ?? -Infinity), to: Math.min(dates.to, options.scope?.dateTo ?? Infinity) };
         const upTo = countLimit(options);
         // A list of up to `short` matches is counted and its page read in one query (countedPage);
         // a longer one is read a window of dates at a time from the end its page starts at
@@ -119,21 +123,21 @@ export class PostgresSearchIndex implements SearchIndex {
         // the count stops with the newest (or oldest) matches past the bound rather than finding
         // every match first.
         const expected = upTo !== undefined && short !== Infinity ? await expectedMatches(tx, where, params) : null;
-        const byMonths = expected !== null && expected.byWords && expected.rows > (this.#countByMonths ?? Math.max(COUNT_BY_MONTHS * upTo!, short));
+        const byMonths = expected !== null && (this.#countByMonths === 'always' || (expected.byWords && expected.rows > (this.#countByMonths ?? Math.max(COUNT_BY_MONTHS * upTo!, short))));
         let total: number;
         // list(n): the first n matches' ids in date order; rows: the page, when the count's query
         // read it.
         let list: (n: number) => Promise<number[]>;
         let rows: Record<string, any>[] | null = null;
         if (byMonths) {
-          const found = await byWindow(tx, where, params, dir, ranked ? Math.max(short, want) : want, { matches: expected.rows }, upTo);
+          const found = await byWindow(tx, where, params, dir, ranked ? Math.max(short, want) : want, { matches: expected.rows, range }, upTo);
           total = found.counted;
           list = async (n) => found.ids.slice(0, n);
         } else {
           const first = await countedPage(tx, where, params, { short, upTo, limit: options.limit, offset, dir, rank: ranked ? compiled.ranking! : undefined });
           total = first.total;
           rows = first.rows;
-          const matches = { matches: total, atLeast: upTo !== undefined && total > upTo };
+          const matches = { matches: total, atLeast: upTo !== undefined && total > upTo, range };
           list = async (n) => (await byWindow(tx, where, params, dir, n, matches)).ids;
         }
         let rankedNewest: number | undefined;
@@ -365,28 +369,28 @@ async function countedPage(tx: Tx, where: string, params: unknown[], o: { short:
 }
 
 // The planner's estimate of the matches (EXPLAIN: one plan, nothing read), and whether it finds
-// them by the words' GIN index alone (no other index, table or join), where a window's month
-// lexemes let the index skip to the window.
+// them by the words' GIN index (with the dates' at most: no other index, table or join), where a
+// window's month lexemes let the index skip to the window.
 async function expectedMatches(tx: Tx, where: string, params: unknown[]): Promise<{ rows: number; byWords: boolean }> {
   type Node = { 'Node Type': string; 'Plan Rows': number; 'Index Name'?: string; 'Relation Name'?: string; Plans?: Node[] };
   const plan = (await on(tx).query<{ 'QUERY PLAN': [{ Plan: Node }] }>(`EXPLAIN (FORMAT JSON) SELECT d.id FROM doc d WHERE ${where}`, params))[0]!['QUERY PLAN'][0].Plan;
   const nodes: Node[] = [];
   const walk = (n: Node) => { nodes.push(n); n.Plans?.forEach(walk); };
   walk(plan);
-  const byWords = nodes.every((n) => (n['Index Name'] === undefined || n['Index Name'] === 'doc_words') && (n['Relation Name'] === undefined || n['Relation Name'] === 'doc') && !/Join|Loop|Seq Scan|SubPlan|Subquery/.test(n['Node Type']))
+  const byWords = nodes.every((n) => (n['Index Name'] === undefined || n['Index Name'] === 'doc_words' || n['Index Name'] === 'doc_date') && (n['Relation Name'] === undefined || n['Relation Name'] === 'doc') && !/Join|Loop|Seq Scan|SubPlan|Subquery/.test(n['Node Type']))
     && nodes.some((n) => n['Index Name'] === 'doc_words');
   return { rows: plan['Plan Rows'], byWords };
 }
 
 // The ids of the first `want` matches in date order (newest first for DESC, documents without a
 // date last; the reverse for ASC), read a window of dates at a time from the index's newest (or
-// oldest) date; a window sized to hold about twice what is wanted if the `expected` matches were
+// oldest) date within the `range` of dates the search confines itself to; a window sized to hold about twice what is wanted if the `expected` matches were
 // spread evenly, and the next one from how dense the matches were in the last. With `atLeast`
 // the matches are a lower bound (a bounded count): the first window then assumes every document
 // matches, since a bound taken for the count would make it hold years. With `countTo`, the windows go on past the page, counting only,
 // until more than countTo are found or every date is read; `counted` is then the number of
 // matches (or more than countTo), otherwise the number of matches the windows read.
-async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | 'DESC', want: number, expected: { matches: number; atLeast?: boolean }, countTo?: number): Promise<{ ids: number[]; counted: number }> {
+async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | 'DESC', want: number, expected: { matches: number; atLeast?: boolean; range?: { from: number; to: number } }, countTo?: number): Promise<{ ids: number[]; counted: number }> {
   const db = on(tx);
   const ends = (await db.one<{ first: string | null; last: string | null; n: string }>(`SELECT
     (SELECT date FROM doc WHERE date IS NOT NULL ORDER BY date ASC NULLS FIRST, id ASC LIMIT 1) AS first,
@@ -402,7 +406,7 @@ async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | '
   const counting = () => countTo !== undefined && counted <= countTo;
   if (dir === 'ASC') await undated();
   if (ends.first !== null && ends.last !== null) {
-    const min = Number(ends.first), max = Number(ends.last);
+    const min = Math.max(Number(ends.first), expected.range?.from ?? -Infinity), max = Math.min(Number(ends.last), (expected.range?.to ?? Infinity) - 1);
     const estimate = expected.atLeast ? Math.max(expected.matches, Number(ends.n)) : expected.matches;
     let span = Math.max(HOUR_MS, Math.ceil((max - min + 1) * Math.min(1, (2 * Math.max(1, want - out.length)) / Math.max(1, estimate))));
     let lo = min, hi = max + 1;

@@ -88,11 +88,10 @@ export function compileQuery(node: QueryNode, params: unknown[], options: { enve
   return { where, params, ranking: matchedWords(node, { columns: true }) };
 }
 
-// The months a query's dates confine it to (on:, or after: and before: ANDed at its top), as
-// month lexemes ORed: implied by the date conditions, which are checked as well. Null when open
-// or longer than MAX_IMPLIED_MONTHS.
-const MAX_IMPLIED_MONTHS = 6;
-function impliedMonths(node: QueryNode): string | null {
+// The dates a query confines itself to (on:, or after: and before: ANDed at its top): from
+// (inclusive) to (exclusive), -Infinity and Infinity when open. Implied by its conditions, which
+// are checked as well.
+export function queryDates(node: QueryNode): { from: number; to: number } {
   let from = -Infinity, to = Infinity;
   for (const n of node.kind === 'and' ? node.children : [node]) {
     if (n.kind !== 'date') continue;
@@ -105,6 +104,13 @@ function impliedMonths(node: QueryNode): string | null {
       to = Math.min(to, start + DAY_MS);
     }
   }
+  return { from, to };
+}
+
+// Those dates' months as month lexemes ORed; null when open or longer than MAX_IMPLIED_MONTHS.
+const MAX_IMPLIED_MONTHS = 6;
+function impliedMonths(node: QueryNode): string | null {
+  const { from, to } = queryDates(node);
   return Number.isFinite(from) && Number.isFinite(to) ? monthsLexemes(from, to, MAX_IMPLIED_MONTHS) : null;
 }
 
