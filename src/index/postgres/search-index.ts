@@ -35,8 +35,9 @@
 //   read a window of dates at a time from its newest (or oldest) end (byWindow), so a page of a
 //   common word reads days, not years.
 // - A bounded count of a list the planner expects to be long (EXPLAIN; COUNT_BY_MONTHS times the
-//   bound) and that the GIN index alone finds is made as the list is read: past the page, windows
-//   of whole months, each said by its month lexemes, until more than the bound are found. The
+//   bound) and finds by the GIN index (with the dates' index at most) is made as the list is
+//   read: past the page, windows of whole months, each said by its month lexemes, within the
+//   dates the query and the scope allow, until more than the bound are found. The
 //   GIN index then skips to those months rather than building the bitmap of every match (at
 //   10 M, a common word in a big mailbox: millions of entries), and the rows read are about the
 //   bound's. This PostgreSQL (15) reads each matching row's page even for a count (its bitmap
