@@ -88,8 +88,9 @@ function serverSettings(port: number, dir: string, options: { durable?: boolean;
   ].join(' ');
 }
 
-// pg_ctl start, waiting until it accepts connections; on failure the folder is removed and the
-// server's log is in the error.
+// pg_ctl start, waiting until it accepts connections (a kept cluster, which may first replay its
+// WAL, up to ten minutes); on failure the folder (not a kept one) is removed and the server's
+// log is in the error.
 async function pgCtlStart(user: ReturnType<typeof postgresUser>, dir: string, data: string, settings: string, removeOnFailure = true): Promise<number> {
   try {
     await user.as(join(BIN, 'pg_ctl'), ['start', '-w', '-t', removeOnFailure ? '60' : '600', '-D', data, '-l', join(dir, 'server.log'), '-o', settings]);
