@@ -142,9 +142,10 @@ export class PostgresSearchIndex implements SearchIndex {
           list = async (n) => (await byWindow(tx, where, params, dir, n, matches)).ids;
         }
         let rankedNewest: number | undefined;
-        if (rows === null && ranked && total > short) {
-          // The newest `short` ranked in memory (ts_rank of their vectors), then the older ones.
-          rankedNewest = short;
+        if (rows === null && ranked) {
+          // The newest `short` ranked in memory (ts_rank of their vectors), then the older ones;
+          // counted by months, every match when there are no more (fewer than the planner expected).
+          if (total > short) rankedNewest = short;
           const newest = await list(short);
           const rank = await db.query<{ id: string; rank: number | null; date: string | null }>(`SELECT d.id, d.date, CASE WHEN d.words @@ $2::tsquery THEN ts_rank(d.words, $2::tsquery) END AS rank
             FROM doc d WHERE d.id = ANY($1::bigint[])`, [newest, compiled.ranking]);
@@ -152,10 +153,6 @@ export class PostgresSearchIndex implements SearchIndex {
             .sort((a, b) => (b.rank ?? -1) - (a.rank ?? -1) || (b.date ?? -Infinity) - (a.date ?? -Infinity) || b.id - a.id).map((r) => r.id);
           const older = want > order.length ? await list(want) : [];
           rows = await docs(tx, rankedNewestPage(order, offset, options.limit, () => older));
-        } else if (rows === null && ranked) {
-          // Every match ranked: fewer than the planner expected.
-          const first = await countedPage(tx, where, params, { short: Infinity, limit: options.limit, offset, dir, rank: compiled.ranking! });
-          rows = first.rows!;
         } else if (rows === null) rows = offset >= total ? [] : await docs(tx, (await list(want)).slice(offset));
         return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(total, upTo), ...(rankedNewest === undefined ? {} : { rankedNewest }), sort };
       } catch (err) {
@@ -385,10 +382,11 @@ async function expectedMatches(tx: Tx, where: string, params: unknown[]): Promis
 
 // The ids of the first `want` matches in date order (newest first for DESC, documents without a
 // date last; the reverse for ASC), read a window of dates at a time from the index's newest (or
-// oldest) date within the `range` of dates the search confines itself to; a window sized to hold about twice what is wanted if the `expected` matches were
-// spread evenly, and the next one from how dense the matches were in the last. With `atLeast`
-// the matches are a lower bound (a bounded count): the first window then assumes every document
-// matches, since a bound taken for the count would make it hold years. With `countTo`, the windows go on past the page, counting only,
+// oldest) date within the `range` of dates the search confines itself to; a window sized to hold
+// about twice what is wanted if the `expected` matches were spread evenly, and the next one from
+// how dense the matches were in the last. With `atLeast` the matches are a lower bound (a bounded
+// count): the first window then assumes every document matches, since a bound taken for the
+// count would make it hold years. With `countTo`, the windows go on past the page, counting only,
 // until more than countTo are found or every date is read; `counted` is then the number of
 // matches (or more than countTo), otherwise the number of matches the windows read.
 async function byWindow(tx: Tx, where: string, params: unknown[], dir: 'ASC' | 'DESC', want: number, expected: { matches: number; atLeast?: boolean; range?: { from: number; to: number } }, countTo?: number): Promise<{ ids: number[]; counted: number }> {
