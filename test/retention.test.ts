@@ -291,6 +291,55 @@ test('a department from the directory: its rule keeps new mail longer, a move ch
   assert.deepEqual((await w.verify()).problems, []);
 });
 
+test('a first department, an address taken from the mailbox mail made for it, or a new address that would keep mail less long is staged too', { timeout: 120_000 }, async (t) => {
+  const w = await startInProcessWorld({
+    messages: {},
+    mailboxes: { 'ann@corp.test': 'ann' },
+    users: { ann: ['owner'], aud: ['auditor'], appr: ['approver'] },
+    config: { retention: { defaultDays: 365 } },
+  });
+  t.after(() => w.stop());
+  const { as } = w;
+  const { meta } = w.archive.stores;
+  let n = 0;
+  const deliver = async (to: string) => {
+    const out = await w.deliver({ from: 'x@partner.test', to: [to] }, rfc822({ from: 'x@partner.test', to, subject: `first ${++n}`, date: 'Tue, 01 Dec 2026 09:00:00 +0000' }));
+    return meta.read(async (tx) => (await meta.capturesOf(tx, (await meta.getMessage(tx, out.result.sha256))!.id))[0]!);
+  };
+  const days = (c: { retainUntil: number | null; receivedAt: number }) => (c.retainUntil === null ? null : (c.retainUntil - c.receivedAt) / DAY);
+
+  // Marketing's rule keeps mail 30 days: filed by the admin, approved by someone else.
+  const marketing = await as.adm.call('POST', '/api/v1/retention/rules', { name: 'Marketing', departments: ['Marketing'], days: 30 });
+  assert.equal(marketing.body.applied, false, JSON.stringify(marketing.body));
+  assert.equal((await as.appr.call('POST', `/api/v1/retention/changes/${marketing.body.change.id}/approve`, { reason: 'campaign mail' })).status, 200);
+  const books = await as.adm.call('POST', '/api/v1/retention/rules', { name: 'Bookkeeping', departments: ['Finance'], days: 3650 });
+  assert.equal(books.body.applied, true, JSON.stringify(books.body));
+  // Cy's address has mail already, in the mailbox that mail made for it.
+  await deliver('cy@corp.test');
+
+  // Now one admin puts Ann (no department yet), Cy's address (in a mailbox of its own making) and
+  // a new address under Marketing: each would keep mail 30 days instead of 365, so each waits for
+  // someone else. A first department under a longer rule applies at once.
+  const first = await importAtConsole(w.archive.services, parseDirectoryCsv('name,addresses,department\nann@corp.test,ann@corp.test,Marketing\ncy,cy@corp.test,Marketing\ndee,dee@corp.test,Marketing\nfin,fin@corp.test,Finance\n'), 'first.csv');
+  assert.deepEqual(first.staged.map((c) => [c.mailbox, c.why]).sort(), [
+    ['ann@corp.test', 'sets the department Marketing, so that its mail (inbound) would be kept 30 days instead of 365 days'],
+    ['cy', 'moves cy@corp.test from cy@corp.test, so that its mail (inbound) would be kept 30 days instead of 365 days'],
+    ['dee', 'adds dee@corp.test, so that its mail (inbound) would be kept 30 days instead of 365 days'],
+  ]);
+  assert.deepEqual(first.applied.map((r) => [r.name, r.department]), [['fin', 'Finance']]);
+  const meanwhile = await deliver('ann@corp.test');
+  assert.deepEqual([days(meanwhile), meanwhile.retentionRule], [365, null], 'until approved, the default');
+  assert.deepEqual([days(await deliver('fin@corp.test'))], [3650]);
+
+  // Someone else approves Ann's: her mail to come follows Marketing's rule.
+  const ann = first.staged.find((c) => c.mailbox === 'ann@corp.test')!;
+  assert.equal((await as.appr.call('POST', `/api/v1/ownership-changes/${ann.id}/approve`, { reason: 'Ann joined Marketing' })).status, 200);
+  const later = await deliver('ann@corp.test');
+  const rules = (await as.aud.call('GET', '/api/v1/retention')).body.rules as RetentionRule[];
+  assert.deepEqual([days(later), later.retentionRule], [30, rules.find((r) => r.name === 'Marketing')!.id]);
+  assert.deepEqual((await w.verify()).problems, []);
+});
+
 test('at the console: a department rule set and listed; a bad department or directory line exits 2 and changes nothing', { timeout: 120_000 }, async () => {
   const dir = tempDataDir();
   const config = testConfig({ retention: { defaultDays: 365 } });

@@ -136,6 +136,12 @@ export class MailboxOwnership {
     return (await this.#changes.list(tx)).some((c) => c.mailbox === mailbox && c.ownerAfter === owner && c.decision !== 'approve');
   }
 
+  // Whether this very row waits for approval or was refused already.
+  async filedRow(tx: Tx, row: DirectoryRow): Promise<boolean> {
+    const key = rowKey(row);
+    return (await this.#changes.list(tx)).some((c) => c.mailbox === row.name && c.decision !== 'approve' && rowKey(c.row) === key);
+  }
+
   async #stage(tx: Tx, actor: DirectoryActor, row: DirectoryRow, why: { ownerAfter: string; gains: StagedChange['gains']; text: string }): Promise<StagedChange> {
     const now = this.#d.clock.now();
     const current = await this.#mailboxes.byName(tx, row.name);
@@ -197,25 +203,32 @@ export class MailboxOwnership {
     return moves;
   }
 
-  // Why the row would keep mail less long under the retention rules in force, if it would: a
-  // department already set changed, or an address moved here from another directory mailbox
-  // (its retention or minimum, for mail to or from the address in any direction). A first
-  // department, or an address taken from the mailbox mail made for it, applies at once.
+  // Why the row would keep mail less long under the retention rules in force, if it would: for
+  // every address it concerns, its mail's retention or minimum (in any direction) under the
+  // mailbox it has now against the one the row makes — the mailbox's own addresses when the row
+  // sets or changes its department or sensitivity, an address moved here from another mailbox
+  // (one that mail made for it included), and an address the archive holds no mailbox for yet.
+  // A first department is no exception: otherwise an admin could give a mailbox without one a
+  // department whose rule keeps mail a year, alone.
   async #keepsLess(tx: Tx, row: DirectoryRow, current: Mailbox | null, moves: readonly { address: string; from: Mailbox }[]): Promise<string | null> {
     const policy = await this.#d.retention?.policy(tx);
     if (!policy) return null;
     const after = { mailbox: row.name, sensitivity: row.sensitivity ?? current?.sensitivity ?? null, department: row.department ?? current?.department ?? null };
-    const changes: { address: string; before: Omit<AddressMailbox, 'address'>; what: string }[] = [];
-    if (current?.department && after.department !== current.department) {
-      for (const address of current.addresses) changes.push({ address, before: { mailbox: current.name, sensitivity: current.sensitivity, department: current.department }, what: `changes the department ${current.department} to ${after.department}` });
+    const of = (m: Mailbox) => ({ mailbox: m.name, sensitivity: m.sensitivity, department: m.department });
+    const changes: { address: string; before: Omit<AddressMailbox, 'address'> | null; what: string }[] = [];
+    if (current && (after.department !== current.department || after.sensitivity !== current.sensitivity)) {
+      const what = after.department === current.department ? `sets the sensitivity ${after.sensitivity}`
+        : current.department ? `changes the department ${current.department} to ${after.department}` : `sets the department ${after.department}`;
+      for (const address of current.addresses) changes.push({ address, before: of(current), what });
     }
-    for (const { address, from } of moves) {
-      if (!from.auto) changes.push({ address, before: { mailbox: from.name, sensitivity: from.sensitivity, department: from.department }, what: `moves ${address} from ${from.name}` });
+    for (const { address, from } of moves) changes.push({ address, before: of(from), what: `moves ${address} from ${from.name}` });
+    for (const address of row.addresses) {
+      if (!current?.addresses.includes(address) && !moves.some((m) => m.address === address)) changes.push({ address, before: null, what: `adds ${address}` });
     }
     const days = (t: number | null) => (t === null ? 'for ever' : `${Math.round(t / 86_400_000)} days`);
     for (const { address, before, what } of changes) {
       for (const direction of ['inbound', 'outbound', 'internal', null] as const) {
-        const terms = (m: Omit<AddressMailbox, 'address'>) => policy.termsOf({ known: true, addresses: [address], domains: [domainOf(address)], direction, mailboxes: [{ address, ...m }] }, 0);
+        const terms = (m: Omit<AddressMailbox, 'address'> | null) => policy.termsOf({ known: true, addresses: [address], domains: [domainOf(address)], direction, mailboxes: m ? [{ address, ...m }] : [] }, 0);
         const was = terms(before);
         const will = terms(after);
         if (span(will.retainUntil) < span(was.retainUntil) || span(will.keepUntil) < span(was.keepUntil)) {
@@ -270,4 +283,8 @@ export class MailboxOwnership {
     for (const u of told.values()) await this.#d.notifier.toPerson(tx, 'mailbox.ownership', u, `Ownership of mailbox ${c.mailbox}`, text);
     if (!reason) await this.#d.notifier.toUsers(tx, 'mailbox.ownership', (await this.#d.people.list(tx)).filter((u) => !u.disabled && !told.has(u.id) && u.roles.some((r) => r === 'admin' || r === 'approver')), `Ownership change ${c.id} for ${c.mailbox} awaits a decision`, text);
   }
+}
+
+function rowKey(r: DirectoryRow): string {
+  return JSON.stringify([r.name, [...r.addresses].sort(), r.displayName, r.owner, r.sensitivity, r.manager, r.department ?? null, r.left ?? null]);
 }
