@@ -165,6 +165,18 @@ test('LDAP sync: dry run, run, nothing twice, a removed person leaves, the mass-
   assert.deepEqual((await mailbox('u003@corp.test'))!.addresses.sort(), ['u003.alias@corp.test', 'u003@corp.test']);
   assert.deepEqual((await call('adm', 'POST', '/api/v1/directory/sync', {})).changes, []);
 
+  // A rule keeps hr's mail 30 days (filed by the admin, approved by someone else). The directory
+  // moving u006 from legal to hr would keep their mail to come 30 days: staged, and not staged
+  // again by the next sync while it waits.
+  const hr = await call('adm', 'POST', '/api/v1/retention/rules', { name: 'HR', departments: ['hr'], days: 30 });
+  await call('appr', 'POST', `/api/v1/retention/changes/${hr.change.id}/approve`, { reason: 'HR keeps little' });
+  await slapd.modify(`dn: uid=u006,ou=people,${slapd.suffix}\nchangetype: modify\nreplace: departmentNumber\ndepartmentNumber: hr\n`);
+  const toHr = await call('adm', 'POST', '/api/v1/directory/sync', {});
+  assert.deepEqual(toHr.changes.map((c: any) => [c.mailbox, c.what, c.outcome.replace(/own_\w+/, 'own_…').replace(/ \(.*/, '')]),
+    [['u006@corp.test', ['department'], 'staged own_…: changes the department legal to hr, so that its mail']]);
+  assert.equal((await mailbox('u006@corp.test'))!.department, 'legal');
+  assert.deepEqual((await call('adm', 'POST', '/api/v1/directory/sync', {})).changes, []);
+
   // A removed person becomes a leaver. Whoever holds a power over others (u299 keeps records) is
   // not disabled by the directory: an admin does it.
   await slapd.delete([`uid=u004,ou=people,${slapd.suffix}`, `uid=u299,ou=people,${slapd.suffix}`]);
@@ -187,7 +199,7 @@ test('LDAP sync: dry run, run, nothing twice, a removed person leaves, the mass-
 
   // The syncs, newest first, with their changes; auditors read them too.
   const syncs = await call('aud', 'GET', '/api/v1/directory/syncs?limit=10');
-  assert.deepEqual(syncs.syncs.map((y: any) => y.state), ['applied', 'stopped', 'applied', 'applied', 'applied', 'applied', 'applied', 'dry-run']);
+  assert.deepEqual(syncs.syncs.map((y: any) => y.state), ['applied', 'stopped', 'applied', 'applied', 'applied', 'applied', 'applied', 'applied', 'applied', 'dry-run']);
   assert.deepEqual(syncs.roleGroups, roleGroups);
   assert.equal(syncs.syncs[1].changes.filter((c: any) => c.kind === 'leave').length, 200);
   await call('u007', 'GET', '/api/v1/directory/syncs', undefined, 403);

@@ -160,5 +160,8 @@ async function rowChange(tx: Tx, d: PlanDeps, row: DirectoryRow): Promise<Direct
     } else if (current) what.push('owner');
   }
   if (what.length === 0) return null;
+  // A row staged already (a department that would keep mail less long, say) is not staged anew
+  // at every sync while it waits, nor after it was refused.
+  if (await d.ownership.filedRow(tx, { ...row, owner })) return null;
   return { kind: 'mailbox', mailbox: row.name, what, row: { ...row, owner } };
 }
