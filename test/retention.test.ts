@@ -4,6 +4,7 @@
 // change that could shorten what mail is kept, or removes a rule, is filed by one person and
 // decided by another; one that only lengthens applies at once. Each step is a ledger entry.
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDirectoryCsv } from '../src/access/directory-csv.ts';
 import { importAtConsole } from '../src/cli/commands/mailboxes.ts';
@@ -222,22 +223,24 @@ test('retention is fixed at capture, and shortening it needs a second person', {
   assert.deepEqual(report.problems, []);
 });
 
-test('a department from the directory: its rule keeps new mail longer, a move changes only mail to come, bad values are refused', { timeout: 120_000 }, async (t) => {
-  const w = await startInProcessWorld({
-    messages: {},
-    mailboxes: { 'ann@corp.test': 'ann', 'bob@corp.test': 'bob' },
-    users: { ann: ['owner'], bob: ['owner'], aud: ['auditor'], appr: ['approver'] },
-    config: { retention: { defaultDays: 365 } },
-  });
+// A world whose default keeps mail a year, with a way to deliver mail to one address and read
+// its capture back, and how many days that capture is kept.
+async function retentionWorld(t: TestContext, mailboxes: Record<string, string>, users: Record<string, string[]>) {
+  const w = await startInProcessWorld({ messages: {}, mailboxes, users, config: { retention: { defaultDays: 365 } } });
   t.after(() => w.stop());
-  const { as } = w;
   const { meta } = w.archive.stores;
   let n = 0;
   const deliver = async (to: string) => {
-    const out = await w.deliver({ from: 'x@partner.test', to: [to] }, rfc822({ from: 'x@partner.test', to, subject: `department ${++n}`, date: 'Tue, 01 Dec 2026 09:00:00 +0000' }));
+    const out = await w.deliver({ from: 'x@partner.test', to: [to] }, rfc822({ from: 'x@partner.test', to, subject: `retention ${++n}`, date: 'Tue, 01 Dec 2026 09:00:00 +0000' }));
     return meta.read(async (tx) => (await meta.capturesOf(tx, (await meta.getMessage(tx, out.result.sha256))!.id))[0]!);
   };
   const days = (c: { retainUntil: number | null; receivedAt: number }) => (c.retainUntil === null ? null : (c.retainUntil - c.receivedAt) / DAY);
+  return { w, as: w.as, deliver, days };
+}
+
+test('a department from the directory: its rule keeps new mail longer, a move changes only mail to come, bad values are refused', { timeout: 120_000 }, async (t) => {
+  const { w, as, deliver, days } = await retentionWorld(t, { 'ann@corp.test': 'ann', 'bob@corp.test': 'bob' }, { ann: ['owner'], bob: ['owner'], aud: ['auditor'], appr: ['approver'] });
+  const { meta } = w.archive.stores;
 
   // A department that could never match is refused where it is written, naming the line or the field.
   assert.throws(() => parseDirectoryCsv('addresses,department\nann@corp.test,Finance;Audit\n'), /line 2: department "Finance;Audit" names more than one/);
@@ -292,21 +295,7 @@ test('a department from the directory: its rule keeps new mail longer, a move ch
 });
 
 test('a first department, an address taken from the mailbox mail made for it, or a new address that would keep mail less long is staged too', { timeout: 120_000 }, async (t) => {
-  const w = await startInProcessWorld({
-    messages: {},
-    mailboxes: { 'ann@corp.test': 'ann' },
-    users: { ann: ['owner'], aud: ['auditor'], appr: ['approver'] },
-    config: { retention: { defaultDays: 365 } },
-  });
-  t.after(() => w.stop());
-  const { as } = w;
-  const { meta } = w.archive.stores;
-  let n = 0;
-  const deliver = async (to: string) => {
-    const out = await w.deliver({ from: 'x@partner.test', to: [to] }, rfc822({ from: 'x@partner.test', to, subject: `first ${++n}`, date: 'Tue, 01 Dec 2026 09:00:00 +0000' }));
-    return meta.read(async (tx) => (await meta.capturesOf(tx, (await meta.getMessage(tx, out.result.sha256))!.id))[0]!);
-  };
-  const days = (c: { retainUntil: number | null; receivedAt: number }) => (c.retainUntil === null ? null : (c.retainUntil - c.receivedAt) / DAY);
+  const { w, as, deliver, days } = await retentionWorld(t, { 'ann@corp.test': 'ann' }, { ann: ['owner'], aud: ['auditor'], appr: ['approver'] });
 
   // Marketing's rule keeps mail 30 days: filed by the admin, approved by someone else.
   const marketing = await as.adm.call('POST', '/api/v1/retention/rules', { name: 'Marketing', departments: ['Marketing'], days: 30 });
