@@ -13,8 +13,9 @@ import type { Role } from '../src/access/roles.ts';
 import { addAtConsole } from '../src/cli/commands/users.ts';
 import type { ApiClient } from './support/api-client.ts';
 import type { LedgerEntryView } from './support/access-world.ts';
+import { rfc822 } from './support/access-world.ts';
 import { startInProcessWorld } from './support/in-process.ts';
-import { outbox, recoveryCode } from './support/outbox.ts';
+import { enrolmentCode, outbox, recoveryCode } from './support/outbox.ts';
 import { sealbox, tempDataDir } from './support/sealbox.ts';
 
 const ALL_ROLES = ['owner', 'requester', 'approver', 'auditor', 'admin', 'records', 'breakglass'];
@@ -156,6 +157,42 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       // Both console commands write through the one ledger writer, naming the operator one way.
       const atConsole = entries.filter((e) => e.operation === 'mailboxes.import' || (e.operation === 'user.add' && e.parameters.name === 'mallory'));
       assert.deepEqual(atConsole.map((e) => [e.operation, e.actor, e.type]), [['mailboxes.import', `os:${userInfo().username}`, 'admin'], ['user.add', `os:${userInfo().username}`, 'admin']]);
+    });
+
+    await t.test('finding 9: someone the directory already gives mail gets their enrolment code by mail, never through the admin', async () => {
+      // The directory (at the console) names dana owner of her mailbox before she has an account;
+      // her mail is archived. boss then adds her account: holding her first code, boss could enrol
+      // as dana and read her mail alone.
+      const csv = join(tempDataDir(), 'dana.csv');
+      writeFileSync(csv, 'addresses,owner\ndana@corp.test,dana\n');
+      assert.equal((await sealbox(['mailboxes', 'import', '--data', w.data, '--config', w.config, csv])).code, 0);
+      await w.deliver({ from: 'doctor@clinic.test', to: ['dana@corp.test'] }, rfc822({ from: 'doctor@clinic.test', to: 'dana@corp.test', subject: 'Dana test results', date: 'Thu, 07 Mar 2024 09:00:00 +0000' }));
+      await w.takeAll();
+
+      // An e-mail address that is not hers (where later recovery codes would go) is refused.
+      const elsewhere = await boss.call('POST', '/api/v1/users', { name: 'dana', roles: ['owner'], email: 'dana@boss-home.test' });
+      assert.equal(elsewhere.status, 400, JSON.stringify(elsewhere.body));
+      assert.equal(elsewhere.body.error.message, 'dana owns mailboxes, so their e-mail address is one of theirs (dana@corp.test), not dana@boss-home.test');
+      const added = await boss.call('POST', '/api/v1/users', { name: 'dana', roles: ['owner'] });
+      assert.equal(added.status, 200, JSON.stringify(added.body));
+      assert.deepEqual([added.body.enrolmentCode, added.body.codeMailedTo], [null, ['dana@corp.test']], 'the code is not in the answer');
+      const first = enrolmentCode(w.data, 'dana@corp.test');
+      // Asked again (dana has not enrolled): a new code, mailed too; the first one ends.
+      const again = await boss.call('POST', '/api/v1/users', { name: 'dana', roles: ['owner'] });
+      assert.deepEqual([again.status, again.body.enrolmentCode], [200, null]);
+      const code = enrolmentCode(w.data, 'dana@corp.test');
+      assert.notEqual(code, first);
+      for (const m of outbox(w.data)) if (m.recipient !== 'dana@corp.test') assert.ok(!m.body.includes(code), `the code went only to dana, not ${m.recipient}`);
+      assert.ok(!JSON.stringify(await w.takeAll()).includes(code), 'nor in the ledger');
+      assert.equal((await w.client().call('POST', '/api/v1/enrol', { name: 'dana', code: first, password: 'boss-owns-dana-now-1' })).status, 401, 'the first code ended');
+      assert.equal((await boss.call('GET', '/api/v1/users')).body.users.find((u: { name: string }) => u.name === 'dana').email, 'dana@corp.test');
+      // dana enrols with the code from her mail and reads her own mail.
+      const dana = w.client();
+      await dana.enrolAndSignIn('dana', code, 'dana-own-password-1');
+      const found = await dana.call('GET', '/api/v1/search?q=results');
+      assert.equal(found.status, 200, JSON.stringify(found.body));
+      assert.deepEqual(found.body.results.map((h: { subject: string }) => h.subject), ['Dana test results']);
+      await w.takeAll();
     });
 
     await t.test('finding 3: sock puppets — accounts boss made do not approve each other, nor boss them', async () => {

@@ -154,8 +154,18 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   const row = (name: string) => adm.locator(`tr[data-user="${name}"]`);
   await row('nina').getByText('Nina Nilsen').waitFor();
   await row('nina').getByText('nina@corp.test').waitFor();
-  await row('ola').getByText('ola.nordmann@corp.test').waitFor();
+  assert.equal(await row('ola').getByRole('cell', { name: 'ola.nordmann@corp.test', exact: true }).count(), 2, 'her e-mail address and her mailbox');
   assert.equal(await row('nina').getByTestId('user-status').textContent(), 'waiting for enrolment');
+  // Someone the directory already gives mail: their code goes to that mail, the admin never sees it.
+  await importAtConsole(w.archive.services, parseDirectoryCsv('addresses,owner\nkari.holm@corp.test,kari\n'), 'kari.csv');
+  await add.getByLabel('User name').fill('kari');
+  await add.getByLabel('Display name').fill('Kari Holm');
+  for (const r of ['owner', 'requester']) await add.getByLabel(r, { exact: true }).setChecked(r === 'owner');
+  await add.getByRole('button', { name: 'Add user' }).click();
+  await add.getByRole('status').filter({ hasText: 'kari added. They own mailboxes already, so their enrolment code was mailed to kari.holm@corp.test; you do not see it.' }).waitFor();
+  assert.equal(await add.getByTestId('enrolment-code').count(), 0);
+  await row('kari').getByTestId('user-status').filter({ hasText: 'waiting for enrolment' }).waitFor();
+  assert.equal(await row('kari').getByRole('cell', { name: 'kari.holm@corp.test', exact: true }).count(), 2, 'her e-mail address is her mailbox\'s');
 
   // --- the person opens the link: enrolment filled in, the focus on the password, a QR code
   const nina = await stranger(browser, errors, 'nina');

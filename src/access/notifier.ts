@@ -148,6 +148,12 @@ export class Notifier {
     if (user.email) await this.#sendTo(tx, kind, [user.email], subject, body, undefined, false);
   }
 
+  // A secret for these addresses alone (an enrolment code for the owner of their mail): mail only,
+  // never an inbox or the webhooks.
+  secretTo(tx: Tx, kind: string, addresses: string[], subject: string, body: string): Promise<void> {
+    return this.#sendTo(tx, kind, addresses, subject, body, undefined, false);
+  }
+
   // People told of a change to an account or to who owns a mailbox (those asked to decide).
   toUsers(tx: Tx, kind: string, users: User[], subject: string, body: string): Promise<void> {
     return this.#send(tx, kind, users, subject, body);

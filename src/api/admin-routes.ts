@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
+import { addThroughApi } from '../access/first-code.ts';
 import { ROLES } from '../access/people.ts';
 import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { actorContext } from './principal.ts';
@@ -71,18 +72,19 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'POST', url: '/api/v1/users', tag: 'admin',
     auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'user.add', reason: 'not an admin', message: 'only admins add users', parameters: ({ body }) => ({ name: body.name }) } },
-    summary: 'add a user with roles; returns a one-time enrolment code (admins only)',
+    summary: 'add a user with roles; returns a one-time enrolment code, or mails it to the mailboxes the person owns already (admins only)',
     body: z.strictObject({ name: z.string().min(1).max(64), roles: z.array(z.enum(ROLES)).min(1), displayName: z.string().max(200).optional(), email: z.string().max(320).optional() }),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
-      // The code of someone who has no credential yet comes back to the admin who hands it on;
-      // from then on the two are linked (four eyes: src/access/four-eyes.ts).
+      // The code of someone who has no credential yet comes back to the admin who hands it on,
+      // unless the person owns mailboxes already (then it is mailed to them: first-code.ts); from
+      // then on the two are linked (four eyes: src/access/four-eyes.ts).
       const r = await s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, async (tx) => {
-        const added = await s.people.add(tx, body);
+        const added = await addThroughApi(tx, { people: s.people, mailboxes: s.mailboxes, notifier: s.notifier, policy: (t) => s.policy.inForce(t) }, p.user, body);
         await s.links.record(tx, { actorId: p.user.id, subjectId: added.user.id, kind: 'created', at: s.clock.now() });
         return added;
       });
-      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode };
+      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode, ...(r.codeMailedTo.length ? { codeMailedTo: r.codeMailedTo } : {}) };
     },
   });
 

@@ -24,6 +24,7 @@ import type { Envelope } from '../../src/core/types.ts';
 import { openIndexer } from '../../src/index/open-indexer.ts';
 import type { VerifyReport } from '../../src/store/verify-archive.ts';
 import { directoryCsv, rfc822, signInEveryone } from './access-world.ts';
+import { enrolmentCodeIn } from './outbox.ts';
 import type { World, WorldOptions } from './access-world.ts';
 import { ApiClient } from './api-client.ts';
 import type { Transport } from './api-client.ts';
@@ -103,7 +104,9 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
       return { status: res.statusCode, headers: out, payload: res.rawPayload };
     };
     const client = () => new ApiClient(transport, { clock });
-    const people = await signInEveryone(client, adm.enrolmentCode, options.users);
+    // The outbox as the person would receive it (no mail relay here).
+    const mailed = async (address: string) => enrolmentCodeIn((await archive.services.db.read((tx) => stores.repos.notifications.due(tx, clock.now(), 1_000_000, 100_000))).filter((n) => n.recipient === address), address);
+    const people = await signInEveryone(client, adm.enrolmentCode, options.users, mailed);
     let url: string | null = null;
     if (how.listen) {
       await app.listen({ host: '127.0.0.1', port: 0 });

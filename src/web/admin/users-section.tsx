@@ -27,7 +27,7 @@ export interface UserRow {
 export function UsersSection({ admin }: { admin: boolean }) {
   const { me } = useSession();
   const users = useLoad(() => api.get<{ users: UserRow[] }>('/api/v1/users'), []);
-  const [added, setAdded] = useState<{ name: string; enrolmentCode: string } | null>(null);
+  const [added, setAdded] = useState<Added | null>(null);
   const [error, setError] = useState<unknown>(null);
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -38,7 +38,7 @@ export function UsersSection({ admin }: { admin: boolean }) {
     setError(null);
     setAdded(null);
     try {
-      const r = await api.post<{ name: string; enrolmentCode: string }>('/api/v1/users', {
+      const r = await api.post<Added>('/api/v1/users', {
         name: text('name'), roles, ...(text('displayName') ? { displayName: text('displayName') } : {}), ...(text('email') ? { email: text('email') } : {}),
       });
       setAdded(r);
@@ -86,11 +86,20 @@ export function UsersSection({ admin }: { admin: boolean }) {
           </fieldset>
           <ErrorNote error={error} />
           <button type="submit">Add user</button>
-          {added && <EnrolmentHandout name={added.name} code={added.enrolmentCode} what={`${added.name} added.`} />}
+          {added && (added.enrolmentCode === null
+            ? <p role="status">{added.name} added. They own mailboxes already, so their enrolment code was mailed to {added.codeMailedTo!.join(', ')}; you do not see it.</p>
+            : <EnrolmentHandout name={added.name} code={added.enrolmentCode} what={`${added.name} added.`} />)}
         </form>
       )}
     </section>
   );
+}
+
+// What adding a user answers: the enrolment code to hand on, or where it was mailed instead.
+interface Added {
+  name: string;
+  enrolmentCode: string | null;
+  codeMailedTo?: string[];
 }
 
 function status(u: UserRow): string {
@@ -169,7 +178,8 @@ function UserEditor({ user, onChanged }: { user: UserRow; onChanged: () => void 
     });
   };
   const reissue = () => void act(async () => {
-    const r = await api.post<{ enrolmentCode: string }>('/api/v1/users', { name: user.name, roles: user.roles });
+    const r = await api.post<Added>('/api/v1/users', { name: user.name, roles: user.roles });
+    if (r.enrolmentCode === null) return `A new enrolment code for ${user.name} was mailed to ${r.codeMailedTo!.join(', ')} (they own mailboxes); you do not see it.`;
     setCode(r.enrolmentCode);
     return null;
   });
