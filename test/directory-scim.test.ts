@@ -57,6 +57,8 @@ const worldOptions = (config: Record<string, unknown>) => ({
   messages: {},
   mailboxes: {},
   users: { u002: ['owner'], u004: ['owner'], u007: ['owner', 'requester'], u030: ['owner'], appr: ['approver'], aud: ['auditor'], helpdesk: ['requester'] },
+  // The people the directory gives mail were added at the console, not by the admin who syncs.
+  madeAtConsole: ['u002', 'u004', 'u007', 'u030'],
   config: { sso: { roleGroups }, ...config },
 });
 

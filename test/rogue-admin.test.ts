@@ -195,6 +195,46 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       await w.takeAll();
     });
 
+    await t.test('finding 10: an account boss made before the directory names its owner gets no mail on boss\'s word', async () => {
+      // boss makes accounts for erin and fay before the directory knows them, and is handed their
+      // codes; boss enrols as erin. Their mail is archived.
+      for (const name of ['erin', 'fay']) {
+        await w.deliver({ from: 'x@partner.test', to: [`${name}@corp.test`] }, rfc822({ from: 'x@partner.test', to: `${name}@corp.test`, subject: `${name} appraisal`, date: 'Fri, 08 Mar 2024 09:00:00 +0000' }));
+      }
+      const made: Record<string, string> = {};
+      for (const name of ['erin', 'fay']) {
+        const r = await boss.call('POST', '/api/v1/users', { name, roles: ['owner'], email: `${name}@corp.test` });
+        assert.equal(typeof r.body.enrolmentCode, 'string', 'no mail yet: the code comes to boss');
+        made[name] = r.body.enrolmentCode;
+      }
+      const erinAsBoss = w.client();
+      await erinAsBoss.enrolAndSignIn('erin', made.erin!, 'boss-is-erin-now-1');
+      await w.takeAll();
+
+      // Then the directory (at the console) names them the owners of their mailboxes.
+      const csv = join(tempDataDir(), 'erin-fay.csv');
+      writeFileSync(csv, 'addresses,owner\nerin@corp.test,erin\nfay@corp.test,fay\n');
+      const r = await sealbox(['mailboxes', 'import', '--data', w.data, '--config', w.config, csv]);
+      assert.equal(r.code, 0, r.stderr.toString());
+      // erin, enrolled with a code boss was handed: staged for someone else to confirm.
+      assert.match(r.stdout.toString(), /staged (own_\S+): erin@corp\.test to erin/);
+      const staged = (await vera.call('GET', '/api/v1/ownership-changes')).body.changes.find((c: any) => c.mailbox === 'erin@corp.test' && c.state === 'pending');
+      assert.equal(staged.why, "the new owner's account was made by boss, who was handed its first enrolment code");
+      const meanwhile = await erinAsBoss.call('GET', '/api/v1/search?q=appraisal');
+      assert.equal(meanwhile.status, 403, JSON.stringify(meanwhile.body));
+      const byBoss = await boss.call('POST', `/api/v1/ownership-changes/${staged.id}/approve`, { reason: 'it is erin' });
+      assert.equal(byBoss.status, 403, JSON.stringify(byBoss.body));
+      assert.equal(byBoss.body.error.message, "you made erin's account and were handed its first enrolment code, so you do not approve giving it mail");
+      // fay, not enrolled: hers applies, but the code boss holds ends; a new one goes to her mail.
+      assert.equal((await w.client().call('POST', '/api/v1/enrol', { name: 'fay', code: made.fay, password: 'boss-is-fay-now-1' })).status, 401, "boss's code for fay ended");
+      const code = enrolmentCode(w.data, 'fay@corp.test');
+      for (const m of outbox(w.data)) if (m.recipient !== 'fay@corp.test') assert.ok(!m.body.includes(code), `the code went only to fay, not ${m.recipient}`);
+      const fay = w.client();
+      await fay.enrolAndSignIn('fay', code, 'fay-own-password-1');
+      assert.deepEqual((await fay.call('GET', '/api/v1/search?q=appraisal')).body.results.map((h: { subject: string }) => h.subject), ['fay appraisal']);
+      await w.takeAll();
+    });
+
     await t.test('finding 3: sock puppets — accounts boss made do not approve each other, nor boss them', async () => {
       const req1 = await puppet('req1', ['requester']);
       await w.takeAll();

@@ -29,7 +29,7 @@ test('web: the directory sync on the Administration page', { timeout: 300_000 },
   const passwordFile = join(slapd.dir, 'bind-password');
   writeFileSync(passwordFile, slapd.rootPassword);
   const world = await startInProcessWorld({
-    messages: {}, mailboxes: {}, users: { u002: ['owner'], aud: ['auditor'] },
+    messages: {}, mailboxes: {}, users: { u002: ['owner'], aud: ['auditor'] }, madeAtConsole: ['u002'],
     config: {
       sso: { roleGroups: { approver: ['legal'] } },
       directory: { maxRemovalShare: 0.25, ldap: { url: slapd.url, bindDn: slapd.rootDn, bindPasswordFile: passwordFile, baseDns: [slapd.suffix], everyMinutes: 0 } },

@@ -18,14 +18,9 @@ export interface FirstCode {
 // the answer (as a recovery code does), and the person's e-mail address, where later recovery
 // codes go, is one of them. At the console the code is printed as before: the operator holds the
 // keys anyway.
-export async function addThroughApi(tx: Tx, d: { people: People; mailboxes: MailboxStore; notifier: Notifier; policy: PolicyInForce }, by: User,
+export async function addThroughApi(tx: Tx, d: CodeDeps, by: User,
   input: { name: string; roles: Role[]; displayName?: string; email?: string }): Promise<FirstCode> {
-  const addresses: string[] = [];
-  for (const { name } of await d.mailboxes.ownedBy(tx, input.name)) {
-    const m = await d.mailboxes.byName(tx, name);
-    const address = m?.addresses.includes(name.toLowerCase()) ? name.toLowerCase() : m?.addresses[0];
-    if (address && !addresses.includes(address)) addresses.push(address);
-  }
+  const addresses = await ownedAddresses(tx, d.mailboxes, input.name);
   if (addresses.length === 0) {
     const added = await d.people.add(tx, input);
     return { ...added, codeMailedTo: [] };
@@ -35,10 +30,45 @@ export async function addThroughApi(tx: Tx, d: { people: People; mailboxes: Mail
     throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${input.name} owns mailboxes, so their e-mail address is one of theirs (${addresses.join(', ')}), not ${input.email}`, { fields: ['email'] });
   }
   const added = await d.people.add(tx, { ...input, email: email ?? addresses[0] });
-  await d.notifier.secretTo(tx, 'account.enrolment-code', addresses, 'Your Sealbox enrolment code',
-    `${by.name} made a Sealbox account for you (${added.user.name}), the owner of the archived mail of ${addresses.join(', ')}.\n\n`
-    + `Your one-time enrolment code (valid ${(await d.policy(tx)).enrolmentHours} h): ${added.enrolmentCode}\n`
-    + `Enrol with it: POST /api/v1/enrol {"name": "${added.user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n\n`
-    + 'Nobody else was given this code. If you did not expect it, do not use it and tell your security team.');
+  await mailCode(tx, d, added.user, added.enrolmentCode, addresses, `${by.name} made a Sealbox account for you (${added.user.name})`);
   return { user: added.user, enrolmentCode: null, codeMailedTo: addresses };
+}
+
+// When mail is given to an account not enrolled yet whose first code an admin was handed (made
+// through the API before the directory named it an owner), that code ends and a new one is mailed
+// to the account's mailboxes: the admin's could otherwise enrol as the owner. The addresses it
+// went to; none when there was nothing to do.
+export async function codeToOwner(tx: Tx, d: CodeDeps & { makers: (tx: Tx, userId: number) => Promise<number[]> }, name: string): Promise<string[]> {
+  const user = await d.people.byName(tx, name);
+  if (!user || user.enrolled || user.disabled || (await d.makers(tx, user.id)).length === 0) return [];
+  const addresses = await ownedAddresses(tx, d.mailboxes, name);
+  if (addresses.length === 0) return [];
+  const again = await d.people.add(tx, { name, roles: user.roles });
+  await mailCode(tx, d, again.user, again.enrolmentCode, addresses, `Your Sealbox account (${name}) now holds the archived mail of ${addresses.join(', ')}, so its enrolment code was made anew for you alone; any code given out before no longer works`);
+  return addresses;
+}
+
+interface CodeDeps {
+  people: People;
+  mailboxes: MailboxStore;
+  notifier: Notifier;
+  policy: PolicyInForce;
+}
+
+// For each mailbox the person owns, its own address (its name) or else its first.
+async function ownedAddresses(tx: Tx, mailboxes: MailboxStore, owner: string): Promise<string[]> {
+  const addresses: string[] = [];
+  for (const { name } of await mailboxes.ownedBy(tx, owner)) {
+    const m = await mailboxes.byName(tx, name);
+    const address = m?.addresses.includes(name.toLowerCase()) ? name.toLowerCase() : m?.addresses[0];
+    if (address && !addresses.includes(address)) addresses.push(address);
+  }
+  return addresses;
+}
+
+async function mailCode(tx: Tx, d: CodeDeps, user: User, code: string, addresses: string[], lead: string): Promise<void> {
+  await d.notifier.secretTo(tx, 'account.enrolment-code', addresses, 'Your Sealbox enrolment code',
+    `${lead}.\n\nYour one-time enrolment code (valid ${(await d.policy(tx)).enrolmentHours} h): ${code}\n`
+    + `Enrol with it: POST /api/v1/enrol {"name": "${user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n\n`
+    + 'Nobody else was given this code. If you did not expect it, do not use it and tell your security team.');
 }

@@ -40,6 +40,12 @@ export class FourEyes {
     if (filed.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${what.name} ${filed.id} was already ${filed.decision === 'approve' ? 'approved' : 'denied'}`);
   }
 
+  // Who made this account through the API, and so was handed its first enrolment code (the
+  // console's operator and an identity provider leave no such link).
+  async makers(tx: Tx, userId: number): Promise<number[]> {
+    return [...new Set((await this.#links.touching(tx, [userId])).filter((l) => l.subjectId === userId && l.kind === 'created').map((l) => l.actorId))];
+  }
+
   // Why `approverId` may not approve what `otherId` asked for, or null when they are two people.
   // For an access request, whoever created the approver is never approved by them; for account
   // and directory changes (asked for by admins, who create most accounts) the period alone counts.

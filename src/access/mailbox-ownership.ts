@@ -11,6 +11,8 @@ import type { Mailbox, MailboxStore } from './mailbox-store.ts';
 import type { Notifier } from './notifier.ts';
 import type { OwnershipChangeRecord, OwnershipChangeStore } from './ownership-change-store.ts';
 import type { People, User } from './people.ts';
+import type { PolicyInForce } from './policy.ts';
+import { codeToOwner } from './first-code.ts';
 
 // Leaving dates named by the directory (its `left` column), filed for someone else's approval by
 // the leavers stage (src/retention/leavers.ts): marking someone as left shortens their mail's retention.
@@ -42,6 +44,7 @@ export interface OwnershipDeps {
   people: People;
   fourEyes: FourEyes;
   notifier: Notifier;
+  policy: PolicyInForce;
   clock: Clock;
 }
 
@@ -85,13 +88,14 @@ export function importParameters(r: ImportOutcome, file: string | null): Record<
 // Ownership is access: an owner reads every message of their mailbox's addresses. A directory row
 // that would let someone read archived mail they could not read before waits for someone else's
 // approval, when it takes a mailbox or an address from another owner, when the person making
-// the change would become the owner, or when the new owner is linked to them (created, enrolled
-// or given roles by them lately: FourEyes), or when it changes a sensitivity already set. A
-// mailbox with no owner yet gets its first owner at once. The previous owner is told.
-// A department applies at once, set or changed: it gives no one access, and though it can move
-// the mail a mailbox receives from now on under another retention rule (a shorter one too), it
-// cannot shorten what mail already archived was promised — each capture's retain-until was fixed
-// when it was committed, and a rule shorter than the default was itself approved by someone else.
+// the change would become the owner, when the new owner is linked to them (created, enrolled or
+// given roles by them lately: FourEyes), when an admin made the new owner's account through the
+// API and it is enrolled (that admin was handed its first code; that admin never approves it),
+// or when it changes a sensitivity already set. A mailbox with no owner yet gets its first owner
+// at once; an account not enrolled yet that gets mail this way gets a new code by mail
+// (first-code.ts). A row that takes an address out of a legal hold's custodian mailbox, or that
+// would keep mail to come less long under the retention rules in force, waits too. The previous
+// owner is told.
 export class MailboxOwnership {
   readonly #d: OwnershipDeps;
   readonly #mailboxes: MailboxStore;
@@ -118,6 +122,7 @@ export class MailboxOwnership {
       staged.push(await this.#stage(tx, actor, row, why));
     }
     for (const row of applied) await this.#mailboxes.apply(tx, row);
+    for (const owner of new Set(applied.flatMap((r) => (r.owner ? [r.owner] : [])))) await this.#handOver(tx, owner);
     const leavers = this.#d.leavers && rows.some((r) => r.left) ? await this.#d.leavers.fileFromDirectory(tx, actor, rows, file) : { filed: [], skipped: [] };
     return { mailboxes: applied.length, addresses: applied.reduce((n, row) => n + row.addresses.length, 0), applied, staged, leavers };
   }
@@ -168,7 +173,11 @@ export class MailboxOwnership {
     if (!approver.roles.some((r) => r === 'admin' || r === 'approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and approvers decide on ownership changes');
     if (c.stagedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves an ownership change they staged');
     if (c.ownerAfter === approver.name) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves their own ownership of a mailbox');
-    for (const other of [c.stagedBy, (await this.#d.people.byName(tx, c.ownerAfter))?.id ?? null]) {
+    const owner = c.ownerAfter ? await this.#d.people.byName(tx, c.ownerAfter) : null;
+    if (owner && (await this.#d.fourEyes.makers(tx, owner.id)).includes(approver.id)) {
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `you made ${owner.name}'s account and were handed its first enrolment code, so you do not approve giving it mail`);
+    }
+    for (const other of [c.stagedBy, owner?.id ?? null]) {
       const linked = other === null ? null : await this.#d.fourEyes.linked(tx, approver.id, other, { creatorEver: false });
       if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     }
@@ -178,7 +187,10 @@ export class MailboxOwnership {
       throw new SealboxError('SEALBOX_ERR_CONFLICT', `mailbox ${c.mailbox} changed owner since this was staged; stage it again`);
     }
     await this.#changes.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: this.#d.clock.now() });
-    if (decision === 'approve') await this.#mailboxes.apply(tx, c.row);
+    if (decision === 'approve') {
+      await this.#mailboxes.apply(tx, c.row);
+      if (c.ownerAfter) await this.#handOver(tx, c.ownerAfter);
+    }
     await this.#tell(tx, c, `${approver.name} ${decision === 'approve' ? 'approved' : 'denied'}`, decision === 'approve' ? 'is in force from now on' : 'does not happen', reason.trim());
     return (await this.#changes.get(tx, id))!;
   }
@@ -268,8 +280,22 @@ export class MailboxOwnership {
     const owner = await this.#d.people.byName(tx, ownerAfter);
     const linked = gains.length > 0 && actor.user && owner ? await this.#d.fourEyes.linked(tx, actor.user.id, owner.id, { creatorEver: false }) : null;
     if (linked) return { ownerAfter, gains, text: `the new owner is linked to the person making the change (${linked})` };
+    // An admin who made the account through the API was handed its first code, and may have
+    // enrolled as the person: someone else confirms that the account is the owner's. (One not
+    // enrolled yet gets a new code by mail instead: #handOver.)
+    const makers = gains.length > 0 && owner?.enrolled ? await this.#d.fourEyes.makers(tx, owner.id) : [];
+    if (makers.length > 0) {
+      const names = await this.#d.people.names(tx);
+      return { ownerAfter, gains, text: `the new owner's account was made by ${makers.map(names).join(', ')}, who was handed its first enrolment code` };
+    }
     if (sensitivityChange) return { ownerAfter, gains, text: `changes the sensitivity ${current!.sensitivity} to ${row.sensitivity}` };
     return null;
+  }
+
+  // Mail given to an account whose first code an admin holds and which is not enrolled yet: that
+  // code ends, and a new one goes to the mailboxes' addresses (src/access/first-code.ts).
+  async #handOver(tx: Tx, owner: string): Promise<void> {
+    await codeToOwner(tx, { ...this.#d, makers: (t, id) => this.#d.fourEyes.makers(t, id) }, owner);
   }
 
   async #tell(tx: Tx, c: StagedChange | OwnershipChangeRecord, lead: string, outcome: string, reason?: string): Promise<void> {

@@ -42,7 +42,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });
   // The rules as capture applies them, to judge a directory row by (src/access/mailbox-ownership.ts).
   const captureRetention = new CaptureRetention(stores.repos.retention, { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains });
-  const ownership = new MailboxOwnership({ leavers, holds, retention: captureRetention, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, clock });
+  const ownership = new MailboxOwnership({ leavers, holds, retention: captureRetention, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, policy: current, clock });
   const retention = new RetentionRules({ store: stores.repos.retention, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
   const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });

@@ -16,6 +16,7 @@ import type { CaptureOutcome } from '../../src/capture/capture-writer.ts';
 import { serverParts } from '../../src/cli/serve.ts';
 import type { Running, ServerParts } from '../../src/cli/serve.ts';
 import { importAtConsole } from '../../src/cli/commands/mailboxes.ts';
+import type { Role } from '../../src/access/roles.ts';
 import { addAtConsole } from '../../src/cli/commands/users.ts';
 import { verifyWhole } from '../../src/cli/commands/verify.ts';
 import { loadConfig } from '../../src/core/config.ts';
@@ -106,7 +107,9 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
     const client = () => new ApiClient(transport, { clock });
     // The outbox as the person would receive it (no mail relay here).
     const mailed = async (address: string) => enrolmentCodeIn((await archive.services.db.read((tx) => stores.repos.notifications.due(tx, clock.now(), 1_000_000, 100_000))).filter((n) => n.recipient === address), address);
-    const people = await signInEveryone(client, adm.enrolmentCode, options.users, mailed);
+    const atConsole: Record<string, string> = {};
+    for (const name of options.madeAtConsole ?? []) atConsole[name] = (await addAtConsole(archive.services, { name, email: `${name}@corp.test`, roles: options.users[name] as Role[] })).enrolmentCode;
+    const people = await signInEveryone(client, adm.enrolmentCode, options.users, mailed, atConsole);
     let url: string | null = null;
     if (how.listen) {
       await app.listen({ host: '127.0.0.1', port: 0 });
