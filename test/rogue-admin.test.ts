@@ -176,6 +176,7 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       const added = await boss.call('POST', '/api/v1/users', { name: 'dana', roles: ['owner'] });
       assert.equal(added.status, 200, JSON.stringify(added.body));
       assert.deepEqual([added.body.enrolmentCode, added.body.codeMailedTo], [null, ['dana@corp.test']], 'the code is not in the answer');
+      assert.match(added.body.mailProblem, /^notify\.smtp is not set, so the mail waits in the outbox until it is/, 'this world sends no mail, and the answer says so');
       const first = enrolmentCode(w.data, 'dana@corp.test');
       // Asked again (dana has not enrolled): a new code, mailed too; the first one ends.
       const again = await boss.call('POST', '/api/v1/users', { name: 'dana', roles: ['owner'] });

@@ -163,6 +163,7 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   for (const r of ['owner', 'requester']) await add.getByLabel(r, { exact: true }).setChecked(r === 'owner');
   await add.getByRole('button', { name: 'Add user' }).click();
   await add.getByRole('status').filter({ hasText: 'kari added. They own mailboxes already, so their enrolment code was mailed to kari.holm@corp.test; you do not see it.' }).waitFor();
+  await add.getByRole('status').filter({ hasText: 'But notify.smtp is not set, so the mail waits in the outbox until it is' }).waitFor();
   assert.equal(await add.getByTestId('enrolment-code').count(), 0);
   await row('kari').getByTestId('user-status').filter({ hasText: 'waiting for enrolment' }).waitFor();
   assert.equal(await row('kari').getByRole('cell', { name: 'kari.holm@corp.test', exact: true }).count(), 2, 'her e-mail address is her mailbox\'s');

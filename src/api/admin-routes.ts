@@ -84,7 +84,9 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         await s.links.record(tx, { actorId: p.user.id, subjectId: added.user.id, kind: 'created', at: s.clock.now() });
         return added;
       });
-      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode, ...(r.codeMailedTo.length ? { codeMailedTo: r.codeMailedTo } : {}) };
+      // A code mailed with no relay set waits in the outbox: the answer says so, and what to do.
+      const unsent = s.config.notify.smtp ? {} : { mailProblem: 'notify.smtp is not set, so the mail waits in the outbox until it is; or add the person at the console (sealbox users add), which prints the code' };
+      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode, ...(r.codeMailedTo.length ? { codeMailedTo: r.codeMailedTo, ...unsent } : {}) };
     },
   });
 

@@ -87,7 +87,7 @@ export function UsersSection({ admin }: { admin: boolean }) {
           <ErrorNote error={error} />
           <button type="submit">Add user</button>
           {added && (added.enrolmentCode === null
-            ? <p role="status">{added.name} added. They own mailboxes already, so their enrolment code was mailed to {added.codeMailedTo!.join(', ')}; you do not see it.</p>
+            ? <p role="status">{added.name} added. They own mailboxes already, so their enrolment code was mailed to {added.codeMailedTo!.join(', ')}; you do not see it.{added.mailProblem && <> But {added.mailProblem}.</>}</p>
             : <EnrolmentHandout name={added.name} code={added.enrolmentCode} what={`${added.name} added.`} />)}
         </form>
       )}
@@ -100,6 +100,7 @@ interface Added {
   name: string;
   enrolmentCode: string | null;
   codeMailedTo?: string[];
+  mailProblem?: string;       // the mail cannot go yet (notify.smtp unset)
 }
 
 function status(u: UserRow): string {
@@ -179,7 +180,7 @@ function UserEditor({ user, onChanged }: { user: UserRow; onChanged: () => void 
   };
   const reissue = () => void act(async () => {
     const r = await api.post<Added>('/api/v1/users', { name: user.name, roles: user.roles });
-    if (r.enrolmentCode === null) return `A new enrolment code for ${user.name} was mailed to ${r.codeMailedTo!.join(', ')} (they own mailboxes); you do not see it.`;
+    if (r.enrolmentCode === null) return `A new enrolment code for ${user.name} was mailed to ${r.codeMailedTo!.join(', ')} (they own mailboxes); you do not see it.${r.mailProblem ? ` But ${r.mailProblem}.` : ''}`;
     setCode(r.enrolmentCode);
     return null;
   });
