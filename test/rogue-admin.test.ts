@@ -236,6 +236,32 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       await w.takeAll();
     });
 
+    await t.test('finding 11: a recovery code goes to the mailboxes the directory gives the person, not to an address boss typed', async () => {
+      // boss makes gus with an address of boss's own, hands gus the code; the directory later
+      // gives gus his mailbox (someone else confirms it is his).
+      const made = await boss.call('POST', '/api/v1/users', { name: 'gus', roles: ['owner'], email: 'gus@boss-home.test' });
+      const gus = w.client();
+      await gus.enrolAndSignIn('gus', made.body.enrolmentCode, 'gus-own-password-1');
+      const csv = join(tempDataDir(), 'gus.csv');
+      writeFileSync(csv, 'addresses,owner\ngus@corp.test,gus\n');
+      const staged = /staged (own_\S+): gus@corp\.test to gus/.exec((await sealbox(['mailboxes', 'import', '--data', w.data, '--config', w.config, csv])).stdout.toString())![1];
+      assert.equal((await vera.call('POST', `/api/v1/ownership-changes/${staged}/approve`, { reason: 'gus confirmed in person' })).status, 200);
+      await w.takeAll();
+
+      // boss asks for a recovery of gus: the notice, and once vera approves the code, go to
+      // gus@corp.test, never to gus@boss-home.test; vera sees where it will go before deciding.
+      const asked = await boss.call('POST', '/api/v1/users/gus/recovery', { reason: 'gus lost his phone' });
+      assert.equal(asked.status, 200, JSON.stringify(asked.body));
+      const listed = (await vera.call('GET', '/api/v1/recoveries')).body.recoveries.find((r: { id: string }) => r.id === asked.body.id);
+      assert.deepEqual(listed.codeTo, ['gus@corp.test']);
+      assert.ok(outbox(w.data, 'gus@corp.test').some((m) => m.kind === 'account.recovery-requested'), 'gus is told at his mailbox');
+      assert.equal((await vera.call('POST', `/api/v1/recoveries/${asked.body.id}/approve`, { reason: 'checked with gus' })).status, 200);
+      const code = recoveryCode(w.data, 'gus@corp.test');
+      assert.deepEqual(outbox(w.data, 'gus@boss-home.test').filter((m) => m.kind.startsWith('account.recovery')), [], 'nothing of it to the address boss typed');
+      for (const m of outbox(w.data)) if (m.recipient !== 'gus@corp.test') assert.ok(!m.body.includes(code), `the code went only to gus, not ${m.recipient}`);
+      await w.takeAll();
+    });
+
     await t.test('finding 3: sock puppets — accounts boss made do not approve each other, nor boss them', async () => {
       const req1 = await puppet('req1', ['requester']);
       await w.takeAll();

@@ -223,6 +223,9 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   await row('hanna').getByRole('button', { name: 'Ask for recovery' }).click();
   await row('hanna').getByTestId('user-outcome').filter({ hasText: /Account recovery \S+ waits for someone else's approval; then hanna gets the code by e-mail\. You never see it\./ }).waitFor();
   assert.equal(await row('hanna').getByTestId('enrolment-code').count(), 0, 'no code for an enrolled person');
+  // Whoever decides sees where the code will go.
+  await adm.reload();
+  await adm.getByRole('region', { name: 'Account recoveries' }).getByTestId('code-to').filter({ hasText: 'the code goes to hanna@corp.test' }).waitFor();
   assert.equal(await row('hanna').getByRole('button', { name: /New enrolment code/ }).count(), 0);
   const entries = await w.take('adm');
   assert.deepEqual(entries.filter((e) => e.operation.startsWith('user.') && e.operation !== 'user.list').map((e) => [e.operation, e.result, e.parameters.name]), [['user.unlock', 'success', 'locky'], ['user.recovery.request', 'success', 'hanna']]);

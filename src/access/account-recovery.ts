@@ -4,7 +4,9 @@ import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { AccountRecoveryStore, RecoveryRecord } from './account-recovery-store.ts';
+import { secretAddresses } from './enrolment-codes.ts';
 import type { FourEyes } from './four-eyes.ts';
+import type { MailboxStore } from './mailbox-store.ts';
 import type { Notifier } from './notifier.ts';
 import type { People, User } from './people.ts';
 import type { PersonLinkStore } from './person-link-store.ts';
@@ -24,11 +26,13 @@ export interface RecoveryView {
   decidedBy: string | null;
   decisionReason: string | null;
   decidedAt: string | null;
+  codeTo: string[];             // where the code goes once approved (secretAddresses)
 }
 
 export interface RecoveryDeps {
   recoveries: AccountRecoveryStore;
   people: People;
+  mailboxes: MailboxStore;
   fourEyes: FourEyes;
   links: PersonLinkStore;
   notifier: Notifier;
@@ -62,8 +66,9 @@ export class AccountRecovery {
     const id = newId('rec', now);
     await this.#recoveries.add(tx, { id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + (await this.#d.policy(tx)).pendingLapseHours * 3600_000 });
     const text = `${actor.name} asked for an account recovery of ${user.name}: a new enrolment (password and second factor) that replaces the current one.\n\nReason: ${reason.trim()}\nRecovery: ${id}`;
+    const to = await secretAddresses(tx, this.#d.mailboxes, user);
     await this.#d.notifier.toPerson(tx, 'account.recovery-requested', user, 'An account recovery was asked for your Sealbox account',
-      `${text}\n\nIf you did not ask for this, tell your security team: the recovery needs someone else's approval, and the code would come to you only.`);
+      `${text}\n\nIf you did not ask for this, tell your security team: the recovery needs someone else's approval, and the code would come to you only (${to.join(', ') || 'no address: it cannot be approved'}).`, { to });
     await this.#d.notifier.toUsers(tx, 'account.recovery-requested', (await this.#deciders(tx)).filter((u) => u.id !== actor.id && u.id !== user.id), `Account recovery ${id} for ${user.name} awaits a decision`, text);
     return this.#one(tx, id);
   }
@@ -85,10 +90,11 @@ export class AccountRecovery {
     const now = clock.now();
     if (decision === 'deny') {
       await this.#recoveries.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now });
-      await this.#d.notifier.toPerson(tx, 'account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`);
+      await this.#d.notifier.toPerson(tx, 'account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`, { to: await secretAddresses(tx, this.#d.mailboxes, user) });
       return this.#one(tx, id);
     }
-    if (!user.email) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${user.name} has no e-mail address to send the recovery code to`);
+    const to = await secretAddresses(tx, this.#d.mailboxes, user);
+    if (to.length === 0) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${user.name} has no e-mail address to send the recovery code to`);
     const code = randomBytes(15).toString('base64url');
     const hours = (await this.#d.policy(tx)).enrolmentHours;
     await this.#recoveries.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now, codeHash: sha256(code), codeExpires: now + hours * 3600_000 });
@@ -97,25 +103,31 @@ export class AccountRecovery {
     await this.#d.notifier.toPerson(tx, 'account.recovery-code', user, 'Your Sealbox account recovery code',
       `${requestedBy} asked for, and ${approver.name} approved, a new enrolment of your account.\n\n`
       + `Your one-time code (valid ${hours} h): ${code}\nEnrol with it: POST /api/v1/enrol {"name": "${user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n`
-      + 'Enrolling ends every session and API token of your account.\n\nIf you did not ask for this, do not use the code and tell your security team.', { mailOnly: true });
+      + 'Enrolling ends every session and API token of your account.\n\nIf you did not ask for this, do not use the code and tell your security team.', { mailOnly: true, to });
     return this.#one(tx, id);
   }
 
   async list(tx: Tx): Promise<RecoveryView[]> {
     const names = await this.#d.people.names(tx);
-    return (await this.#recoveries.list(tx)).map((r) => this.#view(r, names));
+    const views: RecoveryView[] = [];
+    for (const r of await this.#recoveries.list(tx)) views.push(await this.#view(tx, r, names));
+    return views;
   }
 
   async #one(tx: Tx, id: string): Promise<RecoveryView> {
-    return this.#view((await this.#recoveries.get(tx, id))!, await this.#d.people.names(tx));
+    return this.#view(tx, (await this.#recoveries.get(tx, id))!, await this.#d.people.names(tx));
   }
 
-  #view(r: RecoveryRecord, names: (id: number) => string): RecoveryView {
+  // Where the code goes is shown to whoever decides, so that an address that is not the person's
+  // stands out before it is approved.
+  async #view(tx: Tx, r: RecoveryRecord, names: (id: number) => string): Promise<RecoveryView> {
     const name = (id: number | null) => (id === null ? null : names(id));
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+    const user = await this.#d.people.byId(tx, r.userId);
     return {
       id: r.id, user: name(r.userId)!, requestedBy: name(r.requestedBy)!, reason: r.reason, state: this.#state(r), createdAt: iso(r.createdAt)!,
       decidedBy: name(r.decidedBy), decisionReason: r.decisionReason, decidedAt: iso(r.decidedAt),
+      codeTo: user ? await secretAddresses(tx, this.#d.mailboxes, user) : [],
     };
   }
 

@@ -12,7 +12,7 @@ import type { Notifier } from './notifier.ts';
 import type { OwnershipChangeRecord, OwnershipChangeStore } from './ownership-change-store.ts';
 import type { People, User } from './people.ts';
 import type { PolicyInForce } from './policy.ts';
-import { codeToOwner } from './first-code.ts';
+import { codeToOwner } from './enrolment-codes.ts';
 
 // Leaving dates named by the directory (its `left` column), filed for someone else's approval by
 // the leavers stage (src/retention/leavers.ts): marking someone as left shortens their mail's retention.
@@ -93,7 +93,7 @@ export function importParameters(r: ImportOutcome, file: string | null): Record<
 // API and it is enrolled (that admin was handed its first code; that admin never approves it),
 // or when it changes a sensitivity already set. A mailbox with no owner yet gets its first owner
 // at once; an account not enrolled yet that gets mail this way gets a new code by mail
-// (first-code.ts). A row that takes an address out of a legal hold's custodian mailbox, or that
+// (enrolment-codes.ts). A row that takes an address out of a legal hold's custodian mailbox, or that
 // would keep mail to come less long under the retention rules in force, waits too. The previous
 // owner is told.
 export class MailboxOwnership {
@@ -293,7 +293,7 @@ export class MailboxOwnership {
   }
 
   // Mail given to an account whose first code an admin holds and which is not enrolled yet: that
-  // code ends, and a new one goes to the mailboxes' addresses (src/access/first-code.ts).
+  // code ends, and a new one goes to the mailboxes' addresses (src/access/enrolment-codes.ts).
   async #handOver(tx: Tx, owner: string): Promise<void> {
     await codeToOwner(tx, { ...this.#d, makers: (t, id) => this.#d.fourEyes.makers(t, id) }, owner);
   }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
-import { addThroughApi } from '../access/first-code.ts';
+import { addThroughApi, secretAddresses } from '../access/enrolment-codes.ts';
 import { ROLES } from '../access/people.ts';
 import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { actorContext } from './principal.ts';
@@ -77,7 +77,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
       // The code of someone who has no credential yet comes back to the admin who hands it on,
-      // unless the person owns mailboxes already (then it is mailed to them: first-code.ts); from
+      // unless the person owns mailboxes already (then it is mailed to them: enrolment-codes.ts); from
       // then on the two are linked (four eyes: src/access/four-eyes.ts).
       const r = await s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, async (tx) => {
         const added = await addThroughApi(tx, { people: s.people, mailboxes: s.mailboxes, notifier: s.notifier, policy: (t) => s.policy.inForce(t) }, p.user, body);
@@ -170,7 +170,8 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         const r = await s.audit.record(ctx, (r: { lockedUntil: number }) => ({ operation: 'user.unlock', parameters: { ...parameters, lockedUntil: r.lockedUntil } }), async (tx) => {
           const unlocked = await s.people.unlock(tx, name);
           await s.notifier.toPerson(tx, 'account.unlocked', unlocked.user, 'Your Sealbox account was unlocked',
-            `Your account had been locked after failed sign-ins; ${p.user.name} opened it again${body.reason ? `: ${body.reason}` : ''}.\n\nIf those sign-ins were not you, tell your security team: someone may be guessing your password.`);
+            `Your account had been locked after failed sign-ins; ${p.user.name} opened it again${body.reason ? `: ${body.reason}` : ''}.\n\nIf those sign-ins were not you, tell your security team: someone may be guessing your password.`,
+            { to: await secretAddresses(tx, s.mailboxes, unlocked.user) });
           return unlocked;
         });
         return { name: r.user.name, lockedUntil: null };

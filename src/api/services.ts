@@ -37,7 +37,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const { policy, people, mailboxes, links, fourEyes, grants, audit, search, credentials } = base;
   const current: PolicyInForce = (tx) => policy.inForce(tx);
   const notifier = new Notifier({ store: stores.repos.notifications, inbox: stores.repos.inbox, people, clock, config: config.notify, purposeLabels: async (tx) => (await current(tx)).purposeLabels });
-  const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, fourEyes, links, notifier, clock, policy: current });
+  const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, mailboxes, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: stores.repos.leavers, mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });
   // The rules as capture applies them, to judge a directory row by (src/access/mailbox-ownership.ts).

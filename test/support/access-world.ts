@@ -142,7 +142,7 @@ export function directoryCsv(mailboxes: Record<string, string>): string {
 // watcher through the API, and each enrols and signs in.
 // `connect` makes a client that reaches the world's server, wherever it runs.
 // Someone who owns mailboxes already gets their code by mail, never in adm's answer
-// (src/access/first-code.ts): `mailedCode` reads it from what the world's outbox holds for the
+// (src/access/enrolment-codes.ts): `mailedCode` reads it from what the world's outbox holds for the
 // address, and their e-mail address is that of a mailbox they own.
 export async function signInEveryone(connect: () => ApiClient, admCode: string, users: Record<string, string[]>, mailedCode: (address: string) => Promise<string>, madeAtConsole: Record<string, string> = {}): Promise<Pick<World, 'as' | 'passwords' | 'take' | 'takeAll'>> {
   const as: Record<string, ApiClient> = {};

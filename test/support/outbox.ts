@@ -30,7 +30,7 @@ export function recoveryCode(data: string, recipient: string): string {
 }
 
 // The one-time code of the newest enrolment mailed to this address (someone who owned mailboxes
-// before their account was made: src/access/first-code.ts).
+// before their account was made: src/access/enrolment-codes.ts).
 export function enrolmentCode(data: string, recipient: string): string {
   return enrolmentCodeIn(outbox(data, recipient), recipient);
 }

@@ -266,7 +266,7 @@ function Decide({ path, onDone }: { path: string; onDone: () => void }) {
   );
 }
 
-interface RecoveryEntry { id: string; user: string; requestedBy: string; reason: string; state: string; createdAt: string; decidedBy: string | null }
+interface RecoveryEntry { id: string; user: string; requestedBy: string; reason: string; state: string; createdAt: string; decidedBy: string | null; codeTo: string[] }
 
 function RecoveriesSection() {
   const { me } = useSession();
@@ -282,7 +282,7 @@ function RecoveriesSection() {
           <tbody>
             {list.data.recoveries.map((r) => (
               <tr key={r.id}>
-                <td>{r.user}</td><td>{r.requestedBy}, {when(r.createdAt)}</td><td>{r.reason}</td><td>{r.state}{r.decidedBy ? ` (${r.decidedBy})` : ''}</td>
+                <td>{r.user}{r.state === 'pending' && <><br /><span className="muted" data-testid="code-to">the code goes to {r.codeTo.join(', ') || 'no address'}</span></>}</td><td>{r.requestedBy}, {when(r.createdAt)}</td><td>{r.reason}</td><td>{r.state}{r.decidedBy ? ` (${r.decidedBy})` : ''}</td>
                 {canDecide && <td>{r.state === 'pending' && r.requestedBy !== me.name && r.user !== me.name ? <Decide path={`/api/v1/recoveries/${r.id}`} onDone={list.reload} /> : null}</td>}
               </tr>
             ))}

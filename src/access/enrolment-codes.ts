@@ -1,3 +1,7 @@
+// Where enrolment and recovery codes go. A code is a credential: whoever holds it enrols as the
+// person. An admin is handed the first code only of an account that reads no one's mail; for
+// someone the directory gives mailboxes, codes and the notices that warn them go to those
+// mailboxes' addresses (secretAddresses), never to an address an admin typed.
 import { SealboxError } from '../core/errors.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { MailboxStore } from './mailbox-store.ts';
@@ -56,7 +60,7 @@ interface CodeDeps {
 }
 
 // For each mailbox the person owns, its own address (its name) or else its first.
-async function ownedAddresses(tx: Tx, mailboxes: MailboxStore, owner: string): Promise<string[]> {
+export async function ownedAddresses(tx: Tx, mailboxes: MailboxStore, owner: string): Promise<string[]> {
   const addresses: string[] = [];
   for (const { name } of await mailboxes.ownedBy(tx, owner)) {
     const m = await mailboxes.byName(tx, name);
@@ -71,4 +75,12 @@ async function mailCode(tx: Tx, d: CodeDeps, user: User, code: string, addresses
     `${lead}.\n\nYour one-time enrolment code (valid ${(await d.policy(tx)).enrolmentHours} h): ${code}\n`
     + `Enrol with it: POST /api/v1/enrol {"name": "${user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n\n`
     + 'Nobody else was given this code. If you did not expect it, do not use it and tell your security team.');
+}
+
+// Where a person's secrets (a recovery code) and the notices about them go: the addresses of the
+// mailboxes the directory gives them, or, owning none, the e-mail address their account was made
+// with. The directory's word outranks an address an admin typed when making the account.
+export async function secretAddresses(tx: Tx, mailboxes: MailboxStore, user: User): Promise<string[]> {
+  const owned = await ownedAddresses(tx, mailboxes, user.name);
+  return owned.length > 0 ? owned : user.email ? [user.email] : [];
 }
