@@ -259,6 +259,18 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       const code = recoveryCode(w.data, 'gus@corp.test');
       assert.deepEqual(outbox(w.data, 'gus@boss-home.test').filter((m) => m.kind.startsWith('account.recovery')), [], 'nothing of it to the address boss typed');
       for (const m of outbox(w.data)) if (m.recipient !== 'gus@corp.test') assert.ok(!m.body.includes(code), `the code went only to gus, not ${m.recipient}`);
+
+      // Nor can boss give someone an outside address of his own to receive their codes: only
+      // addresses in internalDomains count. (vera, made at the console, owns vera@corp.test; a
+      // second mailbox, and an alias, give her more and no one else anything, so they apply.)
+      writeFileSync(csv, 'addresses,owner\nvera@corp.test,vera\n');
+      assert.equal((await sealbox(['mailboxes', 'import', '--data', w.data, '--config', w.config, csv])).code, 0);
+      const planted = await boss.call('POST', '/api/v1/mailboxes/import', { csv: 'addresses,owner\nvera@boss-home.test,vera\nvera@corp.test;vera.alias@boss-home.test,vera\n', fileName: 'planted.csv' });
+      assert.deepEqual([planted.status, planted.body.staged], [200, []], JSON.stringify(planted.body));
+      const askedVera = await boss.call('POST', '/api/v1/users/vera/recovery', { reason: 'vera lost her phone' });
+      assert.equal(askedVera.status, 200, JSON.stringify(askedVera.body));
+      assert.deepEqual((await boss.call('GET', '/api/v1/recoveries')).body.recoveries.find((r: { id: string }) => r.id === askedVera.body.id).codeTo, ['vera@corp.test']);
+      for (const a of ['vera@boss-home.test', 'vera.alias@boss-home.test']) assert.deepEqual(outbox(w.data, a), [], 'not even the notice');
       await w.takeAll();
     });
 

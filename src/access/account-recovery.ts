@@ -4,9 +4,8 @@ import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
 import type { AccountRecoveryStore, RecoveryRecord } from './account-recovery-store.ts';
-import { secretAddresses } from './enrolment-codes.ts';
+import type { CodeAddresses } from './enrolment-codes.ts';
 import type { FourEyes } from './four-eyes.ts';
-import type { MailboxStore } from './mailbox-store.ts';
 import type { Notifier } from './notifier.ts';
 import type { People, User } from './people.ts';
 import type { PersonLinkStore } from './person-link-store.ts';
@@ -26,13 +25,13 @@ export interface RecoveryView {
   decidedBy: string | null;
   decisionReason: string | null;
   decidedAt: string | null;
-  codeTo: string[];             // where the code goes once approved (secretAddresses)
+  codeTo: string[];             // where the code goes once approved (CodeAddresses)
 }
 
 export interface RecoveryDeps {
   recoveries: AccountRecoveryStore;
   people: People;
-  mailboxes: MailboxStore;
+  addresses: CodeAddresses;
   fourEyes: FourEyes;
   links: PersonLinkStore;
   notifier: Notifier;
@@ -66,7 +65,7 @@ export class AccountRecovery {
     const id = newId('rec', now);
     await this.#recoveries.add(tx, { id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + (await this.#d.policy(tx)).pendingLapseHours * 3600_000 });
     const text = `${actor.name} asked for an account recovery of ${user.name}: a new enrolment (password and second factor) that replaces the current one.\n\nReason: ${reason.trim()}\nRecovery: ${id}`;
-    const to = await secretAddresses(tx, this.#d.mailboxes, user);
+    const to = await this.#d.addresses.secret(tx, user);
     await this.#d.notifier.toPerson(tx, 'account.recovery-requested', user, 'An account recovery was asked for your Sealbox account',
       `${text}\n\nIf you did not ask for this, tell your security team: the recovery needs someone else's approval, and the code would come to you only (${to.join(', ') || 'no address: it cannot be approved'}).`, { to });
     await this.#d.notifier.toUsers(tx, 'account.recovery-requested', (await this.#deciders(tx)).filter((u) => u.id !== actor.id && u.id !== user.id), `Account recovery ${id} for ${user.name} awaits a decision`, text);
@@ -90,10 +89,10 @@ export class AccountRecovery {
     const now = clock.now();
     if (decision === 'deny') {
       await this.#recoveries.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now });
-      await this.#d.notifier.toPerson(tx, 'account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`, { to: await secretAddresses(tx, this.#d.mailboxes, user) });
+      await this.#d.notifier.toPerson(tx, 'account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`, { to: await this.#d.addresses.secret(tx, user) });
       return this.#one(tx, id);
     }
-    const to = await secretAddresses(tx, this.#d.mailboxes, user);
+    const to = await this.#d.addresses.secret(tx, user);
     if (to.length === 0) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${user.name} has no e-mail address to send the recovery code to`);
     const code = randomBytes(15).toString('base64url');
     const hours = (await this.#d.policy(tx)).enrolmentHours;
@@ -127,7 +126,7 @@ export class AccountRecovery {
     return {
       id: r.id, user: name(r.userId)!, requestedBy: name(r.requestedBy)!, reason: r.reason, state: this.#state(r), createdAt: iso(r.createdAt)!,
       decidedBy: name(r.decidedBy), decisionReason: r.decisionReason, decidedAt: iso(r.decidedAt),
-      codeTo: user ? await secretAddresses(tx, this.#d.mailboxes, user) : [],
+      codeTo: user ? await this.#d.addresses.secret(tx, user) : [],
     };
   }
 

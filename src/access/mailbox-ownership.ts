@@ -13,6 +13,7 @@ import type { OwnershipChangeRecord, OwnershipChangeStore } from './ownership-ch
 import type { People, User } from './people.ts';
 import type { PolicyInForce } from './policy.ts';
 import { codeToOwner } from './enrolment-codes.ts';
+import type { CodeAddresses } from './enrolment-codes.ts';
 
 // Leaving dates named by the directory (its `left` column), filed for someone else's approval by
 // the leavers stage (src/retention/leavers.ts): marking someone as left shortens their mail's retention.
@@ -45,6 +46,7 @@ export interface OwnershipDeps {
   fourEyes: FourEyes;
   notifier: Notifier;
   policy: PolicyInForce;
+  addresses: CodeAddresses;
   clock: Clock;
 }
 

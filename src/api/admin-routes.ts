@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Principal } from '../access/credentials.ts';
 import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
-import { addThroughApi, secretAddresses } from '../access/enrolment-codes.ts';
+import { addThroughApi } from '../access/enrolment-codes.ts';
 import { ROLES } from '../access/people.ts';
 import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { actorContext } from './principal.ts';
@@ -80,7 +80,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       // unless the person owns mailboxes already (then it is mailed to them: enrolment-codes.ts); from
       // then on the two are linked (four eyes: src/access/four-eyes.ts).
       const r = await s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, async (tx) => {
-        const added = await addThroughApi(tx, { people: s.people, mailboxes: s.mailboxes, notifier: s.notifier, policy: (t) => s.policy.inForce(t) }, p.user, body);
+        const added = await addThroughApi(tx, { people: s.people, addresses: s.codeAddresses, notifier: s.notifier, policy: (t) => s.policy.inForce(t) }, p.user, body);
         await s.links.record(tx, { actorId: p.user.id, subjectId: added.user.id, kind: 'created', at: s.clock.now() });
         return added;
       });
@@ -171,7 +171,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
           const unlocked = await s.people.unlock(tx, name);
           await s.notifier.toPerson(tx, 'account.unlocked', unlocked.user, 'Your Sealbox account was unlocked',
             `Your account had been locked after failed sign-ins; ${p.user.name} opened it again${body.reason ? `: ${body.reason}` : ''}.\n\nIf those sign-ins were not you, tell your security team: someone may be guessing your password.`,
-            { to: await secretAddresses(tx, s.mailboxes, unlocked.user) });
+            { to: await s.codeAddresses.secret(tx, unlocked.user) });
           return unlocked;
         });
         return { name: r.user.name, lockedUntil: null };

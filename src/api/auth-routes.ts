@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { SealboxError } from '../core/errors.ts';
 import { TOKEN_SCOPES } from '../access/credentials.ts';
-import { secretAddresses } from '../access/enrolment-codes.ts';
 import { ADMIN_ONLY_SCOPES } from '../access/roles.ts';
 import { verifyPassword } from '../access/passwords.ts';
 import { actorContext, cookie, secureAttribute, SESSION_COOKIE } from './principal.ts';
@@ -27,7 +26,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
       }
       const { user, totpUri, recoveryCodes, recovery } = enrolled;
       await s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { operation: 'user.enrol', parameters: { recoveryCodes: recoveryCodes.length, ...(recovery ? { recovery } : {}) } }, async (tx) => {
-        if (recovery) await s.notifier.toPerson(tx, 'account.recovered', user, 'Your Sealbox account was enrolled again', `Your account was enrolled again with the code of account recovery ${recovery}: a new password${totpUri ? ' and authenticator' : ''}. Every earlier session and API token has ended.\n\nIf this was not you, tell your security team at once.`, { to: await secretAddresses(tx, s.mailboxes, user) });
+        if (recovery) await s.notifier.toPerson(tx, 'account.recovered', user, 'Your Sealbox account was enrolled again', `Your account was enrolled again with the code of account recovery ${recovery}: a new password${totpUri ? ' and authenticator' : ''}. Every earlier session and API token has ended.\n\nIf this was not you, tell your security team at once.`, { to: await s.codeAddresses.secret(tx, user) });
         return null;
       });
       return { user: { name: user.name, roles: user.roles }, totpUri, recoveryCodes };

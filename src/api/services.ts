@@ -3,6 +3,7 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import { AccountRecovery } from '../access/account-recovery.ts';
 import { ArchivingNotice } from '../access/archiving-notice.ts';
+import { CodeAddresses } from '../access/enrolment-codes.ts';
 import { MailboxOwnership } from '../access/mailbox-ownership.ts';
 import { Notifier } from '../access/notifier.ts';
 import type { PolicyInForce } from '../access/policy.ts';
@@ -37,12 +38,13 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const { policy, people, mailboxes, links, fourEyes, grants, audit, search, credentials } = base;
   const current: PolicyInForce = (tx) => policy.inForce(tx);
   const notifier = new Notifier({ store: stores.repos.notifications, inbox: stores.repos.inbox, people, clock, config: config.notify, purposeLabels: async (tx) => (await current(tx)).purposeLabels });
-  const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, mailboxes, fourEyes, links, notifier, clock, policy: current });
+  const codeAddresses = new CodeAddresses(mailboxes, config.internalDomains);
+  const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, addresses: codeAddresses, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: stores.repos.leavers, mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });
   // The rules as capture applies them, to judge a directory row by (src/access/mailbox-ownership.ts).
   const captureRetention = new CaptureRetention(stores.repos.retention, { defaultDays: config.retention.defaultDays, internalDomains: config.internalDomains });
-  const ownership = new MailboxOwnership({ leavers, holds, retention: captureRetention, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, policy: current, clock });
+  const ownership = new MailboxOwnership({ leavers, holds, retention: captureRetention, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, policy: current, addresses: codeAddresses, clock });
   const retention = new RetentionRules({ store: stores.repos.retention, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
   const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });
@@ -72,5 +74,5 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const objectHolds = legalHold ? new ObjectHolds({ db: stores.meta, store: stores.repos.objectHolds, holds, search, legalHold, clock }) : null;
   const reviews = new ReviewQueue({ store: oversightStores.reviewStore, history: oversightStores.history, audit, people, clock });
   const oversight = new AuditorViews({ ...oversightStores, grants, people, leavers, audit, clock, config: config.oversight });
-  return { ...base, recovery, ownership, retention, holds, notifier, reviews, oversight, oversightStores, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, ssoLinks, directory, scim, objectHolds };
+  return { ...base, recovery, codeAddresses, ownership, retention, holds, notifier, reviews, oversight, oversightStores, notice, disposal, disposalRequests, subjects, leavers, roleChanges, sso, ssoLinks, directory, scim, objectHolds };
 }
