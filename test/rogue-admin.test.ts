@@ -230,6 +230,10 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       assert.equal((await w.client().call('POST', '/api/v1/enrol', { name: 'fay', code: made.fay, password: 'boss-is-fay-now-1' })).status, 401, "boss's code for fay ended");
       const code = enrolmentCode(w.data, 'fay@corp.test');
       for (const m of outbox(w.data)) if (m.recipient !== 'fay@corp.test') assert.ok(!m.body.includes(code), `the code went only to fay, not ${m.recipient}`);
+      // A later row that gives fay nothing new (a department) leaves her mailed code as it is.
+      writeFileSync(csv, 'addresses,owner,department\nfay@corp.test,fay,Sales\n');
+      assert.equal((await sealbox(['mailboxes', 'import', '--data', w.data, '--config', w.config, csv])).code, 0);
+      assert.equal(outbox(w.data, 'fay@corp.test').filter((m) => m.kind === 'account.enrolment-code').length, 1, 'one code mailed');
       const fay = w.client();
       await fay.enrolAndSignIn('fay', code, 'fay-own-password-1');
       assert.deepEqual((await fay.call('GET', '/api/v1/search?q=appraisal')).body.results.map((h: { subject: string }) => h.subject), ['fay appraisal']);

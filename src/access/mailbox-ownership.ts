@@ -123,8 +123,11 @@ export class MailboxOwnership {
       }
       staged.push(await this.#stage(tx, actor, row, why));
     }
+    // Owners the rows give mail they could not read before (read before the rows apply).
+    const gainers = new Set<string>();
+    for (const row of applied) if (row.owner && (await this.#gains(tx, row, row.owner)).length > 0) gainers.add(row.owner);
     for (const row of applied) await this.#mailboxes.apply(tx, row);
-    for (const owner of new Set(applied.flatMap((r) => (r.owner ? [r.owner] : [])))) await this.#handOver(tx, owner);
+    for (const owner of gainers) await this.#handOver(tx, owner);
     const leavers = this.#d.leavers && rows.some((r) => r.left) ? await this.#d.leavers.fileFromDirectory(tx, actor, rows, file) : { filed: [], skipped: [] };
     return { mailboxes: applied.length, addresses: applied.reduce((n, row) => n + row.addresses.length, 0), applied, staged, leavers };
   }
@@ -191,7 +194,7 @@ export class MailboxOwnership {
     await this.#changes.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: this.#d.clock.now() });
     if (decision === 'approve') {
       await this.#mailboxes.apply(tx, c.row);
-      if (c.ownerAfter) await this.#handOver(tx, c.ownerAfter);
+      if (c.ownerAfter && c.gains.length > 0) await this.#handOver(tx, c.ownerAfter);
     }
     await this.#tell(tx, c, `${approver.name} ${decision === 'approve' ? 'approved' : 'denied'}`, decision === 'approve' ? 'is in force from now on' : 'does not happen', reason.trim());
     return (await this.#changes.get(tx, id))!;
