@@ -42,15 +42,14 @@ export async function addThroughApi(tx: Tx, d: CodeDeps, by: User,
 // When mail is given to an account not enrolled yet whose first code an admin was handed (made
 // through the API before the directory named it an owner), that code ends and a new one is mailed
 // to the account's mailboxes (with none to mail to, the console's operator issues the next one):
-// the admin's could otherwise enrol as the owner. The addresses it went to.
-export async function codeToOwner(tx: Tx, d: CodeDeps & { makers: (tx: Tx, userId: number) => Promise<number[]> }, name: string): Promise<string[]> {
+// the admin's could otherwise enrol as the owner.
+export async function codeToOwner(tx: Tx, d: CodeDeps & { makers: (tx: Tx, userId: number) => Promise<number[]> }, name: string): Promise<void> {
   const user = await d.people.byName(tx, name);
-  if (!user || user.enrolled || user.disabled || (await d.makers(tx, user.id)).length === 0) return [];
+  if (!user || user.enrolled || user.disabled || (await d.makers(tx, user.id)).length === 0) return;
   const to = await d.addresses.owned(tx, name);
-  if (to === null) return [];
+  if (to === null) return;
   const again = await d.people.add(tx, { name, roles: user.roles });
   if (to.length > 0) await mailCode(tx, d, again.user, again.enrolmentCode, to, `Your Sealbox account (${name}) now holds the archived mail of ${to.join(', ')}, so its enrolment code was made anew for you alone; any code given out before no longer works`);
-  return to;
 }
 
 interface CodeDeps {

@@ -6,14 +6,14 @@ import { domainOf, span } from '../retention/retention-policy.ts';
 import type { RetentionPolicy } from '../retention/retention-policy.ts';
 import type { AddressMailbox } from '../retention/retention-store.ts';
 import type { DirectoryRow } from './directory-csv.ts';
+import { codeToOwner } from './enrolment-codes.ts';
+import type { CodeAddresses } from './enrolment-codes.ts';
 import type { FourEyes } from './four-eyes.ts';
 import type { Mailbox, MailboxStore } from './mailbox-store.ts';
 import type { Notifier } from './notifier.ts';
 import type { OwnershipChangeRecord, OwnershipChangeStore } from './ownership-change-store.ts';
 import type { People, User } from './people.ts';
 import type { PolicyInForce } from './policy.ts';
-import { codeToOwner } from './enrolment-codes.ts';
-import type { CodeAddresses } from './enrolment-codes.ts';
 
 // Leaving dates named by the directory (its `left` column), filed for someone else's approval by
 // the leavers stage (src/retention/leavers.ts): marking someone as left shortens their mail's retention.
