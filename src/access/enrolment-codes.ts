@@ -92,8 +92,8 @@ export class CodeAddresses {
 }
 
 async function mailCode(tx: Tx, d: CodeDeps, user: User, code: string, addresses: string[], lead: string): Promise<void> {
-  await d.notifier.secretTo(tx, 'account.enrolment-code', addresses, 'Your Sealbox enrolment code',
+  await d.notifier.toPerson(tx, 'account.enrolment-code', user, 'Your Sealbox enrolment code',
     `${lead}.\n\nYour one-time enrolment code (valid ${(await d.policy(tx)).enrolmentHours} h): ${code}\n`
     + `Enrol with it: POST /api/v1/enrol {"name": "${user.name}", "code": "…", "password": "…"} or the web app's /enrol page.\n\n`
-    + 'Nobody else was given this code. If you did not expect it, do not use it and tell your security team.');
+    + 'Nobody else was given this code. If you did not expect it, do not use it and tell your security team.', { mailOnly: true, to: addresses });
 }

@@ -143,17 +143,11 @@ export class Notifier {
   // One person's own notice (a mailbox owner's digest, their account's recovery): by mail and in
   // their inbox, never to the webhooks. `mailOnly` for a secret (a recovery code), which must not
   // be readable by whoever holds the person's session or an API token of theirs.
-  // `to`: the addresses to mail instead of the person's e-mail address.
+  // `to`: the addresses to mail instead of the person's e-mail address (src/access/enrolment-codes.ts).
   async toPerson(tx: Tx, kind: string, user: User, subject: string, body: string, options: { mailOnly?: boolean; to?: string[] } = {}): Promise<void> {
     if (!options.mailOnly) await this.#toInbox(tx, kind, [user], subject, body);
     const to = options.to ?? (user.email ? [user.email] : []);
     if (to.length > 0) await this.#sendTo(tx, kind, to, subject, body, undefined, false);
-  }
-
-  // A secret for these addresses alone (an enrolment code for the owner of their mail): mail only,
-  // never an inbox or the webhooks.
-  secretTo(tx: Tx, kind: string, addresses: string[], subject: string, body: string): Promise<void> {
-    return this.#sendTo(tx, kind, addresses, subject, body, undefined, false);
   }
 
   // People told of a change to an account or to who owns a mailbox (those asked to decide).
