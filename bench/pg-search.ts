@@ -129,9 +129,9 @@ export async function loadDocuments(total: number, o: Pick<BenchOptions, 'smoke'
       await writing;
       writing = meta.pool.query(`WITH d AS (INSERT INTO doc (id, sha256, message_id, message_id_lc, date, from_text, subject, has_attachment, thread_key, attachments_read, words)
           SELECT id, sha, mid, mid, date, sender, subject, att, thread, 0, words FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::tsvector[])
-            AS t(id, sha, mid, date, sender, subject, att, thread, words))
-        INSERT INTO participation (doc_id, role, address, domain, name) SELECT doc, role, address, split_part(address, '@', 2), name
-          FROM unnest($10::bigint[], $11::text[], $12::text[], $13::text[]) AS t(doc, role, address, name)`, batch);
+            AS t(id, sha, mid, date, sender, subject, att, thread, words) RETURNING id, date)
+        INSERT INTO participation (doc_id, role, address, domain, name, date) SELECT t.doc, t.role, t.address, split_part(t.address, '@', 2), t.name, d.date
+          FROM unnest($10::bigint[], $11::text[], $12::text[], $13::text[]) AS t(doc, role, address, name) JOIN d ON d.id = t.doc`, batch);
       if (from % 100_000 < BATCH && from > 1) o.progress(`pg-search:   ${(from - 1).toLocaleString('en')} rows, ${((from - 1) / ((performance.now() - t0) / 1000)).toFixed(0)} doc/s`);
     }
     await writing;

@@ -67,6 +67,16 @@ test('documents indexed before migration 0004 are found within their mailboxes a
       assert.deepEqual((await search.search(q, { limit: 10 })).hits.map((h) => h.subject), ['budget review'], q);
     }
     assert.equal((await search.search('subject:numbers', { limit: 10 })).total, 0);
+    // Migration 0015: the participation rows written before it carry their document's date, so
+    // a search of dates alone within a mailbox (read from them) finds the mail indexed before.
+    assert.deepEqual((await search.search('after:2025-12-31 before:2026-01-02', { limit: 10, scope })).hits.map((h) => h.subject), ['budget review']);
+    assert.equal((await search.search('after:2026-01-01', { limit: 10, scope })).total, 0);
+    const columns = await meta.pool.query(`SELECT a.attname, a.attnotnull, c.collname FROM pg_attribute a LEFT JOIN pg_collation c ON c.oid = a.attcollation
+      WHERE a.attrelid = 'participation'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`);
+    assert.deepEqual(columns.rows.map((r) => `${r.attname}${r.attnotnull ? ' not null' : ''}${r.collname ? ` ${r.collname}` : ''}`),
+      ['doc_id not null', 'role not null C', 'address not null C', 'domain not null C', 'name default', 'date'], 'the table as 0003 made it, and the date');
+    const indexes = await meta.pool.query("SELECT indexname FROM pg_indexes WHERE tablename = 'participation' AND schemaname = $1 ORDER BY indexname", [schema]);
+    assert.deepEqual(indexes.rows.map((r) => r.indexname), ['participation_address', 'participation_dates', 'participation_domain', 'participation_pkey']);
 
     // Written by the indexer after the migration: the participant's lexeme with the words, and
     // a participant named later is added when its words are written again.
@@ -83,6 +93,8 @@ test('documents indexed before migration 0004 are found within their mailboxes a
     });
     const now = await search.search('budget', { limit: 10, scope });
     assert.deepEqual(now.hits.map((h) => h.subject), ['budget final', 'budget review']);
+    // A participant named by a later capture takes the date of the document already written.
+    assert.deepEqual((await search.search('before:2026-01-04', { limit: 10, scope })).hits.map((h) => h.subject), ['budget final', 'budget review']);
   } finally {
     await meta.close();
   }

@@ -970,6 +970,8 @@ for (const impl of INDEXES) {
           await store.addDocument(tx, { id: d.id, sha256: d.sha256, messageId: null, date: d.date, fromText: null, subject: 'Bulk', hasAttachment: d.attachment, parseError: null, refersTo: [] });
           const who = d.dave ? 'dave@corp.example' : 'stranger@elsewhere.example';
           await store.addParticipation(tx, d.id, { role: 'to', address: who, domain: who.split('@')[1]!, name: null });
+          // Mail to oneself: the same address in two roles, one message.
+          if (d.id % 5 === 0) await store.addParticipation(tx, d.id, { role: 'from', address: who, domain: who.split('@')[1]!, name: null });
           await store.addFullText(tx, d.id, { subject: 'Bulk', addresses: who, body: `zqbulk number ${d.id}`, filenames: '', attachments: '' });
         }
       });
@@ -992,6 +994,17 @@ for (const impl of INDEXES) {
         await check('zqbulk has:attachment', (d) => d.attachment, [[0, 50], [550, 50]]);
         const after = Date.parse('2021-07-01T00:00:00Z');
         await check('zqbulk after:2021-06-30', (d) => d.date !== null && d.date >= after, [[0, 50], [700, 50]]);
+        // Dates alone (PostgreSQL reads them from the mailbox's own entries in date order).
+        await check('after:2021-06-30 before:2025-01-01', (d) => d.date !== null && d.date >= after, [[0, 50], [700, 50], [1_100, 50]]);
+        const from = Date.parse('2020-03-01T00:00:00Z'), to = Date.parse('2021-01-01T00:00:00Z');
+        await check('after:2020-02-29 before:2021-01-01', (d) => d.date !== null && d.date >= from && d.date < to, [[0, 50], [500, 50]]);
+        await check('on:2020-01-14', (d) => d.date !== null && d.date >= Date.parse('2020-01-14') && d.date < Date.parse('2020-01-15'), [[0, 10]]);
+        await check('after:2030-01-01', () => false, [[0, 10]]);
+        const bounded = await index.search('before:2021-01-01', { limit: 5, countUpTo: 100, scope: dave });
+        assert.deepEqual({ total: bounded.total, lowerBound: bounded.totalIsLowerBound }, { total: 100, lowerBound: true }, 'a bounded count of dates alone');
+        assert.deepEqual(bounded.hits.map((h) => h.sha256), order(docs.filter((d) => d.dave && d.date !== null && d.date < to), -1).slice(0, 5).map((d) => d.sha256));
+        const windowed = await index.search('before:2021-01-01', { limit: 50, scope: { ...dave, dateFrom: from, dateTo: Date.parse('2020-06-01') } });
+        assert.deepEqual(windowed.hits.map((h) => h.sha256), order(docs.filter((d) => d.dave && d.date !== null && d.date >= from && d.date < Date.parse('2020-06-01')), -1).slice(0, 50).map((d) => d.sha256), 'within the scope\'s dates');
         // The hex of dave@, as SQLite's scope tokens spell it: the user's words never reach them.
         for (const query of ['a64617665*', 'hattachment', 'dnone', 'd202001']) await check(query, () => false, [[0, 10]]);
       } finally {

@@ -77,8 +77,12 @@ export class PostgresIndexStore implements IndexStore {
     const rows = pending?.participation;
     if (!pending || !rows) return;
     pending.participation = null;
-    await on(tx).run(`INSERT INTO participation (doc_id, role, address, domain, name)
-      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`, rows);
+    // Each row carries its document's date (migration 0015): from the row waiting to be written,
+    // else from the row written before (a later capture naming someone new).
+    const dates = rows[0].map((id) => pending.docs.get(id)?.[4] ?? null);
+    await on(tx).run(`INSERT INTO participation (doc_id, role, address, domain, name, date)
+      SELECT u.doc_id, u.role, u.address, u.domain, u.name, COALESCE(u.date, (SELECT d.date FROM doc d WHERE d.id = u.doc_id))
+      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(doc_id, role, address, domain, name, date) ON CONFLICT DO NOTHING`, [...rows, dates]);
   }
 
   // What a read transaction was given to write is refused with it, as a write made at once is.
@@ -213,6 +217,8 @@ export class PostgresIndexStore implements IndexStore {
       await (await this.#on(tx)).run('UPDATE doc SET words = $2::tsvector || scope_words($1) WHERE id = $1', [messageRowId, documentVector(text)]);
       return;
     }
+    // Its participants first, while their date can still be read from the waiting row.
+    await this.#flushParticipation(tx);
     docs!.delete(messageRowId);
     await (await this.#on(tx)).run(`INSERT INTO doc (${DOC_COLUMNS}, words)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::tsvector || scope_words($1, $8, $5))`, [...row, documentVector(text)]);

@@ -30,6 +30,9 @@
 //   more key of the same GIN scan: `words @@ ('@a=x' | '@a=y')`, ANDed into the query's own
 //   tsquery (compileQuery's `within`). From, attachment, month and subject have lexemes too
 //   (words.ts MARK). No word of a query can be such a lexeme.
+// - Dates alone within mailboxes ("ana's mail of June"): no word to look up, so not the GIN
+//   index but each participation row's copy of its document's date (migration 0015), in date
+//   order per address (byParticipation).
 // - Order: one query counts the matches (PostgreSQL reads each match's row for it) and, when
 //   there are up to SORT_WHOLE, sorts them whole for the page (countedPage); a longer list is
 //   read a window of dates at a time from its newest (or oldest) end (byWindow), so a page of a
@@ -60,6 +63,7 @@ import type { CompletenessSummary } from '../index-completeness.ts';
 import { boundedTotal, countLimit, rankedNewestPage } from '../search-index.ts';
 import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { ADDRESS_ROLES, describeQuery, parseQuery, QueryError } from '../search-query.ts';
+import type { QueryNode } from '../search-query.ts';
 import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
 import type { Tx } from '../../core/transactions.ts';
 import { indexTransactions } from './index-store.ts';
@@ -102,19 +106,25 @@ export class PostgresSearchIndex implements SearchIndex {
       // under a LIMIT, chose it over the GIN index (4.6 s instead of 0.2 s, at 330,000 messages).
       // Both are turned off for the search's transaction in the round trip that reads the
       // scope's addresses (searchSettings).
-      const within = await searchSettings(tx, options.scope);
+      const addresses = await searchSettings(tx, options.scope);
+      if (addresses?.length === 0) return { query: describeQuery(node), hits: [], total: 0, sort };
+      const dir = ranked ? 'DESC' : options.sort === 'oldest' ? 'ASC' : 'DESC';
+      const want = offset + options.limit;
+      // The dates the query and the scope confine it to: where windows of dates start and end.
+      const dates = queryDates(node);
+      const range = { from: Math.max(dates.from, options.scope?.dateFrom ?? -Infinity), to: Math.min(dates.to, options.scope?.dateTo ?? Infinity) };
+      const upTo = countLimit(options);
+      if (addresses !== null && addresses.length <= MAX_LISTED_ADDRESSES && options.scope!.fixedQuery === null && datesOnly(node)) {
+        const found = await byParticipation(tx, addresses, range, dir, want, upTo);
+        const rows = offset >= found.counted ? [] : await docs(tx, found.ids.slice(offset));
+        return { query: describeQuery(node), hits: rows.map(hit), ...boundedTotal(found.counted, upTo), sort };
+      }
+      const within = addresses === null || addresses.length > MAX_SCOPE_ADDRESSES ? null : addresses.map(scopeLexeme).join(' | ');
       const params: unknown[] = [];
-      if (within === 'nothing') return { query: describeQuery(node), hits: [], total: 0, sort };
       const compiled = compileQuery(node, params, { envelopeOf: options.envelopeOf, within });
       let where = compiled.where;
       if (options.scope) where = `(${where}) AND (${compileScope(options.scope, params, within === null ? 'participation' : 'in-query')})`;
       try {
-        const dir = ranked ? 'DESC' : options.sort === 'oldest' ? 'ASC' : 'DESC';
-        const want = offset + options.limit;
-        // The dates the query and the scope confine it to: where windows of dates start and end.
-        const dates = queryDates(node);
-        const range = { from: Math.max(dates.from, options.scope?.dateFrom ?? -Infinity), to: Math.min(dates.to, options.scope?.dateTo ?? Infinity) };
-        const upTo = countLimit(options);
         // A list of up to `short` matches is counted and its page read in one query (countedPage);
         // a longer one is read a window of dates at a time from the end its page starts at
         // (byWindow), so that the first pages of a mailbox's common word read a few days.
@@ -320,22 +330,44 @@ const SORT_WHOLE = 2000;
 // Past this many addresses the mailboxes are searched through participation rather than as
 // lexemes of one GIN scan.
 const MAX_SCOPE_ADDRESSES = 500;
+// Past this many addresses a search of dates alone is not read from each address's entries.
+const MAX_LISTED_ADDRESSES = 32;
 const HOUR_MS = 3_600_000;
 // A bounded count the planner expects to find this many times its bound or more is counted by
 // windows of months (byWindow).
 const COUNT_BY_MONTHS = 4;
 
-// The search's settings for its transaction (above), and the mailboxes' addresses as one tsquery
-// of their lexemes (words.ts scopeLexeme): 'nothing' when they have none, null when too many for
-// one scan or no scope. One round trip.
-async function searchSettings(tx: Tx, scope: SearchScope | undefined): Promise<string | null | 'nothing'> {
+// The search's settings for its transaction (above), and the addresses of the scope's mailboxes
+// (null: no scope). One round trip.
+async function searchSettings(tx: Tx, scope: SearchScope | undefined): Promise<string[] | null> {
   const row = (await on(tx).one<{ addresses: string[] | null }>(`SELECT set_config('jit', 'off', true) AS jit, set_config('enable_seqscan', 'off', true) AS seqscan,
     ${scope ? 'ARRAY(SELECT DISTINCT address FROM mailbox_address WHERE mailbox_id = ANY($1::bigint[]) ORDER BY address)' : 'NULL'} AS addresses`,
   scope ? [scope.mailboxes.map((m) => m.id)] : []))!;
-  if (row.addresses === null) return null;
-  if (row.addresses.length === 0) return 'nothing';
-  if (row.addresses.length > MAX_SCOPE_ADDRESSES) return null;
-  return row.addresses.map(scopeLexeme).join(' | ');
+  return row.addresses;
+}
+
+// Whether a query is of dates alone (after:, before:, on:, ANDed), at least one.
+function datesOnly(node: QueryNode): boolean {
+  return node.kind === 'date' || (node.kind === 'and' && node.children.every((c) => c.kind === 'date'));
+}
+
+// A search of dates alone within mailboxes (a mailbox's mail of a month): the ids of its first
+// `want` matches in date order and their count (up to countTo + 1; every one without), from the
+// scope's addresses' participations in date order (participation_dates, migration 0015): an
+// index-only scan of each address's entries within the dates, merged in date order (Merge
+// Append), a document named in several roles or at several of the addresses taken once, read no
+// further than the count needs. A date condition leaves out documents without a date, as
+// compileQuery's does. At 10 M documents a month of the busiest mailbox took 5.5 ms, as long as
+// the same dates over everything (65 ms through the words' index: its lexeme ANDed with the
+// month's).
+async function byParticipation(tx: Tx, addresses: string[], range: { from: number; to: number }, dir: 'ASC' | 'DESC', want: number, countTo?: number): Promise<{ ids: number[]; counted: number }> {
+  const params: unknown[] = [Number.isFinite(range.from) ? range.from : Number.MIN_SAFE_INTEGER, Number.isFinite(range.to) ? range.to : Number.MAX_SAFE_INTEGER];
+  const order = `date ${dir} NULLS ${dir === 'DESC' ? 'LAST' : 'FIRST'}, doc_id ${dir}`;
+  const each = addresses.map((a) => `(SELECT date, doc_id FROM participation WHERE address = $${params.push(a)} AND date >= $1 AND date < $2 ORDER BY ${order})`).join(' UNION ALL ');
+  const list = (limit: number | null) => `SELECT DISTINCT date, doc_id FROM (${each}) u ORDER BY ${order} LIMIT $${params.push(limit)}`;
+  const row = (await on(tx).one<{ total: string; ids: string[] }>(`SELECT (SELECT COUNT(*) FROM (${list(countTo === undefined ? null : Math.max(want, countTo + 1))}) c) AS total,
+    ARRAY(SELECT doc_id FROM (${list(want)}) p) AS ids`, params))!;
+  return { ids: row.ids.map(Number), counted: Number(row.total) };
 }
 
 // Every match, counted.
