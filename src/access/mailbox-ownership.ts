@@ -143,13 +143,13 @@ export class MailboxOwnership {
   // Whether a change giving `mailbox` to `owner` waits already or was denied (a refusal stands:
   // it is not filed again by the same cause).
   async filedFor(tx: Tx, mailbox: string, owner: string): Promise<boolean> {
-    return (await this.#changes.list(tx)).some((c) => c.mailbox === mailbox && c.ownerAfter === owner && c.decision !== 'approve');
+    return (await this.#changes.notApprovedFor(tx, mailbox)).some((c) => c.ownerAfter === owner);
   }
 
   // Whether this very row waits for approval or was refused already.
   async filedRow(tx: Tx, row: DirectoryRow): Promise<boolean> {
     const key = rowKey(row);
-    return (await this.#changes.list(tx)).some((c) => c.mailbox === row.name && c.decision !== 'approve' && rowKey(c.row) === key);
+    return (await this.#changes.notApprovedFor(tx, row.name)).some((c) => rowKey(c.row) === key);
   }
 
   async #stage(tx: Tx, actor: DirectoryActor, row: DirectoryRow, why: { ownerAfter: string; gains: StagedChange['gains']; text: string }): Promise<StagedChange> {

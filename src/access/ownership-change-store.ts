@@ -24,4 +24,6 @@ export interface OwnershipChangeStore {
   decide(tx: Tx, id: string, d: { by: number; decision: 'approve' | 'deny'; reason: string; at: number }): Promise<void>;
   get(tx: Tx, id: string): Promise<OwnershipChangeRecord | null>;
   list(tx: Tx): Promise<OwnershipChangeRecord[]>;   // the latest 500, newest first
+  // Every change for this mailbox that waits or was refused, however old, newest first.
+  notApprovedFor(tx: Tx, mailbox: string): Promise<OwnershipChangeRecord[]>;
 }

@@ -609,6 +609,24 @@ for (const impl of BACKENDS) {
       });
       assert.deepEqual((await r.read((tx) => r.ownership.list(tx))).map((c) => c.id), ['own_a', 'own_b', 'own_c']);
     }));
+
+    // A directory sync asks this for each row: a refusal must stand however many changes came
+    // after it (list holds the latest 500 only).
+    test('notApprovedFor: the changes of one mailbox that wait or were refused, however old', withRepos(impl, async (r) => {
+      const bob = await r.write((tx) => addPerson(tx, r.people, 'bob', ['approver']));
+      const base = { row: row('m', ['m@corp.example']), ownerBefore: null, ownerAfter: 'erin', gains: [], why: 'w', stagedBy: null, stagedByLabel: 'os:root' };
+      await r.write(async (tx) => {
+        for (const [id, at] of [['own_refused', T0], ['own_approved', T0 + 1], ['own_waiting', T0 + 2]] as const) await r.ownership.add(tx, { ...base, mailbox: 'm', id, stagedAt: at });
+        await r.ownership.decide(tx, 'own_refused', { by: bob, decision: 'deny', reason: 'no', at: T0 + 3 });
+        await r.ownership.decide(tx, 'own_approved', { by: bob, decision: 'approve', reason: 'yes', at: T0 + 3 });
+        for (let i = 0; i < 501; i++) await r.ownership.add(tx, { ...base, mailbox: `other${i}`, id: `own_o${i}`, stagedAt: T0 + 10 + i });
+      });
+      await r.read(async (tx) => {
+        assert.ok(!(await r.ownership.list(tx)).some((c) => c.mailbox === 'm'), 'past the latest 500');
+        assert.deepEqual((await r.ownership.notApprovedFor(tx, 'm')).map((c) => [c.id, c.decision]), [['own_waiting', null], ['own_refused', 'deny']]);
+        assert.deepEqual(await r.ownership.notApprovedFor(tx, 'nobody'), []);
+      });
+    }));
   });
 
   describe(`AccountRecoveryStore: ${impl.name}`, () => {

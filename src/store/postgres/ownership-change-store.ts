@@ -20,6 +20,10 @@ export class PostgresOwnershipChangeStore implements OwnershipChangeStore {
   async list(tx: Tx): Promise<OwnershipChangeRecord[]> {
     return (await on(tx).query('SELECT * FROM ownership_change ORDER BY staged_at DESC, id DESC LIMIT 500')).map(toChange);
   }
+
+  async notApprovedFor(tx: Tx, mailbox: string): Promise<OwnershipChangeRecord[]> {
+    return (await on(tx).query("SELECT * FROM ownership_change WHERE mailbox = $1 AND (decision IS NULL OR decision <> 'approve') ORDER BY staged_at DESC, id DESC", [mailbox])).map(toChange);
+  }
 }
 
 function toChange(r: Record<string, any>): OwnershipChangeRecord {

@@ -27,6 +27,10 @@ export class SqliteOwnershipChangeStore implements OwnershipChangeStore {
   async list(tx: Tx): Promise<OwnershipChangeRecord[]> {
     return (on(tx).prepare('SELECT * FROM ownership_change ORDER BY staged_at DESC, id DESC LIMIT 500').all() as Record<string, any>[]).map(toChange);
   }
+
+  async notApprovedFor(tx: Tx, mailbox: string): Promise<OwnershipChangeRecord[]> {
+    return (on(tx).prepare("SELECT * FROM ownership_change WHERE mailbox = ? AND (decision IS NULL OR decision <> 'approve') ORDER BY staged_at DESC, id DESC").all(mailbox) as Record<string, any>[]).map(toChange);
+  }
 }
 
 function toChange(r: Record<string, any>): OwnershipChangeRecord {
