@@ -352,6 +352,30 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       for (const op of ['user.roles', 'user.recovery.approve', 'user.add', 'mailboxes.import']) assert.ok(ops.has(op), op);
       assert.deepEqual(report.body.linkedApprovals, [], 'no approval between linked people went through');
     });
+
+    await t.test('finding 12: the approver boss made approves none of boss\'s filings, however long after', async () => {
+      // linkedPeopleDays (30) has passed: a period alone would only have delayed the puppet.
+      w.clock.advance(31 * 86_400_000);
+      assert.equal((await boss.signIn('boss', w.passwords.boss!)).status, 200);
+      assert.equal((await puppets.pup.signIn('pup', 'pup-puppet-password-1')).status, 200);
+      assert.equal((await vera.signIn('vera', 'vera-long-enough-password')).status, 200);
+      assert.equal((await w.as['ledger-watch'].signIn('ledger-watch', w.passwords['ledger-watch']!)).status, 200);
+      await w.takeAll();
+      // The CFO's mailbox to boss, staged by the import of finding 2 and still waiting.
+      const changes = (await boss.call('GET', '/api/v1/ownership-changes')).body.changes as any[];
+      const cfo = changes.find((c) => c.mailbox === 'cfo@corp.test' && c.ownerAfter === 'boss' && c.state === 'pending');
+      assert.ok(cfo, JSON.stringify(changes));
+      const e1 = await expectRefused(await puppets.pup.call('POST', `/api/v1/ownership-changes/${cfo.id}/approve`, { reason: 'ok' }), 403, 'ownership.approve', 'pup');
+      assert.match(e1.parameters.reason, /boss created your account/);
+      // A rule that disposes of the partner's mail after a day, filed by boss.
+      const purge = await boss.call('POST', '/api/v1/retention/rules', { name: 'Purge partner mail', domains: ['partner.test'], days: 1, note: 'space' });
+      assert.equal(purge.status, 200, JSON.stringify(purge.body));
+      const e2 = await expectRefused(await puppets.pup.call('POST', `/api/v1/retention/changes/${purge.body.change.id}/approve`, { reason: 'ok' }), 403, 'retention.approve', 'pup');
+      assert.match(e2.parameters.reason, /boss created your account/);
+      assert.deepEqual((await boss.call('GET', '/api/v1/me')).body.mailboxes, [], 'boss owns nothing');
+      // An approver boss did not make decides as before.
+      assert.equal((await vera.call('POST', `/api/v1/retention/changes/${purge.body.change.id}/deny`, { reason: 'no' })).status, 200);
+    });
   } finally {
     await w.stop();
   }

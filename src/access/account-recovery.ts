@@ -80,7 +80,7 @@ export class AccountRecovery {
     if (!approver.roles.some((x) => x === 'admin' || x === 'approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'only admins and approvers decide on account recoveries');
     if (r.userId === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one decides on their own account recovery');
     if (r.requestedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one decides on an account recovery they asked for');
-    const linked = await this.#d.fourEyes.linked(tx, approver.id, r.requestedBy, { creatorEver: false });
+    const linked = await this.#d.fourEyes.linked(tx, approver.id, r.requestedBy);
     if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
     const state = this.#state(r);

@@ -13,7 +13,9 @@ const VERB = { created: 'created', roles: 'changed the roles of', recovery: 'app
 // such a pair may not approve each other's requests, nor may two accounts the same person
 // created in that period (whoever creates an account receives its first code). A role change
 // hands no credential, so it links only the two people concerned. Whoever created an approver
-// is never approved by them.
+// is never approved by them: the approver's credential may be theirs, and a period only delays
+// a second pair of hands (an admin who made an approver of their own would otherwise have it
+// approve their directory import, retention change or role after `linkedPeopleDays`).
 export class FourEyes {
   readonly #links: PersonLinkStore;
   readonly #people: People;
@@ -34,7 +36,7 @@ export class FourEyes {
   async mayDecide(tx: Tx, approver: User, filed: FiledDecision, what: { name: string; self: string }, reason: string): Promise<void> {
     if (!approver.roles.includes('approver')) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `only approvers decide on ${what.name}s`);
     if (filed.filedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', what.self);
-    const linked = filed.filedBy === null ? null : await this.linked(tx, approver.id, filed.filedBy, { creatorEver: false });
+    const linked = filed.filedBy === null ? null : await this.linked(tx, approver.id, filed.filedBy);
     if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required', { fields: ['reason'] });
     if (filed.decision !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${what.name} ${filed.id} was already ${filed.decision === 'approve' ? 'approved' : 'denied'}`);
@@ -47,15 +49,15 @@ export class FourEyes {
   }
 
   // Why `approverId` may not approve what `otherId` asked for, or null when they are two people.
-  // For an access request, whoever created the approver is never approved by them; for account
-  // and directory changes (asked for by admins, who create most accounts) the period alone counts.
-  async linked(tx: Tx, approverId: number, otherId: number, options: { creatorEver?: boolean } = {}): Promise<string | null> {
+  // Whoever created the approver is never approved by them; with the period set to 0 (the config
+  // file turns linked people off) that still holds for access requests, for nothing else.
+  async linked(tx: Tx, approverId: number, otherId: number, options: { accessRequest?: boolean } = {}): Promise<string | null> {
     // The period as this transaction sees the policy: a change made on any node applies at once.
     const days = (await this.#policy(tx)).linkedPeopleDays;
     const links = await this.#links.touching(tx, [approverId, otherId]);
     // Names are only needed to word a link: most pairs have none.
     const names = links.length > 0 ? await this.#people.names(tx) : (id: number) => `#${id}`;
-    return linkBetween(links, approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, names, options.creatorEver ?? true);
+    return linkBetween(links, approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, names, days > 0 || options.accessRequest === true);
   }
 }
 

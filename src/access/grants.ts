@@ -198,7 +198,7 @@ export class Grants {
     if (r.requesterId === approver.id) return new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one can decide on their own request');
     // Looks like a missing request: the subject of an investigation learns nothing of it here.
     if (r.mailboxes.some((m) => m.owner === approver.name)) return new SealboxError('SEALBOX_ERR_NOT_FOUND', `no access request ${r.id}`);
-    const linked = await this.#fourEyes?.linked(tx, approver.id, r.requesterId);
+    const linked = await this.#fourEyes?.linked(tx, approver.id, r.requesterId, { accessRequest: true });
     if (linked) return new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     return null;
   }

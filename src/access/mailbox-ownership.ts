@@ -183,7 +183,7 @@ export class MailboxOwnership {
       throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `you made ${owner.name}'s account and were handed its first enrolment code, so you do not approve giving it mail`);
     }
     for (const other of [c.stagedBy, owner?.id ?? null]) {
-      const linked = other === null ? null : await this.#d.fourEyes.linked(tx, approver.id, other, { creatorEver: false });
+      const linked = other === null ? null : await this.#d.fourEyes.linked(tx, approver.id, other);
       if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     }
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
@@ -283,7 +283,7 @@ export class MailboxOwnership {
     if (takenFrom.length > 0) return { ownerAfter, gains, text: `takes addresses or the mailbox from ${takenFrom.join(', ')}` };
     if (gains.length > 0 && actor.user?.name === ownerAfter) return { ownerAfter, gains, text: 'the person making the change would become the owner' };
     const owner = await this.#d.people.byName(tx, ownerAfter);
-    const linked = gains.length > 0 && actor.user && owner ? await this.#d.fourEyes.linked(tx, actor.user.id, owner.id, { creatorEver: false }) : null;
+    const linked = gains.length > 0 && actor.user && owner ? await this.#d.fourEyes.linked(tx, actor.user.id, owner.id) : null;
     if (linked) return { ownerAfter, gains, text: `the new owner is linked to the person making the change (${linked})` };
     // An admin who made the account through the API was handed its first code, and may have
     // enrolled as the person: someone else confirms that the account is the owner's. (One not

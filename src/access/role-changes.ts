@@ -86,7 +86,7 @@ export class RoleChanges {
     if (c.userId === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one decides on a role for themselves');
     // The state is said below in words of its own (cancelled is no decision FourEyes knows).
     await this.#d.fourEyes.mayDecide(tx, approver, { ...c, decision: null }, { name: 'role change', self: 'no one decides on a role change they filed' }, reason);
-    const linked = await this.#d.fourEyes.linked(tx, approver.id, c.userId, { creatorEver: false });
+    const linked = await this.#d.fourEyes.linked(tx, approver.id, c.userId);
     if (linked) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `four eyes means two people: ${linked}`);
     const state = stateOf(c);
     if (state !== 'pending') throw new SealboxError('SEALBOX_ERR_CONFLICT', `role change ${id} is ${state}, not pending`);
