@@ -225,7 +225,7 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       assert.equal(meanwhile.status, 403, JSON.stringify(meanwhile.body));
       const byBoss = await boss.call('POST', `/api/v1/ownership-changes/${staged.id}/approve`, { reason: 'it is erin' });
       assert.equal(byBoss.status, 403, JSON.stringify(byBoss.body));
-      assert.equal(byBoss.body.error.message, "you made erin's account and were handed its first enrolment code, so you do not approve giving it mail");
+      assert.equal(byBoss.body.error.message, "you made erin's account (or the account that made it), so its first enrolment code came to you, and you do not approve giving it mail");
       // fay, not enrolled: hers applies, but the code boss holds ends; a new one goes to her mail.
       assert.equal((await w.client().call('POST', '/api/v1/enrol', { name: 'fay', code: made.fay, password: 'boss-is-fay-now-1' })).status, 401, "boss's code for fay ended");
       const code = enrolmentCode(w.data, 'fay@corp.test');
@@ -354,10 +354,17 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
     });
 
     await t.test('finding 12: the approver boss made approves none of boss\'s filings, however long after', async () => {
-      // linkedPeopleDays (30) has passed: a period alone would only have delayed the puppet.
+      // A second puppet made through a puppet admin: boss held its first code all the same.
+      const padm = await puppet('padm', ['admin']);
+      const made = await padm.call('POST', '/api/v1/users', { name: 'papp', roles: ['approver'], email: 'papp@boss-home.test' });
+      assert.equal(made.status, 200, JSON.stringify(made.body));
+      const papp = w.client();
+      await papp.enrolAndSignIn('papp', made.body.enrolmentCode, 'papp-puppet-password-1');
+      // linkedPeopleDays (30) has passed: a period alone would only have delayed the puppets.
       w.clock.advance(31 * 86_400_000);
       assert.equal((await boss.signIn('boss', w.passwords.boss!)).status, 200);
       assert.equal((await puppets.pup.signIn('pup', 'pup-puppet-password-1')).status, 200);
+      assert.equal((await papp.signIn('papp', 'papp-puppet-password-1')).status, 200);
       assert.equal((await vera.signIn('vera', 'vera-long-enough-password')).status, 200);
       assert.equal((await w.as['ledger-watch'].signIn('ledger-watch', w.passwords['ledger-watch']!)).status, 200);
       await w.takeAll();
@@ -372,6 +379,9 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       assert.equal(purge.status, 200, JSON.stringify(purge.body));
       const e2 = await expectRefused(await puppets.pup.call('POST', `/api/v1/retention/changes/${purge.body.change.id}/approve`, { reason: 'ok' }), 403, 'retention.approve', 'pup');
       assert.match(e2.parameters.reason, /boss created your account/);
+      const e3 = await expectRefused(await papp.call('POST', `/api/v1/retention/changes/${purge.body.change.id}/approve`, { reason: 'ok' }), 403, 'retention.approve', 'papp');
+      assert.match(e3.parameters.reason, /boss created the account that created yours/);
+      await expectRefused(await papp.call('POST', `/api/v1/ownership-changes/${cfo.id}/approve`, { reason: 'ok' }), 403, 'ownership.approve', 'papp');
       assert.deepEqual((await boss.call('GET', '/api/v1/me')).body.mailboxes, [], 'boss owns nothing');
       // An approver boss did not make decides as before.
       assert.equal((await vera.call('POST', `/api/v1/retention/changes/${purge.body.change.id}/deny`, { reason: 'no' })).status, 200);

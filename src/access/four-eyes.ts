@@ -6,6 +6,8 @@ import type { People, User } from './people.ts';
 import { SealboxError } from '../core/errors.ts';
 
 const DAY = 86_400_000;
+// How far up a chain of accounts making accounts is followed.
+const MAX_MAKERS = 64;
 const VERB = { created: 'created', roles: 'changed the roles of', recovery: 'approved the account recovery of' } as const;
 
 // Four eyes means two people. An account someone created, enrolled (handed the enrolment code
@@ -48,6 +50,18 @@ export class FourEyes {
     return [...new Set((await this.#links.touching(tx, [userId])).filter((l) => l.subjectId === userId && l.kind === 'created').map((l) => l.actorId))];
   }
 
+  // Its makers, theirs, and so on up (nearest first): an admin who made an account that made
+  // this one held its first code through that account.
+  async makerChain(tx: Tx, userId: number): Promise<number[]> {
+    const chain: number[] = [];
+    for (let level = [userId]; level.length > 0 && chain.length < MAX_MAKERS;) {
+      const links = await this.#links.touching(tx, level);
+      level = [...new Set(links.filter((l) => l.kind === 'created' && level.includes(l.subjectId)).map((l) => l.actorId))].filter((id) => id !== userId && !chain.includes(id));
+      chain.push(...level);
+    }
+    return chain;
+  }
+
   // Why `approverId` may not approve what `otherId` asked for, or null when they are two people.
   // Whoever created the approver is never approved by them; with the period set to 0 (the config
   // file turns linked people off) that still holds for access requests, for nothing else.
@@ -57,7 +71,12 @@ export class FourEyes {
     const links = await this.#links.touching(tx, [approverId, otherId]);
     // Names are only needed to word a link: most pairs have none.
     const names = links.length > 0 ? await this.#people.names(tx) : (id: number) => `#${id}`;
-    return linkBetween(links, approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, names, days > 0 || options.accessRequest === true);
+    const creatorRule = days > 0 || options.accessRequest === true;
+    const direct = linkBetween(links, approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, names, creatorRule);
+    if (direct !== null || !creatorRule || links.length === 0) return direct;
+    // Through accounts in between: an admin who made an admin who made the approver.
+    if (!(await this.makerChain(tx, approverId)).includes(otherId)) return null;
+    return `${(await this.#people.names(tx))(otherId)} created the account that created yours`;
   }
 }
 

@@ -179,8 +179,8 @@ export class MailboxOwnership {
     if (c.stagedBy === approver.id) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves an ownership change they staged');
     if (c.ownerAfter === approver.name) throw new SealboxError('SEALBOX_ERR_FORBIDDEN', 'no one approves their own ownership of a mailbox');
     const owner = c.ownerAfter ? await this.#d.people.byName(tx, c.ownerAfter) : null;
-    if (owner && (await this.#d.fourEyes.makers(tx, owner.id)).includes(approver.id)) {
-      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `you made ${owner.name}'s account and were handed its first enrolment code, so you do not approve giving it mail`);
+    if (owner && (await this.#d.fourEyes.makerChain(tx, owner.id)).includes(approver.id)) {
+      throw new SealboxError('SEALBOX_ERR_FORBIDDEN', `you made ${owner.name}'s account (or the account that made it), so its first enrolment code came to you, and you do not approve giving it mail`);
     }
     for (const other of [c.stagedBy, owner?.id ?? null]) {
       const linked = other === null ? null : await this.#d.fourEyes.linked(tx, approver.id, other);
