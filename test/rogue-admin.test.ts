@@ -383,6 +383,15 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       assert.match(e3.parameters.reason, /boss created the account that created yours/);
       await expectRefused(await papp.call('POST', `/api/v1/ownership-changes/${cfo.id}/approve`, { reason: 'ok' }), 403, 'ownership.approve', 'papp');
       assert.deepEqual((await boss.call('GET', '/api/v1/me')).body.mailboxes, [], 'boss owns nothing');
+      // Two puppets boss made, one asking and one approving: both first codes went to boss.
+      assert.equal((await puppets.req1.signIn('req1', 'req1-puppet-password-1')).status, 200);
+      const asked = await puppets.req1.call('POST', '/api/v1/requests', REQUEST);
+      assert.equal(asked.status, 200, JSON.stringify(asked.body));
+      const e4 = await expectRefused(await papp.call('POST', `/api/v1/requests/${asked.body.id}/approve`, { reason: 'fine' }), 403, 'request.approve', 'papp');
+      assert.match(e4.parameters.reason, /boss created both your account and req1's/);
+      const e5 = await expectRefused(await puppets.pup.call('POST', `/api/v1/requests/${asked.body.id}/approve`, { reason: 'fine' }), 403, 'request.approve', 'pup');
+      assert.match(e5.parameters.reason, /boss created both your account and req1's/);
+      assert.equal((await searchCeo(puppets.req1)).body.results?.length ?? 0, 0);
       // An approver boss did not make decides as before.
       assert.equal((await vera.call('POST', `/api/v1/retention/changes/${purge.body.change.id}/deny`, { reason: 'no' })).status, 200);
     });

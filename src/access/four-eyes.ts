@@ -8,16 +8,18 @@ import { SealboxError } from '../core/errors.ts';
 const DAY = 86_400_000;
 // How far up a chain of accounts making accounts is followed.
 const MAX_MAKERS = 64;
-const VERB = { created: 'created', roles: 'changed the roles of', recovery: 'approved the account recovery of' } as const;
+const VERB = { created: 'created', mailed: 'created', roles: 'changed the roles of', recovery: 'approved the account recovery of' } as const;
 
 // Four eyes means two people. An account someone created, enrolled (handed the enrolment code
 // to) or changed the roles of is, for a while, possibly that someone's second pair of hands:
 // such a pair may not approve each other's requests, nor may two accounts the same person
 // created in that period (whoever creates an account receives its first code). A role change
-// hands no credential, so it links only the two people concerned. Whoever created an approver
-// is never approved by them: the approver's credential may be theirs, and a period only delays
-// a second pair of hands (an admin who made an approver of their own would otherwise have it
-// approve their directory import, retention change or role after `linkedPeopleDays`).
+// hands no credential, so it links only the two people concerned. An account whose first code
+// its maker was handed (not mailed to the person: a `created` link, not `mailed`) may be the
+// maker's hands for good, and a period only delays a puppet: while linked people are on, whoever
+// made it (or made the account that made it) is never approved by it, nor is another account
+// whose code the same person was handed. An admin who made an approver and a requester of their
+// own would otherwise have one approve the other once `linkedPeopleDays` had passed.
 export class FourEyes {
   readonly #links: PersonLinkStore;
   readonly #people: People;
@@ -63,8 +65,8 @@ export class FourEyes {
   }
 
   // Why `approverId` may not approve what `otherId` asked for, or null when they are two people.
-  // Whoever created the approver is never approved by them; with the period set to 0 (the config
-  // file turns linked people off) that still holds for access requests, for nothing else.
+  // With the period set to 0 (the config file turns linked people off), only the approver's
+  // makers are refused, and only for access requests.
   async linked(tx: Tx, approverId: number, otherId: number, options: { accessRequest?: boolean } = {}): Promise<string | null> {
     // The period as this transaction sees the policy: a change made on any node applies at once.
     const days = (await this.#policy(tx)).linkedPeopleDays;
@@ -74,9 +76,14 @@ export class FourEyes {
     const creatorRule = days > 0 || options.accessRequest === true;
     const direct = linkBetween(links, approverId, otherId, this.#clock.now() - days * DAY, `within the last ${days} days`, names, creatorRule);
     if (direct !== null || !creatorRule || links.length === 0) return direct;
-    // Through accounts in between: an admin who made an admin who made the approver.
-    if (!(await this.makerChain(tx, approverId)).includes(otherId)) return null;
-    return `${(await this.#people.names(tx))(otherId)} created the account that created yours`;
+    // Through accounts in between (an admin who made an admin who made the approver); and, while
+    // linked people are on, two accounts whose first codes went to the same person, at any time.
+    const mine = await this.makerChain(tx, approverId);
+    if (mine.includes(otherId)) return `${names(otherId)} created the account that created yours`;
+    if (days === 0 || mine.length === 0) return null;
+    const theirs = await this.makerChain(tx, otherId);
+    const both = mine.find((id) => theirs.includes(id));
+    return both === undefined ? null : `${names(both)} created both your account and ${names(otherId)}'s, and was handed their first enrolment codes`;
   }
 }
 
@@ -91,7 +98,7 @@ export function linkBetween(links: PersonLink[], approverId: number, otherId: nu
     if (l.actorId === otherId && l.subjectId === approverId) return `${name(otherId)} ${VERB[l.kind]} you ${when}`;
   }
   // Two accounts created by the same hands in the period: both first codes went to that person.
-  const makers = (id: number) => new Set(links.filter((l) => l.subjectId === id && l.at >= since && l.kind === 'created').map((l) => l.actorId));
+  const makers = (id: number) => new Set(links.filter((l) => l.subjectId === id && l.at >= since && (l.kind === 'created' || l.kind === 'mailed')).map((l) => l.actorId));
   const mine = makers(approverId);
   for (const m of makers(otherId)) if (mine.has(m)) return `${name(m)} created both your account and ${name(otherId)}'s ${when}`;
   return null;

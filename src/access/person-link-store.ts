@@ -1,5 +1,8 @@
 import type { Tx } from '../core/transactions.ts';
-export type LinkKind = 'created' | 'roles' | 'recovery';
+// created: the account's maker was handed its first enrolment code; mailed: made through the API,
+// its code mailed to the person's own mailboxes (src/access/enrolment-codes.ts), never seen by the
+// maker.
+export type LinkKind = 'created' | 'mailed' | 'roles' | 'recovery';
 
 export interface PersonLink {
   actorId: number;

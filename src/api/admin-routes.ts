@@ -81,7 +81,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       // then on the two are linked (four eyes: src/access/four-eyes.ts).
       const r = await s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, async (tx) => {
         const added = await addThroughApi(tx, { people: s.people, addresses: s.codeAddresses, notifier: s.notifier, policy: (t) => s.policy.inForce(t) }, p.user, body);
-        await s.links.record(tx, { actorId: p.user.id, subjectId: added.user.id, kind: 'created', at: s.clock.now() });
+        await s.links.record(tx, { actorId: p.user.id, subjectId: added.user.id, kind: added.enrolmentCode === null ? 'mailed' : 'created', at: s.clock.now() });
         return added;
       });
       // A code mailed with no relay set waits in the outbox: the answer says so, and what to do.
