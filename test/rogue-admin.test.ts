@@ -29,7 +29,8 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       bob: { from: 'x@partner.test', to: 'bob@corp.test', subject: 'Bob private note', date: 'Wed, 06 Mar 2024 09:00:00 +0000' },
     },
     mailboxes: { 'ceo@corp.test': 'ceo', 'bob@corp.test': 'bob', 'cfo@corp.test': '' },
-    // boss: the rogue, with every role; created by adm through the API like everyone here.
+    // boss: the rogue, with every role (break-glass too, so made at the console: an admin can
+    // only file that role); the others created by adm through the API.
     users: { boss: ALL_ROLES, ceo: ['owner'], bob: ['owner'] },
     access: { linkedPeopleDays: 30 },
   });
@@ -295,6 +296,33 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       assert.match(e3.parameters.reason, /boss created your account/);
       assert.equal((await boss.call('GET', `/api/v1/requests/${own.body.id}`)).body.state, 'pending');
       assert.equal((await searchCeo(req1)).body.results?.length ?? 0, 0);
+    });
+
+    await t.test('finding 13: the break-glass role, which reads alone, is filed when an admin gives it', async () => {
+      // Given to a new account of boss's making, and to an existing one: neither holds it.
+      const made = await boss.call('POST', '/api/v1/users', { name: 'glass', roles: ['requester', 'breakglass'], email: 'glass@boss-home.test' });
+      assert.equal(made.status, 200, JSON.stringify(made.body));
+      assert.deepEqual(made.body.roles, ['requester']);
+      assert.equal(made.body.filed[0].role, 'breakglass');
+      const entry = (await w.take('boss')).find((e) => e.operation === 'user.add' && e.parameters.name === 'glass')!;
+      assert.deepEqual([entry.parameters.roles, entry.parameters.filed.map((f: any) => f.role)], [['requester'], ['breakglass']]);
+      const glass = w.client();
+      await glass.enrolAndSignIn('glass', made.body.enrolmentCode, 'glass-puppet-password-1');
+      const given = await boss.call('POST', '/api/v1/users/req1/roles', { roles: ['requester', 'breakglass'] });
+      assert.equal(given.status, 200, JSON.stringify(given.body));
+      assert.deepEqual([given.body.roles, given.body.filed.map((f: any) => f.role)], [['requester'], ['breakglass']]);
+      const alone = { ...REQUEST, durationHours: 1 };
+      await expectRefused(await glass.call('POST', '/api/v1/breakglass', alone), 403, 'breakglass.open', 'glass');
+      await expectRefused(await puppets.req1.call('POST', '/api/v1/breakglass', alone), 403, 'breakglass.open', 'req1');
+      assert.equal((await searchCeo(glass)).body.results?.length ?? 0, 0);
+      // boss's own approver may not apply it; an approver nobody linked decides.
+      const refused = await puppets.pup.call('POST', `/api/v1/role-changes/${made.body.filed[0].change}/approve`, { reason: 'ok' });
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      assert.match(refused.body.error.message, /boss/);
+      assert.equal((await vera.call('POST', `/api/v1/role-changes/${made.body.filed[0].change}/deny`, { reason: 'no emergency role for this account' })).status, 200);
+      // Only the filed role: refused, nothing made.
+      const only = await boss.call('POST', '/api/v1/users', { name: 'glass2', roles: ['breakglass'] });
+      assert.equal(only.status, 400, JSON.stringify(only.body));
     });
 
     await t.test('an admin loosening the policy to act alone is refused, and approvals fixed at filing stay', async () => {

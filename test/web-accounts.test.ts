@@ -167,6 +167,14 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   assert.equal(await add.getByTestId('enrolment-code').count(), 0);
   await row('kari').getByTestId('user-status').filter({ hasText: 'waiting for enrolment' }).waitFor();
   assert.equal(await row('kari').getByRole('cell', { name: 'kari.holm@corp.test', exact: true }).count(), 2, 'her e-mail address is her mailbox\'s');
+  // Break-glass reads alone: the admin only files it, and the page says who decides.
+  await add.getByLabel('User name').fill('per');
+  await add.getByLabel('Display name').fill('Per Persen');
+  await add.getByLabel('Email').fill('per@corp.test');
+  for (const r of ['owner', 'requester', 'breakglass']) await add.getByLabel(r, { exact: true }).setChecked(r !== 'owner');
+  await add.getByRole('button', { name: 'Add user' }).click();
+  await add.getByRole('status').filter({ hasText: /breakglass \(role change role_\w+\) waits for an approver who is neither you nor linked to you or the person/ }).waitFor();
+  await row('per').getByRole('cell', { name: 'requester', exact: true }).waitFor();
 
   // --- the person opens the link: enrolment filled in, the focus on the password, a QR code
   const nina = await stranger(browser, errors, 'nina');

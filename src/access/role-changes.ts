@@ -13,6 +13,11 @@ import type { Role } from './roles.ts';
 // them (itself approved by someone else when it gives mail), a requester only under a grant
 // someone else approved. Every other role is a power over other people's mail or records.
 export const HARMLESS_ROLES: readonly Role[] = ['owner', 'requester'];
+// The role that reads by itself (a break-glass grant opens without anyone's approval): an admin
+// who gives it through the API files it for an approver, who is neither that admin nor the
+// person nor linked to either; otherwise an admin could give it to an account of their own
+// making and read anyone's mail alone. The console gives it at once (its operator holds the keys).
+export const FILED_ROLES: readonly Role[] = ['breakglass'];
 
 export type RoleChangeState = 'pending' | 'approved' | 'denied' | 'cancelled';
 
@@ -39,9 +44,9 @@ export interface RoleChangeDeps {
 }
 
 // A role someone would gain without an administrator's say (a group of the identity provider
-// gives it: whoever runs the provider can put anyone, themselves too, in a group) waits for an
-// approver who is neither that person nor linked to them (FourEyes); the person is told at each
-// step. Approved, it applies, and the person's sessions and tokens end: they sign in again,
+// gives it: whoever runs the provider can put anyone, themselves too, in a group), or break-glass
+// an admin gives (FILED_ROLES), waits for an approver who is neither that person nor linked to
+// them, nor whoever filed it (FourEyes); the person is told at each step. Approved, it applies, and the person's sessions and tokens end: they sign in again,
 // with the second factor the new role needs.
 export class RoleChanges {
   readonly #d: RoleChangeDeps;

@@ -5,6 +5,10 @@ import type { LedgerOperation } from '../core/ledger-operations.ts';
 import { SealboxError } from '../core/errors.ts';
 import { addThroughApi } from '../access/enrolment-codes.ts';
 import { ROLES } from '../access/people.ts';
+import type { User } from '../access/people.ts';
+import { FILED_ROLES } from '../access/role-changes.ts';
+import type { Role } from '../access/roles.ts';
+import type { Tx } from '../core/transactions.ts';
 import { proveConsistency, proveInclusion } from '../ledger/ledger-proofs.ts';
 import { actorContext } from './principal.ts';
 import type { RouteTable } from './route-table.ts';
@@ -20,6 +24,15 @@ export interface SystemListener {
 // space: serve's monitor of the folders it writes to; without one (no listeners), the data folder.
 export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemListener[] = [], space?: DiskSpace): void {
   const disk = space ?? new DiskSpace([s.stores.paths.data], s.config.storage, null);
+  // A role an admin gives that reads by itself (FILED_ROLES) waits for an approver.
+  const fileRoles = async (tx: Tx, user: User, filing: Role[], by: User): Promise<FiledRole[]> => {
+    const filed: FiledRole[] = [];
+    for (const role of filing) {
+      const c = await s.roleChanges.file(tx, user, role, `given by ${by.name} through the API`, { id: by.id, label: `user:${by.name}` });
+      if (c) filed.push({ role, change: c.id });
+    }
+    return filed;
+  };
   routes.add({
     method: 'GET', url: '/api/v1/health', tag: 'health', auth: 'none',
     summary: 'captures, messages, ledger size, last checkpoint, index lag (open, for monitoring)',
@@ -79,14 +92,16 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       // The code of someone who has no credential yet comes back to the admin who hands it on,
       // unless the person owns mailboxes already (then it is mailed to them: enrolment-codes.ts); from
       // then on the two are linked (four eyes: src/access/four-eyes.ts).
-      const r = await s.audit.record(ctx, { operation: 'user.add', parameters: { name: body.name, roles: body.roles } }, async (tx) => {
-        const added = await addThroughApi(tx, { people: s.people, addresses: s.codeAddresses, notifier: s.notifier, policy: (t) => s.policy.inForce(t) }, p.user, body);
+      const { roles, filing } = splitFiled(body.roles);
+      if (roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${filing.join(', ')} is filed for an approver, so an account made with it needs another role to start with (or add it at the console: sealbox users add)`, { fields: ['roles'] });
+      const r = await s.audit.record(ctx, (r: { filed: FiledRole[] }) => ({ operation: 'user.add', parameters: { name: body.name, roles, ...(r.filed.length ? { filed: r.filed } : {}) } }), async (tx) => {
+        const added = await addThroughApi(tx, { people: s.people, addresses: s.codeAddresses, notifier: s.notifier, policy: (t) => s.policy.inForce(t) }, p.user, { ...body, roles });
         await s.links.record(tx, { actorId: p.user.id, subjectId: added.user.id, kind: added.enrolmentCode === null ? 'mailed' : 'created', at: s.clock.now() });
-        return added;
+        return { ...added, filed: await fileRoles(tx, added.user, filing, p.user) };
       });
       // A code mailed with no relay set waits in the outbox: the answer says so, and what to do.
       const unsent = s.config.notify.smtp ? {} : { mailProblem: 'notify.smtp is not set, so the mail waits in the outbox until it is; or add the person at the console (sealbox users add), which prints the code' };
-      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode, ...(r.codeMailedTo.length ? { codeMailedTo: r.codeMailedTo, ...unsent } : {}) };
+      return { name: r.user.name, roles: r.user.roles, enrolmentCode: r.enrolmentCode, ...(r.codeMailedTo.length ? { codeMailedTo: r.codeMailedTo, ...unsent } : {}), ...(r.filed.length ? { filed: r.filed } : {}) };
     },
   });
 
@@ -128,16 +143,22 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const name = params.name;
       const ctx = await userChange(req, p, 'user.roles', name, { roles: body.roles });
       let before: string[] | null = null;
-      const r = await s.audit.record(ctx, (r: { recovery: string | null }) => ({ operation: 'user.roles', parameters: { name, from: before, to: body.roles, reEnrolment: r.recovery !== null, recovery: r.recovery } }), async (tx) => {
-        before = (await s.people.byName(tx, name))?.roles ?? null;
-        const changed = await s.people.setRoles(tx, name, body.roles);
+      let to = body.roles;
+      const r = await s.audit.record(ctx, (r: { recovery: string | null; filed: FiledRole[] }) => ({ operation: 'user.roles', parameters: { name, from: before, to, reEnrolment: r.recovery !== null, recovery: r.recovery, ...(r.filed.length ? { filed: r.filed } : {}) } }), async (tx) => {
+        const current = await s.people.byName(tx, name);
+        before = current?.roles ?? null;
+        // A filed role the person holds already stays; a new one waits for an approver.
+        const { filing } = splitFiled(body.roles.filter((role) => !current?.roles.includes(role)));
+        to = body.roles.filter((role) => !filing.includes(role));
+        if (to.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${filing.join(', ')} is filed for an approver, so the account keeps another role meanwhile`, { fields: ['roles'] });
+        const changed = await s.people.setRoles(tx, name, to);
         await s.links.record(tx, { actorId: ctx.user.id, subjectId: changed.user.id, kind: 'roles', at: s.clock.now() });
         const pending = changed.needsEnrolment ? (await s.recovery.list(tx)).find((x) => x.user === name && x.state === 'pending') : undefined;
         const recovery = !changed.needsEnrolment ? null
-          : pending?.id ?? (await s.recovery.request(tx, ctx.user, name, `roles changed to ${body.roles.join(', ')}: a second factor is needed`)).id;
-        return { ...changed, recovery };
+          : pending?.id ?? (await s.recovery.request(tx, ctx.user, name, `roles changed to ${to.join(', ')}: a second factor is needed`)).id;
+        return { ...changed, recovery, filed: await fileRoles(tx, changed.user, filing, ctx.user) };
       });
-      return { name: r.user.name, roles: r.user.roles, recovery: r.recovery };
+      return { name: r.user.name, roles: r.user.roles, recovery: r.recovery, ...(r.filed.length ? { filed: r.filed } : {}) };
     },
   });
 
@@ -265,6 +286,12 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
 // policy would loosen: an admin could otherwise act alone (fewer approvals, no second factor),
 // keep a grant longer, or make another person's credential easier to take (cookies sent over
 // plain HTTP, more password guesses, longer sessions and enrolment codes).
+type FiledRole = { role: Role; change: string };
+
+function splitFiled(roles: Role[]): { roles: Role[]; filing: Role[] } {
+  return { roles: roles.filter((r) => !FILED_ROLES.includes(r)), filing: roles.filter((r) => FILED_ROLES.includes(r)) };
+}
+
 function weakenedSafeguards(current: Services['config']['access'], next: Services['config']['access']): string[] {
   const out: string[] = [];
   const lower = ['approvalsNeeded', 'linkedPeopleDays', 'lockoutMinutes'] as const;

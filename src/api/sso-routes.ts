@@ -137,7 +137,7 @@ export function ssoLinkRoutes(routes: RouteTable, s: Services): void {
 // auditors, decided by an approver who is neither the person nor linked to them.
 export function roleChangeRoutes(routes: RouteTable, s: Services): void {
   routes.add({
-    method: 'GET', url: '/api/v1/role-changes', tag: 'admin', summary: "roles filed for an approver (an identity provider's group would give them), and their decisions",
+    method: 'GET', url: '/api/v1/role-changes', tag: 'admin', summary: "roles filed for an approver (an identity provider's or directory's group would give them, or an admin gave break-glass), and their decisions",
     auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'user.role.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see filed roles' } },
     handler: async () => ({ changes: await s.db.read((tx) => s.roleChanges.list(tx)) }),
   });

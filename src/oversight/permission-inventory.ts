@@ -84,7 +84,7 @@ export function inventoryReplay(at: number): LedgerReplay<Inventory> {
 // cases of apply's switch, which the type checker holds to this list both ways (a case not in it
 // does not compile, nor an operation in it without its case).
 const INVENTORY_OPERATIONS = [
-  'user.add', 'user.roles', 'user.disable', 'user.enable', 'mailboxes.import', 'ownership.approve',
+  'user.add', 'user.roles', 'user.role.approve', 'user.disable', 'user.enable', 'mailboxes.import', 'ownership.approve',
   'request.file', 'breakglass.open', 'request.approve', 'request.revoke', 'token.create', 'token.revoke',
 ] as const satisfies readonly LedgerOperation[];
 type InventoryOperation = (typeof INVENTORY_OPERATIONS)[number];
@@ -108,6 +108,11 @@ function apply(e: LedgerEntry, s: {
     case 'user.roles':
       s.roles.set(String(p.name), ((p.to ?? []) as unknown[]).map(String));
       break;
+    case 'user.role.approve': {   // a filed role (a group's, or break-glass an admin gave), in force once approved
+      const held = s.roles.get(String(p.name)) ?? [];
+      if (typeof p.role === 'string' && !held.includes(p.role)) s.roles.set(String(p.name), [...held, p.role]);
+      break;
+    }
     case 'user.disable':
       s.disabled.add(String(p.name));
       // Disabling ends every token for good: enabling again brings none back.

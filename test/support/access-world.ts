@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FILED_ROLES } from '../../src/access/role-changes.ts';
+import type { Role } from '../../src/access/roles.ts';
 import { ApiClient } from './api-client.ts';
 import { enrolmentCodeIn, queuedMail } from './outbox.ts';
 import { testConfig, waitForIndex } from './archive.ts';
@@ -32,7 +34,8 @@ export interface WorldOptions {
   // Of those, the people the console's operator adds (`sealbox users add`) rather than adm
   // through the API: a directory may then give them mail at once. An account adm made was
   // handed to adm first, so mail the directory gives it later waits for someone else
-  // (src/access/mailbox-ownership.ts). In-process worlds only.
+  // (src/access/mailbox-ownership.ts). In-process worlds only. Holders of a role an admin can only
+  // file for an approver (breakglass: FILED_ROLES) are added at the console in every world.
   madeAtConsole?: string[];
   access?: Record<string, unknown>;
   config?: Record<string, unknown>;   // other config sections (notify, oversight, …)
@@ -109,8 +112,14 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const added = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
     assert.equal(added.code, 0, added.stderr);
 
+    const atConsole: Record<string, string> = {};
+    for (const name of filedRoleHolders(options.users)) {
+      const made = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', name, '--email', `${name}@corp.test`, '--role', ...options.users[name]!]);
+      assert.equal(made.code, 0, made.stderr);
+      atConsole[name] = /enrolment code (\S+)/.exec(made.stdout.toString())![1]!;
+    }
     const url = server.http!.url;
-    const people = await signInEveryone(() => new ApiClient(url), /enrolment code (\S+)/.exec(added.stdout.toString())![1], options.users, async (a) => enrolmentCodeIn(await queuedMail(config, server.data, a), a));
+    const people = await signInEveryone(() => new ApiClient(url), /enrolment code (\S+)/.exec(added.stdout.toString())![1], options.users, async (a) => enrolmentCodeIn(await queuedMail(config, server.data, a), a), atConsole);
     return {
       server, config, url, sha, raw, ...people,
       stop: async () => {
@@ -122,6 +131,12 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     await server.stop().catch((stopping) => { throw new AggregateError([err, stopping], `${err}`); });
     throw err;
   }
+}
+
+// The people holding a role an admin cannot give through the API alone (FILED_ROLES): the
+// console's operator adds them.
+export function filedRoleHolders(users: Record<string, string[]>): string[] {
+  return Object.keys(users).filter((name) => name !== 'adm' && users[name]!.some((r) => FILED_ROLES.includes(r as Role)));
 }
 
 // Polls (no fixed sleep) until the request reaches the state, within a deadline.

@@ -89,6 +89,7 @@ export function UsersSection({ admin }: { admin: boolean }) {
           {added && (added.enrolmentCode === null
             ? <p role="status">{added.name} added. They own mailboxes already, so their enrolment code was mailed to {added.codeMailedTo!.join(', ')}; you do not see it.{added.mailProblem && <> But {added.mailProblem}.</>}</p>
             : <EnrolmentHandout name={added.name} code={added.enrolmentCode} what={`${added.name} added.`} />)}
+          {added?.filed && <p role="status">{filedNote(added.filed)}</p>}
         </form>
       )}
     </section>
@@ -101,6 +102,17 @@ interface Added {
   enrolmentCode: string | null;
   codeMailedTo?: string[];
   mailProblem?: string;       // the mail cannot go yet (notify.smtp unset)
+  filed?: FiledRole[];        // roles that wait for an approver (break-glass)
+}
+
+interface FiledRole {
+  role: string;
+  change: string;
+}
+
+// Break-glass reads alone, so an admin only files it: an approver who is neither of the two decides.
+function filedNote(filed: FiledRole[]): string {
+  return `${filed.map((f) => `${f.role} (role change ${f.change})`).join(', ')} waits for an approver who is neither you nor linked to you or the person; it applies once approved.`;
 }
 
 function status(u: UserRow): string {
@@ -149,10 +161,11 @@ function UserEditor({ user, onChanged }: { user: UserRow; onChanged: () => void 
     e.preventDefault();
     const roles = new FormData(e.currentTarget).getAll('roles').map(String);
     void act(async () => {
-      const r = await api.post<{ recovery: string | null }>(path('roles'), { roles });
+      const r = await api.post<{ recovery: string | null; filed?: FiledRole[] }>(path('roles'), { roles });
+      const filed = r.filed ? ` ${filedNote(r.filed)}` : '';
       return r.recovery
-        ? `Roles saved. ${user.name} now needs a second factor: account recovery ${r.recovery} waits for someone else's approval, and ${user.name} gets the code by e-mail.`
-        : 'Roles saved.';
+        ? `Roles saved. ${user.name} now needs a second factor: account recovery ${r.recovery} waits for someone else's approval, and ${user.name} gets the code by e-mail.${filed}`
+        : `Roles saved.${filed}`;
     });
   };
   const toggle = () => {
@@ -180,9 +193,10 @@ function UserEditor({ user, onChanged }: { user: UserRow; onChanged: () => void 
   };
   const reissue = () => void act(async () => {
     const r = await api.post<Added>('/api/v1/users', { name: user.name, roles: user.roles });
-    if (r.enrolmentCode === null) return `A new enrolment code for ${user.name} was mailed to ${r.codeMailedTo!.join(', ')} (they own mailboxes); you do not see it.${r.mailProblem ? ` But ${r.mailProblem}.` : ''}`;
+    const filed = r.filed ? filedNote(r.filed) : null;
+    if (r.enrolmentCode === null) return `A new enrolment code for ${user.name} was mailed to ${r.codeMailedTo!.join(', ')} (they own mailboxes); you do not see it.${r.mailProblem ? ` But ${r.mailProblem}.` : ''}${filed ? ` ${filed}` : ''}`;
     setCode(r.enrolmentCode);
-    return null;
+    return filed;
   });
   return (
     <div className="stack">
