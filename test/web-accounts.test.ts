@@ -168,13 +168,23 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   await row('kari').getByTestId('user-status').filter({ hasText: 'waiting for enrolment' }).waitFor();
   assert.equal(await row('kari').getByRole('cell', { name: 'kari.holm@corp.test', exact: true }).count(), 2, 'her e-mail address is her mailbox\'s');
   // Break-glass reads alone: the admin only files it, and the page says who decides.
-  await add.getByLabel('User name').fill('per');
-  await add.getByLabel('Display name').fill('Per Persen');
-  await add.getByLabel('Email').fill('per@corp.test');
+  await add.getByLabel('User name').fill('glenn');
+  await add.getByLabel('Display name').fill('Glenn Glass');
+  await add.getByLabel('Email').fill('glenn@corp.test');
   for (const r of ['owner', 'requester', 'breakglass']) await add.getByLabel(r, { exact: true }).setChecked(r !== 'owner');
   await add.getByRole('button', { name: 'Add user' }).click();
   await add.getByRole('status').filter({ hasText: /breakglass \(role change role_\w+\) waits for an approver who is neither you nor linked to you or the person/ }).waitFor();
-  await row('per').getByRole('cell', { name: 'requester', exact: true }).waitFor();
+  await row('glenn').getByRole('cell', { name: 'requester', exact: true }).waitFor();
+  // The approver decides it on Approvals, with a reason; it applies then.
+  await anna.goto(url + '/approvals');
+  const roleCard = anna.getByRole('region', { name: 'Roles waiting for a decision' }).locator('article').filter({ hasText: 'breakglass for glenn' });
+  await roleCard.getByText('given by adm through the API').waitFor();
+  await roleCard.getByLabel('Reason').fill('on-call security rota, ticket SEC-12');
+  await roleCard.getByRole('button', { name: 'Approve' }).click();
+  await anna.getByText('You approved the role breakglass for glenn: it applies now, and glenn signs in again to use it.').waitFor();
+  await audit(anna, 'approvals-role', violations);
+  const glenn = (await w.as.adm.call('GET', '/api/v1/users')).body.users.find((u: { name: string }) => u.name === 'glenn');
+  assert.deepEqual(glenn.roles, ['requester', 'breakglass']);
 
   // --- the person opens the link: enrolment filled in, the focus on the password, a QR code
   const nina = await stranger(browser, errors, 'nina');

@@ -10,7 +10,7 @@ import type { Outcome } from '../outcome-note.tsx';
 import { PageTitle } from '../page-title.tsx';
 import { Purpose } from '../purpose.tsx';
 import { RequestCard } from '../request-card.tsx';
-import { DecideForm } from '../retention/decide-form.tsx';
+import { Decision, DecideForm } from '../retention/decide-form.tsx';
 import { RecordsWaiting } from '../retention/records-waiting.tsx';
 import { hasRole, useSession } from '../session.ts';
 import { StateBadge } from '../state-badge.tsx';
@@ -53,6 +53,7 @@ export function ApprovalsPage() {
           </RequestCard>
         ))}
       </section>
+      <RolesWaiting onDecided={done} />
       <section aria-labelledby="in-force-h">
         <h2 id="in-force-h">Grants in force</h2>
         {list.data && inForce.length === 0 && <p>No grant is in force.</p>}
@@ -63,6 +64,32 @@ export function ApprovalsPage() {
         ))}
       </section>
     </>
+  );
+}
+
+interface RoleChange { id: string; user: string; role: string; why: string; filedBy: string; filedAt: string; state: string }
+
+// Roles filed for an approver: break-glass an admin gave, a role a provider's or directory's
+// group would give. Said only when one waits; the server refuses the filer, the person and
+// anyone linked to them.
+function RolesWaiting({ onDecided }: { onDecided: (text: Outcome['text']) => void }) {
+  const { me } = useSession();
+  const list = useLoad(() => api.get<{ changes: RoleChange[] }>('/api/v1/role-changes'), []);
+  const pending = (list.data?.changes ?? []).filter((c) => c.state === 'pending');
+  if (pending.length === 0) return <ErrorNote error={list.error} />;
+  return (
+    <section aria-labelledby="roles-h">
+      <h2 id="roles-h">Roles waiting for a decision</h2>
+      {pending.map((c) => (
+        <article key={c.id} className="card" data-change={c.id}>
+          <p><strong>{c.role}</strong> for <strong>{c.user}</strong>: {c.why}. Filed by {c.filedBy.replace(/^user:/, '')}, {when(c.filedAt)}.</p>
+          {c.user === me.name
+            ? <p className="notice">This is your own role: someone else decides.</p>
+            : <Decision<RoleChange> me={me} filedBy={c.filedBy} path={`/api/v1/role-changes/${encodeURIComponent(c.id)}`} what={`role change ${c.id}`}
+              onDecided={(_r, decision) => { list.reload(); onDecided(<>You {decision === 'approve' ? 'approved' : 'denied'} the role {c.role} for {c.user}{decision === 'approve' ? `: it applies now, and ${c.user} signs in again to use it` : ''}.</>); }} />}
+        </article>
+      ))}
+    </section>
   );
 }
 
