@@ -244,6 +244,15 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   // Whoever decides sees where the code will go.
   await adm.reload();
   await adm.getByRole('region', { name: 'Account recoveries' }).getByTestId('code-to').filter({ hasText: 'the code goes to hanna@corp.test' }).waitFor();
+  // An approver who is no admin decides it on Approvals, where only what waits is shown.
+  await anna.goto(url + '/approvals');
+  const recoveries = anna.getByRole('region', { name: 'Account recoveries' });
+  await recoveries.getByTestId('code-to').filter({ hasText: 'the code goes to hanna@corp.test' }).waitFor();
+  assert.equal(await anna.getByRole('region', { name: 'Ownership changes' }).count(), 0, 'nothing waits there: no section');
+  await recoveries.getByLabel('Reason').fill('hanna called the service desk, ticket SD-88');
+  await recoveries.getByRole('button', { name: 'Approve' }).click();
+  await anna.getByRole('region', { name: 'Account recoveries' }).waitFor({ state: 'detached' });
+  assert.ok(await w.archive.services.db.read(async (tx) => (await w.archive.services.recovery.list(tx)).some((r) => r.user === 'hanna' && r.state === 'approved')), 'approved');
   assert.equal(await row('hanna').getByRole('button', { name: /New enrolment code/ }).count(), 0);
   const entries = await w.take('adm');
   assert.deepEqual(entries.filter((e) => e.operation.startsWith('user.') && e.operation !== 'user.list').map((e) => [e.operation, e.result, e.parameters.name]), [['user.unlock', 'success', 'locky'], ['user.recovery.request', 'success', 'hanna']]);

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { api } from '../api.ts';
+import { OwnershipSection, RecoveriesSection } from '../admin/account-decisions.tsx';
 import type { AccessRequest } from '../access-request.ts';
 import { approvalProgress } from '../access-request.ts';
 import { EndAccess } from '../end-access.tsx';
@@ -54,6 +55,7 @@ export function ApprovalsPage() {
         ))}
       </section>
       <RolesWaiting onDecided={done} />
+      {hasRole(me, ['approver']) && <><OwnershipSection waitingOnly /><RecoveriesSection waitingOnly /></>}
       <section aria-labelledby="in-force-h">
         <h2 id="in-force-h">Grants in force</h2>
         {list.data && inForce.length === 0 && <p>No grant is in force.</p>}
