@@ -85,7 +85,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'POST', url: '/api/v1/users', tag: 'admin',
     auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'user.add', reason: 'not an admin', message: 'only admins add users', parameters: ({ body }) => ({ name: body.name }) } },
-    summary: 'add a user with roles; returns a one-time enrolment code, or mails it to the mailboxes the person owns already (admins only)',
+    summary: 'add a user with roles; returns a one-time enrolment code, or mails it to the mailboxes the person owns already; breakglass is filed for an approver (`filed`), not given (admins only)',
     body: z.strictObject({ name: z.string().min(1).max(64), roles: z.array(z.enum(ROLES)).min(1), displayName: z.string().max(200).optional(), email: z.string().max(320).optional() }),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
@@ -137,7 +137,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'POST', url: '/api/v1/users/:name/roles', tag: 'admin',
     auth: { scope: 'admin', roles: ['admin'], refusal: { ...changesUsers, operation: 'user.roles', parameters: ({ params, body }) => ({ name: params.name, roles: body.roles }) } },
-    summary: "change a user's roles (admins, never their own); when the new roles need a second factor the user lacks, their sessions and tokens end and an account recovery is filed: someone else approves it and the code is mailed to the user, never returned",
+    summary: "change a user's roles (admins, never their own); when the new roles need a second factor the user lacks, their sessions and tokens end and an account recovery is filed: someone else approves it and the code is mailed to the user, never returned; a new breakglass role is filed for an approver (`filed`), not given",
     body: z.strictObject({ roles: z.array(z.enum(ROLES)).min(1) }),
     handler: async (req, _reply, { body, params, p }) => {
       const name = params.name;
