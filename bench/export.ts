@@ -1,7 +1,7 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../test/support/api-client.ts';
-import { directoryCsv, signInEveryone } from '../test/support/access-world.ts';
+import { consoleAdds, directoryCsv, signInEveryone } from '../test/support/access-world.ts';
 import { enrolmentCode } from '../test/support/outbox.ts';
 import { sealbox, startSealbox } from '../test/support/sealbox.ts';
 import { benchCorpus } from './bench-corpus.ts';
@@ -45,7 +45,7 @@ export async function exportBenchmark(o: BenchOptions): Promise<Figure[]> {
     await run(['mailboxes', 'import', csv]);
     const code = /enrolment code (\S+)/.exec(await run(['users', 'add', '--name', 'adm', '--email', 'adm@example.test', '--role', 'admin']))![1]!;
     const url = server.http!.url;
-    const world = await signInEveryone(() => new ApiClient(url), code, PEOPLE, async (a) => enrolmentCode(server.data, a));
+    const world = await signInEveryone(() => new ApiClient(url), code, PEOPLE, { mailedCode: async (a) => enrolmentCode(server.data, a), atConsole: consoleAdds(['--data', data, '--config', config]) });
     const filed = await world.as.rita!.call('POST', '/api/v1/requests', { purpose: 'legal-hold', justification: 'export benchmark', ticket: 'LEG-1', mailboxes, permissions: ['search', 'read', 'export'], durationHours: 8 });
     if (filed.status !== 200) throw new Error(`filing: ${JSON.stringify(filed.body)}`);
     const grant = filed.body.id as string;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { ApiClient } from '../test/support/api-client.ts';
-import { directoryCsv, signInEveryone } from '../test/support/access-world.ts';
+import { consoleAdds, directoryCsv, signInEveryone } from '../test/support/access-world.ts';
 import { enrolmentCode } from '../test/support/outbox.ts';
 import { CHROMIUM } from '../test/support/browser.ts';
 import { sealbox, startSealbox } from '../test/support/sealbox.ts';
@@ -58,7 +58,7 @@ export async function webBenchmark(o: BenchOptions): Promise<Figure[]> {
     await run(['mailboxes', 'import', csv]);
     const code = /enrolment code (\S+)/.exec(await run(['users', 'add', '--name', 'adm', '--email', 'adm@example.test', '--role', 'admin']))![1]!;
     const url = server.http!.url;
-    const world = { url, ...(await signInEveryone(() => new ApiClient(url), code, Object.fromEntries(Object.entries(PEOPLE).filter(([n]) => n !== 'adm')), async (a) => enrolmentCode(server.data, a))) };
+    const world = { url, ...(await signInEveryone(() => new ApiClient(url), code, Object.fromEntries(Object.entries(PEOPLE).filter(([n]) => n !== 'adm')), { mailedCode: async (a) => enrolmentCode(server.data, a), atConsole: consoleAdds(['--data', ingest.data, '--config', config]) })) };
     // An active grant for the investigator, so Investigation and the approvals have something to show.
     const filed = await world.as.rita!.call('POST', '/api/v1/requests', { purpose: 'legal-hold', justification: 'dispute', ticket: 'LEG-1', mailboxes: ['rcpt4@example.test'], permissions: ['search', 'read', 'export'], durationHours: 8 });
     if (filed.status !== 200) throw new Error(`filing: ${JSON.stringify(filed.body)}`);

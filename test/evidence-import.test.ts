@@ -17,7 +17,7 @@ import type { Delivery } from './support/ingest.ts';
 import { toCrlf } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
-import { directoryCsv, signInEveryone } from './support/access-world.ts';
+import { directoryCsv, signInEveryone, consoleAdds } from './support/access-world.ts';
 import { enrolmentCode } from './support/outbox.ts';
 import { ApiClient } from './support/api-client.ts';
 import { captureCount, runImport } from './support/import-run.ts';
@@ -68,7 +68,7 @@ test('an evidence package from one archive is imported into another, proven and 
   const added = await sealbox(['users', 'add', ...a, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
   assert.equal(added.code, 0, added.stderr);
   const world = await signInEveryone(() => new ApiClient(server.http!.url), /enrolment code (\S+)/.exec(added.stdout.toString())![1],
-    { olga: ['owner'], bob: ['owner'], rita: ['requester'], appr: ['approver'] }, async (a) => enrolmentCode(server.data, a));
+    { olga: ['owner'], bob: ['owner'], rita: ['requester'], appr: ['approver'] }, { mailedCode: async (a) => enrolmentCode(server.data, a), atConsole: consoleAdds(a) });
   const call = async (who: string, method: string, path: string, body?: unknown) => {
     const r = await world.as[who].call(method, path, body);
     assert.equal(r.status, 200, `${who} ${method} ${path}: ${JSON.stringify(r.body)}`);
@@ -188,7 +188,7 @@ test('an evidence package from one archive is imported into another, proven and 
       const adm = await sealbox(['users', 'add', ...b, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
       assert.equal(adm.code, 0, adm.stderr);
       const bWorld = await signInEveryone(() => new ApiClient(bServer2.http!.url), /enrolment code (\S+)/.exec(adm.stdout.toString())![1],
-        { olga: ['owner'], carl: ['owner'], dave: ['owner'] }, async (a) => enrolmentCode(bServer2.data, a));
+        { olga: ['owner'], carl: ['owner'], dave: ['owner'] }, { mailedCode: async (a) => enrolmentCode(bServer2.data, a), atConsole: consoleAdds(b) });
       const show = async (who: string, sha: string) => {
         const r = await bWorld.as[who].call('POST', '/api/v1/tokens', { name: 'read', scopes: ['content'], days: 1 });
         return sealbox(['show', ...b, '--token', r.body.token, '--json', sha]);

@@ -17,7 +17,7 @@ import type { Delivery } from './support/ingest.ts';
 import { RawSmtpClient, toCrlf } from './support/smtp-client.ts';
 import { CLI, sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
-import { directoryCsv, signInEveryone } from './support/access-world.ts';
+import { directoryCsv, signInEveryone, consoleAdds } from './support/access-world.ts';
 import { enrolmentCode } from './support/outbox.ts';
 import { ApiClient } from './support/api-client.ts';
 import { pdfSaying } from './support/pdf.ts';
@@ -129,7 +129,7 @@ test('an evidence package of corpus mail under an export grant proves itself off
   const added = await sealbox(['users', 'add', ...common, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
   assert.equal(added.code, 0, added.stderr);
   const world = await signInEveryone(() => new ApiClient(server.http!.url), /enrolment code (\S+)/.exec(added.stdout.toString())![1],
-    { olga: ['owner'], bob: ['owner'], carl: ['owner'], rita: ['requester'], appr: ['approver'] }, async (a) => enrolmentCode(server.data, a));
+    { olga: ['owner'], bob: ['owner'], carl: ['owner'], rita: ['requester'], appr: ['approver'] }, { mailedCode: async (a) => enrolmentCode(server.data, a), atConsole: consoleAdds(common) });
   const { as } = world;
   const call = async (who: string, method: string, path: string, body?: unknown, status = 200) => {
     const r = await as[who].call(method, path, body);

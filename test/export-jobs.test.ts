@@ -20,7 +20,7 @@ import { toCrlf } from './support/smtp-client.ts';
 import { sealbox, startSealbox, tempDataDir } from './support/sealbox.ts';
 import type { SealboxServer } from './support/sealbox.ts';
 import { testConfig, waitForIndex } from './support/archive.ts';
-import { directoryCsv, signInEveryone, WATCHER } from './support/access-world.ts';
+import { directoryCsv, signInEveryone, consoleAdds, WATCHER } from './support/access-world.ts';
 import { enrolmentCode } from './support/outbox.ts';
 import { ApiClient } from './support/api-client.ts';
 import { waitUntil } from './support/wait.ts';
@@ -65,7 +65,7 @@ test('an export job killed mid-way resumes and makes the same package; verify.py
   const added = await sealbox(['users', 'add', ...cli, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
   assert.equal(added.code, 0, added.stderr);
   const world = await signInEveryone(() => new ApiClient(server.http!.url), /enrolment code (\S+)/.exec(added.stdout.toString())![1],
-    { olga: ['owner'], bob: ['owner'], rita: ['requester'], appr: ['approver'] }, async (a) => enrolmentCode(server.data, a));
+    { olga: ['owner'], bob: ['owner'], rita: ['requester'], appr: ['approver'] }, { mailedCode: async (a) => enrolmentCode(server.data, a), atConsole: consoleAdds(cli) });
   const { as } = world;
   const call = async (who: string, method: string, path: string, body?: unknown, status = 200) => {
     const r = await as[who].call(method, path, body);

@@ -116,17 +116,25 @@ test('requests: approval progress, too few approvers, and what each caller may d
   });
 
   await t.test('four eyes: approvers linked to the requester are not counted', async () => {
-    // Everyone here was created by adm just now: with the link period on, no approver may
-    // approve rita (two accounts the same person created).
+    // amos, whom adm made through the API as it made rita (both first codes came to adm), becomes
+    // an approver (filed by adm, approved by anna): with the link period on, he may not approve
+    // rita. anna and alan, made at the console, may; bob owns the mailbox.
     assert.equal((await as.adm.call('POST', '/api/v1/policy', { linkedPeopleDays: 30 })).status, 200);
+    const made = await as.adm.call('POST', '/api/v1/users', { name: 'amos', roles: ['requester', 'approver'] });
+    assert.deepEqual([made.status, made.body.filed?.map((f: any) => f.role)], [200, ['approver']], JSON.stringify(made.body));
+    const amos = world.client();
+    await amos.enrolAndSignIn('amos', made.body.enrolmentCode, 'amos-correct-horse-battery');
+    assert.equal((await as.anna.call('POST', `/api/v1/role-changes/${made.body.filed[0].change}/approve`, { reason: 'amos joins legal' })).status, 200);
+    assert.equal((await amos.signIn('amos', 'amos-correct-horse-battery')).status, 200);
     const filed = await file('bob@corp.test');
-    assert.equal(filed.tooFewApprovers, true);
+    assert.equal(filed.tooFewApprovers, false);
     const seen = await get('anna', filed.id);
-    assert.equal(seen.approversLeft, 0);
-    assert.equal(seen.you.mayDecide, false);
-    assert.match(seen.you.cannotDecide, /^four eyes means two people: adm created both/);
-    const tried = await as.anna.call('POST', `/api/v1/requests/${filed.id}/approve`, { reason: 'ok' });
+    assert.equal(seen.approversLeft, 2, 'anna and alan, not amos');
+    const his = (await amos.call('GET', `/api/v1/requests/${filed.id}`)).body;
+    assert.equal(his.you.mayDecide, false);
+    assert.match(his.you.cannotDecide, /^four eyes means two people: adm created both/);
+    const tried = await amos.call('POST', `/api/v1/requests/${filed.id}/approve`, { reason: 'ok' });
     assert.equal(tried.status, 403, 'as the view said');
-    assert.equal(tried.body.error.message, seen.you.cannotDecide, 'in the same words');
+    assert.equal(tried.body.error.message, his.you.cannotDecide, 'in the same words');
   });
 });

@@ -2,22 +2,25 @@ import type { Clock } from '../core/clock.ts';
 import { SealboxError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Tx } from '../core/transactions.ts';
+import type { AccountRecovery } from './account-recovery.ts';
 import type { CredentialStore } from './credential-store.ts';
 import type { FourEyes } from './four-eyes.ts';
 import type { Notifier } from './notifier.ts';
 import type { People, User } from './people.ts';
 import type { RoleChangeRecord, RoleChangeStore } from './role-change-store.ts';
-import type { Role } from './roles.ts';
+import { ROLES, type Role } from './roles.ts';
 
 // Roles that read nothing by themselves: an owner reads only the mailboxes the directory gives
 // them (itself approved by someone else when it gives mail), a requester only under a grant
 // someone else approved. Every other role is a power over other people's mail or records.
 export const HARMLESS_ROLES: readonly Role[] = ['owner', 'requester'];
-// The role that reads by itself (a break-glass grant opens without anyone's approval): an admin
-// who gives it through the API files it for an approver, who is neither that admin nor the
-// person nor linked to either; otherwise an admin could give it to an account of their own
-// making and read anyone's mail alone. The console gives it at once (its operator holds the keys).
-export const FILED_ROLES: readonly Role[] = ['breakglass'];
+// Roles an admin gives through the API are filed for an approver who is neither that admin nor
+// the person nor linked to either, as a provider's groups and the directory's are: the API hands
+// an admin the first enrolment code of an account they make, so a role given at once could be a
+// power of their own under another name (an auditor's view of the ledger and of covert requests,
+// an approver's, an admin's who makes more accounts, break-glass that reads alone). The console
+// gives them at once (its operator holds the keys): it names the first approvers and auditors.
+export const FILED_ROLES: readonly Role[] = ROLES.filter((r) => !HARMLESS_ROLES.includes(r));
 
 export type RoleChangeState = 'pending' | 'approved' | 'denied' | 'cancelled';
 
@@ -32,6 +35,8 @@ export interface RoleChangeView {
   decidedBy: string | null;
   decisionReason: string | null;
   decidedAt: string | null;
+  // The account recovery an approval started: the role needs a second factor the person lacks.
+  recovery?: string;
 }
 
 export interface RoleChangeDeps {
@@ -40,12 +45,13 @@ export interface RoleChangeDeps {
   fourEyes: FourEyes;
   notifier: Notifier;
   credentials: CredentialStore;
+  recovery: AccountRecovery;
   clock: Clock;
 }
 
 // A role someone would gain without an administrator's say (a group of the identity provider
-// gives it: whoever runs the provider can put anyone, themselves too, in a group), or break-glass
-// an admin gives (FILED_ROLES), waits for an approver who is neither that person nor whoever
+// gives it: whoever runs the provider can put anyone, themselves too, in a group), or one an
+// admin gives through the API (FILED_ROLES), waits for an approver who is neither that person nor whoever
 // filed it, nor linked to either (FourEyes); the person is told at each step. Approved, it
 // applies, and the person's sessions and tokens end: they sign in again, with the second factor
 // the new role needs.
@@ -100,14 +106,37 @@ export class RoleChanges {
     if (decision === 'approve' && user.disabled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${user.name} is disabled`);
     const now = this.#d.clock.now();
     await this.#store.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now });
+    let recovery: string | null = null;
     if (decision === 'approve' && !user.roles.includes(c.role)) {
-      await this.#d.people.setRoles(tx, user.name, [...user.roles, c.role]);
+      const { needsEnrolment } = await this.#d.people.setRoles(tx, user.name, [...user.roles, c.role]);
       // Whatever was signed in so far was signed in without the role and, maybe, the second factor it needs.
       await this.#d.credentials.endAll(tx, user.id, now);
+      if (needsEnrolment) recovery = await this.#reEnrol(tx, user, c, approver, reason);
     }
+    const next = recovery ? `The role needs a second factor you have not set up: a new enrolment code comes to your mail once account recovery ${recovery} is approved (it may be already).\n` : 'Your sessions and API tokens have ended: sign in again to use it.\n';
     await this.#d.notifier.toPerson(tx, `user.role-${decision === 'approve' ? 'approved' : 'denied'}`, user, `The role ${c.role} for your Sealbox account was ${decision === 'approve' ? 'approved' : 'denied'}`,
-      `${approver.name} ${decision === 'approve' ? 'approved' : 'denied'} the role ${c.role} (${c.why}).\nReason: ${reason.trim()}\n${decision === 'approve' ? 'Your sessions and API tokens have ended: sign in again to use it.\n' : ''}Role change: ${id}`);
-    return this.#view((await this.#store.get(tx, id))!, await this.#d.people.names(tx));
+      `${approver.name} ${decision === 'approve' ? 'approved' : 'denied'} the role ${c.role} (${c.why}).\nReason: ${reason.trim()}\n${decision === 'approve' ? next : ''}Role change: ${id}`);
+    return { ...this.#view((await this.#store.get(tx, id))!, await this.#d.people.names(tx)), ...(recovery ? { recovery } : {}) };
+  }
+
+  // An approved role that needs a second factor the person has not set up (an owner who becomes an
+  // approver): without a new enrolment they could not sign in at all. As when an admin changes the
+  // roles, it is an account recovery, its code mailed to the person alone: asked for by whoever
+  // filed the role and approved by this approver (neither is the other nor linked to them:
+  // checked above). A role filed by no one (a provider's group, the directory) or a person with no
+  // address to mail the code to leaves the recovery waiting for someone else's decision.
+  async #reEnrol(tx: Tx, user: User, c: RoleChangeRecord, approver: User, reason: string): Promise<string> {
+    const { recovery, people } = this.#d;
+    const open = (await recovery.list(tx)).find((r) => r.user === user.name && r.state === 'pending');
+    const filer = c.filedBy === null ? null : await people.byId(tx, c.filedBy);
+    const asked = open ?? await recovery.request(tx, filer ?? approver, user.name, `the role ${c.role} was approved (role change ${c.id}) and needs a second factor`);
+    if (open || !filer) return asked.id;
+    try {
+      return (await recovery.decide(tx, approver, asked.id, 'approve', reason)).id;
+    } catch (err) {
+      if (err instanceof SealboxError && err.code === 'SEALBOX_ERR_CONFLICT') return asked.id;   // no address: it waits
+      throw err;
+    }
   }
 
   async list(tx: Tx): Promise<RoleChangeView[]> {

@@ -24,7 +24,7 @@ export interface SystemListener {
 // space: serve's monitor of the folders it writes to; without one (no listeners), the data folder.
 export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemListener[] = [], space?: DiskSpace): void {
   const disk = space ?? new DiskSpace([s.stores.paths.data], s.config.storage, null);
-  // A role an admin gives that reads by itself (FILED_ROLES) waits for an approver.
+  // A role beyond owner and requester an admin gives (FILED_ROLES) waits for an approver.
   const fileRoles = async (tx: Tx, user: User, filing: Role[], by: User): Promise<FiledRole[]> => {
     const filed: FiledRole[] = [];
     for (const role of filing) {
@@ -85,7 +85,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'POST', url: '/api/v1/users', tag: 'admin',
     auth: { scope: 'admin', roles: ['admin'], refusal: { operation: 'user.add', reason: 'not an admin', message: 'only admins add users', parameters: ({ body }) => ({ name: body.name }) } },
-    summary: 'add a user with roles; returns a one-time enrolment code, or mails it to the mailboxes the person owns already; breakglass is filed for an approver (`filed`), not given (admins only)',
+    summary: 'add a user with roles; returns a one-time enrolment code, or mails it to the mailboxes the person owns already; every role but owner and requester is filed for an approver (`filed`), not given: the console (`sealbox users add`) names approvers, auditors and admins (admins only)',
     body: z.strictObject({ name: z.string().min(1).max(64), roles: z.array(z.enum(ROLES)).min(1), displayName: z.string().max(200).optional(), email: z.string().max(320).optional() }),
     handler: async (req, _reply, { body, p }) => {
       const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
@@ -93,7 +93,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       // unless the person owns mailboxes already (then it is mailed to them: enrolment-codes.ts); from
       // then on the two are linked (four eyes: src/access/four-eyes.ts).
       const { roles, filing } = splitFiled(body.roles);
-      if (roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${filing.join(', ')} is filed for an approver, so an account made with it needs another role to start with (or add it at the console: sealbox users add)`, { fields: ['roles'] });
+      if (roles.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${filing.join(', ')} is filed for an approver, so an account made with it needs owner or requester to start with (or add it at the console: sealbox users add)`, { fields: ['roles'] });
       const r = await s.audit.record(ctx, (r: { filed: FiledRole[] }) => ({ operation: 'user.add', parameters: { name: body.name, roles, ...(r.filed.length ? { filed: r.filed } : {}) } }), async (tx) => {
         const added = await addThroughApi(tx, { people: s.people, addresses: s.codeAddresses, notifier: s.notifier, policy: (t) => s.policy.inForce(t) }, p.user, { ...body, roles });
         await s.links.record(tx, { actorId: p.user.id, subjectId: added.user.id, kind: added.enrolmentCode === null ? 'mailed' : 'created', at: s.clock.now() });
@@ -137,7 +137,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'POST', url: '/api/v1/users/:name/roles', tag: 'admin',
     auth: { scope: 'admin', roles: ['admin'], refusal: { ...changesUsers, operation: 'user.roles', parameters: ({ params, body }) => ({ name: params.name, roles: body.roles }) } },
-    summary: "change a user's roles (admins, never their own); when the new roles need a second factor the user lacks, their sessions and tokens end and an account recovery is filed: someone else approves it and the code is mailed to the user, never returned; a new breakglass role is filed for an approver (`filed`), not given",
+    summary: "change a user's roles (admins, never their own); when the new roles need a second factor the user lacks, their sessions and tokens end and an account recovery is filed: someone else approves it and the code is mailed to the user, never returned; a new role beyond owner and requester is filed for an approver (`filed`), not given",
     body: z.strictObject({ roles: z.array(z.enum(ROLES)).min(1) }),
     handler: async (req, _reply, { body, params, p }) => {
       const name = params.name;

@@ -47,7 +47,7 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const ownership = new MailboxOwnership({ leavers, holds, retention: captureRetention, mailboxes, changes: stores.repos.ownership, people, fourEyes, notifier, policy: current, addresses: codeAddresses, clock });
   const retention = new RetentionRules({ store: stores.repos.retention, fourEyes, notifier, clock, defaultDays: config.retention.defaultDays });
   // Sign-in through OpenID providers, and the roles their groups ask for (src/access/sso-people.ts).
-  const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, clock });
+  const roleChanges = new RoleChanges({ store: stores.repos.roleChanges, people, fourEyes, notifier, credentials: stores.repos.credentials, recovery, clock });
   const ssoStore = stores.repos.sso;
   const ssoPeople = new SsoPeople({ store: ssoStore, people, roleChanges, ownership, mailboxes, notifier, clock, roleGroups: config.sso.roleGroups });
   const openIdProviders = new OpenIdProviders(config.sso.providers);

@@ -133,11 +133,12 @@ export function ssoLinkRoutes(routes: RouteTable, s: Services): void {
   });
 }
 
-// Roles a provider's groups asked for (src/access/role-changes.ts): seen by admins, approvers and
+// Roles filed for an approver (a provider's groups, the directory, an admin through the API:
+// src/access/role-changes.ts): seen by admins, approvers and
 // auditors, decided by an approver who is neither the person nor linked to them.
 export function roleChangeRoutes(routes: RouteTable, s: Services): void {
   routes.add({
-    method: 'GET', url: '/api/v1/role-changes', tag: 'admin', summary: "roles filed for an approver (an identity provider's or directory's group would give them, or an admin gave break-glass), and their decisions",
+    method: 'GET', url: '/api/v1/role-changes', tag: 'admin', summary: "roles filed for an approver (an identity provider's or directory's group would give them, or an admin gave them through the API), and their decisions",
     auth: { scope: 'admin', roles: ['admin', 'approver', 'auditor'], refusal: { operation: 'user.role.list', reason: 'not an admin, approver or auditor', message: 'only admins, approvers and auditors see filed roles' } },
     handler: async () => ({ changes: await s.db.read((tx) => s.roleChanges.list(tx)) }),
   });
@@ -146,12 +147,12 @@ export function roleChangeRoutes(routes: RouteTable, s: Services): void {
     routes.add({
       method: 'POST', url: `/api/v1/role-changes/:id/${decision}`, tag: 'admin',
       auth: { scope: 'admin', roles: ['approver'], refusal: { operation: `user.role.${decision}`, message: 'only approvers decide on filed roles', parameters: ({ params }) => ({ change: params.id }) } },
-      summary: `${decision} a filed role, with a reason (approvers; never one's own, nor one for someone linked to them); approved, it applies and the person's sessions and tokens end, so they sign in again with the second factor it needs`,
+      summary: `${decision} a filed role, with a reason (approvers; never one's own, nor one for someone linked to them); approved, it applies and the person's sessions and tokens end, so they sign in again with the second factor it needs; a person who has none yet gets a new enrolment by account recovery (\`recovery\`), asked for by whoever filed the role and approved by this decision, its code mailed to them alone`,
       body: z.strictObject({ reason: z.string().min(1).max(2000) }),
       handler: async (req, _reply, { body, params, p }) => {
         const ctx = { ...actorContext(req, p), user: p.user, logonType: 'admin' as const };
         return s.audit.recordOrRefuse(ctx, { operation: `user.role.${decision}`, parameters: { change: params.id } },
-          (r: { user: string; role: string }) => ({ operation: `user.role.${decision}`, parameters: { change: params.id, name: r.user, role: r.role, reason: body.reason } }),
+          (r: { user: string; role: string; recovery?: string }) => ({ operation: `user.role.${decision}`, parameters: { change: params.id, name: r.user, role: r.role, reason: body.reason, ...(r.recovery ? { recovery: r.recovery } : {}) } }),
           (tx) => s.roleChanges.decide(tx, p.user, params.id, decision, body.reason));
       },
     });

@@ -35,7 +35,7 @@ export interface WorldOptions {
   // through the API: a directory may then give them mail at once. An account adm made was
   // handed to adm first, so mail the directory gives it later waits for someone else
   // (src/access/mailbox-ownership.ts). In-process worlds only. Holders of a role an admin can only
-  // file for an approver (breakglass: FILED_ROLES) are added at the console in every world.
+  // file for an approver (FILED_ROLES) are added at the console in every world.
   madeAtConsole?: string[];
   access?: Record<string, unknown>;
   config?: Record<string, unknown>;   // other config sections (notify, oversight, …)
@@ -112,14 +112,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const added = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', 'adm', '--email', 'adm@corp.test', '--role', 'admin']);
     assert.equal(added.code, 0, added.stderr);
 
-    const atConsole: Record<string, string> = {};
-    for (const name of filedRoleHolders(options.users)) {
-      const made = await sealbox(['users', 'add', '--data', server.data, '--config', config, '--name', name, '--email', `${name}@corp.test`, '--role', ...options.users[name]!]);
-      assert.equal(made.code, 0, made.stderr);
-      atConsole[name] = /enrolment code (\S+)/.exec(made.stdout.toString())![1]!;
-    }
     const url = server.http!.url;
-    const people = await signInEveryone(() => new ApiClient(url), /enrolment code (\S+)/.exec(added.stdout.toString())![1], options.users, async (a) => enrolmentCodeIn(await queuedMail(config, server.data, a), a), atConsole);
+    const people = await signInEveryone(() => new ApiClient(url), /enrolment code (\S+)/.exec(added.stdout.toString())![1], options.users, {
+      mailedCode: async (a) => enrolmentCodeIn(await queuedMail(config, server.data, a), a),
+      atConsole: consoleAdds(['--data', server.data, '--config', config]),
+    });
     return {
       server, config, url, sha, raw, ...people,
       stop: async () => {
@@ -139,6 +136,15 @@ export function filedRoleHolders(users: Record<string, string[]>): string[] {
   return Object.keys(users).filter((name) => name !== 'adm' && users[name]!.some((r) => FILED_ROLES.includes(r as Role)));
 }
 
+// The console's `sealbox users add` on an archive (its --data and --config), answering the code it prints.
+export function consoleAdds(archive: string[]): (name: string, roles: string[]) => Promise<string> {
+  return async (name, roles) => {
+    const made = await sealbox(['users', 'add', ...archive, '--name', name, '--email', `${name}@corp.test`, '--role', ...roles]);
+    assert.equal(made.code, 0, made.stderr);
+    return /enrolment code (\S+)/.exec(made.stdout.toString())![1]!;
+  };
+}
+
 // Polls (no fixed sleep) until the request reaches the state, within a deadline.
 export async function waitForState(client: ApiClient, id: string, state: string, timeoutMs = 30_000): Promise<void> {
   let last: unknown;
@@ -152,14 +158,23 @@ export function directoryCsv(mailboxes: Record<string, string>): string {
   return 'addresses,owner,sensitivity,manager\n' + Object.entries(mailboxes).map(([a, o]) => `${a},${[...o.split(','), '', ''].slice(0, 3).join(',')}`).join('\n') + '\n';
 }
 
+// How the people of a world get their first code: `mailedCode` reads it from what the world's
+// outbox holds for an address; `atConsole` adds someone at the console (`sealbox users add`)
+// and answers the code it prints. `madeAtConsole` names people the console adds though adm could.
+export interface WorldEntry {
+  mailedCode: (address: string) => Promise<string>;
+  atConsole: (name: string, roles: string[]) => Promise<string>;
+  madeAtConsole?: string[];
+}
+
 // The people of a world, signed in like browsers: adm (added at the console, its enrolment code
-// given) adds the others (but those `madeAtConsole` names with their codes) and the ledger
-// watcher through the API, and each enrols and signs in.
+// given) adds the others through the API and each enrols and signs in. The console's operator adds
+// whoever holds a role adm could only file for an approver (FILED_ROLES: approvers, auditors,
+// admins, records, break-glass; the ledger watcher is an auditor) and the `madeAtConsole` names.
 // `connect` makes a client that reaches the world's server, wherever it runs.
 // Someone who owns mailboxes already gets their code by mail, never in adm's answer
-// (src/access/enrolment-codes.ts): `mailedCode` reads it from what the world's outbox holds for the
-// address, and their e-mail address is that of a mailbox they own.
-export async function signInEveryone(connect: () => ApiClient, admCode: string, users: Record<string, string[]>, mailedCode: (address: string) => Promise<string>, madeAtConsole: Record<string, string> = {}): Promise<Pick<World, 'as' | 'passwords' | 'take' | 'takeAll'>> {
+// (src/access/enrolment-codes.ts), and their e-mail address is that of a mailbox they own.
+export async function signInEveryone(connect: () => ApiClient, admCode: string, users: Record<string, string[]>, entry: WorldEntry): Promise<Pick<World, 'as' | 'passwords' | 'take' | 'takeAll'>> {
   const as: Record<string, ApiClient> = {};
   const passwords: Record<string, string> = {};
   const signIn = async (name: string, code: string) => {
@@ -172,15 +187,17 @@ export async function signInEveryone(connect: () => ApiClient, admCode: string, 
   assert.equal(listed.status, 200, JSON.stringify(listed.body));
   const ownAddress = new Map<string, string>();
   for (const m of listed.body.mailboxes as { owner: string | null; addresses: string[] }[]) if (m.owner && !ownAddress.has(m.owner)) ownAddress.set(m.owner, m.addresses[0]!);
-  for (const [name, roles] of Object.entries({ ...users, [WATCHER]: ['auditor'] })) {
+  const everyone = { ...users, [WATCHER]: ['auditor'] };
+  const byConsole = new Set([...entry.madeAtConsole ?? [], ...filedRoleHolders(everyone)]);
+  for (const [name, roles] of Object.entries(everyone)) {
     if (name === 'adm') continue;
-    if (madeAtConsole[name]) {
-      await signIn(name, madeAtConsole[name]);
+    if (byConsole.has(name)) {
+      await signIn(name, await entry.atConsole(name, roles));
       continue;
     }
     const r = await as.adm.call('POST', '/api/v1/users', { name, roles, email: ownAddress.get(name) ?? `${name}@corp.test` });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    await signIn(name, r.body.enrolmentCode ?? await mailedCode(r.body.codeMailedTo[0]));
+    await signIn(name, r.body.enrolmentCode ?? await entry.mailedCode(r.body.codeMailedTo[0]));
   }
 
   let next = 0;

@@ -24,7 +24,7 @@ import { newId } from '../../src/core/ids.ts';
 import type { Envelope } from '../../src/core/types.ts';
 import { openIndexer } from '../../src/index/open-indexer.ts';
 import type { VerifyReport } from '../../src/store/verify-archive.ts';
-import { directoryCsv, filedRoleHolders, rfc822, signInEveryone } from './access-world.ts';
+import { directoryCsv, rfc822, signInEveryone } from './access-world.ts';
 import { enrolmentCodeIn } from './outbox.ts';
 import type { World, WorldOptions } from './access-world.ts';
 import { ApiClient } from './api-client.ts';
@@ -107,9 +107,8 @@ export async function startInProcessWorld(options: WorldOptions, how: { listen?:
     const client = () => new ApiClient(transport, { clock });
     // The outbox as the person would receive it (no mail relay here).
     const mailed = async (address: string) => enrolmentCodeIn((await archive.services.db.read((tx) => stores.repos.notifications.due(tx, clock.now(), 1_000_000, 100_000))).filter((n) => n.recipient === address), address);
-    const atConsole: Record<string, string> = {};
-    for (const name of new Set([...options.madeAtConsole ?? [], ...filedRoleHolders(options.users)])) atConsole[name] = (await addAtConsole(archive.services, { name, email: `${name}@corp.test`, roles: options.users[name] as Role[] })).enrolmentCode;
-    const people = await signInEveryone(client, adm.enrolmentCode, options.users, mailed, atConsole);
+    const atConsole = async (name: string, roles: string[]) => (await addAtConsole(archive.services, { name, email: `${name}@corp.test`, roles: roles as Role[] })).enrolmentCode;
+    const people = await signInEveryone(client, adm.enrolmentCode, options.users, { mailedCode: mailed, atConsole, madeAtConsole: options.madeAtConsole });
     let url: string | null = null;
     if (how.listen) {
       await app.listen({ host: '127.0.0.1', port: 0 });

@@ -83,6 +83,7 @@ export function UsersSection({ admin }: { admin: boolean }) {
           <fieldset>
             <legend>Roles</legend>
             {ROLES.map((r) => <label key={r}><input type="checkbox" name="roles" value={r} defaultChecked={r === 'owner'} /> {r}</label>)}
+            <p className="muted">Owner and requester apply at once. Any other role waits for an approver who is neither you nor linked to you or the person; approvers, auditors and admins who must start at once are added at the console (<code>sealbox users add</code>).</p>
           </fieldset>
           <ErrorNote error={error} />
           <button type="submit">Add user</button>
@@ -102,7 +103,7 @@ interface Added {
   enrolmentCode: string | null;
   codeMailedTo?: string[];
   mailProblem?: string;       // the mail cannot go yet (notify.smtp unset)
-  filed?: FiledRole[];        // roles that wait for an approver (break-glass)
+  filed?: FiledRole[];        // roles that wait for an approver (beyond owner and requester)
 }
 
 interface FiledRole {
@@ -110,9 +111,10 @@ interface FiledRole {
   change: string;
 }
 
-// Break-glass reads alone, so an admin only files it: an approver who is neither of the two decides.
+// A role beyond owner and requester could be the admin's own power under another name (the API
+// hands them a new account's first code), so an admin only files it: an approver who is neither decides.
 function filedNote(filed: FiledRole[]): string {
-  return `${filed.map((f) => `${f.role} (role change ${f.change})`).join(', ')} waits for an approver who is neither you nor linked to you or the person; it applies once approved.`;
+  return `${filed.map((f) => `${f.role} (role change ${f.change})`).join(', ')} ${filed.length > 1 ? 'wait' : 'waits'} for an approver who is neither you nor linked to you or the person; it applies once approved.`;
 }
 
 function status(u: UserRow): string {

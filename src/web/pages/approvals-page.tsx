@@ -69,10 +69,10 @@ export function ApprovalsPage() {
   );
 }
 
-interface RoleChange { id: string; user: string; role: string; why: string; filedBy: string; filedAt: string; state: string }
+interface RoleChange { id: string; user: string; role: string; why: string; filedBy: string; filedAt: string; state: string; recovery?: string }
 
-// Roles filed for an approver: break-glass an admin gave, a role a provider's or directory's
-// group would give. Said only when one waits; the server refuses the filer, the person and
+// Roles filed for an approver: one beyond owner and requester an admin gave, a role a provider's
+// or directory's group would give. Said only when one waits; the server refuses the filer, the person and
 // anyone linked to them.
 function RolesWaiting({ onDecided }: { onDecided: (text: Outcome['text']) => void }) {
   const { me } = useSession();
@@ -88,11 +88,17 @@ function RolesWaiting({ onDecided }: { onDecided: (text: Outcome['text']) => voi
           {c.user === me.name
             ? <p className="notice">This is your own role: someone else decides.</p>
             : <Decision<RoleChange> me={me} filedBy={c.filedBy} path={`/api/v1/role-changes/${encodeURIComponent(c.id)}`} what={`role change ${c.id}`}
-              onDecided={(_r, decision) => { list.reload(); onDecided(<>You {decision === 'approve' ? 'approved' : 'denied'} the role {c.role} for {c.user}{decision === 'approve' ? `: it applies now, and ${c.user} signs in again to use it` : ''}.</>); }} />}
+              onDecided={(r, decision) => { list.reload(); onDecided(<>You {decision === 'approve' ? 'approved' : 'denied'} the role {c.role} for {c.user}{decision === 'approve' ? applied(c.user, r.recovery) : ''}.</>); }} />}
         </article>
       ))}
     </section>
   );
+}
+
+// An approved role applies at once; one that needs a second factor the person lacks comes with
+// an account recovery this approval approved (its code goes to the person's mail).
+function applied(user: string, recovery: string | undefined): string {
+  return recovery ? `: it applies now, and ${user} enrols again for the second factor it needs, with a code that goes to their mail (account recovery ${recovery})` : `: it applies now, and ${user} signs in again to use it`;
 }
 
 // What a decision did, in the words of the request's new state.
