@@ -76,7 +76,7 @@ interface Lvr {
   decidedAt: number | null;
 }
 
-const USERS = { rita: ['requester'], mona: ['requester'], bob: ['requester', 'breakglass'], alan: ['approver'], amy: ['requester'], olga: ['owner'], aud: ['auditor'] };
+const USERS = { rita: ['requester'], adm2: ['requester'], bob: ['requester', 'breakglass'], alan: ['approver'], amy: ['requester'], olga: ['owner'], aud: ['auditor'] };
 
 test('every Oversight figure matches an independent tally, at the edges of the period and of now', { timeout: 120_000 }, async (t) => {
   const world = await startInProcessWorld({
@@ -88,13 +88,22 @@ test('every Oversight figure matches an independent tally, at the edges of the p
   });
   t.after(() => world.stop());
   const { as, sha, raw, clock } = world;
-  // amy, whom adm made as it made rita and mona, becomes an approver as an admin's approver does:
-  // filed by adm, approved by alan (made at the console). Her approvals of their requests are
-  // between linked people.
-  const filed = await as.adm.call('POST', '/api/v1/users/amy/roles', { roles: ['requester', 'approver'] });
-  assert.equal(filed.status, 200, JSON.stringify(filed.body));
-  assert.equal((await as.alan.call('POST', `/api/v1/role-changes/${filed.body.filed[0].change}/approve`, { reason: 'amy approves for HR' })).status, 200);
-  assert.equal((await as.amy.signIn('amy', world.passwords.amy!)).status, 200);
+  // amy, whom adm made as it made rita, becomes an approver as an admin's approver does: filed by
+  // adm, approved by alan (made at the console). adm2, an admin adm made the same way, makes
+  // mona. amy's approvals of their requests are between linked people: of rita's directly, of
+  // mona's through adm2 (adm made both amy's account and the one that made mona's).
+  const filedRole = async (name: string, roles: string[]) => {
+    const filed = await as.adm.call('POST', `/api/v1/users/${name}/roles`, { roles });
+    assert.equal(filed.status, 200, JSON.stringify(filed.body));
+    assert.equal((await as.alan.call('POST', `/api/v1/role-changes/${filed.body.filed[0].change}/approve`, { reason: `${name} as asked` })).status, 200);
+    assert.equal((await as[name].signIn(name, world.passwords[name]!)).status, 200);
+  };
+  await filedRole('amy', ['requester', 'approver']);
+  await filedRole('adm2', ['requester', 'admin']);
+  const mona = await as.adm2.call('POST', '/api/v1/users', { name: 'mona', roles: ['requester'] });
+  assert.equal(mona.status, 200, JSON.stringify(mona.body));
+  as.mona = world.client();
+  await as.mona.enrolAndSignIn('mona', mona.body.enrolmentCode, 'mona-correct-horse-battery');
   await world.takeAll();
   const keyOf = Object.fromEntries(Object.entries(sha).map(([k, s]) => [s, k as Key]));
   const dateOf = (s: string) => Date.parse(MESSAGES[keyOf[s]].date);
@@ -321,7 +330,7 @@ test('every Oversight figure matches an independent tally, at the edges of the p
       highImpact: acts.filter((d) => d.ok && d.why).map((d) => ({ index: d.index, time: d.time, actor: `user:${d.who}`, operation: d.op, why: d.why, grantId: d.grant })),
       // Everyone here but the break-glass holders (made at the console: an admin only files that
       // role) was added by adm, so every other approval is between two people the same person made.
-      linkedApprovals: all.filter((r) => !filedRoleHolders(USERS).includes(r.requester)).flatMap((r) => r.approvals.filter((a) => a.approver === 'amy' && inPeriod(a.at)).map((a) => ({ request: r.id, approver: a.approver, requester: r.requester, at: a.at, link: `adm created both your account and ${r.requester}'s before` }))),
+      linkedApprovals: all.filter((r) => !filedRoleHolders(USERS).includes(r.requester)).flatMap((r) => r.approvals.filter((a) => a.approver === 'amy' && inPeriod(a.at)).map((a) => ({ request: r.id, approver: a.approver, requester: r.requester, at: a.at, link: r.requester === 'mona' ? "adm created both your account and mona's, and was handed their first enrolment codes" : `adm created both your account and ${r.requester}'s before` }))),
       outsideDateWindow: { readsChecked: underGrant.length, violations: outside.map(({ d, s }) => ({ index: d.index, grantId: d.grant, sha256: s, date: dateOf(s) })) },
       // This history disposes of nothing and holds nothing (test/legal-holds.test.ts counts those).
       retention: { messagesDisposed: 0, disposeEntries: 0, holdsPlaced: 0, holdsReleased: 0, shortened: 0 },

@@ -52,16 +52,9 @@ export class FourEyes {
     return [...new Set((await this.#links.touching(tx, [userId])).filter((l) => l.subjectId === userId && l.kind === 'created').map((l) => l.actorId))];
   }
 
-  // Its makers, theirs, and so on up (nearest first): an admin who made an account that made
-  // this one held its first code through that account.
+  // Its makers, theirs, and so on up (nearest first).
   async makerChain(tx: Tx, userId: number): Promise<number[]> {
-    const chain: number[] = [];
-    for (let level = [userId]; level.length > 0 && chain.length < MAX_MAKERS;) {
-      const links = await this.#links.touching(tx, level);
-      level = [...new Set(links.filter((l) => l.kind === 'created' && level.includes(l.subjectId)).map((l) => l.actorId))].filter((id) => id !== userId && !chain.includes(id));
-      chain.push(...level);
-    }
-    return chain;
+    return makerChain(this.#links, tx, userId);
   }
 
   // Why `approverId` may not approve what `otherId` asked for, or null when they are two people.
@@ -78,13 +71,33 @@ export class FourEyes {
     if (direct !== null || !creatorRule || links.length === 0) return direct;
     // Through accounts in between (an admin who made an admin who made the approver); and, while
     // linked people are on, two accounts whose first codes went to the same person, at any time.
-    const mine = await this.makerChain(tx, approverId);
-    if (mine.includes(otherId)) return `${names(otherId)} created the account that created yours`;
-    if (days === 0 || mine.length === 0) return null;
-    const theirs = await this.makerChain(tx, otherId);
-    const both = mine.find((id) => theirs.includes(id));
-    return both === undefined ? null : `${names(both)} created both your account and ${names(otherId)}'s, and was handed their first enrolment codes`;
+    return chainLink(this.#links, tx, approverId, otherId, names, days > 0);
   }
+}
+
+// An account's makers, theirs, and so on up (nearest first): an admin who made an account that
+// made this one held its first code through that account. Only `created` links: the codes that
+// came back to their maker.
+export async function makerChain(links: Pick<PersonLinkStore, 'touching'>, tx: Tx, userId: number): Promise<number[]> {
+  const chain: number[] = [];
+  for (let level = [userId]; level.length > 0 && chain.length < MAX_MAKERS;) {
+    const touching = await links.touching(tx, level);
+    level = [...new Set(touching.filter((l) => l.kind === 'created' && level.includes(l.subjectId)).map((l) => l.actorId))].filter((id) => id !== userId && !chain.includes(id));
+    chain.push(...level);
+  }
+  return chain;
+}
+
+// The link between two people through accounts in between, at any time: `otherId` made the
+// account that made the approver's (and so on up), or (`shared`) one person up both chains was
+// handed both first codes. Null when there is none.
+export async function chainLink(links: Pick<PersonLinkStore, 'touching'>, tx: Tx, approverId: number, otherId: number, name: (id: number) => string, shared = true): Promise<string | null> {
+  const mine = await makerChain(links, tx, approverId);
+  if (mine.includes(otherId)) return `${name(otherId)} created the account that created yours`;
+  if (!shared || mine.length === 0) return null;
+  const theirs = await makerChain(links, tx, otherId);
+  const both = mine.find((id) => theirs.includes(id));
+  return both === undefined ? null : `${name(both)} created both your account and ${name(otherId)}'s, and was handed their first enrolment codes`;
 }
 
 // The first link that makes `approverId` and `otherId` one pair of hands, among links since

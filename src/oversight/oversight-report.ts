@@ -3,7 +3,7 @@ import type { Tx } from '../core/transactions.ts';
 import type { AccessRequest } from '../access/grants.ts';
 import type { Grants } from '../access/grants.ts';
 import type { People } from '../access/people.ts';
-import { linkBetween } from '../access/four-eyes.ts';
+import { chainLink, linkBetween } from '../access/four-eyes.ts';
 import type { PersonLinkStore } from '../access/person-link-store.ts';
 import type { Leavers, LeaverTerms } from '../retention/leavers.ts';
 import { applyApproved, exemptAt, leaverDueAt, leaverInForce } from '../retention/leavers.ts';
@@ -73,7 +73,7 @@ export const FIGURES = {
   'people.bytesExported': { label: 'Bytes exported', means: 'the size of those files: the export files and the raw downloads, so exactly the messages counted as exported' },
   'people.denied': { label: 'Refused attempts', means: 'ledger entries refused to them, of any kind (reads, requests, approvals, oversight …)' },
   'highImpact': { label: 'High-impact actions', means: 'successful actions in the period that someone else reviews: approvals, break-glass, exports, role, directory and policy changes, API tokens, key operations, bulk searches' },
-  'linkedApprovals': { label: 'Approvals between linked people', means: 'approvals given in the period between two people one of whom created, enrolled or changed the roles of the other, or whom the same person made' },
+  'linkedApprovals': { label: 'Approvals between linked people', means: 'approvals given in the period between two people one of whom created, enrolled or changed the roles of the other, or whom the same person made, also through accounts in between' },
   'outsideDateWindow.readsChecked': { label: 'Messages checked', means: "every message a successful access under a grant named in the period (search hits, views, bodies, downloads, exports …), once per entry, looked up against the grant's date window" },
   'outsideDateWindow.violations': { label: "Outside their grant's date window", means: 'checked messages dated outside the window (or undated, under a window): must be none' },
   'retention.messagesDisposed': { label: 'Messages disposed', means: 'messages destroyed in the period because their retention had ended (keys destroyed, bytes and index rows removed), over all dispose entries' },
@@ -209,11 +209,13 @@ export async function buildReport(tx: Tx, d: ReportDeps, period: { from: number;
 
   // Four eyes that may have been one pair of hands: approvals in the period between people one
   // of whom created, enrolled or changed the roles of the other, or whom the same person made,
-  // however long ago (the approval rule only refuses within access.linkedPeopleDays).
+  // however long ago (the approval rule only refuses within access.linkedPeopleDays), also
+  // through accounts in between (an admin who made an admin who made the approver).
   const linkedApprovals: { request: string; approver: string; requester: string; at: number; link: string }[] = [];
   for (const r of all) {
     for (const a of r.approvals.filter((a) => a.decision === 'approve' && a.at >= from && a.at < to)) {
-      const why = linkBetween(await d.links.touching(tx, [a.approverId, r.requesterId]), a.approverId, r.requesterId, -Infinity, 'before', name);
+      const why = linkBetween(await d.links.touching(tx, [a.approverId, r.requesterId]), a.approverId, r.requesterId, -Infinity, 'before', name)
+        ?? await chainLink(d.links, tx, a.approverId, r.requesterId, name);
       if (why) linkedApprovals.push({ request: r.id, approver: name(a.approverId), requester: name(r.requesterId), at: a.at, link: why });
     }
   }
