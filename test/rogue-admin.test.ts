@@ -282,6 +282,13 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       assert.equal(askedVera.status, 200, JSON.stringify(askedVera.body));
       assert.deepEqual((await boss.call('GET', '/api/v1/recoveries')).body.recoveries.find((r: { id: string }) => r.id === askedVera.body.id).codeTo, ['vera@corp.test']);
       for (const a of ['vera@boss-home.test', 'vera.alias@boss-home.test']) assert.deepEqual(outbox(w.data, a), [], 'not even the notice');
+
+      // Nor any other notice of gus's: a role boss files for him (and, as well, an access to his
+      // mailbox or his digest) is told at his mailbox, not at the address boss typed.
+      const filed = await boss.call('POST', '/api/v1/users/gus/roles', { roles: ['owner', 'auditor'] });
+      assert.equal(filed.status, 200, JSON.stringify(filed.body));
+      assert.ok(outbox(w.data, 'gus@corp.test').some((m) => m.kind === 'user.role-filed'), 'gus is told at his mailbox');
+      assert.deepEqual(outbox(w.data, 'gus@boss-home.test').filter((m) => m.kind !== 'account.enrolment-code'), [], 'nothing since his mailbox was his');
       await w.takeAll();
     });
 

@@ -89,7 +89,7 @@ export class AccountRecovery {
     const now = clock.now();
     if (decision === 'deny') {
       await this.#recoveries.decide(tx, id, { by: approver.id, decision, reason: reason.trim(), at: now });
-      await this.#d.notifier.toPerson(tx, 'account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`, { to: await this.#d.addresses.secret(tx, user) });
+      await this.#d.notifier.toPerson(tx, 'account.recovery-denied', user, 'The account recovery asked for your Sealbox account was denied', `Denied by ${approver.name}: ${reason.trim()}\nRecovery: ${id}`);
       return this.#one(tx, id);
     }
     const to = await this.#d.addresses.secret(tx, user);

@@ -37,14 +37,18 @@ export class Notifier {
   readonly #clock: Clock;
   readonly #config: Config['notify'];
   readonly #purposeLabels: (tx: Tx) => Promise<Record<string, string>>;
+  readonly #addressesOf: (tx: Tx, user: User) => Promise<string[]>;
 
-  constructor(d: { store: NotificationStore; inbox: InboxStore; people: People; clock: Clock; config: Config['notify']; purposeLabels?: (tx: Tx) => Promise<Record<string, string>> }) {
+  // addressesOf: where a person's mail goes (CodeAddresses: the mailboxes the directory gives
+  // them, else the address their account was made with); by default that address.
+  constructor(d: { store: NotificationStore; inbox: InboxStore; people: People; clock: Clock; config: Config['notify']; purposeLabels?: (tx: Tx) => Promise<Record<string, string>>; addressesOf?: (tx: Tx, user: User) => Promise<string[]> }) {
     this.#store = d.store;
     this.#inbox = d.inbox;
     this.#people = d.people;
     this.#clock = d.clock;
     this.#config = d.config;
     this.#purposeLabels = d.purposeLabels ?? (async () => ({}));
+    this.#addressesOf = d.addressesOf ?? (async (_tx, u) => (u.email ? [u.email] : []));
   }
 
   // A purpose as people read it (the policy's label, or words made from the slug).
@@ -137,16 +141,16 @@ export class Notifier {
   async toAuditors(tx: Tx, kind: string, subject: string, body: string): Promise<void> {
     const auditors = await this.#withRole(tx, 'auditor');
     await this.#toInbox(tx, kind, auditors, subject, body);
-    await this.#sendTo(tx, kind, [...auditors.map((u) => u.email).filter((e): e is string => Boolean(e)), ...this.#config.auditors], subject, body);
+    await this.#sendTo(tx, kind, [...new Set([...await this.#mailOf(tx, auditors), ...this.#config.auditors])], subject, body);
   }
 
   // One person's own notice (a mailbox owner's digest, their account's recovery): by mail and in
   // their inbox, never to the webhooks. `mailOnly` for a secret (a recovery code), which must not
   // be readable by whoever holds the person's session or an API token of theirs.
-  // `to`: the addresses to mail instead of the person's e-mail address (src/access/enrolment-codes.ts).
+  // `to`: the addresses to mail instead of the person's own (addressesOf).
   async toPerson(tx: Tx, kind: string, user: User, subject: string, body: string, options: { mailOnly?: boolean; to?: string[] } = {}): Promise<void> {
     if (!options.mailOnly) await this.#toInbox(tx, kind, [user], subject, body);
-    const to = options.to ?? (user.email ? [user.email] : []);
+    const to = options.to ?? await this.#addressesOf(tx, user);
     if (to.length > 0) await this.#sendTo(tx, kind, to, subject, body, undefined, false);
   }
 
@@ -166,7 +170,14 @@ export class Notifier {
 
   async #send(tx: Tx, kind: string, users: User[], subject: string, body: string, notBefore?: number): Promise<void> {
     await this.#toInbox(tx, kind, users, subject, body, notBefore);
-    await this.#sendTo(tx, kind, users.map((u) => u.email).filter((e): e is string => Boolean(e)), subject, body, notBefore);
+    await this.#sendTo(tx, kind, await this.#mailOf(tx, users), subject, body, notBefore);
+  }
+
+  // Where these people's mail goes, each address once.
+  async #mailOf(tx: Tx, users: User[]): Promise<string[]> {
+    const out = new Set<string>();
+    for (const u of users) for (const a of await this.#addressesOf(tx, u)) out.add(a);
+    return [...out];
   }
 
   // Delayed like the mail (a policy's N days after the grant): hidden from the person until then.

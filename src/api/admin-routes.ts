@@ -191,8 +191,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         const r = await s.audit.record(ctx, (r: { lockedUntil: number }) => ({ operation: 'user.unlock', parameters: { ...parameters, lockedUntil: r.lockedUntil } }), async (tx) => {
           const unlocked = await s.people.unlock(tx, name);
           await s.notifier.toPerson(tx, 'account.unlocked', unlocked.user, 'Your Sealbox account was unlocked',
-            `Your account had been locked after failed sign-ins; ${p.user.name} opened it again${body.reason ? `: ${body.reason}` : ''}.\n\nIf those sign-ins were not you, tell your security team: someone may be guessing your password.`,
-            { to: await s.codeAddresses.secret(tx, unlocked.user) });
+            `Your account had been locked after failed sign-ins; ${p.user.name} opened it again${body.reason ? `: ${body.reason}` : ''}.\n\nIf those sign-ins were not you, tell your security team: someone may be guessing your password.`);
           return unlocked;
         });
         return { name: r.user.name, lockedUntil: null };

@@ -26,7 +26,7 @@ export function authRoutes(routes: RouteTable, s: Services): void {
       }
       const { user, totpUri, recoveryCodes, recovery } = enrolled;
       await s.audit.record({ ...actorContext(req, null), user, logonType: 'owner' }, { operation: 'user.enrol', parameters: { recoveryCodes: recoveryCodes.length, ...(recovery ? { recovery } : {}) } }, async (tx) => {
-        if (recovery) await s.notifier.toPerson(tx, 'account.recovered', user, 'Your Sealbox account was enrolled again', `Your account was enrolled again with the code of account recovery ${recovery}: a new password${totpUri ? ' and authenticator' : ''}. Every earlier session and API token has ended.\n\nIf this was not you, tell your security team at once.`, { to: await s.codeAddresses.secret(tx, user) });
+        if (recovery) await s.notifier.toPerson(tx, 'account.recovered', user, 'Your Sealbox account was enrolled again', `Your account was enrolled again with the code of account recovery ${recovery}: a new password${totpUri ? ' and authenticator' : ''}. Every earlier session and API token has ended.\n\nIf this was not you, tell your security team at once.`);
         return null;
       });
       return { user: { name: user.name, roles: user.roles }, totpUri, recoveryCodes };

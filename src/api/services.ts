@@ -37,8 +37,8 @@ export async function accessServices(config: Config, stores: Stores, ledger: Led
   const base = await contentServices(config, stores, ledger, index, clock, log);
   const { policy, people, mailboxes, links, fourEyes, grants, audit, search, credentials } = base;
   const current: PolicyInForce = (tx) => policy.inForce(tx);
-  const notifier = new Notifier({ store: stores.repos.notifications, inbox: stores.repos.inbox, people, clock, config: config.notify, purposeLabels: async (tx) => (await current(tx)).purposeLabels });
   const codeAddresses = new CodeAddresses(mailboxes, config.internalDomains);
+  const notifier = new Notifier({ store: stores.repos.notifications, inbox: stores.repos.inbox, people, clock, config: config.notify, purposeLabels: async (tx) => (await current(tx)).purposeLabels, addressesOf: (tx, u) => codeAddresses.secret(tx, u) });
   const recovery = new AccountRecovery({ recoveries: stores.repos.recoveries, people, addresses: codeAddresses, fourEyes, links, notifier, clock, policy: current });
   const leavers = new Leavers({ store: stores.repos.leavers, mailboxes, people, fourEyes, notifier, clock, leaverMonths: config.retention.leaverMonths });
   const holds = new LegalHolds({ store: stores.repos.holds, mailboxes, people, fourEyes, notifier, clock });

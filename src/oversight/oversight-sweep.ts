@@ -225,7 +225,7 @@ export class OversightSweep {
     let sent = 0;
     for (const [owner, list] of lines) {
       const user = await this.#d.people.byName(tx, owner);
-      if (!user?.email) continue;
+      if (!user) continue;
       await this.#d.notifier.toPerson(tx, 'digest.owner', user, 'Who accessed your archived mailbox', `These accesses to your archived mail by others were recorded:\n\n${list.join('\n')}\n\nSee the full list on the "Who accessed my mailbox" page.\n`);
       sent++;
     }
