@@ -350,9 +350,13 @@ test('a rogue administrator cannot read anyone else\'s mail alone', { timeout: 6
       assert.equal((await aud1.call('POST', '/api/v1/users', { name: 'aud2', roles: ['owner'] })).status, 403, 'no admin yet');
       const changes = (await vera.call('GET', '/api/v1/role-changes')).body.changes as any[];
       for (const f of made.body.filed) assert.deepEqual(changes.filter((c) => c.id === f.change).map((c) => [c.user, c.role, c.state, c.filedBy]), [['aud1', f.role, 'pending', 'user:boss']]);
+      // The approver sees, before deciding, that approving enrols aud1 again (no second factor yet) and where the code goes.
+      for (const f of made.body.filed) assert.deepEqual(changes.find((c) => c.id === f.change).reEnrolment, { codeTo: ['aud1@boss-home.test'] });
       // On an enrolled account boss made before: the same.
       const given = await boss.call('POST', '/api/v1/users/glass/roles', { roles: ['requester', 'auditor'] });
       assert.deepEqual([given.status, given.body.roles, given.body.filed.map((f: any) => f.role)], [200, ['requester'], ['auditor']]);
+      const glassChange = (await vera.call('GET', '/api/v1/role-changes')).body.changes.find((c: any) => c.id === given.body.filed[0].change);
+      assert.equal(glassChange.reEnrolment, undefined, 'glass, a requester, has a second factor already');
       // boss's own approver may not apply them; vera denies one and approves the other.
       const byPup = await puppets.pup.call('POST', `/api/v1/role-changes/${made.body.filed[0].change}/approve`, { reason: 'ok' });
       assert.equal(byPup.status, 403, JSON.stringify(byPup.body));

@@ -185,6 +185,15 @@ test('web: the HR requester, a new person, a plain owner and the admin get throu
   await audit(anna, 'approvals-role', violations);
   const glenn = (await w.as.adm.call('GET', '/api/v1/users')).body.users.find((u: { name: string }) => u.name === 'glenn');
   assert.deepEqual(glenn.roles, ['requester', 'breakglass']);
+  // A plain owner made auditor has no second factor yet: the card says, before anyone decides,
+  // that approving enrols her again and where the code goes; the outcome names the recovery.
+  assert.equal((await w.as.adm.call('POST', '/api/v1/users/ola/roles', { roles: ['owner', 'auditor'] })).status, 200);
+  await anna.reload();
+  const olaCard = anna.getByRole('region', { name: 'Roles waiting for a decision' }).locator('article').filter({ hasText: 'auditor for ola' });
+  await olaCard.getByTestId('re-enrolment').filter({ hasText: 'ola has no second factor yet, which auditor needs: approving also enrols them again, with a new code sent to ola.nordmann@corp.test.' }).waitFor();
+  await olaCard.getByLabel('Reason').fill('ola joins internal audit, ticket AUD-4');
+  await olaCard.getByRole('button', { name: 'Approve' }).click();
+  await anna.getByText(/^You approved the role auditor for ola: it applies now, and ola enrols again for the second factor it needs, with a code that goes to their mail \(account recovery rec_\w+\)\.$/).waitFor();
 
   // --- the person opens the link: enrolment filled in, the focus on the password, a QR code
   const nina = await stranger(browser, errors, 'nina');

@@ -106,6 +106,11 @@ export class AccountRecovery {
     return this.#one(tx, id);
   }
 
+  // Where a recovery code for this person would go (CodeAddresses), shown before anyone decides.
+  codeTo(tx: Tx, user: User): Promise<string[]> {
+    return this.#d.addresses.secret(tx, user);
+  }
+
   async list(tx: Tx): Promise<RecoveryView[]> {
     const names = await this.#d.people.names(tx);
     const views: RecoveryView[] = [];
@@ -126,7 +131,7 @@ export class AccountRecovery {
     return {
       id: r.id, user: name(r.userId)!, requestedBy: name(r.requestedBy)!, reason: r.reason, state: this.#state(r), createdAt: iso(r.createdAt)!,
       decidedBy: name(r.decidedBy), decisionReason: r.decisionReason, decidedAt: iso(r.decidedAt),
-      codeTo: user ? await this.#d.addresses.secret(tx, user) : [],
+      codeTo: user ? await this.codeTo(tx, user) : [],
     };
   }
 

@@ -37,6 +37,9 @@ export interface RoleChangeView {
   decidedAt: string | null;
   // The account recovery an approval started: the role needs a second factor the person lacks.
   recovery?: string;
+  // A pending role that needs a second factor the person has not set up: approving it also
+  // enrols them again (#reEnrol), the code going to these addresses. Shown before deciding.
+  reEnrolment?: { codeTo: string[] };
 }
 
 export interface RoleChangeDeps {
@@ -141,7 +144,22 @@ export class RoleChanges {
 
   async list(tx: Tx): Promise<RoleChangeView[]> {
     const names = await this.#d.people.names(tx);
-    return (await this.#store.list(tx)).map((c) => this.#view(c, names));
+    const out: RoleChangeView[] = [];
+    for (const c of await this.#store.list(tx)) {
+      const reEnrolment = c.decision === null ? await this.#reEnrolment(tx, c) : null;
+      out.push({ ...this.#view(c, names), ...(reEnrolment ? { reEnrolment } : {}) });
+    }
+    return out;
+  }
+
+  // Whether approving the role would also enrol the person again (it needs a second factor they
+  // have not set up, and they sign in with a password), and where that code would go.
+  async #reEnrolment(tx: Tx, c: RoleChangeRecord): Promise<{ codeTo: string[] } | null> {
+    const { people, recovery } = this.#d;
+    const user = await people.byId(tx, c.userId);
+    if (!user || user.roles.includes(c.role) || !await people.needsTotp(tx, { roles: [...user.roles, c.role] })) return null;
+    if (!await people.hasPassword(tx, user) || await people.hasAuthenticator(tx, user)) return null;
+    return { codeTo: await recovery.codeTo(tx, user) };
   }
 
   #view(c: RoleChangeRecord, names: (id: number) => string): RoleChangeView {

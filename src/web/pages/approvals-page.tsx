@@ -69,7 +69,7 @@ export function ApprovalsPage() {
   );
 }
 
-interface RoleChange { id: string; user: string; role: string; why: string; filedBy: string; filedAt: string; state: string; recovery?: string }
+interface RoleChange { id: string; user: string; role: string; why: string; filedBy: string; filedAt: string; state: string; recovery?: string; reEnrolment?: { codeTo: string[] } }
 
 // Roles filed for an approver: one beyond owner and requester an admin gave, a role a provider's
 // or directory's group would give. Said only when one waits; the server refuses the filer, the person and
@@ -85,6 +85,7 @@ function RolesWaiting({ onDecided }: { onDecided: (text: Outcome['text']) => voi
       {pending.map((c) => (
         <article key={c.id} className="card" data-change={c.id}>
           <p><strong>{c.role}</strong> for <strong>{c.user}</strong>: {c.why}. Filed by {c.filedBy.replace(/^user:/, '')}, {when(c.filedAt)}.</p>
+          {c.reEnrolment && <p className="notice" data-testid="re-enrolment">{c.user} has no second factor yet, which {c.role} needs: approving also enrols them again, with a new code sent to {c.reEnrolment.codeTo.join(', ') || 'no address (then the recovery waits)'}.</p>}
           {c.user === me.name
             ? <p className="notice">This is your own role: someone else decides.</p>
             : <Decision<RoleChange> me={me} filedBy={c.filedBy} path={`/api/v1/role-changes/${encodeURIComponent(c.id)}`} what={`role change ${c.id}`}
