@@ -116,11 +116,11 @@ withArchive(program.command('stats'))
 
 const usersCmd = program.command('users').description('people and their roles');
 withArchive(usersCmd.command('add'))
-  .description('add a user (or re-issue the enrolment code of one not yet enrolled); prints a one-time enrolment code')
+  .description('add a user (or re-issue the enrolment code of one not yet enrolled) with their roles at once (the web app and the API file every role beyond owner and requester for an approver: name the first approvers and auditors here); prints a one-time enrolment code')
   .requiredOption('--name <name>', 'user name (lowercase letters, digits, . _ -)')
   .requiredOption('--role <role...>', `one or more of: ${ROLES.join(', ')}`)
   .option('--display-name <text>', 'full name')
-  .option('--email <address>', 'where notifications go')
+  .option('--email <address>', 'where their notices and codes go while they own no mailbox')
   .option('--owns <mailbox...>', 'mailboxes (names or addresses) this user owns; an address without a mailbox gets one')
   .option('--http <host:port>', 'where serve\'s web app is, for the enrolment link, or "off" for none (default: as serve, 127.0.0.1:8025)')
   .action(async (o) => (await import('./commands/users.ts')).addUser(o));
