@@ -32,6 +32,9 @@ export interface MessageDetails {
       authUser: string | null; queueId: string | null; protocol: string | null; tls: { protocol: string; cipher: string } | null;
     } | null;
     auth: { spf: Verdict | null; dkim: Verdict[]; arc: Verdict | null; dmarc: Verdict | null; receivedSpf?: { result: string } } | null;
+    // Where a capture that no mail server handed over came from: the ingest API's submitter, an
+    // import's file or server, a journal report (src/capture/).
+    provenance: ({ api?: { user: string; tokenId: string | null; clientIp: string | null } } & Record<string, unknown>) | null;
   }[];
   mailboxes: { address: string; role: string; name: string | null; mailbox: string | null }[];
   // extraction: what became of reading its text (null: not a kind whose text is read)
@@ -114,6 +117,8 @@ export function MessageView({ sha256, grant, heading = 'section' }: { sha256: st
       {msg.captures.map((c) => (
         <section key={c.captureId} className="card" aria-label={`Receipt ${c.captureId}`}>
           <p><strong>{when(c.receivedAt)}</strong> via {c.source} · ledger entry {c.ledgerIndex} · <code>{c.captureId}</code></p>
+          {c.provenance?.api && <p className="notice" data-testid="submitted-by">Not received from a mail server: submitted through the ingest API by {c.provenance.api.user}{c.provenance.api.tokenId ? ` (token ${c.provenance.api.tokenId})` : ''}{c.provenance.api.clientIp ? ` from ${c.provenance.api.clientIp}` : ''}.</p>}
+          {c.provenance && !c.provenance.api && <p className="muted" data-testid="provenance">Provenance: <code>{JSON.stringify(c.provenance)}</code></p>}
           {c.envelope ? (
             <dl>
               <dt>MAIL FROM</dt><dd>{c.envelope.mailFrom === '' ? '<> (null sender)' : c.envelope.mailFrom ?? '—'}</dd>
