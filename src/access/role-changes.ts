@@ -54,10 +54,10 @@ export interface RoleChangeDeps {
 
 // A role someone would gain without an administrator's say (a group of the identity provider
 // gives it: whoever runs the provider can put anyone, themselves too, in a group), or one an
-// admin gives through the API (FILED_ROLES), waits for an approver who is neither that person nor whoever
-// filed it, nor linked to either (FourEyes); the person is told at each step. Approved, it
-// applies, and the person's sessions and tokens end: they sign in again, with the second factor
-// the new role needs.
+// admin gives through the API (FILED_ROLES), waits for an approver who is neither that person
+// nor whoever filed it, nor linked to either (FourEyes); the person is told at each step.
+// Approved, it applies, and the person's sessions and tokens end: they sign in again, with the
+// second factor the new role needs.
 export class RoleChanges {
   readonly #d: RoleChangeDeps;
   readonly #store: RoleChangeStore;

@@ -112,7 +112,8 @@ interface FiledRole {
 }
 
 // A role beyond owner and requester could be the admin's own power under another name (the API
-// hands them a new account's first code), so an admin only files it: an approver who is neither decides.
+// hands them a new account's first code), so an admin only files it: an approver who is
+// neither decides.
 function filedNote(filed: FiledRole[]): string {
   return `${filed.map((f) => `${f.role} (role change ${f.change})`).join(', ')} ${filed.length > 1 ? 'wait' : 'waits'} for an approver who is neither you nor linked to you or the person; it applies once approved.`;
 }

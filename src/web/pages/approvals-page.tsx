@@ -71,9 +71,9 @@ export function ApprovalsPage() {
 
 interface RoleChange { id: string; user: string; role: string; why: string; filedBy: string; filedAt: string; state: string; recovery?: string; reEnrolment?: { codeTo: string[] } }
 
-// Roles filed for an approver: one beyond owner and requester an admin gave, a role a provider's
-// or directory's group would give. Said only when one waits; the server refuses the filer, the person and
-// anyone linked to them.
+// Roles filed for an approver: one beyond owner and requester an admin gave, a role a
+// provider's or directory's group would give. Said only when one waits; the server refuses the
+// filer, the person and anyone linked to them.
 function RolesWaiting({ onDecided }: { onDecided: (text: Outcome['text']) => void }) {
   const { me } = useSession();
   const list = useLoad(() => api.get<{ changes: RoleChange[] }>('/api/v1/role-changes'), []);
