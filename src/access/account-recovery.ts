@@ -60,7 +60,7 @@ export class AccountRecovery {
     if (!user.enrolled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${name} has not enrolled yet: issue a new enrolment code (users add) instead`);
     if (user.disabled) throw new SealboxError('SEALBOX_ERR_CONFLICT', `${name} is disabled`);
     if (!reason.trim()) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', 'a reason is required');
-    if ((await this.#recoveries.list(tx)).some((r) => r.userId === user.id && this.#state(r) === 'pending')) throw new SealboxError('SEALBOX_ERR_CONFLICT', `an account recovery for ${name} is already waiting`);
+    if (await this.pendingFor(tx, user.id) !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `an account recovery for ${name} is already waiting`);
     const now = clock.now();
     const id = newId('rec', now);
     await this.#recoveries.add(tx, { id, userId: user.id, requestedBy: actor.id, reason: reason.trim(), createdAt: now, lapsesAt: now + (await this.#d.policy(tx)).pendingLapseHours * 3600_000 });
@@ -109,6 +109,11 @@ export class AccountRecovery {
   // Where a recovery code for this person would go (CodeAddresses), shown before anyone decides.
   codeTo(tx: Tx, user: User): Promise<string[]> {
     return this.#d.addresses.secret(tx, user);
+  }
+
+  // The id of the person's recovery that waits for a decision, if one does.
+  async pendingFor(tx: Tx, userId: number): Promise<string | null> {
+    return (await this.#recoveries.list(tx)).find((r) => r.userId === userId && this.#state(r) === 'pending')?.id ?? null;
   }
 
   async list(tx: Tx): Promise<RecoveryView[]> {

@@ -127,13 +127,15 @@ export class RoleChanges {
   // roles, it is an account recovery, its code mailed to the person alone: asked for by whoever
   // filed the role and approved by this approver (neither is the other nor linked to them:
   // checked above). A role filed by no one (a provider's group, the directory) or a person with no
-  // address to mail the code to leaves the recovery waiting for someone else's decision.
+  // address to mail the code to leaves the recovery waiting for someone else's decision, as one
+  // asked for already stays.
   async #reEnrol(tx: Tx, user: User, c: RoleChangeRecord, approver: User, reason: string): Promise<string> {
     const { recovery, people } = this.#d;
-    const open = (await recovery.list(tx)).find((r) => r.user === user.name && r.state === 'pending');
+    const open = await recovery.pendingFor(tx, user.id);
+    if (open) return open;
     const filer = c.filedBy === null ? null : await people.byId(tx, c.filedBy);
-    const asked = open ?? await recovery.request(tx, filer ?? approver, user.name, `the role ${c.role} was approved (role change ${c.id}) and needs a second factor`);
-    if (open || !filer) return asked.id;
+    const asked = await recovery.request(tx, filer ?? approver, user.name, `the role ${c.role} was approved (role change ${c.id}) and needs a second factor`);
+    if (!filer) return asked.id;
     try {
       return (await recovery.decide(tx, approver, asked.id, 'approve', reason)).id;
     } catch (err) {

@@ -153,9 +153,8 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         if (to.length === 0) throw new SealboxError('SEALBOX_ERR_BAD_INPUT', `${filing.join(', ')} is filed for an approver, so the account keeps another role meanwhile`, { fields: ['roles'] });
         const changed = await s.people.setRoles(tx, name, to);
         await s.links.record(tx, { actorId: ctx.user.id, subjectId: changed.user.id, kind: 'roles', at: s.clock.now() });
-        const pending = changed.needsEnrolment ? (await s.recovery.list(tx)).find((x) => x.user === name && x.state === 'pending') : undefined;
         const recovery = !changed.needsEnrolment ? null
-          : pending?.id ?? (await s.recovery.request(tx, ctx.user, name, `roles changed to ${to.join(', ')}: a second factor is needed`)).id;
+          : await s.recovery.pendingFor(tx, changed.user.id) ?? (await s.recovery.request(tx, ctx.user, name, `roles changed to ${to.join(', ')}: a second factor is needed`)).id;
         return { ...changed, recovery, filed: await fileRoles(tx, changed.user, filing, ctx.user) };
       });
       return { name: r.user.name, roles: r.user.roles, recovery: r.recovery, ...(r.filed.length ? { filed: r.filed } : {}) };
@@ -281,16 +280,17 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   });
 }
 
-// The policy keys that guard four eyes or someone else's sign-in, and which of them the next
-// policy would loosen: an admin could otherwise act alone (fewer approvals, no second factor),
-// keep a grant longer, or make another person's credential easier to take (cookies sent over
-// plain HTTP, more password guesses, longer sessions and enrolment codes).
+// A role an admin gives through the API, and the role change it was filed as (FILED_ROLES).
 type FiledRole = { role: Role; change: string };
 
 function splitFiled(roles: Role[]): { roles: Role[]; filing: Role[] } {
   return { roles: roles.filter((r) => !FILED_ROLES.includes(r)), filing: roles.filter((r) => FILED_ROLES.includes(r)) };
 }
 
+// The policy keys that guard four eyes or someone else's sign-in, and which of them the next
+// policy would loosen: an admin could otherwise act alone (fewer approvals, no second factor),
+// keep a grant longer, or make another person's credential easier to take (cookies sent over
+// plain HTTP, more password guesses, longer sessions and enrolment codes).
 function weakenedSafeguards(current: Services['config']['access'], next: Services['config']['access']): string[] {
   const out: string[] = [];
   const lower = ['approvalsNeeded', 'linkedPeopleDays', 'lockoutMinutes'] as const;
