@@ -44,6 +44,23 @@ const CHECK_EVERY_MS = config.index.checkEveryMinutes * 60_000;
 let lastCheck = -Infinity;
 let check: CompletenessCheck | null = null;
 
+// On PostgreSQL the biggest mailboxes get words indexes of their own (mailbox-indexes.ts),
+// checked as often as completeness and built beside the indexing, on a connection of their own
+// (minutes for a mailbox of millions).
+let lastUpkeep = -Infinity;
+let upkeep: Promise<void> | null = null;
+function keepMailboxIndexes(): void {
+  const indexes = indexDb.mailboxIndexes;
+  if (!indexes || !duties || upkeep !== null || CHECK_EVERY_MS === 0 || performance.now() - lastUpkeep < CHECK_EVERY_MS) return;
+  lastUpkeep = performance.now();
+  upkeep = indexes.keep().then((changes) => {
+    for (const b of changes?.built ?? []) log.info({ mailboxId: b.mailboxId, index: b.index, documents: b.documents, seconds: Math.round(b.ms / 1000) }, 'a mailbox got a words index of its own');
+    if (changes && changes.dropped.length > 0) log.info({ dropped: changes.dropped }, 'mailbox words indexes dropped');
+  }, (err: unknown) => {
+    if (!stopping) log.error({ err }, 'keeping the mailboxes\' words indexes failed');
+  }).finally(() => { upkeep = null; });
+}
+
 let stopping = false;
 let gathering = false;
 let wake: (() => void) | null = null;
@@ -104,6 +121,7 @@ async function follow(worker: { step(): Promise<number>; readonly busy: boolean 
 async function loop(): Promise<void> {
   while (!stopping) {
     if (duties && shared && performance.now() - lastRescan >= RESCAN_FOLLOW_UPS_MS) rescanFollowUps();
+    keepMailboxIndexes();
     let n = 0;
     let failed = false;
     const started = performance.now();
@@ -165,6 +183,8 @@ async function loop(): Promise<void> {
     await pause(failed ? 5000 : 1000, false);
   }
   await Promise.all(following);
+  await indexDb.mailboxIndexes?.stop();
+  await upkeep;
   indexer.extraction?.close();
   indexDb.close();
   archive.close();

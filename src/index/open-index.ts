@@ -3,6 +3,7 @@ import type { MessageDates } from '../oversight/message-dates.ts';
 import type { Stores } from '../store/open-stores.ts';
 import type { PostgresMetadataStore } from '../store/postgres/metadata-store.ts';
 import type { IndexStore } from './index-store.ts';
+import type { MailboxIndexes } from './postgres/mailbox-indexes.ts';
 import { openIndexDb } from './sqlite/index-db.ts';
 import { SqliteIndexStore } from './sqlite/index-store.ts';
 import { SqliteMessageDates } from './sqlite/message-dates.ts';
@@ -18,6 +19,8 @@ export interface OpenIndex {
   readonly store: IndexStore;
   readonly search: SearchIndex;
   readonly dates: MessageDates;
+  // PostgreSQL: the biggest mailboxes' own words indexes, kept by the duty holder's index thread.
+  readonly mailboxIndexes: MailboxIndexes | null;
   close(): void;
 }
 
@@ -29,9 +32,10 @@ export function openIndex(stores: Stores, options: { deferRebuilds?: boolean } =
     const { indexTransactions, PostgresIndexStore } = load('./postgres/index-store.ts') as typeof import('./postgres/index-store.ts');
     const { PostgresMessageDates } = load('./postgres/message-dates.ts') as typeof import('./postgres/message-dates.ts');
     const { PostgresSearchIndex } = load('./postgres/search-index.ts') as typeof import('./postgres/search-index.ts');
+    const { MailboxIndexes } = load('./postgres/mailbox-indexes.ts') as typeof import('./postgres/mailbox-indexes.ts');
     const meta = stores.meta as PostgresMetadataStore;
     const tx = indexTransactions(meta);
-    return { store: new PostgresIndexStore(meta, tx), search: new PostgresSearchIndex(meta, tx), dates: new PostgresMessageDates(meta, tx), close: () => {} };
+    return { store: new PostgresIndexStore(meta, tx), search: new PostgresSearchIndex(meta, tx), dates: new PostgresMessageDates(meta, tx), mailboxIndexes: new MailboxIndexes(meta.pool), close: () => {} };
   }
   const db = openIndexDb(stores.paths.index, stores.paths.meta, { deferRebuilds: options.deferRebuilds ?? false });
   let open = true;
@@ -39,5 +43,5 @@ export function openIndex(stores: Stores, options: { deferRebuilds?: boolean } =
     if (open) db.close();
     open = false;
   };
-  return { store: new SqliteIndexStore(db), search: new SqliteSearchIndex(db), dates: new SqliteMessageDates(db), close };
+  return { store: new SqliteIndexStore(db), search: new SqliteSearchIndex(db), dates: new SqliteMessageDates(db), mailboxIndexes: null, close };
 }

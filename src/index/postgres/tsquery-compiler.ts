@@ -81,10 +81,12 @@ export function matchedWords(node: QueryNode, options: { columns?: boolean; atta
   return terms.length === 0 ? null : terms.join(' | ');
 }
 
-// `within`: the mailboxes' lexemes (scopeLexeme, ORed), ANDed into the query's own tsquery.
-export function compileQuery(node: QueryNode, params: unknown[], options: { envelopeOf?: readonly number[]; within?: string | null } = {}): PgCompiled {
+// `within`: a search within mailboxes, their lexemes (scopeLexeme, ORed) ANDed into the
+// query's own tsquery; `mailboxes` null where the caller states them otherwise (a mailbox's own
+// words index, mailbox-indexes.ts), the query's lexemes then still looked for in its tsquery.
+export function compileQuery(node: QueryNode, params: unknown[], options: { envelopeOf?: readonly number[]; within?: { mailboxes: string | null } | null } = {}): PgCompiled {
   const compiler = new Compiler(params, options.envelopeOf ?? null);
-  const where = options.within ? compiler.within(node, options.within) : compiler.compile(node);
+  const where = options.within ? compiler.within(node, options.within.mailboxes) : compiler.compile(node);
   return { where, params, ranking: matchedWords(node, { columns: true }) };
 }
 
@@ -146,15 +148,16 @@ class Compiler {
   // Within mailboxes: the query's full text and lexemes, and the mailboxes', as one tsquery (a
   // top-level AND's other parts beside it), so that the GIN index answers them in one scan; with
   // the months its dates imply, which the index skips to.
-  within(node: QueryNode, mailboxes: string): string {
+  within(node: QueryNode, mailboxes: string | null): string {
     const months = impliedMonths(node);
-    const scope = months === null ? mailboxes : `(${mailboxes}) & (${months})`;
+    const scope = months === null ? mailboxes : mailboxes === null ? months : `(${mailboxes}) & (${months})`;
     const fts = ftsExpression(node);
-    if (fts !== null) return `d.words @@ ${this.p(`(${fts}) & (${scope})`, '::tsquery')}`;
-    if (node.kind !== 'and') return `(${this.compile(node)}) AND d.words @@ ${this.p(scope, '::tsquery')}`;
+    if (fts !== null) return `d.words @@ ${this.p(scope === null ? fts : `(${fts}) & (${scope})`, '::tsquery')}`;
+    if (node.kind !== 'and') return scope === null ? this.compile(node) : `(${this.compile(node)}) AND d.words @@ ${this.p(scope, '::tsquery')}`;
     const parts = node.children.map(ftsExpression);
-    const words = [...parts.filter((p): p is string => p !== null), scope].map((w) => `(${w})`).join(' & ');
-    return [`d.words @@ ${this.p(words, '::tsquery')}`, ...node.children.filter((_, i) => parts[i] === null).map((c) => this.compile(c))].join(' AND ');
+    const words = [...parts.filter((p): p is string => p !== null), ...(scope === null ? [] : [scope])].map((w) => `(${w})`).join(' & ');
+    const rest = node.children.filter((_, i) => parts[i] === null).map((c) => this.compile(c));
+    return [...(words === '' ? [] : [`d.words @@ ${this.p(words, '::tsquery')}`]), ...rest].join(' AND ');
   }
 
   // Every expression returned is two-valued (never NULL), so NOT means "does not match".
