@@ -29,7 +29,10 @@
 //   ('@a=' and the address, any role; migration 0004, scope_words), so the mailboxes are one
 //   more key of the same GIN scan: `words @@ ('@a=x' | '@a=y')`, ANDed into the query's own
 //   tsquery (compileQuery's `within`). From, attachment, month and subject have lexemes too
-//   (words.ts MARK). No word of a query can be such a lexeme.
+//   (words.ts MARK). No word of a query can be such a lexeme. A mailbox holding a share of the
+//   archive has a words index of its own (mailbox-indexes.ts): within it the query's tsquery
+//   leaves the mailbox's lexemes out and its predicate is a clause of its own, so the planner
+//   reads that index and no posting list of the mailbox's every document.
 // - Dates alone within mailboxes ("ana's mail of June"): no word to look up, so not the GIN
 //   index but each participation row's copy of its document's date (migration 0015), in date
 //   order per address (byParticipation).
