@@ -53,7 +53,7 @@ export async function pgSearchBenchmark(o: BenchOptions): Promise<Figure[]> {
     // The biggest mailboxes' own words indexes, as the duty holder keeps them (built once on a
     // kept cluster).
     const t1 = performance.now();
-    const kept = await new MailboxIndexes(meta.pool).keep();
+    const kept = await new MailboxIndexes(meta).keep();
     const ownSeconds = (performance.now() - t1) / 1000;
     const own = (await meta.pool.query(`SELECT w.mailbox_id, w.documents, pg_relation_size(to_regclass(w.index_name)) AS bytes FROM mailbox_words w ORDER BY w.documents DESC`)).rows
       .map((r) => ({ mailbox: mailboxes.find((m) => m.id === Number(r.mailbox_id))?.name ?? String(r.mailbox_id), documents: Number(r.documents), bytes: Number(r.bytes) }));

@@ -81,7 +81,7 @@ test('a mailbox holding a share of the archive gets a words index of its own, an
     const before = { ana: await answers(search, anaScope), grant: await answers(search, grant), ben: await answers(search, { mailboxes: [boxes.ben], dateFrom: null, dateTo: null, fixedQuery: null }) };
     assert.ok((before.ana[0] as { total: number }).total === docs.filter((d) => d.to.includes('na@')).length, 'ana in half the documents');
 
-    const keeper = new MailboxIndexes(meta.pool, POLICY);
+    const keeper = new MailboxIndexes(meta, POLICY);
     const changes = await keeper.keep();
     // ana holds half the documents, ben a tenth, cal two fifths: ana alone.
     assert.deepEqual(changes?.built.map((b) => b.mailboxId), [boxes.ana.id]);
@@ -139,7 +139,7 @@ test('a mailbox holding a share of the archive gets a words index of its own, an
     assert.deepEqual((await keeper.keep())?.dropped, ['doc_words_m999_x']);
 
     // Below half the thresholds: dropped, and the search goes back to the mailbox's lexemes.
-    const stricter = new MailboxIndexes(meta.pool, { ...POLICY, minDocuments: 10_000 });
+    const stricter = new MailboxIndexes(meta, { ...POLICY, minDocuments: 10_000 });
     assert.deepEqual(await stricter.keep(), { built: [], dropped: [rebuilt!.built[0]!.index] });
     assert.equal((await meta.pool.query('SELECT COUNT(*) AS n FROM mailbox_words')).rows[0].n, 0);
     assert.equal((await search.search('zqcommon', { limit: 5, scope: anaScope })).total, widened.total);
@@ -156,12 +156,12 @@ test('one pass at a time across nodes, and none without statistics', async () =>
       await meta.setMailboxAddress(tx, 'dee@corp.example', id);
     });
     // A new archive: no statistics, nothing decided.
-    assert.deepEqual(await new MailboxIndexes(meta.pool, POLICY).keep(), { built: [], dropped: [] });
+    assert.deepEqual(await new MailboxIndexes(meta, POLICY).keep(), { built: [], dropped: [] });
     // Another node's pass holds the lock: this one does nothing.
     const other = await meta.pool.connect();
     try {
       await other.query("SELECT pg_advisory_lock(hashtext('sealbox.mailbox-words.' || current_schema()))");
-      assert.equal(await new MailboxIndexes(meta.pool, POLICY).keep(), null);
+      assert.equal(await new MailboxIndexes(meta, POLICY).keep(), null);
     } finally {
       other.release(true);
     }

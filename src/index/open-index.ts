@@ -35,7 +35,7 @@ export function openIndex(stores: Stores, options: { deferRebuilds?: boolean } =
     const { MailboxIndexes } = load('./postgres/mailbox-indexes.ts') as typeof import('./postgres/mailbox-indexes.ts');
     const meta = stores.meta as PostgresMetadataStore;
     const tx = indexTransactions(meta);
-    return { store: new PostgresIndexStore(meta, tx), search: new PostgresSearchIndex(meta, tx), dates: new PostgresMessageDates(meta, tx), mailboxIndexes: new MailboxIndexes(meta.pool), close: () => {} };
+    return { store: new PostgresIndexStore(meta, tx), search: new PostgresSearchIndex(meta, tx), dates: new PostgresMessageDates(meta, tx), mailboxIndexes: new MailboxIndexes(meta), close: () => {} };
   }
   const db = openIndexDb(stores.paths.index, stores.paths.meta, { deferRebuilds: options.deferRebuilds ?? false });
   let open = true;

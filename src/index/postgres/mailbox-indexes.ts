@@ -20,6 +20,7 @@
 // statistics of participation.address (ANALYZE's most common values), not a count: nothing is
 // read from the tables to decide.
 import pg from 'pg';
+import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
 import { scopeLexeme } from './words.ts';
 
 export interface MailboxIndexPolicy {
@@ -51,13 +52,13 @@ export interface MailboxIndexChanges {
 }
 
 export class MailboxIndexes {
-  readonly #pool: pg.Pool;
+  readonly #meta: PostgresMetadataStore;
   readonly #policy: MailboxIndexPolicy;
   #backend: number | null = null;   // the server process of a pass in hand
   #stopped = false;
 
-  constructor(pool: pg.Pool, policy: MailboxIndexPolicy = MAILBOX_INDEXES) {
-    this.#pool = pool;
+  constructor(meta: PostgresMetadataStore, policy: MailboxIndexPolicy = MAILBOX_INDEXES) {
+    this.#meta = meta;
     this.#policy = policy;
   }
 
@@ -65,7 +66,8 @@ export class MailboxIndexes {
   // null: another node is at it.
   async keep(): Promise<MailboxIndexChanges | null> {
     if (this.#stopped) return null;
-    const client = await this.#pool.connect();
+    await this.#meta.ready();   // the schema's migrations
+    const client = await this.#meta.pool.connect();
     client.on('error', () => {});   // a lost connection fails the statement in hand
     try {
       // A build whose node died ends within a second (PostgreSQL otherwise notices a vanished
@@ -85,7 +87,7 @@ export class MailboxIndexes {
   // the next pass drops.
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#backend !== null) await this.#pool.query('SELECT pg_cancel_backend($1)', [this.#backend]).catch(() => {});
+    if (this.#backend !== null) await this.#meta.pool.query('SELECT pg_cancel_backend($1)', [this.#backend]).catch(() => {});
   }
 
   async #pass(client: pg.PoolClient): Promise<MailboxIndexChanges> {
