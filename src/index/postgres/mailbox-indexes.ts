@@ -31,9 +31,9 @@ export interface MailboxIndexPolicy {
 
 // At 10 M documents an index of its own took the searches within a mailbox of 97,000 (1 %) from
 // 76 to 30 ms for a common word, within the busiest (19 %) from 136 to 27 ms for the slowest
-// (README, Scale-out). Each costs disk (about 460 B a document in it at 10 M, against 350 for
-// the whole index), a build reads the whole table twice, and each of the mailbox's new documents
-// is written to two GIN indexes.
+// (README, Scale-out). Each costs disk (457–835 B a document in it at 10 M, more the smaller the
+// mailbox, against 350 for the whole index), a build reads the whole table twice, and each of the
+// mailbox's new documents is written to two GIN indexes.
 export const MAILBOX_INDEXES: MailboxIndexPolicy = { minShare: 0.005, minDocuments: 50_000, most: 8 };
 
 const PREFIX = 'doc_words_m';
