@@ -349,14 +349,14 @@ const COUNT_BY_MONTHS = 4;
 // (null: no scope), and the words index of a mailbox holding all of them (mailbox-indexes.ts):
 // its predicate, and whether it holds those addresses alone. One round trip.
 async function searchSettings(tx: Tx, scope: SearchScope | undefined): Promise<{ addresses: string[] | null; own: { predicate: string; exact: boolean } | null }> {
-  const addresses = 'ARRAY(SELECT DISTINCT address FROM mailbox_address WHERE mailbox_id = ANY($1::bigint[]) ORDER BY address)';
-  const row = (await on(tx).one<{ addresses: string[] | null; own: { predicate: string; exact: boolean } | null }>(`SELECT set_config('jit', 'off', true) AS jit, set_config('enable_seqscan', 'off', true) AS seqscan,
-    ${scope ? addresses : 'NULL'} AS addresses,
-    ${scope ? `(SELECT json_build_object('predicate', w.predicate, 'exact', w.addresses <@ ${addresses}) FROM mailbox_words w
+  const settings = "set_config('jit', 'off', true) AS jit, set_config('enable_seqscan', 'off', true) AS seqscan";
+  if (!scope) return (await on(tx).one<{ addresses: null; own: null }>(`SELECT ${settings}, NULL AS addresses, NULL AS own`))!;
+  return (await on(tx).one<{ addresses: string[]; own: { predicate: string; exact: boolean } | null }>(`SELECT ${settings}, s.addresses,
+    (SELECT json_build_object('predicate', w.predicate, 'exact', w.addresses <@ s.addresses) FROM mailbox_words w
       JOIN pg_class c ON c.relname = w.index_name AND c.relnamespace = current_schema()::regnamespace JOIN pg_index i ON i.indexrelid = c.oid
-      WHERE i.indisvalid AND w.addresses @> ${addresses} AND cardinality(${addresses}) > 0 ORDER BY w.documents LIMIT 1)` : 'NULL'} AS own`,
-  scope ? [scope.mailboxes.map((m) => m.id)] : []))!;
-  return row;
+      WHERE i.indisvalid AND w.addresses @> s.addresses AND cardinality(s.addresses) > 0 ORDER BY w.documents LIMIT 1) AS own
+    FROM (SELECT ARRAY(SELECT DISTINCT address FROM mailbox_address WHERE mailbox_id = ANY($1::bigint[]) ORDER BY address) AS addresses) s`,
+  [scope.mailboxes.map((m) => m.id)]))!;
 }
 
 // Whether a query is of dates alone (after:, before:, on:, ANDed), at least one.
