@@ -95,6 +95,10 @@ test('a mailbox holding a share of the archive gets a words index of its own, an
     assert.match(def, /WHERE \(words @@ '''@a=a''''na@old\.example'' \| ''@a=ana@corp\.example'''::tsquery\)/, def);
     // Another pass keeps it as it is.
     assert.deepEqual(await keeper.keep(), { built: [], dropped: [] });
+    // Listed for the operator (sealbox stats, the health page), with its size on disk.
+    const listed = await search.mailboxIndexes();
+    assert.deepEqual(listed.map((l) => [l.mailbox, l.index, l.documents]), [[boxes.ana.name, name, changes!.built[0]!.documents]]);
+    assert.ok(listed[0]!.bytes > 0 && Math.abs(listed[0]!.builtAt - Date.now()) < 60_000, JSON.stringify(listed));
 
     // Searches within ana's mailbox read it, and answer exactly as before; ben's and the
     // grant's (a window and a fixed query) too.
@@ -166,6 +170,38 @@ test('one pass at a time across nodes, and none without statistics', async () =>
       other.release(true);
     }
   } finally {
+    await meta.close();
+  }
+});
+
+test('a server stopping cancels a build in hand; the next pass drops what it left and builds again', { timeout: 60_000 }, async () => {
+  const { meta, boxes } = await world('own_index_stop');
+  const blocker = await meta.pool.connect();
+  try {
+    // A transaction holding a lock on doc: CREATE INDEX CONCURRENTLY enters the index in the
+    // catalogue (not valid yet), then waits for it to end.
+    await blocker.query('BEGIN; LOCK TABLE doc IN ROW EXCLUSIVE MODE');
+    const keeper = new MailboxIndexes(meta, POLICY);
+    const pass = keeper.keep();
+    pass.catch(() => {});
+    const waiting = async () => Number((await meta.pool.query(`SELECT COUNT(*) AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`)).rows[0].n);
+    for (let t = 0; t < 100 && await waiting() === 0; t++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await waiting(), 1, 'the build waits for the lock');
+    await keeper.stop();
+    await assert.rejects(pass, /cancel/);
+    await blocker.query('ROLLBACK');
+    const left = (await meta.pool.query(`SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = 'doc'::regclass AND NOT i.indisvalid`)).rows.map((r) => r.name as string);
+    assert.equal(left.length, 1, 'the cancelled build left an invalid index');
+    assert.equal((await meta.pool.query('SELECT COUNT(*) AS n FROM mailbox_words')).rows[0].n, 0);
+    // A stopped keeper starts nothing more.
+    assert.equal(await keeper.keep(), null);
+    const next = await new MailboxIndexes(meta, POLICY).keep();
+    assert.deepEqual(next?.dropped, left);
+    assert.deepEqual(next?.built.map((b) => b.mailboxId), [boxes.ana.id]);
+  } finally {
+    blocker.release(true);
     await meta.close();
   }
 });

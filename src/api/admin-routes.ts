@@ -54,7 +54,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
   routes.add({
     method: 'GET', url: '/api/v1/admin/health', tag: 'admin',
     auth: { scope: 'admin', roles: ['admin', 'auditor'], refusal: { operation: 'health.read', reason: 'not an admin or auditor', message: 'only admins and auditors see system health' } },
-    summary: 'system health for admins and auditors: listeners, index lag, captures whose authentication verdicts are still being checked, messages whose attachments are still being read, the last index completeness check (`completeness`: messages, documents, missing, failing, pending, stray, when, how long), notification queue and why notices are not mailed (notify.smtp unset or failing; each failing kind with its count and last error), disk free in the data folder, ledger and last checkpoint',
+    summary: 'system health for admins and auditors: listeners, index lag, captures whose authentication verdicts are still being checked, messages whose attachments are still being read, the last index completeness check (`completeness`: messages, documents, missing, failing, pending, stray, when, how long), the mailboxes with a words index of their own (`mailboxIndexes`, PostgreSQL: mailbox, index, documents, bytes, builtAt), notification queue and why notices are not mailed (notify.smtp unset or failing; each failing kind with its count and last error), disk free in the data folder, ledger and last checkpoint',
     handler: async () => {
       const meta = s.stores.meta;
       const cursor = await s.search.cursor();
@@ -62,6 +62,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
       const authPending = await s.search.pendingAuth();
       const completeness = await s.search.completeness();
       const extractionPending = await s.search.pendingExtraction();
+      const mailboxIndexes = await s.search.mailboxIndexes();
       const { counts, checkpoint, lastCapture, backlog, delivery } = await meta.read(async (tx) => ({
         counts: await meta.counts(tx), checkpoint: await meta.latestCheckpoint(tx), lastCapture: await meta.lastCaptureRowId(tx),
         backlog: await s.notifier.backlog(tx), delivery: await s.notifier.delivery(tx),
@@ -72,7 +73,7 @@ export function adminRoutes(routes: RouteTable, s: Services, listeners: SystemLi
         listeners,
         captures: counts.captures,
         messages: counts.messages,
-        index: { lagCaptures: lastCapture - cursor, indexedUpTo: cursor, lastCapture, authPending, extractionPending, failures, completeness },
+        index: { lagCaptures: lastCapture - cursor, indexedUpTo: cursor, lastCapture, authPending, extractionPending, failures, completeness, mailboxIndexes },
         notifications: { ...backlog, ...delivery },
         disk: { path: free.path, freeBytes: free.freeBytes, totalBytes: free.totalBytes, state: free.state, warnFreeBytes: s.config.storage.warnFreeBytes, refuseFreeBytes: s.config.storage.refuseFreeBytes },
         ledger: { size: s.ledger.size },

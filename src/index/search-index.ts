@@ -178,4 +178,15 @@ export interface SearchIndex {
   completeness(): Promise<CompletenessSummary | null>;
   // Documents indexed whose attachments' text is still being read.
   pendingExtraction(): Promise<number>;
+  // The mailboxes with a words index of their own (PostgreSQL: postgres/mailbox-indexes.ts),
+  // biggest first; none on SQLite.
+  mailboxIndexes(): Promise<MailboxIndexInfo[]>;
+}
+
+export interface MailboxIndexInfo {
+  mailbox: string;    // its name
+  index: string;      // the index's name in the database
+  documents: number;  // the mailbox's documents as the planner estimated them when it was built
+  bytes: number;      // the index's size on disk
+  builtAt: number;    // ms since the epoch
 }

@@ -10,10 +10,11 @@ export function stats(o: CliOptions): Promise<void> {
     const authPending = await search.pendingAuth();
     const indexCheck = await search.completeness();
     const extractionPending = await search.pendingExtraction();
+    const mailboxIndexes = await search.mailboxIndexes();
     const { counts, last, ledgerEntries } = await stores.meta.read(async (tx) => ({
       counts: await stores.meta.counts(tx), last: await stores.meta.lastCaptureRowId(tx), ledgerEntries: await stores.meta.ledgerSize(tx),
     }));
-    const stats = { ...counts, ledgerEntries, indexLag: { captures: last - cursor }, authPending, extractionPending, indexFailures, indexCheck, ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
+    const stats = { ...counts, ledgerEntries, indexLag: { captures: last - cursor }, authPending, extractionPending, indexFailures, indexCheck, mailboxIndexes, ratio: counts.rawBytes ? counts.blobBytes / counts.rawBytes : null };
     process.stdout.write(o.json ? JSON.stringify(stats) + '\n' : Object.entries(stats).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
   });
 }

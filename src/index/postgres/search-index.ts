@@ -64,7 +64,7 @@ import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.
 import { on, type PostgresTransactions } from '../../store/postgres/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
 import { boundedTotal, countLimit, rankedNewestPage } from '../search-index.ts';
-import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
+import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, MailboxIndexInfo, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { ADDRESS_ROLES, describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import type { QueryNode } from '../search-query.ts';
 import { Fts5Snippets } from '../sqlite/fts5-snippets.ts';
@@ -289,6 +289,13 @@ export class PostgresSearchIndex implements SearchIndex {
 
   pendingExtraction(): Promise<number> {
     return this.#read(async (tx) => Number((await on(tx).one('SELECT COUNT(*) AS n FROM extraction_pending'))!.n));
+  }
+
+  mailboxIndexes(): Promise<MailboxIndexInfo[]> {
+    return this.#read(async (tx) => (await on(tx).query(`SELECT m.name, w.index_name, w.documents, w.built_at,
+        COALESCE(pg_relation_size(to_regclass(quote_ident(current_schema()) || '.' || quote_ident(w.index_name))), 0) AS bytes
+      FROM mailbox_words w JOIN mailbox m ON m.id = w.mailbox_id ORDER BY w.documents DESC, m.name`))
+      .map((r) => ({ mailbox: r.name, index: r.index_name, documents: Number(r.documents), bytes: Number(r.bytes), builtAt: Number(r.built_at) })));
   }
 
   authVerdicts(captureRowId: number): Promise<unknown> {

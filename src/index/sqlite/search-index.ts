@@ -2,7 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CompletenessSummary } from '../index-completeness.ts';
 import type { IndexDatabase } from './index-db.ts';
 import { boundedTotal, countLimit, rankedNewestPage } from '../search-index.ts';
-import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
+import type { AttachmentHit, IndexedAttachment, IndexedDocument, IndexFailures, MailboxIndexInfo, Participant, SearchHit, SearchIndex, SearchOptions, SearchResult, SearchScope } from '../search-index.ts';
 import { describeQuery, parseQuery, QueryError } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
 import { attachmentWordsExpression, compileQuery, compileScope, compileScoped, compileScopeWindow } from './fts5-compiler.ts';
@@ -464,6 +464,11 @@ export class SqliteSearchIndex implements SearchIndex {
 
   pendingExtraction(): Promise<number> {
     return this.#read(() => Number((this.#db.prepare('SELECT COUNT(*) AS n FROM extraction_pending').get() as { n: number }).n));
+  }
+
+  // One FTS5 table answers every scope here (the scope column's tokens).
+  mailboxIndexes(): Promise<MailboxIndexInfo[]> {
+    return Promise.resolve([]);
   }
 
   authVerdicts(captureRowId: number): Promise<unknown> {

@@ -20,6 +20,8 @@ interface Health {
     authPending: number;
     extractionPending: number;
     completeness: { at: string; messages: number; documents: number; missing: number; failing: number; pending: number; stray: number } | null;
+    // PostgreSQL: the mailboxes with a words index of their own
+    mailboxIndexes: { mailbox: string; index: string; documents: number; bytes: number; builtAt: number }[];
   };
   notifications: {
     waiting: number; due: number; failing: number;
@@ -79,6 +81,9 @@ function HealthSection() {
           <dt>Archive</dt><dd>{h.data.messages} messages, {h.data.captures} receipts</dd>
           <dt>Index lag</dt><dd>{h.data.index.lagCaptures === 0 ? 'up to date' : `${h.data.index.lagCaptures} receipts waiting`}{h.data.index.authPending > 0 && `; authentication of ${h.data.index.authPending} being checked`}</dd>
           <dt>Index complete</dt><dd data-testid="index-check"><IndexCheck c={h.data.index.completeness} /></dd>
+          {h.data.index.mailboxIndexes.length > 0 && (
+            <><dt>Mailbox indexes</dt><dd data-testid="mailbox-indexes">{h.data.index.mailboxIndexes.map((m) => `${m.mailbox} (${bytes(m.bytes)}, built ${when(new Date(m.builtAt).toISOString())})`).join(' · ')}</dd></>
+          )}
           <dt>Attachment text</dt><dd>{h.data.index.extractionPending === 0 ? 'all read' : `${h.data.index.extractionPending} messages' attachments being read`}</dd>
           <dt>Notifications</dt><dd>{h.data.notifications.due} due, {h.data.notifications.waiting} waiting (delayed included){h.data.notifications.failing > 0 && <strong>, {h.data.notifications.failing} failing</strong>}
             {h.data.notifications.failures.length > 0 && (
