@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  GetObjectCommand, GetObjectLockConfigurationCommand, GetObjectRetentionCommand, HeadObjectCommand, ListObjectVersionsCommand,
-  PutObjectCommand, PutObjectLegalHoldCommand, PutObjectRetentionCommand, S3Client, UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import type { ObjectLockMode } from '@aws-sdk/client-s3';
+import type { ObjectLockMode, S3Client } from '@aws-sdk/client-s3';
 import { SealboxError } from '../core/errors.ts';
 import { ObjectLockedError } from './blob-store.ts';
 import { readOrCreateSecretFile } from './secret-file.ts';
@@ -25,6 +20,8 @@ const WHOLE_CACHE_BYTES = 8 * 1024 * 1024;
 // a server puts a segment per group commit, hundreds of thousands a day, and a name forgotten
 // costs one listing or lookup when it is read or locked again.
 const REMEMBERED = 100_000;
+
+type Sdk = typeof import('@aws-sdk/client-s3');
 
 function remember<V>(map: Map<string, V>, name: string, value: V): void {
   map.delete(name);
@@ -57,7 +54,7 @@ export interface S3Settings {
 // foreverLockDays from now); lock() only ever extends it. A locked version cannot be deleted or
 // shortened by anyone through S3, the bucket owner included, until that date.
 export class S3BlobDriver implements BlobDriver {
-  readonly #s3: S3Client;
+  #aws: Promise<{ s3: S3Client; sdk: Sdk }> | null = null;
   readonly #s: S3Settings;
   readonly #versions = new Map<string, { id: string; size: number }>();   // name → archived version (size -1: unknown)
   readonly #whole = new Map<string, Promise<Buffer>>();   // name → the archived version's bytes, least recently used first
@@ -70,16 +67,26 @@ export class S3BlobDriver implements BlobDriver {
 
   constructor(settings: S3Settings) {
     this.#s = settings;
-    this.#s3 = new S3Client({
-      endpoint: settings.endpoint, region: settings.region, forcePathStyle: settings.forcePathStyle,
-      credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
-      // RGW 16 refuses the SDK's default aws-chunked bodies with trailing checksums (411).
-      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 2,
-      // A gateway that hangs must fail the commit (451), not hold every connection until SMTP
-      // times out: no connection within 5 s, or a request idle for 30 s, is a fault.
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-    });
+  }
+
+  // The AWS SDK and its client, loaded at the first request: they take ~27 MB of a thread's
+  // memory, and a thread that only reads the segments handed to it (the indexer's: seed) never
+  // makes one.
+  #client(): Promise<{ s3: S3Client; sdk: Sdk }> {
+    this.#aws ??= import('@aws-sdk/client-s3').then((sdk) => ({
+      sdk,
+      s3: new sdk.S3Client({
+        endpoint: this.#s.endpoint, region: this.#s.region, forcePathStyle: this.#s.forcePathStyle,
+        credentials: { accessKeyId: this.#s.accessKeyId, secretAccessKey: this.#s.secretAccessKey },
+        // RGW 16 refuses the SDK's default aws-chunked bodies with trailing checksums (411).
+        requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+        maxAttempts: 2,
+        // A gateway that hangs must fail the commit (451), not hold every connection until SMTP
+        // times out: no connection within 5 s, or a request idle for 30 s, is a fault.
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+      }),
+    }));
+    return this.#aws;
   }
 
   get bucket(): string {
@@ -101,7 +108,8 @@ export class S3BlobDriver implements BlobDriver {
   // A bucket without Object Lock would take every put and protect nothing: refuse to write to it.
   #checkLock(): Promise<void> {
     this.#lockChecked ??= (async () => {
-      const r = await this.#s3.send(new GetObjectLockConfigurationCommand({ Bucket: this.#s.bucket })).catch((err) => {
+      const { s3, sdk } = await this.#client();
+      const r = await s3.send(new sdk.GetObjectLockConfigurationCommand({ Bucket: this.#s.bucket })).catch((err) => {
         if (err?.name === 'ObjectLockConfigurationNotFoundError') return null;
         throw storeError(err, `bucket ${this.#s.bucket}: Object Lock configuration`);
       });
@@ -118,8 +126,9 @@ export class S3BlobDriver implements BlobDriver {
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     let order = 0;
+    const { s3, sdk } = await this.#client();
     do {
-      const r = await this.#s3.send(new ListObjectVersionsCommand({ Bucket: this.#s.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+      const r = await s3.send(new sdk.ListObjectVersionsCommand({ Bucket: this.#s.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
       // Listed newest first within a key; a prefix also matches longer keys.
       for (const v of r.Versions ?? []) if (v.Key === key && v.VersionId) versions.push({ id: v.VersionId, at: v.LastModified?.getTime() ?? 0, size: v.Size ?? -1, order: order++ });
       for (const m of r.DeleteMarkers ?? []) if (m.Key === key && m.VersionId) markers.push(m.VersionId);
@@ -153,7 +162,8 @@ export class S3BlobDriver implements BlobDriver {
       return cached;
     }
     const fetched = (async () => {
-      const r = await this.#s3.send(new GetObjectCommand({ Bucket: this.#s.bucket, Key: this.#key(name), VersionId: versionId }));
+      const { s3, sdk } = await this.#client();
+      const r = await s3.send(new sdk.GetObjectCommand({ Bucket: this.#s.bucket, Key: this.#key(name), VersionId: versionId }));
       return Buffer.from(await r.Body!.transformToByteArray());
     })();
     this.#whole.set(name, fetched);
@@ -238,13 +248,17 @@ export class S3BlobDriver implements BlobDriver {
   // A key that had a version already: the same bytes put before (a put whose answer was lost, a
   // migration retried) stand, their version being the archived one; anything else is refused.
   async #takenBy(name: string, key: string, oldest: string, sha256: string | null): Promise<string> {
-    const head = sha256 ? await this.#s3.send(new HeadObjectCommand({ Bucket: this.#s.bucket, Key: key, VersionId: oldest })) : null;
-    if (sha256 && head?.Metadata?.sha256 === sha256) return oldest;
+    if (sha256) {
+      const { s3, sdk } = await this.#client();
+      const head = await s3.send(new sdk.HeadObjectCommand({ Bucket: this.#s.bucket, Key: key, VersionId: oldest }));
+      if (head.Metadata?.sha256 === sha256) return oldest;
+    }
     throw new SealboxError('SEALBOX_ERR_CONFLICT', `blob ${name} exists; objects are never overwritten`);
   }
 
   async #putOne(key: string, body: Buffer, lock: object, sha256: string): Promise<string> {
-    const r = await this.#s3.send(new PutObjectCommand({
+    const { s3, sdk } = await this.#client();
+    const r = await s3.send(new sdk.PutObjectCommand({
       Bucket: this.#s.bucket, Key: key, Body: body, ContentLength: body.length, ...lock,
       // AWS asks for an MD5 on a put with Object Lock parameters; it also guards the bytes in flight.
       ContentMD5: createHash('md5').update(body).digest('base64'), Metadata: { sha256 },
@@ -266,14 +280,15 @@ export class S3BlobDriver implements BlobDriver {
       if (sha256 && read !== sha256) throw new Error(`the bytes read are not those of sha256 ${sha256}`);
       return this.#putOne(key, whole, lock, read);
     }
-    const { UploadId } = await this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, ...lock, ...(sha256 ? { Metadata: { sha256 } } : {}) }));
+    const { s3, sdk } = await this.#client();
+    const { UploadId } = await s3.send(new sdk.CreateMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, ...lock, ...(sha256 ? { Metadata: { sha256 } } : {}) }));
     try {
       const hash = createHash('sha256');
       const done: { PartNumber: number; ETag: string }[] = [];
       const upload = async (part: Buffer) => {
         hash.update(part);
         const PartNumber = done.length + 1;
-        const r = await this.#s3.send(new UploadPartCommand({
+        const r = await s3.send(new sdk.UploadPartCommand({
           Bucket: this.#s.bucket, Key: key, UploadId, PartNumber, Body: part, ContentLength: part.length,
           ContentMD5: createHash('md5').update(part).digest('base64'),
         }));
@@ -283,11 +298,11 @@ export class S3BlobDriver implements BlobDriver {
       await upload(second.value);
       for await (const part of parts) await upload(part);
       if (sha256 && hash.digest('hex') !== sha256) throw new Error(`the bytes read are not those of sha256 ${sha256}`);
-      const r = await this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, UploadId, MultipartUpload: { Parts: done } }));
+      const r = await s3.send(new sdk.CompleteMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, UploadId, MultipartUpload: { Parts: done } }));
       if (!r.VersionId) throw new SealboxError('SEALBOX_ERR_CONFIG', `bucket ${this.#s.bucket} returned no version id: it is not versioned (Object Lock needs versioning)`);
       return r.VersionId;
     } catch (err) {
-      await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, UploadId })).catch(() => {});
+      await s3.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.#s.bucket, Key: key, UploadId })).catch(() => {});
       throw err;
     }
   }
@@ -299,7 +314,8 @@ export class S3BlobDriver implements BlobDriver {
       return out;
     }
     (async () => {
-      const r = await this.#s3.send(new GetObjectCommand({
+      const { s3, sdk } = await this.#client();
+      const r = await s3.send(new sdk.GetObjectCommand({
         Bucket: this.#s.bucket, Key: this.#key(name), VersionId: await this.#version(name),
         Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
       }));
@@ -319,7 +335,8 @@ export class S3BlobDriver implements BlobDriver {
         const whole = await this.#wholeObject(name, archived.id);
         bytes = Buffer.from(whole.subarray(offset, offset + length));   // a copy: the cache stays as it was
       } else {
-        const r = await this.#s3.send(new GetObjectCommand({
+        const { s3, sdk } = await this.#client();
+        const r = await s3.send(new sdk.GetObjectCommand({
           Bucket: this.#s.bucket, Key: this.#key(name), VersionId: archived.id, Range: `bytes=${offset}-${offset + length - 1}`,
         }));
         bytes = Buffer.from(await r.Body!.transformToByteArray());
@@ -337,8 +354,9 @@ export class S3BlobDriver implements BlobDriver {
     const key = this.#key(name);
     try {
       const { versions, markers } = await this.#allVersions(key);
+      const { s3, sdk } = await this.#client();
       for (const id of [...versions.map((v) => v.id), ...markers]) {
-        await this.#s3.send(new DeleteObjectCommand({ Bucket: this.#s.bucket, Key: key, VersionId: id })).catch((err) => {
+        await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.#s.bucket, Key: key, VersionId: id })).catch((err) => {
           if (isLockRefusal(err)) throw new ObjectLockedError(name);
           throw err;
         });
@@ -358,11 +376,12 @@ export class S3BlobDriver implements BlobDriver {
     try {
       const key = this.#key(name);
       const VersionId = await this.#version(name);
-      const current = await this.#s3.send(new GetObjectRetentionCommand({ Bucket: this.#s.bucket, Key: key, VersionId }))
+      const { s3, sdk } = await this.#client();
+      const current = await s3.send(new sdk.GetObjectRetentionCommand({ Bucket: this.#s.bucket, Key: key, VersionId }))
         .then((r) => r.Retention?.RetainUntilDate?.getTime() ?? 0)
         .catch((err) => { if (err?.name === 'NoSuchObjectLockConfiguration' || err?.$metadata?.httpStatusCode === 404) return 0; throw err; });
       if (current < until) {
-        await this.#s3.send(new PutObjectRetentionCommand({ Bucket: this.#s.bucket, Key: key, VersionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(until) } }));
+        await s3.send(new sdk.PutObjectRetentionCommand({ Bucket: this.#s.bucket, Key: key, VersionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(until) } }));
       }
       remember(this.#locks, name, Math.max(current, until));
     } catch (err) {
@@ -372,7 +391,8 @@ export class S3BlobDriver implements BlobDriver {
 
   async legalHold(name: string, on: boolean): Promise<void> {
     try {
-      await this.#s3.send(new PutObjectLegalHoldCommand({ Bucket: this.#s.bucket, Key: this.#key(name), VersionId: await this.#version(name), LegalHold: { Status: on ? 'ON' : 'OFF' } }));
+      const { s3, sdk } = await this.#client();
+      await s3.send(new sdk.PutObjectLegalHoldCommand({ Bucket: this.#s.bucket, Key: this.#key(name), VersionId: await this.#version(name), LegalHold: { Status: on ? 'ON' : 'OFF' } }));
     } catch (err) {
       throw storeError(err, `blob ${name}: legal hold`);
     }
@@ -384,8 +404,9 @@ export class S3BlobDriver implements BlobDriver {
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     let last: string | null = null;
+    const { s3, sdk } = await this.#client();
     do {
-      const r = await this.#s3.send(new ListObjectVersionsCommand({ Bucket: this.#s.bucket, Prefix: full, KeyMarker: keyMarker, VersionIdMarker: versionMarker }))
+      const r = await s3.send(new sdk.ListObjectVersionsCommand({ Bucket: this.#s.bucket, Prefix: full, KeyMarker: keyMarker, VersionIdMarker: versionMarker }))
         .catch((err) => { throw storeError(err, `bucket ${this.#s.bucket}: listing ${prefix}`); });
       for (const v of r.Versions ?? []) {
         if (!v.Key || v.Key === last) continue;
@@ -398,7 +419,7 @@ export class S3BlobDriver implements BlobDriver {
   }
 
   close(): void {
-    this.#s3.destroy();
+    void this.#aws?.then(({ s3 }) => s3.destroy(), () => {});
   }
 }
 
