@@ -58,8 +58,9 @@
 // - Best match first ranks the newest rankUpTo matches of a longer list (ts_rank of their vectors,
 //   in memory), then the older ones newest first.
 //
-// Not done yet (see README, Scale-out): partitioning doc by month, and leaving out spellings the
-// index holds no word of (every spelling is searched).
+// Not done (see README, Scale-out): partitioning doc by month (the month lexemes stop a search
+// early within one index instead), nor leaving out spellings the index holds no word of (a lexeme
+// not there costs one look in the GIN index's entry tree).
 import type { PostgresMetadataStore } from '../../store/postgres/metadata-store.ts';
 import { on, type PostgresTransactions } from '../../store/postgres/transactions.ts';
 import type { CompletenessSummary } from '../index-completeness.ts';
