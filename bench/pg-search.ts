@@ -55,11 +55,11 @@ export async function pgSearchBenchmark(o: BenchOptions): Promise<Figure[]> {
     const t1 = performance.now();
     const kept = await new MailboxIndexes(meta).keep();
     const ownSeconds = (performance.now() - t1) / 1000;
-    const own = (await meta.pool.query(`SELECT w.mailbox_id, w.documents, pg_relation_size(to_regclass(w.index_name)) AS bytes FROM mailbox_words w ORDER BY w.documents DESC`)).rows
-      .map((r) => ({ mailbox: mailboxes.find((m) => m.id === Number(r.mailbox_id))?.name ?? String(r.mailbox_id), documents: Number(r.documents), bytes: Number(r.bytes) }));
+    const search = new PostgresSearchIndex(meta);
+    // As sealbox stats and the health page list them.
+    const own = await search.mailboxIndexes();
     o.progress(`pg-search: mailboxes' own words indexes: ${own.map((x) => `${x.mailbox} (${x.documents} documents, ${(x.bytes / 1e6).toFixed(0)} MB)`).join(', ') || 'none'}${kept?.built.length ? `; built in ${ownSeconds.toFixed(0)} s` : ''}`);
 
-    const search = new PostgresSearchIndex(meta);
     const queries = scaleQueries(gen);
     for (const q of queries) await search.search(q, { limit: 50 });   // the first plans and reads of each
     const t = await measureScopedSearch(search, queries, mailboxes, o.smoke);

@@ -293,9 +293,10 @@ export class PostgresSearchIndex implements SearchIndex {
   }
 
   mailboxIndexes(): Promise<MailboxIndexInfo[]> {
-    return this.#read(async (tx) => (await on(tx).query(`SELECT m.name, w.index_name, w.documents, w.built_at,
-        COALESCE(pg_relation_size(to_regclass(quote_ident(current_schema()) || '.' || quote_ident(w.index_name))), 0) AS bytes
-      FROM mailbox_words w JOIN mailbox m ON m.id = w.mailbox_id ORDER BY w.documents DESC, m.name`))
+    return this.#read(async (tx) => (await on(tx).query(`SELECT m.name, w.index_name, w.documents, w.built_at, COALESCE(pg_relation_size(c.oid), 0) AS bytes
+      FROM mailbox_words w JOIN mailbox m ON m.id = w.mailbox_id
+        LEFT JOIN pg_class c ON c.relname = w.index_name AND c.relnamespace = current_schema()::regnamespace
+      ORDER BY w.documents DESC, m.name`))
       .map((r) => ({ mailbox: r.name, index: r.index_name, documents: Number(r.documents), bytes: Number(r.bytes), builtAt: Number(r.built_at) })));
   }
 
