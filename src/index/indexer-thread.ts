@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { unpooled } from '../core/bytes.ts';
 import { startThread } from '../core/threads.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.ts';
@@ -49,9 +50,11 @@ export class IndexerThread {
     this.#worker?.postMessage('wake');
   }
 
-  // A segment the receiving thread just put to object storage, for the thread's own reads of it.
+  // A segment the receiving thread just put to object storage, for the thread's own reads of it
+  // (its bytes alone: see unpooled).
   seed(object: ArchivedObject): void {
-    this.#worker?.postMessage({ seed: object });
+    const bytes = unpooled(object.bytes);
+    this.#worker?.postMessage({ seed: { ...object, bytes } }, [bytes.buffer]);
   }
 
   // This node took the archive's duties, or lost them; a restarted thread starts with the latest.

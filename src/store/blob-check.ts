@@ -56,7 +56,8 @@ export class BlobCheckPool {
     this.#workers[at]!.busy++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject, worker: at });
-      this.#workers[at]!.worker.postMessage({ id, batch: packBatch(rows) });
+      const batch = packBatch(rows);
+      this.#workers[at]!.worker.postMessage({ id, batch }, [batch.seals.buffer]);
     });
   }
 

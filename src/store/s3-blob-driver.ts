@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import type { ObjectLockMode, S3Client } from '@aws-sdk/client-s3';
+import { unpooled } from '../core/bytes.ts';
 import { SealboxError } from '../core/errors.ts';
 import { ObjectLockedError } from './blob-store.ts';
 import { readOrCreateSecretFile } from './secret-file.ts';
@@ -164,7 +165,7 @@ export class S3BlobDriver implements BlobDriver {
     const fetched = (async () => {
       const { s3, sdk } = await this.#client();
       const r = await s3.send(new sdk.GetObjectCommand({ Bucket: this.#s.bucket, Key: this.#key(name), VersionId: versionId }));
-      return Buffer.from(await r.Body!.transformToByteArray());
+      return unpooled(await r.Body!.transformToByteArray());   // kept: its own bytes alone
     })();
     this.#whole.set(name, fetched);
     fetched.then((bytes) => this.#kept(name, fetched, bytes.length), () => { if (this.#whole.get(name) === fetched) this.#whole.delete(name); });
