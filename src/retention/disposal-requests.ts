@@ -79,18 +79,9 @@ export class DisposalRequests {
     if (!r) throw new SealboxError('SEALBOX_ERR_NOT_FOUND', `no disposal request ${id}`);
     if (r.decision !== 'approve') throw new SealboxError('SEALBOX_ERR_CONFLICT', `disposal request ${id} is not approved`);
     if (r.executedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `disposal request ${id} was carried out already`);
-    const kept: EarlyDisposalOutcome['kept'] = [];
-    const go: string[] = [];
     const now = clock.now();
-    const byRule = await disposal.minimumKeeps(r.sha256s, now);
-    const byHold = await held.covering(r.sha256s);
-    for (const sha256 of r.sha256s) {
-      const by = byHold.get(sha256) ?? [];
-      const rule = byRule.get(sha256);
-      if (by.length > 0) kept.push({ sha256, why: `under legal hold ${by.join(', ')}` });
-      else if (rule) kept.push({ sha256, why: keptSaid(rule) });
-      else go.push(sha256);
-    }
+    const { go, kept: keeps } = await disposal.earlyKeeps(r.sha256s, now, held);
+    const kept = keeps.map((k) => ({ sha256: k.sha256, why: k.holds ? `under legal hold ${k.holds.join(', ')}` : keptSaid(k.rule!) }));
     const done = go.length > 0 ? await disposal.dispose(go, `disposal request ${id}`, actor, { holdsInForce: held.ids, minimumAt: now }) : null;
     const outcome: EarlyDisposalOutcome = { request: id, disposed: done?.disposed ?? [], kept, disposeEntry: done?.ledgerIndex ?? null };
     // The dispose entry records what went; a crash before this line runs it again harmlessly.

@@ -11,7 +11,7 @@ import type { BlobStore } from '../store/blob-store.ts';
 import type { DisposalStore, ExpiredMessage } from './disposal-store.ts';
 import { keptByRule } from './kept-by-rule.ts';
 import type { KeptBy } from './kept-by-rule.ts';
-import type { LegalHolds } from './legal-holds.ts';
+import type { HoldsInForce, LegalHolds } from './legal-holds.ts';
 import type { Leavers } from './leavers.ts';
 
 export interface DisposalDeps {
@@ -194,16 +194,27 @@ export class Disposal {
     return { plan, outcomes };
   }
 
-  // The messages among these that a rule's minimum keeps at `at` (keptByRule), by sha256: what an
-  // erasure or an early disposal leaves, and says why.
-  async minimumKeeps(sha256s: readonly string[], at: number): Promise<Map<string, KeptBy>> {
+  // Which of these may go before their retention ends (an erasure, an early disposal), and what
+  // keeps each of the others: the legal holds in force that cover it, else the rule whose minimum
+  // still runs at `at` (keptByRule). In the order given.
+  async earlyKeeps(sha256s: readonly string[], at: number, held: HoldsInForce): Promise<{ go: string[]; kept: { sha256: string; holds: string[] | null; rule: KeptBy | null }[] }> {
     const { meta, store } = this.#d;
-    const kept = new Map<string, KeptBy>();
+    const byRule = new Map<string, KeptBy>();
     for (const f of await meta.read((tx) => store.minimaOf(tx, sha256s))) {
       const k = keptByRule(f.receipts, at);
-      if (k) kept.set(f.sha256, k);
+      if (k) byRule.set(f.sha256, k);
     }
-    return kept;
+    const byHold = await held.covering(sha256s);
+    const go: string[] = [];
+    const kept: { sha256: string; holds: string[] | null; rule: KeptBy | null }[] = [];
+    for (const sha256 of sha256s) {
+      const holds = byHold.get(sha256) ?? [];
+      const rule = byRule.get(sha256) ?? null;
+      if (holds.length > 0) kept.push({ sha256, holds, rule: null });
+      else if (rule) kept.push({ sha256, holds: null, rule });
+      else go.push(sha256);
+    }
+    return { go, kept };
   }
 
   // `minimumAt`: what a rule's minimum keeps then is left out, judged again in the transaction

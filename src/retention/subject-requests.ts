@@ -92,21 +92,14 @@ export class SubjectRequests {
     if (r.decision !== 'approve') throw new SealboxError('SEALBOX_ERR_CONFLICT', `erasure request ${id} is not approved`);
     if (r.executedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `erasure request ${id} was carried out already`);
 
-    const messages: ErasureOutcome['messages'] = { disposed: [], kept: [] };
-    const go: string[] = [];
     const now = clock.now();
     const theirs = await search.messagesWith(r.addresses);
-    const byRule = await disposal.minimumKeeps(theirs.map((m) => m.sha256), now);
-    const byHold = await held.covering(theirs.map((m) => m.sha256));
-    for (const m of theirs) {
-      const by = byHold.get(m.sha256) ?? [];
-      const rule = byRule.get(m.sha256);
-      if (by.length > 0) messages.kept.push({ sha256: m.sha256, why: `under legal hold ${by.join(', ')} (Art. 17(3)(e))` });
-      else if (rule) messages.kept.push({ sha256: m.sha256, why: `${keptSaid(rule)} (Art. 17(3)(b))` });
-      else go.push(m.sha256);
-    }
+    const { go, kept: keeps } = await disposal.earlyKeeps(theirs.map((m) => m.sha256), now, held);
     const disposed = go.length > 0 ? await disposal.dispose(go, `erasure request ${id}`, actor, { holdsInForce: held.ids, minimumAt: now }) : null;
-    messages.disposed = disposed?.disposed ?? [];
+    const messages: ErasureOutcome['messages'] = {
+      disposed: disposed?.disposed ?? [],
+      kept: keeps.map((k) => ({ sha256: k.sha256, why: k.holds ? `under legal hold ${k.holds.join(', ')} (Art. 17(3)(e))` : `${keptSaid(k.rule!)} (Art. 17(3)(b))` })),
+    };
 
     // The ledger: what still mentions them once their mail's receipts are erased.
     const mentions = await meta.read((tx) => meta.mentioning(tx, r.addresses));
