@@ -8,6 +8,29 @@ export interface Tx {
   onRollback(undo: () => void): void;
 }
 
+// What a transaction undoes in memory should it not commit (Tx.onRollback), for the backends.
+export class Undos {
+  readonly #undo: (() => void)[] = [];
+
+  add(undo: () => void): void {
+    this.#undo.push(undo);
+  }
+
+  // Runs every undo, the last registered first, and returns those that failed (memory may then
+  // disagree with the database).
+  run(): unknown[] {
+    const failed: unknown[] = [];
+    for (const undo of this.#undo.reverse()) {
+      try {
+        undo();
+      } catch (err) {
+        failed.push(err);
+      }
+    }
+    return failed;
+  }
+}
+
 export interface Transactions {
   // All or nothing: what `work` wrote commits when it resolves and is rolled back when it throws.
   // One at a time; opening one inside another is a programming error and throws (pass the tx on).

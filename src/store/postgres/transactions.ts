@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
 import { SealboxError } from '../../core/errors.ts';
-import { CommitUnconfirmed } from '../../core/transactions.ts';
+import { CommitUnconfirmed, Undos } from '../../core/transactions.ts';
 import type { Transactions, Tx } from '../../core/transactions.ts';
 
 // A transaction on one client taken from the pool for its length: the only way a repository
@@ -18,7 +18,7 @@ export interface DeferredInsert {
 export class PostgresTx implements Tx {
   readonly mode: 'read' | 'write';
   readonly #client: pg.PoolClient;
-  readonly #undo: (() => void)[] = [];
+  readonly #undo = new Undos();
   // Rows deferred, column by column, per insert, in the order each insert was first deferred.
   readonly #deferred = new Map<DeferredInsert, unknown[][]>();
   #open = true;
@@ -87,7 +87,7 @@ export class PostgresTx implements Tx {
   }
 
   onRollback(undo: () => void): void {
-    this.#undo.push(undo);
+    this.#undo.add(undo);
   }
 
   // No statement more: the work is done and its COMMIT is on its way.
@@ -99,17 +99,7 @@ export class PostgresTx implements Tx {
   // that failed (memory may then disagree with the database).
   end(committed: boolean): unknown[] {
     this.#open = false;
-    const failed: unknown[] = [];
-    if (!committed) {
-      for (const undo of this.#undo.reverse()) {
-        try {
-          undo();
-        } catch (err) {
-          failed.push(err);
-        }
-      }
-    }
-    return failed;
+    return committed ? [] : this.#undo.run();
   }
 }
 

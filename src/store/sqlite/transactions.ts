@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Undos } from '../../core/transactions.ts';
 import type { Transactions, Tx } from '../../core/transactions.ts';
 
 // A transaction on one SQLite connection: the only way a repository reaches its statements, so
@@ -8,7 +9,7 @@ import type { Transactions, Tx } from '../../core/transactions.ts';
 export class SqliteTx implements Tx {
   readonly mode: 'read' | 'write';
   readonly #owner: SqliteTransactions;
-  readonly #undo: (() => void)[] = [];
+  readonly #undo = new Undos();
   #open = true;
 
   constructor(mode: 'read' | 'write', owner: SqliteTransactions) {
@@ -42,24 +43,14 @@ export class SqliteTx implements Tx {
   }
 
   onRollback(undo: () => void): void {
-    this.#undo.push(undo);
+    this.#undo.add(undo);
   }
 
   // Closes the handle; a transaction that did not commit runs every undo, and returns those
   // that failed (memory may then disagree with the database).
   end(committed: boolean): unknown[] {
     this.#open = false;
-    const failed: unknown[] = [];
-    if (!committed) {
-      for (const undo of this.#undo.reverse()) {
-        try {
-          undo();
-        } catch (err) {
-          failed.push(err);
-        }
-      }
-    }
-    return failed;
+    return committed ? [] : this.#undo.run();
   }
 
   #live(): this {
