@@ -242,6 +242,26 @@ function fieldTerm(field: Field, value: string, quoted: boolean, pos: number): Q
   }
 }
 
+const DAY_MS = 86_400_000;
+
+// The times a date term admits, [from, to) in ms since epoch, null where open: before: ends at
+// the day's start, after: begins with the next day, on: is the day. Null for no such day.
+export function dayRange(node: Extract<QueryNode, { kind: 'date' }>): { from: number | null; to: number | null } | null {
+  const start = dayStart(node.day);
+  if (start === null) return null;
+  if (node.op === 'before') return { from: null, to: start };
+  if (node.op === 'after') return { from: start + DAY_MS, to: null };
+  return { from: start, to: start + DAY_MS };
+}
+
+// The SQL condition of a date term on a document's date (`d.date`; a document without one
+// matches none), with its bounds bound by `p`.
+export function dateCondition(node: Extract<QueryNode, { kind: 'date' }>, p: (value: number) => string): string {
+  const range = dayRange(node);
+  if (range === null) throw new TypeError(`invalid day ${JSON.stringify(node.day)} in query AST`);
+  return `(d.date IS NOT NULL${range.from === null ? '' : ` AND d.date >= ${p(range.from)}`}${range.to === null ? '' : ` AND d.date < ${p(range.to)}`})`;
+}
+
 // ms since epoch of 00:00 UTC on a YYYY-MM-DD day, or null if there is no such day.
 export function dayStart(day: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);

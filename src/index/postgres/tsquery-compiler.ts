@@ -8,12 +8,10 @@
 
 import { typeMatch } from '../extract/formats.ts';
 import type { SearchScope } from '../search-index.ts';
-import { dayStart, parseQuery } from '../search-query.ts';
+import { dateCondition, dayRange, parseQuery } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
 import { COLUMN_WEIGHT, MARK, markLexeme, monthsLexemes, termQuery } from './words.ts';
-
-const DAY_MS = 86_400_000;
 
 export interface PgCompiled {
   where: string;
@@ -96,15 +94,9 @@ export function compileQuery(node: QueryNode, params: unknown[], options: { enve
 export function queryDates(node: QueryNode): { from: number; to: number } {
   let from = -Infinity, to = Infinity;
   for (const n of node.kind === 'and' ? node.children : [node]) {
-    if (n.kind !== 'date') continue;
-    const start = dayStart(n.day);
-    if (start === null) continue;
-    if (n.op === 'before') to = Math.min(to, start);
-    else if (n.op === 'after') from = Math.max(from, start + DAY_MS);
-    else {
-      from = Math.max(from, start);
-      to = Math.min(to, start + DAY_MS);
-    }
+    const range = n.kind === 'date' ? dayRange(n) : null;
+    if (range?.from != null) from = Math.max(from, range.from);
+    if (range?.to != null) to = Math.min(to, range.to);
   }
   return { from, to };
 }
@@ -175,13 +167,7 @@ class Compiler {
       case 'mailbox': return this.mailbox(node.value);
       case 'has-attachment': return 'd.has_attachment <> 0';
       case 'type': return this.attachmentType(node.value);
-      case 'date': {
-        const start = dayStart(node.day);
-        if (start === null) throw new TypeError(`invalid day ${JSON.stringify(node.day)} in query AST`);
-        if (node.op === 'before') return `(d.date IS NOT NULL AND d.date < ${this.p(start)})`;
-        if (node.op === 'after') return `(d.date IS NOT NULL AND d.date >= ${this.p(start + DAY_MS)})`;
-        return `(d.date IS NOT NULL AND d.date >= ${this.p(start)} AND d.date < ${this.p(start + DAY_MS)})`;
-      }
+      case 'date': return dateCondition(node, (t) => this.p(t));
       case 'message-id':
         return `(d.message_id_lc IS NOT DISTINCT FROM ${this.p(node.value, '::text')})`;
       case 'sha256':

@@ -7,12 +7,10 @@
 
 import { typeMatch } from '../extract/formats.ts';
 import type { SearchScope } from '../search-index.ts';
-import { ADDRESS_ROLES, dayStart, parseQuery, TOKEN_CHAR } from '../search-query.ts';
+import { ADDRESS_ROLES, dateCondition, dayRange, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
 import { addressToken, ATTACHMENT_TOKEN, domainToken, fromDomainToken, fromToken, mayFindScope, monthOf, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
-
-const DAY_MS = 86_400_000;
 
 export interface CompiledQuery {
   where: string;
@@ -104,13 +102,7 @@ class Compiler {
       case 'mailbox': return this.mailbox(node.value);
       case 'has-attachment': return 'd.has_attachment <> 0';
       case 'type': return this.attachmentType(node.value);
-      case 'date': {
-        const start = dayStart(node.day);
-        if (start === null) throw new TypeError(`invalid day ${JSON.stringify(node.day)} in query AST`);
-        if (node.op === 'before') return `(d.date IS NOT NULL AND d.date < ${this.p(start)})`;
-        if (node.op === 'after') return `(d.date IS NOT NULL AND d.date >= ${this.p(start + DAY_MS)})`;
-        return `(d.date IS NOT NULL AND d.date >= ${this.p(start)} AND d.date < ${this.p(start + DAY_MS)})`;
-      }
+      case 'date': return dateCondition(node, (t) => this.p(t));
       case 'message-id':
         return `d.message_id_lc IS ${this.p(node.value)}`;   // IS: false, not NULL, when the doc has none
       case 'sha256':
@@ -457,11 +449,9 @@ export function compileScoped(node: QueryNode, scope: SearchScope, addresses: re
       if (at > 0 && at < c.value.length - 1) implied.push(`scope : ${quoteFts(addressToken(c.value))}`);
       else if (at === 0 && c.value.length > 1) implied.push(`scope : ${quoteFts(domainToken(c.value.slice(1)))}`);
     } else if (c.kind === 'date') {
-      const start = dayStart(c.day);
-      if (start === null) continue;
-      const [lo, hi] = c.op === 'before' ? [null, start] : c.op === 'after' ? [start + DAY_MS, null] : [start, start + DAY_MS];
-      if (lo !== null) from = from === null ? lo : Math.max(from, lo);
-      if (hi !== null) to = to === null ? hi : Math.min(to, hi);
+      const range = dayRange(c);
+      if (range?.from != null) from = from === null ? range.from : Math.max(from, range.from);
+      if (range?.to != null) to = to === null ? range.to : Math.min(to, range.to);
     }
   }
   const span = (from === null) !== (to === null) ? options.dates?.() : null;
