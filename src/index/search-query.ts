@@ -254,14 +254,6 @@ export function dayRange(node: Extract<QueryNode, { kind: 'date' }>): { from: nu
   return { from: start, to: start + DAY_MS };
 }
 
-// The SQL condition of a date term on a document's date (`d.date`; a document without one
-// matches none), with its bounds bound by `p`.
-export function dateCondition(node: Extract<QueryNode, { kind: 'date' }>, p: (value: number) => string): string {
-  const range = dayRange(node);
-  if (range === null) throw new TypeError(`invalid day ${JSON.stringify(node.day)} in query AST`);
-  return `(d.date IS NOT NULL${range.from === null ? '' : ` AND d.date >= ${p(range.from)}`}${range.to === null ? '' : ` AND d.date < ${p(range.to)}`})`;
-}
-
 // ms since epoch of 00:00 UTC on a YYYY-MM-DD day, or null if there is no such day.
 export function dayStart(day: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);

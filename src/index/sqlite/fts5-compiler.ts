@@ -7,7 +7,7 @@
 
 import { typeMatch } from '../extract/formats.ts';
 import type { SearchScope } from '../search-index.ts';
-import { ADDRESS_ROLES, dateCondition, dayRange, parseQuery, TOKEN_CHAR } from '../search-query.ts';
+import { ADDRESS_ROLES, dayRange, parseQuery, TOKEN_CHAR } from '../search-query.ts';
 import type { AddressRole, QueryNode } from '../search-query.ts';
 import { spellingVariants } from '../spelling-variants.ts';
 import { addressToken, ATTACHMENT_TOKEN, domainToken, fromDomainToken, fromToken, mayFindScope, monthOf, monthsBetween, USER_COLUMNS } from './scope-tokens.ts';
@@ -102,7 +102,11 @@ class Compiler {
       case 'mailbox': return this.mailbox(node.value);
       case 'has-attachment': return 'd.has_attachment <> 0';
       case 'type': return this.attachmentType(node.value);
-      case 'date': return dateCondition(node, (t) => this.p(t));
+      case 'date': {
+        const range = dayRange(node);
+        if (range === null) throw new TypeError(`invalid day ${JSON.stringify(node.day)} in query AST`);
+        return `(d.date IS NOT NULL${range.from === null ? '' : ` AND d.date >= ${this.p(range.from)}`}${range.to === null ? '' : ` AND d.date < ${this.p(range.to)}`})`;
+      }
       case 'message-id':
         return `d.message_id_lc IS ${this.p(node.value)}`;   // IS: false, not NULL, when the doc has none
       case 'sha256':
