@@ -131,22 +131,9 @@ function SsoReturn({ onSignedIn, providers }: { onSignedIn: () => Promise<void>;
 }
 
 function SsoCodeForm({ finish }: { finish: (totp: string) => Promise<void> }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const field = useRef<HTMLInputElement>(null);
   useEffect(() => field.current?.focus(), []);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await finish(String(new FormData(e.currentTarget).get('totp') ?? '').trim());
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-      field.current?.select();
-    }
-  };
+  const { error, busy, submit } = useStep((f) => finish(text(f, 'totp')), () => field.current?.select());
   return (
     <form onSubmit={submit} className="stack" aria-label="Second factor">
       <label>
@@ -159,6 +146,29 @@ function SsoCodeForm({ finish }: { finish: (totp: string) => Promise<void> }) {
     </form>
   );
 }
+
+// One step of signing in as its form runs it: busy while `send` works (the page moves on when it
+// has done), its refusal shown and the form left as typed when it throws (then `failed`).
+function useStep(send: (form: FormData) => Promise<void>, failed?: () => void) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      await send(form);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+      failed?.();
+    }
+  };
+  return { error, busy, submit };
+}
+
+const text = (form: FormData, key: string) => String(form.get(key) ?? '').trim();
 
 // The first field still to fill takes the focus, so one starts typing at once.
 function focusFirstEmpty(form: HTMLFormElement | null): void {
@@ -231,23 +241,9 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
 }
 
 function SignInForm({ signIn }: { signIn: (name: string, password: string, totp?: string) => Promise<void> }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const form = useRef<HTMLFormElement>(null);
   useEffect(() => focusFirstEmpty(form.current), []);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    const totp = String(f.get('totp') ?? '').trim();
-    setBusy(true);
-    setError(null);
-    try {
-      await signIn(String(f.get('name')).trim(), String(f.get('password')), totp || undefined);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
+  const { error, busy, submit } = useStep((f) => signIn(text(f, 'name'), String(f.get('password')), text(f, 'totp') || undefined));
   return (
     <form ref={form} onSubmit={submit} className="stack" aria-label="Sign in">
       <label>User name <input name="name" autoComplete="username" required /></label>
@@ -264,27 +260,13 @@ function SignInForm({ signIn }: { signIn: (name: string, password: string, totp?
 }
 
 function EnrolForm({ onEnrolled, invite }: { onEnrolled: (r: Enrolled, password: string) => Promise<void>; invite: Invite | null }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const form = useRef<HTMLFormElement>(null);
   useEffect(() => focusFirstEmpty(form.current), []);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    if (f.get('password') !== f.get('password2')) {
-      setError(new Error('The two passwords differ.'));
-      return;
-    }
-    setBusy(true);
-    setError(null);
+  const { error, busy, submit } = useStep(async (f) => {
     const password = String(f.get('password'));
-    try {
-      await onEnrolled(await api.post<Enrolled>('/api/v1/enrol', { name: String(f.get('name')).trim(), code: String(f.get('code')).trim(), password }), password);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
+    if (password !== f.get('password2')) throw new Error('The two passwords differ.');
+    await onEnrolled(await api.post<Enrolled>('/api/v1/enrol', { name: text(f, 'name'), code: text(f, 'code'), password }), password);
+  });
   return (
     <form ref={form} onSubmit={submit} className="stack" aria-label="Enrol">
       <label>User name <input name="name" autoComplete="username" required defaultValue={invite?.name} /></label>
@@ -304,21 +286,8 @@ function EnrolForm({ onEnrolled, invite }: { onEnrolled: (r: Enrolled, password:
 function SecondFactorSetUp({ result, signIn, lead }: { result: Enrolled; signIn: (totp: string) => Promise<void>; lead?: string }) {
   const uri = result.totpUri!;
   const secret = new URL(uri).searchParams.get('secret');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const codeField = useRef<HTMLInputElement>(null);
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await signIn(String(new FormData(e.currentTarget).get('totp') ?? '').trim());
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-      codeField.current?.select();
-    }
-  };
+  const { error, busy, submit } = useStep((f) => signIn(text(f, 'totp')), () => codeField.current?.select());
   return (
     <div className="stack">
       <p>{lead ?? `Your password is set, ${result.user.name}. Your roles also need a one-time code from an authenticator app on your phone. What follows is shown only now.`}</p>
