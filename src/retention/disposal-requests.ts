@@ -81,7 +81,7 @@ export class DisposalRequests {
     if (r.executedAt !== null) throw new SealboxError('SEALBOX_ERR_CONFLICT', `disposal request ${id} was carried out already`);
     const now = clock.now();
     const { go, kept: keeps } = await disposal.earlyKeeps(r.sha256s, now, held);
-    const kept = keeps.map((k) => ({ sha256: k.sha256, why: k.holds ? `under legal hold ${k.holds.join(', ')}` : keptSaid(k.rule!) }));
+    const kept = keeps.map((k) => ({ sha256: k.sha256, why: 'holds' in k ? `under legal hold ${k.holds.join(', ')}` : keptSaid(k.rule) }));
     const done = go.length > 0 ? await disposal.dispose(go, `disposal request ${id}`, actor, { holdsInForce: held.ids, minimumAt: now }) : null;
     const outcome: EarlyDisposalOutcome = { request: id, disposed: done?.disposed ?? [], kept, disposeEntry: done?.ledgerIndex ?? null };
     // The dispose entry records what went; a crash before this line runs it again harmlessly.

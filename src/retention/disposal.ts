@@ -14,6 +14,9 @@ import type { KeptBy } from './kept-by-rule.ts';
 import type { HoldsInForce, LegalHolds } from './legal-holds.ts';
 import type { Leavers } from './leavers.ts';
 
+// What keeps a message from going early: the legal holds in force covering it, else a rule's minimum.
+export type EarlyKeep = { sha256: string; holds: string[] } | { sha256: string; rule: KeptBy };
+
 export interface DisposalDeps {
   meta: Transactions & LedgerStore;
   store: DisposalStore;
@@ -197,7 +200,7 @@ export class Disposal {
   // Which of these may go before their retention ends (an erasure, an early disposal), and what
   // keeps each of the others: the legal holds in force that cover it, else the rule whose minimum
   // still runs at `at` (keptByRule). In the order given.
-  async earlyKeeps(sha256s: readonly string[], at: number, held: HoldsInForce): Promise<{ go: string[]; kept: { sha256: string; holds: string[] | null; rule: KeptBy | null }[] }> {
+  async earlyKeeps(sha256s: readonly string[], at: number, held: HoldsInForce): Promise<{ go: string[]; kept: EarlyKeep[] }> {
     const { meta, store } = this.#d;
     const byRule = new Map<string, KeptBy>();
     for (const f of await meta.read((tx) => store.minimaOf(tx, sha256s))) {
@@ -206,12 +209,12 @@ export class Disposal {
     }
     const byHold = await held.covering(sha256s);
     const go: string[] = [];
-    const kept: { sha256: string; holds: string[] | null; rule: KeptBy | null }[] = [];
+    const kept: EarlyKeep[] = [];
     for (const sha256 of sha256s) {
       const holds = byHold.get(sha256) ?? [];
-      const rule = byRule.get(sha256) ?? null;
-      if (holds.length > 0) kept.push({ sha256, holds, rule: null });
-      else if (rule) kept.push({ sha256, holds: null, rule });
+      const rule = byRule.get(sha256);
+      if (holds.length > 0) kept.push({ sha256, holds });
+      else if (rule) kept.push({ sha256, rule });
       else go.push(sha256);
     }
     return { go, kept };

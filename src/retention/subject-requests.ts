@@ -98,7 +98,7 @@ export class SubjectRequests {
     const disposed = go.length > 0 ? await disposal.dispose(go, `erasure request ${id}`, actor, { holdsInForce: held.ids, minimumAt: now }) : null;
     const messages: ErasureOutcome['messages'] = {
       disposed: disposed?.disposed ?? [],
-      kept: keeps.map((k) => ({ sha256: k.sha256, why: k.holds ? `under legal hold ${k.holds.join(', ')} (Art. 17(3)(e))` : `${keptSaid(k.rule!)} (Art. 17(3)(b))` })),
+      kept: keeps.map((k) => ({ sha256: k.sha256, why: 'holds' in k ? `under legal hold ${k.holds.join(', ')} (Art. 17(3)(e))` : `${keptSaid(k.rule)} (Art. 17(3)(b))` })),
     };
 
     // The ledger: what still mentions them once their mail's receipts are erased.
